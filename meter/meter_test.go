@@ -1,0 +1,87 @@
+package meter
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestValidID(t *testing.T) {
+	for _, tc := range []struct {
+		id string
+		ok bool
+	}{
+		{"HN-430300-0001", true},
+		{"a.b_c", true},
+		{"", false},
+		{"has space", false},
+		{"plus+sign", false},
+		{"斜杠", false},
+		{strings.Repeat("x", 64), true},
+		{strings.Repeat("x", 65), false},
+	} {
+		if err := ValidID(tc.id); (err == nil) != tc.ok {
+			t.Errorf("ValidID(%q) = %v, want ok=%v", tc.id, err, tc.ok)
+		}
+	}
+}
+
+func TestPointValidate(t *testing.T) {
+	total, _ := StandardChannel("total_m3")
+	good := Point{ID: "P1", Enterprise: "E1", Level: Level1, Stage: StageIntake, Source: SourceGround, Channels: []Channel{total}}
+	if err := good.Validate(); err != nil {
+		t.Fatalf("good point: %v", err)
+	}
+	mut := func(f func(p *Point)) Point { p := good; p.Channels = append([]Channel(nil), good.Channels...); f(&p); return p }
+	for name, p := range map[string]Point{
+		"level 0":          mut(func(p *Point) { p.Level = 0 }),
+		"level 4":          mut(func(p *Point) { p.Level = 4 }),
+		"bad stage":        mut(func(p *Point) { p.Stage = "pond" }),
+		"intake no source": mut(func(p *Point) { p.Source = "" }),
+		"use with source":  mut(func(p *Point) { p.Stage = StageUse }),
+		"no channels":      mut(func(p *Point) { p.Channels = nil }),
+		"dup channel":      mut(func(p *Point) { p.Channels = append(p.Channels, total) }),
+		"bad channel kind": mut(func(p *Point) { p.Channels[0].Kind = "avg" }),
+		"rate rollover":    mut(func(p *Point) { p.Channels[0].Kind = Rate; p.Channels[0].Rollover = 10 }),
+		"no enterprise":    mut(func(p *Point) { p.Enterprise = "" }),
+	} {
+		if err := p.Validate(); err == nil {
+			t.Errorf("%s: Validate accepted %+v", name, p)
+		}
+	}
+}
+
+func TestCatalogues(t *testing.T) {
+	for _, name := range []string{"total_m3", "flow_m3h", "ph", "cond_us_cm", "turb_ntu", "cod_mg_l", "pressure_mpa"} {
+		c, ok := StandardChannel(name)
+		if !ok {
+			t.Fatalf("channel %s missing", name)
+		}
+		if err := c.Validate(); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	if c, _ := StandardChannel("total_m3"); c.Kind != Total {
+		t.Errorf("total_m3 kind %s", c.Kind)
+	}
+	if c, _ := StandardChannel("ph"); c.Plausible(15) || !c.Plausible(7) {
+		t.Errorf("ph bounds wrong: %+v", c)
+	}
+	regions := HunanRegions()
+	if len(regions) != 15 || !regions[0].IsProvince() {
+		t.Fatalf("Hunan regions: %d, first %+v", len(regions), regions[0])
+	}
+	for _, r := range regions {
+		if err := ValidRegionCode(r.Code); err != nil {
+			t.Error(err)
+		}
+		if !r.IsProvince() && ProvinceOf(r.Code) != "430000" {
+			t.Errorf("%s not in Hunan", r.Code)
+		}
+	}
+	if in, ok := IndustryByCode("3120"); !ok || in.Name != "炼钢" {
+		t.Errorf("industry 3120: %+v %v", in, ok)
+	}
+	if CityOf("430302") != "430300" || ProvinceOf("430302") != "430000" {
+		t.Error("CityOf/ProvinceOf")
+	}
+}

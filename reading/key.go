@@ -1,0 +1,169 @@
+package reading
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+	"time"
+
+	"golang.org/x/mod/sumdb/note"
+)
+
+// KeyHeader is the first line of a meter-key ledger entry.
+const KeyHeader = "hn-water-meter-key/v1"
+
+// Key actions.
+const (
+	ActionRegister = "register"
+	ActionRevoke   = "revoke"
+)
+
+// KeyEntry registers or revokes a meter's public key. It is a signed note
+// signed by the log's own key, so that a verifier holding only the log key can
+// rebuild the key directory by replaying the ledger (reference/ledger.md §5.2).
+type KeyEntry struct {
+	Action     string // ActionRegister or ActionRevoke
+	Meter      string
+	Enterprise string
+	Point      string
+	Key        string // the meter's note verifier key (register only)
+	Signed     string // "meter" or "gateway": where readings are signed
+	Time       time.Time
+	Reason     string // free text, one line (revoke)
+}
+
+// Text formats the entry as note text.
+func (k *KeyEntry) Text() string {
+	var b strings.Builder
+	b.WriteString(KeyHeader + "\n")
+	fmt.Fprintf(&b, "action %s\nmeter %s\n", k.Action, k.Meter)
+	if k.Enterprise != "" {
+		fmt.Fprintf(&b, "enterprise %s\n", k.Enterprise)
+	}
+	if k.Point != "" {
+		fmt.Fprintf(&b, "point %s\n", k.Point)
+	}
+	if k.Key != "" {
+		fmt.Fprintf(&b, "key %s\n", k.Key)
+	}
+	if k.Signed != "" {
+		fmt.Fprintf(&b, "signed %s\n", k.Signed)
+	}
+	fmt.Fprintf(&b, "time %s\n", k.Time.UTC().Format(time.RFC3339Nano))
+	if k.Reason != "" {
+		fmt.Fprintf(&b, "reason %s\n", k.Reason)
+	}
+	return b.String()
+}
+
+// Validate checks the fields before the entry is signed.
+func (k *KeyEntry) Validate() error {
+	if err := validID([]byte(k.Meter)); err != nil {
+		return fmt.Errorf("key entry: meter: %w", err)
+	}
+	switch k.Action {
+	case ActionRegister:
+		v, err := note.NewVerifier(k.Key)
+		if err != nil {
+			return fmt.Errorf("key entry for %s: key: %w", k.Meter, err)
+		}
+		if v.Name() != KeyName(k.Meter) {
+			return fmt.Errorf("key entry for %s: key name %q, want %q", k.Meter, v.Name(), KeyName(k.Meter))
+		}
+		if k.Signed != "meter" && k.Signed != "gateway" {
+			return fmt.Errorf("key entry for %s: signed must be meter or gateway, got %q", k.Meter, k.Signed)
+		}
+	case ActionRevoke:
+	default:
+		return fmt.Errorf("key entry for %s: unknown action %q", k.Meter, k.Action)
+	}
+	for _, f := range []string{k.Enterprise, k.Point} {
+		if f != "" {
+			if err := validID([]byte(f)); err != nil {
+				return fmt.Errorf("key entry for %s: %w", k.Meter, err)
+			}
+		}
+	}
+	if strings.ContainsAny(k.Reason, "\n\r") {
+		return fmt.Errorf("key entry for %s: reason must be one line", k.Meter)
+	}
+	if k.Time.IsZero() {
+		return fmt.Errorf("key entry for %s: no time", k.Meter)
+	}
+	return nil
+}
+
+// ParseKeyEntry parses the text of a key entry (a whole signed note is
+// accepted and its signatures ignored).
+func ParseKeyEntry(text []byte) (*KeyEntry, error) {
+	if len(text) > MaxSize {
+		return nil, ErrTooLarge
+	}
+	if i := bytes.Index(text, []byte("\n\n")); i >= 0 {
+		text = text[:i+1]
+	}
+	if !bytes.HasPrefix(text, []byte(KeyHeader+"\n")) {
+		return nil, fmt.Errorf("not a %s note", KeyHeader)
+	}
+	k := &KeyEntry{}
+	lines := strings.Split(strings.TrimSuffix(string(text[len(KeyHeader)+1:]), "\n"), "\n")
+	seen := map[string]bool{}
+	for i, line := range lines {
+		key, val, ok := strings.Cut(line, " ")
+		if !ok || val == "" {
+			return nil, fmt.Errorf("key entry line %d: want \"key value\"", i+2)
+		}
+		if seen[key] {
+			return nil, fmt.Errorf("key entry line %d: duplicate %s", i+2, key)
+		}
+		seen[key] = true
+		switch key {
+		case "action":
+			k.Action = val
+		case "meter":
+			k.Meter = val
+		case "enterprise":
+			k.Enterprise = val
+		case "point":
+			k.Point = val
+		case "key":
+			k.Key = val
+		case "signed":
+			k.Signed = val
+		case "time":
+			t, err := time.Parse(time.RFC3339Nano, val)
+			if err != nil {
+				return nil, fmt.Errorf("key entry line %d: time: %w", i+2, err)
+			}
+			k.Time = t
+		case "reason":
+			k.Reason = val
+		default:
+			return nil, fmt.Errorf("key entry line %d: unknown field %q", i+2, key)
+		}
+	}
+	if err := k.Validate(); err != nil {
+		return nil, err
+	}
+	return k, nil
+}
+
+// Sign signs a reading with the meter's note signer and returns the signed
+// note bytes. The signer's name must be KeyName(r.Meter).
+func Sign(r *Reading, signer note.Signer) ([]byte, error) {
+	if signer.Name() != KeyName(r.Meter) {
+		return nil, fmt.Errorf("sign reading of %s with key %q", r.Meter, signer.Name())
+	}
+	return note.Sign(&note.Note{Text: r.Text()}, signer)
+}
+
+// Kind tells what a ledger entry is by its first line.
+func Kind(entry []byte) string {
+	switch {
+	case bytes.HasPrefix(entry, []byte(Header+"\n")):
+		return Header
+	case bytes.HasPrefix(entry, []byte(KeyHeader+"\n")):
+		return KeyHeader
+	}
+	return ""
+}
