@@ -1,0 +1,355 @@
+package sparse
+
+import (
+	"fmt"
+	"math"
+	"sort"
+)
+
+// Edge is an off-diagonal non-zero a_ij = a_ji of a symmetric matrix,
+// given by its two (distinct) original row indices. Parallel edges (the
+// same pair twice) share one entry of the factor.
+type Edge struct{ I, J int }
+
+// Symbolic is the fill-reducing ordering and the structure of the Cholesky
+// factor L of a symmetric matrix. It holds no values and never changes
+// after Analyze, so any number of Cholesky workspaces may share it.
+type Symbolic struct {
+	// N is the order of the matrix.
+	N int
+	// Pivot[i] is the position of original row i in the factor.
+	Pivot []int32
+	// Order[k] is the original row eliminated at step k (Pivot's inverse).
+	Order []int32
+	// ColStart[k]..ColStart[k+1]-1 index the strictly lower entries of
+	// column k of L in RowIndex (ascending) and in Cholesky.Lower.
+	ColStart []int32
+	// RowIndex holds, for every strictly lower entry of L, its row in pivot
+	// order.
+	RowIndex []int32
+}
+
+// Entries returns the number of strictly lower non-zeros of L, fill-in
+// included.
+func (s *Symbolic) Entries() int { return len(s.RowIndex) }
+
+// Analyze orders the rows of an n×n symmetric matrix whose off-diagonal
+// non-zeros are edges, and computes the structure of its Cholesky factor.
+// It returns the structure and, for each edge, the index of its entry in
+// Cholesky.Lower.
+func Analyze(n int, edges []Edge) (*Symbolic, []int32, error) {
+	if n < 0 {
+		return nil, nil, fmt.Errorf("sparse: negative order %d", n)
+	}
+	for e, ed := range edges {
+		if ed.I < 0 || ed.I >= n || ed.J < 0 || ed.J >= n {
+			return nil, nil, fmt.Errorf("sparse: edge %d (%d,%d) outside a %d×%d matrix", e, ed.I, ed.J, n, n)
+		}
+		if ed.I == ed.J {
+			return nil, nil, fmt.Errorf("sparse: edge %d joins row %d to itself", e, ed.I)
+		}
+	}
+	order, columns := minimumDegree(n, edges)
+	s := &Symbolic{N: n, Pivot: make([]int32, n), Order: order, ColStart: make([]int32, n+1)}
+	for k, row := range order {
+		s.Pivot[row] = int32(k)
+	}
+	total := 0
+	for _, c := range columns {
+		total += len(c)
+	}
+	s.RowIndex = make([]int32, 0, total)
+	for k, c := range columns {
+		start := len(s.RowIndex)
+		for _, row := range c {
+			s.RowIndex = append(s.RowIndex, s.Pivot[row])
+		}
+		col := s.RowIndex[start:]
+		sort.Slice(col, func(a, b int) bool { return col[a] < col[b] })
+		s.ColStart[k+1] = int32(len(s.RowIndex))
+	}
+	slots := make([]int32, len(edges))
+	for e, ed := range edges {
+		slot, ok := s.slot(s.Pivot[ed.I], s.Pivot[ed.J])
+		if !ok {
+			return nil, nil, fmt.Errorf("sparse: internal error: edge (%d,%d) missing from the factor", ed.I, ed.J)
+		}
+		slots[e] = slot
+	}
+	return s, slots, nil
+}
+
+// slot finds the entry of L at pivot positions (a, b) in either order.
+func (s *Symbolic) slot(a, b int32) (int32, bool) {
+	col, row := a, b
+	if col > row {
+		col, row = row, col
+	}
+	lo, hi := int(s.ColStart[col]), int(s.ColStart[col+1])
+	idx := s.RowIndex[lo:hi]
+	k := sort.Search(len(idx), func(i int) bool { return idx[i] >= row })
+	if k < len(idx) && idx[k] == row {
+		return int32(lo + k), true
+	}
+	return 0, false
+}
+
+// minimumDegree eliminates, at every step, a remaining row of least degree
+// in the elimination graph (ties: the one most recently given that degree,
+// which keeps the order deterministic) and joins its neighbours pairwise,
+// which is exactly the fill the factorisation will create. It returns the
+// elimination order and, per step, the rows adjacent to the eliminated one
+// at that moment: the structure of that column of L.
+func minimumDegree(n int, edges []Edge) ([]int32, [][]int32) {
+	adj := make([][]int32, n)
+	// mark[w] == stamp means w is already adjacent to the row being joined.
+	mark := make([]int32, n)
+	var stamp int32
+	// Deduplicate edges while building adjacency lists.
+	counts := make([]int32, n)
+	for _, e := range edges {
+		counts[e.I]++
+		counts[e.J]++
+	}
+	for i := range adj {
+		adj[i] = make([]int32, 0, counts[i])
+	}
+	for _, e := range edges {
+		i, j := int32(e.I), int32(e.J)
+		dup := false
+		for _, k := range adj[i] {
+			if k == j {
+				dup = true
+				break
+			}
+		}
+		if !dup {
+			adj[i] = append(adj[i], j)
+			adj[j] = append(adj[j], i)
+		}
+	}
+
+	// Degree buckets as doubly linked lists.
+	head := make([]int32, n+1)
+	next := make([]int32, n)
+	prev := make([]int32, n)
+	degree := make([]int32, n)
+	for d := range head {
+		head[d] = -1
+	}
+	insert := func(v int32) {
+		d := degree[v]
+		prev[v] = -1
+		next[v] = head[d]
+		if head[d] >= 0 {
+			prev[head[d]] = v
+		}
+		head[d] = v
+	}
+	remove := func(v int32) {
+		if prev[v] >= 0 {
+			next[prev[v]] = next[v]
+		} else {
+			head[degree[v]] = next[v]
+		}
+		if next[v] >= 0 {
+			prev[next[v]] = prev[v]
+		}
+	}
+	// Insert in reverse so that, among equal degrees, low indices come first.
+	for v := n - 1; v >= 0; v-- {
+		degree[v] = int32(len(adj[v]))
+		insert(int32(v))
+	}
+
+	order := make([]int32, 0, n)
+	columns := make([][]int32, 0, n)
+	minDeg := 0
+	for step := 0; step < n; step++ {
+		for head[minDeg] < 0 {
+			minDeg++
+		}
+		v := head[minDeg]
+		remove(v)
+		nbrs := adj[v]
+		adj[v] = nil
+		order = append(order, v)
+		columns = append(columns, nbrs)
+
+		// Detach v from its neighbours, then make them a clique.
+		for _, u := range nbrs {
+			list := adj[u]
+			for k, w := range list {
+				if w == v {
+					list[k] = list[len(list)-1]
+					adj[u] = list[:len(list)-1]
+					break
+				}
+			}
+		}
+		for _, u := range nbrs {
+			stamp++
+			for _, w := range adj[u] {
+				mark[w] = stamp
+			}
+			for _, w := range nbrs {
+				if w != u && mark[w] != stamp {
+					adj[u] = append(adj[u], w)
+				}
+			}
+		}
+		for _, u := range nbrs {
+			remove(u)
+			degree[u] = int32(len(adj[u]))
+			insert(u)
+			if int(degree[u]) < minDeg {
+				minDeg = int(degree[u])
+			}
+		}
+	}
+	return order, columns
+}
+
+// NotPositiveDefiniteError reports a pivot that was not positive during
+// factorisation: the matrix is singular or indefinite, for a network
+// usually because part of it has lost every connection to a fixed head.
+type NotPositiveDefiniteError struct {
+	// Row is the original row whose pivot failed.
+	Row int
+	// Value is the non-positive pivot found.
+	Value float64
+}
+
+func (e *NotPositiveDefiniteError) Error() string {
+	return fmt.Sprintf("sparse: matrix not positive definite at row %d (pivot %g)", e.Row, e.Value)
+}
+
+// Cholesky is the numerical workspace for one matrix with a given
+// Symbolic structure. Fill Diag, Lower and RHS (all in pivot order), call
+// Factorize, then Solve; RHS then holds the solution in pivot order.
+type Cholesky struct {
+	sym *Symbolic
+	// Diag holds a_kk on entry and l_kk after Factorize.
+	Diag []float64
+	// Lower holds the strictly lower entries of A (zero at fill-in
+	// positions) on entry and those of L after Factorize.
+	Lower []float64
+	// RHS holds b on entry to Solve and x on return.
+	RHS []float64
+
+	// Workspace of the left-looking factorisation.
+	temp  []float64
+	link  []int32
+	first []int32
+}
+
+// NewCholesky allocates a numerical workspace for matrices with structure s.
+func (s *Symbolic) NewCholesky() *Cholesky {
+	return &Cholesky{
+		sym:   s,
+		Diag:  make([]float64, s.N),
+		Lower: make([]float64, len(s.RowIndex)),
+		RHS:   make([]float64, s.N),
+		temp:  make([]float64, s.N),
+		link:  make([]int32, s.N),
+		first: make([]int32, s.N),
+	}
+}
+
+// Symbolic returns the structure the workspace was made for.
+func (c *Cholesky) Symbolic() *Symbolic { return c.sym }
+
+// Zero clears the matrix and the right-hand side.
+func (c *Cholesky) Zero() {
+	clear(c.Diag)
+	clear(c.Lower)
+	clear(c.RHS)
+}
+
+// AddDiag adds v to a_ii for original row i.
+func (c *Cholesky) AddDiag(i int, v float64) { c.Diag[c.sym.Pivot[i]] += v }
+
+// AddOff adds v to the off-diagonal entry whose slot Analyze returned.
+func (c *Cholesky) AddOff(slot int32, v float64) { c.Lower[slot] += v }
+
+// AddRHS adds v to b_i for original row i.
+func (c *Cholesky) AddRHS(i int, v float64) { c.RHS[c.sym.Pivot[i]] += v }
+
+// Solution returns x_i for original row i after Solve.
+func (c *Cholesky) Solution(i int) float64 { return c.RHS[c.sym.Pivot[i]] }
+
+// Factorize overwrites Diag and Lower with L, where A = L·Lᵀ. It fails
+// with *NotPositiveDefiniteError at the first non-positive pivot, leaving
+// the workspace partly factorised.
+func (c *Cholesky) Factorize() error {
+	s := c.sym
+	n := s.N
+	colStart, rowIndex := s.ColStart, s.RowIndex
+	lower, diag, temp, link, first := c.Lower, c.Diag, c.temp, c.link, c.first
+	for j := range n {
+		link[j] = -1
+	}
+	for j := range n {
+		// Columns k < j with l_jk ≠ 0 are chained from link[j]; each
+		// subtracts its outer-product contribution from column j.
+		d := diag[j]
+		for k := link[j]; k >= 0; {
+			nextK := link[k]
+			f := first[k]
+			ljk := lower[f]
+			d -= ljk * ljk
+			stop := colStart[k+1]
+			if f+1 < stop {
+				first[k] = f + 1
+				r := rowIndex[f+1]
+				link[k] = link[r]
+				link[r] = int32(k)
+				for p := f + 1; p < stop; p++ {
+					temp[rowIndex[p]] += lower[p] * ljk
+				}
+			}
+			k = nextK
+		}
+		if !(d > 0) {
+			return &NotPositiveDefiniteError{Row: int(s.Order[j]), Value: d}
+		}
+		d = math.Sqrt(d)
+		diag[j] = d
+		start, stop := colStart[j], colStart[j+1]
+		if start < stop {
+			first[j] = start
+			r := rowIndex[start]
+			link[j] = link[r]
+			link[r] = int32(j)
+			for p := start; p < stop; p++ {
+				r := rowIndex[p]
+				lower[p] = (lower[p] - temp[r]) / d
+				temp[r] = 0
+			}
+		}
+	}
+	return nil
+}
+
+// Solve replaces RHS by the solution of L·Lᵀ·x = RHS using the factor left
+// by Factorize.
+func (c *Cholesky) Solve() {
+	s := c.sym
+	colStart, rowIndex := s.ColStart, s.RowIndex
+	lower, diag, b := c.Lower, c.Diag, c.RHS
+	n := s.N
+	for j := range n {
+		bj := b[j] / diag[j]
+		b[j] = bj
+		for p := colStart[j]; p < colStart[j+1]; p++ {
+			b[rowIndex[p]] -= lower[p] * bj
+		}
+	}
+	for j := n - 1; j >= 0; j-- {
+		bj := b[j]
+		for p := colStart[j]; p < colStart[j+1]; p++ {
+			bj -= lower[p] * b[rowIndex[p]]
+		}
+		b[j] = bj / diag[j]
+	}
+}
