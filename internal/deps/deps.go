@@ -5,6 +5,7 @@
 package deps
 
 import (
+	_ "github.com/eclipse/paho.golang/paho"
 	_ "github.com/eclipse/paho.mqtt.golang"
 	_ "github.com/mochi-mqtt/server/v2"
 	_ "github.com/transparency-dev/formats/log"

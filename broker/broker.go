@@ -1,0 +1,224 @@
+// Package broker is the embedded MQTT broker (MQTT 3.1.1 and 5, built on
+// mochi-mqtt) through which meters deliver signed readings. It knows nothing of
+// ledgers or stores: it authenticates devices, confines each device to its
+// own topics (docs/mqtt.md) and hands every reading to a callback that
+// answers later, so a QoS 1 PUBACK can wait until the reading is durable
+// without stopping the device's connection from reading its next message.
+package broker
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+
+	mqtt "github.com/mochi-mqtt/server/v2"
+	"github.com/mochi-mqtt/server/v2/listeners"
+	"github.com/mochi-mqtt/server/v2/packets"
+)
+
+// Topic prefixes of docs/mqtt.md.
+const (
+	ReadingsPrefix = "shuixiao/v1/readings/"
+	ReceiptsPrefix = "shuixiao/v1/receipts/"
+	CommandsPrefix = "shuixiao/v1/commands/"
+	AcksPrefix     = "shuixiao/v1/acks/"
+)
+
+// MaxPacketSize bounds any MQTT packet; bigger ones end the connection.
+const MaxPacketSize = 16 << 10
+
+// Reason codes used in MQTT 5 PUBACKs (MQTT 5.0 §3.4.2.1).
+const (
+	CodeSuccess            byte = 0x00
+	CodeUnspecified        byte = 0x80
+	CodeImplementationErr  byte = 0x83
+	CodeNotAuthorized      byte = 0x87
+	CodeServerBusy         byte = 0x89
+	CodePayloadFormatError byte = 0x99
+)
+
+// Ack is the answer to one reading.
+type Ack struct {
+	Code    byte   // CodeSuccess or a failure code
+	Message string // reason string (MQTT 5 only)
+}
+
+// Reading is one message published on a device's readings topic.
+type Reading struct {
+	Device  string // authenticated username = meter ID
+	Payload []byte
+	Source  string // remote address
+}
+
+// Options configures a Broker.
+type Options struct {
+	// Addr is the TCP listen address, e.g. "127.0.0.1:1883".
+	Addr string
+	// Authenticate checks a device's credentials.
+	Authenticate func(device string, password []byte) bool
+	// OnReading receives each reading; it must call ack exactly once, from
+	// any goroutine. It may block to push back on a fast publisher.
+	OnReading func(r Reading, ack func(Ack))
+	// OnDeviceMessage receives messages devices publish on their acks topic.
+	OnDeviceMessage func(device, topic string, payload []byte)
+	// OnRefused is told of every refused connection or publish, for counting.
+	OnRefused func(device, reason, source string)
+	// Logger receives the broker's own log lines; nil discards them.
+	Logger *slog.Logger
+}
+
+// Broker is a running embedded MQTT broker.
+type Broker struct {
+	srv  *mqtt.Server
+	opts Options
+	ln   *listeners.TCP
+}
+
+// New creates a broker listening on opts.Addr. A port already in use is an
+// error that names the address.
+func New(opts Options) (*Broker, error) {
+	if opts.Authenticate == nil || opts.OnReading == nil {
+		return nil, errors.New("broker: Authenticate and OnReading are required")
+	}
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	caps := mqtt.NewDefaultServerCapabilities()
+	caps.MaximumPacketSize = MaxPacketSize
+	caps.MaximumQos = 1 // readings are acknowledged once durable; QoS 2 adds nothing
+	caps.RetainAvailable = 0
+	caps.WildcardSubAvailable = 0
+	caps.SharedSubAvailable = 0
+	caps.MaximumSessionExpiryInterval = 3600
+	srv := mqtt.New(&mqtt.Options{Capabilities: caps, Logger: logger, InlineClient: true})
+	b := &Broker{srv: srv, opts: opts}
+	if err := srv.AddHook(&hook{b: b}, nil); err != nil {
+		return nil, fmt.Errorf("broker: %w", err)
+	}
+	ln := listeners.NewTCP(listeners.Config{ID: "tcp", Address: opts.Addr})
+	if err := srv.AddListener(ln); err != nil {
+		if isAddrInUse(err) {
+			return nil, fmt.Errorf("MQTT address %s is already in use (is another broker such as Mosquitto running?); choose another with --mqtt: %w", opts.Addr, err)
+		}
+		return nil, fmt.Errorf("MQTT listen on %s: %w", opts.Addr, err)
+	}
+	b.ln = ln
+	return b, nil
+}
+
+func isAddrInUse(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "address already in use")
+}
+
+// Addr returns the address the broker listens on (useful with port 0).
+func (b *Broker) Addr() string { return b.ln.Address() }
+
+// Start serves connections in the background.
+func (b *Broker) Start() error { return b.srv.Serve() }
+
+// Close disconnects every client and stops the listener.
+func (b *Broker) Close() error { return b.srv.Close() }
+
+// Publish sends a message from the server, e.g. a receipt or a command.
+func (b *Broker) Publish(topic string, payload []byte, qos byte) error {
+	return b.srv.Publish(topic, payload, false, qos)
+}
+
+// Disconnect ends the session of a device, e.g. after its key was revoked.
+func (b *Broker) Disconnect(device string) {
+	for _, cl := range b.srv.Clients.GetAll() {
+		if string(cl.Properties.Username) == device {
+			_ = b.srv.DisconnectClient(cl, packets.ErrNotAuthorized)
+		}
+	}
+}
+
+// Clients returns the number of connected clients.
+func (b *Broker) Clients() int { return b.srv.Clients.Len() }
+
+type hook struct {
+	mqtt.HookBase
+	b *Broker
+}
+
+func (h *hook) ID() string { return "shuixiao-devices" }
+
+func (h *hook) Provides(x byte) bool {
+	return bytes.Contains([]byte{mqtt.OnConnectAuthenticate, mqtt.OnACLCheck, mqtt.OnPublish}, []byte{x})
+}
+
+func (h *hook) refused(device, reason, source string) {
+	if h.b.opts.OnRefused != nil {
+		h.b.opts.OnRefused(device, reason, source)
+	}
+}
+
+func (h *hook) OnConnectAuthenticate(cl *mqtt.Client, pk packets.Packet) bool {
+	user := string(pk.Connect.Username)
+	if user == "" {
+		h.refused("", "anonymous-connect", cl.Net.Remote)
+		return false
+	}
+	if !h.b.opts.Authenticate(user, pk.Connect.Password) {
+		h.refused(user, "bad-credentials", cl.Net.Remote)
+		return false
+	}
+	return true
+}
+
+// OnACLCheck confines a device to its own topics: it publishes readings and
+// acks, and subscribes to its receipts and commands.
+func (h *hook) OnACLCheck(cl *mqtt.Client, topic string, write bool) bool {
+	if cl.Net.Inline {
+		return true
+	}
+	dev := string(cl.Properties.Username)
+	var ok bool
+	if write {
+		ok = topic == ReadingsPrefix+dev || topic == AcksPrefix+dev
+	} else {
+		ok = topic == ReceiptsPrefix+dev || topic == CommandsPrefix+dev
+	}
+	if !ok {
+		h.refused(dev, "topic-not-allowed", cl.Net.Remote)
+	}
+	return ok
+}
+
+// OnPublish takes over readings: it returns ErrRejectPacket so that mochi
+// neither acknowledges nor forwards the message, and the PUBACK is written
+// when the callback answers.
+func (h *hook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, error) {
+	if cl.Net.Inline {
+		return pk, nil
+	}
+	dev := string(cl.Properties.Username)
+	if strings.HasPrefix(pk.TopicName, AcksPrefix) {
+		if h.b.opts.OnDeviceMessage != nil {
+			h.b.opts.OnDeviceMessage(dev, pk.TopicName, append([]byte(nil), pk.Payload...))
+		}
+		return pk, packets.ErrRejectPacket
+	}
+	id, qos, v5 := pk.PacketID, pk.FixedHeader.Qos, cl.Properties.ProtocolVersion == 5
+	payload := append([]byte(nil), pk.Payload...)
+	h.b.opts.OnReading(Reading{Device: dev, Payload: payload, Source: cl.Net.Remote}, func(a Ack) {
+		if qos == 0 {
+			return
+		}
+		ack := packets.Packet{
+			FixedHeader: packets.FixedHeader{Type: packets.Puback},
+			PacketID:    id,
+		}
+		if v5 {
+			ack.ReasonCode = a.Code
+			if a.Code != CodeSuccess {
+				ack.Properties.ReasonString = a.Message
+			}
+		}
+		_ = cl.WritePacket(ack) // a closed connection just loses the ack; the device resends
+	})
+	return pk, packets.ErrRejectPacket
+}
