@@ -1,0 +1,56 @@
+package leak
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// sharedData returns the path of a file under the project's shared test
+// data (../shared/data from the repository root). A missing data dir is
+// a test failure: CI always has it.
+func sharedData(t testing.TB, parts ...string) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			break
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("no go.mod above the test directory")
+		}
+		dir = parent
+	}
+	p := filepath.Join(append([]string{dir, "..", "shared", "data"}, parts...)...)
+	if _, err := os.Stat(p); err != nil {
+		t.Fatalf("shared test data missing: %v", err)
+	}
+	return p
+}
+
+func openShared(t testing.TB, parts ...string) *os.File {
+	t.Helper()
+	f, err := os.Open(sharedData(t, parts...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return f
+}
+
+func ltownGraph(t testing.TB) *PipeGraph {
+	t.Helper()
+	links, err := ReadGraphLinks(openShared(t, "networks", "L-TOWN.inp"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := NewPipeGraph(links)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return g
+}
