@@ -1,0 +1,52 @@
+package ingest
+
+import (
+	"testing"
+	"time"
+
+	"github.com/shuixiao/shuixiao/reading"
+)
+
+func TestAdmit(t *testing.T) {
+	now := time.Date(2026, 11, 28, 10, 0, 0, 0, time.UTC)
+	h1 := reading.HashOf([]byte("reading 1"))
+	h2 := reading.HashOf([]byte("reading 2"))
+	st := MeterState{Seq: 1, Hash: h1, Index: 7, Known: true}
+	rd := func(seq uint64, prev reading.Hash, at time.Time) *reading.Reading {
+		return &reading.Reading{Meter: "m", Seq: seq, Prev: prev, Time: at}
+	}
+	for _, tc := range []struct {
+		name    string
+		st      MeterState
+		r       *reading.Reading
+		h       reading.Hash
+		verdict Verdict
+		flags   Flag
+		index   uint64
+	}{
+		{"first reading, no prev", MeterState{}, rd(1, reading.Hash{}, now), h1, Accept, 0, 0},
+		{"first reading quoting unseen prev", MeterState{}, rd(5, h2, now), h1, Accept, FlagGap, 0},
+		{"next in chain", st, rd(2, h1, now), h2, Accept, 0, 0},
+		{"prev mismatch", st, rd(2, h2, now), h2, Accept, FlagGap, 0},
+		{"seq skips", st, rd(4, h1, now), h2, Accept, FlagGap, 0},
+		{"exact resubmission", st, rd(1, reading.Hash{}, now), h1, Duplicate, 0, 7},
+		{"same seq, other bytes", st, rd(1, reading.Hash{}, now), h2, Stale, 0, 0},
+		{"older seq", MeterState{Seq: 9, Hash: h1, Known: true}, rd(3, h1, now), h2, Stale, 0, 0},
+		{"clock behind", st, rd(2, h1, now.Add(-11*time.Minute)), h2, Accept, FlagSkew, 0},
+		{"clock ahead", st, rd(2, h1, now.Add(3*time.Minute)), h2, Accept, FlagSkew, 0},
+		{"clock within window", st, rd(2, h1, now.Add(-9*time.Minute)), h2, Accept, 0, 0},
+		{"gap and skew", st, rd(3, h2, now.Add(time.Hour)), h2, Accept, FlagGap | FlagSkew, 0},
+	} {
+		d := Admit(tc.st, tc.r, tc.h, now, DefaultPolicy)
+		if d.Verdict != tc.verdict || d.Flags != tc.flags || d.Index != tc.index {
+			t.Errorf("%s: got %+v, want verdict %d flags %v index %d", tc.name, d, tc.verdict, tc.flags.Names(), tc.index)
+		}
+	}
+}
+
+func TestFlagNames(t *testing.T) {
+	got := (FlagGap | FlagImplausible).Names()
+	if len(got) != 2 || got[0] != "gap" || got[1] != "implausible" {
+		t.Fatalf("%v", got)
+	}
+}

@@ -1,0 +1,467 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"golang.org/x/mod/sumdb/note"
+
+	"github.com/shuixiao/shuixiao/reading"
+)
+
+// Rejection reasons. They are stable identifiers: counters, the API and
+// MQTT 5 reason strings use them.
+const (
+	ReasonTooLarge       = "too-large"
+	ReasonMalformed      = "malformed"
+	ReasonUnknownMeter   = "unknown-meter"
+	ReasonRevokedKey     = "revoked-key"
+	ReasonBadSignature   = "bad-signature"
+	ReasonWrongDevice    = "wrong-device"    // reading of meter A on meter B's connection
+	ReasonPointMismatch  = "point-mismatch"  // reading names another metering point
+	ReasonUnknownChannel = "unknown-channel" // channel not declared on the point
+	ReasonReplay         = "replay"          // seq not above the last admitted, and not an exact resubmission
+	ReasonUnavailable    = "unavailable"     // ledger or store failed; retry later
+)
+
+// Rejection is a refused reading.
+type Rejection struct {
+	Time   time.Time
+	Meter  string // empty when unknown
+	Reason string
+	Detail string
+	Source string
+}
+
+func (r *Rejection) Error() string { return r.Reason + ": " + r.Detail }
+
+// Result is the answer to a submitted reading or key entry.
+type Result struct {
+	Index     uint64
+	Duplicate bool
+	Flags     Flag
+	Reject    *Rejection // non-nil when refused
+}
+
+// Admitted is a reading ready for the store.
+type Admitted struct {
+	Raw        []byte
+	Reading    *reading.Reading
+	Hash       reading.Hash
+	Index      uint64
+	Flags      Flag
+	Received   time.Time
+	Enterprise string
+}
+
+// Entry is a non-reading ledger entry sequenced with the readings, such as a
+// meter-key registration; Apply runs in the commit transaction's order.
+type Entry struct {
+	Raw   []byte
+	Index uint64
+	// Value is the caller's decoded form, e.g. a registration to apply.
+	Value any
+}
+
+// Batch is what one store commit receives: admitted readings, other ledger
+// entries, rejections to count, and the new state of every meter touched.
+type Batch struct {
+	Readings   []Admitted
+	Entries    []Entry
+	Rejections []Rejection
+	States     map[string]MeterState
+}
+
+// Ledger appends entries durably and returns their indices.
+type Ledger interface {
+	Append(ctx context.Context, entries [][]byte) ([]uint64, error)
+}
+
+// Store commits batches atomically and answers the look-ups admission needs.
+type Store interface {
+	Commit(ctx context.Context, b *Batch) error
+	// LookupReading returns the hash and ledger index of a meter's reading
+	// with the given seq, if one was committed.
+	LookupReading(ctx context.Context, meter string, seq uint64) (reading.Hash, uint64, bool, error)
+}
+
+// Options configures a Pipeline.
+type Options struct {
+	Ledger    Ledger
+	Store     Store
+	Directory *Directory
+	Policy    Policy
+	// States is the meters' admission state at start (from the store).
+	States map[string]MeterState
+	// MaxBatch bounds readings per ledger append and store commit.
+	MaxBatch int
+	// QueueLen bounds readings waiting for the sequencer; a full queue makes
+	// Submit block, which pushes back on publishers.
+	QueueLen int
+	// Now returns the receive time; nil means time.Now.
+	Now func() time.Time
+	// OnCommitted is called after each commit (live streams, alarms, receipts).
+	OnCommitted func(b *Batch)
+	Logger      *slog.Logger
+}
+
+// Pipeline is the admission → ledger → store path. Submit may be called from
+// many goroutines (one per MQTT connection); signatures are verified there,
+// in parallel, and one sequencer orders and commits.
+type Pipeline struct {
+	opts    Options
+	queue   chan *item
+	commits chan *pending
+	states  map[string]MeterState // owned by the sequencer goroutine
+	// inflight holds readings appended to the ledger but not yet committed,
+	// so a resubmission racing its own commit is still seen as a duplicate.
+	inflightMu sync.Mutex
+	inflight   map[reading.Hash]uint64
+	wg         sync.WaitGroup
+	cancel     context.CancelFunc
+	closed     chan struct{}
+}
+
+type item struct {
+	raw      []byte
+	rd       *reading.Reading
+	hash     reading.Hash
+	dev      *Device
+	flags    Flag
+	received time.Time
+	source   string
+	entry    *Entry // non-nil for a key entry instead of a reading
+	dupOf    *item  // an identical reading earlier in the same batch
+	done     func(Result)
+	result   Result
+}
+
+type pending struct {
+	batch *Batch
+	items []*item
+}
+
+// New starts a pipeline.
+func New(opts Options) (*Pipeline, error) {
+	if opts.Ledger == nil || opts.Store == nil || opts.Directory == nil {
+		return nil, errors.New("ingest: Ledger, Store and Directory are required")
+	}
+	if opts.MaxBatch <= 0 {
+		opts.MaxBatch = 4096
+	}
+	if opts.QueueLen <= 0 {
+		opts.QueueLen = 4 * opts.MaxBatch
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Policy == (Policy{}) {
+		opts.Policy = DefaultPolicy
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	states := make(map[string]MeterState, len(opts.States))
+	for k, v := range opts.States {
+		states[k] = v
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	p := &Pipeline{
+		opts:     opts,
+		queue:    make(chan *item, opts.QueueLen),
+		commits:  make(chan *pending, 2),
+		states:   states,
+		inflight: map[reading.Hash]uint64{},
+		cancel:   cancel,
+		closed:   make(chan struct{}),
+	}
+	p.wg.Add(2)
+	go p.sequence(ctx)
+	go p.commit(ctx)
+	return p, nil
+}
+
+// Close stops accepting, finishes what was queued and waits.
+func (p *Pipeline) Close() {
+	select {
+	case <-p.closed:
+		return
+	default:
+	}
+	close(p.closed)
+	close(p.queue)
+	p.wg.Wait()
+	p.cancel()
+}
+
+// ErrClosed is returned for submissions after Close.
+var ErrClosed = errors.New("ingest: pipeline closed")
+
+// Submit checks a signed reading and queues it; done is called exactly once
+// with the result, after the reading is in the ledger and the store (or
+// refused). device, when not empty, is the authenticated sender (an MQTT
+// username) that must match the reading's meter.
+func (p *Pipeline) Submit(raw []byte, device, source string, done func(Result)) {
+	now := p.opts.Now()
+	it := &item{raw: raw, received: now, source: source, done: done}
+	if rej := p.check(it, device); rej != nil {
+		rej.Time, rej.Source = now, source
+		p.refuse(it, rej)
+		return
+	}
+	p.enqueue(it)
+}
+
+// SubmitEntry sequences a non-reading ledger entry (e.g. a key registration)
+// in order with the readings and waits until it is committed.
+func (p *Pipeline) SubmitEntry(ctx context.Context, raw []byte, value any) (uint64, error) {
+	ch := make(chan Result, 1)
+	it := &item{raw: raw, entry: &Entry{Raw: raw, Value: value}, received: p.opts.Now(), done: func(r Result) { ch <- r }}
+	p.enqueue(it)
+	select {
+	case r := <-ch:
+		if r.Reject != nil {
+			return 0, r.Reject
+		}
+		return r.Index, nil
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
+}
+
+func (p *Pipeline) enqueue(it *item) {
+	defer func() {
+		if recover() != nil { // queue closed by Close
+			it.done(Result{Reject: &Rejection{Reason: ReasonUnavailable, Detail: ErrClosed.Error(), Time: it.received, Source: it.source}})
+		}
+	}()
+	select {
+	case <-p.closed:
+		it.done(Result{Reject: &Rejection{Reason: ReasonUnavailable, Detail: ErrClosed.Error(), Time: it.received, Source: it.source}})
+	default:
+		p.queue <- it
+	}
+}
+
+// refuse answers a reading that never reaches the sequencer; the rejection
+// is still counted through the next commit.
+func (p *Pipeline) refuse(it *item, rej *Rejection) {
+	it.result = Result{Reject: rej}
+	p.enqueue(it)
+}
+
+// check does everything that needs no ordering: size, syntax, key,
+// signature, point and channels. It runs on the submitter's goroutine.
+func (p *Pipeline) check(it *item, device string) *Rejection {
+	if len(it.raw) > reading.MaxSize {
+		return &Rejection{Meter: device, Reason: ReasonTooLarge, Detail: fmt.Sprintf("%d bytes, limit %d", len(it.raw), reading.MaxSize)}
+	}
+	rd, err := reading.Parse(it.raw)
+	if err != nil {
+		return &Rejection{Meter: device, Reason: ReasonMalformed, Detail: err.Error()}
+	}
+	if device != "" && rd.Meter != device {
+		return &Rejection{Meter: device, Reason: ReasonWrongDevice, Detail: fmt.Sprintf("reading of meter %s sent by %s", rd.Meter, device)}
+	}
+	dev, ok := p.opts.Directory.Get(rd.Meter)
+	if !ok {
+		return &Rejection{Meter: rd.Meter, Reason: ReasonUnknownMeter, Detail: "no key registered for meter " + rd.Meter}
+	}
+	if dev.Revoked {
+		return &Rejection{Meter: rd.Meter, Reason: ReasonRevokedKey, Detail: "the key of meter " + rd.Meter + " was revoked"}
+	}
+	if _, err := note.Open(it.raw, dev.verifier); err != nil {
+		return &Rejection{Meter: rd.Meter, Reason: ReasonBadSignature, Detail: fmt.Sprintf("seq %d: %v", rd.Seq, err)}
+	}
+	if rd.Point != dev.Point {
+		return &Rejection{Meter: rd.Meter, Reason: ReasonPointMismatch, Detail: fmt.Sprintf("reading names point %s, meter is registered on %s", rd.Point, dev.Point)}
+	}
+	for _, v := range rd.Values {
+		c, ok := dev.Channels[v.Channel]
+		if !ok {
+			return &Rejection{Meter: rd.Meter, Reason: ReasonUnknownChannel, Detail: fmt.Sprintf("channel %s is not declared on point %s", v.Channel, dev.Point)}
+		}
+		if !c.Plausible(v.Value) {
+			it.flags |= FlagImplausible
+		}
+	}
+	it.rd, it.dev, it.hash = rd, dev, reading.HashOf(it.raw)
+	return nil
+}
+
+// sequence admits queued items in arrival order, appends each batch to the
+// ledger and hands it to the commit stage.
+func (p *Pipeline) sequence(ctx context.Context) {
+	defer p.wg.Done()
+	defer close(p.commits)
+	for first := range p.queue {
+		items := []*item{first}
+	fill:
+		for len(items) < p.opts.MaxBatch {
+			select {
+			case it, ok := <-p.queue:
+				if !ok {
+					break fill
+				}
+				items = append(items, it)
+			default:
+				break fill
+			}
+		}
+		p.commits <- p.admitBatch(ctx, items)
+	}
+}
+
+func (p *Pipeline) admitBatch(ctx context.Context, items []*item) *pending {
+	b := &Batch{States: map[string]MeterState{}}
+	var toLedger [][]byte
+	var appended, dups []*item
+	thisBatch := map[reading.Hash]*item{}
+	state := func(m string) MeterState {
+		if st, ok := b.States[m]; ok {
+			return st
+		}
+		return p.states[m]
+	}
+	for _, it := range items {
+		if it.result.Reject != nil {
+			b.Rejections = append(b.Rejections, *it.result.Reject)
+			continue
+		}
+		if it.entry != nil {
+			toLedger = append(toLedger, it.raw)
+			appended = append(appended, it)
+			continue
+		}
+		st := state(it.rd.Meter)
+		d := Admit(st, it.rd, it.hash, it.received, p.opts.Policy)
+		switch d.Verdict {
+		case Duplicate:
+			if first, ok := thisBatch[it.hash]; ok {
+				// Its original is in this very batch and has no index yet.
+				it.dupOf = first
+				dups = append(dups, it)
+				continue
+			}
+			it.result = Result{Index: d.Index, Duplicate: true}
+			continue
+		case Stale:
+			if idx, ok := p.findCommitted(ctx, it); ok {
+				it.result = Result{Index: idx, Duplicate: true}
+				continue
+			}
+			rej := Rejection{Time: it.received, Meter: it.rd.Meter, Reason: ReasonReplay, Source: it.source,
+				Detail: fmt.Sprintf("seq %d is not above the last admitted seq %d", it.rd.Seq, st.Seq)}
+			it.result = Result{Reject: &rej}
+			b.Rejections = append(b.Rejections, rej)
+			continue
+		}
+		it.flags |= d.Flags
+		// Tentative: the index is filled in after the append.
+		b.States[it.rd.Meter] = st.Advance(it.rd, it.hash, 0)
+		thisBatch[it.hash] = it
+		toLedger = append(toLedger, it.raw)
+		appended = append(appended, it)
+	}
+	if len(toLedger) > 0 {
+		idx, err := p.opts.Ledger.Append(ctx, toLedger)
+		if err == nil && len(idx) != len(toLedger) {
+			err = fmt.Errorf("ledger returned %d indices for %d entries", len(idx), len(toLedger))
+		}
+		if err != nil {
+			p.opts.Logger.Error("ledger append failed", "entries", len(toLedger), "error", err)
+			b.States = map[string]MeterState{}
+			for _, it := range appended {
+				rej := Rejection{Time: it.received, Reason: ReasonUnavailable, Detail: "ledger: " + err.Error(), Source: it.source}
+				if it.rd != nil {
+					rej.Meter = it.rd.Meter
+				}
+				it.result = Result{Reject: &rej}
+			}
+			return &pending{batch: b, items: items}
+		}
+		p.inflightMu.Lock()
+		for i, it := range appended {
+			it.result = Result{Index: idx[i], Flags: it.flags}
+			if it.entry != nil {
+				e := *it.entry
+				e.Index = idx[i]
+				b.Entries = append(b.Entries, e)
+				continue
+			}
+			st := b.States[it.rd.Meter]
+			if st.Seq == it.rd.Seq {
+				st.Index = idx[i]
+				b.States[it.rd.Meter] = st
+			}
+			p.inflight[it.hash] = idx[i]
+			b.Readings = append(b.Readings, Admitted{Raw: it.raw, Reading: it.rd, Hash: it.hash, Index: idx[i],
+				Flags: it.flags, Received: it.received, Enterprise: it.dev.Enterprise})
+		}
+		p.inflightMu.Unlock()
+	}
+	for _, it := range dups {
+		if r := it.dupOf.result; r.Reject != nil {
+			it.result = r
+		} else {
+			it.result = Result{Index: r.Index, Duplicate: true}
+		}
+	}
+	for m, st := range b.States {
+		p.states[m] = st
+	}
+	return &pending{batch: b, items: items}
+}
+
+// findCommitted resolves a stale reading: an exact resubmission of a reading
+// already in the ledger answers with its index.
+func (p *Pipeline) findCommitted(ctx context.Context, it *item) (uint64, bool) {
+	p.inflightMu.Lock()
+	idx, ok := p.inflight[it.hash]
+	p.inflightMu.Unlock()
+	if ok {
+		return idx, true
+	}
+	h, idx, ok, err := p.opts.Store.LookupReading(ctx, it.rd.Meter, it.rd.Seq)
+	if err != nil {
+		p.opts.Logger.Error("look-up of an older reading failed", "meter", it.rd.Meter, "seq", it.rd.Seq, "error", err)
+		return 0, false
+	}
+	return idx, ok && h == it.hash
+}
+
+// commit writes each batch to the store, then answers its submitters.
+func (p *Pipeline) commit(ctx context.Context) {
+	defer p.wg.Done()
+	for pd := range p.commits {
+		b := pd.batch
+		if len(b.Readings) > 0 || len(b.Entries) > 0 || len(b.Rejections) > 0 {
+			// The entries are already in the ledger, so the batch must reach
+			// the store before anyone is answered: retry until it does. The
+			// queue fills meanwhile and publishers are held back.
+			for attempt := 1; ; attempt++ {
+				err := p.opts.Store.Commit(ctx, b)
+				if err == nil {
+					break
+				}
+				p.opts.Logger.Error("store commit failed; retrying", "attempt", attempt, "readings", len(b.Readings), "error", err)
+				time.Sleep(min(time.Duration(attempt)*100*time.Millisecond, 5*time.Second))
+			}
+		}
+		p.inflightMu.Lock()
+		for _, a := range b.Readings {
+			delete(p.inflight, a.Hash)
+		}
+		p.inflightMu.Unlock()
+		if p.opts.OnCommitted != nil {
+			p.opts.OnCommitted(b)
+		}
+		for _, it := range pd.items {
+			it.done(it.result)
+		}
+	}
+}

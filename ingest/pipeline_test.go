@@ -1,0 +1,300 @@
+package ingest
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/mod/sumdb/note"
+
+	"github.com/shuixiao/shuixiao/meter"
+	"github.com/shuixiao/shuixiao/reading"
+)
+
+// memLedger and memStore stand in for the real ledger and store, whose own
+// packages test durability; here the subject is admission and ordering.
+type memLedger struct {
+	mu      sync.Mutex
+	entries [][]byte
+	fail    error
+}
+
+func (l *memLedger) Append(_ context.Context, es [][]byte) ([]uint64, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.fail != nil {
+		return nil, l.fail
+	}
+	var idx []uint64
+	for _, e := range es {
+		idx = append(idx, uint64(len(l.entries)))
+		l.entries = append(l.entries, e)
+	}
+	return idx, nil
+}
+
+type memStore struct {
+	mu         sync.Mutex
+	readings   map[string]Admitted // meter/seq
+	rejections []Rejection
+	entries    []Entry
+	commits    int
+}
+
+func newMemStore() *memStore { return &memStore{readings: map[string]Admitted{}} }
+
+func (s *memStore) Commit(_ context.Context, b *Batch) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.commits++
+	for _, a := range b.Readings {
+		s.readings[fmt.Sprintf("%s/%d", a.Reading.Meter, a.Reading.Seq)] = a
+	}
+	s.rejections = append(s.rejections, b.Rejections...)
+	s.entries = append(s.entries, b.Entries...)
+	return nil
+}
+
+func (s *memStore) LookupReading(_ context.Context, m string, seq uint64) (reading.Hash, uint64, bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a, ok := s.readings[fmt.Sprintf("%s/%d", m, seq)]
+	return a.Hash, a.Index, ok, nil
+}
+
+type testMeter struct {
+	id     string
+	signer note.Signer
+	seq    uint64
+	prev   reading.Hash
+}
+
+func newTestMeter(t testing.TB, dir *Directory, id string) *testMeter {
+	t.Helper()
+	skey, vkey, err := note.GenerateKey(rand.Reader, reading.KeyName(id))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, _ := note.NewSigner(skey)
+	total, _ := meter.StandardChannel("total_m3")
+	flow, _ := meter.StandardChannel("flow_m3h")
+	p := meter.Point{ID: "P-" + id, Enterprise: "E1", Level: 1, Stage: meter.StageUse, Channels: []meter.Channel{total, flow}}
+	if err := dir.Put(meter.Meter{ID: id, Point: p.ID, Key: vkey}, p, "E1"); err != nil {
+		t.Fatal(err)
+	}
+	return &testMeter{id: id, signer: s}
+}
+
+// next signs the meter's next reading.
+func (m *testMeter) next(t testing.TB, at time.Time, total float64) []byte {
+	t.Helper()
+	m.seq++
+	r := &reading.Reading{Meter: m.id, Seq: m.seq, Time: at, Prev: m.prev, Point: "P-" + m.id,
+		Values: []reading.Value{{Channel: "total_m3", Value: total}, {Channel: "flow_m3h", Value: 3.5}}}
+	msg, err := reading.Sign(r, m.signer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.prev = reading.HashOf(msg)
+	return msg
+}
+
+func submitWait(p *Pipeline, raw []byte, device string) Result {
+	ch := make(chan Result, 1)
+	p.Submit(raw, device, "test", func(r Result) { ch <- r })
+	return <-ch
+}
+
+var t0 = time.Date(2026, 11, 28, 2, 0, 0, 0, time.UTC)
+
+func newTestPipeline(t *testing.T) (*Pipeline, *memLedger, *memStore, *Directory) {
+	dir := NewDirectory()
+	l, s := &memLedger{}, newMemStore()
+	p, err := New(Options{Ledger: l, Store: s, Directory: dir, Now: func() time.Time { return t0 }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.Close)
+	return p, l, s, dir
+}
+
+func TestPipelineAdmission(t *testing.T) {
+	p, l, s, dir := newTestPipeline(t)
+	m := newTestMeter(t, dir, "M1")
+
+	r1 := m.next(t, t0, 100)
+	res := submitWait(p, r1, "M1")
+	if res.Reject != nil || res.Index != 0 || res.Duplicate {
+		t.Fatalf("first reading: %+v", res)
+	}
+	r2 := m.next(t, t0.Add(time.Minute), 101)
+	if res := submitWait(p, r2, "M1"); res.Reject != nil || res.Index != 1 || res.Flags != 0 {
+		t.Fatalf("second reading: %+v", res)
+	}
+	// Exact resubmission of the last and of an older reading: same index, no new entry.
+	if res := submitWait(p, r2, "M1"); !res.Duplicate || res.Index != 1 {
+		t.Fatalf("resubmission of last: %+v", res)
+	}
+	if res := submitWait(p, r1, "M1"); !res.Duplicate || res.Index != 0 {
+		t.Fatalf("resubmission of older: %+v", res)
+	}
+	// A different reading with an old seq is a replay.
+	m2 := *m
+	m2.seq = 0
+	replay := m2.next(t, t0, 999)
+	if res := submitWait(p, replay, "M1"); res.Reject == nil || res.Reject.Reason != ReasonReplay {
+		t.Fatalf("replay: %+v", res)
+	}
+	// A lost reading: seq 4 after 2 is accepted and flagged as a gap.
+	m.next(t, t0, 102)
+	r4 := m.next(t, t0.Add(-3*time.Minute), 103)
+	if res := submitWait(p, r4, "M1"); res.Reject != nil || res.Flags != FlagGap {
+		t.Fatalf("gap: %+v", res)
+	}
+	// Clock far off: flagged, kept.
+	if res := submitWait(p, m.next(t, t0.Add(time.Hour), 104), "M1"); res.Reject != nil || res.Flags != FlagSkew {
+		t.Fatalf("skew: %+v", res)
+	}
+	// Implausible value: flagged, kept.
+	if res := submitWait(p, m.next(t, t0, -5), "M1"); res.Reject != nil || res.Flags != FlagImplausible {
+		t.Fatalf("implausible: %+v", res)
+	}
+	if len(l.entries) != 5 {
+		t.Fatalf("ledger has %d entries, want 5", len(l.entries))
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.readings) != 5 || len(s.rejections) != 1 {
+		t.Fatalf("store: %d readings, %d rejections", len(s.readings), len(s.rejections))
+	}
+}
+
+func TestPipelineRejections(t *testing.T) {
+	p, l, s, dir := newTestPipeline(t)
+	m := newTestMeter(t, dir, "M1")
+	other := newTestMeter(t, dir, "M2")
+	good := m.next(t, t0, 1)
+
+	forged := []byte(strings.Replace(string(good), "total_m3 1\n", "total_m3 9\n", 1))
+	cases := map[string]struct {
+		raw    []byte
+		device string
+		reason string
+	}{
+		"tampered value":   {forged, "M1", ReasonBadSignature},
+		"on other's topic": {good, "M2", ReasonWrongDevice},
+		"garbage":          {[]byte("hello"), "M1", ReasonMalformed},
+		"too large":        {make([]byte, reading.MaxSize+1), "M1", ReasonTooLarge},
+	}
+	// Signed by M2's key but claiming to be M1.
+	r := &reading.Reading{Meter: "M1", Seq: 1, Time: t0, Point: "P-M1", Values: []reading.Value{{Channel: "total_m3", Value: 1}}}
+	text := r.Text()
+	wrongKey, _ := note.Sign(&note.Note{Text: text}, other.signer)
+	cases["signed by another meter"] = struct {
+		raw    []byte
+		device string
+		reason string
+	}{wrongKey, "", ReasonBadSignature}
+	stranger := &testMeter{id: "M9"}
+	skey, _, _ := note.GenerateKey(rand.Reader, reading.KeyName("M9"))
+	stranger.signer, _ = note.NewSigner(skey)
+	cases["unknown meter"] = struct {
+		raw    []byte
+		device string
+		reason string
+	}{stranger.next(t, t0, 1), "M9", ReasonUnknownMeter}
+	for name, tc := range cases {
+		res := submitWait(p, tc.raw, tc.device)
+		if res.Reject == nil || res.Reject.Reason != tc.reason {
+			t.Errorf("%s: got %+v, want %s", name, res, tc.reason)
+		}
+	}
+	dir.Revoke("M1")
+	if res := submitWait(p, good, "M1"); res.Reject == nil || res.Reject.Reason != ReasonRevokedKey {
+		t.Errorf("revoked: %+v", res)
+	}
+	if len(l.entries) != 0 {
+		t.Fatalf("rejected readings reached the ledger: %d", len(l.entries))
+	}
+	// Every rejection is counted through the store.
+	p.Close()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.rejections) != len(cases)+1 {
+		t.Fatalf("%d rejections stored, want %d", len(s.rejections), len(cases)+1)
+	}
+}
+
+func TestPipelineLedgerFailureLosesNothing(t *testing.T) {
+	p, l, s, dir := newTestPipeline(t)
+	m := newTestMeter(t, dir, "M1")
+	r1 := m.next(t, t0, 1)
+	l.mu.Lock()
+	l.fail = errors.New("disk full")
+	l.mu.Unlock()
+	if res := submitWait(p, r1, "M1"); res.Reject == nil || res.Reject.Reason != ReasonUnavailable {
+		t.Fatalf("with ledger down: %+v", res)
+	}
+	l.mu.Lock()
+	l.fail = nil
+	l.mu.Unlock()
+	// The device retries the same reading: it is admitted, not seen as a duplicate.
+	if res := submitWait(p, r1, "M1"); res.Reject != nil || res.Duplicate || res.Index != 0 {
+		t.Fatalf("retry: %+v", res)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.readings) != 1 {
+		t.Fatalf("store has %d readings", len(s.readings))
+	}
+}
+
+func TestPipelineConcurrentMeters(t *testing.T) {
+	p, l, s, dir := newTestPipeline(t)
+	const meters, each = 20, 50
+	var wg sync.WaitGroup
+	for i := 0; i < meters; i++ {
+		m := newTestMeter(t, dir, fmt.Sprintf("M%d", i))
+		msgs := make([][]byte, each)
+		for j := range msgs {
+			msgs[j] = m.next(t, t0, float64(j))
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			// Publish everything without waiting, then resend it all (QoS 1 redelivery).
+			var inner sync.WaitGroup
+			for round := 0; round < 2; round++ {
+				for _, msg := range msgs {
+					inner.Add(1)
+					p.Submit(msg, m.id, "test", func(r Result) {
+						defer inner.Done()
+						if r.Reject != nil {
+							t.Errorf("%s: %v", m.id, r.Reject)
+						}
+					})
+				}
+				inner.Wait()
+			}
+		}()
+	}
+	wg.Wait()
+	if len(l.entries) != meters*each {
+		t.Fatalf("ledger has %d entries, want %d", len(l.entries), meters*each)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.readings) != meters*each {
+		t.Fatalf("store has %d readings", len(s.readings))
+	}
+	for _, a := range s.readings {
+		if a.Flags&FlagGap != 0 {
+			t.Fatalf("in-order readings flagged as gap: %s seq %d", a.Reading.Meter, a.Reading.Seq)
+		}
+	}
+}
