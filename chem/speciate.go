@@ -159,6 +159,9 @@ type flatSpecies struct {
 	nc       int
 	comp     [4]int
 	nu       [4]float64
+	intNu    [4]int // nu as a small integer power (0 if not an integer 1..4)
+	class    int    // activity-coefficient class (species sharing model, z², å, b)
+	fixed    bool   // the free ion of a component that forms no other species
 	// rows of the Jacobian this species contributes to, with weights.
 	nr     int
 	row    [5]int
@@ -188,17 +191,28 @@ type Speciator struct {
 	dhA, dhB float64
 
 	// workspace
-	total  [maxComponents]float64
-	active [maxComponents]bool
-	unk    [maxComponents]int // unknown index of component, -1 if inactive
-	u      [maxComponents]float64
-	lnG    []float64
-	dlnG   []float64
-	m      []float64
-	on     []bool
-	jac    [(maxComponents + 1) * (maxComponents + 1)]float64
-	res    [maxComponents + 1]float64
-	piv    [maxComponents + 1]int
+	total   [maxComponents]float64
+	active  [maxComponents]bool
+	unk     [maxComponents]int // unknown index of component, -1 if inactive
+	u       [maxComponents]float64
+	lnG     []float64 // per activity-coefficient class
+	dlnG    []float64 // per class
+	gInv    []float64 // 1/γ per class
+	kH      []float64 // K·a(H+)^ν per species for the current analysis
+	lnm     []float64
+	m       []float64
+	on      []bool
+	expU    [maxComponents]float64
+	classes []flatSpecies // representative of each class (gamma, z2, dha, dhb)
+	masterZ []float64     // charge of each component's master species
+	iH, iW  int           // species indexes of H+ and H2O
+	// fixedComp marks components whose only species is the free master ion (Cl⁻, NO3⁻ in
+	// WATEQ4F): their molality is the total, so they need no Newton unknown.
+	fixedComp   [maxComponents]bool
+	masterOfCmp [maxComponents]int // species index of each component's master species
+	jac         [(maxComponents + 1) * (maxComponents + 1)]float64
+	res         [maxComponents + 1]float64
+	piv         [maxComponents + 1]int
 }
 
 // SpeciatorOption configures a Speciator.
@@ -266,12 +280,62 @@ func NewSpeciator(db *Database, opts ...SpeciatorOption) (*Speciator, error) {
 			f.row[f.nr], f.weight[f.nr] = alkC, f.alk
 			f.nr++
 		}
+		for k := 0; k < f.nc; k++ {
+			if v := f.nu[k]; v == math.Trunc(v) && v >= 1 && v <= 4 {
+				f.intNu[k] = int(v)
+			}
+		}
+		f.class = -1
+		for ci, c := range s.classes {
+			if c.gamma == f.gamma && c.z2 == f.z2 && c.dha == f.dha && c.dhb == f.dhb {
+				f.class = ci
+				break
+			}
+		}
+		if f.class < 0 {
+			f.class = len(s.classes)
+			s.classes = append(s.classes, f)
+		}
 		s.sp = append(s.sp, f)
+	}
+	for _, j := range s.comp {
+		z, err := chargeOf(db.Masters[j].Species)
+		if err != nil {
+			return nil, err
+		}
+		s.masterZ = append(s.masterZ, z)
+	}
+	for c, j := range s.comp {
+		s.masterOfCmp[c] = db.SpeciesIndex(db.Masters[j].Species)
+		if s.masterOfCmp[c] < 0 {
+			return nil, fmt.Errorf("master species %s is not defined", db.Masters[j].Species)
+		}
+		count := 0
+		for i := range s.sp {
+			for k := 0; k < s.sp[i].nc; k++ {
+				if s.sp[i].comp[k] == c {
+					count++
+				}
+			}
+		}
+		s.fixedComp[c] = count == 1 && j != db.alkComp && s.sp[s.masterOfCmp[c]].alk == 0
+	}
+	for c := range s.comp {
+		if s.fixedComp[c] {
+			s.sp[s.masterOfCmp[c]].fixed = true
+		}
+	}
+	s.iH, s.iW = db.SpeciesIndex("H+"), db.SpeciesIndex("H2O")
+	if s.iH < 0 || s.iW < 0 {
+		return nil, fmt.Errorf("database lacks H+ or H2O species")
 	}
 	n := len(s.sp)
 	s.lnK = make([]float64, n)
-	s.lnG = make([]float64, n)
-	s.dlnG = make([]float64, n)
+	s.lnG = make([]float64, len(s.classes))
+	s.dlnG = make([]float64, len(s.classes))
+	s.gInv = make([]float64, len(s.classes))
+	s.kH = make([]float64, n)
+	s.lnm = make([]float64, n)
 	s.m = make([]float64, n)
 	s.on = make([]bool, n)
 	s.phaseLK = make([]float64, len(db.Phases))
@@ -317,15 +381,12 @@ func (s *Speciator) setTemperature(tempC float64) {
 	s.lastT = tempC
 }
 
-// gammas fills ln γ and d(ln γ)/dI of the active species at ionic strength I.
+// gammas fills ln γ, d(ln γ)/dI and 1/γ of every activity-coefficient class at ionic strength I.
 func (s *Speciator) gammas(I float64) {
 	sq := math.Sqrt(I)
 	A := s.dhA * math.Ln10
-	for i := range s.sp {
-		if !s.on[i] {
-			continue
-		}
-		f := &s.sp[i]
+	for i := range s.classes {
+		f := &s.classes[i]
 		switch f.gamma {
 		case GammaWATEQ:
 			d := 1 + f.dha*s.dhB*sq
@@ -340,6 +401,7 @@ func (s *Speciator) gammas(I float64) {
 		default:
 			s.lnG[i], s.dlnG[i] = 0, 0
 		}
+		s.gInv[i] = math.Exp(-s.lnG[i])
 	}
 }
 
@@ -376,11 +438,12 @@ func (s *Speciator) SpeciateInto(a *Analysis, r *Result) error {
 		if j == db.alkComp {
 			alkC = c
 		}
-		if s.active[c] {
+		if s.active[c] && !s.fixedComp[c] {
 			s.unk[c] = nUnk
 			nUnk++
 		}
 	}
+	lnaH := -a.PH * math.Ln10
 	iI := nUnk // index of the ionic-strength unknown
 	n := nUnk + 1
 	for i := range s.sp {
@@ -391,17 +454,19 @@ func (s *Speciator) SpeciateInto(a *Analysis, r *Result) error {
 		}
 		s.on[i] = on
 	}
-	if w := db.SpeciesIndex("H2O"); w >= 0 {
-		s.on[w] = false // water is the solvent: its activity is a_w, not a solute
+	s.on[s.iW] = false // water is the solvent: its activity is a_w, not a solute
+	for i := range s.sp {
+		if s.on[i] {
+			s.kH[i] = math.Exp(s.lnK[i] + s.sp[i].nuH*lnaH)
+		}
 	}
-	lnaH := -a.PH * math.Ln10
 	lnaW := 0.0
 
 	// Initial guess: free ions, alkalinity as HCO3⁻.
 	I := 0.0
-	for c, j := range s.comp {
-		z, _ := chargeOf(db.Masters[j].Species)
-		if j == db.alkComp {
+	for c := range s.comp {
+		z := s.masterZ[c]
+		if c == alkC {
 			z = -1
 		}
 		I += 0.5 * z * z * s.total[c]
@@ -411,83 +476,25 @@ func (s *Speciator) SpeciateInto(a *Analysis, r *Result) error {
 		I = 1e-7
 	}
 	s.gammas(I)
-	s.initialGuess(alkC, lnaH)
+	s.initialGuess(alkC)
 
 	converged := false
 	iter := 0
 	for ; iter < s.maxIter; iter++ {
 		s.gammas(I)
-		for k := 0; k < n*n; k++ {
-			s.jac[k] = 0
-		}
-		for k := 0; k < n; k++ {
-			s.res[k] = 0
-		}
-		var sumM, halfZ2 float64
-		var scale [maxComponents]float64
-		for i := range s.sp {
-			if !s.on[i] {
-				s.m[i] = 0
-				continue
-			}
-			f := &s.sp[i]
-			lnm := s.lnK[i] + f.nuH*lnaH + f.nuW*lnaW - s.lnG[i]
-			for k := 0; k < f.nc; k++ {
-				lnm += f.nu[k] * s.u[f.comp[k]]
-			}
-			mi := math.Exp(lnm)
-			s.m[i] = mi
-			sumM += mi
-			hz := 0.5 * f.z2 * mi
-			halfZ2 += hz
-			dI := -mi * s.dlnG[i] // ∂m/∂I
-			for r := 0; r < f.nr; r++ {
-				row := s.unk[f.row[r]]
-				w := f.weight[r]
-				s.res[row] += w * mi
-				scale[f.row[r]] += math.Abs(w * mi)
-				base := row * n
-				for k := 0; k < f.nc; k++ {
-					s.jac[base+s.unk[f.comp[k]]] += w * f.nu[k] * mi
-				}
-				s.jac[base+iI] += w * dI
-			}
-			if f.z2 != 0 {
-				base := iI * n
-				for k := 0; k < f.nc; k++ {
-					s.jac[base+s.unk[f.comp[k]]] += 0.5 * f.z2 * f.nu[k] * mi
-				}
-				s.jac[base+iI] += 0.5 * f.z2 * dI
-			}
-		}
-		s.res[iI] = halfZ2 - I
-		s.jac[iI*n+iI] -= 1
-		done := math.Abs(s.res[iI]) <= s.tol*I
-		for c := 0; c < nc; c++ {
-			if !s.active[c] {
-				continue
-			}
-			row := s.unk[c]
-			s.res[row] -= s.total[c]
-			if math.Abs(s.res[row]) > s.tol*math.Max(s.total[c], scale[c]) {
-				done = false
-			}
-		}
+		sumM, halfZ2 := s.evaluate(lnaW)
 		lnaW = math.Log(1 - s.water.awFactor*sumM)
-		if done && iter > 0 {
+		if s.assemble(n, iI, I, halfZ2) && iter > 0 {
 			converged = true
 			break
-		}
-		for k := 0; k < n; k++ {
-			s.res[k] = -s.res[k]
 		}
 		if !solveLinear(s.jac[:n*n], s.res[:n], s.piv[:n], n) {
 			return fmt.Errorf("%w: singular Jacobian", ErrNoConvergence)
 		}
-		// Limit each step to a factor of 10 in activity and keep I positive.
+		// Limit each step to a factor of 10 in activity and 2 in ionic strength.
 		maxStep := 0.0
 		for c := 0; c < nc; c++ {
-			if s.active[c] {
+			if s.unk[c] >= 0 {
 				maxStep = math.Max(maxStep, math.Abs(s.res[s.unk[c]]))
 			}
 		}
@@ -496,16 +503,17 @@ func (s *Speciator) SpeciateInto(a *Analysis, r *Result) error {
 			damp = math.Ln10 / maxStep
 		}
 		for c := 0; c < nc; c++ {
-			if s.active[c] {
+			if s.unk[c] >= 0 {
 				s.u[c] += damp * s.res[s.unk[c]]
 			}
 		}
 		dI := damp * s.res[iI]
-		if I+dI < 0.5*I {
+		switch {
+		case I+dI < 0.5*I:
 			I *= 0.5
-		} else if I+dI > 2*I {
+		case I+dI > 2*I:
 			I *= 2
-		} else {
+		default:
 			I += dI
 		}
 		if alkC >= 0 && s.active[alkC] && s.u[alkC] < -150 {
@@ -513,6 +521,16 @@ func (s *Speciator) SpeciateInto(a *Analysis, r *Result) error {
 		}
 		if math.IsNaN(I) {
 			return fmt.Errorf("%w: ionic strength is NaN", ErrNoConvergence)
+		}
+		// Newton converges quadratically: once a full step is this small the next residual
+		// is far below the tolerance, so evaluate the species once more and stop.
+		if damp == 1 && maxStep < 1e-7 && math.Abs(dI) < 1e-7*I {
+			s.gammas(I)
+			sumM, _ = s.evaluate(lnaW)
+			lnaW = math.Log(1 - s.water.awFactor*sumM)
+			converged = true
+			iter++
+			break
 		}
 	}
 	if !converged {
@@ -522,10 +540,123 @@ func (s *Speciator) SpeciateInto(a *Analysis, r *Result) error {
 	return nil
 }
 
+// evaluate computes the molality of every active species from the current free activities and
+// activity coefficients; it returns Σm and ½Σz²m. Species are products of powers of the
+// component activities, so only one exponential per component and per activity class is needed.
+func (s *Speciator) evaluate(lnaW float64) (sumM, halfZ2 float64) {
+	for c := range s.comp {
+		switch {
+		case !s.active[c]:
+		case s.fixedComp[c]:
+			k := s.masterOfCmp[c]
+			s.expU[c] = s.total[c] / (s.kH[k] * s.gInv[s.sp[k].class])
+			s.u[c] = math.Log(s.expU[c])
+		default:
+			s.expU[c] = math.Exp(s.u[c])
+		}
+	}
+	aW := math.Exp(lnaW)
+	for i := range s.sp {
+		if !s.on[i] {
+			s.m[i] = 0
+			continue
+		}
+		f := &s.sp[i]
+		mi := s.kH[i] * s.gInv[f.class]
+		switch f.nuW {
+		case 0:
+		case 1:
+			mi *= aW
+		case -1:
+			mi /= aW
+		default:
+			mi *= math.Pow(aW, f.nuW)
+		}
+		for k := 0; k < f.nc; k++ {
+			a := s.expU[f.comp[k]]
+			switch f.intNu[k] {
+			case 1:
+				mi *= a
+			case 2:
+				mi *= a * a
+			case 3:
+				mi *= a * a * a
+			case 4:
+				mi *= a * a * a * a
+			default:
+				mi *= math.Exp(f.nu[k] * s.u[f.comp[k]])
+			}
+		}
+		s.m[i] = mi
+		sumM += mi
+		halfZ2 += 0.5 * f.z2 * mi
+	}
+	return sumM, halfZ2
+}
+
+// assemble builds the Newton system J·Δ = −R for the mass balances, the alkalinity balance and
+// the ionic-strength definition at the current molalities; it reports whether every residual
+// is already within tolerance. Unknowns are ln a of the active components and I.
+func (s *Speciator) assemble(n, iI int, I, halfZ2 float64) bool {
+	for k := 0; k < n*n; k++ {
+		s.jac[k] = 0
+	}
+	for k := 0; k < n; k++ {
+		s.res[k] = 0
+	}
+	var scale [maxComponents]float64
+	for i := range s.sp {
+		mi := s.m[i]
+		if mi == 0 {
+			continue
+		}
+		f := &s.sp[i]
+		dI := -mi * s.dlnG[f.class] // ∂m/∂I
+		if f.fixed {
+			continue // a fixed component's free ion: m = total whatever the unknowns
+		}
+		for r := 0; r < f.nr; r++ {
+			row := s.unk[f.row[r]]
+			w := f.weight[r]
+			s.res[row] += w * mi
+			scale[f.row[r]] += math.Abs(w * mi)
+			base := row * n
+			for k := 0; k < f.nc; k++ {
+				s.jac[base+s.unk[f.comp[k]]] += w * f.nu[k] * mi
+			}
+			s.jac[base+iI] += w * dI
+		}
+		if f.z2 != 0 {
+			base := iI * n
+			for k := 0; k < f.nc; k++ {
+				s.jac[base+s.unk[f.comp[k]]] += 0.5 * f.z2 * f.nu[k] * mi
+			}
+			s.jac[base+iI] += 0.5 * f.z2 * dI
+		}
+	}
+	s.res[iI] = halfZ2 - I
+	s.jac[iI*n+iI] -= 1
+	done := math.Abs(s.res[iI]) <= s.tol*I
+	for c := range s.comp {
+		if s.unk[c] < 0 {
+			continue
+		}
+		row := s.unk[c]
+		s.res[row] -= s.total[c]
+		if math.Abs(s.res[row]) > s.tol*math.Max(s.total[c], scale[c]) {
+			done = false
+		}
+	}
+	for k := 0; k < n; k++ {
+		s.res[k] = -s.res[k]
+	}
+	return done
+}
+
 // initialGuess sets the free activities so that each component's acid-base species alone
 // (free ion, protonated and hydrolysed forms, without ion pairs) carry its total; for the
 // carbonate component their alkalinity carries the total alkalinity.
-func (s *Speciator) initialGuess(alkC int, lnaH float64) {
+func (s *Speciator) initialGuess(alkC int) {
 	var sum [maxComponents]float64
 	for i := range s.sp {
 		f := &s.sp[i]
@@ -538,7 +669,7 @@ func (s *Speciator) initialGuess(alkC int, lnaH float64) {
 			w = f.alk
 		}
 		if w > 0 {
-			sum[c] += w * math.Exp(s.lnK[i]+f.nuH*lnaH-s.lnG[i])
+			sum[c] += w * s.kH[i] * s.gInv[f.class]
 		}
 	}
 	for c := range s.comp {
@@ -562,25 +693,21 @@ func (s *Speciator) fill(a *Analysis, r *Result, I, lnaH, lnaW, kgw float64, ite
 	for i := range s.sp {
 		f := &s.sp[i]
 		r.Molality[i] = s.m[i]
-		r.LogGamma[i] = s.lnG[i] / math.Ln10
+		r.LogGamma[i] = s.lnG[f.class] / math.Ln10
 		if !s.on[i] {
 			r.LogActivity[i] = math.Inf(-1)
 			continue
 		}
-		r.LogActivity[i] = (math.Log(s.m[i]) + s.lnG[i]) / math.Ln10
+		r.LogActivity[i] = math.Log10(s.m[i]) + r.LogGamma[i]
 		if f.z > 0 {
 			cat += f.z * s.m[i]
 		} else {
 			an -= f.z * s.m[i]
 		}
 	}
-	if h := s.db.SpeciesIndex("H+"); h >= 0 {
-		r.LogActivity[h] = lnaH / math.Ln10
-	}
-	if w := s.db.SpeciesIndex("H2O"); w >= 0 {
-		r.Molality[w] = 0
-		r.LogActivity[w] = lnaW / math.Ln10
-	}
+	r.LogActivity[s.iH] = lnaH / math.Ln10
+	r.Molality[s.iW] = 0
+	r.LogActivity[s.iW] = lnaW / math.Ln10
 	r.Cations, r.Anions = cat, an
 	r.ChargeErrorPercent = 100 * (cat - an) / (cat + an)
 	for p := range s.db.Phases {
