@@ -76,7 +76,12 @@ type Batch struct {
 	States     map[string]MeterState
 }
 
-// Ledger appends entries durably and returns their indices.
+// NotSequenced marks, in the indices a failed Append returns, an entry that
+// did not reach the ledger.
+const NotSequenced = ^uint64(0)
+
+// Ledger appends entries durably and returns their indices. On error it may
+// still return one index per entry, NotSequenced for those that failed.
 type Ledger interface {
 	Append(ctx context.Context, entries [][]byte) ([]uint64, error)
 }
@@ -371,21 +376,26 @@ func (p *Pipeline) admitBatch(ctx context.Context, items []*item) *pending {
 		idx, err := p.opts.Ledger.Append(ctx, toLedger)
 		if err == nil && len(idx) != len(toLedger) {
 			err = fmt.Errorf("ledger returned %d indices for %d entries", len(idx), len(toLedger))
+			idx = nil
 		}
 		if err != nil {
 			p.opts.Logger.Error("ledger append failed", "entries", len(toLedger), "error", err)
-			b.States = map[string]MeterState{}
-			for _, it := range appended {
-				rej := Rejection{Time: it.received, Reason: ReasonUnavailable, Detail: "ledger: " + err.Error(), Source: it.source}
+			if len(idx) != len(toLedger) {
+				idx = nil
+			}
+		}
+		// Meter states are rebuilt from what actually reached the ledger.
+		b.States = map[string]MeterState{}
+		p.inflightMu.Lock()
+		for i, it := range appended {
+			if idx == nil || idx[i] == NotSequenced {
+				rej := Rejection{Time: it.received, Reason: ReasonUnavailable, Detail: fmt.Sprintf("ledger: %v", err), Source: it.source}
 				if it.rd != nil {
 					rej.Meter = it.rd.Meter
 				}
 				it.result = Result{Reject: &rej}
+				continue
 			}
-			return &pending{batch: b, items: items}
-		}
-		p.inflightMu.Lock()
-		for i, it := range appended {
 			it.result = Result{Index: idx[i], Flags: it.flags}
 			if it.entry != nil {
 				e := *it.entry
@@ -393,11 +403,7 @@ func (p *Pipeline) admitBatch(ctx context.Context, items []*item) *pending {
 				b.Entries = append(b.Entries, e)
 				continue
 			}
-			st := b.States[it.rd.Meter]
-			if st.Seq == it.rd.Seq {
-				st.Index = idx[i]
-				b.States[it.rd.Meter] = st
-			}
+			b.States[it.rd.Meter] = state(it.rd.Meter).Advance(it.rd, it.hash, idx[i])
 			p.inflight[it.hash] = idx[i]
 			b.Readings = append(b.Readings, Admitted{Raw: it.raw, Reading: it.rd, Hash: it.hash, Index: idx[i],
 				Flags: it.flags, Received: it.received, Enterprise: it.dev.Enterprise})

@@ -22,13 +22,26 @@ type memLedger struct {
 	mu      sync.Mutex
 	entries [][]byte
 	fail    error
+	partial int // with fail: sequence this many of the next batch first
 }
 
 func (l *memLedger) Append(_ context.Context, es [][]byte) ([]uint64, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.fail != nil {
-		return nil, l.fail
+		if l.partial == 0 {
+			return nil, l.fail
+		}
+		idx := make([]uint64, len(es))
+		for i, e := range es {
+			idx[i] = NotSequenced
+			if i < l.partial {
+				idx[i] = uint64(len(l.entries))
+				l.entries = append(l.entries, e)
+			}
+		}
+		l.partial = 0
+		return idx, l.fail
 	}
 	var idx []uint64
 	for _, e := range es {
@@ -296,5 +309,48 @@ func TestPipelineConcurrentMeters(t *testing.T) {
 		if a.Flags&FlagGap != 0 {
 			t.Fatalf("in-order readings flagged as gap: %s seq %d", a.Reading.Meter, a.Reading.Seq)
 		}
+	}
+}
+
+func TestPipelinePartialAppend(t *testing.T) {
+	dir := NewDirectory()
+	l, s := &memLedger{fail: errors.New("disk full"), partial: 1}, newMemStore()
+	// One big batch: hold the sequencer until both readings are queued.
+	p, err := New(Options{Ledger: l, Store: s, Directory: dir, Now: func() time.Time { return t0 }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	m := newTestMeter(t, dir, "M1")
+	r1, r2 := m.next(t, t0, 1), m.next(t, t0, 2)
+	var results [2]chan Result
+	for i, raw := range [][]byte{r1, r2} {
+		results[i] = make(chan Result, 1)
+		ch := results[i]
+		p.Submit(raw, "M1", "test", func(r Result) { ch <- r })
+	}
+	a, b := <-results[0], <-results[1]
+	l.mu.Lock()
+	l.fail = nil
+	l.mu.Unlock()
+	// Whatever happened, each reading ends up in the ledger exactly once
+	// after the device retries the refused one.
+	for i, r := range []Result{a, b} {
+		if r.Reject != nil {
+			if r.Reject.Reason != ReasonUnavailable {
+				t.Fatalf("reading %d: %v", i+1, r.Reject)
+			}
+			if res := submitWait(p, [][]byte{r1, r2}[i], "M1"); res.Reject != nil {
+				t.Fatalf("retry of reading %d: %+v", i+1, res)
+			}
+		}
+	}
+	if res := submitWait(p, r1, "M1"); !res.Duplicate {
+		t.Fatalf("resubmission after recovery: %+v", res)
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.entries) != 2 {
+		t.Fatalf("ledger has %d entries, want exactly 2", len(l.entries))
 	}
 }
