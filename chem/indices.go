@@ -52,6 +52,7 @@ type Classic struct {
 	alkEq, psiSlope, psiIntercept float64
 	sBase, sB1, sB2, sC, tdsAlk   float64
 	davies                        float64
+	ecAlpha, iPerEC, iPerTDS      float64
 }
 
 // NewClassic reads the Standard Methods and index coefficients from c.
@@ -60,7 +61,8 @@ func NewClassic(c Coefficients) (*Classic, error) {
 		"sm_pk2_a1", "sm_pk2_a2", "sm_pk2_a3", "sm_pk2_a4", "sm_pk2_a5",
 		"sm_pks_cal_a1", "sm_pks_cal_a2", "sm_pks_cal_a3", "sm_pks_cal_a4", "sm_pks_ara_a1", "sm_pks_ara_a3",
 		"sm_pkw_a", "sm_pkw_b", "sm_pkw_c", "alk_eq_weight", "psi_slope", "psi_intercept",
-		"simple_lsi_base", "simple_lsi_b1", "simple_lsi_b2", "simple_lsi_c", "tds_alk_factor", "davies_linear")
+		"simple_lsi_base", "simple_lsi_b1", "simple_lsi_b2", "simple_lsi_c", "tds_alk_factor", "davies_linear",
+		"ec_temp_coefficient", "ionic_strength_per_ec", "ionic_strength_per_tds")
 	if err != nil {
 		return nil, fmt.Errorf("classic indices: %w", err)
 	}
@@ -72,6 +74,7 @@ func NewClassic(c Coefficients) (*Classic, error) {
 	k.alkEq, k.psiSlope, k.psiIntercept = v[18], v[19], v[20]
 	k.sBase, k.sB1, k.sB2, k.sC, k.tdsAlk = v[21], v[22], v[23], v[24], v[25]
 	k.davies = v[26]
+	k.ecAlpha, k.iPerEC, k.iPerTDS = v[27], v[28], v[29]
 	return k, nil
 }
 
@@ -88,6 +91,20 @@ func (k *Classic) TDSCalculated(a *Analysis) float64 {
 // with the Davies pfm from the ionic strength of the full analysis (phosphate counted as
 // HPO4²⁻, carbonate split at the measured pH, iterated to consistency).
 func (k *Classic) Compute(a *Analysis) (ClassicIndices, error) {
+	return k.compute(a, 0)
+}
+
+// ComputeOnline evaluates the indices when only online sensors exist (pH, temperature,
+// calcium, alkalinity and conductivity): the ionic strength comes from the sensor estimate
+// (e.g. EstimateFromConductivity) instead of the full analysis.
+func (k *Classic) ComputeOnline(a *Analysis, ionicStrength float64) (ClassicIndices, error) {
+	if !(ionicStrength > 0) || ionicStrength > 2 {
+		return ClassicIndices{}, fmt.Errorf("ionic strength %g mol/L outside (0, 2]", ionicStrength)
+	}
+	return k.compute(a, ionicStrength)
+}
+
+func (k *Classic) compute(a *Analysis, givenI float64) (ClassicIndices, error) {
 	var x ClassicIndices
 	if err := a.Validate(); err != nil {
 		return x, err
@@ -110,6 +127,9 @@ func (k *Classic) Compute(a *Analysis) (ClassicIndices, error) {
 	fixed := 4*ca + 4*a.Mg/1000/molarMg + a.Na/1000/molarNa + a.K/1000/molarK + a.Cl/1000/molarCl +
 		4*a.SO4/1000/molarSO4 + a.NO3/1000/molarNO3 + 4*a.PO4/1000/molarPO4 + 4*a.Ba/1000/molarBa + 4*a.Sr/1000/molarSr
 	I := 0.5 * (fixed + alkEq)
+	if givenI > 0 {
+		I = givenI
+	}
 	for it := 0; it < 8; it++ {
 		sq := math.Sqrt(I)
 		x.PFM = x.DaviesA * (sq/(1+sq) - k.davies*I)
@@ -121,6 +141,9 @@ func (k *Classic) Compute(a *Analysis) (ClassicIndices, error) {
 		}
 		x.CO3 = x.HCO3 * math.Pow(10, a.PH-x.PK2+3*x.PFM)
 		next := 0.5 * (fixed + x.HCO3 + 4*x.CO3 + oh + h)
+		if givenI > 0 {
+			next = givenI
+		}
 		done := math.Abs(next-I) < 1e-12
 		I = next
 		if done {
