@@ -16,18 +16,18 @@ var constantsCSV []byte
 // engineConstants are the numbers of the EPANET engine this package
 // reproduces, read from epanet_constants.csv (source and edition there).
 type engineConstants struct {
-	GPMperCFS, AFDperCFS, MGDperCFS, IMGDperCFS, LPSperCFS, LPMperCFS float64
-	CMSperCFS, CMHperCFS, CMDperCFS, MLDperCFS                        float64
-	MperFT, PSIperFT, KPAperPSI, BARperPSI, KWperHP                   float64
-	Viscosity, Diffusivity, MinPDiff, Big, Tiny                       float64
-	DefaultTrials, DefaultAccuracy, DefaultHtol, DefaultQtol          float64
-	DefaultRQtol, DefaultCheckFreq, DefaultMaxCheck                   float64
+	GPMperCFS, AFDperCFS, MGDperCFS, IMGDperCFS, LPSperCFS, LPMperCFS  float64
+	CMSperCFS, CMHperCFS, CMDperCFS, MLDperCFS                         float64
+	MperFT, PSIperFT, KPAperPSI, BARperPSI, KWperHP                    float64
+	Viscosity, Diffusivity, MinPDiff, Big, Tiny                        float64
+	DefaultTrials, DefaultAccuracy, DefaultHtol, DefaultQtol           float64
+	DefaultRQtol, DefaultCheckFreq, DefaultMaxCheck                    float64
 	DefaultEfficiency, DefaultEmitterExponent, DefaultPressureExponent float64
-	QZero, CBig, CSmall, BarrierSlope                                 float64
-	HWExponent, HWCoefficient, HWDiameterExponent, Gravity            float64
-	ManningConstant, ManningRadiusExponent, MinorLossFactor           float64
-	TCVFactor, HPperCFSft, LeakOrifice, LeakQtol, PumpShutoffFactor   float64
-	RuleTolerance, FlowChangeRelax, PDAFlowChangeLimit                float64
+	QZero, CBig, CSmall, BarrierSlope                                  float64
+	HWExponent, HWCoefficient, HWDiameterExponent, Gravity             float64
+	ManningConstant, ManningRadiusExponent, MinorLossFactor            float64
+	TCVFactor, HPperCFSft, LeakOrifice, LeakQtol, PumpShutoffFactor    float64
+	RuleTolerance, FlowChangeRelax, PDAFlowChangeLimit                 float64
 }
 
 // epanet holds the engine constants; it is filled once at start-up and

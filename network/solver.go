@@ -77,20 +77,20 @@ type Solver struct {
 	tanks       []tankData
 
 	// Link data (internal units).
-	kind        []LinkKind
-	from, to    []int32
+	kind         []LinkKind
+	from, to     []int32
 	diam, length []float64
-	kc          []float64 // roughness, pump speed or valve setting (EPANET's Kc)
-	km          []float64 // minor loss coefficient (pumps: power)
-	resist      []float64 // flow resistance R
-	initStatus  []LinkStatus
-	initSetting []float64
-	pumpOf      []int32 // pump data index per link, -1 if not a pump
-	pumps       []pumpData
-	valves      []int32 // links that are valves
-	valveCurve  []int32 // PCV loss curve per link, -1 none
-	leakArea    []float64
-	leakExpan   []float64
+	kc           []float64 // roughness, pump speed or valve setting (EPANET's Kc)
+	km           []float64 // minor loss coefficient (pumps: power)
+	resist       []float64 // flow resistance R
+	initStatus   []LinkStatus
+	initSetting  []float64
+	pumpOf       []int32 // pump data index per link, -1 if not a pump
+	pumps        []pumpData
+	valves       []int32 // links that are valves
+	valveCurve   []int32 // PCV loss curve per link, -1 none
+	leakArea     []float64
+	leakExpan    []float64
 
 	patterns [][]float64
 	curves   []Curve // in file units, as EPANET keeps them
@@ -100,15 +100,15 @@ type Solver struct {
 
 	// Options (internal units).
 	hexp, qexp, htol, qtol, rqtol, hacc float64
-	headErrorLimit, flowChangeLimit   float64
-	dampLimit, viscosity, dmult       float64
-	pmin, preq, pexp                  float64
-	specificGravity                   float64
-	maxIter, extraIter                int
-	checkFreq, maxCheck               int
-	demandModel                       DemandModel
-	emitterBackflow                   bool
-	times                             Times
+	headErrorLimit, flowChangeLimit     float64
+	dampLimit, viscosity, dmult         float64
+	pmin, preq, pexp                    float64
+	specificGravity                     float64
+	maxIter, extraIter                  int
+	checkFreq, maxCheck                 int
+	demandModel                         DemandModel
+	emitterBackflow                     bool
+	times                               Times
 
 	// Sparse system.
 	chol     *sparse.Cholesky
