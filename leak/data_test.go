@@ -2,6 +2,9 @@ package leak
 
 import (
 	"os"
+	"sync"
+
+	"github.com/shuixiao/shuixiao/network"
 	"path/filepath"
 	"testing"
 )
@@ -44,13 +47,26 @@ func openShared(t testing.TB, parts ...string) *os.File {
 
 func ltownGraph(t testing.TB) *PipeGraph {
 	t.Helper()
-	links, err := ReadGraphLinks(openShared(t, "networks", "L-TOWN.inp"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	g, err := NewPipeGraph(links)
+	g, err := NetworkGraph(ltownNetwork(t))
 	if err != nil {
 		t.Fatal(err)
 	}
 	return g
+}
+
+var ltown struct {
+	once sync.Once
+	net  *network.Network
+	err  error
+}
+
+// ltownNetwork reads the public L-TOWN.inp once per test binary.
+func ltownNetwork(t testing.TB) *network.Network {
+	t.Helper()
+	path := sharedData(t, "networks", "L-TOWN.inp")
+	ltown.once.Do(func() { ltown.net, ltown.err = network.ReadFile(path) })
+	if ltown.err != nil {
+		t.Fatal(ltown.err)
+	}
+	return ltown.net
 }

@@ -201,3 +201,15 @@ func (q *nodeQueue) Pop() any {
 	*q = old[:len(old)-1]
 	return it
 }
+
+// PipesAt returns the IDs of the pipes that end at a node (no pumps or
+// valves), in the order the links were given.
+func (g *PipeGraph) PipesAt(node string) []string {
+	var out []string
+	for _, l := range g.links {
+		if l.isPipe && (g.nodeIDs[l.from] == node || g.nodeIDs[l.to] == node) {
+			out = append(out, l.id)
+		}
+	}
+	return out
+}
