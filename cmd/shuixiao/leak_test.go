@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -55,5 +56,57 @@ func TestLeakScoreCommand(t *testing.T) {
 	var out, errOut bytes.Buffer
 	if code := runLeakScore([]string{"missing.txt", "--inp", "x", "--info", "y", "--outflow", "z"}, &out, &errOut); code == 0 {
 		t.Error("missing files accepted")
+	}
+}
+
+func TestLeakDetectCommand(t *testing.T) {
+	inp := leakSharedData(t, "networks", "L-TOWN.inp")
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.csv")
+	if err := os.WriteFile(bad, []byte("t_s,P_n1,Q_p227\n0,1,2\n300,1,2\n300,1,2\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	unknown := filepath.Join(dir, "unknown.csv")
+	if err := os.WriteFile(unknown, []byte("t_s,P_n1,P_nowhere\n0,1,2\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ file, want string }{
+		{bad, "line 4: duplicate time"},
+		{unknown, "P_nowhere"},
+	} {
+		var out, errOut bytes.Buffer
+		code := runLeakDetect([]string{"--inp", inp, "--scada", tc.file, "--out", filepath.Join(dir, "a.csv")}, &out, &errOut)
+		if code != 1 || !strings.Contains(errOut.String(), tc.want) {
+			t.Errorf("%s: exit %d, stderr %q, want %q", tc.file, code, errOut.String(), tc.want)
+		}
+	}
+	var out, errOut bytes.Buffer
+	if code := runLeakDetect([]string{"--inp", inp}, &out, &errOut); code != 2 {
+		t.Errorf("missing flags: exit %d", code)
+	}
+	if leakRaceEnabled {
+		return
+	}
+	// A full run: the synthetic p827 leak, calibrated on the leak-free run.
+	alarms := filepath.Join(dir, "alarms.csv")
+	synth := func(name string) string { return leakSharedData(t, "leak", "synthetic_ltown", name) }
+	code := runLeakDetect([]string{"--inp", inp, "--scada", synth("leak_p827.csv"), "--calibrate", synth("baseline.csv"), "--out", alarms}, &out, &errOut)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut.String())
+	}
+	data, err := os.ReadFile(alarms)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
+	if len(lines) < 2 || lines[0] != "alarm_t_s,rank,link,node,est_flow_m3h" {
+		t.Fatalf("alarms file:\n%s", data)
+	}
+	f := strings.Split(lines[1], ",")
+	if len(f) != 5 || f[1] != "1" {
+		t.Fatalf("first alarm row %q", lines[1])
+	}
+	if at, err := strconv.ParseInt(f[0], 10, 64); err != nil || at < 108000 || at > 108000+3600 {
+		t.Errorf("alarm at %q, leak began at 108000", f[0])
 	}
 }
