@@ -14,13 +14,19 @@
 //     on the competition's own fixtures.
 //   - ReadSCADA: a strict reader of 5-minute SCADA tables (t_s, P_<node>,
 //     Q_<link>, L_<tank>) that names the line or column of every defect.
-//   - Detector: a streaming detector fed one time step at a time. It
-//     combines a zone mass balance of the inflows (with a minimum-night-flow
-//     view of the same residual) and model-based pressure residuals
-//     (measured − simulated with the public model), calibrated on a
-//     leak-free period and watched by CUSUM charts set for a chosen false
-//     alarm rate; it locates an alarm by matching the residual with leak
-//     signatures computed by a hydraulic model (the vector-angle /
-//     correlation method of Pérez et al. 2011 and the LILA approach of
-//     Daniel et al. 2022) and sizes it from the inflow residual.
+//   - Detector: a streaming detector fed one time step at a time. Each
+//     pressure sensor is predicted from the same step's flow and level
+//     readings (inflows, pump flow, tank level: the zone balance that
+//     carries the day-to-day demand), by a regression learnt on a leak-free
+//     calibration period; the residuals are watched by multivariate EWMA
+//     charts (Lowry et al., Technometrics 34(1), 1992) whitened with a
+//     cross-validated residual covariance, with limits for a chosen false
+//     alarm rate. An alarm's onset is the generalised-likelihood-ratio
+//     change point of the residuals; the leak is located by weighted least
+//     squares matching of the mean residual since onset with leak
+//     signatures that HydraulicModel computes with package network's
+//     EPANET solver at the measured operating point (the sensitivity /
+//     vector-angle approach of Pérez et al., Control Eng. Pract. 19(10),
+//     2011, and of LILA, Daniel et al., JWRPM 148(9), 2022), which also
+//     gives the leak flow.
 package leak
