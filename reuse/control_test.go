@@ -15,7 +15,7 @@ func ufConfig(t testing.TB) UFConfig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.BackwashDurationS, c.CEBDurationS, c.CIPDurationS = 60, 900, 4 * 3600
+	c.BackwashDurationS, c.CEBDurationS, c.CIPDurationS = 60, 900, 4*3600
 	c.BaselineL20, c.SettleS, c.StaleAfterS, c.PlausibleTMPMax = 150, 30, 120, 5
 	if err := c.Validate(); err != nil {
 		t.Fatal(err)
