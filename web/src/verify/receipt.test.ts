@@ -158,6 +158,10 @@ describe('witness cosignatures', () => {
     const r = await verifyReceipt(inputs(receiptFor(log, 3, lines.join('\n')), { witnesses: policy(2) }));
     expect(status(r, 'witnesses')).toMatchObject({ status: 'fail', reason: { params: { got: 1 } } });
   });
+  it('a cosignature dated in the future does not count', async () => {
+    const r = await verifyReceipt(inputs(receiptFor(log, 3, cp), { witnesses: policy(2), now: new Date(1764287400_500) /* w1 is 599.5 s ahead, w2 600.5 s */ }));
+    expect(status(r, 'witnesses')).toMatchObject({ status: 'fail', reason: { params: { got: 1 } } });
+  });
   it('a witness key written with type 0x01 verifies cosignatures too', async () => {
     const alt = w1.vkey.replace(/\+([0-9a-f]{8})\+(.*)$/, (_m, _h, k: string) => {
       const raw = decodeBase64(k);

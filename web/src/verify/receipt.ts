@@ -75,7 +75,16 @@ export interface ReceiptInputs {
   /** witness verifier keys and the number k of cosignatures required */
   witnesses?: { keys: string[]; k: number };
   expect?: Expectation;
+  /** the verifier's clock, for cosignature timestamps; default now */
+  now?: Date;
 }
+
+/**
+ * MAX_COSIGNATURE_SKEW_MS is how far in the future a cosignature may be dated
+ * and still count (tlog-cosignature lets verifiers reject future timestamps;
+ * the Go verifier allows the same 10 minutes).
+ */
+export const MAX_COSIGNATURE_SKEW_MS = 10 * 60 * 1000;
 
 function fail(checks: Check[], name: CheckName, code: string, params?: Reason['params']): ReceiptResult {
   checks.push({ name, status: 'fail', reason: { code, params } });
@@ -193,7 +202,8 @@ export async function verifyReceipt(inp: ReceiptInputs): Promise<ReceiptResult> 
       }
       if (seen.has(key.name)) continue;
       const c = verifyCosignature(cpNote, key);
-      if (c) {
+      const now = (inp.now ?? new Date()).getTime();
+      if (c && c.time.getTime() <= now + MAX_COSIGNATURE_SKEW_MS) {
         seen.add(key.name);
         result.cosignatures.push(c);
       }

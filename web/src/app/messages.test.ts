@@ -1,0 +1,52 @@
+// Every label exists in both languages, and every key the code asks for exists.
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { messages } from './messages';
+
+function sources(dir: string): string[] {
+  return readdirSync(dir).flatMap((f) => {
+    const p = join(dir, f);
+    if (statSync(p).isDirectory()) return sources(p);
+    return p.endsWith('.ts') && !p.endsWith('.test.ts') ? [p] : [];
+  });
+}
+
+const src = new URL('..', import.meta.url).pathname;
+const code = sources(src).map((p) => readFileSync(p, 'utf8')).join('\n');
+const receiptCode = readFileSync(join(src, 'verify', 'receipt.ts'), 'utf8');
+
+describe('messages', () => {
+  it('has Chinese and English for every key', () => {
+    for (const [key, [zh, en]] of Object.entries(messages)) {
+      expect(zh, key).not.toBe('');
+      expect(en, key).not.toBe('');
+      // Chinese labels are Chinese: at least one CJK character, unless the
+      // term is the same in both (pH, COD, MQTT, a format name).
+      if (zh !== en) expect(/[\u4e00-\u9fff]/.test(zh), `${key}: ${zh}`).toBe(true);
+    }
+  });
+
+  it('defines every key the code uses', () => {
+    const used = [...code.matchAll(/\bt\('([^']+)'/g)].map((m) => m[1]);
+    expect(used.length).toBeGreaterThan(100);
+    const missing = used.filter((k) => !(k in messages));
+    expect(missing).toEqual([]);
+  });
+
+  it('defines every value of the dynamic key families', () => {
+    const families: Record<string, string[]> = {
+      'verify.reason': [...receiptCode.matchAll(/code: '([a-z-]+)'/g), ...receiptCode.matchAll(/'([a-z-]+)' : '([a-z-]+)'/g), ...receiptCode.matchAll(/fail\(checks, '[a-z-]+', '([a-z-]+)'/g)].flatMap((m) => m.slice(1)).filter((c) => c !== 'pass' && c !== 'fail'),
+      'verify.check': ['format', 'log-signature', 'inclusion', 'entry-signature', 'witnesses', 'match'],
+      alarmKind: ['offline', 'gap', 'rejected', 'replay', 'skew', 'implausible', 'balance', 'leak'],
+      alarmState: ['active', 'acked', 'cleared', 'all'],
+      stage: ['intake', 'treatment', 'supply', 'use', 'recirculation', 'cascade', 'discharge'],
+      source: ['surface', 'ground', 'municipal', 'reclaimed', 'rain', 'mine', 'steam'],
+      flag: ['gap', 'skew', 'implausible', 'late', 'recovered'],
+      role: ['admin', 'regulator', 'auditor', 'park', 'enterprise'],
+      live: ['connecting', 'live', 'reconnecting', 'closed'],
+    };
+    const missing = Object.entries(families).flatMap(([f, vals]) => vals.map((v) => `${f}.${v}`).filter((k) => !(k in messages)));
+    expect(missing).toEqual([]);
+  });
+});
