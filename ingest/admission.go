@@ -10,42 +10,8 @@ import (
 	"time"
 
 	"github.com/shuixiao/shuixiao/reading"
+	"github.com/shuixiao/shuixiao/store"
 )
-
-// Flag marks something noteworthy about an admitted reading. Flags never
-// cause a reading to be dropped: the evidence is kept and the flag travels
-// with it.
-type Flag uint32
-
-// Flags.
-const (
-	// FlagGap: the reading's prev is not the hash of the meter's last
-	// admitted reading, or its seq skips numbers; readings may be missing.
-	FlagGap Flag = 1 << iota
-	// FlagSkew: the meter's clock differs from the server's beyond the window.
-	FlagSkew
-	// FlagImplausible: a value lies outside its channel's plausible range.
-	FlagImplausible
-	// FlagRecovered: admitted again from the ledger after a crash; receive
-	// time and skew are unknown.
-	FlagRecovered
-)
-
-// Names returns the flag names used by the API ("gap", "skew", …).
-func (f Flag) Names() []string {
-	var out []string
-	for _, n := range flagNames {
-		if f&n.f != 0 {
-			out = append(out, n.name)
-		}
-	}
-	return out
-}
-
-var flagNames = []struct {
-	f    Flag
-	name string
-}{{FlagGap, "gap"}, {FlagSkew, "skew"}, {FlagImplausible, "implausible"}, {FlagRecovered, "recovered"}}
 
 // MeterState is what admission remembers of a meter: its last admitted reading.
 type MeterState struct {
@@ -78,7 +44,7 @@ const (
 // Decision is admission's answer for one reading.
 type Decision struct {
 	Verdict Verdict
-	Flags   Flag
+	Flags   store.Flags
 	Index   uint64 // the original index, for Duplicate
 }
 
@@ -95,18 +61,18 @@ func Admit(st MeterState, r *reading.Reading, h reading.Hash, received time.Time
 			return Decision{Verdict: Stale}
 		}
 	}
-	var f Flag
+	var f store.Flags
 	switch {
 	case !st.Known && !r.Prev.IsZero():
 		// The first reading we see quotes a predecessor we never saw.
-		f |= FlagGap
+		f |= store.FlagGap
 	case st.Known && (r.Prev != st.Hash || r.Seq != st.Seq+1):
-		f |= FlagGap
+		f |= store.FlagGap
 	}
 	if !received.IsZero() {
 		d := received.Sub(r.Time)
 		if d > p.SkewPast || -d > p.SkewFuture {
-			f |= FlagSkew
+			f |= store.FlagSkew
 		}
 	}
 	return Decision{Verdict: Accept, Flags: f}

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/shuixiao/shuixiao/reading"
+	"github.com/shuixiao/shuixiao/store"
 )
 
 func TestAdmit(t *testing.T) {
@@ -21,32 +22,25 @@ func TestAdmit(t *testing.T) {
 		r       *reading.Reading
 		h       reading.Hash
 		verdict Verdict
-		flags   Flag
+		flags   store.Flags
 		index   uint64
 	}{
 		{"first reading, no prev", MeterState{}, rd(1, reading.Hash{}, now), h1, Accept, 0, 0},
-		{"first reading quoting unseen prev", MeterState{}, rd(5, h2, now), h1, Accept, FlagGap, 0},
+		{"first reading quoting unseen prev", MeterState{}, rd(5, h2, now), h1, Accept, store.FlagGap, 0},
 		{"next in chain", st, rd(2, h1, now), h2, Accept, 0, 0},
-		{"prev mismatch", st, rd(2, h2, now), h2, Accept, FlagGap, 0},
-		{"seq skips", st, rd(4, h1, now), h2, Accept, FlagGap, 0},
+		{"prev mismatch", st, rd(2, h2, now), h2, Accept, store.FlagGap, 0},
+		{"seq skips", st, rd(4, h1, now), h2, Accept, store.FlagGap, 0},
 		{"exact resubmission", st, rd(1, reading.Hash{}, now), h1, Duplicate, 0, 7},
 		{"same seq, other bytes", st, rd(1, reading.Hash{}, now), h2, Stale, 0, 0},
 		{"older seq", MeterState{Seq: 9, Hash: h1, Known: true}, rd(3, h1, now), h2, Stale, 0, 0},
-		{"clock behind", st, rd(2, h1, now.Add(-11*time.Minute)), h2, Accept, FlagSkew, 0},
-		{"clock ahead", st, rd(2, h1, now.Add(3*time.Minute)), h2, Accept, FlagSkew, 0},
+		{"clock behind", st, rd(2, h1, now.Add(-11*time.Minute)), h2, Accept, store.FlagSkew, 0},
+		{"clock ahead", st, rd(2, h1, now.Add(3*time.Minute)), h2, Accept, store.FlagSkew, 0},
 		{"clock within window", st, rd(2, h1, now.Add(-9*time.Minute)), h2, Accept, 0, 0},
-		{"gap and skew", st, rd(3, h2, now.Add(time.Hour)), h2, Accept, FlagGap | FlagSkew, 0},
+		{"gap and skew", st, rd(3, h2, now.Add(time.Hour)), h2, Accept, store.FlagGap | store.FlagSkew, 0},
 	} {
 		d := Admit(tc.st, tc.r, tc.h, now, DefaultPolicy)
 		if d.Verdict != tc.verdict || d.Flags != tc.flags || d.Index != tc.index {
 			t.Errorf("%s: got %+v, want verdict %d flags %v index %d", tc.name, d, tc.verdict, tc.flags.Names(), tc.index)
 		}
-	}
-}
-
-func TestFlagNames(t *testing.T) {
-	got := (FlagGap | FlagImplausible).Names()
-	if len(got) != 2 || got[0] != "gap" || got[1] != "implausible" {
-		t.Fatalf("%v", got)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/shuixiao/shuixiao/reading"
+	"github.com/shuixiao/shuixiao/store"
 )
 
 // Rejection reasons. They are stable identifiers: counters, the API and
@@ -28,52 +29,30 @@ const (
 	ReasonUnavailable    = "unavailable"     // ledger or store failed; retry later
 )
 
-// Rejection is a refused reading.
-type Rejection struct {
-	Time   time.Time
-	Meter  string // empty when unknown
-	Reason string
-	Detail string
-	Source string
-}
-
-func (r *Rejection) Error() string { return r.Reason + ": " + r.Detail }
-
 // Result is the answer to a submitted reading or key entry.
 type Result struct {
 	Index     uint64
 	Duplicate bool
-	Flags     Flag
-	Reject    *Rejection // non-nil when refused
+	Flags     store.Flags
+	Reject    *store.Rejection // non-nil when refused
 }
 
-// Admitted is a reading ready for the store.
-type Admitted struct {
-	Raw        []byte
-	Reading    *reading.Reading
-	Hash       reading.Hash
-	Index      uint64
-	Flags      Flag
-	Received   time.Time
-	Enterprise string
-}
-
-// Entry is a non-reading ledger entry sequenced with the readings, such as a
-// meter-key registration; Apply runs in the commit transaction's order.
+// Entry is a non-reading ledger entry sequenced in order with the readings,
+// such as a meter-key registration. Apply makes its effect in the store once
+// it has its index; it runs in ledger order before the batch's readings are
+// committed, and again (idempotently) if the store catches up from the
+// ledger after a crash.
 type Entry struct {
 	Raw   []byte
-	Index uint64
-	// Value is the caller's decoded form, e.g. a registration to apply.
-	Value any
+	Apply func(ctx context.Context, index uint64) error
 }
 
-// Batch is what one store commit receives: admitted readings, other ledger
-// entries, rejections to count, and the new state of every meter touched.
-type Batch struct {
-	Readings   []Admitted
-	Entries    []Entry
-	Rejections []Rejection
-	States     map[string]MeterState
+// Committed is what one commit stored, for live streams, alarms and receipts.
+type Committed struct {
+	Readings   []store.Reading
+	Enterprise []string // enterprise of each reading
+	Raw        [][]byte // signed note of each reading
+	Rejections []store.Rejection
 }
 
 // NotSequenced marks, in the indices a failed Append returns, an entry that
@@ -86,12 +65,10 @@ type Ledger interface {
 	Append(ctx context.Context, entries [][]byte) ([]uint64, error)
 }
 
-// Store commits batches atomically and answers the look-ups admission needs.
+// Store is the part of store.Ingester the pipeline uses.
 type Store interface {
-	Commit(ctx context.Context, b *Batch) error
-	// LookupReading returns the hash and ledger index of a meter's reading
-	// with the given seq, if one was committed.
-	LookupReading(ctx context.Context, meter string, seq uint64) (reading.Hash, uint64, bool, error)
+	Commit(ctx context.Context, b *store.Batch) error
+	ReadingBySeq(ctx context.Context, meterID string, seq uint64) (store.Reading, error)
 }
 
 // Options configures a Pipeline.
@@ -110,7 +87,7 @@ type Options struct {
 	// Now returns the receive time; nil means time.Now.
 	Now func() time.Time
 	// OnCommitted is called after each commit (live streams, alarms, receipts).
-	OnCommitted func(b *Batch)
+	OnCommitted func(c *Committed)
 	Logger      *slog.Logger
 }
 
@@ -136,7 +113,7 @@ type item struct {
 	rd       *reading.Reading
 	hash     reading.Hash
 	dev      *Device
-	flags    Flag
+	flags    store.Flags
 	received time.Time
 	source   string
 	entry    *Entry // non-nil for a key entry instead of a reading
@@ -146,8 +123,10 @@ type item struct {
 }
 
 type pending struct {
-	batch *Batch
-	items []*item
+	batch   *store.Batch
+	entries []*item // key entries with their index, to apply before the batch
+	items   []*item
+	extra   Committed
 }
 
 // New starts a pipeline.
@@ -222,15 +201,15 @@ func (p *Pipeline) Submit(raw []byte, device, source string, done func(Result)) 
 }
 
 // SubmitEntry sequences a non-reading ledger entry (e.g. a key registration)
-// in order with the readings and waits until it is committed.
-func (p *Pipeline) SubmitEntry(ctx context.Context, raw []byte, value any) (uint64, error) {
+// in order with the readings and waits until it is applied and committed.
+func (p *Pipeline) SubmitEntry(ctx context.Context, e Entry) (uint64, error) {
 	ch := make(chan Result, 1)
-	it := &item{raw: raw, entry: &Entry{Raw: raw, Value: value}, received: p.opts.Now(), done: func(r Result) { ch <- r }}
+	it := &item{raw: e.Raw, entry: &e, received: p.opts.Now(), done: func(r Result) { ch <- r }}
 	p.enqueue(it)
 	select {
 	case r := <-ch:
 		if r.Reject != nil {
-			return 0, r.Reject
+			return 0, fmt.Errorf("%s: %s", r.Reject.Reason, r.Reject.Detail)
 		}
 		return r.Index, nil
 	case <-ctx.Done():
@@ -241,12 +220,12 @@ func (p *Pipeline) SubmitEntry(ctx context.Context, raw []byte, value any) (uint
 func (p *Pipeline) enqueue(it *item) {
 	defer func() {
 		if recover() != nil { // queue closed by Close
-			it.done(Result{Reject: &Rejection{Reason: ReasonUnavailable, Detail: ErrClosed.Error(), Time: it.received, Source: it.source}})
+			it.done(Result{Reject: &store.Rejection{Reason: ReasonUnavailable, Detail: ErrClosed.Error(), Time: it.received, Source: it.source}})
 		}
 	}()
 	select {
 	case <-p.closed:
-		it.done(Result{Reject: &Rejection{Reason: ReasonUnavailable, Detail: ErrClosed.Error(), Time: it.received, Source: it.source}})
+		it.done(Result{Reject: &store.Rejection{Reason: ReasonUnavailable, Detail: ErrClosed.Error(), Time: it.received, Source: it.source}})
 	default:
 		p.queue <- it
 	}
@@ -254,44 +233,44 @@ func (p *Pipeline) enqueue(it *item) {
 
 // refuse answers a reading that never reaches the sequencer; the rejection
 // is still counted through the next commit.
-func (p *Pipeline) refuse(it *item, rej *Rejection) {
+func (p *Pipeline) refuse(it *item, rej *store.Rejection) {
 	it.result = Result{Reject: rej}
 	p.enqueue(it)
 }
 
 // check does everything that needs no ordering: size, syntax, key,
 // signature, point and channels. It runs on the submitter's goroutine.
-func (p *Pipeline) check(it *item, device string) *Rejection {
+func (p *Pipeline) check(it *item, device string) *store.Rejection {
 	if len(it.raw) > reading.MaxSize {
-		return &Rejection{Meter: device, Reason: ReasonTooLarge, Detail: fmt.Sprintf("%d bytes, limit %d", len(it.raw), reading.MaxSize)}
+		return &store.Rejection{Meter: device, Reason: ReasonTooLarge, Detail: fmt.Sprintf("%d bytes, limit %d", len(it.raw), reading.MaxSize)}
 	}
 	rd, err := reading.Parse(it.raw)
 	if err != nil {
-		return &Rejection{Meter: device, Reason: ReasonMalformed, Detail: err.Error()}
+		return &store.Rejection{Meter: device, Reason: ReasonMalformed, Detail: err.Error()}
 	}
 	if device != "" && rd.Meter != device {
-		return &Rejection{Meter: device, Reason: ReasonWrongDevice, Detail: fmt.Sprintf("reading of meter %s sent by %s", rd.Meter, device)}
+		return &store.Rejection{Meter: device, Reason: ReasonWrongDevice, Detail: fmt.Sprintf("reading of meter %s sent by %s", rd.Meter, device)}
 	}
 	dev, ok := p.opts.Directory.Get(rd.Meter)
 	if !ok {
-		return &Rejection{Meter: rd.Meter, Reason: ReasonUnknownMeter, Detail: "no key registered for meter " + rd.Meter}
+		return &store.Rejection{Meter: rd.Meter, Reason: ReasonUnknownMeter, Detail: "no key registered for meter " + rd.Meter}
 	}
 	if dev.Revoked {
-		return &Rejection{Meter: rd.Meter, Reason: ReasonRevokedKey, Detail: "the key of meter " + rd.Meter + " was revoked"}
+		return &store.Rejection{Meter: rd.Meter, Reason: ReasonRevokedKey, Detail: "the key of meter " + rd.Meter + " was revoked"}
 	}
 	if _, err := note.Open(it.raw, dev.verifier); err != nil {
-		return &Rejection{Meter: rd.Meter, Reason: ReasonBadSignature, Detail: fmt.Sprintf("seq %d: %v", rd.Seq, err)}
+		return &store.Rejection{Meter: rd.Meter, Reason: ReasonBadSignature, Detail: fmt.Sprintf("seq %d: %v", rd.Seq, err)}
 	}
 	if rd.Point != dev.Point {
-		return &Rejection{Meter: rd.Meter, Reason: ReasonPointMismatch, Detail: fmt.Sprintf("reading names point %s, meter is registered on %s", rd.Point, dev.Point)}
+		return &store.Rejection{Meter: rd.Meter, Reason: ReasonPointMismatch, Detail: fmt.Sprintf("reading names point %s, meter is registered on %s", rd.Point, dev.Point)}
 	}
 	for _, v := range rd.Values {
 		c, ok := dev.Channels[v.Channel]
 		if !ok {
-			return &Rejection{Meter: rd.Meter, Reason: ReasonUnknownChannel, Detail: fmt.Sprintf("channel %s is not declared on point %s", v.Channel, dev.Point)}
+			return &store.Rejection{Meter: rd.Meter, Reason: ReasonUnknownChannel, Detail: fmt.Sprintf("channel %s is not declared on point %s", v.Channel, dev.Point)}
 		}
 		if !c.Plausible(v.Value) {
-			it.flags |= FlagImplausible
+			it.flags |= store.FlagImplausible
 		}
 	}
 	it.rd, it.dev, it.hash = rd, dev, reading.HashOf(it.raw)
@@ -322,16 +301,18 @@ func (p *Pipeline) sequence(ctx context.Context) {
 }
 
 func (p *Pipeline) admitBatch(ctx context.Context, items []*item) *pending {
-	b := &Batch{States: map[string]MeterState{}}
-	var toLedger [][]byte
-	var appended, dups []*item
-	thisBatch := map[reading.Hash]*item{}
+	pd := &pending{batch: &store.Batch{}, items: items}
+	b := pd.batch
+	states := map[string]MeterState{} // tentative states of this batch
 	state := func(m string) MeterState {
-		if st, ok := b.States[m]; ok {
+		if st, ok := states[m]; ok {
 			return st
 		}
 		return p.states[m]
 	}
+	var toLedger [][]byte
+	var appended, dups []*item
+	thisBatch := map[reading.Hash]*item{}
 	for _, it := range items {
 		if it.result.Reject != nil {
 			b.Rejections = append(b.Rejections, *it.result.Reject)
@@ -359,15 +340,14 @@ func (p *Pipeline) admitBatch(ctx context.Context, items []*item) *pending {
 				it.result = Result{Index: idx, Duplicate: true}
 				continue
 			}
-			rej := Rejection{Time: it.received, Meter: it.rd.Meter, Reason: ReasonReplay, Source: it.source,
+			rej := store.Rejection{Time: it.received, Meter: it.rd.Meter, Reason: ReasonReplay, Source: it.source,
 				Detail: fmt.Sprintf("seq %d is not above the last admitted seq %d", it.rd.Seq, st.Seq)}
 			it.result = Result{Reject: &rej}
 			b.Rejections = append(b.Rejections, rej)
 			continue
 		}
 		it.flags |= d.Flags
-		// Tentative: the index is filled in after the append.
-		b.States[it.rd.Meter] = st.Advance(it.rd, it.hash, 0)
+		states[it.rd.Meter] = st.Advance(it.rd, it.hash, 0)
 		thisBatch[it.hash] = it
 		toLedger = append(toLedger, it.raw)
 		appended = append(appended, it)
@@ -385,11 +365,11 @@ func (p *Pipeline) admitBatch(ctx context.Context, items []*item) *pending {
 			}
 		}
 		// Meter states are rebuilt from what actually reached the ledger.
-		b.States = map[string]MeterState{}
+		states = map[string]MeterState{}
 		p.inflightMu.Lock()
 		for i, it := range appended {
 			if idx == nil || idx[i] == NotSequenced {
-				rej := Rejection{Time: it.received, Reason: ReasonUnavailable, Detail: fmt.Sprintf("ledger: %v", err), Source: it.source}
+				rej := store.Rejection{Time: it.received, Reason: ReasonUnavailable, Detail: fmt.Sprintf("ledger: %v", err), Source: it.source}
 				if it.rd != nil {
 					rej.Meter = it.rd.Meter
 				}
@@ -397,16 +377,18 @@ func (p *Pipeline) admitBatch(ctx context.Context, items []*item) *pending {
 				continue
 			}
 			it.result = Result{Index: idx[i], Flags: it.flags}
+			if idx[i]+1 > b.LedgerSize {
+				b.LedgerSize = idx[i] + 1
+			}
 			if it.entry != nil {
-				e := *it.entry
-				e.Index = idx[i]
-				b.Entries = append(b.Entries, e)
+				pd.entries = append(pd.entries, it)
 				continue
 			}
-			b.States[it.rd.Meter] = state(it.rd.Meter).Advance(it.rd, it.hash, idx[i])
+			states[it.rd.Meter] = state(it.rd.Meter).Advance(it.rd, it.hash, idx[i])
 			p.inflight[it.hash] = idx[i]
-			b.Readings = append(b.Readings, Admitted{Raw: it.raw, Reading: it.rd, Hash: it.hash, Index: idx[i],
-				Flags: it.flags, Received: it.received, Enterprise: it.dev.Enterprise})
+			b.Readings = append(b.Readings, StoreReading(it.rd, it.hash, idx[i], it.flags, it.received))
+			pd.extra.Enterprise = append(pd.extra.Enterprise, it.dev.Enterprise)
+			pd.extra.Raw = append(pd.extra.Raw, it.raw)
 		}
 		p.inflightMu.Unlock()
 	}
@@ -417,10 +399,20 @@ func (p *Pipeline) admitBatch(ctx context.Context, items []*item) *pending {
 			it.result = Result{Index: r.Index, Duplicate: true}
 		}
 	}
-	for m, st := range b.States {
+	for m, st := range states {
 		p.states[m] = st
 	}
-	return &pending{batch: b, items: items}
+	return pd
+}
+
+// StoreReading converts an admitted reading to its stored form.
+func StoreReading(rd *reading.Reading, h reading.Hash, index uint64, flags store.Flags, received time.Time) store.Reading {
+	vals := make([]store.Value, len(rd.Values))
+	for i, v := range rd.Values {
+		vals[i] = store.Value{Channel: v.Channel, Value: v.Value}
+	}
+	return store.Reading{Meter: rd.Meter, Seq: rd.Seq, Time: rd.Time.Truncate(time.Millisecond),
+		Received: received.Truncate(time.Millisecond), Index: index, Hash: h, Flags: flags, Values: vals}
 }
 
 // findCommitted resolves a stale reading: an exact resubmission of a reading
@@ -432,42 +424,62 @@ func (p *Pipeline) findCommitted(ctx context.Context, it *item) (uint64, bool) {
 	if ok {
 		return idx, true
 	}
-	h, idx, ok, err := p.opts.Store.LookupReading(ctx, it.rd.Meter, it.rd.Seq)
+	r, err := p.opts.Store.ReadingBySeq(ctx, it.rd.Meter, it.rd.Seq)
+	if errors.Is(err, store.ErrNotFound) {
+		return 0, false
+	}
 	if err != nil {
 		p.opts.Logger.Error("look-up of an older reading failed", "meter", it.rd.Meter, "seq", it.rd.Seq, "error", err)
 		return 0, false
 	}
-	return idx, ok && h == it.hash
+	return r.Index, r.Hash == it.hash
 }
 
-// commit writes each batch to the store, then answers its submitters.
+// commit applies each batch's key entries and writes its readings to the
+// store, then answers its submitters.
 func (p *Pipeline) commit(ctx context.Context) {
 	defer p.wg.Done()
 	for pd := range p.commits {
 		b := pd.batch
-		if len(b.Readings) > 0 || len(b.Entries) > 0 || len(b.Rejections) > 0 {
-			// The entries are already in the ledger, so the batch must reach
-			// the store before anyone is answered: retry until it does. The
-			// queue fills meanwhile and publishers are held back.
-			for attempt := 1; ; attempt++ {
-				err := p.opts.Store.Commit(ctx, b)
-				if err == nil {
-					break
-				}
-				p.opts.Logger.Error("store commit failed; retrying", "attempt", attempt, "readings", len(b.Readings), "error", err)
-				time.Sleep(min(time.Duration(attempt)*100*time.Millisecond, 5*time.Second))
+		// The entries are already in the ledger, so the batch must reach the
+		// store before anyone is answered: retry until it does. The queue
+		// fills meanwhile and publishers are held back.
+		for attempt := 1; ; attempt++ {
+			err := p.applyAndCommit(ctx, pd)
+			if err == nil {
+				break
 			}
+			p.opts.Logger.Error("store commit failed; retrying", "attempt", attempt, "readings", len(b.Readings), "error", err)
+			time.Sleep(min(time.Duration(attempt)*100*time.Millisecond, 5*time.Second))
 		}
 		p.inflightMu.Lock()
-		for _, a := range b.Readings {
-			delete(p.inflight, a.Hash)
+		for _, r := range b.Readings {
+			delete(p.inflight, r.Hash)
 		}
 		p.inflightMu.Unlock()
-		if p.opts.OnCommitted != nil {
-			p.opts.OnCommitted(b)
+		if p.opts.OnCommitted != nil && (len(b.Readings) > 0 || len(b.Rejections) > 0) {
+			c := pd.extra
+			c.Readings, c.Rejections = b.Readings, b.Rejections
+			p.opts.OnCommitted(&c)
 		}
 		for _, it := range pd.items {
 			it.done(it.result)
 		}
 	}
+}
+
+func (p *Pipeline) applyAndCommit(ctx context.Context, pd *pending) error {
+	for _, it := range pd.entries {
+		if it.entry.Apply == nil {
+			continue
+		}
+		if err := it.entry.Apply(ctx, it.result.Index); err != nil {
+			return fmt.Errorf("apply ledger entry %d: %w", it.result.Index, err)
+		}
+	}
+	b := pd.batch
+	if len(b.Readings) == 0 && len(b.Rejections) == 0 && b.LedgerSize == 0 {
+		return nil
+	}
+	return p.opts.Store.Commit(ctx, b)
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/shuixiao/shuixiao/meter"
 	"github.com/shuixiao/shuixiao/reading"
+	"github.com/shuixiao/shuixiao/store"
 )
 
 // memLedger and memStore stand in for the real ledger and store, whose own
@@ -53,31 +54,34 @@ func (l *memLedger) Append(_ context.Context, es [][]byte) ([]uint64, error) {
 
 type memStore struct {
 	mu         sync.Mutex
-	readings   map[string]Admitted // meter/seq
-	rejections []Rejection
-	entries    []Entry
+	readings   map[string]store.Reading // meter/seq
+	rejections []store.Rejection
+	ledgerSize uint64
 	commits    int
 }
 
-func newMemStore() *memStore { return &memStore{readings: map[string]Admitted{}} }
+func newMemStore() *memStore { return &memStore{readings: map[string]store.Reading{}} }
 
-func (s *memStore) Commit(_ context.Context, b *Batch) error {
+func (s *memStore) Commit(_ context.Context, b *store.Batch) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.commits++
-	for _, a := range b.Readings {
-		s.readings[fmt.Sprintf("%s/%d", a.Reading.Meter, a.Reading.Seq)] = a
+	for _, r := range b.Readings {
+		s.readings[fmt.Sprintf("%s/%d", r.Meter, r.Seq)] = r
 	}
 	s.rejections = append(s.rejections, b.Rejections...)
-	s.entries = append(s.entries, b.Entries...)
+	s.ledgerSize = max(s.ledgerSize, b.LedgerSize)
 	return nil
 }
 
-func (s *memStore) LookupReading(_ context.Context, m string, seq uint64) (reading.Hash, uint64, bool, error) {
+func (s *memStore) ReadingBySeq(_ context.Context, m string, seq uint64) (store.Reading, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	a, ok := s.readings[fmt.Sprintf("%s/%d", m, seq)]
-	return a.Hash, a.Index, ok, nil
+	r, ok := s.readings[fmt.Sprintf("%s/%d", m, seq)]
+	if !ok {
+		return store.Reading{}, store.ErrNotFound
+	}
+	return r, nil
 }
 
 type testMeter struct {
@@ -166,15 +170,15 @@ func TestPipelineAdmission(t *testing.T) {
 	// A lost reading: seq 4 after 2 is accepted and flagged as a gap.
 	m.next(t, t0, 102)
 	r4 := m.next(t, t0.Add(-3*time.Minute), 103)
-	if res := submitWait(p, r4, "M1"); res.Reject != nil || res.Flags != FlagGap {
+	if res := submitWait(p, r4, "M1"); res.Reject != nil || res.Flags != store.FlagGap {
 		t.Fatalf("gap: %+v", res)
 	}
 	// Clock far off: flagged, kept.
-	if res := submitWait(p, m.next(t, t0.Add(time.Hour), 104), "M1"); res.Reject != nil || res.Flags != FlagSkew {
+	if res := submitWait(p, m.next(t, t0.Add(time.Hour), 104), "M1"); res.Reject != nil || res.Flags != store.FlagSkew {
 		t.Fatalf("skew: %+v", res)
 	}
 	// Implausible value: flagged, kept.
-	if res := submitWait(p, m.next(t, t0, -5), "M1"); res.Reject != nil || res.Flags != FlagImplausible {
+	if res := submitWait(p, m.next(t, t0, -5), "M1"); res.Reject != nil || res.Flags != store.FlagImplausible {
 		t.Fatalf("implausible: %+v", res)
 	}
 	if len(l.entries) != 5 {
@@ -269,7 +273,7 @@ func TestPipelineLedgerFailureLosesNothing(t *testing.T) {
 
 func TestPipelineConcurrentMeters(t *testing.T) {
 	p, l, s, dir := newTestPipeline(t)
-	const meters, each = 20, 50
+	const meters, each = 10, 30
 	var wg sync.WaitGroup
 	for i := 0; i < meters; i++ {
 		m := newTestMeter(t, dir, fmt.Sprintf("M%d", i))
@@ -305,10 +309,13 @@ func TestPipelineConcurrentMeters(t *testing.T) {
 	if len(s.readings) != meters*each {
 		t.Fatalf("store has %d readings", len(s.readings))
 	}
-	for _, a := range s.readings {
-		if a.Flags&FlagGap != 0 {
-			t.Fatalf("in-order readings flagged as gap: %s seq %d", a.Reading.Meter, a.Reading.Seq)
+	for _, r := range s.readings {
+		if r.Flags&store.FlagGap != 0 {
+			t.Fatalf("in-order readings flagged as gap: %s seq %d", r.Meter, r.Seq)
 		}
+	}
+	if s.ledgerSize != meters*each {
+		t.Fatalf("ledger size committed %d, want %d", s.ledgerSize, meters*each)
 	}
 }
 
@@ -352,5 +359,29 @@ func TestPipelinePartialAppend(t *testing.T) {
 	defer l.mu.Unlock()
 	if len(l.entries) != 2 {
 		t.Fatalf("ledger has %d entries, want exactly 2", len(l.entries))
+	}
+}
+
+func TestPipelineEntriesInLedgerOrder(t *testing.T) {
+	p, l, s, dir := newTestPipeline(t)
+	m := newTestMeter(t, dir, "M1")
+	if res := submitWait(p, m.next(t, t0, 1), "M1"); res.Reject != nil {
+		t.Fatal(res.Reject)
+	}
+	var applied []uint64
+	idx, err := p.SubmitEntry(context.Background(), Entry{Raw: []byte("key entry"), Apply: func(_ context.Context, i uint64) error {
+		applied = append(applied, i)
+		return nil
+	}})
+	if err != nil || idx != 1 || len(applied) != 1 || applied[0] != 1 {
+		t.Fatalf("entry: index %d, err %v, applied %v", idx, err, applied)
+	}
+	if string(l.entries[1]) != "key entry" {
+		t.Fatalf("ledger entry 1 = %q", l.entries[1])
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ledgerSize != 2 {
+		t.Fatalf("ledger size %d", s.ledgerSize)
 	}
 }
