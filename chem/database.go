@@ -222,8 +222,7 @@ func (db *Database) loadSpecies() error {
 			return err
 		}
 		sp := Species{Name: name, Charge: z}
-		a, b := t.get(i, "dh_a"), t.get(i, "dh_b")
-		switch {
+		switch a := t.get(i, "dh_a"); {
 		case name == "H2O":
 			sp.Gamma = GammaUnity
 		case a != "":
@@ -240,7 +239,6 @@ func (db *Database) loadSpecies() error {
 		default:
 			sp.Gamma = GammaDavies
 		}
-		_ = b
 		db.spIndex[name] = len(db.Species)
 		db.Species = append(db.Species, sp)
 	}

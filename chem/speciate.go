@@ -483,7 +483,9 @@ func (s *Speciator) SpeciateInto(a *Analysis, r *Result) error {
 	for ; iter < s.maxIter; iter++ {
 		s.gammas(I)
 		sumM, halfZ2 := s.evaluate(lnaW)
+		prevW := lnaW
 		lnaW = math.Log(1 - s.water.awFactor*sumM)
+		awSteady := math.Abs(lnaW-prevW) < 1e-10
 		if s.assemble(n, iI, I, halfZ2) && iter > 0 {
 			converged = true
 			break
@@ -524,7 +526,7 @@ func (s *Speciator) SpeciateInto(a *Analysis, r *Result) error {
 		}
 		// Newton converges quadratically: once a full step is this small the next residual
 		// is far below the tolerance, so evaluate the species once more and stop.
-		if damp == 1 && maxStep < 1e-7 && math.Abs(dI) < 1e-7*I {
+		if damp == 1 && awSteady && maxStep < 1e-7 && math.Abs(dI) < 1e-7*I {
 			s.gammas(I)
 			sumM, _ = s.evaluate(lnaW)
 			lnaW = math.Log(1 - s.water.awFactor*sumM)
@@ -617,6 +619,9 @@ func (s *Speciator) assemble(n, iI int, I, halfZ2 float64) bool {
 		}
 		for r := 0; r < f.nr; r++ {
 			row := s.unk[f.row[r]]
+			if row < 0 {
+				continue // e.g. the alkalinity row of OH⁻ when the water has no alkalinity
+			}
 			w := f.weight[r]
 			s.res[row] += w * mi
 			scale[f.row[r]] += math.Abs(w * mi)
