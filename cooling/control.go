@@ -117,6 +117,13 @@ type BlowdownConfig struct {
 	// estimate is available; with an estimate the valve bleeds E/(N−1) − D instead.
 	FailSafeValve  float64
 	CyclesAlarmDev float64 // alarm when |N − N_set| exceeds this
+	// MakeupFilterS lags the make-up conductivity by the system time constant V/(B + D) so a
+	// make-up quality swing is compared with the basin water it has actually mixed into:
+	// EC_basin/EC_makeup,lagged is then the mass-balance cycles M/(B + D). 0 disables it.
+	MakeupFilterS float64
+	// SystemVolumeM3, when set, replaces MakeupFilterS by the current time constant
+	// V/(E/(N_set − 1)) whenever the evaporation estimate is usable (it changes with heat load).
+	SystemVolumeM3 float64
 }
 
 // Validate checks the configuration.
@@ -130,7 +137,7 @@ func (c BlowdownConfig) Validate() error {
 		return fmt.Errorf("blowdown: need 0 ≤ ValveMin < ValveMax ≤ 1")
 	case !(c.FailSafeValve >= c.ValveMin && c.FailSafeValve <= c.ValveMax):
 		return fmt.Errorf("blowdown: fail-safe opening outside the valve limits")
-	case c.Kp < 0 || c.TiS < 0 || !(c.ECMin < c.ECMax) || c.StaleAfterS <= 0 || c.CyclesAlarmDev <= 0:
+	case c.Kp < 0 || c.TiS < 0 || !(c.ECMin > 0 && c.ECMin < c.ECMax) || c.StaleAfterS <= 0 || c.CyclesAlarmDev <= 0 || c.MakeupFilterS < 0 || c.SystemVolumeM3 < 0:
 		return fmt.Errorf("blowdown: gains, plausible range, staleness and alarm band required")
 	}
 	return nil
@@ -140,6 +147,8 @@ func (c BlowdownConfig) Validate() error {
 type BlowdownState struct {
 	Integral float64 // ∫e dt, cycle·s
 	FailSafe bool
+	// MakeupLagged is the lagged make-up conductivity (µS/cm), 0 until the first reading.
+	MakeupLagged float64
 }
 
 // BlowdownInput is what the controller reads each step.
@@ -185,7 +194,20 @@ func (c BlowdownConfig) Step(s BlowdownState, in BlowdownInput, dt float64) (Blo
 	if s.FailSafe {
 		s.FailSafe, s.Integral = false, 0 // bumpless return: restart the integral from feed-forward
 	}
-	n := in.BasinEC.Value / in.MakeupEC.Value
+	mk := in.MakeupEC.Value
+	tau := c.MakeupFilterS
+	if c.SystemVolumeM3 > 0 && haveFF && in.Evaporation.Value > 0 {
+		tau = 3600 * c.SystemVolumeM3 / (in.Evaporation.Value / (c.CyclesSetpoint - 1))
+	}
+	if tau > 0 {
+		if s.MakeupLagged > 0 && dt > 0 && !math.IsInf(dt, 0) {
+			s.MakeupLagged += dt / (tau + dt) * (mk - s.MakeupLagged)
+		} else if !(s.MakeupLagged > 0) {
+			s.MakeupLagged = mk
+		}
+		mk = s.MakeupLagged
+	}
+	n := in.BasinEC.Value / mk
 	e := n - c.CyclesSetpoint // too many cycles → open the valve
 	integral := s.Integral
 	if c.TiS > 0 {
