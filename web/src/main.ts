@@ -144,5 +144,6 @@ route('home', '/', async () => {
 });
 
 document.body.append(header, main, footer);
+document.addEventListener('identity', () => renderShell());
 renderShell();
 startRouter(main, errorView, () => renderShell());

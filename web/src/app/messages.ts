@@ -88,7 +88,7 @@ export const messages = {
   'ind.alarms': ['活动告警', 'Active alarms'],
   'ind.online': ['在线电表', 'Meters online'],
 
-  'overview.chart': ['{kind}取水、回用与排水', 'Intake, reuse and discharge by {kind}'],
+  'overview.chart': ['{kind}取水、回用与排水', '{kind}: intake, reuse and discharge'],
   'overview.table': ['{kind}明细', '{kind} in detail'],
 
   'enterprise.products': ['主要产品', 'Products'],
@@ -105,6 +105,7 @@ export const messages = {
   'live.live': ['● 实时', '● live'],
   'live.reconnecting': ['重连中', 'reconnecting'],
   'live.closed': ['已断开', 'disconnected'],
+  'live.waiting': ['等待新的读数…', 'Waiting for new readings…'],
 
   'sankey.error.title': ['无法绘制水流向图', 'The flow diagram cannot be drawn'],
   'sankey.cycle': ['流量数据含有环路：{path}。桑基图要求无环，请检查水平衡数据。', 'The flow data contains a cycle: {path}. A Sankey diagram must be acyclic; check the balance data.'],
@@ -288,7 +289,8 @@ export const messages = {
   'ledger.rejections.none': ['没有拒收记录', 'No rejections'],
   'ledger.check': ['验证回执文件', 'Check a receipt file'],
   'ledger.check.hint': ['选择或粘贴一个 c2sp.org/tlog-proof@v1 回执，浏览器将用账本公钥和电表公钥核对它。', 'Choose or paste a c2sp.org/tlog-proof@v1 receipt; the browser checks it against the log key and the meter key.'],
-  'ledger.check.file': ['回执文件', 'Receipt file'],
+  'ledger.check.file': ['选择回执文件…', 'Choose a receipt file…'],
+  'ledger.check.noFile': ['未选择文件', 'no file chosen'],
   'ledger.check.placeholder': ['c2sp.org/tlog-proof@v1 …', 'c2sp.org/tlog-proof@v1 …'],
   'ledger.check.button': ['验证', 'Verify'],
 

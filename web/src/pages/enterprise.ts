@@ -139,7 +139,7 @@ export async function enterprisePage(ctx: PageContext): Promise<void> {
   const trendBox = h('div', null, loading());
   const alarmsBox = h('div', null, loading());
   const liveState = h('span', { class: 'live-state', 'data-testid': 'live-state', 'data-state': 'connecting' }, t('live.connecting'));
-  const feed = h('tbody');
+  const feed = h('tbody', null, h('tr', { class: 'waiting' }, h('td', { colspan: 6 }, t('live.waiting'))));
   const feedTable = h(
     'div',
     { class: 'table-wrap' },
@@ -329,6 +329,7 @@ function openStream(id: string, points: PointView[], feed: HTMLElement, state: H
       h('td', null, liveText(r.values ?? {}, channelsOf.get(r.meter) ?? [])),
       h('td', null, flagBadges(r.flags)),
     );
+    feed.querySelector('tr.waiting')?.remove();
     feed.prepend(row);
     while (feed.children.length > 12) feed.lastElementChild?.remove();
   });

@@ -126,7 +126,8 @@ function rejectionsView(r: Rejections, onCleanup: (fn: () => void) => void): HTM
 function receiptChecker(): HTMLElement {
   const out = h('div', { 'data-testid': 'receipt-result' });
   const text = h('textarea', { id: 'receipt-text', rows: 6, spellcheck: 'false', placeholder: t('ledger.check.placeholder') });
-  const file = h('input', { type: 'file', id: 'receipt-file', accept: '.tlog-proof,.txt,text/plain' });
+  const file = h('input', { type: 'file', id: 'receipt-file', class: 'visually-hidden', accept: '.tlog-proof,.txt,text/plain' });
+  const fileName = h('span', { class: 'muted' }, t('ledger.check.noFile'));
   const run = async (receipt: string, name?: string) => {
     replace(out, loading());
     try {
@@ -138,6 +139,7 @@ function receiptChecker(): HTMLElement {
   file.addEventListener('change', async () => {
     const f = file.files?.[0];
     if (f) {
+      fileName.textContent = f.name;
       const body = await f.text();
       text.value = body;
       await run(body, f.name);
@@ -147,7 +149,7 @@ function receiptChecker(): HTMLElement {
     'div',
     { class: 'receipt-checker' },
     h('p', { class: 'hint' }, t('ledger.check.hint')),
-    h('label', { class: 'file' }, t('ledger.check.file'), ' ', file),
+    h('div', { class: 'file' }, h('label', { class: 'file-button' }, t('ledger.check.file'), file), fileName),
     text,
     h('button', { type: 'button', class: 'primary', 'data-testid': 'check-receipt', onclick: () => void run(text.value) }, t('ledger.check.button')),
     out,

@@ -1,0 +1,344 @@
+// Browser tests of the console against a running shuixiao server (normally
+// the `shuixiao demo` that tests/run.sh starts): playwright-core drives
+// Debian's Chromium. Each page must load without console errors; the
+// drill-down, the Sankey, the receipt check (genuine and tampered) and tenant
+// isolation are exercised; a screenshot of every page goes to ARTIFACTS.
+//
+// Environment: SHUIXIAO_URL (e.g. http://127.0.0.1:18080), SHUIXIAO_TOKEN
+// (admin), ARTIFACTS (screenshot dir), optional SHUIXIAO_BIN (to check a
+// downloaded receipt with `shuixiao verify proof`), CHROMIUM (default
+// /usr/bin/chromium).
+
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { chromium } from 'playwright-core';
+
+const BASE = (process.env.SHUIXIAO_URL ?? '').replace(/\/$/, '');
+const TOKEN = process.env.SHUIXIAO_TOKEN ?? '';
+const OUT = process.env.ARTIFACTS ?? 'test-artifacts/console';
+const BIN = process.env.SHUIXIAO_BIN ?? '';
+if (!BASE || !TOKEN) throw new Error('set SHUIXIAO_URL and SHUIXIAO_TOKEN (tests/run.sh does)');
+mkdirSync(OUT, { recursive: true });
+
+// Flags from reference/platform.md §5: without the background-networking
+// ones Chromium keeps trying hosts this machine cannot reach.
+const LAUNCH = {
+  executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+};
+
+let browser;
+const state = {}; // facts found by earlier tests, used by later ones
+
+async function api(path, { token = TOKEN, method = 'GET', body } = {}) {
+  const res = await fetch(BASE + '/api/v1' + path, {
+    method,
+    headers: { Authorization: `Bearer ${token}`, ...(body ? { 'Content-Type': 'application/json' } : {}) },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
+  return res.headers.get('content-type')?.includes('json') ? JSON.parse(text) : text;
+}
+
+/** newPage opens a page that records console errors and uncaught exceptions. */
+async function newPage(token = TOKEN, lang = 'zh') {
+  const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, locale: 'zh-CN', timezoneId: 'Asia/Shanghai', acceptDownloads: true });
+  await context.addInitScript(
+    ([t, l]) => {
+      if (!sessionStorage.getItem('seeded')) {
+        if (t) localStorage.setItem('shuixiao.token', t);
+        localStorage.setItem('shuixiao.lang', l);
+        sessionStorage.setItem('seeded', '1');
+      }
+    },
+    [token, lang],
+  );
+  const page = await context.newPage();
+  page.errors = [];
+  page.on('console', (m) => {
+    if (m.type() === 'error') page.errors.push(`console: ${m.text()} @ ${m.location()?.url ?? ''}`);
+  });
+  page.on('pageerror', (e) => page.errors.push(`pageerror: ${e.message}`));
+  return page;
+}
+
+/** settle waits for the page's data and for every chart to finish drawing. */
+async function settle(page, want = 'ready') {
+  await page.waitForFunction(() => ['ready', 'error'].includes(document.body.dataset.state), null, { timeout: 20000 });
+  assert.equal(await page.evaluate(() => document.body.dataset.state), want, `page state (${page.url()})`);
+  await page.waitForFunction(() => [...document.querySelectorAll('[data-chart-state]')].every((e) => e.dataset.chartState !== 'rendering'), null, { timeout: 20000 });
+  await page.waitForFunction(() => !document.querySelector('.loading'), null, { timeout: 20000 }).catch(() => {});
+}
+
+async function shot(page, name) {
+  // A full-page capture of a scrolled page repeats the sticky header mid-page.
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await page.screenshot({ path: join(OUT, `${name}.png`), fullPage: true });
+}
+
+function noErrors(page, allow = []) {
+  const errs = page.errors.filter((e) => !allow.some((re) => re.test(e)));
+  page.errors = [];
+  assert.deepEqual(errs, [], 'console errors');
+}
+
+async function hasChinese(page) {
+  const text = await page.evaluate(() => document.body.innerText);
+  assert.match(text, /[\u4e00-\u9fff]/, 'page shows Chinese labels');
+  return text;
+}
+
+before(async () => {
+  browser = await chromium.launch(LAUNCH);
+});
+after(async () => {
+  await browser?.close();
+});
+
+describe('console', { concurrency: false }, () => {
+  test('login with the admin token shows role and scope', async () => {
+    const page = await newPage('');
+    await page.goto(BASE + '/');
+    await page.waitForURL(/\/login/);
+    await settle(page);
+    await page.fill('#token', 'not-a-token');
+    await page.click('[data-testid=login]');
+    await page.waitForSelector('.login-status .error-text');
+    page.errors = page.errors.filter((e) => !/status of 401/.test(e)); // the wrong token's 401 is expected
+    await page.fill('#token', TOKEN);
+    await page.click('[data-testid=login]');
+    const me = await page.waitForSelector('[data-testid=me]');
+    assert.equal(await me.$eval('[data-role]', (e) => e.dataset.role), 'admin');
+    assert.match(await me.innerText(), /管理员/);
+    await shot(page, '01-login');
+    await page.click('[data-testid=enter]');
+    await page.waitForURL(/\/overview/);
+    await settle(page);
+    noErrors(page);
+    await page.context().close();
+  });
+
+  test('overview drills down province → city → park → enterprise', async () => {
+    const page = await newPage();
+    await page.goto(BASE + '/overview');
+    await settle(page);
+    const text = await hasChinese(page);
+    assert.match(text, /取水量/);
+    assert.ok(await page.$('[data-testid=overview-chart] canvas'), 'province chart drawn');
+    await shot(page, '02-overview-province');
+    for (const [kind, name] of [
+      ['city', '03-overview-city'],
+      ['park', '04-overview-park'],
+    ]) {
+      const link = await page.$(`a[data-drill=${kind}]`);
+      assert.ok(link, `a ${kind} to drill into`);
+      await link.click();
+      await page.waitForURL(new RegExp(`level=${kind}`));
+      await settle(page);
+      assert.ok((await page.$$('.breadcrumbs a')).length >= 1, 'breadcrumbs lead back up');
+      await shot(page, name);
+    }
+    const ent = await page.$('a[data-drill=enterprise]');
+    assert.ok(ent, 'an enterprise to open');
+    await ent.click();
+    await page.waitForURL(/\/enterprises\//);
+    await settle(page);
+    state.enterprise = decodeURIComponent(new URL(page.url()).pathname.split('/')[2]);
+    noErrors(page);
+    await page.context().close();
+  });
+
+  test('enterprise page: Sankey, metering tree, live stream, trend', async () => {
+    const page = await newPage();
+    await page.goto(`${BASE}/enterprises/${encodeURIComponent(state.enterprise)}`);
+    await settle(page);
+    await hasChinese(page);
+    assert.equal(await page.$('[data-testid=sankey-error]'), null, 'no Sankey error');
+    assert.ok(await page.$('[data-testid=sankey] canvas'), 'Sankey canvas');
+    assert.equal(await page.$eval('[data-testid=sankey]', (e) => e.dataset.chartState), 'finished');
+    const points = await page.$$('[data-testid=tree] li[data-point]');
+    assert.ok(points.length >= 2, `metering tree has points (${points.length})`);
+    const levels = await page.$$eval('[data-testid=tree] .level', (els) => [...new Set(els.map((e) => e.className))]);
+    assert.ok(levels.length >= 2, `more than one metering level shown (${levels})`);
+    await page.waitForSelector('[data-testid=live-state][data-state=live]', { timeout: 15000 });
+    await page.waitForSelector('[data-testid=trend-chart] canvas', { timeout: 15000 });
+    // Live values: filled from the latest reading or the stream.
+    await page.waitForFunction(() => [...document.querySelectorAll('[data-live-meter]')].some((e) => e.textContent !== '—'), null, { timeout: 30000 });
+    // A streamed reading in the feed, if the simulator sends one soon.
+    await page.waitForSelector('[data-testid=live-feed] tr.new', { timeout: 10000 }).catch(() => {});
+    state.meter = await page.$eval('[data-testid=tree] .meter-row a', (a) => decodeURIComponent(a.getAttribute('href').split('/')[2]));
+    await settle(page);
+    await shot(page, '05-enterprise');
+    noErrors(page);
+    await page.context().close();
+  });
+
+  test('a cyclic flow graph shows an error panel instead of crashing the chart', async () => {
+    const page = await newPage();
+    await page.route('**/api/v1/enterprises/*/balance*', async (route) => {
+      const res = await route.fetch();
+      const b = await res.json();
+      const [a, c] = b.sankey.nodes.map((n) => n.name);
+      b.sankey.links.push({ source: c, target: a, value: 1 }, { source: a, target: c, value: 1 });
+      await route.fulfill({ response: res, json: b });
+    });
+    await page.goto(`${BASE}/enterprises/${encodeURIComponent(state.enterprise)}`);
+    await settle(page);
+    const panel = await page.waitForSelector('[data-testid=sankey-error]');
+    assert.match(await panel.innerText(), /环路/);
+    noErrors(page);
+    await page.context().close();
+  });
+
+  test('meter page: a reading verifies in the browser, a tampered receipt fails', async () => {
+    const page = await newPage();
+    await page.goto(`${BASE}/meters/${encodeURIComponent(state.meter)}`);
+    await settle(page);
+    await hasChinese(page);
+    const rows = await page.$$('[data-testid=readings] tbody tr[data-index]');
+    assert.ok(rows.length >= 2, `readings listed (${rows.length})`);
+
+    // Genuine.
+    await rows[0].$eval('[data-action=verify]', (b) => b.click());
+    const ok = await page.waitForSelector('[data-testid=verification]', { timeout: 20000 });
+    assert.equal(await ok.getAttribute('data-result'), 'ok', await ok.innerText());
+    const statuses = await ok.$$eval('[data-check]', (els) => Object.fromEntries(els.map((e) => [e.dataset.check, e.dataset.status])));
+    for (const c of ['format', 'log-signature', 'inclusion', 'entry-signature', 'match']) assert.equal(statuses[c], 'pass', `check ${c}`);
+    await shot(page, '06-meter-verified');
+
+    // Download the receipt (for `shuixiao verify proof`).
+    const [dl] = await Promise.all([page.waitForEvent('download'), rows[0].$eval('[data-action=download]', (b) => b.click())]);
+    const file = join(OUT, dl.suggestedFilename());
+    await dl.saveAs(file);
+    const receipt = readFileSync(file, 'utf8');
+    assert.match(receipt, /^c2sp\.org\/tlog-proof@v1\n/);
+    state.receipt = receipt;
+    state.receiptFile = file;
+
+    // Tampered: the server's receipt with one digit of the reading changed.
+    await page.route('**/api/v1/proof?*', async (route) => {
+      const res = await route.fetch();
+      const body = (await res.text()).replace(/^extra (.*)$/m, (_l, b64) => {
+        const entry = Buffer.from(b64, 'base64').toString('utf8');
+        const changed = entry.replace(/^(total_m3 \d*)(\d)/m, (_m, head, d) => head + ((Number(d) + 1) % 10));
+        assert.notEqual(changed, entry, 'tampering changed the entry');
+        return 'extra ' + Buffer.from(changed, 'utf8').toString('base64');
+      });
+      await route.fulfill({ response: res, body });
+    });
+    await rows[1].$eval('[data-action=verify]', (b) => b.click());
+    const bad = await page.waitForSelector('[data-testid=verification][data-result=fail]', { timeout: 20000 });
+    const badStatuses = await bad.$$eval('[data-check]', (els) => Object.fromEntries(els.map((e) => [e.dataset.check, e.dataset.status])));
+    assert.equal(badStatuses.inclusion, 'fail', 'tampered entry is not in the tree');
+    assert.equal(badStatuses['entry-signature'], 'fail', "tampered entry fails the meter's signature");
+    assert.match(await bad.innerText(), /验证失败/);
+    await bad.scrollIntoViewIfNeeded();
+    await shot(page, '07-meter-tampered');
+    await page.unroute('**/api/v1/proof?*');
+    noErrors(page);
+    await page.context().close();
+  });
+
+  test('the downloaded receipt passes `shuixiao verify proof`', { skip: !BIN && 'SHUIXIAO_BIN not set' }, async () => {
+    const logKey = (await api('/ledger/key')).trim();
+    const meter = await api(`/meters/${encodeURIComponent(state.meter)}`);
+    const out = execFileSync(BIN, ['verify', 'proof', state.receiptFile, '--log-key', logKey, '--meter-key', meter.key], { encoding: 'utf8' });
+    assert.ok(out.length > 0);
+  });
+
+  test('ledger page: checkpoint signature, witnesses, rejections, receipt file check', async () => {
+    const page = await newPage();
+    await page.goto(BASE + '/log');
+    await settle(page);
+    await hasChinese(page);
+    assert.ok((await page.$eval('[data-testid=checkpoint]', (e) => e.textContent)).length > 20, 'checkpoint text shown');
+    assert.match(await page.$eval('[data-testid=checkpoint-signature]', (e) => e.innerText), /✓/);
+    assert.ok(await page.$('[data-testid=rejections-total]'), 'rejection counter');
+    await shot(page, '08-ledger');
+    // A receipt file: the genuine one passes, a tampered copy fails.
+    const genuine = join(OUT, 'genuine.tlog-proof');
+    writeFileSync(genuine, state.receipt);
+    await page.setInputFiles('#receipt-file', genuine);
+    assert.equal(await (await page.waitForSelector('[data-testid=receipt-result] [data-testid=verification]')).getAttribute('data-result'), 'ok');
+    const tampered = join(OUT, 'tampered.tlog-proof');
+    writeFileSync(tampered, state.receipt.replace(/^index (\d+)$/m, (_l, n) => `index ${Number(n) + 1}`));
+    await page.setInputFiles('#receipt-file', tampered);
+    await page.waitForSelector('[data-testid=receipt-result] [data-testid=verification][data-result=fail]');
+    noErrors(page);
+    await page.context().close();
+  });
+
+  test('alarms page: filters, history, acknowledge', async () => {
+    const page = await newPage();
+    await page.goto(BASE + '/alarms?state=all');
+    await settle(page);
+    await hasChinese(page);
+    const row = await page.$('[data-testid=alarms] tbody tr[data-alarm]');
+    if (row) {
+      await row.$eval('[data-action=history]', (b) => b.click());
+      await page.waitForSelector('tr.history:not([hidden]) table, tr.history:not([hidden]) .empty');
+    }
+    await shot(page, '09-alarms');
+    await page.goto(BASE + '/alarms?state=active');
+    await settle(page);
+    const active = await page.$('[data-testid=alarms] tbody tr[data-state=active]');
+    if (active) {
+      const id = await active.getAttribute('data-alarm');
+      await active.$eval('[data-action=ack]', (b) => b.click());
+      await page.waitForFunction((id) => !document.querySelector(`tr[data-alarm="${CSS.escape(id)}"][data-state=active]`), id, { timeout: 10000 });
+      const [a] = (await api(`/alarms?state=all`)).filter((x) => String(x.id) === id);
+      assert.notEqual(a?.state, 'active', 'acknowledged on the server');
+    }
+    noErrors(page);
+    await page.context().close();
+  });
+
+  test('English switch is complete and persists', async () => {
+    const page = await newPage();
+    await page.goto(BASE + '/overview');
+    await settle(page);
+    await page.click('[data-testid=lang-switch]');
+    await settle(page);
+    await page.reload();
+    await settle(page);
+    const text = await page.evaluate(() => document.body.innerText);
+    assert.match(text, /Intake/);
+    // Labels are English; only names (of places, parks, enterprises) may stay Chinese.
+    const labels = await page.$$eval('th, .kpi-label, .mainnav a, h2', (els) => els.map((e) => e.textContent));
+    assert.deepEqual(labels.filter((l) => /[\u4e00-\u9fff]/.test(l)), [], 'untranslated labels');
+    await shot(page, '10-overview-english');
+    noErrors(page);
+    await page.context().close();
+  });
+
+  test('an enterprise token sees its enterprise and is refused another', async () => {
+    const ents = await api('/enterprises');
+    assert.ok(ents.length >= 2, 'the demo has at least two enterprises');
+    const own = ents.find((e) => e.id === state.enterprise) ?? ents[0];
+    const other = ents.find((e) => e.id !== own.id);
+    const created = await api('/tokens', { method: 'POST', body: { role: 'enterprise', scope: own.id, name: 'browser test' } });
+    const entToken = created.token ?? created.secret;
+    assert.ok(entToken, `token in ${JSON.stringify(created)}`);
+
+    const page = await newPage(entToken);
+    await page.goto(BASE + '/');
+    await page.waitForURL(new RegExp(`/enterprises/${encodeURIComponent(own.id)}`));
+    await settle(page);
+    assert.equal(await page.$('[data-nav=ledger]'), null, 'no ledger link for an enterprise');
+    noErrors(page);
+
+    await page.goto(`${BASE}/enterprises/${encodeURIComponent(other.id)}`);
+    await settle(page, 'error');
+    const panel = await page.waitForSelector('.error-panel.forbidden');
+    assert.match(await panel.innerText(), /无权访问/);
+    assert.equal(await panel.getAttribute('data-status'), '403');
+    await shot(page, '11-enterprise-forbidden');
+    // The refused request itself is logged by Chromium as a failed resource.
+    noErrors(page, [/status of 403/]);
+    await page.context().close();
+  });
+});
