@@ -514,7 +514,9 @@ func (a *auditor) checkChains() {
 			case r.prev == prev.hash:
 			case r.prev.IsZero():
 				g.Reason = "the meter restarted its chain (prev -)"
-			case r.seq > prev.seq+1:
+			case r.seq == prev.seq+2:
+				g.Reason = fmt.Sprintf("reading seq %d is not in the log", prev.seq+1)
+			case r.seq > prev.seq+2:
 				g.Reason = fmt.Sprintf("readings seq %d..%d are not in the log", prev.seq+1, r.seq-1)
 			default:
 				g.Reason = "prev does not match the meter's previous reading"
