@@ -237,6 +237,44 @@ func TestEmbedded(t *testing.T) {
 	}
 }
 
+// maxScriptGzip is the budget for all JavaScript of the console, gzipped
+// (the console's brief: ≤ 400 KB).
+const maxScriptGzip = 400 << 10
+
+// TestBundleBudget keeps the built console's scripts within budget; it
+// needs a build (make runs one before the Go tests).
+func TestBundleBudget(t *testing.T) {
+	if !Built() {
+		t.Skip("console not built")
+	}
+	dist, err := fs.Sub(static, distDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := newHandler(dist)
+	if err != nil {
+		t.Fatal(err)
+	}
+	total := 0
+	for name, f := range h.(*spa).files {
+		if strings.HasSuffix(name, ".js") {
+			n := len(f.body)
+			if f.gzipped != nil {
+				n = len(f.gzipped)
+			}
+			t.Logf("%s: %d B, %d B gzipped", name, len(f.body), n)
+			total += n
+		}
+	}
+	if total == 0 {
+		t.Fatal("no scripts in the build")
+	}
+	t.Logf("scripts: %d B gzipped in total (budget %d B)", total, maxScriptGzip)
+	if total > maxScriptGzip {
+		t.Errorf("scripts take %d B gzipped, over the %d B budget", total, maxScriptGzip)
+	}
+}
+
 func BenchmarkServeAsset(b *testing.B) {
 	h, err := newHandler(testDist())
 	if err != nil {

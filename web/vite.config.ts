@@ -13,6 +13,18 @@ export default defineConfig({
     sourcemap: false,
     chunkSizeWarningLimit: 900,
     reportCompressedSize: true,
+    rolldownOptions: {
+      output: {
+        // ECharts and the crypto libraries change less often than the
+        // console: their own hashed chunks stay cached across releases.
+        codeSplitting: {
+          groups: [
+            { name: 'echarts', test: /node_modules[\\/](echarts|zrender)[\\/]/ },
+            { name: 'crypto', test: /node_modules[\\/]@noble[\\/]/ },
+          ],
+        },
+      },
+    },
   },
   server: {
     // `npm run dev` proxies the API to a running `shuixiao serve` or `demo`.
