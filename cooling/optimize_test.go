@@ -100,3 +100,23 @@ func TestLoadLimits(t *testing.T) {
 		t.Errorf("gb50050_2007: %v %v", q, err)
 	}
 }
+
+// BenchmarkMaxCycles times one full cycles optimisation (scan + bisection, each point two
+// concentrations and speciations at basin and wall).
+func BenchmarkMaxCycles(b *testing.B) {
+	o, err := NewOptimizer()
+	if err != nil {
+		b.Fatal(err)
+	}
+	idx, err := LoadIndexLimits()
+	if err != nil {
+		b.Fatal(err)
+	}
+	p := &CyclesProblem{Makeup: makeupW04, BasinTempC: 32, WallTempC: 55, PHRule: chem.PHCO2Equilibrium, LogPCO2: -3,
+		Indices: idx}
+	for i := 0; i < b.N; i++ {
+		if _, err := o.MaxCycles(p); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -90,3 +90,15 @@ func TestUFVector(t *testing.T) {
 		t.Errorf("μ12/μ20 = %.5f", m.Viscosity(12)/m.Viscosity(20))
 	}
 }
+
+func BenchmarkNormalizeRO(b *testing.B) {
+	m := membranes(b)
+	ref := ROData{FeedPressure: 12, DiffPressure: 2, PermeatePressure: 0.5, FeedTDS: 1500, PermeateTDS: 15, Recovery: 0.75, TempC: 25, PermeateFlow: 100}
+	act := ROData{FeedPressure: 13.5, DiffPressure: 1.2, PermeatePressure: 0.5, FeedTDS: 1700, PermeateTDS: 22, Recovery: 0.75, TempC: 15, PermeateFlow: 70}
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		if _, err := m.NormalizeRO(ref, act); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
