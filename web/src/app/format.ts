@@ -40,7 +40,8 @@ export function fmtValue(v: number | null | undefined, unit?: string): string {
   if (v === null || v === undefined || !Number.isFinite(v)) return '—';
   const a = Math.abs(v);
   const digits = a >= 1000 ? 1 : a >= 10 ? 2 : 3;
-  return unit ? `${fmtNum(v, digits)} ${prettyUnit(unit)}` : fmtNum(v, digits);
+  const u = unit ? prettyUnit(unit) : '';
+  return u ? `${fmtNum(v, digits)} ${u}` : fmtNum(v, digits);
 }
 
 /** prettyUnit turns UCUM-style units into what people write. */
