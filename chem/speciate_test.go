@@ -1,6 +1,7 @@
 package chem
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"testing"
@@ -111,4 +112,49 @@ func TestSpeciateExtraWaters(t *testing.T) {
 		}
 	}
 	t.Logf("max |ΔSI| %v; max relative ΔI %.2e", worst, worstI)
+}
+
+// TestSpeciateRandomWaters compares 400 random waters over 0.5-95 °C and pH 4.5-10.5 with
+// PHREEQC; analyses PHREEQC can only "solve" by driving carbonate to nothing (SI calcite
+// ≈ −250) must be rejected with ErrAlkalinity instead.
+func TestSpeciateRandomWaters(t *testing.T) {
+	s := newTestSpeciator(t)
+	recs := csvRecords(t, "testdata/phreeqc_random.csv")
+	if len(recs) != 400 {
+		t.Fatalf("want 400 random waters, got %d", len(recs))
+	}
+	phases := []string{"Calcite", "Aragonite", "Gypsum", "Anhydrite", "SiO2(a)", "Barite", "Celestite"}
+	worst := map[string]float64{}
+	rejected := 0
+	for _, rec := range recs {
+		a := analysisFromRecord(t, rec)
+		r, err := s.Speciate(a)
+		cal, hasCal := num(t, rec, "si_Calcite")
+		if hasCal && cal < -100 {
+			if !errors.Is(err, ErrAlkalinity) {
+				t.Errorf("%s: PHREEQC SI calcite %.0f (no carbonate can satisfy the alkalinity), got err %v", rec["id"], cal, err)
+			}
+			rejected++
+			continue
+		}
+		if err != nil {
+			t.Errorf("%s: %v", rec["id"], err)
+			continue
+		}
+		if mu := mustNum(t, rec, "mu"); math.Abs(r.IonicStrength-mu) > 1e-4*mu {
+			t.Errorf("%s: I %.6g, PHREEQC %.6g", rec["id"], r.IonicStrength, mu)
+		}
+		for _, p := range phases {
+			want, ok := num(t, rec, "si_"+p)
+			if !ok {
+				continue
+			}
+			d := math.Abs(r.SI(p) - want)
+			worst[p] = math.Max(worst[p], d)
+			if d > 0.005 {
+				t.Errorf("%s (T %.1f, pH %.2f): SI %s %.4f, PHREEQC %.4f", rec["id"], a.TempC, a.PH, p, r.SI(p), want)
+			}
+		}
+	}
+	t.Logf("max |ΔSI| %v; %d infeasible analyses rejected", worst, rejected)
 }
