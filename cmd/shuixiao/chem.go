@@ -27,8 +27,15 @@ func runChem(args []string) int {
 	out := fs.String("out", "", "results CSV ('-' for standard output)")
 	maxCharge := fs.Float64("max-charge-error", 10, "reject rows whose charge-balance error exceeds this many percent")
 	activity := fs.String("activity", "wateq", "activity model: wateq (WATEQ Debye-Hückel, as PHREEQC/wateq4f) or davies")
+	cycles := fs.Float64("cycles", 0, "concentrate every water by this many cycles before computing (cooling tower)")
+	recovery := fs.Float64("recovery", 0, "concentrate every water to the concentrate of an RO at this recovery (0-1)")
+	phRule := fs.String("ph-rule", "given", "pH of the concentrate: given (--ph or the input pH), closed (TIC conserved), ro (CO2 passes), co2eq (degassed to --log-pco2)")
+	phGiven := fs.Float64("ph", 0, "pH of the concentrate for --ph-rule given (0 keeps the input pH)")
+	logPCO2 := fs.Float64("log-pco2", -3.4, "log10 CO2 partial pressure (atm) for --ph-rule co2eq")
+	tempC := fs.Float64("temp", math.NaN(), "temperature (°C) of the concentrate, e.g. the hottest heat-exchanger wall (default: input temperature)")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: shuixiao chem --in WATERS.csv --out RESULTS.csv [--max-charge-error 10] [--activity wateq|davies]")
+		fmt.Fprintln(fs.Output(), "       [--cycles N | --recovery Y] [--ph-rule given|closed|ro|co2eq] [--ph PH] [--log-pco2 P] [--temp T]")
 		fmt.Fprintln(fs.Output(), "水质分析 → 离子强度、方解石/文石/石膏/硬石膏/无定形二氧化硅饱和指数、LSI/RSI/PSI/Larson-Skold")
 		fs.PrintDefaults()
 	}
@@ -63,6 +70,11 @@ func runChem(args []string) int {
 		return 2
 	}
 
+	conc, err := concentrationFlags(*cycles, *recovery, *phRule, *phGiven, *logPCO2, *tempC)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "参数错误 / flag error: %v\n", err)
+		return 2
+	}
 	f, err := os.Open(*in)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "输入文件错误 / input error: %v\n", err)
@@ -104,6 +116,14 @@ func runChem(args []string) int {
 	failed := 0
 	res := sp.NewResult()
 	for _, rec := range records {
+		if conc != nil && rec.Err == nil {
+			if out, _, err := sp.Concentrate(rec.Analysis, *conc); err != nil {
+				rec.Err = fmt.Errorf("concentrate ×%.3g: %w", conc.Factor, err)
+			} else {
+				rec.Analysis = out
+				rec.HasConductivity = false // the measured conductivity belongs to the feed
+			}
+		}
 		row, ok := chemRow(rec, sp, classic, res, *maxCharge)
 		if !ok {
 			failed++
@@ -127,6 +147,46 @@ func runChem(args []string) int {
 		return 1
 	}
 	return 0
+}
+
+// concentrationFlags turns the concentration flags into a chem.Concentration (nil: none).
+func concentrationFlags(cycles, recovery float64, rule string, ph, logPCO2, tempC float64) (*chem.Concentration, error) {
+	if cycles != 0 && recovery != 0 {
+		return nil, fmt.Errorf("--cycles and --recovery exclude each other")
+	}
+	var c chem.Concentration
+	switch {
+	case cycles != 0:
+		if !(cycles >= 1) {
+			return nil, fmt.Errorf("--cycles %g must be at least 1", cycles)
+		}
+		c.Factor = cycles
+	case recovery != 0:
+		f, err := chem.RecoveryFactor(recovery)
+		if err != nil {
+			return nil, fmt.Errorf("--recovery: %w", err)
+		}
+		c.Factor = f
+	default:
+		return nil, nil
+	}
+	switch rule {
+	case "given":
+		c.PHRule, c.PH = chem.PHGiven, ph
+	case "closed":
+		c.PHRule = chem.PHClosedSystem
+	case "ro":
+		c.PHRule = chem.PHConstantCO2
+	case "co2eq":
+		c.PHRule, c.LogPCO2 = chem.PHCO2Equilibrium, logPCO2
+	default:
+		return nil, fmt.Errorf("unknown --ph-rule %q", rule)
+	}
+	if !math.IsNaN(tempC) {
+		t := tempC
+		c.TempC = &t
+	}
+	return &c, nil
 }
 
 // chemRow computes one output row; ok is false when the row failed.

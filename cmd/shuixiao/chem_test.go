@@ -88,3 +88,58 @@ func TestChemCommand(t *testing.T) {
 		t.Errorf("missing input file: exit %d, want 1", code)
 	}
 }
+
+func TestChemCommandConcentrate(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "w.csv")
+	data := "id,T_C,pH,Ca,Mg,Na,K,Cl,SO4,Alk_CaCO3,SiO2\nW04,20,7.9,40,10,20.8,3,25,40,110,8\n"
+	if err := os.WriteFile(in, []byte(data), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	read := func(args ...string) map[string]string {
+		t.Helper()
+		out := filepath.Join(dir, "r.csv")
+		if code := runChem(append([]string{"--in", in, "--out", out}, args...)); code != 0 {
+			t.Fatalf("%v: exit %d", args, code)
+		}
+		f, err := os.Open(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		rows, err := csv.NewReader(f).ReadAll()
+		if err != nil || len(rows) != 2 {
+			t.Fatalf("rows %v %v", rows, err)
+		}
+		m := map[string]string{}
+		for i, h := range rows[0] {
+			m[h] = rows[1][i]
+		}
+		return m
+	}
+	num := func(m map[string]string, k string) float64 {
+		v, err := strconv.ParseFloat(m[k], 64)
+		if err != nil {
+			t.Fatalf("%s = %q", k, m[k])
+		}
+		return v
+	}
+	feed := read()
+	ro := read("--recovery", "0.75", "--ph-rule", "ro")
+	hot := read("--cycles", "4", "--ph-rule", "closed", "--temp", "55")
+	// RO at 75 %: alkalinity ×4 with constant CO2 raises the pH by about log 4 (less activity effects).
+	if d := num(ro, "pH") - num(feed, "pH"); d < 0.45 || d > 0.61 {
+		t.Errorf("RO concentrate pH rise %.3f", d)
+	}
+	if num(ro, "SI_calcite") <= num(feed, "SI_calcite")+0.5 || num(ro, "I") < 3.5*num(feed, "I") {
+		t.Errorf("RO concentrate SI %s I %s vs feed %s %s", ro["SI_calcite"], ro["I"], feed["SI_calcite"], feed["I"])
+	}
+	if num(hot, "T_C") != 55 || num(hot, "pH") >= num(feed, "pH") {
+		t.Errorf("hot closed concentrate T %s pH %s", hot["T_C"], hot["pH"])
+	}
+	for _, bad := range [][]string{{"--cycles", "3", "--recovery", "0.5"}, {"--recovery", "1.2"}, {"--cycles", "3", "--ph-rule", "magic"}} {
+		if code := runChem(append([]string{"--in", in, "--out", filepath.Join(dir, "x.csv")}, bad...)); code != 2 {
+			t.Errorf("%v: exit %d, want 2", bad, code)
+		}
+	}
+}
