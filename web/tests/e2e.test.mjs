@@ -258,6 +258,9 @@ describe('console', { concurrency: false }, () => {
     assert.ok((await page.$eval('[data-testid=checkpoint]', (e) => e.textContent)).length > 20, 'checkpoint text shown');
     assert.match(await page.$eval('[data-testid=checkpoint-signature]', (e) => e.innerText), /✓/);
     assert.ok(await page.$('[data-testid=rejections-total]'), 'rejection counter');
+    // The witness quorum, when the ledger has a policy, is checked here too.
+    const quorum = await page.$eval('[data-testid=quorum]', (e) => e.className);
+    assert.doesNotMatch(quorum, /\bbad\b/, 'published checkpoint meets the witness policy');
     await shot(page, '08-ledger');
     // A receipt file: the genuine one passes, a tampered copy fails.
     const genuine = join(OUT, 'genuine.tlog-proof');
@@ -321,7 +324,8 @@ describe('console', { concurrency: false }, () => {
     const own = ents.find((e) => e.id === state.enterprise) ?? ents[0];
     const other = ents.find((e) => e.id !== own.id);
     const created = await api('/tokens', { method: 'POST', body: { role: 'enterprise', scope: own.id, name: 'browser test' } });
-    const entToken = created.token ?? created.secret;
+    // The server answers {"token": {id, role, scope, …}, "secret": "…"}; the secret is the bearer token.
+    const entToken = [created.secret, created.token].find((x) => typeof x === 'string');
     assert.ok(entToken, `token in ${JSON.stringify(created)}`);
 
     const page = await newPage(entToken);

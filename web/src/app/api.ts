@@ -243,6 +243,7 @@ export interface TreeNode {
 export interface Witness {
   name: string;
   key?: string;
+  url?: string;
   cosigned?: boolean;
   time?: string;
 }
@@ -251,8 +252,10 @@ export interface LedgerStatus {
   origin: string;
   size: number;
   checkpoint: string;
+  key?: string;
   witnesses?: Witness[];
-  policy?: { k: number; n: number };
+  /** docs/api.md: {k, n}; the server may also send the policy file as text */
+  policy?: { k?: number; n?: number; quorum?: string; text?: string };
 }
 
 export interface Rejection {

@@ -10,12 +10,23 @@ import { fmtNum, fmtTime } from '../app/format';
 import { t, tOr } from '../app/i18n';
 import type { PageContext } from '../app/router';
 import { card, errorPanel, kpi, loading, pageTitle, table } from '../app/ui';
-import { parseCheckpoint, parseSignedNote, parseVerifierKey, verifyCosignature, verifyNoteSignature } from '../verify/note';
-import { verificationView, verifyText } from './verifyview';
+import { parseCheckpoint, parseSignedNote, parseVerifierKey, verifyCosignature, verifyNoteSignature, type VerifierKey } from '../verify/note';
+import { describePolicy, keyIdent, quorumMet, type WitnessPolicy } from '../verify/policy';
+import { policyFromStatus, verificationView, verifyText } from './verifyview';
+
+/** CheckpointChecks are the browser's own checks of the published checkpoint. */
+interface CheckpointChecks {
+  log: boolean | null;
+  /** per witness entry of the status (by name): cosignature time, or null if none verified */
+  witnesses: Map<string, Date | null>;
+  policy?: WitnessPolicy;
+  quorum: boolean | null;
+  error?: string;
+}
 
 /** checkpointChecks verifies the log signature and each witness's cosignature on the checkpoint. */
-function checkpointChecks(s: LedgerStatus, lk: string | undefined): { log: boolean | null; witnesses: Map<string, Date | null> } {
-  const out = { log: null as boolean | null, witnesses: new Map<string, Date | null>() };
+function checkpointChecks(s: LedgerStatus, lk: string | undefined): CheckpointChecks {
+  const out: CheckpointChecks = { log: null, witnesses: new Map(), quorum: null };
   try {
     const note = parseSignedNote(s.checkpoint);
     const cp = parseCheckpoint(note.text);
@@ -23,25 +34,50 @@ function checkpointChecks(s: LedgerStatus, lk: string | undefined): { log: boole
       const key = parseVerifierKey(lk);
       out.log = verifyNoteSignature(note, key) && cp.origin === key.name;
     }
+    // Keys come from the status entries or, by policy name or cosigner name, from the policy.
+    const keys = new Map<string, VerifierKey>();
+    out.policy = policyFromStatus(s);
+    for (const pw of out.policy?.witnesses ?? []) {
+      keys.set(pw.name, pw.key);
+      keys.set(pw.key.name, pw.key);
+    }
     for (const w of s.witnesses ?? []) {
-      if (!w.key) continue;
-      try {
-        out.witnesses.set(w.name, verifyCosignature(note, parseVerifierKey(w.key, 'cosignature'))?.time ?? null);
-      } catch {
-        out.witnesses.set(w.name, null);
+      if (w.key) {
+        try {
+          keys.set(w.name, parseVerifierKey(w.key, 'cosignature'));
+        } catch {
+          // shown as not verified
+        }
       }
     }
-  } catch {
+    const signed = new Set<string>();
+    for (const w of s.witnesses ?? []) {
+      const key = keys.get(w.name);
+      const c = key ? verifyCosignature(note, key) : null;
+      if (key) out.witnesses.set(w.name, c?.time ?? null);
+      if (key && c) signed.add(keyIdent(key));
+    }
+    if (out.policy) {
+      for (const pw of out.policy.witnesses) if (verifyCosignature(note, pw.key)) signed.add(keyIdent(pw.key));
+      out.quorum = quorumMet(out.policy, signed);
+    }
+  } catch (e) {
     out.log = false;
+    out.error = (e as Error).message;
   }
   return out;
+}
+
+function policyText(s: LedgerStatus, policy: WitnessPolicy | undefined): string {
+  if (policy) return policy.quorum ? describePolicy(policy) : t('ledger.policy.none');
+  if (s.policy?.k && s.policy?.n) return t('ledger.policy.value', { k: s.policy.k, n: s.policy.n });
+  return t('ledger.policy.none');
 }
 
 function statusView(s: LedgerStatus, lk: string | undefined): HTMLElement {
   const checks = checkpointChecks(s, lk);
   const witnesses = s.witnesses ?? [];
   const cosigned = [...checks.witnesses.values()].filter(Boolean).length;
-  const k = s.policy?.k ?? 0;
   return h(
     'div',
     null,
@@ -49,11 +85,16 @@ function statusView(s: LedgerStatus, lk: string | undefined): HTMLElement {
       'div',
       { class: 'kpis' },
       kpi(t('ledger.size'), fmtNum(s.size, 0), { hint: t('ledger.size.hint'), testid: 'ledger-size' }),
-      kpi(t('ledger.policy'), s.policy ? t('ledger.policy.value', { k: s.policy.k, n: s.policy.n }) : t('ledger.policy.none')),
-      kpi(t('ledger.cosigned'), `${cosigned} / ${witnesses.length}`, { tone: k > 0 ? (cosigned >= k ? 'good' : 'bad') : undefined }),
+      kpi(t('ledger.policy'), policyText(s, checks.policy)),
+      kpi(t('ledger.cosigned'), `${cosigned} / ${witnesses.length}`, {
+        tone: checks.quorum === null ? undefined : checks.quorum ? 'good' : 'bad',
+        hint: checks.quorum === null ? undefined : checks.quorum ? t('ledger.quorum.met') : t('ledger.quorum.notMet'),
+        testid: 'quorum',
+      }),
       kpi(t('ledger.logSignature'), checks.log === null ? '—' : checks.log ? `✓ ${t('ledger.valid')}` : `✗ ${t('ledger.invalid')}`, {
         tone: checks.log === null ? undefined : checks.log ? 'good' : 'bad',
         testid: 'checkpoint-signature',
+        hint: checks.error,
       }),
     ),
     h('h3', null, t('ledger.origin')),
@@ -75,7 +116,7 @@ function statusView(s: LedgerStatus, lk: string | undefined): HTMLElement {
           },
         },
         { head: t('ledger.witness.time'), cell: (w) => fmtTime(checks.witnesses.get(w.name)?.toISOString() ?? w.time) },
-        { head: t('ledger.witness.key'), cell: (w) => (w.key ? h('code', { class: 'key' }, w.key) : '—') },
+        { head: t('ledger.witness.key'), cell: (w) => (w.key ? h('code', { class: 'key' }, w.key) : w.url ? h('code', null, w.url) : '—') },
       ],
       witnesses,
       { empty: t('ledger.witness.none') },

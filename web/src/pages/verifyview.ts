@@ -8,15 +8,24 @@ import { logKey, meter } from '../app/cache';
 import { h } from '../app/dom';
 import { fmtTime } from '../app/format';
 import { t, tOr } from '../app/i18n';
+import { kOfN, parseWitnessPolicy, type WitnessPolicy } from '../verify/policy';
 import { verifyReceipt, type Expectation, type ReceiptResult } from '../verify/receipt';
 
-/** Witness policy as published by the ledger status (null: not visible to this token). */
-async function witnessPolicy(): Promise<{ keys: string[]; k: number } | undefined> {
+/**
+ * policyFromStatus reads the witness policy from the ledger status: the
+ * policy file itself when the server sends it, else "k of the listed keys".
+ */
+export function policyFromStatus(s: LedgerStatus): WitnessPolicy | undefined {
+  if (s.policy?.text?.trim()) return parseWitnessPolicy(s.policy.text);
+  const keys = (s.witnesses ?? []).map((w) => w.key).filter((k): k is string => !!k);
+  const k = s.policy?.k ?? 0;
+  return k > 0 && keys.length > 0 ? kOfN(keys, k) : undefined;
+}
+
+/** Witness policy as published by the ledger status (undefined: none, or not visible to this token). */
+async function witnessPolicy(): Promise<WitnessPolicy | undefined> {
   try {
-    const s = await getJSON<LedgerStatus>('/ledger/status');
-    const keys = (s.witnesses ?? []).map((w) => w.key).filter((k): k is string => !!k);
-    const k = s.policy?.k ?? 0;
-    return k > 0 && keys.length > 0 ? { keys, k } : undefined;
+    return policyFromStatus(await getJSON<LedgerStatus>('/ledger/status'));
   } catch {
     return undefined;
   }

@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { decodeBase64, encodeBase64 } from './bytes';
+import { kOfN } from './policy';
 import { verifyReceipt } from './receipt';
 
 interface Fixture {
@@ -21,7 +22,7 @@ const inputs = (receipt: string) => ({
   receipt,
   logKey: fx.log_key,
   meterKey: (m: string) => fx.meter_keys[m],
-  witnesses: { keys: fx.witnesses, k: fx.k },
+  witnesses: kOfN(fx.witnesses, fx.k),
 });
 
 function editEntry(receipt: string, edit: (entry: string) => string): string {

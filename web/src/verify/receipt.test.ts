@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { decodeBase64, encodeBase64 } from './bytes';
 import { parseVerifierKey } from './note';
+import { kOfN } from './policy';
 import { verifyReceipt, type ReceiptInputs } from './receipt';
 import { checkpointFor, cosign, newKey, readingText, receiptFor, signNote, type TestLog } from './testlog';
 
@@ -136,11 +137,11 @@ describe('witness cosignatures', () => {
   const w2 = newKey('witness.test/w2', 4);
   const w3 = newKey('witness.test/w3', 4);
   const cp = cosign(cosign(checkpointFor(log), w1, 1764288000), w2, 1764288001);
-  const policy = (k: number) => ({ keys: [w1.vkey, w2.vkey, w3.vkey], k });
+  const policy = (k: number) => kOfN([w1.vkey, w2.vkey, w3.vkey], k);
 
   it('2 of 3 cosigned meets k=2', async () => {
     const r = await verifyReceipt(inputs(receiptFor(log, 3, cp), { witnesses: policy(2) }));
-    expect(status(r, 'witnesses')).toMatchObject({ status: 'pass', reason: { params: { got: 2, k: 2 } } });
+    expect(status(r, 'witnesses')).toMatchObject({ status: 'pass', reason: { params: { got: 2, quorum: '2 of {w1, w2, w3}' } } });
     expect(r.cosignatures.map((c) => c.time.getTime() / 1000)).toEqual([1764288000, 1764288001]);
     expect(r.ok).toBe(true);
   });
@@ -168,7 +169,7 @@ describe('witness cosignatures', () => {
       raw[0] = 1;
       return `+00000000+${encodeBase64(raw)}`;
     });
-    const r = await verifyReceipt(inputs(receiptFor(log, 3, cp), { witnesses: { keys: [alt], k: 1 } }));
+    const r = await verifyReceipt(inputs(receiptFor(log, 3, cp), { witnesses: kOfN([alt], 1) }));
     expect(status(r, 'witnesses')?.status).toBe('pass');
   });
 });

@@ -27,6 +27,7 @@ import {
   type VerifierKey,
 } from './note';
 import { KEY_HEADER, READING_HEADER, meterKeyName, parseKeyEntry, parseReading, type Reading } from './reading';
+import { describePolicy, keyIdent, quorumMet, type WitnessPolicy } from './policy';
 import { parseTLogProof, type TLogProof } from './tlogproof';
 
 /** CheckName names one step of the verification. */
@@ -72,8 +73,8 @@ export interface ReceiptInputs {
   logKey: string;
   /** looks up a meter's registered verifier key (GET /api/v1/meters/{id} → key) */
   meterKey?: (meter: string) => Promise<string | null | undefined> | string | null | undefined;
-  /** witness verifier keys and the number k of cosignatures required */
-  witnesses?: { keys: string[]; k: number };
+  /** the witness policy the checkpoint must satisfy (see policy.ts) */
+  witnesses?: WitnessPolicy;
   expect?: Expectation;
   /** the verifier's clock, for cosignature timestamps; default now */
   now?: Date;
@@ -191,29 +192,24 @@ export async function verifyReceipt(inp: ReceiptInputs): Promise<ReceiptResult> 
   }
 
   // 5. Witness cosignatures.
-  if (inp.witnesses && inp.witnesses.k > 0) {
-    const seen = new Set<string>();
-    for (const vk of inp.witnesses.keys) {
-      let key: VerifierKey;
-      try {
-        key = parseVerifierKey(vk, 'cosignature');
-      } catch {
-        continue;
-      }
-      if (seen.has(key.name)) continue;
-      const c = verifyCosignature(cpNote, key);
-      const now = (inp.now ?? new Date()).getTime();
+  if (inp.witnesses?.quorum) {
+    const policy = inp.witnesses;
+    const signed = new Set<string>();
+    const now = (inp.now ?? new Date()).getTime();
+    for (const w of policy.witnesses) {
+      const id = keyIdent(w.key);
+      if (signed.has(id)) continue;
+      const c = verifyCosignature(cpNote, w.key);
       if (c && c.time.getTime() <= now + MAX_COSIGNATURE_SKEW_MS) {
-        seen.add(key.name);
+        signed.add(id);
         result.cosignatures.push(c);
       }
     }
-    const got = result.cosignatures.length;
-    const k = inp.witnesses.k;
+    const met = quorumMet(policy, signed);
     checks.push({
       name: 'witnesses',
-      status: got >= k ? 'pass' : 'fail',
-      reason: { code: got >= k ? 'witnesses-ok' : 'witness-quorum', params: { got, k } },
+      status: met ? 'pass' : 'fail',
+      reason: { code: met ? 'witnesses-ok' : 'witness-quorum', params: { got: signed.size, quorum: describePolicy(policy) } },
     });
   } else {
     checks.push({ name: 'witnesses', status: 'skip', reason: { code: 'no-witness-policy' } });
