@@ -28,35 +28,35 @@ type Analysis struct {
 	Density float64
 }
 
-// columns returns the analysis concentrations keyed by the column names of elements.csv.
-func (a *Analysis) column(name string) float64 {
+// analysisField returns the Analysis field for a column name of elements.csv, or nil.
+func analysisField(name string) func(*Analysis) *float64 {
 	switch name {
 	case "Ca":
-		return a.Ca
+		return func(a *Analysis) *float64 { return &a.Ca }
 	case "Mg":
-		return a.Mg
+		return func(a *Analysis) *float64 { return &a.Mg }
 	case "Na":
-		return a.Na
+		return func(a *Analysis) *float64 { return &a.Na }
 	case "K":
-		return a.K
+		return func(a *Analysis) *float64 { return &a.K }
 	case "Cl":
-		return a.Cl
+		return func(a *Analysis) *float64 { return &a.Cl }
 	case "SO4":
-		return a.SO4
+		return func(a *Analysis) *float64 { return &a.SO4 }
 	case "Alk_CaCO3":
-		return a.Alk
+		return func(a *Analysis) *float64 { return &a.Alk }
 	case "SiO2":
-		return a.SiO2
+		return func(a *Analysis) *float64 { return &a.SiO2 }
 	case "PO4":
-		return a.PO4
+		return func(a *Analysis) *float64 { return &a.PO4 }
 	case "NO3":
-		return a.NO3
+		return func(a *Analysis) *float64 { return &a.NO3 }
 	case "Ba":
-		return a.Ba
+		return func(a *Analysis) *float64 { return &a.Ba }
 	case "Sr":
-		return a.Sr
+		return func(a *Analysis) *float64 { return &a.Sr }
 	}
-	return 0
+	return nil
 }
 
 // Validate reports the first impossible value in the analysis.
@@ -203,9 +203,10 @@ type Speciator struct {
 	m       []float64
 	on      []bool
 	expU    [maxComponents]float64
-	classes []flatSpecies // representative of each class (gamma, z2, dha, dhb)
-	masterZ []float64     // charge of each component's master species
-	iH, iW  int           // species indexes of H+ and H2O
+	classes []flatSpecies              // representative of each class (gamma, z2, dha, dhb)
+	masterZ []float64                  // charge of each component's master species
+	iH, iW  int                        // species indexes of H+ and H2O
+	field   []func(*Analysis) *float64 // analysis field of each component
 	// fixedComp marks components whose only species is the free master ion (Cl⁻, NO3⁻ in
 	// WATEQ4F): their molality is the total, so they need no Newton unknown.
 	fixedComp   [maxComponents]bool
@@ -304,6 +305,13 @@ func NewSpeciator(db *Database, opts ...SpeciatorOption) (*Speciator, error) {
 			return nil, err
 		}
 		s.masterZ = append(s.masterZ, z)
+	}
+	for _, j := range s.comp {
+		f := analysisField(db.Masters[j].Column)
+		if f == nil {
+			return nil, fmt.Errorf("database component %s has no analysis column %q", db.Masters[j].Species, db.Masters[j].Column)
+		}
+		s.field = append(s.field, f)
 	}
 	for c, j := range s.comp {
 		s.masterOfCmp[c] = db.SpeciesIndex(db.Masters[j].Species)
@@ -420,7 +428,7 @@ func (s *Speciator) SpeciateInto(a *Analysis, r *Result) error {
 	// the solution mass minus the mass of the solutes as reported.
 	var solutes float64
 	for c, j := range s.comp {
-		v := a.column(db.Masters[j].Column)
+		v := *s.field[c](a)
 		solutes += v
 		s.total[c] = v / dens / 1000 / db.Masters[j].FormulaWeight
 	}
