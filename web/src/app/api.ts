@@ -285,6 +285,8 @@ export interface Alarm {
   acked?: string | null;
   acked_by?: string | null;
   cleared?: string | null;
+  cleared_by?: string | null;
+  count?: number;
   state: 'active' | 'acked' | 'cleared' | string;
 }
 

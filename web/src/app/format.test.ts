@@ -19,6 +19,7 @@ describe('times are Beijing time whatever the host zone', () => {
   it('missing or bad times', () => {
     expect(fmtTime(null)).toBe('—');
     expect(fmtTime('yesterday')).toBe('yesterday');
+    expect(fmtTime('0001-01-01T00:00:00Z')).toBe('—'); // Go's zero time.Time
   });
 });
 

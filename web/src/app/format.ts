@@ -65,9 +65,19 @@ function parts(d: Date, withSeconds: boolean): Record<string, string> {
   return out;
 }
 
+/**
+ * hasTime reports whether t is a real time: Go encodes an unset time.Time as
+ * "0001-01-01T00:00:00Z", which must read as "not yet", not as year 1.
+ */
+export function hasTime(t: string | null | undefined): t is string {
+  if (!t) return false;
+  const ms = Date.parse(t);
+  return Number.isFinite(ms) ? ms > 0 : true;
+}
+
 /** fmtTime formats an RFC 3339 time as "2026-11-28 10:32:40" Beijing time. */
 export function fmtTime(t: string | null | undefined, withSeconds = true): string {
-  if (!t) return '—';
+  if (!hasTime(t)) return '—';
   const d = new Date(t);
   if (Number.isNaN(d.getTime())) return t;
   const p = parts(d, withSeconds);
@@ -87,7 +97,7 @@ export function shanghaiMidnight(date: string): Date {
 
 /** fmtAgo formats how long ago a time was ("3 分钟前" / "3 minutes ago"). */
 export function fmtAgo(t: string | null | undefined, now: Date = new Date()): string {
-  if (!t) return '—';
+  if (!hasTime(t)) return '—';
   const d = new Date(t);
   if (Number.isNaN(d.getTime())) return t;
   const s = Math.round((d.getTime() - now.getTime()) / 1000);

@@ -345,6 +345,8 @@ export const messages = {
   'alarmKind.balance': ['水平衡超差', 'Balance out of tolerance'],
   'alarmKind.leak': ['疑似漏损', 'Suspected leak'],
   'severity.info': ['提示', 'info'],
+  'severity.minor': ['次要', 'minor'],
+  'severity.major': ['重要', 'major'],
   'severity.warning': ['警告', 'warning'],
   'severity.critical': ['严重', 'critical'],
 } as const satisfies Record<string, readonly [string, string]>;

@@ -3,7 +3,7 @@
 import { ApiError, getJSON, postJSON, qs, type Alarm, type AlarmEvent } from '../app/api';
 import { enterprises, settle } from '../app/cache';
 import { h, replace } from '../app/dom';
-import { fmtNum, fmtTime } from '../app/format';
+import { fmtNum, fmtTime, hasTime } from '../app/format';
 import { pick, t, tOr } from '../app/i18n';
 import { setQuery, type PageContext } from '../app/router';
 import { capabilities, currentMe } from '../app/session';
@@ -128,8 +128,8 @@ export async function alarmsPage(ctx: PageContext): Promise<void> {
         h('td', null, a.enterprise ? h('a', { href: `/enterprises/${encodeURIComponent(a.enterprise)}` }, entName(a.enterprise)) : '—'),
         h('td', null, a.meter ? h('a', { href: `/meters/${encodeURIComponent(a.meter)}` }, a.meter) : (a.point ?? '—')),
         h('td', null, fmtTime(a.raised)),
-        h('td', null, a.acked ? [fmtTime(a.acked), a.acked_by ? h('span', { class: 'muted' }, ` (${a.acked_by})`) : null] : '—'),
-        h('td', null, h('span', { class: `state state-${a.state}` }, tOr(`alarmState.${a.state}`, a.state)), a.cleared ? h('div', { class: 'muted' }, fmtTime(a.cleared)) : null),
+        h('td', null, hasTime(a.acked) ? [fmtTime(a.acked), a.acked_by ? h('span', { class: 'muted' }, ` (${a.acked_by})`) : null] : '—'),
+        h('td', null, h('span', { class: `state state-${a.state}` }, tOr(`alarmState.${a.state}`, a.state)), hasTime(a.cleared) ? h('div', { class: 'muted' }, fmtTime(a.cleared)) : null),
         h('td', { class: 'actions' }, buttons, histBtn),
       ),
       hist,

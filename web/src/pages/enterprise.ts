@@ -5,7 +5,7 @@
 import { getJSON, qs, type Alarm, type Balance, type Channel, type Enterprise, type Meter, type Point, type ReadingPage, type TreeNode } from '../app/api';
 import { parks, regions, settle } from '../app/cache';
 import { h, replace } from '../app/dom';
-import { dateInShanghai, fmtAgo, fmtM3, fmtNum, fmtPct, fmtTime, fmtValue } from '../app/format';
+import { dateInShanghai, hasTime, fmtAgo, fmtM3, fmtNum, fmtPct, fmtTime, fmtValue } from '../app/format';
 import { pick, t, tOr } from '../app/i18n';
 import { setQuery, type PageContext } from '../app/router';
 import { capabilities, currentMe, getToken } from '../app/session';
@@ -83,7 +83,7 @@ function treeView(nodes: PointView[]): HTMLElement {
                 h('a', { href: `/meters/${encodeURIComponent(m.id)}` }, m.id),
                 statusBadge(m.status),
                 h('span', { class: 'live', 'data-live-meter': m.id }, '—'),
-                h('span', { class: 'live-time muted', 'data-live-time': m.id }, m.last_time ? fmtAgo(m.last_time) : ''),
+                h('span', { class: 'live-time muted', 'data-live-time': m.id }, hasTime(m.last_time) ? fmtAgo(m.last_time) : ''),
               ),
             ),
           )

@@ -4,7 +4,7 @@
 import { getJSON, getText, qs, type Channel, type Enterprise, type Meter, type Point, type ReadingItem, type ReadingPage } from '../app/api';
 import { settle } from '../app/cache';
 import { h, replace } from '../app/dom';
-import { fmtAgo, fmtNum, fmtTime, fmtValue } from '../app/format';
+import { fmtAgo, fmtNum, fmtTime, fmtValue, hasTime } from '../app/format';
 import { pick, t, tOr } from '../app/i18n';
 import type { PageContext } from '../app/router';
 import { breadcrumbs, card, download, errorPanel, flagBadges, loading, pageTitle, statusBadge } from '../app/ui';
@@ -38,7 +38,7 @@ export async function meterPage(ctx: PageContext): Promise<void> {
     h('dt', null, t('meter.enterprise')),
     h('dd', null, m.enterprise ? h('a', { href: `/enterprises/${encodeURIComponent(m.enterprise)}` }, ent ? pick(ent.name, ent.name_en) : m.enterprise) : '—'),
     h('dt', null, t('meter.status')),
-    h('dd', null, statusBadge(m.status), m.last_time ? h('span', { class: 'muted' }, ' ', t('meter.lastSeen'), ' ', fmtAgo(m.last_time)) : null),
+    h('dd', null, statusBadge(m.status), hasTime(m.last_time) ? h('span', { class: 'muted' }, ' ', t('meter.lastSeen'), ' ', fmtAgo(m.last_time)) : null),
     h('dt', null, t('meter.signed')),
     h('dd', null, tOr(`signed.${m.signed}`, m.signed ?? '—')),
     h('dt', null, t('meter.interval')),
