@@ -221,6 +221,8 @@ export interface Balance {
     balance_error?: number | null;
     nonconv_rate?: number | null;
     within_tolerance?: boolean;
+    /** points without data for the day */
+    missing_points?: string[] | null;
   };
   sankey: { nodes: SankeyNode[]; links: SankeyLink[] };
 }

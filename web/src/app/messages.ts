@@ -85,6 +85,7 @@ export const messages = {
   'ind.nonconvRate.hint': ['再生水、雨水、矿井水占取水量的比例', 'reclaimed, rain and mine water as a share of intake'],
   'ind.balanceError': ['水平衡误差', 'Balance error'],
   'ind.balanceError.hint': ['(一级计量 − 二级计量之和) ÷ 一级计量', '(level 1 − Σ level 2) ÷ level 1'],
+  'ind.missing': ['{n} 个计量点当日无数据，水平衡不完整：{points}', '{n} metering points have no data for the day, so the balance is incomplete: {points}'],
   'ind.alarms': ['活动告警', 'Active alarms'],
   'ind.online': ['在线电表', 'Meters online'],
 

@@ -97,7 +97,8 @@ function indicatorsView(b: Balance): HTMLElement {
   const i = b.indicators ?? {};
   const err = i.balance_error;
   const errTone = err === null || err === undefined ? undefined : i.within_tolerance === false ? 'bad' : 'good';
-  return h(
+  const missing = i.missing_points ?? [];
+  const kpis = h(
     'div',
     { class: 'kpis', 'data-testid': 'indicators' },
     kpi(t('ind.intake'), fmtM3(i.intake_m3)),
@@ -109,6 +110,7 @@ function indicatorsView(b: Balance): HTMLElement {
     kpi(t('ind.reuseRate'), fmtPct(i.reuse_rate), { hint: t('ind.reuseRate.hint') }),
     kpi(t('ind.balanceError'), fmtPct(err, 2), { hint: t('ind.balanceError.hint'), tone: errTone }),
   );
+  return h('div', null, kpis, missing.length ? h('p', { class: 'warning-text', 'data-testid': 'missing-points' }, t('ind.missing', { n: missing.length, points: missing.join('、') })) : null);
 }
 
 export async function enterprisePage(ctx: PageContext): Promise<void> {
