@@ -21,6 +21,7 @@ const (
 	UFStopped
 )
 
+// String names the mode for logs and the console.
 func (m UFMode) String() string {
 	return [...]string{"filtering", "backwash", "ceb", "cip", "stopped"}[m]
 }
