@@ -23,7 +23,11 @@ const (
 
 // String names the mode for logs and the console.
 func (m UFMode) String() string {
-	return [...]string{"filtering", "backwash", "ceb", "cip", "stopped"}[m]
+	names := [...]string{"filtering", "backwash", "ceb", "cip", "stopped"}
+	if m < 0 || int(m) >= len(names) {
+		return fmt.Sprintf("UFMode(%d)", int(m))
+	}
+	return names[m]
 }
 
 // UFConfig configures the UF sequence. Permeability is compared as L20 (LMH/bar at 20 °C)
