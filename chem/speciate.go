@@ -493,7 +493,7 @@ func (s *Speciator) SpeciateInto(a *Analysis, r *Result) error {
 		sumM, halfZ2 := s.evaluate(lnaW)
 		prevW := lnaW
 		lnaW = math.Log(1 - s.water.awFactor*sumM)
-		awSteady := math.Abs(lnaW-prevW) < 1e-10
+		awSteady := math.Abs(lnaW-prevW) < 1e-9
 		if s.assemble(n, iI, I, halfZ2) && iter > 0 {
 			converged = true
 			break
@@ -534,7 +534,7 @@ func (s *Speciator) SpeciateInto(a *Analysis, r *Result) error {
 		}
 		// Newton converges quadratically: once a full step is this small the next residual
 		// is far below the tolerance, so evaluate the species once more and stop.
-		if damp == 1 && awSteady && maxStep < 1e-7 && math.Abs(dI) < 1e-7*I {
+		if damp == 1 && awSteady && maxStep < 1e-5 && math.Abs(dI) < 1e-5*I {
 			s.gammas(I)
 			sumM, _ = s.evaluate(lnaW)
 			lnaW = math.Log(1 - s.water.awFactor*sumM)
