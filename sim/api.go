@@ -47,17 +47,23 @@ func IsNotFound(err error) bool {
 }
 
 func (a *API) do(ctx context.Context, method, path string, body, out any) error {
+	_, err := a.doStatus(ctx, method, path, body, out)
+	return err
+}
+
+// doStatus is do returning the HTTP status of a successful answer too.
+func (a *API) doStatus(ctx context.Context, method, path string, body, out any) (int, error) {
 	var rd io.Reader
 	if body != nil {
 		raw, err := json.Marshal(body)
 		if err != nil {
-			return err
+			return 0, err
 		}
 		rd = bytes.NewReader(raw)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, strings.TrimRight(a.Base, "/")+path, rd)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
@@ -71,12 +77,12 @@ func (a *API) do(ctx context.Context, method, path string, body, out any) error 
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
-		return fmt.Errorf("%s %s: %w", method, path, err)
+		return 0, fmt.Errorf("%s %s: %w", method, path, err)
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
 	if err != nil {
-		return fmt.Errorf("%s %s: %w", method, path, err)
+		return 0, fmt.Errorf("%s %s: %w", method, path, err)
 	}
 	if resp.StatusCode/100 != 2 {
 		var e struct {
@@ -89,14 +95,14 @@ func (a *API) do(ctx context.Context, method, path string, body, out any) error 
 		if len(msg) > 300 {
 			msg = msg[:300] + "…"
 		}
-		return &APIError{Status: resp.StatusCode, Message: msg, Path: method + " " + path}
+		return resp.StatusCode, &APIError{Status: resp.StatusCode, Message: msg, Path: method + " " + path}
 	}
 	if out != nil {
 		if err := json.Unmarshal(raw, out); err != nil {
-			return fmt.Errorf("%s %s: decode: %w", method, path, err)
+			return resp.StatusCode, fmt.Errorf("%s %s: decode: %w", method, path, err)
 		}
 	}
-	return nil
+	return resp.StatusCode, nil
 }
 
 // Health checks GET /api/v1/health.
@@ -144,13 +150,14 @@ type MeterInfo struct {
 }
 
 // RegisterMeter registers a meter's key and MQTT password (admin); the
-// registration is a ledger entry whose index is returned.
-func (a *API) RegisterMeter(ctx context.Context, m MeterRegistration) (index int64, err error) {
+// registration is a ledger entry whose index is returned. created is false
+// when the server already had the meter with this key and point (200).
+func (a *API) RegisterMeter(ctx context.Context, m MeterRegistration) (index int64, created bool, err error) {
 	var out struct {
 		Index int64 `json:"index"`
 	}
-	err = a.do(ctx, http.MethodPost, "/api/v1/meters", m, &out)
-	return out.Index, err
+	status, err := a.doStatus(ctx, http.MethodPost, "/api/v1/meters", m, &out)
+	return out.Index, status == http.StatusCreated, err
 }
 
 // RevokeMeter revokes a meter's key (admin).

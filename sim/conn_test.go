@@ -214,3 +214,18 @@ func TestConnOutboxBound(t *testing.T) {
 		t.Fatalf("outbox %+v stats %+v", p, c.Stats())
 	}
 }
+
+// BenchmarkChainNext measures signing one reading (the device-side cost of
+// every reading; bench ingest reuses Chain).
+func BenchmarkChainNext(b *testing.B) {
+	skey, _, _ := MeterKey([]byte("bench"), "HN-B")
+	c, _ := NewChainFromKey("HN-B", "P-B", skey, 0, reading.Hash{})
+	vals := []reading.Value{{Channel: "total_m3", Value: 123456.789, Text: "123456.789"}, {Channel: "flow_m3h", Value: 12.5, Text: "12.500"}}
+	t0 := time.Now()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, _, err := c.Next(t0, vals); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

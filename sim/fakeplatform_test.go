@@ -272,7 +272,14 @@ func (f *fakePlatform) serveHTTP(w http.ResponseWriter, r *http.Request) {
 			fail(400, "bad meter")
 			return
 		}
-		if _, ok := f.meters[m.ID]; ok {
+		if old, ok := f.meters[m.ID]; ok {
+			// As the server: the same meter again is harmless (200); another
+			// key or point, or a revoked meter, conflicts.
+			if old.reg.Key == m.Key && old.reg.Point == m.Point && !old.revoked {
+				old.reg.MQTTPassword = m.MQTTPassword
+				reply(200, map[string]any{"id": m.ID})
+				return
+			}
 			fail(409, "exists")
 			return
 		}

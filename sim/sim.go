@@ -506,11 +506,11 @@ func (s *Sim) registerMeter(ctx context.Context, d *Device) error {
 	}
 	reg := MeterRegistration{ID: d.ID, Point: d.Point.ID, Key: vkey, Signed: string(d.Point.Meter.Signed),
 		IntervalS: max(1, int(math.Round(1/s.cfg.Rate))), MQTTPassword: MQTTPassword(s.store.Secret(), d.ID)}
-	_, err = s.api.RegisterMeter(ctx, reg)
-	if err == nil {
+	_, created, err := s.api.RegisterMeter(ctx, reg)
+	if created {
 		return nil
 	}
-	if !IsExists(err) {
+	if err != nil && !IsExists(err) {
 		return fmt.Errorf("sim: register meter %s: %w", d.ID, err)
 	}
 	// Already registered: check the key and catch up with the server's
