@@ -231,6 +231,12 @@ func (p *Pipeline) enqueue(it *item) {
 	}
 }
 
+// Reject counts a refusal decided outside the pipeline (an MQTT connection
+// with bad credentials, a publish to a foreign topic) with the others.
+func (p *Pipeline) Reject(rej store.Rejection) {
+	p.refuse(&item{received: rej.Time, source: rej.Source, done: func(Result) {}}, &rej)
+}
+
 // refuse answers a reading that never reaches the sequencer; the rejection
 // is still counted through the next commit.
 func (p *Pipeline) refuse(it *item, rej *store.Rejection) {
