@@ -98,6 +98,10 @@ type Sim struct {
 	logged   map[string]uint64 // last seq written to the ack log per meter
 	injected map[string]string // "meter seq" → injection tag
 
+	connMu     sync.Mutex
+	connLogged time.Time
+	connErrors int
+
 	signed, acked, receipts, admitted, dups, rejected, unexpected atomic.Uint64
 	byReason                                                      sync.Map // reason → *atomic.Uint64
 	injectionReports                                              []InjectionReport
@@ -567,7 +571,7 @@ func (s *Sim) connect(d *Device) {
 		OnReceipt: s.onReceipt,
 		OnState: func(connected bool, err error) {
 			if err != nil && !connected {
-				s.logf("连接 connection %s: %v", d.ID, err)
+				s.connectionError(d.ID, err)
 			}
 		},
 	})
@@ -578,6 +582,23 @@ func (s *Sim) connect(d *Device) {
 			}
 		}
 	}
+}
+
+// connectionError logs MQTT connection failures, at most one line every
+// 10 s, so that a server restart does not print a line per meter.
+func (s *Sim) connectionError(meterID string, err error) {
+	s.connMu.Lock()
+	defer s.connMu.Unlock()
+	s.connErrors++
+	if time.Since(s.connLogged) < 10*time.Second {
+		return
+	}
+	more := ""
+	if s.connErrors > 1 {
+		more = fmt.Sprintf(" (%d connection errors in all since the last line)", s.connErrors)
+	}
+	s.logf("连接 connection %s: %v%s", meterID, err, more)
+	s.connLogged, s.connErrors = time.Now(), 0
 }
 
 func (s *Sim) onReceipt(r Receipt) {
