@@ -56,9 +56,13 @@ func addUpperBarrier(dq float64, hloss, hgrad *float64) {
 	*hgrad += epanet.BarrierSlope / 2 * (1 + a/b)
 }
 
+// invalidCoeffStatus marks cached pipe coefficients as stale.
+const invalidCoeffStatus LinkStatus = 255
+
 // resistance computes link k's flow resistance R from its data.
 func (s *Solver) resistance(k int) {
 	c := &epanet
+	s.coeffStatus[k] = invalidCoeffStatus
 	switch s.kind[k] {
 	case CVPipe, Pipe:
 		e, d, l := s.kc[k], s.diam[k], s.length[k]
@@ -131,6 +135,13 @@ func (s *Solver) headlossCoeffs() {
 	for k := range s.nLinks {
 		switch s.kind[k] {
 		case CVPipe, Pipe:
+			// A pipe's coefficients depend only on its flow and status;
+			// the convergence check computes them at the flows the next
+			// trial (or the next time step) starts from, so reuse them.
+			if s.coeffFlow[k] == s.flow[k] && s.coeffStatus[k] == s.status[k] {
+				continue
+			}
+			s.coeffFlow[k], s.coeffStatus[k] = s.flow[k], s.status[k]
 			if dw {
 				s.dwPipeCoeff(k)
 			} else {

@@ -123,6 +123,8 @@ type Solver struct {
 	flow, setting                     []float64
 	status                            []LinkStatus
 	p, y, xflow                       []float64
+	coeffFlow                         []float64    // flow at which a pipe's p, y were computed
+	coeffStatus                       []LinkStatus // status at which they were computed
 	tankVolume                        []float64
 	leak                              []nodeLeak
 	hasLeakage                        bool
@@ -619,6 +621,7 @@ func (s *Solver) buildMatrix() error {
 	s.demandFlow, s.emitterFlow, s.leakFlow = make([]float64, nn), make([]float64, nn), make([]float64, nn)
 	s.flow, s.setting, s.status = make([]float64, nl), make([]float64, nl), make([]LinkStatus, nl)
 	s.p, s.y = make([]float64, nl), make([]float64, nl)
+	s.coeffFlow, s.coeffStatus = make([]float64, nl), make([]LinkStatus, nl)
 	s.xflow = make([]float64, max(nn, nl))
 	s.tankVolume = make([]float64, len(s.tanks))
 	s.marked = make([]bool, nn)

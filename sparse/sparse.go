@@ -38,9 +38,27 @@ func (s *Symbolic) Entries() int { return len(s.RowIndex) }
 // It returns the structure and, for each edge, the index of its entry in
 // Cholesky.Lower.
 func Analyze(n int, edges []Edge) (*Symbolic, []int32, error) {
-	if n < 0 {
-		return nil, nil, fmt.Errorf("sparse: negative order %d", n)
+	return analyze(n, edges, nil)
+}
+
+// AnalyzeOrdered is Analyze with a caller-supplied elimination order
+// (order[k] = row eliminated at step k, a permutation of 0..n-1), e.g. to
+// reproduce another solver's factorisation exactly.
+func AnalyzeOrdered(n int, edges []Edge, order []int) (*Symbolic, []int32, error) {
+	if len(order) != n {
+		return nil, nil, fmt.Errorf("sparse: order has %d rows, matrix %d", len(order), n)
 	}
+	seen := make([]bool, n)
+	for _, r := range order {
+		if r < 0 || r >= n || seen[r] {
+			return nil, nil, fmt.Errorf("sparse: order is not a permutation of 0..%d", n-1)
+		}
+		seen[r] = true
+	}
+	return analyze(n, edges, order)
+}
+
+func analyze(n int, edges []Edge, given []int) (*Symbolic, []int32, error) {
 	for e, ed := range edges {
 		if ed.I < 0 || ed.I >= n || ed.J < 0 || ed.J >= n {
 			return nil, nil, fmt.Errorf("sparse: edge %d (%d,%d) outside a %d×%d matrix", e, ed.I, ed.J, n, n)
@@ -49,7 +67,17 @@ func Analyze(n int, edges []Edge) (*Symbolic, []int32, error) {
 			return nil, nil, fmt.Errorf("sparse: edge %d joins row %d to itself", e, ed.I)
 		}
 	}
-	order, columns := minimumDegree(n, edges)
+	lists := adjacencyLists(n, edges)
+	var order []int32
+	if given != nil {
+		order = make([]int32, n)
+		for k, r := range given {
+			order[k] = int32(r)
+		}
+	} else {
+		order = multipleMinimumDegree(lists)
+	}
+	columns := eliminate(lists, order)
 	s := &Symbolic{N: n, Pivot: make([]int32, n), Order: order, ColStart: make([]int32, n+1)}
 	for k, row := range order {
 		s.Pivot[row] = int32(k)
@@ -79,114 +107,55 @@ func Analyze(n int, edges []Edge) (*Symbolic, []int32, error) {
 	return s, slots, nil
 }
 
-// slot finds the entry of L at pivot positions (a, b) in either order.
-func (s *Symbolic) slot(a, b int32) (int32, bool) {
-	col, row := a, b
-	if col > row {
-		col, row = row, col
-	}
-	lo, hi := int(s.ColStart[col]), int(s.ColStart[col+1])
-	idx := s.RowIndex[lo:hi]
-	k := sort.Search(len(idx), func(i int) bool { return idx[i] >= row })
-	if k < len(idx) && idx[k] == row {
-		return int32(lo + k), true
-	}
-	return 0, false
-}
-
-// minimumDegree eliminates, at every step, a remaining row of least degree
-// in the elimination graph (ties: the one most recently given that degree,
-// which keeps the order deterministic) and joins its neighbours pairwise,
-// which is exactly the fill the factorisation will create. It returns the
-// elimination order and, per step, the rows adjacent to the eliminated one
-// at that moment: the structure of that column of L.
-func minimumDegree(n int, edges []Edge) ([]int32, [][]int32) {
-	adj := make([][]int32, n)
-	// mark[w] == stamp means w is already adjacent to the row being joined.
-	mark := make([]int32, n)
-	var stamp int32
-	// Deduplicate edges while building adjacency lists.
-	counts := make([]int32, n)
-	for _, e := range edges {
-		counts[e.I]++
-		counts[e.J]++
-	}
-	for i := range adj {
-		adj[i] = make([]int32, 0, counts[i])
-	}
+// adjacencyLists lists each row's neighbours, most recent edge first
+// (the order in which linked adjacency lists are built by prepending);
+// a repeated pair keeps the position of its first edge.
+func adjacencyLists(n int, edges []Edge) [][]int32 {
+	lists := make([][]int32, n)
+	seen := map[[2]int32]bool{}
 	for _, e := range edges {
 		i, j := int32(e.I), int32(e.J)
-		dup := false
-		for _, k := range adj[i] {
-			if k == j {
-				dup = true
-				break
+		key := [2]int32{min(i, j), max(i, j)}
+		if seen[key] {
+			continue
+		}
+		seen[key] = true
+		lists[i] = append(lists[i], j)
+		lists[j] = append(lists[j], i)
+	}
+	for _, l := range lists {
+		for a, b := 0, len(l)-1; a < b; a, b = a+1, b-1 {
+			l[a], l[b] = l[b], l[a]
+		}
+	}
+	return lists
+}
+
+// eliminate performs the symbolic factorisation: it eliminates the rows in
+// the given order on an explicit elimination graph, where eliminating a
+// row joins its remaining neighbours pairwise (the fill-in). Column k of L
+// has a non-zero in every row adjacent to order[k] when it is eliminated.
+func eliminate(lists [][]int32, order []int32) [][]int32 {
+	n := len(lists)
+	adj := make([][]int32, n)
+	for i, l := range lists {
+		adj[i] = append([]int32(nil), l...)
+	}
+	eliminated := make([]bool, n)
+	// mark[w] == stamp means w is already adjacent to the row being joined.
+	mark := make([]int, n)
+	stamp := 0
+	columns := make([][]int32, n)
+	for k, v := range order {
+		var nbrs []int32
+		for _, w := range adj[v] {
+			if !eliminated[w] {
+				nbrs = append(nbrs, w)
 			}
 		}
-		if !dup {
-			adj[i] = append(adj[i], j)
-			adj[j] = append(adj[j], i)
-		}
-	}
-
-	// Degree buckets as doubly linked lists.
-	head := make([]int32, n+1)
-	next := make([]int32, n)
-	prev := make([]int32, n)
-	degree := make([]int32, n)
-	for d := range head {
-		head[d] = -1
-	}
-	insert := func(v int32) {
-		d := degree[v]
-		prev[v] = -1
-		next[v] = head[d]
-		if head[d] >= 0 {
-			prev[head[d]] = v
-		}
-		head[d] = v
-	}
-	remove := func(v int32) {
-		if prev[v] >= 0 {
-			next[prev[v]] = next[v]
-		} else {
-			head[degree[v]] = next[v]
-		}
-		if next[v] >= 0 {
-			prev[next[v]] = prev[v]
-		}
-	}
-	// Insert in reverse so that, among equal degrees, low indices come first.
-	for v := n - 1; v >= 0; v-- {
-		degree[v] = int32(len(adj[v]))
-		insert(int32(v))
-	}
-
-	order := make([]int32, 0, n)
-	columns := make([][]int32, 0, n)
-	minDeg := 0
-	for step := 0; step < n; step++ {
-		for head[minDeg] < 0 {
-			minDeg++
-		}
-		v := head[minDeg]
-		remove(v)
-		nbrs := adj[v]
 		adj[v] = nil
-		order = append(order, v)
-		columns = append(columns, nbrs)
-
-		// Detach v from its neighbours, then make them a clique.
-		for _, u := range nbrs {
-			list := adj[u]
-			for k, w := range list {
-				if w == v {
-					list[k] = list[len(list)-1]
-					adj[u] = list[:len(list)-1]
-					break
-				}
-			}
-		}
+		eliminated[v] = true
+		columns[k] = nbrs
 		for _, u := range nbrs {
 			stamp++
 			for _, w := range adj[u] {
@@ -198,16 +167,8 @@ func minimumDegree(n int, edges []Edge) ([]int32, [][]int32) {
 				}
 			}
 		}
-		for _, u := range nbrs {
-			remove(u)
-			degree[u] = int32(len(adj[u]))
-			insert(u)
-			if int(degree[u]) < minDeg {
-				minDeg = int(degree[u])
-			}
-		}
 	}
-	return order, columns
+	return columns
 }
 
 // NotPositiveDefiniteError reports a pivot that was not positive during
@@ -352,4 +313,19 @@ func (c *Cholesky) Solve() {
 		}
 		b[j] = bj / diag[j]
 	}
+}
+
+// slot finds the entry of L at pivot positions (a, b) in either order.
+func (s *Symbolic) slot(a, b int32) (int32, bool) {
+	col, row := a, b
+	if col > row {
+		col, row = row, col
+	}
+	lo, hi := int(s.ColStart[col]), int(s.ColStart[col+1])
+	idx := s.RowIndex[lo:hi]
+	k := sort.Search(len(idx), func(i int) bool { return idx[i] >= row })
+	if k < len(idx) && idx[k] == row {
+		return int32(lo + k), true
+	}
+	return 0, false
 }
