@@ -476,3 +476,14 @@ func (n *Network) CurveIndex(id string) (int, bool) {
 	i, ok := n.curveIndex[id]
 	return i, ok
 }
+
+// IncidentLinks returns, for every node, the indexes of the links that
+// start or end at it (for path searches over the pipe graph).
+func (n *Network) IncidentLinks() [][]int {
+	out := make([][]int, len(n.Nodes))
+	for k, l := range n.Links {
+		out[l.From] = append(out[l.From], k)
+		out[l.To] = append(out[l.To], k)
+	}
+	return out
+}

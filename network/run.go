@@ -439,3 +439,21 @@ func (s *Solver) TankVolume(i int) float64 {
 	}
 	return s.tankVolume[i-s.nJunc] * s.u.volume
 }
+
+// NodeResults appends every node's results to dst[:0] and returns it.
+func (s *Solver) NodeResults(dst []NodeResult) []NodeResult {
+	dst = dst[:0]
+	for i := range s.nNodes {
+		dst = append(dst, s.NodeResult(i))
+	}
+	return dst
+}
+
+// LinkResults appends every link's results to dst[:0] and returns it.
+func (s *Solver) LinkResults(dst []LinkResult) []LinkResult {
+	dst = dst[:0]
+	for k := range s.nLinks {
+		dst = append(dst, s.LinkResult(k))
+	}
+	return dst
+}
