@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/shuixiao/shuixiao/reading"
+	f_log "github.com/transparency-dev/formats/log"
 	"github.com/transparency-dev/formats/proof"
 	mproof "github.com/transparency-dev/merkle/proof"
 	"github.com/transparency-dev/merkle/rfc6962"
@@ -75,20 +76,31 @@ func VerifyReceipt(data []byte, keys ReceiptKeys) (*Receipt, error) {
 	if err != nil {
 		return nil, err
 	}
-	cp, err := OpenCheckpoint(p.Checkpoint, keys.Log, keys.Policy, keys.Now)
-	if err != nil {
-		return nil, err
+	// The inclusion proof is checked first against the checkpoint as
+	// written, because it is cheap; the signatures that make the root
+	// trustworthy are checked next, before anything is returned.
+	var body f_log.Checkpoint
+	text, _, _ := bytes.Cut(p.Checkpoint, []byte("\n\n"))
+	if _, err := body.Unmarshal(append(text, '\n')); err != nil {
+		return nil, fmt.Errorf("%w checkpoint: %v", ErrMalformed, err)
 	}
-	if p.Index >= cp.Size {
-		return nil, fmt.Errorf("receipt index %d is outside the checkpoint's tree of size %d", p.Index, cp.Size)
+	if p.Index >= body.Size {
+		return nil, fmt.Errorf("receipt index %d is outside the checkpoint's tree of size %d", p.Index, body.Size)
 	}
 	hashes := make([][]byte, len(p.Hashes))
 	for i := range p.Hashes {
 		hashes[i] = p.Hashes[i][:]
 	}
 	leaf := rfc6962.DefaultHasher.HashLeaf(p.ExtraData)
-	if err := mproof.VerifyInclusion(rfc6962.DefaultHasher, p.Index, cp.Size, leaf, hashes, cp.Root[:]); err != nil {
-		return nil, fmt.Errorf("inclusion proof of entry %d in tree %d: %w", p.Index, cp.Size, err)
+	if err := mproof.VerifyInclusion(rfc6962.DefaultHasher, p.Index, body.Size, leaf, hashes, body.Hash); err != nil {
+		return nil, fmt.Errorf("inclusion proof of entry %d in tree %d: %w", p.Index, body.Size, err)
+	}
+	cp, err := OpenCheckpoint(p.Checkpoint, keys.Log, keys.Policy, keys.Now)
+	if err != nil {
+		return nil, err
+	}
+	if cp.Size != body.Size || !bytes.Equal(cp.Root[:], body.Hash) {
+		return nil, fmt.Errorf("%w checkpoint: text and signed text differ", ErrMalformed)
 	}
 	r := &Receipt{Index: p.Index, Entry: p.ExtraData, ProofHashes: len(p.Hashes), Checkpoint: cp}
 	switch reading.Kind(p.ExtraData) {
