@@ -67,14 +67,17 @@ var (
 // MeteringPoints derives the plant's metering points (GB/T 24789 levels):
 //
 //   - level 1: one intake point per source and the discharge outfall;
-//   - level 2: each unit's fresh-water supply (children of the intake they
-//     draw from, so that Σ level 2 ≈ level 1 minus hidden leakage), the
-//     wastewater-treatment inlet and each reuse-water line (cascade);
+//   - level 2: each unit's fresh-water supply (stage supply, children of
+//     the intake they draw from, so that Σ level 2 ≈ level 1 minus hidden
+//     leakage), the wastewater-treatment inlet (stage discharge: internal
+//     drainage, no parent) and each reuse-water line (stage cascade);
 //   - level 3: each circulating loop, the boiler feed, the condensate
-//     return and cascaded cooling blowdown (children of the unit's supply).
+//     return and cascaded cooling blowdown.
 //
-// Reused water (recirculation and cascade stages) is metered once, never at
-// two nested points, so Vr is the sum of those stages.
+// Recirculated and cascaded water hangs under the supply point of the unit
+// it serves. Reused water is metered once, never at two nested points, so
+// Vr is the sum of the recirculation and cascade stages (as package balance
+// computes it).
 func (p *Plant) MeteringPoints(params Parameters) []PointSpec {
 	var out []PointSpec
 	unitSupplyTag := map[string]string{}
@@ -95,8 +98,10 @@ func (p *Plant) MeteringPoints(params Parameters) []PointSpec {
 			Role: RoleSupply, Unit: u.ID, Streams: []int{u.supply}, Channels: volumeChannels,
 			Signed: meter.SignedByMeter, MPE: params.MPESupply})
 	}
+	// The treatment plant's inlet collects the units' drainage: an internal
+	// discharge (level 2), not fresh water, so it stays out of Σ level 2.
 	wwIn := PointSpec{Tag: "WW-IN", Name: "污水处理站进水", NameEN: "Wastewater treatment inlet", Level: meter.Level2,
-		Stage: meter.StageTreatment, Role: RoleWastewater, Unit: p.Units[p.wwtp].ID, Channels: wastewaterChannel,
+		Stage: meter.StageDischarge, Role: RoleWastewater, Unit: p.Units[p.wwtp].ID, Channels: wastewaterChannel,
 		Signed: meter.SignedByMeter, MPE: params.MPEDischarge}
 	out2 := []PointSpec{}
 	for _, u := range p.Units {
@@ -110,14 +115,16 @@ func (p *Plant) MeteringPoints(params Parameters) []PointSpec {
 			}
 			out2 = append(out2, ps)
 		}
+		// Reused water hangs under the unit it serves (the receiver's supply
+		// point), where a water balance attributes it.
 		if u.cascadeOut >= 0 {
 			out2 = append(out2, PointSpec{Tag: "BD-" + u.ID, Name: u.Name + "排污水串联回用", NameEN: u.NameEN + " blowdown cascaded",
-				Level: meter.Level3, Stage: meter.StageCascade, ParentTag: parent, Role: RoleBlowdown, Unit: u.ID,
+				Level: meter.Level3, Stage: meter.StageCascade, ParentTag: unitSupplyTag[u.BlowdownTo], Role: RoleBlowdown, Unit: u.ID,
 				Streams: []int{u.cascadeOut}, Channels: condChannels, Signed: meter.SignedByMeter, MPE: params.MPESupply})
 		}
 		if u.reuseIn >= 0 {
 			out2 = append(out2, PointSpec{Tag: "RU-" + u.ID, Name: "回用水至" + u.Name, NameEN: "Reuse water to " + lowerFirst(u.NameEN),
-				Level: meter.Level2, Stage: meter.StageCascade, ParentTag: wwIn.Tag, Role: RoleReuse, Unit: u.ID,
+				Level: meter.Level2, Stage: meter.StageCascade, ParentTag: parent, Role: RoleReuse, Unit: u.ID,
 				Streams: []int{u.reuseIn}, Channels: reuseChannels, Signed: meter.SignedByMeter, MPE: params.MPESupply})
 		}
 	}

@@ -97,12 +97,20 @@ func TestProvinceShape(t *testing.T) {
 				}
 				meters[pt.Meter.ID] = true
 				levels[pt.Level]++
-				stages[pt.Stage]++
+				if pt.Level == meter.Level1 {
+					stages[pt.Stage]++
+				}
 				if math.Abs(pt.Meter.Bias) > p.Params.BiasShare*pt.Spec.MPE+1e-12 {
 					t.Errorf("%s: bias %v beyond its share of the MPE", pt.Meter.ID, pt.Meter.Bias)
 				}
 				switch pt.Stage {
 				case meter.StageDischarge:
+					if pt.Level != meter.Level1 {
+						if pt.Spec.Role != RoleWastewater || pt.Parent != "" {
+							t.Errorf("%s: level-%d discharge point", pt.ID, pt.Level)
+						}
+						break
+					}
 					if pt.Meter.Signed != meter.SignedByGateway || len(pt.Channels) != 7 {
 						t.Errorf("%s: outfall with %d channels signed by %s", pt.ID, len(pt.Channels), pt.Meter.Signed)
 					}
@@ -197,7 +205,7 @@ func TestQualityValues(t *testing.T) {
 					t.Errorf("%s: circulating conductivity %.0f for N=%.1f", pt.ID, cond, u.Cycles)
 				}
 			}
-			if pt.Stage == meter.StageDischarge && samples[i].Quality["cod_mg_l"] > 150 {
+			if pt.Spec.Role == RoleDischargeFlow && samples[i].Quality["cod_mg_l"] > 150 {
 				t.Errorf("%s: discharge COD %.0f mg/L", pt.ID, samples[i].Quality["cod_mg_l"])
 			}
 		}
