@@ -17,6 +17,7 @@ import (
 	"github.com/transparency-dev/merkle/compact"
 	mproof "github.com/transparency-dev/merkle/proof"
 	"github.com/transparency-dev/merkle/rfc6962"
+	"github.com/transparency-dev/tessera/api/layout"
 	"github.com/transparency-dev/tessera/client"
 	"golang.org/x/mod/sumdb/note"
 )
@@ -79,15 +80,7 @@ func CheckConsistency(ctx context.Context, old, new *Checkpoint, tiles client.Ti
 	// Either the log forked or it serves bad tiles. Find out which: compute
 	// the root of the larger tree's first small.Size leaves from its tiles
 	// and check that prefix root against the larger checkpoint.
-	nodes, err := client.FetchRangeNodes(ctx, small.Size, tiles)
-	if err != nil {
-		return nil, fmt.Errorf("%w: prefix of size %d: %v", ErrBadTiles, small.Size, err)
-	}
-	rng, err := (&compact.RangeFactory{Hash: rfc6962.DefaultHasher.HashChildren}).NewRange(0, small.Size, nodes)
-	if err != nil {
-		return nil, fmt.Errorf("%w: prefix of size %d: %v", ErrBadTiles, small.Size, err)
-	}
-	prefix, err := rng.GetRootHash(nil)
+	prefix, err := prefixRoot(ctx, small.Size, large.Size, tiles)
 	if err != nil {
 		return nil, fmt.Errorf("%w: prefix of size %d: %v", ErrBadTiles, small.Size, err)
 	}
@@ -96,6 +89,41 @@ func CheckConsistency(ctx context.Context, old, new *Checkpoint, tiles client.Ti
 	}
 	fp := &ForkProof{Old: old.Raw, New: new.Raw, PrefixRoot: prefix, Hashes: proof, old: old, new: new}
 	return nil, &ForkError{Proof: fp}
+}
+
+// prefixRoot computes the root of the first n leaves of the tree of the
+// given size from that tree's hash tiles.
+func prefixRoot(ctx context.Context, n, size uint64, tiles client.TileFetcherFunc) ([]byte, error) {
+	ids := compact.RangeNodes(0, n, nil)
+	hashes := make([][]byte, len(ids))
+	for i, id := range ids {
+		tl, ti, nl, ni := layout.NodeCoordsToTileAddress(uint64(id.Level), id.Index)
+		raw, err := tiles(ctx, tl, ti, layout.PartialTileSize(tl, ti, size))
+		if err != nil {
+			return nil, err
+		}
+		if len(raw)%sha256.Size != 0 {
+			return nil, fmt.Errorf("tile %d/%d has %d bytes", tl, ti, len(raw))
+		}
+		first, count := ni<<nl, uint64(1)<<nl
+		if (first+count)*sha256.Size > uint64(len(raw)) {
+			return nil, fmt.Errorf("tile %d/%d is too short for node %d/%d", tl, ti, id.Level, id.Index)
+		}
+		sub := (&compact.RangeFactory{Hash: rfc6962.DefaultHasher.HashChildren}).NewEmptyRange(0)
+		for j := first; j < first+count; j++ {
+			if err := sub.Append(raw[j*sha256.Size:(j+1)*sha256.Size], nil); err != nil {
+				return nil, err
+			}
+		}
+		if hashes[i], err = sub.GetRootHash(nil); err != nil {
+			return nil, err
+		}
+	}
+	rng, err := (&compact.RangeFactory{Hash: rfc6962.DefaultHasher.HashChildren}).NewRange(0, n, hashes)
+	if err != nil {
+		return nil, err
+	}
+	return rng.GetRootHash(nil)
 }
 
 // ForkProof is evidence that a log signed two checkpoints that cannot
