@@ -394,7 +394,7 @@ func TestRawBuckets(t *testing.T) {
 		{Meter: 2, T: 150, V: 10},
 		{Meter: 2, T: 250, V: 12},
 	}
-	got, err := RawBuckets(pts, 120, 300, meter.Total, c, store.Delta)
+	got, err := RawBuckets(pts, 120, 300, meter.Total, c, store.Delta, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -114,7 +114,7 @@ func Finalize(accs []Acc, g Grid, kind meter.Kind, fn store.Fn) ([]store.Bucket,
 	out := make([]store.Bucket, len(accs))
 	for k := range accs {
 		a := &accs[k]
-		b := store.Bucket{Start: time.UnixMilli(g.Bounds[k]), N: a.N, Valid: a.N > 0}
+		b := store.Bucket{Start: g.time(g.Bounds[k]), N: a.N, Valid: a.N > 0}
 		switch fn {
 		case store.Avg:
 			if a.N > 0 {
@@ -167,8 +167,9 @@ type RawPoint struct {
 // the value itself, or for delta on a running total the increment since the
 // meter's previous point (which may lie before from; without one the bucket
 // is not valid). pts are in time order per meter (SortDedup'ed per meter),
-// meters may interleave; the result is in time order.
-func RawBuckets(pts []RawPoint, from, to int64, kind meter.Kind, c Counter, fn store.Fn) ([]store.Bucket, error) {
+// meters may interleave; the result is in time order, reported in loc (nil:
+// UTC).
+func RawBuckets(pts []RawPoint, from, to int64, kind meter.Kind, c Counter, fn store.Fn, loc *time.Location) ([]store.Bucket, error) {
 	if err := CheckFn(kind, fn); err != nil {
 		return nil, err
 	}
@@ -183,7 +184,7 @@ func RawBuckets(pts []RawPoint, from, to int64, kind meter.Kind, c Counter, fn s
 		if len(out) >= store.MaxRawBuckets {
 			return nil, fmt.Errorf("aggregate: %w: more than %d raw buckets", store.ErrInvalid, store.MaxRawBuckets)
 		}
-		b := store.Bucket{Start: time.UnixMilli(p.T), N: 1, Value: p.V, Valid: true}
+		b := store.Bucket{Start: Grid{Loc: loc}.time(p.T), N: 1, Value: p.V, Valid: true}
 		if fn == store.Delta && kind == meter.Total {
 			b.Value, b.Valid = 0, hasPrev
 			if hasPrev {

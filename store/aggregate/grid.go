@@ -15,6 +15,8 @@ import (
 // months) in the query's time zone.
 type Grid struct {
 	Bounds []int64
+	// Loc is the zone bucket start times are reported in.
+	Loc *time.Location
 }
 
 // NewGrid builds the grid of [from, to) for a bucketed interval (not Raw).
@@ -38,7 +40,7 @@ func NewGrid(from, to time.Time, iv store.Interval, loc *time.Location) (Grid, e
 		}
 		bounds = append(bounds, t.UnixMilli())
 	}
-	return Grid{Bounds: append(bounds, b)}, nil
+	return Grid{Bounds: append(bounds, b), Loc: loc}, nil
 }
 
 // stepper returns the function giving the first boundary strictly after t.
@@ -92,4 +94,12 @@ func (g Grid) Find(t int64) int {
 func (g Grid) Holds(a, b int64) bool {
 	k := g.Find(a)
 	return k >= 0 && b < g.Bounds[k+1] && b >= a
+}
+
+// time converts a grid time to a time.Time in the grid's zone.
+func (g Grid) time(ms int64) time.Time {
+	if g.Loc == nil {
+		return time.UnixMilli(ms).UTC()
+	}
+	return time.UnixMilli(ms).In(g.Loc)
 }

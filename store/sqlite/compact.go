@@ -1,0 +1,546 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/shuixiao/shuixiao/meter"
+	"github.com/shuixiao/shuixiao/store"
+	"github.com/shuixiao/shuixiao/store/aggregate"
+	"github.com/shuixiao/shuixiao/store/chunk"
+)
+
+const (
+	// chunkMax bounds the readings of one chunk row: a day of one-minute
+	// readings is six chunks, and rewriting the open chunk stays cheap.
+	chunkMax = 256
+	// sliceBytes bounds what one compaction transaction writes, so that
+	// commits wait at most a few milliseconds behind it.
+	sliceBytes = 512 << 10
+	// deleteStep bounds the head rows one transaction deletes.
+	deleteStep = 20_000
+)
+
+func (s *Store) compactLoop() {
+	defer close(s.done)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		<-s.stop
+		cancel()
+	}()
+	tick := time.NewTicker(min(s.opt.CompactAge/4, 10*time.Second))
+	defer tick.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-s.kick:
+		case <-tick.C:
+			s.head.mu.RLock()
+			since := s.head.since
+			s.head.mu.RUnlock()
+			if since == 0 || time.Since(time.UnixMilli(since)) < s.opt.CompactAge {
+				continue
+			}
+		}
+		if s.opt.ManualCompaction {
+			continue
+		}
+		if err := s.Compact(ctx); err != nil && ctx.Err() == nil {
+			s.opt.Logf("store: compaction: %v", err)
+			s.stats.mu.Lock()
+			s.stats.err = err.Error()
+			s.stats.mu.Unlock()
+		}
+	}
+}
+
+// Compact implements store.Compacter: it moves every reading committed
+// before the call from the head into chunks and rollups. It runs in bounded
+// transactions, so commits continue meanwhile.
+func (s *Store) Compact(ctx context.Context) error {
+	s.compactMu.Lock()
+	defer s.compactMu.Unlock()
+	if s.closed.Load() {
+		return store.ErrClosed
+	}
+	start := time.Now()
+	s.head.mu.RLock()
+	through, n := s.head.maxRid, s.head.rows
+	s.head.mu.RUnlock()
+	if n == 0 {
+		return nil
+	}
+	recs, lo, err := s.readHead(ctx, through)
+	if err != nil {
+		return err
+	}
+	defs, err := s.channelDefs(ctx)
+	if err != nil {
+		return err
+	}
+	mids := make([]int64, 0, len(recs))
+	for mid := range recs {
+		mids = append(mids, mid)
+	}
+	slices.Sort(mids)
+	var (
+		slice []*meterWork
+		bytes int
+		moved int
+	)
+	for _, mid := range mids {
+		w, err := s.prepareMeter(ctx, mid, recs[mid], defs[mid])
+		if err != nil {
+			return fmt.Errorf("compact meter %d: %w", mid, err)
+		}
+		slice = append(slice, w)
+		bytes += w.bytes
+		moved += len(recs[mid])
+		if bytes >= sliceBytes {
+			if err := s.applySlice(ctx, slice); err != nil {
+				return err
+			}
+			slice, bytes = slice[:0], 0
+		}
+	}
+	if err := s.applySlice(ctx, slice); err != nil {
+		return err
+	}
+	for from := lo - 1; from < through; from += deleteStep {
+		to := min(from+deleteStep, through)
+		err := s.withWrite(ctx, func(tx *sql.Tx) error {
+			_, err := tx.ExecContext(ctx, `DELETE FROM hot WHERE rid > ? AND rid <= ?`, from, to)
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("compact: delete head rows: %w", err)
+		}
+	}
+	s.head.dropThrough(through)
+	s.head.mu.Lock()
+	if s.head.rows > 0 {
+		s.head.since = start.UnixMilli()
+	}
+	s.head.mu.Unlock()
+	s.stats.mu.Lock()
+	s.stats.runs++
+	s.stats.rows += uint64(moved)
+	s.stats.last = time.Since(start)
+	s.stats.err = ""
+	s.stats.mu.Unlock()
+	return nil
+}
+
+// readHead reads the hot rows up to rid through, grouped by meter in seq
+// order, leaving out those a crashed earlier run already compacted. lo is
+// the smallest rid read.
+func (s *Store) readHead(ctx context.Context, through int64) (map[int64][]chunk.Record, int64, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT rid, meter, seq, t, recv, idx, flags, hash, vals FROM hot WHERE rid <= ? ORDER BY rid`, through)
+	if err != nil {
+		return nil, 0, fmt.Errorf("compact: read head: %w", err)
+	}
+	defer rows.Close()
+	out := map[int64][]chunk.Record{}
+	lo := through + 1
+	for rows.Next() {
+		var rid, mid, seq, idx, flags int64
+		var hash, vals []byte
+		var rec chunk.Record
+		if err := rows.Scan(&rid, &mid, &seq, &rec.T, &rec.Recv, &idx, &flags, &hash, &vals); err != nil {
+			return nil, 0, fmt.Errorf("compact: read head: %w", err)
+		}
+		lo = min(lo, rid)
+		rec.Seq, rec.Index, rec.Flags = seqFrom(seq), uint64(idx), uint32(flags)
+		if done, ok := s.compacted[mid]; ok && rec.Seq <= done {
+			continue
+		}
+		copy(rec.Hash[:], hash)
+		if rec.Values, err = decodeValues(vals, nil); err != nil {
+			return nil, 0, fmt.Errorf("compact: head row %d: %w", rid, err)
+		}
+		out[mid] = append(out[mid], rec)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, 0, fmt.Errorf("compact: read head: %w", err)
+	}
+	return out, lo, nil
+}
+
+// channelDefs returns every meter's channel definitions by channel number.
+func (s *Store) channelDefs(ctx context.Context) (map[int64]map[uint32]chanDef, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT id, channels FROM points`)
+	if err != nil {
+		return nil, fmt.Errorf("load channel definitions: %w", err)
+	}
+	defer rows.Close()
+	byPoint := map[string][]meter.Channel{}
+	for rows.Next() {
+		var id, js string
+		if err := rows.Scan(&id, &js); err != nil {
+			return nil, fmt.Errorf("load channel definitions: %w", err)
+		}
+		var cs []meter.Channel
+		if err := json.Unmarshal([]byte(js), &cs); err != nil {
+			return nil, fmt.Errorf("point %s channels: %w", id, err)
+		}
+		byPoint[id] = cs
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("load channel definitions: %w", err)
+	}
+	s.reg.RLock()
+	defer s.reg.RUnlock()
+	out := make(map[int64]map[uint32]chanDef, len(s.byMid))
+	for mid, mi := range s.byMid {
+		m := map[uint32]chanDef{}
+		for _, c := range byPoint[mi.point] {
+			if cid, ok := s.chanID[c.Name]; ok {
+				m[cid] = defOf(c)
+			}
+		}
+		out[mid] = m
+	}
+	return out, nil
+}
+
+func lookupDef(defs map[uint32]chanDef, cid uint32) chanDef {
+	if d, ok := defs[cid]; ok {
+		return d
+	}
+	return rateDef
+}
+
+// chunkWrite is one chunk row to insert (id 0) or replace.
+type chunkWrite struct {
+	id, day           int64
+	seqFirst, seqLast uint64
+	tMin, tMax        int64
+	n                 int
+	data              []byte
+}
+
+type rollupWrite struct {
+	hour   int64
+	seqMax uint64
+	data   []byte
+}
+
+// meterWork is everything one meter's compaction writes.
+type meterWork struct {
+	mid     int64
+	chunks  []chunkWrite
+	rollups []rollupWrite
+	last    chunk.Record
+	bytes   int
+	// dayRecs holds, per day touched, the records of the rewritten open
+	// chunk plus the new ones; replaced lists the chunk rows being rewritten.
+	dayRecs  map[int64][]chunk.Record
+	replaced map[int64]bool
+}
+
+// prepareMeter builds one meter's chunk and rollup writes. It reads through
+// the read pool: only compaction writes chunks and rollups, and it runs
+// alone.
+func (s *Store) prepareMeter(ctx context.Context, mid int64, recs []chunk.Record, defs map[uint32]chanDef) (*meterWork, error) {
+	w := &meterWork{mid: mid, last: recs[len(recs)-1], dayRecs: map[int64][]chunk.Record{}, replaced: map[int64]bool{}}
+	byDay := map[int64][]chunk.Record{}
+	var days []int64
+	for _, r := range recs {
+		d := floorDiv(r.T, dayMs)
+		if _, ok := byDay[d]; !ok {
+			days = append(days, d)
+		}
+		byDay[d] = append(byDay[d], r)
+	}
+	slices.Sort(days)
+	for _, d := range days {
+		var (
+			id   int64
+			n    int
+			data []byte
+		)
+		err := s.r.QueryRowContext(ctx, `SELECT id, n, data FROM chunks WHERE meter = ? AND day = ? ORDER BY seq_first DESC LIMIT 1`, mid, d).Scan(&id, &n, &data)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			id = 0
+		case err != nil:
+			return nil, fmt.Errorf("read open chunk of day %d: %w", d, err)
+		}
+		var all []chunk.Record
+		if id != 0 && n < chunkMax {
+			if all, err = chunk.Decode(data); err != nil {
+				return nil, fmt.Errorf("open chunk %d: %w", id, err)
+			}
+			w.replaced[id] = true
+		} else {
+			id = 0
+		}
+		all = mergeBySeq(all, byDay[d])
+		w.dayRecs[d] = all
+		for i := 0; i < len(all); i += chunkMax {
+			piece := all[i:min(i+chunkMax, len(all))]
+			data, err := chunk.Encode(nil, piece)
+			if err != nil {
+				return nil, fmt.Errorf("encode chunk of day %d: %w", d, err)
+			}
+			cw := chunkWrite{id: id, day: d, seqFirst: piece[0].Seq, seqLast: piece[len(piece)-1].Seq, n: len(piece), data: data, tMin: piece[0].T, tMax: piece[0].T}
+			for _, r := range piece {
+				cw.tMin, cw.tMax = min(cw.tMin, r.T), max(cw.tMax, r.T)
+			}
+			w.chunks = append(w.chunks, cw)
+			w.bytes += len(data)
+			id = 0
+		}
+	}
+	if err := s.prepareRollups(ctx, w, recs, defs); err != nil {
+		return nil, err
+	}
+	return w, nil
+}
+
+// mergeBySeq appends recs to base, both in seq order, dropping records whose
+// seq base already holds.
+func mergeBySeq(base, recs []chunk.Record) []chunk.Record {
+	if len(base) == 0 || recs[0].Seq > base[len(base)-1].Seq {
+		return append(base, recs...)
+	}
+	all := append(base, recs...)
+	slices.SortStableFunc(all, func(a, b chunk.Record) int {
+		switch {
+		case a.Seq < b.Seq:
+			return -1
+		case a.Seq > b.Seq:
+			return 1
+		}
+		return 0
+	})
+	return slices.CompactFunc(all, func(a, b chunk.Record) bool { return a.Seq == b.Seq })
+}
+
+// hourPoints groups records' values by effective hour and channel.
+func hourPoints(recs []chunk.Record, defs map[uint32]chanDef, keep func(h int64) bool) map[int64]map[uint32][]aggregate.Point {
+	out := map[int64]map[uint32][]aggregate.Point{}
+	for i := range recs {
+		r := &recs[i]
+		for _, v := range r.Values {
+			te := aggregate.EffectiveTime(lookupDef(defs, v.Channel).kind, r.T)
+			h := floorDiv(te, hourMs)
+			if keep != nil && !keep(h) {
+				continue
+			}
+			m := out[h]
+			if m == nil {
+				m = map[uint32][]aggregate.Point{}
+				out[h] = m
+			}
+			m[v.Channel] = append(m[v.Channel], aggregate.Point{T: te, V: v.V, Seq: r.Seq})
+		}
+	}
+	return out
+}
+
+// prepareRollups updates the summaries of every hour the new records touch:
+// appending to the stored summary when the new points all come after it
+// (the usual case), rebuilding the hour from its readings otherwise (late or
+// out-of-order data, a redefined channel).
+func (s *Store) prepareRollups(ctx context.Context, w *meterWork, recs []chunk.Record, defs map[uint32]chanDef) error {
+	fresh := hourPoints(recs, defs, nil)
+	hours := make([]int64, 0, len(fresh))
+	for h := range fresh {
+		hours = append(hours, h)
+	}
+	slices.Sort(hours)
+	stored := map[int64]*storedRollup{}
+	rows, err := s.r.QueryContext(ctx, `SELECT hour, seq_max, data FROM rollups WHERE meter = ? AND hour >= ? AND hour <= ?`, w.mid, hours[0], hours[len(hours)-1])
+	if err != nil {
+		return fmt.Errorf("read rollups: %w", err)
+	}
+	for rows.Next() {
+		var h, seqMax int64
+		var data []byte
+		if err := rows.Scan(&h, &seqMax, &data); err != nil {
+			rows.Close()
+			return fmt.Errorf("read rollups: %w", err)
+		}
+		if _, ok := fresh[h]; !ok {
+			continue
+		}
+		es, err := decodeRollup(data, h*hourMs, 0)
+		if err != nil {
+			rows.Close()
+			return fmt.Errorf("rollup of hour %d: %w", h, err)
+		}
+		stored[h] = &storedRollup{seqMax: seqFrom(seqMax), entries: es}
+	}
+	if err := closeRows(rows); err != nil {
+		return fmt.Errorf("read rollups: %w", err)
+	}
+	for _, h := range hours {
+		pts := fresh[h]
+		var seqMax uint64
+		for _, ps := range pts {
+			for _, p := range ps {
+				seqMax = max(seqMax, p.Seq)
+			}
+		}
+		var es []rollupEntry
+		old := stored[h]
+		if old != nil {
+			seqMax = max(seqMax, old.seqMax)
+			es = appendEntries(old.entries, pts, defs)
+		} else {
+			es = appendEntries(nil, pts, defs)
+		}
+		if es == nil {
+			var err error
+			if es, err = s.rebuildHour(ctx, w, h, defs); err != nil {
+				return err
+			}
+		}
+		data := encodeRollup(nil, h*hourMs, es)
+		w.rollups = append(w.rollups, rollupWrite{hour: h, seqMax: seqMax, data: data})
+		w.bytes += len(data)
+	}
+	return nil
+}
+
+type storedRollup struct {
+	seqMax  uint64
+	entries []rollupEntry
+}
+
+// appendEntries adds new points to stored entries when every channel's new
+// points come after its stored ones and the definitions still match; it
+// returns nil when the hour must be rebuilt instead.
+func appendEntries(old []rollupEntry, pts map[uint32][]aggregate.Point, defs map[uint32]chanDef) []rollupEntry {
+	es := append([]rollupEntry(nil), old...)
+	cids := make([]uint32, 0, len(pts))
+	for cid := range pts {
+		cids = append(cids, cid)
+	}
+	slices.Sort(cids)
+	for _, cid := range cids {
+		def := lookupDef(defs, cid)
+		ps := aggregate.SortDedup(pts[cid])
+		sum := aggregate.Summarize(ps, def.ctr)
+		if e := entryOf(es, cid); e != nil {
+			if e.def != def || ps[0].T <= e.LastT {
+				return nil
+			}
+			e.Summary = e.Summary.Append(sum, def.ctr)
+			continue
+		}
+		es = append(es, rollupEntry{cid: cid, def: def, Summary: sum})
+	}
+	return es
+}
+
+// rebuildHour summarises an hour from all of the meter's compacted readings
+// in it, this run's included.
+func (s *Store) rebuildHour(ctx context.Context, w *meterWork, h int64, defs map[uint32]chanDef) ([]rollupEntry, error) {
+	// An interval total stamped at the next hour's first instant belongs to
+	// this hour, so read one millisecond past its end.
+	from, to := h*hourMs, (h+1)*hourMs
+	var recs []chunk.Record
+	for d := floorDiv(from, dayMs); d <= floorDiv(to, dayMs); d++ {
+		recs = append(recs, w.dayRecs[d]...)
+		rows, err := s.r.QueryContext(ctx, `SELECT id, data FROM chunks WHERE meter = ? AND day = ? AND t_max >= ? AND t_min <= ?`, w.mid, d, from, to)
+		if err != nil {
+			return nil, fmt.Errorf("rebuild %s: %w", fmtHour(h), err)
+		}
+		for rows.Next() {
+			var id int64
+			var data []byte
+			if err := rows.Scan(&id, &data); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("rebuild %s: %w", fmtHour(h), err)
+			}
+			if w.replaced[id] {
+				continue
+			}
+			rs, err := chunk.Decode(data)
+			if err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("rebuild %s: chunk %d: %w", fmtHour(h), id, err)
+			}
+			recs = append(recs, rs...)
+		}
+		if err := closeRows(rows); err != nil {
+			return nil, fmt.Errorf("rebuild %s: %w", fmtHour(h), err)
+		}
+	}
+	pts := hourPoints(recs, defs, func(x int64) bool { return x == h })[h]
+	cids := make([]uint32, 0, len(pts))
+	for cid := range pts {
+		cids = append(cids, cid)
+	}
+	slices.Sort(cids)
+	es := make([]rollupEntry, 0, len(cids))
+	for _, cid := range cids {
+		def := lookupDef(defs, cid)
+		es = append(es, rollupEntry{cid: cid, def: def, Summary: aggregate.Summarize(aggregate.SortDedup(pts[cid]), def.ctr)})
+	}
+	return es, nil
+}
+
+// applySlice writes a slice of meters' chunks, rollups and states in one
+// transaction.
+func (s *Store) applySlice(ctx context.Context, ws []*meterWork) error {
+	if len(ws) == 0 {
+		return nil
+	}
+	err := s.withWrite(ctx, func(tx *sql.Tx) error {
+		upd, err := tx.PrepareContext(ctx, `UPDATE chunks SET seq_first = ?, seq_last = ?, t_min = ?, t_max = ?, n = ?, data = ? WHERE id = ?`)
+		if err != nil {
+			return err
+		}
+		defer upd.Close()
+		ins, err := tx.PrepareContext(ctx, `INSERT INTO chunks(meter, day, seq_first, seq_last, t_min, t_max, n, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
+		if err != nil {
+			return err
+		}
+		defer ins.Close()
+		rup, err := tx.PrepareContext(ctx, `INSERT OR REPLACE INTO rollups(meter, hour, seq_max, data) VALUES (?, ?, ?, ?)`)
+		if err != nil {
+			return err
+		}
+		defer rup.Close()
+		for _, w := range ws {
+			for _, c := range w.chunks {
+				if c.id != 0 {
+					_, err = upd.ExecContext(ctx, seqKey(c.seqFirst), seqKey(c.seqLast), c.tMin, c.tMax, c.n, c.data, c.id)
+				} else {
+					_, err = ins.ExecContext(ctx, w.mid, c.day, seqKey(c.seqFirst), seqKey(c.seqLast), c.tMin, c.tMax, c.n, c.data)
+				}
+				if err != nil {
+					return fmt.Errorf("write chunk of meter %d day %d: %w", w.mid, c.day, err)
+				}
+			}
+			for _, r := range w.rollups {
+				if _, err := rup.ExecContext(ctx, w.mid, r.hour, seqKey(r.seqMax), r.data); err != nil {
+					return fmt.Errorf("write rollup of meter %d: %w", w.mid, err)
+				}
+			}
+			l := &w.last
+			if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO meter_state(meter, seq, hash, idx, t) VALUES (?, ?, ?, ?, ?)`,
+				w.mid, seqKey(l.Seq), l.Hash[:], int64(l.Index), l.T); err != nil {
+				return fmt.Errorf("write state of meter %d: %w", w.mid, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("compact: %w", err)
+	}
+	for _, w := range ws {
+		s.compacted[w.mid] = w.last.Seq
+	}
+	return nil
+}

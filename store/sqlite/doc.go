@@ -1,0 +1,62 @@
+// Package sqlite is the default store.Store: one SQLite database file
+// (modernc.org/sqlite, pure Go, so the binary stays static) in WAL mode.
+//
+// # Layout of the readings
+//
+// Reference/platform.md §3.3 measured the choice: a series-major B-tree
+// (PRIMARY KEY(series, ts)) falls from 120k to 50k rows/s once its working
+// set leaves the cache, because every commit dirties one leaf page per
+// series; a time-major append is ten times faster but makes per-series reads
+// scan. The hybrid used here, like Prometheus' head and blocks, keeps both:
+//
+//   - hot (the head): one row per committed reading, keyed by an increasing
+//     row id, values packed in a blob, no secondary index. A commit appends a
+//     handful of pages whatever the number of meters. The process keeps a
+//     per-meter index of the head in memory (seq, device time, row id),
+//     rebuilt by one scan when the database is opened.
+//   - chunks: compaction moves head readings, in the background, into rows of
+//     up to 256 readings of one meter and one UTC day in seq order, encoded
+//     by store/chunk (≈ 47 bytes a reading of five values, 32 of them the
+//     note hash). The last chunk of a day is rewritten while it fills. Index
+//     (meter, day, seq_first) serves time ranges, (meter, seq_first) lookups
+//     by seq.
+//   - rollups: per (meter, UTC hour), an aggregate.Summary of every channel
+//     (count, sum, min, max, first, last, inner consumption) together with
+//     the channel kind and rollover it was built under. Compaction appends to
+//     it, or rebuilds the hour from its chunks when late or out-of-order data
+//     land in it. Hourly, daily and monthly aggregates read one summary per
+//     hour; 15-minute and raw ones read chunks. Hours holding head readings
+//     that the summary does not order before, and hours cut by a bucket
+//     boundary (time zones off whole hours), are read from the readings.
+//   - meter_state: each meter's last compacted reading; with the head it
+//     gives the admission state at open without reading any chunk.
+//
+// Compaction runs when the head holds Options.CompactRows readings or its
+// oldest is Options.CompactAge old. It reads the head and the open chunks
+// through a reading connection, encodes outside any lock, and writes in
+// transactions of at most ~512 KiB, so a commit waits behind at most one of
+// them. Chunks, rollups and meter_state of a group of meters commit together;
+// the head rows are deleted after all groups; a crash in between leaves head
+// rows that meter_state shows as compacted, and the next run drops them.
+// Queries take the head index before their read snapshot and merge head and
+// chunk readings by seq, so every committed reading is seen exactly once.
+//
+// # Durability
+//
+// Commit is one write transaction: the readings, the ledger size and the
+// rejection counters are stored together or not at all. With SyncFull (the
+// default) SQLite fsyncs the WAL before COMMIT returns, so an acknowledged
+// batch survives power loss. With SyncNormal the WAL is written, not synced,
+// at commit: the data is in the kernel's page cache when Commit returns, so
+// kill -9 of the process loses nothing (the WAL is replayed at the next
+// open); only an OS crash or power loss can drop the last commits, and never
+// corrupts the database.
+//
+// # Other tables
+//
+// regions, parks, enterprises, points (channels as JSON) and meters (with an
+// internal number mid used by the reading tables); channels numbers channel
+// names once for all meters; rejection_counts and the bounded rejections log;
+// alarms and alarm_events; tokens (SHA-256 of the secret, never the secret).
+// See schema.go for the exact DDL.
+package sqlite

@@ -1,0 +1,408 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/shuixiao/shuixiao/reading"
+	"github.com/shuixiao/shuixiao/store"
+	"github.com/shuixiao/shuixiao/store/chunk"
+)
+
+// hotRow is one reading on its way into the hot table.
+type hotRow struct {
+	rid, mid int64
+	seq      uint64
+	t, recv  int64
+	idx      uint64
+	flags    uint32
+	hash     reading.Hash
+	vals     []byte
+}
+
+// Commit implements store.Ingester.
+func (s *Store) Commit(ctx context.Context, b *store.Batch) error {
+	if b == nil {
+		return nil
+	}
+	for i := range b.Readings {
+		if err := b.Readings[i].Validate(); err != nil {
+			return fmt.Errorf("commit: %w", err)
+		}
+	}
+	for _, rj := range b.Rejections {
+		if rj.Reason == "" || len(rj.Reason) > 64 {
+			return fmt.Errorf("commit: rejection: %w: reason must be 1-64 bytes", store.ErrInvalid)
+		}
+	}
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	if s.closed.Load() {
+		return store.ErrClosed
+	}
+	rows, newChans, err := s.prepareRows(ctx, b.Readings)
+	if err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	newSize := s.ledgerSize.Load()
+	if b.LedgerSize > newSize {
+		if b.LedgerSize > store.MaxIndex {
+			return fmt.Errorf("commit: %w: ledger size %d", store.ErrInvalid, b.LedgerSize)
+		}
+		newSize = b.LedgerSize
+	}
+
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("commit: begin: %w", err)
+	}
+	if err := s.writeBatch(ctx, tx, rows, newChans, newSize, b.Rejections); err != nil {
+		tx.Rollback()
+		return fmt.Errorf("commit: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+
+	// Publish: the rows are durable, let queries and admission see them.
+	if len(newChans) > 0 {
+		s.reg.Lock()
+		for _, name := range newChans {
+			s.chanID[name] = uint32(len(s.chanName))
+			s.chanName = append(s.chanName, name)
+		}
+		s.reg.Unlock()
+	}
+	now := time.Now().UnixMilli()
+	s.head.mu.Lock()
+	for i := range rows {
+		r := &rows[i]
+		s.head.add(r.mid, hotEntry{rid: r.rid, seq: r.seq, t: r.t}, lastState{seq: r.seq, hash: r.hash, idx: r.idx, t: r.t}, now)
+	}
+	n := s.head.rows
+	s.head.mu.Unlock()
+	s.ledgerSize.Store(newSize)
+	if n >= s.opt.CompactRows && !s.opt.ManualCompaction {
+		select {
+		case s.kick <- struct{}{}:
+		default:
+		}
+	}
+	return nil
+}
+
+// prepareRows resolves meters and channels, applies the seq rules and
+// encodes values. Readings already stored identically are left out.
+func (s *Store) prepareRows(ctx context.Context, rs []store.Reading) ([]hotRow, []string, error) {
+	type key struct {
+		mid int64
+		seq uint64
+	}
+	var (
+		rows     = make([]hotRow, 0, len(rs))
+		newChans []string
+		pending  = map[int64]uint64{} // last seq per meter within the batch
+		inBatch  = map[key]reading.Hash{}
+		buf      []byte
+	)
+	s.reg.RLock()
+	defer s.reg.RUnlock()
+	nextCid := uint32(len(s.chanName))
+	for i := range rs {
+		r := &rs[i]
+		mi, ok := s.meters[r.Meter]
+		if !ok {
+			return nil, nil, fmt.Errorf("reading %s/%d: meter %w", r.Meter, r.Seq, store.ErrNotFound)
+		}
+		last, hasLast := pending[mi.mid]
+		if !hasLast {
+			if st, ok := s.head.lastOf(mi.mid); ok {
+				last, hasLast = st.seq, true
+			}
+		}
+		if hasLast && r.Seq <= last {
+			if h, ok := inBatch[key{mi.mid, r.Seq}]; ok && h == r.Hash {
+				continue
+			}
+			prev, err := s.recordBySeq(ctx, mi, r.Seq)
+			if err == nil && prev.Hash == r.Hash {
+				continue // already committed: a replay
+			}
+			if err != nil && !errors.Is(err, store.ErrNotFound) {
+				return nil, nil, err
+			}
+			return nil, nil, fmt.Errorf("reading %s/%d: %w: seq not above %d", r.Meter, r.Seq, store.ErrConflict, last)
+		}
+		pending[mi.mid] = r.Seq
+		inBatch[key{mi.mid, r.Seq}] = r.Hash
+
+		buf = binary.AppendUvarint(buf[:0], uint64(len(r.Values)))
+		for _, v := range r.Values {
+			cid, ok := s.chanID[v.Channel]
+			if !ok {
+				for j, n := range newChans {
+					if n == v.Channel {
+						cid, ok = uint32(len(s.chanName)+j), true
+					}
+				}
+			}
+			if !ok {
+				cid = nextCid
+				nextCid++
+				newChans = append(newChans, v.Channel)
+			}
+			buf = binary.AppendUvarint(buf, uint64(cid))
+			buf = binary.LittleEndian.AppendUint64(buf, math.Float64bits(v.Value))
+		}
+		rows = append(rows, hotRow{
+			mid: mi.mid, seq: r.Seq, t: r.Time.UnixMilli(), recv: r.Received.UnixMilli(),
+			idx: r.Index, flags: uint32(r.Flags), hash: r.Hash, vals: append([]byte(nil), buf...),
+		})
+	}
+	for i := range rows {
+		rows[i].rid = s.nextRid + int64(i)
+	}
+	return rows, newChans, nil
+}
+
+// insertSizes are the multi-row INSERT statements used, largest first: one
+// statement per 64 readings costs far less than 64 statements.
+var insertSizes = []int{64, 8, 1}
+
+// prepareInserts prepares the multi-row INSERTs; it runs at open, because
+// the single write connection is busy inside a transaction later.
+func (s *Store) prepareInserts(ctx context.Context) error {
+	for _, n := range insertSizes {
+		var b strings.Builder
+		b.WriteString(`INSERT INTO hot(rid, meter, seq, t, recv, idx, flags, hash, vals) VALUES `)
+		for i := 0; i < n; i++ {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString("(?,?,?,?,?,?,?,?,?)")
+		}
+		st, err := s.w.PrepareContext(ctx, b.String())
+		if err != nil {
+			return fmt.Errorf("prepare insert: %w", err)
+		}
+		s.inserts[n] = st
+	}
+	return nil
+}
+
+func (s *Store) writeBatch(ctx context.Context, tx *sql.Tx, rows []hotRow, newChans []string, ledgerSize uint64, rejs []store.Rejection) error {
+	for j, name := range newChans {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO channels(cid, name) VALUES (?, ?)`, len(s.chanName)+j, name); err != nil {
+			return fmt.Errorf("add channel %s: %w", name, err)
+		}
+	}
+	args := make([]any, 0, 9*insertSizes[0])
+	for i := 0; i < len(rows); {
+		n := 1
+		for _, size := range insertSizes {
+			if len(rows)-i >= size {
+				n = size
+				break
+			}
+		}
+		st := s.inserts[n]
+		args = args[:0]
+		for _, r := range rows[i : i+n] {
+			args = append(args, r.rid, r.mid, seqKey(r.seq), r.t, r.recv, int64(r.idx), int64(r.flags), r.hash[:], r.vals)
+		}
+		if _, err := tx.Stmt(st).ExecContext(ctx, args...); err != nil {
+			return fmt.Errorf("insert readings: %w", err)
+		}
+		i += n
+	}
+	if ledgerSize != s.ledgerSize.Load() {
+		if _, err := tx.ExecContext(ctx, `UPDATE meta SET v = ? WHERE k = 'ledger_size'`, int64(ledgerSize)); err != nil {
+			return fmt.Errorf("update ledger size: %w", err)
+		}
+	}
+	if len(rejs) > 0 {
+		if err := s.writeRejections(ctx, tx, rejs); err != nil {
+			return err
+		}
+	}
+	s.nextRid += int64(len(rows))
+	return nil
+}
+
+// AdmissionStates implements store.Ingester.
+func (s *Store) AdmissionStates(ctx context.Context) ([]store.MeterState, error) {
+	if s.closed.Load() {
+		return nil, store.ErrClosed
+	}
+	s.reg.RLock()
+	defer s.reg.RUnlock()
+	s.head.mu.RLock()
+	defer s.head.mu.RUnlock()
+	out := make([]store.MeterState, 0, len(s.head.last))
+	for mid, st := range s.head.last {
+		mi := s.byMid[mid]
+		if mi == nil {
+			continue
+		}
+		out = append(out, store.MeterState{Meter: mi.id, Seq: st.seq, Hash: st.hash, Index: st.idx, Time: time.UnixMilli(st.t).UTC()})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Meter < out[j].Meter })
+	return out, nil
+}
+
+// LedgerSize implements store.Ingester.
+func (s *Store) LedgerSize(ctx context.Context) (uint64, error) {
+	if s.closed.Load() {
+		return 0, store.ErrClosed
+	}
+	return s.ledgerSize.Load(), nil
+}
+
+// ReadingBySeq implements store.Ingester.
+func (s *Store) ReadingBySeq(ctx context.Context, meterID string, seq uint64) (store.Reading, error) {
+	if s.closed.Load() {
+		return store.Reading{}, store.ErrClosed
+	}
+	s.reg.RLock()
+	mi, ok := s.meters[meterID]
+	s.reg.RUnlock()
+	if !ok {
+		return store.Reading{}, fmt.Errorf("reading %s/%d: meter %w", meterID, seq, store.ErrNotFound)
+	}
+	rec, err := s.recordBySeq(ctx, mi, seq)
+	if err != nil {
+		return store.Reading{}, err
+	}
+	return s.toReading(mi.id, &rec), nil
+}
+
+// recordBySeq finds a committed reading in the head or the chunks.
+func (s *Store) recordBySeq(ctx context.Context, mi *meterInfo, seq uint64) (chunk.Record, error) {
+	if e, ok := bySeq(s.head.snapshot([]int64{mi.mid})[mi.mid], seq); ok {
+		rec, found, err := s.hotRecord(ctx, s.r, e.rid)
+		if err != nil || found {
+			return rec, err
+		}
+		// Compacted since the snapshot: it is in a chunk now.
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT data FROM chunks WHERE meter = ? AND seq_first <= ? AND seq_last >= ? ORDER BY seq_first DESC`, mi.mid, seqKey(seq), seqKey(seq))
+	if err != nil {
+		return chunk.Record{}, fmt.Errorf("reading %s/%d: %w", mi.id, seq, err)
+	}
+	defer rows.Close()
+	var d chunk.Decoder
+	var rec chunk.Record
+	for rows.Next() {
+		var data []byte
+		if err := rows.Scan(&data); err != nil {
+			return chunk.Record{}, fmt.Errorf("reading %s/%d: %w", mi.id, seq, err)
+		}
+		if err := d.Reset(data); err != nil {
+			return chunk.Record{}, fmt.Errorf("reading %s/%d: %w", mi.id, seq, err)
+		}
+		for d.Next(&rec) {
+			if rec.Seq == seq {
+				return rec, nil
+			}
+		}
+		if d.Err() != nil {
+			return chunk.Record{}, fmt.Errorf("reading %s/%d: %w", mi.id, seq, d.Err())
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return chunk.Record{}, fmt.Errorf("reading %s/%d: %w", mi.id, seq, err)
+	}
+	return chunk.Record{}, fmt.Errorf("reading %s/%d: %w", mi.id, seq, store.ErrNotFound)
+}
+
+// queryer is a *sql.DB or *sql.Tx.
+type queryer interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// hotRecord reads one hot row as a chunk.Record.
+func (s *Store) hotRecord(ctx context.Context, q queryer, rid int64) (chunk.Record, bool, error) {
+	rec, err := scanHot(q.QueryRowContext(ctx, `SELECT seq, t, recv, idx, flags, hash, vals FROM hot WHERE rid = ?`, rid))
+	if errors.Is(err, sql.ErrNoRows) {
+		return rec, false, nil
+	}
+	if err != nil {
+		return rec, false, fmt.Errorf("read head row %d: %w", rid, err)
+	}
+	return rec, true, nil
+}
+
+// scanHot scans the columns seq, t, recv, idx, flags, hash, vals of a hot row.
+func scanHot(sc interface{ Scan(...any) error }) (chunk.Record, error) {
+	var rec chunk.Record
+	var seq, idx, flags int64
+	var hash, vals []byte
+	if err := sc.Scan(&seq, &rec.T, &rec.Recv, &idx, &flags, &hash, &vals); err != nil {
+		return rec, err
+	}
+	rec.Seq, rec.Index, rec.Flags = seqFrom(seq), uint64(idx), uint32(flags)
+	copy(rec.Hash[:], hash)
+	var err error
+	if rec.Values, err = decodeValues(vals, nil); err != nil {
+		return rec, fmt.Errorf("head row of seq %d: %w", rec.Seq, err)
+	}
+	return rec, nil
+}
+
+// errBadValues reports a corrupt values blob of a hot row.
+var errBadValues = errors.New("corrupt values blob")
+
+// decodeValues decodes a hot row's values: a count, then per value the
+// channel number and the IEEE 754 bits.
+func decodeValues(b []byte, dst []chunk.Value) ([]chunk.Value, error) {
+	n, k := binary.Uvarint(b)
+	if k <= 0 || n == 0 || n > chunk.MaxValues {
+		return nil, errBadValues
+	}
+	b = b[k:]
+	dst = dst[:0]
+	for i := uint64(0); i < n; i++ {
+		cid, k := binary.Uvarint(b)
+		if k <= 0 || cid > math.MaxUint32 || len(b) < k+8 {
+			return nil, errBadValues
+		}
+		v := math.Float64frombits(binary.LittleEndian.Uint64(b[k:]))
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return nil, errBadValues
+		}
+		dst = append(dst, chunk.Value{Channel: uint32(cid), V: v})
+		b = b[k+8:]
+	}
+	if len(b) != 0 {
+		return nil, errBadValues
+	}
+	return dst, nil
+}
+
+// toReading converts a record to the public form.
+func (s *Store) toReading(meterID string, rec *chunk.Record) store.Reading {
+	r := store.Reading{
+		Meter: meterID, Seq: rec.Seq,
+		Time: time.UnixMilli(rec.T).UTC(), Received: time.UnixMilli(rec.Recv).UTC(),
+		Index: rec.Index, Hash: rec.Hash, Flags: store.Flags(rec.Flags),
+		Values: make([]store.Value, len(rec.Values)),
+	}
+	s.reg.RLock()
+	for i, v := range rec.Values {
+		name := ""
+		if int(v.Channel) < len(s.chanName) {
+			name = s.chanName[v.Channel]
+		}
+		r.Values[i] = store.Value{Channel: name, Value: v.V}
+	}
+	s.reg.RUnlock()
+	return r
+}

@@ -1,0 +1,406 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/shuixiao/shuixiao/store"
+)
+
+// writeRejections counts a batch's rejections and appends the newest to the
+// bounded log.
+func (s *Store) writeRejections(ctx context.Context, tx *sql.Tx, rejs []store.Rejection) error {
+	type key struct{ reason, meter string }
+	type count struct {
+		n    int64
+		last int64
+	}
+	counts := map[key]*count{}
+	var order []key
+	for _, r := range rejs {
+		k := key{r.Reason, r.Meter}
+		c := counts[k]
+		if c == nil {
+			c = &count{}
+			counts[k] = c
+			order = append(order, k)
+		}
+		c.n++
+		c.last = max(c.last, r.Time.UnixMilli())
+	}
+	for _, k := range order {
+		c := counts[k]
+		if _, err := tx.ExecContext(ctx, `INSERT INTO rejection_counts(reason, meter, n, last) VALUES (?, ?, ?, ?)
+			ON CONFLICT(reason, meter) DO UPDATE SET n = n + excluded.n, last = max(last, excluded.last)`, k.reason, k.meter, c.n, c.last); err != nil {
+			return fmt.Errorf("count rejections: %w", err)
+		}
+	}
+	keep := rejs
+	if len(keep) > s.opt.RecentRejections {
+		keep = keep[len(keep)-s.opt.RecentRejections:]
+	}
+	for _, r := range keep {
+		detail := r.Detail
+		if len(detail) > store.MaxRejectionDetail {
+			detail = detail[:store.MaxRejectionDetail]
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO rejections(t, meter, reason, detail, source) VALUES (?, ?, ?, ?, ?)`,
+			r.Time.UnixMilli(), r.Meter, r.Reason, detail, r.Source); err != nil {
+			return fmt.Errorf("log rejection: %w", err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM rejections WHERE id <= (SELECT max(id) FROM rejections) - ?`, s.opt.RecentRejections); err != nil {
+		return fmt.Errorf("trim rejection log: %w", err)
+	}
+	return nil
+}
+
+// RejectionCounts implements store.Rejections.
+func (s *Store) RejectionCounts(ctx context.Context, f store.RejectionFilter) ([]store.RejectionCount, error) {
+	w := &where{}
+	w.add("meter = ?", f.Meter)
+	w.add("reason = ?", f.Reason)
+	if !f.Since.IsZero() {
+		w.conds = append(w.conds, "last >= ?")
+		w.args = append(w.args, f.Since.UnixMilli())
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT reason, meter, n, last FROM rejection_counts`+w.String()+` ORDER BY reason, meter`, w.args...)
+	if err != nil {
+		return nil, fmt.Errorf("rejection counts: %w", err)
+	}
+	defer rows.Close()
+	var out []store.RejectionCount
+	for rows.Next() {
+		var c store.RejectionCount
+		var n, last int64
+		if err := rows.Scan(&c.Reason, &c.Meter, &n, &last); err != nil {
+			return nil, fmt.Errorf("rejection counts: %w", err)
+		}
+		c.Count, c.Last = uint64(n), time.UnixMilli(last).UTC()
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// RecentRejections implements store.Rejections.
+func (s *Store) RecentRejections(ctx context.Context, f store.RejectionFilter, limit int) ([]store.Rejection, error) {
+	if limit <= 0 {
+		limit = 100
+	}
+	w := &where{}
+	w.add("meter = ?", f.Meter)
+	w.add("reason = ?", f.Reason)
+	if !f.Since.IsZero() {
+		w.conds = append(w.conds, "t >= ?")
+		w.args = append(w.args, f.Since.UnixMilli())
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT t, meter, reason, detail, source FROM rejections`+w.String()+` ORDER BY id DESC LIMIT ?`, append(w.args, limit)...)
+	if err != nil {
+		return nil, fmt.Errorf("recent rejections: %w", err)
+	}
+	defer rows.Close()
+	var out []store.Rejection
+	for rows.Next() {
+		var r store.Rejection
+		var t int64
+		if err := rows.Scan(&t, &r.Meter, &r.Reason, &r.Detail, &r.Source); err != nil {
+			return nil, fmt.Errorf("recent rejections: %w", err)
+		}
+		r.Time = time.UnixMilli(t).UTC()
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+const alarmCols = `id, kind, severity, enterprise, point, meter, message, state, raised, last_raised, count, acked, acked_by, cleared, cleared_by`
+
+func scanAlarm(sc interface{ Scan(...any) error }) (store.Alarm, error) {
+	var a store.Alarm
+	var sev, state string
+	var raised, last, acked, cleared int64
+	err := sc.Scan(&a.ID, &a.Kind, &sev, &a.Enterprise, &a.Point, &a.Meter, &a.Message, &state, &raised, &last, &a.Count, &acked, &a.AckedBy, &cleared, &a.ClearedBy)
+	a.Severity, a.State = store.Severity(sev), store.AlarmState(state)
+	a.Raised, a.LastRaised = time.UnixMilli(raised).UTC(), time.UnixMilli(last).UTC()
+	if acked != 0 {
+		a.Acked = time.UnixMilli(acked).UTC()
+	}
+	if cleared != 0 {
+		a.Cleared = time.UnixMilli(cleared).UTC()
+	}
+	return a, err
+}
+
+func alarmEvent(ctx context.Context, tx *sql.Tx, id int64, at time.Time, action, by, note string) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO alarm_events(alarm, t, action, by, note) VALUES (?, ?, ?, ?, ?)`, id, at.UnixMilli(), action, by, note)
+	return err
+}
+
+// RaiseAlarm implements store.Alarms.
+func (s *Store) RaiseAlarm(ctx context.Context, a store.Alarm) (store.Alarm, bool, error) {
+	if err := a.Validate(); err != nil {
+		return store.Alarm{}, false, err
+	}
+	var id int64
+	created := false
+	err := s.withWrite(ctx, func(tx *sql.Tx) error {
+		err := tx.QueryRowContext(ctx, `SELECT id FROM alarms WHERE kind = ? AND enterprise = ? AND point = ? AND meter = ? AND state != 'cleared'`,
+			a.Kind, a.Enterprise, a.Point, a.Meter).Scan(&id)
+		switch {
+		case err == nil:
+			if _, err := tx.ExecContext(ctx, `UPDATE alarms SET count = count + 1, last_raised = max(last_raised, ?), severity = ?, message = ? WHERE id = ?`,
+				a.Raised.UnixMilli(), string(a.Severity), a.Message, id); err != nil {
+				return err
+			}
+			return alarmEvent(ctx, tx, id, a.Raised, "repeat", "", a.Message)
+		case !errors.Is(err, sql.ErrNoRows):
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `INSERT INTO alarms(kind, severity, enterprise, point, meter, message, state, raised, last_raised, count, acked, acked_by, cleared, cleared_by)
+			VALUES (?, ?, ?, ?, ?, ?, 'active', ?, ?, 1, 0, '', 0, '')`,
+			a.Kind, string(a.Severity), a.Enterprise, a.Point, a.Meter, a.Message, a.Raised.UnixMilli(), a.Raised.UnixMilli())
+		if err != nil {
+			return err
+		}
+		if id, err = res.LastInsertId(); err != nil {
+			return err
+		}
+		created = true
+		return alarmEvent(ctx, tx, id, a.Raised, "raise", "", a.Message)
+	})
+	if err != nil {
+		return store.Alarm{}, false, fmt.Errorf("raise alarm %s: %w", a.Kind, err)
+	}
+	stored, err := s.Alarm(ctx, id)
+	return stored, created, err
+}
+
+// transition moves an alarm from one of the states in from to state to.
+func (s *Store) transition(ctx context.Context, id int64, action string, to store.AlarmState, set string, by string, at time.Time, note string, from ...store.AlarmState) (store.Alarm, error) {
+	err := s.withWrite(ctx, func(tx *sql.Tx) error {
+		var state string
+		err := tx.QueryRowContext(ctx, `SELECT state FROM alarms WHERE id = ?`, id).Scan(&state)
+		if errors.Is(err, sql.ErrNoRows) {
+			return store.ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		allowed := false
+		for _, f := range from {
+			allowed = allowed || store.AlarmState(state) == f
+		}
+		if !allowed {
+			return fmt.Errorf("%w: alarm is %s", store.ErrConflict, state)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE alarms SET state = ?, `+set+` WHERE id = ?`, string(to), at.UnixMilli(), by, id); err != nil {
+			return err
+		}
+		return alarmEvent(ctx, tx, id, at, action, by, note)
+	})
+	if err != nil {
+		return store.Alarm{}, fmt.Errorf("%s alarm %d: %w", action, id, err)
+	}
+	return s.Alarm(ctx, id)
+}
+
+// AckAlarm implements store.Alarms.
+func (s *Store) AckAlarm(ctx context.Context, id int64, by string, at time.Time, note string) (store.Alarm, error) {
+	return s.transition(ctx, id, "ack", store.AlarmAcked, "acked = ?, acked_by = ?", by, at, note, store.AlarmActive)
+}
+
+// ClearAlarm implements store.Alarms.
+func (s *Store) ClearAlarm(ctx context.Context, id int64, by string, at time.Time, note string) (store.Alarm, error) {
+	return s.transition(ctx, id, "clear", store.AlarmCleared, "cleared = ?, cleared_by = ?", by, at, note, store.AlarmActive, store.AlarmAcked)
+}
+
+// Alarm implements store.Alarms.
+func (s *Store) Alarm(ctx context.Context, id int64) (store.Alarm, error) {
+	a, err := scanAlarm(s.r.QueryRowContext(ctx, `SELECT `+alarmCols+` FROM alarms WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.Alarm{}, fmt.Errorf("alarm %d: %w", id, store.ErrNotFound)
+	}
+	if err != nil {
+		return store.Alarm{}, fmt.Errorf("alarm %d: %w", id, err)
+	}
+	return a, nil
+}
+
+// Alarms implements store.Alarms.
+func (s *Store) Alarms(ctx context.Context, f store.AlarmFilter) ([]store.Alarm, error) {
+	w := &where{}
+	w.add("state = ?", string(f.State))
+	if f.Open {
+		w.conds = append(w.conds, "state != 'cleared'")
+	}
+	w.add("severity = ?", string(f.Severity))
+	w.add("kind = ?", f.Kind)
+	w.add("enterprise IN (SELECT id FROM enterprises WHERE park = ?)", f.Park)
+	w.add("enterprise = ?", f.Enterprise)
+	w.add("point = ?", f.Point)
+	w.add("meter = ?", f.Meter)
+	if !f.Since.IsZero() {
+		w.conds = append(w.conds, "raised >= ?")
+		w.args = append(w.args, f.Since.UnixMilli())
+	}
+	if !f.Until.IsZero() {
+		w.conds = append(w.conds, "raised < ?")
+		w.args = append(w.args, f.Until.UnixMilli())
+	}
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 1000
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT `+alarmCols+` FROM alarms`+w.String()+` ORDER BY raised DESC, id DESC LIMIT ?`, append(w.args, limit)...)
+	if err != nil {
+		return nil, fmt.Errorf("list alarms: %w", err)
+	}
+	defer rows.Close()
+	var out []store.Alarm
+	for rows.Next() {
+		a, err := scanAlarm(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list alarms: %w", err)
+		}
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
+// AlarmHistory implements store.Alarms.
+func (s *Store) AlarmHistory(ctx context.Context, id int64) ([]store.AlarmEvent, error) {
+	if _, err := s.Alarm(ctx, id); err != nil {
+		return nil, err
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT t, action, by, note FROM alarm_events WHERE alarm = ? ORDER BY id`, id)
+	if err != nil {
+		return nil, fmt.Errorf("alarm %d history: %w", id, err)
+	}
+	defer rows.Close()
+	var out []store.AlarmEvent
+	for rows.Next() {
+		e := store.AlarmEvent{Alarm: id}
+		var t int64
+		if err := rows.Scan(&t, &e.Action, &e.By, &e.Note); err != nil {
+			return nil, fmt.Errorf("alarm %d history: %w", id, err)
+		}
+		e.Time = time.UnixMilli(t).UTC()
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// CreateToken implements store.Tokens.
+func (s *Store) CreateToken(ctx context.Context, t store.Token, hash [32]byte) error {
+	if err := t.Validate(); err != nil {
+		return err
+	}
+	err := s.withWrite(ctx, func(tx *sql.Tx) error {
+		var table string
+		switch t.Role {
+		case store.RolePark:
+			table = "parks"
+		case store.RoleEnterprise:
+			table = "enterprises"
+		}
+		if table != "" {
+			ok, err := exists(ctx, tx, table, "id", t.Scope)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				return fmt.Errorf("scope %s: %w", t.Scope, store.ErrNotFound)
+			}
+		}
+		ok, err := exists(ctx, tx, "tokens", "id", t.ID)
+		if err != nil {
+			return err
+		}
+		var one int
+		err = tx.QueryRowContext(ctx, `SELECT 1 FROM tokens WHERE hash = ?`, hash[:]).Scan(&one)
+		switch {
+		case ok || err == nil:
+			return store.ErrExists
+		case !errors.Is(err, sql.ErrNoRows):
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO tokens(id, hash, name, role, scope, created, revoked) VALUES (?, ?, ?, ?, ?, ?, 0)`,
+			t.ID, hash[:], t.Name, string(t.Role), t.Scope, t.Created.UnixMilli())
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("create token %s: %w", t.ID, err)
+	}
+	return nil
+}
+
+const tokenCols = `id, name, role, scope, created, revoked`
+
+func scanToken(sc interface{ Scan(...any) error }) (store.Token, error) {
+	var t store.Token
+	var role string
+	var created, revoked int64
+	err := sc.Scan(&t.ID, &t.Name, &role, &t.Scope, &created, &revoked)
+	t.Role, t.Created = store.Role(role), time.UnixMilli(created).UTC()
+	if revoked != 0 {
+		t.Revoked = time.UnixMilli(revoked).UTC()
+	}
+	return t, err
+}
+
+// TokenByHash implements store.Tokens.
+func (s *Store) TokenByHash(ctx context.Context, hash [32]byte) (store.Token, error) {
+	t, err := scanToken(s.r.QueryRowContext(ctx, `SELECT `+tokenCols+` FROM tokens WHERE hash = ? AND revoked = 0`, hash[:]))
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.Token{}, fmt.Errorf("token: %w", store.ErrNotFound)
+	}
+	if err != nil {
+		return store.Token{}, fmt.Errorf("token: %w", err)
+	}
+	return t, nil
+}
+
+// Tokens implements store.Tokens.
+func (s *Store) Tokens(ctx context.Context) ([]store.Token, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT `+tokenCols+` FROM tokens ORDER BY id`)
+	if err != nil {
+		return nil, fmt.Errorf("list tokens: %w", err)
+	}
+	defer rows.Close()
+	var out []store.Token
+	for rows.Next() {
+		t, err := scanToken(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list tokens: %w", err)
+		}
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
+
+// RevokeToken implements store.Tokens.
+func (s *Store) RevokeToken(ctx context.Context, id string, at time.Time) error {
+	if at.IsZero() || at.UnixMilli() == 0 {
+		return fmt.Errorf("revoke token %s: %w: no time", id, store.ErrInvalid)
+	}
+	err := s.withWrite(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE tokens SET revoked = ? WHERE id = ? AND revoked = 0`, at.UnixMilli(), id)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n > 0 {
+			return nil
+		}
+		ok, err := exists(ctx, tx, "tokens", "id", id)
+		if err == nil && !ok {
+			err = store.ErrNotFound
+		}
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("revoke token %s: %w", id, err)
+	}
+	return nil
+}

@@ -1,0 +1,186 @@
+package sqlite
+
+// schemaVersion is stored in meta under "schema"; Open refuses other versions.
+const schemaVersion = 1
+
+// schema creates every table. All times are Unix milliseconds; seqs are
+// stored order-preserving as seq XOR 2⁶³ (see seqKey) because SQLite
+// integers are signed. The layout is described in the package doc.
+const schema = `
+CREATE TABLE IF NOT EXISTS meta (
+	k TEXT PRIMARY KEY,
+	v INTEGER NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS regions (
+	code    TEXT PRIMARY KEY,
+	name    TEXT NOT NULL,
+	name_en TEXT NOT NULL,
+	parent  TEXT NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS parks (
+	id         TEXT PRIMARY KEY,
+	name       TEXT NOT NULL,
+	name_en    TEXT NOT NULL,
+	region     TEXT NOT NULL,
+	industries TEXT NOT NULL, -- JSON array
+	lat        REAL NOT NULL,
+	lon        REAL NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS enterprises (
+	id       TEXT PRIMARY KEY,
+	name     TEXT NOT NULL,
+	name_en  TEXT NOT NULL,
+	park     TEXT NOT NULL,
+	region   TEXT NOT NULL,
+	industry TEXT NOT NULL,
+	products TEXT NOT NULL -- JSON array
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS enterprises_park ON enterprises(park);
+
+CREATE TABLE IF NOT EXISTS points (
+	id         TEXT PRIMARY KEY,
+	enterprise TEXT NOT NULL,
+	name       TEXT NOT NULL,
+	name_en    TEXT NOT NULL,
+	level      INTEGER NOT NULL,
+	stage      TEXT NOT NULL,
+	source     TEXT NOT NULL,
+	parent     TEXT NOT NULL,
+	channels   TEXT NOT NULL -- JSON array of meter.Channel
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS points_enterprise ON points(enterprise);
+
+CREATE TABLE IF NOT EXISTS meters (
+	mid         INTEGER PRIMARY KEY, -- internal number used by the reading tables
+	id          TEXT NOT NULL UNIQUE,
+	point       TEXT NOT NULL,
+	serial      TEXT NOT NULL,
+	model       TEXT NOT NULL,
+	key         TEXT NOT NULL,
+	signed      TEXT NOT NULL,
+	revoked     INTEGER NOT NULL,
+	registered  INTEGER NOT NULL,
+	interval_ms INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS meters_point ON meters(point);
+
+-- Channel names are numbered once for all meters.
+CREATE TABLE IF NOT EXISTS channels (
+	cid  INTEGER PRIMARY KEY,
+	name TEXT NOT NULL UNIQUE
+);
+
+-- Write-optimised head: one row per committed reading, appended in commit
+-- order (rid), values packed in a blob. No secondary index: the process keeps
+-- a per-meter index of it in memory, rebuilt by one scan at open.
+CREATE TABLE IF NOT EXISTS hot (
+	rid   INTEGER PRIMARY KEY,
+	meter INTEGER NOT NULL,
+	seq   INTEGER NOT NULL,
+	t     INTEGER NOT NULL,
+	recv  INTEGER NOT NULL,
+	idx   INTEGER NOT NULL,
+	flags INTEGER NOT NULL,
+	hash  BLOB NOT NULL,
+	vals  BLOB NOT NULL
+);
+
+-- Long-term layout: one row per block of up to chunkMax readings of one
+-- meter, all from one UTC day (day = t / 86400000), in seq order, encoded by
+-- store/chunk.
+CREATE TABLE IF NOT EXISTS chunks (
+	id        INTEGER PRIMARY KEY,
+	meter     INTEGER NOT NULL,
+	day       INTEGER NOT NULL,
+	seq_first INTEGER NOT NULL,
+	seq_last  INTEGER NOT NULL,
+	t_min     INTEGER NOT NULL,
+	t_max     INTEGER NOT NULL,
+	n         INTEGER NOT NULL,
+	data      BLOB NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS chunks_time ON chunks(meter, day, seq_first);
+CREATE UNIQUE INDEX IF NOT EXISTS chunks_seq ON chunks(meter, seq_first);
+
+-- Per-(meter, UTC hour) summaries of the compacted readings of every channel
+-- (store/aggregate.Summary plus the kind and rollover they were built with),
+-- maintained by compaction; long-range hourly, daily and monthly aggregates
+-- read these instead of the readings.
+CREATE TABLE IF NOT EXISTS rollups (
+	meter   INTEGER NOT NULL,
+	hour    INTEGER NOT NULL,
+	seq_max INTEGER NOT NULL,
+	data    BLOB NOT NULL,
+	PRIMARY KEY (meter, hour)
+) WITHOUT ROWID;
+
+-- Last compacted reading per meter (admission state of compacted data).
+CREATE TABLE IF NOT EXISTS meter_state (
+	meter INTEGER PRIMARY KEY,
+	seq   INTEGER NOT NULL,
+	hash  BLOB NOT NULL,
+	idx   INTEGER NOT NULL,
+	t     INTEGER NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS rejection_counts (
+	reason TEXT NOT NULL,
+	meter  TEXT NOT NULL,
+	n      INTEGER NOT NULL,
+	last   INTEGER NOT NULL,
+	PRIMARY KEY (reason, meter)
+) WITHOUT ROWID;
+
+-- Bounded log of recent rejections (oldest rows trimmed on insert).
+CREATE TABLE IF NOT EXISTS rejections (
+	id     INTEGER PRIMARY KEY,
+	t      INTEGER NOT NULL,
+	meter  TEXT NOT NULL,
+	reason TEXT NOT NULL,
+	detail TEXT NOT NULL,
+	source TEXT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS alarms (
+	id          INTEGER PRIMARY KEY,
+	kind        TEXT NOT NULL,
+	severity    TEXT NOT NULL,
+	enterprise  TEXT NOT NULL,
+	point       TEXT NOT NULL,
+	meter       TEXT NOT NULL,
+	message     TEXT NOT NULL,
+	state       TEXT NOT NULL,
+	raised      INTEGER NOT NULL,
+	last_raised INTEGER NOT NULL,
+	count       INTEGER NOT NULL,
+	acked       INTEGER NOT NULL,
+	acked_by    TEXT NOT NULL,
+	cleared     INTEGER NOT NULL,
+	cleared_by  TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS alarms_subject ON alarms(kind, enterprise, point, meter) WHERE state != 'cleared';
+CREATE INDEX IF NOT EXISTS alarms_raised ON alarms(raised);
+
+CREATE TABLE IF NOT EXISTS alarm_events (
+	id     INTEGER PRIMARY KEY,
+	alarm  INTEGER NOT NULL,
+	t      INTEGER NOT NULL,
+	action TEXT NOT NULL,
+	by     TEXT NOT NULL,
+	note   TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS alarm_events_alarm ON alarm_events(alarm, id);
+
+CREATE TABLE IF NOT EXISTS tokens (
+	id      TEXT PRIMARY KEY,
+	hash    BLOB NOT NULL UNIQUE,
+	name    TEXT NOT NULL,
+	role    TEXT NOT NULL,
+	scope   TEXT NOT NULL,
+	created INTEGER NOT NULL,
+	revoked INTEGER NOT NULL -- 0 while active
+) WITHOUT ROWID;
+`
