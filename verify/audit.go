@@ -43,11 +43,11 @@ const (
 // tile or bundle, the first index it covers); Meter and Seq are set for
 // readings.
 type Problem struct {
-	Kind   ProblemKind
-	Index  uint64
-	Meter  string
-	Seq    uint64
-	Detail string
+	Kind   ProblemKind `json:"kind"`
+	Index  uint64      `json:"index"`
+	Meter  string      `json:"meter,omitempty"`
+	Seq    uint64      `json:"seq,omitempty"`
+	Detail string      `json:"detail"`
 }
 
 // Gap is a break in a meter's prev chain: the reading (Meter, Seq) at Index
@@ -56,14 +56,14 @@ type Problem struct {
 // so a gap is listed as a warning, not as tampering: a reading deleted after
 // it was logged breaks the root instead.
 type Gap struct {
-	Meter     string
-	Seq       uint64
-	Index     uint64
-	HasPrev   bool   // whether the meter has an earlier reading in the log
-	PrevSeq   uint64 // the meter's previous reading in seq order
-	PrevIndex uint64
-	Missing   uint64 // seq numbers skipped between PrevSeq and Seq
-	Reason    string
+	Meter     string `json:"meter"`
+	Seq       uint64 `json:"seq"`
+	Index     uint64 `json:"index"`
+	HasPrev   bool   `json:"has_prev"`           // whether the meter has an earlier reading in the log
+	PrevSeq   uint64 `json:"prev_seq,omitempty"` // the meter's previous reading in seq order
+	PrevIndex uint64 `json:"prev_index,omitempty"`
+	Missing   uint64 `json:"missing"` // seq numbers skipped between PrevSeq and Seq
+	Reason    string `json:"reason"`
 }
 
 // AuditOptions configure Audit.

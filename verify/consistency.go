@@ -65,6 +65,9 @@ func CheckConsistency(ctx context.Context, old, new *Checkpoint, tiles client.Ti
 	if small.Size == 0 {
 		return res, nil // every tree extends the empty tree
 	}
+	if tiles == nil {
+		return nil, errors.New("consistency proof: no tiles to build it from")
+	}
 	pb, err := client.NewProofBuilder(ctx, large.Size, tiles)
 	if err != nil {
 		return nil, fmt.Errorf("consistency proof: %w", err)
