@@ -24,19 +24,15 @@ var (
 	dwAC = -2 * .9 * 2 / math.Ln10 * dwAB // AA·AB
 )
 
-// powPositive returns x**e for x ≥ 0 (0 for x = 0), faster than math.Pow
-// on the hot path of the head loss formulas.
+// powPositive returns x**e for x ≥ 0 (0 for x = 0 and e > 0).
 func powPositive(x, e float64) float64 {
-	if e == 1 {
-		return x
-	}
 	if x <= 0 {
 		if e > 0 {
 			return 0
 		}
 		return math.Pow(x, e)
 	}
-	return math.Exp(e * math.Log(x))
+	return pow(x, e)
 }
 
 // addLowerBarrier adds a steep barrier to a head loss function that keeps
@@ -68,13 +64,13 @@ func (s *Solver) resistance(k int) {
 		e, d, l := s.kc[k], s.diam[k], s.length[k]
 		switch s.net.Options.Headloss {
 		case HazenWilliams:
-			s.resist[k] = c.HWCoefficient * l / math.Pow(e, s.hexp) / math.Pow(d, c.HWDiameterExponent)
+			s.resist[k] = c.HWCoefficient * l / pow(e, s.hexp) / pow(d, c.HWDiameterExponent)
 		case DarcyWeisbach:
 			a := math.Pi * d * d / 4
 			s.resist[k] = l / 2.0 / c.Gravity / d / (a * a)
 		case ChezyManning:
 			x := 4.0 * e / (c.ManningConstant * math.Pi * d * d)
-			s.resist[k] = x * x * math.Pow(d/4.0, -c.ManningRadiusExponent) * l
+			s.resist[k] = x * x * pow(d/4.0, -c.ManningRadiusExponent) * l
 		}
 	case Pump:
 		s.resist[k] = c.CBig
@@ -233,15 +229,15 @@ func (s *Solver) dwPipeCoeff(k int) {
 func frictionFactor(q, e, sv float64) (f, dfdq float64) {
 	w := q / sv
 	if w >= dwA1 {
-		y1 := dwA8 / math.Pow(w, 0.9)
+		y1 := dwA8 / pow(w, 0.9)
 		y2 := e/3.7 + y1
-		y3 := dwA9 * math.Log(y2)
+		y3 := dwA9 * logAccurate(y2)
 		f = 1.0 / (y3 * y3)
 		dfdq = 1.8 * f * y1 * dwA9 / y2 / y3 / q
 		return f, dfdq
 	}
 	y2 := e/3.7 + dwAB
-	y3 := dwA9 * math.Log(y2)
+	y3 := dwA9 * logAccurate(y2)
 	fa := 1.0 / (y3 * y3)
 	fb := (2.0 + dwAC/(y2*y3)) * fa
 	r := w / dwA2
@@ -282,7 +278,7 @@ func (s *Solver) pumpCoeff(k int) {
 		if math.Abs(n-1) < c.Tiny {
 			n = 1
 		}
-		r := pd.r * math.Pow(speed, 2-n)
+		r := pd.r * powPositive(speed, 2-n)
 		switch {
 		case pd.kind == constantPower:
 			hgrad = -r / q / q

@@ -341,7 +341,7 @@ func (s *Solver) pdaConverged() bool {
 		case p >= s.preq:
 			q = full
 		default:
-			q = full * math.Pow((p-s.pmin)/dp, s.pexp)
+			q = full * pow((p-s.pmin)/dp, s.pexp)
 		}
 		if math.Abs(q-s.demandFlow[i]) > qtol {
 			converged = false

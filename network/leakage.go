@@ -68,7 +68,7 @@ func (s *Solver) initLeakage() {
 			lk.qfa = 0.001
 		}
 		if lk.cva > 0 {
-			lk.cva = 1 / math.Pow(lk.cva, 2.0/3.0)
+			lk.cva = 1 / pow(lk.cva, 2.0/3.0)
 			lk.qva = 0.001
 		}
 	}
@@ -165,7 +165,7 @@ func (s *Solver) leakageConverged() bool {
 				qref = math.Sqrt(h / lk.cfa)
 			}
 			if lk.cva > 0 {
-				qref += math.Pow(h/lk.cva, 1.5)
+				qref += pow(h/lk.cva, 1.5)
 			}
 		}
 		if math.Abs(qref-(lk.qfa+lk.qva)) > epanet.LeakQtol {

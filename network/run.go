@@ -100,8 +100,8 @@ func (s *Solver) Run(onStep func(*Step) error) error {
 			return err
 		}
 		if onStep != nil {
-			st := Step{Time: s.htime, Stats: s.stats, Solver: s}
-			if err := onStep(&st); err != nil {
+			s.step = Step{Time: s.htime, Stats: s.stats, Solver: s}
+			if err := onStep(&s.step); err != nil {
 				return err
 			}
 		}
@@ -148,7 +148,6 @@ func (s *Solver) Resolve() error {
 // addWarnings records EPANET's hydraulic warnings for the current solution
 // (report.c writehydwarn).
 func (s *Solver) addWarnings() {
-	at := ClockTime(s.htime)
 	flag := false
 	add := func(text string) {
 		s.warnings = append(s.warnings, Warning{Time: s.htime, Text: text})
@@ -156,7 +155,7 @@ func (s *Solver) addWarnings() {
 	}
 	iter, relerr := s.stats.Iterations, s.stats.RelativeError
 	if iter > s.maxIter && relerr <= s.hacc {
-		add(fmt.Sprintf("WARNING: Maximum trials exceeded at %s hrs. System may be unstable.", at))
+		add(fmt.Sprintf("WARNING: Maximum trials exceeded at %s hrs. System may be unstable.", ClockTime(s.htime)))
 	}
 	if s.demandModel == DDA {
 		s.stats.DeficientNodes = 0
@@ -166,13 +165,13 @@ func (s *Solver) addWarnings() {
 			}
 		}
 		if s.stats.DeficientNodes > 0 {
-			add(fmt.Sprintf("WARNING: Negative pressures at %s hrs.", at))
+			add(fmt.Sprintf("WARNING: Negative pressures at %s hrs.", ClockTime(s.htime)))
 		}
 	}
 	for _, k32 := range s.valves {
 		k := int(k32)
 		if s.status[k] >= XFCV {
-			add(fmt.Sprintf("WARNING: %s %s %s at %s hrs.", s.kind[k], s.net.Links[k].ID, s.status[k], at))
+			add(fmt.Sprintf("WARNING: %s %s %s at %s hrs.", s.kind[k], s.net.Links[k].ID, s.status[k], ClockTime(s.htime)))
 		}
 	}
 	for k := range s.nLinks {
@@ -190,18 +189,18 @@ func (s *Solver) addWarnings() {
 			}
 		}
 		if st == XHead || st == XFlow {
-			add(fmt.Sprintf("WARNING: Pump %s %s at %s hrs.", s.net.Links[k].ID, st, at))
+			add(fmt.Sprintf("WARNING: Pump %s %s at %s hrs.", s.net.Links[k].ID, st, ClockTime(s.htime)))
 		}
 	}
 	if iter > s.maxIter && relerr > s.hacc {
-		text := fmt.Sprintf("WARNING: System unbalanced at %s hrs.", at)
+		text := fmt.Sprintf("WARNING: System unbalanced at %s hrs.", ClockTime(s.htime))
 		if s.extraIter == -1 {
 			text += " EXECUTION HALTED."
 		}
 		add(text)
 	}
 	if flag {
-		s.disconnectedWarnings(at)
+		s.disconnectedWarnings(ClockTime(s.htime))
 	}
 }
 

@@ -129,7 +129,7 @@ func (s *Solver) SetEmitter(i int, coeff float64) error {
 		if !s.u.si {
 			ecf = c.PSIperFT * s.specificGravity
 		}
-		s.emitterK[i] = math.Pow(s.u.flow, s.qexp) / ecf / math.Pow(coeff, s.qexp)
+		s.emitterK[i] = pow(s.u.flow, s.qexp) / ecf / pow(coeff, s.qexp)
 		if !had {
 			s.emitterFlow[i] = 1 // EPANET's starting emitter flow
 		}
@@ -149,7 +149,7 @@ func (s *Solver) Emitter(i int) float64 {
 	if !s.u.si {
 		ecf = c.PSIperFT * s.specificGravity
 	}
-	return math.Pow(math.Pow(s.u.flow, s.qexp)/ecf/s.emitterK[i], 1/s.qexp)
+	return pow(pow(s.u.flow, s.qexp)/ecf/s.emitterK[i], 1/s.qexp)
 }
 
 // SetPipeLeakage sets pipe k's FAVAD leakage: leak area in mm² per 100

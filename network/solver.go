@@ -136,6 +136,7 @@ type Solver struct {
 	stats                   StepStats
 	initialized             bool
 	warnings                []Warning
+	step                    Step // passed to Run's callback (kept here to avoid an allocation per step)
 
 	// Scratch for status checks and reports.
 	marked   []bool
@@ -150,6 +151,7 @@ type Solver struct {
 // must not be modified while the solver is in use (use the Solver's Set
 // methods to change demands, roughness, emitters or leakage).
 func NewSolver(net *Network) (*Solver, error) {
+	ensurePowTables()
 	s := &Solver{net: net}
 	if err := s.load(); err != nil {
 		return nil, err
@@ -312,7 +314,7 @@ func (s *Solver) load() error {
 	if !u.si {
 		ecf = c.PSIperFT * o.SpecificGravity
 	}
-	emitterUnits := math.Pow(u.flow, s.qexp) / ecf
+	emitterUnits := pow(u.flow, s.qexp) / ecf
 	for i := range net.Nodes {
 		nd := &net.Nodes[i]
 		s.elev[i] = nd.Elevation / u.head
@@ -323,7 +325,7 @@ func (s *Solver) load() error {
 			}
 			s.demandStart[i+1] = int32(len(s.demandBase))
 			if nd.Emitter > 0 {
-				s.emitterK[i] = emitterUnits / math.Pow(nd.Emitter, s.qexp)
+				s.emitterK[i] = emitterUnits / pow(nd.Emitter, s.qexp)
 			}
 		}
 	}
@@ -505,10 +507,10 @@ func (s *Solver) loadPump(k int) (pumpData, *InputError) {
 		}
 		pd.kind = powerFunction
 		pd.h0 = -a / u.head
-		pd.r = -b * (math.Pow(u.flow, n) / u.head)
+		pd.r = -b * (pow(u.flow, n) / u.head)
 		pd.n = n
 		pd.q0 = q1 / u.flow
-		pd.qmax = math.Pow(-a/b, 1/n) / u.flow
+		pd.qmax = pow(-a/b, 1/n) / u.flow
 		pd.hmax = h0 / u.head
 	case s.km[k] > 0:
 		// EPANET 2.3.5 divides the (already converted) power by the power
@@ -532,11 +534,11 @@ func powerFunctionPump(h0, h1, h2, q1, q2 float64) (a, b, c float64, ok bool) {
 	}
 	a = h0
 	h4, h5 := h0-h1, h0-h2
-	c = math.Log(h5/h4) / math.Log(q2/q1)
+	c = logAccurate(h5/h4) / logAccurate(q2/q1)
 	if c <= 0 || c > 20 {
 		return 0, 0, 0, false
 	}
-	b = -h4 / math.Pow(q1, c)
+	b = -h4 / pow(q1, c)
 	if b >= 0 {
 		return 0, 0, 0, false
 	}

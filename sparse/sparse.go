@@ -253,12 +253,14 @@ func (c *Cholesky) Factorize() error {
 	for j := range n {
 		// Columns k < j with l_jk ≠ 0 are chained from link[j]; each
 		// subtracts its outer-product contribution from column j.
-		d := diag[j]
+		// Σ l_jk² is accumulated first and subtracted once, so that the
+		// rounding is that of the classic GSFCT routine.
+		sum := 0.0
 		for k := link[j]; k >= 0; {
 			nextK := link[k]
 			f := first[k]
 			ljk := lower[f]
-			d -= ljk * ljk
+			sum += ljk * ljk
 			stop := colStart[k+1]
 			if f+1 < stop {
 				first[k] = f + 1
@@ -271,6 +273,7 @@ func (c *Cholesky) Factorize() error {
 			}
 			k = nextK
 		}
+		d := diag[j] - sum
 		if !(d > 0) {
 			return &NotPositiveDefiniteError{Row: int(s.Order[j]), Value: d}
 		}
