@@ -3,10 +3,17 @@ package ledger
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
 	"sort"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/shuixiao/shuixiao/verify"
 )
 
 // benchEntries returns n signed readings of about 300 bytes, signed in
@@ -18,6 +25,26 @@ func benchEntries(b *testing.B, n int) [][]byte {
 		out[i] = meters[i%len(meters)].next(b)
 	}
 	return out
+}
+
+// latencies records the duration of timed Append calls from many goroutines.
+type latencies struct {
+	mu  sync.Mutex
+	all []time.Duration
+}
+
+// append times one Append call of entries.
+func (lat *latencies) append(b *testing.B, l *Log, entries [][]byte) bool {
+	t0 := time.Now()
+	if _, err := l.Append(context.Background(), entries); err != nil {
+		b.Error(err)
+		return false
+	}
+	d := time.Since(t0)
+	lat.mu.Lock()
+	lat.all = append(lat.all, d)
+	lat.mu.Unlock()
+	return true
 }
 
 // latencyReport adds throughput and per-batch latency percentiles.
@@ -43,8 +70,7 @@ func BenchmarkAppend(b *testing.B) {
 			opts.CheckpointInterval = time.Second
 			l := openTestLog(b, opts)
 			const producers = 8
-			var mu sync.Mutex
-			var lat []time.Duration
+			var lat latencies
 			var wg sync.WaitGroup
 			next := make(chan struct{}, b.N)
 			for range b.N {
@@ -59,22 +85,16 @@ func BenchmarkAppend(b *testing.B) {
 					defer wg.Done()
 					entries := pool[p*batch : (p+1)*batch]
 					for range next {
-						t0 := time.Now()
-						if _, err := l.Append(context.Background(), entries); err != nil {
-							b.Error(err)
+						if !lat.append(b, l, entries) {
 							return
 						}
-						d := time.Since(t0)
-						mu.Lock()
-						lat = append(lat, d)
-						mu.Unlock()
 					}
 				}(p)
 			}
 			wg.Wait()
 			elapsed := time.Since(start)
 			b.StopTimer()
-			latencyReport(b, lat, b.N*batch, elapsed)
+			latencyReport(b, lat.all, b.N*batch, elapsed)
 		})
 	}
 }
@@ -97,8 +117,7 @@ func BenchmarkAppendPaced(b *testing.B) {
 			opts := testOptions(b.TempDir())
 			opts.CheckpointInterval = time.Second
 			l := openTestLog(b, opts)
-			var mu sync.Mutex
-			var lat []time.Duration
+			var lat latencies
 			var wg sync.WaitGroup
 			perProducer := (b.N + producers - 1) / producers
 			b.ResetTimer()
@@ -116,15 +135,7 @@ func BenchmarkAppendPaced(b *testing.B) {
 						inner.Add(1)
 						go func() { // a batch does not wait for the previous one
 							defer inner.Done()
-							t0 := time.Now()
-							if _, err := l.Append(context.Background(), entries); err != nil {
-								b.Error(err)
-								return
-							}
-							d := time.Since(t0)
-							mu.Lock()
-							lat = append(lat, d)
-							mu.Unlock()
+							lat.append(b, l, entries)
 						}()
 					}
 					inner.Wait()
@@ -133,7 +144,7 @@ func BenchmarkAppendPaced(b *testing.B) {
 			wg.Wait()
 			elapsed := time.Since(start)
 			b.StopTimer()
-			latencyReport(b, lat, perProducer*producers*batch, elapsed)
+			latencyReport(b, lat.all, perProducer*producers*batch, elapsed)
 		})
 	}
 }
@@ -152,5 +163,100 @@ func BenchmarkProof(b *testing.B) {
 		if _, err := l.Proof(ctx, uint64(i*7919%len(pool))); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkVerifyLog audits a log of signed readings with package verify
+// (re-deriving root and tiles, rebuilding the key directory, checking every
+// signature and chain) and reports entries/s. The log, SHUIXIAO_BENCH_ENTRIES
+// entries (default 200,000; the report used 1,000,000), is built once and
+// kept in the temporary directory, since building it costs far more than
+// auditing it. One op is one full audit.
+func BenchmarkVerifyLog(b *testing.B) {
+	n := 200_000
+	if v := os.Getenv("SHUIXIAO_BENCH_ENTRIES"); v != "" {
+		var err error
+		if n, err = strconv.Atoi(v); err != nil || n < 1000 {
+			b.Fatalf("SHUIXIAO_BENCH_ENTRIES=%q", v)
+		}
+	}
+	dir := filepath.Join(os.TempDir(), fmt.Sprintf("shuixiao-bench-verify-%d", n))
+	vkeyPath := filepath.Join(dir, "log.vkey")
+	if _, err := os.Stat(filepath.Join(dir, "complete")); err != nil {
+		os.RemoveAll(dir)
+		buildBenchLog(b, dir, n)
+	}
+	vkey, err := os.ReadFile(vkeyPath)
+	if err != nil {
+		b.Fatal(err)
+	}
+	logKey := mustVerifier(b, strings.TrimSpace(string(vkey)))
+	f, err := verify.NewFetcher(filepath.Join(dir, "log"), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	var rep *verify.AuditReport
+	for range b.N {
+		rep, err = verify.Audit(context.Background(), f, verify.AuditOptions{LogKey: logKey})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if rep.Failed(true) || rep.Entries != uint64(n) {
+			b.Fatalf("audit: %d entries, %d problems %+v, %d gaps", rep.Entries, rep.ProblemCount, rep.Problems, rep.GapCount)
+		}
+	}
+	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "entries/s")
+	b.ReportMetric(0, "ns/op")
+}
+
+// buildBenchLog writes a log of n entries: 1000 meters (fewer for small n),
+// their key entries, then their readings round-robin.
+func buildBenchLog(b *testing.B, dir string, n int) {
+	b.Logf("building a %d-entry log in %s (once)", n, dir)
+	ctx := context.Background()
+	l, err := Open(ctx, Options{Dir: dir, Origin: "bench.shuixiao.local/ledger"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	meters := newTestMeters(b, min(1000, n/10))
+	var keys [][]byte
+	for _, m := range meters {
+		keys = append(keys, keyEntry(b, l, m))
+	}
+	if _, err := l.Append(ctx, keys); err != nil {
+		b.Fatal(err)
+	}
+	const batch = 4096
+	remaining := n - len(keys)
+	next := 0
+	for remaining > 0 {
+		size := min(batch, remaining)
+		entries := make([][]byte, size)
+		var wg sync.WaitGroup
+		for w := range runtime.GOMAXPROCS(0) {
+			wg.Add(1)
+			go func(w int) { // each meter is signed by one goroutine, in order
+				defer wg.Done()
+				for i := range entries {
+					if m := (next + i) % len(meters); m%runtime.GOMAXPROCS(0) == w {
+						entries[i] = meters[m].next(b)
+					}
+				}
+			}(w)
+		}
+		wg.Wait()
+		if _, err := l.Append(ctx, entries); err != nil {
+			b.Fatal(err)
+		}
+		next += size
+		remaining -= size
+	}
+	awaitSize(b, l, uint64(n))
+	if err := l.Close(ctx); err != nil {
+		b.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "complete"), nil, 0o644); err != nil {
+		b.Fatal(err)
 	}
 }

@@ -85,53 +85,43 @@ func newVerifyFlags(name, usage string, stderr io.Writer) *verifyFlags {
 	return v
 }
 
-// parse parses args and returns the positional arguments, or an exit code.
-func (v *verifyFlags) parse(args []string, minPos, maxPos int) ([]string, int) {
+// parse parses args, checks the number of positional arguments and loads
+// the log key and the optional witness policy. A non-zero code means exit.
+func (v *verifyFlags) parse(args []string, minPos, maxPos int, stderr io.Writer) (pos []string, logKey note.Verifier, pol *verify.Policy, code int) {
 	pos, err := parseInterleaved(v.fs, args)
 	if err != nil {
-		return nil, 2
+		return nil, nil, nil, 2
 	}
 	if len(pos) < minPos || len(pos) > maxPos || *v.logKey == "" {
 		v.fs.Usage()
-		return nil, 2
+		return nil, nil, nil, 2
 	}
-	return pos, 0
-}
-
-// keys loads the log key and the optional witness policy.
-func (v *verifyFlags) keys(stderr io.Writer) (note.Verifier, *verify.Policy, bool) {
 	vkey, err := readVerifierKey(*v.logKey)
 	if err != nil {
 		fmt.Fprintf(stderr, "日志公钥错误 / log key error: %v\n", err)
-		return nil, nil, false
+		return nil, nil, nil, 2
 	}
-	logKey, _ := note.NewVerifier(vkey)
+	logKey, _ = note.NewVerifier(vkey)
 	if *v.policy == "" {
-		return logKey, nil, true
+		return pos, logKey, nil, 0
 	}
 	text, err := os.ReadFile(*v.policy)
+	if err == nil {
+		pol, err = verify.ParsePolicy(text)
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "见证策略错误 / witness policy error: %v\n", err)
-		return nil, nil, false
+		return nil, nil, nil, 2
 	}
-	pol, err := verify.ParsePolicy(text)
-	if err != nil {
-		fmt.Fprintf(stderr, "见证策略错误 / witness policy error: %v\n", err)
-		return nil, nil, false
-	}
-	return logKey, pol, true
+	return pos, logKey, pol, 0
 }
 
 func verifyProof(args []string, stdout, stderr io.Writer) int {
 	v := newVerifyFlags("proof", "proof FILE --log-key KEY [--witness-policy FILE] [--meter-key KEY]", stderr)
 	meterKey := v.fs.String("meter-key", "", "the meter's note verifier key, or a file holding it (needed for a reading)")
-	pos, code := v.parse(args, 1, 1)
+	pos, logKey, pol, code := v.parse(args, 1, 1, stderr)
 	if code != 0 {
 		return code
-	}
-	logKey, pol, ok := v.keys(stderr)
-	if !ok {
-		return 2
 	}
 	keys := verify.ReceiptKeys{Log: logKey, Policy: pol}
 	if *meterKey != "" {
@@ -209,13 +199,9 @@ func verifyConsistency(ctx context.Context, args []string, stdout, stderr io.Wri
 	v := newVerifyFlags("consistency", "consistency [OLD_CHECKPOINT] NEW_CHECKPOINT|DIR|URL --log-key KEY [--witness-policy FILE] [--tiles DIR|URL] [--state FILE]", stderr)
 	tilesAt := v.fs.String("tiles", "", "where to read the log's hash tiles (default: NEW, when it is a directory or URL)")
 	state := v.fs.String("state", "", "file with the last verified checkpoint: used as OLD when OLD is omitted, updated when NEW is verified newer")
-	pos, code := v.parse(args, 1, 2)
+	pos, logKey, pol, code := v.parse(args, 1, 2, stderr)
 	if code != 0 {
 		return code
-	}
-	logKey, pol, ok := v.keys(stderr)
-	if !ok {
-		return 2
 	}
 	now := time.Now()
 	newArg := pos[len(pos)-1]
@@ -318,13 +304,9 @@ func verifyLog(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	workers := v.fs.Int("workers", 0, "signature-checking goroutines (default: one per CPU)")
 	skipTiles := v.fs.Bool("skip-tiles", false, "do not re-derive and compare the hash tiles")
 	asJSON := v.fs.Bool("json", false, "print the report as JSON")
-	pos, code := v.parse(args, 1, 1)
+	pos, logKey, pol, code := v.parse(args, 1, 1, stderr)
 	if code != 0 {
 		return code
-	}
-	logKey, pol, ok := v.keys(stderr)
-	if !ok {
-		return 2
 	}
 	f, err := verify.NewFetcher(pos[0], nil)
 	if err != nil {
@@ -445,13 +427,9 @@ func printAudit(w io.Writer, location string, rep *verify.AuditReport, pol *veri
 
 func verifyFork(args []string, stdout, stderr io.Writer) int {
 	v := newVerifyFlags("fork", "fork FILE --log-key KEY", stderr)
-	pos, code := v.parse(args, 1, 1)
+	pos, logKey, _, code := v.parse(args, 1, 1, stderr)
 	if code != 0 {
 		return code
-	}
-	logKey, _, ok := v.keys(stderr)
-	if !ok {
-		return 2
 	}
 	data, err := readLimitedFile(pos[0], 4*verify.MaxCheckpointSize)
 	if err != nil {
