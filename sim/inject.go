@@ -159,8 +159,12 @@ func (s *Sim) Inject(ctx context.Context, kind, enterpriseID string) (InjectionR
 		tr, err = s.tamper(ctx, d.ID)
 		if err == nil {
 			rep.Meter, rep.Seq, rep.Index = tr.Meter, tr.Seq, int64(tr.Index)
-			rep.Detail = fmt.Sprintf("ledger entry %d (meter %s seq %d) changed on disk in %s: %q → %q; `shuixiao verify log` must report it",
-				tr.Index, tr.Meter, tr.Seq, tr.File, tr.Line, tr.Changed)
+			key := tr.KeyFile
+			if key == "" {
+				key = "LOG_KEY"
+			}
+			rep.Detail = fmt.Sprintf("ledger entry %d (meter %s seq %d) changed on disk in %s: %q → %q; `shuixiao verify log %s --log-key %s` must report it",
+				tr.Index, tr.Meter, tr.Seq, tr.File, tr.Line, tr.Changed, tr.LogDir, key)
 		}
 	default:
 		err = fmt.Errorf("unknown injection %q", kind)

@@ -23,6 +23,10 @@ type TamperReport struct {
 	Seq     uint64
 	Line    string // the changed line, before
 	Changed string // and after
+	// LogDir is the tlog-tiles directory holding the bundle and KeyFile the
+	// log's verifier key beside it (package ledger's log.vkey), if present:
+	// `shuixiao verify log LogDir --log-key KeyFile` must report Index.
+	LogDir, KeyFile string
 }
 
 // ErrNothingToTamper means no full entry bundle with a reading exists yet.
@@ -89,6 +93,11 @@ func TamperLedger(dir string, prefer func(meterID string) bool) (TamperReport, e
 	return tamperAt(fallback.path, fallback.pos)
 }
 
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}
+
 func readBundle(p string) ([][]byte, error) {
 	raw, err := os.ReadFile(p)
 	if err != nil {
@@ -137,6 +146,11 @@ func tamperAt(path string, pos int) (TamperReport, error) {
 	}
 	r, _ := reading.Parse(orig)
 	rep := TamperReport{File: path, Index: n*256 + uint64(pos), Meter: r.Meter, Seq: r.Seq, Line: before, Changed: after}
+	slash := filepath.ToSlash(path)
+	rep.LogDir = filepath.FromSlash(slash[:strings.Index(slash, "/tile/entries/")])
+	if k := filepath.Join(filepath.Dir(rep.LogDir), "log.vkey"); fileExists(k) {
+		rep.KeyFile = k
+	}
 	if err := replaceEntry(path, orig, changed); err != nil {
 		return TamperReport{}, err
 	}

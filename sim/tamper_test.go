@@ -66,7 +66,8 @@ func TestTamperLedgerDetected(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep.Meter != "HN-T2" || rep.Index >= 256 || rep.Line == rep.Changed {
+	if rep.Meter != "HN-T2" || rep.Index >= 256 || rep.Line == rep.Changed ||
+		rep.LogDir != filepath.Join(data, "ledger", "log") || rep.KeyFile != filepath.Join(data, "ledger", "log.vkey") {
 		t.Fatalf("tamper report %+v", rep)
 	}
 	r, _ := reading.Parse(entries[rep.Index])
