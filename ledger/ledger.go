@@ -16,6 +16,21 @@
 // it. It becomes visible to verifiers when a checkpoint covering it is
 // published (AwaitPublished), normally within CheckpointInterval.
 //
+// Crash recovery: the POSIX driver sequences and integrates a batch in one
+// step and acknowledges it only after the tree state is synced, so there is
+// no "sequenced but not integrated" state to repair. A batch interrupted by
+// a crash was never acknowledged; its partly written files lie beyond the
+// tree and are overwritten by the next batch (Handler never serves them).
+// After a restart tessera publishes a checkpoint for the whole integrated
+// tree, which extends the last one published before the crash. A store that
+// derives rows from the ledger keeps the highest index it applied and, on
+// start, applies Entries(applied+1, Size()): that replays every entry the
+// ledger holds but the store missed (acknowledged, or written just before
+// the crash without an acknowledgement). Admission state (per-meter last
+// seq and hash, the (meter, seq) → index map for idempotent resubmission)
+// must be rebuilt after that replay, so a device retrying an
+// unacknowledged reading gets the index it already has.
+//
 // The package also runs a witness (OpenWitness) for `shuixiao witness`.
 //
 // Layout of Options.Dir:

@@ -83,7 +83,7 @@ func policy(k int, ws ...*testWitness) []byte {
 
 // logKeyFor creates a log directory with its key and returns the vkey, so
 // that witnesses can be configured before the log opens with a policy.
-func logKeyFor(t *testing.T, dir string) string {
+func logKeyFor(t testing.TB, dir string) string {
 	t.Helper()
 	kp, err := loadOrCreateKey(filepath.Join(dir, "log.key"), filepath.Join(dir, "log.vkey"), testOptions(dir).Origin)
 	if err != nil {
@@ -269,4 +269,26 @@ func TestWitnessCommandKey(t *testing.T) {
 	if len(raw) != 33 || raw[0] != 0x04 {
 		t.Fatalf("not a cosignature/v1 vkey: %s", k1)
 	}
+}
+
+// FuzzWitnessPrecheck feeds arbitrary add-checkpoint bodies to the
+// witness's request check: it must classify, never crash, and never pass a
+// body whose checkpoint lacks the log's signature.
+func FuzzWitnessPrecheck(f *testing.F) {
+	dir := f.TempDir()
+	logKey := logKeyFor(f, dir)
+	w, err := OpenWitness(context.Background(), WitnessOptions{Dir: f.TempDir(), LogKeys: []string{logKey}})
+	if err != nil {
+		f.Fatal(err)
+	}
+	defer w.Close()
+	f.Add([]byte("old 0\n\ntest.shuixiao.local/ledger\n0\n47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=\n\n— test.shuixiao.local/ledger AAAA\n"))
+	f.Add([]byte("old 5\nAAAA\n\nother\n"))
+	f.Add([]byte("\n"))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		code := w.precheck(body)
+		if code == 0 && !bytes.Contains(body, []byte("— test.shuixiao.local/ledger ")) {
+			t.Fatalf("passed a checkpoint without the log's signature: %q", body)
+		}
+	})
 }

@@ -33,8 +33,9 @@ type Fetcher interface {
 	ReadEntryBundle(ctx context.Context, index uint64, p uint8) ([]byte, error)
 }
 
-// NewFetcher returns a Fetcher for a log in a local directory or served at
-// an http(s) URL (e.g. http://host:8080/ledger/). hc may be nil.
+// NewFetcher returns a Fetcher for a log in a local directory (the tiles
+// root, or a ledger data directory holding it in log/) or served at an
+// http(s) URL (e.g. http://host:8080/ledger/). hc may be nil.
 func NewFetcher(location string, hc *http.Client) (Fetcher, error) {
 	if strings.HasPrefix(location, "http://") || strings.HasPrefix(location, "https://") {
 		u, err := url.Parse(location)
@@ -55,6 +56,12 @@ func NewFetcher(location string, hc *http.Client) (Fetcher, error) {
 	}
 	if !info.IsDir() {
 		return nil, fmt.Errorf("log directory: %s is not a directory", location)
+	}
+	// A ledger data directory holds the log in log/: accept either.
+	if _, err := os.Stat(filepath.Join(location, layout.CheckpointPath)); err != nil {
+		if _, err := os.Stat(filepath.Join(location, "log", layout.CheckpointPath)); err == nil {
+			location = filepath.Join(location, "log")
+		}
 	}
 	return dirFetcher(location), nil
 }

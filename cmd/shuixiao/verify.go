@@ -25,7 +25,8 @@ const verifyUsage = `用法 usage:
   shuixiao verify proof FILE --log-key KEY [--witness-policy FILE] [--meter-key KEY]
   shuixiao verify consistency [OLD_CHECKPOINT] NEW_CHECKPOINT|DIR|URL --log-key KEY
         [--witness-policy FILE] [--tiles DIR|URL] [--state FILE]
-  shuixiao verify log DIR|URL --log-key KEY [--witness-policy FILE] [--strict] [--workers N] [--skip-tiles] [--json]
+  shuixiao verify log DIR|URL --log-key KEY [--witness-policy FILE] [--strict] [--workers N]
+        [--skip-tiles] [--checkpoint FILE] [--json]
   shuixiao verify fork FILE --log-key KEY
 
 独立验证器：只用公钥检查收据、检查点一致性和整个账本，不信任平台。
@@ -299,11 +300,12 @@ func verifyConsistency(ctx context.Context, args []string, stdout, stderr io.Wri
 }
 
 func verifyLog(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	v := newVerifyFlags("log", "log DIR|URL --log-key KEY [--witness-policy FILE] [--strict] [--workers N] [--skip-tiles] [--json]", stderr)
+	v := newVerifyFlags("log", "log DIR|URL --log-key KEY [--witness-policy FILE] [--strict] [--workers N] [--skip-tiles] [--checkpoint FILE] [--json]", stderr)
 	strict := v.fs.Bool("strict", false, "treat gaps in meters' prev chains as failures (exit 1)")
 	workers := v.fs.Int("workers", 0, "signature-checking goroutines (default: one per CPU)")
 	skipTiles := v.fs.Bool("skip-tiles", false, "do not re-derive and compare the hash tiles")
 	asJSON := v.fs.Bool("json", false, "print the report as JSON")
+	cpFile := v.fs.String("checkpoint", "", "audit against this signed checkpoint (e.g. a --state file) instead of the log's latest")
 	pos, logKey, pol, code := v.parse(args, 1, 1, stderr)
 	if code != 0 {
 		return code
@@ -320,7 +322,14 @@ func verifyLog(ctx context.Context, args []string, stdout, stderr io.Writer) int
 			fmt.Fprintf(stderr, "审计中 auditing: %d / %d entries\n", done, total)
 		}
 	}
-	rep, err := verify.Audit(ctx, f, verify.AuditOptions{LogKey: logKey, Policy: pol, Workers: *workers, SkipTiles: *skipTiles, Progress: progress})
+	opts := verify.AuditOptions{LogKey: logKey, Policy: pol, Workers: *workers, SkipTiles: *skipTiles, Progress: progress}
+	if *cpFile != "" {
+		if opts.Checkpoint, err = readLimitedFile(*cpFile, verify.MaxCheckpointSize); err != nil {
+			fmt.Fprintf(stderr, "读取检查点失败 / cannot read checkpoint: %v\n", err)
+			return 1
+		}
+	}
+	rep, err := verify.Audit(ctx, f, opts)
 	if err != nil {
 		fmt.Fprintf(stderr, "审计失败 AUDIT FAILED: %v\n", err)
 		return 1

@@ -196,6 +196,11 @@ func TestVerifyCommands(t *testing.T) {
 	// The old state file replayed against the (now larger) state: a rollback.
 	oldFile := filepath.Join(tmp, "old")
 	os.WriteFile(oldFile, first, 0o644)
+	// Auditing against the older checkpoint covers only its entries.
+	code, out, _ = runVerifyCmd(t, "log", c.dir, "--log-key", c.logKeyFile, "--checkpoint", oldFile, "--json")
+	if err := json.Unmarshal([]byte(out), &js); err != nil || code != 0 || js.Entries != c.size {
+		t.Fatalf("log --checkpoint: %d %v\n%s", code, err, out)
+	}
 	if code, _, errs := runVerifyCmd(t, "consistency", oldFile, "--log-key", c.logKeyFile, "--state", state, "--tiles", logDir); code != 1 || !strings.Contains(errs, "回退") {
 		t.Fatalf("rollback: %d %s", code, errs)
 	}
