@@ -26,7 +26,12 @@ type noteKeyPair struct {
 // exists, generates one named name and writes both files. An existing key
 // whose name differs from name is an error unless name is empty. A private key
 // file readable by group or others is refused, as ssh refuses such keys.
-func loadOrCreateKey(privPath, pubPath, name string) (noteKeyPair, error) {
+// The public file holds publish(vkey) (the vkey itself if publish is nil),
+// so that a witness can publish its cosignature/v1 form.
+func loadOrCreateKey(privPath, pubPath, name string, publish func(string) (string, error)) (noteKeyPair, error) {
+	if publish == nil {
+		publish = func(vkey string) (string, error) { return vkey, nil }
+	}
 	raw, err := os.ReadFile(privPath)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
@@ -36,7 +41,7 @@ func loadOrCreateKey(privPath, pubPath, name string) (noteKeyPair, error) {
 		if _, err := os.Stat(pubPath); err == nil {
 			return noteKeyPair{}, fmt.Errorf("%s exists but its private key %s does not: refusing to replace a published key", pubPath, privPath)
 		}
-		return createKey(privPath, pubPath, name)
+		return createKey(privPath, pubPath, name, publish)
 	case err != nil:
 		return noteKeyPair{}, fmt.Errorf("read key: %w", err)
 	}
@@ -54,27 +59,35 @@ func loadOrCreateKey(privPath, pubPath, name string) (noteKeyPair, error) {
 	if name != "" && keyName(kp.vkey) != name {
 		return noteKeyPair{}, fmt.Errorf("key %s is named %q, want %q (the name of a log key is its checkpoint origin and cannot change)", privPath, keyName(kp.vkey), name)
 	}
+	published, err := publish(kp.vkey)
+	if err != nil {
+		return noteKeyPair{}, err
+	}
 	pub, err := os.ReadFile(pubPath)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		if err := writeFileAtomic(pubPath, []byte(kp.vkey+"\n"), 0o644); err != nil {
+		if err := writeFileAtomic(pubPath, []byte(published+"\n"), 0o644); err != nil {
 			return noteKeyPair{}, err
 		}
 	case err != nil:
 		return noteKeyPair{}, fmt.Errorf("read public key: %w", err)
-	case strings.TrimSpace(string(pub)) != kp.vkey:
+	case strings.TrimSpace(string(pub)) != published:
 		return noteKeyPair{}, fmt.Errorf("public key %s does not match private key %s", pubPath, privPath)
 	}
 	return kp, nil
 }
 
-func createKey(privPath, pubPath, name string) (noteKeyPair, error) {
+func createKey(privPath, pubPath, name string, publish func(string) (string, error)) (noteKeyPair, error) {
 	if !validKeyName(name) {
 		return noteKeyPair{}, fmt.Errorf("key name %q: must be non-empty UTF-8 without spaces or '+'", name)
 	}
 	skey, vkey, err := note.GenerateKey(rand.Reader, name)
 	if err != nil {
 		return noteKeyPair{}, fmt.Errorf("generate key: %w", err)
+	}
+	published, err := publish(vkey)
+	if err != nil {
+		return noteKeyPair{}, err
 	}
 	if err := os.MkdirAll(filepath.Dir(privPath), 0o755); err != nil {
 		return noteKeyPair{}, fmt.Errorf("create key directory: %w", err)
@@ -84,7 +97,7 @@ func createKey(privPath, pubPath, name string) (noteKeyPair, error) {
 	if err := writeFileExclusive(privPath, []byte(skey+"\n"), 0o600); err != nil {
 		return noteKeyPair{}, err
 	}
-	if err := writeFileAtomic(pubPath, []byte(vkey+"\n"), 0o644); err != nil {
+	if err := writeFileAtomic(pubPath, []byte(published+"\n"), 0o644); err != nil {
 		return noteKeyPair{}, err
 	}
 	return noteKeyPair{skey: skey, vkey: vkey}, nil

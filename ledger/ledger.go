@@ -217,7 +217,7 @@ func open(ctx context.Context, opts Options, lock *os.File) (*Log, error) {
 			return nil, err
 		}
 	}
-	kp, err := loadOrCreateKey(privPath, pubPath, name)
+	kp, err := loadOrCreateKey(privPath, pubPath, name, nil)
 	if err != nil {
 		return nil, fmt.Errorf("ledger: log key: %w", err)
 	}

@@ -20,7 +20,8 @@ import (
 
 // WitnessOptions configure OpenWitness.
 type WitnessOptions struct {
-	// Dir holds the witness key (witness.key, mode 0600; witness.vkey) and
+	// Dir holds the witness key (witness.key, mode 0600; witness.vkey, its
+	// cosignature/v1 verifier key) and
 	// its state (witness.db, SQLite): the latest checkpoint it cosigned for
 	// each log.
 	Dir string
@@ -64,7 +65,7 @@ func witnessKey(dir, name string) (noteKeyPair, error) {
 			name = "witness.shuixiao.local/" + host
 		}
 	}
-	kp, err := loadOrCreateKey(filepath.Join(dir, "witness.key"), filepath.Join(dir, "witness.vkey"), name)
+	kp, err := loadOrCreateKey(filepath.Join(dir, "witness.key"), filepath.Join(dir, "witness.vkey"), name, f_note.VKeyToCosignatureV1)
 	if err != nil {
 		return noteKeyPair{}, fmt.Errorf("witness key: %w", err)
 	}

@@ -85,7 +85,7 @@ func policy(k int, ws ...*testWitness) []byte {
 // that witnesses can be configured before the log opens with a policy.
 func logKeyFor(t testing.TB, dir string) string {
 	t.Helper()
-	kp, err := loadOrCreateKey(filepath.Join(dir, "log.key"), filepath.Join(dir, "log.vkey"), testOptions(dir).Origin)
+	kp, err := loadOrCreateKey(filepath.Join(dir, "log.key"), filepath.Join(dir, "log.vkey"), testOptions(dir).Origin, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -262,6 +262,9 @@ func TestWitnessCommandKey(t *testing.T) {
 	info, err := os.Stat(filepath.Join(dir, "witness.key"))
 	if err != nil || info.Mode().Perm() != 0o600 {
 		t.Fatalf("witness.key mode: %v %v", info, err)
+	}
+	if pub, _ := os.ReadFile(filepath.Join(dir, "witness.vkey")); strings.TrimSpace(string(pub)) != k1 {
+		t.Fatalf("witness.vkey %q, want the cosignature key %q", pub, k1)
 	}
 	// A cosignature/v1 key (type 0x04).
 	_, b64, _ := strings.Cut(k1[strings.Index(k1, "+")+1:], "+")
