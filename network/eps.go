@@ -84,19 +84,23 @@ func (s *Solver) patternFactor(pat int, period int64) float64 {
 // their patterns at the current time.
 func (s *Solver) demands() {
 	p := s.patternPeriod()
+	// The multiplier of every pattern for this period (index −1 holds the
+	// constant 1 of demands without a pattern).
+	factor := s.patFactor[1:]
+	for i := range s.patterns {
+		factor[i] = s.patternFactor(i, p)
+	}
+	s.patFactor[0] = 1
+	def := s.defPat
 	s.dsystem = 0
 	for i := range s.nJunc {
 		sum := 0.0
 		for d := s.demandStart[i]; d < s.demandStart[i+1]; d++ {
 			pat := int(s.demandPat[d])
 			if pat < 0 {
-				pat = s.defPat
+				pat = def
 			}
-			f := 1.0
-			if pat >= 0 {
-				f = s.patternFactor(pat, p)
-			}
-			dj := s.demandBase[d] * f * s.dmult
+			dj := s.demandBase[d] * s.patFactor[pat+1] * s.dmult
 			if dj > 0 {
 				s.dsystem += dj
 			}

@@ -164,7 +164,9 @@ func logDD(x float64) (hi, lo float64) {
 // argument and the leading product in double-double so that only the final
 // addition rounds.
 func expDD(zhi, zlo float64) float64 {
-	nf := math.Round(zhi * invLn2N)
+	const shifter = 0x1.8p52 // adding and removing it rounds to an integer
+	nf := zhi*invLn2N + shifter
+	nf -= shifter
 	n := int64(nf)
 	rhi := zhi - nf*ln2NHi // exact (Sterbenz)
 	rlo := zlo - nf*ln2NLo

@@ -88,15 +88,17 @@ type Solver struct {
 	pumpOf       []int32 // pump data index per link, -1 if not a pump
 	pumps        []pumpData
 	valves       []int32 // links that are valves
+	statusLinks  []int32 // pumps, check valves, FCVs and links to fixed-grade nodes
 	valveCurve   []int32 // PCV loss curve per link, -1 none
 	leakArea     []float64
 	leakExpan    []float64
 
-	patterns [][]float64
-	curves   []Curve // in file units, as EPANET keeps them
-	controls []control
-	rules    []Rule
-	defPat   int
+	patterns  [][]float64
+	patFactor []float64 // multipliers of the current period, index 1+pattern (0: no pattern)
+	curves    []Curve   // in file units, as EPANET keeps them
+	controls  []control
+	rules     []Rule
+	defPat    int
 
 	// Options (internal units).
 	hexp, qexp, htol, qtol, rqtol, hacc float64
@@ -289,6 +291,7 @@ func (s *Solver) load() error {
 		}
 		s.patterns[i] = p.Factors
 	}
+	s.patFactor = make([]float64, len(net.Patterns)+1)
 	s.defPat = -1
 	if i, ok := net.patternIndex[o.DefaultPattern]; ok {
 		s.defPat = i
@@ -583,6 +586,13 @@ func (s *Solver) buildMatrix() error {
 		if i < s.nJunc && j < s.nJunc {
 			edgeOf = append(edgeOf, k)
 			edges = append(edges, sparse.Edge{I: i, J: j})
+		}
+	}
+	for k := range s.nLinks {
+		switch {
+		case s.kind[k] == CVPipe || s.kind[k] == Pump || s.kind[k] == FCV,
+			int(s.from[k]) >= s.nJunc || int(s.to[k]) >= s.nJunc:
+			s.statusLinks = append(s.statusLinks, int32(k))
 		}
 	}
 	var errs InputErrors

@@ -34,11 +34,13 @@ func (s *Solver) valveStatus() bool {
 	return change
 }
 
-// linkStatus updates pumps, check valves, FCVs and links to tanks.
+// linkStatus updates pumps, check valves, FCVs and links to tanks (the
+// only links whose status it can change: statusLinks).
 func (s *Solver) linkStatus() bool {
 	change := false
 	nj := int32(s.nJunc)
-	for k := range s.nLinks {
+	for _, k32 := range s.statusLinks {
+		k := int(k32)
 		n1, n2 := s.from[k], s.to[k]
 		dh := s.head[n1] - s.head[n2]
 		old := s.status[k]

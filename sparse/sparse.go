@@ -267,8 +267,11 @@ func (c *Cholesky) Factorize() error {
 				r := rowIndex[f+1]
 				link[k] = link[r]
 				link[r] = int32(k)
-				for p := f + 1; p < stop; p++ {
-					temp[rowIndex[p]] += lower[p] * ljk
+				rows := rowIndex[f+1 : stop]
+				vals := lower[f+1 : stop]
+				vals = vals[:len(rows)]
+				for i, r := range rows {
+					temp[r] += vals[i] * ljk
 				}
 			}
 			k = nextK
@@ -285,9 +288,11 @@ func (c *Cholesky) Factorize() error {
 			r := rowIndex[start]
 			link[j] = link[r]
 			link[r] = int32(j)
-			for p := start; p < stop; p++ {
-				r := rowIndex[p]
-				lower[p] = (lower[p] - temp[r]) / d
+			rows := rowIndex[start:stop]
+			vals := lower[start:stop]
+			vals = vals[:len(rows)]
+			for i, r := range rows {
+				vals[i] = (vals[i] - temp[r]) / d
 				temp[r] = 0
 			}
 		}
@@ -302,17 +307,25 @@ func (c *Cholesky) Solve() {
 	colStart, rowIndex := s.ColStart, s.RowIndex
 	lower, diag, b := c.Lower, c.Diag, c.RHS
 	n := s.N
+	b = b[:n]
+	diag = diag[:n]
 	for j := range n {
 		bj := b[j] / diag[j]
 		b[j] = bj
-		for p := colStart[j]; p < colStart[j+1]; p++ {
-			b[rowIndex[p]] -= lower[p] * bj
+		rows := rowIndex[colStart[j]:colStart[j+1]]
+		vals := lower[colStart[j]:colStart[j+1]]
+		vals = vals[:len(rows)]
+		for i, r := range rows {
+			b[r] -= vals[i] * bj
 		}
 	}
 	for j := n - 1; j >= 0; j-- {
 		bj := b[j]
-		for p := colStart[j]; p < colStart[j+1]; p++ {
-			bj -= lower[p] * b[rowIndex[p]]
+		rows := rowIndex[colStart[j]:colStart[j+1]]
+		vals := lower[colStart[j]:colStart[j+1]]
+		vals = vals[:len(rows)]
+		for i, r := range rows {
+			bj -= vals[i] * b[r]
 		}
 		b[j] = bj / diag[j]
 	}
