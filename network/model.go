@@ -151,7 +151,8 @@ type Link struct {
 	InitStatus LinkStatus
 	// Setting is a pump's initial relative speed or a valve's setting
 	// (pressure for PRV/PSV/PBV, flow for FCV, loss coefficient for TCV,
-	// percent open for PCV; for a GPV the index of its head loss curve).
+	// percent open for PCV; for a GPV the number of its head loss curve,
+	// 1 + its index in Curves, as EPANET reports it).
 	Setting float64
 
 	// Pump data: head curve (-1 none), constant power (hp or kW, 0 none),

@@ -367,7 +367,7 @@ func (p *parser) valve() *lineError {
 			if le != nil {
 				return le
 			}
-			lp.Setting = float64(c)
+			lp.Setting = float64(c + 1) // EPANET's curve number
 			lp.ValveCurve = c
 			p.net.Curves[c].Kind = HeadlossCurve
 			lp.InitStatus = Open
@@ -408,7 +408,14 @@ func (p *parser) valveCheck(kind LinkKind, j1, j2 int) int {
 	if p.net.Nodes[j1].Kind != Junction || p.net.Nodes[j2].Kind != Junction {
 		return 219
 	}
-	for _, l := range p.net.Links {
+	// EPANET 2.3.5 skips the link read just before this valve (it passes
+	// the previous link's index as the new valve's); kept so that the same
+	// files are accepted.
+	links := p.net.Links
+	if len(links) > 0 {
+		links = links[:len(links)-1]
+	}
+	for _, l := range links {
 		v1, v2, vk := l.From, l.To, l.Kind
 		switch {
 		case vk == PRV && kind == PRV && (v2 == j2 || v2 == j1 || v1 == j2),

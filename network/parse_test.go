@@ -345,3 +345,63 @@ func FuzzParse(f *testing.F) {
 		})
 	})
 }
+
+// EPANET quirks kept for compatibility: a GPV's setting is its curve
+// number; a [TANKS] line with zero diameter is a reservoir at its initial
+// level; the valve read just before another valve is not checked against
+// it (EPANET 2.3.5 accepts a PSV right after the PRV feeding it).
+func TestEPANETQuirks(t *testing.T) {
+	inp := withLine("[PATTERNS]", `[VALVES]
+ V1  J1  J2  8  GPV  GV
+[CURVES]
+ C0  0 0
+ C0  1 1
+ GV  0 0
+ GV  500 10
+[PATTERNS]`)
+	inp = strings.Replace(inp, " T1  30  5  0  10  8", " T1  30  5  0  10  0", 1)
+	net, err := ParseBytes([]byte(inp))
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, _ := net.LinkIndex("V1")
+	if net.Links[k].Setting != 2 {
+		t.Errorf("GPV setting %v, want curve number 2", net.Links[k].Setting)
+	}
+	s, err := NewSolver(net)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Snapshot(0); err != nil {
+		t.Fatal(err)
+	}
+	ti, _ := net.NodeIndex("T1")
+	if net.Nodes[ti].Kind != Reservoir || s.Head(ti) != 35 {
+		t.Errorf("zero-diameter tank: kind %v head %v, want a reservoir at 35", net.Nodes[ti].Kind, s.Head(ti))
+	}
+	if r := s.LinkResult(k); r.Setting != 2 {
+		t.Errorf("GPV reported setting %v, want 2", r.Setting)
+	}
+
+	psvAfterPRV := `[JUNCTIONS]
+ A 0 1
+ B 0 1
+ C 0 1
+[RESERVOIRS]
+ R 50
+[PIPES]
+ P0 R A 100 10 100
+ P1 C R 100 10 100
+[VALVES]
+ V1 A B 8 PRV 20
+ V2 B C 8 PSV 10
+`
+	if _, err := ParseBytes([]byte(psvAfterPRV)); err != nil {
+		t.Errorf("PSV right after its PRV rejected: %v", err)
+	}
+	separated := strings.Replace(psvAfterPRV, " V2 B C 8 PSV 10", " V9 A C 8 TCV 1\n V2 B C 8 PSV 10", 1)
+	var ies InputErrors
+	if _, err := ParseBytes([]byte(separated)); !errors.As(err, &ies) || ies[0].Code != 220 {
+		t.Errorf("PSV fed by a PRV two valves earlier: got %v, want error 220", err)
+	}
+}

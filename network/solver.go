@@ -425,7 +425,9 @@ func (s *Solver) loadTank(t int) *InputError {
 	nd := &s.net.Nodes[i]
 	td := tankData{node: i, pattern: nd.HeadPattern, volumeCurve: -1, canOverflow: nd.CanOverflow}
 	if nd.Kind == Reservoir {
-		td.h0 = s.elev[i]
+		// A [TANKS] line with zero diameter is a reservoir at its initial
+		// level (EPANET converts every tank's levels the same way).
+		td.h0 = s.elev[i] + nd.InitLevel/u.head
 		s.tanks[t] = td
 		return nil
 	}

@@ -185,7 +185,13 @@ func writeHydraulics(s *network.Solver, inp, prefix string, showWarnings bool) i
 		return writeErr
 	})
 	if pending != nil {
-		writeStepLine(steps, pending, 0, check)
+		// After a failure the step ran up to the time that could not be
+		// solved (EPANET's nextH had advanced to it).
+		length := int64(0)
+		if runErr != nil && s.Time() > pending.Time {
+			length = s.Time() - pending.Time
+		}
+		writeStepLine(steps, pending, length, check)
 	}
 	for _, f := range files {
 		if err := f.close(); err != nil && writeErr == nil {
