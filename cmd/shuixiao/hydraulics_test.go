@@ -1,0 +1,90 @@
+package main
+
+import (
+	"bufio"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// repoData finds ../shared/data next to the repository root.
+func repoData(t *testing.T) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			break
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("go.mod not found")
+		}
+		dir = parent
+	}
+	data := filepath.Join(dir, "..", "shared", "data")
+	if _, err := os.Stat(data); err != nil {
+		t.Fatalf("shared data missing: %v", err)
+	}
+	return data
+}
+
+func readLines(t *testing.T, path string) []string {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var lines []string
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		lines = append(lines, sc.Text())
+	}
+	return lines
+}
+
+// The CSVs have exactly the layout of the EPANET reference dumps: same
+// header lines (but the source path), same rows in the same order, same
+// IDs and types; values are compared by network's parity tests.
+func TestHydraulicsCSVFormat(t *testing.T) {
+	data := repoData(t)
+	prefix := filepath.Join(t.TempDir(), "Net1")
+	if code := runHydraulics([]string{filepath.Join(data, "networks", "Net1.inp"), "--out", prefix}); code != 0 {
+		t.Fatalf("exit code %d", code)
+	}
+	for _, kind := range []string{"nodes", "links", "steps"} {
+		ref := readLines(t, filepath.Join(data, "epanet-ref", "eps", "Net1_"+kind+".csv"))
+		got := readLines(t, prefix+"_"+kind+".csv")
+		if len(got) != len(ref) {
+			t.Fatalf("%s: %d lines, reference %d", kind, len(got), len(ref))
+		}
+		for i := range ref {
+			r, g := ref[i], got[i]
+			if strings.HasPrefix(r, "#") {
+				cut := func(s string) string { return s[strings.Index(s, " flow_units="):] }
+				if cut(r) != cut(g) {
+					t.Errorf("%s header:\n got %s\nwant %s", kind, g, r)
+				}
+				continue
+			}
+			rf, gf := strings.Split(r, ","), strings.Split(g, ",")
+			const keys = 3 // t_s, ID, type (steps: t_s, step length, trials)
+			if len(rf) != len(gf) || strings.Join(rf[:keys], ",") != strings.Join(gf[:keys], ",") {
+				t.Fatalf("%s line %d:\n got %s\nwant %s", kind, i+1, g, r)
+			}
+		}
+	}
+}
+
+func TestHydraulicsUsage(t *testing.T) {
+	if code := runHydraulics(nil); code != 2 {
+		t.Errorf("no arguments: exit %d, want 2", code)
+	}
+	if code := runHydraulics([]string{"missing.inp", "--out", filepath.Join(t.TempDir(), "x")}); code != 1 {
+		t.Errorf("missing file: exit %d, want 1", code)
+	}
+}
