@@ -1,0 +1,114 @@
+package api
+
+import (
+	"net/http"
+	"regexp"
+	"strings"
+)
+
+// opDoc describes one operation for the OpenAPI document. The table is
+// checked against the router in the tests, so the two cannot drift.
+type opDoc struct {
+	method, path, summary string
+	public                bool
+	params                []string // "name:in:required:description" (in = query|path)
+	body                  string   // request body description, if any
+	produces              string   // non-JSON media type
+}
+
+var opDocs = []opDoc{
+	{method: "GET", path: "/api/v1/health", summary: "Liveness, version and ledger size", public: true},
+	{method: "GET", path: "/api/v1/openapi.json", summary: "This document", public: true},
+	{method: "GET", path: "/api/v1/ledger/key", summary: "The log's note verifier key", public: true, produces: "text/plain"},
+	{method: "GET", path: "/api/v1/me", summary: "The caller's role and scope"},
+	{method: "GET", path: "/api/v1/regions", summary: "Administrative regions (GB/T 2260)"},
+	{method: "GET", path: "/api/v1/parks", summary: "Industrial parks", params: []string{"region:query:false:GB/T 2260 code"}},
+	{method: "GET", path: "/api/v1/parks/{id}", summary: "One park", params: []string{"id:path:true:park ID"}},
+	{method: "POST", path: "/api/v1/parks", summary: "Create a park (admin)", body: "a park"},
+	{method: "GET", path: "/api/v1/enterprises", summary: "Enterprises in the caller's scope", params: []string{"park:query:false:park ID", "region:query:false:GB/T 2260 code"}},
+	{method: "GET", path: "/api/v1/enterprises/{id}", summary: "One enterprise", params: []string{"id:path:true:enterprise ID"}},
+	{method: "POST", path: "/api/v1/enterprises", summary: "Create an enterprise (admin)", body: "an enterprise"},
+	{method: "GET", path: "/api/v1/enterprises/{id}/balance", summary: "Water balance indicators and an acyclic Sankey of a day", params: []string{"id:path:true:enterprise ID", "date:query:false:YYYY-MM-DD (default today, Asia/Shanghai)"}},
+	{method: "GET", path: "/api/v1/enterprises/{id}/tree", summary: "Metering tree (levels 1–3) with meters and today's volumes", params: []string{"id:path:true:enterprise ID", "date:query:false:YYYY-MM-DD"}},
+	{method: "GET", path: "/api/v1/points", summary: "Metering points of an enterprise", params: []string{"enterprise:query:true:enterprise ID"}},
+	{method: "POST", path: "/api/v1/points", summary: "Create a metering point (admin)", body: "a metering point with level, stage, source and channels"},
+	{method: "GET", path: "/api/v1/meters", summary: "Meters with their keys and status", params: []string{"enterprise:query:false:enterprise ID", "point:query:false:point ID"}},
+	{method: "GET", path: "/api/v1/meters/{id}", summary: "One meter", params: []string{"id:path:true:meter ID"}},
+	{method: "POST", path: "/api/v1/meters", summary: "Register a meter's key on the ledger (admin)", body: `{"id","point","key","signed","interval_s","mqtt_password"}`},
+	{method: "POST", path: "/api/v1/meters/{id}/revoke", summary: "Revoke a meter's key on the ledger (admin)", params: []string{"id:path:true:meter ID"}, body: `{"reason"}`},
+	{method: "GET", path: "/api/v1/readings", summary: "A meter's readings with seq, ledger index and flags", params: []string{"meter:query:true:meter ID", "from:query:false:RFC 3339 or date", "to:query:false:RFC 3339 or date", "limit:query:false:page size (default 500)", "order:query:false:asc|desc", "cursor:query:false:next page", "format:query:false:csv"}},
+	{method: "GET", path: "/api/v1/series", summary: "Aggregated channel of a meter or point", params: []string{"meter:query:false:meter ID", "point:query:false:point ID", "channel:query:true:channel name", "from:query:false:start", "to:query:false:end", "interval:query:false:raw|15m|1h|1d|1mo", "fn:query:false:avg|min|max|last|sum|delta", "tz:query:false:time zone", "format:query:false:csv"}},
+	{method: "POST", path: "/api/v1/ingest", summary: "Submit signed readings over HTTP", body: `{"readings":["<signed note>", …]}`},
+	{method: "GET", path: "/api/v1/overview", summary: "Province/city/park roll-up of a day", params: []string{"level:query:false:province|city|park", "code:query:false:region code or park ID", "date:query:false:YYYY-MM-DD"}},
+	{method: "GET", path: "/api/v1/stream", summary: "Server-sent events: reading, alarm", params: []string{"enterprise:query:false:enterprise ID", "access_token:query:false:token for EventSource"}, produces: "text/event-stream"},
+	{method: "GET", path: "/api/v1/ledger/status", summary: "Log size, latest checkpoint, witnesses"},
+	{method: "GET", path: "/api/v1/proof", summary: "Receipt (c2sp.org/tlog-proof@v1) of a ledger entry", params: []string{"index:query:true:ledger index", "download:query:false:as attachment"}, produces: "text/plain"},
+	{method: "GET", path: "/api/v1/rejections", summary: "Admission rejections by reason and the recent ones", params: []string{"meter:query:false:meter ID", "reason:query:false:reason", "limit:query:false:recent rejections"}},
+	{method: "GET", path: "/api/v1/alarms", summary: "Alarms", params: []string{"state:query:false:active|acked|cleared|open|all", "enterprise:query:false:enterprise ID", "kind:query:false:alarm kind", "meter:query:false:meter ID"}},
+	{method: "POST", path: "/api/v1/alarms/{id}/ack", summary: "Acknowledge an alarm", params: []string{"id:path:true:alarm ID"}, body: `{"note"}`},
+	{method: "POST", path: "/api/v1/alarms/{id}/clear", summary: "Clear an alarm", params: []string{"id:path:true:alarm ID"}, body: `{"note"}`},
+	{method: "GET", path: "/api/v1/alarms/{id}/history", summary: "An alarm's history", params: []string{"id:path:true:alarm ID"}},
+	{method: "GET", path: "/api/v1/tokens", summary: "API tokens (admin)"},
+	{method: "POST", path: "/api/v1/tokens", summary: "Issue a token (admin); the secret is returned once", body: `{"id","name","role","scope"}`},
+	{method: "POST", path: "/api/v1/tokens/{id}/revoke", summary: "Revoke a token (admin)", params: []string{"id:path:true:token ID"}},
+}
+
+var pathParam = regexp.MustCompile(`\{[a-z_]+\}`)
+
+// openAPIDocument builds the OpenAPI 3.1 description of the API.
+func openAPIDocument(version string) map[string]any {
+	paths := map[string]any{}
+	for _, op := range opDocs {
+		item, _ := paths[op.path].(map[string]any)
+		if item == nil {
+			item = map[string]any{}
+			paths[op.path] = item
+		}
+		var params []any
+		for _, p := range op.params {
+			f := strings.SplitN(p, ":", 4)
+			params = append(params, map[string]any{"name": f[0], "in": f[1], "required": f[2] == "true",
+				"description": f[3], "schema": map[string]any{"type": "string"}})
+		}
+		media := op.produces
+		if media == "" {
+			media = "application/json"
+		}
+		o := map[string]any{
+			"summary":     op.summary,
+			"operationId": strings.ToLower(op.method) + pathParam.ReplaceAllString(strings.ReplaceAll(strings.TrimPrefix(op.path, "/api/v1"), "/", "_"), "by_id"),
+			"responses": map[string]any{
+				"200":     map[string]any{"description": "OK", "content": map[string]any{media: map[string]any{}}},
+				"default": map[string]any{"description": "error", "content": map[string]any{"application/json": map[string]any{"schema": map[string]any{"$ref": "#/components/schemas/Error"}}}},
+			},
+		}
+		if len(params) > 0 {
+			o["parameters"] = params
+		}
+		if op.body != "" {
+			o["requestBody"] = map[string]any{"required": true, "description": op.body,
+				"content": map[string]any{"application/json": map[string]any{"schema": map[string]any{"type": "object"}}}}
+		}
+		if op.public {
+			o["security"] = []any{}
+		}
+		item[strings.ToLower(op.method)] = o
+	}
+	return map[string]any{
+		"openapi": "3.1.0",
+		"info": map[string]any{"title": "shuixiao API", "version": version,
+			"description": "Industrial water-efficiency platform: signed meter readings on a verifiable ledger, balances, alarms. See docs/api.md."},
+		"servers":  []any{map[string]any{"url": "/"}},
+		"security": []any{map[string]any{"bearer": []any{}}},
+		"paths":    paths,
+		"components": map[string]any{
+			"securitySchemes": map[string]any{"bearer": map[string]any{"type": "http", "scheme": "bearer"}},
+			"schemas": map[string]any{"Error": map[string]any{"type": "object", "required": []any{"error"},
+				"properties": map[string]any{"error": map[string]any{"type": "string"}}}},
+		},
+	}
+}
+
+func (s *Server) openAPI(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, openAPIDocument(s.opts.Version))
+}

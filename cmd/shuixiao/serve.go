@@ -1,0 +1,71 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+)
+
+func init() {
+	register("serve", "run the platform: MQTT broker, ledger, store, API and console", runServe)
+}
+
+// serverFlags declares the flags serve and demo share.
+func serverFlags(fs *flag.FlagSet, cfg *serverConfig) {
+	fs.StringVar(&cfg.Data, "data", "./shuixiao-data", "data directory (store, ledger, keys, admin token)")
+	fs.StringVar(&cfg.HTTPAddr, "http", "127.0.0.1:8080", "HTTP listen address (API, console, ledger tiles)")
+	fs.StringVar(&cfg.MQTTAddr, "mqtt", "127.0.0.1:1883", "MQTT listen address (meters)")
+	fs.StringVar(&cfg.WitnessPolicy, "witness-policy", "", "witness policy file: publish checkpoints only with k-of-n witness cosignatures")
+	fs.StringVar(&cfg.Origin, "origin", "", "log origin on first start (default ledger.shuixiao.local/hunan-industrial-water/v1)")
+}
+
+func newLogger(w io.Writer, verbose bool) *slog.Logger {
+	level := slog.LevelInfo
+	if verbose {
+		level = slog.LevelDebug
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level}))
+}
+
+func runServe(args []string) int {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	var cfg serverConfig
+	serverFlags(fs, &cfg)
+	verbose := fs.Bool("v", false, "verbose logging")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(os.Stderr, "serve: unexpected argument %q\n", fs.Arg(0))
+		return 2
+	}
+	cfg.Logger = newLogger(os.Stderr, *verbose)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	s, err := openServer(ctx, cfg)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "serve: %v\n", err)
+		return 1
+	}
+	fmt.Printf("shuixiao %s serving\n  console  %s/\n  API      %s/api/v1/\n  MQTT     %s\n  ledger   %s/ledger/checkpoint\n  log key  %s\n  admin token in %s\n",
+		version, s.URL(), s.URL(), s.broker.Addr(), s.URL(), s.ledger.VerifierKey(), adminTokenPath(cfg))
+	<-ctx.Done()
+	fmt.Fprintln(os.Stderr, "shutting down…")
+	cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	s.Close(cctx)
+	return 0
+}
+
+func adminTokenPath(cfg serverConfig) string {
+	if os.Getenv("SHUIXIAO_ADMIN_TOKEN") != "" {
+		return "$SHUIXIAO_ADMIN_TOKEN"
+	}
+	return cfg.Data + "/" + adminTokenFile
+}

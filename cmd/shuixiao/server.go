@@ -1,0 +1,471 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"golang.org/x/mod/sumdb/note"
+	"k8s.io/klog/v2"
+
+	"github.com/shuixiao/shuixiao/alarm"
+	"github.com/shuixiao/shuixiao/api"
+	"github.com/shuixiao/shuixiao/broker"
+	"github.com/shuixiao/shuixiao/ingest"
+	"github.com/shuixiao/shuixiao/ledger"
+	"github.com/shuixiao/shuixiao/meter"
+	"github.com/shuixiao/shuixiao/reading"
+	"github.com/shuixiao/shuixiao/store"
+	"github.com/shuixiao/shuixiao/store/sqlite"
+	"github.com/shuixiao/shuixiao/web"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+// serverConfig is what serve and demo share.
+type serverConfig struct {
+	Data          string
+	HTTPAddr      string
+	MQTTAddr      string
+	WitnessPolicy string // file
+	Origin        string
+	Logger        *slog.Logger
+}
+
+// server is the whole platform in one process.
+type server struct {
+	cfg      serverConfig
+	store    *sqlite.Store
+	ledger   *ledger.Log
+	dir      *ingest.Directory
+	pipeline *ingest.Pipeline
+	broker   *broker.Broker
+	live     *api.Live
+	alarms   *alarm.Monitor
+	http     *http.Server
+	httpLn   net.Listener
+	devices  *devices
+	token    string
+	metrics  *prometheus.Registry
+	stopBg   context.CancelFunc
+	bg       sync.WaitGroup
+}
+
+// adminTokenFile is where a data directory keeps its admin token.
+const adminTokenFile = "admin.token"
+
+// openServer opens (or creates) a data directory and starts every part:
+// store, ledger (with catch-up), key directory, ingest pipeline, MQTT broker
+// and HTTP server. Addresses in use are reported before anything is created.
+func openServer(ctx context.Context, cfg serverConfig) (*server, error) {
+	log := cfg.Logger
+	// Tessera logs through klog; its lines join ours.
+	klog.SetSlogLogger(log.With("part", "tessera"))
+	// Listen first: a port in use is the commonest start-up failure.
+	httpLn, err := net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		if strings.Contains(err.Error(), "address already in use") {
+			return nil, fmt.Errorf("HTTP address %s is already in use; choose another with --http", cfg.HTTPAddr)
+		}
+		return nil, fmt.Errorf("HTTP listen on %s: %w", cfg.HTTPAddr, err)
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			httpLn.Close()
+		}
+	}()
+	if err := os.MkdirAll(cfg.Data, 0o750); err != nil {
+		return nil, fmt.Errorf("data directory: %w", err)
+	}
+	s := &server{cfg: cfg, httpLn: httpLn, live: api.NewLive(), dir: ingest.NewDirectory(), metrics: prometheus.NewRegistry()}
+	s.metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	st, err := sqlite.Open(filepath.Join(cfg.Data, "store.db"), sqlite.Options{Logf: func(f string, a ...any) { log.Error(fmt.Sprintf(f, a...)) }})
+	if err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	s.store = st
+	defer func() {
+		if !ok {
+			s.closeParts(context.Background())
+		}
+	}()
+	var policy []byte
+	if cfg.WitnessPolicy != "" {
+		if policy, err = os.ReadFile(cfg.WitnessPolicy); err != nil {
+			return nil, fmt.Errorf("witness policy: %w", err)
+		}
+	}
+	lg, err := ledger.Open(ctx, ledger.Options{Dir: filepath.Join(cfg.Data, "ledger"), Origin: cfg.Origin,
+		WitnessPolicy: policy, Registerer: s.metrics, Logger: log})
+	if err != nil {
+		return nil, fmt.Errorf("open ledger: %w", err)
+	}
+	s.ledger = lg
+	if err := s.ensureAdminToken(ctx); err != nil {
+		return nil, err
+	}
+	if err := seedRegions(ctx, st); err != nil {
+		return nil, err
+	}
+	s.devices = &devices{store: st, dir: s.dir}
+	if err := s.devices.loadAll(ctx); err != nil {
+		return nil, err
+	}
+	logKey, err := note.NewVerifier(lg.VerifierKey())
+	if err != nil {
+		return nil, err
+	}
+	n, err := ingest.CatchUp(ctx, lg, st, logKey, s.dir, func(ctx context.Context, ke *reading.KeyEntry) error {
+		if ke.Action == reading.ActionRevoke {
+			s.dir.Revoke(ke.Meter)
+			return nil
+		}
+		return s.devices.load(ctx, ke.Meter)
+	}, time.Now(), log)
+	if err != nil {
+		return nil, fmt.Errorf("catch up with the ledger: %w", err)
+	}
+	if n > 0 {
+		log.Info("store caught up with the ledger", "entries", n)
+	}
+	states, err := st.AdmissionStates(ctx)
+	if err != nil {
+		return nil, err
+	}
+	init := make(map[string]ingest.MeterState, len(states))
+	for _, ms := range states {
+		init[ms.Meter] = ingest.MeterState{Seq: ms.Seq, Hash: ms.Hash, Index: ms.Index, Known: true}
+	}
+	s.live.Load(states, func(m string) string {
+		if d, ok := s.dir.Get(m); ok {
+			return d.Enterprise
+		}
+		return ""
+	})
+	s.alarms = alarm.New(alarm.Options{Store: st, Notify: s.live.Alarm, Logger: log})
+	s.pipeline, err = ingest.New(ingest.Options{Ledger: lg, Store: st, Directory: s.dir, States: init, Logger: log,
+		OnCommitted: s.committed})
+	if err != nil {
+		return nil, err
+	}
+	s.devices.onRevoke = func(id string) {
+		if s.broker != nil {
+			s.broker.Disconnect(id)
+		}
+	}
+	s.broker, err = broker.New(broker.Options{
+		Addr:         cfg.MQTTAddr,
+		Authenticate: s.devices.authenticate,
+		OnReading:    s.onMQTTReading,
+		OnRefused: func(dev, reason, src string) {
+			s.pipeline.Reject(store.Rejection{Time: time.Now(), Meter: dev, Reason: reason, Source: "mqtt:" + src,
+				Detail: "MQTT " + strings.ReplaceAll(reason, "-", " ")})
+		},
+		Logger: log.With("part", "mqtt"),
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := s.broker.Start(); err != nil {
+		return nil, fmt.Errorf("start MQTT broker: %w", err)
+	}
+	apiSrv := api.New(api.Options{Store: st, Ledger: lg, Ingest: s.pipeline, Devices: s.devices, Live: s.live,
+		WitnessPolicy: string(policy), Version: version, Logger: log})
+	mux := http.NewServeMux()
+	mux.Handle("/api/", apiSrv)
+	mux.Handle("/ledger/", http.StripPrefix("/ledger", lg.Handler()))
+	mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics, promhttp.HandlerOpts{}))
+	mux.Handle("/", web.Handler())
+	s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := s.http.Serve(httpLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("HTTP server", "error", err)
+		}
+	}()
+	bg, cancel := context.WithCancel(context.Background())
+	s.stopBg = cancel
+	s.bg.Add(1)
+	go func() {
+		defer s.bg.Done()
+		s.alarms.Run(bg, s.lastReceived, s.meterList)
+	}()
+	ok = true
+	return s, nil
+}
+
+// committed fans a pipeline commit out to the live stream, receipts and alarms.
+func (s *server) committed(c *ingest.Committed) {
+	s.live.Committed(c)
+	s.alarms.Committed(c)
+}
+
+// onMQTTReading hands an MQTT reading to the pipeline and answers the PUBACK
+// and the receipt topic when it is durable.
+func (s *server) onMQTTReading(r broker.Reading, ack func(broker.Ack)) {
+	s.pipeline.Submit(r.Payload, r.Device, "mqtt:"+r.Source, func(res ingest.Result) {
+		var receipt string
+		if res.Reject != nil {
+			code := broker.CodeImplementationErr
+			switch res.Reject.Reason {
+			case ingest.ReasonMalformed, ingest.ReasonTooLarge, ingest.ReasonUnknownChannel, ingest.ReasonPointMismatch:
+				code = broker.CodePayloadFormatError
+			case ingest.ReasonBadSignature, ingest.ReasonUnknownMeter, ingest.ReasonRevokedKey, ingest.ReasonWrongDevice, ingest.ReasonReplay:
+				code = broker.CodeNotAuthorized
+			case ingest.ReasonUnavailable:
+				code = broker.CodeServerBusy
+			}
+			ack(broker.Ack{Code: code, Message: res.Reject.Reason + ": " + res.Reject.Detail})
+			receipt = fmt.Sprintf("rejected %s", res.Reject.Reason)
+		} else {
+			ack(broker.Ack{Code: broker.CodeSuccess})
+			receipt = fmt.Sprintf("index %d", res.Index)
+			if res.Duplicate {
+				receipt += " dup"
+			}
+			for _, f := range res.Flags.Names() {
+				receipt += " " + f
+			}
+		}
+		if rd, err := reading.Parse(r.Payload); err == nil {
+			receipt = fmt.Sprintf("seq %d %s", rd.Seq, receipt)
+		}
+		_ = s.broker.Publish(broker.ReceiptsPrefix+r.Device, []byte(receipt), 0)
+	})
+}
+
+func (s *server) lastReceived() map[string]time.Time {
+	snap := s.live.Snapshot()
+	out := make(map[string]time.Time, len(snap))
+	for id, seen := range snap {
+		out[id] = seen.Received
+	}
+	return out
+}
+
+func (s *server) meterList(ctx context.Context) ([]meter.Meter, error) {
+	return s.store.Meters(ctx, store.Filter{})
+}
+
+// ensureAdminToken makes the admin token of the data directory: from
+// SHUIXIAO_ADMIN_TOKEN if set, else DIR/admin.token (created on first start,
+// mode 0600).
+func (s *server) ensureAdminToken(ctx context.Context) error {
+	secret := strings.TrimSpace(os.Getenv("SHUIXIAO_ADMIN_TOKEN"))
+	path := filepath.Join(s.cfg.Data, adminTokenFile)
+	if secret == "" {
+		b, err := os.ReadFile(path)
+		switch {
+		case err == nil:
+			secret = strings.TrimSpace(string(b))
+		case errors.Is(err, os.ErrNotExist):
+			secret = api.NewSecret()
+			if err := os.WriteFile(path, []byte(secret+"\n"), 0o600); err != nil {
+				return fmt.Errorf("write admin token: %w", err)
+			}
+		default:
+			return fmt.Errorf("read admin token: %w", err)
+		}
+	}
+	if len(secret) < 16 {
+		return fmt.Errorf("admin token must have at least 16 characters")
+	}
+	s.token = secret
+	h := store.HashToken(secret)
+	if _, err := s.store.TokenByHash(ctx, h); err == nil {
+		return nil
+	}
+	// A new admin secret (first start, or SHUIXIAO_ADMIN_TOKEN changed):
+	// retire the earlier admin tokens of the data directory, store this one.
+	ts, err := s.store.Tokens(ctx)
+	if err != nil {
+		return err
+	}
+	for _, t := range ts {
+		if t.Name == dataDirAdmin && t.Revoked.IsZero() {
+			if err := s.store.RevokeToken(ctx, t.ID, time.Now()); err != nil {
+				return err
+			}
+		}
+	}
+	id := fmt.Sprintf("admin-%x", h[:4])
+	return s.store.CreateToken(ctx, store.Token{ID: id, Name: dataDirAdmin, Role: store.RoleAdmin, Created: time.Now()}, h)
+}
+
+// dataDirAdmin names the admin token that the data directory's admin.token holds.
+const dataDirAdmin = "admin (data directory)"
+
+// seedRegions puts the Hunan regions of the embedded GB/T 2260 table in the registry.
+func seedRegions(ctx context.Context, st store.Registry) error {
+	for _, r := range meter.HunanRegions() {
+		if err := st.CreateRegion(ctx, r); err != nil && !errors.Is(err, store.ErrExists) {
+			return fmt.Errorf("seed region %s: %w", r.Code, err)
+		}
+	}
+	return nil
+}
+
+// Close stops taking work, drains the pipeline and closes every part.
+func (s *server) Close(ctx context.Context) {
+	if s.http != nil {
+		sctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+		_ = s.http.Shutdown(sctx)
+		cancel()
+	}
+	if s.stopBg != nil {
+		s.stopBg()
+		s.bg.Wait()
+	}
+	s.closeParts(ctx)
+}
+
+func (s *server) closeParts(ctx context.Context) {
+	if s.broker != nil {
+		s.broker.Close()
+	}
+	if s.pipeline != nil {
+		s.pipeline.Close()
+	}
+	if s.ledger != nil {
+		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		_ = s.ledger.Close(cctx)
+		cancel()
+	}
+	if s.store != nil {
+		_ = s.store.Close()
+	}
+}
+
+// URL returns the HTTP base URL.
+func (s *server) URL() string { return "http://" + s.httpLn.Addr().String() }
+
+// devices keeps the key directory and MQTT credentials in step with the registry.
+type devices struct {
+	store    *sqlite.Store
+	dir      *ingest.Directory
+	onRevoke func(id string)
+
+	mu    sync.Mutex
+	cache map[string][32]byte // meter → hash of a password that was accepted
+}
+
+// loadAll puts every registered meter in the key directory.
+func (d *devices) loadAll(ctx context.Context) error {
+	ms, err := d.store.Meters(ctx, store.Filter{})
+	if err != nil {
+		return err
+	}
+	pts, err := d.store.Points(ctx, store.Filter{})
+	if err != nil {
+		return err
+	}
+	byID := map[string]meter.Point{}
+	for _, p := range pts {
+		byID[p.ID] = p
+	}
+	for _, m := range ms {
+		p := byID[m.Point]
+		if err := d.dir.Put(m, p, p.Enterprise); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (d *devices) load(ctx context.Context, id string) error {
+	m, err := d.store.Meter(ctx, id)
+	if err != nil {
+		return err
+	}
+	p, err := d.store.Point(ctx, m.Point)
+	if err != nil {
+		return err
+	}
+	return d.dir.Put(m, p, p.Enterprise)
+}
+
+func (d *devices) Registered(ctx context.Context, id string) error { return d.load(ctx, id) }
+
+func (d *devices) Revoked(ctx context.Context, id string) {
+	d.dir.Revoke(id)
+	d.mu.Lock()
+	delete(d.cache, id)
+	d.mu.Unlock()
+	if d.onRevoke != nil {
+		d.onRevoke(id)
+	}
+}
+
+// SetSecret stores a salted hash of a meter's MQTT password.
+func (d *devices) SetSecret(ctx context.Context, id, password string) error {
+	var salt [16]byte
+	if _, err := rand.Read(salt[:]); err != nil {
+		return err
+	}
+	h := secretHash(salt[:], id, password)
+	if err := d.store.SetDeviceSecret(ctx, id, base64.StdEncoding.EncodeToString(salt[:])+"$"+base64.StdEncoding.EncodeToString(h[:])); err != nil {
+		return err
+	}
+	d.mu.Lock()
+	delete(d.cache, id)
+	d.mu.Unlock()
+	return nil
+}
+
+func secretHash(salt []byte, id, password string) [32]byte {
+	return sha256.Sum256([]byte(string(salt) + "\x00" + id + "\x00" + password))
+}
+
+// authenticate checks MQTT credentials: a registered, unrevoked meter with
+// the password given at registration.
+func (d *devices) authenticate(id string, password []byte) bool {
+	dev, ok := d.dir.Get(id)
+	if !ok || dev.Revoked {
+		return false
+	}
+	probe := sha256.Sum256(append([]byte(id+"\x00"), password...))
+	d.mu.Lock()
+	c, hit := d.cache[id]
+	d.mu.Unlock()
+	if hit {
+		return subtle.ConstantTimeCompare(c[:], probe[:]) == 1
+	}
+	rec, err := d.store.DeviceSecret(context.Background(), id)
+	if err != nil {
+		return false
+	}
+	saltB64, hashB64, found := strings.Cut(rec, "$")
+	salt, err1 := base64.StdEncoding.DecodeString(saltB64)
+	want, err2 := base64.StdEncoding.DecodeString(hashB64)
+	if !found || err1 != nil || err2 != nil {
+		return false
+	}
+	got := secretHash(salt, id, string(password))
+	if subtle.ConstantTimeCompare(got[:], want) != 1 {
+		return false
+	}
+	d.mu.Lock()
+	if d.cache == nil {
+		d.cache = map[string][32]byte{}
+	}
+	d.cache[id] = probe
+	d.mu.Unlock()
+	return true
+}
