@@ -95,7 +95,22 @@ func bigLog(a *big.Float, prec uint, ln2 *big.Float) *big.Float {
 	one := new(big.Float).SetPrec(prec).SetInt64(1)
 	num := new(big.Float).SetPrec(prec).Sub(a, one)
 	den := new(big.Float).SetPrec(prec).Add(a, one)
-	s := new(big.Float).SetPrec(prec).Quo(num, den)
+	sum := bigTwoAtanh(new(big.Float).SetPrec(prec).Quo(num, den), prec)
+	if k != 0 {
+		sum.Add(sum, new(big.Float).SetPrec(prec).Mul(ln2, new(big.Float).SetPrec(prec).SetInt64(int64(k))))
+	}
+	return sum
+}
+
+// bigLn2 computes log 2 = 2·atanh(1/3).
+func bigLn2(prec uint) *big.Float {
+	third := new(big.Float).SetPrec(prec).Quo(new(big.Float).SetPrec(prec).SetInt64(1), new(big.Float).SetPrec(prec).SetInt64(3))
+	return bigTwoAtanh(third, prec)
+}
+
+// bigTwoAtanh sums 2·(s + s³/3 + s⁵/5 + …) for |s| < 1/2 to prec bits.
+func bigTwoAtanh(s *big.Float, prec uint) *big.Float {
+	one := new(big.Float).SetPrec(prec).SetInt64(1)
 	s2 := new(big.Float).SetPrec(prec).Mul(s, s)
 	sum := new(big.Float).SetPrec(prec).Set(s)
 	term := new(big.Float).SetPrec(prec).Set(s)
@@ -105,29 +120,6 @@ func bigLog(a *big.Float, prec uint, ln2 *big.Float) *big.Float {
 		t := new(big.Float).SetPrec(prec).Quo(term, new(big.Float).SetPrec(prec).SetInt64(n))
 		sum.Add(sum, t)
 		if t.Sign() == 0 || new(big.Float).Abs(t).Cmp(eps) < 0 {
-			break
-		}
-	}
-	sum.Mul(sum, new(big.Float).SetPrec(prec).SetInt64(2))
-	if k != 0 {
-		sum.Add(sum, new(big.Float).SetPrec(prec).Mul(ln2, new(big.Float).SetPrec(prec).SetInt64(int64(k))))
-	}
-	return sum
-}
-
-func bigLn2(prec uint) *big.Float {
-	// log 2 = 2·atanh(1/3).
-	one := new(big.Float).SetPrec(prec).SetInt64(1)
-	s := new(big.Float).SetPrec(prec).Quo(one, new(big.Float).SetPrec(prec).SetInt64(3))
-	s2 := new(big.Float).SetPrec(prec).Mul(s, s)
-	sum := new(big.Float).SetPrec(prec).Set(s)
-	term := new(big.Float).SetPrec(prec).Set(s)
-	eps := new(big.Float).SetPrec(prec).SetMantExp(one, -int(prec))
-	for n := int64(3); ; n += 2 {
-		term.Mul(term, s2)
-		t := new(big.Float).SetPrec(prec).Quo(term, new(big.Float).SetPrec(prec).SetInt64(n))
-		sum.Add(sum, t)
-		if t.Cmp(eps) < 0 {
 			break
 		}
 	}

@@ -42,30 +42,37 @@ func (s *Solver) DemandCategories(i int) int {
 	return int(s.demandStart[i+1] - s.demandStart[i])
 }
 
-// JunctionDemand returns the base demand of category c of junction i.
-func (s *Solver) JunctionDemand(i, c int) (float64, error) {
+// demandSlot returns the position of category c of junction i.
+func (s *Solver) demandSlot(i, c int) (int, error) {
 	if err := s.checkJunction(i); err != nil {
 		return 0, err
 	}
 	if c < 0 || c >= s.DemandCategories(i) {
 		return 0, fmt.Errorf("network: junction %s has no demand category %d", s.net.Nodes[i].ID, c)
 	}
-	return s.demandBase[int(s.demandStart[i])+c] * s.u.flow, nil
+	return int(s.demandStart[i]) + c, nil
+}
+
+// JunctionDemand returns the base demand of category c of junction i.
+func (s *Solver) JunctionDemand(i, c int) (float64, error) {
+	d, err := s.demandSlot(i, c)
+	if err != nil {
+		return 0, err
+	}
+	return s.demandBase[d] * s.u.flow, nil
 }
 
 // SetJunctionDemand sets the base demand (file flow units, negative for
 // an inflow) of category c of junction i.
 func (s *Solver) SetJunctionDemand(i, c int, base float64) error {
-	if err := s.checkJunction(i); err != nil {
+	d, err := s.demandSlot(i, c)
+	if err != nil {
 		return err
-	}
-	if c < 0 || c >= s.DemandCategories(i) {
-		return fmt.Errorf("network: junction %s has no demand category %d", s.net.Nodes[i].ID, c)
 	}
 	if err := checkValue("base demand", base, true); err != nil {
 		return err
 	}
-	s.demandBase[int(s.demandStart[i])+c] = base / s.u.flow
+	s.demandBase[d] = base / s.u.flow
 	return nil
 }
 

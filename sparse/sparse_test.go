@@ -134,19 +134,7 @@ func TestOrderIsPermutation(t *testing.T) {
 // natural (row by row) order, whose factor has a band of width k.
 func TestMinimumDegreeReducesFill(t *testing.T) {
 	const k = 30
-	var edges []Edge
-	id := func(r, c int) int { return r*k + c }
-	for r := range k {
-		for c := range k {
-			if c+1 < k {
-				edges = append(edges, Edge{id(r, c), id(r, c+1)})
-			}
-			if r+1 < k {
-				edges = append(edges, Edge{id(r, c), id(r+1, c)})
-			}
-		}
-	}
-	sym, _, err := Analyze(k*k, edges)
+	sym, _, err := Analyze(k*k, gridEdges(k))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -209,21 +197,25 @@ func TestParallelEdgesShareSlot(t *testing.T) {
 	}
 }
 
-func BenchmarkFactorizeSolveGrid(b *testing.B) {
-	const k = 100
+// gridEdges returns the edges of a k×k grid graph.
+func gridEdges(k int) []Edge {
 	var edges []Edge
-	id := func(r, c int) int { return r*k + c }
 	for r := range k {
 		for c := range k {
 			if c+1 < k {
-				edges = append(edges, Edge{id(r, c), id(r, c+1)})
+				edges = append(edges, Edge{r*k + c, r*k + c + 1})
 			}
 			if r+1 < k {
-				edges = append(edges, Edge{id(r, c), id(r+1, c)})
+				edges = append(edges, Edge{r*k + c, (r+1)*k + c})
 			}
 		}
 	}
-	sym, slots, err := Analyze(k*k, edges)
+	return edges
+}
+
+func BenchmarkFactorizeSolveGrid(b *testing.B) {
+	const k = 100
+	sym, slots, err := Analyze(k*k, gridEdges(k))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -246,20 +238,9 @@ func BenchmarkFactorizeSolveGrid(b *testing.B) {
 }
 
 func BenchmarkAnalyzeGrid(b *testing.B) {
-	const k = 100
-	var edges []Edge
-	for r := range k {
-		for c := range k {
-			if c+1 < k {
-				edges = append(edges, Edge{r*k + c, r*k + c + 1})
-			}
-			if r+1 < k {
-				edges = append(edges, Edge{r*k + c, (r+1)*k + c})
-			}
-		}
-	}
+	edges := gridEdges(100)
 	for b.Loop() {
-		if _, _, err := Analyze(k*k, edges); err != nil {
+		if _, _, err := Analyze(100*100, edges); err != nil {
 			b.Fatal(err)
 		}
 	}
