@@ -73,6 +73,15 @@ func (p *parser) number(tok int) (float64, *lineError) {
 	return v, nil
 }
 
+// nodeValue reads a node property that must not be negative (error 209).
+func (p *parser) nodeValue(tok int) (float64, *lineError) {
+	v, le := p.number(tok)
+	if le == nil && v < 0 {
+		le = fail(209, tok)
+	}
+	return v, le
+}
+
 // junction: id elev (demand) (pattern). The junction is added even when
 // its data are bad (as EPANET does), so later lines that refer to it raise
 // no second error.
@@ -735,12 +744,9 @@ func (p *parser) emitter() *lineError {
 	if p.net.Nodes[j].Kind != Junction {
 		return nil
 	}
-	k, le := p.number(1)
+	k, le := p.nodeValue(1)
 	if le != nil {
 		return le
-	}
-	if k < 0 {
-		return fail(209, 1)
 	}
 	p.net.Nodes[j].Emitter = k
 	return nil
@@ -758,19 +764,13 @@ func (p *parser) leakage() *lineError {
 	if !p.net.Links[j].Kind.IsPipe() {
 		return nil
 	}
-	c1, le := p.number(1)
+	c1, le := p.nodeValue(1)
 	if le != nil {
 		return le
 	}
-	if c1 < 0 {
-		return fail(209, 1)
-	}
-	c2, le := p.number(2)
+	c2, le := p.nodeValue(2)
 	if le != nil {
 		return le
-	}
-	if c2 < 0 {
-		return fail(209, 2)
 	}
 	p.net.Links[j].LeakArea = c1
 	p.net.Links[j].LeakExpansion = c2
@@ -819,22 +819,16 @@ func (p *parser) quality() *lineError {
 		if le != nil {
 			return le
 		}
-		c, le := p.number(1)
+		c, le := p.nodeValue(1)
 		if le != nil {
 			return le
-		}
-		if c < 0 {
-			return fail(209, 1)
 		}
 		p.net.Nodes[j].InitQuality = c
 		return nil
 	}
-	c, le := p.number(2)
+	c, le := p.nodeValue(2)
 	if le != nil {
 		return le
-	}
-	if c < 0 {
-		return fail(209, 2)
 	}
 	for j := range p.net.Nodes {
 		if inRange(p.net.Nodes[j].ID, p.tok[0], p.tok[1]) {
