@@ -77,7 +77,7 @@ async function settle(page, want = 'ready') {
 async function shot(page, name) {
   // A full-page capture of a scrolled page repeats the sticky header mid-page.
   await page.evaluate(() => window.scrollTo(0, 0));
-  await page.screenshot({ path: join(OUT, `${name}.png`), fullPage: true });
+  await page.screenshot({ path: join(OUT, `${name}.png`), fullPage: true, animations: 'disabled' });
 }
 
 function noErrors(page, allow = []) {

@@ -27,6 +27,8 @@ describe('numbers', () => {
   it.each([
     [fmtNum(1234567.891, 1), '1,234,567.9'],
     [fmtNum(null), '—'],
+    [fmtNum(-0.0001, 2), '0'],
+    [fmtPct(-0.00001), '0%'],
     [fmtNum(NaN), '—'],
     [fmtPct(0.85349), '85.3%'],
     [fmtPct(null), '—'],

@@ -18,7 +18,8 @@ export function fmtNum(v: number | null | undefined, digits = 1): string {
   const key = `${locale()}|${digits}`;
   let f = numberFormats.get(key);
   if (!f) {
-    f = new Intl.NumberFormat(locale(), { maximumFractionDigits: digits, minimumFractionDigits: 0 });
+    // signDisplay 'negative': a value that rounds to zero is "0", never "-0".
+    f = new Intl.NumberFormat(locale(), { maximumFractionDigits: digits, minimumFractionDigits: 0, signDisplay: 'negative' });
     numberFormats.set(key, f);
   }
   return f.format(v);

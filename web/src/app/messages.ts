@@ -262,6 +262,7 @@ export const messages = {
   'ledger.status': ['账本状态', 'Ledger status'],
   'ledger.size': ['条目数', 'Entries'],
   'ledger.size.hint': ['最新检查点覆盖的条目数', 'entries covered by the latest checkpoint'],
+  'ledger.size.written': ['已写入 {n} 条，待下一检查点', '{n} written, awaiting the next checkpoint'],
   'ledger.policy': ['见证策略', 'Witness policy'],
   'ledger.policy.value': ['{n} 个中至少 {k} 个联署', '{k} of {n} must cosign'],
   'ledger.policy.none': ['无', 'none'],
@@ -307,6 +308,9 @@ export const messages = {
   'reject.unknown-channel': ['未声明通道', 'unknown channel'],
   'reject.replay': ['重放', 'replay'],
   'reject.unavailable': ['服务暂不可用', 'unavailable'],
+  'reject.bad-credentials': ['MQTT 凭据错误', 'bad MQTT credentials'],
+  'reject.anonymous-connect': ['匿名连接', 'anonymous connection'],
+  'reject.topic-not-allowed': ['主题不允许', 'topic not allowed'],
   'rejectSource.mqtt': ['MQTT', 'MQTT'],
   'rejectSource.http': ['HTTP 接口', 'HTTP'],
 

@@ -21,6 +21,8 @@ interface CheckpointChecks {
   witnesses: Map<string, Date | null>;
   policy?: WitnessPolicy;
   quorum: boolean | null;
+  /** tree size of the checkpoint */
+  size?: number;
   error?: string;
 }
 
@@ -30,6 +32,7 @@ function checkpointChecks(s: LedgerStatus, lk: string | undefined): CheckpointCh
   try {
     const note = parseSignedNote(s.checkpoint);
     const cp = parseCheckpoint(note.text);
+    out.size = Number(cp.size);
     if (lk) {
       const key = parseVerifierKey(lk);
       out.log = verifyNoteSignature(note, key) && cp.origin === key.name;
@@ -84,7 +87,10 @@ function statusView(s: LedgerStatus, lk: string | undefined): HTMLElement {
     h(
       'div',
       { class: 'kpis' },
-      kpi(t('ledger.size'), fmtNum(s.size, 0), { hint: t('ledger.size.hint'), testid: 'ledger-size' }),
+      kpi(t('ledger.size'), fmtNum(checks.size ?? s.size, 0), {
+        hint: checks.size !== undefined && s.size > checks.size ? t('ledger.size.written', { n: fmtNum(s.size, 0) }) : t('ledger.size.hint'),
+        testid: 'ledger-size',
+      }),
       kpi(t('ledger.policy'), policyText(s, checks.policy)),
       kpi(t('ledger.cosigned'), `${cosigned} / ${witnesses.length}`, {
         tone: checks.quorum === null ? undefined : checks.quorum ? 'good' : 'bad',
@@ -139,7 +145,14 @@ function rejectionsView(r: Rejections, onCleanup: (fn: () => void) => void): HTM
         { head: t('reading.meter'), cell: (x) => (x.meter ? h('a', { href: `/meters/${encodeURIComponent(x.meter)}` }, x.meter) : '—') },
         { head: t('ledger.rejections.reason'), cell: (x) => h('span', { class: 'badge bad', title: x.reason }, tOr(`reject.${x.reason}`, x.reason)) },
         { head: t('ledger.rejections.detail'), cell: (x) => x.detail ?? '' },
-        { head: t('ledger.rejections.source'), cell: (x) => tOr(`rejectSource.${x.source}`, x.source ?? '—') },
+        {
+          head: t('ledger.rejections.source'),
+          cell: (x) => {
+            // "mqtt:127.0.0.1:55884" → "MQTT 127.0.0.1:55884"
+            const [kind, ...rest] = (x.source ?? '').split(':');
+            return x.source ? `${tOr(`rejectSource.${kind}`, kind)}${rest.length ? ' ' + rest.join(':') : ''}` : '—';
+          },
+        },
       ],
       r.recent ?? [],
       { empty: t('ledger.rejections.none') },

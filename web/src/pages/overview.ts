@@ -157,7 +157,7 @@ export async function overviewPage(ctx: PageContext): Promise<void> {
       grid: { left: 64, right: 56, top: 40, bottom: names.length > 6 ? 90 : 40 },
       xAxis: { type: 'category', data: names, axisLabel: { interval: 0, rotate: names.length > 6 ? 30 : 0 } },
       yAxis: [
-        { type: 'value', name: 'm³', axisLabel: { formatter: (v: number) => fmtNum(v, 0) } },
+        { type: 'value', name: 'm³', axisLabel: { formatter: (v: number) => fmtNum(v, Math.abs(v) < 10 ? 2 : 0) } },
         { type: 'value', name: t('ind.reuseRate'), min: 0, max: 100, axisLabel: { formatter: '{value}%' }, splitLine: { show: false } },
       ],
       series: [
