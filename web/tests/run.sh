@@ -58,14 +58,14 @@ if [ -z "${SHUIXIAO_URL:-}" ]; then
 
   # Ready: the API answers, the admin token is written, and the simulator's
   # readings are in the ledger (a published checkpoint covers some).
-  deadline=$((SECONDS + ${READY_TIMEOUT:-90}))
+  deadline=$((SECONDS + ${READY_TIMEOUT:-120}))
   until [ -s "$data/admin.token" ] && curl -fsS "$SHUIXIAO_URL/api/v1/health" >/dev/null 2>&1; do
     kill -0 "$demo_pid" 2>/dev/null || { tail -30 "$artifacts/demo.log" >&2; die "demo exited"; }
     [ $SECONDS -lt $deadline ] || { tail -30 "$artifacts/demo.log" >&2; die "demo not ready in time"; }
     sleep 0.3
   done
   export SHUIXIAO_TOKEN="$(tr -d '\n' <"$data/admin.token")"
-  min_entries="${MIN_ENTRIES:-100}"
+  min_entries="${MIN_ENTRIES:-1500}"
   until size="$(curl -fsS -H "Authorization: Bearer $SHUIXIAO_TOKEN" "$SHUIXIAO_URL/api/v1/ledger/status" |
     node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).size||0))')" &&
     [ "$size" -ge "$min_entries" ]; do
