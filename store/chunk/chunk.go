@@ -405,19 +405,24 @@ func (d *Decoder) Next(r *Record) bool {
 	return true
 }
 
-// Decode decodes a whole chunk.
+// Decode decodes a whole chunk. The records' values share one allocation.
 func Decode(data []byte) ([]Record, error) {
 	d, err := NewDecoder(data)
 	if err != nil {
 		return nil, err
 	}
 	out := make([]Record, 0, d.Len())
-	for {
-		var r Record
-		if !d.Next(&r) {
-			break
+	var vals []Value
+	var r Record
+	for d.Next(&r) {
+		if cap(vals)-len(vals) < len(r.Values) {
+			vals = make([]Value, 0, max(len(r.Values)*(d.Len()-len(out)), len(r.Values)))
 		}
-		out = append(out, r)
+		start := len(vals)
+		vals = append(vals, r.Values...)
+		rec := r
+		rec.Values = vals[start:len(vals):len(vals)]
+		out = append(out, rec)
 	}
 	if d.Err() != nil {
 		return nil, d.Err()

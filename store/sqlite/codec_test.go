@@ -1,7 +1,6 @@
 package sqlite
 
 import (
-	"encoding/binary"
 	"math"
 	"reflect"
 	"testing"
@@ -34,29 +33,34 @@ func TestRollupRoundTrip(t *testing.T) {
 	if err != nil || len(only) != 1 || only[0].cid != 7 {
 		t.Fatalf("one channel: %+v %v", only, err)
 	}
-	for _, bad := range [][]byte{nil, {2, 0}, data[:len(data)-1], append(append([]byte(nil), data...), 0)} {
+	for _, bad := range [][]byte{nil, {9, 0}, data[:len(data)-1], append(append([]byte(nil), data...), 0)} {
 		if _, err := decodeRollup(bad, h, 0); err == nil {
 			t.Errorf("decoded damaged rollup of %d bytes", len(bad))
 		}
 	}
 }
 
-func TestValuesRoundTrip(t *testing.T) {
-	b := binary.AppendUvarint(nil, 2)
-	b = binary.AppendUvarint(b, 3)
-	b = binary.LittleEndian.AppendUint64(b, math.Float64bits(12.5))
-	b = binary.AppendUvarint(b, 300)
-	b = binary.LittleEndian.AppendUint64(b, math.Float64bits(-0.001))
-	got, err := decodeValues(b, nil)
-	want := []chunk.Value{{Channel: 3, V: 12.5}, {Channel: 300, V: -0.001}}
-	if err != nil || !reflect.DeepEqual(got, want) {
-		t.Fatalf("got %v %v", got, err)
+func TestHotRoundTrip(t *testing.T) {
+	recs := []chunk.Record{
+		{Seq: 7, T: 1_780_000_000_123, Recv: 1_780_000_000_400, Index: 99, Flags: 5, Hash: [32]byte{1, 2, 3}, Values: []chunk.Value{{Channel: 3, V: 12.5}, {Channel: 300, V: -0.001}}},
+		{Seq: math.MaxUint64, T: math.MinInt64, Recv: math.MaxInt64, Index: math.MaxUint64, Flags: math.MaxUint32, Values: []chunk.Value{{Channel: math.MaxUint32, V: math.MaxFloat64}}},
 	}
-	nan := binary.LittleEndian.AppendUint64(binary.AppendUvarint(binary.AppendUvarint(nil, 1), 1), math.Float64bits(math.NaN()))
-	for _, bad := range [][]byte{nil, {0}, b[:len(b)-1], append(b, 0), nan} {
-		if _, err := decodeValues(bad, nil); err == nil {
-			t.Errorf("decoded bad values blob %x", bad)
+	for _, r := range recs {
+		b := encodeHot(nil, &r)
+		got, err := decodeHot(b)
+		if err != nil || !reflect.DeepEqual(got, r) {
+			t.Fatalf("round trip: %v\n got %+v\nwant %+v", err, got, r)
 		}
+		for _, bad := range [][]byte{nil, b[:len(b)-1], append(append([]byte(nil), b...), 0)} {
+			if _, err := decodeHot(bad); err == nil {
+				t.Errorf("decoded a damaged head row of %d bytes", len(bad))
+			}
+		}
+	}
+	nan := recs[0]
+	nan.Values = []chunk.Value{{Channel: 1, V: math.NaN()}}
+	if _, err := decodeHot(encodeHot(nil, &nan)); err == nil {
+		t.Error("decoded a NaN")
 	}
 }
 
@@ -76,20 +80,18 @@ func FuzzDecodeRollup(f *testing.F) {
 	})
 }
 
-func FuzzDecodeValues(f *testing.F) {
-	f.Add([]byte{1, 1, 0, 0, 0, 0, 0, 0, 0x29, 0x40})
+func FuzzDecodeHot(f *testing.F) {
+	f.Add(encodeHot(nil, &chunk.Record{Seq: 1, T: 2, Recv: 3, Values: []chunk.Value{{Channel: 1, V: 1.5}}}))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		vs, err := decodeValues(data, nil)
+		r, err := decodeHot(data)
 		if err != nil {
 			return
 		}
-		if len(vs) == 0 || len(vs) > chunk.MaxValues {
-			t.Fatalf("%d values accepted", len(vs))
+		if len(r.Values) == 0 || len(r.Values) > chunk.MaxValues {
+			t.Fatalf("%d values accepted", len(r.Values))
 		}
-		for _, v := range vs {
-			if math.IsNaN(v.V) || math.IsInf(v.V, 0) {
-				t.Fatalf("non-finite value accepted")
-			}
+		if again := encodeHot(nil, &r); !reflect.DeepEqual(again, data) {
+			t.Fatalf("decoded row re-encodes differently")
 		}
 	})
 }

@@ -3,13 +3,11 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
 	"time"
 
-	"github.com/shuixiao/shuixiao/meter"
 	"github.com/shuixiao/shuixiao/store"
 	"github.com/shuixiao/shuixiao/store/aggregate"
 	"github.com/shuixiao/shuixiao/store/chunk"
@@ -25,6 +23,39 @@ const (
 	// deleteStep bounds the head rows one transaction deletes.
 	deleteStep = 20_000
 )
+
+// compactRun holds the statements one compaction run reads with.
+type compactRun struct {
+	openChunk, rollups, dayChunks *sql.Stmt
+}
+
+func (s *Store) newCompactRun(ctx context.Context) (*compactRun, error) {
+	run := &compactRun{}
+	for _, p := range []struct {
+		st **sql.Stmt
+		q  string
+	}{
+		{&run.openChunk, `SELECT id, n, data FROM chunks WHERE meter = ? AND day = ? ORDER BY seq_first DESC LIMIT 1`},
+		{&run.rollups, `SELECT hour, seq_max, data FROM rollups WHERE meter = ? AND hour >= ? AND hour <= ?`},
+		{&run.dayChunks, `SELECT id, data FROM chunks WHERE meter = ? AND day = ? AND t_max >= ? AND t_min <= ?`},
+	} {
+		st, err := s.r.PrepareContext(ctx, p.q)
+		if err != nil {
+			run.close()
+			return nil, fmt.Errorf("compact: prepare: %w", err)
+		}
+		*p.st = st
+	}
+	return run, nil
+}
+
+func (run *compactRun) close() {
+	for _, st := range []*sql.Stmt{run.openChunk, run.rollups, run.dayChunks} {
+		if st != nil {
+			st.Close()
+		}
+	}
+}
 
 func (s *Store) compactLoop() {
 	defer close(s.done)
@@ -77,14 +108,31 @@ func (s *Store) Compact(ctx context.Context) error {
 	if n == 0 {
 		return nil
 	}
-	recs, lo, err := s.readHead(ctx, through)
-	if err != nil {
-		return err
+	recs, lo := s.head.through(through)
+	for mid, rs := range recs {
+		// Left by a run that crashed between writing chunks and deleting
+		// the head rows.
+		if done, ok := s.compacted[mid]; ok && rs[0].Seq <= done {
+			k := 0
+			for k < len(rs) && rs[k].Seq <= done {
+				k++
+			}
+			if rs = rs[k:]; len(rs) == 0 {
+				delete(recs, mid)
+			} else {
+				recs[mid] = rs
+			}
+		}
 	}
 	defs, err := s.channelDefs(ctx)
 	if err != nil {
 		return err
 	}
+	run, err := s.newCompactRun(ctx)
+	if err != nil {
+		return err
+	}
+	defer run.close()
 	mids := make([]int64, 0, len(recs))
 	for mid := range recs {
 		mids = append(mids, mid)
@@ -96,7 +144,7 @@ func (s *Store) Compact(ctx context.Context) error {
 		moved int
 	)
 	for _, mid := range mids {
-		w, err := s.prepareMeter(ctx, mid, recs[mid], defs[mid])
+		w, err := s.prepareMeter(ctx, run, mid, recs[mid], defs[mid])
 		if err != nil {
 			return fmt.Errorf("compact meter %d: %w", mid, err)
 		}
@@ -138,71 +186,18 @@ func (s *Store) Compact(ctx context.Context) error {
 	return nil
 }
 
-// readHead reads the hot rows up to rid through, grouped by meter in seq
-// order, leaving out those a crashed earlier run already compacted. lo is
-// the smallest rid read.
-func (s *Store) readHead(ctx context.Context, through int64) (map[int64][]chunk.Record, int64, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT rid, meter, seq, t, recv, idx, flags, hash, vals FROM hot WHERE rid <= ? ORDER BY rid`, through)
-	if err != nil {
-		return nil, 0, fmt.Errorf("compact: read head: %w", err)
-	}
-	defer rows.Close()
-	out := map[int64][]chunk.Record{}
-	lo := through + 1
-	for rows.Next() {
-		var rid, mid, seq, idx, flags int64
-		var hash, vals []byte
-		var rec chunk.Record
-		if err := rows.Scan(&rid, &mid, &seq, &rec.T, &rec.Recv, &idx, &flags, &hash, &vals); err != nil {
-			return nil, 0, fmt.Errorf("compact: read head: %w", err)
-		}
-		lo = min(lo, rid)
-		rec.Seq, rec.Index, rec.Flags = seqFrom(seq), uint64(idx), uint32(flags)
-		if done, ok := s.compacted[mid]; ok && rec.Seq <= done {
-			continue
-		}
-		copy(rec.Hash[:], hash)
-		if rec.Values, err = decodeValues(vals, nil); err != nil {
-			return nil, 0, fmt.Errorf("compact: head row %d: %w", rid, err)
-		}
-		out[mid] = append(out[mid], rec)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, 0, fmt.Errorf("compact: read head: %w", err)
-	}
-	return out, lo, nil
-}
-
 // channelDefs returns every meter's channel definitions by channel number.
 func (s *Store) channelDefs(ctx context.Context) (map[int64]map[uint32]chanDef, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT id, channels FROM points`)
-	if err != nil {
-		return nil, fmt.Errorf("load channel definitions: %w", err)
-	}
-	defer rows.Close()
-	byPoint := map[string][]meter.Channel{}
-	for rows.Next() {
-		var id, js string
-		if err := rows.Scan(&id, &js); err != nil {
-			return nil, fmt.Errorf("load channel definitions: %w", err)
-		}
-		var cs []meter.Channel
-		if err := json.Unmarshal([]byte(js), &cs); err != nil {
-			return nil, fmt.Errorf("point %s channels: %w", id, err)
-		}
-		byPoint[id] = cs
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("load channel definitions: %w", err)
-	}
 	s.reg.RLock()
 	defer s.reg.RUnlock()
 	out := make(map[int64]map[uint32]chanDef, len(s.byMid))
 	for mid, mi := range s.byMid {
 		m := map[uint32]chanDef{}
-		for _, c := range byPoint[mi.point] {
-			if cid, ok := s.chanID[c.Name]; ok {
-				m[cid] = defOf(c)
+		if pi := s.pointCache[mi.point]; pi != nil {
+			for _, c := range pi.channels {
+				if cid, ok := s.chanID[c.Name]; ok {
+					m[cid] = defOf(c)
+				}
 			}
 		}
 		out[mid] = m
@@ -248,7 +243,7 @@ type meterWork struct {
 // prepareMeter builds one meter's chunk and rollup writes. It reads through
 // the read pool: only compaction writes chunks and rollups, and it runs
 // alone.
-func (s *Store) prepareMeter(ctx context.Context, mid int64, recs []chunk.Record, defs map[uint32]chanDef) (*meterWork, error) {
+func (s *Store) prepareMeter(ctx context.Context, run *compactRun, mid int64, recs []chunk.Record, defs map[uint32]chanDef) (*meterWork, error) {
 	w := &meterWork{mid: mid, last: recs[len(recs)-1], dayRecs: map[int64][]chunk.Record{}, replaced: map[int64]bool{}}
 	byDay := map[int64][]chunk.Record{}
 	var days []int64
@@ -266,7 +261,7 @@ func (s *Store) prepareMeter(ctx context.Context, mid int64, recs []chunk.Record
 			n    int
 			data []byte
 		)
-		err := s.r.QueryRowContext(ctx, `SELECT id, n, data FROM chunks WHERE meter = ? AND day = ? ORDER BY seq_first DESC LIMIT 1`, mid, d).Scan(&id, &n, &data)
+		err := run.openChunk.QueryRowContext(ctx, mid, d).Scan(&id, &n, &data)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
 			id = 0
@@ -299,7 +294,7 @@ func (s *Store) prepareMeter(ctx context.Context, mid int64, recs []chunk.Record
 			id = 0
 		}
 	}
-	if err := s.prepareRollups(ctx, w, recs, defs); err != nil {
+	if err := s.prepareRollups(ctx, run, w, recs, defs); err != nil {
 		return nil, err
 	}
 	return w, nil
@@ -350,7 +345,7 @@ func hourPoints(recs []chunk.Record, defs map[uint32]chanDef, keep func(h int64)
 // appending to the stored summary when the new points all come after it
 // (the usual case), rebuilding the hour from its readings otherwise (late or
 // out-of-order data, a redefined channel).
-func (s *Store) prepareRollups(ctx context.Context, w *meterWork, recs []chunk.Record, defs map[uint32]chanDef) error {
+func (s *Store) prepareRollups(ctx context.Context, run *compactRun, w *meterWork, recs []chunk.Record, defs map[uint32]chanDef) error {
 	fresh := hourPoints(recs, defs, nil)
 	hours := make([]int64, 0, len(fresh))
 	for h := range fresh {
@@ -358,7 +353,7 @@ func (s *Store) prepareRollups(ctx context.Context, w *meterWork, recs []chunk.R
 	}
 	slices.Sort(hours)
 	stored := map[int64]*storedRollup{}
-	rows, err := s.r.QueryContext(ctx, `SELECT hour, seq_max, data FROM rollups WHERE meter = ? AND hour >= ? AND hour <= ?`, w.mid, hours[0], hours[len(hours)-1])
+	rows, err := run.rollups.QueryContext(ctx, w.mid, hours[0], hours[len(hours)-1])
 	if err != nil {
 		return fmt.Errorf("read rollups: %w", err)
 	}
@@ -400,7 +395,7 @@ func (s *Store) prepareRollups(ctx context.Context, w *meterWork, recs []chunk.R
 		}
 		if es == nil {
 			var err error
-			if es, err = s.rebuildHour(ctx, w, h, defs); err != nil {
+			if es, err = s.rebuildHour(ctx, run, w, h, defs); err != nil {
 				return err
 			}
 		}
@@ -444,14 +439,14 @@ func appendEntries(old []rollupEntry, pts map[uint32][]aggregate.Point, defs map
 
 // rebuildHour summarises an hour from all of the meter's compacted readings
 // in it, this run's included.
-func (s *Store) rebuildHour(ctx context.Context, w *meterWork, h int64, defs map[uint32]chanDef) ([]rollupEntry, error) {
+func (s *Store) rebuildHour(ctx context.Context, run *compactRun, w *meterWork, h int64, defs map[uint32]chanDef) ([]rollupEntry, error) {
 	// An interval total stamped at the next hour's first instant belongs to
 	// this hour, so read one millisecond past its end.
 	from, to := h*hourMs, (h+1)*hourMs
 	var recs []chunk.Record
 	for d := floorDiv(from, dayMs); d <= floorDiv(to, dayMs); d++ {
 		recs = append(recs, w.dayRecs[d]...)
-		rows, err := s.r.QueryContext(ctx, `SELECT id, data FROM chunks WHERE meter = ? AND day = ? AND t_max >= ? AND t_min <= ?`, w.mid, d, from, to)
+		rows, err := run.dayChunks.QueryContext(ctx, w.mid, d, from, to)
 		if err != nil {
 			return nil, fmt.Errorf("rebuild %s: %w", fmtHour(h), err)
 		}

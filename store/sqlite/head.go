@@ -5,14 +5,13 @@ import (
 	"sync"
 
 	"github.com/shuixiao/shuixiao/reading"
+	"github.com/shuixiao/shuixiao/store/chunk"
 )
 
-// hotEntry locates one head reading: its row in the hot table, its seq and
-// device time.
-type hotEntry struct {
+// headRec is one head reading: its row in the hot table and its content.
+type headRec struct {
 	rid int64
-	seq uint64
-	t   int64
+	rec chunk.Record
 }
 
 // lastState is a meter's last committed reading.
@@ -23,35 +22,37 @@ type lastState struct {
 	t    int64
 }
 
-// head is the in-memory index of the hot table and the admission state of
-// every meter. Queries take a snapshot of a meter's entries before they open
-// their read transaction; compaction commits the chunks, then deletes the hot
-// rows, then drops the entries. A query therefore always finds a reading in
-// the hot rows it was told about or in the chunks (sometimes both, which it
-// deduplicates by seq), never in neither.
+// head holds the readings committed since the last compaction, in memory
+// as in the hot table (where they are durable), and the admission state of
+// every meter. Queries read head readings from here: they take a snapshot of
+// a meter's head before opening their read transaction, and compaction
+// commits the chunks, then deletes the hot rows, then drops the readings
+// from the head. A query therefore finds a reading in its head snapshot or in
+// the chunks (sometimes both, which it deduplicates by seq), never in
+// neither.
 type head struct {
-	mu     sync.RWMutex
-	hot    map[int64][]hotEntry // by meter, in seq order
-	last   map[int64]lastState  // by meter
-	rows   int
-	maxRid int64
-	since  int64 // wall-clock ms of the oldest commit still in the head; 0 if empty
+	mu      sync.RWMutex
+	byMeter map[int64][]headRec // in seq order
+	last    map[int64]lastState
+	rows    int
+	maxRid  int64
+	since   int64 // wall-clock ms of the oldest commit still in the head; 0 if empty
 }
 
 func (h *head) init() {
-	h.hot = map[int64][]hotEntry{}
+	h.byMeter = map[int64][]headRec{}
 	h.last = map[int64]lastState{}
 }
 
 // add records a committed reading; h.mu must be held by the caller or the
 // head not shared yet.
-func (h *head) add(mid int64, e hotEntry, st lastState, now int64) {
-	h.hot[mid] = append(h.hot[mid], e)
-	if cur, ok := h.last[mid]; !ok || st.seq > cur.seq {
-		h.last[mid] = st
+func (h *head) add(mid, rid int64, rec chunk.Record, now int64) {
+	h.byMeter[mid] = append(h.byMeter[mid], headRec{rid: rid, rec: rec})
+	if cur, ok := h.last[mid]; !ok || rec.Seq > cur.seq {
+		h.last[mid] = lastState{seq: rec.Seq, hash: rec.Hash, idx: rec.Index, t: rec.T}
 	}
 	h.rows++
-	h.maxRid = max(h.maxRid, e.rid)
+	h.maxRid = max(h.maxRid, rid)
 	if h.since == 0 {
 		h.since = now
 	}
@@ -65,42 +66,64 @@ func (h *head) lastOf(mid int64) (lastState, bool) {
 	return st, ok
 }
 
-// snapshot copies the hot entries of the given meters.
-func (h *head) snapshot(mids []int64) map[int64][]hotEntry {
+// snapshot copies the head readings of the given meters.
+func (h *head) snapshot(mids []int64) map[int64][]headRec {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
-	out := make(map[int64][]hotEntry, len(mids))
+	out := make(map[int64][]headRec, len(mids))
 	for _, mid := range mids {
-		if es := h.hot[mid]; len(es) > 0 {
-			out[mid] = append([]hotEntry(nil), es...)
+		if rs := h.byMeter[mid]; len(rs) > 0 {
+			out[mid] = append([]headRec(nil), rs...)
 		}
 	}
 	return out
 }
 
-// bySeq finds the hot entry of a seq.
-func bySeq(es []hotEntry, seq uint64) (hotEntry, bool) {
-	i := sort.Search(len(es), func(i int) bool { return es[i].seq >= seq })
-	if i < len(es) && es[i].seq == seq {
-		return es[i], true
+// through returns, per meter, the head readings with rid ≤ rid, and the
+// smallest rid among them.
+func (h *head) through(rid int64) (map[int64][]chunk.Record, int64) {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	out := make(map[int64][]chunk.Record, len(h.byMeter))
+	lo := rid + 1
+	for mid, rs := range h.byMeter {
+		k := sort.Search(len(rs), func(i int) bool { return rs[i].rid > rid })
+		if k == 0 {
+			continue
+		}
+		recs := make([]chunk.Record, k)
+		for i := range recs {
+			recs[i] = rs[i].rec
+		}
+		out[mid] = recs
+		lo = min(lo, rs[0].rid)
 	}
-	return hotEntry{}, false
+	return out, lo
 }
 
-// dropThrough forgets entries with rid ≤ through (they are in chunks now).
+// bySeq finds the head reading of a seq.
+func bySeq(rs []headRec, seq uint64) (*chunk.Record, bool) {
+	i := sort.Search(len(rs), func(i int) bool { return rs[i].rec.Seq >= seq })
+	if i < len(rs) && rs[i].rec.Seq == seq {
+		return &rs[i].rec, true
+	}
+	return nil, false
+}
+
+// dropThrough forgets readings with rid ≤ through (they are in chunks now).
 func (h *head) dropThrough(through int64) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	for mid, es := range h.hot {
-		k := sort.Search(len(es), func(i int) bool { return es[i].rid > through })
+	for mid, rs := range h.byMeter {
+		k := sort.Search(len(rs), func(i int) bool { return rs[i].rid > through })
 		if k == 0 {
 			continue
 		}
 		h.rows -= k
-		if k == len(es) {
-			delete(h.hot, mid)
+		if k == len(rs) {
+			delete(h.byMeter, mid)
 		} else {
-			h.hot[mid] = append([]hotEntry(nil), es[k:]...)
+			h.byMeter[mid] = append([]headRec(nil), rs[k:]...)
 		}
 	}
 	if h.rows == 0 {

@@ -3,10 +3,8 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/binary"
 	"errors"
 	"fmt"
-	"math"
 	"sort"
 	"strings"
 	"time"
@@ -19,12 +17,8 @@ import (
 // hotRow is one reading on its way into the hot table.
 type hotRow struct {
 	rid, mid int64
-	seq      uint64
-	t, recv  int64
-	idx      uint64
-	flags    uint32
-	hash     reading.Hash
-	vals     []byte
+	rec      chunk.Record
+	blob     []byte
 }
 
 // Commit implements store.Ingester.
@@ -83,8 +77,7 @@ func (s *Store) Commit(ctx context.Context, b *store.Batch) error {
 	now := time.Now().UnixMilli()
 	s.head.mu.Lock()
 	for i := range rows {
-		r := &rows[i]
-		s.head.add(r.mid, hotEntry{rid: r.rid, seq: r.seq, t: r.t}, lastState{seq: r.seq, hash: r.hash, idx: r.idx, t: r.t}, now)
+		s.head.add(rows[i].mid, rows[i].rid, rows[i].rec, now)
 	}
 	n := s.head.rows
 	s.head.mu.Unlock()
@@ -110,7 +103,6 @@ func (s *Store) prepareRows(ctx context.Context, rs []store.Reading) ([]hotRow, 
 		newChans []string
 		pending  = map[int64]uint64{} // last seq per meter within the batch
 		inBatch  = map[key]reading.Hash{}
-		buf      []byte
 	)
 	s.reg.RLock()
 	defer s.reg.RUnlock()
@@ -143,13 +135,17 @@ func (s *Store) prepareRows(ctx context.Context, rs []store.Reading) ([]hotRow, 
 		pending[mi.mid] = r.Seq
 		inBatch[key{mi.mid, r.Seq}] = r.Hash
 
-		buf = binary.AppendUvarint(buf[:0], uint64(len(r.Values)))
-		for _, v := range r.Values {
+		rec := chunk.Record{
+			Seq: r.Seq, T: r.Time.UnixMilli(), Recv: r.Received.UnixMilli(),
+			Index: r.Index, Flags: uint32(r.Flags), Hash: r.Hash,
+			Values: make([]chunk.Value, len(r.Values)),
+		}
+		for j, v := range r.Values {
 			cid, ok := s.chanID[v.Channel]
 			if !ok {
-				for j, n := range newChans {
+				for k, n := range newChans {
 					if n == v.Channel {
-						cid, ok = uint32(len(s.chanName)+j), true
+						cid, ok = uint32(len(s.chanName)+k), true
 					}
 				}
 			}
@@ -158,13 +154,9 @@ func (s *Store) prepareRows(ctx context.Context, rs []store.Reading) ([]hotRow, 
 				nextCid++
 				newChans = append(newChans, v.Channel)
 			}
-			buf = binary.AppendUvarint(buf, uint64(cid))
-			buf = binary.LittleEndian.AppendUint64(buf, math.Float64bits(v.Value))
+			rec.Values[j] = chunk.Value{Channel: cid, V: v.Value}
 		}
-		rows = append(rows, hotRow{
-			mid: mi.mid, seq: r.Seq, t: r.Time.UnixMilli(), recv: r.Received.UnixMilli(),
-			idx: r.Index, flags: uint32(r.Flags), hash: r.Hash, vals: append([]byte(nil), buf...),
-		})
+		rows = append(rows, hotRow{mid: mi.mid, rec: rec, blob: encodeHot(nil, &rec)})
 	}
 	for i := range rows {
 		rows[i].rid = s.nextRid + int64(i)
@@ -181,12 +173,12 @@ var insertSizes = []int{64, 8, 1}
 func (s *Store) prepareInserts(ctx context.Context) error {
 	for _, n := range insertSizes {
 		var b strings.Builder
-		b.WriteString(`INSERT INTO hot(rid, meter, seq, t, recv, idx, flags, hash, vals) VALUES `)
+		b.WriteString(`INSERT INTO hot(rid, meter, rec) VALUES `)
 		for i := 0; i < n; i++ {
 			if i > 0 {
 				b.WriteByte(',')
 			}
-			b.WriteString("(?,?,?,?,?,?,?,?,?)")
+			b.WriteString("(?,?,?)")
 		}
 		st, err := s.w.PrepareContext(ctx, b.String())
 		if err != nil {
@@ -203,7 +195,7 @@ func (s *Store) writeBatch(ctx context.Context, tx *sql.Tx, rows []hotRow, newCh
 			return fmt.Errorf("add channel %s: %w", name, err)
 		}
 	}
-	args := make([]any, 0, 9*insertSizes[0])
+	args := make([]any, 0, 3*insertSizes[0])
 	for i := 0; i < len(rows); {
 		n := 1
 		for _, size := range insertSizes {
@@ -215,7 +207,7 @@ func (s *Store) writeBatch(ctx context.Context, tx *sql.Tx, rows []hotRow, newCh
 		st := s.inserts[n]
 		args = args[:0]
 		for _, r := range rows[i : i+n] {
-			args = append(args, r.rid, r.mid, seqKey(r.seq), r.t, r.recv, int64(r.idx), int64(r.flags), r.hash[:], r.vals)
+			args = append(args, r.rid, r.mid, r.blob)
 		}
 		if _, err := tx.Stmt(st).ExecContext(ctx, args...); err != nil {
 			return fmt.Errorf("insert readings: %w", err)
@@ -285,12 +277,8 @@ func (s *Store) ReadingBySeq(ctx context.Context, meterID string, seq uint64) (s
 
 // recordBySeq finds a committed reading in the head or the chunks.
 func (s *Store) recordBySeq(ctx context.Context, mi *meterInfo, seq uint64) (chunk.Record, error) {
-	if e, ok := bySeq(s.head.snapshot([]int64{mi.mid})[mi.mid], seq); ok {
-		rec, found, err := s.hotRecord(ctx, s.r, e.rid)
-		if err != nil || found {
-			return rec, err
-		}
-		// Compacted since the snapshot: it is in a chunk now.
+	if rec, ok := bySeq(s.head.snapshot([]int64{mi.mid})[mi.mid], seq); ok {
+		return *rec, nil
 	}
 	rows, err := s.r.QueryContext(ctx, `SELECT data FROM chunks WHERE meter = ? AND seq_first <= ? AND seq_last >= ? ORDER BY seq_first DESC`, mi.mid, seqKey(seq), seqKey(seq))
 	if err != nil {
@@ -326,65 +314,6 @@ func (s *Store) recordBySeq(ctx context.Context, mi *meterInfo, seq uint64) (chu
 type queryer interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-}
-
-// hotRecord reads one hot row as a chunk.Record.
-func (s *Store) hotRecord(ctx context.Context, q queryer, rid int64) (chunk.Record, bool, error) {
-	rec, err := scanHot(q.QueryRowContext(ctx, `SELECT seq, t, recv, idx, flags, hash, vals FROM hot WHERE rid = ?`, rid))
-	if errors.Is(err, sql.ErrNoRows) {
-		return rec, false, nil
-	}
-	if err != nil {
-		return rec, false, fmt.Errorf("read head row %d: %w", rid, err)
-	}
-	return rec, true, nil
-}
-
-// scanHot scans the columns seq, t, recv, idx, flags, hash, vals of a hot row.
-func scanHot(sc interface{ Scan(...any) error }) (chunk.Record, error) {
-	var rec chunk.Record
-	var seq, idx, flags int64
-	var hash, vals []byte
-	if err := sc.Scan(&seq, &rec.T, &rec.Recv, &idx, &flags, &hash, &vals); err != nil {
-		return rec, err
-	}
-	rec.Seq, rec.Index, rec.Flags = seqFrom(seq), uint64(idx), uint32(flags)
-	copy(rec.Hash[:], hash)
-	var err error
-	if rec.Values, err = decodeValues(vals, nil); err != nil {
-		return rec, fmt.Errorf("head row of seq %d: %w", rec.Seq, err)
-	}
-	return rec, nil
-}
-
-// errBadValues reports a corrupt values blob of a hot row.
-var errBadValues = errors.New("corrupt values blob")
-
-// decodeValues decodes a hot row's values: a count, then per value the
-// channel number and the IEEE 754 bits.
-func decodeValues(b []byte, dst []chunk.Value) ([]chunk.Value, error) {
-	n, k := binary.Uvarint(b)
-	if k <= 0 || n == 0 || n > chunk.MaxValues {
-		return nil, errBadValues
-	}
-	b = b[k:]
-	dst = dst[:0]
-	for i := uint64(0); i < n; i++ {
-		cid, k := binary.Uvarint(b)
-		if k <= 0 || cid > math.MaxUint32 || len(b) < k+8 {
-			return nil, errBadValues
-		}
-		v := math.Float64frombits(binary.LittleEndian.Uint64(b[k:]))
-		if math.IsNaN(v) || math.IsInf(v, 0) {
-			return nil, errBadValues
-		}
-		dst = append(dst, chunk.Value{Channel: uint32(cid), V: v})
-		b = b[k+8:]
-	}
-	if len(b) != 0 {
-		return nil, errBadValues
-	}
-	return dst, nil
 }
 
 // toReading converts a record to the public form.

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/shuixiao/shuixiao/meter"
@@ -22,11 +21,36 @@ type readTx struct {
 	s   *Store
 	ctx context.Context
 	tx  *sql.Tx
-	hot map[int64][]hotEntry
+	hot map[int64][]headRec
 	dec chunk.Decoder
 	rec chunk.Record
 
-	hotStmt *sql.Stmt // prepared on first use
+	stmts map[string]*sql.Stmt // prepared on first use, reused across series
+}
+
+// Queries a read transaction runs many times.
+const (
+	qChunkRange   = `SELECT data FROM chunks WHERE meter = ? AND day >= ? AND day <= ? AND t_max >= ? AND t_min <= ? ORDER BY day, seq_first`
+	qRollupRange  = `SELECT hour, seq_max, data FROM rollups WHERE meter = ? AND hour >= ? AND hour < ?`
+	qRollupBefore = `SELECT hour, data FROM rollups WHERE meter = ? AND hour < ? ORDER BY hour DESC`
+	qRollupAfter  = `SELECT hour, data FROM rollups WHERE meter = ? AND hour >= ? ORDER BY hour`
+)
+
+// query runs one of the queries above through a statement prepared once
+// per transaction: parsing SQL costs more than running these lookups.
+func (rd *readTx) query(q string, args ...any) (*sql.Rows, error) {
+	st, ok := rd.stmts[q]
+	if !ok {
+		var err error
+		if st, err = rd.tx.PrepareContext(rd.ctx, q); err != nil {
+			return nil, err
+		}
+		if rd.stmts == nil {
+			rd.stmts = map[string]*sql.Stmt{}
+		}
+		rd.stmts[q] = st
+	}
+	return st.QueryContext(rd.ctx, args...)
 }
 
 func (s *Store) beginRead(ctx context.Context, mids []int64) (*readTx, error) {
@@ -42,8 +66,8 @@ func (s *Store) beginRead(ctx context.Context, mids []int64) (*readTx, error) {
 }
 
 func (rd *readTx) close() {
-	if rd.hotStmt != nil {
-		rd.hotStmt.Close()
+	for _, st := range rd.stmts {
+		st.Close()
 	}
 	rd.tx.Rollback()
 }
@@ -54,13 +78,12 @@ func (rd *readTx) chunkRecords(mid, a, b int64, fn func(*chunk.Record)) error {
 	if a > b {
 		return nil
 	}
-	rows, err := rd.tx.QueryContext(rd.ctx, `SELECT data FROM chunks WHERE meter = ? AND day >= ? AND day <= ? AND t_max >= ? AND t_min <= ? ORDER BY day, seq_first`,
-		mid, floorDiv(a, dayMs), floorDiv(b, dayMs), a, b)
+	rows, err := rd.query(qChunkRange, mid, floorDiv(a, dayMs), floorDiv(b, dayMs), a, b)
 	if err != nil {
 		return fmt.Errorf("read chunks: %w", err)
 	}
 	defer rows.Close()
-	var data []byte
+	var data sql.RawBytes // decoded before the next row
 	for rows.Next() {
 		if err := rows.Scan(&data); err != nil {
 			return fmt.Errorf("read chunks: %w", err)
@@ -80,43 +103,10 @@ func (rd *readTx) chunkRecords(mid, a, b int64, fn func(*chunk.Record)) error {
 	return rows.Err()
 }
 
-// hotBatch is how many head rows one statement fetches.
-const hotBatch = 64
-
-// hotRecords calls fn for each head record among es that the snapshot holds.
-func (rd *readTx) hotRecords(es []hotEntry, fn func(*chunk.Record)) error {
-	if len(es) == 0 {
-		return nil
-	}
-	if rd.hotStmt == nil {
-		q := `SELECT seq, t, recv, idx, flags, hash, vals FROM hot WHERE rid IN (?` + strings.Repeat(",?", hotBatch-1) + `)`
-		st, err := rd.tx.PrepareContext(rd.ctx, q)
-		if err != nil {
-			return fmt.Errorf("read head: %w", err)
-		}
-		rd.hotStmt = st
-	}
-	args := make([]any, hotBatch)
-	for i := 0; i < len(es); i += hotBatch {
-		part := es[i:min(i+hotBatch, len(es))]
-		for k := range args {
-			args[k] = part[min(k, len(part)-1)].rid // pad with a repeat
-		}
-		rows, err := rd.hotStmt.QueryContext(rd.ctx, args...)
-		if err != nil {
-			return fmt.Errorf("read head: %w", err)
-		}
-		for rows.Next() {
-			rec, err := scanHot(rows)
-			if err != nil {
-				rows.Close()
-				return err
-			}
-			fn(&rec)
-		}
-		if err := closeRows(rows); err != nil {
-			return fmt.Errorf("read head: %w", err)
-		}
+// hotRecords calls fn for each of the head readings.
+func (rd *readTx) hotRecords(rs []headRec, fn func(*chunk.Record)) error {
+	for i := range rs {
+		fn(&rs[i].rec)
 	}
 	return nil
 }
@@ -144,43 +134,29 @@ func (s *Store) resolve(ctx context.Context, ser store.Series) (target, error) {
 		return target{}, err
 	}
 	t := target{series: ser, def: rateDef}
+	s.reg.RLock()
+	defer s.reg.RUnlock()
 	pointID := ser.Point
 	if ser.Meter != "" {
-		s.reg.RLock()
 		mi, ok := s.meters[ser.Meter]
-		s.reg.RUnlock()
 		if !ok {
 			return target{}, fmt.Errorf("series %s: meter %w", ser, store.ErrNotFound)
 		}
 		t.mids, pointID = []int64{mi.mid}, mi.point
 	}
-	p, err := s.Point(ctx, pointID)
-	if err != nil {
-		return target{}, fmt.Errorf("series %s: %w", ser, err)
+	pi, ok := s.pointCache[pointID]
+	if !ok {
+		return target{}, fmt.Errorf("series %s: point %s: %w", ser, pointID, store.ErrNotFound)
 	}
-	if c, ok := p.Channel(ser.Channel); ok {
-		t.def = defOf(c)
+	for _, c := range pi.channels {
+		if c.Name == ser.Channel {
+			t.def = defOf(c)
+		}
 	}
 	if ser.Point != "" {
-		rows, err := s.r.QueryContext(ctx, `SELECT mid FROM meters WHERE point = ? ORDER BY mid`, ser.Point)
-		if err != nil {
-			return target{}, fmt.Errorf("series %s: %w", ser, err)
-		}
-		for rows.Next() {
-			var mid int64
-			if err := rows.Scan(&mid); err != nil {
-				rows.Close()
-				return target{}, fmt.Errorf("series %s: %w", ser, err)
-			}
-			t.mids = append(t.mids, mid)
-		}
-		if err := closeRows(rows); err != nil {
-			return target{}, fmt.Errorf("series %s: %w", ser, err)
-		}
+		t.mids = slices.Clone(pi.mids)
 	}
-	s.reg.RLock()
 	t.cid, t.known = s.chanID[ser.Channel]
-	s.reg.RUnlock()
 	return t, nil
 }
 
@@ -300,10 +276,10 @@ func (rd *readTx) items(mid int64, cid uint32, def chanDef, g aggregate.Grid, us
 	lo, hi := h0*hourMs, h1*hourMs
 	eff := func(t int64) int64 { return aggregate.EffectiveTime(def.kind, t) }
 
-	var hot []hotEntry
-	hotByHour := map[int64][]hotEntry{}
+	var hot []headRec
+	hotByHour := map[int64][]headRec{}
 	for _, e := range rd.hot[mid] {
-		if te := eff(e.t); te >= lo && te < hi {
+		if te := eff(e.rec.T); te >= lo && te < hi {
 			hot = append(hot, e)
 			hotByHour[floorDiv(te, hourMs)] = append(hotByHour[floorDiv(te, hourMs)], e)
 		}
@@ -316,13 +292,13 @@ func (rd *readTx) items(mid int64, cid uint32, def chanDef, g aggregate.Grid, us
 			e rollupEntry
 		}
 		var sums []summary
-		rows, err := rd.tx.QueryContext(rd.ctx, `SELECT hour, seq_max, data FROM rollups WHERE meter = ? AND hour >= ? AND hour < ?`, mid, h0, h1)
+		rows, err := rd.query(qRollupRange, mid, h0, h1)
 		if err != nil {
 			return nil, fmt.Errorf("read rollups: %w", err)
 		}
 		for rows.Next() {
 			var h, seqMax int64
-			var data []byte
+			var data sql.RawBytes
 			if err := rows.Scan(&h, &seqMax, &data); err != nil {
 				rows.Close()
 				return nil, fmt.Errorf("read rollups: %w", err)
@@ -351,7 +327,7 @@ func (rd *readTx) items(mid int64, cid uint32, def chanDef, g aggregate.Grid, us
 				continue
 			}
 			for _, he := range hotByHour[h] {
-				if he.seq <= seqFrom(seqMax) || eff(he.t) <= e.LastT {
+				if he.rec.Seq <= seqFrom(seqMax) || eff(he.rec.T) <= e.LastT {
 					raw[h] = true // a head reading the summary holds or predates
 				}
 			}
@@ -441,38 +417,34 @@ func (rd *readTx) neighbour(mid int64, cid uint32, def chanDef, edge int64, befo
 		}
 	}
 	// Compacted readings in the partial hour at the edge, then the nearest
-	// hour summary holding the channel.
+	// hour summary holding the channel. Neighbours serve consumption of
+	// running totals, whose effective time is the device time.
 	var a, b, hourBound int64
+	q := qRollupAfter
 	if before {
 		hourBound = floorDiv(edge, hourMs)
-		a, b = hourBound*hourMs, edge // device times; effective < edge
+		a, b = hourBound*hourMs, edge-1
+		q = qRollupBefore
 	} else {
 		hourBound = ceilDiv(edge, hourMs)
-		a, b = edge, hourBound*hourMs
+		a, b = edge, hourBound*hourMs-1
 	}
 	err := rd.chunkRecords(mid, a, b, func(r *chunk.Record) {
-		te := eff(r.T)
-		if before && te < edge && te >= a || !before && te >= edge && te < b {
-			if v, ok := valueOf(r, cid); ok {
-				consider(aggregate.Point{T: te, V: v, Seq: r.Seq})
-			}
+		if v, ok := valueOf(r, cid); ok {
+			consider(aggregate.Point{T: eff(r.T), V: v, Seq: r.Seq})
 		}
 	})
 	if err != nil {
 		return best, false, err
 	}
 	if !found {
-		q := `SELECT hour, data FROM rollups WHERE meter = ? AND hour >= ? ORDER BY hour`
-		if before {
-			q = `SELECT hour, data FROM rollups WHERE meter = ? AND hour < ? ORDER BY hour DESC`
-		}
-		rows, err := rd.tx.QueryContext(rd.ctx, q, mid, hourBound)
+		rows, err := rd.query(q, mid, hourBound)
 		if err != nil {
 			return best, false, fmt.Errorf("read rollups: %w", err)
 		}
 		for rows.Next() {
 			var h int64
-			var data []byte
+			var data sql.RawBytes
 			if err := rows.Scan(&h, &data); err != nil {
 				rows.Close()
 				return best, false, fmt.Errorf("read rollups: %w", err)
@@ -496,24 +468,24 @@ func (rd *readTx) neighbour(mid int64, cid uint32, def chanDef, edge int64, befo
 		}
 	}
 	// Head readings: nearest first until one holds the channel.
-	var cand []hotEntry
+	var cand []headRec
 	for _, e := range rd.hot[mid] {
-		if te := eff(e.t); before && te < edge || !before && te >= edge {
+		if te := eff(e.rec.T); before && te < edge || !before && te >= edge {
 			cand = append(cand, e)
 		}
 	}
-	slices.SortFunc(cand, func(x, y hotEntry) int {
+	slices.SortFunc(cand, func(x, y headRec) int {
 		if before {
-			return cmp.Compare(y.t, x.t)
+			return cmp.Compare(y.rec.T, x.rec.T)
 		}
-		return cmp.Compare(x.t, y.t)
+		return cmp.Compare(x.rec.T, y.rec.T)
 	})
 	for _, e := range cand {
-		if found && (before && eff(e.t) <= best.T || !before && eff(e.t) >= best.T) {
+		if found && (before && eff(e.rec.T) <= best.T || !before && eff(e.rec.T) >= best.T) {
 			break
 		}
 		var hit bool
-		err := rd.hotRecords([]hotEntry{e}, func(r *chunk.Record) {
+		err := rd.hotRecords([]headRec{e}, func(r *chunk.Record) {
 			if v, ok := valueOf(r, cid); ok {
 				consider(aggregate.Point{T: eff(r.T), V: v, Seq: r.Seq})
 				hit = true
@@ -547,9 +519,9 @@ func (rd *readTx) raw(t target, from, to int64, fn store.Fn, loc *time.Location)
 		if err := rd.chunkRecords(mid, from, to-1, collect); err != nil {
 			return nil, err
 		}
-		var hot []hotEntry
+		var hot []headRec
 		for _, e := range rd.hot[mid] {
-			if e.t >= from && e.t < to {
+			if e.rec.T >= from && e.rec.T < to {
 				hot = append(hot, e)
 			}
 		}
@@ -612,9 +584,9 @@ func (s *Store) Readings(ctx context.Context, q store.ReadingQuery) (store.Readi
 
 	// Head readings of the range, by day.
 	hotByDay := map[int64][]chunk.Record{}
-	var hot []hotEntry
+	var hot []headRec
 	for _, e := range rd.hot[mi.mid] {
-		if e.t >= from && e.t < to {
+		if e.rec.T >= from && e.rec.T < to {
 			hot = append(hot, e)
 		}
 	}

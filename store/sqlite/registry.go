@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -362,11 +363,22 @@ func (s *Store) putPoint(ctx context.Context, create bool, p meter.Point) error 
 		}
 		return nil
 	}
-	return s.put(ctx, create, "point", "points", p.ID, check, func(tx *sql.Tx) error {
+	err := s.put(ctx, create, "point", "points", p.ID, check, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO points(id, enterprise, name, name_en, level, stage, source, parent, channels) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			p.ID, p.Enterprise, p.Name, p.NameEN, int(p.Level), string(p.Stage), string(p.Source), p.Parent, mustJSON(p.Channels))
 		return err
 	})
+	if err != nil {
+		return err
+	}
+	s.reg.Lock()
+	if pi := s.pointCache[p.ID]; pi != nil {
+		pi.channels = slices.Clone(p.Channels)
+	} else {
+		s.pointCache[p.ID] = &pointInfo{channels: slices.Clone(p.Channels)}
+	}
+	s.reg.Unlock()
+	return nil
 }
 
 // Point implements store.Registry.
@@ -482,6 +494,17 @@ func (s *Store) putMeter(ctx context.Context, create bool, m meter.Meter) error 
 		return err
 	}
 	s.reg.Lock()
+	if old := s.byMid[mid]; old != nil && old.point != m.Point {
+		if pi := s.pointCache[old.point]; pi != nil {
+			pi.mids = slices.DeleteFunc(pi.mids, func(x int64) bool { return x == mid })
+		}
+	}
+	if old := s.byMid[mid]; old == nil || old.point != m.Point {
+		if pi := s.pointCache[m.Point]; pi != nil {
+			pi.mids = append(pi.mids, mid)
+			slices.Sort(pi.mids)
+		}
+	}
 	mi := &meterInfo{mid: mid, id: m.ID, point: m.Point, interval: m.Interval}
 	s.meters[m.ID], s.byMid[mid] = mi, mi
 	s.reg.Unlock()

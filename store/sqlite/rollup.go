@@ -51,108 +51,177 @@ func kindCode(k meter.Kind) byte {
 // errBadRollup reports a corrupt rollup blob.
 var errBadRollup = errors.New("corrupt rollup")
 
-const rollupVersion = 1
+const rollupVersion = 2
 
-// encodeRollup packs the entries of one meter-hour; times are stored
-// relative to the hour's start.
+var pow10 = [...]float64{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9}
+
+// appendFloat writes x as a tag byte e and a varint m when x == m/10^e
+// exactly (meter values are short decimals, so are most sums of them), else
+// as tag 0xff and the IEEE 754 bits.
+func appendFloat(dst []byte, x float64) []byte {
+	if math.Float64bits(x) != 1<<63 {
+		for e := 0; e < len(pow10); e++ {
+			y := x * pow10[e]
+			if math.Abs(y) >= 1<<53 {
+				break
+			}
+			if m := math.Round(y); m/pow10[e] == x {
+				return binary.AppendVarint(append(dst, byte(e)), int64(m))
+			}
+		}
+	}
+	return binary.LittleEndian.AppendUint64(append(dst, 0xff), math.Float64bits(x))
+}
+
+// encodeRollup packs the entries of one meter-hour: per channel its number,
+// the length of the rest, its kind (with the rollover modulus and the
+// consumption for totalisers only), count, sum, min, max, first and last
+// (times relative to the hour's start). The length lets a reader that wants
+// one channel skip the others.
 func encodeRollup(dst []byte, hourStart int64, es []rollupEntry) []byte {
 	dst = append(dst, rollupVersion)
 	dst = binary.AppendUvarint(dst, uint64(len(es)))
-	f := func(x float64) { dst = binary.LittleEndian.AppendUint64(dst, math.Float64bits(x)) }
+	var body []byte
 	for _, e := range es {
+		body = append(body[:0], kindCode(e.def.kind))
+		if e.def.kind == meter.Total {
+			body = appendFloat(body, e.def.ctr.Modulus)
+		}
+		body = binary.AppendUvarint(body, uint64(e.N))
+		body = appendFloat(body, e.Sum)
+		body = appendFloat(body, e.Min)
+		body = appendFloat(body, e.Max)
+		body = binary.AppendVarint(body, e.FirstT-hourStart)
+		body = appendFloat(body, e.First)
+		body = binary.AppendVarint(body, e.LastT-hourStart)
+		body = appendFloat(body, e.Last)
+		if e.def.kind == meter.Total {
+			body = appendFloat(body, e.Inc)
+		}
 		dst = binary.AppendUvarint(dst, uint64(e.cid))
-		dst = append(dst, kindCode(e.def.kind))
-		f(e.def.ctr.Modulus)
-		dst = binary.AppendUvarint(dst, uint64(e.N))
-		f(e.Sum)
-		f(e.Min)
-		f(e.Max)
-		dst = binary.AppendVarint(dst, e.FirstT-hourStart)
-		f(e.First)
-		dst = binary.AppendVarint(dst, e.LastT-hourStart)
-		f(e.Last)
-		f(e.Inc)
+		dst = binary.AppendUvarint(dst, uint64(len(body)))
+		dst = append(dst, body...)
 	}
 	return dst
 }
 
+// rollupReader decodes a rollup blob; the first error sticks.
+type rollupReader struct {
+	b   []byte
+	bad bool
+}
+
+func (r *rollupReader) uvarint() uint64 {
+	v, k := binary.Uvarint(r.b)
+	if k <= 0 {
+		r.bad = true
+		return 0
+	}
+	r.b = r.b[k:]
+	return v
+}
+
+func (r *rollupReader) varint() int64 {
+	v, k := binary.Varint(r.b)
+	if k <= 0 {
+		r.bad = true
+		return 0
+	}
+	r.b = r.b[k:]
+	return v
+}
+
+func (r *rollupReader) float() float64 {
+	if len(r.b) < 1 {
+		r.bad = true
+		return 0
+	}
+	tag := r.b[0]
+	r.b = r.b[1:]
+	var x float64
+	switch {
+	case tag == 0xff:
+		if len(r.b) < 8 {
+			r.bad = true
+			return 0
+		}
+		x = math.Float64frombits(binary.LittleEndian.Uint64(r.b))
+		r.b = r.b[8:]
+	case int(tag) < len(pow10):
+		m := r.varint()
+		if m >= 1<<53 || m <= -(1<<53) {
+			r.bad = true
+		}
+		x = float64(m) / pow10[tag]
+	default:
+		r.bad = true
+	}
+	if math.IsNaN(x) || math.IsInf(x, 0) {
+		r.bad = true
+	}
+	return x
+}
+
 // decodeRollup unpacks a meter-hour's entries; with only != 0 it returns just
-// that channel's entry (or none).
+// that channel's entry (or none), skipping the others unread.
 func decodeRollup(b []byte, hourStart int64, only uint32) ([]rollupEntry, error) {
 	if len(b) < 2 || b[0] != rollupVersion {
 		return nil, errBadRollup
 	}
-	b = b[1:]
-	n, k := binary.Uvarint(b)
-	if k <= 0 || n > 1024 {
+	r := rollupReader{b: b[1:]}
+	n := r.uvarint()
+	if r.bad || n > 1024 {
 		return nil, errBadRollup
 	}
-	b = b[k:]
 	var out []rollupEntry
-	fail := false
-	uv := func() uint64 {
-		v, k := binary.Uvarint(b)
-		if k <= 0 {
-			fail = true
-			return 0
-		}
-		b = b[k:]
-		return v
-	}
-	sv := func() int64 {
-		v, k := binary.Varint(b)
-		if k <= 0 {
-			fail = true
-			return 0
-		}
-		b = b[k:]
-		return v
-	}
-	f := func() float64 {
-		if len(b) < 8 {
-			fail = true
-			return 0
-		}
-		x := math.Float64frombits(binary.LittleEndian.Uint64(b))
-		b = b[8:]
-		if math.IsNaN(x) || math.IsInf(x, 0) {
-			fail = true
-		}
-		return x
-	}
 	for i := uint64(0); i < n; i++ {
-		var e rollupEntry
-		cid := uv()
-		if len(b) < 1 {
+		cid := r.uvarint()
+		size := r.uvarint()
+		if r.bad || cid > math.MaxUint32 || size > uint64(len(r.b)) {
 			return nil, errBadRollup
 		}
-		kc := b[0]
-		b = b[1:]
-		if cid > math.MaxUint32 || int(kc) >= len(kindCodes) {
+		body := rollupReader{b: r.b[:size]}
+		r.b = r.b[size:]
+		if only != 0 && uint32(cid) != only {
+			continue
+		}
+		e, ok := body.entry(uint32(cid), hourStart)
+		if !ok {
 			return nil, errBadRollup
 		}
-		e.cid = uint32(cid)
-		e.def.kind = kindCodes[kc]
-		e.def.ctr.Modulus = f()
-		cnt := uv()
-		e.Sum, e.Min, e.Max = f(), f(), f()
-		e.FirstT = hourStart + sv()
-		e.First = f()
-		e.LastT = hourStart + sv()
-		e.Last = f()
-		e.Inc = f()
-		if fail || cnt == 0 || cnt > math.MaxInt32 {
-			return nil, errBadRollup
-		}
-		e.N = int(cnt)
-		if only == 0 || e.cid == only {
-			out = append(out, e)
-		}
+		out = append(out, e)
 	}
-	if len(b) != 0 {
+	if len(r.b) != 0 {
 		return nil, errBadRollup
 	}
 	return out, nil
+}
+
+// entry decodes one channel's body.
+func (r *rollupReader) entry(cid uint32, hourStart int64) (rollupEntry, bool) {
+	e := rollupEntry{cid: cid}
+	if len(r.b) < 1 || int(r.b[0]) >= len(kindCodes) {
+		return e, false
+	}
+	e.def.kind = kindCodes[r.b[0]]
+	r.b = r.b[1:]
+	if e.def.kind == meter.Total {
+		e.def.ctr.Modulus = r.float()
+	}
+	cnt := r.uvarint()
+	e.Sum, e.Min, e.Max = r.float(), r.float(), r.float()
+	e.FirstT = hourStart + r.varint()
+	e.First = r.float()
+	e.LastT = hourStart + r.varint()
+	e.Last = r.float()
+	if e.def.kind == meter.Total {
+		e.Inc = r.float()
+	}
+	if r.bad || len(r.b) != 0 || cnt == 0 || cnt > math.MaxInt32 {
+		return e, false
+	}
+	e.N = int(cnt)
+	return e, true
 }
 
 // entryOf returns the entry of channel cid.

@@ -74,18 +74,13 @@ CREATE TABLE IF NOT EXISTS channels (
 );
 
 -- Write-optimised head: one row per committed reading, appended in commit
--- order (rid), values packed in a blob. No secondary index: the process keeps
--- a per-meter index of it in memory, rebuilt by one scan at open.
+-- order (rid), the reading packed in one blob (see encodeHot). No secondary
+-- index: the process keeps the head in memory too, reloaded from here by one
+-- scan at open.
 CREATE TABLE IF NOT EXISTS hot (
 	rid   INTEGER PRIMARY KEY,
 	meter INTEGER NOT NULL,
-	seq   INTEGER NOT NULL,
-	t     INTEGER NOT NULL,
-	recv  INTEGER NOT NULL,
-	idx   INTEGER NOT NULL,
-	flags INTEGER NOT NULL,
-	hash  BLOB NOT NULL,
-	vals  BLOB NOT NULL
+	rec   BLOB NOT NULL
 );
 
 -- Long-term layout: one row per block of up to chunkMax readings of one

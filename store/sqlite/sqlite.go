@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
@@ -10,7 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/shuixiao/shuixiao/reading"
+	"github.com/shuixiao/shuixiao/meter"
 	"github.com/shuixiao/shuixiao/store"
 
 	_ "modernc.org/sqlite" // registers driver "sqlite"
@@ -100,6 +101,9 @@ type Store struct {
 	byMid    map[int64]*meterInfo
 	chanID   map[string]uint32
 	chanName []string // by cid; [0] unused
+	// points caches each point's channels and meters, for resolving series
+	// and channel kinds without a query.
+	pointCache map[string]*pointInfo
 
 	head       head
 	ledgerSize atomic.Uint64
@@ -111,6 +115,11 @@ type Store struct {
 	done      chan struct{}
 	closed    atomic.Bool
 	stats     statsCounters
+}
+
+type pointInfo struct {
+	channels []meter.Channel
+	mids     []int64 // meters on the point, in registration order
 }
 
 type meterInfo struct {
@@ -152,15 +161,16 @@ func Open(path string, opt Options) (*Store, error) {
 	r.SetConnMaxLifetime(0)
 	s := &Store{
 		opt: opt, w: w, r: r,
-		inserts:   map[int]*sql.Stmt{},
-		meters:    map[string]*meterInfo{},
-		byMid:     map[int64]*meterInfo{},
-		chanID:    map[string]uint32{},
-		chanName:  []string{""},
-		compacted: map[int64]uint64{},
-		kick:      make(chan struct{}, 1),
-		stop:      make(chan struct{}),
-		done:      make(chan struct{}),
+		inserts:    map[int]*sql.Stmt{},
+		meters:     map[string]*meterInfo{},
+		byMid:      map[int64]*meterInfo{},
+		chanID:     map[string]uint32{},
+		chanName:   []string{""},
+		pointCache: map[string]*pointInfo{},
+		compacted:  map[int64]uint64{},
+		kick:       make(chan struct{}, 1),
+		stop:       make(chan struct{}),
+		done:       make(chan struct{}),
 	}
 	s.head.init()
 	if err := s.prepareInserts(context.Background()); err != nil {
@@ -197,7 +207,28 @@ func (s *Store) load(ctx context.Context) error {
 	}
 	s.ledgerSize.Store(uint64(v))
 
-	rows, err := s.w.QueryContext(ctx, `SELECT mid, id, point, interval_ms FROM meters`)
+	rows, err := s.w.QueryContext(ctx, `SELECT id, channels FROM points`)
+	if err != nil {
+		return fmt.Errorf("load points: %w", err)
+	}
+	for rows.Next() {
+		var id, js string
+		if err := rows.Scan(&id, &js); err != nil {
+			rows.Close()
+			return fmt.Errorf("load points: %w", err)
+		}
+		pi := &pointInfo{}
+		if err := json.Unmarshal([]byte(js), &pi.channels); err != nil {
+			rows.Close()
+			return fmt.Errorf("point %s channels: %w", id, err)
+		}
+		s.pointCache[id] = pi
+	}
+	if err := closeRows(rows); err != nil {
+		return fmt.Errorf("load points: %w", err)
+	}
+
+	rows, err = s.w.QueryContext(ctx, `SELECT mid, id, point, interval_ms FROM meters ORDER BY mid`)
 	if err != nil {
 		return fmt.Errorf("load meters: %w", err)
 	}
@@ -210,6 +241,9 @@ func (s *Store) load(ctx context.Context) error {
 		}
 		mi.interval = time.Duration(iv) * time.Millisecond
 		s.meters[mi.id], s.byMid[mi.mid] = mi, mi
+		if pi := s.pointCache[mi.point]; pi != nil {
+			pi.mids = append(pi.mids, mi.mid)
+		}
 	}
 	if err := closeRows(rows); err != nil {
 		return fmt.Errorf("load meters: %w", err)
@@ -256,21 +290,24 @@ func (s *Store) load(ctx context.Context) error {
 		return fmt.Errorf("load meter states: %w", err)
 	}
 
-	rows, err = s.w.QueryContext(ctx, `SELECT rid, meter, seq, t, idx, hash FROM hot ORDER BY rid`)
+	rows, err = s.w.QueryContext(ctx, `SELECT rid, meter, rec FROM hot ORDER BY rid`)
 	if err != nil {
 		return fmt.Errorf("load head: %w", err)
 	}
 	now := time.Now().UnixMilli()
 	for rows.Next() {
-		var rid, mid, seq, t, idx int64
-		var hash []byte
-		if err := rows.Scan(&rid, &mid, &seq, &t, &idx, &hash); err != nil {
+		var rid, mid int64
+		var blob []byte
+		if err := rows.Scan(&rid, &mid, &blob); err != nil {
 			rows.Close()
 			return fmt.Errorf("load head: %w", err)
 		}
-		var h reading.Hash
-		copy(h[:], hash)
-		s.head.add(mid, hotEntry{rid: rid, seq: seqFrom(seq), t: t}, lastState{seq: seqFrom(seq), hash: h, idx: uint64(idx), t: t}, now)
+		rec, err := decodeHot(blob)
+		if err != nil {
+			rows.Close()
+			return fmt.Errorf("load head row %d: %w", rid, err)
+		}
+		s.head.add(mid, rid, rec, now)
 	}
 	if err := closeRows(rows); err != nil {
 		return fmt.Errorf("load head: %w", err)

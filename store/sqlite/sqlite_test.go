@@ -22,6 +22,7 @@ import (
 
 	"github.com/shuixiao/shuixiao/meter"
 	"github.com/shuixiao/shuixiao/store"
+	"github.com/shuixiao/shuixiao/store/chunk"
 	"github.com/shuixiao/shuixiao/store/storetest"
 )
 
@@ -142,10 +143,20 @@ func TestReopen(t *testing.T) {
 	}
 	commit(s, 100, 150) // stays in the head
 	// Simulate a compaction that wrote its chunks but crashed before
-	// deleting the head rows: put compacted rows back into the head.
-	if _, err := s.w.Exec(`INSERT INTO hot(rid, meter, seq, t, recv, idx, flags, hash, vals)
-		SELECT rid + 1000000, meter, seq, t, recv, idx, flags, hash, vals FROM hot WHERE seq < ?`, seqKey(10)); err != nil {
-		t.Fatal(err)
+	// deleting the head rows: put compacted rows back where they were.
+	var copied int
+	for _, id := range ids {
+		for k := 0; k < 10; k++ {
+			r := mkReading(id, k, start, 0)
+			rec := chunk.Record{Seq: r.Seq, T: r.Time.UnixMilli(), Recv: r.Received.UnixMilli(), Hash: r.Hash}
+			for _, v := range r.Values {
+				rec.Values = append(rec.Values, chunk.Value{Channel: s.chanID[v.Channel], V: v.Value})
+			}
+			copied++
+			if _, err := s.w.Exec(`INSERT INTO hot(rid, meter, rec) VALUES (?, ?, ?)`, copied, s.meters[id].mid, encodeHot(nil, &rec)); err != nil {
+				t.Fatal(err)
+			}
+		}
 	}
 	want := func(s *Store, n int) {
 		t.Helper()
