@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"syscall"
@@ -48,6 +50,7 @@ func runServe(args []string) int {
 	cfg.Logger = newLogger(os.Stderr, *verbose)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	startProfiler(cfg.Logger)
 	s, err := openServer(ctx, cfg)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "serve: %v\n", err)
@@ -68,4 +71,23 @@ func adminTokenPath(cfg serverConfig) string {
 		return "$SHUIXIAO_ADMIN_TOKEN"
 	}
 	return cfg.Data + "/" + adminTokenFile
+}
+
+// startProfiler serves net/http/pprof on $SHUIXIAO_PPROF (e.g.
+// 127.0.0.1:6060) when it is set; profiles are for operators, never on by default.
+func startProfiler(log *slog.Logger) {
+	addr := os.Getenv("SHUIXIAO_PPROF")
+	if addr == "" {
+		return
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	go func() {
+		log.Info("profiler listening", "addr", addr)
+		if err := http.ListenAndServe(addr, mux); err != nil {
+			log.Error("profiler", "error", err)
+		}
+	}()
 }
