@@ -429,32 +429,35 @@ func (s *Solver) matrixCoeffs() {
 func (s *Solver) linkCoeffs() {
 	ch := s.chol
 	diag, rhs, lower := ch.Diag, ch.RHS, ch.Lower
-	nj := int32(s.nJunc)
-	for k := range s.nLinks {
-		p := s.p[k]
+	n := s.nLinks
+	pp, yy, flow := s.p[:n], s.y[:n], s.flow[:n]
+	from, to, slot := s.from[:n], s.to[:n], s.slot[:n]
+	row1, row2 := s.row1[:n], s.row2[:n]
+	xflow, head := s.xflow, s.head
+	for k := range n {
+		p := pp[k]
 		if p == 0 {
 			continue
 		}
-		n1, n2 := s.from[k], s.to[k]
-		q := s.flow[k]
-		s.xflow[n1] -= q
-		s.xflow[n2] += q
-		if sl := s.slot[k]; sl >= 0 {
+		n1, n2 := from[k], to[k]
+		q := flow[k]
+		xflow[n1] -= q
+		xflow[n2] += q
+		if sl := slot[k]; sl >= 0 {
 			lower[sl] -= p
 		}
-		if n1 < nj {
-			r1 := s.row[n1]
+		r1, r2 := row1[k], row2[k]
+		if r1 >= 0 {
 			diag[r1] += p
-			rhs[r1] += s.y[k]
-		} else if n2 < nj {
-			rhs[s.row[n2]] += p * s.head[n1]
+			rhs[r1] += yy[k]
+		} else if r2 >= 0 {
+			rhs[r2] += p * head[n1]
 		}
-		if n2 < nj {
-			r2 := s.row[n2]
+		if r2 >= 0 {
 			diag[r2] += p
-			rhs[r2] -= s.y[k]
-		} else if n1 < nj {
-			rhs[s.row[n1]] += p * s.head[n2]
+			rhs[r2] -= yy[k]
+		} else if r1 >= 0 {
+			rhs[r1] += p * head[n2]
 		}
 	}
 }

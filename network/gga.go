@@ -208,30 +208,37 @@ func (s *Solver) newLinkFlows(hb *balance, qsum, dqsum *float64) {
 	for n := s.nJunc; n < s.nNodes; n++ {
 		s.nodeDemand[n] = 0
 	}
-	for k := range s.nLinks {
-		n1, n2 := s.from[k], s.to[k]
-		dh := s.head[n1] - s.head[n2]
-		dq := s.y[k] - s.p[k]*dh
-		dq *= s.relax
-		if pi := s.pumpOf[k]; pi >= 0 && s.pumps[pi].kind == constantPower && dq > s.flow[k] {
-			dq = s.flow[k] / 2
+	n := s.nLinks
+	pp, yy, flow := s.p[:n], s.y[:n], s.flow[:n]
+	from, to, pumpOf, status := s.from[:n], s.to[:n], s.pumpOf[:n], s.status[:n]
+	head, demand, relax := s.head, s.nodeDemand, s.relax
+	sum, dsum, maxChange := *qsum, *dqsum, hb.maxFlowChange
+	for k := range n {
+		n1, n2 := from[k], to[k]
+		dh := head[n1] - head[n2]
+		dq := yy[k] - pp[k]*dh
+		dq *= relax
+		if pi := pumpOf[k]; pi >= 0 && s.pumps[pi].kind == constantPower && dq > flow[k] {
+			dq = flow[k] / 2
 		}
-		s.flow[k] -= dq
-		*qsum += math.Abs(s.flow[k])
+		q := flow[k] - dq
+		flow[k] = q
+		sum += math.Abs(q)
 		adq := math.Abs(dq)
-		*dqsum += adq
-		if adq > hb.maxFlowChange {
-			hb.maxFlowChange = adq
+		dsum += adq
+		if adq > maxChange {
+			maxChange = adq
 		}
-		if s.status[k] > Closed {
+		if status[k] > Closed {
 			if n1 >= nj {
-				s.nodeDemand[n1] -= s.flow[k]
+				demand[n1] -= q
 			}
 			if n2 >= nj {
-				s.nodeDemand[n2] += s.flow[k]
+				demand[n2] += q
 			}
 		}
 	}
+	*qsum, *dqsum, hb.maxFlowChange = sum, dsum, maxChange
 }
 
 func (s *Solver) newEmitterFlows(hb *balance, qsum, dqsum *float64) {

@@ -116,6 +116,8 @@ type Solver struct {
 	chol     *sparse.Cholesky
 	row      []int32 // factor row of each junction
 	slot     []int32 // off-diagonal slot of each link (-1 if it touches a fixed-grade node)
+	row1     []int32 // factor row of each link's start node (-1 for a fixed-grade node)
+	row2     []int32 // factor row of each link's end node
 	adjStart []int32 // links at node i: adjLink[adjStart[i]:adjStart[i+1]]
 	adjLink  []int32
 
@@ -615,6 +617,16 @@ func (s *Solver) buildMatrix() error {
 	}
 	s.chol = sym.NewCholesky()
 	s.row = sym.Pivot
+	s.row1, s.row2 = make([]int32, s.nLinks), make([]int32, s.nLinks)
+	for k := range s.nLinks {
+		s.row1[k], s.row2[k] = -1, -1
+		if i := s.from[k]; int(i) < s.nJunc {
+			s.row1[k] = s.row[i]
+		}
+		if j := s.to[k]; int(j) < s.nJunc {
+			s.row2[k] = s.row[j]
+		}
+	}
 
 	// Node–link adjacency, used by connectivity checks.
 	s.adjStart = make([]int32, s.nNodes+1)
