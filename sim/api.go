@@ -203,9 +203,9 @@ func (a *API) Readings(ctx context.Context, meterID string, from, to time.Time, 
 		if limit > 0 {
 			q.Set("limit", fmt.Sprint(limit))
 		}
-		if desc {
-			q.Set("order", "desc")
-		}
+		// Always explicit: the docs show order=desc as an option, the
+		// server defaults to newest first.
+		q.Set("order", map[bool]string{true: "desc", false: "asc"}[desc])
 		if cursor != "" {
 			q.Set("cursor", cursor)
 		}
