@@ -27,6 +27,14 @@ type Symbolic struct {
 	// RowIndex holds, for every strictly lower entry of L, its row in pivot
 	// order.
 	RowIndex []int32
+
+	// The left-looking schedule: column j is updated by the entries
+	// updPos[updStart[j]:updStart[j+1]] (each l_jk, in the order George
+	// and Liu's linked lists visit them), each followed in its column by
+	// the entries up to updEnd.
+	updStart []int32
+	updPos   []int32
+	updEnd   []int32
 }
 
 // Entries returns the number of strictly lower non-zeros of L, fill-in
@@ -96,6 +104,7 @@ func analyze(n int, edges []Edge, given []int) (*Symbolic, []int32, error) {
 		sort.Slice(col, func(a, b int) bool { return col[a] < col[b] })
 		s.ColStart[k+1] = int32(len(s.RowIndex))
 	}
+	s.schedule()
 	slots := make([]int32, len(edges))
 	for e, ed := range edges {
 		slot, ok := s.slot(s.Pivot[ed.I], s.Pivot[ed.J])
@@ -105,6 +114,45 @@ func analyze(n int, edges []Edge, given []int) (*Symbolic, []int32, error) {
 		slots[e] = slot
 	}
 	return s, slots, nil
+}
+
+// schedule replays the linked lists of the left-looking factorisation
+// (GSFCT) symbolically, recording for every column the entries that update
+// it in the order the lists would deliver them, so that Factorize does the
+// same arithmetic in the same order without maintaining the lists.
+func (s *Symbolic) schedule() {
+	n := s.N
+	link := make([]int32, n)
+	first := make([]int32, n)
+	for j := range link {
+		link[j] = -1
+	}
+	s.updStart = make([]int32, n+1)
+	s.updPos = make([]int32, 0, len(s.RowIndex))
+	s.updEnd = make([]int32, 0, len(s.RowIndex))
+	for j := range n {
+		for k := link[j]; k >= 0; {
+			next := link[k]
+			f := first[k]
+			stop := s.ColStart[k+1]
+			s.updPos = append(s.updPos, f)
+			s.updEnd = append(s.updEnd, stop)
+			if f+1 < stop {
+				first[k] = f + 1
+				r := s.RowIndex[f+1]
+				link[k] = link[r]
+				link[r] = int32(k)
+			}
+			k = next
+		}
+		s.updStart[j+1] = int32(len(s.updPos))
+		if start := s.ColStart[j]; start < s.ColStart[j+1] {
+			first[j] = start
+			r := s.RowIndex[start]
+			link[j] = link[r]
+			link[r] = int32(j)
+		}
+	}
 }
 
 // adjacencyLists lists each row's neighbours, most recent edge first
@@ -199,9 +247,7 @@ type Cholesky struct {
 	RHS []float64
 
 	// Workspace of the left-looking factorisation.
-	temp  []float64
-	link  []int32
-	first []int32
+	temp []float64
 }
 
 // NewCholesky allocates a numerical workspace for matrices with structure s.
@@ -212,8 +258,6 @@ func (s *Symbolic) NewCholesky() *Cholesky {
 		Lower: make([]float64, len(s.RowIndex)),
 		RHS:   make([]float64, s.N),
 		temp:  make([]float64, s.N),
-		link:  make([]int32, s.N),
-		first: make([]int32, s.N),
 	}
 }
 
@@ -246,35 +290,23 @@ func (c *Cholesky) Factorize() error {
 	s := c.sym
 	n := s.N
 	colStart, rowIndex := s.ColStart, s.RowIndex
-	lower, diag, temp, link, first := c.Lower, c.Diag, c.temp, c.link, c.first
+	updStart, updPos, updEnd := s.updStart, s.updPos, s.updEnd
+	lower, diag, temp := c.Lower, c.Diag, c.temp
 	for j := range n {
-		link[j] = -1
-	}
-	for j := range n {
-		// Columns k < j with l_jk ≠ 0 are chained from link[j]; each
-		// subtracts its outer-product contribution from column j.
-		// Σ l_jk² is accumulated first and subtracted once, so that the
-		// rounding is that of the classic GSFCT routine.
+		// Columns k < j with l_jk ≠ 0 subtract their outer products from
+		// column j; Σ l_jk² is accumulated first and subtracted once, so
+		// that the rounding is that of the classic GSFCT routine.
 		sum := 0.0
-		for k := link[j]; k >= 0; {
-			nextK := link[k]
-			f := first[k]
+		for u := updStart[j]; u < updStart[j+1]; u++ {
+			f, stop := updPos[u], updEnd[u]
 			ljk := lower[f]
 			sum += ljk * ljk
-			stop := colStart[k+1]
-			if f+1 < stop {
-				first[k] = f + 1
-				r := rowIndex[f+1]
-				link[k] = link[r]
-				link[r] = int32(k)
-				rows := rowIndex[f+1 : stop]
-				vals := lower[f+1 : stop]
-				vals = vals[:len(rows)]
-				for i, r := range rows {
-					temp[r] += vals[i] * ljk
-				}
+			rows := rowIndex[f+1 : stop]
+			vals := lower[f+1 : stop]
+			vals = vals[:len(rows)]
+			for i, r := range rows {
+				temp[r] += vals[i] * ljk
 			}
-			k = nextK
 		}
 		d := diag[j] - sum
 		if !(d > 0) {
@@ -283,18 +315,12 @@ func (c *Cholesky) Factorize() error {
 		d = math.Sqrt(d)
 		diag[j] = d
 		start, stop := colStart[j], colStart[j+1]
-		if start < stop {
-			first[j] = start
-			r := rowIndex[start]
-			link[j] = link[r]
-			link[r] = int32(j)
-			rows := rowIndex[start:stop]
-			vals := lower[start:stop]
-			vals = vals[:len(rows)]
-			for i, r := range rows {
-				vals[i] = (vals[i] - temp[r]) / d
-				temp[r] = 0
-			}
+		rows := rowIndex[start:stop]
+		vals := lower[start:stop]
+		vals = vals[:len(rows)]
+		for i, r := range rows {
+			vals[i] = (vals[i] - temp[r]) / d
+			temp[r] = 0
 		}
 	}
 	return nil
