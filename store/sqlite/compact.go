@@ -188,6 +188,9 @@ func (s *Store) Compact(ctx context.Context) error {
 
 // channelDefs returns every meter's channel definitions by channel number.
 func (s *Store) channelDefs(ctx context.Context) (map[int64]map[uint32]chanDef, error) {
+	if err := s.loadPoints(ctx); err != nil {
+		return nil, err
+	}
 	s.reg.RLock()
 	defer s.reg.RUnlock()
 	out := make(map[int64]map[uint32]chanDef, len(s.byMid))

@@ -133,6 +133,9 @@ func (s *Store) resolve(ctx context.Context, ser store.Series) (target, error) {
 	if err := ser.Validate(); err != nil {
 		return target{}, err
 	}
+	if err := s.loadPoints(ctx); err != nil {
+		return target{}, err
+	}
 	t := target{series: ser, def: rateDef}
 	s.reg.RLock()
 	defer s.reg.RUnlock()

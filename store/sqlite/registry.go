@@ -372,10 +372,12 @@ func (s *Store) putPoint(ctx context.Context, create bool, p meter.Point) error 
 		return err
 	}
 	s.reg.Lock()
-	if pi := s.pointCache[p.ID]; pi != nil {
-		pi.channels = slices.Clone(p.Channels)
-	} else {
-		s.pointCache[p.ID] = &pointInfo{channels: slices.Clone(p.Channels)}
+	if s.pointCache != nil {
+		if pi := s.pointCache[p.ID]; pi != nil {
+			pi.channels = slices.Clone(p.Channels)
+		} else {
+			s.pointCache[p.ID] = &pointInfo{channels: slices.Clone(p.Channels)}
+		}
 	}
 	s.reg.Unlock()
 	return nil

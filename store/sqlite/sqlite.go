@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -101,8 +102,9 @@ type Store struct {
 	byMid    map[int64]*meterInfo
 	chanID   map[string]uint32
 	chanName []string // by cid; [0] unused
-	// points caches each point's channels and meters, for resolving series
-	// and channel kinds without a query.
+	// pointCache holds each point's channels and meters, for resolving
+	// series and channel kinds without a query; loaded on first use so that
+	// a restart does not wait for it.
 	pointCache map[string]*pointInfo
 
 	head       head
@@ -166,7 +168,6 @@ func Open(path string, opt Options) (*Store, error) {
 		byMid:      map[int64]*meterInfo{},
 		chanID:     map[string]uint32{},
 		chanName:   []string{""},
-		pointCache: map[string]*pointInfo{},
 		compacted:  map[int64]uint64{},
 		kick:       make(chan struct{}, 1),
 		stop:       make(chan struct{}),
@@ -207,28 +208,7 @@ func (s *Store) load(ctx context.Context) error {
 	}
 	s.ledgerSize.Store(uint64(v))
 
-	rows, err := s.w.QueryContext(ctx, `SELECT id, channels FROM points`)
-	if err != nil {
-		return fmt.Errorf("load points: %w", err)
-	}
-	for rows.Next() {
-		var id, js string
-		if err := rows.Scan(&id, &js); err != nil {
-			rows.Close()
-			return fmt.Errorf("load points: %w", err)
-		}
-		pi := &pointInfo{}
-		if err := json.Unmarshal([]byte(js), &pi.channels); err != nil {
-			rows.Close()
-			return fmt.Errorf("point %s channels: %w", id, err)
-		}
-		s.pointCache[id] = pi
-	}
-	if err := closeRows(rows); err != nil {
-		return fmt.Errorf("load points: %w", err)
-	}
-
-	rows, err = s.w.QueryContext(ctx, `SELECT mid, id, point, interval_ms FROM meters ORDER BY mid`)
+	rows, err := s.w.QueryContext(ctx, `SELECT mid, id, point, interval_ms FROM meters ORDER BY mid`)
 	if err != nil {
 		return fmt.Errorf("load meters: %w", err)
 	}
@@ -241,9 +221,6 @@ func (s *Store) load(ctx context.Context) error {
 		}
 		mi.interval = time.Duration(iv) * time.Millisecond
 		s.meters[mi.id], s.byMid[mi.mid] = mi, mi
-		if pi := s.pointCache[mi.point]; pi != nil {
-			pi.mids = append(pi.mids, mi.mid)
-		}
 	}
 	if err := closeRows(rows); err != nil {
 		return fmt.Errorf("load meters: %w", err)
@@ -313,6 +290,58 @@ func (s *Store) load(ctx context.Context) error {
 		return fmt.Errorf("load head: %w", err)
 	}
 	s.nextRid = s.head.maxRid + 1
+	return nil
+}
+
+// loadPoints fills the point cache if it is not loaded yet.
+func (s *Store) loadPoints(ctx context.Context) error {
+	s.reg.RLock()
+	loaded := s.pointCache != nil
+	s.reg.RUnlock()
+	if loaded {
+		return nil
+	}
+	// Registry writes update the cache after their commit, when it exists;
+	// holding writeMu while reading makes sure none falls in between.
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	rows, err := s.r.QueryContext(ctx, `SELECT id, channels FROM points`)
+	if err != nil {
+		return fmt.Errorf("load points: %w", err)
+	}
+	cache := map[string]*pointInfo{}
+	for rows.Next() {
+		var id, js string
+		if err := rows.Scan(&id, &js); err != nil {
+			rows.Close()
+			return fmt.Errorf("load points: %w", err)
+		}
+		pi := &pointInfo{}
+		if err := json.Unmarshal([]byte(js), &pi.channels); err != nil {
+			rows.Close()
+			return fmt.Errorf("point %s channels: %w", id, err)
+		}
+		cache[id] = pi
+	}
+	if err := closeRows(rows); err != nil {
+		return fmt.Errorf("load points: %w", err)
+	}
+	s.reg.Lock()
+	defer s.reg.Unlock()
+	if s.pointCache != nil {
+		return nil // loaded meanwhile, and kept up to date since
+	}
+	mids := make([]int64, 0, len(s.byMid))
+	for mid := range s.byMid {
+		mids = append(mids, mid)
+	}
+	slices.Sort(mids)
+	for _, mid := range mids {
+		if pi := cache[s.byMid[mid].point]; pi != nil {
+			pi.mids = append(pi.mids, mid)
+		}
+	}
+	s.pointCache = cache
 	return nil
 }
 
