@@ -163,15 +163,15 @@ func Open(path string, opt Options) (*Store, error) {
 	r.SetConnMaxLifetime(0)
 	s := &Store{
 		opt: opt, w: w, r: r,
-		inserts:    map[int]*sql.Stmt{},
-		meters:     map[string]*meterInfo{},
-		byMid:      map[int64]*meterInfo{},
-		chanID:     map[string]uint32{},
-		chanName:   []string{""},
-		compacted:  map[int64]uint64{},
-		kick:       make(chan struct{}, 1),
-		stop:       make(chan struct{}),
-		done:       make(chan struct{}),
+		inserts:   map[int]*sql.Stmt{},
+		meters:    map[string]*meterInfo{},
+		byMid:     map[int64]*meterInfo{},
+		chanID:    map[string]uint32{},
+		chanName:  []string{""},
+		compacted: map[int64]uint64{},
+		kick:      make(chan struct{}, 1),
+		stop:      make(chan struct{}),
+		done:      make(chan struct{}),
 	}
 	s.head.init()
 	if err := s.prepareInserts(context.Background()); err != nil {
