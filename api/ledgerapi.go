@@ -67,8 +67,11 @@ func signatures(signed []byte, origin string) []signatureLine {
 }
 
 type policyWitness struct {
-	Name string `json:"name"`
-	URL  string `json:"url,omitempty"`
+	Name    string // the policy's alias
+	KeyName string // the name in the witness's key, which its cosignatures carry
+	KeyID   string // hex key ID from the vkey
+	Key     string
+	URL     string
 }
 
 // policyWitnesses reads the witness lines of a Sigsum-format policy.
@@ -76,7 +79,10 @@ func policyWitnesses(policy string) (ws []policyWitness, quorum string) {
 	for _, line := range strings.Split(policy, "\n") {
 		f := strings.Fields(line)
 		if len(f) >= 3 && f[0] == "witness" {
-			pw := policyWitness{Name: f[1]}
+			pw := policyWitness{Name: f[1], Key: f[2]}
+			if parts := strings.SplitN(f[2], "+", 3); len(parts) == 3 {
+				pw.KeyName, pw.KeyID = parts[0], parts[1]
+			}
 			if len(f) >= 4 {
 				pw.URL = f[3]
 			}
@@ -112,9 +118,9 @@ func (s *Server) ledgerStatus(w http.ResponseWriter, r *http.Request, p *Princip
 	witnesses := []map[string]any{}
 	pws, quorum := policyWitnesses(s.opts.WitnessPolicy)
 	for _, pw := range pws {
-		wm := map[string]any{"name": pw.Name, "url": pw.URL, "cosigned": false}
+		wm := map[string]any{"name": pw.Name, "key": pw.Key, "url": pw.URL, "cosigned": false}
 		for _, sl := range sigs {
-			if sl.Name == pw.Name {
+			if sl.Name == pw.KeyName && sl.KeyID == pw.KeyID {
 				wm["cosigned"], wm["time"], wm["key_id"] = true, sl.Time, sl.KeyID
 			}
 		}
@@ -124,7 +130,7 @@ func (s *Server) ledgerStatus(w http.ResponseWriter, r *http.Request, p *Princip
 	for _, sl := range sigs {
 		known := sl.Log
 		for _, pw := range pws {
-			known = known || sl.Name == pw.Name
+			known = known || (sl.Name == pw.KeyName && sl.KeyID == pw.KeyID)
 		}
 		if !known {
 			witnesses = append(witnesses, map[string]any{"name": sl.Name, "cosigned": true, "time": sl.Time, "key_id": sl.KeyID})

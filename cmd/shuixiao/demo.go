@@ -5,11 +5,16 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
+	"github.com/shuixiao/shuixiao/ledger"
 	"github.com/shuixiao/shuixiao/sim"
 )
 
@@ -25,6 +30,9 @@ func runDemo(args []string) int {
 	rate := fs.Float64("rate", 0.2, "readings per second per simulated meter")
 	speed := fs.Float64("speed", 60, "simulated production patterns run this many times faster than real time")
 	seed := fs.Int64("seed", 1, "seed of the simulated province")
+	witnesses := fs.Int("witnesses", 2, "local witnesses that must all cosign each checkpoint (0: none)")
+	var inject listFlag
+	fs.Var(&inject, "inject", "fault to inject into the simulation (repeatable): "+strings.Join(sim.Injections, ", "))
 	verbose := fs.Bool("v", false, "verbose logging")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -34,13 +42,22 @@ func runDemo(args []string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	start := time.Now()
+	if *witnesses > 0 && cfg.WitnessPolicy == "" {
+		policy, stopWitnesses, err := startDemoWitnesses(ctx, cfg, *witnesses)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "demo: witnesses: %v\n", err)
+			return 1
+		}
+		defer stopWitnesses()
+		cfg.WitnessPolicy = policy
+	}
 	s, err := openServer(ctx, cfg)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "demo: %v\n", err)
 		return 1
 	}
 	simulator, err := sim.New(sim.Config{MQTT: s.broker.Addr(), API: s.URL(), Token: s.token, DataDir: cfg.Data,
-		Enterprises: *enterprises, Rate: *rate, Speed: *speed, Seed: *seed, Log: os.Stderr, Inflight: 4})
+		Enterprises: *enterprises, Rate: *rate, Speed: *speed, Seed: *seed, Log: os.Stderr, Inflight: 4, Inject: inject})
 	if err != nil {
 		s.Close(context.Background())
 		fmt.Fprintf(os.Stderr, "demo: simulator: %v\n", err)
@@ -68,4 +85,60 @@ func runDemo(args []string) int {
 	defer cancel()
 	s.Close(cctx)
 	return 0
+}
+
+// startDemoWitnesses runs n witnesses in this process, each with its own key
+// and state under the data directory, and writes a policy that needs all of
+// them. A real deployment runs witnesses at other parties (shuixiao witness).
+func startDemoWitnesses(ctx context.Context, cfg serverConfig, n int) (policyFile string, stop func(), err error) {
+	ledgerDir := filepath.Join(cfg.Data, "ledger")
+	if err := os.MkdirAll(ledgerDir, 0o750); err != nil {
+		return "", nil, err
+	}
+	// The witnesses must know the log key before the log publishes under
+	// the policy: open the ledger once to create (or read) its key.
+	lg, err := ledger.Open(ctx, ledger.Options{Dir: ledgerDir, Origin: cfg.Origin, Logger: cfg.Logger})
+	if err != nil {
+		return "", nil, err
+	}
+	logKey := lg.VerifierKey()
+	if err := lg.Close(ctx); err != nil {
+		return "", nil, err
+	}
+	var closers []func()
+	stop = func() {
+		for _, c := range closers {
+			c()
+		}
+	}
+	var b strings.Builder
+	var names []string
+	for i := 1; i <= n; i++ {
+		name := fmt.Sprintf("witness.shuixiao.local/demo-%d", i)
+		w, err := ledger.OpenWitness(ctx, ledger.WitnessOptions{Dir: filepath.Join(cfg.Data, fmt.Sprintf("witness-%d", i)), Name: name, LogKeys: []string{logKey}})
+		if err != nil {
+			stop()
+			return "", nil, err
+		}
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			w.Close()
+			stop()
+			return "", nil, err
+		}
+		srv := &http.Server{Handler: w.Handler(), ReadHeaderTimeout: 5 * time.Second}
+		go srv.Serve(ln)
+		closers = append(closers, func() { srv.Close(); w.Close() })
+		vkey := w.VerifierKey()
+		alias := strings.SplitN(vkey, "+", 2)[0]
+		fmt.Fprintf(&b, "witness %s %s http://%s\n", alias, vkey, ln.Addr())
+		names = append(names, alias)
+	}
+	fmt.Fprintf(&b, "group demo %d %s\nquorum demo\n", n, strings.Join(names, " "))
+	policyFile = filepath.Join(cfg.Data, "witness-policy.txt")
+	if err := os.WriteFile(policyFile, []byte(b.String()), 0o640); err != nil {
+		stop()
+		return "", nil, err
+	}
+	return policyFile, stop, nil
 }
