@@ -427,6 +427,7 @@ func (s *Solver) ruleTimeStep(tstep *int64) {
 // asked to stop (UNBALANCED STOP).
 type HaltError struct{ Time int64 }
 
+// Error returns EPANET's halt message.
 func (e *HaltError) Error() string {
 	return fmt.Sprintf("System unbalanced at %s hrs. EXECUTION HALTED.", ClockTime(e.Time))
 }

@@ -63,6 +63,7 @@ type InputError struct {
 	Detail  string // extra explanation, if any
 }
 
+// Error formats the problem as "error CODE: message ITEM in [SECTION] line N".
 func (e *InputError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "error %d: %s", e.Code, ErrorMessage(e.Code))
@@ -85,6 +86,7 @@ func (e *InputError) Error() string {
 // reader goes on after an error so that one run reports them all.
 type InputErrors []*InputError
 
+// Error reports the first problem and how many more there are.
 func (es InputErrors) Error() string {
 	switch len(es) {
 	case 0:

@@ -34,6 +34,7 @@ type IllConditionedError struct {
 	Node string
 }
 
+// Error names the node and time, as EPANET's report does.
 func (e *IllConditionedError) Error() string {
 	return fmt.Sprintf("error 110: %s: system ill-conditioned at node %s at %s hrs",
 		ErrorMessage(110), e.Node, ClockTime(e.Time))

@@ -15,6 +15,7 @@ const (
 	Tank
 )
 
+// String returns EPANET's name of the node kind (JUNCTION, RESERVOIR, TANK).
 func (k NodeKind) String() string {
 	switch k {
 	case Junction:
@@ -52,6 +53,7 @@ func (k LinkKind) IsValve() bool { return k > Pump }
 // check valve).
 func (k LinkKind) IsPipe() bool { return k <= Pipe }
 
+// String returns EPANET's name of the link kind (PIPE, PUMP, PRV, ...).
 func (k LinkKind) String() string {
 	names := [...]string{"CVPIPE", "PIPE", "PUMP", "PRV", "PSV", "PBV", "FCV", "TCV", "GPV", "PCV"}
 	if int(k) < len(names) {
@@ -79,6 +81,7 @@ const (
 // IsClosed reports whether the status stops all flow.
 func (s LinkStatus) IsClosed() bool { return s <= Closed }
 
+// String returns EPANET's wording of the status, as used in its warnings.
 func (s LinkStatus) String() string {
 	names := [...]string{"closed because cannot deliver head", "temporarily closed", "closed", "open",
 		"active", "open but exceeds maximum flow", "open but cannot deliver flow", "open but cannot deliver pressure"}
@@ -342,6 +345,7 @@ const (
 // SI reports whether the flow units belong to the metric system.
 func (u FlowUnits) SI() bool { return u >= LPS }
 
+// String returns the [OPTIONS] keyword of the units (GPM, CMH, ...).
 func (u FlowUnits) String() string {
 	names := [...]string{"CFS", "GPM", "MGD", "IMGD", "AFD", "LPS", "LPM", "MLD", "CMH", "CMD", "CMS"}
 	if int(u) < len(names) {
@@ -374,6 +378,7 @@ const (
 	ChezyManning
 )
 
+// String returns the [OPTIONS] keyword of the formula (H-W, D-W, C-M).
 func (f HeadlossFormula) String() string {
 	return [...]string{"H-W", "D-W", "C-M"}[f%3]
 }

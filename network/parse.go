@@ -65,6 +65,7 @@ var sectionKeywords = []string{
 	"[VERTICES]", "[LABELS]", "[BACKDROP]", "[TAGS]", "[LEAKAGE]", "[END]",
 }
 
+// String returns the section name without brackets.
 func (s section) String() string {
 	if s < 0 || int(s) >= len(sectionKeywords) {
 		return ""

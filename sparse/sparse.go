@@ -229,6 +229,7 @@ type NotPositiveDefiniteError struct {
 	Value float64
 }
 
+// Error names the row and the pivot found.
 func (e *NotPositiveDefiniteError) Error() string {
 	return fmt.Sprintf("sparse: matrix not positive definite at row %d (pivot %g)", e.Row, e.Value)
 }
