@@ -147,6 +147,7 @@ func writeHydraulics(s *network.Solver, inp, prefix string, showWarnings bool) i
 	var buf []byte
 	var writeErr error
 	var pending *network.Step // the step whose length is known once the next one starts
+	cutSteps, firstCut, firstCutAt := 0, []int(nil), int64(0)
 	check := func(_ int, err error) {
 		if err != nil && writeErr == nil {
 			writeErr = err
@@ -178,6 +179,12 @@ func writeHydraulics(s *network.Solver, inp, prefix string, showWarnings bool) i
 			}
 			check(links.Write(append(buf, '\n')))
 		}
+		if cut := s.Disconnected(); len(cut) > 0 {
+			if cutSteps == 0 {
+				firstCut, firstCutAt = cut, st.Time
+			}
+			cutSteps++
+		}
 		if pending != nil {
 			writeStepLine(steps, pending, st.Time-pending.Time, check)
 		}
@@ -200,6 +207,14 @@ func writeHydraulics(s *network.Solver, inp, prefix string, showWarnings bool) i
 	}
 	warnings := s.Warnings()
 	reportWarnings(os.Stderr, warnings, showWarnings)
+	if cutSteps > 0 {
+		ids := make([]string, 0, 5)
+		for _, i := range firstCut[:min(5, len(firstCut))] {
+			ids = append(ids, net.Nodes[i].ID)
+		}
+		fmt.Fprintf(os.Stderr, "与水源断开的节点 / nodes cut off from every source (heads undefined) in %d steps; at %s hrs %d nodes, e.g. %v\n",
+			cutSteps, network.ClockTime(firstCutAt), len(firstCut), ids)
+	}
 	if writeErr != nil {
 		fmt.Fprintf(os.Stderr, "无法写出结果 / cannot write results: %v\n", writeErr)
 		return 1
