@@ -5,31 +5,14 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/shuixiao/shuixiao/sim"
 )
-
-// lockedBuffer is a goroutine-safe bytes.Buffer.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // TestSimAgainstServer runs the simulator against the real server in this
 // process: every meter's readings arrive in order with ledger indices that
@@ -39,7 +22,17 @@ func (l *lockedBuffer) String() string {
 func TestSimAgainstServer(t *testing.T) {
 	dir := t.TempDir()
 	srv := startTestServer(t, dir)
-	acklog, logs := &lockedBuffer{}, &lockedBuffer{}
+	ackPath, logPath := filepath.Join(t.TempDir(), "ack.log"), filepath.Join(t.TempDir(), "sim.log")
+	acklog, err := os.Create(ackPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer acklog.Close()
+	logs, err := os.Create(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer logs.Close()
 	s, err := sim.New(sim.Config{MQTT: srv.broker.Addr(), API: srv.URL(), Token: srv.token, DataDir: dir,
 		Enterprises: 2, Rate: 4, Duration: 12 * time.Second, Seed: 3,
 		Inject: []string{"replay", "forged-signature", "tamper"}, InjectAfter: 3 * time.Second, InjectEvery: 500 * time.Millisecond,
@@ -48,10 +41,12 @@ func TestSimAgainstServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	if err := s.Run(ctx); err != nil {
-		t.Fatalf("sim: %v\n%s", err, logs)
+	err = s.Run(ctx)
+	logText, _ := os.ReadFile(logPath)
+	t.Log(string(logText))
+	if err != nil {
+		t.Fatalf("sim: %v", err)
 	}
-	t.Log(logs.String())
 	reports := map[string]sim.InjectionReport{}
 	for _, r := range s.InjectionReports() {
 		reports[r.Kind] = r
@@ -89,7 +84,11 @@ func TestSimAgainstServer(t *testing.T) {
 		}
 	}
 	lines := 0
-	sc := bufio.NewScanner(strings.NewReader(acklog.String()))
+	ackText, err := os.ReadFile(ackPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(bytes.NewReader(ackText))
 	for sc.Scan() {
 		var id string
 		var seq uint64
