@@ -162,23 +162,48 @@ func (s *Store) replay(path string) error {
 	// otherwise it is a line torn by a crash mid-write: ignore it.
 	lines = lines[:len(lines)-1]
 	for n, line := range lines {
-		f := strings.Fields(string(line))
-		if len(f) != 6 || f[0] != "S" {
-			return fmt.Errorf("state journal line %d: not a reading record", n+1)
-		}
-		seq, err1 := strconv.ParseUint(f[2], 10, 64)
-		total, err2 := strconv.ParseFloat(f[3], 64)
-		ns, err3 := strconv.ParseInt(f[4], 10, 64)
-		msg, err4 := base64.StdEncoding.DecodeString(f[5])
-		if err := errors.Join(err1, err2, err3, err4); err != nil {
+		rec, err := parseJournalLine(line)
+		if err != nil {
 			return fmt.Errorf("state journal line %d: %w", n+1, err)
 		}
-		if r, err := reading.Parse(msg); err != nil || r.Meter != f[1] || r.Seq != seq {
-			return fmt.Errorf("state journal line %d: record does not match its reading", n+1)
-		}
-		s.apply(f[1], seq, total, time.Unix(0, ns), msg)
+		s.apply(rec.meter, rec.seq, rec.total, rec.time, rec.msg)
 	}
 	return nil
+}
+
+// journalRecord is one journal line: a reading signed by a meter.
+type journalRecord struct {
+	meter string
+	seq   uint64
+	total float64
+	time  time.Time
+	msg   []byte
+}
+
+// String formats the record as a journal line (without the newline).
+func (r journalRecord) String() string {
+	return fmt.Sprintf("S %s %d %s %d %s", r.meter, r.seq, strconv.FormatFloat(r.total, 'f', -1, 64),
+		r.time.UnixNano(), base64.StdEncoding.EncodeToString(r.msg))
+}
+
+// parseJournalLine parses "S <meter> <seq> <total> <unix ns> <base64 reading>"
+// and checks that the reading is the meter's and has that seq.
+func parseJournalLine(line []byte) (journalRecord, error) {
+	f := strings.Fields(string(line))
+	if len(f) != 6 || f[0] != "S" {
+		return journalRecord{}, errors.New("not a reading record")
+	}
+	seq, err1 := strconv.ParseUint(f[2], 10, 64)
+	total, err2 := strconv.ParseFloat(f[3], 64)
+	ns, err3 := strconv.ParseInt(f[4], 10, 64)
+	msg, err4 := base64.StdEncoding.DecodeString(f[5])
+	if err := errors.Join(err1, err2, err3, err4); err != nil {
+		return journalRecord{}, err
+	}
+	if r, err := reading.Parse(msg); err != nil || r.Meter != f[1] || r.Seq != seq {
+		return journalRecord{}, errors.New("record does not match its reading")
+	}
+	return journalRecord{meter: f[1], seq: seq, total: total, time: time.Unix(0, ns), msg: msg}, nil
 }
 
 func (s *Store) meter(id string) *MeterState {
@@ -235,7 +260,7 @@ func (s *Store) Signed(id string, seq uint64, total float64, t time.Time, msg []
 	if s.jw == nil {
 		return nil
 	}
-	_, err := fmt.Fprintf(s.jw, "S %s %d %s %d %s\n", id, seq, strconv.FormatFloat(total, 'f', -1, 64), t.UnixNano(), base64.StdEncoding.EncodeToString(msg))
+	_, err := fmt.Fprintln(s.jw, journalRecord{meter: id, seq: seq, total: total, time: t, msg: msg})
 	return err
 }
 

@@ -109,3 +109,21 @@ func TestMemoryStore(t *testing.T) {
 		t.Fatal("memory store operations")
 	}
 }
+
+func FuzzParseJournalLine(f *testing.F) {
+	skey, _, _ := MeterKey([]byte("fuzz"), "HN-F")
+	c, _ := NewChainFromKey("HN-F", "P", skey, 0, reading.Hash{})
+	msg, _, _ := c.Next(time.Unix(1700000000, 0), []reading.Value{{Channel: "total_m3", Value: 1.5}})
+	f.Add([]byte(journalRecord{meter: "HN-F", seq: 1, total: 1.5, time: time.Unix(0, 17), msg: msg}.String()))
+	f.Add([]byte("S HN-F 1 1.5 17 AAAA"))
+	f.Fuzz(func(t *testing.T, line []byte) {
+		rec, err := parseJournalLine(line)
+		if err != nil {
+			return
+		}
+		again, err := parseJournalLine([]byte(rec.String()))
+		if err != nil || again.String() != rec.String() {
+			t.Fatalf("%q → %q: %v", line, rec.String(), err)
+		}
+	})
+}

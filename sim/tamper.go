@@ -103,14 +103,24 @@ func readBundle(p string) ([][]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	entries, err := parseBundle(raw)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", p, err)
+	}
+	return entries, nil
+}
+
+// parseBundle splits a tlog-tiles entry bundle: entries, each prefixed by
+// its length as a big-endian uint16.
+func parseBundle(raw []byte) ([][]byte, error) {
 	var out [][]byte
 	for i := 0; i < len(raw); {
 		if i+2 > len(raw) {
-			return nil, fmt.Errorf("%s: dangling bytes", p)
+			return nil, errors.New("dangling bytes after the last entry")
 		}
 		n := int(binary.BigEndian.Uint16(raw[i:]))
 		if i+2+n > len(raw) {
-			return nil, fmt.Errorf("%s: truncated entry", p)
+			return nil, fmt.Errorf("entry at byte %d truncated", i)
 		}
 		out = append(out, raw[i+2:i+2+n])
 		i += 2 + n

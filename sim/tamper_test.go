@@ -1,7 +1,9 @@
 package sim
 
 import (
+	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"path/filepath"
 	"testing"
@@ -106,4 +108,24 @@ func TestChangeDigit(t *testing.T) {
 	if bi, err := bundleIndex("/d/log/tile/entries/x001/x234/067"); err != nil || bi != 1234067 {
 		t.Fatalf("bundle index %d %v", bi, err)
 	}
+}
+
+func FuzzParseBundle(f *testing.F) {
+	f.Add([]byte{0, 3, 'a', 'b', 'c', 0, 0})
+	f.Add([]byte{0, 5, 'a'})
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		entries, err := parseBundle(raw)
+		if err != nil {
+			return
+		}
+		// What parses re-encodes to the same bytes.
+		var out []byte
+		for _, e := range entries {
+			out = binary.BigEndian.AppendUint16(out, uint16(len(e)))
+			out = append(out, e...)
+		}
+		if !bytes.Equal(out, raw) {
+			t.Fatalf("%x re-encodes to %x", raw, out)
+		}
+	})
 }
