@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"os"
 	"os/exec"
@@ -29,6 +30,7 @@ func TestMain(m *testing.M) {
 	if os.Getenv("SHUIXIAO_TEST_CHILD") == "serve" {
 		os.Exit(runServe([]string{"--data", os.Getenv("SX_DATA"), "--http", os.Getenv("SX_HTTP"), "--mqtt", os.Getenv("SX_MQTT")}))
 	}
+	routeKlog(slog.New(slog.DiscardHandler))
 	os.Exit(m.Run())
 }
 

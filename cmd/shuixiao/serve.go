@@ -48,6 +48,7 @@ func runServe(args []string) int {
 		return 2
 	}
 	cfg.Logger = newLogger(os.Stderr, *verbose)
+	routeKlog(cfg.Logger)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	startProfiler(cfg.Logger)

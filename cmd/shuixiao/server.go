@@ -38,6 +38,14 @@ import (
 // version is set at build time with -ldflags "-X main.version=…".
 var version = "dev"
 
+var klogOnce sync.Once
+
+// routeKlog sends Tessera's klog lines into our logger. klog's logger is a
+// process global, so this is done once, by the command, before any log opens.
+func routeKlog(log *slog.Logger) {
+	klogOnce.Do(func() { klog.SetSlogLogger(log.With("part", "tessera")) })
+}
+
 // serverConfig is what serve and demo share.
 type serverConfig struct {
 	Data          string
@@ -75,8 +83,6 @@ const adminTokenFile = "admin.token"
 // and HTTP server. Addresses in use are reported before anything is created.
 func openServer(ctx context.Context, cfg serverConfig) (*server, error) {
 	log := cfg.Logger
-	// Tessera logs through klog; its lines join ours.
-	klog.SetSlogLogger(log.With("part", "tessera"))
 	// Listen first: a port in use is the commonest start-up failure.
 	httpLn, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
