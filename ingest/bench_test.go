@@ -4,11 +4,14 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
+	"log/slog"
+	"os"
 	"sync"
 	"testing"
 	"time"
 
 	"golang.org/x/mod/sumdb/note"
+	"k8s.io/klog/v2"
 
 	"github.com/shuixiao/shuixiao/ingest"
 	"github.com/shuixiao/shuixiao/ledger"
@@ -16,6 +19,12 @@ import (
 	"github.com/shuixiao/shuixiao/reading"
 	"github.com/shuixiao/shuixiao/store/sqlite"
 )
+
+// TestMain keeps Tessera's klog lines out of benchmark output.
+func TestMain(m *testing.M) {
+	klog.SetSlogLogger(slog.New(slog.DiscardHandler))
+	os.Exit(m.Run())
+}
 
 // BenchmarkPipeline measures the server side of ingest without MQTT: signature
 // checks on many goroutines, admission, a real Tessera ledger and the SQLite
