@@ -13,15 +13,16 @@ import "math"
 // fixed-grade neighbours. Link flows are then updated as q −= Y − P·Δh.
 
 // Constants of the Darcy-Weisbach friction factor (Swamee–Jain for
-// Re ≥ 4000, Dunlop's cubic interpolation for 2000 < Re < 4000), derived
-// from their definitions as EPANET does (hydcoeffs.c A1…AC).
+// Re ≥ 4000, Dunlop's cubic interpolation for 2000 < Re < 4000), with
+// EPANET's decimal values (two of them differ from a fresh computation
+// in the last bit, which matters for identical rounding).
 var (
-	dwA1 = 1000 * math.Pi                 // w = Re·π/4 at Re = 4000
-	dwA2 = 500 * math.Pi                  // w at Re = 2000
-	dwA8 = 5.74 * math.Pow(math.Pi/4, .9) // 5.74·(π/4)^0.9
-	dwA9 = -2 / math.Ln10                 // −2/ln 10
-	dwAB = 5.74 / math.Pow(4000, .9)      // 5.74/4000^0.9
-	dwAC = -2 * .9 * 2 / math.Ln10 * dwAB // AA·AB
+	dwA1 = epanet.DWA1 // w = Re·π/4 at Re = 4000
+	dwA2 = epanet.DWA2 // w at Re = 2000
+	dwA8 = epanet.DWA8 // 5.74·(π/4)^0.9
+	dwA9 = epanet.DWA9 // −2/ln 10
+	dwAB = epanet.DWAB // 5.74/4000^0.9
+	dwAC = epanet.DWAC // −2·0.9·2/ln 10 · AB
 )
 
 // powPositive returns x**e for x ≥ 0 (0 for x = 0 and e > 0).
@@ -66,10 +67,10 @@ func (s *Solver) resistance(k int) {
 		case HazenWilliams:
 			s.resist[k] = c.HWCoefficient * l / pow(e, s.hexp) / pow(d, c.HWDiameterExponent)
 		case DarcyWeisbach:
-			a := math.Pi * d * d / 4
+			a := math.Pi * (d * d) / 4 // π·d²/4 grouped as EPANET rounds it
 			s.resist[k] = l / 2.0 / c.Gravity / d / (a * a)
 		case ChezyManning:
-			x := 4.0 * e / (c.ManningConstant * math.Pi * d * d)
+			x := 4.0 * e / (c.ManningConstant * math.Pi * (d * d))
 			s.resist[k] = x * x * pow(d/4.0, -c.ManningRadiusExponent) * l
 		}
 	case Pump:
@@ -271,7 +272,7 @@ func (s *Solver) pumpCoeff(k int) {
 		h0, r := s.curveSegment(pd.curve, q/speed)
 		pd.h0, pd.r, pd.n = -h0, -r, 1
 		hgrad = pd.r * speed
-		hloss = pd.h0*speed*speed + hgrad*s.flow[k]
+		hloss = pd.h0*(speed*speed) + hgrad*s.flow[k]
 	default:
 		h0 := speed * speed * pd.h0
 		n := pd.n

@@ -28,6 +28,7 @@ type engineConstants struct {
 	ManningConstant, ManningRadiusExponent, MinorLossFactor            float64
 	TCVFactor, HPperCFSft, LeakOrifice, LeakQtol, PumpShutoffFactor    float64
 	RuleTolerance, FlowChangeRelax, PDAFlowChangeLimit                 float64
+	DWA1, DWA2, DWA8, DWA9, DWAB, DWAC                                 float64
 }
 
 // epanet holds the engine constants; it is filled once at start-up and
@@ -65,6 +66,7 @@ func loadConstants(data []byte) (engineConstants, error) {
 		"HPperCFSft": &c.HPperCFSft, "LeakOrifice": &c.LeakOrifice, "LeakQtol": &c.LeakQtol,
 		"PumpShutoffFactor": &c.PumpShutoffFactor, "RuleTolerance": &c.RuleTolerance,
 		"FlowChangeRelax": &c.FlowChangeRelax, "PDAFlowChangeLimit": &c.PDAFlowChangeLimit,
+		"DWA1": &c.DWA1, "DWA2": &c.DWA2, "DWA8": &c.DWA8, "DWA9": &c.DWA9, "DWAB": &c.DWAB, "DWAC": &c.DWAC,
 	}
 	r := csv.NewReader(bytes.NewReader(data))
 	r.Comment = '#'

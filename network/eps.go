@@ -66,7 +66,7 @@ func (s *Solver) initLinkFlow(k int, st LinkStatus, setting float64) {
 	case s.kind[k] == Pump:
 		s.flow[k] = setting * s.pumps[s.pumpOf[k]].q0
 	default:
-		s.flow[k] = math.Pi * s.diam[k] * s.diam[k] / 4
+		s.flow[k] = math.Pi * (s.diam[k] * s.diam[k]) / 4
 	}
 }
 

@@ -389,7 +389,7 @@ func (s *Solver) LinkResult(k int) LinkResult {
 	if st > Closed {
 		r.Flow = s.flow[k] * u.flow
 		if kind != Pump {
-			a := math.Pi * s.diam[k] * s.diam[k] / 4
+			a := math.Pi * (s.diam[k] * s.diam[k]) / 4
 			r.Velocity = math.Abs(s.flow[k]) / a * u.head
 		}
 		h := s.head[s.from[k]] - s.head[s.to[k]]

@@ -435,7 +435,7 @@ func (s *Solver) loadTank(t int) *InputError {
 	}
 	td.volumeCurve = nd.VolumeCurve
 	diam := nd.Diameter
-	area := math.Pi * diam * diam / 4
+	area := math.Pi * (diam * diam) / 4
 	vmin := area * nd.MinLevel
 	if nd.MinVolume > 0 {
 		vmin = nd.MinVolume
@@ -457,7 +457,7 @@ func (s *Solver) loadTank(t int) *InputError {
 	td.hmin = s.elev[i] + nd.MinLevel/u.head
 	td.hmax = s.elev[i] + nd.MaxLevel/u.head
 	d := diam / u.head
-	td.area = math.Pi * d * d / 4
+	td.area = math.Pi * (d * d) / 4
 	td.v0, td.vmin, td.vmax = v0/u.volume, vmin/u.volume, vmax/u.volume
 	s.tanks[t] = td
 
