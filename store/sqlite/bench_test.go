@@ -126,14 +126,28 @@ func BenchmarkIngest(b *testing.B) {
 		first := float64(f*n) / marks[f-1].Seconds()
 		last := float64(f*n) / (marks[k-1] - marks[k-1-f]).Seconds()
 		b.ReportMetric(last/first, "last/first_rate")
+		var seg []string
+		for j := 0; j < 5; j++ {
+			from := time.Duration(0)
+			if j > 0 {
+				from = marks[j*f-1]
+			}
+			seg = append(seg, fmt.Sprintf("%.0f", float64(f*n)/(marks[(j+1)*f-1]-from).Seconds()))
+		}
+		b.Logf("readings/s by fifth of the run: %v", seg)
 	}
 	b.ReportMetric(cpu.Seconds()/readings*1e6, "cpu_s/Mreadings")
 	st := s.Stats()
 	b.ReportMetric(float64(st.Compactions), "compactions")
+	if fi, err := os.Stat(path + "-wal"); err == nil {
+		b.ReportMetric(float64(fi.Size())/(1<<20), "wal_MB")
+	}
 	if err := s.Compact(ctx); err != nil {
 		b.Fatal(err)
 	}
-	s.w.Exec(`PRAGMA wal_checkpoint(TRUNCATE)`)
+	if err := s.Close(); err != nil { // folds the WAL into the database
+		b.Fatal(err)
+	}
 	b.ReportMetric(float64(dbBytes(path))/readings, "disk_B/reading")
 }
 

@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -284,7 +285,7 @@ func (s *Store) prepareMeter(ctx context.Context, run *compactRun, mid int64, re
 		w.dayRecs[d] = all
 		for i := 0; i < len(all); i += chunkMax {
 			piece := all[i:min(i+chunkMax, len(all))]
-			data, err := chunk.Encode(nil, piece)
+			data, err := chunk.Encode(make([]byte, 0, 16+56*len(piece)), piece)
 			if err != nil {
 				return nil, fmt.Errorf("encode chunk of day %d: %w", d, err)
 			}
@@ -306,10 +307,14 @@ func (s *Store) prepareMeter(ctx context.Context, run *compactRun, mid int64, re
 // mergeBySeq appends recs to base, both in seq order, dropping records whose
 // seq base already holds.
 func mergeBySeq(base, recs []chunk.Record) []chunk.Record {
-	if len(base) == 0 || recs[0].Seq > base[len(base)-1].Seq {
-		return append(base, recs...)
+	if len(base) == 0 {
+		return recs
 	}
-	all := append(base, recs...)
+	all := append(make([]chunk.Record, 0, len(base)+len(recs)), base...)
+	all = append(all, recs...)
+	if recs[0].Seq > base[len(base)-1].Seq {
+		return all
+	}
 	slices.SortStableFunc(all, func(a, b chunk.Record) int {
 		switch {
 		case a.Seq < b.Seq:
@@ -322,27 +327,80 @@ func mergeBySeq(base, recs []chunk.Record) []chunk.Record {
 	return slices.CompactFunc(all, func(a, b chunk.Record) bool { return a.Seq == b.Seq })
 }
 
-// hourPoints groups records' values by effective hour and channel.
-func hourPoints(recs []chunk.Record, defs map[uint32]chanDef, keep func(h int64) bool) map[int64]map[uint32][]aggregate.Point {
-	out := map[int64]map[uint32][]aggregate.Point{}
+// hourPoint is one value with its effective hour and channel.
+type hourPoint struct {
+	h   int64
+	cid uint32
+	p   aggregate.Point
+}
+
+// hourPoints lists the records' values (of hours keep accepts, if set)
+// sorted by effective hour, channel, time and seq.
+func hourPoints(recs []chunk.Record, defs map[uint32]chanDef, keep func(h int64) bool) []hourPoint {
+	n := 0
+	for i := range recs {
+		n += len(recs[i].Values)
+	}
+	out := make([]hourPoint, 0, n)
 	for i := range recs {
 		r := &recs[i]
 		for _, v := range r.Values {
 			te := aggregate.EffectiveTime(lookupDef(defs, v.Channel).kind, r.T)
 			h := floorDiv(te, hourMs)
-			if keep != nil && !keep(h) {
-				continue
+			if keep == nil || keep(h) {
+				out = append(out, hourPoint{h: h, cid: v.Channel, p: aggregate.Point{T: te, V: v.V, Seq: r.Seq}})
 			}
-			m := out[h]
-			if m == nil {
-				m = map[uint32][]aggregate.Point{}
-				out[h] = m
-			}
-			m[v.Channel] = append(m[v.Channel], aggregate.Point{T: te, V: v.V, Seq: r.Seq})
 		}
 	}
+	slices.SortFunc(out, func(a, b hourPoint) int {
+		if c := cmp.Compare(a.h, b.h); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(a.cid, b.cid); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(a.p.T, b.p.T); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.p.Seq, b.p.Seq)
+	})
 	return out
 }
+
+// runs splits sorted hour points into runs of equal key.
+func runs(hps []hourPoint, same func(a, b *hourPoint) bool, fn func(run []hourPoint) error) error {
+	for i := 0; i < len(hps); {
+		j := i + 1
+		for j < len(hps) && same(&hps[i], &hps[j]) {
+			j++
+		}
+		if err := fn(hps[i:j]); err != nil {
+			return err
+		}
+		i = j
+	}
+	return nil
+}
+
+func sameHour(a, b *hourPoint) bool    { return a.h == b.h }
+func sameChannel(a, b *hourPoint) bool { return a.cid == b.cid }
+
+// channelSummaries summarises one hour's points channel by channel.
+func channelSummaries(hour []hourPoint, defs map[uint32]chanDef, fn func(cid uint32, def chanDef, first int64, s aggregate.Summary) error) error {
+	var ps []aggregate.Point
+	return runs(hour, sameChannel, func(run []hourPoint) error {
+		ps = ps[:0]
+		for i := range run {
+			ps = append(ps, run[i].p)
+		}
+		ps = aggregate.SortDedup(ps)
+		def := lookupDef(defs, run[0].cid)
+		return fn(run[0].cid, def, ps[0].T, aggregate.Summarize(ps, def.ctr))
+	})
+}
+
+// errRebuild says that an hour's summary cannot be appended to.
+var errRebuild = errors.New("rebuild the hour")
 
 // prepareRollups updates the summaries of every hour the new records touch:
 // appending to the stored summary when the new points all come after it
@@ -350,25 +408,20 @@ func hourPoints(recs []chunk.Record, defs map[uint32]chanDef, keep func(h int64)
 // out-of-order data, a redefined channel).
 func (s *Store) prepareRollups(ctx context.Context, run *compactRun, w *meterWork, recs []chunk.Record, defs map[uint32]chanDef) error {
 	fresh := hourPoints(recs, defs, nil)
-	hours := make([]int64, 0, len(fresh))
-	for h := range fresh {
-		hours = append(hours, h)
+	if len(fresh) == 0 {
+		return nil
 	}
-	slices.Sort(hours)
 	stored := map[int64]*storedRollup{}
-	rows, err := run.rollups.QueryContext(ctx, w.mid, hours[0], hours[len(hours)-1])
+	rows, err := run.rollups.QueryContext(ctx, w.mid, fresh[0].h, fresh[len(fresh)-1].h)
 	if err != nil {
 		return fmt.Errorf("read rollups: %w", err)
 	}
 	for rows.Next() {
 		var h, seqMax int64
-		var data []byte
+		var data sql.RawBytes
 		if err := rows.Scan(&h, &seqMax, &data); err != nil {
 			rows.Close()
 			return fmt.Errorf("read rollups: %w", err)
-		}
-		if _, ok := fresh[h]; !ok {
-			continue
 		}
 		es, err := decodeRollup(data, h*hourMs, 0)
 		if err != nil {
@@ -380,64 +433,46 @@ func (s *Store) prepareRollups(ctx context.Context, run *compactRun, w *meterWor
 	if err := closeRows(rows); err != nil {
 		return fmt.Errorf("read rollups: %w", err)
 	}
-	for _, h := range hours {
-		pts := fresh[h]
+	return runs(fresh, sameHour, func(hour []hourPoint) error {
+		h := hour[0].h
 		var seqMax uint64
-		for _, ps := range pts {
-			for _, p := range ps {
-				seqMax = max(seqMax, p.Seq)
-			}
+		for i := range hour {
+			seqMax = max(seqMax, hour[i].p.Seq)
 		}
 		var es []rollupEntry
-		old := stored[h]
-		if old != nil {
+		if old := stored[h]; old != nil {
 			seqMax = max(seqMax, old.seqMax)
-			es = appendEntries(old.entries, pts, defs)
-		} else {
-			es = appendEntries(nil, pts, defs)
+			es = slices.Clone(old.entries)
 		}
-		if es == nil {
-			var err error
-			if es, err = s.rebuildHour(ctx, run, w, h, defs); err != nil {
-				return err
+		err := channelSummaries(hour, defs, func(cid uint32, def chanDef, first int64, sum aggregate.Summary) error {
+			e := entryOf(es, cid)
+			switch {
+			case e == nil:
+				es = append(es, rollupEntry{cid: cid, def: def, Summary: sum})
+			case e.def != def || first <= e.LastT:
+				return errRebuild
+			default:
+				e.Summary = e.Summary.Append(sum, def.ctr)
 			}
+			return nil
+		})
+		if errors.Is(err, errRebuild) {
+			es, err = s.rebuildHour(ctx, run, w, h, defs)
 		}
+		if err != nil {
+			return err
+		}
+		slices.SortFunc(es, func(a, b rollupEntry) int { return cmp.Compare(a.cid, b.cid) })
 		data := encodeRollup(nil, h*hourMs, es)
 		w.rollups = append(w.rollups, rollupWrite{hour: h, seqMax: seqMax, data: data})
 		w.bytes += len(data)
-	}
-	return nil
+		return nil
+	})
 }
 
 type storedRollup struct {
 	seqMax  uint64
 	entries []rollupEntry
-}
-
-// appendEntries adds new points to stored entries when every channel's new
-// points come after its stored ones and the definitions still match; it
-// returns nil when the hour must be rebuilt instead.
-func appendEntries(old []rollupEntry, pts map[uint32][]aggregate.Point, defs map[uint32]chanDef) []rollupEntry {
-	es := append([]rollupEntry(nil), old...)
-	cids := make([]uint32, 0, len(pts))
-	for cid := range pts {
-		cids = append(cids, cid)
-	}
-	slices.Sort(cids)
-	for _, cid := range cids {
-		def := lookupDef(defs, cid)
-		ps := aggregate.SortDedup(pts[cid])
-		sum := aggregate.Summarize(ps, def.ctr)
-		if e := entryOf(es, cid); e != nil {
-			if e.def != def || ps[0].T <= e.LastT {
-				return nil
-			}
-			e.Summary = e.Summary.Append(sum, def.ctr)
-			continue
-		}
-		es = append(es, rollupEntry{cid: cid, def: def, Summary: sum})
-	}
-	return es
 }
 
 // rebuildHour summarises an hour from all of the meter's compacted readings
@@ -455,7 +490,7 @@ func (s *Store) rebuildHour(ctx context.Context, run *compactRun, w *meterWork, 
 		}
 		for rows.Next() {
 			var id int64
-			var data []byte
+			var data sql.RawBytes
 			if err := rows.Scan(&id, &data); err != nil {
 				rows.Close()
 				return nil, fmt.Errorf("rebuild %s: %w", fmtHour(h), err)
@@ -474,18 +509,12 @@ func (s *Store) rebuildHour(ctx context.Context, run *compactRun, w *meterWork, 
 			return nil, fmt.Errorf("rebuild %s: %w", fmtHour(h), err)
 		}
 	}
-	pts := hourPoints(recs, defs, func(x int64) bool { return x == h })[h]
-	cids := make([]uint32, 0, len(pts))
-	for cid := range pts {
-		cids = append(cids, cid)
-	}
-	slices.Sort(cids)
-	es := make([]rollupEntry, 0, len(cids))
-	for _, cid := range cids {
-		def := lookupDef(defs, cid)
-		es = append(es, rollupEntry{cid: cid, def: def, Summary: aggregate.Summarize(aggregate.SortDedup(pts[cid]), def.ctr)})
-	}
-	return es, nil
+	var es []rollupEntry
+	err := channelSummaries(hourPoints(recs, defs, func(x int64) bool { return x == h }), defs, func(cid uint32, def chanDef, _ int64, sum aggregate.Summary) error {
+		es = append(es, rollupEntry{cid: cid, def: def, Summary: sum})
+		return nil
+	})
+	return es, err
 }
 
 // applySlice writes a slice of meters' chunks, rollups and states in one

@@ -47,7 +47,11 @@ func (h *head) init() {
 // add records a committed reading; h.mu must be held by the caller or the
 // head not shared yet.
 func (h *head) add(mid, rid int64, rec chunk.Record, now int64) {
-	h.byMeter[mid] = append(h.byMeter[mid], headRec{rid: rid, rec: rec})
+	rs := h.byMeter[mid]
+	if rs == nil {
+		rs = make([]headRec, 0, 16)
+	}
+	h.byMeter[mid] = append(rs, headRec{rid: rid, rec: rec})
 	if cur, ok := h.last[mid]; !ok || rec.Seq > cur.seq {
 		h.last[mid] = lastState{seq: rec.Seq, hash: rec.Hash, idx: rec.Index, t: rec.T}
 	}
@@ -120,11 +124,11 @@ func (h *head) dropThrough(through int64) {
 			continue
 		}
 		h.rows -= k
-		if k == len(rs) {
-			delete(h.byMeter, mid)
-		} else {
-			h.byMeter[mid] = append([]headRec(nil), rs[k:]...)
-		}
+		// Keep the slice's capacity for the meter's next readings: snapshots
+		// copy, so nothing else holds it.
+		n := copy(rs, rs[k:])
+		clear(rs[n:])
+		h.byMeter[mid] = rs[:n]
 	}
 	if h.rows == 0 {
 		h.since = 0

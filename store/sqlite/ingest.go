@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/shuixiao/shuixiao/reading"
 	"github.com/shuixiao/shuixiao/store"
 	"github.com/shuixiao/shuixiao/store/chunk"
 )
@@ -94,15 +93,12 @@ func (s *Store) Commit(ctx context.Context, b *store.Batch) error {
 // prepareRows resolves meters and channels, applies the seq rules and
 // encodes values. Readings already stored identically are left out.
 func (s *Store) prepareRows(ctx context.Context, rs []store.Reading) ([]hotRow, []string, error) {
-	type key struct {
-		mid int64
-		seq uint64
-	}
 	var (
 		rows     = make([]hotRow, 0, len(rs))
 		newChans []string
-		pending  = map[int64]uint64{} // last seq per meter within the batch
-		inBatch  = map[key]reading.Hash{}
+		pending  = make(map[int64]uint64, len(rs)) // last seq per meter within the batch
+		vals     []chunk.Value // one allocation for the batch's values
+		blobs    = make([]byte, 0, 128*len(rs))
 	)
 	s.reg.RLock()
 	defer s.reg.RUnlock()
@@ -120,8 +116,8 @@ func (s *Store) prepareRows(ctx context.Context, rs []store.Reading) ([]hotRow, 
 			}
 		}
 		if hasLast && r.Seq <= last {
-			if h, ok := inBatch[key{mi.mid, r.Seq}]; ok && h == r.Hash {
-				continue
+			if sameInBatch(rows, mi.mid, r) {
+				continue // the batch holds it twice
 			}
 			prev, err := s.recordBySeq(ctx, mi, r.Seq)
 			if err == nil && prev.Hash == r.Hash {
@@ -133,12 +129,15 @@ func (s *Store) prepareRows(ctx context.Context, rs []store.Reading) ([]hotRow, 
 			return nil, nil, fmt.Errorf("reading %s/%d: %w: seq not above %d", r.Meter, r.Seq, store.ErrConflict, last)
 		}
 		pending[mi.mid] = r.Seq
-		inBatch[key{mi.mid, r.Seq}] = r.Hash
 
+		if cap(vals)-len(vals) < len(r.Values) {
+			vals = make([]chunk.Value, 0, max(len(r.Values)*(len(rs)-i), 64))
+		}
+		vals = vals[:len(vals)+len(r.Values)]
 		rec := chunk.Record{
 			Seq: r.Seq, T: r.Time.UnixMilli(), Recv: r.Received.UnixMilli(),
 			Index: r.Index, Flags: uint32(r.Flags), Hash: r.Hash,
-			Values: make([]chunk.Value, len(r.Values)),
+			Values: vals[len(vals)-len(r.Values) : len(vals) : len(vals)],
 		}
 		for j, v := range r.Values {
 			cid, ok := s.chanID[v.Channel]
@@ -156,12 +155,24 @@ func (s *Store) prepareRows(ctx context.Context, rs []store.Reading) ([]hotRow, 
 			}
 			rec.Values[j] = chunk.Value{Channel: cid, V: v.Value}
 		}
-		rows = append(rows, hotRow{mid: mi.mid, rec: rec, blob: encodeHot(nil, &rec)})
+		start := len(blobs)
+		blobs = encodeHot(blobs, &rec)
+		rows = append(rows, hotRow{mid: mi.mid, rec: rec, blob: blobs[start:len(blobs):len(blobs)]})
 	}
 	for i := range rows {
 		rows[i].rid = s.nextRid + int64(i)
 	}
 	return rows, newChans, nil
+}
+
+// sameInBatch reports whether rows already holds reading r of meter mid.
+func sameInBatch(rows []hotRow, mid int64, r *store.Reading) bool {
+	for i := len(rows) - 1; i >= 0; i-- {
+		if rows[i].mid == mid && rows[i].rec.Seq == r.Seq {
+			return rows[i].rec.Hash == r.Hash
+		}
+	}
+	return false
 }
 
 // insertSizes are the multi-row INSERT statements used, largest first: one

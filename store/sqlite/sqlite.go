@@ -86,9 +86,10 @@ func (o *Options) fill() {
 // Store is the SQLite implementation of store.Store. It is safe for
 // concurrent use; one process may open a database at a time.
 type Store struct {
-	opt Options
-	w   *sql.DB // one connection: every write goes through it
-	r   *sql.DB // read connections (WAL readers see committed snapshots)
+	opt  Options
+	w    *sql.DB // one connection: every write goes through it
+	r    *sql.DB // read connections (WAL readers see committed snapshots)
+	ckpt *sql.DB // one connection that checkpoints the WAL into the database
 
 	// writeMu serialises write transactions so that commits, registry
 	// changes and compaction slices interleave in bounded steps instead of
@@ -115,6 +116,7 @@ type Store struct {
 	kick      chan struct{}
 	stop      chan struct{}
 	done      chan struct{}
+	ckptDone  chan struct{}
 	closed    atomic.Bool
 	stats     statsCounters
 }
@@ -142,7 +144,10 @@ func Open(path string, opt Options) (*Store, error) {
 		sync = "NORMAL"
 	}
 	base := "file:" + (&url.URL{Path: path}).EscapedPath() + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(0)"
-	w, err := sql.Open("sqlite", base+fmt.Sprintf("&_pragma=synchronous(%s)&_pragma=cache_size(-%d)&_txlock=immediate", sync, opt.CacheMB*1024))
+	// The writer never checkpoints: a checkpoint inside COMMIT would add its
+	// copy and fsync to one unlucky batch's latency. checkpointLoop does it
+	// on its own connection, which SQLite runs alongside the writer.
+	w, err := sql.Open("sqlite", base+fmt.Sprintf("&_pragma=synchronous(%s)&_pragma=cache_size(-%d)&_pragma=wal_autocheckpoint(0)&_pragma=journal_size_limit(67108864)&_txlock=immediate", sync, opt.CacheMB*1024))
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
@@ -161,8 +166,17 @@ func Open(path string, opt Options) (*Store, error) {
 	r.SetMaxOpenConns(opt.Readers)
 	r.SetMaxIdleConns(opt.Readers)
 	r.SetConnMaxLifetime(0)
+	ck, err := sql.Open("sqlite", base+fmt.Sprintf("&_pragma=synchronous(%s)", sync))
+	if err != nil {
+		w.Close()
+		r.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	ck.SetMaxOpenConns(1)
+	ck.SetMaxIdleConns(1)
+	ck.SetConnMaxLifetime(0)
 	s := &Store{
-		opt: opt, w: w, r: r,
+		opt: opt, w: w, r: r, ckpt: ck,
 		inserts:   map[int]*sql.Stmt{},
 		meters:    map[string]*meterInfo{},
 		byMid:     map[int64]*meterInfo{},
@@ -172,19 +186,23 @@ func Open(path string, opt Options) (*Store, error) {
 		kick:      make(chan struct{}, 1),
 		stop:      make(chan struct{}),
 		done:      make(chan struct{}),
+		ckptDone:  make(chan struct{}),
 	}
 	s.head.init()
 	if err := s.prepareInserts(context.Background()); err != nil {
 		w.Close()
 		r.Close()
+		ck.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	if err := s.load(context.Background()); err != nil {
 		w.Close()
 		r.Close()
+		ck.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	go s.compactLoop()
+	go s.checkpointLoop()
 	return s, nil
 }
 
@@ -361,6 +379,7 @@ func (s *Store) Close() error {
 	}
 	close(s.stop)
 	<-s.done
+	<-s.ckptDone
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
 	for _, st := range s.inserts {
@@ -369,10 +388,57 @@ func (s *Store) Close() error {
 	// Fold the log into the database so that the next open starts clean.
 	_, _ = s.w.Exec(`PRAGMA wal_checkpoint(TRUNCATE)`)
 	err := s.r.Close()
+	if werr := s.ckpt.Close(); err == nil {
+		err = werr
+	}
 	if werr := s.w.Close(); err == nil {
 		err = werr
 	}
 	return err
+}
+
+// checkpointEvery is how often the WAL is folded into the database, and
+// walRestartFrames the WAL length (pages) at which it is also restarted.
+const (
+	checkpointEvery  = 500 * time.Millisecond
+	walRestartFrames = 8192
+)
+
+// checkpointLoop copies committed WAL frames into the database file in the
+// background. The copy runs PASSIVE, beside the writer and the readers. But
+// a WAL only starts over from its beginning when a write finds it entirely
+// copied, which never happens while commits keep coming; so once the WAL is
+// long, a second PASSIVE pass runs under writeMu, copying only the frames
+// the first pass missed, and the next commit restarts the WAL.
+func (s *Store) checkpointLoop() {
+	defer close(s.ckptDone)
+	tick := time.NewTicker(checkpointEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-tick.C:
+		}
+		logFrames, err := s.checkpoint()
+		if err == nil && logFrames >= walRestartFrames {
+			s.writeMu.Lock()
+			if !s.closed.Load() {
+				_, err = s.checkpoint()
+			}
+			s.writeMu.Unlock()
+		}
+		if err != nil && !s.closed.Load() {
+			s.opt.Logf("store: checkpoint: %v", err)
+		}
+	}
+}
+
+// checkpoint runs a PASSIVE checkpoint and returns the WAL length in pages.
+func (s *Store) checkpoint() (int64, error) {
+	var busy, logFrames, done int64
+	err := s.ckpt.QueryRow(`PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &logFrames, &done)
+	return logFrames, err
 }
 
 // seqKey maps a uint64 seq to an int64 preserving order, for SQL columns.
