@@ -97,7 +97,7 @@ func (s *Store) prepareRows(ctx context.Context, rs []store.Reading) ([]hotRow, 
 		rows     = make([]hotRow, 0, len(rs))
 		newChans []string
 		pending  = make(map[int64]uint64, len(rs)) // last seq per meter within the batch
-		vals     []chunk.Value // one allocation for the batch's values
+		vals     []chunk.Value                     // one allocation for the batch's values
 		blobs    = make([]byte, 0, 128*len(rs))
 	)
 	s.reg.RLock()
