@@ -452,6 +452,9 @@ type Network struct {
 	Times    Times
 	// Junctions is the number of junctions (the first Junctions nodes).
 	Junctions int
+	// Warnings are oddities of the file that EPANET accepts silently
+	// (e.g. lines too long for its reader, which it reads in pieces).
+	Warnings []string
 
 	nodeIndex    map[string]int
 	linkIndex    map[string]int

@@ -15,7 +15,7 @@ import (
 // valid, so they are part of the format rather than tunables.
 const (
 	maxIDLength   = 31   // MAXID: longest ID label
-	maxLineLength = 1024 // MAXLINE: longest input line
+	maxLineLength = 1024 // MAXLINE: EPANET reads lines in pieces of at most MAXLINE−1 bytes
 	maxTokens     = 40   // MAXTOKS: tokens read from one line
 	maxErrors     = 100  // errors kept before the rest are only counted
 )
@@ -101,8 +101,8 @@ func Parse(r io.Reader) (*Network, error) {
 // ParseBytes is Parse for an input file held in memory.
 func ParseBytes(data []byte) (*Network, error) {
 	latin1 := !utf8.Valid(data)
-	lines := bytes.Split(data, []byte{'\n'})
 	p := &parser{net: newNetwork(), latin1: latin1}
+	lines := p.splitLines(data)
 	p.prescan(lines)
 	p.read(lines)
 	if len(p.errs) > 0 {
@@ -157,6 +157,10 @@ type parser struct {
 	errs   InputErrors
 	nerrs  int
 
+	// lineNumbers maps the lines read (pieces of long lines included) to
+	// line numbers of the file.
+	lineNumbers []int
+
 	// Current line.
 	sect    section
 	lineNo  int
@@ -198,6 +202,28 @@ func (p *parser) lineFail(le *lineError) {
 		item = p.tok[le.tok]
 	}
 	p.addError(&InputError{Code: le.code, Line: p.lineNo, Section: p.sect.String(), Item: item})
+}
+
+// splitLines cuts the file into the lines EPANET reads: C's fgets with a
+// MAXLINE buffer returns a line longer than MAXLINE−1 bytes in pieces, each
+// then read as a line of its own. Such lines are reported as warnings
+// since EPANET silently reads them that way.
+func (p *parser) splitLines(data []byte) [][]byte {
+	var out [][]byte
+	for n, line := range bytes.Split(data, []byte{'\n'}) {
+		if len(line) >= maxLineLength-1 {
+			p.net.Warnings = append(p.net.Warnings, fmt.Sprintf(
+				"line %d is longer than %d characters: read in pieces, as EPANET does", n+1, maxLineLength-1))
+			for len(line) >= maxLineLength-1 {
+				out = append(out, line[:maxLineLength-1])
+				p.lineNumbers = append(p.lineNumbers, n+1)
+				line = line[maxLineLength-1:]
+			}
+		}
+		out = append(out, line)
+		p.lineNumbers = append(p.lineNumbers, n+1)
+	}
+	return out
 }
 
 // decode turns a raw line into text (Latin-1 files are widened to UTF-8).
@@ -311,6 +337,7 @@ func (p *parser) prescan(lines [][]byte) {
 			sect = s
 			continue
 		}
+		n = p.lineNumbers[n] - 1
 		switch sect {
 		case secPatterns:
 			if _, ok := p.net.patternIndex[toks[0]]; !ok {
@@ -340,7 +367,7 @@ func (p *parser) read(lines [][]byte) {
 	p.sect = secNone
 	var patComment string // full-line comment preceding a pattern or curve
 	for n, raw := range lines {
-		p.lineNo = n + 1
+		p.lineNo = p.lineNumbers[n]
 		line := p.decode(raw)
 		p.tok, p.comment = tokenize(line)
 		if len(p.tok) == 0 {
@@ -353,10 +380,6 @@ func (p *parser) read(lines [][]byte) {
 			p.comment = patComment
 		}
 		patComment = ""
-		if len(bytes.TrimRight(raw, "\r")) >= maxLineLength {
-			p.addError(&InputError{Code: 214, Line: p.lineNo, Section: p.sect.String()})
-			continue
-		}
 		if strings.HasPrefix(p.tok[0], "[") {
 			s := section(findMatch(p.tok[0], sectionKeywords))
 			if s == secEnd {

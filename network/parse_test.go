@@ -405,3 +405,25 @@ func TestEPANETQuirks(t *testing.T) {
 		t.Errorf("PSV fed by a PRV two valves earlier: got %v, want error 220", err)
 	}
 }
+
+// EPANET reads a line longer than 1023 bytes in pieces (C's fgets), each
+// piece then parsed as a line of its own, and keeps at most 40 tokens of a
+// line. EPANET 2.3.5 reads this file as P1 = 39 factors of the long line +
+// 0.5, plus a pattern "1.0" made of the second piece's 39 factors.
+func TestLongLinesReadInPieces(t *testing.T) {
+	long := " P1" + strings.Repeat(" 1.0", 300) // 1203 bytes
+	inp := withLine(" P1  1.0  1.2  0.8", long+"\n P1 0.5")
+	net, err := ParseBytes([]byte(inp))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p1, _ := net.PatternIndex("P1")
+	one, ok := net.PatternIndex("1.0")
+	if f := net.Patterns[p1].Factors; len(f) != 40 || f[39] != 0.5 || !ok || len(net.Patterns[one].Factors) != 39 {
+		t.Errorf("P1 has %d factors, pattern 1.0 found %v; EPANET: 40 and a 39-factor pattern 1.0",
+			len(net.Patterns[p1].Factors), ok)
+	}
+	if len(net.Warnings) == 0 || !strings.Contains(net.Warnings[0], "line 15") {
+		t.Errorf("no warning for the long line: %v", net.Warnings)
+	}
+}

@@ -56,6 +56,9 @@ func runHydraulics(args []string) int {
 		}
 		return 1
 	}
+	for _, w := range net.Warnings {
+		fmt.Fprintf(os.Stderr, "输入文件提示 / input note: %s\n", w)
+	}
 	if *duration >= 0 {
 		net.Times.Duration = *duration
 		if net.Times.ReportStart > net.Times.Duration {
