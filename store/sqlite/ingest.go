@@ -13,6 +13,14 @@ import (
 	"github.com/shuixiao/shuixiao/store/chunk"
 )
 
+// headLimit × Options.CompactRows readings in the head stop commits.
+const headLimit = 20
+
+// ErrBehind is returned by Commit when compaction has fallen so far behind
+// (it keeps failing: a full disk, say) that the in-memory head would grow
+// without bound. Nothing was committed; retry later.
+var ErrBehind = errors.New("compaction behind")
+
 // hotRow is one reading on its way into the hot table.
 type hotRow struct {
 	rid, mid int64
@@ -39,6 +47,10 @@ func (s *Store) Commit(ctx context.Context, b *store.Batch) error {
 	defer s.writeMu.Unlock()
 	if s.closed.Load() {
 		return store.ErrClosed
+	}
+	if n := s.Stats(); len(b.Readings) > 0 && n.HeadReadings > headLimit*s.opt.CompactRows {
+		// Compaction keeps failing; refuse rather than grow without bound.
+		return fmt.Errorf("commit: %w: %d readings wait for compaction (last error: %s)", ErrBehind, n.HeadReadings, n.CompactionError)
 	}
 	rows, newChans, err := s.prepareRows(ctx, b.Readings)
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"math"
 	"os"
@@ -365,5 +366,33 @@ func kill9Child() {
 			os.Exit(1)
 		}
 		fmt.Printf("acked %d\n", idx)
+	}
+}
+
+// TestBehind: when compaction cannot keep up, commits stop with ErrBehind
+// instead of growing the in-memory head without bound, and resume after.
+func TestBehind(t *testing.T) {
+	ctx := context.Background()
+	s, _ := openTemp(t, Options{ManualCompaction: true, CompactRows: 10})
+	ids := setup(t, s, 1)
+	start := time.Date(2026, 11, 1, 0, 0, 0, 0, cst)
+	commit := func(from, to int) error {
+		var b store.Batch
+		for k := from; k < to; k++ {
+			b.Readings = append(b.Readings, mkReading(ids[0], k, start, uint64(k)))
+		}
+		return s.Commit(ctx, &b)
+	}
+	if err := commit(0, 201); err != nil { // just over 20 × CompactRows
+		t.Fatal(err)
+	}
+	if err := commit(201, 210); !errors.Is(err, ErrBehind) {
+		t.Fatalf("commit with %d head readings: %v, want ErrBehind", s.Stats().HeadReadings, err)
+	}
+	if err := s.Compact(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := commit(201, 210); err != nil {
+		t.Fatal(err)
 	}
 }
