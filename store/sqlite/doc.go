@@ -10,10 +10,12 @@
 // scan. The hybrid used here, like Prometheus' head and blocks, keeps both:
 //
 //   - hot (the head): one row per committed reading, keyed by an increasing
-//     row id, values packed in a blob, no secondary index. A commit appends a
-//     handful of pages whatever the number of meters. The process keeps a
-//     per-meter index of the head in memory (seq, device time, row id),
-//     rebuilt by one scan when the database is opened.
+//     row id, the reading packed into one blob (one bound parameter instead
+//     of nine), no secondary index. A commit appends a handful of pages
+//     whatever the number of meters. The process also keeps the head in
+//     memory, per meter in seq order (≈ 190 bytes a reading; at most
+//     CompactRows readings), so queries and compaction never read the hot
+//     table back; it is read once, when the database is opened.
 //   - chunks: compaction moves head readings, in the background, into rows of
 //     up to 256 readings of one meter and one UTC day in seq order, encoded
 //     by store/chunk (≈ 47 bytes a reading of five values, 32 of them the
@@ -32,14 +34,23 @@
 //     gives the admission state at open without reading any chunk.
 //
 // Compaction runs when the head holds Options.CompactRows readings or its
-// oldest is Options.CompactAge old. It reads the head and the open chunks
-// through a reading connection, encodes outside any lock, and writes in
-// transactions of at most ~512 KiB, so a commit waits behind at most one of
-// them. Chunks, rollups and meter_state of a group of meters commit together;
-// the head rows are deleted after all groups; a crash in between leaves head
-// rows that meter_state shows as compacted, and the next run drops them.
-// Queries take the head index before their read snapshot and merge head and
-// chunk readings by seq, so every committed reading is seen exactly once.
+// oldest is Options.CompactAge old. It takes the head readings from memory,
+// reads the open chunks and rollups through a reading connection, encodes
+// outside any lock, and writes in transactions of at most ~512 KiB, so a
+// commit waits behind at most one of them. Chunks, rollups and meter_state
+// of a group of meters commit together; the head rows are deleted after all
+// groups; a crash in between leaves head rows that meter_state shows as
+// compacted, and the next run drops them. Queries take their head snapshot
+// before their read snapshot and merge head and chunk readings by seq, so
+// every committed reading is seen exactly once. If compaction keeps failing
+// (a full disk), Commit returns ErrBehind once the head holds 20 ×
+// CompactRows readings, rather than grow without bound.
+//
+// The writing connection never checkpoints the WAL (a checkpoint inside
+// COMMIT would land its copy and fsync on one batch's latency): a background
+// connection checkpoints PASSIVE every 500 ms, and once the WAL passes 8192
+// pages it finishes the copy under the write lock so that the next commit
+// restarts the WAL instead of growing it.
 //
 // # Durability
 //

@@ -185,7 +185,7 @@ func expected(tr []truthReading, a, b int64) float64 {
 // match the truth interpolated at bucket edges, and Σ daily must be the true
 // total within 1e-6 m³.
 func testConsumptionProperties(t *testing.T, open Factory) {
-	for seed := uint64(1); seed <= 2; seed++ {
+	for seed := uint64(1); seed <= 4; seed++ {
 		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
 			s := open(t)
 			ctx := context.Background()
@@ -229,7 +229,7 @@ func testConsumptionProperties(t *testing.T, open Factory) {
 				if len(batch) == 100 || k == len(arrivals)-1 {
 					must(t, s.Commit(ctx, &store.Batch{Readings: batch}))
 					batch = nil
-					if k%700 < 100 {
+					if k%(300*int(seed)+100) < 100 {
 						compact(t, s)
 					}
 				}
