@@ -47,9 +47,11 @@ type Options struct {
 	// Repeat is how often an open offline alarm is repeated; default 1 h.
 	Repeat time.Duration
 	// Check is how often meters are checked for silence; default 10 s.
-	Check  time.Duration
-	Now    func() time.Time
-	Logger *slog.Logger
+	Check time.Duration
+	// Balance, if its Store is set, runs the periodic water-balance check.
+	Balance BalanceCheck
+	Now     func() time.Time
+	Logger  *slog.Logger
 }
 
 // Monitor turns events into alarms. Committed may be called from the ingest
@@ -60,6 +62,7 @@ type Monitor struct {
 
 	mu      sync.Mutex
 	offline map[string]offlineState // meter → open offline alarm
+	balance map[string]int64        // enterprise → open balance alarm
 	subject map[string]subject      // meter → enterprise and point, cached
 }
 
@@ -93,10 +96,11 @@ func New(opts Options) *Monitor {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
+	opts.Balance.fill()
 	if opts.Notify == nil {
 		opts.Notify = func(store.Alarm) {}
 	}
-	return &Monitor{opts: opts, events: make(chan event, 4096), offline: map[string]offlineState{}, subject: map[string]subject{}}
+	return &Monitor{opts: opts, events: make(chan event, 4096), offline: map[string]offlineState{}, balance: map[string]int64{}, subject: map[string]subject{}}
 }
 
 // Committed looks at a pipeline commit for flagged readings and refusals.
@@ -146,17 +150,15 @@ func (m *Monitor) post(e event) {
 // Run raises queued alarms and checks for silent meters until ctx ends.
 // latest returns each meter's last reception time; meters lists the registry.
 func (m *Monitor) Run(ctx context.Context, latest func() map[string]time.Time, meters func(context.Context) ([]meter.Meter, error)) {
-	// Offline alarms left open by an earlier run are picked up, so that they
-	// clear when their meter reports.
-	if open, err := m.opts.Store.Alarms(ctx, store.AlarmFilter{Kind: KindOffline, Open: true, Limit: 100000}); err == nil {
-		m.mu.Lock()
-		for _, a := range open {
-			m.offline[a.Meter] = offlineState{id: a.ID, lastSent: a.LastRaised}
-		}
-		m.mu.Unlock()
-	}
+	m.loadOpen(ctx)
 	tick := time.NewTicker(m.opts.Check)
 	defer tick.Stop()
+	var balanceTick <-chan time.Time
+	if m.opts.Balance.Store != nil {
+		bt := time.NewTicker(m.opts.Balance.Every)
+		defer bt.Stop()
+		balanceTick = bt.C
+	}
 	for {
 		select {
 		case <-ctx.Done():
@@ -170,7 +172,28 @@ func (m *Monitor) Run(ctx context.Context, latest func() map[string]time.Time, m
 				continue
 			}
 			m.checkOffline(ctx, latest(), ms)
+		case <-balanceTick:
+			m.checkBalances(ctx)
 		}
+	}
+}
+
+// loadOpen picks up offline and balance alarms an earlier run left open, so
+// that they clear when their condition ends.
+func (m *Monitor) loadOpen(ctx context.Context) {
+	if open, err := m.opts.Store.Alarms(ctx, store.AlarmFilter{Kind: KindOffline, Open: true, Limit: 100000}); err == nil {
+		m.mu.Lock()
+		for _, a := range open {
+			m.offline[a.Meter] = offlineState{id: a.ID, lastSent: a.LastRaised}
+		}
+		m.mu.Unlock()
+	}
+	if open, err := m.opts.Store.Alarms(ctx, store.AlarmFilter{Kind: KindBalance, Open: true, Limit: 100000}); err == nil {
+		m.mu.Lock()
+		for _, a := range open {
+			m.balance[a.Enterprise] = a.ID
+		}
+		m.mu.Unlock()
 	}
 }
 

@@ -132,6 +132,7 @@ func (s *Server) routes() {
 
 	auth("GET /api/v1/ledger/status", s.ledgerStatus)
 	auth("GET /api/v1/proof", s.proof)
+	auth("GET /api/v1/ledger/entry", s.entry)
 	auth("GET /api/v1/rejections", s.rejections)
 
 	auth("GET /api/v1/alarms", s.listAlarms)

@@ -141,36 +141,50 @@ func (s *Server) ledgerStatus(w http.ResponseWriter, r *http.Request, p *Princip
 	writeJSON(w, http.StatusOK, out)
 }
 
-// proof returns the receipt of a ledger entry the caller may see.
-func (s *Server) proof(w http.ResponseWriter, r *http.Request, p *Principal) {
+// entryInScope reads ledger entry idx and checks the caller may see it: a
+// reading of one of its meters, or anything for callers without a tenant.
+func (s *Server) entryInScope(ctx context.Context, p *Principal, idx uint64) ([]byte, error) {
+	er, ok := s.opts.Ledger.(EntryReader)
+	if !ok {
+		return nil, errorf(http.StatusNotImplemented, "this ledger cannot read entries")
+	}
+	entry, err := er.Entry(ctx, idx)
+	if err != nil {
+		return nil, errorf(http.StatusNotFound, "no ledger entry %d: %v", idx, err)
+	}
+	if p.SeesAll() {
+		return entry, nil
+	}
+	rd, err := reading.Parse(entry)
+	if err != nil {
+		return nil, forbidden() // key entries are for admins, regulators and auditors
+	}
+	if _, _, _, err := s.meterInScope(ctx, p, rd.Meter); err != nil {
+		return nil, err
+	}
+	return entry, nil
+}
+
+func indexParam(r *http.Request) (uint64, error) {
 	idx, err := strconv.ParseUint(r.URL.Query().Get("index"), 10, 64)
 	if err != nil {
-		s.fail(w, r, errorf(http.StatusBadRequest, "parameter index: want a ledger index"))
+		return 0, errorf(http.StatusBadRequest, "parameter index: want a ledger index")
+	}
+	return idx, nil
+}
+
+// proof returns the receipt of a ledger entry the caller may see.
+func (s *Server) proof(w http.ResponseWriter, r *http.Request, p *Principal) {
+	idx, err := indexParam(r)
+	if err != nil {
+		s.fail(w, r, err)
 		return
 	}
-	ctx := r.Context()
-	if !p.SeesAll() {
-		er, ok := s.opts.Ledger.(EntryReader)
-		if !ok {
-			s.fail(w, r, forbidden())
-			return
-		}
-		entry, err := er.Entry(ctx, idx)
-		if err != nil {
-			s.fail(w, r, errorf(http.StatusNotFound, "no ledger entry %d: %v", idx, err))
-			return
-		}
-		rd, err := reading.Parse(entry)
-		if err != nil {
-			s.fail(w, r, forbidden()) // key entries are for admins, regulators and auditors
-			return
-		}
-		if _, _, _, err := s.meterInScope(ctx, p, rd.Meter); err != nil {
-			s.fail(w, r, err)
-			return
-		}
+	if _, err := s.entryInScope(r.Context(), p, idx); err != nil {
+		s.fail(w, r, err)
+		return
 	}
-	pr, err := s.opts.Ledger.Proof(ctx, idx)
+	pr, err := s.opts.Ledger.Proof(r.Context(), idx)
 	if err != nil {
 		s.fail(w, r, errorf(http.StatusNotFound, "no receipt for index %d yet: %v", idx, err))
 		return
@@ -180,6 +194,23 @@ func (s *Server) proof(w http.ResponseWriter, r *http.Request, p *Principal) {
 		w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="receipt-%d.tlog-proof"`, idx))
 	}
 	w.Write(pr)
+}
+
+// entry returns a ledger entry's exact bytes: a meter's signed reading (so
+// a device that lost its state can resume its prev chain) or a key entry.
+func (s *Server) entry(w http.ResponseWriter, r *http.Request, p *Principal) {
+	idx, err := indexParam(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	e, err := s.entryInScope(r.Context(), p, idx)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Write(e)
 }
 
 func (s *Server) rejections(w http.ResponseWriter, r *http.Request, p *Principal) {

@@ -12,24 +12,11 @@ import (
 	"github.com/shuixiao/shuixiao/store"
 )
 
-// volumeChannel is the channel whose consumption measures a point's water:
-// its totaliser, else an interval total.
-func volumeChannel(p meter.Point) (string, bool) {
-	for _, kind := range []meter.Kind{meter.Total, meter.Interval} {
-		for _, c := range p.Channels {
-			if c.Quantity == "volume" && c.Kind == kind {
-				return c.Name, true
-			}
-		}
-	}
-	return "", false
-}
-
 // volumes returns each point's consumption over [from, to) in one query.
 func (s *Server) volumes(ctx context.Context, points []meter.Point, from, to time.Time, loc *time.Location) (balance.Volumes, error) {
 	var series []store.Series
 	for _, p := range points {
-		if ch, ok := volumeChannel(p); ok {
+		if ch, ok := balance.VolumeChannel(p); ok {
 			series = append(series, store.Series{Point: p.ID, Channel: ch})
 		}
 	}

@@ -202,8 +202,9 @@ func Diagram(points []meter.Point, vol Volumes) Sankey {
 		}
 	}
 	link := func(src, dst string, v float64) {
-		if v > 0 && !math.IsNaN(v) && !math.IsInf(v, 0) {
-			sk.Links = append(sk.Links, Link{Source: src, Target: dst, Value: round(v)})
+		// Rounded first, so that no link is drawn with a zero value.
+		if v = round(v); v > 0 && !math.IsInf(v, 0) {
+			sk.Links = append(sk.Links, Link{Source: src, Target: dst, Value: v})
 		}
 	}
 	const boundary = "boundary"
@@ -369,4 +370,17 @@ func (s Sankey) Acyclic() error {
 		}
 	}
 	return nil
+}
+
+// VolumeChannel is the channel whose consumption measures a point's water:
+// its volume totaliser, else a volume interval total.
+func VolumeChannel(p meter.Point) (string, bool) {
+	for _, kind := range []meter.Kind{meter.Total, meter.Interval} {
+		for _, c := range p.Channels {
+			if c.Quantity == "volume" && c.Kind == kind {
+				return c.Name, true
+			}
+		}
+	}
+	return "", false
 }

@@ -130,3 +130,13 @@ func TestAcyclicDetectsCycle(t *testing.T) {
 		t.Fatal("cycle not found")
 	}
 }
+
+func TestDiagramDropsLinksThatRoundToZero(t *testing.T) {
+	points, vol := example()
+	vol["B-CASCADE"] = 0.0004 // rounds to 0 at 1 L
+	for _, l := range Diagram(points, vol).Links {
+		if l.Value <= 0 {
+			t.Fatalf("zero link %+v", l)
+		}
+	}
+}

@@ -166,7 +166,7 @@ func openServer(ctx context.Context, cfg serverConfig) (*server, error) {
 		}
 		return ""
 	})
-	s.alarms = alarm.New(alarm.Options{Store: st, Notify: s.live.Alarm, Logger: log})
+	s.alarms = alarm.New(alarm.Options{Store: st, Notify: s.live.Alarm, Logger: log, Balance: alarm.BalanceCheck{Store: st}})
 	s.pipeline, err = ingest.New(ingest.Options{Ledger: lg, Store: st, Directory: s.dir, States: init, Logger: log,
 		OnCommitted: s.committed})
 	if err != nil {

@@ -1,0 +1,132 @@
+package alarm
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/shuixiao/shuixiao/balance"
+	"github.com/shuixiao/shuixiao/meter"
+	"github.com/shuixiao/shuixiao/store"
+)
+
+// KindBalance is an enterprise whose level-1 intake and level-2 meters
+// disagree beyond the balance tolerance: a hidden leak or unmetered use.
+const KindBalance = "balance"
+
+// BalanceStore is what the balance check reads.
+type BalanceStore interface {
+	Enterprises(ctx context.Context, f store.Filter) ([]meter.Enterprise, error)
+	Points(ctx context.Context, f store.Filter) ([]meter.Point, error)
+	Consumption(ctx context.Context, q store.ConsumptionQuery) ([]store.SeriesBuckets, error)
+}
+
+// BalanceCheck configures the periodic water-balance check.
+type BalanceCheck struct {
+	Store BalanceStore
+	// Window is the trailing period whose volumes are balanced; default 6 h.
+	Window time.Duration
+	// Every is how often the check runs; default 5 min.
+	Every time.Duration
+	// MinIntake is the least level-1 intake (m³) in the window worth judging;
+	// default 1 m³.
+	MinIntake float64
+	Settings  balance.Settings
+}
+
+func (c *BalanceCheck) fill() {
+	if c.Window <= 0 {
+		c.Window = 6 * time.Hour
+	}
+	if c.Every <= 0 {
+		c.Every = 5 * time.Minute
+	}
+	if c.MinIntake <= 0 {
+		c.MinIntake = 1
+	}
+	if c.Settings == (balance.Settings{}) {
+		c.Settings = balance.DefaultSettings()
+	}
+}
+
+// checkBalances balances every enterprise over the trailing window (whole
+// 15-minute buckets) and raises or clears its balance alarm.
+func (m *Monitor) checkBalances(ctx context.Context) {
+	c := m.opts.Balance
+	now := m.opts.Now()
+	to := now.Truncate(15 * time.Minute)
+	from := to.Add(-c.Window)
+	ents, err := c.Store.Enterprises(ctx, store.Filter{})
+	if err != nil {
+		m.opts.Logger.Error("balance check", "error", err)
+		return
+	}
+	for _, e := range ents {
+		pts, err := c.Store.Points(ctx, store.Filter{Enterprise: e.ID})
+		if err != nil {
+			m.opts.Logger.Error("balance check", "enterprise", e.ID, "error", err)
+			continue
+		}
+		var series []store.Series
+		for _, p := range pts {
+			if ch, ok := balance.VolumeChannel(p); ok {
+				series = append(series, store.Series{Point: p.ID, Channel: ch})
+			}
+		}
+		if len(series) == 0 {
+			continue
+		}
+		res, err := c.Store.Consumption(ctx, store.ConsumptionQuery{Series: series, From: from, To: to, Interval: store.Min15})
+		if err != nil {
+			m.opts.Logger.Error("balance check", "enterprise", e.ID, "error", err)
+			continue
+		}
+		vol := balance.Volumes{}
+		for _, sb := range res {
+			var sum float64
+			for _, b := range sb.Buckets {
+				if b.Valid {
+					sum += b.Value
+				}
+			}
+			vol[sb.Series.Point] = sum
+		}
+		in := balance.Compute(pts, vol, c.Settings)
+		m.judgeBalance(ctx, e, in, from, to)
+	}
+}
+
+func (m *Monitor) judgeBalance(ctx context.Context, e meter.Enterprise, in balance.Indicators, from, to time.Time) {
+	if in.Intake < m.opts.Balance.MinIntake || math.IsNaN(in.BalanceError) || in.Level2 == 0 {
+		return // too little water, or no level-2 meters to compare with
+	}
+	m.mu.Lock()
+	id, open := m.balance[e.ID]
+	m.mu.Unlock()
+	if !in.Within {
+		a, _, err := m.opts.Store.RaiseAlarm(ctx, store.Alarm{Kind: KindBalance, Severity: store.SeverityMajor, Enterprise: e.ID,
+			Raised: m.opts.Now(),
+			Message: fmt.Sprintf("水平衡异常 / Water balance off: %s level-1 intake %.1f m³ vs level-2 %.1f m³ (%.1f %% unaccounted, tolerance %.0f %%) from %s to %s",
+				e.Name, in.Intake, in.Level2, 100*in.BalanceError, 100*m.opts.Balance.Settings.Tolerance,
+				from.In(store.DefaultLocation()).Format("15:04"), to.In(store.DefaultLocation()).Format("15:04"))})
+		if err != nil {
+			m.opts.Logger.Error("raise balance alarm", "enterprise", e.ID, "error", err)
+			return
+		}
+		m.mu.Lock()
+		m.balance[e.ID] = a.ID
+		m.mu.Unlock()
+		m.opts.Notify(a)
+		return
+	}
+	if open {
+		a, err := m.opts.Store.ClearAlarm(ctx, id, "system", m.opts.Now(), "balance within tolerance again / 水平衡恢复正常")
+		if err == nil {
+			m.opts.Notify(a)
+		}
+		m.mu.Lock()
+		delete(m.balance, e.ID)
+		m.mu.Unlock()
+	}
+}
