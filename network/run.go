@@ -309,12 +309,14 @@ func (s *Solver) closedLinkFrom(i int) int {
 	return -1
 }
 
-// Disconnected reports, for the current solution, the nodes that no
-// tank, reservoir or inflow junction can reach through open links. Their
-// heads are not defined by the hydraulics (EPANET leaves whatever the
-// iterations produced) and should be ignored.
+// Disconnected reports, for the current solution, the junctions that no
+// tank, reservoir or inflow junction can reach through links that are not
+// closed, passing check valves, PRVs and PSVs only downstream (EPANET's
+// test for disconnected nodes). Their heads are not defined by the
+// hydraulics (EPANET leaves whatever the iterations produced) and should
+// be ignored.
 func (s *Solver) Disconnected() []int {
-	s.markFromSources(false)
+	s.markFromSources(true)
 	var out []int
 	for i := range s.nJunc {
 		if !s.marked[i] {
