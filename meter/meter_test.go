@@ -31,7 +31,12 @@ func TestPointValidate(t *testing.T) {
 	if err := good.Validate(); err != nil {
 		t.Fatalf("good point: %v", err)
 	}
-	mut := func(f func(p *Point)) Point { p := good; p.Channels = append([]Channel(nil), good.Channels...); f(&p); return p }
+	mut := func(f func(p *Point)) Point {
+		p := good
+		p.Channels = append([]Channel(nil), good.Channels...)
+		f(&p)
+		return p
+	}
 	for name, p := range map[string]Point{
 		"level 0":          mut(func(p *Point) { p.Level = 0 }),
 		"level 4":          mut(func(p *Point) { p.Level = 4 }),
