@@ -146,16 +146,24 @@ type ForkProof struct {
 // forkProofHeader starts the machine-readable block of a fork proof.
 const forkProofHeader = "shuixiao/fork-proof/v1"
 
-// Smaller returns the checkpoint with the smaller (or equal) size.
+// Smaller returns the checkpoint with the smaller (or equal) size. It is
+// nil for a parsed proof until Verify has succeeded.
 func (f *ForkProof) Smaller() *Checkpoint {
+	if f.old == nil || f.new == nil {
+		return nil
+	}
 	if f.new.Size < f.old.Size {
 		return f.new
 	}
 	return f.old
 }
 
-// Larger returns the checkpoint with the larger size.
+// Larger returns the checkpoint with the larger size. It is nil for a
+// parsed proof until Verify has succeeded.
 func (f *ForkProof) Larger() *Checkpoint {
+	if f.old == nil || f.new == nil {
+		return nil
+	}
 	if f.new.Size < f.old.Size {
 		return f.old
 	}
@@ -294,6 +302,11 @@ func (f *ForkProof) Verify(logKey note.Verifier) error {
 func (f *ForkProof) SecurityReport() string {
 	var b strings.Builder
 	small, large := f.Smaller(), f.Larger()
+	if small == nil {
+		b.WriteString("fork proof (unverified; check with: shuixiao verify fork FILE --log-key KEY):\n")
+		b.Write(f.Marshal())
+		return b.String()
+	}
 	b.WriteString("SECURITY ERROR 安全错误\n")
 	b.WriteString("账本分叉：该日志签署了两个互不一致的检查点。\n")
 	b.WriteString("The log signed two checkpoints that cannot both be true: misbehaviour detected.\n\n")

@@ -89,6 +89,7 @@ func FuzzParseForkProof(f *testing.F) {
 		if err != nil {
 			return
 		}
+		_ = fp.SecurityReport() // unverified: must not crash either
 		if err := fp.Verify(k.logKey); err == nil {
 			// A proven fork must be re-encodable and still proven.
 			again, err := ParseForkProof(fp.Marshal())
