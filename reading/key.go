@@ -164,6 +164,8 @@ func Kind(entry []byte) string {
 		return Header
 	case bytes.HasPrefix(entry, []byte(KeyHeader+"\n")):
 		return KeyHeader
+	case bytes.HasPrefix(entry, []byte(CommandHeader+"\n")):
+		return CommandHeader
 	}
 	return ""
 }

@@ -1,8 +1,9 @@
 // Package reading defines the wire formats that meters, the server and the
 // independent verifier share: a meter reading as a C2SP signed note
-// (c2sp.org/signed-note) and the meter-key registration entry that puts a
-// meter's public key on the ledger. It is the only code the verifier shares
-// with the server.
+// (c2sp.org/signed-note), the meter-key registration entry that puts a
+// meter's public key on the ledger, and the actuator-command entry that
+// records what was commanded, why and within which interlock bounds
+// (command.go). It is the only code the verifier shares with the server.
 //
 // A reading is the text below, signed by the meter's Ed25519 key whose note
 // key name is "meter/<meter id>" (reference/ledger.md §5):

@@ -35,7 +35,7 @@ const (
 	ProblemRevokedMeter ProblemKind = "revoked-meter" // a reading from a meter whose key was revoked earlier in the log
 	ProblemDuplicate    ProblemKind = "duplicate"     // a second reading with the same (meter, seq)
 	ProblemMalformed    ProblemKind = "malformed"     // an entry that does not parse
-	ProblemUnknownEntry ProblemKind = "unknown-entry" // an entry that is neither a reading nor a key entry
+	ProblemUnknownEntry ProblemKind = "unknown-entry" // an entry that is neither a reading, a key entry nor a command entry
 	ProblemKeyEntry     ProblemKind = "bad-key-entry" // a key entry that contradicts the key directory
 )
 
@@ -94,6 +94,12 @@ type AuditReport struct {
 	Gaps         []Gap // sorted by meter and seq; at most MaxListed
 	GapCount     uint64
 	Elapsed      time.Duration
+	// CommandEntries counts actuator-command entries (reading.CommandEntry);
+	// Commands lists the earliest MaxListed of them and CommandStats sums
+	// them per actuator output (see command.go).
+	CommandEntries uint64
+	Commands       []Command
+	CommandStats   []CommandStat
 }
 
 // Failed reports the audit's verdict: any problem fails it; gaps fail it
@@ -188,6 +194,7 @@ type auditor struct {
 	tileWG    sync.WaitGroup
 	directory map[string]*meterKey
 	chains    map[string][]chainRecord
+	commands  commandState
 	sigJobs   chan []sigJob
 	sigWG     sync.WaitGroup
 
@@ -250,6 +257,7 @@ func (a *auditor) run(ctx context.Context) error {
 	}
 	a.checkRoot()
 	a.checkChains()
+	a.finishCommands()
 	a.finishReport()
 	return nil
 }
@@ -361,6 +369,8 @@ func (a *auditor) entry(index uint64, e []byte, jobs []sigJob) []sigJob {
 	case reading.KeyHeader:
 		a.report.KeyEntries++
 		a.keyEntry(index, e)
+	case reading.CommandHeader:
+		a.commandEntry(index, e)
 	default:
 		a.problem(Problem{Kind: ProblemUnknownEntry, Index: index, Detail: fmt.Sprintf("entry starts with %.40q", firstLine(e))})
 	}
