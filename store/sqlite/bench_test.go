@@ -24,8 +24,16 @@ import (
 //	go test -run XXX -bench Query ./store/sqlite          (90 days × 1000 meters, built once)
 //	go test -run XXX -bench Open ./store/sqlite           (10,000 meters)
 //
-// BENCH_METERS sets the number of meters of the ingest benchmarks (1000).
+// BENCH_METERS sets the number of meters of the ingest benchmarks (1000),
+// BENCH_SYNC=normal their sync level (full).
 // The query and open databases are built once into the temp dir and reused.
+
+func benchSync() Sync {
+	if os.Getenv("BENCH_SYNC") == "normal" {
+		return SyncNormal
+	}
+	return SyncFull
+}
 
 func benchMeters() int {
 	if n, err := strconv.Atoi(os.Getenv("BENCH_METERS")); err == nil && n > 0 {
@@ -88,7 +96,7 @@ func dbBytes(path string) int64 {
 // readings and bytes on disk per reading.
 func BenchmarkIngest(b *testing.B) {
 	n := benchMeters()
-	s, path := openTemp(b, Options{Logf: b.Logf})
+	s, path := openTemp(b, Options{Logf: b.Logf, Sync: benchSync()})
 	ids := setup(b, s, n)
 	start := time.Date(2026, 8, 1, 0, 0, 0, 0, cst)
 	ctx := context.Background()
@@ -156,7 +164,7 @@ func BenchmarkIngest(b *testing.B) {
 // reports commit latency and the share of one core the store used.
 func BenchmarkIngestPaced(b *testing.B) {
 	n := benchMeters()
-	s, _ := openTemp(b, Options{Logf: b.Logf})
+	s, _ := openTemp(b, Options{Logf: b.Logf, Sync: benchSync()})
 	ids := setup(b, s, n)
 	start := time.Date(2026, 8, 1, 0, 0, 0, 0, cst)
 	ctx := context.Background()

@@ -183,6 +183,8 @@ func (s *Store) Compact(ctx context.Context) error {
 	s.stats.rows += uint64(moved)
 	s.stats.last = time.Since(start)
 	s.stats.err = ""
+	close(s.stats.drained)
+	s.stats.drained = make(chan struct{})
 	s.stats.mu.Unlock()
 	return nil
 }
@@ -273,7 +275,11 @@ func (s *Store) prepareMeter(ctx context.Context, run *compactRun, mid int64, re
 			return nil, fmt.Errorf("read open chunk of day %d: %w", d, err)
 		}
 		var all []chunk.Record
-		if id != 0 && n < chunkMax {
+		// Rewrite the day's open chunk only while that costs at most a few
+		// times the new readings: with many meters each compaction brings
+		// a meter only a few readings, and rewriting a full chunk for them
+		// would multiply the bytes written.
+		if id != 0 && n < chunkMax && n <= max(4*len(byDay[d]), 64) {
 			if all, err = chunk.Decode(data); err != nil {
 				return nil, fmt.Errorf("open chunk %d: %w", id, err)
 			}

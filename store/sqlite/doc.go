@@ -42,9 +42,10 @@
 // groups; a crash in between leaves head rows that meter_state shows as
 // compacted, and the next run drops them. Queries take their head snapshot
 // before their read snapshot and merge head and chunk readings by seq, so
-// every committed reading is seen exactly once. If compaction keeps failing
-// (a full disk), Commit returns ErrBehind once the head holds 20 ×
-// CompactRows readings, rather than grow without bound.
+// every committed reading is seen exactly once. When the head holds more
+// than 4 × CompactRows readings (ingest outruns compaction, or compaction
+// keeps failing) Commit waits for compaction, and returns ErrBehind after 30
+// s, rather than let memory grow without bound.
 //
 // The writing connection never checkpoints the WAL (a checkpoint inside
 // COMMIT would land its copy and fsync on one batch's latency): a background

@@ -13,13 +13,52 @@ import (
 	"github.com/shuixiao/shuixiao/store/chunk"
 )
 
-// headLimit × Options.CompactRows readings in the head stop commits.
-const headLimit = 20
+// Backpressure: with more than headLimit × Options.CompactRows readings in
+// the head (≈ 75 MB at the default), Commit waits for compaction, at most
+// behindWait.
+const (
+	headLimit  = 4
+	behindWait = 30 * time.Second
+)
 
-// ErrBehind is returned by Commit when compaction has fallen so far behind
-// (it keeps failing: a full disk, say) that the in-memory head would grow
-// without bound. Nothing was committed; retry later.
+// ErrBehind is returned by Commit when the head stayed over its limit for
+// as long as the context or 30 s allowed: compaction cannot keep up with
+// the ingest rate, or keeps failing (a full disk, say; Stats says). Nothing
+// was committed; retry later.
 var ErrBehind = errors.New("compaction behind")
+
+// waitForRoom blocks while the head is over its limit.
+func (s *Store) waitForRoom(ctx context.Context) error {
+	limit := headLimit * s.opt.CompactRows
+	var deadline <-chan time.Time
+	for {
+		s.stats.mu.Lock()
+		drained := s.stats.drained
+		s.stats.mu.Unlock()
+		s.head.mu.RLock()
+		n := s.head.rows
+		s.head.mu.RUnlock()
+		if n <= limit {
+			return nil
+		}
+		if deadline == nil {
+			deadline = time.After(behindWait)
+		}
+		select {
+		case s.kick <- struct{}{}:
+		default:
+		}
+		select {
+		case <-drained:
+		case <-ctx.Done():
+			return fmt.Errorf("commit: %w: %d readings wait for compaction: %v", ErrBehind, n, ctx.Err())
+		case <-deadline:
+			return fmt.Errorf("commit: %w: %d readings wait for compaction (last error: %q)", ErrBehind, n, s.Stats().CompactionError)
+		case <-s.stop:
+			return store.ErrClosed
+		}
+	}
+}
 
 // hotRow is one reading on its way into the hot table.
 type hotRow struct {
@@ -43,14 +82,15 @@ func (s *Store) Commit(ctx context.Context, b *store.Batch) error {
 			return fmt.Errorf("commit: rejection: %w: reason must be 1-64 bytes", store.ErrInvalid)
 		}
 	}
+	if len(b.Readings) > 0 && !s.opt.ManualCompaction {
+		if err := s.waitForRoom(ctx); err != nil {
+			return err
+		}
+	}
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
 	if s.closed.Load() {
 		return store.ErrClosed
-	}
-	if n := s.Stats(); len(b.Readings) > 0 && n.HeadReadings > headLimit*s.opt.CompactRows {
-		// Compaction keeps failing; refuse rather than grow without bound.
-		return fmt.Errorf("commit: %w: %d readings wait for compaction (last error: %s)", ErrBehind, n.HeadReadings, n.CompactionError)
 	}
 	rows, newChans, err := s.prepareRows(ctx, b.Readings)
 	if err != nil {

@@ -187,6 +187,7 @@ func Open(path string, opt Options) (*Store, error) {
 		stop:      make(chan struct{}),
 		done:      make(chan struct{}),
 		ckptDone:  make(chan struct{}),
+		stats:     statsCounters{drained: make(chan struct{})},
 	}
 	s.head.init()
 	if err := s.prepareInserts(context.Background()); err != nil {
@@ -475,7 +476,8 @@ type Stats struct {
 }
 
 type statsCounters struct {
-	mu   sync.Mutex
+	mu      sync.Mutex
+	drained chan struct{} // closed and replaced after each compaction run
 	runs uint64
 	rows uint64
 	last time.Duration

@@ -369,30 +369,34 @@ func kill9Child() {
 	}
 }
 
-// TestBehind: when compaction cannot keep up, commits stop with ErrBehind
-// instead of growing the in-memory head without bound, and resume after.
+// TestBehind: when compaction cannot keep up, commits wait for it instead
+// of growing the in-memory head without bound, give up with ErrBehind when
+// their context ends, and go through once compaction has caught up.
 func TestBehind(t *testing.T) {
-	ctx := context.Background()
-	s, _ := openTemp(t, Options{ManualCompaction: true, CompactRows: 10})
+	s, _ := openTemp(t, Options{CompactRows: 10, CompactAge: time.Hour})
 	ids := setup(t, s, 1)
 	start := time.Date(2026, 11, 1, 0, 0, 0, 0, cst)
-	commit := func(from, to int) error {
+	commit := func(ctx context.Context, from, to int) error {
 		var b store.Batch
 		for k := from; k < to; k++ {
 			b.Readings = append(b.Readings, mkReading(ids[0], k, start, uint64(k)))
 		}
 		return s.Commit(ctx, &b)
 	}
-	if err := commit(0, 201); err != nil { // just over 20 × CompactRows
+	s.compactMu.Lock() // compaction stalls
+	if err := commit(context.Background(), 0, 41); err != nil { // just over 4 × CompactRows
 		t.Fatal(err)
 	}
-	if err := commit(201, 210); !errors.Is(err, ErrBehind) {
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	if err := commit(ctx, 41, 50); !errors.Is(err, ErrBehind) {
 		t.Fatalf("commit with %d head readings: %v, want ErrBehind", s.Stats().HeadReadings, err)
 	}
-	if err := s.Compact(ctx); err != nil {
+	s.compactMu.Unlock()
+	if err := commit(context.Background(), 41, 50); err != nil {
 		t.Fatal(err)
 	}
-	if err := commit(201, 210); err != nil {
-		t.Fatal(err)
+	if n := countAll(t, s, ids); n != 50 {
+		t.Fatalf("%d readings, want 50", n)
 	}
 }
