@@ -478,10 +478,10 @@ type Stats struct {
 type statsCounters struct {
 	mu      sync.Mutex
 	drained chan struct{} // closed and replaced after each compaction run
-	runs uint64
-	rows uint64
-	last time.Duration
-	err  string
+	runs    uint64
+	rows    uint64
+	last    time.Duration
+	err     string
 }
 
 // Stats returns monitoring counters.

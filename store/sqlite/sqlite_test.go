@@ -383,7 +383,7 @@ func TestBehind(t *testing.T) {
 		}
 		return s.Commit(ctx, &b)
 	}
-	s.compactMu.Lock() // compaction stalls
+	s.compactMu.Lock()                                          // compaction stalls
 	if err := commit(context.Background(), 0, 41); err != nil { // just over 4 × CompactRows
 		t.Fatal(err)
 	}
