@@ -381,13 +381,19 @@ type queryer interface {
 
 // toReading converts a record to the public form.
 func (s *Store) toReading(meterID string, rec *chunk.Record) store.Reading {
+	s.reg.RLock()
+	defer s.reg.RUnlock()
+	return s.toReadingLocked(meterID, rec)
+}
+
+// toReadingLocked is toReading with s.reg held.
+func (s *Store) toReadingLocked(meterID string, rec *chunk.Record) store.Reading {
 	r := store.Reading{
 		Meter: meterID, Seq: rec.Seq,
 		Time: time.UnixMilli(rec.T).UTC(), Received: time.UnixMilli(rec.Recv).UTC(),
 		Index: rec.Index, Hash: rec.Hash, Flags: store.Flags(rec.Flags),
 		Values: make([]store.Value, len(rec.Values)),
 	}
-	s.reg.RLock()
 	for i, v := range rec.Values {
 		name := ""
 		if int(v.Channel) < len(s.chanName) {
@@ -395,6 +401,5 @@ func (s *Store) toReading(meterID string, rec *chunk.Record) store.Reading {
 		}
 		r.Values[i] = store.Value{Channel: name, Value: v.V}
 	}
-	s.reg.RUnlock()
 	return r
 }

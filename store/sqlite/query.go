@@ -703,9 +703,11 @@ func (s *Store) Readings(ctx context.Context, q store.ReadingQuery) (store.Readi
 		page.Next = &store.Cursor{Time: time.UnixMilli(last.T).UTC(), Seq: last.Seq}
 	}
 	page.Readings = make([]store.Reading, len(out))
+	s.reg.RLock()
 	for i := range out {
-		page.Readings[i] = s.toReading(mi.id, &out[i])
+		page.Readings[i] = s.toReadingLocked(mi.id, &out[i])
 	}
+	s.reg.RUnlock()
 	return page, nil
 }
 
