@@ -68,7 +68,11 @@ func initPowTables() {
 		logInvC[i] = inv
 		lg := bigLog(new(big.Float).SetPrec(prec).SetFloat64(inv), prec, ln2)
 		lg.Neg(lg)
-		logTableHi[i], logTableLo[i] = split(lg)
+		// Keep hi a multiple of 2^-43 so that k·ln2Hi + hi is exact.
+		hi, _ := lg.Float64()
+		hi = math.Ldexp(math.Round(math.Ldexp(hi, 43)), -43)
+		logTableHi[i] = hi
+		logTableLo[i], _ = new(big.Float).SetPrec(prec).Sub(lg, new(big.Float).SetPrec(prec).SetFloat64(hi)).Float64()
 	}
 	// 2^(1/N) by repeated square roots, then its powers.
 	root := new(big.Float).SetPrec(prec).Set(two)
@@ -134,7 +138,8 @@ func twoSum(a, b float64) (s, e float64) {
 	return s, e
 }
 
-// logDD returns log(x) as hi + lo for finite x > 0 in the normal range.
+// logDD returns log(x) as hi + lo (not normalised: |lo| may exceed half
+// an ulp of hi) for finite x > 0 in the normal range.
 func logDD(x float64) (hi, lo float64) {
 	bits := math.Float64bits(x)
 	k := int((bits>>52)&0x7ff) - 1023
@@ -145,10 +150,9 @@ func logDD(x float64) (hi, lo float64) {
 	r2 := r * r
 	p := r2 * (-0.5 + r*(1.0/3+r*(-0.25+r*(0.2+r*(-1.0/6+r*(1.0/7+r*(-0.125+r*(1.0/9))))))))
 	fk := float64(k)
-	t, e1 := twoSum(fk*ln2Hi, logTableHi[i]) // fk·ln2Hi is exact
-	hi, e2 := twoSum(t, r)
-	lo = e1 + e2 + (fk*ln2Lo + logTableLo[i]) + p
-	hi, lo = twoSum(hi, lo)
+	t := fk*ln2Hi + logTableHi[i] // exact: both are multiples of 2^-43 below 2^10
+	hi, e := twoSum(t, r)
+	lo = e + (fk*ln2Lo + logTableLo[i]) + p
 	return hi, lo
 }
 
