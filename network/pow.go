@@ -174,7 +174,8 @@ func expDD(zhi, zlo float64) float64 {
 	// 2^(j/N)·e^r = th + th·rhi + th·(rlo + tail) + tl·e^r
 	p := th * rhi
 	pe := math.FMA(th, rhi, -p)
-	s, e := twoSum(th, p)
+	s := th + p // |p| < th/256: Dekker's fast two-sum is exact
+	e := p - (s - th)
 	v := s + (e + pe + th*(rlo+tail) + tl*(1+r+tail))
 	return scaleByPow2(v, n>>powTableBits)
 }
