@@ -128,22 +128,21 @@ func (s *Solver) pcvLossCoeff(k int, pct float64) float64 {
 
 // headlossCoeffs computes P and Y of every link at the current flows.
 func (s *Solver) headlossCoeffs() {
-	dw := s.net.Options.Headloss == DarcyWeisbach
-	for k := range s.nLinks {
-		switch s.kind[k] {
-		case CVPipe, Pipe:
-			// A pipe's coefficients depend only on its flow and status;
-			// the convergence check computes them at the flows the next
-			// trial (or the next time step) starts from, so reuse them.
+	if s.net.Options.Headloss == DarcyWeisbach {
+		for _, k32 := range s.pipeLinks {
+			k := int(k32)
 			if s.coeffFlow[k] == s.flow[k] && s.coeffStatus[k] == s.status[k] {
 				continue
 			}
 			s.coeffFlow[k], s.coeffStatus[k] = s.flow[k], s.status[k]
-			if dw {
-				s.dwPipeCoeff(k)
-			} else {
-				s.pipeCoeff(k)
-			}
+			s.dwPipeCoeff(k)
+		}
+	} else {
+		s.powerLawPipeCoeffs()
+	}
+	for _, k32 := range s.otherLinks {
+		k := int(k32)
+		switch s.kind[k] {
 		case Pump:
 			s.pumpCoeff(k)
 		case PBV:
@@ -164,37 +163,55 @@ func (s *Solver) headlossCoeffs() {
 	}
 }
 
+// powerLawPipeCoeffs computes P and Y of every pipe under Hazen-Williams
+// or Chezy-Manning friction (h = R·q^n plus minor loss), linearised for
+// very small gradients. A pipe's coefficients depend only on its flow and
+// status, and the convergence check computes them at the flows the next
+// trial (or the next time step) starts from, so unchanged pipes are
+// skipped.
+func (s *Solver) powerLawPipeCoeffs() {
+	n := s.nLinks
+	flow, status, resist, km := s.flow[:n], s.status[:n], s.resist[:n], s.km[:n]
+	pp, yy, cflow, cstatus := s.p[:n], s.y[:n], s.coeffFlow[:n], s.coeffStatus[:n]
+	hexp, rqtol := s.hexp, s.rqtol
+	e := hexp - 1
+	cbig := epanet.CBig
+	for _, k32 := range s.pipeLinks {
+		k := int(k32)
+		qk, st := flow[k], status[k]
+		if cflow[k] == qk && cstatus[k] == st {
+			continue
+		}
+		cflow[k], cstatus[k] = qk, st
+		if st <= Closed {
+			pp[k] = 1 / cbig
+			yy[k] = qk
+			continue
+		}
+		q := math.Abs(qk)
+		hgrad := hexp * resist[k] * powPositive(q, e)
+		var hloss float64
+		if hgrad < rqtol {
+			hgrad = rqtol / hexp
+			hloss = hgrad * q
+		} else {
+			hloss = hgrad * q / hexp
+		}
+		if ml := km[k]; ml > 0 {
+			hloss += ml * q * q
+			hgrad += 2 * ml * q
+		}
+		if qk < 0 {
+			hloss = -hloss
+		}
+		pp[k] = 1 / hgrad
+		yy[k] = hloss / hgrad
+	}
+}
+
 func (s *Solver) closedCoeff(k int) {
 	s.p[k] = 1 / epanet.CBig
 	s.y[k] = s.flow[k]
-}
-
-// pipeCoeff: Hazen-Williams or Chezy-Manning friction plus minor loss,
-// linearised for very small gradients.
-func (s *Solver) pipeCoeff(k int) {
-	if s.status[k] <= Closed {
-		s.closedCoeff(k)
-		return
-	}
-	q := math.Abs(s.flow[k])
-	ml := s.km[k]
-	hgrad := s.hexp * s.resist[k] * powPositive(q, s.hexp-1)
-	var hloss float64
-	if hgrad < s.rqtol {
-		hgrad = s.rqtol / s.hexp
-		hloss = hgrad * q
-	} else {
-		hloss = hgrad * q / s.hexp
-	}
-	if ml > 0 {
-		hloss += ml * q * q
-		hgrad += 2 * ml * q
-	}
-	if s.flow[k] < 0 {
-		hloss = -hloss
-	}
-	s.p[k] = 1 / hgrad
-	s.y[k] = hloss / hgrad
 }
 
 // dwPipeCoeff: Darcy-Weisbach friction (Hagen–Poiseuille when laminar).

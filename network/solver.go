@@ -89,6 +89,8 @@ type Solver struct {
 	pumps        []pumpData
 	valves       []int32 // links that are valves
 	statusLinks  []int32 // pumps, check valves, FCVs and links to fixed-grade nodes
+	pipeLinks    []int32 // pipes (with or without check valve)
+	otherLinks   []int32 // pumps and valves
 	valveCurve   []int32 // PCV loss curve per link, -1 none
 	leakArea     []float64
 	leakExpan    []float64
@@ -593,6 +595,11 @@ func (s *Solver) buildMatrix() error {
 		}
 	}
 	for k := range s.nLinks {
+		if s.kind[k].IsPipe() {
+			s.pipeLinks = append(s.pipeLinks, int32(k))
+		} else {
+			s.otherLinks = append(s.otherLinks, int32(k))
+		}
 		switch {
 		case s.kind[k] == CVPipe || s.kind[k] == Pump || s.kind[k] == FCV,
 			int(s.from[k]) >= s.nJunc || int(s.to[k]) >= s.nJunc:
