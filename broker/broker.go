@@ -136,8 +136,17 @@ func (b *Broker) Disconnect(device string) {
 	}
 }
 
-// Clients returns the number of connected clients.
-func (b *Broker) Clients() int { return b.srv.Clients.Len() }
+// Clients returns the number of connected devices (the server's own inline
+// client is not one).
+func (b *Broker) Clients() int {
+	n := 0
+	for _, cl := range b.srv.Clients.GetAll() {
+		if !cl.Net.Inline && !cl.Closed() {
+			n++
+		}
+	}
+	return n
+}
 
 type hook struct {
 	mqtt.HookBase

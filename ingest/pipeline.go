@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/shuixiao/shuixiao/reading"
@@ -89,6 +90,8 @@ type Options struct {
 	// OnCommitted is called after each commit (live streams, alarms, receipts).
 	OnCommitted func(c *Committed)
 	Logger      *slog.Logger
+	// Registerer receives the pipeline's Prometheus metrics; nil: none.
+	Registerer prometheus.Registerer
 }
 
 // Pipeline is the admission → ledger → store path. Submit may be called from
@@ -106,6 +109,7 @@ type Pipeline struct {
 	wg         sync.WaitGroup
 	cancel     context.CancelFunc
 	closed     chan struct{}
+	metrics    *metrics
 }
 
 type item struct {
@@ -163,6 +167,7 @@ func New(opts Options) (*Pipeline, error) {
 		cancel:   cancel,
 		closed:   make(chan struct{}),
 	}
+	p.metrics = newMetrics(opts.Registerer, func() float64 { return float64(len(p.queue)) })
 	p.wg.Add(2)
 	go p.sequence(ctx)
 	go p.commit(ctx)
@@ -359,7 +364,10 @@ func (p *Pipeline) admitBatch(ctx context.Context, items []*item) *pending {
 		appended = append(appended, it)
 	}
 	if len(toLedger) > 0 {
+		t0 := time.Now()
 		idx, err := p.opts.Ledger.Append(ctx, toLedger)
+		p.metrics.appendDur.Observe(time.Since(t0).Seconds())
+		p.metrics.batch.Observe(float64(len(toLedger)))
 		if err == nil && len(idx) != len(toLedger) {
 			err = fmt.Errorf("ledger returned %d indices for %d entries", len(idx), len(toLedger))
 			idx = nil
@@ -450,6 +458,7 @@ func (p *Pipeline) commit(ctx context.Context) {
 		// The entries are already in the ledger, so the batch must reach the
 		// store before anyone is answered: retry until it does. The queue
 		// fills meanwhile and publishers are held back.
+		t0 := time.Now()
 		for attempt := 1; ; attempt++ {
 			err := p.applyAndCommit(ctx, pd)
 			if err == nil {
@@ -458,11 +467,21 @@ func (p *Pipeline) commit(ctx context.Context) {
 			p.opts.Logger.Error("store commit failed; retrying", "attempt", attempt, "readings", len(b.Readings), "error", err)
 			time.Sleep(min(time.Duration(attempt)*100*time.Millisecond, 5*time.Second))
 		}
+		p.metrics.commitDur.Observe(time.Since(t0).Seconds())
 		p.inflightMu.Lock()
 		for _, r := range b.Readings {
 			delete(p.inflight, r.Hash)
 		}
 		p.inflightMu.Unlock()
+		p.metrics.admitted.Add(float64(len(b.Readings)))
+		for _, rj := range b.Rejections {
+			p.metrics.rejected.WithLabelValues(rj.Reason).Inc()
+		}
+		for _, it := range pd.items {
+			if it.result.Duplicate {
+				p.metrics.duplicates.Inc()
+			}
+		}
 		if p.opts.OnCommitted != nil && (len(b.Readings) > 0 || len(b.Rejections) > 0) {
 			c := pd.extra
 			c.Readings, c.Rejections = b.Readings, b.Rejections

@@ -168,7 +168,7 @@ func openServer(ctx context.Context, cfg serverConfig) (*server, error) {
 	})
 	s.alarms = alarm.New(alarm.Options{Store: st, Notify: s.live.Alarm, Logger: log, Balance: alarm.BalanceCheck{Store: st}})
 	s.pipeline, err = ingest.New(ingest.Options{Ledger: lg, Store: st, Directory: s.dir, States: init, Logger: log,
-		OnCommitted: s.committed})
+		OnCommitted: s.committed, Registerer: s.metrics})
 	if err != nil {
 		return nil, err
 	}
@@ -190,6 +190,9 @@ func openServer(ctx context.Context, cfg serverConfig) (*server, error) {
 	if err != nil {
 		return nil, err
 	}
+	b := s.broker
+	s.metrics.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "shuixiao_mqtt_clients",
+		Help: "Devices connected to the embedded MQTT broker."}, func() float64 { return float64(b.Clients()) }))
 	if err := s.broker.Start(); err != nil {
 		return nil, fmt.Errorf("start MQTT broker: %w", err)
 	}

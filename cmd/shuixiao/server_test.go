@@ -228,6 +228,17 @@ func TestServerEndToEnd(t *testing.T) {
 		}
 		resp.Body.Close()
 	}
+	resp, err := http.Get(s.URL() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{"shuixiao_ingest_admitted_total 7", `shuixiao_ingest_rejected_total{reason="bad-signature"} 1`, "shuixiao_mqtt_clients 1", "shuixiao_ledger_"} {
+		if !strings.Contains(string(metrics), want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
 	if resp, _ := http.Get(s.URL() + "/api/v1/enterprises"); resp.StatusCode != 401 {
 		t.Fatalf("no token: %d", resp.StatusCode)
 	}

@@ -1,0 +1,37 @@
+package ingest
+
+import "github.com/prometheus/client_golang/prometheus"
+
+// metrics are the pipeline's Prometheus instruments.
+type metrics struct {
+	admitted   prometheus.Counter
+	duplicates prometheus.Counter
+	rejected   *prometheus.CounterVec
+	batch      prometheus.Histogram
+	appendDur  prometheus.Histogram
+	commitDur  prometheus.Histogram
+	queue      prometheus.GaugeFunc
+}
+
+func newMetrics(reg prometheus.Registerer, queueLen func() float64) *metrics {
+	m := &metrics{
+		admitted: prometheus.NewCounter(prometheus.CounterOpts{Name: "shuixiao_ingest_admitted_total",
+			Help: "Readings admitted to the ledger and the store."}),
+		duplicates: prometheus.NewCounter(prometheus.CounterOpts{Name: "shuixiao_ingest_duplicates_total",
+			Help: "Exact resubmissions answered with their original index."}),
+		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "shuixiao_ingest_rejected_total",
+			Help: "Readings and messages refused, by reason."}, []string{"reason"}),
+		batch: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "shuixiao_ingest_batch_readings",
+			Help: "Readings per ledger append and store commit.", Buckets: prometheus.ExponentialBuckets(1, 4, 8)}),
+		appendDur: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "shuixiao_ingest_ledger_append_seconds",
+			Help: "Time to append a batch durably to the ledger.", Buckets: prometheus.ExponentialBuckets(0.001, 2, 12)}),
+		commitDur: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "shuixiao_ingest_store_commit_seconds",
+			Help: "Time to commit a batch to the store.", Buckets: prometheus.ExponentialBuckets(0.001, 2, 12)}),
+		queue: prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "shuixiao_ingest_queue_readings",
+			Help: "Readings waiting for the sequencer."}, queueLen),
+	}
+	if reg != nil {
+		reg.MustRegister(m.admitted, m.duplicates, m.rejected, m.batch, m.appendDur, m.commitDur, m.queue)
+	}
+	return m
+}
