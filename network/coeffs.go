@@ -102,6 +102,8 @@ func (s *Solver) pcvLossCoeff(k int, pct float64) float64 {
 		x, y := s.curves[cv].X, s.curves[cv].Y
 		n := len(x)
 		switch {
+		case n < 2: // a one-point curve: flat
+			kvr = y[0]
 		case pct < x[0]:
 			kvr = pct / x[0] * y[0]
 		case pct > x[n-1]:

@@ -427,3 +427,27 @@ func TestLongLinesReadInPieces(t *testing.T) {
 		t.Errorf("no warning for the long line: %v", net.Warnings)
 	}
 }
+
+// Curves too short for their use fail cleanly instead of panicking or
+// producing NaN heads.
+func TestDegenerateCurves(t *testing.T) {
+	vol := withLine(" T1  30  5  0  10  8", " T1  30  5  5  5  8  0  VC") + "[CURVES]\n VC 5 100\n"
+	vol = strings.Replace(vol, "[END]\n", "", 1)
+	net, err := ParseBytes([]byte(vol))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := NewSolver(net); err == nil || !strings.Contains(err.Error(), "225") {
+		t.Errorf("one-point volume curve: got %v, want error 225", err)
+	}
+	pcv := withLine("[PATTERNS]", "[VALVES]\n V1 J1 J2 8 PCV 50 1 K1\n[CURVES]\n K1 50 40\n[PATTERNS]")
+	s := solverFor(t, pcv)
+	if err := s.Snapshot(0); err != nil {
+		t.Fatal(err)
+	}
+	for i := range s.Network().Nodes {
+		if math.IsNaN(s.Head(i)) {
+			t.Fatalf("NaN head at %s", s.Network().Nodes[i].ID)
+		}
+	}
+}

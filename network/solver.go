@@ -446,6 +446,10 @@ func (s *Solver) loadTank(t int) *InputError {
 	vmax := vmin + area*(nd.MaxLevel-nd.MinLevel)
 	if td.volumeCurve >= 0 {
 		cv := &s.curves[td.volumeCurve]
+		if len(cv.X) < 2 || cv.X[len(cv.X)-1] == cv.X[0] {
+			// EPANET would derive a NaN area from such a curve.
+			return &InputError{Code: 225, Item: nd.ID, Detail: "volume curve needs two points"}
+		}
 		if len(cv.X) > 0 {
 			last := len(cv.X) - 1
 			vmin = interpolate(cv.X, cv.Y, nd.MinLevel)
