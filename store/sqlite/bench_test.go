@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"syscall"
@@ -33,6 +34,11 @@ func benchSync() Sync {
 		return SyncNormal
 	}
 	return SyncFull
+}
+
+func benchCache() int {
+	n, _ := strconv.Atoi(os.Getenv("BENCH_CACHE_MB"))
+	return n
 }
 
 func benchMeters() int {
@@ -96,7 +102,7 @@ func dbBytes(path string) int64 {
 // readings and bytes on disk per reading.
 func BenchmarkIngest(b *testing.B) {
 	n := benchMeters()
-	s, path := openTemp(b, Options{Logf: b.Logf, Sync: benchSync()})
+	s, path := openTemp(b, Options{Logf: b.Logf, Sync: benchSync(), CacheMB: benchCache()})
 	ids := setup(b, s, n)
 	start := time.Date(2026, 8, 1, 0, 0, 0, 0, cst)
 	ctx := context.Background()
@@ -164,7 +170,7 @@ func BenchmarkIngest(b *testing.B) {
 // reports commit latency and the share of one core the store used.
 func BenchmarkIngestPaced(b *testing.B) {
 	n := benchMeters()
-	s, _ := openTemp(b, Options{Logf: b.Logf, Sync: benchSync()})
+	s, _ := openTemp(b, Options{Logf: b.Logf, Sync: benchSync(), CacheMB: benchCache()})
 	ids := setup(b, s, n)
 	start := time.Date(2026, 8, 1, 0, 0, 0, 0, cst)
 	ctx := context.Background()
@@ -199,6 +205,12 @@ func BenchmarkIngestPaced(b *testing.B) {
 	b.ReportMetric(float64(next)/el.Seconds(), "readings/s")
 	reportLatency(b, lat)
 	b.ReportMetric((cpuTime()-cpu0).Seconds()/el.Seconds(), "cores")
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	b.ReportMetric(float64(ru.Maxrss)/1024, "maxrss_MB")
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	b.ReportMetric(float64(ms.HeapInuse)/(1<<20), "heap_inuse_MB")
 	b.ReportMetric(float64(s.Stats().Compactions), "compactions")
 }
 

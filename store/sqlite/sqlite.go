@@ -51,7 +51,8 @@ type Options struct {
 	ManualCompaction bool
 	// RecentRejections bounds the log of recent rejections; default 10,000.
 	RecentRejections int
-	// CacheMB is the page cache of the writing connection; default 64.
+	// CacheMB is the page cache of the writing connection; default 16. Each
+	// reading connection has a quarter of it.
 	CacheMB int
 	// Readers is the number of reading connections; default 4.
 	Readers int
@@ -73,7 +74,7 @@ func (o *Options) fill() {
 		o.RecentRejections = 10_000
 	}
 	if o.CacheMB <= 0 {
-		o.CacheMB = 64
+		o.CacheMB = 16
 	}
 	if o.Readers <= 0 {
 		o.Readers = 4
@@ -158,7 +159,7 @@ func Open(path string, opt Options) (*Store, error) {
 		w.Close()
 		return nil, fmt.Errorf("create schema in %s: %w", path, err)
 	}
-	r, err := sql.Open("sqlite", base+"&_pragma=cache_size(-16384)&_pragma=query_only(1)")
+	r, err := sql.Open("sqlite", base+fmt.Sprintf("&_pragma=cache_size(-%d)&_pragma=query_only(1)", opt.CacheMB*256))
 	if err != nil {
 		w.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
