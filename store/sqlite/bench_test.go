@@ -361,6 +361,22 @@ func BenchmarkQuery(b *testing.B) {
 			}
 		})
 	}
+	b.Run("reading_by_seq_compacted", func(b *testing.B) {
+		k := uint64(0)
+		for b.Loop() {
+			k = (k + 7919) % 100_000
+			if _, err := s.ReadingBySeq(ctx, ids[0], k+1); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("admission_states_1000", func(b *testing.B) {
+		for b.Loop() {
+			if st, err := s.AdmissionStates(ctx); err != nil || len(st) != len(ids) {
+				b.Fatal(len(st), err)
+			}
+		}
+	})
 	b.Run("1min_series/readings_page_1000", func(b *testing.B) {
 		for b.Loop() {
 			p, err := s.Readings(ctx, store.ReadingQuery{Meter: ids[0], From: mid, Limit: 1000})

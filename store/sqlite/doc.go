@@ -64,6 +64,23 @@
 // open); only an OS crash or power loss can drop the last commits, and never
 // corrupts the database.
 //
+// # Measured
+//
+// On the 2-core build machine, shared with other jobs (bench_test.go; figures
+// vary by ±30% with the machine's load):
+//
+//   - 1000 meters × 5 channels paced at 20,000 readings/s (100,000 values/s),
+//     background compaction on, SyncFull: commit p50 2 ms, p99 15–30 ms,
+//     0.17–0.22 of one core, max RSS of the test process ≈ 120 MB.
+//   - flat out, batches of 1000 readings, 5 M readings (25 M values):
+//     90–140k readings/s, no decline from the first to the last fifth;
+//     ≈ 55–60 bytes on disk per reading of five values, rollups included.
+//   - 90 days × 1000 meters (one at 1 min, 999 at 15 min; 8.8 M readings,
+//     5000 series): one series' 1-day 15-minute consumption 1–2 ms; 90 days
+//     daily 4–5 ms; 100 series × 30 daily consumptions 130–160 ms; 999
+//     series' daily consumption 70–90 ms.
+//   - reopening with 10,000 meters and 20,000 head readings: 80–140 ms.
+//
 // # Other tables
 //
 // regions, parks, enterprises, points (channels as JSON) and meters (with an
