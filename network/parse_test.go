@@ -4,6 +4,7 @@ import (
 	"errors"
 	"math"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -309,6 +310,11 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte(strings.ReplaceAll(tinyNet, "\n", "\r\n")))
 	for _, name := range []string{"Net1.inp", "Net2.inp", "Anytown.inp"} {
 		if b, err := os.ReadFile(networkPath(f, name)); err == nil {
+			f.Add(b)
+		}
+	}
+	for _, name := range []string{"allkinds.inp", "net1_features.inp"} {
+		if b, err := os.ReadFile(filepath.Join("testdata", "epanet", name)); err == nil {
 			f.Add(b)
 		}
 	}
