@@ -47,7 +47,7 @@ type Options struct {
 	// was committed this long ago; default 2 minutes.
 	CompactAge time.Duration
 	// ManualCompaction turns background compaction off; only Compact moves
-	// readings (tests and bulk loads).
+	// readings, and Commit never waits for it (tests and bulk loads).
 	ManualCompaction bool
 	// RecentRejections bounds the log of recent rejections; default 10,000.
 	RecentRejections int
