@@ -206,7 +206,8 @@ func writeHydraulics(s *network.Solver, inp, prefix string, showWarnings bool) i
 		// After a failure the step ran up to the time that could not be
 		// solved (EPANET's nextH had advanced to it).
 		length := int64(0)
-		if runErr != nil && s.Time() > pending.Time {
+		var halt *network.HaltError
+		if runErr != nil && !errors.As(runErr, &halt) && s.Time() > pending.Time {
 			length = s.Time() - pending.Time
 		}
 		writeStepLine(steps, pending, length, check)

@@ -88,3 +88,30 @@ func TestHydraulicsUsage(t *testing.T) {
 		t.Errorf("missing file: exit %d, want 1", code)
 	}
 }
+
+// An unbalanced run under UNBALANCED STOP writes what was computed and
+// exits non-zero; the halted step has no length, as in EPANET's dumps.
+func TestHydraulicsHalt(t *testing.T) {
+	data := repoData(t)
+	b, err := os.ReadFile(filepath.Join(data, "networks", "Net1.inp"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	inp := strings.Replace(string(b), " Trials             \t40", " Trials 2", 1)
+	inp = strings.Replace(inp, " Unbalanced         \tContinue 10", " Unbalanced Stop", 1)
+	if inp == string(b) {
+		t.Fatal("Net1 options not found")
+	}
+	dir := t.TempDir()
+	path := filepath.Join(dir, "halt.inp")
+	if err := os.WriteFile(path, []byte(inp), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code := runHydraulics([]string{path, "--out", filepath.Join(dir, "h")}); code != 1 {
+		t.Fatalf("exit code %d, want 1", code)
+	}
+	steps := readLines(t, filepath.Join(dir, "h_steps.csv"))
+	if len(steps) != 2 || !strings.HasPrefix(steps[1], "0,0,3,") {
+		t.Fatalf("steps %q, want one halted step at 0 s with 3 trials", steps)
+	}
+}
