@@ -209,6 +209,11 @@ func (h *hook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, er
 		if h.b.opts.OnDeviceMessage != nil {
 			h.b.opts.OnDeviceMessage(dev, pk.TopicName, append([]byte(nil), pk.Payload...))
 		}
+		if pk.FixedHeader.Qos > 0 {
+			// The acknowledgement is handed over: confirm it, or a QoS 1
+			// device would wait for a PUBACK that never comes.
+			_ = cl.WritePacket(packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Puback}, PacketID: pk.PacketID})
+		}
 		return pk, packets.ErrRejectPacket
 	}
 	id, qos, v5 := pk.PacketID, pk.FixedHeader.Qos, cl.Properties.ProtocolVersion == 5

@@ -16,6 +16,8 @@ import (
 const (
 	ReadingsTopic = "shuixiao/v1/readings/"
 	ReceiptsTopic = "shuixiao/v1/receipts/"
+	CommandsTopic = "shuixiao/v1/commands/"
+	AcksTopic     = "shuixiao/v1/acks/"
 )
 
 // Outgoing is a signed reading waiting in a meter's outbox.
@@ -59,6 +61,9 @@ type ConnConfig struct {
 	AckTimeout time.Duration
 	// NoReceipts disables the subscription to the receipts topic.
 	NoReceipts bool
+	// OnCommand, if set, subscribes to shuixiao/v1/commands/<meter> (QoS 1)
+	// and receives each command; the device answers with PublishAck.
+	OnCommand func(payload []byte)
 	// OnAck, OnReceipt and OnState are called from the connection's
 	// goroutines and must not block.
 	OnAck     func(Ack)
@@ -91,6 +96,7 @@ type Conn struct {
 	inflight int // items at the head of outbox published on the current connection
 	stats    ConnStats
 	paused   bool
+	cli      mqtt.Client // the live connection, for acknowledgements
 }
 
 // Dial starts a meter's session in the background; it never blocks. Call
@@ -283,7 +289,19 @@ func (c *Conn) run() {
 			})
 			st.WaitTimeout(10 * time.Second)
 		}
+		if c.cfg.OnCommand != nil {
+			st := cli.Subscribe(CommandsTopic+c.cfg.Username, 1, func(_ mqtt.Client, m mqtt.Message) {
+				c.cfg.OnCommand(append([]byte(nil), m.Payload()...))
+			})
+			st.WaitTimeout(10 * time.Second)
+		}
+		c.mu.Lock()
+		c.cli = cli
+		c.mu.Unlock()
 		err := c.pump(cli, lost)
+		c.mu.Lock()
+		c.cli = nil
+		c.mu.Unlock()
 		cli.Disconnect(100)
 		c.setState(false, err)
 		if err != nil && !c.sleep(backoff) {
@@ -372,6 +390,23 @@ func (c *Conn) acked(f flight) {
 	if c.cfg.OnAck != nil {
 		c.cfg.OnAck(Ack{Meter: c.cfg.Username, Seq: f.item.Seq, Tag: f.item.Tag, Note: f.item.Note, Enqueued: f.item.Enqueued, Published: f.at, Acked: time.Now()})
 	}
+}
+
+// PublishAck sends an acknowledgement of a command on
+// shuixiao/v1/acks/<meter> (QoS 1) over the live connection; it fails when
+// the device is not connected (the server then retries the command).
+func (c *Conn) PublishAck(payload []byte) error {
+	c.mu.Lock()
+	cli := c.cli
+	c.mu.Unlock()
+	if cli == nil {
+		return errors.New("not connected")
+	}
+	tok := cli.Publish(AcksTopic+c.cfg.Username, 1, false, payload)
+	if !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		return fmt.Errorf("publish ack: %v", tok.Error())
+	}
+	return nil
 }
 
 // Receipt is a server receipt for one reading (docs/mqtt.md):
