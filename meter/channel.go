@@ -36,8 +36,10 @@ type Channel struct {
 	Quantity string `json:"quantity"` // e.g. "volume", "flow", "ph"
 	Unit     string `json:"unit"`     // UCUM-style: m3, m3/h, MPa, [pH], uS/cm, NTU, mg/L …
 	Kind     Kind   `json:"kind"`
-	// Rollover is the value at which a totaliser wraps to zero (e.g. 99999.99
-	// for a 5+2 digit register); zero means it does not wrap.
+	// Rollover describes where a totaliser wraps to zero: either the
+	// register's largest value written as all nines (99999.99 for a 5+2 digit
+	// register, which wraps at 100000) or the wrap value itself; zero means
+	// it does not wrap (store/aggregate applies this rule).
 	Rollover float64 `json:"rollover,omitempty"`
 	// Min and Max bound plausible values; readings outside are flagged.
 	Min float64 `json:"min"`
