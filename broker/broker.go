@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 
 	mqtt "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/listeners"
@@ -73,6 +74,9 @@ type Options struct {
 type Broker struct {
 	srv  *mqtt.Server
 	opts Options
+
+	subMu sync.RWMutex
+	subs  map[string]int // topic → subscribed sessions
 	ln   *listeners.TCP
 }
 
@@ -88,13 +92,16 @@ func New(opts Options) (*Broker, error) {
 	}
 	caps := mqtt.NewDefaultServerCapabilities()
 	caps.MaximumPacketSize = MaxPacketSize
+	// Devices receive little (receipts, commands); mochi's default of 8192
+	// pending writes per client costs 64 KB of channel per connection.
+	caps.MaximumClientWritesPending = 256
 	caps.MaximumQos = 1 // readings are acknowledged once durable; QoS 2 adds nothing
 	caps.RetainAvailable = 0
 	caps.WildcardSubAvailable = 0
 	caps.SharedSubAvailable = 0
 	caps.MaximumSessionExpiryInterval = 3600
 	srv := mqtt.New(&mqtt.Options{Capabilities: caps, Logger: logger, InlineClient: true})
-	b := &Broker{srv: srv, opts: opts}
+	b := &Broker{srv: srv, opts: opts, subs: map[string]int{}}
 	if err := srv.AddHook(&hook{b: b}, nil); err != nil {
 		return nil, fmt.Errorf("broker: %w", err)
 	}
@@ -127,6 +134,15 @@ func (b *Broker) Publish(topic string, payload []byte, qos byte) error {
 	return b.srv.Publish(topic, payload, false, qos)
 }
 
+// Subscribed reports whether a device subscribes to topic (its own
+// receipts or commands topic), so that the server can skip building
+// messages nobody receives.
+func (b *Broker) Subscribed(topic string) bool {
+	b.subMu.RLock()
+	defer b.subMu.RUnlock()
+	return b.subs[topic] > 0
+}
+
 // Disconnect ends the session of a device, e.g. after its key was revoked.
 func (b *Broker) Disconnect(device string) {
 	for _, cl := range b.srv.Clients.GetAll() {
@@ -156,7 +172,8 @@ type hook struct {
 func (h *hook) ID() string { return "shuixiao-devices" }
 
 func (h *hook) Provides(x byte) bool {
-	return bytes.Contains([]byte{mqtt.OnConnectAuthenticate, mqtt.OnACLCheck, mqtt.OnPublish}, []byte{x})
+	return bytes.Contains([]byte{mqtt.OnConnectAuthenticate, mqtt.OnACLCheck, mqtt.OnPublish,
+		mqtt.OnSubscribed, mqtt.OnUnsubscribed, mqtt.OnDisconnect}, []byte{x})
 }
 
 func (h *hook) refused(device, reason, source string) {
@@ -195,6 +212,42 @@ func (h *hook) OnACLCheck(cl *mqtt.Client, topic string, write bool) bool {
 		h.refused(dev, "topic-not-allowed", cl.Net.Remote)
 	}
 	return ok
+}
+
+// OnSubscribed counts granted subscriptions per topic.
+func (h *hook) OnSubscribed(cl *mqtt.Client, pk packets.Packet, codes []byte) {
+	h.b.subMu.Lock()
+	defer h.b.subMu.Unlock()
+	for i, f := range pk.Filters {
+		if i < len(codes) && codes[i] < 0x80 {
+			h.b.subs[f.Filter]++
+		}
+	}
+}
+
+// OnUnsubscribed forgets a session's subscriptions.
+func (h *hook) OnUnsubscribed(cl *mqtt.Client, pk packets.Packet) {
+	h.b.subMu.Lock()
+	defer h.b.subMu.Unlock()
+	for _, f := range pk.Filters {
+		if h.b.subs[f.Filter] > 0 {
+			h.b.subs[f.Filter]--
+		}
+	}
+}
+
+// OnDisconnect forgets the subscriptions of a clean session.
+func (h *hook) OnDisconnect(cl *mqtt.Client, err error, expire bool) {
+	if !expire {
+		return // a persistent session keeps its subscriptions
+	}
+	h.b.subMu.Lock()
+	defer h.b.subMu.Unlock()
+	for f := range cl.State.Subscriptions.GetAll() {
+		if h.b.subs[f] > 0 {
+			h.b.subs[f]--
+		}
+	}
 }
 
 // OnPublish takes over readings: it returns ErrRejectPacket so that mochi

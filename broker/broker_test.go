@@ -192,3 +192,32 @@ func TestAddressInUse(t *testing.T) {
 		t.Fatalf("want a clear in-use error, got %v", err)
 	}
 }
+
+func TestSubscribedTracksDevices(t *testing.T) {
+	rec := &recorder{}
+	b := startBroker(t, rec)
+	c, _, err := connect5(t, b.Addr(), "m1", "pw-m1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	topic := ReceiptsPrefix + "m1"
+	if b.Subscribed(topic) {
+		t.Fatal("subscribed before subscribing")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := c.Subscribe(ctx, &paho5.Subscribe{Subscriptions: []paho5.SubscribeOptions{{Topic: topic, QoS: 0}}}); err != nil {
+		t.Fatal(err)
+	}
+	if !b.Subscribed(topic) {
+		t.Fatal("subscription not seen")
+	}
+	c.Disconnect(&paho5.Disconnect{})
+	deadline := time.Now().Add(5 * time.Second)
+	for b.Subscribed(topic) && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if b.Subscribed(topic) {
+		t.Fatal("subscription kept after a clean session ended")
+	}
+}

@@ -32,6 +32,7 @@ const (
 
 // Result is the answer to a submitted reading or key entry.
 type Result struct {
+	Seq       uint64 // the reading's seq, when it parsed
 	Index     uint64
 	Duplicate bool
 	Flags     store.Flags
@@ -259,6 +260,7 @@ func (p *Pipeline) check(it *item, device string) *store.Rejection {
 	if err != nil {
 		return &store.Rejection{Meter: device, Reason: ReasonMalformed, Detail: err.Error()}
 	}
+	it.rd = rd // for the seq in the answer, even if refused below
 	if device != "" && rd.Meter != device {
 		return &store.Rejection{Meter: device, Reason: ReasonWrongDevice, Detail: fmt.Sprintf("reading of meter %s sent by %s", rd.Meter, device)}
 	}
@@ -488,6 +490,9 @@ func (p *Pipeline) commit(ctx context.Context) {
 			p.opts.OnCommitted(&c)
 		}
 		for _, it := range pd.items {
+			if it.rd != nil {
+				it.result.Seq = it.rd.Seq
+			}
 			it.done(it.result)
 		}
 	}

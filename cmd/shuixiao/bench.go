@@ -5,8 +5,10 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -21,7 +23,6 @@ import (
 	"syscall"
 	"time"
 
-	paho "github.com/eclipse/paho.mqtt.golang"
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/shuixiao/shuixiao/broker"
@@ -42,12 +43,12 @@ func runBench(args []string) int {
 	meters := fs.Int("meters", 1000, "simulated meters, each its own MQTT client")
 	duration := fs.Duration("duration", 60*time.Second, "measured load duration")
 	inflight := fs.Int("inflight", 16, "unacknowledged publishes per meter")
-	target := fs.Float64("presign-rate", 30000, "readings/s to pre-sign for (the pool bounds the run)")
+	rate := fs.Float64("rate", 20000, "offered load in readings/s over all meters, paced (0: as fast as acknowledgements allow)")
 	keep := fs.Bool("keep", false, "keep the server's data directory")
 	if err := fs.Parse(args[1:]); err != nil {
 		return 2
 	}
-	res, err := benchIngest(*meters, *duration, *inflight, *target, *keep)
+	res, err := benchIngest(*meters, *duration, *inflight, *rate, *keep)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "bench ingest: %v\n", err)
 		return 1
@@ -59,6 +60,7 @@ func runBench(args []string) int {
 
 type ingestResult struct {
 	Meters        int     `json:"meters"`
+	OfferedPerS   float64 `json:"offered_per_s"`
 	DurationS     float64 `json:"duration_s"`
 	Acked         int64   `json:"acked"`
 	Failed        int64   `json:"failed"`
@@ -70,6 +72,8 @@ type ingestResult struct {
 	VerifyPerCore float64 `json:"verify_per_core_s"`
 	Ratio         float64 `json:"readings_per_verify"`
 	RSSMB         float64 `json:"rss_mb"`
+	ServerCores   float64 `json:"server_cpu_cores"` // CPU the server used while publishing, in cores
+	ClientCores   float64 `json:"client_cpu_cores"` // CPU this load generator used meanwhile
 	LedgerSize    uint64  `json:"ledger_size"`
 	Consistent    bool    `json:"ledger_holds_every_ack"`
 	Cores         int     `json:"cores"`
@@ -109,7 +113,7 @@ func verifyRate(d time.Duration) (total, perCore float64) {
 	return total, total / float64(runtime.GOMAXPROCS(0))
 }
 
-func benchIngest(nMeters int, duration time.Duration, inflight int, target float64, keep bool) (*ingestResult, error) {
+func benchIngest(nMeters int, duration time.Duration, inflight int, rate float64, keep bool) (*ingestResult, error) {
 	dir, err := os.MkdirTemp("", "shuixiao-bench-")
 	if err != nil {
 		return nil, err
@@ -159,31 +163,33 @@ func benchIngest(nMeters int, duration time.Duration, inflight int, target float
 	if err != nil {
 		return nil, err
 	}
-	perMeter := int(target*duration.Seconds()/float64(nMeters)) + 2*inflight
+	target := rate
+	if target <= 0 {
+		target = 40000 // saturation: pre-sign for the most this machine could take
+	}
+	perMeter := int(target*1.05*duration.Seconds()/float64(nMeters)) + 2*inflight
 	fmt.Fprintf(os.Stderr, "pre-signing %d readings (%d per meter) so the load generator does not compete with the server for CPU…\n", perMeter*nMeters, perMeter)
 	presign(ms, perMeter)
 	fmt.Fprintln(os.Stderr, "measuring raw Ed25519 verification…")
 	vTotal, vCore := verifyRate(3 * time.Second)
 
 	fmt.Fprintf(os.Stderr, "connecting %d MQTT clients…\n", nMeters)
-	clients := make([]paho.Client, len(ms))
+	conns := make([]*loadConn, len(ms))
 	for i, m := range ms {
-		opts := paho.NewClientOptions().AddBroker("tcp://" + mqttAddr).SetClientID("bench-" + m.id).
-			SetUsername(m.id).SetPassword(m.password).SetProtocolVersion(4).SetAutoReconnect(false).
-			SetMaxResumePubInFlight(inflight).SetWriteTimeout(30 * time.Second).SetOrderMatters(false)
-		cl := paho.NewClient(opts)
-		if tok := cl.Connect(); !tok.WaitTimeout(30*time.Second) || tok.Error() != nil {
-			return nil, fmt.Errorf("connect %s: %v", m.id, tok.Error())
+		c, err := dialLoad(mqttAddr, "bench-"+m.id, m.id, m.password)
+		if err != nil {
+			return nil, fmt.Errorf("connect %s: %w", m.id, err)
 		}
-		clients[i] = cl
+		conns[i] = c
 	}
 	defer func() {
-		for _, cl := range clients {
-			cl.Disconnect(50)
+		for _, c := range conns {
+			c.close()
 		}
 	}()
 
 	fmt.Fprintf(os.Stderr, "publishing for %s…\n", duration)
+	srvCPU0, cliCPU0 := processCPU(cmd.Process.Pid), processCPU(os.Getpid())
 	var acked, failed atomic.Int64
 	lat := make([][]float64, len(ms))
 	stop := time.Now().Add(duration)
@@ -193,37 +199,87 @@ func benchIngest(nMeters int, duration time.Duration, inflight int, target float
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
-			m, cl := ms[i], clients[i]
-			type pending struct {
-				tok paho.Token
-				at  time.Time
-			}
-			window := make([]pending, 0, inflight)
-			collect := func(p pending) {
-				if !p.tok.WaitTimeout(60*time.Second) || p.tok.Error() != nil {
-					failed.Add(1)
-					return
+			m, c := ms[i], conns[i]
+			topic := broker.ReadingsPrefix + m.id
+			var sent [65536]atomic.Int64 // send time by packet ID
+			window := make(chan struct{}, inflight)
+			done := make(chan struct{})
+			var closing atomic.Bool
+			go func() { // PUBACK reader
+				defer close(done)
+				for {
+					id, err := c.readAck()
+					if err != nil {
+						if !closing.Load() && !errors.Is(err, io.EOF) {
+							failed.Add(1)
+						}
+						return
+					}
+					lat[i] = append(lat[i], float64(time.Now().UnixNano()-sent[id].Load())/1e6)
+					acked.Add(1)
+					<-window
 				}
-				acked.Add(1)
-				lat[i] = append(lat[i], float64(time.Since(p.at).Microseconds())/1000)
+			}()
+			// Paced sending: meter i starts at a staggered offset and sends
+			// every interval; latency counts from the intended send time, so
+			// a server that falls behind is not flattered (no coordinated
+			// omission).
+			var interval time.Duration
+			if rate > 0 {
+				interval = time.Duration(float64(time.Second) * float64(len(ms)) / rate)
 			}
-			for _, msg := range m.signed {
+			next := start.Add(time.Duration(i) * interval / time.Duration(len(ms)))
+			for k, msg := range m.signed {
 				if time.Now().After(stop) {
 					break
 				}
-				if len(window) == inflight {
-					collect(window[0])
-					window = window[1:]
+				if interval > 0 {
+					if d := time.Until(next); d > 0 {
+						c.flush()
+						time.Sleep(d)
+					}
 				}
-				window = append(window, pending{tok: cl.Publish(broker.ReadingsPrefix+m.id, 1, false, msg), at: time.Now()})
+				select {
+				case window <- struct{}{}:
+				default:
+					// The window is full: send what is buffered, then wait.
+					if c.flush() != nil {
+						return
+					}
+					window <- struct{}{}
+				}
+				id := uint16(k%65535 + 1)
+				at := time.Now()
+				if interval > 0 {
+					at = next
+					next = next.Add(interval)
+				}
+				sent[id].Store(at.UnixNano())
+				if c.publish(topic, id, msg) != nil {
+					return
+				}
+				if len(window) < cap(window) && k+1 < len(m.signed) {
+					continue // room for more: keep filling the buffer
+				}
+				if c.flush() != nil {
+					return
+				}
 			}
-			for _, p := range window {
-				collect(p)
+			c.flush()
+			// Wait for the outstanding acknowledgements.
+			deadline := time.Now().Add(30 * time.Second)
+			for len(window) > 0 && time.Now().Before(deadline) {
+				time.Sleep(5 * time.Millisecond)
 			}
+			failed.Add(int64(len(window)))
+			closing.Store(true)
+			c.conn.SetReadDeadline(time.Now())
+			<-done
 		}(i)
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
+	srvCPU, cliCPU := processCPU(cmd.Process.Pid)-srvCPU0, processCPU(os.Getpid())-cliCPU0
 	var all []float64
 	for _, l := range lat {
 		all = append(all, l...)
@@ -235,16 +291,34 @@ func benchIngest(nMeters int, duration time.Duration, inflight int, target float
 		}
 		return all[min(len(all)-1, int(p*float64(len(all))))]
 	}
-	res := &ingestResult{Meters: nMeters, DurationS: elapsed.Seconds(), Acked: acked.Load(), Failed: failed.Load(),
+	res := &ingestResult{Meters: nMeters, OfferedPerS: rate, DurationS: elapsed.Seconds(), Acked: acked.Load(), Failed: failed.Load(),
 		ReadingsPerS: float64(acked.Load()) / elapsed.Seconds(), P50AckMs: pct(0.50), P99AckMs: pct(0.99), MaxAckMs: pct(1),
 		VerifyPerS: vTotal, VerifyPerCore: vCore, Cores: runtime.NumCPU()}
 	res.Ratio = res.ReadingsPerS / res.VerifyPerS
 	res.RSSMB = peakRSS(cmd.Process.Pid)
+	res.ServerCores = srvCPU.Seconds() / elapsed.Seconds()
+	res.ClientCores = cliCPU.Seconds() / elapsed.Seconds()
 	if h, err := c.health(); err == nil {
 		res.LedgerSize = h
 		res.Consistent = h >= uint64(res.Acked)+uint64(nMeters)
 	}
 	return res, nil
+}
+
+// processCPU reads a process's user+system CPU time from /proc.
+func processCPU(pid int) time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// Fields after the command name (which may hold spaces) start at ')'.
+	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+2:]))
+	if len(f) < 13 {
+		return 0
+	}
+	ut, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(ut+st) * time.Second / 100 // clock ticks (USER_HZ = 100 on Linux)
 }
 
 // peakRSS reads a process's peak resident set (VmHWM) in MB.

@@ -29,6 +29,7 @@ import (
 	"github.com/shuixiao/shuixiao/ingest"
 	"github.com/shuixiao/shuixiao/ledger"
 	"github.com/shuixiao/shuixiao/meter"
+	"github.com/shuixiao/shuixiao/netmon"
 	"github.com/shuixiao/shuixiao/reading"
 	"github.com/shuixiao/shuixiao/store"
 	"github.com/shuixiao/shuixiao/store/sqlite"
@@ -69,6 +70,8 @@ type server struct {
 	http     *http.Server
 	httpLn   net.Listener
 	devices  *devices
+	control  *controlPlane
+	leaks    *netmon.Monitor
 	token    string
 	metrics  *prometheus.Registry
 	stopBg   context.CancelFunc
@@ -167,9 +170,13 @@ func openServer(ctx context.Context, cfg serverConfig) (*server, error) {
 		return ""
 	})
 	s.alarms = alarm.New(alarm.Options{Store: st, Notify: s.live.Alarm, Logger: log, Balance: alarm.BalanceCheck{Store: st}})
+	s.leaks = netmon.New(netmon.Options{Store: st, Notify: s.live.Alarm, Logger: log.With("part", "netmon")})
 	s.pipeline, err = ingest.New(ingest.Options{Ledger: lg, Store: st, Directory: s.dir, States: init, Logger: log,
 		OnCommitted: s.committed, Registerer: s.metrics})
 	if err != nil {
+		return nil, err
+	}
+	if err := s.openControl(ctx); err != nil {
 		return nil, err
 	}
 	s.devices.onRevoke = func(id string) {
@@ -181,6 +188,8 @@ func openServer(ctx context.Context, cfg serverConfig) (*server, error) {
 		Addr:         cfg.MQTTAddr,
 		Authenticate: s.devices.authenticate,
 		OnReading:    s.onMQTTReading,
+		// Devices publish command acknowledgements besides readings.
+		OnDeviceMessage: s.onDeviceMessage,
 		OnRefused: func(dev, reason, src string) {
 			s.pipeline.Reject(store.Rejection{Time: time.Now(), Meter: dev, Reason: reason, Source: "mqtt:" + src,
 				Detail: "MQTT " + strings.ReplaceAll(reason, "-", " ")})
@@ -197,7 +206,7 @@ func openServer(ctx context.Context, cfg serverConfig) (*server, error) {
 		return nil, fmt.Errorf("start MQTT broker: %w", err)
 	}
 	apiSrv := api.New(api.Options{Store: st, Ledger: lg, Ingest: s.pipeline, Devices: s.devices, Live: s.live,
-		WitnessPolicy: string(policy), Version: version, Logger: log})
+		WitnessPolicy: string(policy), Version: version, Logger: log, Plants: s.control.runner, Controls: st, Networks: s.leaks})
 	mux := http.NewServeMux()
 	mux.Handle("/api/", apiSrv)
 	mux.Handle("/ledger/", http.StripPrefix("/ledger", lg.Handler()))
@@ -216,6 +225,12 @@ func openServer(ctx context.Context, cfg serverConfig) (*server, error) {
 		defer s.bg.Done()
 		s.alarms.Run(bg, s.lastReceived, s.meterList)
 	}()
+	s.runControl(bg)
+	s.bg.Add(1)
+	go func() {
+		defer s.bg.Done()
+		s.leaks.Run(bg)
+	}()
 	ok = true
 	return s, nil
 }
@@ -224,6 +239,10 @@ func openServer(ctx context.Context, cfg serverConfig) (*server, error) {
 func (s *server) committed(c *ingest.Committed) {
 	s.live.Committed(c)
 	s.alarms.Committed(c)
+	s.leaks.Committed(c)
+	if s.control != nil {
+		s.control.runner.Observe(c.Readings)
+	}
 }
 
 // onMQTTReading hands an MQTT reading to the pipeline and answers the PUBACK
@@ -253,10 +272,12 @@ func (s *server) onMQTTReading(r broker.Reading, ack func(broker.Ack)) {
 				receipt += " " + f
 			}
 		}
-		if rd, err := reading.Parse(r.Payload); err == nil {
-			receipt = fmt.Sprintf("seq %d %s", rd.Seq, receipt)
+		if res.Seq > 0 {
+			receipt = fmt.Sprintf("seq %d %s", res.Seq, receipt)
 		}
-		_ = s.broker.Publish(broker.ReceiptsPrefix+r.Device, []byte(receipt), 0)
+		if topic := broker.ReceiptsPrefix + r.Device; s.broker.Subscribed(topic) {
+			_ = s.broker.Publish(topic, []byte(receipt), 0)
+		}
 	})
 }
 
