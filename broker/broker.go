@@ -77,7 +77,7 @@ type Broker struct {
 
 	subMu sync.RWMutex
 	subs  map[string]int // topic → subscribed sessions
-	ln   *listeners.TCP
+	ln    *listeners.TCP
 }
 
 // New creates a broker listening on opts.Addr. A port already in use is an
