@@ -2,8 +2,8 @@ package chem
 
 import (
 	"encoding/csv"
+	"github.com/shuixiao/shuixiao/internal/shareddata"
 	"os"
-	"path/filepath"
 	"strconv"
 	"testing"
 )
@@ -12,25 +12,7 @@ import (
 // repository root (the directory holding go.mod). It fails the test if the file is missing.
 func sharedData(t testing.TB, elem ...string) string {
 	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found above the test directory")
-		}
-		dir = parent
-	}
-	p := filepath.Join(append([]string{dir, "..", "shared", "data"}, elem...)...)
-	if _, err := os.Stat(p); err != nil {
-		t.Fatalf("shared reference data missing: %v", err)
-	}
-	return p
+	return shareddata.Path(t, elem...)
 }
 
 // csvRecords reads a CSV file into maps keyed by header name.

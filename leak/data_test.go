@@ -4,8 +4,8 @@ import (
 	"os"
 	"sync"
 
+	"github.com/shuixiao/shuixiao/internal/shareddata"
 	"github.com/shuixiao/shuixiao/network"
-	"path/filepath"
 	"testing"
 )
 
@@ -14,25 +14,7 @@ import (
 // a test failure: CI always has it.
 func sharedData(t testing.TB, parts ...string) string {
 	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no go.mod above the test directory")
-		}
-		dir = parent
-	}
-	p := filepath.Join(append([]string{dir, "..", "shared", "data"}, parts...)...)
-	if _, err := os.Stat(p); err != nil {
-		t.Fatalf("shared test data missing: %v", err)
-	}
-	return p
+	return shareddata.Path(t, parts...)
 }
 
 func openShared(t testing.TB, parts ...string) *os.File {

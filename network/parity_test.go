@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"errors"
 	"fmt"
+	"github.com/shuixiao/shuixiao/internal/shareddata"
 	"io"
 	"math"
 	"os"
@@ -19,25 +20,7 @@ import (
 // directory holding go.mod); a missing data directory fails the test.
 func sharedData(t testing.TB) string {
 	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("repository root (go.mod) not found above the test directory")
-		}
-		dir = parent
-	}
-	data := filepath.Join(dir, "..", "shared", "data")
-	if _, err := os.Stat(filepath.Join(data, "networks")); err != nil {
-		t.Fatalf("shared test data missing: %v", err)
-	}
-	return data
+	return shareddata.Path(t)
 }
 
 func networkPath(t testing.TB, name string) string {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"github.com/shuixiao/shuixiao/internal/shareddata"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,25 +12,7 @@ import (
 // repoData finds ../shared/data next to the repository root.
 func repoData(t *testing.T) string {
 	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found")
-		}
-		dir = parent
-	}
-	data := filepath.Join(dir, "..", "shared", "data")
-	if _, err := os.Stat(data); err != nil {
-		t.Fatalf("shared data missing: %v", err)
-	}
-	return data
+	return shareddata.Path(t)
 }
 
 func readLines(t *testing.T, path string) []string {

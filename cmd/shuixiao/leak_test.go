@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"github.com/shuixiao/shuixiao/internal/shareddata"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -12,24 +13,7 @@ import (
 // sharedDataDir returns ../shared/data from the repository root.
 func leakSharedData(t *testing.T, parts ...string) string {
 	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		if filepath.Dir(dir) == dir {
-			t.Fatal("no go.mod above the test directory")
-		}
-		dir = filepath.Dir(dir)
-	}
-	p := filepath.Join(append([]string{dir, "..", "shared", "data"}, parts...)...)
-	if _, err := os.Stat(p); err != nil {
-		t.Fatalf("shared test data missing: %v", err)
-	}
-	return p
+	return shareddata.Path(t, parts...)
 }
 
 func TestLeakScoreCommand(t *testing.T) {
