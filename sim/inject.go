@@ -148,6 +148,8 @@ func (s *Sim) Inject(ctx context.Context, kind, enterpriseID string) (InjectionR
 		rep.Detail = fmt.Sprintf("totaliser reset from %.3f m³ to 0", was)
 	case "leak":
 		rep.Detail, rep.Meter, err = s.injectLeak(er)
+	case "pipe-leak":
+		rep.Detail, rep.Meter, err = s.injectPipeLeak()
 	case "replace":
 		rep.Detail, err = s.replace(ctx, er, i, d)
 	case "replay":

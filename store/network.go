@@ -70,7 +70,7 @@ type LeakEvent struct {
 	// Start is the estimated onset, Detected when a chart first crossed
 	// its limit, Raised when the alarm was raised.
 	Start    time.Time `json:"start"`
-	Detected time.Time `json:"detected"`
+	Detected time.Time `json:"detected,omitzero"`
 	Raised   time.Time `json:"raised"`
 	// FlowM3H is the estimated leak outflow (the rank-1 candidate's).
 	FlowM3H    float64         `json:"flow_m3h"`
@@ -125,15 +125,15 @@ type WorkOrder struct {
 	Created    time.Time      `json:"created"`
 	CreatedBy  string         `json:"created_by,omitempty"`
 	Assignee   string         `json:"assignee,omitempty"`
-	Assigned   time.Time      `json:"assigned,omitempty"`
-	Closed     time.Time      `json:"closed,omitempty"`
+	Assigned   time.Time      `json:"assigned,omitzero"`
+	Closed     time.Time      `json:"closed,omitzero"`
 	ClosedBy   string         `json:"closed_by,omitempty"`
 	// RepairedLink is the pipe the crew repaired; Note the closing note.
 	RepairedLink string `json:"repaired_link,omitempty"`
 	Note         string `json:"note,omitempty"`
 	// LeakStart and LeakFlowM3H are the leak's estimated onset and outflow
 	// (from the alarm, or given when the order is made by hand).
-	LeakStart   time.Time `json:"leak_start,omitempty"`
+	LeakStart   time.Time `json:"leak_start,omitzero"`
 	LeakFlowM3H float64   `json:"leak_flow_m3h"`
 	// WaterLostM3 is the water lost from LeakStart to the closing, set
 	// when the order is closed.

@@ -31,6 +31,7 @@ func runDemo(args []string) int {
 	speed := fs.Float64("speed", 60, "simulated production patterns run this many times faster than real time")
 	seed := fs.Int64("seed", 1, "seed of the simulated province")
 	witnesses := fs.Int("witnesses", 2, "local witnesses that must all cosign each checkpoint (0: none)")
+	parkNetwork := fs.Bool("park-network", true, "also simulate the supply network of the park with the most enterprises (leak monitoring; inject pipe-leak)")
 	var inject listFlag
 	fs.Var(&inject, "inject", "fault to inject into the simulation (repeatable): "+strings.Join(sim.Injections, ", "))
 	verbose := fs.Bool("v", false, "verbose logging")
@@ -58,7 +59,7 @@ func runDemo(args []string) int {
 		return 1
 	}
 	simulator, err := sim.New(sim.Config{MQTT: s.broker.Addr(), API: s.URL(), Token: s.token, DataDir: cfg.Data,
-		Enterprises: *enterprises, Rate: *rate, Speed: *speed, Seed: *seed, Log: os.Stderr, Inflight: 4, Inject: inject})
+		Enterprises: *enterprises, Rate: *rate, Speed: *speed, Seed: *seed, Log: os.Stderr, Inflight: 4, Inject: inject, ParkNetwork: *parkNetwork})
 	if err != nil {
 		s.Close(context.Background())
 		fmt.Fprintf(os.Stderr, "demo: simulator: %v\n", err)

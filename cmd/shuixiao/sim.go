@@ -42,6 +42,7 @@ func runSim(args []string) int {
 	state := fs.String("state", "", "simulator state directory (default DIR/sim of --data; none: keys from the seed, chains continue from the server)")
 	ackLog := fs.String("ack-log", "", "append \"meter seq index\" for every acknowledged reading to this file")
 	inflight := fs.Int("inflight", 1, "unacknowledged publishes per meter")
+	parkNetwork := fs.Bool("park-network", true, "also simulate the supply network of the park with the most enterprises (leak monitoring; inject pipe-leak)")
 	injectAfter := fs.Duration("inject-after", 15*time.Second, "warm-up before injections")
 	statsEvery := fs.Duration("stats", time.Minute, "interval of progress lines (0: none)")
 	list := fs.Bool("list", false, "print the province (parks, enterprises, metering points) and exit")
@@ -97,7 +98,7 @@ func runSim(args []string) int {
 	}
 	s, err := sim.New(sim.Config{MQTT: *mqttAddr, API: *api, Token: *token, DataDir: *data, StateDir: *state,
 		Enterprises: *enterprises, Rate: *rate, Duration: *duration, Speed: *speed, Seed: *seed,
-		Inject: kinds, InjectAfter: *injectAfter, AckLog: ack, Log: os.Stderr, Inflight: *inflight, StatsEvery: stats})
+		Inject: kinds, InjectAfter: *injectAfter, AckLog: ack, Log: os.Stderr, Inflight: *inflight, StatsEvery: stats, ParkNetwork: *parkNetwork})
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "%v\n", err)
 		return 2

@@ -1,0 +1,769 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/shuixiao/shuixiao/meter"
+	"github.com/shuixiao/shuixiao/netmon"
+	"github.com/shuixiao/shuixiao/network"
+	"github.com/shuixiao/shuixiao/store"
+)
+
+// NetworkMonitor is what the API needs of the leak monitor (package
+// netmon's Monitor): to reload a network it registered, and its status.
+type NetworkMonitor interface {
+	Reload(id string)
+	Status(id string) (netmon.NetworkStatus, bool)
+}
+
+// networks returns the store's network part (every store the server runs
+// on has it; a test store may not).
+func (s *Server) networks() (store.Networks, error) {
+	ns, ok := s.opts.Store.(store.Networks)
+	if !ok {
+		return nil, errorf(http.StatusNotImplemented, "this server's store keeps no pipe networks")
+	}
+	return ns, nil
+}
+
+// networkVisible reports whether the caller may see a network: through its
+// operating enterprise, or its park when it has no operator.
+func (s *Server) networkVisible(ctx context.Context, p *Principal, n store.Network) bool {
+	if p.SeesAll() {
+		return true
+	}
+	if n.Enterprise != "" {
+		_, err := s.enterprise(ctx, p, n.Enterprise)
+		return err == nil
+	}
+	pk, err := s.opts.Store.Park(ctx, n.Park)
+	return err == nil && p.CanSeePark(pk)
+}
+
+// networkByID returns a network the caller may see (403 otherwise).
+func (s *Server) networkByID(ctx context.Context, p *Principal, id string) (store.Network, error) {
+	ns, err := s.networks()
+	if err != nil {
+		return store.Network{}, err
+	}
+	n, err := ns.Network(ctx, id)
+	if err != nil {
+		return n, err
+	}
+	if !s.networkVisible(ctx, p, n) {
+		return n, forbidden()
+	}
+	return n, nil
+}
+
+// networkSummary is a network in lists.
+type networkSummary struct {
+	ID         string                `json:"id"`
+	Name       string                `json:"name"`
+	NameEN     string                `json:"name_en,omitempty"`
+	Park       string                `json:"park,omitempty"`
+	Enterprise string                `json:"enterprise,omitempty"`
+	Created    time.Time             `json:"created"`
+	Updated    time.Time             `json:"updated"`
+	Junctions  int                   `json:"junctions"`
+	Links      int                   `json:"links"`
+	Sensors    int                   `json:"sensors"`
+	Zones      int                   `json:"zones"`
+	Monitor    *netmon.NetworkStatus `json:"monitor,omitempty"`
+}
+
+func (s *Server) summarize(n store.Network) networkSummary {
+	out := networkSummary{ID: n.ID, Name: n.Name, NameEN: n.NameEN, Park: n.Park, Enterprise: n.Enterprise, Created: n.Created, Updated: n.Updated}
+	if net, err := network.ParseBytes([]byte(n.INP)); err == nil {
+		out.Junctions, out.Links = net.Junctions, len(net.Links)
+	}
+	if cfg, err := netmon.ParseConfig(n.Config); err == nil {
+		out.Sensors, out.Zones = len(cfg.Sensors), len(cfg.Zones)
+	}
+	if s.opts.Networks != nil {
+		if st, ok := s.opts.Networks.Status(n.ID); ok {
+			out.Monitor = &st
+		}
+	}
+	return out
+}
+
+func (s *Server) listNetworks(w http.ResponseWriter, r *http.Request, p *Principal) {
+	ns, err := s.networks()
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	q := r.URL.Query()
+	list, err := ns.Networks(r.Context(), store.NetworkFilter{Park: q.Get("park"), Enterprise: q.Get("enterprise")})
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	out := []networkSummary{}
+	for _, n := range list {
+		if s.networkVisible(r.Context(), p, n) {
+			out = append(out, s.summarize(n))
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// networkRequest is the body of POST /networks and PUT /networks/{id}.
+type networkRequest struct {
+	ID         string          `json:"id"`
+	Name       string          `json:"name"`
+	NameEN     string          `json:"name_en"`
+	Park       string          `json:"park"`
+	Enterprise string          `json:"enterprise"`
+	INP        string          `json:"inp"`
+	Config     json.RawMessage `json:"config"`
+}
+
+func (s *Server) createNetwork(w http.ResponseWriter, r *http.Request, p *Principal) {
+	s.putNetwork(w, r, p, "")
+}
+
+func (s *Server) replaceNetwork(w http.ResponseWriter, r *http.Request, p *Principal) {
+	s.putNetwork(w, r, p, r.PathValue("id"))
+}
+
+// putNetwork registers (pathID empty: create only) or replaces a network
+// after checking its model, configuration and metering points.
+func (s *Server) putNetwork(w http.ResponseWriter, r *http.Request, p *Principal, pathID string) {
+	if !p.Admin() {
+		s.fail(w, r, errorf(http.StatusForbidden, "only an admin token may register networks"))
+		return
+	}
+	ns, err := s.networks()
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	var req networkRequest
+	if err := decode(r, &req); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if pathID != "" {
+		if req.ID == "" {
+			req.ID = pathID
+		}
+		if req.ID != pathID {
+			s.fail(w, r, errorf(http.StatusBadRequest, "network id %q in the body differs from %q in the path", req.ID, pathID))
+			return
+		}
+	}
+	ctx := r.Context()
+	old, err := ns.Network(ctx, req.ID)
+	exists := err == nil
+	switch {
+	case err != nil && !errors.Is(err, store.ErrNotFound):
+		s.fail(w, r, err)
+		return
+	case exists && pathID == "":
+		s.fail(w, r, errorf(http.StatusConflict, "network %s already exists; PUT /api/v1/networks/%s replaces it", req.ID, req.ID))
+		return
+	}
+	if err := s.checkNetwork(ctx, &req); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	rec := store.Network{ID: req.ID, Name: req.Name, NameEN: req.NameEN, Park: req.Park, Enterprise: req.Enterprise,
+		INP: req.INP, Config: req.Config, Updated: s.opts.Now()}
+	if exists && old.Name == rec.Name && old.NameEN == rec.NameEN && old.Park == rec.Park && old.Enterprise == rec.Enterprise &&
+		old.INP == rec.INP && jsonEqual(old.Config, rec.Config) {
+		// Nothing changed: keep the monitor's calibration.
+		writeJSON(w, http.StatusOK, s.summarize(old))
+		return
+	}
+	created, err := ns.PutNetwork(ctx, rec)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if s.opts.Networks != nil {
+		s.opts.Networks.Reload(rec.ID)
+	}
+	stored, err := ns.Network(ctx, rec.ID)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
+	}
+	writeJSON(w, status, s.summarize(stored))
+}
+
+func jsonEqual(a, b json.RawMessage) bool {
+	var x, y any
+	if json.Unmarshal(a, &x) != nil || json.Unmarshal(b, &y) != nil {
+		return false
+	}
+	ra, _ := json.Marshal(x)
+	rb, _ := json.Marshal(y)
+	return string(ra) == string(rb)
+}
+
+// checkNetwork validates a registration: the model reads, the
+// configuration fits it, the operator belongs to the park, and every
+// metering point exists, has its channel and belongs to the operator or to
+// an enterprise of the park.
+func (s *Server) checkNetwork(ctx context.Context, req *networkRequest) error {
+	bad := func(format string, a ...any) error { return errorf(http.StatusBadRequest, format, a...) }
+	if err := meter.ValidID(req.ID); err != nil {
+		return bad("network id: %v", err)
+	}
+	if req.Name == "" {
+		return bad("network %s: name is required", req.ID)
+	}
+	if req.Enterprise == "" {
+		return bad("network %s: enterprise (the operator, e.g. the park's water utility) is required: leak alarms and work orders belong to it", req.ID)
+	}
+	op, err := s.opts.Store.Enterprise(ctx, req.Enterprise)
+	if errors.Is(err, store.ErrNotFound) {
+		return bad("network %s: no enterprise %s", req.ID, req.Enterprise)
+	}
+	if err != nil {
+		return err
+	}
+	if req.Park == "" {
+		req.Park = op.Park
+	}
+	if req.Park != "" && op.Park != req.Park {
+		return bad("network %s: enterprise %s is not in park %s", req.ID, req.Enterprise, req.Park)
+	}
+	if len(req.INP) == 0 || len(req.INP) > store.MaxINPBytes {
+		return bad("network %s: inp must hold the .inp text (1 to %d bytes)", req.ID, store.MaxINPBytes)
+	}
+	net, err := network.ParseBytes([]byte(req.INP))
+	if err != nil {
+		return bad("network %s: .inp: %v", req.ID, err)
+	}
+	if _, err := network.NewSolver(net); err != nil {
+		return bad("network %s: .inp: %v", req.ID, err)
+	}
+	if len(req.Config) == 0 {
+		return bad("network %s: config (sensor map) is required", req.ID)
+	}
+	cfg, err := netmon.ParseConfig(req.Config)
+	if err != nil {
+		return bad("network %s: %v", req.ID, err)
+	}
+	if err := cfg.Validate(net); err != nil {
+		return bad("network %s: configuration: %v", req.ID, err)
+	}
+	need := map[string][]string{} // point → channels
+	for _, sen := range cfg.Sensors {
+		need[sen.Point] = append(need[sen.Point], sen.Channel)
+	}
+	for _, p := range cfg.ZonePoints() {
+		need[p] = append(need[p], netmon.ZoneChannel)
+	}
+	ents := map[string]meter.Enterprise{op.ID: op}
+	for _, id := range cfg.Points() {
+		pt, err := s.opts.Store.Point(ctx, id)
+		if errors.Is(err, store.ErrNotFound) {
+			return bad("network %s: no metering point %s", req.ID, id)
+		}
+		if err != nil {
+			return err
+		}
+		for _, ch := range need[id] {
+			if _, ok := pt.Channel(ch); !ok {
+				return bad("network %s: point %s has no channel %s", req.ID, id, ch)
+			}
+		}
+		e, ok := ents[pt.Enterprise]
+		if !ok {
+			if e, err = s.opts.Store.Enterprise(ctx, pt.Enterprise); err != nil {
+				return err
+			}
+			ents[e.ID] = e
+		}
+		if e.ID != op.ID && (req.Park == "" || e.Park != req.Park) {
+			return bad("network %s: point %s belongs to %s, neither the operator nor an enterprise of park %s", req.ID, id, e.ID, req.Park)
+		}
+	}
+	return nil
+}
+
+// mapNode and mapLink are what the console draws.
+type mapNode struct {
+	ID        string  `json:"id"`
+	Kind      string  `json:"kind"`
+	X         float64 `json:"x"`
+	Y         float64 `json:"y"`
+	HasCoords bool    `json:"has_coords"`
+	Elevation float64 `json:"elevation"`
+	Demand    float64 `json:"base_demand,omitempty"`
+	Zone      string  `json:"zone,omitempty"`
+}
+
+type mapLink struct {
+	ID       string          `json:"id"`
+	Kind     string          `json:"kind"`
+	From     string          `json:"from"`
+	To       string          `json:"to"`
+	Length   float64         `json:"length,omitempty"`
+	Diameter float64         `json:"diameter,omitempty"`
+	Vertices []network.Point `json:"vertices,omitempty"`
+}
+
+func (s *Server) getNetwork(w http.ResponseWriter, r *http.Request, p *Principal) {
+	n, err := s.networkByID(r.Context(), p, r.PathValue("id"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	net, err := network.ParseBytes([]byte(n.INP))
+	if err != nil {
+		s.fail(w, r, fmt.Errorf("network %s: stored model: %w", n.ID, err))
+		return
+	}
+	cfg, err := netmon.ParseConfig(n.Config)
+	if err != nil {
+		s.fail(w, r, fmt.Errorf("network %s: stored configuration: %w", n.ID, err))
+		return
+	}
+	zoneOf := map[string]string{}
+	for z, nodes := range cfg.ZoneNodes(net) {
+		for _, id := range nodes {
+			zoneOf[id] = z
+		}
+	}
+	nodes := make([]mapNode, len(net.Nodes))
+	for i, nd := range net.Nodes {
+		base := 0.0
+		for _, d := range nd.Demands {
+			base += d.Base
+		}
+		nodes[i] = mapNode{ID: nd.ID, Kind: nd.Kind.String(), X: nd.X, Y: nd.Y, HasCoords: nd.HasCoords, Elevation: nd.Elevation, Demand: base, Zone: zoneOf[nd.ID]}
+	}
+	links := make([]mapLink, len(net.Links))
+	for k, l := range net.Links {
+		links[k] = mapLink{ID: l.ID, Kind: l.Kind.String(), From: net.Nodes[l.From].ID, To: net.Nodes[l.To].ID, Vertices: l.Vertices}
+		if l.Kind.IsPipe() {
+			links[k].Length, links[k].Diameter = l.Length, l.Diameter
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"network": s.summarize(n), "config": cfg, "nodes": nodes, "links": links,
+		"title": net.Title, "units": map[string]string{"flow": "m3/h", "head": "m", "length": "m", "diameter": "mm"}})
+}
+
+func (s *Server) networkINP(w http.ResponseWriter, r *http.Request, p *Principal) {
+	n, err := s.networkByID(r.Context(), p, r.PathValue("id"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", n.ID+".inp"))
+	_, _ = w.Write([]byte(n.INP))
+}
+
+func (s *Server) networkState(w http.ResponseWriter, r *http.Request, p *Principal) {
+	n, err := s.networkByID(r.Context(), p, r.PathValue("id"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	t, err := s.timeParam(r, "time", s.opts.Now())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	st, err := netmon.ReadState(r.Context(), s.opts.Store, n, t)
+	if err != nil {
+		s.fail(w, r, errorf(http.StatusUnprocessableEntity, "network %s at %s: %v", n.ID, t.Format(time.RFC3339), err))
+		return
+	}
+	writeJSON(w, http.StatusOK, st)
+}
+
+func (s *Server) networkZones(w http.ResponseWriter, r *http.Request, p *Principal) {
+	n, err := s.networkByID(r.Context(), p, r.PathValue("id"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	cfg, err := netmon.ParseConfig(n.Config)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	now := s.opts.Now()
+	to, err := s.timeParam(r, "to", now)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	// Default: the last two network days.
+	from, err := s.timeParam(r, "from", to.Add(-cfg.Clock.Real(48*time.Hour)))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if !from.Before(to) {
+		s.fail(w, r, errorf(http.StatusBadRequest, "parameter from must be before to"))
+		return
+	}
+	bucket, err := intParam(r, "bucket_s", 3600, 300, 86400)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	flows, err := netmon.ReadFlows(r.Context(), s.opts.Store, cfg.ZonePoints(), from, to)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	zb, err := netmon.BalanceZones(n.ID, cfg, flows, from, to, int64(bucket))
+	if err != nil {
+		s.fail(w, r, errorf(http.StatusBadRequest, "%v", err))
+		return
+	}
+	writeJSON(w, http.StatusOK, zb)
+}
+
+// leakEntry is a leak alarm with its details and work order.
+type leakEntry struct {
+	Alarm     store.Alarm      `json:"alarm"`
+	Leak      store.LeakEvent  `json:"leak"`
+	WorkOrder *store.WorkOrder `json:"work_order,omitempty"`
+	// WaterLostM3 is the water lost from the estimated start until now, or
+	// until the work order was closed.
+	WaterLostM3 float64 `json:"water_lost_m3"`
+}
+
+func (s *Server) networkLeaks(w http.ResponseWriter, r *http.Request, p *Principal) {
+	n, err := s.networkByID(r.Context(), p, r.PathValue("id"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	state := r.URL.Query().Get("state")
+	if state != "" && state != "open" && state != "all" {
+		s.fail(w, r, errorf(http.StatusBadRequest, "parameter state: open|all"))
+		return
+	}
+	limit, err := intParam(r, "limit", 100, 1, 1000)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	ns, _ := s.networks()
+	evs, err := ns.LeakEvents(r.Context(), n.ID, limit)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	out := []leakEntry{}
+	for _, ev := range evs {
+		a, err := s.opts.Store.Alarm(r.Context(), ev.Alarm)
+		if err != nil {
+			continue
+		}
+		if state == "open" && !a.State.Open() {
+			continue
+		}
+		e := leakEntry{Alarm: a, Leak: ev}
+		if wos, err := ns.WorkOrders(r.Context(), store.WorkOrderFilter{Alarm: ev.Alarm, Limit: 1}); err == nil && len(wos) > 0 {
+			wo := s.withWaterLost(wos[0])
+			e.WorkOrder = &wo
+			e.WaterLostM3 = wo.WaterLostM3
+		} else {
+			end := s.opts.Now()
+			if !a.State.Open() {
+				end = a.Cleared
+			}
+			e.WaterLostM3 = netmon.WaterLost(ev.Start, end, ev.FlowM3H)
+		}
+		out = append(out, e)
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// withWaterLost fills in the water an open work order's leak has lost so
+// far (a closed order keeps what was computed at its closing).
+func (s *Server) withWaterLost(wo store.WorkOrder) store.WorkOrder {
+	if wo.State != store.WorkOrderClosed {
+		wo.WaterLostM3 = netmon.WaterLost(wo.LeakStart, s.opts.Now(), wo.LeakFlowM3H)
+	}
+	return wo
+}
+
+func (s *Server) listWorkOrders(w http.ResponseWriter, r *http.Request, p *Principal) {
+	ns, err := s.networks()
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	q := r.URL.Query()
+	f := store.WorkOrderFilter{Network: q.Get("network"), Limit: 500}
+	switch st := q.Get("state"); st {
+	case "", "all":
+	case "open":
+		f.Open = true
+	case "assigned", "closed":
+		f.State = store.WorkOrderState(st)
+	default:
+		s.fail(w, r, errorf(http.StatusBadRequest, "parameter state: open|assigned|closed|all"))
+		return
+	}
+	if f.Network != "" {
+		if _, err := s.networkByID(r.Context(), p, f.Network); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+	}
+	switch p.Token.Role {
+	case store.RolePark:
+		f.Park = p.Token.Scope
+	case store.RoleEnterprise:
+		f.Enterprise = p.Token.Scope
+	}
+	list, err := ns.WorkOrders(r.Context(), f)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	out := []store.WorkOrder{}
+	for _, wo := range list {
+		if s.workOrderVisible(r.Context(), p, wo) {
+			out = append(out, s.withWaterLost(wo))
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) workOrderVisible(ctx context.Context, p *Principal, wo store.WorkOrder) bool {
+	if p.SeesAll() {
+		return true
+	}
+	return s.networkVisible(ctx, p, store.Network{Park: wo.Park, Enterprise: wo.Enterprise})
+}
+
+// workOrderByPath returns the work order of the path the caller may see.
+func (s *Server) workOrderByPath(r *http.Request, p *Principal) (store.WorkOrder, error) {
+	ns, err := s.networks()
+	if err != nil {
+		return store.WorkOrder{}, err
+	}
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil {
+		return store.WorkOrder{}, errorf(http.StatusBadRequest, "work order id must be a number")
+	}
+	wo, err := ns.WorkOrder(r.Context(), id)
+	if err != nil {
+		return wo, err
+	}
+	if !s.workOrderVisible(r.Context(), p, wo) {
+		return wo, forbidden()
+	}
+	return wo, nil
+}
+
+func (s *Server) getWorkOrder(w http.ResponseWriter, r *http.Request, p *Principal) {
+	wo, err := s.workOrderByPath(r, p)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	ns, _ := s.networks()
+	hist, err := ns.WorkOrderHistory(r.Context(), wo.ID)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	out := map[string]any{"work_order": s.withWaterLost(wo), "history": hist}
+	if wo.Alarm != 0 {
+		if ev, err := ns.LeakEvent(r.Context(), wo.Alarm); err == nil {
+			out["leak"] = ev
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// actor names the caller in histories.
+func actor(p *Principal) string {
+	if p.Token.Name != "" {
+		return p.Token.Name
+	}
+	return p.Token.ID
+}
+
+func (s *Server) createWorkOrder(w http.ResponseWriter, r *http.Request, p *Principal) {
+	if !p.CanHandleAlarms() {
+		s.fail(w, r, errorf(http.StatusForbidden, "an auditor token cannot make work orders"))
+		return
+	}
+	ns, err := s.networks()
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	var req struct {
+		Alarm       int64     `json:"alarm"`
+		Network     string    `json:"network"`
+		Title       string    `json:"title"`
+		Note        string    `json:"note"`
+		LeakStart   time.Time `json:"leak_start"`
+		LeakFlowM3H float64   `json:"leak_flow_m3h"`
+	}
+	if err := decode(r, &req); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	ctx := r.Context()
+	wo := store.WorkOrder{Network: req.Network, Alarm: req.Alarm, Title: req.Title, Note: req.Note,
+		Created: s.opts.Now(), CreatedBy: actor(p), LeakStart: req.LeakStart, LeakFlowM3H: req.LeakFlowM3H}
+	if req.Alarm != 0 {
+		a, err := s.opts.Store.Alarm(ctx, req.Alarm)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		if !s.alarmVisible(ctx, p, a) {
+			s.fail(w, r, forbidden())
+			return
+		}
+		ev, err := ns.LeakEvent(ctx, req.Alarm)
+		if errors.Is(err, store.ErrNotFound) {
+			s.fail(w, r, errorf(http.StatusBadRequest, "alarm %d is not a leak alarm of a network", req.Alarm))
+			return
+		}
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		if wo.Network != "" && wo.Network != ev.Network {
+			s.fail(w, r, errorf(http.StatusBadRequest, "alarm %d belongs to network %s, not %s", req.Alarm, ev.Network, wo.Network))
+			return
+		}
+		wo.Network, wo.LeakStart, wo.LeakFlowM3H = ev.Network, ev.Start, ev.FlowM3H
+		if wo.Title == "" {
+			wo.Title = fmt.Sprintf("漏损抢修 / Leak repair: alarm %d", req.Alarm)
+			if len(ev.Candidates) > 0 {
+				wo.Title = fmt.Sprintf("漏损抢修 %s 附近 / Leak repair near pipe %s", ev.Candidates[0].Link, ev.Candidates[0].Link)
+			}
+		}
+	}
+	if wo.Network == "" {
+		s.fail(w, r, errorf(http.StatusBadRequest, "give the leak alarm (alarm) or the network (network) of the work order"))
+		return
+	}
+	n, err := s.networkByID(ctx, p, wo.Network)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	wo.Park, wo.Enterprise = n.Park, n.Enterprise
+	if err := wo.Validate(); err != nil {
+		s.fail(w, r, errorf(http.StatusBadRequest, "%v", err))
+		return
+	}
+	wo, err = ns.CreateWorkOrder(ctx, wo)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if wo.Alarm != 0 {
+		// The alarm is being handled.
+		if a, err := s.opts.Store.AckAlarm(ctx, wo.Alarm, actor(p), wo.Created, fmt.Sprintf("work order %d / 已派工单 %d", wo.ID, wo.ID)); err == nil {
+			s.opts.Live.Alarm(a)
+		}
+	}
+	writeJSON(w, http.StatusCreated, s.withWaterLost(wo))
+}
+
+func (s *Server) assignWorkOrder(w http.ResponseWriter, r *http.Request, p *Principal) {
+	var req struct {
+		Assignee string `json:"assignee"`
+		Note     string `json:"note"`
+	}
+	s.workOrderAction(w, r, p, &req, func(ctx context.Context, ns store.Networks, wo store.WorkOrder) (store.WorkOrder, error) {
+		if req.Assignee == "" {
+			return wo, errorf(http.StatusBadRequest, "assignee (crew or person) is required")
+		}
+		return ns.AssignWorkOrder(ctx, wo.ID, req.Assignee, actor(p), s.opts.Now(), req.Note)
+	})
+}
+
+func (s *Server) closeWorkOrder(w http.ResponseWriter, r *http.Request, p *Principal) {
+	var req struct {
+		RepairedLink string `json:"repaired_link"`
+		Note         string `json:"note"`
+	}
+	s.workOrderAction(w, r, p, &req, func(ctx context.Context, ns store.Networks, wo store.WorkOrder) (store.WorkOrder, error) {
+		if req.RepairedLink != "" {
+			n, err := ns.Network(ctx, wo.Network)
+			if err != nil {
+				return wo, err
+			}
+			net, err := network.ParseBytes([]byte(n.INP))
+			if err != nil {
+				return wo, err
+			}
+			if _, ok := net.LinkIndex(req.RepairedLink); !ok {
+				return wo, errorf(http.StatusBadRequest, "network %s has no pipe %s", wo.Network, req.RepairedLink)
+			}
+		}
+		now := s.opts.Now()
+		closed, err := ns.CloseWorkOrder(ctx, wo.ID, actor(p), now, req.RepairedLink, req.Note, netmon.WaterLost(wo.LeakStart, now, wo.LeakFlowM3H))
+		if err != nil {
+			return closed, err
+		}
+		if closed.Alarm != 0 {
+			// The leak is repaired: clearing the alarm re-arms the detector.
+			note := fmt.Sprintf("work order %d closed / 工单 %d 已完成", closed.ID, closed.ID)
+			if closed.RepairedLink != "" {
+				note += ": " + closed.RepairedLink
+			}
+			if a, err := s.opts.Store.ClearAlarm(ctx, closed.Alarm, actor(p), now, note); err == nil {
+				s.opts.Live.Alarm(a)
+			} else if !errors.Is(err, store.ErrConflict) {
+				return closed, err
+			}
+		}
+		return closed, nil
+	})
+}
+
+// workOrderAction checks role and scope, decodes the body into req and
+// applies act.
+func (s *Server) workOrderAction(w http.ResponseWriter, r *http.Request, p *Principal, req any,
+	act func(ctx context.Context, ns store.Networks, wo store.WorkOrder) (store.WorkOrder, error)) {
+	if !p.CanHandleAlarms() {
+		s.fail(w, r, errorf(http.StatusForbidden, "an auditor token cannot change work orders"))
+		return
+	}
+	wo, err := s.workOrderByPath(r, p)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if err := decode(r, req); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	ns, _ := s.networks()
+	wo, err = act(r.Context(), ns, wo)
+	if err != nil {
+		if errors.Is(err, store.ErrConflict) {
+			s.fail(w, r, errorf(http.StatusConflict, "work order %d is %s", wo.ID, store.WorkOrderClosed))
+			return
+		}
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, s.withWaterLost(wo))
+}
