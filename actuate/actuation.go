@@ -33,7 +33,7 @@ type Ledger interface {
 
 // Recorder keeps command records and overrides (store.Controls).
 type Recorder interface {
-	SaveCommand(ctx context.Context, c store.CommandRecord) error
+	SaveCommands(ctx context.Context, cs []store.CommandRecord) error
 	SetOverride(ctx context.Context, o store.Override) error
 }
 
@@ -88,9 +88,15 @@ type Actuation struct {
 	pmu     sync.Mutex
 	pending map[string]*outgoing
 
-	outcomes sync.WaitGroup
-	runOnce  sync.Once
-	running  chan struct{}
+	outq    chan outcome
+	runOnce sync.Once
+	running chan struct{}
+}
+
+// outcome is a command's outcome waiting to be recorded.
+type outcome struct {
+	rec   store.CommandRecord
+	entry *reading.CommandEntry
 }
 
 type plantGate struct {
@@ -153,7 +159,7 @@ func New(opts Options) (*Actuation, error) {
 	}
 	return &Actuation{opts: opts, idTag: hex.EncodeToString(tag[:]), plants: map[string]*plantGate{},
 		sends: make(chan []*outgoing, 256), acks: make(chan ackEvent, 1024), pending: map[string]*outgoing{},
-		running: make(chan struct{})}, nil
+		outq: make(chan outcome, 4096), running: make(chan struct{})}, nil
 }
 
 // Configure sets (or replaces) a plant's actuators and the operators'
@@ -475,7 +481,7 @@ func (a *Actuation) record(ctx context.Context, rec *store.CommandRecord, e *rea
 		return fmt.Errorf("actuate: record %s in the ledger: %w", rec.ID, err)
 	}
 	rec.Index = idx
-	if err := a.opts.Store.SaveCommand(ctx, *rec); err != nil {
+	if err := a.opts.Store.SaveCommands(ctx, []store.CommandRecord{*rec}); err != nil {
 		return fmt.Errorf("actuate: store %s: %w", rec.ID, err)
 	}
 	if a.opts.OnCommand != nil {
@@ -499,8 +505,9 @@ func (a *Actuation) HandleAck(device string, payload []byte) {
 	}
 }
 
-// Run sends queued commands, matches acknowledgements and retries or times
-// out commands until ctx ends; then it waits for outcome records in flight.
+// Run sends queued commands, matches acknowledgements, retries or times out
+// commands and records outcomes until ctx ends; then it records the outcomes
+// still queued.
 func (a *Actuation) Run(ctx context.Context) {
 	first := false
 	a.runOnce.Do(func() { first = true })
@@ -510,7 +517,15 @@ func (a *Actuation) Run(ctx context.Context) {
 	defer close(a.running)
 	tick := time.NewTicker(min(a.opts.AckTimeout/4, 250*time.Millisecond))
 	defer tick.Stop()
-	defer a.outcomes.Wait()
+	recorded := make(chan struct{})
+	go func() {
+		defer close(recorded)
+		a.recordOutcomes(ctx)
+	}()
+	defer func() {
+		close(a.outq)
+		<-recorded
+	}()
 	for {
 		select {
 		case <-ctx.Done():
@@ -547,6 +562,21 @@ func (a *Actuation) send(ctx context.Context, batch []*outgoing) {
 	}
 	wg.Wait()
 	now := a.opts.Now()
+	var recs []store.CommandRecord
+	for i, o := range batch {
+		if errs[i] == nil {
+			o.rec.Index = idx[i]
+			recs = append(recs, o.rec)
+		}
+	}
+	if err := a.opts.Store.SaveCommands(ctx, recs); err != nil {
+		a.opts.Logger.Error("actuation: store commands", "n", len(recs), "error", err)
+	}
+	if a.opts.OnCommand != nil {
+		for _, r := range recs {
+			a.opts.OnCommand(r)
+		}
+	}
 	for i, o := range batch {
 		if errs[i] != nil {
 			a.opts.Logger.Error("actuation: command not recorded, not sent", "id", o.rec.ID, "error", errs[i])
@@ -557,12 +587,6 @@ func (a *Actuation) send(ctx context.Context, batch []*outgoing) {
 			continue
 		}
 		o.rec.Index = idx[i]
-		if err := a.opts.Store.SaveCommand(ctx, o.rec); err != nil {
-			a.opts.Logger.Error("actuation: store command", "id", o.rec.ID, "error", err)
-		}
-		if a.opts.OnCommand != nil {
-			a.opts.OnCommand(o.rec)
-		}
 		a.pmu.Lock()
 		for _, p := range a.pending {
 			if p.rec.Plant == o.rec.Plant && p.rec.Actuator == o.rec.Actuator && p.superseded == "" {
@@ -655,22 +679,61 @@ func (a *Actuation) close(ctx context.Context, o *outgoing, status, event, detai
 			a.alarm(Alarm{Plant: rec.Plant, Enterprise: rec.Enterprise, Device: rec.Device, Actuator: rec.Actuator, Code: code, Clear: true})
 		}
 	}
-	a.outcomes.Add(1)
-	go func() {
-		defer a.outcomes.Done()
-		idx, err := a.opts.Ledger.Record(context.WithoutCancel(ctx), e)
-		if err != nil {
-			a.opts.Logger.Error("actuation: outcome not recorded in the ledger", "id", rec.ID, "error", err)
-		} else {
-			rec.OutcomeIndex = idx
+	a.outq <- outcome{rec: rec, entry: e}
+}
+
+// recordOutcomes records outcomes as they come, in groups: their ledger
+// entries concurrently (one ledger write), their records in one store
+// transaction. It returns when the queue is closed and empty.
+func (a *Actuation) recordOutcomes(ctx context.Context) {
+	for first := range a.outq {
+		group := []outcome{first}
+		for len(group) < 256 {
+			select {
+			case o, ok := <-a.outq:
+				if !ok {
+					a.writeOutcomes(ctx, group)
+					return
+				}
+				group = append(group, o)
+				continue
+			default:
+			}
+			break
 		}
-		if err := a.opts.Store.SaveCommand(context.WithoutCancel(ctx), rec); err != nil {
-			a.opts.Logger.Error("actuation: store outcome", "id", rec.ID, "error", err)
+		a.writeOutcomes(ctx, group)
+	}
+}
+
+func (a *Actuation) writeOutcomes(ctx context.Context, group []outcome) {
+	ctx = context.WithoutCancel(ctx) // an outcome is recorded even while shutting down
+	var wg sync.WaitGroup
+	for i := range group {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			o := &group[i]
+			idx, err := a.opts.Ledger.Record(ctx, o.entry)
+			if err != nil {
+				a.opts.Logger.Error("actuation: outcome not recorded in the ledger", "id", o.rec.ID, "error", err)
+				return
+			}
+			o.rec.OutcomeIndex = idx
+		}()
+	}
+	wg.Wait()
+	recs := make([]store.CommandRecord, len(group))
+	for i, o := range group {
+		recs[i] = o.rec
+	}
+	if err := a.opts.Store.SaveCommands(ctx, recs); err != nil {
+		a.opts.Logger.Error("actuation: store outcomes", "n", len(recs), "error", err)
+	}
+	if a.opts.OnCommand != nil {
+		for _, r := range recs {
+			a.opts.OnCommand(r)
 		}
-		if a.opts.OnCommand != nil {
-			a.opts.OnCommand(rec)
-		}
-	}()
+	}
 }
 
 // settle records the outcome of an actuator's latest command in its state:

@@ -49,10 +49,12 @@ func newFakeStore() *fakeStore {
 	return &fakeStore{commands: map[string]store.CommandRecord{}, overrides: map[string]store.Override{}}
 }
 
-func (s *fakeStore) SaveCommand(_ context.Context, c store.CommandRecord) error {
+func (s *fakeStore) SaveCommands(_ context.Context, cs []store.CommandRecord) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.commands[c.ID] = c
+	for _, c := range cs {
+		s.commands[c.ID] = c
+	}
 	return nil
 }
 
@@ -138,5 +140,16 @@ func (a *Actuation) drain(ctx context.Context) {
 		}
 		a.expire(ctx)
 	}
-	a.outcomes.Wait()
+	var group []outcome
+	for empty := false; !empty; {
+		select {
+		case o := <-a.outq:
+			group = append(group, o)
+		default:
+			empty = true
+		}
+	}
+	if len(group) > 0 {
+		a.writeOutcomes(ctx, group)
+	}
 }

@@ -56,6 +56,10 @@ type Options struct {
 	Ingest  Ingest
 	Devices Devices
 	Live    *Live
+	// Plants and Controls serve the control loops (api/control.go); nil
+	// when the server runs none.
+	Plants   Plants
+	Controls store.Controls
 	// WitnessPolicy is the policy text checkpoints must satisfy (empty: none).
 	WitnessPolicy string
 	Version       string
@@ -139,6 +143,16 @@ func (s *Server) routes() {
 	auth("POST /api/v1/alarms/{id}/ack", s.ackAlarm)
 	auth("POST /api/v1/alarms/{id}/clear", s.clearAlarm)
 	auth("GET /api/v1/alarms/{id}/history", s.alarmHistory)
+
+	auth("GET /api/v1/plants", s.listPlants)
+	auth("POST /api/v1/plants", s.registerPlant)
+	auth("GET /api/v1/plants/{id}", s.getPlant)
+	auth("GET /api/v1/plants/{id}/history", s.plantHistory)
+	auth("GET /api/v1/plants/{id}/commands", s.plantCommands)
+	auth("POST /api/v1/plants/{id}/setpoints", s.changeSetpoint)
+	auth("POST /api/v1/plants/{id}/actuators/{name}/mode", s.changeMode)
+	auth("GET /api/v1/plants/{id}/ro", s.roTrend)
+	auth("GET /api/v1/plants/{id}/sequences", s.sequenceTimeline)
 
 	auth("GET /api/v1/tokens", s.listTokens)
 	auth("POST /api/v1/tokens", s.createToken)

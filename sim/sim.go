@@ -67,6 +67,13 @@ type Config struct {
 	StatsEvery time.Duration
 	// ServerWait is how long Run waits for the API to answer (default 60 s).
 	ServerWait time.Duration
+	// ProcessPlants attaches a controlled cooling tower and reuse train
+	// (ProcessPlant) to this many enterprises; ProcessSpeed is their process
+	// seconds per wall second (default 240) and ProcessTick their step
+	// (default 1 s).
+	ProcessPlants int
+	ProcessSpeed  float64
+	ProcessTick   time.Duration
 }
 
 // Injections are the fault injections Config.Inject accepts.
@@ -105,6 +112,7 @@ type Sim struct {
 	signed, acked, receipts, admitted, dups, rejected, unexpected atomic.Uint64
 	byReason                                                      sync.Map // reason → *atomic.Uint64
 	injectionReports                                              []InjectionReport
+	processPlants                                                 []*ProcessPlant
 }
 
 // entRuntime is an enterprise while the simulator runs.
@@ -338,6 +346,9 @@ func (s *Sim) Run(ctx context.Context) error {
 		defer wg.Done()
 		s.housekeeping(ctx)
 	}()
+	if err := s.startProcessPlants(ctx, &wg); err != nil {
+		s.logf("受控装置未启动 / controlled plants not started: %v", err)
+	}
 	if len(s.cfg.Inject) > 0 {
 		wg.Add(1)
 		go func() {

@@ -17,9 +17,9 @@ type Controls interface {
 	// Plants lists plant configurations, sorted by ID; enterprise "" lists all.
 	Plants(ctx context.Context, enterprise string) ([]PlantRecord, error)
 
-	// SaveCommand creates a command record or replaces the record with the same ID
-	// (when its outcome is known).
-	SaveCommand(ctx context.Context, c CommandRecord) error
+	// SaveCommands creates command records or replaces the records with the
+	// same IDs (when their outcome is known), all in one transaction.
+	SaveCommands(ctx context.Context, cs []CommandRecord) error
 	// Command returns one command record (ErrNotFound if none).
 	Command(ctx context.Context, id string) (CommandRecord, error)
 	// Commands lists command records matching q, newest first.

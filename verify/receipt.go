@@ -27,9 +27,10 @@ type Receipt struct {
 	Entry       []byte // the signed entry (a reading or a key entry)
 	ProofHashes int    // length of the inclusion proof
 	Checkpoint  *Checkpoint
-	Reading     *reading.Reading  // set for a reading
-	KeyEntry    *reading.KeyEntry // set for a key entry
-	EntrySigner string            // key name that signed the entry
+	Reading     *reading.Reading      // set for a reading
+	KeyEntry    *reading.KeyEntry     // set for a key entry
+	Command     *reading.CommandEntry // set for an actuator-command entry
+	EntrySigner string                // key name that signed the entry
 }
 
 // ReceiptKeys are what a receipt is checked against.
@@ -64,7 +65,8 @@ func ParseReceipt(data []byte) (*proof.TLogProof, error) {
 // VerifyReceipt checks a receipt offline: the checkpoint's log signature and
 // witness quorum, that the inclusion proof puts the carried entry at the
 // stated index of the checkpoint's tree, and the entry's own signature —
-// by the meter's key for a reading, by the log's key for a key entry.
+// by the meter's key for a reading, by the log's key for a key entry or a
+// command entry.
 func VerifyReceipt(data []byte, keys ReceiptKeys) (*Receipt, error) {
 	if keys.Log == nil {
 		return nil, errors.New("no log key")
@@ -130,6 +132,16 @@ func VerifyReceipt(data []byte, keys ReceiptKeys) (*Receipt, error) {
 			return nil, fmt.Errorf("key entry at %d: %w", p.Index, err)
 		}
 		r.KeyEntry, r.EntrySigner = ke, keys.Log.Name()
+	case reading.CommandHeader:
+		text, err := openEntry(p.ExtraData, keys.Log)
+		if err != nil {
+			return nil, fmt.Errorf("command entry at %d: %w", p.Index, err)
+		}
+		c, err := reading.ParseCommandEntry(text)
+		if err != nil {
+			return nil, fmt.Errorf("command entry at %d: %w", p.Index, err)
+		}
+		r.Command, r.EntrySigner = c, keys.Log.Name()
 	default:
 		return nil, fmt.Errorf("entry at %d is neither a %s nor a %s note", p.Index, reading.Header, reading.KeyHeader)
 	}

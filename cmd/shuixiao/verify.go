@@ -180,6 +180,9 @@ func verifyProof(args []string, stdout, stderr io.Writer) int {
 		}
 		fmt.Fprintf(stdout, "  时间 time:           %s\n", k.Time.UTC().Format(time.RFC3339Nano))
 		fmt.Fprintf(stdout, "  签名 signed by:      %s (the log key) ✓\n", r.EntrySigner)
+	case r.Command != nil:
+		printCommandEntry(stdout, r.Command)
+		fmt.Fprintf(stdout, "  签名 signed by:      %s (the log key) ✓\n", r.EntrySigner)
 	}
 	return 0
 }
@@ -353,32 +356,36 @@ func writeAuditJSON(w io.Writer, location string, rep *verify.AuditReport, stric
 		Time    time.Time `json:"time"`
 	}
 	out := struct {
-		Location     string           `json:"location"`
-		Origin       string           `json:"origin"`
-		Size         uint64           `json:"size"`
-		Root         string           `json:"root"`
-		Cosignatures []cosig          `json:"cosignatures"`
-		Entries      uint64           `json:"entries"`
-		Readings     uint64           `json:"readings"`
-		KeyEntries   uint64           `json:"key_entries"`
-		Meters       int              `json:"meters"`
-		Registered   int              `json:"registered"`
-		Revoked      int              `json:"revoked"`
-		TilesChecked uint64           `json:"tiles_checked"`
-		ProblemCount uint64           `json:"problem_count"`
-		Problems     []verify.Problem `json:"problems"`
-		GapCount     uint64           `json:"gap_count"`
-		Gaps         []verify.Gap     `json:"gaps"`
-		ElapsedS     float64          `json:"elapsed_s"`
-		EntriesPerS  float64          `json:"entries_per_s"`
-		Strict       bool             `json:"strict"`
-		Failed       bool             `json:"failed"`
+		Location     string               `json:"location"`
+		Origin       string               `json:"origin"`
+		Size         uint64               `json:"size"`
+		Root         string               `json:"root"`
+		Cosignatures []cosig              `json:"cosignatures"`
+		Entries      uint64               `json:"entries"`
+		Readings     uint64               `json:"readings"`
+		KeyEntries   uint64               `json:"key_entries"`
+		Meters       int                  `json:"meters"`
+		Registered   int                  `json:"registered"`
+		Revoked      int                  `json:"revoked"`
+		TilesChecked uint64               `json:"tiles_checked"`
+		ProblemCount uint64               `json:"problem_count"`
+		Problems     []verify.Problem     `json:"problems"`
+		GapCount     uint64               `json:"gap_count"`
+		Gaps         []verify.Gap         `json:"gaps"`
+		Commands     uint64               `json:"command_entries"`
+		CommandStats []verify.CommandStat `json:"command_stats"`
+		CommandList  []verify.Command     `json:"commands"`
+		ElapsedS     float64              `json:"elapsed_s"`
+		EntriesPerS  float64              `json:"entries_per_s"`
+		Strict       bool                 `json:"strict"`
+		Failed       bool                 `json:"failed"`
 	}{
 		Location: location, Origin: rep.Checkpoint.Origin, Size: rep.Checkpoint.Size,
 		Root:    base64.StdEncoding.EncodeToString(rep.Checkpoint.Root[:]),
 		Entries: rep.Entries, Readings: rep.Readings, KeyEntries: rep.KeyEntries,
 		Meters: rep.Meters, Registered: rep.Registered, Revoked: rep.Revoked, TilesChecked: rep.TilesChecked,
 		ProblemCount: rep.ProblemCount, Problems: rep.Problems, GapCount: rep.GapCount, Gaps: rep.Gaps,
+		Commands: rep.CommandEntries, CommandStats: rep.CommandStats, CommandList: rep.Commands,
 		ElapsedS: rep.Elapsed.Seconds(), EntriesPerS: float64(rep.Entries) / rep.Elapsed.Seconds(),
 		Strict: strict, Failed: failed,
 	}
@@ -399,6 +406,7 @@ func printAudit(w io.Writer, location string, rep *verify.AuditReport, pol *veri
 	fmt.Fprintf(w, "  条目 entries:        %d (%d readings 读数, %d key entries 密钥登记) in %.1f s, %.0f entries/s\n",
 		rep.Entries, rep.Readings, rep.KeyEntries, rep.Elapsed.Seconds(), rate)
 	fmt.Fprintf(w, "  计量器 meters:       %d with readings; key directory: %d registered 已登记, %d revoked 已吊销\n", rep.Meters, rep.Registered, rep.Revoked)
+	printCommandStats(w, rep)
 	fmt.Fprintf(w, "  瓦片 tiles:          %d re-derived and compared\n", rep.TilesChecked)
 	fmt.Fprintf(w, "  问题 problems:       %d\n", rep.ProblemCount)
 	for _, p := range rep.Problems {

@@ -43,9 +43,14 @@ CREATE TABLE IF NOT EXISTS control_overrides (
 
 var _ store.Controls = (*Store)(nil)
 
-// withControl runs fn in a write transaction after making sure the control
-// tables exist.
+// withControl runs fn in a write transaction; if a control table does not
+// exist yet (a data directory from before the control loops, or the first
+// use) it creates the tables and runs fn again.
 func (s *Store) withControl(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	err := s.withWrite(ctx, fn)
+	if err == nil || !isNoSuchTable(err) {
+		return err
+	}
 	return s.withWrite(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, controlSchema); err != nil {
 			return fmt.Errorf("control tables: %w", err)
@@ -117,21 +122,36 @@ func (s *Store) plants(ctx context.Context, where string, args ...any) ([]store.
 	return out, rows.Err()
 }
 
-// SaveCommand implements store.Controls.
-func (s *Store) SaveCommand(ctx context.Context, c store.CommandRecord) error {
-	if c.ID == "" || c.Plant == "" || c.Actuator == "" || c.Kind == "" || c.Issued.IsZero() {
-		return fmt.Errorf("command %q: %w: id, plant, actuator, kind and issue time are required", c.ID, store.ErrInvalid)
+// SaveCommands implements store.Controls.
+func (s *Store) SaveCommands(ctx context.Context, cs []store.CommandRecord) error {
+	recs := make([]string, len(cs))
+	for i, c := range cs {
+		if c.ID == "" || c.Plant == "" || c.Actuator == "" || c.Kind == "" || c.Issued.IsZero() {
+			return fmt.Errorf("command %q: %w: id, plant, actuator, kind and issue time are required", c.ID, store.ErrInvalid)
+		}
+		rec, err := json.Marshal(c)
+		if err != nil {
+			return fmt.Errorf("command %s: %w", c.ID, err)
+		}
+		recs[i] = string(rec)
 	}
-	rec, err := json.Marshal(c)
-	if err != nil {
-		return fmt.Errorf("command %s: %w", c.ID, err)
+	if len(cs) == 0 {
+		return nil
 	}
 	return s.withControl(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO control_commands(id, plant, enterprise, device, actuator, kind, issued, record)
+		st, err := tx.PrepareContext(ctx, `INSERT INTO control_commands(id, plant, enterprise, device, actuator, kind, issued, record)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT(id) DO UPDATE SET record = excluded.record`,
-			c.ID, c.Plant, c.Enterprise, c.Device, c.Actuator, c.Kind, c.Issued.UnixMilli(), string(rec))
-		return err
+			ON CONFLICT(id) DO UPDATE SET record = excluded.record`)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		for i, c := range cs {
+			if _, err := st.ExecContext(ctx, c.ID, c.Plant, c.Enterprise, c.Device, c.Actuator, c.Kind, c.Issued.UnixMilli(), recs[i]); err != nil {
+				return fmt.Errorf("command %s: %w", c.ID, err)
+			}
+		}
+		return nil
 	})
 }
 

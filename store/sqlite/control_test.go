@@ -44,7 +44,7 @@ func TestControls(t *testing.T) {
 		if i == 4 {
 			c.Device, c.Actuator = "D2", "inhibitor_pump"
 		}
-		if err := s.SaveCommand(ctx, c); err != nil {
+		if err := s.SaveCommands(ctx, []store.CommandRecord{c}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -53,7 +53,7 @@ func TestControls(t *testing.T) {
 		t.Fatal(err)
 	}
 	c0.Status, c0.Answered, c0.OutcomeIndex, c0.Attempts = store.CommandAcked, base.Add(time.Second), 200, 1
-	if err := s.SaveCommand(ctx, c0); err != nil {
+	if err := s.SaveCommands(ctx, []store.CommandRecord{c0}); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.SetOverride(ctx, store.Override{Plant: "PL1", Actuator: "inhibitor_pump", Mode: store.ModeLocked, By: "admin", Since: base}); err != nil {
@@ -112,7 +112,7 @@ func TestControls(t *testing.T) {
 	}
 }
 
-func BenchmarkSaveCommand(b *testing.B) {
+func BenchmarkSaveCommands(b *testing.B) {
 	ctx := context.Background()
 	s, _ := openTemp(b, Options{ManualCompaction: true, Sync: SyncNormal})
 	setup(b, s, 1)
@@ -124,7 +124,7 @@ func BenchmarkSaveCommand(b *testing.B) {
 	for b.Loop() {
 		c.ID = fmt.Sprintf("C%d", i)
 		i++
-		if err := s.SaveCommand(ctx, c); err != nil {
+		if err := s.SaveCommands(ctx, []store.CommandRecord{c}); err != nil {
 			b.Fatal(err)
 		}
 	}
