@@ -50,21 +50,21 @@ func canOperate(p *Principal, cfg *control.PlantConfig) bool {
 
 // plantSummary is a plant in the list.
 type plantSummary struct {
-	ID         string       `json:"id"`
-	Enterprise string       `json:"enterprise"`
-	Name       string       `json:"name"`
-	NameEN     string       `json:"name_en,omitempty"`
-	TimeScale  float64      `json:"time_scale"`
-	Tower      bool         `json:"tower"`
-	Reuse      bool         `json:"reuse"`
-	Updated    time.Time    `json:"updated,omitzero"`
-	Cycles     control.Num  `json:"cycles"`
-	ProductMgL control.Num  `json:"product_mg_l"`
-	LSI        control.Num  `json:"lsi"`
-	Alarms     int          `json:"alarms"`
-	Locked     []string     `json:"locked,omitempty"`
-	Live       bool         `json:"live"`
-	Actuators  int          `json:"actuators"`
+	ID         string      `json:"id"`
+	Enterprise string      `json:"enterprise"`
+	Name       string      `json:"name"`
+	NameEN     string      `json:"name_en,omitempty"`
+	TimeScale  float64     `json:"time_scale"`
+	Tower      bool        `json:"tower"`
+	Reuse      bool        `json:"reuse"`
+	Updated    time.Time   `json:"updated,omitzero"`
+	Cycles     control.Num `json:"cycles"`
+	ProductMgL control.Num `json:"product_mg_l"`
+	LSI        control.Num `json:"lsi"`
+	Alarms     int         `json:"alarms"`
+	Locked     []string    `json:"locked,omitempty"`
+	Live       bool        `json:"live"`
+	Actuators  int         `json:"actuators"`
 }
 
 func (s *Server) listPlants(w http.ResponseWriter, r *http.Request, p *Principal) {

@@ -102,17 +102,17 @@ type TowerConfig struct {
 	CirculationM3h float64 `json:"circulation_m3h"`
 	// EvapPerM3hC is the evaporation per m³/h of circulation per °C of range
 	// (the US rule's 0.00153, or k of GB/T 50050 at the design air temperature).
-	EvapPerM3hC float64                 `json:"evap_per_m3h_c"`
-	Level       cooling.LevelConfig     `json:"level"`
-	Blowdown    cooling.BlowdownConfig  `json:"blowdown"`
-	Inhibitor   dosing.InhibitorConfig  `json:"inhibitor"`
-	Acid        *dosing.AcidConfig      `json:"acid,omitempty"`
-	Biocide     *dosing.BiocideConfig   `json:"biocide,omitempty"`
-	Makeup      chem.Analysis           `json:"makeup"` // laboratory analysis of the make-up, for the indices
-	WallTempC   float64                 `json:"wall_temp_c"`
-	Quality     cooling.QualityLimits   `json:"quality,omitempty"`
-	Indices     cooling.IndexLimits     `json:"index_limits,omitempty"`
-	PHRule      chem.PHAssumption       `json:"ph_rule,omitempty"`
+	EvapPerM3hC float64                `json:"evap_per_m3h_c"`
+	Level       cooling.LevelConfig    `json:"level"`
+	Blowdown    cooling.BlowdownConfig `json:"blowdown"`
+	Inhibitor   dosing.InhibitorConfig `json:"inhibitor"`
+	Acid        *dosing.AcidConfig     `json:"acid,omitempty"`
+	Biocide     *dosing.BiocideConfig  `json:"biocide,omitempty"`
+	Makeup      chem.Analysis          `json:"makeup"` // laboratory analysis of the make-up, for the indices
+	WallTempC   float64                `json:"wall_temp_c"`
+	Quality     cooling.QualityLimits  `json:"quality,omitempty"`
+	Indices     cooling.IndexLimits    `json:"index_limits,omitempty"`
+	PHRule      chem.PHAssumption      `json:"ph_rule,omitempty"`
 }
 
 // ReuseSensors maps the reuse train's inputs to meter channels.
@@ -140,7 +140,7 @@ type ReuseActuators struct {
 
 // ROControl configures RO normalisation and cleaning.
 type ROControl struct {
-	Reference  reuse.ROData      `json:"reference"` // start-up data set (ASTM D4516 reference)
+	Reference  reuse.ROData       `json:"reference"` // start-up data set (ASTM D4516 reference)
 	Thresholds reuse.ROThresholds `json:"thresholds"`
 	// CondToTDS converts conductivity to NaCl-equivalent TDS (mg/L per µS/cm);
 	// 0 uses the Langelier estimate of package chem.

@@ -65,8 +65,8 @@ type HeatStep struct {
 
 // ProcessState is the simulated plant at one instant.
 type ProcessState struct {
-	T     float64 // process seconds since start
-	Tower plant.TowerState
+	T                     float64 // process seconds since start
+	Tower                 plant.TowerState
 	AcidMeqL, ChlorineMgL float64
 	// Actuators as last commanded.
 	MakeupOpen                       bool
@@ -197,8 +197,8 @@ func (p *ProcessParams) ReadTower(s ProcessState, rng *rand.Rand) TowerReadings 
 // TrainReadings are the reuse train analyser's values (pressures in the
 // units of the meter channels: kPa differential, MPa line pressures).
 type TrainReadings struct {
-	MMFHeadlossKPa, MMFTurbidity, UFTMPKPa, UFFlowM3h, UFTurbidity, TempC float64
-	ROFeedMPa, RODPKPa, ROPermMPa, ROFeedCond, ROPermCond, ROFeedM3h, ROPermM3h       float64
+	MMFHeadlossKPa, MMFTurbidity, UFTMPKPa, UFFlowM3h, UFTurbidity, TempC       float64
+	ROFeedMPa, RODPKPa, ROPermMPa, ROFeedCond, ROPermCond, ROFeedM3h, ROPermM3h float64
 }
 
 // ReadTrain samples the reuse train's instruments. The RO runs at constant

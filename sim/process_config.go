@@ -56,7 +56,7 @@ func baseProcess() ProcessParams {
 		RangeC: 8, BasinTempC: 30, MakeupCond: 400, MakeupSwing: 0.15, Stress: 1,
 		PHFree: 8.6, MakeupAlkMeqL: 2.2, AcidEqPerL: 2, BiocideGPerL: 100, ChlorineDemandPerH: 1.5,
 		FeedTurbidity: 6, MMFFlowM3h: 60, MMFCleanHeadloss: 0.15, MMFHeadlossPerM3: 0.00006, MMFRemoval: 0.9,
-		UF: plant.UFParams{AreaM2: 1200, CleanResistance: 3e11, CakePerM: 2e11, ChemicalShare: 0.2, IrreversibleShare: 0.1, BackwashRecovery: 0.8},
+		UF:        plant.UFParams{AreaM2: 1200, CleanResistance: 3e11, CakePerM: 2e11, ChemicalShare: 0.2, IrreversibleShare: 0.1, BackwashRecovery: 0.8},
 		UFFlowM3h: 54, UFFoulingPotential: 1,
 		RO: plant.ROFouling{FlowDeclinePerDay: 0.05, SPRisePerDay: 0.02, DPRisePerDay: 0.03, CleanRecovery: 0.9},
 		RORef: reuse.ROData{FeedPressure: 10, DiffPressure: 1.5, PermeatePressure: 0.5, FeedTDS: 1200, PermeateTDS: 18,
