@@ -356,8 +356,12 @@ func (a *Actuation) newCommand(g *plantGate, as *actuatorState, d Decision, req 
 		if len(e.Inputs)+len(e.Indices) >= reading.MaxCommandInputs/2 || !validName(in.Name) {
 			break
 		}
-		rec.Inputs = append(rec.Inputs, store.CommandInput{Name: in.Name, Value: in.Value, AgeS: in.AgeS})
-		if finite(in.Value) {
+		ci := store.CommandInput{Name: in.Name, Value: in.Value, AgeS: in.AgeS}
+		if !in.Valid || !finite(in.Value, in.AgeS) {
+			ci = store.CommandInput{Name: in.Name, Missing: true}
+		}
+		rec.Inputs = append(rec.Inputs, ci)
+		if !ci.Missing {
 			e.Inputs = append(e.Inputs, reading.Input{Name: in.Name, Value: in.Value})
 		}
 	}

@@ -2,6 +2,7 @@ package actuate
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"strings"
 	"sync"
@@ -43,6 +44,7 @@ type fakeStore struct {
 	mu        sync.Mutex
 	commands  map[string]store.CommandRecord
 	overrides map[string]store.Override
+	errs      []error
 }
 
 func newFakeStore() *fakeStore {
@@ -53,6 +55,11 @@ func (s *fakeStore) SaveCommands(_ context.Context, cs []store.CommandRecord) er
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, c := range cs {
+		// A real store keeps records as JSON: every record must encode.
+		if _, err := json.Marshal(c); err != nil {
+			s.errs = append(s.errs, err)
+			return err
+		}
 		s.commands[c.ID] = c
 	}
 	return nil

@@ -199,6 +199,9 @@ func runActions(t *testing.T, src source, n int) {
 		r.a.drain(ctx)
 		checked += checkSent(t, r, byName, checked)
 	}
+	if len(r.store.errs) > 0 {
+		t.Fatalf("records the store could not keep: %v", r.store.errs[0])
+	}
 }
 
 // checkSent checks every publish and every ledger entry since the last call.

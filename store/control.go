@@ -54,11 +54,13 @@ const (
 	CommandLogged  = "logged"  // set-point and mode changes: recorded, nothing to acknowledge
 )
 
-// CommandInput is a sensor value or index behind a command.
+// CommandInput is a sensor value or index behind a command. Missing marks a
+// sensor that had no usable value (Value and AgeS are then zero).
 type CommandInput struct {
-	Name  string  `json:"name"`
-	Value float64 `json:"value"`
-	AgeS  float64 `json:"age_s,omitempty"`
+	Name    string  `json:"name"`
+	Value   float64 `json:"value"`
+	AgeS    float64 `json:"age_s,omitempty"`
+	Missing bool    `json:"missing,omitempty"`
 }
 
 // CommandRecord is one command as the console and auditors read it: what,
