@@ -216,8 +216,11 @@ type Plant struct {
 // OptimiseEveryS is how often (process time) the cycles optimiser runs.
 const OptimiseEveryS = 3600
 
-// NewPlant prepares the controllers of a validated configuration.
+// NewPlant validates a configuration (filling its defaults) and prepares its controllers.
 func NewPlant(cfg *PlantConfig) (*Plant, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
 	p := &Plant{cfg: cfg, maxCycles: nan, lastOptS: math.Inf(-1)}
 	p.ro.SinceCleanS = math.Inf(1) // no cleaning on record: the first trigger may clean
 	db, err := chem.LoadWATEQ4F()
@@ -527,7 +530,7 @@ func (p *Plant) roData(in Inputs) (reuse.ROData, float64, bool) {
 	age := 0.0
 	for _, v := range vals {
 		if !v.OK || math.IsNaN(v.V) {
-			return reuse.ROData{}, math.Inf(1), false
+			return reuse.ROData{PermeateFlow: math.NaN(), FeedPressure: math.NaN()}, math.Inf(1), false
 		}
 		age = math.Max(age, v.AgeS)
 	}
@@ -564,6 +567,9 @@ func (p *Plant) stepRO(in Inputs, dt float64, live *ReuseLive, res *Result) {
 	live.RONormFlow, live.RONormSP, live.RONormDP, live.ROFlowChangePct, live.ROSPChangePct, live.RODPChangePct, live.RORecovery = nan, nan, nan, nan, nan, nan, nan
 	d, age, ok := p.roData(in)
 	fresh := ok && age <= r.RO.StaleAfterS
+	// No permeate and no feed pressure: the RO is not running (its own
+	// cleaning, or the UF out of service), which is no sensor fault.
+	idle := !ok && age <= r.RO.StaleAfterS && !(d.PermeateFlow > 0) && !(d.FeedPressure > 0)
 	why := "in service"
 	switch st.Mode {
 	case ROCleaning:
@@ -573,6 +579,10 @@ func (p *Plant) stepRO(in Inputs, dt float64, live *ReuseLive, res *Result) {
 			why = "CIP finished: back in service"
 		}
 	default:
+		if idle {
+			why, st.TriggerS = "not running (no feed)", 0
+			break
+		}
 		if !ok || !fresh {
 			res.Alarms = append(res.Alarms, Alarm{Code: "ro_sensors", Severity: store.SeverityWarning,
 				Message: "RO: operating data missing or stale; normalisation and cleaning triggers suspended"})

@@ -156,11 +156,18 @@ func (p *ProcessParams) step(s ProcessState, dt float64, m *reuse.Membranes) Pro
 		q = p.UFFlowM3h
 	}
 	s.UF = p.UF.Step(s.UF, s.UFMode, q, p.UFFoulingPotential, dt)
-	if s.ROMode == 0 && q > 0 {
+	if p.roRunning(s) {
 		s.RO = p.RO.Step(s.RO, dt)
 	}
 	s.T += dt
 	return s
+}
+
+// roRunning: the RO draws from a break tank after the UF, so it runs
+// through backwashes and CEBs; it stops for its own cleaning and while the
+// UF is out of service for a CIP or stopped.
+func (p *ProcessParams) roRunning(s ProcessState) bool {
+	return s.ROMode == 0 && s.UFMode != reuse.UFCIP && s.UFMode != reuse.UFStopped
 }
 
 // PH is the circulating water's pH: the free (degassed) pH lowered by the
@@ -220,7 +227,7 @@ func (p *ProcessParams) ReadTrain(s ProcessState, m *reuse.Membranes, rng *rand.
 		r.UFTMPKPa = 100 * p.UF.TMP(m, s.UF, p.UFFlowM3h, temp) * noise(0.005)
 		r.UFTurbidity = 0.05 * noise(0.1)
 	}
-	if s.ROMode != 0 || r.UFFlowM3h == 0 {
+	if !p.roRunning(s) {
 		return r // out of service: no flow, no pressure
 	}
 	ref, err := m.Point(p.RORef)

@@ -118,7 +118,8 @@ func ProcessControl(plantID, enterprise, meterPrefix string, p ProcessParams, sp
 	}
 	cleanTMP := p.UF.TMP(m, plant.UFState{}, p.UFFlowM3h, 20)
 	uf.BaselineL20 = round(p.UFFlowM3h*1000/p.UF.AreaM2/cleanTMP, 1)
-	uf.BackwashDurationS, uf.CEBDurationS, uf.CIPDurationS, uf.SettleS = 60, 900, 4*3600, 120
+	// Readings count once the rack has filtered for two analyser reports.
+	uf.BackwashDurationS, uf.CEBDurationS, uf.CIPDurationS, uf.SettleS = 60, 900, 4*3600, math.Max(120, 2.5*tick.Seconds()*speed)
 	uf.StaleAfterS, uf.PlausibleTMPMax = stale, 3
 	if p.UFCEBEvery > 0 {
 		uf.CEBEveryBackwashes = p.UFCEBEvery
