@@ -64,10 +64,12 @@ func TestValidateConfig(t *testing.T) {
 		"missing sensor":     func(c *PlantConfig) { c.Tower.Sensors.BasinCond = Sensor{} },
 		"no circulation":     func(c *PlantConfig) { c.Tower.CirculationM3h = 0 },
 		"bad blowdown":       func(c *PlantConfig) { c.Tower.Blowdown.CyclesSetpoint = 1 },
-		"acid without pump":  func(c *PlantConfig) { c.Tower.Acid = &dosing.AcidConfig{SetpointPH: 8, Kp: 1, PumpMaxLh: 1, PlausibleMin: 4, PlausibleMax: 11, StaleAfterS: 60, LowLowPH: 7} },
-		"time scale":         func(c *PlantConfig) { c.TimeScale = -1 },
-		"step":               func(c *PlantConfig) { c.StepS = 0.001 },
-		"set-point bounds":   func(c *PlantConfig) { c.Setpoints = map[string]Bound{"cycles": {Min: 8, Max: 2}} },
+		"acid without pump": func(c *PlantConfig) {
+			c.Tower.Acid = &dosing.AcidConfig{SetpointPH: 8, Kp: 1, PumpMaxLh: 1, PlausibleMin: 4, PlausibleMax: 11, StaleAfterS: 60, LowLowPH: 7}
+		},
+		"time scale":       func(c *PlantConfig) { c.TimeScale = -1 },
+		"step":             func(c *PlantConfig) { c.StepS = 0.001 },
+		"set-point bounds": func(c *PlantConfig) { c.Setpoints = map[string]Bound{"cycles": {Min: 8, Max: 2}} },
 	}
 	for name, mutate := range bad {
 		c := towerConfig()
