@@ -60,6 +60,9 @@ type Options struct {
 	// when the server runs none.
 	Plants   Plants
 	Controls store.Controls
+	// Networks is the leak monitor of the registered pipe networks
+	// (api/network.go); nil when the server runs none.
+	Networks NetworkMonitor
 	// WitnessPolicy is the policy text checkpoints must satisfy (empty: none).
 	WitnessPolicy string
 	Version       string
@@ -153,6 +156,20 @@ func (s *Server) routes() {
 	auth("POST /api/v1/plants/{id}/actuators/{name}/mode", s.changeMode)
 	auth("GET /api/v1/plants/{id}/ro", s.roTrend)
 	auth("GET /api/v1/plants/{id}/sequences", s.sequenceTimeline)
+
+	auth("GET /api/v1/networks", s.listNetworks)
+	auth("POST /api/v1/networks", s.createNetwork)
+	auth("GET /api/v1/networks/{id}", s.getNetwork)
+	auth("PUT /api/v1/networks/{id}", s.replaceNetwork)
+	auth("GET /api/v1/networks/{id}/inp", s.networkINP)
+	auth("GET /api/v1/networks/{id}/state", s.networkState)
+	auth("GET /api/v1/networks/{id}/zones", s.networkZones)
+	auth("GET /api/v1/networks/{id}/leaks", s.networkLeaks)
+	auth("GET /api/v1/workorders", s.listWorkOrders)
+	auth("POST /api/v1/workorders", s.createWorkOrder)
+	auth("GET /api/v1/workorders/{id}", s.getWorkOrder)
+	auth("POST /api/v1/workorders/{id}/assign", s.assignWorkOrder)
+	auth("POST /api/v1/workorders/{id}/close", s.closeWorkOrder)
 
 	auth("GET /api/v1/tokens", s.listTokens)
 	auth("POST /api/v1/tokens", s.createToken)

@@ -147,3 +147,29 @@ func TestWaterLost(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParseConfig: any input gives a configuration or an error, and what
+// parses validates against a network without panicking.
+func FuzzParseConfig(f *testing.F) {
+	f.Add([]byte(`{"sensors":[{"kind":"pressure","element":"J1","point":"PT1"},{"kind":"pressure","element":"J2","point":"PT2"},{"kind":"flow","element":"P1","point":"IN"}],"zones":[{"id":"Z","name":"z","tag":"Z1","inflows":[{"point":"IN","link":"P1","sign":-1}],"consumers":["C1"]}],"detection":{"step_s":300,"calibration_days":2},"clock":{"speed":60,"epoch":"2025-06-01T00:00:00Z"}}`))
+	f.Add([]byte(`{"sensors":null,"zones":[{}]}`))
+	f.Add([]byte(`{"detection":{"step_s":-1,"calibration_days":1e308},"clock":{"speed":-5}}`))
+	f.Add([]byte(`[]`))
+	net, err := network.ParseBytes([]byte(tinyINP))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		c, err := ParseConfig(raw)
+		if err != nil {
+			return
+		}
+		if err := c.Validate(net); err == nil {
+			if _, err := NewWatcher(net, c); err != nil {
+				t.Fatalf("valid configuration but no watcher: %v", err)
+			}
+		}
+		_ = c.Points()
+		_ = c.ZoneNodes(net)
+	})
+}

@@ -176,7 +176,7 @@ func ptr(v float64) *float64 { return &v }
 // nightFlows takes, for each network day, the bucket of least inflow
 // whose start lies in the night window.
 func nightFlows(ts []time.Time, t0, bucketS int64, inflow, loss []*float64) []NightFlow {
-	var out []NightFlow
+	out := []NightFlow{}
 	day := int64(-1)
 	for b, v := range inflow {
 		start := t0 + int64(b)*bucketS

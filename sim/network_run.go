@@ -210,6 +210,9 @@ type parkClockSetting struct {
 // directory if the speed is unchanged, else a new one starting now.
 func (s *Sim) parkClock() parkClockSetting {
 	speed := s.cfg.Speed
+	if s.cfg.ParkSpeed > 0 {
+		speed = s.cfg.ParkSpeed
+	}
 	if path := s.parkClockPath(); path != "" {
 		if raw, err := os.ReadFile(path); err == nil {
 			var st parkClockState

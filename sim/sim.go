@@ -74,10 +74,18 @@ type Config struct {
 	ProcessPlants int
 	ProcessSpeed  float64
 	ProcessTick   time.Duration
+	// ParkNetwork also simulates the supply network of the park with the
+	// most enterprises (ParkModel): its water utility, the utility's
+	// pressure, flow, level and customer meters, and the network itself,
+	// registered for leak monitoring.
+	ParkNetwork bool
+	// ParkSpeed is the park network's own clock speed (default Speed): its
+	// instruments report once per 5 network minutes.
+	ParkSpeed float64
 }
 
 // Injections are the fault injections Config.Inject accepts.
-var Injections = []string{"offline", "reset", "replace", "leak", "replay", "forged-signature", "tamper", "skew"}
+var Injections = []string{"offline", "reset", "replace", "leak", "replay", "forged-signature", "tamper", "skew", "pipe-leak"}
 
 // Stats counts a run.
 type Stats struct {
@@ -113,6 +121,7 @@ type Sim struct {
 	byReason                                                      sync.Map // reason → *atomic.Uint64
 	injectionReports                                              []InjectionReport
 	processPlants                                                 []*ProcessPlant
+	park                                                          *parkRuntime
 }
 
 // entRuntime is an enterprise while the simulator runs.
@@ -346,6 +355,9 @@ func (s *Sim) Run(ctx context.Context) error {
 		defer wg.Done()
 		s.housekeeping(ctx)
 	}()
+	if err := s.startParkNetwork(ctx, &wg); err != nil {
+		s.logf("园区管网未启动 / park network not started: %v", err)
+	}
 	if err := s.startProcessPlants(ctx, &wg); err != nil {
 		s.logf("受控装置未启动 / controlled plants not started: %v", err)
 	}
@@ -395,6 +407,9 @@ func (s *Sim) allDevices() []*Device {
 		er.mu.Lock()
 		out = append(out, er.devices...)
 		er.mu.Unlock()
+	}
+	if s.park != nil {
+		out = append(out, s.park.devices...)
 	}
 	return out
 }
@@ -515,12 +530,17 @@ func (s *Sim) newDevice(pt *Point) (*Device, error) {
 }
 
 func (s *Sim) registerMeter(ctx context.Context, d *Device) error {
+	return s.registerMeterEvery(ctx, d, max(1, int(math.Round(1/s.cfg.Rate))))
+}
+
+// registerMeterEvery registers a meter that reports every intervalS seconds.
+func (s *Sim) registerMeterEvery(ctx context.Context, d *Device, intervalS int) error {
 	_, vkey, err := MeterKey(s.store.Secret(), d.ID)
 	if err != nil {
 		return err
 	}
 	reg := MeterRegistration{ID: d.ID, Point: d.Point.ID, Key: vkey, Signed: string(d.Point.Meter.Signed),
-		IntervalS: max(1, int(math.Round(1/s.cfg.Rate))), MQTTPassword: MQTTPassword(s.store.Secret(), d.ID)}
+		IntervalS: intervalS, MQTTPassword: MQTTPassword(s.store.Secret(), d.ID)}
 	_, created, err := s.api.RegisterMeter(ctx, reg)
 	if created {
 		return nil

@@ -32,6 +32,7 @@ func runDemo(args []string) int {
 	seed := fs.Int64("seed", 1, "seed of the simulated province")
 	witnesses := fs.Int("witnesses", 2, "local witnesses that must all cosign each checkpoint (0: none)")
 	parkNetwork := fs.Bool("park-network", true, "also simulate the supply network of the park with the most enterprises (leak monitoring; inject pipe-leak)")
+	parkSpeed := fs.Float64("park-speed", 0, "clock speed of the park network (default --speed); its monitor calibrates on 3 of its days")
 	plants := fs.Int("plants", 1, "enterprises with a simulated cooling tower and reuse train under closed-loop control")
 	plantSpeed := fs.Float64("plant-speed", 240, "the controlled plants' process runs this many times faster than real time")
 	var inject listFlag
@@ -61,7 +62,7 @@ func runDemo(args []string) int {
 		return 1
 	}
 	simulator, err := sim.New(sim.Config{MQTT: s.broker.Addr(), API: s.URL(), Token: s.token, DataDir: cfg.Data,
-		Enterprises: *enterprises, Rate: *rate, Speed: *speed, Seed: *seed, Log: os.Stderr, Inflight: 4, Inject: inject, ParkNetwork: *parkNetwork,
+		Enterprises: *enterprises, Rate: *rate, Speed: *speed, Seed: *seed, Log: os.Stderr, Inflight: 4, Inject: inject, ParkNetwork: *parkNetwork, ParkSpeed: *parkSpeed,
 		ProcessPlants: *plants, ProcessSpeed: *plantSpeed})
 	if err != nil {
 		s.Close(context.Background())
