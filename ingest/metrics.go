@@ -11,6 +11,9 @@ type metrics struct {
 	appendDur  prometheus.Histogram
 	commitDur  prometheus.Histogram
 	queue      prometheus.GaugeFunc
+	latency    prometheus.Histogram
+	idle       prometheus.Counter
+	answer     prometheus.Histogram
 }
 
 func newMetrics(reg prometheus.Registerer, queueLen func() float64) *metrics {
@@ -27,11 +30,17 @@ func newMetrics(reg prometheus.Registerer, queueLen func() float64) *metrics {
 			Help: "Time to append a batch durably to the ledger.", Buckets: prometheus.ExponentialBuckets(0.001, 2, 12)}),
 		commitDur: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "shuixiao_ingest_store_commit_seconds",
 			Help: "Time to commit a batch to the store.", Buckets: prometheus.ExponentialBuckets(0.001, 2, 12)}),
+		latency: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "shuixiao_ingest_latency_seconds",
+			Help: "Time from receiving a reading to answering it (durable or refused).", Buckets: prometheus.ExponentialBuckets(0.001, 2, 14)}),
+		idle: prometheus.NewCounter(prometheus.CounterOpts{Name: "shuixiao_ingest_sequencer_idle_seconds_total",
+			Help: "Time the sequencer waited for readings (an idle sequencer means the limit is elsewhere)."}),
+		answer: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "shuixiao_ingest_answer_seconds",
+			Help: "Time to hand a committed batch to live streams and alarms and answer its submitters.", Buckets: prometheus.ExponentialBuckets(0.0001, 2, 14)}),
 		queue: prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "shuixiao_ingest_queue_readings",
 			Help: "Readings waiting for the sequencer."}, queueLen),
 	}
 	if reg != nil {
-		reg.MustRegister(m.admitted, m.duplicates, m.rejected, m.batch, m.appendDur, m.commitDur, m.queue)
+		reg.MustRegister(m.admitted, m.duplicates, m.rejected, m.batch, m.appendDur, m.commitDur, m.queue, m.latency, m.idle, m.answer)
 	}
 	return m
 }

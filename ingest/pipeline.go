@@ -295,7 +295,13 @@ func (p *Pipeline) check(it *item, device string) *store.Rejection {
 func (p *Pipeline) sequence(ctx context.Context) {
 	defer p.wg.Done()
 	defer close(p.commits)
-	for first := range p.queue {
+	for {
+		waited := time.Now()
+		first, ok := <-p.queue
+		if !ok {
+			return
+		}
+		p.metrics.idle.Add(time.Since(waited).Seconds())
 		items := []*item{first}
 	fill:
 		for len(items) < p.opts.MaxBatch {
@@ -484,6 +490,7 @@ func (p *Pipeline) commit(ctx context.Context) {
 				p.metrics.duplicates.Inc()
 			}
 		}
+		t1 := time.Now()
 		if p.opts.OnCommitted != nil && (len(b.Readings) > 0 || len(b.Rejections) > 0) {
 			c := pd.extra
 			c.Readings, c.Rejections = b.Readings, b.Rejections
@@ -494,7 +501,9 @@ func (p *Pipeline) commit(ctx context.Context) {
 				it.result.Seq = it.rd.Seq
 			}
 			it.done(it.result)
+			p.metrics.latency.Observe(time.Since(it.received).Seconds())
 		}
+		p.metrics.answer.Observe(time.Since(t1).Seconds())
 	}
 }
 

@@ -158,7 +158,7 @@ func benchIngest(nMeters int, duration time.Duration, inflight int, rate float64
 	if err := c.waitHealthy(30 * time.Second); err != nil {
 		return nil, fmt.Errorf("server did not start (log in %s): %w", filepath.Join(dir, "server.log"), err)
 	}
-	fmt.Fprintf(os.Stderr, "server pid %d up; registering %d meters…\n", cmd.Process.Pid, nMeters)
+	fmt.Fprintf(os.Stderr, "server pid %d up at %s; registering %d meters…\n", cmd.Process.Pid, base, nMeters)
 	ms, err := benchRegister(c, nMeters)
 	if err != nil {
 		return nil, err
