@@ -477,7 +477,7 @@ func (s *Server) networkLeaks(w http.ResponseWriter, r *http.Request, p *Princip
 		}
 		e := leakEntry{Alarm: a, Leak: ev}
 		if wos, err := ns.WorkOrders(r.Context(), store.WorkOrderFilter{Alarm: ev.Alarm, Limit: 1}); err == nil && len(wos) > 0 {
-			wo := s.withWaterLost(wos[0])
+			wo := s.withWaterLost(r.Context(), wos[0])
 			e.WorkOrder = &wo
 			e.WaterLostM3 = wo.WaterLostM3
 		} else {
@@ -485,7 +485,7 @@ func (s *Server) networkLeaks(w http.ResponseWriter, r *http.Request, p *Princip
 			if !a.State.Open() {
 				end = a.Cleared
 			}
-			e.WaterLostM3 = netmon.WaterLost(ev.Start, end, ev.FlowM3H)
+			e.WaterLostM3 = netmon.WaterLost(ev.Start, end, ev.FlowM3H, clockOf(n))
 		}
 		out = append(out, e)
 	}
@@ -494,11 +494,31 @@ func (s *Server) networkLeaks(w http.ResponseWriter, r *http.Request, p *Princip
 
 // withWaterLost fills in the water an open work order's leak has lost so
 // far (a closed order keeps what was computed at its closing).
-func (s *Server) withWaterLost(wo store.WorkOrder) store.WorkOrder {
+func (s *Server) withWaterLost(ctx context.Context, wo store.WorkOrder) store.WorkOrder {
 	if wo.State != store.WorkOrderClosed {
-		wo.WaterLostM3 = netmon.WaterLost(wo.LeakStart, s.opts.Now(), wo.LeakFlowM3H)
+		wo.WaterLostM3 = netmon.WaterLost(wo.LeakStart, s.opts.Now(), wo.LeakFlowM3H, s.networkClock(ctx, wo.Network))
 	}
 	return wo
+}
+
+// clockOf returns a network's clock (real time if its configuration does
+// not read).
+func clockOf(n store.Network) netmon.Clock {
+	cfg, err := netmon.ParseConfig(n.Config)
+	if err != nil {
+		return netmon.Clock{Speed: 1}
+	}
+	return cfg.Clock
+}
+
+// networkClock returns the clock of a network by ID.
+func (s *Server) networkClock(ctx context.Context, id string) netmon.Clock {
+	if ns, err := s.networks(); err == nil {
+		if n, err := ns.Network(ctx, id); err == nil {
+			return clockOf(n)
+		}
+	}
+	return netmon.Clock{Speed: 1}
 }
 
 func (s *Server) listWorkOrders(w http.ResponseWriter, r *http.Request, p *Principal) {
@@ -539,7 +559,7 @@ func (s *Server) listWorkOrders(w http.ResponseWriter, r *http.Request, p *Princ
 	out := []store.WorkOrder{}
 	for _, wo := range list {
 		if s.workOrderVisible(r.Context(), p, wo) {
-			out = append(out, s.withWaterLost(wo))
+			out = append(out, s.withWaterLost(r.Context(), wo))
 		}
 	}
 	writeJSON(w, http.StatusOK, out)
@@ -584,7 +604,7 @@ func (s *Server) getWorkOrder(w http.ResponseWriter, r *http.Request, p *Princip
 		s.fail(w, r, err)
 		return
 	}
-	out := map[string]any{"work_order": s.withWaterLost(wo), "history": hist}
+	out := map[string]any{"work_order": s.withWaterLost(r.Context(), wo), "history": hist}
 	if wo.Alarm != 0 {
 		if ev, err := ns.LeakEvent(r.Context(), wo.Alarm); err == nil {
 			out["leak"] = ev
@@ -682,7 +702,7 @@ func (s *Server) createWorkOrder(w http.ResponseWriter, r *http.Request, p *Prin
 			s.opts.Live.Alarm(a)
 		}
 	}
-	writeJSON(w, http.StatusCreated, s.withWaterLost(wo))
+	writeJSON(w, http.StatusCreated, s.withWaterLost(ctx, wo))
 }
 
 func (s *Server) assignWorkOrder(w http.ResponseWriter, r *http.Request, p *Principal) {
@@ -704,11 +724,11 @@ func (s *Server) closeWorkOrder(w http.ResponseWriter, r *http.Request, p *Princ
 		Note         string `json:"note"`
 	}
 	s.workOrderAction(w, r, p, &req, func(ctx context.Context, ns store.Networks, wo store.WorkOrder) (store.WorkOrder, error) {
+		n, err := ns.Network(ctx, wo.Network)
+		if err != nil {
+			return wo, err
+		}
 		if req.RepairedLink != "" {
-			n, err := ns.Network(ctx, wo.Network)
-			if err != nil {
-				return wo, err
-			}
 			net, err := network.ParseBytes([]byte(n.INP))
 			if err != nil {
 				return wo, err
@@ -718,7 +738,7 @@ func (s *Server) closeWorkOrder(w http.ResponseWriter, r *http.Request, p *Princ
 			}
 		}
 		now := s.opts.Now()
-		closed, err := ns.CloseWorkOrder(ctx, wo.ID, actor(p), now, req.RepairedLink, req.Note, netmon.WaterLost(wo.LeakStart, now, wo.LeakFlowM3H))
+		closed, err := ns.CloseWorkOrder(ctx, wo.ID, actor(p), now, req.RepairedLink, req.Note, netmon.WaterLost(wo.LeakStart, now, wo.LeakFlowM3H, clockOf(n)))
 		if err != nil {
 			return closed, err
 		}
@@ -765,5 +785,5 @@ func (s *Server) workOrderAction(w http.ResponseWriter, r *http.Request, p *Prin
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, s.withWaterLost(wo))
+	writeJSON(w, http.StatusOK, s.withWaterLost(r.Context(), wo))
 }

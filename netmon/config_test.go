@@ -1,6 +1,7 @@
 package netmon
 
 import (
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -135,14 +136,16 @@ func TestWaterLost(t *testing.T) {
 		name       string
 		start, end time.Time
 		flow, want float64
+		clock      Clock
 	}{
-		{"ten hours at 12 m³/h", t0, t0.Add(10 * time.Hour), 12, 120},
-		{"90 minutes at 8 m³/h", t0, t0.Add(90 * time.Minute), 8, 12},
-		{"closed before it started", t0, t0.Add(-time.Hour), 12, 0},
-		{"unknown start", time.Time{}, t0, 12, 0},
-		{"no flow", t0, t0.Add(time.Hour), 0, 0},
+		{"ten hours at 12 m³/h", t0, t0.Add(10 * time.Hour), 12, 120, Clock{Speed: 1}},
+		{"90 minutes at 8 m³/h", t0, t0.Add(90 * time.Minute), 8, 12, Clock{}},
+		{"a network 60 times faster: 3 real minutes are 3 of its hours", t0, t0.Add(3 * time.Minute), 10, 30, Clock{Speed: 60, Epoch: t0}},
+		{"closed before it started", t0, t0.Add(-time.Hour), 12, 0, Clock{Speed: 1}},
+		{"unknown start", time.Time{}, t0, 12, 0, Clock{Speed: 1}},
+		{"no flow", t0, t0.Add(time.Hour), 0, 0, Clock{Speed: 1}},
 	} {
-		if got := WaterLost(tc.start, tc.end, tc.flow); got != tc.want {
+		if got := WaterLost(tc.start, tc.end, tc.flow, tc.clock); math.Abs(got-tc.want) > 1e-9 {
 			t.Errorf("%s: %v m³, want %v", tc.name, got, tc.want)
 		}
 	}

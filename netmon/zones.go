@@ -42,7 +42,7 @@ type ZoneSeries struct {
 	Inflow      []*float64 `json:"inflow_m3h"`
 	Consumption []*float64 `json:"consumption_m3h"`
 	Loss        []*float64 `json:"loss_m3h"`
-	// Volumes over the buckets that have all three (m³, real time).
+	// Volumes over the buckets that have all three (m³, network time).
 	InflowM3      float64 `json:"inflow_m3"`
 	ConsumptionM3 float64 `json:"consumption_m3"`
 	LossM3        float64 `json:"loss_m3"`
@@ -157,7 +157,8 @@ func BalanceZones(id string, cfg Config, flows map[string][]FlowSample, from, to
 			}
 			zs.Consumption[b] = ptr(use)
 			zs.Loss[b] = ptr(in - use)
-			h := clock.Real(time.Duration(bucketS) * time.Second).Hours()
+			// Volumes in network time: what the network's days used.
+			h := float64(bucketS) / 3600
 			zs.InflowM3 += in * h
 			zs.ConsumptionM3 += use * h
 			zs.LossM3 += (in - use) * h

@@ -9,6 +9,7 @@ import { pick, t, tOr } from '../app/i18n';
 import { navigate, setQuery, type PageContext } from '../app/router';
 import { capabilities, currentMe } from '../app/session';
 import { breadcrumbs, card, kpi, pageTitle, table } from '../app/ui';
+import { appendNetworksCard } from './networks';
 
 type Level = 'province' | 'city' | 'park';
 
@@ -147,6 +148,7 @@ export async function overviewPage(ctx: PageContext): Promise<void> {
     ),
   );
 
+  if (level === 'park') void appendNetworksCard(ctx.root, { park: ov.code }, t('networks.ofPark'), ctx.signal);
   if (ov.children.length === 0) return;
   const names = ov.children.map((c) => pick(c.name, c.name_en));
   const chart = makeChart(
