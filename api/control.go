@@ -329,13 +329,9 @@ func (s *Server) roTrend(w http.ResponseWriter, r *http.Request, p *Principal) {
 	}
 	series := map[string][]control.TimedValue{}
 	for role, sensor := range cfg.Reuse.ROSensors() {
-		scale := sensor.Scale
-		if scale == 0 {
-			scale = 1
-		}
 		err := s.opts.Store.ScanReadings(ctx, store.ReadingQuery{Meter: sensor.Meter, From: from, To: to, Limit: store.MaxRawBuckets}, func(rd *store.Reading) error {
 			if v, ok := rd.Value(sensor.Channel); ok {
-				series[role] = append(series[role], control.TimedValue{T: rd.Time, V: v * scale})
+				series[role] = append(series[role], control.TimedValue{T: rd.Time, V: v})
 			}
 			return nil
 		})

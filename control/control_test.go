@@ -364,7 +364,8 @@ func TestROTrend(t *testing.T) {
 	uf.BaselineL20, uf.BackwashDurationS, uf.CEBDurationS, uf.CIPDurationS, uf.StaleAfterS, uf.PlausibleTMPMax = 1000, 60, 900, 3600, 600, 3
 	ref := reuse.ROData{FeedPressure: 10, DiffPressure: 1.5, PermeatePressure: 0.5, FeedTDS: 1200, PermeateTDS: 18, Recovery: 0.75, TempC: 25, PermeateFlow: 40}
 	s := func(ch string) Sensor { return Sensor{Meter: "M-RT", Channel: ch} }
-	c.Reuse = &ReuseConfig{Sensors: ReuseSensors{ROFeedP: s("a"), RODiffP: s("b"), ROPermP: s("c"), ROFeedCond: s("d"), ROPermCond: s("e"),
+	// The feed pressure is stored in MPa and read in bar: ROTrend applies the scale.
+	c.Reuse = &ReuseConfig{Sensors: ReuseSensors{ROFeedP: Sensor{Meter: "M-RT", Channel: "a", Scale: 10}, RODiffP: s("b"), ROPermP: s("c"), ROFeedCond: s("d"), ROPermCond: s("e"),
 		ROFeedFlow: s("f"), ROPermFlow: s("g"), Temp: s("h")}, Actuators: ReuseActuators{MMF: "mmf_mode", UF: "uf_mode", RO: "ro_mode"},
 		MMF: reuse.MMFConfig{BackwashDurationS: 600, RinseDurationS: 300, MaxRunS: 86400, StaleAfterS: 600, HeadlossBar: 0.6, TurbidityNTU: 1},
 		UF:  uf, UFAreaM2: 1000, RO: ROControl{Reference: ref, Thresholds: reuse.ROThresholds{FlowDropPct: 10, SPRisePct: 5, DPRisePct: 15},
@@ -381,7 +382,7 @@ func TestROTrend(t *testing.T) {
 	for i := range 10 {
 		at := t0.Add(time.Duration(i) * time.Minute)
 		// The reference point itself (conductivities from TDS/0.64): its normalised flow is the reference flow.
-		for role, v := range map[string]float64{"ro_feed_pressure": 10, "ro_diff_pressure": 1.5, "ro_perm_pressure": 0.5, "ro_feed_cond": 1200 / 0.64,
+		for role, v := range map[string]float64{"ro_feed_pressure": 1, "ro_diff_pressure": 1.5, "ro_perm_pressure": 0.5, "ro_feed_cond": 1200 / 0.64,
 			"ro_perm_cond": 18 / 0.64, "ro_feed_flow": 40 / 0.75, "ro_perm_flow": 40, "temp": 25} {
 			series[role] = append(series[role], TimedValue{T: at, V: v})
 		}

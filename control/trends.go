@@ -42,8 +42,9 @@ type ROPoint struct {
 	Readings      int       `json:"readings"`
 }
 
-// ROTrend averages each RO sensor's values (already in the controller's units)
-// over n equal windows of [from, to) and normalises every window.
+// ROTrend averages each RO sensor's values (as stored: the sensor's Scale
+// is applied here) over n equal windows of [from, to) and normalises every
+// window.
 func (p *Plant) ROTrend(series map[string][]TimedValue, from, to time.Time, n int) []ROPoint {
 	if p.cfg.Reuse == nil || !to.After(from) || n <= 0 {
 		return nil

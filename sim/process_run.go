@@ -45,6 +45,12 @@ type ProcessPlant struct {
 	FeedbackEvery int
 	// Log receives command and registration messages (default discard).
 	Log io.Writer
+	// Paced makes the plant a test clock: it advances its process time only
+	// while the platform keeps up, i.e. when every reading its analysers sent
+	// has been acknowledged (is in the ledger and the store). A stall of the
+	// machine then pauses the plant instead of letting it run blind for
+	// minutes of process time. Ticks it holds are counted (Held).
+	Paced bool
 
 	mu        sync.Mutex
 	st        ProcessState
@@ -58,6 +64,7 @@ type ProcessPlant struct {
 	observers []func(ProcessState)
 	refused   int
 	applied   int
+	held      int
 }
 
 // processDevice is one meter of the plant: an analyser or an actuator.
@@ -280,8 +287,31 @@ func (p *ProcessPlant) Run(ctx context.Context, broker string, store *Store) err
 	}
 }
 
+// Held returns how many ticks a paced plant held its process time.
+func (p *ProcessPlant) Held() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.held
+}
+
+// behind reports whether an analyser has readings the platform has not acknowledged.
+func (p *ProcessPlant) behind() bool {
+	for _, d := range p.devices {
+		if d.act == nil && d.conn != nil && d.conn.Stats().Pending > 0 {
+			return true
+		}
+	}
+	return false
+}
+
 // advance integrates the plant up to now and publishes the readings.
 func (p *ProcessPlant) advance(now time.Time, store *Store) {
+	if p.Paced && p.behind() {
+		p.mu.Lock()
+		p.last, p.held = now, p.held+1 // the wall time of a stall is not process time
+		p.mu.Unlock()
+		return
+	}
 	p.mu.Lock()
 	dt := math.Min(now.Sub(p.last).Seconds(), 10*p.Tick.Seconds()) * p.Speed
 	p.last = now

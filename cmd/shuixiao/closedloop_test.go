@@ -45,6 +45,7 @@ func TestClosedLoopThroughTheRealPath(t *testing.T) {
 		t.Fatal(err)
 	}
 	pp.FeedbackEvery = 50
+	pp.Paced = true // a stall of the machine pauses the plant (see ProcessPlant.Paced)
 	var logBuf bytes.Buffer
 	var logMu sync.Mutex
 	pp.Log = writerFunc(func(p []byte) (int, error) { logMu.Lock(); defer logMu.Unlock(); return logBuf.Write(p) })
@@ -105,17 +106,17 @@ func TestClosedLoopThroughTheRealPath(t *testing.T) {
 	}
 	mu.Lock()
 	sp := pp.Control.Tower.Inhibitor.SetpointMgL
-	var ro, bw int
+	var roClean, bw int
 	for _, st := range truth {
 		if st.T >= settle {
 			worstP = math.Max(worstP, math.Abs(st.Tower.ProductMgL-sp)/sp)
 		}
-		ro, bw = st.ROCleanings, st.UFBackwashes
+		roClean, bw = st.ROCleanings, st.UFBackwashes
 	}
 	mu.Unlock()
 	applied, refused := pp.Counts()
-	t.Logf("%.1f h of process in %.1f s wall: %d control steps evaluated; worst |N − N_set| %.3f; worst product %.1f %% (measured %.1f %%); UF backwashes %d, RO cleanings %d; commands applied %d, refused %d",
-		hours, wall.Seconds(), steps, worstN, 100*worstP, 100*worstPM, bw, ro, applied, refused)
+	t.Logf("%.1f h of process in %.1f s wall (%d ticks held for the platform): %d control steps evaluated; worst |N − N_set| %.3f; worst product %.1f %% (measured %.1f %%); UF backwashes %d, RO cleanings %d; commands applied %d, refused %d",
+		hours, wall.Seconds(), pp.Held(), steps, worstN, 100*worstP, 100*worstPM, bw, roClean, applied, refused)
 	if steps < 300 {
 		t.Errorf("only %d control steps with a measured cycles value", steps)
 	}
@@ -199,6 +200,26 @@ func TestClosedLoopThroughTheRealPath(t *testing.T) {
 		t.Fatalf("receipt entry %q", r.Entry)
 	}
 
+	// The RO trend over the run: the membranes fouled and were cleaned; the
+	// normalised flow never strays beyond what fouling explains.
+	var ro struct {
+		Points []struct {
+			Flow *float64 `json:"flow_change_pct"`
+		} `json:"points"`
+		Cleanings []struct {
+			Index uint64 `json:"index"`
+		} `json:"cleanings"`
+	}
+	must(t, admin.get("/api/v1/plants/"+pp.ID+"/ro?points=50&from="+start.UTC().Format(time.RFC3339Nano)+"&to="+start.Add(wall).UTC().Format(time.RFC3339Nano), &ro))
+	worstFlow := 0.0
+	for _, p := range ro.Points {
+		if p.Flow != nil {
+			worstFlow = math.Min(worstFlow, *p.Flow)
+		}
+	}
+	if len(ro.Points) < 40 || len(ro.Cleanings) != roClean || roClean == 0 || worstFlow < -30 {
+		t.Errorf("RO trend: %d points, %d cleanings (plant: %d), lowest normalised flow change %.1f %%", len(ro.Points), len(ro.Cleanings), roClean, worstFlow)
+	}
 	if detail.Live == nil || detail.Live.Tower == nil || detail.Live.Indices == nil || math.IsNaN(float64(detail.Live.Indices.LSI)) ||
 		len(detail.Live.Tower.FailSafe) > 0 {
 		raw, _ := json.Marshal(detail.Live)
