@@ -15,6 +15,7 @@ import { ledgerPage } from './pages/ledger';
 import { loginPage } from './pages/login';
 import { meterPage } from './pages/meter';
 import { overviewPage } from './pages/overview';
+import { plantPage } from './pages/plant';
 
 const header = h('header', { class: 'topbar' });
 const main = h('main', { id: 'main' });
@@ -139,6 +140,7 @@ route('enterprise', '/enterprises/:id', authed(enterprisePage));
 route('meter', '/meters/:id', authed(meterPage));
 route('ledger', '/log', authed(ledgerPage));
 route('alarms', '/alarms', authed(alarmsPage));
+route('plant', '/plants/:id', authed(plantPage));
 route('home', '/', async () => {
   navigate((await ensureIdentity()) ? homePath(currentMe()) : '/login', true);
 });

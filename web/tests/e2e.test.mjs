@@ -346,6 +346,89 @@ describe('console', { concurrency: false }, () => {
     await page.context().close();
   });
 
+  // The demo's controlled cooling tower and reuse train (shuixiao demo
+  // --plants 1): the page shows the process diagram with live values, the
+  // index gauges, the control and RO trends, the sequence timeline and the
+  // command log; an operator locks a dosing pump out and releases it, and
+  // both changes are on the ledger. Read-only roles cannot operate.
+  test('plant page: diagram, gauges, trends, timeline, command log, lock-out', async () => {
+    const plants = await api('/plants');
+    assert.ok(plants.length >= 1, 'the demo runs a controlled plant');
+    const plant = plants[0];
+    const path = `/plants/${encodeURIComponent(plant.id)}`;
+    let cmds = [];
+    for (const deadline = Date.now() + 60000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 1000))) {
+      const d = await api(path);
+      cmds = await api(`${path}/commands?limit=50`);
+      if (d.live?.tower?.cycles !== null && d.live?.tower?.cycles !== undefined && cmds.length >= 8) break;
+    }
+    assert.ok(cmds.length >= 8, `commands so far: ${cmds.length}`);
+
+    const page = await newPage();
+    await page.goto(`${BASE}/enterprises/${encodeURIComponent(plant.enterprise)}`);
+    await settle(page);
+    await page.click(`[data-plant="${plant.id}"]`);
+    await page.waitForURL(new RegExp(path));
+    await settle(page);
+    assert.equal(await page.evaluate(() => document.body.dataset.page), 'plant');
+    const diagram = await page.$eval('[data-testid=diagram]', (e) => e.textContent);
+    assert.match(diagram, /N = \d\.\d\d/, 'the diagram shows the measured cycles');
+    assert.match(diagram, /冷却塔/);
+    const gauges = await page.$$eval('[data-gauge]', (els) => els.map((e) => [e.dataset.gauge, e.dataset.value]));
+    assert.deepEqual(gauges.map((g) => g[0]), ['cycles', 'product', 'lsi', 'rsi', 'si_calcite', 'si_gypsum']);
+    for (const [g, v] of gauges) assert.ok(v !== '' && Number.isFinite(Number(v)), `gauge ${g} has a value (${v})`);
+    for (const id of ['control-trend', 'ro-trend']) {
+      assert.equal(await page.$eval(`[data-testid=${id}]`, (e) => e.dataset.chartState), 'finished', `${id} drawn`);
+    }
+    assert.equal(await page.$$eval('[data-timeline]', (els) => els.length), 3);
+    assert.ok((await page.$$('[data-command]')).length >= 8, 'the command log lists commands');
+    assert.ok(await page.$('[data-command] a.ledger-index'), 'each command links to its ledger receipt');
+    await hasChinese(page);
+    await shot(page, '16-plant');
+    noErrors(page);
+
+    // Lock the inhibitor pump out, then return it to automatic.
+    await page.fill('[data-testid=reason]', '浏览器测试：检修加药泵');
+    await page.click('[data-actuator-row=inhibitor_pump] button.danger');
+    await page.waitForSelector('[data-actuator-row=inhibitor_pump] [data-mode=locked]', { timeout: 15000 });
+    await settle(page);
+    const modes = (await api(`${path}/commands?kind=mode&actuator=inhibitor_pump`)).filter((c) => c.mode === 'locked');
+    assert.ok(modes.length >= 1 && modes[0].index > 0 && modes[0].reason.includes('检修'), `lock-out recorded: ${JSON.stringify(modes[0])}`);
+    for (const deadline = Date.now() + 15000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 500))) {
+      const issued = await api(`${path}/commands?kind=issue&actuator=inhibitor_pump&limit=1`);
+      if (issued[0]?.interlocks?.includes('lockout')) break;
+    }
+    const [last] = await api(`${path}/commands?kind=issue&actuator=inhibitor_pump&limit=1`);
+    assert.ok(last.value === 0 && last.interlocks.includes('lockout'), `the pump was sent its lock-out value: ${JSON.stringify(last)}`);
+    await shot(page, '17-plant-locked');
+    await page.click('[data-actuator-row=inhibitor_pump] button:first-child');
+    await page.waitForSelector('[data-actuator-row=inhibitor_pump] [data-mode=auto]', { timeout: 15000 });
+    noErrors(page);
+    await page.context().close();
+
+    // An auditor sees the plant and may not operate it.
+    const created = await api('/tokens', { method: 'POST', body: { role: 'auditor', name: 'browser test auditor' } });
+    const auditor = [created.secret, created.token].find((x) => typeof x === 'string');
+    const res = await fetch(`${BASE}/api/v1${path}/actuators/inhibitor_pump/mode`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${auditor}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ mode: 'locked' }),
+    });
+    assert.equal(res.status, 403);
+    const ro = await fetch(`${BASE}/api/v1${path}`, { headers: { Authorization: `Bearer ${auditor}` } });
+    assert.equal(ro.status, 200);
+
+    // English labels are complete on the plant page.
+    const en = await newPage(TOKEN, 'en');
+    await en.goto(BASE + path);
+    await settle(en);
+    const labels = await en.$$eval('th, h2, .gauge-title, .tl-label', (els) => els.map((e) => e.textContent));
+    assert.deepEqual(labels.filter((l) => /[\u4e00-\u9fff]/.test(l)), [], 'untranslated labels');
+    await shot(en, '18-plant-english');
+    noErrors(en);
+    await en.context().close();
+  });
+
   // The demo's park network (tests/run.sh starts it with a fast park clock
   // and a pipe leak: EXPECT_LEAK=1). The map must render; once the monitor
   // has alarmed the leak, its candidate pipes are highlighted on the map and
