@@ -155,6 +155,17 @@ func (s *Server) entryInScope(ctx context.Context, p *Principal, idx uint64) ([]
 	if p.SeesAll() {
 		return entry, nil
 	}
+	if reading.Kind(entry) == reading.CommandHeader {
+		// A command entry belongs to the enterprise whose plant it commands.
+		c, err := reading.ParseCommandEntry(entry)
+		if err != nil || c.Enterprise == "" {
+			return nil, forbidden()
+		}
+		if _, err := s.enterprise(ctx, p, c.Enterprise); err != nil {
+			return nil, err
+		}
+		return entry, nil
+	}
 	rd, err := reading.Parse(entry)
 	if err != nil {
 		return nil, forbidden() // key entries are for admins, regulators and auditors

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"math"
 	"path/filepath"
 	"strings"
@@ -200,6 +201,14 @@ func TestClosedLoopThroughTheRealPath(t *testing.T) {
 		t.Fatalf("receipt entry %q", r.Entry)
 	}
 
+	checkPlantAccess(t, s, pp, cmds)
+	// `shuixiao verify log` lists the commands per actuator and passes.
+	var out, errOut bytes.Buffer
+	if code := verifyMain(context.Background(), []string{"log", filepath.Join(dir, "ledger", "log"), "--log-key", filepath.Join(dir, "ledger", "log.vkey")}, &out, &errOut); code != 0 ||
+		!strings.Contains(out.String(), "inhibitor_pump") || !strings.Contains(out.String(), "控制指令 commands") {
+		t.Errorf("verify log exit %d:\n%s\n%s", code, out.String(), errOut.String())
+	}
+
 	// The RO trend over the run: the membranes fouled and were cleaned; the
 	// normalised flow never strays beyond what fouling explains.
 	var ro struct {
@@ -230,3 +239,66 @@ func TestClosedLoopThroughTheRealPath(t *testing.T) {
 type writerFunc func([]byte) (int, error)
 
 func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+
+// checkPlantAccess checks who may see and operate a plant: every role that
+// sees the enterprise reads it; only an admin or the enterprise's own token
+// changes set-points and modes; interlocks refuse out-of-bounds operator
+// values; a command entry's receipt is served to its enterprise only.
+func checkPlantAccess(t *testing.T, s *server, pp *sim.ProcessPlant, cmds []store.CommandRecord) {
+	t.Helper()
+	admin := s.client(s.token)
+	must(t, admin.post("/api/v1/enterprises", meter.Enterprise{ID: "EN-430300-902", Name: "另一企业", Park: "PK-T", Region: "430300", Industry: "2614"}, nil))
+	mk := func(role, scope string) *apiClient {
+		var out struct {
+			Secret string `json:"secret"`
+		}
+		must(t, admin.post("/api/v1/tokens", map[string]string{"role": role, "scope": scope, "name": role + " " + scope}, &out))
+		return s.client(out.Secret)
+	}
+	own, other, park, auditor := mk("enterprise", pp.Enterprise), mk("enterprise", "EN-430300-902"), mk("park", "PK-T"), mk("auditor", "")
+	path := "/api/v1/plants/" + pp.ID
+	code := func(c *apiClient, method, p string, body any) int {
+		n, _ := c.do(method, p, body, nil)
+		return n
+	}
+	for _, tc := range []struct {
+		name   string
+		c      *apiClient
+		method string
+		path   string
+		body   any
+		want   int
+	}{
+		{"own enterprise reads", own, "GET", path, nil, 200},
+		{"park reads", park, "GET", path + "/commands", nil, 200},
+		{"auditor reads", auditor, "GET", path + "/sequences", nil, 200},
+		{"other enterprise refused", other, "GET", path, nil, 403},
+		{"park may not operate", park, "POST", path + "/setpoints", map[string]any{"name": "cycles", "value": 5.2}, 403},
+		{"auditor may not operate", auditor, "POST", path + "/actuators/inhibitor_pump/mode", map[string]any{"mode": "locked"}, 403},
+		{"other enterprise may not operate", other, "POST", path + "/setpoints", map[string]any{"name": "cycles", "value": 5.2}, 403},
+		{"set-point beyond its bounds", own, "POST", path + "/setpoints", map[string]any{"name": "cycles", "value": 9}, 400},
+		{"unknown set-point", own, "POST", path + "/setpoints", map[string]any{"name": "flow", "value": 1}, 404},
+		{"manual dose beyond the interlock", own, "POST", path + "/actuators/inhibitor_pump/mode", map[string]any{"mode": "manual", "value": 5}, 400},
+		{"unknown actuator", own, "POST", path + "/actuators/valve_x/mode", map[string]any{"mode": "locked"}, 404},
+		{"unknown mode", own, "POST", path + "/actuators/inhibitor_pump/mode", map[string]any{"mode": "sideways"}, 400},
+		{"own enterprise changes a set-point", own, "POST", path + "/setpoints", map[string]any{"name": "cycles", "value": 5.2, "reason": "test"}, 201},
+		{"own enterprise locks out", own, "POST", path + "/actuators/acid_pump/mode", map[string]any{"mode": "locked", "reason": "test"}, 201},
+		{"own enterprise releases", own, "POST", path + "/actuators/acid_pump/mode", map[string]any{"mode": "auto"}, 201},
+		{"registration is for admins", own, "POST", "/api/v1/plants", pp.Control, 403},
+		{"own command receipt", own, "GET", fmt.Sprintf("/api/v1/ledger/entry?index=%d", cmds[0].Index), nil, 200},
+		{"other enterprise's command receipt", other, "GET", fmt.Sprintf("/api/v1/ledger/entry?index=%d", cmds[0].Index), nil, 403},
+	} {
+		if got := code(tc.c, tc.method, tc.path, tc.body); got != tc.want {
+			t.Errorf("%s: %s %s answered %d, want %d", tc.name, tc.method, tc.path, got, tc.want)
+		}
+	}
+	var list []map[string]any
+	must(t, other.get("/api/v1/plants", &list))
+	if len(list) != 0 {
+		t.Errorf("another enterprise lists %d plants", len(list))
+	}
+	cfg, err := s.control.runner.Config(pp.ID)
+	if err != nil || cfg.Tower.Blowdown.CyclesSetpoint != 5.2 {
+		t.Errorf("the set-point change did not take effect: %v", err)
+	}
+}
