@@ -99,18 +99,8 @@ func (a Actuator) Validate() error {
 	return nil
 }
 
-func validName(s string) bool {
-	if s == "" || len(s) > 32 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_') {
-			return false
-		}
-	}
-	return true
-}
+// validName: actuator and input names follow the channel-name rule.
+func validName(s string) bool { return store.ValidChannelName(s) }
 
 // Input is a sensor value a request is based on.
 type Input struct {

@@ -225,29 +225,6 @@ type setpointRequest struct {
 	Reason string  `json:"reason"`
 }
 
-func (s *Server) changeSetpoint(w http.ResponseWriter, r *http.Request, p *Principal) {
-	cfg, err := s.plantInScope(r.Context(), p, r.PathValue("id"))
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if !canOperate(p, cfg) {
-		s.fail(w, r, errorf(http.StatusForbidden, "only an admin or the plant's own enterprise may change set-points (无权操作)"))
-		return
-	}
-	var req setpointRequest
-	if err := decode(r, &req); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	rec, err := s.opts.Plants.SetSetpoint(r.Context(), cfg.ID, req.Name, req.Value, "token:"+p.Token.ID, req.Reason)
-	if err != nil {
-		s.failControl(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusCreated, rec)
-}
-
 // modeRequest is the body of POST /plants/{id}/actuators/{name}/mode.
 type modeRequest struct {
 	Mode   string  `json:"mode"`
@@ -255,22 +232,39 @@ type modeRequest struct {
 	Reason string  `json:"reason"`
 }
 
+func (s *Server) changeSetpoint(w http.ResponseWriter, r *http.Request, p *Principal) {
+	var req setpointRequest
+	s.operate(w, r, p, &req, "change set-points", func(ctx context.Context, plant, by string) (store.CommandRecord, error) {
+		return s.opts.Plants.SetSetpoint(ctx, plant, req.Name, req.Value, by, req.Reason)
+	})
+}
+
 func (s *Server) changeMode(w http.ResponseWriter, r *http.Request, p *Principal) {
+	var req modeRequest
+	s.operate(w, r, p, &req, "override or lock out actuators", func(ctx context.Context, plant, by string) (store.CommandRecord, error) {
+		return s.opts.Plants.SetMode(ctx, plant, r.PathValue("name"), req.Mode, req.Value, by, req.Reason)
+	})
+}
+
+// operate runs an operator's change of a plant: the caller must see the
+// plant and be an admin or the plant's own enterprise; body is decoded into
+// req before do runs; the record of the change answers 201.
+func (s *Server) operate(w http.ResponseWriter, r *http.Request, p *Principal, req any, what string,
+	do func(ctx context.Context, plant, by string) (store.CommandRecord, error)) {
 	cfg, err := s.plantInScope(r.Context(), p, r.PathValue("id"))
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
 	if !canOperate(p, cfg) {
-		s.fail(w, r, errorf(http.StatusForbidden, "only an admin or the plant's own enterprise may override or lock out actuators (无权操作)"))
+		s.fail(w, r, errorf(http.StatusForbidden, "only an admin or the plant's own enterprise may %s (无权操作)", what))
 		return
 	}
-	var req modeRequest
-	if err := decode(r, &req); err != nil {
+	if err := decode(r, req); err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	rec, err := s.opts.Plants.SetMode(r.Context(), cfg.ID, r.PathValue("name"), req.Mode, req.Value, "token:"+p.Token.ID, req.Reason)
+	rec, err := do(r.Context(), cfg.ID, "token:"+p.Token.ID)
 	if err != nil {
 		s.failControl(w, r, err)
 		return
