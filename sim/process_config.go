@@ -27,6 +27,7 @@ func DefaultProcessParams() ProcessParams {
 	p.HeatSteps = []HeatStep{{AtS: 2 * 86400, RangeC: 10}, {AtS: 5 * 86400, RangeC: 8}, {AtS: 8 * 86400, RangeC: 10}}
 	p.SwingStartS, p.SwingPeriodS = 86400, 36*3600
 	p.Sensors = plant.SensorModel{CondDriftPerDay: 0.002, TracerDriftPerDay: -0.002, RelNoise: 0.003}
+	p.RO.FlowDeclinePerDay, p.RO.SPRisePerDay, p.RO.DPRisePerDay = 0.015, 0.004, 0.025
 	return p
 }
 

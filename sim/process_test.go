@@ -183,3 +183,20 @@ func TestProcessLoopHoldsCyclesAndProduct(t *testing.T) {
 		t.Errorf("the make-up swing does not test the lag compensation: naive %.3f vs %.3f", naive.worstBalance, res.worstBalance)
 	}
 }
+
+// TestDemoPlantRuns runs the demo's plant (DefaultProcessParams) for ten
+// process days at the demo's step of four minutes: its heat-load cycle and
+// steps, make-up swing and fouling keep the controllers busy without
+// leaving their bands, and the RO is cleaned when its normalised flow drops.
+func TestDemoPlantRuns(t *testing.T) {
+	p := DefaultProcessParams()
+	res := runProcessLoop(t, p, 240, 240, 10*86400, nil)
+	t.Logf("demo plant, 10 days: worst |ΔN| %.3f, product %.1f %%, level %.0f-%.0f %%, pH %.2f-%.2f, UF backwashes %d CEB %d, RO cleanings %d",
+		res.worstCycles, 100*res.worstProduct, res.minLevel, res.maxLevel, res.minPH, res.maxPH, res.backwashes, res.ceb, res.roCleanings)
+	if res.worstCycles > 0.3 || res.worstProduct > 0.15 || res.minLevel < 30 || res.maxLevel > 90 {
+		t.Errorf("the demo plant leaves its bands")
+	}
+	if res.roCleanings == 0 || res.backwashes == 0 {
+		t.Errorf("the demo's reuse train does not run its sequences")
+	}
+}
