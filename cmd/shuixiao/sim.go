@@ -43,6 +43,8 @@ func runSim(args []string) int {
 	ackLog := fs.String("ack-log", "", "append \"meter seq index\" for every acknowledged reading to this file")
 	inflight := fs.Int("inflight", 1, "unacknowledged publishes per meter")
 	parkNetwork := fs.Bool("park-network", true, "also simulate the supply network of the park with the most enterprises (leak monitoring; inject pipe-leak)")
+	plants := fs.Int("plants", 0, "enterprises with a simulated cooling tower and reuse train under the server's closed-loop control")
+	plantSpeed := fs.Float64("plant-speed", 240, "the controlled plants' process runs this many times faster than real time")
 	injectAfter := fs.Duration("inject-after", 15*time.Second, "warm-up before injections")
 	statsEvery := fs.Duration("stats", time.Minute, "interval of progress lines (0: none)")
 	list := fs.Bool("list", false, "print the province (parks, enterprises, metering points) and exit")
@@ -98,7 +100,8 @@ func runSim(args []string) int {
 	}
 	s, err := sim.New(sim.Config{MQTT: *mqttAddr, API: *api, Token: *token, DataDir: *data, StateDir: *state,
 		Enterprises: *enterprises, Rate: *rate, Duration: *duration, Speed: *speed, Seed: *seed,
-		Inject: kinds, InjectAfter: *injectAfter, AckLog: ack, Log: os.Stderr, Inflight: *inflight, StatsEvery: stats, ParkNetwork: *parkNetwork})
+		Inject: kinds, InjectAfter: *injectAfter, AckLog: ack, Log: os.Stderr, Inflight: *inflight, StatsEvery: stats, ParkNetwork: *parkNetwork,
+		ProcessPlants: *plants, ProcessSpeed: *plantSpeed})
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "%v\n", err)
 		return 2
