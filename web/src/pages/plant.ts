@@ -545,7 +545,7 @@ export async function plantPage(ctx: PageContext): Promise<void> {
       settle(getJSON<HistoryPoint[]>(`/plants/${encodeURIComponent(id)}/history`)),
       cfg.reuse ? settle(getJSON<ROTrend>(`/plants/${encodeURIComponent(id)}/ro${qs({ ...window(7 * 86400), points: 240 })}`)) : Promise.resolve(null),
       cfg.reuse ? settle(getJSON<Sequences>(`/plants/${encodeURIComponent(id)}/sequences${qs(window(86400))}`)) : Promise.resolve(null),
-      settle(getJSON<CommandRecord[]>(`/plants/${encodeURIComponent(id)}/commands${qs({ limit: 60 })}`)),
+      settle(getJSON<CommandRecord[]>(`/plants/${encodeURIComponent(id)}/commands${qs({ limit: 40 })}`)),
     ]);
     if (ctx.signal.aborted) return;
     const simulated = cfg.time_scale !== 1;
