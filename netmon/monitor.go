@@ -405,7 +405,21 @@ func (m *Monitor) replay(ctx context.Context, n *watched, to time.Time, leaks []
 	cfg := w.Config()
 	d := cfg.Detection
 	window := cfg.Clock.Real(time.Duration((d.CalibrationDays+1)*86400) * time.Second)
+	// The window counts leak-free time: reach back past the leaks in it.
 	from := to.Add(-window)
+	slices.SortFunc(leaks, func(a, b interval) int { return b.from.Compare(a.from) })
+	for _, l := range leaks {
+		lo, hi := l.from, l.to
+		if hi.After(to) {
+			hi = to
+		}
+		if lo.Before(from) && hi.After(from) || !lo.Before(from) && lo.Before(to) {
+			if lo.Before(from) {
+				lo = from
+			}
+			from = from.Add(-hi.Sub(lo))
+		}
+	}
 	if n.rec.Updated.After(from) {
 		from = n.rec.Updated
 	}

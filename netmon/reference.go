@@ -228,11 +228,8 @@ func (m *ReferenceModel) LeakSignatures(t int64, sensors []leak.Sensor, readings
 	if !slices.Equal(sensors, m.sensors) {
 		return nil, errors.New("reference model: signatures asked for other sensors")
 	}
-	base, mult, err := m.Solve(t, readings)
+	base, _, err := m.Solve(t, readings)
 	if err != nil {
-		return nil, err
-	}
-	if err := base.SetDemandMultiplier(mult); err != nil {
 		return nil, err
 	}
 	baseVals := make([]float64, len(sensors))
