@@ -14,6 +14,8 @@ import { enterprisePage } from './pages/enterprise';
 import { ledgerPage } from './pages/ledger';
 import { loginPage } from './pages/login';
 import { meterPage } from './pages/meter';
+import { networkPage } from './pages/network';
+import { networksPage } from './pages/networks';
 import { overviewPage } from './pages/overview';
 import { plantPage } from './pages/plant';
 
@@ -37,6 +39,7 @@ function renderShell(): void {
           me.role === 'enterprise' && me.scope
             ? link(`/enterprises/${encodeURIComponent(me.scope)}`, t('nav.myEnterprise'), 'enterprise')
             : link(homePath(me), t('nav.overview'), 'overview'),
+          link('/networks', t('nav.networks'), 'networks'),
           link('/alarms', t('nav.alarms'), 'alarms'),
           caps.ledger ? link('/log', t('nav.ledger'), 'ledger') : null,
         )
@@ -141,6 +144,8 @@ route('meter', '/meters/:id', authed(meterPage));
 route('ledger', '/log', authed(ledgerPage));
 route('alarms', '/alarms', authed(alarmsPage));
 route('plant', '/plants/:id', authed(plantPage));
+route('networks', '/networks', authed(networksPage));
+route('network', '/networks/:id', authed(networkPage));
 route('home', '/', async () => {
   navigate((await ensureIdentity()) ? homePath(currentMe()) : '/login', true);
 });

@@ -10,6 +10,7 @@ import { pick, t, tOr } from '../app/i18n';
 import { setQuery, type PageContext } from '../app/router';
 import { capabilities, currentMe, getToken } from '../app/session';
 import { breadcrumbs, card, errorPanel, flagBadges, kpi, levelBadge, loading, pageTitle, statusBadge, table } from '../app/ui';
+import { appendNetworksCard } from './networks';
 import { appendPlantsCard } from './plant';
 import { drawSankey } from './sankeyview';
 import { trendView, type TrendMeter } from './trend';
@@ -200,6 +201,7 @@ export async function enterprisePage(ctx: PageContext): Promise<void> {
     }),
   );
 
+  void appendNetworksCard(ctx.root, { enterprise: id }, t('networks.ofEnterprise'), ctx.signal);
   void appendPlantsCard(ctx.root, id, ctx.signal);
   const balanceP = getJSON<Balance>(`/enterprises/${encodeURIComponent(id)}/balance${qs({ date })}`);
   const treeP = getJSON<TreeNode[]>(`/enterprises/${encodeURIComponent(id)}/tree`);
