@@ -346,8 +346,12 @@ func TestTimelineAndMarkers(t *testing.T) {
 		t.Fatalf("timeline %v, want %s", got, want)
 	}
 	ms := Markers(cmds, "uf_mode", 2)
-	if len(ms) != 2 || ms[1].Time != t0.Add(30*time.Minute) {
-		t.Fatalf("markers %+v", ms)
+	if len(ms) != 1 || ms[0].Time != t0.Add(30*time.Minute) {
+		t.Fatalf("markers %+v: the refused CEB is no event", ms)
+	}
+	refresh := append(cmds, cmd(50, 0, store.CommandAcked), cmd(51, 2, store.CommandAcked), cmd(52, 2, store.CommandAcked))
+	if ms := Markers(refresh, "uf_mode", 2); len(ms) != 2 || ms[1].Time != t0.Add(51*time.Minute) {
+		t.Fatalf("markers %+v: a refresh of the same value is no new event", ms)
 	}
 }
 

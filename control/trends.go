@@ -124,12 +124,21 @@ type Marker struct {
 	Index   uint64    `json:"index"`
 }
 
-// Markers picks the commands to an actuator that set one of the given
-// values (oldest first), e.g. the RO's cleaning starts.
+// Markers picks the commands to an actuator that changed it to one of the
+// given values (oldest first), e.g. the RO's cleaning starts. A command that
+// repeats the value before it (a refresh, a retry after a timeout) is no new
+// event; commands the device refused are left out.
 func Markers(cmds []store.CommandRecord, actuator string, values ...float64) []Marker {
-	var out []Marker
+	var cs []store.CommandRecord
 	for _, c := range cmds {
-		if c.Kind != store.CommandIssue || c.Actuator != actuator {
+		if c.Kind == store.CommandIssue && c.Actuator == actuator && c.Status != store.CommandNacked {
+			cs = append(cs, c)
+		}
+	}
+	sort.Slice(cs, func(i, j int) bool { return cs[i].Issued.Before(cs[j].Issued) })
+	var out []Marker
+	for i, c := range cs {
+		if i > 0 && cs[i-1].Value == c.Value {
 			continue
 		}
 		for _, v := range values {
@@ -138,7 +147,6 @@ func Markers(cmds []store.CommandRecord, actuator string, values ...float64) []M
 			}
 		}
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Time.Before(out[j].Time) })
 	return out
 }
 
