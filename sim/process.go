@@ -78,7 +78,7 @@ type ProcessState struct {
 	MMFHeadloss                      float64
 	UF                               plant.UFState
 	RO                               plant.ROState
-	ROCleanings, UFBackwashes, MMFBW int
+	ROCleanings, UFBackwashes, MMFBW int // sequences started
 	// Last flows, for the instruments.
 	Flows plant.TowerFlows
 }

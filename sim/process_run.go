@@ -480,9 +480,11 @@ func (p *ProcessPlant) apply(name string, v float64) {
 		}
 		s.UFMode = m
 	case "ro_mode":
-		if v == control.ROService && s.ROMode == control.ROCleaning {
+		switch {
+		case v == control.ROService && s.ROMode == control.ROCleaning:
 			s.RO = p.Params.RO.Clean(s.RO) // the CIP is done when the RO returns to service
-			s.ROCleanings++
+		case v == control.ROCleaning && s.ROMode != control.ROCleaning:
+			s.ROCleanings++ // cleanings started
 		}
 		s.ROMode = int(v)
 	}
