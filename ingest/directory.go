@@ -34,7 +34,7 @@ func NewDirectory() *Directory { return &Directory{devices: map[string]*Device{}
 // Put registers (or replaces) a meter's key. The key must be a note verifier
 // key named meter.KeyName(m.ID).
 func (d *Directory) Put(m meter.Meter, p meter.Point, enterprise string) error {
-	v, err := note.NewVerifier(m.Key)
+	v, err := newMeterVerifier(m.Key)
 	if err != nil {
 		return fmt.Errorf("meter %s: key: %w", m.ID, err)
 	}
