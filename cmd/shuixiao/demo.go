@@ -44,6 +44,7 @@ func runDemo(args []string) int {
 	logOut := io.Writer(os.Stderr)
 	cfg.Logger = newLogger(logOut, *verbose)
 	routeKlog(cfg.Logger)
+	setMemoryLimit()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	start := time.Now()
