@@ -32,8 +32,12 @@ type CatchUpStore interface {
 // the record; the store is derived from it. Entries that do not verify are
 // logged and skipped (the verifier will report them); they are never stored.
 // It returns the number of entries applied.
+//
+// Entries of other kinds signed by the log key (actuator commands) are passed
+// to onOther, if set, after their signature is checked.
 func CatchUp(ctx context.Context, l LedgerReader, st CatchUpStore, logKey note.Verifier, dir *Directory,
-	onKey func(ctx context.Context, ke *reading.KeyEntry) error, now time.Time, logger *slog.Logger) (int, error) {
+	onKey func(ctx context.Context, ke *reading.KeyEntry) error,
+	onOther func(ctx context.Context, index uint64, entry []byte) error, now time.Time, logger *slog.Logger) (int, error) {
 	from, err := st.LedgerSize(ctx)
 	if err != nil {
 		return 0, err
@@ -126,7 +130,21 @@ func CatchUp(ctx context.Context, l LedgerReader, st CatchUpStore, logKey note.V
 				return flush(i + 1)
 			}
 		default:
-			logger.Warn("unknown ledger entry kind; skipped", "index", i)
+			if onOther == nil || reading.Kind(entry) == "" {
+				logger.Warn("unknown ledger entry kind; skipped", "index", i)
+				return nil
+			}
+			if err := flush(i); err != nil {
+				return err
+			}
+			if _, err := note.Open(entry, note.VerifierList(logKey)); err != nil {
+				logger.Error("ledger entry does not verify with the log key; skipped", "index", i, "error", err)
+				return nil
+			}
+			if err := onOther(ctx, i, entry); err != nil {
+				return fmt.Errorf("ledger entry %d: %w", i, err)
+			}
+			applied++
 		}
 		return nil
 	})

@@ -23,6 +23,7 @@ import (
 	"golang.org/x/mod/sumdb/note"
 	"k8s.io/klog/v2"
 
+	"github.com/shuixiao/shuixiao/actuate"
 	"github.com/shuixiao/shuixiao/alarm"
 	"github.com/shuixiao/shuixiao/api"
 	"github.com/shuixiao/shuixiao/broker"
@@ -148,6 +149,17 @@ func openServer(ctx context.Context, cfg serverConfig) (*server, error) {
 			return nil
 		}
 		return s.devices.load(ctx, ke.Meter)
+	}, func(ctx context.Context, index uint64, entry []byte) error {
+		if reading.Kind(entry) != reading.CommandHeader {
+			log.Warn("ledger entry of an unknown kind; skipped", "index", index)
+			return nil
+		}
+		ce, err := reading.ParseCommandEntry(entry)
+		if err != nil {
+			log.Error("command entry does not parse; skipped", "index", index, "error", err)
+			return nil
+		}
+		return actuate.Recover(ctx, st, ce, index)
 	}, time.Now(), log)
 	if err != nil {
 		return nil, fmt.Errorf("catch up with the ledger: %w", err)
