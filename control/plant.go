@@ -3,6 +3,7 @@ package control
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/shuixiao/shuixiao/sensor"
 	"math"
 	"strconv"
 	"strings"
@@ -275,19 +276,9 @@ func (p *Plant) Step(in Inputs, dt, timeOfDayS float64) Result {
 	return res
 }
 
-func addAlarms[A cooling.Alarm | dosing.Alarm | reuse.Alarm](res *Result, source string, as []A) {
+func addAlarms(res *Result, source string, as []sensor.Alarm) {
 	for _, a := range as {
-		var code, msg string
-		var crit bool
-		switch x := any(a).(type) {
-		case cooling.Alarm:
-			code, msg, crit = x.Code, x.Message, x.Severity == cooling.Critical
-		case dosing.Alarm:
-			code, msg, crit = x.Code, x.Message, x.Severity == dosing.Critical
-		case reuse.Alarm:
-			code, msg, crit = x.Code, x.Message, x.Severity == reuse.Critical
-		}
-		res.Alarms = append(res.Alarms, Alarm{Code: code, Severity: severity(crit), Message: source + ": " + msg})
+		res.Alarms = append(res.Alarms, Alarm{Code: a.Code, Severity: severity(a.Severity == sensor.Critical), Message: source + ": " + a.Message})
 	}
 }
 

@@ -2,47 +2,22 @@ package cooling
 
 import (
 	"fmt"
+	"github.com/shuixiao/shuixiao/sensor"
 	"math"
 )
 
-// Reading is one sensor value as the controller receives it.
-type Reading struct {
-	Value float64
-	AgeS  float64 // seconds since the value was measured
-	Valid bool    // false when the transmitter or gateway flags a fault
-}
-
-// Severity ranks an alarm.
-type Severity int
-
-const (
-	// Warning asks an operator to look.
-	Warning Severity = iota + 1
-	// Critical means a controller is in its fail-safe state or a limit is broken.
-	Critical
+// Reading, Alarm and Severity are the control packages' shared types.
+type (
+	Reading  = sensor.Reading
+	Alarm    = sensor.Alarm
+	Severity = sensor.Severity
 )
 
-// Alarm is raised by a controller step; the caller deduplicates and latches alarms.
-type Alarm struct {
-	Code     string
-	Severity Severity
-	Message  string
-}
-
-// check reports why a reading cannot be used, or "" when it can.
-func (r Reading) check(min, max, staleAfterS float64) string {
-	switch {
-	case !r.Valid:
-		return "sensor fault"
-	case math.IsNaN(r.Value) || math.IsInf(r.Value, 0):
-		return "not a number"
-	case staleAfterS > 0 && !(r.AgeS <= staleAfterS):
-		return fmt.Sprintf("stale (%.0f s old, limit %.0f s)", r.AgeS, staleAfterS)
-	case r.Value < min || r.Value > max:
-		return fmt.Sprintf("implausible value %g outside [%g, %g]", r.Value, min, max)
-	}
-	return ""
-}
+// Alarm severities.
+const (
+	Warning  = sensor.Warning
+	Critical = sensor.Critical
+)
 
 // LevelConfig configures the basin make-up controller: an on/off make-up valve with hysteresis.
 type LevelConfig struct {
@@ -79,9 +54,9 @@ type LevelOutput struct {
 // Step advances the make-up controller by dt seconds.
 func (c LevelConfig) Step(s LevelState, level Reading, dt float64) (LevelState, LevelOutput, []Alarm) {
 	var alarms []Alarm
-	if why := level.check(c.PlausibleMin, c.PlausibleMax, c.StaleAfterS); why != "" {
+	if why := level.Problem(c.PlausibleMin, c.PlausibleMax, c.StaleAfterS); why != "" {
 		s.FailSafe, s.ValveOpen = true, c.FailSafeOpen
-		alarms = append(alarms, Alarm{"level_sensor", Critical, "basin level " + why + "; make-up valve to fail-safe"})
+		alarms = append(alarms, Alarm{Code: "level_sensor", Severity: Critical, Message: "basin level " + why + "; make-up valve to fail-safe"})
 		return s, LevelOutput{MakeupValveOpen: s.ValveOpen}, alarms
 	}
 	s.FailSafe = false
@@ -92,10 +67,10 @@ func (c LevelConfig) Step(s LevelState, level Reading, dt float64) (LevelState, 
 		s.ValveOpen = false
 	}
 	if level.Value <= c.LowAlarmPct {
-		alarms = append(alarms, Alarm{"level_low", Critical, fmt.Sprintf("basin level %.1f %% below %.1f %%", level.Value, c.LowAlarmPct)})
+		alarms = append(alarms, Alarm{Code: "level_low", Severity: Critical, Message: fmt.Sprintf("basin level %.1f %% below %.1f %%", level.Value, c.LowAlarmPct)})
 	}
 	if level.Value >= c.HighAlarmPct {
-		alarms = append(alarms, Alarm{"level_high", Warning, fmt.Sprintf("basin level %.1f %% above %.1f %% (overflow risk)", level.Value, c.HighAlarmPct)})
+		alarms = append(alarms, Alarm{Code: "level_high", Severity: Warning, Message: fmt.Sprintf("basin level %.1f %% above %.1f %% (overflow risk)", level.Value, c.HighAlarmPct)})
 	}
 	return s, LevelOutput{MakeupValveOpen: s.ValveOpen}, alarms
 }
@@ -169,12 +144,12 @@ type BlowdownOutput struct {
 func (c BlowdownConfig) Step(s BlowdownState, in BlowdownInput, dt float64) (BlowdownState, BlowdownOutput, []Alarm) {
 	var alarms []Alarm
 	ff, haveFF := 0.0, false
-	if in.Evaporation.check(0, 1e6, c.StaleAfterS) == "" {
+	if in.Evaporation.Problem(0, 1e6, c.StaleAfterS) == "" {
 		b := in.Evaporation.Value/(c.CyclesSetpoint-1) - c.DriftFlow
 		ff, haveFF = math.Max(b, 0)/c.ValveCapacity, true
 	}
-	whyB := in.BasinEC.check(c.ECMin, c.ECMax, c.StaleAfterS)
-	whyM := in.MakeupEC.check(c.ECMin, c.ECMax, c.StaleAfterS)
+	whyB := in.BasinEC.Problem(c.ECMin, c.ECMax, c.StaleAfterS)
+	whyM := in.MakeupEC.Problem(c.ECMin, c.ECMax, c.StaleAfterS)
 	if whyB != "" || whyM != "" {
 		s.FailSafe = true
 		v := c.FailSafeValve
@@ -188,7 +163,7 @@ func (c BlowdownConfig) Step(s BlowdownState, in BlowdownInput, dt float64) (Blo
 		} else {
 			msg += "the fail-safe opening"
 		}
-		alarms = append(alarms, Alarm{"conductivity_sensor", Critical, msg})
+		alarms = append(alarms, Alarm{Code: "conductivity_sensor", Severity: Critical, Message: msg})
 		return s, BlowdownOutput{Valve: v, BlowdownFlow: v * c.ValveCapacity, Cycles: math.NaN()}, alarms
 	}
 	if s.FailSafe {
@@ -223,7 +198,7 @@ func (c BlowdownConfig) Step(s BlowdownState, in BlowdownInput, dt float64) (Blo
 		s.Integral = integral
 	}
 	if math.Abs(e) > c.CyclesAlarmDev {
-		alarms = append(alarms, Alarm{"cycles_deviation", Warning, fmt.Sprintf("cycles %.2f, set-point %.2f", n, c.CyclesSetpoint)})
+		alarms = append(alarms, Alarm{Code: "cycles_deviation", Severity: Warning, Message: fmt.Sprintf("cycles %.2f, set-point %.2f", n, c.CyclesSetpoint)})
 	}
 	return s, BlowdownOutput{Valve: v, BlowdownFlow: v * c.ValveCapacity, Cycles: n}, alarms
 }

@@ -65,7 +65,7 @@ func TestBlowdownHoldsCycles(t *testing.T) {
 		if k == 24*60*3 {
 			E = 22 // heat-load step
 		}
-		in := BlowdownInput{BasinEC: Reading{C, 0, true}, MakeupEC: Reading{cm, 0, true}, Evaporation: Reading{E, 0, true}}
+		in := BlowdownInput{BasinEC: Reading{Value: C, AgeS: 0, Valid: true}, MakeupEC: Reading{Value: cm, AgeS: 0, Valid: true}, Evaporation: Reading{Value: E, AgeS: 0, Valid: true}}
 		var out BlowdownOutput
 		s, out, _ = c.Step(s, in, dt)
 		purge := out.BlowdownFlow + c.DriftFlow
@@ -84,12 +84,12 @@ func TestBlowdownHoldsCycles(t *testing.T) {
 func TestBlowdownFailSafe(t *testing.T) {
 	c := blowdownConfig()
 	stale := Reading{Value: 2000, AgeS: 600, Valid: true}
-	_, out, alarms := c.Step(BlowdownState{}, BlowdownInput{BasinEC: stale, MakeupEC: Reading{400, 0, true}, Evaporation: Reading{15.3, 0, true}}, 60)
+	_, out, alarms := c.Step(BlowdownState{}, BlowdownInput{BasinEC: stale, MakeupEC: Reading{Value: 400, AgeS: 0, Valid: true}, Evaporation: Reading{Value: 15.3, AgeS: 0, Valid: true}}, 60)
 	// Feed-forward: E/(N−1) − D = 15.3/4 − 0.1 = 3.725 m³/h → 0.3725 of a 10 m³/h valve.
 	if !near(out.Valve, 0.3725, 1e-9) || !math.IsNaN(out.Cycles) || len(alarms) != 1 {
 		t.Errorf("fail-safe with estimate: %+v %v", out, alarms)
 	}
-	_, out, _ = c.Step(BlowdownState{}, BlowdownInput{BasinEC: stale, MakeupEC: Reading{400, 0, true}}, 60)
+	_, out, _ = c.Step(BlowdownState{}, BlowdownInput{BasinEC: stale, MakeupEC: Reading{Value: 400, AgeS: 0, Valid: true}}, 60)
 	if out.Valve != c.FailSafeValve {
 		t.Errorf("fail-safe without estimate: valve %g", out.Valve)
 	}
@@ -109,8 +109,8 @@ func TestBlowdownValveAlwaysWithinLimits(t *testing.T) {
 	}
 	s := BlowdownState{}
 	for i := 0; i < 200000; i++ {
-		in := BlowdownInput{BasinEC: Reading{pick(), rng.Float64() * 300, rng.Intn(10) > 0},
-			MakeupEC: Reading{pick(), rng.Float64() * 300, rng.Intn(10) > 0}, Evaporation: Reading{pick(), 0, rng.Intn(2) == 0}}
+		in := BlowdownInput{BasinEC: Reading{Value: pick(), AgeS: rng.Float64() * 300, Valid: rng.Intn(10) > 0},
+			MakeupEC: Reading{Value: pick(), AgeS: rng.Float64() * 300, Valid: rng.Intn(10) > 0}, Evaporation: Reading{Value: pick(), AgeS: 0, Valid: rng.Intn(2) == 0}}
 		var out BlowdownOutput
 		s, out, _ = c.Step(s, in, rng.Float64()*600)
 		if !(out.Valve >= c.ValveMin && out.Valve <= c.ValveMax) {

@@ -52,9 +52,9 @@ type AcidOutput struct {
 // Step advances the acid controller by dt seconds with the measured pH. Acid's fail-safe is
 // off: an unknown pH never gets acid.
 func (c AcidConfig) Step(s AcidState, ph Reading, dt float64) (AcidState, AcidOutput, []Alarm) {
-	if why := ph.usable(c.PlausibleMin, c.PlausibleMax, c.StaleAfterS); why != "" {
+	if why := ph.Problem(c.PlausibleMin, c.PlausibleMax, c.StaleAfterS); why != "" {
 		s.FailSafe = true
-		return s, AcidOutput{}, []Alarm{{"ph_sensor", Critical, "pH " + why + "; acid feed stopped"}}
+		return s, AcidOutput{}, []Alarm{{Code: "ph_sensor", Severity: Critical, Message: "pH " + why + "; acid feed stopped"}}
 	}
 	if s.FailSafe {
 		s.FailSafe, s.Integral = false, 0
@@ -62,10 +62,10 @@ func (c AcidConfig) Step(s AcidState, ph Reading, dt float64) (AcidState, AcidOu
 	var alarms []Alarm
 	if ph.Value <= c.LowLowPH {
 		s.Integral = 0
-		return s, AcidOutput{}, []Alarm{{"ph_low_low", Critical, fmt.Sprintf("pH %.2f at or below %.2f; acid feed stopped", ph.Value, c.LowLowPH)}}
+		return s, AcidOutput{}, []Alarm{{Code: "ph_low_low", Severity: Critical, Message: fmt.Sprintf("pH %.2f at or below %.2f; acid feed stopped", ph.Value, c.LowLowPH)}}
 	}
 	if c.HighAlarmPH > 0 && ph.Value > c.HighAlarmPH {
-		alarms = append(alarms, Alarm{"ph_high", Warning, fmt.Sprintf("pH %.2f above %.2f", ph.Value, c.HighAlarmPH)})
+		alarms = append(alarms, Alarm{Code: "ph_high", Severity: Warning, Message: fmt.Sprintf("pH %.2f above %.2f", ph.Value, c.HighAlarmPH)})
 	}
 	e := ph.Value - c.SetpointPH
 	switch {
@@ -80,7 +80,7 @@ func (c AcidConfig) Step(s AcidState, ph Reading, dt float64) (AcidState, AcidOu
 	if c.ProductPerDay > 0 {
 		if s.DayVolumeL >= c.ProductPerDay {
 			max = 0
-			alarms = append(alarms, Alarm{"acid_daily_limit", Warning, fmt.Sprintf("daily acid limit %.1f L reached", c.ProductPerDay)})
+			alarms = append(alarms, Alarm{Code: "acid_daily_limit", Severity: Warning, Message: fmt.Sprintf("daily acid limit %.1f L reached", c.ProductPerDay)})
 		} else if dt > 0 {
 			max = math.Min(max, (c.ProductPerDay-s.DayVolumeL)*3600/dt)
 		}

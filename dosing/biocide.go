@@ -91,7 +91,7 @@ func (c BiocideConfig) Step(s BiocideState, in BiocideInput, dt float64) (Biocid
 	t := in.TimeOfDayS
 	if math.IsNaN(t) || t < 0 || t >= 86400 {
 		s.On = false
-		return s, BiocideOutput{}, []Alarm{{"clock", Critical, fmt.Sprintf("time of day %g s invalid; biocide stopped", t)}}
+		return s, BiocideOutput{}, []Alarm{{Code: "clock", Severity: Critical, Message: fmt.Sprintf("time of day %g s invalid; biocide stopped", t)}}
 	}
 	if s.Initialised && t < s.LastTimeS {
 		s.OnTodayS = 0 // a new day
@@ -102,14 +102,14 @@ func (c BiocideConfig) Step(s BiocideState, in BiocideInput, dt float64) (Biocid
 	case BiocideSchedule:
 		want = c.inWindow(t)
 	default:
-		if why := in.ORP.usable(c.PlausibleMinMV, c.PlausibleMaxMV, c.StaleAfterS); why != "" {
+		if why := in.ORP.Problem(c.PlausibleMinMV, c.PlausibleMaxMV, c.StaleAfterS); why != "" {
 			s.FailSafe = true
 			msg := "ORP " + why + "; biocide stopped"
 			if c.ScheduleOnFault {
 				want = c.inWindow(t)
 				msg = "ORP " + why + "; biocide on the fallback schedule"
 			}
-			alarms = append(alarms, Alarm{"orp_sensor", Critical, msg})
+			alarms = append(alarms, Alarm{Code: "orp_sensor", Severity: Critical, Message: msg})
 		} else {
 			s.FailSafe = false
 			switch {
@@ -124,7 +124,7 @@ func (c BiocideConfig) Step(s BiocideState, in BiocideInput, dt float64) (Biocid
 	}
 	if want && c.MaxOnSPerDay > 0 && s.OnTodayS >= c.MaxOnSPerDay {
 		want = false
-		alarms = append(alarms, Alarm{"biocide_daily_limit", Warning, fmt.Sprintf("biocide feed time limit %.0f s/day reached", c.MaxOnSPerDay)})
+		alarms = append(alarms, Alarm{Code: "biocide_daily_limit", Severity: Warning, Message: fmt.Sprintf("biocide feed time limit %.0f s/day reached", c.MaxOnSPerDay)})
 	}
 	s.On = want
 	var out BiocideOutput

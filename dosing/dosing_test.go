@@ -27,8 +27,8 @@ func TestTracerWorkedVectors(t *testing.T) {
 	c := inhibitorConfig(t)
 	// 45 µg/L PTSA at r = 10 → 4.5 mg/L product; error −0.5 mg/L against 5.0.
 	f := c.Meter.Cal.Slope*45 + c.Meter.Cal.Offset
-	_, out, alarms := c.Step(InhibitorState{}, InhibitorInput{Fluorescence: Reading{f, 0, true}, TempC: 25,
-		Purge: Reading{3.825, 0, true}}, 60)
+	_, out, alarms := c.Step(InhibitorState{}, InhibitorInput{Fluorescence: Reading{Value: f, AgeS: 0, Valid: true}, TempC: 25,
+		Purge: Reading{Value: 3.825, AgeS: 0, Valid: true}}, 60)
 	if !near(out.TracerUgL, 45, 1e-9) || !near(out.ProductMgL, 4.5, 1e-9) || !near(out.ErrorMgL, -0.5, 1e-9) {
 		t.Errorf("tracer %g product %g error %g", out.TracerUgL, out.ProductMgL, out.ErrorMgL)
 	}
@@ -83,8 +83,8 @@ func TestTwoPointCalibrationAndCompensation(t *testing.T) {
 func TestInhibitorFailSafeAndConsumptionAlarm(t *testing.T) {
 	c := inhibitorConfig(t)
 	f := c.Meter.Cal.Slope*50 + c.Meter.Cal.Offset
-	for _, fl := range []Reading{{f, 1000, true}, {f, 0, false}, {1e6, 0, true}, {math.NaN(), 0, true}} {
-		s, out, alarms := c.Step(InhibitorState{Integral: 100}, InhibitorInput{Fluorescence: fl, TempC: 25, Purge: Reading{3.825, 0, true}}, 60)
+	for _, fl := range []Reading{{Value: f, AgeS: 1000, Valid: true}, {Value: f}, {Value: 1e6, Valid: true}, {Value: math.NaN(), Valid: true}} {
+		s, out, alarms := c.Step(InhibitorState{Integral: 100}, InhibitorInput{Fluorescence: fl, TempC: 25, Purge: Reading{Value: 3.825, AgeS: 0, Valid: true}}, 60)
 		if !s.FailSafe || !near(out.PumpLh, 3.825*5/1000/1.2, 1e-12) || len(alarms) != 1 || alarms[0].Code != "tracer_sensor" {
 			t.Errorf("reading %+v: state %+v out %+v alarms %v", fl, s, out, alarms)
 		}
@@ -93,8 +93,8 @@ func TestInhibitorFailSafeAndConsumptionAlarm(t *testing.T) {
 			t.Errorf("no purge: pump %g, want fail-safe %g", out.PumpLh, c.FailSafeLh)
 		}
 	}
-	_, out, alarms := c.Step(InhibitorState{}, InhibitorInput{Fluorescence: Reading{f, 0, true}, TempC: 25,
-		Purge: Reading{3.825, 0, true}, Tagged: Reading{3.5, 0, true}}, 60)
+	_, out, alarms := c.Step(InhibitorState{}, InhibitorInput{Fluorescence: Reading{Value: f, AgeS: 0, Valid: true}, TempC: 25,
+		Purge: Reading{Value: 3.825, AgeS: 0, Valid: true}, Tagged: Reading{Value: 3.5, AgeS: 0, Valid: true}}, 60)
 	if !near(out.ConsumptionPct, 30, 1e-9) || len(alarms) != 1 || alarms[0].Code != "polymer_consumption" {
 		t.Errorf("consumption %g alarms %v", out.ConsumptionPct, alarms)
 	}
@@ -114,7 +114,7 @@ func TestInhibitorHoldsProduct(t *testing.T) {
 		}
 		f := c.Meter.Cal.Slope*C*c.Meter.Ratio + c.Meter.Cal.Offset
 		var out InhibitorOutput
-		s, out, _ = c.Step(s, InhibitorInput{Fluorescence: Reading{f, 0, true}, TempC: 25, Purge: Reading{purge * 0.85, 0, true}}, dt)
+		s, out, _ = c.Step(s, InhibitorInput{Fluorescence: Reading{Value: f, AgeS: 0, Valid: true}, TempC: 25, Purge: Reading{Value: purge * 0.85, AgeS: 0, Valid: true}}, dt)
 		C += (1000*c.ProductDensity*out.PumpLh - purge*C) / V * dt / 3600
 		if k > 2*24*60 {
 			worst = math.Max(worst, math.Abs(C-c.SetpointMgL)/c.SetpointMgL)
@@ -147,7 +147,9 @@ func TestPumpLimitsNeverExceeded(t *testing.T) {
 		}
 		return (rng.Float64()*2 - 0.2) * scale
 	}
-	rd := func(scale float64) Reading { return Reading{val(scale), math.Abs(val(400)), rng.Intn(8) > 0} }
+	rd := func(scale float64) Reading {
+		return Reading{Value: val(scale), AgeS: math.Abs(val(400)), Valid: rng.Intn(8) > 0}
+	}
 	var is InhibitorState
 	var as AcidState
 	var bs BiocideState
@@ -202,12 +204,12 @@ func TestAcidControl(t *testing.T) {
 		pump float64
 		code string
 	}{
-		{Reading{7.82, 0, true}, 0, ""},       // inside the deadband
-		{Reading{8.3, 0, true}, 2 * 0.45, ""}, // P action on (0.5 − 0.05)
-		{Reading{9.0, 0, true}, 2 * 1.15, "ph_high"},
-		{Reading{6.4, 0, true}, 0, "ph_low_low"},  // stop acid
-		{Reading{8.3, 500, true}, 0, "ph_sensor"}, // stale → off
-		{Reading{13, 0, true}, 0, "ph_sensor"},    // implausible → off
+		{Reading{Value: 7.82, AgeS: 0, Valid: true}, 0, ""},       // inside the deadband
+		{Reading{Value: 8.3, AgeS: 0, Valid: true}, 2 * 0.45, ""}, // P action on (0.5 − 0.05)
+		{Reading{Value: 9.0, AgeS: 0, Valid: true}, 2 * 1.15, "ph_high"},
+		{Reading{Value: 6.4, AgeS: 0, Valid: true}, 0, "ph_low_low"},  // stop acid
+		{Reading{Value: 8.3, AgeS: 500, Valid: true}, 0, "ph_sensor"}, // stale → off
+		{Reading{Value: 13, AgeS: 0, Valid: true}, 0, "ph_sensor"},    // implausible → off
 	}
 	for i, tc := range cases {
 		_, out, alarms := c.Step(AcidState{}, tc.ph, 60)
@@ -233,7 +235,7 @@ func TestBiocideORPAndSchedule(t *testing.T) {
 	}{{600, false}, {540, true}, {600, true}, {660, false}, {600, false}}
 	for i, q := range seq {
 		var out BiocideOutput
-		s, out, _ = c.Step(s, BiocideInput{ORP: Reading{q.orp, 0, true}, TimeOfDayS: 3600 + float64(i)}, 1)
+		s, out, _ = c.Step(s, BiocideInput{ORP: Reading{Value: q.orp, AgeS: 0, Valid: true}, TimeOfDayS: 3600 + float64(i)}, 1)
 		if (out.PumpLh > 0) != q.on {
 			t.Errorf("step %d ORP %g: pump %g", i, q.orp, out.PumpLh)
 		}
@@ -243,7 +245,7 @@ func TestBiocideORPAndSchedule(t *testing.T) {
 		tod float64
 		on  bool
 	}{{23.5 * 3600, true}, {0.5 * 3600, true}, {2 * 3600, false}} {
-		_, out, alarms := c.Step(BiocideState{}, BiocideInput{ORP: Reading{600, 0, false}, TimeOfDayS: tc.tod}, 1)
+		_, out, alarms := c.Step(BiocideState{}, BiocideInput{ORP: Reading{Value: 600, AgeS: 0, Valid: false}, TimeOfDayS: tc.tod}, 1)
 		if (out.PumpLh > 0) != tc.on || len(alarms) != 1 {
 			t.Errorf("fallback at %g h: pump %g alarms %v", tc.tod/3600, out.PumpLh, alarms)
 		}
@@ -257,7 +259,7 @@ func TestBiocideORPAndSchedule(t *testing.T) {
 
 func BenchmarkInhibitorStep(b *testing.B) {
 	c := inhibitorConfig(b)
-	in := InhibitorInput{Fluorescence: Reading{47, 0, true}, TempC: 30, Purge: Reading{3.8, 0, true}, Tagged: Reading{4, 0, true}}
+	in := InhibitorInput{Fluorescence: Reading{Value: 47, AgeS: 0, Valid: true}, TempC: 30, Purge: Reading{Value: 3.8, AgeS: 0, Valid: true}, Tagged: Reading{Value: 4, AgeS: 0, Valid: true}}
 	var s InhibitorState
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {

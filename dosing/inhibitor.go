@@ -76,11 +76,11 @@ func (c InhibitorConfig) Step(s InhibitorState, in InhibitorInput, dt float64) (
 	out := InhibitorOutput{ProductMgL: math.NaN(), TracerUgL: math.NaN(), ErrorMgL: math.NaN(), ConsumptionPct: math.NaN()}
 	var alarms []Alarm
 	ff, haveFF := 0.0, false
-	if in.Purge.usable(0, 1e5, c.StaleAfterS) == "" {
+	if in.Purge.Problem(0, 1e5, c.StaleAfterS) == "" {
 		ff, haveFF = c.FeedForwardKgH(in.Purge.Value)/c.ProductDensity, true
 	}
 	out.FeedForwardLh = ff
-	why := in.Fluorescence.usable(math.Inf(-1), math.Inf(1), c.StaleAfterS)
+	why := in.Fluorescence.Problem(math.Inf(-1), math.Inf(1), c.StaleAfterS)
 	if why == "" && !math.IsNaN(in.TempC) {
 		out.TracerUgL, out.ProductMgL = c.Meter.Product(in.Fluorescence.Value, in.TempC)
 		if !(out.ProductMgL >= -0.05*c.SetpointMgL && out.ProductMgL <= c.MaxPlausible) {
@@ -98,7 +98,7 @@ func (c InhibitorConfig) Step(s InhibitorState, in InhibitorInput, dt float64) (
 			msg = "tracer " + why + "; inhibitor on feed-forward (B + D)·C_set"
 		}
 		out.ProductMgL, out.TracerUgL = math.NaN(), math.NaN()
-		return s, out, append(alarms, Alarm{"tracer_sensor", Critical, msg})
+		return s, out, append(alarms, Alarm{Code: "tracer_sensor", Severity: Critical, Message: msg})
 	}
 	if s.FailSafe {
 		s.FailSafe, s.Integral = false, 0
@@ -107,15 +107,13 @@ func (c InhibitorConfig) Step(s InhibitorState, in InhibitorInput, dt float64) (
 	out.ErrorMgL = -e
 	out.PumpLh, s.Integral = pi(ff, c.Kp, c.TiS, e, s.Integral, dt, c.PumpMinLh, c.PumpMaxLh)
 	if c.DeviationAlarmPct > 0 && math.Abs(e) > c.DeviationAlarmPct/100*c.SetpointMgL {
-		alarms = append(alarms, Alarm{"product_deviation", Warning,
-			fmt.Sprintf("product %.2f mg/L, set-point %.2f mg/L", out.ProductMgL, c.SetpointMgL)})
+		alarms = append(alarms, Alarm{Code: "product_deviation", Severity: Warning, Message: fmt.Sprintf("product %.2f mg/L, set-point %.2f mg/L", out.ProductMgL, c.SetpointMgL)})
 	}
-	if c.TaggedRatio > 0 && in.Tagged.usable(0, c.MaxPlausible*c.TaggedRatio, c.StaleAfterS) == "" && out.ProductMgL > 0 {
+	if c.TaggedRatio > 0 && in.Tagged.Problem(0, c.MaxPlausible*c.TaggedRatio, c.StaleAfterS) == "" && out.ProductMgL > 0 {
 		if pct, err := ConsumptionPercent(in.Tagged.Value, out.ProductMgL, c.TaggedRatio); err == nil {
 			out.ConsumptionPct = pct
 			if c.ConsumptionAlarmPct > 0 && pct > c.ConsumptionAlarmPct {
-				alarms = append(alarms, Alarm{"polymer_consumption", Warning,
-					fmt.Sprintf("%.0f %% of the polymer consumed (limit %.0f %%): scaling stress or fouled sensor", pct, c.ConsumptionAlarmPct)})
+				alarms = append(alarms, Alarm{Code: "polymer_consumption", Severity: Warning, Message: fmt.Sprintf("%.0f %% of the polymer consumed (limit %.0f %%): scaling stress or fouled sensor", pct, c.ConsumptionAlarmPct)})
 			}
 		}
 	}

@@ -101,7 +101,7 @@ func TestUFFailSafeSensors(t *testing.T) {
 	bw := 0
 	rng := rand.New(rand.NewSource(3))
 	for k := 0; k < 5000; k++ {
-		in := UFInput{TMP: Reading{rng.NormFloat64() * 100, 1000, true}, L20: Reading{math.NaN(), 0, false}}
+		in := UFInput{TMP: Reading{Value: rng.NormFloat64() * 100, AgeS: 1000, Valid: true}, L20: Reading{Value: math.NaN(), AgeS: 0, Valid: false}}
 		var alarms []Alarm
 		prev := out.Mode
 		s, out, alarms = c.Step(s, in, 10)

@@ -78,13 +78,13 @@ func (c MMFConfig) Step(s MMFState, in MMFInput, dt float64) (MMFState, MMFOutpu
 		}
 	default:
 		reason := ""
-		if why := in.Headloss.problem(-0.2, 10, c.StaleAfterS); why != "" {
-			alarms = append(alarms, Alarm{"mmf_headloss_sensor", Warning, "filter headloss " + why + "; backwash on turbidity and timer"})
+		if why := in.Headloss.Problem(-0.2, 10, c.StaleAfterS); why != "" {
+			alarms = append(alarms, Alarm{Code: "mmf_headloss_sensor", Severity: Warning, Message: "filter headloss " + why + "; backwash on turbidity and timer"})
 		} else if in.Headloss.Value >= c.HeadlossBar {
 			reason = fmt.Sprintf("headloss %.2f bar", in.Headloss.Value)
 		}
-		if why := in.Turbidity.problem(0, 1000, c.StaleAfterS); why != "" {
-			alarms = append(alarms, Alarm{"mmf_turbidity_sensor", Warning, "filter effluent turbidity " + why + "; backwash on headloss and timer"})
+		if why := in.Turbidity.Problem(0, 1000, c.StaleAfterS); why != "" {
+			alarms = append(alarms, Alarm{Code: "mmf_turbidity_sensor", Severity: Warning, Message: "filter effluent turbidity " + why + "; backwash on headloss and timer"})
 			s.TurbHighS = 0
 		} else if in.Turbidity.Value >= c.TurbidityNTU {
 			s.TurbHighS += dt

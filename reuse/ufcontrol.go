@@ -116,8 +116,8 @@ func (c UFConfig) Step(s UFState, in UFInput, dt float64) (UFState, UFOutput, []
 	}
 	var alarms []Alarm
 	s.InModeS += dt
-	tmpWhy := in.TMP.problem(-0.5, c.PlausibleTMPMax, c.StaleAfterS)
-	l20Why := in.L20.problem(0, 10*c.BaselineL20, c.StaleAfterS)
+	tmpWhy := in.TMP.Problem(-0.5, c.PlausibleTMPMax, c.StaleAfterS)
+	l20Why := in.L20.Problem(0, 10*c.BaselineL20, c.StaleAfterS)
 	switch s.Mode {
 	case UFBackwash:
 		if s.InModeS >= c.BackwashDurationS {
@@ -144,15 +144,15 @@ func (c UFConfig) Step(s UFState, in UFInput, dt float64) (UFState, UFOutput, []
 		s.SinceBackwashS += dt
 		settled := s.InModeS >= c.SettleS
 		if tmpWhy != "" {
-			alarms = append(alarms, Alarm{"uf_tmp_sensor", Warning, "UF TMP " + tmpWhy + "; backwash on the timer only"})
+			alarms = append(alarms, Alarm{Code: "uf_tmp_sensor", Severity: Warning, Message: "UF TMP " + tmpWhy + "; backwash on the timer only"})
 		}
 		if l20Why != "" && settled {
-			alarms = append(alarms, Alarm{"uf_permeability", Warning, "UF permeability " + l20Why + "; CEB on the count only"})
+			alarms = append(alarms, Alarm{Code: "uf_permeability", Severity: Warning, Message: "UF permeability " + l20Why + "; CEB on the count only"})
 		}
 		if tmpWhy == "" && in.TMP.Value >= c.TMPMax {
 			s.CIPRequested = true
 			s = c.enter(s, UFStopped)
-			alarms = append(alarms, Alarm{"uf_tmp_max", Critical, fmt.Sprintf("UF TMP %.2f bar at the module maximum %.2f bar: filtration stopped, CIP required", in.TMP.Value, c.TMPMax)})
+			alarms = append(alarms, Alarm{Code: "uf_tmp_max", Severity: Critical, Message: fmt.Sprintf("UF TMP %.2f bar at the module maximum %.2f bar: filtration stopped, CIP required", in.TMP.Value, c.TMPMax)})
 			break
 		}
 		if settled && tmpWhy == "" && math.IsNaN(s.TMPAfterBW) {
@@ -172,7 +172,7 @@ func (c UFConfig) Step(s UFState, in UFInput, dt float64) (UFState, UFOutput, []
 				}
 				if s.FailedCEBs >= c.CIPAfterFailedCEBs {
 					s.CIPRequested = true
-					alarms = append(alarms, Alarm{"uf_cip", Warning, fmt.Sprintf("UF L20 %.0f %% of baseline after %d CEBs: CIP", 100*l20, s.FailedCEBs)})
+					alarms = append(alarms, Alarm{Code: "uf_cip", Severity: Warning, Message: fmt.Sprintf("UF L20 %.0f %% of baseline after %d CEBs: CIP", 100*l20, s.FailedCEBs)})
 					s = c.enter(s, UFCIP)
 					break
 				}
