@@ -2,8 +2,8 @@ package reuse
 
 import (
 	"embed"
-	"encoding/csv"
 	"fmt"
+	"github.com/shuixiao/shuixiao/internal/table"
 	"strconv"
 	"strings"
 )
@@ -12,24 +12,7 @@ import (
 var dataFiles embed.FS
 
 func readCSV(name string) (map[string]int, [][]string, error) {
-	b, err := dataFiles.ReadFile("data/" + name)
-	if err != nil {
-		return nil, nil, fmt.Errorf("read table %s: %w", name, err)
-	}
-	r := csv.NewReader(strings.NewReader(string(b)))
-	r.Comment = '#'
-	recs, err := r.ReadAll()
-	if err != nil {
-		return nil, nil, fmt.Errorf("read table %s: %w", name, err)
-	}
-	if len(recs) < 2 {
-		return nil, nil, fmt.Errorf("table %s is empty", name)
-	}
-	h := map[string]int{}
-	for i, c := range recs[0] {
-		h[c] = i
-	}
-	return h, recs[1:], nil
+	return table.Read(dataFiles, "data/"+name)
 }
 
 // keyValues reads a key,value table into a map.
