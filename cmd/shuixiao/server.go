@@ -105,7 +105,8 @@ func openServer(ctx context.Context, cfg serverConfig) (*server, error) {
 		return nil, fmt.Errorf("data directory: %w", err)
 	}
 	s := &server{cfg: cfg, httpLn: httpLn, live: api.NewLive(), dir: ingest.NewDirectory(), metrics: prometheus.NewRegistry()}
-	s.metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	s.metrics.MustRegister(collectors.NewGoCollector(collectors.WithGoCollectorRuntimeMetrics(
+		collectors.MetricsGC, collectors.MetricsMemory, collectors.MetricsScheduler)), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
 	st, err := sqlite.Open(filepath.Join(cfg.Data, "store.db"), sqlite.Options{Logf: func(f string, a ...any) { log.Error(fmt.Sprintf(f, a...)) }})
 	if err != nil {
