@@ -68,6 +68,7 @@ type ingestResult struct {
 	P50AckMs      float64 `json:"p50_ack_ms"`
 	P99AckMs      float64 `json:"p99_ack_ms"`
 	MaxAckMs      float64 `json:"max_ack_ms"`
+	HeldBack      int64   `json:"held_back"` // readings due when the period ended but not sent: their meter's window was full
 	VerifyPerS    float64 `json:"verify_per_s"`
 	VerifyPerCore float64 `json:"verify_per_core_s"`
 	Ratio         float64 `json:"readings_per_verify"`
@@ -169,7 +170,9 @@ func benchIngest(nMeters int, duration time.Duration, inflight int, rate float64
 	}
 	perMeter := int(target*1.05*duration.Seconds()/float64(nMeters)) + 2*inflight
 	fmt.Fprintf(os.Stderr, "pre-signing %d readings (%d per meter) so the load generator does not compete with the server for CPU…\n", perMeter*nMeters, perMeter)
-	presign(ms, perMeter)
+	// Each meter reads at its share of the offered rate; the readings carry
+	// that cadence in their times, ending now (well inside the skew window).
+	presign(ms, perMeter, time.Duration(float64(time.Second)*float64(nMeters)/target))
 	fmt.Fprintln(os.Stderr, "measuring raw Ed25519 verification…")
 	vTotal, vCore := verifyRate(3 * time.Second)
 
@@ -192,90 +195,98 @@ func benchIngest(nMeters int, duration time.Duration, inflight int, rate float64
 	srvCPU0, cliCPU0 := processCPU(cmd.Process.Pid), processCPU(os.Getpid())
 	var acked, failed atomic.Int64
 	lat := make([][]float64, len(ms))
-	stop := time.Now().Add(duration)
+	loads := make([]*meterLoad, len(ms))
+	for i, m := range ms {
+		loads[i] = &meterLoad{c: conns[i], signed: m.signed, topic: broker.ReadingsPrefix + m.id, window: min(inflight, len(meterLoad{}.sentAt))}
+	}
 	start := time.Now()
+	stop := start.Add(duration)
 	var wg sync.WaitGroup
-	for i := range ms {
+	for i, ml := range loads {
 		wg.Add(1)
-		go func(i int) {
+		go func() { // PUBACK reader; it also sends what the window held back
 			defer wg.Done()
-			m, c := ms[i], conns[i]
-			topic := broker.ReadingsPrefix + m.id
-			var sent [65536]atomic.Int64 // send time by packet ID
-			window := make(chan struct{}, inflight)
-			done := make(chan struct{})
-			var closing atomic.Bool
-			go func() { // PUBACK reader
-				defer close(done)
-				for {
-					id, err := c.readAck()
-					if err != nil {
-						if !closing.Load() && !errors.Is(err, io.EOF) {
-							failed.Add(1)
-						}
-						return
+			for {
+				id, err := ml.c.readAck()
+				if err != nil {
+					if !ml.closing.Load() && !errors.Is(err, io.EOF) {
+						failed.Add(1)
 					}
-					lat[i] = append(lat[i], float64(time.Now().UnixNano()-sent[id].Load())/1e6)
-					acked.Add(1)
-					<-window
+					return
 				}
-			}()
-			// Paced sending: meter i starts at a staggered offset and sends
-			// every interval; latency counts from the intended send time, so
-			// a server that falls behind is not flattered (no coordinated
-			// omission).
-			var interval time.Duration
-			if rate > 0 {
-				interval = time.Duration(float64(time.Second) * float64(len(ms)) / rate)
+				now := time.Now()
+				ml.mu.Lock()
+				lat[i] = append(lat[i], float64(now.UnixNano()-ml.sentAt[(id-1)%uint16(len(ml.sentAt))])/1e6)
+				acked.Add(1)
+				ml.inflight--
+				if now.After(stop) {
+					ml.due = ml.sent // sending ends with the measured period
+				}
+				ml.pump()
+				ml.mu.Unlock()
 			}
-			next := start.Add(time.Duration(i) * interval / time.Duration(len(ms)))
-			for k, msg := range m.signed {
-				if time.Now().After(stop) {
+		}()
+	}
+	if rate > 0 {
+		// One pacer makes readings due: slot s (meter s mod N, its reading
+		// s / N) is due at start + s/rate. Latency counts from that intended
+		// time, so a server that falls behind is not flattered (no
+		// coordinated omission). The pacer wakes at most once a millisecond
+		// and sends everything due by then.
+		slot := 0
+		total := len(ms) * len(ms[0].signed)
+		for slot < total {
+			now := time.Now()
+			if now.After(stop) {
+				break
+			}
+			for ; slot < total; slot++ {
+				at := start.Add(time.Duration(float64(slot) / rate * float64(time.Second)))
+				if at.After(now) {
 					break
 				}
-				if interval > 0 {
-					if d := time.Until(next); d > 0 {
-						c.flush()
-						time.Sleep(d)
-					}
-				}
-				select {
-				case window <- struct{}{}:
-				default:
-					// The window is full: send what is buffered, then wait.
-					if c.flush() != nil {
-						return
-					}
-					window <- struct{}{}
-				}
-				id := uint16(k%65535 + 1)
-				at := time.Now()
-				if interval > 0 {
-					at = next
-					next = next.Add(interval)
-				}
-				sent[id].Store(at.UnixNano())
-				if c.publish(topic, id, msg) != nil {
-					return
-				}
-				if len(window) < cap(window) && k+1 < len(m.signed) {
-					continue // room for more: keep filling the buffer
-				}
-				if c.flush() != nil {
-					return
-				}
+				ml := loads[slot%len(ms)]
+				ml.mu.Lock()
+				ml.due++
+				ml.dueAt = append(ml.dueAt, at.UnixNano())
+				ml.pump()
+				ml.mu.Unlock()
 			}
-			c.flush()
-			// Wait for the outstanding acknowledgements.
-			deadline := time.Now().Add(30 * time.Second)
-			for len(window) > 0 && time.Now().Before(deadline) {
-				time.Sleep(5 * time.Millisecond)
+			time.Sleep(time.Millisecond)
+		}
+	} else {
+		for _, ml := range loads {
+			ml.mu.Lock()
+			ml.due = len(ml.signed)
+			ml.pump()
+			ml.mu.Unlock()
+		}
+		time.Sleep(time.Until(stop))
+		for _, ml := range loads {
+			ml.mu.Lock()
+			ml.due = ml.sent
+			ml.mu.Unlock()
+		}
+	}
+	// Wait for the outstanding acknowledgements.
+	deadline := time.Now().Add(30 * time.Second)
+	var heldBack int64
+	for _, ml := range loads {
+		for {
+			ml.mu.Lock()
+			n := ml.inflight
+			ml.mu.Unlock()
+			if n == 0 || time.Now().After(deadline) {
+				break
 			}
-			failed.Add(int64(len(window)))
-			closing.Store(true)
-			c.conn.SetReadDeadline(time.Now())
-			<-done
-		}(i)
+			time.Sleep(5 * time.Millisecond)
+		}
+		ml.mu.Lock()
+		failed.Add(int64(ml.inflight))
+		heldBack += int64(len(ml.dueAt) - ml.sent)
+		ml.mu.Unlock()
+		ml.closing.Store(true)
+		ml.c.conn.SetReadDeadline(time.Now())
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
@@ -295,6 +306,9 @@ func benchIngest(nMeters int, duration time.Duration, inflight int, rate float64
 		ReadingsPerS: float64(acked.Load()) / elapsed.Seconds(), P50AckMs: pct(0.50), P99AckMs: pct(0.99), MaxAckMs: pct(1),
 		VerifyPerS: vTotal, VerifyPerCore: vCore, Cores: runtime.NumCPU()}
 	res.Ratio = res.ReadingsPerS / res.VerifyPerS
+	if rate > 0 {
+		res.HeldBack = max(heldBack, 0)
+	}
 	res.RSSMB = peakRSS(cmd.Process.Pid)
 	res.ServerCores = srvCPU.Seconds() / elapsed.Seconds()
 	res.ClientCores = cliCPU.Seconds() / elapsed.Seconds()
@@ -336,6 +350,46 @@ func peakRSS(pid int) float64 {
 	return 0
 }
 
+// meterLoad is one simulated meter's sending state. A reading is sent once
+// it is due and the meter has fewer than window readings unacknowledged.
+type meterLoad struct {
+	mu       sync.Mutex
+	c        *loadConn
+	signed   [][]byte
+	topic    string
+	window   int
+	due      int     // readings due (all of them when unpaced)
+	dueAt    []int64 // when each due reading was due (paced)
+	sent     int
+	inflight int
+	sentAt   [4096]int64 // intended send time by packet ID (IDs cycle through 1..4096)
+	closing  atomic.Bool
+}
+
+// pump sends what is due and fits in the window; ml.mu is held.
+func (ml *meterLoad) pump() {
+	n := 0
+	for ml.sent < ml.due && ml.sent < len(ml.signed) && ml.inflight < ml.window {
+		k := ml.sent
+		id := uint16(k%len(ml.sentAt) + 1)
+		at := time.Now().UnixNano()
+		if k < len(ml.dueAt) {
+			at = ml.dueAt[k]
+		}
+		ml.sentAt[id-1] = at
+		if ml.c.publish(ml.topic, id, ml.signed[k]) != nil {
+			ml.due = ml.sent // a broken connection: its acks count as failed
+			return
+		}
+		ml.sent++
+		ml.inflight++
+		n++
+	}
+	if n > 0 {
+		ml.c.flush()
+	}
+}
+
 type benchMeter struct {
 	id, password string
 	signer       note.Signer
@@ -343,7 +397,7 @@ type benchMeter struct {
 	signed       [][]byte
 }
 
-func presign(ms []*benchMeter, n int) {
+func presign(ms []*benchMeter, n int, every time.Duration) {
 	var wg sync.WaitGroup
 	work := make(chan *benchMeter)
 	for w := 0; w < runtime.GOMAXPROCS(0); w++ {
@@ -352,9 +406,10 @@ func presign(ms []*benchMeter, n int) {
 			defer wg.Done()
 			for m := range work {
 				var prev reading.Hash
-				t := time.Now()
+				t0 := time.Now().Add(-time.Duration(n) * every)
 				m.signed = make([][]byte, 0, n)
 				for seq := 1; seq <= n; seq++ {
+					t := t0.Add(time.Duration(seq) * every)
 					r := &reading.Reading{Meter: m.id, Seq: uint64(seq), Time: t, Prev: prev, Point: m.point, Values: []reading.Value{
 						{Channel: "total_m3", Value: float64(seq) * 0.125},
 						{Channel: "flow_m3h", Value: 12.5},
