@@ -24,11 +24,13 @@ type memLedger struct {
 	entries [][]byte
 	fail    error
 	partial int // with fail: sequence this many of the next batch first
+	sizes   []int // entries of each Append call
 }
 
 func (l *memLedger) Append(_ context.Context, es [][]byte) ([]uint64, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	l.sizes = append(l.sizes, len(es))
 	if l.fail != nil {
 		if l.partial == 0 {
 			return nil, l.fail
@@ -383,5 +385,86 @@ func TestPipelineEntriesInLedgerOrder(t *testing.T) {
 	defer s.mu.Unlock()
 	if s.ledgerSize != 2 {
 		t.Fatalf("ledger size %d", s.ledgerSize)
+	}
+}
+
+func TestPipelineLinger(t *testing.T) {
+	dir := NewDirectory()
+	l, s := &memLedger{}, newMemStore()
+	p, err := New(Options{Ledger: l, Store: s, Directory: dir, Linger: 300 * time.Millisecond, Now: func() time.Time { return t0 }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	m := newTestMeter(t, dir, "M1")
+	if r := submitWait(p, m.next(t, t0, 1), ""); r.Reject != nil {
+		t.Fatal(r.Reject)
+	}
+	// The next batch may not start before the linger has passed since the
+	// first: readings sent 50 ms apart meanwhile share one append.
+	start := time.Now()
+	var wg sync.WaitGroup
+	for i := 2; i <= 4; i++ {
+		wg.Add(1)
+		p.Submit(m.next(t, t0, float64(i)), "", "test", func(r Result) {
+			defer wg.Done()
+			if r.Reject != nil {
+				t.Error(r.Reject)
+			}
+		})
+		time.Sleep(50 * time.Millisecond)
+	}
+	wg.Wait()
+	if waited := time.Since(start); waited > 5*time.Second {
+		t.Fatalf("answered after %v", waited)
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.sizes) != 2 || l.sizes[1] != 3 {
+		t.Fatalf("append sizes %v, want [1 3]", l.sizes)
+	}
+}
+
+func TestPipelineVerifiersKeepMeterOrder(t *testing.T) {
+	// Many meters through many verifiers: each meter's readings must reach
+	// the sequencer in the order submitted, or later ones would be refused
+	// as replays and earlier ones flagged as gaps.
+	dir := NewDirectory()
+	l, s := &memLedger{}, newMemStore()
+	p, err := New(Options{Ledger: l, Store: s, Directory: dir, Verifiers: 7, Linger: -1, Now: func() time.Time { return t0 }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	const meters, each = 40, 50
+	var wg sync.WaitGroup
+	for i := 0; i < meters; i++ {
+		m := newTestMeter(t, dir, fmt.Sprintf("V%02d", i))
+		msgs := make([][]byte, each)
+		for j := range msgs {
+			msgs[j] = m.next(t, t0, float64(j))
+		}
+		wg.Add(each)
+		go func() {
+			for _, msg := range msgs {
+				p.Submit(msg, m.id, "test", func(r Result) {
+					defer wg.Done()
+					if r.Reject != nil {
+						t.Errorf("%s: %v", m.id, r.Reject)
+					}
+				})
+			}
+		}()
+	}
+	wg.Wait()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.readings) != meters*each {
+		t.Fatalf("store has %d readings, want %d", len(s.readings), meters*each)
+	}
+	for _, r := range s.readings {
+		if r.Flags&store.FlagGap != 0 {
+			t.Fatalf("%s seq %d flagged as a gap", r.Meter, r.Seq)
+		}
 	}
 }
