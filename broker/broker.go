@@ -166,7 +166,62 @@ func (b *Broker) Clients() int {
 
 type hook struct {
 	mqtt.HookBase
-	b *Broker
+	b       *Broker
+	writers sync.Map // *mqtt.Client → *ackWriter
+}
+
+// ackWriter sends one connection's PUBACKs. Answers arrive from the
+// ingest pipeline in batches; the writer takes all that are waiting in one
+// write, off the pipeline's goroutine, so that a batch is answered without
+// one system call per reading on the path of the next batch, and a slow
+// connection holds up only its own acknowledgements.
+type ackWriter struct {
+	cl      *mqtt.Client
+	mu      sync.Mutex
+	buf     []byte // encoded PUBACKs waiting
+	spare   []byte
+	writing bool // a flush goroutine is running
+}
+
+// success queues the PUBACK of a durable reading. The 4-byte form is valid
+// in MQTT 3.1.1 and, for reason code Success without properties, in MQTT 5
+// (MQTT 5 §3.4.2.1).
+func (w *ackWriter) success(id uint16) {
+	w.mu.Lock()
+	w.buf = append(w.buf, packets.Puback<<4, 2, byte(id>>8), byte(id))
+	start := !w.writing
+	w.writing = true
+	w.mu.Unlock()
+	if start {
+		go w.flush()
+	}
+}
+
+func (w *ackWriter) flush() {
+	for {
+		w.mu.Lock()
+		b := w.buf
+		if len(b) == 0 {
+			w.writing = false
+			w.mu.Unlock()
+			return
+		}
+		w.buf, w.spare = w.spare[:0], nil
+		w.mu.Unlock()
+		// mochi writes under the client's lock too, so packets never
+		// interleave. A closed connection loses its acks; the device resends
+		// and gets the original index.
+		w.cl.Lock()
+		if !w.cl.Closed() && w.cl.Net.Conn != nil {
+			_, _ = w.cl.Net.Conn.Write(b)
+		}
+		w.cl.Unlock()
+		w.mu.Lock()
+		if cap(b) <= 4096 {
+			w.spare = b[:0]
+		}
+		w.mu.Unlock()
+	}
 }
 
 func (h *hook) ID() string { return "shuixiao-devices" }
@@ -238,6 +293,7 @@ func (h *hook) OnUnsubscribed(cl *mqtt.Client, pk packets.Packet) {
 
 // OnDisconnect forgets the subscriptions of a clean session.
 func (h *hook) OnDisconnect(cl *mqtt.Client, err error, expire bool) {
+	h.writers.Delete(cl)
 	if !expire {
 		return // a persistent session keeps its subscriptions
 	}
@@ -271,8 +327,21 @@ func (h *hook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, er
 	}
 	id, qos, v5 := pk.PacketID, pk.FixedHeader.Qos, cl.Properties.ProtocolVersion == 5
 	payload := append([]byte(nil), pk.Payload...)
+	var w *ackWriter
+	if qos > 0 {
+		if v, ok := h.writers.Load(cl); ok {
+			w = v.(*ackWriter)
+		} else {
+			v, _ := h.writers.LoadOrStore(cl, &ackWriter{cl: cl})
+			w = v.(*ackWriter)
+		}
+	}
 	h.b.opts.OnReading(Reading{Device: dev, Payload: payload, Source: cl.Net.Remote}, func(a Ack) {
 		if qos == 0 {
+			return
+		}
+		if a.Code == CodeSuccess {
+			w.success(id)
 			return
 		}
 		ack := packets.Packet{

@@ -262,7 +262,6 @@ func (s *server) committed(c *ingest.Committed) {
 // and the receipt topic when it is durable.
 func (s *server) onMQTTReading(r broker.Reading, ack func(broker.Ack)) {
 	s.pipeline.Submit(r.Payload, r.Device, "mqtt:"+r.Source, func(res ingest.Result) {
-		var receipt string
 		if res.Reject != nil {
 			code := broker.CodeImplementationErr
 			switch res.Reject.Reason {
@@ -274,24 +273,34 @@ func (s *server) onMQTTReading(r broker.Reading, ack func(broker.Ack)) {
 				code = broker.CodeServerBusy
 			}
 			ack(broker.Ack{Code: code, Message: res.Reject.Reason + ": " + res.Reject.Detail})
-			receipt = fmt.Sprintf("rejected %s", res.Reject.Reason)
 		} else {
 			ack(broker.Ack{Code: broker.CodeSuccess})
-			receipt = fmt.Sprintf("index %d", res.Index)
-			if res.Duplicate {
-				receipt += " dup"
-			}
-			for _, f := range res.Flags.Names() {
-				receipt += " " + f
-			}
-		}
-		if res.Seq > 0 {
-			receipt = fmt.Sprintf("seq %d %s", res.Seq, receipt)
 		}
 		if topic := broker.ReceiptsPrefix + r.Device; s.broker.Subscribed(topic) {
-			_ = s.broker.Publish(topic, []byte(receipt), 0)
+			_ = s.broker.Publish(topic, []byte(receiptText(res)), 0)
 		}
 	})
+}
+
+// receiptText is what a device subscribed to its receipts topic is told of
+// a reading: "seq 42 index 1234 [dup] [flags…]" or "seq 42 rejected reason".
+func receiptText(res ingest.Result) string {
+	var receipt string
+	if res.Reject != nil {
+		receipt = "rejected " + res.Reject.Reason
+	} else {
+		receipt = fmt.Sprintf("index %d", res.Index)
+		if res.Duplicate {
+			receipt += " dup"
+		}
+		for _, f := range res.Flags.Names() {
+			receipt += " " + f
+		}
+	}
+	if res.Seq > 0 {
+		receipt = fmt.Sprintf("seq %d %s", res.Seq, receipt)
+	}
+	return receipt
 }
 
 func (s *server) lastReceived() map[string]time.Time {
