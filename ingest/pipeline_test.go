@@ -23,7 +23,7 @@ type memLedger struct {
 	mu      sync.Mutex
 	entries [][]byte
 	fail    error
-	partial int // with fail: sequence this many of the next batch first
+	partial int   // with fail: sequence this many of the next batch first
 	sizes   []int // entries of each Append call
 }
 
@@ -121,6 +121,15 @@ func (m *testMeter) next(t testing.TB, at time.Time, total float64) []byte {
 	}
 	m.prev = reading.HashOf(msg)
 	return msg
+}
+
+// run signs the meter's next n readings, totals 0, 1, 2, ….
+func (m *testMeter) run(t testing.TB, n int) [][]byte {
+	msgs := make([][]byte, n)
+	for j := range msgs {
+		msgs[j] = m.next(t, t0, float64(j))
+	}
+	return msgs
 }
 
 func submitWait(p *Pipeline, raw []byte, device string) Result {
@@ -279,10 +288,7 @@ func TestPipelineConcurrentMeters(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := 0; i < meters; i++ {
 		m := newTestMeter(t, dir, fmt.Sprintf("M%d", i))
-		msgs := make([][]byte, each)
-		for j := range msgs {
-			msgs[j] = m.next(t, t0, float64(j))
-		}
+		msgs := m.run(t, each)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -440,10 +446,7 @@ func TestPipelineVerifiersKeepMeterOrder(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := 0; i < meters; i++ {
 		m := newTestMeter(t, dir, fmt.Sprintf("V%02d", i))
-		msgs := make([][]byte, each)
-		for j := range msgs {
-			msgs[j] = m.next(t, t0, float64(j))
-		}
+		msgs := m.run(t, each)
 		wg.Add(each)
 		go func() {
 			for _, msg := range msgs {
