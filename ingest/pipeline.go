@@ -107,8 +107,11 @@ type Options struct {
 }
 
 // Pipeline is the admission → ledger → store path. Submit may be called from
-// many goroutines (one per MQTT connection); signatures are verified there,
-// in parallel, and one sequencer orders and commits.
+// many goroutines (one per MQTT connection); readings are parsed there,
+// their signatures checked by a few verifier workers (a meter always on the
+// same one), and one sequencer orders them into ledger appends at least
+// Linger apart, while the commit stage writes the previous batch to the
+// store and answers it.
 type Pipeline struct {
 	opts    Options
 	verify  []chan *item // per verifier worker
