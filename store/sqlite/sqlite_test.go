@@ -400,3 +400,30 @@ func TestBehind(t *testing.T) {
 		t.Fatalf("%d readings, want 50", n)
 	}
 }
+
+func TestCompactionPacing(t *testing.T) {
+	s, _ := openTemp(t, Options{CompactRows: 10, ManualCompaction: true})
+	setHead := func(rows int) {
+		s.head.mu.Lock()
+		s.head.rows = rows
+		s.head.mu.Unlock()
+	}
+	step := func(on bool) time.Duration {
+		p := &pacer{s: s, on: on, since: time.Now().Add(-20 * time.Millisecond)} // 20 ms of work done
+		t0 := time.Now()
+		p.step()
+		return time.Since(t0)
+	}
+	setHead(5)
+	if d := step(true); d < 40*time.Millisecond {
+		t.Errorf("background compaction with a small head rested %v after 20 ms of work, want ≥ 40 ms", d)
+	}
+	if d := step(false); d >= 40*time.Millisecond {
+		t.Errorf("Compact (unpaced) rested %v", d)
+	}
+	setHead(25) // past 2 × CompactRows: catch up at full speed
+	if d := step(true); d >= 40*time.Millisecond {
+		t.Errorf("compaction of a head past twice its mark rested %v", d)
+	}
+	setHead(0)
+}
