@@ -267,9 +267,10 @@ func shard(meter string, n int) int {
 }
 
 // verifier checks signatures of its meters' readings in arrival order and
-// passes them to the sequencer. A few workers instead of one check per
-// connection goroutine keep the run queues short, so the sequencer and the
-// ledger wait less for a CPU.
+// passes them to the sequencer. A fixed number of workers, rather than a
+// check on each connection's goroutine, bounds how many signature checks
+// compete with the sequencer and the ledger for the CPUs, and gives the
+// backlog a gauge of its own (shuixiao_ingest_verify_queue_readings).
 func (p *Pipeline) verifier(ch chan *item) {
 	defer p.vwg.Done()
 	// The queue closes only after every verifier has returned, so what was
