@@ -377,7 +377,7 @@ func (s *Server) submitKeyEntry(ctx context.Context, ke *reading.KeyEntry, extra
 	if err != nil {
 		return 0, err
 	}
-	return s.opts.Ingest.SubmitEntry(ctx, ingest.Entry{Raw: signed, Apply: func(ctx context.Context, index uint64) error {
+	return s.opts.Ingest.SubmitEntry(ctx, ingest.Entry{Raw: signed, Key: ke, Apply: func(ctx context.Context, index uint64) error {
 		if err := ingest.ApplyKeyEntry(ctx, s.opts.Store, ke, extra); err != nil {
 			return err
 		}

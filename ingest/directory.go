@@ -18,6 +18,8 @@ type Device struct {
 	// Channels of the meter's point, for the unknown-channel and
 	// plausibility checks.
 	Channels map[string]meter.Channel
+	// Key is the note verifier key readings were checked with.
+	Key      string
 	verifier note.Verifiers
 }
 
@@ -45,7 +47,7 @@ func (d *Directory) Put(m meter.Meter, p meter.Point, enterprise string) error {
 	for _, c := range p.Channels {
 		chans[c.Name] = c
 	}
-	dev := &Device{Meter: m.ID, Point: m.Point, Enterprise: enterprise, Revoked: m.Revoked, Channels: chans, verifier: note.VerifierList(v)}
+	dev := &Device{Meter: m.ID, Point: m.Point, Enterprise: enterprise, Revoked: m.Revoked, Channels: chans, Key: m.Key, verifier: note.VerifierList(v)}
 	d.mu.Lock()
 	d.devices[m.ID] = dev
 	d.mu.Unlock()

@@ -48,6 +48,11 @@ type Result struct {
 type Entry struct {
 	Raw   []byte
 	Apply func(ctx context.Context, index uint64) error
+	// Key, for a meter-key registration or revocation, is its content.
+	// The sequencer then holds readings of that meter to the key as of
+	// their place in the log, even if their signatures were checked
+	// before the entry was applied (see keyChange).
+	Key *reading.KeyEntry
 }
 
 // Committed is what one commit stored, for live streams, alarms and receipts.
@@ -119,6 +124,7 @@ type Pipeline struct {
 	queue   chan *item
 	commits chan *pending
 	states  map[string]MeterState // owned by the sequencer goroutine
+	keys    map[string]*keyChange // owned by the sequencer goroutine
 	// inflight holds readings appended to the ledger but not yet committed,
 	// so a resubmission racing its own commit is still seen as a duplicate.
 	inflightMu sync.Mutex
@@ -186,17 +192,12 @@ func New(opts Options) (*Pipeline, error) {
 		queue:    make(chan *item, opts.QueueLen),
 		commits:  make(chan *pending, 2),
 		states:   states,
+		keys:     map[string]*keyChange{},
 		inflight: map[reading.Hash]uint64{},
 		cancel:   cancel,
 		closed:   make(chan struct{}),
 	}
-	p.metrics = newMetrics(opts.Registerer, func() float64 { return float64(len(p.queue)) }, func() float64 {
-		n := 0
-		for _, ch := range p.verify {
-			n += len(ch)
-		}
-		return float64(n)
-	})
+	p.metrics = newMetrics(opts.Registerer, func() float64 { return float64(len(p.queue)) }, func() float64 { return float64(p.verifyLen()) })
 	p.verify = make([]chan *item, opts.Verifiers)
 	for i := range p.verify {
 		p.verify[i] = make(chan *item, max(opts.QueueLen/opts.Verifiers, 64))
@@ -255,6 +256,15 @@ func (p *Pipeline) Submit(raw []byte, device, source string, done func(Result)) 
 	default:
 		ch <- it
 	}
+}
+
+// verifyLen is the number of readings waiting for their signature check.
+func (p *Pipeline) verifyLen() int {
+	n := 0
+	for _, ch := range p.verify {
+		n += len(ch)
+	}
+	return n
 }
 
 // shard picks a meter's verifier (FNV-1a).
@@ -382,46 +392,55 @@ func (p *Pipeline) sequence(ctx context.Context) {
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	var last time.Time // when the previous batch was taken
+	var carry *item    // a key entry that ends the previous batch
 	for {
-		waited := time.Now()
-		first, ok := <-p.queue
-		if !ok {
-			return
+		first := carry
+		carry = nil
+		if first == nil {
+			waited := time.Now()
+			var ok bool
+			if first, ok = <-p.queue; !ok {
+				return
+			}
+			p.metrics.idle.Add(time.Since(waited).Seconds())
 		}
-		p.metrics.idle.Add(time.Since(waited).Seconds())
 		items := []*item{first}
+		// A key entry is appended alone, so that the sequencer knows it is
+		// in the ledger before it admits the readings after it.
+		fillUp := !first.isKey()
 		// Batches start at least Linger apart: a busy sequencer takes what
 		// arrived meanwhile, an idle one waits out the rest of the linger.
 		linger := time.Until(last.Add(p.opts.Linger))
 		armed := false
-		if linger > 0 {
+		if fillUp && linger > 0 {
 			timer.Reset(linger)
 			armed = true
 		}
 	fill:
-		for len(items) < p.opts.MaxBatch {
+		for fillUp && len(items) < p.opts.MaxBatch {
+			var it *item
+			var ok bool
 			select {
-			case it, ok := <-p.queue:
-				if !ok {
-					break fill
-				}
-				items = append(items, it)
-				continue
+			case it, ok = <-p.queue:
 			default:
-			}
-			if !armed {
-				break
-			}
-			select {
-			case it, ok := <-p.queue:
-				if !ok {
+				if !armed {
 					break fill
 				}
-				items = append(items, it)
-			case <-timer.C:
-				armed = false
+				select {
+				case it, ok = <-p.queue:
+				case <-timer.C:
+					armed = false
+					break fill
+				}
+			}
+			if !ok {
 				break fill
 			}
+			if it.isKey() {
+				carry = it
+				break fill
+			}
+			items = append(items, it)
 		}
 		if armed {
 			timer.Stop()
@@ -429,6 +448,44 @@ func (p *Pipeline) sequence(ctx context.Context) {
 		last = time.Now()
 		p.commits <- p.admitBatch(ctx, items)
 	}
+}
+
+func (it *item) isKey() bool { return it.entry != nil && it.entry.Key != nil }
+
+// keyChange is a meter-key entry this pipeline put in the ledger. Readings
+// reach the sequencer after their signature check, which used the key
+// directory as it was then; the directory changes only when an entry is
+// applied, after its append. A reading checked before a key entry of its
+// meter was applied but sequenced after the entry is checked again here
+// against the entry: after a revocation it is refused, after a new key it
+// must verify with that key. Otherwise the log would hold a reading that
+// its own key history disowns, and every audit would report it.
+type keyChange struct {
+	ke       *reading.KeyEntry
+	verifier note.Verifier // register only; nil if the key does not parse
+}
+
+// recheck returns why a reading checked against dev must be refused under
+// the meter's latest sequenced key entry, or nil.
+func (k *keyChange) recheck(it *item) *store.Rejection {
+	rd := it.rd
+	rej := func(reason, detail string) *store.Rejection {
+		return &store.Rejection{Time: it.received, Meter: rd.Meter, Reason: reason, Source: it.source, Detail: detail}
+	}
+	switch {
+	case k.ke.Action == reading.ActionRevoke:
+		return rej(ReasonRevokedKey, "the key of meter "+rd.Meter+" was revoked")
+	case k.ke.Key == it.dev.Key && k.ke.Point == it.dev.Point:
+		return nil // checked against the same registration
+	case k.verifier == nil:
+		return rej(ReasonBadSignature, fmt.Sprintf("seq %d: the registered key does not parse", rd.Seq))
+	case rd.Point != k.ke.Point:
+		return rej(ReasonPointMismatch, fmt.Sprintf("reading names point %s, meter is registered on %s", rd.Point, k.ke.Point))
+	}
+	if _, err := note.Open(it.raw, note.VerifierList(k.verifier)); err != nil {
+		return rej(ReasonBadSignature, fmt.Sprintf("seq %d: not signed with the key registered before it: %v", rd.Seq, err))
+	}
+	return nil
 }
 
 func (p *Pipeline) admitBatch(ctx context.Context, items []*item) *pending {
@@ -453,6 +510,13 @@ func (p *Pipeline) admitBatch(ctx context.Context, items []*item) *pending {
 			toLedger = append(toLedger, it.raw)
 			appended = append(appended, it)
 			continue
+		}
+		if k := p.keys[it.rd.Meter]; k != nil {
+			if rej := k.recheck(it); rej != nil {
+				it.result = Result{Reject: rej}
+				b.Rejections = append(b.Rejections, *rej)
+				continue
+			}
 		}
 		st := state(it.rd.Meter)
 		d := Admit(st, it.rd, it.hash, it.received, p.opts.Policy)
@@ -516,6 +580,13 @@ func (p *Pipeline) admitBatch(ctx context.Context, items []*item) *pending {
 			}
 			if it.entry != nil {
 				pd.entries = append(pd.entries, it)
+				if ke := it.entry.Key; ke != nil {
+					k := &keyChange{ke: ke}
+					if ke.Action == reading.ActionRegister {
+						k.verifier, _ = newMeterVerifier(ke.Key)
+					}
+					p.keys[ke.Meter] = k
+				}
 				continue
 			}
 			states[it.rd.Meter] = state(it.rd.Meter).Advance(it.rd, it.hash, idx[i])

@@ -23,11 +23,19 @@ type memLedger struct {
 	mu      sync.Mutex
 	entries [][]byte
 	fail    error
-	partial int   // with fail: sequence this many of the next batch first
-	sizes   []int // entries of each Append call
+	partial int           // with fail: sequence this many of the next batch first
+	sizes   []int         // entries of each Append call
+	gate    chan struct{} // if set, each Append waits for it to close
+	waiting int           // Append calls that reached the gate
 }
 
 func (l *memLedger) Append(_ context.Context, es [][]byte) ([]uint64, error) {
+	if l.gate != nil {
+		l.mu.Lock()
+		l.waiting++
+		l.mu.Unlock()
+		<-l.gate
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.sizes = append(l.sizes, len(es))
@@ -88,6 +96,7 @@ func (s *memStore) ReadingBySeq(_ context.Context, m string, seq uint64) (store.
 
 type testMeter struct {
 	id     string
+	vkey   string
 	signer note.Signer
 	seq    uint64
 	prev   reading.Hash
@@ -106,7 +115,7 @@ func newTestMeter(t testing.TB, dir *Directory, id string) *testMeter {
 	if err := dir.Put(meter.Meter{ID: id, Point: p.ID, Key: vkey}, p, "E1"); err != nil {
 		t.Fatal(err)
 	}
-	return &testMeter{id: id, signer: s}
+	return &testMeter{id: id, vkey: vkey, signer: s}
 }
 
 // next signs the meter's next reading.
@@ -469,5 +478,83 @@ func TestPipelineVerifiersKeepMeterOrder(t *testing.T) {
 		if r.Flags&store.FlagGap != 0 {
 			t.Fatalf("%s seq %d flagged as a gap", r.Meter, r.Seq)
 		}
+	}
+}
+
+func TestPipelineKeyEntryOrdersReadings(t *testing.T) {
+	// A reading whose signature was checked while the key was valid, but
+	// which reaches the ledger after the key's revocation, must be refused:
+	// the log's own key history would disown it (verify.ProblemRevokedMeter).
+	// Likewise a reading signed with the old key after a new key's entry.
+	for _, action := range []string{reading.ActionRevoke, reading.ActionRegister} {
+		t.Run(action, func(t *testing.T) {
+			dir := NewDirectory()
+			l, s := &memLedger{gate: make(chan struct{})}, newMemStore()
+			p, err := New(Options{Ledger: l, Store: s, Directory: dir, Linger: -1, Now: func() time.Time { return t0 }})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer p.Close()
+			var once sync.Once
+			release := func() { once.Do(func() { close(l.gate) }) }
+			defer release()
+			m := newTestMeter(t, dir, "M1")
+			first := make(chan Result, 1)
+			p.Submit(m.next(t, t0, 1), "M1", "test", func(r Result) { first <- r })
+			waitFor(t, func() bool { l.mu.Lock(); defer l.mu.Unlock(); return l.waiting == 1 }) // held in its append
+
+			ke := &reading.KeyEntry{Action: action, Meter: "M1", Enterprise: "E1", Point: "P-M1", Time: t0, Reason: "test"}
+			newKey := newTestMeter(t, NewDirectory(), "M1") // another key for the same meter
+			if action == reading.ActionRegister {
+				ke.Key, ke.Signed = newKey.vkey, "meter"
+			}
+			entryDone := make(chan error, 1)
+			go func() {
+				_, err := p.SubmitEntry(context.Background(), Entry{Raw: []byte(ke.Text()), Key: ke, Apply: func(context.Context, uint64) error {
+					if action == reading.ActionRevoke {
+						dir.Revoke("M1")
+					}
+					return nil
+				}})
+				entryDone <- err
+			}()
+			waitFor(t, func() bool { return len(p.queue) == 1 })
+			// Checked now, against the directory before the entry is applied.
+			late := make(chan Result, 1)
+			p.Submit(m.next(t, t0, 2), "M1", "test", func(r Result) { late <- r })
+			waitFor(t, func() bool { return len(p.queue) == 2 })
+
+			release()
+			if r := <-first; r.Reject != nil {
+				t.Fatalf("first reading: %v", r.Reject)
+			}
+			if err := <-entryDone; err != nil {
+				t.Fatal(err)
+			}
+			r := <-late
+			want := ReasonRevokedKey
+			if action == reading.ActionRegister {
+				want = ReasonBadSignature
+			}
+			if r.Reject == nil || r.Reject.Reason != want {
+				t.Fatalf("reading checked before the %s entry and sequenced after it: %+v, want refused %s", action, r, want)
+			}
+			l.mu.Lock()
+			defer l.mu.Unlock()
+			if len(l.entries) != 2 {
+				t.Fatalf("ledger holds %d entries, want the first reading and the key entry", len(l.entries))
+			}
+		})
+	}
+}
+
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("timed out")
+		}
+		time.Sleep(time.Millisecond)
 	}
 }
