@@ -70,6 +70,18 @@ func (p *Principal) CanSeePark(pk meter.Park) bool {
 // alarms (of what it can see).
 func (p *Principal) CanHandleAlarms() bool { return p.Token.Role != store.RoleAuditor }
 
+// tenant returns the park or enterprise a park or enterprise token is
+// confined to (both empty for other roles).
+func (p *Principal) tenant() (park, enterprise string) {
+	switch p.Token.Role {
+	case store.RolePark:
+		return p.Token.Scope, ""
+	case store.RoleEnterprise:
+		return "", p.Token.Scope
+	}
+	return "", ""
+}
+
 // filter narrows a registry filter to the caller's tenant.
 func (p *Principal) filter(f store.Filter) store.Filter {
 	switch p.Token.Role {

@@ -304,11 +304,10 @@ func (s *Server) listAlarms(w http.ResponseWriter, r *http.Request, p *Principal
 			return
 		}
 	}
-	switch p.Token.Role {
-	case store.RolePark:
-		f.Park = p.Token.Scope
-	case store.RoleEnterprise:
-		f.Enterprise = p.Token.Scope
+	if park, ent := p.tenant(); park != "" {
+		f.Park = park
+	} else if ent != "" {
+		f.Enterprise = ent
 	}
 	as, err := s.opts.Store.Alarms(r.Context(), f)
 	if err != nil {

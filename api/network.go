@@ -545,11 +545,10 @@ func (s *Server) listWorkOrders(w http.ResponseWriter, r *http.Request, p *Princ
 			return
 		}
 	}
-	switch p.Token.Role {
-	case store.RolePark:
-		f.Park = p.Token.Scope
-	case store.RoleEnterprise:
-		f.Enterprise = p.Token.Scope
+	if park, ent := p.tenant(); park != "" {
+		f.Park = park
+	} else if ent != "" {
+		f.Enterprise = ent
 	}
 	list, err := ns.WorkOrders(r.Context(), f)
 	if err != nil {

@@ -294,11 +294,7 @@ func (pr *parkRuntime) step(s *Sim, now time.Time) error {
 	}
 	pr.last = T
 	customers := (T/parkStepS)%parkCustomerEveryN == 0
-	type out struct {
-		d *Device
-		o Outgoing
-	}
-	var outs []out
+	var b signedBatch
 	for i, p := range pr.points {
 		if p.Customer != "" && !customers {
 			continue
@@ -315,30 +311,9 @@ func (pr *parkRuntime) step(s *Sim, now time.Time) error {
 			}
 		}
 		o, ok, err := d.measurePark(now, p.Channels, vals, q)
-		if err != nil {
-			s.logf("签名失败 signing failed: %s: %v", d.ID, err)
-			continue
-		}
-		if !ok {
-			continue
-		}
-		if err := s.store.Signed(d.ID, o.Seq, d.Total(), o.Time, o.Note); err != nil {
-			s.logf("状态写入失败 state journal: %v", err)
-		}
-		outs = append(outs, out{d, o})
+		s.keep(&b, d, o, ok, err)
 	}
-	// Journal first, then publish: a reading on the wire is never lost
-	// from the state.
-	if err := s.store.Sync(); err != nil {
-		return err
-	}
-	for _, x := range outs {
-		s.signed.Add(1)
-		if x.d.conn != nil {
-			x.d.conn.Send(x.o)
-		}
-	}
-	return nil
+	return s.send(&b)
 }
 
 // measurePark signs a park instrument's reading: the given channel values,

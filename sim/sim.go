@@ -699,34 +699,53 @@ func (s *Sim) step(er *entRuntime, now time.Time) {
 	devices := append([]*Device(nil), er.devices...)
 	er.mu.Unlock()
 	_, samples := er.e.Sample(&s.prov.Params, s.modelTime(now), leak)
-	type out struct {
-		d *Device
-		o Outgoing
-	}
-	var outs []out
+	var b signedBatch
 	for i, d := range devices {
 		o, ok, err := d.measure(now, samples[i], s.prov.Params.FlowNoise)
-		if err != nil {
-			s.logf("签名失败 signing failed: %s: %v", d.ID, err)
-			continue
-		}
-		if !ok {
-			continue
-		}
-		if err := s.store.Signed(d.ID, o.Seq, d.Total(), o.Time, o.Note); err != nil {
-			s.logf("状态写入失败 state journal: %v", err)
-		}
-		outs = append(outs, out{d, o})
+		s.keep(&b, d, o, ok, err)
 	}
-	if err := s.store.Sync(); err != nil {
+	if err := s.send(&b); err != nil {
 		s.logf("状态写入失败 state journal: %v", err)
 	}
-	for _, x := range outs {
+}
+
+// signedBatch is one step's signed readings, journaled before they are sent.
+type signedBatch struct {
+	devices []*Device
+	outs    []Outgoing
+}
+
+// keep journals a reading a device just signed (ok false: the meter is
+// offline or silent) and adds it to the batch.
+func (s *Sim) keep(b *signedBatch, d *Device, o Outgoing, ok bool, err error) {
+	if err != nil {
+		s.logf("签名失败 signing failed: %s: %v", d.ID, err)
+		return
+	}
+	if !ok {
+		return
+	}
+	if err := s.store.Signed(d.ID, o.Seq, d.Total(), o.Time, o.Note); err != nil {
+		s.logf("状态写入失败 state journal: %v", err)
+	}
+	b.devices = append(b.devices, d)
+	b.outs = append(b.outs, o)
+}
+
+// send syncs the journal, then hands the batch to the MQTT sessions: a
+// reading on the wire is never lost from the state, so a restart never
+// signs its seq again with other values. If the sync fails nothing is sent.
+func (s *Sim) send(b *signedBatch) error {
+	if err := s.store.Sync(); err != nil {
+		return err
+	}
+	for i, d := range b.devices {
 		s.signed.Add(1)
-		if x.d.conn != nil {
-			x.d.conn.Send(x.o)
+		if d.conn != nil {
+			d.conn.Send(b.outs[i])
 		}
 	}
+	return nil
 }
 
 // Total is the device's register, m³.
