@@ -1,11 +1,14 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -62,6 +65,29 @@ func (c *apiClient) post(path string, body, out any) error {
 func (c *apiClient) get(path string, out any) error {
 	_, err := c.do("GET", path, nil, out)
 	return err
+}
+
+// metrics returns the server's Prometheus samples without labels (name →
+// value), or an empty map if they cannot be read.
+func (c *apiClient) metrics() map[string]float64 {
+	out := map[string]float64{}
+	resp, err := c.hc.Get(c.base + "/metrics")
+	if err != nil {
+		return out
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) != 2 || strings.HasPrefix(f[0], "#") || strings.Contains(f[0], "{") {
+			continue
+		}
+		if v, err := strconv.ParseFloat(f[1], 64); err == nil {
+			out[f[0]] = v
+		}
+	}
+	return out
 }
 
 // health returns the ledger size the server reports.

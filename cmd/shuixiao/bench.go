@@ -73,8 +73,10 @@ type ingestResult struct {
 	VerifyPerCore float64 `json:"verify_per_core_s"`
 	Ratio         float64 `json:"readings_per_verify"`
 	RSSMB         float64 `json:"rss_mb"`
-	ServerCores   float64 `json:"server_cpu_cores"` // CPU the server used while publishing, in cores
-	ClientCores   float64 `json:"client_cpu_cores"` // CPU this load generator used meanwhile
+	ServerCores   float64 `json:"server_cpu_cores"`           // CPU the server used while publishing, in cores
+	ClientCores   float64 `json:"client_cpu_cores"`           // CPU this load generator used meanwhile
+	AppendUs      float64 `json:"ledger_append_us_per_entry"` // the server's time to append its batches durably, per entry
+	LedgerBusy    float64 `json:"ledger_busy"`                // share of the period the server spent appending (the ledger is serial: near 1 means saturated)
 	LedgerSize    uint64  `json:"ledger_size"`
 	Consistent    bool    `json:"ledger_holds_every_ack"`
 	Cores         int     `json:"cores"`
@@ -193,6 +195,7 @@ func benchIngest(nMeters int, duration time.Duration, inflight int, rate float64
 
 	fmt.Fprintf(os.Stderr, "publishing for %s…\n", duration)
 	srvCPU0, cliCPU0 := processCPU(cmd.Process.Pid), processCPU(os.Getpid())
+	m0 := c.metrics()
 	var acked, failed atomic.Int64
 	lat := make([][]float64, len(ms))
 	loads := make([]*meterLoad, len(ms))
@@ -290,6 +293,7 @@ func benchIngest(nMeters int, duration time.Duration, inflight int, rate float64
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
+	m1 := c.metrics()
 	srvCPU, cliCPU := processCPU(cmd.Process.Pid)-srvCPU0, processCPU(os.Getpid())-cliCPU0
 	var all []float64
 	for _, l := range lat {
@@ -312,6 +316,11 @@ func benchIngest(nMeters int, duration time.Duration, inflight int, rate float64
 	res.RSSMB = peakRSS(cmd.Process.Pid)
 	res.ServerCores = srvCPU.Seconds() / elapsed.Seconds()
 	res.ClientCores = cliCPU.Seconds() / elapsed.Seconds()
+	if entries := m1["shuixiao_ingest_batch_readings_sum"] - m0["shuixiao_ingest_batch_readings_sum"]; entries > 0 {
+		busy := m1["shuixiao_ingest_ledger_append_seconds_sum"] - m0["shuixiao_ingest_ledger_append_seconds_sum"]
+		res.AppendUs = busy / entries * 1e6
+		res.LedgerBusy = busy / elapsed.Seconds()
+	}
 	if h, err := c.health(); err == nil {
 		res.LedgerSize = h
 		res.Consistent = h >= uint64(res.Acked)+uint64(nMeters)

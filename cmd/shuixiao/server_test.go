@@ -239,6 +239,15 @@ func TestServerEndToEnd(t *testing.T) {
 			t.Errorf("/metrics lacks %q", want)
 		}
 	}
+	// The bench reads the ledger's share of the time from these series.
+	m := s.client("").metrics()
+	if m["shuixiao_ingest_admitted_total"] != 7 || m["shuixiao_ingest_batch_readings_sum"] < 7 || m["shuixiao_ingest_ledger_append_seconds_sum"] <= 0 {
+		t.Errorf("metrics as the bench reads them: admitted %v, batch readings %v, append seconds %v",
+			m["shuixiao_ingest_admitted_total"], m["shuixiao_ingest_batch_readings_sum"], m["shuixiao_ingest_ledger_append_seconds_sum"])
+	}
+	if _, labelled := m[`shuixiao_ingest_rejected_total{reason="bad-signature"}`]; labelled {
+		t.Error("the bench's metrics reader kept a labelled series")
+	}
 	if resp, _ := http.Get(s.URL() + "/api/v1/enterprises"); resp.StatusCode != 401 {
 		t.Fatalf("no token: %d", resp.StatusCode)
 	}
