@@ -76,7 +76,8 @@ type ingestResult struct {
 	ServerCores   float64 `json:"server_cpu_cores"`           // CPU the server used while publishing, in cores
 	ClientCores   float64 `json:"client_cpu_cores"`           // CPU this load generator used meanwhile
 	AppendUs      float64 `json:"ledger_append_us_per_entry"` // the server's time to append its batches durably, per entry
-	LedgerBusy    float64 `json:"ledger_busy"`                // share of the period the server spent appending (the ledger is serial: near 1 means saturated)
+	LedgerBatchMs float64 `json:"ledger_batch_ms"`            // mean time to append one batch durably; every reading waits for up to two
+	LedgerBusy    float64 `json:"ledger_busy"`                // share of the period spent appending; near 1, each batch waits for the one before and batches grow with the rate
 	LedgerSize    uint64  `json:"ledger_size"`
 	Consistent    bool    `json:"ledger_holds_every_ack"`
 	Cores         int     `json:"cores"`
@@ -320,6 +321,9 @@ func benchIngest(nMeters int, duration time.Duration, inflight int, rate float64
 		busy := m1["shuixiao_ingest_ledger_append_seconds_sum"] - m0["shuixiao_ingest_ledger_append_seconds_sum"]
 		res.AppendUs = busy / entries * 1e6
 		res.LedgerBusy = busy / elapsed.Seconds()
+		if n := m1["shuixiao_ingest_ledger_append_seconds_count"] - m0["shuixiao_ingest_ledger_append_seconds_count"]; n > 0 {
+			res.LedgerBatchMs = busy / n * 1e3
+		}
 	}
 	if h, err := c.health(); err == nil {
 		res.LedgerSize = h
