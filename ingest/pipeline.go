@@ -244,17 +244,19 @@ func (p *Pipeline) Submit(raw []byte, device, source string, done func(Result)) 
 		p.refuse(it, rej)
 		return
 	}
-	ch := p.verify[shard(it.rd.Meter, len(p.verify))]
+	unavailable := func() {
+		it.done(Result{Seq: it.rd.Seq, Reject: &store.Rejection{Meter: it.rd.Meter, Reason: ReasonUnavailable, Detail: ErrClosed.Error(), Time: now, Source: source}})
+	}
 	defer func() {
-		if recover() != nil { // closed by Close
-			it.done(Result{Seq: it.rd.Seq, Reject: &store.Rejection{Meter: it.rd.Meter, Reason: ReasonUnavailable, Detail: ErrClosed.Error(), Time: now, Source: source}})
+		if recover() != nil { // the verifier's channel was closed by a concurrent Close
+			unavailable()
 		}
 	}()
 	select {
 	case <-p.closed:
-		panic(ErrClosed)
+		unavailable()
 	default:
-		ch <- it
+		p.verify[shard(it.rd.Meter, len(p.verify))] <- it
 	}
 }
 

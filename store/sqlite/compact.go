@@ -116,7 +116,7 @@ const (
 	paceSlice = 5 * time.Millisecond // work between rests
 )
 
-func (p *pacer) step() {
+func (p *pacer) step(ctx context.Context) {
 	if !p.on {
 		return
 	}
@@ -128,7 +128,12 @@ func (p *pacer) step() {
 	rows := p.s.head.rows
 	p.s.head.mu.RUnlock()
 	if rows < 2*p.s.opt.CompactRows {
-		time.Sleep(paceRest * work)
+		t := time.NewTimer(paceRest * work)
+		select {
+		case <-t.C:
+		case <-ctx.Done(): // closing: the next statement returns the error
+			t.Stop()
+		}
 	}
 	p.since = time.Now()
 }
@@ -183,7 +188,7 @@ func (s *Store) compact(ctx context.Context, paced bool) error {
 	)
 	pace := &pacer{s: s, on: paced, since: time.Now()}
 	for _, mid := range mids {
-		pace.step()
+		pace.step(ctx)
 		w, err := s.prepareMeter(ctx, run, mid, recs[mid], defs[mid])
 		if err != nil {
 			return fmt.Errorf("compact meter %d: %w", mid, err)
@@ -196,7 +201,7 @@ func (s *Store) compact(ctx context.Context, paced bool) error {
 				return err
 			}
 			slice, bytes = slice[:0], 0
-			pace.step()
+			pace.step(ctx)
 		}
 	}
 	if err := s.applySlice(ctx, slice); err != nil {
@@ -211,7 +216,7 @@ func (s *Store) compact(ctx context.Context, paced bool) error {
 		if err != nil {
 			return fmt.Errorf("compact: delete head rows: %w", err)
 		}
-		pace.step()
+		pace.step(ctx)
 	}
 	s.head.dropThrough(through)
 	s.head.mu.Lock()

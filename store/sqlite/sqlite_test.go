@@ -408,18 +408,26 @@ func TestCompactionPacing(t *testing.T) {
 		s.head.rows = rows
 		s.head.mu.Unlock()
 	}
-	step := func(on bool) time.Duration {
-		p := &pacer{s: s, on: on, since: time.Now().Add(-20 * time.Millisecond)} // 20 ms of work done
+	stepCtx := func(ctx context.Context, on bool, work time.Duration) time.Duration {
+		p := &pacer{s: s, on: on, since: time.Now().Add(-work)}
 		t0 := time.Now()
-		p.step()
+		p.step(ctx)
 		return time.Since(t0)
 	}
+	step := func(on bool) time.Duration { return stepCtx(context.Background(), on, 20*time.Millisecond) } // 20 ms of work done
 	setHead(5)
 	if d := step(true); d < 40*time.Millisecond {
 		t.Errorf("background compaction with a small head rested %v after 20 ms of work, want ≥ 40 ms", d)
 	}
 	if d := step(false); d >= 40*time.Millisecond {
 		t.Errorf("Compact (unpaced) rested %v", d)
+	}
+	// Closing the store ends a rest at once (a long piece of work would
+	// otherwise hold Close for twice its length).
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(20*time.Millisecond, cancel)
+	if d := stepCtx(ctx, true, time.Second); d >= time.Second {
+		t.Errorf("a rest after 1 s of work outlived its cancellation: %v", d)
 	}
 	setHead(25) // past 2 × CompactRows: catch up at full speed
 	if d := step(true); d >= 40*time.Millisecond {
