@@ -353,7 +353,7 @@ func (a *Actuation) newCommand(g *plantGate, as *actuatorState, d Decision, req 
 		e.Requested, e.HasRequested = *rec.Requested, true
 	}
 	for _, in := range req.Inputs {
-		if len(e.Inputs)+len(e.Indices) >= reading.MaxCommandInputs/2 || !validName(in.Name) {
+		if len(e.Inputs)+len(e.Indices) >= reading.MaxCommandInputs/2 || !reading.ValidChannel(in.Name) {
 			break
 		}
 		ci := store.CommandInput{Name: in.Name, Value: in.Value, AgeS: in.AgeS}
@@ -366,7 +366,7 @@ func (a *Actuation) newCommand(g *plantGate, as *actuatorState, d Decision, req 
 		}
 	}
 	for _, in := range req.Indices {
-		if len(e.Inputs)+len(e.Indices) >= reading.MaxCommandInputs || !validName(in.Name) || !finite(in.Value) {
+		if len(e.Inputs)+len(e.Indices) >= reading.MaxCommandInputs || !reading.ValidChannel(in.Name) || !finite(in.Value) {
 			break
 		}
 		rec.Indices = append(rec.Indices, store.CommandInput{Name: in.Name, Value: in.Value})
@@ -451,7 +451,7 @@ func (a *Actuation) SetMode(ctx context.Context, plant, actuator, mode string, v
 // after checking it against the set-point bounds (an interlock like any
 // other: a value outside [min, max] is refused, not clamped).
 func (a *Actuation) RecordSetpoint(ctx context.Context, plant, name, unit string, value, min, max float64, by, reason string) (store.CommandRecord, error) {
-	if !validName(name) {
+	if !reading.ValidChannel(name) {
 		return store.CommandRecord{}, fmt.Errorf("actuate: %w: set-point name %q", store.ErrInvalid, name)
 	}
 	if !finite(value) || value < min || value > max {

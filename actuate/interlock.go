@@ -65,7 +65,7 @@ func finite(vs ...float64) bool {
 // Validate checks that the interlocks are coherent: finite bounds, fail-safe
 // and lock-out values inside them, allowed values inside them.
 func (a Actuator) Validate() error {
-	if !validName(a.Name) {
+	if !reading.ValidChannel(a.Name) {
 		return fmt.Errorf("actuator %q: name must be 1-32 of [a-z0-9_]", a.Name)
 	}
 	if a.Device == "" {
@@ -98,9 +98,6 @@ func (a Actuator) Validate() error {
 	}
 	return nil
 }
-
-// validName: actuator and input names follow the channel-name rule.
-func validName(s string) bool { return store.ValidChannelName(s) }
 
 // Input is a sensor value a request is based on.
 type Input struct {

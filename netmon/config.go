@@ -12,6 +12,7 @@ import (
 	"github.com/shuixiao/shuixiao/leak"
 	"github.com/shuixiao/shuixiao/meter"
 	"github.com/shuixiao/shuixiao/network"
+	"github.com/shuixiao/shuixiao/reading"
 )
 
 // Config is how a registered network is monitored: which metering point
@@ -186,7 +187,7 @@ func (c Config) Validate(net *network.Network) error {
 		if err := meter.ValidID(s.Point); err != nil {
 			bad("%s: point: %v", where, err)
 		}
-		if !validChannel(s.Channel) {
+		if !reading.ValidChannel(s.Channel) {
 			bad("%s: channel %q", where, s.Channel)
 		}
 		key := s.Point + "/" + s.Channel
@@ -276,18 +277,6 @@ func (c Config) Validate(net *network.Network) error {
 		bad("a clock faster than real time needs an epoch")
 	}
 	return errors.Join(errs...)
-}
-
-func validChannel(s string) bool {
-	if s == "" || len(s) > 32 {
-		return false
-	}
-	for _, c := range s {
-		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_') {
-			return false
-		}
-	}
-	return true
 }
 
 // LeakSensors returns the detector's sensor columns, in the order of

@@ -317,11 +317,17 @@ func validID(s []byte) error {
 	return nil
 }
 
-func validChannel(s []byte) bool {
+// ValidChannel reports whether s is a channel name: 1–32 characters of
+// [a-z0-9_]. Meters, points, interlocks and commands all name channels by
+// this rule.
+func ValidChannel(s string) bool { return validChannel(s) }
+
+func validChannel[T string | []byte](s T) bool {
 	if len(s) == 0 || len(s) > 32 {
 		return false
 	}
-	for _, c := range s {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
 		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_') {
 			return false
 		}

@@ -121,7 +121,7 @@ func (r *Reading) Validate() error {
 		return fmt.Errorf("reading %s/%d: %w: %d values", r.Meter, r.Seq, ErrInvalid, len(r.Values))
 	}
 	for i, v := range r.Values {
-		if !ValidChannelName(v.Channel) {
+		if !reading.ValidChannel(v.Channel) {
 			return fmt.Errorf("reading %s/%d: %w: channel name %q", r.Meter, r.Seq, ErrInvalid, v.Channel)
 		}
 		if math.IsNaN(v.Value) || math.IsInf(v.Value, 0) {
@@ -134,21 +134,6 @@ func (r *Reading) Validate() error {
 		}
 	}
 	return nil
-}
-
-// ValidChannelName reports whether s is a channel name: 1–32 of [a-z0-9_],
-// as in the reading format.
-func ValidChannelName(s string) bool {
-	if s == "" || len(s) > 32 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_') {
-			return false
-		}
-	}
-	return true
 }
 
 // MeterState is the admission state of one meter: its last committed reading.
