@@ -13,6 +13,7 @@ import (
 
 	"github.com/shuixiao/shuixiao/ingest"
 	"github.com/shuixiao/shuixiao/meter"
+	"github.com/shuixiao/shuixiao/reading"
 	"github.com/shuixiao/shuixiao/store"
 	"github.com/shuixiao/shuixiao/store/sqlite"
 )
@@ -54,7 +55,7 @@ func fixture(t *testing.T) (*sqlite.Store, *clock) {
 
 func key(t *testing.T, id string) string {
 	t.Helper()
-	_, vkey, err := note.GenerateKey(rand.Reader, meter.KeyName(id))
+	_, vkey, err := note.GenerateKey(rand.Reader, reading.KeyName(id))
 	if err != nil {
 		t.Fatal(err)
 	}

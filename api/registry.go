@@ -318,8 +318,8 @@ func (s *Server) registerMeter(w http.ResponseWriter, r *http.Request, p *Princi
 		s.fail(w, r, err)
 		return
 	}
-	if v, err := note.NewVerifier(req.Key); err != nil || v.Name() != meter.KeyName(req.ID) {
-		s.fail(w, r, errorf(http.StatusBadRequest, "key must be a note verifier key named %s", meter.KeyName(req.ID)))
+	if v, err := note.NewVerifier(req.Key); err != nil || v.Name() != reading.KeyName(req.ID) {
+		s.fail(w, r, errorf(http.StatusBadRequest, "key must be a note verifier key named %s", reading.KeyName(req.ID)))
 		return
 	}
 	if old, err := s.opts.Store.Meter(r.Context(), req.ID); err == nil {

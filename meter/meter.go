@@ -228,9 +228,6 @@ type Meter struct {
 	Interval time.Duration `json:"interval"`
 }
 
-// KeyName is the signed-note key name a meter must sign with.
-func KeyName(meterID string) string { return "meter/" + meterID }
-
 // ValidID checks an identifier used for regions, parks, enterprises, points
 // and meters: 1–64 characters from [A-Za-z0-9._-]. These IDs appear in MQTT
 // topics and in signed-note key names, which forbid spaces and '+'.

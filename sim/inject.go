@@ -336,7 +336,7 @@ func (s *Sim) forge(d *Device) (string, uint64, error) {
 	d.conn.Send(Outgoing{Seq: seq, Time: now, Note: wrongKey, Tag: "forged-signature"})
 	d.conn.Send(Outgoing{Seq: seq, Time: now, Note: altered, Tag: "forged-signature"})
 	return fmt.Sprintf("two readings with seq %d: one signed by a wrong key named %s, one with a digit changed after signing (expect: both rejected, bad signature)",
-		seq, meter.KeyName(d.ID)), seq, nil
+		seq, reading.KeyName(d.ID)), seq, nil
 }
 
 // tamper waits for a full entry bundle and edits one reading in it,

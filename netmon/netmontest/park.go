@@ -100,7 +100,7 @@ func NewPark(t testing.TB, dir string, calibrationDays float64, seed int64, regi
 			channels = append(channels, c)
 		}
 		must(st.CreatePoint(ctx, meter.Point{ID: pt, Enterprise: UtilityID, Name: "测点 " + s.element, Level: meter.Level3, Stage: meter.StageSupply, Channels: channels}))
-		_, vkey, err := note.GenerateKey(rand.Reader, meter.KeyName("M-"+pt))
+		_, vkey, err := note.GenerateKey(rand.Reader, reading.KeyName("M-"+pt))
 		must(err)
 		must(st.CreateMeter(ctx, meter.Meter{ID: "M-" + pt, Point: pt, Key: vkey, Signed: meter.SignedByMeter, Registered: p.Origin.Add(-time.Hour), Interval: 5 * time.Minute}))
 		p.Config.Sensors = append(p.Config.Sensors, netmon.Sensor{Kind: s.kind, Element: s.element, Point: pt})

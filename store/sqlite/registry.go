@@ -13,6 +13,7 @@ import (
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/shuixiao/shuixiao/meter"
+	"github.com/shuixiao/shuixiao/reading"
 	"github.com/shuixiao/shuixiao/store"
 )
 
@@ -439,8 +440,8 @@ func validMeter(m meter.Meter) error {
 	if err != nil {
 		return fmt.Errorf("%w: key: %v", store.ErrInvalid, err)
 	}
-	if v.Name() != meter.KeyName(m.ID) {
-		return fmt.Errorf("%w: key name %q, want %q", store.ErrInvalid, v.Name(), meter.KeyName(m.ID))
+	if v.Name() != reading.KeyName(m.ID) {
+		return fmt.Errorf("%w: key name %q, want %q", store.ErrInvalid, v.Name(), reading.KeyName(m.ID))
 	}
 	if m.Signed != meter.SignedByMeter && m.Signed != meter.SignedByGateway {
 		return fmt.Errorf("%w: signed must be %q or %q", store.ErrInvalid, meter.SignedByMeter, meter.SignedByGateway)
