@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/mod/sumdb/note"
 
+	"github.com/shuixiao/shuixiao/ledger"
 	"github.com/shuixiao/shuixiao/reading"
 	"github.com/shuixiao/shuixiao/store"
 )
@@ -63,12 +64,9 @@ type Committed struct {
 	Rejections []store.Rejection
 }
 
-// NotSequenced marks, in the indices a failed Append returns, an entry that
-// did not reach the ledger.
-const NotSequenced = ^uint64(0)
-
 // Ledger appends entries durably and returns their indices. On error it may
-// still return one index per entry, NotSequenced for those that failed.
+// still return one index per entry, ledger.NotSequenced for those that
+// failed (*ledger.Log is the implementation).
 type Ledger interface {
 	Append(ctx context.Context, entries [][]byte) ([]uint64, error)
 }
@@ -568,7 +566,7 @@ func (p *Pipeline) admitBatch(ctx context.Context, items []*item) *pending {
 		states = map[string]MeterState{}
 		p.inflightMu.Lock()
 		for i, it := range appended {
-			if idx == nil || idx[i] == NotSequenced {
+			if idx == nil || idx[i] == ledger.NotSequenced {
 				rej := store.Rejection{Time: it.received, Reason: ReasonUnavailable, Detail: fmt.Sprintf("ledger: %v", err), Source: it.source}
 				if it.rd != nil {
 					rej.Meter = it.rd.Meter
