@@ -95,7 +95,7 @@ func inputs(n, age float64) Inputs {
 }
 
 func TestPlantStep(t *testing.T) {
-	p, err := NewPlant(towerConfig())
+	p, err := NewController(towerConfig())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,7 +119,7 @@ func TestPlantStep(t *testing.T) {
 		t.Fatalf("blowdown request %+v", bd)
 	}
 	// Too many cycles opens the blowdown further than too few.
-	q, _ := NewPlant(towerConfig())
+	q, _ := NewController(towerConfig())
 	low := q.Step(inputs(4.7, 10), 60, 0)
 	var lowBD float64
 	for _, r := range low.Requests {
@@ -131,7 +131,7 @@ func TestPlantStep(t *testing.T) {
 		t.Fatalf("blowdown at 5.3 cycles %g, at 4.7 cycles %g", bd.Value, lowBD)
 	}
 	// Stale sensors: every tower controller goes to its fail-safe and says so.
-	r, _ := NewPlant(towerConfig())
+	r, _ := NewController(towerConfig())
 	stale := r.Step(inputs(5, 3600), 60, 0)
 	if len(stale.Tower.FailSafe) != 3 || len(stale.Alarms) < 3 {
 		t.Fatalf("stale inputs: fail-safe %v, alarms %+v", stale.Tower.FailSafe, stale.Alarms)
@@ -377,7 +377,7 @@ func TestROTrend(t *testing.T) {
 	if err := c.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	p, err := NewPlant(c)
+	p, err := NewController(c)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -402,7 +402,7 @@ func TestROTrend(t *testing.T) {
 }
 
 func BenchmarkPlantStep(b *testing.B) {
-	p, err := NewPlant(towerConfig())
+	p, err := NewController(towerConfig())
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -414,7 +414,7 @@ func BenchmarkPlantStep(b *testing.B) {
 }
 
 func BenchmarkMaxCycles(b *testing.B) {
-	p, err := NewPlant(towerConfig())
+	p, err := NewController(towerConfig())
 	if err != nil {
 		b.Fatal(err)
 	}

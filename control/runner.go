@@ -68,7 +68,7 @@ type sample struct {
 type plantRun struct {
 	mu      sync.Mutex
 	cfg     *PlantConfig
-	plant   *Plant
+	plant   *Controller
 	origin  time.Time
 	last    time.Time
 	steps   int
@@ -158,7 +158,7 @@ func (r *Runner) Register(ctx context.Context, cfg *PlantConfig, save bool) erro
 	if err := cfg.Validate(); err != nil {
 		return fmt.Errorf("%w: %v", store.ErrInvalid, err)
 	}
-	plant, err := NewPlant(cfg)
+	plant, err := NewController(cfg)
 	if err != nil {
 		return err
 	}
@@ -583,7 +583,7 @@ func (r *Runner) ROTrend(plantID string, series map[string][]TimedValue, from, t
 	pr.mu.Lock()
 	cfg := pr.cfg
 	pr.mu.Unlock()
-	p, err := NewPlant(cfg) // its own membranes table: the running plant is the loop's
+	p, err := NewController(cfg) // its own membranes table: the running plant is the loop's
 	if err != nil {
 		return nil, err
 	}

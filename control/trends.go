@@ -45,7 +45,7 @@ type ROPoint struct {
 // ROTrend averages each RO sensor's values (as stored: the sensor's Scale
 // is applied here) over n equal windows of [from, to) and normalises every
 // window.
-func (p *Plant) ROTrend(series map[string][]TimedValue, from, to time.Time, n int) []ROPoint {
+func (p *Controller) ROTrend(series map[string][]TimedValue, from, to time.Time, n int) []ROPoint {
 	if p.cfg.Reuse == nil || !to.After(from) || n <= 0 {
 		return nil
 	}

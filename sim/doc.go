@@ -8,7 +8,7 @@
 //
 // The package has three layers:
 //
-//   - The water model (Plant, Build, Plant.Flows) is pure: given a design and
+//   - The water model (WaterSystem, Build, WaterSystem.Flows) is pure: given a design and
 //     the conditions at an instant (production, air temperature, office
 //     occupancy, leaks) it returns every stream's flow. Its volumes close:
 //     for each unit and for the whole enterprise, what goes in comes out as

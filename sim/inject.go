@@ -183,7 +183,7 @@ func (s *Sim) Inject(ctx context.Context, kind, enterpriseID string) (InjectionR
 // injectLeak opens a hidden leak between the level-1 intake meter of the
 // enterprise's largest source and its level-2 meters.
 func (s *Sim) injectLeak(er *entRuntime) (detail, meterID string, err error) {
-	p := er.e.Plant
+	p := er.e.System
 	design := p.DesignFlows()
 	var src meter.Source
 	best := -1.0

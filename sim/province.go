@@ -25,7 +25,7 @@ type Enterprise struct {
 	meter.Enterprise
 	Archetype Archetype
 	Template  Template
-	Plant     *Plant
+	System    *WaterSystem
 	// Points are the metering points with their meters, parents before children.
 	Points []*Point
 	// Key seeds the enterprise's noise (production, weather, quality).
@@ -169,7 +169,7 @@ func Generate(seed int64, n int) (*Province, error) {
 				}
 			}
 		}
-		plant, err := Build(PlantSpec{Archetype: arch, Capacity: capacity, Units: units, LeakBackground: leak}, params)
+		plant, err := Build(WaterSystemSpec{Archetype: arch, Capacity: capacity, Units: units, LeakBackground: leak}, params)
 		if err != nil {
 			return nil, fmt.Errorf("enterprise %d (%s in %s): %w", k, arch.Key, sl.site.Park.ID, err)
 		}
@@ -179,7 +179,7 @@ func Generate(seed int64, n int) (*Province, error) {
 				Name: name, NameEN: nameEN, Park: sl.site.Park.ID, Region: city, Industry: arch.Industry,
 				Products: []string{arch.Product},
 			},
-			Archetype: arch, Template: tpl, Plant: plant, Key: er.Uint64(), AssumedPark: sl.assumed,
+			Archetype: arch, Template: tpl, System: plant, Key: er.Uint64(), AssumedPark: sl.assumed,
 		}
 		design := plant.DesignFlows()
 		meterSuffix := strings.TrimPrefix(e.ID, "EN-")
