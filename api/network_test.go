@@ -17,7 +17,7 @@ import (
 	"github.com/shuixiao/shuixiao/api"
 	"github.com/shuixiao/shuixiao/netmon"
 	"github.com/shuixiao/shuixiao/netmon/netmontest"
-	"github.com/shuixiao/shuixiao/sim"
+	"github.com/shuixiao/shuixiao/sim/parknet"
 	"github.com/shuixiao/shuixiao/store"
 )
 
@@ -112,7 +112,7 @@ func TestNetworkLeakToWorkOrder(t *testing.T) {
 
 	// Registration: admin only, validated against the model and registry.
 	reg := map[string]any{"id": netmontest.NetworkID, "name": "园区管网", "name_en": "Park network", "enterprise": netmontest.UtilityID,
-		"inp": string(sim.ParkNetworkINP()), "config": p.ConfigJSON(t)}
+		"inp": string(parknet.INP()), "config": p.ConfigJSON(t)}
 	as("park").expect(http.StatusForbidden, "POST", "/networks", reg, nil)
 	for name, edit := range map[string]func(m map[string]any){
 		"broken .inp": func(m map[string]any) { m["inp"] = "[PIPES]\n P1 X Y 10 100 100\n" },
