@@ -16,6 +16,7 @@ import (
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/shuixiao/shuixiao/ingest"
+	"github.com/shuixiao/shuixiao/internal/devicecred"
 	"github.com/shuixiao/shuixiao/meter"
 	"github.com/shuixiao/shuixiao/reading"
 	"github.com/shuixiao/shuixiao/store"
@@ -119,8 +120,10 @@ func (ms *Meters) Register(ctx context.Context, req Registration) (Registered, e
 	if req.Interval < 0 || req.Interval > MaxInterval {
 		return Registered{}, invalid("interval_s must be between 0 and %d", int64(MaxInterval/time.Second))
 	}
-	if req.MQTTPassword != "" && len(req.MQTTPassword) < 12 {
-		return Registered{}, invalid("mqtt_password must have at least 12 characters")
+	if req.MQTTPassword != "" {
+		if err := devicecred.CheckPassword(req.MQTTPassword); err != nil {
+			return Registered{}, invalid("%v", err)
+		}
 	}
 	pt, err := ms.Store.Point(ctx, req.Point)
 	if errors.Is(err, store.ErrNotFound) {
