@@ -10,13 +10,13 @@ package registry
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/shuixiao/shuixiao/ingest"
 	"github.com/shuixiao/shuixiao/internal/devicecred"
+	"github.com/shuixiao/shuixiao/internal/refusal"
 	"github.com/shuixiao/shuixiao/meter"
 	"github.com/shuixiao/shuixiao/reading"
 	"github.com/shuixiao/shuixiao/store"
@@ -86,22 +86,12 @@ type Registered struct {
 }
 
 func invalid(format string, a ...any) error {
-	return &refusal{kind: ErrInvalid, msg: fmt.Sprintf(format, a...)}
+	return refusal.New(ErrInvalid, format, a...)
 }
 
 func conflict(format string, a ...any) error {
-	return &refusal{kind: ErrConflict, msg: fmt.Sprintf(format, a...)}
+	return refusal.New(ErrConflict, format, a...)
 }
-
-// refusal is an error of kind ErrInvalid or ErrConflict whose text is only
-// the reason.
-type refusal struct {
-	kind error
-	msg  string
-}
-
-func (e *refusal) Error() string { return e.msg }
-func (e *refusal) Unwrap() error { return e.kind }
 
 // MaxInterval is the longest nominal reporting interval a meter may have.
 const MaxInterval = 31 * 24 * time.Hour
