@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/shuixiao/shuixiao/ingest"
+	"github.com/shuixiao/shuixiao/internal/netreg"
 	"github.com/shuixiao/shuixiao/internal/registry"
 	"github.com/shuixiao/shuixiao/store"
 )
@@ -69,6 +70,7 @@ type Server struct {
 	tokens  tokenCache
 	cache   ttlCache
 	meters  *registry.Meters
+	nets    *netreg.Registry // nil when the store keeps no networks
 }
 
 // New returns the API handler.
@@ -87,6 +89,13 @@ func New(opts Options) *Server {
 	}
 	s := &Server{opts: opts, mux: http.NewServeMux(), started: opts.Now(),
 		meters: &registry.Meters{Store: opts.Store, Ledger: opts.Ledger, Ingest: opts.Ingest, Devices: opts.Devices, Now: opts.Now}}
+	if ns, ok := opts.Store.(netreg.Store); ok {
+		var mon netreg.Monitor
+		if opts.Networks != nil {
+			mon = opts.Networks
+		}
+		s.nets = netreg.New(ns, mon, opts.Now)
+	}
 	s.routes()
 	return s
 }
