@@ -20,10 +20,10 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/shuixiao/shuixiao/actuate"
-	"github.com/shuixiao/shuixiao/alarm"
 	"github.com/shuixiao/shuixiao/api"
 	"github.com/shuixiao/shuixiao/broker"
 	"github.com/shuixiao/shuixiao/ingest"
+	"github.com/shuixiao/shuixiao/internal/alarmwatch"
 	"github.com/shuixiao/shuixiao/internal/devicecred"
 	"github.com/shuixiao/shuixiao/ledger"
 	"github.com/shuixiao/shuixiao/meter"
@@ -64,7 +64,7 @@ type server struct {
 	pipeline *ingest.Pipeline
 	broker   *broker.Broker
 	live     *api.Live
-	alarms   *alarm.Monitor
+	alarms   *alarmwatch.Monitor
 	http     *http.Server
 	httpLn   net.Listener
 	devices  *devicecred.Credentials
@@ -179,7 +179,7 @@ func openServer(ctx context.Context, cfg serverConfig) (*server, error) {
 		}
 		return ""
 	})
-	s.alarms = alarm.New(alarm.Options{Store: st, Notify: s.live.Alarm, Logger: log, Balance: alarm.BalanceCheck{Store: st}})
+	s.alarms = alarmwatch.New(alarmwatch.Options{Store: st, Notify: s.live.Alarm, Logger: log, Balance: alarmwatch.BalanceCheck{Store: st}})
 	s.leaks = netmon.New(netmon.Options{Store: st, Notify: s.live.Alarm, Logger: log.With("part", "netmon")})
 	s.pipeline, err = ingest.New(ingest.Options{Ledger: lg, Store: st, Directory: s.dir, States: init, Logger: log,
 		OnCommitted: s.committed, Registerer: s.metrics})

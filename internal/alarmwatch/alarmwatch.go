@@ -1,11 +1,11 @@
-// Package alarm raises, repeats and clears the platform's alarms from what
+// Package alarmwatch raises, repeats and clears the platform's alarms from what
 // ingest commits and from the passage of time: a meter that stops reporting
 // (offline, after three reporting intervals), readings flagged as gaps, clock
 // skew or implausible values, and readings refused at admission (forged
 // signatures, replays, unknown or revoked keys). Alarms are deduplicated per
 // kind and subject by the store; an offline alarm clears itself when the
 // meter reports again, and repeats at a set cadence while it lasts.
-package alarm
+package alarmwatch
 
 import (
 	"context"
