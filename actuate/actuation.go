@@ -16,6 +16,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/shuixiao/shuixiao/alarm"
 	"github.com/shuixiao/shuixiao/reading"
 	"github.com/shuixiao/shuixiao/store"
 )
@@ -42,7 +43,7 @@ type Recorder interface {
 type Alarm struct {
 	Plant, Enterprise, Device, Actuator string
 	Code                                string // actuator_no_ack, actuator_refused, actuation_unavailable
-	Severity                            store.Severity
+	Severity                            alarm.Severity
 	Message                             string
 	Clear                               bool
 }
@@ -586,7 +587,7 @@ func (a *Actuation) send(ctx context.Context, batch []*outgoing) {
 			a.opts.Logger.Error("actuation: command not recorded, not sent", "id", o.rec.ID, "error", errs[i])
 			a.settle(o, store.CommandTimeout, now)
 			a.alarm(Alarm{Plant: o.rec.Plant, Enterprise: o.rec.Enterprise, Device: o.rec.Device, Actuator: o.rec.Actuator,
-				Code: "actuation_unavailable", Severity: store.SeverityCritical,
+				Code: "actuation_unavailable", Severity: alarm.SeverityCritical,
 				Message: fmt.Sprintf("指令未能上链，未下发 / command %s to %s could not be recorded in the ledger and was not sent: %v", o.rec.ID, o.rec.Device, errs[i])})
 			continue
 		}
@@ -672,11 +673,11 @@ func (a *Actuation) close(ctx context.Context, o *outgoing, status, event, detai
 	switch {
 	case status == store.CommandNacked:
 		a.alarm(Alarm{Plant: rec.Plant, Enterprise: rec.Enterprise, Device: rec.Device, Actuator: rec.Actuator,
-			Code: "actuator_refused", Severity: store.SeverityMajor,
+			Code: "actuator_refused", Severity: alarm.SeverityMajor,
 			Message: fmt.Sprintf("设备拒绝指令 / device %s refused %s = %g %s: %s", rec.Device, rec.Actuator, rec.Value, rec.Unit, detail)})
 	case status == store.CommandTimeout && o.superseded == "":
 		a.alarm(Alarm{Plant: rec.Plant, Enterprise: rec.Enterprise, Device: rec.Device, Actuator: rec.Actuator,
-			Code: "actuator_no_ack", Severity: store.SeverityCritical,
+			Code: "actuator_no_ack", Severity: alarm.SeverityCritical,
 			Message: fmt.Sprintf("设备未确认指令 / device %s did not acknowledge %s = %g %s after %d publishes", rec.Device, rec.Actuator, rec.Value, rec.Unit, o.attempts)})
 	case status == store.CommandAcked:
 		for _, code := range []string{"actuator_no_ack", "actuator_refused"} {

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/shuixiao/shuixiao/alarm"
 	"github.com/shuixiao/shuixiao/reading"
 	"github.com/shuixiao/shuixiao/store"
 )
@@ -287,13 +288,13 @@ func (s *Server) rejections(w http.ResponseWriter, r *http.Request, p *Principal
 
 func (s *Server) listAlarms(w http.ResponseWriter, r *http.Request, p *Principal) {
 	q := r.URL.Query()
-	f := store.AlarmFilter{Kind: q.Get("kind"), Enterprise: q.Get("enterprise"), Meter: q.Get("meter"), Limit: 1000}
+	f := alarm.Filter{Kind: q.Get("kind"), Enterprise: q.Get("enterprise"), Meter: q.Get("meter"), Limit: 1000}
 	switch st := q.Get("state"); st {
 	case "", "open":
 		f.Open = true
 	case "all":
 	case "active", "acked", "cleared":
-		f.State = store.AlarmState(st)
+		f.State = alarm.State(st)
 	default:
 		s.fail(w, r, errorf(http.StatusBadRequest, "parameter state: active|acked|cleared|open|all"))
 		return
@@ -314,7 +315,7 @@ func (s *Server) listAlarms(w http.ResponseWriter, r *http.Request, p *Principal
 		s.fail(w, r, err)
 		return
 	}
-	out := []store.Alarm{}
+	out := []alarm.Alarm{}
 	for _, a := range as {
 		if s.alarmVisible(r.Context(), p, a) {
 			out = append(out, a)
@@ -323,7 +324,7 @@ func (s *Server) listAlarms(w http.ResponseWriter, r *http.Request, p *Principal
 	writeJSON(w, http.StatusOK, out)
 }
 
-func (s *Server) alarmVisible(ctx context.Context, p *Principal, a store.Alarm) bool {
+func (s *Server) alarmVisible(ctx context.Context, p *Principal, a alarm.Alarm) bool {
 	if p.SeesAll() {
 		return true
 	}
@@ -334,10 +335,10 @@ func (s *Server) alarmVisible(ctx context.Context, p *Principal, a store.Alarm) 
 	return err == nil
 }
 
-func (s *Server) alarmByPath(r *http.Request, p *Principal) (store.Alarm, error) {
+func (s *Server) alarmByPath(r *http.Request, p *Principal) (alarm.Alarm, error) {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil {
-		return store.Alarm{}, errorf(http.StatusBadRequest, "alarm id must be a number")
+		return alarm.Alarm{}, errorf(http.StatusBadRequest, "alarm id must be a number")
 	}
 	a, err := s.opts.Store.Alarm(r.Context(), id)
 	if err != nil {
@@ -358,7 +359,7 @@ func (s *Server) clearAlarm(w http.ResponseWriter, r *http.Request, p *Principal
 }
 
 func (s *Server) alarmAction(w http.ResponseWriter, r *http.Request, p *Principal,
-	act func(ctx context.Context, id int64, by string, at time.Time, note string) (store.Alarm, error)) {
+	act func(ctx context.Context, id int64, by string, at time.Time, note string) (alarm.Alarm, error)) {
 	if !p.CanHandleAlarms() {
 		s.fail(w, r, errorf(http.StatusForbidden, "an auditor token cannot change alarms"))
 		return

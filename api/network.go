@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/shuixiao/shuixiao/alarm"
 	"github.com/shuixiao/shuixiao/internal/netreg"
 	"github.com/shuixiao/shuixiao/netmon"
 	"github.com/shuixiao/shuixiao/network"
@@ -329,7 +330,7 @@ func (s *Server) networkZones(w http.ResponseWriter, r *http.Request, p *Princip
 
 // leakEntry is a leak alarm with its details and work order.
 type leakEntry struct {
-	Alarm     store.Alarm      `json:"alarm"`
+	Alarm     alarm.Alarm      `json:"alarm"`
 	Leak      store.LeakEvent  `json:"leak"`
 	WorkOrder *store.WorkOrder `json:"work_order,omitempty"`
 	// WaterLostM3 is the water lost from the estimated start until now, or

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shuixiao/shuixiao/alarm"
 	"github.com/shuixiao/shuixiao/api"
 	"github.com/shuixiao/shuixiao/netmon"
 	"github.com/shuixiao/shuixiao/netmon/netmontest"
@@ -200,7 +201,7 @@ func TestNetworkLeakToWorkOrder(t *testing.T) {
 	}
 	p.Feed(t, next, onset+4*3600, clk, mon.Committed, mon2, alarmed)
 	var leaks []struct {
-		Alarm       store.Alarm      `json:"alarm"`
+		Alarm       alarm.Alarm      `json:"alarm"`
 		Leak        store.LeakEvent  `json:"leak"`
 		WorkOrder   *store.WorkOrder `json:"work_order"`
 		WaterLostM3 float64          `json:"water_lost_m3"`
@@ -264,7 +265,7 @@ func TestNetworkLeakToWorkOrder(t *testing.T) {
 	}
 	// Closing cleared the alarm; the monitor re-arms.
 	a, err := p.Store.Alarm(context.Background(), alarmID)
-	if err != nil || a.State != store.AlarmCleared {
+	if err != nil || a.State != alarm.Cleared {
 		t.Fatalf("alarm after the repair: %+v, %v", a, err)
 	}
 	netmontest.WaitFor(t, "the detector to re-arm", func() bool {

@@ -9,12 +9,12 @@ import (
 	"strings"
 
 	"github.com/shuixiao/shuixiao/actuate"
+	"github.com/shuixiao/shuixiao/alarm"
 	"github.com/shuixiao/shuixiao/chem"
 	"github.com/shuixiao/shuixiao/cooling"
 	"github.com/shuixiao/shuixiao/dosing"
 	"github.com/shuixiao/shuixiao/reading"
 	"github.com/shuixiao/shuixiao/reuse"
-	"github.com/shuixiao/shuixiao/store"
 )
 
 // Num is a number that encodes NaN and infinities as JSON null (a sensor
@@ -83,15 +83,15 @@ func input(name string, v Value) actuate.Input {
 // Alarm is raised by a controller during a step.
 type Alarm struct {
 	Code     string         `json:"code"`
-	Severity store.Severity `json:"severity"`
+	Severity alarm.Severity `json:"severity"`
 	Message  string         `json:"message"`
 }
 
-func severity(critical bool) store.Severity {
+func severity(critical bool) alarm.Severity {
 	if critical {
-		return store.SeverityCritical
+		return alarm.SeverityCritical
 	}
-	return store.SeverityWarning
+	return alarm.SeverityWarning
 }
 
 // TowerLive is the tower's state after a step, for the console.
@@ -575,7 +575,7 @@ func (p *Controller) stepRO(in Inputs, dt float64, live *ReuseLive, res *Result)
 			break
 		}
 		if !ok || !fresh {
-			res.Alarms = append(res.Alarms, Alarm{Code: "ro_sensors", Severity: store.SeverityWarning,
+			res.Alarms = append(res.Alarms, Alarm{Code: "ro_sensors", Severity: alarm.SeverityWarning,
 				Message: "RO: operating data missing or stale; normalisation and cleaning triggers suspended"})
 			st.TriggerS = 0
 			break

@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/shuixiao/shuixiao/alarm"
 	"github.com/shuixiao/shuixiao/ingest"
 	"github.com/shuixiao/shuixiao/meter"
 	"github.com/shuixiao/shuixiao/store"
@@ -40,7 +41,7 @@ type Store interface {
 type Options struct {
 	Store Store
 	// Notify is told of every raised, repeated or cleared alarm (live stream).
-	Notify func(store.Alarm)
+	Notify func(alarm.Alarm)
 	// OfflineAfter is how many reporting intervals of silence make a meter
 	// offline; default 3.
 	OfflineAfter int
@@ -75,7 +76,7 @@ type subject struct{ enterprise, point string }
 
 type event struct {
 	kind, meter, message string
-	severity             store.Severity
+	severity             alarm.Severity
 	at                   time.Time
 }
 
@@ -98,7 +99,7 @@ func New(opts Options) *Monitor {
 	}
 	opts.Balance.fill()
 	if opts.Notify == nil {
-		opts.Notify = func(store.Alarm) {}
+		opts.Notify = func(alarm.Alarm) {}
 	}
 	return &Monitor{opts: opts, events: make(chan event, 4096), offline: map[string]offlineState{}, balance: map[string]int64{}, subject: map[string]subject{}}
 }
@@ -112,15 +113,15 @@ func (m *Monitor) Committed(c *ingest.Committed) {
 			continue
 		}
 		if r.Flags&store.FlagGap != 0 {
-			m.post(event{kind: KindGap, meter: r.Meter, severity: store.SeverityMinor, at: r.Received,
+			m.post(event{kind: KindGap, meter: r.Meter, severity: alarm.SeverityMinor, at: r.Received,
 				message: fmt.Sprintf("数据缺口 / Data gap: meter %s seq %d does not follow its previous reading (ledger index %d)", r.Meter, r.Seq, r.Index)})
 		}
 		if r.Flags&store.FlagSkew != 0 {
-			m.post(event{kind: KindSkew, meter: r.Meter, severity: store.SeverityWarning, at: r.Received,
+			m.post(event{kind: KindSkew, meter: r.Meter, severity: alarm.SeverityWarning, at: r.Received,
 				message: fmt.Sprintf("时钟偏差 / Clock skew: meter %s reports %s, received %s", r.Meter, r.Time.Format(time.RFC3339), r.Received.Format(time.RFC3339))})
 		}
 		if r.Flags&store.FlagImplausible != 0 {
-			m.post(event{kind: KindImplausible, meter: r.Meter, severity: store.SeverityMinor, at: r.Received,
+			m.post(event{kind: KindImplausible, meter: r.Meter, severity: alarm.SeverityMinor, at: r.Received,
 				message: fmt.Sprintf("数值异常 / Implausible value: meter %s seq %d has a value outside its channel's range", r.Meter, r.Seq)})
 		}
 	}
@@ -130,10 +131,10 @@ func (m *Monitor) Committed(c *ingest.Committed) {
 		}
 		switch rj.Reason {
 		case ingest.ReasonReplay:
-			m.post(event{kind: KindReplay, meter: rj.Meter, severity: store.SeverityMajor, at: rj.Time,
+			m.post(event{kind: KindReplay, meter: rj.Meter, severity: alarm.SeverityMajor, at: rj.Time,
 				message: fmt.Sprintf("重放数据被拒 / Replayed reading refused: meter %s: %s", rj.Meter, rj.Detail)})
 		case ingest.ReasonBadSignature, ingest.ReasonRevokedKey, ingest.ReasonWrongDevice, ingest.ReasonPointMismatch:
-			m.post(event{kind: KindRejected, meter: rj.Meter, severity: store.SeverityCritical, at: rj.Time,
+			m.post(event{kind: KindRejected, meter: rj.Meter, severity: alarm.SeverityCritical, at: rj.Time,
 				message: fmt.Sprintf("读数被拒（%s）/ Reading refused (%s): meter %s: %s", rj.Reason, rj.Reason, rj.Meter, rj.Detail)})
 		}
 	}
@@ -181,14 +182,14 @@ func (m *Monitor) Run(ctx context.Context, latest func() map[string]time.Time, m
 // loadOpen picks up offline and balance alarms an earlier run left open, so
 // that they clear when their condition ends.
 func (m *Monitor) loadOpen(ctx context.Context) {
-	if open, err := m.opts.Store.Alarms(ctx, store.AlarmFilter{Kind: KindOffline, Open: true, Limit: 100000}); err == nil {
+	if open, err := m.opts.Store.Alarms(ctx, alarm.Filter{Kind: KindOffline, Open: true, Limit: 100000}); err == nil {
 		m.mu.Lock()
 		for _, a := range open {
 			m.offline[a.Meter] = offlineState{id: a.ID, lastSent: a.LastRaised}
 		}
 		m.mu.Unlock()
 	}
-	if open, err := m.opts.Store.Alarms(ctx, store.AlarmFilter{Kind: KindBalance, Open: true, Limit: 100000}); err == nil {
+	if open, err := m.opts.Store.Alarms(ctx, alarm.Filter{Kind: KindBalance, Open: true, Limit: 100000}); err == nil {
 		m.mu.Lock()
 		for _, a := range open {
 			m.balance[a.Enterprise] = a.ID
@@ -216,13 +217,13 @@ func (m *Monitor) subjectOf(ctx context.Context, meterID string) subject {
 	return s
 }
 
-func (m *Monitor) raise(ctx context.Context, e event) (store.Alarm, bool) {
+func (m *Monitor) raise(ctx context.Context, e event) (alarm.Alarm, bool) {
 	sub := m.subjectOf(ctx, e.meter)
 	at := e.at
 	if at.IsZero() {
 		at = m.opts.Now()
 	}
-	a, created, err := m.opts.Store.RaiseAlarm(ctx, store.Alarm{Kind: e.kind, Severity: e.severity, Enterprise: sub.enterprise,
+	a, created, err := m.opts.Store.RaiseAlarm(ctx, alarm.Alarm{Kind: e.kind, Severity: e.severity, Enterprise: sub.enterprise,
 		Point: sub.point, Meter: e.meter, Message: e.message, Raised: at})
 	if err != nil {
 		m.opts.Logger.Error("raise alarm", "kind", e.kind, "meter", e.meter, "error", err)
@@ -259,7 +260,7 @@ func (m *Monitor) checkOffline(ctx context.Context, latest map[string]time.Time,
 		m.mu.Unlock()
 		switch {
 		case silent > limit && (!open || now.Sub(st.lastSent) >= m.opts.Repeat):
-			a, ok := m.raise(ctx, event{kind: KindOffline, meter: mt.ID, severity: store.SeverityMajor, at: now,
+			a, ok := m.raise(ctx, event{kind: KindOffline, meter: mt.ID, severity: alarm.SeverityMajor, at: now,
 				message: fmt.Sprintf("仪表离线 / Meter offline: %s silent for %s (interval %s)", mt.ID, silent.Round(time.Second), iv)})
 			if ok {
 				m.mu.Lock()

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shuixiao/shuixiao/alarm"
 	"github.com/shuixiao/shuixiao/store"
 )
 
@@ -69,32 +70,32 @@ func testAlarms(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	fixture(t, s)
 	t0 := day(3)
-	off, created, err := s.RaiseAlarm(ctx, store.Alarm{Kind: "offline", Severity: store.SeverityMajor, Enterprise: "E-XT-1", Point: "PT-1", Meter: "M-1", Message: "离线 3× interval", Raised: t0})
+	off, created, err := s.RaiseAlarm(ctx, alarm.Alarm{Kind: "offline", Severity: alarm.SeverityMajor, Enterprise: "E-XT-1", Point: "PT-1", Meter: "M-1", Message: "离线 3× interval", Raised: t0})
 	must(t, err)
-	if !created || off.ID == 0 || off.State != store.AlarmActive || off.Count != 1 || !off.Raised.Equal(t0) {
+	if !created || off.ID == 0 || off.State != alarm.Active || off.Count != 1 || !off.Raised.Equal(t0) {
 		t.Fatalf("raised: %+v created %v", off, created)
 	}
 	// The same alarm again is a repeat, not a new alarm.
-	again, created, err := s.RaiseAlarm(ctx, store.Alarm{Kind: "offline", Severity: store.SeverityCritical, Enterprise: "E-XT-1", Point: "PT-1", Meter: "M-1", Message: "still offline", Raised: t0.Add(time.Hour)})
+	again, created, err := s.RaiseAlarm(ctx, alarm.Alarm{Kind: "offline", Severity: alarm.SeverityCritical, Enterprise: "E-XT-1", Point: "PT-1", Meter: "M-1", Message: "still offline", Raised: t0.Add(time.Hour)})
 	must(t, err)
-	if created || again.ID != off.ID || again.Count != 2 || !again.LastRaised.Equal(t0.Add(time.Hour)) || !again.Raised.Equal(t0) || again.Severity != store.SeverityCritical {
+	if created || again.ID != off.ID || again.Count != 2 || !again.LastRaised.Equal(t0.Add(time.Hour)) || !again.Raised.Equal(t0) || again.Severity != alarm.SeverityCritical {
 		t.Fatalf("repeat: %+v created %v", again, created)
 	}
-	leak, _, err := s.RaiseAlarm(ctx, store.Alarm{Kind: "leak", Severity: store.SeverityMinor, Enterprise: "E-CS-1", Message: "夜间最小流量", Raised: t0.Add(2 * time.Hour)})
+	leak, _, err := s.RaiseAlarm(ctx, alarm.Alarm{Kind: "leak", Severity: alarm.SeverityMinor, Enterprise: "E-CS-1", Message: "夜间最小流量", Raised: t0.Add(2 * time.Hour)})
 	must(t, err)
-	other, _, err := s.RaiseAlarm(ctx, store.Alarm{Kind: "offline", Severity: store.SeverityMajor, Enterprise: "E-XT-2", Point: "PT-3", Meter: "M-3", Raised: t0.Add(3 * time.Hour)})
+	other, _, err := s.RaiseAlarm(ctx, alarm.Alarm{Kind: "offline", Severity: alarm.SeverityMajor, Enterprise: "E-XT-2", Point: "PT-3", Meter: "M-3", Raised: t0.Add(3 * time.Hour)})
 	must(t, err)
 
 	acked, err := s.AckAlarm(ctx, off.ID, "王工", t0.Add(90*time.Minute), "已派人")
 	must(t, err)
-	if acked.State != store.AlarmAcked || acked.AckedBy != "王工" || !acked.Acked.Equal(t0.Add(90*time.Minute)) {
+	if acked.State != alarm.Acked || acked.AckedBy != "王工" || !acked.Acked.Equal(t0.Add(90*time.Minute)) {
 		t.Errorf("acked: %+v", acked)
 	}
 	_, err = s.AckAlarm(ctx, off.ID, "x", t0, "")
 	wantErr(t, "ack twice", err, store.ErrConflict)
 	cleared, err := s.ClearAlarm(ctx, off.ID, "system", t0.Add(2*time.Hour), "data returned")
 	must(t, err)
-	if cleared.State != store.AlarmCleared || cleared.ClearedBy != "system" {
+	if cleared.State != alarm.Cleared || cleared.ClearedBy != "system" {
 		t.Errorf("cleared: %+v", cleared)
 	}
 	_, err = s.ClearAlarm(ctx, off.ID, "x", t0, "")
@@ -102,12 +103,12 @@ func testAlarms(t *testing.T, s store.Store) {
 	_, err = s.AckAlarm(ctx, 999999, "x", t0, "")
 	wantErr(t, "ack missing", err, store.ErrNotFound)
 	// A cleared alarm does not absorb a new raise.
-	fresh, created, err := s.RaiseAlarm(ctx, store.Alarm{Kind: "offline", Severity: store.SeverityMajor, Enterprise: "E-XT-1", Point: "PT-1", Meter: "M-1", Raised: t0.Add(5 * time.Hour)})
+	fresh, created, err := s.RaiseAlarm(ctx, alarm.Alarm{Kind: "offline", Severity: alarm.SeverityMajor, Enterprise: "E-XT-1", Point: "PT-1", Meter: "M-1", Raised: t0.Add(5 * time.Hour)})
 	must(t, err)
 	if !created || fresh.ID == off.ID {
 		t.Errorf("raise after clear: %+v created %v", fresh, created)
 	}
-	_, _, err = s.RaiseAlarm(ctx, store.Alarm{Kind: "x", Severity: "panic", Raised: t0})
+	_, _, err = s.RaiseAlarm(ctx, alarm.Alarm{Kind: "x", Severity: "panic", Raised: t0})
 	wantErr(t, "bad severity", err, store.ErrInvalid)
 
 	hist, err := s.AlarmHistory(ctx, off.ID)
@@ -120,7 +121,7 @@ func testAlarms(t *testing.T, s store.Store) {
 		t.Errorf("history: %+v", hist)
 	}
 
-	list := func(f store.AlarmFilter) []int64 {
+	list := func(f alarm.Filter) []int64 {
 		as, err := s.Alarms(ctx, f)
 		must(t, err)
 		var out []int64
@@ -135,15 +136,15 @@ func testAlarms(t *testing.T, s store.Store) {
 			t.Errorf("%s: %v, want %v", what, got, want)
 		}
 	}
-	same("all, newest first", list(store.AlarmFilter{}), fresh.ID, other.ID, leak.ID, off.ID)
-	same("open", list(store.AlarmFilter{Open: true}), fresh.ID, other.ID, leak.ID)
-	same("cleared", list(store.AlarmFilter{State: store.AlarmCleared}), off.ID)
-	same("park P-XT", list(store.AlarmFilter{Park: "P-XT"}), fresh.ID, other.ID, off.ID)
-	same("enterprise E-CS-1", list(store.AlarmFilter{Enterprise: "E-CS-1"}), leak.ID)
-	same("meter M-3", list(store.AlarmFilter{Meter: "M-3"}), other.ID)
-	same("kind offline since +1h", list(store.AlarmFilter{Kind: "offline", Since: t0.Add(time.Hour)}), fresh.ID, other.ID)
-	same("minor", list(store.AlarmFilter{Severity: store.SeverityMinor}), leak.ID)
-	same("limit", list(store.AlarmFilter{Limit: 2}), fresh.ID, other.ID)
+	same("all, newest first", list(alarm.Filter{}), fresh.ID, other.ID, leak.ID, off.ID)
+	same("open", list(alarm.Filter{Open: true}), fresh.ID, other.ID, leak.ID)
+	same("cleared", list(alarm.Filter{State: alarm.Cleared}), off.ID)
+	same("park P-XT", list(alarm.Filter{Park: "P-XT"}), fresh.ID, other.ID, off.ID)
+	same("enterprise E-CS-1", list(alarm.Filter{Enterprise: "E-CS-1"}), leak.ID)
+	same("meter M-3", list(alarm.Filter{Meter: "M-3"}), other.ID)
+	same("kind offline since +1h", list(alarm.Filter{Kind: "offline", Since: t0.Add(time.Hour)}), fresh.ID, other.ID)
+	same("minor", list(alarm.Filter{Severity: alarm.SeverityMinor}), leak.ID)
+	same("limit", list(alarm.Filter{Limit: 2}), fresh.ID, other.ID)
 }
 
 func testTokens(t *testing.T, s store.Store) {
