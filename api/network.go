@@ -14,6 +14,7 @@ import (
 	"github.com/shuixiao/shuixiao/netmon"
 	"github.com/shuixiao/shuixiao/network"
 	"github.com/shuixiao/shuixiao/store"
+	"github.com/shuixiao/shuixiao/workorder"
 )
 
 // NetworkMonitor is what the API needs of the leak monitor (package
@@ -331,8 +332,8 @@ func (s *Server) networkZones(w http.ResponseWriter, r *http.Request, p *Princip
 // leakEntry is a leak alarm with its details and work order.
 type leakEntry struct {
 	Alarm     alarm.Alarm      `json:"alarm"`
-	Leak      store.LeakEvent  `json:"leak"`
-	WorkOrder *store.WorkOrder `json:"work_order,omitempty"`
+	Leak      alarm.Leak       `json:"leak"`
+	WorkOrder *workorder.Order `json:"work_order,omitempty"`
 	// WaterLostM3 is the water lost from the estimated start until now, or
 	// until the work order was closed.
 	WaterLostM3 float64 `json:"water_lost_m3"`
@@ -370,7 +371,7 @@ func (s *Server) networkLeaks(w http.ResponseWriter, r *http.Request, p *Princip
 			continue
 		}
 		e := leakEntry{Alarm: a, Leak: ev}
-		if wos, err := ns.WorkOrders(r.Context(), store.WorkOrderFilter{Alarm: ev.Alarm, Limit: 1}); err == nil && len(wos) > 0 {
+		if wos, err := ns.WorkOrders(r.Context(), workorder.Filter{Alarm: ev.Alarm, Limit: 1}); err == nil && len(wos) > 0 {
 			wo := s.withWaterLost(r.Context(), wos[0])
 			e.WorkOrder = &wo
 			e.WaterLostM3 = wo.WaterLostM3
@@ -388,8 +389,8 @@ func (s *Server) networkLeaks(w http.ResponseWriter, r *http.Request, p *Princip
 
 // withWaterLost fills in the water an open work order's leak has lost so
 // far (a closed order keeps what was computed at its closing).
-func (s *Server) withWaterLost(ctx context.Context, wo store.WorkOrder) store.WorkOrder {
-	if wo.State != store.WorkOrderClosed {
+func (s *Server) withWaterLost(ctx context.Context, wo workorder.Order) workorder.Order {
+	if wo.State != workorder.Closed {
 		wo.WaterLostM3 = netmon.WaterLost(wo.LeakStart, s.opts.Now(), wo.LeakFlowM3H, s.networkClock(ctx, wo.Network))
 	}
 	return wo
@@ -412,13 +413,13 @@ func (s *Server) listWorkOrders(w http.ResponseWriter, r *http.Request, p *Princ
 		return
 	}
 	q := r.URL.Query()
-	f := store.WorkOrderFilter{Network: q.Get("network"), Limit: 500}
+	f := workorder.Filter{Network: q.Get("network"), Limit: 500}
 	switch st := q.Get("state"); st {
 	case "", "all":
 	case "open":
 		f.Open = true
 	case "assigned", "closed":
-		f.State = store.WorkOrderState(st)
+		f.State = workorder.State(st)
 	default:
 		s.fail(w, r, errorf(http.StatusBadRequest, "parameter state: open|assigned|closed|all"))
 		return
@@ -439,7 +440,7 @@ func (s *Server) listWorkOrders(w http.ResponseWriter, r *http.Request, p *Princ
 		s.fail(w, r, err)
 		return
 	}
-	out := []store.WorkOrder{}
+	out := []workorder.Order{}
 	for _, wo := range list {
 		if s.workOrderVisible(r.Context(), p, wo) {
 			out = append(out, s.withWaterLost(r.Context(), wo))
@@ -448,7 +449,7 @@ func (s *Server) listWorkOrders(w http.ResponseWriter, r *http.Request, p *Princ
 	writeJSON(w, http.StatusOK, out)
 }
 
-func (s *Server) workOrderVisible(ctx context.Context, p *Principal, wo store.WorkOrder) bool {
+func (s *Server) workOrderVisible(ctx context.Context, p *Principal, wo workorder.Order) bool {
 	if p.SeesAll() {
 		return true
 	}
@@ -456,14 +457,14 @@ func (s *Server) workOrderVisible(ctx context.Context, p *Principal, wo store.Wo
 }
 
 // workOrderByPath returns the work order of the path the caller may see.
-func (s *Server) workOrderByPath(r *http.Request, p *Principal) (store.WorkOrder, error) {
+func (s *Server) workOrderByPath(r *http.Request, p *Principal) (workorder.Order, error) {
 	ns, err := s.networks()
 	if err != nil {
-		return store.WorkOrder{}, err
+		return workorder.Order{}, err
 	}
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil {
-		return store.WorkOrder{}, errorf(http.StatusBadRequest, "work order id must be a number")
+		return workorder.Order{}, errorf(http.StatusBadRequest, "work order id must be a number")
 	}
 	wo, err := ns.WorkOrder(r.Context(), id)
 	if err != nil {
@@ -527,7 +528,7 @@ func (s *Server) createWorkOrder(w http.ResponseWriter, r *http.Request, p *Prin
 		return
 	}
 	ctx := r.Context()
-	wo := store.WorkOrder{Network: req.Network, Alarm: req.Alarm, Title: req.Title, Note: req.Note,
+	wo := workorder.Order{Network: req.Network, Alarm: req.Alarm, Title: req.Title, Note: req.Note,
 		Created: s.opts.Now(), CreatedBy: actor(p), LeakStart: req.LeakStart, LeakFlowM3H: req.LeakFlowM3H}
 	if req.Alarm != 0 {
 		a, err := s.opts.Store.Alarm(ctx, req.Alarm)
@@ -593,7 +594,7 @@ func (s *Server) assignWorkOrder(w http.ResponseWriter, r *http.Request, p *Prin
 		Assignee string `json:"assignee"`
 		Note     string `json:"note"`
 	}
-	s.workOrderAction(w, r, p, &req, func(ctx context.Context, ns store.Networks, wo store.WorkOrder) (store.WorkOrder, error) {
+	s.workOrderAction(w, r, p, &req, func(ctx context.Context, ns store.Networks, wo workorder.Order) (workorder.Order, error) {
 		if req.Assignee == "" {
 			return wo, errorf(http.StatusBadRequest, "assignee (crew or person) is required")
 		}
@@ -606,7 +607,7 @@ func (s *Server) closeWorkOrder(w http.ResponseWriter, r *http.Request, p *Princ
 		RepairedLink string `json:"repaired_link"`
 		Note         string `json:"note"`
 	}
-	s.workOrderAction(w, r, p, &req, func(ctx context.Context, ns store.Networks, wo store.WorkOrder) (store.WorkOrder, error) {
+	s.workOrderAction(w, r, p, &req, func(ctx context.Context, ns store.Networks, wo workorder.Order) (workorder.Order, error) {
 		n, err := ns.Network(ctx, wo.Network)
 		if err != nil {
 			return wo, err
@@ -644,7 +645,7 @@ func (s *Server) closeWorkOrder(w http.ResponseWriter, r *http.Request, p *Princ
 // workOrderAction checks role and scope, decodes the body into req and
 // applies act.
 func (s *Server) workOrderAction(w http.ResponseWriter, r *http.Request, p *Principal, req any,
-	act func(ctx context.Context, ns store.Networks, wo store.WorkOrder) (store.WorkOrder, error)) {
+	act func(ctx context.Context, ns store.Networks, wo workorder.Order) (workorder.Order, error)) {
 	if !p.CanHandleAlarms() {
 		s.fail(w, r, errorf(http.StatusForbidden, "an auditor token cannot change work orders"))
 		return
@@ -662,7 +663,7 @@ func (s *Server) workOrderAction(w http.ResponseWriter, r *http.Request, p *Prin
 	wo, err = act(r.Context(), ns, wo)
 	if err != nil {
 		if errors.Is(err, store.ErrConflict) {
-			s.fail(w, r, errorf(http.StatusConflict, "work order %d is %s", wo.ID, store.WorkOrderClosed))
+			s.fail(w, r, errorf(http.StatusConflict, "work order %d is %s", wo.ID, workorder.Closed))
 			return
 		}
 		s.fail(w, r, err)

@@ -25,8 +25,8 @@ const KindLeak = "leak"
 type Store interface {
 	Network(ctx context.Context, id string) (store.Network, error)
 	Networks(ctx context.Context, f store.NetworkFilter) ([]store.Network, error)
-	RecordLeak(ctx context.Context, e store.LeakEvent) error
-	LeakEvents(ctx context.Context, network string, limit int) ([]store.LeakEvent, error)
+	RecordLeak(ctx context.Context, e alarm.Leak) error
+	LeakEvents(ctx context.Context, network string, limit int) ([]alarm.Leak, error)
 	RaiseAlarm(ctx context.Context, a alarm.Alarm) (alarm.Alarm, bool, error)
 	Alarm(ctx context.Context, id int64) (alarm.Alarm, error)
 	Meter(ctx context.Context, id string) (meter.Meter, error)
@@ -258,9 +258,9 @@ func (m *Monitor) raise(ctx context.Context, n *watched, f Finding) {
 	if math.IsNaN(flow) || math.IsInf(flow, 0) {
 		flow = 0
 	}
-	cands := make([]store.LeakCandidate, len(f.Candidates))
+	cands := make([]alarm.LeakCandidate, len(f.Candidates))
 	for i, c := range f.Candidates {
-		cands[i] = store.LeakCandidate{Rank: i + 1, Link: c.Link, Node: c.Node, FlowM3H: c.Flow, Misfit: c.Misfit}
+		cands[i] = alarm.LeakCandidate{Rank: i + 1, Link: c.Link, Node: c.Node, FlowM3H: c.Flow, Misfit: c.Misfit}
 	}
 	a, _, err := m.opts.Store.RaiseAlarm(ctx, alarm.Alarm{Kind: KindLeak, Severity: alarm.SeverityMajor,
 		Enterprise: rec.Enterprise, Point: n.anchor, Raised: f.Raised, Message: LeakMessage(rec, flow, f.Start, cands)})
@@ -268,7 +268,7 @@ func (m *Monitor) raise(ctx context.Context, n *watched, f Finding) {
 		m.opts.Logger.Error("network monitor: raise leak alarm", "network", rec.ID, "error", err)
 		return
 	}
-	ev := store.LeakEvent{Alarm: a.ID, Network: rec.ID, Start: f.Start, Detected: f.Detected, Raised: f.Raised, FlowM3H: flow, Candidates: cands}
+	ev := alarm.Leak{Alarm: a.ID, Network: rec.ID, Start: f.Start, Detected: f.Detected, Raised: f.Raised, FlowM3H: flow, Candidates: cands}
 	if err := m.opts.Store.RecordLeak(ctx, ev); err != nil {
 		m.opts.Logger.Error("network monitor: record leak", "network", rec.ID, "alarm", a.ID, "error", err)
 	}
@@ -280,7 +280,7 @@ func (m *Monitor) raise(ctx context.Context, n *watched, f Finding) {
 }
 
 // LeakMessage is the text of a leak alarm, Chinese then English.
-func LeakMessage(n store.Network, flowM3H float64, start time.Time, cands []store.LeakCandidate) string {
+func LeakMessage(n store.Network, flowM3H float64, start time.Time, cands []alarm.LeakCandidate) string {
 	where := ""
 	if len(cands) > 0 {
 		where = fmt.Sprintf("，最可能在管段 %s（节点 %s）附近", cands[0].Link, cands[0].Node)
