@@ -15,6 +15,7 @@ import (
 
 	"github.com/shuixiao/shuixiao/alarm"
 	"github.com/shuixiao/shuixiao/reading"
+	"github.com/shuixiao/shuixiao/rejection"
 	"github.com/shuixiao/shuixiao/store"
 )
 
@@ -232,7 +233,7 @@ func (s *Server) rejections(w http.ResponseWriter, r *http.Request, p *Principal
 		s.fail(w, r, err)
 		return
 	}
-	f := store.RejectionFilter{Meter: r.URL.Query().Get("meter"), Reason: r.URL.Query().Get("reason")}
+	f := rejection.Filter{Meter: r.URL.Query().Get("meter"), Reason: r.URL.Query().Get("reason")}
 	counts, err := s.opts.Store.RejectionCounts(ctx, f)
 	if err != nil {
 		s.fail(w, r, err)
@@ -258,13 +259,13 @@ func (s *Server) rejections(w http.ResponseWriter, r *http.Request, p *Principal
 			}
 			return v
 		}
-		var c2 []store.RejectionCount
+		var c2 []rejection.Count
 		for _, c := range counts {
 			if visible(c.Meter) {
 				c2 = append(c2, c)
 			}
 		}
-		var r2 []store.Rejection
+		var r2 []rejection.Rejection
 		for _, rj := range recent {
 			if visible(rj.Meter) {
 				r2 = append(r2, rj)
@@ -272,16 +273,16 @@ func (s *Server) rejections(w http.ResponseWriter, r *http.Request, p *Principal
 		}
 		counts, recent = c2, r2
 	}
-	byReason := store.TotalsByReason(counts)
+	byReason := rejection.TotalsByReason(counts)
 	var total uint64
 	for _, n := range byReason {
 		total += n
 	}
 	if counts == nil {
-		counts = []store.RejectionCount{}
+		counts = []rejection.Count{}
 	}
 	if recent == nil {
-		recent = []store.Rejection{}
+		recent = []rejection.Rejection{}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"total": total, "by_reason": byReason, "counts": counts, "recent": recent})
 }

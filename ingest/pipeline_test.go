@@ -15,6 +15,7 @@ import (
 	"github.com/shuixiao/shuixiao/ledger"
 	"github.com/shuixiao/shuixiao/meter"
 	"github.com/shuixiao/shuixiao/reading"
+	"github.com/shuixiao/shuixiao/rejection"
 	"github.com/shuixiao/shuixiao/store"
 )
 
@@ -66,7 +67,7 @@ func (l *memLedger) Append(_ context.Context, es [][]byte) ([]uint64, error) {
 type memStore struct {
 	mu         sync.Mutex
 	readings   map[string]store.Reading // meter/seq
-	rejections []store.Rejection
+	rejections []rejection.Rejection
 	ledgerSize uint64
 	commits    int
 }

@@ -34,6 +34,7 @@ import (
 
 	"github.com/shuixiao/shuixiao/alarm"
 	"github.com/shuixiao/shuixiao/meter"
+	"github.com/shuixiao/shuixiao/rejection"
 )
 
 // Errors returned by implementations; test with errors.Is.
@@ -180,10 +181,10 @@ type SeriesReader interface {
 type Rejections interface {
 	// RejectionCounts returns the counters by (reason, meter) that match f,
 	// sorted by reason then meter; Meter is empty where no meter was known.
-	RejectionCounts(ctx context.Context, f RejectionFilter) ([]RejectionCount, error)
+	RejectionCounts(ctx context.Context, f rejection.Filter) ([]rejection.Count, error)
 	// RecentRejections returns the newest rejections that match f, newest
 	// first, at most limit (0: 100). Only a bounded number are kept.
-	RecentRejections(ctx context.Context, f RejectionFilter, limit int) ([]Rejection, error)
+	RecentRejections(ctx context.Context, f rejection.Filter, limit int) ([]rejection.Rejection, error)
 }
 
 // Alarms keeps alarm records and their history. An alarm is open while

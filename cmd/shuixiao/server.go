@@ -29,6 +29,7 @@ import (
 	"github.com/shuixiao/shuixiao/meter"
 	"github.com/shuixiao/shuixiao/netmon"
 	"github.com/shuixiao/shuixiao/reading"
+	"github.com/shuixiao/shuixiao/rejection"
 	"github.com/shuixiao/shuixiao/store"
 	"github.com/shuixiao/shuixiao/store/sqlite"
 	"github.com/shuixiao/shuixiao/web"
@@ -201,7 +202,7 @@ func openServer(ctx context.Context, cfg serverConfig) (*server, error) {
 		// Devices publish command acknowledgements besides readings.
 		OnDeviceMessage: s.onDeviceMessage,
 		OnRefused: func(dev, reason, src string) {
-			s.pipeline.Reject(store.Rejection{Time: time.Now(), Meter: dev, Reason: reason, Source: "mqtt:" + src,
+			s.pipeline.Reject(rejection.Rejection{Time: time.Now(), Meter: dev, Reason: reason, Source: "mqtt:" + src,
 				Detail: "MQTT " + strings.ReplaceAll(reason, "-", " ")})
 		},
 		Logger: log.With("part", "mqtt"),

@@ -15,6 +15,7 @@ import (
 	"github.com/shuixiao/shuixiao/ingest"
 	"github.com/shuixiao/shuixiao/meter"
 	"github.com/shuixiao/shuixiao/reading"
+	"github.com/shuixiao/shuixiao/rejection"
 	"github.com/shuixiao/shuixiao/store"
 	"github.com/shuixiao/shuixiao/store/sqlite"
 )
@@ -127,7 +128,7 @@ func TestCommittedFlagsAndRefusals(t *testing.T) {
 	m.Committed(&ingest.Committed{
 		Readings:   []store.Reading{{Meter: "M-U", Seq: 9, Index: 4, Time: clk.now(), Received: clk.now(), Flags: store.FlagGap | store.FlagSkew}},
 		Enterprise: []string{"E"},
-		Rejections: []store.Rejection{{Meter: "M-IN", Reason: ingest.ReasonBadSignature, Time: clk.now()}, {Meter: "M-IN", Reason: ingest.ReasonReplay, Time: clk.now()}, {Reason: ingest.ReasonMalformed}},
+		Rejections: []rejection.Rejection{{Meter: "M-IN", Reason: ingest.ReasonBadSignature, Time: clk.now()}, {Meter: "M-IN", Reason: ingest.ReasonReplay, Time: clk.now()}, {Reason: ingest.ReasonMalformed}},
 	})
 	ctx := context.Background()
 	for len(m.events) > 0 {

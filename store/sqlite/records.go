@@ -8,12 +8,13 @@ import (
 	"time"
 
 	"github.com/shuixiao/shuixiao/alarm"
+	"github.com/shuixiao/shuixiao/rejection"
 	"github.com/shuixiao/shuixiao/store"
 )
 
 // writeRejections counts a batch's rejections and appends the newest to the
 // bounded log.
-func (s *Store) writeRejections(ctx context.Context, tx *sql.Tx, rejs []store.Rejection) error {
+func (s *Store) writeRejections(ctx context.Context, tx *sql.Tx, rejs []rejection.Rejection) error {
 	type key struct{ reason, meter string }
 	type count struct {
 		n    int64
@@ -45,8 +46,8 @@ func (s *Store) writeRejections(ctx context.Context, tx *sql.Tx, rejs []store.Re
 	}
 	for _, r := range keep {
 		detail := r.Detail
-		if len(detail) > store.MaxRejectionDetail {
-			detail = detail[:store.MaxRejectionDetail]
+		if len(detail) > rejection.MaxDetail {
+			detail = detail[:rejection.MaxDetail]
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO rejections(t, meter, reason, detail, source) VALUES (?, ?, ?, ?, ?)`,
 			r.Time.UnixMilli(), r.Meter, r.Reason, detail, r.Source); err != nil {
@@ -60,7 +61,7 @@ func (s *Store) writeRejections(ctx context.Context, tx *sql.Tx, rejs []store.Re
 }
 
 // RejectionCounts implements store.Rejections.
-func (s *Store) RejectionCounts(ctx context.Context, f store.RejectionFilter) ([]store.RejectionCount, error) {
+func (s *Store) RejectionCounts(ctx context.Context, f rejection.Filter) ([]rejection.Count, error) {
 	w := &where{}
 	w.add("meter = ?", f.Meter)
 	w.add("reason = ?", f.Reason)
@@ -73,9 +74,9 @@ func (s *Store) RejectionCounts(ctx context.Context, f store.RejectionFilter) ([
 		return nil, fmt.Errorf("rejection counts: %w", err)
 	}
 	defer rows.Close()
-	var out []store.RejectionCount
+	var out []rejection.Count
 	for rows.Next() {
-		var c store.RejectionCount
+		var c rejection.Count
 		var n, last int64
 		if err := rows.Scan(&c.Reason, &c.Meter, &n, &last); err != nil {
 			return nil, fmt.Errorf("rejection counts: %w", err)
@@ -87,7 +88,7 @@ func (s *Store) RejectionCounts(ctx context.Context, f store.RejectionFilter) ([
 }
 
 // RecentRejections implements store.Rejections.
-func (s *Store) RecentRejections(ctx context.Context, f store.RejectionFilter, limit int) ([]store.Rejection, error) {
+func (s *Store) RecentRejections(ctx context.Context, f rejection.Filter, limit int) ([]rejection.Rejection, error) {
 	if limit <= 0 {
 		limit = 100
 	}
@@ -103,9 +104,9 @@ func (s *Store) RecentRejections(ctx context.Context, f store.RejectionFilter, l
 		return nil, fmt.Errorf("recent rejections: %w", err)
 	}
 	defer rows.Close()
-	var out []store.Rejection
+	var out []rejection.Rejection
 	for rows.Next() {
-		var r store.Rejection
+		var r rejection.Rejection
 		var t int64
 		if err := rows.Scan(&t, &r.Meter, &r.Reason, &r.Detail, &r.Source); err != nil {
 			return nil, fmt.Errorf("recent rejections: %w", err)

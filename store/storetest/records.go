@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/shuixiao/shuixiao/alarm"
+	"github.com/shuixiao/shuixiao/rejection"
 	"github.com/shuixiao/shuixiao/store"
 )
 
@@ -15,20 +16,20 @@ func testRejections(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	fixture(t, s)
 	t0 := day(2)
-	var rejs []store.Rejection
+	var rejs []rejection.Rejection
 	for i := 0; i < 30; i++ {
-		rejs = append(rejs, store.Rejection{Time: t0.Add(time.Duration(i) * time.Second), Meter: "M-1", Reason: "bad-signature", Detail: fmt.Sprint("attempt ", i), Source: "10.0.0.7:5123"})
+		rejs = append(rejs, rejection.Rejection{Time: t0.Add(time.Duration(i) * time.Second), Meter: "M-1", Reason: "bad-signature", Detail: fmt.Sprint("attempt ", i), Source: "10.0.0.7:5123"})
 	}
 	rejs = append(rejs,
-		store.Rejection{Time: t0.Add(time.Minute), Reason: "unknown-key", Detail: strings.Repeat("x", 2000), Source: "10.0.0.8:1"},
-		store.Rejection{Time: t0.Add(2 * time.Minute), Meter: "M-2", Reason: "replay"},
+		rejection.Rejection{Time: t0.Add(time.Minute), Reason: "unknown-key", Detail: strings.Repeat("x", 2000), Source: "10.0.0.8:1"},
+		rejection.Rejection{Time: t0.Add(2 * time.Minute), Meter: "M-2", Reason: "replay"},
 	)
 	// Rejections travel with readings in one commit, or alone.
 	must(t, s.Commit(ctx, &store.Batch{Readings: []store.Reading{rd("M-1", 1, t0, 1, total(1))}, Rejections: rejs[:20]}))
 	must(t, s.Commit(ctx, &store.Batch{Rejections: rejs[20:]}))
-	counts, err := s.RejectionCounts(ctx, store.RejectionFilter{})
+	counts, err := s.RejectionCounts(ctx, rejection.Filter{})
 	must(t, err)
-	want := []store.RejectionCount{
+	want := []rejection.Count{
 		{Reason: "bad-signature", Meter: "M-1", Count: 30, Last: t0.Add(29 * time.Second)},
 		{Reason: "replay", Meter: "M-2", Count: 1, Last: t0.Add(2 * time.Minute)},
 		{Reason: "unknown-key", Meter: "", Count: 1, Last: t0.Add(time.Minute)},
@@ -42,28 +43,28 @@ func testRejections(t *testing.T, s store.Store) {
 			t.Errorf("count %d: %+v, want %+v", i, c, w)
 		}
 	}
-	if tot := store.TotalsByReason(counts); tot["bad-signature"] != 30 || tot["replay"] != 1 {
+	if tot := rejection.TotalsByReason(counts); tot["bad-signature"] != 30 || tot["replay"] != 1 {
 		t.Errorf("totals %v", tot)
 	}
-	counts, err = s.RejectionCounts(ctx, store.RejectionFilter{Meter: "M-2"})
+	counts, err = s.RejectionCounts(ctx, rejection.Filter{Meter: "M-2"})
 	must(t, err)
 	if len(counts) != 1 || counts[0].Reason != "replay" {
 		t.Errorf("counts of M-2: %+v", counts)
 	}
-	recent, err := s.RecentRejections(ctx, store.RejectionFilter{}, 5)
+	recent, err := s.RecentRejections(ctx, rejection.Filter{}, 5)
 	must(t, err)
 	if len(recent) != 5 || recent[0].Reason != "replay" || recent[1].Reason != "unknown-key" || recent[2].Detail != "attempt 29" {
 		t.Fatalf("recent: %+v", recent)
 	}
-	if len(recent[1].Detail) != store.MaxRejectionDetail || recent[1].Source != "10.0.0.8:1" {
+	if len(recent[1].Detail) != rejection.MaxDetail || recent[1].Source != "10.0.0.8:1" {
 		t.Errorf("detail not bounded: %d bytes", len(recent[1].Detail))
 	}
-	recent, err = s.RecentRejections(ctx, store.RejectionFilter{Meter: "M-1", Reason: "bad-signature"}, 0)
+	recent, err = s.RecentRejections(ctx, rejection.Filter{Meter: "M-1", Reason: "bad-signature"}, 0)
 	must(t, err)
 	if len(recent) != 30 || recent[29].Detail != "attempt 0" || !recent[0].Time.Equal(t0.Add(29*time.Second)) {
 		t.Errorf("recent of M-1: %d, last %+v", len(recent), recent[len(recent)-1])
 	}
-	wantErr(t, "rejection without reason", s.Commit(ctx, &store.Batch{Rejections: []store.Rejection{{Time: t0}}}), store.ErrInvalid)
+	wantErr(t, "rejection without reason", s.Commit(ctx, &store.Batch{Rejections: []rejection.Rejection{{Time: t0}}}), store.ErrInvalid)
 }
 
 func testAlarms(t *testing.T, s store.Store) {
