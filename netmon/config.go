@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/shuixiao/shuixiao/leak"
-	"github.com/shuixiao/shuixiao/meter"
 	"github.com/shuixiao/shuixiao/network"
 	"github.com/shuixiao/shuixiao/reading"
 )
@@ -184,7 +183,7 @@ func (c Config) Validate(net *network.Network) error {
 	seen := map[string]bool{}
 	for i, s := range c.Sensors {
 		where := fmt.Sprintf("sensor %d (%s %s)", i+1, s.Kind, s.Element)
-		if err := meter.ValidID(s.Point); err != nil {
+		if err := reading.ValidID(s.Point); err != nil {
 			bad("%s: point: %v", where, err)
 		}
 		if !reading.ValidChannel(s.Channel) {
@@ -221,7 +220,7 @@ func (c Config) Validate(net *network.Network) error {
 	zoneIDs := map[string]bool{}
 	for i, z := range c.Zones {
 		where := fmt.Sprintf("zone %d (%s)", i+1, z.ID)
-		if err := meter.ValidID(z.ID); err != nil {
+		if err := reading.ValidID(z.ID); err != nil {
 			bad("%s: %v", where, err)
 		}
 		if zoneIDs[z.ID] {
@@ -235,7 +234,7 @@ func (c Config) Validate(net *network.Network) error {
 			bad("%s: no inflow meter", where)
 		}
 		for _, m := range z.Inflows {
-			if err := meter.ValidID(m.Point); err != nil {
+			if err := reading.ValidID(m.Point); err != nil {
 				bad("%s: inflow point: %v", where, err)
 			}
 			if m.Sign != 1 && m.Sign != -1 {
@@ -246,7 +245,7 @@ func (c Config) Validate(net *network.Network) error {
 			}
 		}
 		for _, p := range z.Consumers {
-			if err := meter.ValidID(p); err != nil {
+			if err := reading.ValidID(p); err != nil {
 				bad("%s: consumer: %v", where, err)
 			}
 		}

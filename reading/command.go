@@ -156,14 +156,14 @@ func (c *CommandEntry) InBounds() bool {
 
 // Validate checks the fields before the entry is signed.
 func (c *CommandEntry) Validate() error {
-	if err := validID([]byte(c.ID)); err != nil {
+	if err := validID(c.ID); err != nil {
 		return fmt.Errorf("command entry: id: %w", err)
 	}
 	for _, f := range []struct{ name, v string }{{"plant", c.Plant}, {"enterprise", c.Enterprise}, {"device", c.Device}} {
 		if f.v == "" {
 			continue
 		}
-		if err := validID([]byte(f.v)); err != nil {
+		if err := validID(f.v); err != nil {
 			return fmt.Errorf("command entry %s: %s: %w", c.ID, f.name, err)
 		}
 	}

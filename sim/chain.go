@@ -9,7 +9,6 @@ import (
 
 	"golang.org/x/mod/sumdb/note"
 
-	"github.com/shuixiao/shuixiao/meter"
 	"github.com/shuixiao/shuixiao/reading"
 )
 
@@ -17,7 +16,7 @@ import (
 // from a secret: the same secret and ID always give the same key, so a
 // simulator restarted with the same secret keeps its registered keys.
 func MeterKey(secret []byte, meterID string) (signerKey, verifierKey string, err error) {
-	if err := meter.ValidID(meterID); err != nil {
+	if err := reading.ValidID(meterID); err != nil {
 		return "", "", fmt.Errorf("meter key: %w", err)
 	}
 	mac := hmac.New(sha256.New, secret)

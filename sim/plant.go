@@ -6,6 +6,7 @@ import (
 	"sort"
 
 	"github.com/shuixiao/shuixiao/meter"
+	"github.com/shuixiao/shuixiao/reading"
 )
 
 // UnitKind is the role of a unit in a plant's water system.
@@ -293,7 +294,7 @@ func (p *WaterSystem) layout(spec WaterSystemSpec) error {
 	key := spec.Archetype.Key
 	seen := map[string]bool{}
 	for _, us := range spec.Units {
-		if err := meter.ValidID(us.ID); err != nil {
+		if err := reading.ValidID(us.ID); err != nil {
 			return fmt.Errorf("plant %s: unit: %w", key, err)
 		}
 		if seen[us.ID] {

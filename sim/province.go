@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/shuixiao/shuixiao/meter"
+	"github.com/shuixiao/shuixiao/reading"
 )
 
 // Province is a generated virtual Hunan: the parks used, the enterprises in
@@ -206,7 +207,7 @@ func Generate(seed int64, n int) (*Province, error) {
 				// A meter installed some years ago: its register shows
 				// 200-3000 days of design flow.
 				Base: math.Round(q*24*(200+2800*er.Float64())*1000) / 1000}
-			if err := meter.ValidID(m.ID); err != nil {
+			if err := reading.ValidID(m.ID); err != nil {
 				return nil, err
 			}
 			e.Points = append(e.Points, &Point{Point: pt, Spec: ps, Meter: m})

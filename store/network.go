@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/shuixiao/shuixiao/alarm"
-	"github.com/shuixiao/shuixiao/meter"
+	"github.com/shuixiao/shuixiao/reading"
 	"github.com/shuixiao/shuixiao/workorder"
 )
 
@@ -39,7 +39,7 @@ const MaxINPBytes = 8 << 20
 
 // Validate checks the fields PutNetwork needs.
 func (n *Network) Validate() error {
-	if err := meter.ValidID(n.ID); err != nil {
+	if err := reading.ValidID(n.ID); err != nil {
 		return fmt.Errorf("network: %w: %v", ErrInvalid, err)
 	}
 	if n.Name == "" {

@@ -20,6 +20,7 @@ import (
 	"github.com/shuixiao/shuixiao/meter"
 	"github.com/shuixiao/shuixiao/netmon"
 	"github.com/shuixiao/shuixiao/network"
+	"github.com/shuixiao/shuixiao/reading"
 	"github.com/shuixiao/shuixiao/store"
 )
 
@@ -182,7 +183,7 @@ func jsonEqual(a, b json.RawMessage) bool {
 // exists, has its channel and belongs to the operator or to an enterprise
 // of the park.
 func (r *Registry) Check(ctx context.Context, req *Registration) (*Model, error) {
-	if err := meter.ValidID(req.ID); err != nil {
+	if err := reading.ValidID(req.ID); err != nil {
 		return nil, invalid("network id: %v", err)
 	}
 	if req.Name == "" {

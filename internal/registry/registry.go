@@ -104,7 +104,7 @@ func (ms *Meters) Register(ctx context.Context, req Registration) (Registered, e
 	if req.Signed == "" {
 		req.Signed = meter.SignedByMeter
 	}
-	if err := meter.ValidID(req.ID); err != nil {
+	if err := reading.ValidID(req.ID); err != nil {
 		return Registered{}, invalid("meter id: %v", err)
 	}
 	if req.Interval < 0 || req.Interval > MaxInterval {

@@ -183,7 +183,7 @@ func (s *Store) CreatePark(ctx context.Context, p meter.Park) error { return s.p
 func (s *Store) UpdatePark(ctx context.Context, p meter.Park) error { return s.putPark(ctx, false, p) }
 
 func (s *Store) putPark(ctx context.Context, create bool, p meter.Park) error {
-	if err := meter.ValidID(p.ID); err != nil {
+	if err := reading.ValidID(p.ID); err != nil {
 		return fmt.Errorf("park: %w: %v", store.ErrInvalid, err)
 	}
 	if p.Name == "" {
@@ -254,7 +254,7 @@ func (s *Store) UpdateEnterprise(ctx context.Context, e meter.Enterprise) error 
 }
 
 func (s *Store) putEnterprise(ctx context.Context, create bool, e meter.Enterprise) error {
-	if err := meter.ValidID(e.ID); err != nil {
+	if err := reading.ValidID(e.ID); err != nil {
 		return fmt.Errorf("enterprise: %w: %v", store.ErrInvalid, err)
 	}
 	if e.Name == "" {
@@ -433,7 +433,7 @@ func (s *Store) points(ctx context.Context, w *where) ([]meter.Point, error) {
 }
 
 func validMeter(m meter.Meter) error {
-	if err := meter.ValidID(m.ID); err != nil {
+	if err := reading.ValidID(m.ID); err != nil {
 		return fmt.Errorf("%w: %v", store.ErrInvalid, err)
 	}
 	v, err := note.NewVerifier(m.Key)
