@@ -141,14 +141,29 @@ func Evaluate(points []meter.Point, vol Volumes, o Options) Report {
 	return r
 }
 
-// consumption is Vco as the consumption points measure it; without any, it
-// is derived as Vi − Vd − Vl.
+// consumption is Vco as the consumption points measure it when every
+// level-2 unit has one; otherwise a sum over some units would pass for the
+// whole, so Vco is derived as Vi − Vd − Vl.
 func consumption(f *flows, r Report) Figure {
 	s := f.sum(isConsumption)
 	if len(s.points)+len(s.missing) > 0 {
+		if gaps := unitsWithoutConsumption(f); len(gaps) > 0 {
+			return minus(r.Intake, r.Discharge, r.Leakage).withNote("derived: Vi − Vd − Vl (units " + strings.Join(gaps, ", ") + " have no consumption point)")
+		}
 		return fromSum(s, "consumption", "")
 	}
 	return minus(r.Intake, r.Discharge, r.Leakage).withNote("derived: Vi − Vd − Vl (no consumption points)")
+}
+
+// unitsWithoutConsumption lists the level-2 units without a consumption point.
+func unitsWithoutConsumption(f *flows) []string {
+	var out []string
+	for _, p := range f.points {
+		if c := f.sum(f.consumedInUnit(p.ID)); isUnit(p) && len(c.points)+len(c.missing) == 0 {
+			out = append(out, p.ID)
+		}
+	}
+	return out
 }
 
 // recirculationRate is Vpr / (Vpr + Vpf) for the units of purpose u: the
@@ -178,12 +193,16 @@ func condensateRate(f *flows, r Report) Figure {
 }
 
 // balanceError is the relative error of the enterprise balance
-// e = (Vi − Vd − Vco − Vl) / Vi (standards.md §1.3). It needs Vco measured:
-// derived from the balance, the balance would close by construction.
+// e = (Vi − Vd − Vco − Vl) / Vi (standards.md §1.3). It needs Vco metered
+// in every unit: derived from the balance, the balance would close by
+// construction.
 func balanceError(f *flows, r Report) Figure {
 	s := f.sum(isConsumption)
 	if len(s.points)+len(s.missing) == 0 {
 		return absent("balance error: consumption is not metered, so the balance closes by construction")
+	}
+	if gaps := unitsWithoutConsumption(f); len(gaps) > 0 {
+		return absent("balance error: units %s have no consumption point, so the balance closes by construction", strings.Join(gaps, ", "))
 	}
 	return quotient(minus(r.Intake, r.Discharge, r.Consumption, r.Leakage), r.Intake, "balance error")
 }

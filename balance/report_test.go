@@ -110,6 +110,16 @@ func TestEvaluateWorkedExample(t *testing.T) {
 		t.Errorf("within: unit A %v, whole %v, unit B %v", *r.Units[0].Within, *r.Within, *r.Units[1].Within)
 	}
 	checkAbsent(t, "per 10k CNY", r.IntakePer10kCNY, "no value added")
+	// Consumption metered in unit A only: a sum over some units must not
+	// pass for the whole.
+	points = points[:len(points)-3]
+	points = append(points, pt("B-DRAIN", 3, meter.StageDischarge, "", "U-B"), pt("OUTFALL", 1, meter.StageDischarge, "", ""))
+	r = Evaluate(points, vol, Options{Settings: DefaultSettings()})
+	checkAbsent(t, "e", r.BalanceError, "units U-B have no consumption point")
+	check(t, "Vco derived", r.Consumption, 680)
+	if !strings.Contains(r.Consumption.Note, "U-B") {
+		t.Errorf("consumption note %q", r.Consumption.Note)
+	}
 }
 
 // Missing volumes make exactly the figures that need them absent.
