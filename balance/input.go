@@ -42,7 +42,8 @@ type csvFile struct {
 // columns but required and optional ones. Lines starting with '#' are
 // comments; cells are trimmed; a UTF-8 byte-order mark is dropped.
 func readCSV(r io.Reader, name string, required, optional []string) (*csvFile, error) {
-	br := bufio.NewReader(io.LimitReader(r, maxInputBytes+1))
+	cr0 := &countingReader{r: io.LimitReader(r, maxInputBytes+1)}
+	br := bufio.NewReader(cr0)
 	if b, err := br.Peek(3); err == nil && string(b) == "\uFEFF" {
 		_, _ = br.Discard(3)
 	}
@@ -92,10 +93,22 @@ func readCSV(r io.Reader, name string, required, optional []string) (*csvFile, e
 		f.rows = append(f.rows, rec)
 		f.lines = append(f.lines, line)
 	}
-	if n, _ := br.Peek(1); len(n) > 0 {
+	if cr0.n > maxInputBytes {
 		return nil, fmt.Errorf("%s: larger than %d bytes", name, maxInputBytes)
 	}
 	return f, nil
+}
+
+// countingReader counts the bytes read through it.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
 }
 
 // cell returns row i's value of column c ("" when the file has no such column).
@@ -280,10 +293,14 @@ func ReadQuotas(r io.Reader, name string) (*Quotas, error) {
 // unique, and parents and cascade origins name points of the array
 // without a cycle.
 func ReadPoints(r io.Reader, name string) ([]meter.Point, error) {
-	dec := json.NewDecoder(io.LimitReader(r, maxInputBytes))
+	cr := &countingReader{r: io.LimitReader(r, maxInputBytes+1)}
+	dec := json.NewDecoder(cr)
 	dec.DisallowUnknownFields()
 	var pts []meter.Point
 	if err := dec.Decode(&pts); err != nil {
+		if cr.n > maxInputBytes {
+			return nil, fmt.Errorf("%s: larger than %d bytes", name, maxInputBytes)
+		}
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	if dec.More() {

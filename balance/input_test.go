@@ -184,3 +184,11 @@ func FuzzReadPoints(f *testing.F) {
 		_ = Evaluate(ps, Volumes{}, Options{Settings: DefaultSettings()})
 	})
 }
+
+func TestInputSizeLimit(t *testing.T) {
+	big := strings.Repeat(" ", maxInputBytes)
+	_, err := ReadVolumes(strings.NewReader("point,m3\nA,1"+big+"\n"), "v.csv")
+	wantError(t, "big csv", err, "v.csv: larger than")
+	_, err = ReadPoints(strings.NewReader("["+big+"]"), "p.json")
+	wantError(t, "big json", err, "p.json: larger than")
+}
