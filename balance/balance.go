@@ -15,13 +15,10 @@
 package balance
 
 import (
-	_ "embed"
-	"encoding/csv"
 	"fmt"
 	"math"
-	"strconv"
-	"strings"
 
+	"github.com/shuixiao/shuixiao/internal/table"
 	"github.com/shuixiao/shuixiao/meter"
 )
 
@@ -35,24 +32,19 @@ type Settings struct {
 	UnitTolerance float64
 }
 
-//go:embed data/settings.csv
-var settingsCSV string
-
 // DefaultSettings returns the embedded defaults (data/settings.csv).
 func DefaultSettings() Settings {
-	r := csv.NewReader(strings.NewReader(settingsCSV))
-	r.Comment = '#'
-	rows, err := r.ReadAll()
+	h, rows, err := table.Read(tables, "data/settings.csv")
 	if err != nil {
-		panic("balance: embedded settings.csv: " + err.Error())
+		panic("balance: embedded " + err.Error()) // a build defect, not input
 	}
 	var s Settings
-	for _, row := range rows[1:] {
-		v, err := strconv.ParseFloat(row[1], 64)
+	for i, row := range rows {
+		v, err := parseDecimal(row[h["value"]])
 		if err != nil {
-			panic("balance: embedded settings.csv: " + row[0])
+			panic(fmt.Sprintf("balance: embedded settings.csv data row %d, field value: %q", i+1, row[h["value"]]))
 		}
-		switch row[0] {
+		switch row[h["name"]] {
 		case "balance_tolerance":
 			s.Tolerance = v
 		case "metering_ratio_min":

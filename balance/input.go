@@ -15,10 +15,13 @@ import (
 	"github.com/shuixiao/shuixiao/meter"
 )
 
+// maxInputBytes bounds an input file; a larger one is refused rather than
+// half read (a variable so that tests can lower it).
+var maxInputBytes int64 = 64 << 20
+
 // Input limits: a file beyond them is refused rather than half read.
 const (
-	maxInputBytes = 64 << 20
-	maxRows       = 1_000_000
+	maxRows = 1_000_000
 	// MaxVolume bounds a point's volume over a period (m³): Hunan's whole
 	// industry takes about 5·10⁹ m³ a year.
 	MaxVolume = 1e10

@@ -186,7 +186,9 @@ func FuzzReadPoints(f *testing.F) {
 }
 
 func TestInputSizeLimit(t *testing.T) {
-	big := strings.Repeat(" ", maxInputBytes)
+	defer func(n int64) { maxInputBytes = n }(maxInputBytes)
+	maxInputBytes = 1 << 10
+	big := strings.Repeat(" ", int(maxInputBytes))
 	_, err := ReadVolumes(strings.NewReader("point,m3\nA,1"+big+"\n"), "v.csv")
 	wantError(t, "big csv", err, "v.csv: larger than")
 	_, err = ReadPoints(strings.NewReader("["+big+"]"), "p.json")

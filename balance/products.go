@@ -12,7 +12,7 @@ import (
 	"github.com/shuixiao/shuixiao/internal/table"
 )
 
-//go:embed data/products.csv data/quotas.csv
+//go:embed data/*.csv
 var tables embed.FS
 
 // OutputUnits are the units of output intake per unit is counted in: tonne,

@@ -155,3 +155,9 @@ func TestProductFigures(t *testing.T) {
 	res = ProductFigures(absent("intake: no volume for IN-1"), []Production{{Product: "粗钢", Quantity: 1000, Unit: "t"}}, BuiltinQuotas())
 	checkAbsent(t, "粗钢", res["粗钢"].IntakePerUnit, "IN-1")
 }
+
+func TestDefaultSettings(t *testing.T) {
+	if s := DefaultSettings(); s != (Settings{Tolerance: 0.05, MeteringRatioMin: 0.95, UnitTolerance: 0.05}) {
+		t.Errorf("settings %+v", s)
+	}
+}
