@@ -258,9 +258,9 @@ func ReadProduction(r io.Reader, name string) ([]Production, error) {
 			return nil, fmt.Errorf("%s: product %s already given on line %d", f.at(i, "product"), p.Name, l)
 		}
 		seen[p.Name] = f.lines[i]
-		unit := f.cell(i, "unit")
-		if !contains(OutputUnits, unit) {
-			return nil, fmt.Errorf("%s: unknown unit %q (units: %s)", f.at(i, "unit"), unit, strings.Join(OutputUnits, ", "))
+		unit, ok := outputUnit(f.cell(i, "unit"))
+		if !ok {
+			return nil, fmt.Errorf("%s: unknown unit %q (units: %s)", f.at(i, "unit"), f.cell(i, "unit"), strings.Join(OutputUnits, ", "))
 		}
 		if unit != p.Unit {
 			return nil, fmt.Errorf("%s: %s is counted in %s, not %s", f.at(i, "unit"), p.Name, p.Unit, unit)

@@ -51,11 +51,11 @@ func TestReadVolumes(t *testing.T) {
 }
 
 func TestReadProduction(t *testing.T) {
-	ps, err := ReadProduction(strings.NewReader("product,quantity,unit\n合成氨(烟煤),1200,t\n机织印染布,5000,100m\n"), "p.csv")
+	ps, err := ReadProduction(strings.NewReader("product,quantity,unit\n合成氨(烟煤),1200,T\n机织印染布,5000,100M\n"), "p.csv")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(ps) != 2 || ps[0].Product != "合成氨（烟煤）" || ps[1].Quantity != 5000 {
+	if len(ps) != 2 || ps[0].Product != "合成氨（烟煤）" || ps[0].Unit != "t" || ps[1].Unit != "100m" || ps[1].Quantity != 5000 {
 		t.Errorf("production %+v", ps)
 	}
 	for _, c := range []struct{ name, csv, want string }{

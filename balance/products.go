@@ -19,6 +19,17 @@ var tables embed.FS
 // kilolitre, 100 metres of cloth (百米), air-dry tonne of pulp.
 var OutputUnits = []string{"t", "kL", "100m", "Adt"}
 
+// outputUnit returns the unit of output spelt s in any letter case
+// ("kl", "ADT") as OutputUnits spells it.
+func outputUnit(s string) (string, bool) {
+	for _, u := range OutputUnits {
+		if strings.EqualFold(s, u) {
+			return u, true
+		}
+	}
+	return "", false
+}
+
 // Product is a product of the plan's table (data/products.csv): its unit of
 // output and, where the plan gives them, its 2020 intake per unit and the
 // expected decrease by 2025.
@@ -178,9 +189,14 @@ func NewQuotas(rows []Quota) (*Quotas, error) {
 		if !ok {
 			return nil, fmt.Errorf("%s, field product: unknown product %q", r.where(), r.Product)
 		}
-		if !strings.HasPrefix(r.Unit, "m3/") || !contains(OutputUnits, r.Unit[3:]) {
+		unit, ok := "", len(r.Unit) > 3 && strings.EqualFold(r.Unit[:3], "m3/")
+		if ok {
+			unit, ok = outputUnit(r.Unit[3:])
+		}
+		if !ok {
 			return nil, fmt.Errorf("%s, field unit: unknown unit %q (m3/ and one of %s)", r.where(), r.Unit, strings.Join(OutputUnits, ", "))
 		}
+		r.Unit = "m3/" + unit
 		if r.Unit != "m3/"+p.Unit {
 			return nil, fmt.Errorf("%s, field unit: %s is counted in m3/%s, not %s", r.where(), p.Name, p.Unit, r.Unit)
 		}

@@ -90,6 +90,10 @@ func TestGradeBoundaries(t *testing.T) {
 			t.Errorf("机织印染布 %v m³ / 100 units graded %s, want %s", v, g, want)
 		}
 	}
+	// Units in another letter case are the same units.
+	if q, err := quotasFrom(t, "product,unit,grade,limit\n啤酒,M3/KL,1,3\n"); err != nil || q.For("啤酒")[0].Unit != "m3/kL" {
+		t.Errorf("M3/KL: %v", err)
+	}
 	// Two-value tables (先进值/通用值) are grades 1 and 2.
 	q, err = quotasFrom(t, "product,unit,grade,limit,label\n啤酒,m3/kL,先进值,3.0,\n啤酒,m3/kL,通用值,4.5,\n")
 	if err != nil {
@@ -108,6 +112,7 @@ func TestQuotaTableErrors(t *testing.T) {
 		{"not monotone", "product,unit,grade,limit\n粗钢,m3/t,1,3\n粗钢,m3/t,2,2.5\n", "q.csv line 3, field limit: 粗钢 grade 2 limit 2.5 is below grade 1 limit 3"},
 		{"unknown unit", "product,unit,grade,limit\n粗钢,m3/kg,1,3\n", "q.csv line 2, field unit: unknown unit \"m3/kg\""},
 		{"wrong unit", "product,unit,grade,limit\n啤酒,m3/t,1,3\n", "q.csv line 2, field unit: 啤酒 is counted in m3/kL, not m3/t"},
+		{"no m3/", "product,unit,grade,limit\n粗钢,t,1,3\n", "q.csv line 2, field unit: unknown unit \"t\""},
 		{"unknown product", "product,unit,grade,limit\n味精,m3/t,1,3\n", "q.csv line 2, field product: unknown product \"味精\""},
 		{"unknown grade", "product,unit,grade,limit\n粗钢,m3/t,4,3\n", "q.csv line 2, field grade: unknown grade \"4\""},
 		{"zero limit", "product,unit,grade,limit\n粗钢,m3/t,1,0\n", "q.csv line 2, field limit: 0 is not a positive limit"},

@@ -157,9 +157,15 @@ func consumption(f *flows, r Report) Figure {
 
 // unitsWithoutConsumption lists the level-2 units without a consumption point.
 func unitsWithoutConsumption(f *flows) []string {
+	has := map[string]bool{}
+	for _, p := range f.points {
+		if hasVolume(p) && isConsumption(p) {
+			has[f.unitOf(p.Parent)] = true
+		}
+	}
 	var out []string
 	for _, p := range f.points {
-		if c := f.sum(f.consumedInUnit(p.ID)); isUnit(p) && len(c.points)+len(c.missing) == 0 {
+		if isUnit(p) && !has[p.ID] {
 			out = append(out, p.ID)
 		}
 	}
@@ -211,9 +217,9 @@ func balanceError(f *flows, r Report) Figure {
 // consumption metered for the same reason as the enterprise's.
 func unitBalance(f *flows, u string, tol float64) UnitBalance {
 	b := UnitBalance{Unit: u, Tolerance: tol}
-	b.In = fromSum(f.sum(f.intoUnit(u)), "into "+u, "")
-	b.Out = fromSum(f.sum(f.outOfUnit(u)), "out of "+u, "")
-	if c := f.sum(f.consumedInUnit(u)); len(c.points)+len(c.missing) == 0 {
+	b.In = fromSum(f.sumOf(f.near[u], f.intoUnit(u)), "into "+u, "")
+	b.Out = fromSum(f.sumOf(f.near[u], f.outOfUnit(u)), "out of "+u, "")
+	if c := f.sumOf(f.near[u], f.consumedInUnit(u)); len(c.points)+len(c.missing) == 0 {
 		b.Error = absent("unit %s: consumption not metered; in − out is its consumption and loss", u)
 	} else {
 		b.Error = quotient(minus(b.In, b.Out), b.In, "balance error of "+u)

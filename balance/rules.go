@@ -1,6 +1,7 @@
 package balance
 
 import (
+	"slices"
 	"sort"
 
 	"github.com/shuixiao/shuixiao/meter"
@@ -9,15 +10,38 @@ import (
 // flows is an enterprise's metering tree with the period's volumes. The
 // rules below say which points a figure sums; sum applies one of them.
 type flows struct {
-	points []meter.Point // input order
-	byID   map[string]meter.Point
-	vol    Volumes
+	points  []meter.Point // input order
+	byID    map[string]meter.Point
+	vol     Volumes
+	unit    map[string]string        // point → its level-2 unit (walkUnit)
+	purpose map[string]meter.Purpose // point → its purpose (walkPurpose)
+	near    map[string][]meter.Point // level-2 unit → the points its balance may involve
 }
 
 func newFlows(points []meter.Point, vol Volumes) *flows {
-	f := &flows{points: points, byID: make(map[string]meter.Point, len(points)), vol: vol}
+	f := &flows{points: points, byID: make(map[string]meter.Point, len(points)), vol: vol,
+		unit: make(map[string]string, len(points)), purpose: make(map[string]meter.Purpose, len(points)),
+		near: map[string][]meter.Point{}}
 	for _, p := range points {
 		f.byID[p.ID] = p
+	}
+	for _, p := range points {
+		f.unit[p.ID] = f.walkUnit(p.ID)
+		f.purpose[p.ID] = f.walkPurpose(p.ID)
+	}
+	// A unit's balance involves its own points, those below it and those
+	// whose water comes from it; grouping them once keeps a unit's sums
+	// from scanning the whole enterprise.
+	for _, p := range points {
+		units := []string{f.unit[p.ID], f.unit[p.Parent]}
+		if p.From != "" {
+			units = append(units, f.unit[p.From])
+		}
+		for i, u := range units {
+			if u != "" && !slices.Contains(units[:i], u) {
+				f.near[u] = append(f.near[u], p)
+			}
+		}
 	}
 	return f
 }
@@ -31,9 +55,12 @@ type sum struct {
 
 // sum adds the volumes of the points that measure water (have a volume
 // channel) and that sel selects.
-func (f *flows) sum(sel func(meter.Point) bool) sum {
+func (f *flows) sum(sel func(meter.Point) bool) sum { return f.sumOf(f.points, sel) }
+
+// sumOf is sum over some of the points.
+func (f *flows) sumOf(points []meter.Point, sel func(meter.Point) bool) sum {
 	var s sum
-	for _, p := range f.points {
+	for _, p := range points {
 		if !hasVolume(p) || !sel(p) {
 			continue
 		}
@@ -58,7 +85,9 @@ func (f *flows) missing() []string {
 const maxDepth = 64
 
 // purposeOf is a point's purpose: its own, else its nearest ancestor's.
-func (f *flows) purposeOf(id string) meter.Purpose {
+func (f *flows) purposeOf(id string) meter.Purpose { return f.purpose[id] }
+
+func (f *flows) walkPurpose(id string) meter.Purpose {
 	for depth := 0; id != "" && depth < maxDepth; depth++ {
 		p, ok := f.byID[id]
 		if !ok {
@@ -74,7 +103,9 @@ func (f *flows) purposeOf(id string) meter.Purpose {
 
 // unitOf is the level-2 unit a point belongs to: itself or its nearest
 // ancestor that is a level-2 unit; empty when none is.
-func (f *flows) unitOf(id string) string {
+func (f *flows) unitOf(id string) string { return f.unit[id] }
+
+func (f *flows) walkUnit(id string) string {
 	for depth := 0; id != "" && depth < maxDepth; depth++ {
 		p, ok := f.byID[id]
 		if !ok {
