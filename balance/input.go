@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/shuixiao/shuixiao/meter"
+	"github.com/shuixiao/shuixiao/reading"
 )
 
 // maxInputBytes bounds an input file; a larger one is refused rather than
@@ -179,7 +180,7 @@ func ReadVolumes(r io.Reader, name string) (VolumeTable, error) {
 	t := VolumeTable{Volumes: Volumes{}, name: name, line: map[string]int{}}
 	for i := range f.rows {
 		id := f.cell(i, "point")
-		if err := meter.ValidID(id); err != nil {
+		if err := reading.ValidID(id); err != nil {
 			return VolumeTable{}, fmt.Errorf("%s: %w", f.at(i, "point"), err)
 		}
 		if l, dup := t.line[id]; dup {

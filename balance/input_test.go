@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/shuixiao/shuixiao/meter"
+	"github.com/shuixiao/shuixiao/reading"
 )
 
 // wantError fails unless err is an error whose message contains want.
@@ -118,7 +119,7 @@ func FuzzReadVolumes(f *testing.F) {
 			return
 		}
 		for id, v := range vt.Volumes {
-			if meter.ValidID(id) != nil || !(v >= 0 && v <= MaxVolume) {
+			if reading.ValidID(id) != nil || !(v >= 0 && v <= MaxVolume) {
 				t.Fatalf("accepted %q = %v", id, v)
 			}
 		}

@@ -20,6 +20,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/shuixiao/shuixiao/reading"
 )
 
 // Region is an administrative division identified by its GB/T 2260 code.
@@ -174,7 +176,7 @@ func (p Point) Channel(name string) (Channel, bool) {
 
 // Validate checks a point's internal consistency.
 func (p Point) Validate() error {
-	if err := ValidID(p.ID); err != nil {
+	if err := reading.ValidID(p.ID); err != nil {
 		return fmt.Errorf("point: %w", err)
 	}
 	if p.Enterprise == "" {
@@ -235,27 +237,4 @@ type Meter struct {
 	Registered time.Time `json:"registered"`
 	// Interval is the nominal reporting interval; offline alarms use it.
 	Interval time.Duration `json:"interval"`
-}
-
-// KeyName is the signed-note key name a meter must sign with.
-func KeyName(meterID string) string { return "meter/" + meterID }
-
-// ValidID checks an identifier used for regions, parks, enterprises, points
-// and meters: 1–64 characters from [A-Za-z0-9._-]. These IDs appear in MQTT
-// topics and in signed-note key names, which forbid spaces and '+'.
-func ValidID(id string) error {
-	if id == "" {
-		return fmt.Errorf("empty id")
-	}
-	if len(id) > 64 {
-		return fmt.Errorf("id %.20q… longer than 64 characters", id)
-	}
-	for i := 0; i < len(id); i++ {
-		c := id[i]
-		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-'
-		if !ok {
-			return fmt.Errorf("id %q: character %q not allowed (use A-Z a-z 0-9 . _ -)", id, c)
-		}
-	}
-	return nil
 }

@@ -1,6 +1,10 @@
 package meter
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/shuixiao/shuixiao/reading"
+)
 
 // Purpose is what a use unit's water is for. The rates of GB/T 12452 and
 // GB/T 7119 are per purpose: the indirect-cooling recirculation rate counts
@@ -124,7 +128,7 @@ func (p Point) validateRoles() error {
 		if p.Stage != StageCascade {
 			return fmt.Errorf("point %s: only cascade points name where their water comes from", p.ID)
 		}
-		if err := ValidID(p.From); err != nil {
+		if err := reading.ValidID(p.From); err != nil {
 			return fmt.Errorf("point %s: from: %w", p.ID, err)
 		}
 		if p.From == p.ID {
