@@ -266,9 +266,20 @@ func (p *Plant) stepRouting(in Inputs, live *ReuseLive, res *Result) {
 			}
 		}
 		ul.ServedM3h = Num(served)
-		met := len(ul.Refused) < len(streams)
+		// Only water that flows is judged: a stream that makes nothing (an RO
+		// in its cleaning, its analysers without sample flow) cuts no use off
+		// for its quality.
+		flowing, fit := 0, 0
+		for _, st := range streams {
+			if st.Flow > 0 {
+				flowing++
+				if !slices.ContainsFunc(ul.Refused, func(r string) bool { return strings.HasPrefix(r, st.Name+": ") }) {
+					fit++
+				}
+			}
+		}
 		switch {
-		case !met:
+		case flowing > 0 && fit == 0:
 			ul.Status = RouteQuality
 		case served <= 0 && u.DemandM3h > 0:
 			ul.Status = RouteNoFlow
@@ -281,7 +292,7 @@ func (p *Plant) stepRouting(in Inputs, live *ReuseLive, res *Result) {
 			p.routeState[u.Name] = routeMemory{status: ul.Status, since: p.procS}
 		}
 		ul.SinceS = Num(p.procS - p.routeState[u.Name].since)
-		why := routeReason(u, ul)
+		why := routeReason(u, ul, flowing)
 		if ul.Status == RouteQuality && u.DemandM3h > 0 {
 			res.Alarms = append(res.Alarms, Alarm{Code: "reuse_quality_" + u.Name, Severity: store.SeverityWarning,
 				Message: "reuse water to " + u.Name + " stopped: " + why})
@@ -305,11 +316,14 @@ func (p *Plant) stepRouting(in Inputs, live *ReuseLive, res *Result) {
 }
 
 // routeReason says in one line why a use gets what it gets.
-func routeReason(u RouteUse, ul UseLive) string {
+func routeReason(u RouteUse, ul UseLive, flowing int) string {
 	switch ul.Status {
 	case RouteQuality:
 		return fmt.Sprintf("no stream meets class %s (%s); fresh water supplies it", u.Class, strings.Join(ul.Refused, "; "))
 	case RouteNoFlow:
+		if flowing == 0 {
+			return "no treated water flowing"
+		}
 		return fmt.Sprintf("class %s met, no reuse water left at priority %d", u.Class, u.Priority)
 	}
 	return fmt.Sprintf("class %s met by %s: %.1f of %.1f m³/h", u.Class, strings.Join(ul.From, ", "), float64(ul.ServedM3h), u.DemandM3h)
