@@ -218,7 +218,7 @@ func (p *Plant) stepRouting(in Inputs, live *ReuseLive, res *Result) {
 		if f.OK && finite(f.V) && f.AgeS <= rc.StaleAfterS {
 			flow, sl.FlowM3h = math.Max(f.V, 0), Num(f.V)
 		}
-		sl.Classes = p.classes.Classify(q)
+		sl.Classes = append([]string{}, p.classes.Classify(q)...) // [] rather than null: no class met
 		streams = append(streams, reuse.Stream{Name: sc.Name, Flow: flow, Quality: q})
 		view.Streams = append(view.Streams, sl)
 	}

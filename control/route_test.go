@@ -2,6 +2,7 @@ package control
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"math"
 	"slices"
@@ -150,6 +151,19 @@ func TestRoutingFollowsQuality(t *testing.T) {
 	res = p.Step(permeate(30, 0.05, 6.5, 40, 10), 60, 0)
 	if u := res.Reuse.Routing.Uses[0]; float64(u.SinceS) != 60 {
 		t.Fatalf("process in its status for %v s, want 60", u.SinceS)
+	}
+	// Nothing measured (an RO in its cleaning, its analysers without sample
+	// flow): no use is cut off for quality, and "no class met" is an empty
+	// list for the console, not null.
+	res = p.Step(Inputs{}, 60, 0)
+	raw, _ := json.Marshal(res.Reuse.Routing)
+	if !strings.Contains(string(raw), `"classes":[]`) {
+		t.Fatalf("routing %s", raw)
+	}
+	for _, u := range res.Reuse.Routing.Uses {
+		if u.Status != RouteNoFlow {
+			t.Errorf("nothing measured: %s %s", u.Name, u.Status)
+		}
 	}
 }
 
