@@ -86,6 +86,9 @@ type ProcessState struct {
 	// commanded (% open, by actuator name). Replaced, never changed in place,
 	// so a copy of the state stays as it was.
 	ReuseValves map[string]float64
+	// PermeateBypass is the share of RO feed reaching the permeate past the
+	// membranes (a failed O-ring or interconnector: the ro-seal injection).
+	PermeateBypass float64
 	// Last flows, for the instruments.
 	Flows plant.TowerFlows
 }
@@ -255,7 +258,8 @@ func (p *ProcessParams) ReadTrain(s ProcessState, m *reuse.Membranes, rng *rand.
 	// Conductivity from NaCl-equivalent TDS with the same 0.64 factor the
 	// controller's estimate uses (chem: TDS ≈ 0.64·EC25).
 	r.ROFeedMPa, r.RODPKPa, r.ROPermMPa = feedP/10*noise(0.002), 100*dp*noise(0.005), p.RORef.PermeatePressure/10
-	r.ROFeedCond, r.ROPermCond = cf/0.64*noise(0.003), cp/0.64*noise(0.01)
+	cpm := cp*(1-s.PermeateBypass) + cf*s.PermeateBypass // what the permeate analyser sees
+	r.ROFeedCond, r.ROPermCond = cf/0.64*noise(0.003), cpm/0.64*noise(0.01)
 	r.ROFeedM3h, r.ROPermM3h = qp/y*noise(0.003), qp*noise(0.003)
 	r.ROPermTurb, r.ROPermPH = p.PermeateTurbNTU*noise(0.1), p.PermeatePH+0.05*(noise(1)-1)
 	return r

@@ -247,3 +247,36 @@ func TestReuseRoutingFollowsPermeateQuality(t *testing.T) {
 		t.Errorf("valves opened to unfit water: %v", res.valveOpenSteps)
 	}
 }
+
+// TestROSealCutsOffTheRinse: a failed permeate seal (the ro-seal injection)
+// lifts the permeate conductivity above the RO-permeate class; the product
+// rinse is cut off and its share goes to the uses whose class still holds.
+func TestROSealCutsOffTheRinse(t *testing.T) {
+	p := DefaultProcessParams()
+	cfg, err := ProcessControl("PL-T", "EN-T", "HN-T-", p, 240, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, _ := reuse.LoadMembranes()
+	for _, c := range []struct {
+		bypass float64
+		want   map[string]string
+	}{
+		{0, map[string]string{"product_rinse": control.RouteServed, "boiler_makeup": control.RouteServed, "tower_makeup": control.RouteServed, "floor_washing": control.RoutePartial}},
+		{roSealBypass, map[string]string{"product_rinse": control.RouteQuality, "boiler_makeup": control.RouteServed, "tower_makeup": control.RouteServed, "floor_washing": control.RouteServed}},
+	} {
+		pl, err := control.NewPlant(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st := NewProcessState(p, 5, 5)
+		st.PermeateBypass = c.bypass
+		tr := p.ReadTrain(st, m, nil)
+		res := pl.Step(processInputs(cfg, p.ReadTower(st, nil), tr, 10), 60, 0)
+		for _, u := range res.Reuse.Routing.Uses {
+			if u.Status != c.want[u.Name] {
+				t.Errorf("bypass %g (permeate %.0f µS/cm): %s %s, want %s", c.bypass, tr.ROPermCond, u.Name, u.Status, c.want[u.Name])
+			}
+		}
+	}
+}
