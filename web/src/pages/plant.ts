@@ -409,13 +409,13 @@ function routingView(live: Live | null): HTMLElement {
         'div',
         { class: 'route-quality' },
         Object.keys(st.quality)
-          .sort()
+          .sort((a, b) => Number(st.lab?.includes(a) ?? false) - Number(st.lab?.includes(b) ?? false) || a.localeCompare(b))
           .map((k) => {
             const lab = st.lab?.includes(k);
             return h('span', { class: `qparam${lab ? ' lab' : ''}${st.quality[k] === null ? ' missing' : ''}`, 'data-param': k, title: lab ? t('plant.route.lab') : t('plant.route.online') }, `${paramName(k)} ${num(st.quality[k], 2)}${lab ? ' *' : ''}`);
           }),
       ),
-      h('div', { class: 'muted' }, t('plant.route.classes', { c: st.classes.length ? st.classes.map(className).join('、') : '—' }), ' · ', t('plant.route.labNote')),
+      h('div', { class: 'muted' }, t('plant.route.classes', { c: st.classes?.length ? st.classes.map(className).join('、') : '—' }), ' · ', t('plant.route.labNote')),
     ),
   );
   const rows = table<UseLive>(

@@ -104,7 +104,7 @@ export interface StreamLive {
   flow_m3h: N;
   quality: Record<string, N>;
   lab?: string[];
-  classes: string[];
+  classes: string[] | null;
   surplus_m3h: N;
 }
 
