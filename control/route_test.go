@@ -371,3 +371,52 @@ func (s *memStore) waitIssued(t *testing.T, actuator string, n int) []store.Comm
 	t.Fatalf("%s: %d commands issued, want %d", actuator, len(s.issued(actuator, store.CommandIssue)), n)
 	return nil
 }
+
+// FuzzParseConfig: any configuration either is refused with an error or
+// runs — a step on readings of every sensor neither panics nor routes more
+// water than the streams carry.
+func FuzzParseConfig(f *testing.F) {
+	for _, c := range []*PlantConfig{towerConfig(), trainConfig(), routedConfig()} {
+		raw, _ := json.Marshal(c)
+		f.Add(raw, 30.0, 40.0)
+	}
+	f.Add([]byte(`{"id":"P","enterprise":"E","reuse":{"routing":{"streams":[{"name":"s"}]}}}`), 1.0, 1.0)
+	f.Fuzz(func(t *testing.T, raw []byte, v, flow float64) {
+		cfg, err := ParseConfig(raw)
+		if err != nil {
+			return
+		}
+		p, err := NewPlant(cfg)
+		if err != nil {
+			t.Fatalf("validated configuration refused by NewPlant: %v", err)
+		}
+		in := Inputs{}
+		for _, s := range cfg.sensors() {
+			in[s.key()] = Value{V: v, AgeS: 1, OK: true}
+		}
+		if r := cfg.Reuse; r != nil && r.Routing != nil {
+			for _, s := range r.Routing.Streams {
+				in[s.Flow.key()] = Value{V: flow, AgeS: 1, OK: true}
+			}
+		}
+		res := p.Step(in, 60, 0)
+		if res.Reuse == nil || res.Reuse.Routing == nil {
+			return
+		}
+		total, served := 0.0, 0.0
+		for _, s := range res.Reuse.Routing.Streams {
+			if f := float64(s.FlowM3h); f > 0 && !math.IsInf(f, 0) {
+				total += f
+			}
+		}
+		for _, u := range res.Reuse.Routing.Uses {
+			served += float64(u.ServedM3h)
+			if !slices.Contains([]string{RouteServed, RoutePartial, RouteNoFlow, RouteQuality}, u.Status) {
+				t.Fatalf("status %q", u.Status)
+			}
+		}
+		if served > total*(1+1e-9)+1e-9 {
+			t.Fatalf("served %g of %g m³/h", served, total)
+		}
+	})
+}
