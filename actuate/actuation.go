@@ -449,15 +449,51 @@ func (a *Actuation) SetMode(ctx context.Context, plant, actuator, mode string, v
 	return rec, a.queue(ctx, batch)
 }
 
-// RecordSetpoint records an operator's change of a controller set-point
-// after checking it against the set-point bounds (an interlock like any
-// other: a value outside [min, max] is refused, not clamped).
-func (a *Actuation) RecordSetpoint(ctx context.Context, plant, name, unit string, value, min, max float64, by, reason string) (command.Record, error) {
-	if !reading.ValidChannel(name) {
-		return command.Record{}, fmt.Errorf("actuate: %w: set-point name %q", store.ErrInvalid, name)
+// SetpointChange is an operator's change of a controller set-point and its
+// cause.
+type SetpointChange struct {
+	Name  string  // set-point name, e.g. "cycles"
+	Unit  string  // "" when dimensionless
+	Value float64 // the value asked for
+	// Current is the set-point in force; MaxStep, when positive, limits a
+	// change to Current ± MaxStep (the set-point's rate limit: one step per
+	// order, so a controller is never handed a jump it was not tuned for).
+	Current, MaxStep float64
+	Min, Max         float64 // bounds: a value outside is refused, not clamped
+	// Drives is the actuator the controller behind the set-point drives: while
+	// it is locked out the change is refused; while it is in manual the change
+	// is recorded (interlock "manual") and acts when it returns to auto.
+	Drives          string
+	By, Reason      string
+	Inputs, Indices []reading.Input // the figures the change is based on
+}
+
+// Decide applies the bounds and the step limit to a set-point change: the
+// value to apply and the interlocks that shaped it, or an error wrapping
+// store.ErrInvalid. It is pure; the driven actuator's mode is checked by
+// ChangeSetpoint.
+func (c SetpointChange) Decide() (float64, []string, error) {
+	if !reading.ValidChannel(c.Name) {
+		return 0, nil, fmt.Errorf("actuate: %w: set-point name %q", store.ErrInvalid, c.Name)
 	}
-	if !finite(value) || value < min || value > max {
-		return command.Record{}, fmt.Errorf("actuate: %w: set-point %s = %g outside its bounds [%g, %g] %s", store.ErrInvalid, name, value, min, max, unit)
+	if !finite(c.Value) || c.Value < c.Min || c.Value > c.Max {
+		return 0, nil, fmt.Errorf("actuate: %w: set-point %s = %g outside its bounds [%g, %g] %s", store.ErrInvalid, c.Name, c.Value, c.Min, c.Max, c.Unit)
+	}
+	if c.MaxStep > 0 && finite(c.Current, c.MaxStep) && math.Abs(c.Value-c.Current) > c.MaxStep {
+		v := c.Current + math.Copysign(c.MaxStep, c.Value-c.Current)
+		return math.Max(c.Min, math.Min(c.Max, v)), []string{"rate"}, nil
+	}
+	return c.Value, nil, nil
+}
+
+// ChangeSetpoint passes an operator's set-point change through its
+// interlocks (SetpointChange) and records it in the ledger and the store
+// before the caller applies it. It returns the record with the value to
+// apply, which the step limit may have moved towards Current.
+func (a *Actuation) ChangeSetpoint(ctx context.Context, plant string, c SetpointChange) (command.Record, error) {
+	value, interlocks, err := c.Decide()
+	if err != nil {
+		return command.Record{}, err
 	}
 	g, err := a.gate(plant)
 	if err != nil {
@@ -465,15 +501,41 @@ func (a *Actuation) RecordSetpoint(ctx context.Context, plant, name, unit string
 	}
 	g.mu.Lock()
 	enterprise := g.enterprise
+	mode := ""
+	if as, ok := g.acts[c.Drives]; ok {
+		mode = as.st.Mode
+	}
 	g.mu.Unlock()
+	switch mode {
+	case command.ModeLocked:
+		return command.Record{}, fmt.Errorf("actuate: %w: %s is locked out; set-point %s may not change until it is released", store.ErrConflict, c.Drives, c.Name)
+	case command.ModeManual:
+		interlocks = append(interlocks, "manual")
+	}
 	now := a.opts.Now()
 	id := a.newID(now)
-	rec := command.Record{ID: id, Kind: command.KindSetpoint, Plant: plant, Enterprise: enterprise, Actuator: name,
-		Value: value, Unit: unit, Min: min, Max: max, Source: reading.SourceOperator, By: oneLine(by), Reason: oneLine(reason),
-		Issued: now, Status: command.Logged}
-	e := &reading.CommandEntry{ID: id, Event: reading.EventSetpoint, Plant: plant, Enterprise: enterprise, Command: name,
-		Value: value, HasValue: true, Unit: unitWord(unit), Min: min, Max: max, HasBounds: true, Source: reading.SourceOperator,
-		By: rec.By, Reason: rec.Reason, Time: now}
+	rec := command.Record{ID: id, Kind: command.KindSetpoint, Plant: plant, Enterprise: enterprise, Actuator: c.Name,
+		Value: value, Unit: c.Unit, Min: c.Min, Max: c.Max, Interlocks: interlocks, Source: reading.SourceOperator, By: oneLine(c.By),
+		Reason: oneLine(c.Reason), Issued: now, Status: command.Logged}
+	e := &reading.CommandEntry{ID: id, Event: reading.EventSetpoint, Plant: plant, Enterprise: enterprise, Command: c.Name,
+		Value: value, HasValue: true, Unit: unitWord(c.Unit), Min: c.Min, Max: c.Max, HasBounds: true, Interlocks: interlocks,
+		Source: reading.SourceOperator, By: rec.By, Reason: rec.Reason, Time: now}
+	if value != c.Value {
+		r := c.Value
+		rec.Requested, e.Requested, e.HasRequested = &r, r, true
+	}
+	for _, in := range c.Inputs {
+		if len(e.Inputs) < reading.MaxCommandInputs/2 && reading.ValidChannel(in.Name) && finite(in.Value) {
+			rec.Inputs = append(rec.Inputs, command.Input{Name: in.Name, Value: in.Value})
+			e.Inputs = append(e.Inputs, in)
+		}
+	}
+	for _, in := range c.Indices {
+		if len(e.Inputs)+len(e.Indices) < reading.MaxCommandInputs && reading.ValidChannel(in.Name) && finite(in.Value) {
+			rec.Indices = append(rec.Indices, command.Input{Name: in.Name, Value: in.Value})
+			e.Indices = append(e.Indices, in)
+		}
+	}
 	return rec, a.record(ctx, &rec, e)
 }
 

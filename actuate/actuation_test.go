@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"math"
 	"strings"
 	"sync"
 	"testing"
@@ -227,19 +228,56 @@ func TestOperatorModes(t *testing.T) {
 	}
 }
 
-func TestSetpointBounds(t *testing.T) {
-	r := newRig(t, pump())
+func TestSetpointInterlocks(t *testing.T) {
 	ctx := context.Background()
-	if _, err := r.a.RecordSetpoint(ctx, "PL1", "cycles", "", 9, 3, 8, "token:op", ""); !errors.Is(err, store.ErrInvalid) {
-		t.Fatalf("set-point above its bound: %v", err)
-	}
-	rec, err := r.a.RecordSetpoint(ctx, "PL1", "cycles", "", 5.5, 3, 8, "token:op", "summer")
-	if err != nil || rec.Status != command.Logged {
-		t.Fatal(err)
-	}
-	es := r.ledger.all()
-	if len(es) != 1 || es[0].Event != reading.EventSetpoint || es[0].Value != 5.5 || es[0].Max != 8 {
-		t.Fatalf("ledger %+v", es)
+	base := SetpointChange{Name: "cycles", Current: 5, Min: 3, Max: 8, MaxStep: 1, Drives: "inhibitor_pump", By: "token:op",
+		Reason: "summer", Inputs: []reading.Input{{Name: "max_cycles", Value: 7.4}}}
+	for _, c := range []struct {
+		name       string
+		mode       string // the driven actuator's mode
+		value      float64
+		err        error
+		want       float64
+		interlocks string
+	}{
+		{"within bounds and step", command.ModeAuto, 5.5, nil, 5.5, ""},
+		{"above its bound: refused", command.ModeAuto, 9, store.ErrInvalid, 0, ""},
+		{"below its bound: refused", command.ModeAuto, 2.9, store.ErrInvalid, 0, ""},
+		{"not a number: refused", command.ModeAuto, math.NaN(), store.ErrInvalid, 0, ""},
+		{"a larger step is limited", command.ModeAuto, 7.4, nil, 6, "rate"},
+		{"downwards too", command.ModeAuto, 3, nil, 4, "rate"},
+		{"driven actuator locked out: refused", command.ModeLocked, 5.5, store.ErrConflict, 0, ""},
+		{"driven actuator in manual: recorded", command.ModeManual, 5.5, nil, 5.5, "manual"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			r := newRig(t, pump())
+			if c.mode != command.ModeAuto {
+				if _, err := r.a.SetMode(ctx, "PL1", "inhibitor_pump", c.mode, 0.1, "token:op", "maintenance"); err != nil {
+					t.Fatal(err)
+				}
+			}
+			before := len(r.ledger.all())
+			ch := base
+			ch.Value = c.value
+			rec, err := r.a.ChangeSetpoint(ctx, "PL1", ch)
+			es := r.ledger.all()[before:]
+			if c.err != nil {
+				if !errors.Is(err, c.err) || len(es) != 0 {
+					t.Fatalf("error %v (want %v), ledger %+v", err, c.err, es)
+				}
+				return
+			}
+			if err != nil || rec.Status != command.Logged || rec.Value != c.want || strings.Join(rec.Interlocks, ",") != c.interlocks {
+				t.Fatalf("record %+v, %v", rec, err)
+			}
+			if len(es) != 1 || es[0].Event != reading.EventSetpoint || es[0].Value != c.want || es[0].Max != 8 ||
+				strings.Join(es[0].Interlocks, ",") != c.interlocks || len(es[0].Inputs) != 1 || es[0].Inputs[0].Value != 7.4 {
+				t.Fatalf("ledger %+v", es)
+			}
+			if (c.want != c.value) != es[0].HasRequested || c.want != c.value && es[0].Requested != c.value {
+				t.Fatalf("requested value not kept: %+v", es[0])
+			}
+		})
 	}
 }
 

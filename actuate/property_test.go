@@ -284,3 +284,32 @@ func TestDeviceSeesOnlyBoundedCommands(t *testing.T) {
 		t.Fatalf("the device received %v", bad)
 	}
 }
+
+// FuzzSetpointDecide: a set-point change is refused outside its bounds and
+// otherwise lands within them, at most MaxStep from the value in force.
+func FuzzSetpointDecide(f *testing.F) {
+	f.Add(5.0, 7.3, 2.0, 8.0, 1.0)
+	f.Add(5.0, 3.0, 2.0, 8.0, 0.0)
+	f.Add(math.NaN(), 6.0, 2.0, 8.0, 1.0)
+	f.Fuzz(func(t *testing.T, current, value, min, max, step float64) {
+		c := SetpointChange{Name: "cycles", Current: current, Value: value, Min: min, Max: max, MaxStep: step}
+		v, interlocks, err := c.Decide()
+		inBounds := finite(value) && value >= min && value <= max
+		if !inBounds {
+			if err == nil {
+				t.Fatalf("%+v accepted as %g", c, v)
+			}
+			return
+		}
+		if err != nil || v < min || v > max || math.IsNaN(v) {
+			t.Fatalf("%+v: %g %v", c, v, err)
+		}
+		limited := step > 0 && finite(current, step) && math.Abs(value-current) > step
+		if limited != slices.Contains(interlocks, "rate") || !limited && v != value {
+			t.Fatalf("%+v: %g %v", c, v, interlocks)
+		}
+		if limited && math.Abs(v-current) > step*(1+1e-12) && !(current < min || current > max) {
+			t.Fatalf("%+v moved %g, more than its step", c, v-current)
+		}
+	})
+}

@@ -155,6 +155,7 @@ func (s *Server) routes() {
 	auth("GET /api/v1/plants/{id}/commands", s.plantCommands)
 	auth("POST /api/v1/plants/{id}/setpoints", s.changeSetpoint)
 	auth("POST /api/v1/plants/{id}/actuators/{name}/mode", s.changeMode)
+	auth("POST /api/v1/plants/{id}/cooling/accept-cycles", s.acceptCycles)
 	auth("GET /api/v1/plants/{id}/ro", s.roTrend)
 	auth("GET /api/v1/plants/{id}/sequences", s.sequenceTimeline)
 

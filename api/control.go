@@ -22,6 +22,7 @@ type Plants interface {
 	Register(ctx context.Context, cfg *control.PlantConfig, save bool) error
 	SetSetpoint(ctx context.Context, plant, name string, value float64, by, reason string) (command.Record, error)
 	SetMode(ctx context.Context, plant, actuator, mode string, value float64, by, reason string) (command.Record, error)
+	AcceptMaxCycles(ctx context.Context, plant string, seen float64, by, reason string) (command.Record, error)
 	ROTrend(plant string, series map[string][]control.TimedValue, from, to time.Time, n int) ([]control.ROPoint, error)
 }
 
@@ -237,6 +238,21 @@ func (s *Server) changeSetpoint(w http.ResponseWriter, r *http.Request, p *Princ
 	var req setpointRequest
 	s.operate(w, r, p, &req, "change set-points", func(ctx context.Context, plant, by string) (command.Record, error) {
 		return s.opts.Plants.SetSetpoint(ctx, plant, req.Name, req.Value, by, req.Reason)
+	})
+}
+
+// acceptCyclesRequest is the body of POST /plants/{id}/cooling/accept-cycles:
+// the optimiser's figure the operator saw.
+type acceptCyclesRequest struct {
+	MaxCycles float64 `json:"max_cycles"`
+	Reason    string  `json:"reason"`
+}
+
+// acceptCycles makes the cycles optimiser's limit the blowdown set-point.
+func (s *Server) acceptCycles(w http.ResponseWriter, r *http.Request, p *Principal) {
+	var req acceptCyclesRequest
+	s.operate(w, r, p, &req, "change set-points", func(ctx context.Context, plant, by string) (command.Record, error) {
+		return s.opts.Plants.AcceptMaxCycles(ctx, plant, req.MaxCycles, by, req.Reason)
 	})
 }
 

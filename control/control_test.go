@@ -17,7 +17,6 @@ import (
 	"github.com/shuixiao/shuixiao/dosing"
 	"github.com/shuixiao/shuixiao/plant"
 	"github.com/shuixiao/shuixiao/reading"
-	"github.com/shuixiao/shuixiao/reuse"
 	"github.com/shuixiao/shuixiao/store"
 )
 
@@ -358,24 +357,7 @@ func TestTimelineAndMarkers(t *testing.T) {
 }
 
 func TestROTrend(t *testing.T) {
-	c := towerConfig()
-	c.Tower = nil
-	c.Actuators = []actuate.Actuator{
-		{Name: "mmf_mode", Device: "D1", Unit: "mode", Limits: actuate.Limits{Max: 2, Values: []float64{0, 1, 2}}},
-		{Name: "uf_mode", Device: "D2", Unit: "mode", Limits: actuate.Limits{Max: 4, Values: []float64{0, 1, 2, 3, 4}}},
-		{Name: "ro_mode", Device: "D3", Unit: "mode", Limits: actuate.Limits{Max: 1, Values: []float64{0, 1}}},
-	}
-	thr, _ := reuse.LoadThresholds()
-	uf, _ := reuse.UFConfigFrom(thr)
-	uf.BaselineL20, uf.BackwashDurationS, uf.CEBDurationS, uf.CIPDurationS, uf.StaleAfterS, uf.PlausibleTMPMax = 1000, 60, 900, 3600, 600, 3
-	ref := reuse.ROData{FeedPressure: 10, DiffPressure: 1.5, PermeatePressure: 0.5, FeedTDS: 1200, PermeateTDS: 18, Recovery: 0.75, TempC: 25, PermeateFlow: 40}
-	s := func(ch string) Sensor { return Sensor{Meter: "M-RT", Channel: ch} }
-	// The feed pressure is stored in MPa and read in bar: ROTrend applies the scale.
-	c.Reuse = &ReuseConfig{Sensors: ReuseSensors{ROFeedP: Sensor{Meter: "M-RT", Channel: "a", Scale: 10}, RODiffP: s("b"), ROPermP: s("c"), ROFeedCond: s("d"), ROPermCond: s("e"),
-		ROFeedFlow: s("f"), ROPermFlow: s("g"), Temp: s("h")}, Actuators: ReuseActuators{MMF: "mmf_mode", UF: "uf_mode", RO: "ro_mode"},
-		MMF: reuse.MMFConfig{BackwashDurationS: 600, RinseDurationS: 300, MaxRunS: 86400, StaleAfterS: 600, HeadlossBar: 0.6, TurbidityNTU: 1},
-		UF:  uf, UFAreaM2: 1000, RO: ROControl{Reference: ref, Thresholds: reuse.ROThresholds{FlowDropPct: 10, SPRisePct: 5, DPRisePct: 15},
-			CondToTDS: 0.64, CleanDurationS: 3600, StaleAfterS: 600}}
+	c := trainConfig()
 	if err := c.Validate(); err != nil {
 		t.Fatal(err)
 	}

@@ -3,10 +3,11 @@ package control
 import (
 	"encoding/json"
 	"fmt"
-	"github.com/shuixiao/shuixiao/sensor"
 	"math"
 	"strconv"
 	"strings"
+
+	"github.com/shuixiao/shuixiao/sensor"
 
 	"github.com/shuixiao/shuixiao/actuate"
 	"github.com/shuixiao/shuixiao/alarm"
@@ -166,6 +167,8 @@ type ReuseLive struct {
 	RODPChangePct   Num      `json:"ro_dp_change_pct"`
 	RORecovery      Num      `json:"ro_recovery"`
 	ROCleanReasons  []string `json:"ro_clean_reasons,omitempty"`
+	// Routing is where the treated water goes, by quality class.
+	Routing *RoutingLive `json:"routing,omitempty"`
 }
 
 // Result is what one step produced.
@@ -212,6 +215,34 @@ type Controller struct {
 	procS, lastOptS float64
 	maxCycles       Num
 	binding         []string
+	optimum         *CyclesOptimum // the optimiser's latest answer (nil: none)
+
+	classes    reuse.Classes // quality classes, when the train routes its water
+	routeState map[string]routeMemory
+}
+
+// CyclesOptimum is the cycles optimiser's latest answer with the analysis
+// it came from: the make-up's laboratory analysis concentrated at the
+// measured basin temperature and pH against the hottest wall
+// (cooling.CyclesProblem).
+type CyclesOptimum struct {
+	Cycles     float64  // highest admissible cycles, to 0.01
+	Binding    []string // the limits that stop higher cycles
+	Makeup     chem.Analysis
+	BasinTempC float64
+	WallTempC  float64
+	BasinPH    float64
+	ProcessS   float64 // the plant's process time of the computation (s since its loop started)
+}
+
+// Optimum returns the cycles optimiser's latest answer, if it has one.
+func (p *Controller) Optimum() (CyclesOptimum, bool) {
+	if p.optimum == nil {
+		return CyclesOptimum{}, false
+	}
+	o := *p.optimum
+	o.Binding = append([]string(nil), o.Binding...)
+	return o, true
 }
 
 // OptimiseEveryS is how often (process time) the cycles optimiser runs.
@@ -236,6 +267,11 @@ func NewController(cfg *PlantConfig) (*Controller, error) {
 	}
 	if p.membranes, err = reuse.LoadMembranes(); err != nil {
 		return nil, err
+	}
+	if r := cfg.Reuse; r != nil && r.Routing != nil {
+		if p.classes, err = reuse.LoadClasses(); err != nil {
+			return nil, err
+		}
 	}
 	if t := cfg.Tower; t != nil {
 		if p.opt, err = cooling.NewOptimizer(); err != nil {
@@ -469,8 +505,10 @@ func (p *Controller) indices(cycles float64, basin, temp, ph Value) *Indices {
 			BasinPH: ph.V, Quality: p.quality, Indices: p.limits}
 		if mc, err := p.opt.MaxCycles(prob); err == nil {
 			p.maxCycles, p.binding = Num(mc.Cycles), mc.Binding
+			p.optimum = &CyclesOptimum{Cycles: mc.Cycles, Binding: mc.Binding, Makeup: t.Makeup, BasinTempC: tc, WallTempC: prob.WallTempC,
+				BasinPH: ph.V, ProcessS: p.procS}
 		} else {
-			p.maxCycles, p.binding = nan, []string{"error: " + err.Error()}
+			p.maxCycles, p.binding, p.optimum = nan, []string{"error: " + err.Error()}, nil
 		}
 		x.MaxCycles, x.Binding = p.maxCycles, p.binding
 	}
@@ -510,6 +548,9 @@ func (p *Controller) stepReuse(in Inputs, dt float64, res *Result) {
 	res.Requests = append(res.Requests, actuate.Request{Actuator: r.Actuators.UF, Value: float64(uo.Mode), By: "reuse.uf", Reason: why})
 
 	p.stepRO(in, dt, live, res)
+	if r.Routing != nil {
+		p.stepRouting(in, live, res)
+	}
 	res.Reuse = live
 }
 

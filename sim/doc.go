@@ -24,8 +24,8 @@
 //     it registers parks, enterprises, points and meter keys through the HTTP
 //     API, publishes readings, writes the acknowledgement log and applies
 //     fault injections (offline, reset, replace, leak, replay,
-//     forged-signature, tamper, skew, pipe-leak).
-//   - The park network (package parknet, Config.ParkNetwork): the supply network
+//     forged-signature, tamper, skew, pipe-leak, ro-seal).
+//   - The park network (ParkModel, Config.ParkNetwork): the supply network
 //     of the park with the most enterprises, simulated over time with package
 //     network's solver (demand patterns with noise, a pump and a tank under
 //     control, leaks as emitters); its water utility's pressure, flow, level

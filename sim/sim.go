@@ -85,7 +85,7 @@ type Config struct {
 }
 
 // Injections are the fault injections Config.Inject accepts.
-var Injections = []string{"offline", "reset", "replace", "leak", "replay", "forged-signature", "tamper", "skew", "pipe-leak"}
+var Injections = []string{"offline", "reset", "replace", "leak", "replay", "forged-signature", "tamper", "skew", "pipe-leak", "ro-seal"}
 
 // Stats counts a run.
 type Stats struct {

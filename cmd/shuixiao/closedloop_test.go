@@ -162,6 +162,12 @@ func TestClosedLoopThroughTheRealPath(t *testing.T) {
 	if acked < len(cmds)*9/10 {
 		t.Errorf("only %d of %d commands acknowledged", acked, len(cmds))
 	}
+	// The permeate went to its uses through the reuse valves, by quality class.
+	for _, v := range []string{"reuse_to_rinse", "reuse_to_boiler", "reuse_to_tower", "reuse_to_washing"} {
+		if maxSent[v] != 100 {
+			t.Errorf("reuse valve %s never opened", v)
+		}
+	}
 
 	// The ledger: command entries verify with the log key alone, none is out of bounds.
 	logKey, err := note.NewVerifier(s.ledger.VerifierKey())
@@ -309,5 +315,39 @@ func checkPlantAccess(t *testing.T, s *server, pp *sim.ProcessPlant, cmds []comm
 	cfg, err := s.control.runner.Config(pp.ID)
 	if err != nil || cfg.Tower.Blowdown.CyclesSetpoint != 5.2 {
 		t.Errorf("the set-point change did not take effect: %v", err)
+	}
+
+	// The cycles optimiser's limit accepted as the set-point: refused to a
+	// role that may not operate and for a figure the optimiser did not give;
+	// recorded on the ledger with its cause, and applied.
+	var d struct {
+		Live *control.Live `json:"live"`
+	}
+	must(t, own.get(path, &d))
+	if d.Live == nil || d.Live.Reuse == nil || d.Live.Reuse.Routing == nil || len(d.Live.Reuse.Routing.Uses) != 4 {
+		t.Fatalf("live routing %+v", d.Live)
+	}
+	limit := float64(d.Live.Indices.MaxCycles)
+	accept := path + "/cooling/accept-cycles"
+	for _, tc := range []struct {
+		name string
+		c    *apiClient
+		body any
+		want int
+	}{
+		{"park may not accept", park, map[string]any{"max_cycles": limit}, 403},
+		{"a figure the optimiser did not give", own, map[string]any{"max_cycles": limit + 1}, 409},
+		{"no figure at all", own, map[string]any{"reason": "x"}, 409},
+	} {
+		if got := code(tc.c, "POST", accept, tc.body); got != tc.want {
+			t.Errorf("%s: answered %d, want %d", tc.name, got, tc.want)
+		}
+	}
+	var rec command.Record
+	must(t, own.post(accept, map[string]any{"max_cycles": limit, "reason": "test"}, &rec))
+	cfg, _ = s.control.runner.Config(pp.ID)
+	if rec.Kind != command.KindSetpoint || rec.Index == 0 || rec.Inputs[0].Name != "max_cycles" || rec.Inputs[0].Value != limit ||
+		math.Abs(rec.Value-limit) > 1 || cfg.Tower.Blowdown.CyclesSetpoint != rec.Value {
+		t.Errorf("accepted %+v; set-point now %g", rec, cfg.Tower.Blowdown.CyclesSetpoint)
 	}
 }
