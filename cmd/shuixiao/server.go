@@ -355,10 +355,24 @@ func (s *server) ensureAdminToken(ctx context.Context) error {
 			if err := s.store.RevokeToken(ctx, t.ID, time.Now()); err != nil {
 				return err
 			}
+			if err := s.auditStartup(ctx, "startup token.revoke", t.ID); err != nil {
+				return err
+			}
 		}
 	}
 	id := fmt.Sprintf("admin-%x", h[:4])
-	return s.store.CreateToken(ctx, store.Token{ID: id, Name: dataDirAdmin, Role: store.RoleAdmin, Created: time.Now()}, h)
+	if err := s.store.CreateToken(ctx, store.Token{ID: id, Name: dataDirAdmin, Role: store.RoleAdmin, Created: time.Now()}, h); err != nil {
+		return err
+	}
+	return s.auditStartup(ctx, "startup token.create", id)
+}
+
+// auditStartup records a token event of the start-up in the audit log: no
+// caller, the process itself on this host.
+func (s *server) auditStartup(ctx context.Context, action, tokenID string) error {
+	_, err := s.store.AppendAudit(ctx, store.AuditRecord{Time: time.Now(), Action: action, Target: tokenID,
+		Status: http.StatusOK, Remote: "local", Detail: "admin token of the data directory"})
+	return err
 }
 
 // dataDirAdmin names the admin token that the data directory's admin.token holds.
