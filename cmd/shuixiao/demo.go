@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"flag"
 	"fmt"
 	"io"
@@ -14,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/shuixiao/shuixiao/internal/localca"
 	"github.com/shuixiao/shuixiao/ledger"
 	"github.com/shuixiao/shuixiao/sim"
 )
@@ -37,9 +39,18 @@ func runDemo(args []string) int {
 	plantSpeed := fs.Float64("plant-speed", 240, "the controlled plants' process runs this many times faster than real time")
 	var inject listFlag
 	fs.Var(&inject, "inject", "fault to inject into the simulation (repeatable): "+strings.Join(sim.Injections, ", "))
+	useTLS := fs.Bool("tls", false, "serve HTTPS and MQTT over TLS with a local CA kept in DATA/tls (the simulator trusts it; trust DATA/tls/ca.pem in a browser)")
 	verbose := fs.Bool("v", false, "verbose logging")
 	if err := fs.Parse(args); err != nil {
 		return 2
+	}
+	var simTLS *tls.Config
+	if *useTLS {
+		var err error
+		if simTLS, err = demoTLS(&cfg); err != nil {
+			fmt.Fprintf(os.Stderr, "demo: %v\n", err)
+			return 1
+		}
 	}
 	logOut := io.Writer(os.Stderr)
 	cfg.Logger = newLogger(logOut, *verbose)
@@ -62,7 +73,7 @@ func runDemo(args []string) int {
 		fmt.Fprintf(os.Stderr, "demo: %v\n", err)
 		return 1
 	}
-	simulator, err := sim.New(sim.Config{MQTT: s.broker.Addr(), API: s.URL(), Token: s.token, DataDir: cfg.Data,
+	simulator, err := sim.New(sim.Config{MQTT: s.broker.Addr(), API: s.URL(), TLS: simTLS, Token: s.token, DataDir: cfg.Data,
 		Enterprises: *enterprises, Rate: *rate, Speed: *speed, Seed: *seed, Log: os.Stderr, Inflight: 4, Inject: inject, ParkNetwork: *parkNetwork, ParkSpeed: *parkSpeed,
 		ProcessPlants: *plants, ProcessSpeed: *plantSpeed})
 	if err != nil {
@@ -73,7 +84,10 @@ func runDemo(args []string) int {
 	simDone := make(chan error, 1)
 	go func() { simDone <- simulator.Run(ctx) }()
 	fmt.Printf("\nshuixiao demo ready in %.1f s\n\n  控制台 Console:  %s/\n  管理员令牌 Admin token:  %s\n  MQTT:  %s   API: %s/api/v1/   Ledger: %s/ledger/checkpoint\n\n  Data in %s. Press Ctrl-C to stop.\n\n",
-		time.Since(start).Seconds(), s.URL(), s.token, s.broker.Addr(), s.URL(), s.URL(), cfg.Data)
+		time.Since(start).Seconds(), s.URL(), s.token, s.MQTTURL(), s.URL(), s.URL(), cfg.Data)
+	if *useTLS {
+		fmt.Printf("  本地CA证书 Local CA certificate (trust it to open the console without a warning): %s\n\n", localca.FilesIn(filepath.Join(cfg.Data, "tls")).CACert)
+	}
 	select {
 	case <-ctx.Done():
 	case err := <-simDone:
@@ -92,6 +106,22 @@ func runDemo(args []string) int {
 	defer cancel()
 	s.Close(cctx)
 	return 0
+}
+
+// demoTLS makes (or reuses) the local CA in DATA/tls, points cfg at its
+// server certificate and returns the simulator's client configuration,
+// which trusts that CA alone.
+func demoTLS(cfg *serverConfig) (*tls.Config, error) {
+	f, err := localca.Ensure(filepath.Join(cfg.Data, "tls"), time.Now())
+	if err != nil {
+		return nil, err
+	}
+	pool, err := localca.Pool(f.CACert)
+	if err != nil {
+		return nil, err
+	}
+	cfg.TLSCert, cfg.TLSKey = f.ServerCert, f.ServerKey
+	return &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}, nil
 }
 
 // startDemoWitnesses runs n witnesses in this process, each with its own key

@@ -55,7 +55,11 @@ type serverConfig struct {
 	MQTTAddr      string
 	WitnessPolicy string // file
 	Origin        string
-	Logger        *slog.Logger
+	// TLS certificate and key files (PEM); empty: plain HTTP and MQTT.
+	// See serverTLS.
+	TLSCert, TLSKey         string
+	MQTTTLSCert, MQTTTLSKey string
+	Logger                  *slog.Logger
 }
 
 // server is the whole platform in one process.
@@ -87,6 +91,10 @@ const adminTokenFile = "admin.token"
 // and HTTP server. Addresses in use are reported before anything is created.
 func openServer(ctx context.Context, cfg serverConfig) (*server, error) {
 	log := cfg.Logger
+	httpTLS, mqttTLS, err := serverTLS(cfg)
+	if err != nil {
+		return nil, err
+	}
 	// Listen first: a port in use is the commonest start-up failure.
 	httpLn, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
@@ -199,6 +207,7 @@ func openServer(ctx context.Context, cfg serverConfig) (*server, error) {
 	}
 	s.broker, err = broker.New(broker.Options{
 		Addr:         cfg.MQTTAddr,
+		TLS:          mqttTLS,
 		Authenticate: s.devices.authenticate,
 		OnReading:    s.onMQTTReading,
 		// Devices publish command acknowledgements besides readings.
@@ -225,9 +234,16 @@ func openServer(ctx context.Context, cfg serverConfig) (*server, error) {
 	mux.Handle("/ledger/", http.StripPrefix("/ledger", lg.Handler()))
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics, promhttp.HandlerOpts{}))
 	mux.Handle("/", web.Handler())
-	s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, TLSConfig: httpTLS,
+		ErrorLog: slog.NewLogLogger(log.With("part", "http").Handler(), slog.LevelDebug)} // TLS handshake errors are a stranger's
 	go func() {
-		if err := s.http.Serve(httpLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		var err error
+		if httpTLS != nil {
+			err = s.http.ServeTLS(httpLn, "", "") // the certificate is in TLSConfig
+		} else {
+			err = s.http.Serve(httpLn)
+		}
+		if err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("HTTP server", "error", err)
 		}
 	}()
@@ -419,8 +435,21 @@ func (s *server) closeParts(ctx context.Context) {
 	}
 }
 
-// URL returns the HTTP base URL.
-func (s *server) URL() string { return "http://" + s.httpLn.Addr().String() }
+// URL returns the HTTP base URL (https:// when serving TLS).
+func (s *server) URL() string {
+	if s.http != nil && s.http.TLSConfig != nil {
+		return "https://" + s.httpLn.Addr().String()
+	}
+	return "http://" + s.httpLn.Addr().String()
+}
+
+// MQTTURL returns the broker's address as a URL: mqtts:// over TLS, else mqtt://.
+func (s *server) MQTTURL() string {
+	if s.cfg.TLSCert != "" || s.cfg.MQTTTLSCert != "" {
+		return "mqtts://" + s.broker.Addr()
+	}
+	return "mqtt://" + s.broker.Addr()
+}
 
 // devices keeps the key directory and MQTT credentials in step with the registry.
 type devices struct {

@@ -1,0 +1,38 @@
+package main
+
+import (
+	"crypto/tls"
+	"fmt"
+)
+
+// serverTLS returns the TLS configurations of the HTTP server and of the
+// MQTT broker (nil: plain). --tls-cert/--tls-key serve both; the
+// --mqtt-tls-cert/--mqtt-tls-key pair, if given, replaces it for MQTT.
+func serverTLS(cfg serverConfig) (httpTLS, mqttTLS *tls.Config, err error) {
+	if httpTLS, err = loadTLS("--tls-cert", cfg.TLSCert, "--tls-key", cfg.TLSKey); err != nil {
+		return nil, nil, err
+	}
+	mqttTLS = httpTLS
+	if cfg.MQTTTLSCert != "" || cfg.MQTTTLSKey != "" {
+		if mqttTLS, err = loadTLS("--mqtt-tls-cert", cfg.MQTTTLSCert, "--mqtt-tls-key", cfg.MQTTTLSKey); err != nil {
+			return nil, nil, err
+		}
+	}
+	return httpTLS, mqttTLS, nil
+}
+
+// loadTLS reads a PEM certificate chain and key into a server
+// configuration; two empty names mean no TLS.
+func loadTLS(certFlag, certFile, keyFlag, keyFile string) (*tls.Config, error) {
+	if certFile == "" && keyFile == "" {
+		return nil, nil
+	}
+	if certFile == "" || keyFile == "" {
+		return nil, fmt.Errorf("%s and %s go together", certFlag, keyFlag)
+	}
+	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		return nil, fmt.Errorf("TLS certificate %s with key %s: %w", certFile, keyFile, err)
+	}
+	return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, nil
+}

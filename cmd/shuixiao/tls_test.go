@@ -1,0 +1,142 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	paho5 "github.com/eclipse/paho.golang/paho"
+
+	"github.com/shuixiao/shuixiao/internal/localca"
+	"github.com/shuixiao/shuixiao/sim"
+)
+
+// TestServeTLS: with a certificate from a local CA the server answers
+// HTTPS to a client that trusts the CA (and not to one that does not), a
+// meter connects to MQTT over TLS and its signed reading is acknowledged
+// and stored, a plain MQTT client is refused, and the simulator runs
+// against the server over TLS.
+func TestServeTLS(t *testing.T) {
+	f, err := localca.Ensure(t.TempDir(), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool, err := localca.Pool(f.CACert)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	s, err := openServer(context.Background(), serverConfig{Data: dir, HTTPAddr: "127.0.0.1:0", MQTTAddr: "127.0.0.1:0",
+		TLSCert: f.ServerCert, TLSKey: f.ServerKey, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close(context.Background())
+	if !strings.HasPrefix(s.URL(), "https://") || !strings.HasPrefix(s.MQTTURL(), "mqtts://") {
+		t.Fatalf("URLs %s %s", s.URL(), s.MQTTURL())
+	}
+	clientTLS := &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+
+	// HTTPS: refused without the CA, answered with it.
+	if _, err := http.Get(s.URL() + "/api/v1/health"); err == nil || !strings.Contains(err.Error(), "certificate") {
+		t.Fatalf("a client that does not trust the CA: %v", err)
+	}
+	if resp, err := http.Get(strings.Replace(s.URL(), "https://", "http://", 1) + "/api/v1/health"); err == nil {
+		if resp.StatusCode == http.StatusOK {
+			t.Fatal("plain HTTP answered 200 on the HTTPS port")
+		}
+		resp.Body.Close()
+	}
+	hc := &http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{TLSClientConfig: clientTLS}}
+	c := &apiClient{base: s.URL(), token: s.token, hc: hc}
+	if _, err := c.health(); err != nil {
+		t.Fatalf("HTTPS with the CA: %v", err)
+	}
+	m1, _ := province(t, c)
+
+	// MQTT over TLS: connect, publish a signed reading, get it acknowledged.
+	conn, err := tls.Dial("tcp", s.broker.Addr(), clientTLS)
+	if err != nil {
+		t.Fatalf("MQTT TLS handshake: %v", err)
+	}
+	cl := paho5.NewClient(paho5.ClientConfig{Conn: conn})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	ca, err := cl.Connect(ctx, &paho5.Connect{KeepAlive: 30, ClientID: m1.id, CleanStart: true,
+		Username: m1.id, UsernameFlag: true, Password: []byte(m1.password), PasswordFlag: true})
+	if err != nil || ca.ReasonCode != 0 {
+		t.Fatalf("MQTT connect over TLS: %v %+v", err, ca)
+	}
+	defer cl.Disconnect(&paho5.Disconnect{})
+	if pr := publish(t, cl, m1, m1.next(t, 100)); pr.ReasonCode != 0 {
+		t.Fatalf("signed reading over TLS: PUBACK %#x", pr.ReasonCode)
+	}
+	var page struct {
+		Readings []struct {
+			Seq uint64 `json:"seq"`
+		} `json:"items"`
+	}
+	must(t, c.get("/api/v1/readings?meter="+m1.id, &page))
+	if len(page.Readings) != 1 || page.Readings[0].Seq != 1 {
+		t.Fatalf("stored readings %+v", page.Readings)
+	}
+
+	// Plain MQTT on the TLS port gets no CONNACK.
+	raw, err := net.Dial("tcp", s.broker.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain := paho5.NewClient(paho5.ClientConfig{Conn: raw})
+	pctx, pcancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer pcancel()
+	if ca, err := plain.Connect(pctx, &paho5.Connect{KeepAlive: 30, ClientID: m1.id + "-plain", CleanStart: true,
+		Username: m1.id, UsernameFlag: true, Password: []byte(m1.password), PasswordFlag: true}); err == nil && ca.ReasonCode == 0 {
+		t.Fatal("a plain MQTT client was accepted on the TLS listener")
+	}
+
+	// The simulator, trusting the CA, registers and publishes over TLS.
+	sm, err := sim.New(sim.Config{MQTT: s.broker.Addr(), API: s.URL(), TLS: clientTLS, Token: s.token,
+		Enterprises: 1, Rate: 4, Duration: 4 * time.Second, Seed: 5, ParkNetwork: false, Log: io.Discard, StatsEvery: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sm.Run(context.Background()); err != nil {
+		t.Fatalf("sim over TLS: %v", err)
+	}
+	if st := sm.Stats(); st.Admitted == 0 || st.Unexpected != 0 {
+		t.Fatalf("sim over TLS: %+v", st)
+	}
+}
+
+// TestTLSFlags: a certificate without its key, or a file that is not a
+// certificate, stops the server before it starts.
+func TestTLSFlags(t *testing.T) {
+	f, err := localca.Ensure(t.TempDir(), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, cfg := range []serverConfig{
+		{TLSCert: f.ServerCert},
+		{MQTTTLSKey: f.ServerKey},
+		{TLSCert: f.CAKey, TLSKey: f.ServerKey},
+		{TLSCert: f.CACert, TLSKey: f.ServerKey}, // key does not match
+	} {
+		if _, _, err := serverTLS(cfg); err == nil {
+			t.Errorf("%+v accepted", cfg)
+		}
+	}
+	h, m, err := serverTLS(serverConfig{TLSCert: f.ServerCert, TLSKey: f.ServerKey})
+	if err != nil || h == nil || m != h {
+		t.Errorf("one pair serves both: %v %v %v", h, m, err)
+	}
+	h, m, err = serverTLS(serverConfig{MQTTTLSCert: f.ServerCert, MQTTTLSKey: f.ServerKey})
+	if err != nil || h != nil || m == nil {
+		t.Errorf("MQTT only: %v %v %v", h, m, err)
+	}
+}
