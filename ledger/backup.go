@@ -216,4 +216,3 @@ func (r resource) prefix(b []byte) ([]byte, error) {
 	}
 	return bytes.Clone(b[:off]), nil
 }
-
