@@ -74,6 +74,7 @@ type server struct {
 	alarms   *alarm.Monitor
 	http     *http.Server
 	httpLn   net.Listener
+	https    bool // httpLn serves TLS (http.Server may set TLSConfig itself, for HTTP/2)
 	devices  *devices
 	control  *controlPlane
 	leaks    *netmon.Monitor
@@ -112,7 +113,7 @@ func openServer(ctx context.Context, cfg serverConfig) (*server, error) {
 	if err := os.MkdirAll(cfg.Data, 0o750); err != nil {
 		return nil, fmt.Errorf("data directory: %w", err)
 	}
-	s := &server{cfg: cfg, httpLn: httpLn, live: api.NewLive(), dir: ingest.NewDirectory(), metrics: prometheus.NewRegistry()}
+	s := &server{cfg: cfg, httpLn: httpLn, https: httpTLS != nil, live: api.NewLive(), dir: ingest.NewDirectory(), metrics: prometheus.NewRegistry()}
 	s.metrics.MustRegister(collectors.NewGoCollector(collectors.WithGoCollectorRuntimeMetrics(
 		collectors.MetricsGC, collectors.MetricsMemory, collectors.MetricsScheduler)), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
@@ -437,7 +438,7 @@ func (s *server) closeParts(ctx context.Context) {
 
 // URL returns the HTTP base URL (https:// when serving TLS).
 func (s *server) URL() string {
-	if s.http != nil && s.http.TLSConfig != nil {
+	if s.https {
 		return "https://" + s.httpLn.Addr().String()
 	}
 	return "http://" + s.httpLn.Addr().String()

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"io"
@@ -111,6 +112,22 @@ func TestServeTLS(t *testing.T) {
 	}
 	if st := sm.Stats(); st.Admitted == 0 || st.Unexpected != 0 {
 		t.Fatalf("sim over TLS: %+v", st)
+	}
+
+	// verify log reads the ledger over HTTPS when told the CA, and only then.
+	size, _ := s.ledger.Size(context.Background())
+	actx, acancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer acancel()
+	if _, err := s.ledger.AwaitPublished(actx, size-1); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	args := []string{"log", s.URL() + "/ledger/", "--log-key", s.ledger.VerifierKey()}
+	if code := verifyMain(context.Background(), append(args, "--ca", f.CACert), &stdout, &stderr); code != 0 {
+		t.Fatalf("verify log over HTTPS with --ca: exit %d\n%s%s", code, stdout.String(), stderr.String())
+	}
+	if code := verifyMain(context.Background(), args, io.Discard, io.Discard); code == 0 {
+		t.Fatal("verify log over HTTPS trusted the local CA without --ca")
 	}
 }
 
