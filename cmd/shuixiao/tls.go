@@ -3,6 +3,7 @@ package main
 import (
 	"crypto/tls"
 	"fmt"
+	"time"
 )
 
 // serverTLS returns the TLS configurations of the HTTP server and of the
@@ -33,6 +34,12 @@ func loadTLS(certFlag, certFile, keyFlag, keyFile string) (*tls.Config, error) {
 	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
 	if err != nil {
 		return nil, fmt.Errorf("TLS certificate %s with key %s: %w", certFile, keyFile, err)
+	}
+	// Every client would refuse an expired certificate; say so now, not
+	// in each client's handshake error.
+	if now := time.Now(); cert.Leaf != nil && (now.After(cert.Leaf.NotAfter) || now.Before(cert.Leaf.NotBefore)) {
+		return nil, fmt.Errorf("TLS certificate %s is valid only from %s to %s", certFile,
+			cert.Leaf.NotBefore.Format(time.RFC3339), cert.Leaf.NotAfter.Format(time.RFC3339))
 	}
 	return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, nil
 }

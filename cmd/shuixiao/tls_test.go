@@ -148,6 +148,13 @@ func TestTLSFlags(t *testing.T) {
 			t.Errorf("%+v accepted", cfg)
 		}
 	}
+	old, err := localca.Ensure(t.TempDir(), time.Now().Add(-2*localca.ServerValidity))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := serverTLS(serverConfig{TLSCert: old.ServerCert, TLSKey: old.ServerKey}); err == nil || !strings.Contains(err.Error(), "valid only") {
+		t.Errorf("an expired certificate: %v", err)
+	}
 	h, m, err := serverTLS(serverConfig{TLSCert: f.ServerCert, TLSKey: f.ServerKey})
 	if err != nil || h == nil || m != h {
 		t.Errorf("one pair serves both: %v %v %v", h, m, err)
