@@ -252,6 +252,9 @@ func restore(ctx context.Context, in, data string, audit bool) (m backupManifest
 	if m, err = extract(f, data); err != nil {
 		return m, nil, fmt.Errorf("%s: %w", in, err)
 	}
+	if err := syncTree(data); err != nil {
+		return m, nil, err
+	}
 	if !audit {
 		return m, nil, nil
 	}
@@ -301,7 +304,7 @@ func extract(r io.Reader, dir string) (backupManifest, error) {
 			return m, fmt.Errorf("archive: %w", err)
 		}
 		name := h.Name
-		if h.Typeflag != tar.TypeReg || !filepath.IsLocal(filepath.FromSlash(name)) || path.Clean(name) != name || seen[name] {
+		if h.Typeflag != tar.TypeReg || !filepath.IsLocal(filepath.FromSlash(name)) || path.Clean(name) != name || seen[name] || sparse(h) {
 			return m, fmt.Errorf("archive entry %q: not a file of a shuixiao backup", name)
 		}
 		seen[name] = true
@@ -335,6 +338,17 @@ func extract(r io.Reader, dir string) (backupManifest, error) {
 	return m, nil
 }
 
+// sparse reports a GNU sparse file: a few bytes of archive that read as
+// any number of zeros, which a backup never holds.
+func sparse(h *tar.Header) bool {
+	for k := range h.PAXRecords {
+		if strings.HasPrefix(k, "GNU.sparse.") {
+			return true
+		}
+	}
+	return false
+}
+
 func writeEntry(r io.Reader, file string, mode fs.FileMode) error {
 	if err := os.MkdirAll(filepath.Dir(file), 0o750); err != nil {
 		return err
@@ -347,9 +361,21 @@ func writeEntry(r io.Reader, file string, mode fs.FileMode) error {
 		f.Close()
 		return err
 	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
 	return f.Close()
+}
+
+// syncTree makes every file and directory under dir durable, so that a
+// restore that reported success survives a power cut.
+func syncTree(dir string) error {
+	return filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		f, err := os.Open(p)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		return f.Sync()
+	})
 }

@@ -153,6 +153,33 @@ func TestBackupRestoreUnderLoad(t *testing.T) {
 	}
 }
 
+// TestExtractRefusesSparse: a GNU sparse entry (testdata/sparse-1tb.tar.gz,
+// 287 bytes made with GNU tar --sparse --format=pax from a 1 TiB file of
+// holes) is refused before anything is written.
+func TestExtractRefusesSparse(t *testing.T) {
+	f, err := os.Open(filepath.Join("testdata", "sparse-1tb.tar.gz"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	gz, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := tar.NewReader(gz).Next()
+	if err != nil || !sparse(h) || h.Typeflag != tar.TypeReg || h.Size != 1<<40+1 {
+		t.Fatalf("the fixture is not the sparse 1 TiB file it should be: %+v %v", h, err)
+	}
+	f.Seek(0, io.SeekStart)
+	dir := t.TempDir()
+	if _, err := extract(f, dir); err == nil || !strings.Contains(err.Error(), "not a file of a shuixiao backup") {
+		t.Fatalf("sparse entry: %v", err)
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 0 {
+		t.Fatalf("wrote %v", ents)
+	}
+}
+
 // FuzzExtract: whatever the archive, extract writes nothing outside its
 // directory and fails cleanly on anything that is not a backup.
 func FuzzExtract(f *testing.F) {
