@@ -236,7 +236,7 @@ func openServer(ctx context.Context, cfg serverConfig) (*server, error) {
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics, promhttp.HandlerOpts{}))
 	mux.Handle("/", web.Handler())
 	s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, TLSConfig: httpTLS,
-		ErrorLog: slog.NewLogLogger(log.With("part", "http").Handler(), slog.LevelDebug)} // TLS handshake errors are a stranger's
+		ErrorLog: httpErrorLog(log.With("part", "http"))}
 	go func() {
 		var err error
 		if httpTLS != nil {

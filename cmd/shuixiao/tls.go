@@ -3,6 +3,9 @@ package main
 import (
 	"crypto/tls"
 	"fmt"
+	stdlog "log"
+	"log/slog"
+	"strings"
 	"time"
 )
 
@@ -42,4 +45,24 @@ func loadTLS(certFlag, certFile, keyFlag, keyFile string) (*tls.Config, error) {
 			cert.Leaf.NotBefore.Format(time.RFC3339), cert.Leaf.NotAfter.Format(time.RFC3339))
 	}
 	return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, nil
+}
+
+// httpErrorLog sends net/http's own error lines to log: failed TLS
+// handshakes (a port scan, a browser that does not trust the CA) at debug
+// level, since anyone can cause them; everything else (a handler's panic)
+// as an error.
+func httpErrorLog(log *slog.Logger) *stdlog.Logger {
+	return stdlog.New(httpErrorWriter{log}, "", 0)
+}
+
+type httpErrorWriter struct{ log *slog.Logger }
+
+func (w httpErrorWriter) Write(p []byte) (int, error) {
+	msg := strings.TrimSpace(string(p))
+	if strings.HasPrefix(msg, "http: TLS handshake error") {
+		w.log.Debug(msg)
+	} else {
+		w.log.Error(msg)
+	}
+	return len(p), nil
 }

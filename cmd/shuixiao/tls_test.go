@@ -131,6 +131,19 @@ func TestServeTLS(t *testing.T) {
 	}
 }
 
+// TestHTTPErrorLog: a stranger's failed handshake is a debug line, any
+// other error of the HTTP server an error line.
+func TestHTTPErrorLog(t *testing.T) {
+	var b bytes.Buffer
+	l := httpErrorLog(slog.New(slog.NewTextHandler(&b, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	l.Printf("http: TLS handshake error from 127.0.0.1:5: remote error: tls: bad certificate")
+	l.Printf("http: panic serving 127.0.0.1:6: boom")
+	out := b.String()
+	if !strings.Contains(out, `level=DEBUG msg="http: TLS handshake error`) || !strings.Contains(out, `level=ERROR msg="http: panic serving`) {
+		t.Errorf("log:\n%s", out)
+	}
+}
+
 // TestTLSFlags: a certificate without its key, or a file that is not a
 // certificate, stops the server before it starts.
 func TestTLSFlags(t *testing.T) {
