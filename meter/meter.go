@@ -154,6 +154,12 @@ type Point struct {
 	Source     Source    `json:"source,omitempty"` // intake points only
 	Parent     string    `json:"parent,omitempty"` // the point upstream in the metering tree
 	Channels   []Channel `json:"channels"`
+	// Optional balance fields (roles.go); points without them keep the
+	// defaults of their stage.
+	Purpose Purpose   `json:"purpose,omitempty"` // use units: what the water is for
+	Reuse   ReuseKind `json:"reuse,omitempty"`   // recirculation/cascade points: kind of reuse
+	From    string    `json:"from,omitempty"`    // cascade points: the point the water comes from
+	Outflow Outflow   `json:"outflow,omitempty"` // discharge points: discharge or consumption
 }
 
 // Channel returns the point's channel with the given name.
@@ -185,6 +191,9 @@ func (p Point) Validate() error {
 	}
 	if p.Stage != StageIntake && p.Source != "" {
 		return fmt.Errorf("point %s: only intake points have a source", p.ID)
+	}
+	if err := p.validateRoles(); err != nil {
+		return err
 	}
 	if len(p.Channels) == 0 {
 		return fmt.Errorf("point %s: no channels", p.ID)

@@ -85,7 +85,7 @@ func runServe(args []string) int {
 		return 1
 	}
 	fmt.Printf("shuixiao %s serving\n  console  %s/\n  API      %s/api/v1/\n  MQTT     %s\n  ledger   %s/ledger/checkpoint\n  log key  %s\n  admin token in %s\n",
-		version, s.URL(), s.URL(), s.MQTTURL(), s.URL(), s.ledger.VerifierKey(), adminTokenPath(cfg))
+		version, s.URL(), s.URL(), s.MQTTAddr(), s.URL(), s.ledger.VerifierKey(), adminTokenPath(cfg))
 	<-ctx.Done()
 	fmt.Fprintln(os.Stderr, "shutting down…")
 	cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

@@ -444,12 +444,13 @@ func (s *server) URL() string {
 	return "http://" + s.httpLn.Addr().String()
 }
 
-// MQTTURL returns the broker's address as a URL: mqtts:// over TLS, else mqtt://.
-func (s *server) MQTTURL() string {
+// MQTTAddr returns the broker's address as printed for people: host:port,
+// or mqtts://host:port when it takes only TLS.
+func (s *server) MQTTAddr() string {
 	if s.cfg.TLSCert != "" || s.cfg.MQTTTLSCert != "" {
 		return "mqtts://" + s.broker.Addr()
 	}
-	return "mqtt://" + s.broker.Addr()
+	return s.broker.Addr()
 }
 
 // devices keeps the key directory and MQTT credentials in step with the registry.

@@ -8,7 +8,11 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -39,8 +43,8 @@ func TestServeTLS(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close(context.Background())
-	if !strings.HasPrefix(s.URL(), "https://") || !strings.HasPrefix(s.MQTTURL(), "mqtts://") {
-		t.Fatalf("URLs %s %s", s.URL(), s.MQTTURL())
+	if !strings.HasPrefix(s.URL(), "https://") || !strings.HasPrefix(s.MQTTAddr(), "mqtts://") {
+		t.Fatalf("URLs %s %s", s.URL(), s.MQTTAddr())
 	}
 	clientTLS := &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
 
@@ -175,5 +179,73 @@ func TestTLSFlags(t *testing.T) {
 	h, m, err = serverTLS(serverConfig{MQTTTLSCert: f.ServerCert, MQTTTLSKey: f.ServerKey})
 	if err != nil || h != nil || m == nil {
 		t.Errorf("MQTT only: %v %v %v", h, m, err)
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for one writer and one reader.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+func (b *syncBuffer) String() string { b.mu.Lock(); defer b.mu.Unlock(); return b.b.String() }
+
+// TestDemoTLS: demo --tls serves the console URL as https with a CA it
+// prints, its simulator's readings reach the ledger over MQTT with TLS, and
+// a second start keeps the same CA.
+func TestDemoTLS(t *testing.T) {
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- demo(ctx, []string{"--tls", "--data", dir, "--http", "127.0.0.1:0", "--mqtt", "127.0.0.1:0", "--enterprises", "1",
+			"--rate", "4", "--park-network=false", "--plants", "0", "--witnesses", "0"}, demoDefaults, &out, io.Discard)
+	}()
+	banner := regexp.MustCompile(`控制台 Console:  (https://\S+)/`)
+	var url string
+	for end := time.Now().Add(30 * time.Second); url == ""; time.Sleep(100 * time.Millisecond) {
+		if m := banner.FindStringSubmatch(out.String()); m != nil {
+			url = m[1]
+		}
+		if time.Now().After(end) {
+			t.Fatalf("no https console URL:\n%s", out.String())
+		}
+	}
+	caFile := filepath.Join(dir, "tls", "ca.pem")
+	if !strings.Contains(out.String(), caFile) || !strings.Contains(out.String(), "MQTT:  mqtts://127.0.0.1:") {
+		t.Fatalf("banner does not name the CA %s or an mqtts address:\n%s", caFile, out.String())
+	}
+	pool, err := localca.Pool(caFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &apiClient{base: url, hc: &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}}
+	var size uint64
+	for end := time.Now().Add(30 * time.Second); size < 20; time.Sleep(200 * time.Millisecond) {
+		if size, err = c.health(); err != nil {
+			t.Fatalf("health over HTTPS: %v", err)
+		}
+		if time.Now().After(end) {
+			t.Fatalf("ledger at %d entries: the simulator's readings do not arrive over MQTT with TLS", size)
+		}
+	}
+	caPEM, _ := os.ReadFile(caFile)
+	cancel()
+	if code := <-done; code != 0 {
+		t.Fatalf("demo exit %d", code)
+	}
+	cfg := serverConfig{Data: dir}
+	if _, err := demoTLS(&cfg); err != nil {
+		t.Fatal(err)
+	}
+	if again, _ := os.ReadFile(caFile); !bytes.Equal(again, caPEM) || cfg.TLSCert != filepath.Join(dir, "tls", "server.pem") {
+		t.Fatalf("a second start did not keep the CA (or point at its server certificate %s)", cfg.TLSCert)
 	}
 }
