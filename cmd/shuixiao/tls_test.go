@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -182,19 +181,6 @@ func TestTLSFlags(t *testing.T) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer safe for one writer and one reader.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-func (b *syncBuffer) String() string { b.mu.Lock(); defer b.mu.Unlock(); return b.b.String() }
-
 // TestDemoTLS: demo --tls serves the console URL as https with a CA it
 // prints, its simulator's readings reach the ledger over MQTT with TLS, and
 // a second start keeps the same CA.
@@ -202,11 +188,17 @@ func TestDemoTLS(t *testing.T) {
 	dir := t.TempDir()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var out syncBuffer
+	outPath := filepath.Join(t.TempDir(), "demo.out")
+	outFile, err := os.Create(outPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer outFile.Close()
+	out := fileText(outPath)
 	done := make(chan int, 1)
 	go func() {
 		done <- demo(ctx, []string{"--tls", "--data", dir, "--http", "127.0.0.1:0", "--mqtt", "127.0.0.1:0", "--enterprises", "1",
-			"--rate", "4", "--park-network=false", "--plants", "0", "--witnesses", "0"}, demoDefaults, &out, io.Discard)
+			"--rate", "4", "--park-network=false", "--plants", "0", "--witnesses", "0"}, demoDefaults, outFile, io.Discard)
 	}()
 	banner := regexp.MustCompile(`控制台 Console:  (https://\S+)/`)
 	var url string
