@@ -71,6 +71,8 @@ type Server struct {
 	cache   ttlCache
 	meters  *registry.Meters
 	nets    *netreg.Registry // nil when the store keeps no networks
+	// authFailures bounds the failed authentications recorded in the audit log.
+	authFailures authFailureBucket
 }
 
 // New returns the API handler.
@@ -108,8 +110,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // routes lists every endpoint; docs/api.md and openapi.go describe them.
 func (s *Server) routes() {
 	pub := func(pattern string, h http.HandlerFunc) { s.mux.HandleFunc(pattern, h) }
+	// Every write route is audited (api/audit.go).
 	auth := func(pattern string, h func(http.ResponseWriter, *http.Request, *Principal)) {
-		s.mux.HandleFunc(pattern, s.authenticated(h))
+		s.mux.HandleFunc(pattern, s.authenticated(s.audited(pattern, h)))
 	}
 	pub("GET /api/v1/health", s.health)
 	pub("GET /api/v1/openapi.json", s.openAPI)
@@ -176,6 +179,8 @@ func (s *Server) routes() {
 	auth("GET /api/v1/tokens", s.listTokens)
 	auth("POST /api/v1/tokens", s.createToken)
 	auth("POST /api/v1/tokens/{id}/revoke", s.revokeToken)
+	auth("GET /api/v1/audit", s.auditLog)
+	auth("GET /api/v1/audit.csv", s.auditLog)
 
 	pub("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such endpoint: %s %s", r.Method, r.URL.Path)

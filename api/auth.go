@@ -135,6 +135,9 @@ func (s *Server) authenticated(h func(http.ResponseWriter, *http.Request, *Princ
 			secret = q
 		}
 		if secret == "" {
+			if writeMethod(r.Pattern) { // a read without a token is no attempt to authenticate
+				s.failedAuth(r, "no token")
+			}
 			w.Header().Set("WWW-Authenticate", `Bearer realm="shuixiao"`)
 			writeError(w, http.StatusUnauthorized, "a token is required: Authorization: Bearer <token>")
 			return
@@ -142,6 +145,7 @@ func (s *Server) authenticated(h func(http.ResponseWriter, *http.Request, *Princ
 		tok, err := s.lookupToken(r.Context(), secret)
 		if err != nil {
 			if errors.Is(err, store.ErrNotFound) {
+				s.failedAuth(r, "unknown or revoked token")
 				w.Header().Set("WWW-Authenticate", `Bearer realm="shuixiao", error="invalid_token"`)
 				writeError(w, http.StatusUnauthorized, "unknown or revoked token")
 				return

@@ -75,6 +75,8 @@ var opDocs = []opDoc{
 	{method: "GET", path: "/api/v1/tokens", summary: "API tokens (admin)"},
 	{method: "POST", path: "/api/v1/tokens", summary: "Issue a token (admin); the secret is returned once", body: `{"id","name","role","scope"}`},
 	{method: "POST", path: "/api/v1/tokens/{id}/revoke", summary: "Revoke a token (admin)", params: []string{"id:path:true:token ID"}},
+	{method: "GET", path: "/api/v1/audit", summary: "Audit log of API writes and token events (admin, auditor), oldest first, paged", params: []string{"from:query:false:RFC 3339 or date", "to:query:false:RFC 3339 or date", "actor:query:false:token ID", "limit:query:false:page size (default 100, at most 1000)", "cursor:query:false:next_cursor of the previous page", "format:query:false:csv"}},
+	{method: "GET", path: "/api/v1/audit.csv", summary: "The audit log as CSV (admin, auditor): every record selected", params: []string{"from:query:false:RFC 3339 or date", "to:query:false:RFC 3339 or date", "actor:query:false:token ID", "cursor:query:false:start after this record ID"}, produces: "text/csv"},
 }
 
 var pathParam = regexp.MustCompile(`\{[a-z_]+\}`)

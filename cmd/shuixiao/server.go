@@ -53,7 +53,11 @@ type serverConfig struct {
 	MQTTAddr      string
 	WitnessPolicy string // file
 	Origin        string
-	Logger        *slog.Logger
+	// TLS certificate and key files (PEM); empty: plain HTTP and MQTT.
+	// See serverTLS.
+	TLSCert, TLSKey         string
+	MQTTTLSCert, MQTTTLSKey string
+	Logger                  *slog.Logger
 }
 
 // server is the whole platform in one process.
@@ -68,6 +72,7 @@ type server struct {
 	alarms   *alarmwatch.Monitor
 	http     *http.Server
 	httpLn   net.Listener
+	https    bool // httpLn serves TLS (http.Server may set TLSConfig itself, for HTTP/2)
 	devices  *devicecred.Credentials
 	control  *controlPlane
 	leaks    *netmon.Monitor
@@ -85,6 +90,10 @@ const adminTokenFile = "admin.token"
 // and HTTP server. Addresses in use are reported before anything is created.
 func openServer(ctx context.Context, cfg serverConfig) (*server, error) {
 	log := cfg.Logger
+	httpTLS, mqttTLS, err := serverTLS(cfg)
+	if err != nil {
+		return nil, err
+	}
 	// Listen first: a port in use is the commonest start-up failure.
 	httpLn, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
@@ -102,7 +111,7 @@ func openServer(ctx context.Context, cfg serverConfig) (*server, error) {
 	if err := os.MkdirAll(cfg.Data, 0o750); err != nil {
 		return nil, fmt.Errorf("data directory: %w", err)
 	}
-	s := &server{cfg: cfg, httpLn: httpLn, live: api.NewLive(), dir: ingest.NewDirectory(), metrics: prometheus.NewRegistry()}
+	s := &server{cfg: cfg, httpLn: httpLn, https: httpTLS != nil, live: api.NewLive(), dir: ingest.NewDirectory(), metrics: prometheus.NewRegistry()}
 	s.metrics.MustRegister(collectors.NewGoCollector(collectors.WithGoCollectorRuntimeMetrics(
 		collectors.MetricsGC, collectors.MetricsMemory, collectors.MetricsScheduler)), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
@@ -197,6 +206,7 @@ func openServer(ctx context.Context, cfg serverConfig) (*server, error) {
 	}
 	s.broker, err = broker.New(broker.Options{
 		Addr:         cfg.MQTTAddr,
+		TLS:          mqttTLS,
 		Authenticate: s.devices.Authenticate,
 		OnReading:    s.onMQTTReading,
 		// Devices publish command acknowledgements besides readings.
@@ -223,9 +233,16 @@ func openServer(ctx context.Context, cfg serverConfig) (*server, error) {
 	mux.Handle("/ledger/", http.StripPrefix("/ledger", lg.Handler()))
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics, promhttp.HandlerOpts{}))
 	mux.Handle("/", web.Handler())
-	s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, TLSConfig: httpTLS,
+		ErrorLog: httpErrorLog(log.With("part", "http"))}
 	go func() {
-		if err := s.http.Serve(httpLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		var err error
+		if httpTLS != nil {
+			err = s.http.ServeTLS(httpLn, "", "") // the certificate is in TLSConfig
+		} else {
+			err = s.http.Serve(httpLn)
+		}
+		if err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("HTTP server", "error", err)
 		}
 	}()
@@ -353,10 +370,24 @@ func (s *server) ensureAdminToken(ctx context.Context) error {
 			if err := s.store.RevokeToken(ctx, t.ID, time.Now()); err != nil {
 				return err
 			}
+			if err := s.auditStartup(ctx, "startup token.revoke", t.ID); err != nil {
+				return err
+			}
 		}
 	}
 	id := fmt.Sprintf("admin-%x", h[:4])
-	return s.store.CreateToken(ctx, store.Token{ID: id, Name: dataDirAdmin, Role: store.RoleAdmin, Created: time.Now()}, h)
+	if err := s.store.CreateToken(ctx, store.Token{ID: id, Name: dataDirAdmin, Role: store.RoleAdmin, Created: time.Now()}, h); err != nil {
+		return err
+	}
+	return s.auditStartup(ctx, "startup token.create", id)
+}
+
+// auditStartup records a token event of the start-up in the audit log: no
+// caller, the process itself on this host.
+func (s *server) auditStartup(ctx context.Context, action, tokenID string) error {
+	_, err := s.store.AppendAudit(ctx, store.AuditRecord{Time: time.Now(), Action: action, Target: tokenID,
+		Status: http.StatusOK, Remote: "local", Detail: "admin token of the data directory"})
+	return err
 }
 
 // dataDirAdmin names the admin token that the data directory's admin.token holds.
@@ -403,5 +434,19 @@ func (s *server) closeParts(ctx context.Context) {
 	}
 }
 
-// URL returns the HTTP base URL.
-func (s *server) URL() string { return "http://" + s.httpLn.Addr().String() }
+// URL returns the HTTP base URL (https:// when serving TLS).
+func (s *server) URL() string {
+	if s.https {
+		return "https://" + s.httpLn.Addr().String()
+	}
+	return "http://" + s.httpLn.Addr().String()
+}
+
+// MQTTAddr returns the broker's address as printed for people: host:port,
+// or mqtts://host:port when it takes only TLS.
+func (s *server) MQTTAddr() string {
+	if s.cfg.TLSCert != "" || s.cfg.MQTTTLSCert != "" {
+		return "mqtts://" + s.broker.Addr()
+	}
+	return s.broker.Addr()
+}

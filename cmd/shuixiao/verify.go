@@ -2,19 +2,23 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
 	"time"
 
-	"github.com/shuixiao/shuixiao/verify"
 	"golang.org/x/mod/sumdb/note"
+
+	"github.com/shuixiao/shuixiao/internal/localca"
+	"github.com/shuixiao/shuixiao/verify"
 )
 
 func init() {
@@ -71,6 +75,8 @@ type verifyFlags struct {
 	fs     *flag.FlagSet
 	logKey *string
 	policy *string
+	ca     *string
+	hc     *http.Client // for https logs signed by --ca; nil: the default client
 }
 
 func newVerifyFlags(name, usage string, stderr io.Writer) *verifyFlags {
@@ -79,6 +85,7 @@ func newVerifyFlags(name, usage string, stderr io.Writer) *verifyFlags {
 	v := &verifyFlags{fs: fs}
 	v.logKey = fs.String("log-key", "", "the log's note verifier key, or a file holding it (required)")
 	v.policy = fs.String("witness-policy", "", "witness policy file (k-of-n); cosignatures are required only if given")
+	v.ca = fs.String("ca", "", "CA certificate (PEM) to trust for an https:// log, e.g. DATA/tls/ca.pem of demo --tls")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "用法 usage: shuixiao verify "+usage)
 		fs.PrintDefaults()
@@ -103,6 +110,14 @@ func (v *verifyFlags) parse(args []string, minPos, maxPos int, stderr io.Writer)
 		return nil, nil, nil, 2
 	}
 	logKey, _ = note.NewVerifier(vkey)
+	if *v.ca != "" {
+		pool, err := localca.Pool(*v.ca)
+		if err != nil {
+			fmt.Fprintf(stderr, "CA证书错误 / CA certificate error: %v\n", err)
+			return nil, nil, nil, 2
+		}
+		v.hc = &http.Client{Timeout: time.Minute, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}}
+	}
 	if *v.policy == "" {
 		return pos, logKey, nil, 0
 	}
@@ -229,7 +244,7 @@ func verifyConsistency(ctx context.Context, args []string, stdout, stderr io.Wri
 	}
 	var newRaw []byte
 	if verify.IsLogLocation(newArg) {
-		f, err := verify.NewFetcher(newArg, nil)
+		f, err := verify.NewFetcher(newArg, v.hc)
 		if err == nil {
 			newRaw, err = f.ReadCheckpoint(ctx)
 		}
@@ -263,7 +278,7 @@ func verifyConsistency(ctx context.Context, args []string, stdout, stderr io.Wri
 	}
 	var tiles verify.Fetcher
 	if *tilesAt != "" {
-		if tiles, err = verify.NewFetcher(*tilesAt, nil); err != nil {
+		if tiles, err = verify.NewFetcher(*tilesAt, v.hc); err != nil {
 			fmt.Fprintf(stderr, "瓦片位置错误 / tiles: %v\n", err)
 			return 2
 		}
@@ -313,7 +328,7 @@ func verifyLog(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	if code != 0 {
 		return code
 	}
-	f, err := verify.NewFetcher(pos[0], nil)
+	f, err := verify.NewFetcher(pos[0], v.hc)
 	if err != nil {
 		fmt.Fprintf(stderr, "日志位置错误 / log location: %v\n", err)
 		return 2

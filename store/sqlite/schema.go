@@ -179,3 +179,26 @@ CREATE TABLE IF NOT EXISTS tokens (
 	revoked INTEGER NOT NULL -- 0 while active
 ) WITHOUT ROWID;
 `
+
+// auditSchema is the append-only audit log (store.Audit). The triggers make
+// it append-only underneath the Go code as well: no statement may change or
+// remove a row.
+const auditSchema = `
+CREATE TABLE IF NOT EXISTS audit (
+	id     INTEGER PRIMARY KEY AUTOINCREMENT,
+	t      INTEGER NOT NULL,
+	actor  TEXT NOT NULL,
+	role   TEXT NOT NULL,
+	action TEXT NOT NULL,
+	target TEXT NOT NULL,
+	status INTEGER NOT NULL,
+	remote TEXT NOT NULL,
+	detail TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS audit_time ON audit(t);
+CREATE INDEX IF NOT EXISTS audit_actor ON audit(actor, id);
+CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
+	BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
+	BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+`

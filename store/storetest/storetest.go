@@ -2,7 +2,7 @@
 // registry and tenant filters, atomic idempotent commits, admission state,
 // paging, aggregates and consumption (property and golden tests with
 // shuffled, duplicated, late, rolling-over and reset totalisers, a gap and a
-// meter replacement), rejections, alarms and tokens.
+// meter replacement), rejections, alarms, tokens and the audit log.
 //
 // An implementation runs it from its own tests:
 //
@@ -45,6 +45,7 @@ func Run(t *testing.T, open Factory) {
 	t.Run("Rejections", func(t *testing.T) { testRejections(t, open(t)) })
 	t.Run("Alarms", func(t *testing.T) { testAlarms(t, open(t)) })
 	t.Run("Tokens", func(t *testing.T) { testTokens(t, open(t)) })
+	t.Run("Audit", func(t *testing.T) { testAudit(t, open(t)) })
 }
 
 // shanghai is a fixed UTC+8 zone so the suite does not need a tz database.
