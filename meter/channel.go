@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/shuixiao/shuixiao/reading"
 )
 
 // Kind says how a channel's values behave in time, which decides how they are
@@ -77,18 +79,8 @@ func (c Channel) Plausible(v float64) bool {
 	return v >= c.Min && v <= c.Max
 }
 
-func validChannelName(s string) bool {
-	if s == "" || len(s) > 32 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_') {
-			return false
-		}
-	}
-	return true
-}
+// validChannelName is the reading format's channel-name rule.
+func validChannelName(s string) bool { return reading.ValidChannel(s) }
 
 //go:embed data/channels.csv
 var channelsCSV string

@@ -57,6 +57,7 @@ type Store interface {
 	Ingester
 	SeriesReader
 	Rejections
+	Quarantines
 	Alarms
 	Tokens
 	// Close stops background work and releases the database. Committed data
