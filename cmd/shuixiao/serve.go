@@ -13,6 +13,8 @@ import (
 	"runtime/debug"
 	"syscall"
 	"time"
+
+	"github.com/shuixiao/shuixiao/ingest"
 )
 
 func init() {
@@ -26,6 +28,8 @@ func serverFlags(fs *flag.FlagSet, cfg *serverConfig) {
 	fs.StringVar(&cfg.MQTTAddr, "mqtt", "127.0.0.1:1883", "MQTT listen address (meters)")
 	fs.StringVar(&cfg.WitnessPolicy, "witness-policy", "", "witness policy file: publish checkpoints only with k-of-n witness cosignatures")
 	fs.StringVar(&cfg.Origin, "origin", "", "log origin on first start (default ledger.shuixiao.local/hunan-industrial-water/v1)")
+	fs.Uint64Var(&cfg.Admission.MaxSeqJump, "max-seq-jump", ingest.DefaultPolicy.MaxSeqJump, "refuse a reading whose seq is more than this above its meter's last admitted seq")
+	fs.DurationVar(&cfg.Admission.MaxAhead, "max-ahead", ingest.DefaultPolicy.MaxAhead, "refuse a reading dated more than this ahead of the server's clock")
 }
 
 // defaultMemoryLimit is the Go runtime's soft memory limit unless

@@ -55,7 +55,10 @@ type serverConfig struct {
 	MQTTAddr      string
 	WitnessPolicy string // file
 	Origin        string
-	Logger        *slog.Logger
+	// Admission bounds seq jumps and clocks ahead; zero fields take
+	// ingest.DefaultPolicy's.
+	Admission ingest.Policy
+	Logger    *slog.Logger
 }
 
 // server is the whole platform in one process.
@@ -185,7 +188,7 @@ func openServer(ctx context.Context, cfg serverConfig) (*server, error) {
 	s.alarms = alarm.New(alarm.Options{Store: st, Notify: s.live.Alarm, Logger: log, Balance: alarm.BalanceCheck{Store: st}})
 	s.alarms.Quarantined(quarantined) // raised once the monitor runs
 	s.leaks = netmon.New(netmon.Options{Store: st, Notify: s.live.Alarm, Logger: log.With("part", "netmon")})
-	s.pipeline, err = ingest.New(ingest.Options{Ledger: lg, Store: st, Directory: s.dir, States: init, Logger: log,
+	s.pipeline, err = ingest.New(ingest.Options{Ledger: lg, Store: st, Directory: s.dir, States: init, Logger: log, Policy: cfg.Admission,
 		OnCommitted: s.committed, Registerer: s.metrics, Quarantined: len(quarantined)})
 	if err != nil {
 		return nil, err
