@@ -4,6 +4,14 @@
 // it by the meter's sequence (reference/ledger.md §5.4), appends it to the
 // ledger and commits it to the store, and only then answers the transport —
 // so an acknowledged reading is never lost.
+//
+// Before the ledger a reading must be exactly the bytes its meter signed
+// (reading.CheckSigned) and pass the validity rule of package reading, the
+// same functions the store's Reading.Validate applies: what admission
+// accepts the store can take. A store error is retried only while it is
+// transient; an entry already in the ledger that the store refuses for good
+// is quarantined (quarantine.go) — recorded, counted, alarmed — and never
+// holds up the readings behind it or the next start.
 package ingest
 
 import (
