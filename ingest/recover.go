@@ -42,9 +42,12 @@ type CatchUpStore interface {
 // and the records of those set aside; an error means the ledger or the store
 // could not be read or written at all.
 //
-// Entries of other kinds signed by the log key (actuator commands) are passed
-// to onOther, if set, after their signature is checked.
-func CatchUp(ctx context.Context, l LedgerReader, st CatchUpStore, logKey note.Verifier, dir *Directory,
+// Readings are admitted under policy (zero fields: DefaultPolicy's), which
+// should be the pipeline's, so that catching up sets aside no reading the
+// pipeline had admitted. Entries of other kinds signed by the log key
+// (actuator commands) are passed to onOther, if set, after their signature
+// is checked.
+func CatchUp(ctx context.Context, l LedgerReader, st CatchUpStore, logKey note.Verifier, dir *Directory, policy Policy,
 	onKey func(ctx context.Context, ke *reading.KeyEntry) error,
 	onOther func(ctx context.Context, index uint64, entry []byte) error, now time.Time, logger *slog.Logger) (int, []store.Quarantine, error) {
 	from, err := st.LedgerSize(ctx)
@@ -62,6 +65,7 @@ func CatchUp(ctx context.Context, l LedgerReader, st CatchUpStore, logKey note.V
 		logger = slog.Default()
 	}
 	logger.Info("store is behind the ledger; catching up", "from", from, "to", to)
+	policy = policy.withDefaults()
 	states := map[string]MeterState{}
 	list, err := st.AdmissionStates(ctx)
 	if err != nil {
@@ -139,7 +143,7 @@ func CatchUp(ctx context.Context, l LedgerReader, st CatchUpStore, logKey note.V
 			}
 			h := reading.HashOf(entry)
 			s := states[rd.Meter]
-			d := Admit(s, rd, h, time.Time{}, DefaultPolicy) // receive time is unknown: no skew flag
+			d := Admit(s, rd, h, time.Time{}, policy) // receive time is unknown: no skew flag
 			switch d.Verdict {
 			case Duplicate:
 				return nil // committed before the crash, without the ledger size that passes it

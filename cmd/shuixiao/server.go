@@ -147,7 +147,7 @@ func openServer(ctx context.Context, cfg serverConfig) (*server, error) {
 	if err != nil {
 		return nil, err
 	}
-	n, quarantined, err := ingest.CatchUp(ctx, lg, st, logKey, s.dir, func(ctx context.Context, ke *reading.KeyEntry) error {
+	n, quarantined, err := ingest.CatchUp(ctx, lg, st, logKey, s.dir, cfg.Admission, func(ctx context.Context, ke *reading.KeyEntry) error {
 		if ke.Action == reading.ActionRevoke {
 			s.dir.Revoke(ke.Meter)
 			return nil
