@@ -12,12 +12,12 @@ import (
 )
 
 // The validity rule. Parse checks a reading's syntax; Check, CheckTime,
-// CheckSeq, CheckValue and ValidChannel check that its fields lie in the
-// bounds every stored reading keeps. Admission applies them before a
-// reading reaches the ledger and the store's Reading.Validate applies the
-// same functions before a commit, so what admission accepts the store can
-// take: a reading on the ledger that the store refuses can only come from
-// data written before the rule, and is quarantined, never retried.
+// CheckSeq, CheckChannelCount, CheckValue and ValidChannel check that its
+// fields lie in the bounds every stored reading keeps. Admission applies
+// them before a reading reaches the ledger and the store's Reading.Validate
+// applies the same functions before a commit, so what admission accepts the
+// store can take: a reading on the ledger that the store refuses can only
+// come from data written before the rule, and is quarantined, never retried.
 
 // Bounds of a valid reading.
 var (
@@ -75,6 +75,14 @@ func CheckValue(channel string, v float64) error {
 	return nil
 }
 
+// CheckChannelCount checks that a reading has 1 to MaxChannels values.
+func CheckChannelCount(n int) error {
+	if n == 0 || n > MaxChannels {
+		return fmt.Errorf("%w: %d channel values, want 1-%d", ErrInvalid, n, MaxChannels)
+	}
+	return nil
+}
+
 // ValidChannel reports whether s is a channel name: 1–32 of [a-z0-9_].
 func ValidChannel(s string) bool { return validChannel(s) }
 
@@ -87,8 +95,8 @@ func (r *Reading) Check() error {
 	if err := CheckSeq(r.Seq); err != nil {
 		return err
 	}
-	if len(r.Values) == 0 || len(r.Values) > MaxChannels {
-		return fmt.Errorf("%w: %d channel values", ErrInvalid, len(r.Values))
+	if err := CheckChannelCount(len(r.Values)); err != nil {
+		return err
 	}
 	for _, v := range r.Values {
 		if !ValidChannel(v.Channel) {

@@ -126,8 +126,8 @@ func (r *Reading) Validate() error {
 	if err := reading.CheckSeq(r.Seq); err != nil {
 		return fmt.Errorf("reading %s/%d: %w: %w", r.Meter, r.Seq, ErrInvalid, err)
 	}
-	if len(r.Values) == 0 || len(r.Values) > reading.MaxChannels {
-		return fmt.Errorf("reading %s/%d: %w: %d values", r.Meter, r.Seq, ErrInvalid, len(r.Values))
+	if err := reading.CheckChannelCount(len(r.Values)); err != nil {
+		return fmt.Errorf("reading %s/%d: %w: %w", r.Meter, r.Seq, ErrInvalid, err)
 	}
 	for i, v := range r.Values {
 		if !reading.ValidChannel(v.Channel) {
