@@ -15,7 +15,7 @@ type metrics struct {
 	admitted   prometheus.Counter
 	duplicates prometheus.Counter
 	// quarantined counts ledger entries set aside because the store
-	// refused them (store.Quarantine).
+	// refused them (quarantine.Record).
 	quarantined prometheus.Counter
 	rejected    *prometheus.CounterVec
 	batch       prometheus.Histogram

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/shuixiao/shuixiao/quarantine"
+	"github.com/shuixiao/shuixiao/rejection"
 	"github.com/shuixiao/shuixiao/store"
 )
 
@@ -23,12 +25,12 @@ func permanent(err error) bool {
 }
 
 // quarantineOf makes the record of a ledger entry set aside because of err.
-func quarantineOf(index uint64, meterID string, seq uint64, err error, now time.Time) store.Quarantine {
+func quarantineOf(index uint64, meterID string, seq uint64, err error, now time.Time) quarantine.Record {
 	reason := ReasonStoreRefused
 	if errors.Is(err, store.ErrInvalid) {
 		reason = ReasonInvalid
 	}
-	return store.Quarantine{Index: index, Meter: meterID, Seq: seq, Reason: reason, Detail: err.Error(), Time: now}
+	return quarantine.Record{Index: index, Meter: meterID, Seq: seq, Reason: reason, Detail: err.Error(), Time: now}
 }
 
 // tryFunc runs one store call, retrying it as its caller sees fit, and
@@ -53,7 +55,7 @@ func commitOrSetAside(ctx context.Context, st Store, b *store.Batch, now time.Ti
 	}
 	refused = make([]bool, len(b.Readings))
 	kept := make([]store.Reading, 0, len(b.Readings))
-	qs := append([]store.Quarantine(nil), b.Quarantined...)
+	qs := append([]quarantine.Record(nil), b.Quarantined...)
 	for i := range b.Readings {
 		r := &b.Readings[i]
 		err := r.Validate()
@@ -101,15 +103,15 @@ func (p *Pipeline) retry(what string, call func() error) error {
 
 // setAside finishes a batch the store refused for good (cause): key entries
 // it cannot apply and readings it cannot take are quarantined — counted,
-// stored as store.Quarantine records, handed to OnCommitted for the alarms —
+// stored as quarantine records, handed to OnCommitted for the alarms —
 // and answered with ReasonQuarantined; everything else is committed.
 func (p *Pipeline) setAside(ctx context.Context, pd *pending, cause error) {
 	now := p.opts.Now()
 	b := pd.batch
 	p.opts.Logger.Error("the store refused a batch already in the ledger; setting aside what it cannot take",
 		"readings", len(b.Readings), "entries", len(pd.entries), "error", cause)
-	answer := func(it *item, q store.Quarantine) {
-		it.result = Result{Index: q.Index, Reject: &store.Rejection{Time: now, Meter: q.Meter, Reason: ReasonQuarantined, Source: it.source,
+	answer := func(it *item, q quarantine.Record) {
+		it.result = Result{Index: q.Index, Reject: &rejection.Rejection{Time: now, Meter: q.Meter, Reason: ReasonQuarantined, Source: it.source,
 			Detail: fmt.Sprintf("ledger index %d set aside: %s", q.Index, q.Detail)}}
 	}
 	for _, it := range pd.entries {

@@ -10,6 +10,7 @@ import (
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/shuixiao/shuixiao/meter"
+	"github.com/shuixiao/shuixiao/quarantine"
 	"github.com/shuixiao/shuixiao/reading"
 	"github.com/shuixiao/shuixiao/store"
 )
@@ -33,7 +34,7 @@ type CatchUpStore interface {
 // the record; the store is derived from it.
 //
 // An entry the store cannot take is never a reason not to start: it is
-// quarantined — logged, and kept in the store as a store.Quarantine record
+// quarantined — logged, and kept in the store as a quarantine record
 // with the ledger size that passes it — and catching up goes on. That covers
 // entries that do not parse or verify (the verifier reports them too),
 // readings of unknown meters, readings outside the validity rule or the
@@ -49,7 +50,7 @@ type CatchUpStore interface {
 // is checked.
 func CatchUp(ctx context.Context, l LedgerReader, st CatchUpStore, logKey note.Verifier, dir *Directory, policy Policy,
 	onKey func(ctx context.Context, ke *reading.KeyEntry) error,
-	onOther func(ctx context.Context, index uint64, entry []byte) error, now time.Time, logger *slog.Logger) (int, []store.Quarantine, error) {
+	onOther func(ctx context.Context, index uint64, entry []byte) error, now time.Time, logger *slog.Logger) (int, []quarantine.Record, error) {
 	from, err := st.LedgerSize(ctx)
 	if err != nil {
 		return 0, nil, err
@@ -74,7 +75,7 @@ func CatchUp(ctx context.Context, l LedgerReader, st CatchUpStore, logKey note.V
 	for _, s := range list {
 		states[s.Meter] = MeterState{Seq: s.Seq, Hash: s.Hash, Index: s.Index, Known: true}
 	}
-	var quarantined []store.Quarantine
+	var quarantined []quarantine.Record
 	applied := 0
 	b := &store.Batch{}
 	flush := func(size uint64) error {
@@ -92,7 +93,7 @@ func CatchUp(ctx context.Context, l LedgerReader, st CatchUpStore, logKey note.V
 	}
 	// setAside quarantines entry i; it is committed with the next flush.
 	setAside := func(i uint64, meterID string, seq uint64, reason string, detail string) {
-		b.Quarantined = append(b.Quarantined, store.Quarantine{Index: i, Meter: meterID, Seq: seq, Reason: reason, Detail: detail, Time: now})
+		b.Quarantined = append(b.Quarantined, quarantine.Record{Index: i, Meter: meterID, Seq: seq, Reason: reason, Detail: detail, Time: now})
 	}
 	err = l.Entries(ctx, from, to, func(i uint64, entry []byte) error {
 		switch reading.Kind(entry) {

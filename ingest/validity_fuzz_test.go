@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/shuixiao/shuixiao/meter"
+	"github.com/shuixiao/shuixiao/quarantine"
 	"github.com/shuixiao/shuixiao/reading"
-	"github.com/shuixiao/shuixiao/store"
 	"github.com/shuixiao/shuixiao/store/sqlite"
 )
 
@@ -101,7 +101,7 @@ func FuzzAdmissionStore(f *testing.F) {
 				t.Fatalf("reading %d admitted at %d but not stored as admitted: %+v %v", i, res.Index, stored, err)
 			}
 		}
-		if qs, err := st.Quarantined(ctx, store.QuarantineFilter{}); err != nil || len(qs) != 0 {
+		if qs, err := st.Quarantined(ctx, quarantine.Filter{}); err != nil || len(qs) != 0 {
 			t.Fatalf("quarantined %+v %v", qs, err)
 		}
 		l.mu.Lock()

@@ -50,7 +50,7 @@ type Channel struct {
 
 // Validate checks the channel definition.
 func (c Channel) Validate() error {
-	if !validChannelName(c.Name) {
+	if !reading.ValidChannel(c.Name) {
 		return fmt.Errorf("channel %q: name must be 1-32 of [a-z0-9_]", c.Name)
 	}
 	if !c.Kind.Valid() {
@@ -78,9 +78,6 @@ func (c Channel) Plausible(v float64) bool {
 	}
 	return v >= c.Min && v <= c.Max
 }
-
-// validChannelName is the reading format's channel-name rule.
-func validChannelName(s string) bool { return reading.ValidChannel(s) }
 
 //go:embed data/channels.csv
 var channelsCSV string

@@ -83,9 +83,6 @@ func CheckChannelCount(n int) error {
 	return nil
 }
 
-// ValidChannel reports whether s is a channel name: 1–32 of [a-z0-9_].
-func ValidChannel(s string) bool { return validChannel(s) }
-
 // Check applies the validity rule to a parsed reading: its time, seq,
 // channel names and values. It does not allocate unless it fails.
 func (r *Reading) Check() error {

@@ -6,7 +6,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/shuixiao/shuixiao/quarantine"
 	"github.com/shuixiao/shuixiao/reading"
+	"github.com/shuixiao/shuixiao/rejection"
 )
 
 // Flags mark what admission noticed about a reading. They never drop it: the
@@ -145,10 +147,6 @@ func (r *Reading) Validate() error {
 	return nil
 }
 
-// ValidChannelName reports whether s is a channel name: 1–32 of [a-z0-9_],
-// as in the reading format (reading.ValidChannel).
-func ValidChannelName(s string) bool { return reading.ValidChannel(s) }
-
 // MeterState is the admission state of one meter: its last committed reading.
 type MeterState struct {
 	Meter string       `json:"meter"`
@@ -164,51 +162,15 @@ type Batch struct {
 	Readings []Reading
 	// Rejections are counted by (reason, meter) and appended to the bounded
 	// log of recent rejections.
-	Rejections []Rejection
+	Rejections []rejection.Rejection
 	// Quarantined are ledger entries below LedgerSize set aside instead of
-	// committed (see Quarantine); a record for an index already quarantined
+	// committed (see quarantine.Record); a record for an index already quarantined
 	// is skipped.
-	Quarantined []Quarantine
+	Quarantined []quarantine.Record
 	// LedgerSize, if larger than the stored one, replaces it: the caller
 	// asserts that every ledger entry with a smaller index has now been
 	// committed (readings) or needs no commit (key entries).
 	LedgerSize uint64
-}
-
-// Rejection is one refused reading or message.
-type Rejection struct {
-	Time   time.Time `json:"time"`
-	Meter  string    `json:"meter,omitempty"`  // empty when not known
-	Reason string    `json:"reason"`           // short machine name, e.g. "bad-signature"
-	Detail string    `json:"detail,omitempty"` // human text; truncated to 512 bytes
-	Source string    `json:"source,omitempty"` // remote address or client ID
-}
-
-// MaxRejectionDetail bounds Rejection.Detail as stored.
-const MaxRejectionDetail = 512
-
-// RejectionFilter selects rejections; empty fields do not filter.
-type RejectionFilter struct {
-	Meter  string
-	Reason string
-	Since  time.Time // recent rejections only
-}
-
-// RejectionCount is the counter of one (reason, meter).
-type RejectionCount struct {
-	Reason string    `json:"reason"`
-	Meter  string    `json:"meter,omitempty"`
-	Count  uint64    `json:"count"`
-	Last   time.Time `json:"last"`
-}
-
-// TotalsByReason sums counters over meters.
-func TotalsByReason(cs []RejectionCount) map[string]uint64 {
-	out := map[string]uint64{}
-	for _, c := range cs {
-		out[c.Reason] += c.Count
-	}
-	return out
 }
 
 // ReadingQuery selects one meter's readings.

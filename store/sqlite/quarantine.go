@@ -6,12 +6,13 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/shuixiao/shuixiao/quarantine"
 	"github.com/shuixiao/shuixiao/store"
 )
 
 // checkQuarantine validates a batch's quarantine records against the ledger
 // size the batch leaves behind.
-func checkQuarantine(qs []store.Quarantine, ledgerSize uint64) error {
+func checkQuarantine(qs []quarantine.Record, ledgerSize uint64) error {
 	for _, q := range qs {
 		if q.Reason == "" || len(q.Reason) > 64 {
 			return fmt.Errorf("quarantine %d: %w: reason must be 1-64 bytes", q.Index, store.ErrInvalid)
@@ -25,11 +26,11 @@ func checkQuarantine(qs []store.Quarantine, ledgerSize uint64) error {
 
 // writeQuarantine inserts a batch's quarantine records; an index already
 // quarantined keeps its first record.
-func writeQuarantine(ctx context.Context, tx *sql.Tx, qs []store.Quarantine) error {
+func writeQuarantine(ctx context.Context, tx *sql.Tx, qs []quarantine.Record) error {
 	for _, q := range qs {
 		detail := q.Detail
-		if len(detail) > store.MaxRejectionDetail {
-			detail = detail[:store.MaxRejectionDetail]
+		if len(detail) > quarantine.MaxDetail {
+			detail = detail[:quarantine.MaxDetail]
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO quarantine(idx, t, meter, seq, reason, detail) VALUES (?, ?, ?, ?, ?, ?)
 			ON CONFLICT(idx) DO NOTHING`, int64(q.Index), q.Time.UnixMilli(), q.Meter, seqKey(q.Seq), q.Reason, detail); err != nil {
@@ -40,7 +41,7 @@ func writeQuarantine(ctx context.Context, tx *sql.Tx, qs []store.Quarantine) err
 }
 
 // Quarantined implements store.Quarantines.
-func (s *Store) Quarantined(ctx context.Context, f store.QuarantineFilter) ([]store.Quarantine, error) {
+func (s *Store) Quarantined(ctx context.Context, f quarantine.Filter) ([]quarantine.Record, error) {
 	if s.closed.Load() {
 		return nil, store.ErrClosed
 	}
@@ -51,9 +52,9 @@ func (s *Store) Quarantined(ctx context.Context, f store.QuarantineFilter) ([]st
 		return nil, fmt.Errorf("quarantined: %w", err)
 	}
 	defer rows.Close()
-	out := []store.Quarantine{}
+	out := []quarantine.Record{}
 	for rows.Next() {
-		var q store.Quarantine
+		var q quarantine.Record
 		var idx, t, seq int64
 		if err := rows.Scan(&idx, &t, &q.Meter, &seq, &q.Reason, &q.Detail); err != nil {
 			return nil, fmt.Errorf("quarantined: %w", err)

@@ -139,7 +139,7 @@ CREATE TABLE IF NOT EXISTS rejections (
 	source TEXT NOT NULL
 );
 
--- Ledger entries set aside instead of committed (store.Quarantine), one row
+-- Ledger entries set aside instead of committed (quarantine.Record), one row
 -- per ledger index.
 CREATE TABLE IF NOT EXISTS quarantine (
 	idx    INTEGER PRIMARY KEY,

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shuixiao/shuixiao/quarantine"
 	"github.com/shuixiao/shuixiao/reading"
 	"github.com/shuixiao/shuixiao/store"
 )
@@ -54,15 +55,15 @@ func testQuarantine(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	fixture(t, s)
 	t0 := day(1).Add(10 * time.Hour)
-	if qs, err := s.Quarantined(ctx, store.QuarantineFilter{}); err != nil || len(qs) != 0 {
+	if qs, err := s.Quarantined(ctx, quarantine.Filter{}); err != nil || len(qs) != 0 {
 		t.Fatalf("empty store: quarantine %v, %v", qs, err)
 	}
-	q := func(idx uint64, m string, seq uint64, reason string) store.Quarantine {
-		return store.Quarantine{Index: idx, Meter: m, Seq: seq, Reason: reason, Detail: "detail of " + reason, Time: t0}
+	q := func(idx uint64, m string, seq uint64, reason string) quarantine.Record {
+		return quarantine.Record{Index: idx, Meter: m, Seq: seq, Reason: reason, Detail: "detail of " + reason, Time: t0}
 	}
 	must(t, s.Commit(ctx, &store.Batch{
 		Readings:    []store.Reading{rd("M-1", 1, t0, 0, total(1)), rd("M-1", 3, t0.Add(time.Minute), 2, total(2))},
-		Quarantined: []store.Quarantine{q(1, "M-1", math.MaxUint64, "invalid")},
+		Quarantined: []quarantine.Record{q(1, "M-1", math.MaxUint64, "invalid")},
 		LedgerSize:  3,
 	}))
 	if n, _ := s.LedgerSize(ctx); n != 3 {
@@ -74,19 +75,19 @@ func testQuarantine(t *testing.T, s store.Store) {
 	// batch stores none of its parts.
 	wantErr(t, "quarantine at the ledger size", s.Commit(ctx, &store.Batch{
 		Readings:    []store.Reading{rd("M-1", 4, t0.Add(2*time.Minute), 3, total(3))},
-		Quarantined: []store.Quarantine{q(4, "M-1", 5, "invalid")}, LedgerSize: 4}), store.ErrInvalid)
+		Quarantined: []quarantine.Record{q(4, "M-1", 5, "invalid")}, LedgerSize: 4}), store.ErrInvalid)
 	wantErr(t, "quarantine without reason", s.Commit(ctx, &store.Batch{
-		Quarantined: []store.Quarantine{q(3, "M-1", 5, "")}, LedgerSize: 4}), store.ErrInvalid)
+		Quarantined: []quarantine.Record{q(3, "M-1", 5, "")}, LedgerSize: 4}), store.ErrInvalid)
 	countReadings(t, s, "M-1", 2)
 
 	// Catching up again quarantines the same entry again: the first record stays.
 	long := q(5, "", 0, "malformed")
-	long.Detail = string(make([]byte, 2*store.MaxRejectionDetail))
+	long.Detail = string(make([]byte, 2*quarantine.MaxDetail))
 	must(t, s.Commit(ctx, &store.Batch{
-		Quarantined: []store.Quarantine{q(1, "M-1", math.MaxUint64, "other"), q(3, "M-2", 7, "store-refused"), long},
+		Quarantined: []quarantine.Record{q(1, "M-1", math.MaxUint64, "other"), q(3, "M-2", 7, "store-refused"), long},
 		LedgerSize:  6,
 	}))
-	qs, err := s.Quarantined(ctx, store.QuarantineFilter{})
+	qs, err := s.Quarantined(ctx, quarantine.Filter{})
 	must(t, err)
 	if len(qs) != 3 || qs[0].Index != 5 || qs[1].Index != 3 || qs[2].Index != 1 {
 		t.Fatalf("quarantine %+v, want indices 5, 3, 1", qs)
@@ -94,15 +95,15 @@ func testQuarantine(t *testing.T, s store.Store) {
 	if got := qs[2]; got.Meter != "M-1" || got.Seq != math.MaxUint64 || got.Reason != "invalid" || got.Detail != "detail of invalid" || !got.Time.Equal(t0) {
 		t.Errorf("record 1: %+v", got)
 	}
-	if got := qs[0]; got.Meter != "" || len(got.Detail) != store.MaxRejectionDetail {
+	if got := qs[0]; got.Meter != "" || len(got.Detail) != quarantine.MaxDetail {
 		t.Errorf("record 5: meter %q, detail of %d bytes", got.Meter, len(got.Detail))
 	}
-	qs, err = s.Quarantined(ctx, store.QuarantineFilter{Meter: "M-2"})
+	qs, err = s.Quarantined(ctx, quarantine.Filter{Meter: "M-2"})
 	must(t, err)
 	if len(qs) != 1 || qs[0].Index != 3 || qs[0].Seq != 7 {
 		t.Errorf("quarantine of M-2: %+v", qs)
 	}
-	qs, err = s.Quarantined(ctx, store.QuarantineFilter{Limit: 2})
+	qs, err = s.Quarantined(ctx, quarantine.Filter{Limit: 2})
 	must(t, err)
 	if len(qs) != 2 || qs[1].Index != 3 {
 		t.Errorf("two newest: %+v", qs)
