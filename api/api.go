@@ -145,6 +145,7 @@ func (s *Server) routes() {
 	auth("GET /api/v1/proof", s.proof)
 	auth("GET /api/v1/ledger/entry", s.entry)
 	auth("GET /api/v1/rejections", s.rejections)
+	auth("GET /api/v1/quarantine", s.quarantine)
 
 	auth("GET /api/v1/alarms", s.listAlarms)
 	auth("POST /api/v1/alarms/{id}/ack", s.ackAlarm)

@@ -59,6 +59,7 @@ type Store interface {
 	Ingester
 	SeriesReader
 	Rejections
+	Quarantines
 	Alarms
 	Tokens
 	Audit

@@ -13,6 +13,8 @@ import (
 	"runtime/debug"
 	"syscall"
 	"time"
+
+	"github.com/shuixiao/shuixiao/ingest"
 )
 
 func init() {
@@ -30,6 +32,8 @@ func serverFlags(fs *flag.FlagSet, cfg *serverConfig) {
 	fs.StringVar(&cfg.TLSKey, "tls-key", "", "PEM private key file of --tls-cert")
 	fs.StringVar(&cfg.MQTTTLSCert, "mqtt-tls-cert", "", "PEM certificate file for MQTT over TLS (default: --tls-cert)")
 	fs.StringVar(&cfg.MQTTTLSKey, "mqtt-tls-key", "", "PEM private key file of --mqtt-tls-cert")
+	fs.Uint64Var(&cfg.Admission.MaxSeqJump, "max-seq-jump", ingest.DefaultPolicy.MaxSeqJump, "refuse a reading whose seq is more than this above its meter's last admitted seq")
+	fs.DurationVar(&cfg.Admission.MaxAhead, "max-ahead", ingest.DefaultPolicy.MaxAhead, "refuse a reading dated more than this ahead of the server's clock")
 }
 
 // defaultMemoryLimit is the Go runtime's soft memory limit unless

@@ -57,7 +57,10 @@ type serverConfig struct {
 	// See serverTLS.
 	TLSCert, TLSKey         string
 	MQTTTLSCert, MQTTTLSKey string
-	Logger                  *slog.Logger
+	// Admission bounds seq jumps and clocks ahead; zero fields take
+	// ingest.DefaultPolicy's.
+	Admission ingest.Policy
+	Logger    *slog.Logger
 }
 
 // server is the whole platform in one process.
@@ -151,7 +154,7 @@ func openServer(ctx context.Context, cfg serverConfig) (*server, error) {
 	if err != nil {
 		return nil, err
 	}
-	n, err := ingest.CatchUp(ctx, lg, st, logKey, s.dir, func(ctx context.Context, ke *reading.KeyEntry) error {
+	n, quarantined, err := ingest.CatchUp(ctx, lg, st, logKey, s.dir, cfg.Admission, func(ctx context.Context, ke *reading.KeyEntry) error {
 		if ke.Action == reading.ActionRevoke {
 			s.dir.Revoke(ke.Meter)
 			return nil
@@ -172,8 +175,8 @@ func openServer(ctx context.Context, cfg serverConfig) (*server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("catch up with the ledger: %w", err)
 	}
-	if n > 0 {
-		log.Info("store caught up with the ledger", "entries", n)
+	if n > 0 || len(quarantined) > 0 {
+		log.Info("store caught up with the ledger", "entries", n, "quarantined", len(quarantined))
 	}
 	states, err := st.AdmissionStates(ctx)
 	if err != nil {
@@ -190,9 +193,10 @@ func openServer(ctx context.Context, cfg serverConfig) (*server, error) {
 		return ""
 	})
 	s.alarms = alarmwatch.New(alarmwatch.Options{Store: st, Notify: s.live.Alarm, Logger: log, Balance: alarmwatch.BalanceCheck{Store: st}})
+	s.alarms.Quarantined(quarantined) // raised once the monitor runs
 	s.leaks = netmon.New(netmon.Options{Store: st, Notify: s.live.Alarm, Logger: log.With("part", "netmon")})
-	s.pipeline, err = ingest.New(ingest.Options{Ledger: lg, Store: st, Directory: s.dir, States: init, Logger: log,
-		OnCommitted: s.committed, Registerer: s.metrics})
+	s.pipeline, err = ingest.New(ingest.Options{Ledger: lg, Store: st, Directory: s.dir, States: init, Logger: log, Policy: cfg.Admission,
+		OnCommitted: s.committed, Registerer: s.metrics, Quarantined: len(quarantined)})
 	if err != nil {
 		return nil, err
 	}
@@ -280,9 +284,9 @@ func (s *server) onMQTTReading(r broker.Reading, ack func(broker.Ack)) {
 		if res.Reject != nil {
 			code := broker.CodeImplementationErr
 			switch res.Reject.Reason {
-			case ingest.ReasonMalformed, ingest.ReasonTooLarge, ingest.ReasonUnknownChannel, ingest.ReasonPointMismatch:
+			case ingest.ReasonMalformed, ingest.ReasonTooLarge, ingest.ReasonUnknownChannel, ingest.ReasonPointMismatch, ingest.ReasonInvalid:
 				code = broker.CodePayloadFormatError
-			case ingest.ReasonBadSignature, ingest.ReasonUnknownMeter, ingest.ReasonRevokedKey, ingest.ReasonWrongDevice, ingest.ReasonReplay:
+			case ingest.ReasonBadSignature, ingest.ReasonUnknownMeter, ingest.ReasonRevokedKey, ingest.ReasonWrongDevice, ingest.ReasonReplay, ingest.ReasonSeqJump:
 				code = broker.CodeNotAuthorized
 			case ingest.ReasonUnavailable:
 				code = broker.CodeServerBusy

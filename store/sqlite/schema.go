@@ -139,6 +139,18 @@ CREATE TABLE IF NOT EXISTS rejections (
 	source TEXT NOT NULL
 );
 
+-- Ledger entries set aside instead of committed (quarantine.Record), one row
+-- per ledger index.
+CREATE TABLE IF NOT EXISTS quarantine (
+	idx    INTEGER PRIMARY KEY,
+	t      INTEGER NOT NULL,
+	meter  TEXT NOT NULL,
+	seq    INTEGER NOT NULL, -- seqKey
+	reason TEXT NOT NULL,
+	detail TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS quarantine_meter ON quarantine(meter, idx);
+
 CREATE TABLE IF NOT EXISTS alarms (
 	id          INTEGER PRIMARY KEY,
 	kind        TEXT NOT NULL,
