@@ -164,8 +164,8 @@ type MeterState struct {
 type Batch struct {
 	// Readings are admitted readings, in admission order.
 	Readings []Reading
-	// Rejections are counted by (reason, meter) and appended to the bounded
-	// log of recent rejections.
+	// Rejections are counted by (reason, meter) and by (reason, meter,
+	// source) in the bounded log of recent rejections.
 	Rejections []Rejection
 	// LedgerSize, if larger than the stored one, replaces it: the caller
 	// asserts that every ledger entry with a smaller index has now been
@@ -173,17 +173,25 @@ type Batch struct {
 	LedgerSize uint64
 }
 
-// Rejection is one refused reading or message.
+// Rejection is one refused reading or message, or, as the store keeps them,
+// every refusal of one key (Reason, Meter, Source): how many, the first and
+// the last time, and the last detail.
 type Rejection struct {
-	Time   time.Time `json:"time"`
-	Meter  string    `json:"meter,omitempty"`  // empty when not known
+	Time   time.Time `json:"time"`             // the last time
+	Meter  string    `json:"meter,omitempty"`  // empty when not known; at most MaxRejectionKey bytes stored
 	Reason string    `json:"reason"`           // short machine name, e.g. "bad-signature"
 	Detail string    `json:"detail,omitempty"` // human text; truncated to 512 bytes
-	Source string    `json:"source,omitempty"` // remote address or client ID
+	Source string    `json:"source,omitempty"` // remote host or client ID; at most MaxRejectionKey bytes stored
+	Count  uint64    `json:"count,omitempty"`  // refusals the row stands for; 0 in a Batch means 1
+	First  time.Time `json:"first,omitzero"`   // the first time (stored rows)
 }
 
 // MaxRejectionDetail bounds Rejection.Detail as stored.
 const MaxRejectionDetail = 512
+
+// MaxRejectionKey bounds Rejection.Meter and Rejection.Source as stored, so
+// that what a stranger claims (a username, an address) cannot grow a row.
+const MaxRejectionKey = 64
 
 // RejectionFilter selects rejections; empty fields do not filter.
 type RejectionFilter struct {
