@@ -13,6 +13,7 @@ require (
 	github.com/transparency-dev/tessera v1.0.4
 	github.com/transparency-dev/witness v0.0.0-20260720115447-2e1c6971d19e
 	golang.org/x/mod v0.42.0
+	golang.org/x/time v0.16.0
 	k8s.io/klog/v2 v2.140.0
 	modernc.org/sqlite v1.62.0
 )

@@ -69,15 +69,19 @@ type Options struct {
 	Location      *time.Location // default Asia/Shanghai
 	Now           func() time.Time
 	Logger        *slog.Logger
+	// Requests is each token's request budget (default
+	// DefaultRequestLimit); over it, 429 with Retry-After.
+	Requests RequestLimit
 }
 
 // Server serves the API. It is an http.Handler for the /api/v1/ tree.
 type Server struct {
-	opts    Options
-	mux     *http.ServeMux
-	started time.Time
-	tokens  tokenCache
-	cache   ttlCache
+	opts     Options
+	mux      *http.ServeMux
+	started  time.Time
+	tokens   tokenCache
+	cache    ttlCache
+	requests tokenLimiter
 }
 
 // New returns the API handler.
@@ -94,7 +98,10 @@ func New(opts Options) *Server {
 	if opts.Live == nil {
 		opts.Live = NewLive()
 	}
-	s := &Server{opts: opts, mux: http.NewServeMux(), started: opts.Now()}
+	if opts.Requests == (RequestLimit{}) {
+		opts.Requests = DefaultRequestLimit
+	}
+	s := &Server{opts: opts, mux: http.NewServeMux(), started: opts.Now(), requests: tokenLimiter{limit: opts.Requests}}
 	s.routes()
 	return s
 }
