@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/shuixiao/shuixiao/broker"
 	"github.com/shuixiao/shuixiao/ledger"
 	"github.com/shuixiao/shuixiao/sim"
 )
@@ -40,6 +41,10 @@ func runDemo(args []string) int {
 	verbose := fs.Bool("v", false, "verbose logging")
 	if err := fs.Parse(args); err != nil {
 		return 2
+	}
+	if cfg.MQTT.Publishes == (broker.Limit{}) && 2**rate > broker.DefaultPublishes.Rate {
+		// The simulated meters must stay well inside their publish limit.
+		cfg.MQTT.Publishes = broker.Limit{Rate: 2 * *rate, Burst: max(broker.DefaultPublishes.Burst, int(20**rate))}
 	}
 	logOut := io.Writer(os.Stderr)
 	cfg.Logger = newLogger(logOut, *verbose)

@@ -6,13 +6,17 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"net/http/pprof"
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strconv"
 	"syscall"
 	"time"
+
+	"github.com/shuixiao/shuixiao/broker"
 )
 
 func init() {
@@ -26,6 +30,20 @@ func serverFlags(fs *flag.FlagSet, cfg *serverConfig) {
 	fs.StringVar(&cfg.MQTTAddr, "mqtt", "127.0.0.1:1883", "MQTT listen address (meters)")
 	fs.StringVar(&cfg.WitnessPolicy, "witness-policy", "", "witness policy file: publish checkpoints only with k-of-n witness cosignatures")
 	fs.StringVar(&cfg.Origin, "origin", "", "log origin on first start (default ledger.shuixiao.local/hunan-industrial-water/v1)")
+	fs.IntVar(&cfg.MQTT.MaxClients, "mqtt-max-clients", broker.DefaultMaxClients, "most MQTT devices connected at once")
+	fs.Func("mqtt-publish-rate", fmt.Sprintf("messages a second each device may publish after a burst of %d (0: no limit)", broker.DefaultPublishes.Burst),
+		func(v string) error {
+			r, err := strconv.ParseFloat(v, 64)
+			switch {
+			case err != nil || r < 0 || math.IsNaN(r) || math.IsInf(r, 0):
+				return fmt.Errorf("want a rate ≥ 0, got %q", v)
+			case r == 0:
+				cfg.MQTT.Publishes = broker.Limit{Rate: -1}
+			default:
+				cfg.MQTT.Publishes = broker.Limit{Rate: r, Burst: max(broker.DefaultPublishes.Burst, int(10*r))}
+			}
+			return nil
+		})
 }
 
 // defaultMemoryLimit is the Go runtime's soft memory limit unless

@@ -56,6 +56,13 @@ type serverConfig struct {
 	WitnessPolicy string // file
 	Origin        string
 	Logger        *slog.Logger
+	// MQTT holds the broker's limits (MaxClients, MaxPending,
+	// ConnectTimeout, FailedLogins, Publishes); zero fields take the
+	// broker's defaults, and openServer sets the rest.
+	MQTT broker.Options
+	// HTTPReadTimeout bounds reading a request, body included; default
+	// httpReadTimeout.
+	HTTPReadTimeout time.Duration
 }
 
 // server is the whole platform in one process.
@@ -78,6 +85,14 @@ type server struct {
 	stopBg   context.CancelFunc
 	bg       sync.WaitGroup
 }
+
+// Timeouts of the HTTP server: reading a request with its body, writing the
+// answer, and keeping an idle connection.
+const (
+	httpReadTimeout  = 30 * time.Second
+	httpWriteTimeout = 2 * time.Minute
+	httpIdleTimeout  = 2 * time.Minute
+)
 
 // adminTokenFile is where a data directory keeps its admin token.
 const adminTokenFile = "admin.token"
@@ -197,24 +212,38 @@ func openServer(ctx context.Context, cfg serverConfig) (*server, error) {
 			s.broker.Disconnect(id)
 		}
 	}
-	s.broker, err = broker.New(broker.Options{
-		Addr:         cfg.MQTTAddr,
-		Authenticate: s.devices.authenticate,
-		OnReading:    s.onMQTTReading,
-		// Devices publish command acknowledgements besides readings.
-		OnDeviceMessage: s.onDeviceMessage,
-		OnRefused: func(dev, reason, src string) {
-			s.pipeline.Reject(store.Rejection{Time: time.Now(), Meter: dev, Reason: reason, Source: "mqtt:" + src,
-				Detail: "MQTT " + strings.ReplaceAll(reason, "-", " ")})
-		},
-		Logger: log.With("part", "mqtt"),
-	})
+	bo := cfg.MQTT
+	bo.Addr = cfg.MQTTAddr
+	bo.Authenticate = s.devices.authenticate
+	bo.OnReading = s.onMQTTReading
+	// Devices publish command acknowledgements besides readings.
+	bo.OnDeviceMessage = s.onDeviceMessage
+	bo.OnRefused = s.onMQTTRefused
+	bo.Logger = log.With("part", "mqtt")
+	s.broker, err = broker.New(bo)
 	if err != nil {
 		return nil, err
 	}
 	b := s.broker
 	s.metrics.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "shuixiao_mqtt_clients",
 		Help: "Devices connected to the embedded MQTT broker."}, func() float64 { return float64(b.Clients()) }))
+	for limit, count := range map[string]func(broker.Stats) uint64{
+		"pending":         func(st broker.Stats) uint64 { return st.PendingRefused },
+		"connect-timeout": func(st broker.Stats) uint64 { return st.ConnectTimeouts },
+		"bad-username":    func(st broker.Stats) uint64 { return st.BadUsernames },
+		"login-throttle":  func(st broker.Stats) uint64 { return st.LoginsThrottled },
+		"takeover":        func(st broker.Stats) uint64 { return st.TakenOver },
+		"publish-rate":    func(st broker.Stats) uint64 { return st.RateLimited },
+	} {
+		s.metrics.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "shuixiao_mqtt_limited_total",
+			Help: "Connections and publishes the MQTT broker's limits refused or ended.", ConstLabels: prometheus.Labels{"limit": limit}},
+			func() float64 { return float64(count(b.Stats())) }))
+	}
+	live := s.live
+	s.metrics.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "shuixiao_live_streams",
+		Help: "Live event streams (server-sent events) open."}, func() float64 { return float64(live.Subscribers()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "shuixiao_live_streams_dropped_total",
+			Help: "Live event streams closed for falling behind."}, func() float64 { return float64(live.Dropped()) }))
 	if err := s.broker.Start(); err != nil {
 		return nil, fmt.Errorf("start MQTT broker: %w", err)
 	}
@@ -225,7 +254,15 @@ func openServer(ctx context.Context, cfg serverConfig) (*server, error) {
 	mux.Handle("/ledger/", http.StripPrefix("/ledger", lg.Handler()))
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics, promhttp.HandlerOpts{}))
 	mux.Handle("/", web.Handler())
-	s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	readTimeout := cfg.HTTPReadTimeout
+	if readTimeout <= 0 {
+		readTimeout = httpReadTimeout
+	}
+	// Every request is bounded in time: headers, body, the answer and an
+	// idle keep-alive. Live streams and CSV exports set their own deadlines
+	// (api.streaming, api/live.go).
+	s.http = &http.Server{Handler: mux, ReadHeaderTimeout: min(10*time.Second, readTimeout), ReadTimeout: readTimeout,
+		WriteTimeout: httpWriteTimeout, IdleTimeout: httpIdleTimeout}
 	go func() {
 		if err := s.http.Serve(httpLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("HTTP server", "error", err)
@@ -280,6 +317,19 @@ func (s *server) onMQTTReading(r broker.Reading, ack func(broker.Ack)) {
 			_ = s.broker.Publish(topic, []byte(receiptText(res)), 0)
 		}
 	})
+}
+
+// onMQTTRefused records a refused connection or publish. A username that is
+// not a registered meter is recorded without a meter (named in the detail
+// only), so that made-up names cannot add counter rows: the store keeps one
+// per reason and meter, and one per reason, meter and host in its log.
+func (s *server) onMQTTRefused(dev, reason, host string) {
+	detail := "MQTT " + strings.ReplaceAll(reason, "-", " ")
+	if _, ok := s.dir.Get(dev); !ok && dev != "" {
+		detail += fmt.Sprintf(" (username %q is no registered meter)", dev)
+		dev = ""
+	}
+	s.pipeline.Reject(store.Rejection{Time: time.Now(), Meter: dev, Reason: reason, Source: "mqtt:" + host, Detail: detail})
 }
 
 // receiptText is what a device subscribed to its receipts topic is told of
