@@ -269,7 +269,10 @@ func TestHostileLoad(t *testing.T) {
 	start := time.Now()
 	mqttSockets := halfOpen(t, s.broker.Addr(), 500)
 	httpSockets := slowBodies(t, strings.TrimPrefix(s.URL(), "http://"), s.token, 500)
-	accepted := junkLogins(s.broker.Addr(), len(junk), 16, func(i int) string { return junk[i] })
+	// Four connections at a time: the stranger runs in this process, on the
+	// server's own CPUs, and more would measure the test's CPU share rather
+	// than the server.
+	accepted := junkLogins(s.broker.Addr(), len(junk), 4, func(i int) string { return junk[i] })
 	loginsTook := time.Since(start)
 	mqttClosed := closedWithin(mqttSockets, 5*time.Second)
 	httpClosed := closedWithin(httpSockets, 5*time.Second)
@@ -329,10 +332,11 @@ func TestHostileLoad(t *testing.T) {
 		t.Errorf("%d of %d acknowledged readings lost", lost, sent)
 	}
 	// The attack may add at most 50 ms to the p99 the same machine gave
-	// just before it: on a quiet machine that is p99 < 50 ms, on a busy one
-	// (shared CI) the machine's own delays are not the attack's.
-	if p99 >= b99+50*time.Millisecond {
-		t.Errorf("health p99 %v under attack (%v before it), want < 50 ms more", p99, b99)
+	// just before it, or triple it: on a quiet machine that is p99 < 50 ms;
+	// on a busy one (shared CI, the race detector) the machine's own delays
+	// are not the attack's.
+	if allowed := max(b99+50*time.Millisecond, 3*b99); p99 >= allowed {
+		t.Errorf("health p99 %v under attack (%v before it), want < %v", p99, b99, allowed)
 	}
 	if len(recent) > 5 || rejBytes >= 1<<20 {
 		t.Errorf("the attack left %d rejection rows (%d bytes): %+.200v", len(recent), rejBytes, recent)
