@@ -345,3 +345,23 @@ func TestHostileLoad(t *testing.T) {
 		t.Errorf("store grew %d bytes", growth)
 	}
 }
+
+// Open HTTP connections are capped: past the cap a new one waits until
+// another closes.
+func TestHTTPConnectionCap(t *testing.T) {
+	s := startServerWith(t, t.TempDir(), func(c *serverConfig) { c.HTTPMaxConns = 10 })
+	idle := halfOpen(t, strings.TrimPrefix(s.URL(), "http://"), 10)
+	time.Sleep(100 * time.Millisecond) // let the server accept them
+	hc := &http.Client{Timeout: 500 * time.Millisecond}
+	if resp, err := hc.Get(s.URL() + "/api/v1/health"); err == nil {
+		resp.Body.Close()
+		t.Fatal("an 11th connection was served")
+	}
+	idle[0].Close()
+	hc.Timeout = 5 * time.Second
+	resp, err := hc.Get(s.URL() + "/api/v1/health")
+	if err != nil {
+		t.Fatalf("after one closed: %v", err)
+	}
+	resp.Body.Close()
+}

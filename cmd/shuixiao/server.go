@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/net/netutil"
 	"k8s.io/klog/v2"
 
 	"github.com/shuixiao/shuixiao/actuate"
@@ -63,6 +64,9 @@ type serverConfig struct {
 	// HTTPReadTimeout bounds reading a request, body included; default
 	// httpReadTimeout.
 	HTTPReadTimeout time.Duration
+	// HTTPMaxConns caps open HTTP connections; default httpMaxConns. Past
+	// it, new connections wait in the kernel's backlog until one closes.
+	HTTPMaxConns int
 }
 
 // server is the whole platform in one process.
@@ -92,6 +96,7 @@ const (
 	httpReadTimeout  = 30 * time.Second
 	httpWriteTimeout = 2 * time.Minute
 	httpIdleTimeout  = 2 * time.Minute
+	httpMaxConns     = 4096
 )
 
 // adminTokenFile is where a data directory keeps its admin token.
@@ -263,8 +268,14 @@ func openServer(ctx context.Context, cfg serverConfig) (*server, error) {
 	// (api.streaming, api/live.go).
 	s.http = &http.Server{Handler: mux, ReadHeaderTimeout: min(10*time.Second, readTimeout), ReadTimeout: readTimeout,
 		WriteTimeout: httpWriteTimeout, IdleTimeout: httpIdleTimeout}
+	maxConns := cfg.HTTPMaxConns
+	if maxConns <= 0 {
+		maxConns = httpMaxConns
+	}
+	// Wrappers of the capped listener (TLS) go around it.
+	var served net.Listener = netutil.LimitListener(httpLn, maxConns)
 	go func() {
-		if err := s.http.Serve(httpLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := s.http.Serve(served); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("HTTP server", "error", err)
 		}
 	}()
