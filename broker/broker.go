@@ -93,7 +93,9 @@ type Options struct {
 	// malformed), source the remote host without port. An address over its
 	// FailedLogins budget is told of now and then, not at every attempt.
 	OnRefused func(device, reason, source string)
-	// Logger receives the broker's own log lines; nil discards them.
+	// Logger receives the broker's own log lines, at most a line a second
+	// after a burst of 20 (a stranger's refused connections log); nil
+	// discards them.
 	Logger *slog.Logger
 
 	// MaxClients caps connected devices (default DefaultMaxClients); more
@@ -188,9 +190,9 @@ func New(opts Options) (*Broker, error) {
 		return nil, errors.New("broker: Authenticate and OnReading are required")
 	}
 	opts.fill()
-	logger := opts.Logger
-	if logger == nil {
-		logger = slog.New(slog.DiscardHandler)
+	logger := slog.New(slog.DiscardHandler)
+	if opts.Logger != nil {
+		logger = slog.New(newQuietHandler(opts.Logger.Handler()))
 	}
 	caps := mqtt.NewDefaultServerCapabilities()
 	caps.MaximumPacketSize = MaxPacketSize

@@ -5,8 +5,10 @@ import (
 	"context"
 	"encoding/binary"
 	"io"
+	"log/slog"
 	"net"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -370,4 +372,58 @@ func TestHostKey(t *testing.T) {
 			t.Errorf("hostKey(%q) = %q, want %q", in, got, want)
 		}
 	}
+}
+
+func FuzzHostKey(f *testing.F) {
+	for _, s := range []string{"127.0.0.1:1", "[::1]:2", "[fe80::1%eth0]:3", "", ":", "[", "host:port:extra"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, remote string) {
+		k := hostKey(remote)
+		if len(k) > len(remote)+len("::/64") {
+			t.Fatalf("hostKey(%q) = %q grew", remote, k)
+		}
+		if hostKey(remote) != k {
+			t.Fatal("not deterministic")
+		}
+	})
+}
+
+// A stranger's refused connections cannot flood the log.
+func TestLogBounded(t *testing.T) {
+	var buf syncBuffer
+	rec := &recorder{}
+	b := startBroker(t, rec, func(o *Options) {
+		o.Logger = slog.New(slog.NewTextHandler(&buf, nil))
+		o.FailedLogins = Limit{Rate: -1}
+	})
+	for i := 0; i < 200; i++ {
+		code, conn, err := connect3Raw(b.Addr(), "x", "m1", "wrong")
+		if err != nil || code != 0x05 {
+			t.Fatalf("attempt %d: %#x %v", i, code, err)
+		}
+		conn.Close()
+	}
+	time.Sleep(100 * time.Millisecond)
+	lines := strings.Count(buf.String(), "\n")
+	if lines > logBurst+5 || lines < 5 {
+		t.Errorf("%d log lines for 200 refused logins:\n%s", lines, buf.String())
+	}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
