@@ -365,3 +365,30 @@ func TestHTTPConnectionCap(t *testing.T) {
 	}
 	resp.Body.Close()
 }
+
+// A live stream outlives the server's read and write timeouts: it sets a
+// deadline for each write instead.
+func TestStreamOutlivesTimeouts(t *testing.T) {
+	s := startServerWith(t, t.TempDir(), func(c *serverConfig) {
+		c.HTTPReadTimeout, c.HTTPWriteTimeout = 300*time.Millisecond, 300*time.Millisecond
+	})
+	req, _ := http.NewRequest("GET", s.URL()+"/api/v1/stream", nil)
+	req.Header.Set("Authorization", "Bearer "+s.token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("stream: %v %v", err, resp)
+	}
+	defer resp.Body.Close()
+	got := make(chan string, 1)
+	go func() {
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<16))
+		got <- string(b)
+	}()
+	time.Sleep(time.Second)
+	s.live.Alarm(store.Alarm{ID: 7, Kind: "test", Enterprise: "E", Message: "after the read timeout"})
+	time.Sleep(200 * time.Millisecond)
+	resp.Body.Close()
+	if text := <-got; !strings.Contains(text, "after the read timeout") {
+		t.Fatalf("stream ended before the event: %q", text)
+	}
+}

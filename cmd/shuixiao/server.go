@@ -61,9 +61,10 @@ type serverConfig struct {
 	// ConnectTimeout, FailedLogins, Publishes); zero fields take the
 	// broker's defaults, and openServer sets the rest.
 	MQTT broker.Options
-	// HTTPReadTimeout bounds reading a request, body included; default
-	// httpReadTimeout.
-	HTTPReadTimeout time.Duration
+	// HTTPReadTimeout bounds reading a request, body included, and
+	// HTTPWriteTimeout writing its answer; defaults httpReadTimeout and
+	// httpWriteTimeout.
+	HTTPReadTimeout, HTTPWriteTimeout time.Duration
 	// HTTPMaxConns caps open HTTP connections; default httpMaxConns. Past
 	// it, new connections wait in the kernel's backlog until one closes.
 	HTTPMaxConns int
@@ -259,15 +260,18 @@ func openServer(ctx context.Context, cfg serverConfig) (*server, error) {
 	mux.Handle("/ledger/", http.StripPrefix("/ledger", lg.Handler()))
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics, promhttp.HandlerOpts{}))
 	mux.Handle("/", web.Handler())
-	readTimeout := cfg.HTTPReadTimeout
+	readTimeout, writeTimeout := cfg.HTTPReadTimeout, cfg.HTTPWriteTimeout
 	if readTimeout <= 0 {
 		readTimeout = httpReadTimeout
+	}
+	if writeTimeout <= 0 {
+		writeTimeout = httpWriteTimeout
 	}
 	// Every request is bounded in time: headers, body, the answer and an
 	// idle keep-alive. Live streams and CSV exports set their own deadlines
 	// (api.streaming, api/live.go).
 	s.http = &http.Server{Handler: mux, ReadHeaderTimeout: min(10*time.Second, readTimeout), ReadTimeout: readTimeout,
-		WriteTimeout: httpWriteTimeout, IdleTimeout: httpIdleTimeout}
+		WriteTimeout: writeTimeout, IdleTimeout: httpIdleTimeout}
 	maxConns := cfg.HTTPMaxConns
 	if maxConns <= 0 {
 		maxConns = httpMaxConns
