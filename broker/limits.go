@@ -17,14 +17,15 @@ func (l Limit) off() bool { return l.Rate < 0 }
 
 // buckets keeps one token bucket per key, at most max of them: when full,
 // buckets that have refilled (and so remember nothing) are forgotten, and
-// if none has, the new key shares one overflow bucket. Memory stays bounded
+// until some have, new keys share one overflow bucket. Memory stays bounded
 // whatever keys a stranger makes up.
 type buckets struct {
 	limit Limit
 	max   int
 
-	mu sync.Mutex
-	m  map[string]*bucket
+	mu    sync.Mutex
+	m     map[string]*bucket
+	swept time.Time // the last sweep of a full table
 }
 
 type bucket struct {
@@ -56,9 +57,14 @@ func (bs *buckets) lookup(key string, now time.Time) *bucket {
 		return b
 	}
 	if len(bs.m) >= bs.max {
-		for k, b := range bs.m {
-			if bs.refill(b, now); b.tokens >= float64(bs.limit.Burst) {
-				delete(bs.m, k)
+		// At most one sweep a second: under a flood of new keys each would
+		// walk the whole table.
+		if now.Sub(bs.swept) >= time.Second {
+			bs.swept = now
+			for k, b := range bs.m {
+				if bs.refill(b, now); b.tokens >= float64(bs.limit.Burst) {
+					delete(bs.m, k)
+				}
 			}
 		}
 		if len(bs.m) >= bs.max {

@@ -427,3 +427,17 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// BenchmarkPublishBudget is the cost each publish pays for its device's
+// budget.
+func BenchmarkPublishBudget(b *testing.B) {
+	bs := newBuckets(DefaultPublishes, maxThrottled)
+	devs := make([]string, 1000)
+	for i := range devs {
+		devs[i] = "HN-430300-" + strings.Repeat("0", 3) + string(rune('a'+i%26)) + string(rune('a'+i/26%26))
+	}
+	now := time.Now()
+	for i := 0; b.Loop(); i++ {
+		bs.take(devs[i%len(devs)], now.Add(time.Duration(i)*time.Microsecond))
+	}
+}
