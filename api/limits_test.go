@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/shuixiao/shuixiao/api"
+	"github.com/shuixiao/shuixiao/meter"
 	"github.com/shuixiao/shuixiao/store"
 	"github.com/shuixiao/shuixiao/store/sqlite"
 )
@@ -99,5 +101,56 @@ func TestLiveStreamCaps(t *testing.T) {
 	}
 	if n := live.Subscribers(); n != 3 {
 		t.Errorf("%d subscribers", n)
+	}
+}
+
+// slowRegistry is a store whose enterprise look-ups wait for release.
+type slowRegistry struct {
+	store.Store
+	release chan struct{}
+}
+
+func (s slowRegistry) Enterprise(ctx context.Context, id string) (meter.Enterprise, error) {
+	<-s.release
+	return s.Store.Enterprise(ctx, id)
+}
+
+// Fanning events out never waits for a subscriber's look-ups: a tenant's
+// stream decides what it may see in its own goroutine, so a slow store (or
+// a slow client) cannot hold up ingest.
+func TestLiveBroadcastDoesNotWaitForLookups(t *testing.T) {
+	st, err := sqlite.Open(filepath.Join(t.TempDir(), "store.db"), sqlite.Options{ManualCompaction: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	secret := api.NewSecret()
+	if err := st.CreateToken(context.Background(), store.Token{ID: "tenant", Role: store.RoleRegulator, Scope: "43", Created: time.Now()}, store.HashToken(secret)); err != nil {
+		t.Fatal(err)
+	}
+	slow := slowRegistry{Store: st, release: make(chan struct{})}
+	live := api.NewLive()
+	srv := httptest.NewServer(api.New(api.Options{Store: slow, Live: live, Logger: quiet}))
+	defer srv.Close()
+	defer close(slow.release)
+	resp := get(t, srv, secret, "/api/v1/stream")
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("stream: %d", resp.StatusCode)
+	}
+	done := make(chan struct{})
+	go func() {
+		for i := 0; i < 5000; i++ {
+			live.Alarm(store.Alarm{ID: int64(i), Enterprise: fmt.Sprintf("E%d", i)})
+		}
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("broadcasting waited for the stream's enterprise look-up")
+	}
+	if live.Dropped() != 1 {
+		t.Errorf("dropped %d streams, want the stuck one", live.Dropped())
 	}
 }
