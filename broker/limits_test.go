@@ -54,12 +54,6 @@ func connect3Raw(addr, clientID, user, pw string) (byte, net.Conn, error) {
 	return ack[3], conn, nil
 }
 
-func refusals(rec *recorder) string {
-	rec.mu.Lock()
-	defer rec.mu.Unlock()
-	return strings.Join(rec.refused, ",")
-}
-
 // Finding 3: a 10 KB username is refused before Authenticate (and so the
 // store) sees it, and the refusal does not carry the username.
 func TestLongUsernameRefusedFirst(t *testing.T) {
