@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -379,16 +380,25 @@ func TestStreamOutlivesTimeouts(t *testing.T) {
 		t.Fatalf("stream: %v %v", err, resp)
 	}
 	defer resp.Body.Close()
-	got := make(chan string, 1)
+	got := make(chan bool, 1)
 	go func() {
-		b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<16))
-		got <- string(b)
+		sc := bufio.NewScanner(resp.Body)
+		for sc.Scan() {
+			if strings.Contains(sc.Text(), "after the timeouts") {
+				got <- true
+				return
+			}
+		}
+		got <- false // the stream ended
 	}()
 	time.Sleep(time.Second)
-	s.live.Alarm(store.Alarm{ID: 7, Kind: "test", Enterprise: "E", Message: "after the read timeout"})
-	time.Sleep(200 * time.Millisecond)
-	resp.Body.Close()
-	if text := <-got; !strings.Contains(text, "after the read timeout") {
-		t.Fatalf("stream ended before the event: %q", text)
+	s.live.Alarm(store.Alarm{ID: 7, Kind: "test", Enterprise: "E", Message: "after the timeouts"})
+	select {
+	case ok := <-got:
+		if !ok {
+			t.Fatal("the stream ended before the event")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no event within 10 s")
 	}
 }
