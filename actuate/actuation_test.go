@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shuixiao/shuixiao/command"
 	"github.com/shuixiao/shuixiao/reading"
 	"github.com/shuixiao/shuixiao/store"
 )
@@ -83,7 +84,7 @@ func TestCommandIsRecordedBeforeItIsSentAndAcked(t *testing.T) {
 		t.Fatalf("issue entry %+v", iss)
 	}
 	rec := r.store.command(m.ID)
-	if rec.Status != store.CommandAcked || rec.Index != 0 || rec.OutcomeIndex != 1 || rec.Attempts != 1 || rec.Detail != "applied" {
+	if rec.Status != command.Acked || rec.Index != 0 || rec.OutcomeIndex != 1 || rec.Attempts != 1 || rec.Detail != "applied" {
 		t.Fatalf("record %+v", rec)
 	}
 	// Unchanged value: nothing new is sent.
@@ -176,17 +177,17 @@ func TestOperatorModes(t *testing.T) {
 	r.autoAck(true)
 	ctx := context.Background()
 	r.apply(t, 60, Request{Actuator: "inhibitor_pump", Value: 0.1, Inputs: fresh(42)})
-	if _, err := r.a.SetMode(ctx, "PL1", "inhibitor_pump", store.ModeManual, 0.31, "token:op", "test"); !errors.Is(err, store.ErrInvalid) {
+	if _, err := r.a.SetMode(ctx, "PL1", "inhibitor_pump", command.ModeManual, 0.31, "token:op", "test"); !errors.Is(err, store.ErrInvalid) {
 		t.Fatalf("manual value above the maximum dose: %v", err)
 	}
 	if _, err := r.a.SetMode(ctx, "PL1", "inhibitor_pump", "sideways", 0, "token:op", ""); !errors.Is(err, ErrMode) {
 		t.Fatalf("unknown mode: %v", err)
 	}
-	if _, err := r.a.SetMode(ctx, "PL1", "acid_pump", store.ModeLocked, 0, "token:op", ""); !errors.Is(err, store.ErrNotFound) {
+	if _, err := r.a.SetMode(ctx, "PL1", "acid_pump", command.ModeLocked, 0, "token:op", ""); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("unknown actuator: %v", err)
 	}
-	rec, err := r.a.SetMode(ctx, "PL1", "inhibitor_pump", store.ModeLocked, 0, "token:op", "maintenance")
-	if err != nil || rec.Kind != store.CommandMode {
+	rec, err := r.a.SetMode(ctx, "PL1", "inhibitor_pump", command.ModeLocked, 0, "token:op", "maintenance")
+	if err != nil || rec.Kind != command.KindMode {
 		t.Fatal(err)
 	}
 	r.a.drain(ctx)
@@ -195,7 +196,7 @@ func TestOperatorModes(t *testing.T) {
 	if m.Value != 0 {
 		t.Fatalf("lock-out sent %g, want 0", m.Value)
 	}
-	if o := r.store.overrides["PL1/inhibitor_pump"]; o.Mode != store.ModeLocked || o.By != "token:op" {
+	if o := r.store.overrides["PL1/inhibitor_pump"]; o.Mode != command.ModeLocked || o.By != "token:op" {
 		t.Fatalf("override not kept: %+v", o)
 	}
 	d := r.apply(t, 60, Request{Actuator: "inhibitor_pump", Value: 0.3, Inputs: fresh(42)})
@@ -203,13 +204,13 @@ func TestOperatorModes(t *testing.T) {
 		t.Fatal("a locked-out pump followed its controller")
 	}
 	// Reconfiguring with the stored override keeps the lock-out.
-	if err := r.a.Configure("PL1", "EN1", []Actuator{pump()}, []store.Override{{Plant: "PL1", Actuator: "inhibitor_pump", Mode: store.ModeLocked}}); err != nil {
+	if err := r.a.Configure("PL1", "EN1", []Actuator{pump()}, []command.Override{{Plant: "PL1", Actuator: "inhibitor_pump", Mode: command.ModeLocked}}); err != nil {
 		t.Fatal(err)
 	}
 	if d := r.apply(t, 60, Request{Actuator: "inhibitor_pump", Value: 0.3, Inputs: fresh(42)}); d["inhibitor_pump"].Value != 0 {
 		t.Fatal("lock-out lost on reconfiguration")
 	}
-	if _, err := r.a.SetMode(ctx, "PL1", "inhibitor_pump", store.ModeAuto, 0, "token:op", "done"); err != nil {
+	if _, err := r.a.SetMode(ctx, "PL1", "inhibitor_pump", command.ModeAuto, 0, "token:op", "done"); err != nil {
 		t.Fatal(err)
 	}
 	if d := r.apply(t, 60, Request{Actuator: "inhibitor_pump", Value: 0.3, Inputs: fresh(42)}); d["inhibitor_pump"].Value != 0.06 {
@@ -233,7 +234,7 @@ func TestSetpointBounds(t *testing.T) {
 		t.Fatalf("set-point above its bound: %v", err)
 	}
 	rec, err := r.a.RecordSetpoint(ctx, "PL1", "cycles", "", 5.5, 3, 8, "token:op", "summer")
-	if err != nil || rec.Status != store.CommandLogged {
+	if err != nil || rec.Status != command.Logged {
 		t.Fatal(err)
 	}
 	es := r.ledger.all()

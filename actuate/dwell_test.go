@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shuixiao/shuixiao/command"
 	"github.com/shuixiao/shuixiao/reading"
 	"github.com/shuixiao/shuixiao/store"
 )
@@ -43,7 +44,7 @@ func TestDecideDwell(t *testing.T) {
 	if d := v.Decide(st, Request{Value: 100, Inputs: []Input{{Name: "x", Valid: false}}}, 1); d.Value != 0 || !d.Immediate {
 		t.Errorf("fail-safe held: %+v", d)
 	}
-	if d := v.Decide(State{Mode: store.ModeLocked, Held: 100, HasHeld: true, HeldS: 1}, req, 1); d.Value != 0 {
+	if d := v.Decide(State{Mode: command.ModeLocked, Held: 100, HasHeld: true, HeldS: 1}, req, 1); d.Value != 0 {
 		t.Errorf("lock-out held: %+v", d)
 	}
 	bad := pump()
@@ -60,14 +61,14 @@ func TestOperatorToggleRefusedWithinDwell(t *testing.T) {
 	r := newRig(t, blowdown())
 	r.autoAck(true)
 	ctx := context.Background()
-	if _, err := r.a.SetMode(ctx, "PL1", "blowdown_valve", store.ModeManual, 100, "token:op", "open"); err != nil {
+	if _, err := r.a.SetMode(ctx, "PL1", "blowdown_valve", command.ModeManual, 100, "token:op", "open"); err != nil {
 		t.Fatal(err)
 	}
 	r.a.drain(ctx)
 	entries, sent := len(r.ledger.all()), len(r.broker.all())
 	for i := 0; i < 20; i++ {
 		r.clock.Add(50 * time.Millisecond)
-		_, err := r.a.SetMode(ctx, "PL1", "blowdown_valve", store.ModeManual, float64(100*(i%2)), "token:op", "toggle")
+		_, err := r.a.SetMode(ctx, "PL1", "blowdown_valve", command.ModeManual, float64(100*(i%2)), "token:op", "toggle")
 		if i%2 == 1 {
 			// The held value again: no dwell, but the operators' rate limit.
 			if err != nil && !errors.Is(err, ErrTooFast) {
@@ -89,15 +90,15 @@ func TestOperatorToggleRefusedWithinDwell(t *testing.T) {
 		t.Errorf("%d commands sent while the valve dwelt", len(got))
 	}
 	// The controller is held back too, and named.
-	if _, err := r.a.SetMode(ctx, "PL1", "blowdown_valve", store.ModeAuto, 0, "token:op", "auto"); err != nil && !errors.Is(err, ErrTooFast) {
+	if _, err := r.a.SetMode(ctx, "PL1", "blowdown_valve", command.ModeAuto, 0, "token:op", "auto"); err != nil && !errors.Is(err, ErrTooFast) {
 		t.Fatal(err)
 	}
 	r.clock.Add(61 * time.Second)
-	if _, err := r.a.SetMode(ctx, "PL1", "blowdown_valve", store.ModeManual, 0, "token:op", "close after the dwell"); err != nil {
+	if _, err := r.a.SetMode(ctx, "PL1", "blowdown_valve", command.ModeManual, 0, "token:op", "close after the dwell"); err != nil {
 		t.Fatalf("after the dwell: %v", err)
 	}
 	r.clock.Add(time.Second)
-	if _, err := r.a.SetMode(ctx, "PL1", "blowdown_valve", store.ModeAuto, 0, "token:op", "auto"); err != nil {
+	if _, err := r.a.SetMode(ctx, "PL1", "blowdown_valve", command.ModeAuto, 0, "token:op", "auto"); err != nil {
 		t.Fatal(err)
 	}
 	if d := r.apply(t, 1, Request{Actuator: "blowdown_valve", Value: 100}); d["blowdown_valve"].Value != 0 || strings.Join(d["blowdown_valve"].Interlocks, ",") != "dwell" {
@@ -112,20 +113,20 @@ func TestOperatorChangesRateLimited(t *testing.T) {
 	ctx := context.Background()
 	burst := DefaultOperatorChanges.Burst
 	for i := 0; i < burst; i++ {
-		if _, err := r.a.SetMode(ctx, "PL1", "inhibitor_pump", store.ModeManual, 0.1, "token:op", "x"); err != nil {
+		if _, err := r.a.SetMode(ctx, "PL1", "inhibitor_pump", command.ModeManual, 0.1, "token:op", "x"); err != nil {
 			t.Fatalf("change %d: %v", i, err)
 		}
 	}
-	_, err := r.a.SetMode(ctx, "PL1", "inhibitor_pump", store.ModeAuto, 0, "token:op", "x")
+	_, err := r.a.SetMode(ctx, "PL1", "inhibitor_pump", command.ModeAuto, 0, "token:op", "x")
 	var tf *TooFastError
 	if !errors.Is(err, ErrTooFast) || !errors.As(err, &tf) || tf.Retry <= 0 || tf.Retry > 6*time.Second {
 		t.Fatalf("change %d: %v, want ErrTooFast with a retry within 6 s", burst, err)
 	}
-	if _, err := r.a.SetMode(ctx, "PL1", "inhibitor_pump", store.ModeLocked, 0, "token:op", "emergency"); err != nil {
+	if _, err := r.a.SetMode(ctx, "PL1", "inhibitor_pump", command.ModeLocked, 0, "token:op", "emergency"); err != nil {
 		t.Fatalf("lock-out refused: %v", err)
 	}
 	r.clock.Add(time.Duration(float64(time.Second) / DefaultOperatorChanges.PerS))
-	if _, err := r.a.SetMode(ctx, "PL1", "inhibitor_pump", store.ModeAuto, 0, "token:op", "x"); err != nil {
+	if _, err := r.a.SetMode(ctx, "PL1", "inhibitor_pump", command.ModeAuto, 0, "token:op", "x"); err != nil {
 		t.Fatalf("after the refill: %v", err)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shuixiao/shuixiao/command"
 	"github.com/shuixiao/shuixiao/reading"
 	"github.com/shuixiao/shuixiao/store"
 )
@@ -161,7 +162,7 @@ func runActions(t *testing.T, src source, n int) {
 				if a.Discrete() && !slices.Contains(a.Values, d.Value) {
 					t.Fatalf("step %d: %s decided %g, not one of %v", step, name, d.Value, a.Values)
 				}
-				if modes[name] == store.ModeLocked && d.Value != a.Lockout {
+				if modes[name] == command.ModeLocked && d.Value != a.Lockout {
 					t.Fatalf("step %d: %s locked out but decided %g", step, name, d.Value)
 				}
 				if prev, ok := held[name]; ok && !d.Immediate && !a.Discrete() {
@@ -186,7 +187,7 @@ func runActions(t *testing.T, src source, n int) {
 			}
 		case k < 16: // an operator
 			a := acts[src.intn(len(acts))]
-			mode := []string{store.ModeAuto, store.ModeManual, store.ModeLocked, "bogus"}[src.intn(4)]
+			mode := []string{command.ModeAuto, command.ModeManual, command.ModeLocked, "bogus"}[src.intn(4)]
 			v := wild(src, a.Min, a.Max)
 			if src.intn(2) == 0 && a.Discrete() {
 				v = a.Values[src.intn(len(a.Values))]
@@ -197,10 +198,10 @@ func runActions(t *testing.T, src source, n int) {
 			switch {
 			case err == nil:
 				modes[a.Name] = mode
-			case errors.Is(err, ErrTooFast) && mode != store.ModeLocked:
+			case errors.Is(err, ErrTooFast) && mode != command.ModeLocked:
 				// operators' changes are rate-limited; a lock-out never is
-			case errors.Is(err, store.ErrInvalid) && mode == store.ModeManual && dwelling && strings.Contains(err.Error(), "dwell"):
-			case mode == store.ModeManual && a.CheckManual(v) == nil || mode == store.ModeAuto || mode == store.ModeLocked:
+			case errors.Is(err, store.ErrInvalid) && mode == command.ModeManual && dwelling && strings.Contains(err.Error(), "dwell"):
+			case mode == command.ModeManual && a.CheckManual(v) == nil || mode == command.ModeAuto || mode == command.ModeLocked:
 				t.Fatalf("step %d: SetMode(%s, %s, %g) refused: %v", step, a.Name, mode, v, err)
 			}
 			if st := r.a.Status("PL1"); len(st) > 0 {

@@ -13,7 +13,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/shuixiao/shuixiao/alarm"
 	"github.com/shuixiao/shuixiao/reading"
+	"github.com/shuixiao/shuixiao/rejection"
 	"github.com/shuixiao/shuixiao/store"
 )
 
@@ -231,7 +233,7 @@ func (s *Server) rejections(w http.ResponseWriter, r *http.Request, p *Principal
 		s.fail(w, r, err)
 		return
 	}
-	f := store.RejectionFilter{Meter: r.URL.Query().Get("meter"), Reason: r.URL.Query().Get("reason")}
+	f := rejection.Filter{Meter: r.URL.Query().Get("meter"), Reason: r.URL.Query().Get("reason")}
 	counts, err := s.opts.Store.RejectionCounts(ctx, f)
 	if err != nil {
 		s.fail(w, r, err)
@@ -257,13 +259,13 @@ func (s *Server) rejections(w http.ResponseWriter, r *http.Request, p *Principal
 			}
 			return v
 		}
-		var c2 []store.RejectionCount
+		var c2 []rejection.Count
 		for _, c := range counts {
 			if visible(c.Meter) {
 				c2 = append(c2, c)
 			}
 		}
-		var r2 []store.Rejection
+		var r2 []rejection.Rejection
 		for _, rj := range recent {
 			if visible(rj.Meter) {
 				r2 = append(r2, rj)
@@ -271,29 +273,29 @@ func (s *Server) rejections(w http.ResponseWriter, r *http.Request, p *Principal
 		}
 		counts, recent = c2, r2
 	}
-	byReason := store.TotalsByReason(counts)
+	byReason := rejection.TotalsByReason(counts)
 	var total uint64
 	for _, n := range byReason {
 		total += n
 	}
 	if counts == nil {
-		counts = []store.RejectionCount{}
+		counts = []rejection.Count{}
 	}
 	if recent == nil {
-		recent = []store.Rejection{}
+		recent = []rejection.Rejection{}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"total": total, "by_reason": byReason, "counts": counts, "recent": recent})
 }
 
 func (s *Server) listAlarms(w http.ResponseWriter, r *http.Request, p *Principal) {
 	q := r.URL.Query()
-	f := store.AlarmFilter{Kind: q.Get("kind"), Enterprise: q.Get("enterprise"), Meter: q.Get("meter"), Limit: 1000}
+	f := alarm.Filter{Kind: q.Get("kind"), Enterprise: q.Get("enterprise"), Meter: q.Get("meter"), Limit: 1000}
 	switch st := q.Get("state"); st {
 	case "", "open":
 		f.Open = true
 	case "all":
 	case "active", "acked", "cleared":
-		f.State = store.AlarmState(st)
+		f.State = alarm.State(st)
 	default:
 		s.fail(w, r, errorf(http.StatusBadRequest, "parameter state: active|acked|cleared|open|all"))
 		return
@@ -314,7 +316,7 @@ func (s *Server) listAlarms(w http.ResponseWriter, r *http.Request, p *Principal
 		s.fail(w, r, err)
 		return
 	}
-	out := []store.Alarm{}
+	out := []alarm.Alarm{}
 	for _, a := range as {
 		if s.alarmVisible(r.Context(), p, a) {
 			out = append(out, a)
@@ -323,7 +325,7 @@ func (s *Server) listAlarms(w http.ResponseWriter, r *http.Request, p *Principal
 	writeJSON(w, http.StatusOK, out)
 }
 
-func (s *Server) alarmVisible(ctx context.Context, p *Principal, a store.Alarm) bool {
+func (s *Server) alarmVisible(ctx context.Context, p *Principal, a alarm.Alarm) bool {
 	if p.SeesAll() {
 		return true
 	}
@@ -334,10 +336,10 @@ func (s *Server) alarmVisible(ctx context.Context, p *Principal, a store.Alarm) 
 	return err == nil
 }
 
-func (s *Server) alarmByPath(r *http.Request, p *Principal) (store.Alarm, error) {
+func (s *Server) alarmByPath(r *http.Request, p *Principal) (alarm.Alarm, error) {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil {
-		return store.Alarm{}, errorf(http.StatusBadRequest, "alarm id must be a number")
+		return alarm.Alarm{}, errorf(http.StatusBadRequest, "alarm id must be a number")
 	}
 	a, err := s.opts.Store.Alarm(r.Context(), id)
 	if err != nil {
@@ -358,7 +360,7 @@ func (s *Server) clearAlarm(w http.ResponseWriter, r *http.Request, p *Principal
 }
 
 func (s *Server) alarmAction(w http.ResponseWriter, r *http.Request, p *Principal,
-	act func(ctx context.Context, id int64, by string, at time.Time, note string) (store.Alarm, error)) {
+	act func(ctx context.Context, id int64, by string, at time.Time, note string) (alarm.Alarm, error)) {
 	if !p.CanHandleAlarms() {
 		s.fail(w, r, errorf(http.StatusForbidden, "an auditor token cannot change alarms"))
 		return

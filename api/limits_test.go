@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shuixiao/shuixiao/alarm"
 	"github.com/shuixiao/shuixiao/api"
 	"github.com/shuixiao/shuixiao/meter"
 	"github.com/shuixiao/shuixiao/store"
@@ -141,7 +142,7 @@ func TestLiveBroadcastDoesNotWaitForLookups(t *testing.T) {
 	done := make(chan struct{})
 	go func() {
 		for i := 0; i < 5000; i++ {
-			live.Alarm(store.Alarm{ID: int64(i), Enterprise: fmt.Sprintf("E%d", i)})
+			live.Alarm(alarm.Alarm{ID: int64(i), Enterprise: fmt.Sprintf("E%d", i)})
 		}
 		close(done)
 	}()

@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/shuixiao/shuixiao/alarm"
 	"github.com/shuixiao/shuixiao/ingest"
 	"github.com/shuixiao/shuixiao/store"
 )
@@ -136,7 +137,7 @@ func (l *Live) Committed(c *ingest.Committed) {
 }
 
 // Alarm sends an alarm to the subscribers that may see it.
-func (l *Live) Alarm(a store.Alarm) {
+func (l *Live) Alarm(a alarm.Alarm) {
 	data, _ := json.Marshal(a)
 	l.broadcast(liveEvent{kind: "alarm", enterprise: a.Enterprise, data: data})
 }

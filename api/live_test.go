@@ -4,7 +4,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shuixiao/shuixiao/store"
+	"github.com/shuixiao/shuixiao/alarm"
 )
 
 // A subscriber that stops reading is dropped once its queue is full;
@@ -21,7 +21,7 @@ func TestLiveDropsSlowSubscriber(t *testing.T) {
 	}
 	start := time.Now()
 	for i := 0; i < liveQueue+10; i++ {
-		l.Alarm(store.Alarm{ID: int64(i), Enterprise: "E1"})
+		l.Alarm(alarm.Alarm{ID: int64(i), Enterprise: "E1"})
 	}
 	if el := time.Since(start); el > 2*time.Second {
 		t.Errorf("broadcasting took %v", el)
@@ -37,7 +37,7 @@ func TestLiveDropsSlowSubscriber(t *testing.T) {
 	if len(other.ch) != 0 {
 		t.Errorf("subscriber of E2 got %d events of E1", len(other.ch))
 	}
-	l.Alarm(store.Alarm{Enterprise: "E2"})
+	l.Alarm(alarm.Alarm{Enterprise: "E2"})
 	if len(other.ch) != 1 {
 		t.Errorf("subscriber of E2 got %d events", len(other.ch))
 	}

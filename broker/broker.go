@@ -21,7 +21,7 @@ import (
 	"github.com/mochi-mqtt/server/v2/listeners"
 	"github.com/mochi-mqtt/server/v2/packets"
 
-	"github.com/shuixiao/shuixiao/meter"
+	"github.com/shuixiao/shuixiao/reading"
 )
 
 // Topic prefixes of docs/mqtt.md.
@@ -109,7 +109,7 @@ type Options struct {
 	// (default DefaultConnectTimeout).
 	ConnectTimeout time.Duration
 	// ValidUsername checks a username's form before anything else looks at
-	// it (default meter.ValidID: at most 64 bytes of A-Z a-z 0-9 . _ -).
+	// it (default reading.ValidID: at most 64 bytes of A-Z a-z 0-9 . _ -).
 	ValidUsername func(string) error
 	// FailedLogins is each remote host's budget of failed logins (default
 	// DefaultFailedLogins): over it, a host is refused with 0x03 Server
@@ -134,7 +134,7 @@ func (o *Options) fill() {
 		o.ConnectTimeout = DefaultConnectTimeout
 	}
 	if o.ValidUsername == nil {
-		o.ValidUsername = meter.ValidID
+		o.ValidUsername = reading.ValidID
 	}
 	if o.FailedLogins == (Limit{}) {
 		o.FailedLogins = DefaultFailedLogins

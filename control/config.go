@@ -11,7 +11,7 @@ import (
 	"github.com/shuixiao/shuixiao/chem"
 	"github.com/shuixiao/shuixiao/cooling"
 	"github.com/shuixiao/shuixiao/dosing"
-	"github.com/shuixiao/shuixiao/meter"
+	"github.com/shuixiao/shuixiao/reading"
 	"github.com/shuixiao/shuixiao/reuse"
 )
 
@@ -187,10 +187,10 @@ var defaultSetpoints = map[string]Bound{"cycles": {Min: 1.5, Max: 15}, "product_
 // Validate checks the configuration and fills defaults (step, time scale,
 // set-point bounds).
 func (c *PlantConfig) Validate() error {
-	if err := meter.ValidID(c.ID); err != nil {
+	if err := reading.ValidID(c.ID); err != nil {
 		return fmt.Errorf("plant: %w", err)
 	}
-	if err := meter.ValidID(c.Enterprise); err != nil {
+	if err := reading.ValidID(c.Enterprise); err != nil {
 		return fmt.Errorf("plant %s: enterprise: %w", c.ID, err)
 	}
 	if c.TimeScale == 0 {

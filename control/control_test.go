@@ -12,8 +12,10 @@ import (
 
 	"github.com/shuixiao/shuixiao/actuate"
 	"github.com/shuixiao/shuixiao/chem"
+	"github.com/shuixiao/shuixiao/command"
 	"github.com/shuixiao/shuixiao/cooling"
 	"github.com/shuixiao/shuixiao/dosing"
+	"github.com/shuixiao/shuixiao/plant"
 	"github.com/shuixiao/shuixiao/reading"
 	"github.com/shuixiao/shuixiao/reuse"
 	"github.com/shuixiao/shuixiao/store"
@@ -95,7 +97,7 @@ func inputs(n, age float64) Inputs {
 }
 
 func TestPlantStep(t *testing.T) {
-	p, err := NewPlant(towerConfig())
+	p, err := NewController(towerConfig())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,7 +121,7 @@ func TestPlantStep(t *testing.T) {
 		t.Fatalf("blowdown request %+v", bd)
 	}
 	// Too many cycles opens the blowdown further than too few.
-	q, _ := NewPlant(towerConfig())
+	q, _ := NewController(towerConfig())
 	low := q.Step(inputs(4.7, 10), 60, 0)
 	var lowBD float64
 	for _, r := range low.Requests {
@@ -131,7 +133,7 @@ func TestPlantStep(t *testing.T) {
 		t.Fatalf("blowdown at 5.3 cycles %g, at 4.7 cycles %g", bd.Value, lowBD)
 	}
 	// Stale sensors: every tower controller goes to its fail-safe and says so.
-	r, _ := NewPlant(towerConfig())
+	r, _ := NewController(towerConfig())
 	stale := r.Step(inputs(5, 3600), 60, 0)
 	if len(stale.Tower.FailSafe) != 3 || len(stale.Alarms) < 3 {
 		t.Fatalf("stale inputs: fail-safe %v, alarms %+v", stale.Tower.FailSafe, stale.Alarms)
@@ -165,12 +167,12 @@ func (l *memLedger) Record(_ context.Context, e *reading.CommandEntry) (uint64, 
 
 type memStore struct {
 	mu        sync.Mutex
-	plants    map[string]store.PlantRecord
-	commands  map[string]store.CommandRecord
-	overrides []store.Override
+	plants    map[string]plant.Record
+	commands  map[string]command.Record
+	overrides []command.Override
 }
 
-func (s *memStore) SaveCommands(_ context.Context, cs []store.CommandRecord) error {
+func (s *memStore) SaveCommands(_ context.Context, cs []command.Record) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, c := range cs {
@@ -178,35 +180,35 @@ func (s *memStore) SaveCommands(_ context.Context, cs []store.CommandRecord) err
 	}
 	return nil
 }
-func (s *memStore) SetOverride(_ context.Context, o store.Override) error {
+func (s *memStore) SetOverride(_ context.Context, o command.Override) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.overrides = append(s.overrides, o)
 	return nil
 }
-func (s *memStore) SavePlant(_ context.Context, p store.PlantRecord) error {
+func (s *memStore) SavePlant(_ context.Context, p plant.Record) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.plants[p.ID] = p
 	return nil
 }
-func (s *memStore) Plants(context.Context, string) ([]store.PlantRecord, error) {
+func (s *memStore) Plants(context.Context, string) ([]plant.Record, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var out []store.PlantRecord
+	var out []plant.Record
 	for _, p := range s.plants {
 		out = append(out, p)
 	}
 	return out, nil
 }
-func (s *memStore) Overrides(context.Context, string) ([]store.Override, error) { return nil, nil }
+func (s *memStore) Overrides(context.Context, string) ([]command.Override, error) { return nil, nil }
 
 type nopBroker struct{}
 
 func (nopBroker) Publish(string, []byte, byte) error { return nil }
 
 func TestRunner(t *testing.T) {
-	st := &memStore{plants: map[string]store.PlantRecord{}, commands: map[string]store.CommandRecord{}}
+	st := &memStore{plants: map[string]plant.Record{}, commands: map[string]command.Record{}}
 	act, err := actuate.New(actuate.Options{Publisher: nopBroker{}, Ledger: &memLedger{}, Store: st})
 	if err != nil {
 		t.Fatal(err)
@@ -267,7 +269,7 @@ func TestRunner(t *testing.T) {
 		t.Fatalf("a set-point the plant has no controller for: %v", err)
 	}
 	rec, err := r.SetSetpoint(ctx, "PL1", "cycles", 5.5, "token:op", "summer")
-	if err != nil || rec.Kind != store.CommandSetpoint {
+	if err != nil || rec.Kind != command.KindSetpoint {
 		t.Fatal(err)
 	}
 	cfg, _ := r.Config("PL1")
@@ -330,12 +332,12 @@ func TestHistoryThins(t *testing.T) {
 
 func TestTimelineAndMarkers(t *testing.T) {
 	t0 := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
-	cmd := func(min int, v float64, status string) store.CommandRecord {
-		return store.CommandRecord{ID: "C" + string(rune('a'+min)), Kind: store.CommandIssue, Actuator: "uf_mode", Value: v,
+	cmd := func(min int, v float64, status string) command.Record {
+		return command.Record{ID: "C" + string(rune('a'+min)), Kind: command.KindIssue, Actuator: "uf_mode", Value: v,
 			Issued: t0.Add(time.Duration(min) * time.Minute), Status: status}
 	}
-	cmds := []store.CommandRecord{cmd(0, 0, store.CommandAcked), cmd(10, 1, store.CommandAcked), cmd(11, 0, store.CommandAcked),
-		cmd(12, 0, store.CommandAcked), cmd(20, 2, store.CommandNacked), cmd(30, 2, store.CommandAcked), cmd(45, 0, store.CommandPending)}
+	cmds := []command.Record{cmd(0, 0, command.Acked), cmd(10, 1, command.Acked), cmd(11, 0, command.Acked),
+		cmd(12, 0, command.Acked), cmd(20, 2, command.Nacked), cmd(30, 2, command.Acked), cmd(45, 0, command.Pending)}
 	segs := Timeline(cmds, "uf_mode", t0.Add(5*time.Minute), t0.Add(60*time.Minute), UFModeName)
 	var got []string
 	for _, s := range segs {
@@ -349,7 +351,7 @@ func TestTimelineAndMarkers(t *testing.T) {
 	if len(ms) != 1 || ms[0].Time != t0.Add(30*time.Minute) {
 		t.Fatalf("markers %+v: the refused CEB is no event", ms)
 	}
-	refresh := append(cmds, cmd(50, 0, store.CommandAcked), cmd(51, 2, store.CommandAcked), cmd(52, 2, store.CommandAcked))
+	refresh := append(cmds, cmd(50, 0, command.Acked), cmd(51, 2, command.Acked), cmd(52, 2, command.Acked))
 	if ms := Markers(refresh, "uf_mode", 2); len(ms) != 2 || ms[1].Time != t0.Add(51*time.Minute) {
 		t.Fatalf("markers %+v: a refresh of the same value is no new event", ms)
 	}
@@ -377,7 +379,7 @@ func TestROTrend(t *testing.T) {
 	if err := c.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	p, err := NewPlant(c)
+	p, err := NewController(c)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -402,7 +404,7 @@ func TestROTrend(t *testing.T) {
 }
 
 func BenchmarkPlantStep(b *testing.B) {
-	p, err := NewPlant(towerConfig())
+	p, err := NewController(towerConfig())
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -414,7 +416,7 @@ func BenchmarkPlantStep(b *testing.B) {
 }
 
 func BenchmarkMaxCycles(b *testing.B) {
-	p, err := NewPlant(towerConfig())
+	p, err := NewController(towerConfig())
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -9,12 +9,12 @@ import (
 	"strings"
 
 	"github.com/shuixiao/shuixiao/actuate"
+	"github.com/shuixiao/shuixiao/alarm"
 	"github.com/shuixiao/shuixiao/chem"
 	"github.com/shuixiao/shuixiao/cooling"
 	"github.com/shuixiao/shuixiao/dosing"
 	"github.com/shuixiao/shuixiao/reading"
 	"github.com/shuixiao/shuixiao/reuse"
-	"github.com/shuixiao/shuixiao/store"
 )
 
 // Num is a number that encodes NaN and infinities as JSON null (a sensor
@@ -83,15 +83,15 @@ func input(name string, v Value) actuate.Input {
 // Alarm is raised by a controller during a step.
 type Alarm struct {
 	Code     string         `json:"code"`
-	Severity store.Severity `json:"severity"`
+	Severity alarm.Severity `json:"severity"`
 	Message  string         `json:"message"`
 }
 
-func severity(critical bool) store.Severity {
+func severity(critical bool) alarm.Severity {
 	if critical {
-		return store.SeverityCritical
+		return alarm.SeverityCritical
 	}
-	return store.SeverityWarning
+	return alarm.SeverityWarning
 }
 
 // TowerLive is the tower's state after a step, for the console.
@@ -186,11 +186,11 @@ type roState struct {
 	Reasons     []string
 }
 
-// Plant runs a plant's controllers: given the latest sensor values it
+// Controller runs a plant's controllers: given the latest sensor values it
 // returns the actuator requests, the live values, the indices and the
 // alarms of one step. It holds the controllers' memory and is deterministic;
 // it does no I/O and reads no clock. Not safe for concurrent use.
-type Plant struct {
+type Controller struct {
 	cfg *PlantConfig
 
 	level     cooling.LevelState
@@ -217,12 +217,12 @@ type Plant struct {
 // OptimiseEveryS is how often (process time) the cycles optimiser runs.
 const OptimiseEveryS = 3600
 
-// NewPlant validates a configuration (filling its defaults) and prepares its controllers.
-func NewPlant(cfg *PlantConfig) (*Plant, error) {
+// NewController validates a configuration (filling its defaults) and prepares its controllers.
+func NewController(cfg *PlantConfig) (*Controller, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	p := &Plant{cfg: cfg, maxCycles: nan, lastOptS: math.Inf(-1)}
+	p := &Controller{cfg: cfg, maxCycles: nan, lastOptS: math.Inf(-1)}
 	p.ro.SinceCleanS = math.Inf(1) // no cleaning on record: the first trigger may clean
 	db, err := chem.LoadWATEQ4F()
 	if err != nil {
@@ -257,11 +257,11 @@ func NewPlant(cfg *PlantConfig) (*Plant, error) {
 }
 
 // Config returns the plant's configuration.
-func (p *Plant) Config() *PlantConfig { return p.cfg }
+func (p *Controller) Config() *PlantConfig { return p.cfg }
 
 // Step advances every controller by dt seconds of process time;
 // timeOfDayS is the plant's local time of day (biocide schedules).
-func (p *Plant) Step(in Inputs, dt, timeOfDayS float64) Result {
+func (p *Controller) Step(in Inputs, dt, timeOfDayS float64) Result {
 	if !(dt >= 0) || math.IsInf(dt, 0) {
 		dt = 0
 	}
@@ -282,7 +282,7 @@ func addAlarms(res *Result, source string, as []sensor.Alarm) {
 	}
 }
 
-func (p *Plant) stepTower(in Inputs, dt, timeOfDayS float64, res *Result) {
+func (p *Controller) stepTower(in Inputs, dt, timeOfDayS float64, res *Result) {
 	t := p.cfg.Tower
 	s := t.Sensors
 	live := &TowerLive{}
@@ -432,7 +432,7 @@ func indexInputs(x *Indices) []reading.Input {
 // make-up analysis concentrated by the measured cycles at the measured basin
 // pH and temperature (chem.Speciator.Concentrate), and the Standard Methods
 // indices with the ionic strength of the conductivity (chem.Classic).
-func (p *Plant) indices(cycles float64, basin, temp, ph Value) *Indices {
+func (p *Controller) indices(cycles float64, basin, temp, ph Value) *Indices {
 	t := p.cfg.Tower
 	if t.Makeup.Ca <= 0 {
 		return nil
@@ -479,7 +479,7 @@ func (p *Plant) indices(cycles float64, basin, temp, ph Value) *Indices {
 
 var mmfModes = [...]string{"filtering", "backwash", "rinse"}
 
-func (p *Plant) stepReuse(in Inputs, dt float64, res *Result) {
+func (p *Controller) stepReuse(in Inputs, dt float64, res *Result) {
 	r := p.cfg.Reuse
 	s := r.Sensors
 	live := &ReuseLive{}
@@ -514,7 +514,7 @@ func (p *Plant) stepReuse(in Inputs, dt float64, res *Result) {
 }
 
 // roData assembles an RO operating point from the sensors.
-func (p *Plant) roData(in Inputs) (reuse.ROData, float64, bool) {
+func (p *Controller) roData(in Inputs) (reuse.ROData, float64, bool) {
 	s := p.cfg.Reuse.Sensors
 	vals := []Value{in.get(s.ROFeedP), in.get(s.RODiffP), in.get(s.ROPermP), in.get(s.ROFeedCond), in.get(s.ROPermCond),
 		in.get(s.ROFeedFlow), in.get(s.ROPermFlow), in.get(s.Temp)}
@@ -534,7 +534,7 @@ func (p *Plant) roData(in Inputs) (reuse.ROData, float64, bool) {
 }
 
 // tds converts conductivity to NaCl-equivalent TDS.
-func (p *Plant) tds(ec float64) float64 {
+func (p *Controller) tds(ec float64) float64 {
 	if k := p.cfg.Reuse.RO.CondToTDS; k > 0 {
 		return k * ec
 	}
@@ -546,11 +546,11 @@ func (p *Plant) tds(ec float64) float64 {
 }
 
 // NormalizeRO normalises an RO data set against the plant's reference (ASTM D4516).
-func (p *Plant) NormalizeRO(d reuse.ROData) (reuse.RONormalized, error) {
+func (p *Controller) NormalizeRO(d reuse.ROData) (reuse.RONormalized, error) {
 	return p.membranes.NormalizeRO(p.cfg.Reuse.RO.Reference, d)
 }
 
-func (p *Plant) stepRO(in Inputs, dt float64, live *ReuseLive, res *Result) {
+func (p *Controller) stepRO(in Inputs, dt float64, live *ReuseLive, res *Result) {
 	r := p.cfg.Reuse
 	st := &p.ro
 	st.InModeS += dt
@@ -575,7 +575,7 @@ func (p *Plant) stepRO(in Inputs, dt float64, live *ReuseLive, res *Result) {
 			break
 		}
 		if !ok || !fresh {
-			res.Alarms = append(res.Alarms, Alarm{Code: "ro_sensors", Severity: store.SeverityWarning,
+			res.Alarms = append(res.Alarms, Alarm{Code: "ro_sensors", Severity: alarm.SeverityWarning,
 				Message: "RO: operating data missing or stale; normalisation and cleaning triggers suspended"})
 			st.TriggerS = 0
 			break

@@ -12,15 +12,17 @@ import (
 	"time"
 
 	"github.com/shuixiao/shuixiao/actuate"
+	"github.com/shuixiao/shuixiao/command"
+	"github.com/shuixiao/shuixiao/plant"
 	"github.com/shuixiao/shuixiao/store"
 )
 
 // PlantStore is what the runner keeps in the store: configurations (set-point
 // changes are saved into them) and the overrides in force.
 type PlantStore interface {
-	SavePlant(ctx context.Context, p store.PlantRecord) error
-	Plants(ctx context.Context, enterprise string) ([]store.PlantRecord, error)
-	Overrides(ctx context.Context, plant string) ([]store.Override, error)
+	SavePlant(ctx context.Context, p plant.Record) error
+	Plants(ctx context.Context, enterprise string) ([]plant.Record, error)
+	Overrides(ctx context.Context, plant string) ([]command.Override, error)
 }
 
 // PlantAlarm is a controller alarm raised or cleared for a plant.
@@ -68,7 +70,7 @@ type sample struct {
 type plantRun struct {
 	mu      sync.Mutex
 	cfg     *PlantConfig
-	plant   *Plant
+	plant   *Controller
 	origin  time.Time
 	last    time.Time
 	steps   int
@@ -158,7 +160,7 @@ func (r *Runner) Register(ctx context.Context, cfg *PlantConfig, save bool) erro
 	if err := cfg.Validate(); err != nil {
 		return fmt.Errorf("%w: %v", store.ErrInvalid, err)
 	}
-	plant, err := NewPlant(cfg)
+	ctl, err := NewController(cfg)
 	if err != nil {
 		return err
 	}
@@ -167,7 +169,7 @@ func (r *Runner) Register(ctx context.Context, cfg *PlantConfig, save bool) erro
 		if err != nil {
 			return err
 		}
-		if err := r.opts.Store.SavePlant(ctx, store.PlantRecord{ID: cfg.ID, Enterprise: cfg.Enterprise, Config: raw, Updated: r.opts.Now()}); err != nil {
+		if err := r.opts.Store.SavePlant(ctx, plant.Record{ID: cfg.ID, Enterprise: cfg.Enterprise, Config: raw, Updated: r.opts.Now()}); err != nil {
 			return err
 		}
 	}
@@ -178,7 +180,7 @@ func (r *Runner) Register(ctx context.Context, cfg *PlantConfig, save bool) erro
 	if err := r.opts.Actuation.Configure(cfg.ID, cfg.Enterprise, cfg.Actuators, overrides); err != nil {
 		return fmt.Errorf("%w: %v", store.ErrInvalid, err)
 	}
-	pr := &plantRun{cfg: cfg, plant: plant, origin: r.opts.Now(), alarms: map[string]*openAlarm{}, hist: history{max: r.opts.HistoryLen}}
+	pr := &plantRun{cfg: cfg, plant: ctl, origin: r.opts.Now(), alarms: map[string]*openAlarm{}, hist: history{max: r.opts.HistoryLen}}
 	r.mu.Lock()
 	old := r.plants[cfg.ID]
 	if old != nil {
@@ -487,10 +489,10 @@ func (r *Runner) History(plantID string) ([]HistoryPoint, error) {
 // "cycles" (blowdown), "product_mg_l" (inhibitor) or "ph" (acid) — within the
 // plant's set-point bounds; the change is in the ledger and the store before
 // it takes effect, and it is saved into the plant's configuration.
-func (r *Runner) SetSetpoint(ctx context.Context, plantID, name string, value float64, by, reason string) (store.CommandRecord, error) {
+func (r *Runner) SetSetpoint(ctx context.Context, plantID, name string, value float64, by, reason string) (command.Record, error) {
 	pr, err := r.plant(plantID)
 	if err != nil {
-		return store.CommandRecord{}, err
+		return command.Record{}, err
 	}
 	pr.mu.Lock()
 	cfg := *pr.cfg
@@ -521,17 +523,17 @@ func (r *Runner) SetSetpoint(ctx context.Context, plantID, name string, value fl
 		}
 	}
 	if !ok || target(&cfg) == nil {
-		return store.CommandRecord{}, fmt.Errorf("plant %s has no set-point %q: %w", plantID, name, store.ErrNotFound)
+		return command.Record{}, fmt.Errorf("plant %s has no set-point %q: %w", plantID, name, store.ErrNotFound)
 	}
 	// Check that the controller accepts the new value before anything is recorded.
 	next, err := cloneConfig(&cfg)
 	if err != nil {
-		return store.CommandRecord{}, err
+		return command.Record{}, err
 	}
 	*target(next) = value
 	if finite(value) && value >= b.Min && value <= b.Max {
 		if err := next.Validate(); err != nil {
-			return store.CommandRecord{}, fmt.Errorf("%w: %v", store.ErrInvalid, err)
+			return command.Record{}, fmt.Errorf("%w: %v", store.ErrInvalid, err)
 		}
 	}
 	rec, err := r.opts.Actuation.RecordSetpoint(ctx, plantID, name, b.Unit, value, b.Min, b.Max, by, reason)
@@ -542,7 +544,7 @@ func (r *Runner) SetSetpoint(ctx context.Context, plantID, name string, value fl
 	if err != nil {
 		return rec, err
 	}
-	if err := r.opts.Store.SavePlant(ctx, store.PlantRecord{ID: next.ID, Enterprise: next.Enterprise, Config: raw, Updated: r.opts.Now()}); err != nil {
+	if err := r.opts.Store.SavePlant(ctx, plant.Record{ID: next.ID, Enterprise: next.Enterprise, Config: raw, Updated: r.opts.Now()}); err != nil {
 		return rec, err
 	}
 	pr.mu.Lock()
@@ -567,9 +569,9 @@ var chinaTime = time.FixedZone("CST", 8*3600)
 
 // SetMode puts an actuator in auto, manual or lock-out on an operator's
 // order (see actuate.Actuation.SetMode).
-func (r *Runner) SetMode(ctx context.Context, plantID, actuator, mode string, value float64, by, reason string) (store.CommandRecord, error) {
+func (r *Runner) SetMode(ctx context.Context, plantID, actuator, mode string, value float64, by, reason string) (command.Record, error) {
 	if _, err := r.plant(plantID); err != nil {
-		return store.CommandRecord{}, err
+		return command.Record{}, err
 	}
 	return r.opts.Actuation.SetMode(ctx, plantID, actuator, mode, value, by, reason)
 }
@@ -583,7 +585,7 @@ func (r *Runner) ROTrend(plantID string, series map[string][]TimedValue, from, t
 	pr.mu.Lock()
 	cfg := pr.cfg
 	pr.mu.Unlock()
-	p, err := NewPlant(cfg) // its own membranes table: the running plant is the loop's
+	p, err := NewController(cfg) // its own membranes table: the running plant is the loop's
 	if err != nil {
 		return nil, err
 	}

@@ -8,7 +8,7 @@
 //
 // The package has three layers:
 //
-//   - The water model (Plant, Build, Plant.Flows) is pure: given a design and
+//   - The water model (WaterSystem, Build, WaterSystem.Flows) is pure: given a design and
 //     the conditions at an instant (production, air temperature, office
 //     occupancy, leaks) it returns every stream's flow. Its volumes close:
 //     for each unit and for the whole enterprise, what goes in comes out as
@@ -25,7 +25,7 @@
 //     API, publishes readings, writes the acknowledgement log and applies
 //     fault injections (offline, reset, replace, leak, replay,
 //     forged-signature, tamper, skew, pipe-leak).
-//   - The park network (ParkModel, Config.ParkNetwork): the supply network
+//   - The park network (package parknet, Config.ParkNetwork): the supply network
 //     of the park with the most enterprises, simulated over time with package
 //     network's solver (demand patterns with noise, a pump and a tank under
 //     control, leaks as emitters); its water utility's pressure, flow, level

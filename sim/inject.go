@@ -183,7 +183,7 @@ func (s *Sim) Inject(ctx context.Context, kind, enterpriseID string) (InjectionR
 // injectLeak opens a hidden leak between the level-1 intake meter of the
 // enterprise's largest source and its level-2 meters.
 func (s *Sim) injectLeak(er *entRuntime) (detail, meterID string, err error) {
-	p := er.e.Plant
+	p := er.e.System
 	design := p.DesignFlows()
 	var src meter.Source
 	best := -1.0
@@ -336,7 +336,7 @@ func (s *Sim) forge(d *Device) (string, uint64, error) {
 	d.conn.Send(Outgoing{Seq: seq, Time: now, Note: wrongKey, Tag: "forged-signature"})
 	d.conn.Send(Outgoing{Seq: seq, Time: now, Note: altered, Tag: "forged-signature"})
 	return fmt.Sprintf("two readings with seq %d: one signed by a wrong key named %s, one with a digit changed after signing (expect: both rejected, bad signature)",
-		seq, meter.KeyName(d.ID)), seq, nil
+		seq, reading.KeyName(d.ID)), seq, nil
 }
 
 // tamper waits for a full entry bundle and edits one reading in it,

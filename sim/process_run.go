@@ -507,7 +507,7 @@ func (s *Sim) startProcessPlants(ctx context.Context, wg *sync.WaitGroup) error 
 		if len(s.processPlants) >= s.cfg.ProcessPlants {
 			break
 		}
-		if !slices.ContainsFunc(e.Plant.Units, func(u Unit) bool { return u.Kind == UnitCooling }) {
+		if !slices.ContainsFunc(e.System.Units, func(u Unit) bool { return u.Kind == UnitCooling }) {
 			continue
 		}
 		pp, err := NewProcessPlant(e.ID, DefaultProcessParams(), speed, tick, s.prov.Seed+int64(len(s.processPlants)))

@@ -70,7 +70,7 @@ func runProcessLoop(t *testing.T, p ProcessParams, step, delay, end float64, tun
 	if tune != nil {
 		tune(cfg)
 	}
-	pl, err := control.NewPlant(cfg)
+	pl, err := control.NewController(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

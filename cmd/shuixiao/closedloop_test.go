@@ -14,11 +14,11 @@ import (
 
 	"golang.org/x/mod/sumdb/note"
 
+	"github.com/shuixiao/shuixiao/command"
 	"github.com/shuixiao/shuixiao/control"
 	"github.com/shuixiao/shuixiao/meter"
 	"github.com/shuixiao/shuixiao/reading"
 	"github.com/shuixiao/shuixiao/sim"
-	"github.com/shuixiao/shuixiao/store"
 	"github.com/shuixiao/shuixiao/verify"
 )
 
@@ -135,7 +135,7 @@ func TestClosedLoopThroughTheRealPath(t *testing.T) {
 	}
 
 	// The command log: every command recorded with its cause and acknowledged.
-	var cmds []store.CommandRecord
+	var cmds []command.Record
 	must(t, admin.get("/api/v1/plants/"+pp.ID+"/commands?limit=5000", &cmds))
 	limits := map[string]float64{}
 	for _, a := range pp.Control.Actuators {
@@ -144,14 +144,14 @@ func TestClosedLoopThroughTheRealPath(t *testing.T) {
 	maxSent := map[string]float64{}
 	acked := 0
 	for _, c := range cmds {
-		if c.Kind != store.CommandIssue {
+		if c.Kind != command.KindIssue {
 			continue
 		}
 		maxSent[c.Actuator] = math.Max(maxSent[c.Actuator], c.Value)
 		if c.Value > limits[c.Actuator] || c.Value > c.Max {
 			t.Errorf("command %s: %s = %g above its interlock %g", c.ID, c.Actuator, c.Value, limits[c.Actuator])
 		}
-		if c.Status == store.CommandAcked {
+		if c.Status == command.Acked {
 			acked++
 		}
 		if c.By == "" || c.Index == 0 {
@@ -231,7 +231,7 @@ func TestClosedLoopThroughTheRealPath(t *testing.T) {
 	// one more commanded but not yet acknowledged.
 	ackedClean := 0
 	for _, c := range ro.Cleanings {
-		if c.Status == store.CommandAcked {
+		if c.Status == command.Acked {
 			ackedClean++
 		}
 	}
@@ -253,7 +253,7 @@ func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
 // sees the enterprise reads it; only an admin or the enterprise's own token
 // changes set-points and modes; interlocks refuse out-of-bounds operator
 // values; a command entry's receipt is served to its enterprise only.
-func checkPlantAccess(t *testing.T, s *server, pp *sim.ProcessPlant, cmds []store.CommandRecord) {
+func checkPlantAccess(t *testing.T, s *server, pp *sim.ProcessPlant, cmds []command.Record) {
 	t.Helper()
 	admin := s.client(s.token)
 	must(t, admin.post("/api/v1/enterprises", meter.Enterprise{ID: "EN-430300-902", Name: "另一企业", Park: "PK-T", Region: "430300", Industry: "2614"}, nil))

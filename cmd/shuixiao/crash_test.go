@@ -29,6 +29,9 @@ func TestMain(m *testing.M) {
 		// A load test: meters publish as fast as they are acknowledged.
 		os.Exit(runServe([]string{"--data", os.Getenv("SX_DATA"), "--http", os.Getenv("SX_HTTP"), "--mqtt", os.Getenv("SX_MQTT"), "--mqtt-publish-rate", "0"}))
 	}
+	if os.Getenv("SHUIXIAO_TEST_CHILD") == "demo" {
+		os.Exit(demoChild())
+	}
 	routeKlog(slog.New(slog.DiscardHandler))
 	os.Exit(m.Run())
 }

@@ -21,7 +21,9 @@ import (
 
 	paho5 "github.com/eclipse/paho.golang/paho"
 
+	"github.com/shuixiao/shuixiao/alarm"
 	"github.com/shuixiao/shuixiao/broker"
+	"github.com/shuixiao/shuixiao/rejection"
 	"github.com/shuixiao/shuixiao/store"
 )
 
@@ -141,22 +143,22 @@ func TestJunkLoginsDoNotGrowTheStore(t *testing.T) {
 		t.Fatalf("%d junk logins accepted", acc)
 	}
 	ctx := context.Background()
-	var counts []store.RejectionCount
+	var counts []rejection.Count
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		var err error
-		counts, err = s.store.RejectionCounts(ctx, store.RejectionFilter{})
+		counts, err = s.store.RejectionCounts(ctx, rejection.Filter{})
 		must(t, err)
-		if tot := store.TotalsByReason(counts); tot["bad-username"]+tot["bad-credentials"] == 2000 || time.Now().After(deadline) {
+		if tot := rejection.TotalsByReason(counts); tot["bad-username"]+tot["bad-credentials"] == 2000 || time.Now().After(deadline) {
 			break
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	recent, err := s.store.RecentRejections(ctx, store.RejectionFilter{}, 1000)
+	recent, err := s.store.RecentRejections(ctx, rejection.Filter{}, 1000)
 	must(t, err)
 	growth := storeBytes(t, dir) - before
 	t.Logf("2,000 junk logins in %v: %d counter rows, %d log rows, store (db+WAL) grew %d bytes", took.Round(time.Millisecond), len(counts), len(recent), growth)
-	if tot := store.TotalsByReason(counts); tot["bad-username"] != 1000 || tot["bad-credentials"] != 1000 {
+	if tot := rejection.TotalsByReason(counts); tot["bad-username"] != 1000 || tot["bad-credentials"] != 1000 {
 		t.Errorf("counted %v, want 1000 of each", tot)
 	}
 	if len(counts) != 2 || len(recent) != 2 {
@@ -304,7 +306,7 @@ func TestHostileLoad(t *testing.T) {
 			}
 		}
 	}
-	recent, err := s.store.RecentRejections(ctx, store.RejectionFilter{}, 10000)
+	recent, err := s.store.RecentRejections(ctx, rejection.Filter{}, 10000)
 	must(t, err)
 	var rejBytes int
 	for _, r := range recent {
@@ -392,7 +394,7 @@ func TestStreamOutlivesTimeouts(t *testing.T) {
 		got <- false // the stream ended
 	}()
 	time.Sleep(time.Second)
-	s.live.Alarm(store.Alarm{ID: 7, Kind: "test", Enterprise: "E", Message: "after the timeouts"})
+	s.live.Alarm(alarm.Alarm{ID: 7, Kind: "test", Enterprise: "E", Message: "after the timeouts"})
 	select {
 	case ok := <-got:
 		if !ok {

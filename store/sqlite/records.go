@@ -8,6 +8,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/shuixiao/shuixiao/alarm"
+	"github.com/shuixiao/shuixiao/rejection"
 	"github.com/shuixiao/shuixiao/store"
 )
 
@@ -17,7 +19,7 @@ import (
 // refused attempt moves a row's counters instead of adding rows. The log
 // keeps the RecentRejections rows seen last, so whatever the keys it stays
 // bounded.
-func (s *Store) writeRejections(ctx context.Context, tx *sql.Tx, rejs []store.Rejection) error {
+func (s *Store) writeRejections(ctx context.Context, tx *sql.Tx, rejs []rejection.Rejection) error {
 	type key struct{ reason, meter, source string }
 	type agg struct {
 		n           int64
@@ -27,7 +29,7 @@ func (s *Store) writeRejections(ctx context.Context, tx *sql.Tx, rejs []store.Re
 	counts := map[key]*agg{}
 	logs := map[key]*agg{}
 	var countOrder, logOrder []key
-	add := func(m map[key]*agg, order *[]key, k key, r *store.Rejection, n int64) {
+	add := func(m map[key]*agg, order *[]key, k key, r *rejection.Rejection, n int64) {
 		a := m[k]
 		t := r.Time.UnixMilli()
 		if a == nil {
@@ -47,9 +49,9 @@ func (s *Store) writeRejections(ctx context.Context, tx *sql.Tx, rejs []store.Re
 		if n <= 0 {
 			n = 1
 		}
-		meter := clip(r.Meter, store.MaxRejectionKey)
+		meter := clip(r.Meter, rejection.MaxKey)
 		add(counts, &countOrder, key{r.Reason, meter, ""}, r, n)
-		add(logs, &logOrder, key{r.Reason, meter, clip(r.Source, store.MaxRejectionKey)}, r, n)
+		add(logs, &logOrder, key{r.Reason, meter, clip(r.Source, rejection.MaxKey)}, r, n)
 	}
 	for _, k := range countOrder {
 		c := counts[k]
@@ -63,7 +65,7 @@ func (s *Store) writeRejections(ctx context.Context, tx *sql.Tx, rejs []store.Re
 		if _, err := tx.ExecContext(ctx, `INSERT INTO rejections(reason, meter, source, n, first, t, detail) VALUES (?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT(reason, meter, source) DO UPDATE SET n = n + excluded.n, first = min(first, excluded.first),
 				detail = CASE WHEN excluded.t >= t THEN excluded.detail ELSE detail END, t = max(t, excluded.t)`,
-			k.reason, k.meter, k.source, l.n, l.first, l.last, clip(l.detail, store.MaxRejectionDetail)); err != nil {
+			k.reason, k.meter, k.source, l.n, l.first, l.last, clip(l.detail, rejection.MaxDetail)); err != nil {
 			return fmt.Errorf("log rejection: %w", err)
 		}
 	}
@@ -86,7 +88,7 @@ func clip(s string, n int) string {
 }
 
 // RejectionCounts implements store.Rejections.
-func (s *Store) RejectionCounts(ctx context.Context, f store.RejectionFilter) ([]store.RejectionCount, error) {
+func (s *Store) RejectionCounts(ctx context.Context, f rejection.Filter) ([]rejection.Count, error) {
 	w := &where{}
 	w.add("meter = ?", f.Meter)
 	w.add("reason = ?", f.Reason)
@@ -99,9 +101,9 @@ func (s *Store) RejectionCounts(ctx context.Context, f store.RejectionFilter) ([
 		return nil, fmt.Errorf("rejection counts: %w", err)
 	}
 	defer rows.Close()
-	var out []store.RejectionCount
+	var out []rejection.Count
 	for rows.Next() {
-		var c store.RejectionCount
+		var c rejection.Count
 		var n, last int64
 		if err := rows.Scan(&c.Reason, &c.Meter, &n, &last); err != nil {
 			return nil, fmt.Errorf("rejection counts: %w", err)
@@ -113,7 +115,7 @@ func (s *Store) RejectionCounts(ctx context.Context, f store.RejectionFilter) ([
 }
 
 // RecentRejections implements store.Rejections.
-func (s *Store) RecentRejections(ctx context.Context, f store.RejectionFilter, limit int) ([]store.Rejection, error) {
+func (s *Store) RecentRejections(ctx context.Context, f rejection.Filter, limit int) ([]rejection.Rejection, error) {
 	if limit <= 0 {
 		limit = 100
 	}
@@ -129,9 +131,9 @@ func (s *Store) RecentRejections(ctx context.Context, f store.RejectionFilter, l
 		return nil, fmt.Errorf("recent rejections: %w", err)
 	}
 	defer rows.Close()
-	var out []store.Rejection
+	var out []rejection.Rejection
 	for rows.Next() {
-		var r store.Rejection
+		var r rejection.Rejection
 		var t, first, n int64
 		if err := rows.Scan(&t, &first, &n, &r.Meter, &r.Reason, &r.Detail, &r.Source); err != nil {
 			return nil, fmt.Errorf("recent rejections: %w", err)
@@ -144,12 +146,12 @@ func (s *Store) RecentRejections(ctx context.Context, f store.RejectionFilter, l
 
 const alarmCols = `id, kind, severity, enterprise, point, meter, message, state, raised, last_raised, count, acked, acked_by, cleared, cleared_by`
 
-func scanAlarm(sc interface{ Scan(...any) error }) (store.Alarm, error) {
-	var a store.Alarm
+func scanAlarm(sc interface{ Scan(...any) error }) (alarm.Alarm, error) {
+	var a alarm.Alarm
 	var sev, state string
 	var raised, last, acked, cleared int64
 	err := sc.Scan(&a.ID, &a.Kind, &sev, &a.Enterprise, &a.Point, &a.Meter, &a.Message, &state, &raised, &last, &a.Count, &acked, &a.AckedBy, &cleared, &a.ClearedBy)
-	a.Severity, a.State = store.Severity(sev), store.AlarmState(state)
+	a.Severity, a.State = alarm.Severity(sev), alarm.State(state)
 	a.Raised, a.LastRaised = time.UnixMilli(raised).UTC(), time.UnixMilli(last).UTC()
 	if acked != 0 {
 		a.Acked = time.UnixMilli(acked).UTC()
@@ -166,9 +168,9 @@ func alarmEvent(ctx context.Context, tx *sql.Tx, id int64, at time.Time, action,
 }
 
 // RaiseAlarm implements store.Alarms.
-func (s *Store) RaiseAlarm(ctx context.Context, a store.Alarm) (store.Alarm, bool, error) {
+func (s *Store) RaiseAlarm(ctx context.Context, a alarm.Alarm) (alarm.Alarm, bool, error) {
 	if err := a.Validate(); err != nil {
-		return store.Alarm{}, false, err
+		return alarm.Alarm{}, false, fmt.Errorf("%w: %v", store.ErrInvalid, err)
 	}
 	var id int64
 	created := false
@@ -198,14 +200,14 @@ func (s *Store) RaiseAlarm(ctx context.Context, a store.Alarm) (store.Alarm, boo
 		return alarmEvent(ctx, tx, id, a.Raised, "raise", "", a.Message)
 	})
 	if err != nil {
-		return store.Alarm{}, false, fmt.Errorf("raise alarm %s: %w", a.Kind, err)
+		return alarm.Alarm{}, false, fmt.Errorf("raise alarm %s: %w", a.Kind, err)
 	}
 	stored, err := s.Alarm(ctx, id)
 	return stored, created, err
 }
 
 // transition moves an alarm from one of the states in from to state to.
-func (s *Store) transition(ctx context.Context, id int64, action string, to store.AlarmState, set string, by string, at time.Time, note string, from ...store.AlarmState) (store.Alarm, error) {
+func (s *Store) transition(ctx context.Context, id int64, action string, to alarm.State, set string, by string, at time.Time, note string, from ...alarm.State) (alarm.Alarm, error) {
 	err := s.withWrite(ctx, func(tx *sql.Tx) error {
 		var state string
 		err := tx.QueryRowContext(ctx, `SELECT state FROM alarms WHERE id = ?`, id).Scan(&state)
@@ -217,7 +219,7 @@ func (s *Store) transition(ctx context.Context, id int64, action string, to stor
 		}
 		allowed := false
 		for _, f := range from {
-			allowed = allowed || store.AlarmState(state) == f
+			allowed = allowed || alarm.State(state) == f
 		}
 		if !allowed {
 			return fmt.Errorf("%w: alarm is %s", store.ErrConflict, state)
@@ -228,35 +230,35 @@ func (s *Store) transition(ctx context.Context, id int64, action string, to stor
 		return alarmEvent(ctx, tx, id, at, action, by, note)
 	})
 	if err != nil {
-		return store.Alarm{}, fmt.Errorf("%s alarm %d: %w", action, id, err)
+		return alarm.Alarm{}, fmt.Errorf("%s alarm %d: %w", action, id, err)
 	}
 	return s.Alarm(ctx, id)
 }
 
 // AckAlarm implements store.Alarms.
-func (s *Store) AckAlarm(ctx context.Context, id int64, by string, at time.Time, note string) (store.Alarm, error) {
-	return s.transition(ctx, id, "ack", store.AlarmAcked, "acked = ?, acked_by = ?", by, at, note, store.AlarmActive)
+func (s *Store) AckAlarm(ctx context.Context, id int64, by string, at time.Time, note string) (alarm.Alarm, error) {
+	return s.transition(ctx, id, "ack", alarm.Acked, "acked = ?, acked_by = ?", by, at, note, alarm.Active)
 }
 
 // ClearAlarm implements store.Alarms.
-func (s *Store) ClearAlarm(ctx context.Context, id int64, by string, at time.Time, note string) (store.Alarm, error) {
-	return s.transition(ctx, id, "clear", store.AlarmCleared, "cleared = ?, cleared_by = ?", by, at, note, store.AlarmActive, store.AlarmAcked)
+func (s *Store) ClearAlarm(ctx context.Context, id int64, by string, at time.Time, note string) (alarm.Alarm, error) {
+	return s.transition(ctx, id, "clear", alarm.Cleared, "cleared = ?, cleared_by = ?", by, at, note, alarm.Active, alarm.Acked)
 }
 
 // Alarm implements store.Alarms.
-func (s *Store) Alarm(ctx context.Context, id int64) (store.Alarm, error) {
+func (s *Store) Alarm(ctx context.Context, id int64) (alarm.Alarm, error) {
 	a, err := scanAlarm(s.r.QueryRowContext(ctx, `SELECT `+alarmCols+` FROM alarms WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
-		return store.Alarm{}, fmt.Errorf("alarm %d: %w", id, store.ErrNotFound)
+		return alarm.Alarm{}, fmt.Errorf("alarm %d: %w", id, store.ErrNotFound)
 	}
 	if err != nil {
-		return store.Alarm{}, fmt.Errorf("alarm %d: %w", id, err)
+		return alarm.Alarm{}, fmt.Errorf("alarm %d: %w", id, err)
 	}
 	return a, nil
 }
 
 // Alarms implements store.Alarms.
-func (s *Store) Alarms(ctx context.Context, f store.AlarmFilter) ([]store.Alarm, error) {
+func (s *Store) Alarms(ctx context.Context, f alarm.Filter) ([]alarm.Alarm, error) {
 	w := &where{}
 	w.add("state = ?", string(f.State))
 	if f.Open {
@@ -285,7 +287,7 @@ func (s *Store) Alarms(ctx context.Context, f store.AlarmFilter) ([]store.Alarm,
 		return nil, fmt.Errorf("list alarms: %w", err)
 	}
 	defer rows.Close()
-	var out []store.Alarm
+	var out []alarm.Alarm
 	for rows.Next() {
 		a, err := scanAlarm(rows)
 		if err != nil {
@@ -297,7 +299,7 @@ func (s *Store) Alarms(ctx context.Context, f store.AlarmFilter) ([]store.Alarm,
 }
 
 // AlarmHistory implements store.Alarms.
-func (s *Store) AlarmHistory(ctx context.Context, id int64) ([]store.AlarmEvent, error) {
+func (s *Store) AlarmHistory(ctx context.Context, id int64) ([]alarm.Event, error) {
 	if _, err := s.Alarm(ctx, id); err != nil {
 		return nil, err
 	}
@@ -306,9 +308,9 @@ func (s *Store) AlarmHistory(ctx context.Context, id int64) ([]store.AlarmEvent,
 		return nil, fmt.Errorf("alarm %d history: %w", id, err)
 	}
 	defer rows.Close()
-	var out []store.AlarmEvent
+	var out []alarm.Event
 	for rows.Next() {
-		e := store.AlarmEvent{Alarm: id}
+		e := alarm.Event{Alarm: id}
 		var t int64
 		if err := rows.Scan(&t, &e.Action, &e.By, &e.Note); err != nil {
 			return nil, fmt.Errorf("alarm %d history: %w", id, err)

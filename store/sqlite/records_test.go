@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shuixiao/shuixiao/rejection"
 	"github.com/shuixiao/shuixiao/store"
 )
 
@@ -18,23 +19,23 @@ func TestRejectionLogBounded(t *testing.T) {
 	s, _ := openTemp(t, Options{ManualCompaction: true, RecentRejections: 50})
 	t0 := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
 	for b := 0; b < 4; b++ {
-		var rejs []store.Rejection
+		var rejs []rejection.Rejection
 		for i := 0; i < 40; i++ {
 			n := b*40 + i
-			rejs = append(rejs, store.Rejection{Time: t0.Add(time.Duration(n) * time.Second), Reason: "bad-credentials", Source: fmt.Sprintf("mqtt:10.0.%d.%d", n/256, n%256)})
+			rejs = append(rejs, rejection.Rejection{Time: t0.Add(time.Duration(n) * time.Second), Reason: "bad-credentials", Source: fmt.Sprintf("mqtt:10.0.%d.%d", n/256, n%256)})
 		}
 		if err := s.Commit(ctx, &store.Batch{Rejections: rejs}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	recent, err := s.RecentRejections(ctx, store.RejectionFilter{}, 1000)
+	recent, err := s.RecentRejections(ctx, rejection.Filter{}, 1000)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(recent) != 50 || !recent[0].Time.Equal(t0.Add(159*time.Second)) || !recent[49].Time.Equal(t0.Add(110*time.Second)) {
 		t.Fatalf("%d rows, newest %v, oldest %v", len(recent), recent[0].Time, recent[len(recent)-1].Time)
 	}
-	counts, err := s.RejectionCounts(ctx, store.RejectionFilter{})
+	counts, err := s.RejectionCounts(ctx, rejection.Filter{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,7 +77,7 @@ func TestMigrateRejectionLog(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	recent, err := s.RecentRejections(context.Background(), store.RejectionFilter{}, 0)
+	recent, err := s.RecentRejections(context.Background(), rejection.Filter{}, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
