@@ -16,6 +16,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	xrate "golang.org/x/time/rate"
+
 	"github.com/shuixiao/shuixiao/alarm"
 	"github.com/shuixiao/shuixiao/command"
 	"github.com/shuixiao/shuixiao/reading"
@@ -67,8 +69,42 @@ type Options struct {
 	// RetryFailedAfter is how long after a failed command the held value is
 	// offered again (default 30 s).
 	RetryFailedAfter time.Duration
-	Logger           *slog.Logger
+	// OperatorChanges bounds how fast operators may change one actuator's
+	// mode or manual value (default DefaultOperatorChanges); a lock-out is
+	// never refused. Over it, SetMode answers ErrTooFast.
+	OperatorChanges ChangeLimit
+	Logger          *slog.Logger
 }
+
+// ChangeLimit is a token bucket: Burst changes at once, then one every
+// 1/PerS seconds (wall clock).
+type ChangeLimit struct {
+	PerS  float64
+	Burst int
+}
+
+// DefaultOperatorChanges lets an operator make 5 changes of one actuator at
+// once and one every 6 s after that.
+var DefaultOperatorChanges = ChangeLimit{PerS: 1.0 / 6, Burst: 5}
+
+// ErrTooFast refuses an operator change over Options.OperatorChanges; the
+// error is a *TooFastError.
+var ErrTooFast = errors.New("operator changes of this actuator are too frequent")
+
+// TooFastError says when an operator may change an actuator again.
+type TooFastError struct {
+	Actuator string
+	Limit    ChangeLimit
+	Retry    time.Duration // until the next change is accepted
+}
+
+func (e *TooFastError) Error() string {
+	return fmt.Sprintf("actuate: %v: actuator %s takes %d operator changes at once and one every %.0f s after that (next in %.0f s); a lock-out is always accepted",
+		ErrTooFast, e.Actuator, e.Limit.Burst, 1/e.Limit.PerS, math.Ceil(e.Retry.Seconds()))
+}
+
+// Is makes errors.Is(err, ErrTooFast) hold.
+func (e *TooFastError) Is(target error) bool { return target == ErrTooFast }
 
 // Actuation is the one place where control outputs become device commands:
 // every value passes the interlocks of its actuator (Decide), is recorded in
@@ -118,6 +154,28 @@ type actuatorState struct {
 	lastID     string
 	lastStatus string
 	failedAt   time.Time
+	changedAt  time.Time      // when the decided value last changed (the dwell counts from it)
+	operator   *xrate.Limiter // operators' changes; made on first use
+}
+
+// decide applies the interlocks with the dwell counted to now and keeps the
+// decision. Called with the gate's lock held.
+func (as *actuatorState) decide(req Request, dt float64, now time.Time) Decision {
+	as.heldFor(now)
+	d := as.Decide(as.st, req, dt)
+	if !as.st.HasHeld || d.Value != as.st.Held {
+		as.changedAt = now
+	}
+	as.st, as.decision = as.st.Next(d), d
+	return d
+}
+
+// heldFor sets the state's HeldS at now.
+func (as *actuatorState) heldFor(now time.Time) {
+	as.st.HeldS = math.Inf(1)
+	if !as.changedAt.IsZero() {
+		as.st.HeldS = now.Sub(as.changedAt).Seconds()
+	}
 }
 
 type outgoing struct {
@@ -154,6 +212,9 @@ func New(opts Options) (*Actuation, error) {
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.OperatorChanges == (ChangeLimit{}) {
+		opts.OperatorChanges = DefaultOperatorChanges
 	}
 	var tag [2]byte
 	if _, err := rand.Read(tag[:]); err != nil {
@@ -209,6 +270,7 @@ func (a *Actuation) Configure(plant, enterprise string, acts []Actuator, overrid
 		if old, ok := g.acts[name]; ok && old.Device == as.Device {
 			mode, manual := as.st.Mode, as.st.Manual
 			as.st, as.hasSent, as.lastSent, as.sentAt, as.lastID, as.lastStatus = old.st, old.hasSent, old.lastSent, old.sentAt, old.lastID, old.lastStatus
+			as.changedAt, as.operator = old.changedAt, old.operator
 			as.st.Mode, as.st.Manual = mode, manual
 		}
 	}
@@ -255,8 +317,7 @@ func (a *Actuation) Apply(ctx context.Context, plant string, reqs []Request, dt 
 			continue
 		}
 		seen[req.Actuator] = true
-		d := as.Decide(as.st, req, dt)
-		as.st, as.decision = as.st.Next(d), d
+		d := as.decide(req, dt, now)
 		out[req.Actuator] = d
 		if o := a.offer(g, as, d, req, now); o != nil {
 			batch = append(batch, o)
@@ -268,8 +329,7 @@ func (a *Actuation) Apply(ctx context.Context, plant string, reqs []Request, dt 
 			continue
 		}
 		req := Request{Actuator: name, Value: as.st.Held, By: "hold", Reason: "no request this step: value held"}
-		d := as.Decide(as.st, req, dt)
-		as.st, as.decision = as.st.Next(d), d
+		d := as.decide(req, dt, now)
 		out[name] = d
 		if o := a.offer(g, as, d, req, now); o != nil {
 			batch = append(batch, o)
@@ -403,16 +463,34 @@ func (a *Actuation) SetMode(ctx context.Context, plant, actuator, mode string, v
 		g.mu.Unlock()
 		return command.Record{}, fmt.Errorf("actuate: plant %s has no actuator %s: %w", plant, actuator, store.ErrNotFound)
 	}
+	now := a.opts.Now()
 	if mode == command.ModeManual {
-		if err := as.CheckManual(value); err != nil {
+		as.heldFor(now)
+		err := as.CheckManual(value)
+		if err == nil {
+			err = as.CheckDwell(as.st, value)
+		}
+		if err != nil {
 			g.mu.Unlock()
 			return command.Record{}, fmt.Errorf("%w: %v", store.ErrInvalid, err)
+		}
+	}
+	if mode != command.ModeLocked {
+		lim := a.opts.OperatorChanges
+		if as.operator == nil {
+			as.operator = xrate.NewLimiter(xrate.Limit(lim.PerS), lim.Burst)
+		}
+		if !as.operator.AllowN(now, 1) {
+			res := as.operator.ReserveN(now, 1)
+			retry := res.DelayFrom(now)
+			res.CancelAt(now)
+			g.mu.Unlock()
+			return command.Record{}, &TooFastError{Actuator: actuator, Limit: lim, Retry: retry}
 		}
 	}
 	act, enterprise := as.Actuator, g.enterprise
 	g.mu.Unlock()
 
-	now := a.opts.Now()
 	id := a.newID(now)
 	rec := command.Record{ID: id, Kind: command.KindMode, Plant: plant, Enterprise: enterprise, Device: act.Device,
 		Actuator: actuator, Unit: act.Unit, Min: act.Min, Max: act.Max, Mode: mode, Source: reading.SourceOperator,
@@ -438,8 +516,7 @@ func (a *Actuation) SetMode(ctx context.Context, plant, actuator, mode string, v
 		as.st.Mode, as.st.Manual = mode, value
 		if mode != command.ModeAuto {
 			req := Request{Actuator: actuator, Value: as.st.Held, By: "operator", Reason: "mode " + mode + " by " + rec.By}
-			d := as.Decide(as.st, req, 0)
-			as.st, as.decision = as.st.Next(d), d
+			d := as.decide(req, 0, now)
 			if o := a.offer(g, as, d, req, now); o != nil {
 				batch = append(batch, o)
 			}

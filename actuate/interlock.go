@@ -33,6 +33,12 @@ type Limits struct {
 	StaleAfterS float64 `json:"stale_after_s,omitempty"`
 	// Values, when not empty, are the only values allowed (on/off, modes).
 	Values []float64 `json:"values,omitempty"`
+	// MinDwellS, for a discrete actuator, is the least time in wall-clock
+	// seconds a value is held before it may change (0: none): a pump or a
+	// valve sequence is not cycled faster than it is built for. A
+	// controller's change is held back (interlock "dwell"); an operator's is
+	// refused. A move to the fail-safe or lock-out value is never held.
+	MinDwellS float64 `json:"min_dwell_s,omitempty"`
 }
 
 // Actuator is one controllable output of a device: the command name the
@@ -71,14 +77,17 @@ func (a Actuator) Validate() error {
 	if a.Device == "" {
 		return fmt.Errorf("actuator %s: no device", a.Name)
 	}
-	if !finite(a.Min, a.Max, a.MaxRisePerS, a.MaxFallPerS, a.FailSafe, a.Lockout, a.StaleAfterS, a.Deadband, a.RefreshS) {
+	if !finite(a.Min, a.Max, a.MaxRisePerS, a.MaxFallPerS, a.FailSafe, a.Lockout, a.StaleAfterS, a.Deadband, a.RefreshS, a.MinDwellS) {
 		return fmt.Errorf("actuator %s: limits must be finite numbers", a.Name)
 	}
 	if !(a.Min <= a.Max) {
 		return fmt.Errorf("actuator %s: min %g > max %g", a.Name, a.Min, a.Max)
 	}
-	if a.MaxRisePerS < 0 || a.MaxFallPerS < 0 || a.StaleAfterS < 0 || a.Deadband < 0 || a.RefreshS < 0 {
-		return fmt.Errorf("actuator %s: rates, staleness, deadband and refresh must not be negative", a.Name)
+	if a.MaxRisePerS < 0 || a.MaxFallPerS < 0 || a.StaleAfterS < 0 || a.Deadband < 0 || a.RefreshS < 0 || a.MinDwellS < 0 {
+		return fmt.Errorf("actuator %s: rates, staleness, deadband, refresh and dwell must not be negative", a.Name)
+	}
+	if a.MinDwellS > 0 && !a.Discrete() {
+		return fmt.Errorf("actuator %s: a dwell applies to discrete actuators (values) only", a.Name)
 	}
 	for _, v := range []struct {
 		name string
@@ -127,13 +136,16 @@ type State struct {
 	Manual  float64 // the operator's value in manual mode
 	Held    float64
 	HasHeld bool
+	// HeldS is how long, in wall-clock seconds, Held has been held; the
+	// dwell interlock reads it.
+	HeldS float64
 }
 
 // Decision is the value the interlocks let through and why.
 type Decision struct {
 	Value      float64
 	Requested  float64  // the controller's or operator's value before the interlocks
-	Interlocks []string // max, min, rate, discrete, manual, lockout, failsafe, stale:<input>, invalid:<input>, nan
+	Interlocks []string // max, min, rate, discrete, dwell, manual, lockout, failsafe, stale:<input>, invalid:<input>, nan
 	Source     string   // reading.SourceController, SourceOperator or SourceInterlock
 	// Immediate is set for moves the rate limits must not slow (to the
 	// fail-safe or lock-out value).
@@ -146,7 +158,7 @@ var ErrMode = errors.New("mode must be auto, manual or locked")
 // Decide applies the interlocks to a request, in order: lock-out; manual
 // override; fail-safe on stale, invalid or non-numeric inputs (the actuator's
 // own check, whatever the controller concluded); the bounds; the allowed
-// values; the rate limits over dt seconds of process time. It is pure and
+// values and the dwell; the rate limits over dt seconds of process time. It is pure and
 // total: any request, state and dt give a value within [Min, Max].
 func (a Actuator) Decide(st State, req Request, dt float64) Decision {
 	d := Decision{Requested: req.Value, Source: reading.SourceController}
@@ -199,6 +211,10 @@ func (a Actuator) Decide(st State, req Request, dt float64) Decision {
 			d.Interlocks = append(d.Interlocks, "discrete")
 		}
 		v = near
+		if a.dwelling(st, v) {
+			v = st.Held
+			d.Interlocks = append(d.Interlocks, "dwell")
+		}
 	} else if st.HasHeld && finite(st.Held) && st.Held >= a.Min && st.Held <= a.Max {
 		step := dt
 		if !(step >= 0) || math.IsInf(step, 0) {
@@ -221,6 +237,21 @@ func (a Actuator) Decide(st State, req Request, dt float64) Decision {
 	}
 	d.Value = v
 	return d
+}
+
+// dwelling reports whether moving a discrete actuator from its held value
+// to v would cut its dwell short.
+func (a Actuator) dwelling(st State, v float64) bool {
+	return a.MinDwellS > 0 && st.HasHeld && v != st.Held && slices.Contains(a.Values, st.Held) && !(st.HeldS >= a.MinDwellS)
+}
+
+// CheckDwell refuses an operator's change of a discrete actuator to v
+// sooner than its dwell allows.
+func (a Actuator) CheckDwell(st State, v float64) error {
+	if a.dwelling(st, v) {
+		return fmt.Errorf("actuator %s: interlock dwell: %g %s has been held %.1f s, it may change after %g s", a.Name, st.Held, a.Unit, st.HeldS, a.MinDwellS)
+	}
+	return nil
 }
 
 // Next returns the state after a decision.

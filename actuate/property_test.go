@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/shuixiao/shuixiao/command"
 	"github.com/shuixiao/shuixiao/reading"
+	"github.com/shuixiao/shuixiao/store"
 )
 
 // source yields the numbers an action sequence is made of: from a seeded
@@ -87,6 +89,9 @@ func randomActuators(src source) []Actuator {
 		if src.intn(4) == 0 {
 			a.Values = []float64{lo, (lo + hi) / 2, hi}
 			a.FailSafe = a.Values[src.intn(3)]
+			if src.intn(2) == 0 {
+				a.MinDwellS = 1 + 10*src.float()
+			}
 		}
 		if src.intn(2) == 0 {
 			a.Deadband = src.float() * (hi - lo) / 50
@@ -113,6 +118,13 @@ func runActions(t *testing.T, src source, n int) {
 	r := newRig(t, acts...)
 	ctx := context.Background()
 	held := map[string]float64{}
+	changed := map[string]time.Time{} // when held last changed
+	hold := func(name string, v float64) {
+		if prev, ok := held[name]; !ok || prev != v {
+			changed[name] = r.clock.Now()
+		}
+		held[name] = v
+	}
 	modes := map[string]string{}
 	checked := 0
 	for step := 0; step < n; step++ {
@@ -166,7 +178,12 @@ func runActions(t *testing.T, src source, n int) {
 						t.Fatalf("step %d: %s fell %g → %g in %g s (limit %g/s)", step, name, prev, d.Value, dt, a.MaxFallPerS)
 					}
 				}
-				held[name] = d.Value
+				if prev, ok := held[name]; ok && prev != d.Value && !d.Immediate && a.MinDwellS > 0 {
+					if since := r.clock.Now().Sub(changed[name]).Seconds(); since < a.MinDwellS {
+						t.Fatalf("step %d: %s changed %g → %g after %.1f s (dwell %g s)", step, name, prev, d.Value, since, a.MinDwellS)
+					}
+				}
+				hold(name, d.Value)
 			}
 		case k < 16: // an operator
 			a := acts[src.intn(len(acts))]
@@ -176,15 +193,21 @@ func runActions(t *testing.T, src source, n int) {
 				v = a.Values[src.intn(len(a.Values))]
 			}
 			_, err := r.a.SetMode(ctx, "PL1", a.Name, mode, v, "token:fuzz", "random")
-			if err == nil {
+			prev, hasPrev := held[a.Name]
+			dwelling := a.MinDwellS > 0 && hasPrev && prev != v && r.clock.Now().Sub(changed[a.Name]).Seconds() < a.MinDwellS
+			switch {
+			case err == nil:
 				modes[a.Name] = mode
-			} else if mode == command.ModeManual && a.CheckManual(v) == nil || mode == command.ModeAuto || mode == command.ModeLocked {
+			case errors.Is(err, ErrTooFast) && mode != command.ModeLocked:
+				// operators' changes are rate-limited; a lock-out never is
+			case errors.Is(err, store.ErrInvalid) && mode == command.ModeManual && dwelling && strings.Contains(err.Error(), "dwell"):
+			case mode == command.ModeManual && a.CheckManual(v) == nil || mode == command.ModeAuto || mode == command.ModeLocked:
 				t.Fatalf("step %d: SetMode(%s, %s, %g) refused: %v", step, a.Name, mode, v, err)
 			}
 			if st := r.a.Status("PL1"); len(st) > 0 {
 				for _, s := range st {
 					if s.HasValue {
-						held[s.Name] = s.Value
+						hold(s.Name, s.Value)
 					}
 				}
 			}

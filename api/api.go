@@ -60,17 +60,21 @@ type Options struct {
 	Location      *time.Location // default Asia/Shanghai
 	Now           func() time.Time
 	Logger        *slog.Logger
+	// Requests is each token's request budget (default
+	// DefaultRequestLimit); over it, 429 with Retry-After.
+	Requests RequestLimit
 }
 
 // Server serves the API. It is an http.Handler for the /api/v1/ tree.
 type Server struct {
-	opts    Options
-	mux     *http.ServeMux
-	started time.Time
-	tokens  tokenCache
-	cache   ttlCache
-	meters  *registry.Meters
-	nets    *netreg.Registry // nil when the store keeps no networks
+	opts     Options
+	mux      *http.ServeMux
+	started  time.Time
+	tokens   tokenCache
+	cache    ttlCache
+	meters   *registry.Meters
+	nets     *netreg.Registry // nil when the store keeps no networks
+	requests tokenLimiter
 	// authFailures bounds the failed authentications recorded in the audit log.
 	authFailures authFailureBucket
 }
@@ -89,7 +93,10 @@ func New(opts Options) *Server {
 	if opts.Live == nil {
 		opts.Live = NewLive()
 	}
-	s := &Server{opts: opts, mux: http.NewServeMux(), started: opts.Now(),
+	if opts.Requests == (RequestLimit{}) {
+		opts.Requests = DefaultRequestLimit
+	}
+	s := &Server{opts: opts, mux: http.NewServeMux(), started: opts.Now(), requests: tokenLimiter{limit: opts.Requests},
 		meters: &registry.Meters{Store: opts.Store, Ledger: opts.Ledger, Ingest: opts.Ingest, Devices: opts.Devices, Now: opts.Now}}
 	if ns, ok := opts.Store.(netreg.Store); ok {
 		var mon netreg.Monitor

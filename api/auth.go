@@ -153,7 +153,11 @@ func (s *Server) authenticated(h func(http.ResponseWriter, *http.Request, *Princ
 			s.fail(w, r, err)
 			return
 		}
-		h(w, r, &Principal{Token: tok})
+		p := &Principal{Token: tok}
+		if s.overLimit(w, p) {
+			return
+		}
+		h(w, r, p)
 	}
 }
 

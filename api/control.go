@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/shuixiao/shuixiao/actuate"
@@ -289,8 +290,14 @@ func (s *Server) operate(w http.ResponseWriter, r *http.Request, p *Principal, r
 	writeJSON(w, http.StatusCreated, rec)
 }
 
-// failControl answers an operator change the interlocks refused with 400.
+// failControl answers an operator change the interlocks refused with 400,
+// and one over the operators' rate limit with 429.
 func (s *Server) failControl(w http.ResponseWriter, r *http.Request, err error) {
+	if tf := (*actuate.TooFastError)(nil); errors.As(err, &tf) {
+		w.Header().Set("Retry-After", strconv.Itoa(max(1, int(math.Ceil(tf.Retry.Seconds())))))
+		s.fail(w, r, errorf(http.StatusTooManyRequests, "%v", err))
+		return
+	}
 	if errors.Is(err, store.ErrInvalid) || errors.Is(err, actuate.ErrMode) {
 		s.fail(w, r, errorf(http.StatusBadRequest, "%v", err))
 		return

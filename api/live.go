@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/shuixiao/shuixiao/alarm"
@@ -24,30 +25,52 @@ type Seen struct {
 }
 
 // Live keeps each meter's latest reading in memory and fans committed
-// readings and alarms out to server-sent-event subscribers.
+// readings and alarms out to server-sent-event subscribers. Fanning out
+// never waits: it only queues events, a subscriber that falls a whole queue
+// behind is dropped (its client reconnects), and whether a subscriber may
+// see an event is decided by the subscriber's own goroutine, off the
+// ingest path.
 type Live struct {
 	mu   sync.RWMutex
 	seen map[string]Seen
 
-	subMu sync.Mutex
-	subs  map[*subscriber]struct{}
+	// MaxSubscribers caps the live streams open at once (default
+	// DefaultMaxSubscribers); MaxSubscribersPerToken caps those of one
+	// token (default DefaultMaxSubscribersPerToken). Set them before use.
+	MaxSubscribers, MaxSubscribersPerToken int
+
+	subMu    sync.Mutex
+	subs     map[*subscriber]struct{}
+	perToken map[string]int
+	dropped  atomic.Uint64
 }
+
+// Defaults of Live's caps.
+const (
+	DefaultMaxSubscribers         = 256
+	DefaultMaxSubscribersPerToken = 8
+)
+
+// liveQueue is how many events a subscriber may be behind before it is
+// dropped.
+const liveQueue = 1024
 
 type subscriber struct {
 	enterprise string // "" for every enterprise the caller may see
-	allow      func(enterprise string) bool
+	token      string
 	ch         chan liveEvent
-	dropped    int
+	gone       chan struct{} // closed when the subscriber is dropped for falling behind
 }
 
 type liveEvent struct {
-	kind string
-	data []byte
+	kind       string
+	enterprise string
+	data       []byte
 }
 
 // NewLive returns an empty Live.
 func NewLive() *Live {
-	return &Live{seen: map[string]Seen{}, subs: map[*subscriber]struct{}{}}
+	return &Live{seen: map[string]Seen{}, subs: map[*subscriber]struct{}{}, perToken: map[string]int{}}
 }
 
 // Load seeds the latest readings from the store's admission states at start.
@@ -109,33 +132,92 @@ func (l *Live) Committed(c *ingest.Committed) {
 			ev.Values[v.Channel] = v.Value
 		}
 		data, _ := json.Marshal(ev)
-		l.broadcast(c.Enterprise[i], liveEvent{kind: "reading", data: data})
+		l.broadcast(liveEvent{kind: "reading", enterprise: c.Enterprise[i], data: data})
 	}
 }
 
 // Alarm sends an alarm to the subscribers that may see it.
 func (l *Live) Alarm(a alarm.Alarm) {
 	data, _ := json.Marshal(a)
-	l.broadcast(a.Enterprise, liveEvent{kind: "alarm", data: data})
+	l.broadcast(liveEvent{kind: "alarm", enterprise: a.Enterprise, data: data})
 }
 
-func (l *Live) broadcast(enterprise string, ev liveEvent) {
+// broadcast queues ev for every subscriber of its enterprise; one whose
+// queue is full is dropped.
+func (l *Live) broadcast(ev liveEvent) {
 	l.subMu.Lock()
 	defer l.subMu.Unlock()
 	for s := range l.subs {
-		if s.enterprise != "" && s.enterprise != enterprise {
-			continue
-		}
-		if !s.allow(enterprise) {
+		if s.enterprise != "" && s.enterprise != ev.enterprise {
 			continue
 		}
 		select {
 		case s.ch <- ev:
 		default:
-			s.dropped++ // a slow client loses events rather than slowing ingest
+			l.remove(s)
+			close(s.gone)
+			l.dropped.Add(1)
 		}
 	}
 }
+
+// errTooManyStreams and errTooManyTokenStreams refuse a subscription over
+// Live's caps.
+var (
+	errTooManyStreams      = errorf(http.StatusServiceUnavailable, "too many live streams open; try again later")
+	errTooManyTokenStreams = errorf(http.StatusTooManyRequests, "this token has too many live streams open; close one first")
+)
+
+// subscribe adds a subscriber within the caps.
+func (l *Live) subscribe(token, enterprise string) (*subscriber, error) {
+	max, perToken := l.MaxSubscribers, l.MaxSubscribersPerToken
+	if max <= 0 {
+		max = DefaultMaxSubscribers
+	}
+	if perToken <= 0 {
+		perToken = DefaultMaxSubscribersPerToken
+	}
+	l.subMu.Lock()
+	defer l.subMu.Unlock()
+	if len(l.subs) >= max {
+		return nil, errTooManyStreams
+	}
+	if l.perToken[token] >= perToken {
+		return nil, errTooManyTokenStreams
+	}
+	s := &subscriber{enterprise: enterprise, token: token, ch: make(chan liveEvent, liveQueue), gone: make(chan struct{})}
+	l.subs[s] = struct{}{}
+	l.perToken[token]++
+	return s, nil
+}
+
+// unsubscribe removes a subscriber, if broadcast has not dropped it already.
+func (l *Live) unsubscribe(s *subscriber) {
+	l.subMu.Lock()
+	defer l.subMu.Unlock()
+	l.remove(s)
+}
+
+// remove forgets s; the caller holds subMu.
+func (l *Live) remove(s *subscriber) {
+	if _, ok := l.subs[s]; !ok {
+		return
+	}
+	delete(l.subs, s)
+	if l.perToken[s.token]--; l.perToken[s.token] <= 0 {
+		delete(l.perToken, s.token)
+	}
+}
+
+// Subscribers returns the number of live streams open.
+func (l *Live) Subscribers() int {
+	l.subMu.Lock()
+	defer l.subMu.Unlock()
+	return len(l.subs)
+}
+
+// Dropped returns how many subscribers were dropped for falling behind.
+func (l *Live) Dropped() uint64 { return l.dropped.Load() }
 
 func nonNil(s []string) []string {
 	if s == nil {
@@ -158,15 +240,13 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, p *Principal) {
 		s.fail(w, r, errorf(http.StatusInternalServerError, "streaming not supported"))
 		return
 	}
-	// Enterprise visibility is decided once per enterprise and remembered.
-	var visMu sync.Mutex
+	// Enterprise visibility is decided once per enterprise and remembered,
+	// here in the stream's own goroutine.
 	visible := map[string]bool{}
 	allow := func(e string) bool {
 		if p.SeesAll() {
 			return true
 		}
-		visMu.Lock()
-		defer visMu.Unlock()
 		v, ok := visible[e]
 		if !ok {
 			ent, err := s.opts.Store.Enterprise(r.Context(), e)
@@ -175,46 +255,67 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, p *Principal) {
 		}
 		return v
 	}
-	sub := &subscriber{enterprise: ent, allow: allow, ch: make(chan liveEvent, 256)}
 	live := s.opts.Live
-	live.subMu.Lock()
-	live.subs[sub] = struct{}{}
-	live.subMu.Unlock()
-	defer func() {
-		live.subMu.Lock()
-		delete(live.subs, sub)
-		live.subMu.Unlock()
-	}()
+	sub, err := live.subscribe(p.Token.ID, ent)
+	if err != nil {
+		w.Header().Set("Retry-After", "10")
+		s.fail(w, r, err)
+		return
+	}
+	defer live.unsubscribe(sub)
+	// A stream outlives the server's read and write timeouts; each write
+	// gets its own deadline instead, so a client that stops reading is cut
+	// off.
+	rc := http.NewResponseController(w)
+	_ = rc.SetReadDeadline(time.Time{})
+	writeBy := func() { _ = rc.SetWriteDeadline(time.Now().Add(streamWriteTimeout)) }
 
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream; charset=utf-8")
 	h.Set("Cache-Control", "no-cache")
 	h.Set("X-Accel-Buffering", "no")
+	writeBy()
 	w.WriteHeader(http.StatusOK)
 	fmt.Fprint(w, "retry: 3000\n: connected\n\n")
 	flusher.Flush()
 	tick := time.NewTicker(15 * time.Second)
 	defer tick.Stop()
+	send := func(ev liveEvent) {
+		if allow(ev.enterprise) {
+			fmt.Fprintf(w, "event: %s\ndata: %s\n\n", ev.kind, ev.data)
+		}
+	}
 	for {
 		select {
 		case <-r.Context().Done():
 			return
+		case <-sub.gone:
+			return // fell behind: the client reconnects and starts afresh
 		case ev := <-sub.ch:
-			fmt.Fprintf(w, "event: %s\ndata: %s\n\n", ev.kind, ev.data)
+			writeBy()
+			send(ev)
 			// Send what else is queued before flushing.
 			for n := 0; n < 64; n++ {
 				select {
 				case ev = <-sub.ch:
-					fmt.Fprintf(w, "event: %s\ndata: %s\n\n", ev.kind, ev.data)
+					send(ev)
 					continue
 				default:
 				}
 				break
 			}
-			flusher.Flush()
+			if rc.Flush() != nil {
+				return
+			}
 		case <-tick.C:
+			writeBy()
 			fmt.Fprint(w, ": keep-alive\n\n")
-			flusher.Flush()
+			if rc.Flush() != nil {
+				return
+			}
 		}
 	}
 }
+
+// streamWriteTimeout bounds each write of a live stream.
+const streamWriteTimeout = 30 * time.Second

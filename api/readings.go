@@ -97,6 +97,7 @@ func (s *Server) readings(w http.ResponseWriter, r *http.Request, p *Principal) 
 		}
 		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 		w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s-readings.csv"`, id))
+		streaming(w) // a whole range of readings can take longer than the server's write timeout
 		rq.Limit = 0
 		if err := store.WriteReadingsCSV(r.Context(), w, s.opts.Store, rq, chans, s.loc(r)); err != nil {
 			s.opts.Logger.Error("readings CSV", "meter", id, "error", err)

@@ -15,10 +15,14 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	mqtt "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/listeners"
 	"github.com/mochi-mqtt/server/v2/packets"
+
+	"github.com/shuixiao/shuixiao/reading"
 )
 
 // Topic prefixes of docs/mqtt.md.
@@ -39,8 +43,27 @@ const (
 	CodeImplementationErr  byte = 0x83
 	CodeNotAuthorized      byte = 0x87
 	CodeServerBusy         byte = 0x89
+	CodeRateTooHigh        byte = 0x96
 	CodePayloadFormatError byte = 0x99
 )
+
+// Defaults of the limits in Options.
+const (
+	DefaultMaxClients     = 10_000
+	DefaultMaxPending     = 1_000
+	DefaultConnectTimeout = 10 * time.Second
+)
+
+// DefaultFailedLogins lets an address fail 10 logins at once and one more
+// every 10 s; DefaultPublishes lets a device publish 500 messages at once
+// (a meter catching up after an outage) and 50 a second after that.
+var (
+	DefaultFailedLogins = Limit{Rate: 0.1, Burst: 10}
+	DefaultPublishes    = Limit{Rate: 50, Burst: 500}
+)
+
+// maxThrottled bounds the addresses and devices whose buckets are kept.
+const maxThrottled = 10_000
 
 // Ack is the answer to one reading.
 type Ack struct {
@@ -52,7 +75,7 @@ type Ack struct {
 type Reading struct {
 	Device  string // authenticated username = meter ID
 	Payload []byte
-	Source  string // remote address
+	Source  string // remote host, without port
 }
 
 // Options configures a Broker.
@@ -69,10 +92,74 @@ type Options struct {
 	OnReading func(r Reading, ack func(Ack))
 	// OnDeviceMessage receives messages devices publish on their acks topic.
 	OnDeviceMessage func(device, topic string, payload []byte)
-	// OnRefused is told of every refused connection or publish, for counting.
+	// OnRefused is told of refused connections and publishes, for counting:
+	// device is the authenticated or well-formed claimed username ("" if
+	// malformed), source the remote host without port. An address over its
+	// FailedLogins budget is told of now and then, not at every attempt.
 	OnRefused func(device, reason, source string)
-	// Logger receives the broker's own log lines; nil discards them.
+	// Logger receives the broker's own log lines, at most a line a second
+	// after a burst of 20 (a stranger's refused connections log); nil
+	// discards them.
 	Logger *slog.Logger
+
+	// MaxClients caps connected devices (default DefaultMaxClients); more
+	// are refused with CONNACK 0x03 Server unavailable (3.1.1) or 0x89
+	// Server busy (5).
+	MaxClients int
+	// MaxPending caps sockets that have not sent CONNECT yet (default
+	// DefaultMaxPending); more are closed as soon as accepted.
+	MaxPending int
+	// ConnectTimeout closes a socket that has not sent CONNECT within it
+	// (default DefaultConnectTimeout).
+	ConnectTimeout time.Duration
+	// ValidUsername checks a username's form before anything else looks at
+	// it (default reading.ValidID: at most 64 bytes of A-Z a-z 0-9 . _ -).
+	ValidUsername func(string) error
+	// FailedLogins is each remote host's budget of failed logins (default
+	// DefaultFailedLogins): over it, a host is refused with 0x03 Server
+	// unavailable (3.1.1) or 0x9F Connection rate exceeded (5) without
+	// Authenticate being called.
+	FailedLogins Limit
+	// Publishes is each device's budget of publishes, readings and acks
+	// together (default DefaultPublishes). Over it, a publish is refused: on
+	// MQTT 5 with PUBACK 0x96 Message rate too high, on 3.1.1 (no negative
+	// PUBACK) by ending the connection, so that the device resends it.
+	Publishes Limit
+}
+
+func (o *Options) fill() {
+	if o.MaxClients <= 0 {
+		o.MaxClients = DefaultMaxClients
+	}
+	if o.MaxPending <= 0 {
+		o.MaxPending = DefaultMaxPending
+	}
+	if o.ConnectTimeout <= 0 {
+		o.ConnectTimeout = DefaultConnectTimeout
+	}
+	if o.ValidUsername == nil {
+		o.ValidUsername = reading.ValidID
+	}
+	if o.FailedLogins == (Limit{}) {
+		o.FailedLogins = DefaultFailedLogins
+	}
+	if o.Publishes == (Limit{}) {
+		o.Publishes = DefaultPublishes
+	}
+}
+
+// Stats counts what the broker's limits refused.
+type Stats struct {
+	PendingRefused  uint64 // sockets closed at accept: too many before CONNECT
+	ConnectTimeouts uint64 // sockets closed for not sending CONNECT in time
+	BadUsernames    uint64 // CONNECTs refused for the username's form
+	LoginsThrottled uint64 // CONNECTs refused for their host's failed logins
+	TakenOver       uint64 // sessions ended by a newer one of the same device
+	RateLimited     uint64 // publishes refused over a device's budget
+}
+
+type counters struct {
+	pendingRefused, connectTimeouts, badUsernames, loginsThrottled, takenOver, rateLimited atomic.Uint64
 }
 
 // Broker is a running embedded MQTT broker.
@@ -83,6 +170,21 @@ type Broker struct {
 	subMu sync.RWMutex
 	subs  map[string]int // topic → subscribed sessions
 	ln    *listeners.Net
+
+	stats     counters
+	logins    *buckets // failed logins by host
+	publishes *buckets // publishes by device
+
+	sessMu   sync.Mutex
+	sessions map[string]*mqtt.Client // device → its current connection
+}
+
+// Stats returns the counters of refusals by the broker's limits.
+func (b *Broker) Stats() Stats {
+	c := &b.stats
+	return Stats{PendingRefused: c.pendingRefused.Load(), ConnectTimeouts: c.connectTimeouts.Load(),
+		BadUsernames: c.badUsernames.Load(), LoginsThrottled: c.loginsThrottled.Load(),
+		TakenOver: c.takenOver.Load(), RateLimited: c.rateLimited.Load()}
 }
 
 // New creates a broker listening on opts.Addr. A port already in use is an
@@ -91,9 +193,10 @@ func New(opts Options) (*Broker, error) {
 	if opts.Authenticate == nil || opts.OnReading == nil {
 		return nil, errors.New("broker: Authenticate and OnReading are required")
 	}
-	logger := opts.Logger
-	if logger == nil {
-		logger = slog.New(slog.DiscardHandler)
+	opts.fill()
+	logger := slog.New(slog.DiscardHandler)
+	if opts.Logger != nil {
+		logger = slog.New(newQuietHandler(opts.Logger.Handler()))
 	}
 	caps := mqtt.NewDefaultServerCapabilities()
 	caps.MaximumPacketSize = MaxPacketSize
@@ -105,29 +208,32 @@ func New(opts Options) (*Broker, error) {
 	caps.WildcardSubAvailable = 0
 	caps.SharedSubAvailable = 0
 	caps.MaximumSessionExpiryInterval = 3600
+	caps.MaximumClients = int64(opts.MaxClients)
 	srv := mqtt.New(&mqtt.Options{Capabilities: caps, Logger: logger, InlineClient: true})
-	b := &Broker{srv: srv, opts: opts, subs: map[string]int{}}
+	b := &Broker{srv: srv, opts: opts, subs: map[string]int{}, sessions: map[string]*mqtt.Client{},
+		logins: newBuckets(opts.FailedLogins, maxThrottled), publishes: newBuckets(opts.Publishes, maxThrottled)}
 	if err := srv.AddHook(&hook{b: b}, nil); err != nil {
 		return nil, fmt.Errorf("broker: %w", err)
 	}
-	nl, err := net.Listen("tcp", opts.Addr)
+	raw, err := net.Listen("tcp", opts.Addr)
 	if err != nil {
 		if isAddrInUse(err) {
 			return nil, fmt.Errorf("MQTT address %s is already in use (is another broker such as Mosquitto running?); choose another with --mqtt: %w", opts.Addr, err)
 		}
 		return nil, fmt.Errorf("MQTT listen on %s: %w", opts.Addr, err)
 	}
+	// The connect guard closes sockets that send no CONNECT in time; TLS
+	// wraps it, so the handshake runs on the connection's first read, in
+	// the connection's own goroutine, under the same deadline.
+	var ln net.Listener = newConnectGuard(raw, opts.ConnectTimeout, opts.MaxPending, &b.stats)
 	if opts.TLS != nil {
-		// The handshake runs on the connection's first read, in the
-		// connection's own goroutine, under the same deadlines as CONNECT.
-		nl = tls.NewListener(nl, opts.TLS)
+		ln = tls.NewListener(ln, opts.TLS)
 	}
-	ln := listeners.NewNet("tcp", nl)
-	if err := srv.AddListener(ln); err != nil {
-		nl.Close()
-		return nil, fmt.Errorf("MQTT listener on %s: %w", opts.Addr, err)
+	b.ln = listeners.NewNet("tcp", ln)
+	if err := srv.AddListener(b.ln); err != nil {
+		raw.Close()
+		return nil, fmt.Errorf("MQTT listen on %s: %w", opts.Addr, err)
 	}
-	b.ln = ln
 	return b, nil
 }
 
@@ -158,7 +264,7 @@ func (b *Broker) Subscribed(topic string) bool {
 	return b.subs[topic] > 0
 }
 
-// Disconnect ends the session of a device, e.g. after its key was revoked.
+// Disconnect ends the connection of a device, e.g. after its key was revoked.
 func (b *Broker) Disconnect(device string) {
 	for _, cl := range b.srv.Clients.GetAll() {
 		if string(cl.Properties.Username) == device {
@@ -242,27 +348,91 @@ func (w *ackWriter) flush() {
 func (h *hook) ID() string { return "shuixiao-devices" }
 
 func (h *hook) Provides(x byte) bool {
-	return bytes.Contains([]byte{mqtt.OnConnectAuthenticate, mqtt.OnACLCheck, mqtt.OnPublish,
-		mqtt.OnSubscribed, mqtt.OnUnsubscribed, mqtt.OnDisconnect}, []byte{x})
+	return bytes.Contains([]byte{mqtt.OnConnect, mqtt.OnConnectAuthenticate, mqtt.OnSessionEstablished,
+		mqtt.OnACLCheck, mqtt.OnPublish, mqtt.OnSubscribed, mqtt.OnUnsubscribed, mqtt.OnDisconnect}, []byte{x})
 }
 
-func (h *hook) refused(device, reason, source string) {
+func (h *hook) refused(device, reason, remote string) {
 	if h.b.opts.OnRefused != nil {
-		h.b.opts.OnRefused(device, reason, source)
+		h.b.opts.OnRefused(device, reason, hostKey(remote))
+	}
+}
+
+// OnConnect screens a CONNECT before anyone looks up its credentials: the
+// socket leaves the pre-CONNECT guard, a host over its failed-login budget
+// is refused, and so is a username of the wrong form (which counts as a
+// failed login). Refusals answer their own CONNACK, since mochi sends none
+// when OnConnect fails.
+func (h *hook) OnConnect(cl *mqtt.Client, pk packets.Packet) error {
+	connectSent(cl.Net.Conn)
+	host := hostKey(cl.Net.Remote)
+	if over, first := h.b.logins.over(host, time.Now()); over {
+		h.b.stats.loginsThrottled.Add(1)
+		if first {
+			h.refused("", "logins-throttled", cl.Net.Remote)
+		}
+		code := packets.ErrConnectionRateExceeded
+		if cl.Properties.ProtocolVersion < 5 {
+			code = packets.ErrServerUnavailable // 3.1.1 return code 0x03
+		}
+		_ = h.b.srv.SendConnack(cl, code, false, nil)
+		return code
+	}
+	user := string(pk.Connect.Username)
+	if user == "" {
+		h.failedLogin("", "anonymous-connect", cl.Net.Remote)
+		return nil // OnConnectAuthenticate refuses it
+	}
+	if err := h.b.opts.ValidUsername(user); err != nil {
+		h.b.stats.badUsernames.Add(1)
+		h.failedLogin("", "bad-username", cl.Net.Remote)
+		_ = h.b.srv.SendConnack(cl, packets.ErrBadUsernameOrPassword, false, nil)
+		return packets.ErrBadUsernameOrPassword
+	}
+	return nil
+}
+
+// failedLogin spends one of the host's failed-login tokens and reports the
+// refusal, or, over the budget, reports now and then that the host is
+// throttled.
+func (h *hook) failedLogin(device, reason, remote string) {
+	ok, first := h.b.logins.take(hostKey(remote), time.Now())
+	switch {
+	case ok:
+		h.refused(device, reason, remote)
+	case first:
+		h.refused("", "logins-throttled", remote)
 	}
 }
 
 func (h *hook) OnConnectAuthenticate(cl *mqtt.Client, pk packets.Packet) bool {
 	user := string(pk.Connect.Username)
 	if user == "" {
-		h.refused("", "anonymous-connect", cl.Net.Remote)
-		return false
+		return false // counted by OnConnect
 	}
 	if !h.b.opts.Authenticate(user, pk.Connect.Password) {
-		h.refused(user, "bad-credentials", cl.Net.Remote)
+		h.failedLogin(user, "bad-credentials", cl.Net.Remote)
 		return false
 	}
 	return true
+}
+
+// OnSessionEstablished keeps one connection per device: a newer one takes
+// over, and the older is disconnected (0x8E Session taken over). mochi does
+// this itself only for a reused client ID.
+func (h *hook) OnSessionEstablished(cl *mqtt.Client, pk packets.Packet) {
+	if cl.Net.Inline {
+		return
+	}
+	dev := string(cl.Properties.Username)
+	h.b.sessMu.Lock()
+	old := h.b.sessions[dev]
+	h.b.sessions[dev] = cl
+	h.b.sessMu.Unlock()
+	if old != nil && old != cl && !old.Closed() {
+		h.b.stats.takenOver.Add(1)
+		_ = h.b.srv.DisconnectClient(old, packets.ErrSessionTakenOver)
+	}
 }
 
 // OnACLCheck confines a device to its own topics: it publishes readings and
@@ -309,6 +479,12 @@ func (h *hook) OnUnsubscribed(cl *mqtt.Client, pk packets.Packet) {
 // OnDisconnect forgets the subscriptions of a clean session.
 func (h *hook) OnDisconnect(cl *mqtt.Client, err error, expire bool) {
 	h.writers.Delete(cl)
+	dev := string(cl.Properties.Username)
+	h.b.sessMu.Lock()
+	if h.b.sessions[dev] == cl {
+		delete(h.b.sessions, dev)
+	}
+	h.b.sessMu.Unlock()
 	if !expire {
 		return // a persistent session keeps its subscriptions
 	}
@@ -329,6 +505,20 @@ func (h *hook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, er
 		return pk, nil
 	}
 	dev := string(cl.Properties.Username)
+	if ok, first := h.b.publishes.take(dev, time.Now()); !ok {
+		h.b.stats.rateLimited.Add(1)
+		if first {
+			h.refused(dev, "rate-limited", cl.Net.Remote)
+		}
+		if cl.Properties.ProtocolVersion < 5 {
+			_ = h.b.srv.DisconnectClient(cl, packets.ErrMessageRateTooHigh)
+		} else if pk.FixedHeader.Qos > 0 {
+			ack := packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Puback}, PacketID: pk.PacketID, ReasonCode: CodeRateTooHigh}
+			ack.Properties.ReasonString = fmt.Sprintf("message rate too high: at most %g a second after a burst of %d", h.b.opts.Publishes.Rate, h.b.opts.Publishes.Burst)
+			_ = cl.WritePacket(ack)
+		}
+		return pk, packets.ErrRejectPacket
+	}
 	if strings.HasPrefix(pk.TopicName, AcksPrefix) {
 		if h.b.opts.OnDeviceMessage != nil {
 			h.b.opts.OnDeviceMessage(dev, pk.TopicName, append([]byte(nil), pk.Payload...))
@@ -351,7 +541,7 @@ func (h *hook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, er
 			w = v.(*ackWriter)
 		}
 	}
-	h.b.opts.OnReading(Reading{Device: dev, Payload: payload, Source: cl.Net.Remote}, func(a Ack) {
+	h.b.opts.OnReading(Reading{Device: dev, Payload: payload, Source: hostKey(cl.Net.Remote)}, func(a Ack) {
 		if qos == 0 {
 			return
 		}

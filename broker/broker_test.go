@@ -16,14 +16,20 @@ type recorder struct {
 	mu      sync.Mutex
 	got     []Reading
 	refused []string
+	auths   int // calls of Authenticate
 }
 
-func startBroker(t *testing.T, rec *recorder) *Broker {
+// startBroker starts a broker whose devices m1, m2 and m3 have the
+// passwords pw-m1…; mods change its options.
+func startBroker(t *testing.T, rec *recorder, mods ...func(*Options)) *Broker {
 	t.Helper()
-	b, err := New(Options{
+	opts := Options{
 		Addr: "127.0.0.1:0",
 		Authenticate: func(dev string, pw []byte) bool {
-			return (dev == "m1" || dev == "m2") && string(pw) == "pw-"+dev
+			rec.mu.Lock()
+			rec.auths++
+			rec.mu.Unlock()
+			return (dev == "m1" || dev == "m2" || dev == "m3") && string(pw) == "pw-"+dev
 		},
 		OnReading: func(r Reading, ack func(Ack)) {
 			rec.mu.Lock()
@@ -44,7 +50,11 @@ func startBroker(t *testing.T, rec *recorder) *Broker {
 			rec.refused = append(rec.refused, dev+":"+reason)
 			rec.mu.Unlock()
 		},
-	})
+	}
+	for _, m := range mods {
+		m(&opts)
+	}
+	b, err := New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}

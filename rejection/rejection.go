@@ -8,17 +8,25 @@ package rejection
 
 import "time"
 
-// Rejection is one refused reading or message.
+// Rejection is one refused reading or message, or, as the store keeps them,
+// every refusal of one key (Reason, Meter, Source): how many, the first and
+// the last time, and the last detail.
 type Rejection struct {
-	Time   time.Time `json:"time"`
-	Meter  string    `json:"meter,omitempty"`  // empty when not known
+	Time   time.Time `json:"time"`             // the last time
+	Meter  string    `json:"meter,omitempty"`  // empty when not known; at most MaxKey bytes stored
 	Reason string    `json:"reason"`           // short machine name, e.g. "bad-signature"
 	Detail string    `json:"detail,omitempty"` // human text; truncated to 512 bytes
-	Source string    `json:"source,omitempty"` // remote address or client ID
+	Source string    `json:"source,omitempty"` // remote host or client ID; at most MaxKey bytes stored
+	Count  uint64    `json:"count,omitempty"`  // refusals the row stands for; 0 in a batch means 1
+	First  time.Time `json:"first,omitzero"`   // the first time (stored rows)
 }
 
 // MaxDetail bounds Rejection.Detail as stored.
 const MaxDetail = 512
+
+// MaxKey bounds Rejection.Meter and Rejection.Source as stored, so that
+// what a stranger claims (a username, an address) cannot grow a row.
+const MaxKey = 64
 
 // Filter selects rejections; empty fields do not filter.
 type Filter struct {

@@ -160,8 +160,8 @@ type MeterState struct {
 type Batch struct {
 	// Readings are admitted readings, in admission order.
 	Readings []Reading
-	// Rejections are counted by (reason, meter) and appended to the bounded
-	// log of recent rejections.
+	// Rejections are counted by (reason, meter) and by (reason, meter,
+	// source) in the bounded log of recent rejections.
 	Rejections []rejection.Rejection
 	// Quarantined are ledger entries below LedgerSize set aside instead of
 	// committed (see quarantine.Record); a record for an index already quarantined

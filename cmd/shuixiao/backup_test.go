@@ -35,7 +35,7 @@ func TestBackupRestoreUnderLoad(t *testing.T) {
 	child := startChild(t, dir, httpAddr, mqttAddr, token)
 	api := &apiClient{base: "http://" + httpAddr, token: token, hc: &http.Client{Timeout: 10 * time.Second}}
 	const nMeters = 8
-	meters := loadMeters(t, api, "B", nMeters)
+	meters := registerMeters(t, api, "B", nMeters)
 	var acked atomic.Int64
 	stop := make(chan struct{})
 	var wg sync.WaitGroup

@@ -140,7 +140,8 @@ func benchIngest(nMeters int, duration time.Duration, inflight int, rate float64
 		return nil, err
 	}
 	token := "bench-admin-" + strconv.FormatInt(time.Now().UnixNano(), 36)
-	cmd := exec.Command(self, "serve", "--data", filepath.Join(dir, "data"), "--http", httpAddr, "--mqtt", mqttAddr)
+	// Bench meters publish as fast as they are acknowledged: no per-device cap.
+	cmd := exec.Command(self, "serve", "--data", filepath.Join(dir, "data"), "--http", httpAddr, "--mqtt", mqttAddr, "--mqtt-publish-rate", "0")
 	cmd.Env = append(os.Environ(), "SHUIXIAO_ADMIN_TOKEN="+token)
 	logf, _ := os.Create(filepath.Join(dir, "server.log"))
 	cmd.Stdout, cmd.Stderr = logf, logf

@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/shuixiao/shuixiao/broker"
 	"github.com/shuixiao/shuixiao/internal/localca"
 	"github.com/shuixiao/shuixiao/ledger"
 	"github.com/shuixiao/shuixiao/sim"
@@ -67,6 +68,10 @@ func demo(ctx context.Context, args []string, defaults demoAddrs, stdout, stderr
 	fs.SetOutput(stderr)
 	if err := fs.Parse(args); err != nil {
 		return 2
+	}
+	if cfg.MQTT.Publishes == (broker.Limit{}) && 2**rate > broker.DefaultPublishes.Rate {
+		// The simulated meters must stay well inside their publish limit.
+		cfg.MQTT.Publishes = broker.Limit{Rate: 2 * *rate, Burst: max(broker.DefaultPublishes.Burst, int(20**rate))}
 	}
 	explicit := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { explicit[f.Name] = true })

@@ -63,7 +63,7 @@ func TestLeakDetectCommand(t *testing.T) {
 	if code := runLeakDetect([]string{"--inp", inp}, &out, &errOut); code != 2 {
 		t.Errorf("missing flags: exit %d", code)
 	}
-	if leakRaceEnabled {
+	if raceEnabled {
 		return
 	}
 	// A full run: the synthetic p827 leak, calibrated on the leak-free run.

@@ -6,14 +6,17 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"net/http/pprof"
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strconv"
 	"syscall"
 	"time"
 
+	"github.com/shuixiao/shuixiao/broker"
 	"github.com/shuixiao/shuixiao/ingest"
 )
 
@@ -34,6 +37,20 @@ func serverFlags(fs *flag.FlagSet, cfg *serverConfig) {
 	fs.StringVar(&cfg.MQTTTLSKey, "mqtt-tls-key", "", "PEM private key file of --mqtt-tls-cert")
 	fs.Uint64Var(&cfg.Admission.MaxSeqJump, "max-seq-jump", ingest.DefaultPolicy.MaxSeqJump, "refuse a reading whose seq is more than this above its meter's last admitted seq")
 	fs.DurationVar(&cfg.Admission.MaxAhead, "max-ahead", ingest.DefaultPolicy.MaxAhead, "refuse a reading dated more than this ahead of the server's clock")
+	fs.IntVar(&cfg.MQTT.MaxClients, "mqtt-max-clients", broker.DefaultMaxClients, "most MQTT devices connected at once")
+	fs.Func("mqtt-publish-rate", fmt.Sprintf("messages a second each device may publish after a burst of %d (0: no limit)", broker.DefaultPublishes.Burst),
+		func(v string) error {
+			r, err := strconv.ParseFloat(v, 64)
+			switch {
+			case err != nil || r < 0 || math.IsNaN(r) || math.IsInf(r, 0):
+				return fmt.Errorf("want a rate ≥ 0, got %q", v)
+			case r == 0:
+				cfg.MQTT.Publishes = broker.Limit{Rate: -1}
+			default:
+				cfg.MQTT.Publishes = broker.Limit{Rate: r, Burst: max(broker.DefaultPublishes.Burst, int(10*r))}
+			}
+			return nil
+		})
 }
 
 // defaultMemoryLimit is the Go runtime's soft memory limit unless

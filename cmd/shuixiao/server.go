@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/net/netutil"
 	"k8s.io/klog/v2"
 
 	"github.com/shuixiao/shuixiao/actuate"
@@ -61,6 +62,17 @@ type serverConfig struct {
 	// ingest.DefaultPolicy's.
 	Admission ingest.Policy
 	Logger    *slog.Logger
+	// MQTT holds the broker's limits (MaxClients, MaxPending,
+	// ConnectTimeout, FailedLogins, Publishes); zero fields take the
+	// broker's defaults, and openServer sets the rest.
+	MQTT broker.Options
+	// HTTPReadTimeout bounds reading a request, body included, and
+	// HTTPWriteTimeout writing its answer; defaults httpReadTimeout and
+	// httpWriteTimeout.
+	HTTPReadTimeout, HTTPWriteTimeout time.Duration
+	// HTTPMaxConns caps open HTTP connections; default httpMaxConns. Past
+	// it, new connections wait in the kernel's backlog until one closes.
+	HTTPMaxConns int
 }
 
 // server is the whole platform in one process.
@@ -84,6 +96,15 @@ type server struct {
 	stopBg   context.CancelFunc
 	bg       sync.WaitGroup
 }
+
+// Timeouts of the HTTP server: reading a request with its body, writing the
+// answer, and keeping an idle connection.
+const (
+	httpReadTimeout  = 30 * time.Second
+	httpWriteTimeout = 2 * time.Minute
+	httpIdleTimeout  = 2 * time.Minute
+	httpMaxConns     = 4096
+)
 
 // adminTokenFile is where a data directory keeps its admin token.
 const adminTokenFile = "admin.token"
@@ -208,25 +229,39 @@ func openServer(ctx context.Context, cfg serverConfig) (*server, error) {
 			s.broker.Disconnect(id)
 		}
 	}
-	s.broker, err = broker.New(broker.Options{
-		Addr:         cfg.MQTTAddr,
-		TLS:          mqttTLS,
-		Authenticate: s.devices.Authenticate,
-		OnReading:    s.onMQTTReading,
-		// Devices publish command acknowledgements besides readings.
-		OnDeviceMessage: s.onDeviceMessage,
-		OnRefused: func(dev, reason, src string) {
-			s.pipeline.Reject(rejection.Rejection{Time: time.Now(), Meter: dev, Reason: reason, Source: "mqtt:" + src,
-				Detail: "MQTT " + strings.ReplaceAll(reason, "-", " ")})
-		},
-		Logger: log.With("part", "mqtt"),
-	})
+	bo := cfg.MQTT
+	bo.Addr = cfg.MQTTAddr
+	bo.TLS = mqttTLS
+	bo.Authenticate = s.devices.Authenticate
+	bo.OnReading = s.onMQTTReading
+	// Devices publish command acknowledgements besides readings.
+	bo.OnDeviceMessage = s.onDeviceMessage
+	bo.OnRefused = s.onMQTTRefused
+	bo.Logger = log.With("part", "mqtt")
+	s.broker, err = broker.New(bo)
 	if err != nil {
 		return nil, err
 	}
 	b := s.broker
 	s.metrics.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "shuixiao_mqtt_clients",
 		Help: "Devices connected to the embedded MQTT broker."}, func() float64 { return float64(b.Clients()) }))
+	for limit, count := range map[string]func(broker.Stats) uint64{
+		"pending":         func(st broker.Stats) uint64 { return st.PendingRefused },
+		"connect-timeout": func(st broker.Stats) uint64 { return st.ConnectTimeouts },
+		"bad-username":    func(st broker.Stats) uint64 { return st.BadUsernames },
+		"login-throttle":  func(st broker.Stats) uint64 { return st.LoginsThrottled },
+		"takeover":        func(st broker.Stats) uint64 { return st.TakenOver },
+		"publish-rate":    func(st broker.Stats) uint64 { return st.RateLimited },
+	} {
+		s.metrics.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "shuixiao_mqtt_limited_total",
+			Help: "Connections and publishes the MQTT broker's limits refused or ended.", ConstLabels: prometheus.Labels{"limit": limit}},
+			func() float64 { return float64(count(b.Stats())) }))
+	}
+	live := s.live
+	s.metrics.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "shuixiao_live_streams",
+		Help: "Live event streams (server-sent events) open."}, func() float64 { return float64(live.Subscribers()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "shuixiao_live_streams_dropped_total",
+			Help: "Live event streams closed for falling behind."}, func() float64 { return float64(live.Dropped()) }))
 	if err := s.broker.Start(); err != nil {
 		return nil, fmt.Errorf("start MQTT broker: %w", err)
 	}
@@ -237,14 +272,31 @@ func openServer(ctx context.Context, cfg serverConfig) (*server, error) {
 	mux.Handle("/ledger/", http.StripPrefix("/ledger", lg.Handler()))
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics, promhttp.HandlerOpts{}))
 	mux.Handle("/", web.Handler())
-	s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, TLSConfig: httpTLS,
+	readTimeout, writeTimeout := cfg.HTTPReadTimeout, cfg.HTTPWriteTimeout
+	if readTimeout <= 0 {
+		readTimeout = httpReadTimeout
+	}
+	if writeTimeout <= 0 {
+		writeTimeout = httpWriteTimeout
+	}
+	// Every request is bounded in time: headers, body, the answer and an
+	// idle keep-alive. Live streams and CSV exports set their own deadlines
+	// (api.streaming, api/live.go).
+	s.http = &http.Server{Handler: mux, ReadHeaderTimeout: min(10*time.Second, readTimeout), ReadTimeout: readTimeout,
+		WriteTimeout: writeTimeout, IdleTimeout: httpIdleTimeout, TLSConfig: httpTLS,
 		ErrorLog: httpErrorLog(log.With("part", "http"))}
+	maxConns := cfg.HTTPMaxConns
+	if maxConns <= 0 {
+		maxConns = httpMaxConns
+	}
+	// The connection cap counts TCP connections; TLS runs inside it.
+	var served net.Listener = netutil.LimitListener(httpLn, maxConns)
 	go func() {
 		var err error
 		if httpTLS != nil {
-			err = s.http.ServeTLS(httpLn, "", "") // the certificate is in TLSConfig
+			err = s.http.ServeTLS(served, "", "") // the certificate is in TLSConfig
 		} else {
-			err = s.http.Serve(httpLn)
+			err = s.http.Serve(served)
 		}
 		if err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("HTTP server", "error", err)
@@ -299,6 +351,19 @@ func (s *server) onMQTTReading(r broker.Reading, ack func(broker.Ack)) {
 			_ = s.broker.Publish(topic, []byte(receiptText(res)), 0)
 		}
 	})
+}
+
+// onMQTTRefused records a refused connection or publish. A username that is
+// not a registered meter is recorded without a meter (named in the detail
+// only), so that made-up names cannot add counter rows: the store keeps one
+// per reason and meter, and one per reason, meter and host in its log.
+func (s *server) onMQTTRefused(dev, reason, host string) {
+	detail := "MQTT " + strings.ReplaceAll(reason, "-", " ")
+	if _, ok := s.dir.Get(dev); !ok && dev != "" {
+		detail += fmt.Sprintf(" (username %q is no registered meter)", dev)
+		dev = ""
+	}
+	s.pipeline.Reject(rejection.Rejection{Time: time.Now(), Meter: dev, Reason: reason, Source: "mqtt:" + host, Detail: detail})
 }
 
 // receiptText is what a device subscribed to its receipts topic is told of

@@ -102,6 +102,26 @@ func province(t *testing.T, c *apiClient) (m1, m2 *testMeter) {
 	return m1, m2
 }
 
+// registerMeters registers park PK, enterprise E and n meters PREFIX00…
+// on points PPREFIX00…, each with a totaliser and a flow channel.
+func registerMeters(t *testing.T, c *apiClient, prefix string, n int) []*testMeter {
+	t.Helper()
+	total, _ := meter.StandardChannel("total_m3")
+	flow, _ := meter.StandardChannel("flow_m3h")
+	must(t, c.post("/api/v1/parks", meter.Park{ID: "PK", Name: "园区", Region: "430300"}, nil))
+	must(t, c.post("/api/v1/enterprises", meter.Enterprise{ID: "E", Name: "企业", Park: "PK", Region: "430300", Industry: "3120"}, nil))
+	var meters []*testMeter
+	for i := 0; i < n; i++ {
+		id := fmt.Sprintf("%s%02d", prefix, i)
+		m := newMeter(t, id, "P"+id)
+		must(t, c.post("/api/v1/points", meter.Point{ID: m.point, Enterprise: "E", Name: "点", Level: meter.Level2,
+			Stage: meter.StageUse, Channels: []meter.Channel{total, flow}}, nil))
+		must(t, c.post("/api/v1/meters", map[string]any{"id": m.id, "point": m.point, "key": m.vkey, "mqtt_password": m.password}, nil))
+		meters = append(meters, m)
+	}
+	return meters
+}
+
 func must(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {

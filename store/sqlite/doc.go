@@ -85,7 +85,8 @@
 //
 // regions, parks, enterprises, points (channels as JSON) and meters (with an
 // internal number mid used by the reading tables); channels numbers channel
-// names once for all meters; rejection_counts and the bounded rejections log;
+// names once for all meters; rejection_counts and the bounded rejections log
+// (one row per reason, meter and source, with a count);
 // alarms and alarm_events; tokens (SHA-256 of the secret, never the secret).
 // See schema.go for the exact DDL.
 package sqlite

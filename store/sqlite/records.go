@@ -6,58 +6,85 @@ import (
 	"errors"
 	"fmt"
 	"time"
+	"unicode/utf8"
 
 	"github.com/shuixiao/shuixiao/alarm"
 	"github.com/shuixiao/shuixiao/rejection"
 	"github.com/shuixiao/shuixiao/store"
 )
 
-// writeRejections counts a batch's rejections and appends the newest to the
-// bounded log.
+// writeRejections counts a batch's rejections by (reason, meter) and folds
+// them into the log of recent rejections, one row per (reason, meter,
+// source) with a count, the first and the last time: a stranger repeating a
+// refused attempt moves a row's counters instead of adding rows. The log
+// keeps the RecentRejections rows seen last, so whatever the keys it stays
+// bounded.
 func (s *Store) writeRejections(ctx context.Context, tx *sql.Tx, rejs []rejection.Rejection) error {
-	type key struct{ reason, meter string }
-	type count struct {
-		n    int64
-		last int64
+	type key struct{ reason, meter, source string }
+	type agg struct {
+		n           int64
+		first, last int64
+		detail      string
 	}
-	counts := map[key]*count{}
-	var order []key
-	for _, r := range rejs {
-		k := key{r.Reason, r.Meter}
-		c := counts[k]
-		if c == nil {
-			c = &count{}
-			counts[k] = c
-			order = append(order, k)
+	counts := map[key]*agg{}
+	logs := map[key]*agg{}
+	var countOrder, logOrder []key
+	add := func(m map[key]*agg, order *[]key, k key, r *rejection.Rejection, n int64) {
+		a := m[k]
+		t := r.Time.UnixMilli()
+		if a == nil {
+			a = &agg{first: t, last: t}
+			m[k] = a
+			*order = append(*order, k)
 		}
-		c.n++
-		c.last = max(c.last, r.Time.UnixMilli())
+		a.n += n
+		a.first, a.last = min(a.first, t), max(a.last, t)
+		if t >= a.last {
+			a.detail = r.Detail
+		}
 	}
-	for _, k := range order {
+	for i := range rejs {
+		r := &rejs[i]
+		n := int64(r.Count)
+		if n <= 0 {
+			n = 1
+		}
+		meter := clip(r.Meter, rejection.MaxKey)
+		add(counts, &countOrder, key{r.Reason, meter, ""}, r, n)
+		add(logs, &logOrder, key{r.Reason, meter, clip(r.Source, rejection.MaxKey)}, r, n)
+	}
+	for _, k := range countOrder {
 		c := counts[k]
 		if _, err := tx.ExecContext(ctx, `INSERT INTO rejection_counts(reason, meter, n, last) VALUES (?, ?, ?, ?)
 			ON CONFLICT(reason, meter) DO UPDATE SET n = n + excluded.n, last = max(last, excluded.last)`, k.reason, k.meter, c.n, c.last); err != nil {
 			return fmt.Errorf("count rejections: %w", err)
 		}
 	}
-	keep := rejs
-	if len(keep) > s.opt.RecentRejections {
-		keep = keep[len(keep)-s.opt.RecentRejections:]
-	}
-	for _, r := range keep {
-		detail := r.Detail
-		if len(detail) > rejection.MaxDetail {
-			detail = detail[:rejection.MaxDetail]
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO rejections(t, meter, reason, detail, source) VALUES (?, ?, ?, ?, ?)`,
-			r.Time.UnixMilli(), r.Meter, r.Reason, detail, r.Source); err != nil {
+	for _, k := range logOrder {
+		l := logs[k]
+		if _, err := tx.ExecContext(ctx, `INSERT INTO rejections(reason, meter, source, n, first, t, detail) VALUES (?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT(reason, meter, source) DO UPDATE SET n = n + excluded.n, first = min(first, excluded.first),
+				detail = CASE WHEN excluded.t >= t THEN excluded.detail ELSE detail END, t = max(t, excluded.t)`,
+			k.reason, k.meter, k.source, l.n, l.first, l.last, clip(l.detail, rejection.MaxDetail)); err != nil {
 			return fmt.Errorf("log rejection: %w", err)
 		}
 	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM rejections WHERE id <= (SELECT max(id) FROM rejections) - ?`, s.opt.RecentRejections); err != nil {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM rejections WHERE id IN
+		(SELECT id FROM rejections ORDER BY t DESC, id DESC LIMIT -1 OFFSET ?)`, s.opt.RecentRejections); err != nil {
 		return fmt.Errorf("trim rejection log: %w", err)
 	}
 	return nil
+}
+
+// clip cuts s to at most n bytes without splitting a UTF-8 sequence.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }
 
 // RejectionCounts implements store.Rejections.
@@ -99,7 +126,7 @@ func (s *Store) RecentRejections(ctx context.Context, f rejection.Filter, limit 
 		w.conds = append(w.conds, "t >= ?")
 		w.args = append(w.args, f.Since.UnixMilli())
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT t, meter, reason, detail, source FROM rejections`+w.String()+` ORDER BY id DESC LIMIT ?`, append(w.args, limit)...)
+	rows, err := s.r.QueryContext(ctx, `SELECT t, first, n, meter, reason, detail, source FROM rejections`+w.String()+` ORDER BY t DESC, id DESC LIMIT ?`, append(w.args, limit)...)
 	if err != nil {
 		return nil, fmt.Errorf("recent rejections: %w", err)
 	}
@@ -107,11 +134,11 @@ func (s *Store) RecentRejections(ctx context.Context, f rejection.Filter, limit 
 	var out []rejection.Rejection
 	for rows.Next() {
 		var r rejection.Rejection
-		var t int64
-		if err := rows.Scan(&t, &r.Meter, &r.Reason, &r.Detail, &r.Source); err != nil {
+		var t, first, n int64
+		if err := rows.Scan(&t, &first, &n, &r.Meter, &r.Reason, &r.Detail, &r.Source); err != nil {
 			return nil, fmt.Errorf("recent rejections: %w", err)
 		}
-		r.Time = time.UnixMilli(t).UTC()
+		r.Time, r.First, r.Count = time.UnixMilli(t).UTC(), time.UnixMilli(first).UTC(), uint64(n)
 		out = append(out, r)
 	}
 	return out, rows.Err()

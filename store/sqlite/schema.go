@@ -1,7 +1,43 @@
 package sqlite
 
-// schemaVersion is stored in meta under "schema"; Open refuses other versions.
-const schemaVersion = 1
+// schemaVersion is stored in meta under "schema"; Open migrates older
+// versions (migrations) and refuses newer ones.
+const schemaVersion = 2
+
+// migrations[v] brings a version v store to version v+1, in the transaction
+// that records the new version.
+var migrations = map[int64]string{
+	// 1 → 2: the rejection log keeps one row per (reason, meter, source)
+	// with a count instead of one row per refusal.
+	1: `
+ALTER TABLE rejections RENAME TO rejections_v1;
+` + rejectionsDDL + `WITH k AS (SELECT id, t, reason, substr(meter, 1, 64) AS m, substr(source, 1, 64) AS s, detail FROM rejections_v1),
+	latest AS (SELECT reason, m, s, detail, row_number() OVER (PARTITION BY reason, m, s ORDER BY t DESC, id DESC) AS rn FROM k)
+INSERT INTO rejections(reason, meter, source, n, first, t, detail)
+	SELECT k.reason, k.m, k.s, count(*), min(k.t), max(k.t),
+		(SELECT l.detail FROM latest l WHERE l.reason = k.reason AND l.m = k.m AND l.s = k.s AND l.rn = 1)
+	FROM k GROUP BY k.reason, k.m, k.s;
+DROP TABLE rejections_v1;
+`,
+}
+
+// rejectionsDDL is the bounded log of recent rejections: one row per
+// (reason, meter, source) with its count, first and last time (t) and last
+// detail; the rows seen last are kept (Options.RecentRejections).
+const rejectionsDDL = `
+CREATE TABLE IF NOT EXISTS rejections (
+	id     INTEGER PRIMARY KEY,
+	reason TEXT NOT NULL,
+	meter  TEXT NOT NULL,
+	source TEXT NOT NULL,
+	n      INTEGER NOT NULL,
+	first  INTEGER NOT NULL,
+	t      INTEGER NOT NULL,
+	detail TEXT NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS rejections_key ON rejections(reason, meter, source);
+CREATE INDEX IF NOT EXISTS rejections_t ON rejections(t, id);
+`
 
 // schema creates every table. All times are Unix milliseconds; seqs are
 // stored order-preserving as seq XOR 2⁶³ (see seqKey) because SQLite
@@ -129,16 +165,7 @@ CREATE TABLE IF NOT EXISTS rejection_counts (
 	PRIMARY KEY (reason, meter)
 ) WITHOUT ROWID;
 
--- Bounded log of recent rejections (oldest rows trimmed on insert).
-CREATE TABLE IF NOT EXISTS rejections (
-	id     INTEGER PRIMARY KEY,
-	t      INTEGER NOT NULL,
-	meter  TEXT NOT NULL,
-	reason TEXT NOT NULL,
-	detail TEXT NOT NULL,
-	source TEXT NOT NULL
-);
-
+` + rejectionsDDL + `
 -- Ledger entries set aside instead of committed (quarantine.Record), one row
 -- per ledger index.
 CREATE TABLE IF NOT EXISTS quarantine (

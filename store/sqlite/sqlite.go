@@ -111,6 +111,7 @@ type Store struct {
 
 	head       head
 	ledgerSize atomic.Uint64
+	audit      auditQueue // records waiting for their group commit (audit.go)
 
 	compactMu sync.Mutex // one compaction at a time
 	compacted map[int64]uint64
@@ -155,6 +156,10 @@ func Open(path string, opt Options) (*Store, error) {
 	w.SetMaxOpenConns(1)
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
+	if err := migrate(w); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("migrate %s: %w", path, err)
+	}
 	if _, err := w.Exec(schema + auditSchema); err != nil {
 		w.Close()
 		return nil, fmt.Errorf("create schema in %s: %w", path, err)
@@ -206,6 +211,40 @@ func Open(path string, opt Options) (*Store, error) {
 	go s.compactLoop()
 	go s.checkpointLoop()
 	return s, nil
+}
+
+// migrate brings a store written by an older build to schemaVersion, one
+// version per transaction. A new or current store is left alone; a newer one
+// is refused by load.
+func migrate(w *sql.DB) error {
+	var v int64
+	err := w.QueryRow(`SELECT v FROM meta WHERE k = 'schema'`).Scan(&v)
+	if err != nil {
+		// No meta table or no version yet: a new store, which schema creates.
+		return nil
+	}
+	for ; v < schemaVersion; v++ {
+		step, ok := migrations[v]
+		if !ok {
+			return fmt.Errorf("no migration from schema version %d", v)
+		}
+		tx, err := w.Begin()
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(step); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("schema %d to %d: %w", v, v+1, err)
+		}
+		if _, err := tx.Exec(`UPDATE meta SET v = ? WHERE k = 'schema'`, v+1); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("schema %d to %d: %w", v, v+1, err)
+		}
+		if err := tx.Commit(); err != nil {
+			return fmt.Errorf("schema %d to %d: %w", v, v+1, err)
+		}
+	}
+	return nil
 }
 
 // load checks the schema version and rebuilds the in-memory state: meter and

@@ -51,18 +51,59 @@ func testRejections(t *testing.T, s store.Store) {
 	if len(counts) != 1 || counts[0].Reason != "replay" {
 		t.Errorf("counts of M-2: %+v", counts)
 	}
+	// The log keeps one row per (reason, meter, source): 30 attempts are
+	// one row with their count, first and last time and the last detail.
 	recent, err := s.RecentRejections(ctx, rejection.Filter{}, 5)
 	must(t, err)
-	if len(recent) != 5 || recent[0].Reason != "replay" || recent[1].Reason != "unknown-key" || recent[2].Detail != "attempt 29" {
+	if len(recent) != 3 || recent[0].Reason != "replay" || recent[1].Reason != "unknown-key" || recent[2].Detail != "attempt 29" {
 		t.Fatalf("recent: %+v", recent)
 	}
-	if len(recent[1].Detail) != rejection.MaxDetail || recent[1].Source != "10.0.0.8:1" {
+	if len(recent[1].Detail) != rejection.MaxDetail || recent[1].Source != "10.0.0.8:1" || recent[1].Count != 1 {
 		t.Errorf("detail not bounded: %d bytes", len(recent[1].Detail))
 	}
 	recent, err = s.RecentRejections(ctx, rejection.Filter{Meter: "M-1", Reason: "bad-signature"}, 0)
 	must(t, err)
-	if len(recent) != 30 || recent[29].Detail != "attempt 0" || !recent[0].Time.Equal(t0.Add(29*time.Second)) {
-		t.Errorf("recent of M-1: %d, last %+v", len(recent), recent[len(recent)-1])
+	if len(recent) != 1 || recent[0].Count != 30 || !recent[0].First.Equal(t0) || !recent[0].Time.Equal(t0.Add(29*time.Second)) {
+		t.Errorf("recent of M-1: %+v", recent)
+	}
+	// A late-arriving older refusal counts but does not move the last time
+	// or the detail.
+	must(t, s.Commit(ctx, &store.Batch{Rejections: []rejection.Rejection{{Time: t0.Add(-time.Hour), Meter: "M-1", Reason: "bad-signature", Detail: "old", Source: "10.0.0.7:5123"}}}))
+	recent, err = s.RecentRejections(ctx, rejection.Filter{Meter: "M-1", Reason: "bad-signature"}, 0)
+	must(t, err)
+	if len(recent) != 1 || recent[0].Count != 31 || recent[0].Detail != "attempt 29" || !recent[0].First.Equal(t0.Add(-time.Hour)) || !recent[0].Time.Equal(t0.Add(29*time.Second)) {
+		t.Errorf("after an older refusal: %+v", recent)
+	}
+	// What a stranger claims is stored bounded: a 10 KB name and address
+	// are cut to rejection.MaxKey, and a thousand refusals of the same key
+	// (given pre-counted or one by one) stay one row.
+	long := strings.Repeat("用", 4000)
+	var junk []rejection.Rejection
+	for i := 0; i < 1000; i++ {
+		junk = append(junk, rejection.Rejection{Time: t0.Add(3 * time.Minute), Meter: long, Reason: "bad-username", Source: long, Detail: long})
+	}
+	junk = append(junk, rejection.Rejection{Time: t0.Add(4 * time.Minute), Meter: long, Reason: "bad-username", Source: long, Count: 500})
+	must(t, s.Commit(ctx, &store.Batch{Rejections: junk}))
+	recent, err = s.RecentRejections(ctx, rejection.Filter{Reason: "bad-username"}, 0)
+	must(t, err)
+	if len(recent) != 1 || recent[0].Count != 1500 || len(recent[0].Meter) > rejection.MaxKey || len(recent[0].Source) > rejection.MaxKey ||
+		!strings.HasPrefix(long, recent[0].Meter) || !strings.HasPrefix(long, recent[0].Source) || len(recent[0].Detail) > rejection.MaxDetail {
+		t.Fatalf("junk: %d rows, first %+.80v", len(recent), recent)
+	}
+	counts, err = s.RejectionCounts(ctx, rejection.Filter{Reason: "bad-username"})
+	must(t, err)
+	if len(counts) != 1 || counts[0].Count != 1500 || counts[0].Meter != recent[0].Meter {
+		t.Errorf("junk counts: %+.80v", counts)
+	}
+	// Different sources of one (reason, meter) are different rows.
+	must(t, s.Commit(ctx, &store.Batch{Rejections: []rejection.Rejection{
+		{Time: t0.Add(5 * time.Minute), Reason: "bad-credentials", Source: "mqtt:10.0.0.9"},
+		{Time: t0.Add(5 * time.Minute), Reason: "bad-credentials", Source: "mqtt:10.0.0.10"},
+	}}))
+	recent, err = s.RecentRejections(ctx, rejection.Filter{Reason: "bad-credentials"}, 0)
+	must(t, err)
+	if len(recent) != 2 {
+		t.Errorf("two sources: %+v", recent)
 	}
 	wantErr(t, "rejection without reason", s.Commit(ctx, &store.Batch{Rejections: []rejection.Rejection{{Time: t0}}}), store.ErrInvalid)
 }

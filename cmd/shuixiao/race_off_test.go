@@ -2,4 +2,4 @@
 
 package main
 
-const leakRaceEnabled = false
+const raceEnabled = false
