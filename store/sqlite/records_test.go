@@ -65,6 +65,7 @@ func TestMigrateRejectionLog(t *testing.T) {
 			(3000, 'M-1', 'bad-signature', 'last', 'mqtt:10.0.0.1:1'),
 			(2000, 'M-1', 'bad-signature', 'middle', 'mqtt:10.0.0.1:1'),
 			(4000, '', 'bad-credentials', 'x', 'mqtt:10.0.0.2:7')`,
+		`ALTER TABLE points DROP COLUMN roles`, // added by version 3
 		`UPDATE meta SET v = 1 WHERE k = 'schema'`,
 	} {
 		if _, err := db.Exec(q); err != nil {

@@ -365,8 +365,8 @@ func (s *Store) putPoint(ctx context.Context, create bool, p meter.Point) error 
 		return nil
 	}
 	err := s.put(ctx, create, "point", "points", p.ID, check, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO points(id, enterprise, name, name_en, level, stage, source, parent, channels) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			p.ID, p.Enterprise, p.Name, p.NameEN, int(p.Level), string(p.Stage), string(p.Source), p.Parent, mustJSON(p.Channels))
+		_, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO points(id, enterprise, name, name_en, level, stage, source, parent, channels, roles) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			p.ID, p.Enterprise, p.Name, p.NameEN, int(p.Level), string(p.Stage), string(p.Source), p.Parent, mustJSON(p.Channels), rolesOf(p).encode())
 		return err
 	})
 	if err != nil {
@@ -409,7 +409,7 @@ func (s *Store) Points(ctx context.Context, f store.Filter) ([]meter.Point, erro
 }
 
 func (s *Store) points(ctx context.Context, w *where) ([]meter.Point, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT p.id, p.enterprise, p.name, p.name_en, p.level, p.stage, p.source, p.parent, p.channels
+	rows, err := s.r.QueryContext(ctx, `SELECT p.id, p.enterprise, p.name, p.name_en, p.level, p.stage, p.source, p.parent, p.channels, p.roles
 		FROM points p JOIN enterprises e ON e.id = p.enterprise`+w.String()+` ORDER BY p.id`, w.args...)
 	if err != nil {
 		return nil, fmt.Errorf("list points: %w", err)
@@ -419,13 +419,20 @@ func (s *Store) points(ctx context.Context, w *where) ([]meter.Point, error) {
 	for rows.Next() {
 		var p meter.Point
 		var level int
-		var stage, source, chans string
-		if err := rows.Scan(&p.ID, &p.Enterprise, &p.Name, &p.NameEN, &level, &stage, &source, &p.Parent, &chans); err != nil {
+		var stage, source, chans, roles string
+		if err := rows.Scan(&p.ID, &p.Enterprise, &p.Name, &p.NameEN, &level, &stage, &source, &p.Parent, &chans, &roles); err != nil {
 			return nil, fmt.Errorf("list points: %w", err)
 		}
 		p.Level, p.Stage, p.Source = meter.Level(level), meter.Stage(stage), meter.Source(source)
 		if err := json.Unmarshal([]byte(chans), &p.Channels); err != nil {
 			return nil, fmt.Errorf("point %s channels: %w", p.ID, err)
+		}
+		if roles != "" {
+			var pr pointRoles
+			if err := json.Unmarshal([]byte(roles), &pr); err != nil {
+				return nil, fmt.Errorf("point %s roles: %w", p.ID, err)
+			}
+			p.Purpose, p.Reuse, p.From, p.Outflow = pr.Purpose, pr.Reuse, pr.From, pr.Outflow
 		}
 		out = append(out, p)
 	}
@@ -577,4 +584,24 @@ func (s *Store) RevokeMeter(ctx context.Context, id string) error {
 		return fmt.Errorf("revoke meter %s: %w", id, err)
 	}
 	return nil
+}
+
+// pointRoles is how a point's balance roles are kept (column roles).
+type pointRoles struct {
+	Purpose meter.Purpose   `json:"purpose,omitempty"`
+	Reuse   meter.ReuseKind `json:"reuse,omitempty"`
+	From    string          `json:"from,omitempty"`
+	Outflow meter.Outflow   `json:"outflow,omitempty"`
+}
+
+func rolesOf(p meter.Point) pointRoles {
+	return pointRoles{Purpose: p.Purpose, Reuse: p.Reuse, From: p.From, Outflow: p.Outflow}
+}
+
+// encode is the column's text: ” when the point has no roles.
+func (r pointRoles) encode() string {
+	if r == (pointRoles{}) {
+		return ""
+	}
+	return mustJSON(r)
 }

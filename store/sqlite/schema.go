@@ -2,7 +2,7 @@ package sqlite
 
 // schemaVersion is stored in meta under "schema"; Open migrates older
 // versions (migrations) and refuses newer ones.
-const schemaVersion = 2
+const schemaVersion = 3
 
 // migrations[v] brings a version v store to version v+1, in the transaction
 // that records the new version.
@@ -19,6 +19,9 @@ INSERT INTO rejections(reason, meter, source, n, first, t, detail)
 	FROM k GROUP BY k.reason, k.m, k.s;
 DROP TABLE rejections_v1;
 `,
+	// 2 → 3: a point's balance roles (meter.Point's purpose, reuse kind,
+	// cascade origin and outflow) as a JSON object; '' for none.
+	2: `ALTER TABLE points ADD COLUMN roles TEXT NOT NULL DEFAULT '';`,
 }
 
 // rejectionsDDL is the bounded log of recent rejections: one row per
@@ -85,7 +88,8 @@ CREATE TABLE IF NOT EXISTS points (
 	stage      TEXT NOT NULL,
 	source     TEXT NOT NULL,
 	parent     TEXT NOT NULL,
-	channels   TEXT NOT NULL -- JSON array of meter.Channel
+	channels   TEXT NOT NULL, -- JSON array of meter.Channel
+	roles      TEXT NOT NULL DEFAULT '' -- JSON object of the balance roles (pointRoles), '' for none
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS points_enterprise ON points(enterprise);
 

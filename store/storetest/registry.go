@@ -42,6 +42,9 @@ func testRegistry(t *testing.T, s store.Store) {
 	if p.Enterprise != "E-XT-1" || p.Source != meter.SourceSurface || len(p.Channels) != 3 || p.Channels[0] != chTotal {
 		t.Errorf("point round trip: %+v", p)
 	}
+	if p, err := s.Point(ctx, "PT-2"); err != nil || p.Purpose != meter.PurposeIndirectCooling || p.Reuse != "" || p.Parent != "PT-1" {
+		t.Errorf("point balance roles round trip: %+v, %v", p, err)
+	}
 	e, err := s.Enterprise(ctx, "E-XT-1")
 	must(t, err)
 	if e.Park != "P-XT" || !slices.Equal(e.Products, []string{"steel"}) {

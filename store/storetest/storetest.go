@@ -83,7 +83,7 @@ func fixture(t *testing.T, s store.Store) {
 	must(t, s.CreateEnterprise(ctx, meter.Enterprise{ID: "E-CS-1", Name: "长沙一厂", Park: "P-CS", Region: "430121", Industry: "2710"}))
 	points := []meter.Point{
 		{ID: "PT-1", Enterprise: "E-XT-1", Name: "取水总表", Level: meter.Level1, Stage: meter.StageIntake, Source: meter.SourceSurface, Channels: []meter.Channel{chTotal, chFlow, chDaily}},
-		{ID: "PT-2", Enterprise: "E-XT-1", Name: "车间", Level: meter.Level2, Stage: meter.StageUse, Parent: "PT-1", Channels: []meter.Channel{chTotal, chFlow}},
+		{ID: "PT-2", Enterprise: "E-XT-1", Name: "车间", Level: meter.Level2, Stage: meter.StageUse, Parent: "PT-1", Purpose: meter.PurposeIndirectCooling, Channels: []meter.Channel{chTotal, chFlow}},
 		{ID: "PT-3", Enterprise: "E-XT-2", Name: "取水", Level: meter.Level1, Stage: meter.StageIntake, Source: meter.SourceGround, Channels: []meter.Channel{chTotal}},
 		{ID: "PT-4", Enterprise: "E-CS-1", Name: "排口", Level: meter.Level1, Stage: meter.StageDischarge, Channels: []meter.Channel{chTotal, chFlow}},
 	}

@@ -1,0 +1,61 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"path/filepath"
+	"testing"
+
+	"github.com/shuixiao/shuixiao/meter"
+)
+
+// TestMigratePointRoles opens a version 2 store, whose points have no roles
+// column: its points read back without roles, and a point saved after the
+// migration keeps its balance roles.
+func TestMigratePointRoles(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "store.db")
+	s, err := Open(path, Options{ManualCompaction: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch, _ := meter.StandardChannel("total_m3")
+	mustDo(t, s.CreateRegion(ctx, meter.Region{Code: "430000", Name: "湖南省"}))
+	mustDo(t, s.CreatePark(ctx, meter.Park{ID: "PK", Name: "园区", Region: "430000"}))
+	mustDo(t, s.CreateEnterprise(ctx, meter.Enterprise{ID: "E", Name: "企业", Park: "PK", Region: "430000", Industry: "3120"}))
+	mustDo(t, s.CreatePoint(ctx, meter.Point{ID: "P1", Enterprise: "E", Name: "取水", Level: meter.Level1, Stage: meter.StageIntake,
+		Source: meter.SourceSurface, Channels: []meter.Channel{ch}}))
+	s.Close()
+	db, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{`ALTER TABLE points DROP COLUMN roles`, `UPDATE meta SET v = 2 WHERE k = 'schema'`} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	db.Close()
+
+	s, err = Open(path, Options{ManualCompaction: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	p, err := s.Point(ctx, "P1")
+	if err != nil || p.Purpose != "" || p.Stage != meter.StageIntake {
+		t.Fatalf("migrated point: %+v, %v", p, err)
+	}
+	mustDo(t, s.CreatePoint(ctx, meter.Point{ID: "P2", Enterprise: "E", Name: "冷却", Level: meter.Level2, Stage: meter.StageUse,
+		Parent: "P1", Purpose: meter.PurposeIndirectCooling, Channels: []meter.Channel{ch}}))
+	if p, err := s.Point(ctx, "P2"); err != nil || p.Purpose != meter.PurposeIndirectCooling {
+		t.Fatalf("point with roles after migration: %+v, %v", p, err)
+	}
+}
+
+func mustDo(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
