@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"path/filepath"
 	"testing"
@@ -53,11 +52,7 @@ func TestMigrateRejectionLog(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.Close()
-	db, err := sql.Open("sqlite", "file:"+path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, q := range []string{
+	execRaw(t, path,
 		`DROP TABLE rejections`,
 		`CREATE TABLE rejections (id INTEGER PRIMARY KEY, t INTEGER NOT NULL, meter TEXT NOT NULL, reason TEXT NOT NULL, detail TEXT NOT NULL, source TEXT NOT NULL)`,
 		`INSERT INTO rejections(t, meter, reason, detail, source) VALUES
@@ -67,12 +62,7 @@ func TestMigrateRejectionLog(t *testing.T) {
 			(4000, '', 'bad-credentials', 'x', 'mqtt:10.0.0.2:7')`,
 		`ALTER TABLE points DROP COLUMN roles`, // added by version 3
 		`UPDATE meta SET v = 1 WHERE k = 'schema'`,
-	} {
-		if _, err := db.Exec(q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
-	db.Close()
+	)
 	s, err = Open(path, Options{ManualCompaction: true})
 	if err != nil {
 		t.Fatal(err)

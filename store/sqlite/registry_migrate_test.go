@@ -26,16 +26,7 @@ func TestMigratePointRoles(t *testing.T) {
 	mustDo(t, s.CreatePoint(ctx, meter.Point{ID: "P1", Enterprise: "E", Name: "取水", Level: meter.Level1, Stage: meter.StageIntake,
 		Source: meter.SourceSurface, Channels: []meter.Channel{ch}}))
 	s.Close()
-	db, err := sql.Open("sqlite", "file:"+path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, q := range []string{`ALTER TABLE points DROP COLUMN roles`, `UPDATE meta SET v = 2 WHERE k = 'schema'`} {
-		if _, err := db.Exec(q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
-	db.Close()
+	execRaw(t, path, `ALTER TABLE points DROP COLUMN roles`, `UPDATE meta SET v = 2 WHERE k = 'schema'`)
 
 	s, err = Open(path, Options{ManualCompaction: true})
 	if err != nil {
@@ -57,5 +48,21 @@ func mustDo(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// execRaw runs statements on a closed store's database file, bypassing the
+// store: how a test makes a store of an older schema version.
+func execRaw(t *testing.T, path string, stmts ...string) {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, q := range stmts {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
 	}
 }
