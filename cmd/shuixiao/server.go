@@ -344,12 +344,24 @@ func (s *server) ensureAdminToken(ctx context.Context) error {
 	if _, err := s.store.TokenByHash(ctx, h); err == nil {
 		return nil
 	}
-	// A new admin secret (first start, or SHUIXIAO_ADMIN_TOKEN changed):
-	// retire the earlier admin tokens of the data directory, store this one.
+	id := fmt.Sprintf("admin-%x", h[:4])
 	ts, err := s.store.Tokens(ctx)
 	if err != nil {
 		return err
 	}
+	for _, t := range ts {
+		if t.ID == id && !t.Revoked.IsZero() {
+			// An admin revoked this very secret through the API: it stays
+			// revoked, and the server runs without it.
+			s.token = ""
+			s.cfg.Logger.Warn("管理员令牌已被吊销，服务照常启动但该令牌无效；删除该文件（或给 SHUIXIAO_ADMIN_TOKEN 新值）后重启即生成新的管理员令牌 / "+
+				"the data directory's admin token was revoked; serving without it. Remove the file (or give SHUIXIAO_ADMIN_TOKEN a new secret) and restart to mint a new admin token",
+				"token", id, "revoked", t.Revoked, "file", adminTokenPath(s.cfg))
+			return nil
+		}
+	}
+	// A new admin secret (first start, or SHUIXIAO_ADMIN_TOKEN changed):
+	// retire the earlier admin tokens of the data directory, store this one.
 	for _, t := range ts {
 		if t.Name == dataDirAdmin && t.Revoked.IsZero() {
 			if err := s.store.RevokeToken(ctx, t.ID, time.Now()); err != nil {
@@ -357,7 +369,6 @@ func (s *server) ensureAdminToken(ctx context.Context) error {
 			}
 		}
 	}
-	id := fmt.Sprintf("admin-%x", h[:4])
 	return s.store.CreateToken(ctx, store.Token{ID: id, Name: dataDirAdmin, Role: store.RoleAdmin, Created: time.Now()}, h)
 }
 
