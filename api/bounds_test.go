@@ -141,3 +141,67 @@ func FuzzWorkOrderDecode(f *testing.F) {
 		}
 	})
 }
+
+// TestRejectionsPaged is the API side of finding 3 of issue 13: GET
+// /rejections answered every counter by (reason, meter) at once, one per
+// meter ID a client made up (20 MB). The counters now come in pages.
+func TestRejectionsPaged(t *testing.T) {
+	p := netmontest.NewPark(t, t.TempDir(), 1, 1, false)
+	srv := httptest.NewServer(api.New(api.Options{Store: p.Store, Logger: quiet}))
+	defer srv.Close()
+	tok := tokens(t, p.Store)
+	const made = 2500
+	var rejs []store.Rejection
+	t0 := time.Date(2026, 12, 6, 0, 0, 0, 0, time.UTC)
+	for i := range made {
+		rejs = append(rejs, store.Rejection{Time: t0, Meter: fmt.Sprintf("FAKE-%05d", i), Reason: "unknown-meter", Detail: strings.Repeat("x", 400)})
+	}
+	rejs = append(rejs, store.Rejection{Time: t0, Meter: "M-PT-A13", Reason: "bad-signature"})
+	if err := p.Store.Commit(context.Background(), &store.Batch{Rejections: rejs}); err != nil {
+		t.Fatal(err)
+	}
+	type page struct {
+		Total  uint64
+		Counts []store.RejectionCount
+		Recent []store.Rejection
+		Next   string
+	}
+	// all follows the pages as a client would, checking each is bounded.
+	all := func(c client) (uint64, map[string]bool) {
+		seen := map[string]bool{}
+		var total uint64
+		after := ""
+		for pages := 0; ; pages++ {
+			code, raw := c.raw("GET", "/rejections?limit=1000&after="+after, nil)
+			var pg page
+			if code != http.StatusOK || json.Unmarshal([]byte(raw), &pg) != nil {
+				t.Fatalf("HTTP %d %.200s", code, raw)
+			}
+			if len(raw) > 1<<20 || len(pg.Counts) > 1000 || len(pg.Recent) > 1000 || pages > 0 && pg.Total != total {
+				t.Fatalf("page %d: %d bytes, %d counts, %d recent, total %d", pages, len(raw), len(pg.Counts), len(pg.Recent), pg.Total)
+			}
+			total = pg.Total
+			for _, c := range pg.Counts {
+				if seen[c.Reason+" "+c.Meter] {
+					t.Fatalf("counter %s %s twice", c.Reason, c.Meter)
+				}
+				seen[c.Reason+" "+c.Meter] = true
+			}
+			if pg.Next == "" {
+				return total, seen
+			}
+			after = pg.Next
+		}
+	}
+	admin := client{t: t, base: srv.URL + "/api/v1", token: tok["admin"]}
+	if total, seen := all(admin); total != made+1 || len(seen) != made+1 {
+		t.Errorf("admin: total %d, %d counters, want %d", total, len(seen), made+1)
+	}
+	if code, raw := admin.raw("GET", "/rejections?after=bm90IGEgY3Vyc29y", nil); code != http.StatusBadRequest || !strings.Contains(raw, "after") {
+		t.Errorf("a made-up cursor: HTTP %d %s", code, raw)
+	}
+	// A tenant sees only its own meters' counters, and their totals.
+	if total, seen := all(client{t: t, base: srv.URL + "/api/v1", token: tok["utility"]}); total != 1 || len(seen) != 1 || !seen["bad-signature M-PT-A13"] {
+		t.Errorf("utility: total %d, counters %v", total, seen)
+	}
+}

@@ -190,6 +190,11 @@ type RejectionFilter struct {
 	Meter  string
 	Reason string
 	Since  time.Time // recent rejections only
+	// Limit bounds the counters RejectionCounts returns (0: all of them);
+	// with AfterReason set, they resume after the counter (AfterReason,
+	// AfterMeter) in their (reason, meter) order: a page of a long list.
+	Limit                   int
+	AfterReason, AfterMeter string
 }
 
 // RejectionCount is the counter of one (reason, meter).

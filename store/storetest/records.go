@@ -44,6 +44,14 @@ func testRejections(t *testing.T, s store.Store) {
 	if tot := store.TotalsByReason(counts); tot["bad-signature"] != 30 || tot["replay"] != 1 {
 		t.Errorf("totals %v", tot)
 	}
+	// Pages of counters resume after the last one.
+	page, err := s.RejectionCounts(ctx, store.RejectionFilter{Limit: 2})
+	must(t, err)
+	rest, err := s.RejectionCounts(ctx, store.RejectionFilter{Limit: 2, AfterReason: page[1].Reason, AfterMeter: page[1].Meter})
+	must(t, err)
+	if len(page) != 2 || len(rest) != 1 || page[1].Reason != "replay" || rest[0].Reason != "unknown-key" {
+		t.Errorf("pages of counts: %+v then %+v", page, rest)
+	}
 	counts, err = s.RejectionCounts(ctx, store.RejectionFilter{Meter: "M-2"})
 	must(t, err)
 	if len(counts) != 1 || counts[0].Reason != "replay" {
