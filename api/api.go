@@ -78,6 +78,7 @@ type Server struct {
 	mux     *http.ServeMux
 	started time.Time
 	tokens  tokenCache
+	tickets ticketBook
 	cache   ttlCache
 }
 
@@ -150,7 +151,8 @@ func (s *Server) routes() {
 	auth("GET /api/v1/series", s.series)
 	auth("POST /api/v1/ingest", s.ingestBatch)
 	auth("GET /api/v1/overview", s.overview)
-	auth("GET /api/v1/stream", s.stream)
+	s.mux.HandleFunc("GET /api/v1/stream", s.ticketed(s.stream))
+	auth("POST /api/v1/stream/ticket", s.streamTicket)
 
 	auth("GET /api/v1/ledger/status", s.ledgerStatus)
 	auth("GET /api/v1/proof", s.proof)

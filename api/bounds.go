@@ -16,10 +16,10 @@ import (
 // number in a request is checked, not only those a store would refuse.
 const (
 	// maxMagnitude bounds every float in a request body whose field has no
-	// bounds tag: far above any physical quantity the platform handles
-	// (flows in m³/h, pressures in kPa, coordinates in metres), far below
-	// where arithmetic on it overflows.
-	maxMagnitude = 1e9
+	// bounds tag: above any quantity the platform handles (a channel's
+	// plausible maximum for a totaliser is 1e12 m³, meter/data/channels.csv),
+	// far below where products and sums of such numbers overflow.
+	maxMagnitude = 1e15
 	// maxLeakFlowM3H bounds a leak's outflow: above the flow of the largest
 	// water mains.
 	maxLeakFlowM3H = 100000

@@ -65,7 +65,7 @@ func TestCheckBounds(t *testing.T) {
 		"at":        func(r *req) { r.At = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC) },
 		"list[0].v": func(r *req) { r.List[0].V = 1e300 },
 		"map.a":     func(r *req) { r.Map["a"] = math.NaN() },
-		"ptr.v":     func(r *req) { r.Ptr.V = -1e10 },
+		"ptr.v":     func(r *req) { r.Ptr.V = -1e16 },
 		"v:":        func(r *req) { r.inner.V = math.Inf(-1) },
 	} {
 		r := ok

@@ -166,6 +166,12 @@ func testTokens(t *testing.T, s store.Store) {
 	wantErr(t, "park token without scope", s.CreateToken(ctx, store.Token{ID: "tok-3", Role: store.RolePark, Created: t0}, h3), store.ErrInvalid)
 	wantErr(t, "park token for a missing park", s.CreateToken(ctx, store.Token{ID: "tok-3", Role: store.RolePark, Scope: "P-NONE", Created: t0}, h3), store.ErrNotFound)
 	wantErr(t, "unknown role", s.CreateToken(ctx, store.Token{ID: "tok-3", Role: "root", Created: t0}, h3), store.ErrInvalid)
+	for _, id := range []string{"", "-lead", "a/b", "a b", "<script>", strings.Repeat("x", 65), "tok\u202e"} {
+		wantErr(t, "token id "+id, s.CreateToken(ctx, store.Token{ID: id, Role: store.RoleAuditor, Created: t0}, h3), store.ErrInvalid)
+	}
+	for _, name := range []string{"<img src=x>", "a\nb", "\u202egnp", strings.Repeat("名", 65)} {
+		wantErr(t, "token name "+name, s.CreateToken(ctx, store.Token{ID: "tok-3", Name: name, Role: store.RoleAuditor, Created: t0}, h3), store.ErrInvalid)
+	}
 	must(t, s.CreateToken(ctx, store.Token{ID: "tok-park", Role: store.RolePark, Scope: "P-XT", Created: t0}, h3))
 
 	tok, err := s.TokenByHash(ctx, h2)
