@@ -182,6 +182,19 @@ func (s *Server) lookupToken(ctx context.Context, h [32]byte) (store.Token, erro
 	return tok, nil
 }
 
+// AuditorsOnly wraps a handler served beside the API (the ledger's entry
+// bundles, /metrics) so that only admin and auditor tokens reach it: 401
+// without a token, 403 for the other roles.
+func (s *Server) AuditorsOnly(h http.Handler) http.Handler {
+	return s.authenticated(func(w http.ResponseWriter, r *http.Request, p *Principal) {
+		if p.Role() != store.RoleAdmin && p.Role() != store.RoleAuditor {
+			s.fail(w, r, errorf(http.StatusForbidden, "only admin and auditor tokens may read this (仅限管理员和审计令牌)"))
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
 // Stream tickets: EventSource cannot set an Authorization header, so the
 // console first asks, with its token in the header, for a ticket, and opens
 // the stream with ?ticket=. A ticket opens one stream, within ticketTTL,

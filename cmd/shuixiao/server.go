@@ -222,8 +222,12 @@ func openServer(ctx context.Context, cfg serverConfig) (*server, error) {
 		WitnessPolicy: string(policy), Version: version, Logger: log, Plants: s.control.runner, Controls: st, Networks: s.leaks})
 	mux := http.NewServeMux()
 	mux.Handle("/api/", apiSrv)
-	mux.Handle("/ledger/", http.StripPrefix("/ledger", lg.Handler()))
-	mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics, promhttp.HandlerOpts{}))
+	tiles := http.StripPrefix("/ledger", lg.Handler())
+	mux.Handle("/ledger/", tiles)
+	// Entry bundles hold every tenant's readings and commands; checkpoints
+	// and hash tiles stay public (docs/api.md, "What the ledger shows").
+	mux.Handle("/ledger/tile/entries/", apiSrv.AuditorsOnly(tiles))
+	mux.Handle("GET /metrics", apiSrv.AuditorsOnly(promhttp.HandlerFor(s.metrics, promhttp.HandlerOpts{})))
 	mux.Handle("/", web.Handler())
 	s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
