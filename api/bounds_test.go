@@ -3,7 +3,9 @@ package api_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"math"
 	"net/http"
 	"net/http/httptest"
@@ -15,6 +17,7 @@ import (
 	"github.com/shuixiao/shuixiao/api"
 	"github.com/shuixiao/shuixiao/netmon/netmontest"
 	"github.com/shuixiao/shuixiao/store"
+	"github.com/shuixiao/shuixiao/store/sqlite"
 )
 
 // TestWorkOrderBounds is finding 2 of issue 13: a work order with a leak
@@ -203,5 +206,50 @@ func TestRejectionsPaged(t *testing.T) {
 	// A tenant sees only its own meters' counters, and their totals.
 	if total, seen := all(client{t: t, base: srv.URL + "/api/v1", token: tok["utility"]}); total != 1 || len(seen) != 1 || !seen["bad-signature M-PT-A13"] {
 		t.Errorf("utility: total %d, counters %v", total, seen)
+	}
+}
+
+// failingScan is a store whose reading export fails after a number of rows.
+type failingScan struct {
+	*sqlite.Store
+	rows int
+}
+
+func (f failingScan) ScanReadings(ctx context.Context, q store.ReadingQuery, fn func(*store.Reading) error) error {
+	for i := range f.rows {
+		if err := fn(&store.Reading{Meter: q.Meter, Seq: uint64(i + 1), Time: time.Date(2026, 1, 1, 0, 0, i, 0, time.UTC)}); err != nil {
+			return err
+		}
+	}
+	return errors.New("disk on fire")
+}
+
+// TestCSVExportFailure: a CSV export that fails before anything was sent
+// is a 500 with a message; one that fails midway breaks the connection, so
+// that the client sees an incomplete download, not a file that looks whole.
+func TestCSVExportFailure(t *testing.T) {
+	p := netmontest.NewPark(t, t.TempDir(), 1, 1, false)
+	tok := tokens(t, p.Store)
+	for _, c := range []struct {
+		rows      int
+		wantCode  int
+		wantError bool
+	}{{0, http.StatusInternalServerError, false}, {10000, http.StatusOK, true}} {
+		srv := httptest.NewServer(api.New(api.Options{Store: failingScan{p.Store, c.rows}, Logger: quiet}))
+		req, _ := http.NewRequest("GET", srv.URL+"/api/v1/readings?meter=M-PT-A13&format=csv", nil)
+		req.Header.Set("Authorization", "Bearer "+tok["admin"])
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != c.wantCode || (err != nil) != c.wantError {
+			t.Errorf("%d rows then a failure: HTTP %d, read error %v, %d bytes", c.rows, resp.StatusCode, err, len(body))
+		}
+		if c.rows == 0 && !strings.Contains(string(body), "internal error") {
+			t.Errorf("body %q", body)
+		}
+		srv.Close()
 	}
 }
