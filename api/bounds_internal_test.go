@@ -10,6 +10,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/shuixiao/shuixiao/control"
+	"github.com/shuixiao/shuixiao/meter"
 )
 
 // TestWriteJSONUnencodable: an answer that cannot be encoded is a 500 with
@@ -91,4 +94,45 @@ func asHTTP(err error, he **httpError) bool {
 	e, ok := err.(*httpError)
 	*he = e
 	return ok
+}
+
+// FuzzRequestBodies decodes random bodies into the API's named request
+// types as the handlers do. Whatever is accepted has every number and time
+// in bounds, and encodes back (no NaN or ±Inf can come through).
+func FuzzRequestBodies(f *testing.F) {
+	for _, seed := range []string{
+		`{"name":"cycles","value":1e308,"reason":"x"}`,
+		`{"mode":"manual","value":-1e15,"reason":""}`,
+		`{"id":"P1","enterprise":"E1","level":1,"channels":[{"name":"total_m3","min":0,"max":1e12}]}`,
+		`{"id":"C1","enterprise":"E1","time_scale":1e300,"updated":"0001-01-02T00:00:00Z"}`,
+		`{"value":1e-320}`, `{"value":-0}`, `{"updated":"9999-12-31T23:59:59Z"}`,
+		`{"channels":[{"min":-1e16}]}`, `{"value":123456789012345678901234567890}`,
+	} {
+		f.Add([]byte(seed))
+	}
+	types := []func() any{
+		func() any { return new(setpointRequest) },
+		func() any { return new(modeRequest) },
+		func() any { return new(control.PlantConfig) },
+		func() any { return new(meter.Point) },
+		func() any { return new(meter.Enterprise) },
+		func() any { return new(networkRequest) },
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		for _, mk := range types {
+			v := mk()
+			r := httptest.NewRequest("POST", "/api/v1/x", bytes.NewReader(body))
+			err := decode(r, v)
+			if err != nil {
+				var he *httpError
+				if !asHTTP(err, &he) || he.status != http.StatusBadRequest {
+					t.Fatalf("%T: %v is not a 400", v, err)
+				}
+				continue
+			}
+			if _, err := encodeJSON(v); err != nil {
+				t.Fatalf("%T accepted %q and cannot encode it: %v", v, body, err)
+			}
+		}
+	})
 }
