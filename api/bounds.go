@@ -25,10 +25,11 @@ const (
 	maxLeakFlowM3H = 100000
 )
 
-// Times outside [minTime, maxTime) are refused: the platform's data begin in
-// this century, and a year-1 or year-9999 time only makes durations absurd.
+// Times outside [minTime, maxTime) are refused: a year-1 or year-9999 time
+// only makes durations absurd. The window opens at the Unix epoch, which
+// clients (the console among them) send to mean "from the beginning".
 var (
-	minTime = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+	minTime = time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC)
 	maxTime = time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC)
 )
 
