@@ -45,7 +45,7 @@ var opDocs = []opDoc{
 	{method: "GET", path: "/api/v1/ledger/status", summary: "Log size, latest checkpoint, witnesses"},
 	{method: "GET", path: "/api/v1/proof", summary: "Receipt (c2sp.org/tlog-proof@v1) of a ledger entry", params: []string{"index:query:true:ledger index", "download:query:false:as attachment"}, produces: "text/plain"},
 	{method: "GET", path: "/api/v1/ledger/entry", summary: "A ledger entry's exact bytes (a signed reading or key entry)", params: []string{"index:query:true:ledger index"}, produces: "text/plain"},
-	{method: "GET", path: "/api/v1/rejections", summary: "Admission rejections by reason and the recent ones", params: []string{"meter:query:false:meter ID", "reason:query:false:reason", "limit:query:false:recent rejections"}},
+	{method: "GET", path: "/api/v1/rejections", summary: "Admission rejections by reason, a page of the counters by reason and meter, and the recent ones", params: []string{"meter:query:false:meter ID", "reason:query:false:reason", "limit:query:false:page size and recent rejections (1-1000, default 100)", "after:query:false:next of the previous page"}},
 	{method: "GET", path: "/api/v1/alarms", summary: "Alarms", params: []string{"state:query:false:active|acked|cleared|open|all", "enterprise:query:false:enterprise ID", "kind:query:false:alarm kind", "meter:query:false:meter ID"}},
 	{method: "POST", path: "/api/v1/alarms/{id}/ack", summary: "Acknowledge an alarm", params: []string{"id:path:true:alarm ID"}, body: `{"note"}`},
 	{method: "POST", path: "/api/v1/alarms/{id}/clear", summary: "Clear an alarm", params: []string{"id:path:true:alarm ID"}, body: `{"note"}`},
