@@ -16,6 +16,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/shuixiao/shuixiao/alarm"
+	"github.com/shuixiao/shuixiao/command"
 	"github.com/shuixiao/shuixiao/reading"
 	"github.com/shuixiao/shuixiao/store"
 )
@@ -33,8 +35,8 @@ type Ledger interface {
 
 // Recorder keeps command records and overrides (store.Controls).
 type Recorder interface {
-	SaveCommands(ctx context.Context, cs []store.CommandRecord) error
-	SetOverride(ctx context.Context, o store.Override) error
+	SaveCommands(ctx context.Context, cs []command.Record) error
+	SetOverride(ctx context.Context, o command.Override) error
 }
 
 // Alarm is raised (or, with Clear, cleared) by the actuation layer: a device
@@ -42,7 +44,7 @@ type Recorder interface {
 type Alarm struct {
 	Plant, Enterprise, Device, Actuator string
 	Code                                string // actuator_no_ack, actuator_refused, actuation_unavailable
-	Severity                            store.Severity
+	Severity                            alarm.Severity
 	Message                             string
 	Clear                               bool
 }
@@ -55,7 +57,7 @@ type Options struct {
 	// OnAlarm and OnCommand are told of alarms and of every command record
 	// written (issue and outcome); they must not block.
 	OnAlarm   func(Alarm)
-	OnCommand func(store.CommandRecord)
+	OnCommand func(command.Record)
 	Now       func() time.Time
 	// AckTimeout is how long a device has to acknowledge one publish
 	// (default 5 s); a command is published Retries times (default 3) before
@@ -95,7 +97,7 @@ type Actuation struct {
 
 // outcome is a command's outcome waiting to be recorded.
 type outcome struct {
-	rec   store.CommandRecord
+	rec   command.Record
 	entry *reading.CommandEntry
 }
 
@@ -119,7 +121,7 @@ type actuatorState struct {
 }
 
 type outgoing struct {
-	rec        store.CommandRecord
+	rec        command.Record
 	entry      *reading.CommandEntry
 	payload    []byte
 	attempts   int
@@ -164,7 +166,7 @@ func New(opts Options) (*Actuation, error) {
 
 // Configure sets (or replaces) a plant's actuators and the operators'
 // overrides in force. Actuators that keep their name keep their state.
-func (a *Actuation) Configure(plant, enterprise string, acts []Actuator, overrides []store.Override) error {
+func (a *Actuation) Configure(plant, enterprise string, acts []Actuator, overrides []command.Override) error {
 	if plant == "" {
 		return errors.New("actuate: no plant ID")
 	}
@@ -184,13 +186,13 @@ func (a *Actuation) Configure(plant, enterprise string, acts []Actuator, overrid
 			continue
 		}
 		switch o.Mode {
-		case store.ModeLocked:
+		case command.ModeLocked:
 			as.st.Mode = o.Mode
-		case store.ModeManual:
+		case command.ModeManual:
 			if as.CheckManual(o.Value) == nil {
 				as.st.Mode, as.st.Manual = o.Mode, o.Value
 			} else {
-				as.st.Mode = store.ModeLocked // an override that no longer fits the bounds locks the output out
+				as.st.Mode = command.ModeLocked // an override that no longer fits the bounds locks the output out
 			}
 		}
 	}
@@ -262,7 +264,7 @@ func (a *Actuation) Apply(ctx context.Context, plant string, reqs []Request, dt 
 	}
 	for _, name := range g.names() {
 		as := g.acts[name]
-		if seen[name] || !as.st.HasHeld && as.st.Mode != store.ModeLocked && as.st.Mode != store.ModeManual {
+		if seen[name] || !as.st.HasHeld && as.st.Mode != command.ModeLocked && as.st.Mode != command.ModeManual {
 			continue
 		}
 		req := Request{Actuator: name, Value: as.st.Held, By: "hold", Reason: "no request this step: value held"}
@@ -312,14 +314,14 @@ func (a *Actuation) offer(g *plantGate, as *actuatorState, d Decision, req Reque
 	if !send && as.RefreshS > 0 && now.Sub(as.sentAt).Seconds() >= as.RefreshS {
 		send = true
 	}
-	if !send && (as.lastStatus == store.CommandTimeout || as.lastStatus == store.CommandNacked) && now.Sub(as.failedAt) >= a.opts.RetryFailedAfter {
+	if !send && (as.lastStatus == command.Timeout || as.lastStatus == command.Nacked) && now.Sub(as.failedAt) >= a.opts.RetryFailedAfter {
 		send = true
 	}
 	if !send {
 		return nil
 	}
 	o := a.newCommand(g, as, d, req, now)
-	as.hasSent, as.lastSent, as.sentAt, as.lastID, as.lastStatus = true, d.Value, now, o.rec.ID, store.CommandPending
+	as.hasSent, as.lastSent, as.sentAt, as.lastID, as.lastStatus = true, d.Value, now, o.rec.ID, command.Pending
 	return o
 }
 
@@ -339,9 +341,9 @@ func (a *Actuation) newCommand(g *plantGate, as *actuatorState, d Decision, req 
 	if d.Source == reading.SourceInterlock {
 		reason = "interlock " + strings.Join(d.Interlocks, ",") + " (requested " + strconv.FormatFloat(d.Requested, 'g', 6, 64) + ")"
 	}
-	rec := store.CommandRecord{ID: id, Kind: store.CommandIssue, Plant: g.id, Enterprise: g.enterprise, Device: as.Device,
+	rec := command.Record{ID: id, Kind: command.KindIssue, Plant: g.id, Enterprise: g.enterprise, Device: as.Device,
 		Actuator: as.Name, Value: d.Value, Unit: as.Unit, Min: as.Min, Max: as.Max, Interlocks: d.Interlocks, Source: d.Source,
-		By: oneLine(by), Reason: reason, Issued: now, Status: store.CommandPending}
+		By: oneLine(by), Reason: reason, Issued: now, Status: command.Pending}
 	if finite(d.Requested) && d.Requested != d.Value {
 		r := d.Requested
 		rec.Requested = &r
@@ -353,12 +355,12 @@ func (a *Actuation) newCommand(g *plantGate, as *actuatorState, d Decision, req 
 		e.Requested, e.HasRequested = *rec.Requested, true
 	}
 	for _, in := range req.Inputs {
-		if len(e.Inputs)+len(e.Indices) >= reading.MaxCommandInputs/2 || !validName(in.Name) {
+		if len(e.Inputs)+len(e.Indices) >= reading.MaxCommandInputs/2 || !reading.ValidChannel(in.Name) {
 			break
 		}
-		ci := store.CommandInput{Name: in.Name, Value: in.Value, AgeS: in.AgeS}
+		ci := command.Input{Name: in.Name, Value: in.Value, AgeS: in.AgeS}
 		if !in.Valid || !finite(in.Value, in.AgeS) {
-			ci = store.CommandInput{Name: in.Name, Missing: true}
+			ci = command.Input{Name: in.Name, Missing: true}
 		}
 		rec.Inputs = append(rec.Inputs, ci)
 		if !ci.Missing {
@@ -366,10 +368,10 @@ func (a *Actuation) newCommand(g *plantGate, as *actuatorState, d Decision, req 
 		}
 	}
 	for _, in := range req.Indices {
-		if len(e.Inputs)+len(e.Indices) >= reading.MaxCommandInputs || !validName(in.Name) || !finite(in.Value) {
+		if len(e.Inputs)+len(e.Indices) >= reading.MaxCommandInputs || !reading.ValidChannel(in.Name) || !finite(in.Value) {
 			break
 		}
-		rec.Indices = append(rec.Indices, store.CommandInput{Name: in.Name, Value: in.Value})
+		rec.Indices = append(rec.Indices, command.Input{Name: in.Name, Value: in.Value})
 		e.Indices = append(e.Indices, in)
 	}
 	cause := rec.Source + " " + rec.By
@@ -387,24 +389,24 @@ func unitWord(u string) string { return strings.ReplaceAll(oneLine(u), " ", "_")
 // mode on an operator's order. The change is recorded in the ledger and the
 // store before it takes effect; a manual value outside the interlock bounds
 // is refused. Locking out or going manual sends the new value at once.
-func (a *Actuation) SetMode(ctx context.Context, plant, actuator, mode string, value float64, by, reason string) (store.CommandRecord, error) {
-	if mode != store.ModeAuto && mode != store.ModeManual && mode != store.ModeLocked {
-		return store.CommandRecord{}, fmt.Errorf("actuate: %w: %q", ErrMode, mode)
+func (a *Actuation) SetMode(ctx context.Context, plant, actuator, mode string, value float64, by, reason string) (command.Record, error) {
+	if mode != command.ModeAuto && mode != command.ModeManual && mode != command.ModeLocked {
+		return command.Record{}, fmt.Errorf("actuate: %w: %q", ErrMode, mode)
 	}
 	g, err := a.gate(plant)
 	if err != nil {
-		return store.CommandRecord{}, err
+		return command.Record{}, err
 	}
 	g.mu.Lock()
 	as, ok := g.acts[actuator]
 	if !ok {
 		g.mu.Unlock()
-		return store.CommandRecord{}, fmt.Errorf("actuate: plant %s has no actuator %s: %w", plant, actuator, store.ErrNotFound)
+		return command.Record{}, fmt.Errorf("actuate: plant %s has no actuator %s: %w", plant, actuator, store.ErrNotFound)
 	}
-	if mode == store.ModeManual {
+	if mode == command.ModeManual {
 		if err := as.CheckManual(value); err != nil {
 			g.mu.Unlock()
-			return store.CommandRecord{}, fmt.Errorf("%w: %v", store.ErrInvalid, err)
+			return command.Record{}, fmt.Errorf("%w: %v", store.ErrInvalid, err)
 		}
 	}
 	act, enterprise := as.Actuator, g.enterprise
@@ -412,21 +414,21 @@ func (a *Actuation) SetMode(ctx context.Context, plant, actuator, mode string, v
 
 	now := a.opts.Now()
 	id := a.newID(now)
-	rec := store.CommandRecord{ID: id, Kind: store.CommandMode, Plant: plant, Enterprise: enterprise, Device: act.Device,
+	rec := command.Record{ID: id, Kind: command.KindMode, Plant: plant, Enterprise: enterprise, Device: act.Device,
 		Actuator: actuator, Unit: act.Unit, Min: act.Min, Max: act.Max, Mode: mode, Source: reading.SourceOperator,
-		By: oneLine(by), Reason: oneLine(reason), Issued: now, Status: store.CommandLogged}
+		By: oneLine(by), Reason: oneLine(reason), Issued: now, Status: command.Logged}
 	e := &reading.CommandEntry{ID: id, Event: reading.EventMode, Plant: plant, Enterprise: enterprise, Device: act.Device,
 		Command: actuator, Unit: unitWord(act.Unit), Mode: mode, Source: reading.SourceOperator, By: rec.By, Reason: rec.Reason, Time: now}
 	switch mode {
-	case store.ModeManual:
+	case command.ModeManual:
 		rec.Value, e.Value, e.HasValue, e.Min, e.Max, e.HasBounds = value, value, true, act.Min, act.Max, true
-	case store.ModeLocked:
+	case command.ModeLocked:
 		rec.Value, e.Value, e.HasValue, e.Min, e.Max, e.HasBounds = act.Lockout, act.Lockout, true, act.Min, act.Max, true
 	}
 	if err := a.record(ctx, &rec, e); err != nil {
 		return rec, err
 	}
-	if err := a.opts.Store.SetOverride(ctx, store.Override{Plant: plant, Actuator: actuator, Mode: mode, Value: value, By: rec.By, Reason: rec.Reason, Since: now}); err != nil {
+	if err := a.opts.Store.SetOverride(ctx, command.Override{Plant: plant, Actuator: actuator, Mode: mode, Value: value, By: rec.By, Reason: rec.Reason, Since: now}); err != nil {
 		return rec, fmt.Errorf("actuate: keep override: %w", err)
 	}
 	g.mu.Lock()
@@ -434,7 +436,7 @@ func (a *Actuation) SetMode(ctx context.Context, plant, actuator, mode string, v
 	var batch []*outgoing
 	if ok {
 		as.st.Mode, as.st.Manual = mode, value
-		if mode != store.ModeAuto {
+		if mode != command.ModeAuto {
 			req := Request{Actuator: actuator, Value: as.st.Held, By: "operator", Reason: "mode " + mode + " by " + rec.By}
 			d := as.Decide(as.st, req, 0)
 			as.st, as.decision = as.st.Next(d), d
@@ -447,36 +449,98 @@ func (a *Actuation) SetMode(ctx context.Context, plant, actuator, mode string, v
 	return rec, a.queue(ctx, batch)
 }
 
-// RecordSetpoint records an operator's change of a controller set-point
-// after checking it against the set-point bounds (an interlock like any
-// other: a value outside [min, max] is refused, not clamped).
-func (a *Actuation) RecordSetpoint(ctx context.Context, plant, name, unit string, value, min, max float64, by, reason string) (store.CommandRecord, error) {
-	if !validName(name) {
-		return store.CommandRecord{}, fmt.Errorf("actuate: %w: set-point name %q", store.ErrInvalid, name)
+// SetpointChange is an operator's change of a controller set-point and its
+// cause.
+type SetpointChange struct {
+	Name  string  // set-point name, e.g. "cycles"
+	Unit  string  // "" when dimensionless
+	Value float64 // the value asked for
+	// Current is the set-point in force; MaxStep, when positive, limits a
+	// change to Current ± MaxStep (the set-point's rate limit: one step per
+	// order, so a controller is never handed a jump it was not tuned for).
+	Current, MaxStep float64
+	Min, Max         float64 // bounds: a value outside is refused, not clamped
+	// Drives is the actuator the controller behind the set-point drives: while
+	// it is locked out the change is refused; while it is in manual the change
+	// is recorded (interlock "manual") and acts when it returns to auto.
+	Drives          string
+	By, Reason      string
+	Inputs, Indices []reading.Input // the figures the change is based on
+}
+
+// Decide applies the bounds and the step limit to a set-point change: the
+// value to apply and the interlocks that shaped it, or an error wrapping
+// store.ErrInvalid. It is pure; the driven actuator's mode is checked by
+// ChangeSetpoint.
+func (c SetpointChange) Decide() (float64, []string, error) {
+	if !reading.ValidChannel(c.Name) {
+		return 0, nil, fmt.Errorf("actuate: %w: set-point name %q", store.ErrInvalid, c.Name)
 	}
-	if !finite(value) || value < min || value > max {
-		return store.CommandRecord{}, fmt.Errorf("actuate: %w: set-point %s = %g outside its bounds [%g, %g] %s", store.ErrInvalid, name, value, min, max, unit)
+	if !finite(c.Value) || c.Value < c.Min || c.Value > c.Max {
+		return 0, nil, fmt.Errorf("actuate: %w: set-point %s = %g outside its bounds [%g, %g] %s", store.ErrInvalid, c.Name, c.Value, c.Min, c.Max, c.Unit)
+	}
+	if c.MaxStep > 0 && finite(c.Current, c.MaxStep) && math.Abs(c.Value-c.Current) > c.MaxStep {
+		v := c.Current + math.Copysign(c.MaxStep, c.Value-c.Current)
+		return math.Max(c.Min, math.Min(c.Max, v)), []string{"rate"}, nil
+	}
+	return c.Value, nil, nil
+}
+
+// ChangeSetpoint passes an operator's set-point change through its
+// interlocks (SetpointChange) and records it in the ledger and the store
+// before the caller applies it. It returns the record with the value to
+// apply, which the step limit may have moved towards Current.
+func (a *Actuation) ChangeSetpoint(ctx context.Context, plant string, c SetpointChange) (command.Record, error) {
+	value, interlocks, err := c.Decide()
+	if err != nil {
+		return command.Record{}, err
 	}
 	g, err := a.gate(plant)
 	if err != nil {
-		return store.CommandRecord{}, err
+		return command.Record{}, err
 	}
 	g.mu.Lock()
 	enterprise := g.enterprise
+	mode := ""
+	if as, ok := g.acts[c.Drives]; ok {
+		mode = as.st.Mode
+	}
 	g.mu.Unlock()
+	switch mode {
+	case command.ModeLocked:
+		return command.Record{}, fmt.Errorf("actuate: %w: %s is locked out; set-point %s may not change until it is released", store.ErrConflict, c.Drives, c.Name)
+	case command.ModeManual:
+		interlocks = append(interlocks, "manual")
+	}
 	now := a.opts.Now()
 	id := a.newID(now)
-	rec := store.CommandRecord{ID: id, Kind: store.CommandSetpoint, Plant: plant, Enterprise: enterprise, Actuator: name,
-		Value: value, Unit: unit, Min: min, Max: max, Source: reading.SourceOperator, By: oneLine(by), Reason: oneLine(reason),
-		Issued: now, Status: store.CommandLogged}
-	e := &reading.CommandEntry{ID: id, Event: reading.EventSetpoint, Plant: plant, Enterprise: enterprise, Command: name,
-		Value: value, HasValue: true, Unit: unitWord(unit), Min: min, Max: max, HasBounds: true, Source: reading.SourceOperator,
-		By: rec.By, Reason: rec.Reason, Time: now}
+	rec := command.Record{ID: id, Kind: command.KindSetpoint, Plant: plant, Enterprise: enterprise, Actuator: c.Name,
+		Value: value, Unit: c.Unit, Min: c.Min, Max: c.Max, Interlocks: interlocks, Source: reading.SourceOperator, By: oneLine(c.By),
+		Reason: oneLine(c.Reason), Issued: now, Status: command.Logged}
+	e := &reading.CommandEntry{ID: id, Event: reading.EventSetpoint, Plant: plant, Enterprise: enterprise, Command: c.Name,
+		Value: value, HasValue: true, Unit: unitWord(c.Unit), Min: c.Min, Max: c.Max, HasBounds: true, Interlocks: interlocks,
+		Source: reading.SourceOperator, By: rec.By, Reason: rec.Reason, Time: now}
+	if value != c.Value {
+		r := c.Value
+		rec.Requested, e.Requested, e.HasRequested = &r, r, true
+	}
+	for _, in := range c.Inputs {
+		if len(e.Inputs) < reading.MaxCommandInputs/2 && reading.ValidChannel(in.Name) && finite(in.Value) {
+			rec.Inputs = append(rec.Inputs, command.Input{Name: in.Name, Value: in.Value})
+			e.Inputs = append(e.Inputs, in)
+		}
+	}
+	for _, in := range c.Indices {
+		if len(e.Inputs)+len(e.Indices) < reading.MaxCommandInputs && reading.ValidChannel(in.Name) && finite(in.Value) {
+			rec.Indices = append(rec.Indices, command.Input{Name: in.Name, Value: in.Value})
+			e.Indices = append(e.Indices, in)
+		}
+	}
 	return rec, a.record(ctx, &rec, e)
 }
 
 // record puts an entry in the ledger, then its record in the store.
-func (a *Actuation) record(ctx context.Context, rec *store.CommandRecord, e *reading.CommandEntry) error {
+func (a *Actuation) record(ctx context.Context, rec *command.Record, e *reading.CommandEntry) error {
 	if err := e.Validate(); err != nil {
 		return fmt.Errorf("actuate: %w: %v", store.ErrInvalid, err)
 	}
@@ -485,7 +549,7 @@ func (a *Actuation) record(ctx context.Context, rec *store.CommandRecord, e *rea
 		return fmt.Errorf("actuate: record %s in the ledger: %w", rec.ID, err)
 	}
 	rec.Index = idx
-	if err := a.opts.Store.SaveCommands(ctx, []store.CommandRecord{*rec}); err != nil {
+	if err := a.opts.Store.SaveCommands(ctx, []command.Record{*rec}); err != nil {
 		return fmt.Errorf("actuate: store %s: %w", rec.ID, err)
 	}
 	if a.opts.OnCommand != nil {
@@ -566,7 +630,7 @@ func (a *Actuation) send(ctx context.Context, batch []*outgoing) {
 	}
 	wg.Wait()
 	now := a.opts.Now()
-	var recs []store.CommandRecord
+	var recs []command.Record
 	for i, o := range batch {
 		if errs[i] == nil {
 			o.rec.Index = idx[i]
@@ -584,9 +648,9 @@ func (a *Actuation) send(ctx context.Context, batch []*outgoing) {
 	for i, o := range batch {
 		if errs[i] != nil {
 			a.opts.Logger.Error("actuation: command not recorded, not sent", "id", o.rec.ID, "error", errs[i])
-			a.settle(o, store.CommandTimeout, now)
+			a.settle(o, command.Timeout, now)
 			a.alarm(Alarm{Plant: o.rec.Plant, Enterprise: o.rec.Enterprise, Device: o.rec.Device, Actuator: o.rec.Actuator,
-				Code: "actuation_unavailable", Severity: store.SeverityCritical,
+				Code: "actuation_unavailable", Severity: alarm.SeverityCritical,
 				Message: fmt.Sprintf("指令未能上链，未下发 / command %s to %s could not be recorded in the ledger and was not sent: %v", o.rec.ID, o.rec.Device, errs[i])})
 			continue
 		}
@@ -622,9 +686,9 @@ func (a *Actuation) answer(ctx context.Context, ev ackEvent) {
 		a.opts.Logger.Info("actuation: ack for no pending command", "device", ev.device, "id", ev.ack.ID)
 		return
 	}
-	status, event := store.CommandAcked, reading.EventAck
+	status, event := command.Acked, reading.EventAck
 	if !ev.ack.OK {
-		status, event = store.CommandNacked, reading.EventNack
+		status, event = command.Nacked, reading.EventNack
 	}
 	a.close(ctx, o, status, event, ev.ack.Detail, ev.at)
 }
@@ -657,7 +721,7 @@ func (a *Actuation) expire(ctx context.Context) {
 		if o.superseded != "" {
 			detail = "superseded by " + o.superseded + " before it was acknowledged"
 		}
-		a.close(ctx, o, store.CommandTimeout, reading.EventTimeout, detail, now)
+		a.close(ctx, o, command.Timeout, reading.EventTimeout, detail, now)
 	}
 }
 
@@ -670,15 +734,15 @@ func (a *Actuation) close(ctx context.Context, o *outgoing, status, event, detai
 	e := &reading.CommandEntry{ID: rec.ID, Event: event, Plant: rec.Plant, Enterprise: rec.Enterprise, Device: rec.Device,
 		Command: rec.Actuator, Detail: detail, Attempts: o.attempts, Time: at}
 	switch {
-	case status == store.CommandNacked:
+	case status == command.Nacked:
 		a.alarm(Alarm{Plant: rec.Plant, Enterprise: rec.Enterprise, Device: rec.Device, Actuator: rec.Actuator,
-			Code: "actuator_refused", Severity: store.SeverityMajor,
+			Code: "actuator_refused", Severity: alarm.SeverityMajor,
 			Message: fmt.Sprintf("设备拒绝指令 / device %s refused %s = %g %s: %s", rec.Device, rec.Actuator, rec.Value, rec.Unit, detail)})
-	case status == store.CommandTimeout && o.superseded == "":
+	case status == command.Timeout && o.superseded == "":
 		a.alarm(Alarm{Plant: rec.Plant, Enterprise: rec.Enterprise, Device: rec.Device, Actuator: rec.Actuator,
-			Code: "actuator_no_ack", Severity: store.SeverityCritical,
+			Code: "actuator_no_ack", Severity: alarm.SeverityCritical,
 			Message: fmt.Sprintf("设备未确认指令 / device %s did not acknowledge %s = %g %s after %d publishes", rec.Device, rec.Actuator, rec.Value, rec.Unit, o.attempts)})
-	case status == store.CommandAcked:
+	case status == command.Acked:
 		for _, code := range []string{"actuator_no_ack", "actuator_refused"} {
 			a.alarm(Alarm{Plant: rec.Plant, Enterprise: rec.Enterprise, Device: rec.Device, Actuator: rec.Actuator, Code: code, Clear: true})
 		}
@@ -726,7 +790,7 @@ func (a *Actuation) writeOutcomes(ctx context.Context, group []outcome) {
 		}()
 	}
 	wg.Wait()
-	recs := make([]store.CommandRecord, len(group))
+	recs := make([]command.Record, len(group))
 	for i, o := range group {
 		recs[i] = o.rec
 	}
@@ -788,7 +852,7 @@ func (a *Actuation) Status(plant string) []Status {
 		as := g.acts[name]
 		mode := as.st.Mode
 		if mode == "" {
-			mode = store.ModeAuto
+			mode = command.ModeAuto
 		}
 		s := Status{Actuator: as.Actuator, Mode: mode, Manual: as.st.Manual, Value: as.st.Held, HasValue: as.st.HasHeld,
 			Requested: as.decision.Requested, Interlocks: as.decision.Interlocks, LastSent: as.lastSent, SentAt: as.sentAt,

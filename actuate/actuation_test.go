@@ -4,11 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"math"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/shuixiao/shuixiao/command"
 	"github.com/shuixiao/shuixiao/reading"
 	"github.com/shuixiao/shuixiao/store"
 )
@@ -83,7 +85,7 @@ func TestCommandIsRecordedBeforeItIsSentAndAcked(t *testing.T) {
 		t.Fatalf("issue entry %+v", iss)
 	}
 	rec := r.store.command(m.ID)
-	if rec.Status != store.CommandAcked || rec.Index != 0 || rec.OutcomeIndex != 1 || rec.Attempts != 1 || rec.Detail != "applied" {
+	if rec.Status != command.Acked || rec.Index != 0 || rec.OutcomeIndex != 1 || rec.Attempts != 1 || rec.Detail != "applied" {
 		t.Fatalf("record %+v", rec)
 	}
 	// Unchanged value: nothing new is sent.
@@ -176,17 +178,17 @@ func TestOperatorModes(t *testing.T) {
 	r.autoAck(true)
 	ctx := context.Background()
 	r.apply(t, 60, Request{Actuator: "inhibitor_pump", Value: 0.1, Inputs: fresh(42)})
-	if _, err := r.a.SetMode(ctx, "PL1", "inhibitor_pump", store.ModeManual, 0.31, "token:op", "test"); !errors.Is(err, store.ErrInvalid) {
+	if _, err := r.a.SetMode(ctx, "PL1", "inhibitor_pump", command.ModeManual, 0.31, "token:op", "test"); !errors.Is(err, store.ErrInvalid) {
 		t.Fatalf("manual value above the maximum dose: %v", err)
 	}
 	if _, err := r.a.SetMode(ctx, "PL1", "inhibitor_pump", "sideways", 0, "token:op", ""); !errors.Is(err, ErrMode) {
 		t.Fatalf("unknown mode: %v", err)
 	}
-	if _, err := r.a.SetMode(ctx, "PL1", "acid_pump", store.ModeLocked, 0, "token:op", ""); !errors.Is(err, store.ErrNotFound) {
+	if _, err := r.a.SetMode(ctx, "PL1", "acid_pump", command.ModeLocked, 0, "token:op", ""); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("unknown actuator: %v", err)
 	}
-	rec, err := r.a.SetMode(ctx, "PL1", "inhibitor_pump", store.ModeLocked, 0, "token:op", "maintenance")
-	if err != nil || rec.Kind != store.CommandMode {
+	rec, err := r.a.SetMode(ctx, "PL1", "inhibitor_pump", command.ModeLocked, 0, "token:op", "maintenance")
+	if err != nil || rec.Kind != command.KindMode {
 		t.Fatal(err)
 	}
 	r.a.drain(ctx)
@@ -195,7 +197,7 @@ func TestOperatorModes(t *testing.T) {
 	if m.Value != 0 {
 		t.Fatalf("lock-out sent %g, want 0", m.Value)
 	}
-	if o := r.store.overrides["PL1/inhibitor_pump"]; o.Mode != store.ModeLocked || o.By != "token:op" {
+	if o := r.store.overrides["PL1/inhibitor_pump"]; o.Mode != command.ModeLocked || o.By != "token:op" {
 		t.Fatalf("override not kept: %+v", o)
 	}
 	d := r.apply(t, 60, Request{Actuator: "inhibitor_pump", Value: 0.3, Inputs: fresh(42)})
@@ -203,13 +205,13 @@ func TestOperatorModes(t *testing.T) {
 		t.Fatal("a locked-out pump followed its controller")
 	}
 	// Reconfiguring with the stored override keeps the lock-out.
-	if err := r.a.Configure("PL1", "EN1", []Actuator{pump()}, []store.Override{{Plant: "PL1", Actuator: "inhibitor_pump", Mode: store.ModeLocked}}); err != nil {
+	if err := r.a.Configure("PL1", "EN1", []Actuator{pump()}, []command.Override{{Plant: "PL1", Actuator: "inhibitor_pump", Mode: command.ModeLocked}}); err != nil {
 		t.Fatal(err)
 	}
 	if d := r.apply(t, 60, Request{Actuator: "inhibitor_pump", Value: 0.3, Inputs: fresh(42)}); d["inhibitor_pump"].Value != 0 {
 		t.Fatal("lock-out lost on reconfiguration")
 	}
-	if _, err := r.a.SetMode(ctx, "PL1", "inhibitor_pump", store.ModeAuto, 0, "token:op", "done"); err != nil {
+	if _, err := r.a.SetMode(ctx, "PL1", "inhibitor_pump", command.ModeAuto, 0, "token:op", "done"); err != nil {
 		t.Fatal(err)
 	}
 	if d := r.apply(t, 60, Request{Actuator: "inhibitor_pump", Value: 0.3, Inputs: fresh(42)}); d["inhibitor_pump"].Value != 0.06 {
@@ -226,19 +228,56 @@ func TestOperatorModes(t *testing.T) {
 	}
 }
 
-func TestSetpointBounds(t *testing.T) {
-	r := newRig(t, pump())
+func TestSetpointInterlocks(t *testing.T) {
 	ctx := context.Background()
-	if _, err := r.a.RecordSetpoint(ctx, "PL1", "cycles", "", 9, 3, 8, "token:op", ""); !errors.Is(err, store.ErrInvalid) {
-		t.Fatalf("set-point above its bound: %v", err)
-	}
-	rec, err := r.a.RecordSetpoint(ctx, "PL1", "cycles", "", 5.5, 3, 8, "token:op", "summer")
-	if err != nil || rec.Status != store.CommandLogged {
-		t.Fatal(err)
-	}
-	es := r.ledger.all()
-	if len(es) != 1 || es[0].Event != reading.EventSetpoint || es[0].Value != 5.5 || es[0].Max != 8 {
-		t.Fatalf("ledger %+v", es)
+	base := SetpointChange{Name: "cycles", Current: 5, Min: 3, Max: 8, MaxStep: 1, Drives: "inhibitor_pump", By: "token:op",
+		Reason: "summer", Inputs: []reading.Input{{Name: "max_cycles", Value: 7.4}}}
+	for _, c := range []struct {
+		name       string
+		mode       string // the driven actuator's mode
+		value      float64
+		err        error
+		want       float64
+		interlocks string
+	}{
+		{"within bounds and step", command.ModeAuto, 5.5, nil, 5.5, ""},
+		{"above its bound: refused", command.ModeAuto, 9, store.ErrInvalid, 0, ""},
+		{"below its bound: refused", command.ModeAuto, 2.9, store.ErrInvalid, 0, ""},
+		{"not a number: refused", command.ModeAuto, math.NaN(), store.ErrInvalid, 0, ""},
+		{"a larger step is limited", command.ModeAuto, 7.4, nil, 6, "rate"},
+		{"downwards too", command.ModeAuto, 3, nil, 4, "rate"},
+		{"driven actuator locked out: refused", command.ModeLocked, 5.5, store.ErrConflict, 0, ""},
+		{"driven actuator in manual: recorded", command.ModeManual, 5.5, nil, 5.5, "manual"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			r := newRig(t, pump())
+			if c.mode != command.ModeAuto {
+				if _, err := r.a.SetMode(ctx, "PL1", "inhibitor_pump", c.mode, 0.1, "token:op", "maintenance"); err != nil {
+					t.Fatal(err)
+				}
+			}
+			before := len(r.ledger.all())
+			ch := base
+			ch.Value = c.value
+			rec, err := r.a.ChangeSetpoint(ctx, "PL1", ch)
+			es := r.ledger.all()[before:]
+			if c.err != nil {
+				if !errors.Is(err, c.err) || len(es) != 0 {
+					t.Fatalf("error %v (want %v), ledger %+v", err, c.err, es)
+				}
+				return
+			}
+			if err != nil || rec.Status != command.Logged || rec.Value != c.want || strings.Join(rec.Interlocks, ",") != c.interlocks {
+				t.Fatalf("record %+v, %v", rec, err)
+			}
+			if len(es) != 1 || es[0].Event != reading.EventSetpoint || es[0].Value != c.want || es[0].Max != 8 ||
+				strings.Join(es[0].Interlocks, ",") != c.interlocks || len(es[0].Inputs) != 1 || es[0].Inputs[0].Value != 7.4 {
+				t.Fatalf("ledger %+v", es)
+			}
+			if (c.want != c.value) != es[0].HasRequested || c.want != c.value && es[0].Requested != c.value {
+				t.Fatalf("requested value not kept: %+v", es[0])
+			}
+		})
 	}
 }
 

@@ -8,8 +8,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/shuixiao/shuixiao/command"
 	"github.com/shuixiao/shuixiao/reading"
-	"github.com/shuixiao/shuixiao/store"
 )
 
 // fakeLedger keeps entries in order, each parsed back from its text (as
@@ -42,16 +42,16 @@ func (l *fakeLedger) all() []*reading.CommandEntry {
 
 type fakeStore struct {
 	mu        sync.Mutex
-	commands  map[string]store.CommandRecord
-	overrides map[string]store.Override
+	commands  map[string]command.Record
+	overrides map[string]command.Override
 	errs      []error
 }
 
 func newFakeStore() *fakeStore {
-	return &fakeStore{commands: map[string]store.CommandRecord{}, overrides: map[string]store.Override{}}
+	return &fakeStore{commands: map[string]command.Record{}, overrides: map[string]command.Override{}}
 }
 
-func (s *fakeStore) SaveCommands(_ context.Context, cs []store.CommandRecord) error {
+func (s *fakeStore) SaveCommands(_ context.Context, cs []command.Record) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, c := range cs {
@@ -65,14 +65,14 @@ func (s *fakeStore) SaveCommands(_ context.Context, cs []store.CommandRecord) er
 	return nil
 }
 
-func (s *fakeStore) SetOverride(_ context.Context, o store.Override) error {
+func (s *fakeStore) SetOverride(_ context.Context, o command.Override) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.overrides[o.Plant+"/"+o.Actuator] = o
 	return nil
 }
 
-func (s *fakeStore) command(id string) store.CommandRecord {
+func (s *fakeStore) command(id string) command.Record {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.commands[id]

@@ -6,8 +6,8 @@ import (
 	"math"
 	"slices"
 
+	"github.com/shuixiao/shuixiao/command"
 	"github.com/shuixiao/shuixiao/reading"
-	"github.com/shuixiao/shuixiao/store"
 )
 
 // Limits are the interlocks of one actuator output. Bounds hold whatever the
@@ -65,7 +65,7 @@ func finite(vs ...float64) bool {
 // Validate checks that the interlocks are coherent: finite bounds, fail-safe
 // and lock-out values inside them, allowed values inside them.
 func (a Actuator) Validate() error {
-	if !validName(a.Name) {
+	if !reading.ValidChannel(a.Name) {
 		return fmt.Errorf("actuator %q: name must be 1-32 of [a-z0-9_]", a.Name)
 	}
 	if a.Device == "" {
@@ -99,9 +99,6 @@ func (a Actuator) Validate() error {
 	return nil
 }
 
-// validName: actuator and input names follow the channel-name rule.
-func validName(s string) bool { return store.ValidChannelName(s) }
-
 // Input is a sensor value a request is based on.
 type Input struct {
 	Name  string
@@ -126,7 +123,7 @@ type Request struct {
 // State is an actuator's interlock memory: the operator's mode and the value
 // last decided (what the device is driven to).
 type State struct {
-	Mode    string  // store.ModeAuto (or ""), store.ModeManual, store.ModeLocked
+	Mode    string  // command.ModeAuto (or ""), command.ModeManual, command.ModeLocked
 	Manual  float64 // the operator's value in manual mode
 	Held    float64
 	HasHeld bool
@@ -155,9 +152,9 @@ func (a Actuator) Decide(st State, req Request, dt float64) Decision {
 	d := Decision{Requested: req.Value, Source: reading.SourceController}
 	v := req.Value
 	switch st.Mode {
-	case store.ModeLocked:
+	case command.ModeLocked:
 		return Decision{Value: a.Lockout, Requested: req.Value, Interlocks: []string{"lockout"}, Source: reading.SourceInterlock, Immediate: true}
-	case store.ModeManual:
+	case command.ModeManual:
 		v, d.Requested, d.Source = st.Manual, st.Manual, reading.SourceOperator
 		d.Interlocks = append(d.Interlocks, "manual")
 	default:

@@ -5,8 +5,8 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/shuixiao/shuixiao/command"
 	"github.com/shuixiao/shuixiao/reading"
-	"github.com/shuixiao/shuixiao/store"
 )
 
 func pump() Actuator {
@@ -43,11 +43,11 @@ func TestDecide(t *testing.T) {
 		{"NaN input", pump(), held, Request{Value: 0.2, Inputs: []Input{{Name: "fluor_ppb", Value: math.NaN(), Valid: true}}}, 60, 0.05, []string{"failsafe", "invalid:fluor_ppb"}, reading.SourceInterlock},
 		{"NaN age", pump(), held, Request{Value: 0.2, Inputs: []Input{{Name: "fluor_ppb", Value: 48, AgeS: math.NaN(), Valid: true}}}, 60, 0.05, []string{"failsafe", "stale:fluor_ppb"}, reading.SourceInterlock},
 		{"controller fail-safe keeps its value within limits", pump(), held, Request{Value: 0.11, FailSafe: true}, 60, 0.11, []string{"failsafe"}, reading.SourceController},
-		{"locked out", pump(), State{Mode: store.ModeLocked, Held: 0.2, HasHeld: true}, Request{Value: 0.3, Inputs: ok}, 60, 0, []string{"lockout"}, reading.SourceInterlock},
-		{"locked out ignores stale inputs", pump(), State{Mode: store.ModeLocked}, Request{Value: math.NaN()}, 60, 0, []string{"lockout"}, reading.SourceInterlock},
-		{"manual holds the operator's value", pump(), State{Mode: store.ModeManual, Manual: 0.12, Held: 0.1, HasHeld: true}, Request{Value: 0.3, Inputs: ok}, 60, 0.12, []string{"manual"}, reading.SourceOperator},
-		{"manual is rate limited", pump(), State{Mode: store.ModeManual, Manual: 0.3, Held: 0.1, HasHeld: true}, Request{Value: 0.3}, 60, 0.16, []string{"manual", "rate"}, reading.SourceOperator},
-		{"manual ignores the controller's stale inputs", pump(), State{Mode: store.ModeManual, Manual: 0.12, Held: 0.12, HasHeld: true}, Request{Value: 0, Inputs: []Input{{Name: "x"}}}, 60, 0.12, []string{"manual"}, reading.SourceOperator},
+		{"locked out", pump(), State{Mode: command.ModeLocked, Held: 0.2, HasHeld: true}, Request{Value: 0.3, Inputs: ok}, 60, 0, []string{"lockout"}, reading.SourceInterlock},
+		{"locked out ignores stale inputs", pump(), State{Mode: command.ModeLocked}, Request{Value: math.NaN()}, 60, 0, []string{"lockout"}, reading.SourceInterlock},
+		{"manual holds the operator's value", pump(), State{Mode: command.ModeManual, Manual: 0.12, Held: 0.1, HasHeld: true}, Request{Value: 0.3, Inputs: ok}, 60, 0.12, []string{"manual"}, reading.SourceOperator},
+		{"manual is rate limited", pump(), State{Mode: command.ModeManual, Manual: 0.3, Held: 0.1, HasHeld: true}, Request{Value: 0.3}, 60, 0.16, []string{"manual", "rate"}, reading.SourceOperator},
+		{"manual ignores the controller's stale inputs", pump(), State{Mode: command.ModeManual, Manual: 0.12, Held: 0.12, HasHeld: true}, Request{Value: 0, Inputs: []Input{{Name: "x"}}}, 60, 0.12, []string{"manual"}, reading.SourceOperator},
 		{"discrete snaps", valve, State{}, Request{Value: 60}, 60, 100, []string{"discrete"}, reading.SourceController},
 		{"discrete exact", valve, State{}, Request{Value: 0}, 60, 0, nil, reading.SourceController},
 		{"discrete NaN to fail-safe", valve, State{}, Request{Value: math.NaN()}, 60, 100, []string{"nan", "failsafe"}, reading.SourceInterlock},

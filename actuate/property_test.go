@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shuixiao/shuixiao/command"
 	"github.com/shuixiao/shuixiao/reading"
-	"github.com/shuixiao/shuixiao/store"
 )
 
 // source yields the numbers an action sequence is made of: from a seeded
@@ -150,7 +150,7 @@ func runActions(t *testing.T, src source, n int) {
 				if a.Discrete() && !slices.Contains(a.Values, d.Value) {
 					t.Fatalf("step %d: %s decided %g, not one of %v", step, name, d.Value, a.Values)
 				}
-				if modes[name] == store.ModeLocked && d.Value != a.Lockout {
+				if modes[name] == command.ModeLocked && d.Value != a.Lockout {
 					t.Fatalf("step %d: %s locked out but decided %g", step, name, d.Value)
 				}
 				if prev, ok := held[name]; ok && !d.Immediate && !a.Discrete() {
@@ -170,7 +170,7 @@ func runActions(t *testing.T, src source, n int) {
 			}
 		case k < 16: // an operator
 			a := acts[src.intn(len(acts))]
-			mode := []string{store.ModeAuto, store.ModeManual, store.ModeLocked, "bogus"}[src.intn(4)]
+			mode := []string{command.ModeAuto, command.ModeManual, command.ModeLocked, "bogus"}[src.intn(4)]
 			v := wild(src, a.Min, a.Max)
 			if src.intn(2) == 0 && a.Discrete() {
 				v = a.Values[src.intn(len(a.Values))]
@@ -178,7 +178,7 @@ func runActions(t *testing.T, src source, n int) {
 			_, err := r.a.SetMode(ctx, "PL1", a.Name, mode, v, "token:fuzz", "random")
 			if err == nil {
 				modes[a.Name] = mode
-			} else if mode == store.ModeManual && a.CheckManual(v) == nil || mode == store.ModeAuto || mode == store.ModeLocked {
+			} else if mode == command.ModeManual && a.CheckManual(v) == nil || mode == command.ModeAuto || mode == command.ModeLocked {
 				t.Fatalf("step %d: SetMode(%s, %s, %g) refused: %v", step, a.Name, mode, v, err)
 			}
 			if st := r.a.Status("PL1"); len(st) > 0 {
@@ -283,4 +283,33 @@ func TestDeviceSeesOnlyBoundedCommands(t *testing.T) {
 	if len(bad) > 0 {
 		t.Fatalf("the device received %v", bad)
 	}
+}
+
+// FuzzSetpointDecide: a set-point change is refused outside its bounds and
+// otherwise lands within them, at most MaxStep from the value in force.
+func FuzzSetpointDecide(f *testing.F) {
+	f.Add(5.0, 7.3, 2.0, 8.0, 1.0)
+	f.Add(5.0, 3.0, 2.0, 8.0, 0.0)
+	f.Add(math.NaN(), 6.0, 2.0, 8.0, 1.0)
+	f.Fuzz(func(t *testing.T, current, value, min, max, step float64) {
+		c := SetpointChange{Name: "cycles", Current: current, Value: value, Min: min, Max: max, MaxStep: step}
+		v, interlocks, err := c.Decide()
+		inBounds := finite(value) && value >= min && value <= max
+		if !inBounds {
+			if err == nil {
+				t.Fatalf("%+v accepted as %g", c, v)
+			}
+			return
+		}
+		if err != nil || v < min || v > max || math.IsNaN(v) {
+			t.Fatalf("%+v: %g %v", c, v, err)
+		}
+		limited := step > 0 && finite(current, step) && math.Abs(value-current) > step
+		if limited != slices.Contains(interlocks, "rate") || !limited && v != value {
+			t.Fatalf("%+v: %g %v", c, v, interlocks)
+		}
+		if limited && math.Abs(v-current) > step*(1+1e-12) && !(current < min || current > max) {
+			t.Fatalf("%+v moved %g, more than its step", c, v-current)
+		}
+	})
 }

@@ -5,14 +5,15 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/shuixiao/shuixiao/command"
 	"github.com/shuixiao/shuixiao/reading"
 	"github.com/shuixiao/shuixiao/store"
 )
 
 // CommandStore is what Recover needs of the store.
 type CommandStore interface {
-	SaveCommands(ctx context.Context, cs []store.CommandRecord) error
-	Command(ctx context.Context, id string) (store.CommandRecord, error)
+	SaveCommands(ctx context.Context, cs []command.Record) error
+	Command(ctx context.Context, id string) (command.Record, error)
 }
 
 // Recover puts a command ledger entry's record in the store, for the
@@ -28,32 +29,32 @@ func Recover(ctx context.Context, st CommandStore, e *reading.CommandEntry, inde
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return err
 	}
-	var rec store.CommandRecord
+	var rec command.Record
 	switch e.Event {
 	case reading.EventIssue, reading.EventSetpoint, reading.EventMode:
 		if exists {
 			return nil
 		}
-		rec = store.CommandRecord{ID: e.ID, Plant: e.Plant, Enterprise: e.Enterprise, Device: e.Device, Actuator: e.Command,
+		rec = command.Record{ID: e.ID, Plant: e.Plant, Enterprise: e.Enterprise, Device: e.Device, Actuator: e.Command,
 			Value: e.Value, Unit: e.Unit, Min: e.Min, Max: e.Max, Interlocks: e.Interlocks, Mode: e.Mode, Source: e.Source,
 			By: e.By, Reason: e.Reason, Issued: e.Time, Index: index}
 		switch e.Event {
 		case reading.EventIssue:
-			rec.Kind, rec.Status = store.CommandIssue, store.CommandPending
+			rec.Kind, rec.Status = command.KindIssue, command.Pending
 		case reading.EventSetpoint:
-			rec.Kind, rec.Status = store.CommandSetpoint, store.CommandLogged
+			rec.Kind, rec.Status = command.KindSetpoint, command.Logged
 		default:
-			rec.Kind, rec.Status = store.CommandMode, store.CommandLogged
+			rec.Kind, rec.Status = command.KindMode, command.Logged
 		}
 		if e.HasRequested {
 			r := e.Requested
 			rec.Requested = &r
 		}
 		for _, in := range e.Inputs {
-			rec.Inputs = append(rec.Inputs, store.CommandInput{Name: in.Name, Value: in.Value})
+			rec.Inputs = append(rec.Inputs, command.Input{Name: in.Name, Value: in.Value})
 		}
 		for _, in := range e.Indices {
-			rec.Indices = append(rec.Indices, store.CommandInput{Name: in.Name, Value: in.Value})
+			rec.Indices = append(rec.Indices, command.Input{Name: in.Name, Value: in.Value})
 		}
 	case reading.EventAck, reading.EventNack, reading.EventTimeout:
 		if !exists {
@@ -63,11 +64,11 @@ func Recover(ctx context.Context, st CommandStore, e *reading.CommandEntry, inde
 			return nil
 		}
 		rec = old
-		rec.Status = map[string]string{reading.EventAck: store.CommandAcked, reading.EventNack: store.CommandNacked,
-			reading.EventTimeout: store.CommandTimeout}[e.Event]
+		rec.Status = map[string]string{reading.EventAck: command.Acked, reading.EventNack: command.Nacked,
+			reading.EventTimeout: command.Timeout}[e.Event]
 		rec.Attempts, rec.Answered, rec.Detail, rec.OutcomeIndex = e.Attempts, e.Time, e.Detail, index
 	default:
 		return fmt.Errorf("command %s: unknown event %q", e.ID, e.Event)
 	}
-	return st.SaveCommands(ctx, []store.CommandRecord{rec})
+	return st.SaveCommands(ctx, []command.Record{rec})
 }

@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shuixiao/shuixiao/command"
 	"github.com/shuixiao/shuixiao/reading"
-	"github.com/shuixiao/shuixiao/store"
 	"github.com/shuixiao/shuixiao/store/sqlite"
 )
 
@@ -38,8 +38,8 @@ func TestRecoverRebuildsCommandRecords(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rec.Status != store.CommandPending || rec.Index != 7 || rec.Value != 42.5 || rec.Requested == nil || *rec.Requested != 55 ||
-		rec.Kind != store.CommandIssue || len(rec.Inputs) != 1 || len(rec.Indices) != 1 || !rec.Issued.Equal(at) {
+	if rec.Status != command.Pending || rec.Index != 7 || rec.Value != 42.5 || rec.Requested == nil || *rec.Requested != 55 ||
+		rec.Kind != command.KindIssue || len(rec.Inputs) != 1 || len(rec.Indices) != 1 || !rec.Issued.Equal(at) {
 		t.Fatalf("recovered issue: %+v", rec)
 	}
 	for i := 0; i < 2; i++ {
@@ -48,7 +48,7 @@ func TestRecoverRebuildsCommandRecords(t *testing.T) {
 		}
 	}
 	rec, _ = st.Command(ctx, "C1")
-	if rec.Status != store.CommandAcked || rec.OutcomeIndex != 8 || rec.Detail != "applied" || rec.Attempts != 1 {
+	if rec.Status != command.Acked || rec.OutcomeIndex != 8 || rec.Detail != "applied" || rec.Attempts != 1 {
 		t.Fatalf("recovered outcome: %+v", rec)
 	}
 	sp := &reading.CommandEntry{ID: "S1", Event: reading.EventSetpoint, Plant: "PL", Enterprise: "E", Command: "cycles",
@@ -56,7 +56,7 @@ func TestRecoverRebuildsCommandRecords(t *testing.T) {
 	if err := Recover(ctx, st, sp, 9); err != nil {
 		t.Fatal(err)
 	}
-	if rec, _ := st.Command(ctx, "S1"); rec.Kind != store.CommandSetpoint || rec.Status != store.CommandLogged {
+	if rec, _ := st.Command(ctx, "S1"); rec.Kind != command.KindSetpoint || rec.Status != command.Logged {
 		t.Fatalf("recovered set-point: %+v", rec)
 	}
 }

@@ -1,281 +1,105 @@
-// Package alarm raises, repeats and clears the platform's alarms from what
-// ingest commits and from the passage of time: a meter that stops reporting
-// (offline, after three reporting intervals), readings flagged as gaps, clock
-// skew or implausible values, and readings refused at admission (forged
-// signatures, replays, unknown or revoked keys). Alarms are deduplicated per
-// kind and subject by the store; an offline alarm clears itself when the
-// meter reports again, and repeats at a set cadence while it lasts.
+// Package alarm defines the platform's alarm records: an alarm with its
+// severity and state (active → acked → cleared), the steps of its history,
+// and the filter alarms are listed by. It imports nothing of the server:
+// package store keeps alarms (store.Alarms), internal/alarmwatch and
+// netmon raise them, the API shows them.
 package alarm
 
 import (
-	"context"
 	"fmt"
-	"log/slog"
-	"sync"
 	"time"
-
-	"github.com/shuixiao/shuixiao/ingest"
-	"github.com/shuixiao/shuixiao/meter"
-	"github.com/shuixiao/shuixiao/store"
 )
 
-// Kinds of alarms raised here.
+// Severity ranks an alarm.
+type Severity string
+
+// Severities, most severe first.
 const (
-	KindOffline     = "offline"
-	KindGap         = "gap"
-	KindSkew        = "skew"
-	KindImplausible = "implausible"
-	KindRejected    = "rejected"
-	KindReplay      = "replay"
+	SeverityCritical Severity = "critical"
+	SeverityMajor    Severity = "major"
+	SeverityMinor    Severity = "minor"
+	SeverityWarning  Severity = "warning"
+	SeverityInfo     Severity = "info"
 )
 
-// Store is what the monitor needs of the store.
-type Store interface {
-	store.Alarms
-	Meter(ctx context.Context, id string) (meter.Meter, error)
-	Point(ctx context.Context, id string) (meter.Point, error)
+// Valid reports whether s is a known severity.
+func (s Severity) Valid() bool {
+	switch s {
+	case SeverityCritical, SeverityMajor, SeverityMinor, SeverityWarning, SeverityInfo:
+		return true
+	}
+	return false
 }
 
-// Options configures a Monitor.
-type Options struct {
-	Store Store
-	// Notify is told of every raised, repeated or cleared alarm (live stream).
-	Notify func(store.Alarm)
-	// OfflineAfter is how many reporting intervals of silence make a meter
-	// offline; default 3.
-	OfflineAfter int
-	// Repeat is how often an open offline alarm is repeated; default 1 h.
-	Repeat time.Duration
-	// Check is how often meters are checked for silence; default 10 s.
-	Check time.Duration
-	// Balance, if its Store is set, runs the periodic water-balance check.
-	Balance BalanceCheck
-	Now     func() time.Time
-	Logger  *slog.Logger
+// State is where an alarm is in its life: active → acked → cleared, or
+// active → cleared.
+type State string
+
+// Alarm states.
+const (
+	Active  State = "active"
+	Acked   State = "acked"
+	Cleared State = "cleared"
+)
+
+// Open reports whether the alarm still needs attention (active or acked).
+func (s State) Open() bool { return s == Active || s == Acked }
+
+// Alarm is one alarm record. Its subject is an enterprise, a point or a meter
+// (more specific ones imply the less specific: set all that apply, so that
+// tenant filters by enterprise find meter alarms).
+type Alarm struct {
+	ID         int64     `json:"id"`
+	Kind       string    `json:"kind"` // e.g. "offline", "leak", "balance-gap"
+	Severity   Severity  `json:"severity"`
+	Enterprise string    `json:"enterprise,omitempty"`
+	Point      string    `json:"point,omitempty"`
+	Meter      string    `json:"meter,omitempty"`
+	Message    string    `json:"message"`
+	State      State     `json:"state"`
+	Raised     time.Time `json:"raised"`      // first raised
+	LastRaised time.Time `json:"last_raised"` // last repeat
+	Count      int       `json:"count"`       // times raised while open
+	Acked      time.Time `json:"acked,omitempty"`
+	AckedBy    string    `json:"acked_by,omitempty"`
+	Cleared    time.Time `json:"cleared,omitempty"`
+	ClearedBy  string    `json:"cleared_by,omitempty"`
 }
 
-// Monitor turns events into alarms. Committed may be called from the ingest
-// pipeline; the store is written from Run's goroutine.
-type Monitor struct {
-	opts   Options
-	events chan event
-
-	mu      sync.Mutex
-	offline map[string]offlineState // meter → open offline alarm
-	balance map[string]int64        // enterprise → open balance alarm
-	subject map[string]subject      // meter → enterprise and point, cached
+// Validate checks the fields a store needs to raise an alarm.
+func (a *Alarm) Validate() error {
+	if a.Kind == "" || len(a.Kind) > 64 {
+		return fmt.Errorf("alarm: kind must be 1-64 bytes")
+	}
+	if !a.Severity.Valid() {
+		return fmt.Errorf("alarm %s: severity %q", a.Kind, a.Severity)
+	}
+	if a.Raised.IsZero() {
+		return fmt.Errorf("alarm %s: no raise time", a.Kind)
+	}
+	return nil
 }
 
-type offlineState struct {
-	id       int64
-	lastSent time.Time
+// Event is one step in an alarm's history.
+type Event struct {
+	Alarm  int64     `json:"alarm"`
+	Time   time.Time `json:"time"`
+	Action string    `json:"action"` // "raise", "repeat", "ack", "clear"
+	By     string    `json:"by,omitempty"`
+	Note   string    `json:"note,omitempty"`
 }
 
-type subject struct{ enterprise, point string }
-
-type event struct {
-	kind, meter, message string
-	severity             store.Severity
-	at                   time.Time
-}
-
-// New returns a monitor; call Run to start it.
-func New(opts Options) *Monitor {
-	if opts.OfflineAfter <= 0 {
-		opts.OfflineAfter = 3
-	}
-	if opts.Repeat <= 0 {
-		opts.Repeat = time.Hour
-	}
-	if opts.Check <= 0 {
-		opts.Check = 10 * time.Second
-	}
-	if opts.Now == nil {
-		opts.Now = time.Now
-	}
-	if opts.Logger == nil {
-		opts.Logger = slog.Default()
-	}
-	opts.Balance.fill()
-	if opts.Notify == nil {
-		opts.Notify = func(store.Alarm) {}
-	}
-	return &Monitor{opts: opts, events: make(chan event, 4096), offline: map[string]offlineState{}, balance: map[string]int64{}, subject: map[string]subject{}}
-}
-
-// Committed looks at a pipeline commit for flagged readings and refusals.
-// It never blocks: when the queue is full, events are dropped (and logged),
-// because the same condition raises again.
-func (m *Monitor) Committed(c *ingest.Committed) {
-	for _, r := range c.Readings {
-		if r.Flags == 0 {
-			continue
-		}
-		if r.Flags&store.FlagGap != 0 {
-			m.post(event{kind: KindGap, meter: r.Meter, severity: store.SeverityMinor, at: r.Received,
-				message: fmt.Sprintf("数据缺口 / Data gap: meter %s seq %d does not follow its previous reading (ledger index %d)", r.Meter, r.Seq, r.Index)})
-		}
-		if r.Flags&store.FlagSkew != 0 {
-			m.post(event{kind: KindSkew, meter: r.Meter, severity: store.SeverityWarning, at: r.Received,
-				message: fmt.Sprintf("时钟偏差 / Clock skew: meter %s reports %s, received %s", r.Meter, r.Time.Format(time.RFC3339), r.Received.Format(time.RFC3339))})
-		}
-		if r.Flags&store.FlagImplausible != 0 {
-			m.post(event{kind: KindImplausible, meter: r.Meter, severity: store.SeverityMinor, at: r.Received,
-				message: fmt.Sprintf("数值异常 / Implausible value: meter %s seq %d has a value outside its channel's range", r.Meter, r.Seq)})
-		}
-	}
-	for _, rj := range c.Rejections {
-		if rj.Meter == "" {
-			continue
-		}
-		switch rj.Reason {
-		case ingest.ReasonReplay:
-			m.post(event{kind: KindReplay, meter: rj.Meter, severity: store.SeverityMajor, at: rj.Time,
-				message: fmt.Sprintf("重放数据被拒 / Replayed reading refused: meter %s: %s", rj.Meter, rj.Detail)})
-		case ingest.ReasonBadSignature, ingest.ReasonRevokedKey, ingest.ReasonWrongDevice, ingest.ReasonPointMismatch:
-			m.post(event{kind: KindRejected, meter: rj.Meter, severity: store.SeverityCritical, at: rj.Time,
-				message: fmt.Sprintf("读数被拒（%s）/ Reading refused (%s): meter %s: %s", rj.Reason, rj.Reason, rj.Meter, rj.Detail)})
-		}
-	}
-}
-
-func (m *Monitor) post(e event) {
-	select {
-	case m.events <- e:
-	default:
-		m.opts.Logger.Warn("alarm queue full; event dropped", "kind", e.kind, "meter", e.meter)
-	}
-}
-
-// Run raises queued alarms and checks for silent meters until ctx ends.
-// latest returns each meter's last reception time; meters lists the registry.
-func (m *Monitor) Run(ctx context.Context, latest func() map[string]time.Time, meters func(context.Context) ([]meter.Meter, error)) {
-	m.loadOpen(ctx)
-	tick := time.NewTicker(m.opts.Check)
-	defer tick.Stop()
-	var balanceTick <-chan time.Time
-	if m.opts.Balance.Store != nil {
-		bt := time.NewTicker(m.opts.Balance.Every)
-		defer bt.Stop()
-		balanceTick = bt.C
-	}
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case e := <-m.events:
-			m.raise(ctx, e)
-		case <-tick.C:
-			ms, err := meters(ctx)
-			if err != nil {
-				m.opts.Logger.Error("offline check", "error", err)
-				continue
-			}
-			m.checkOffline(ctx, latest(), ms)
-		case <-balanceTick:
-			m.checkBalances(ctx)
-		}
-	}
-}
-
-// loadOpen picks up offline and balance alarms an earlier run left open, so
-// that they clear when their condition ends.
-func (m *Monitor) loadOpen(ctx context.Context) {
-	if open, err := m.opts.Store.Alarms(ctx, store.AlarmFilter{Kind: KindOffline, Open: true, Limit: 100000}); err == nil {
-		m.mu.Lock()
-		for _, a := range open {
-			m.offline[a.Meter] = offlineState{id: a.ID, lastSent: a.LastRaised}
-		}
-		m.mu.Unlock()
-	}
-	if open, err := m.opts.Store.Alarms(ctx, store.AlarmFilter{Kind: KindBalance, Open: true, Limit: 100000}); err == nil {
-		m.mu.Lock()
-		for _, a := range open {
-			m.balance[a.Enterprise] = a.ID
-		}
-		m.mu.Unlock()
-	}
-}
-
-func (m *Monitor) subjectOf(ctx context.Context, meterID string) subject {
-	m.mu.Lock()
-	s, ok := m.subject[meterID]
-	m.mu.Unlock()
-	if ok {
-		return s
-	}
-	if mt, err := m.opts.Store.Meter(ctx, meterID); err == nil {
-		s.point = mt.Point
-		if p, err := m.opts.Store.Point(ctx, mt.Point); err == nil {
-			s.enterprise = p.Enterprise
-		}
-	}
-	m.mu.Lock()
-	m.subject[meterID] = s
-	m.mu.Unlock()
-	return s
-}
-
-func (m *Monitor) raise(ctx context.Context, e event) (store.Alarm, bool) {
-	sub := m.subjectOf(ctx, e.meter)
-	at := e.at
-	if at.IsZero() {
-		at = m.opts.Now()
-	}
-	a, created, err := m.opts.Store.RaiseAlarm(ctx, store.Alarm{Kind: e.kind, Severity: e.severity, Enterprise: sub.enterprise,
-		Point: sub.point, Meter: e.meter, Message: e.message, Raised: at})
-	if err != nil {
-		m.opts.Logger.Error("raise alarm", "kind", e.kind, "meter", e.meter, "error", err)
-		return a, false
-	}
-	if created {
-		m.opts.Logger.Info("alarm", "kind", e.kind, "meter", e.meter, "id", a.ID)
-	}
-	m.opts.Notify(a)
-	return a, true
-}
-
-// checkOffline raises an offline alarm for every meter silent for
-// OfflineAfter intervals, repeats open ones every Repeat, and clears those
-// whose meter is reporting again.
-func (m *Monitor) checkOffline(ctx context.Context, latest map[string]time.Time, ms []meter.Meter) {
-	now := m.opts.Now()
-	for _, mt := range ms {
-		if mt.Revoked {
-			continue
-		}
-		iv := mt.Interval
-		if iv <= 0 {
-			iv = time.Minute
-		}
-		limit := time.Duration(m.opts.OfflineAfter) * iv
-		last, ok := latest[mt.ID]
-		if !ok {
-			last = mt.Registered // never reported: silent since registration
-		}
-		silent := now.Sub(last)
-		m.mu.Lock()
-		st, open := m.offline[mt.ID]
-		m.mu.Unlock()
-		switch {
-		case silent > limit && (!open || now.Sub(st.lastSent) >= m.opts.Repeat):
-			a, ok := m.raise(ctx, event{kind: KindOffline, meter: mt.ID, severity: store.SeverityMajor, at: now,
-				message: fmt.Sprintf("仪表离线 / Meter offline: %s silent for %s (interval %s)", mt.ID, silent.Round(time.Second), iv)})
-			if ok {
-				m.mu.Lock()
-				m.offline[mt.ID] = offlineState{id: a.ID, lastSent: now}
-				m.mu.Unlock()
-			}
-		case silent <= limit && open:
-			a, err := m.opts.Store.ClearAlarm(ctx, st.id, "system", now, "meter reporting again / 仪表恢复上报")
-			if err != nil {
-				m.opts.Logger.Warn("clear offline alarm", "meter", mt.ID, "error", err)
-			} else {
-				m.opts.Notify(a)
-			}
-			m.mu.Lock()
-			delete(m.offline, mt.ID)
-			m.mu.Unlock()
-		}
-	}
+// Filter selects alarms; empty fields do not filter.
+type Filter struct {
+	State      State
+	Open       bool // active or acked
+	Severity   Severity
+	Kind       string
+	Park       string // alarms of the park's enterprises
+	Enterprise string
+	Point      string
+	Meter      string
+	Since      time.Time // raised at or after
+	Until      time.Time // raised before
+	Limit      int       // 0: 1000
 }

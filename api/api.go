@@ -20,6 +20,8 @@ import (
 	"time"
 
 	"github.com/shuixiao/shuixiao/ingest"
+	"github.com/shuixiao/shuixiao/internal/netreg"
+	"github.com/shuixiao/shuixiao/internal/registry"
 	"github.com/shuixiao/shuixiao/store"
 )
 
@@ -39,23 +41,12 @@ type Ingest interface {
 	SubmitEntry(ctx context.Context, e ingest.Entry) (uint64, error)
 }
 
-// Devices is told when meters are registered or revoked, so the key
-// directory and the broker's credentials follow the registry.
-type Devices interface {
-	// Registered is called after a meter's key entry is applied.
-	Registered(ctx context.Context, meterID string) error
-	// Revoked is called after a meter's revocation is applied.
-	Revoked(ctx context.Context, meterID string)
-	// SetSecret stores the hash of a meter's MQTT password.
-	SetSecret(ctx context.Context, meterID string, password string) error
-}
-
 // Options configures the API.
 type Options struct {
 	Store   store.Store
 	Ledger  Ledger
 	Ingest  Ingest
-	Devices Devices
+	Devices registry.Devices
 	Live    *Live
 	// Plants and Controls serve the control loops (api/control.go); nil
 	// when the server runs none.
@@ -80,6 +71,8 @@ type Server struct {
 	tokens  tokenCache
 	tickets ticketBook
 	cache   ttlCache
+	meters  *registry.Meters
+	nets    *netreg.Registry // nil when the store keeps no networks
 }
 
 // New returns the API handler.
@@ -96,7 +89,15 @@ func New(opts Options) *Server {
 	if opts.Live == nil {
 		opts.Live = NewLive()
 	}
-	s := &Server{opts: opts, mux: http.NewServeMux(), started: opts.Now()}
+	s := &Server{opts: opts, mux: http.NewServeMux(), started: opts.Now(),
+		meters: &registry.Meters{Store: opts.Store, Ledger: opts.Ledger, Ingest: opts.Ingest, Devices: opts.Devices, Now: opts.Now}}
+	if ns, ok := opts.Store.(netreg.Store); ok {
+		var mon netreg.Monitor
+		if opts.Networks != nil {
+			mon = opts.Networks
+		}
+		s.nets = netreg.New(ns, mon, opts.Now)
+	}
 	s.routes()
 	return s
 }
@@ -171,6 +172,7 @@ func (s *Server) routes() {
 	auth("GET /api/v1/plants/{id}/commands", s.plantCommands)
 	auth("POST /api/v1/plants/{id}/setpoints", s.changeSetpoint)
 	auth("POST /api/v1/plants/{id}/actuators/{name}/mode", s.changeMode)
+	auth("POST /api/v1/plants/{id}/cooling/accept-cycles", s.acceptCycles)
 	auth("GET /api/v1/plants/{id}/ro", s.roTrend)
 	auth("GET /api/v1/plants/{id}/sequences", s.sequenceTimeline)
 

@@ -16,8 +16,10 @@ import (
 
 	"github.com/shuixiao/shuixiao/api"
 	"github.com/shuixiao/shuixiao/netmon/netmontest"
+	"github.com/shuixiao/shuixiao/rejection"
 	"github.com/shuixiao/shuixiao/store"
 	"github.com/shuixiao/shuixiao/store/sqlite"
+	"github.com/shuixiao/shuixiao/workorder"
 )
 
 // TestWorkOrderBounds is finding 2 of issue 13: a work order with a leak
@@ -60,7 +62,7 @@ func TestWorkOrderBounds(t *testing.T) {
 	}
 
 	// A record stored before the bounds were checked.
-	bad, err := p.Store.CreateWorkOrder(context.Background(), store.WorkOrder{Network: netmontest.NetworkID, Park: netmontest.ParkID,
+	bad, err := p.Store.CreateWorkOrder(context.Background(), workorder.Order{Network: netmontest.NetworkID, Park: netmontest.ParkID,
 		Enterprise: netmontest.UtilityID, Title: "stored earlier", Created: now, LeakStart: time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC), LeakFlowM3H: 1e308})
 	if err != nil {
 		t.Fatal(err)
@@ -156,19 +158,19 @@ func TestRejectionsPaged(t *testing.T) {
 	defer srv.Close()
 	tok := tokens(t, p.Store)
 	const made = 2500
-	var rejs []store.Rejection
+	var rejs []rejection.Rejection
 	t0 := time.Date(2026, 12, 6, 0, 0, 0, 0, time.UTC)
 	for i := range made {
-		rejs = append(rejs, store.Rejection{Time: t0, Meter: fmt.Sprintf("FAKE-%05d", i), Reason: "unknown-meter", Detail: strings.Repeat("x", 400)})
+		rejs = append(rejs, rejection.Rejection{Time: t0, Meter: fmt.Sprintf("FAKE-%05d", i), Reason: "unknown-meter", Detail: strings.Repeat("x", 400)})
 	}
-	rejs = append(rejs, store.Rejection{Time: t0, Meter: "M-PT-A13", Reason: "bad-signature"})
+	rejs = append(rejs, rejection.Rejection{Time: t0, Meter: "M-PT-A13", Reason: "bad-signature"})
 	if err := p.Store.Commit(context.Background(), &store.Batch{Rejections: rejs}); err != nil {
 		t.Fatal(err)
 	}
 	type page struct {
 		Total  uint64
-		Counts []store.RejectionCount
-		Recent []store.Rejection
+		Counts []rejection.Count
+		Recent []rejection.Rejection
 		Next   string
 	}
 	// all follows the pages as a client would, checking each is bounded.

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/shuixiao/shuixiao/actuate"
+	"github.com/shuixiao/shuixiao/command"
 	"github.com/shuixiao/shuixiao/control"
 	"github.com/shuixiao/shuixiao/store"
 )
@@ -19,8 +20,9 @@ type Plants interface {
 	Live(id string) (*control.Live, error)
 	History(id string) ([]control.HistoryPoint, error)
 	Register(ctx context.Context, cfg *control.PlantConfig, save bool) error
-	SetSetpoint(ctx context.Context, plant, name string, value float64, by, reason string) (store.CommandRecord, error)
-	SetMode(ctx context.Context, plant, actuator, mode string, value float64, by, reason string) (store.CommandRecord, error)
+	SetSetpoint(ctx context.Context, plant, name string, value float64, by, reason string) (command.Record, error)
+	SetMode(ctx context.Context, plant, actuator, mode string, value float64, by, reason string) (command.Record, error)
+	AcceptMaxCycles(ctx context.Context, plant string, seen float64, by, reason string) (command.Record, error)
 	ROTrend(plant string, series map[string][]control.TimedValue, from, to time.Time, n int) ([]control.ROPoint, error)
 }
 
@@ -99,7 +101,7 @@ func (s *Server) listPlants(w http.ResponseWriter, r *http.Request, p *Principal
 				sum.LSI = l.Indices.LSI
 			}
 			for _, a := range l.Actuators {
-				if a.Mode != store.ModeAuto {
+				if a.Mode != command.ModeAuto {
 					sum.Locked = append(sum.Locked, a.Name+":"+a.Mode)
 				}
 			}
@@ -192,29 +194,29 @@ func (s *Server) plantCommands(w http.ResponseWriter, r *http.Request, p *Princi
 		return
 	}
 	if cs == nil {
-		cs = []store.CommandRecord{}
+		cs = []command.Record{}
 	}
 	writeJSON(w, http.StatusOK, cs)
 }
 
-func (s *Server) commandQuery(r *http.Request, cfg *control.PlantConfig) (store.CommandQuery, error) {
+func (s *Server) commandQuery(r *http.Request, cfg *control.PlantConfig) (command.Query, error) {
 	if s.opts.Controls == nil {
-		return store.CommandQuery{}, errNoControl
+		return command.Query{}, errNoControl
 	}
 	limit, err := intParam(r, "limit", 200, 1, 5000)
 	if err != nil {
-		return store.CommandQuery{}, err
+		return command.Query{}, err
 	}
 	from, err := s.timeParam(r, "from", time.Time{})
 	if err != nil {
-		return store.CommandQuery{}, err
+		return command.Query{}, err
 	}
 	to, err := s.timeParam(r, "to", time.Time{})
 	if err != nil {
-		return store.CommandQuery{}, err
+		return command.Query{}, err
 	}
 	q := r.URL.Query()
-	return store.CommandQuery{Plant: cfg.ID, Actuator: q.Get("actuator"), Device: q.Get("device"), Kind: q.Get("kind"),
+	return command.Query{Plant: cfg.ID, Actuator: q.Get("actuator"), Device: q.Get("device"), Kind: q.Get("kind"),
 		From: from, To: to, Limit: limit}, nil
 }
 
@@ -234,14 +236,29 @@ type modeRequest struct {
 
 func (s *Server) changeSetpoint(w http.ResponseWriter, r *http.Request, p *Principal) {
 	var req setpointRequest
-	s.operate(w, r, p, &req, "change set-points", func(ctx context.Context, plant, by string) (store.CommandRecord, error) {
+	s.operate(w, r, p, &req, "change set-points", func(ctx context.Context, plant, by string) (command.Record, error) {
 		return s.opts.Plants.SetSetpoint(ctx, plant, req.Name, req.Value, by, req.Reason)
+	})
+}
+
+// acceptCyclesRequest is the body of POST /plants/{id}/cooling/accept-cycles:
+// the optimiser's figure the operator saw.
+type acceptCyclesRequest struct {
+	MaxCycles float64 `json:"max_cycles"`
+	Reason    string  `json:"reason"`
+}
+
+// acceptCycles makes the cycles optimiser's limit the blowdown set-point.
+func (s *Server) acceptCycles(w http.ResponseWriter, r *http.Request, p *Principal) {
+	var req acceptCyclesRequest
+	s.operate(w, r, p, &req, "change set-points", func(ctx context.Context, plant, by string) (command.Record, error) {
+		return s.opts.Plants.AcceptMaxCycles(ctx, plant, req.MaxCycles, by, req.Reason)
 	})
 }
 
 func (s *Server) changeMode(w http.ResponseWriter, r *http.Request, p *Principal) {
 	var req modeRequest
-	s.operate(w, r, p, &req, "override or lock out actuators", func(ctx context.Context, plant, by string) (store.CommandRecord, error) {
+	s.operate(w, r, p, &req, "override or lock out actuators", func(ctx context.Context, plant, by string) (command.Record, error) {
 		return s.opts.Plants.SetMode(ctx, plant, r.PathValue("name"), req.Mode, req.Value, by, req.Reason)
 	})
 }
@@ -250,7 +267,7 @@ func (s *Server) changeMode(w http.ResponseWriter, r *http.Request, p *Principal
 // plant and be an admin or the plant's own enterprise; body is decoded into
 // req before do runs; the record of the change answers 201.
 func (s *Server) operate(w http.ResponseWriter, r *http.Request, p *Principal, req any, what string,
-	do func(ctx context.Context, plant, by string) (store.CommandRecord, error)) {
+	do func(ctx context.Context, plant, by string) (command.Record, error)) {
 	cfg, err := s.plantInScope(r.Context(), p, r.PathValue("id"))
 	if err != nil {
 		s.fail(w, r, err)
@@ -341,7 +358,7 @@ func (s *Server) roTrend(w http.ResponseWriter, r *http.Request, p *Principal) {
 	}
 	var marks []control.Marker
 	if s.opts.Controls != nil {
-		cmds, err := s.opts.Controls.Commands(ctx, store.CommandQuery{Plant: cfg.ID, Actuator: cfg.Reuse.Actuators.RO, From: from, To: to, Limit: 5000})
+		cmds, err := s.opts.Controls.Commands(ctx, command.Query{Plant: cfg.ID, Actuator: cfg.Reuse.Actuators.RO, From: from, To: to, Limit: 5000})
 		if err != nil {
 			s.fail(w, r, err)
 			return
@@ -383,12 +400,12 @@ func (s *Server) sequenceTimeline(w http.ResponseWriter, r *http.Request, p *Pri
 	}{{"uf", cfg.Reuse.Actuators.UF, control.UFModeName}, {"mmf", cfg.Reuse.Actuators.MMF, control.MMFModeName},
 		{"ro", cfg.Reuse.Actuators.RO, control.ROModeName}} {
 		// The mode at the window's start comes from the last command before it.
-		before, err := s.opts.Controls.Commands(ctx, store.CommandQuery{Plant: cfg.ID, Actuator: seq.actuator, Kind: store.CommandIssue, To: from, Limit: 1})
+		before, err := s.opts.Controls.Commands(ctx, command.Query{Plant: cfg.ID, Actuator: seq.actuator, Kind: command.KindIssue, To: from, Limit: 1})
 		if err != nil {
 			s.fail(w, r, err)
 			return
 		}
-		within, err := s.opts.Controls.Commands(ctx, store.CommandQuery{Plant: cfg.ID, Actuator: seq.actuator, Kind: store.CommandIssue, From: from, To: to, Limit: 5000})
+		within, err := s.opts.Controls.Commands(ctx, command.Query{Plant: cfg.ID, Actuator: seq.actuator, Kind: command.KindIssue, From: from, To: to, Limit: 5000})
 		if err != nil {
 			s.fail(w, r, err)
 			return

@@ -13,7 +13,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/shuixiao/shuixiao/alarm"
 	"github.com/shuixiao/shuixiao/reading"
+	"github.com/shuixiao/shuixiao/rejection"
 	"github.com/shuixiao/shuixiao/store"
 )
 
@@ -236,7 +238,7 @@ func (s *Server) rejections(w http.ResponseWriter, r *http.Request, p *Principal
 		return
 	}
 	q := r.URL.Query()
-	f := store.RejectionFilter{Meter: q.Get("meter"), Reason: q.Get("reason")}
+	f := rejection.Filter{Meter: q.Get("meter"), Reason: q.Get("reason")}
 	pf := f
 	pf.Limit = limit
 	if pf.AfterReason, pf.AfterMeter, err = parseRejectionCursor(q.Get("after")); err != nil {
@@ -277,8 +279,8 @@ func (s *Server) rejections(w http.ResponseWriter, r *http.Request, p *Principal
 			}
 			return v
 		}
-		keep := func(cs []store.RejectionCount) []store.RejectionCount {
-			var out []store.RejectionCount
+		keep := func(cs []rejection.Count) []rejection.Count {
+			var out []rejection.Count
 			for _, c := range cs {
 				if visible(c.Meter) {
 					out = append(out, c)
@@ -287,7 +289,7 @@ func (s *Server) rejections(w http.ResponseWriter, r *http.Request, p *Principal
 			return out
 		}
 		all, counts = keep(all), keep(counts)
-		var r2 []store.Rejection
+		var r2 []rejection.Rejection
 		for _, rj := range recent {
 			if visible(rj.Meter) {
 				r2 = append(r2, rj)
@@ -295,16 +297,16 @@ func (s *Server) rejections(w http.ResponseWriter, r *http.Request, p *Principal
 		}
 		recent = r2
 	}
-	byReason := store.TotalsByReason(all)
+	byReason := rejection.TotalsByReason(all)
 	var total uint64
 	for _, n := range byReason {
 		total += n
 	}
 	if counts == nil {
-		counts = []store.RejectionCount{}
+		counts = []rejection.Count{}
 	}
 	if recent == nil {
-		recent = []store.Rejection{}
+		recent = []rejection.Rejection{}
 	}
 	out := map[string]any{"total": total, "by_reason": byReason, "counts": counts, "recent": recent}
 	if next != "" {
@@ -314,7 +316,7 @@ func (s *Server) rejections(w http.ResponseWriter, r *http.Request, p *Principal
 }
 
 // rejectionCursor names the place after a counter in the paged list.
-func rejectionCursor(c store.RejectionCount) string {
+func rejectionCursor(c rejection.Count) string {
 	return base64.RawURLEncoding.EncodeToString([]byte(c.Reason + "\x00" + c.Meter))
 }
 
@@ -333,13 +335,13 @@ func parseRejectionCursor(v string) (reason, meter string, err error) {
 
 func (s *Server) listAlarms(w http.ResponseWriter, r *http.Request, p *Principal) {
 	q := r.URL.Query()
-	f := store.AlarmFilter{Kind: q.Get("kind"), Enterprise: q.Get("enterprise"), Meter: q.Get("meter"), Limit: 1000}
+	f := alarm.Filter{Kind: q.Get("kind"), Enterprise: q.Get("enterprise"), Meter: q.Get("meter"), Limit: 1000}
 	switch st := q.Get("state"); st {
 	case "", "open":
 		f.Open = true
 	case "all":
 	case "active", "acked", "cleared":
-		f.State = store.AlarmState(st)
+		f.State = alarm.State(st)
 	default:
 		s.fail(w, r, errorf(http.StatusBadRequest, "parameter state: active|acked|cleared|open|all"))
 		return
@@ -360,7 +362,7 @@ func (s *Server) listAlarms(w http.ResponseWriter, r *http.Request, p *Principal
 		s.fail(w, r, err)
 		return
 	}
-	out := []store.Alarm{}
+	out := []alarm.Alarm{}
 	for _, a := range as {
 		if s.alarmVisible(r.Context(), p, a) {
 			out = append(out, a)
@@ -369,7 +371,7 @@ func (s *Server) listAlarms(w http.ResponseWriter, r *http.Request, p *Principal
 	writeJSON(w, http.StatusOK, out)
 }
 
-func (s *Server) alarmVisible(ctx context.Context, p *Principal, a store.Alarm) bool {
+func (s *Server) alarmVisible(ctx context.Context, p *Principal, a alarm.Alarm) bool {
 	if p.SeesAll() {
 		return true
 	}
@@ -380,10 +382,10 @@ func (s *Server) alarmVisible(ctx context.Context, p *Principal, a store.Alarm) 
 	return err == nil
 }
 
-func (s *Server) alarmByPath(r *http.Request, p *Principal) (store.Alarm, error) {
+func (s *Server) alarmByPath(r *http.Request, p *Principal) (alarm.Alarm, error) {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil {
-		return store.Alarm{}, errorf(http.StatusBadRequest, "alarm id must be a number")
+		return alarm.Alarm{}, errorf(http.StatusBadRequest, "alarm id must be a number")
 	}
 	a, err := s.opts.Store.Alarm(r.Context(), id)
 	if err != nil {
@@ -404,7 +406,7 @@ func (s *Server) clearAlarm(w http.ResponseWriter, r *http.Request, p *Principal
 }
 
 func (s *Server) alarmAction(w http.ResponseWriter, r *http.Request, p *Principal,
-	act func(ctx context.Context, id int64, by string, at time.Time, note string) (store.Alarm, error)) {
+	act func(ctx context.Context, id int64, by string, at time.Time, note string) (alarm.Alarm, error)) {
 	if !p.CanHandleAlarms() {
 		s.fail(w, r, errorf(http.StatusForbidden, "an auditor token cannot change alarms"))
 		return

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/shuixiao/shuixiao/alarm"
 	"github.com/shuixiao/shuixiao/ingest"
 	"github.com/shuixiao/shuixiao/store"
 )
@@ -113,7 +114,7 @@ func (l *Live) Committed(c *ingest.Committed) {
 }
 
 // Alarm sends an alarm to the subscribers that may see it.
-func (l *Live) Alarm(a store.Alarm) {
+func (l *Live) Alarm(a alarm.Alarm) {
 	data, _ := json.Marshal(a)
 	l.broadcast(a.Enterprise, liveEvent{kind: "alarm", data: data})
 }

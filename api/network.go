@@ -11,10 +11,12 @@ import (
 	"strings"
 	"time"
 
-	"github.com/shuixiao/shuixiao/meter"
+	"github.com/shuixiao/shuixiao/alarm"
+	"github.com/shuixiao/shuixiao/internal/netreg"
 	"github.com/shuixiao/shuixiao/netmon"
 	"github.com/shuixiao/shuixiao/network"
 	"github.com/shuixiao/shuixiao/store"
+	"github.com/shuixiao/shuixiao/workorder"
 )
 
 // NetworkMonitor is what the API needs of the leak monitor (package
@@ -82,11 +84,12 @@ type networkSummary struct {
 
 func (s *Server) summarize(n store.Network) networkSummary {
 	out := networkSummary{ID: n.ID, Name: n.Name, NameEN: n.NameEN, Park: n.Park, Enterprise: n.Enterprise, Created: n.Created, Updated: n.Updated}
-	if net, err := network.ParseBytes([]byte(n.INP)); err == nil {
-		out.Junctions, out.Links = net.Junctions, len(net.Links)
+	m := s.nets.Model(n)
+	if m.NetErr == nil {
+		out.Junctions, out.Links = m.Net.Junctions, len(m.Net.Links)
 	}
-	if cfg, err := netmon.ParseConfig(n.Config); err == nil {
-		out.Sensors, out.Zones = len(cfg.Sensors), len(cfg.Zones)
+	if m.ConfigErr == nil {
+		out.Sensors, out.Zones = len(m.Config.Sensors), len(m.Config.Zones)
 	}
 	if s.opts.Networks != nil {
 		if st, ok := s.opts.Networks.Status(n.ID); ok {
@@ -143,8 +146,7 @@ func (s *Server) putNetwork(w http.ResponseWriter, r *http.Request, p *Principal
 		s.fail(w, r, errorf(http.StatusForbidden, "only an admin token may register networks"))
 		return
 	}
-	ns, err := s.networks()
-	if err != nil {
+	if _, err := s.networks(); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -162,39 +164,16 @@ func (s *Server) putNetwork(w http.ResponseWriter, r *http.Request, p *Principal
 			return
 		}
 	}
-	ctx := r.Context()
-	old, err := ns.Network(ctx, req.ID)
-	exists := err == nil
+	stored, created, err := s.nets.Put(r.Context(), netreg.Registration{ID: req.ID, Name: req.Name, NameEN: req.NameEN,
+		Park: req.Park, Enterprise: req.Enterprise, INP: req.INP, Config: req.Config}, pathID != "")
 	switch {
-	case err != nil && !errors.Is(err, store.ErrNotFound):
-		s.fail(w, r, err)
+	case errors.Is(err, netreg.ErrExists):
+		s.fail(w, r, errorf(http.StatusConflict, "%v; PUT /api/v1/networks/%s replaces it", err, req.ID))
 		return
-	case exists && pathID == "":
-		s.fail(w, r, errorf(http.StatusConflict, "network %s already exists; PUT /api/v1/networks/%s replaces it", req.ID, req.ID))
+	case errors.Is(err, netreg.ErrInvalid):
+		s.fail(w, r, errorf(http.StatusBadRequest, "%v", err))
 		return
-	}
-	if err := s.checkNetwork(ctx, &req); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	rec := store.Network{ID: req.ID, Name: req.Name, NameEN: req.NameEN, Park: req.Park, Enterprise: req.Enterprise,
-		INP: req.INP, Config: req.Config, Updated: s.opts.Now()}
-	if exists && old.Name == rec.Name && old.NameEN == rec.NameEN && old.Park == rec.Park && old.Enterprise == rec.Enterprise &&
-		old.INP == rec.INP && jsonEqual(old.Config, rec.Config) {
-		// Nothing changed: keep the monitor's calibration.
-		writeJSON(w, http.StatusOK, s.summarize(old))
-		return
-	}
-	created, err := ns.PutNetwork(ctx, rec)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if s.opts.Networks != nil {
-		s.opts.Networks.Reload(rec.ID)
-	}
-	stored, err := ns.Network(ctx, rec.ID)
-	if err != nil {
+	case err != nil:
 		s.fail(w, r, err)
 		return
 	}
@@ -203,99 +182,6 @@ func (s *Server) putNetwork(w http.ResponseWriter, r *http.Request, p *Principal
 		status = http.StatusCreated
 	}
 	writeJSON(w, status, s.summarize(stored))
-}
-
-func jsonEqual(a, b json.RawMessage) bool {
-	var x, y any
-	if json.Unmarshal(a, &x) != nil || json.Unmarshal(b, &y) != nil {
-		return false
-	}
-	ra, _ := json.Marshal(x)
-	rb, _ := json.Marshal(y)
-	return string(ra) == string(rb)
-}
-
-// checkNetwork validates a registration: the model reads, the
-// configuration fits it, the operator belongs to the park, and every
-// metering point exists, has its channel and belongs to the operator or to
-// an enterprise of the park.
-func (s *Server) checkNetwork(ctx context.Context, req *networkRequest) error {
-	bad := func(format string, a ...any) error { return errorf(http.StatusBadRequest, format, a...) }
-	if err := meter.ValidID(req.ID); err != nil {
-		return bad("network id: %v", err)
-	}
-	if req.Name == "" {
-		return bad("network %s: name is required", req.ID)
-	}
-	if req.Enterprise == "" {
-		return bad("network %s: enterprise (the operator, e.g. the park's water utility) is required: leak alarms and work orders belong to it", req.ID)
-	}
-	op, err := s.opts.Store.Enterprise(ctx, req.Enterprise)
-	if errors.Is(err, store.ErrNotFound) {
-		return bad("network %s: no enterprise %s", req.ID, req.Enterprise)
-	}
-	if err != nil {
-		return err
-	}
-	if req.Park == "" {
-		req.Park = op.Park
-	}
-	if req.Park != "" && op.Park != req.Park {
-		return bad("network %s: enterprise %s is not in park %s", req.ID, req.Enterprise, req.Park)
-	}
-	if len(req.INP) == 0 || len(req.INP) > store.MaxINPBytes {
-		return bad("network %s: inp must hold the .inp text (1 to %d bytes)", req.ID, store.MaxINPBytes)
-	}
-	net, err := network.ParseBytes([]byte(req.INP))
-	if err != nil {
-		return bad("network %s: .inp: %v", req.ID, err)
-	}
-	if _, err := network.NewSolver(net); err != nil {
-		return bad("network %s: .inp: %v", req.ID, err)
-	}
-	if len(req.Config) == 0 {
-		return bad("network %s: config (sensor map) is required", req.ID)
-	}
-	cfg, err := netmon.ParseConfig(req.Config)
-	if err != nil {
-		return bad("network %s: %v", req.ID, err)
-	}
-	if err := cfg.Validate(net); err != nil {
-		return bad("network %s: configuration: %v", req.ID, err)
-	}
-	need := map[string][]string{} // point → channels
-	for _, sen := range cfg.Sensors {
-		need[sen.Point] = append(need[sen.Point], sen.Channel)
-	}
-	for _, p := range cfg.ZonePoints() {
-		need[p] = append(need[p], netmon.ZoneChannel)
-	}
-	ents := map[string]meter.Enterprise{op.ID: op}
-	for _, id := range cfg.Points() {
-		pt, err := s.opts.Store.Point(ctx, id)
-		if errors.Is(err, store.ErrNotFound) {
-			return bad("network %s: no metering point %s", req.ID, id)
-		}
-		if err != nil {
-			return err
-		}
-		for _, ch := range need[id] {
-			if _, ok := pt.Channel(ch); !ok {
-				return bad("network %s: point %s has no channel %s", req.ID, id, ch)
-			}
-		}
-		e, ok := ents[pt.Enterprise]
-		if !ok {
-			if e, err = s.opts.Store.Enterprise(ctx, pt.Enterprise); err != nil {
-				return err
-			}
-			ents[e.ID] = e
-		}
-		if e.ID != op.ID && (req.Park == "" || e.Park != req.Park) {
-			return bad("network %s: point %s belongs to %s, neither the operator nor an enterprise of park %s", req.ID, id, e.ID, req.Park)
-		}
-	}
-	return nil
 }
 
 // mapNode and mapLink are what the console draws.
@@ -326,16 +212,16 @@ func (s *Server) getNetwork(w http.ResponseWriter, r *http.Request, p *Principal
 		s.fail(w, r, err)
 		return
 	}
-	net, err := network.ParseBytes([]byte(n.INP))
-	if err != nil {
-		s.fail(w, r, fmt.Errorf("network %s: stored model: %w", n.ID, err))
+	m := s.nets.Model(n)
+	if m.NetErr != nil {
+		s.fail(w, r, fmt.Errorf("network %s: stored model: %w", n.ID, m.NetErr))
 		return
 	}
-	cfg, err := netmon.ParseConfig(n.Config)
-	if err != nil {
-		s.fail(w, r, fmt.Errorf("network %s: stored configuration: %w", n.ID, err))
+	if m.ConfigErr != nil {
+		s.fail(w, r, fmt.Errorf("network %s: stored configuration: %w", n.ID, m.ConfigErr))
 		return
 	}
+	net, cfg := m.Net, m.Config
 	zoneOf := map[string]string{}
 	for z, nodes := range cfg.ZoneNodes(net) {
 		for _, id := range nodes {
@@ -383,7 +269,15 @@ func (s *Server) networkState(w http.ResponseWriter, r *http.Request, p *Princip
 		s.fail(w, r, err)
 		return
 	}
-	st, err := netmon.ReadState(r.Context(), s.opts.Store, n, t)
+	m := s.nets.Model(n)
+	err = m.ConfigErr
+	var st *netmon.State
+	if err == nil && m.NetErr != nil {
+		err = fmt.Errorf("network model: %w", m.NetErr)
+	}
+	if err == nil {
+		st, err = netmon.ReadState(r.Context(), s.opts.Store, m.Net, m.Config, t)
+	}
 	if err != nil {
 		s.fail(w, r, errorf(http.StatusUnprocessableEntity, "network %s at %s: %v", n.ID, t.Format(time.RFC3339), err))
 		return
@@ -397,11 +291,12 @@ func (s *Server) networkZones(w http.ResponseWriter, r *http.Request, p *Princip
 		s.fail(w, r, err)
 		return
 	}
-	cfg, err := netmon.ParseConfig(n.Config)
-	if err != nil {
-		s.fail(w, r, err)
+	m := s.nets.Model(n)
+	if m.ConfigErr != nil {
+		s.fail(w, r, m.ConfigErr)
 		return
 	}
+	cfg := m.Config
 	now := s.opts.Now()
 	to, err := s.timeParam(r, "to", now)
 	if err != nil {
@@ -438,9 +333,9 @@ func (s *Server) networkZones(w http.ResponseWriter, r *http.Request, p *Princip
 
 // leakEntry is a leak alarm with its details and work order.
 type leakEntry struct {
-	Alarm     store.Alarm     `json:"alarm"`
-	Leak      store.LeakEvent `json:"leak"`
-	WorkOrder *workOrderView  `json:"work_order,omitempty"`
+	Alarm     alarm.Alarm    `json:"alarm"`
+	Leak      alarm.Leak     `json:"leak"`
+	WorkOrder *workOrderView `json:"work_order,omitempty"`
 	// WaterLostM3 is the water lost from the estimated start until now, or
 	// until the work order was closed (null when it cannot be computed).
 	WaterLostM3 *float64 `json:"water_lost_m3"`
@@ -478,7 +373,7 @@ func (s *Server) networkLeaks(w http.ResponseWriter, r *http.Request, p *Princip
 			continue
 		}
 		e := leakEntry{Alarm: a, Leak: ev}
-		if wos, err := ns.WorkOrders(r.Context(), store.WorkOrderFilter{Alarm: ev.Alarm, Limit: 1}); err == nil && len(wos) > 0 {
+		if wos, err := ns.WorkOrders(r.Context(), workorder.Filter{Alarm: ev.Alarm, Limit: 1}); err == nil && len(wos) > 0 {
 			wo := s.withWaterLost(r.Context(), wos[0])
 			e.WorkOrder = &wo
 			e.WaterLostM3 = wo.WaterLostM3
@@ -488,7 +383,7 @@ func (s *Server) networkLeaks(w http.ResponseWriter, r *http.Request, p *Princip
 				end = a.Cleared
 			}
 			if leakInputsInvalid(ev.Start, ev.FlowM3H) == "" {
-				e.WaterLostM3 = finite(netmon.WaterLost(ev.Start, end, ev.FlowM3H, clockOf(n)))
+				e.WaterLostM3 = finite(netmon.WaterLost(ev.Start, end, ev.FlowM3H, s.nets.Model(n).Clock()))
 			}
 		}
 		out = append(out, e)
@@ -501,20 +396,20 @@ func (s *Server) networkLeaks(w http.ResponseWriter, r *http.Request, p *Princip
 // what the API accepts: a record stored before those bounds were checked
 // must not stop the list from being served.
 type workOrderView struct {
-	store.WorkOrder
+	workorder.Order
 	WaterLostM3 *float64 `json:"water_lost_m3"`
 	Invalid     string   `json:"invalid,omitempty"`
 }
 
 // withWaterLost fills in the water an open work order's leak has lost so
 // far (a closed order keeps what was computed at its closing).
-func (s *Server) withWaterLost(ctx context.Context, wo store.WorkOrder) workOrderView {
-	v := workOrderView{WorkOrder: wo}
+func (s *Server) withWaterLost(ctx context.Context, wo workorder.Order) workOrderView {
+	v := workOrderView{Order: wo}
 	if v.Invalid = leakInputsInvalid(wo.LeakStart, wo.LeakFlowM3H); v.Invalid != "" {
 		return v
 	}
 	lost := wo.WaterLostM3
-	if wo.State != store.WorkOrderClosed {
+	if wo.State != workorder.Closed {
 		lost = netmon.WaterLost(wo.LeakStart, s.opts.Now(), wo.LeakFlowM3H, s.networkClock(ctx, wo.Network))
 	}
 	if v.WaterLostM3 = finite(lost); v.WaterLostM3 == nil {
@@ -543,21 +438,11 @@ func finite(x float64) *float64 {
 	return &x
 }
 
-// clockOf returns a network's clock (real time if its configuration does
-// not read).
-func clockOf(n store.Network) netmon.Clock {
-	cfg, err := netmon.ParseConfig(n.Config)
-	if err != nil {
-		return netmon.Clock{Speed: 1}
-	}
-	return cfg.Clock
-}
-
 // networkClock returns the clock of a network by ID.
 func (s *Server) networkClock(ctx context.Context, id string) netmon.Clock {
 	if ns, err := s.networks(); err == nil {
 		if n, err := ns.Network(ctx, id); err == nil {
-			return clockOf(n)
+			return s.nets.Model(n).Clock()
 		}
 	}
 	return netmon.Clock{Speed: 1}
@@ -570,13 +455,13 @@ func (s *Server) listWorkOrders(w http.ResponseWriter, r *http.Request, p *Princ
 		return
 	}
 	q := r.URL.Query()
-	f := store.WorkOrderFilter{Network: q.Get("network"), Limit: 500}
+	f := workorder.Filter{Network: q.Get("network"), Limit: 500}
 	switch st := q.Get("state"); st {
 	case "", "all":
 	case "open":
 		f.Open = true
 	case "assigned", "closed":
-		f.State = store.WorkOrderState(st)
+		f.State = workorder.State(st)
 	default:
 		s.fail(w, r, errorf(http.StatusBadRequest, "parameter state: open|assigned|closed|all"))
 		return
@@ -606,7 +491,7 @@ func (s *Server) listWorkOrders(w http.ResponseWriter, r *http.Request, p *Princ
 	writeJSON(w, http.StatusOK, out)
 }
 
-func (s *Server) workOrderVisible(ctx context.Context, p *Principal, wo store.WorkOrder) bool {
+func (s *Server) workOrderVisible(ctx context.Context, p *Principal, wo workorder.Order) bool {
 	if p.SeesAll() {
 		return true
 	}
@@ -614,14 +499,14 @@ func (s *Server) workOrderVisible(ctx context.Context, p *Principal, wo store.Wo
 }
 
 // workOrderByPath returns the work order of the path the caller may see.
-func (s *Server) workOrderByPath(r *http.Request, p *Principal) (store.WorkOrder, error) {
+func (s *Server) workOrderByPath(r *http.Request, p *Principal) (workorder.Order, error) {
 	ns, err := s.networks()
 	if err != nil {
-		return store.WorkOrder{}, err
+		return workorder.Order{}, err
 	}
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil {
-		return store.WorkOrder{}, errorf(http.StatusBadRequest, "work order id must be a number")
+		return workorder.Order{}, errorf(http.StatusBadRequest, "work order id must be a number")
 	}
 	wo, err := ns.WorkOrder(r.Context(), id)
 	if err != nil {
@@ -685,7 +570,7 @@ func (s *Server) createWorkOrder(w http.ResponseWriter, r *http.Request, p *Prin
 		return
 	}
 	ctx := r.Context()
-	wo := store.WorkOrder{Network: req.Network, Alarm: req.Alarm, Title: req.Title, Note: req.Note,
+	wo := workorder.Order{Network: req.Network, Alarm: req.Alarm, Title: req.Title, Note: req.Note,
 		Created: s.opts.Now(), CreatedBy: actor(p), LeakStart: req.LeakStart, LeakFlowM3H: req.LeakFlowM3H}
 	if req.Alarm != 0 {
 		a, err := s.opts.Store.Alarm(ctx, req.Alarm)
@@ -751,7 +636,7 @@ func (s *Server) assignWorkOrder(w http.ResponseWriter, r *http.Request, p *Prin
 		Assignee string `json:"assignee"`
 		Note     string `json:"note"`
 	}
-	s.workOrderAction(w, r, p, &req, func(ctx context.Context, ns store.Networks, wo store.WorkOrder) (store.WorkOrder, error) {
+	s.workOrderAction(w, r, p, &req, func(ctx context.Context, ns store.Networks, wo workorder.Order) (workorder.Order, error) {
 		if req.Assignee == "" {
 			return wo, errorf(http.StatusBadRequest, "assignee (crew or person) is required")
 		}
@@ -764,22 +649,22 @@ func (s *Server) closeWorkOrder(w http.ResponseWriter, r *http.Request, p *Princ
 		RepairedLink string `json:"repaired_link"`
 		Note         string `json:"note"`
 	}
-	s.workOrderAction(w, r, p, &req, func(ctx context.Context, ns store.Networks, wo store.WorkOrder) (store.WorkOrder, error) {
+	s.workOrderAction(w, r, p, &req, func(ctx context.Context, ns store.Networks, wo workorder.Order) (workorder.Order, error) {
 		n, err := ns.Network(ctx, wo.Network)
 		if err != nil {
 			return wo, err
 		}
 		if req.RepairedLink != "" {
-			net, err := network.ParseBytes([]byte(n.INP))
-			if err != nil {
-				return wo, err
+			m := s.nets.Model(n)
+			if m.NetErr != nil {
+				return wo, m.NetErr
 			}
-			if _, ok := net.LinkIndex(req.RepairedLink); !ok {
+			if _, ok := m.Net.LinkIndex(req.RepairedLink); !ok {
 				return wo, errorf(http.StatusBadRequest, "network %s has no pipe %s", wo.Network, req.RepairedLink)
 			}
 		}
 		now := s.opts.Now()
-		lost := netmon.WaterLost(wo.LeakStart, now, wo.LeakFlowM3H, clockOf(n))
+		lost := netmon.WaterLost(wo.LeakStart, now, wo.LeakFlowM3H, s.nets.Model(n).Clock())
 		if why := leakInputsInvalid(wo.LeakStart, wo.LeakFlowM3H); why != "" || finite(lost) == nil {
 			if why == "" {
 				why = "not finite"
@@ -812,7 +697,7 @@ func (s *Server) closeWorkOrder(w http.ResponseWriter, r *http.Request, p *Princ
 // workOrderAction checks role and scope, decodes the body into req and
 // applies act.
 func (s *Server) workOrderAction(w http.ResponseWriter, r *http.Request, p *Principal, req any,
-	act func(ctx context.Context, ns store.Networks, wo store.WorkOrder) (store.WorkOrder, error)) {
+	act func(ctx context.Context, ns store.Networks, wo workorder.Order) (workorder.Order, error)) {
 	if !p.CanHandleAlarms() {
 		s.fail(w, r, errorf(http.StatusForbidden, "an auditor token cannot change work orders"))
 		return
@@ -830,7 +715,7 @@ func (s *Server) workOrderAction(w http.ResponseWriter, r *http.Request, p *Prin
 	wo, err = act(r.Context(), ns, wo)
 	if err != nil {
 		if errors.Is(err, store.ErrConflict) {
-			s.fail(w, r, errorf(http.StatusConflict, "work order %d is %s", wo.ID, store.WorkOrderClosed))
+			s.fail(w, r, errorf(http.StatusConflict, "work order %d is %s", wo.ID, workorder.Closed))
 			return
 		}
 		s.fail(w, r, err)

@@ -14,11 +14,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shuixiao/shuixiao/alarm"
 	"github.com/shuixiao/shuixiao/api"
 	"github.com/shuixiao/shuixiao/netmon"
 	"github.com/shuixiao/shuixiao/netmon/netmontest"
-	"github.com/shuixiao/shuixiao/sim"
+	"github.com/shuixiao/shuixiao/sim/parknet"
 	"github.com/shuixiao/shuixiao/store"
+	"github.com/shuixiao/shuixiao/workorder"
 )
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -94,7 +96,7 @@ func TestNetworkLeakToWorkOrder(t *testing.T) {
 
 	// Registration: admin only, validated against the model and registry.
 	reg := map[string]any{"id": netmontest.NetworkID, "name": "园区管网", "name_en": "Park network", "enterprise": netmontest.UtilityID,
-		"inp": string(sim.ParkNetworkINP()), "config": p.ConfigJSON(t)}
+		"inp": string(parknet.INP()), "config": p.ConfigJSON(t)}
 	as("park").expect(http.StatusForbidden, "POST", "/networks", reg, nil)
 	for name, edit := range map[string]func(m map[string]any){
 		"broken .inp": func(m map[string]any) { m["inp"] = "[PIPES]\n P1 X Y 10 100 100\n" },
@@ -182,9 +184,9 @@ func TestNetworkLeakToWorkOrder(t *testing.T) {
 	}
 	p.Feed(t, next, onset+4*3600, clk, mon.Committed, mon2, alarmed)
 	var leaks []struct {
-		Alarm       store.Alarm      `json:"alarm"`
-		Leak        store.LeakEvent  `json:"leak"`
-		WorkOrder   *store.WorkOrder `json:"work_order"`
+		Alarm       alarm.Alarm      `json:"alarm"`
+		Leak        alarm.Leak       `json:"leak"`
+		WorkOrder   *workorder.Order `json:"work_order"`
 		WaterLostM3 float64          `json:"water_lost_m3"`
 	}
 	as("park").expect(http.StatusOK, "GET", "/networks/"+netmontest.NetworkID+"/leaks?state=open", nil, &leaks)
@@ -202,20 +204,20 @@ func TestNetworkLeakToWorkOrder(t *testing.T) {
 	// Work order: not by an auditor, not on another tenant's alarm.
 	as("auditor").expect(http.StatusForbidden, "POST", "/workorders", map[string]any{"alarm": alarmID}, nil)
 	as("other").expect(http.StatusForbidden, "POST", "/workorders", map[string]any{"alarm": alarmID}, nil)
-	var wo store.WorkOrder
+	var wo workorder.Order
 	as("utility").expect(http.StatusCreated, "POST", "/workorders", map[string]any{"alarm": alarmID, "note": "夜班处理"}, &wo)
-	if wo.State != store.WorkOrderOpen || wo.Network != netmontest.NetworkID || !wo.LeakStart.Equal(lk.Leak.Start) || wo.LeakFlowM3H != lk.Leak.FlowM3H {
+	if wo.State != workorder.Open || wo.Network != netmontest.NetworkID || !wo.LeakStart.Equal(lk.Leak.Start) || wo.LeakFlowM3H != lk.Leak.FlowM3H {
 		t.Fatalf("work order %+v", wo)
 	}
 	as("utility").expect(http.StatusConflict, "POST", "/workorders", map[string]any{"alarm": alarmID}, nil)
 	as("utility").expect(http.StatusBadRequest, "POST", fmt.Sprintf("/workorders/%d/assign", wo.ID), map[string]any{}, nil)
 	clk.Set(clk.Now().Add(30 * time.Minute))
 	as("park").expect(http.StatusOK, "POST", fmt.Sprintf("/workorders/%d/assign", wo.ID), map[string]any{"assignee": "抢修二班", "note": "带听漏仪"}, &wo)
-	if wo.State != store.WorkOrderAssigned || wo.Assignee != "抢修二班" {
+	if wo.State != workorder.Assigned || wo.Assignee != "抢修二班" {
 		t.Fatalf("assigned %+v", wo)
 	}
 	as("other").expect(http.StatusForbidden, "GET", fmt.Sprintf("/workorders/%d", wo.ID), nil, nil)
-	var others []store.WorkOrder
+	var others []workorder.Order
 	as("other").expect(http.StatusOK, "GET", "/workorders", nil, &others)
 	if len(others) != 0 {
 		t.Fatalf("another enterprise sees %d work orders", len(others))
@@ -231,14 +233,14 @@ func TestNetworkLeakToWorkOrder(t *testing.T) {
 	repaired := lk.Leak.Candidates[0].Link
 	as("utility").expect(http.StatusOK, "POST", fmt.Sprintf("/workorders/%d/close", wo.ID), map[string]any{"repaired_link": repaired, "note": "更换管段"}, &wo)
 	wantLost := lk.Leak.FlowM3H * 5
-	if wo.State != store.WorkOrderClosed || wo.RepairedLink != repaired || math.Abs(wo.WaterLostM3-wantLost) > 1e-6 {
+	if wo.State != workorder.Closed || wo.RepairedLink != repaired || math.Abs(wo.WaterLostM3-wantLost) > 1e-6 {
 		t.Fatalf("closed %+v, want %.2f m³ lost", wo, wantLost)
 	}
 	as("utility").expect(http.StatusConflict, "POST", fmt.Sprintf("/workorders/%d/close", wo.ID), map[string]any{}, nil)
 	var full struct {
-		WorkOrder store.WorkOrder        `json:"work_order"`
-		History   []store.WorkOrderEvent `json:"history"`
-		Leak      *store.LeakEvent       `json:"leak"`
+		WorkOrder workorder.Order   `json:"work_order"`
+		History   []workorder.Event `json:"history"`
+		Leak      *alarm.Leak       `json:"leak"`
 	}
 	as("park").expect(http.StatusOK, "GET", fmt.Sprintf("/workorders/%d", wo.ID), nil, &full)
 	if len(full.History) != 3 || full.History[2].Action != "close" || full.Leak == nil || full.WorkOrder.WaterLostM3 != wo.WaterLostM3 {
@@ -246,7 +248,7 @@ func TestNetworkLeakToWorkOrder(t *testing.T) {
 	}
 	// Closing cleared the alarm; the monitor re-arms.
 	a, err := p.Store.Alarm(context.Background(), alarmID)
-	if err != nil || a.State != store.AlarmCleared {
+	if err != nil || a.State != alarm.Cleared {
 		t.Fatalf("alarm after the repair: %+v, %v", a, err)
 	}
 	netmontest.WaitFor(t, "the detector to re-arm", func() bool {

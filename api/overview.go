@@ -7,6 +7,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/shuixiao/shuixiao/alarm"
 	"github.com/shuixiao/shuixiao/balance"
 	"github.com/shuixiao/shuixiao/meter"
 	"github.com/shuixiao/shuixiao/store"
@@ -206,7 +207,7 @@ func (s *Server) computeOverview(ctx context.Context, p *Principal, level, code 
 			onlineOf[e]++
 		}
 	}
-	alarms, err := st.Alarms(ctx, store.AlarmFilter{Open: true, Park: f.Park, Enterprise: f.Enterprise, Limit: 100000})
+	alarms, err := st.Alarms(ctx, alarm.Filter{Open: true, Park: f.Park, Enterprise: f.Enterprise, Limit: 100000})
 	if err != nil {
 		return nil, err
 	}

@@ -6,11 +6,8 @@ import (
 	"net/http"
 	"time"
 
-	"golang.org/x/mod/sumdb/note"
-
-	"github.com/shuixiao/shuixiao/ingest"
+	"github.com/shuixiao/shuixiao/internal/registry"
 	"github.com/shuixiao/shuixiao/meter"
-	"github.com/shuixiao/shuixiao/reading"
 	"github.com/shuixiao/shuixiao/store"
 )
 
@@ -275,7 +272,8 @@ func (s *Server) getMeter(w http.ResponseWriter, r *http.Request, p *Principal) 
 	writeJSON(w, http.StatusOK, s.meterEntity(m, e.ID))
 }
 
-// registerMeter puts a meter's key on the ledger, then in the registry.
+// registerMeter registers a meter (internal/registry): its key goes on the
+// ledger, then in the registry.
 func (s *Server) registerMeter(w http.ResponseWriter, r *http.Request, p *Principal) {
 	if !p.Admin() {
 		s.fail(w, r, errorf(http.StatusForbidden, "only an admin token may register meters"))
@@ -295,98 +293,36 @@ func (s *Server) registerMeter(w http.ResponseWriter, r *http.Request, p *Princi
 		s.fail(w, r, err)
 		return
 	}
-	if req.Signed == "" {
-		req.Signed = string(meter.SignedByMeter)
-	}
-	if err := meter.ValidID(req.ID); err != nil {
-		s.fail(w, r, errorf(http.StatusBadRequest, "meter id: %v", err))
+	// Bounded here too, so that the conversion to a duration cannot overflow.
+	if maxS := int64(registry.MaxInterval / time.Second); req.IntervalS < 0 || req.IntervalS > maxS {
+		s.fail(w, r, errorf(http.StatusBadRequest, "interval_s must be between 0 and %d", maxS))
 		return
 	}
-	if req.IntervalS < 0 || req.IntervalS > 86400*31 {
-		s.fail(w, r, errorf(http.StatusBadRequest, "interval_s must be between 0 and 2678400"))
-		return
-	}
-	if req.MQTTPassword != "" && len(req.MQTTPassword) < 12 {
-		s.fail(w, r, errorf(http.StatusBadRequest, "mqtt_password must have at least 12 characters"))
-		return
-	}
-	pt, err := s.opts.Store.Point(r.Context(), req.Point)
-	if errors.Is(err, store.ErrNotFound) {
-		s.fail(w, r, errorf(http.StatusBadRequest, "point %q does not exist", req.Point))
-		return
-	} else if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if v, err := note.NewVerifier(req.Key); err != nil || v.Name() != meter.KeyName(req.ID) {
-		s.fail(w, r, errorf(http.StatusBadRequest, "key must be a note verifier key named %s", meter.KeyName(req.ID)))
-		return
-	}
-	if old, err := s.opts.Store.Meter(r.Context(), req.ID); err == nil {
-		if old.Key == req.Key && old.Point == req.Point && !old.Revoked {
-			// Registering the same meter again is harmless (a device or the
-			// simulator restarting); only the password may change.
-			if req.MQTTPassword != "" {
-				if err := s.opts.Devices.SetSecret(r.Context(), req.ID, req.MQTTPassword); err != nil {
-					s.fail(w, r, err)
-					return
-				}
-			}
-			writeJSON(w, http.StatusOK, s.meterEntity(old, pt.Enterprise))
-			return
-		}
-		s.fail(w, r, errorf(http.StatusConflict, "meter %s is already registered with another key or point; revoke it and register a new meter ID", req.ID))
-		return
-	} else if !errors.Is(err, store.ErrNotFound) {
-		s.fail(w, r, err)
-		return
-	}
-	now := s.opts.Now()
-	ke := &reading.KeyEntry{Action: reading.ActionRegister, Meter: req.ID, Enterprise: pt.Enterprise, Point: pt.ID,
-		Key: req.Key, Signed: req.Signed, Time: now}
-	if err := ke.Validate(); err != nil {
-		s.fail(w, r, errorf(http.StatusBadRequest, "%v", err))
-		return
-	}
-	extra := meter.Meter{Serial: req.Serial, Model: req.Model, Interval: time.Duration(req.IntervalS) * time.Second}
-	idx, err := s.submitKeyEntry(r.Context(), ke, extra)
+	reg, err := s.meters.Register(r.Context(), registry.Registration{ID: req.ID, Point: req.Point, Key: req.Key,
+		Signed: meter.SigningSite(req.Signed), Interval: time.Duration(req.IntervalS) * time.Second,
+		Serial: req.Serial, Model: req.Model, MQTTPassword: req.MQTTPassword})
 	if err != nil {
-		s.fail(w, r, err)
+		s.failRegistry(w, r, err)
 		return
 	}
-	if req.MQTTPassword != "" {
-		if err := s.opts.Devices.SetSecret(r.Context(), req.ID, req.MQTTPassword); err != nil {
-			s.fail(w, r, err)
-			return
-		}
-	}
-	m, err := s.opts.Store.Meter(r.Context(), req.ID)
-	if err != nil {
-		s.fail(w, r, err)
+	e := s.meterEntity(reg.Meter, reg.Enterprise)
+	if !reg.Created {
+		writeJSON(w, http.StatusOK, e)
 		return
 	}
-	e := s.meterEntity(m, pt.Enterprise)
-	e.Index = &idx
+	e.Index = &reg.Index
 	writeJSON(w, http.StatusCreated, e)
 }
 
-// submitKeyEntry signs a key entry with the log key and sequences it; the
-// registry changes when the entry is applied, in ledger order.
-func (s *Server) submitKeyEntry(ctx context.Context, ke *reading.KeyEntry, extra meter.Meter) (uint64, error) {
-	signed, err := s.opts.Ledger.SignNote(ke.Text())
-	if err != nil {
-		return 0, err
+// failRegistry answers an error of internal/registry.
+func (s *Server) failRegistry(w http.ResponseWriter, r *http.Request, err error) {
+	switch {
+	case errors.Is(err, registry.ErrInvalid):
+		err = errorf(http.StatusBadRequest, "%v", err)
+	case errors.Is(err, registry.ErrConflict):
+		err = errorf(http.StatusConflict, "%v", err)
 	}
-	return s.opts.Ingest.SubmitEntry(ctx, ingest.Entry{Raw: signed, Key: ke, Apply: func(ctx context.Context, index uint64) error {
-		if err := ingest.ApplyKeyEntry(ctx, s.opts.Store, ke, extra); err != nil {
-			return err
-		}
-		if ke.Action == reading.ActionRevoke {
-			s.opts.Devices.Revoked(ctx, ke.Meter)
-			return nil
-		}
-		return s.opts.Devices.Registered(ctx, ke.Meter)
-	}})
+	s.fail(w, r, err)
 }
 
 func (s *Server) revokeMeter(w http.ResponseWriter, r *http.Request, p *Principal) {
@@ -403,24 +339,11 @@ func (s *Server) revokeMeter(w http.ResponseWriter, r *http.Request, p *Principa
 			return
 		}
 	}
-	m, err := s.opts.Store.Meter(r.Context(), r.PathValue("id"))
+	id := r.PathValue("id")
+	idx, err := s.meters.Revoke(r.Context(), id, req.Reason)
 	if err != nil {
-		s.fail(w, r, err)
+		s.failRegistry(w, r, err)
 		return
 	}
-	if m.Revoked {
-		s.fail(w, r, errorf(http.StatusConflict, "meter %s is already revoked", m.ID))
-		return
-	}
-	ke := &reading.KeyEntry{Action: reading.ActionRevoke, Meter: m.ID, Time: s.opts.Now(), Reason: req.Reason}
-	if err := ke.Validate(); err != nil {
-		s.fail(w, r, errorf(http.StatusBadRequest, "%v", err))
-		return
-	}
-	idx, err := s.submitKeyEntry(r.Context(), ke, meter.Meter{})
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"meter": m.ID, "revoked": true, "index": idx})
+	writeJSON(w, http.StatusOK, map[string]any{"meter": id, "revoked": true, "index": idx})
 }

@@ -15,14 +15,10 @@
 package balance
 
 import (
-	_ "embed"
-	"encoding/csv"
 	"fmt"
 	"math"
-	"sort"
-	"strconv"
-	"strings"
 
+	"github.com/shuixiao/shuixiao/internal/table"
 	"github.com/shuixiao/shuixiao/meter"
 )
 
@@ -32,30 +28,29 @@ type Settings struct {
 	Tolerance float64
 	// MeteringRatioMin is the smallest acceptable Σ level-2 / level-1 ratio.
 	MeteringRatioMin float64
+	// UnitTolerance is the largest acceptable |e| of a level-2 unit's balance.
+	UnitTolerance float64
 }
-
-//go:embed data/settings.csv
-var settingsCSV string
 
 // DefaultSettings returns the embedded defaults (data/settings.csv).
 func DefaultSettings() Settings {
-	r := csv.NewReader(strings.NewReader(settingsCSV))
-	r.Comment = '#'
-	rows, err := r.ReadAll()
+	h, rows, err := table.Read(tables, "data/settings.csv")
 	if err != nil {
-		panic("balance: embedded settings.csv: " + err.Error())
+		panic("balance: embedded " + err.Error()) // a build defect, not input
 	}
 	var s Settings
-	for _, row := range rows[1:] {
-		v, err := strconv.ParseFloat(row[1], 64)
+	for i, row := range rows {
+		v, err := parseDecimal(row[h["value"]])
 		if err != nil {
-			panic("balance: embedded settings.csv: " + row[0])
+			panic(fmt.Sprintf("balance: embedded settings.csv data row %d, field value: %q", i+1, row[h["value"]]))
 		}
-		switch row[0] {
+		switch row[h["name"]] {
 		case "balance_tolerance":
 			s.Tolerance = v
 		case "metering_ratio_min":
 			s.MeteringRatioMin = v
+		case "unit_balance_tolerance":
+			s.UnitTolerance = v
 		}
 	}
 	return s
@@ -89,42 +84,22 @@ type Volumes map[string]float64
 
 // Compute returns the indicators of an enterprise whose metering points are
 // points, given the period's volume per point. Points without a volume count
-// as zero and are listed in Missing.
+// as zero and are listed in Missing; Evaluate gives the full report, in
+// which a figure that needs a missing point is absent instead.
 func Compute(points []meter.Point, vol Volumes, s Settings) Indicators {
-	in := Indicators{IntakeBySource: map[string]float64{}}
-	byID := map[string]meter.Point{}
-	for _, p := range points {
-		byID[p.ID] = p
-	}
-	for _, p := range points {
-		v, ok := vol[p.ID]
-		if !ok && hasVolume(p) {
-			in.Missing = append(in.Missing, p.ID)
-		}
-		switch p.Stage {
-		case meter.StageIntake:
-			if p.Level == meter.Level1 {
-				in.Intake += v
-				in.IntakeBySource[string(p.Source)] += v
-				if p.Source.NonConventional() {
-					in.NonConv += v
-				}
-			}
-		case meter.StageRecirculation:
-			in.Recirculated += v
-		case meter.StageCascade:
-			in.Cascaded += v
-		case meter.StageDischarge:
-			if p.Level == meter.Level1 {
-				in.Discharge += v
-			}
-		case meter.StageUse, meter.StageSupply, meter.StageTreatment:
-			if p.Level == meter.Level2 {
-				in.Level2 += v
-			}
+	f := newFlows(points, vol)
+	in := Indicators{IntakeBySource: map[string]float64{}, Missing: f.missing()}
+	in.Intake = f.sum(isIntake).value
+	for _, src := range meter.Sources {
+		if sm := f.sum(fromSource(src)); len(sm.points)+len(sm.missing) > 0 {
+			in.IntakeBySource[string(src)] = sm.value
 		}
 	}
-	sort.Strings(in.Missing)
+	in.NonConv = f.sum(isNonConventional).value
+	in.Recirculated = f.sum(isRecirculated).value
+	in.Cascaded = f.sum(isCascaded).value
+	in.Discharge = f.sum(isDischarge).value
+	in.Level2 = f.sum(isUnit).value
 	in.Reuse = in.Recirculated + in.Cascaded
 	in.Use = in.Intake + in.Reuse
 	in.Consumption = in.Intake - in.Discharge
@@ -210,40 +185,23 @@ func Diagram(points []meter.Point, vol Volumes) Sankey {
 	const boundary = "boundary"
 	addNode(Node{Name: boundary, Label: "企业总取水", LabelEN: "Enterprise intake", Kind: "boundary"})
 
+	f := newFlows(points, vol)
 	units := map[string]meter.Point{}
 	var unitOrder []string
-	parentUnit := map[string]string{} // any point → the level-2 unit above it
-	byID := map[string]meter.Point{}
 	for _, p := range points {
-		byID[p.ID] = p
-	}
-	for _, p := range points {
-		if p.Level == meter.Level2 && (p.Stage == meter.StageUse || p.Stage == meter.StageSupply || p.Stage == meter.StageTreatment) {
+		if isUnit(p) {
 			units[p.ID] = p
 			unitOrder = append(unitOrder, p.ID)
 		}
 	}
-	unitOf := func(id string) string {
-		if u, ok := parentUnit[id]; ok {
-			return u
-		}
-		for cur, depth := id, 0; cur != "" && depth < 16; depth++ {
-			if _, ok := units[cur]; ok {
-				parentUnit[id] = cur
-				return cur
-			}
-			cur = byID[cur].Parent
-		}
-		parentUnit[id] = ""
-		return ""
-	}
+	unitOf := f.unitOf
 	var intake, toUnits float64
 	unitIn := map[string]float64{}
 	unitOut := map[string]float64{}
 	for _, p := range points {
 		v := vol[p.ID]
 		switch {
-		case p.Stage == meter.StageIntake && p.Level == meter.Level1:
+		case isIntake(p):
 			lbl := sourceLabels[p.Source]
 			name := "source:" + string(p.Source)
 			addNode(Node{Name: name, Label: lbl[0], LabelEN: lbl[1], Kind: "source"})
@@ -277,6 +235,9 @@ func Diagram(points []meter.Point, vol Volumes) Sankey {
 			link("reuse-in:"+kind, "unit:"+u, v)
 			link("unit:"+u, "reuse-out:"+kind, v)
 		case meter.StageDischarge:
+			if isConsumption(p) {
+				continue // a unit's consumption is what it does not send on
+			}
 			if p.Level == meter.Level1 {
 				l1Discharge += v
 			} else if u := unitOf(p.Parent); u != "" {

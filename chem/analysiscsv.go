@@ -49,7 +49,7 @@ var conductivityColumns = []string{"ec25_us_cm", "sc25_us_cm", "ec_us_cm", "cond
 // ErrNoHeader is returned for an input without a usable header line.
 var ErrNoHeader = errors.New("no header line")
 
-// ReadAnalysesCSV reads water analyses in the layout of shared/data/chem/waters_input.csv:
+// ReadAnalysesCSV reads water analyses in the layout of testdata/chem/waters_input.csv:
 // a header line naming the columns (any order, case-insensitive; extra columns ignored),
 // concentrations in mg/L (alkalinity as CaCO3). Required: id, T_C, pH, Ca, Mg, Na, K, Cl, SO4,
 // Alk_CaCO3; optional: SiO2, PO4, NO3, Ba, Sr and a conductivity column. A value may carry

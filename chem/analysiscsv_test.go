@@ -7,7 +7,7 @@ import (
 )
 
 func TestReadAnalysesCSVReference(t *testing.T) {
-	f, err := os.Open(sharedData(t, "chem", "waters_input.csv"))
+	f, err := os.Open(refData(t, "chem", "waters_input.csv"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,7 +7,7 @@ import "testing"
 func BenchmarkSpeciate(b *testing.B) {
 	s := newTestSpeciator(b)
 	var waters []Analysis
-	for _, rec := range csvRecords(b, sharedData(b, "chem", "waters_input.csv")) {
+	for _, rec := range csvRecords(b, refData(b, "chem", "waters_input.csv")) {
 		waters = append(waters, analysisFromRecord(b, rec))
 	}
 	r := s.NewResult()
@@ -25,7 +25,7 @@ func BenchmarkSpeciate(b *testing.B) {
 // BenchmarkSpeciateSameTemperature is the online case: one site's samples at one temperature.
 func BenchmarkSpeciateSameTemperature(b *testing.B) {
 	s := newTestSpeciator(b)
-	rec := csvRecords(b, sharedData(b, "chem", "waters_input.csv"))[8]
+	rec := csvRecords(b, refData(b, "chem", "waters_input.csv"))[8]
 	a := analysisFromRecord(b, rec)
 	r := s.NewResult()
 	b.ReportAllocs()

@@ -11,7 +11,7 @@ import (
 func TestConcentrateMatchesPHREEQC(t *testing.T) {
 	s := newTestSpeciator(t)
 	waters := map[string]Analysis{}
-	for _, rec := range csvRecords(t, sharedData(t, "chem", "waters_input.csv")) {
+	for _, rec := range csvRecords(t, refData(t, "chem", "waters_input.csv")) {
 		waters[rec["id"]] = analysisFromRecord(t, rec)
 	}
 	refs := csvRecords(t, "testdata/phreeqc_concentrate.csv")
@@ -52,7 +52,7 @@ func TestConcentrateMatchesPHREEQC(t *testing.T) {
 // TestConcentrateConstantCO2 checks the RO rule: alkalinity scales, CO2 stays, pH rises.
 func TestConcentrateConstantCO2(t *testing.T) {
 	s := newTestSpeciator(t)
-	feed := analysisFromRecord(t, csvRecords(t, sharedData(t, "chem", "waters_input.csv"))[1])
+	feed := analysisFromRecord(t, csvRecords(t, refData(t, "chem", "waters_input.csv"))[1])
 	fr, err := s.Speciate(feed)
 	if err != nil {
 		t.Fatal(err)

@@ -14,8 +14,8 @@ func TestEstimateFromConductivity(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	comp := csvRecords(t, sharedData(t, "chem", "comparison.csv"))
-	formula := csvRecords(t, sharedData(t, "chem", "indices_formula.csv"))
+	comp := csvRecords(t, refData(t, "chem", "comparison.csv"))
+	formula := csvRecords(t, refData(t, "chem", "indices_formula.csv"))
 	for i, c := range comp {
 		ec := mustNum(t, c, "SC25_uS_cm")
 		e, err := k.EstimateFromConductivity(ec, 25, true)
@@ -42,7 +42,7 @@ func TestEstimateFromConductivity(t *testing.T) {
 		t.Error("negative conductivity accepted")
 	}
 	// LSI from online sensors only stays close to the full-analysis LSI.
-	for _, rec := range csvRecords(t, sharedData(t, "chem", "waters_input.csv"))[:3] {
+	for _, rec := range csvRecords(t, refData(t, "chem", "waters_input.csv"))[:3] {
 		a := analysisFromRecord(t, rec)
 		full, err := k.Compute(&a)
 		if err != nil {

@@ -6,7 +6,7 @@ import (
 )
 
 // TestClassicIndicesMatchFormulaTable checks LSI (±0.01 as the issue demands, here held to
-// 0.005) and the other classic indices against shared/data/chem/indices_formula.csv.
+// 0.005) and the other classic indices against testdata/chem/indices_formula.csv.
 func TestClassicIndicesMatchFormulaTable(t *testing.T) {
 	db, err := LoadWATEQ4F()
 	if err != nil {
@@ -16,8 +16,8 @@ func TestClassicIndicesMatchFormulaTable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	inputs := csvRecords(t, sharedData(t, "chem", "waters_input.csv"))
-	refs := csvRecords(t, sharedData(t, "chem", "indices_formula.csv"))
+	inputs := csvRecords(t, refData(t, "chem", "waters_input.csv"))
+	refs := csvRecords(t, refData(t, "chem", "indices_formula.csv"))
 	if len(refs) != len(inputs) || len(refs) == 0 {
 		t.Fatalf("%d inputs, %d formula rows", len(inputs), len(refs))
 	}

@@ -7,7 +7,7 @@ import (
 )
 
 // TestLogKAgainstTemperatureTable checks the temperature dependence of the key constants
-// against the PHREEQC/wateq4f columns of shared/data/chem/constants_vs_temperature.csv (5-60 °C).
+// against the PHREEQC/wateq4f columns of testdata/chem/constants_vs_temperature.csv (5-60 °C).
 func TestLogKAgainstTemperatureTable(t *testing.T) {
 	db, err := LoadWATEQ4F()
 	if err != nil {
@@ -25,7 +25,7 @@ func TestLogKAgainstTemperatureTable(t *testing.T) {
 		{"logK_HCO3_form_wateq4f", func(tc float64) float64 { return db.LogK(db.SpeciesIndex("HCO3-"), tc) }},
 		{"logK_OH_form_wateq4f", func(tc float64) float64 { return db.LogK(db.SpeciesIndex("OH-"), tc) }},
 	}
-	for _, rec := range csvRecords(t, sharedData(t, "chem", "constants_vs_temperature.csv")) {
+	for _, rec := range csvRecords(t, refData(t, "chem", "constants_vs_temperature.csv")) {
 		tc := mustNum(t, rec, "T_C")
 		for _, c := range cols {
 			want := mustNum(t, rec, c.col)
@@ -77,7 +77,7 @@ func TestSpeciateRejectsBadInput(t *testing.T) {
 func TestDaviesModelDiffersLittle(t *testing.T) {
 	w := newTestSpeciator(t)
 	d := newTestSpeciator(t, WithActivityModel(DaviesOnly))
-	recs := csvRecords(t, sharedData(t, "chem", "waters_input.csv"))
+	recs := csvRecords(t, refData(t, "chem", "waters_input.csv"))
 	dilute, salty := analysisFromRecord(t, recs[3]), analysisFromRecord(t, recs[8])
 	rw, _ := w.Speciate(dilute)
 	rd, _ := d.Speciate(dilute)

@@ -21,11 +21,11 @@ func newTestSpeciator(t testing.TB, opts ...SpeciatorOption) *Speciator {
 }
 
 // TestSpeciateMatchesPHREEQC compares ionic strength, saturation indices and key species with
-// PHREEQC 3.8.6 + wateq4f.dat on the twelve reference waters of shared/data/chem.
+// PHREEQC 3.8.6 + wateq4f.dat on the twelve reference waters of testdata/chem.
 func TestSpeciateMatchesPHREEQC(t *testing.T) {
 	s := newTestSpeciator(t)
-	inputs := csvRecords(t, sharedData(t, "chem", "waters_input.csv"))
-	refs := csvRecords(t, sharedData(t, "chem", "phreeqc_wateq4f.csv"))
+	inputs := csvRecords(t, refData(t, "chem", "waters_input.csv"))
+	refs := csvRecords(t, refData(t, "chem", "phreeqc_wateq4f.csv"))
 	if len(inputs) != 12 || len(refs) != len(inputs) {
 		t.Fatalf("want 12 reference waters, got %d inputs and %d results", len(inputs), len(refs))
 	}

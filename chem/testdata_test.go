@@ -2,17 +2,19 @@ package chem
 
 import (
 	"encoding/csv"
-	"github.com/shuixiao/shuixiao/internal/shareddata"
 	"os"
 	"strconv"
 	"testing"
+
+	"github.com/shuixiao/shuixiao/internal/testfiles"
 )
 
-// sharedData returns the path of a file under the shared data directory beside the
-// repository root (the directory holding go.mod). It fails the test if the file is missing.
-func sharedData(t testing.TB, elem ...string) string {
+// refData returns a path to the file elem under the repository's testdata
+// directory (testdata/chem holds the shared reference waters). It fails the
+// test if the file is missing.
+func refData(t testing.TB, elem ...string) string {
 	t.Helper()
-	return shareddata.Path(t, elem...)
+	return testfiles.Path(t, elem...)
 }
 
 // csvRecords reads a CSV file into maps keyed by header name.

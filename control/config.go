@@ -11,7 +11,7 @@ import (
 	"github.com/shuixiao/shuixiao/chem"
 	"github.com/shuixiao/shuixiao/cooling"
 	"github.com/shuixiao/shuixiao/dosing"
-	"github.com/shuixiao/shuixiao/meter"
+	"github.com/shuixiao/shuixiao/reading"
 	"github.com/shuixiao/shuixiao/reuse"
 )
 
@@ -41,6 +41,9 @@ type Bound struct {
 	Min  float64 `json:"min"`
 	Max  float64 `json:"max"`
 	Unit string  `json:"unit,omitempty"`
+	// MaxStep, when positive, is the largest change one order may make; a
+	// larger one moves the set-point by MaxStep towards the value asked for.
+	MaxStep float64 `json:"max_step,omitempty"`
 }
 
 // PlantConfig is a plant's control configuration, registered through the API:
@@ -167,6 +170,9 @@ type ReuseConfig struct {
 	UF        reuse.UFConfig  `json:"uf"`
 	UFAreaM2  float64         `json:"uf_area_m2"`
 	RO        ROControl       `json:"ro"`
+	// Routing, when set, sends the treated water to production uses by
+	// quality class.
+	Routing *RoutingConfig `json:"routing,omitempty"`
 }
 
 // ParseConfig decodes and validates a plant configuration.
@@ -187,10 +193,10 @@ var defaultSetpoints = map[string]Bound{"cycles": {Min: 1.5, Max: 15}, "product_
 // Validate checks the configuration and fills defaults (step, time scale,
 // set-point bounds).
 func (c *PlantConfig) Validate() error {
-	if err := meter.ValidID(c.ID); err != nil {
+	if err := reading.ValidID(c.ID); err != nil {
 		return fmt.Errorf("plant: %w", err)
 	}
-	if err := meter.ValidID(c.Enterprise); err != nil {
+	if err := reading.ValidID(c.Enterprise); err != nil {
 		return fmt.Errorf("plant %s: enterprise: %w", c.ID, err)
 	}
 	if c.TimeScale == 0 {
@@ -233,7 +239,7 @@ func (c *PlantConfig) Validate() error {
 		}
 	}
 	for k, b := range c.Setpoints {
-		if !(b.Min <= b.Max) || math.IsNaN(b.Min) || math.IsInf(b.Max, 0) || math.IsInf(b.Min, 0) {
+		if !(b.Min <= b.Max) || math.IsNaN(b.Min) || math.IsInf(b.Max, 0) || math.IsInf(b.Min, 0) || !(b.MaxStep >= 0) || math.IsInf(b.MaxStep, 0) {
 			return fmt.Errorf("plant %s: set-point %s bounds [%g, %g]", c.ID, k, b.Min, b.Max)
 		}
 	}
@@ -300,6 +306,13 @@ func (c *PlantConfig) Validate() error {
 				errs = append(errs, fmt.Errorf("plant %s: actuator %s must allow exactly the mode codes %v", c.ID, a.name, a.want))
 			}
 		}
+		if r.Routing != nil {
+			classes, err := reuse.LoadClasses()
+			if err == nil {
+				err = r.Routing.validate(classes, names)
+			}
+			errs = append(errs, wrap(c.ID, "routing", err))
+		}
 		if err := errors.Join(errs...); err != nil {
 			return err
 		}
@@ -333,6 +346,9 @@ func (c *PlantConfig) sensors() []Sensor {
 		s := r.Sensors
 		add(s.MMFHeadloss, s.MMFTurbidity, s.UFTMP, s.UFFlow, s.Temp, s.ROFeedP, s.RODiffP, s.ROPermP, s.ROFeedCond, s.ROPermCond,
 			s.ROFeedFlow, s.ROPermFlow)
+		if r.Routing != nil {
+			add(r.Routing.sensors()...)
+		}
 	}
 	return out
 }

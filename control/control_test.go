@@ -12,10 +12,11 @@ import (
 
 	"github.com/shuixiao/shuixiao/actuate"
 	"github.com/shuixiao/shuixiao/chem"
+	"github.com/shuixiao/shuixiao/command"
 	"github.com/shuixiao/shuixiao/cooling"
 	"github.com/shuixiao/shuixiao/dosing"
+	"github.com/shuixiao/shuixiao/plant"
 	"github.com/shuixiao/shuixiao/reading"
-	"github.com/shuixiao/shuixiao/reuse"
 	"github.com/shuixiao/shuixiao/store"
 )
 
@@ -95,7 +96,7 @@ func inputs(n, age float64) Inputs {
 }
 
 func TestPlantStep(t *testing.T) {
-	p, err := NewPlant(towerConfig())
+	p, err := NewController(towerConfig())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,7 +120,7 @@ func TestPlantStep(t *testing.T) {
 		t.Fatalf("blowdown request %+v", bd)
 	}
 	// Too many cycles opens the blowdown further than too few.
-	q, _ := NewPlant(towerConfig())
+	q, _ := NewController(towerConfig())
 	low := q.Step(inputs(4.7, 10), 60, 0)
 	var lowBD float64
 	for _, r := range low.Requests {
@@ -131,7 +132,7 @@ func TestPlantStep(t *testing.T) {
 		t.Fatalf("blowdown at 5.3 cycles %g, at 4.7 cycles %g", bd.Value, lowBD)
 	}
 	// Stale sensors: every tower controller goes to its fail-safe and says so.
-	r, _ := NewPlant(towerConfig())
+	r, _ := NewController(towerConfig())
 	stale := r.Step(inputs(5, 3600), 60, 0)
 	if len(stale.Tower.FailSafe) != 3 || len(stale.Alarms) < 3 {
 		t.Fatalf("stale inputs: fail-safe %v, alarms %+v", stale.Tower.FailSafe, stale.Alarms)
@@ -165,12 +166,12 @@ func (l *memLedger) Record(_ context.Context, e *reading.CommandEntry) (uint64, 
 
 type memStore struct {
 	mu        sync.Mutex
-	plants    map[string]store.PlantRecord
-	commands  map[string]store.CommandRecord
-	overrides []store.Override
+	plants    map[string]plant.Record
+	commands  map[string]command.Record
+	overrides []command.Override
 }
 
-func (s *memStore) SaveCommands(_ context.Context, cs []store.CommandRecord) error {
+func (s *memStore) SaveCommands(_ context.Context, cs []command.Record) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, c := range cs {
@@ -178,35 +179,35 @@ func (s *memStore) SaveCommands(_ context.Context, cs []store.CommandRecord) err
 	}
 	return nil
 }
-func (s *memStore) SetOverride(_ context.Context, o store.Override) error {
+func (s *memStore) SetOverride(_ context.Context, o command.Override) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.overrides = append(s.overrides, o)
 	return nil
 }
-func (s *memStore) SavePlant(_ context.Context, p store.PlantRecord) error {
+func (s *memStore) SavePlant(_ context.Context, p plant.Record) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.plants[p.ID] = p
 	return nil
 }
-func (s *memStore) Plants(context.Context, string) ([]store.PlantRecord, error) {
+func (s *memStore) Plants(context.Context, string) ([]plant.Record, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var out []store.PlantRecord
+	var out []plant.Record
 	for _, p := range s.plants {
 		out = append(out, p)
 	}
 	return out, nil
 }
-func (s *memStore) Overrides(context.Context, string) ([]store.Override, error) { return nil, nil }
+func (s *memStore) Overrides(context.Context, string) ([]command.Override, error) { return nil, nil }
 
 type nopBroker struct{}
 
 func (nopBroker) Publish(string, []byte, byte) error { return nil }
 
 func TestRunner(t *testing.T) {
-	st := &memStore{plants: map[string]store.PlantRecord{}, commands: map[string]store.CommandRecord{}}
+	st := &memStore{plants: map[string]plant.Record{}, commands: map[string]command.Record{}}
 	act, err := actuate.New(actuate.Options{Publisher: nopBroker{}, Ledger: &memLedger{}, Store: st})
 	if err != nil {
 		t.Fatal(err)
@@ -267,7 +268,7 @@ func TestRunner(t *testing.T) {
 		t.Fatalf("a set-point the plant has no controller for: %v", err)
 	}
 	rec, err := r.SetSetpoint(ctx, "PL1", "cycles", 5.5, "token:op", "summer")
-	if err != nil || rec.Kind != store.CommandSetpoint {
+	if err != nil || rec.Kind != command.KindSetpoint {
 		t.Fatal(err)
 	}
 	cfg, _ := r.Config("PL1")
@@ -330,12 +331,12 @@ func TestHistoryThins(t *testing.T) {
 
 func TestTimelineAndMarkers(t *testing.T) {
 	t0 := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
-	cmd := func(min int, v float64, status string) store.CommandRecord {
-		return store.CommandRecord{ID: "C" + string(rune('a'+min)), Kind: store.CommandIssue, Actuator: "uf_mode", Value: v,
+	cmd := func(min int, v float64, status string) command.Record {
+		return command.Record{ID: "C" + string(rune('a'+min)), Kind: command.KindIssue, Actuator: "uf_mode", Value: v,
 			Issued: t0.Add(time.Duration(min) * time.Minute), Status: status}
 	}
-	cmds := []store.CommandRecord{cmd(0, 0, store.CommandAcked), cmd(10, 1, store.CommandAcked), cmd(11, 0, store.CommandAcked),
-		cmd(12, 0, store.CommandAcked), cmd(20, 2, store.CommandNacked), cmd(30, 2, store.CommandAcked), cmd(45, 0, store.CommandPending)}
+	cmds := []command.Record{cmd(0, 0, command.Acked), cmd(10, 1, command.Acked), cmd(11, 0, command.Acked),
+		cmd(12, 0, command.Acked), cmd(20, 2, command.Nacked), cmd(30, 2, command.Acked), cmd(45, 0, command.Pending)}
 	segs := Timeline(cmds, "uf_mode", t0.Add(5*time.Minute), t0.Add(60*time.Minute), UFModeName)
 	var got []string
 	for _, s := range segs {
@@ -349,35 +350,18 @@ func TestTimelineAndMarkers(t *testing.T) {
 	if len(ms) != 1 || ms[0].Time != t0.Add(30*time.Minute) {
 		t.Fatalf("markers %+v: the refused CEB is no event", ms)
 	}
-	refresh := append(cmds, cmd(50, 0, store.CommandAcked), cmd(51, 2, store.CommandAcked), cmd(52, 2, store.CommandAcked))
+	refresh := append(cmds, cmd(50, 0, command.Acked), cmd(51, 2, command.Acked), cmd(52, 2, command.Acked))
 	if ms := Markers(refresh, "uf_mode", 2); len(ms) != 2 || ms[1].Time != t0.Add(51*time.Minute) {
 		t.Fatalf("markers %+v: a refresh of the same value is no new event", ms)
 	}
 }
 
 func TestROTrend(t *testing.T) {
-	c := towerConfig()
-	c.Tower = nil
-	c.Actuators = []actuate.Actuator{
-		{Name: "mmf_mode", Device: "D1", Unit: "mode", Limits: actuate.Limits{Max: 2, Values: []float64{0, 1, 2}}},
-		{Name: "uf_mode", Device: "D2", Unit: "mode", Limits: actuate.Limits{Max: 4, Values: []float64{0, 1, 2, 3, 4}}},
-		{Name: "ro_mode", Device: "D3", Unit: "mode", Limits: actuate.Limits{Max: 1, Values: []float64{0, 1}}},
-	}
-	thr, _ := reuse.LoadThresholds()
-	uf, _ := reuse.UFConfigFrom(thr)
-	uf.BaselineL20, uf.BackwashDurationS, uf.CEBDurationS, uf.CIPDurationS, uf.StaleAfterS, uf.PlausibleTMPMax = 1000, 60, 900, 3600, 600, 3
-	ref := reuse.ROData{FeedPressure: 10, DiffPressure: 1.5, PermeatePressure: 0.5, FeedTDS: 1200, PermeateTDS: 18, Recovery: 0.75, TempC: 25, PermeateFlow: 40}
-	s := func(ch string) Sensor { return Sensor{Meter: "M-RT", Channel: ch} }
-	// The feed pressure is stored in MPa and read in bar: ROTrend applies the scale.
-	c.Reuse = &ReuseConfig{Sensors: ReuseSensors{ROFeedP: Sensor{Meter: "M-RT", Channel: "a", Scale: 10}, RODiffP: s("b"), ROPermP: s("c"), ROFeedCond: s("d"), ROPermCond: s("e"),
-		ROFeedFlow: s("f"), ROPermFlow: s("g"), Temp: s("h")}, Actuators: ReuseActuators{MMF: "mmf_mode", UF: "uf_mode", RO: "ro_mode"},
-		MMF: reuse.MMFConfig{BackwashDurationS: 600, RinseDurationS: 300, MaxRunS: 86400, StaleAfterS: 600, HeadlossBar: 0.6, TurbidityNTU: 1},
-		UF:  uf, UFAreaM2: 1000, RO: ROControl{Reference: ref, Thresholds: reuse.ROThresholds{FlowDropPct: 10, SPRisePct: 5, DPRisePct: 15},
-			CondToTDS: 0.64, CleanDurationS: 3600, StaleAfterS: 600}}
+	c := trainConfig()
 	if err := c.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	p, err := NewPlant(c)
+	p, err := NewController(c)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -402,7 +386,7 @@ func TestROTrend(t *testing.T) {
 }
 
 func BenchmarkPlantStep(b *testing.B) {
-	p, err := NewPlant(towerConfig())
+	p, err := NewController(towerConfig())
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -414,7 +398,7 @@ func BenchmarkPlantStep(b *testing.B) {
 }
 
 func BenchmarkMaxCycles(b *testing.B) {
-	p, err := NewPlant(towerConfig())
+	p, err := NewController(towerConfig())
 	if err != nil {
 		b.Fatal(err)
 	}

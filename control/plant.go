@@ -3,18 +3,19 @@ package control
 import (
 	"encoding/json"
 	"fmt"
-	"github.com/shuixiao/shuixiao/sensor"
 	"math"
 	"strconv"
 	"strings"
 
+	"github.com/shuixiao/shuixiao/sensor"
+
 	"github.com/shuixiao/shuixiao/actuate"
+	"github.com/shuixiao/shuixiao/alarm"
 	"github.com/shuixiao/shuixiao/chem"
 	"github.com/shuixiao/shuixiao/cooling"
 	"github.com/shuixiao/shuixiao/dosing"
 	"github.com/shuixiao/shuixiao/reading"
 	"github.com/shuixiao/shuixiao/reuse"
-	"github.com/shuixiao/shuixiao/store"
 )
 
 // Num is a number that encodes NaN and infinities as JSON null (a sensor
@@ -83,15 +84,15 @@ func input(name string, v Value) actuate.Input {
 // Alarm is raised by a controller during a step.
 type Alarm struct {
 	Code     string         `json:"code"`
-	Severity store.Severity `json:"severity"`
+	Severity alarm.Severity `json:"severity"`
 	Message  string         `json:"message"`
 }
 
-func severity(critical bool) store.Severity {
+func severity(critical bool) alarm.Severity {
 	if critical {
-		return store.SeverityCritical
+		return alarm.SeverityCritical
 	}
-	return store.SeverityWarning
+	return alarm.SeverityWarning
 }
 
 // TowerLive is the tower's state after a step, for the console.
@@ -166,6 +167,8 @@ type ReuseLive struct {
 	RODPChangePct   Num      `json:"ro_dp_change_pct"`
 	RORecovery      Num      `json:"ro_recovery"`
 	ROCleanReasons  []string `json:"ro_clean_reasons,omitempty"`
+	// Routing is where the treated water goes, by quality class.
+	Routing *RoutingLive `json:"routing,omitempty"`
 }
 
 // Result is what one step produced.
@@ -186,11 +189,11 @@ type roState struct {
 	Reasons     []string
 }
 
-// Plant runs a plant's controllers: given the latest sensor values it
+// Controller runs a plant's controllers: given the latest sensor values it
 // returns the actuator requests, the live values, the indices and the
 // alarms of one step. It holds the controllers' memory and is deterministic;
 // it does no I/O and reads no clock. Not safe for concurrent use.
-type Plant struct {
+type Controller struct {
 	cfg *PlantConfig
 
 	level     cooling.LevelState
@@ -212,17 +215,45 @@ type Plant struct {
 	procS, lastOptS float64
 	maxCycles       Num
 	binding         []string
+	optimum         *CyclesOptimum // the optimiser's latest answer (nil: none)
+
+	classes    reuse.Classes // quality classes, when the train routes its water
+	routeState map[string]routeMemory
+}
+
+// CyclesOptimum is the cycles optimiser's latest answer with the analysis
+// it came from: the make-up's laboratory analysis concentrated at the
+// measured basin temperature and pH against the hottest wall
+// (cooling.CyclesProblem).
+type CyclesOptimum struct {
+	Cycles     float64  // highest admissible cycles, to 0.01
+	Binding    []string // the limits that stop higher cycles
+	Makeup     chem.Analysis
+	BasinTempC float64
+	WallTempC  float64
+	BasinPH    float64
+	ProcessS   float64 // the plant's process time of the computation (s since its loop started)
+}
+
+// Optimum returns the cycles optimiser's latest answer, if it has one.
+func (p *Controller) Optimum() (CyclesOptimum, bool) {
+	if p.optimum == nil {
+		return CyclesOptimum{}, false
+	}
+	o := *p.optimum
+	o.Binding = append([]string(nil), o.Binding...)
+	return o, true
 }
 
 // OptimiseEveryS is how often (process time) the cycles optimiser runs.
 const OptimiseEveryS = 3600
 
-// NewPlant validates a configuration (filling its defaults) and prepares its controllers.
-func NewPlant(cfg *PlantConfig) (*Plant, error) {
+// NewController validates a configuration (filling its defaults) and prepares its controllers.
+func NewController(cfg *PlantConfig) (*Controller, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	p := &Plant{cfg: cfg, maxCycles: nan, lastOptS: math.Inf(-1)}
+	p := &Controller{cfg: cfg, maxCycles: nan, lastOptS: math.Inf(-1)}
 	p.ro.SinceCleanS = math.Inf(1) // no cleaning on record: the first trigger may clean
 	db, err := chem.LoadWATEQ4F()
 	if err != nil {
@@ -236,6 +267,11 @@ func NewPlant(cfg *PlantConfig) (*Plant, error) {
 	}
 	if p.membranes, err = reuse.LoadMembranes(); err != nil {
 		return nil, err
+	}
+	if r := cfg.Reuse; r != nil && r.Routing != nil {
+		if p.classes, err = reuse.LoadClasses(); err != nil {
+			return nil, err
+		}
 	}
 	if t := cfg.Tower; t != nil {
 		if p.opt, err = cooling.NewOptimizer(); err != nil {
@@ -257,11 +293,11 @@ func NewPlant(cfg *PlantConfig) (*Plant, error) {
 }
 
 // Config returns the plant's configuration.
-func (p *Plant) Config() *PlantConfig { return p.cfg }
+func (p *Controller) Config() *PlantConfig { return p.cfg }
 
 // Step advances every controller by dt seconds of process time;
 // timeOfDayS is the plant's local time of day (biocide schedules).
-func (p *Plant) Step(in Inputs, dt, timeOfDayS float64) Result {
+func (p *Controller) Step(in Inputs, dt, timeOfDayS float64) Result {
 	if !(dt >= 0) || math.IsInf(dt, 0) {
 		dt = 0
 	}
@@ -282,7 +318,7 @@ func addAlarms(res *Result, source string, as []sensor.Alarm) {
 	}
 }
 
-func (p *Plant) stepTower(in Inputs, dt, timeOfDayS float64, res *Result) {
+func (p *Controller) stepTower(in Inputs, dt, timeOfDayS float64, res *Result) {
 	t := p.cfg.Tower
 	s := t.Sensors
 	live := &TowerLive{}
@@ -432,7 +468,7 @@ func indexInputs(x *Indices) []reading.Input {
 // make-up analysis concentrated by the measured cycles at the measured basin
 // pH and temperature (chem.Speciator.Concentrate), and the Standard Methods
 // indices with the ionic strength of the conductivity (chem.Classic).
-func (p *Plant) indices(cycles float64, basin, temp, ph Value) *Indices {
+func (p *Controller) indices(cycles float64, basin, temp, ph Value) *Indices {
 	t := p.cfg.Tower
 	if t.Makeup.Ca <= 0 {
 		return nil
@@ -469,8 +505,10 @@ func (p *Plant) indices(cycles float64, basin, temp, ph Value) *Indices {
 			BasinPH: ph.V, Quality: p.quality, Indices: p.limits}
 		if mc, err := p.opt.MaxCycles(prob); err == nil {
 			p.maxCycles, p.binding = Num(mc.Cycles), mc.Binding
+			p.optimum = &CyclesOptimum{Cycles: mc.Cycles, Binding: mc.Binding, Makeup: t.Makeup, BasinTempC: tc, WallTempC: prob.WallTempC,
+				BasinPH: ph.V, ProcessS: p.procS}
 		} else {
-			p.maxCycles, p.binding = nan, []string{"error: " + err.Error()}
+			p.maxCycles, p.binding, p.optimum = nan, []string{"error: " + err.Error()}, nil
 		}
 		x.MaxCycles, x.Binding = p.maxCycles, p.binding
 	}
@@ -479,7 +517,7 @@ func (p *Plant) indices(cycles float64, basin, temp, ph Value) *Indices {
 
 var mmfModes = [...]string{"filtering", "backwash", "rinse"}
 
-func (p *Plant) stepReuse(in Inputs, dt float64, res *Result) {
+func (p *Controller) stepReuse(in Inputs, dt float64, res *Result) {
 	r := p.cfg.Reuse
 	s := r.Sensors
 	live := &ReuseLive{}
@@ -510,11 +548,14 @@ func (p *Plant) stepReuse(in Inputs, dt float64, res *Result) {
 	res.Requests = append(res.Requests, actuate.Request{Actuator: r.Actuators.UF, Value: float64(uo.Mode), By: "reuse.uf", Reason: why})
 
 	p.stepRO(in, dt, live, res)
+	if r.Routing != nil {
+		p.stepRouting(in, live, res)
+	}
 	res.Reuse = live
 }
 
 // roData assembles an RO operating point from the sensors.
-func (p *Plant) roData(in Inputs) (reuse.ROData, float64, bool) {
+func (p *Controller) roData(in Inputs) (reuse.ROData, float64, bool) {
 	s := p.cfg.Reuse.Sensors
 	vals := []Value{in.get(s.ROFeedP), in.get(s.RODiffP), in.get(s.ROPermP), in.get(s.ROFeedCond), in.get(s.ROPermCond),
 		in.get(s.ROFeedFlow), in.get(s.ROPermFlow), in.get(s.Temp)}
@@ -534,7 +575,7 @@ func (p *Plant) roData(in Inputs) (reuse.ROData, float64, bool) {
 }
 
 // tds converts conductivity to NaCl-equivalent TDS.
-func (p *Plant) tds(ec float64) float64 {
+func (p *Controller) tds(ec float64) float64 {
 	if k := p.cfg.Reuse.RO.CondToTDS; k > 0 {
 		return k * ec
 	}
@@ -546,11 +587,11 @@ func (p *Plant) tds(ec float64) float64 {
 }
 
 // NormalizeRO normalises an RO data set against the plant's reference (ASTM D4516).
-func (p *Plant) NormalizeRO(d reuse.ROData) (reuse.RONormalized, error) {
+func (p *Controller) NormalizeRO(d reuse.ROData) (reuse.RONormalized, error) {
 	return p.membranes.NormalizeRO(p.cfg.Reuse.RO.Reference, d)
 }
 
-func (p *Plant) stepRO(in Inputs, dt float64, live *ReuseLive, res *Result) {
+func (p *Controller) stepRO(in Inputs, dt float64, live *ReuseLive, res *Result) {
 	r := p.cfg.Reuse
 	st := &p.ro
 	st.InModeS += dt
@@ -575,7 +616,7 @@ func (p *Plant) stepRO(in Inputs, dt float64, live *ReuseLive, res *Result) {
 			break
 		}
 		if !ok || !fresh {
-			res.Alarms = append(res.Alarms, Alarm{Code: "ro_sensors", Severity: store.SeverityWarning,
+			res.Alarms = append(res.Alarms, Alarm{Code: "ro_sensors", Severity: alarm.SeverityWarning,
 				Message: "RO: operating data missing or stale; normalisation and cleaning triggers suspended"})
 			st.TriggerS = 0
 			break

@@ -8,19 +8,23 @@ import (
 	"log/slog"
 	"math"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/shuixiao/shuixiao/actuate"
+	"github.com/shuixiao/shuixiao/command"
+	"github.com/shuixiao/shuixiao/plant"
+	"github.com/shuixiao/shuixiao/reading"
 	"github.com/shuixiao/shuixiao/store"
 )
 
 // PlantStore is what the runner keeps in the store: configurations (set-point
 // changes are saved into them) and the overrides in force.
 type PlantStore interface {
-	SavePlant(ctx context.Context, p store.PlantRecord) error
-	Plants(ctx context.Context, enterprise string) ([]store.PlantRecord, error)
-	Overrides(ctx context.Context, plant string) ([]store.Override, error)
+	SavePlant(ctx context.Context, p plant.Record) error
+	Plants(ctx context.Context, enterprise string) ([]plant.Record, error)
+	Overrides(ctx context.Context, plant string) ([]command.Override, error)
 }
 
 // PlantAlarm is a controller alarm raised or cleared for a plant.
@@ -68,7 +72,7 @@ type sample struct {
 type plantRun struct {
 	mu      sync.Mutex
 	cfg     *PlantConfig
-	plant   *Plant
+	plant   *Controller
 	origin  time.Time
 	last    time.Time
 	steps   int
@@ -158,7 +162,7 @@ func (r *Runner) Register(ctx context.Context, cfg *PlantConfig, save bool) erro
 	if err := cfg.Validate(); err != nil {
 		return fmt.Errorf("%w: %v", store.ErrInvalid, err)
 	}
-	plant, err := NewPlant(cfg)
+	ctl, err := NewController(cfg)
 	if err != nil {
 		return err
 	}
@@ -167,7 +171,7 @@ func (r *Runner) Register(ctx context.Context, cfg *PlantConfig, save bool) erro
 		if err != nil {
 			return err
 		}
-		if err := r.opts.Store.SavePlant(ctx, store.PlantRecord{ID: cfg.ID, Enterprise: cfg.Enterprise, Config: raw, Updated: r.opts.Now()}); err != nil {
+		if err := r.opts.Store.SavePlant(ctx, plant.Record{ID: cfg.ID, Enterprise: cfg.Enterprise, Config: raw, Updated: r.opts.Now()}); err != nil {
 			return err
 		}
 	}
@@ -178,7 +182,7 @@ func (r *Runner) Register(ctx context.Context, cfg *PlantConfig, save bool) erro
 	if err := r.opts.Actuation.Configure(cfg.ID, cfg.Enterprise, cfg.Actuators, overrides); err != nil {
 		return fmt.Errorf("%w: %v", store.ErrInvalid, err)
 	}
-	pr := &plantRun{cfg: cfg, plant: plant, origin: r.opts.Now(), alarms: map[string]*openAlarm{}, hist: history{max: r.opts.HistoryLen}}
+	pr := &plantRun{cfg: cfg, plant: ctl, origin: r.opts.Now(), alarms: map[string]*openAlarm{}, hist: history{max: r.opts.HistoryLen}}
 	r.mu.Lock()
 	old := r.plants[cfg.ID]
 	if old != nil {
@@ -354,6 +358,9 @@ func alarmMeter(cfg *PlantConfig, code string) string {
 		case "mmf_headloss_sensor", "mmf_turbidity_sensor":
 			return cfg.Reuse.Sensors.MMFHeadloss.Meter
 		}
+		if rc := cfg.Reuse.Routing; rc != nil && (strings.HasPrefix(code, "reuse_quality_") || code == "reuse_routing") {
+			return rc.alarmMeter()
+		}
 		if len(code) > 3 && (code[:3] == "uf_" || code[:4] == "tmp_" || code[:4] == "l20_") {
 			return cfg.Reuse.Sensors.UFTMP.Meter
 		}
@@ -484,57 +491,118 @@ func (r *Runner) History(plantID string) ([]HistoryPoint, error) {
 }
 
 // SetSetpoint changes a controller set-point on an operator's order —
-// "cycles" (blowdown), "product_mg_l" (inhibitor) or "ph" (acid) — within the
-// plant's set-point bounds; the change is in the ledger and the store before
-// it takes effect, and it is saved into the plant's configuration.
-func (r *Runner) SetSetpoint(ctx context.Context, plantID, name string, value float64, by, reason string) (store.CommandRecord, error) {
+// "cycles" (blowdown), "product_mg_l" (inhibitor) or "ph" (acid) — through
+// the set-point interlocks (actuate.SetpointChange: bounds, step limit, the
+// driven actuator's lock-out); the change is in the ledger and the store
+// before it takes effect, and it is saved into the plant's configuration.
+func (r *Runner) SetSetpoint(ctx context.Context, plantID, name string, value float64, by, reason string) (command.Record, error) {
 	pr, err := r.plant(plantID)
 	if err != nil {
-		return store.CommandRecord{}, err
+		return command.Record{}, err
 	}
+	return r.changeSetpoint(ctx, pr, actuate.SetpointChange{Name: name, Value: value, By: by, Reason: reason})
+}
+
+// AcceptMaxCycles makes the cycles optimiser's latest limit the blowdown's
+// cycles set-point on an operator's order. seen is the figure the operator
+// was shown: if the optimiser has since moved on, the order is refused
+// (store.ErrConflict) rather than carried out on a figure nobody saw. The
+// change passes the set-point interlocks like any other (SetSetpoint) and is
+// recorded with its cause: the optimiser's figure, its binding limits and
+// the make-up analysis, temperatures and pH it came from.
+func (r *Runner) AcceptMaxCycles(ctx context.Context, plantID string, seen float64, by, reason string) (command.Record, error) {
+	pr, err := r.plant(plantID)
+	if err != nil {
+		return command.Record{}, err
+	}
+	pr.mu.Lock()
+	opt, ok := pr.plant.Optimum()
+	tower := pr.cfg.Tower != nil
+	pr.mu.Unlock()
+	switch {
+	case !tower:
+		return command.Record{}, fmt.Errorf("plant %s has no cooling tower: %w", plantID, store.ErrNotFound)
+	case !ok:
+		return command.Record{}, fmt.Errorf("plant %s: %w: the cycles optimiser has no figure yet", plantID, store.ErrConflict)
+	case !finite(seen) || math.Abs(seen-opt.Cycles) > 0.005:
+		return command.Record{}, fmt.Errorf("plant %s: %w: the optimiser's limit is now %.2f cycles, not %g", plantID, store.ErrConflict, opt.Cycles, seen)
+	}
+	c := actuate.SetpointChange{Name: "cycles", Value: opt.Cycles, By: by, Reason: acceptReason(opt, reason), Inputs: optimumInputs(opt)}
+	return r.changeSetpoint(ctx, pr, c)
+}
+
+// acceptReason is the one-line cause of an accepted optimiser limit.
+func acceptReason(o CyclesOptimum, operator string) string {
+	s := fmt.Sprintf("cycles optimiser limit %.2f accepted (binding: %s; make-up analysis at basin %.1f °C, wall %.1f °C, pH %.2f)",
+		o.Cycles, strings.Join(o.Binding, "; "), o.BasinTempC, o.WallTempC, o.BasinPH)
+	if operator = strings.TrimSpace(operator); operator != "" {
+		s += ": " + operator
+	}
+	return s
+}
+
+// optimumInputs are the figures an accepted optimiser limit is based on.
+func optimumInputs(o CyclesOptimum) []reading.Input {
+	m := o.Makeup
+	var out []reading.Input
+	for _, in := range []reading.Input{{Name: "max_cycles", Value: o.Cycles}, {Name: "basin_temp_c", Value: o.BasinTempC},
+		{Name: "wall_temp_c", Value: o.WallTempC}, {Name: "basin_ph", Value: o.BasinPH}, {Name: "makeup_ph", Value: m.PH},
+		{Name: "makeup_ca_mg_l", Value: m.Ca}, {Name: "makeup_mg_mg_l", Value: m.Mg}, {Name: "makeup_alk_mg_l_caco3", Value: m.Alk},
+		{Name: "makeup_cl_mg_l", Value: m.Cl}, {Name: "makeup_so4_mg_l", Value: m.SO4}, {Name: "makeup_sio2_mg_l", Value: m.SiO2}} {
+		if finite(in.Value) {
+			out = append(out, in)
+		}
+	}
+	return out
+}
+
+// setpointTarget points at a set-point in a configuration and names the
+// actuator its controller drives; nil when the plant has no such set-point.
+func setpointTarget(c *PlantConfig, name string) (*float64, string) {
+	t := c.Tower
+	if t == nil {
+		return nil, ""
+	}
+	switch name {
+	case "cycles":
+		return &t.Blowdown.CyclesSetpoint, t.Actuators.BlowdownValve
+	case "product_mg_l":
+		return &t.Inhibitor.SetpointMgL, t.Actuators.InhibitorPump
+	case "ph":
+		if t.Acid != nil {
+			return &t.Acid.SetpointPH, t.Actuators.AcidPump
+		}
+	}
+	return nil, ""
+}
+
+// changeSetpoint fills a change's bounds, current value and driven
+// actuator from the plant's configuration, checks that the controller
+// accepts the value the interlocks will let through, records the change
+// (actuate.Actuation.ChangeSetpoint) and applies it.
+func (r *Runner) changeSetpoint(ctx context.Context, pr *plantRun, c actuate.SetpointChange) (command.Record, error) {
 	pr.mu.Lock()
 	cfg := *pr.cfg
 	pr.mu.Unlock()
-	b, ok := cfg.Setpoints[name]
-	target := func(c *PlantConfig) *float64 { return nil }
-	switch name {
-	case "cycles":
-		target = func(c *PlantConfig) *float64 {
-			if c.Tower == nil {
-				return nil
-			}
-			return &c.Tower.Blowdown.CyclesSetpoint
-		}
-	case "product_mg_l":
-		target = func(c *PlantConfig) *float64 {
-			if c.Tower == nil {
-				return nil
-			}
-			return &c.Tower.Inhibitor.SetpointMgL
-		}
-	case "ph":
-		target = func(c *PlantConfig) *float64 {
-			if c.Tower == nil || c.Tower.Acid == nil {
-				return nil
-			}
-			return &c.Tower.Acid.SetpointPH
-		}
+	b, ok := cfg.Setpoints[c.Name]
+	now, drives := setpointTarget(&cfg, c.Name)
+	if !ok || now == nil {
+		return command.Record{}, fmt.Errorf("plant %s has no set-point %q: %w", cfg.ID, c.Name, store.ErrNotFound)
 	}
-	if !ok || target(&cfg) == nil {
-		return store.CommandRecord{}, fmt.Errorf("plant %s has no set-point %q: %w", plantID, name, store.ErrNotFound)
-	}
+	c.Unit, c.Min, c.Max, c.MaxStep, c.Current, c.Drives = b.Unit, b.Min, b.Max, b.MaxStep, *now, drives
 	// Check that the controller accepts the new value before anything is recorded.
 	next, err := cloneConfig(&cfg)
 	if err != nil {
-		return store.CommandRecord{}, err
+		return command.Record{}, err
 	}
-	*target(next) = value
-	if finite(value) && value >= b.Min && value <= b.Max {
+	if v, _, err := c.Decide(); err == nil {
+		target, _ := setpointTarget(next, c.Name)
+		*target = v
 		if err := next.Validate(); err != nil {
-			return store.CommandRecord{}, fmt.Errorf("%w: %v", store.ErrInvalid, err)
+			return command.Record{}, fmt.Errorf("%w: %v", store.ErrInvalid, err)
 		}
 	}
-	rec, err := r.opts.Actuation.RecordSetpoint(ctx, plantID, name, b.Unit, value, b.Min, b.Max, by, reason)
+	rec, err := r.opts.Actuation.ChangeSetpoint(ctx, cfg.ID, c)
 	if err != nil {
 		return rec, err
 	}
@@ -542,11 +610,12 @@ func (r *Runner) SetSetpoint(ctx context.Context, plantID, name string, value fl
 	if err != nil {
 		return rec, err
 	}
-	if err := r.opts.Store.SavePlant(ctx, store.PlantRecord{ID: next.ID, Enterprise: next.Enterprise, Config: raw, Updated: r.opts.Now()}); err != nil {
+	if err := r.opts.Store.SavePlant(ctx, plant.Record{ID: next.ID, Enterprise: next.Enterprise, Config: raw, Updated: r.opts.Now()}); err != nil {
 		return rec, err
 	}
 	pr.mu.Lock()
-	*target(pr.cfg) = value // the running controllers read the new set-point from the next step on
+	target, _ := setpointTarget(pr.cfg, c.Name)
+	*target = rec.Value // the running controllers read the new set-point from the next step on
 	pr.mu.Unlock()
 	return rec, nil
 }
@@ -567,9 +636,9 @@ var chinaTime = time.FixedZone("CST", 8*3600)
 
 // SetMode puts an actuator in auto, manual or lock-out on an operator's
 // order (see actuate.Actuation.SetMode).
-func (r *Runner) SetMode(ctx context.Context, plantID, actuator, mode string, value float64, by, reason string) (store.CommandRecord, error) {
+func (r *Runner) SetMode(ctx context.Context, plantID, actuator, mode string, value float64, by, reason string) (command.Record, error) {
 	if _, err := r.plant(plantID); err != nil {
-		return store.CommandRecord{}, err
+		return command.Record{}, err
 	}
 	return r.opts.Actuation.SetMode(ctx, plantID, actuator, mode, value, by, reason)
 }
@@ -583,7 +652,7 @@ func (r *Runner) ROTrend(plantID string, series map[string][]TimedValue, from, t
 	pr.mu.Lock()
 	cfg := pr.cfg
 	pr.mu.Unlock()
-	p, err := NewPlant(cfg) // its own membranes table: the running plant is the loop's
+	p, err := NewController(cfg) // its own membranes table: the running plant is the loop's
 	if err != nil {
 		return nil, err
 	}

@@ -5,8 +5,8 @@ import (
 	"sort"
 	"time"
 
+	"github.com/shuixiao/shuixiao/command"
 	"github.com/shuixiao/shuixiao/reuse"
-	"github.com/shuixiao/shuixiao/store"
 )
 
 // TimedValue is one stored value of a sensor.
@@ -45,7 +45,7 @@ type ROPoint struct {
 // ROTrend averages each RO sensor's values (as stored: the sensor's Scale
 // is applied here) over n equal windows of [from, to) and normalises every
 // window.
-func (p *Plant) ROTrend(series map[string][]TimedValue, from, to time.Time, n int) []ROPoint {
+func (p *Controller) ROTrend(series map[string][]TimedValue, from, to time.Time, n int) []ROPoint {
 	if p.cfg.Reuse == nil || !to.After(from) || n <= 0 {
 		return nil
 	}
@@ -128,10 +128,10 @@ type Marker struct {
 // given values (oldest first), e.g. the RO's cleaning starts. A command that
 // repeats the value before it (a refresh, a retry after a timeout) is no new
 // event; commands the device refused are left out.
-func Markers(cmds []store.CommandRecord, actuator string, values ...float64) []Marker {
-	var cs []store.CommandRecord
+func Markers(cmds []command.Record, actuator string, values ...float64) []Marker {
+	var cs []command.Record
 	for _, c := range cmds {
-		if c.Kind == store.CommandIssue && c.Actuator == actuator && c.Status != store.CommandNacked {
+		if c.Kind == command.KindIssue && c.Actuator == actuator && c.Status != command.Nacked {
 			cs = append(cs, c)
 		}
 	}
@@ -162,10 +162,10 @@ type Segment struct {
 // Timeline turns the mode commands to an actuator into segments over
 // [from, to): each command's mode lasts until the next. Commands the device
 // refused do not change the mode. name maps a mode code to its name.
-func Timeline(cmds []store.CommandRecord, actuator string, from, to time.Time, name func(int) string) []Segment {
-	var cs []store.CommandRecord
+func Timeline(cmds []command.Record, actuator string, from, to time.Time, name func(int) string) []Segment {
+	var cs []command.Record
 	for _, c := range cmds {
-		if c.Kind == store.CommandIssue && c.Actuator == actuator && c.Status != store.CommandNacked {
+		if c.Kind == command.KindIssue && c.Actuator == actuator && c.Status != command.Nacked {
 			cs = append(cs, c)
 		}
 	}

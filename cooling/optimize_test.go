@@ -8,7 +8,7 @@ import (
 	"github.com/shuixiao/shuixiao/chem"
 )
 
-// makeupW04 is the cooling make-up of shared/data/chem/waters_input.csv (W04).
+// makeupW04 is the cooling make-up of testdata/chem/waters_input.csv (W04).
 var makeupW04 = chem.Analysis{TempC: 20, PH: 7.9, Ca: 40, Mg: 10, Na: 20.8, K: 3, Cl: 25, SO4: 40, Alk: 110, SiO2: 8, PO4: 0.1, NO3: 4}
 
 func TestMaxCyclesBoundedByIndexAtWall(t *testing.T) {

@@ -63,7 +63,7 @@ func BenchmarkPipeline(b *testing.B) {
 	devs := make([]dev, meters)
 	for i := range devs {
 		id := fmt.Sprintf("B%04d", i)
-		skey, vkey, _ := note.GenerateKey(rand.Reader, meter.KeyName(id))
+		skey, vkey, _ := note.GenerateKey(rand.Reader, reading.KeyName(id))
 		s, _ := note.NewSigner(skey)
 		p := meter.Point{ID: "P" + id, Enterprise: "E", Name: id, Level: 3, Stage: meter.StageUse, Channels: []meter.Channel{total, flow, press, temp}}
 		m := meter.Meter{ID: id, Point: p.ID, Key: vkey, Signed: meter.SignedByMeter}
@@ -119,7 +119,7 @@ func BenchmarkPipeline(b *testing.B) {
 
 // BenchmarkVerify is the raw signature-check ceiling of one core.
 func BenchmarkVerify(b *testing.B) {
-	skey, vkey, _ := note.GenerateKey(rand.Reader, meter.KeyName("M"))
+	skey, vkey, _ := note.GenerateKey(rand.Reader, reading.KeyName("M"))
 	s, _ := note.NewSigner(skey)
 	v, _ := note.NewVerifier(vkey)
 	msg, _ := reading.Sign(&reading.Reading{Meter: "M", Seq: 1, Time: time.Now(), Point: "P",

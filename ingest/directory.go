@@ -7,6 +7,7 @@ import (
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/shuixiao/shuixiao/meter"
+	"github.com/shuixiao/shuixiao/reading"
 )
 
 // Device is what ingest needs to know of a registered meter.
@@ -34,14 +35,14 @@ type Directory struct {
 func NewDirectory() *Directory { return &Directory{devices: map[string]*Device{}} }
 
 // Put registers (or replaces) a meter's key. The key must be a note verifier
-// key named meter.KeyName(m.ID).
+// key named reading.KeyName(m.ID).
 func (d *Directory) Put(m meter.Meter, p meter.Point, enterprise string) error {
 	v, err := newMeterVerifier(m.Key)
 	if err != nil {
 		return fmt.Errorf("meter %s: key: %w", m.ID, err)
 	}
-	if v.Name() != meter.KeyName(m.ID) {
-		return fmt.Errorf("meter %s: key is named %q, want %q", m.ID, v.Name(), meter.KeyName(m.ID))
+	if v.Name() != reading.KeyName(m.ID) {
+		return fmt.Errorf("meter %s: key is named %q, want %q", m.ID, v.Name(), reading.KeyName(m.ID))
 	}
 	chans := make(map[string]meter.Channel, len(p.Channels))
 	for _, c := range p.Channels {

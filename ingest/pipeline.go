@@ -12,7 +12,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/mod/sumdb/note"
 
+	"github.com/shuixiao/shuixiao/ledger"
 	"github.com/shuixiao/shuixiao/reading"
+	"github.com/shuixiao/shuixiao/rejection"
 	"github.com/shuixiao/shuixiao/store"
 )
 
@@ -37,7 +39,7 @@ type Result struct {
 	Index     uint64
 	Duplicate bool
 	Flags     store.Flags
-	Reject    *store.Rejection // non-nil when refused
+	Reject    *rejection.Rejection // non-nil when refused
 }
 
 // Entry is a non-reading ledger entry sequenced in order with the readings,
@@ -60,15 +62,12 @@ type Committed struct {
 	Readings   []store.Reading
 	Enterprise []string // enterprise of each reading
 	Raw        [][]byte // signed note of each reading
-	Rejections []store.Rejection
+	Rejections []rejection.Rejection
 }
 
-// NotSequenced marks, in the indices a failed Append returns, an entry that
-// did not reach the ledger.
-const NotSequenced = ^uint64(0)
-
 // Ledger appends entries durably and returns their indices. On error it may
-// still return one index per entry, NotSequenced for those that failed.
+// still return one index per entry, ledger.NotSequenced for those that
+// failed (*ledger.Log is the implementation).
 type Ledger interface {
 	Append(ctx context.Context, entries [][]byte) ([]uint64, error)
 }
@@ -245,7 +244,7 @@ func (p *Pipeline) Submit(raw []byte, device, source string, done func(Result)) 
 		return
 	}
 	unavailable := func() {
-		it.done(Result{Seq: it.rd.Seq, Reject: &store.Rejection{Meter: it.rd.Meter, Reason: ReasonUnavailable, Detail: ErrClosed.Error(), Time: now, Source: source}})
+		it.done(Result{Seq: it.rd.Seq, Reject: &rejection.Rejection{Meter: it.rd.Meter, Reason: ReasonUnavailable, Detail: ErrClosed.Error(), Time: now, Source: source}})
 	}
 	defer func() {
 		if recover() != nil { // the verifier's channel was closed by a concurrent Close
@@ -316,12 +315,12 @@ func (p *Pipeline) SubmitEntry(ctx context.Context, e Entry) (uint64, error) {
 func (p *Pipeline) enqueue(it *item) {
 	defer func() {
 		if recover() != nil { // queue closed by Close
-			it.done(Result{Reject: &store.Rejection{Reason: ReasonUnavailable, Detail: ErrClosed.Error(), Time: it.received, Source: it.source}})
+			it.done(Result{Reject: &rejection.Rejection{Reason: ReasonUnavailable, Detail: ErrClosed.Error(), Time: it.received, Source: it.source}})
 		}
 	}()
 	select {
 	case <-p.closed:
-		it.done(Result{Reject: &store.Rejection{Reason: ReasonUnavailable, Detail: ErrClosed.Error(), Time: it.received, Source: it.source}})
+		it.done(Result{Reject: &rejection.Rejection{Reason: ReasonUnavailable, Detail: ErrClosed.Error(), Time: it.received, Source: it.source}})
 	default:
 		p.queue <- it
 	}
@@ -329,54 +328,54 @@ func (p *Pipeline) enqueue(it *item) {
 
 // Reject counts a refusal decided outside the pipeline (an MQTT connection
 // with bad credentials, a publish to a foreign topic) with the others.
-func (p *Pipeline) Reject(rej store.Rejection) {
+func (p *Pipeline) Reject(rej rejection.Rejection) {
 	p.refuse(&item{received: rej.Time, source: rej.Source, done: func(Result) {}}, &rej)
 }
 
 // refuse answers a reading that never reaches the sequencer; the rejection
 // is still counted through the next commit.
-func (p *Pipeline) refuse(it *item, rej *store.Rejection) {
+func (p *Pipeline) refuse(it *item, rej *rejection.Rejection) {
 	it.result = Result{Reject: rej}
 	p.enqueue(it)
 }
 
 // parse checks size, syntax and sender. It runs on the submitter's goroutine.
-func (p *Pipeline) parse(it *item, device string) *store.Rejection {
+func (p *Pipeline) parse(it *item, device string) *rejection.Rejection {
 	if len(it.raw) > reading.MaxSize {
-		return &store.Rejection{Meter: device, Reason: ReasonTooLarge, Detail: fmt.Sprintf("%d bytes, limit %d", len(it.raw), reading.MaxSize)}
+		return &rejection.Rejection{Meter: device, Reason: ReasonTooLarge, Detail: fmt.Sprintf("%d bytes, limit %d", len(it.raw), reading.MaxSize)}
 	}
 	rd, err := reading.Parse(it.raw)
 	if err != nil {
-		return &store.Rejection{Meter: device, Reason: ReasonMalformed, Detail: err.Error()}
+		return &rejection.Rejection{Meter: device, Reason: ReasonMalformed, Detail: err.Error()}
 	}
 	it.rd = rd // for the seq in the answer, even if refused below
 	if device != "" && rd.Meter != device {
-		return &store.Rejection{Meter: device, Reason: ReasonWrongDevice, Detail: fmt.Sprintf("reading of meter %s sent by %s", rd.Meter, device)}
+		return &rejection.Rejection{Meter: device, Reason: ReasonWrongDevice, Detail: fmt.Sprintf("reading of meter %s sent by %s", rd.Meter, device)}
 	}
 	return nil
 }
 
 // check does the rest of what needs no ordering: key, signature, point and
 // channels. It runs on the meter's verifier.
-func (p *Pipeline) check(it *item) *store.Rejection {
+func (p *Pipeline) check(it *item) *rejection.Rejection {
 	rd := it.rd
 	dev, ok := p.opts.Directory.Get(rd.Meter)
 	if !ok {
-		return &store.Rejection{Meter: rd.Meter, Reason: ReasonUnknownMeter, Detail: "no key registered for meter " + rd.Meter}
+		return &rejection.Rejection{Meter: rd.Meter, Reason: ReasonUnknownMeter, Detail: "no key registered for meter " + rd.Meter}
 	}
 	if dev.Revoked {
-		return &store.Rejection{Meter: rd.Meter, Reason: ReasonRevokedKey, Detail: "the key of meter " + rd.Meter + " was revoked"}
+		return &rejection.Rejection{Meter: rd.Meter, Reason: ReasonRevokedKey, Detail: "the key of meter " + rd.Meter + " was revoked"}
 	}
 	if _, err := note.Open(it.raw, dev.verifier); err != nil {
-		return &store.Rejection{Meter: rd.Meter, Reason: ReasonBadSignature, Detail: fmt.Sprintf("seq %d: %v", rd.Seq, err)}
+		return &rejection.Rejection{Meter: rd.Meter, Reason: ReasonBadSignature, Detail: fmt.Sprintf("seq %d: %v", rd.Seq, err)}
 	}
 	if rd.Point != dev.Point {
-		return &store.Rejection{Meter: rd.Meter, Reason: ReasonPointMismatch, Detail: fmt.Sprintf("reading names point %s, meter is registered on %s", rd.Point, dev.Point)}
+		return &rejection.Rejection{Meter: rd.Meter, Reason: ReasonPointMismatch, Detail: fmt.Sprintf("reading names point %s, meter is registered on %s", rd.Point, dev.Point)}
 	}
 	for _, v := range rd.Values {
 		c, ok := dev.Channels[v.Channel]
 		if !ok {
-			return &store.Rejection{Meter: rd.Meter, Reason: ReasonUnknownChannel, Detail: fmt.Sprintf("channel %s is not declared on point %s", v.Channel, dev.Point)}
+			return &rejection.Rejection{Meter: rd.Meter, Reason: ReasonUnknownChannel, Detail: fmt.Sprintf("channel %s is not declared on point %s", v.Channel, dev.Point)}
 		}
 		if !c.Plausible(v.Value) {
 			it.flags |= store.FlagImplausible
@@ -469,10 +468,10 @@ type keyChange struct {
 
 // recheck returns why a reading checked against dev must be refused under
 // the meter's latest sequenced key entry, or nil.
-func (k *keyChange) recheck(it *item) *store.Rejection {
+func (k *keyChange) recheck(it *item) *rejection.Rejection {
 	rd := it.rd
-	rej := func(reason, detail string) *store.Rejection {
-		return &store.Rejection{Time: it.received, Meter: rd.Meter, Reason: reason, Source: it.source, Detail: detail}
+	rej := func(reason, detail string) *rejection.Rejection {
+		return &rejection.Rejection{Time: it.received, Meter: rd.Meter, Reason: reason, Source: it.source, Detail: detail}
 	}
 	switch {
 	case k.ke.Action == reading.ActionRevoke:
@@ -537,7 +536,7 @@ func (p *Pipeline) admitBatch(ctx context.Context, items []*item) *pending {
 				it.result = Result{Index: idx, Duplicate: true}
 				continue
 			}
-			rej := store.Rejection{Time: it.received, Meter: it.rd.Meter, Reason: ReasonReplay, Source: it.source,
+			rej := rejection.Rejection{Time: it.received, Meter: it.rd.Meter, Reason: ReasonReplay, Source: it.source,
 				Detail: fmt.Sprintf("seq %d is not above the last admitted seq %d", it.rd.Seq, st.Seq)}
 			it.result = Result{Reject: &rej}
 			b.Rejections = append(b.Rejections, rej)
@@ -568,8 +567,8 @@ func (p *Pipeline) admitBatch(ctx context.Context, items []*item) *pending {
 		states = map[string]MeterState{}
 		p.inflightMu.Lock()
 		for i, it := range appended {
-			if idx == nil || idx[i] == NotSequenced {
-				rej := store.Rejection{Time: it.received, Reason: ReasonUnavailable, Detail: fmt.Sprintf("ledger: %v", err), Source: it.source}
+			if idx == nil || idx[i] == ledger.NotSequenced {
+				rej := rejection.Rejection{Time: it.received, Reason: ReasonUnavailable, Detail: fmt.Sprintf("ledger: %v", err), Source: it.source}
 				if it.rd != nil {
 					rej.Meter = it.rd.Meter
 				}

@@ -12,8 +12,10 @@ import (
 
 	"golang.org/x/mod/sumdb/note"
 
+	"github.com/shuixiao/shuixiao/ledger"
 	"github.com/shuixiao/shuixiao/meter"
 	"github.com/shuixiao/shuixiao/reading"
+	"github.com/shuixiao/shuixiao/rejection"
 	"github.com/shuixiao/shuixiao/store"
 )
 
@@ -45,7 +47,7 @@ func (l *memLedger) Append(_ context.Context, es [][]byte) ([]uint64, error) {
 		}
 		idx := make([]uint64, len(es))
 		for i, e := range es {
-			idx[i] = NotSequenced
+			idx[i] = ledger.NotSequenced
 			if i < l.partial {
 				idx[i] = uint64(len(l.entries))
 				l.entries = append(l.entries, e)
@@ -65,7 +67,7 @@ func (l *memLedger) Append(_ context.Context, es [][]byte) ([]uint64, error) {
 type memStore struct {
 	mu         sync.Mutex
 	readings   map[string]store.Reading // meter/seq
-	rejections []store.Rejection
+	rejections []rejection.Rejection
 	ledgerSize uint64
 	commits    int
 }

@@ -1,30 +1,19 @@
 package leak
 
 import (
-	"os"
+	"io"
 	"sync"
-
-	"github.com/shuixiao/shuixiao/internal/shareddata"
-	"github.com/shuixiao/shuixiao/network"
 	"testing"
+
+	"github.com/shuixiao/shuixiao/internal/testfiles"
+	"github.com/shuixiao/shuixiao/network"
 )
 
-// sharedData returns the path of a file under the project's shared test
-// data (../shared/data from the repository root). A missing data dir is
-// a test failure: CI always has it.
-func sharedData(t testing.TB, parts ...string) string {
+// openData returns the content of the file parts under the repository's
+// testdata directory; a missing file fails the test.
+func openData(t testing.TB, parts ...string) io.Reader {
 	t.Helper()
-	return shareddata.Path(t, parts...)
-}
-
-func openShared(t testing.TB, parts ...string) *os.File {
-	t.Helper()
-	f, err := os.Open(sharedData(t, parts...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { f.Close() })
-	return f
+	return testfiles.Open(t, parts...)
 }
 
 func ltownGraph(t testing.TB) *PipeGraph {
@@ -45,7 +34,7 @@ var ltown struct {
 // ltownNetwork reads the public L-TOWN.inp once per test binary.
 func ltownNetwork(t testing.TB) *network.Network {
 	t.Helper()
-	path := sharedData(t, "networks", "L-TOWN.inp")
+	path := testfiles.Path(t, "networks", "L-TOWN.inp")
 	ltown.once.Do(func() { ltown.net, ltown.err = network.ReadFile(path) })
 	if ltown.err != nil {
 		t.Fatal(ltown.err)

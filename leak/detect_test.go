@@ -1,22 +1,18 @@
 package leak
 
 import (
-	"bufio"
-	"compress/gzip"
 	"encoding/csv"
 	"fmt"
-	"io"
 	"math"
 	"math/rand/v2"
 	"strconv"
-	"strings"
 	"testing"
 )
 
 // scenario is one evaluation file with its ground truth.
 type scenario struct {
 	name      string
-	path      []string // under shared/data
+	path      []string // under testdata
 	calibrate []string // leak-free file to calibrate on (nil: first week)
 	pipe      string   // true leak pipe ("" for none)
 	onset     int64
@@ -26,7 +22,7 @@ type scenario struct {
 
 func scenarios() []scenario {
 	train := func(name, pipe string, incipient bool) scenario {
-		return scenario{name: name, path: []string{"leak", "training_ltown", name + ".csv.gz"}, pipe: pipe, onset: 864000, incipient: incipient}
+		return scenario{name: name, path: []string{"leak", "training_ltown", name + ".csv"}, pipe: pipe, onset: 864000, incipient: incipient}
 	}
 	synth := func(name, pipe string, seed uint64) scenario {
 		return scenario{name: name, path: []string{"leak", "synthetic_ltown", name + ".csv"},
@@ -51,15 +47,7 @@ func scenarios() []scenario {
 // readLabel reads the leak_flow label column (the detector never sees it).
 func readLabel(t testing.TB, parts ...string) []float64 {
 	t.Helper()
-	var r io.Reader = bufio.NewReader(openShared(t, parts...))
-	if strings.HasSuffix(parts[len(parts)-1], ".gz") {
-		zr, err := gzip.NewReader(r)
-		if err != nil {
-			t.Fatal(err)
-		}
-		r = zr
-	}
-	rows, err := csv.NewReader(r).ReadAll()
+	rows, err := csv.NewReader(openData(t, parts...)).ReadAll()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,7 +73,7 @@ func readLabel(t testing.TB, parts ...string) []float64 {
 // to the pressures when seed is not 0.
 func readNoisy(t testing.TB, g *PipeGraph, seed uint64, parts ...string) *SCADA {
 	t.Helper()
-	s, err := ReadSCADA(openShared(t, parts...), g)
+	s, err := ReadSCADA(openData(t, parts...), g)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -244,7 +232,7 @@ func BenchmarkLeakSignatures(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	data := readNoisy(b, g, 0, "leak", "training_ltown", "train_08.csv.gz")
+	data := readNoisy(b, g, 0, "leak", "training_ltown", "train_08.csv")
 	for b.Loop() {
 		if _, err := model.LeakSignatures(data.Times[2890], data.Sensors, data.Values[2890]); err != nil {
 			b.Fatal(err)

@@ -7,7 +7,7 @@ import (
 
 func TestReadSCADATrainingFile(t *testing.T) {
 	g := ltownGraph(t)
-	s, err := ReadSCADA(openShared(t, "leak", "training_ltown", "train_01.csv.gz"), g)
+	s, err := ReadSCADA(openData(t, "leak", "training_ltown", "train_01.csv.gz"), g)
 	if err != nil {
 		t.Fatal(err)
 	}

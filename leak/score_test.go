@@ -12,7 +12,7 @@ import (
 // battledimTruth loads the 2019 ground truth with its outflow series.
 func battledimTruth(t testing.TB) ([]TrueLeak, time.Time) {
 	t.Helper()
-	leaks, err := ReadLeakInfo(openShared(t, "leak", "battledim", "battledim_2019_leak_info.csv"))
+	leaks, err := ReadLeakInfo(openData(t, "leak", "battledim", "battledim_2019_leak_info.csv"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -20,7 +20,7 @@ func battledimTruth(t testing.TB) ([]TrueLeak, time.Time) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	start, series, err := ReadLeakOutflow(openShared(t, "leak", "battledim", "battledim_2019_leak_outflow_m3h.csv.gz"), rules.Step)
+	start, series, err := ReadLeakOutflow(openData(t, "leak", "battledim", "battledim_2019_leak_outflow_m3h.csv.gz"), rules.Step)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -37,7 +37,7 @@ func battledimTruth(t testing.TB) ([]TrueLeak, time.Time) {
 // official MATLAB report.
 func officialScores(t *testing.T, name string) (entries []float64, total float64) {
 	t.Helper()
-	sc := bufio.NewScanner(openShared(t, "leak", "battledim", "scoring_fixtures", name))
+	sc := bufio.NewScanner(openData(t, "leak", "battledim", "scoring_fixtures", name))
 	// The PERFECT_TEAM report contains a failed first run; keep the last.
 	for sc.Scan() {
 		line := strings.TrimSpace(sc.Text())
@@ -81,7 +81,7 @@ func TestScoreOfficialFixtures(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.submission, func(t *testing.T) {
-			reports, err := ParseReports(openShared(t, "leak", "battledim", "scoring_fixtures", tc.submission))
+			reports, err := ParseReports(openData(t, "leak", "battledim", "scoring_fixtures", tc.submission))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/shuixiao/shuixiao/reading"
 )
 
 // Kind says how a channel's values behave in time, which decides how they are
@@ -48,7 +50,7 @@ type Channel struct {
 
 // Validate checks the channel definition.
 func (c Channel) Validate() error {
-	if !validChannelName(c.Name) {
+	if !reading.ValidChannel(c.Name) {
 		return fmt.Errorf("channel %q: name must be 1-32 of [a-z0-9_]", c.Name)
 	}
 	if !c.Kind.Valid() {
@@ -75,19 +77,6 @@ func (c Channel) Plausible(v float64) bool {
 		return false
 	}
 	return v >= c.Min && v <= c.Max
-}
-
-func validChannelName(s string) bool {
-	if s == "" || len(s) > 32 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_') {
-			return false
-		}
-	}
-	return true
 }
 
 //go:embed data/channels.csv

@@ -20,6 +20,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/shuixiao/shuixiao/reading"
 )
 
 // Region is an administrative division identified by its GB/T 2260 code.
@@ -154,6 +156,12 @@ type Point struct {
 	Source     Source    `json:"source,omitempty"` // intake points only
 	Parent     string    `json:"parent,omitempty"` // the point upstream in the metering tree
 	Channels   []Channel `json:"channels"`
+	// Optional balance fields (roles.go); points without them keep the
+	// defaults of their stage.
+	Purpose Purpose   `json:"purpose,omitempty"` // use units: what the water is for
+	Reuse   ReuseKind `json:"reuse,omitempty"`   // recirculation/cascade points: kind of reuse
+	From    string    `json:"from,omitempty"`    // cascade points: the point the water comes from
+	Outflow Outflow   `json:"outflow,omitempty"` // discharge points: discharge or consumption
 }
 
 // Channel returns the point's channel with the given name.
@@ -168,7 +176,7 @@ func (p Point) Channel(name string) (Channel, bool) {
 
 // Validate checks a point's internal consistency.
 func (p Point) Validate() error {
-	if err := ValidID(p.ID); err != nil {
+	if err := reading.ValidID(p.ID); err != nil {
 		return fmt.Errorf("point: %w", err)
 	}
 	if p.Enterprise == "" {
@@ -185,6 +193,9 @@ func (p Point) Validate() error {
 	}
 	if p.Stage != StageIntake && p.Source != "" {
 		return fmt.Errorf("point %s: only intake points have a source", p.ID)
+	}
+	if err := p.validateRoles(); err != nil {
+		return err
 	}
 	if len(p.Channels) == 0 {
 		return fmt.Errorf("point %s: no channels", p.ID)
@@ -226,27 +237,4 @@ type Meter struct {
 	Registered time.Time `json:"registered"`
 	// Interval is the nominal reporting interval; offline alarms use it.
 	Interval time.Duration `json:"interval"`
-}
-
-// KeyName is the signed-note key name a meter must sign with.
-func KeyName(meterID string) string { return "meter/" + meterID }
-
-// ValidID checks an identifier used for regions, parks, enterprises, points
-// and meters: 1–64 characters from [A-Za-z0-9._-]. These IDs appear in MQTT
-// topics and in signed-note key names, which forbid spaces and '+'.
-func ValidID(id string) error {
-	if id == "" {
-		return fmt.Errorf("empty id")
-	}
-	if len(id) > 64 {
-		return fmt.Errorf("id %.20q… longer than 64 characters", id)
-	}
-	for i := 0; i < len(id); i++ {
-		c := id[i]
-		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-'
-		if !ok {
-			return fmt.Errorf("id %q: character %q not allowed (use A-Z a-z 0-9 . _ -)", id, c)
-		}
-	}
-	return nil
 }

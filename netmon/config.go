@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/shuixiao/shuixiao/leak"
-	"github.com/shuixiao/shuixiao/meter"
 	"github.com/shuixiao/shuixiao/network"
+	"github.com/shuixiao/shuixiao/reading"
 )
 
 // Config is how a registered network is monitored: which metering point
@@ -183,10 +183,10 @@ func (c Config) Validate(net *network.Network) error {
 	seen := map[string]bool{}
 	for i, s := range c.Sensors {
 		where := fmt.Sprintf("sensor %d (%s %s)", i+1, s.Kind, s.Element)
-		if err := meter.ValidID(s.Point); err != nil {
+		if err := reading.ValidID(s.Point); err != nil {
 			bad("%s: point: %v", where, err)
 		}
-		if !validChannel(s.Channel) {
+		if !reading.ValidChannel(s.Channel) {
 			bad("%s: channel %q", where, s.Channel)
 		}
 		key := s.Point + "/" + s.Channel
@@ -220,7 +220,7 @@ func (c Config) Validate(net *network.Network) error {
 	zoneIDs := map[string]bool{}
 	for i, z := range c.Zones {
 		where := fmt.Sprintf("zone %d (%s)", i+1, z.ID)
-		if err := meter.ValidID(z.ID); err != nil {
+		if err := reading.ValidID(z.ID); err != nil {
 			bad("%s: %v", where, err)
 		}
 		if zoneIDs[z.ID] {
@@ -234,7 +234,7 @@ func (c Config) Validate(net *network.Network) error {
 			bad("%s: no inflow meter", where)
 		}
 		for _, m := range z.Inflows {
-			if err := meter.ValidID(m.Point); err != nil {
+			if err := reading.ValidID(m.Point); err != nil {
 				bad("%s: inflow point: %v", where, err)
 			}
 			if m.Sign != 1 && m.Sign != -1 {
@@ -245,7 +245,7 @@ func (c Config) Validate(net *network.Network) error {
 			}
 		}
 		for _, p := range z.Consumers {
-			if err := meter.ValidID(p); err != nil {
+			if err := reading.ValidID(p); err != nil {
 				bad("%s: consumer: %v", where, err)
 			}
 		}
@@ -276,18 +276,6 @@ func (c Config) Validate(net *network.Network) error {
 		bad("a clock faster than real time needs an epoch")
 	}
 	return errors.Join(errs...)
-}
-
-func validChannel(s string) bool {
-	if s == "" || len(s) > 32 {
-		return false
-	}
-	for _, c := range s {
-		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_') {
-			return false
-		}
-	}
-	return true
 }
 
 // LeakSensors returns the detector's sensor columns, in the order of

@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/shuixiao/shuixiao/alarm"
 	"github.com/shuixiao/shuixiao/ingest"
 	"github.com/shuixiao/shuixiao/meter"
 	"github.com/shuixiao/shuixiao/network"
@@ -24,10 +25,10 @@ const KindLeak = "leak"
 type Store interface {
 	Network(ctx context.Context, id string) (store.Network, error)
 	Networks(ctx context.Context, f store.NetworkFilter) ([]store.Network, error)
-	RecordLeak(ctx context.Context, e store.LeakEvent) error
-	LeakEvents(ctx context.Context, network string, limit int) ([]store.LeakEvent, error)
-	RaiseAlarm(ctx context.Context, a store.Alarm) (store.Alarm, bool, error)
-	Alarm(ctx context.Context, id int64) (store.Alarm, error)
+	RecordLeak(ctx context.Context, e alarm.Leak) error
+	LeakEvents(ctx context.Context, network string, limit int) ([]alarm.Leak, error)
+	RaiseAlarm(ctx context.Context, a alarm.Alarm) (alarm.Alarm, bool, error)
+	Alarm(ctx context.Context, id int64) (alarm.Alarm, error)
 	Meter(ctx context.Context, id string) (meter.Meter, error)
 	Meters(ctx context.Context, f store.Filter) ([]meter.Meter, error)
 	ScanReadings(ctx context.Context, q store.ReadingQuery, fn func(*store.Reading) error) error
@@ -37,7 +38,7 @@ type Store interface {
 type Options struct {
 	Store Store
 	// Notify is told of every leak alarm raised (the live stream).
-	Notify func(store.Alarm)
+	Notify func(alarm.Alarm)
 	Now    func() time.Time
 	Logger *slog.Logger
 	// Tick is how often complete steps are assembled; default 1 s.
@@ -95,7 +96,7 @@ func New(opts Options) *Monitor {
 		opts.Logger = slog.Default()
 	}
 	if opts.Notify == nil {
-		opts.Notify = func(store.Alarm) {}
+		opts.Notify = func(alarm.Alarm) {}
 	}
 	if opts.Tick <= 0 {
 		opts.Tick = time.Second
@@ -257,17 +258,17 @@ func (m *Monitor) raise(ctx context.Context, n *watched, f Finding) {
 	if math.IsNaN(flow) || math.IsInf(flow, 0) {
 		flow = 0
 	}
-	cands := make([]store.LeakCandidate, len(f.Candidates))
+	cands := make([]alarm.LeakCandidate, len(f.Candidates))
 	for i, c := range f.Candidates {
-		cands[i] = store.LeakCandidate{Rank: i + 1, Link: c.Link, Node: c.Node, FlowM3H: c.Flow, Misfit: c.Misfit}
+		cands[i] = alarm.LeakCandidate{Rank: i + 1, Link: c.Link, Node: c.Node, FlowM3H: c.Flow, Misfit: c.Misfit}
 	}
-	a, _, err := m.opts.Store.RaiseAlarm(ctx, store.Alarm{Kind: KindLeak, Severity: store.SeverityMajor,
+	a, _, err := m.opts.Store.RaiseAlarm(ctx, alarm.Alarm{Kind: KindLeak, Severity: alarm.SeverityMajor,
 		Enterprise: rec.Enterprise, Point: n.anchor, Raised: f.Raised, Message: LeakMessage(rec, flow, f.Start, cands)})
 	if err != nil {
 		m.opts.Logger.Error("network monitor: raise leak alarm", "network", rec.ID, "error", err)
 		return
 	}
-	ev := store.LeakEvent{Alarm: a.ID, Network: rec.ID, Start: f.Start, Detected: f.Detected, Raised: f.Raised, FlowM3H: flow, Candidates: cands}
+	ev := alarm.Leak{Alarm: a.ID, Network: rec.ID, Start: f.Start, Detected: f.Detected, Raised: f.Raised, FlowM3H: flow, Candidates: cands}
 	if err := m.opts.Store.RecordLeak(ctx, ev); err != nil {
 		m.opts.Logger.Error("network monitor: record leak", "network", rec.ID, "alarm", a.ID, "error", err)
 	}
@@ -279,7 +280,7 @@ func (m *Monitor) raise(ctx context.Context, n *watched, f Finding) {
 }
 
 // LeakMessage is the text of a leak alarm, Chinese then English.
-func LeakMessage(n store.Network, flowM3H float64, start time.Time, cands []store.LeakCandidate) string {
+func LeakMessage(n store.Network, flowM3H float64, start time.Time, cands []alarm.LeakCandidate) string {
 	where := ""
 	if len(cands) > 0 {
 		where = fmt.Sprintf("，最可能在管段 %s（节点 %s）附近", cands[0].Link, cands[0].Node)

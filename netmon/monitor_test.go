@@ -9,11 +9,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shuixiao/shuixiao/alarm"
 	"github.com/shuixiao/shuixiao/ingest"
 	"github.com/shuixiao/shuixiao/leak"
 	"github.com/shuixiao/shuixiao/netmon"
 	"github.com/shuixiao/shuixiao/netmon/netmontest"
-	"github.com/shuixiao/shuixiao/store"
 )
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -38,10 +38,10 @@ func assembled(m *netmon.Monitor) func() int {
 func TestMonitorAlarmsRearmsAndRecovers(t *testing.T) {
 	p := netmontest.NewPark(t, t.TempDir(), 1, 7, true)
 	clk := netmontest.NewFakeNow(p.Origin)
-	var notified []store.Alarm
+	var notified []alarm.Alarm
 	var mu sync.Mutex
 	mon := netmon.New(netmon.Options{Store: p.Store, Now: clk.Now, Tick: time.Millisecond, Logger: quiet,
-		Notify: func(a store.Alarm) { mu.Lock(); notified = append(notified, a); mu.Unlock() }})
+		Notify: func(a alarm.Alarm) { mu.Lock(); notified = append(notified, a); mu.Unlock() }})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { mon.Run(ctx); close(done) }()
@@ -74,7 +74,7 @@ func TestMonitorAlarmsRearmsAndRecovers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if a.Kind != netmon.KindLeak || a.Enterprise != netmontest.UtilityID || a.State != store.AlarmActive {
+	if a.Kind != netmon.KindLeak || a.Enterprise != netmontest.UtilityID || a.State != alarm.Active {
 		t.Fatalf("alarm %+v", a)
 	}
 	delay, startErr := ev.Raised.Sub(p.At(onset)), ev.Start.Sub(p.At(onset))
@@ -119,7 +119,7 @@ func TestMonitorAlarmsRearmsAndRecovers(t *testing.T) {
 	base, first := assembled(mon)(), int(next/300)
 	relative := func() int { return assembled(mon)() - base + first + 1 }
 	next = p.Feed(t, next, next+3600, clk, mon.Committed, relative, nil)
-	if as, _ := p.Store.Alarms(ctxb, store.AlarmFilter{Kind: netmon.KindLeak}); len(as) != 1 {
+	if as, _ := p.Store.Alarms(ctxb, alarm.Filter{Kind: netmon.KindLeak}); len(as) != 1 {
 		t.Fatalf("%d leak alarms after a restart with the leak open, want 1", len(as))
 	}
 
@@ -151,7 +151,7 @@ func TestMonitorAlarmsRearmsAndRecovers(t *testing.T) {
 	if st, _ := mon2.Status(netmontest.NetworkID); st.OpenAlarm != 0 {
 		t.Fatalf("the restart alarmed the repaired leak again: %+v", st)
 	}
-	if as, _ := p.Store.Alarms(ctxb, store.AlarmFilter{Kind: netmon.KindLeak}); len(as) != 1 {
+	if as, _ := p.Store.Alarms(ctxb, alarm.Filter{Kind: netmon.KindLeak}); len(as) != 1 {
 		t.Fatalf("%d leak alarms after the restart, want 1", len(as))
 	}
 }

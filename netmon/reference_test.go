@@ -7,7 +7,7 @@ import (
 	"github.com/shuixiao/shuixiao/leak"
 	"github.com/shuixiao/shuixiao/netmon"
 	"github.com/shuixiao/shuixiao/network"
-	"github.com/shuixiao/shuixiao/sim"
+	"github.com/shuixiao/shuixiao/sim/parknet"
 )
 
 // parkSensors are sensors of the simulator's demo park network.
@@ -18,7 +18,7 @@ var parkSensors = []leak.Sensor{
 }
 
 // readSensors returns the true sensor values of the park model now.
-func readSensors(t testing.TB, m *sim.ParkModel) []float64 {
+func readSensors(t testing.TB, m *parknet.Model) []float64 {
 	t.Helper()
 	row := make([]float64, len(parkSensors))
 	for k, s := range parkSensors {
@@ -38,7 +38,7 @@ func readSensors(t testing.TB, m *sim.ParkModel) []float64 {
 
 func parkNetwork(t testing.TB) *network.Network {
 	t.Helper()
-	net, err := network.ParseBytes(sim.ParkNetworkINP())
+	net, err := network.ParseBytes(parknet.INP())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,7 +54,7 @@ func TestReferenceModelFollowsTheMeasuredState(t *testing.T) {
 	if !ref.HasDemandCalibration() {
 		t.Fatal("P-IN leaves the reservoir: the model should calibrate demand on it")
 	}
-	m, err := sim.NewParkModel(3, 0)
+	m, err := parknet.New(3, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,7 +110,7 @@ func TestLeakSignaturesMatchASimulatedLeak(t *testing.T) {
 		var q float64
 		var row []float64
 		for i, open := range []bool{false, true} {
-			m, err := sim.NewParkModel(1, 0)
+			m, err := parknet.New(1, 0)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -168,7 +168,7 @@ func BenchmarkReferenceResiduals(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	m, err := sim.NewParkModel(1, 0)
+	m, err := parknet.New(1, 0)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -58,16 +58,10 @@ type SensorState struct {
 	Modelled float64   `json:"modelled"`
 }
 
-// ReadState computes the state of a registered network at t.
-func ReadState(ctx context.Context, st ReadingStore, rec store.Network, t time.Time) (*State, error) {
-	cfg, err := ParseConfig(rec.Config)
-	if err != nil {
-		return nil, err
-	}
-	net, err := network.ParseBytes([]byte(rec.INP))
-	if err != nil {
-		return nil, fmt.Errorf("network model: %w", err)
-	}
+// ReadState computes the state at t of a registered network, given its
+// model and configuration as parsed (see internal/netreg). It does not
+// modify net.
+func ReadState(ctx context.Context, st ReadingStore, net *network.Network, cfg Config, t time.Time) (*State, error) {
 	// A reading counts if it lies within the hold time before t or half a
 	// step after it.
 	step := cfg.Clock.Real(time.Duration(cfg.Detection.StepS) * time.Second)

@@ -7,7 +7,7 @@ import (
 	"testing"
 )
 
-// runCounts runs a shared network to its end and counts hydraulic steps
+// runCounts runs a reference network to its end and counts hydraulic steps
 // and GGA trials.
 func runCounts(t *testing.T, name string) (s *Solver, steps, trials int, err error) {
 	t.Helper()

@@ -5,7 +5,6 @@ import (
 	"compress/gzip"
 	"errors"
 	"fmt"
-	"github.com/shuixiao/shuixiao/internal/shareddata"
 	"io"
 	"math"
 	"os"
@@ -14,17 +13,16 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/shuixiao/shuixiao/internal/testfiles"
 )
 
-// sharedData returns ../shared/data relative to the repository root (the
-// directory holding go.mod); a missing data directory fails the test.
-func sharedData(t testing.TB) string {
-	t.Helper()
-	return shareddata.Path(t)
-}
-
+// networkPath returns a path to the network file name in the repository's
+// testdata/networks (decompressed if stored gzipped); a missing file fails
+// the test.
 func networkPath(t testing.TB, name string) string {
-	return filepath.Join(sharedData(t), "networks", name)
+	t.Helper()
+	return testfiles.Path(t, "networks", name)
 }
 
 // refTable is one EPANET reference dump (nodes or links) read into rows
@@ -151,16 +149,15 @@ type parityReport struct {
 // headTol metres (nodes cut off from every source excluded), flows within
 // 1e-4 + 1e-3·max|Q(t)| — the rule of shared/tools/epanet_compare.py.
 func compareWithReference(t *testing.T, refDir, name string, firstStepOnly bool) parityReport {
-	data := sharedData(t)
 	nodePath := findRef(t, refDir, name+"_nodes.csv")
 	linkPath := findRef(t, refDir, name+"_links.csv")
 	stepPath := findRef(t, refDir, name+"_steps.csv")
 	nodes := readRefTable(t, nodePath)
 	links := readRefTable(t, linkPath)
 	times, lengths, iters := refSteps(t, stepPath)
-	inp := filepath.Join(data, nodes.source)
-	if strings.HasPrefix(nodes.source, "testdata/") {
-		inp = nodes.source // a reference made for this package
+	inp := nodes.source // a reference made for this package: testdata/epanet/…
+	if !strings.HasPrefix(nodes.source, "testdata/") {
+		inp = testfiles.Path(t, strings.Split(nodes.source, "/")...) // networks/…
 	}
 	net, err := ReadFile(inp)
 	if err != nil {
@@ -336,15 +333,15 @@ func refNames(t testing.TB, dir string) []string {
 	return names
 }
 
-// TestParityWithEPANET compares every reference in shared/data/epanet-ref
+// TestParityWithEPANET compares every reference in the repository's testdata/epanet-ref
 // (t0: first hydraulic step; eps: the whole extended period run) and the
 // EPANET 2.3.5 dumps in testdata/epanet of two networks made to exercise
-// what the shared ones do not: every valve kind, constant power and
+// what the networks of testdata/epanet-ref do not: every valve kind, constant power and
 // 1-point pumps, speed and head patterns, volume-curve and overflow
 // tanks, pressure controls, rules with priorities and FILLTIME, PDA,
 // emitters without backflow and FAVAD leakage.
 func TestParityWithEPANET(t *testing.T) {
-	data := sharedData(t)
+	data := testfiles.Dir(t)
 	for _, kind := range []string{"t0", "eps", "testdata"} {
 		dir := filepath.Join(data, "epanet-ref", kind)
 		if kind == "testdata" {

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/shuixiao/shuixiao/internal/testfiles"
 )
 
 // tinyNet is a small valid network the error cases below are made from.
@@ -264,23 +266,19 @@ func TestEPANET23Sections(t *testing.T) {
 }
 
 func TestParseAllSharedNetworks(t *testing.T) {
-	entries, err := os.ReadDir(networkPath(t, ""))
-	if err != nil {
-		t.Fatal(err)
-	}
 	n := 0
-	for _, e := range entries {
-		if !strings.HasSuffix(e.Name(), ".inp") {
+	for _, name := range testfiles.Names(t, "networks") {
+		if !strings.HasSuffix(name, ".inp") {
 			continue
 		}
 		n++
-		net, err := ReadFile(networkPath(t, e.Name()))
+		net, err := ReadFile(networkPath(t, name))
 		if err != nil {
-			t.Errorf("%s: %v", e.Name(), err)
+			t.Errorf("%s: %v", name, err)
 			continue
 		}
 		if _, err := NewSolver(net); err != nil {
-			t.Errorf("%s: %v", e.Name(), err)
+			t.Errorf("%s: %v", name, err)
 		}
 	}
 	if n < 10 {
@@ -309,9 +307,7 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte(tinyNet))
 	f.Add([]byte(strings.ReplaceAll(tinyNet, "\n", "\r\n")))
 	for _, name := range []string{"Net1.inp", "Net2.inp", "Anytown.inp"} {
-		if b, err := os.ReadFile(networkPath(f, name)); err == nil {
-			f.Add(b)
-		}
+		f.Add(testfiles.ReadFile(f, "networks", name))
 	}
 	for _, name := range []string{"allkinds.inp", "net1_features.inp"} {
 		if b, err := os.ReadFile(filepath.Join("testdata", "epanet", name)); err == nil {

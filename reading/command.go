@@ -156,21 +156,21 @@ func (c *CommandEntry) InBounds() bool {
 
 // Validate checks the fields before the entry is signed.
 func (c *CommandEntry) Validate() error {
-	if err := validID([]byte(c.ID)); err != nil {
+	if err := validID(c.ID); err != nil {
 		return fmt.Errorf("command entry: id: %w", err)
 	}
 	for _, f := range []struct{ name, v string }{{"plant", c.Plant}, {"enterprise", c.Enterprise}, {"device", c.Device}} {
 		if f.v == "" {
 			continue
 		}
-		if err := validID([]byte(f.v)); err != nil {
+		if err := validID(f.v); err != nil {
 			return fmt.Errorf("command entry %s: %s: %w", c.ID, f.name, err)
 		}
 	}
 	if c.Plant == "" {
 		return fmt.Errorf("command entry %s: no plant", c.ID)
 	}
-	if !validChannel([]byte(c.Command)) {
+	if !validChannel(c.Command) {
 		return fmt.Errorf("command entry %s: command %q is not a name of [a-z0-9_]", c.ID, c.Command)
 	}
 	switch c.Event {
@@ -212,7 +212,7 @@ func (c *CommandEntry) Validate() error {
 		return fmt.Errorf("command entry %s: unknown source %q", c.ID, c.Source)
 	}
 	for _, il := range c.Interlocks {
-		if !validChannel([]byte(strings.ReplaceAll(il, ":", "_"))) {
+		if !validChannel(strings.ReplaceAll(il, ":", "_")) {
 			return fmt.Errorf("command entry %s: interlock %q is not a name", c.ID, il)
 		}
 	}
@@ -231,7 +231,7 @@ func (c *CommandEntry) Validate() error {
 		return fmt.Errorf("command entry %s: more than %d inputs and indices", c.ID, MaxCommandInputs)
 	}
 	for _, in := range append(append([]Input(nil), c.Inputs...), c.Indices...) {
-		if !validChannel([]byte(in.Name)) {
+		if !validChannel(in.Name) {
 			return fmt.Errorf("command entry %s: input %q is not a name of [a-z0-9_]", c.ID, in.Name)
 		}
 		if math.IsNaN(in.Value) || math.IsInf(in.Value, 0) {

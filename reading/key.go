@@ -58,7 +58,7 @@ func (k *KeyEntry) Text() string {
 
 // Validate checks the fields before the entry is signed.
 func (k *KeyEntry) Validate() error {
-	if err := validID([]byte(k.Meter)); err != nil {
+	if err := validID(k.Meter); err != nil {
 		return fmt.Errorf("key entry: meter: %w", err)
 	}
 	switch k.Action {
@@ -79,7 +79,7 @@ func (k *KeyEntry) Validate() error {
 	}
 	for _, f := range []string{k.Enterprise, k.Point} {
 		if f != "" {
-			if err := validID([]byte(f)); err != nil {
+			if err := validID(f); err != nil {
 				return fmt.Errorf("key entry for %s: %w", k.Meter, err)
 			}
 		}

@@ -305,23 +305,40 @@ func parseDecimal(s []byte) (float64, error) {
 	return f, nil
 }
 
-func validID(s []byte) error {
-	if len(s) == 0 || len(s) > 64 {
-		return fmt.Errorf("id must be 1-64 characters")
+// ValidID checks an identifier of a region, park, enterprise, metering
+// point, meter or command: 1–64 characters from [A-Za-z0-9._-]. These IDs
+// appear in MQTT topics and in signed-note key names, which forbid spaces
+// and '+'.
+func ValidID(id string) error { return validID(id) }
+
+func validID[T string | []byte](id T) error {
+	if len(id) == 0 {
+		return fmt.Errorf("empty id")
 	}
-	for _, c := range s {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-') {
-			return fmt.Errorf("id %q: character %q not allowed", s, c)
+	if len(id) > 64 {
+		return fmt.Errorf("id %.20q… longer than 64 characters", id)
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-'
+		if !ok {
+			return fmt.Errorf("id %q: character %q not allowed (use A-Z a-z 0-9 . _ -)", id, c)
 		}
 	}
 	return nil
 }
 
-func validChannel(s []byte) bool {
+// ValidChannel reports whether s is a channel name: 1–32 characters of
+// [a-z0-9_]. Meters, points, interlocks and commands all name channels by
+// this rule.
+func ValidChannel(s string) bool { return validChannel(s) }
+
+func validChannel[T string | []byte](s T) bool {
 	if len(s) == 0 || len(s) > 32 {
 		return false
 	}
-	for _, c := range s {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
 		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_') {
 			return false
 		}

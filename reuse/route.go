@@ -8,7 +8,8 @@ import (
 
 // Range is an allowed interval of a quality parameter; nil bounds are open.
 type Range struct {
-	Min, Max *float64
+	Min *float64 `json:"min,omitempty"`
+	Max *float64 `json:"max,omitempty"`
 }
 
 // Holds reports whether v lies in the range.

@@ -20,14 +20,26 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-4}
-data=../shared/data/networks
-if [[ ! -d $data ]]; then
-	echo "shared data not found at $data" >&2
-	exit 1
-fi
-bin=$(mktemp -d)/shuixiao
-trap 'rm -rf "$(dirname "$bin")"' EXIT
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+bin=$tmp/shuixiao
 go build -o "$bin" ./cmd/shuixiao
+
+# The networks are in testdata/networks, the large ones gzip-compressed
+# (testdata/README.md): give both tools plain copies.
+data=$tmp/networks
+mkdir "$data"
+for net in L-TOWN Net6 BWSN_Network_2; do
+	src=testdata/networks/$net.inp
+	if [[ -f $src ]]; then
+		cp "$src" "$data/"
+	elif [[ -f $src.gz ]]; then
+		gzip -dc "$src.gz" >"$data/$net.inp"
+	else
+		echo "bench-hydraulics: $src(.gz) missing" >&2
+		exit 1
+	fi
+done
 
 # EPANET 2.3.5 figures measured on the project's reference machine
 # (shared/reference/hydraulics.md §4.1, min of 20 runs).

@@ -33,7 +33,7 @@ func TestBalancePackageAgrees(t *testing.T) {
 					v[pt.ID] = pt.Spec.Flow(vol) * (1 + pt.Meter.Bias)
 				}
 			}
-			return v, e.Plant.BalanceOf(vol)
+			return v, e.System.BalanceOf(vol)
 		}
 		vol, truth := metered(nil)
 		in := balance.Compute(points, vol, settings)
@@ -61,7 +61,7 @@ func TestBalancePackageAgrees(t *testing.T) {
 		checkSankey(t, e.ID, balance.Diagram(points, vol))
 		// A leak on every header: the boundary fails the tolerance.
 		leak := map[meter.Source]float64{}
-		for _, s := range e.Plant.Sources {
+		for _, s := range e.System.Sources {
 			leak[s] = p.Params.LeakInjected
 		}
 		lv, _ := metered(leak)

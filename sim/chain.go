@@ -9,7 +9,6 @@ import (
 
 	"golang.org/x/mod/sumdb/note"
 
-	"github.com/shuixiao/shuixiao/meter"
 	"github.com/shuixiao/shuixiao/reading"
 )
 
@@ -17,12 +16,12 @@ import (
 // from a secret: the same secret and ID always give the same key, so a
 // simulator restarted with the same secret keeps its registered keys.
 func MeterKey(secret []byte, meterID string) (signerKey, verifierKey string, err error) {
-	if err := meter.ValidID(meterID); err != nil {
+	if err := reading.ValidID(meterID); err != nil {
 		return "", "", fmt.Errorf("meter key: %w", err)
 	}
 	mac := hmac.New(sha256.New, secret)
 	mac.Write([]byte("shuixiao-sim meter key v1\x00" + meterID))
-	return note.GenerateKey(bytes.NewReader(mac.Sum(nil)), meter.KeyName(meterID))
+	return note.GenerateKey(bytes.NewReader(mac.Sum(nil)), reading.KeyName(meterID))
 }
 
 // MQTTPassword derives a meter's MQTT password from the same secret.
@@ -46,7 +45,7 @@ type Chain struct {
 // NewChain returns a chain that continues after lastSeq and prev (zero
 // values for a new meter).
 func NewChain(meterID, point string, signer note.Signer, lastSeq uint64, prev reading.Hash) (*Chain, error) {
-	if signer.Name() != meter.KeyName(meterID) {
+	if signer.Name() != reading.KeyName(meterID) {
 		return nil, fmt.Errorf("chain for %s: signer is %q", meterID, signer.Name())
 	}
 	return &Chain{Meter: meterID, Point: point, signer: signer, seq: lastSeq, prev: prev}, nil

@@ -8,7 +8,7 @@
 //
 // The package has three layers:
 //
-//   - The water model (Plant, Build, Plant.Flows) is pure: given a design and
+//   - The water model (WaterSystem, Build, WaterSystem.Flows) is pure: given a design and
 //     the conditions at an instant (production, air temperature, office
 //     occupancy, leaks) it returns every stream's flow. Its volumes close:
 //     for each unit and for the whole enterprise, what goes in comes out as
@@ -24,7 +24,7 @@
 //     it registers parks, enterprises, points and meter keys through the HTTP
 //     API, publishes readings, writes the acknowledgement log and applies
 //     fault injections (offline, reset, replace, leak, replay,
-//     forged-signature, tamper, skew, pipe-leak).
+//     forged-signature, tamper, skew, pipe-leak, ro-seal).
 //   - The park network (ParkModel, Config.ParkNetwork): the supply network
 //     of the park with the most enterprises, simulated over time with package
 //     network's solver (demand patterns with noise, a pump and a tank under

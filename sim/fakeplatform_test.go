@@ -264,7 +264,7 @@ func (f *fakePlatform) serveHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		v, err := note.NewVerifier(m.Key)
-		if err != nil || v.Name() != meter.KeyName(m.ID) {
+		if err != nil || v.Name() != reading.KeyName(m.ID) {
 			fail(400, "bad key")
 			return
 		}

@@ -150,6 +150,8 @@ func (s *Sim) Inject(ctx context.Context, kind, enterpriseID string) (InjectionR
 		rep.Detail, rep.Meter, err = s.injectLeak(er)
 	case "pipe-leak":
 		rep.Detail, rep.Meter, err = s.injectPipeLeak()
+	case "ro-seal":
+		rep.Enterprise, rep.Meter, rep.Detail, err = s.injectROSeal(enterpriseID)
 	case "replace":
 		rep.Detail, err = s.replace(ctx, er, i, d)
 	case "replay":
@@ -180,10 +182,37 @@ func (s *Sim) Inject(ctx context.Context, kind, enterpriseID string) (InjectionR
 	return rep, nil
 }
 
+// roSealBypass is the share of RO feed a failed permeate seal lets through:
+// about three times the permeate's design conductivity, above the
+// RO-permeate class and well within the make-up classes.
+const roSealBypass = 0.03
+
+// injectROSeal fails a permeate seal of the controlled plant of an
+// enterprise (or of the first controlled plant): the permeate's conductivity
+// rises, the uses that need RO-permeate quality are cut off, and the RO's
+// normalised salt passage asks for a cleaning that does not cure it.
+func (s *Sim) injectROSeal(enterpriseID string) (enterprise, meterID, detail string, err error) {
+	pps := s.ProcessPlants()
+	if len(pps) == 0 {
+		return "", "", "", fmt.Errorf("no controlled plant runs (--plants 0)")
+	}
+	pp := pps[0]
+	for _, p := range pps {
+		if p.Enterprise == enterpriseID {
+			pp = p
+		}
+	}
+	pp.mu.Lock()
+	pp.st.PermeateBypass = roSealBypass
+	pp.mu.Unlock()
+	return pp.Enterprise, pp.Control.Reuse.Sensors.ROPermCond.Meter,
+		fmt.Sprintf("RO permeate seal of plant %s fails: %.0f %% of the feed reaches the permeate; its conductivity rises about threefold", pp.ID, 100*roSealBypass), nil
+}
+
 // injectLeak opens a hidden leak between the level-1 intake meter of the
 // enterprise's largest source and its level-2 meters.
 func (s *Sim) injectLeak(er *entRuntime) (detail, meterID string, err error) {
-	p := er.e.Plant
+	p := er.e.System
 	design := p.DesignFlows()
 	var src meter.Source
 	best := -1.0
@@ -336,7 +365,7 @@ func (s *Sim) forge(d *Device) (string, uint64, error) {
 	d.conn.Send(Outgoing{Seq: seq, Time: now, Note: wrongKey, Tag: "forged-signature"})
 	d.conn.Send(Outgoing{Seq: seq, Time: now, Note: altered, Tag: "forged-signature"})
 	return fmt.Sprintf("two readings with seq %d: one signed by a wrong key named %s, one with a digit changed after signing (expect: both rejected, bad signature)",
-		seq, meter.KeyName(d.ID)), seq, nil
+		seq, reading.KeyName(d.ID)), seq, nil
 }
 
 // tamper waits for a full entry bundle and edits one reading in it,

@@ -39,7 +39,7 @@ type PointSpec struct {
 	ParentTag string
 	Role      PointRole
 	Unit      string // the unit the point belongs to, if any
-	// Streams are indices into Plant.Streams whose flows the point measures.
+	// Streams are indices into WaterSystem.Streams whose flows the point measures.
 	Streams  []int
 	Channels []string
 	Signed   meter.SigningSite
@@ -78,7 +78,7 @@ var (
 // it serves. Reused water is metered once, never at two nested points, so
 // Vr is the sum of the recirculation and cascade stages (as package balance
 // computes it).
-func (p *Plant) MeteringPoints(params Parameters) []PointSpec {
+func (p *WaterSystem) MeteringPoints(params Parameters) []PointSpec {
 	var out []PointSpec
 	unitSupplyTag := map[string]string{}
 	for _, s := range p.Sources {
@@ -184,7 +184,7 @@ func (ps *PointSpec) Flow(flows []float64) float64 {
 
 // qualityContext is what a point's quality channels depend on.
 type qualityContext struct {
-	plant      *Plant
+	plant      *WaterSystem
 	template   *Template
 	flows      []float64
 	production float64

@@ -32,7 +32,7 @@ func (e *Enterprise) ConditionsAt(t time.Time, params *Parameters, leak map[mete
 // Volumes integrates the enterprise's stream flows (trapezoidal rule) from
 // from to to with the given step, returning m³ per stream.
 func (e *Enterprise) Volumes(params *Parameters, from, to time.Time, step time.Duration, leak map[meter.Source]float64) []float64 {
-	p := e.Plant
+	p := e.System
 	vol := make([]float64, len(p.Streams))
 	prev := p.Flows(e.ConditionsAt(from, params, leak))
 	cur := make([]float64, len(p.Streams))
@@ -56,7 +56,7 @@ func (e *Enterprise) Volumes(params *Parameters, from, to time.Time, step time.D
 // to, integrating the production pattern.
 func (e *Enterprise) Output(from, to time.Time, step time.Duration) float64 {
 	total := 0.0
-	perHour := e.Plant.Capacity / 24
+	perHour := e.System.Capacity / 24
 	for t := from; t.Before(to); t = t.Add(step) {
 		next := t.Add(step)
 		if next.After(to) {
@@ -79,8 +79,8 @@ type Sample struct {
 // Sample evaluates every point of the enterprise at model time t.
 func (e *Enterprise) Sample(params *Parameters, t time.Time, leak map[meter.Source]float64) (Conditions, []Sample) {
 	c := e.ConditionsAt(t, params, leak)
-	flows := e.Plant.Flows(c)
-	ctx := &qualityContext{plant: e.Plant, template: &e.Template, flows: flows, production: c.Production, key: e.Key, t: t}
+	flows := e.System.Flows(c)
+	ctx := &qualityContext{plant: e.System, template: &e.Template, flows: flows, production: c.Production, key: e.Key, t: t}
 	out := make([]Sample, len(e.Points))
 	for i, pt := range e.Points {
 		q := pt.Spec.Flow(flows)

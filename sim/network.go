@@ -1,38 +1,19 @@
 package sim
 
 import (
-	_ "embed"
 	"fmt"
-	"math"
 	"math/rand/v2"
-	"slices"
 	"strings"
 
 	"github.com/shuixiao/shuixiao/meter"
 	"github.com/shuixiao/shuixiao/netmon"
 	"github.com/shuixiao/shuixiao/network"
+	"github.com/shuixiao/shuixiao/sim/parknet"
 )
 
-// parkINP is the demo park's supply network: an original design for the
-// simulator (municipal connection, booster pump station, elevated tank,
-// three district metered areas, 62 junctions), not a copy of any real or
-// benchmark network.
-//
-//go:embed data/park.inp
-var parkINP []byte
-
-// ParkNetworkINP returns the .inp text of the demo park network.
-func ParkNetworkINP() []byte { return slices.Clone(parkINP) }
-
-// The demo park network's demand noise and instruments. Engineering
-// assumptions for a plausible simulation, not numbers from a standard.
+// The demo park network's instruments. Engineering assumptions for a
+// plausible simulation, not numbers from a standard.
 const (
-	// parkDemandNoise is the relative noise of each junction's demand, an
-	// AR(1) process with parkDemandMemory per 5-minute step.
-	parkDemandNoise  = 0.03
-	parkDemandMemory = 0.9
-	// parkDayNoise is the relative spread of a whole day's demand.
-	parkDayNoise = 0.04
 	// Sensor noise: pressure (m of head, σ as BattLeDIM's σ = 0.02 m
 	// scenario), flow (relative), tank level (m).
 	parkPressureNoise = 0.02
@@ -42,160 +23,6 @@ const (
 	// consumers are metered by the utility; smaller ones are not.
 	parkCustomerMin = 3.5
 )
-
-// ParkModel simulates the demo park network over time with package
-// network's solver: an extended period simulation whose junction demands
-// follow the file's patterns with noise, and leaks opened as emitters. It
-// is pure: time comes in as network seconds, randomness from the seed.
-type ParkModel struct {
-	net    *network.Network
-	solver *network.Solver
-	rng    *rand.Rand
-	// start is the network time at solver time 0.
-	start   int64
-	base    []float64 // base demand of each junction
-	ar      []float64 // AR(1) noise state of each junction
-	day     int64
-	dayMult float64
-	leaks   map[int]float64 // junction → emitter coefficient
-}
-
-// NewParkModel starts the park network's simulation at network time start
-// (seconds; see netmon.Clock), with the tank at its initial level.
-func NewParkModel(seed int64, start int64) (*ParkModel, error) {
-	net, err := network.ParseBytes(parkINP)
-	if err != nil {
-		return nil, fmt.Errorf("park network: %w", err)
-	}
-	// Solver time 0 is network time start: shift the patterns so that they
-	// follow the time of day.
-	net.Times.PatternStart = start % 86400
-	s, err := network.NewSolver(net)
-	if err != nil {
-		return nil, fmt.Errorf("park network: %w", err)
-	}
-	if err := s.SetDuration(1 << 40); err != nil {
-		return nil, err
-	}
-	s.Init()
-	m := &ParkModel{net: net, solver: s, rng: rand.New(rand.NewPCG(uint64(seed), 0x9a7c)), start: start,
-		day: -1, leaks: map[int]float64{}}
-	for i := range net.Junctions {
-		b := 0.0
-		if d := net.Nodes[i].Demands; len(d) > 0 {
-			b = d[0].Base
-		}
-		m.base = append(m.base, b)
-		m.ar = append(m.ar, 0)
-	}
-	return m, nil
-}
-
-// Network returns the model's network (read-only).
-func (m *ParkModel) Network() *network.Network { return m.net }
-
-// Time returns the network time of the current solution.
-func (m *ParkModel) Time() int64 { return m.start + m.solver.Time() }
-
-// Advance moves the simulation to network time t (not before the current
-// time) and solves it, with fresh demand noise.
-func (m *ParkModel) Advance(t int64) error {
-	target := t - m.start
-	if target < m.solver.Time() {
-		return fmt.Errorf("park network: time %d is before %d", t, m.Time())
-	}
-	if d := t / 86400; d != m.day {
-		m.day, m.dayMult = d, 1+parkDayNoise*m.rng.NormFloat64()
-	}
-	innovation := math.Sqrt(1 - parkDemandMemory*parkDemandMemory)
-	for i, b := range m.base {
-		if b == 0 {
-			continue
-		}
-		m.ar[i] = parkDemandMemory*m.ar[i] + innovation*m.rng.NormFloat64()
-		if err := m.solver.SetJunctionDemand(i, 0, b*m.dayMult*max(1+parkDemandNoise*m.ar[i], 0)); err != nil {
-			return err
-		}
-	}
-	for m.solver.Time() < target {
-		if err := m.solver.SolveStep(); err != nil {
-			return fmt.Errorf("park network at %d: %w", m.Time(), err)
-		}
-		if m.solver.NextStep() == 0 {
-			return fmt.Errorf("park network: simulation ended at %d", m.Time())
-		}
-	}
-	if err := m.solver.SolveStep(); err != nil {
-		return fmt.Errorf("park network at %d: %w", m.Time(), err)
-	}
-	return nil
-}
-
-// Pressure returns a node's pressure (m; for a tank its water level).
-func (m *ParkModel) Pressure(node string) (float64, error) {
-	i, ok := m.net.NodeIndex(node)
-	if !ok {
-		return 0, fmt.Errorf("park network: no node %s", node)
-	}
-	return m.solver.Pressure(i), nil
-}
-
-// Flow returns a link's flow (m³/h).
-func (m *ParkModel) Flow(link string) (float64, error) {
-	k, ok := m.net.LinkIndex(link)
-	if !ok {
-		return 0, fmt.Errorf("park network: no link %s", link)
-	}
-	return m.solver.Flow(k), nil
-}
-
-// Demand returns the consumers' demand delivered at a junction (m³/h),
-// leaks excluded.
-func (m *ParkModel) Demand(node string) (float64, error) {
-	i, ok := m.net.NodeIndex(node)
-	if !ok {
-		return 0, fmt.Errorf("park network: no node %s", node)
-	}
-	return m.solver.NodeResult(i).DemandFlow, nil
-}
-
-// OpenLeak opens a leak at a junction sized to about flowM3H at its present
-// pressure (an emitter: q = C·√p, the orifice law of BattLeDIM and WNTR)
-// and returns the emitter coefficient.
-func (m *ParkModel) OpenLeak(node string, flowM3H float64) (float64, error) {
-	i, ok := m.net.NodeIndex(node)
-	if !ok || i >= m.net.Junctions {
-		return 0, fmt.Errorf("park network: %s is not a junction", node)
-	}
-	p := m.solver.Pressure(i)
-	if !(p > 1) {
-		return 0, fmt.Errorf("park network: junction %s has %.1f m of pressure; no leak can flow", node, p)
-	}
-	c := flowM3H / math.Sqrt(p)
-	if err := m.solver.SetEmitter(i, c); err != nil {
-		return 0, err
-	}
-	m.leaks[i] = c
-	return c, nil
-}
-
-// CloseLeak closes the leak at a junction (the pipe was repaired).
-func (m *ParkModel) CloseLeak(node string) error {
-	i, ok := m.net.NodeIndex(node)
-	if !ok {
-		return fmt.Errorf("park network: no node %s", node)
-	}
-	delete(m.leaks, i)
-	return m.solver.SetEmitter(i, 0)
-}
-
-// LeakFlow returns the outflow of the leak at a junction (m³/h).
-func (m *ParkModel) LeakFlow(node string) float64 {
-	if i, ok := m.net.NodeIndex(node); ok {
-		return m.solver.NodeResult(i).Emitter
-	}
-	return 0
-}
 
 // parkPoint is one metering point of the park's water utility and what it
 // measures in the model.
@@ -326,7 +153,7 @@ func parkUtilityName(r meter.Region) (string, string) {
 
 // parkReading is what a park point's instrument shows (before rounding),
 // channel by channel, except totalisers, which integrate the flow.
-func parkReading(m *ParkModel, p parkPoint, noise *rand.Rand) (map[string]float64, error) {
+func parkReading(m *parknet.Model, p parkPoint, noise *rand.Rand) (map[string]float64, error) {
 	out := map[string]float64{}
 	for _, ch := range p.Channels {
 		switch ch {
@@ -357,7 +184,7 @@ func parkReading(m *ParkModel, p parkPoint, noise *rand.Rand) (map[string]float6
 }
 
 // parkTrueFlow is the flow a park point meters: a link's or a customer's.
-func parkTrueFlow(m *ParkModel, p parkPoint) (float64, error) {
+func parkTrueFlow(m *parknet.Model, p parkPoint) (float64, error) {
 	if p.Customer != "" {
 		return m.Demand(p.Customer)
 	}

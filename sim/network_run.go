@@ -19,6 +19,7 @@ import (
 	"github.com/shuixiao/shuixiao/meter"
 	"github.com/shuixiao/shuixiao/netmon"
 	"github.com/shuixiao/shuixiao/reading"
+	"github.com/shuixiao/shuixiao/sim/parknet"
 )
 
 // parkStepS is the park network's time step (network seconds): its
@@ -35,7 +36,7 @@ type parkRuntime struct {
 	utility meter.Enterprise
 	netID   string
 	clock   netmon.Clock
-	model   *ParkModel
+	model   *parknet.Model
 	points  []parkPoint
 	devices []*Device // aligned with points
 	noise   *rand.Rand
@@ -134,7 +135,7 @@ func (s *Sim) registerParkNetwork(ctx context.Context) (*parkRuntime, error) {
 	}
 	clk := s.parkClock()
 	start := clk.clock.Seconds(time.Now()) / parkStepS * parkStepS
-	model, err := NewParkModel(s.prov.Seed, start)
+	model, err := parknet.New(s.prov.Seed, start)
 	if err != nil {
 		return nil, err
 	}
@@ -193,7 +194,7 @@ func (s *Sim) registerParkNetwork(ctx context.Context) (*parkRuntime, error) {
 		return nil, err
 	}
 	body := map[string]any{"id": pr.netID, "name": park.Name + "供水管网（模拟）", "name_en": park.NameEN + " supply network (simulated)",
-		"park": park.ID, "enterprise": util.ID, "inp": string(parkINP), "config": json.RawMessage(raw)}
+		"park": park.ID, "enterprise": util.ID, "inp": string(parknet.INP()), "config": json.RawMessage(raw)}
 	if err := s.api.do(ctx, http.MethodPut, "/api/v1/networks/"+url.PathEscape(pr.netID), body, nil); err != nil {
 		return nil, fmt.Errorf("register network %s: %w", pr.netID, err)
 	}

@@ -9,10 +9,11 @@ import (
 
 	"github.com/shuixiao/shuixiao/leak"
 	"github.com/shuixiao/shuixiao/netmon"
+	"github.com/shuixiao/shuixiao/sim/parknet"
 )
 
 func TestParkNetworkIsConsistent(t *testing.T) {
-	m, err := NewParkModel(1, 0)
+	m, err := parknet.New(1, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,7 +116,7 @@ type detectionResult struct {
 // flows, levels), opens the leak after calibration plus a leak-free day,
 // and reports what the detector did.
 func runParkDetection(t testing.TB, seed int64, sc parkScenario, calibrationDays float64, leakAfter time.Duration) detectionResult {
-	m, err := NewParkModel(seed, 0)
+	m, err := parknet.New(seed, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

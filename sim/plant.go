@@ -6,6 +6,7 @@ import (
 	"sort"
 
 	"github.com/shuixiao/shuixiao/meter"
+	"github.com/shuixiao/shuixiao/reading"
 )
 
 // UnitKind is the role of a unit in a plant's water system.
@@ -87,9 +88,9 @@ type UnitSpec struct {
 	Loss float64
 }
 
-// PlantSpec is a plant to build: a template's units, its archetype and the
+// WaterSystemSpec is a water system to build: a template's units, its archetype and the
 // hidden background leakage of each fresh-water header.
-type PlantSpec struct {
+type WaterSystemSpec struct {
 	Archetype Archetype
 	// Capacity is the design daily product output in Archetype.Unit.
 	Capacity float64
@@ -147,7 +148,7 @@ type Stream struct {
 }
 
 // Unit is a built unit: its spec scaled to the plant, and the indices of its
-// streams in Plant.Streams (-1 where absent).
+// streams in WaterSystem.Streams (-1 where absent).
 type Unit struct {
 	UnitSpec
 	// Circulation is a cooling system's design circulating flow or a
@@ -173,9 +174,9 @@ type Conditions struct {
 	Leak map[meter.Source]float64
 }
 
-// Plant is a built water system: units, streams and their design flows.
+// WaterSystem is a built water system: units, streams and their design flows.
 // It is immutable; Flows evaluates it at given conditions.
-type Plant struct {
+type WaterSystem struct {
 	Archetype Archetype
 	Capacity  float64
 	Units     []Unit
@@ -198,12 +199,12 @@ type Plant struct {
 // the design intake equals Capacity × IntakePerUnit per day, and the process
 // recirculation is sized so that the design reuse rate equals the
 // archetype's ReuseRate.
-func Build(spec PlantSpec, params Parameters) (*Plant, error) {
+func Build(spec WaterSystemSpec, params Parameters) (*WaterSystem, error) {
 	a := spec.Archetype
 	if spec.Capacity <= 0 {
 		return nil, fmt.Errorf("plant %s: capacity %v", a.Key, spec.Capacity)
 	}
-	p := &Plant{Archetype: a, Capacity: spec.Capacity, params: params,
+	p := &WaterSystem{Archetype: a, Capacity: spec.Capacity, params: params,
 		intake: map[meter.Source]int{}, leak: map[meter.Source]int{},
 		boiler: -1, demin: -1, wwtp: -1, reuse: -1, LeakBackground: map[meter.Source]float64{}}
 	p.designConditions = Conditions{Production: 1, AirC: params.DesignAirC, Office: 1}
@@ -273,7 +274,7 @@ func Build(spec PlantSpec, params Parameters) (*Plant, error) {
 	return p, nil
 }
 
-func (p *Plant) unitIndex(id string) int {
+func (p *WaterSystem) unitIndex(id string) int {
 	for i := range p.Units {
 		if p.Units[i].ID == id {
 			return i
@@ -282,18 +283,18 @@ func (p *Plant) unitIndex(id string) int {
 	return -1
 }
 
-func (p *Plant) addStream(kind StreamKind, from, to string) int {
+func (p *WaterSystem) addStream(kind StreamKind, from, to string) int {
 	id := string(kind) + "/" + from + ">" + to
 	p.Streams = append(p.Streams, Stream{ID: id, Kind: kind, From: from, To: to})
 	return len(p.Streams) - 1
 }
 
 // layout validates the units and creates the streams between them.
-func (p *Plant) layout(spec PlantSpec) error {
+func (p *WaterSystem) layout(spec WaterSystemSpec) error {
 	key := spec.Archetype.Key
 	seen := map[string]bool{}
 	for _, us := range spec.Units {
-		if err := meter.ValidID(us.ID); err != nil {
+		if err := reading.ValidID(us.ID); err != nil {
 			return fmt.Errorf("plant %s: unit: %w", key, err)
 		}
 		if seen[us.ID] {
@@ -437,7 +438,7 @@ func (p *Plant) layout(spec PlantSpec) error {
 	return nil
 }
 
-func (p *Plant) hasSource(s meter.Source) bool {
+func (p *WaterSystem) hasSource(s meter.Source) bool {
 	for _, v := range p.Sources {
 		if v == s {
 			return true
@@ -448,14 +449,14 @@ func (p *Plant) hasSource(s meter.Source) bool {
 
 // Flows returns the flow of every stream (m³/h, aligned with Streams) at
 // the given conditions. Each unit's inflows equal its outflows.
-func (p *Plant) Flows(c Conditions) []float64 {
+func (p *WaterSystem) Flows(c Conditions) []float64 {
 	f := make([]float64, len(p.Streams))
 	p.FlowsInto(f, c)
 	return f
 }
 
 // FlowsInto is Flows writing into f, which must have len(Streams).
-func (p *Plant) FlowsInto(f []float64, c Conditions) {
+func (p *WaterSystem) FlowsInto(f []float64, c Conditions) {
 	for i := range f {
 		f[i] = 0
 	}
@@ -611,7 +612,7 @@ func (p *Plant) FlowsInto(f []float64, c Conditions) {
 	}
 }
 
-func (p *Plant) sumKind(f []float64, k StreamKind) float64 {
+func (p *WaterSystem) sumKind(f []float64, k StreamKind) float64 {
 	t := 0.0
 	for i, s := range p.Streams {
 		if s.Kind == k {
@@ -622,11 +623,11 @@ func (p *Plant) sumKind(f []float64, k StreamKind) float64 {
 }
 
 // DesignIntake is the plant's fresh-water intake at design conditions, m³/h.
-func (p *Plant) DesignIntake() float64 { return p.designIntakeM3h }
+func (p *WaterSystem) DesignIntake() float64 { return p.designIntakeM3h }
 
 // DesignFlows returns the stream flows at design conditions (production 1,
 // design air temperature, a working day's occupancy), m³/h.
-func (p *Plant) DesignFlows() []float64 { return append([]float64(nil), p.designFlows...) }
+func (p *WaterSystem) DesignFlows() []float64 { return append([]float64(nil), p.designFlows...) }
 
 // Balance holds the GB/T 12452-2022 water-balance quantities of a plant over
 // a period (volumes, m³) or at an instant (flows, m³/h).
@@ -659,7 +660,7 @@ func (b Balance) Error() float64 {
 
 // BalanceOf sums stream flows or volumes (aligned with Streams) into the
 // enterprise balance.
-func (p *Plant) BalanceOf(v []float64) Balance {
+func (p *WaterSystem) BalanceOf(v []float64) Balance {
 	var b Balance
 	for i, s := range p.Streams {
 		switch {
@@ -681,7 +682,7 @@ func (p *Plant) BalanceOf(v []float64) Balance {
 // NodeImbalance returns, for every node that is neither a source nor a sink,
 // Σ inflow − Σ outflow of the given flows or volumes. Self-loops count on
 // both sides. A closed balance gives zeros.
-func (p *Plant) NodeImbalance(v []float64) map[string]float64 {
+func (p *WaterSystem) NodeImbalance(v []float64) map[string]float64 {
 	out := map[string]float64{}
 	for i, s := range p.Streams {
 		out[s.To] += v[i]
@@ -700,7 +701,7 @@ func isTerminal(node string) bool {
 }
 
 // Nodes lists the plant's internal nodes (headers and units) in a stable order.
-func (p *Plant) Nodes() []string {
+func (p *WaterSystem) Nodes() []string {
 	set := map[string]bool{}
 	for _, s := range p.Streams {
 		for _, n := range []string{s.From, s.To} {

@@ -18,7 +18,7 @@ func mustParams(t testing.TB) Parameters {
 	return p
 }
 
-func buildArchetype(t testing.TB, key string, variant uint64) *Plant {
+func buildArchetype(t testing.TB, key string, variant uint64) *WaterSystem {
 	t.Helper()
 	archs, err := Archetypes()
 	if err != nil {
@@ -35,7 +35,7 @@ func buildArchetype(t testing.TB, key string, variant uint64) *Plant {
 				leak[u.Source] = 0.01
 			}
 		}
-		p, err := Build(PlantSpec{Archetype: a, Capacity: (a.CapacityMin + a.CapacityMax) / 2, Units: units, LeakBackground: leak}, mustParams(t))
+		p, err := Build(WaterSystemSpec{Archetype: a, Capacity: (a.CapacityMin + a.CapacityMax) / 2, Units: units, LeakBackground: leak}, mustParams(t))
 		if err != nil {
 			t.Fatalf("%s: %v", key, err)
 		}
@@ -105,7 +105,7 @@ func TestCoolingTowerVector(t *testing.T) {
 	params := mustParams(t)
 	params.DriftFraction = 0.0001
 	a := Archetype{Key: "vector", IntakePerUnit: 1, ReuseRate: 0.995, CapacityMin: 1, CapacityMax: 1}
-	p, err := Build(PlantSpec{Archetype: a, Capacity: 24, Units: []UnitSpec{
+	p, err := Build(WaterSystemSpec{Archetype: a, Capacity: 24, Units: []UnitSpec{
 		{ID: "CT", Kind: UnitCooling, Source: meter.SourceSurface, Demand: 1, RangeC: 10, Cycles: 5},
 		{ID: "P", Kind: UnitProcess, Source: meter.SourceSurface, Demand: 1, Consumed: 0.5, Recirculation: 1},
 		{ID: "WWTP", Kind: UnitWWTP},
@@ -178,7 +178,7 @@ func TestDayBalance(t *testing.T) {
 			time.Date(2026, 7, 19, 0, 0, 0, 0, ChinaTime), // a hot Sunday
 		} {
 			vol := e.Volumes(&params, day, day.Add(24*time.Hour), time.Minute, nil)
-			p := e.Plant
+			p := e.System
 			// Every unit and header: in = out.
 			for node, d := range p.NodeImbalance(vol) {
 				through := 0.0
@@ -310,7 +310,7 @@ func TestBuildRejects(t *testing.T) {
 		"too much loop":   {{ID: "C", Kind: UnitCooling, Source: meter.SourceSurface, Demand: 1, RangeC: 5, Cycles: 3}, wwtp},
 		"bad id":          {{ID: "a b", Kind: UnitWWTP}},
 	} {
-		if _, err := Build(PlantSpec{Archetype: a, Capacity: 10, Units: units}, params); err == nil {
+		if _, err := Build(WaterSystemSpec{Archetype: a, Capacity: 10, Units: units}, params); err == nil {
 			t.Errorf("%s: built", name)
 		}
 	}

@@ -51,6 +51,9 @@ type ProcessParams struct {
 	RO                 plant.ROFouling
 	RORef              reuse.ROData // as-new operating point at RORef.TempC
 	ROTempSwingC       float64      // daily feed temperature swing, °C
+	// Permeate after the degasser: turbidity (NTU) and pH as its analysers
+	// read them while the RO produces.
+	PermeateTurbNTU, PermeatePH float64
 	// Sequence timing the plant's control configuration uses: RO cleaning
 	// duration and shortest interval, and backwashes between UF CEBs (0: the
 	// default of reuse's thresholds table).
@@ -79,6 +82,13 @@ type ProcessState struct {
 	UF                               plant.UFState
 	RO                               plant.ROState
 	ROCleanings, UFBackwashes, MMFBW int // sequences started
+	// ReuseValves are the reuse-water valves to the production uses as last
+	// commanded (% open, by actuator name). Replaced, never changed in place,
+	// so a copy of the state stays as it was.
+	ReuseValves map[string]float64
+	// PermeateBypass is the share of RO feed reaching the permeate past the
+	// membranes (a failed O-ring or interconnector: the ro-seal injection).
+	PermeateBypass float64
 	// Last flows, for the instruments.
 	Flows plant.TowerFlows
 }
@@ -206,6 +216,8 @@ func (p *ProcessParams) ReadTower(s ProcessState, rng *rand.Rand) TowerReadings 
 type TrainReadings struct {
 	MMFHeadlossKPa, MMFTurbidity, UFTMPKPa, UFFlowM3h, UFTurbidity, TempC       float64
 	ROFeedMPa, RODPKPa, ROPermMPa, ROFeedCond, ROPermCond, ROFeedM3h, ROPermM3h float64
+	// Permeate quality; NaN while the RO does not produce (no sample flow).
+	ROPermTurb, ROPermPH float64
 }
 
 // ReadTrain samples the reuse train's instruments. The RO runs at constant
@@ -218,7 +230,7 @@ func (p *ProcessParams) ReadTrain(s ProcessState, m *reuse.Membranes, rng *rand.
 		return 1 + rel*rng.NormFloat64()
 	}
 	temp := p.roTempAt(s.T)
-	r := TrainReadings{TempC: temp, MMFTurbidity: p.FeedTurbidity * (1 - p.MMFRemoval) * noise(0.02)}
+	r := TrainReadings{TempC: temp, MMFTurbidity: p.FeedTurbidity * (1 - p.MMFRemoval) * noise(0.02), ROPermTurb: math.NaN(), ROPermPH: math.NaN()}
 	if s.MMFMode == reuse.MMFFiltering {
 		r.MMFHeadlossKPa = 100 * s.MMFHeadloss * noise(0.01)
 	}
@@ -246,7 +258,9 @@ func (p *ProcessParams) ReadTrain(s ProcessState, m *reuse.Membranes, rng *rand.
 	// Conductivity from NaCl-equivalent TDS with the same 0.64 factor the
 	// controller's estimate uses (chem: TDS ≈ 0.64·EC25).
 	r.ROFeedMPa, r.RODPKPa, r.ROPermMPa = feedP/10*noise(0.002), 100*dp*noise(0.005), p.RORef.PermeatePressure/10
-	r.ROFeedCond, r.ROPermCond = cf/0.64*noise(0.003), cp/0.64*noise(0.01)
+	cpm := cp*(1-s.PermeateBypass) + cf*s.PermeateBypass // what the permeate analyser sees
+	r.ROFeedCond, r.ROPermCond = cf/0.64*noise(0.003), cpm/0.64*noise(0.01)
 	r.ROFeedM3h, r.ROPermM3h = qp/y*noise(0.003), qp*noise(0.003)
+	r.ROPermTurb, r.ROPermPH = p.PermeateTurbNTU*noise(0.1), p.PermeatePH+0.05*(noise(1)-1)
 	return r
 }

@@ -62,7 +62,7 @@ func baseProcess() ProcessParams {
 		RO: plant.ROFouling{FlowDeclinePerDay: 0.05, SPRisePerDay: 0.02, DPRisePerDay: 0.03, CleanRecovery: 0.9},
 		RORef: reuse.ROData{FeedPressure: 10, DiffPressure: 1.5, PermeatePressure: 0.5, FeedTDS: 1200, PermeateTDS: 18,
 			Recovery: 0.75, TempC: 25, PermeateFlow: 40},
-		ROTempSwingC: 2, ROCleanS: 4 * 3600, ROMinCleanIntervalS: 12 * 3600,
+		ROTempSwingC: 2, ROCleanS: 4 * 3600, ROMinCleanIntervalS: 12 * 3600, PermeateTurbNTU: 0.03, PermeatePH: 7.0,
 	}
 }
 
@@ -174,6 +174,7 @@ func ProcessControl(plantID, enterprise, meterPrefix string, p ProcessParams, sp
 			MMF:       mmf, UF: uf, UFAreaM2: p.UF.AreaM2,
 			RO: control.ROControl{Reference: p.RORef, Thresholds: roThr, CondToTDS: 0.64, MinCleanIntervalS: p.ROMinCleanIntervalS,
 				CleanDurationS: p.ROCleanS, StaleAfterS: stale, ConfirmS: 1800},
+			Routing: reuseRouting(sensor, stale),
 		},
 		Actuators: []actuate.Actuator{
 			{Name: "makeup_valve", Device: meterPrefix + "MUV", Unit: "%", Limits: actuate.Limits{Min: 0, Max: 100, FailSafe: 100, Lockout: 0,
@@ -191,11 +192,48 @@ func ProcessControl(plantID, enterprise, meterPrefix string, p ProcessParams, sp
 				Values: []float64{0, 1, 2, 3, 4}}, RefreshS: 60},
 			{Name: "ro_mode", Device: meterPrefix + "ROU", Unit: "mode", Limits: actuate.Limits{Min: 0, Max: 1, Values: []float64{0, 1}}, RefreshS: 60},
 		},
-		Setpoints: map[string]control.Bound{"cycles": {Min: 2, Max: 8}, "product_mg_l": {Min: 2, Max: 15, Unit: "mg/L"},
+		Setpoints: map[string]control.Bound{"cycles": {Min: 2, Max: 8, MaxStep: 1}, "product_mg_l": {Min: 2, Max: 15, Unit: "mg/L"},
 			"ph": {Min: round(acidPH-0.8, 1), Max: round(p.PHFree, 1)}},
+	}
+	for _, u := range cfg.Reuse.Routing.Uses {
+		// Closed unless the routing shows the water fit for the use; closed when
+		// its readings are stale or locked out.
+		cfg.Actuators = append(cfg.Actuators, actuate.Actuator{Name: u.Valve, Device: meterPrefix + reuseValveTags[u.Valve], Unit: "%",
+			Limits: actuate.Limits{Min: 0, Max: 100, FailSafe: 0, Lockout: 0, Values: []float64{0, 100}, StaleAfterS: 2 * stale}, RefreshS: 60})
 	}
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("sim: process control configuration: %w", err)
 	}
 	return cfg, nil
+}
+
+// reuseValveTags are the device tags of the reuse-water valves.
+var reuseValveTags = map[string]string{"reuse_to_rinse": "RVR", "reuse_to_boiler": "RVB", "reuse_to_tower": "RVT", "reuse_to_washing": "RVW"}
+
+// permeateLab is the RO permeate's laboratory analysis for the parameters
+// its analysers do not measure (a low-salinity permeate; mg/L).
+var permeateLab = map[string]float64{"cl_mgl": 3, "hardness_mgl_caco3": 1, "alk_mgl_caco3": 4, "cod_mgl": 1, "nh3n_mgl": 0.2, "sio2_mgl": 0.3}
+
+// reuseRouting sends the RO permeate (40 m³/h at design) to four uses
+// whose demands add up to more than it makes, by priority and quality
+// class: the product rinse needs RO-permeate quality, the boiler and the
+// cooling tower their GB/T 19923 make-up columns, floor washing the washing
+// column. The analyser's permeate conductivity (and TDS from it), turbidity
+// and pH are judged live; the laboratory analysis covers the rest.
+func reuseRouting(sensor func(tag, ch string) control.Sensor, stale float64) *control.RoutingConfig {
+	cond := sensor(tagTrainAnalyser, "ro_perm_us_cm")
+	tds := cond
+	tds.Scale = 0.64 // NaCl-equivalent TDS, as the RO normalisation uses
+	return &control.RoutingConfig{StaleAfterS: stale,
+		Streams: []control.RouteStream{{Name: "ro_permeate", Label: "反渗透产水", LabelEN: "RO permeate", Flow: sensor(tagTrainAnalyser, "ro_perm_m3h"),
+			Quality: map[string]control.Sensor{"conductivity_us_cm": cond, "tds_mgl": tds, "turbidity_ntu": sensor(tagTrainAnalyser, "ro_perm_turb_ntu"),
+				"ph": sensor(tagTrainAnalyser, "ro_perm_ph")},
+			Lab: permeateLab}},
+		Uses: []control.RouteUse{
+			{Name: "product_rinse", Label: "产品漂洗水", LabelEN: "Product rinse water", DemandM3h: 12, Priority: 1, Class: "ro_permeate", Valve: "reuse_to_rinse"},
+			{Name: "boiler_makeup", Label: "锅炉补给水（除盐前）", LabelEN: "Boiler make-up (to the demineraliser)", DemandM3h: 10, Priority: 2,
+				Class: "boiler_makeup", Valve: "reuse_to_boiler"},
+			{Name: "tower_makeup", Label: "冷却塔补水", LabelEN: "Cooling-tower make-up", DemandM3h: 15, Priority: 3, Class: "cooling_makeup", Valve: "reuse_to_tower"},
+			{Name: "floor_washing", Label: "地面冲洗", LabelEN: "Floor washing", DemandM3h: 8, Priority: 4, Class: "washing", Valve: "reuse_to_washing"},
+		}}
 }

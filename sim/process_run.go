@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"math/rand"
 	"net/http"
@@ -156,7 +157,8 @@ func (p *ProcessPlant) points() ([]meter.Point, []string, []*actuate.Actuator, e
 		NameEN: "Reuse-train online analyser (MMF, UF, RO)", Level: meter.Level3, Stage: meter.StageTreatment,
 		Channels: []meter.Channel{as("mmf_dp_kpa", "dp_kpa"), std("turb_ntu"), std("tmp_kpa"), as("uf_flow_m3h", "flow_m3h"), std("temp_c"),
 			as("ro_feed_mpa", "pressure_mpa"), as("ro_dp_kpa", "dp_kpa"), as("ro_perm_mpa", "pressure_mpa"), as("ro_feed_us_cm", "cond_us_cm"),
-			as("ro_perm_us_cm", "cond_us_cm"), as("ro_feed_m3h", "flow_m3h"), as("ro_perm_m3h", "flow_m3h")}}
+			as("ro_perm_us_cm", "cond_us_cm"), as("ro_feed_m3h", "flow_m3h"), as("ro_perm_m3h", "flow_m3h"), as("ro_perm_turb_ntu", "turb_ntu"),
+			as("ro_perm_ph", "ph")}}
 	pts := []meter.Point{tower, train}
 	ids := []string{"HN-" + suffix + "-" + tagTowerAnalyser, "HN-" + suffix + "-" + tagTrainAnalyser}
 	acts := []*actuate.Actuator{nil, nil}
@@ -165,6 +167,8 @@ func (p *ProcessPlant) points() ([]meter.Point, []string, []*actuate.Actuator, e
 		"inhibitor_pump": {"阻垢缓蚀剂加药泵", "Scale/corrosion inhibitor pump"}, "acid_pump": {"加酸泵", "Acid pump"},
 		"biocide_pump": {"杀菌剂加药泵", "Biocide pump"}, "mmf_mode": {"多介质过滤器", "Multimedia filter sequence"},
 		"uf_mode": {"超滤装置", "UF rack sequence"}, "ro_mode": {"反渗透装置", "RO train"},
+		"reuse_to_rinse": {"回用水阀（产品漂洗）", "Reuse valve to product rinse"}, "reuse_to_boiler": {"回用水阀（锅炉补水）", "Reuse valve to boiler make-up"},
+		"reuse_to_tower": {"回用水阀（冷却塔补水）", "Reuse valve to cooling-tower make-up"}, "reuse_to_washing": {"回用水阀（地面冲洗）", "Reuse valve to floor washing"},
 	}
 	for i := range p.Control.Actuators {
 		a := &p.Control.Actuators[i]
@@ -336,7 +340,8 @@ func (p *ProcessPlant) advance(now time.Time, store *Store) {
 		case d.act == nil:
 			vals = values(d.pt, map[string]float64{"mmf_dp_kpa": tr.MMFHeadlossKPa, "turb_ntu": tr.MMFTurbidity, "tmp_kpa": tr.UFTMPKPa,
 				"uf_flow_m3h": tr.UFFlowM3h, "temp_c": tr.TempC, "ro_feed_mpa": tr.ROFeedMPa, "ro_dp_kpa": tr.RODPKPa, "ro_perm_mpa": tr.ROPermMPa,
-				"ro_feed_us_cm": tr.ROFeedCond, "ro_perm_us_cm": tr.ROPermCond, "ro_feed_m3h": tr.ROFeedM3h, "ro_perm_m3h": tr.ROPermM3h})
+				"ro_feed_us_cm": tr.ROFeedCond, "ro_perm_us_cm": tr.ROPermCond, "ro_feed_m3h": tr.ROFeedM3h, "ro_perm_m3h": tr.ROPermM3h,
+				"ro_perm_turb_ntu": tr.ROPermTurb, "ro_perm_ph": tr.ROPermPH})
 		default:
 			d.mu.Lock()
 			due := d.dirty || heartbeat
@@ -405,6 +410,9 @@ func (p *ProcessPlant) position(name string) float64 {
 		return float64(s.UFMode)
 	case "ro_mode":
 		return float64(s.ROMode)
+	}
+	if _, ok := reuseValveTags[name]; ok {
+		return s.ReuseValves[name] // closed until commanded
 	}
 	return math.NaN()
 }
@@ -487,6 +495,15 @@ func (p *ProcessPlant) apply(name string, v float64) {
 			s.ROCleanings++ // cleanings started
 		}
 		s.ROMode = int(v)
+	default:
+		if _, ok := reuseValveTags[name]; ok {
+			m := maps.Clone(s.ReuseValves)
+			if m == nil {
+				m = map[string]float64{}
+			}
+			m[name] = v
+			s.ReuseValves = m
+		}
 	}
 }
 
@@ -507,7 +524,7 @@ func (s *Sim) startProcessPlants(ctx context.Context, wg *sync.WaitGroup) error 
 		if len(s.processPlants) >= s.cfg.ProcessPlants {
 			break
 		}
-		if !slices.ContainsFunc(e.Plant.Units, func(u Unit) bool { return u.Kind == UnitCooling }) {
+		if !slices.ContainsFunc(e.System.Units, func(u Unit) bool { return u.Kind == UnitCooling }) {
 			continue
 		}
 		pp, err := NewProcessPlant(e.ID, DefaultProcessParams(), speed, tick, s.prov.Seed+int64(len(s.processPlants)))

@@ -44,6 +44,12 @@ func processInputs(cfg *control.PlantConfig, tw TowerReadings, tr TrainReadings,
 	put(r.ROPermCond, tr.ROPermCond)
 	put(r.ROFeedFlow, tr.ROFeedM3h)
 	put(r.ROPermFlow, tr.ROPermM3h)
+	if rc := cfg.Reuse.Routing; rc != nil {
+		for _, st := range rc.Streams {
+			put(st.Quality["turbidity_ntu"], tr.ROPermTurb)
+			put(st.Quality["ph"], tr.ROPermPH)
+		}
+	}
 	return in
 }
 
@@ -55,6 +61,8 @@ type loopResult struct {
 	backwashes, ceb, roCleanings                    int
 	minLevel, maxLevel                              float64
 	minPH, maxPH                                    float64
+	routes                                          map[string]int // use/status → steps
+	valveOpenSteps                                  map[string]int // reuse valve → steps held open
 }
 
 // runProcessLoop closes the loop in one goroutine: plant → instruments →
@@ -70,7 +78,7 @@ func runProcessLoop(t *testing.T, p ProcessParams, step, delay, end float64, tun
 	if tune != nil {
 		tune(cfg)
 	}
-	pl, err := control.NewPlant(cfg)
+	pl, err := control.NewController(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +96,7 @@ func runProcessLoop(t *testing.T, p ProcessParams, step, delay, end float64, tun
 		v    float64
 	}
 	var queue []pending
-	res := loopResult{maxDose: map[string]float64{}, minLevel: 100, minPH: 14}
+	res := loopResult{maxDose: map[string]float64{}, minLevel: 100, minPH: 14, routes: map[string]int{}, valveOpenSteps: map[string]int{}}
 	var ufMode reuse.UFMode
 	type mark struct{ t, makeup, purge float64 }
 	var marks []mark
@@ -107,6 +115,16 @@ func runProcessLoop(t *testing.T, p ProcessParams, step, delay, end float64, tun
 			states[a.Name] = states[a.Name].Next(d)
 			res.maxDose[a.Name] = math.Max(res.maxDose[a.Name], d.Value)
 			queue = append(queue, pending{st.T + delay, a.Name, d.Value})
+		}
+		if r.Reuse != nil && r.Reuse.Routing != nil {
+			for _, u := range r.Reuse.Routing.Uses {
+				res.routes[u.Name+"/"+u.Status]++
+			}
+			for name := range reuseValveTags {
+				if st.ReuseValves[name] == 100 {
+					res.valveOpenSteps[name]++
+				}
+			}
 		}
 		if r.Reuse != nil {
 			if mode := reuse.UFMode(states["uf_mode"].Held); mode != ufMode {
@@ -172,6 +190,18 @@ func TestProcessLoopHoldsCyclesAndProduct(t *testing.T) {
 	if res.backwashes == 0 || res.roCleanings == 0 {
 		t.Errorf("the reuse train did not run its sequences: %d backwashes, %d RO cleanings", res.backwashes, res.roCleanings)
 	}
+	// The permeate stays fit for every use: the uses are served by priority
+	// while the RO produces, and wait while it cleans; none is cut off for quality.
+	t.Logf("routing (use/status → steps): %v; valves open (steps): %v", res.routes, res.valveOpenSteps)
+	for _, use := range []string{"product_rinse", "boiler_makeup", "tower_makeup", "floor_washing"} {
+		if res.routes[use+"/"+control.RouteQuality] != 0 || res.routes[use+"/"+control.RouteNoFlow] == 0 {
+			t.Errorf("%s: %v", use, res.routes)
+		}
+	}
+	if res.routes["product_rinse/"+control.RouteServed] == 0 || res.routes["floor_washing/"+control.RoutePartial] == 0 ||
+		res.valveOpenSteps["reuse_to_rinse"] == 0 || res.valveOpenSteps["reuse_to_washing"] == 0 {
+		t.Errorf("reuse water not routed: %v, valves %v", res.routes, res.valveOpenSteps)
+	}
 	// The scenario is a real test: without the make-up lag compensation
 	// (dividing by the instantaneous make-up conductivity) the controller
 	// holds its own ratio while the water's mass-balance cycles wander.
@@ -198,5 +228,55 @@ func TestDemoPlantRuns(t *testing.T) {
 	}
 	if res.roCleanings == 0 || res.backwashes == 0 {
 		t.Errorf("the demo's reuse train does not run its sequences")
+	}
+}
+
+// TestReuseRoutingFollowsPermeateQuality runs the compact plant with its
+// permeate's pH past every class's upper limit (a caustic overdose at the
+// degasser): no use receives it, every reuse valve stays shut.
+func TestReuseRoutingFollowsPermeateQuality(t *testing.T) {
+	p := FastProcessParams()
+	p.PermeatePH = 9.4
+	res := runProcessLoop(t, p, 36, 108, 2*3600, nil)
+	for _, use := range []string{"product_rinse", "boiler_makeup", "tower_makeup", "floor_washing"} {
+		if res.routes[use+"/"+control.RouteQuality] == 0 || res.routes[use+"/"+control.RouteServed]+res.routes[use+"/"+control.RoutePartial] != 0 {
+			t.Errorf("%s: %v", use, res.routes)
+		}
+	}
+	if len(res.valveOpenSteps) != 0 {
+		t.Errorf("valves opened to unfit water: %v", res.valveOpenSteps)
+	}
+}
+
+// TestROSealCutsOffTheRinse: a failed permeate seal (the ro-seal injection)
+// lifts the permeate conductivity above the RO-permeate class; the product
+// rinse is cut off and its share goes to the uses whose class still holds.
+func TestROSealCutsOffTheRinse(t *testing.T) {
+	p := DefaultProcessParams()
+	cfg, err := ProcessControl("PL-T", "EN-T", "HN-T-", p, 240, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, _ := reuse.LoadMembranes()
+	for _, c := range []struct {
+		bypass float64
+		want   map[string]string
+	}{
+		{0, map[string]string{"product_rinse": control.RouteServed, "boiler_makeup": control.RouteServed, "tower_makeup": control.RouteServed, "floor_washing": control.RoutePartial}},
+		{roSealBypass, map[string]string{"product_rinse": control.RouteQuality, "boiler_makeup": control.RouteServed, "tower_makeup": control.RouteServed, "floor_washing": control.RouteServed}},
+	} {
+		pl, err := control.NewController(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st := NewProcessState(p, 5, 5)
+		st.PermeateBypass = c.bypass
+		tr := p.ReadTrain(st, m, nil)
+		res := pl.Step(processInputs(cfg, p.ReadTower(st, nil), tr, 10), 60, 0)
+		for _, u := range res.Reuse.Routing.Uses {
+			if u.Status != c.want[u.Name] {
+				t.Errorf("bypass %g (permeate %.0f µS/cm): %s %s, want %s", c.bypass, tr.ROPermCond, u.Name, u.Status, c.want[u.Name])
+			}
+		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/shuixiao/shuixiao/meter"
+	"github.com/shuixiao/shuixiao/reading"
 )
 
 // Province is a generated virtual Hunan: the parks used, the enterprises in
@@ -25,7 +26,7 @@ type Enterprise struct {
 	meter.Enterprise
 	Archetype Archetype
 	Template  Template
-	Plant     *Plant
+	System    *WaterSystem
 	// Points are the metering points with their meters, parents before children.
 	Points []*Point
 	// Key seeds the enterprise's noise (production, weather, quality).
@@ -169,7 +170,7 @@ func Generate(seed int64, n int) (*Province, error) {
 				}
 			}
 		}
-		plant, err := Build(PlantSpec{Archetype: arch, Capacity: capacity, Units: units, LeakBackground: leak}, params)
+		plant, err := Build(WaterSystemSpec{Archetype: arch, Capacity: capacity, Units: units, LeakBackground: leak}, params)
 		if err != nil {
 			return nil, fmt.Errorf("enterprise %d (%s in %s): %w", k, arch.Key, sl.site.Park.ID, err)
 		}
@@ -179,7 +180,7 @@ func Generate(seed int64, n int) (*Province, error) {
 				Name: name, NameEN: nameEN, Park: sl.site.Park.ID, Region: city, Industry: arch.Industry,
 				Products: []string{arch.Product},
 			},
-			Archetype: arch, Template: tpl, Plant: plant, Key: er.Uint64(), AssumedPark: sl.assumed,
+			Archetype: arch, Template: tpl, System: plant, Key: er.Uint64(), AssumedPark: sl.assumed,
 		}
 		design := plant.DesignFlows()
 		meterSuffix := strings.TrimPrefix(e.ID, "EN-")
@@ -206,7 +207,7 @@ func Generate(seed int64, n int) (*Province, error) {
 				// A meter installed some years ago: its register shows
 				// 200-3000 days of design flow.
 				Base: math.Round(q*24*(200+2800*er.Float64())*1000) / 1000}
-			if err := meter.ValidID(m.ID); err != nil {
+			if err := reading.ValidID(m.ID); err != nil {
 				return nil, err
 			}
 			e.Points = append(e.Points, &Point{Point: pt, Spec: ps, Meter: m})

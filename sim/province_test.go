@@ -21,7 +21,7 @@ func TestGenerateDeterministic(t *testing.T) {
 	fingerprint := func(p *Province, n int) []string {
 		var out []string
 		for _, e := range p.Enterprises[:n] {
-			out = append(out, e.ID, e.Name, e.Park, e.Archetype.Key, strings.Repeat("x", int(e.Plant.Capacity)%97))
+			out = append(out, e.ID, e.Name, e.Park, e.Archetype.Key, strings.Repeat("x", int(e.System.Capacity)%97))
 			for _, pt := range e.Points {
 				out = append(out, pt.ID, pt.Meter.ID, pt.Parent, string(pt.Source))
 				out = append(out, strings.Repeat("b", int(math.Abs(pt.Meter.Bias)*1e6)%101))
@@ -150,7 +150,7 @@ func TestMeteredBalance(t *testing.T) {
 			var inj map[meter.Source]float64
 			if leak > 0 {
 				inj = map[meter.Source]float64{}
-				for _, s := range e.Plant.Sources {
+				for _, s := range e.System.Sources {
 					inj[s] = leak
 				}
 			}
@@ -198,7 +198,7 @@ func TestQualityValues(t *testing.T) {
 				}
 			}
 			if pt.Spec.Role == RoleCoolingLoop {
-				u := e.Plant.Units[e.Plant.unitIndex(pt.Spec.Unit)]
+				u := e.System.Units[e.System.unitIndex(pt.Spec.Unit)]
 				cond := samples[i].Quality["cond_us_cm"]
 				// N × make-up conductivity, within the noise and the reuse share.
 				if cond < 0.5*u.Cycles*MakeupConductivity[u.Source] && cond < 0.5*u.Cycles*e.Template.Reuse.Cond || cond > 1.5*u.Cycles*math.Max(MakeupConductivity[u.Source], e.Template.Reuse.Cond) {

@@ -75,7 +75,7 @@ type Config struct {
 	ProcessSpeed  float64
 	ProcessTick   time.Duration
 	// ParkNetwork also simulates the supply network of the park with the
-	// most enterprises (ParkModel): its water utility, the utility's
+	// most enterprises (package parknet): its water utility, the utility's
 	// pressure, flow, level and customer meters, and the network itself,
 	// registered for leak monitoring.
 	ParkNetwork bool
@@ -85,7 +85,7 @@ type Config struct {
 }
 
 // Injections are the fault injections Config.Inject accepts.
-var Injections = []string{"offline", "reset", "replace", "leak", "replay", "forged-signature", "tamper", "skew", "pipe-leak"}
+var Injections = []string{"offline", "reset", "replace", "leak", "replay", "forged-signature", "tamper", "skew", "pipe-leak", "ro-seal"}
 
 // Stats counts a run.
 type Stats struct {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/shuixiao/shuixiao/reading"
+	"github.com/shuixiao/shuixiao/rejection"
 )
 
 // Flags mark what admission noticed about a reading. They never drop it: the
@@ -121,7 +122,7 @@ func (r *Reading) Validate() error {
 		return fmt.Errorf("reading %s/%d: %w: %d values", r.Meter, r.Seq, ErrInvalid, len(r.Values))
 	}
 	for i, v := range r.Values {
-		if !ValidChannelName(v.Channel) {
+		if !reading.ValidChannel(v.Channel) {
 			return fmt.Errorf("reading %s/%d: %w: channel name %q", r.Meter, r.Seq, ErrInvalid, v.Channel)
 		}
 		if math.IsNaN(v.Value) || math.IsInf(v.Value, 0) {
@@ -134,21 +135,6 @@ func (r *Reading) Validate() error {
 		}
 	}
 	return nil
-}
-
-// ValidChannelName reports whether s is a channel name: 1–32 of [a-z0-9_],
-// as in the reading format.
-func ValidChannelName(s string) bool {
-	if s == "" || len(s) > 32 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_') {
-			return false
-		}
-	}
-	return true
 }
 
 // MeterState is the admission state of one meter: its last committed reading.
@@ -166,52 +152,11 @@ type Batch struct {
 	Readings []Reading
 	// Rejections are counted by (reason, meter) and appended to the bounded
 	// log of recent rejections.
-	Rejections []Rejection
+	Rejections []rejection.Rejection
 	// LedgerSize, if larger than the stored one, replaces it: the caller
 	// asserts that every ledger entry with a smaller index has now been
 	// committed (readings) or needs no commit (key entries).
 	LedgerSize uint64
-}
-
-// Rejection is one refused reading or message.
-type Rejection struct {
-	Time   time.Time `json:"time"`
-	Meter  string    `json:"meter,omitempty"`  // empty when not known
-	Reason string    `json:"reason"`           // short machine name, e.g. "bad-signature"
-	Detail string    `json:"detail,omitempty"` // human text; truncated to 512 bytes
-	Source string    `json:"source,omitempty"` // remote address or client ID
-}
-
-// MaxRejectionDetail bounds Rejection.Detail as stored.
-const MaxRejectionDetail = 512
-
-// RejectionFilter selects rejections; empty fields do not filter.
-type RejectionFilter struct {
-	Meter  string
-	Reason string
-	Since  time.Time // recent rejections only
-	// Limit bounds the counters RejectionCounts returns (0: all of them);
-	// with AfterReason set, they resume after the counter (AfterReason,
-	// AfterMeter) in their (reason, meter) order: a page of a long list.
-	Limit                   int
-	AfterReason, AfterMeter string
-}
-
-// RejectionCount is the counter of one (reason, meter).
-type RejectionCount struct {
-	Reason string    `json:"reason"`
-	Meter  string    `json:"meter,omitempty"`
-	Count  uint64    `json:"count"`
-	Last   time.Time `json:"last"`
-}
-
-// TotalsByReason sums counters over meters.
-func TotalsByReason(cs []RejectionCount) map[string]uint64 {
-	out := map[string]uint64{}
-	for _, c := range cs {
-		out[c.Reason] += c.Count
-	}
-	return out
 }
 
 // ReadingQuery selects one meter's readings.

@@ -3,6 +3,8 @@ package store
 import (
 	"fmt"
 	"time"
+
+	"github.com/shuixiao/shuixiao/reading"
 )
 
 // Series names one channel of one meter, or of one metering point (all the
@@ -19,7 +21,7 @@ func (s Series) Validate() error {
 	if (s.Meter == "") == (s.Point == "") {
 		return fmt.Errorf("series: %w: set exactly one of meter and point", ErrInvalid)
 	}
-	if !ValidChannelName(s.Channel) {
+	if !reading.ValidChannel(s.Channel) {
 		return fmt.Errorf("series: %w: channel %q", ErrInvalid, s.Channel)
 	}
 	return nil

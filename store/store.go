@@ -32,7 +32,9 @@ import (
 	"errors"
 	"time"
 
+	"github.com/shuixiao/shuixiao/alarm"
 	"github.com/shuixiao/shuixiao/meter"
+	"github.com/shuixiao/shuixiao/rejection"
 )
 
 // Errors returned by implementations; test with errors.Is.
@@ -180,10 +182,10 @@ type Rejections interface {
 	// RejectionCounts returns the counters by (reason, meter) that match f,
 	// sorted by reason then meter, a page of them when f.Limit is set;
 	// Meter is empty where no meter was known.
-	RejectionCounts(ctx context.Context, f RejectionFilter) ([]RejectionCount, error)
+	RejectionCounts(ctx context.Context, f rejection.Filter) ([]rejection.Count, error)
 	// RecentRejections returns the newest rejections that match f, newest
 	// first, at most limit (0: 100). Only a bounded number are kept.
-	RecentRejections(ctx context.Context, f RejectionFilter, limit int) ([]Rejection, error)
+	RecentRejections(ctx context.Context, f rejection.Filter, limit int) ([]rejection.Rejection, error)
 }
 
 // Alarms keeps alarm records and their history. An alarm is open while
@@ -192,16 +194,16 @@ type Alarms interface {
 	// RaiseAlarm opens an alarm, or, if an open alarm of the same kind and
 	// subject (enterprise, point, meter) exists, counts a repeat on it and
 	// returns that one with created false.
-	RaiseAlarm(ctx context.Context, a Alarm) (stored Alarm, created bool, err error)
+	RaiseAlarm(ctx context.Context, a alarm.Alarm) (stored alarm.Alarm, created bool, err error)
 	// AckAlarm acknowledges an active alarm (ErrConflict otherwise).
-	AckAlarm(ctx context.Context, id int64, by string, at time.Time, note string) (Alarm, error)
+	AckAlarm(ctx context.Context, id int64, by string, at time.Time, note string) (alarm.Alarm, error)
 	// ClearAlarm clears an open alarm (ErrConflict if already cleared).
-	ClearAlarm(ctx context.Context, id int64, by string, at time.Time, note string) (Alarm, error)
-	Alarm(ctx context.Context, id int64) (Alarm, error)
+	ClearAlarm(ctx context.Context, id int64, by string, at time.Time, note string) (alarm.Alarm, error)
+	Alarm(ctx context.Context, id int64) (alarm.Alarm, error)
 	// Alarms lists alarms matching f, newest raised first.
-	Alarms(ctx context.Context, f AlarmFilter) ([]Alarm, error)
+	Alarms(ctx context.Context, f alarm.Filter) ([]alarm.Alarm, error)
 	// AlarmHistory lists an alarm's events, oldest first.
-	AlarmHistory(ctx context.Context, id int64) ([]AlarmEvent, error)
+	AlarmHistory(ctx context.Context, id int64) ([]alarm.Event, error)
 }
 
 // Tokens keeps API tokens. Only SHA-256 hashes of the secrets are stored

@@ -464,7 +464,7 @@ func benchRegister(c *apiClient, n int) ([]*benchMeter, error) {
 	var wg sync.WaitGroup
 	for i := range ms {
 		id := fmt.Sprintf("BM%05d", i)
-		skey, vkey, err := note.GenerateKey(rand.Reader, meter.KeyName(id))
+		skey, vkey, err := note.GenerateKey(rand.Reader, reading.KeyName(id))
 		if err != nil {
 			return nil, err
 		}

@@ -23,7 +23,7 @@ var chemColumns = []string{"id", "T_C", "pH", "I", "SI_calcite", "SI_aragonite",
 
 func runChem(args []string) int {
 	fs := flag.NewFlagSet("chem", flag.ContinueOnError)
-	in := fs.String("in", "", "analyses CSV (columns as shared/data/chem/waters_input.csv, mg/L, alkalinity as CaCO3)")
+	in := fs.String("in", "", "analyses CSV (columns as testdata/chem/waters_input.csv, mg/L, alkalinity as CaCO3)")
 	out := fs.String("out", "", "results CSV ('-' for standard output)")
 	maxCharge := fs.Float64("max-charge-error", 10, "reject rows whose charge-balance error exceeds this many percent")
 	activity := fs.String("activity", "wateq", "activity model: wateq (WATEQ Debye-Hückel, as PHREEQC/wateq4f) or davies")

@@ -14,11 +14,11 @@ import (
 
 	"golang.org/x/mod/sumdb/note"
 
+	"github.com/shuixiao/shuixiao/command"
 	"github.com/shuixiao/shuixiao/control"
 	"github.com/shuixiao/shuixiao/meter"
 	"github.com/shuixiao/shuixiao/reading"
 	"github.com/shuixiao/shuixiao/sim"
-	"github.com/shuixiao/shuixiao/store"
 	"github.com/shuixiao/shuixiao/verify"
 )
 
@@ -135,7 +135,7 @@ func TestClosedLoopThroughTheRealPath(t *testing.T) {
 	}
 
 	// The command log: every command recorded with its cause and acknowledged.
-	var cmds []store.CommandRecord
+	var cmds []command.Record
 	must(t, admin.get("/api/v1/plants/"+pp.ID+"/commands?limit=5000", &cmds))
 	limits := map[string]float64{}
 	for _, a := range pp.Control.Actuators {
@@ -144,14 +144,14 @@ func TestClosedLoopThroughTheRealPath(t *testing.T) {
 	maxSent := map[string]float64{}
 	acked := 0
 	for _, c := range cmds {
-		if c.Kind != store.CommandIssue {
+		if c.Kind != command.KindIssue {
 			continue
 		}
 		maxSent[c.Actuator] = math.Max(maxSent[c.Actuator], c.Value)
 		if c.Value > limits[c.Actuator] || c.Value > c.Max {
 			t.Errorf("command %s: %s = %g above its interlock %g", c.ID, c.Actuator, c.Value, limits[c.Actuator])
 		}
-		if c.Status == store.CommandAcked {
+		if c.Status == command.Acked {
 			acked++
 		}
 		if c.By == "" || c.Index == 0 {
@@ -161,6 +161,12 @@ func TestClosedLoopThroughTheRealPath(t *testing.T) {
 	t.Logf("%d commands, %d acknowledged; highest value sent per actuator vs its limit: %v vs %v", len(cmds), acked, maxSent, limits)
 	if acked < len(cmds)*9/10 {
 		t.Errorf("only %d of %d commands acknowledged", acked, len(cmds))
+	}
+	// The permeate went to its uses through the reuse valves, by quality class.
+	for _, v := range []string{"reuse_to_rinse", "reuse_to_boiler", "reuse_to_tower", "reuse_to_washing"} {
+		if maxSent[v] != 100 {
+			t.Errorf("reuse valve %s never opened", v)
+		}
 	}
 
 	// The ledger: command entries verify with the log key alone, none is out of bounds.
@@ -231,7 +237,7 @@ func TestClosedLoopThroughTheRealPath(t *testing.T) {
 	// one more commanded but not yet acknowledged.
 	ackedClean := 0
 	for _, c := range ro.Cleanings {
-		if c.Status == store.CommandAcked {
+		if c.Status == command.Acked {
 			ackedClean++
 		}
 	}
@@ -253,7 +259,7 @@ func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
 // sees the enterprise reads it; only an admin or the enterprise's own token
 // changes set-points and modes; interlocks refuse out-of-bounds operator
 // values; a command entry's receipt is served to its enterprise only.
-func checkPlantAccess(t *testing.T, s *server, pp *sim.ProcessPlant, cmds []store.CommandRecord) {
+func checkPlantAccess(t *testing.T, s *server, pp *sim.ProcessPlant, cmds []command.Record) {
 	t.Helper()
 	admin := s.client(s.token)
 	must(t, admin.post("/api/v1/enterprises", meter.Enterprise{ID: "EN-430300-902", Name: "另一企业", Park: "PK-T", Region: "430300", Industry: "2614"}, nil))
@@ -309,5 +315,39 @@ func checkPlantAccess(t *testing.T, s *server, pp *sim.ProcessPlant, cmds []stor
 	cfg, err := s.control.runner.Config(pp.ID)
 	if err != nil || cfg.Tower.Blowdown.CyclesSetpoint != 5.2 {
 		t.Errorf("the set-point change did not take effect: %v", err)
+	}
+
+	// The cycles optimiser's limit accepted as the set-point: refused to a
+	// role that may not operate and for a figure the optimiser did not give;
+	// recorded on the ledger with its cause, and applied.
+	var d struct {
+		Live *control.Live `json:"live"`
+	}
+	must(t, own.get(path, &d))
+	if d.Live == nil || d.Live.Reuse == nil || d.Live.Reuse.Routing == nil || len(d.Live.Reuse.Routing.Uses) != 4 {
+		t.Fatalf("live routing %+v", d.Live)
+	}
+	limit := float64(d.Live.Indices.MaxCycles)
+	accept := path + "/cooling/accept-cycles"
+	for _, tc := range []struct {
+		name string
+		c    *apiClient
+		body any
+		want int
+	}{
+		{"park may not accept", park, map[string]any{"max_cycles": limit}, 403},
+		{"a figure the optimiser did not give", own, map[string]any{"max_cycles": limit + 1}, 409},
+		{"no figure at all", own, map[string]any{"reason": "x"}, 409},
+	} {
+		if got := code(tc.c, "POST", accept, tc.body); got != tc.want {
+			t.Errorf("%s: answered %d, want %d", tc.name, got, tc.want)
+		}
+	}
+	var rec command.Record
+	must(t, own.post(accept, map[string]any{"max_cycles": limit, "reason": "test"}, &rec))
+	cfg, _ = s.control.runner.Config(pp.ID)
+	if rec.Kind != command.KindSetpoint || rec.Index == 0 || rec.Inputs[0].Name != "max_cycles" || rec.Inputs[0].Value != limit ||
+		math.Abs(rec.Value-limit) > 1 || cfg.Tower.Blowdown.CyclesSetpoint != rec.Value {
+		t.Errorf("accepted %+v; set-point now %g", rec, cfg.Tower.Blowdown.CyclesSetpoint)
 	}
 }

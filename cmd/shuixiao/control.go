@@ -10,10 +10,10 @@ import (
 	"time"
 
 	"github.com/shuixiao/shuixiao/actuate"
+	"github.com/shuixiao/shuixiao/alarm"
 	"github.com/shuixiao/shuixiao/control"
 	"github.com/shuixiao/shuixiao/ingest"
 	"github.com/shuixiao/shuixiao/reading"
-	"github.com/shuixiao/shuixiao/store"
 	"github.com/shuixiao/shuixiao/verify"
 )
 
@@ -99,17 +99,17 @@ func (s *server) plantAlarm(a control.PlantAlarm) {
 func (s *server) actuationAlarm(a actuate.Alarm) {
 	sev := a.Severity
 	if sev == "" {
-		sev = store.SeverityWarning
+		sev = alarm.SeverityWarning
 	}
 	s.controlAlarm("actuation-"+a.Code, sev, a.Enterprise, a.Device, a.Plant+": "+a.Message, a.Clear)
 }
 
-func (s *server) controlAlarm(kind string, sev store.Severity, enterprise, meterID, message string, clear bool) {
+func (s *server) controlAlarm(kind string, sev alarm.Severity, enterprise, meterID, message string, clear bool) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	log := s.cfg.Logger
 	if clear {
-		open, err := s.store.Alarms(ctx, store.AlarmFilter{Open: true, Kind: kind, Meter: meterID, Enterprise: enterprise})
+		open, err := s.store.Alarms(ctx, alarm.Filter{Open: true, Kind: kind, Meter: meterID, Enterprise: enterprise})
 		if err != nil {
 			log.Error("control: find alarm to clear", "kind", kind, "error", err)
 			return
@@ -125,7 +125,7 @@ func (s *server) controlAlarm(kind string, sev store.Severity, enterprise, meter
 	if m, err := s.store.Meter(ctx, meterID); err == nil {
 		point = m.Point
 	}
-	a, created, err := s.store.RaiseAlarm(ctx, store.Alarm{Kind: kind, Severity: sev, Enterprise: enterprise, Point: point,
+	a, created, err := s.store.RaiseAlarm(ctx, alarm.Alarm{Kind: kind, Severity: sev, Enterprise: enterprise, Point: point,
 		Meter: meterID, Message: message, Raised: time.Now()})
 	if err != nil {
 		log.Error("control: raise alarm", "kind", kind, "error", fmt.Sprint(err))

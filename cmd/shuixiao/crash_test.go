@@ -30,6 +30,9 @@ func TestMain(m *testing.M) {
 	if os.Getenv("SHUIXIAO_TEST_CHILD") == "serve" {
 		os.Exit(runServe([]string{"--data", os.Getenv("SX_DATA"), "--http", os.Getenv("SX_HTTP"), "--mqtt", os.Getenv("SX_MQTT")}))
 	}
+	if os.Getenv("SHUIXIAO_TEST_CHILD") == "demo" {
+		os.Exit(demoChild())
+	}
 	routeKlog(slog.New(slog.DiscardHandler))
 	os.Exit(m.Run())
 }

@@ -22,10 +22,33 @@ func init() {
 	register("demo", "run the platform with a simulated Hunan province feeding it", runDemo)
 }
 
+// demoAddrs are the addresses demo listens on unless --http and --mqtt
+// name others.
+type demoAddrs struct{ HTTP, MQTT string }
+
+// demoDefaults are serve's defaults; demo moves off either when it is taken.
+var demoDefaults = demoAddrs{HTTP: "127.0.0.1:8080", MQTT: "127.0.0.1:1883"}
+
 func runDemo(args []string) int {
+	setMemoryLimit()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	// After the first signal a second one ends the process at once.
+	context.AfterFunc(ctx, stop)
+	return demo(ctx, args, demoDefaults, os.Stdout, os.Stderr)
+}
+
+// demo runs the platform and the simulator until ctx ends. The console URL
+// and the admin token are the first lines on stdout; log lines written while
+// starting are held until they have been printed.
+func demo(ctx context.Context, args []string, defaults demoAddrs, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	var cfg serverConfig
 	serverFlags(fs, &cfg)
+	cfg.HTTPAddr, cfg.MQTTAddr = defaults.HTTP, defaults.MQTT
+	fs.Lookup("http").DefValue, fs.Lookup("mqtt").DefValue = defaults.HTTP, defaults.MQTT
+	fs.Lookup("http").Usage += "; the default moves to a free port when taken"
+	fs.Lookup("mqtt").Usage += "; the default moves to a free port when taken"
 	enterprises := fs.Int("enterprises", 16, "simulated enterprises")
 	rate := fs.Float64("rate", 0.2, "readings per second per simulated meter")
 	speed := fs.Float64("speed", 60, "simulated production patterns run this many times faster than real time")
@@ -38,52 +61,79 @@ func runDemo(args []string) int {
 	var inject listFlag
 	fs.Var(&inject, "inject", "fault to inject into the simulation (repeatable): "+strings.Join(sim.Injections, ", "))
 	verbose := fs.Bool("v", false, "verbose logging")
+	fs.SetOutput(stderr)
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	logOut := io.Writer(os.Stderr)
+	explicit := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { explicit[f.Name] = true })
+	httpAddr, err := chooseAddr("http", "HTTP", cfg.HTTPAddr, explicit["http"])
+	if err != nil {
+		fmt.Fprintf(stderr, "demo: %v\n", err)
+		return 1
+	}
+	mqttAddr, err := chooseAddr("mqtt", "MQTT", cfg.MQTTAddr, explicit["mqtt"])
+	if err != nil {
+		fmt.Fprintf(stderr, "demo: %v\n", err)
+		return 1
+	}
+	cfg.HTTPAddr, cfg.MQTTAddr = httpAddr.Addr, mqttAddr.Addr
+	logOut := newHeldLog(stderr)
+	defer logOut.Release()
 	cfg.Logger = newLogger(logOut, *verbose)
 	routeKlog(cfg.Logger)
-	setMemoryLimit()
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	fail := func(format string, a ...any) int {
+		logOut.Release()
+		fmt.Fprintf(stderr, "demo: "+format+"\n", a...)
+		return 1
+	}
 	start := time.Now()
 	if *witnesses > 0 && cfg.WitnessPolicy == "" {
 		policy, stopWitnesses, err := startDemoWitnesses(ctx, cfg, *witnesses)
 		if err != nil {
-			fmt.Fprintf(os.Stderr, "demo: witnesses: %v\n", err)
-			return 1
+			return fail("witnesses: %v", err)
 		}
 		defer stopWitnesses()
 		cfg.WitnessPolicy = policy
 	}
 	s, err := openServer(ctx, cfg)
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "demo: %v\n", err)
-		return 1
+		return fail("%v", err)
 	}
+	// The simulator connects to the broker's bound address, whichever port
+	// it got.
 	simulator, err := sim.New(sim.Config{MQTT: s.broker.Addr(), API: s.URL(), Token: s.token, DataDir: cfg.Data,
-		Enterprises: *enterprises, Rate: *rate, Speed: *speed, Seed: *seed, Log: os.Stderr, Inflight: 4, Inject: inject, ParkNetwork: *parkNetwork, ParkSpeed: *parkSpeed,
+		Enterprises: *enterprises, Rate: *rate, Speed: *speed, Seed: *seed, Log: logOut, Inflight: 4, Inject: inject, ParkNetwork: *parkNetwork, ParkSpeed: *parkSpeed,
 		ProcessPlants: *plants, ProcessSpeed: *plantSpeed})
 	if err != nil {
 		s.Close(context.Background())
-		fmt.Fprintf(os.Stderr, "demo: simulator: %v\n", err)
-		return 1
+		return fail("simulator: %v", err)
 	}
+	fmt.Fprintf(stdout, "  控制台 Console:  %s/\n  管理员令牌 Admin token:  %s\n\n", s.URL(), s.token)
+	fmt.Fprintf(stdout, "shuixiao demo ready in %.1f s\n", time.Since(start).Seconds())
+	for _, a := range []struct {
+		what string
+		la   listenAddr
+	}{{"HTTP", httpAddr}, {"MQTT", mqttAddr}} {
+		if a.la.Taken != "" {
+			fmt.Fprintf(stdout, "  %s 默认地址 %s 已被占用，改用 %s / default %s address %s was in use, using %s\n",
+				a.what, a.la.Taken, a.la.Addr, a.what, a.la.Taken, a.la.Addr)
+		}
+	}
+	fmt.Fprintf(stdout, "  MQTT:  %s   API: %s/api/v1/   Ledger: %s/ledger/checkpoint\n  Data in %s. Press Ctrl-C to stop.\n\n",
+		s.broker.Addr(), s.URL(), s.URL(), cfg.Data)
+	logOut.Release()
 	simDone := make(chan error, 1)
 	go func() { simDone <- simulator.Run(ctx) }()
-	fmt.Printf("\nshuixiao demo ready in %.1f s\n\n  控制台 Console:  %s/\n  管理员令牌 Admin token:  %s\n  MQTT:  %s   API: %s/api/v1/   Ledger: %s/ledger/checkpoint\n\n  Data in %s. Press Ctrl-C to stop.\n\n",
-		time.Since(start).Seconds(), s.URL(), s.token, s.broker.Addr(), s.URL(), s.URL(), cfg.Data)
 	select {
 	case <-ctx.Done():
 	case err := <-simDone:
 		if err != nil && ctx.Err() == nil {
-			fmt.Fprintf(os.Stderr, "demo: simulator stopped: %v\n", err)
+			fmt.Fprintf(stderr, "demo: simulator stopped: %v\n", err)
 		}
 		<-ctx.Done()
 	}
-	fmt.Fprintln(os.Stderr, "shutting down…")
-	stop()
+	fmt.Fprintln(stderr, "shutting down…")
 	select {
 	case <-simDone:
 	case <-time.After(5 * time.Second):

@@ -2,18 +2,13 @@ package main
 
 import (
 	"bufio"
-	"github.com/shuixiao/shuixiao/internal/shareddata"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-)
 
-// repoData finds ../shared/data next to the repository root.
-func repoData(t *testing.T) string {
-	t.Helper()
-	return shareddata.Path(t)
-}
+	"github.com/shuixiao/shuixiao/internal/testfiles"
+)
 
 func readLines(t *testing.T, path string) []string {
 	t.Helper()
@@ -34,13 +29,12 @@ func readLines(t *testing.T, path string) []string {
 // header lines (but the source path), same rows in the same order, same
 // IDs and types; values are compared by network's parity tests.
 func TestHydraulicsCSVFormat(t *testing.T) {
-	data := repoData(t)
 	prefix := filepath.Join(t.TempDir(), "Net1")
-	if code := runHydraulics([]string{filepath.Join(data, "networks", "Net1.inp"), "--out", prefix}); code != 0 {
+	if code := runHydraulics([]string{testfiles.Path(t, "networks", "Net1.inp"), "--out", prefix}); code != 0 {
 		t.Fatalf("exit code %d", code)
 	}
 	for _, kind := range []string{"nodes", "links", "steps"} {
-		ref := readLines(t, filepath.Join(data, "epanet-ref", "eps", "Net1_"+kind+".csv"))
+		ref := readLines(t, testfiles.Path(t, "epanet-ref", "eps", "Net1_"+kind+".csv"))
 		got := readLines(t, prefix+"_"+kind+".csv")
 		if len(got) != len(ref) {
 			t.Fatalf("%s: %d lines, reference %d", kind, len(got), len(ref))
@@ -75,11 +69,7 @@ func TestHydraulicsUsage(t *testing.T) {
 // An unbalanced run under UNBALANCED STOP writes what was computed and
 // exits non-zero; the halted step has no length, as in EPANET's dumps.
 func TestHydraulicsHalt(t *testing.T) {
-	data := repoData(t)
-	b, err := os.ReadFile(filepath.Join(data, "networks", "Net1.inp"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := testfiles.ReadFile(t, "networks", "Net1.inp")
 	inp := strings.Replace(string(b), " Trials             \t40", " Trials 2", 1)
 	inp = strings.Replace(inp, " Unbalanced         \tContinue 10", " Unbalanced Stop", 1)
 	if inp == string(b) {

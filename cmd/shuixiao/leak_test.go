@@ -2,23 +2,18 @@ package main
 
 import (
 	"bytes"
-	"github.com/shuixiao/shuixiao/internal/shareddata"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
-)
 
-// sharedDataDir returns ../shared/data from the repository root.
-func leakSharedData(t *testing.T, parts ...string) string {
-	t.Helper()
-	return shareddata.Path(t, parts...)
-}
+	"github.com/shuixiao/shuixiao/internal/testfiles"
+)
 
 func TestLeakScoreCommand(t *testing.T) {
 	bd := func(parts ...string) string {
-		return leakSharedData(t, append([]string{"leak", "battledim"}, parts...)...)
+		return testfiles.Path(t, append([]string{"leak", "battledim"}, parts...)...)
 	}
 	tests := []struct{ submission, last string }{
 		{"PERFECT_TEAM.txt", "TOTAL 523153.82 TP 23 FP 0 FN 0"},
@@ -29,7 +24,7 @@ func TestLeakScoreCommand(t *testing.T) {
 		var out, errOut bytes.Buffer
 		// Positional argument first, flags after it.
 		code := runLeakScore([]string{bd("scoring_fixtures", tc.submission),
-			"--inp", leakSharedData(t, "networks", "L-TOWN.inp"),
+			"--inp", testfiles.Path(t, "networks", "L-TOWN.inp"),
 			"--info", bd("battledim_2019_leak_info.csv"),
 			"--outflow", bd("battledim_2019_leak_outflow_m3h.csv.gz")}, &out, &errOut)
 		lines := strings.Split(strings.TrimSpace(out.String()), "\n")
@@ -44,7 +39,7 @@ func TestLeakScoreCommand(t *testing.T) {
 }
 
 func TestLeakDetectCommand(t *testing.T) {
-	inp := leakSharedData(t, "networks", "L-TOWN.inp")
+	inp := testfiles.Path(t, "networks", "L-TOWN.inp")
 	dir := t.TempDir()
 	bad := filepath.Join(dir, "bad.csv")
 	if err := os.WriteFile(bad, []byte("t_s,P_n1,Q_p227\n0,1,2\n300,1,2\n300,1,2\n"), 0o644); err != nil {
@@ -73,7 +68,7 @@ func TestLeakDetectCommand(t *testing.T) {
 	}
 	// A full run: the synthetic p827 leak, calibrated on the leak-free run.
 	alarms := filepath.Join(dir, "alarms.csv")
-	synth := func(name string) string { return leakSharedData(t, "leak", "synthetic_ltown", name) }
+	synth := func(name string) string { return testfiles.Path(t, "leak", "synthetic_ltown", name) }
 	code := runLeakDetect([]string{"--inp", inp, "--scada", synth("leak_p827.csv"), "--calibrate", synth("baseline.csv"), "--out", alarms}, &out, &errOut)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut.String())

@@ -10,8 +10,8 @@ import (
 	"sort"
 )
 
-// command is one subcommand of the binary.
-type command struct {
+// subcommand is one subcommand of the binary.
+type subcommand struct {
 	name    string
 	summary string
 	// run receives the arguments after the subcommand name and returns the
@@ -19,14 +19,14 @@ type command struct {
 	run func(args []string) int
 }
 
-var commands = map[string]command{}
+var commands = map[string]subcommand{}
 
 // register adds a subcommand; it is called from init functions.
 func register(name, summary string, run func(args []string) int) {
 	if _, dup := commands[name]; dup {
 		panic("shuixiao: duplicate command " + name)
 	}
-	commands[name] = command{name: name, summary: summary, run: run}
+	commands[name] = subcommand{name: name, summary: summary, run: run}
 }
 
 func usage() {

@@ -2,10 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
-	"crypto/subtle"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -24,14 +20,16 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/shuixiao/shuixiao/actuate"
-	"github.com/shuixiao/shuixiao/alarm"
 	"github.com/shuixiao/shuixiao/api"
 	"github.com/shuixiao/shuixiao/broker"
 	"github.com/shuixiao/shuixiao/ingest"
+	"github.com/shuixiao/shuixiao/internal/alarmwatch"
+	"github.com/shuixiao/shuixiao/internal/devicecred"
 	"github.com/shuixiao/shuixiao/ledger"
 	"github.com/shuixiao/shuixiao/meter"
 	"github.com/shuixiao/shuixiao/netmon"
 	"github.com/shuixiao/shuixiao/reading"
+	"github.com/shuixiao/shuixiao/rejection"
 	"github.com/shuixiao/shuixiao/store"
 	"github.com/shuixiao/shuixiao/store/sqlite"
 	"github.com/shuixiao/shuixiao/web"
@@ -67,10 +65,10 @@ type server struct {
 	pipeline *ingest.Pipeline
 	broker   *broker.Broker
 	live     *api.Live
-	alarms   *alarm.Monitor
+	alarms   *alarmwatch.Monitor
 	http     *http.Server
 	httpLn   net.Listener
-	devices  *devices
+	devices  *devicecred.Credentials
 	control  *controlPlane
 	leaks    *netmon.Monitor
 	token    string
@@ -136,8 +134,8 @@ func openServer(ctx context.Context, cfg serverConfig) (*server, error) {
 	if err := seedRegions(ctx, st); err != nil {
 		return nil, err
 	}
-	s.devices = &devices{store: st, dir: s.dir}
-	if err := s.devices.loadAll(ctx); err != nil {
+	s.devices = devicecred.New(st, s.dir)
+	if err := s.devices.LoadAll(ctx); err != nil {
 		return nil, err
 	}
 	logKey, err := note.NewVerifier(lg.VerifierKey())
@@ -149,7 +147,7 @@ func openServer(ctx context.Context, cfg serverConfig) (*server, error) {
 			s.dir.Revoke(ke.Meter)
 			return nil
 		}
-		return s.devices.load(ctx, ke.Meter)
+		return s.devices.Registered(ctx, ke.Meter)
 	}, func(ctx context.Context, index uint64, entry []byte) error {
 		if reading.Kind(entry) != reading.CommandHeader {
 			log.Warn("ledger entry of an unknown kind; skipped", "index", index)
@@ -182,7 +180,7 @@ func openServer(ctx context.Context, cfg serverConfig) (*server, error) {
 		}
 		return ""
 	})
-	s.alarms = alarm.New(alarm.Options{Store: st, Notify: s.live.Alarm, Logger: log, Balance: alarm.BalanceCheck{Store: st}})
+	s.alarms = alarmwatch.New(alarmwatch.Options{Store: st, Notify: s.live.Alarm, Logger: log, Balance: alarmwatch.BalanceCheck{Store: st}})
 	s.leaks = netmon.New(netmon.Options{Store: st, Notify: s.live.Alarm, Logger: log.With("part", "netmon")})
 	s.pipeline, err = ingest.New(ingest.Options{Ledger: lg, Store: st, Directory: s.dir, States: init, Logger: log,
 		OnCommitted: s.committed, Registerer: s.metrics})
@@ -192,19 +190,19 @@ func openServer(ctx context.Context, cfg serverConfig) (*server, error) {
 	if err := s.openControl(ctx); err != nil {
 		return nil, err
 	}
-	s.devices.onRevoke = func(id string) {
+	s.devices.OnRevoke = func(id string) {
 		if s.broker != nil {
 			s.broker.Disconnect(id)
 		}
 	}
 	s.broker, err = broker.New(broker.Options{
 		Addr:         cfg.MQTTAddr,
-		Authenticate: s.devices.authenticate,
+		Authenticate: s.devices.Authenticate,
 		OnReading:    s.onMQTTReading,
 		// Devices publish command acknowledgements besides readings.
 		OnDeviceMessage: s.onDeviceMessage,
 		OnRefused: func(dev, reason, src string) {
-			s.pipeline.Reject(store.Rejection{Time: time.Now(), Meter: dev, Reason: reason, Source: "mqtt:" + src,
+			s.pipeline.Reject(rejection.Rejection{Time: time.Now(), Meter: dev, Reason: reason, Source: "mqtt:" + src,
 				Detail: "MQTT " + strings.ReplaceAll(reason, "-", " ")})
 		},
 		Logger: log.With("part", "mqtt"),
@@ -422,117 +420,3 @@ func (s *server) closeParts(ctx context.Context) {
 
 // URL returns the HTTP base URL.
 func (s *server) URL() string { return "http://" + s.httpLn.Addr().String() }
-
-// devices keeps the key directory and MQTT credentials in step with the registry.
-type devices struct {
-	store    *sqlite.Store
-	dir      *ingest.Directory
-	onRevoke func(id string)
-
-	mu    sync.Mutex
-	cache map[string][32]byte // meter → hash of a password that was accepted
-}
-
-// loadAll puts every registered meter in the key directory.
-func (d *devices) loadAll(ctx context.Context) error {
-	ms, err := d.store.Meters(ctx, store.Filter{})
-	if err != nil {
-		return err
-	}
-	pts, err := d.store.Points(ctx, store.Filter{})
-	if err != nil {
-		return err
-	}
-	byID := map[string]meter.Point{}
-	for _, p := range pts {
-		byID[p.ID] = p
-	}
-	for _, m := range ms {
-		p := byID[m.Point]
-		if err := d.dir.Put(m, p, p.Enterprise); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func (d *devices) load(ctx context.Context, id string) error {
-	m, err := d.store.Meter(ctx, id)
-	if err != nil {
-		return err
-	}
-	p, err := d.store.Point(ctx, m.Point)
-	if err != nil {
-		return err
-	}
-	return d.dir.Put(m, p, p.Enterprise)
-}
-
-func (d *devices) Registered(ctx context.Context, id string) error { return d.load(ctx, id) }
-
-func (d *devices) Revoked(ctx context.Context, id string) {
-	d.dir.Revoke(id)
-	d.mu.Lock()
-	delete(d.cache, id)
-	d.mu.Unlock()
-	if d.onRevoke != nil {
-		d.onRevoke(id)
-	}
-}
-
-// SetSecret stores a salted hash of a meter's MQTT password.
-func (d *devices) SetSecret(ctx context.Context, id, password string) error {
-	var salt [16]byte
-	if _, err := rand.Read(salt[:]); err != nil {
-		return err
-	}
-	h := secretHash(salt[:], id, password)
-	if err := d.store.SetDeviceSecret(ctx, id, base64.StdEncoding.EncodeToString(salt[:])+"$"+base64.StdEncoding.EncodeToString(h[:])); err != nil {
-		return err
-	}
-	d.mu.Lock()
-	delete(d.cache, id)
-	d.mu.Unlock()
-	return nil
-}
-
-func secretHash(salt []byte, id, password string) [32]byte {
-	return sha256.Sum256([]byte(string(salt) + "\x00" + id + "\x00" + password))
-}
-
-// authenticate checks MQTT credentials: a registered, unrevoked meter with
-// the password given at registration.
-func (d *devices) authenticate(id string, password []byte) bool {
-	dev, ok := d.dir.Get(id)
-	if !ok || dev.Revoked {
-		return false
-	}
-	probe := sha256.Sum256(append([]byte(id+"\x00"), password...))
-	d.mu.Lock()
-	c, hit := d.cache[id]
-	d.mu.Unlock()
-	if hit {
-		return subtle.ConstantTimeCompare(c[:], probe[:]) == 1
-	}
-	rec, err := d.store.DeviceSecret(context.Background(), id)
-	if err != nil {
-		return false
-	}
-	saltB64, hashB64, found := strings.Cut(rec, "$")
-	salt, err1 := base64.StdEncoding.DecodeString(saltB64)
-	want, err2 := base64.StdEncoding.DecodeString(hashB64)
-	if !found || err1 != nil || err2 != nil {
-		return false
-	}
-	got := secretHash(salt, id, string(password))
-	if subtle.ConstantTimeCompare(got[:], want) != 1 {
-		return false
-	}
-	d.mu.Lock()
-	if d.cache == nil {
-		d.cache = map[string][32]byte{}
-	}
-	d.cache[id] = probe
-	d.mu.Unlock()
-	return true
-}

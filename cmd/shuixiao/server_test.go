@@ -47,7 +47,7 @@ type testMeter struct {
 }
 
 func newMeter(t *testing.T, id, point string) *testMeter {
-	skey, vkey, err := note.GenerateKey(rand.Reader, meter.KeyName(id))
+	skey, vkey, err := note.GenerateKey(rand.Reader, reading.KeyName(id))
 	if err != nil {
 		t.Fatal(err)
 	}

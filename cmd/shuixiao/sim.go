@@ -137,9 +137,9 @@ func printJSON(w io.Writer, prov *sim.Province) int {
 		Regions     []meter.Region `json:"regions"`
 	}{Seed: prov.Seed, Parks: prov.Parks, Regions: prov.Regions}
 	for _, e := range prov.Enterprises {
-		design := e.Plant.DesignFlows()
-		ent := enterprise{Enterprise: e.Enterprise, Archetype: e.Archetype.Key, Capacity: e.Plant.Capacity,
-			Unit: e.Archetype.Unit, ReuseRate: e.Archetype.ReuseRate, IntakeM3h: e.Plant.DesignIntake()}
+		design := e.System.DesignFlows()
+		ent := enterprise{Enterprise: e.Enterprise, Archetype: e.Archetype.Key, Capacity: e.System.Capacity,
+			Unit: e.Archetype.Unit, ReuseRate: e.Archetype.ReuseRate, IntakeM3h: e.System.DesignIntake()}
 		for _, pt := range e.Points {
 			ent.Points = append(ent.Points, point{Point: pt.Point, Meter: pt.Meter, Design: pt.Spec.Flow(design)})
 		}
@@ -173,7 +173,7 @@ func printProvince(w io.Writer, prov *sim.Province) {
 	for _, e := range prov.Enterprises {
 		in, _ := meter.IndustryByCode(e.Industry)
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s %s\t%g %s\t%.0f\t%.0f %%\t%d\n", e.ID, e.Name, parks[e.Park].Name, e.Industry, in.Name,
-			e.Plant.Capacity, e.Archetype.Unit, e.Plant.DesignIntake(), 100*e.Archetype.ReuseRate, len(e.Points))
+			e.System.Capacity, e.Archetype.Unit, e.System.DesignIntake(), 100*e.Archetype.ReuseRate, len(e.Points))
 	}
 	tw.Flush()
 }

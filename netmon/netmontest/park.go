@@ -1,7 +1,7 @@
 // Package netmontest puts the simulator's demo park network in a real
 // SQLite store for tests of the leak monitor and its API: a park, its
 // water utility, one metering point and meter per sensor, the registered
-// network, and readings committed one step at a time from sim.ParkModel
+// network, and readings committed one step at a time from parknet.Model
 // with sensor noise, as the ingest pipeline would commit them.
 package netmontest
 
@@ -23,7 +23,7 @@ import (
 	"github.com/shuixiao/shuixiao/meter"
 	"github.com/shuixiao/shuixiao/netmon"
 	"github.com/shuixiao/shuixiao/reading"
-	"github.com/shuixiao/shuixiao/sim"
+	"github.com/shuixiao/shuixiao/sim/parknet"
 	"github.com/shuixiao/shuixiao/store"
 	"github.com/shuixiao/shuixiao/store/sqlite"
 )
@@ -57,7 +57,7 @@ type Park struct {
 	// Origin is the real time of the simulation's network second 0 (a
 	// local midnight).
 	Origin time.Time
-	Model  *sim.ParkModel
+	Model  *parknet.Model
 	meters []string
 	seq    []uint64
 	noise  *mrand.Rand
@@ -83,7 +83,7 @@ func NewPark(t testing.TB, dir string, calibrationDays float64, seed int64, regi
 	must(st.CreatePark(ctx, meter.Park{ID: ParkID, Name: "示范园区", Region: "430300"}))
 	must(st.CreateEnterprise(ctx, meter.Enterprise{ID: UtilityID, Name: "园区水务", Park: ParkID, Region: "430300"}))
 	must(st.CreateEnterprise(ctx, meter.Enterprise{ID: OtherEntID, Name: "园区企业", Park: ParkID, Region: "430300"}))
-	model, err := sim.NewParkModel(seed, 0)
+	model, err := parknet.New(seed, 0)
 	must(err)
 	clock := netmon.Clock{Speed: 1}
 	p := &Park{Store: st, Model: model, noise: mrand.New(mrand.NewPCG(uint64(seed), 7)),
@@ -100,7 +100,7 @@ func NewPark(t testing.TB, dir string, calibrationDays float64, seed int64, regi
 			channels = append(channels, c)
 		}
 		must(st.CreatePoint(ctx, meter.Point{ID: pt, Enterprise: UtilityID, Name: "测点 " + s.element, Level: meter.Level3, Stage: meter.StageSupply, Channels: channels}))
-		_, vkey, err := note.GenerateKey(rand.Reader, meter.KeyName("M-"+pt))
+		_, vkey, err := note.GenerateKey(rand.Reader, reading.KeyName("M-"+pt))
 		must(err)
 		must(st.CreateMeter(ctx, meter.Meter{ID: "M-" + pt, Point: pt, Key: vkey, Signed: meter.SignedByMeter, Registered: p.Origin.Add(-time.Hour), Interval: 5 * time.Minute}))
 		p.Config.Sensors = append(p.Config.Sensors, netmon.Sensor{Kind: s.kind, Element: s.element, Point: pt})
@@ -110,7 +110,7 @@ func NewPark(t testing.TB, dir string, calibrationDays float64, seed int64, regi
 	p.Config.Zones = []netmon.Zone{{ID: "ALL", Name: "全园区", NameEN: "Whole park", Inflows: []netmon.ZoneMeter{{Point: InflowPt, Link: "P-IN"}}}}
 	if register {
 		_, err = st.PutNetwork(ctx, store.Network{ID: NetworkID, Name: "园区管网", Park: ParkID, Enterprise: UtilityID,
-			INP: string(sim.ParkNetworkINP()), Config: p.ConfigJSON(t), Updated: p.Origin.Add(-time.Minute)})
+			INP: string(parknet.INP()), Config: p.ConfigJSON(t), Updated: p.Origin.Add(-time.Minute)})
 		must(err)
 	}
 	return p

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/shuixiao/shuixiao/command"
+	"github.com/shuixiao/shuixiao/plant"
 	"github.com/shuixiao/shuixiao/store"
 )
 
@@ -60,7 +62,7 @@ func (s *Store) withControl(ctx context.Context, fn func(tx *sql.Tx) error) erro
 }
 
 // SavePlant implements store.Controls.
-func (s *Store) SavePlant(ctx context.Context, p store.PlantRecord) error {
+func (s *Store) SavePlant(ctx context.Context, p plant.Record) error {
 	if p.ID == "" || p.Enterprise == "" || !json.Valid(p.Config) {
 		return fmt.Errorf("plant %q: %w: id, enterprise and a JSON configuration are required", p.ID, store.ErrInvalid)
 	}
@@ -80,26 +82,26 @@ func (s *Store) SavePlant(ctx context.Context, p store.PlantRecord) error {
 }
 
 // Plant implements store.Controls.
-func (s *Store) Plant(ctx context.Context, id string) (store.PlantRecord, error) {
+func (s *Store) Plant(ctx context.Context, id string) (plant.Record, error) {
 	ps, err := s.plants(ctx, `WHERE id = ?`, id)
 	if err != nil {
-		return store.PlantRecord{}, err
+		return plant.Record{}, err
 	}
 	if len(ps) == 0 {
-		return store.PlantRecord{}, fmt.Errorf("plant %s: %w", id, store.ErrNotFound)
+		return plant.Record{}, fmt.Errorf("plant %s: %w", id, store.ErrNotFound)
 	}
 	return ps[0], nil
 }
 
 // Plants implements store.Controls.
-func (s *Store) Plants(ctx context.Context, enterprise string) ([]store.PlantRecord, error) {
+func (s *Store) Plants(ctx context.Context, enterprise string) ([]plant.Record, error) {
 	if enterprise == "" {
 		return s.plants(ctx, `ORDER BY id`)
 	}
 	return s.plants(ctx, `WHERE enterprise = ? ORDER BY id`, enterprise)
 }
 
-func (s *Store) plants(ctx context.Context, where string, args ...any) ([]store.PlantRecord, error) {
+func (s *Store) plants(ctx context.Context, where string, args ...any) ([]plant.Record, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT id, enterprise, config, updated FROM control_plants `+where, args...)
 	if err != nil {
 		if isNoSuchTable(err) {
@@ -108,9 +110,9 @@ func (s *Store) plants(ctx context.Context, where string, args ...any) ([]store.
 		return nil, fmt.Errorf("plants: %w", err)
 	}
 	defer rows.Close()
-	var out []store.PlantRecord
+	var out []plant.Record
 	for rows.Next() {
-		var p store.PlantRecord
+		var p plant.Record
 		var cfg string
 		var updated int64
 		if err := rows.Scan(&p.ID, &p.Enterprise, &cfg, &updated); err != nil {
@@ -123,7 +125,7 @@ func (s *Store) plants(ctx context.Context, where string, args ...any) ([]store.
 }
 
 // SaveCommands implements store.Controls.
-func (s *Store) SaveCommands(ctx context.Context, cs []store.CommandRecord) error {
+func (s *Store) SaveCommands(ctx context.Context, cs []command.Record) error {
 	recs := make([]string, len(cs))
 	for i, c := range cs {
 		if c.ID == "" || c.Plant == "" || c.Actuator == "" || c.Kind == "" || c.Issued.IsZero() {
@@ -156,16 +158,16 @@ func (s *Store) SaveCommands(ctx context.Context, cs []store.CommandRecord) erro
 }
 
 // Command implements store.Controls.
-func (s *Store) Command(ctx context.Context, id string) (store.CommandRecord, error) {
+func (s *Store) Command(ctx context.Context, id string) (command.Record, error) {
 	var rec string
 	err := s.r.QueryRowContext(ctx, `SELECT record FROM control_commands WHERE id = ?`, id).Scan(&rec)
 	if errors.Is(err, sql.ErrNoRows) || (err != nil && isNoSuchTable(err)) {
-		return store.CommandRecord{}, fmt.Errorf("command %s: %w", id, store.ErrNotFound)
+		return command.Record{}, fmt.Errorf("command %s: %w", id, store.ErrNotFound)
 	}
 	if err != nil {
-		return store.CommandRecord{}, fmt.Errorf("command %s: %w", id, err)
+		return command.Record{}, fmt.Errorf("command %s: %w", id, err)
 	}
-	var c store.CommandRecord
+	var c command.Record
 	if err := json.Unmarshal([]byte(rec), &c); err != nil {
 		return c, fmt.Errorf("command %s: %w", id, err)
 	}
@@ -173,7 +175,7 @@ func (s *Store) Command(ctx context.Context, id string) (store.CommandRecord, er
 }
 
 // Commands implements store.Controls.
-func (s *Store) Commands(ctx context.Context, q store.CommandQuery) ([]store.CommandRecord, error) {
+func (s *Store) Commands(ctx context.Context, q command.Query) ([]command.Record, error) {
 	var where []string
 	var args []any
 	add := func(cond string, v any) {
@@ -219,13 +221,13 @@ func (s *Store) Commands(ctx context.Context, q store.CommandQuery) ([]store.Com
 		return nil, fmt.Errorf("commands: %w", err)
 	}
 	defer rows.Close()
-	var out []store.CommandRecord
+	var out []command.Record
 	for rows.Next() {
 		var rec string
 		if err := rows.Scan(&rec); err != nil {
 			return nil, fmt.Errorf("commands: %w", err)
 		}
-		var c store.CommandRecord
+		var c command.Record
 		if err := json.Unmarshal([]byte(rec), &c); err != nil {
 			return nil, fmt.Errorf("commands: %w", err)
 		}
@@ -235,9 +237,9 @@ func (s *Store) Commands(ctx context.Context, q store.CommandQuery) ([]store.Com
 }
 
 // SetOverride implements store.Controls.
-func (s *Store) SetOverride(ctx context.Context, o store.Override) error {
+func (s *Store) SetOverride(ctx context.Context, o command.Override) error {
 	switch o.Mode {
-	case store.ModeAuto, store.ModeManual, store.ModeLocked:
+	case command.ModeAuto, command.ModeManual, command.ModeLocked:
 	default:
 		return fmt.Errorf("override of %s/%s: %w: mode %q", o.Plant, o.Actuator, store.ErrInvalid, o.Mode)
 	}
@@ -249,7 +251,7 @@ func (s *Store) SetOverride(ctx context.Context, o store.Override) error {
 		return err
 	}
 	return s.withControl(ctx, func(tx *sql.Tx) error {
-		if o.Mode == store.ModeAuto {
+		if o.Mode == command.ModeAuto {
 			_, err := tx.ExecContext(ctx, `DELETE FROM control_overrides WHERE plant = ? AND actuator = ?`, o.Plant, o.Actuator)
 			return err
 		}
@@ -260,7 +262,7 @@ func (s *Store) SetOverride(ctx context.Context, o store.Override) error {
 }
 
 // Overrides implements store.Controls.
-func (s *Store) Overrides(ctx context.Context, plant string) ([]store.Override, error) {
+func (s *Store) Overrides(ctx context.Context, plant string) ([]command.Override, error) {
 	q, args := `SELECT record FROM control_overrides ORDER BY plant, actuator`, []any{}
 	if plant != "" {
 		q, args = `SELECT record FROM control_overrides WHERE plant = ? ORDER BY actuator`, []any{plant}
@@ -273,13 +275,13 @@ func (s *Store) Overrides(ctx context.Context, plant string) ([]store.Override, 
 		return nil, fmt.Errorf("overrides: %w", err)
 	}
 	defer rows.Close()
-	var out []store.Override
+	var out []command.Override
 	for rows.Next() {
 		var rec string
 		if err := rows.Scan(&rec); err != nil {
 			return nil, fmt.Errorf("overrides: %w", err)
 		}
-		var o store.Override
+		var o command.Override
 		if err := json.Unmarshal([]byte(rec), &o); err != nil {
 			return nil, fmt.Errorf("overrides: %w", err)
 		}

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shuixiao/shuixiao/command"
+	"github.com/shuixiao/shuixiao/plant"
 	"github.com/shuixiao/shuixiao/store"
 )
 
@@ -20,31 +22,31 @@ func TestControls(t *testing.T) {
 	if _, err := s.Plant(ctx, "PL1"); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("unknown plant: %v", err)
 	}
-	if cs, err := s.Commands(ctx, store.CommandQuery{}); err != nil || len(cs) != 0 {
+	if cs, err := s.Commands(ctx, command.Query{}); err != nil || len(cs) != 0 {
 		t.Fatalf("commands before any: %v, %v", cs, err)
 	}
-	if err := s.SavePlant(ctx, store.PlantRecord{ID: "PL1", Enterprise: "nope", Config: []byte(`{}`), Updated: time.Unix(1, 0)}); !errors.Is(err, store.ErrNotFound) {
+	if err := s.SavePlant(ctx, plant.Record{ID: "PL1", Enterprise: "nope", Config: []byte(`{}`), Updated: time.Unix(1, 0)}); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("plant of an unknown enterprise: %v", err)
 	}
-	if err := s.SavePlant(ctx, store.PlantRecord{ID: "PL1", Enterprise: "E", Config: []byte(`{`), Updated: time.Unix(1, 0)}); !errors.Is(err, store.ErrInvalid) {
+	if err := s.SavePlant(ctx, plant.Record{ID: "PL1", Enterprise: "E", Config: []byte(`{`), Updated: time.Unix(1, 0)}); !errors.Is(err, store.ErrInvalid) {
 		t.Fatalf("plant with broken JSON: %v", err)
 	}
 	for _, cfg := range []string{`{"v":1}`, `{"v":2}`} {
-		if err := s.SavePlant(ctx, store.PlantRecord{ID: "PL1", Enterprise: "E", Config: []byte(cfg), Updated: time.Unix(2, 0)}); err != nil {
+		if err := s.SavePlant(ctx, plant.Record{ID: "PL1", Enterprise: "E", Config: []byte(cfg), Updated: time.Unix(2, 0)}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	base := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
 	req := 55.0
 	for i := range 5 {
-		c := store.CommandRecord{ID: fmt.Sprintf("C%d", i), Kind: store.CommandIssue, Plant: "PL1", Enterprise: "E", Device: "D1",
+		c := command.Record{ID: fmt.Sprintf("C%d", i), Kind: command.KindIssue, Plant: "PL1", Enterprise: "E", Device: "D1",
 			Actuator: "blowdown_valve", Value: float64(10 * i), Unit: "%", Requested: &req, Min: 0, Max: 100, Interlocks: []string{"rate"},
-			Source: "controller", By: "cooling.blowdown", Inputs: []store.CommandInput{{Name: "basin_cond_us_cm", Value: 2000, AgeS: 12}},
-			Issued: base.Add(time.Duration(i) * time.Minute), Index: uint64(100 + i), Status: store.CommandPending}
+			Source: "controller", By: "cooling.blowdown", Inputs: []command.Input{{Name: "basin_cond_us_cm", Value: 2000, AgeS: 12}},
+			Issued: base.Add(time.Duration(i) * time.Minute), Index: uint64(100 + i), Status: command.Pending}
 		if i == 4 {
 			c.Device, c.Actuator = "D2", "inhibitor_pump"
 		}
-		if err := s.SaveCommands(ctx, []store.CommandRecord{c}); err != nil {
+		if err := s.SaveCommands(ctx, []command.Record{c}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -52,14 +54,14 @@ func TestControls(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c0.Status, c0.Answered, c0.OutcomeIndex, c0.Attempts = store.CommandAcked, base.Add(time.Second), 200, 1
-	if err := s.SaveCommands(ctx, []store.CommandRecord{c0}); err != nil {
+	c0.Status, c0.Answered, c0.OutcomeIndex, c0.Attempts = command.Acked, base.Add(time.Second), 200, 1
+	if err := s.SaveCommands(ctx, []command.Record{c0}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.SetOverride(ctx, store.Override{Plant: "PL1", Actuator: "inhibitor_pump", Mode: store.ModeLocked, By: "admin", Since: base}); err != nil {
+	if err := s.SetOverride(ctx, command.Override{Plant: "PL1", Actuator: "inhibitor_pump", Mode: command.ModeLocked, By: "admin", Since: base}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.SetOverride(ctx, store.Override{Plant: "PL1", Actuator: "acid_pump", Mode: "sideways"}); !errors.Is(err, store.ErrInvalid) {
+	if err := s.SetOverride(ctx, command.Override{Plant: "PL1", Actuator: "acid_pump", Mode: "sideways"}); !errors.Is(err, store.ErrInvalid) {
 		t.Fatalf("unknown mode: %v", err)
 	}
 	s.Close()
@@ -74,14 +76,14 @@ func TestControls(t *testing.T) {
 		t.Fatalf("plant after reopen: %+v, %v", p, err)
 	}
 	tests := []struct {
-		q    store.CommandQuery
+		q    command.Query
 		want []string
 	}{
-		{store.CommandQuery{}, []string{"C4", "C3", "C2", "C1", "C0"}},
-		{store.CommandQuery{Device: "D1", Limit: 2}, []string{"C3", "C2"}},
-		{store.CommandQuery{Actuator: "inhibitor_pump"}, []string{"C4"}},
-		{store.CommandQuery{Plant: "PL1", From: base.Add(time.Minute), To: base.Add(3 * time.Minute)}, []string{"C2", "C1"}},
-		{store.CommandQuery{Enterprise: "other"}, nil},
+		{command.Query{}, []string{"C4", "C3", "C2", "C1", "C0"}},
+		{command.Query{Device: "D1", Limit: 2}, []string{"C3", "C2"}},
+		{command.Query{Actuator: "inhibitor_pump"}, []string{"C4"}},
+		{command.Query{Plant: "PL1", From: base.Add(time.Minute), To: base.Add(3 * time.Minute)}, []string{"C2", "C1"}},
+		{command.Query{Enterprise: "other"}, nil},
 	}
 	for i, tc := range tests {
 		cs, err := s2.Commands(ctx, tc.q)
@@ -97,14 +99,14 @@ func TestControls(t *testing.T) {
 		}
 	}
 	c0, err = s2.Command(ctx, "C0")
-	if err != nil || c0.Status != store.CommandAcked || c0.OutcomeIndex != 200 || *c0.Requested != 55 || c0.Inputs[0].AgeS != 12 {
+	if err != nil || c0.Status != command.Acked || c0.OutcomeIndex != 200 || *c0.Requested != 55 || c0.Inputs[0].AgeS != 12 {
 		t.Fatalf("updated command: %+v, %v", c0, err)
 	}
 	os, err := s2.Overrides(ctx, "PL1")
-	if err != nil || len(os) != 1 || os[0].Mode != store.ModeLocked {
+	if err != nil || len(os) != 1 || os[0].Mode != command.ModeLocked {
 		t.Fatalf("overrides: %+v, %v", os, err)
 	}
-	if err := s2.SetOverride(ctx, store.Override{Plant: "PL1", Actuator: "inhibitor_pump", Mode: store.ModeAuto}); err != nil {
+	if err := s2.SetOverride(ctx, command.Override{Plant: "PL1", Actuator: "inhibitor_pump", Mode: command.ModeAuto}); err != nil {
 		t.Fatal(err)
 	}
 	if os, _ := s2.Overrides(ctx, ""); len(os) != 0 {
@@ -116,15 +118,15 @@ func BenchmarkSaveCommands(b *testing.B) {
 	ctx := context.Background()
 	s, _ := openTemp(b, Options{ManualCompaction: true, Sync: SyncNormal})
 	setup(b, s, 1)
-	c := store.CommandRecord{Kind: store.CommandIssue, Plant: "PL1", Enterprise: "E", Device: "D1", Actuator: "blowdown_valve",
+	c := command.Record{Kind: command.KindIssue, Plant: "PL1", Enterprise: "E", Device: "D1", Actuator: "blowdown_valve",
 		Value: 42, Unit: "%", Max: 100, Source: "controller", By: "cooling.blowdown", Issued: time.Unix(1700000000, 0),
-		Inputs: []store.CommandInput{{Name: "basin_cond_us_cm", Value: 2000}, {Name: "makeup_cond_us_cm", Value: 400}}}
+		Inputs: []command.Input{{Name: "basin_cond_us_cm", Value: 2000}, {Name: "makeup_cond_us_cm", Value: 400}}}
 	b.ReportAllocs()
 	i := 0
 	for b.Loop() {
 		c.ID = fmt.Sprintf("C%d", i)
 		i++
-		if err := s.SaveCommands(ctx, []store.CommandRecord{c}); err != nil {
+		if err := s.SaveCommands(ctx, []command.Record{c}); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/shuixiao/shuixiao/rejection"
 	"github.com/shuixiao/shuixiao/store"
 	"github.com/shuixiao/shuixiao/store/chunk"
 )
@@ -252,7 +253,7 @@ func (s *Store) prepareInserts(ctx context.Context) error {
 	return nil
 }
 
-func (s *Store) writeBatch(ctx context.Context, tx *sql.Tx, rows []hotRow, newChans []string, ledgerSize uint64, rejs []store.Rejection) error {
+func (s *Store) writeBatch(ctx context.Context, tx *sql.Tx, rows []hotRow, newChans []string, ledgerSize uint64, rejs []rejection.Rejection) error {
 	for j, name := range newChans {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO channels(cid, name) VALUES (?, ?)`, len(s.chanName)+j, name); err != nil {
 			return fmt.Errorf("add channel %s: %w", name, err)

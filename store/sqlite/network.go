@@ -9,7 +9,9 @@ import (
 	"math"
 	"time"
 
+	"github.com/shuixiao/shuixiao/alarm"
 	"github.com/shuixiao/shuixiao/store"
+	"github.com/shuixiao/shuixiao/workorder"
 )
 
 // networkSchema holds the pipe networks, their leak events and the repair
@@ -213,13 +215,13 @@ func (s *Store) Networks(ctx context.Context, f store.NetworkFilter) ([]store.Ne
 }
 
 // RecordLeak implements store.Networks.
-func (s *Store) RecordLeak(ctx context.Context, e store.LeakEvent) error {
+func (s *Store) RecordLeak(ctx context.Context, e alarm.Leak) error {
 	if err := e.Validate(); err != nil {
-		return err
+		return fmt.Errorf("%w: %v", store.ErrInvalid, err)
 	}
 	cands := e.Candidates
 	if cands == nil {
-		cands = []store.LeakCandidate{}
+		cands = []alarm.LeakCandidate{}
 	}
 	return s.withNetworks(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO leak_events(alarm, network, start, detected, raised, flow, candidates) VALUES (?, ?, ?, ?, ?, ?, ?)`,
@@ -233,8 +235,8 @@ func (s *Store) RecordLeak(ctx context.Context, e store.LeakEvent) error {
 
 const leakColumns = `alarm, network, start, detected, raised, flow, candidates`
 
-func scanLeak(sc scanner) (store.LeakEvent, error) {
-	var e store.LeakEvent
+func scanLeak(sc scanner) (alarm.Leak, error) {
+	var e alarm.Leak
 	var start, detected, raised int64
 	var cands string
 	if err := sc.Scan(&e.Alarm, &e.Network, &start, &detected, &raised, &e.FlowM3H, &cands); err != nil {
@@ -248,12 +250,12 @@ func scanLeak(sc scanner) (store.LeakEvent, error) {
 }
 
 // LeakEvent implements store.Networks.
-func (s *Store) LeakEvent(ctx context.Context, alarm int64) (store.LeakEvent, error) {
+func (s *Store) LeakEvent(ctx context.Context, alarm int64) (alarm.Leak, error) {
 	return queryNetworkRow(ctx, s, fmt.Sprintf("leak event of alarm %d", alarm), scanLeak, `SELECT `+leakColumns+` FROM leak_events WHERE alarm = ?`, alarm)
 }
 
 // LeakEvents implements store.Networks.
-func (s *Store) LeakEvents(ctx context.Context, network string, limit int) ([]store.LeakEvent, error) {
+func (s *Store) LeakEvents(ctx context.Context, network string, limit int) ([]alarm.Leak, error) {
 	if limit <= 0 {
 		limit = 1000
 	}
@@ -262,9 +264,9 @@ func (s *Store) LeakEvents(ctx context.Context, network string, limit int) ([]st
 }
 
 // CreateWorkOrder implements store.Networks.
-func (s *Store) CreateWorkOrder(ctx context.Context, w store.WorkOrder) (store.WorkOrder, error) {
+func (s *Store) CreateWorkOrder(ctx context.Context, w workorder.Order) (workorder.Order, error) {
 	if err := w.Validate(); err != nil {
-		return store.WorkOrder{}, err
+		return workorder.Order{}, fmt.Errorf("%w: %v", store.ErrInvalid, err)
 	}
 	var id int64
 	err := s.withNetworks(ctx, func(tx *sql.Tx) error {
@@ -295,15 +297,15 @@ func (s *Store) CreateWorkOrder(ctx context.Context, w store.WorkOrder) (store.W
 		if id, err = res.LastInsertId(); err != nil {
 			return err
 		}
-		return workOrderEvent(ctx, tx, store.WorkOrderEvent{WorkOrder: id, Time: w.Created, Action: "create", By: w.CreatedBy, Note: w.Note})
+		return workOrderEvent(ctx, tx, workorder.Event{WorkOrder: id, Time: w.Created, Action: "create", By: w.CreatedBy, Note: w.Note})
 	})
 	if err != nil {
-		return store.WorkOrder{}, fmt.Errorf("create work order: %w", err)
+		return workorder.Order{}, fmt.Errorf("create work order: %w", err)
 	}
 	return s.WorkOrder(ctx, id)
 }
 
-func workOrderEvent(ctx context.Context, tx *sql.Tx, e store.WorkOrderEvent) error {
+func workOrderEvent(ctx context.Context, tx *sql.Tx, e workorder.Event) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO work_order_events(work_order, t, action, by, assignee, link, note) VALUES (?, ?, ?, ?, ?, ?, ?)`,
 		e.WorkOrder, millis(e.Time), e.Action, e.By, e.Assignee, e.Link, e.Note)
 	return err
@@ -312,24 +314,24 @@ func workOrderEvent(ctx context.Context, tx *sql.Tx, e store.WorkOrderEvent) err
 const workOrderColumns = `id, network, alarm, park, enterprise, title, state, created, created_by, assignee, assigned,
 	closed, closed_by, repaired_link, note, leak_start, leak_flow, water_lost`
 
-func scanWorkOrder(sc scanner) (store.WorkOrder, error) {
-	var w store.WorkOrder
+func scanWorkOrder(sc scanner) (workorder.Order, error) {
+	var w workorder.Order
 	var state string
 	var created, assigned, closed, leakStart int64
 	err := sc.Scan(&w.ID, &w.Network, &w.Alarm, &w.Park, &w.Enterprise, &w.Title, &state, &created, &w.CreatedBy, &w.Assignee, &assigned,
 		&closed, &w.ClosedBy, &w.RepairedLink, &w.Note, &leakStart, &w.LeakFlowM3H, &w.WaterLostM3)
-	w.State = store.WorkOrderState(state)
+	w.State = workorder.State(state)
 	w.Created, w.Assigned, w.Closed, w.LeakStart = fromMillis(created), fromMillis(assigned), fromMillis(closed), fromMillis(leakStart)
 	return w, err
 }
 
 // WorkOrder implements store.Networks.
-func (s *Store) WorkOrder(ctx context.Context, id int64) (store.WorkOrder, error) {
+func (s *Store) WorkOrder(ctx context.Context, id int64) (workorder.Order, error) {
 	return queryNetworkRow(ctx, s, fmt.Sprintf("work order %d", id), scanWorkOrder, `SELECT `+workOrderColumns+` FROM work_orders WHERE id = ?`, id)
 }
 
 // WorkOrders implements store.Networks.
-func (s *Store) WorkOrders(ctx context.Context, f store.WorkOrderFilter) ([]store.WorkOrder, error) {
+func (s *Store) WorkOrders(ctx context.Context, f workorder.Filter) ([]workorder.Order, error) {
 	w := &where{}
 	w.add("network = ?", f.Network)
 	w.add("park = ?", f.Park)
@@ -351,7 +353,7 @@ func (s *Store) WorkOrders(ctx context.Context, f store.WorkOrderFilter) ([]stor
 }
 
 // transitionWorkOrder applies an action to an order that is not closed.
-func (s *Store) transitionWorkOrder(ctx context.Context, id int64, e store.WorkOrderEvent, update string, args ...any) (store.WorkOrder, error) {
+func (s *Store) transitionWorkOrder(ctx context.Context, id int64, e workorder.Event, update string, args ...any) (workorder.Order, error) {
 	err := s.withNetworks(ctx, func(tx *sql.Tx) error {
 		var state string
 		err := tx.QueryRowContext(ctx, `SELECT state FROM work_orders WHERE id = ?`, id).Scan(&state)
@@ -361,7 +363,7 @@ func (s *Store) transitionWorkOrder(ctx context.Context, id int64, e store.WorkO
 		if err != nil {
 			return err
 		}
-		if store.WorkOrderState(state) == store.WorkOrderClosed {
+		if workorder.State(state) == workorder.Closed {
 			return fmt.Errorf("%w: work order is closed", store.ErrConflict)
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE work_orders SET `+update+` WHERE id = ?`, append(args, id)...); err != nil {
@@ -371,34 +373,34 @@ func (s *Store) transitionWorkOrder(ctx context.Context, id int64, e store.WorkO
 		return workOrderEvent(ctx, tx, e)
 	})
 	if err != nil {
-		return store.WorkOrder{}, fmt.Errorf("%s work order %d: %w", e.Action, id, err)
+		return workorder.Order{}, fmt.Errorf("%s work order %d: %w", e.Action, id, err)
 	}
 	return s.WorkOrder(ctx, id)
 }
 
 // AssignWorkOrder implements store.Networks.
-func (s *Store) AssignWorkOrder(ctx context.Context, id int64, assignee, by string, at time.Time, note string) (store.WorkOrder, error) {
+func (s *Store) AssignWorkOrder(ctx context.Context, id int64, assignee, by string, at time.Time, note string) (workorder.Order, error) {
 	if assignee == "" || len(assignee) > 200 {
-		return store.WorkOrder{}, fmt.Errorf("assign work order %d: %w: assignee must have 1-200 bytes", id, store.ErrInvalid)
+		return workorder.Order{}, fmt.Errorf("assign work order %d: %w: assignee must have 1-200 bytes", id, store.ErrInvalid)
 	}
-	return s.transitionWorkOrder(ctx, id, store.WorkOrderEvent{Time: at, Action: "assign", By: by, Assignee: assignee, Note: note},
+	return s.transitionWorkOrder(ctx, id, workorder.Event{Time: at, Action: "assign", By: by, Assignee: assignee, Note: note},
 		`state = 'assigned', assignee = ?, assigned = ?`, assignee, millis(at))
 }
 
 // CloseWorkOrder implements store.Networks.
-func (s *Store) CloseWorkOrder(ctx context.Context, id int64, by string, at time.Time, link, note string, waterLostM3 float64) (store.WorkOrder, error) {
+func (s *Store) CloseWorkOrder(ctx context.Context, id int64, by string, at time.Time, link, note string, waterLostM3 float64) (workorder.Order, error) {
 	if waterLostM3 < 0 || math.IsNaN(waterLostM3) || math.IsInf(waterLostM3, 0) {
-		return store.WorkOrder{}, fmt.Errorf("close work order %d: %w: water lost %v", id, store.ErrInvalid, waterLostM3)
+		return workorder.Order{}, fmt.Errorf("close work order %d: %w: water lost %v", id, store.ErrInvalid, waterLostM3)
 	}
-	return s.transitionWorkOrder(ctx, id, store.WorkOrderEvent{Time: at, Action: "close", By: by, Link: link, Note: note},
+	return s.transitionWorkOrder(ctx, id, workorder.Event{Time: at, Action: "close", By: by, Link: link, Note: note},
 		`state = 'closed', closed = ?, closed_by = ?, repaired_link = ?, note = CASE WHEN ? = '' THEN note ELSE ? END, water_lost = ?`,
 		millis(at), by, link, note, note, waterLostM3)
 }
 
 // WorkOrderHistory implements store.Networks.
-func (s *Store) WorkOrderHistory(ctx context.Context, id int64) ([]store.WorkOrderEvent, error) {
-	return queryNetworkRows(ctx, s, fmt.Sprintf("history of work order %d", id), func(sc scanner) (store.WorkOrderEvent, error) {
-		var e store.WorkOrderEvent
+func (s *Store) WorkOrderHistory(ctx context.Context, id int64) ([]workorder.Event, error) {
+	return queryNetworkRows(ctx, s, fmt.Sprintf("history of work order %d", id), func(sc scanner) (workorder.Event, error) {
+		var e workorder.Event
 		var t int64
 		err := sc.Scan(&e.WorkOrder, &t, &e.Action, &e.By, &e.Assignee, &e.Link, &e.Note)
 		e.Time = fromMillis(t)

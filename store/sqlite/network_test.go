@@ -7,8 +7,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shuixiao/shuixiao/alarm"
 	"github.com/shuixiao/shuixiao/meter"
 	"github.com/shuixiao/shuixiao/store"
+	"github.com/shuixiao/shuixiao/workorder"
 )
 
 func TestNetworksPutListAndScope(t *testing.T) {
@@ -21,7 +23,7 @@ func TestNetworksPutListAndScope(t *testing.T) {
 	if ns, err := s.Networks(ctx, store.NetworkFilter{}); err != nil || len(ns) != 0 {
 		t.Fatalf("networks before any write: %v, %v", ns, err)
 	}
-	if ws, err := s.WorkOrders(ctx, store.WorkOrderFilter{}); err != nil || len(ws) != 0 {
+	if ws, err := s.WorkOrders(ctx, workorder.Filter{}); err != nil || len(ws) != 0 {
 		t.Fatalf("work orders before any write: %v, %v", ws, err)
 	}
 	if err := s.CreatePark(ctx, meter.Park{ID: "PK1", Name: "园区", Region: "430300"}); err != nil {
@@ -114,12 +116,12 @@ func TestLeakEventsAndWorkOrders(t *testing.T) {
 	if _, err := s.LeakEvent(ctx, 7); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("unknown leak event: %v", err)
 	}
-	if err := s.RecordLeak(ctx, store.LeakEvent{Alarm: 7, Network: "N1"}); !errors.Is(err, store.ErrInvalid) {
+	if err := s.RecordLeak(ctx, alarm.Leak{Alarm: 7, Network: "N1"}); !errors.Is(err, store.ErrInvalid) {
 		t.Fatalf("leak event without times: %v", err)
 	}
 	for i, flow := range []float64{12.5, 9.75} {
-		ev := store.LeakEvent{Alarm: int64(7 + i), Network: "N1", Start: t0, Detected: t0.Add(20 * time.Minute), Raised: t0.Add(time.Duration(50+i) * time.Minute), FlowM3H: flow,
-			Candidates: []store.LeakCandidate{{Rank: 1, Link: "P1", Node: "J1", FlowM3H: flow, Misfit: 0.5}, {Rank: 2, Link: "P2", Node: "J2", FlowM3H: flow + 1, Misfit: 0.9}}}
+		ev := alarm.Leak{Alarm: int64(7 + i), Network: "N1", Start: t0, Detected: t0.Add(20 * time.Minute), Raised: t0.Add(time.Duration(50+i) * time.Minute), FlowM3H: flow,
+			Candidates: []alarm.LeakCandidate{{Rank: 1, Link: "P1", Node: "J1", FlowM3H: flow, Misfit: 0.5}, {Rank: 2, Link: "P2", Node: "J2", FlowM3H: flow + 1, Misfit: 0.9}}}
 		if err := s.RecordLeak(ctx, ev); err != nil {
 			t.Fatal(err)
 		}
@@ -129,15 +131,15 @@ func TestLeakEventsAndWorkOrders(t *testing.T) {
 		t.Fatalf("leak events: %+v, %v", evs, err)
 	}
 
-	wo := store.WorkOrder{Network: "N1", Alarm: 7, Park: "PK1", Title: "抢修 P1", Created: t0.Add(time.Hour), CreatedBy: "ops", LeakStart: t0, LeakFlowM3H: 12.5}
-	if _, err := s.CreateWorkOrder(ctx, store.WorkOrder{Network: "N9", Title: "x", Created: t0}); !errors.Is(err, store.ErrNotFound) {
+	wo := workorder.Order{Network: "N1", Alarm: 7, Park: "PK1", Title: "抢修 P1", Created: t0.Add(time.Hour), CreatedBy: "ops", LeakStart: t0, LeakFlowM3H: 12.5}
+	if _, err := s.CreateWorkOrder(ctx, workorder.Order{Network: "N9", Title: "x", Created: t0}); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("order on an unknown network: %v", err)
 	}
-	if _, err := s.CreateWorkOrder(ctx, store.WorkOrder{Network: "N1", Created: t0}); !errors.Is(err, store.ErrInvalid) {
+	if _, err := s.CreateWorkOrder(ctx, workorder.Order{Network: "N1", Created: t0}); !errors.Is(err, store.ErrInvalid) {
 		t.Fatalf("order without a title: %v", err)
 	}
 	w, err := s.CreateWorkOrder(ctx, wo)
-	if err != nil || w.ID == 0 || w.State != store.WorkOrderOpen || !w.LeakStart.Equal(t0) {
+	if err != nil || w.ID == 0 || w.State != workorder.Open || !w.LeakStart.Equal(t0) {
 		t.Fatalf("create: %+v, %v", w, err)
 	}
 	if _, err := s.CreateWorkOrder(ctx, wo); !errors.Is(err, store.ErrExists) {
@@ -147,14 +149,14 @@ func TestLeakEventsAndWorkOrders(t *testing.T) {
 		t.Fatalf("assign to nobody: %v", err)
 	}
 	w, err = s.AssignWorkOrder(ctx, w.ID, "维修一班", "ops", t0.Add(2*time.Hour), "带探漏仪")
-	if err != nil || w.State != store.WorkOrderAssigned || w.Assignee != "维修一班" || !w.Assigned.Equal(t0.Add(2*time.Hour)) {
+	if err != nil || w.State != workorder.Assigned || w.Assignee != "维修一班" || !w.Assigned.Equal(t0.Add(2*time.Hour)) {
 		t.Fatalf("assign: %+v, %v", w, err)
 	}
-	if open, err := s.WorkOrders(ctx, store.WorkOrderFilter{Open: true, Network: "N1"}); err != nil || len(open) != 1 {
+	if open, err := s.WorkOrders(ctx, workorder.Filter{Open: true, Network: "N1"}); err != nil || len(open) != 1 {
 		t.Fatalf("open orders: %v, %v", open, err)
 	}
 	w, err = s.CloseWorkOrder(ctx, w.ID, "维修一班", t0.Add(5*time.Hour), "P1", "更换 2 m 管段", 62.5)
-	if err != nil || w.State != store.WorkOrderClosed || w.RepairedLink != "P1" || w.WaterLostM3 != 62.5 || w.Note != "更换 2 m 管段" {
+	if err != nil || w.State != workorder.Closed || w.RepairedLink != "P1" || w.WaterLostM3 != 62.5 || w.Note != "更换 2 m 管段" {
 		t.Fatalf("close: %+v, %v", w, err)
 	}
 	for _, op := range []func() error{
@@ -177,15 +179,15 @@ func TestLeakEventsAndWorkOrders(t *testing.T) {
 		t.Fatalf("history: %+v, %v", hist, err)
 	}
 	for _, tc := range []struct {
-		f    store.WorkOrderFilter
+		f    workorder.Filter
 		want int
 	}{
-		{store.WorkOrderFilter{}, 2},
-		{store.WorkOrderFilter{State: store.WorkOrderClosed}, 1},
-		{store.WorkOrderFilter{Open: true}, 1},
-		{store.WorkOrderFilter{Alarm: 7}, 2},
-		{store.WorkOrderFilter{Park: "PK2"}, 0},
-		{store.WorkOrderFilter{Limit: 1}, 1},
+		{workorder.Filter{}, 2},
+		{workorder.Filter{State: workorder.Closed}, 1},
+		{workorder.Filter{Open: true}, 1},
+		{workorder.Filter{Alarm: 7}, 2},
+		{workorder.Filter{Park: "PK2"}, 0},
+		{workorder.Filter{Limit: 1}, 1},
 	} {
 		got, err := s.WorkOrders(ctx, tc.f)
 		if err != nil || len(got) != tc.want {

@@ -7,12 +7,14 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/shuixiao/shuixiao/alarm"
+	"github.com/shuixiao/shuixiao/rejection"
 	"github.com/shuixiao/shuixiao/store"
 )
 
 // writeRejections counts a batch's rejections and appends the newest to the
 // bounded log.
-func (s *Store) writeRejections(ctx context.Context, tx *sql.Tx, rejs []store.Rejection) error {
+func (s *Store) writeRejections(ctx context.Context, tx *sql.Tx, rejs []rejection.Rejection) error {
 	type key struct{ reason, meter string }
 	type count struct {
 		n    int64
@@ -44,8 +46,8 @@ func (s *Store) writeRejections(ctx context.Context, tx *sql.Tx, rejs []store.Re
 	}
 	for _, r := range keep {
 		detail := r.Detail
-		if len(detail) > store.MaxRejectionDetail {
-			detail = detail[:store.MaxRejectionDetail]
+		if len(detail) > rejection.MaxDetail {
+			detail = detail[:rejection.MaxDetail]
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO rejections(t, meter, reason, detail, source) VALUES (?, ?, ?, ?, ?)`,
 			r.Time.UnixMilli(), r.Meter, r.Reason, detail, r.Source); err != nil {
@@ -59,7 +61,7 @@ func (s *Store) writeRejections(ctx context.Context, tx *sql.Tx, rejs []store.Re
 }
 
 // RejectionCounts implements store.Rejections.
-func (s *Store) RejectionCounts(ctx context.Context, f store.RejectionFilter) ([]store.RejectionCount, error) {
+func (s *Store) RejectionCounts(ctx context.Context, f rejection.Filter) ([]rejection.Count, error) {
 	w := &where{}
 	w.add("meter = ?", f.Meter)
 	w.add("reason = ?", f.Reason)
@@ -80,9 +82,9 @@ func (s *Store) RejectionCounts(ctx context.Context, f store.RejectionFilter) ([
 		return nil, fmt.Errorf("rejection counts: %w", err)
 	}
 	defer rows.Close()
-	var out []store.RejectionCount
+	var out []rejection.Count
 	for rows.Next() {
-		var c store.RejectionCount
+		var c rejection.Count
 		var n, last int64
 		if err := rows.Scan(&c.Reason, &c.Meter, &n, &last); err != nil {
 			return nil, fmt.Errorf("rejection counts: %w", err)
@@ -94,7 +96,7 @@ func (s *Store) RejectionCounts(ctx context.Context, f store.RejectionFilter) ([
 }
 
 // RecentRejections implements store.Rejections.
-func (s *Store) RecentRejections(ctx context.Context, f store.RejectionFilter, limit int) ([]store.Rejection, error) {
+func (s *Store) RecentRejections(ctx context.Context, f rejection.Filter, limit int) ([]rejection.Rejection, error) {
 	if limit <= 0 {
 		limit = 100
 	}
@@ -110,9 +112,9 @@ func (s *Store) RecentRejections(ctx context.Context, f store.RejectionFilter, l
 		return nil, fmt.Errorf("recent rejections: %w", err)
 	}
 	defer rows.Close()
-	var out []store.Rejection
+	var out []rejection.Rejection
 	for rows.Next() {
-		var r store.Rejection
+		var r rejection.Rejection
 		var t int64
 		if err := rows.Scan(&t, &r.Meter, &r.Reason, &r.Detail, &r.Source); err != nil {
 			return nil, fmt.Errorf("recent rejections: %w", err)
@@ -125,12 +127,12 @@ func (s *Store) RecentRejections(ctx context.Context, f store.RejectionFilter, l
 
 const alarmCols = `id, kind, severity, enterprise, point, meter, message, state, raised, last_raised, count, acked, acked_by, cleared, cleared_by`
 
-func scanAlarm(sc interface{ Scan(...any) error }) (store.Alarm, error) {
-	var a store.Alarm
+func scanAlarm(sc interface{ Scan(...any) error }) (alarm.Alarm, error) {
+	var a alarm.Alarm
 	var sev, state string
 	var raised, last, acked, cleared int64
 	err := sc.Scan(&a.ID, &a.Kind, &sev, &a.Enterprise, &a.Point, &a.Meter, &a.Message, &state, &raised, &last, &a.Count, &acked, &a.AckedBy, &cleared, &a.ClearedBy)
-	a.Severity, a.State = store.Severity(sev), store.AlarmState(state)
+	a.Severity, a.State = alarm.Severity(sev), alarm.State(state)
 	a.Raised, a.LastRaised = time.UnixMilli(raised).UTC(), time.UnixMilli(last).UTC()
 	if acked != 0 {
 		a.Acked = time.UnixMilli(acked).UTC()
@@ -147,9 +149,9 @@ func alarmEvent(ctx context.Context, tx *sql.Tx, id int64, at time.Time, action,
 }
 
 // RaiseAlarm implements store.Alarms.
-func (s *Store) RaiseAlarm(ctx context.Context, a store.Alarm) (store.Alarm, bool, error) {
+func (s *Store) RaiseAlarm(ctx context.Context, a alarm.Alarm) (alarm.Alarm, bool, error) {
 	if err := a.Validate(); err != nil {
-		return store.Alarm{}, false, err
+		return alarm.Alarm{}, false, fmt.Errorf("%w: %v", store.ErrInvalid, err)
 	}
 	var id int64
 	created := false
@@ -179,14 +181,14 @@ func (s *Store) RaiseAlarm(ctx context.Context, a store.Alarm) (store.Alarm, boo
 		return alarmEvent(ctx, tx, id, a.Raised, "raise", "", a.Message)
 	})
 	if err != nil {
-		return store.Alarm{}, false, fmt.Errorf("raise alarm %s: %w", a.Kind, err)
+		return alarm.Alarm{}, false, fmt.Errorf("raise alarm %s: %w", a.Kind, err)
 	}
 	stored, err := s.Alarm(ctx, id)
 	return stored, created, err
 }
 
 // transition moves an alarm from one of the states in from to state to.
-func (s *Store) transition(ctx context.Context, id int64, action string, to store.AlarmState, set string, by string, at time.Time, note string, from ...store.AlarmState) (store.Alarm, error) {
+func (s *Store) transition(ctx context.Context, id int64, action string, to alarm.State, set string, by string, at time.Time, note string, from ...alarm.State) (alarm.Alarm, error) {
 	err := s.withWrite(ctx, func(tx *sql.Tx) error {
 		var state string
 		err := tx.QueryRowContext(ctx, `SELECT state FROM alarms WHERE id = ?`, id).Scan(&state)
@@ -198,7 +200,7 @@ func (s *Store) transition(ctx context.Context, id int64, action string, to stor
 		}
 		allowed := false
 		for _, f := range from {
-			allowed = allowed || store.AlarmState(state) == f
+			allowed = allowed || alarm.State(state) == f
 		}
 		if !allowed {
 			return fmt.Errorf("%w: alarm is %s", store.ErrConflict, state)
@@ -209,35 +211,35 @@ func (s *Store) transition(ctx context.Context, id int64, action string, to stor
 		return alarmEvent(ctx, tx, id, at, action, by, note)
 	})
 	if err != nil {
-		return store.Alarm{}, fmt.Errorf("%s alarm %d: %w", action, id, err)
+		return alarm.Alarm{}, fmt.Errorf("%s alarm %d: %w", action, id, err)
 	}
 	return s.Alarm(ctx, id)
 }
 
 // AckAlarm implements store.Alarms.
-func (s *Store) AckAlarm(ctx context.Context, id int64, by string, at time.Time, note string) (store.Alarm, error) {
-	return s.transition(ctx, id, "ack", store.AlarmAcked, "acked = ?, acked_by = ?", by, at, note, store.AlarmActive)
+func (s *Store) AckAlarm(ctx context.Context, id int64, by string, at time.Time, note string) (alarm.Alarm, error) {
+	return s.transition(ctx, id, "ack", alarm.Acked, "acked = ?, acked_by = ?", by, at, note, alarm.Active)
 }
 
 // ClearAlarm implements store.Alarms.
-func (s *Store) ClearAlarm(ctx context.Context, id int64, by string, at time.Time, note string) (store.Alarm, error) {
-	return s.transition(ctx, id, "clear", store.AlarmCleared, "cleared = ?, cleared_by = ?", by, at, note, store.AlarmActive, store.AlarmAcked)
+func (s *Store) ClearAlarm(ctx context.Context, id int64, by string, at time.Time, note string) (alarm.Alarm, error) {
+	return s.transition(ctx, id, "clear", alarm.Cleared, "cleared = ?, cleared_by = ?", by, at, note, alarm.Active, alarm.Acked)
 }
 
 // Alarm implements store.Alarms.
-func (s *Store) Alarm(ctx context.Context, id int64) (store.Alarm, error) {
+func (s *Store) Alarm(ctx context.Context, id int64) (alarm.Alarm, error) {
 	a, err := scanAlarm(s.r.QueryRowContext(ctx, `SELECT `+alarmCols+` FROM alarms WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
-		return store.Alarm{}, fmt.Errorf("alarm %d: %w", id, store.ErrNotFound)
+		return alarm.Alarm{}, fmt.Errorf("alarm %d: %w", id, store.ErrNotFound)
 	}
 	if err != nil {
-		return store.Alarm{}, fmt.Errorf("alarm %d: %w", id, err)
+		return alarm.Alarm{}, fmt.Errorf("alarm %d: %w", id, err)
 	}
 	return a, nil
 }
 
 // Alarms implements store.Alarms.
-func (s *Store) Alarms(ctx context.Context, f store.AlarmFilter) ([]store.Alarm, error) {
+func (s *Store) Alarms(ctx context.Context, f alarm.Filter) ([]alarm.Alarm, error) {
 	w := &where{}
 	w.add("state = ?", string(f.State))
 	if f.Open {
@@ -266,7 +268,7 @@ func (s *Store) Alarms(ctx context.Context, f store.AlarmFilter) ([]store.Alarm,
 		return nil, fmt.Errorf("list alarms: %w", err)
 	}
 	defer rows.Close()
-	var out []store.Alarm
+	var out []alarm.Alarm
 	for rows.Next() {
 		a, err := scanAlarm(rows)
 		if err != nil {
@@ -278,7 +280,7 @@ func (s *Store) Alarms(ctx context.Context, f store.AlarmFilter) ([]store.Alarm,
 }
 
 // AlarmHistory implements store.Alarms.
-func (s *Store) AlarmHistory(ctx context.Context, id int64) ([]store.AlarmEvent, error) {
+func (s *Store) AlarmHistory(ctx context.Context, id int64) ([]alarm.Event, error) {
 	if _, err := s.Alarm(ctx, id); err != nil {
 		return nil, err
 	}
@@ -287,9 +289,9 @@ func (s *Store) AlarmHistory(ctx context.Context, id int64) ([]store.AlarmEvent,
 		return nil, fmt.Errorf("alarm %d history: %w", id, err)
 	}
 	defer rows.Close()
-	var out []store.AlarmEvent
+	var out []alarm.Event
 	for rows.Next() {
-		e := store.AlarmEvent{Alarm: id}
+		e := alarm.Event{Alarm: id}
 		var t int64
 		if err := rows.Scan(&t, &e.Action, &e.By, &e.Note); err != nil {
 			return nil, fmt.Errorf("alarm %d history: %w", id, err)

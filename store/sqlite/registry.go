@@ -13,6 +13,7 @@ import (
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/shuixiao/shuixiao/meter"
+	"github.com/shuixiao/shuixiao/reading"
 	"github.com/shuixiao/shuixiao/store"
 )
 
@@ -182,7 +183,7 @@ func (s *Store) CreatePark(ctx context.Context, p meter.Park) error { return s.p
 func (s *Store) UpdatePark(ctx context.Context, p meter.Park) error { return s.putPark(ctx, false, p) }
 
 func (s *Store) putPark(ctx context.Context, create bool, p meter.Park) error {
-	if err := meter.ValidID(p.ID); err != nil {
+	if err := reading.ValidID(p.ID); err != nil {
 		return fmt.Errorf("park: %w: %v", store.ErrInvalid, err)
 	}
 	if p.Name == "" {
@@ -253,7 +254,7 @@ func (s *Store) UpdateEnterprise(ctx context.Context, e meter.Enterprise) error 
 }
 
 func (s *Store) putEnterprise(ctx context.Context, create bool, e meter.Enterprise) error {
-	if err := meter.ValidID(e.ID); err != nil {
+	if err := reading.ValidID(e.ID); err != nil {
 		return fmt.Errorf("enterprise: %w: %v", store.ErrInvalid, err)
 	}
 	if e.Name == "" {
@@ -432,15 +433,15 @@ func (s *Store) points(ctx context.Context, w *where) ([]meter.Point, error) {
 }
 
 func validMeter(m meter.Meter) error {
-	if err := meter.ValidID(m.ID); err != nil {
+	if err := reading.ValidID(m.ID); err != nil {
 		return fmt.Errorf("%w: %v", store.ErrInvalid, err)
 	}
 	v, err := note.NewVerifier(m.Key)
 	if err != nil {
 		return fmt.Errorf("%w: key: %v", store.ErrInvalid, err)
 	}
-	if v.Name() != meter.KeyName(m.ID) {
-		return fmt.Errorf("%w: key name %q, want %q", store.ErrInvalid, v.Name(), meter.KeyName(m.ID))
+	if v.Name() != reading.KeyName(m.ID) {
+		return fmt.Errorf("%w: key name %q, want %q", store.ErrInvalid, v.Name(), reading.KeyName(m.ID))
 	}
 	if m.Signed != meter.SignedByMeter && m.Signed != meter.SignedByGateway {
 		return fmt.Errorf("%w: signed must be %q or %q", store.ErrInvalid, meter.SignedByMeter, meter.SignedByGateway)

@@ -22,6 +22,7 @@ import (
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/shuixiao/shuixiao/meter"
+	"github.com/shuixiao/shuixiao/reading"
 	"github.com/shuixiao/shuixiao/store"
 	"github.com/shuixiao/shuixiao/store/chunk"
 	"github.com/shuixiao/shuixiao/store/storetest"
@@ -70,7 +71,7 @@ func setup(t testing.TB, s *Store, n int) []string {
 			{Name: "ph", Unit: "[pH]", Kind: meter.Rate, Max: 14},
 			{Name: "cond_us_cm", Unit: "uS/cm", Kind: meter.Rate, Max: 1e5},
 		}}))
-		_, vkey, err := note.GenerateKey(rand.Reader, meter.KeyName(ids[i]))
+		_, vkey, err := note.GenerateKey(rand.Reader, reading.KeyName(ids[i]))
 		check(err)
 		check(s.CreateMeter(ctx, meter.Meter{ID: ids[i], Point: pt, Key: vkey, Signed: meter.SignedByMeter, Registered: time.Unix(0, 0), Interval: time.Minute}))
 	}

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shuixiao/shuixiao/alarm"
+	"github.com/shuixiao/shuixiao/rejection"
 	"github.com/shuixiao/shuixiao/store"
 )
 
@@ -14,20 +16,20 @@ func testRejections(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	fixture(t, s)
 	t0 := day(2)
-	var rejs []store.Rejection
+	var rejs []rejection.Rejection
 	for i := 0; i < 30; i++ {
-		rejs = append(rejs, store.Rejection{Time: t0.Add(time.Duration(i) * time.Second), Meter: "M-1", Reason: "bad-signature", Detail: fmt.Sprint("attempt ", i), Source: "10.0.0.7:5123"})
+		rejs = append(rejs, rejection.Rejection{Time: t0.Add(time.Duration(i) * time.Second), Meter: "M-1", Reason: "bad-signature", Detail: fmt.Sprint("attempt ", i), Source: "10.0.0.7:5123"})
 	}
 	rejs = append(rejs,
-		store.Rejection{Time: t0.Add(time.Minute), Reason: "unknown-key", Detail: strings.Repeat("x", 2000), Source: "10.0.0.8:1"},
-		store.Rejection{Time: t0.Add(2 * time.Minute), Meter: "M-2", Reason: "replay"},
+		rejection.Rejection{Time: t0.Add(time.Minute), Reason: "unknown-key", Detail: strings.Repeat("x", 2000), Source: "10.0.0.8:1"},
+		rejection.Rejection{Time: t0.Add(2 * time.Minute), Meter: "M-2", Reason: "replay"},
 	)
 	// Rejections travel with readings in one commit, or alone.
 	must(t, s.Commit(ctx, &store.Batch{Readings: []store.Reading{rd("M-1", 1, t0, 1, total(1))}, Rejections: rejs[:20]}))
 	must(t, s.Commit(ctx, &store.Batch{Rejections: rejs[20:]}))
-	counts, err := s.RejectionCounts(ctx, store.RejectionFilter{})
+	counts, err := s.RejectionCounts(ctx, rejection.Filter{})
 	must(t, err)
-	want := []store.RejectionCount{
+	want := []rejection.Count{
 		{Reason: "bad-signature", Meter: "M-1", Count: 30, Last: t0.Add(29 * time.Second)},
 		{Reason: "replay", Meter: "M-2", Count: 1, Last: t0.Add(2 * time.Minute)},
 		{Reason: "unknown-key", Meter: "", Count: 1, Last: t0.Add(time.Minute)},
@@ -41,68 +43,68 @@ func testRejections(t *testing.T, s store.Store) {
 			t.Errorf("count %d: %+v, want %+v", i, c, w)
 		}
 	}
-	if tot := store.TotalsByReason(counts); tot["bad-signature"] != 30 || tot["replay"] != 1 {
+	if tot := rejection.TotalsByReason(counts); tot["bad-signature"] != 30 || tot["replay"] != 1 {
 		t.Errorf("totals %v", tot)
 	}
 	// Pages of counters resume after the last one.
-	page, err := s.RejectionCounts(ctx, store.RejectionFilter{Limit: 2})
+	page, err := s.RejectionCounts(ctx, rejection.Filter{Limit: 2})
 	must(t, err)
-	rest, err := s.RejectionCounts(ctx, store.RejectionFilter{Limit: 2, AfterReason: page[1].Reason, AfterMeter: page[1].Meter})
+	rest, err := s.RejectionCounts(ctx, rejection.Filter{Limit: 2, AfterReason: page[1].Reason, AfterMeter: page[1].Meter})
 	must(t, err)
 	if len(page) != 2 || len(rest) != 1 || page[1].Reason != "replay" || rest[0].Reason != "unknown-key" {
 		t.Errorf("pages of counts: %+v then %+v", page, rest)
 	}
-	counts, err = s.RejectionCounts(ctx, store.RejectionFilter{Meter: "M-2"})
+	counts, err = s.RejectionCounts(ctx, rejection.Filter{Meter: "M-2"})
 	must(t, err)
 	if len(counts) != 1 || counts[0].Reason != "replay" {
 		t.Errorf("counts of M-2: %+v", counts)
 	}
-	recent, err := s.RecentRejections(ctx, store.RejectionFilter{}, 5)
+	recent, err := s.RecentRejections(ctx, rejection.Filter{}, 5)
 	must(t, err)
 	if len(recent) != 5 || recent[0].Reason != "replay" || recent[1].Reason != "unknown-key" || recent[2].Detail != "attempt 29" {
 		t.Fatalf("recent: %+v", recent)
 	}
-	if len(recent[1].Detail) != store.MaxRejectionDetail || recent[1].Source != "10.0.0.8:1" {
+	if len(recent[1].Detail) != rejection.MaxDetail || recent[1].Source != "10.0.0.8:1" {
 		t.Errorf("detail not bounded: %d bytes", len(recent[1].Detail))
 	}
-	recent, err = s.RecentRejections(ctx, store.RejectionFilter{Meter: "M-1", Reason: "bad-signature"}, 0)
+	recent, err = s.RecentRejections(ctx, rejection.Filter{Meter: "M-1", Reason: "bad-signature"}, 0)
 	must(t, err)
 	if len(recent) != 30 || recent[29].Detail != "attempt 0" || !recent[0].Time.Equal(t0.Add(29*time.Second)) {
 		t.Errorf("recent of M-1: %d, last %+v", len(recent), recent[len(recent)-1])
 	}
-	wantErr(t, "rejection without reason", s.Commit(ctx, &store.Batch{Rejections: []store.Rejection{{Time: t0}}}), store.ErrInvalid)
+	wantErr(t, "rejection without reason", s.Commit(ctx, &store.Batch{Rejections: []rejection.Rejection{{Time: t0}}}), store.ErrInvalid)
 }
 
 func testAlarms(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	fixture(t, s)
 	t0 := day(3)
-	off, created, err := s.RaiseAlarm(ctx, store.Alarm{Kind: "offline", Severity: store.SeverityMajor, Enterprise: "E-XT-1", Point: "PT-1", Meter: "M-1", Message: "离线 3× interval", Raised: t0})
+	off, created, err := s.RaiseAlarm(ctx, alarm.Alarm{Kind: "offline", Severity: alarm.SeverityMajor, Enterprise: "E-XT-1", Point: "PT-1", Meter: "M-1", Message: "离线 3× interval", Raised: t0})
 	must(t, err)
-	if !created || off.ID == 0 || off.State != store.AlarmActive || off.Count != 1 || !off.Raised.Equal(t0) {
+	if !created || off.ID == 0 || off.State != alarm.Active || off.Count != 1 || !off.Raised.Equal(t0) {
 		t.Fatalf("raised: %+v created %v", off, created)
 	}
 	// The same alarm again is a repeat, not a new alarm.
-	again, created, err := s.RaiseAlarm(ctx, store.Alarm{Kind: "offline", Severity: store.SeverityCritical, Enterprise: "E-XT-1", Point: "PT-1", Meter: "M-1", Message: "still offline", Raised: t0.Add(time.Hour)})
+	again, created, err := s.RaiseAlarm(ctx, alarm.Alarm{Kind: "offline", Severity: alarm.SeverityCritical, Enterprise: "E-XT-1", Point: "PT-1", Meter: "M-1", Message: "still offline", Raised: t0.Add(time.Hour)})
 	must(t, err)
-	if created || again.ID != off.ID || again.Count != 2 || !again.LastRaised.Equal(t0.Add(time.Hour)) || !again.Raised.Equal(t0) || again.Severity != store.SeverityCritical {
+	if created || again.ID != off.ID || again.Count != 2 || !again.LastRaised.Equal(t0.Add(time.Hour)) || !again.Raised.Equal(t0) || again.Severity != alarm.SeverityCritical {
 		t.Fatalf("repeat: %+v created %v", again, created)
 	}
-	leak, _, err := s.RaiseAlarm(ctx, store.Alarm{Kind: "leak", Severity: store.SeverityMinor, Enterprise: "E-CS-1", Message: "夜间最小流量", Raised: t0.Add(2 * time.Hour)})
+	leak, _, err := s.RaiseAlarm(ctx, alarm.Alarm{Kind: "leak", Severity: alarm.SeverityMinor, Enterprise: "E-CS-1", Message: "夜间最小流量", Raised: t0.Add(2 * time.Hour)})
 	must(t, err)
-	other, _, err := s.RaiseAlarm(ctx, store.Alarm{Kind: "offline", Severity: store.SeverityMajor, Enterprise: "E-XT-2", Point: "PT-3", Meter: "M-3", Raised: t0.Add(3 * time.Hour)})
+	other, _, err := s.RaiseAlarm(ctx, alarm.Alarm{Kind: "offline", Severity: alarm.SeverityMajor, Enterprise: "E-XT-2", Point: "PT-3", Meter: "M-3", Raised: t0.Add(3 * time.Hour)})
 	must(t, err)
 
 	acked, err := s.AckAlarm(ctx, off.ID, "王工", t0.Add(90*time.Minute), "已派人")
 	must(t, err)
-	if acked.State != store.AlarmAcked || acked.AckedBy != "王工" || !acked.Acked.Equal(t0.Add(90*time.Minute)) {
+	if acked.State != alarm.Acked || acked.AckedBy != "王工" || !acked.Acked.Equal(t0.Add(90*time.Minute)) {
 		t.Errorf("acked: %+v", acked)
 	}
 	_, err = s.AckAlarm(ctx, off.ID, "x", t0, "")
 	wantErr(t, "ack twice", err, store.ErrConflict)
 	cleared, err := s.ClearAlarm(ctx, off.ID, "system", t0.Add(2*time.Hour), "data returned")
 	must(t, err)
-	if cleared.State != store.AlarmCleared || cleared.ClearedBy != "system" {
+	if cleared.State != alarm.Cleared || cleared.ClearedBy != "system" {
 		t.Errorf("cleared: %+v", cleared)
 	}
 	_, err = s.ClearAlarm(ctx, off.ID, "x", t0, "")
@@ -110,12 +112,12 @@ func testAlarms(t *testing.T, s store.Store) {
 	_, err = s.AckAlarm(ctx, 999999, "x", t0, "")
 	wantErr(t, "ack missing", err, store.ErrNotFound)
 	// A cleared alarm does not absorb a new raise.
-	fresh, created, err := s.RaiseAlarm(ctx, store.Alarm{Kind: "offline", Severity: store.SeverityMajor, Enterprise: "E-XT-1", Point: "PT-1", Meter: "M-1", Raised: t0.Add(5 * time.Hour)})
+	fresh, created, err := s.RaiseAlarm(ctx, alarm.Alarm{Kind: "offline", Severity: alarm.SeverityMajor, Enterprise: "E-XT-1", Point: "PT-1", Meter: "M-1", Raised: t0.Add(5 * time.Hour)})
 	must(t, err)
 	if !created || fresh.ID == off.ID {
 		t.Errorf("raise after clear: %+v created %v", fresh, created)
 	}
-	_, _, err = s.RaiseAlarm(ctx, store.Alarm{Kind: "x", Severity: "panic", Raised: t0})
+	_, _, err = s.RaiseAlarm(ctx, alarm.Alarm{Kind: "x", Severity: "panic", Raised: t0})
 	wantErr(t, "bad severity", err, store.ErrInvalid)
 
 	hist, err := s.AlarmHistory(ctx, off.ID)
@@ -128,7 +130,7 @@ func testAlarms(t *testing.T, s store.Store) {
 		t.Errorf("history: %+v", hist)
 	}
 
-	list := func(f store.AlarmFilter) []int64 {
+	list := func(f alarm.Filter) []int64 {
 		as, err := s.Alarms(ctx, f)
 		must(t, err)
 		var out []int64
@@ -143,15 +145,15 @@ func testAlarms(t *testing.T, s store.Store) {
 			t.Errorf("%s: %v, want %v", what, got, want)
 		}
 	}
-	same("all, newest first", list(store.AlarmFilter{}), fresh.ID, other.ID, leak.ID, off.ID)
-	same("open", list(store.AlarmFilter{Open: true}), fresh.ID, other.ID, leak.ID)
-	same("cleared", list(store.AlarmFilter{State: store.AlarmCleared}), off.ID)
-	same("park P-XT", list(store.AlarmFilter{Park: "P-XT"}), fresh.ID, other.ID, off.ID)
-	same("enterprise E-CS-1", list(store.AlarmFilter{Enterprise: "E-CS-1"}), leak.ID)
-	same("meter M-3", list(store.AlarmFilter{Meter: "M-3"}), other.ID)
-	same("kind offline since +1h", list(store.AlarmFilter{Kind: "offline", Since: t0.Add(time.Hour)}), fresh.ID, other.ID)
-	same("minor", list(store.AlarmFilter{Severity: store.SeverityMinor}), leak.ID)
-	same("limit", list(store.AlarmFilter{Limit: 2}), fresh.ID, other.ID)
+	same("all, newest first", list(alarm.Filter{}), fresh.ID, other.ID, leak.ID, off.ID)
+	same("open", list(alarm.Filter{Open: true}), fresh.ID, other.ID, leak.ID)
+	same("cleared", list(alarm.Filter{State: alarm.Cleared}), off.ID)
+	same("park P-XT", list(alarm.Filter{Park: "P-XT"}), fresh.ID, other.ID, off.ID)
+	same("enterprise E-CS-1", list(alarm.Filter{Enterprise: "E-CS-1"}), leak.ID)
+	same("meter M-3", list(alarm.Filter{Meter: "M-3"}), other.ID)
+	same("kind offline since +1h", list(alarm.Filter{Kind: "offline", Since: t0.Add(time.Hour)}), fresh.ID, other.ID)
+	same("minor", list(alarm.Filter{Severity: alarm.SeverityMinor}), leak.ID)
+	same("limit", list(alarm.Filter{Limit: 2}), fresh.ID, other.ID)
 }
 
 func testTokens(t *testing.T, s store.Store) {

@@ -26,6 +26,7 @@ import (
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/shuixiao/shuixiao/meter"
+	"github.com/shuixiao/shuixiao/reading"
 	"github.com/shuixiao/shuixiao/store"
 )
 
@@ -92,7 +93,7 @@ func fixture(t *testing.T, s store.Store) {
 
 func newMeter(t *testing.T, id, point string) meter.Meter {
 	t.Helper()
-	_, vkey, err := note.GenerateKey(rand.Reader, meter.KeyName(id))
+	_, vkey, err := note.GenerateKey(rand.Reader, reading.KeyName(id))
 	if err != nil {
 		t.Fatal(err)
 	}

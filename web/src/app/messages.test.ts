@@ -15,6 +15,7 @@ function sources(dir: string): string[] {
 const src = new URL('..', import.meta.url).pathname;
 const code = sources(src).map((p) => readFileSync(p, 'utf8')).join('\n');
 const receiptCode = readFileSync(join(src, 'verify', 'receipt.ts'), 'utf8');
+const qualityClasses = readFileSync(join(src, '..', '..', 'reuse', 'data', 'quality_classes.csv'), 'utf8').replace(/^class,.*$/m, '');
 
 describe('messages', () => {
   it('has Chinese and English for every key', () => {
@@ -45,6 +46,11 @@ describe('messages', () => {
       flag: ['gap', 'skew', 'implausible', 'late', 'recovered'],
       role: ['admin', 'regulator', 'auditor', 'park', 'enterprise'],
       live: ['connecting', 'live', 'reconnecting', 'closed'],
+      route: ['served', 'partial', 'no_flow', 'quality'],
+      'plant.accept.blocked': ['no_limit', 'same', 'out_of_bounds', 'locked'],
+      // Quality classes and parameters of reuse/data/quality_classes.csv.
+      reuseclass: [...new Set([...qualityClasses.matchAll(/^([a-z_]+),[a-z0-9_]+,/gm)].map((m) => m[1]))],
+      quality: [...new Set([...qualityClasses.matchAll(/^[a-z_]+,([a-z0-9_]+),/gm)].map((m) => m[1]))],
     };
     const missing = Object.entries(families).flatMap(([f, vals]) => vals.map((v) => `${f}.${v}`).filter((k) => !(k in messages)));
     expect(missing).toEqual([]);

@@ -15,13 +15,17 @@ import type { PageContext } from '../app/router';
 import { breadcrumbs, card, pageTitle, table, toast } from '../app/ui';
 import {
   arcPath,
+  cyclesAcceptance,
   fmtDuration,
   gaugeAngle,
   gaugeScale,
   interlockParts,
   layoutTimeline,
   limitHeadroom,
+  parseRefusal,
   processClock,
+  routeTone,
+  routeTotals,
   toneOf,
   wallWindow,
   type ActuatorStatus,
@@ -32,7 +36,9 @@ import {
   type PlantDetail,
   type PlantSummary,
   type ROTrend,
+  type RoutingLive,
   type Sequences,
+  type UseLive,
 } from './plantmodel';
 import './plant.css';
 
@@ -275,6 +281,58 @@ function modeName(actuator: string, code: number): string {
   return String(code);
 }
 
+/** acceptCyclesView offers the cycles optimiser's limit as the set-point. */
+function acceptCyclesView(detail: PlantDetail, live: Live | null, accept: (limit: number, preview: number) => void): HTMLElement | null {
+  const tw = live?.tower;
+  const x = live?.indices;
+  if (!tw || !x) return null;
+  const blowdown = live?.actuators.find((a) => a.name === detail.config.tower?.actuators?.blowdown_valve);
+  const acc = cyclesAcceptance(x.max_cycles, tw.cycles_setpoint, detail.config.setpoints?.cycles, blowdown?.mode);
+  const note = acc.blocked ? tOr(`plant.accept.blocked.${acc.blocked}`, acc.blocked) : acc.stepLimited ? t('plant.accept.step', { v: num(acc.value, 2) }) : '';
+  return h(
+    'div',
+    { class: 'accept-cycles', 'data-testid': 'accept-cycles', 'data-limit': acc.limit === null ? '' : String(acc.limit) },
+    h('span', null, t('plant.accept.limit', { v: num(acc.limit, 2) })),
+    x.binding?.length ? h('span', { class: 'muted' }, ' ', t('plant.binding', { b: x.binding.join('; ') })) : null,
+    detail.can_operate
+      ? h(
+          'button',
+          { type: 'button', 'data-testid': 'accept-cycles-button', disabled: acc.blocked !== undefined, onclick: () => acc.limit !== null && acc.value !== null && accept(acc.limit, acc.value) },
+          t('plant.accept.button'),
+        )
+      : null,
+    note ? h('span', { class: 'muted', 'data-testid': 'accept-note' }, ' ', note) : null,
+  );
+}
+
+/** confirmDialog asks before an operator's change; it resolves true on confirmation. */
+function confirmDialog(title: string, body: Child[], confirmLabel: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    let answer = false;
+    const dlg = h('dialog', { class: 'confirm-dialog', 'data-testid': 'confirm-dialog' });
+    const close = (yes: boolean) => {
+      answer = yes;
+      dlg.close();
+    };
+    dlg.append(
+      h('h3', null, title),
+      h('div', { class: 'dialog-body' }, body),
+      h(
+        'div',
+        { class: 'dialog-buttons' },
+        h('button', { type: 'button', 'data-testid': 'confirm-cancel', onclick: () => close(false) }, t('plant.dialog.cancel')),
+        h('button', { type: 'button', class: 'primary', 'data-testid': 'confirm-ok', onclick: () => close(true) }, confirmLabel),
+      ),
+    );
+    dlg.addEventListener('close', () => {
+      dlg.remove();
+      resolve(answer);
+    });
+    document.body.append(dlg);
+    dlg.showModal();
+  });
+}
+
 function setpointsView(detail: PlantDetail, live: Live | null, change: (name: string, v: number) => void): HTMLElement {
   const tw = live?.tower;
   const current: Record<string, N | undefined> = { cycles: tw?.cycles_setpoint, product_mg_l: tw?.product_setpoint_mg_l, ph: tw?.ph_setpoint };
@@ -284,17 +342,108 @@ function setpointsView(detail: PlantDetail, live: Live | null, change: (name: st
     { class: 'setpoints', 'data-testid': 'setpoints' },
     names.map((n) => {
       const b = detail.config.setpoints![n];
+      const bounds = b.max_step ? t('plant.sp.boundsStep', { min: b.min, max: b.max, step: b.max_step }) : t('plant.sp.bounds', { min: b.min, max: b.max });
       const input = h('input', { type: 'number', step: 'any', min: String(b.min), max: String(b.max), value: String(current[n] ?? '') });
       return h(
         'div',
         { class: 'setpoint', 'data-setpoint': n },
         h('span', { class: 'sp-name' }, tOr(`plant.sp.${n}`, n)),
         h('span', { class: 'sp-now' }, t('plant.sp.current', { v: num(current[n], 2) })),
-        h('span', { class: 'muted' }, t('plant.sp.bounds', { min: b.min, max: b.max })),
+        h('span', { class: 'muted' }, bounds),
         detail.can_operate ? [input, h('button', { type: 'button', onclick: () => change(n, Number(input.value)) }, t('plant.sp.change'))] : null,
       );
     }),
     detail.can_operate ? null : h('p', { class: 'muted' }, t('plant.sp.readonly')),
+  );
+}
+
+// ---- reuse routing ----
+
+const paramName = (k: string) => tOr(`quality.${k}`, k);
+const className = (c: string) => tOr(`reuseclass.${c}`, c);
+
+/** useWhy says why a use receives reuse water or does not. */
+function useWhy(u: UseLive, r: RoutingLive): Child[] {
+  const label = (name: string) => {
+    const st = r.streams.find((x) => x.name === name);
+    return st ? pick(st.label, st.label_en) || name : name;
+  };
+  const since = u.since_s !== null ? h('div', { class: 'muted small' }, t('plant.route.since', { d: fmtDuration(u.since_s) })) : null;
+  if (u.status === 'quality') {
+    return [
+      h('div', { class: 'route-refused' }, t('plant.route.notMet', { c: className(u.class) })),
+      h(
+        'ul',
+        { class: 'route-reasons' },
+        (u.refused ?? []).map((x) => {
+          const f = parseRefusal(x);
+          const s = label(f.stream);
+          if (f.kind === 'range') return h('li', null, t('plant.route.out', { s, p: paramName(f.parameter), v: f.value !== undefined ? fmtNum(f.value, 3) : '?' }));
+          if (f.kind === 'missing') return h('li', null, t('plant.route.missing', { s, p: paramName(f.parameter) }));
+          return h('li', null, f.text);
+        }),
+      ),
+      since,
+    ];
+  }
+  if (u.status === 'no_flow') {
+    const making = r.streams.some((s) => (s.flow_m3h ?? 0) > 0);
+    return [h('div', null, making ? t('plant.route.noneLeft', { c: className(u.class), p: u.priority }) : t('plant.route.notMaking')), since];
+  }
+  return [h('div', null, t('plant.route.met', { c: className(u.class), s: (u.from ?? []).map(label).join('、') })), since];
+}
+
+function routingView(live: Live | null): HTMLElement {
+  const r = live?.reuse?.routing;
+  if (!r) return h('p', { class: 'empty' }, t('plant.route.none'));
+  const acts = new Map((live?.actuators ?? []).map((a) => [a.name, a]));
+  const tot = routeTotals(r);
+  const streams = r.streams.map((st) =>
+    h(
+      'div',
+      { class: 'route-stream', 'data-stream': st.name },
+      h('strong', null, pick(st.label, st.label_en) || st.name),
+      ' ',
+      t('plant.route.flow', { v: num(st.flow_m3h) }),
+      h(
+        'div',
+        { class: 'route-quality' },
+        Object.keys(st.quality)
+          .sort((a, b) => Number(st.lab?.includes(a) ?? false) - Number(st.lab?.includes(b) ?? false) || a.localeCompare(b))
+          .map((k) => {
+            const lab = st.lab?.includes(k);
+            return h('span', { class: `qparam${lab ? ' lab' : ''}${st.quality[k] === null ? ' missing' : ''}`, 'data-param': k, title: lab ? t('plant.route.lab') : t('plant.route.online') }, `${paramName(k)} ${num(st.quality[k], 2)}${lab ? ' *' : ''}`);
+          }),
+      ),
+      h('div', { class: 'muted' }, t('plant.route.classes', { c: st.classes?.length ? st.classes.map(className).join('、') : '—' }), ' · ', t('plant.route.labNote')),
+    ),
+  );
+  const rows = table<UseLive>(
+    [
+      { head: t('plant.route.use'), cell: (u) => h('span', { title: u.name }, pick(u.label, u.label_en) || u.name) },
+      { head: t('plant.route.class'), cell: (u) => className(u.class) },
+      { head: t('plant.route.demand'), num: true, cell: (u) => num(u.demand_m3h) },
+      { head: t('plant.route.served'), num: true, cell: (u) => num(u.served_m3h) },
+      { head: t('plant.route.status'), cell: (u) => h('span', { class: `badge route-${routeTone(u.status)}`, 'data-route-status': u.status }, tOr(`route.${u.status}`, u.status)) },
+      { head: t('plant.route.why'), cell: (u) => h('div', { class: 'route-why' }, useWhy(u, r)) },
+      {
+        head: t('plant.route.valve'),
+        cell: (u) => {
+          const a = u.valve ? acts.get(u.valve) : undefined;
+          if (!a) return '—';
+          return h('span', { 'data-valve': a.name, 'data-value': String(a.value) }, a.value > 0 ? t('plant.diagram.open') : t('plant.diagram.closed'), ' ', modeBadge(a.mode));
+        },
+      },
+    ],
+    r.uses,
+    { rowAttrs: (u) => ({ 'data-use': u.name, 'data-status': u.status }) },
+  );
+  return h(
+    'div',
+    { 'data-testid': 'routing' },
+    streams,
+    h('p', { class: tot.cut ? 'warning-text' : 'muted', 'data-testid': 'routing-totals' }, t('plant.route.totals', { s: fmtNum(tot.served, 1), d: fmtNum(tot.demand, 1), n: tot.cut })),
+    rows,
   );
 }
 
@@ -499,6 +648,7 @@ export async function plantPage(ctx: PageContext): Promise<void> {
   const gaugesBox = h('div');
   const actBox = h('div');
   const spBox = h('div');
+  const routeBox = h('div');
   const alarmBox = h('div');
   const statusLine = h('p', { class: 'muted', 'data-testid': 'process-time' });
   const trendEl = h('div', { class: 'chart', 'data-testid': 'control-trend' });
@@ -520,13 +670,28 @@ export async function plantPage(ctx: PageContext): Promise<void> {
   const act = (name: string, mode: string, value: number) =>
     void operate(() => postJSON<CommandRecord>(`/plants/${encodeURIComponent(id)}/actuators/${encodeURIComponent(name)}/mode`, { mode, value, reason: reason.value }));
   const change = (name: string, value: number) => void operate(() => postJSON<CommandRecord>(`/plants/${encodeURIComponent(id)}/setpoints`, { name, value, reason: reason.value }));
+  const accept = (limit: number, preview: number) =>
+    void (async () => {
+      const cur = detail.live?.tower?.cycles_setpoint ?? null;
+      const ok = await confirmDialog(
+        t('plant.accept.title'),
+        [
+          h('p', null, t('plant.accept.confirm', { l: fmtNum(limit, 2), c: num(cur, 2), v: fmtNum(preview, 2) })),
+          detail.live?.indices?.binding?.length ? h('p', { class: 'muted' }, t('plant.binding', { b: detail.live.indices.binding.join('; ') })) : null,
+          h('p', { class: 'muted' }, t('plant.accept.ledger')),
+        ],
+        t('plant.accept.ok'),
+      );
+      if (ok) await operate(() => postJSON<CommandRecord>(`/plants/${encodeURIComponent(id)}/cooling/accept-cycles`, { max_cycles: limit, reason: reason.value }));
+    })();
 
   const renderLive = () => {
     const live = detail.live;
     replace(diagramBox, diagram(live, cfg));
     replace(gaugesBox, gauges(live));
     replace(actBox, detail.can_operate ? h('div', { class: 'operate-tools' }, reason) : null, actuatorTable(live, detail, act));
-    replace(spBox, setpointsView(detail, live, change));
+    replace(spBox, setpointsView(detail, live, change), acceptCyclesView(detail, live, accept));
+    replace(routeBox, routingView(live));
     replace(alarmBox, alarmsView(live));
     replace(
       statusLine,
@@ -595,6 +760,7 @@ export async function plantPage(ctx: PageContext): Promise<void> {
       card(t('plant.trend'), trendEl, { wide: true }),
       cfg.reuse ? card(t('plant.ro'), h('div', null, roEl, roNote), { wide: true, id: 'ro-card' }) : null,
       cfg.reuse ? card(t('plant.timeline'), tlBox, { wide: true, id: 'timeline-card' }) : null,
+      cfg.reuse?.routing ? card(t('plant.route'), routeBox, { wide: true, id: 'routing-card' }) : null,
       card(t('plant.alarms'), alarmBox, { id: 'alarms-card' }),
       card(t('plant.setpoints'), spBox, { id: 'setpoints-card' }),
       card(t('plant.actuators'), actBox, { wide: true, id: 'actuators-card' }),

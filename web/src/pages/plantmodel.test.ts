@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { arcPath, fmtDuration, gaugeAngle, gaugeScale, interlockParts, layoutTimeline, limitHeadroom, modeShares, processClock, toneOf, wallWindow } from './plantmodel';
+import { arcPath, cyclesAcceptance, fmtDuration, gaugeAngle, gaugeScale, interlockParts, layoutTimeline, limitHeadroom, modeShares, parseRefusal, processClock, routeTone, routeTotals, toneOf, wallWindow } from './plantmodel';
 
 describe('gauges', () => {
   it('colours the LSI of a treated cooling water', () => {
@@ -84,5 +84,46 @@ describe('process time', () => {
   it('shows a week of a plant 240× faster in 42 minutes', () => {
     expect(wallWindow(7 * 86400, 240)).toBe(42 * 60 * 1000);
     expect(wallWindow(3600, 1)).toBe(3600 * 1000);
+  });
+});
+
+describe('reuse routing', () => {
+  it('reads the reasons reuse.Route gives', () => {
+    expect(parseRefusal('ro_permeate: conductivity_us_cm 80 out of range')).toEqual({
+      stream: 'ro_permeate',
+      parameter: 'conductivity_us_cm',
+      kind: 'range',
+      value: 80,
+      text: 'ro_permeate: conductivity_us_cm 80 out of range',
+    });
+    expect(parseRefusal('ro_permeate: ph not measured')).toMatchObject({ stream: 'ro_permeate', parameter: 'ph', kind: 'missing' });
+    expect(parseRefusal('ro_permeate: tds_mgl 1.5e+03 out of range')).toMatchObject({ kind: 'range', value: 1500 });
+    expect(parseRefusal('something else')).toMatchObject({ kind: 'other', text: 'something else' });
+  });
+  it('colours the statuses and sums the uses', () => {
+    expect(routeTone('served')).toBe('good');
+    expect(routeTone('partial')).toBe('warn');
+    expect(routeTone('quality')).toBe('bad');
+    const use = (name: string, demand: number, served: number, status: 'served' | 'partial' | 'no_flow' | 'quality') =>
+      ({ name, class: 'washing', priority: 1, demand_m3h: demand, served_m3h: served, unmet_m3h: demand - served, status, since_s: 0 });
+    expect(routeTotals({ streams: [], uses: [use('a', 12, 12, 'served'), use('b', 10, 0, 'quality'), use('c', 8, 3, 'partial')] })).toEqual({ demand: 30, served: 15, cut: 1 });
+    expect(routeTotals(undefined)).toEqual({ demand: 0, served: 0, cut: 0 });
+  });
+});
+
+describe('accepting the cycles optimiser limit', () => {
+  const bound = { min: 2, max: 8, max_step: 1 };
+  it('moves the set-point at most max_step towards the limit', () => {
+    expect(cyclesAcceptance(7.3, 5, bound)).toMatchObject({ value: 6, stepLimited: true });
+    expect(cyclesAcceptance(4.6, 5, bound)).toMatchObject({ value: 4.6, stepLimited: false });
+    expect(cyclesAcceptance(3.2, 5, bound)).toMatchObject({ value: 4, stepLimited: true });
+    expect(cyclesAcceptance(5.6, 5, { min: 2, max: 8 })).toMatchObject({ value: 5.6, stepLimited: false });
+  });
+  it('says why it would be refused', () => {
+    expect(cyclesAcceptance(null, 5, bound).blocked).toBe('no_limit');
+    expect(cyclesAcceptance(8.4, 5, bound).blocked).toBe('out_of_bounds');
+    expect(cyclesAcceptance(6, 5, bound, 'locked').blocked).toBe('locked');
+    expect(cyclesAcceptance(5.001, 5, bound).blocked).toBe('same');
+    expect(cyclesAcceptance(6, 5, bound, 'manual').blocked).toBeUndefined();
   });
 });

@@ -93,6 +93,43 @@ export interface ReuseLive {
   ro_dp_change_pct: N;
   ro_recovery: N;
   ro_clean_reasons?: string[];
+  routing?: RoutingLive;
+}
+
+/** A treated-water stream as the routing judged it. */
+export interface StreamLive {
+  name: string;
+  label?: string;
+  label_en?: string;
+  flow_m3h: N;
+  quality: Record<string, N>;
+  lab?: string[];
+  classes: string[] | null;
+  surplus_m3h: N;
+}
+
+export type RouteStatus = 'served' | 'partial' | 'no_flow' | 'quality';
+
+/** A production use of the treated water: what it gets and why. */
+export interface UseLive {
+  name: string;
+  label?: string;
+  label_en?: string;
+  class: string;
+  priority: number;
+  demand_m3h: N;
+  served_m3h: N;
+  unmet_m3h: N;
+  from?: string[];
+  refused?: string[];
+  status: RouteStatus;
+  valve?: string;
+  since_s: N;
+}
+
+export interface RoutingLive {
+  streams: StreamLive[];
+  uses: UseLive[];
 }
 
 export interface PlantAlarm {
@@ -121,6 +158,7 @@ export interface Bound {
   min: number;
   max: number;
   unit?: string;
+  max_step?: number;
 }
 
 export interface PlantConfig {
@@ -131,7 +169,7 @@ export interface PlantConfig {
   time_scale: number;
   step_s: number;
   tower?: { actuators: Record<string, string> };
-  reuse?: { actuators: Record<string, string>; ro: { thresholds: { FlowDropPct: number; SPRisePct: number; DPRisePct: number } } };
+  reuse?: { actuators: Record<string, string>; ro: { thresholds: { FlowDropPct: number; SPRisePct: number; DPRisePct: number } }; routing?: unknown };
   setpoints?: Record<string, Bound>;
 }
 
@@ -363,4 +401,88 @@ export function processClock(live: Pick<Live, 'time' | 'process_time' | 'time_sc
 /** wallWindow is the wall-clock span (ms) that shows processSeconds of a plant's process. */
 export function wallWindow(processSeconds: number, timeScale: number): number {
   return (1000 * processSeconds) / (timeScale > 0 ? timeScale : 1);
+}
+
+// ---- reuse routing ----
+
+/** A reason the server gave for refusing a stream to a use, read into its parts. */
+export interface Refusal {
+  stream: string;
+  parameter: string;
+  kind: 'range' | 'missing' | 'other';
+  value?: number;
+  text: string; // the server's words, when they cannot be read
+}
+
+/**
+ * parseRefusal reads reuse.Route's reasons: "stream: parameter 80 out of
+ * range" or "stream: parameter not measured".
+ */
+export function parseRefusal(s: string): Refusal {
+  const m = /^([a-z0-9_]+): ([a-z0-9_]+) (?:(not measured)|(\S+) out of range)$/.exec(s);
+  if (!m) return { stream: '', parameter: '', kind: 'other', text: s };
+  if (m[3]) return { stream: m[1], parameter: m[2], kind: 'missing', text: s };
+  const v = Number(m[4]);
+  return { stream: m[1], parameter: m[2], kind: 'range', value: Number.isFinite(v) ? v : undefined, text: s };
+}
+
+/** routeTone colours a use's routing status. */
+export function routeTone(status: RouteStatus): Tone {
+  switch (status) {
+    case 'served':
+      return 'good';
+    case 'partial':
+    case 'no_flow':
+      return 'warn';
+    case 'quality':
+      return 'bad';
+  }
+  return 'none';
+}
+
+/** routeTotals sums the demand and the reuse water served over the uses. */
+export function routeTotals(r: RoutingLive | undefined): { demand: number; served: number; cut: number } {
+  let demand = 0;
+  let served = 0;
+  let cut = 0;
+  for (const u of r?.uses ?? []) {
+    demand += u.demand_m3h ?? 0;
+    served += u.served_m3h ?? 0;
+    if (u.status === 'quality') cut++;
+  }
+  return { demand, served, cut };
+}
+
+// ---- accepting the cycles optimiser's limit ----
+
+/** What accepting the optimiser's limit would do, for the confirm dialog. */
+export interface CyclesAcceptance {
+  limit: number | null; // the optimiser's figure (null: none yet)
+  current: number | null;
+  value: number | null; // the set-point after the bounds and the step limit (null: refused)
+  stepLimited: boolean;
+  blocked?: 'no_limit' | 'same' | 'out_of_bounds' | 'locked';
+}
+
+/**
+ * cyclesAcceptance previews the server's set-point interlocks on the
+ * optimiser's limit: refused outside the bounds or while the blowdown valve
+ * is locked out, moved at most max_step. The server decides; this only
+ * tells the operator what to expect before confirming.
+ */
+export function cyclesAcceptance(limit: N | undefined, current: N | undefined, bound: Bound | undefined, blowdownMode?: string): CyclesAcceptance {
+  const lim = limit ?? null;
+  const cur = current ?? null;
+  const out: CyclesAcceptance = { limit: lim, current: cur, value: null, stepLimited: false };
+  if (lim === null || !Number.isFinite(lim)) return { ...out, blocked: 'no_limit' };
+  if (blowdownMode === 'locked') return { ...out, blocked: 'locked' };
+  if (bound && (lim < bound.min || lim > bound.max)) return { ...out, blocked: 'out_of_bounds' };
+  let v = lim;
+  const step = bound?.max_step ?? 0;
+  if (step > 0 && cur !== null && Math.abs(v - cur) > step) {
+    v = cur + Math.sign(v - cur) * step;
+    out.stepLimited = true;
+  }
+  if (cur !== null && Math.abs(v - cur) < 0.005) return { ...out, value: v, blocked: 'same' };
+  return { ...out, value: v };
 }

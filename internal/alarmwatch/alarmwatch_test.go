@@ -1,4 +1,4 @@
-package alarm
+package alarmwatch
 
 import (
 	"context"
@@ -11,8 +11,11 @@ import (
 
 	"golang.org/x/mod/sumdb/note"
 
+	"github.com/shuixiao/shuixiao/alarm"
 	"github.com/shuixiao/shuixiao/ingest"
 	"github.com/shuixiao/shuixiao/meter"
+	"github.com/shuixiao/shuixiao/reading"
+	"github.com/shuixiao/shuixiao/rejection"
 	"github.com/shuixiao/shuixiao/store"
 	"github.com/shuixiao/shuixiao/store/sqlite"
 )
@@ -54,29 +57,29 @@ func fixture(t *testing.T) (*sqlite.Store, *clock) {
 
 func key(t *testing.T, id string) string {
 	t.Helper()
-	_, vkey, err := note.GenerateKey(rand.Reader, meter.KeyName(id))
+	_, vkey, err := note.GenerateKey(rand.Reader, reading.KeyName(id))
 	if err != nil {
 		t.Fatal(err)
 	}
 	return vkey
 }
 
-func newMonitor(st *sqlite.Store, clk *clock, got *[]store.Alarm, mu *sync.Mutex) *Monitor {
+func newMonitor(st *sqlite.Store, clk *clock, got *[]alarm.Alarm, mu *sync.Mutex) *Monitor {
 	return New(Options{Store: st, Now: clk.now, Logger: slog.New(slog.DiscardHandler), Repeat: time.Hour,
-		Notify:  func(a store.Alarm) { mu.Lock(); *got = append(*got, a); mu.Unlock() },
+		Notify:  func(a alarm.Alarm) { mu.Lock(); *got = append(*got, a); mu.Unlock() },
 		Balance: BalanceCheck{Store: st, Window: time.Hour}})
 }
 
 func TestOfflineRaisesRepeatsAndClears(t *testing.T) {
 	st, clk := fixture(t)
 	var mu sync.Mutex
-	var got []store.Alarm
+	var got []alarm.Alarm
 	m := newMonitor(st, clk, &got, &mu)
 	ctx := context.Background()
 	ms, _ := st.Meters(ctx, store.Filter{})
 	last := map[string]time.Time{"M-IN": clk.now().Add(-2 * time.Minute), "M-U": clk.now().Add(-4 * time.Minute)}
 	m.checkOffline(ctx, last, ms)
-	open, _ := st.Alarms(ctx, store.AlarmFilter{Kind: KindOffline, Open: true})
+	open, _ := st.Alarms(ctx, alarm.Filter{Kind: KindOffline, Open: true})
 	if len(open) != 1 || open[0].Meter != "M-U" || open[0].Enterprise != "E" || open[0].Point != "U" {
 		t.Fatalf("offline after 4 silent minutes (limit 3): %+v", open)
 	}
@@ -94,7 +97,7 @@ func TestOfflineRaisesRepeatsAndClears(t *testing.T) {
 	}
 	// Data returns: the alarm clears itself.
 	m.checkOffline(ctx, map[string]time.Time{"M-IN": clk.now(), "M-U": clk.now()}, ms)
-	if a, _ = st.Alarm(ctx, open[0].ID); a.State != store.AlarmCleared || a.ClearedBy != "system" {
+	if a, _ = st.Alarm(ctx, open[0].ID); a.State != alarm.Cleared || a.ClearedBy != "system" {
 		t.Fatalf("not cleared when data returned: %+v", a)
 	}
 	// A restarted monitor picks up an alarm left open and clears it too.
@@ -112,7 +115,7 @@ func TestOfflineRaisesRepeatsAndClears(t *testing.T) {
 	cancel()
 	<-done
 	m2.checkOffline(ctx, map[string]time.Time{"M-IN": clk.now(), "M-U": clk.now()}, ms)
-	if open, _ := st.Alarms(ctx, store.AlarmFilter{Kind: KindOffline, Open: true}); len(open) != 0 {
+	if open, _ := st.Alarms(ctx, alarm.Filter{Kind: KindOffline, Open: true}); len(open) != 0 {
 		t.Fatalf("alarm left open across a restart: %+v", open)
 	}
 }
@@ -120,18 +123,18 @@ func TestOfflineRaisesRepeatsAndClears(t *testing.T) {
 func TestCommittedFlagsAndRefusals(t *testing.T) {
 	st, clk := fixture(t)
 	var mu sync.Mutex
-	var got []store.Alarm
+	var got []alarm.Alarm
 	m := newMonitor(st, clk, &got, &mu)
 	m.Committed(&ingest.Committed{
 		Readings:   []store.Reading{{Meter: "M-U", Seq: 9, Index: 4, Time: clk.now(), Received: clk.now(), Flags: store.FlagGap | store.FlagSkew}},
 		Enterprise: []string{"E"},
-		Rejections: []store.Rejection{{Meter: "M-IN", Reason: ingest.ReasonBadSignature, Time: clk.now()}, {Meter: "M-IN", Reason: ingest.ReasonReplay, Time: clk.now()}, {Reason: ingest.ReasonMalformed}},
+		Rejections: []rejection.Rejection{{Meter: "M-IN", Reason: ingest.ReasonBadSignature, Time: clk.now()}, {Meter: "M-IN", Reason: ingest.ReasonReplay, Time: clk.now()}, {Reason: ingest.ReasonMalformed}},
 	})
 	ctx := context.Background()
 	for len(m.events) > 0 {
 		m.raise(ctx, <-m.events)
 	}
-	open, _ := st.Alarms(ctx, store.AlarmFilter{Open: true})
+	open, _ := st.Alarms(ctx, alarm.Filter{Open: true})
 	kinds := map[string]string{}
 	for _, a := range open {
 		kinds[a.Kind] = a.Meter
@@ -156,7 +159,7 @@ func TestCommittedFlagsAndRefusals(t *testing.T) {
 func TestBalanceAlarm(t *testing.T) {
 	st, clk := fixture(t)
 	var mu sync.Mutex
-	var got []store.Alarm
+	var got []alarm.Alarm
 	m := newMonitor(st, clk, &got, &mu)
 	ctx := context.Background()
 	// Two hours of readings: the level-1 meter counts 10 m³ per 15 min,
@@ -177,7 +180,7 @@ func TestBalanceAlarm(t *testing.T) {
 		t.Fatal(err)
 	}
 	m.checkBalances(ctx)
-	open, _ := st.Alarms(ctx, store.AlarmFilter{Kind: KindBalance, Open: true})
+	open, _ := st.Alarms(ctx, alarm.Filter{Kind: KindBalance, Open: true})
 	if len(open) != 1 || open[0].Enterprise != "E" {
 		t.Fatalf("no balance alarm for 20 %% unaccounted: %+v", open)
 	}
@@ -197,7 +200,7 @@ func TestBalanceAlarm(t *testing.T) {
 	}
 	clk.add(time.Hour)
 	m.checkBalances(ctx)
-	if a, _ := st.Alarm(ctx, open[0].ID); a.State != store.AlarmCleared {
+	if a, _ := st.Alarm(ctx, open[0].ID); a.State != alarm.Cleared {
 		t.Fatalf("balance alarm not cleared when the balance closed: %+v", a)
 	}
 }

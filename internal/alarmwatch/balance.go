@@ -1,4 +1,4 @@
-package alarm
+package alarmwatch
 
 import (
 	"context"
@@ -6,6 +6,7 @@ import (
 	"math"
 	"time"
 
+	"github.com/shuixiao/shuixiao/alarm"
 	"github.com/shuixiao/shuixiao/balance"
 	"github.com/shuixiao/shuixiao/meter"
 	"github.com/shuixiao/shuixiao/store"
@@ -105,7 +106,7 @@ func (m *Monitor) judgeBalance(ctx context.Context, e meter.Enterprise, in balan
 	id, open := m.balance[e.ID]
 	m.mu.Unlock()
 	if !in.Within {
-		a, _, err := m.opts.Store.RaiseAlarm(ctx, store.Alarm{Kind: KindBalance, Severity: store.SeverityMajor, Enterprise: e.ID,
+		a, _, err := m.opts.Store.RaiseAlarm(ctx, alarm.Alarm{Kind: KindBalance, Severity: alarm.SeverityMajor, Enterprise: e.ID,
 			Raised: m.opts.Now(),
 			Message: fmt.Sprintf("水平衡异常 / Water balance off: %s level-1 intake %.1f m³ vs level-2 %.1f m³ (%.1f %% unaccounted, tolerance %.0f %%) from %s to %s",
 				e.Name, in.Intake, in.Level2, 100*in.BalanceError, 100*m.opts.Balance.Settings.Tolerance,

@@ -1,0 +1,304 @@
+package balance
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"strings"
+
+	"github.com/shuixiao/shuixiao/meter"
+)
+
+// Options are what Evaluate needs besides the points and their volumes.
+type Options struct {
+	Settings Settings
+	// ValueAdded is the period's industrial value added in 10⁴ CNY (万元);
+	// zero leaves intake per value added out.
+	ValueAdded float64
+	// Production is the period's output per product; intake per unit of
+	// product is given for a single-product enterprise.
+	Production []Production
+	// Quotas grade intake per unit; nil uses the built-in tables.
+	Quotas *Quotas
+}
+
+// Report is the balance of one enterprise over a period with the indicators
+// of GB/T 12452-2022, GB/T 7119-2018 and GB/T 21534 (reference/standards.md
+// §1.2–1.4). Volumes are m³, rates fractions. Every figure carries its
+// coverage; a figure that needs a point without a volume is absent.
+type Report struct {
+	Intake             Figure                  // Vi, all level-1 intake points
+	IntakeBySource     map[meter.Source]Figure // Vi per source
+	NonConventional    Figure                  // Vn: reclaimed, rain, mine water
+	Recirculated       Figure                  // recirculation points
+	Cascaded           Figure                  // cascade points (series, wastewater reuse, condensate)
+	WastewaterReuse    Figure                  // Vw: cascade points of kind wastewater
+	CondensateReuse    Figure                  // Vbr: cascade points of kind condensate
+	Reuse              Figure                  // Vr = recirculated + cascaded
+	TotalUse           Figure                  // Vt = Vi + Vr
+	Discharge          Figure                  // Vd, level-1 discharge points
+	Consumption        Figure                  // Vco: consumption points, else Vi − Vd − Vl
+	ConsumptionAndLoss Figure                  // Vco + Vl = Vi − Vd
+	Level2             Figure                  // Σ fresh water at the level-2 units
+	Leakage            Figure                  // Vl = Vi − Σ level 2 (unaccounted between the levels)
+	ByPurpose          map[meter.Purpose]Figure
+
+	ReuseRate           Figure // R = Vr / (Vr + Vi)
+	IndirectCoolingRate Figure // Rc = Vcr / (Vcr + Vcf)
+	DirectCoolingRate   Figure // Vdr / (Vdr + Vdf)
+	ProcessReuseRate    Figure // Rg = Vgr / (Vgr + Vgf)
+	CondensateReuseRate Figure // Rb = Vbr / steam, steam ≈ Vbr + boiler make-up + purchased steam
+	WastewaterReuseRate Figure // Kw = Vw / (Vd + Vw)
+	LeakageRate         Figure // Kl = Vl / Vi
+	DischargeRate       Figure // Kd = Vd / Vi
+	ConsumptionRate     Figure // Kc = Vco / Vi
+	NonConventionalRate Figure // Kn = Vn / Vi
+	MeteringRatio       Figure // Σ level 2 / level 1
+	IntakePer10kCNY     Figure // Vi / value added (万元)
+	BalanceError        Figure // (Vi − Vd − Vco − Vl) / Vi
+	Tolerance           float64
+	Within              *bool // |BalanceError| ≤ Tolerance; nil when the error is absent
+	MeteringRatioMin    float64
+	ValueAddedGiven     bool
+	Units               []UnitBalance
+	Products            map[string]ProductResult
+	Missing             []string // points that measure water but have no volume
+}
+
+// UnitBalance is the balance of one level-2 unit: what enters it (fresh
+// water and cascades from other units) against what leaves it (discharge,
+// consumption and cascades to other units).
+type UnitBalance struct {
+	Unit      string  `json:"unit"`
+	In        Figure  `json:"in_m3"`
+	Out       Figure  `json:"out_m3"`
+	Error     Figure  `json:"balance_error"`
+	Tolerance float64 `json:"tolerance"`
+	Within    *bool   `json:"within_tolerance"`
+}
+
+// Evaluate computes the balance and indicators of an enterprise whose
+// metering points are points, given the period's volume per point.
+func Evaluate(points []meter.Point, vol Volumes, o Options) Report {
+	f := newFlows(points, vol)
+	r := Report{Tolerance: o.Settings.Tolerance, MeteringRatioMin: o.Settings.MeteringRatioMin, Missing: f.missing()}
+
+	r.Intake = fromSum(f.sum(isIntake), "intake", "no level-1 intake point")
+	r.IntakeBySource = map[meter.Source]Figure{}
+	for _, s := range meter.Sources {
+		if sm := f.sum(fromSource(s)); len(sm.points)+len(sm.missing) > 0 {
+			r.IntakeBySource[s] = fromSum(sm, "intake from "+string(s), "")
+		}
+	}
+	r.NonConventional = fromSum(f.sum(isNonConventional), "non-conventional intake", "")
+	r.Recirculated = fromSum(f.sum(isRecirculated), "recirculated water", "")
+	r.Cascaded = fromSum(f.sum(isCascaded), "cascaded water", "")
+	r.WastewaterReuse = fromSum(f.sum(ofReuseKind(meter.ReuseWastewater)), "wastewater reuse", "")
+	r.CondensateReuse = fromSum(f.sum(ofReuseKind(meter.ReuseCondensate)), "condensate reuse", "")
+	r.Reuse = plus(r.Recirculated, r.Cascaded)
+	r.TotalUse = plus(r.Intake, r.Reuse)
+	r.Discharge = fromSum(f.sum(isDischarge), "discharge", "no level-1 discharge point")
+	r.Level2 = fromSum(f.sum(isUnit), "level-2 fresh water", "no level-2 unit")
+	r.Leakage = minus(r.Intake, r.Level2).withNote("Vi − Σ level 2: water lost or unmetered between the levels")
+	r.ConsumptionAndLoss = minus(r.Intake, r.Discharge)
+	r.Consumption = consumption(f, r)
+	r.ByPurpose = map[meter.Purpose]Figure{}
+	for _, u := range meter.Purposes {
+		if sm := f.sum(f.freshFor(u)); len(sm.points)+len(sm.missing) > 0 {
+			r.ByPurpose[u] = fromSum(sm, "fresh water for "+string(u), "")
+		}
+	}
+
+	r.ReuseRate = quotient(r.Reuse, plus(r.Reuse, r.Intake), "reuse rate")
+	r.IndirectCoolingRate = recirculationRate(f, meter.PurposeIndirectCooling, "indirect cooling recirculation rate")
+	r.DirectCoolingRate = recirculationRate(f, meter.PurposeDirectCooling, "direct cooling recirculation rate")
+	r.ProcessReuseRate = recirculationRate(f, meter.PurposeProcess, "process water reuse rate")
+	r.CondensateReuseRate = condensateRate(f, r)
+	r.WastewaterReuseRate = quotient(r.WastewaterReuse, plus(r.Discharge, r.WastewaterReuse), "wastewater reuse rate")
+	r.LeakageRate = quotient(r.Leakage, r.Intake, "leakage rate")
+	r.DischargeRate = quotient(r.Discharge, r.Intake, "discharge rate")
+	r.ConsumptionRate = quotient(r.Consumption, r.Intake, "consumption rate")
+	r.NonConventionalRate = quotient(r.NonConventional, r.Intake, "non-conventional rate")
+	r.MeteringRatio = quotient(r.Level2, r.Intake, "metering ratio")
+	if o.ValueAdded > 0 {
+		r.ValueAddedGiven = true
+		r.IntakePer10kCNY = quotient(r.Intake, known(o.ValueAdded, ""), "intake per 10⁴ CNY")
+	} else {
+		r.IntakePer10kCNY = absent("intake per 10⁴ CNY: no value added given")
+	}
+	r.BalanceError = balanceError(f, r)
+	r.Within = within(r.BalanceError, r.Tolerance)
+	for _, p := range points {
+		if isUnit(p) {
+			r.Units = append(r.Units, unitBalance(f, p.ID, o.Settings.UnitTolerance))
+		}
+	}
+	quotas := o.Quotas
+	if quotas == nil {
+		quotas = BuiltinQuotas()
+	}
+	r.Products = ProductFigures(r.Intake, o.Production, quotas)
+	return r
+}
+
+// consumption is Vco as the consumption points measure it when every
+// level-2 unit has one; otherwise a sum over some units would pass for the
+// whole, so Vco is derived as Vi − Vd − Vl.
+func consumption(f *flows, r Report) Figure {
+	s := f.sum(isConsumption)
+	if len(s.points)+len(s.missing) > 0 {
+		if gaps := unitsWithoutConsumption(f); len(gaps) > 0 {
+			return minus(r.Intake, r.Discharge, r.Leakage).withNote("derived: Vi − Vd − Vl (units " + strings.Join(gaps, ", ") + " have no consumption point)")
+		}
+		return fromSum(s, "consumption", "")
+	}
+	return minus(r.Intake, r.Discharge, r.Leakage).withNote("derived: Vi − Vd − Vl (no consumption points)")
+}
+
+// unitsWithoutConsumption lists the level-2 units without a consumption point.
+func unitsWithoutConsumption(f *flows) []string {
+	has := map[string]bool{}
+	for _, p := range f.points {
+		if hasVolume(p) && isConsumption(p) {
+			has[f.unitOf(p.Parent)] = true
+		}
+	}
+	var out []string
+	for _, p := range f.points {
+		if isUnit(p) && !has[p.ID] {
+			out = append(out, p.ID)
+		}
+	}
+	return out
+}
+
+// recirculationRate is Vpr / (Vpr + Vpf) for the units of purpose u: the
+// indirect-cooling rate Rc, its direct-cooling analogue, and the process
+// water reuse rate Rg (standards.md §1.4).
+func recirculationRate(f *flows, u meter.Purpose, what string) Figure {
+	fresh := f.sum(f.freshFor(u))
+	if len(fresh.points)+len(fresh.missing) == 0 {
+		return absent("%s: no unit has purpose %s", what, u)
+	}
+	rec := fromSum(f.sum(f.recirculatedFor(u)), "recirculated water for "+string(u), "")
+	return quotient(rec, plus(rec, fromSum(fresh, "fresh water for "+string(u), "")), what)
+}
+
+// condensateRate is Rb = Vbr / (D·h/ρ) with the steam raised taken as the
+// boiler units' fresh make-up plus the condensate returned, plus purchased
+// steam (blowdown neglected: the make-up meter stands in for the steam meter).
+func condensateRate(f *flows, r Report) Figure {
+	const what = "condensate reuse rate"
+	boiler := f.sum(f.freshFor(meter.PurposeBoiler))
+	steam := f.sum(fromSource(meter.SourceSteam))
+	if len(boiler.points)+len(boiler.missing)+len(steam.points)+len(steam.missing) == 0 {
+		return absent("%s: no boiler unit and no purchased steam", what)
+	}
+	raised := plus(r.CondensateReuse, fromSum(boiler, "boiler make-up", ""), fromSum(steam, "purchased steam", ""))
+	return quotient(r.CondensateReuse, raised, what)
+}
+
+// balanceError is the relative error of the enterprise balance
+// e = (Vi − Vd − Vco − Vl) / Vi (standards.md §1.3). It needs Vco metered
+// in every unit: derived from the balance, the balance would close by
+// construction.
+func balanceError(f *flows, r Report) Figure {
+	s := f.sum(isConsumption)
+	if len(s.points)+len(s.missing) == 0 {
+		return absent("balance error: consumption is not metered, so the balance closes by construction")
+	}
+	if gaps := unitsWithoutConsumption(f); len(gaps) > 0 {
+		return absent("balance error: units %s have no consumption point, so the balance closes by construction", strings.Join(gaps, ", "))
+	}
+	return quotient(minus(r.Intake, r.Discharge, r.Consumption, r.Leakage), r.Intake, "balance error")
+}
+
+// unitBalance is one level-2 unit's balance; its error needs the unit's
+// consumption metered for the same reason as the enterprise's.
+func unitBalance(f *flows, u string, tol float64) UnitBalance {
+	b := UnitBalance{Unit: u, Tolerance: tol}
+	b.In = fromSum(f.sumOf(f.near[u], f.intoUnit(u)), "into "+u, "")
+	b.Out = fromSum(f.sumOf(f.near[u], f.outOfUnit(u)), "out of "+u, "")
+	if c := f.sumOf(f.near[u], f.consumedInUnit(u)); len(c.points)+len(c.missing) == 0 {
+		b.Error = absent("unit %s: consumption not metered; in − out is its consumption and loss", u)
+	} else {
+		b.Error = quotient(minus(b.In, b.Out), b.In, "balance error of "+u)
+	}
+	b.Within = within(b.Error, tol)
+	return b
+}
+
+func within(e Figure, tol float64) *bool {
+	if !e.OK {
+		return nil
+	}
+	w := math.Abs(e.Value) <= tol
+	return &w
+}
+
+// fields are the report's figures under their JSON names.
+func (r Report) fields() map[string]Figure {
+	m := map[string]Figure{
+		"intake_m3": r.Intake, "non_conventional_m3": r.NonConventional, "recirculated_m3": r.Recirculated,
+		"cascaded_m3": r.Cascaded, "wastewater_reuse_m3": r.WastewaterReuse, "condensate_reuse_m3": r.CondensateReuse,
+		"reuse_m3": r.Reuse, "total_use_m3": r.TotalUse, "discharge_m3": r.Discharge, "consumption_m3": r.Consumption,
+		"consumption_and_loss_m3": r.ConsumptionAndLoss, "level2_m3": r.Level2, "leakage_m3": r.Leakage,
+		"reuse_rate": r.ReuseRate, "indirect_cooling_rate": r.IndirectCoolingRate, "direct_cooling_rate": r.DirectCoolingRate,
+		"process_reuse_rate": r.ProcessReuseRate, "condensate_reuse_rate": r.CondensateReuseRate,
+		"wastewater_reuse_rate": r.WastewaterReuseRate, "leakage_rate": r.LeakageRate, "discharge_rate": r.DischargeRate,
+		"consumption_rate": r.ConsumptionRate, "non_conventional_rate": r.NonConventionalRate,
+		"metering_ratio": r.MeteringRatio, "balance_error": r.BalanceError,
+	}
+	if r.ValueAddedGiven {
+		m["intake_per_10k_cny"] = r.IntakePer10kCNY
+	}
+	for s, f := range r.IntakeBySource {
+		m["intake_by_source_m3."+string(s)] = f
+	}
+	for u, f := range r.ByPurpose {
+		m["fresh_by_purpose_m3."+string(u)] = f
+	}
+	return m
+}
+
+// MarshalJSON writes the report as RESULT.json (docs/balance.md): each
+// figure's value (null when absent) under its name, and every figure's
+// coverage under "coverage".
+func (r Report) MarshalJSON() ([]byte, error) {
+	out := map[string]any{}
+	cov := map[string]Coverage{}
+	bySource := map[string]any{}
+	byPurpose := map[string]any{}
+	for name, f := range r.fields() {
+		cov[name] = f.Coverage()
+		if src, ok := strings.CutPrefix(name, "intake_by_source_m3."); ok {
+			bySource[src] = f.Number()
+		} else if u, ok := strings.CutPrefix(name, "fresh_by_purpose_m3."); ok {
+			byPurpose[u] = f.Number()
+		} else {
+			out[name] = f.Number()
+		}
+	}
+	out["intake_by_source_m3"] = bySource
+	out["fresh_by_purpose_m3"] = byPurpose
+	out["balance_tolerance"] = r.Tolerance
+	out["balance_within_tolerance"] = r.Within
+	out["metering_ratio_min"] = r.MeteringRatioMin
+	units := r.Units
+	if units == nil {
+		units = []UnitBalance{}
+	}
+	out["units"] = units
+	products := r.Products
+	if products == nil {
+		products = map[string]ProductResult{}
+	}
+	out["products"] = products
+	out["missing_points"] = nonNil(r.Missing)
+	out["coverage"] = cov
+	b, err := json.Marshal(out)
+	if err != nil {
+		return nil, fmt.Errorf("balance report: %w", err)
+	}
+	return b, nil
+}

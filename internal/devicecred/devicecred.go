@@ -1,0 +1,165 @@
+// Package devicecred keeps what a meter connects and signs with in step
+// with the registry: the key directory the ingest pipeline verifies
+// readings against (ingest.Directory) and the meter's MQTT password, kept
+// in the store as a salted SHA-256 hash and checked when the meter
+// connects to the broker. Registered and Revoked follow the registry's
+// changes in ledger order (see internal/registry).
+package devicecred
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/shuixiao/shuixiao/ingest"
+	"github.com/shuixiao/shuixiao/meter"
+	"github.com/shuixiao/shuixiao/store"
+)
+
+// MinPasswordLen is the shortest MQTT password a meter may be given.
+const MinPasswordLen = 12
+
+// CheckPassword applies the password rule.
+func CheckPassword(password string) error {
+	if len(password) < MinPasswordLen {
+		return fmt.Errorf("mqtt_password must have at least %d characters", MinPasswordLen)
+	}
+	return nil
+}
+
+// Store is what the credentials need of the store.
+type Store interface {
+	Meter(ctx context.Context, id string) (meter.Meter, error)
+	Meters(ctx context.Context, f store.Filter) ([]meter.Meter, error)
+	Point(ctx context.Context, id string) (meter.Point, error)
+	Points(ctx context.Context, f store.Filter) ([]meter.Point, error)
+	store.DeviceSecrets
+}
+
+// Credentials keeps the key directory and MQTT credentials in step with the
+// registry. Its methods are safe for concurrent use.
+type Credentials struct {
+	store Store
+	dir   *ingest.Directory
+	// OnRevoke, if set before use, is called after a meter is revoked (the
+	// server disconnects it from the broker).
+	OnRevoke func(id string)
+
+	mu    sync.Mutex
+	cache map[string][32]byte // meter → hash of a password that was accepted
+}
+
+// New returns the credentials of the meters in st, kept in dir.
+func New(st Store, dir *ingest.Directory) *Credentials {
+	return &Credentials{store: st, dir: dir}
+}
+
+// LoadAll puts every registered meter in the key directory.
+func (c *Credentials) LoadAll(ctx context.Context) error {
+	ms, err := c.store.Meters(ctx, store.Filter{})
+	if err != nil {
+		return err
+	}
+	pts, err := c.store.Points(ctx, store.Filter{})
+	if err != nil {
+		return err
+	}
+	byID := map[string]meter.Point{}
+	for _, p := range pts {
+		byID[p.ID] = p
+	}
+	for _, m := range ms {
+		p := byID[m.Point]
+		if err := c.dir.Put(m, p, p.Enterprise); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Registered puts a meter, as the registry now has it, in the key directory.
+func (c *Credentials) Registered(ctx context.Context, id string) error {
+	m, err := c.store.Meter(ctx, id)
+	if err != nil {
+		return err
+	}
+	p, err := c.store.Point(ctx, m.Point)
+	if err != nil {
+		return err
+	}
+	return c.dir.Put(m, p, p.Enterprise)
+}
+
+// Revoked marks a meter revoked in the key directory and forgets its
+// accepted password.
+func (c *Credentials) Revoked(ctx context.Context, id string) {
+	c.dir.Revoke(id)
+	c.mu.Lock()
+	delete(c.cache, id)
+	c.mu.Unlock()
+	if c.OnRevoke != nil {
+		c.OnRevoke(id)
+	}
+}
+
+// SetSecret stores a salted hash of a meter's MQTT password.
+func (c *Credentials) SetSecret(ctx context.Context, id, password string) error {
+	var salt [16]byte
+	if _, err := rand.Read(salt[:]); err != nil {
+		return err
+	}
+	h := secretHash(salt[:], id, password)
+	if err := c.store.SetDeviceSecret(ctx, id, base64.StdEncoding.EncodeToString(salt[:])+"$"+base64.StdEncoding.EncodeToString(h[:])); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	delete(c.cache, id)
+	c.mu.Unlock()
+	return nil
+}
+
+func secretHash(salt []byte, id, password string) [32]byte {
+	return sha256.Sum256([]byte(string(salt) + "\x00" + id + "\x00" + password))
+}
+
+// Authenticate checks MQTT credentials: a registered, unrevoked meter with
+// the password given at registration.
+func (c *Credentials) Authenticate(id string, password []byte) bool {
+	dev, ok := c.dir.Get(id)
+	if !ok || dev.Revoked {
+		return false
+	}
+	probe := sha256.Sum256(append([]byte(id+"\x00"), password...))
+	c.mu.Lock()
+	h, hit := c.cache[id]
+	c.mu.Unlock()
+	if hit {
+		return subtle.ConstantTimeCompare(h[:], probe[:]) == 1
+	}
+	rec, err := c.store.DeviceSecret(context.Background(), id)
+	if err != nil {
+		return false
+	}
+	saltB64, hashB64, found := strings.Cut(rec, "$")
+	salt, err1 := base64.StdEncoding.DecodeString(saltB64)
+	want, err2 := base64.StdEncoding.DecodeString(hashB64)
+	if !found || err1 != nil || err2 != nil {
+		return false
+	}
+	got := secretHash(salt, id, string(password))
+	if subtle.ConstantTimeCompare(got[:], want) != 1 {
+		return false
+	}
+	c.mu.Lock()
+	if c.cache == nil {
+		c.cache = map[string][32]byte{}
+	}
+	c.cache[id] = probe
+	c.mu.Unlock()
+	return true
+}

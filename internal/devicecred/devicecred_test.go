@@ -1,0 +1,109 @@
+package devicecred
+
+import (
+	"context"
+	"crypto/rand"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/mod/sumdb/note"
+
+	"github.com/shuixiao/shuixiao/ingest"
+	"github.com/shuixiao/shuixiao/meter"
+	"github.com/shuixiao/shuixiao/reading"
+	"github.com/shuixiao/shuixiao/store/sqlite"
+)
+
+// setup opens a real store with meters M-1 and M-2 on one point.
+func setup(t *testing.T) (*Credentials, *sqlite.Store, *ingest.Directory) {
+	t.Helper()
+	ctx := context.Background()
+	st, err := sqlite.Open(filepath.Join(t.TempDir(), "store.db"), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	steps := []error{
+		st.CreateRegion(ctx, meter.Region{Code: "430000", Name: "湖南省"}),
+		st.CreatePark(ctx, meter.Park{ID: "PK", Name: "园区", Region: "430000"}),
+		st.CreateEnterprise(ctx, meter.Enterprise{ID: "EN", Name: "企业", Park: "PK", Region: "430000"}),
+		st.CreatePoint(ctx, meter.Point{ID: "PT-1", Enterprise: "EN", Name: "取水", Level: meter.Level1,
+			Stage: meter.StageIntake, Source: meter.SourceMunicipal, Channels: []meter.Channel{{Name: "total_m3",
+				Quantity: "volume", Unit: "m3", Kind: meter.Total, Min: 0, Max: 1e9}}}),
+	}
+	for _, id := range []string{"M-1", "M-2"} {
+		_, vkey, err := note.GenerateKey(rand.Reader, reading.KeyName(id))
+		if err != nil {
+			t.Fatal(err)
+		}
+		steps = append(steps, st.CreateMeter(ctx, meter.Meter{ID: id, Point: "PT-1", Key: vkey, Signed: meter.SignedByMeter,
+			Registered: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}))
+	}
+	for _, err := range steps {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	dir := ingest.NewDirectory()
+	return New(st, dir), st, dir
+}
+
+func TestAuthenticate(t *testing.T) {
+	c, st, dir := setup(t)
+	ctx := context.Background()
+	if err := c.LoadAll(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if d, ok := dir.Get("M-2"); !ok || d.Enterprise != "EN" {
+		t.Fatalf("directory after LoadAll: %+v %v", d, ok)
+	}
+	if err := c.SetSecret(ctx, "M-1", "first password!"); err != nil {
+		t.Fatal(err)
+	}
+	rec, err := st.DeviceSecret(ctx, "M-1")
+	if err != nil || strings.Contains(rec, "first password!") {
+		t.Fatalf("stored record %q (%v) must be a hash", rec, err)
+	}
+	for _, tc := range []struct {
+		id, pw string
+		want   bool
+	}{
+		{"M-1", "first password!", true},
+		{"M-1", "first password!", true}, // from the cache
+		{"M-1", "first password?", false},
+		{"M-1", "", false},
+		{"M-2", "first password!", false}, // no password set
+		{"M-9", "first password!", false}, // not registered
+	} {
+		if got := c.Authenticate(tc.id, []byte(tc.pw)); got != tc.want {
+			t.Errorf("Authenticate(%s, %q) = %v, want %v", tc.id, tc.pw, got, tc.want)
+		}
+	}
+	// A new password replaces the old one, cached or not.
+	if err := c.SetSecret(ctx, "M-1", "second password"); err != nil {
+		t.Fatal(err)
+	}
+	if c.Authenticate("M-1", []byte("first password!")) || !c.Authenticate("M-1", []byte("second password")) {
+		t.Fatal("the old password still works or the new one does not")
+	}
+	var disconnected []string
+	c.OnRevoke = func(id string) { disconnected = append(disconnected, id) }
+	if err := st.RevokeMeter(ctx, "M-1"); err != nil {
+		t.Fatal(err)
+	}
+	c.Revoked(ctx, "M-1")
+	if c.Authenticate("M-1", []byte("second password")) {
+		t.Fatal("a revoked meter authenticated")
+	}
+	if len(disconnected) != 1 || disconnected[0] != "M-1" {
+		t.Fatalf("OnRevoke calls: %v", disconnected)
+	}
+}
+
+func TestCheckPassword(t *testing.T) {
+	if CheckPassword(strings.Repeat("x", MinPasswordLen-1)) == nil || CheckPassword(strings.Repeat("x", MinPasswordLen)) != nil {
+		t.Fatal("the password rule does not hold at its boundary")
+	}
+}
