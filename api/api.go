@@ -73,6 +73,8 @@ type Server struct {
 	cache   ttlCache
 	meters  *registry.Meters
 	nets    *netreg.Registry // nil when the store keeps no networks
+	// authFailures bounds the failed authentications recorded in the audit log.
+	authFailures authFailureBucket
 }
 
 // New returns the API handler.
@@ -124,8 +126,9 @@ func (w *responseWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter 
 // routes lists every endpoint; docs/api.md and openapi.go describe them.
 func (s *Server) routes() {
 	pub := func(pattern string, h http.HandlerFunc) { s.mux.HandleFunc(pattern, h) }
+	// Every write route is audited (api/audit.go).
 	auth := func(pattern string, h func(http.ResponseWriter, *http.Request, *Principal)) {
-		s.mux.HandleFunc(pattern, s.authenticated(h))
+		s.mux.HandleFunc(pattern, s.authenticated(s.audited(pattern, h)))
 	}
 	pub("GET /api/v1/health", s.health)
 	pub("GET /api/v1/openapi.json", s.openAPI)
@@ -159,6 +162,7 @@ func (s *Server) routes() {
 	auth("GET /api/v1/proof", s.proof)
 	auth("GET /api/v1/ledger/entry", s.entry)
 	auth("GET /api/v1/rejections", s.rejections)
+	auth("GET /api/v1/quarantine", s.quarantine)
 
 	auth("GET /api/v1/alarms", s.listAlarms)
 	auth("POST /api/v1/alarms/{id}/ack", s.ackAlarm)
@@ -193,6 +197,8 @@ func (s *Server) routes() {
 	auth("GET /api/v1/tokens", s.listTokens)
 	auth("POST /api/v1/tokens", s.createToken)
 	auth("POST /api/v1/tokens/{id}/revoke", s.revokeToken)
+	auth("GET /api/v1/audit", s.auditLog)
+	auth("GET /api/v1/audit.csv", s.auditLog)
 
 	pub("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such endpoint: %s %s", r.Method, r.URL.Path)

@@ -136,6 +136,9 @@ func (s *Server) authenticated(h func(http.ResponseWriter, *http.Request, *Princ
 			secret = strings.TrimSpace(strings.TrimPrefix(a, "Bearer "))
 		}
 		if secret == "" {
+			if writeMethod(r.Pattern) { // a read without a token is no attempt to authenticate
+				s.failedAuth(r, "no token")
+			}
 			w.Header().Set("WWW-Authenticate", `Bearer realm="shuixiao"`)
 			writeError(w, http.StatusUnauthorized, "a token is required: Authorization: Bearer <token>")
 			return
@@ -149,6 +152,7 @@ func (s *Server) serveAs(w http.ResponseWriter, r *http.Request, hash [32]byte, 
 	tok, err := s.lookupToken(r.Context(), hash)
 	if err != nil {
 		if errors.Is(err, store.ErrNotFound) {
+			s.failedAuth(r, "unknown or revoked token")
 			w.Header().Set("WWW-Authenticate", `Bearer realm="shuixiao", error="invalid_token"`)
 			writeError(w, http.StatusUnauthorized, "unknown or revoked token")
 			return

@@ -46,6 +46,7 @@ var opDocs = []opDoc{
 	{method: "GET", path: "/api/v1/proof", summary: "Receipt (c2sp.org/tlog-proof@v1) of a ledger entry", params: []string{"index:query:true:ledger index", "download:query:false:as attachment"}, produces: "text/plain"},
 	{method: "GET", path: "/api/v1/ledger/entry", summary: "A ledger entry's exact bytes (a signed reading or key entry)", params: []string{"index:query:true:ledger index"}, produces: "text/plain"},
 	{method: "GET", path: "/api/v1/rejections", summary: "Admission rejections by reason, a page of the counters by reason and meter, and the recent ones", params: []string{"meter:query:false:meter ID", "reason:query:false:reason", "limit:query:false:page size and recent rejections (1-1000, default 100)", "after:query:false:next of the previous page"}},
+	{method: "GET", path: "/api/v1/quarantine", summary: "Ledger entries the store refused and set aside instead of committing, newest first (admin, auditor)", params: []string{"meter:query:false:meter ID", "limit:query:false:at most (default 100)"}},
 	{method: "GET", path: "/api/v1/alarms", summary: "Alarms", params: []string{"state:query:false:active|acked|cleared|open|all", "enterprise:query:false:enterprise ID", "kind:query:false:alarm kind", "meter:query:false:meter ID"}},
 	{method: "POST", path: "/api/v1/alarms/{id}/ack", summary: "Acknowledge an alarm", params: []string{"id:path:true:alarm ID"}, body: `{"note"}`},
 	{method: "POST", path: "/api/v1/alarms/{id}/clear", summary: "Clear an alarm", params: []string{"id:path:true:alarm ID"}, body: `{"note"}`},
@@ -76,6 +77,8 @@ var opDocs = []opDoc{
 	{method: "GET", path: "/api/v1/tokens", summary: "API tokens (admin)"},
 	{method: "POST", path: "/api/v1/tokens", summary: "Issue a token (admin); the secret is returned once", body: `{"id","name","role","scope"}`},
 	{method: "POST", path: "/api/v1/tokens/{id}/revoke", summary: "Revoke a token (admin)", params: []string{"id:path:true:token ID"}},
+	{method: "GET", path: "/api/v1/audit", summary: "Audit log of API writes and token events (admin, auditor), oldest first, paged", params: []string{"from:query:false:RFC 3339 or date", "to:query:false:RFC 3339 or date", "actor:query:false:token ID", "limit:query:false:page size (default 100, at most 1000)", "cursor:query:false:next_cursor of the previous page", "format:query:false:csv"}},
+	{method: "GET", path: "/api/v1/audit.csv", summary: "The audit log as CSV (admin, auditor): every record selected", params: []string{"from:query:false:RFC 3339 or date", "to:query:false:RFC 3339 or date", "actor:query:false:token ID", "cursor:query:false:start after this record ID"}, produces: "text/csv"},
 }
 
 var pathParam = regexp.MustCompile(`\{[a-z_]+\}`)

@@ -8,9 +8,11 @@ package broker
 
 import (
 	"bytes"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"strings"
 	"sync"
 
@@ -57,6 +59,9 @@ type Reading struct {
 type Options struct {
 	// Addr is the TCP listen address, e.g. "127.0.0.1:1883".
 	Addr string
+	// TLS, if set, makes the listener MQTT over TLS (devices connect with
+	// ssl:// or mqtts://); nil serves plain TCP.
+	TLS *tls.Config
 	// Authenticate checks a device's credentials.
 	Authenticate func(device string, password []byte) bool
 	// OnReading receives each reading; it must call ack exactly once, from
@@ -77,7 +82,7 @@ type Broker struct {
 
 	subMu sync.RWMutex
 	subs  map[string]int // topic → subscribed sessions
-	ln    *listeners.TCP
+	ln    *listeners.Net
 }
 
 // New creates a broker listening on opts.Addr. A port already in use is an
@@ -105,12 +110,22 @@ func New(opts Options) (*Broker, error) {
 	if err := srv.AddHook(&hook{b: b}, nil); err != nil {
 		return nil, fmt.Errorf("broker: %w", err)
 	}
-	ln := listeners.NewTCP(listeners.Config{ID: "tcp", Address: opts.Addr})
-	if err := srv.AddListener(ln); err != nil {
+	nl, err := net.Listen("tcp", opts.Addr)
+	if err != nil {
 		if isAddrInUse(err) {
 			return nil, fmt.Errorf("MQTT address %s is already in use (is another broker such as Mosquitto running?); choose another with --mqtt: %w", opts.Addr, err)
 		}
 		return nil, fmt.Errorf("MQTT listen on %s: %w", opts.Addr, err)
+	}
+	if opts.TLS != nil {
+		// The handshake runs on the connection's first read, in the
+		// connection's own goroutine, under the same deadlines as CONNECT.
+		nl = tls.NewListener(nl, opts.TLS)
+	}
+	ln := listeners.NewNet("tcp", nl)
+	if err := srv.AddListener(ln); err != nil {
+		nl.Close()
+		return nil, fmt.Errorf("MQTT listener on %s: %w", opts.Addr, err)
 	}
 	b.ln = ln
 	return b, nil

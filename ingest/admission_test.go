@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"math"
 	"testing"
 	"time"
 
@@ -37,10 +38,30 @@ func TestAdmit(t *testing.T) {
 		{"clock ahead", st, rd(2, h1, now.Add(3*time.Minute)), h2, Accept, store.FlagSkew, 0},
 		{"clock within window", st, rd(2, h1, now.Add(-9*time.Minute)), h2, Accept, 0, 0},
 		{"gap and skew", st, rd(3, h2, now.Add(time.Hour)), h2, Accept, store.FlagGap | store.FlagSkew, 0},
+		// Finding 6: a duration saturates, so year 9999 once passed unflagged.
+		{"clock 290 years behind", st, rd(2, h1, time.Date(1736, 1, 1, 0, 0, 0, 0, time.UTC)), h2, Accept, store.FlagSkew, 0},
+		{"clock a day ahead", st, rd(2, h1, now.Add(24*time.Hour)), h2, Accept, store.FlagSkew, 0},
+		{"clock more than a day ahead", st, rd(2, h1, now.Add(24*time.Hour+time.Millisecond)), h2, Refuse, 0, 0},
+		{"year 9999", st, rd(2, h1, time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC)), h2, Refuse, 0, 0},
+		{"seq jump at the bound", st, rd(1_000_001, h1, now), h2, Accept, store.FlagGap, 0},
+		{"seq jump beyond", st, rd(1_000_002, h1, now), h2, Refuse, 0, 0},
+		{"seq 2^64-1", st, rd(math.MaxUint64, h1, now), h2, Refuse, 0, 0},
+		{"first reading, seq at the bound", MeterState{}, rd(1_000_000, reading.Hash{}, now), h1, Accept, 0, 0},
+		{"first reading, seq 2^64-1", MeterState{}, rd(math.MaxUint64, reading.Hash{}, now), h1, Refuse, 0, 0},
 	} {
 		d := Admit(tc.st, tc.r, tc.h, now, DefaultPolicy)
 		if d.Verdict != tc.verdict || d.Flags != tc.flags || d.Index != tc.index {
 			t.Errorf("%s: got %+v, want verdict %d flags %v index %d", tc.name, d, tc.verdict, tc.flags.Names(), tc.index)
 		}
+	}
+}
+
+func TestPolicyDefaults(t *testing.T) {
+	if got := (Policy{}).withDefaults(); got != DefaultPolicy {
+		t.Errorf("zero policy: %+v, want %+v", got, DefaultPolicy)
+	}
+	p := Policy{SkewPast: time.Minute, MaxSeqJump: 10}.withDefaults()
+	if p.SkewPast != time.Minute || p.SkewFuture != 0 || p.MaxAhead != DefaultPolicy.MaxAhead || p.MaxSeqJump != 10 {
+		t.Errorf("partial policy: %+v", p)
 	}
 }

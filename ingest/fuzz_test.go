@@ -18,7 +18,7 @@ func FuzzSubmit(f *testing.F) {
 	f.Add([]byte{})
 	reasons := map[string]bool{ReasonTooLarge: true, ReasonMalformed: true, ReasonUnknownMeter: true, ReasonRevokedKey: true,
 		ReasonBadSignature: true, ReasonWrongDevice: true, ReasonPointMismatch: true, ReasonUnknownChannel: true,
-		ReasonReplay: true, ReasonUnavailable: true}
+		ReasonReplay: true, ReasonUnavailable: true, ReasonInvalid: true, ReasonSeqJump: true}
 	l, s := &memLedger{}, newMemStore()
 	p, err := New(Options{Ledger: l, Store: s, Directory: dir, Now: func() time.Time { return t0 }})
 	if err != nil {

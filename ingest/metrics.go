@@ -14,15 +14,18 @@ var latencyBuckets = prometheus.ExponentialBuckets(0.001, math.Sqrt2, 26)
 type metrics struct {
 	admitted   prometheus.Counter
 	duplicates prometheus.Counter
-	rejected   *prometheus.CounterVec
-	batch      prometheus.Histogram
-	appendDur  prometheus.Histogram
-	commitDur  prometheus.Histogram
-	queue      prometheus.GaugeFunc
-	verifyQ    prometheus.GaugeFunc
-	latency    prometheus.Histogram
-	idle       prometheus.Counter
-	answer     prometheus.Histogram
+	// quarantined counts ledger entries set aside because the store
+	// refused them (quarantine.Record).
+	quarantined prometheus.Counter
+	rejected    *prometheus.CounterVec
+	batch       prometheus.Histogram
+	appendDur   prometheus.Histogram
+	commitDur   prometheus.Histogram
+	queue       prometheus.GaugeFunc
+	verifyQ     prometheus.GaugeFunc
+	latency     prometheus.Histogram
+	idle        prometheus.Counter
+	answer      prometheus.Histogram
 }
 
 func newMetrics(reg prometheus.Registerer, queueLen, verifyLen func() float64) *metrics {
@@ -31,6 +34,8 @@ func newMetrics(reg prometheus.Registerer, queueLen, verifyLen func() float64) *
 			Help: "Readings admitted to the ledger and the store."}),
 		duplicates: prometheus.NewCounter(prometheus.CounterOpts{Name: "shuixiao_ingest_duplicates_total",
 			Help: "Exact resubmissions answered with their original index."}),
+		quarantined: prometheus.NewCounter(prometheus.CounterOpts{Name: "shuixiao_ingest_quarantined_total",
+			Help: "Ledger entries the store refused, set aside (quarantined) instead of retried; listed by GET /api/v1/quarantine."}),
 		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "shuixiao_ingest_rejected_total",
 			Help: "Readings and messages refused, by reason."}, []string{"reason"}),
 		batch: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "shuixiao_ingest_batch_readings",
@@ -51,7 +56,7 @@ func newMetrics(reg prometheus.Registerer, queueLen, verifyLen func() float64) *
 			Help: "Readings waiting for their signature check."}, verifyLen),
 	}
 	if reg != nil {
-		reg.MustRegister(m.admitted, m.duplicates, m.rejected, m.batch, m.appendDur, m.commitDur, m.queue, m.verifyQ, m.latency, m.idle, m.answer)
+		reg.MustRegister(m.admitted, m.duplicates, m.quarantined, m.rejected, m.batch, m.appendDur, m.commitDur, m.queue, m.verifyQ, m.latency, m.idle, m.answer)
 	}
 	return m
 }

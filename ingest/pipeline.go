@@ -13,6 +13,7 @@ import (
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/shuixiao/shuixiao/ledger"
+	"github.com/shuixiao/shuixiao/quarantine"
 	"github.com/shuixiao/shuixiao/reading"
 	"github.com/shuixiao/shuixiao/rejection"
 	"github.com/shuixiao/shuixiao/store"
@@ -30,6 +31,9 @@ const (
 	ReasonPointMismatch  = "point-mismatch"  // reading names another metering point
 	ReasonUnknownChannel = "unknown-channel" // channel not declared on the point
 	ReasonReplay         = "replay"          // seq not above the last admitted, and not an exact resubmission
+	ReasonInvalid        = "invalid"         // a field outside the validity rule (reading.Reading.Check) or time too far ahead
+	ReasonSeqJump        = "seq-jump"        // seq more than Policy.MaxSeqJump above the last admitted
+	ReasonQuarantined    = "quarantined"     // in the ledger, but the store refused it: set aside (quarantine.Record)
 	ReasonUnavailable    = "unavailable"     // ledger or store failed; retry later
 )
 
@@ -63,6 +67,9 @@ type Committed struct {
 	Enterprise []string // enterprise of each reading
 	Raw        [][]byte // signed note of each reading
 	Rejections []rejection.Rejection
+	// Quarantined are ledger entries of this batch the store refused and
+	// that were set aside instead (see quarantine.Record).
+	Quarantined []quarantine.Record
 }
 
 // Ledger appends entries durably and returns their indices. On error it may
@@ -108,6 +115,9 @@ type Options struct {
 	Logger      *slog.Logger
 	// Registerer receives the pipeline's Prometheus metrics; nil: none.
 	Registerer prometheus.Registerer
+	// Quarantined is the number of ledger entries CatchUp set aside before
+	// the pipeline started; shuixiao_ingest_quarantined_total starts there.
+	Quarantined int
 }
 
 // Pipeline is the admission → ledger → store path. Submit may be called from
@@ -175,9 +185,7 @@ func New(opts Options) (*Pipeline, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	if opts.Policy == (Policy{}) {
-		opts.Policy = DefaultPolicy
-	}
+	opts.Policy = opts.Policy.withDefaults()
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -197,6 +205,7 @@ func New(opts Options) (*Pipeline, error) {
 		closed:   make(chan struct{}),
 	}
 	p.metrics = newMetrics(opts.Registerer, func() float64 { return float64(len(p.queue)) }, func() float64 { return float64(p.verifyLen()) })
+	p.metrics.quarantined.Add(float64(opts.Quarantined))
 	p.verify = make([]chan *item, opts.Verifiers)
 	for i := range p.verify {
 		p.verify[i] = make(chan *item, max(opts.QueueLen/opts.Verifiers, 64))
@@ -366,8 +375,17 @@ func (p *Pipeline) check(it *item) *rejection.Rejection {
 	if dev.Revoked {
 		return &rejection.Rejection{Meter: rd.Meter, Reason: ReasonRevokedKey, Detail: "the key of meter " + rd.Meter + " was revoked"}
 	}
-	if _, err := note.Open(it.raw, dev.verifier); err != nil {
+	n, err := note.Open(it.raw, dev.verifier)
+	if err != nil {
 		return &rejection.Rejection{Meter: rd.Meter, Reason: ReasonBadSignature, Detail: fmt.Sprintf("seq %d: %v", rd.Seq, err)}
+	}
+	// The ledger keeps these bytes and the chain hashes them: they must be
+	// exactly what the meter signed, with nothing another party added.
+	if err := reading.CheckSigned(it.raw, n); err != nil {
+		return &rejection.Rejection{Meter: rd.Meter, Reason: ReasonBadSignature, Detail: fmt.Sprintf("seq %d: %v", rd.Seq, err)}
+	}
+	if err := rd.Check(); err != nil {
+		return &rejection.Rejection{Meter: rd.Meter, Reason: ReasonInvalid, Detail: fmt.Sprintf("seq %d: %v", rd.Seq, err)}
 	}
 	if rd.Point != dev.Point {
 		return &rejection.Rejection{Meter: rd.Meter, Reason: ReasonPointMismatch, Detail: fmt.Sprintf("reading names point %s, meter is registered on %s", rd.Point, dev.Point)}
@@ -541,6 +559,12 @@ func (p *Pipeline) admitBatch(ctx context.Context, items []*item) *pending {
 			it.result = Result{Reject: &rej}
 			b.Rejections = append(b.Rejections, rej)
 			continue
+		case Refuse:
+			rej := rejection.Rejection{Time: it.received, Meter: it.rd.Meter, Reason: d.Reason, Source: it.source,
+				Detail: fmt.Sprintf("seq %d: %s", it.rd.Seq, d.Detail)}
+			it.result = Result{Reject: &rej}
+			b.Rejections = append(b.Rejections, rej)
+			continue
 		}
 		it.flags |= d.Flags
 		states[it.rd.Meter] = st.Advance(it.rd, it.hash, 0)
@@ -647,21 +671,20 @@ func (p *Pipeline) commit(ctx context.Context) {
 	defer p.wg.Done()
 	for pd := range p.commits {
 		b := pd.batch
+		all := b.Readings // setAside may leave fewer in b.Readings
 		// The entries are already in the ledger, so the batch must reach the
-		// store before anyone is answered: retry until it does. The queue
-		// fills meanwhile and publishers are held back.
+		// store before anyone is answered: a transient failure is retried
+		// until it passes, while the queue fills and publishers are held
+		// back. What the store refuses for good is set aside (quarantined)
+		// and the rest goes on.
 		t0 := time.Now()
-		for attempt := 1; ; attempt++ {
-			err := p.applyAndCommit(ctx, pd)
-			if err == nil {
-				break
-			}
-			p.opts.Logger.Error("store commit failed; retrying", "attempt", attempt, "readings", len(b.Readings), "error", err)
-			time.Sleep(min(time.Duration(attempt)*100*time.Millisecond, 5*time.Second))
+		if err := p.retry("store commit", func() error { return p.applyAndCommit(ctx, pd) }); err != nil {
+			p.setAside(ctx, pd, err)
 		}
 		p.metrics.commitDur.Observe(time.Since(t0).Seconds())
+		p.metrics.quarantined.Add(float64(len(pd.extra.Quarantined)))
 		p.inflightMu.Lock()
-		for _, r := range b.Readings {
+		for _, r := range all {
 			delete(p.inflight, r.Hash)
 		}
 		p.inflightMu.Unlock()
@@ -675,7 +698,7 @@ func (p *Pipeline) commit(ctx context.Context) {
 			}
 		}
 		t1 := time.Now()
-		if p.opts.OnCommitted != nil && (len(b.Readings) > 0 || len(b.Rejections) > 0) {
+		if p.opts.OnCommitted != nil && (len(b.Readings) > 0 || len(b.Rejections) > 0 || len(pd.extra.Quarantined) > 0) {
 			c := pd.extra
 			c.Readings, c.Rejections = b.Readings, b.Rejections
 			p.opts.OnCommitted(&c)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/shuixiao/shuixiao/ledger"
 	"github.com/shuixiao/shuixiao/meter"
+	"github.com/shuixiao/shuixiao/quarantine"
 	"github.com/shuixiao/shuixiao/reading"
 	"github.com/shuixiao/shuixiao/rejection"
 	"github.com/shuixiao/shuixiao/store"
@@ -65,11 +66,17 @@ func (l *memLedger) Append(_ context.Context, es [][]byte) ([]uint64, error) {
 }
 
 type memStore struct {
-	mu         sync.Mutex
-	readings   map[string]store.Reading // meter/seq
-	rejections []rejection.Rejection
-	ledgerSize uint64
-	commits    int
+	mu          sync.Mutex
+	readings    map[string]store.Reading // meter/seq
+	rejections  []rejection.Rejection
+	quarantined []quarantine.Record
+	ledgerSize  uint64
+	commits     int
+	// refuse, if set, makes Commit refuse a batch with a reading it
+	// returns an error for, as a store refuses content.
+	refuse func(r store.Reading) error
+	// transient makes the next so many commits fail as a busy disk does.
+	transient int
 }
 
 func newMemStore() *memStore { return &memStore{readings: map[string]store.Reading{}} }
@@ -78,10 +85,25 @@ func (s *memStore) Commit(_ context.Context, b *store.Batch) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.commits++
+	if s.transient > 0 {
+		s.transient--
+		return errors.New("database is locked")
+	}
+	for i := range b.Readings {
+		if err := b.Readings[i].Validate(); err != nil {
+			return err
+		}
+		if s.refuse != nil {
+			if err := s.refuse(b.Readings[i]); err != nil {
+				return err
+			}
+		}
+	}
 	for _, r := range b.Readings {
 		s.readings[fmt.Sprintf("%s/%d", r.Meter, r.Seq)] = r
 	}
 	s.rejections = append(s.rejections, b.Rejections...)
+	s.quarantined = append(s.quarantined, b.Quarantined...)
 	s.ledgerSize = max(s.ledgerSize, b.LedgerSize)
 	return nil
 }

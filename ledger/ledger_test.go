@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"math"
 	"os"
 	"path/filepath"
 	"sort"
@@ -187,6 +188,12 @@ func TestReopenKeepsKeyAndEntries(t *testing.T) {
 	e, err := l2.Entry(ctx, idx[1])
 	if err != nil || string(e) != "two" {
 		t.Fatalf("Entry after reopen: %q %v", e, err)
+	}
+	// Finding 6 of issue 13: the largest index wrapped to an empty read.
+	for _, i := range []uint64{2, math.MaxUint64 - 1, math.MaxUint64} {
+		if e, err := l2.Entry(ctx, i); !errors.Is(err, ErrBeyondSize) || e != nil {
+			t.Errorf("Entry(%d) beyond the log: %q %v", i, e, err)
+		}
 	}
 	cp2, err := l2.Checkpoint(ctx)
 	if err != nil || !bytes.Equal(cp1, cp2) {

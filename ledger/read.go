@@ -3,6 +3,7 @@ package ledger
 import (
 	"context"
 	"fmt"
+	"math"
 
 	"github.com/transparency-dev/tessera/api"
 	"github.com/transparency-dev/tessera/api/layout"
@@ -55,8 +56,12 @@ func (l *Log) entriesAt(ctx context.Context, from, to, size uint64, fn func(uint
 	return nil
 }
 
-// Entry returns the integrated entry at index i.
+// Entry returns the integrated entry at index i, or ErrBeyondSize.
 func (l *Log) Entry(ctx context.Context, i uint64) ([]byte, error) {
+	if i == math.MaxUint64 {
+		// i+1 below would wrap to 0 and read nothing.
+		return nil, fmt.Errorf("%w: entry %d requested", ErrBeyondSize, i)
+	}
 	var out []byte
 	err := l.Entries(ctx, i, i+1, func(_ uint64, e []byte) error {
 		out = append([]byte(nil), e...)

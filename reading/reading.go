@@ -23,6 +23,20 @@
 // Channel lines carry a channel name and a decimal value; their order is the
 // meter's. The ledger stores the signed note bytes exactly as received, so a
 // reading's hash — the next reading's prev — is the SHA-256 of those bytes.
+//
+// Those bytes must therefore be the meter's alone. Rather than hash a
+// canonical body and ignore the rest, the server refuses any reading that is
+// not exactly what the meter's note.Sign wrote (CheckSigned): one signature
+// line, the meter's, in canonical base64. Refusing keeps the ledger's bytes
+// equal to the signed bytes, so a receipt, the verifier and the meter agree
+// on every hash without a second hashing rule, and a third party cannot make
+// the meter's genuine reading look like a replay by storing an altered copy
+// first. Readings have no cosigners to allow for: witnesses cosign the log's
+// checkpoints, not entries.
+//
+// Parse checks syntax only; the validity rule (validity.go) bounds every
+// field — time, seq, channel names and values — and is the one rule both
+// admission and the store apply.
 package reading
 
 import (

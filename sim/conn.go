@@ -2,6 +2,7 @@ package sim
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"strconv"
@@ -44,8 +45,12 @@ type Ack struct {
 
 // ConnConfig configures a meter's MQTT session.
 type ConnConfig struct {
-	// Broker is host:port, or a URL such as tcp://host:port.
-	Broker   string
+	// Broker is host:port, or a URL such as tcp://host:port or
+	// ssl://host:port.
+	Broker string
+	// TLS, if set, connects over TLS with this configuration (a host:port
+	// Broker then means ssl://host:port).
+	TLS      *tls.Config
 	Username string // the meter ID
 	Password string
 	// ClientID defaults to "sim-" + Username.
@@ -115,7 +120,11 @@ func Dial(cfg ConnConfig) *Conn {
 		cfg.ClientID = "sim-" + cfg.Username
 	}
 	if !strings.Contains(cfg.Broker, "://") {
-		cfg.Broker = "tcp://" + cfg.Broker
+		if cfg.TLS != nil {
+			cfg.Broker = "ssl://" + cfg.Broker
+		} else {
+			cfg.Broker = "tcp://" + cfg.Broker
+		}
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &Conn{cfg: cfg, topic: ReadingsTopic + cfg.Username, ctx: ctx, cancel: cancel,
@@ -257,7 +266,7 @@ func (c *Conn) run() {
 		opts := mqtt.NewClientOptions().AddBroker(c.cfg.Broker).SetClientID(c.cfg.ClientID).
 			SetUsername(c.cfg.Username).SetPassword(c.cfg.Password).SetCleanSession(true).
 			SetAutoReconnect(false).SetConnectRetry(false).SetKeepAlive(30 * time.Second).
-			SetConnectTimeout(10 * time.Second).SetWriteTimeout(10 * time.Second).
+			SetConnectTimeout(10 * time.Second).SetWriteTimeout(10 * time.Second).SetTLSConfig(c.cfg.TLS).
 			SetConnectionLostHandler(func(_ mqtt.Client, err error) {
 				select {
 				case lost <- err:

@@ -2,6 +2,7 @@ package sim
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -27,6 +28,9 @@ type Config struct {
 	// MQTT is the broker address (host:port); API the server's base URL.
 	MQTT string
 	API  string
+	// TLS, if set, is used for the MQTT sessions and, unless HTTP is set,
+	// for the API (e.g. a RootCAs pool with the server's CA).
+	TLS *tls.Config
 	// Token is the admin token. If empty, SHUIXIAO_ADMIN_TOKEN and then
 	// DataDir/admin.token are used.
 	Token string
@@ -234,7 +238,7 @@ func New(cfg Config) (*Sim, error) {
 		}
 	}
 	s := &Sim{cfg: cfg, prov: prov, store: store, log: cfg.Log,
-		api:     &API{Base: cfg.API, Token: token, HTTP: cfg.HTTP},
+		api:     &API{Base: cfg.API, Token: token, HTTP: httpClient(cfg)},
 		devices: map[string]*Device{}, logged: map[string]uint64{}, injected: map[string]string{}}
 	return s, nil
 }
@@ -253,6 +257,15 @@ func (s *Sim) Province() *Province { return s.prov }
 
 // Store returns the simulator's state store.
 func (s *Sim) Store() *Store { return s.store }
+
+// httpClient is the API client of a Config: its HTTP, else one that uses
+// its TLS configuration (nil: the API's default client).
+func httpClient(cfg Config) *http.Client {
+	if cfg.HTTP != nil || cfg.TLS == nil {
+		return cfg.HTTP
+	}
+	return &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: cfg.TLS}}
+}
 
 // API returns the simulator's API client.
 func (s *Sim) API() *API { return s.api }
@@ -585,7 +598,7 @@ func (s *Sim) connect(d *Device) {
 	if retired {
 		return
 	}
-	d.conn = Dial(ConnConfig{Broker: s.cfg.MQTT, Username: d.ID, Password: MQTTPassword(s.store.Secret(), d.ID),
+	d.conn = Dial(ConnConfig{Broker: s.cfg.MQTT, TLS: s.cfg.TLS, Username: d.ID, Password: MQTTPassword(s.store.Secret(), d.ID),
 		Inflight: s.cfg.Inflight,
 		OnAck: func(a Ack) {
 			s.acked.Add(1)

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/shuixiao/shuixiao/quarantine"
 	"github.com/shuixiao/shuixiao/reading"
 	"github.com/shuixiao/shuixiao/rejection"
 )
@@ -106,27 +107,36 @@ func (r *Reading) Value(channel string) (float64, bool) {
 // signed 64-bit).
 const MaxIndex = math.MaxInt64
 
-// Validate checks a reading before it is committed: meter ID, times, index,
-// and 1–64 values with valid, distinct channel names and finite values.
+// Validate checks a reading before it is committed: meter ID, receive time
+// and index, and the validity rule of package reading (device time, seq, 1–64
+// values with valid, distinct channel names and finite values within
+// bounds) — the same functions admission applies, so that every reading
+// admission accepts is one the store can take.
 func (r *Reading) Validate() error {
 	if r.Meter == "" {
 		return fmt.Errorf("reading: %w: no meter", ErrInvalid)
 	}
-	if r.Time.IsZero() || r.Received.IsZero() {
-		return fmt.Errorf("reading %s/%d: %w: zero time", r.Meter, r.Seq, ErrInvalid)
+	if r.Received.IsZero() {
+		return fmt.Errorf("reading %s/%d: %w: zero receive time", r.Meter, r.Seq, ErrInvalid)
 	}
 	if r.Index > MaxIndex {
 		return fmt.Errorf("reading %s/%d: %w: ledger index %d out of range", r.Meter, r.Seq, ErrInvalid, r.Index)
 	}
-	if len(r.Values) == 0 || len(r.Values) > reading.MaxChannels {
-		return fmt.Errorf("reading %s/%d: %w: %d values", r.Meter, r.Seq, ErrInvalid, len(r.Values))
+	if err := reading.CheckTime(r.Time); err != nil {
+		return fmt.Errorf("reading %s/%d: %w: %w", r.Meter, r.Seq, ErrInvalid, err)
+	}
+	if err := reading.CheckSeq(r.Seq); err != nil {
+		return fmt.Errorf("reading %s/%d: %w: %w", r.Meter, r.Seq, ErrInvalid, err)
+	}
+	if err := reading.CheckChannelCount(len(r.Values)); err != nil {
+		return fmt.Errorf("reading %s/%d: %w: %w", r.Meter, r.Seq, ErrInvalid, err)
 	}
 	for i, v := range r.Values {
 		if !reading.ValidChannel(v.Channel) {
 			return fmt.Errorf("reading %s/%d: %w: channel name %q", r.Meter, r.Seq, ErrInvalid, v.Channel)
 		}
-		if math.IsNaN(v.Value) || math.IsInf(v.Value, 0) {
-			return fmt.Errorf("reading %s/%d: %w: %s is not finite", r.Meter, r.Seq, ErrInvalid, v.Channel)
+		if err := reading.CheckValue(v.Channel, v.Value); err != nil {
+			return fmt.Errorf("reading %s/%d: %w: %w", r.Meter, r.Seq, ErrInvalid, err)
 		}
 		for _, w := range r.Values[:i] {
 			if w.Channel == v.Channel {
@@ -153,6 +163,10 @@ type Batch struct {
 	// Rejections are counted by (reason, meter) and appended to the bounded
 	// log of recent rejections.
 	Rejections []rejection.Rejection
+	// Quarantined are ledger entries below LedgerSize set aside instead of
+	// committed (see quarantine.Record); a record for an index already quarantined
+	// is skipped.
+	Quarantined []quarantine.Record
 	// LedgerSize, if larger than the stored one, replaces it: the caller
 	// asserts that every ledger entry with a smaller index has now been
 	// committed (readings) or needs no commit (key entries).

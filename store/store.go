@@ -1,7 +1,7 @@
 // Package store defines how shuixiao keeps its registry (regions, parks,
 // enterprises, metering points, meters), the admitted meter readings with
 // their ledger indices, the aggregates computed from them, and the records
-// around them (rejections, alarms, API tokens).
+// around them (rejections, alarms, API tokens, the audit log).
 //
 // The package holds interfaces and plain types only; it has no SQL. The
 // default implementation is store/sqlite (modernc.org/sqlite, pure Go); a
@@ -59,8 +59,10 @@ type Store interface {
 	Ingester
 	SeriesReader
 	Rejections
+	Quarantines
 	Alarms
 	Tokens
+	Audit
 	// Close stops background work and releases the database. Committed data
 	// stays durable; Close does not need to be called for that.
 	Close() error

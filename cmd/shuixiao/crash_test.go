@@ -63,6 +63,25 @@ func startChild(t *testing.T, dir, httpAddr, mqttAddr, token string) *childServe
 	return c
 }
 
+// loadMeters registers park PK, enterprise E and n meters prefix00… on
+// points Pprefix00…, each with a totaliser and a flow channel.
+func loadMeters(t *testing.T, api *apiClient, prefix string, n int) []*testMeter {
+	t.Helper()
+	total, _ := meter.StandardChannel("total_m3")
+	flow, _ := meter.StandardChannel("flow_m3h")
+	must(t, api.post("/api/v1/parks", meter.Park{ID: "PK", Name: "园区", Region: "430300"}, nil))
+	must(t, api.post("/api/v1/enterprises", meter.Enterprise{ID: "E", Name: "企业", Park: "PK", Region: "430300", Industry: "3120"}, nil))
+	var meters []*testMeter
+	for i := 0; i < n; i++ {
+		m := newMeter(t, fmt.Sprintf("%s%02d", prefix, i), fmt.Sprintf("P%s%02d", prefix, i))
+		must(t, api.post("/api/v1/points", meter.Point{ID: m.point, Enterprise: "E", Name: "点", Level: meter.Level2,
+			Stage: meter.StageUse, Channels: []meter.Channel{total, flow}}, nil))
+		must(t, api.post("/api/v1/meters", map[string]any{"id": m.id, "point": m.point, "key": m.vkey, "mqtt_password": m.password}, nil))
+		meters = append(meters, m)
+	}
+	return meters
+}
+
 type sent struct {
 	meter string
 	seq   uint64
@@ -81,19 +100,7 @@ func TestKill9UnderLoad(t *testing.T) {
 	child := startChild(t, dir, httpAddr, mqttAddr, token)
 	api := &apiClient{base: "http://" + httpAddr, token: token, hc: &http.Client{Timeout: 10 * time.Second}}
 
-	const nMeters = 12
-	total, _ := meter.StandardChannel("total_m3")
-	flow, _ := meter.StandardChannel("flow_m3h")
-	must(t, api.post("/api/v1/parks", meter.Park{ID: "PK", Name: "园区", Region: "430300"}, nil))
-	must(t, api.post("/api/v1/enterprises", meter.Enterprise{ID: "E", Name: "企业", Park: "PK", Region: "430300", Industry: "3120"}, nil))
-	var meters []*testMeter
-	for i := 0; i < nMeters; i++ {
-		m := newMeter(t, fmt.Sprintf("K%02d", i), fmt.Sprintf("PK%02d", i))
-		must(t, api.post("/api/v1/points", meter.Point{ID: m.point, Enterprise: "E", Name: "点", Level: meter.Level2,
-			Stage: meter.StageUse, Channels: []meter.Channel{total, flow}}, nil))
-		must(t, api.post("/api/v1/meters", map[string]any{"id": m.id, "point": m.point, "key": m.vkey, "mqtt_password": m.password}, nil))
-		meters = append(meters, m)
-	}
+	meters := loadMeters(t, api, "K", 12)
 
 	var mu sync.Mutex
 	var acked []sent

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"flag"
 	"fmt"
 	"io"
@@ -14,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/shuixiao/shuixiao/internal/localca"
 	"github.com/shuixiao/shuixiao/ledger"
 	"github.com/shuixiao/shuixiao/sim"
 )
@@ -60,6 +62,7 @@ func demo(ctx context.Context, args []string, defaults demoAddrs, stdout, stderr
 	plantSpeed := fs.Float64("plant-speed", 240, "the controlled plants' process runs this many times faster than real time")
 	var inject listFlag
 	fs.Var(&inject, "inject", "fault to inject into the simulation (repeatable): "+strings.Join(sim.Injections, ", "))
+	useTLS := fs.Bool("tls", false, "serve HTTPS and MQTT over TLS with a local CA kept in DATA/tls (the simulator trusts it; trust DATA/tls/ca.pem in a browser)")
 	verbose := fs.Bool("v", false, "verbose logging")
 	fs.SetOutput(stderr)
 	if err := fs.Parse(args); err != nil {
@@ -78,6 +81,13 @@ func demo(ctx context.Context, args []string, defaults demoAddrs, stdout, stderr
 		return 1
 	}
 	cfg.HTTPAddr, cfg.MQTTAddr = httpAddr.Addr, mqttAddr.Addr
+	var simTLS *tls.Config
+	if *useTLS {
+		if simTLS, err = demoTLS(&cfg); err != nil {
+			fmt.Fprintf(stderr, "demo: %v\n", err)
+			return 1
+		}
+	}
 	logOut := newHeldLog(stderr)
 	defer logOut.Release()
 	cfg.Logger = newLogger(logOut, *verbose)
@@ -102,7 +112,7 @@ func demo(ctx context.Context, args []string, defaults demoAddrs, stdout, stderr
 	}
 	// The simulator connects to the broker's bound address, whichever port
 	// it got.
-	simulator, err := sim.New(sim.Config{MQTT: s.broker.Addr(), API: s.URL(), Token: s.token, DataDir: cfg.Data,
+	simulator, err := sim.New(sim.Config{MQTT: s.broker.Addr(), API: s.URL(), TLS: simTLS, Token: s.token, DataDir: cfg.Data,
 		Enterprises: *enterprises, Rate: *rate, Speed: *speed, Seed: *seed, Log: logOut, Inflight: 4, Inject: inject, ParkNetwork: *parkNetwork, ParkSpeed: *parkSpeed,
 		ProcessPlants: *plants, ProcessSpeed: *plantSpeed})
 	if err != nil {
@@ -121,7 +131,10 @@ func demo(ctx context.Context, args []string, defaults demoAddrs, stdout, stderr
 		}
 	}
 	fmt.Fprintf(stdout, "  MQTT:  %s   API: %s/api/v1/   Ledger: %s/ledger/checkpoint\n  Data in %s. Press Ctrl-C to stop.\n\n",
-		s.broker.Addr(), s.URL(), s.URL(), cfg.Data)
+		s.MQTTAddr(), s.URL(), s.URL(), cfg.Data)
+	if *useTLS {
+		fmt.Fprintf(stdout, "  本地CA证书 Local CA certificate (trust it to open the console without a warning): %s\n\n", localca.FilesIn(filepath.Join(cfg.Data, "tls")).CACert)
+	}
 	logOut.Release()
 	simDone := make(chan error, 1)
 	go func() { simDone <- simulator.Run(ctx) }()
@@ -142,6 +155,22 @@ func demo(ctx context.Context, args []string, defaults demoAddrs, stdout, stderr
 	defer cancel()
 	s.Close(cctx)
 	return 0
+}
+
+// demoTLS makes (or reuses) the local CA in DATA/tls, points cfg at its
+// server certificate and returns the simulator's client configuration,
+// which trusts that CA alone.
+func demoTLS(cfg *serverConfig) (*tls.Config, error) {
+	f, err := localca.Ensure(filepath.Join(cfg.Data, "tls"), time.Now())
+	if err != nil {
+		return nil, err
+	}
+	pool, err := localca.Pool(f.CACert)
+	if err != nil {
+		return nil, err
+	}
+	cfg.TLSCert, cfg.TLSKey = f.ServerCert, f.ServerKey
+	return &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}, nil
 }
 
 // startDemoWitnesses runs n witnesses in this process, each with its own key

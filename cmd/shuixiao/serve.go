@@ -13,6 +13,8 @@ import (
 	"runtime/debug"
 	"syscall"
 	"time"
+
+	"github.com/shuixiao/shuixiao/ingest"
 )
 
 func init() {
@@ -26,6 +28,12 @@ func serverFlags(fs *flag.FlagSet, cfg *serverConfig) {
 	fs.StringVar(&cfg.MQTTAddr, "mqtt", "127.0.0.1:1883", "MQTT listen address (meters)")
 	fs.StringVar(&cfg.WitnessPolicy, "witness-policy", "", "witness policy file: publish checkpoints only with k-of-n witness cosignatures")
 	fs.StringVar(&cfg.Origin, "origin", "", "log origin on first start (default ledger.shuixiao.local/hunan-industrial-water/v1)")
+	fs.StringVar(&cfg.TLSCert, "tls-cert", "", "PEM certificate (chain) file: serve HTTPS, and MQTT over TLS unless --mqtt-tls-cert is given")
+	fs.StringVar(&cfg.TLSKey, "tls-key", "", "PEM private key file of --tls-cert")
+	fs.StringVar(&cfg.MQTTTLSCert, "mqtt-tls-cert", "", "PEM certificate file for MQTT over TLS (default: --tls-cert)")
+	fs.StringVar(&cfg.MQTTTLSKey, "mqtt-tls-key", "", "PEM private key file of --mqtt-tls-cert")
+	fs.Uint64Var(&cfg.Admission.MaxSeqJump, "max-seq-jump", ingest.DefaultPolicy.MaxSeqJump, "refuse a reading whose seq is more than this above its meter's last admitted seq")
+	fs.DurationVar(&cfg.Admission.MaxAhead, "max-ahead", ingest.DefaultPolicy.MaxAhead, "refuse a reading dated more than this ahead of the server's clock")
 }
 
 // defaultMemoryLimit is the Go runtime's soft memory limit unless
@@ -81,7 +89,7 @@ func runServe(args []string) int {
 		return 1
 	}
 	fmt.Printf("shuixiao %s serving\n  console  %s/\n  API      %s/api/v1/\n  MQTT     %s\n  ledger   %s/ledger/checkpoint\n  log key  %s\n  admin token in %s\n",
-		version, s.URL(), s.URL(), s.broker.Addr(), s.URL(), s.ledger.VerifierKey(), adminTokenPath(cfg))
+		version, s.URL(), s.URL(), s.MQTTAddr(), s.URL(), s.ledger.VerifierKey(), adminTokenPath(cfg))
 	<-ctx.Done()
 	fmt.Fprintln(os.Stderr, "shutting down…")
 	cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

@@ -53,7 +53,14 @@ type serverConfig struct {
 	MQTTAddr      string
 	WitnessPolicy string // file
 	Origin        string
-	Logger        *slog.Logger
+	// TLS certificate and key files (PEM); empty: plain HTTP and MQTT.
+	// See serverTLS.
+	TLSCert, TLSKey         string
+	MQTTTLSCert, MQTTTLSKey string
+	// Admission bounds seq jumps and clocks ahead; zero fields take
+	// ingest.DefaultPolicy's.
+	Admission ingest.Policy
+	Logger    *slog.Logger
 }
 
 // server is the whole platform in one process.
@@ -68,6 +75,7 @@ type server struct {
 	alarms   *alarmwatch.Monitor
 	http     *http.Server
 	httpLn   net.Listener
+	https    bool // httpLn serves TLS (http.Server may set TLSConfig itself, for HTTP/2)
 	devices  *devicecred.Credentials
 	control  *controlPlane
 	leaks    *netmon.Monitor
@@ -85,6 +93,10 @@ const adminTokenFile = "admin.token"
 // and HTTP server. Addresses in use are reported before anything is created.
 func openServer(ctx context.Context, cfg serverConfig) (*server, error) {
 	log := cfg.Logger
+	httpTLS, mqttTLS, err := serverTLS(cfg)
+	if err != nil {
+		return nil, err
+	}
 	// Listen first: a port in use is the commonest start-up failure.
 	httpLn, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
@@ -102,7 +114,7 @@ func openServer(ctx context.Context, cfg serverConfig) (*server, error) {
 	if err := os.MkdirAll(cfg.Data, 0o750); err != nil {
 		return nil, fmt.Errorf("data directory: %w", err)
 	}
-	s := &server{cfg: cfg, httpLn: httpLn, live: api.NewLive(), dir: ingest.NewDirectory(), metrics: prometheus.NewRegistry()}
+	s := &server{cfg: cfg, httpLn: httpLn, https: httpTLS != nil, live: api.NewLive(), dir: ingest.NewDirectory(), metrics: prometheus.NewRegistry()}
 	s.metrics.MustRegister(collectors.NewGoCollector(collectors.WithGoCollectorRuntimeMetrics(
 		collectors.MetricsGC, collectors.MetricsMemory, collectors.MetricsScheduler)), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
@@ -142,7 +154,7 @@ func openServer(ctx context.Context, cfg serverConfig) (*server, error) {
 	if err != nil {
 		return nil, err
 	}
-	n, err := ingest.CatchUp(ctx, lg, st, logKey, s.dir, func(ctx context.Context, ke *reading.KeyEntry) error {
+	n, quarantined, err := ingest.CatchUp(ctx, lg, st, logKey, s.dir, cfg.Admission, func(ctx context.Context, ke *reading.KeyEntry) error {
 		if ke.Action == reading.ActionRevoke {
 			s.dir.Revoke(ke.Meter)
 			return nil
@@ -163,8 +175,8 @@ func openServer(ctx context.Context, cfg serverConfig) (*server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("catch up with the ledger: %w", err)
 	}
-	if n > 0 {
-		log.Info("store caught up with the ledger", "entries", n)
+	if n > 0 || len(quarantined) > 0 {
+		log.Info("store caught up with the ledger", "entries", n, "quarantined", len(quarantined))
 	}
 	states, err := st.AdmissionStates(ctx)
 	if err != nil {
@@ -181,9 +193,10 @@ func openServer(ctx context.Context, cfg serverConfig) (*server, error) {
 		return ""
 	})
 	s.alarms = alarmwatch.New(alarmwatch.Options{Store: st, Notify: s.live.Alarm, Logger: log, Balance: alarmwatch.BalanceCheck{Store: st}})
+	s.alarms.Quarantined(quarantined) // raised once the monitor runs
 	s.leaks = netmon.New(netmon.Options{Store: st, Notify: s.live.Alarm, Logger: log.With("part", "netmon")})
-	s.pipeline, err = ingest.New(ingest.Options{Ledger: lg, Store: st, Directory: s.dir, States: init, Logger: log,
-		OnCommitted: s.committed, Registerer: s.metrics})
+	s.pipeline, err = ingest.New(ingest.Options{Ledger: lg, Store: st, Directory: s.dir, States: init, Logger: log, Policy: cfg.Admission,
+		OnCommitted: s.committed, Registerer: s.metrics, Quarantined: len(quarantined)})
 	if err != nil {
 		return nil, err
 	}
@@ -197,6 +210,7 @@ func openServer(ctx context.Context, cfg serverConfig) (*server, error) {
 	}
 	s.broker, err = broker.New(broker.Options{
 		Addr:         cfg.MQTTAddr,
+		TLS:          mqttTLS,
 		Authenticate: s.devices.Authenticate,
 		OnReading:    s.onMQTTReading,
 		// Devices publish command acknowledgements besides readings.
@@ -227,9 +241,16 @@ func openServer(ctx context.Context, cfg serverConfig) (*server, error) {
 	mux.Handle("/ledger/tile/entries/", apiSrv.AuditorsOnly(tiles))
 	mux.Handle("GET /metrics", apiSrv.AuditorsOnly(promhttp.HandlerFor(s.metrics, promhttp.HandlerOpts{})))
 	mux.Handle("/", web.Handler())
-	s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, TLSConfig: httpTLS,
+		ErrorLog: httpErrorLog(log.With("part", "http"))}
 	go func() {
-		if err := s.http.Serve(httpLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		var err error
+		if httpTLS != nil {
+			err = s.http.ServeTLS(httpLn, "", "") // the certificate is in TLSConfig
+		} else {
+			err = s.http.Serve(httpLn)
+		}
+		if err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("HTTP server", "error", err)
 		}
 	}()
@@ -267,9 +288,9 @@ func (s *server) onMQTTReading(r broker.Reading, ack func(broker.Ack)) {
 		if res.Reject != nil {
 			code := broker.CodeImplementationErr
 			switch res.Reject.Reason {
-			case ingest.ReasonMalformed, ingest.ReasonTooLarge, ingest.ReasonUnknownChannel, ingest.ReasonPointMismatch:
+			case ingest.ReasonMalformed, ingest.ReasonTooLarge, ingest.ReasonUnknownChannel, ingest.ReasonPointMismatch, ingest.ReasonInvalid:
 				code = broker.CodePayloadFormatError
-			case ingest.ReasonBadSignature, ingest.ReasonUnknownMeter, ingest.ReasonRevokedKey, ingest.ReasonWrongDevice, ingest.ReasonReplay:
+			case ingest.ReasonBadSignature, ingest.ReasonUnknownMeter, ingest.ReasonRevokedKey, ingest.ReasonWrongDevice, ingest.ReasonReplay, ingest.ReasonSeqJump:
 				code = broker.CodeNotAuthorized
 			case ingest.ReasonUnavailable:
 				code = broker.CodeServerBusy
@@ -369,9 +390,23 @@ func (s *server) ensureAdminToken(ctx context.Context) error {
 			if err := s.store.RevokeToken(ctx, t.ID, time.Now()); err != nil {
 				return err
 			}
+			if err := s.auditStartup(ctx, "startup token.revoke", t.ID); err != nil {
+				return err
+			}
 		}
 	}
-	return s.store.CreateToken(ctx, store.Token{ID: id, Name: dataDirAdmin, Role: store.RoleAdmin, Created: time.Now()}, h)
+	if err := s.store.CreateToken(ctx, store.Token{ID: id, Name: dataDirAdmin, Role: store.RoleAdmin, Created: time.Now()}, h); err != nil {
+		return err
+	}
+	return s.auditStartup(ctx, "startup token.create", id)
+}
+
+// auditStartup records a token event of the start-up in the audit log: no
+// caller, the process itself on this host.
+func (s *server) auditStartup(ctx context.Context, action, tokenID string) error {
+	_, err := s.store.AppendAudit(ctx, store.AuditRecord{Time: time.Now(), Action: action, Target: tokenID,
+		Status: http.StatusOK, Remote: "local", Detail: "admin token of the data directory"})
+	return err
 }
 
 // dataDirAdmin names the admin token that the data directory's admin.token holds.
@@ -418,5 +453,19 @@ func (s *server) closeParts(ctx context.Context) {
 	}
 }
 
-// URL returns the HTTP base URL.
-func (s *server) URL() string { return "http://" + s.httpLn.Addr().String() }
+// URL returns the HTTP base URL (https:// when serving TLS).
+func (s *server) URL() string {
+	if s.https {
+		return "https://" + s.httpLn.Addr().String()
+	}
+	return "http://" + s.httpLn.Addr().String()
+}
+
+// MQTTAddr returns the broker's address as printed for people: host:port,
+// or mqtts://host:port when it takes only TLS.
+func (s *server) MQTTAddr() string {
+	if s.cfg.TLSCert != "" || s.cfg.MQTTTLSCert != "" {
+		return "mqtts://" + s.broker.Addr()
+	}
+	return s.broker.Addr()
+}

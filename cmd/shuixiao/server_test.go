@@ -57,9 +57,20 @@ func newMeter(t *testing.T, id, point string) *testMeter {
 
 func (m *testMeter) next(t *testing.T, total float64) []byte {
 	t.Helper()
+	return m.nextWith(t, total, nil)
+}
+
+// nextWith signs the meter's next reading after change, if not nil, has
+// altered it.
+func (m *testMeter) nextWith(t *testing.T, total float64, change func(r *reading.Reading)) []byte {
+	t.Helper()
 	m.seq++
 	r := &reading.Reading{Meter: m.id, Seq: m.seq, Time: time.Now(), Prev: m.prev, Point: m.point,
 		Values: []reading.Value{{Channel: "total_m3", Value: total}, {Channel: "flow_m3h", Value: 4.5}}}
+	if change != nil {
+		change(r)
+		m.seq = r.Seq
+	}
 	msg, err := reading.Sign(r, m.signer)
 	if err != nil {
 		t.Fatal(err)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -14,6 +15,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/shuixiao/shuixiao/internal/localca"
 	"github.com/shuixiao/shuixiao/meter"
 	"github.com/shuixiao/shuixiao/sim"
 )
@@ -32,6 +34,7 @@ func runSim(args []string) int {
 	fs := flag.NewFlagSet("sim", flag.ContinueOnError)
 	mqttAddr := fs.String("mqtt", "127.0.0.1:1883", "MQTT broker address of the server")
 	api := fs.String("api", "http://127.0.0.1:8080", "server base URL")
+	caFile := fs.String("ca", "", "CA certificate (PEM) to trust, e.g. DATA/tls/ca.pem of demo --tls: MQTT over TLS, and an https --api")
 	token := fs.String("token", "", "admin token (default: $SHUIXIAO_ADMIN_TOKEN, then DIR/admin.token of --data)")
 	enterprises := fs.Int("enterprises", 16, "number of simulated enterprises")
 	rate := fs.Float64("rate", 0.1, "readings per second per meter")
@@ -52,7 +55,7 @@ func runSim(args []string) int {
 	var inject listFlag
 	fs.Var(&inject, "inject", "fault injection, repeatable or comma-separated: "+strings.Join(sim.Injections, ", "))
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: shuixiao sim --mqtt ADDR --api URL [--token T] [--enterprises N] [--rate R] [--duration D] [--inject KIND] [--ack-log FILE] [--seed S] [--data DIR] [--speed F]")
+		fmt.Fprintln(fs.Output(), "usage: shuixiao sim --mqtt ADDR --api URL [--ca FILE] [--token T] [--enterprises N] [--rate R] [--duration D] [--inject KIND] [--ack-log FILE] [--seed S] [--data DIR] [--speed F]")
 		fmt.Fprintln(fs.Output(), "虚拟湖南：按《湖南省工业水效提升三年行动方案》重点行业与园区生成企业用水系统，每块表以自己的密钥签名读数并经 MQTT 发布。")
 		fmt.Fprintln(fs.Output(), "A virtual Hunan: enterprises of the plan's key industries in its parks, each meter signing its readings and publishing them over MQTT.")
 		fmt.Fprintln(fs.Output(), "Injections: offline (meter stops), reset (totaliser to 0), replace (new meter and key, old revoked), leak (hidden leak between level-1 and level-2),")
@@ -98,7 +101,16 @@ func runSim(args []string) int {
 	if stats == 0 {
 		stats = -1
 	}
-	s, err := sim.New(sim.Config{MQTT: *mqttAddr, API: *api, Token: *token, DataDir: *data, StateDir: *state,
+	var simTLS *tls.Config
+	if *caFile != "" {
+		pool, err := localca.Pool(*caFile)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "sim: --ca: %v\n", err)
+			return 2
+		}
+		simTLS = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	}
+	s, err := sim.New(sim.Config{MQTT: *mqttAddr, API: *api, TLS: simTLS, Token: *token, DataDir: *data, StateDir: *state,
 		Enterprises: *enterprises, Rate: *rate, Duration: *duration, Speed: *speed, Seed: *seed,
 		Inject: kinds, InjectAfter: *injectAfter, AckLog: ack, Log: os.Stderr, Inflight: *inflight, StatsEvery: stats, ParkNetwork: *parkNetwork,
 		ProcessPlants: *plants, ProcessSpeed: *plantSpeed})

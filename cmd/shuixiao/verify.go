@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -16,8 +17,10 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/shuixiao/shuixiao/verify"
 	"golang.org/x/mod/sumdb/note"
+
+	"github.com/shuixiao/shuixiao/internal/localca"
+	"github.com/shuixiao/shuixiao/verify"
 )
 
 func init() {
@@ -74,6 +77,8 @@ type verifyFlags struct {
 	fs     *flag.FlagSet
 	logKey *string
 	policy *string
+	ca     *string
+	hc     *http.Client // for https logs signed by --ca; nil: the default client
 }
 
 func newVerifyFlags(name, usage string, stderr io.Writer) *verifyFlags {
@@ -82,6 +87,7 @@ func newVerifyFlags(name, usage string, stderr io.Writer) *verifyFlags {
 	v := &verifyFlags{fs: fs}
 	v.logKey = fs.String("log-key", "", "the log's note verifier key, or a file holding it (required)")
 	v.policy = fs.String("witness-policy", "", "witness policy file (k-of-n); cosignatures are required only if given")
+	v.ca = fs.String("ca", "", "CA certificate (PEM) to trust for an https:// log, e.g. DATA/tls/ca.pem of demo --tls")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "用法 usage: shuixiao verify "+usage)
 		fs.PrintDefaults()
@@ -106,6 +112,14 @@ func (v *verifyFlags) parse(args []string, minPos, maxPos int, stderr io.Writer)
 		return nil, nil, nil, 2
 	}
 	logKey, _ = note.NewVerifier(vkey)
+	if *v.ca != "" {
+		pool, err := localca.Pool(*v.ca)
+		if err != nil {
+			fmt.Fprintf(stderr, "CA证书错误 / CA certificate error: %v\n", err)
+			return nil, nil, nil, 2
+		}
+		v.hc = &http.Client{Timeout: time.Minute, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}}
+	}
 	if *v.policy == "" {
 		return pos, logKey, nil, 0
 	}
@@ -232,7 +246,7 @@ func verifyConsistency(ctx context.Context, args []string, stdout, stderr io.Wri
 	}
 	var newRaw []byte
 	if verify.IsLogLocation(newArg) {
-		f, err := verify.NewFetcher(newArg, nil)
+		f, err := verify.NewFetcher(newArg, v.hc)
 		if err == nil {
 			newRaw, err = f.ReadCheckpoint(ctx)
 		}
@@ -266,7 +280,7 @@ func verifyConsistency(ctx context.Context, args []string, stdout, stderr io.Wri
 	}
 	var tiles verify.Fetcher
 	if *tilesAt != "" {
-		if tiles, err = verify.NewFetcher(*tilesAt, nil); err != nil {
+		if tiles, err = verify.NewFetcher(*tilesAt, v.hc); err != nil {
 			fmt.Fprintf(stderr, "瓦片位置错误 / tiles: %v\n", err)
 			return 2
 		}
@@ -320,7 +334,7 @@ func verifyLog(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	if *token == "" {
 		*token = strings.TrimSpace(os.Getenv("SHUIXIAO_TOKEN"))
 	}
-	hc, err := bearerClient(pos[0], *token)
+	hc, err := bearerClient(pos[0], *token, v.hc)
 	if err != nil {
 		fmt.Fprintf(stderr, "日志位置错误 / log location: %v\n", err)
 		return 2
@@ -502,18 +516,22 @@ func readLimitedFile(path string, limit int64) ([]byte, error) {
 	return b, nil
 }
 
-// bearerClient returns the HTTP client that fetches a log at location: with
-// a token, it sends "Authorization: Bearer" to the log's own host only, so
-// that a redirect elsewhere does not carry it. nil for a directory or no token.
-func bearerClient(location, token string) (*http.Client, error) {
+// bearerClient returns the HTTP client that fetches a log at location: base
+// (nil: the default) which, with a token, sends "Authorization: Bearer" to
+// the log's own host only, so that a redirect elsewhere does not carry it.
+func bearerClient(location, token string, base *http.Client) (*http.Client, error) {
 	if token == "" || !strings.HasPrefix(location, "http://") && !strings.HasPrefix(location, "https://") {
-		return nil, nil
+		return base, nil
 	}
 	u, err := url.Parse(location)
 	if err != nil {
 		return nil, err
 	}
-	return &http.Client{Timeout: time.Minute, Transport: bearerTransport{host: u.Host, token: token, next: http.DefaultTransport}}, nil
+	next := http.DefaultTransport
+	if base != nil && base.Transport != nil {
+		next = base.Transport // e.g. trusting --ca
+	}
+	return &http.Client{Timeout: time.Minute, Transport: bearerTransport{host: u.Host, token: token, next: next}}, nil
 }
 
 // bearerTransport adds a bearer token to the requests for one host.

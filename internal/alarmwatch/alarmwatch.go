@@ -2,8 +2,9 @@
 // ingest commits and from the passage of time: a meter that stops reporting
 // (offline, after three reporting intervals), readings flagged as gaps, clock
 // skew or implausible values, and readings refused at admission (forged
-// signatures, replays, unknown or revoked keys). Alarms are deduplicated per
-// kind and subject by the store; an offline alarm clears itself when the
+// signatures, replays, unknown or revoked keys, seq jumps), and ledger
+// entries the store refused and set aside (quarantined). Alarms are
+// deduplicated per kind and subject by the store; an offline alarm clears itself when the
 // meter reports again, and repeats at a set cadence while it lasts.
 package alarmwatch
 
@@ -11,12 +12,14 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"sync"
 	"time"
 
 	"github.com/shuixiao/shuixiao/alarm"
 	"github.com/shuixiao/shuixiao/ingest"
 	"github.com/shuixiao/shuixiao/meter"
+	"github.com/shuixiao/shuixiao/quarantine"
 	"github.com/shuixiao/shuixiao/store"
 )
 
@@ -28,6 +31,7 @@ const (
 	KindImplausible = "implausible"
 	KindRejected    = "rejected"
 	KindReplay      = "replay"
+	KindQuarantined = "quarantined"
 )
 
 // Store is what the monitor needs of the store.
@@ -125,6 +129,7 @@ func (m *Monitor) Committed(c *ingest.Committed) {
 				message: fmt.Sprintf("数值异常 / Implausible value: meter %s seq %d has a value outside its channel's range", r.Meter, r.Seq)})
 		}
 	}
+	m.Quarantined(c.Quarantined)
 	for _, rj := range c.Rejections {
 		if rj.Meter == "" {
 			continue
@@ -133,10 +138,25 @@ func (m *Monitor) Committed(c *ingest.Committed) {
 		case ingest.ReasonReplay:
 			m.post(event{kind: KindReplay, meter: rj.Meter, severity: alarm.SeverityMajor, at: rj.Time,
 				message: fmt.Sprintf("重放数据被拒 / Replayed reading refused: meter %s: %s", rj.Meter, rj.Detail)})
-		case ingest.ReasonBadSignature, ingest.ReasonRevokedKey, ingest.ReasonWrongDevice, ingest.ReasonPointMismatch:
+		case ingest.ReasonBadSignature, ingest.ReasonRevokedKey, ingest.ReasonWrongDevice, ingest.ReasonPointMismatch, ingest.ReasonSeqJump:
 			m.post(event{kind: KindRejected, meter: rj.Meter, severity: alarm.SeverityCritical, at: rj.Time,
 				message: fmt.Sprintf("读数被拒（%s）/ Reading refused (%s): meter %s: %s", rj.Reason, rj.Reason, rj.Meter, rj.Detail)})
 		}
+	}
+}
+
+// Quarantined raises an alarm for each ledger entry set aside because the
+// store refused it: the ledger holds a record the store and its aggregates
+// do not, which an admin must look at (GET /api/v1/quarantine). Like
+// Committed it never blocks.
+func (m *Monitor) Quarantined(qs []quarantine.Record) {
+	for _, q := range qs {
+		subject := q.Meter
+		if subject == "" {
+			subject = "ledger entry " + strconv.FormatUint(q.Index, 10)
+		}
+		m.post(event{kind: KindQuarantined, meter: q.Meter, severity: alarm.SeverityMajor, at: q.Time,
+			message: fmt.Sprintf("账本条目已隔离 / Ledger entry quarantined: %s, index %d (%s): %s", subject, q.Index, q.Reason, q.Detail)})
 	}
 }
 

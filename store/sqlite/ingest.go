@@ -104,10 +104,17 @@ func (s *Store) Commit(ctx context.Context, b *store.Batch) error {
 		}
 		newSize = b.LedgerSize
 	}
+	if err := checkQuarantine(b.Quarantined, newSize); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
 
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("commit: begin: %w", err)
+	}
+	if err := writeQuarantine(ctx, tx, b.Quarantined); err != nil {
+		tx.Rollback()
+		return fmt.Errorf("commit: %w", err)
 	}
 	if err := s.writeBatch(ctx, tx, rows, newChans, newSize, b.Rejections); err != nil {
 		tx.Rollback()

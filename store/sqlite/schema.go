@@ -139,6 +139,18 @@ CREATE TABLE IF NOT EXISTS rejections (
 	source TEXT NOT NULL
 );
 
+-- Ledger entries set aside instead of committed (quarantine.Record), one row
+-- per ledger index.
+CREATE TABLE IF NOT EXISTS quarantine (
+	idx    INTEGER PRIMARY KEY,
+	t      INTEGER NOT NULL,
+	meter  TEXT NOT NULL,
+	seq    INTEGER NOT NULL, -- seqKey
+	reason TEXT NOT NULL,
+	detail TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS quarantine_meter ON quarantine(meter, idx);
+
 CREATE TABLE IF NOT EXISTS alarms (
 	id          INTEGER PRIMARY KEY,
 	kind        TEXT NOT NULL,
@@ -178,4 +190,27 @@ CREATE TABLE IF NOT EXISTS tokens (
 	created INTEGER NOT NULL,
 	revoked INTEGER NOT NULL -- 0 while active
 ) WITHOUT ROWID;
+`
+
+// auditSchema is the append-only audit log (store.Audit). The triggers make
+// it append-only underneath the Go code as well: no statement may change or
+// remove a row.
+const auditSchema = `
+CREATE TABLE IF NOT EXISTS audit (
+	id     INTEGER PRIMARY KEY AUTOINCREMENT,
+	t      INTEGER NOT NULL,
+	actor  TEXT NOT NULL,
+	role   TEXT NOT NULL,
+	action TEXT NOT NULL,
+	target TEXT NOT NULL,
+	status INTEGER NOT NULL,
+	remote TEXT NOT NULL,
+	detail TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS audit_time ON audit(t);
+CREATE INDEX IF NOT EXISTS audit_actor ON audit(actor, id);
+CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
+	BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
+	BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 `

@@ -2,7 +2,8 @@
 // registry and tenant filters, atomic idempotent commits, admission state,
 // paging, aggregates and consumption (property and golden tests with
 // shuffled, duplicated, late, rolling-over and reset totalisers, a gap and a
-// meter replacement), rejections, alarms and tokens.
+// meter replacement), the reading validity rule, rejections, quarantined
+// ledger entries, alarms, tokens and the audit log.
 //
 // An implementation runs it from its own tests:
 //
@@ -43,8 +44,11 @@ func Run(t *testing.T, open Factory) {
 	t.Run("ConsumptionGolden", func(t *testing.T) { testConsumptionGolden(t, open(t)) })
 	t.Run("ConsumptionProperties", func(t *testing.T) { testConsumptionProperties(t, open) })
 	t.Run("Rejections", func(t *testing.T) { testRejections(t, open(t)) })
+	t.Run("Validity", func(t *testing.T) { testValidity(t, open(t)) })
+	t.Run("Quarantine", func(t *testing.T) { testQuarantine(t, open(t)) })
 	t.Run("Alarms", func(t *testing.T) { testAlarms(t, open(t)) })
 	t.Run("Tokens", func(t *testing.T) { testTokens(t, open(t)) })
+	t.Run("Audit", func(t *testing.T) { testAudit(t, open(t)) })
 }
 
 // shanghai is a fixed UTC+8 zone so the suite does not need a tz database.

@@ -39,7 +39,7 @@ describe('messages', () => {
     const families: Record<string, string[]> = {
       'verify.reason': [...receiptCode.matchAll(/code: '([a-z-]+)'/g), ...receiptCode.matchAll(/'([a-z-]+)' : '([a-z-]+)'/g), ...receiptCode.matchAll(/fail\(checks, '[a-z-]+', '([a-z-]+)'/g)].flatMap((m) => m.slice(1)).filter((c) => c !== 'pass' && c !== 'fail'),
       'verify.check': ['format', 'log-signature', 'inclusion', 'entry-signature', 'witnesses', 'match'],
-      alarmKind: ['offline', 'gap', 'rejected', 'replay', 'skew', 'implausible', 'balance', 'leak'],
+      alarmKind: ['offline', 'gap', 'rejected', 'replay', 'quarantined', 'skew', 'implausible', 'balance', 'leak'],
       alarmState: ['active', 'acked', 'cleared', 'all'],
       stage: ['intake', 'treatment', 'supply', 'use', 'recirculation', 'cascade', 'discharge'],
       source: ['surface', 'ground', 'municipal', 'reclaimed', 'rain', 'mine', 'steam'],

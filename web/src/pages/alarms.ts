@@ -10,7 +10,7 @@ import { capabilities, currentMe } from '../app/session';
 import { errorPanel, loading, pageTitle, table, toast } from '../app/ui';
 
 const STATES = ['active', 'acked', 'cleared', 'all'] as const;
-const KINDS = ['offline', 'gap', 'rejected', 'replay', 'skew', 'implausible', 'balance', 'leak'];
+const KINDS = ['offline', 'gap', 'rejected', 'replay', 'quarantined', 'skew', 'implausible', 'balance', 'leak'];
 
 function historyView(events: AlarmEvent[]): HTMLElement {
   return table<AlarmEvent>(
