@@ -7,6 +7,7 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -71,6 +72,7 @@ type Server struct {
 	mux      *http.ServeMux
 	started  time.Time
 	tokens   tokenCache
+	tickets  ticketBook
 	cache    ttlCache
 	meters   *registry.Meters
 	nets     *netreg.Registry // nil when the store keeps no networks
@@ -111,8 +113,22 @@ func New(opts Options) *Server {
 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-Content-Type-Options", "nosniff")
-	s.mux.ServeHTTP(w, r)
+	s.mux.ServeHTTP(&responseWriter{ResponseWriter: w, log: s.opts.Logger, r: r}, r)
 }
+
+// responseWriter carries the server's logger and the request to writeJSON,
+// so that an answer that cannot be encoded is logged once, where it fails.
+type responseWriter struct {
+	http.ResponseWriter
+	log *slog.Logger
+	r   *http.Request
+}
+
+// Flush lets the live stream flush through the wrapper.
+func (w *responseWriter) Flush() { _ = http.NewResponseController(w.ResponseWriter).Flush() }
+
+// Unwrap gives http.ResponseController the writer underneath.
+func (w *responseWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // routes lists every endpoint; docs/api.md and openapi.go describe them.
 func (s *Server) routes() {
@@ -146,7 +162,8 @@ func (s *Server) routes() {
 	auth("GET /api/v1/series", s.series)
 	auth("POST /api/v1/ingest", s.ingestBatch)
 	auth("GET /api/v1/overview", s.overview)
-	auth("GET /api/v1/stream", s.stream)
+	s.mux.HandleFunc("GET /api/v1/stream", s.ticketed(s.stream))
+	auth("POST /api/v1/stream/ticket", s.streamTicket)
 
 	auth("GET /api/v1/ledger/status", s.ledgerStatus)
 	auth("GET /api/v1/proof", s.proof)
@@ -207,12 +224,32 @@ func errorf(status int, format string, args ...any) error {
 	return &httpError{status: status, msg: fmt.Sprintf(format, args...)}
 }
 
+// writeJSON answers v as JSON. The answer is encoded whole before anything
+// is written, so a value that cannot be encoded (NaN, ±Inf) becomes a 500
+// with a message and a log line, never a half-written 200.
 func writeJSON(w http.ResponseWriter, status int, v any) {
+	body, err := encodeJSON(v)
+	if err != nil {
+		if aw, ok := w.(*responseWriter); ok {
+			aw.log.Error("api: the answer cannot be encoded as JSON", "method", aw.r.Method, "path", aw.r.URL.Path, "status", status, "error", err)
+		}
+		status = http.StatusInternalServerError
+		body, _ = encodeJSON(map[string]string{"error": "内部错误：应答无法编码 / internal error: the answer cannot be encoded: " + err.Error()})
+	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(status)
-	enc := json.NewEncoder(w)
+	_, _ = w.Write(body)
+}
+
+func encodeJSON(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
-	_ = enc.Encode(v)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
 }
 
 func writeError(w http.ResponseWriter, status int, format string, args ...any) {
@@ -240,14 +277,15 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	}
 }
 
-// decode reads a JSON body of at most 1 MiB into v, refusing unknown fields.
+// decode reads a JSON body of at most 1 MiB into v, refusing unknown fields
+// and numbers or times out of bounds (checkBounds).
 func decode(r *http.Request, v any) error {
 	dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, 1<<20))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		return errorf(http.StatusBadRequest, "request body: %v", err)
 	}
-	return nil
+	return checkBounds(v)
 }
 
 // timeParam parses an RFC 3339 time or a YYYY-MM-DD date (local midnight).
@@ -257,10 +295,10 @@ func (s *Server) timeParam(r *http.Request, name string, def time.Time) (time.Ti
 		return def, nil
 	}
 	if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
-		return t, nil
+		return t, checkTime("parameter "+name, t)
 	}
 	if t, err := time.ParseInLocation("2006-01-02", v, s.loc(r)); err == nil {
-		return t, nil
+		return t, checkTime("parameter "+name, t)
 	}
 	return time.Time{}, errorf(http.StatusBadRequest, "parameter %s: %q is neither RFC 3339 nor YYYY-MM-DD", name, v)
 }

@@ -17,6 +17,7 @@ import (
 // Principal is the authenticated caller.
 type Principal struct {
 	Token store.Token
+	hash  [32]byte // of the token's secret
 }
 
 // Role returns the caller's role.
@@ -125,14 +126,14 @@ type cachedToken struct {
 	expires time.Time
 }
 
-// authenticated wraps a handler with bearer-token authentication.
+// authenticated wraps a handler with bearer-token authentication. The
+// token is taken from the Authorization header only: a token in a URL ends
+// up in proxies' logs, browser history and Referer headers.
 func (s *Server) authenticated(h func(http.ResponseWriter, *http.Request, *Principal)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		secret := ""
 		if a := r.Header.Get("Authorization"); strings.HasPrefix(a, "Bearer ") {
 			secret = strings.TrimSpace(strings.TrimPrefix(a, "Bearer "))
-		} else if q := r.URL.Query().Get("access_token"); q != "" {
-			secret = q
 		}
 		if secret == "" {
 			if writeMethod(r.Pattern) { // a read without a token is no attempt to authenticate
@@ -142,29 +143,33 @@ func (s *Server) authenticated(h func(http.ResponseWriter, *http.Request, *Princ
 			writeError(w, http.StatusUnauthorized, "a token is required: Authorization: Bearer <token>")
 			return
 		}
-		tok, err := s.lookupToken(r.Context(), secret)
-		if err != nil {
-			if errors.Is(err, store.ErrNotFound) {
-				s.failedAuth(r, "unknown or revoked token")
-				w.Header().Set("WWW-Authenticate", `Bearer realm="shuixiao", error="invalid_token"`)
-				writeError(w, http.StatusUnauthorized, "unknown or revoked token")
-				return
-			}
-			s.fail(w, r, err)
-			return
-		}
-		p := &Principal{Token: tok}
-		if s.overLimit(w, p) {
-			return
-		}
-		h(w, r, p)
+		s.serveAs(w, r, store.HashToken(secret), h)
 	}
 }
 
-// lookupToken finds a token by its secret, caching answers for 10 s so that
-// a revocation takes effect within that time.
-func (s *Server) lookupToken(ctx context.Context, secret string) (store.Token, error) {
-	h := store.HashToken(secret)
+// serveAs runs h as the token whose secret hashes to hash, or answers 401.
+func (s *Server) serveAs(w http.ResponseWriter, r *http.Request, hash [32]byte, h func(http.ResponseWriter, *http.Request, *Principal)) {
+	tok, err := s.lookupToken(r.Context(), hash)
+	if err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			s.failedAuth(r, "unknown or revoked token")
+			w.Header().Set("WWW-Authenticate", `Bearer realm="shuixiao", error="invalid_token"`)
+			writeError(w, http.StatusUnauthorized, "unknown or revoked token")
+			return
+		}
+		s.fail(w, r, err)
+		return
+	}
+	p := &Principal{Token: tok, hash: hash}
+	if s.overLimit(w, p) {
+		return
+	}
+	h(w, r, p)
+}
+
+// lookupToken finds a token by the hash of its secret, caching answers for
+// 10 s so that a revocation takes effect within that time.
+func (s *Server) lookupToken(ctx context.Context, h [32]byte) (store.Token, error) {
 	now := s.opts.Now()
 	s.tokens.mu.Lock()
 	if c, ok := s.tokens.m[h]; ok && now.Before(c.expires) {
@@ -183,6 +188,99 @@ func (s *Server) lookupToken(ctx context.Context, secret string) (store.Token, e
 	s.tokens.m[h] = cachedToken{tok: tok, expires: now.Add(10 * time.Second)}
 	s.tokens.mu.Unlock()
 	return tok, nil
+}
+
+// AuditorsOnly wraps a handler served beside the API (the ledger's entry
+// bundles, /metrics) so that only admin and auditor tokens reach it: 401
+// without a token, 403 for the other roles.
+func (s *Server) AuditorsOnly(h http.Handler) http.Handler {
+	return s.authenticated(func(w http.ResponseWriter, r *http.Request, p *Principal) {
+		if p.Role() != store.RoleAdmin && p.Role() != store.RoleAuditor {
+			s.fail(w, r, errorf(http.StatusForbidden, "only admin and auditor tokens may read this (仅限管理员和审计令牌)"))
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// Stream tickets: EventSource cannot set an Authorization header, so the
+// console first asks, with its token in the header, for a ticket, and opens
+// the stream with ?ticket=. A ticket opens one stream, within ticketTTL,
+// as the token that asked for it (checked again when it is used, so a
+// revoked token's tickets open nothing).
+const (
+	ticketTTL  = time.Minute
+	maxTickets = 10000
+)
+
+type ticketBook struct {
+	mu sync.Mutex
+	m  map[[32]byte]streamTicket // by hash of the ticket
+}
+
+type streamTicket struct {
+	token   [32]byte // hash of the token's secret
+	expires time.Time
+}
+
+// issue makes a ticket for the token hashing to token.
+func (b *ticketBook) issue(token [32]byte, now time.Time) (string, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for k, t := range b.m {
+		if !now.Before(t.expires) {
+			delete(b.m, k)
+		}
+	}
+	if len(b.m) >= maxTickets {
+		return "", errorf(http.StatusTooManyRequests, "too many stream tickets outstanding; try again in a minute")
+	}
+	if b.m == nil {
+		b.m = map[[32]byte]streamTicket{}
+	}
+	ticket := NewSecret()
+	b.m[store.HashToken(ticket)] = streamTicket{token: token, expires: now.Add(ticketTTL)}
+	return ticket, nil
+}
+
+// redeem uses up a ticket and returns its token's hash.
+func (b *ticketBook) redeem(ticket string, now time.Time) ([32]byte, bool) {
+	h := store.HashToken(ticket)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	t, ok := b.m[h]
+	delete(b.m, h)
+	return t.token, ok && now.Before(t.expires)
+}
+
+// streamTicket answers POST /api/v1/stream/ticket.
+func (s *Server) streamTicket(w http.ResponseWriter, r *http.Request, p *Principal) {
+	now := s.opts.Now()
+	ticket, err := s.tickets.issue(p.hash, now)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"ticket": ticket, "expires": now.Add(ticketTTL)})
+}
+
+// ticketed wraps the stream: a ?ticket= from POST /api/v1/stream/ticket,
+// or the Authorization header as everywhere else.
+func (s *Server) ticketed(h func(http.ResponseWriter, *http.Request, *Principal)) http.HandlerFunc {
+	withHeader := s.authenticated(h)
+	return func(w http.ResponseWriter, r *http.Request) {
+		ticket := r.URL.Query().Get("ticket")
+		if ticket == "" {
+			withHeader(w, r)
+			return
+		}
+		token, ok := s.tickets.redeem(ticket, s.opts.Now())
+		if !ok {
+			writeError(w, http.StatusUnauthorized, "unknown, used or expired stream ticket: ask POST /api/v1/stream/ticket for another")
+			return
+		}
+		s.serveAs(w, r, token, h)
+	}
 }
 
 // NewSecret returns a random token secret.

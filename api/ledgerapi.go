@@ -226,6 +226,10 @@ func (s *Server) entry(w http.ResponseWriter, r *http.Request, p *Principal) {
 	w.Write(e)
 }
 
+// rejections answers the totals of refused readings by reason, a page of
+// the counters by (reason, meter) and the newest rejections. The counters
+// are paged (limit, after=next of the previous page): one per meter ID a
+// client made up would otherwise make the answer as large as it liked.
 func (s *Server) rejections(w http.ResponseWriter, r *http.Request, p *Principal) {
 	ctx := r.Context()
 	limit, err := intParam(r, "limit", 100, 1, 1000)
@@ -233,11 +237,27 @@ func (s *Server) rejections(w http.ResponseWriter, r *http.Request, p *Principal
 		s.fail(w, r, err)
 		return
 	}
-	f := rejection.Filter{Meter: r.URL.Query().Get("meter"), Reason: r.URL.Query().Get("reason")}
-	counts, err := s.opts.Store.RejectionCounts(ctx, f)
+	q := r.URL.Query()
+	f := rejection.Filter{Meter: q.Get("meter"), Reason: q.Get("reason")}
+	pf := f
+	pf.Limit = limit
+	if pf.AfterReason, pf.AfterMeter, err = parseRejectionCursor(q.Get("after")); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	all, err := s.opts.Store.RejectionCounts(ctx, f)
 	if err != nil {
 		s.fail(w, r, err)
 		return
+	}
+	counts, err := s.opts.Store.RejectionCounts(ctx, pf)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	next := ""
+	if len(counts) == limit {
+		next = rejectionCursor(counts[len(counts)-1])
 	}
 	recent, err := s.opts.Store.RecentRejections(ctx, f, limit)
 	if err != nil {
@@ -259,21 +279,25 @@ func (s *Server) rejections(w http.ResponseWriter, r *http.Request, p *Principal
 			}
 			return v
 		}
-		var c2 []rejection.Count
-		for _, c := range counts {
-			if visible(c.Meter) {
-				c2 = append(c2, c)
+		keep := func(cs []rejection.Count) []rejection.Count {
+			var out []rejection.Count
+			for _, c := range cs {
+				if visible(c.Meter) {
+					out = append(out, c)
+				}
 			}
+			return out
 		}
+		all, counts = keep(all), keep(counts)
 		var r2 []rejection.Rejection
 		for _, rj := range recent {
 			if visible(rj.Meter) {
 				r2 = append(r2, rj)
 			}
 		}
-		counts, recent = c2, r2
+		recent = r2
 	}
-	byReason := rejection.TotalsByReason(counts)
+	byReason := rejection.TotalsByReason(all)
 	var total uint64
 	for _, n := range byReason {
 		total += n
@@ -284,7 +308,29 @@ func (s *Server) rejections(w http.ResponseWriter, r *http.Request, p *Principal
 	if recent == nil {
 		recent = []rejection.Rejection{}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"total": total, "by_reason": byReason, "counts": counts, "recent": recent})
+	out := map[string]any{"total": total, "by_reason": byReason, "counts": counts, "recent": recent}
+	if next != "" {
+		out["next"] = next
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// rejectionCursor names the place after a counter in the paged list.
+func rejectionCursor(c rejection.Count) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(c.Reason + "\x00" + c.Meter))
+}
+
+// parseRejectionCursor reads a rejectionCursor ("" from the start).
+func parseRejectionCursor(v string) (reason, meter string, err error) {
+	if v == "" {
+		return "", "", nil
+	}
+	b, err := base64.RawURLEncoding.DecodeString(v)
+	reason, meter, ok := strings.Cut(string(b), "\x00")
+	if err != nil || !ok || reason == "" {
+		return "", "", errorf(http.StatusBadRequest, "parameter after: %q is not the next of a page of rejections", v)
+	}
+	return reason, meter, nil
 }
 
 func (s *Server) listAlarms(w http.ResponseWriter, r *http.Request, p *Principal) {

@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/shuixiao/shuixiao/alarm"
@@ -331,12 +333,12 @@ func (s *Server) networkZones(w http.ResponseWriter, r *http.Request, p *Princip
 
 // leakEntry is a leak alarm with its details and work order.
 type leakEntry struct {
-	Alarm     alarm.Alarm      `json:"alarm"`
-	Leak      alarm.Leak       `json:"leak"`
-	WorkOrder *workorder.Order `json:"work_order,omitempty"`
+	Alarm     alarm.Alarm    `json:"alarm"`
+	Leak      alarm.Leak     `json:"leak"`
+	WorkOrder *workOrderView `json:"work_order,omitempty"`
 	// WaterLostM3 is the water lost from the estimated start until now, or
-	// until the work order was closed.
-	WaterLostM3 float64 `json:"water_lost_m3"`
+	// until the work order was closed (null when it cannot be computed).
+	WaterLostM3 *float64 `json:"water_lost_m3"`
 }
 
 func (s *Server) networkLeaks(w http.ResponseWriter, r *http.Request, p *Principal) {
@@ -380,20 +382,60 @@ func (s *Server) networkLeaks(w http.ResponseWriter, r *http.Request, p *Princip
 			if !a.State.Open() {
 				end = a.Cleared
 			}
-			e.WaterLostM3 = netmon.WaterLost(ev.Start, end, ev.FlowM3H, s.nets.Model(n).Clock())
+			if leakInputsInvalid(ev.Start, ev.FlowM3H) == "" {
+				e.WaterLostM3 = finite(netmon.WaterLost(ev.Start, end, ev.FlowM3H, s.nets.Model(n).Clock()))
+			}
 		}
 		out = append(out, e)
 	}
 	writeJSON(w, http.StatusOK, out)
 }
 
+// workOrderView is a work order as answered. Its water lost is null, with
+// the reason in invalid, when the order's leak start or flow lie outside
+// what the API accepts: a record stored before those bounds were checked
+// must not stop the list from being served.
+type workOrderView struct {
+	workorder.Order
+	WaterLostM3 *float64 `json:"water_lost_m3"`
+	Invalid     string   `json:"invalid,omitempty"`
+}
+
 // withWaterLost fills in the water an open work order's leak has lost so
 // far (a closed order keeps what was computed at its closing).
-func (s *Server) withWaterLost(ctx context.Context, wo workorder.Order) workorder.Order {
-	if wo.State != workorder.Closed {
-		wo.WaterLostM3 = netmon.WaterLost(wo.LeakStart, s.opts.Now(), wo.LeakFlowM3H, s.networkClock(ctx, wo.Network))
+func (s *Server) withWaterLost(ctx context.Context, wo workorder.Order) workOrderView {
+	v := workOrderView{Order: wo}
+	if v.Invalid = leakInputsInvalid(wo.LeakStart, wo.LeakFlowM3H); v.Invalid != "" {
+		return v
 	}
-	return wo
+	lost := wo.WaterLostM3
+	if wo.State != workorder.Closed {
+		lost = netmon.WaterLost(wo.LeakStart, s.opts.Now(), wo.LeakFlowM3H, s.networkClock(ctx, wo.Network))
+	}
+	if v.WaterLostM3 = finite(lost); v.WaterLostM3 == nil {
+		v.Invalid = "water lost is not finite"
+	}
+	return v
+}
+
+// leakInputsInvalid says why a leak's start or flow cannot give a water
+// lost ("" when they can): the bounds createWorkOrder checks.
+func leakInputsInvalid(start time.Time, flowM3H float64) string {
+	if !start.IsZero() && !timeInWindow(start) {
+		return fmt.Sprintf("leak start %s is outside %d–%d", start.Format(time.RFC3339), minTime.Year(), maxTime.Year()-1)
+	}
+	if checkNumber("leak flow", flowM3H, 0, maxLeakFlowM3H) != nil {
+		return fmt.Sprintf("leak flow %g m³/h is outside [0, %g]", flowM3H, float64(maxLeakFlowM3H))
+	}
+	return ""
+}
+
+// finite returns &x, or nil for NaN and ±Inf.
+func finite(x float64) *float64 {
+	if math.IsNaN(x) || math.IsInf(x, 0) {
+		return nil
+	}
+	return &x
 }
 
 // networkClock returns the clock of a network by ID.
@@ -440,7 +482,7 @@ func (s *Server) listWorkOrders(w http.ResponseWriter, r *http.Request, p *Princ
 		s.fail(w, r, err)
 		return
 	}
-	out := []workorder.Order{}
+	out := []workOrderView{}
 	for _, wo := range list {
 		if s.workOrderVisible(r.Context(), p, wo) {
 			out = append(out, s.withWaterLost(r.Context(), wo))
@@ -521,7 +563,7 @@ func (s *Server) createWorkOrder(w http.ResponseWriter, r *http.Request, p *Prin
 		Title       string    `json:"title"`
 		Note        string    `json:"note"`
 		LeakStart   time.Time `json:"leak_start"`
-		LeakFlowM3H float64   `json:"leak_flow_m3h"`
+		LeakFlowM3H float64   `json:"leak_flow_m3h" bounds:"0,100000"` // [0, maxLeakFlowM3H]
 	}
 	if err := decode(r, &req); err != nil {
 		s.fail(w, r, err)
@@ -622,7 +664,17 @@ func (s *Server) closeWorkOrder(w http.ResponseWriter, r *http.Request, p *Princ
 			}
 		}
 		now := s.opts.Now()
-		closed, err := ns.CloseWorkOrder(ctx, wo.ID, actor(p), now, req.RepairedLink, req.Note, netmon.WaterLost(wo.LeakStart, now, wo.LeakFlowM3H, s.nets.Model(n).Clock()))
+		lost := netmon.WaterLost(wo.LeakStart, now, wo.LeakFlowM3H, s.nets.Model(n).Clock())
+		if why := leakInputsInvalid(wo.LeakStart, wo.LeakFlowM3H); why != "" || finite(lost) == nil {
+			if why == "" {
+				why = "not finite"
+			}
+			// A record stored before the bounds were checked: close it all
+			// the same, saying in its note that no water lost was computed.
+			lost = 0
+			req.Note = strings.TrimSpace(req.Note + " (水量损失无法计算 / water lost not computed: " + why + ")")
+		}
+		closed, err := ns.CloseWorkOrder(ctx, wo.ID, actor(p), now, req.RepairedLink, req.Note, lost)
 		if err != nil {
 			return closed, err
 		}

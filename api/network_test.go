@@ -34,34 +34,16 @@ type client struct {
 
 func (c client) do(method, path string, body, out any) int {
 	c.t.Helper()
-	var rd io.Reader
-	if body != nil {
-		raw, err := json.Marshal(body)
-		if err != nil {
-			c.t.Fatal(err)
-		}
-		rd = bytes.NewReader(raw)
-	}
-	req, err := http.NewRequest(method, c.base+path, rd)
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer "+c.token)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	if out != nil && resp.StatusCode < 300 {
-		if err := json.Unmarshal(raw, out); err != nil {
+	code, raw := c.raw(method, path, body)
+	if out != nil && code < 300 {
+		if err := json.Unmarshal([]byte(raw), out); err != nil {
 			c.t.Fatalf("%s %s: %v in %s", method, path, err, raw)
 		}
 	}
-	if resp.StatusCode >= 300 && out != nil {
-		c.t.Logf("%s %s: %d %s", method, path, resp.StatusCode, raw)
+	if code >= 300 && out != nil {
+		c.t.Logf("%s %s: %d %s", method, path, code, raw)
 	}
-	return resp.StatusCode
+	return code
 }
 
 // expect checks the status of a call.
@@ -73,7 +55,7 @@ func (c client) expect(want int, method, path string, body, out any) {
 }
 
 // tokens makes a token of each role for the test park.
-func tokens(t *testing.T, st store.Tokens) map[string]string {
+func tokens(t testing.TB, st store.Tokens) map[string]string {
 	t.Helper()
 	out := map[string]string{}
 	for _, tk := range []store.Token{
@@ -282,4 +264,29 @@ func TestNetworkLeakToWorkOrder(t *testing.T) {
 		t.Fatalf("zone balance: %d zones, %d buckets, %+v", len(zb.Zones), len(zb.T), zb.Zones)
 	}
 	admin.expect(http.StatusOK, "GET", "/networks/"+netmontest.NetworkID+"/inp", nil, nil)
+}
+
+// raw calls the API and returns the status and body.
+func (c client) raw(method, path string, body any) (int, string) {
+	c.t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			c.t.Fatal(err)
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, c.base+path, rd)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+c.token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
 }

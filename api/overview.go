@@ -101,6 +101,17 @@ func (f *figures) finish() {
 	f.NonConvRate = rate(f.NonConv, f.Intake)
 }
 
+// enterpriseInPark reports whether the caller is an enterprise token whose
+// enterprise lies in park: it may see that park's overview, narrowed to
+// itself, and no other park's.
+func (s *Server) enterpriseInPark(ctx context.Context, p *Principal, park string) bool {
+	if p.Token.Role != store.RoleEnterprise {
+		return false
+	}
+	e, err := s.opts.Store.Enterprise(ctx, p.Token.Scope)
+	return err == nil && e.Park == park
+}
+
 // overview rolls enterprises up to the children of a province, city or park.
 func (s *Server) overview(w http.ResponseWriter, r *http.Request, p *Principal) {
 	q := r.URL.Query()
@@ -144,7 +155,7 @@ func (s *Server) computeOverview(ctx context.Context, p *Principal, level, code 
 		if err != nil {
 			return nil, err
 		}
-		if !p.CanSeePark(pk) && p.Token.Role != store.RoleEnterprise {
+		if !p.CanSeePark(pk) && !s.enterpriseInPark(ctx, p, pk.ID) {
 			return nil, forbidden()
 		}
 		name, nameEN = pk.Name, pk.NameEN

@@ -1,8 +1,11 @@
 package api
 
 import (
+	"context"
 	"encoding/base64"
+	"errors"
 	"fmt"
+	"io"
 	"math"
 	"net/http"
 	"strconv"
@@ -99,8 +102,9 @@ func (s *Server) readings(w http.ResponseWriter, r *http.Request, p *Principal) 
 		w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s-readings.csv"`, id))
 		streaming(w) // a whole range of readings can take longer than the server's write timeout
 		rq.Limit = 0
-		if err := store.WriteReadingsCSV(r.Context(), w, s.opts.Store, rq, chans, s.loc(r)); err != nil {
-			s.opts.Logger.Error("readings CSV", "meter", id, "error", err)
+		sent := &countingWriter{w: w}
+		if err := store.WriteReadingsCSV(r.Context(), sent, s.opts.Store, rq, chans, s.loc(r)); err != nil {
+			s.abortStream(w, r, sent.n, err)
 		}
 		return
 	}
@@ -257,4 +261,33 @@ func (s *Server) ingestBatch(w http.ResponseWriter, r *http.Request, p *Principa
 	}
 	wg.Wait()
 	writeJSON(w, http.StatusOK, map[string]any{"results": results})
+}
+
+// countingWriter counts the bytes that reached the client.
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// abortStream ends a streamed export that failed. If nothing was sent yet
+// the failure is answered as any other; otherwise the status line is gone,
+// and the connection is broken (http.ErrAbortHandler) so that the client
+// sees an incomplete transfer instead of a file that looks whole.
+func (s *Server) abortStream(w http.ResponseWriter, r *http.Request, sent int64, err error) {
+	if sent == 0 {
+		w.Header().Del("Content-Disposition")
+		s.fail(w, r, err)
+		return
+	}
+	if errors.Is(err, context.Canceled) {
+		return // the client went away
+	}
+	s.opts.Logger.Error("api: streamed export failed after its start; connection aborted", "path", r.URL.Path, "sent_bytes", sent, "error", err)
+	panic(http.ErrAbortHandler)
 }

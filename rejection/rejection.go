@@ -33,6 +33,12 @@ type Filter struct {
 	Meter  string
 	Reason string
 	Since  time.Time // recent rejections only
+	// Limit bounds the counters a store's RejectionCounts returns (0: all
+	// of them); with AfterReason set, they resume after the counter
+	// (AfterReason, AfterMeter) in their (reason, meter) order: a page of a
+	// long list.
+	Limit                   int
+	AfterReason, AfterMeter string
 }
 
 // Count is the counter of one (reason, meter).

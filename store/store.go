@@ -182,7 +182,8 @@ type SeriesReader interface {
 // They are recorded through Batch.Rejections.
 type Rejections interface {
 	// RejectionCounts returns the counters by (reason, meter) that match f,
-	// sorted by reason then meter; Meter is empty where no meter was known.
+	// sorted by reason then meter, a page of them when f.Limit is set;
+	// Meter is empty where no meter was known.
 	RejectionCounts(ctx context.Context, f rejection.Filter) ([]rejection.Count, error)
 	// RecentRejections returns the newest rejections that match f, newest
 	// first, at most limit (0: 100). Only a bounded number are kept.

@@ -3,7 +3,10 @@ package store
 import (
 	"crypto/sha256"
 	"fmt"
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // HashToken returns the hash under which a token secret is stored and looked
@@ -46,8 +49,11 @@ type Token struct {
 // Validate checks role and scope: park and enterprise tokens need a scope,
 // admin and auditor tokens have none.
 func (t *Token) Validate() error {
-	if t.ID == "" || len(t.ID) > 64 {
-		return fmt.Errorf("token: %w: id must be 1-64 bytes", ErrInvalid)
+	if !validTokenID(t.ID) {
+		return fmt.Errorf("token: %w: id %q must be 1-64 of A-Z a-z 0-9 . _ - (starting with a letter or digit)", ErrInvalid, t.ID)
+	}
+	if !validTokenName(t.Name) {
+		return fmt.Errorf("token %s: %w: name must be at most 64 letters, digits, spaces or . _ - ( ) and no other characters", t.ID, ErrInvalid)
 	}
 	if !t.Role.Valid() {
 		return fmt.Errorf("token %s: %w: role %q", t.ID, ErrInvalid, t.Role)
@@ -66,4 +72,37 @@ func (t *Token) Validate() error {
 		return fmt.Errorf("token %s: %w: no creation time", t.ID, ErrInvalid)
 	}
 	return nil
+}
+
+// validTokenID reports whether id is 1-64 ASCII letters, digits, '.', '_'
+// or '-', starting with a letter or digit: a token ID is a path segment
+// (/tokens/{id}/revoke) and appears in logs and histories.
+func validTokenID(id string) bool {
+	if id == "" || len(id) > 64 {
+		return false
+	}
+	for i, c := range id {
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		case i > 0 && (c == '.' || c == '_' || c == '-'):
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// validTokenName reports whether a token's display name (empty allowed) is
+// at most 64 characters of letters (any script), digits, spaces and
+// ". _ - ( )": it names the actor in histories and the console shows it.
+func validTokenName(name string) bool {
+	if utf8.RuneCountInString(name) > 64 || !utf8.ValidString(name) {
+		return false
+	}
+	for _, c := range name {
+		if !unicode.IsLetter(c) && !unicode.IsDigit(c) && !strings.ContainsRune(" ._-()", c) {
+			return false
+		}
+	}
+	return true
 }

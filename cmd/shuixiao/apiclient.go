@@ -71,7 +71,12 @@ func (c *apiClient) get(path string, out any) error {
 // value), or an empty map if they cannot be read.
 func (c *apiClient) metrics() map[string]float64 {
 	out := map[string]float64{}
-	resp, err := c.hc.Get(c.base + "/metrics")
+	req, err := http.NewRequest("GET", c.base+"/metrics", nil)
+	if err != nil {
+		return out
+	}
+	req.Header.Set("Authorization", "Bearer "+c.token) // admin or auditor
+	resp, err := c.hc.Do(req)
 	if err != nil {
 		return out
 	}

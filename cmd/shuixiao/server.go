@@ -269,8 +269,12 @@ func openServer(ctx context.Context, cfg serverConfig) (*server, error) {
 		WitnessPolicy: string(policy), Version: version, Logger: log, Plants: s.control.runner, Controls: st, Networks: s.leaks})
 	mux := http.NewServeMux()
 	mux.Handle("/api/", apiSrv)
-	mux.Handle("/ledger/", http.StripPrefix("/ledger", lg.Handler()))
-	mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics, promhttp.HandlerOpts{}))
+	tiles := http.StripPrefix("/ledger", lg.Handler())
+	mux.Handle("/ledger/", tiles)
+	// Entry bundles hold every tenant's readings and commands; checkpoints
+	// and hash tiles stay public (docs/api.md, "What the ledger shows").
+	mux.Handle("/ledger/tile/entries/", apiSrv.AuditorsOnly(tiles))
+	mux.Handle("GET /metrics", apiSrv.AuditorsOnly(promhttp.HandlerFor(s.metrics, promhttp.HandlerOpts{})))
 	mux.Handle("/", web.Handler())
 	readTimeout, writeTimeout := cfg.HTTPReadTimeout, cfg.HTTPWriteTimeout
 	if readTimeout <= 0 {
@@ -428,12 +432,24 @@ func (s *server) ensureAdminToken(ctx context.Context) error {
 	if _, err := s.store.TokenByHash(ctx, h); err == nil {
 		return nil
 	}
-	// A new admin secret (first start, or SHUIXIAO_ADMIN_TOKEN changed):
-	// retire the earlier admin tokens of the data directory, store this one.
+	id := fmt.Sprintf("admin-%x", h[:4])
 	ts, err := s.store.Tokens(ctx)
 	if err != nil {
 		return err
 	}
+	for _, t := range ts {
+		if t.ID == id && !t.Revoked.IsZero() {
+			// An admin revoked this very secret through the API: it stays
+			// revoked, and the server runs without it.
+			s.token = ""
+			s.cfg.Logger.Warn("管理员令牌已被吊销，服务照常启动但该令牌无效；删除该文件（或给 SHUIXIAO_ADMIN_TOKEN 新值）后重启即生成新的管理员令牌 / "+
+				"the data directory's admin token was revoked; serving without it. Remove the file (or give SHUIXIAO_ADMIN_TOKEN a new secret) and restart to mint a new admin token",
+				"token", id, "revoked", t.Revoked, "file", adminTokenPath(s.cfg))
+			return nil
+		}
+	}
+	// A new admin secret (first start, or SHUIXIAO_ADMIN_TOKEN changed):
+	// retire the earlier admin tokens of the data directory, store this one.
 	for _, t := range ts {
 		if t.Name == dataDirAdmin && t.Revoked.IsZero() {
 			if err := s.store.RevokeToken(ctx, t.ID, time.Now()); err != nil {
@@ -444,7 +460,6 @@ func (s *server) ensureAdminToken(ctx context.Context) error {
 			}
 		}
 	}
-	id := fmt.Sprintf("admin-%x", h[:4])
 	if err := s.store.CreateToken(ctx, store.Token{ID: id, Name: dataDirAdmin, Role: store.RoleAdmin, Created: time.Now()}, h); err != nil {
 		return err
 	}

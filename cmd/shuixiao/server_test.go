@@ -251,15 +251,17 @@ func TestServerEndToEnd(t *testing.T) {
 		t.Fatalf("receipt index %d, want %d", rc.Index, idx)
 	}
 
-	// Health, OpenAPI and metrics answer without a token; the API needs one.
-	for _, path := range []string{"/api/v1/health", "/api/v1/openapi.json", "/metrics", "/ledger/checkpoint", "/"} {
+	// Health, OpenAPI and the checkpoint answer without a token; the API and metrics need one.
+	for _, path := range []string{"/api/v1/health", "/api/v1/openapi.json", "/ledger/checkpoint", "/"} {
 		resp, err := http.Get(s.URL() + path)
 		if err != nil || resp.StatusCode != 200 {
 			t.Fatalf("GET %s: %v %v", path, err, resp)
 		}
 		resp.Body.Close()
 	}
-	resp, err := http.Get(s.URL() + "/metrics")
+	req, _ := http.NewRequest("GET", s.URL()+"/metrics", nil)
+	req.Header.Set("Authorization", "Bearer "+s.token)
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -271,7 +273,7 @@ func TestServerEndToEnd(t *testing.T) {
 		}
 	}
 	// The bench reads the ledger's share of the time from these series.
-	m := s.client("").metrics()
+	m := s.client(s.token).metrics()
 	if m["shuixiao_ingest_admitted_total"] != 7 || m["shuixiao_ingest_batch_readings_sum"] < 7 || m["shuixiao_ingest_ledger_append_seconds_sum"] <= 0 {
 		t.Errorf("metrics as the bench reads them: admitted %v, batch readings %v, append seconds %v",
 			m["shuixiao_ingest_admitted_total"], m["shuixiao_ingest_batch_readings_sum"], m["shuixiao_ingest_ledger_append_seconds_sum"])

@@ -125,7 +125,7 @@ func TestServeTLS(t *testing.T) {
 		t.Fatal(err)
 	}
 	var stdout, stderr bytes.Buffer
-	args := []string{"log", s.URL() + "/ledger/", "--log-key", s.ledger.VerifierKey()}
+	args := []string{"log", s.URL() + "/ledger/", "--log-key", s.ledger.VerifierKey(), "--token", s.token} // entry bundles need an admin or auditor token
 	if code := verifyMain(context.Background(), append(args, "--ca", f.CACert), &stdout, &stderr); code != 0 {
 		t.Fatalf("verify log over HTTPS with --ca: exit %d\n%s%s", code, stdout.String(), stderr.String())
 	}

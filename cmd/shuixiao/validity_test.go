@@ -250,7 +250,7 @@ func TestRestartQuarantinesEntriesTheStoreRefuses(t *testing.T) {
 	if it := q.Items[0]; it.Meter != "M1" || it.Seq != math.MaxUint64 || it.Reason != "invalid" {
 		t.Errorf("seq 2^64-1 entry: %+v", it)
 	}
-	if m := s.client("").metrics(); m["shuixiao_ingest_quarantined_total"] != 2 {
+	if m := s.client(s.token).metrics(); m["shuixiao_ingest_quarantined_total"] != 2 {
 		t.Errorf("shuixiao_ingest_quarantined_total %v, want 2", m["shuixiao_ingest_quarantined_total"])
 	}
 	deadline := time.Now().Add(10 * time.Second)

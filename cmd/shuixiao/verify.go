@@ -10,8 +10,10 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -30,7 +32,7 @@ const verifyUsage = `用法 usage:
   shuixiao verify consistency [OLD_CHECKPOINT] NEW_CHECKPOINT|DIR|URL --log-key KEY
         [--witness-policy FILE] [--tiles DIR|URL] [--state FILE]
   shuixiao verify log DIR|URL --log-key KEY [--witness-policy FILE] [--strict] [--workers N]
-        [--skip-tiles] [--checkpoint FILE] [--json]
+        [--skip-tiles] [--checkpoint FILE] [--json] [--token T]
   shuixiao verify fork FILE --log-key KEY
 
 独立验证器：只用公钥检查收据、检查点一致性和整个账本，不信任平台。
@@ -318,17 +320,26 @@ func verifyConsistency(ctx context.Context, args []string, stdout, stderr io.Wri
 }
 
 func verifyLog(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	v := newVerifyFlags("log", "log DIR|URL --log-key KEY [--witness-policy FILE] [--strict] [--workers N] [--skip-tiles] [--checkpoint FILE] [--json]", stderr)
+	v := newVerifyFlags("log", "log DIR|URL --log-key KEY [--witness-policy FILE] [--strict] [--workers N] [--skip-tiles] [--checkpoint FILE] [--json] [--token T]", stderr)
 	strict := v.fs.Bool("strict", false, "treat gaps in meters' prev chains as failures (exit 1)")
 	workers := v.fs.Int("workers", 0, "signature-checking goroutines (default: one per CPU)")
 	skipTiles := v.fs.Bool("skip-tiles", false, "do not re-derive and compare the hash tiles")
 	asJSON := v.fs.Bool("json", false, "print the report as JSON")
 	cpFile := v.fs.String("checkpoint", "", "audit against this signed checkpoint (e.g. a --state file) instead of the log's latest")
+	token := v.fs.String("token", "", "admin or auditor token sent to a log served over HTTP, whose entry bundles are not public (default $SHUIXIAO_TOKEN)")
 	pos, logKey, pol, code := v.parse(args, 1, 1, stderr)
 	if code != 0 {
 		return code
 	}
-	f, err := verify.NewFetcher(pos[0], v.hc)
+	if *token == "" {
+		*token = strings.TrimSpace(os.Getenv("SHUIXIAO_TOKEN"))
+	}
+	hc, err := bearerClient(pos[0], *token, v.hc)
+	if err != nil {
+		fmt.Fprintf(stderr, "日志位置错误 / log location: %v\n", err)
+		return 2
+	}
+	f, err := verify.NewFetcher(pos[0], hc)
 	if err != nil {
 		fmt.Fprintf(stderr, "日志位置错误 / log location: %v\n", err)
 		return 2
@@ -350,6 +361,9 @@ func verifyLog(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	rep, err := verify.Audit(ctx, f, opts)
 	if err != nil {
 		fmt.Fprintf(stderr, "审计失败 AUDIT FAILED: %v\n", err)
+		if msg := err.Error(); strings.Contains(msg, "401 Unauthorized") || strings.Contains(msg, "403 Forbidden") {
+			fmt.Fprintln(stderr, "条目需要管理员或审计令牌 / entry bundles need an admin or auditor token: --token T or SHUIXIAO_TOKEN")
+		}
 		return 1
 	}
 	failed := rep.Failed(*strict)
@@ -500,4 +514,36 @@ func readLimitedFile(path string, limit int64) ([]byte, error) {
 		return nil, fmt.Errorf("%s is larger than %d bytes", path, limit)
 	}
 	return b, nil
+}
+
+// bearerClient returns the HTTP client that fetches a log at location: base
+// (nil: the default) which, with a token, sends "Authorization: Bearer" to
+// the log's own host only, so that a redirect elsewhere does not carry it.
+func bearerClient(location, token string, base *http.Client) (*http.Client, error) {
+	if token == "" || !strings.HasPrefix(location, "http://") && !strings.HasPrefix(location, "https://") {
+		return base, nil
+	}
+	u, err := url.Parse(location)
+	if err != nil {
+		return nil, err
+	}
+	next := http.DefaultTransport
+	if base != nil && base.Transport != nil {
+		next = base.Transport // e.g. trusting --ca
+	}
+	return &http.Client{Timeout: time.Minute, Transport: bearerTransport{host: u.Host, token: token, next: next}}, nil
+}
+
+// bearerTransport adds a bearer token to the requests for one host.
+type bearerTransport struct {
+	host, token string
+	next        http.RoundTripper
+}
+
+func (t bearerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.URL.Host == t.host {
+		r = r.Clone(r.Context())
+		r.Header.Set("Authorization", "Bearer "+t.token)
+	}
+	return t.next.RoundTrip(r)
 }

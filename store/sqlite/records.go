@@ -96,7 +96,15 @@ func (s *Store) RejectionCounts(ctx context.Context, f rejection.Filter) ([]reje
 		w.conds = append(w.conds, "last >= ?")
 		w.args = append(w.args, f.Since.UnixMilli())
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT reason, meter, n, last FROM rejection_counts`+w.String()+` ORDER BY reason, meter`, w.args...)
+	if f.AfterReason != "" {
+		w.conds = append(w.conds, "(reason > ? OR reason = ? AND meter > ?)")
+		w.args = append(w.args, f.AfterReason, f.AfterReason, f.AfterMeter)
+	}
+	limit := -1 // SQLite: no limit
+	if f.Limit > 0 {
+		limit = f.Limit
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT reason, meter, n, last FROM rejection_counts`+w.String()+` ORDER BY reason, meter LIMIT ?`, append(w.args, limit)...)
 	if err != nil {
 		return nil, fmt.Errorf("rejection counts: %w", err)
 	}

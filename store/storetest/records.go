@@ -46,6 +46,14 @@ func testRejections(t *testing.T, s store.Store) {
 	if tot := rejection.TotalsByReason(counts); tot["bad-signature"] != 30 || tot["replay"] != 1 {
 		t.Errorf("totals %v", tot)
 	}
+	// Pages of counters resume after the last one.
+	page, err := s.RejectionCounts(ctx, rejection.Filter{Limit: 2})
+	must(t, err)
+	rest, err := s.RejectionCounts(ctx, rejection.Filter{Limit: 2, AfterReason: page[1].Reason, AfterMeter: page[1].Meter})
+	must(t, err)
+	if len(page) != 2 || len(rest) != 1 || page[1].Reason != "replay" || rest[0].Reason != "unknown-key" {
+		t.Errorf("pages of counts: %+v then %+v", page, rest)
+	}
 	counts, err = s.RejectionCounts(ctx, rejection.Filter{Meter: "M-2"})
 	must(t, err)
 	if len(counts) != 1 || counts[0].Reason != "replay" {
@@ -201,6 +209,12 @@ func testTokens(t *testing.T, s store.Store) {
 	wantErr(t, "park token without scope", s.CreateToken(ctx, store.Token{ID: "tok-3", Role: store.RolePark, Created: t0}, h3), store.ErrInvalid)
 	wantErr(t, "park token for a missing park", s.CreateToken(ctx, store.Token{ID: "tok-3", Role: store.RolePark, Scope: "P-NONE", Created: t0}, h3), store.ErrNotFound)
 	wantErr(t, "unknown role", s.CreateToken(ctx, store.Token{ID: "tok-3", Role: "root", Created: t0}, h3), store.ErrInvalid)
+	for _, id := range []string{"", "-lead", "a/b", "a b", "<script>", strings.Repeat("x", 65), "tok\u202e"} {
+		wantErr(t, "token id "+id, s.CreateToken(ctx, store.Token{ID: id, Role: store.RoleAuditor, Created: t0}, h3), store.ErrInvalid)
+	}
+	for _, name := range []string{"<img src=x>", "a\nb", "\u202egnp", strings.Repeat("名", 65)} {
+		wantErr(t, "token name "+name, s.CreateToken(ctx, store.Token{ID: "tok-3", Name: name, Role: store.RoleAuditor, Created: t0}, h3), store.ErrInvalid)
+	}
 	must(t, s.CreateToken(ctx, store.Token{ID: "tok-park", Role: store.RolePark, Scope: "P-XT", Created: t0}, h3))
 
 	tok, err := s.TokenByHash(ctx, h2)

@@ -2,13 +2,13 @@
 // metering tree (levels 1–3) with live values over server-sent events,
 // trends with zoom, and its active alarms.
 
-import { getJSON, qs, type Alarm, type Balance, type Channel, type Enterprise, type Meter, type Point, type ReadingPage, type TreeNode } from '../app/api';
+import { ApiError, getJSON, postJSON, qs, type Alarm, type Balance, type Channel, type Enterprise, type Meter, type Point, type ReadingPage, type TreeNode } from '../app/api';
 import { parks, regions, settle } from '../app/cache';
 import { h, replace } from '../app/dom';
 import { dateInShanghai, hasTime, fmtAgo, fmtM3, fmtNum, fmtPct, fmtTime, fmtValue } from '../app/format';
 import { pick, t, tOr } from '../app/i18n';
 import { setQuery, type PageContext } from '../app/router';
-import { capabilities, currentMe, getToken } from '../app/session';
+import { capabilities, currentMe } from '../app/session';
 import { breadcrumbs, card, errorPanel, flagBadges, kpi, levelBadge, loading, pageTitle, statusBadge, table } from '../app/ui';
 import { appendNetworksCard } from './networks';
 import { appendPlantsCard } from './plant';
@@ -307,47 +307,82 @@ interface StreamReading {
 function openStream(id: string, points: PointView[], feed: HTMLElement, state: HTMLElement, alarmsBox: HTMLElement, ctx: PageContext): void {
   if (ctx.signal.aborted || typeof EventSource === 'undefined') return;
   const channelsOf = new Map(points.flatMap((p) => p.meters.map((m) => [m.id, p.channels] as const)));
-  // EventSource cannot send headers; the API takes the token as a query parameter.
-  const es = new EventSource(`/api/v1/stream${qs({ enterprise: id, access_token: getToken() })}`);
-  ctx.onCleanup(() => es.close());
   const setState = (s: 'connecting' | 'live' | 'reconnecting' | 'closed') => {
     state.dataset.state = s;
     state.textContent = t(`live.${s}`);
   };
-  es.addEventListener('open', () => setState('live'));
-  es.addEventListener('error', () => setState(es.readyState === EventSource.CLOSED ? 'closed' : 'reconnecting'));
-  es.addEventListener('reading', (ev) => {
-    let r: StreamReading;
-    try {
-      r = JSON.parse((ev as MessageEvent<string>).data) as StreamReading;
-    } catch {
-      return;
-    }
-    setState('live');
-    setLive(r.meter, r.values ?? {}, channelsOf.get(r.meter) ?? [], r.time, true);
-    const row = h(
-      'tr',
-      { class: 'new' },
-      h('td', null, fmtTime(r.time)),
-      h('td', null, h('a', { href: `/meters/${encodeURIComponent(r.meter)}` }, r.meter)),
-      h('td', { class: 'num' }, fmtNum(r.seq, 0)),
-      h('td', { class: 'num' }, fmtNum(r.index, 0)),
-      h('td', null, liveText(r.values ?? {}, channelsOf.get(r.meter) ?? [])),
-      h('td', null, flagBadges(r.flags)),
-    );
-    feed.querySelector('tr.waiting')?.remove();
-    feed.prepend(row);
-    while (feed.children.length > 12) feed.lastElementChild?.remove();
+  const listen = (es: EventSource) => {
+    es.addEventListener('reading', (ev) => {
+      let r: StreamReading;
+      try {
+        r = JSON.parse((ev as MessageEvent<string>).data) as StreamReading;
+      } catch {
+        return;
+      }
+      setState('live');
+      setLive(r.meter, r.values ?? {}, channelsOf.get(r.meter) ?? [], r.time, true);
+      const row = h(
+        'tr',
+        { class: 'new' },
+        h('td', null, fmtTime(r.time)),
+        h('td', null, h('a', { href: `/meters/${encodeURIComponent(r.meter)}` }, r.meter)),
+        h('td', { class: 'num' }, fmtNum(r.seq, 0)),
+        h('td', { class: 'num' }, fmtNum(r.index, 0)),
+        h('td', null, liveText(r.values ?? {}, channelsOf.get(r.meter) ?? [])),
+        h('td', null, flagBadges(r.flags)),
+      );
+      feed.querySelector('tr.waiting')?.remove();
+      feed.prepend(row);
+      while (feed.children.length > 12) feed.lastElementChild?.remove();
+    });
+    es.addEventListener('alarm', (ev) => {
+      try {
+        const a = JSON.parse((ev as MessageEvent<string>).data) as Alarm;
+        const tbody = alarmsBox.querySelector('tbody');
+        if (!tbody) replace(alarmsBox, alarmTable([a]));
+        else tbody.prepend(alarmTable([a]).querySelector('tbody tr')!);
+      } catch {
+        // ignore a malformed event
+      }
+    });
+  };
+  // EventSource cannot send headers, and the API takes no token in a URL:
+  // a one-use ticket, asked for with the token in the header, opens the
+  // stream. A ticket cannot reopen it, so on an error the page closes the
+  // stream and opens another with a new ticket, waiting longer each time.
+  let es: EventSource | undefined;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let failures = 0;
+  ctx.onCleanup(() => {
+    es?.close();
+    clearTimeout(timer);
   });
-  es.addEventListener('alarm', (ev) => {
+  const again = () => {
+    if (ctx.signal.aborted) return;
+    timer = setTimeout(() => void connect(), Math.min(30_000, 1000 * 2 ** failures++));
+  };
+  const connect = async () => {
+    let ticket: string;
     try {
-      const a = JSON.parse((ev as MessageEvent<string>).data) as Alarm;
-      const tbody = alarmsBox.querySelector('tbody');
-      if (!tbody) replace(alarmsBox, alarmTable([a]));
-      else tbody.prepend(alarmTable([a]).querySelector('tbody tr')!);
-    } catch {
-      // ignore a malformed event
+      ticket = (await postJSON<{ ticket: string }>('/stream/ticket'))?.ticket ?? '';
+    } catch (e) {
+      if (e instanceof ApiError && (e.status === 401 || e.status === 403)) return setState('closed');
+      setState('reconnecting');
+      return again();
     }
-  });
+    if (ctx.signal.aborted) return;
+    es = new EventSource(`/api/v1/stream${qs({ enterprise: id, ticket })}`);
+    listen(es);
+    es.addEventListener('open', () => {
+      failures = 0;
+      setState('live');
+    });
+    es.addEventListener('error', () => {
+      es?.close();
+      setState('reconnecting');
+      again();
+    });
+  };
+  void connect();
 }
 

@@ -141,14 +141,16 @@ export interface WorkOrder {
   note?: string;
   leak_start?: string;
   leak_flow_m3h: number;
-  water_lost_m3: number;
+  /** null when the order's leak start or flow are out of bounds (see invalid) */
+  water_lost_m3: number | null;
+  invalid?: string;
 }
 
 export interface LeakEntry {
   alarm: Alarm;
   leak: { alarm: number; network: string; start: string; detected?: string; raised: string; flow_m3h: number; candidates: LeakCandidate[] };
   work_order?: WorkOrder;
-  water_lost_m3: number;
+  water_lost_m3: number | null;
 }
 
 export interface ZoneSeries {
