@@ -348,7 +348,7 @@ func (w *ackWriter) flush() {
 func (h *hook) ID() string { return "shuixiao-devices" }
 
 func (h *hook) Provides(x byte) bool {
-	return bytes.Contains([]byte{mqtt.OnConnect, mqtt.OnConnectAuthenticate, mqtt.OnSessionEstablished,
+	return bytes.Contains([]byte{mqtt.OnConnect, mqtt.OnConnectAuthenticate, mqtt.OnSessionEstablish,
 		mqtt.OnACLCheck, mqtt.OnPublish, mqtt.OnSubscribed, mqtt.OnUnsubscribed, mqtt.OnDisconnect}, []byte{x})
 }
 
@@ -417,10 +417,14 @@ func (h *hook) OnConnectAuthenticate(cl *mqtt.Client, pk packets.Packet) bool {
 	return true
 }
 
-// OnSessionEstablished keeps one connection per device: a newer one takes
+// OnSessionEstablish keeps one connection per device: a newer one takes
 // over, and the older is disconnected (0x8E Session taken over). mochi does
-// this itself only for a reused client ID.
-func (h *hook) OnSessionEstablished(cl *mqtt.Client, pk packets.Packet) {
+// this itself only for a reused client ID. It runs before the CONNACK (not
+// in OnSessionEstablished, after it), so that of two connections the one
+// answered later is the one kept: registered after the CONNACK, a slow
+// first session could register after a second that its device opened once
+// the first was answered, and disconnect the newer one.
+func (h *hook) OnSessionEstablish(cl *mqtt.Client, pk packets.Packet) {
 	if cl.Net.Inline {
 		return
 	}
