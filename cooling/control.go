@@ -2,8 +2,9 @@ package cooling
 
 import (
 	"fmt"
-	"github.com/shuixiao/shuixiao/sensor"
 	"math"
+
+	"github.com/shuixiao/shuixiao/sensor"
 )
 
 // Reading, Alarm and Severity are the control packages' shared types.

@@ -1,8 +1,9 @@
 package dosing
 
 import (
-	"github.com/shuixiao/shuixiao/sensor"
 	"math"
+
+	"github.com/shuixiao/shuixiao/sensor"
 )
 
 // Reading, Alarm and Severity are the control packages' shared types.

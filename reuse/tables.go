@@ -3,9 +3,10 @@ package reuse
 import (
 	"embed"
 	"fmt"
-	"github.com/shuixiao/shuixiao/internal/table"
 	"strconv"
 	"strings"
+
+	"github.com/shuixiao/shuixiao/internal/table"
 )
 
 //go:embed data/*.csv

@@ -13,11 +13,12 @@ import (
 	"sync"
 	"time"
 
-	"github.com/shuixiao/shuixiao/reading"
 	"github.com/transparency-dev/merkle/compact"
 	"github.com/transparency-dev/merkle/rfc6962"
 	"github.com/transparency-dev/tessera/api/layout"
 	"golang.org/x/mod/sumdb/note"
+
+	"github.com/shuixiao/shuixiao/reading"
 )
 
 // ProblemKind classifies an audit failure. Every problem is evidence of

@@ -7,8 +7,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shuixiao/shuixiao/reading"
 	"golang.org/x/mod/sumdb/note"
+
+	"github.com/shuixiao/shuixiao/reading"
 )
 
 // signCommand signs a command entry with the given key (the log key, or a forger's).

@@ -6,12 +6,13 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/shuixiao/shuixiao/reading"
 	f_log "github.com/transparency-dev/formats/log"
 	"github.com/transparency-dev/formats/proof"
 	mproof "github.com/transparency-dev/merkle/proof"
 	"github.com/transparency-dev/merkle/rfc6962"
 	"golang.org/x/mod/sumdb/note"
+
+	"github.com/shuixiao/shuixiao/reading"
 )
 
 // MaxReceiptSize bounds a receipt file.

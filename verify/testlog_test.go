@@ -12,11 +12,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shuixiao/shuixiao/reading"
 	f_log "github.com/transparency-dev/formats/log"
 	f_note "github.com/transparency-dev/formats/note"
 	"github.com/transparency-dev/formats/proof"
 	"golang.org/x/mod/sumdb/note"
+
+	"github.com/shuixiao/shuixiao/reading"
 )
 
 // The helpers below build tlog-tiles logs straight from RFC 6962 §2.1

@@ -11,10 +11,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shuixiao/shuixiao/reading"
 	mproof "github.com/transparency-dev/merkle/proof"
 	"github.com/transparency-dev/merkle/rfc6962"
 	"golang.org/x/mod/sumdb/note"
+
+	"github.com/shuixiao/shuixiao/reading"
 )
 
 const origin = "test.log/v1"

@@ -14,10 +14,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shuixiao/shuixiao/ledger"
+	"golang.org/x/mod/sumdb/note"
+
+	"github.com/shuixiao/shuixiao/internal/ledger"
 	"github.com/shuixiao/shuixiao/reading"
 	"github.com/shuixiao/shuixiao/verify"
-	"golang.org/x/mod/sumdb/note"
 )
 
 // The console verifies receipts in the browser (src/verify). Its unit tests

@@ -20,8 +20,8 @@ import (
 
 	"golang.org/x/mod/sumdb/note"
 
-	"github.com/shuixiao/shuixiao/ledger"
-	"github.com/shuixiao/shuixiao/store/sqlite"
+	"github.com/shuixiao/shuixiao/internal/ledger"
+	"github.com/shuixiao/shuixiao/internal/store/sqlite"
 	"github.com/shuixiao/shuixiao/verify"
 )
 

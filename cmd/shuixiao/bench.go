@@ -25,7 +25,7 @@ import (
 
 	"golang.org/x/mod/sumdb/note"
 
-	"github.com/shuixiao/shuixiao/broker"
+	"github.com/shuixiao/shuixiao/internal/broker"
 	"github.com/shuixiao/shuixiao/meter"
 	"github.com/shuixiao/shuixiao/reading"
 )

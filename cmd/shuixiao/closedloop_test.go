@@ -15,10 +15,10 @@ import (
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/shuixiao/shuixiao/command"
-	"github.com/shuixiao/shuixiao/control"
+	"github.com/shuixiao/shuixiao/internal/control"
+	"github.com/shuixiao/shuixiao/internal/sim"
 	"github.com/shuixiao/shuixiao/meter"
 	"github.com/shuixiao/shuixiao/reading"
-	"github.com/shuixiao/shuixiao/sim"
 	"github.com/shuixiao/shuixiao/verify"
 )
 

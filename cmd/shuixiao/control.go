@@ -9,10 +9,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/shuixiao/shuixiao/actuate"
 	"github.com/shuixiao/shuixiao/alarm"
-	"github.com/shuixiao/shuixiao/control"
-	"github.com/shuixiao/shuixiao/ingest"
+	"github.com/shuixiao/shuixiao/internal/actuate"
+	"github.com/shuixiao/shuixiao/internal/control"
+	"github.com/shuixiao/shuixiao/internal/ingest"
 	"github.com/shuixiao/shuixiao/reading"
 	"github.com/shuixiao/shuixiao/verify"
 )

@@ -16,9 +16,9 @@ import (
 	paho "github.com/eclipse/paho.mqtt.golang"
 	"golang.org/x/mod/sumdb/note"
 
-	"github.com/shuixiao/shuixiao/broker"
-	"github.com/shuixiao/shuixiao/ledger"
-	"github.com/shuixiao/shuixiao/store/sqlite"
+	"github.com/shuixiao/shuixiao/internal/broker"
+	"github.com/shuixiao/shuixiao/internal/ledger"
+	"github.com/shuixiao/shuixiao/internal/store/sqlite"
 	"github.com/shuixiao/shuixiao/verify"
 )
 

@@ -15,10 +15,10 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/shuixiao/shuixiao/broker"
+	"github.com/shuixiao/shuixiao/internal/broker"
+	"github.com/shuixiao/shuixiao/internal/ledger"
 	"github.com/shuixiao/shuixiao/internal/localca"
-	"github.com/shuixiao/shuixiao/ledger"
-	"github.com/shuixiao/shuixiao/sim"
+	"github.com/shuixiao/shuixiao/internal/sim"
 )
 
 func init() {

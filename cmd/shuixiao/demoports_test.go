@@ -19,7 +19,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shuixiao/shuixiao/sim"
+	"github.com/shuixiao/shuixiao/internal/sim"
 	"github.com/shuixiao/shuixiao/web"
 )
 

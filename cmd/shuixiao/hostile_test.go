@@ -22,9 +22,9 @@ import (
 	paho5 "github.com/eclipse/paho.golang/paho"
 
 	"github.com/shuixiao/shuixiao/alarm"
-	"github.com/shuixiao/shuixiao/broker"
+	"github.com/shuixiao/shuixiao/internal/broker"
+	"github.com/shuixiao/shuixiao/internal/store"
 	"github.com/shuixiao/shuixiao/rejection"
-	"github.com/shuixiao/shuixiao/store"
 )
 
 // Tests of issue 13: what a stranger (or a careless client) sends on

@@ -16,8 +16,9 @@ var libraryPackages = []string{
 // serverPackages are the running platform's; a library importing one of
 // them (or anything under internal/ but the table reader) is a layering error.
 var serverPackages = []string{
-	"api", "broker", "ingest", "ledger", "store", "store/sqlite", "store/storetest", "netmon",
-	"control", "actuate", "sim", "web", "cmd/shuixiao", "store/aggregate", "store/chunk",
+	"internal/api", "internal/broker", "internal/ingest", "internal/ledger", "internal/store",
+	"internal/store/sqlite", "internal/store/storetest", "internal/store/aggregate", "internal/store/chunk",
+	"internal/netmon", "internal/control", "internal/actuate", "internal/sim", "web", "cmd/shuixiao",
 }
 
 func TestLibraryImports(t *testing.T) {

@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shuixiao/shuixiao/netmon"
-	"github.com/shuixiao/shuixiao/sim"
+	"github.com/shuixiao/shuixiao/internal/netmon"
+	"github.com/shuixiao/shuixiao/internal/sim"
 )
 
 // TestParkNetworkThroughTheServer runs the simulator's park network against

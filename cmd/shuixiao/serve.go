@@ -16,8 +16,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/shuixiao/shuixiao/broker"
-	"github.com/shuixiao/shuixiao/ingest"
+	"github.com/shuixiao/shuixiao/internal/broker"
+	"github.com/shuixiao/shuixiao/internal/ingest"
 )
 
 func init() {

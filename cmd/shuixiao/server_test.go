@@ -17,7 +17,7 @@ import (
 	paho5 "github.com/eclipse/paho.golang/paho"
 	"golang.org/x/mod/sumdb/note"
 
-	"github.com/shuixiao/shuixiao/broker"
+	"github.com/shuixiao/shuixiao/internal/broker"
 	"github.com/shuixiao/shuixiao/meter"
 	"github.com/shuixiao/shuixiao/reading"
 	"github.com/shuixiao/shuixiao/verify"

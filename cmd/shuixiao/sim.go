@@ -16,8 +16,8 @@ import (
 	"time"
 
 	"github.com/shuixiao/shuixiao/internal/localca"
+	"github.com/shuixiao/shuixiao/internal/sim"
 	"github.com/shuixiao/shuixiao/meter"
-	"github.com/shuixiao/shuixiao/sim"
 )
 
 func init() {

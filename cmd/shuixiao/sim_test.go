@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shuixiao/shuixiao/sim"
+	"github.com/shuixiao/shuixiao/internal/sim"
 )
 
 // TestSimAgainstServer runs the simulator against the real server in this

@@ -18,7 +18,7 @@ import (
 	paho5 "github.com/eclipse/paho.golang/paho"
 
 	"github.com/shuixiao/shuixiao/internal/localca"
-	"github.com/shuixiao/shuixiao/sim"
+	"github.com/shuixiao/shuixiao/internal/sim"
 )
 
 // TestServeTLS: with a certificate from a local CA the server answers

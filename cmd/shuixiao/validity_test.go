@@ -16,8 +16,8 @@ import (
 	paho5 "github.com/eclipse/paho.golang/paho"
 	"golang.org/x/mod/sumdb/note"
 
-	"github.com/shuixiao/shuixiao/broker"
-	"github.com/shuixiao/shuixiao/ledger"
+	"github.com/shuixiao/shuixiao/internal/broker"
+	"github.com/shuixiao/shuixiao/internal/ledger"
 	"github.com/shuixiao/shuixiao/reading"
 )
 

@@ -12,9 +12,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shuixiao/shuixiao/ledger"
-	"github.com/shuixiao/shuixiao/reading"
 	"golang.org/x/mod/sumdb/note"
+
+	"github.com/shuixiao/shuixiao/internal/ledger"
+	"github.com/shuixiao/shuixiao/reading"
 )
 
 // cmdLedger is a witnessed ledger built for the command tests.

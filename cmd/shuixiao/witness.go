@@ -14,8 +14,9 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/shuixiao/shuixiao/ledger"
 	"golang.org/x/mod/sumdb/note"
+
+	"github.com/shuixiao/shuixiao/internal/ledger"
 )
 
 func init() {

@@ -17,10 +17,10 @@ import (
 	"time"
 
 	"github.com/shuixiao/shuixiao/alarm"
-	"github.com/shuixiao/shuixiao/ingest"
+	"github.com/shuixiao/shuixiao/internal/ingest"
+	"github.com/shuixiao/shuixiao/internal/store"
 	"github.com/shuixiao/shuixiao/meter"
 	"github.com/shuixiao/shuixiao/quarantine"
-	"github.com/shuixiao/shuixiao/store"
 )
 
 // Kinds of alarms raised here.

@@ -12,12 +12,12 @@ import (
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/shuixiao/shuixiao/alarm"
-	"github.com/shuixiao/shuixiao/ingest"
+	"github.com/shuixiao/shuixiao/internal/ingest"
+	"github.com/shuixiao/shuixiao/internal/store"
+	"github.com/shuixiao/shuixiao/internal/store/sqlite"
 	"github.com/shuixiao/shuixiao/meter"
 	"github.com/shuixiao/shuixiao/reading"
 	"github.com/shuixiao/shuixiao/rejection"
-	"github.com/shuixiao/shuixiao/store"
-	"github.com/shuixiao/shuixiao/store/sqlite"
 )
 
 type clock struct {

@@ -8,8 +8,8 @@ import (
 
 	"github.com/shuixiao/shuixiao/alarm"
 	"github.com/shuixiao/shuixiao/balance"
+	"github.com/shuixiao/shuixiao/internal/store"
 	"github.com/shuixiao/shuixiao/meter"
-	"github.com/shuixiao/shuixiao/store"
 )
 
 // KindBalance is an enterprise whose level-1 intake and level-2 meters

@@ -16,9 +16,9 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/shuixiao/shuixiao/ingest"
+	"github.com/shuixiao/shuixiao/internal/ingest"
+	"github.com/shuixiao/shuixiao/internal/store"
 	"github.com/shuixiao/shuixiao/meter"
-	"github.com/shuixiao/shuixiao/store"
 )
 
 // MinPasswordLen is the shortest MQTT password a meter may be given.

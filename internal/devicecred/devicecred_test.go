@@ -10,10 +10,10 @@ import (
 
 	"golang.org/x/mod/sumdb/note"
 
-	"github.com/shuixiao/shuixiao/ingest"
+	"github.com/shuixiao/shuixiao/internal/ingest"
+	"github.com/shuixiao/shuixiao/internal/store/sqlite"
 	"github.com/shuixiao/shuixiao/meter"
 	"github.com/shuixiao/shuixiao/reading"
-	"github.com/shuixiao/shuixiao/store/sqlite"
 )
 
 // setup opens a real store with meters M-1 and M-2 on one point.

@@ -16,12 +16,12 @@ import (
 	"sync"
 	"time"
 
+	"github.com/shuixiao/shuixiao/internal/netmon"
 	"github.com/shuixiao/shuixiao/internal/refusal"
+	"github.com/shuixiao/shuixiao/internal/store"
 	"github.com/shuixiao/shuixiao/meter"
-	"github.com/shuixiao/shuixiao/netmon"
 	"github.com/shuixiao/shuixiao/network"
 	"github.com/shuixiao/shuixiao/reading"
-	"github.com/shuixiao/shuixiao/store"
 )
 
 // Errors classifying a refused registration; the error's text says why.

@@ -7,9 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shuixiao/shuixiao/internal/netmon/netmontest"
 	"github.com/shuixiao/shuixiao/internal/netreg"
-	"github.com/shuixiao/shuixiao/netmon/netmontest"
-	"github.com/shuixiao/shuixiao/sim/parknet"
+	"github.com/shuixiao/shuixiao/internal/sim/parknet"
 )
 
 // reloads counts the monitor's reloads.

@@ -1,0 +1,49 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/shuixiao/shuixiao/internal/store"
+	"github.com/shuixiao/shuixiao/meter"
+	"github.com/shuixiao/shuixiao/reading"
+)
+
+// ApplyKeyEntry makes a meter-key ledger entry's effect in the registry. It
+// is idempotent, because after a crash the store catches up by applying the
+// ledger's entries again. extra carries registry fields the ledger entry does
+// not (serial, model, reporting interval); it is zero during catch-up.
+func ApplyKeyEntry(ctx context.Context, reg store.Registry, ke *reading.KeyEntry, extra meter.Meter) error {
+	switch ke.Action {
+	case reading.ActionRegister:
+		m := meter.Meter{ID: ke.Meter, Point: ke.Point, Key: ke.Key, Signed: meter.SigningSite(ke.Signed),
+			Registered: ke.Time, Serial: extra.Serial, Model: extra.Model, Interval: extra.Interval}
+		err := reg.CreateMeter(ctx, m)
+		if !errors.Is(err, store.ErrExists) {
+			return err
+		}
+		old, err := reg.Meter(ctx, ke.Meter)
+		if err != nil {
+			return err
+		}
+		if old.Key == m.Key && old.Point == m.Point && !old.Revoked {
+			return nil // applied before
+		}
+		// A new key for a known meter ID: the later entry wins.
+		if m.Interval == 0 {
+			m.Interval = old.Interval
+		}
+		return reg.UpdateMeter(ctx, m)
+	case reading.ActionRevoke:
+		old, err := reg.Meter(ctx, ke.Meter)
+		if err != nil {
+			return fmt.Errorf("revoke %s: %w", ke.Meter, err)
+		}
+		if old.Revoked {
+			return nil
+		}
+		return reg.RevokeMeter(ctx, ke.Meter)
+	}
+	return fmt.Errorf("key entry for %s: unknown action %q", ke.Meter, ke.Action)
+}
