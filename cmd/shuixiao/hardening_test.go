@@ -39,15 +39,7 @@ func (b *syncBuffer) String() string {
 // one log line, and removing admin.token mints a new admin token.
 func TestRevokedAdminTokenStarts(t *testing.T) {
 	dir := t.TempDir()
-	open := func(log *syncBuffer) *server {
-		t.Helper()
-		s, err := openServer(context.Background(), serverConfig{Data: dir, HTTPAddr: "127.0.0.1:0", MQTTAddr: "127.0.0.1:0",
-			Logger: slog.New(slog.NewTextHandler(log, nil))})
-		if err != nil {
-			t.Fatalf("start: %v", err)
-		}
-		return s
-	}
+	open := func(log *syncBuffer) *server { return openLogged(t, dir, log) }
 	s := open(&syncBuffer{})
 	first := s.token
 	var me struct{ ID string }
@@ -75,6 +67,50 @@ func TestRevokedAdminTokenStarts(t *testing.T) {
 	must(t, s.client(s.token).get("/api/v1/me", &me))
 	if code, _ := s.client(first).do("GET", "/api/v1/me", nil, nil); code != 401 {
 		t.Errorf("the revoked admin token answers %d after a new one was minted", code)
+	}
+}
+
+// openLogged opens a server on dir with free ports, logging to log.
+func openLogged(t *testing.T, dir string, log *syncBuffer) *server {
+	t.Helper()
+	s, err := openServer(context.Background(), serverConfig{Data: dir, HTTPAddr: "127.0.0.1:0", MQTTAddr: "127.0.0.1:0",
+		Logger: slog.New(slog.NewTextHandler(log, nil))})
+	if err != nil {
+		t.Fatalf("start: %v", err)
+	}
+	return s
+}
+
+// TestDamagedAdminTokenFileStarts: an admin.token emptied or cut short (a
+// crash while it was written, a full disk) used to stop the server from
+// starting. It is set aside, a new admin token is minted and works, and the
+// token of the damaged file's predecessor is retired.
+func TestDamagedAdminTokenFileStarts(t *testing.T) {
+	dir := t.TempDir()
+	open := func(log *syncBuffer) *server { return openLogged(t, dir, log) }
+	s := open(&syncBuffer{})
+	first := s.token
+	s.Close(context.Background())
+	for _, damaged := range []string{"", first[:7]} {
+		must(t, os.WriteFile(filepath.Join(dir, adminTokenFile), []byte(damaged), 0o600))
+		var log syncBuffer
+		s = open(&log)
+		if s.token == "" || s.token == first || !strings.Contains(log.String(), "admin token file was damaged") {
+			t.Fatalf("after a damaged file %q: token %q, log:\n%s", damaged, s.token, log.String())
+		}
+		must(t, s.client(s.token).get("/api/v1/me", nil))
+		if code, _ := s.client(first).do("GET", "/api/v1/me", nil, nil); code != 401 {
+			t.Errorf("the earlier admin token answers %d after a new one was minted", code)
+		}
+		b, err := os.ReadFile(filepath.Join(dir, adminTokenFile))
+		if err != nil || strings.TrimSpace(string(b)) != s.token {
+			t.Errorf("admin.token holds %q, %v; want the new token", b, err)
+		}
+		s.Close(context.Background())
+	}
+	aside, _ := filepath.Glob(filepath.Join(dir, adminTokenFile+".damaged-*"))
+	if len(aside) == 0 {
+		t.Errorf("no damaged file set aside")
 	}
 }
 

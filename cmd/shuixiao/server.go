@@ -23,6 +23,7 @@ import (
 	"github.com/shuixiao/shuixiao/internal/actuate"
 	"github.com/shuixiao/shuixiao/internal/alarmwatch"
 	"github.com/shuixiao/shuixiao/internal/api"
+	"github.com/shuixiao/shuixiao/internal/atomicfile"
 	"github.com/shuixiao/shuixiao/internal/broker"
 	"github.com/shuixiao/shuixiao/internal/devicecred"
 	"github.com/shuixiao/shuixiao/internal/ingest"
@@ -415,17 +416,32 @@ func (s *server) ensureAdminToken(ctx context.Context) error {
 		switch {
 		case err == nil:
 			secret = strings.TrimSpace(string(b))
+			if len(secret) < minAdminSecret {
+				// Emptied or cut short (a crash while an older build wrote
+				// it, a full disk): the secret it held is lost either way.
+				// Keep the file for inspection and mint a new token rather
+				// than refuse to start.
+				aside := fmt.Sprintf("%s.damaged-%s", path, time.Now().UTC().Format("20060102T150405.000000000Z"))
+				if err := os.Rename(path, aside); err != nil {
+					return fmt.Errorf("set aside damaged admin token: %w", err)
+				}
+				if secret, err = newAdminTokenFile(path); err != nil {
+					return err
+				}
+				s.cfg.Logger.Warn("管理员令牌文件已损坏（少于 16 个字符），已另存并生成新的管理员令牌 / "+
+					"the admin token file was damaged (under 16 characters); it was set aside and a new admin token minted",
+					"file", path, "set_aside", aside)
+			}
 		case errors.Is(err, os.ErrNotExist):
-			secret = api.NewSecret()
-			if err := os.WriteFile(path, []byte(secret+"\n"), 0o600); err != nil {
-				return fmt.Errorf("write admin token: %w", err)
+			if secret, err = newAdminTokenFile(path); err != nil {
+				return err
 			}
 		default:
 			return fmt.Errorf("read admin token: %w", err)
 		}
 	}
-	if len(secret) < 16 {
-		return fmt.Errorf("admin token must have at least 16 characters")
+	if len(secret) < minAdminSecret {
+		return fmt.Errorf("SHUIXIAO_ADMIN_TOKEN must have at least %d characters", minAdminSecret)
 	}
 	s.token = secret
 	h := store.HashToken(secret)
@@ -472,6 +488,19 @@ func (s *server) auditStartup(ctx context.Context, action, tokenID string) error
 	_, err := s.store.AppendAudit(ctx, store.AuditRecord{Time: time.Now(), Action: action, Target: tokenID,
 		Status: http.StatusOK, Remote: "local", Detail: "admin token of the data directory"})
 	return err
+}
+
+// minAdminSecret is the shortest admin secret accepted.
+const minAdminSecret = 16
+
+// newAdminTokenFile makes a new admin secret and writes it to path
+// atomically (mode 0600), so that a crash leaves no half-written token.
+func newAdminTokenFile(path string) (string, error) {
+	secret := api.NewSecret()
+	if err := atomicfile.Write(path, []byte(secret+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("write admin token: %w", err)
+	}
+	return secret, nil
 }
 
 // dataDirAdmin names the admin token that the data directory's admin.token holds.

@@ -13,6 +13,8 @@ import (
 	"unicode"
 
 	"golang.org/x/mod/sumdb/note"
+
+	"github.com/shuixiao/shuixiao/internal/atomicfile"
 )
 
 // noteKeyPair is an Ed25519 note key held in two files: the private key
@@ -66,7 +68,7 @@ func loadOrCreateKey(privPath, pubPath, name string, publish func(string) (strin
 	pub, err := os.ReadFile(pubPath)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		if err := writeFileAtomic(pubPath, []byte(published+"\n"), 0o644); err != nil {
+		if err := atomicfile.Write(pubPath, []byte(published+"\n"), 0o644); err != nil {
 			return noteKeyPair{}, err
 		}
 	case err != nil:
@@ -94,10 +96,10 @@ func createKey(privPath, pubPath, name string, publish func(string) (string, err
 	}
 	// The private key is written first and exclusively: a concurrent first
 	// start must not end with two processes holding different keys.
-	if err := writeFileExclusive(privPath, []byte(skey+"\n"), 0o600); err != nil {
+	if err := atomicfile.Create(privPath, []byte(skey+"\n"), 0o600); err != nil {
 		return noteKeyPair{}, err
 	}
-	if err := writeFileAtomic(pubPath, []byte(published+"\n"), 0o644); err != nil {
+	if err := atomicfile.Write(pubPath, []byte(published+"\n"), 0o644); err != nil {
 		return noteKeyPair{}, err
 	}
 	return noteKeyPair{skey: skey, vkey: vkey}, nil
@@ -135,67 +137,4 @@ func keyName(vkey string) string {
 func validKeyName(name string) bool {
 	return name != "" && !strings.ContainsRune(name, '+') && strings.IndexFunc(name, unicode.IsSpace) < 0 &&
 		strings.ToValidUTF8(name, "\uFFFD") == name
-}
-
-// writeFileExclusive creates path with data and mode, failing if it exists.
-// The data and the directory entry are synced before it returns.
-func writeFileExclusive(path string, data []byte, mode os.FileMode) error {
-	tmp, err := writeTemp(path, data, mode)
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp)
-	if err := os.Link(tmp, path); err != nil {
-		return fmt.Errorf("create %s: %w", path, err)
-	}
-	return syncDir(filepath.Dir(path))
-}
-
-// writeFileAtomic replaces path with data and mode atomically and durably.
-func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
-	tmp, err := writeTemp(path, data, mode)
-	if err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("replace %s: %w", path, err)
-	}
-	return syncDir(filepath.Dir(path))
-}
-
-func writeTemp(path string, data []byte, mode os.FileMode) (string, error) {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return "", fmt.Errorf("write %s: %w", path, err)
-	}
-	name := f.Name()
-	// CreateTemp makes the file 0600; widen only when asked (public keys).
-	err = f.Chmod(mode)
-	if err == nil {
-		_, err = f.Write(data)
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		os.Remove(name)
-		return "", fmt.Errorf("write %s: %w", path, err)
-	}
-	return name, nil
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("sync %s: %w", dir, err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("sync %s: %w", dir, err)
-	}
-	return nil
 }

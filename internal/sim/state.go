@@ -18,6 +18,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/shuixiao/shuixiao/internal/atomicfile"
 	"github.com/shuixiao/shuixiao/reading"
 )
 
@@ -100,7 +101,7 @@ func OpenStore(dir string, seed int64) (*Store, error) {
 		if _, err := rand.Read(secret); err != nil {
 			return nil, err
 		}
-		if err := writeFileAtomic(filepath.Join(dir, secretFile), secret, 0o600); err != nil {
+		if err := atomicfile.Write(filepath.Join(dir, secretFile), secret, 0o600); err != nil {
 			return nil, fmt.Errorf("state dir: %w", err)
 		}
 	case err != nil:
@@ -339,7 +340,7 @@ func (s *Store) Snapshot() error {
 	if err != nil {
 		return err
 	}
-	if err := writeFileAtomic(filepath.Join(s.dir, stateFile), raw, 0o600); err != nil {
+	if err := atomicfile.Write(filepath.Join(s.dir, stateFile), raw, 0o600); err != nil {
 		return fmt.Errorf("state snapshot: %w", err)
 	}
 	if err := s.jw.Flush(); err != nil {
@@ -364,30 +365,4 @@ func (s *Store) Close() error {
 	}
 	s.jw = nil
 	return err
-}
-
-// writeFileAtomic writes data to path through a synced temporary file and
-// a rename, so that a crash leaves the old or the new file, never half.
-func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(mode); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/shuixiao/shuixiao/internal/atomicfile"
 	"github.com/shuixiao/shuixiao/reading"
 )
 
@@ -229,7 +230,7 @@ func replaceEntry(path string, from, to []byte) error {
 	if err != nil {
 		return fmt.Errorf("tamper: %w", err)
 	}
-	if err := writeFileAtomic(path, out, info.Mode().Perm()); err != nil {
+	if err := atomicfile.Write(path, out, info.Mode().Perm()); err != nil {
 		return fmt.Errorf("tamper: %w", err)
 	}
 	return nil
