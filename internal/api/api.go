@@ -23,6 +23,7 @@ import (
 	"github.com/shuixiao/shuixiao/internal/netreg"
 	"github.com/shuixiao/shuixiao/internal/registry"
 	"github.com/shuixiao/shuixiao/internal/store"
+	"github.com/shuixiao/shuixiao/internal/throttle"
 )
 
 // Ledger is what the API needs of the ledger.
@@ -64,6 +65,9 @@ type Options struct {
 	// Requests is each token's request budget (default
 	// DefaultRequestLimit); over it, 429 with Retry-After.
 	Requests RequestLimit
+	// FailedAuth is each client host's budget of failed authentications;
+	// the zero value means DefaultFailedAuth, a negative Rate none.
+	FailedAuth throttle.Limit
 }
 
 // Server serves the API. It is an http.Handler for the /api/v1/ tree.
@@ -77,6 +81,8 @@ type Server struct {
 	meters   *registry.Meters
 	nets     *netreg.Registry // nil when the store keeps no networks
 	requests tokenLimiter
+	// authFails counts failed authentications per client host (serveAs).
+	authFails *throttle.Table
 	// authFailures bounds the failed authentications recorded in the audit log.
 	authFailures authFailureBucket
 }
@@ -107,6 +113,7 @@ func New(opts Options) *Server {
 		}
 		s.nets = netreg.New(ns, mon, opts.Now)
 	}
+	s.authFails = throttle.New(s.authFailLimit(), maxAuthHosts)
 	s.routes()
 	return s
 }

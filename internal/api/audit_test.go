@@ -15,8 +15,10 @@ import (
 	"time"
 
 	"github.com/shuixiao/shuixiao/internal/api"
+	"github.com/shuixiao/shuixiao/internal/netmon/netmontest"
 	"github.com/shuixiao/shuixiao/internal/store"
 	"github.com/shuixiao/shuixiao/internal/store/sqlite"
+	"github.com/shuixiao/shuixiao/internal/throttle"
 	"github.com/shuixiao/shuixiao/meter"
 )
 
@@ -61,7 +63,9 @@ func auditServer(t *testing.T) (*httptest.Server, *sqlite.Store, map[string]stri
 		}
 	}
 	clk := &testClock{t: time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC)}
-	srv := httptest.NewServer(api.New(api.Options{Store: st, Now: clk.Now, Logger: quiet}))
+	// The per-host throttle of failed authentications (TestFailedAuthThrottled)
+	// is off here, so that the audit log's own bound is what is measured.
+	srv := httptest.NewServer(api.New(api.Options{Store: st, Now: clk.Now, Logger: quiet, FailedAuth: throttle.Limit{Rate: -1}}))
 	t.Cleanup(srv.Close)
 	return srv, st, tok, clk
 }
@@ -162,6 +166,39 @@ func TestAuditEveryWriteRoute(t *testing.T) {
 	if len(want) > 0 {
 		t.Errorf("write routes without an audit record: %v", want)
 	}
+}
+
+// TestFailedAuthThrottled: a host that keeps presenting unknown tokens is
+// answered 429 with Retry-After once past its budget, before any look-up,
+// also for a good token from the same host, until the budget refills.
+func TestFailedAuthThrottled(t *testing.T) {
+	p := netmontest.NewPark(t, t.TempDir(), 1, 1, false)
+	clk := netmontest.NewFakeNow(time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC))
+	srv := httptest.NewServer(api.New(api.Options{Store: p.Store, Now: clk.Now, Logger: quiet,
+		FailedAuth: throttle.Limit{Rate: 0.5, Burst: 5}}))
+	t.Cleanup(srv.Close)
+	admin := client{t: t, base: srv.URL + "/api/v1", token: tokens(t, p.Store)["admin"]}
+	stranger := client{t: t, base: srv.URL + "/api/v1", token: "sx_not-a-token"}
+	for i := 0; i < 5; i++ {
+		stranger.expect(http.StatusUnauthorized, "GET", "/parks", nil, nil)
+	}
+	req, _ := http.NewRequest("GET", srv.URL+"/api/v1/parks", nil)
+	req.Header.Set("Authorization", "Bearer sx_not-a-token")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") != "3" {
+		t.Errorf("past the budget: HTTP %d, Retry-After %q; want 429 and 3", resp.StatusCode, resp.Header.Get("Retry-After"))
+	}
+	admin.expect(http.StatusTooManyRequests, "GET", "/parks", nil, nil)
+	clk.Set(clk.Now().Add(2 * time.Second)) // too early: Retry-After said 3 s, and the wait starts again
+	admin.expect(http.StatusTooManyRequests, "GET", "/parks", nil, nil)
+	clk.Set(clk.Now().Add(3 * time.Second))
+	admin.expect(http.StatusOK, "GET", "/parks", nil, nil)
+	stranger.expect(http.StatusUnauthorized, "GET", "/parks", nil, nil)
+	stranger.expect(http.StatusTooManyRequests, "GET", "/parks", nil, nil)
 }
 
 // TestAuditFailedAuthBounded: failed authentications are recorded up to the

@@ -5,12 +5,15 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
+	"math"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/shuixiao/shuixiao/internal/store"
+	"github.com/shuixiao/shuixiao/internal/throttle"
 	"github.com/shuixiao/shuixiao/meter"
 )
 
@@ -149,9 +152,20 @@ func (s *Server) authenticated(h func(http.ResponseWriter, *http.Request, *Princ
 
 // serveAs runs h as the token whose secret hashes to hash, or answers 401.
 func (s *Server) serveAs(w http.ResponseWriter, r *http.Request, hash [32]byte, h func(http.ResponseWriter, *http.Request, *Principal)) {
+	host := throttle.HostKey(r.RemoteAddr)
+	if over, _ := s.authFails.Over(host, s.opts.Now()); over {
+		// A host that keeps presenting unknown tokens is refused before any
+		// look-up: guessing costs it time, and the store nothing.
+		// throttle.Table marks a refusal by going half a token below
+		// empty: the host may try again once one and a half have refilled.
+		w.Header().Set("Retry-After", strconv.Itoa(max(1, int(math.Ceil(1.5/s.authFailLimit().Rate)))))
+		writeError(w, http.StatusTooManyRequests, "too many failed authentications from %s; retry later", host)
+		return
+	}
 	tok, err := s.lookupToken(r.Context(), hash)
 	if err != nil {
 		if errors.Is(err, store.ErrNotFound) {
+			s.authFails.Take(host, s.opts.Now())
 			s.failedAuth(r, "unknown or revoked token")
 			w.Header().Set("WWW-Authenticate", `Bearer realm="shuixiao", error="invalid_token"`)
 			writeError(w, http.StatusUnauthorized, "unknown or revoked token")

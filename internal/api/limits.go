@@ -8,6 +8,8 @@ import (
 	"time"
 
 	xrate "golang.org/x/time/rate"
+
+	"github.com/shuixiao/shuixiao/internal/throttle"
 )
 
 // RequestLimit is each token's budget of API requests: Burst at once, Rate
@@ -21,6 +23,21 @@ type RequestLimit struct {
 // DefaultRequestLimit is generous: a console page or a script registering
 // a thousand meters stays well inside it; a loop hammering the API does not.
 var DefaultRequestLimit = RequestLimit{Rate: 200, Burst: 2000}
+
+// DefaultFailedAuth is each client host's budget of failed authentications
+// (unknown or revoked tokens): 20 at once, then one every 2 s. Clients
+// behind one proxy share a host.
+var DefaultFailedAuth = throttle.Limit{Rate: 0.5, Burst: 20}
+
+// maxAuthHosts bounds the hosts whose failed authentications are counted.
+const maxAuthHosts = 10_000
+
+func (s *Server) authFailLimit() throttle.Limit {
+	if s.opts.FailedAuth == (throttle.Limit{}) {
+		return DefaultFailedAuth
+	}
+	return s.opts.FailedAuth
+}
 
 // tokenLimiter keeps one token bucket per API token. Tokens are created by
 // administrators, so the map is as bounded as the token table.

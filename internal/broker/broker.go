@@ -22,6 +22,7 @@ import (
 	"github.com/mochi-mqtt/server/v2/listeners"
 	"github.com/mochi-mqtt/server/v2/packets"
 
+	"github.com/shuixiao/shuixiao/internal/throttle"
 	"github.com/shuixiao/shuixiao/reading"
 )
 
@@ -172,8 +173,8 @@ type Broker struct {
 	ln    *listeners.Net
 
 	stats     counters
-	logins    *buckets // failed logins by host
-	publishes *buckets // publishes by device
+	logins    *throttle.Table // failed logins by host
+	publishes *throttle.Table // publishes by device
 
 	sessMu   sync.Mutex
 	sessions map[string]*mqtt.Client // device → its current connection
@@ -211,7 +212,7 @@ func New(opts Options) (*Broker, error) {
 	caps.MaximumClients = int64(opts.MaxClients)
 	srv := mqtt.New(&mqtt.Options{Capabilities: caps, Logger: logger, InlineClient: true})
 	b := &Broker{srv: srv, opts: opts, subs: map[string]int{}, sessions: map[string]*mqtt.Client{},
-		logins: newBuckets(opts.FailedLogins, maxThrottled), publishes: newBuckets(opts.Publishes, maxThrottled)}
+		logins: throttle.New(opts.FailedLogins, maxThrottled), publishes: throttle.New(opts.Publishes, maxThrottled)}
 	if err := srv.AddHook(&hook{b: b}, nil); err != nil {
 		return nil, fmt.Errorf("broker: %w", err)
 	}
@@ -366,7 +367,7 @@ func (h *hook) refused(device, reason, remote string) {
 func (h *hook) OnConnect(cl *mqtt.Client, pk packets.Packet) error {
 	connectSent(cl.Net.Conn)
 	host := hostKey(cl.Net.Remote)
-	if over, first := h.b.logins.over(host, time.Now()); over {
+	if over, first := h.b.logins.Over(host, time.Now()); over {
 		h.b.stats.loginsThrottled.Add(1)
 		if first {
 			h.refused("", "logins-throttled", cl.Net.Remote)
@@ -396,7 +397,7 @@ func (h *hook) OnConnect(cl *mqtt.Client, pk packets.Packet) error {
 // refusal, or, over the budget, reports now and then that the host is
 // throttled.
 func (h *hook) failedLogin(device, reason, remote string) {
-	ok, first := h.b.logins.take(hostKey(remote), time.Now())
+	ok, first := h.b.logins.Take(hostKey(remote), time.Now())
 	switch {
 	case ok:
 		h.refused(device, reason, remote)
@@ -509,7 +510,7 @@ func (h *hook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, er
 		return pk, nil
 	}
 	dev := string(cl.Properties.Username)
-	if ok, first := h.b.publishes.take(dev, time.Now()); !ok {
+	if ok, first := h.b.publishes.Take(dev, time.Now()); !ok {
 		h.b.stats.rateLimited.Add(1)
 		if first {
 			h.refused(dev, "rate-limited", cl.Net.Remote)

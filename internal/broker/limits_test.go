@@ -332,63 +332,6 @@ func TestPublishRateLimit(t *testing.T) {
 	}
 }
 
-func TestBucketsBounded(t *testing.T) {
-	bs := newBuckets(Limit{Rate: 1, Burst: 2}, 3)
-	now := time.Unix(1000, 0)
-	for _, k := range []string{"a", "b", "c"} {
-		bs.take(k, now)
-	}
-	// The table is full of buckets that still remember: a fourth key shares
-	// the overflow bucket.
-	for i := 0; i < 2; i++ {
-		if ok, _ := bs.take("d", now); !ok {
-			t.Fatalf("take %d of the overflow bucket refused", i)
-		}
-	}
-	if ok, first := bs.take("e", now); ok || !first {
-		t.Errorf("overflow bucket: ok %v first %v", ok, first)
-	}
-	if ok, first := bs.take("e", now); ok || first {
-		t.Errorf("second refusal: ok %v first %v", ok, first)
-	}
-	if len(bs.m) > 3+1 {
-		t.Errorf("%d buckets", len(bs.m))
-	}
-	// Once refilled, buckets are forgotten to make room.
-	later := now.Add(10 * time.Second)
-	if ok, _ := bs.take("f", later); !ok || len(bs.m) != 1 {
-		t.Errorf("after refill: %d buckets", len(bs.m))
-	}
-}
-
-func TestHostKey(t *testing.T) {
-	for in, want := range map[string]string{
-		"127.0.0.1:5555":             "127.0.0.1",
-		"[2001:db8:1:2:3:4:5:6]:883": "2001:db8:1:2::/64",
-		"[::1]:1":                    "::/64",
-		"pipe":                       "pipe",
-	} {
-		if got := hostKey(in); got != want {
-			t.Errorf("hostKey(%q) = %q, want %q", in, got, want)
-		}
-	}
-}
-
-func FuzzHostKey(f *testing.F) {
-	for _, s := range []string{"127.0.0.1:1", "[::1]:2", "[fe80::1%eth0]:3", "", ":", "[", "host:port:extra"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, remote string) {
-		k := hostKey(remote)
-		if len(k) > len(remote)+len("::/64") {
-			t.Fatalf("hostKey(%q) = %q grew", remote, k)
-		}
-		if hostKey(remote) != k {
-			t.Fatal("not deterministic")
-		}
-	})
-}
-
 // A stranger's refused connections cannot flood the log.
 func TestLogBounded(t *testing.T) {
 	var buf syncBuffer
@@ -426,18 +369,4 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
-}
-
-// BenchmarkPublishBudget is the cost each publish pays for its device's
-// budget.
-func BenchmarkPublishBudget(b *testing.B) {
-	bs := newBuckets(DefaultPublishes, maxThrottled)
-	devs := make([]string, 1000)
-	for i := range devs {
-		devs[i] = "HN-430300-" + strings.Repeat("0", 3) + string(rune('a'+i%26)) + string(rune('a'+i/26%26))
-	}
-	now := time.Now()
-	for i := 0; b.Loop(); i++ {
-		bs.take(devs[i%len(devs)], now.Add(time.Duration(i)*time.Microsecond))
-	}
 }
