@@ -131,15 +131,25 @@ func (l *Live) Committed(c *ingest.Committed) {
 		for _, v := range r.Values {
 			ev.Values[v.Channel] = v.Value
 		}
-		data, _ := json.Marshal(ev)
-		l.broadcast(liveEvent{kind: "reading", enterprise: c.Enterprise[i], data: data})
+		l.send("reading", c.Enterprise[i], ev)
 	}
 }
 
 // Alarm sends an alarm to the subscribers that may see it.
 func (l *Live) Alarm(a alarm.Alarm) {
-	data, _ := json.Marshal(a)
-	l.broadcast(liveEvent{kind: "alarm", enterprise: a.Enterprise, data: data})
+	l.send("alarm", a.Enterprise, a)
+}
+
+// send encodes v and broadcasts it. A value that cannot be encoded (a NaN
+// the validity rule should have kept out) is not sent as an empty event:
+// it is counted with the dropped ones and left out.
+func (l *Live) send(kind, enterprise string, v any) {
+	data, err := json.Marshal(v)
+	if err != nil {
+		l.dropped.Add(1)
+		return
+	}
+	l.broadcast(liveEvent{kind: kind, enterprise: enterprise, data: data})
 }
 
 // broadcast queues ev for every subscriber of its enterprise; one whose
