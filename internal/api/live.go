@@ -43,6 +43,8 @@ type Live struct {
 	subs     map[*subscriber]struct{}
 	perToken map[string]int
 	dropped  atomic.Uint64
+	// unencodable counts events left out because they could not be encoded.
+	unencodable atomic.Uint64
 }
 
 // Defaults of Live's caps.
@@ -142,11 +144,11 @@ func (l *Live) Alarm(a alarm.Alarm) {
 
 // send encodes v and broadcasts it. A value that cannot be encoded (a NaN
 // the validity rule should have kept out) is not sent as an empty event:
-// it is counted with the dropped ones and left out.
+// it is counted and left out.
 func (l *Live) send(kind, enterprise string, v any) {
 	data, err := json.Marshal(v)
 	if err != nil {
-		l.dropped.Add(1)
+		l.unencodable.Add(1)
 		return
 	}
 	l.broadcast(liveEvent{kind: kind, enterprise: enterprise, data: data})
