@@ -19,6 +19,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/shuixiao/shuixiao/internal/dispatch"
 	"github.com/shuixiao/shuixiao/internal/ingest"
 	"github.com/shuixiao/shuixiao/internal/netreg"
 	"github.com/shuixiao/shuixiao/internal/registry"
@@ -72,14 +73,16 @@ type Options struct {
 
 // Server serves the API. It is an http.Handler for the /api/v1/ tree.
 type Server struct {
-	opts     Options
-	mux      *http.ServeMux
-	started  time.Time
-	tokens   tokenCache
-	tickets  ticketBook
-	cache    ttlCache
-	meters   *registry.Meters
-	nets     *netreg.Registry // nil when the store keeps no networks
+	opts    Options
+	mux     *http.ServeMux
+	started time.Time
+	tokens  tokenCache
+	tickets ticketBook
+	cache   ttlCache
+	meters  *registry.Meters
+	nets    *netreg.Registry // nil when the store keeps no networks
+	// dispatch makes and changes work orders; nil with nets.
+	dispatch *dispatch.Dispatch
 	requests tokenLimiter
 	// authFails counts failed authentications per client host (serveAs).
 	authFails *throttle.Table
@@ -112,6 +115,9 @@ func New(opts Options) *Server {
 			mon = opts.Networks
 		}
 		s.nets = netreg.New(ns, mon, opts.Now)
+		if ds, ok := opts.Store.(dispatch.Store); ok {
+			s.dispatch = &dispatch.Dispatch{Store: ds, Nets: s.nets, Now: opts.Now, Notify: opts.Live.Alarm}
+		}
 	}
 	s.authFails = throttle.New(s.authFailLimit(), maxAuthHosts)
 	s.routes()

@@ -20,9 +20,6 @@ const (
 	// plausible maximum for a totaliser is 1e12 m³, meter/data/channels.csv),
 	// far below where products and sums of such numbers overflow.
 	maxMagnitude = 1e15
-	// maxLeakFlowM3H bounds a leak's outflow: above the flow of the largest
-	// water mains.
-	maxLeakFlowM3H = 100000
 )
 
 // Times outside [minTime, maxTime) are refused: a year-1 or year-9999 time

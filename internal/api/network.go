@@ -5,13 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/shuixiao/shuixiao/alarm"
+	"github.com/shuixiao/shuixiao/internal/dispatch"
 	"github.com/shuixiao/shuixiao/internal/netmon"
 	"github.com/shuixiao/shuixiao/internal/netreg"
 	"github.com/shuixiao/shuixiao/internal/store"
@@ -382,9 +381,7 @@ func (s *Server) networkLeaks(w http.ResponseWriter, r *http.Request, p *Princip
 			if !a.State.Open() {
 				end = a.Cleared
 			}
-			if leakInputsInvalid(ev.Start, ev.FlowM3H) == "" {
-				e.WaterLostM3 = finite(netmon.WaterLost(ev.Start, end, ev.FlowM3H, s.nets.Model(n).Clock()))
-			}
+			e.WaterLostM3 = s.dispatch.LeakLost(n, ev, end)
 		}
 		out = append(out, e)
 	}
@@ -401,51 +398,12 @@ type workOrderView struct {
 	Invalid     string   `json:"invalid,omitempty"`
 }
 
-// withWaterLost fills in the water an open work order's leak has lost so
-// far (a closed order keeps what was computed at its closing).
+// withWaterLost fills in the water an order's leak has lost (so far, for an
+// open order).
 func (s *Server) withWaterLost(ctx context.Context, wo workorder.Order) workOrderView {
 	v := workOrderView{Order: wo}
-	if v.Invalid = leakInputsInvalid(wo.LeakStart, wo.LeakFlowM3H); v.Invalid != "" {
-		return v
-	}
-	lost := wo.WaterLostM3
-	if wo.State != workorder.Closed {
-		lost = netmon.WaterLost(wo.LeakStart, s.opts.Now(), wo.LeakFlowM3H, s.networkClock(ctx, wo.Network))
-	}
-	if v.WaterLostM3 = finite(lost); v.WaterLostM3 == nil {
-		v.Invalid = "water lost is not finite"
-	}
+	v.WaterLostM3, v.Invalid = s.dispatch.WaterLost(ctx, wo)
 	return v
-}
-
-// leakInputsInvalid says why a leak's start or flow cannot give a water
-// lost ("" when they can): the bounds createWorkOrder checks.
-func leakInputsInvalid(start time.Time, flowM3H float64) string {
-	if !start.IsZero() && !timeInWindow(start) {
-		return fmt.Sprintf("leak start %s is outside %d–%d", start.Format(time.RFC3339), minTime.Year(), maxTime.Year()-1)
-	}
-	if checkNumber("leak flow", flowM3H, 0, maxLeakFlowM3H) != nil {
-		return fmt.Sprintf("leak flow %g m³/h is outside [0, %g]", flowM3H, float64(maxLeakFlowM3H))
-	}
-	return ""
-}
-
-// finite returns &x, or nil for NaN and ±Inf.
-func finite(x float64) *float64 {
-	if math.IsNaN(x) || math.IsInf(x, 0) {
-		return nil
-	}
-	return &x
-}
-
-// networkClock returns the clock of a network by ID.
-func (s *Server) networkClock(ctx context.Context, id string) netmon.Clock {
-	if ns, err := s.networks(); err == nil {
-		if n, err := ns.Network(ctx, id); err == nil {
-			return s.nets.Model(n).Clock()
-		}
-	}
-	return netmon.Clock{Speed: 1}
 }
 
 func (s *Server) listWorkOrders(w http.ResponseWriter, r *http.Request, p *Principal) {
@@ -552,8 +510,7 @@ func (s *Server) createWorkOrder(w http.ResponseWriter, r *http.Request, p *Prin
 		s.fail(w, r, errorf(http.StatusForbidden, "an auditor token cannot make work orders"))
 		return
 	}
-	ns, err := s.networks()
-	if err != nil {
+	if _, err := s.networks(); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -563,15 +520,13 @@ func (s *Server) createWorkOrder(w http.ResponseWriter, r *http.Request, p *Prin
 		Title       string    `json:"title"`
 		Note        string    `json:"note"`
 		LeakStart   time.Time `json:"leak_start"`
-		LeakFlowM3H float64   `json:"leak_flow_m3h" bounds:"0,100000"` // [0, maxLeakFlowM3H]
+		LeakFlowM3H float64   `json:"leak_flow_m3h" bounds:"0,100000"` // [0, workorder.MaxLeakFlowM3H]
 	}
 	if err := decode(r, &req); err != nil {
 		s.fail(w, r, err)
 		return
 	}
 	ctx := r.Context()
-	wo := workorder.Order{Network: req.Network, Alarm: req.Alarm, Title: req.Title, Note: req.Note,
-		Created: s.opts.Now(), CreatedBy: actor(p), LeakStart: req.LeakStart, LeakFlowM3H: req.LeakFlowM3H}
 	if req.Alarm != 0 {
 		a, err := s.opts.Store.Alarm(ctx, req.Alarm)
 		if err != nil {
@@ -582,51 +537,20 @@ func (s *Server) createWorkOrder(w http.ResponseWriter, r *http.Request, p *Prin
 			s.fail(w, r, forbidden())
 			return
 		}
-		ev, err := ns.LeakEvent(ctx, req.Alarm)
-		if errors.Is(err, store.ErrNotFound) {
-			s.fail(w, r, errorf(http.StatusBadRequest, "alarm %d is not a leak alarm of a network", req.Alarm))
-			return
-		}
-		if err != nil {
-			s.fail(w, r, err)
-			return
-		}
-		if wo.Network != "" && wo.Network != ev.Network {
-			s.fail(w, r, errorf(http.StatusBadRequest, "alarm %d belongs to network %s, not %s", req.Alarm, ev.Network, wo.Network))
-			return
-		}
-		wo.Network, wo.LeakStart, wo.LeakFlowM3H = ev.Network, ev.Start, ev.FlowM3H
-		if wo.Title == "" {
-			wo.Title = fmt.Sprintf("漏损抢修 / Leak repair: alarm %d", req.Alarm)
-			if len(ev.Candidates) > 0 {
-				wo.Title = fmt.Sprintf("漏损抢修 %s 附近 / Leak repair near pipe %s", ev.Candidates[0].Link, ev.Candidates[0].Link)
-			}
-		}
 	}
-	if wo.Network == "" {
-		s.fail(w, r, errorf(http.StatusBadRequest, "give the leak alarm (alarm) or the network (network) of the work order"))
-		return
-	}
-	n, err := s.networkByID(ctx, p, wo.Network)
+	wo, err := s.dispatch.Prepare(ctx, dispatch.Request{Alarm: req.Alarm, Network: req.Network, Title: req.Title, Note: req.Note,
+		LeakStart: req.LeakStart, LeakFlowM3H: req.LeakFlowM3H, By: actor(p)})
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	wo.Park, wo.Enterprise = n.Park, n.Enterprise
-	if err := wo.Validate(); err != nil {
-		s.fail(w, r, errorf(http.StatusBadRequest, "%v", err))
-		return
-	}
-	wo, err = ns.CreateWorkOrder(ctx, wo)
-	if err != nil {
+	if _, err := s.networkByID(ctx, p, wo.Network); err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	if wo.Alarm != 0 {
-		// The alarm is being handled.
-		if a, err := s.opts.Store.AckAlarm(ctx, wo.Alarm, actor(p), wo.Created, fmt.Sprintf("work order %d / 已派工单 %d", wo.ID, wo.ID)); err == nil {
-			s.opts.Live.Alarm(a)
-		}
+	if wo, err = s.dispatch.Create(ctx, wo); err != nil {
+		s.fail(w, r, err)
+		return
 	}
 	writeJSON(w, http.StatusCreated, s.withWaterLost(ctx, wo))
 }
@@ -636,11 +560,8 @@ func (s *Server) assignWorkOrder(w http.ResponseWriter, r *http.Request, p *Prin
 		Assignee string `json:"assignee"`
 		Note     string `json:"note"`
 	}
-	s.workOrderAction(w, r, p, &req, func(ctx context.Context, ns store.Networks, wo workorder.Order) (workorder.Order, error) {
-		if req.Assignee == "" {
-			return wo, errorf(http.StatusBadRequest, "assignee (crew or person) is required")
-		}
-		return ns.AssignWorkOrder(ctx, wo.ID, req.Assignee, actor(p), s.opts.Now(), req.Note)
+	s.workOrderAction(w, r, p, &req, func(ctx context.Context, wo workorder.Order) (workorder.Order, error) {
+		return s.dispatch.Assign(ctx, wo.ID, req.Assignee, actor(p), req.Note)
 	})
 }
 
@@ -649,55 +570,15 @@ func (s *Server) closeWorkOrder(w http.ResponseWriter, r *http.Request, p *Princ
 		RepairedLink string `json:"repaired_link"`
 		Note         string `json:"note"`
 	}
-	s.workOrderAction(w, r, p, &req, func(ctx context.Context, ns store.Networks, wo workorder.Order) (workorder.Order, error) {
-		n, err := ns.Network(ctx, wo.Network)
-		if err != nil {
-			return wo, err
-		}
-		if req.RepairedLink != "" {
-			m := s.nets.Model(n)
-			if m.NetErr != nil {
-				return wo, m.NetErr
-			}
-			if _, ok := m.Net.LinkIndex(req.RepairedLink); !ok {
-				return wo, errorf(http.StatusBadRequest, "network %s has no pipe %s", wo.Network, req.RepairedLink)
-			}
-		}
-		now := s.opts.Now()
-		lost := netmon.WaterLost(wo.LeakStart, now, wo.LeakFlowM3H, s.nets.Model(n).Clock())
-		if why := leakInputsInvalid(wo.LeakStart, wo.LeakFlowM3H); why != "" || finite(lost) == nil {
-			if why == "" {
-				why = "not finite"
-			}
-			// A record stored before the bounds were checked: close it all
-			// the same, saying in its note that no water lost was computed.
-			lost = 0
-			req.Note = strings.TrimSpace(req.Note + " (水量损失无法计算 / water lost not computed: " + why + ")")
-		}
-		closed, err := ns.CloseWorkOrder(ctx, wo.ID, actor(p), now, req.RepairedLink, req.Note, lost)
-		if err != nil {
-			return closed, err
-		}
-		if closed.Alarm != 0 {
-			// The leak is repaired: clearing the alarm re-arms the detector.
-			note := fmt.Sprintf("work order %d closed / 工单 %d 已完成", closed.ID, closed.ID)
-			if closed.RepairedLink != "" {
-				note += ": " + closed.RepairedLink
-			}
-			if a, err := s.opts.Store.ClearAlarm(ctx, closed.Alarm, actor(p), now, note); err == nil {
-				s.opts.Live.Alarm(a)
-			} else if !errors.Is(err, store.ErrConflict) {
-				return closed, err
-			}
-		}
-		return closed, nil
+	s.workOrderAction(w, r, p, &req, func(ctx context.Context, wo workorder.Order) (workorder.Order, error) {
+		return s.dispatch.Close(ctx, wo, actor(p), req.RepairedLink, req.Note)
 	})
 }
 
 // workOrderAction checks role and scope, decodes the body into req and
 // applies act.
 func (s *Server) workOrderAction(w http.ResponseWriter, r *http.Request, p *Principal, req any,
-	act func(ctx context.Context, ns store.Networks, wo workorder.Order) (workorder.Order, error)) {
+	act func(ctx context.Context, wo workorder.Order) (workorder.Order, error)) {
 	if !p.CanHandleAlarms() {
 		s.fail(w, r, errorf(http.StatusForbidden, "an auditor token cannot change work orders"))
 		return
@@ -711,8 +592,7 @@ func (s *Server) workOrderAction(w http.ResponseWriter, r *http.Request, p *Prin
 		s.fail(w, r, err)
 		return
 	}
-	ns, _ := s.networks()
-	wo, err = act(r.Context(), ns, wo)
+	wo, err = act(r.Context(), wo)
 	if err != nil {
 		if errors.Is(err, store.ErrConflict) {
 			s.fail(w, r, errorf(http.StatusConflict, "work order %d is %s", wo.ID, workorder.Closed))
