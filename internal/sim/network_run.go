@@ -291,10 +291,18 @@ func (pr *parkRuntime) catchUp(ctx context.Context, s *Sim) {
 		pr.netID, float64(now-from)/86400, float64(now-from)/86400)
 	tick := time.NewTicker(time.Second / parkHistoryRate)
 	defer tick.Stop()
-	steps := 0
+	steps, skipped := 0, int64(0)
 	for {
 		pr.mu.Lock()
 		T := pr.last + parkStepS
+		// A server slower than the clock would let the history age past
+		// the skew limit: steps older than parkHistoryMaxAge are left out.
+		if oldest := pr.clock.Seconds(time.Now().Add(-parkHistoryMaxAge)); T < oldest {
+			skip := (oldest - T + parkStepS - 1) / parkStepS * parkStepS
+			T += skip
+			pr.last += skip
+			skipped += skip / parkStepS
+		}
 		pr.mu.Unlock()
 		if T > pr.clock.Seconds(time.Now()) {
 			break
@@ -317,8 +325,8 @@ func (pr *parkRuntime) catchUp(ctx context.Context, s *Sim) {
 		}
 		steps++
 	}
-	s.logf("园区管网 / park network %s: 历史记录已上传 / history uploaded: %d steps in %v",
-		pr.netID, steps, time.Since(started).Round(100*time.Millisecond))
+	s.logf("园区管网 / park network %s: 历史记录已上传 / history uploaded: %d steps in %v (%d too old to upload left out)",
+		pr.netID, steps, time.Since(started).Round(100*time.Millisecond), skipped)
 }
 
 // backlog is the most readings any park meter has not had acknowledged.
