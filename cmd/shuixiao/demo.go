@@ -58,11 +58,11 @@ func demo(ctx context.Context, args []string, defaults demoAddrs, stdout, stderr
 	seed := fs.Int64("seed", 1, "seed of the simulated province")
 	witnesses := fs.Int("witnesses", 2, "local witnesses that must all cosign each checkpoint (0: none)")
 	parkNetwork := fs.Bool("park-network", true, "also simulate the supply network of the park with the most enterprises (leak monitoring; inject pipe-leak)")
-	parkSpeed := fs.Float64("park-speed", 0, "clock speed of the park network (default --speed); its monitor calibrates on 3 of its days")
+	parkSpeed := fs.Float64("park-speed", demoParkSpeed, "clock speed of the park network; its monitor calibrates on 3 of its days, which on a first start at this speed or faster its instruments upload as logged history")
 	plants := fs.Int("plants", 1, "enterprises with a simulated cooling tower and reuse train under closed-loop control")
 	plantSpeed := fs.Float64("plant-speed", 240, "the controlled plants' process runs this many times faster than real time")
 	var inject listFlag
-	fs.Var(&inject, "inject", "fault to inject into the simulation (repeatable): "+strings.Join(sim.Injections, ", "))
+	fs.Var(&inject, "inject", "fault to inject into the simulation (repeatable or comma-separated), replacing the default story ("+strings.Join(demoStory, ", ")+"); none for no fault: "+strings.Join(sim.Injections, ", "))
 	useTLS := fs.Bool("tls", false, "serve HTTPS and MQTT over TLS with a local CA kept in DATA/tls (the simulator trusts it; trust DATA/tls/ca.pem in a browser)")
 	verbose := fs.Bool("v", false, "verbose logging")
 	fs.SetOutput(stderr)
@@ -75,6 +75,11 @@ func demo(ctx context.Context, args []string, defaults demoAddrs, stdout, stderr
 	}
 	explicit := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { explicit[f.Name] = true })
+	kinds, err := demoInjections(inject, explicit["inject"])
+	if err != nil {
+		fmt.Fprintf(stderr, "demo: --inject: %v\n", err)
+		return 2
+	}
 	httpAddr, err := chooseAddr("http", "HTTP", cfg.HTTPAddr, explicit["http"])
 	if err != nil {
 		fmt.Fprintf(stderr, "demo: %v\n", err)
@@ -118,7 +123,7 @@ func demo(ctx context.Context, args []string, defaults demoAddrs, stdout, stderr
 	// The simulator connects to the broker's bound address, whichever port
 	// it got.
 	simulator, err := sim.New(sim.Config{MQTT: s.broker.Addr(), API: s.URL(), TLS: simTLS, Token: s.token, DataDir: cfg.Data,
-		Enterprises: *enterprises, Rate: *rate, Speed: *speed, Seed: *seed, Log: logOut, Inflight: 4, Inject: inject, ParkNetwork: *parkNetwork, ParkSpeed: *parkSpeed,
+		Enterprises: *enterprises, Rate: *rate, Speed: *speed, Seed: *seed, Log: logOut, Inflight: 4, Inject: kinds, ParkNetwork: *parkNetwork, ParkSpeed: *parkSpeed, ParkHistory: true,
 		ProcessPlants: *plants, ProcessSpeed: *plantSpeed})
 	if err != nil {
 		s.Close(context.Background())
@@ -160,6 +165,32 @@ func demo(ctx context.Context, args []string, defaults demoAddrs, stdout, stderr
 	defer cancel()
 	s.Close(cctx)
 	return 0
+}
+
+// demoParkSpeed is the park network's default clock speed in the demo: 3
+// network days in 6 real minutes, fast enough for its instruments to upload
+// the leak monitor's calibration days as history younger than the skew
+// limit (sim.Config.ParkHistory), so that the monitor watches within the
+// first minute. Its instruments then report every 0.5 s.
+const demoParkSpeed = 600
+
+// demoStory is what a demo without --inject shows in its first minute,
+// through the real paths: a pipe leak in the park network, opening as the
+// monitor's calibration ends (alarm, leak candidates, work order); a meter
+// sending readings under a wrong key and altered after signing (rejections,
+// a critical alarm); a replayed reading (a rejection, a major alarm).
+var demoStory = []string{"pipe-leak", "forged-signature", "replay"}
+
+// demoInjections are the demo's fault injections: the given ones, none for
+// "none", the demo story when --inject was not given.
+func demoInjections(values []string, given bool) ([]string, error) {
+	if !given {
+		return demoStory, nil
+	}
+	if len(values) == 1 && strings.TrimSpace(values[0]) == "none" {
+		return nil, nil
+	}
+	return sim.ParseInjections(values)
 }
 
 // demoTLS makes (or reuses) the local CA in DATA/tls, points cfg at its

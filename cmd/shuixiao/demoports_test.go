@@ -163,13 +163,21 @@ func TestHeldLog(t *testing.T) {
 var demoChildSim = sim.Config{MQTT: "-", API: "-", Enterprises: 2, Seed: 1}
 
 // demoChild is the demo process TestMain runs for SHUIXIAO_TEST_CHILD=demo:
-// a small province, no park network, plants or witnesses, and the default
-// addresses the parent holds.
+// a small province, no plants or witnesses, and the default addresses the
+// parent holds. Without SX_STORY it has no park network and no injections;
+// with SX_STORY=park it runs the park network and the default demo story,
+// with SX_STORY=no-park the story without the park network.
 func demoChild() int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	args := []string{"--data", os.Getenv("SX_DATA"), "--enterprises", strconv.Itoa(demoChildSim.Enterprises),
-		"--seed", strconv.FormatInt(demoChildSim.Seed, 10), "--rate", "2", "--park-network=false", "--plants", "0", "--witnesses", "0"}
+		"--seed", strconv.FormatInt(demoChildSim.Seed, 10), "--rate", "2", "--plants", "0", "--witnesses", "0"}
+	switch os.Getenv("SX_STORY") {
+	case "":
+		args = append(args, "--park-network=false", "--inject", "none")
+	case "no-park":
+		args = append(args, "--park-network=false")
+	}
 	return demo(ctx, args, demoAddrs{HTTP: os.Getenv("SX_HTTP"), MQTT: os.Getenv("SX_MQTT")}, os.Stdout, os.Stderr)
 }
 
@@ -181,6 +189,67 @@ func (f fileText) String() string {
 	return string(b)
 }
 
+// demoRun is a demo child process started by startDemoChild.
+type demoRun struct {
+	url, token, mqtt string
+	out              fileText // its stdout and stderr
+	exited           chan struct{}
+}
+
+// startDemoChild runs `shuixiao demo` as a process (demoChild) on the given
+// default addresses with extra environment, stops it when the test ends,
+// and waits (until deadline) for the console URL, the admin token and the
+// MQTT address it prints, which must come before any other line.
+func startDemoChild(t *testing.T, httpDefault, mqttDefault string, deadline time.Time, env ...string) demoRun {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(append(os.Environ(), "SHUIXIAO_TEST_CHILD=demo", "SX_DATA="+t.TempDir(),
+		"SX_HTTP="+httpDefault, "SX_MQTT="+mqttDefault, "SHUIXIAO_ADMIN_TOKEN="), env...)
+	outPath := filepath.Join(t.TempDir(), "demo.out")
+	outFile, err := os.Create(outPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { outFile.Close() })
+	cmd.Stdout, cmd.Stderr = outFile, outFile // one file: the order of the lines is kept
+	run := demoRun{out: fileText(outPath), exited: make(chan struct{})}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var waitErr error
+	go func() { waitErr = cmd.Wait(); close(run.exited) }()
+	t.Cleanup(func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-run.exited:
+		case <-time.After(20 * time.Second):
+			cmd.Process.Kill()
+			<-run.exited
+		}
+	})
+
+	banner := regexp.MustCompile(`^  控制台 Console:  (http://\S+)/\n  管理员令牌 Admin token:  (\S+)\n`)
+	mqttLine := regexp.MustCompile(`(?m)^  MQTT:  (\S+) `)
+	var m, mq []string
+	for m == nil || mq == nil {
+		select {
+		case <-run.exited:
+			t.Fatalf("demo exited: %v\n%s", waitErr, run.out.String())
+		case <-time.After(100 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no banner in time:\n%s", run.out.String())
+		}
+		text := run.out.String()
+		if text != "" && !strings.HasPrefix(text, "  控制台 Console:") {
+			t.Fatalf("demo printed something before the console URL:\n%s", text)
+		}
+		m, mq = banner.FindStringSubmatch(text), mqttLine.FindStringSubmatch(text)
+	}
+	run.url, run.token, run.mqtt = m[1], m[2], mq[1]
+	return run
+}
+
 // TestDemoWithDefaultPortsTaken runs `shuixiao demo` as a process whose
 // default HTTP and MQTT addresses are held by this test: it starts on other
 // ports, prints the console URL and the admin token before any other line,
@@ -188,53 +257,9 @@ func (f fileText) String() string {
 // reach the ledger through the broker's actual port.
 func TestDemoWithDefaultPortsTaken(t *testing.T) {
 	httpDefault, mqttDefault := hold(t), hold(t)
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), "SHUIXIAO_TEST_CHILD=demo", "SX_DATA="+t.TempDir(),
-		"SX_HTTP="+httpDefault, "SX_MQTT="+mqttDefault, "SHUIXIAO_ADMIN_TOKEN=")
-	outPath := filepath.Join(t.TempDir(), "demo.out")
-	outFile, err := os.Create(outPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer outFile.Close()
-	cmd.Stdout, cmd.Stderr = outFile, outFile // one file: the order of the lines is kept
-	out := fileText(outPath)
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{})
-	var waitErr error
-	go func() { waitErr = cmd.Wait(); close(exited) }()
-	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(20 * time.Second):
-			cmd.Process.Kill()
-			<-exited
-		}
-	})
-
-	banner := regexp.MustCompile(`^  控制台 Console:  (http://\S+)/\n  管理员令牌 Admin token:  (\S+)\n`)
-	mqttLine := regexp.MustCompile(`(?m)^  MQTT:  (\S+) `)
-	var m, mq []string
 	deadline := time.Now().Add(60 * time.Second)
-	for m == nil || mq == nil {
-		select {
-		case <-exited:
-			t.Fatalf("demo exited: %v\n%s", waitErr, out.String())
-		case <-time.After(100 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no banner in time:\n%s", out.String())
-		}
-		text := out.String()
-		if text != "" && !strings.HasPrefix(text, "  控制台 Console:") {
-			t.Fatalf("demo printed something before the console URL:\n%s", text)
-		}
-		m, mq = banner.FindStringSubmatch(text), mqttLine.FindStringSubmatch(text)
-	}
-	url, token, mqttAddr := m[1], m[2], mq[1]
+	run := startDemoChild(t, httpDefault, mqttDefault, deadline)
+	url, token, mqttAddr, out := run.url, run.token, run.mqtt, run.out
 	text := out.String()
 	if url == "http://"+httpDefault || mqttAddr == mqttDefault {
 		t.Fatalf("demo used a taken default: console %s, MQTT %s (taken %s, %s)", url, mqttAddr, httpDefault, mqttDefault)

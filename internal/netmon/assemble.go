@@ -15,7 +15,12 @@ import (
 // time old (sample and hold, as SCADA historians do); failing that the
 // sensor is missing and the step is skipped, because the detector needs
 // every sensor. A step is assembled once every sensor has reported past
-// it, or when the wait for late readings has passed.
+// it, or when the wait for late readings has passed. The wait is counted
+// from when a reading past the step arrived, or, while no sensor has
+// reported past it, from the later of the step's end and the last arrival:
+// a logger uploading its logged history (readings far behind the present,
+// arriving one step after another) fills every step before it is
+// assembled, instead of finding them all long overdue.
 //
 // An Assembler is not safe for concurrent use.
 type Assembler struct {
@@ -26,7 +31,12 @@ type Assembler struct {
 	samples [][]sample
 	next    int64 // network time of the next step; valid once started
 	started bool
-	stats   AssemblerStats
+	// now is the network time of the latest Ready, the assembler's present;
+	// arrived that of the last reading's arrival (see sample.arr); pending
+	// readings arrived since the latest Ready.
+	now, arrived float64
+	pending      int
+	stats        AssemblerStats
 }
 
 // AssemblerStats counts what an Assembler did.
@@ -45,6 +55,11 @@ type AssemblerStats struct {
 type sample struct {
 	t float64 // network seconds
 	v float64
+	// arr is when the reading arrived (network seconds): the present of
+	// the first Ready after it, or the reading's own time if that is
+	// later; +Inf until that Ready. Before any Ready it is the reading's
+	// time.
+	arr float64
 }
 
 // Row is one assembled step.
@@ -99,11 +114,19 @@ func (a *Assembler) Add(k int, t time.Time, v float64) {
 	for i > 0 && s[i-1].t > ts {
 		i--
 	}
+	arr := ts
+	if a.now > 0 {
+		arr = math.Inf(1)
+		a.pending++
+	} else {
+		a.arrived = math.Max(a.arrived, arr)
+	}
 	if i > 0 && s[i-1].t == ts {
 		s[i-1].v = v // the same instant again: keep the newest
+		s[i-1].arr = math.Min(s[i-1].arr, arr)
 		return
 	}
-	s = slices.Insert(s, i, sample{ts, v})
+	s = slices.Insert(s, i, sample{ts, v, arr})
 	if len(s) > maxSamples {
 		s = s[len(s)-maxSamples:]
 	}
@@ -117,10 +140,12 @@ func (a *Assembler) Add(k int, t time.Time, v float64) {
 // Ready assembles every step that is complete at now and returns the rows;
 // skipped steps are counted, not returned.
 func (a *Assembler) Ready(now time.Time) []Row {
+	nowS := a.networkSeconds(now)
+	a.now = math.Max(a.now, nowS)
+	a.stampArrivals()
 	if !a.started {
 		return nil
 	}
-	nowS := a.networkSeconds(now)
 	var out []Row
 	for {
 		T := float64(a.next)
@@ -142,19 +167,46 @@ func (a *Assembler) Ready(now time.Time) []Row {
 	return out
 }
 
+// stampArrivals dates the readings that arrived since the latest Ready
+// at the present.
+func (a *Assembler) stampArrivals() {
+	if a.pending == 0 {
+		return
+	}
+	a.pending = 0
+	for _, s := range a.samples {
+		for i := range s {
+			if math.IsInf(s[i].arr, 1) {
+				s[i].arr = math.Max(s[i].t, a.now)
+				a.arrived = math.Max(a.arrived, s[i].arr)
+			}
+		}
+	}
+}
+
 // complete reports whether step T can be assembled: every sensor has a
 // reading past its window, or the wait for late readings is over.
 func (a *Assembler) complete(T, nowS float64) bool {
 	closes := T + a.step/2
-	if nowS >= closes+a.wait {
-		return true
-	}
+	all, first := true, math.Inf(1)
 	for _, s := range a.samples {
 		if len(s) == 0 || s[len(s)-1].t < closes {
-			return false
+			all = false
+			continue
+		}
+		for i := len(s) - 1; i >= 0 && s[i].t >= closes; i-- {
+			first = math.Min(first, s[i].arr)
 		}
 	}
-	return true
+	if all {
+		return true
+	}
+	if math.IsInf(first, 1) {
+		// Nobody reported past the step: wait from its end, or from the
+		// last arrival while readings are still coming in.
+		return nowS >= math.Max(closes, a.arrived)+a.wait
+	}
+	return nowS >= math.Max(closes, first)+a.wait
 }
 
 // row builds the values of step T, or reports a missing sensor.

@@ -147,6 +147,45 @@ func TestAssembler(t *testing.T) {
 			t.Fatalf("walked the gap: %d skipped", st.Skipped)
 		}
 	})
+	t.Run("a logger's uploaded history fills its steps", func(t *testing.T) {
+		// Readings of steps 0-39 arrive long after their time, one step
+		// after another (a logger uploading what it logged) while the
+		// assembler's present is step 100: each step waits for them.
+		a := NewAssembler(2, c, step, 2, 10*time.Minute)
+		now := c.Instant(at(100))
+		a.Ready(now) // the monitor advances its assemblers all the time
+		var rows []Row
+		for k := int64(0); k < 40; k++ {
+			a.Add(0, c.Instant(at(k)), float64(k))
+			rows = append(rows, a.Ready(now)...)
+			a.Add(1, c.Instant(at(k)), 100+float64(k))
+			rows = append(rows, a.Ready(now)...)
+		}
+		if st := a.Stats(); len(rows) != 39 || st.Skipped != 0 || st.Late != 0 || st.Held != 0 {
+			t.Fatalf("%d rows, stats %+v", len(rows), st)
+		}
+		if rows[38].T != at(38) || rows[38].Values[1] != 138 {
+			t.Fatalf("last row %+v", rows[38])
+		}
+		// Once the upload stops, the last step waits for late readings
+		// from the last arrival on.
+		if r := a.Ready(now.Add(9 * time.Minute)); len(r) != 0 {
+			t.Fatalf("assembled before the wait ended: %+v", r)
+		}
+		// Sensor 0 uploads four more steps, sensor 1 nothing: they wait
+		// for sensor 1 from their arrival, then its silence is held for
+		// two steps and the steps after are skipped.
+		for k := int64(40); k < 44; k++ {
+			a.Add(0, c.Instant(at(k)), float64(k))
+		}
+		if r := a.Ready(now.Add(21 * time.Minute)); len(r) != 0 {
+			t.Fatalf("assembled before the wait ended: %+v", r)
+		}
+		r := a.Ready(now.Add(32 * time.Minute))
+		if st := a.Stats(); len(r) != 3 || r[0].T != at(39) || r[2].T != at(41) || st.Held != 2 || st.Skipped == 0 {
+			t.Fatalf("rows %+v, stats %+v", r, st)
+		}
+	})
 	t.Run("bad values are ignored", func(t *testing.T) {
 		a := NewAssembler(1, c, step, 0, time.Minute)
 		a.Add(0, c.Instant(at(0)), math.NaN())

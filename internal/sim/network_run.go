@@ -135,6 +135,11 @@ func (s *Sim) registerParkNetwork(ctx context.Context) (*parkRuntime, error) {
 	}
 	clk := s.parkClock()
 	start := clk.clock.Seconds(time.Now()) / parkStepS * parkStepS
+	if clk.First == 0 && s.cfg.ParkHistory && parkHistoryFits(clk.clock) {
+		// First start: the network's clock begins its history ago; run
+		// uploads the history before it goes live.
+		start -= parkHistoryS
+	}
 	model, err := parknet.New(s.prov.Seed, start)
 	if err != nil {
 		return nil, err
@@ -245,8 +250,99 @@ func (s *Sim) saveParkClock(c parkClockSetting) {
 	}
 }
 
+// Park history (Config.ParkHistory): the monitor's calibration days and
+// two hours more, so that an injected pipe leak opens as the history ends
+// (injectPipeLeak), uploaded only when all of it is at most
+// parkHistoryMaxAge old in real time: younger than the admission's skew
+// limit (10 min behind the receive time, ingest.DefaultPolicy), with room
+// for the upload itself. Older readings would be flagged (skew), raise
+// skew alarms and be left out of detection.
+const (
+	parkHistoryS      = parkCalibrationDays*86400 + 2*3600
+	parkHistoryMaxAge = 8 * time.Minute
+	// parkHistoryBacklog bounds the readings a park meter has waiting for
+	// acknowledgement during the upload: the upload goes as fast as the
+	// server takes it, no faster.
+	parkHistoryBacklog = 8
+	// parkHistoryRate bounds the upload's steps per second, well inside
+	// the broker's default publish limit of a device (50/s).
+	parkHistoryRate = 30
+)
+
+// parkHistoryFits reports whether the park history at the clock's speed
+// is young enough to upload.
+func parkHistoryFits(c netmon.Clock) bool {
+	return c.Speed > 0 && c.Real(parkHistoryS*time.Second) <= parkHistoryMaxAge
+}
+
+// catchUp publishes every step from the last published one up to the
+// present, paced by the server's acknowledgements: the logged history a
+// network's instruments upload on their first start.
+func (pr *parkRuntime) catchUp(ctx context.Context, s *Sim) {
+	pr.mu.Lock()
+	from := pr.last + parkStepS
+	pr.mu.Unlock()
+	now := pr.clock.Seconds(time.Now()) / parkStepS * parkStepS
+	if now-from < 2*parkStepS {
+		return
+	}
+	started := time.Now()
+	s.logf("园区管网 / park network %s: 上传 %.1f 个模拟日的历史记录 / uploading %.1f simulated days of logged history",
+		pr.netID, float64(now-from)/86400, float64(now-from)/86400)
+	tick := time.NewTicker(time.Second / parkHistoryRate)
+	defer tick.Stop()
+	steps, skipped := 0, int64(0)
+	for {
+		pr.mu.Lock()
+		T := pr.last + parkStepS
+		// A server slower than the clock would let the history age past
+		// the skew limit: steps older than parkHistoryMaxAge are left out.
+		if oldest := pr.clock.Seconds(time.Now().Add(-parkHistoryMaxAge)); T < oldest {
+			skip := (oldest - T + parkStepS - 1) / parkStepS * parkStepS
+			T += skip
+			pr.last += skip
+			skipped += skip / parkStepS
+		}
+		pr.mu.Unlock()
+		if T > pr.clock.Seconds(time.Now()) {
+			break
+		}
+		for pr.backlog() > parkHistoryBacklog {
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		if err := pr.stepAt(s, T, pr.clock.Instant(T)); err != nil {
+			s.logf("园区管网 park network: %v", err)
+			return
+		}
+		steps++
+	}
+	s.logf("园区管网 / park network %s: 历史记录已上传 / history uploaded: %d steps in %v (%d too old to upload left out)",
+		pr.netID, steps, time.Since(started).Round(100*time.Millisecond), skipped)
+}
+
+// backlog is the most readings any park meter has not had acknowledged.
+func (pr *parkRuntime) backlog() int {
+	n := 0
+	for _, d := range pr.devices {
+		if d.conn != nil {
+			n = max(n, len(d.conn.Pending()))
+		}
+	}
+	return n
+}
+
 // run publishes the network's readings once a step and applies the leak.
 func (pr *parkRuntime) run(ctx context.Context, s *Sim) {
+	pr.catchUp(ctx, s)
 	step := pr.clock.Real(parkStepS * time.Second)
 	// Tick on the step grid of network time, where the monitor samples.
 	next := pr.clock.Instant((pr.clock.Seconds(time.Now())/parkStepS + 1) * parkStepS)
@@ -277,7 +373,12 @@ func (pr *parkRuntime) run(ctx context.Context, s *Sim) {
 
 // step advances the model to now and publishes one reading per due meter.
 func (pr *parkRuntime) step(s *Sim, now time.Time) error {
-	T := pr.clock.Seconds(now.Add(time.Second)) / parkStepS * parkStepS
+	return pr.stepAt(s, pr.clock.Seconds(now.Add(time.Second))/parkStepS*parkStepS, now)
+}
+
+// stepAt advances the model to network time T and publishes one reading
+// per due meter, read at now.
+func (pr *parkRuntime) stepAt(s *Sim, T int64, now time.Time) error {
 	pr.mu.Lock()
 	defer pr.mu.Unlock()
 	if T <= pr.last {

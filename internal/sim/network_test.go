@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shuixiao/shuixiao/internal/ingest"
 	"github.com/shuixiao/shuixiao/internal/netmon"
 	"github.com/shuixiao/shuixiao/internal/sim/parknet"
 	"github.com/shuixiao/shuixiao/leak"
@@ -231,5 +232,26 @@ func TestParkLeaksAreDetectedAndLocated(t *testing.T) {
 	}
 	if falseAlarms > 1 {
 		t.Errorf("%d false alarms on %d leak-free days", falseAlarms, len(scenarios))
+	}
+}
+
+// The park history (Config.ParkHistory) is uploaded only when all of it is
+// younger than the admission's skew limit, so that none of it is flagged,
+// and it covers the monitor's calibration, so that a pipe leak injected at
+// start opens once the monitor watches.
+func TestParkHistoryFitsTheSkewLimit(t *testing.T) {
+	if parkHistoryMaxAge >= ingest.DefaultPolicy.SkewPast {
+		t.Fatalf("history up to %v old, but readings over %v old are flagged", parkHistoryMaxAge, ingest.DefaultPolicy.SkewPast)
+	}
+	if parkHistoryS < parkCalibrationDays*86400 {
+		t.Fatalf("history of %d s is shorter than the calibration", parkHistoryS)
+	}
+	for _, c := range []struct {
+		speed float64
+		fits  bool
+	}{{600, true}, {1440, true}, {555, true}, {550, false}, {60, false}, {1, false}, {0, false}} {
+		if got := parkHistoryFits(netmon.Clock{Speed: c.speed}); got != c.fits {
+			t.Errorf("speed %v: fits %v, want %v", c.speed, got, c.fits)
+		}
 	}
 }

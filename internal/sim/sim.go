@@ -86,6 +86,14 @@ type Config struct {
 	// ParkSpeed is the park network's own clock speed (default Speed): its
 	// instruments report once per 5 network minutes.
 	ParkSpeed float64
+	// ParkHistory, on the park network's first start, begins its clock
+	// the monitor's calibration days (and two hours more) in the past and
+	// has its instruments upload that logged history as fast as the server
+	// acknowledges it, so that the leak monitor is calibrated soon after
+	// start. Only when the whole history is younger than the admission's
+	// skew limit at the park speed (see parkHistoryFits); otherwise the
+	// network starts now, as without it.
+	ParkHistory bool
 }
 
 // Injections are the fault injections Config.Inject accepts.
