@@ -35,7 +35,7 @@ type BalanceCheck struct {
 	// default 1 m³.
 	MinIntake float64
 	// MinCoverage is the least fraction of the window's buckets every
-	// compared point must have valid; default 1 (see unjudgeable).
+	// compared point must have valid; default 1 (see compared).
 	MinCoverage float64
 	Settings    balance.Settings
 }
@@ -83,7 +83,15 @@ func (m *Monitor) checkBalances(ctx context.Context) {
 			m.opts.Logger.Error("balance check", "enterprise", e.ID, "error", err)
 			continue
 		}
-		if why := c.unjudgeable(pts, vol, cov); why != "" {
+		compared, why := c.compared(pts, vol, cov)
+		if why == "" {
+			why, err = c.unreported(ctx, pts, compared, to, now)
+		}
+		if err != nil {
+			m.opts.Logger.Error("balance check", "enterprise", e.ID, "error", err)
+			continue
+		}
+		if why != "" {
 			m.opts.Logger.Debug("balance check skipped", "enterprise", e.ID, "reason", why)
 			continue
 		}
@@ -92,25 +100,46 @@ func (m *Monitor) checkBalances(ctx context.Context) {
 	}
 }
 
-// unjudgeable says why the volumes cannot judge the balance, or "" when
-// they can. The check compares the level-1 intake with the level-2 units, so
+// compared returns the points the check compares, or why the volumes cannot
+// judge the balance. The check compares the level-1 intake with the level-2 units, so
 // every one of those points must have a volume (balance.PeriodVolumes leaves
 // out a point with no valid bucket) covering at least MinCoverage of the
 // window: a silent meter, or one that stopped or started within the window,
 // would otherwise count short and look like a leak. Invalid buckets are
 // only the window's edges — the store estimates consumption across a gap
 // between two readings — so by default every bucket must be valid.
-func (c *BalanceCheck) unjudgeable(pts []meter.Point, vol balance.Volumes, cov map[string]float64) string {
-	compared := balance.Evaluate(pts, vol, balance.Options{Settings: c.Settings}).Leakage
-	if !compared.OK {
-		return compared.Note
+func (c *BalanceCheck) compared(pts []meter.Point, vol balance.Volumes, cov map[string]float64) ([]string, string) {
+	f := balance.Evaluate(pts, vol, balance.Options{Settings: c.Settings}).Leakage
+	if !f.OK {
+		return nil, f.Note
 	}
-	for _, id := range compared.Points {
+	for _, id := range f.Points {
 		if cov[id] < c.MinCoverage {
-			return fmt.Sprintf("%s: %.0f %% of the window metered, want %.0f %%", id, 100*cov[id], 100*c.MinCoverage)
+			return nil, fmt.Sprintf("%s: %.0f %% of the window metered, want %.0f %%", id, 100*cov[id], 100*c.MinCoverage)
 		}
 	}
-	return ""
+	return f.Points, ""
+}
+
+// unreported says which compared point has not reported since the window
+// ended at to, or "" when all have. Coverage counts whole buckets, and a
+// meter that stopped part-way through the last one still gives it a short
+// volume; once a point has a reading after to, the store spreads the
+// consumption up to it over the window's last bucket, which is then whole.
+func (c *BalanceCheck) unreported(ctx context.Context, pts []meter.Point, compared []string, to, now time.Time) (string, error) {
+	if !now.After(to) {
+		return "no reading after the window can exist yet", nil
+	}
+	after, _, err := periodvol.Volumes(ctx, c.Store, pts, to, now, nil)
+	if err != nil {
+		return "", err
+	}
+	for _, id := range compared {
+		if _, ok := after[id]; !ok {
+			return fmt.Sprintf("%s: no reading since %s", id, to.Format(time.RFC3339)), nil
+		}
+	}
+	return "", nil
 }
 
 func (m *Monitor) judgeBalance(ctx context.Context, e meter.Enterprise, in balance.Indicators, from, to time.Time) {
