@@ -162,12 +162,13 @@ func TestBalanceAlarm(t *testing.T) {
 	var got []alarm.Alarm
 	m := newMonitor(st, clk, &got, &mu)
 	ctx := context.Background()
-	// Two hours of readings: the level-1 meter counts 10 m³ per 15 min,
-	// the level-2 meter 8 — 20 % of the intake unaccounted.
+	// Two hours of readings and one after the window: the level-1 meter
+	// counts 10 m³ per 15 min, the level-2 meter 8 — 20 % of the intake
+	// unaccounted.
 	start := clk.now().Add(-2 * time.Hour)
 	var b store.Batch
 	var idx uint64
-	for k := 0; k <= 8; k++ {
+	for k := 0; k <= 9; k++ {
 		at := start.Add(time.Duration(k) * 15 * time.Minute)
 		b.Readings = append(b.Readings,
 			store.Reading{Meter: "M-IN", Seq: uint64(k + 1), Time: at, Received: at, Index: idx, Values: []store.Value{{Channel: "total_m3", Value: 100 + 10*float64(k)}}},
@@ -179,6 +180,7 @@ func TestBalanceAlarm(t *testing.T) {
 	if err := st.Commit(ctx, &b); err != nil {
 		t.Fatal(err)
 	}
+	clk.add(10 * time.Minute) // the window is the hour to 02:00
 	m.checkBalances(ctx)
 	open, _ := st.Alarms(ctx, alarm.Filter{Kind: KindBalance, Open: true})
 	if len(open) != 1 || open[0].Enterprise != "E" {
@@ -186,7 +188,7 @@ func TestBalanceAlarm(t *testing.T) {
 	}
 	// The level-2 meter was mis-read: correct readings make the balance close.
 	var b2 store.Batch
-	for k := 9; k <= 12; k++ {
+	for k := 10; k <= 13; k++ {
 		at := start.Add(time.Duration(k) * 15 * time.Minute)
 		b2.Readings = append(b2.Readings,
 			store.Reading{Meter: "M-IN", Seq: uint64(k + 1), Time: at, Received: at, Index: idx, Values: []store.Value{{Channel: "total_m3", Value: 100 + 10*float64(k)}}},

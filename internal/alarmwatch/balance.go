@@ -8,6 +8,7 @@ import (
 
 	"github.com/shuixiao/shuixiao/alarm"
 	"github.com/shuixiao/shuixiao/balance"
+	"github.com/shuixiao/shuixiao/internal/periodvol"
 	"github.com/shuixiao/shuixiao/internal/store"
 	"github.com/shuixiao/shuixiao/meter"
 )
@@ -33,7 +34,10 @@ type BalanceCheck struct {
 	// MinIntake is the least level-1 intake (m³) in the window worth judging;
 	// default 1 m³.
 	MinIntake float64
-	Settings  balance.Settings
+	// MinCoverage is the least fraction of the window's buckets every
+	// compared point must have valid; default 1 (see compared).
+	MinCoverage float64
+	Settings    balance.Settings
 }
 
 func (c *BalanceCheck) fill() {
@@ -46,13 +50,18 @@ func (c *BalanceCheck) fill() {
 	if c.MinIntake <= 0 {
 		c.MinIntake = 1
 	}
+	if c.MinCoverage <= 0 || c.MinCoverage > 1 {
+		c.MinCoverage = 1
+	}
 	if c.Settings == (balance.Settings{}) {
 		c.Settings = balance.DefaultSettings()
 	}
 }
 
-// checkBalances balances every enterprise over the trailing window (whole
-// 15-minute buckets) and raises or clears its balance alarm.
+// checkBalances balances every enterprise over the trailing window (ending
+// on a whole quarter hour) and raises or clears its balance alarm. An
+// enterprise whose compared points lack data is not judged: its alarm is
+// neither raised nor cleared until they have it again.
 func (m *Monitor) checkBalances(ctx context.Context) {
 	c := m.opts.Balance
 	now := m.opts.Now()
@@ -69,33 +78,68 @@ func (m *Monitor) checkBalances(ctx context.Context) {
 			m.opts.Logger.Error("balance check", "enterprise", e.ID, "error", err)
 			continue
 		}
-		var series []store.Series
-		for _, p := range pts {
-			if ch, ok := balance.VolumeChannel(p); ok {
-				series = append(series, store.Series{Point: p.ID, Channel: ch})
-			}
-		}
-		if len(series) == 0 {
-			continue
-		}
-		res, err := c.Store.Consumption(ctx, store.ConsumptionQuery{Series: series, From: from, To: to, Interval: store.Min15})
+		vol, cov, err := periodvol.Volumes(ctx, c.Store, pts, from, to, nil)
 		if err != nil {
 			m.opts.Logger.Error("balance check", "enterprise", e.ID, "error", err)
 			continue
 		}
-		vol := balance.Volumes{}
-		for _, sb := range res {
-			var sum float64
-			for _, b := range sb.Buckets {
-				if b.Valid {
-					sum += b.Value
-				}
-			}
-			vol[sb.Series.Point] = sum
+		compared, why := c.compared(pts, vol, cov)
+		if why == "" {
+			why, err = c.unreported(ctx, pts, compared, to, now)
+		}
+		if err != nil {
+			m.opts.Logger.Error("balance check", "enterprise", e.ID, "error", err)
+			continue
+		}
+		if why != "" {
+			m.opts.Logger.Debug("balance check skipped", "enterprise", e.ID, "reason", why)
+			continue
 		}
 		in := balance.Compute(pts, vol, c.Settings)
 		m.judgeBalance(ctx, e, in, from, to)
 	}
+}
+
+// compared returns the points the check compares, or why the volumes cannot
+// judge the balance. The check compares the level-1 intake with the level-2 units, so
+// every one of those points must have a volume (balance.PeriodVolumes leaves
+// out a point with no valid bucket) covering at least MinCoverage of the
+// window: a silent meter, or one that stopped or started within the window,
+// would otherwise count short and look like a leak. Invalid buckets are
+// only the window's edges — the store estimates consumption across a gap
+// between two readings — so by default every bucket must be valid.
+func (c *BalanceCheck) compared(pts []meter.Point, vol balance.Volumes, cov map[string]float64) ([]string, string) {
+	f := balance.Evaluate(pts, vol, balance.Options{Settings: c.Settings}).Leakage
+	if !f.OK {
+		return nil, f.Note
+	}
+	for _, id := range f.Points {
+		if cov[id] < c.MinCoverage {
+			return nil, fmt.Sprintf("%s: %.0f %% of the window metered, want %.0f %%", id, 100*cov[id], 100*c.MinCoverage)
+		}
+	}
+	return f.Points, ""
+}
+
+// unreported says which compared point has not reported since the window
+// ended at to, or "" when all have. Coverage counts whole buckets, and a
+// meter that stopped part-way through the last one still gives it a short
+// volume; once a point has a reading after to, the store spreads the
+// consumption up to it over the window's last bucket, which is then whole.
+func (c *BalanceCheck) unreported(ctx context.Context, pts []meter.Point, compared []string, to, now time.Time) (string, error) {
+	if !now.After(to) {
+		return "no reading after the window can exist yet", nil
+	}
+	after, _, err := periodvol.Volumes(ctx, c.Store, pts, to, now, nil)
+	if err != nil {
+		return "", err
+	}
+	for _, id := range compared {
+		if _, ok := after[id]; !ok {
+			return fmt.Sprintf("%s: no reading since %s", id, to.Format(time.RFC3339)), nil
+		}
+	}
+	return "", nil
 }
 
 func (m *Monitor) judgeBalance(ctx context.Context, e meter.Enterprise, in balance.Indicators, from, to time.Time) {

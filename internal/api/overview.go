@@ -9,40 +9,16 @@ import (
 
 	"github.com/shuixiao/shuixiao/alarm"
 	"github.com/shuixiao/shuixiao/balance"
+	"github.com/shuixiao/shuixiao/internal/periodvol"
 	"github.com/shuixiao/shuixiao/internal/store"
 	"github.com/shuixiao/shuixiao/meter"
 )
 
-// volumes returns each point's consumption over [from, to) in one query.
+// volumes returns each point's consumption over [from, to) in one query; a
+// point with no valid bucket is absent (periodvol.Volumes).
 func (s *Server) volumes(ctx context.Context, points []meter.Point, from, to time.Time, loc *time.Location) (balance.Volumes, error) {
-	var series []store.Series
-	for _, p := range points {
-		if ch, ok := balance.VolumeChannel(p); ok {
-			series = append(series, store.Series{Point: p.ID, Channel: ch})
-		}
-	}
-	vol := balance.Volumes{}
-	if len(series) == 0 {
-		return vol, nil
-	}
-	res, err := s.opts.Store.Consumption(ctx, store.ConsumptionQuery{Series: series, From: from, To: to, Interval: store.Day, Location: loc})
-	if err != nil {
-		return nil, err
-	}
-	for _, sb := range res {
-		var sum float64
-		any := false
-		for _, b := range sb.Buckets {
-			if b.Valid {
-				sum += b.Value
-				any = true
-			}
-		}
-		if any {
-			vol[sb.Series.Point] = sum
-		}
-	}
-	return vol, nil
+	vol, _, err := periodvol.Volumes(ctx, s.opts.Store, points, from, to, loc)
+	return vol, err
 }
 
 // figures are the summed balance figures of a group of enterprises.
