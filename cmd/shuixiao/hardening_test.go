@@ -1,37 +1,19 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/transparency-dev/tessera/api/layout"
+
+	"github.com/shuixiao/shuixiao/internal/logbuf"
 )
-
-// syncBuffer is a log sink the server's goroutines may write to.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
 
 // TestRevokedAdminTokenStarts is finding 4 of issue 13: revoking the data
 // directory's admin token through the API made every later start fail
@@ -39,15 +21,15 @@ func (b *syncBuffer) String() string {
 // one log line, and removing admin.token mints a new admin token.
 func TestRevokedAdminTokenStarts(t *testing.T) {
 	dir := t.TempDir()
-	open := func(log *syncBuffer) *server { return openLogged(t, dir, log) }
-	s := open(&syncBuffer{})
+	open := func(log *logbuf.Buffer) *server { return openLogged(t, dir, log) }
+	s := open(&logbuf.Buffer{})
 	first := s.token
 	var me struct{ ID string }
 	must(t, s.client(first).get("/api/v1/me", &me))
 	must(t, s.client(first).post("/api/v1/tokens/"+me.ID+"/revoke", nil, nil))
 	s.Close(context.Background())
 
-	var log syncBuffer
+	var log logbuf.Buffer
 	s = open(&log)
 	if s.token != "" || strings.Count(log.String(), "admin token was revoked") != 1 || !strings.Contains(log.String(), "管理员令牌已被吊销") {
 		t.Fatalf("token %q, log:\n%s", s.token, log.String())
@@ -59,7 +41,7 @@ func TestRevokedAdminTokenStarts(t *testing.T) {
 
 	// The operator mints a new one as the log line says.
 	must(t, os.Remove(filepath.Join(dir, adminTokenFile)))
-	s = open(&syncBuffer{})
+	s = open(&logbuf.Buffer{})
 	defer s.Close(context.Background())
 	if s.token == "" || s.token == first {
 		t.Fatalf("new admin token %q", s.token)
@@ -71,7 +53,7 @@ func TestRevokedAdminTokenStarts(t *testing.T) {
 }
 
 // openLogged opens a server on dir with free ports, logging to log.
-func openLogged(t *testing.T, dir string, log *syncBuffer) *server {
+func openLogged(t *testing.T, dir string, log *logbuf.Buffer) *server {
 	t.Helper()
 	s, err := openServer(context.Background(), serverConfig{Data: dir, HTTPAddr: "127.0.0.1:0", MQTTAddr: "127.0.0.1:0",
 		Logger: slog.New(slog.NewTextHandler(log, nil))})
@@ -87,13 +69,13 @@ func openLogged(t *testing.T, dir string, log *syncBuffer) *server {
 // token of the damaged file's predecessor is retired.
 func TestDamagedAdminTokenFileStarts(t *testing.T) {
 	dir := t.TempDir()
-	open := func(log *syncBuffer) *server { return openLogged(t, dir, log) }
-	s := open(&syncBuffer{})
+	open := func(log *logbuf.Buffer) *server { return openLogged(t, dir, log) }
+	s := open(&logbuf.Buffer{})
 	first := s.token
 	s.Close(context.Background())
 	for _, damaged := range []string{"", first[:7]} {
 		must(t, os.WriteFile(filepath.Join(dir, adminTokenFile), []byte(damaged), 0o600))
-		var log syncBuffer
+		var log logbuf.Buffer
 		s = open(&log)
 		if s.token == "" || s.token == first || !strings.Contains(log.String(), "admin token file was damaged") {
 			t.Fatalf("after a damaged file %q: token %q, log:\n%s", damaged, s.token, log.String())

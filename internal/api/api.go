@@ -107,6 +107,9 @@ func New(opts Options) *Server {
 	if opts.Requests == (RequestLimit{}) {
 		opts.Requests = DefaultRequestLimit
 	}
+	if opts.FailedAuth == (throttle.Limit{}) {
+		opts.FailedAuth = DefaultFailedAuth
+	}
 	s := &Server{opts: opts, mux: http.NewServeMux(), started: opts.Now(), requests: tokenLimiter{limit: opts.Requests},
 		meters: &registry.Meters{Store: opts.Store, Ledger: opts.Ledger, Ingest: opts.Ingest, Devices: opts.Devices, Now: opts.Now}}
 	if ns, ok := opts.Store.(netreg.Store); ok {
@@ -119,7 +122,7 @@ func New(opts Options) *Server {
 			s.dispatch = &dispatch.Dispatch{Store: ds, Nets: s.nets, Now: opts.Now, Notify: opts.Live.Alarm}
 		}
 	}
-	s.authFails = throttle.New(s.authFailLimit(), maxAuthHosts)
+	s.authFails = throttle.New(opts.FailedAuth, maxAuthHosts)
 	s.routes()
 	return s
 }

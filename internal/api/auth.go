@@ -158,7 +158,7 @@ func (s *Server) serveAs(w http.ResponseWriter, r *http.Request, hash [32]byte, 
 		// look-up: guessing costs it time, and the store nothing.
 		// throttle.Table marks a refusal by going half a token below
 		// empty: the host may try again once one and a half have refilled.
-		w.Header().Set("Retry-After", strconv.Itoa(max(1, int(math.Ceil(1.5/s.authFailLimit().Rate)))))
+		w.Header().Set("Retry-After", strconv.Itoa(max(1, int(math.Ceil(1.5/s.opts.FailedAuth.Rate)))))
 		writeError(w, http.StatusTooManyRequests, "too many failed authentications from %s; retry later", host)
 		return
 	}

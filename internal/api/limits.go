@@ -32,13 +32,6 @@ var DefaultFailedAuth = throttle.Limit{Rate: 0.5, Burst: 20}
 // maxAuthHosts bounds the hosts whose failed authentications are counted.
 const maxAuthHosts = 10_000
 
-func (s *Server) authFailLimit() throttle.Limit {
-	if s.opts.FailedAuth == (throttle.Limit{}) {
-		return DefaultFailedAuth
-	}
-	return s.opts.FailedAuth
-}
-
 // tokenLimiter keeps one token bucket per API token. Tokens are created by
 // administrators, so the map is as bounded as the token table.
 type tokenLimiter struct {

@@ -355,7 +355,7 @@ func (h *hook) Provides(x byte) bool {
 
 func (h *hook) refused(device, reason, remote string) {
 	if h.b.opts.OnRefused != nil {
-		h.b.opts.OnRefused(device, reason, hostKey(remote))
+		h.b.opts.OnRefused(device, reason, throttle.HostKey(remote))
 	}
 }
 
@@ -366,7 +366,7 @@ func (h *hook) refused(device, reason, remote string) {
 // when OnConnect fails.
 func (h *hook) OnConnect(cl *mqtt.Client, pk packets.Packet) error {
 	connectSent(cl.Net.Conn)
-	host := hostKey(cl.Net.Remote)
+	host := throttle.HostKey(cl.Net.Remote)
 	if over, first := h.b.logins.Over(host, time.Now()); over {
 		h.b.stats.loginsThrottled.Add(1)
 		if first {
@@ -397,7 +397,7 @@ func (h *hook) OnConnect(cl *mqtt.Client, pk packets.Packet) error {
 // refusal, or, over the budget, reports now and then that the host is
 // throttled.
 func (h *hook) failedLogin(device, reason, remote string) {
-	ok, first := h.b.logins.Take(hostKey(remote), time.Now())
+	ok, first := h.b.logins.Take(throttle.HostKey(remote), time.Now())
 	switch {
 	case ok:
 		h.refused(device, reason, remote)
@@ -546,7 +546,7 @@ func (h *hook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, er
 			w = v.(*ackWriter)
 		}
 	}
-	h.b.opts.OnReading(Reading{Device: dev, Payload: payload, Source: hostKey(cl.Net.Remote)}, func(a Ack) {
+	h.b.opts.OnReading(Reading{Device: dev, Payload: payload, Source: throttle.HostKey(cl.Net.Remote)}, func(a Ack) {
 		if qos == 0 {
 			return
 		}

@@ -4,5 +4,3 @@ import "github.com/shuixiao/shuixiao/internal/throttle"
 
 // Limit is a token bucket's size and refill (throttle.Limit).
 type Limit = throttle.Limit
-
-func hostKey(remote string) string { return throttle.HostKey(remote) }

@@ -8,12 +8,13 @@ import (
 	"log/slog"
 	"net"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	paho5 "github.com/eclipse/paho.golang/paho"
 	paho3 "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/shuixiao/shuixiao/internal/logbuf"
 )
 
 // connect3Raw sends an MQTT 3.1.1 CONNECT and returns the CONNACK return
@@ -334,7 +335,7 @@ func TestPublishRateLimit(t *testing.T) {
 
 // A stranger's refused connections cannot flood the log.
 func TestLogBounded(t *testing.T) {
-	var buf syncBuffer
+	var buf logbuf.Buffer
 	rec := &recorder{}
 	b := startBroker(t, rec, func(o *Options) {
 		o.Logger = slog.New(slog.NewTextHandler(&buf, nil))
@@ -352,21 +353,4 @@ func TestLogBounded(t *testing.T) {
 	if lines > logBurst+5 || lines < 5 {
 		t.Errorf("%d log lines for 200 refused logins:\n%s", lines, buf.String())
 	}
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

@@ -2,40 +2,21 @@ package sim
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"fmt"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/shuixiao/shuixiao/internal/logbuf"
 	"github.com/shuixiao/shuixiao/meter"
 )
-
-// syncBuffer is a goroutine-safe bytes.Buffer.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 func runSim(t *testing.T, f *fakePlatform, cfg Config) *Sim {
 	t.Helper()
 	cfg.MQTT, cfg.API, cfg.Token = f.addr, f.http.URL, f.token
 	if cfg.Log == nil {
-		cfg.Log = &syncBuffer{}
+		cfg.Log = &logbuf.Buffer{}
 	}
 	cfg.StatsEvery = -1
 	s, err := New(cfg)
@@ -53,8 +34,8 @@ func runSim(t *testing.T, f *fakePlatform, cfg Config) *Sim {
 // produces on the server side.
 func TestSimAgainstPlatform(t *testing.T) {
 	f := newFakePlatform(t)
-	acklog := &syncBuffer{}
-	logs := &syncBuffer{}
+	acklog := &logbuf.Buffer{}
+	logs := &logbuf.Buffer{}
 	s := runSim(t, f, Config{Enterprises: 3, Rate: 4, Duration: 7 * time.Second, Seed: 11,
 		Inject:      []string{"offline", "reset", "replace", "leak", "replay", "forged-signature", "skew"},
 		InjectAfter: 2 * time.Second, InjectEvery: 150 * time.Millisecond,
