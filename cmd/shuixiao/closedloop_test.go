@@ -40,7 +40,17 @@ func TestClosedLoopThroughTheRealPath(t *testing.T) {
 	must(t, admin.post("/api/v1/parks", meter.Park{ID: "PK-T", Name: "测试园区", Region: "430300"}, nil))
 	must(t, admin.post("/api/v1/enterprises", meter.Enterprise{ID: "EN-430300-901", Name: "测试企业", Park: "PK-T", Region: "430300", Industry: "2614"}, nil))
 
-	const speed, tick, hours = 900.0, 40 * time.Millisecond, 7.0
+	const tick, hours = 40 * time.Millisecond, 7.0
+	speed := 900.0
+	if raceEnabled {
+		// The race detector slows the platform's path from a published
+		// reading to an applied command several-fold; at 900× each 100 ms
+		// of it is 1.5 min of process time the controller acts late, which
+		// is a property of the instrumented build, not of the controller.
+		// Compressing time half as much keeps that lag near what an
+		// ordinary build has at 900×; the bounds asserted stay the same.
+		speed = 450
+	}
 	pp, err := sim.NewProcessPlant("EN-430300-901", sim.FastProcessParams(), speed, tick, 5)
 	if err != nil {
 		t.Fatal(err)
