@@ -1,0 +1,440 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+	"unicode/utf8"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/shuixiao/shuixiao/alarm"
+	"github.com/shuixiao/shuixiao/internal/store"
+	"github.com/shuixiao/shuixiao/rejection"
+)
+
+// writeRejections counts a batch's rejections by (reason, meter) and folds
+// them into the log of recent rejections, one row per (reason, meter,
+// source), keeping the RecentRejections rows seen last (as store/sqlite).
+func (s *Store) writeRejections(ctx context.Context, tx pgx.Tx, rejs []rejection.Rejection) error {
+	if len(rejs) == 0 {
+		return nil
+	}
+	type key struct{ reason, meter, source string }
+	type agg struct {
+		n           int64
+		first, last int64
+		detail      string
+	}
+	counts, logs := map[key]*agg{}, map[key]*agg{}
+	var countOrder, logOrder []key
+	add := func(m map[key]*agg, order *[]key, k key, r *rejection.Rejection, n int64) {
+		a := m[k]
+		t := ms(r.Time)
+		if a == nil {
+			a = &agg{first: t, last: t}
+			m[k] = a
+			*order = append(*order, k)
+		}
+		a.n += n
+		a.first, a.last = min(a.first, t), max(a.last, t)
+		if t >= a.last {
+			a.detail = r.Detail
+		}
+	}
+	for i := range rejs {
+		r := &rejs[i]
+		n := int64(r.Count)
+		if n <= 0 {
+			n = 1
+		}
+		m := clip(r.Meter, rejection.MaxKey)
+		add(counts, &countOrder, key{r.Reason, m, ""}, r, n)
+		add(logs, &logOrder, key{r.Reason, m, clip(r.Source, rejection.MaxKey)}, r, n)
+	}
+	for _, k := range countOrder {
+		c := counts[k]
+		if _, err := tx.Exec(ctx, `INSERT INTO rejection_counts(reason, meter, n, last) VALUES ($1, $2, $3, $4)
+			ON CONFLICT (reason, meter) DO UPDATE SET n = rejection_counts.n + excluded.n, last = greatest(rejection_counts.last, excluded.last)`,
+			[]byte(k.reason), []byte(k.meter), c.n, c.last); err != nil {
+			return fmt.Errorf("count rejections: %w", err)
+		}
+	}
+	for _, k := range logOrder {
+		l := logs[k]
+		if _, err := tx.Exec(ctx, `INSERT INTO rejections(reason, meter, source, n, first, t, detail) VALUES ($1, $2, $3, $4, $5, $6, $7)
+			ON CONFLICT (reason, meter, source) DO UPDATE SET n = rejections.n + excluded.n, first = least(rejections.first, excluded.first),
+				detail = CASE WHEN excluded.t >= rejections.t THEN excluded.detail ELSE rejections.detail END,
+				t = greatest(rejections.t, excluded.t)`,
+			[]byte(k.reason), []byte(k.meter), []byte(k.source), l.n, l.first, l.last, []byte(clip(l.detail, rejection.MaxDetail))); err != nil {
+			return fmt.Errorf("log rejection: %w", err)
+		}
+	}
+	if _, err := tx.Exec(ctx, `DELETE FROM rejections WHERE id IN
+		(SELECT id FROM rejections ORDER BY t DESC, id DESC OFFSET $1)`, s.opt.RecentRejections); err != nil {
+		return fmt.Errorf("trim rejection log: %w", err)
+	}
+	return nil
+}
+
+// clip cuts s to at most n bytes without splitting a UTF-8 sequence.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
+
+// RejectionCounts implements store.Rejections.
+func (s *Store) RejectionCounts(ctx context.Context, f rejection.Filter) ([]rejection.Count, error) {
+	w := &where{}
+	w.add("meter = ?", bytesOf(f.Meter))
+	w.add("reason = ?", bytesOf(f.Reason))
+	if !f.Since.IsZero() {
+		w.addAlways("last >= ?", ms(f.Since))
+	}
+	if f.AfterReason != "" {
+		w.addAlways("(reason > ? OR reason = ?", []byte(f.AfterReason))
+		w.conds[len(w.conds)-1] += " AND meter > " + w.next([]byte(f.AfterMeter)) + ")"
+	}
+	limit := ""
+	if f.Limit > 0 {
+		limit = " LIMIT " + w.next(f.Limit)
+	}
+	return list(ctx, s, "rejection counts", `SELECT reason, meter, n, last FROM rejection_counts`+w.String()+` ORDER BY reason, meter`+limit, w.args,
+		func(r pgx.Rows) (rejection.Count, error) {
+			var c rejection.Count
+			var n, last int64
+			var reason, m []byte
+			err := r.Scan(&reason, &m, &n, &last)
+			c.Reason, c.Meter, c.Count, c.Last = string(reason), string(m), uint64(n), utc(last)
+			return c, err
+		})
+}
+
+// RecentRejections implements store.Rejections.
+func (s *Store) RecentRejections(ctx context.Context, f rejection.Filter, limit int) ([]rejection.Rejection, error) {
+	if limit <= 0 {
+		limit = 100
+	}
+	w := &where{}
+	w.add("meter = ?", bytesOf(f.Meter))
+	w.add("reason = ?", bytesOf(f.Reason))
+	if !f.Since.IsZero() {
+		w.addAlways("t >= ?", ms(f.Since))
+	}
+	return list(ctx, s, "recent rejections", `SELECT t, first, n, meter, reason, detail, source FROM rejections`+w.String()+` ORDER BY t DESC, id DESC LIMIT `+w.next(limit), w.args,
+		func(r pgx.Rows) (rejection.Rejection, error) {
+			var x rejection.Rejection
+			var t, first, n int64
+			var m, reason, detail, source []byte
+			err := r.Scan(&t, &first, &n, &m, &reason, &detail, &source)
+			x.Meter, x.Reason, x.Detail, x.Source = string(m), string(reason), string(detail), string(source)
+			x.Time, x.First, x.Count = utc(t), utc(first), uint64(n)
+			return x, err
+		})
+}
+
+const alarmCols = `id, kind, severity, enterprise, point, meter, message, state, raised, last_raised, count, acked, acked_by, cleared, cleared_by`
+
+func scanAlarm(sc pgx.Row) (alarm.Alarm, error) {
+	var a alarm.Alarm
+	var sev, state string
+	var raised, last, acked, cleared, count int64
+	err := sc.Scan(&a.ID, &a.Kind, &sev, &a.Enterprise, &a.Point, &a.Meter, &a.Message, &state, &raised, &last, &count, &acked, &a.AckedBy, &cleared, &a.ClearedBy)
+	a.Severity, a.State, a.Count = alarm.Severity(sev), alarm.State(state), int(count)
+	a.Raised, a.LastRaised = utc(raised), utc(last)
+	if acked != 0 {
+		a.Acked = utc(acked)
+	}
+	if cleared != 0 {
+		a.Cleared = utc(cleared)
+	}
+	return a, err
+}
+
+func alarmEvent(ctx context.Context, tx pgx.Tx, id int64, at int64, action, by, note string) error {
+	_, err := tx.Exec(ctx, `INSERT INTO alarm_events(alarm, t, action, by_, note) VALUES ($1, $2, $3, $4, $5)`, id, at, action, by, note)
+	return err
+}
+
+// RaiseAlarm implements store.Alarms.
+func (s *Store) RaiseAlarm(ctx context.Context, a alarm.Alarm) (alarm.Alarm, bool, error) {
+	if err := a.Validate(); err != nil {
+		return alarm.Alarm{}, false, fmt.Errorf("%w: %v", store.ErrInvalid, err)
+	}
+	var id int64
+	created := false
+	err := s.withWrite(ctx, func(tx pgx.Tx) error {
+		err := tx.QueryRow(ctx, `SELECT id FROM alarms WHERE kind = $1 AND enterprise = $2 AND point = $3 AND meter = $4 AND state <> 'cleared'`,
+			a.Kind, a.Enterprise, a.Point, a.Meter).Scan(&id)
+		switch {
+		case err == nil:
+			if _, err := tx.Exec(ctx, `UPDATE alarms SET count = count + 1, last_raised = greatest(last_raised, $1), severity = $2, message = $3 WHERE id = $4`,
+				ms(a.Raised), string(a.Severity), a.Message, id); err != nil {
+				return err
+			}
+			return alarmEvent(ctx, tx, id, ms(a.Raised), "repeat", "", a.Message)
+		case !errors.Is(err, pgx.ErrNoRows):
+			return err
+		}
+		err = tx.QueryRow(ctx, `INSERT INTO alarms(kind, severity, enterprise, point, meter, message, state, raised, last_raised, count, acked, acked_by, cleared, cleared_by)
+			VALUES ($1, $2, $3, $4, $5, $6, 'active', $7, $7, 1, 0, '', 0, '') RETURNING id`,
+			a.Kind, string(a.Severity), a.Enterprise, a.Point, a.Meter, a.Message, ms(a.Raised)).Scan(&id)
+		if err != nil {
+			return err
+		}
+		created = true
+		return alarmEvent(ctx, tx, id, ms(a.Raised), "raise", "", a.Message)
+	})
+	if err != nil {
+		return alarm.Alarm{}, false, fmt.Errorf("raise alarm %s: %w", a.Kind, err)
+	}
+	stored, err := s.Alarm(ctx, id)
+	return stored, created, err
+}
+
+// transition moves an alarm from one of the states in from to state to,
+// setting the time and actor columns named by set ("acked"/"cleared").
+func (s *Store) transition(ctx context.Context, id int64, action string, to alarm.State, set, by string, at int64, note string, from ...alarm.State) (alarm.Alarm, error) {
+	err := s.withWrite(ctx, func(tx pgx.Tx) error {
+		var state string
+		err := tx.QueryRow(ctx, `SELECT state FROM alarms WHERE id = $1 FOR UPDATE`, id).Scan(&state)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return store.ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		allowed := false
+		for _, f := range from {
+			allowed = allowed || alarm.State(state) == f
+		}
+		if !allowed {
+			return fmt.Errorf("%w: alarm is %s", store.ErrConflict, state)
+		}
+		if _, err := tx.Exec(ctx, `UPDATE alarms SET state = $1, `+set+` = $2, `+set+`_by = $3 WHERE id = $4`, string(to), at, by, id); err != nil {
+			return err
+		}
+		return alarmEvent(ctx, tx, id, at, action, by, note)
+	})
+	if err != nil {
+		return alarm.Alarm{}, fmt.Errorf("%s alarm %d: %w", action, id, err)
+	}
+	return s.Alarm(ctx, id)
+}
+
+// AckAlarm implements store.Alarms.
+func (s *Store) AckAlarm(ctx context.Context, id int64, by string, at time.Time, note string) (alarm.Alarm, error) {
+	return s.transition(ctx, id, "ack", alarm.Acked, "acked", by, ms(at), note, alarm.Active)
+}
+
+// ClearAlarm implements store.Alarms.
+func (s *Store) ClearAlarm(ctx context.Context, id int64, by string, at time.Time, note string) (alarm.Alarm, error) {
+	return s.transition(ctx, id, "clear", alarm.Cleared, "cleared", by, ms(at), note, alarm.Active, alarm.Acked)
+}
+
+// Alarm implements store.Alarms.
+func (s *Store) Alarm(ctx context.Context, id int64) (alarm.Alarm, error) {
+	if s.closed.Load() {
+		return alarm.Alarm{}, store.ErrClosed
+	}
+	a, err := scanAlarm(s.pool.QueryRow(ctx, `SELECT `+alarmCols+` FROM alarms WHERE id = $1`, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return alarm.Alarm{}, fmt.Errorf("alarm %d: %w", id, store.ErrNotFound)
+	}
+	if err != nil {
+		return alarm.Alarm{}, fmt.Errorf("alarm %d: %w", id, err)
+	}
+	return a, nil
+}
+
+// Alarms implements store.Alarms.
+func (s *Store) Alarms(ctx context.Context, f alarm.Filter) ([]alarm.Alarm, error) {
+	w := &where{}
+	w.add("state = ?", string(f.State))
+	if f.Open {
+		w.conds = append(w.conds, "state <> 'cleared'")
+	}
+	w.add("severity = ?", string(f.Severity))
+	w.add("kind = ?", f.Kind)
+	w.add("enterprise IN (SELECT id FROM enterprises WHERE park = ?)", f.Park)
+	w.add("enterprise = ?", f.Enterprise)
+	w.add("point = ?", f.Point)
+	w.add("meter = ?", f.Meter)
+	if !f.Since.IsZero() {
+		w.addAlways("raised >= ?", ms(f.Since))
+	}
+	if !f.Until.IsZero() {
+		w.addAlways("raised < ?", ms(f.Until))
+	}
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 1000
+	}
+	return list(ctx, s, "alarms", `SELECT `+alarmCols+` FROM alarms`+w.String()+` ORDER BY raised DESC, id DESC LIMIT `+w.next(limit), w.args,
+		func(r pgx.Rows) (alarm.Alarm, error) { return scanAlarm(r) })
+}
+
+// AlarmHistory implements store.Alarms.
+func (s *Store) AlarmHistory(ctx context.Context, id int64) ([]alarm.Event, error) {
+	if _, err := s.Alarm(ctx, id); err != nil {
+		return nil, err
+	}
+	return list(ctx, s, fmt.Sprintf("alarm %d history", id), `SELECT t, action, by_, note FROM alarm_events WHERE alarm = $1 ORDER BY id`, []any{id},
+		func(r pgx.Rows) (alarm.Event, error) {
+			e := alarm.Event{Alarm: id}
+			var t int64
+			err := r.Scan(&t, &e.Action, &e.By, &e.Note)
+			e.Time = utc(t)
+			return e, err
+		})
+}
+
+// CreateToken implements store.Tokens.
+func (s *Store) CreateToken(ctx context.Context, t store.Token, hash [32]byte) error {
+	if err := t.Validate(); err != nil {
+		return err
+	}
+	err := s.withWrite(ctx, func(tx pgx.Tx) error {
+		switch t.Role {
+		case store.RolePark:
+			if err := mustRef(ctx, tx, "parks", "scope", t.Scope); err != nil {
+				return err
+			}
+		case store.RoleEnterprise:
+			if err := mustRef(ctx, tx, "enterprises", "scope", t.Scope); err != nil {
+				return err
+			}
+		}
+		var one int
+		err := tx.QueryRow(ctx, `SELECT 1 FROM tokens WHERE id = $1 OR hash = $2`, t.ID, hash[:]).Scan(&one)
+		switch {
+		case err == nil:
+			return store.ErrExists
+		case !errors.Is(err, pgx.ErrNoRows):
+			return err
+		}
+		_, err = tx.Exec(ctx, `INSERT INTO tokens(id, hash, name, role, scope, created, revoked) VALUES ($1, $2, $3, $4, $5, $6, 0)`,
+			t.ID, hash[:], t.Name, string(t.Role), t.Scope, ms(t.Created))
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("create token %s: %w", t.ID, err)
+	}
+	return nil
+}
+
+const tokenCols = `id, name, role, scope, created, revoked`
+
+func scanToken(sc pgx.Row) (store.Token, error) {
+	var t store.Token
+	var role string
+	var created, revoked int64
+	err := sc.Scan(&t.ID, &t.Name, &role, &t.Scope, &created, &revoked)
+	t.Role, t.Created = store.Role(role), utc(created)
+	if revoked != 0 {
+		t.Revoked = utc(revoked)
+	}
+	return t, err
+}
+
+// TokenByHash implements store.Tokens.
+func (s *Store) TokenByHash(ctx context.Context, hash [32]byte) (store.Token, error) {
+	if s.closed.Load() {
+		return store.Token{}, store.ErrClosed
+	}
+	t, err := scanToken(s.pool.QueryRow(ctx, `SELECT `+tokenCols+` FROM tokens WHERE hash = $1 AND revoked = 0`, hash[:]))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return store.Token{}, fmt.Errorf("token: %w", store.ErrNotFound)
+	}
+	if err != nil {
+		return store.Token{}, fmt.Errorf("token: %w", err)
+	}
+	return t, nil
+}
+
+// Tokens implements store.Tokens.
+func (s *Store) Tokens(ctx context.Context) ([]store.Token, error) {
+	return list(ctx, s, "tokens", `SELECT `+tokenCols+` FROM tokens ORDER BY id`, nil,
+		func(r pgx.Rows) (store.Token, error) { return scanToken(r) })
+}
+
+// RevokeToken implements store.Tokens.
+func (s *Store) RevokeToken(ctx context.Context, id string, at time.Time) error {
+	if at.IsZero() || at.UnixMilli() == 0 {
+		return fmt.Errorf("revoke token %s: %w: no time", id, store.ErrInvalid)
+	}
+	err := s.withWrite(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE tokens SET revoked = $1 WHERE id = $2 AND revoked = 0`, ms(at), id)
+		if err != nil || tag.RowsAffected() > 0 {
+			return err
+		}
+		return mustRef(ctx, tx, "tokens", "token", id)
+	})
+	if err != nil {
+		return fmt.Errorf("revoke token %s: %w", id, err)
+	}
+	return nil
+}
+
+// AppendAudit implements store.Audit. Appends are serialised so that IDs
+// grow in commit order, which paging by ID relies on.
+func (s *Store) AppendAudit(ctx context.Context, r store.AuditRecord) (int64, error) {
+	if err := r.Validate(); err != nil {
+		return 0, err
+	}
+	var id int64
+	err := s.withWrite(ctx, func(tx pgx.Tx) error {
+		return tx.QueryRow(ctx, `INSERT INTO audit(t, actor, role, action, target, status, remote, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`,
+			ms(r.Time), []byte(r.Actor), []byte(r.Role), []byte(r.Action), []byte(r.Target), r.Status, []byte(r.Remote), []byte(r.Detail)).Scan(&id)
+	})
+	if err != nil {
+		return 0, fmt.Errorf("append audit record: %w", err)
+	}
+	return id, nil
+}
+
+// AuditLog implements store.Audit.
+func (s *Store) AuditLog(ctx context.Context, q store.AuditQuery) ([]store.AuditRecord, error) {
+	w := &where{}
+	w.addAlways("id > ?", q.After)
+	if !q.From.IsZero() {
+		w.addAlways("t >= ?", ms(q.From))
+	}
+	if !q.To.IsZero() {
+		w.addAlways("t < ?", ms(q.To))
+	}
+	w.add("actor = ?", bytesOf(q.Actor))
+	limit := q.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	limit = min(limit, store.MaxAuditPage)
+	out, err := list(ctx, s, "audit log", `SELECT id, t, actor, role, action, target, status, remote, detail FROM audit`+w.String()+` ORDER BY id LIMIT `+w.next(limit), w.args,
+		func(rows pgx.Rows) (store.AuditRecord, error) {
+			var r store.AuditRecord
+			var t int64
+			var actor, role, action, target, remote, detail []byte
+			err := rows.Scan(&r.ID, &t, &actor, &role, &action, &target, &r.Status, &remote, &detail)
+			r.Time, r.Actor, r.Role, r.Action = utc(t), string(actor), store.Role(role), string(action)
+			r.Target, r.Remote, r.Detail = string(target), string(remote), string(detail)
+			return r, err
+		})
+	if out == nil && err == nil {
+		out = []store.AuditRecord{}
+	}
+	return out, err
+}
+
+// bytesOf is a filter value for a BYTEA column: nil (no filter) for "".
+func bytesOf(s string) any {
+	if s == "" {
+		return ""
+	}
+	return []byte(s)
+}

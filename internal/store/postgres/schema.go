@@ -1,0 +1,201 @@
+package postgres
+
+// schemaVersion is stored in meta under "schema"; Open refuses a newer one.
+const schemaVersion = 1
+
+// schema creates every table in the store's schema (search_path). Times are
+// Unix milliseconds, as in store/sqlite, so that both drivers hold the same
+// numbers; seqs of readings are below 2⁵³ (the validity rule) and stored as
+// they are.
+const schema = `
+CREATE TABLE meta (
+	k TEXT COLLATE "C" PRIMARY KEY,
+	v BIGINT NOT NULL
+);
+
+CREATE TABLE regions (
+	code    TEXT COLLATE "C" PRIMARY KEY,
+	name    TEXT COLLATE "C" NOT NULL,
+	name_en TEXT COLLATE "C" NOT NULL,
+	parent  TEXT COLLATE "C" NOT NULL
+);
+
+CREATE TABLE parks (
+	id         TEXT COLLATE "C" PRIMARY KEY,
+	name       TEXT COLLATE "C" NOT NULL,
+	name_en    TEXT COLLATE "C" NOT NULL,
+	region     TEXT COLLATE "C" NOT NULL,
+	industries JSONB NOT NULL,
+	lat        DOUBLE PRECISION NOT NULL,
+	lon        DOUBLE PRECISION NOT NULL
+);
+
+CREATE TABLE enterprises (
+	id       TEXT COLLATE "C" PRIMARY KEY,
+	name     TEXT COLLATE "C" NOT NULL,
+	name_en  TEXT COLLATE "C" NOT NULL,
+	park     TEXT COLLATE "C" NOT NULL,
+	region   TEXT COLLATE "C" NOT NULL,
+	industry TEXT COLLATE "C" NOT NULL,
+	products JSONB NOT NULL
+);
+CREATE INDEX enterprises_park ON enterprises(park);
+
+CREATE TABLE points (
+	id         TEXT COLLATE "C" PRIMARY KEY,
+	enterprise TEXT COLLATE "C" NOT NULL,
+	name       TEXT COLLATE "C" NOT NULL,
+	name_en    TEXT COLLATE "C" NOT NULL,
+	level      INTEGER NOT NULL,
+	stage      TEXT COLLATE "C" NOT NULL,
+	source     TEXT COLLATE "C" NOT NULL,
+	parent     TEXT COLLATE "C" NOT NULL,
+	channels   JSONB NOT NULL,
+	roles      JSONB
+);
+CREATE INDEX points_enterprise ON points(enterprise);
+
+CREATE TABLE meters (
+	mid         INTEGER GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	id          TEXT COLLATE "C" NOT NULL UNIQUE,
+	point       TEXT COLLATE "C" NOT NULL,
+	serial      TEXT COLLATE "C" NOT NULL,
+	model       TEXT COLLATE "C" NOT NULL,
+	key         TEXT COLLATE "C" NOT NULL,
+	signed      TEXT COLLATE "C" NOT NULL,
+	revoked     BOOLEAN NOT NULL,
+	registered  BIGINT NOT NULL,
+	interval_ms BIGINT NOT NULL
+);
+CREATE INDEX meters_point ON meters(point);
+
+CREATE TABLE channels (
+	cid  INTEGER GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	name TEXT COLLATE "C" NOT NULL UNIQUE
+);
+
+-- Readings, partitioned by device time (one partition per UTC month, made
+-- by Commit before it writes into it; the default partition is a safety
+-- net). cids and vals are the channel numbers and values, in the reading's
+-- order.
+CREATE TABLE readings (
+	meter INTEGER NOT NULL,
+	seq   BIGINT NOT NULL,
+	t     BIGINT NOT NULL,
+	recv  BIGINT NOT NULL,
+	idx   BIGINT NOT NULL,
+	hash  BYTEA NOT NULL,
+	flags INTEGER NOT NULL,
+	cids  INTEGER[] NOT NULL,
+	vals  DOUBLE PRECISION[] NOT NULL
+) PARTITION BY RANGE (t);
+CREATE INDEX readings_time ON readings(meter, t, seq);
+CREATE INDEX readings_seq ON readings(meter, seq);
+CREATE TABLE readings_default PARTITION OF readings DEFAULT;
+
+-- Last committed reading per meter: the state admission resumes from.
+CREATE TABLE meter_state (
+	meter INTEGER PRIMARY KEY,
+	seq   BIGINT NOT NULL,
+	hash  BYTEA NOT NULL,
+	idx   BIGINT NOT NULL,
+	t     BIGINT NOT NULL
+);
+
+CREATE TABLE rejection_counts (
+	reason BYTEA NOT NULL,
+	meter  BYTEA NOT NULL,
+	n      BIGINT NOT NULL,
+	last   BIGINT NOT NULL,
+	PRIMARY KEY (reason, meter)
+);
+
+-- Rejections, quarantine and audit records keep what strangers sent (a
+-- made-up meter ID, a detail quoting bad bytes) exactly, NUL bytes and
+-- invalid UTF-8 included, so their text columns are BYTEA.
+
+-- The bounded log of recent rejections: one row per (reason, meter,
+-- source) with its count, first and last time (t) and last detail.
+CREATE TABLE rejections (
+	id     BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	reason BYTEA NOT NULL,
+	meter  BYTEA NOT NULL,
+	source BYTEA NOT NULL,
+	n      BIGINT NOT NULL,
+	first  BIGINT NOT NULL,
+	t      BIGINT NOT NULL,
+	detail BYTEA NOT NULL,
+	UNIQUE (reason, meter, source)
+);
+CREATE INDEX rejections_t ON rejections(t, id);
+
+CREATE TABLE quarantine (
+	idx    BIGINT PRIMARY KEY,
+	t      BIGINT NOT NULL,
+	meter  BYTEA NOT NULL,
+	seq    BIGINT NOT NULL, -- seqKey
+	reason BYTEA NOT NULL,
+	detail BYTEA NOT NULL
+);
+CREATE INDEX quarantine_meter ON quarantine(meter, idx);
+
+CREATE TABLE alarms (
+	id          BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	kind        TEXT COLLATE "C" NOT NULL,
+	severity    TEXT COLLATE "C" NOT NULL,
+	enterprise  TEXT COLLATE "C" NOT NULL,
+	point       TEXT COLLATE "C" NOT NULL,
+	meter       TEXT COLLATE "C" NOT NULL,
+	message     TEXT COLLATE "C" NOT NULL,
+	state       TEXT COLLATE "C" NOT NULL,
+	raised      BIGINT NOT NULL,
+	last_raised BIGINT NOT NULL,
+	count       BIGINT NOT NULL,
+	acked       BIGINT NOT NULL,
+	acked_by    TEXT COLLATE "C" NOT NULL,
+	cleared     BIGINT NOT NULL,
+	cleared_by  TEXT COLLATE "C" NOT NULL
+);
+CREATE INDEX alarms_subject ON alarms(kind, enterprise, point, meter) WHERE state <> 'cleared';
+CREATE INDEX alarms_raised ON alarms(raised);
+
+CREATE TABLE alarm_events (
+	id     BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	alarm  BIGINT NOT NULL,
+	t      BIGINT NOT NULL,
+	action TEXT COLLATE "C" NOT NULL,
+	by_    TEXT COLLATE "C" NOT NULL,
+	note   TEXT COLLATE "C" NOT NULL
+);
+CREATE INDEX alarm_events_alarm ON alarm_events(alarm, id);
+
+CREATE TABLE tokens (
+	id      TEXT COLLATE "C" PRIMARY KEY,
+	hash    BYTEA NOT NULL UNIQUE,
+	name    TEXT COLLATE "C" NOT NULL,
+	role    TEXT COLLATE "C" NOT NULL,
+	scope   TEXT COLLATE "C" NOT NULL,
+	created BIGINT NOT NULL,
+	revoked BIGINT NOT NULL -- 0 while active
+);
+
+-- The append-only audit log: the trigger refuses UPDATE and DELETE
+-- underneath the Go code as well.
+CREATE TABLE audit (
+	id     BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	t      BIGINT NOT NULL,
+	actor  BYTEA NOT NULL,
+	role   BYTEA NOT NULL,
+	action BYTEA NOT NULL,
+	target BYTEA NOT NULL,
+	status INTEGER NOT NULL,
+	remote BYTEA NOT NULL,
+	detail BYTEA NOT NULL
+);
+CREATE INDEX audit_time ON audit(t);
+CREATE INDEX audit_actor ON audit(actor, id);
+CREATE FUNCTION audit_append_only() RETURNS trigger LANGUAGE plpgsql AS
+	$$ BEGIN RAISE EXCEPTION 'the audit log is append-only'; END $$;
+CREATE TRIGGER audit_no_change BEFORE UPDATE OR DELETE ON audit
+	FOR EACH ROW EXECUTE FUNCTION audit_append_only();
+`

@@ -1,0 +1,101 @@
+package store
+
+import (
+	"fmt"
+
+	"golang.org/x/mod/sumdb/note"
+
+	"github.com/shuixiao/shuixiao/meter"
+	"github.com/shuixiao/shuixiao/reading"
+)
+
+// The record rules every driver applies before it writes a registry record;
+// the references (an enterprise's park, a point's enterprise …) are the
+// driver's to check in its transaction. Errors wrap ErrInvalid.
+
+// ValidRegion checks a region's code, name and parent code.
+func ValidRegion(r meter.Region) error {
+	if err := meter.ValidRegionCode(r.Code); err != nil {
+		return fmt.Errorf("region %s: %w: %v", r.Code, ErrInvalid, err)
+	}
+	if r.Name == "" {
+		return fmt.Errorf("region %s: %w: no name", r.Code, ErrInvalid)
+	}
+	if r.Parent != "" {
+		if err := meter.ValidRegionCode(r.Parent); err != nil {
+			return fmt.Errorf("region %s: %w: parent: %v", r.Code, ErrInvalid, err)
+		}
+	}
+	return nil
+}
+
+// ValidPark checks a park's ID, name and region.
+func ValidPark(p meter.Park) error {
+	if err := reading.ValidID(p.ID); err != nil {
+		return fmt.Errorf("park: %w: %v", ErrInvalid, err)
+	}
+	if p.Name == "" {
+		return fmt.Errorf("park %s: %w: no name", p.ID, ErrInvalid)
+	}
+	if err := meter.ValidRegionCode(p.Region); err != nil {
+		return fmt.Errorf("park %s: %w: %v", p.ID, ErrInvalid, err)
+	}
+	return nil
+}
+
+// ValidEnterprise checks an enterprise's ID, name and region.
+func ValidEnterprise(e meter.Enterprise) error {
+	if err := reading.ValidID(e.ID); err != nil {
+		return fmt.Errorf("enterprise: %w: %v", ErrInvalid, err)
+	}
+	if e.Name == "" {
+		return fmt.Errorf("enterprise %s: %w: no name", e.ID, ErrInvalid)
+	}
+	if err := meter.ValidRegionCode(e.Region); err != nil {
+		return fmt.Errorf("enterprise %s: %w: %v", e.ID, ErrInvalid, err)
+	}
+	return nil
+}
+
+// ValidPoint checks a point by meter.Point.Validate.
+func ValidPoint(p meter.Point) error {
+	if err := p.Validate(); err != nil {
+		return fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	return nil
+}
+
+// ValidMeter checks a meter's ID, its key (a note verifier named for the
+// meter), where it signs and its interval.
+func ValidMeter(m meter.Meter) error {
+	if err := reading.ValidID(m.ID); err != nil {
+		return fmt.Errorf("meter %s: %w: %v", m.ID, ErrInvalid, err)
+	}
+	v, err := note.NewVerifier(m.Key)
+	if err != nil {
+		return fmt.Errorf("meter %s: %w: key: %v", m.ID, ErrInvalid, err)
+	}
+	if v.Name() != reading.KeyName(m.ID) {
+		return fmt.Errorf("meter %s: %w: key name %q, want %q", m.ID, ErrInvalid, v.Name(), reading.KeyName(m.ID))
+	}
+	if m.Signed != meter.SignedByMeter && m.Signed != meter.SignedByGateway {
+		return fmt.Errorf("meter %s: %w: signed must be %q or %q", m.ID, ErrInvalid, meter.SignedByMeter, meter.SignedByGateway)
+	}
+	if m.Interval < 0 {
+		return fmt.Errorf("meter %s: %w: negative interval", m.ID, ErrInvalid)
+	}
+	return nil
+}
+
+// RegionPrefix turns a GB/T 2260 code into a SQL LIKE pattern: a province
+// code matches its two-digit prefix, a city code its four-digit prefix, any
+// other code itself.
+func RegionPrefix(code string) string {
+	switch {
+	case len(code) == 6 && code[2:] == "0000":
+		return code[:2] + "%"
+	case len(code) == 6 && code[4:] == "00":
+		return code[:4] + "%"
+	}
+	return code
+}
