@@ -199,3 +199,101 @@ CREATE FUNCTION audit_append_only() RETURNS trigger LANGUAGE plpgsql AS
 CREATE TRIGGER audit_no_change BEFORE UPDATE OR DELETE ON audit
 	FOR EACH ROW EXECUTE FUNCTION audit_append_only();
 `
+
+// networkSchema holds the pipe networks, their leak events and the repair
+// work orders (store.Networks).
+const networkSchema = `
+CREATE TABLE networks (
+	id         TEXT COLLATE "C" PRIMARY KEY,
+	name       TEXT NOT NULL,
+	name_en    TEXT NOT NULL,
+	park       TEXT COLLATE "C" NOT NULL,
+	enterprise TEXT COLLATE "C" NOT NULL,
+	inp        TEXT NOT NULL,
+	config     TEXT NOT NULL,
+	created    BIGINT NOT NULL,
+	updated    BIGINT NOT NULL
+);
+CREATE TABLE leak_events (
+	alarm      BIGINT PRIMARY KEY,
+	network    TEXT COLLATE "C" NOT NULL,
+	start      BIGINT NOT NULL,
+	detected   BIGINT NOT NULL,
+	raised     BIGINT NOT NULL,
+	flow       DOUBLE PRECISION NOT NULL,
+	candidates JSONB NOT NULL
+);
+CREATE INDEX leak_events_network ON leak_events(network, raised);
+CREATE TABLE work_orders (
+	id            BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	network       TEXT COLLATE "C" NOT NULL,
+	alarm         BIGINT NOT NULL,
+	park          TEXT COLLATE "C" NOT NULL,
+	enterprise    TEXT COLLATE "C" NOT NULL,
+	title         TEXT NOT NULL,
+	state         TEXT NOT NULL,
+	created       BIGINT NOT NULL,
+	created_by    TEXT NOT NULL,
+	assignee      TEXT NOT NULL,
+	assigned      BIGINT NOT NULL,
+	closed        BIGINT NOT NULL,
+	closed_by     TEXT NOT NULL,
+	repaired_link TEXT NOT NULL,
+	note          TEXT NOT NULL,
+	leak_start    BIGINT NOT NULL,
+	leak_flow     DOUBLE PRECISION NOT NULL,
+	water_lost    DOUBLE PRECISION NOT NULL
+);
+CREATE INDEX work_orders_network ON work_orders(network, id);
+CREATE UNIQUE INDEX work_orders_open_alarm ON work_orders(alarm) WHERE alarm <> 0 AND state <> 'closed';
+CREATE TABLE work_order_events (
+	id         BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	work_order BIGINT NOT NULL,
+	t          BIGINT NOT NULL,
+	action     TEXT NOT NULL,
+	by_        TEXT NOT NULL,
+	assignee   TEXT NOT NULL,
+	link       TEXT NOT NULL,
+	note       TEXT NOT NULL
+);
+CREATE INDEX work_order_events_order ON work_order_events(work_order, id);
+`
+
+// controlSchema holds the control loops' plants, commands and overrides
+// (store.Controls); records are the JSON of their Go types, as in
+// store/sqlite.
+const controlSchema = `
+CREATE TABLE control_plants (
+	id         TEXT COLLATE "C" PRIMARY KEY,
+	enterprise TEXT COLLATE "C" NOT NULL REFERENCES enterprises(id),
+	config     TEXT NOT NULL,
+	updated    BIGINT NOT NULL
+);
+CREATE TABLE control_commands (
+	id         TEXT COLLATE "C" PRIMARY KEY,
+	plant      TEXT COLLATE "C" NOT NULL,
+	enterprise TEXT COLLATE "C" NOT NULL,
+	device     TEXT COLLATE "C" NOT NULL,
+	actuator   TEXT COLLATE "C" NOT NULL,
+	kind       TEXT COLLATE "C" NOT NULL,
+	issued     BIGINT NOT NULL,
+	record     TEXT NOT NULL
+);
+CREATE INDEX control_commands_plant ON control_commands(plant, issued);
+CREATE INDEX control_commands_issued ON control_commands(issued);
+CREATE TABLE control_overrides (
+	plant    TEXT COLLATE "C" NOT NULL,
+	actuator TEXT COLLATE "C" NOT NULL,
+	record   TEXT NOT NULL,
+	PRIMARY KEY (plant, actuator)
+);
+`
+
+// deviceSchema holds the MQTT credential records of meters
+// (store.DeviceSecrets).
+const deviceSchema = `
+CREATE TABLE device_secrets (
+	meter  TEXT COLLATE "C" PRIMARY KEY REFERENCES meters(id),
+	record TEXT NOT NULL
+);
+`

@@ -31,6 +31,22 @@ import (
 	"github.com/shuixiao/shuixiao/reading"
 )
 
+// The interfaces a server's store implements beside store.Store.
+type (
+	networkStore interface {
+		store.Store
+		store.Networks
+	}
+	controlStore interface {
+		store.Store
+		store.Controls
+	}
+	deviceStore interface {
+		store.Store
+		store.DeviceSecrets
+	}
+)
+
 // Factory opens a fresh, empty store.
 type Factory func(t *testing.T) store.Store
 
@@ -49,6 +65,33 @@ func Run(t *testing.T, open Factory) {
 	t.Run("Alarms", func(t *testing.T) { testAlarms(t, open(t)) })
 	t.Run("Tokens", func(t *testing.T) { testTokens(t, open(t)) })
 	t.Run("Audit", func(t *testing.T) { testAudit(t, open(t)) })
+	// The interfaces a server needs beside store.Store.
+	t.Run("Networks", func(t *testing.T) {
+		if s, ok := open(t).(networkStore); ok {
+			testNetworksPutListAndScope(t, s)
+		} else {
+			t.Fatal("the store does not implement store.Networks")
+		}
+	})
+	t.Run("WorkOrders", func(t *testing.T) {
+		if s, ok := open(t).(networkStore); ok {
+			testLeakEventsAndWorkOrders(t, s)
+		}
+	})
+	t.Run("Controls", func(t *testing.T) {
+		if s, ok := open(t).(controlStore); ok {
+			testControls(t, s)
+		} else {
+			t.Fatal("the store does not implement store.Controls")
+		}
+	})
+	t.Run("DeviceSecrets", func(t *testing.T) {
+		if s, ok := open(t).(deviceStore); ok {
+			testDeviceSecrets(t, s)
+		} else {
+			t.Fatal("the store does not implement store.DeviceSecrets")
+		}
+	})
 }
 
 // shanghai is a fixed UTC+8 zone so the suite does not need a tz database.

@@ -1,4 +1,4 @@
-package sqlite
+package storetest
 
 import (
 	"context"
@@ -13,9 +13,8 @@ import (
 	"github.com/shuixiao/shuixiao/workorder"
 )
 
-func TestNetworksPutListAndScope(t *testing.T) {
+func testNetworksPutListAndScope(t *testing.T, s networkStore) {
 	ctx := context.Background()
-	s, path := openTemp(t, Options{ManualCompaction: true})
 	// Reads before the tables exist see nothing.
 	if _, err := s.Network(ctx, "N1"); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("network before any write: %v", err)
@@ -67,12 +66,6 @@ func TestNetworksPutListAndScope(t *testing.T) {
 	if _, err := s.PutNetwork(ctx, other); err != nil {
 		t.Fatal(err)
 	}
-	s.Close()
-	s, err = Open(path, Options{ManualCompaction: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
 	got, err := s.Network(ctx, "N1")
 	if err != nil {
 		t.Fatal(err)
@@ -103,9 +96,8 @@ func TestNetworksPutListAndScope(t *testing.T) {
 	}
 }
 
-func TestLeakEventsAndWorkOrders(t *testing.T) {
+func testLeakEventsAndWorkOrders(t *testing.T, s networkStore) {
 	ctx := context.Background()
-	s, _ := openTemp(t, Options{ManualCompaction: true})
 	if err := s.CreatePark(ctx, meter.Park{ID: "PK1", Name: "园区", Region: "430300"}); err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package sqlite
+package storetest
 
 import (
 	"context"
@@ -8,10 +8,10 @@ import (
 	"github.com/shuixiao/shuixiao/internal/store"
 )
 
-func TestDeviceSecrets(t *testing.T) {
+func testDeviceSecrets(t *testing.T, s deviceStore) {
 	ctx := context.Background()
-	s, path := openTemp(t, Options{ManualCompaction: true})
-	ids := setup(t, s, 1)
+	fixture(t, s)
+	ids := []string{"M-1"}
 	if _, err := s.DeviceSecret(ctx, ids[0]); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("before any secret: %v", err)
 	}
@@ -27,13 +27,7 @@ func TestDeviceSecrets(t *testing.T) {
 			t.Fatalf("got %q, %v; want %q", got, err, rec)
 		}
 	}
-	s.Close()
-	s2, err := Open(path, Options{ManualCompaction: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s2.Close()
-	if got, err := s2.DeviceSecret(ctx, ids[0]); err != nil || got != "salt$hash2" {
+	if got, err := s.DeviceSecret(ctx, ids[0]); err != nil || got != "salt$hash2" {
 		t.Fatalf("after reopen: %q, %v", got, err)
 	}
 }
