@@ -9,6 +9,7 @@ import (
 
 	"github.com/shuixiao/shuixiao/alarm"
 	"github.com/shuixiao/shuixiao/internal/store"
+	"github.com/shuixiao/shuixiao/quarantine"
 	"github.com/shuixiao/shuixiao/rejection"
 )
 
@@ -231,5 +232,37 @@ func testTokens(t *testing.T, s store.Store) {
 	must(t, err)
 	if len(toks) != 3 || toks[0].ID != "tok-admin" || toks[1].ID != "tok-ent" || !toks[1].Revoked.Equal(t0.Add(time.Hour)) || toks[2].Scope != "P-XT" {
 		t.Errorf("tokens: %+v", toks)
+	}
+}
+
+// testHostileBytes: what strangers send (a made-up meter ID with a NUL
+// byte, invalid UTF-8 in a detail) is kept exactly and never fails the
+// commit that carries good readings with it.
+func testHostileBytes(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	fixture(t, s)
+	t0 := day(2)
+	bad := rejection.Rejection{Time: t0, Meter: "m\x00\xff", Reason: "unknown-meter", Detail: "\xfe\xff\x00 bad", Source: "10.0.0.9:1\x00"}
+	must(t, s.Commit(ctx, &store.Batch{Readings: []store.Reading{rd("M-1", 1, t0, 1, total(1))}, Rejections: []rejection.Rejection{bad}, LedgerSize: 2}))
+	got, err := s.RecentRejections(ctx, rejection.Filter{Meter: bad.Meter}, 10)
+	must(t, err)
+	if len(got) != 1 || got[0].Meter != bad.Meter || got[0].Detail != bad.Detail || got[0].Source != bad.Source {
+		t.Fatalf("rejections %q, want the bytes sent", got)
+	}
+	if p, err := s.Readings(ctx, store.ReadingQuery{Meter: "M-1"}); err != nil || len(p.Readings) != 1 {
+		t.Fatalf("the reading committed with it: %v, %v", p.Readings, err)
+	}
+	must(t, s.Commit(ctx, &store.Batch{Quarantined: []quarantine.Record{{Index: 1, Time: t0, Meter: bad.Meter, Reason: "invalid", Detail: bad.Detail}}}))
+	qs, err := s.Quarantined(ctx, quarantine.Filter{Meter: bad.Meter})
+	must(t, err)
+	if len(qs) != 1 || qs[0].Meter != bad.Meter || qs[0].Detail != bad.Detail {
+		t.Fatalf("quarantine %q", qs)
+	}
+	id, err := s.AppendAudit(ctx, store.AuditRecord{Time: t0, Action: "login", Status: 401, Remote: "1.2.3.4\x00", Detail: bad.Detail})
+	must(t, err)
+	recs, err := s.AuditLog(ctx, store.AuditQuery{After: id - 1})
+	must(t, err)
+	if len(recs) != 1 || recs[0].Detail != bad.Detail || recs[0].Remote != "1.2.3.4\x00" {
+		t.Fatalf("audit %q", recs)
 	}
 }
