@@ -29,6 +29,7 @@ func serverFlags(fs *flag.FlagSet, cfg *serverConfig) {
 	fs.StringVar(&cfg.Data, "data", "./shuixiao-data", "data directory (store, ledger, keys, admin token)")
 	fs.StringVar(&cfg.HTTPAddr, "http", "127.0.0.1:8080", "HTTP listen address (API, console, ledger tiles)")
 	fs.StringVar(&cfg.MQTTAddr, "mqtt", "127.0.0.1:1883", "MQTT listen address (meters)")
+	fs.StringVar(&cfg.Store, "store", "", "store: empty for SQLite in the data directory, or postgres://USER@HOST:PORT/DB[?schema=NAME]")
 	fs.StringVar(&cfg.WitnessPolicy, "witness-policy", "", "witness policy file: publish checkpoints only with k-of-n witness cosignatures")
 	fs.StringVar(&cfg.Origin, "origin", "", "log origin on first start (default ledger.shuixiao.local/hunan-industrial-water/v1)")
 	fs.StringVar(&cfg.TLSCert, "tls-cert", "", "PEM certificate (chain) file: serve HTTPS, and MQTT over TLS unless --mqtt-tls-cert is given")

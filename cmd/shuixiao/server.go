@@ -30,7 +30,6 @@ import (
 	"github.com/shuixiao/shuixiao/internal/ledger"
 	"github.com/shuixiao/shuixiao/internal/netmon"
 	"github.com/shuixiao/shuixiao/internal/store"
-	"github.com/shuixiao/shuixiao/internal/store/sqlite"
 	"github.com/shuixiao/shuixiao/meter"
 	"github.com/shuixiao/shuixiao/reading"
 	"github.com/shuixiao/shuixiao/rejection"
@@ -50,9 +49,12 @@ func routeKlog(log *slog.Logger) {
 
 // serverConfig is what serve and demo share.
 type serverConfig struct {
-	Data          string
-	HTTPAddr      string
-	MQTTAddr      string
+	Data     string
+	HTTPAddr string
+	MQTTAddr string
+	// Store is where the store lives: "" for SQLite in Data, or a
+	// PostgreSQL URL (see openStore).
+	Store         string
 	WitnessPolicy string // file
 	Origin        string
 	// TLS certificate and key files (PEM); empty: plain HTTP and MQTT.
@@ -79,7 +81,7 @@ type serverConfig struct {
 // server is the whole platform in one process.
 type server struct {
 	cfg      serverConfig
-	store    *sqlite.Store
+	store    serverStore
 	ledger   *ledger.Log
 	dir      *ingest.Directory
 	pipeline *ingest.Pipeline
@@ -140,10 +142,11 @@ func openServer(ctx context.Context, cfg serverConfig) (*server, error) {
 	s.metrics.MustRegister(collectors.NewGoCollector(collectors.WithGoCollectorRuntimeMetrics(
 		collectors.MetricsGC, collectors.MetricsMemory, collectors.MetricsScheduler)), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
-	st, err := sqlite.Open(filepath.Join(cfg.Data, "store.db"), sqlite.Options{Logf: func(f string, a ...any) { log.Error(fmt.Sprintf(f, a...)) }})
+	st, where, err := openStore(ctx, cfg.Store, cfg.Data, log)
 	if err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
+	log.Info("store opened / 存储已打开", "store", where)
 	s.store = st
 	defer func() {
 		if !ok {

@@ -247,7 +247,7 @@ func testHostileBytes(t *testing.T, s store.Store) {
 	got, err := s.RecentRejections(ctx, rejection.Filter{Meter: bad.Meter}, 10)
 	must(t, err)
 	if len(got) != 1 || got[0].Meter != bad.Meter || got[0].Detail != bad.Detail || got[0].Source != bad.Source {
-		t.Fatalf("rejections %q, want the bytes sent", got)
+		t.Fatalf("rejections %+v, want the bytes sent", got)
 	}
 	if p, err := s.Readings(ctx, store.ReadingQuery{Meter: "M-1"}); err != nil || len(p.Readings) != 1 {
 		t.Fatalf("the reading committed with it: %v, %v", p.Readings, err)
@@ -256,13 +256,13 @@ func testHostileBytes(t *testing.T, s store.Store) {
 	qs, err := s.Quarantined(ctx, quarantine.Filter{Meter: bad.Meter})
 	must(t, err)
 	if len(qs) != 1 || qs[0].Meter != bad.Meter || qs[0].Detail != bad.Detail {
-		t.Fatalf("quarantine %q", qs)
+		t.Fatalf("quarantine %+v", qs)
 	}
 	id, err := s.AppendAudit(ctx, store.AuditRecord{Time: t0, Action: "login", Status: 401, Remote: "1.2.3.4\x00", Detail: bad.Detail})
 	must(t, err)
 	recs, err := s.AuditLog(ctx, store.AuditQuery{After: id - 1})
 	must(t, err)
 	if len(recs) != 1 || recs[0].Detail != bad.Detail || recs[0].Remote != "1.2.3.4\x00" {
-		t.Fatalf("audit %q", recs)
+		t.Fatalf("audit %+v", recs)
 	}
 }
