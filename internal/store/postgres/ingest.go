@@ -96,10 +96,23 @@ func (s *Store) Commit(ctx context.Context, b *store.Batch) error {
 				return fmt.Errorf("insert readings: %w", err)
 			}
 		}
-		for mid, st := range states {
-			if _, err := tx.Exec(ctx, `INSERT INTO meter_state(meter, seq, hash, idx, t) VALUES ($1, $2, $3, $4, $5)
+		if len(states) > 0 {
+			// One statement for every meter of the batch: a round trip per
+			// meter would cost more than the COPY.
+			var (
+				mids       = make([]int32, 0, len(states))
+				seqs, idxs = make([]int64, 0, len(states)), make([]int64, 0, len(states))
+				hashes     = make([][]byte, 0, len(states))
+				times      = make([]int64, 0, len(states))
+			)
+			for mid, st := range states {
+				mids, seqs, idxs = append(mids, mid), append(seqs, int64(st.Seq)), append(idxs, int64(st.Index))
+				hashes, times = append(hashes, st.Hash[:]), append(times, ms(st.Time))
+			}
+			if _, err := tx.Exec(ctx, `INSERT INTO meter_state(meter, seq, hash, idx, t)
+				SELECT * FROM unnest($1::integer[], $2::bigint[], $3::bytea[], $4::bigint[], $5::bigint[])
 				ON CONFLICT (meter) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, idx = excluded.idx, t = excluded.t`,
-				mid, int64(st.Seq), st.Hash[:], int64(st.Index), ms(st.Time)); err != nil {
+				mids, seqs, hashes, idxs, times); err != nil {
 				return fmt.Errorf("admission state: %w", err)
 			}
 		}
