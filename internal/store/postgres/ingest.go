@@ -87,6 +87,9 @@ func (s *Store) Commit(ctx context.Context, b *store.Batch) error {
 				months[m] = true
 			}
 		}
+		if err := markDirty(ctx, tx, rows); err != nil {
+			return err
+		}
 		if len(rows) > 0 {
 			_, err := tx.CopyFrom(ctx, pgx.Identifier{"readings"}, readingCols, pgx.CopyFromSlice(len(rows), func(i int) ([]any, error) {
 				r := &rows[i]

@@ -46,6 +46,14 @@ type Options struct {
 	RecentRejections int
 	// MaxConns bounds the connection pool; default 8.
 	MaxConns int32
+	// RollupEvery is how often the hour summaries of ended hours whose
+	// readings changed are rebuilt in the background; default 30 s.
+	RollupEvery time.Duration
+	// ManualRollups turns the background rebuild off: only Compact builds
+	// summaries (tests and bulk loads).
+	ManualRollups bool
+	// Logf receives background errors; default: discarded.
+	Logf func(format string, args ...any)
 }
 
 func (o *Options) fill() {
@@ -60,6 +68,12 @@ func (o *Options) fill() {
 	}
 	if o.MaxConns <= 0 {
 		o.MaxConns = 8
+	}
+	if o.RollupEvery <= 0 {
+		o.RollupEvery = 30 * time.Second
+	}
+	if o.Logf == nil {
+		o.Logf = func(string, ...any) {}
 	}
 }
 
@@ -83,6 +97,7 @@ type Store struct {
 	partitions map[int64]bool // months (UTC, as yyyy*12+m) whose partition exists; under writeMu
 	ledgerSize atomic.Uint64
 	closed     atomic.Bool
+	stop, done chan struct{} // the background rollup builder's
 }
 
 type meterInfo struct {
@@ -117,6 +132,10 @@ func Open(ctx context.Context, url string, opt Options) (*Store, error) {
 		pool.Close()
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
+	if !opt.ManualRollups {
+		s.stop, s.done = make(chan struct{}), make(chan struct{})
+		go s.rollupLoop(opt.RollupEvery, s.stop, s.done)
+	}
 	return s, nil
 }
 
@@ -137,7 +156,7 @@ func (s *Store) init(ctx context.Context) error {
 			return err
 		}
 		if !present { // a new store
-			if _, err := tx.Exec(ctx, schema+networkSchema+controlSchema+deviceSchema); err != nil {
+			if _, err := tx.Exec(ctx, schema+networkSchema+controlSchema+deviceSchema+rollupSchema); err != nil {
 				return fmt.Errorf("create tables: %w", err)
 			}
 			_, err := tx.Exec(ctx, `INSERT INTO meta(k, v) VALUES ('schema', $1), ('ledger_size', 0)`, schemaVersion)
@@ -229,6 +248,14 @@ func (s *Store) load(ctx context.Context) error {
 
 // Close releases the connection pool. Committed data stays durable.
 func (s *Store) Close() error {
+	if s.stop != nil {
+		select {
+		case <-s.stop:
+		default:
+			close(s.stop)
+			<-s.done
+		}
+	}
 	if s.closed.Swap(true) {
 		return nil
 	}

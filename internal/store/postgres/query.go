@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -209,7 +210,7 @@ func (s *Store) Aggregate(ctx context.Context, qr store.AggregateQuery) ([]store
 		return nil, fmt.Errorf("aggregate %s: %w", qr.Series, err)
 	}
 	accs := make([]aggregate.Acc, g.Len())
-	if err := s.accumulate(ctx, tx, accs, g, t, qr.Fn == store.Delta); err != nil {
+	if err := s.accumulate(ctx, tx, accs, g, t, qr.Interval != store.Min15, qr.Fn == store.Delta); err != nil {
 		return nil, fmt.Errorf("aggregate %s: %w", qr.Series, err)
 	}
 	return aggregate.Finalize(accs, g, t.kind, qr.Fn)
@@ -245,7 +246,7 @@ func (s *Store) Consumption(ctx context.Context, qr store.ConsumptionQuery) ([]s
 	accs := make([]aggregate.Acc, g.Len())
 	for i, t := range ts {
 		clear(accs)
-		if err := s.accumulate(ctx, tx, accs, g, t, true); err != nil {
+		if err := s.accumulate(ctx, tx, accs, g, t, qr.Interval != store.Min15, true); err != nil {
 			return nil, fmt.Errorf("consumption %s: %w", t.series, err)
 		}
 		bs, err := aggregate.Finalize(accs, g, t.kind, store.Delta)
@@ -257,41 +258,76 @@ func (s *Store) Consumption(ctx context.Context, qr store.ConsumptionQuery) ([]s
 	return out, nil
 }
 
-// accumulate adds every meter of t to the grid's accumulators: the
-// readings of the grid's whole hours as single points and, for the
+// accumulate adds every meter of t to the grid's accumulators: the hours
+// that lie inside one bucket and have a current summary as that summary,
+// the readings of every other hour as single points and, for the
 // consumption of a running total, the nearest reading on either side.
-func (s *Store) accumulate(ctx context.Context, tx pgx.Tx, accs []aggregate.Acc, g aggregate.Grid, t target, delta bool) error {
+func (s *Store) accumulate(ctx context.Context, tx pgx.Tx, accs []aggregate.Acc, g aggregate.Grid, t target, useRollups, delta bool) error {
 	if !t.known {
 		return nil
 	}
-	lo, hi := floorDiv(g.Start(), hourMs)*hourMs, ceilDiv(g.End(), hourMs)*hourMs
+	h0, h1 := floorDiv(g.Start(), hourMs), ceilDiv(g.End(), hourMs)
 	neighbours := delta && t.kind == meter.Total
+	def := chanDef{kind: t.kind, ctr: t.ctr}
 	for _, mid := range t.mids {
-		// An interval total stamped at the range's end belongs inside it:
-		// read device times up to and including hi, keep effective times
-		// in [lo, hi).
-		pts, err := s.values(ctx, tx, mid, t.cid, lo, hi, true)
-		if err != nil {
-			return err
-		}
-		var ps []aggregate.Point
-		for _, p := range pts {
-			if te := aggregate.EffectiveTime(t.kind, p.T); te >= lo && te < hi {
-				p.T = te
-				ps = append(ps, p)
+		sums := map[int64]aggregate.Summary{}
+		if useRollups {
+			var err error
+			if sums, err = hourSummaries(ctx, tx, mid, t.cid, def, h0, h1); err != nil {
+				return err
+			}
+			for h := range sums {
+				if !g.Holds(h*hourMs, (h+1)*hourMs-1) {
+					delete(sums, h)
+				}
 			}
 		}
-		items := make([]aggregate.Summary, 0, len(ps)+2)
+		items := make([]aggregate.Summary, 0, len(sums)+2)
+		for _, sm := range sums {
+			if sm.N > 0 {
+				items = append(items, sm)
+			}
+		}
+		// The other hours from the readings, a run of consecutive hours at a
+		// time. An interval total stamped at a run's end belongs inside it:
+		// read device times up to and including the run's end, keep
+		// effective times inside it.
+		var ps []aggregate.Point
+		for a := h0; a < h1; {
+			if _, ok := sums[a]; ok {
+				a++
+				continue
+			}
+			b := a + 1
+			for b < h1 {
+				if _, ok := sums[b]; ok {
+					break
+				}
+				b++
+			}
+			pts, err := s.values(ctx, tx, mid, t.cid, a*hourMs, b*hourMs, true)
+			if err != nil {
+				return err
+			}
+			for _, p := range pts {
+				if te := aggregate.EffectiveTime(t.kind, p.T); te >= a*hourMs && te < b*hourMs {
+					p.T = te
+					ps = append(ps, p)
+				}
+			}
+			a = b
+		}
 		for _, p := range aggregate.SortDedup(ps) {
 			items = append(items, aggregate.Single(p))
 		}
+		slices.SortFunc(items, func(x, y aggregate.Summary) int { return cmp.Compare(x.FirstT, y.FirstT) })
 		if neighbours {
-			if p, ok, err := s.neighbour(ctx, tx, mid, t.cid, lo, true); err != nil {
+			if p, ok, err := s.neighbour(ctx, tx, mid, t.cid, h0*hourMs, true); err != nil {
 				return err
 			} else if ok {
 				items = slices.Insert(items, 0, aggregate.Single(p))
 			}
-			if p, ok, err := s.neighbour(ctx, tx, mid, t.cid, hi, false); err != nil {
+			if p, ok, err := s.neighbour(ctx, tx, mid, t.cid, h1*hourMs, false); err != nil {
 				return err
 			} else if ok {
 				items = append(items, aggregate.Single(p))

@@ -297,3 +297,33 @@ CREATE TABLE device_secrets (
 	record TEXT NOT NULL
 );
 `
+
+// rollupSchema holds the per-(meter, hour, channel) summaries long-range
+// aggregates read instead of the readings (store/aggregate.Summary plus the
+// kind and rollover modulus they were built with), and the meter-hours
+// whose readings changed since their summaries were built. An hour is
+// keyed by effective time (aggregate.EffectiveTime).
+const rollupSchema = `
+CREATE TABLE rollups (
+	meter   INTEGER NOT NULL,
+	hour    BIGINT NOT NULL,
+	cid     INTEGER NOT NULL,
+	kind    TEXT NOT NULL,
+	modulus DOUBLE PRECISION NOT NULL,
+	n       INTEGER NOT NULL,
+	sum     DOUBLE PRECISION NOT NULL,
+	min     DOUBLE PRECISION NOT NULL,
+	max     DOUBLE PRECISION NOT NULL,
+	first_t BIGINT NOT NULL,
+	first   DOUBLE PRECISION NOT NULL,
+	last_t  BIGINT NOT NULL,
+	last    DOUBLE PRECISION NOT NULL,
+	inc     DOUBLE PRECISION NOT NULL,
+	PRIMARY KEY (meter, cid, hour)
+);
+CREATE TABLE rollup_dirty (
+	meter INTEGER NOT NULL,
+	hour  BIGINT NOT NULL,
+	PRIMARY KEY (meter, hour)
+);
+`
