@@ -98,7 +98,9 @@ func mustRef(ctx context.Context, tx pgx.Tx, table, what, id string) error {
 }
 
 // CreateRegion implements store.Registry.
-func (s *Store) CreateRegion(ctx context.Context, r meter.Region) error { return s.putRegion(ctx, true, r) }
+func (s *Store) CreateRegion(ctx context.Context, r meter.Region) error {
+	return s.putRegion(ctx, true, r)
+}
 
 // UpdateRegion implements store.Registry.
 func (s *Store) UpdateRegion(ctx context.Context, r meter.Region) error {
@@ -303,7 +305,9 @@ type pointRoles struct {
 }
 
 // CreatePoint implements store.Registry.
-func (s *Store) CreatePoint(ctx context.Context, p meter.Point) error { return s.putPoint(ctx, true, p) }
+func (s *Store) CreatePoint(ctx context.Context, p meter.Point) error {
+	return s.putPoint(ctx, true, p)
+}
 
 // UpdatePoint implements store.Registry.
 func (s *Store) UpdatePoint(ctx context.Context, p meter.Point) error {
@@ -435,7 +439,9 @@ func (s *Store) CreateMeter(ctx context.Context, m meter.Meter) error {
 }
 
 // UpdateMeter implements store.Registry.
-func (s *Store) UpdateMeter(ctx context.Context, m meter.Meter) error { return s.putMeter(ctx, false, m) }
+func (s *Store) UpdateMeter(ctx context.Context, m meter.Meter) error {
+	return s.putMeter(ctx, false, m)
+}
 
 func (s *Store) putMeter(ctx context.Context, create bool, m meter.Meter) error {
 	if err := store.ValidMeter(m); err != nil {
