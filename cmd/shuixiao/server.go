@@ -22,11 +22,11 @@ import (
 
 	"github.com/shuixiao/shuixiao/internal/actuate"
 	"github.com/shuixiao/shuixiao/internal/alarmwatch"
-	"github.com/shuixiao/shuixiao/internal/efficiency"
 	"github.com/shuixiao/shuixiao/internal/api"
 	"github.com/shuixiao/shuixiao/internal/atomicfile"
 	"github.com/shuixiao/shuixiao/internal/broker"
 	"github.com/shuixiao/shuixiao/internal/devicecred"
+	"github.com/shuixiao/shuixiao/internal/efficiency"
 	"github.com/shuixiao/shuixiao/internal/ingest"
 	"github.com/shuixiao/shuixiao/internal/ledger"
 	"github.com/shuixiao/shuixiao/internal/netmon"

@@ -239,7 +239,7 @@ func TestProductionUpload(t *testing.T) {
 
 	bad := []struct {
 		name, ctype, body, want string
-		status                   int
+		status                  int
 	}{
 		{"unknown product", "text/csv", h + "E,output,钢锭,1,t,2026-10-01,2026-10-31\n", "CSV line 2, field product: unknown product", 400},
 		{"unknown unit", "text/csv", h + "E,output,机织印染布,1,km,2026-10-01,2026-10-31\n", "CSV line 2, field unit", 400},
