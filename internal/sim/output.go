@@ -104,8 +104,8 @@ func roundTo(v float64, digits int) float64 {
 }
 
 // reportOutput reports today's output, then each next day's at its start,
-// until ctx ends. A day already reported (a restart) is answered 409 and
-// left as it is.
+// until ctx ends. A day already reported (a restart) or overlapping another
+// output record is answered 409 and left as the server has it.
 func (s *Sim) reportOutput(ctx context.Context) {
 	day := time.Now().In(ChinaTime)
 	day = time.Date(day.Year(), day.Month(), day.Day(), 0, 0, 0, 0, ChinaTime)
@@ -117,7 +117,9 @@ func (s *Sim) reportOutput(ctx context.Context) {
 			case err == nil:
 				s.logf("产量已填报 / output reported for %s: %d enterprises (%d over quota by design)", day.Format(time.DateOnly), len(recs), len(s.overQuota()))
 			case status == http.StatusConflict || IsExists(err):
-				// already reported
+				// Reported before a restart, or overlapping another record
+				// (say an annual one): the server kept what it had.
+				s.logf("产量未重复填报 / output for %s not reported again: %v", day.Format(time.DateOnly), err)
 			case ctx.Err() == nil:
 				s.logf("产量填报失败 / output report for %s failed: %v", day.Format(time.DateOnly), err)
 			}
