@@ -12,7 +12,9 @@ import (
 	"github.com/shuixiao/shuixiao/alarm"
 	"github.com/shuixiao/shuixiao/command"
 	"github.com/shuixiao/shuixiao/internal/store"
+	"github.com/shuixiao/shuixiao/production"
 	"github.com/shuixiao/shuixiao/quarantine"
+	"github.com/shuixiao/shuixiao/quotacase"
 	"github.com/shuixiao/shuixiao/rejection"
 	"github.com/shuixiao/shuixiao/workorder"
 )
@@ -247,6 +249,25 @@ func Digest(ctx context.Context, st Store) ([]Sum, error) {
 			}
 			after = xs[len(xs)-1].ID
 		}
+	})
+	kind("production", func(d *digester) error {
+		xs, err := st.ProductionRecords(ctx, production.Filter{})
+		addAll(d, xs)
+		return err
+	})
+	kind("quota_cases", func(d *digester) error {
+		xs, err := st.QuotaCases(ctx, quotacase.Filter{Limit: everything})
+		if err != nil {
+			return err
+		}
+		for _, c := range xs {
+			full, err := st.QuotaCase(ctx, c.ID)
+			if err != nil {
+				return err
+			}
+			d.add(full)
+		}
+		return nil
 	})
 	return out, firstErr
 }

@@ -100,6 +100,9 @@ var tables = []table{
 	{"rejections", cols("id:i reason:b meter:b source:b n:i first:i t:i detail:b")},
 	{"quarantine", cols("idx:i t:i meter:b seq:i reason:b detail:b")},
 	{"audit", cols("id:i t:i actor:b role:b action:b target:b status:i remote:b detail:b")},
+	{"production", cols("id:i enterprise:s kind:s product:s quantity:f unit:s t_from:i t_to:i reported_by:s reported_at:i note:s")},
+	{"quota_cases", cols("id:i enterprise:s enterprise_name:s park:s region:s product:s unit:s value:f qlimit:f grade:s standard:s verified:B period_from:i period_to:i state:s opened_at:i deadline:i owner:s evidence_months:i closed_at:i")},
+	{"quota_case_events", cols("id:i qcase:i t:i from_s:s to_s:s actor:s note:s")},
 }
 
 // batchRows is how many rows one COPY carries.

@@ -156,7 +156,7 @@ func (s *Store) init(ctx context.Context) error {
 			return err
 		}
 		if !present { // a new store
-			if _, err := tx.Exec(ctx, schema+networkSchema+controlSchema+deviceSchema+rollupSchema); err != nil {
+			if _, err := tx.Exec(ctx, schema+networkSchema+controlSchema+deviceSchema+rollupSchema+managementSchema); err != nil {
 				return fmt.Errorf("create tables: %w", err)
 			}
 			_, err := tx.Exec(ctx, `INSERT INTO meta(k, v) VALUES ('schema', $1), ('ledger_size', 0)`, schemaVersion)

@@ -327,3 +327,60 @@ CREATE TABLE rollup_dirty (
 	PRIMARY KEY (meter, hour)
 );
 `
+
+// managementSchema holds the production records (production.Record) and
+// the retrofit cases with their events (quotacase), as store/sqlite does; a
+// record's period is [t_from, t_to).
+const managementSchema = `
+CREATE TABLE production (
+	id          BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	enterprise  TEXT COLLATE "C" NOT NULL,
+	kind        TEXT COLLATE "C" NOT NULL,
+	product     TEXT COLLATE "C" NOT NULL,
+	quantity    DOUBLE PRECISION NOT NULL,
+	unit        TEXT NOT NULL,
+	t_from      BIGINT NOT NULL,
+	t_to        BIGINT NOT NULL,
+	reported_by TEXT NOT NULL,
+	reported_at BIGINT NOT NULL,
+	note        TEXT NOT NULL
+);
+CREATE INDEX production_series ON production(enterprise, kind, product, t_from);
+CREATE INDEX production_period ON production(t_from, t_to);
+
+CREATE TABLE quota_cases (
+	id              BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	enterprise      TEXT COLLATE "C" NOT NULL,
+	enterprise_name TEXT NOT NULL,
+	park            TEXT NOT NULL,
+	region          TEXT NOT NULL,
+	product         TEXT COLLATE "C" NOT NULL,
+	unit            TEXT NOT NULL,
+	value           DOUBLE PRECISION NOT NULL,
+	qlimit          DOUBLE PRECISION NOT NULL,
+	grade           TEXT NOT NULL,
+	standard        TEXT NOT NULL,
+	verified        BOOLEAN NOT NULL,
+	period_from     BIGINT NOT NULL,
+	period_to       BIGINT NOT NULL,
+	state           TEXT NOT NULL,
+	opened_at       BIGINT NOT NULL,
+	deadline        BIGINT NOT NULL,
+	owner           TEXT NOT NULL,
+	evidence_months INTEGER NOT NULL,
+	closed_at       BIGINT NOT NULL
+);
+CREATE UNIQUE INDEX quota_cases_live ON quota_cases(enterprise, product) WHERE state <> 'closed';
+CREATE INDEX quota_cases_state ON quota_cases(state, id);
+
+CREATE TABLE quota_case_events (
+	id     BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	qcase  BIGINT NOT NULL,
+	t      BIGINT NOT NULL,
+	from_s TEXT NOT NULL,
+	to_s   TEXT NOT NULL,
+	actor  TEXT NOT NULL,
+	note   TEXT NOT NULL
+);
+CREATE INDEX quota_case_events_case ON quota_case_events(qcase, id);
+`
