@@ -186,6 +186,9 @@ type Result struct {
 	Requirements []Item `json:"requirements"`
 	Indicators   []Item `json:"indicators"`
 	Products     []Item `json:"products"`
+	// DataPassed is true when every item judged from data (not declared)
+	// passed: what the platform can say without the declared answers.
+	DataPassed bool `json:"data_passed"`
 	// Unverified is true when a table row the result relies on is not
 	// verified against its standard.
 	Unverified bool `json:"unverified"`
@@ -267,11 +270,15 @@ func Evaluate(in Input) Result {
 		r.Products = append(r.Products, it)
 	}
 	anyFail, anyUnknown := false, false
+	r.DataPassed = true
 	for _, list := range [][]Item{r.Requirements, r.Indicators, r.Products} {
 		for _, it := range list {
 			anyFail = anyFail || it.Status == Fail
 			anyUnknown = anyUnknown || it.Status == Unknown
 			r.Unverified = r.Unverified || !it.Verified
+			if it.Basis != "declared" && it.Status != Pass {
+				r.DataPassed = false
+			}
 		}
 	}
 	switch {

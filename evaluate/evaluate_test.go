@@ -1,7 +1,9 @@
 package evaluate
 
 import (
+	"fmt"
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/shuixiao/shuixiao/balance"
@@ -79,7 +81,7 @@ func TestEvaluateSteel(t *testing.T) {
 	if it := item(t, r.Requirements, "balance_test"); it.Status != Pass {
 		t.Errorf("balance test %+v", it)
 	}
-	if r.Outcome != "failed" || r.Passed || !r.Unverified {
+	if r.Outcome != "failed" || r.Passed || !r.Unverified || r.DataPassed {
 		t.Errorf("outcome %s passed %v unverified %v, want failed on the reuse rate", r.Outcome, r.Passed, r.Unverified)
 	}
 
@@ -92,7 +94,7 @@ func TestEvaluateSteel(t *testing.T) {
 	}
 	delete(all, "within_plan")
 	r = Evaluate(Input{Industry: "3120", Balance: rep, Declared: all})
-	if r.Outcome != "incomplete" || item(t, r.Requirements, "within_plan").Status != Unknown {
+	if r.Outcome != "incomplete" || item(t, r.Requirements, "within_plan").Status != Unknown || !r.DataPassed {
 		t.Errorf("outcome %s", r.Outcome)
 	}
 	all["within_plan"] = false
@@ -151,24 +153,32 @@ func TestThresholdsLongestPrefix(t *testing.T) {
 }
 
 func TestBenchmark(t *testing.T) {
+	quotas, err := balance.NewQuotas([]balance.Quota{
+		{Product: "啤酒", Unit: "m3/kL", Grade: 1, Limit: 30, Standard: "T", Edition: "1"},
+		{Product: "啤酒", Unit: "m3/kL", Grade: 2, Limit: 35},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	var es []Entry
-	// 40 enterprises, values 1..40 except two tied at 2; the best 5 % is 2.
+	// 40 enterprises at 1..40 m³/kL, but the third at 2 (a tie with the
+	// second); the best 5 % is 2 places.
 	for i := 1; i <= 40; i++ {
 		v := float64(i)
 		if i == 3 {
 			v = 2
 		}
-		es = append(es, Entry{Enterprise: string(rune('A'-1+i%26)) + string(rune('a'+i/26)), Value: v, Grade: "1", Evaluation: "passed"})
+		es = append(es, Entry{Enterprise: fmt.Sprintf("e%02d", i), Value: v, Evaluation: "incomplete", DataPassed: true})
 	}
-	es[0].Evaluation = "incomplete"                              // value 1: best but not evaluated as passed
+	es[0].DataPassed = false                                     // the best fails an item judged from data
 	es = append(es, Entry{Enterprise: "bad", Value: math.NaN()}) // left out
 	es = append(es, Entry{Enterprise: "zero", Value: 0})         // left out
-	rs := Benchmark(es)
+	rs := Benchmark("啤酒", quotas, es)
 	if len(rs) != 40 {
 		t.Fatalf("%d ranked", len(rs))
 	}
-	if rs[0].Value != 1 || rs[0].Rank != 1 || rs[0].Percentile != 100 || rs[0].Leader || rs[0].Why == "" {
-		t.Errorf("best %+v", rs[0])
+	if r := rs[0]; r.Value != 1 || r.Rank != 1 || r.Percentile != 100 || r.Leader || !strings.Contains(r.Why, "evaluation") || r.Grade != "1" {
+		t.Errorf("best %+v", r)
 	}
 	// The two at 2 share rank 2; 37 are worse, 1 tie: (37 + 0.5)/39.
 	for _, r := range rs[1:3] {
@@ -176,15 +186,22 @@ func TestBenchmark(t *testing.T) {
 			t.Errorf("tied %+v", r)
 		}
 	}
-	if last := rs[39]; last.Rank != 40 || last.Percentile != 0 || last.Leader {
-		t.Errorf("worst %+v", last)
+	if r := rs[39]; r.Rank != 40 || r.Percentile != 0 || r.Leader || r.Grade != "over" || r.Why != "" {
+		t.Errorf("worst %+v", r)
 	}
-	if rs[3].Leader {
-		t.Errorf("rank 4 is outside the best 5 %%: %+v", rs[3])
+	if rs[3].Leader || rs[3].Rank != 4 || rs[31].Grade != "2" {
+		t.Errorf("rank 4 is outside the best 5 %%: %+v; 32 m³/kL is grade 2: %+v", rs[3], rs[31])
 	}
-	// Grade 2 at the top: no candidate, and why.
-	one := Benchmark([]Entry{{Enterprise: "x", Value: 3, Grade: "2", Evaluation: "passed"}})
-	if one[0].Percentile != 100 || one[0].Leader || one[0].Why != "quota grade 2, not 1" {
+	// Without a grade-1 quota the bar is the plan's 2025 target: 啤酒
+	// 4.5 m³/kL less 15 % = 3.825.
+	one := Benchmark("啤酒", balance.BuiltinQuotas(), []Entry{{Enterprise: "x", Value: 3.9, DataPassed: true}})
+	if one[0].Percentile != 100 || one[0].Leader || !strings.Contains(one[0].Why, "2025 target") || one[0].Grade != "" {
 		t.Errorf("single %+v", one[0])
+	}
+	if one := Benchmark("啤酒", balance.BuiltinQuotas(), []Entry{{Enterprise: "x", Value: 3.8, DataPassed: true}}); !one[0].Leader {
+		t.Errorf("3.8 ≤ 3.825: %+v", one[0])
+	}
+	if b, ok := LeaderBar("乙烯", balance.BuiltinQuotas()); ok {
+		t.Errorf("乙烯 has no 2020 figure, hence no 2025 target and no bar: %+v", b)
 	}
 }
