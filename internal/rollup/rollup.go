@@ -11,13 +11,14 @@
 //   - metered otherwise: the consumption of every volume point over the year
 //     (up to now) is read from the store's rollups in large batches, on the
 //     same hourly grid as the single-enterprise balance (periodvol.Interval),
-//     cut to the metered window — the whole days from the first to the last
+//     cut to the metered window — from the first to the end of the last
 //     bucket any of its points has a value in — turned into volumes by
 //     balance.PeriodVolumes and evaluated by balance.Evaluate, with the value
-//     added and output reported for the window's days. So a plant metered
-//     since March is judged on March to now against March-to-now value added.
+//     added and output reported for the window (records prorated by time).
+//     So a plant metered since March is judged on March to now against
+//     March-to-now value added, and a demo started at noon on its afternoon.
 //
-// Snapshots are cached per year (Cache): a fresh one is answered at once, a
+// Snapshots are cached per year (Service): a fresh one is answered at once, a
 // stale one too while a new one is computed in the background.
 package rollup
 
@@ -87,7 +88,7 @@ func (o Options) withDefaults() Options {
 
 // Metered is an enterprise's metered figures over its window.
 type Metered struct {
-	From, To time.Time // the metered window: whole days
+	From, To time.Time // the metered window
 	Report   balance.Report
 	Coverage map[string]float64 // per point, within the window
 	Output   map[string]float64 // output reported for the window, by product
@@ -267,15 +268,25 @@ type reports struct {
 	output map[string]float64
 }
 
-// reported sums what the records report for [from, to), each prorated by
-// the days it shares with the period (production.Record.Prorated).
+// reported sums what the records report for [from, to), each in
+// proportion to the time it shares with the period: for whole days that is
+// production.Record.Prorated; a metered window may start and end within a
+// day (meters installed at noon, the current hour), and a day's value added
+// then counts for the hours metered, not for the whole day.
 func reported(recs []production.Record, from, to time.Time) reports {
 	s := reports{kind: map[production.Kind]target.Quantity{}}
 	for _, r := range recs {
-		q, share := r.Prorated(from, to)
-		if share == 0 {
+		lo, hi := r.From, r.To
+		if from.After(lo) {
+			lo = from
+		}
+		if to.Before(hi) {
+			hi = to
+		}
+		if !hi.After(lo) || !r.To.After(r.From) {
 			continue
 		}
+		q := r.Quantity * float64(hi.Sub(lo)) / float64(r.To.Sub(r.From))
 		if r.Kind == production.Output {
 			if s.output == nil {
 				s.output = map[string]float64{}
@@ -421,6 +432,21 @@ func meteredBatch(ctx context.Context, src periodvol.Source, ids []string, point
 	return out, nil
 }
 
+// bucketEnd is the end of the bucket that starts at t.
+func bucketEnd(t time.Time, iv store.Interval, loc *time.Location) time.Time {
+	switch iv {
+	case store.Min15:
+		return t.Add(15 * time.Minute)
+	case store.Hour:
+		return t.Add(time.Hour)
+	case store.Day:
+		y, m, d := t.In(loc).Date()
+		return time.Date(y, m, d+1, 0, 0, 0, 0, loc)
+	}
+	y, m, _ := t.In(loc).Date()
+	return time.Date(y, m+1, 1, 0, 0, 0, 0, loc)
+}
+
 // EnterpriseMetered makes one enterprise's metered figures from the
 // consumption of its points over a period ending at end: the rule of the
 // package doc, shared by the bulk roll-up and the single enterprise's
@@ -444,15 +470,15 @@ func EnterpriseMetered(points []meter.Point, sbs []store.SeriesBuckets, recs []p
 	if lo.IsZero() {
 		return Metered{}, false
 	}
-	y, mo, d := lo.In(opts.Location).Date()
-	wFrom := time.Date(y, mo, d, 0, 0, 0, 0, opts.Location)
-	y, mo, d = hi.In(opts.Location).Date()
-	wTo := time.Date(y, mo, d+1, 0, 0, 0, 0, opts.Location)
+	wFrom, wTo := lo, bucketEnd(hi, opts.Interval, opts.Location)
+	if wTo.After(end) {
+		wTo = end
+	}
 	in := make([]balance.PointBuckets, len(sbs))
 	for i, sb := range sbs {
 		in[i].Point = sb.Series.Point
 		for _, b := range sb.Buckets {
-			if !b.Start.Before(wFrom) && b.Start.Before(wTo) && b.Start.Before(end) {
+			if !b.Start.Before(wFrom) && b.Start.Before(wTo) {
 				in[i].Buckets = append(in[i].Buckets, balance.BucketVolume{Value: b.Value, Valid: b.Valid})
 			}
 		}

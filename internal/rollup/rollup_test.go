@@ -217,3 +217,35 @@ func TestServiceCache(t *testing.T) {
 		t.Errorf("refresh: %v", err)
 	}
 }
+
+// TestMeteredWindow: the window runs from the first to the end of the last
+// valid bucket, capped at the period's end, and value added counts for the
+// hours of the window.
+func TestMeteredWindow(t *testing.T) {
+	pts := enterprisePoints("E", 5)
+	day := time.Date(2026, 5, 4, 0, 0, 0, 0, production.Zone)
+	var sbs []store.SeriesBuckets
+	for _, p := range pts {
+		sb := store.SeriesBuckets{Series: store.Series{Point: p.ID, Channel: "total_m3"}}
+		for h := 0; h < 24; h++ {
+			// Meters from noon; the last bucket (18:00) is after the end.
+			sb.Buckets = append(sb.Buckets, store.Bucket{Start: day.Add(time.Duration(h) * time.Hour), Value: 1, Valid: h >= 12 && h <= 18})
+		}
+		sbs = append(sbs, sb)
+	}
+	recs := []production.Record{{Enterprise: "E", Kind: production.ValueAdded, Quantity: 24, Unit: production.UnitValueAdded, From: day, To: day.AddDate(0, 0, 1)},
+		{Enterprise: "E", Kind: production.Output, Product: "粗钢", Quantity: 48, Unit: "t", From: day, To: day.AddDate(0, 0, 1)}}
+	end := day.Add(18 * time.Hour)
+	m, ok := EnterpriseMetered(pts, sbs, recs, end, Options{})
+	if !ok || !m.From.Equal(day.Add(12*time.Hour)) || !m.To.Equal(end) {
+		t.Fatalf("window %v–%v", m.From, m.To)
+	}
+	// Six hours of 1 m³ at each of the two intake points; a quarter of the
+	// day's value added and output.
+	if !m.Report.Intake.OK || m.Report.Intake.Value != 12 || m.ValueAdded.Value != 6 || m.Output["粗钢"] != 12 || m.Coverage[pts[0].ID] != 1 {
+		t.Errorf("intake %+v, value added %+v, output %v, coverage %v", m.Report.Intake, m.ValueAdded, m.Output, m.Coverage)
+	}
+	if _, ok := EnterpriseMetered(pts, nil, recs, end, Options{}); ok {
+		t.Error("no buckets, no metered figures")
+	}
+}
