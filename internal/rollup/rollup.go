@@ -11,8 +11,9 @@
 //   - metered otherwise: the consumption of every volume point over the year
 //     (up to now) is read from the store's rollups in large batches, on the
 //     same hourly grid as the single-enterprise balance (periodvol.Interval),
-//     cut to the metered window — from the first to the end of the last
-//     bucket any of its points has a value in — turned into volumes by
+//     cut to the metered window — the buckets from the first to the last any
+//     of its points has a value in, less those two where they are not the
+//     period's own edges (they are partial) — turned into volumes by
 //     balance.PeriodVolumes and evaluated by balance.Evaluate, with the value
 //     added and output reported for the window (records prorated by time).
 //     So a plant metered since March is judged on March to now against
@@ -230,10 +231,11 @@ func registry(ctx context.Context, src Source, province string) (meter.Region, [
 }
 
 // yearBounds is the period of year read from the meters: the year, or for
-// the current year up to now (to the hour).
+// the current year up to now (to the minute; the last hour's bucket is then
+// partial, and the metered window ends at now).
 func yearBounds(year int, now time.Time, loc *time.Location) (time.Time, time.Time) {
 	from, to := time.Date(year, 1, 1, 0, 0, 0, 0, loc), time.Date(year+1, 1, 1, 0, 0, 0, 0, loc)
-	if n := now.Truncate(time.Hour); n.Before(to) {
+	if n := now.Truncate(time.Minute); n.Before(to) {
 		to = n
 	}
 	return from, to
@@ -453,8 +455,11 @@ func bucketEnd(t time.Time, iv store.Interval, loc *time.Location) time.Time {
 // evaluation. False when no point has a value in the period.
 func EnterpriseMetered(points []meter.Point, sbs []store.SeriesBuckets, recs []production.Record, end time.Time, opts Options) (Metered, bool) {
 	opts = opts.withDefaults()
-	var lo, hi time.Time
+	var lo, hi, first, last time.Time
 	for _, sb := range sbs {
+		if n := len(sb.Buckets); n > 0 {
+			first, last = sb.Buckets[0].Start, sb.Buckets[n-1].Start
+		}
 		for _, b := range sb.Buckets {
 			if !b.Valid {
 				continue
@@ -470,9 +475,22 @@ func EnterpriseMetered(points []meter.Point, sbs []store.SeriesBuckets, recs []p
 	if lo.IsZero() {
 		return Metered{}, false
 	}
+	// The first and the last bucket with data are partial unless they are
+	// the period's own first and last (meters installed at 07:15 fill a
+	// quarter of the 07:00 bucket); they are left out, so that volumes and
+	// the value added they are set against cover the same time.
 	wFrom, wTo := lo, bucketEnd(hi, opts.Interval, opts.Location)
+	if !lo.Equal(first) {
+		wFrom = bucketEnd(lo, opts.Interval, opts.Location)
+	}
+	if !hi.Equal(last) {
+		wTo = hi
+	}
 	if wTo.After(end) {
 		wTo = end
+	}
+	if !wTo.After(wFrom) {
+		return Metered{}, false
 	}
 	in := make([]balance.PointBuckets, len(sbs))
 	for i, sb := range sbs {
