@@ -79,6 +79,17 @@ func (s *Server) targets(w http.ResponseWriter, r *http.Request, p *Principal) {
 		s.fail(w, r, err)
 		return
 	}
+	if r.URL.Query().Get("refresh") == "1" {
+		// Recompute now and wait: for those who may see the whole province.
+		if !p.seesProvince(province) {
+			s.fail(w, r, forbidden())
+			return
+		}
+		if _, err := s.rollup.Refresh(ctx, year); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+	}
 	res, err := s.rollup.Targets(ctx, level, code, year)
 	if err != nil {
 		s.fail(w, r, err)

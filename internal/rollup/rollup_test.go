@@ -226,6 +226,15 @@ func TestServiceCache(t *testing.T) {
 	if err != nil || d == c {
 		t.Errorf("refresh: %v", err)
 	}
+	// Invalidated: answered stale once, then renewed.
+	svc.Invalidate()
+	if e, _ := svc.Snapshot(ctx, 2026); e != d {
+		t.Error("an invalidated snapshot is answered while the next is computed")
+	}
+	svc.Wait()
+	if e, _ := svc.Snapshot(ctx, 2026); e == d {
+		t.Error("no new snapshot after Invalidate")
+	}
 }
 
 // TestMeteredWindow: the window runs over the valid buckets less the
