@@ -271,24 +271,16 @@ type reports struct {
 }
 
 // reported sums what the records report for [from, to), each in
-// proportion to the time it shares with the period: for whole days that is
-// production.Record.Prorated; a metered window may start and end within a
-// day (meters installed at noon, the current hour), and a day's value added
-// then counts for the hours metered, not for the whole day.
+// proportion to the time it shares with the period
+// (production.Record.Prorated): a metered window may start and end within
+// a day, and a day's value added then counts for the hours metered.
 func reported(recs []production.Record, from, to time.Time) reports {
 	s := reports{kind: map[production.Kind]target.Quantity{}}
 	for _, r := range recs {
-		lo, hi := r.From, r.To
-		if from.After(lo) {
-			lo = from
-		}
-		if to.Before(hi) {
-			hi = to
-		}
-		if !hi.After(lo) || !r.To.After(r.From) {
+		q, share := r.Prorated(from, to)
+		if share == 0 {
 			continue
 		}
-		q := r.Quantity * float64(hi.Sub(lo)) / float64(r.To.Sub(r.From))
 		if r.Kind == production.Output {
 			if s.output == nil {
 				s.output = map[string]float64{}

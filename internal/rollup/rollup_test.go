@@ -9,9 +9,11 @@ import (
 	"time"
 
 	"github.com/shuixiao/shuixiao/balance"
+	"github.com/shuixiao/shuixiao/internal/efficiency"
 	"github.com/shuixiao/shuixiao/internal/periodvol"
 	"github.com/shuixiao/shuixiao/internal/store"
 	"github.com/shuixiao/shuixiao/internal/store/sqlite"
+	"github.com/shuixiao/shuixiao/meter"
 	"github.com/shuixiao/shuixiao/production"
 	"github.com/shuixiao/shuixiao/target"
 )
@@ -284,5 +286,41 @@ func TestMeteredWindow(t *testing.T) {
 	}
 	if m, ok := EnterpriseMetered(pts, sbs, recs, day.AddDate(0, 0, 1), Options{}); !ok || !m.From.Equal(day) || !m.To.Equal(day.AddDate(0, 0, 1)) || m.ValueAdded.Value != 24 {
 		t.Errorf("whole day: %v–%v %+v", m.From, m.To, m.ValueAdded)
+	}
+}
+
+// TestSameAsEnterpriseBalance: over the metered window, the roll-up's
+// figures are those of efficiency.EnterpriseBalance, the one function that
+// makes an enterprise's period balance for the balance route.
+func TestSameAsEnterpriseBalance(t *testing.T) {
+	ctx := context.Background()
+	st := testProvince(t, true, allDeclared...)
+	opts := Options{}.withDefaults()
+	pts, err := st.Points(ctx, store.Filter{Enterprise: "E00003"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs, err := st.ProductionRecords(ctx, production.Filter{Enterprises: []string{"E00003"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m Metered
+	from, to := yearBounds(2026, metNow, opts.Location)
+	if _, err := MeteredAll(ctx, st, []string{"E00003"}, map[string][]meter.Point{"E00003": pts},
+		map[string][]production.Record{"E00003": recs}, from, to, opts, func(_ string, x Metered) { m = x }); err != nil {
+		t.Fatal(err)
+	}
+	res, err := efficiency.EnterpriseBalance(ctx, st, "E00003", m.From, m.To)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, pair := range map[string][2]balance.Figure{"intake": {m.Report.Intake, res.Report.Intake}, "reuse": {m.Report.Reuse, res.Report.Reuse},
+		"non-conventional": {m.Report.NonConventional, res.Report.NonConventional}, "discharge": {m.Report.Discharge, res.Report.Discharge}} {
+		if pair[0].Value != pair[1].Value || pair[0].OK != pair[1].OK || !pair[0].OK {
+			t.Errorf("%s: roll-up %v, EnterpriseBalance %v", name, pair[0].Value, pair[1].Value)
+		}
+	}
+	if res.ValueAdded == nil || !near(res.ValueAdded.Value, m.ValueAdded.Value) || !near(res.Outputs["啤酒"].Quantity, m.Output["啤酒"]) {
+		t.Errorf("value added %+v / output %+v, roll-up %+v / %v", res.ValueAdded, res.Outputs, m.ValueAdded, m.Output)
 	}
 }
