@@ -115,7 +115,6 @@ type Snapshot struct {
 	// Figures are each enterprise's figures by year, then enterprise.
 	Figures     map[int]map[string]target.Year
 	Enterprises map[string]meter.Enterprise
-	Points      map[string][]meter.Point // by enterprise
 	// Series is the number of volume series read from the store.
 	Series int
 }
@@ -134,7 +133,10 @@ func Compute(ctx context.Context, src Source, year int, now time.Time, opts Opti
 	if err != nil {
 		return nil, fmt.Errorf("rollup: points: %w", err)
 	}
-	s := &Snapshot{Year: year, Figures: map[int]map[string]target.Year{}, Enterprises: map[string]meter.Enterprise{}, Points: map[string][]meter.Point{}}
+	s := &Snapshot{Year: year, Figures: map[int]map[string]target.Year{}, Enterprises: map[string]meter.Enterprise{}}
+	// The points are not kept with the snapshot: half a million of them
+	// would hold some 150 MB in the cache.
+	points := map[string][]meter.Point{}
 	var ids []string
 	for _, e := range ents {
 		s.Enterprises[e.ID] = e
@@ -142,7 +144,7 @@ func Compute(ctx context.Context, src Source, year int, now time.Time, opts Opti
 	}
 	for _, p := range pts {
 		if _, ok := s.Enterprises[p.Enterprise]; ok {
-			s.Points[p.Enterprise] = append(s.Points[p.Enterprise], p)
+			points[p.Enterprise] = append(points[p.Enterprise], p)
 		}
 	}
 	first := time.Date(target.BaseYear, 1, 1, 0, 0, 0, 0, opts.Location)
@@ -167,7 +169,7 @@ func Compute(ctx context.Context, src Source, year int, now time.Time, opts Opti
 			}
 		}
 		if len(metered) > 0 {
-			n, err := MeteredAll(ctx, src, metered, s.Points, byEnt, from, to, opts, func(id string, m Metered) { figs[id] = m.Year(y) })
+			n, err := MeteredAll(ctx, src, metered, points, byEnt, from, to, opts, func(id string, m Metered) { figs[id] = m.Year(y) })
 			if err != nil {
 				return nil, err
 			}

@@ -143,7 +143,10 @@ func TestSameAsSingleEnterprise(t *testing.T) {
 				t.Errorf("%s: %+v vs %+v", id, g, f)
 			}
 		}
-		pts := base.Points[id]
+		pts, err := st.Points(ctx, store.Filter{Enterprise: id})
+		if err != nil {
+			t.Fatal(err)
+		}
 		vol, _, err := periodvol.Volumes(ctx, st, pts, metFrom.Add(time.Hour), metNow, production.Zone)
 		if err != nil {
 			t.Fatal(err)
