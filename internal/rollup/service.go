@@ -284,7 +284,7 @@ func (s *Service) Benchmark(ctx context.Context, industry, product string, year 
 		if err != nil && !errors.Is(err, ErrNotFound) {
 			return Benchmark{}, err
 		}
-		entries[i].Evaluation, entries[i].DataPassed = ev.Result.Outcome, ev.Metered && ev.Result.DataPassed
+		entries[i].Evaluation, entries[i].Evaluated, entries[i].DataFailed = ev.Result.Outcome, ev.Metered, ev.Result.DataFailed
 	}
 	out.Ranked = evaluate.Benchmark(p.Name, quotas, entries)
 	return out, nil
