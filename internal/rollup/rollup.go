@@ -27,6 +27,7 @@ import (
 	"context"
 	"fmt"
 	"runtime"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -123,6 +124,12 @@ type Snapshot struct {
 // year, declared or metered, rolled up. now bounds the metered period of the
 // current year.
 func Compute(ctx context.Context, src Source, year int, now time.Time, opts Options) (*Snapshot, error) {
+	return compute(ctx, src, year, now, opts, nil)
+}
+
+// compute is Compute with the metered figures of past years taken from
+// memo where it holds them for the same enterprises.
+func compute(ctx context.Context, src Source, year int, now time.Time, opts Options, memo *pastYears) (*Snapshot, error) {
 	opts = opts.withDefaults()
 	start := time.Now()
 	prov, regions, parks, ents, err := registry(ctx, src, opts.Province)
@@ -168,12 +175,24 @@ func Compute(ctx context.Context, src Source, year int, now time.Time, opts Opti
 				metered = append(metered, id)
 			}
 		}
-		if len(metered) > 0 {
-			n, err := MeteredAll(ctx, src, metered, points, byEnt, from, to, opts, func(id string, m Metered) { figs[id] = m.Year(y) })
+		past := to.Equal(time.Date(y+1, 1, 1, 0, 0, 0, 0, opts.Location)) // the whole year is behind now
+		if got, ok := memo.get(y, metered, now); ok && past {
+			for id, f := range got {
+				figs[id] = f
+			}
+		} else if len(metered) > 0 {
+			got := map[string]target.Year{}
+			n, err := MeteredAll(ctx, src, metered, points, byEnt, from, to, opts, func(id string, m Metered) { got[id] = m.Year(y) })
 			if err != nil {
 				return nil, err
 			}
 			s.Series += n
+			for id, f := range got {
+				figs[id] = f
+			}
+			if past {
+				memo.put(y, metered, got, now)
+			}
 		}
 		s.Figures[y] = figs
 	}
@@ -188,6 +207,54 @@ func Compute(ctx context.Context, src Source, year int, now time.Time, opts Opti
 	}
 	s.Computed, s.Took = now, time.Since(start)
 	return s, nil
+}
+
+// PastMaxAge is how long the metered figures of a past year are reused by
+// the next snapshots: a past year changes only by late readings.
+const PastMaxAge = 24 * time.Hour
+
+// pastYears keeps the metered figures of past years between snapshots, for
+// the enterprises they were computed for; a nil *pastYears keeps nothing.
+type pastYears struct {
+	mu    sync.Mutex
+	years map[int]pastYear
+}
+
+type pastYear struct {
+	ids  []string // the enterprises metered that year, sorted
+	figs map[string]target.Year
+	at   time.Time
+}
+
+func (p *pastYears) get(year int, ids []string, now time.Time) (map[string]target.Year, bool) {
+	if p == nil {
+		return nil, false
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	e, ok := p.years[year]
+	if !ok || now.Sub(e.at) >= PastMaxAge || !slices.Equal(e.ids, ids) {
+		return nil, false
+	}
+	return e.figs, true
+}
+
+func (p *pastYears) put(year int, ids []string, figs map[string]target.Year, now time.Time) {
+	if p == nil {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.years == nil {
+		p.years = map[int]pastYear{}
+	}
+	p.years[year] = pastYear{ids: slices.Clone(ids), figs: figs, at: now}
+}
+
+func (p *pastYears) clear() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.years = nil
 }
 
 // registry reads the province, its cities, and the parks and enterprises in
