@@ -42,7 +42,7 @@ func findings(d Doc) []finding {
 			}
 			out = append(out, finding{
 				problem:  fmt.Sprintf("%s 单位产品取水量超定额 over quota", name),
-				evidence: fmt.Sprintf("%s %s > %d级定额 grade %d limit %s %s (%s-%s)%s", plain(round4(v)), unit, last.Grade, last.Grade, plain(last.Limit), unit, last.Standard, last.Edition, note),
+				evidence: fmt.Sprintf("%s %s > %d级定额 grade %d limit %s %s (%s)%s", plain(round4(v)), unit, last.Grade, last.Grade, plain(last.Limit), unit, quotaSource(last), note),
 				advice:   fmt.Sprintf("限期实施节水改造：查明 %s 生产线取水去向，提高循环和回用，改造后以计量数据证明低于定额。Retrofit within a deadline (限期节水改造) and prove with metered data that intake per unit is below the quota.", name),
 			})
 		}

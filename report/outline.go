@@ -468,9 +468,17 @@ func quotaText(qs []balance.Quota) string {
 	}
 	var parts []string
 	for _, q := range qs {
-		parts = append(parts, fmt.Sprintf("%d级 ≤ %s (%s-%s)", q.Grade, strconv.FormatFloat(q.Limit, 'f', -1, 64), q.Standard, q.Edition))
+		parts = append(parts, fmt.Sprintf("%d级 ≤ %s (%s)", q.Grade, strconv.FormatFloat(q.Limit, 'f', -1, 64), quotaSource(q)))
 	}
 	return strings.Join(parts, "; ")
+}
+
+// quotaSource is a quota's standard and edition, e.g. GB/T 18916.5-2022.
+func quotaSource(q balance.Quota) string {
+	if q.Edition == "" {
+		return q.Standard
+	}
+	return q.Standard + "-" + q.Edition
 }
 
 func verifiedText(qs []balance.Quota) string {

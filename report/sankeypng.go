@@ -6,6 +6,7 @@ import (
 	"image/color"
 	"image/draw"
 	"image/png"
+	"math"
 
 	"golang.org/x/image/font"
 	"golang.org/x/image/font/basicfont"
@@ -28,15 +29,24 @@ const (
 // the nodes' English labels in a built-in bitmap font, so an XLSX can be
 // written on a machine without Chinese fonts.
 func sankeyPNG(sk balance.Sankey, fnt *ttfFont) ([]byte, error) {
-	img := image.NewNRGBA(image.Rect(0, 0, pngW, pngH))
+	img := image.NewRGBA(image.Rect(0, 0, pngW, pngH)) // RGBA with a uniform source is the rasterizer's fast path
 	draw.Draw(img, img.Bounds(), image.White, image.Point{}, draw.Src)
 	w := float64(pngW - 2*pngPad - pngLabelRoom)
 	h := float64(pngH - 2*pngPad)
 	lay := layoutSankey(sk, w, h)
 	z := vector.NewRasterizer(pngW, pngH)
-	pt := func(x, y float64) (float32, float32) { return float32(pngPad + x), float32(pngPad + y) }
 	for _, b := range lay.bands {
-		z.Reset(pngW, pngH)
+		// Rasterise each ribbon in its own bounding box: a whole-picture
+		// mask per ribbon costs ten times as much.
+		box := image.Rect(pngPad+int(b.x0)-1, pngPad+int(math.Min(b.y0, b.y1))-1,
+			pngPad+int(math.Ceil(b.x1))+1, pngPad+int(math.Ceil(math.Max(b.y0, b.y1)+b.thick))+1).Intersect(img.Bounds())
+		if box.Empty() {
+			continue
+		}
+		z.Reset(box.Dx(), box.Dy())
+		pt := func(x, y float64) (float32, float32) {
+			return float32(pngPad + x - float64(box.Min.X)), float32(pngPad + y - float64(box.Min.Y))
+		}
 		xm := (b.x0 + b.x1) / 2
 		z.MoveTo(pt(b.x0, b.y0))
 		cx0, cy0 := pt(xm, b.y0)
@@ -50,7 +60,8 @@ func sankeyPNG(sk balance.Sankey, fnt *ttfFont) ([]byte, error) {
 		z.CubeTo(cx0, cy0, cx1, cy1, ex, ey)
 		z.ClosePath()
 		r, g, bl := kindColour(b.kind)
-		z.Draw(img, img.Bounds(), image.NewUniform(color.NRGBA{uint8(r), uint8(g), uint8(bl), 115}), image.Point{})
+		const a = 115
+		z.Draw(img, box, image.NewUniform(color.RGBA{uint8(r * a / 255), uint8(g * a / 255), uint8(bl * a / 255), a}), image.Point{})
 	}
 	face, err := labelFace(fnt)
 	if err != nil {
@@ -65,7 +76,7 @@ func sankeyPNG(sk balance.Sankey, fnt *ttfFont) ([]byte, error) {
 		r, g, bl := kindColour(n.Kind)
 		x0, y0 := pngPad+int(n.x), pngPad+int(n.y)
 		rect := image.Rect(x0, y0, x0+max(int(n.w), 2), y0+max(int(n.h+0.5), 1))
-		draw.Draw(img, rect, image.NewUniform(color.NRGBA{uint8(r), uint8(g), uint8(bl), 255}), image.Point{}, draw.Src)
+		draw.Draw(img, rect, image.NewUniform(color.RGBA{uint8(r), uint8(g), uint8(bl), 255}), image.Point{}, draw.Src)
 		label := n.Label
 		if fnt == nil {
 			label = n.LabelEN
