@@ -103,7 +103,8 @@ type section struct {
 	title  string
 	paras  []string
 	tables []table
-	sankey bool
+	// diagram, when set, is drawn after the paragraphs.
+	diagram *balance.Sankey
 }
 
 // outline builds the report's sections in the order of GB/T 12452-2022
@@ -503,7 +504,7 @@ func diagramSection(d Doc) section {
 	for _, l := range sk.Links {
 		t.rows = append(t.rows, []cell{txt(labels[l.Source]), txt(labels[l.Target]), volume(l.Value)})
 	}
-	return section{sheet: "7 水平衡图", title: "7 水平衡图 Water-balance diagram", sankey: true, tables: []table{t},
+	return section{sheet: "7 水平衡图", title: "7 水平衡图 Water-balance diagram", diagram: &sk, tables: []table{t},
 		paras: []string{"循环水与串联回用水画作用水单元左侧的供给与右侧的回流；未计量水量单独成节点。Reused water is drawn as a supply on the left of the unit that uses it and a return on its right; water no level-2 meter saw is a node of its own."}}
 }
 
@@ -523,12 +524,17 @@ func findingSection(d Doc) section {
 }
 
 func trustSection(d Doc) section {
-	s := section{sheet: "9 数据可信声明", title: "9 数据可信声明 Data-trust statement"}
-	c := d.Checkpoint
+	return trustStatement("9 数据可信声明", "9 数据可信声明 Data-trust statement", d.Checkpoint, d.Source)
+}
+
+// trustStatement names the ledger checkpoint a report's data were read at
+// and how anyone can verify them against it.
+func trustStatement(sheet, title string, c *Checkpoint, source string) section {
+	s := section{sheet: sheet, title: title}
 	if c == nil {
 		s.paras = []string{
 			"本报告的数据未从平台账本读取（离线测试，水量由测试单位提供），因此没有账本检查点可供核验。The data of this report were not read from the platform's ledger (an offline test with volumes supplied by the tester), so there is no ledger checkpoint to verify them against.",
-			"数据来源 Source: " + orDash(d.Source),
+			"数据来源 Source: " + orDash(source),
 		}
 		return s
 	}
@@ -540,7 +546,7 @@ func trustSection(d Doc) section {
 			{txt("根哈希 Root hash (base64)"), txt(base64.StdEncoding.EncodeToString(c.RootHash))},
 		}})
 	s.paras = []string{
-		fmt.Sprintf("本报告的全部计量数据读自平台账本的前 %d 条记录（上列检查点）。每条读数由计量表自身密钥签名，账本为 RFC 6962 默克尔树；任何第三方可只用公钥复核，无需信任平台。All metered data of this report were read from the first %d entries of the platform's ledger (the checkpoint above). Every reading is signed by its meter's own key and the ledger is an RFC 6962 Merkle tree, so anyone can re-check the figures with public keys only, without trusting the platform.", c.Size, c.Size),
+		fmt.Sprintf("本报告的全部计量数据读自平台账本的前 %d 条记录（上列检查点）。每条读数由计量表自身密钥签名，账本为 RFC 6962 默克尔树；任何第三方可只用公钥复核，无需信任平台。All metered data of this report were read from the first %d entries of the platform's ledger (the checkpoint above). Every reading is signed by its meter's own key and the ledger is an RFC 6962 Merkle tree, so anyone can re-check the figures with public keys only, without trusting the platform. 数据来源 Source: %s", c.Size, c.Size, orDash(source)),
 		"核验方法 How to verify: (1) 将下面的签名检查点存为 checkpoint.txt，运行 shuixiao verify consistency checkpoint.txt URL --log-key log.vkey，证明平台当前账本包含此检查点且未被改写 — proves the platform's current ledger extends this checkpoint; (2) shuixiao verify log URL --log-key log.vkey --checkpoint checkpoint.txt 审计至此大小的每条记录及其签名 — audits every entry up to this size and its signatures; (3) shuixiao verify balance 由账本独立重算本期水平衡并与本报告数字比对 — recomputes the period's balance from the ledger alone and compares it with the figures of this report.",
 	}
 	if c.Signed != "" {

@@ -70,7 +70,7 @@ func BalancePDF(w io.Writer, d Doc, opts ...Option) error {
 	})
 	pw := &pdfWriter{pdf: pdf}
 	for i, s := range outline(d) {
-		pw.section(s, i == 0, d)
+		pw.section(s, i == 0)
 	}
 	if err := pdf.Error(); err != nil {
 		return fmt.Errorf("PDF: %w", err)
@@ -99,7 +99,7 @@ func (p *pdfWriter) room(h float64) {
 	}
 }
 
-func (p *pdfWriter) section(s section, cover bool, d Doc) {
+func (p *pdfWriter) section(s section, cover bool) {
 	pdf := p.pdf
 	if cover {
 		pdf.AddPage()
@@ -124,8 +124,8 @@ func (p *pdfWriter) section(s section, cover bool, d Doc) {
 		pdf.MultiCell(0, paraH, para, "", "L", false)
 		pdf.Ln(1)
 	}
-	if s.sankey {
-		p.sankey(balance.Diagram(d.Points, d.Volumes))
+	if s.diagram != nil {
+		p.sankey(*s.diagram)
 	}
 	for _, t := range s.tables {
 		p.table(t)

@@ -5,6 +5,7 @@ import (
 	"io"
 	"math"
 	"strings"
+	"time"
 
 	"github.com/xuri/excelize/v2"
 
@@ -60,14 +61,20 @@ func BalanceXLSX(w io.Writer, d Doc, opts ...Option) error {
 	} else if o.fontPath != "" {
 		return err // a font asked for by name must be usable
 	}
+	return writeWorkbook(w, outline(d), d.title(), d.Generated, fnt)
+}
+
+// writeWorkbook writes sections as the sheets of a workbook, the first as
+// a cover.
+func writeWorkbook(w io.Writer, sections []section, title string, generated time.Time, fnt *ttfFont) error {
 	x := excelize.NewFile()
 	defer x.Close()
 	st, err := newXLSXStyles(x)
 	if err != nil {
 		return fmt.Errorf("XLSX: %w", err)
 	}
-	for i, s := range outline(d) {
-		if err := writeSheet(x, st, s, i == 0, d, fnt); err != nil {
+	for i, s := range sections {
+		if err := writeSheet(x, st, s, i == 0, fnt); err != nil {
 			return fmt.Errorf("XLSX sheet %s: %w", s.sheet, err)
 		}
 	}
@@ -75,8 +82,8 @@ func BalanceXLSX(w io.Writer, d Doc, opts ...Option) error {
 		return fmt.Errorf("XLSX: %w", err)
 	}
 	x.SetActiveSheet(0)
-	if err := x.SetDocProps(&excelize.DocProperties{Title: d.title(), Creator: "shuixiao",
-		Created: d.Generated.UTC().Format("2006-01-02T15:04:05Z")}); err != nil {
+	if err := x.SetDocProps(&excelize.DocProperties{Title: title, Creator: "shuixiao",
+		Created: generated.UTC().Format("2006-01-02T15:04:05Z")}); err != nil {
 		return fmt.Errorf("XLSX: %w", err)
 	}
 	if _, err := x.WriteTo(w); err != nil {
@@ -131,7 +138,7 @@ func (s *sheetWriter) line(text string, style int) error {
 	return nil
 }
 
-func writeSheet(x *excelize.File, st xlsxStyles, s section, cover bool, d Doc, fnt *ttfFont) error {
+func writeSheet(x *excelize.File, st xlsxStyles, s section, cover bool, fnt *ttfFont) error {
 	if _, err := x.NewSheet(s.sheet); err != nil {
 		return err
 	}
@@ -165,8 +172,8 @@ func writeSheet(x *excelize.File, st xlsxStyles, s section, cover bool, d Doc, f
 			return err
 		}
 	}
-	if s.sankey {
-		if err := sw.picture(balance.Diagram(d.Points, d.Volumes), fnt); err != nil {
+	if s.diagram != nil {
+		if err := sw.picture(*s.diagram, fnt); err != nil {
 			return err
 		}
 	}
