@@ -14,6 +14,7 @@
 package report
 
 import (
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"strings"
@@ -69,6 +70,9 @@ func ParseCheckpoint(signed []byte) (Checkpoint, error) {
 	var c log.Checkpoint
 	if _, err := c.Unmarshal(signed); err != nil {
 		return Checkpoint{}, fmt.Errorf("检查点 / checkpoint: %w", err)
+	}
+	if len(c.Hash) != sha256.Size {
+		return Checkpoint{}, fmt.Errorf("检查点 / checkpoint: root hash of %d bytes, want %d (RFC 6962 SHA-256)", len(c.Hash), sha256.Size)
 	}
 	if !strings.Contains(string(signed), "\n\n") {
 		return Checkpoint{}, errors.New("检查点 / checkpoint: no signature block (a signed note has a blank line before its signatures)")
