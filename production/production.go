@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"sort"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -286,17 +287,66 @@ func (r Record) Overlap(from, to time.Time) int {
 }
 
 // Prorated is the record's quantity counted over [from, to): the whole
-// quantity if the record lies within the period, else the share of its days
-// inside the period (a monthly output of 30 days counted for 10 of them
-// contributes a third). Output is assumed steady within a record's period:
-// that is the rule, and the caller says so with the figure (Share < 1).
+// quantity if the record lies within the period, else its share in
+// proportion to time (a monthly output of 30 days counted for 10 of them
+// contributes a third; for whole-day periods, the share of whole days).
+// Output is assumed steady within a record's period: that is the rule, and
+// the caller says so with the figure (share < 1).
 func (r Record) Prorated(from, to time.Time) (quantity, share float64) {
-	n := Days(r.From, r.To)
-	if n <= 0 {
+	whole := r.To.Sub(r.From)
+	if whole <= 0 {
 		return 0, 0
 	}
-	share = float64(r.Overlap(from, to)) / float64(n)
+	lo, hi := maxTime(r.From, from), minTime(r.To, to)
+	if !hi.After(lo) {
+		return 0, 0
+	}
+	share = float64(hi.Sub(lo)) / float64(whole)
 	return r.Quantity * share, share
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}
+
+// Covered is the part of [from, to) that records' periods cover, as a
+// fraction of it (overlapping records count once).
+func Covered(recs []Record, from, to time.Time) float64 {
+	total := to.Sub(from)
+	if total <= 0 {
+		return 0
+	}
+	type span struct{ lo, hi time.Time }
+	var spans []span
+	for _, r := range recs {
+		lo, hi := maxTime(r.From, from), minTime(r.To, to)
+		if hi.After(lo) {
+			spans = append(spans, span{lo, hi})
+		}
+	}
+	sort.Slice(spans, func(i, j int) bool { return spans[i].lo.Before(spans[j].lo) })
+	var covered time.Duration
+	var end time.Time
+	for _, s := range spans {
+		if s.lo.Before(end) {
+			s.lo = end
+		}
+		if s.hi.After(s.lo) {
+			covered += s.hi.Sub(s.lo)
+			end = s.hi
+		}
+	}
+	return float64(covered) / float64(total)
 }
 
 // ParseDay parses a date YYYY-MM-DD as midnight in Zone, or an RFC 3339
@@ -351,3 +401,15 @@ func SameSeries(a, b Record) bool {
 
 // Overlaps reports whether a's and b's periods overlap.
 func Overlaps(a, b Record) bool { return a.From.Before(b.To) && b.From.Before(a.To) }
+
+// RecordError is an error about one record of a batch (Index from 0), so
+// that the caller can name the row of the upload it came from.
+type RecordError struct {
+	Index int
+	Err   error
+}
+
+func (e *RecordError) Error() string { return fmt.Sprintf("record %d: %v", e.Index+1, e.Err) }
+
+// Unwrap returns the error about the record.
+func (e *RecordError) Unwrap() error { return e.Err }

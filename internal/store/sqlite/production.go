@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/shuixiao/shuixiao/internal/store"
 	"github.com/shuixiao/shuixiao/production"
@@ -80,14 +81,14 @@ func (s *Store) AddProduction(ctx context.Context, recs []production.Record) ([]
 	for i := range recs {
 		r := &recs[i]
 		if err := r.Validate(); err != nil {
-			return nil, fmt.Errorf("production record %d: %w: %v", i+1, store.ErrInvalid, err)
+			return nil, &production.RecordError{Index: i, Err: fmt.Errorf("%w: %v", store.ErrInvalid, err)}
 		}
 		if r.ReportedBy == "" || r.ReportedAt.IsZero() {
-			return nil, fmt.Errorf("production record %d: %w: who reported it and when are required", i+1, store.ErrInvalid)
+			return nil, &production.RecordError{Index: i, Err: fmt.Errorf("%w: who reported it and when are required", store.ErrInvalid)}
 		}
 		for j := 0; j < i; j++ {
 			if production.SameSeries(recs[j], *r) && production.Overlaps(recs[j], *r) {
-				return nil, fmt.Errorf("production record %d overlaps record %d (%s %s %s): %w: %w", i+1, j+1, r.Enterprise, r.Kind, r.Product, store.ErrConflict, production.ErrOverlap)
+				return nil, &production.RecordError{Index: i, Err: fmt.Errorf("overlaps record %d (%s %s %s): %w: %w", j+1, r.Enterprise, r.Kind, r.Product, store.ErrConflict, production.ErrOverlap)}
 			}
 		}
 	}
@@ -101,7 +102,7 @@ func (s *Store) AddProduction(ctx context.Context, recs []production.Record) ([]
 					return err
 				}
 				if !ok {
-					return fmt.Errorf("production record %d: enterprise %s: %w", i+1, r.Enterprise, store.ErrNotFound)
+					return &production.RecordError{Index: i, Err: fmt.Errorf("enterprise %s: %w", r.Enterprise, store.ErrNotFound)}
 				}
 				known[r.Enterprise] = true
 			}
@@ -109,7 +110,8 @@ func (s *Store) AddProduction(ctx context.Context, recs []production.Record) ([]
 			err := tx.QueryRowContext(ctx, `SELECT id FROM production WHERE enterprise = ? AND kind = ? AND product = ? AND t_from < ? AND t_to > ? LIMIT 1`,
 				r.Enterprise, string(r.Kind), r.Product, r.To.UnixMilli(), r.From.UnixMilli()).Scan(&other)
 			if err == nil {
-				return fmt.Errorf("production record %d overlaps stored record %d (%s %s %s): %w: %w", i+1, other, r.Enterprise, r.Kind, r.Product, store.ErrConflict, production.ErrOverlap)
+				return &production.RecordError{Index: i, Err: fmt.Errorf("overlaps stored record %d (%s %s %s, %s – %s): %w: %w", other, r.Enterprise, r.Kind, r.Product,
+					r.From.In(production.Zone).Format(time.DateOnly), r.To.In(production.Zone).Format(time.DateOnly), store.ErrConflict, production.ErrOverlap)}
 			}
 			if !errors.Is(err, sql.ErrNoRows) {
 				return err
