@@ -51,6 +51,9 @@ type Doc struct {
 	// Checkpoint is the ledger checkpoint the data were read at; nil when
 	// the data did not come from the ledger (an offline test).
 	Checkpoint *Checkpoint
+	// LedgerSize is how many ledger entries the store had taken when the
+	// data were read (0: not known, the checkpoint's size stands for it).
+	LedgerSize uint64
 	// Generated is when the report was written.
 	Generated time.Time
 }

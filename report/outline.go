@@ -524,12 +524,12 @@ func findingSection(d Doc) section {
 }
 
 func trustSection(d Doc) section {
-	return trustStatement("9 数据可信声明", "9 数据可信声明 Data-trust statement", d.Checkpoint, d.Source)
+	return trustStatement("9 数据可信声明", "9 数据可信声明 Data-trust statement", d.Checkpoint, d.LedgerSize, d.Source)
 }
 
 // trustStatement names the ledger checkpoint a report's data were read at
 // and how anyone can verify them against it.
-func trustStatement(sheet, title string, c *Checkpoint, source string) section {
+func trustStatement(sheet, title string, c *Checkpoint, read uint64, source string) section {
 	s := section{sheet: sheet, title: title}
 	if c == nil {
 		s.paras = []string{
@@ -545,10 +545,18 @@ func trustStatement(sheet, title string, c *Checkpoint, source string) section {
 			{txt("根哈希 Root hash (hex)"), txt(hex.EncodeToString(c.RootHash))},
 			{txt("根哈希 Root hash (base64)"), txt(base64.StdEncoding.EncodeToString(c.RootHash))},
 		}})
-	s.paras = []string{
-		fmt.Sprintf("本报告的全部计量数据读自平台账本的前 %d 条记录（上列检查点）。每条读数由计量表自身密钥签名，账本为 RFC 6962 默克尔树；任何第三方可只用公钥复核，无需信任平台。All metered data of this report were read from the first %d entries of the platform's ledger (the checkpoint above). Every reading is signed by its meter's own key and the ledger is an RFC 6962 Merkle tree, so anyone can re-check the figures with public keys only, without trusting the platform. 数据来源 Source: %s", c.Size, c.Size, orDash(source)),
-		"核验方法 How to verify: (1) 将下面的签名检查点存为 checkpoint.txt，运行 shuixiao verify consistency checkpoint.txt URL --log-key log.vkey，证明平台当前账本包含此检查点且未被改写 — proves the platform's current ledger extends this checkpoint; (2) shuixiao verify log URL --log-key log.vkey --checkpoint checkpoint.txt 审计至此大小的每条记录及其签名 — audits every entry up to this size and its signatures; (3) shuixiao verify balance 由账本独立重算本期水平衡并与本报告数字比对 — recomputes the period's balance from the ledger alone and compares it with the figures of this report.",
+	if read == 0 {
+		read = c.Size
 	}
+	s.paras = []string{
+		fmt.Sprintf("本报告的全部计量数据读自平台账本的前 %d 条记录。每条读数由计量表自身密钥签名，账本为 RFC 6962 默克尔树；任何第三方可只用公钥复核，无需信任平台。All metered data of this report were read from the first %d entries of the platform's ledger. Every reading is signed by its meter's own key and the ledger is an RFC 6962 Merkle tree, so anyone can re-check the figures with public keys only, without trusting the platform. 数据来源 Source: %s", read, read, orDash(source)),
+	}
+	if read > c.Size {
+		s.paras = append(s.paras, fmt.Sprintf("读数时最新的签名检查点（上列）覆盖前 %d 条；第 %d–%d 条当时尚未进入签名检查点，任何更晚的检查点都覆盖它们，可用其做下述核验。The latest signed checkpoint at the time (above) covers the first %d entries; entries %d–%d were not yet under a signed checkpoint, and any later checkpoint covers them: use one for the checks below.",
+			c.Size, c.Size, read-1, c.Size, c.Size, read-1))
+	}
+	s.paras = append(s.paras,
+		"核验方法 How to verify: (1) 将下面的签名检查点存为 checkpoint.txt，运行 shuixiao verify consistency checkpoint.txt URL --log-key log.vkey，证明平台当前账本包含此检查点且未被改写 — proves the platform's current ledger extends this checkpoint; (2) shuixiao verify log URL --log-key log.vkey --checkpoint checkpoint.txt 审计至此大小的每条记录及其签名 — audits every entry up to this size and its signatures; (3) shuixiao verify balance 由账本独立重算本期水平衡并与本报告数字比对 — recomputes the period's balance from the ledger alone and compares it with the figures of this report.")
 	if c.Signed != "" {
 		s.paras = append(s.paras, "签名检查点 Signed checkpoint:\n"+strings.TrimRight(c.Signed, "\n"))
 	}

@@ -80,7 +80,7 @@ func targetSections(d TargetsDoc, title string) []section {
 		{sheet: "2 下级单元", title: "2 下级单元 Children", tables: []table{children}},
 		{sheet: "3 拖累", title: "3 拖累 Worst contributors", tables: []table{worst}},
 		{sheet: "4 轨迹", title: "4 轨迹 Trajectory 2020→", tables: []table{traj}},
-		trustStatement("5 数据可信声明", "5 数据可信声明 Data-trust statement", d.Checkpoint, d.Source),
+		trustStatement("5 数据可信声明", "5 数据可信声明 Data-trust statement", d.Checkpoint, 0, d.Source),
 	}
 }
 

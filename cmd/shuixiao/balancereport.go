@@ -11,6 +11,7 @@ import (
 
 	"github.com/shuixiao/shuixiao/balance"
 	"github.com/shuixiao/shuixiao/meter"
+	"github.com/shuixiao/shuixiao/production"
 	"github.com/shuixiao/shuixiao/report"
 )
 
@@ -25,8 +26,8 @@ func (r *reportFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&r.xlsx, "xlsx", "", "write the water-balance test report (GB/T 12452-2022 Appendix A) as XLSX")
 	fs.StringVar(&r.pdf, "pdf", "", "write the water-balance test report as PDF (needs a Chinese TrueType font)")
 	fs.StringVar(&r.font, "font", "", "Chinese TrueType font for --pdf (.ttf, or .ttc: its first font; default: searched in the usual system places)")
-	fs.StringVar(&r.from, "from", "", "first day of the test period, YYYY-MM-DD (Asia/Shanghai); needed by --xlsx/--pdf")
-	fs.StringVar(&r.to, "to", "", "day after the test period, YYYY-MM-DD (exclusive, as the API's to); needed by --xlsx/--pdf")
+	fs.StringVar(&r.from, "from", "", "first day of the test period, YYYY-MM-DD (UTC+8); needed by --xlsx/--pdf")
+	fs.StringVar(&r.to, "to", "", "last day of the test period, YYYY-MM-DD, included (as the API's to); needed by --xlsx/--pdf")
 	fs.StringVar(&r.name, "enterprise-name", "", "the enterprise's name for the report (default: its ID)")
 	fs.StringVar(&r.checkpoint, "checkpoint", "", "signed ledger checkpoint the volumes were read at, for the report's data-trust statement")
 }
@@ -42,21 +43,16 @@ func (r *reportFlags) check() error {
 	if r.from == "" || r.to == "" {
 		return errors.New("--xlsx/--pdf need the test period: --from YYYY-MM-DD --to YYYY-MM-DD")
 	}
-	for i, s := range []string{r.from, r.to} {
-		t, err := time.ParseInLocation(time.DateOnly, s, shanghai)
-		if err != nil {
-			return fmt.Errorf("--from/--to %q is not a date YYYY-MM-DD", s)
-		}
-		r.period[i] = t
+	from, to, err := production.ParsePeriod(r.from, r.to)
+	if err != nil {
+		return fmt.Errorf("--from/--to: %w", err)
 	}
-	if !r.period[1].After(r.period[0]) {
-		return fmt.Errorf("--to %s must be after --from %s (to is exclusive)", r.to, r.from)
+	if !to.After(from) {
+		return fmt.Errorf("--to %s is before --from %s", r.to, r.from)
 	}
+	r.period = [2]time.Time{from, to}
 	return nil
 }
-
-// shanghai is the platform's civil time zone (+08:00, no daylight saving).
-var shanghai = time.FixedZone("Asia/Shanghai", 8*3600)
 
 // write writes the report files asked for. Each is written whole or not
 // at all: a failed PDF leaves no partial file behind.
@@ -69,7 +65,7 @@ func (r *reportFlags) write(points []meter.Point, vol balance.Volumes, rep balan
 		ent.Products = append(ent.Products, name)
 	}
 	d := report.Doc{Enterprise: ent, From: r.period[0], To: r.period[1], Points: points, Volumes: vol, Report: rep,
-		ValueAdded: valueAdded, Basis: "metered", Generated: time.Now().In(shanghai),
+		ValueAdded: valueAdded, Basis: "metered", Generated: time.Now().In(production.Zone),
 		Source: "shuixiao balance（离线测试 offline test）: " + volumesPath}
 	if r.checkpoint != "" {
 		b, err := os.ReadFile(r.checkpoint)

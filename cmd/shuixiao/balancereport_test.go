@@ -22,7 +22,7 @@ func TestBalanceCommandReports(t *testing.T) {
 	}
 	args := []string{"--points", balanceData + "points.json", "--volumes", balanceData + "volumes.csv",
 		"--production", balanceData + "production.csv", "--value-added", "20000", "--quotas", balanceData + "quotas.csv",
-		"--out", filepath.Join(dir, "result.json"), "--xlsx", xlsx, "--from", "2026-10-01", "--to", "2026-11-01",
+		"--out", filepath.Join(dir, "result.json"), "--xlsx", xlsx, "--from", "2026-10-01", "--to", "2026-10-31",
 		"--enterprise-name", "湘潭示例钢铁", "--checkpoint", cp}
 	font, fontErr := report.FindFont()
 	if fontErr == nil {
@@ -96,11 +96,11 @@ func TestBalanceCommandReportErrors(t *testing.T) {
 		msg  string
 	}{
 		{[]string{"--pdf", pdf}, 2, "--from YYYY-MM-DD --to YYYY-MM-DD"},
-		{[]string{"--pdf", pdf, "--from", "2026-10-01", "--to", "2026-10-01"}, 2, "must be after"},
-		{[]string{"--xlsx", pdf, "--from", "2026-13-01", "--to", "2026-10-01"}, 2, `"2026-13-01" is not a date`},
+		{[]string{"--pdf", pdf, "--from", "2026-10-02", "--to", "2026-10-01"}, 2, "is before --from"},
+		{[]string{"--xlsx", pdf, "--from", "2026-13-01", "--to", "2026-10-01"}, 2, `from`},
 		{[]string{"--from", "2026-10-01"}, 2, "give --xlsx or --pdf"},
-		{[]string{"--pdf", pdf, "--from", "2026-10-01", "--to", "2026-11-01", "--font", filepath.Join(dir, "missing.ttf")}, 1, "missing.ttf"},
-		{[]string{"--pdf", pdf, "--from", "2026-10-01", "--to", "2026-11-01", "--checkpoint", balanceData + "volumes.csv"}, 1, "checkpoint"},
+		{[]string{"--pdf", pdf, "--from", "2026-10-01", "--to", "2026-10-31", "--font", filepath.Join(dir, "missing.ttf")}, 1, "missing.ttf"},
+		{[]string{"--pdf", pdf, "--from", "2026-10-01", "--to", "2026-10-31", "--checkpoint", balanceData + "volumes.csv"}, 1, "checkpoint"},
 	} {
 		code, stderr := runBalanceCaptured(t, append(append([]string(nil), base...), c.args...)...)
 		if code != c.code || !strings.Contains(stderr, c.msg) {
