@@ -30,6 +30,16 @@ var FontCandidates = []string{
 // ErrNoFont is returned when no font with Chinese glyphs can be found.
 var ErrNoFont = errors.New("未找到中文字体 / no Chinese TrueType font found: install fonts-wqy-microhei (Debian/Ubuntu) or give the path of a .ttf/.ttc with Chinese glyphs and TrueType (glyf) outlines")
 
+// FontError is a font that was found or named but cannot be used.
+type FontError struct {
+	Path string
+	Err  error
+}
+
+func (e *FontError) Error() string { return "字体 / font " + e.Path + ": " + e.Err.Error() }
+
+func (e *FontError) Unwrap() error { return e.Err }
+
 // FindFont returns the first of FontCandidates that exists.
 func FindFont() (string, error) {
 	for _, p := range FontCandidates {
@@ -62,11 +72,11 @@ func loadFont(path string) (ttfFont, error) {
 	}
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return ttfFont{}, fmt.Errorf("字体 / font: %w", err)
+		return ttfFont{}, &FontError{Path: path, Err: err}
 	}
 	ttf, err := singleTrueType(b)
 	if err != nil {
-		return ttfFont{}, fmt.Errorf("字体 / font %s: %w", path, err)
+		return ttfFont{}, &FontError{Path: path, Err: err}
 	}
 	return ttfFont{path: path, ttf: ttf}, nil
 }

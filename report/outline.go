@@ -531,6 +531,13 @@ func trustSection(d Doc) section {
 // and how anyone can verify them against it.
 func trustStatement(sheet, title string, c *Checkpoint, read uint64, source string) section {
 	s := section{sheet: sheet, title: title}
+	if c == nil && read > 0 {
+		s.paras = []string{
+			fmt.Sprintf("本报告的全部计量数据读自平台账本的前 %d 条记录；出具报告时尚无签名检查点，任何更晚的检查点都覆盖这些记录。All metered data of this report were read from the first %d entries of the platform's ledger; no signed checkpoint was available when the report was made, and any later checkpoint covers them: verify against one with shuixiao verify consistency / verify log / verify balance.", read, read),
+			"数据来源 Source: " + orDash(source),
+		}
+		return s
+	}
 	if c == nil {
 		s.paras = []string{
 			"本报告的数据未从平台账本读取（离线测试，水量由测试单位提供），因此没有账本检查点可供核验。The data of this report were not read from the platform's ledger (an offline test with volumes supplied by the tester), so there is no ledger checkpoint to verify them against.",

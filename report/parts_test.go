@@ -243,3 +243,37 @@ func TestTargetsXLSX(t *testing.T) {
 		t.Error("empty progress accepted")
 	}
 }
+
+func TestTrustStatement(t *testing.T) {
+	c := testCheckpoint(t)
+	text := func(s section) string {
+		var b strings.Builder
+		for _, p := range s.paras {
+			b.WriteString(p + "\n")
+		}
+		for _, tb := range s.tables {
+			for _, r := range tb.rows {
+				for _, x := range r {
+					b.WriteString(x.String() + "\t")
+				}
+			}
+		}
+		return b.String()
+	}
+	for _, tc := range []struct {
+		c         *Checkpoint
+		read      uint64
+		want, not string
+	}{
+		{c, 0, "first 12345 entries", "not yet under"},
+		{c, 12345, "first 12345 entries", "not yet under"},
+		{c, 12400, "entries 12345–12399 were not yet under a signed checkpoint", ""},
+		{nil, 500, "first 500 entries of the platform's ledger; no signed checkpoint", "offline"},
+		{nil, 0, "offline test", "entries"},
+	} {
+		got := text(trustStatement("s", "t", tc.c, tc.read, "src"))
+		if !strings.Contains(got, tc.want) || tc.not != "" && strings.Contains(got, tc.not) {
+			t.Errorf("checkpoint %v, read %d: %q lacks %q or has %q", tc.c != nil, tc.read, got, tc.want, tc.not)
+		}
+	}
+}

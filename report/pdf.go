@@ -52,7 +52,7 @@ func BalancePDF(w io.Writer, d Doc, opts ...Option) error {
 	pdf := fpdf.New("P", "mm", "A4", "")
 	pdf.AddUTF8FontFromBytes(fontFamily, "", fnt.ttf)
 	if err := pdf.Error(); err != nil {
-		return fmt.Errorf("字体 / font %s: %w", fnt.path, err)
+		return &FontError{Path: fnt.path, Err: err}
 	}
 	pdf.SetTitle(d.title(), true)
 	pdf.SetCreator("shuixiao", false)
