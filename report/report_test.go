@@ -31,7 +31,7 @@ var testRoot = bytes.Repeat([]byte{0xab, 0x01}, 16)
 
 // testCheckpoint is a checkpoint note as the ledger publishes it (the
 // signature line is a placeholder: the report does not check it).
-func testCheckpoint(t *testing.T) *Checkpoint {
+func testCheckpoint(t testing.TB) *Checkpoint {
 	t.Helper()
 	note := "shuixiao.example/ledger\n12345\n" + base64.StdEncoding.EncodeToString(testRoot) + "\n\n— shuixiao.example/ledger AAAAAQ==\n"
 	c, err := ParseCheckpoint([]byte(note))
@@ -43,7 +43,7 @@ func testCheckpoint(t *testing.T) *Checkpoint {
 
 // steelDoc is the report of the steel works with quotas q (nil: the
 // built-in tables) and the volumes changed by edit.
-func steelDoc(t *testing.T, q *balance.Quotas, edit func(balance.Volumes)) Doc {
+func steelDoc(t testing.TB, q *balance.Quotas, edit func(balance.Volumes)) Doc {
 	t.Helper()
 	pf, err := os.Open("testdata/balance/points.json")
 	if err != nil {
@@ -78,7 +78,7 @@ func steelDoc(t *testing.T, q *balance.Quotas, edit func(balance.Volumes)) Doc {
 	}
 }
 
-func steelQuotas(t *testing.T, limits ...string) *balance.Quotas {
+func steelQuotas(t testing.TB, limits ...string) *balance.Quotas {
 	t.Helper()
 	csv := "product,unit,grade,limit,standard,verified\n"
 	for i, l := range limits {

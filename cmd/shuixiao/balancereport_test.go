@@ -129,6 +129,7 @@ func TestReportOnServedBalance(t *testing.T) {
 	admin := s.client(s.token)
 	m1, _ := province(t, admin)
 	c := mqtt5(t, s.broker.Addr(), m1)
+	day := time.Now().In(production.Zone).Format(time.DateOnly)
 	for i := 0; i <= 6; i++ {
 		if pr := publish(t, c, m1, m1.next(t, float64(100+10*i))); pr.ReasonCode != 0 {
 			t.Fatalf("reading %d refused: %#x", i, pr.ReasonCode)
@@ -150,7 +151,9 @@ func TestReportOnServedBalance(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	day := time.Now().In(production.Zone).Format(time.DateOnly)
+	if time.Now().In(production.Zone).Format(time.DateOnly) != day {
+		t.Skip("跳过 / skipped: the readings straddle midnight (UTC+8); run again")
+	}
 	q := "?from=" + day + "&to=" + day
 	var served struct {
 		Intake *float64 `json:"intake_m3"`
