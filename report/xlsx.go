@@ -206,7 +206,7 @@ func (s *sheetWriter) picture(sk balance.Sankey, fnt *ttfFont) error {
 	if err != nil {
 		return err
 	}
-	const scale = 0.55
+	const scale = 0.75
 	s.row += 2
 	ref, _ := excelize.CoordinatesToCellName(1, s.row)
 	if err := s.x.AddPictureFromBytes(s.sheet, ref, &excelize.Picture{Extension: ".png", File: b,
