@@ -262,23 +262,19 @@ func meteringSection(d Doc) section {
 		missing[id] = true
 	}
 	summary := table{title: "3.1 各级计量点 Points by level (GB/T 24789-2022)",
-		head: []string{"级别 Level", "计量点 Points", "有水量 With volume", "无水量 Without", "水量 Volume m³"}, widths: []float64{1, 1, 1, 1, 1.4}}
+		head: []string{"级别 Level", "计量点 Points", "有水量 With volume", "无水量 Without"}, widths: []float64{1, 1, 1, 1}}
 	for _, lv := range []meter.Level{meter.Level1, meter.Level2, meter.Level3} {
 		var n, with int
-		var v float64
 		for _, p := range d.Points {
 			if p.Level != lv || !measuresVolume(p) {
 				continue
 			}
 			n++
-			if x, ok := d.Volumes[p.ID]; ok && !missing[p.ID] {
+			if _, ok := d.Volumes[p.ID]; ok && !missing[p.ID] {
 				with++
-				if p.Stage != meter.StageRecirculation && p.Stage != meter.StageCascade {
-					v += x
-				}
 			}
 		}
-		summary.rows = append(summary.rows, []cell{txt(lv.Chinese()), count(n), count(with), count(n - with), volume(v)})
+		summary.rows = append(summary.rows, []cell{txt(lv.Chinese()), count(n), count(with), count(n - with)})
 	}
 	s.tables = append(s.tables, summary)
 	r := d.Report
