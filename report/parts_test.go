@@ -277,3 +277,29 @@ func TestTrustStatement(t *testing.T) {
 		}
 	}
 }
+
+// An enterprise without points or data still gets its report: every figure
+// absent with its reason, no panic, no silent zero.
+func TestEmptyEnterpriseReport(t *testing.T) {
+	d := steelDoc(t, nil, nil)
+	d.Points, d.Volumes = nil, balance.Volumes{}
+	d.Report = balance.Evaluate(nil, d.Volumes, balance.Options{Settings: balance.DefaultSettings()})
+	d.ValueAdded = 0
+	var buf bytes.Buffer
+	if err := BalanceXLSX(&buf, d); err != nil {
+		t.Fatal(err)
+	}
+	x, err := excelize.OpenReader(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer x.Close()
+	if r := rowOf(t, x, "5 水平衡表", "取水量 Intake"); r[2] != absentMark || !strings.Contains(r[3], "no level-1 intake point") {
+		t.Errorf("intake without points: %q", r)
+	}
+	if font, err := FindFont(); err == nil {
+		if err := BalancePDF(&bytes.Buffer{}, d, WithFont(font)); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
