@@ -16,7 +16,7 @@ import (
 	"github.com/shuixiao/shuixiao/production"
 )
 
-func openStore(t *testing.T) *sqlite.Store {
+func openStore(t testing.TB) *sqlite.Store {
 	t.Helper()
 	st, err := sqlite.Open(filepath.Join(t.TempDir(), "s.db"), sqlite.Options{ManualCompaction: true, Location: et.Zone})
 	if err != nil {

@@ -110,7 +110,7 @@ func (s *Store) AddProduction(ctx context.Context, recs []production.Record) ([]
 			err := tx.QueryRowContext(ctx, `SELECT id FROM production WHERE enterprise = ? AND kind = ? AND product = ? AND t_from < ? AND t_to > ? LIMIT 1`,
 				r.Enterprise, string(r.Kind), r.Product, r.To.UnixMilli(), r.From.UnixMilli()).Scan(&other)
 			if err == nil {
-				return &production.RecordError{Index: i, Err: fmt.Errorf("overlaps stored record %d (%s %s %s, %s – %s): %w: %w", other, r.Enterprise, r.Kind, r.Product,
+				return &production.RecordError{Index: i, Err: fmt.Errorf("overlaps stored record %d of %s %s %s (this record: %s to %s, exclusive): %w: %w", other, r.Enterprise, r.Kind, r.Product,
 					r.From.In(production.Zone).Format(time.DateOnly), r.To.In(production.Zone).Format(time.DateOnly), store.ErrConflict, production.ErrOverlap)}
 			}
 			if !errors.Is(err, sql.ErrNoRows) {
