@@ -303,3 +303,19 @@ func TestEmptyEnterpriseReport(t *testing.T) {
 		}
 	}
 }
+
+func TestCellText(t *testing.T) {
+	for _, c := range []struct {
+		c    cell
+		want string
+	}{
+		{volume(1234567.891), "1,234,567.89"}, {volume(-1000), "-1,000.00"}, {volume(12), "12.00"},
+		{fraction(0.96706), "96.71%"}, {number(3.4), "3.4"}, {number(100000), "100000"},
+		{number(0.0017122193525307549), "0.001712"}, {number(1611.94321), "1611.9432"}, {number(0), "0"},
+		{count(12345), "12345"}, {txt("x"), "x"},
+	} {
+		if got := c.c.String(); got != c.want {
+			t.Errorf("%+v: %q, want %q", c.c, got, c.want)
+		}
+	}
+}
