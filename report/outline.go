@@ -117,6 +117,20 @@ type section struct {
 	tables []table
 	// diagram, when set, is drawn after the paragraphs.
 	diagram *balance.Sankey
+	// charts are drawn beside the tables in the XLSX (the PDF shows the
+	// tables only).
+	charts []lineChart
+}
+
+// lineChart plots columns of one of the section's tables against a
+// category column, over the table's rows whose key column holds key (the
+// table keeps those rows together).
+type lineChart struct {
+	title          string
+	table          int
+	keyCol, catCol int
+	key            string
+	valCols        []int
 }
 
 // outline builds the report's sections in the order of GB/T 12452-2022

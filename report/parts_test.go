@@ -1,8 +1,10 @@
 package report
 
 import (
+	"archive/zip"
 	"bytes"
 	"encoding/binary"
+	"io"
 	"math"
 	"strings"
 	"testing"
@@ -216,6 +218,24 @@ func TestTargetsXLSX(t *testing.T) {
 	var buf bytes.Buffer
 	if err := TargetsXLSX(&buf, TargetsDoc{Progress: p, Checkpoint: testCheckpoint(t), Generated: time.Unix(0, 0).UTC()}); err != nil {
 		t.Fatal(err)
+	}
+	// One trajectory chart: intake per 10⁴ CNY has years, the reuse rate none.
+	zr, err := zip.NewReader(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var charts []string
+	for _, f := range zr.File {
+		if strings.HasPrefix(f.Name, "xl/charts/chart") {
+			rc, _ := f.Open()
+			b, _ := io.ReadAll(rc)
+			rc.Close()
+			charts = append(charts, strings.ReplaceAll(string(b), "&#39;", "'"))
+		}
+	}
+	if len(charts) != 1 || !strings.Contains(charts[0], "'4 轨迹'!$C$5:$C$6") || !strings.Contains(charts[0], "'4 轨迹'!$D$5:$D$6") ||
+		!strings.Contains(charts[0], "'4 轨迹'!$A$5:$A$6") || !strings.Contains(charts[0], "'4 轨迹'!$C$4") || !strings.Contains(charts[0], "万元工业增加值用水量") {
+		t.Errorf("trajectory charts: %d, %s", len(charts), charts)
 	}
 	x, err := excelize.OpenReader(&buf)
 	if err != nil {
