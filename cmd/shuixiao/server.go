@@ -177,6 +177,9 @@ func openServer(ctx context.Context, cfg serverConfig) (*server, error) {
 		return nil, err
 	}
 	n, quarantined, err := ingest.CatchUp(ctx, lg, st, logKey, s.dir, cfg.Admission, func(ctx context.Context, ke *reading.KeyEntry) error {
+		if ke.IsGateway() {
+			return s.devices.KeyApplied(ctx, ke)
+		}
 		if ke.Action == reading.ActionRevoke {
 			s.dir.Revoke(ke.Meter)
 			return nil

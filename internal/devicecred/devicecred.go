@@ -19,6 +19,7 @@ import (
 	"github.com/shuixiao/shuixiao/internal/ingest"
 	"github.com/shuixiao/shuixiao/internal/store"
 	"github.com/shuixiao/shuixiao/meter"
+	"github.com/shuixiao/shuixiao/reading"
 )
 
 // MinPasswordLen is the shortest MQTT password a meter may be given.
@@ -34,6 +35,8 @@ func CheckPassword(password string) error {
 
 // Store is what the credentials need of the store.
 type Store interface {
+	Gateway(ctx context.Context, id string) (meter.Gateway, error)
+	Gateways(ctx context.Context) ([]meter.Gateway, error)
 	Meter(ctx context.Context, id string) (meter.Meter, error)
 	Meters(ctx context.Context, f store.Filter) ([]meter.Meter, error)
 	Point(ctx context.Context, id string) (meter.Point, error)
@@ -79,7 +82,36 @@ func (c *Credentials) LoadAll(ctx context.Context) error {
 			return err
 		}
 	}
+	gs, err := c.store.Gateways(ctx)
+	if err != nil {
+		return err
+	}
+	for _, g := range gs {
+		if err := c.dir.PutGateway(g); err != nil {
+			return err
+		}
+	}
 	return nil
+}
+
+// KeyApplied follows a key entry applied to the registry (a meter's or a
+// gateway's registration or revocation) into the key directory.
+func (c *Credentials) KeyApplied(ctx context.Context, ke *reading.KeyEntry) error {
+	switch {
+	case ke.IsGateway() && ke.Action == reading.ActionRevoke:
+		c.dir.RevokeGateway(ke.Gateway)
+		return nil
+	case ke.IsGateway():
+		g, err := c.store.Gateway(ctx, ke.Gateway)
+		if err != nil {
+			return err
+		}
+		return c.dir.PutGateway(g)
+	case ke.Action == reading.ActionRevoke:
+		c.Revoked(ctx, ke.Meter)
+		return nil
+	}
+	return c.Registered(ctx, ke.Meter)
 }
 
 // Registered puts a meter, as the registry now has it, in the key directory.
