@@ -83,6 +83,18 @@ func HashOf(signedNote []byte) Hash { return sha256.Sum256(signedNote) }
 // String returns the base64 form used in notes.
 func (h Hash) String() string { return base64.StdEncoding.EncodeToString(h[:]) }
 
+// ParseHash parses the base64 form of a hash.
+func ParseHash(s string) (Hash, error) {
+	var h Hash
+	var buf [33]byte
+	n, err := base64.StdEncoding.Decode(buf[:], []byte(s))
+	if err != nil || n != 32 || len(s) != 44 {
+		return h, fmt.Errorf("%.50q is not a base64 SHA-256", s)
+	}
+	copy(h[:], buf[:32])
+	return h, nil
+}
+
 // IsZero reports whether h is the zero hash (no previous reading).
 func (h Hash) IsZero() bool { return h == Hash{} }
 

@@ -141,18 +141,41 @@ func (c *Credentials) Revoked(ctx context.Context, id string) {
 
 // SetSecret stores a salted hash of a meter's MQTT password.
 func (c *Credentials) SetSecret(ctx context.Context, id, password string) error {
-	var salt [16]byte
-	if _, err := rand.Read(salt[:]); err != nil {
+	rec, err := HashSecret(id, password)
+	if err != nil {
 		return err
 	}
-	h := secretHash(salt[:], id, password)
-	if err := c.store.SetDeviceSecret(ctx, id, base64.StdEncoding.EncodeToString(salt[:])+"$"+base64.StdEncoding.EncodeToString(h[:])); err != nil {
+	if err := c.store.SetDeviceSecret(ctx, id, rec); err != nil {
 		return err
 	}
 	c.mu.Lock()
 	delete(c.cache, id)
 	c.mu.Unlock()
 	return nil
+}
+
+// HashSecret returns the record kept of a device's secret (an MQTT
+// password, a push token): "salt$hash", base64, salted SHA-256 bound to id.
+func HashSecret(id, secret string) (string, error) {
+	var salt [16]byte
+	if _, err := rand.Read(salt[:]); err != nil {
+		return "", err
+	}
+	h := secretHash(salt[:], id, secret)
+	return base64.StdEncoding.EncodeToString(salt[:]) + "$" + base64.StdEncoding.EncodeToString(h[:]), nil
+}
+
+// SecretMatches reports, in constant time, whether secret is the one a
+// HashSecret record was made of for id.
+func SecretMatches(record, id string, secret []byte) bool {
+	saltB64, hashB64, found := strings.Cut(record, "$")
+	salt, err1 := base64.StdEncoding.DecodeString(saltB64)
+	want, err2 := base64.StdEncoding.DecodeString(hashB64)
+	if !found || err1 != nil || err2 != nil {
+		return false
+	}
+	got := secretHash(salt, id, string(secret))
+	return subtle.ConstantTimeCompare(got[:], want) == 1
 }
 
 func secretHash(salt []byte, id, password string) [32]byte {
@@ -174,17 +197,7 @@ func (c *Credentials) Authenticate(id string, password []byte) bool {
 		return subtle.ConstantTimeCompare(h[:], probe[:]) == 1
 	}
 	rec, err := c.store.DeviceSecret(context.Background(), id)
-	if err != nil {
-		return false
-	}
-	saltB64, hashB64, found := strings.Cut(rec, "$")
-	salt, err1 := base64.StdEncoding.DecodeString(saltB64)
-	want, err2 := base64.StdEncoding.DecodeString(hashB64)
-	if !found || err1 != nil || err2 != nil {
-		return false
-	}
-	got := secretHash(salt, id, string(password))
-	if subtle.ConstantTimeCompare(got[:], want) != 1 {
+	if err != nil || !SecretMatches(rec, id, password) {
 		return false
 	}
 	c.mu.Lock()
