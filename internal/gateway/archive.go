@@ -1,18 +1,16 @@
 package gateway
 
 import (
-	"bufio"
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
 	"sync"
 	"time"
 
 	"github.com/shuixiao/shuixiao/reading"
+	"github.com/shuixiao/shuixiao/verify"
 )
 
 // Archive is a gateway's append-only raw-frame archive (reading.FrameRecord
@@ -134,54 +132,8 @@ func (a *Archive) Close() error {
 	return nil
 }
 
-// ScanArchive calls fn for every record in an archive directory, file by
-// file in date order, line by line. A torn last line (a crash while
-// appending, never synced, so none of its readings were submitted) is
-// skipped; any other bad line is an error naming file and line.
+// ScanArchive calls fn for every record in an archive directory, in order
+// (verify.ScanFrames: the auditor reads the archive with the same code).
 func ScanArchive(dir string, fn func(*reading.FrameRecord) error) error {
-	names, err := filepath.Glob(filepath.Join(dir, "frames-*.jsonl"))
-	if err != nil {
-		return err
-	}
-	sort.Strings(names)
-	for _, name := range names {
-		if err := scanFile(name, fn); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func scanFile(name string, fn func(*reading.FrameRecord) error) error {
-	f, err := os.Open(name)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 64<<10), reading.MaxFrameRecord+1)
-	line := 0
-	var torn error
-	for sc.Scan() {
-		line++
-		if torn != nil {
-			return torn // a bad line that is not the last
-		}
-		b := bytes.TrimSpace(sc.Bytes())
-		if len(b) == 0 {
-			continue
-		}
-		rec, err := reading.ParseFrameRecord(b)
-		if err != nil {
-			torn = fmt.Errorf("%s line %d: %w", name, line, err)
-			continue
-		}
-		if err := fn(rec); err != nil {
-			return err
-		}
-	}
-	if err := sc.Err(); err != nil {
-		return fmt.Errorf("%s line %d: %w", name, line+1, err)
-	}
-	return nil // a torn last line is no record
+	return verify.ScanFrames(os.DirFS(dir), fn)
 }
