@@ -287,8 +287,12 @@ func (s *Server) enterpriseBalance(w http.ResponseWriter, r *http.Request, p *Pr
 		if err := sk.Acyclic(); err != nil {
 			return nil, err
 		}
+		trust, err := s.enterpriseTrust(r.Context(), e.ID)
+		if err != nil {
+			return nil, err
+		}
 		return map[string]any{"enterprise": e.ID, "date": start.Format("2006-01-02"), "indicators": jsonIndicators(in),
-			"volumes": vol, "sankey": sk}, nil
+			"volumes": vol, "sankey": sk, "trust": trust}, nil
 	})
 	if err != nil {
 		s.fail(w, r, err)
