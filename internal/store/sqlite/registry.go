@@ -443,12 +443,21 @@ func validMeter(m meter.Meter) error {
 	if err := reading.ValidID(m.ID); err != nil {
 		return fmt.Errorf("%w: %v", store.ErrInvalid, err)
 	}
-	v, err := note.NewVerifier(m.Key)
-	if err != nil {
-		return fmt.Errorf("%w: key: %v", store.ErrInvalid, err)
-	}
-	if v.Name() != reading.KeyName(m.ID) {
-		return fmt.Errorf("%w: key name %q, want %q", store.ErrInvalid, v.Name(), reading.KeyName(m.ID))
+	if m.Gateway != "" {
+		if err := reading.ValidID(m.Gateway); err != nil {
+			return fmt.Errorf("%w: gateway: %v", store.ErrInvalid, err)
+		}
+		if m.Key != "" || m.Signed != meter.SignedByGateway {
+			return fmt.Errorf("%w: a meter signed by gateway %s is signed %q and has no key", store.ErrInvalid, m.Gateway, meter.SignedByGateway)
+		}
+	} else {
+		v, err := note.NewVerifier(m.Key)
+		if err != nil {
+			return fmt.Errorf("%w: key: %v", store.ErrInvalid, err)
+		}
+		if v.Name() != reading.KeyName(m.ID) {
+			return fmt.Errorf("%w: key name %q, want %q", store.ErrInvalid, v.Name(), reading.KeyName(m.ID))
+		}
 	}
 	if m.Signed != meter.SignedByMeter && m.Signed != meter.SignedByGateway {
 		return fmt.Errorf("%w: signed must be %q or %q", store.ErrInvalid, meter.SignedByMeter, meter.SignedByGateway)
@@ -485,9 +494,9 @@ func (s *Store) putMeter(ctx context.Context, create bool, m meter.Meter) error 
 	}
 	var mid int64
 	err := s.put(ctx, create, "meter", "meters", m.ID, check, func(tx *sql.Tx) error {
-		args := []any{m.Point, m.Serial, m.Model, m.Key, string(m.Signed), m.Revoked, m.Registered.UnixMilli(), m.Interval.Milliseconds(), m.ID}
+		args := []any{m.Point, m.Serial, m.Model, m.Key, string(m.Signed), m.Revoked, m.Registered.UnixMilli(), m.Interval.Milliseconds(), m.Gateway, m.ID}
 		if create {
-			res, err := tx.ExecContext(ctx, `INSERT INTO meters(point, serial, model, key, signed, revoked, registered, interval_ms, id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, args...)
+			res, err := tx.ExecContext(ctx, `INSERT INTO meters(point, serial, model, key, signed, revoked, registered, interval_ms, gateway, id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, args...)
 			if err != nil {
 				return err
 			}
@@ -497,7 +506,7 @@ func (s *Store) putMeter(ctx context.Context, create bool, m meter.Meter) error 
 		if err := tx.QueryRowContext(ctx, `SELECT mid FROM meters WHERE id = ?`, m.ID).Scan(&mid); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, `UPDATE meters SET point = ?, serial = ?, model = ?, key = ?, signed = ?, revoked = ?, registered = ?, interval_ms = ? WHERE id = ?`, args...)
+		_, err := tx.ExecContext(ctx, `UPDATE meters SET point = ?, serial = ?, model = ?, key = ?, signed = ?, revoked = ?, registered = ?, interval_ms = ?, gateway = ? WHERE id = ?`, args...)
 		return err
 	})
 	if err != nil {
@@ -546,7 +555,7 @@ func (s *Store) Meters(ctx context.Context, f store.Filter) ([]meter.Meter, erro
 }
 
 func (s *Store) metersWhere(ctx context.Context, w *where) ([]meter.Meter, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT m.id, m.point, m.serial, m.model, m.key, m.signed, m.revoked, m.registered, m.interval_ms
+	rows, err := s.r.QueryContext(ctx, `SELECT m.id, m.point, m.serial, m.model, m.key, m.signed, m.revoked, m.registered, m.interval_ms, m.gateway
 		FROM meters m JOIN points p ON p.id = m.point JOIN enterprises e ON e.id = p.enterprise`+w.String()+` ORDER BY m.id`, w.args...)
 	if err != nil {
 		return nil, fmt.Errorf("list meters: %w", err)
@@ -557,7 +566,7 @@ func (s *Store) metersWhere(ctx context.Context, w *where) ([]meter.Meter, error
 		var m meter.Meter
 		var signed string
 		var reg, iv int64
-		if err := rows.Scan(&m.ID, &m.Point, &m.Serial, &m.Model, &m.Key, &signed, &m.Revoked, &reg, &iv); err != nil {
+		if err := rows.Scan(&m.ID, &m.Point, &m.Serial, &m.Model, &m.Key, &signed, &m.Revoked, &reg, &iv, &m.Gateway); err != nil {
 			return nil, fmt.Errorf("list meters: %w", err)
 		}
 		m.Signed = meter.SigningSite(signed)

@@ -26,7 +26,7 @@ func TestMigratePointRoles(t *testing.T) {
 	mustDo(t, s.CreatePoint(ctx, meter.Point{ID: "P1", Enterprise: "E", Name: "取水", Level: meter.Level1, Stage: meter.StageIntake,
 		Source: meter.SourceSurface, Channels: []meter.Channel{ch}}))
 	s.Close()
-	execRaw(t, path, `ALTER TABLE points DROP COLUMN roles`, `UPDATE meta SET v = 2 WHERE k = 'schema'`)
+	execRaw(t, path, `ALTER TABLE points DROP COLUMN roles`, `ALTER TABLE meters DROP COLUMN gateway`, `UPDATE meta SET v = 2 WHERE k = 'schema'`)
 
 	s, err = Open(path, Options{ManualCompaction: true})
 	if err != nil {
