@@ -166,6 +166,9 @@ func Next(buf []byte, limit int) (skip, n int, err error) {
 		}
 		return skip, 0, nil
 	}
+	for i+2 < len(buf) && buf[i+2] == '#' {
+		i++ // "###…": the header is the last two
+	}
 	b := buf[i:]
 	if len(b) < 6 {
 		return i, 0, nil

@@ -246,7 +246,7 @@ func TestNext(t *testing.T) {
 	if len(frames) != 2 || frames[0] != a || frames[1] != b {
 		t.Errorf("frames %q", frames)
 	}
-	if string(buf) != "##01" || bad != 2 || garbage != len("garbage#")+len("\x00\xff##xx") {
+	if string(buf) != "##01" || bad != 1 || garbage != len("garbage#")+len("\x00\xff##xx") {
 		t.Errorf("left %q, %d bad, %d garbage bytes", buf, bad, garbage)
 	}
 	if _, _, err := Next([]byte("##9999"), 1036); !errors.Is(err, ErrTooLong) {
