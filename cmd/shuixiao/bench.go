@@ -31,12 +31,19 @@ import (
 )
 
 func init() {
-	register("bench", "measure the platform: bench ingest", runBench)
+	register("bench", "measure the platform: bench ingest, bench hj212", runBench)
 }
 
 func runBench(args []string) int {
+	if len(args) > 0 && args[0] == "hj212" {
+		return runBenchHJ212(args[1:])
+	}
+	if len(args) > 0 && args[0] == hj212LoadMode {
+		return runHJ212Load(args[1:])
+	}
 	if len(args) == 0 || args[0] != "ingest" {
 		fmt.Fprintln(os.Stderr, "usage: shuixiao bench ingest [--meters N] [--duration D] [--inflight W]")
+		fmt.Fprintln(os.Stderr, "       shuixiao bench hj212 [--conns N] [--rate R] [--duration D]")
 		return 2
 	}
 	fs := flag.NewFlagSet("bench ingest", flag.ContinueOnError)
