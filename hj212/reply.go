@@ -1,9 +1,15 @@
 package hj212
 
-import "strconv"
+import (
+	"strconv"
+	"strings"
+	"time"
+)
 
 // Command codes of Table 9 a platform answers with or receives most.
 const (
+	CNSetTime      = "1012" // set the data logger's clock (上位机 → 现场机 request)
+	CNTimeRequest  = "1013" // the data logger asks for its clock to be set (现场机 → 上位机 notice)
 	CNRealtime     = "2011" // real-time data
 	CNDeviceStatus = "2021" // treatment equipment running state
 	CNDay          = "2031" // daily data
@@ -68,6 +74,26 @@ func RequestReply(req Packet, qnRtn int) Packet {
 // ExecReply is the execution result (9012) with an ExeRtn of Table 6.
 func ExecReply(req Packet, exeRtn int) Packet {
 	return answer(req, CNExecResult, "ExeRtn="+strconv.Itoa(exeRtn))
+}
+
+// NotifyReply is the notification answer (9013) to a notice whose Flag asks for one.
+func NotifyReply(req Packet) Packet { return answer(req, CNNotifyReply, "") }
+
+// SetTime is the request (1012) a platform sends a data logger that asked for its clock to be set
+// (1013): SystemTime is now in Beijing time, PolId the one the request named, if any; the data
+// logger answers 9011 and 9012, so Flag asks for an answer.
+func SetTime(req Packet, now time.Time) Packet {
+	cp := "SystemTime=" + FormatTime(now)
+	for item := range strings.SplitSeq(req.CP, ";") {
+		if id, ok := strings.CutPrefix(item, "PolId="); ok && !strings.ContainsAny(id, ",;&=") {
+			cp = "PolId=" + id + ";" + cp
+		}
+	}
+	v := Flag(Version2017 << 2)
+	if req.HasFlag {
+		v = Flag(req.Flag.Version() << 2)
+	}
+	return Packet{QN: FormatQN(now), ST: req.ST, CN: CNSetTime, PW: req.PW, MN: req.MN, Flag: v | FlagAck, HasFlag: true, CP: cp}
 }
 
 // IsData reports whether cn is an upload of monitoring data the platform stores: real-time,

@@ -43,10 +43,10 @@ func (cn *conn) run() {
 	for {
 		if len(cn.buf) == 0 {
 			frameStart = time.Time{}
-			cn.c.SetReadDeadline(s.cfg.Now().Add(s.cfg.IdleTimeout))
+			cn.c.SetReadDeadline(time.Now().Add(s.cfg.IdleTimeout))
 		} else {
 			if frameStart.IsZero() {
-				frameStart = s.cfg.Now()
+				frameStart = time.Now()
 			}
 			cn.c.SetReadDeadline(frameStart.Add(s.cfg.FrameTimeout))
 		}
@@ -160,6 +160,12 @@ func (cn *conn) handle(raw []byte) {
 	switch {
 	case hj212.IsData(p.CN):
 		cn.data(p, raw, log)
+	case p.CN == hj212.CNTimeRequest:
+		// A notice (answered 9013 if asked), then the platform sets the clock (1012), which the
+		// data logger answers 9011/9012.
+		s.n.notices.Add(1)
+		cn.answer(p, hj212.NotifyReply(p))
+		cn.send(hj212.SetTime(p, s.cfg.Now()))
 	case p.CN == hj212.CNRestart:
 		// The data logger's restart time: a notice with no measurement, acknowledged.
 		s.n.notices.Add(1)
@@ -277,7 +283,14 @@ func (cn *conn) releaseSplit() {
 
 // answer writes reply when req's Flag asks for an answer (bit A).
 func (cn *conn) answer(req, reply hj212.Packet) {
-	if !req.HasFlag || !req.Flag.Ack() {
+	if req.HasFlag && req.Flag.Ack() {
+		cn.send(reply)
+	}
+}
+
+// send writes a packet to the device.
+func (cn *conn) send(reply hj212.Packet) {
+	if cn.closed {
 		return
 	}
 	b, err := hj212.Build(reply)
@@ -285,7 +298,7 @@ func (cn *conn) answer(req, reply hj212.Packet) {
 		cn.log.Error("answer not built", "err", err)
 		return
 	}
-	cn.c.SetWriteDeadline(cn.s.cfg.Now().Add(cn.s.cfg.WriteTimeout))
+	cn.c.SetWriteDeadline(time.Now().Add(cn.s.cfg.WriteTimeout))
 	if _, err := cn.c.Write(b); err != nil {
 		cn.log.Warn("connection closed: answer not written", "err", err)
 		cn.closed = true

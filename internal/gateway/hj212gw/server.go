@@ -5,7 +5,7 @@
 // hour, 2031 day, 2021/2041 equipment state and running time) to a gateway.Sink, and answers as
 // the standard asks: 9014 once the Sink has taken the data and the packet's Flag asks for an
 // answer, 9011 with the QnRtn of Table 7 to a packet it refuses (wrong password, unknown MN,
-// unknown command, bad CRC). Oversize frames, stalled and idle peers and connections beyond the
+// unknown command, bad CRC), and sets the clock (1012) of a data logger that asks (1013). Oversize frames, stalled and idle peers and connections beyond the
 // cap are cut off; every refusal is counted (Stats, Prometheus) and logged.
 package hj212gw
 
@@ -55,7 +55,8 @@ type Config struct {
 	SplitBudget int
 	// Registerer receives the server's Prometheus metrics; nil: none.
 	Registerer prometheus.Registerer
-	// Now is the clock; default time.Now.
+	// Now is the clock of the protocol (the time 1012 sets, split-packet timeouts); socket
+	// deadlines use the wall clock. Default time.Now.
 	Now func() time.Time
 }
 

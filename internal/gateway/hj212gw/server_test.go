@@ -385,3 +385,25 @@ func TestMetrics(t *testing.T) {
 		t.Errorf("metrics %v", found)
 	}
 }
+
+// TestClockRequest: a data logger asking for the time (1013, a notice) gets the notice answer
+// (9013) and a 1012 setting its clock to the gateway's; its 9011/9012 answers are not answered.
+func TestClockRequest(t *testing.T) {
+	now := time.Date(2024, 1, 1, 1, 2, 3, 456e6, time.UTC)
+	h := start(t, Config{Now: func() time.Time { return now }, IdleTimeout: time.Hour, FrameTimeout: time.Hour})
+	c, r := h.dial(t)
+	fmt.Fprint(c, build(t, hj212.Packet{QN: "20240101090203000", ST: "32", CN: "1013", PW: "123456", MN: mn, Flag: 5, HasFlag: true, CP: "PolId=w01018"}))
+	if got := reply(t, c, r); !strings.Contains(got, "QN=20240101090203000;ST=91;CN=9013;") {
+		t.Fatalf("notice answered %q", got)
+	}
+	set, err := hj212.Parse([]byte(reply(t, c, r)))
+	if err != nil || set.CN != "1012" || set.CP != "PolId=w01018;SystemTime=20240101090203" || set.QN != "20240101090203456" || set.Flag != 5 || set.MN != mn {
+		t.Fatalf("clock setting %+v %v", set, err)
+	}
+	fmt.Fprint(c, build(t, hj212.RequestReply(hj212.Packet{QN: set.QN, ST: "32", PW: "123456", MN: mn, Flag: 4, HasFlag: true}, hj212.QnReady)))
+	fmt.Fprint(c, build(t, hj212.ExecReply(hj212.Packet{QN: set.QN, ST: "32", PW: "123456", MN: mn, Flag: 4, HasFlag: true}, hj212.ExeOK)))
+	noReply(t, c, r, 300*time.Millisecond)
+	if st := h.srv.Stats(); st.Notices != 1 || st.Answers != 2 || st.Replies != 2 {
+		t.Errorf("stats %+v", st)
+	}
+}

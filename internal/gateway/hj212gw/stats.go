@@ -13,7 +13,7 @@ type Stats struct {
 	Refused       int64 // connections closed at accept: the connection cap was reached
 	Frames        int64 // frames that passed length and CRC checks
 	Delivered     int64 // data messages the Sink took
-	Replies       int64 // answers written (9011, 9014)
+	Replies       int64 // packets written (9011, 9013, 9014 answers; 1012 clock settings)
 	BadCRC        int64 // frames whose CRC did not match
 	BadLength     int64 // "##" not followed by a frame of the stated length
 	BadSegment    int64 // frames whose data segment did not read (Table 3)
@@ -26,7 +26,7 @@ type Stats struct {
 	Unmapped      int64 // data the Sink refused with gateway.ErrUnknownDevice
 	SinkErrors    int64 // data the Sink failed to take otherwise
 	Answers       int64 // 9011/9012/9013/9014 from devices
-	Notices       int64 // 2081 restart notices
+	Notices       int64 // 1013 clock requests and 2081 restart notices
 	SplitDropped  int64 // incomplete split messages dropped (timeout, connection end)
 	SplitRefused  int64 // split parts refused (limits, budget)
 	Idle          int64 // connections closed after IdleTimeout without a byte
