@@ -396,3 +396,19 @@ func TestRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkParse: checking and decoding the reference's hourly packet, as a gateway does per frame.
+func BenchmarkParse(b *testing.B) {
+	raw := []byte(samples(b)[4] + "\r\n")
+	b.SetBytes(int64(len(raw)))
+	b.ReportAllocs()
+	for b.Loop() {
+		p, err := Parse(raw)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := ParseData(p.CP); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -128,8 +128,10 @@ func closedByServer(t *testing.T, c net.Conn, r *bufio.Reader, d time.Duration) 
 }
 
 func samples(t *testing.T) []string {
-	return strings.Split(strings.TrimSpace(string(testfiles.ReadFile(t, "hj212", "packets.txt"))), "\n")
+	return strings.Split(strings.TrimSpace(string(readSamples(t))), "\n")
 }
+
+func readSamples(t testing.TB) []byte { return testfiles.ReadFile(t, "hj212", "packets.txt") }
 
 func build(t *testing.T, p hj212.Packet) string {
 	t.Helper()
@@ -367,6 +369,7 @@ func TestMetrics(t *testing.T) {
 	c, r := h.dial(t)
 	fmt.Fprint(c, samples(t)[4]+"\r\n")
 	reply(t, c, r)
+	waitFor(t, "the answer counted", func() bool { return h.srv.Stats().Replies == 1 })
 	mfs, err := reg.Gather()
 	if err != nil {
 		t.Fatal(err)
