@@ -49,13 +49,7 @@ func runBenchHJ212(args []string) int {
 		return 2
 	}
 	res, err := benchHJ212(*conns, *rate, *duration)
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "bench hj212: %v\n", err)
-		return 1
-	}
-	out, _ := json.Marshal(res)
-	fmt.Println(string(out))
-	return 0
+	return printBenchResult("bench hj212", res, err)
 }
 
 // hj212BenchResult is what bench hj212 prints.
@@ -238,21 +232,6 @@ func benchHJ212(conns int, rate float64, duration time.Duration) (*hj212BenchRes
 	return res, nil
 }
 
-// procStatusMB reads a field in kB of /proc/PID/status, in MB.
-func procStatusMB(pid int, field string) float64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0
-	}
-	for line := range strings.SplitSeq(string(b), "\n") {
-		if f := strings.Fields(line); len(f) >= 2 && f[0] == field {
-			kb, _ := strconv.ParseFloat(f[1], 64)
-			return kb / 1024
-		}
-	}
-	return 0
-}
-
 // hj212LoadResult is what the device simulator reports.
 type hj212LoadResult struct {
 	Sent       int64   `json:"sent"`
@@ -365,14 +344,8 @@ func runHJ212Load(args []string) int {
 		all = append(all, l...)
 	}
 	sort.Float64s(all)
-	pct := func(p float64) float64 {
-		if len(all) == 0 {
-			return 0
-		}
-		return all[min(len(all)-1, int(p*float64(len(all))))]
-	}
 	out, _ := json.Marshal(hj212LoadResult{Sent: sent.Load(), Replies: replies.Load(), BadReplies: bad.Load(), Errors: failed.Load(),
-		P50Ms: pct(0.5), P99Ms: pct(0.99), MaxMs: pct(1)})
+		P50Ms: percentile(all, 0.5), P99Ms: percentile(all, 0.99), MaxMs: percentile(all, 1)})
 	fmt.Println(string(out))
 	in.ReadString('\n') // hold the connections until the gateway has been measured
 	for _, c := range devs {
