@@ -69,9 +69,10 @@ type hj212BenchResult struct {
 	P50ReplyMs      float64 `json:"p50_reply_ms"`         // send → 9014 received
 	P99ReplyMs      float64 `json:"p99_reply_ms"`         // send → 9014 received
 	MaxReplyMs      float64 `json:"max_reply_ms"`         // send → 9014 received
-	HeapMB          float64 `json:"gateway_heap_mb"`      // Go heap in use at the end of the load
-	GoSysMB         float64 `json:"gateway_go_sys_mb"`    // memory the Go runtime holds from the OS
-	RSSMB           float64 `json:"gateway_rss_mb"`       // resident set at the end of the load
+	HeapMB          float64 `json:"gateway_heap_mb"`      // most Go heap in use during the load
+	StackMB         float64 `json:"gateway_stacks_mb"`    // goroutine stacks at the end of the load (one goroutine per connection)
+	GoSysMB         float64 `json:"gateway_go_sys_mb"`    // memory the Go runtime holds from the OS at the end of the load
+	RSSMB           float64 `json:"gateway_rss_mb"`       // largest resident set during the load
 	PeakRSSMB       float64 `json:"gateway_peak_rss_mb"`  // peak resident set of the gateway's process
 	Goroutines      int     `json:"gateway_goroutines"`   // at the end of the load
 	GatewayCores    float64 `json:"gateway_cpu_cores"`    // CPU the gateway used during the load, in cores
@@ -214,6 +215,7 @@ func benchHJ212(conns int, rate float64, duration time.Duration) (*hj212BenchRes
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	res.HeapMB, res.GoSysMB = max(res.HeapMB, float64(ms.HeapInuse)/(1<<20)), float64(ms.Sys)/(1<<20)
+	res.StackMB = float64(ms.StackInuse) / (1 << 20)
 	res.RSSMB, res.PeakRSSMB = max(res.RSSMB, procStatusMB(os.Getpid(), "VmRSS:")), peakRSS(os.Getpid())
 	res.Goroutines = runtime.NumGoroutine()
 	stdin.Close() // the devices hang up
