@@ -69,7 +69,7 @@ func Decode(f Frame) (Message, error) {
 	if f.Packets > 0 {
 		return Message{}, fmt.Errorf("%w: packet %d of %d is not a whole message", ErrReassembly, f.Seq, f.Packets)
 	}
-	elems := !f.Down && carriesElements(f.Func)
+	elems := !f.Down && CarriesElements(f.Func)
 	if f.Mode == ASCII {
 		return decodeASCII(f.Body, elems)
 	}

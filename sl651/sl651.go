@@ -51,11 +51,11 @@ const (
 	FnQueryElems  = 0x3A // 中心站查询遥测站指定要素数据
 )
 
-// carriesElements reports whether an uplink body of function fn is serial, send time,
+// CarriesElements reports whether an uplink body of function fn is serial, send time,
 // station, observation time and Appendix C elements (Tables 24/25 and the query replies
 // that repeat that layout). Other bodies (configuration tables, pictures, clocks) use
 // other identifier tables and are kept raw.
-func carriesElements(fn byte) bool {
+func CarriesElements(fn byte) bool {
 	switch fn {
 	case FnTest, FnUniform, FnTimed, FnAdded, FnHourly, FnManual, FnQueryRT, FnQueryPeriod, FnQueryManual, FnQueryElems:
 		return true
