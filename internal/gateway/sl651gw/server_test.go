@@ -97,6 +97,13 @@ func closedByServer(c net.Conn, d time.Duration) bool {
 	return errors.Is(err, io.EOF)
 }
 
+// eventually waits up to 5 s for cond.
+func eventually(cond func() bool) {
+	for deadline := time.Now().Add(5 * time.Second); !cond() && time.Now().Before(deadline); {
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
 func TestReportDeliveredAndConfirmed(t *testing.T) {
 	r := start(t, Config{})
 	c := r.dial()
@@ -255,7 +262,8 @@ func TestRefusals(t *testing.T) {
 	r.sink.Fail(errors.New("ledger unavailable"))
 	c = r.dial()
 	send(t, c, published(t, 4))
-	if got := readReply(t, c, 1, 300*time.Millisecond); len(got) != 0 {
+	eventually(func() bool { return r.srv.Stats().SinkErrors == 1 })
+	if got := readReply(t, c, 1, 100*time.Millisecond); len(got) != 0 {
 		t.Errorf("confirmed a report the Sink did not take: %X", got)
 	}
 	r.sink.Fail(nil)
@@ -289,6 +297,7 @@ func TestLimits(t *testing.T) {
 	if !closedByServer(big, 5*time.Second) {
 		t.Error("idle peer kept")
 	}
+	eventually(func() bool { return r.srv.Stats().Open == 0 }) // counted just after the peer sees the close
 	st := r.srv.Stats()
 	if st.Refused != 1 || st.Stalled != 1 || st.Idle != 1 || st.Oversize < 1 || st.Delivered != 0 || st.Open != 0 {
 		t.Errorf("stats %+v", st)
