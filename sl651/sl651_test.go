@@ -22,7 +22,7 @@ type sample struct {
 	notes string
 }
 
-func samples(t *testing.T) []sample {
+func samples(t testing.TB) []sample {
 	t.Helper()
 	var out []sample
 	for i, line := range strings.Split(string(testfiles.ReadFile(t, "sl651", "frames.tsv")), "\n") {

@@ -194,7 +194,11 @@ func (r Register) Decode(regs []uint16) (float64, error) {
 	if math.IsNaN(raw) || math.IsInf(raw, 0) {
 		return 0, fmt.Errorf("%s: not a finite number (%#x)", r.Name, u)
 	}
-	return raw*r.Scale + r.Offset, nil
+	v := raw*r.Scale + r.Offset
+	if math.IsInf(v, 0) || math.IsNaN(v) {
+		return 0, fmt.Errorf("%s: %v × %v + %v is not a finite number", r.Name, raw, r.Scale, r.Offset)
+	}
+	return v, nil
 }
 
 // permute returns the wire index of byte i of the big-endian value under pattern p

@@ -18,7 +18,7 @@ import (
 )
 
 // published returns frame i of testdata/sl651/frames.tsv.
-func published(t *testing.T, i int) []byte {
+func published(t testing.TB, i int) []byte {
 	t.Helper()
 	lines := strings.Split(strings.TrimSpace(string(testfiles.ReadFile(t, "sl651", "frames.tsv"))), "\n")
 	h, _, _ := strings.Cut(lines[i], "\t")
@@ -30,7 +30,7 @@ func published(t *testing.T, i int) []byte {
 }
 
 type rig struct {
-	t    *testing.T
+	t    testing.TB
 	srv  *Server
 	sink *gatewaytest.Sink
 	addr string
@@ -42,7 +42,7 @@ var devices = gatewaytest.Devices{gateway.ProtocolSL651: {
 	"4301020007": "",
 }}
 
-func start(t *testing.T, cfg Config) *rig {
+func start(t testing.TB, cfg Config) *rig {
 	t.Helper()
 	sink := &gatewaytest.Sink{}
 	srv := New(cfg, devices, sink, nil)
