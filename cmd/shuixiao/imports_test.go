@@ -10,7 +10,7 @@ import (
 // they import no server package.
 var libraryPackages = []string{
 	"reading", "verify", "meter", "alarm", "workorder", "command", "rejection", "quarantine", "balance",
-	"network", "sparse", "leak", "chem", "cooling", "dosing", "reuse", "plant", "sensor", "hj212",
+	"network", "sparse", "leak", "chem", "cooling", "dosing", "reuse", "plant", "sensor", "hj212", "sl651", "szy206",
 }
 
 // serverPackages are the running platform's; a library importing one of
