@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/shuixiao/shuixiao/hj212"
+	"github.com/shuixiao/shuixiao/internal/gateway"
+	"github.com/shuixiao/shuixiao/internal/gateway/gatewaytest"
 )
 
 // FuzzConn feeds arbitrary bytes to one connection of the server (over net.Pipe): it never
@@ -21,8 +23,9 @@ func FuzzConn(f *testing.F) {
 	b, _ := hj212.Build(hj212.Packet{QN: "20240101090000001", ST: "32", CN: "2061", PW: "123456", MN: mn, Flag: 7, HasFlag: true, PNUM: 2, PNO: 2, CP: "w01018-Avg=2"})
 	f.Add([]byte(frameOf(split) + "garbage" + string(b)))
 	f.Fuzz(func(t *testing.T, in []byte) {
-		sink := &recorder{got: make(chan struct{}, 1)}
-		s := New(Config{MaxFrame: 2048, FrameTimeout: 50 * time.Millisecond, IdleTimeout: 50 * time.Millisecond}, devices{mn: "123456"}, sink, nil)
+		sink := &gatewaytest.Sink{}
+		s := New(Config{MaxFrame: 2048, FrameTimeout: 50 * time.Millisecond, IdleTimeout: 50 * time.Millisecond},
+			gatewaytest.Devices{gateway.ProtocolHJ212: {mn: "123456"}}, sink, nil)
 		defer s.Close()
 		client, server := net.Pipe()
 		if !s.track(server) {
@@ -34,7 +37,7 @@ func FuzzConn(f *testing.F) {
 		client.Write(in)
 		client.Close()
 		s.Close()
-		for _, fr := range sink.all() {
+		for _, fr := range sink.Frames() {
 			if fr.Device != mn || len(fr.Raw) == 0 {
 				t.Fatalf("delivered %+v", fr)
 			}

@@ -2,14 +2,12 @@ package hj212gw
 
 import (
 	"bufio"
-	"context"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,55 +15,17 @@ import (
 
 	"github.com/shuixiao/shuixiao/hj212"
 	"github.com/shuixiao/shuixiao/internal/gateway"
+	"github.com/shuixiao/shuixiao/internal/gateway/gatewaytest"
 	"github.com/shuixiao/shuixiao/internal/logbuf"
 	"github.com/shuixiao/shuixiao/internal/testfiles"
 )
-
-// devices is a fixed device table.
-type devices map[string]string
-
-func (d devices) Device(protocol, id string) (gateway.DeviceInfo, bool) {
-	pw, ok := d[id]
-	if protocol != gateway.ProtocolHJ212 {
-		return gateway.DeviceInfo{}, false
-	}
-	return gateway.DeviceInfo{Password: pw}, ok
-}
-
-// recorder is a Sink that keeps what it is given and fails when told to.
-type recorder struct {
-	mu     sync.Mutex
-	frames []gateway.Frame
-	fail   error
-	got    chan struct{}
-}
-
-func (r *recorder) Deliver(ctx context.Context, f gateway.Frame) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.fail != nil {
-		return r.fail
-	}
-	r.frames = append(r.frames, f)
-	select {
-	case r.got <- struct{}{}:
-	default:
-	}
-	return nil
-}
-
-func (r *recorder) all() []gateway.Frame {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]gateway.Frame(nil), r.frames...)
-}
 
 const mn = "010000A8900016F000169DC0"
 
 type harness struct {
 	srv  *Server
 	addr string
-	sink *recorder
+	sink *gatewaytest.Sink
 	logs *logbuf.Buffer
 	done chan error
 }
@@ -76,8 +36,8 @@ func start(t *testing.T, cfg Config) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &harness{addr: ln.Addr().String(), sink: &recorder{got: make(chan struct{}, 100)}, logs: &logbuf.Buffer{}, done: make(chan error, 1)}
-	h.srv = New(cfg, devices{mn: "123456", "M2": "pw2"}, h.sink, slog.New(slog.NewTextHandler(h.logs, nil)))
+	h := &harness{addr: ln.Addr().String(), sink: &gatewaytest.Sink{}, logs: &logbuf.Buffer{}, done: make(chan error, 1)}
+	h.srv = New(cfg, gatewaytest.Devices{gateway.ProtocolHJ212: {mn: "123456", "M2": "pw2"}}, h.sink, slog.New(slog.NewTextHandler(h.logs, nil)))
 	go func() { h.done <- h.srv.Serve(ln) }()
 	t.Cleanup(func() {
 		h.srv.Close()
@@ -166,7 +126,7 @@ func TestDataAnswered(t *testing.T) {
 	if got := reply(t, c, r); got != s[5]+"\r\n" {
 		t.Fatalf("answer %q, want %q", got, s[5]+"\r\n")
 	}
-	fs := h.sink.all()
+	fs := h.sink.Frames()
 	if len(fs) != 1 {
 		t.Fatalf("%d frames delivered", len(fs))
 	}
@@ -181,8 +141,8 @@ func TestDataAnswered(t *testing.T) {
 	// Flag=4: no answer asked, none sent; data still delivered.
 	fmt.Fprint(c, build(t, hourly("20240101100000001", 4, "123456", "DataTime=20240101090000;w00000-Cou=60.5,w00000-Flag=M")))
 	noReply(t, c, r, 300*time.Millisecond)
-	waitFor(t, "second frame", func() bool { return len(h.sink.all()) == 2 })
-	if f := h.sink.all()[1]; f.Values["w00000-Cou"] != 60.5 || f.Flags["w00000-Cou"] != "M" {
+	waitFor(t, "second frame", func() bool { return len(h.sink.Frames()) == 2 })
+	if f := h.sink.Frames()[1]; f.Values["w00000-Cou"] != 60.5 || f.Flags["w00000-Cou"] != "M" {
 		t.Errorf("second frame %+v", f)
 	}
 	if st := h.srv.Stats(); st.Delivered != 2 || st.Replies != 1 || st.Open != 1 || st.Frames != 2 {
@@ -210,12 +170,12 @@ func TestStreamResync(t *testing.T) {
 		}
 	}
 	var sum float64
-	for _, f := range h.sink.all() {
+	for _, f := range h.sink.Frames() {
 		sum += f.Values["w00000-Cou"]
 	}
 	st := h.srv.Stats()
-	if len(h.sink.all()) != 3 || sum != 6 || st.BadLength != 1 || st.Garbage < int64(len("\x00\xffAT+CSQ\r\njunk#")) {
-		t.Errorf("%d frames, sum %v, stats %+v", len(h.sink.all()), sum, st)
+	if len(h.sink.Frames()) != 3 || sum != 6 || st.BadLength != 1 || st.Garbage < int64(len("\x00\xffAT+CSQ\r\njunk#")) {
+		t.Errorf("%d frames, sum %v, stats %+v", len(h.sink.Frames()), sum, st)
 	}
 }
 
@@ -256,7 +216,7 @@ func TestRefusals(t *testing.T) {
 	}
 	closedByServer(t, c3, r3, 2*time.Second)
 
-	if fs := h.sink.all(); len(fs) != 1 || fs[0].Values["w00000-Cou"] != 1 {
+	if fs := h.sink.Frames(); len(fs) != 1 || fs[0].Values["w00000-Cou"] != 1 {
 		t.Errorf("delivered %+v: only the good frame may be", fs)
 	}
 	st := h.srv.Stats()
@@ -286,11 +246,11 @@ func TestSplit(t *testing.T) {
 		if got := reply(t, c, r); !strings.Contains(got, fmt.Sprintf("QN=2024010109000000%d;ST=91;CN=9014;", i)) {
 			t.Fatalf("part %d answered %q", i+1, got)
 		}
-		if n := len(h.sink.all()); n != 0 && i < 2 {
+		if n := len(h.sink.Frames()); n != 0 && i < 2 {
 			t.Fatalf("delivered after part %d", i+1)
 		}
 	}
-	fs := h.sink.all()
+	fs := h.sink.Frames()
 	if len(fs) != 1 || string(fs[0].Raw) != raw || len(fs[0].Values) != 3 || fs[0].Values["w01018-Avg"] != 40.1 || fs[0].Flags["w00000-Cou"] != "N" {
 		t.Fatalf("delivered %+v", fs)
 	}
@@ -346,13 +306,11 @@ func TestLimits(t *testing.T) {
 // TestSinkFailure: data the Sink does not take are not answered, so the device resends them.
 func TestSinkFailure(t *testing.T) {
 	h := start(t, Config{})
-	h.sink.fail = gateway.ErrUnknownDevice
+	h.sink.Fail(gateway.ErrUnknownDevice)
 	c, r := h.dial(t)
 	fmt.Fprint(c, build(t, hourly("20240101090000001", 5, "123456", "DataTime=20240101080000;w00000-Cou=1")))
 	noReply(t, c, r, 300*time.Millisecond)
-	h.sink.mu.Lock()
-	h.sink.fail = errors.New("ledger unavailable")
-	h.sink.mu.Unlock()
+	h.sink.Fail(errors.New("ledger unavailable"))
 	fmt.Fprint(c, build(t, hourly("20240101090000002", 5, "123456", "DataTime=20240101080000;w00000-Cou=1")))
 	noReply(t, c, r, 300*time.Millisecond)
 	// Data without DataTime are refused before the Sink.
