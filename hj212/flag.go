@@ -34,6 +34,11 @@ const (
 	QualityBad                      // D, B: instrument fault, communication with the data logger failed
 )
 
+// Measured reports whether a value of this quality is a measurement of the process: normal (N)
+// or above the instrument's range (T, a lower bound of the truth). Stopped, maintenance, manual,
+// fault, calibration and communication-failure values are not.
+func (q Quality) Measured() bool { return q == QualityGood || q == QualityUncertain }
+
 var qualityNames = [...]string{"unknown", "good", "uncertain", "manual", "invalid", "bad"}
 
 // String returns the quality's name: good, uncertain, manual, invalid, bad or unknown.

@@ -266,6 +266,11 @@ func TestFlagQuality(t *testing.T) {
 			t.Errorf("FlagQuality(%q) = %v, want %v", f, got, q)
 		}
 	}
+	for f, measured := range map[string]bool{"N": true, "T": true, "": true, "F": false, "M": false, "S": false, "D": false, "C": false, "B": false, "Z": false} {
+		if FlagQuality(f).Measured() != measured {
+			t.Errorf("flag %q measured = %v", f, !measured)
+		}
+	}
 	if QualityGood.String() != "good" || Quality(99).String() != "unknown" {
 		t.Error("quality names")
 	}
