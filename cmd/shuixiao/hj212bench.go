@@ -36,6 +36,7 @@ func runBenchHJ212(args []string) int {
 	conns := fs.Int("conns", 5000, "device connections held at once (each its own MN)")
 	rate := fs.Float64("rate", 2000, "data packets/s over all devices (each asks for a 9014 answer)")
 	duration := fs.Duration("duration", 30*time.Second, "measured load after every device has connected (at most 60 s)")
+	sinkKind := fs.String("sink", "ingest", "what takes the frames: ingest (the gateway's signing Sink into a ledger, store and ingest pipeline) or count (counted only: the gateway alone)")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: shuixiao bench hj212 [--conns N] [--rate R] [--duration D]")
 		fmt.Fprintln(fs.Output(), "HJ 212 网关负载测试：本机回环，N 个设备连接，每秒 R 个数据包 / HJ 212 gateway load on loopback")
@@ -44,51 +45,63 @@ func runBenchHJ212(args []string) int {
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	if *conns < 1 || *conns > 15000 || *rate <= 0 || *rate > 20000 || *duration <= 0 || *duration > 60*time.Second {
-		fmt.Fprintln(os.Stderr, "参数错误 / flag error: --conns 1..15000, --rate (0, 20000], --duration (0, 60s]")
+	if *conns < 1 || *conns > 15000 || *rate <= 0 || *rate > 20000 || *duration <= 0 || *duration > 60*time.Second ||
+		(*sinkKind != "ingest" && *sinkKind != "count") {
+		fmt.Fprintln(os.Stderr, "参数错误 / flag error: --conns 1..15000, --rate (0, 20000], --duration (0, 60s], --sink ingest|count")
 		return 2
 	}
-	res, err := benchHJ212(*conns, *rate, *duration)
+	res, err := benchHJ212(*conns, *rate, *duration, *sinkKind == "ingest")
 	return printBenchResult("bench hj212", res, err)
 }
 
 // hj212BenchResult is what bench hj212 prints.
 type hj212BenchResult struct {
-	Sink            string  `json:"sink"`
-	Conns           int     `json:"conns"`
-	OfferedPerS     float64 `json:"offered_per_s"`
-	DurationS       float64 `json:"duration_s"`
-	ConnectS        float64 `json:"connect_s"`            // time for every device to connect
-	HeldMin         int64   `json:"connections_held_min"` // fewest connections open at the gateway during the measured load
-	Delivered       int64   `json:"delivered"`            // data packets the Sink took during the measured load
-	DeliveredPerS   float64 `json:"delivered_per_s"`      // the same per second
-	Sent            int64   `json:"sent"`                 // packets the devices sent
-	Replies         int64   `json:"replies"`              // 9014 answers the devices received
-	BadReplies      int64   `json:"bad_replies"`          // answers that were not the 9014 to the packet sent
-	DeviceErrors    int64   `json:"device_errors"`        // devices whose connection failed
-	P50ReplyMs      float64 `json:"p50_reply_ms"`         // send → 9014 received
-	P99ReplyMs      float64 `json:"p99_reply_ms"`         // send → 9014 received
-	MaxReplyMs      float64 `json:"max_reply_ms"`         // send → 9014 received
-	HeapMB          float64 `json:"gateway_heap_mb"`      // most Go heap in use during the load
-	StackMB         float64 `json:"gateway_stacks_mb"`    // goroutine stacks at the end of the load (one goroutine per connection)
-	GoSysMB         float64 `json:"gateway_go_sys_mb"`    // memory the Go runtime holds from the OS at the end of the load
-	RSSMB           float64 `json:"gateway_rss_mb"`       // largest resident set during the load
-	PeakRSSMB       float64 `json:"gateway_peak_rss_mb"`  // peak resident set of the gateway's process
-	Goroutines      int     `json:"gateway_goroutines"`   // at the end of the load
-	GatewayCores    float64 `json:"gateway_cpu_cores"`    // CPU the gateway used during the load, in cores
-	DevicesCores    float64 `json:"devices_cpu_cores"`    // CPU the device simulator used
-	GatewayRefusals int64   `json:"gateway_refusals"`     // frames or connections the gateway refused (must be 0)
-	FDLimit         uint64  `json:"fd_soft_limit"`        // the soft limit after raising it
+	Sink          string  `json:"sink"`
+	Conns         int     `json:"conns"`
+	OfferedPerS   float64 `json:"offered_per_s"`
+	DurationS     float64 `json:"duration_s"`
+	SetupS        float64 `json:"setup_s"`              // time to create the platform and register the devices (--sink ingest)
+	ConnectS      float64 `json:"connect_s"`            // time for every device to connect
+	HeldMin       int64   `json:"connections_held_min"` // fewest connections open at the gateway during the measured load
+	Delivered     int64   `json:"delivered"`            // data packets the Sink took during the measured load
+	DeliveredPerS float64 `json:"delivered_per_s"`      // the same per second
+	Sent          int64   `json:"sent"`                 // packets the devices sent
+	Replies       int64   `json:"replies"`              // 9014 answers the devices received
+	BadReplies    int64   `json:"bad_replies"`          // answers that were not the 9014 to the packet sent
+	DeviceErrors  int64   `json:"device_errors"`        // devices whose connection failed
+	P50ReplyMs    float64 `json:"p50_reply_ms"`         // send → 9014 received
+	P99ReplyMs    float64 `json:"p99_reply_ms"`         // send → 9014 received
+	MaxReplyMs    float64 `json:"max_reply_ms"`         // send → 9014 received
+	// Memory and CPU are the whole process: the gateway, and with --sink ingest the signing
+	// Sink, ingest pipeline, ledger and store too.
+	HeapMB          float64 `json:"gateway_heap_mb"`     // most Go heap in use during the load
+	StackMB         float64 `json:"gateway_stacks_mb"`   // goroutine stacks at the end of the load (one goroutine per connection)
+	GoSysMB         float64 `json:"gateway_go_sys_mb"`   // memory the Go runtime holds from the OS at the end of the load
+	RSSMB           float64 `json:"gateway_rss_mb"`      // largest resident set during the load
+	PeakRSSMB       float64 `json:"gateway_peak_rss_mb"` // peak resident set of the gateway's process
+	Goroutines      int     `json:"gateway_goroutines"`  // at the end of the load
+	GatewayCores    float64 `json:"gateway_cpu_cores"`   // CPU the gateway used during the load, in cores
+	DevicesCores    float64 `json:"devices_cpu_cores"`   // CPU the device simulator used
+	GatewayRefusals int64   `json:"gateway_refusals"`    // frames or connections the gateway refused (must be 0)
+	FDLimit         uint64  `json:"fd_soft_limit"`       // the soft limit after raising it
 	Cores           int     `json:"cores"`
 }
 
-// countingSink takes every frame with values and counts it. bench hj212 uses it while no
-// signing Sink of internal/gateway exists: it measures the gateway, not ingest.
-type countingSink struct{ n atomic.Int64 }
+// countingSink counts the frames another Sink (or none) takes: with --sink count it measures
+// the gateway alone.
+type countingSink struct {
+	next gateway.Sink
+	n    atomic.Int64
+}
 
-func (s *countingSink) Deliver(_ context.Context, f gateway.Frame) error {
+func (s *countingSink) Deliver(ctx context.Context, f gateway.Frame) error {
 	if len(f.Values) == 0 || f.Time.IsZero() {
 		return errors.New("bench: frame without values or time")
+	}
+	if s.next != nil {
+		if err := s.next.Deliver(ctx, f); err != nil {
+			return err
+		}
 	}
 	s.n.Add(1)
 	return nil
@@ -125,13 +138,27 @@ func raiseFDLimit(need uint64) (uint64, error) {
 	return lim.Cur, nil
 }
 
-func benchHJ212(conns int, rate float64, duration time.Duration) (*hj212BenchResult, error) {
+func benchHJ212(conns int, rate float64, duration time.Duration, withIngest bool) (*hj212BenchResult, error) {
 	fdLimit, err := raiseFDLimit(uint64(conns) + 200)
 	if err != nil {
 		return nil, err
 	}
 	sink := &countingSink{}
-	srv := hj212gw.New(hj212gw.Config{MaxConns: conns + 100}, benchDevices{conns}, sink, nil)
+	var devices gateway.Devices = benchDevices{conns}
+	sinkName := "count: frames counted, nothing signed or stored (the gateway alone)"
+	var setupS float64
+	if withIngest {
+		t := time.Now()
+		stack, err := openHJ212BenchStack(context.Background(), conns)
+		if err != nil {
+			return nil, fmt.Errorf("platform: %w", err)
+		}
+		defer stack.Close()
+		sink.next, devices = stack.sink, stack.sink
+		setupS = time.Since(t).Seconds()
+		sinkName = "ingest: gateway.SigningSink → ingest pipeline → ledger + SQLite store, in this process (one gateway-signed meter per device)"
+	}
+	srv := hj212gw.New(hj212gw.Config{MaxConns: conns + 100}, devices, sink, nil)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
@@ -169,8 +196,8 @@ func benchHJ212(conns int, rate float64, duration time.Duration) (*hj212BenchRes
 			return nil, fmt.Errorf("gateway holds %d of %d connections 10 s after the devices connected", srv.Stats().Open, conns)
 		}
 	}
-	res := &hj212BenchResult{Sink: "counting (no signing gateway.Sink in this build: gateway alone, ingest not included)",
-		Conns: conns, OfferedPerS: rate, ConnectS: time.Since(t0).Seconds(), FDLimit: fdLimit, Cores: runtime.NumCPU()}
+	res := &hj212BenchResult{Sink: sinkName, Conns: conns, OfferedPerS: rate, SetupS: setupS, ConnectS: time.Since(t0).Seconds(),
+		FDLimit: fdLimit, Cores: runtime.NumCPU()}
 	delivered0 := sink.n.Load()
 	if _, err := fmt.Fprintln(stdin, "GO"); err != nil {
 		return nil, err

@@ -229,9 +229,15 @@ func (cn *conn) data(p hj212.Packet, raw []byte, log *slog.Logger) {
 	}
 	f := gateway.Frame{Protocol: gateway.ProtocolHJ212, Device: p.MN, Raw: append([]byte(nil), raw...),
 		Time: d.Time, Values: d.Values, Flags: d.Flags}
+	select {
+	case s.deliveries <- struct{}{}:
+	case <-s.ctx.Done():
+		return
+	}
 	ctx, cancel := context.WithTimeout(s.ctx, s.cfg.DeliverTimeout)
 	err = s.sink.Deliver(ctx, f)
 	cancel()
+	<-s.deliveries
 	if err != nil {
 		if errors.Is(err, gateway.ErrUnknownDevice) {
 			s.n.unmapped.Add(1)

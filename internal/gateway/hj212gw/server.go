@@ -46,6 +46,11 @@ type Config struct {
 	WriteTimeout time.Duration
 	// DeliverTimeout bounds the Sink's work on one frame. Default 30 s.
 	DeliverTimeout time.Duration
+	// MaxDeliveries bounds the frames handed to the Sink at once over all connections; a
+	// connection whose frame waits for a slot reads nothing more meanwhile. When the platform
+	// behind the Sink lags, this keeps the frames, readings and signatures in flight (and the
+	// gateway's memory) bounded instead of one per connection. Default 512.
+	MaxDeliveries int
 	// KeepAlive is the TCP keep-alive period of accepted connections; negative: off. Default 60 s.
 	KeepAlive time.Duration
 	// Split bounds the split-packet reassembly of each connection.
@@ -77,6 +82,9 @@ func (c Config) withDefaults() Config {
 	def(&c.WriteTimeout, 10*time.Second)
 	def(&c.DeliverTimeout, 30*time.Second)
 	def(&c.KeepAlive, 60*time.Second)
+	if c.MaxDeliveries <= 0 {
+		c.MaxDeliveries = 512
+	}
 	if c.SplitBudget <= 0 {
 		c.SplitBudget = 16 << 20
 	}
@@ -104,9 +112,10 @@ type Server struct {
 	conns  map[net.Conn]struct{}
 	wg     sync.WaitGroup
 
-	open      atomic.Int64
-	splitHeld atomic.Int64
-	n         counters
+	deliveries chan struct{} // a slot per frame in the Sink (MaxDeliveries)
+	open       atomic.Int64
+	splitHeld  atomic.Int64
+	n          counters
 }
 
 // New returns a server that checks devices against devices and delivers data to sink.
@@ -117,6 +126,7 @@ func New(cfg Config, devices gateway.Devices, sink gateway.Sink, log *slog.Logge
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Server{cfg: cfg.withDefaults(), devices: devices, sink: sink, log: log.With("gateway", gateway.ProtocolHJ212),
 		ctx: ctx, cancel: cancel, lns: map[net.Listener]struct{}{}, conns: map[net.Conn]struct{}{}}
+	s.deliveries = make(chan struct{}, s.cfg.MaxDeliveries)
 	if s.cfg.Registerer != nil {
 		s.cfg.Registerer.MustRegister(collector{s})
 	}

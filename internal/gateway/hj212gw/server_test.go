@@ -2,12 +2,14 @@ package hj212gw
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -366,5 +368,59 @@ func TestClockRequest(t *testing.T) {
 	noReply(t, c, r, 300*time.Millisecond)
 	if st := h.srv.Stats(); st.Notices != 1 || st.Answers != 2 || st.Replies != 2 {
 		t.Errorf("stats %+v", st)
+	}
+}
+
+// gateSink holds every frame until released and records how many it held at once.
+type gateSink struct {
+	in, most, done atomic.Int32
+	release        chan struct{}
+}
+
+func (g *gateSink) Deliver(ctx context.Context, f gateway.Frame) error {
+	n := g.in.Add(1)
+	for m := g.most.Load(); n > m && !g.most.CompareAndSwap(m, n); m = g.most.Load() {
+	}
+	select {
+	case <-g.release:
+	case <-ctx.Done():
+	}
+	g.in.Add(-1)
+	g.done.Add(1)
+	return nil
+}
+
+// TestMaxDeliveries: a slow Sink holds at most MaxDeliveries frames at once; the others wait and
+// are delivered and answered once it moves.
+func TestMaxDeliveries(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := &gateSink{release: make(chan struct{})}
+	srv := New(Config{MaxDeliveries: 2}, gatewaytest.Devices{gateway.ProtocolHJ212: {mn: "123456"}}, g, nil)
+	go srv.Serve(ln)
+	defer srv.Close()
+	h := &harness{addr: ln.Addr().String()}
+	var cs []net.Conn
+	var rs []*bufio.Reader
+	for i := range 5 {
+		c, r := h.dial(t)
+		fmt.Fprint(c, build(t, hourly(fmt.Sprintf("2024010109000000%d", i), 5, "123456", "DataTime=20240101080000;w00000-Cou=1")))
+		cs, rs = append(cs, c), append(rs, r)
+	}
+	waitFor(t, "two frames in the Sink", func() bool { return g.in.Load() == 2 })
+	time.Sleep(100 * time.Millisecond)
+	if n := g.in.Load(); n != 2 {
+		t.Fatalf("%d frames in the Sink at once, limit 2", n)
+	}
+	close(g.release)
+	for i := range cs {
+		if got := reply(t, cs[i], rs[i]); !strings.Contains(got, "CN=9014;") {
+			t.Errorf("device %d answered %q", i, got)
+		}
+	}
+	if g.done.Load() != 5 || g.most.Load() != 2 {
+		t.Errorf("delivered %d, at most %d at once", g.done.Load(), g.most.Load())
 	}
 }
