@@ -234,10 +234,16 @@ func (cn *conn) data(p hj212.Packet, raw []byte, log *slog.Logger) {
 	case <-s.ctx.Done():
 		return
 	}
-	ctx, cancel := context.WithTimeout(s.ctx, s.cfg.DeliverTimeout)
-	err = s.sink.Deliver(ctx, f)
-	cancel()
-	<-s.deliveries
+	// The Sink runs on a goroutine of its own: its stack (signing, encoding, submitting) grows
+	// and goes with it, so the connection's goroutine stays small while it waits for a frame.
+	done := make(chan error, 1)
+	go func() {
+		defer func() { <-s.deliveries }()
+		ctx, cancel := context.WithTimeout(s.ctx, s.cfg.DeliverTimeout)
+		defer cancel()
+		done <- s.sink.Deliver(ctx, f)
+	}()
+	err = <-done
 	if err != nil {
 		if errors.Is(err, gateway.ErrUnknownDevice) {
 			s.n.unmapped.Add(1)
