@@ -24,6 +24,8 @@ type conn struct {
 	buf    []byte
 	reasm  *hj212.Reassembler // nil until the first split packet
 	closed bool               // decided to close after this frame
+	// handled counts the frames found, so a partial frame's timeout starts when it does.
+	handled int
 }
 
 func (s *Server) serveConn(c net.Conn) {
@@ -58,11 +60,12 @@ func (cn *conn) run() {
 		n, err := cn.c.Read(cn.buf[len(cn.buf):cap(cn.buf)])
 		cn.buf = cn.buf[:len(cn.buf)+n]
 		if n > 0 {
+			before := cn.handled
 			if !cn.frames() {
 				return
 			}
-			if len(cn.buf) == 0 {
-				frameStart = time.Time{}
+			if cn.handled != before {
+				frameStart = time.Time{} // what is left begins a new frame: its own FrameTimeout
 			}
 		}
 		if err != nil {
@@ -127,6 +130,7 @@ func (cn *conn) frames() bool {
 		}
 		raw := cn.buf[start : start+n]
 		start += n
+		cn.handled++
 		cn.handle(raw)
 	}
 	return false

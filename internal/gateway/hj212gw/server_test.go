@@ -424,3 +424,23 @@ func TestMaxDeliveries(t *testing.T) {
 		t.Errorf("delivered %d, at most %d at once", g.done.Load(), g.most.Load())
 	}
 }
+
+// TestStreamNeverIdle: a device whose every write ends inside the next frame (a busy data
+// concentrator) is not cut off as stalled: each frame's FrameTimeout starts with the frame.
+func TestStreamNeverIdle(t *testing.T) {
+	h := start(t, Config{FrameTimeout: 300 * time.Millisecond})
+	c, _ := h.dial(t)
+	var stream string
+	for i := range 12 {
+		stream += build(t, hourly(fmt.Sprintf("202401010900000%02d", i), 4, "123456", fmt.Sprintf("DataTime=20240101080000;w00000-Cou=%d", i)))
+	}
+	half := len(stream) / 24 // half a frame, roughly: every write ends inside a frame
+	for off := 0; off < len(stream); off += 2 * half {
+		c.Write([]byte(stream[off:min(off+2*half, len(stream))]))
+		time.Sleep(100 * time.Millisecond)
+	}
+	waitFor(t, "12 frames", func() bool { return len(h.sink.Frames()) == 12 })
+	if st := h.srv.Stats(); st.Stalled != 0 || st.Open != 1 {
+		t.Errorf("stats %+v", st)
+	}
+}
