@@ -10,12 +10,14 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/shuixiao/shuixiao/hj212"
+	"github.com/shuixiao/shuixiao/internal/gateway"
 	"github.com/shuixiao/shuixiao/meter"
 	"github.com/shuixiao/shuixiao/reading"
 	"github.com/shuixiao/shuixiao/szy206"
@@ -257,5 +259,78 @@ func TestGatewayEndToEnd(t *testing.T) {
 	vout.Reset()
 	if code := verifyMain(ctx, args[:len(args)-1], &vout, &verr); code != 0 || !strings.Contains(vout.String(), "网关 gateway GW-SERVER: 5 readings of 2 meters") {
 		t.Fatalf("verify log text (exit %d):\n%s", code, vout.String())
+	}
+}
+
+// TestEdgeForwardsOverMQTT: an edge box signs an HJ 212 analyser's frame
+// with its own key, forwards the reading over MQTT as its gateway, and
+// answers the device only once the central server acknowledged it; after
+// the gateway's key is revoked centrally its readings are refused and the
+// device is not answered.
+func TestEdgeForwardsOverMQTT(t *testing.T) {
+	s := startTestServer(t, t.TempDir())
+	c := s.client(s.token)
+	edgeDir := t.TempDir()
+	_, vkey, err := gateway.LoadOrCreateKey(filepath.Join(edgeDir, "GW-EDGE.key"), "GW-EDGE")
+	if err != nil {
+		t.Fatal(err)
+	}
+	interval, _ := meter.StandardChannel("interval_m3")
+	pt := meter.Point{ID: "P-OUT", Enterprise: "E", Name: "总排口", Level: meter.Level1, Stage: meter.StageDischarge, Channels: []meter.Channel{interval}}
+	must(t, c.post("/api/v1/parks", meter.Park{ID: "PK", Name: "园区", Region: "430300"}, nil))
+	must(t, c.post("/api/v1/enterprises", meter.Enterprise{ID: "E", Name: "企业", Park: "PK", Region: "430300", Industry: "2614"}, nil))
+	must(t, c.post("/api/v1/points", pt, nil))
+	must(t, c.post("/api/v1/gateways", map[string]any{"id": "GW-EDGE", "key": vkey, "enterprise": "E", "mqtt_password": "edge-box-password-1"}, nil))
+	must(t, c.post("/api/v1/meters", map[string]any{"id": "V-E", "point": "P-OUT", "gateway": "GW-EDGE"}, nil))
+	const mn = "88888880000077"
+	mapping := meter.DeviceMapping{Protocol: "hj212", Device: mn, Password: "123456", Gateway: "GW-EDGE",
+		Fields: []meter.FieldMapping{{Field: "w00000-Cou", Meter: "V-E", Channel: "interval_m3", Kind: meter.Interval}}}
+	regFile := filepath.Join(edgeDir, "registry.json")
+	b, _ := json.Marshal(map[string]any{"devices": []meter.DeviceMapping{mapping},
+		"meters": []meter.Meter{{ID: "V-E", Point: "P-OUT", Signed: meter.SignedByGateway, Gateway: "GW-EDGE"}}, "points": []meter.Point{pt}})
+	must(t, os.WriteFile(regFile, b, 0o600))
+	e, err := openEdge(edgeConfig{Gateways: gatewayConfig{ID: "GW-EDGE", HJ212: "127.0.0.1:0"}, Data: edgeDir, Registry: regFile,
+		MQTT: s.broker.Addr(), MQTTPassword: "edge-box-password-1", Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	conn, err := net.Dial("tcp", e.servers.addrs["hj212"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	r := bufio.NewReader(conn)
+	now := time.Now().In(hj212.China).Truncate(time.Minute)
+	send := func(qn int, at time.Time, cou float64) (string, error) {
+		f, err := hj212.Build(hj212.Packet{QN: hj212.FormatQN(at.Add(time.Duration(qn) * time.Millisecond)), ST: "32", CN: hj212.CNHour, PW: "123456", MN: mn,
+			Flag: 5, HasFlag: true, CP: fmt.Sprintf("DataTime=%s;w00000-Cou=%g,w00000-Flag=N", hj212.FormatTime(at), cou)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		conn.SetReadDeadline(time.Now().Add(3 * time.Second))
+		conn.Write(f)
+		return r.ReadString('\n')
+	}
+	if line, err := send(1, now.Add(-time.Hour), 42.5); err != nil || !strings.Contains(line, "CN=9014;") {
+		t.Fatalf("edge answer %q: %v", line, err)
+	}
+	var out struct {
+		Items []struct {
+			Trust  string
+			Values map[string]float64
+		}
+	}
+	must(t, c.get("/api/v1/readings?meter=V-E", &out))
+	if len(out.Items) != 1 || out.Items[0].Trust != reading.TrustGateway || out.Items[0].Values["interval_m3"] != 42.5 {
+		t.Fatalf("central readings %+v", out)
+	}
+	must(t, c.post("/api/v1/gateways/GW-EDGE/revoke", map[string]any{"reason": "box stolen"}, nil))
+	if line, err := send(2, now, 10); err == nil {
+		t.Fatalf("a revoked gateway's frame answered %q", line)
+	}
+	must(t, c.get("/api/v1/readings?meter=V-E", &out))
+	if len(out.Items) != 1 {
+		t.Fatalf("a revoked gateway's reading stored: %+v", out)
 	}
 }
