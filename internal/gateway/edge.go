@@ -1,13 +1,13 @@
 package gateway
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"net"
 	"net/url"
 	"os"
-	"strings"
 	"sync"
 	"time"
 
@@ -39,36 +39,46 @@ func LoadFileRegistry(path string) (*FileRegistry, error) {
 	if err != nil {
 		return nil, err
 	}
+	r, err := ParseFileRegistry(b)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return r, nil
+}
+
+// ParseFileRegistry parses and checks an edge box's registry file: points
+// valid, every meter's point and every mapped meter in the file.
+func ParseFileRegistry(b []byte) (*FileRegistry, error) {
 	var f struct {
 		Devices []meter.DeviceMapping `json:"devices"`
 		Meters  []meter.Meter         `json:"meters"`
 		Points  []meter.Point         `json:"points"`
 	}
-	dec := json.NewDecoder(strings.NewReader(string(b)))
+	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&f); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, err
 	}
 	r := &FileRegistry{devices: map[string]meter.DeviceMapping{}, meters: map[string]meter.Meter{}, points: map[string]meter.Point{}}
 	for i, p := range f.Points {
 		if err := p.Validate(); err != nil {
-			return nil, fmt.Errorf("%s: points[%d]: %w", path, i, err)
+			return nil, fmt.Errorf("points[%d]: %w", i, err)
 		}
 		r.points[p.ID] = p
 	}
 	for i, m := range f.Meters {
 		if _, ok := r.points[m.Point]; !ok {
-			return nil, fmt.Errorf("%s: meters[%d] (%s): point %q is not in the file", path, i, m.ID, m.Point)
+			return nil, fmt.Errorf("meters[%d] (%s): point %q is not in the file", i, m.ID, m.Point)
 		}
 		r.meters[m.ID] = m
 	}
 	for i, d := range f.Devices {
 		if err := d.Validate(); err != nil {
-			return nil, fmt.Errorf("%s: devices[%d]: %w", path, i, err)
+			return nil, fmt.Errorf("devices[%d]: %w", i, err)
 		}
 		for _, fm := range d.Fields {
 			if _, ok := r.meters[fm.Meter]; !ok {
-				return nil, fmt.Errorf("%s: devices[%d] (%s): meter %q is not in the file", path, i, d.Device, fm.Meter)
+				return nil, fmt.Errorf("devices[%d] (%s): meter %q is not in the file", i, d.Device, fm.Meter)
 			}
 		}
 		r.devices[d.Protocol+"\x00"+d.Device] = d
