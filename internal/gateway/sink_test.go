@@ -35,7 +35,9 @@ type stack struct {
 	t0      time.Time
 }
 
-func newStack(t *testing.T) *stack {
+func newStack(t *testing.T) *stack { return newStackB(t) }
+
+func newStackB(t testing.TB) *stack {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -89,7 +91,9 @@ func newStack(t *testing.T) *stack {
 	return &stack{st: st, lg: lg, p: p, reg: reg, maps: &Mappings{Store: st}, signer: signer, archive: filepath.Join(dir, "frames"), t0: t0}
 }
 
-func (s *stack) sink(t *testing.T) *SigningSink {
+func (s *stack) sink(t *testing.T) *SigningSink { return s.sinkB(t) }
+
+func (s *stack) sinkB(t testing.TB) *SigningSink {
 	t.Helper()
 	a, err := OpenArchive(s.archive)
 	if err != nil {
