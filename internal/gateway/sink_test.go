@@ -271,3 +271,39 @@ func TestMappingsChecksTheRegistry(t *testing.T) {
 		t.Fatalf("after delete: %+v %v", l, err)
 	}
 }
+
+// TestPushJSON: an NB-IoT platform's JSON push for a device with a push
+// token becomes a gateway-signed reading whose frame is the body received;
+// a wrong token or a bad body makes none.
+func TestPushJSON(t *testing.T) {
+	s := newStack(t)
+	ctx := context.Background()
+	sk := s.sink(t)
+	d := meter.DeviceMapping{Protocol: "push", Device: "NB-0001", Gateway: "GW-1",
+		Fields: []meter.FieldMapping{{Field: "vol", Meter: "V-INT", Channel: "total_m3", Kind: meter.Total, Unit: "L"}}}
+	if _, err := s.maps.Put(ctx, d, "nb-iot platform token"); err != nil {
+		t.Fatal(err)
+	}
+	p := &Pusher{Mappings: s.maps, Sink: sk}
+	body := []byte(`{"device":"NB-0001","time":"` + s.t0.Format(time.RFC3339) + `","values":{"vol":2500}}`)
+	if _, err := p.Push(ctx, "push", "", []byte("not the token"), body); !errors.Is(err, ErrUnauthorized) {
+		t.Fatalf("wrong token: %v", err)
+	}
+	if _, err := p.Push(ctx, "push", "", []byte("nb-iot platform token"), []byte(`{"device":"NB-0001"`)); !errors.Is(err, ErrBadFrame) {
+		t.Fatalf("bad body: %v", err)
+	}
+	if _, err := p.Push(ctx, "hj212", "", []byte("nb-iot platform token"), body); !errors.Is(err, ErrBadFrame) {
+		t.Fatalf("protocol without a decoder: %v", err)
+	}
+	if _, err := p.Push(ctx, "push", "", []byte("nb-iot platform token"), body); err != nil {
+		t.Fatal(err)
+	}
+	r, err := s.st.ReadingBySeq(ctx, "V-INT", 1)
+	if err != nil || r.Values[0].Value != 2.5 {
+		t.Fatalf("pushed reading %+v %v", r, err)
+	}
+	var raw []byte
+	if err := ScanArchive(s.archive, func(rec *reading.FrameRecord) error { raw = rec.Raw; return nil }); err != nil || string(raw) != string(body) {
+		t.Fatalf("archived frame %q (%v), want the body", raw, err)
+	}
+}
