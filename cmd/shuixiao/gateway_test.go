@@ -198,7 +198,9 @@ func TestGatewayEndToEnd(t *testing.T) {
 	if bal.Trust.Points["P-OUT"].Level != reading.TrustGateway || bal.Trust.Points["P-IN"].Level != "mixed" || bal.Trust.Level != "mixed" {
 		t.Fatalf("balance trust %+v", bal.Trust)
 	}
-	if now.Add(-2*time.Hour).Format(time.DateOnly) == day && (bal.Volumes["P-IN"] != 100 || bal.Volumes["P-OUT"] != 218.75) {
+	// Hourly data are dated at their hour's end (now-1h and now); near
+	// midnight the readings fall on two days and the sums are not checked.
+	if now.Add(-2*time.Hour).Format(time.DateOnly) == now.Format(time.DateOnly) && (bal.Volumes["P-IN"] != 100 || bal.Volumes["P-OUT"] != 218.75) {
 		t.Fatalf("balance volumes %+v (want 100 m³ in, 218.75 m³ out)", bal.Volumes)
 	}
 

@@ -191,7 +191,7 @@ func pushDecoders() map[string]gateway.Decoder {
 			if err != nil {
 				return gateway.Frame{}, err
 			}
-			return gateway.Frame{Device: p.MN, Time: d.Time, Values: d.Values, Flags: d.Flags}, nil
+			return gateway.Frame{Device: p.MN, Time: d.Time, Period: gateway.HJ212Period(p.CN), Values: d.Values, Flags: d.Flags}, nil
 		},
 		gateway.ProtocolSZY206: func(raw []byte) (gateway.Frame, error) {
 			f, err := szy206.Parse(raw)

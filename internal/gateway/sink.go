@@ -268,7 +268,7 @@ func (s *SigningSink) Deliver(ctx context.Context, f Frame) error {
 	mapped := map[string]bool{}
 	readings := map[string]*reading.Reading{}
 	var order []string
-	at := f.Time.UTC().Truncate(time.Millisecond)
+	at := f.Time.Add(f.Period).UTC().Truncate(time.Millisecond)
 	via := &reading.Via{Gateway: s.opts.Gateway, Protocol: f.Protocol, Device: f.Device, Frame: fh}
 	for _, fm := range dev.mapping.Fields {
 		v, ok := f.Values[fm.Field]

@@ -206,11 +206,12 @@ func TestSinkSignsArchivesAndSubmits(t *testing.T) {
 	frame3 := frame2
 	frame3.Raw = []byte("##0101QN=3;…\r\n")
 	frame3.Time = frame2.Time.Add(10 * time.Minute)
+	frame3.Period = time.Hour // hourly data: dated at the hour's end
 	if err := sk2.Deliver(ctx, frame3); err != nil {
 		t.Fatal(err)
 	}
-	if r, err := s.st.ReadingBySeq(ctx, "V-DIS", 3); err != nil || r.Flags&store.FlagGap != 0 {
-		t.Fatalf("after restart: %+v %v (a gap flag means the chain broke)", r, err)
+	if r, err := s.st.ReadingBySeq(ctx, "V-DIS", 3); err != nil || r.Flags&store.FlagGap != 0 || !r.Time.Equal(frame3.Time.Add(time.Hour)) {
+		t.Fatalf("after restart: %+v %v (a gap flag means the chain broke; time must be the period's end)", r, err)
 	}
 	if err := sk2.Deliver(ctx, frame); err != nil || sk2.Stats().Resent != 1 {
 		t.Fatalf("a frame archived before the restart is known: %v %+v", err, sk2.Stats())
