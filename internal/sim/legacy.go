@@ -277,6 +277,15 @@ func (s *Sim) registerLegacy(ctx context.Context, d *Device, intervalS int) erro
 		return fmt.Errorf("sim: register %s device %s (meter %s): %w", d.legacy.proto, d.legacy.device, d.ID, err)
 	}
 	if err := s.api.PutDeviceMapping(ctx, d.legacy.mapping(d, s.cfg.Gateway)); err != nil {
+		if IsExists(err) {
+			// A data directory where the meter signs itself (an earlier run
+			// without --hj212/--szy206): it stays silent rather than stop the run.
+			s.logf("警告 warning: %s device %s cannot be mapped to meter %s (%v); it stays silent", d.legacy.proto, d.legacy.device, d.ID, err)
+			d.mu.Lock()
+			d.retired = true
+			d.mu.Unlock()
+			return nil
+		}
 		return fmt.Errorf("sim: map %s device %s: %w", d.legacy.proto, d.legacy.device, err)
 	}
 	return nil
