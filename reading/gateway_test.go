@@ -2,6 +2,7 @@ package reading
 
 import (
 	"crypto/rand"
+	"encoding/base64"
 	"errors"
 	"strings"
 	"testing"
@@ -116,4 +117,22 @@ func TestGatewayKeyEntry(t *testing.T) {
 			t.Errorf("%s: Validate accepted %+v", name, k)
 		}
 	}
+}
+
+// FuzzParseFrameRecord: an archive line parses only if its raw bytes hash
+// to the SHA-256 it names.
+func FuzzParseFrameRecord(f *testing.F) {
+	raw := []byte("##0101QN=1;ST=32;CN=2061&&4f80\r\n")
+	f.Add([]byte(`{"sha256":"` + FrameHash(raw).String() + `","protocol":"hj212","device":"1","gateway":"G","received":"2026-12-01T00:00:00Z","raw":"` +
+		base64.StdEncoding.EncodeToString(raw) + `","readings":[{"meter":"M","seq":1,"hash":"x"}]}`))
+	f.Add([]byte(`{"sha256":"","raw":""}`))
+	f.Fuzz(func(t *testing.T, line []byte) {
+		r, err := ParseFrameRecord(line)
+		if err != nil {
+			return
+		}
+		if FrameHash(r.Raw).String() != r.SHA256 {
+			t.Fatalf("record %q accepted with a wrong hash", line)
+		}
+	})
 }

@@ -74,6 +74,9 @@ type serverConfig struct {
 	// HTTPMaxConns caps open HTTP connections; default httpMaxConns. Past
 	// it, new connections wait in the kernel's backlog until one closes.
 	HTTPMaxConns int
+	// Gateways configures the server's own protocol gateway (off unless a
+	// listener, a Modbus map or Enable is given).
+	Gateways gatewayConfig
 }
 
 // server is the whole platform in one process.
@@ -92,6 +95,7 @@ type server struct {
 	devices  *devicecred.Credentials
 	control  *controlPlane
 	leaks    *netmon.Monitor
+	gateway  *serverGateway
 	token    string
 	metrics  *prometheus.Registry
 	stopBg   context.CancelFunc
@@ -269,8 +273,14 @@ func openServer(ctx context.Context, cfg serverConfig) (*server, error) {
 	if err := s.broker.Start(); err != nil {
 		return nil, fmt.Errorf("start MQTT broker: %w", err)
 	}
+	if cfg.Gateways.on() {
+		if err := s.openGateway(ctx, states); err != nil {
+			return nil, err
+		}
+	}
 	apiSrv := api.New(api.Options{Store: st, Ledger: lg, Ingest: s.pipeline, Devices: s.devices, Live: s.live,
-		WitnessPolicy: string(policy), Version: version, Logger: log, Plants: s.control.runner, Controls: st, Networks: s.leaks})
+		WitnessPolicy: string(policy), Version: version, Logger: log, Plants: s.control.runner, Controls: st, Networks: s.leaks,
+		Gateways: s.apiGateways()})
 	mux := http.NewServeMux()
 	mux.Handle("/api/", apiSrv)
 	tiles := http.StripPrefix("/ledger", lg.Handler())
@@ -534,6 +544,7 @@ func (s *server) Close(ctx context.Context) {
 }
 
 func (s *server) closeParts(ctx context.Context) {
+	s.gateway.close()
 	if s.broker != nil {
 		s.broker.Close()
 	}

@@ -54,15 +54,16 @@ func (s *Server) registerGateway(w http.ResponseWriter, r *http.Request, p *Prin
 		return
 	}
 	var req struct {
-		ID         string `json:"id"`
-		Key        string `json:"key"`
-		Enterprise string `json:"enterprise"`
+		ID           string `json:"id"`
+		Key          string `json:"key"`
+		Enterprise   string `json:"enterprise"`
+		MQTTPassword string `json:"mqtt_password"`
 	}
 	if err := decode(r, &req); err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	g, idx, err := s.meters.RegisterGateway(r.Context(), registry.GatewayRegistration{ID: req.ID, Key: req.Key, Enterprise: req.Enterprise})
+	g, idx, err := s.meters.RegisterGateway(r.Context(), registry.GatewayRegistration{ID: req.ID, Key: req.Key, Enterprise: req.Enterprise, MQTTPassword: req.MQTTPassword})
 	if err != nil {
 		s.failRegistry(w, r, err)
 		return

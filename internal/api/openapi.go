@@ -37,7 +37,7 @@ var opDocs = []opDoc{
 	{method: "POST", path: "/api/v1/meters", summary: "Register a meter's key on the ledger (admin); a legacy device's meter names the gateway that signs for it instead of a key", body: `{"id","point","key","signed","gateway","interval_s","mqtt_password"}`},
 	{method: "POST", path: "/api/v1/meters/{id}/revoke", summary: "Revoke a meter's key on the ledger (admin)", params: []string{"id:path:true:meter ID"}, body: `{"reason"}`},
 	{method: "GET", path: "/api/v1/gateways", summary: "Protocol gateways: the keys that sign legacy devices' readings"},
-	{method: "POST", path: "/api/v1/gateways", summary: "Register a gateway's key on the ledger (admin); enterprise for an edge box", body: `{"id","key","enterprise"}`},
+	{method: "POST", path: "/api/v1/gateways", summary: "Register a gateway's key on the ledger (admin); enterprise for an edge box", body: `{"id","key","enterprise","mqtt_password"}`},
 	{method: "POST", path: "/api/v1/gateways/{id}/revoke", summary: "Revoke a gateway's key on the ledger (admin): its later readings are refused", params: []string{"id:path:true:gateway ID"}, body: `{"reason"}`},
 	{method: "GET", path: "/api/v1/gateway-devices", summary: "Legacy devices and the meters and channels their frame fields feed (admin)", params: []string{"gateway:query:false:gateway ID"}},
 	{method: "POST", path: "/api/v1/gateway-devices", summary: "Create or replace a device mapping, checked against the registry (admin)", body: `{"protocol":"hj212|sl651|szy206|modbus|push","device","password","gateway","push_token","fields":[{"field","meter","channel","kind":"total|interval|rate","unit","tonne_is_cubic_metre"}]}`},

@@ -100,6 +100,12 @@ func (c *Credentials) KeyApplied(ctx context.Context, ke *reading.KeyEntry) erro
 	switch {
 	case ke.IsGateway() && ke.Action == reading.ActionRevoke:
 		c.dir.RevokeGateway(ke.Gateway)
+		c.mu.Lock()
+		delete(c.cache, ke.Gateway)
+		c.mu.Unlock()
+		if c.OnRevoke != nil {
+			c.OnRevoke(ke.Gateway) // an edge box's MQTT session ends
+		}
 		return nil
 	case ke.IsGateway():
 		g, err := c.store.Gateway(ctx, ke.Gateway)
@@ -185,9 +191,11 @@ func secretHash(salt []byte, id, password string) [32]byte {
 // Authenticate checks MQTT credentials: a registered, unrevoked meter with
 // the password given at registration.
 func (c *Credentials) Authenticate(id string, password []byte) bool {
-	dev, ok := c.dir.Get(id)
-	if !ok || dev.Revoked {
-		return false
+	if dev, ok := c.dir.Get(id); !ok || dev.Revoked {
+		// An edge box logs in as its gateway, to forward the readings it signed.
+		if g, ok := c.dir.Gateway(id); !ok || g.Revoked {
+			return false
+		}
 	}
 	probe := sha256.Sum256(append([]byte(id+"\x00"), password...))
 	c.mu.Lock()

@@ -33,6 +33,26 @@ type Frame struct {
 	Time     time.Time          // the data time the frame states (with its zone)
 	Values   map[string]float64 // field → number
 	Flags    map[string]string  // field → the device's data flag where the protocol has one (HJ 212 N/F/M/S/D/C/T/B)
+	// Period, when the values cover a span that starts at Time (HJ 212
+	// hourly and daily data: DataTime is the period's start), is its
+	// length: the readings are dated at its end, as interval channels
+	// count. Zero: the values are of Time.
+	Period time.Duration
+}
+
+// HJ212Period is the span the values of an HJ 212-2017 data upload cover
+// (its DataTime being the span's start): an hour for hourly data (2061), a
+// day for daily data (2031, 2041); zero for real-time data (2011, 2021) and
+// for minute data (2051), whose interval the data logger sets and the frame
+// does not state — those are dated at DataTime.
+func HJ212Period(cn string) time.Duration {
+	switch cn {
+	case "2061":
+		return time.Hour
+	case "2031", "2041":
+		return 24 * time.Hour
+	}
+	return 0
 }
 
 // Sink maps a frame's values to metering points and channels, signs each resulting reading with the

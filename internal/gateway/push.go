@@ -57,30 +57,13 @@ func (p *Pusher) Push(ctx context.Context, protocol, device string, token, body 
 	var f Frame
 	switch {
 	case protocol == ProtocolPush:
-		var b PushBody
-		dec := json.NewDecoder(bytes.NewReader(body))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&b); err != nil {
-			return Frame{}, refusal.New(ErrBadFrame, "JSON body: %v", err)
+		var err error
+		if f, err = ParsePushBody(body); err != nil {
+			return Frame{}, err
 		}
-		if device == "" {
-			device = b.Device
+		if device != "" && f.Device != device {
+			return Frame{}, refusal.New(ErrBadFrame, "body names device %q, the request %q", f.Device, device)
 		}
-		if b.Device != device {
-			return Frame{}, refusal.New(ErrBadFrame, "body names device %q, the request %q", b.Device, device)
-		}
-		if err := reading.CheckTime(b.Time); err != nil {
-			return Frame{}, refusal.New(ErrBadFrame, "time: %v", err)
-		}
-		if len(b.Values) == 0 || len(b.Values) > 256 {
-			return Frame{}, refusal.New(ErrBadFrame, "values: want 1-256 fields")
-		}
-		for k, v := range b.Values {
-			if math.IsNaN(v) || math.IsInf(v, 0) {
-				return Frame{}, refusal.New(ErrBadFrame, "values.%s is not finite", k)
-			}
-		}
-		f = Frame{Protocol: ProtocolPush, Device: b.Device, Time: b.Time, Values: b.Values, Flags: b.Flags}
 	default:
 		decode := p.Decoders[protocol]
 		if decode == nil {
@@ -103,6 +86,35 @@ func (p *Pusher) Push(ctx context.Context, protocol, device string, token, body 
 		return f, fmt.Errorf("deliver %s/%s: %w", f.Protocol, f.Device, err)
 	}
 	return f, nil
+}
+
+// ParsePushBody decodes and checks a JSON push body (PushBody) into a
+// Frame of protocol "push" without Raw. Its errors wrap ErrBadFrame.
+func ParsePushBody(body []byte) (Frame, error) {
+	var b PushBody
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&b); err != nil {
+		return Frame{}, refusal.New(ErrBadFrame, "JSON body: %v", err)
+	}
+	if dec.More() {
+		return Frame{}, refusal.New(ErrBadFrame, "JSON body: more than one object")
+	}
+	if err := reading.ValidDevice(b.Device); err != nil {
+		return Frame{}, refusal.New(ErrBadFrame, "device: %v", err)
+	}
+	if err := reading.CheckTime(b.Time); err != nil {
+		return Frame{}, refusal.New(ErrBadFrame, "time: %v", err)
+	}
+	if len(b.Values) == 0 || len(b.Values) > 256 {
+		return Frame{}, refusal.New(ErrBadFrame, "values: want 1-256 fields")
+	}
+	for k, v := range b.Values {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return Frame{}, refusal.New(ErrBadFrame, "values.%s is not finite", k)
+		}
+	}
+	return Frame{Protocol: ProtocolPush, Device: b.Device, Time: b.Time, Values: b.Values, Flags: b.Flags}, nil
 }
 
 func keys(m map[string]Decoder) []string {

@@ -14,6 +14,7 @@ import (
 
 	"golang.org/x/mod/sumdb/note"
 
+	"github.com/shuixiao/shuixiao/hj212"
 	"github.com/shuixiao/shuixiao/internal/store"
 	"github.com/shuixiao/shuixiao/meter"
 	"github.com/shuixiao/shuixiao/reading"
@@ -234,11 +235,18 @@ func (s *SigningSink) target(ctx context.Context, meterID string) (target, error
 }
 
 // usableFlag reports whether a value with this data flag is a measurement.
-// HJ 212-2017 Table 6 (data flags): N normal and T above the analyser's
-// upper limit are measured values; F stopped, M maintenance, S set by hand,
-// D fault, C calibration and B communication anomaly are not, and are left
-// out (counted as flagged). Protocols without flags send none.
-func usableFlag(flag string) bool { return flag == "" || flag == "N" || flag == "T" }
+// Flags are HJ 212-2017's (Table 8, also used in a push body): the
+// quality hj212.FlagQuality gives a flag decides — good (N) and uncertain
+// (T, above the instrument's range) values are measurements; manual (S),
+// invalid (F, M, C), bad (D, B) and unknown flags are left out (counted as
+// flagged). A value without a flag is a measurement.
+func usableFlag(flag string) bool {
+	if flag == "" {
+		return true
+	}
+	q := hj212.FlagQuality(flag)
+	return q == hj212.QualityGood || q == hj212.QualityUncertain
+}
 
 // Deliver implements Sink.
 func (s *SigningSink) Deliver(ctx context.Context, f Frame) error {
@@ -260,7 +268,7 @@ func (s *SigningSink) Deliver(ctx context.Context, f Frame) error {
 	mapped := map[string]bool{}
 	readings := map[string]*reading.Reading{}
 	var order []string
-	at := f.Time.UTC().Truncate(time.Millisecond)
+	at := f.Time.Add(f.Period).UTC().Truncate(time.Millisecond)
 	via := &reading.Via{Gateway: s.opts.Gateway, Protocol: f.Protocol, Device: f.Device, Frame: fh}
 	for _, fm := range dev.mapping.Fields {
 		v, ok := f.Values[fm.Field]

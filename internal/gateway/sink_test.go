@@ -35,7 +35,9 @@ type stack struct {
 	t0      time.Time
 }
 
-func newStack(t *testing.T) *stack {
+func newStack(t *testing.T) *stack { return newStackB(t) }
+
+func newStackB(t testing.TB) *stack {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -89,7 +91,9 @@ func newStack(t *testing.T) *stack {
 	return &stack{st: st, lg: lg, p: p, reg: reg, maps: &Mappings{Store: st}, signer: signer, archive: filepath.Join(dir, "frames"), t0: t0}
 }
 
-func (s *stack) sink(t *testing.T) *SigningSink {
+func (s *stack) sink(t *testing.T) *SigningSink { return s.sinkB(t) }
+
+func (s *stack) sinkB(t testing.TB) *SigningSink {
 	t.Helper()
 	a, err := OpenArchive(s.archive)
 	if err != nil {
@@ -202,11 +206,12 @@ func TestSinkSignsArchivesAndSubmits(t *testing.T) {
 	frame3 := frame2
 	frame3.Raw = []byte("##0101QN=3;…\r\n")
 	frame3.Time = frame2.Time.Add(10 * time.Minute)
+	frame3.Period = time.Hour // hourly data: dated at the hour's end
 	if err := sk2.Deliver(ctx, frame3); err != nil {
 		t.Fatal(err)
 	}
-	if r, err := s.st.ReadingBySeq(ctx, "V-DIS", 3); err != nil || r.Flags&store.FlagGap != 0 {
-		t.Fatalf("after restart: %+v %v (a gap flag means the chain broke)", r, err)
+	if r, err := s.st.ReadingBySeq(ctx, "V-DIS", 3); err != nil || r.Flags&store.FlagGap != 0 || !r.Time.Equal(frame3.Time.Add(time.Hour)) {
+		t.Fatalf("after restart: %+v %v (a gap flag means the chain broke; time must be the period's end)", r, err)
 	}
 	if err := sk2.Deliver(ctx, frame); err != nil || sk2.Stats().Resent != 1 {
 		t.Fatalf("a frame archived before the restart is known: %v %+v", err, sk2.Stats())
@@ -265,5 +270,41 @@ func TestMappingsChecksTheRegistry(t *testing.T) {
 	}
 	if l, err := s.maps.List(ctx, ""); err != nil || len(l) != 0 {
 		t.Fatalf("after delete: %+v %v", l, err)
+	}
+}
+
+// TestPushJSON: an NB-IoT platform's JSON push for a device with a push
+// token becomes a gateway-signed reading whose frame is the body received;
+// a wrong token or a bad body makes none.
+func TestPushJSON(t *testing.T) {
+	s := newStack(t)
+	ctx := context.Background()
+	sk := s.sink(t)
+	d := meter.DeviceMapping{Protocol: "push", Device: "NB-0001", Gateway: "GW-1",
+		Fields: []meter.FieldMapping{{Field: "vol", Meter: "V-INT", Channel: "total_m3", Kind: meter.Total, Unit: "L"}}}
+	if _, err := s.maps.Put(ctx, d, "nb-iot platform token"); err != nil {
+		t.Fatal(err)
+	}
+	p := &Pusher{Mappings: s.maps, Sink: sk}
+	body := []byte(`{"device":"NB-0001","time":"` + s.t0.Format(time.RFC3339) + `","values":{"vol":2500}}`)
+	if _, err := p.Push(ctx, "push", "", []byte("not the token"), body); !errors.Is(err, ErrUnauthorized) {
+		t.Fatalf("wrong token: %v", err)
+	}
+	if _, err := p.Push(ctx, "push", "", []byte("nb-iot platform token"), []byte(`{"device":"NB-0001"`)); !errors.Is(err, ErrBadFrame) {
+		t.Fatalf("bad body: %v", err)
+	}
+	if _, err := p.Push(ctx, "hj212", "", []byte("nb-iot platform token"), body); !errors.Is(err, ErrBadFrame) {
+		t.Fatalf("protocol without a decoder: %v", err)
+	}
+	if _, err := p.Push(ctx, "push", "", []byte("nb-iot platform token"), body); err != nil {
+		t.Fatal(err)
+	}
+	r, err := s.st.ReadingBySeq(ctx, "V-INT", 1)
+	if err != nil || r.Values[0].Value != 2.5 {
+		t.Fatalf("pushed reading %+v %v", r, err)
+	}
+	var raw []byte
+	if err := ScanArchive(s.archive, func(rec *reading.FrameRecord) error { raw = rec.Raw; return nil }); err != nil || string(raw) != string(body) {
+		t.Fatalf("archived frame %q (%v), want the body", raw, err)
 	}
 }

@@ -360,7 +360,9 @@ func (p *Pipeline) parse(it *item, device string) *rejection.Rejection {
 		return &rejection.Rejection{Meter: device, Reason: ReasonMalformed, Detail: err.Error()}
 	}
 	it.rd = rd // for the seq in the answer, even if refused below
-	if device != "" && rd.Meter != device {
+	// The sender is the meter itself, or the gateway that signed the
+	// reading forwarding it (an edge box; the signature check follows).
+	if device != "" && rd.Meter != device && (rd.Via == nil || rd.Via.Gateway != device) {
 		return &rejection.Rejection{Meter: device, Reason: ReasonWrongDevice, Detail: fmt.Sprintf("reading of meter %s sent by %s", rd.Meter, device)}
 	}
 	return nil

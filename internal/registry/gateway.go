@@ -6,6 +6,7 @@ import (
 
 	"golang.org/x/mod/sumdb/note"
 
+	"github.com/shuixiao/shuixiao/internal/devicecred"
 	"github.com/shuixiao/shuixiao/internal/store"
 	"github.com/shuixiao/shuixiao/meter"
 	"github.com/shuixiao/shuixiao/reading"
@@ -18,6 +19,9 @@ type GatewayRegistration struct {
 	// Enterprise, for an edge box, is the enterprise it stands at: it may
 	// then sign only for meters of that enterprise's points.
 	Enterprise string
+	// MQTTPassword, if not empty, lets the gateway's edge box log in to the
+	// broker (as its ID) to forward the readings it signs.
+	MQTTPassword string
 }
 
 // RegisterGateway puts a gateway's key on the ledger, then in the registry,
@@ -37,9 +41,18 @@ func (ms *Meters) RegisterGateway(ctx context.Context, req GatewayRegistration) 
 			return meter.Gateway{}, 0, err
 		}
 	}
+	if req.MQTTPassword != "" {
+		if err := devicecred.CheckPassword(req.MQTTPassword); err != nil {
+			return meter.Gateway{}, 0, invalid("%v", err)
+		}
+	}
+	// Meters and gateways log in to the broker by their IDs: one namespace.
+	if _, err := ms.Store.Meter(ctx, req.ID); err == nil {
+		return meter.Gateway{}, 0, conflict("%s is a meter's ID", req.ID)
+	}
 	if old, err := ms.Store.Gateway(ctx, req.ID); err == nil {
 		if old.Key == req.Key && old.Enterprise == req.Enterprise && !old.Revoked {
-			return old, 0, nil
+			return old, 0, ms.setGatewaySecret(ctx, req)
 		}
 		if !old.Revoked {
 			return meter.Gateway{}, 0, conflict("gateway %s is registered with another key; revoke it first", req.ID)
@@ -55,8 +68,18 @@ func (ms *Meters) RegisterGateway(ctx context.Context, req GatewayRegistration) 
 	if err != nil {
 		return meter.Gateway{}, 0, err
 	}
+	if err := ms.setGatewaySecret(ctx, req); err != nil {
+		return meter.Gateway{}, 0, err
+	}
 	g, err := ms.Store.Gateway(ctx, req.ID)
 	return g, idx, err
+}
+
+func (ms *Meters) setGatewaySecret(ctx context.Context, req GatewayRegistration) error {
+	if req.MQTTPassword == "" {
+		return nil
+	}
+	return ms.Devices.SetSecret(ctx, req.ID, req.MQTTPassword)
 }
 
 // RevokeGateway puts a gateway's revocation on the ledger: every reading it

@@ -127,6 +127,9 @@ func (ms *Meters) Register(ctx context.Context, req Registration) (Registered, e
 	} else if err != nil {
 		return Registered{}, err
 	}
+	if _, err := ms.Store.Gateway(ctx, req.ID); err == nil {
+		return Registered{}, conflict("%s is a gateway's ID", req.ID)
+	}
 	if req.Gateway != "" {
 		req.Signed = meter.SignedByGateway
 		if req.Key != "" {

@@ -232,7 +232,7 @@ func (cn *conn) data(p hj212.Packet, raw []byte, log *slog.Logger) {
 		return
 	}
 	f := gateway.Frame{Protocol: gateway.ProtocolHJ212, Device: p.MN, Raw: append([]byte(nil), raw...),
-		Time: d.Time, Values: d.Values, Flags: d.Flags}
+		Time: d.Time, Period: gateway.HJ212Period(p.CN), Values: d.Values, Flags: d.Flags}
 	select {
 	case s.deliveries <- struct{}{}:
 	case <-s.ctx.Done():
