@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/shuixiao/shuixiao/internal/testfiles"
+	"github.com/shuixiao/shuixiao/sl651"
 )
 
 // samples returns the packets of testdata/hj212/packets.txt, one a line.
@@ -27,21 +28,8 @@ func samples(t testing.TB) []string {
 	return out
 }
 
-// modbusCRC is CRC-16/MODBUS, to show HJ 212's CRC is a different one.
-func modbusCRC(b []byte) uint16 {
-	crc := uint16(0xFFFF)
-	for _, c := range b {
-		crc ^= uint16(c)
-		for range 8 {
-			if crc&1 != 0 {
-				crc = crc>>1 ^ 0xA001
-			} else {
-				crc >>= 1
-			}
-		}
-	}
-	return crc
-}
+// modbusCRC is CRC-16/MODBUS (SL 651's check), to show HJ 212's CRC is a different one.
+var modbusCRC = sl651.CRC16
 
 func TestCRC16(t *testing.T) {
 	// The CRCs reference/standards.md §5.5 verified, in packets.txt order.
