@@ -346,7 +346,12 @@ func runHJ212Load(args []string) int {
 					Flag: 5, HasFlag: true, CP: fmt.Sprintf("DataTime=%s;w00000-Rtd=%.2f,w00000-Flag=N;w01018-Rtd=%.1f,w01018-Flag=N;w21003-Rtd=%.2f,w21003-Flag=N;w01001-Rtd=7.%d,w01001-Flag=N",
 						hj212.FormatTime(now), 10+rng.Float64()*10, 30+rng.Float64()*20, rng.Float64()*2, rng.IntN(10))}
 				b, _ := hj212.Build(p)
-				c.SetDeadline(now.Add(30 * time.Second))
+				// Bounded: an answer later than 10 s after the end of the load is not waited for.
+				deadline := now.Add(30 * time.Second)
+				if last := end.Add(10 * time.Second); last.Before(deadline) {
+					deadline = last
+				}
+				c.SetDeadline(deadline)
 				if _, err := c.Write(b); err != nil {
 					failed.Add(1)
 					return
