@@ -12,6 +12,7 @@ package hj212gw
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -94,8 +95,8 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
-// ErrClosed is returned by Serve after Close.
-var ErrClosed = errors.New("hj212gw: server closed")
+// ErrClosed is returned by Serve after Close; it is a net.ErrClosed (errors.Is).
+var ErrClosed = fmt.Errorf("hj212gw: server closed: %w", net.ErrClosed)
 
 // Server is the HJ 212 TCP server. Its methods are safe for concurrent use.
 type Server struct {

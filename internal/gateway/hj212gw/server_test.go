@@ -43,7 +43,7 @@ func start(t *testing.T, cfg Config) *harness {
 	go func() { h.done <- h.srv.Serve(ln) }()
 	t.Cleanup(func() {
 		h.srv.Close()
-		if err := <-h.done; !errors.Is(err, ErrClosed) {
+		if err := <-h.done; !errors.Is(err, ErrClosed) || !errors.Is(err, net.ErrClosed) {
 			t.Errorf("Serve returned %v after Close, want ErrClosed", err)
 		}
 	})
