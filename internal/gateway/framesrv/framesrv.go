@@ -18,6 +18,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Config bounds a server. Zero fields take the defaults.
@@ -42,6 +44,8 @@ type Config struct {
 	// KeepAlive is the TCP keep-alive period of accepted connections; negative: off.
 	// Default 60 s.
 	KeepAlive time.Duration
+	// Registerer receives the server's Prometheus metrics (NewCollector); nil: none.
+	Registerer prometheus.Registerer
 }
 
 func (c Config) withDefaults(maxFrame int) Config {
@@ -200,6 +204,22 @@ func (s *Server) Serve(ln net.Listener) error {
 		}
 		go s.serveConn(c)
 	}
+}
+
+// ServeConn serves one connection accepted elsewhere (an edge box's own listener, a
+// test's pipe) until it ends; it counts against the connection cap like any other.
+func (s *Server) ServeConn(c net.Conn) {
+	s.accepted.Add(1)
+	if s.open.Load() >= int64(s.cfg.MaxConns) {
+		s.refused.Add(1)
+		c.Close()
+		return
+	}
+	if !s.track(c) {
+		c.Close()
+		return
+	}
+	s.serveConn(c)
 }
 
 func (s *Server) isClosed() bool {
