@@ -278,10 +278,10 @@ func (s *Server) serveConn(c net.Conn) {
 		_ = tc.SetKeepAlive(true)
 		_ = tc.SetKeepAlivePeriod(s.cfg.KeepAlive)
 	}
-	chunk := make([]byte, 4096)
-	// A pending frame is shorter than MaxFrame, so base never grows.
-	base := make([]byte, 0, s.cfg.MaxFrame+len(chunk))
-	buf := base
+	// buf holds at most a pending frame (shorter than MaxFrame) and one read, and grows
+	// only as far as a connection's frames need: an idle connection holds about 1 KiB.
+	chunk := make([]byte, 1024)
+	var buf []byte
 	var begun time.Time // when the frame now pending in buf began; zero: none
 	for {
 		rest, done := s.handle(c, sess, buf, log)
@@ -289,7 +289,7 @@ func (s *Server) serveConn(c net.Conn) {
 			s.sessionClosed.Add(1)
 			return
 		}
-		buf = append(base[:0], rest...)
+		buf = append(buf[:0], rest...) // rest is the tail of buf: moved to its front
 		now := s.now()
 		deadline := now.Add(s.cfg.IdleTimeout)
 		if len(buf) > 0 {
