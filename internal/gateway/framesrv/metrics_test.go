@@ -37,7 +37,7 @@ func TestCollector(t *testing.T) {
 			}
 		}
 	}
-	if got["bad_crc"] != 5 || got["unknown_device"] != 1 || got["stalled"] != 2 || len(got) != 13 {
+	if got["bad_crc"] != 5 || got["unknown_device"] != 1 || got["stalled"] != 2 || len(got) != 14 {
 		t.Errorf("events %v", got)
 	}
 }
