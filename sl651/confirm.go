@@ -37,8 +37,12 @@ func Confirm(up Frame, end byte) (Frame, error) {
 
 // Reassembler joins the packets of multi-packet (M3) messages: packets of one station,
 // centre and function code with the same total, numbered 1…total, arriving in any order.
-// The joined body is the packets' bodies in number order, as open-source implementations
-// do. A Reassembler is not safe for concurrent use; a connection owns one.
+// The joined body is the packets' bodies in number order: the first packet carries serial,
+// send time, station and observation time, later packets only the continuation, the packet
+// numbers count in the body length and the centre answers once the last packet has come —
+// as an RTU firmware builds them (GitHub xiaozhuweini/fyyp_rtu components/ptcl/sl651.c) and
+// an open-source decoder joins them (wainshine/SL651). A Reassembler is not safe for
+// concurrent use; a connection owns one.
 type Reassembler struct {
 	// MaxBytes bounds the bytes held for one message (default 64 KiB); a message that
 	// would exceed it is dropped with an error.

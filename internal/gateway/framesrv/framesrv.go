@@ -18,6 +18,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Config bounds a server. Zero fields take the defaults.
@@ -39,9 +41,15 @@ type Config struct {
 	WriteTimeout time.Duration
 	// DeliverTimeout bounds a Session's work on one frame. Default 30 s.
 	DeliverTimeout time.Duration
+	// MaxGarbage closes a connection that sends this many bytes without a frame that
+	// passes its checks (a peer that is not a device, or a slow stream of noise that
+	// would hold its connection forever). Default 64 KiB.
+	MaxGarbage int
 	// KeepAlive is the TCP keep-alive period of accepted connections; negative: off.
 	// Default 60 s.
 	KeepAlive time.Duration
+	// Registerer receives the server's Prometheus metrics (NewCollector); nil: none.
+	Registerer prometheus.Registerer
 }
 
 func (c Config) withDefaults(maxFrame int) Config {
@@ -55,6 +63,9 @@ func (c Config) withDefaults(maxFrame int) Config {
 	}
 	if c.MaxConns <= 0 {
 		c.MaxConns = 10000
+	}
+	if c.MaxGarbage <= 0 {
+		c.MaxGarbage = 64 << 10
 	}
 	def(&c.IdleTimeout, 10*time.Minute)
 	def(&c.FrameTimeout, 30*time.Second)
@@ -112,6 +123,7 @@ type Stats struct {
 	Stalled   int64 // connections closed with a frame begun and not finished in FrameTimeout
 	Truncated int64 // connections ended by the peer inside a frame
 	Closed    int64 // connections a session closed
+	Noise     int64 // connections closed after MaxGarbage bytes without a good frame
 }
 
 // Server serves one framed protocol over TCP. Its methods are safe for concurrent use.
@@ -131,7 +143,7 @@ type Server struct {
 
 	open                                                                  atomic.Int64
 	accepted, refused, frames, rejected, replies, garbage, oversize, idle atomic.Int64
-	stalled, truncated, sessionClosed                                     atomic.Int64
+	stalled, truncated, sessionClosed, noise                              atomic.Int64
 }
 
 // New returns a server for the protocol.
@@ -151,7 +163,8 @@ func (s *Server) Config() Config { return s.cfg }
 func (s *Server) Stats() Stats {
 	return Stats{Open: s.open.Load(), Accepted: s.accepted.Load(), Refused: s.refused.Load(), Frames: s.frames.Load(),
 		Rejected: s.rejected.Load(), Replies: s.replies.Load(), Garbage: s.garbage.Load(), Oversize: s.oversize.Load(),
-		Idle: s.idle.Load(), Stalled: s.stalled.Load(), Truncated: s.truncated.Load(), Closed: s.sessionClosed.Load()}
+		Idle: s.idle.Load(), Stalled: s.stalled.Load(), Truncated: s.truncated.Load(), Closed: s.sessionClosed.Load(),
+		Noise: s.noise.Load()}
 }
 
 // Serve accepts connections on ln until Close; it returns ErrClosed then, or the
@@ -200,6 +213,22 @@ func (s *Server) Serve(ln net.Listener) error {
 		}
 		go s.serveConn(c)
 	}
+}
+
+// ServeConn serves one connection accepted elsewhere (an edge box's own listener, a
+// test's pipe) until it ends; it counts against the connection cap like any other.
+func (s *Server) ServeConn(c net.Conn) {
+	s.accepted.Add(1)
+	if s.open.Load() >= int64(s.cfg.MaxConns) {
+		s.refused.Add(1)
+		c.Close()
+		return
+	}
+	if !s.track(c) {
+		c.Close()
+		return
+	}
+	s.serveConn(c)
 }
 
 func (s *Server) isClosed() bool {
@@ -258,18 +287,30 @@ func (s *Server) serveConn(c net.Conn) {
 		_ = tc.SetKeepAlive(true)
 		_ = tc.SetKeepAlivePeriod(s.cfg.KeepAlive)
 	}
-	chunk := make([]byte, 4096)
-	// A pending frame is shorter than MaxFrame, so base never grows.
-	base := make([]byte, 0, s.cfg.MaxFrame+len(chunk))
-	buf := base
+	// buf holds at most a pending frame (shorter than MaxFrame) and one read, and grows
+	// only as far as a connection's frames need: an idle connection holds about 1 KiB.
+	chunk := make([]byte, 1024)
+	var buf []byte
 	var begun time.Time // when the frame now pending in buf began; zero: none
+	junk := 0           // bytes dropped since the last good frame
 	for {
-		rest, done := s.handle(c, sess, buf, log)
+		rest, dropped, good, done := s.handle(c, sess, buf, log)
 		if done {
 			s.sessionClosed.Add(1)
 			return
 		}
-		buf = append(base[:0], rest...)
+		if good {
+			junk = 0
+		}
+		if junk += dropped; junk > s.cfg.MaxGarbage {
+			s.noise.Add(1)
+			log.Warn("connection closed: no good frame in too many bytes", "bytes", junk)
+			return
+		}
+		if len(rest) != len(buf) {
+			begun = time.Time{} // the pending bytes start a new frame, or none
+		}
+		buf = append(buf[:0], rest...) // rest is the tail of buf: moved to its front
 		now := s.now()
 		deadline := now.Add(s.cfg.IdleTimeout)
 		if len(buf) > 0 {
@@ -277,8 +318,6 @@ func (s *Server) serveConn(c net.Conn) {
 				begun = now
 			}
 			deadline = begun.Add(s.cfg.FrameTimeout)
-		} else {
-			begun = time.Time{}
 		}
 		_ = c.SetReadDeadline(deadline)
 		n, err := c.Read(chunk)
@@ -287,7 +326,7 @@ func (s *Server) serveConn(c net.Conn) {
 			continue
 		}
 		if n > 0 {
-			rest, done := s.handle(c, sess, buf, log)
+			rest, _, _, done := s.handle(c, sess, buf, log)
 			if done {
 				s.sessionClosed.Add(1)
 				return
@@ -311,28 +350,31 @@ func (s *Server) serveConn(c net.Conn) {
 	}
 }
 
-// handle hands every complete frame in buf to the session and returns what is left (a
-// frame begun, or nothing) and whether the session closed the connection.
-func (s *Server) handle(c net.Conn, sess Session, buf []byte, log *slog.Logger) ([]byte, bool) {
+// handle hands every complete frame in buf to the session. It returns what is left (a
+// frame begun, or nothing), the bytes it dropped as garbage, whether a frame passed its
+// checks, and whether the session closed the connection.
+func (s *Server) handle(c net.Conn, sess Session, buf []byte, log *slog.Logger) (rest []byte, dropped int, good, done bool) {
+	drop := func(k int) {
+		s.garbage.Add(int64(k))
+		dropped += k
+		buf = buf[k:]
+	}
 	for len(buf) > 0 {
 		skip, n, err := s.proto.Split(buf)
 		if skip > 0 {
-			s.garbage.Add(int64(skip))
-			buf = buf[skip:]
+			drop(skip)
 		}
 		switch {
 		case err != nil:
-			s.garbage.Add(1)
-			buf = buf[1:]
+			drop(1)
 			continue
 		case n > s.cfg.MaxFrame:
 			s.oversize.Add(1)
-			s.garbage.Add(1)
 			log.Warn("frame header states more than the frame limit; skipped", "length", n, "limit", s.cfg.MaxFrame)
-			buf = buf[1:]
+			drop(1)
 			continue
 		case n == 0 || n > len(buf):
-			return buf, false
+			return buf, dropped, good, false
 		}
 		s.frames.Add(1)
 		ctx, cancel := context.WithTimeout(s.ctx, s.cfg.DeliverTimeout)
@@ -340,22 +382,22 @@ func (s *Server) handle(c net.Conn, sess Session, buf []byte, log *slog.Logger) 
 		cancel()
 		if out.Rejected {
 			s.rejected.Add(1)
-			s.garbage.Add(1)
-			buf = buf[1:]
+			drop(1)
 			continue
 		}
+		good = true
 		buf = buf[n:]
 		if out.Reply != nil {
 			_ = c.SetWriteDeadline(s.now().Add(s.cfg.WriteTimeout))
 			if _, err := c.Write(out.Reply); err != nil {
 				log.Warn("reply not written; connection closed", "err", err)
-				return nil, true
+				return nil, dropped, good, true
 			}
 			s.replies.Add(1)
 		}
 		if out.Close {
-			return nil, true
+			return nil, dropped, good, true
 		}
 	}
-	return buf[:0], false
+	return buf[:0], dropped, good, false
 }

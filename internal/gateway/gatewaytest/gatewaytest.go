@@ -4,6 +4,8 @@ package gatewaytest
 
 import (
 	"context"
+	"io"
+	"net"
 	"sync"
 	"time"
 
@@ -76,4 +78,19 @@ type Devices map[string]map[string]string
 func (d Devices) Device(protocol, id string) (gateway.DeviceInfo, bool) {
 	pw, ok := d[protocol][id]
 	return gateway.DeviceInfo{Password: pw}, ok
+}
+
+// Feed sends data to a server over one in-memory connection (net.Pipe), discarding
+// its replies, and returns once the server has ended the connection.
+func Feed(serveConn func(net.Conn), data []byte) {
+	client, server := net.Pipe()
+	done := make(chan struct{})
+	go func() {
+		serveConn(server)
+		close(done)
+	}()
+	go io.Copy(io.Discard, client)
+	client.Write(data)
+	client.Close()
+	<-done
 }

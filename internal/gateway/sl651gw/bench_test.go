@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"io"
 	"net"
+	"runtime"
 	"testing"
 	"time"
 )
@@ -37,4 +38,40 @@ func BenchmarkReportRoundTrip(b *testing.B) {
 		}
 	})
 	b.ReportMetric(float64(b.N)/time.Since(begin).Seconds(), "reports/s")
+}
+
+// BenchmarkHeldConnections holds 1,000 station connections, each after one keep-alive,
+// and reports heap and goroutine stack per held connection (client sockets included: both
+// ends live in this process).
+func BenchmarkHeldConnections(b *testing.B) {
+	const n = 1000
+	keep := published(b, 0) // keep-alive of station 0012345678
+	for b.Loop() {
+		r := start(b, Config{})
+		runtime.GC()
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		conns := make([]net.Conn, 0, n)
+		for range n {
+			c, err := net.Dial("tcp", r.addr)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if _, err := c.Write(keep); err != nil {
+				b.Fatal(err)
+			}
+			conns = append(conns, c)
+		}
+		for deadline := time.Now().Add(10 * time.Second); r.srv.Stats().KeepAlives < n && time.Now().Before(deadline); {
+			time.Sleep(10 * time.Millisecond)
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		b.ReportMetric(float64(after.HeapInuse-before.HeapInuse)/n, "heap-B/conn")
+		b.ReportMetric(float64(after.StackInuse-before.StackInuse)/n, "stack-B/conn")
+		for _, c := range conns {
+			c.Close()
+		}
+		r.srv.Close()
+	}
 }

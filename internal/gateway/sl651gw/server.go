@@ -37,6 +37,9 @@ type Config struct {
 	Now func() time.Time
 }
 
+// ErrClosed is returned by Serve after Close.
+var ErrClosed = framesrv.ErrClosed
+
 // Server is the SL 651 TCP server: Serve(ln), Close(), Stats().
 type Server struct {
 	*framesrv.Server
@@ -85,6 +88,9 @@ func New(cfg Config, devices gateway.Devices, sink gateway.Sink, log *slog.Logge
 	}
 	s := &Server{cfg: cfg, devices: devices, sink: sink, log: log.With("gateway", gateway.ProtocolSL651)}
 	s.Server = framesrv.New(cfg.Config, protocol{s}, s.log)
+	if cfg.Registerer != nil {
+		cfg.Registerer.MustRegister(framesrv.NewCollector("sl651", func() any { return s.Stats() }))
+	}
 	return s
 }
 

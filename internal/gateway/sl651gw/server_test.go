@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"strings"
@@ -302,5 +303,43 @@ func TestLimits(t *testing.T) {
 	st := r.srv.Stats()
 	if st.Refused != 1 || st.Stalled != 1 || st.Idle != 1 || st.Oversize < 1 || st.Delivered != 0 || st.Open != 0 {
 		t.Errorf("stats %+v", st)
+	}
+}
+
+// TestManyStations connects 200 stations at once, each sending its report; every one is
+// delivered and confirmed.
+func TestManyStations(t *testing.T) {
+	const n = 200
+	r := start(t, Config{})
+	report, confirm := published(t, 4), published(t, 5)
+	errs := make(chan error, n)
+	for range n {
+		go func() {
+			c, err := net.Dial("tcp", r.addr)
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer c.Close()
+			if _, err := c.Write(report); err != nil {
+				errs <- err
+				return
+			}
+			c.SetReadDeadline(time.Now().Add(10 * time.Second))
+			got := make([]byte, len(confirm))
+			if _, err := io.ReadFull(c, got); err != nil || !bytes.Equal(got, confirm) {
+				errs <- fmt.Errorf("confirmation %X: %v", got, err)
+				return
+			}
+			errs <- nil
+		}()
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	if got := len(r.sink.Frames()); got != n {
+		t.Errorf("%d frames delivered, want %d", got, n)
 	}
 }

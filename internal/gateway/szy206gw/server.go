@@ -33,6 +33,9 @@ type Config struct {
 	Now func() time.Time
 }
 
+// ErrClosed is returned by Serve after Close.
+var ErrClosed = framesrv.ErrClosed
+
 // Server is the SZY 206 TCP server: Serve(ln), Close(), Stats().
 type Server struct {
 	*framesrv.Server
@@ -79,6 +82,9 @@ func New(cfg Config, devices gateway.Devices, sink gateway.Sink, log *slog.Logge
 	}
 	s := &Server{cfg: cfg, devices: devices, sink: sink, log: log.With("gateway", gateway.ProtocolSZY206)}
 	s.Server = framesrv.New(cfg.Config, protocol{s}, s.log)
+	if cfg.Registerer != nil {
+		cfg.Registerer.MustRegister(framesrv.NewCollector("szy206", func() any { return s.Stats() }))
+	}
 	return s
 }
 

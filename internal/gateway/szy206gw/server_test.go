@@ -192,3 +192,38 @@ func TestRefusals(t *testing.T) {
 		t.Errorf("frames %d, stats %+v", len(r.sink.Frames()), st)
 	}
 }
+
+// TestStreamAndNoise: a peer whose frames keep straddling its writes is never taken for a
+// stalled one (each frame has its own deadline); a peer that sends only noise is cut off
+// after MaxGarbage bytes.
+func TestStreamAndNoise(t *testing.T) {
+	r := start(t, Config{Config: framesrv.Config{FrameTimeout: 300 * time.Millisecond, MaxGarbage: 100}})
+	c := dial(t, r.addr)
+	frame := hexBytes(t, login)
+	var stream []byte
+	for range 8 {
+		stream = append(stream, frame...)
+	}
+	go func() {
+		for i := 0; i < len(stream); i += 13 {
+			c.Write(stream[i : i+13][:7]) // a frame's head ends this write …
+			time.Sleep(60 * time.Millisecond)
+			c.Write(stream[i : i+13][7:]) // … its tail starts the next
+		}
+	}()
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	got := make([]byte, 8*13)
+	if _, err := io.ReadFull(c, got); err != nil {
+		t.Fatalf("answers: %v (stats %+v)", err, r.srv.Stats())
+	}
+	noisy := dial(t, r.addr)
+	noisy.Write(bytes.Repeat([]byte{0x55}, 150))
+	noisy.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := noisy.Read(make([]byte, 1)); !errors.Is(err, io.EOF) {
+		t.Errorf("noisy peer: %v", err)
+	}
+	eventually(func() bool { return r.srv.Stats().Noise == 1 })
+	if st := r.srv.Stats(); st.Stalled != 0 || st.LinkChecks != 8 || st.Noise != 1 {
+		t.Errorf("stats %+v", st)
+	}
+}
