@@ -13,12 +13,15 @@ import (
 // submitted, so every gateway-signed reading on the ledger has its frame in
 // the archive of the gateway that signed it. An auditor finds a reading's
 // frame by the SHA-256 the reading quotes and checks that the raw bytes hash
-// to it (verify.CheckFrames).
+// to it (verify.CheckFrames). A poll of a Modbus device whose registers
+// have not changed sends the same bytes again: several records (at
+// different times) may then share one hash, each listing its own readings.
 type FrameRecord struct {
 	SHA256   string         `json:"sha256"` // base64 SHA-256 of Raw, as in a reading's frame line
 	Protocol string         `json:"protocol"`
 	Device   string         `json:"device"`
 	Gateway  string         `json:"gateway"`
+	Time     time.Time      `json:"time"` // the data time the frame states
 	Received time.Time      `json:"received"`
 	Raw      []byte         `json:"raw"` // base64 in JSON
 	Readings []FrameReading `json:"readings"`

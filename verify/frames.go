@@ -83,18 +83,22 @@ type FrameReport struct {
 func CheckFrames(framed []FramedReading, archives []fs.FS, gateways []string, maxListed int) (*FrameReport, error) {
 	type rec struct {
 		protocol, device, gateway string
-		readings                  map[string]uint64 // meter → seq
+		readings                  map[string]bool // "meter seq" of every record with these bytes
 	}
 	idx := map[reading.Hash]*rec{}
 	rep := &FrameReport{}
 	for _, fsys := range archives {
 		err := ScanFrames(fsys, func(r *reading.FrameRecord) error {
 			rep.Records++
-			x := &rec{protocol: r.Protocol, device: r.Device, gateway: r.Gateway, readings: map[string]uint64{}}
-			for _, fr := range r.Readings {
-				x.readings[fr.Meter] = fr.Seq
+			h := reading.FrameHash(r.Raw)
+			x := idx[h]
+			if x == nil {
+				x = &rec{protocol: r.Protocol, device: r.Device, gateway: r.Gateway, readings: map[string]bool{}}
+				idx[h] = x
 			}
-			idx[reading.FrameHash(r.Raw)] = x
+			for _, fr := range r.Readings {
+				x.readings[fmt.Sprintf("%s %d", fr.Meter, fr.Seq)] = true
+			}
 			return nil
 		})
 		if err != nil {
@@ -127,7 +131,7 @@ func CheckFrames(framed []FramedReading, archives []fs.FS, gateways []string, ma
 			rep.Mismatch++
 			problem(Problem{Kind: ProblemFrame, Index: f.Index, Meter: f.Meter, Seq: f.Seq,
 				Detail: fmt.Sprintf("frame %s is archived for %s/%s by %s, the reading says %s/%s by %s", f.Frame, x.protocol, x.device, x.gateway, f.Protocol, f.Device, f.Gateway)})
-		case x.readings[f.Meter] != f.Seq:
+		case !x.readings[fmt.Sprintf("%s %d", f.Meter, f.Seq)]:
 			rep.Mismatch++
 			problem(Problem{Kind: ProblemFrame, Index: f.Index, Meter: f.Meter, Seq: f.Seq,
 				Detail: fmt.Sprintf("frame %s does not list reading %s seq %d as made from it", f.Frame, f.Meter, f.Seq)})

@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/simonvetter/modbus"
+
 	"github.com/shuixiao/shuixiao/hj212"
 	"github.com/shuixiao/shuixiao/internal/gateway"
 	"github.com/shuixiao/shuixiao/meter"
@@ -334,5 +336,78 @@ func TestEdgeForwardsOverMQTT(t *testing.T) {
 	must(t, c.get("/api/v1/readings?meter=V-E", &out))
 	if len(out.Items) != 1 {
 		t.Fatalf("a revoked gateway's reading stored: %+v", out)
+	}
+}
+
+// modbusDevice is a Modbus TCP flowmeter whose totaliser register stands still.
+type modbusDevice struct{}
+
+func (modbusDevice) HandleCoils(*modbus.CoilsRequest) ([]bool, error) {
+	return nil, modbus.ErrIllegalFunction
+}
+func (modbusDevice) HandleDiscreteInputs(*modbus.DiscreteInputsRequest) ([]bool, error) {
+	return nil, modbus.ErrIllegalFunction
+}
+func (modbusDevice) HandleInputRegisters(*modbus.InputRegistersRequest) ([]uint16, error) {
+	return nil, modbus.ErrIllegalFunction
+}
+func (modbusDevice) HandleHoldingRegisters(r *modbus.HoldingRegistersRequest) ([]uint16, error) {
+	if r.Addr != 0 || r.Quantity != 2 {
+		return nil, modbus.ErrIllegalDataAddress
+	}
+	return []uint16{0x0001, 0x86A0}, nil // 100000 × 0.1 L… read as 10000.0 L
+}
+
+// TestServeModbus: serve --modbus polls a flowmeter; each poll of its
+// unchanged totaliser is a new gateway-signed reading (same bytes, another
+// time), converted from litres to m³.
+func TestServeModbus(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	mb, err := modbus.NewServer(&modbus.ServerConfiguration{URL: "tcp://" + addr, Timeout: 10 * time.Second, MaxClients: 4}, modbusDevice{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := mb.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer mb.Stop()
+	dir := t.TempDir()
+	mapFile := filepath.Join(dir, "modbus.json")
+	must(t, os.WriteFile(mapFile, []byte(`{"devices":[{"address":"`+addr+`","unit":1,"interval":"200ms","timeout":"1s",
+	  "registers":[{"name":"total","function":"holding","address":0,"type":"uint32","scale":0.1,"unit":"L"}]}]}`), 0o600))
+	s, err := openServer(context.Background(), serverConfig{Data: filepath.Join(dir, "data"), HTTPAddr: "127.0.0.1:0", MQTTAddr: "127.0.0.1:0",
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Gateways: gatewayConfig{ID: "GW-SERVER", Modbus: mapFile}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close(context.Background())
+	c := s.client(s.token)
+	total, _ := meter.StandardChannel("total_m3")
+	must(t, c.post("/api/v1/parks", meter.Park{ID: "PK", Name: "园区", Region: "430300"}, nil))
+	must(t, c.post("/api/v1/enterprises", meter.Enterprise{ID: "E", Name: "企业", Park: "PK", Region: "430300", Industry: "2614"}, nil))
+	must(t, c.post("/api/v1/points", meter.Point{ID: "P-IN", Enterprise: "E", Name: "取水", Level: meter.Level1, Stage: meter.StageIntake,
+		Source: meter.SourceSurface, Channels: []meter.Channel{total}}, nil))
+	must(t, c.post("/api/v1/meters", map[string]any{"id": "V-MB", "point": "P-IN", "gateway": "GW-SERVER"}, nil))
+	must(t, c.post("/api/v1/gateway-devices", map[string]any{"protocol": "modbus", "device": addr + "/1", "gateway": "GW-SERVER",
+		"fields": []map[string]any{{"field": "total", "meter": "V-MB", "channel": "total_m3", "kind": "total", "unit": "L"}}}, nil))
+	var out struct {
+		Items []struct {
+			Trust  string
+			Values map[string]float64
+		}
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		must(t, c.get("/api/v1/readings?meter=V-MB", &out))
+		if len(out.Items) >= 3 || time.Now().After(deadline) {
+			break
+		}
+	}
+	if len(out.Items) < 3 || out.Items[0].Trust != reading.TrustGateway || out.Items[0].Values["total_m3"] != 10 {
+		t.Fatalf("Modbus readings %+v", out.Items)
 	}
 }

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -127,7 +128,7 @@ func NewSigningSink(opts SinkOptions) (*SigningSink, error) {
 		if rec.Gateway != opts.Gateway {
 			return nil
 		}
-		s.remember(reading.FrameHash(rec.Raw))
+		s.remember(frameKey(reading.FrameHash(rec.Raw), rec.Time))
 		for _, r := range rec.Readings {
 			hash, err := reading.ParseHash(r.Hash)
 			if err != nil {
@@ -261,7 +262,8 @@ func (s *SigningSink) Deliver(ctx context.Context, f Frame) error {
 		return fmt.Errorf("%w: %s/%s", ErrUnknownDevice, f.Protocol, f.Device)
 	}
 	fh := reading.FrameHash(f.Raw)
-	if s.wasSeen(fh) {
+	key := frameKey(fh, f.Time)
+	if s.wasSeen(key) {
 		s.stats.resent.Add(1)
 		return nil // the same bytes again: its readings were made already
 	}
@@ -306,14 +308,14 @@ func (s *SigningSink) Deliver(ctx context.Context, f Frame) error {
 	}
 	s.countUnmapped(f, mapped)
 	if len(order) == 0 {
-		s.remember(fh)
+		s.remember(key)
 		return nil
 	}
 	sort.Strings(order)
 	unlock := s.lockMeters(order)
 	signed := make([][]byte, len(order))
 	rec := &reading.FrameRecord{SHA256: fh.String(), Protocol: f.Protocol, Device: f.Device, Gateway: s.opts.Gateway,
-		Received: s.opts.Now().UTC(), Raw: f.Raw, Values: f.Values}
+		Time: f.Time, Received: s.opts.Now().UTC(), Raw: f.Raw, Values: f.Values}
 	next := make([]chainState, len(order))
 	for i, id := range order {
 		s.mu.Lock()
@@ -342,7 +344,7 @@ func (s *SigningSink) Deliver(ctx context.Context, f Frame) error {
 		s.states[id] = next[i]
 	}
 	s.mu.Unlock()
-	s.remember(fh)
+	s.remember(key)
 	results := make(chan error, len(order))
 	source := "gateway:" + s.opts.Gateway + ":" + f.Protocol + ":" + f.Device
 	for _, msg := range signed {
@@ -399,7 +401,15 @@ func (s *SigningSink) wasSeen(h reading.Hash) bool {
 	return ok
 }
 
-// remember keeps a frame hash among the last seenFrames.
+// frameKey identifies a frame for answering a resend: its bytes and the
+// time it states. A device resending a frame it had no answer for sends
+// both again; a Modbus poll of unchanged registers sends the same bytes at
+// another time, and is a new reading.
+func frameKey(h reading.Hash, t time.Time) reading.Hash {
+	return sha256.Sum256(append(h[:], t.UTC().Format(time.RFC3339Nano)...))
+}
+
+// remember keeps a frame key among the last seenFrames.
 func (s *SigningSink) remember(h reading.Hash) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
