@@ -230,8 +230,11 @@ type Meter struct {
 	Point  string      `json:"point"`
 	Serial string      `json:"serial,omitempty"`
 	Model  string      `json:"model,omitempty"`
-	Key    string      `json:"key"` // C2SP note verifier key, name "meter/<ID>"
+	Key    string      `json:"key"` // C2SP note verifier key, name "meter/<ID>"; empty when Gateway signs
 	Signed SigningSite `json:"signed"`
+	// Gateway, for a meter signed by a gateway's own key, is that gateway:
+	// only its key signs the meter's readings (reading.Via).
+	Gateway string `json:"gateway,omitempty"`
 	// Revoked is set when the key was revoked; readings after it are rejected.
 	Revoked    bool      `json:"revoked"`
 	Registered time.Time `json:"registered"`

@@ -18,12 +18,20 @@ const (
 	ActionRevoke   = "revoke"
 )
 
-// KeyEntry registers or revokes a meter's public key. It is a signed note
-// signed by the log's own key, so that a verifier holding only the log key can
-// rebuild the key directory by replaying the ledger (reference/ledger.md §5.2).
+// KeyEntry registers or revokes a meter's public key, or a gateway's. It is
+// a signed note signed by the log's own key, so that a verifier holding only
+// the log key can rebuild the key directory by replaying the ledger
+// (reference/ledger.md §5.2).
+//
+// A gateway's entry names the gateway on its second line in place of the
+// meter ("gateway GW-1"; key named GatewayKeyName, optional enterprise that
+// owns an edge box). A meter whose readings a gateway signs (signed gateway)
+// names that gateway on a "gateway" line after "signed" and has no key of
+// its own: only that gateway's key, while registered, signs its readings.
 type KeyEntry struct {
 	Action     string // ActionRegister or ActionRevoke
-	Meter      string
+	Meter      string // empty in a gateway's own entry
+	Gateway    string // the gateway of a gateway entry, or the gateway that signs for the meter
 	Enterprise string
 	Point      string
 	Key        string // the meter's note verifier key (register only)
@@ -36,7 +44,11 @@ type KeyEntry struct {
 func (k *KeyEntry) Text() string {
 	var b strings.Builder
 	b.WriteString(KeyHeader + "\n")
-	fmt.Fprintf(&b, "action %s\nmeter %s\n", k.Action, k.Meter)
+	if k.IsGateway() {
+		fmt.Fprintf(&b, "action %s\ngateway %s\n", k.Action, k.Gateway)
+	} else {
+		fmt.Fprintf(&b, "action %s\nmeter %s\n", k.Action, k.Meter)
+	}
 	if k.Enterprise != "" {
 		fmt.Fprintf(&b, "enterprise %s\n", k.Enterprise)
 	}
@@ -49,6 +61,9 @@ func (k *KeyEntry) Text() string {
 	if k.Signed != "" {
 		fmt.Fprintf(&b, "signed %s\n", k.Signed)
 	}
+	if !k.IsGateway() && k.Gateway != "" {
+		fmt.Fprintf(&b, "gateway %s\n", k.Gateway)
+	}
 	fmt.Fprintf(&b, "time %s\n", k.Time.UTC().Format(time.RFC3339Nano))
 	if k.Reason != "" {
 		fmt.Fprintf(&b, "reason %s\n", k.Reason)
@@ -56,22 +71,48 @@ func (k *KeyEntry) Text() string {
 	return b.String()
 }
 
+// IsGateway reports whether the entry registers or revokes a gateway's key.
+func (k *KeyEntry) IsGateway() bool { return k.Meter == "" && k.Gateway != "" }
+
+// Subject is the key name the entry is about: "meter/<id>" or "gateway/<id>".
+func (k *KeyEntry) Subject() string {
+	if k.IsGateway() {
+		return GatewayKeyName(k.Gateway)
+	}
+	return KeyName(k.Meter)
+}
+
 // Validate checks the fields before the entry is signed.
 func (k *KeyEntry) Validate() error {
+	if k.IsGateway() {
+		return k.validateGateway()
+	}
+	if k.Gateway != "" {
+		if err := validID(k.Gateway); err != nil {
+			return fmt.Errorf("key entry for %s: gateway: %w", k.Meter, err)
+		}
+	}
 	if err := validID(k.Meter); err != nil {
 		return fmt.Errorf("key entry: meter: %w", err)
 	}
 	switch k.Action {
 	case ActionRegister:
+		if k.Signed != "meter" && k.Signed != "gateway" {
+			return fmt.Errorf("key entry for %s: signed must be meter or gateway, got %q", k.Meter, k.Signed)
+		}
+		if k.Gateway != "" {
+			// Signed by the named gateway's key: the meter has none.
+			if k.Signed != "gateway" || k.Key != "" {
+				return fmt.Errorf("key entry for %s: a meter signed by gateway %s is signed gateway and has no key of its own", k.Meter, k.Gateway)
+			}
+			break
+		}
 		v, err := note.NewVerifier(k.Key)
 		if err != nil {
 			return fmt.Errorf("key entry for %s: key: %w", k.Meter, err)
 		}
 		if v.Name() != KeyName(k.Meter) {
 			return fmt.Errorf("key entry for %s: key name %q, want %q", k.Meter, v.Name(), KeyName(k.Meter))
-		}
-		if k.Signed != "meter" && k.Signed != "gateway" {
-			return fmt.Errorf("key entry for %s: signed must be meter or gateway, got %q", k.Meter, k.Signed)
 		}
 	case ActionRevoke:
 	default:
@@ -122,6 +163,8 @@ func ParseKeyEntry(text []byte) (*KeyEntry, error) {
 			k.Action = val
 		case "meter":
 			k.Meter = val
+		case "gateway":
+			k.Gateway = val
 		case "enterprise":
 			k.Enterprise = val
 		case "point":
@@ -148,9 +191,48 @@ func ParseKeyEntry(text []byte) (*KeyEntry, error) {
 	return k, nil
 }
 
+// validateGateway checks a gateway's own key entry.
+func (k *KeyEntry) validateGateway() error {
+	if err := validID(k.Gateway); err != nil {
+		return fmt.Errorf("key entry: gateway: %w", err)
+	}
+	switch k.Action {
+	case ActionRegister:
+		v, err := note.NewVerifier(k.Key)
+		if err != nil {
+			return fmt.Errorf("key entry for gateway %s: key: %w", k.Gateway, err)
+		}
+		if v.Name() != GatewayKeyName(k.Gateway) {
+			return fmt.Errorf("key entry for gateway %s: key name %q, want %q", k.Gateway, v.Name(), GatewayKeyName(k.Gateway))
+		}
+	case ActionRevoke:
+	default:
+		return fmt.Errorf("key entry for gateway %s: unknown action %q", k.Gateway, k.Action)
+	}
+	if k.Point != "" || k.Signed != "" {
+		return fmt.Errorf("key entry for gateway %s: a gateway has no point and no signing site", k.Gateway)
+	}
+	if k.Enterprise != "" {
+		if err := validID(k.Enterprise); err != nil {
+			return fmt.Errorf("key entry for gateway %s: %w", k.Gateway, err)
+		}
+	}
+	if strings.ContainsAny(k.Reason, "\n\r") {
+		return fmt.Errorf("key entry for gateway %s: reason must be one line", k.Gateway)
+	}
+	if k.Time.IsZero() {
+		return fmt.Errorf("key entry for gateway %s: no time", k.Gateway)
+	}
+	return nil
+}
+
 // Sign signs a reading with the meter's note signer and returns the signed
-// note bytes. The signer's name must be KeyName(r.Meter).
+// note bytes. The signer's name must be KeyName(r.Meter); a gateway-signed
+// reading is signed with SignGateway.
 func Sign(r *Reading, signer note.Signer) ([]byte, error) {
+	if r.Via != nil {
+		return nil, fmt.Errorf("sign reading of %s: a gateway-signed reading is signed by its gateway", r.Meter)
+	}
 	if signer.Name() != KeyName(r.Meter) {
 		return nil, fmt.Errorf("sign reading of %s with key %q", r.Meter, signer.Name())
 	}

@@ -21,7 +21,22 @@
 //	— meter/HN-430300-0001 base64(keyid||signature)
 //
 // Channel lines carry a channel name and a decimal value; their order is the
-// meter's. The ledger stores the signed note bytes exactly as received, so a
+// meter's.
+//
+// A legacy device (HJ 212, SL 651, SZY 206, Modbus) cannot sign. The gateway
+// that decodes its frame signs the reading instead, with its own key named
+// "gateway/<gateway id>", and says so in four lines right after point, in
+// this order (gateway.go):
+//
+//	gateway GW-430300-01   (the gateway whose key signed the note)
+//	protocol hj212         (the device's protocol)
+//	device 88888880000001  (the device's own address: HJ 212 MN, SL 651 station, …)
+//	frame 3q2+7w…=         (base64 SHA-256 of the raw frame the values were decoded from)
+//
+// Such a reading has trust level gateway-signed (Trust); any other reading
+// is meter-signed. A gateway-signed reading must be byte for byte the
+// canonical text Text writes (Parse refuses any other order or spelling), so
+// that each set of facts has one signed form. The ledger stores the signed note bytes exactly as received, so a
 // reading's hash — the next reading's prev — is the SHA-256 of those bytes.
 //
 // Those bytes must therefore be the meter's alone. Rather than hash a
@@ -68,6 +83,18 @@ func HashOf(signedNote []byte) Hash { return sha256.Sum256(signedNote) }
 // String returns the base64 form used in notes.
 func (h Hash) String() string { return base64.StdEncoding.EncodeToString(h[:]) }
 
+// ParseHash parses the base64 form of a hash.
+func ParseHash(s string) (Hash, error) {
+	var h Hash
+	var buf [33]byte
+	n, err := base64.StdEncoding.Decode(buf[:], []byte(s))
+	if err != nil || n != 32 || len(s) != 44 {
+		return h, fmt.Errorf("%.50q is not a base64 SHA-256", s)
+	}
+	copy(h[:], buf[:32])
+	return h, nil
+}
+
 // IsZero reports whether h is the zero hash (no previous reading).
 func (h Hash) IsZero() bool { return h == Hash{} }
 
@@ -88,6 +115,9 @@ type Reading struct {
 	Point  string
 	Values []Value
 	CP     string // optional checkpoint root the meter has seen (base64)
+	// Via is set for a gateway-signed reading: who signed it and from
+	// which raw frame.
+	Via *Via
 }
 
 // Text formats r as note text (without signatures). Values are written with
@@ -111,6 +141,9 @@ func (r *Reading) Text() string {
 	b.WriteString("\npoint ")
 	b.WriteString(r.Point)
 	b.WriteByte('\n')
+	if r.Via != nil {
+		r.Via.write(&b)
+	}
 	for _, v := range r.Values {
 		b.WriteString(v.Channel)
 		b.WriteByte(' ')
@@ -171,6 +204,7 @@ func Parse(text []byte) (*Reading, error) {
 		fPrev
 		fPoint
 	)
+	var via viaParser
 	for len(rest) > 0 {
 		lineNo++
 		nl := bytes.IndexByte(rest, '\n')
@@ -184,6 +218,15 @@ func Parse(text []byte) (*Reading, error) {
 			return nil, fmt.Errorf("%w: line %d: want \"key value\"", ErrMalformed, lineNo)
 		}
 		key, val := line[:sp], line[sp+1:]
+		if isViaKey(key) {
+			if err := via.line(key, val, seen&fPoint != 0 && len(r.Values) == 0 && r.CP == ""); err != nil {
+				return nil, fmt.Errorf("%w: line %d: %v", ErrMalformed, lineNo, err)
+			}
+			continue
+		}
+		if via.n > 0 && via.n < viaLines {
+			return nil, fmt.Errorf("%w: line %d: the gateway lines must be gateway, protocol, device, frame in a row", ErrMalformed, lineNo)
+		}
 		switch string(key) {
 		case "meter":
 			if seen&fMeter != 0 {
@@ -269,6 +312,16 @@ func Parse(text []byte) (*Reading, error) {
 	if len(r.Values) == 0 {
 		return nil, fmt.Errorf("%w: no channel values", ErrMalformed)
 	}
+	if via.n > 0 {
+		if via.n < viaLines {
+			return nil, fmt.Errorf("%w: the gateway lines must be gateway, protocol, device, frame in a row", ErrMalformed)
+		}
+		r.Via = &via.v
+		// One signed form per set of facts: a gateway signs what Text writes.
+		if r.Text() != string(text) {
+			return nil, fmt.Errorf("%w: a gateway-signed reading must be in canonical form", ErrMalformed)
+		}
+	}
 	return r, nil
 }
 
@@ -343,12 +396,13 @@ func validID[T string | []byte](id T) error {
 }
 
 // ValidChannel reports whether s is a channel name: 1–32 characters of
-// [a-z0-9_]. Meters, points, interlocks and commands all name channels by
+// [a-z0-9_], not a line key of the reading format (meter, seq, time, prev,
+// point, cp, gateway, protocol, device, frame). Meters, points, interlocks and commands all name channels by
 // this rule.
 func ValidChannel(s string) bool { return validChannel(s) }
 
 func validChannel[T string | []byte](s T) bool {
-	if len(s) == 0 || len(s) > 32 {
+	if len(s) == 0 || len(s) > 32 || reservedChannel(s) {
 		return false
 	}
 	for i := 0; i < len(s); i++ {

@@ -166,6 +166,7 @@ func FuzzParse(f *testing.F) {
 	r.Prev = HashOf([]byte("x"))
 	f.Add([]byte(r.Text()))
 	f.Add([]byte(Header + "\nmeter a\n"))
+	f.Add([]byte(gatewaySample().Text()))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		r, err := Parse(data)
 		if err != nil {
@@ -184,6 +185,8 @@ func FuzzParse(f *testing.F) {
 
 func FuzzParseKeyEntry(f *testing.F) {
 	f.Add([]byte(KeyHeader + "\naction revoke\nmeter M1\ntime 2026-01-01T00:00:00Z\n"))
+	f.Add([]byte(KeyHeader + "\naction revoke\ngateway G1\ntime 2026-01-01T00:00:00Z\n"))
+	f.Add([]byte(KeyHeader + "\naction register\nmeter M1\npoint P\nsigned gateway\ngateway G1\ntime 2026-01-01T00:00:00Z\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		k, err := ParseKeyEntry(data)
 		if err != nil {

@@ -121,8 +121,8 @@ const sigPrefix = "\u2014 "
 // (a signature line of another key, a second encoding of the same
 // signature, a blank line that hides text from Parse) is refused rather
 // than stored. Readings carry no cosignatures: witnesses cosign the log's
-// checkpoints, and a gateway that signs for a legacy meter signs with the
-// meter's own key name.
+// checkpoints, and a gateway that signs for a legacy device signs alone,
+// with its own key (gateway.go).
 func CheckSigned(msg []byte, n *note.Note) error {
 	if len(n.Sigs) != 1 || len(n.UnverifiedSigs) != 0 {
 		return fmt.Errorf("%w: %d signature lines, want only the meter's own", ErrNotCanonical, len(n.Sigs)+len(n.UnverifiedSigs))

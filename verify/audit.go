@@ -38,6 +38,8 @@ const (
 	ProblemMalformed    ProblemKind = "malformed"     // an entry that does not parse
 	ProblemUnknownEntry ProblemKind = "unknown-entry" // an entry that is neither a reading, a key entry nor a command entry
 	ProblemKeyEntry     ProblemKind = "bad-key-entry" // a key entry that contradicts the key directory
+	ProblemGateway      ProblemKind = "bad-gateway"   // a gateway-signed reading of a meter that gateway does not sign for, or by an unknown or revoked gateway
+	ProblemFrame        ProblemKind = "bad-frame"     // a gateway-signed reading whose raw frame is missing from the archive or differs (CheckFrames)
 )
 
 // Problem is one audit failure. Index is the entry's log index (or, for a
@@ -78,6 +80,8 @@ type AuditOptions struct {
 	Now        time.Time     // for cosignature timestamps; zero means time.Now()
 	Progress   func(done, total uint64)
 	Checkpoint []byte // audit against this checkpoint instead of the log's latest
+	// CollectFrames lists gateway-signed readings in the report (Framed).
+	CollectFrames bool
 }
 
 // AuditReport is the outcome of Audit.
@@ -101,6 +105,34 @@ type AuditReport struct {
 	CommandEntries uint64
 	Commands       []Command
 	CommandStats   []CommandStat
+	// MeterSigned and GatewaySigned count readings by trust level;
+	// Gateways sums the gateway-signed ones per gateway that signed them.
+	MeterSigned   uint64
+	GatewaySigned uint64
+	Gateways      []GatewayStat
+	// Framed lists every gateway-signed reading with the frame it quotes,
+	// when AuditOptions.CollectFrames (for CheckFrames).
+	Framed []FramedReading
+}
+
+// GatewayStat is what the log holds of one gateway.
+type GatewayStat struct {
+	Gateway  string `json:"gateway"`
+	Readings uint64 `json:"readings"`
+	Meters   int    `json:"meters"`
+	Revoked  bool   `json:"revoked"` // at the end of the log
+}
+
+// FramedReading is a gateway-signed reading and the raw frame it quotes.
+type FramedReading struct {
+	Index    uint64       `json:"index"`
+	Meter    string       `json:"meter"`
+	Seq      uint64       `json:"seq"`
+	Hash     reading.Hash `json:"-"`
+	Gateway  string       `json:"gateway"`
+	Protocol string       `json:"protocol"`
+	Device   string       `json:"device"`
+	Frame    reading.Hash `json:"-"`
 }
 
 // Failed reports the audit's verdict: any problem fails it; gaps fail it
@@ -154,10 +186,18 @@ func Audit(ctx context.Context, f Fetcher, opts AuditOptions) (*AuditReport, err
 	return a.report, nil
 }
 
-// meterKey is a meter's entry in the key directory.
+// meterKey is a meter's or a gateway's entry in the key directory. A meter
+// signed by a gateway has that gateway and no verifiers of its own.
 type meterKey struct {
 	verifiers note.Verifiers
+	gateway   string
 	revoked   bool
+}
+
+// gatewayUse counts one gateway's readings.
+type gatewayUse struct {
+	readings uint64
+	meters   map[string]bool
 }
 
 // chainRecord is what the chain check keeps of each reading (80 bytes).
@@ -194,6 +234,8 @@ type auditor struct {
 	tileJobs  chan tileJob
 	tileWG    sync.WaitGroup
 	directory map[string]*meterKey
+	gateways  map[string]*meterKey
+	gwUse     map[string]*gatewayUse
 	chains    map[string][]chainRecord
 	commands  commandState
 	sigJobs   chan []sigJob
@@ -213,6 +255,8 @@ func newAuditor(f Fetcher, cp *Checkpoint, opts AuditOptions) *auditor {
 		tilesOK:   !opts.SkipTiles,
 		pending:   map[compact.NodeID][]byte{},
 		directory: map[string]*meterKey{},
+		gateways:  map[string]*meterKey{},
+		gwUse:     map[string]*gatewayUse{},
 		chains:    map[string][]chainRecord{},
 		badIndex:  map[uint64]bool{},
 	}
@@ -365,8 +409,16 @@ func (a *auditor) entry(index uint64, e []byte, jobs []sigJob) []sigJob {
 			a.problem(Problem{Kind: ProblemRevokedMeter, Index: index, Meter: r.Meter, Seq: r.Seq, Detail: "the meter's key was revoked before this entry"})
 			return jobs
 		}
+		verifiers := k.verifiers
+		if r.Via != nil || k.gateway != "" {
+			if verifiers = a.gatewaySigner(index, r, k); verifiers == nil {
+				return jobs
+			}
+		} else {
+			a.report.MeterSigned++
+		}
 		a.chains[r.Meter] = append(a.chains[r.Meter], chainRecord{seq: r.Seq, index: index, hash: reading.HashOf(e), prev: r.Prev})
-		return append(jobs, sigJob{index: index, entry: e, verifiers: k.verifiers, meter: r.Meter, seq: r.Seq})
+		return append(jobs, sigJob{index: index, entry: e, verifiers: verifiers, meter: r.Meter, seq: r.Seq})
 	case reading.KeyHeader:
 		a.report.KeyEntries++
 		a.keyEntry(index, e)
@@ -376,6 +428,45 @@ func (a *auditor) entry(index uint64, e []byte, jobs []sigJob) []sigJob {
 		a.problem(Problem{Kind: ProblemUnknownEntry, Index: index, Detail: fmt.Sprintf("entry starts with %.40q", firstLine(e))})
 	}
 	return jobs
+}
+
+// gatewaySigner returns the verifiers of the gateway that must have signed
+// r — the one its meter k is registered with, registered and unrevoked at
+// this point of the log — and counts the reading; nil after reporting why
+// there is none.
+func (a *auditor) gatewaySigner(index uint64, r *reading.Reading, k *meterKey) note.Verifiers {
+	bad := func(detail string) note.Verifiers {
+		a.problem(Problem{Kind: ProblemGateway, Index: index, Meter: r.Meter, Seq: r.Seq, Detail: detail})
+		return nil
+	}
+	switch {
+	case r.Via == nil:
+		return bad("meter is signed by gateway " + k.gateway + ", but the reading names no gateway")
+	case k.gateway == "":
+		return bad("meter signs its own readings, but gateway " + r.Via.Gateway + " signed this one")
+	case k.gateway != r.Via.Gateway:
+		return bad("meter is signed by gateway " + k.gateway + ", not " + r.Via.Gateway)
+	}
+	g := a.gateways[r.Via.Gateway]
+	switch {
+	case g == nil:
+		return bad("no key registered for gateway " + r.Via.Gateway + " before this entry")
+	case g.revoked:
+		return bad("the key of gateway " + r.Via.Gateway + " was revoked before this entry")
+	}
+	a.report.GatewaySigned++
+	u := a.gwUse[r.Via.Gateway]
+	if u == nil {
+		u = &gatewayUse{meters: map[string]bool{}}
+		a.gwUse[r.Via.Gateway] = u
+	}
+	u.readings++
+	u.meters[r.Meter] = true
+	if a.opts.CollectFrames {
+		a.report.Framed = append(a.report.Framed, FramedReading{Index: index, Meter: r.Meter, Seq: r.Seq,
+			Gateway: r.Via.Gateway, Protocol: r.Via.Protocol, Device: r.Via.Device, Frame: r.Via.Frame})
+	}
+	return g.verifiers
 }
 
 // keyEntry applies a key entry to the directory; key entries are rare, so
@@ -391,9 +482,17 @@ func (a *auditor) keyEntry(index uint64, e []byte) {
 		a.problem(Problem{Kind: ProblemMalformed, Index: index, Detail: err.Error()})
 		return
 	}
-	cur := a.directory[k.Meter]
+	dir, id := a.directory, k.Meter
+	if k.IsGateway() {
+		dir, id = a.gateways, k.Gateway
+	}
+	cur := dir[id]
 	switch k.Action {
 	case reading.ActionRegister:
+		if k.Gateway != "" && !k.IsGateway() {
+			a.directory[k.Meter] = &meterKey{gateway: k.Gateway}
+			return
+		}
 		v, err := note.NewVerifier(k.Key)
 		if err != nil { // Validate in ParseKeyEntry already checked it
 			a.problem(Problem{Kind: ProblemKeyEntry, Index: index, Meter: k.Meter, Detail: err.Error()})
@@ -401,10 +500,10 @@ func (a *auditor) keyEntry(index uint64, e []byte) {
 		}
 		// A registration replaces the meter's key (rotation, or a new meter
 		// after revocation) from this point of the log on.
-		a.directory[k.Meter] = &meterKey{verifiers: note.VerifierList(v)}
+		dir[id] = &meterKey{verifiers: note.VerifierList(v)}
 	case reading.ActionRevoke:
 		if cur == nil || cur.revoked {
-			a.problem(Problem{Kind: ProblemKeyEntry, Index: index, Meter: k.Meter, Detail: "revocation of a meter that has no active key"})
+			a.problem(Problem{Kind: ProblemKeyEntry, Index: index, Meter: k.Meter, Detail: "revocation of " + k.Subject() + ", which has no active key"})
 			return
 		}
 		cur.revoked = true
@@ -556,6 +655,11 @@ func (a *auditor) checkChains() {
 func (a *auditor) finishReport() {
 	r := a.report
 	r.Meters = len(a.chains)
+	for id, u := range a.gwUse {
+		g := a.gateways[id]
+		r.Gateways = append(r.Gateways, GatewayStat{Gateway: id, Readings: u.readings, Meters: len(u.meters), Revoked: g != nil && g.revoked})
+	}
+	sort.Slice(r.Gateways, func(i, j int) bool { return r.Gateways[i].Gateway < r.Gateways[j].Gateway })
 	for _, k := range a.directory {
 		if k.revoked {
 			r.Revoked++

@@ -31,12 +31,19 @@ import (
 )
 
 func init() {
-	register("bench", "measure the platform: bench ingest", runBench)
+	register("bench", "measure the platform: bench ingest, bench hj212", runBench)
 }
 
 func runBench(args []string) int {
+	if len(args) > 0 && args[0] == "hj212" {
+		return runBenchHJ212(args[1:])
+	}
+	if len(args) > 0 && args[0] == hj212LoadMode {
+		return runHJ212Load(args[1:])
+	}
 	if len(args) == 0 || args[0] != "ingest" {
 		fmt.Fprintln(os.Stderr, "usage: shuixiao bench ingest [--meters N] [--duration D] [--inflight W]")
+		fmt.Fprintln(os.Stderr, "       shuixiao bench hj212 [--conns N] [--rate R] [--duration D]")
 		return 2
 	}
 	fs := flag.NewFlagSet("bench ingest", flag.ContinueOnError)
@@ -49,13 +56,26 @@ func runBench(args []string) int {
 		return 2
 	}
 	res, err := benchIngest(*meters, *duration, *inflight, *rate, *keep)
+	return printBenchResult("bench ingest", res, err)
+}
+
+// printBenchResult prints a bench's result as one JSON line, or its error; it returns the exit code.
+func printBenchResult(name string, res any, err error) int {
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "bench ingest: %v\n", err)
+		fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
 		return 1
 	}
 	out, _ := json.Marshal(res)
 	fmt.Println(string(out))
 	return 0
+}
+
+// percentile returns the p-quantile (0..1) of sorted values, 0 for none.
+func percentile(sorted []float64, p float64) float64 {
+	if len(sorted) == 0 {
+		return 0
+	}
+	return sorted[min(len(sorted)-1, int(p*float64(len(sorted))))]
 }
 
 type ingestResult struct {
@@ -302,12 +322,7 @@ func benchIngest(nMeters int, duration time.Duration, inflight int, rate float64
 		all = append(all, l...)
 	}
 	sort.Float64s(all)
-	pct := func(p float64) float64 {
-		if len(all) == 0 {
-			return 0
-		}
-		return all[min(len(all)-1, int(p*float64(len(all))))]
-	}
+	pct := func(p float64) float64 { return percentile(all, p) }
 	res := &ingestResult{Meters: nMeters, OfferedPerS: rate, DurationS: elapsed.Seconds(), Acked: acked.Load(), Failed: failed.Load(),
 		ReadingsPerS: float64(acked.Load()) / elapsed.Seconds(), P50AckMs: pct(0.50), P99AckMs: pct(0.99), MaxAckMs: pct(1),
 		VerifyPerS: vTotal, VerifyPerCore: vCore, Cores: runtime.NumCPU()}
@@ -350,13 +365,16 @@ func processCPU(pid int) time.Duration {
 }
 
 // peakRSS reads a process's peak resident set (VmHWM) in MB.
-func peakRSS(pid int) float64 {
+func peakRSS(pid int) float64 { return procStatusMB(pid, "VmHWM:") }
+
+// procStatusMB reads a field in kB of /proc/PID/status, in MB.
+func procStatusMB(pid int, field string) float64 {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return 0
 	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmHWM:" {
+	for line := range strings.SplitSeq(string(b), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == field {
 			kb, _ := strconv.ParseFloat(f[1], 64)
 			return kb / 1024
 		}

@@ -124,7 +124,9 @@ func demo(ctx context.Context, args []string, defaults demoAddrs, stdout, stderr
 	// it got.
 	simulator, err := sim.New(sim.Config{MQTT: s.broker.Addr(), API: s.URL(), TLS: simTLS, Token: s.token, DataDir: cfg.Data,
 		Enterprises: *enterprises, Rate: *rate, Speed: *speed, Seed: *seed, Log: logOut, Inflight: 4, Inject: kinds, ParkNetwork: *parkNetwork, ParkSpeed: *parkSpeed, ParkHistory: true,
-		ProcessPlants: *plants, ProcessSpeed: *plantSpeed, ReportOutput: true})
+		ProcessPlants: *plants, ProcessSpeed: *plantSpeed, ReportOutput: true,
+		// With --hj212/--szy206 the demo's legacy devices speak to the server's own gateways.
+		HJ212: s.GatewayAddr("hj212"), SZY206: s.GatewayAddr("szy206"), Gateway: cfg.Gateways.ID})
 	if err != nil {
 		s.Close(context.Background())
 		return fail("simulator: %v", err)

@@ -42,6 +42,8 @@ func serverFlags(fs *flag.FlagSet, cfg *serverConfig) {
 	fs.DurationVar(&cfg.Admission.MaxAhead, "max-ahead", ingest.DefaultPolicy.MaxAhead, "refuse a reading dated more than this ahead of the server's clock")
 	fs.DurationVar(&cfg.Quota.Deadline, "quota-deadline", quotacase.DefaultDeadline, "time an enterprise over its water quota has to bring the product under it (retrofit case deadline)")
 	fs.IntVar(&cfg.Quota.EvidenceMonths, "quota-evidence-months", quotacase.DefaultEvidenceMonths, "consecutive calendar months of metered intake per unit under the quota that close a retrofit case")
+	cfg.Gateways.declare(fs, "GW-SERVER")
+	fs.BoolVar(&cfg.Gateways.Enable, "gateway", false, "run the protocol gateway (key, frame archive, NB-IoT push endpoint) even without --hj212/--sl651/--szy206/--modbus")
 	fs.IntVar(&cfg.MQTT.MaxClients, "mqtt-max-clients", broker.DefaultMaxClients, "most MQTT devices connected at once")
 	fs.Func("mqtt-publish-rate", fmt.Sprintf("messages a second each device may publish after a burst of %d (0: no limit)", broker.DefaultPublishes.Burst),
 		func(v string) error {
@@ -112,6 +114,11 @@ func runServe(args []string) int {
 	}
 	fmt.Printf("shuixiao %s serving\n  console  %s/\n  API      %s/api/v1/\n  MQTT     %s\n  ledger   %s/ledger/checkpoint\n  log key  %s\n  admin token in %s\n",
 		version, s.URL(), s.URL(), s.MQTTAddr(), s.URL(), s.ledger.VerifierKey(), adminTokenPath(cfg))
+	for _, proto := range []string{"hj212", "sl651", "szy206"} {
+		if addr := s.GatewayAddr(proto); addr != "" {
+			fmt.Printf("  %-8s %s (gateway %s)\n", proto, addr, cfg.Gateways.ID)
+		}
+	}
 	<-ctx.Done()
 	fmt.Fprintln(os.Stderr, "shutting down…")
 	cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

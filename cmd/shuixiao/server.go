@@ -83,6 +83,9 @@ type serverConfig struct {
 	// ReportFont is the Chinese TrueType font PDF reports embed; empty
 	// searches the usual system places (report.FontCandidates).
 	ReportFont string
+	// Gateways configures the server's own protocol gateway (off unless a
+	// listener, a Modbus map or Enable is given).
+	Gateways gatewayConfig
 }
 
 // server is the whole platform in one process.
@@ -102,6 +105,7 @@ type server struct {
 	control  *controlPlane
 	leaks    *netmon.Monitor
 	quota    *efficiency.Cases
+	gateway  *serverGateway
 	token    string
 	metrics  *prometheus.Registry
 	stopBg   context.CancelFunc
@@ -188,6 +192,9 @@ func openServer(ctx context.Context, cfg serverConfig) (*server, error) {
 		return nil, err
 	}
 	n, quarantined, err := ingest.CatchUp(ctx, lg, st, logKey, s.dir, cfg.Admission, func(ctx context.Context, ke *reading.KeyEntry) error {
+		if ke.IsGateway() {
+			return s.devices.KeyApplied(ctx, ke)
+		}
 		if ke.Action == reading.ActionRevoke {
 			s.dir.Revoke(ke.Meter)
 			return nil
@@ -278,9 +285,14 @@ func openServer(ctx context.Context, cfg serverConfig) (*server, error) {
 		return nil, fmt.Errorf("start MQTT broker: %w", err)
 	}
 	s.quota = &efficiency.Cases{Store: st, Policy: cfg.Quota}
+	if cfg.Gateways.on() {
+		if err := s.openGateway(ctx, states); err != nil {
+			return nil, err
+		}
+	}
 	apiSrv := api.New(api.Options{Store: st, Ledger: lg, Ingest: s.pipeline, Devices: s.devices, Live: s.live,
 		WitnessPolicy: string(policy), Version: version, Logger: log, Plants: s.control.runner, Controls: st, Networks: s.leaks, Quota: s.quota,
-		ReportFont: cfg.ReportFont})
+		ReportFont: cfg.ReportFont, Gateways: s.apiGateways()})
 	mux := http.NewServeMux()
 	mux.Handle("/api/", apiSrv)
 	tiles := http.StripPrefix("/ledger", lg.Handler())
@@ -552,6 +564,7 @@ func (s *server) Close(ctx context.Context) {
 }
 
 func (s *server) closeParts(ctx context.Context) {
+	s.gateway.close()
 	if s.broker != nil {
 		s.broker.Close()
 	}

@@ -46,6 +46,9 @@ func runSim(args []string) int {
 	ackLog := fs.String("ack-log", "", "append \"meter seq index\" for every acknowledged reading to this file")
 	inflight := fs.Int("inflight", 1, "unacknowledged publishes per meter")
 	parkNetwork := fs.Bool("park-network", true, "also simulate the supply network of the park with the most enterprises (leak monitoring; inject pipe-leak)")
+	hj212Addr := fs.String("hj212", "", "the server's HJ 212 gateway (serve --hj212): discharge outfalls speak HJ 212-2017 and the gateway signs for them")
+	szy206Addr := fs.String("szy206", "", "the server's SZY 206 gateway (serve --szy206): every third enterprise's intake meter speaks SZY 206-2016")
+	gatewayID := fs.String("gateway-id", "GW-SERVER", "the server's gateway ID (serve --gateway-id), which signs the legacy devices' readings")
 	plants := fs.Int("plants", 0, "enterprises with a simulated cooling tower and reuse train under the server's closed-loop control")
 	plantSpeed := fs.Float64("plant-speed", 240, "the controlled plants' process runs this many times faster than real time")
 	injectAfter := fs.Duration("inject-after", 15*time.Second, "warm-up before injections")
@@ -113,7 +116,7 @@ func runSim(args []string) int {
 	s, err := sim.New(sim.Config{MQTT: *mqttAddr, API: *api, TLS: simTLS, Token: *token, DataDir: *data, StateDir: *state,
 		Enterprises: *enterprises, Rate: *rate, Duration: *duration, Speed: *speed, Seed: *seed,
 		Inject: kinds, InjectAfter: *injectAfter, AckLog: ack, Log: os.Stderr, Inflight: *inflight, StatsEvery: stats, ParkNetwork: *parkNetwork,
-		ProcessPlants: *plants, ProcessSpeed: *plantSpeed})
+		ProcessPlants: *plants, ProcessSpeed: *plantSpeed, HJ212: *hj212Addr, SZY206: *szy206Addr, Gateway: *gatewayID})
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "%v\n", err)
 		return 2

@@ -9,6 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"net/url"
 	"os"
@@ -320,7 +321,8 @@ func verifyConsistency(ctx context.Context, args []string, stdout, stderr io.Wri
 }
 
 func verifyLog(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	v := newVerifyFlags("log", "log DIR|URL --log-key KEY [--witness-policy FILE] [--strict] [--workers N] [--skip-tiles] [--checkpoint FILE] [--json] [--token T]", stderr)
+	v := newVerifyFlags("log", "log DIR|URL --log-key KEY [--witness-policy FILE] [--strict] [--workers N] [--skip-tiles] [--checkpoint FILE] [--frames DIR[,DIR…]] [--json] [--token T]", stderr)
+	framesDirs := v.fs.String("frames", "", "gateways' raw-frame archives (comma-separated directories): re-check every gateway-signed reading against the frame it quotes")
 	strict := v.fs.Bool("strict", false, "treat gaps in meters' prev chains as failures (exit 1)")
 	workers := v.fs.Int("workers", 0, "signature-checking goroutines (default: one per CPU)")
 	skipTiles := v.fs.Bool("skip-tiles", false, "do not re-derive and compare the hash tiles")
@@ -351,7 +353,7 @@ func verifyLog(ctx context.Context, args []string, stdout, stderr io.Writer) int
 			fmt.Fprintf(stderr, "审计中 auditing: %d / %d entries\n", done, total)
 		}
 	}
-	opts := verify.AuditOptions{LogKey: logKey, Policy: pol, Workers: *workers, SkipTiles: *skipTiles, Progress: progress}
+	opts := verify.AuditOptions{LogKey: logKey, Policy: pol, Workers: *workers, SkipTiles: *skipTiles, Progress: progress, CollectFrames: *framesDirs != ""}
 	if *cpFile != "" {
 		if opts.Checkpoint, err = readLimitedFile(*cpFile, verify.MaxCheckpointSize); err != nil {
 			fmt.Fprintf(stderr, "读取检查点失败 / cannot read checkpoint: %v\n", err)
@@ -366,11 +368,19 @@ func verifyLog(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		}
 		return 1
 	}
-	failed := rep.Failed(*strict)
+	var frames *verify.FrameReport
+	if *framesDirs != "" {
+		if frames, err = checkFrameArchives(rep.Framed, strings.Split(*framesDirs, ",")); err != nil {
+			fmt.Fprintf(stderr, "原始帧存档无法读取 / cannot read the frame archive: %v\n", err)
+			return 1
+		}
+	}
+	failed := rep.Failed(*strict) || (frames != nil && frames.Missing+frames.Mismatch > 0)
 	if *asJSON {
-		writeAuditJSON(stdout, pos[0], rep, *strict, failed)
+		writeAuditJSON(stdout, pos[0], rep, frames, *strict, failed)
 	} else {
 		printAudit(stdout, pos[0], rep, pol, *strict)
+		printFrames(stdout, frames)
 	}
 	if failed {
 		return 1
@@ -379,7 +389,7 @@ func verifyLog(ctx context.Context, args []string, stdout, stderr io.Writer) int
 }
 
 // writeAuditJSON prints the audit report as one JSON object.
-func writeAuditJSON(w io.Writer, location string, rep *verify.AuditReport, strict, failed bool) {
+func writeAuditJSON(w io.Writer, location string, rep *verify.AuditReport, frames *verify.FrameReport, strict, failed bool) {
 	type cosig struct {
 		Witness string    `json:"witness"`
 		Time    time.Time `json:"time"`
@@ -404,6 +414,10 @@ func writeAuditJSON(w io.Writer, location string, rep *verify.AuditReport, stric
 		Commands     uint64               `json:"command_entries"`
 		CommandStats []verify.CommandStat `json:"command_stats"`
 		CommandList  []verify.Command     `json:"commands"`
+		MeterSigned  uint64               `json:"meter_signed"`
+		GwSigned     uint64               `json:"gateway_signed"`
+		Gateways     []verify.GatewayStat `json:"gateways"`
+		Frames       *verify.FrameReport  `json:"frames,omitempty"`
 		ElapsedS     float64              `json:"elapsed_s"`
 		EntriesPerS  float64              `json:"entries_per_s"`
 		Strict       bool                 `json:"strict"`
@@ -415,6 +429,7 @@ func writeAuditJSON(w io.Writer, location string, rep *verify.AuditReport, stric
 		Meters: rep.Meters, Registered: rep.Registered, Revoked: rep.Revoked, TilesChecked: rep.TilesChecked,
 		ProblemCount: rep.ProblemCount, Problems: rep.Problems, GapCount: rep.GapCount, Gaps: rep.Gaps,
 		Commands: rep.CommandEntries, CommandStats: rep.CommandStats, CommandList: rep.Commands,
+		MeterSigned: rep.MeterSigned, GwSigned: rep.GatewaySigned, Gateways: rep.Gateways, Frames: frames,
 		ElapsedS: rep.Elapsed.Seconds(), EntriesPerS: float64(rep.Entries) / rep.Elapsed.Seconds(),
 		Strict: strict, Failed: failed,
 	}
@@ -435,6 +450,14 @@ func printAudit(w io.Writer, location string, rep *verify.AuditReport, pol *veri
 	fmt.Fprintf(w, "  条目 entries:        %d (%d readings 读数, %d key entries 密钥登记) in %.1f s, %.0f entries/s\n",
 		rep.Entries, rep.Readings, rep.KeyEntries, rep.Elapsed.Seconds(), rate)
 	fmt.Fprintf(w, "  计量器 meters:       %d with readings; key directory: %d registered 已登记, %d revoked 已吊销\n", rep.Meters, rep.Registered, rep.Revoked)
+	fmt.Fprintf(w, "  信任 trust:          %d meter-signed 表内签名, %d gateway-signed 网关代签\n", rep.MeterSigned, rep.GatewaySigned)
+	for _, g := range rep.Gateways {
+		state := ""
+		if g.Revoked {
+			state = " (now revoked 已吊销)"
+		}
+		fmt.Fprintf(w, "    网关 gateway %s: %d readings of %d meters%s\n", g.Gateway, g.Readings, g.Meters, state)
+	}
 	printCommandStats(w, rep)
 	fmt.Fprintf(w, "  瓦片 tiles:          %d re-derived and compared\n", rep.TilesChecked)
 	fmt.Fprintf(w, "  问题 problems:       %d\n", rep.ProblemCount)
@@ -468,6 +491,36 @@ func printAudit(w io.Writer, location string, rep *verify.AuditReport, pol *veri
 		fmt.Fprintln(w, "结论 verdict: 通过 PASS, with gaps listed above (readings the meters lost; --strict fails on them)")
 	default:
 		fmt.Fprintln(w, "结论 verdict: 通过 PASS")
+	}
+}
+
+// checkFrameArchives re-checks gateway-signed readings against the frame
+// archives in dirs (one per gateway, or shared).
+func checkFrameArchives(framed []verify.FramedReading, dirs []string) (*verify.FrameReport, error) {
+	var archives []fs.FS
+	for _, d := range dirs {
+		if d = strings.TrimSpace(d); d == "" {
+			continue
+		}
+		if st, err := os.Stat(d); err != nil || !st.IsDir() {
+			return nil, fmt.Errorf("%s is not a directory", d)
+		}
+		archives = append(archives, os.DirFS(d))
+	}
+	return verify.CheckFrames(framed, archives, nil, 0)
+}
+
+func printFrames(w io.Writer, fr *verify.FrameReport) {
+	if fr == nil {
+		return
+	}
+	fmt.Fprintf(w, "  原始帧 raw frames:    %d archived; %d gateway-signed readings matched, %d missing 缺失, %d mismatched 不符\n",
+		fr.Records, fr.Checked, fr.Missing, fr.Mismatch)
+	for _, p := range fr.Problems {
+		fmt.Fprintf(w, "    [%s] index %d meter %s seq %d: %s\n", p.Kind, p.Index, p.Meter, p.Seq, p.Detail)
+	}
+	if fr.Missing+fr.Mismatch > 0 {
+		fmt.Fprintln(w, "结论 verdict (frames 原始帧): 失败 FAIL")
 	}
 }
 

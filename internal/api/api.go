@@ -65,6 +65,8 @@ type Options struct {
 	// ReportFont is the Chinese TrueType font of PDF reports (package
 	// report); empty searches the usual system places.
 	ReportFont string
+	// Gateways serves the protocol gateways' registry and push endpoint.
+	Gateways Gateways
 	// WitnessPolicy is the policy text checkpoints must satisfy (empty: none).
 	WitnessPolicy string
 	Version       string
@@ -204,6 +206,14 @@ func (s *Server) routes() {
 	auth("GET /api/v1/meters/{id}", s.getMeter)
 	auth("POST /api/v1/meters", s.registerMeter)
 	auth("POST /api/v1/meters/{id}/revoke", s.revokeMeter)
+	auth("GET /api/v1/gateways", s.listGateways)
+	auth("POST /api/v1/gateways", s.registerGateway)
+	auth("POST /api/v1/gateways/{id}/revoke", s.revokeGateway)
+	auth("GET /api/v1/gateway-devices", s.listGatewayDevices)
+	auth("POST /api/v1/gateway-devices", s.putGatewayDevice)
+	auth("DELETE /api/v1/gateway-devices", s.deleteGatewayDevice)
+	auth("GET /api/v1/gateway/stats", s.gatewayStats)
+	pub("POST /api/v1/gateway/push/{protocol}", s.push)
 
 	auth("GET /api/v1/readings", s.readings)
 	auth("GET /api/v1/series", s.series)

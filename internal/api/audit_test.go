@@ -129,7 +129,9 @@ func TestAuditEveryWriteRoute(t *testing.T) {
 		t.Fatal(err)
 	}
 	var doc struct {
-		Paths map[string]map[string]any `json:"paths"`
+		Paths map[string]map[string]struct {
+			Security *[]any `json:"security"`
+		} `json:"paths"`
 	}
 	if err := json.NewDecoder(resp.Body).Decode(&doc); err != nil {
 		t.Fatal(err)
@@ -137,9 +139,13 @@ func TestAuditEveryWriteRoute(t *testing.T) {
 	resp.Body.Close()
 	want := map[string]bool{}
 	for path, ops := range doc.Paths {
-		for method := range ops {
+		for method, op := range ops {
 			m := strings.ToUpper(method)
-			if m == "GET" {
+			if m == "GET" || (op.Security != nil && len(*op.Security) == 0) {
+				// Reads, and public writes that take no API token (a
+				// device's push, authenticated by its own token, is data
+				// like an MQTT publish: its failed authentications are
+				// audited, TestGatewayEndToEnd in cmd/shuixiao).
 				continue
 			}
 			pattern := m + " " + path

@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"mime"
@@ -100,7 +101,28 @@ func (s *Server) enterpriseBalance(w http.ResponseWriter, r *http.Request, p *Pr
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, v)
+	// The trust of the data behind the figures (meter- or gateway-signed,
+	// per point and for the whole) travels beside the balance.
+	trust, err := s.enterpriseTrust(r.Context(), e.ID)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	var out map[string]json.RawMessage
+	if err := json.Unmarshal(b, &out); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if out["trust"], err = json.Marshal(trust); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, out)
 }
 
 // periodBalance is an enterprise's balance over [from, to) with the

@@ -8,6 +8,7 @@ import (
 	"io"
 	"math"
 	"net/http"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -26,6 +27,7 @@ type readingItem struct {
 	Time     time.Time          `json:"time"`
 	Received time.Time          `json:"received"`
 	Flags    []string           `json:"flags"`
+	Trust    string             `json:"trust"` // meter-signed or gateway-signed
 	Values   map[string]float64 `json:"values"`
 }
 
@@ -61,7 +63,8 @@ func (s *Server) readings(w http.ResponseWriter, r *http.Request, p *Principal) 
 		s.fail(w, r, errorf(http.StatusBadRequest, "parameter meter is required"))
 		return
 	}
-	if _, _, _, err := s.meterInScope(r.Context(), p, id); err != nil {
+	m, _, _, err := s.meterInScope(r.Context(), p, id)
+	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -117,13 +120,13 @@ func (s *Server) readings(w http.ResponseWriter, r *http.Request, p *Principal) 
 	loc := s.loc(r)
 	for _, rd := range page.Readings {
 		it := readingItem{Meter: rd.Meter, Seq: rd.Seq, Index: rd.Index, Time: rd.Time.In(loc), Received: rd.Received.In(loc),
-			Flags: nonNil(rd.Flags.Names()), Values: make(map[string]float64, len(rd.Values))}
+			Flags: nonNil(rd.Flags.Names()), Trust: m.Trust(), Values: make(map[string]float64, len(rd.Values))}
 		for _, v := range rd.Values {
 			it.Values[v.Channel] = v.Value
 		}
 		items = append(items, it)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"items": items, "next": encodeCursor(page.Next)})
+	writeJSON(w, http.StatusOK, map[string]any{"items": items, "next": encodeCursor(page.Next), "trust": m.Trust(), "gateway": m.Gateway})
 }
 
 // series answers one channel of a meter or point, aggregated.
@@ -206,8 +209,13 @@ func (s *Server) series(w http.ResponseWriter, r *http.Request, p *Principal) {
 			vs[i] = &v
 		}
 	}
+	trust, err := s.seriesTrust(r.Context(), ser)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	writeJSON(w, http.StatusOK, map[string]any{"meter": ser.Meter, "point": ser.Point, "channel": ser.Channel, "unit": ch.Unit,
-		"kind": ch.Kind, "interval": iv, "fn": fn, "t": ts, "v": vs})
+		"kind": ch.Kind, "interval": iv, "fn": fn, "t": ts, "v": vs, "trust": trust})
 }
 
 // ingestBatch takes signed readings over HTTP (gateways, telecom IoT
@@ -290,4 +298,78 @@ func (s *Server) abortStream(w http.ResponseWriter, r *http.Request, sent int64,
 	}
 	s.opts.Logger.Error("api: streamed export failed after its start; connection aborted", "path", r.URL.Path, "sent_bytes", sent, "error", err)
 	panic(http.ErrAbortHandler)
+}
+
+// TrustSummary says where the readings behind a figure were signed: Level
+// is meter-signed or gateway-signed when all the meters behind it sign
+// alike, mixed otherwise; Meters gives each meter's level and Gateways the
+// gateways that sign for them.
+type TrustSummary struct {
+	Level    string            `json:"level"`
+	Meters   map[string]string `json:"meters"`
+	Gateways []string          `json:"gateways,omitempty"`
+}
+
+// trustOf summarises the trust levels of meters.
+func trustOf(ms []meter.Meter) TrustSummary {
+	t := TrustSummary{Meters: make(map[string]string, len(ms))}
+	gws := map[string]bool{}
+	for _, m := range ms {
+		lvl := m.Trust()
+		t.Meters[m.ID] = lvl
+		switch {
+		case t.Level == "":
+			t.Level = lvl
+		case t.Level != lvl:
+			t.Level = "mixed"
+		}
+		if m.Gateway != "" && !gws[m.Gateway] {
+			gws[m.Gateway] = true
+			t.Gateways = append(t.Gateways, m.Gateway)
+		}
+	}
+	sort.Strings(t.Gateways)
+	return t
+}
+
+// seriesTrust is the trust of a series: its meter's, or that of every
+// meter registered on its point (a point's figures sum them).
+func (s *Server) seriesTrust(ctx context.Context, ser store.Series) (TrustSummary, error) {
+	if ser.Meter != "" {
+		m, err := s.opts.Store.Meter(ctx, ser.Meter)
+		if err != nil {
+			return TrustSummary{}, err
+		}
+		return trustOf([]meter.Meter{m}), nil
+	}
+	ms, err := s.opts.Store.Meters(ctx, store.Filter{Point: ser.Point})
+	if err != nil {
+		return TrustSummary{}, err
+	}
+	return trustOf(ms), nil
+}
+
+// BalanceTrust is the trust of an enterprise's balance: each point's
+// summary (the figures of volumes and the Sankey are per point) and the
+// level of the whole (mixed as soon as points differ).
+type BalanceTrust struct {
+	Level  string                  `json:"level"`
+	Points map[string]TrustSummary `json:"points"`
+}
+
+// enterpriseTrust is the trust of every metered point of an enterprise.
+func (s *Server) enterpriseTrust(ctx context.Context, enterprise string) (BalanceTrust, error) {
+	ms, err := s.opts.Store.Meters(ctx, store.Filter{Enterprise: enterprise})
+	if err != nil {
+		return BalanceTrust{}, err
+	}
+	byPoint := map[string][]meter.Meter{}
+	for _, m := range ms {
+		byPoint[m.Point] = append(byPoint[m.Point], m)
+	}
+	out := BalanceTrust{Level: trustOf(ms).Level, Points: make(map[string]TrustSummary, len(byPoint))}
+	for pt, pms := range byPoint {
+		out.Points[pt] = trustOf(pms)
+	}
+	return out, nil
 }

@@ -167,6 +167,8 @@ type meterEntity struct {
 	Model      string    `json:"model,omitempty"`
 	Key        string    `json:"key"`
 	Signed     string    `json:"signed"`
+	Gateway    string    `json:"gateway,omitempty"` // the gateway whose key signs its readings
+	Trust      string    `json:"trust"`             // meter-signed or gateway-signed
 	Revoked    bool      `json:"revoked"`
 	Registered time.Time `json:"registered"`
 	IntervalS  int64     `json:"interval_s"`
@@ -180,7 +182,7 @@ type meterEntity struct {
 
 func (s *Server) meterEntity(m meter.Meter, enterprise string) meterEntity {
 	e := meterEntity{ID: m.ID, Point: m.Point, Enterprise: enterprise, Serial: m.Serial, Model: m.Model, Key: m.Key,
-		Signed: string(m.Signed), Revoked: m.Revoked, Registered: m.Registered, IntervalS: int64(m.Interval / time.Second)}
+		Signed: string(m.Signed), Gateway: m.Gateway, Trust: m.Trust(), Revoked: m.Revoked, Registered: m.Registered, IntervalS: int64(m.Interval / time.Second)}
 	seen, ok := s.opts.Live.Seen(m.ID)
 	if ok {
 		e.LastSeq, e.LastIndex, e.LastTime, e.LastSeen = seen.Seq, seen.Index, seen.Time, seen.Received
@@ -284,6 +286,7 @@ func (s *Server) registerMeter(w http.ResponseWriter, r *http.Request, p *Princi
 		Point        string `json:"point"`
 		Key          string `json:"key"`
 		Signed       string `json:"signed"`
+		Gateway      string `json:"gateway"`
 		IntervalS    int64  `json:"interval_s"`
 		Serial       string `json:"serial"`
 		Model        string `json:"model"`
@@ -299,7 +302,7 @@ func (s *Server) registerMeter(w http.ResponseWriter, r *http.Request, p *Princi
 		return
 	}
 	reg, err := s.meters.Register(r.Context(), registry.Registration{ID: req.ID, Point: req.Point, Key: req.Key,
-		Signed: meter.SigningSite(req.Signed), Interval: time.Duration(req.IntervalS) * time.Second,
+		Signed: meter.SigningSite(req.Signed), Gateway: req.Gateway, Interval: time.Duration(req.IntervalS) * time.Second,
 		Serial: req.Serial, Model: req.Model, MQTTPassword: req.MQTTPassword})
 	if err != nil {
 		s.failRegistry(w, r, err)

@@ -19,6 +19,7 @@ import (
 	"github.com/shuixiao/shuixiao/internal/ingest"
 	"github.com/shuixiao/shuixiao/internal/store"
 	"github.com/shuixiao/shuixiao/meter"
+	"github.com/shuixiao/shuixiao/reading"
 )
 
 // MinPasswordLen is the shortest MQTT password a meter may be given.
@@ -34,6 +35,8 @@ func CheckPassword(password string) error {
 
 // Store is what the credentials need of the store.
 type Store interface {
+	Gateway(ctx context.Context, id string) (meter.Gateway, error)
+	Gateways(ctx context.Context) ([]meter.Gateway, error)
 	Meter(ctx context.Context, id string) (meter.Meter, error)
 	Meters(ctx context.Context, f store.Filter) ([]meter.Meter, error)
 	Point(ctx context.Context, id string) (meter.Point, error)
@@ -79,7 +82,42 @@ func (c *Credentials) LoadAll(ctx context.Context) error {
 			return err
 		}
 	}
+	gs, err := c.store.Gateways(ctx)
+	if err != nil {
+		return err
+	}
+	for _, g := range gs {
+		if err := c.dir.PutGateway(g); err != nil {
+			return err
+		}
+	}
 	return nil
+}
+
+// KeyApplied follows a key entry applied to the registry (a meter's or a
+// gateway's registration or revocation) into the key directory.
+func (c *Credentials) KeyApplied(ctx context.Context, ke *reading.KeyEntry) error {
+	switch {
+	case ke.IsGateway() && ke.Action == reading.ActionRevoke:
+		c.dir.RevokeGateway(ke.Gateway)
+		c.mu.Lock()
+		delete(c.cache, ke.Gateway)
+		c.mu.Unlock()
+		if c.OnRevoke != nil {
+			c.OnRevoke(ke.Gateway) // an edge box's MQTT session ends
+		}
+		return nil
+	case ke.IsGateway():
+		g, err := c.store.Gateway(ctx, ke.Gateway)
+		if err != nil {
+			return err
+		}
+		return c.dir.PutGateway(g)
+	case ke.Action == reading.ActionRevoke:
+		c.Revoked(ctx, ke.Meter)
+		return nil
+	}
+	return c.Registered(ctx, ke.Meter)
 }
 
 // Registered puts a meter, as the registry now has it, in the key directory.
@@ -109,18 +147,41 @@ func (c *Credentials) Revoked(ctx context.Context, id string) {
 
 // SetSecret stores a salted hash of a meter's MQTT password.
 func (c *Credentials) SetSecret(ctx context.Context, id, password string) error {
-	var salt [16]byte
-	if _, err := rand.Read(salt[:]); err != nil {
+	rec, err := HashSecret(id, password)
+	if err != nil {
 		return err
 	}
-	h := secretHash(salt[:], id, password)
-	if err := c.store.SetDeviceSecret(ctx, id, base64.StdEncoding.EncodeToString(salt[:])+"$"+base64.StdEncoding.EncodeToString(h[:])); err != nil {
+	if err := c.store.SetDeviceSecret(ctx, id, rec); err != nil {
 		return err
 	}
 	c.mu.Lock()
 	delete(c.cache, id)
 	c.mu.Unlock()
 	return nil
+}
+
+// HashSecret returns the record kept of a device's secret (an MQTT
+// password, a push token): "salt$hash", base64, salted SHA-256 bound to id.
+func HashSecret(id, secret string) (string, error) {
+	var salt [16]byte
+	if _, err := rand.Read(salt[:]); err != nil {
+		return "", err
+	}
+	h := secretHash(salt[:], id, secret)
+	return base64.StdEncoding.EncodeToString(salt[:]) + "$" + base64.StdEncoding.EncodeToString(h[:]), nil
+}
+
+// SecretMatches reports, in constant time, whether secret is the one a
+// HashSecret record was made of for id.
+func SecretMatches(record, id string, secret []byte) bool {
+	saltB64, hashB64, found := strings.Cut(record, "$")
+	salt, err1 := base64.StdEncoding.DecodeString(saltB64)
+	want, err2 := base64.StdEncoding.DecodeString(hashB64)
+	if !found || err1 != nil || err2 != nil {
+		return false
+	}
+	got := secretHash(salt, id, string(secret))
+	return subtle.ConstantTimeCompare(got[:], want) == 1
 }
 
 func secretHash(salt []byte, id, password string) [32]byte {
@@ -130,9 +191,11 @@ func secretHash(salt []byte, id, password string) [32]byte {
 // Authenticate checks MQTT credentials: a registered, unrevoked meter with
 // the password given at registration.
 func (c *Credentials) Authenticate(id string, password []byte) bool {
-	dev, ok := c.dir.Get(id)
-	if !ok || dev.Revoked {
-		return false
+	if dev, ok := c.dir.Get(id); !ok || dev.Revoked {
+		// An edge box logs in as its gateway, to forward the readings it signed.
+		if g, ok := c.dir.Gateway(id); !ok || g.Revoked {
+			return false
+		}
 	}
 	probe := sha256.Sum256(append([]byte(id+"\x00"), password...))
 	c.mu.Lock()
@@ -142,17 +205,7 @@ func (c *Credentials) Authenticate(id string, password []byte) bool {
 		return subtle.ConstantTimeCompare(h[:], probe[:]) == 1
 	}
 	rec, err := c.store.DeviceSecret(context.Background(), id)
-	if err != nil {
-		return false
-	}
-	saltB64, hashB64, found := strings.Cut(rec, "$")
-	salt, err1 := base64.StdEncoding.DecodeString(saltB64)
-	want, err2 := base64.StdEncoding.DecodeString(hashB64)
-	if !found || err1 != nil || err2 != nil {
-		return false
-	}
-	got := secretHash(salt, id, string(password))
-	if subtle.ConstantTimeCompare(got[:], want) != 1 {
+	if err != nil || !SecretMatches(rec, id, password) {
 		return false
 	}
 	c.mu.Lock()

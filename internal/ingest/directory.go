@@ -19,40 +19,130 @@ type Device struct {
 	// Channels of the meter's point, for the unknown-channel and
 	// plausibility checks.
 	Channels map[string]meter.Channel
-	// Key is the note verifier key readings were checked with.
-	Key      string
+	// Key is the note verifier key readings were checked with; empty for
+	// a meter whose readings Gateway signs.
+	Key string
+	// Gateway signs the meter's readings with its own key (reading.Via).
+	Gateway  string
 	verifier note.Verifiers
 }
 
-// Directory is the in-memory key directory: meter ID → key and point. It is
-// rebuilt from the store at start and updated by key entries as they commit.
+// Trust is the trust level of the meter's readings.
+func (dev *Device) Trust() string {
+	if dev.Gateway != "" {
+		return reading.TrustGateway
+	}
+	return reading.TrustMeter
+}
+
+// GatewayKey is what ingest knows of a registered gateway.
+type GatewayKey struct {
+	ID       string
+	Key      string
+	Revoked  bool
+	verifier note.Verifiers
+}
+
+// Directory is the in-memory key directory: meter ID → key and point, and
+// gateway ID → key. It is rebuilt from the store at start and updated by key
+// entries as they commit.
 type Directory struct {
-	mu      sync.RWMutex
-	devices map[string]*Device
+	mu       sync.RWMutex
+	devices  map[string]*Device
+	gateways map[string]*GatewayKey
 }
 
 // NewDirectory returns an empty directory.
-func NewDirectory() *Directory { return &Directory{devices: map[string]*Device{}} }
+func NewDirectory() *Directory {
+	return &Directory{devices: map[string]*Device{}, gateways: map[string]*GatewayKey{}}
+}
 
 // Put registers (or replaces) a meter's key. The key must be a note verifier
-// key named reading.KeyName(m.ID).
+// key named reading.KeyName(m.ID), unless m.Gateway signs for the meter.
 func (d *Directory) Put(m meter.Meter, p meter.Point, enterprise string) error {
-	v, err := newMeterVerifier(m.Key)
-	if err != nil {
-		return fmt.Errorf("meter %s: key: %w", m.ID, err)
-	}
-	if v.Name() != reading.KeyName(m.ID) {
-		return fmt.Errorf("meter %s: key is named %q, want %q", m.ID, v.Name(), reading.KeyName(m.ID))
-	}
 	chans := make(map[string]meter.Channel, len(p.Channels))
 	for _, c := range p.Channels {
 		chans[c.Name] = c
 	}
-	dev := &Device{Meter: m.ID, Point: m.Point, Enterprise: enterprise, Revoked: m.Revoked, Channels: chans, Key: m.Key, verifier: note.VerifierList(v)}
+	dev := &Device{Meter: m.ID, Point: m.Point, Enterprise: enterprise, Revoked: m.Revoked, Channels: chans, Key: m.Key, Gateway: m.Gateway}
+	if m.Gateway == "" {
+		v, err := newMeterVerifier(m.Key)
+		if err != nil {
+			return fmt.Errorf("meter %s: key: %w", m.ID, err)
+		}
+		if v.Name() != reading.KeyName(m.ID) {
+			return fmt.Errorf("meter %s: key is named %q, want %q", m.ID, v.Name(), reading.KeyName(m.ID))
+		}
+		dev.verifier = note.VerifierList(v)
+	}
 	d.mu.Lock()
 	d.devices[m.ID] = dev
 	d.mu.Unlock()
 	return nil
+}
+
+// PutGateway registers (or replaces) a gateway's key, named
+// reading.GatewayKeyName(g.ID).
+func (d *Directory) PutGateway(g meter.Gateway) error {
+	v, err := newMeterVerifier(g.Key)
+	if err != nil {
+		return fmt.Errorf("gateway %s: key: %w", g.ID, err)
+	}
+	if v.Name() != reading.GatewayKeyName(g.ID) {
+		return fmt.Errorf("gateway %s: key is named %q, want %q", g.ID, v.Name(), reading.GatewayKeyName(g.ID))
+	}
+	d.mu.Lock()
+	d.gateways[g.ID] = &GatewayKey{ID: g.ID, Key: g.Key, Revoked: g.Revoked, verifier: note.VerifierList(v)}
+	d.mu.Unlock()
+	return nil
+}
+
+// RevokeGateway marks a gateway's key revoked: the readings it signs after
+// that are refused.
+func (d *Directory) RevokeGateway(id string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if g, ok := d.gateways[id]; ok {
+		cp := *g
+		cp.Revoked = true
+		d.gateways[id] = &cp
+	}
+}
+
+// Gateway returns a gateway's entry. The returned value must not be modified.
+func (d *Directory) Gateway(id string) (*GatewayKey, bool) {
+	d.mu.RLock()
+	g, ok := d.gateways[id]
+	d.mu.RUnlock()
+	return g, ok
+}
+
+// SignerOf is the rule of who signs a meter's readings. It returns the
+// verifiers a reading rd of dev must verify with — the meter's own key for a
+// meter-signed reading, the registered key of the meter's gateway for a
+// gateway-signed one — with the gateway's entry (nil for a meter-signed
+// reading); or, when no key may sign it, the rejection reason and detail.
+func (d *Directory) SignerOf(dev *Device, rd *reading.Reading) (note.Verifiers, *GatewayKey, string, string) {
+	if rd.Via == nil {
+		if dev.Gateway != "" {
+			return nil, nil, ReasonWrongGateway, fmt.Sprintf("meter %s is signed by gateway %s; its readings must name it", dev.Meter, dev.Gateway)
+		}
+		return dev.verifier, nil, "", ""
+	}
+	if dev.Gateway != rd.Via.Gateway {
+		if dev.Gateway == "" {
+			return nil, nil, ReasonWrongGateway, fmt.Sprintf("meter %s signs its own readings; gateway %s may not", dev.Meter, rd.Via.Gateway)
+		}
+		return nil, nil, ReasonWrongGateway, fmt.Sprintf("meter %s is signed by gateway %s, not %s", dev.Meter, dev.Gateway, rd.Via.Gateway)
+	}
+	g, ok := d.Gateway(rd.Via.Gateway)
+	if !ok {
+		return nil, nil, ReasonUnknownMeter, "no key registered for gateway " + rd.Via.Gateway
+	}
+	if g.Revoked {
+		return nil, nil, ReasonRevokedKey, "the key of gateway " + rd.Via.Gateway + " was revoked"
+	}
+	return g.verifier, g, "", ""
 }
 
 // Revoke marks a meter's key revoked; later readings are rejected.

@@ -15,9 +15,12 @@ import (
 // ledger's entries again. extra carries registry fields the ledger entry does
 // not (serial, model, reporting interval); it is zero during catch-up.
 func ApplyKeyEntry(ctx context.Context, reg store.Registry, ke *reading.KeyEntry, extra meter.Meter) error {
+	if ke.IsGateway() {
+		return applyGatewayEntry(ctx, reg, ke)
+	}
 	switch ke.Action {
 	case reading.ActionRegister:
-		m := meter.Meter{ID: ke.Meter, Point: ke.Point, Key: ke.Key, Signed: meter.SigningSite(ke.Signed),
+		m := meter.Meter{ID: ke.Meter, Point: ke.Point, Key: ke.Key, Signed: meter.SigningSite(ke.Signed), Gateway: ke.Gateway,
 			Registered: ke.Time, Serial: extra.Serial, Model: extra.Model, Interval: extra.Interval}
 		err := reg.CreateMeter(ctx, m)
 		if !errors.Is(err, store.ErrExists) {
@@ -27,7 +30,7 @@ func ApplyKeyEntry(ctx context.Context, reg store.Registry, ke *reading.KeyEntry
 		if err != nil {
 			return err
 		}
-		if old.Key == m.Key && old.Point == m.Point && !old.Revoked {
+		if old.Key == m.Key && old.Gateway == m.Gateway && old.Point == m.Point && !old.Revoked {
 			return nil // applied before
 		}
 		// A new key for a known meter ID: the later entry wins.
@@ -46,4 +49,35 @@ func ApplyKeyEntry(ctx context.Context, reg store.Registry, ke *reading.KeyEntry
 		return reg.RevokeMeter(ctx, ke.Meter)
 	}
 	return fmt.Errorf("key entry for %s: unknown action %q", ke.Meter, ke.Action)
+}
+
+// applyGatewayEntry makes a gateway key entry's effect in the registry,
+// idempotently like ApplyKeyEntry.
+func applyGatewayEntry(ctx context.Context, reg store.Registry, ke *reading.KeyEntry) error {
+	switch ke.Action {
+	case reading.ActionRegister:
+		g := meter.Gateway{ID: ke.Gateway, Key: ke.Key, Enterprise: ke.Enterprise, Registered: ke.Time}
+		err := reg.CreateGateway(ctx, g)
+		if !errors.Is(err, store.ErrExists) {
+			return err
+		}
+		old, err := reg.Gateway(ctx, ke.Gateway)
+		if err != nil {
+			return err
+		}
+		if old.Key == g.Key && !old.Revoked {
+			return nil
+		}
+		return reg.UpdateGateway(ctx, g)
+	case reading.ActionRevoke:
+		old, err := reg.Gateway(ctx, ke.Gateway)
+		if err != nil {
+			return fmt.Errorf("revoke gateway %s: %w", ke.Gateway, err)
+		}
+		if old.Revoked {
+			return nil
+		}
+		return reg.RevokeGateway(ctx, ke.Gateway)
+	}
+	return fmt.Errorf("key entry for gateway %s: unknown action %q", ke.Gateway, ke.Action)
 }

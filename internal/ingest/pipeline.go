@@ -28,6 +28,7 @@ const (
 	ReasonRevokedKey     = "revoked-key"
 	ReasonBadSignature   = "bad-signature"
 	ReasonWrongDevice    = "wrong-device"    // reading of meter A on meter B's connection
+	ReasonWrongGateway   = "wrong-gateway"   // gateway-signed reading of a meter its gateway does not sign for, or the reverse
 	ReasonPointMismatch  = "point-mismatch"  // reading names another metering point
 	ReasonUnknownChannel = "unknown-channel" // channel not declared on the point
 	ReasonReplay         = "replay"          // seq not above the last admitted, and not an exact resubmission
@@ -149,6 +150,7 @@ type item struct {
 	rd       *reading.Reading
 	hash     reading.Hash
 	dev      *Device
+	gw       *GatewayKey // the gateway key a gateway-signed reading was checked with
 	flags    store.Flags
 	received time.Time
 	source   string
@@ -358,7 +360,9 @@ func (p *Pipeline) parse(it *item, device string) *rejection.Rejection {
 		return &rejection.Rejection{Meter: device, Reason: ReasonMalformed, Detail: err.Error()}
 	}
 	it.rd = rd // for the seq in the answer, even if refused below
-	if device != "" && rd.Meter != device {
+	// The sender is the meter itself, or the gateway that signed the
+	// reading forwarding it (an edge box; the signature check follows).
+	if device != "" && rd.Meter != device && (rd.Via == nil || rd.Via.Gateway != device) {
 		return &rejection.Rejection{Meter: device, Reason: ReasonWrongDevice, Detail: fmt.Sprintf("reading of meter %s sent by %s", rd.Meter, device)}
 	}
 	return nil
@@ -375,10 +379,15 @@ func (p *Pipeline) check(it *item) *rejection.Rejection {
 	if dev.Revoked {
 		return &rejection.Rejection{Meter: rd.Meter, Reason: ReasonRevokedKey, Detail: "the key of meter " + rd.Meter + " was revoked"}
 	}
-	n, err := note.Open(it.raw, dev.verifier)
+	verifiers, gw, reason, detail := p.opts.Directory.SignerOf(dev, rd)
+	if reason != "" {
+		return &rejection.Rejection{Meter: rd.Meter, Reason: reason, Detail: fmt.Sprintf("seq %d: %s", rd.Seq, detail)}
+	}
+	n, err := note.Open(it.raw, verifiers)
 	if err != nil {
 		return &rejection.Rejection{Meter: rd.Meter, Reason: ReasonBadSignature, Detail: fmt.Sprintf("seq %d: %v", rd.Seq, err)}
 	}
+	it.gw = gw
 	// The ledger keeps these bytes and the chain hashes them: they must be
 	// exactly what the meter signed, with nothing another party added.
 	if err := reading.CheckSigned(it.raw, n); err != nil {
@@ -491,18 +500,57 @@ func (k *keyChange) recheck(it *item) *rejection.Rejection {
 	rej := func(reason, detail string) *rejection.Rejection {
 		return &rejection.Rejection{Time: it.received, Meter: rd.Meter, Reason: reason, Source: it.source, Detail: detail}
 	}
+	if k.ke.IsGateway() {
+		// The gateway that signed it changed its key after the check.
+		switch {
+		case k.ke.Action == reading.ActionRevoke:
+			return rej(ReasonRevokedKey, "the key of gateway "+k.ke.Gateway+" was revoked")
+		case it.gw != nil && k.ke.Key == it.gw.Key:
+			return nil
+		case k.verifier == nil:
+			return rej(ReasonBadSignature, fmt.Sprintf("seq %d: the registered gateway key does not parse", rd.Seq))
+		}
+		if _, err := note.Open(it.raw, note.VerifierList(k.verifier)); err != nil {
+			return rej(ReasonBadSignature, fmt.Sprintf("seq %d: not signed with the gateway key registered before it: %v", rd.Seq, err))
+		}
+		return nil
+	}
 	switch {
 	case k.ke.Action == reading.ActionRevoke:
 		return rej(ReasonRevokedKey, "the key of meter "+rd.Meter+" was revoked")
-	case k.ke.Key == it.dev.Key && k.ke.Point == it.dev.Point:
+	case k.ke.Key == it.dev.Key && k.ke.Gateway == it.dev.Gateway && k.ke.Point == it.dev.Point:
 		return nil // checked against the same registration
-	case k.verifier == nil:
-		return rej(ReasonBadSignature, fmt.Sprintf("seq %d: the registered key does not parse", rd.Seq))
 	case rd.Point != k.ke.Point:
 		return rej(ReasonPointMismatch, fmt.Sprintf("reading names point %s, meter is registered on %s", rd.Point, k.ke.Point))
+	case k.ke.Gateway != "" || rd.Via != nil:
+		// Now signed by a gateway, or was: the reading must name the
+		// gateway the meter has now (the gateway's own key is held to its
+		// entries separately).
+		if rd.Via == nil || rd.Via.Gateway != k.ke.Gateway {
+			return rej(ReasonWrongGateway, fmt.Sprintf("seq %d: meter %s is now signed by gateway %q", rd.Seq, rd.Meter, k.ke.Gateway))
+		}
+		return nil
+	case k.verifier == nil:
+		return rej(ReasonBadSignature, fmt.Sprintf("seq %d: the registered key does not parse", rd.Seq))
 	}
 	if _, err := note.Open(it.raw, note.VerifierList(k.verifier)); err != nil {
 		return rej(ReasonBadSignature, fmt.Sprintf("seq %d: not signed with the key registered before it: %v", rd.Seq, err))
+	}
+	return nil
+}
+
+// recheckKeys holds a reading to the latest key entries of its meter and,
+// if gateway-signed, of its gateway (see keyChange).
+func (p *Pipeline) recheckKeys(it *item) *rejection.Rejection {
+	if k := p.keys[reading.KeyName(it.rd.Meter)]; k != nil {
+		if rej := k.recheck(it); rej != nil {
+			return rej
+		}
+	}
+	if it.rd.Via != nil {
+		if k := p.keys[reading.GatewayKeyName(it.rd.Via.Gateway)]; k != nil {
+			return k.recheck(it)
+		}
 	}
 	return nil
 }
@@ -530,12 +578,10 @@ func (p *Pipeline) admitBatch(ctx context.Context, items []*item) *pending {
 			appended = append(appended, it)
 			continue
 		}
-		if k := p.keys[it.rd.Meter]; k != nil {
-			if rej := k.recheck(it); rej != nil {
-				it.result = Result{Reject: rej}
-				b.Rejections = append(b.Rejections, *rej)
-				continue
-			}
+		if rej := p.recheckKeys(it); rej != nil {
+			it.result = Result{Reject: rej}
+			b.Rejections = append(b.Rejections, *rej)
+			continue
 		}
 		st := state(it.rd.Meter)
 		d := Admit(st, it.rd, it.hash, it.received, p.opts.Policy)
@@ -610,7 +656,7 @@ func (p *Pipeline) admitBatch(ctx context.Context, items []*item) *pending {
 					if ke.Action == reading.ActionRegister {
 						k.verifier, _ = newMeterVerifier(ke.Key)
 					}
-					p.keys[ke.Meter] = k
+					p.keys[ke.Subject()] = k
 				}
 				continue
 			}

@@ -114,7 +114,7 @@ func CatchUp(ctx context.Context, l LedgerReader, st CatchUpStore, logKey note.V
 				if !permanent(err) {
 					return fmt.Errorf("apply key entry %d: %w", i, err)
 				}
-				setAside(i, ke.Meter, 0, ReasonStoreRefused, "apply key entry: "+err.Error())
+				setAside(i, ke.Meter, 0, ReasonStoreRefused, "apply key entry for "+ke.Subject()+": "+err.Error())
 				return nil
 			}
 			if onKey != nil {
@@ -134,7 +134,12 @@ func CatchUp(ctx context.Context, l LedgerReader, st CatchUpStore, logKey note.V
 				setAside(i, rd.Meter, rd.Seq, ReasonUnknownMeter, "no key registered for meter "+rd.Meter)
 				return nil
 			}
-			if _, err := note.Open(entry, dev.verifier); err != nil {
+			verifiers, _, reason, detail := dir.SignerOf(dev, rd)
+			if reason != "" {
+				setAside(i, rd.Meter, rd.Seq, reason, detail)
+				return nil
+			}
+			if _, err := note.Open(entry, verifiers); err != nil {
 				setAside(i, rd.Meter, rd.Seq, ReasonBadSignature, err.Error())
 				return nil
 			}

@@ -49,6 +49,8 @@ type Devices interface {
 	Revoked(ctx context.Context, meterID string)
 	// SetSecret stores the hash of a meter's MQTT password.
 	SetSecret(ctx context.Context, meterID string, password string) error
+	// KeyApplied is called after a gateway's key entry is applied.
+	KeyApplied(ctx context.Context, ke *reading.KeyEntry) error
 }
 
 // Meters registers and revokes meters through the ledger.
@@ -64,8 +66,12 @@ type Meters struct {
 type Registration struct {
 	ID     string
 	Point  string
-	Key    string // note verifier key named reading.KeyName(ID)
+	Key    string // note verifier key named reading.KeyName(ID); empty when Gateway signs
 	Signed meter.SigningSite
+	// Gateway, if set, is the registered gateway whose key signs the
+	// meter's readings (a legacy device's virtual meter); then Signed is
+	// gateway and Key empty.
+	Gateway string
 	// Interval is the nominal reporting interval (0 to 31 days).
 	Interval      time.Duration
 	Serial, Model string
@@ -121,11 +127,31 @@ func (ms *Meters) Register(ctx context.Context, req Registration) (Registered, e
 	} else if err != nil {
 		return Registered{}, err
 	}
-	if v, err := note.NewVerifier(req.Key); err != nil || v.Name() != reading.KeyName(req.ID) {
+	if _, err := ms.Store.Gateway(ctx, req.ID); err == nil {
+		return Registered{}, conflict("%s is a gateway's ID", req.ID)
+	}
+	if req.Gateway != "" {
+		req.Signed = meter.SignedByGateway
+		if req.Key != "" {
+			return Registered{}, invalid("a meter signed by gateway %s has no key of its own", req.Gateway)
+		}
+		g, err := ms.Store.Gateway(ctx, req.Gateway)
+		if errors.Is(err, store.ErrNotFound) {
+			return Registered{}, invalid("gateway %q is not registered", req.Gateway)
+		} else if err != nil {
+			return Registered{}, err
+		}
+		if g.Revoked {
+			return Registered{}, conflict("gateway %s is revoked", req.Gateway)
+		}
+		if g.Enterprise != "" && g.Enterprise != pt.Enterprise {
+			return Registered{}, conflict("gateway %s is enterprise %s's edge box; point %s belongs to %s", g.ID, g.Enterprise, pt.ID, pt.Enterprise)
+		}
+	} else if v, err := note.NewVerifier(req.Key); err != nil || v.Name() != reading.KeyName(req.ID) {
 		return Registered{}, invalid("key must be a note verifier key named %s", reading.KeyName(req.ID))
 	}
 	if old, err := ms.Store.Meter(ctx, req.ID); err == nil {
-		if old.Key == req.Key && old.Point == req.Point && !old.Revoked {
+		if old.Key == req.Key && old.Gateway == req.Gateway && old.Point == req.Point && !old.Revoked {
 			if err := ms.setSecret(ctx, req); err != nil {
 				return Registered{}, err
 			}
@@ -136,7 +162,7 @@ func (ms *Meters) Register(ctx context.Context, req Registration) (Registered, e
 		return Registered{}, err
 	}
 	ke := &reading.KeyEntry{Action: reading.ActionRegister, Meter: req.ID, Enterprise: pt.Enterprise, Point: pt.ID,
-		Key: req.Key, Signed: string(req.Signed), Time: ms.Now()}
+		Key: req.Key, Signed: string(req.Signed), Gateway: req.Gateway, Time: ms.Now()}
 	if err := ke.Validate(); err != nil {
 		return Registered{}, invalid("%v", err)
 	}
@@ -189,6 +215,9 @@ func (ms *Meters) submit(ctx context.Context, ke *reading.KeyEntry, extra meter.
 	return ms.Ingest.SubmitEntry(ctx, ingest.Entry{Raw: signed, Key: ke, Apply: func(ctx context.Context, index uint64) error {
 		if err := ingest.ApplyKeyEntry(ctx, ms.Store, ke, extra); err != nil {
 			return err
+		}
+		if ke.IsGateway() {
+			return ms.Devices.KeyApplied(ctx, ke)
 		}
 		if ke.Action == reading.ActionRevoke {
 			ms.Devices.Revoked(ctx, ke.Meter)

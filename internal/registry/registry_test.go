@@ -39,6 +39,13 @@ func (d *devices) Revoked(_ context.Context, id string) {
 	d.revoked = append(d.revoked, id)
 }
 
+func (d *devices) KeyApplied(_ context.Context, ke *reading.KeyEntry) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.registered = append(d.registered, ke.Subject())
+	return nil
+}
+
 func (d *devices) SetSecret(_ context.Context, id, pw string) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()

@@ -129,10 +129,11 @@ func (a *API) CreatePoint(ctx context.Context, p meter.Point) error {
 type MeterRegistration struct {
 	ID           string `json:"id"`
 	Point        string `json:"point"`
-	Key          string `json:"key"`
+	Key          string `json:"key,omitempty"`
 	Signed       string `json:"signed"`
+	Gateway      string `json:"gateway,omitempty"` // the gateway that signs for a legacy device (no key)
 	IntervalS    int    `json:"interval_s"`
-	MQTTPassword string `json:"mqtt_password"`
+	MQTTPassword string `json:"mqtt_password,omitempty"`
 }
 
 // MeterInfo is a meter as GET /api/v1/meters/{id} returns it.
@@ -158,6 +159,11 @@ func (a *API) RegisterMeter(ctx context.Context, m MeterRegistration) (index int
 	}
 	status, err := a.doStatus(ctx, http.MethodPost, "/api/v1/meters", m, &out)
 	return out.Index, status == http.StatusCreated, err
+}
+
+// PutDeviceMapping creates or replaces a legacy device's mapping (admin).
+func (a *API) PutDeviceMapping(ctx context.Context, d meter.DeviceMapping) error {
+	return a.do(ctx, http.MethodPost, "/api/v1/gateway-devices", d, nil)
 }
 
 // RevokeMeter revokes a meter's key (admin).

@@ -75,7 +75,15 @@ func (s *Sim) runtime(enterpriseID string) *entRuntime {
 func (er *entRuntime) pickDevice(kind string) (int, *Device) {
 	er.mu.Lock()
 	defer er.mu.Unlock()
-	want := func(pt *Point) bool {
+	legacyKind := strings.HasPrefix(kind, "hj212-") || kind == "reconnect-storm"
+	want := func(d *Device) bool {
+		pt := d.Point
+		switch {
+		case legacyKind:
+			return d.legacy != nil && (kind == "reconnect-storm" || d.legacy.proto == "hj212")
+		case d.legacy != nil && (kind == "replace" || kind == "replay" || kind == "forged-signature" || kind == "tamper"):
+			return false // the gateway signs for it: no key of its own to replay, forge or replace
+		}
 		switch kind {
 		case "offline", "skew":
 			return pt.Level == meter.Level3
@@ -95,12 +103,15 @@ func (er *entRuntime) pickDevice(kind string) (int, *Device) {
 		}
 	}
 	for i, d := range er.devices {
-		if want(d.Point) && !d.isRetired() {
+		if want(d) && !d.isRetired() {
 			return i, d
 		}
 	}
+	if legacyKind {
+		return -1, nil
+	}
 	for i, d := range er.devices {
-		if !d.isRetired() {
+		if !d.isRetired() && d.legacy == nil {
 			return i, d
 		}
 	}
@@ -158,6 +169,26 @@ func (s *Sim) Inject(ctx context.Context, kind, enterpriseID string) (InjectionR
 		rep.Detail, rep.Seq, err = s.replay(d)
 	case "forged-signature":
 		rep.Detail, rep.Seq, err = s.forge(d)
+	case "hj212-bad-crc", "hj212-wrong-password", "hj212-split":
+		fault := strings.TrimPrefix(kind, "hj212-")
+		d.legacy.mu.Lock()
+		d.legacy.inject = fault
+		d.legacy.mu.Unlock()
+		rep.Detail = map[string]string{
+			"bad-crc":        "data logger %s sends its next frame with a wrong CRC: answered 9011 QnRtn=9, no reading",
+			"wrong-password": "data logger %s sends its next frame with a wrong PW: refused, connection closed, no reading",
+			"split":          "data logger %s sends its next frame as two split packets (PNUM=2): joined into one reading",
+		}[fault]
+		rep.Detail = fmt.Sprintf(rep.Detail, d.legacy.device)
+	case "reconnect-storm":
+		n := 0
+		for _, x := range er.devices {
+			if x.legacy != nil {
+				x.legacy.storm(20)
+				n++
+			}
+		}
+		rep.Detail = fmt.Sprintf("%d legacy devices each drop and re-dial their gateway link 20 times in a row", n)
 	case "tamper":
 		var tr TamperReport
 		tr, err = s.tamper(ctx, d.ID)

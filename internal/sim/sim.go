@@ -83,6 +83,12 @@ type Config struct {
 	// pressure, flow, level and customer meters, and the network itself,
 	// registered for leak monitoring.
 	ParkNetwork bool
+	// HJ212 and SZY206 are the server's protocol gateways (host:port):
+	// when set, enterprises' discharge outfalls speak HJ 212 and every
+	// third enterprise's intake meter SZY 206, and the gateway Gateway
+	// (default GW-SERVER, serve --gateway-id) signs for them (legacy.go).
+	HJ212, SZY206 string
+	Gateway       string
 	// ParkSpeed is the park network's own clock speed (default Speed): its
 	// instruments report once per 5 network minutes.
 	ParkSpeed float64
@@ -102,7 +108,8 @@ type Config struct {
 }
 
 // Injections are the fault injections Config.Inject accepts.
-var Injections = []string{"offline", "reset", "replace", "leak", "replay", "forged-signature", "tamper", "skew", "pipe-leak", "ro-seal"}
+var Injections = []string{"offline", "reset", "replace", "leak", "replay", "forged-signature", "tamper", "skew", "pipe-leak", "ro-seal",
+	"hj212-bad-crc", "hj212-wrong-password", "hj212-split", "reconnect-storm"}
 
 // Stats counts a run.
 type Stats struct {
@@ -122,6 +129,8 @@ type Sim struct {
 	api   *API
 	log   io.Writer
 	start time.Time
+
+	legacyWG sync.WaitGroup // legacy devices' frames in flight
 
 	mu       sync.Mutex
 	ents     []*entRuntime
@@ -157,6 +166,10 @@ type Device struct {
 	chain *Chain
 	conn  *Conn
 	rng   *rand.Rand
+	// legacy, for an HJ 212 or SZY 206 device, is its link to the
+	// server's gateway, which signs for it (legacy.go); nil for a meter
+	// that signs.
+	legacy *legacy
 
 	mu      sync.Mutex
 	bias    float64
@@ -216,6 +229,9 @@ func New(cfg Config) (*Sim, error) {
 	}
 	if cfg.Log == nil {
 		cfg.Log = os.Stderr
+	}
+	if cfg.Gateway == "" {
+		cfg.Gateway = "GW-SERVER"
 	}
 	for _, k := range cfg.Inject {
 		if !validInjection(k) {
@@ -495,13 +511,14 @@ func (s *Sim) register(ctx context.Context) error {
 	}
 	// Devices, then their keys, in parallel.
 	var all []*Device
-	for _, e := range s.prov.Enterprises {
+	for ei, e := range s.prov.Enterprises {
 		er := &entRuntime{e: e, leak: map[meter.Source]float64{}}
 		for _, pt := range e.Points {
 			d, err := s.newDevice(pt)
 			if err != nil {
 				return err
 			}
+			d.legacy = s.newLegacy(d, ei)
 			er.devices = append(er.devices, d)
 			all = append(all, d)
 		}
@@ -569,6 +586,9 @@ func (s *Sim) registerMeter(ctx context.Context, d *Device) error {
 
 // registerMeterEvery registers a meter that reports every intervalS seconds.
 func (s *Sim) registerMeterEvery(ctx context.Context, d *Device, intervalS int) error {
+	if d.legacy != nil {
+		return s.registerLegacy(ctx, d, intervalS)
+	}
 	_, vkey, err := MeterKey(s.store.Secret(), d.ID)
 	if err != nil {
 		return err
@@ -616,7 +636,7 @@ func (s *Sim) connect(d *Device) {
 	d.mu.Lock()
 	retired := d.retired
 	d.mu.Unlock()
-	if retired {
+	if retired || d.legacy != nil {
 		return
 	}
 	d.conn = Dial(ConnConfig{Broker: s.cfg.MQTT, TLS: s.cfg.TLS, Username: d.ID, Password: MQTTPassword(s.store.Secret(), d.ID),
@@ -735,6 +755,12 @@ func (s *Sim) step(er *entRuntime, now time.Time) {
 	_, samples := er.e.Sample(&s.prov.Params, s.modelTime(now), leak)
 	var b signedBatch
 	for i, d := range devices {
+		if d.legacy != nil {
+			if at, values, ok := d.sample(now, samples[i], s.prov.Params.FlowNoise); ok {
+				s.legacyStep(d, at, values)
+			}
+			continue
+		}
 		o, ok, err := d.measure(now, samples[i], s.prov.Params.FlowNoise)
 		s.keep(&b, d, o, ok, err)
 	}
@@ -798,6 +824,37 @@ var decimals = map[string]int{"total_m3": 3, "flow_m3h": 3, "pressure_mpa": 3, "
 func (d *Device) measure(now time.Time, smp Sample, noise float64) (Outgoing, bool, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	values, t, ok := d.read(now, smp, noise)
+	if !ok {
+		return Outgoing{}, false, nil
+	}
+	msg, seq, err := d.chain.Next(t, values)
+	if err != nil {
+		return Outgoing{}, false, err
+	}
+	return Outgoing{Seq: seq, Time: t, Note: msg}, true, nil
+}
+
+// sample advances the register to now and, if the device is online,
+// returns the values a legacy device sends and their time.
+func (d *Device) sample(now time.Time, smp Sample, noise float64) (time.Time, map[string]float64, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	values, t, ok := d.read(now, smp, noise)
+	if !ok {
+		return time.Time{}, nil, false
+	}
+	out := make(map[string]float64, len(values))
+	for _, v := range values {
+		out[v.Channel] = v.Value
+	}
+	return t, out, true
+}
+
+// read advances the register to now and, if the device is online, reads
+// its channels (rounded as the meter shows them) at its own clock's time.
+// d.mu is held.
+func (d *Device) read(now time.Time, smp Sample, noise float64) ([]reading.Value, time.Time, bool) {
 	if !d.lastT.IsZero() && now.After(d.lastT) {
 		h := math.Min(now.Sub(d.lastT).Hours(), 7*24)
 		q0 := d.lastQ
@@ -808,7 +865,7 @@ func (d *Device) measure(now time.Time, smp Sample, noise float64) (Outgoing, bo
 	}
 	d.lastQ, d.lastT, d.resumed = smp.Flow, now, false
 	if d.offline || d.retired {
-		return Outgoing{}, false, nil
+		return nil, time.Time{}, false
 	}
 	flow := smp.Flow * (1 + d.bias) * (1 + noise*d.rng.NormFloat64())
 	values := make([]reading.Value, 0, len(d.Point.Spec.Channels))
@@ -826,14 +883,11 @@ func (d *Device) measure(now time.Time, smp Sample, noise float64) (Outgoing, bo
 		if !ok {
 			dec = 3
 		}
-		values = append(values, reading.Value{Channel: ch, Value: v, Text: strconv.FormatFloat(v, 'f', dec, 64)})
+		text := strconv.FormatFloat(v, 'f', dec, 64)
+		v, _ = strconv.ParseFloat(text, 64)
+		values = append(values, reading.Value{Channel: ch, Value: v, Text: text})
 	}
-	t := now.Add(d.skew)
-	msg, seq, err := d.chain.Next(t, values)
-	if err != nil {
-		return Outgoing{}, false, err
-	}
-	return Outgoing{Seq: seq, Time: t, Note: msg}, true, nil
+	return values, now.Add(d.skew), true
 }
 
 func (s *Sim) housekeeping(ctx context.Context) {
@@ -872,8 +926,12 @@ func (s *Sim) shutdown() {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
 	devs := s.allDevices()
+	s.legacyWG.Wait()
 	var wg sync.WaitGroup
 	for _, d := range devs {
+		if d.legacy != nil {
+			d.legacy.close()
+		}
 		if d.conn == nil {
 			continue
 		}

@@ -6,7 +6,8 @@ import "context"
 // with. The store holds whatever opaque string the caller gives it — the
 // server stores a salted hash, never the password.
 type DeviceSecrets interface {
-	// SetDeviceSecret stores (or replaces) a registered meter's credential
+	// SetDeviceSecret stores (or replaces) a registered meter's (or
+	// gateway's) credential
 	// record; ErrNotFound if the meter is not registered.
 	SetDeviceSecret(ctx context.Context, meterID, record string) error
 	// DeviceSecret returns a meter's credential record; ErrNotFound if none.

@@ -56,6 +56,7 @@ var (
 // Store is everything the server needs from persistent storage.
 type Store interface {
 	Registry
+	DeviceMappings
 	Ingester
 	SeriesReader
 	Rejections
@@ -132,6 +133,27 @@ type Registry interface {
 	Meters(ctx context.Context, f Filter) ([]meter.Meter, error)
 	// RevokeMeter marks the meter's key revoked; its stored readings stay.
 	RevokeMeter(ctx context.Context, id string) error
+
+	// CreateGateway registers a protocol gateway's key; UpdateGateway
+	// replaces it (a new key); RevokeGateway marks it revoked. Gateways
+	// lists them sorted by ID.
+	CreateGateway(ctx context.Context, g meter.Gateway) error
+	UpdateGateway(ctx context.Context, g meter.Gateway) error
+	Gateway(ctx context.Context, id string) (meter.Gateway, error)
+	Gateways(ctx context.Context) ([]meter.Gateway, error)
+	RevokeGateway(ctx context.Context, id string) error
+}
+
+// DeviceMappings keeps what legacy devices' frame fields mean
+// (meter.DeviceMapping), keyed by protocol and device.
+type DeviceMappings interface {
+	// PutDeviceMapping creates or replaces a device's mapping.
+	PutDeviceMapping(ctx context.Context, d meter.DeviceMapping) error
+	DeviceMapping(ctx context.Context, protocol, device string) (meter.DeviceMapping, error)
+	// DeviceMappings lists mappings sorted by protocol and device; a
+	// non-empty gateway selects that gateway's.
+	DeviceMappings(ctx context.Context, gateway string) ([]meter.DeviceMapping, error)
+	DeleteDeviceMapping(ctx context.Context, protocol, device string) error
 }
 
 // Ingester is what the ingest pipeline needs: an atomic, durable commit of a

@@ -66,23 +66,54 @@ func ValidPoint(p meter.Point) error {
 }
 
 // ValidMeter checks a meter's ID, its key (a note verifier named for the
-// meter), where it signs and its interval.
+// meter) or, for a meter whose readings a protocol gateway signs, that
+// gateway's ID and no key of its own, where it signs and its interval.
 func ValidMeter(m meter.Meter) error {
 	if err := reading.ValidID(m.ID); err != nil {
 		return fmt.Errorf("meter %s: %w: %v", m.ID, ErrInvalid, err)
 	}
-	v, err := note.NewVerifier(m.Key)
-	if err != nil {
-		return fmt.Errorf("meter %s: %w: key: %v", m.ID, ErrInvalid, err)
-	}
-	if v.Name() != reading.KeyName(m.ID) {
-		return fmt.Errorf("meter %s: %w: key name %q, want %q", m.ID, ErrInvalid, v.Name(), reading.KeyName(m.ID))
+	if m.Gateway != "" {
+		if err := reading.ValidID(m.Gateway); err != nil {
+			return fmt.Errorf("meter %s: %w: gateway: %v", m.ID, ErrInvalid, err)
+		}
+		if m.Key != "" || m.Signed != meter.SignedByGateway {
+			return fmt.Errorf("meter %s: %w: a meter signed by gateway %s is signed %q and has no key", m.ID, ErrInvalid, m.Gateway, meter.SignedByGateway)
+		}
+	} else {
+		v, err := note.NewVerifier(m.Key)
+		if err != nil {
+			return fmt.Errorf("meter %s: %w: key: %v", m.ID, ErrInvalid, err)
+		}
+		if v.Name() != reading.KeyName(m.ID) {
+			return fmt.Errorf("meter %s: %w: key name %q, want %q", m.ID, ErrInvalid, v.Name(), reading.KeyName(m.ID))
+		}
 	}
 	if m.Signed != meter.SignedByMeter && m.Signed != meter.SignedByGateway {
 		return fmt.Errorf("meter %s: %w: signed must be %q or %q", m.ID, ErrInvalid, meter.SignedByMeter, meter.SignedByGateway)
 	}
 	if m.Interval < 0 {
 		return fmt.Errorf("meter %s: %w: negative interval", m.ID, ErrInvalid)
+	}
+	return nil
+}
+
+// ValidGateway checks a protocol gateway's ID, its key (a note verifier
+// named for the gateway) and its enterprise, if any.
+func ValidGateway(g meter.Gateway) error {
+	if err := reading.ValidID(g.ID); err != nil {
+		return fmt.Errorf("gateway %s: %w: %v", g.ID, ErrInvalid, err)
+	}
+	v, err := note.NewVerifier(g.Key)
+	if err != nil {
+		return fmt.Errorf("gateway %s: %w: key: %v", g.ID, ErrInvalid, err)
+	}
+	if v.Name() != reading.GatewayKeyName(g.ID) {
+		return fmt.Errorf("gateway %s: %w: key name %q, want %q", g.ID, ErrInvalid, v.Name(), reading.GatewayKeyName(g.ID))
+	}
+	if g.Enterprise != "" {
+		if err := reading.ValidID(g.Enterprise); err != nil {
+			return fmt.Errorf("gateway %s: %w: enterprise: %v", g.ID, ErrInvalid, err)
+		}
 	}
 	return nil
 }

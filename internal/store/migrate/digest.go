@@ -129,6 +129,8 @@ func Digest(ctx context.Context, st Store) ([]Sum, error) {
 		return nil, err
 	}
 	kind("meters", func(d *digester) error { addAll(d, meters); return nil })
+	kind("gateways", func(d *digester) error { xs, err := st.Gateways(ctx); addAll(d, xs); return err })
+	kind("device_mappings", func(d *digester) error { xs, err := st.DeviceMappings(ctx, ""); addAll(d, xs); return err })
 	kind("device_secrets", func(d *digester) error {
 		for _, m := range meters {
 			rec, err := st.DeviceSecret(ctx, m.ID)

@@ -15,7 +15,7 @@ var importable = map[string]string{
 	"alarms": "id", "alarm_events": "id", "tokens": "", "audit": "id",
 	"networks": "", "leak_events": "", "work_orders": "id", "work_order_events": "id",
 	"control_plants": "", "control_commands": "", "control_overrides": "", "device_secrets": "",
-	"production": "id", "quota_cases": "id", "quota_case_events": "id",
+	"production": "id", "quota_cases": "id", "quota_case_events": "id", "gateways": "", "gateway_devices": "",
 }
 
 // Empty reports whether the store holds no registry records and no readings:

@@ -450,12 +450,13 @@ func (s *Store) putMeter(ctx context.Context, create bool, m meter.Meter) error 
 	check := func(tx pgx.Tx) error { return mustRef(ctx, tx, "points", "point", m.Point) }
 	var mid int32
 	err := s.put(ctx, create, "meter", "meters", m.ID, check, func(tx pgx.Tx) error {
-		return tx.QueryRow(ctx, `INSERT INTO meters(id, point, serial, model, key, signed, revoked, registered, interval_ms)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+		return tx.QueryRow(ctx, `INSERT INTO meters(id, point, serial, model, key, signed, revoked, registered, interval_ms, gateway)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
 			ON CONFLICT (id) DO UPDATE SET point = excluded.point, serial = excluded.serial, model = excluded.model, key = excluded.key,
-				signed = excluded.signed, revoked = excluded.revoked, registered = excluded.registered, interval_ms = excluded.interval_ms
+				signed = excluded.signed, revoked = excluded.revoked, registered = excluded.registered, interval_ms = excluded.interval_ms,
+				gateway = excluded.gateway
 			RETURNING mid`,
-			m.ID, m.Point, m.Serial, m.Model, m.Key, string(m.Signed), m.Revoked, ms(m.Registered), m.Interval.Milliseconds()).Scan(&mid)
+			m.ID, m.Point, m.Serial, m.Model, m.Key, string(m.Signed), m.Revoked, ms(m.Registered), m.Interval.Milliseconds(), m.Gateway).Scan(&mid)
 	})
 	if err != nil {
 		return err
@@ -496,13 +497,13 @@ func (s *Store) Meters(ctx context.Context, f store.Filter) ([]meter.Meter, erro
 }
 
 func (s *Store) metersWhere(ctx context.Context, w *where) ([]meter.Meter, error) {
-	return list(ctx, s, "meters", `SELECT m.id, m.point, m.serial, m.model, m.key, m.signed, m.revoked, m.registered, m.interval_ms
+	return list(ctx, s, "meters", `SELECT m.id, m.point, m.serial, m.model, m.key, m.signed, m.revoked, m.registered, m.interval_ms, m.gateway
 		FROM meters m JOIN points p ON p.id = m.point JOIN enterprises e ON e.id = p.enterprise`+w.String()+` ORDER BY m.id`, w.args,
 		func(r pgx.Rows) (meter.Meter, error) {
 			var m meter.Meter
 			var signed string
 			var reg, iv int64
-			err := r.Scan(&m.ID, &m.Point, &m.Serial, &m.Model, &m.Key, &signed, &m.Revoked, &reg, &iv)
+			err := r.Scan(&m.ID, &m.Point, &m.Serial, &m.Model, &m.Key, &signed, &m.Revoked, &reg, &iv, &m.Gateway)
 			m.Signed, m.Registered, m.Interval = meter.SigningSite(signed), utc(reg), time.Duration(iv)*time.Millisecond
 			return m, err
 		})

@@ -65,9 +65,28 @@ CREATE TABLE meters (
 	signed      TEXT COLLATE "C" NOT NULL,
 	revoked     BOOLEAN NOT NULL,
 	registered  BIGINT NOT NULL,
-	interval_ms BIGINT NOT NULL
+	interval_ms BIGINT NOT NULL,
+	gateway     TEXT COLLATE "C" NOT NULL DEFAULT '' -- the gateway whose key signs its readings; '' for the meter's own key
 );
 CREATE INDEX meters_point ON meters(point);
+
+-- Protocol gateways: keys that sign for legacy devices (meter.Gateway).
+CREATE TABLE gateways (
+	id         TEXT COLLATE "C" PRIMARY KEY,
+	key        TEXT NOT NULL,
+	enterprise TEXT COLLATE "C" NOT NULL,
+	revoked    BOOLEAN NOT NULL,
+	registered BIGINT NOT NULL
+);
+
+-- Legacy devices and what their frame fields mean (meter.DeviceMapping, JSON).
+CREATE TABLE gateway_devices (
+	protocol TEXT COLLATE "C" NOT NULL,
+	device   TEXT COLLATE "C" NOT NULL,
+	gateway  TEXT COLLATE "C" NOT NULL,
+	record   TEXT NOT NULL,
+	PRIMARY KEY (protocol, device)
+);
 
 CREATE TABLE channels (
 	cid  INTEGER GENERATED ALWAYS AS IDENTITY PRIMARY KEY,

@@ -26,6 +26,10 @@ func (s *Store) SetDeviceSecret(ctx context.Context, meterID, record string) err
 			return fmt.Errorf("device secrets table: %w", err)
 		}
 		ok, err := exists(ctx, tx, "meters", "id", meterID)
+		if err == nil && !ok {
+			// A gateway's edge box logs in to the broker like a meter.
+			ok, err = exists(ctx, tx, "gateways", "id", meterID)
+		}
 		if err != nil {
 			return err
 		}

@@ -10,11 +10,8 @@ import (
 	"strings"
 	"time"
 
-	"golang.org/x/mod/sumdb/note"
-
 	"github.com/shuixiao/shuixiao/internal/store"
 	"github.com/shuixiao/shuixiao/meter"
-	"github.com/shuixiao/shuixiao/reading"
 )
 
 // exists reports whether a row with the key is in the table.
@@ -65,21 +62,6 @@ func mustJSON(v any) string {
 	return string(b)
 }
 
-func validRegion(r meter.Region) error {
-	if err := meter.ValidRegionCode(r.Code); err != nil {
-		return fmt.Errorf("%w: %v", store.ErrInvalid, err)
-	}
-	if r.Name == "" {
-		return fmt.Errorf("%w: no name", store.ErrInvalid)
-	}
-	if r.Parent != "" {
-		if err := meter.ValidRegionCode(r.Parent); err != nil {
-			return fmt.Errorf("%w: parent: %v", store.ErrInvalid, err)
-		}
-	}
-	return nil
-}
-
 // CreateRegion implements store.Registry.
 func (s *Store) CreateRegion(ctx context.Context, r meter.Region) error {
 	return s.putRegion(ctx, true, r)
@@ -91,8 +73,8 @@ func (s *Store) UpdateRegion(ctx context.Context, r meter.Region) error {
 }
 
 func (s *Store) putRegion(ctx context.Context, create bool, r meter.Region) error {
-	if err := validRegion(r); err != nil {
-		return fmt.Errorf("region %s: %w", r.Code, err)
+	if err := store.ValidRegion(r); err != nil {
+		return err
 	}
 	return s.put(ctx, create, "region", "regions", r.Code, nil, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO regions(code, name, name_en, parent) VALUES (?, ?, ?, ?)`, r.Code, r.Name, r.NameEN, r.Parent)
@@ -130,18 +112,6 @@ func (s *Store) regions(ctx context.Context, where string, args ...any) ([]meter
 		out = append(out, r)
 	}
 	return out, rows.Err()
-}
-
-// regionPrefix turns a GB/T 2260 code into a LIKE pattern: a province code
-// matches its two-digit prefix, a city code its four-digit prefix.
-func regionPrefix(code string) string {
-	switch {
-	case len(code) == 6 && strings.HasSuffix(code, "0000"):
-		return code[:2] + "%"
-	case len(code) == 6 && strings.HasSuffix(code, "00"):
-		return code[:4] + "%"
-	}
-	return code
 }
 
 // where builds a WHERE clause from conditions whose value is non-empty.
@@ -183,14 +153,8 @@ func (s *Store) CreatePark(ctx context.Context, p meter.Park) error { return s.p
 func (s *Store) UpdatePark(ctx context.Context, p meter.Park) error { return s.putPark(ctx, false, p) }
 
 func (s *Store) putPark(ctx context.Context, create bool, p meter.Park) error {
-	if err := reading.ValidID(p.ID); err != nil {
-		return fmt.Errorf("park: %w: %v", store.ErrInvalid, err)
-	}
-	if p.Name == "" {
-		return fmt.Errorf("park %s: %w: no name", p.ID, store.ErrInvalid)
-	}
-	if err := meter.ValidRegionCode(p.Region); err != nil {
-		return fmt.Errorf("park %s: %w: %v", p.ID, store.ErrInvalid, err)
+	if err := store.ValidPark(p); err != nil {
+		return err
 	}
 	return s.put(ctx, create, "park", "parks", p.ID, nil, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO parks(id, name, name_en, region, industries, lat, lon) VALUES (?, ?, ?, ?, ?, ?, ?)`,
@@ -214,7 +178,7 @@ func (s *Store) Park(ctx context.Context, id string) (meter.Park, error) {
 // Parks implements store.Registry: Region and Park filter.
 func (s *Store) Parks(ctx context.Context, f store.Filter) ([]meter.Park, error) {
 	w := &where{}
-	w.add("region LIKE ?", regionPrefix(f.Region))
+	w.add("region LIKE ?", store.RegionPrefix(f.Region))
 	w.add("id = ?", f.Park)
 	if f.Enterprise != "" {
 		w.add("id = (SELECT park FROM enterprises WHERE id = ?)", f.Enterprise)
@@ -254,14 +218,8 @@ func (s *Store) UpdateEnterprise(ctx context.Context, e meter.Enterprise) error 
 }
 
 func (s *Store) putEnterprise(ctx context.Context, create bool, e meter.Enterprise) error {
-	if err := reading.ValidID(e.ID); err != nil {
-		return fmt.Errorf("enterprise: %w: %v", store.ErrInvalid, err)
-	}
-	if e.Name == "" {
-		return fmt.Errorf("enterprise %s: %w: no name", e.ID, store.ErrInvalid)
-	}
-	if err := meter.ValidRegionCode(e.Region); err != nil {
-		return fmt.Errorf("enterprise %s: %w: %v", e.ID, store.ErrInvalid, err)
+	if err := store.ValidEnterprise(e); err != nil {
+		return err
 	}
 	check := func(tx *sql.Tx) error {
 		if e.Park == "" {
@@ -295,7 +253,7 @@ func (s *Store) Enterprise(ctx context.Context, id string) (meter.Enterprise, er
 // Enterprises implements store.Registry: Region, Park and Enterprise filter.
 func (s *Store) Enterprises(ctx context.Context, f store.Filter) ([]meter.Enterprise, error) {
 	w := &where{}
-	w.add("region LIKE ?", regionPrefix(f.Region))
+	w.add("region LIKE ?", store.RegionPrefix(f.Region))
 	w.add("park = ?", f.Park)
 	w.add("id = ?", f.Enterprise)
 	return s.enterprises(ctx, w)
@@ -333,8 +291,8 @@ func (s *Store) UpdatePoint(ctx context.Context, p meter.Point) error {
 }
 
 func (s *Store) putPoint(ctx context.Context, create bool, p meter.Point) error {
-	if err := p.Validate(); err != nil {
-		return fmt.Errorf("%w: %v", store.ErrInvalid, err)
+	if err := store.ValidPoint(p); err != nil {
+		return err
 	}
 	check := func(tx *sql.Tx) error {
 		ok, err := exists(ctx, tx, "enterprises", "id", p.Enterprise)
@@ -399,7 +357,7 @@ func (s *Store) Point(ctx context.Context, id string) (meter.Point, error) {
 // Points implements store.Registry: every Filter field applies.
 func (s *Store) Points(ctx context.Context, f store.Filter) ([]meter.Point, error) {
 	w := &where{}
-	w.add("e.region LIKE ?", regionPrefix(f.Region))
+	w.add("e.region LIKE ?", store.RegionPrefix(f.Region))
 	w.add("e.park = ?", f.Park)
 	w.add("p.enterprise = ?", f.Enterprise)
 	w.add("p.id = ?", f.Point)
@@ -439,26 +397,6 @@ func (s *Store) points(ctx context.Context, w *where) ([]meter.Point, error) {
 	return out, rows.Err()
 }
 
-func validMeter(m meter.Meter) error {
-	if err := reading.ValidID(m.ID); err != nil {
-		return fmt.Errorf("%w: %v", store.ErrInvalid, err)
-	}
-	v, err := note.NewVerifier(m.Key)
-	if err != nil {
-		return fmt.Errorf("%w: key: %v", store.ErrInvalid, err)
-	}
-	if v.Name() != reading.KeyName(m.ID) {
-		return fmt.Errorf("%w: key name %q, want %q", store.ErrInvalid, v.Name(), reading.KeyName(m.ID))
-	}
-	if m.Signed != meter.SignedByMeter && m.Signed != meter.SignedByGateway {
-		return fmt.Errorf("%w: signed must be %q or %q", store.ErrInvalid, meter.SignedByMeter, meter.SignedByGateway)
-	}
-	if m.Interval < 0 {
-		return fmt.Errorf("%w: negative interval", store.ErrInvalid)
-	}
-	return nil
-}
-
 // CreateMeter implements store.Registry.
 func (s *Store) CreateMeter(ctx context.Context, m meter.Meter) error {
 	if m.Registered.IsZero() {
@@ -473,8 +411,8 @@ func (s *Store) UpdateMeter(ctx context.Context, m meter.Meter) error {
 }
 
 func (s *Store) putMeter(ctx context.Context, create bool, m meter.Meter) error {
-	if err := validMeter(m); err != nil {
-		return fmt.Errorf("meter %s: %w", m.ID, err)
+	if err := store.ValidMeter(m); err != nil {
+		return err
 	}
 	check := func(tx *sql.Tx) error {
 		ok, err := exists(ctx, tx, "points", "id", m.Point)
@@ -485,9 +423,9 @@ func (s *Store) putMeter(ctx context.Context, create bool, m meter.Meter) error 
 	}
 	var mid int64
 	err := s.put(ctx, create, "meter", "meters", m.ID, check, func(tx *sql.Tx) error {
-		args := []any{m.Point, m.Serial, m.Model, m.Key, string(m.Signed), m.Revoked, m.Registered.UnixMilli(), m.Interval.Milliseconds(), m.ID}
+		args := []any{m.Point, m.Serial, m.Model, m.Key, string(m.Signed), m.Revoked, m.Registered.UnixMilli(), m.Interval.Milliseconds(), m.Gateway, m.ID}
 		if create {
-			res, err := tx.ExecContext(ctx, `INSERT INTO meters(point, serial, model, key, signed, revoked, registered, interval_ms, id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, args...)
+			res, err := tx.ExecContext(ctx, `INSERT INTO meters(point, serial, model, key, signed, revoked, registered, interval_ms, gateway, id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, args...)
 			if err != nil {
 				return err
 			}
@@ -497,7 +435,7 @@ func (s *Store) putMeter(ctx context.Context, create bool, m meter.Meter) error 
 		if err := tx.QueryRowContext(ctx, `SELECT mid FROM meters WHERE id = ?`, m.ID).Scan(&mid); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, `UPDATE meters SET point = ?, serial = ?, model = ?, key = ?, signed = ?, revoked = ?, registered = ?, interval_ms = ? WHERE id = ?`, args...)
+		_, err := tx.ExecContext(ctx, `UPDATE meters SET point = ?, serial = ?, model = ?, key = ?, signed = ?, revoked = ?, registered = ?, interval_ms = ?, gateway = ? WHERE id = ?`, args...)
 		return err
 	})
 	if err != nil {
@@ -536,7 +474,7 @@ func (s *Store) Meter(ctx context.Context, id string) (meter.Meter, error) {
 // Meters implements store.Registry: every Filter field applies.
 func (s *Store) Meters(ctx context.Context, f store.Filter) ([]meter.Meter, error) {
 	w := &where{}
-	w.add("e.region LIKE ?", regionPrefix(f.Region))
+	w.add("e.region LIKE ?", store.RegionPrefix(f.Region))
 	w.add("e.park = ?", f.Park)
 	w.add("p.enterprise = ?", f.Enterprise)
 	w.add("m.point = ?", f.Point)
@@ -546,7 +484,7 @@ func (s *Store) Meters(ctx context.Context, f store.Filter) ([]meter.Meter, erro
 }
 
 func (s *Store) metersWhere(ctx context.Context, w *where) ([]meter.Meter, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT m.id, m.point, m.serial, m.model, m.key, m.signed, m.revoked, m.registered, m.interval_ms
+	rows, err := s.r.QueryContext(ctx, `SELECT m.id, m.point, m.serial, m.model, m.key, m.signed, m.revoked, m.registered, m.interval_ms, m.gateway
 		FROM meters m JOIN points p ON p.id = m.point JOIN enterprises e ON e.id = p.enterprise`+w.String()+` ORDER BY m.id`, w.args...)
 	if err != nil {
 		return nil, fmt.Errorf("list meters: %w", err)
@@ -557,7 +495,7 @@ func (s *Store) metersWhere(ctx context.Context, w *where) ([]meter.Meter, error
 		var m meter.Meter
 		var signed string
 		var reg, iv int64
-		if err := rows.Scan(&m.ID, &m.Point, &m.Serial, &m.Model, &m.Key, &signed, &m.Revoked, &reg, &iv); err != nil {
+		if err := rows.Scan(&m.ID, &m.Point, &m.Serial, &m.Model, &m.Key, &signed, &m.Revoked, &reg, &iv, &m.Gateway); err != nil {
 			return nil, fmt.Errorf("list meters: %w", err)
 		}
 		m.Signed = meter.SigningSite(signed)

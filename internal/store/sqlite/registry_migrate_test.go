@@ -29,7 +29,7 @@ func TestMigratePointRoles(t *testing.T) {
 	mustDo(t, s.CreatePoint(ctx, meter.Point{ID: "P1", Enterprise: "E", Name: "取水", Level: meter.Level1, Stage: meter.StageIntake,
 		Source: meter.SourceSurface, Channels: []meter.Channel{ch}}))
 	s.Close()
-	execRaw(t, path, `ALTER TABLE points DROP COLUMN roles`, `UPDATE meta SET v = 2 WHERE k = 'schema'`)
+	execRaw(t, path, `ALTER TABLE points DROP COLUMN roles`, `ALTER TABLE meters DROP COLUMN gateway`, `UPDATE meta SET v = 2 WHERE k = 'schema'`)
 
 	s, err = Open(path, Options{ManualCompaction: true})
 	if err != nil {
@@ -83,7 +83,8 @@ func TestMigrateManagement(t *testing.T) {
 	mustDo(t, s.CreatePark(ctx, meter.Park{ID: "PK", Name: "园区", Region: "430000"}))
 	mustDo(t, s.CreateEnterprise(ctx, meter.Enterprise{ID: "E", Name: "企业", Park: "PK", Region: "430000", Industry: "1713"}))
 	s.Close()
-	execRaw(t, path, `DROP TABLE production`, `DROP TABLE quota_cases`, `DROP TABLE quota_case_events`, `UPDATE meta SET v = 3 WHERE k = 'schema'`)
+	execRaw(t, path, `DROP TABLE production`, `DROP TABLE quota_cases`, `DROP TABLE quota_case_events`,
+		`ALTER TABLE meters DROP COLUMN gateway`, `DROP TABLE gateways`, `DROP TABLE gateway_devices`, `UPDATE meta SET v = 3 WHERE k = 'schema'`)
 
 	s, err = Open(path, Options{ManualCompaction: true})
 	if err != nil {
@@ -91,7 +92,7 @@ func TestMigrateManagement(t *testing.T) {
 	}
 	defer s.Close()
 	var v int64
-	if err := s.w.QueryRow(`SELECT v FROM meta WHERE k = 'schema'`).Scan(&v); err != nil || v != 4 {
+	if err := s.w.QueryRow(`SELECT v FROM meta WHERE k = 'schema'`).Scan(&v); err != nil || v != schemaVersion {
 		t.Fatalf("schema version after migration: %d %v", v, err)
 	}
 	zone := production.Zone

@@ -2,7 +2,7 @@ package sqlite
 
 // schemaVersion is stored in meta under "schema"; Open migrates older
 // versions (migrations) and refuses newer ones.
-const schemaVersion = 4
+const schemaVersion = 5
 
 // migrations[v] brings a version v store to version v+1, in the transaction
 // that records the new version.
@@ -24,6 +24,9 @@ DROP TABLE rejections_v1;
 	2: `ALTER TABLE points ADD COLUMN roles TEXT NOT NULL DEFAULT '';`,
 	// 3 → 4: production records and retrofit cases (production.go).
 	3: managementDDL,
+	// 4 → 5: the gateway that signs a meter's readings (meter.Meter.Gateway);
+	// the gateways and device-mapping tables are new and made by schema.
+	4: `ALTER TABLE meters ADD COLUMN gateway TEXT NOT NULL DEFAULT '';`,
 }
 
 // rejectionsDDL is the bounded log of recent rejections: one row per
@@ -105,9 +108,28 @@ CREATE TABLE IF NOT EXISTS meters (
 	signed      TEXT NOT NULL,
 	revoked     INTEGER NOT NULL,
 	registered  INTEGER NOT NULL,
-	interval_ms INTEGER NOT NULL
+	interval_ms INTEGER NOT NULL,
+	gateway     TEXT NOT NULL DEFAULT '' -- the gateway whose key signs its readings; '' for the meter's own key
 );
 CREATE INDEX IF NOT EXISTS meters_point ON meters(point);
+
+-- Protocol gateways: keys that sign for legacy devices (meter.Gateway).
+CREATE TABLE IF NOT EXISTS gateways (
+	id         TEXT PRIMARY KEY,
+	key        TEXT NOT NULL,
+	enterprise TEXT NOT NULL,
+	revoked    INTEGER NOT NULL,
+	registered INTEGER NOT NULL
+) WITHOUT ROWID;
+
+-- Legacy devices and what their frame fields mean (meter.DeviceMapping, JSON).
+CREATE TABLE IF NOT EXISTS gateway_devices (
+	protocol TEXT NOT NULL,
+	device   TEXT NOT NULL,
+	gateway  TEXT NOT NULL,
+	record   TEXT NOT NULL,
+	PRIMARY KEY (protocol, device)
+) WITHOUT ROWID;
 
 -- Channel names are numbered once for all meters.
 CREATE TABLE IF NOT EXISTS channels (
