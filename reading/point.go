@@ -85,7 +85,6 @@ func (e *PointEntry) Text() string {
 	return b.String()
 }
 
-
 // Validate checks the entry's syntax: identifiers, tokens, finite numbers,
 // size. Whether the fields make a valid metering point is meter's rule
 // (meter.PointOf).
