@@ -18,6 +18,7 @@ import (
 	"github.com/transparency-dev/tessera/api/layout"
 	"golang.org/x/mod/sumdb/note"
 
+	"github.com/shuixiao/shuixiao/meter"
 	"github.com/shuixiao/shuixiao/reading"
 )
 
@@ -28,16 +29,17 @@ type ProblemKind string
 
 // Problem kinds.
 const (
-	ProblemRoot         ProblemKind = "root-mismatch" // entries do not hash to the checkpoint's root
-	ProblemTile         ProblemKind = "tile-mismatch" // a served hash tile differs from the one the entries imply
-	ProblemBundle       ProblemKind = "bad-bundle"    // an entry bundle is missing, short or unparsable
-	ProblemSignature    ProblemKind = "bad-signature" // an entry's signature does not verify
-	ProblemUnknownMeter ProblemKind = "unknown-meter" // a reading from a meter with no registered key at that point of the log
-	ProblemRevokedMeter ProblemKind = "revoked-meter" // a reading from a meter whose key was revoked earlier in the log
-	ProblemDuplicate    ProblemKind = "duplicate"     // a second reading with the same (meter, seq)
-	ProblemMalformed    ProblemKind = "malformed"     // an entry that does not parse
-	ProblemUnknownEntry ProblemKind = "unknown-entry" // an entry that is neither a reading, a key entry nor a command entry
-	ProblemKeyEntry     ProblemKind = "bad-key-entry" // a key entry that contradicts the key directory
+	ProblemRoot         ProblemKind = "root-mismatch"   // entries do not hash to the checkpoint's root
+	ProblemTile         ProblemKind = "tile-mismatch"   // a served hash tile differs from the one the entries imply
+	ProblemBundle       ProblemKind = "bad-bundle"      // an entry bundle is missing, short or unparsable
+	ProblemSignature    ProblemKind = "bad-signature"   // an entry's signature does not verify
+	ProblemUnknownMeter ProblemKind = "unknown-meter"   // a reading from a meter with no registered key at that point of the log
+	ProblemRevokedMeter ProblemKind = "revoked-meter"   // a reading from a meter whose key was revoked earlier in the log
+	ProblemDuplicate    ProblemKind = "duplicate"       // a second reading with the same (meter, seq)
+	ProblemMalformed    ProblemKind = "malformed"       // an entry that does not parse
+	ProblemUnknownEntry ProblemKind = "unknown-entry"   // an entry that is neither a reading, a key entry nor a command entry
+	ProblemKeyEntry     ProblemKind = "bad-key-entry"   // a key entry that contradicts the key directory
+	ProblemPointEntry   ProblemKind = "bad-point-entry" // a point entry that does not make a valid metering point
 )
 
 // Problem is one audit failure. Index is the entry's log index (or, for a
@@ -78,6 +80,20 @@ type AuditOptions struct {
 	Now        time.Time     // for cosignature timestamps; zero means time.Now()
 	Progress   func(done, total uint64)
 	Checkpoint []byte // audit against this checkpoint instead of the log's latest
+
+	// observer, if set, sees the log-key entries and readings in log order
+	// (Balance recomputes an enterprise's balance from them).
+	observer observer
+}
+
+// observer is told, in log order, of every key entry, valid point entry and
+// reading from a registered meter, as the audit reads them. Signatures of
+// readings are checked later, by workers: a reading whose signature fails
+// is among the audit's problems (auditor.badIndex).
+type observer interface {
+	keyEntry(k *reading.KeyEntry)
+	pointEntry(p meter.Point)
+	reading(index uint64, r *reading.Reading)
 }
 
 // AuditReport is the outcome of Audit.
@@ -86,9 +102,10 @@ type AuditReport struct {
 	Entries      uint64
 	Readings     uint64
 	KeyEntries   uint64
-	Meters       int // meters with at least one reading
-	Registered   int // meters with an active key at the end of the log
-	Revoked      int // meters whose key is revoked at the end of the log
+	PointEntries uint64 // metering-point registrations (reading.PointEntry)
+	Meters       int    // meters with at least one reading
+	Registered   int    // meters with an active key at the end of the log
+	Revoked      int    // meters whose key is revoked at the end of the log
 	TilesChecked uint64
 	Problems     []Problem // sorted by index; at most MaxListed (the earliest found)
 	ProblemCount uint64
@@ -112,13 +129,24 @@ func (r *AuditReport) Failed(strict bool) bool {
 // Audit checks a whole log: it re-derives the Merkle root (and, unless
 // SkipTiles, every hash tile) from the entry bundles and compares it with
 // the signed checkpoint; replays key entries in log order to rebuild the
-// meter-key directory, checking each against the log key; checks every
+// meter-key directory, checking each against the log key; checks each
+// point entry's signature (the log key) and that it makes a valid point; checks every
 // reading's signature with the key its meter had at that point of the log;
 // and checks (meter, seq) uniqueness and each meter's prev chain in seq
 // order. It returns an error only when the audit cannot be carried out
 // (unreadable or unsigned checkpoint, unreachable log); everything it finds
 // wrong with the log is in the report.
 func Audit(ctx context.Context, f Fetcher, opts AuditOptions) (*AuditReport, error) {
+	a, err := audit(ctx, f, opts)
+	if err != nil {
+		return nil, err
+	}
+	return a.report, nil
+}
+
+// audit runs an audit and returns the auditor, whose state after the run
+// (the readings whose signatures failed) Balance needs too.
+func audit(ctx context.Context, f Fetcher, opts AuditOptions) (*auditor, error) {
 	start := time.Now()
 	if opts.LogKey == nil {
 		return nil, errors.New("audit: no log key")
@@ -151,7 +179,7 @@ func Audit(ctx context.Context, f Fetcher, opts AuditOptions) (*AuditReport, err
 		return nil, err
 	}
 	a.report.Elapsed = time.Since(start)
-	return a.report, nil
+	return a, nil
 }
 
 // meterKey is a meter's entry in the key directory.
@@ -366,12 +394,18 @@ func (a *auditor) entry(index uint64, e []byte, jobs []sigJob) []sigJob {
 			return jobs
 		}
 		a.chains[r.Meter] = append(a.chains[r.Meter], chainRecord{seq: r.Seq, index: index, hash: reading.HashOf(e), prev: r.Prev})
+		if a.opts.observer != nil {
+			a.opts.observer.reading(index, r)
+		}
 		return append(jobs, sigJob{index: index, entry: e, verifiers: k.verifiers, meter: r.Meter, seq: r.Seq})
 	case reading.KeyHeader:
 		a.report.KeyEntries++
 		a.keyEntry(index, e)
 	case reading.CommandHeader:
 		a.commandEntry(index, e)
+	case reading.PointHeader:
+		a.report.PointEntries++
+		a.pointEntry(index, e)
 	default:
 		a.problem(Problem{Kind: ProblemUnknownEntry, Index: index, Detail: fmt.Sprintf("entry starts with %.40q", firstLine(e))})
 	}
@@ -391,6 +425,9 @@ func (a *auditor) keyEntry(index uint64, e []byte) {
 		a.problem(Problem{Kind: ProblemMalformed, Index: index, Detail: err.Error()})
 		return
 	}
+	if a.opts.observer != nil {
+		a.opts.observer.keyEntry(k)
+	}
 	cur := a.directory[k.Meter]
 	switch k.Action {
 	case reading.ActionRegister:
@@ -408,6 +445,29 @@ func (a *auditor) keyEntry(index uint64, e []byte) {
 			return
 		}
 		cur.revoked = true
+	}
+}
+
+// pointEntry checks a point entry (signed by the log key, in log order):
+// its signature, its format, and that it makes a valid metering point.
+func (a *auditor) pointEntry(index uint64, e []byte) {
+	text, err := openEntry(e, a.opts.LogKey)
+	if err != nil {
+		a.problem(Problem{Kind: ProblemSignature, Index: index, Detail: "point entry: " + err.Error()})
+		return
+	}
+	pe, err := reading.ParsePointEntry(text)
+	if err != nil {
+		a.problem(Problem{Kind: ProblemMalformed, Index: index, Detail: err.Error()})
+		return
+	}
+	p, err := meter.PointOf(pe)
+	if err != nil {
+		a.problem(Problem{Kind: ProblemPointEntry, Index: index, Detail: err.Error()})
+		return
+	}
+	if a.opts.observer != nil {
+		a.opts.observer.pointEntry(p)
 	}
 }
 

@@ -34,6 +34,8 @@ const verifyUsage = `用法 usage:
   shuixiao verify log DIR|URL --log-key KEY [--witness-policy FILE] [--strict] [--workers N]
         [--skip-tiles] [--checkpoint FILE] [--json] [--token T]
   shuixiao verify fork FILE --log-key KEY
+  shuixiao verify balance DIR|URL --log-key KEY --enterprise E --from YYYY-MM-DD --to YYYY-MM-DD
+        [--served FILE | --url URL] [--token T] [--tolerance X] [--checkpoint FILE] [--json]
 
 独立验证器：只用公钥检查收据、检查点一致性和整个账本，不信任平台。
 The independent verifier checks receipts, checkpoint consistency and whole
@@ -41,8 +43,15 @@ ledgers with public keys only. KEY is a note verifier key or a file holding
 one (e.g. the ledger's log.vkey).
 
 Exit status / 退出码: 0 verified; 1 verification failed (tampering, fork,
-bad signature, missing quorum; for "log", also chain gaps with --strict);
-2 usage error.`
+bad signature, missing quorum; for "log", also chain gaps with --strict;
+for "balance", a ledger that fails its audit or a figure that differs from
+the served balance); 2 usage error.
+
+"balance" recomputes an enterprise's water balance over [from, to) from the
+ledger alone (points and meter keys from their ledger entries, volumes from
+the signed readings) and compares every figure with the platform's
+GET /api/v1/enterprises/{id}/balance. Production and value added are
+declared data, not on the ledger: they are taken from the served balance.`
 
 func runVerify(args []string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -64,6 +73,8 @@ func verifyMain(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		return verifyLog(ctx, args[1:], stdout, stderr)
 	case "fork":
 		return verifyFork(args[1:], stdout, stderr)
+	case "balance":
+		return verifyBalance(ctx, args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprintln(stdout, verifyUsage)
 		return 0
@@ -199,6 +210,11 @@ func verifyProof(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "  签名 signed by:      %s (the log key) ✓\n", r.EntrySigner)
 	case r.Command != nil:
 		printCommandEntry(stdout, r.Command)
+		fmt.Fprintf(stdout, "  签名 signed by:      %s (the log key) ✓\n", r.EntrySigner)
+	case r.Point != nil:
+		pe := r.Point
+		fmt.Fprintf(stdout, "  计量点登记 point:    %s of enterprise %s, level %d, stage %s, %d channels\n", pe.Point, pe.Enterprise, pe.Level, pe.Stage, len(pe.Channels))
+		fmt.Fprintf(stdout, "  时间 time:           %s\n", pe.Time.UTC().Format(time.RFC3339Nano))
 		fmt.Fprintf(stdout, "  签名 signed by:      %s (the log key) ✓\n", r.EntrySigner)
 	}
 	return 0
@@ -393,6 +409,7 @@ func writeAuditJSON(w io.Writer, location string, rep *verify.AuditReport, stric
 		Entries      uint64               `json:"entries"`
 		Readings     uint64               `json:"readings"`
 		KeyEntries   uint64               `json:"key_entries"`
+		PointEntries uint64               `json:"point_entries"`
 		Meters       int                  `json:"meters"`
 		Registered   int                  `json:"registered"`
 		Revoked      int                  `json:"revoked"`
@@ -411,7 +428,7 @@ func writeAuditJSON(w io.Writer, location string, rep *verify.AuditReport, stric
 	}{
 		Location: location, Origin: rep.Checkpoint.Origin, Size: rep.Checkpoint.Size,
 		Root:    base64.StdEncoding.EncodeToString(rep.Checkpoint.Root[:]),
-		Entries: rep.Entries, Readings: rep.Readings, KeyEntries: rep.KeyEntries,
+		Entries: rep.Entries, Readings: rep.Readings, KeyEntries: rep.KeyEntries, PointEntries: rep.PointEntries,
 		Meters: rep.Meters, Registered: rep.Registered, Revoked: rep.Revoked, TilesChecked: rep.TilesChecked,
 		ProblemCount: rep.ProblemCount, Problems: rep.Problems, GapCount: rep.GapCount, Gaps: rep.Gaps,
 		Commands: rep.CommandEntries, CommandStats: rep.CommandStats, CommandList: rep.Commands,
@@ -432,8 +449,8 @@ func printAudit(w io.Writer, location string, rep *verify.AuditReport, pol *veri
 	fmt.Fprintf(w, "  日志 log:            %s\n", c.Origin)
 	printCheckpoint(w, c, pol)
 	rate := float64(rep.Entries) / rep.Elapsed.Seconds()
-	fmt.Fprintf(w, "  条目 entries:        %d (%d readings 读数, %d key entries 密钥登记) in %.1f s, %.0f entries/s\n",
-		rep.Entries, rep.Readings, rep.KeyEntries, rep.Elapsed.Seconds(), rate)
+	fmt.Fprintf(w, "  条目 entries:        %d (%d readings 读数, %d key entries 密钥登记, %d point entries 计量点登记) in %.1f s, %.0f entries/s\n",
+		rep.Entries, rep.Readings, rep.KeyEntries, rep.PointEntries, rep.Elapsed.Seconds(), rate)
 	fmt.Fprintf(w, "  计量器 meters:       %d with readings; key directory: %d registered 已登记, %d revoked 已吊销\n", rep.Meters, rep.Registered, rep.Revoked)
 	printCommandStats(w, rep)
 	fmt.Fprintf(w, "  瓦片 tiles:          %d re-derived and compared\n", rep.TilesChecked)
