@@ -207,23 +207,29 @@ export interface SankeyLink {
   value: number;
 }
 
+/**
+ * Balance is GET /enterprises/{id}/balance: RESULT.json of `shuixiao balance`
+ * (figures at the top level, null when absent) with the period, coverage and
+ * the Sankey diagram (docs/api.md).
+ */
 export interface Balance {
   enterprise: string;
-  date: string;
-  indicators: {
-    intake_m3?: number | null;
-    use_m3?: number | null;
-    reuse_m3?: number | null;
-    consumption_m3?: number | null;
-    discharge_m3?: number | null;
-    unaccounted_m3?: number | null;
-    reuse_rate?: number | null;
-    balance_error?: number | null;
-    nonconv_rate?: number | null;
-    within_tolerance?: boolean;
-    /** points without data for the day */
-    missing_points?: string[] | null;
-  };
+  from: string;
+  to: string;
+  intake_m3?: number | null;
+  total_use_m3?: number | null;
+  reuse_m3?: number | null;
+  consumption_m3?: number | null;
+  discharge_m3?: number | null;
+  /** level 1 − Σ level 2: water lost or unmetered between the levels */
+  leakage_m3?: number | null;
+  leakage_rate?: number | null;
+  reuse_rate?: number | null;
+  balance_error?: number | null;
+  balance_tolerance?: number;
+  non_conventional_rate?: number | null;
+  /** points without data in the period */
+  missing_points?: string[] | null;
   sankey: { nodes: SankeyNode[]; links: SankeyLink[] };
 }
 

@@ -96,20 +96,22 @@ function treeView(nodes: PointView[]): HTMLElement {
 }
 
 function indicatorsView(b: Balance): HTMLElement {
-  const i = b.indicators ?? {};
-  const err = i.balance_error;
-  const errTone = err === null || err === undefined ? undefined : i.within_tolerance === false ? 'bad' : 'good';
-  const missing = i.missing_points ?? [];
+  // The KPI is the unaccounted share between the levels, (level 1 − Σ level 2) ÷ level 1,
+  // judged against the balance tolerance.
+  const err = b.leakage_rate;
+  const tol = b.balance_tolerance ?? 0.05;
+  const errTone = err === null || err === undefined ? undefined : Math.abs(err) > tol ? 'bad' : 'good';
+  const missing = b.missing_points ?? [];
   const kpis = h(
     'div',
     { class: 'kpis', 'data-testid': 'indicators' },
-    kpi(t('ind.intake'), fmtM3(i.intake_m3)),
-    kpi(t('ind.use'), fmtM3(i.use_m3), { hint: t('ind.use.hint') }),
-    kpi(t('ind.reuse'), fmtM3(i.reuse_m3)),
-    kpi(t('ind.consumption'), fmtM3(i.consumption_m3)),
-    kpi(t('ind.discharge'), fmtM3(i.discharge_m3)),
-    kpi(t('ind.unaccounted'), fmtM3(i.unaccounted_m3), { tone: (i.unaccounted_m3 ?? 0) > 0 ? 'warn' : undefined }),
-    kpi(t('ind.reuseRate'), fmtPct(i.reuse_rate), { hint: t('ind.reuseRate.hint') }),
+    kpi(t('ind.intake'), fmtM3(b.intake_m3)),
+    kpi(t('ind.use'), fmtM3(b.total_use_m3), { hint: t('ind.use.hint') }),
+    kpi(t('ind.reuse'), fmtM3(b.reuse_m3)),
+    kpi(t('ind.consumption'), fmtM3(b.consumption_m3)),
+    kpi(t('ind.discharge'), fmtM3(b.discharge_m3)),
+    kpi(t('ind.unaccounted'), fmtM3(b.leakage_m3), { tone: (b.leakage_m3 ?? 0) > 0 ? 'warn' : undefined }),
+    kpi(t('ind.reuseRate'), fmtPct(b.reuse_rate), { hint: t('ind.reuseRate.hint') }),
     kpi(t('ind.balanceError'), fmtPct(err, 2), { hint: t('ind.balanceError.hint'), tone: errTone }),
   );
   return h('div', null, kpis, missing.length ? h('p', { class: 'warning-text', 'data-testid': 'missing-points' }, t('ind.missing', { n: missing.length, points: missing.join('、') })) : null);
@@ -203,7 +205,7 @@ export async function enterprisePage(ctx: PageContext): Promise<void> {
 
   void appendNetworksCard(ctx.root, { enterprise: id }, t('networks.ofEnterprise'), ctx.signal);
   void appendPlantsCard(ctx.root, id, ctx.signal);
-  const balanceP = getJSON<Balance>(`/enterprises/${encodeURIComponent(id)}/balance${qs({ date })}`);
+  const balanceP = getJSON<Balance>(`/enterprises/${encodeURIComponent(id)}/balance${qs({ from: date, to: date })}`);
   const treeP = getJSON<TreeNode[]>(`/enterprises/${encodeURIComponent(id)}/tree`);
   const alarmsP = getJSON<Alarm[]>(`/alarms${qs({ state: 'active', enterprise: id })}`);
 
