@@ -23,6 +23,9 @@ type BalanceOptions struct {
 	// added (10⁴ CNY, 0 for none) and output per product.
 	ValueAdded float64
 	Production []balance.Production
+	// OutputCoverage is the share of the period each product's output
+	// records cover (nil or absent: all of it); see balance.JudgeProduct.
+	OutputCoverage map[string]float64
 }
 
 // BalanceResult is an enterprise's period balance recomputed from a ledger.
@@ -43,7 +46,8 @@ type BalanceResult struct {
 // each), its meters (key entries) and their readings; it turns the
 // readings into period volumes with the platform's own rules (package
 // consumption on hourly buckets, balance.PeriodBucket; the gap rule
-// balance.PeriodVolumes) and evaluates the balance (balance.Evaluate).
+// balance.PeriodVolumes) and evaluates the balance (balance.Evaluate, then
+// balance.JudgeProduct on each product, as the platform does).
 // Readings whose signature fails count for nothing (and fail the audit).
 // It returns an error only when the ledger cannot be read or the request is
 // malformed; a log that fails its audit is in the result's Audit.
@@ -101,6 +105,13 @@ func Balance(ctx context.Context, f Fetcher, opts BalanceOptions) (*BalanceResul
 	res.Volumes, res.Coverage = balance.PeriodVolumes(in)
 	res.Report = balance.Evaluate(res.Points, res.Volumes, balance.Options{Settings: balance.DefaultSettings(),
 		ValueAdded: opts.ValueAdded, Production: opts.Production})
+	for name, p := range res.Report.Products {
+		oc, ok := opts.OutputCoverage[name]
+		if !ok {
+			oc = 1
+		}
+		res.Report.Products[name] = balance.JudgeProduct(p, oc, res.Report.Intake, res.Coverage)
+	}
 	return res, nil
 }
 

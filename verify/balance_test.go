@@ -181,6 +181,20 @@ func TestBalanceFromTheLedger(t *testing.T) {
 	if len(differ) != 1 || differ[0] != "intake_m3" {
 		t.Fatalf("differing figures %v, want intake_m3", differ)
 	}
+	// A period balance's per-point figures: a point the server lacks is named.
+	pointRows, err := ComparePoints(res.Volumes, res.Coverage, []byte(`{"intake_m3":24,"volumes":{"PI":24,"PU":18},"point_coverage":{"PI":1,"PU":0.75,"PD":1,"PR":0}}`), 1e-6)
+	if err != nil {
+		t.Fatal(err)
+	}
+	differ = nil
+	for _, row := range pointRows {
+		if !row.Agree {
+			differ = append(differ, row.Figure)
+		}
+	}
+	if len(pointRows) != 7 || len(differ) != 1 || differ[0] != "volumes.PD" {
+		t.Fatalf("point rows %+v", pointRows)
+	}
 	d, err := ServedDeclared(served)
 	if err != nil || d.ValueAdded != 10 || len(d.Production) != 0 {
 		t.Fatalf("declared %+v, %v", d, err)
@@ -241,6 +255,13 @@ func FuzzServedBalance(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		if _, err := ServedDeclared(data); err != nil && err.Error() == "" {
 			t.Fatal("an error without a message")
+		}
+		if rows, err := ComparePoints(balance.Volumes{"PI": 12.5}, map[string]float64{"PI": 1}, data, 1e-6); err == nil {
+			for _, row := range rows {
+				if row.Agree && row.Served == "(not served)" {
+					t.Fatalf("point figure %s agrees though it was not served", row.Figure)
+				}
+			}
 		}
 		rows, err := CompareBalance(r, data, 1e-6)
 		if err != nil {

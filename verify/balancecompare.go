@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"sort"
@@ -30,6 +31,10 @@ type FigureRow struct {
 type Declared struct {
 	ValueAdded float64 // 10⁴ CNY; 0 when the served balance has none
 	Production []balance.Production
+	// OutputCoverage is the fraction of the period each product's output
+	// records cover (balance.JudgeProduct); a product not listed counts as
+	// covered.
+	OutputCoverage map[string]float64
 	// Note says where they were read from.
 	Note string
 }
@@ -66,23 +71,33 @@ func servedReport(served []byte) (map[string]any, error) {
 }
 
 // ServedDeclared reads the declared figures (value added, output per
-// product) of a served balance, so that the recomputation evaluates the
-// same period with them. Value added is the document's value_added_10k_cny
-// (or value_added); without it, it is derived from the served intake and
-// intake per 10⁴ CNY, and Note says so.
+// product and the share of the period its records cover) of a served
+// balance, so that the recomputation evaluates the same period with them.
+// Value added is the document's value_added (a number, or a period
+// balance's declared figure, counted when its records cover the whole
+// period); without one it is derived from the served intake and intake
+// per 10⁴ CNY, and Note says so.
 func ServedDeclared(served []byte) (Declared, error) {
 	doc, err := servedReport(served)
 	if err != nil {
 		return Declared{}, err
 	}
-	d := Declared{Note: "production and value added are declared data, not on the ledger: taken from the served balance"}
-	for _, k := range []string{"value_added_10k_cny", "value_added"} {
-		if v, ok := number(doc[k]); ok {
+	d := Declared{Note: "production and value added are declared data, not on the ledger: taken from the served balance",
+		OutputCoverage: map[string]float64{}}
+	va, given := doc["value_added"]
+	switch x := va.(type) {
+	case json.Number:
+		d.ValueAdded, _ = number(x)
+	case map[string]any:
+		// A period balance's declared value added counts only when its
+		// records cover the whole period.
+		v, ok1 := number(x["value"])
+		c, ok2 := number(x["coverage"])
+		if ok1 && ok2 && c >= 1 {
 			d.ValueAdded = v
-			break
 		}
 	}
-	if d.ValueAdded == 0 {
+	if !given {
 		in, ok1 := number(doc["intake_m3"])
 		per, ok2 := number(doc["intake_per_10k_cny"])
 		if ok1 && ok2 && per > 0 {
@@ -104,6 +119,11 @@ func ServedDeclared(served []byte) (Declared, error) {
 			return Declared{}, fmt.Errorf("served balance: product %s: no quantity or output_unit", name)
 		}
 		d.Production = append(d.Production, balance.Production{Product: name, Quantity: q, Unit: unit})
+		if out, ok := p["output"].(map[string]any); ok {
+			if c, ok := number(out["coverage"]); ok {
+				d.OutputCoverage[name] = c
+			}
+		}
 	}
 	return d, nil
 }
@@ -228,4 +248,45 @@ func agree(a, b any, tol float64) bool {
 		return d <= 1e-9 || d <= tol*math.Max(math.Abs(fa), math.Abs(fb))
 	}
 	return a == b
+}
+
+// ComparePoints sets the volume and coverage of each point recomputed from
+// the ledger beside those a period balance serves ("volumes",
+// "point_coverage"); it returns no rows for a document without them (the
+// RESULT.json of shuixiao balance). A point served but not recomputed, or
+// the other way round, disagrees.
+func ComparePoints(volumes balance.Volumes, coverage map[string]float64, served []byte, tol float64) ([]FigureRow, error) {
+	doc, err := servedReport(served)
+	if err != nil {
+		return nil, err
+	}
+	var rows []FigureRow
+	for _, part := range []struct {
+		key  string
+		mine map[string]float64
+	}{{"volumes", volumes}, {"point_coverage", coverage}} {
+		sv, ok := doc[part.key].(map[string]any)
+		if !ok {
+			continue
+		}
+		ids := map[string]bool{}
+		for id := range sv {
+			ids[id] = true
+		}
+		for id := range part.mine {
+			ids[id] = true
+		}
+		for _, id := range slices.Sorted(maps.Keys(ids)) {
+			row := FigureRow{Figure: part.key + "." + id, Ledger: nil, Served: "(not served)"}
+			if v, ok := part.mine[id]; ok {
+				row.Ledger = v
+			}
+			if v, ok := sv[id]; ok {
+				row.Served = scalar(v)
+			}
+			row.Agree = agree(row.Ledger, row.Served, tol)
+			rows = append(rows, row)
+		}
+	}
+	return rows, nil
 }

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/shuixiao/shuixiao/production"
 	"github.com/shuixiao/shuixiao/verify"
 )
 
@@ -20,18 +21,14 @@ import (
 const verifyBalanceUsage = "balance DIR|URL --log-key KEY --enterprise E --from YYYY-MM-DD --to YYYY-MM-DD " +
 	"[--served FILE | --url URL] [--token T] [--tolerance X] [--workers N] [--checkpoint FILE] [--json]"
 
-// chinaTime is the zone of the period's dates (Asia/Shanghai, which has
-// kept UTC+8 all year since 1991).
-var chinaTime = time.FixedZone("CST", 8*3600)
-
 // servedBalanceTimeout bounds the request for the served balance.
 const servedBalanceTimeout = 2 * time.Minute
 
 func verifyBalance(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	v := newVerifyFlags("balance", verifyBalanceUsage, stderr)
 	enterprise := v.fs.String("enterprise", "", "the enterprise's ID (required)")
-	fromS := v.fs.String("from", "", "first day of the period, YYYY-MM-DD (Asia/Shanghai) (required)")
-	toS := v.fs.String("to", "", "day after the period, YYYY-MM-DD: the period is [from, to) (required)")
+	fromS := v.fs.String("from", "", "first day of the period, YYYY-MM-DD (UTC+8) (required)")
+	toS := v.fs.String("to", "", "last day of the period, YYYY-MM-DD, included, as the balance route reads it (required)")
 	servedFile := v.fs.String("served", "", "the served balance, saved from GET /api/v1/enterprises/{id}/balance?from&to")
 	apiURL := v.fs.String("url", "", "the platform's URL to fetch the served balance from (default: the ledger URL's host)")
 	tol := v.fs.Float64("tolerance", 1e-6, "relative difference beyond which two figures disagree")
@@ -43,10 +40,9 @@ func verifyBalance(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if code != 0 {
 		return code
 	}
-	from, err1 := time.ParseInLocation(time.DateOnly, *fromS, chinaTime)
-	to, err2 := time.ParseInLocation(time.DateOnly, *toS, chinaTime)
-	if *enterprise == "" || err1 != nil || err2 != nil || !to.After(from) || !(*tol >= 0) {
-		fmt.Fprintln(stderr, "参数错误 / flag error: --enterprise, and --from < --to as YYYY-MM-DD, are required; --tolerance ≥ 0")
+	from, to, err := production.ParsePeriod(*fromS, *toS)
+	if *enterprise == "" || err != nil || !to.After(from) || !(*tol >= 0) {
+		fmt.Fprintf(stderr, "参数错误 / flag error: --enterprise, and --from ≤ --to as YYYY-MM-DD, are required; --tolerance ≥ 0 (%v)\n", err)
 		v.fs.Usage()
 		return 2
 	}
@@ -86,7 +82,8 @@ func verifyBalance(ctx context.Context, args []string, stdout, stderr io.Writer)
 		return 2
 	}
 	opts := verify.BalanceOptions{Audit: verify.AuditOptions{LogKey: logKey, Policy: pol, Workers: *workers},
-		Enterprise: *enterprise, From: from, To: to, ValueAdded: declared.ValueAdded, Production: declared.Production}
+		Enterprise: *enterprise, From: from, To: to, ValueAdded: declared.ValueAdded, Production: declared.Production,
+		OutputCoverage: declared.OutputCoverage}
 	if *cpFile != "" {
 		if opts.Audit.Checkpoint, err = readLimitedFile(*cpFile, verify.MaxCheckpointSize); err != nil {
 			fmt.Fprintf(stderr, "读取检查点失败 / cannot read checkpoint: %v\n", err)
@@ -100,6 +97,11 @@ func verifyBalance(ctx context.Context, args []string, stdout, stderr io.Writer)
 		return 1
 	}
 	rows, err := verify.CompareBalance(res.Report, served, *tol)
+	if err == nil {
+		var pointRows []verify.FigureRow
+		pointRows, err = verify.ComparePoints(res.Volumes, res.Coverage, served, *tol)
+		rows = append(rows, pointRows...)
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "比较失败 / comparison: %v\n", err)
 		return 1
@@ -175,7 +177,7 @@ func servedBalance(ctx context.Context, file, base, token, enterprise, from, to 
 func printBalance(w io.Writer, enterprise, from, to string, res *verify.BalanceResult, rows []verify.FigureRow,
 	declared verify.Declared, tol float64, elapsed time.Duration) {
 	cp := res.Audit.Checkpoint
-	fmt.Fprintf(w, "企业水平衡重算 balance recomputed from the ledger: enterprise %s, %s … %s (to exclusive, Asia/Shanghai)\n", enterprise, from, to)
+	fmt.Fprintf(w, "企业水平衡重算 balance recomputed from the ledger: enterprise %s, %s … %s (both days included, UTC+8)\n", enterprise, from, to)
 	fmt.Fprintf(w, "  检查点 checkpoint:   size %d, root %s\n", cp.Size, base64.StdEncoding.EncodeToString(cp.Root[:]))
 	fmt.Fprintf(w, "  账本审计 log audit:  %d entries, %d readings, %d key entries, %d point entries, %d problems\n",
 		res.Audit.Entries, res.Audit.Readings, res.Audit.KeyEntries, res.Audit.PointEntries, res.Audit.ProblemCount)

@@ -16,10 +16,9 @@ import (
 
 	"golang.org/x/mod/sumdb/note"
 
-	"github.com/shuixiao/shuixiao/balance"
-	"github.com/shuixiao/shuixiao/internal/periodvol"
-	"github.com/shuixiao/shuixiao/internal/store"
+	"github.com/shuixiao/shuixiao/internal/efficiency"
 	"github.com/shuixiao/shuixiao/meter"
+	"github.com/shuixiao/shuixiao/production"
 	"github.com/shuixiao/shuixiao/reading"
 	"github.com/shuixiao/shuixiao/verify"
 )
@@ -64,9 +63,9 @@ func balanceEnterprise(t *testing.T, c *apiClient) map[string]*testMeter {
 // recirculation meter stops at 18:00 that day.
 func feedBalance(t *testing.T, c *apiClient, meters map[string]*testMeter) int {
 	t.Helper()
-	start := time.Date(2026, 2, 28, 23, 0, 0, 0, chinaTime)
-	gapFrom, gapTo := time.Date(2026, 3, 2, 10, 0, 0, 0, chinaTime), time.Date(2026, 3, 2, 14, 0, 0, 0, chinaTime)
-	stop := time.Date(2026, 3, 2, 18, 0, 0, 0, chinaTime)
+	start := time.Date(2026, 2, 28, 23, 0, 0, 0, production.Zone)
+	gapFrom, gapTo := time.Date(2026, 3, 2, 10, 0, 0, 0, production.Zone), time.Date(2026, 3, 2, 14, 0, 0, 0, production.Zone)
+	stop := time.Date(2026, 3, 2, 18, 0, 0, 0, production.Zone)
 	n := 0
 	for _, pt := range []string{"EB-I", "EB-U", "EB-C", "EB-D"} {
 		m := meters[pt]
@@ -110,27 +109,23 @@ func feedBalance(t *testing.T, c *apiClient, meters map[string]*testMeter) int {
 	return n
 }
 
-// servedFromStore is the balance the platform serves for EB over the
-// period, made from the store as the server makes it (periodvol, then
-// balance.Evaluate), with declared production and value added.
-func servedFromStore(t *testing.T, s *server, from, to time.Time) []byte {
+// servedBalance is what the platform serves for EB from 1 to 2 March
+// (GET /api/v1/enterprises/EB/balance, both days included), raw.
+func servedBalanceOf(t *testing.T, c *apiClient) []byte {
 	t.Helper()
-	ctx := context.Background()
-	pts, err := s.store.Points(ctx, store.Filter{Enterprise: "EB"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	vol, _, err := periodvol.Volumes(ctx, s.store, pts, from, to, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := balance.Evaluate(pts, vol, balance.Options{Settings: balance.DefaultSettings(), ValueAdded: 42.5,
-		Production: []balance.Production{{Product: "粗钢", Quantity: 120, Unit: "t"}}})
-	b, err := json.Marshal(r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
+	var raw json.RawMessage
+	must(t, c.get("/api/v1/enterprises/EB/balance?from=2026-03-01&to=2026-03-02", &raw))
+	return raw
+}
+
+// declareProduction reports EB's output and value added over the period
+// (declared records, not on the ledger).
+func declareProduction(t *testing.T, c *apiClient) {
+	t.Helper()
+	must(t, c.post("/api/v1/production", []map[string]any{
+		{"enterprise": "EB", "kind": "output", "product": "粗钢", "quantity": 120, "unit": "t", "from": "2026-03-01", "to": "2026-03-02"},
+		{"enterprise": "EB", "kind": "value_added", "quantity": 42.5, "unit": "10k CNY", "from": "2026-03-01", "to": "2026-03-02"},
+	}, nil))
 }
 
 // waitCheckpoint waits until the ledger directory's checkpoint covers the
@@ -173,13 +168,16 @@ func TestVerifyBalanceAgreesWithTheServedBalance(t *testing.T) {
 	n := feedBalance(t, admin, meters)
 	ledgerDir := filepath.Join(dir, "ledger")
 	keyFile := filepath.Join(ledgerDir, "log.vkey")
-	from, to := time.Date(2026, 3, 1, 0, 0, 0, 0, chinaTime), time.Date(2026, 3, 3, 0, 0, 0, 0, chinaTime)
 	args := func(loc, served string, extra ...string) []string {
-		return append([]string{"balance", loc, "--log-key", keyFile, "--enterprise", "EB", "--from", "2026-03-01", "--to", "2026-03-03",
-			"--served", served}, extra...)
+		a := []string{"balance", loc, "--log-key", keyFile, "--enterprise", "EB", "--from", "2026-03-01", "--to", "2026-03-02"}
+		if served != "" {
+			a = append(a, "--served", served)
+		}
+		return append(a, extra...)
 	}
+	declareProduction(t, admin)
 	tmp := t.TempDir()
-	served := writeFile(t, filepath.Join(tmp, "served.json"), servedFromStore(t, s, from, to))
+	served := writeFile(t, filepath.Join(tmp, "served.json"), servedBalanceOf(t, admin))
 	waitCheckpoint(t, s, ledgerDir)
 
 	// From the ledger directory, before the store compacts the readings.
@@ -211,15 +209,28 @@ func TestVerifyBalanceAgreesWithTheServedBalance(t *testing.T) {
 		t.Fatalf("recomputed: %+v", js)
 	}
 
-	// Over HTTP with an auditor's token, after compaction: the store now
-	// answers from its hourly rollups, and still agrees with the ledger.
-	if err := s.store.Compact(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	compacted := writeFile(t, filepath.Join(tmp, "compacted.json"), servedFromStore(t, s, from, to))
-	code, out, errOut = runVerifyCmd(t, args(s.URL()+"/ledger/", compacted, "--token", s.token)...)
+	// Over HTTP with the token, the served balance fetched from the route.
+	code, out, errOut = runVerifyCmd(t, args(s.URL()+"/ledger/", "", "--token", s.token)...)
 	if code != 0 {
 		t.Fatalf("verify balance over HTTP: exit %d\n%s\n%s", code, out, errOut)
+	}
+	// After compaction the store answers from its hourly rollups, and
+	// still agrees with the ledger (the route's own function, uncached).
+	ctx := context.Background()
+	if err := s.store.Compact(ctx); err != nil {
+		t.Fatal(err)
+	}
+	res, err := efficiency.EnterpriseBalance(ctx, s.store, "EB", time.Date(2026, 3, 1, 0, 0, 0, 0, production.Zone), time.Date(2026, 3, 3, 0, 0, 0, 0, production.Zone))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := json.Marshal(res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut = runVerifyCmd(t, args(ledgerDir, writeFile(t, filepath.Join(tmp, "compacted.json"), b))...)
+	if code != 0 {
+		t.Fatalf("verify balance after compaction: exit %d\n%s\n%s", code, out, errOut)
 	}
 
 	// A served figure that differs is named, and the exit status is 1.
@@ -227,7 +238,7 @@ func TestVerifyBalanceAgreesWithTheServedBalance(t *testing.T) {
 	raw, _ := os.ReadFile(served)
 	must(t, json.Unmarshal(raw, &doc))
 	doc["reuse_rate"] = doc["reuse_rate"].(float64) * 1.001
-	b, _ := json.Marshal(doc)
+	b, _ = json.Marshal(doc)
 	code, out, errOut = runVerifyCmd(t, args(ledgerDir, writeFile(t, filepath.Join(tmp, "changed.json"), b))...)
 	if code != 1 || !strings.Contains(errOut, "reuse_rate") || strings.Contains(errOut, "intake_m3") || !strings.Contains(out, "✗") {
 		t.Fatalf("changed reuse rate: exit %d\n%s\n%s", code, out, errOut)
@@ -238,7 +249,7 @@ func TestVerifyBalanceAgreesWithTheServedBalance(t *testing.T) {
 	tampered := filepath.Join(tmp, "ledger")
 	copyDir(t, ledgerDir, tampered)
 	changed := false
-	err := filepath.WalkDir(tampered, func(p string, d fs.DirEntry, err error) error {
+	err = filepath.WalkDir(tampered, func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() || changed || !strings.Contains(filepath.ToSlash(p), "/tile/entries/") {
 			return err
 		}
