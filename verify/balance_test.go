@@ -274,3 +274,58 @@ func FuzzServedBalance(f *testing.F) {
 		}
 	})
 }
+
+// TestBalanceAfterAnEarlierAudit: with the checkpoint of an earlier
+// passing audit, the readings below it are not signature-checked again,
+// and entries below it that changed since are caught by the prefix root.
+func TestBalanceAfterAnEarlierAudit(t *testing.T) {
+	k, entries := balanceLedger(t)
+	from := time.Date(2026, 3, 1, 0, 0, 0, 0, cst)
+	run := func(dir string, audited []byte) *BalanceResult {
+		t.Helper()
+		f, _ := NewFetcher(dir, nil)
+		res, err := Balance(context.Background(), f, BalanceOptions{Audit: AuditOptions{LogKey: k.logKey, Audited: audited},
+			Enterprise: "EB", From: from, To: from.AddDate(0, 0, 1)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	early := t.TempDir()
+	k.writeTiles(t, early, entries[:100])
+	audited, err := os.ReadFile(filepath.Join(early, "checkpoint"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	k.writeTiles(t, dir, entries)
+	full, incremental := run(dir, nil), run(dir, audited)
+	if incremental.Audit.Failed(false) || incremental.Audit.AuditedSize != 100 || incremental.Audit.SignaturesTrusted != 100-10 {
+		t.Fatalf("incremental audit: %+v", incremental.Audit)
+	}
+	for id, v := range full.Volumes {
+		if incremental.Volumes[id] != v {
+			t.Errorf("%s: %v after an earlier audit, %v without", id, incremental.Volumes[id], v)
+		}
+	}
+	// Two entries below the audited size swapped: every signature still
+	// verifies, the prefix root does not.
+	rewritten := append([][]byte(nil), entries...)
+	rewritten[20], rewritten[21] = entries[21], entries[20]
+	k.writeTiles(t, dir, rewritten)
+	res := run(dir, audited)
+	found := false
+	for _, p := range res.Audit.Problems {
+		found = found || p.Kind == ProblemRoot && strings.Contains(p.Detail, "audited checkpoint")
+	}
+	if !found {
+		t.Fatalf("entries changed below the audited checkpoint: problems %+v", res.Audit.Problems)
+	}
+	// An audited checkpoint newer than the log's is a rollback.
+	f, _ := NewFetcher(early, nil)
+	full2, _ := os.ReadFile(filepath.Join(dir, "checkpoint"))
+	if _, err := Balance(context.Background(), f, BalanceOptions{Audit: AuditOptions{LogKey: k.logKey, Audited: full2},
+		Enterprise: "EB", From: from, To: from.AddDate(0, 0, 1)}); err == nil || !strings.Contains(err.Error(), "rollback") {
+		t.Fatalf("rollback: %v", err)
+	}
+}

@@ -32,10 +32,10 @@ const verifyUsage = `用法 usage:
   shuixiao verify consistency [OLD_CHECKPOINT] NEW_CHECKPOINT|DIR|URL --log-key KEY
         [--witness-policy FILE] [--tiles DIR|URL] [--state FILE]
   shuixiao verify log DIR|URL --log-key KEY [--witness-policy FILE] [--strict] [--workers N]
-        [--skip-tiles] [--checkpoint FILE] [--json] [--token T]
+        [--skip-tiles] [--checkpoint FILE] [--json] [--token T] [--save FILE]
   shuixiao verify fork FILE --log-key KEY
   shuixiao verify balance DIR|URL --log-key KEY --enterprise E --from YYYY-MM-DD --to YYYY-MM-DD
-        [--served FILE | --url URL] [--token T] [--tolerance X] [--checkpoint FILE] [--json]
+        [--served FILE | --url URL] [--token T] [--tolerance X] [--checkpoint FILE] [--audited FILE] [--json]
 
 独立验证器：只用公钥检查收据、检查点一致性和整个账本，不信任平台。
 The independent verifier checks receipts, checkpoint consistency and whole
@@ -51,7 +51,11 @@ the served balance); 2 usage error.
 ledger alone (points and meter keys from their ledger entries, volumes from
 the signed readings) and compares every figure with the platform's
 GET /api/v1/enterprises/{id}/balance. Production and value added are
-declared data, not on the ledger: they are taken from the served balance.`
+declared data, not on the ledger: they are taken from the served balance.
+With --audited FILE (a checkpoint "verify log --save FILE" stored after a
+passing audit) the signatures of the readings below that checkpoint are
+not checked again: every entry is still hashed, and the first ones must
+hash to that checkpoint's root.`
 
 func runVerify(args []string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -336,13 +340,14 @@ func verifyConsistency(ctx context.Context, args []string, stdout, stderr io.Wri
 }
 
 func verifyLog(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	v := newVerifyFlags("log", "log DIR|URL --log-key KEY [--witness-policy FILE] [--strict] [--workers N] [--skip-tiles] [--checkpoint FILE] [--json] [--token T]", stderr)
+	v := newVerifyFlags("log", "log DIR|URL --log-key KEY [--witness-policy FILE] [--strict] [--workers N] [--skip-tiles] [--checkpoint FILE] [--json] [--token T] [--save FILE]", stderr)
 	strict := v.fs.Bool("strict", false, "treat gaps in meters' prev chains as failures (exit 1)")
 	workers := v.fs.Int("workers", 0, "signature-checking goroutines (default: one per CPU)")
 	skipTiles := v.fs.Bool("skip-tiles", false, "do not re-derive and compare the hash tiles")
 	asJSON := v.fs.Bool("json", false, "print the report as JSON")
 	cpFile := v.fs.String("checkpoint", "", "audit against this signed checkpoint (e.g. a --state file) instead of the log's latest")
 	token := v.fs.String("token", "", "admin or auditor token sent to a log served over HTTP, whose entry bundles are not public (default $SHUIXIAO_TOKEN)")
+	save := v.fs.String("save", "", "after a passing audit, store the audited checkpoint in this file (for verify balance --audited)")
 	pos, logKey, pol, code := v.parse(args, 1, 1, stderr)
 	if code != 0 {
 		return code
@@ -390,6 +395,12 @@ func verifyLog(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	}
 	if failed {
 		return 1
+	}
+	if *save != "" {
+		if err := verify.WriteState(*save, rep.Checkpoint.Raw); err != nil {
+			fmt.Fprintf(stderr, "%v\n", err)
+			return 1
+		}
 	}
 	return 0
 }

@@ -19,7 +19,7 @@ import (
 
 // verifyBalanceUsage is the synopsis of verify balance.
 const verifyBalanceUsage = "balance DIR|URL --log-key KEY --enterprise E --from YYYY-MM-DD --to YYYY-MM-DD " +
-	"[--served FILE | --url URL] [--token T] [--tolerance X] [--workers N] [--checkpoint FILE] [--json]"
+	"[--served FILE | --url URL] [--token T] [--tolerance X] [--workers N] [--checkpoint FILE] [--audited FILE] [--json]"
 
 // servedBalanceTimeout bounds the request for the served balance.
 const servedBalanceTimeout = 2 * time.Minute
@@ -34,6 +34,7 @@ func verifyBalance(ctx context.Context, args []string, stdout, stderr io.Writer)
 	tol := v.fs.Float64("tolerance", 1e-6, "relative difference beyond which two figures disagree")
 	workers := v.fs.Int("workers", 0, "signature-checking goroutines (default: one per CPU)")
 	cpFile := v.fs.String("checkpoint", "", "recompute at this signed checkpoint instead of the log's latest")
+	auditedFile := v.fs.String("audited", "", "checkpoint of an earlier passing audit (verify log --save): readings below it are not signature-checked again")
 	asJSON := v.fs.Bool("json", false, "print the comparison as JSON")
 	token := v.fs.String("token", "", "admin or auditor token for the entry bundles and the served balance (default $SHUIXIAO_TOKEN)")
 	pos, logKey, pol, code := v.parse(args, 1, 1, stderr)
@@ -87,6 +88,12 @@ func verifyBalance(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if *cpFile != "" {
 		if opts.Audit.Checkpoint, err = readLimitedFile(*cpFile, verify.MaxCheckpointSize); err != nil {
 			fmt.Fprintf(stderr, "读取检查点失败 / cannot read checkpoint: %v\n", err)
+			return 1
+		}
+	}
+	if *auditedFile != "" {
+		if opts.Audit.Audited, err = readLimitedFile(*auditedFile, verify.MaxCheckpointSize); err != nil {
+			fmt.Fprintf(stderr, "读取已审计检查点失败 / cannot read the audited checkpoint: %v\n", err)
 			return 1
 		}
 	}
@@ -181,6 +188,10 @@ func printBalance(w io.Writer, enterprise, from, to string, res *verify.BalanceR
 	fmt.Fprintf(w, "  检查点 checkpoint:   size %d, root %s\n", cp.Size, base64.StdEncoding.EncodeToString(cp.Root[:]))
 	fmt.Fprintf(w, "  账本审计 log audit:  %d entries, %d readings, %d key entries, %d point entries, %d problems\n",
 		res.Audit.Entries, res.Audit.Readings, res.Audit.KeyEntries, res.Audit.PointEntries, res.Audit.ProblemCount)
+	if res.Audit.AuditedSize > 0 {
+		fmt.Fprintf(w, "  已审计 audited:      signatures of %d readings below size %d checked by an earlier audit (prefix root checked)\n",
+			res.Audit.SignaturesTrusted, res.Audit.AuditedSize)
+	}
 	fmt.Fprintf(w, "  计量点 points:       %d registered on the ledger; %d meters; %d readings in the period; %.2f s\n",
 		len(res.Points), len(res.Meters), res.Readings, elapsed.Seconds())
 	fmt.Fprintf(w, "  申报数据 declared:   %s\n", declared.Note)
