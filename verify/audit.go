@@ -115,15 +115,15 @@ type AuditReport struct {
 	// signatures that earlier audit checked.
 	AuditedSize       uint64
 	SignaturesTrusted uint64
-	Meters       int    // meters with at least one reading
-	Registered   int    // meters with an active key at the end of the log
-	Revoked      int    // meters whose key is revoked at the end of the log
-	TilesChecked uint64
-	Problems     []Problem // sorted by index; at most MaxListed (the earliest found)
-	ProblemCount uint64
-	Gaps         []Gap // sorted by meter and seq; at most MaxListed
-	GapCount     uint64
-	Elapsed      time.Duration
+	Meters            int // meters with at least one reading
+	Registered        int // meters with an active key at the end of the log
+	Revoked           int // meters whose key is revoked at the end of the log
+	TilesChecked      uint64
+	Problems          []Problem // sorted by index; at most MaxListed (the earliest found)
+	ProblemCount      uint64
+	Gaps              []Gap // sorted by meter and seq; at most MaxListed
+	GapCount          uint64
+	Elapsed           time.Duration
 	// CommandEntries counts actuator-command entries (reading.CommandEntry);
 	// Commands lists the earliest MaxListed of them and CommandStats sums
 	// them per actuator output (see command.go).
