@@ -37,7 +37,7 @@ const (
 	ProblemRevokedMeter ProblemKind = "revoked-meter"   // a reading from a meter whose key was revoked earlier in the log
 	ProblemDuplicate    ProblemKind = "duplicate"       // a second reading with the same (meter, seq)
 	ProblemMalformed    ProblemKind = "malformed"       // an entry that does not parse
-	ProblemUnknownEntry ProblemKind = "unknown-entry"   // an entry that is neither a reading, a key entry nor a command entry
+	ProblemUnknownEntry ProblemKind = "unknown-entry"   // an entry of none of the kinds: reading, key, point or command entry
 	ProblemKeyEntry     ProblemKind = "bad-key-entry"   // a key entry that contradicts the key directory
 	ProblemPointEntry   ProblemKind = "bad-point-entry" // a point entry that does not make a valid metering point
 )
@@ -115,15 +115,16 @@ type AuditReport struct {
 	// signatures that earlier audit checked.
 	AuditedSize       uint64
 	SignaturesTrusted uint64
-	Meters            int // meters with at least one reading
-	Registered        int // meters with an active key at the end of the log
-	Revoked           int // meters whose key is revoked at the end of the log
-	TilesChecked      uint64
-	Problems          []Problem // sorted by index; at most MaxListed (the earliest found)
-	ProblemCount      uint64
-	Gaps              []Gap // sorted by meter and seq; at most MaxListed
-	GapCount          uint64
-	Elapsed           time.Duration
+
+	Meters       int // meters with at least one reading
+	Registered   int // meters with an active key at the end of the log
+	Revoked      int // meters whose key is revoked at the end of the log
+	TilesChecked uint64
+	Problems     []Problem // sorted by index; at most MaxListed (the earliest found)
+	ProblemCount uint64
+	Gaps         []Gap // sorted by meter and seq; at most MaxListed
+	GapCount     uint64
+	Elapsed      time.Duration
 	// CommandEntries counts actuator-command entries (reading.CommandEntry);
 	// Commands lists the earliest MaxListed of them and CommandStats sums
 	// them per actuator output (see command.go).
