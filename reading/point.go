@@ -145,31 +145,13 @@ func (e *PointEntry) Validate() error {
 // accepted and its signatures ignored) and validates it. Only the canonical
 // encoding (Text) is accepted, so that one point version has one entry.
 func ParsePointEntry(text []byte) (*PointEntry, error) {
-	if len(text) > MaxSize {
-		return nil, ErrTooLarge
-	}
-	if i := bytes.Index(text, []byte("\n\n")); i >= 0 {
-		text = text[:i+1]
-	}
-	if !bytes.HasPrefix(text, []byte(PointHeader+"\n")) {
-		return nil, fmt.Errorf("not a %s note", PointHeader)
-	}
-	if !bytes.HasSuffix(text, []byte("\n")) {
-		return nil, fmt.Errorf("point entry: last line not terminated")
+	fields, text, err := entryFields(text, PointHeader, "point entry", func(key string) bool { return key == "channel" })
+	if err != nil {
+		return nil, err
 	}
 	e := &PointEntry{}
-	lines := strings.Split(strings.TrimSuffix(string(text[len(PointHeader)+1:]), "\n"), "\n")
-	seen := map[string]bool{}
-	for i, line := range lines {
-		lineNo := i + 2
-		key, val, ok := strings.Cut(line, " ")
-		if !ok || val == "" {
-			return nil, fmt.Errorf("point entry line %d: want \"key value\"", lineNo)
-		}
-		if seen[key] && key != "channel" {
-			return nil, fmt.Errorf("point entry line %d: duplicate %s", lineNo, key)
-		}
-		seen[key] = true
+	for _, f := range fields {
+		lineNo, key, val := f.line, f.key, f.val
 		var err error
 		switch key {
 		case "point":
@@ -254,4 +236,46 @@ func parsePointChannel(s string) (PointChannel, error) {
 		return c, fmt.Errorf("channel %s: text after the quantity", c.Name)
 	}
 	return c, nil
+}
+
+// field is one "key value" line of an entry; line counts from 1 at the
+// header.
+type field struct {
+	line     int
+	key, val string
+}
+
+// entryFields reads the text of an entry of the log key's kinds (a whole
+// signed note is accepted and its signatures cut off): its size, its
+// header, a terminated last line, and every line "key value", each key
+// once unless multi allows it to repeat. It returns the fields and the
+// text without signatures.
+func entryFields(text []byte, header, what string, multi func(key string) bool) ([]field, []byte, error) {
+	if len(text) > MaxSize {
+		return nil, nil, ErrTooLarge
+	}
+	if i := bytes.Index(text, []byte("\n\n")); i >= 0 {
+		text = text[:i+1]
+	}
+	if !bytes.HasPrefix(text, []byte(header+"\n")) {
+		return nil, nil, fmt.Errorf("not a %s note", header)
+	}
+	if !bytes.HasSuffix(text, []byte("\n")) {
+		return nil, nil, fmt.Errorf("%s: last line not terminated", what)
+	}
+	lines := strings.Split(strings.TrimSuffix(string(text[len(header)+1:]), "\n"), "\n")
+	fields := make([]field, 0, len(lines))
+	seen := map[string]bool{}
+	for i, line := range lines {
+		key, val, ok := strings.Cut(line, " ")
+		if !ok || val == "" {
+			return nil, nil, fmt.Errorf("%s line %d: want \"key value\"", what, i+2)
+		}
+		if seen[key] && !multi(key) {
+			return nil, nil, fmt.Errorf("%s line %d: duplicate %s", what, i+2, key)
+		}
+		seen[key] = true
+		fields = append(fields, field{line: i + 2, key: key, val: val})
+	}
+	return fields, text, nil
 }

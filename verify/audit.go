@@ -450,14 +450,8 @@ func (a *auditor) entry(index uint64, e []byte, jobs []sigJob) []sigJob {
 // keyEntry applies a key entry to the directory; key entries are rare, so
 // their signature (by the log key) is checked here, in log order.
 func (a *auditor) keyEntry(index uint64, e []byte) {
-	text, err := openEntry(e, a.opts.LogKey)
-	if err != nil {
-		a.problem(Problem{Kind: ProblemSignature, Index: index, Detail: "key entry: " + err.Error()})
-		return
-	}
-	k, err := reading.ParseKeyEntry(text)
-	if err != nil {
-		a.problem(Problem{Kind: ProblemMalformed, Index: index, Detail: err.Error()})
+	k, ok := logKeyEntry(a, index, e, "key entry", reading.ParseKeyEntry)
+	if !ok {
 		return
 	}
 	if a.opts.observer != nil {
@@ -486,14 +480,8 @@ func (a *auditor) keyEntry(index uint64, e []byte) {
 // pointEntry checks a point entry (signed by the log key, in log order):
 // its signature, its format, and that it makes a valid metering point.
 func (a *auditor) pointEntry(index uint64, e []byte) {
-	text, err := openEntry(e, a.opts.LogKey)
-	if err != nil {
-		a.problem(Problem{Kind: ProblemSignature, Index: index, Detail: "point entry: " + err.Error()})
-		return
-	}
-	pe, err := reading.ParsePointEntry(text)
-	if err != nil {
-		a.problem(Problem{Kind: ProblemMalformed, Index: index, Detail: err.Error()})
+	pe, ok := logKeyEntry(a, index, e, "point entry", reading.ParsePointEntry)
+	if !ok {
 		return
 	}
 	p, err := meter.PointOf(pe)
@@ -504,6 +492,23 @@ func (a *auditor) pointEntry(index uint64, e []byte) {
 	if a.opts.observer != nil {
 		a.opts.observer.pointEntry(p)
 	}
+}
+
+// logKeyEntry checks the signature (by the log key) of an entry the
+// platform signs and parses it, reporting a problem if either fails.
+func logKeyEntry[T any](a *auditor, index uint64, e []byte, what string, parse func([]byte) (T, error)) (T, bool) {
+	var zero T
+	text, err := openEntry(e, a.opts.LogKey)
+	if err != nil {
+		a.problem(Problem{Kind: ProblemSignature, Index: index, Detail: what + ": " + err.Error()})
+		return zero, false
+	}
+	v, err := parse(text)
+	if err != nil {
+		a.problem(Problem{Kind: ProblemMalformed, Index: index, Detail: err.Error()})
+		return zero, false
+	}
+	return v, true
 }
 
 func (a *auditor) signatureWorker() {
