@@ -102,7 +102,7 @@ func (ps *Points) submit(ctx context.Context, pe *reading.PointEntry) (uint64, e
 	if err != nil {
 		return 0, err
 	}
-	return ps.Ingest.SubmitEntry(ctx, ingest.Entry{Raw: signed, Apply: func(ctx context.Context, _ uint64) error {
+	return ps.Ingest.SubmitEntry(ctx, ingest.Entry{Raw: signed, Prompt: true, Apply: func(ctx context.Context, _ uint64) error {
 		return ingest.ApplyPointEntry(ctx, ps.Store, pe)
 	}})
 }
