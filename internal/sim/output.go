@@ -20,15 +20,15 @@ import (
 // as the meters see it: at Speed s a real day holds s model days, so the
 // model volume over them divided by s) divided by the intake per unit the
 // enterprise is assumed to achieve. Most simulated plants are assumed
-// 15 % better than the plan's 2020 figure of their product (intake per unit
-// 0.85 × the archetype's; that meets the 2025 targets and, where the 2020
+// 20 % better than the plan's 2020 figure of their product (intake per unit
+// 0.8 × the archetype's; that meets the 2025 targets and, where the 2020
 // figure is the quota's least stringent limit, grade 3); among the
 // enterprises whose product has a built-in quota every other one, at most
 // two, is assumed 50 % worse (1.5 ×: over quota). The shares are demo
 // assumptions, not data; metered intake differs from the model by the
 // meters' errors (a few per cent).
 const (
-	efficientShare = 0.85
+	efficientShare = 0.8
 	overQuotaShare = 1.5
 	maxOverQuota   = 2
 )
@@ -84,7 +84,7 @@ func (s *Sim) dayOutput(day time.Time) []productionInput {
 			}
 		}
 		intake /= s.cfg.Speed
-		share, note := efficientShare, "simulated: modelled intake ÷ (0.85 × the 2020 intake per unit)"
+		share, note := efficientShare, "simulated: modelled intake ÷ (0.8 × the 2020 intake per unit)"
 		if over[e.ID] {
 			share, note = overQuotaShare, "simulated: modelled intake ÷ (1.5 × the 2020 intake per unit): over quota by design"
 		}
@@ -104,8 +104,8 @@ func roundTo(v float64, digits int) float64 {
 }
 
 // reportOutput reports today's output, then each next day's at its start,
-// until ctx ends. A day already reported (a restart) is answered 409 and
-// left as it is.
+// until ctx ends. A day already reported (a restart) or overlapping another
+// output record is answered 409 and left as the server has it.
 func (s *Sim) reportOutput(ctx context.Context) {
 	day := time.Now().In(ChinaTime)
 	day = time.Date(day.Year(), day.Month(), day.Day(), 0, 0, 0, 0, ChinaTime)
@@ -117,7 +117,9 @@ func (s *Sim) reportOutput(ctx context.Context) {
 			case err == nil:
 				s.logf("产量已填报 / output reported for %s: %d enterprises (%d over quota by design)", day.Format(time.DateOnly), len(recs), len(s.overQuota()))
 			case status == http.StatusConflict || IsExists(err):
-				// already reported
+				// Reported before a restart, or overlapping another record
+				// (say an annual one): the server kept what it had.
+				s.logf("产量未重复填报 / output for %s not reported again: %v", day.Format(time.DateOnly), err)
 			case ctx.Err() == nil:
 				s.logf("产量填报失败 / output report for %s failed: %v", day.Format(time.DateOnly), err)
 			}
