@@ -98,8 +98,8 @@ type AuditOptions struct {
 // readings are checked later, by workers: a reading whose signature fails
 // is among the audit's problems (auditor.badIndex).
 type observer interface {
-	keyEntry(k *reading.KeyEntry)
-	pointEntry(p meter.Point)
+	keyEntry(index uint64, k *reading.KeyEntry)
+	pointEntry(index uint64, p meter.Point)
 	reading(index uint64, r *reading.Reading)
 }
 
@@ -455,7 +455,7 @@ func (a *auditor) keyEntry(index uint64, e []byte) {
 		return
 	}
 	if a.opts.observer != nil {
-		a.opts.observer.keyEntry(k)
+		a.opts.observer.keyEntry(index, k)
 	}
 	cur := a.directory[k.Meter]
 	switch k.Action {
@@ -490,7 +490,7 @@ func (a *auditor) pointEntry(index uint64, e []byte) {
 		return
 	}
 	if a.opts.observer != nil {
-		a.opts.observer.pointEntry(p)
+		a.opts.observer.pointEntry(index, p)
 	}
 }
 

@@ -23,6 +23,10 @@ type BalanceOptions struct {
 	// added (10⁴ CNY, 0 for none) and output per product.
 	ValueAdded float64
 	Production []balance.Production
+	// Below, if not zero, limits the recomputation to the ledger's first
+	// entries, those below this index — the ledger size the served balance
+	// was read at — while the audit still covers the whole log.
+	Below uint64
 	// OutputCoverage is the share of the period each product's output
 	// records cover (nil or absent: all of it); see balance.JudgeProduct.
 	OutputCoverage map[string]float64
@@ -62,7 +66,7 @@ func Balance(ctx context.Context, f Fetcher, opts BalanceOptions) (*BalanceResul
 	if err != nil {
 		return nil, fmt.Errorf("balance: %w", err)
 	}
-	c := newCollector(opts.Enterprise, g)
+	c := newCollector(opts.Enterprise, g, opts.Below)
 	ao := opts.Audit
 	ao.observer = c
 	a, err := audit(ctx, f, ao)
@@ -136,6 +140,7 @@ type channelSamples struct {
 // enterprise.
 type collector struct {
 	enterprise      string
+	below           uint64 // entries from this index on are not counted (0: none left out)
 	lo, hi          int64 // the period's hours, as the store reads them
 	points          map[string]meter.Point
 	meterEnterprise map[string]string
@@ -145,8 +150,8 @@ type collector struct {
 
 const hourMs = int64(time.Hour / time.Millisecond)
 
-func newCollector(enterprise string, g consumption.Grid) *collector {
-	return &collector{enterprise: enterprise,
+func newCollector(enterprise string, g consumption.Grid, below uint64) *collector {
+	return &collector{enterprise: enterprise, below: below,
 		lo: floorDiv(g.Start(), hourMs) * hourMs, hi: -floorDiv(-g.End(), hourMs) * hourMs,
 		points: map[string]meter.Point{}, meterEnterprise: map[string]string{}, meterPoint: map[string]string{},
 		samples: map[string]map[string]*channelSamples{}}
@@ -160,14 +165,20 @@ func floorDiv(a, b int64) int64 {
 	return q
 }
 
-func (c *collector) keyEntry(k *reading.KeyEntry) {
-	if k.Action != reading.ActionRegister {
+// counts reports whether the entry at index is counted (Below).
+func (c *collector) counts(index uint64) bool { return c.below == 0 || index < c.below }
+
+func (c *collector) keyEntry(index uint64, k *reading.KeyEntry) {
+	if k.Action != reading.ActionRegister || !c.counts(index) {
 		return // a revoked meter's readings stay with its point
 	}
 	c.meterEnterprise[k.Meter], c.meterPoint[k.Meter] = k.Enterprise, k.Point
 }
 
-func (c *collector) pointEntry(p meter.Point) {
+func (c *collector) pointEntry(index uint64, p meter.Point) {
+	if !c.counts(index) {
+		return
+	}
 	if p.Enterprise == c.enterprise {
 		c.points[p.ID] = p
 	} else {
@@ -176,7 +187,7 @@ func (c *collector) pointEntry(p meter.Point) {
 }
 
 func (c *collector) reading(index uint64, r *reading.Reading) {
-	if c.meterEnterprise[r.Meter] != c.enterprise {
+	if c.meterEnterprise[r.Meter] != c.enterprise || !c.counts(index) {
 		return
 	}
 	chans := c.samples[r.Meter]

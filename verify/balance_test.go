@@ -149,6 +149,23 @@ func TestBalanceFromTheLedger(t *testing.T) {
 		t.Fatalf("report: intake %+v, per 10k %+v, missing %v, reuse rate %+v", r.Intake, r.IntakePer10kCNY, r.Missing, r.ReuseRate)
 	}
 
+	// Over the ledger's first entries only (the ledger a served balance was
+	// read from): the unit's last five readings, 16:00 to 18:00, are left out.
+	prefix, err := Balance(context.Background(), f, BalanceOptions{Audit: AuditOptions{LogKey: k.logKey}, Enterprise: "EB",
+		From: from, To: from.AddDate(0, 0, 1), Below: uint64(len(entries) - 5)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if prefix.Volumes["PU"] != 15.5 || prefix.Coverage["PU"] != 16.0/24 || prefix.Volumes["PI"] != 24 || prefix.Audit.Failed(false) {
+		t.Fatalf("below %d: volumes %v, coverage %v", len(entries)-5, prefix.Volumes, prefix.Coverage)
+	}
+	if size, after, ok := ServedLedgerSize([]byte(`{"intake_m3":1,"ledger":{"size":120,"size_after":121}}`)); !ok || size != 120 || after != 121 {
+		t.Fatalf("served ledger size %d %d %v", size, after, ok)
+	}
+	if _, _, ok := ServedLedgerSize([]byte(`{"intake_m3":1,"ledger":{"size":120,"size_after":100}}`)); ok {
+		t.Fatal("a size after below the size before was accepted")
+	}
+
 	// The report served as JSON agrees with itself, figure by figure; a
 	// changed figure is named.
 	served, err := json.Marshal(r)
@@ -256,6 +273,7 @@ func FuzzServedBalance(f *testing.F) {
 		if _, err := ServedDeclared(data); err != nil && err.Error() == "" {
 			t.Fatal("an error without a message")
 		}
+		ServedLedgerSize(data)
 		if rows, err := ComparePoints(balance.Volumes{"PI": 12.5}, map[string]float64{"PI": 1}, data, 1e-6); err == nil {
 			for _, row := range rows {
 				if row.Agree && row.Served == "(not served)" {

@@ -290,3 +290,21 @@ func ComparePoints(volumes balance.Volumes, coverage map[string]float64, served 
 	}
 	return rows, nil
 }
+
+// ServedLedgerSize reads the ledger sizes a period balance was read at
+// ("ledger": {"size", "size_after"}): every entry below size was in the
+// data, and when after equals size the figures are exactly those of the
+// entries below it. ok is false for a document without them.
+func ServedLedgerSize(served []byte) (size, after uint64, ok bool) {
+	doc, err := servedReport(served)
+	if err != nil {
+		return 0, 0, false
+	}
+	l, _ := doc["ledger"].(map[string]any)
+	s, ok1 := number(l["size"])
+	a, ok2 := number(l["size_after"])
+	if !ok1 || !ok2 || s < 0 || a < s || s > 1<<53 || a > 1<<53 {
+		return 0, 0, false
+	}
+	return uint64(s), uint64(a), true
+}

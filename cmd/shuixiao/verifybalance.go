@@ -91,6 +91,13 @@ func verifyBalance(ctx context.Context, args []string, stdout, stderr io.Writer)
 			return 1
 		}
 	}
+	// The served balance says which ledger prefix it was read from: when
+	// nothing was committed during its read, recompute over exactly that
+	// prefix, so that readings arriving since cannot make them differ.
+	size, after, sized := verify.ServedLedgerSize(served)
+	if sized && size == after {
+		opts.Below = size
+	}
 	if *auditedFile != "" {
 		if opts.Audit.Audited, err = readLimitedFile(*auditedFile, verify.MaxCheckpointSize); err != nil {
 			fmt.Fprintf(stderr, "读取已审计检查点失败 / cannot read the audited checkpoint: %v\n", err)
@@ -121,10 +128,19 @@ func verifyBalance(ctx context.Context, args []string, stdout, stderr io.Writer)
 		}
 	}
 	logFailed := res.Audit.Failed(false)
+	prefix := "recomputed over every entry of the checkpoint"
+	switch {
+	case opts.Below > 0 && opts.Below <= res.Audit.Checkpoint.Size:
+		prefix = fmt.Sprintf("recomputed over the first %d entries, the ledger the served balance was read from", opts.Below)
+	case opts.Below > 0:
+		prefix = fmt.Sprintf("the served balance was read from %d entries, more than the checkpoint's %d: recomputed over the checkpoint's", opts.Below, res.Audit.Checkpoint.Size)
+	case sized:
+		prefix = fmt.Sprintf("the served balance was read while entries %d to %d were committed: %s", size, after, prefix)
+	}
 	if *asJSON {
-		writeBalanceJSON(stdout, res, rows, declared, differ, logFailed, elapsed)
+		writeBalanceJSON(stdout, res, rows, declared, prefix, differ, logFailed, elapsed)
 	} else {
-		printBalance(stdout, *enterprise, *fromS, *toS, res, rows, declared, *tol, elapsed)
+		printBalance(stdout, *enterprise, *fromS, *toS, res, rows, declared, prefix, *tol, elapsed)
 	}
 	if logFailed {
 		fmt.Fprintf(stderr, "账本审计失败 LEDGER AUDIT FAILED: %d problems", res.Audit.ProblemCount)
@@ -182,7 +198,7 @@ func servedBalance(ctx context.Context, file, base, token, enterprise, from, to 
 }
 
 func printBalance(w io.Writer, enterprise, from, to string, res *verify.BalanceResult, rows []verify.FigureRow,
-	declared verify.Declared, tol float64, elapsed time.Duration) {
+	declared verify.Declared, prefix string, tol float64, elapsed time.Duration) {
 	cp := res.Audit.Checkpoint
 	fmt.Fprintf(w, "企业水平衡重算 balance recomputed from the ledger: enterprise %s, %s … %s (both days included, UTC+8)\n", enterprise, from, to)
 	fmt.Fprintf(w, "  检查点 checkpoint:   size %d, root %s\n", cp.Size, base64.StdEncoding.EncodeToString(cp.Root[:]))
@@ -194,6 +210,7 @@ func printBalance(w io.Writer, enterprise, from, to string, res *verify.BalanceR
 	}
 	fmt.Fprintf(w, "  计量点 points:       %d registered on the ledger; %d meters; %d readings in the period; %.2f s\n",
 		len(res.Points), len(res.Meters), res.Readings, elapsed.Seconds())
+	fmt.Fprintf(w, "  账本范围 ledger read: %s\n", prefix)
 	fmt.Fprintf(w, "  申报数据 declared:   %s\n", declared.Note)
 	fmt.Fprintln(w, "\n  计量点 point                      水量 m3 (ledger)   覆盖 coverage")
 	for _, p := range res.Points {
@@ -234,8 +251,8 @@ func figureText(v any) string {
 	return fmt.Sprint(v)
 }
 
-func writeBalanceJSON(w io.Writer, res *verify.BalanceResult, rows []verify.FigureRow, declared verify.Declared, differ []string,
-	logFailed bool, elapsed time.Duration) {
+func writeBalanceJSON(w io.Writer, res *verify.BalanceResult, rows []verify.FigureRow, declared verify.Declared, prefix string,
+	differ []string, logFailed bool, elapsed time.Duration) {
 	ids := make([]string, 0, len(res.Points))
 	for _, p := range res.Points {
 		ids = append(ids, p.ID)
@@ -255,6 +272,7 @@ func writeBalanceJSON(w io.Writer, res *verify.BalanceResult, rows []verify.Figu
 		"volumes_m3":      res.Volumes,
 		"coverage":        res.Coverage,
 		"declared_note":   declared.Note,
+		"ledger_read":     prefix,
 		"figures":         rows,
 		"differ":          differ,
 		"elapsed_s":       elapsed.Seconds(),
