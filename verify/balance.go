@@ -141,7 +141,7 @@ type channelSamples struct {
 type collector struct {
 	enterprise      string
 	below           uint64 // entries from this index on are not counted (0: none left out)
-	lo, hi          int64 // the period's hours, as the store reads them
+	lo, hi          int64  // the period's hours, as the store reads them
 	points          map[string]meter.Point
 	meterEnterprise map[string]string
 	meterPoint      map[string]string
