@@ -356,3 +356,39 @@ func nonNilQuotas(q []Quota) []Quota {
 	}
 	return q
 }
+
+// JudgeProduct applies the coverage rules to a product's figure of a
+// period balance: no figure unless the declared output covers the whole
+// period (outputCoverage, a fraction); a lower bound, graded only when
+// already over quota, when an intake point lacks data for part of the
+// period (coverage per point, PeriodVolumes). The platform
+// (internal/efficiency) and the independent verifier both apply it.
+func JudgeProduct(p ProductResult, outputCoverage float64, intake Figure, coverage map[string]float64) ProductResult {
+	if outputCoverage < 1 {
+		p.IntakePerUnit = Figure{Points: p.IntakePerUnit.Points, Missing: p.IntakePerUnit.Missing,
+			Note: fmt.Sprintf("intake per unit of %s: output is reported for %.1f %% of the period only", p.Plan.Name, 100*outputCoverage)}
+		p.Grade = ""
+		return p
+	}
+	if !p.IntakePerUnit.OK {
+		return p
+	}
+	if partial := PartialPoints(intake.Points, coverage); len(partial) > 0 {
+		p.IntakePerUnit.Note = fmt.Sprintf("lower bound: intake points %s lack data for part of the period", strings.Join(partial, ", "))
+		if p.Grade != "over" {
+			p.Grade = ""
+		}
+	}
+	return p
+}
+
+// PartialPoints lists the points whose coverage is below 1.
+func PartialPoints(points []string, coverage map[string]float64) []string {
+	var out []string
+	for _, id := range points {
+		if c, ok := coverage[id]; ok && c < 1 {
+			out = append(out, id)
+		}
+	}
+	return out
+}

@@ -1,5 +1,11 @@
 package balance
 
+// PeriodBucket is the width of the intervals a period's volumes are read
+// in ("1h", a consumption.Interval and a store.Interval), so that coverage
+// says which hours had no reading. The platform (internal/periodvol) and
+// the independent verifier (verify.Balance) both read periods in it.
+const PeriodBucket = "1h"
+
 // BucketVolume is the consumption at one point over one interval of the
 // period (m³). Valid is false when the interval has no value: no readings
 // bound it, so nothing is known about what flowed.

@@ -241,3 +241,31 @@ type Meter struct {
 	// Interval is the nominal reporting interval; offline alarms use it.
 	Interval time.Duration `json:"interval"`
 }
+
+// LedgerEntry returns the point's registration entry for the ledger
+// (reading.PointEntry), dated t.
+func (p Point) LedgerEntry(t time.Time) *reading.PointEntry {
+	e := &reading.PointEntry{Point: p.ID, Enterprise: p.Enterprise, Name: p.Name, NameEN: p.NameEN, Level: int(p.Level),
+		Stage: string(p.Stage), Source: string(p.Source), Parent: p.Parent, Purpose: string(p.Purpose), Reuse: string(p.Reuse),
+		From: p.From, Outflow: string(p.Outflow), Time: t}
+	for _, c := range p.Channels {
+		e.Channels = append(e.Channels, reading.PointChannel{Name: c.Name, Kind: string(c.Kind), Rollover: c.Rollover,
+			Min: c.Min, Max: c.Max, Unit: c.Unit, Quantity: c.Quantity})
+	}
+	return e
+}
+
+// PointOf returns the point a ledger entry registers, validated.
+func PointOf(e *reading.PointEntry) (Point, error) {
+	p := Point{ID: e.Point, Enterprise: e.Enterprise, Name: e.Name, NameEN: e.NameEN, Level: Level(e.Level), Stage: Stage(e.Stage),
+		Source: Source(e.Source), Parent: e.Parent, Purpose: Purpose(e.Purpose), Reuse: ReuseKind(e.Reuse), From: e.From,
+		Outflow: Outflow(e.Outflow)}
+	for _, c := range e.Channels {
+		p.Channels = append(p.Channels, Channel{Name: c.Name, Quantity: c.Quantity, Unit: c.Unit, Kind: Kind(c.Kind),
+			Rollover: c.Rollover, Min: c.Min, Max: c.Max})
+	}
+	if err := p.Validate(); err != nil {
+		return Point{}, err
+	}
+	return p, nil
+}

@@ -1,7 +1,11 @@
 package meter
 
 import (
+	"reflect"
 	"testing"
+	"time"
+
+	"github.com/shuixiao/shuixiao/reading"
 )
 
 func TestPointValidate(t *testing.T) {
@@ -67,5 +71,30 @@ func TestCatalogues(t *testing.T) {
 	}
 	if CityOf("430302") != "430300" || ProvinceOf("430302") != "430000" {
 		t.Error("CityOf/ProvinceOf")
+	}
+}
+
+func TestPointLedgerEntryRoundTrip(t *testing.T) {
+	total, _ := StandardChannel("total_m3")
+	total.Rollover = 99999.99
+	flow, _ := StandardChannel("flow_m3h")
+	p := Point{ID: "P3", Enterprise: "E1", Name: "冷却塔补水", NameEN: "Tower make-up", Level: Level3, Stage: StageCascade,
+		Parent: "P2", Reuse: ReuseWastewater, From: "P9", Channels: []Channel{total, flow}}
+	e := p.LedgerEntry(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
+	parsed, err := reading.ParsePointEntry([]byte(e.Text()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := PointOf(parsed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, p) {
+		t.Fatalf("round trip:\n%+v\nvs\n%+v", got, p)
+	}
+	bad := *parsed
+	bad.Stage = "pond"
+	if _, err := PointOf(&bad); err == nil {
+		t.Fatal("a point entry with an unknown stage must not make a point")
 	}
 }

@@ -1,7 +1,6 @@
 package reading
 
 import (
-	"bytes"
 	"fmt"
 	"math"
 	"strconv"
@@ -253,32 +252,13 @@ func (c *CommandEntry) Validate() error {
 // ParseCommandEntry parses the text of a command entry (a whole signed note
 // is accepted and its signatures ignored) and validates it.
 func ParseCommandEntry(text []byte) (*CommandEntry, error) {
-	if len(text) > MaxSize {
-		return nil, ErrTooLarge
-	}
-	if i := bytes.Index(text, []byte("\n\n")); i >= 0 {
-		text = text[:i+1]
-	}
-	if !bytes.HasPrefix(text, []byte(CommandHeader+"\n")) {
-		return nil, fmt.Errorf("not a %s note", CommandHeader)
-	}
-	if !bytes.HasSuffix(text, []byte("\n")) {
-		return nil, fmt.Errorf("command entry: last line not terminated")
+	fields, _, err := entryFields(text, CommandHeader, "command entry", func(key string) bool { return key == "input" || key == "index" })
+	if err != nil {
+		return nil, err
 	}
 	c := &CommandEntry{}
-	lines := strings.Split(strings.TrimSuffix(string(text[len(CommandHeader)+1:]), "\n"), "\n")
-	seen := map[string]bool{}
-	for i, line := range lines {
-		lineNo := i + 2
-		key, val, ok := strings.Cut(line, " ")
-		if !ok || val == "" {
-			return nil, fmt.Errorf("command entry line %d: want \"key value\"", lineNo)
-		}
-		multi := key == "input" || key == "index"
-		if seen[key] && !multi {
-			return nil, fmt.Errorf("command entry line %d: duplicate %s", lineNo, key)
-		}
-		seen[key] = true
+	for _, f := range fields {
+		lineNo, key, val := f.line, f.key, f.val
 		num := func() (float64, error) {
 			v, err := parseDecimal([]byte(val))
 			if err != nil {

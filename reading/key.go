@@ -248,6 +248,8 @@ func Kind(entry []byte) string {
 		return KeyHeader
 	case bytes.HasPrefix(entry, []byte(CommandHeader+"\n")):
 		return CommandHeader
+	case bytes.HasPrefix(entry, []byte(PointHeader+"\n")):
+		return PointHeader
 	}
 	return ""
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/transparency-dev/tessera/api/layout"
 	"golang.org/x/mod/sumdb/note"
 
+	"github.com/shuixiao/shuixiao/meter"
 	"github.com/shuixiao/shuixiao/reading"
 )
 
@@ -28,18 +29,19 @@ type ProblemKind string
 
 // Problem kinds.
 const (
-	ProblemRoot         ProblemKind = "root-mismatch" // entries do not hash to the checkpoint's root
-	ProblemTile         ProblemKind = "tile-mismatch" // a served hash tile differs from the one the entries imply
-	ProblemBundle       ProblemKind = "bad-bundle"    // an entry bundle is missing, short or unparsable
-	ProblemSignature    ProblemKind = "bad-signature" // an entry's signature does not verify
-	ProblemUnknownMeter ProblemKind = "unknown-meter" // a reading from a meter with no registered key at that point of the log
-	ProblemRevokedMeter ProblemKind = "revoked-meter" // a reading from a meter whose key was revoked earlier in the log
-	ProblemDuplicate    ProblemKind = "duplicate"     // a second reading with the same (meter, seq)
-	ProblemMalformed    ProblemKind = "malformed"     // an entry that does not parse
-	ProblemUnknownEntry ProblemKind = "unknown-entry" // an entry that is neither a reading, a key entry nor a command entry
-	ProblemKeyEntry     ProblemKind = "bad-key-entry" // a key entry that contradicts the key directory
-	ProblemGateway      ProblemKind = "bad-gateway"   // a gateway-signed reading of a meter that gateway does not sign for, or by an unknown or revoked gateway
-	ProblemFrame        ProblemKind = "bad-frame"     // a gateway-signed reading whose raw frame is missing from the archive or differs (CheckFrames)
+	ProblemRoot         ProblemKind = "root-mismatch"   // entries do not hash to the checkpoint's root
+	ProblemTile         ProblemKind = "tile-mismatch"   // a served hash tile differs from the one the entries imply
+	ProblemBundle       ProblemKind = "bad-bundle"      // an entry bundle is missing, short or unparsable
+	ProblemSignature    ProblemKind = "bad-signature"   // an entry's signature does not verify
+	ProblemUnknownMeter ProblemKind = "unknown-meter"   // a reading from a meter with no registered key at that point of the log
+	ProblemRevokedMeter ProblemKind = "revoked-meter"   // a reading from a meter whose key was revoked earlier in the log
+	ProblemDuplicate    ProblemKind = "duplicate"       // a second reading with the same (meter, seq)
+	ProblemMalformed    ProblemKind = "malformed"       // an entry that does not parse
+	ProblemUnknownEntry ProblemKind = "unknown-entry"   // an entry of none of the kinds: reading, key, point or command entry
+	ProblemKeyEntry     ProblemKind = "bad-key-entry"   // a key entry that contradicts the key directory
+	ProblemPointEntry   ProblemKind = "bad-point-entry" // a point entry that does not make a valid metering point
+	ProblemGateway      ProblemKind = "bad-gateway"     // a gateway-signed reading of a meter that gateway does not sign for, or by an unknown or revoked gateway
+	ProblemFrame        ProblemKind = "bad-frame"       // a gateway-signed reading whose raw frame is missing from the archive or differs (CheckFrames)
 )
 
 // Problem is one audit failure. Index is the entry's log index (or, for a
@@ -82,6 +84,27 @@ type AuditOptions struct {
 	Checkpoint []byte // audit against this checkpoint instead of the log's latest
 	// CollectFrames lists gateway-signed readings in the report (Framed).
 	CollectFrames bool
+	// Audited, if set, is the checkpoint of an earlier audit of this log
+	// that passed (`verify log --save`). The signatures of the readings
+	// below its size were checked then and are not checked again; the
+	// audit still reads and hashes every entry, and requires the first
+	// entries to hash to that checkpoint's root, which proves they are the
+	// entries audited before. Everything else is checked as usual.
+	Audited []byte
+
+	// observer, if set, sees the log-key entries and readings in log order
+	// (Balance recomputes an enterprise's balance from them).
+	observer observer
+}
+
+// observer is told, in log order, of every key entry, valid point entry and
+// reading from a registered meter, as the audit reads them. Signatures of
+// readings are checked later, by workers: a reading whose signature fails
+// is among the audit's problems (auditor.badIndex).
+type observer interface {
+	keyEntry(index uint64, k *reading.KeyEntry)
+	pointEntry(index uint64, p meter.Point)
+	reading(index uint64, r *reading.Reading)
 }
 
 // AuditReport is the outcome of Audit.
@@ -90,6 +113,13 @@ type AuditReport struct {
 	Entries      uint64
 	Readings     uint64
 	KeyEntries   uint64
+	PointEntries uint64 // metering-point registrations (reading.PointEntry)
+	// AuditedSize is the size of the AuditOptions.Audited checkpoint (0
+	// without one); SignaturesTrusted counts the readings below it whose
+	// signatures that earlier audit checked.
+	AuditedSize       uint64
+	SignaturesTrusted uint64
+
 	Meters       int // meters with at least one reading
 	Registered   int // meters with an active key at the end of the log
 	Revoked      int // meters whose key is revoked at the end of the log
@@ -144,13 +174,24 @@ func (r *AuditReport) Failed(strict bool) bool {
 // Audit checks a whole log: it re-derives the Merkle root (and, unless
 // SkipTiles, every hash tile) from the entry bundles and compares it with
 // the signed checkpoint; replays key entries in log order to rebuild the
-// meter-key directory, checking each against the log key; checks every
+// meter-key directory, checking each against the log key; checks each
+// point entry's signature (the log key) and that it makes a valid point; checks every
 // reading's signature with the key its meter had at that point of the log;
 // and checks (meter, seq) uniqueness and each meter's prev chain in seq
 // order. It returns an error only when the audit cannot be carried out
 // (unreadable or unsigned checkpoint, unreachable log); everything it finds
 // wrong with the log is in the report.
 func Audit(ctx context.Context, f Fetcher, opts AuditOptions) (*AuditReport, error) {
+	a, err := audit(ctx, f, opts)
+	if err != nil {
+		return nil, err
+	}
+	return a.report, nil
+}
+
+// audit runs an audit and returns the auditor, whose state after the run
+// (the readings whose signatures failed) Balance needs too.
+func audit(ctx context.Context, f Fetcher, opts AuditOptions) (*auditor, error) {
 	start := time.Now()
 	if opts.LogKey == nil {
 		return nil, errors.New("audit: no log key")
@@ -179,11 +220,22 @@ func Audit(ctx context.Context, f Fetcher, opts AuditOptions) (*AuditReport, err
 		return nil, fmt.Errorf("audit: %w", err)
 	}
 	a := newAuditor(f, cp, opts)
+	if opts.Audited != nil {
+		acp, err := OpenCheckpoint(opts.Audited, opts.LogKey, nil, opts.Now)
+		if err != nil {
+			return nil, fmt.Errorf("audit: audited checkpoint: %w", err)
+		}
+		if acp.Size > cp.Size {
+			return nil, fmt.Errorf("audit: the log's checkpoint (size %d) is older than the audited one (size %d): a rollback", cp.Size, acp.Size)
+		}
+		a.audited = acp
+		a.report.AuditedSize = acp.Size
+	}
 	if err := a.run(ctx); err != nil {
 		return nil, err
 	}
 	a.report.Elapsed = time.Since(start)
-	return a.report, nil
+	return a, nil
 }
 
 // meterKey is a meter's or a gateway's entry in the key directory. A meter
@@ -233,6 +285,7 @@ type auditor struct {
 	pending   map[compact.NodeID][]byte
 	tileJobs  chan tileJob
 	tileWG    sync.WaitGroup
+	audited   *Checkpoint // an earlier audit's checkpoint (AuditOptions.Audited)
 	directory map[string]*meterKey
 	gateways  map[string]*meterKey
 	gwUse     map[string]*gatewayUse
@@ -392,6 +445,12 @@ func (a *auditor) entry(index uint64, e []byte, jobs []sigJob) []sigJob {
 	if err := a.tree.Append(lh, visit); err != nil {
 		a.problem(Problem{Kind: ProblemRoot, Index: index, Detail: err.Error()})
 	}
+	if a.audited != nil && a.tree.End() == a.audited.Size {
+		if root, err := a.tree.GetRootHash(nil); err != nil || !bytes.Equal(root, a.audited.Root[:]) {
+			a.problem(Problem{Kind: ProblemRoot, Index: index, Detail: fmt.Sprintf(
+				"the first %d entries hash to root %x, not to the root %x of the audited checkpoint: they are not the entries audited before", a.audited.Size, root, a.audited.Root)})
+		}
+	}
 	switch reading.Kind(e) {
 	case reading.Header:
 		a.report.Readings++
@@ -418,12 +477,22 @@ func (a *auditor) entry(index uint64, e []byte, jobs []sigJob) []sigJob {
 			a.report.MeterSigned++
 		}
 		a.chains[r.Meter] = append(a.chains[r.Meter], chainRecord{seq: r.Seq, index: index, hash: reading.HashOf(e), prev: r.Prev})
+		if a.opts.observer != nil {
+			a.opts.observer.reading(index, r)
+		}
+		if a.audited != nil && index < a.audited.Size {
+			a.report.SignaturesTrusted++
+			return jobs // checked by the earlier audit; the prefix root proves the bytes
+		}
 		return append(jobs, sigJob{index: index, entry: e, verifiers: verifiers, meter: r.Meter, seq: r.Seq})
 	case reading.KeyHeader:
 		a.report.KeyEntries++
 		a.keyEntry(index, e)
 	case reading.CommandHeader:
 		a.commandEntry(index, e)
+	case reading.PointHeader:
+		a.report.PointEntries++
+		a.pointEntry(index, e)
 	default:
 		a.problem(Problem{Kind: ProblemUnknownEntry, Index: index, Detail: fmt.Sprintf("entry starts with %.40q", firstLine(e))})
 	}
@@ -472,15 +541,12 @@ func (a *auditor) gatewaySigner(index uint64, r *reading.Reading, k *meterKey) n
 // keyEntry applies a key entry to the directory; key entries are rare, so
 // their signature (by the log key) is checked here, in log order.
 func (a *auditor) keyEntry(index uint64, e []byte) {
-	text, err := openEntry(e, a.opts.LogKey)
-	if err != nil {
-		a.problem(Problem{Kind: ProblemSignature, Index: index, Detail: "key entry: " + err.Error()})
+	k, ok := logKeyEntry(a, index, e, "key entry", reading.ParseKeyEntry)
+	if !ok {
 		return
 	}
-	k, err := reading.ParseKeyEntry(text)
-	if err != nil {
-		a.problem(Problem{Kind: ProblemMalformed, Index: index, Detail: err.Error()})
-		return
+	if a.opts.observer != nil {
+		a.opts.observer.keyEntry(index, k)
 	}
 	dir, id := a.directory, k.Meter
 	if k.IsGateway() {
@@ -508,6 +574,40 @@ func (a *auditor) keyEntry(index uint64, e []byte) {
 		}
 		cur.revoked = true
 	}
+}
+
+// pointEntry checks a point entry (signed by the log key, in log order):
+// its signature, its format, and that it makes a valid metering point.
+func (a *auditor) pointEntry(index uint64, e []byte) {
+	pe, ok := logKeyEntry(a, index, e, "point entry", reading.ParsePointEntry)
+	if !ok {
+		return
+	}
+	p, err := meter.PointOf(pe)
+	if err != nil {
+		a.problem(Problem{Kind: ProblemPointEntry, Index: index, Detail: err.Error()})
+		return
+	}
+	if a.opts.observer != nil {
+		a.opts.observer.pointEntry(index, p)
+	}
+}
+
+// logKeyEntry checks the signature (by the log key) of an entry the
+// platform signs and parses it, reporting a problem if either fails.
+func logKeyEntry[T any](a *auditor, index uint64, e []byte, what string, parse func([]byte) (T, error)) (T, bool) {
+	var zero T
+	text, err := openEntry(e, a.opts.LogKey)
+	if err != nil {
+		a.problem(Problem{Kind: ProblemSignature, Index: index, Detail: what + ": " + err.Error()})
+		return zero, false
+	}
+	v, err := parse(text)
+	if err != nil {
+		a.problem(Problem{Kind: ProblemMalformed, Index: index, Detail: err.Error()})
+		return zero, false
+	}
+	return v, true
 }
 
 func (a *auditor) signatureWorker() {

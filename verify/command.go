@@ -66,14 +66,8 @@ type commandState struct {
 // device.
 func (a *auditor) commandEntry(index uint64, e []byte) {
 	a.report.CommandEntries++
-	text, err := openEntry(e, a.opts.LogKey)
-	if err != nil {
-		a.problem(Problem{Kind: ProblemSignature, Index: index, Detail: "command entry: " + err.Error()})
-		return
-	}
-	c, err := reading.ParseCommandEntry(text)
-	if err != nil {
-		a.problem(Problem{Kind: ProblemMalformed, Index: index, Detail: err.Error()})
+	c, ok := logKeyEntry(a, index, e, "command entry", reading.ParseCommandEntry)
+	if !ok {
 		return
 	}
 	cs := &a.commands

@@ -31,6 +31,7 @@ type Receipt struct {
 	Reading     *reading.Reading      // set for a reading
 	KeyEntry    *reading.KeyEntry     // set for a key entry
 	Command     *reading.CommandEntry // set for an actuator-command entry
+	Point       *reading.PointEntry   // set for a metering-point registration
 	EntrySigner string                // key name that signed the entry
 }
 
@@ -124,29 +125,35 @@ func VerifyReceipt(data []byte, keys ReceiptKeys) (*Receipt, error) {
 		}
 		r.Reading, r.EntrySigner = rd, keys.Meter.Name()
 	case reading.KeyHeader:
-		text, err := openEntry(p.ExtraData, keys.Log)
-		if err != nil {
-			return nil, fmt.Errorf("key entry at %d: %w", p.Index, err)
-		}
-		ke, err := reading.ParseKeyEntry(text)
-		if err != nil {
-			return nil, fmt.Errorf("key entry at %d: %w", p.Index, err)
-		}
-		r.KeyEntry, r.EntrySigner = ke, keys.Log.Name()
+		r.KeyEntry, err = openLogEntry(p.ExtraData, keys.Log, p.Index, "key entry", reading.ParseKeyEntry)
 	case reading.CommandHeader:
-		text, err := openEntry(p.ExtraData, keys.Log)
-		if err != nil {
-			return nil, fmt.Errorf("command entry at %d: %w", p.Index, err)
-		}
-		c, err := reading.ParseCommandEntry(text)
-		if err != nil {
-			return nil, fmt.Errorf("command entry at %d: %w", p.Index, err)
-		}
-		r.Command, r.EntrySigner = c, keys.Log.Name()
+		r.Command, err = openLogEntry(p.ExtraData, keys.Log, p.Index, "command entry", reading.ParseCommandEntry)
+	case reading.PointHeader:
+		r.Point, err = openLogEntry(p.ExtraData, keys.Log, p.Index, "point entry", reading.ParsePointEntry)
 	default:
-		return nil, fmt.Errorf("entry at %d is neither a %s nor a %s note", p.Index, reading.Header, reading.KeyHeader)
+		return nil, fmt.Errorf("entry at %d is not a %s, %s, %s or %s note", p.Index, reading.Header, reading.KeyHeader, reading.CommandHeader, reading.PointHeader)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if r.Reading == nil {
+		r.EntrySigner = keys.Log.Name()
 	}
 	return r, nil
+}
+
+// openLogEntry checks an entry signed by the log key and parses it.
+func openLogEntry[T any](entry []byte, logKey note.Verifier, index uint64, what string, parse func([]byte) (T, error)) (T, error) {
+	var zero T
+	text, err := openEntry(entry, logKey)
+	if err != nil {
+		return zero, fmt.Errorf("%s at %d: %w", what, index, err)
+	}
+	v, err := parse(text)
+	if err != nil {
+		return zero, fmt.Errorf("%s at %d: %w", what, index, err)
+	}
+	return v, nil
 }
 
 // openEntry verifies a signed entry with v and returns its text. The text

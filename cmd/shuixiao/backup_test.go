@@ -148,8 +148,8 @@ func TestBackupRestoreUnderLoad(t *testing.T) {
 	if err != nil || full.ProblemCount != 0 || full.Entries != size {
 		t.Fatalf("audit after restart: %v %+v", err, full)
 	}
-	if full.Readings != readings || full.KeyEntries+full.Readings+full.CommandEntries != size {
-		t.Fatalf("store holds %d readings, the ledger %d readings and %d key entries in %d", readings, full.Readings, full.KeyEntries, size)
+	if full.Readings != readings || full.KeyEntries+full.PointEntries+full.Readings+full.CommandEntries != size {
+		t.Fatalf("store holds %d readings, the ledger %d readings, %d key and %d point entries in %d", readings, full.Readings, full.KeyEntries, full.PointEntries, size)
 	}
 }
 

@@ -30,6 +30,7 @@ import (
 	"github.com/shuixiao/shuixiao/internal/ingest"
 	"github.com/shuixiao/shuixiao/internal/ledger"
 	"github.com/shuixiao/shuixiao/internal/netmon"
+	"github.com/shuixiao/shuixiao/internal/registry"
 	"github.com/shuixiao/shuixiao/internal/store"
 	"github.com/shuixiao/shuixiao/meter"
 	"github.com/shuixiao/shuixiao/reading"
@@ -241,6 +242,9 @@ func openServer(ctx context.Context, cfg serverConfig) (*server, error) {
 		return nil, err
 	}
 	if err := s.openControl(ctx); err != nil {
+		return nil, err
+	}
+	if err := s.pointsOnLedger(ctx); err != nil {
 		return nil, err
 	}
 	s.devices.OnRevoke = func(id string) {
@@ -596,4 +600,29 @@ func (s *server) MQTTAddr() string {
 		return "mqtts://" + s.broker.Addr()
 	}
 	return s.broker.Addr()
+}
+
+// pointsMigratedFile marks, in the data directory, that every point the
+// store held when it was written is on the ledger; points registered since
+// go through the ledger anyway (registry.Points).
+const pointsMigratedFile = "points-on-ledger"
+
+// pointsOnLedger puts on the ledger the points of a data directory written
+// before points were ledger entries (registry.Points.Migrate). The marker
+// file saves later starts the ledger scan; without it the migration runs
+// again and, being idempotent, adds nothing that is already there.
+func (s *server) pointsOnLedger(ctx context.Context) error {
+	marker := filepath.Join(s.cfg.Data, pointsMigratedFile)
+	if _, err := os.Stat(marker); err == nil {
+		return nil
+	}
+	ps := &registry.Points{Store: s.store, Ledger: s.ledger, Ingest: s.pipeline, Now: time.Now}
+	n, err := ps.Migrate(ctx, s.ledger)
+	if err != nil {
+		return fmt.Errorf("put the registered points on the ledger: %w", err)
+	}
+	if n > 0 {
+		s.cfg.Logger.Info("registered points put on the ledger", "points", n)
+	}
+	return atomicfile.Write(marker, []byte(fmt.Sprintf("points on the ledger since %s\n", time.Now().UTC().Format(time.RFC3339))), 0o640)
 }

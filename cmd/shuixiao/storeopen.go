@@ -13,14 +13,16 @@ import (
 	"github.com/shuixiao/shuixiao/internal/store/sqlite"
 )
 
-// serverStore is what a server needs of its store: store.Store and the
-// records of pipe networks, control loops and device credentials. Both
-// drivers implement it and pass store/storetest.
+// serverStore is what a server needs of its store: store.Store, the
+// records of pipe networks, control loops and device credentials, and
+// compaction on demand. Both drivers implement it and pass
+// store/storetest.
 type serverStore interface {
 	store.Store
 	store.Networks
 	store.Controls
 	store.DeviceSecrets
+	store.Compacter
 }
 
 // openStore opens the store --store names: empty for SQLite in the data

@@ -33,8 +33,10 @@ const verifyUsage = `用法 usage:
   shuixiao verify consistency [OLD_CHECKPOINT] NEW_CHECKPOINT|DIR|URL --log-key KEY
         [--witness-policy FILE] [--tiles DIR|URL] [--state FILE]
   shuixiao verify log DIR|URL --log-key KEY [--witness-policy FILE] [--strict] [--workers N]
-        [--skip-tiles] [--checkpoint FILE] [--json] [--token T]
+        [--skip-tiles] [--checkpoint FILE] [--json] [--token T] [--save FILE]
   shuixiao verify fork FILE --log-key KEY
+  shuixiao verify balance DIR|URL --log-key KEY --enterprise E --from YYYY-MM-DD --to YYYY-MM-DD
+        [--served FILE | --url URL] [--token T] [--tolerance X] [--checkpoint FILE] [--audited FILE] [--json]
 
 独立验证器：只用公钥检查收据、检查点一致性和整个账本，不信任平台。
 The independent verifier checks receipts, checkpoint consistency and whole
@@ -42,8 +44,19 @@ ledgers with public keys only. KEY is a note verifier key or a file holding
 one (e.g. the ledger's log.vkey).
 
 Exit status / 退出码: 0 verified; 1 verification failed (tampering, fork,
-bad signature, missing quorum; for "log", also chain gaps with --strict);
-2 usage error.`
+bad signature, missing quorum; for "log", also chain gaps with --strict;
+for "balance", a ledger that fails its audit or a figure that differs from
+the served balance); 2 usage error.
+
+"balance" recomputes an enterprise's water balance over [from, to) from the
+ledger alone (points and meter keys from their ledger entries, volumes from
+the signed readings) and compares every figure with the platform's
+GET /api/v1/enterprises/{id}/balance. Production and value added are
+declared data, not on the ledger: they are taken from the served balance.
+With --audited FILE (a checkpoint "verify log --save FILE" stored after a
+passing audit) the signatures of the readings below that checkpoint are
+not checked again: every entry is still hashed, and the first ones must
+hash to that checkpoint's root.`
 
 func runVerify(args []string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -65,6 +78,8 @@ func verifyMain(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		return verifyLog(ctx, args[1:], stdout, stderr)
 	case "fork":
 		return verifyFork(args[1:], stdout, stderr)
+	case "balance":
+		return verifyBalance(ctx, args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprintln(stdout, verifyUsage)
 		return 0
@@ -201,6 +216,11 @@ func verifyProof(args []string, stdout, stderr io.Writer) int {
 	case r.Command != nil:
 		printCommandEntry(stdout, r.Command)
 		fmt.Fprintf(stdout, "  签名 signed by:      %s (the log key) ✓\n", r.EntrySigner)
+	case r.Point != nil:
+		pe := r.Point
+		fmt.Fprintf(stdout, "  计量点登记 point:    %s of enterprise %s, level %d, stage %s, %d channels\n", pe.Point, pe.Enterprise, pe.Level, pe.Stage, len(pe.Channels))
+		fmt.Fprintf(stdout, "  时间 time:           %s\n", pe.Time.UTC().Format(time.RFC3339Nano))
+		fmt.Fprintf(stdout, "  签名 signed by:      %s (the log key) ✓\n", r.EntrySigner)
 	}
 	return 0
 }
@@ -321,7 +341,7 @@ func verifyConsistency(ctx context.Context, args []string, stdout, stderr io.Wri
 }
 
 func verifyLog(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	v := newVerifyFlags("log", "log DIR|URL --log-key KEY [--witness-policy FILE] [--strict] [--workers N] [--skip-tiles] [--checkpoint FILE] [--frames DIR[,DIR…]] [--json] [--token T]", stderr)
+	v := newVerifyFlags("log", "log DIR|URL --log-key KEY [--witness-policy FILE] [--strict] [--workers N] [--skip-tiles] [--checkpoint FILE] [--frames DIR[,DIR…]] [--json] [--token T] [--save FILE]", stderr)
 	framesDirs := v.fs.String("frames", "", "gateways' raw-frame archives (comma-separated directories): re-check every gateway-signed reading against the frame it quotes")
 	strict := v.fs.Bool("strict", false, "treat gaps in meters' prev chains as failures (exit 1)")
 	workers := v.fs.Int("workers", 0, "signature-checking goroutines (default: one per CPU)")
@@ -329,6 +349,7 @@ func verifyLog(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	asJSON := v.fs.Bool("json", false, "print the report as JSON")
 	cpFile := v.fs.String("checkpoint", "", "audit against this signed checkpoint (e.g. a --state file) instead of the log's latest")
 	token := v.fs.String("token", "", "admin or auditor token sent to a log served over HTTP, whose entry bundles are not public (default $SHUIXIAO_TOKEN)")
+	save := v.fs.String("save", "", "after a passing audit, store the audited checkpoint in this file (for verify balance --audited)")
 	pos, logKey, pol, code := v.parse(args, 1, 1, stderr)
 	if code != 0 {
 		return code
@@ -385,6 +406,12 @@ func verifyLog(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	if failed {
 		return 1
 	}
+	if *save != "" {
+		if err := verify.WriteState(*save, rep.Checkpoint.Raw); err != nil {
+			fmt.Fprintf(stderr, "%v\n", err)
+			return 1
+		}
+	}
 	return 0
 }
 
@@ -403,6 +430,7 @@ func writeAuditJSON(w io.Writer, location string, rep *verify.AuditReport, frame
 		Entries      uint64               `json:"entries"`
 		Readings     uint64               `json:"readings"`
 		KeyEntries   uint64               `json:"key_entries"`
+		PointEntries uint64               `json:"point_entries"`
 		Meters       int                  `json:"meters"`
 		Registered   int                  `json:"registered"`
 		Revoked      int                  `json:"revoked"`
@@ -425,7 +453,7 @@ func writeAuditJSON(w io.Writer, location string, rep *verify.AuditReport, frame
 	}{
 		Location: location, Origin: rep.Checkpoint.Origin, Size: rep.Checkpoint.Size,
 		Root:    base64.StdEncoding.EncodeToString(rep.Checkpoint.Root[:]),
-		Entries: rep.Entries, Readings: rep.Readings, KeyEntries: rep.KeyEntries,
+		Entries: rep.Entries, Readings: rep.Readings, KeyEntries: rep.KeyEntries, PointEntries: rep.PointEntries,
 		Meters: rep.Meters, Registered: rep.Registered, Revoked: rep.Revoked, TilesChecked: rep.TilesChecked,
 		ProblemCount: rep.ProblemCount, Problems: rep.Problems, GapCount: rep.GapCount, Gaps: rep.Gaps,
 		Commands: rep.CommandEntries, CommandStats: rep.CommandStats, CommandList: rep.Commands,
@@ -447,8 +475,8 @@ func printAudit(w io.Writer, location string, rep *verify.AuditReport, pol *veri
 	fmt.Fprintf(w, "  日志 log:            %s\n", c.Origin)
 	printCheckpoint(w, c, pol)
 	rate := float64(rep.Entries) / rep.Elapsed.Seconds()
-	fmt.Fprintf(w, "  条目 entries:        %d (%d readings 读数, %d key entries 密钥登记) in %.1f s, %.0f entries/s\n",
-		rep.Entries, rep.Readings, rep.KeyEntries, rep.Elapsed.Seconds(), rate)
+	fmt.Fprintf(w, "  条目 entries:        %d (%d readings 读数, %d key entries 密钥登记, %d point entries 计量点登记) in %.1f s, %.0f entries/s\n",
+		rep.Entries, rep.Readings, rep.KeyEntries, rep.PointEntries, rep.Elapsed.Seconds(), rate)
 	fmt.Fprintf(w, "  计量器 meters:       %d with readings; key directory: %d registered 已登记, %d revoked 已吊销\n", rep.Meters, rep.Registered, rep.Revoked)
 	fmt.Fprintf(w, "  信任 trust:          %d meter-signed 表内签名, %d gateway-signed 网关代签\n", rep.MeterSigned, rep.GatewaySigned)
 	for _, g := range rep.Gateways {

@@ -93,6 +93,7 @@ type Server struct {
 	tickets ticketBook
 	cache   ttlCache
 	meters  *registry.Meters
+	points  *registry.Points
 	nets    *netreg.Registry // nil when the store keeps no networks
 	// dispatch makes and changes work orders; nil with nets.
 	dispatch *dispatch.Dispatch
@@ -128,7 +129,8 @@ func New(opts Options) *Server {
 		opts.FailedAuth = DefaultFailedAuth
 	}
 	s := &Server{opts: opts, mux: http.NewServeMux(), started: opts.Now(), requests: tokenLimiter{limit: opts.Requests},
-		meters: &registry.Meters{Store: opts.Store, Ledger: opts.Ledger, Ingest: opts.Ingest, Devices: opts.Devices, Now: opts.Now}}
+		meters: &registry.Meters{Store: opts.Store, Ledger: opts.Ledger, Ingest: opts.Ingest, Devices: opts.Devices, Now: opts.Now},
+		points: &registry.Points{Store: opts.Store, Ledger: opts.Ledger, Ingest: opts.Ingest, Now: opts.Now}}
 	if ns, ok := opts.Store.(netreg.Store); ok {
 		var mon netreg.Monitor
 		if opts.Networks != nil {
@@ -202,6 +204,7 @@ func (s *Server) routes() {
 	auth("POST /api/v1/quota-review", s.quotaReview)
 	auth("GET /api/v1/points", s.listPoints)
 	auth("POST /api/v1/points", s.createPoint)
+	auth("PUT /api/v1/points/{id}", s.updatePoint)
 	auth("GET /api/v1/meters", s.listMeters)
 	auth("GET /api/v1/meters/{id}", s.getMeter)
 	auth("POST /api/v1/meters", s.registerMeter)

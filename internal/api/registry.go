@@ -58,18 +58,35 @@ func (s *Server) createEnterprise(w http.ResponseWriter, r *http.Request, p *Pri
 	s.create(w, r, p, &e, func(ctx context.Context) error { return s.opts.Store.CreateEnterprise(ctx, e) })
 }
 
+// createPoint registers a point (internal/registry): its entry goes on the
+// ledger, then in the registry.
 func (s *Server) createPoint(w http.ResponseWriter, r *http.Request, p *Principal) {
 	var pt meter.Point
 	s.create(w, r, p, &pt, func(ctx context.Context) error {
-		if err := pt.Validate(); err != nil {
-			return errorf(http.StatusBadRequest, "%v", err)
+		_, err := s.points.Create(ctx, pt)
+		return registryError(err)
+	})
+}
+
+// updatePoint registers a new version of a point, through the ledger too.
+func (s *Server) updatePoint(w http.ResponseWriter, r *http.Request, p *Principal) {
+	var pt meter.Point
+	s.save(w, r, p, http.StatusOK, &pt, func(ctx context.Context) error {
+		if pt.ID != r.PathValue("id") {
+			return errorf(http.StatusBadRequest, "point id %q in the body differs from %q in the path", pt.ID, r.PathValue("id"))
 		}
-		return s.opts.Store.CreatePoint(ctx, pt)
+		_, err := s.points.Update(ctx, pt)
+		return registryError(err)
 	})
 }
 
 // create decodes an admin's JSON object into v and stores it.
 func (s *Server) create(w http.ResponseWriter, r *http.Request, p *Principal, v any, save func(context.Context) error) {
+	s.save(w, r, p, http.StatusCreated, v, save)
+}
+
+// save decodes an admin's JSON object into v, stores it and answers status.
+func (s *Server) save(w http.ResponseWriter, r *http.Request, p *Principal, status int, v any, save func(context.Context) error) {
 	if !p.Admin() {
 		s.fail(w, r, errorf(http.StatusForbidden, "only an admin token may change the registry"))
 		return
@@ -85,7 +102,7 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request, p *Principal, v 
 	s.cache.mu.Lock()
 	s.cache.m = nil
 	s.cache.mu.Unlock()
-	writeJSON(w, http.StatusCreated, v)
+	writeJSON(w, status, v)
 }
 
 // enterpriseEntity is an enterprise with the name of its industry.
@@ -319,13 +336,18 @@ func (s *Server) registerMeter(w http.ResponseWriter, r *http.Request, p *Princi
 
 // failRegistry answers an error of internal/registry.
 func (s *Server) failRegistry(w http.ResponseWriter, r *http.Request, err error) {
+	s.fail(w, r, registryError(err))
+}
+
+// registryError gives an error of internal/registry its HTTP status.
+func registryError(err error) error {
 	switch {
 	case errors.Is(err, registry.ErrInvalid):
-		err = errorf(http.StatusBadRequest, "%v", err)
+		return errorf(http.StatusBadRequest, "%v", err)
 	case errors.Is(err, registry.ErrConflict):
-		err = errorf(http.StatusConflict, "%v", err)
+		return errorf(http.StatusConflict, "%v", err)
 	}
-	s.fail(w, r, err)
+	return err
 }
 
 func (s *Server) revokeMeter(w http.ResponseWriter, r *http.Request, p *Principal) {

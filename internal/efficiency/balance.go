@@ -12,7 +12,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/shuixiao/shuixiao/balance"
@@ -185,7 +184,7 @@ func EnterpriseBalance(ctx context.Context, st Store, enterprise string, from, t
 		res.Report.IntakePer10kCNY.Note = fmt.Sprintf("intake per 10⁴ CNY: value added is reported for %.0f %% of the period only", 100*res.ValueAdded.Coverage)
 	}
 	for name, p := range res.Report.Products {
-		res.Report.Products[name] = judgeProduct(p, res.Outputs[name], res.Report.Intake, cov)
+		res.Report.Products[name] = balance.JudgeProduct(p, res.Outputs[name].Coverage, res.Report.Intake, cov)
 	}
 	if res.LedgerSizeAfter, err = st.LedgerSize(ctx); err != nil {
 		return Result{}, err
@@ -210,39 +209,6 @@ func declared(recs []production.Record, from, to time.Time) Declared {
 	return d
 }
 
-// judgeProduct applies the coverage rules to a product's figure: no figure
-// without output for the whole period; a lower bound, graded only when
-// over quota, when an intake point lacks data for part of it.
-func judgeProduct(p balance.ProductResult, out Output, intake balance.Figure, cov map[string]float64) balance.ProductResult {
-	if out.Coverage < 1 {
-		p.IntakePerUnit = balance.Figure{Points: p.IntakePerUnit.Points, Missing: p.IntakePerUnit.Missing,
-			Note: fmt.Sprintf("intake per unit of %s: output is reported for %.1f %% of the period only", p.Plan.Name, 100*out.Coverage)}
-		p.Grade = ""
-		return p
-	}
-	if !p.IntakePerUnit.OK {
-		return p
-	}
-	if partial := partialPoints(intake.Points, cov); len(partial) > 0 {
-		p.IntakePerUnit.Note = fmt.Sprintf("lower bound: intake points %s lack data for part of the period", strings.Join(partial, ", "))
-		if p.Grade != "over" {
-			p.Grade = ""
-		}
-	}
-	return p
-}
-
-// partialPoints lists the points whose coverage is below 1.
-func partialPoints(points []string, cov map[string]float64) []string {
-	var out []string
-	for _, id := range points {
-		if c, ok := cov[id]; ok && c < 1 {
-			out = append(out, id)
-		}
-	}
-	return out
-}
-
 // Grades returns each product's grade from the result, sorted by product.
 func (r Result) Grades() []ProductGrade {
 	var out []ProductGrade
@@ -250,7 +216,7 @@ func (r Result) Grades() []ProductGrade {
 		p := r.Report.Products[name]
 		g := ProductGrade{Product: name, Unit: "m3/" + p.OutputUnit, Value: p.IntakePerUnit.Value, OK: p.IntakePerUnit.OK,
 			Grade: p.Grade, Quota: p.Quotas, Note: p.IntakePerUnit.Note}
-		g.LowerBound = g.OK && len(partialPoints(r.Report.Intake.Points, r.PointCoverage)) > 0
+		g.LowerBound = g.OK && len(balance.PartialPoints(r.Report.Intake.Points, r.PointCoverage)) > 0
 		if len(p.Quotas) > 0 {
 			g.Limit = p.Quotas[len(p.Quotas)-1].Limit
 		}
@@ -284,7 +250,7 @@ func (r Result) MarshalJSON() ([]byte, error) {
 		out := r.Outputs[name]
 		p["output"] = out
 		p["basis"] = "metered/declared" // metered intake over declared output
-		p["intake_lower_bound"] = p["intake_per_unit"] != nil && len(partialPoints(r.Report.Intake.Points, r.PointCoverage)) > 0
+		p["intake_lower_bound"] = p["intake_per_unit"] != nil && len(balance.PartialPoints(r.Report.Intake.Points, r.PointCoverage)) > 0
 	}
 	basis := map[string]string{}
 	if cov, ok := m["coverage"].(map[string]any); ok {

@@ -60,6 +60,9 @@ type Entry struct {
 	// their place in the log, even if their signatures were checked
 	// before the entry was applied (see keyChange).
 	Key *reading.KeyEntry
+	// Prompt entries (a registration someone waits for) start a batch
+	// without waiting out the linger that gathers readings.
+	Prompt bool
 }
 
 // Committed is what one commit stored, for live streams, alarms and receipts.
@@ -440,7 +443,7 @@ func (p *Pipeline) sequence(ctx context.Context) {
 		// arrived meanwhile, an idle one waits out the rest of the linger.
 		linger := time.Until(last.Add(p.opts.Linger))
 		armed := false
-		if fillUp && linger > 0 {
+		if fillUp && linger > 0 && !first.isPrompt() {
 			timer.Reset(linger)
 			armed = true
 		}
@@ -479,6 +482,8 @@ func (p *Pipeline) sequence(ctx context.Context) {
 }
 
 func (it *item) isKey() bool { return it.entry != nil && it.entry.Key != nil }
+
+func (it *item) isPrompt() bool { return it.entry != nil && it.entry.Prompt }
 
 // keyChange is a meter-key entry this pipeline put in the ledger. Readings
 // reach the sequencer after their signature check, which used the key

@@ -30,7 +30,7 @@ type CatchUpStore interface {
 // CatchUp brings the store level with the ledger after a crash: every entry
 // the ledger sequenced but the store had not committed is applied in ledger
 // order — key entries to the registry (and through onKey to the caller's
-// key directory), readings to the store with flags recomputed. The ledger is
+// key directory), point entries to the registry, readings to the store with flags recomputed. The ledger is
 // the record; the store is derived from it.
 //
 // An entry the store cannot take is never a reason not to start: it is
@@ -95,15 +95,31 @@ func CatchUp(ctx context.Context, l LedgerReader, st CatchUpStore, logKey note.V
 	setAside := func(i uint64, meterID string, seq uint64, reason string, detail string) {
 		b.Quarantined = append(b.Quarantined, quarantine.Record{Index: i, Meter: meterID, Seq: seq, Reason: reason, Detail: detail, Time: now})
 	}
+	// signedByLog flushes what precedes entry i, an entry of the log key's
+	// own, and reports whether its signature verifies (else it is set aside).
+	signedByLog := func(i uint64, entry []byte, what string) (bool, error) {
+		if err := flush(i); err != nil {
+			return false, err
+		}
+		if _, err := note.Open(entry, note.VerifierList(logKey)); err != nil {
+			setAside(i, "", 0, ReasonBadSignature, what+" does not verify with the log key: "+err.Error())
+			return false, nil
+		}
+		return true, nil
+	}
+	// refused sets entry i aside if the store refused it for good.
+	refused := func(i uint64, meterID, what string, err error) error {
+		if !permanent(err) {
+			return fmt.Errorf("apply %s %d: %w", what, i, err)
+		}
+		setAside(i, meterID, 0, ReasonStoreRefused, "apply "+what+": "+err.Error())
+		return nil
+	}
 	err = l.Entries(ctx, from, to, func(i uint64, entry []byte) error {
 		switch reading.Kind(entry) {
 		case reading.KeyHeader:
-			if err := flush(i); err != nil {
+			if ok, err := signedByLog(i, entry, "key entry"); !ok {
 				return err
-			}
-			if _, err := note.Open(entry, note.VerifierList(logKey)); err != nil {
-				setAside(i, "", 0, ReasonBadSignature, "key entry does not verify with the log key: "+err.Error())
-				return nil
 			}
 			ke, err := reading.ParseKeyEntry(entry)
 			if err != nil {
@@ -111,16 +127,25 @@ func CatchUp(ctx context.Context, l LedgerReader, st CatchUpStore, logKey note.V
 				return nil
 			}
 			if err := ApplyKeyEntry(ctx, st, ke, meter.Meter{}); err != nil {
-				if !permanent(err) {
-					return fmt.Errorf("apply key entry %d: %w", i, err)
-				}
-				setAside(i, ke.Meter, 0, ReasonStoreRefused, "apply key entry for "+ke.Subject()+": "+err.Error())
-				return nil
+				return refused(i, ke.Meter, "key entry for "+ke.Subject(), err)
 			}
 			if onKey != nil {
 				if err := onKey(ctx, ke); err != nil {
 					return fmt.Errorf("key entry %d: %w", i, err)
 				}
+			}
+			applied++
+		case reading.PointHeader:
+			if ok, err := signedByLog(i, entry, "point entry"); !ok {
+				return err
+			}
+			pe, err := reading.ParsePointEntry(entry)
+			if err != nil {
+				setAside(i, "", 0, ReasonMalformed, "point entry: "+err.Error())
+				return nil
+			}
+			if err := ApplyPointEntry(ctx, st, pe); err != nil {
+				return refused(i, "", "point entry", err)
 			}
 			applied++
 		case reading.Header:
@@ -185,12 +210,8 @@ func CatchUp(ctx context.Context, l LedgerReader, st CatchUpStore, logKey note.V
 				logger.Warn("ledger entry of a kind this server does not apply; skipped", "index", i, "kind", reading.Kind(entry))
 				return nil
 			}
-			if err := flush(i); err != nil {
+			if ok, err := signedByLog(i, entry, "entry"); !ok {
 				return err
-			}
-			if _, err := note.Open(entry, note.VerifierList(logKey)); err != nil {
-				setAside(i, "", 0, ReasonBadSignature, "entry does not verify with the log key: "+err.Error())
-				return nil
 			}
 			if err := onOther(ctx, i, entry); err != nil {
 				return fmt.Errorf("ledger entry %d: %w", i, err)

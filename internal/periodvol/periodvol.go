@@ -18,7 +18,7 @@ import (
 // the whole day had one, at 1.3× the cost of one daily bucket, where 15
 // minutes costs 5.5× (BenchmarkVolumesDay, 200 points of minute readings).
 // A period not aligned to the hour gets partial first and last buckets.
-const Interval = store.Hour
+const Interval = store.Interval(balance.PeriodBucket)
 
 // Source is the part of the store Volumes reads.
 type Source interface {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/shuixiao/shuixiao/consumption"
 	"github.com/shuixiao/shuixiao/reading"
 )
 
@@ -62,7 +63,7 @@ func (iv Interval) Valid() bool {
 const MaxRawBuckets = 100000
 
 // MaxBuckets bounds the number of buckets of one aggregate grid.
-const MaxBuckets = 200000
+const MaxBuckets = consumption.MaxBuckets
 
 // Fn is an aggregation function.
 type Fn string

@@ -13,64 +13,6 @@ import (
 
 var shanghai = time.FixedZone("CST", 8*3600)
 
-func TestRolloverModulus(t *testing.T) {
-	for _, tc := range []struct{ in, want float64 }{
-		{0, 0},
-		{-1, 0},
-		{99999.99, 100000},
-		{9999999, 10000000},
-		{999.999, 1000},
-		{100000, 100000},
-		{65535, 65535},
-		{99999.98, 99999.98},
-		{math.Inf(1), 0},
-	} {
-		if got := RolloverModulus(tc.in); got != tc.want {
-			t.Errorf("RolloverModulus(%v) = %v, want %v", tc.in, got, tc.want)
-		}
-	}
-}
-
-func TestIncrement(t *testing.T) {
-	wrap := Counter{Modulus: 100000}
-	for _, tc := range []struct {
-		name      string
-		c         Counter
-		prev, cur float64
-		want      float64
-	}{
-		{"growth", Counter{}, 10, 12.5, 2.5},
-		{"steady", Counter{}, 10, 10, 0},
-		{"rollover", wrap, 99999.99, 0.01, 0.02},
-		{"rollover to zero", wrap, 99995, 0, 5},
-		{"reset without rollover", Counter{}, 5000, 3, 3},
-		{"reset on a rolling register far from the top", wrap, 50000, 10, 10},
-		{"small drop is reverse flow", Counter{}, 1000, 999.5, -0.5},
-		{"small drop on a rolling register", wrap, 50000, 49999, -1},
-		{"drop to half is still a drop", Counter{}, 1000, 500, -500},
-		{"drop below half is a reset", Counter{}, 1000, 499, 499},
-	} {
-		got := tc.c.Increment(tc.prev, tc.cur)
-		if math.Abs(got-tc.want) > 1e-9 {
-			t.Errorf("%s: Increment(%v, %v) = %v, want %v", tc.name, tc.prev, tc.cur, got, tc.want)
-		}
-	}
-}
-
-func TestSortDedup(t *testing.T) {
-	ps := []Point{{T: 3, V: 30, Seq: 5}, {T: 1, V: 10, Seq: 9}, {T: 3, V: 31, Seq: 2}, {T: 2, V: 20, Seq: 1}, {T: 1, V: 11, Seq: 10}}
-	got := SortDedup(ps)
-	want := []Point{{T: 1, V: 10, Seq: 9}, {T: 2, V: 20, Seq: 1}, {T: 3, V: 31, Seq: 2}}
-	if len(got) != len(want) {
-		t.Fatalf("got %v, want %v", got, want)
-	}
-	for i := range want {
-		if got[i] != want[i] {
-			t.Fatalf("got %v, want %v", got, want)
-		}
-	}
-}
-
 func TestGridShanghaiDays(t *testing.T) {
 	from := time.Date(2026, 11, 1, 0, 0, 0, 0, shanghai)
 	g, err := NewGrid(from, from.AddDate(0, 0, 3), store.Day, shanghai)

@@ -1,12 +1,30 @@
-package aggregate
+package consumption
 
 import (
+	"errors"
 	"fmt"
 	"sort"
 	"time"
-
-	"github.com/shuixiao/shuixiao/internal/store"
 )
+
+// Interval is a bucket width on the calendar; the values are the store's
+// query intervals (store.Interval).
+type Interval string
+
+// Bucket intervals. Day and month buckets follow the calendar of the grid's
+// time zone.
+const (
+	Min15 Interval = "15m"
+	Hour  Interval = "1h"
+	Day   Interval = "1d"
+	Month Interval = "1mo"
+)
+
+// MaxBuckets bounds the number of buckets of one grid.
+const MaxBuckets = 200000
+
+// ErrGrid is wrapped by every error of NewGrid.
+var ErrGrid = errors.New("invalid grid")
 
 // Grid is the bucket boundaries of a query in Unix milliseconds: bucket i is
 // [Bounds[i], Bounds[i+1]). The first bucket starts at the query's From and
@@ -19,14 +37,14 @@ type Grid struct {
 	Loc *time.Location
 }
 
-// NewGrid builds the grid of [from, to) for a bucketed interval (not Raw).
-// loc nil means UTC.
-func NewGrid(from, to time.Time, iv store.Interval, loc *time.Location) (Grid, error) {
+// NewGrid builds the grid of [from, to) for a bucketed interval. loc nil
+// means UTC.
+func NewGrid(from, to time.Time, iv Interval, loc *time.Location) (Grid, error) {
 	if loc == nil {
 		loc = time.UTC
 	}
 	if !to.After(from) {
-		return Grid{}, fmt.Errorf("grid: %w: empty range %s … %s", store.ErrInvalid, from, to)
+		return Grid{}, fmt.Errorf("%w: empty range %s … %s", ErrGrid, from, to)
 	}
 	next, err := stepper(iv, loc)
 	if err != nil {
@@ -35,8 +53,8 @@ func NewGrid(from, to time.Time, iv store.Interval, loc *time.Location) (Grid, e
 	a, b := from.UnixMilli(), to.UnixMilli()
 	bounds := []int64{a}
 	for t := next(from); t.UnixMilli() < b; t = next(t) {
-		if len(bounds) > store.MaxBuckets {
-			return Grid{}, fmt.Errorf("grid: %w: more than %d %s buckets", store.ErrInvalid, store.MaxBuckets, iv)
+		if len(bounds) > MaxBuckets {
+			return Grid{}, fmt.Errorf("%w: more than %d %s buckets", ErrGrid, MaxBuckets, iv)
 		}
 		bounds = append(bounds, t.UnixMilli())
 	}
@@ -44,7 +62,7 @@ func NewGrid(from, to time.Time, iv store.Interval, loc *time.Location) (Grid, e
 }
 
 // stepper returns the function giving the first boundary strictly after t.
-func stepper(iv store.Interval, loc *time.Location) (func(time.Time) time.Time, error) {
+func stepper(iv Interval, loc *time.Location) (func(time.Time) time.Time, error) {
 	fixed := func(d time.Duration) func(time.Time) time.Time {
 		return func(t time.Time) time.Time {
 			// Align to the local wall clock: zones are offset from UTC by
@@ -55,22 +73,22 @@ func stepper(iv store.Interval, loc *time.Location) (func(time.Time) time.Time, 
 		}
 	}
 	switch iv {
-	case store.Min15:
+	case Min15:
 		return fixed(15 * time.Minute), nil
-	case store.Hour:
+	case Hour:
 		return fixed(time.Hour), nil
-	case store.Day:
+	case Day:
 		return func(t time.Time) time.Time {
 			l := t.In(loc)
 			return time.Date(l.Year(), l.Month(), l.Day()+1, 0, 0, 0, 0, loc)
 		}, nil
-	case store.Month:
+	case Month:
 		return func(t time.Time) time.Time {
 			l := t.In(loc)
 			return time.Date(l.Year(), l.Month()+1, 1, 0, 0, 0, 0, loc)
 		}, nil
 	}
-	return nil, fmt.Errorf("grid: %w: interval %q", store.ErrInvalid, iv)
+	return nil, fmt.Errorf("%w: interval %q", ErrGrid, iv)
 }
 
 // Len returns the number of buckets.
@@ -96,8 +114,8 @@ func (g Grid) Holds(a, b int64) bool {
 	return k >= 0 && b < g.Bounds[k+1] && b >= a
 }
 
-// time converts a grid time to a time.Time in the grid's zone.
-func (g Grid) time(ms int64) time.Time {
+// Time converts a grid time to a time.Time in the grid's zone.
+func (g Grid) Time(ms int64) time.Time {
 	if g.Loc == nil {
 		return time.UnixMilli(ms).UTC()
 	}

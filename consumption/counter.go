@@ -1,6 +1,10 @@
-// Package aggregate is the aggregation engine every store implementation
-// shares, so that an aggregate is the same number whichever database holds
-// the readings. It is pure: points and summaries in, buckets out.
+// Package consumption is the pure engine that turns a metering point's
+// readings into consumption per time bucket. Every store driver aggregates
+// with it (internal/store/aggregate wraps it in the store's query types), so
+// that an aggregate is the same number whichever database holds the
+// readings, and the independent verifier (shuixiao verify balance)
+// recomputes volumes from the ledger with the same functions. It is pure:
+// points and summaries in, accumulators out.
 //
 // The rules, per channel kind (meter.Kind, after WaterML 2.0's
 // interpolationType, reference/platform.md §4.3):
@@ -34,7 +38,7 @@
 // Summaries and single points mixed, as long as each lies inside one bucket,
 // which lets a long-range daily query read 24 summaries a day instead of
 // every reading.
-package aggregate
+package consumption
 
 import (
 	"math"
