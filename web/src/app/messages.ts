@@ -1,10 +1,12 @@
 // Every label of the console: [Chinese, English]. {name} marks a parameter.
 
+import { mgmtMessages } from './mgmtmessages';
 import { networkMessages } from './networkmessages';
 import { plantMessages } from './plantmessages';
 
 export const messages = {
   ...networkMessages,
+  ...mgmtMessages,
   ...plantMessages,
   'app.name': ['水效管理平台', 'shuixiao water efficiency'],
   'app.tagline': ['工业数字水效管理 · 计量数据源头签名、上链存证、可独立验证', 'Industrial water efficiency · meter readings signed at the source, logged, independently verifiable'],

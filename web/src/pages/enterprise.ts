@@ -170,6 +170,7 @@ export async function enterprisePage(ctx: PageContext): Promise<void> {
       h(
         'div',
         { class: 'page-tools' },
+        h('a', { class: 'button-link', href: `/enterprises/${encodeURIComponent(id)}/efficiency`, 'data-testid': 'efficiency-link' }, t('eff.title')),
         h(
           'label',
           null,

@@ -1,0 +1,207 @@
+// The quota board (定额看板): every enterprise × product with its intake per
+// unit of product, the quota limit, the grade reached (1/2/3) or over quota,
+// and its retrofit case (限期实施节水改造) with the state and deadline; and
+// the page of one case with its history and the transitions the user may make.
+
+import './mgmt.css';
+import { ApiError, getJSON, postJSON, type QuotaCase } from '../app/api';
+import { enterprises, settle } from '../app/cache';
+import { h, replace } from '../app/dom';
+import { dateInShanghai, fmtNum, fmtTime, hasTime } from '../app/format';
+import { pick, t, tOr } from '../app/i18n';
+import { setQuery, type PageContext } from '../app/router';
+import { currentMe } from '../app/session';
+import { breadcrumbs, card, kpi, pageTitle, table, toast } from '../app/ui';
+import { basisBadge } from './targets';
+import { displayUnit, yearPeriod } from './targetmodel';
+import { boardRows, daysLeft, filterBoard, historyInOrder, sortBoard, summarise, transitionsFor, usage, type BoardFilter, type BoardRow } from './quotamodel';
+
+const FILTERS: BoardFilter[] = ['over', 'cases', 'all'];
+
+/** gradeBadge shows a quota grade: 一级/二级/三级 or 超定额. */
+export function gradeBadge(g: string | null | undefined): HTMLElement {
+  const tone = g === '1' || g === '2' ? 'ok' : g === '3' ? 'warn' : g === 'over' ? 'bad' : '';
+  return h('span', { class: `badge grade grade-${g ?? 'none'} ${tone}`, 'data-grade': g ?? '' }, g ? tOr(`grade.${g}`, g) : t('grade.none'));
+}
+
+/** caseStateBadge shows a case's state. */
+export function caseStateBadge(state: string): HTMLElement {
+  return h('span', { class: `state case-state case-${state}`, 'data-case-state': state }, tOr(`caseState.${state}`, state));
+}
+
+/** deadlineText says the deadline and how many days are left or past. */
+function deadlineText(deadline: string | undefined, state: string): HTMLElement | string {
+  if (!hasTime(deadline)) return '—';
+  const left = daysLeft(deadline, new Date());
+  const when = fmtTime(deadline, false).slice(0, 10);
+  if (state === 'closed' || left === null) return when;
+  return h('span', { class: left < 0 ? 'bad-text' : left <= 30 ? 'warning-text' : undefined }, when, ' ', h('span', { class: 'muted' }, left < 0 ? t('case.daysPast', { n: -left }) : t('case.daysLeft', { n: left })));
+}
+
+function perUnit(v: number | null | undefined, unit: string | undefined): string {
+  if (v === null || v === undefined || !Number.isFinite(v)) return '—';
+  const u = displayUnit(unit);
+  return `${fmtNum(v, Math.abs(v) >= 100 ? 1 : 2)}${u ? ' ' + u : ''}`;
+}
+
+export async function quotaBoardPage(ctx: PageContext): Promise<void> {
+  pageTitle(t('quotas.title'));
+  const f = (FILTERS as string[]).includes(ctx.query.get('show') ?? '') ? (ctx.query.get('show') as BoardFilter) : 'all';
+  const [raw, names] = await Promise.all([getJSON<unknown>('/quota-board'), settle(enterprises())]);
+  if (ctx.signal.aborted) return;
+  const rows = sortBoard(boardRows(raw));
+  const sum = summarise(rows);
+  const shown = filterBoard(rows, f);
+  const year = Number(dateInShanghai().slice(0, 4));
+  const entName = (r: BoardRow) => {
+    const e = names?.get(r.enterprise);
+    return e ? pick(e.name, e.name_en) : pick(r.enterprise_name, r.enterprise_name_en) || r.enterprise;
+  };
+
+  replace(
+    ctx.root,
+    h('div', { class: 'page-head' }, h('h1', null, t('quotas.title'), h('span', { class: 'subtitle' }, t('quotas.subtitle')))),
+    h('p', { class: 'muted' }, t('quotas.lead')),
+    h(
+      'div',
+      { class: 'kpis', 'data-testid': 'board-summary' },
+      kpi(t('quotas.rows'), fmtNum(sum.rows, 0), { hint: t('quotas.enterprises', { n: sum.enterprises }) }),
+      kpi(t('quotas.over'), fmtNum(sum.over, 0), { tone: sum.over > 0 ? 'bad' : 'good', testid: 'count-over' }),
+      kpi(t('quotas.open'), fmtNum(sum.open, 0), { tone: sum.open > 0 ? 'warn' : 'good', testid: 'count-open' }),
+      kpi(t('quotas.overdue'), fmtNum(sum.overdue, 0), { tone: sum.overdue > 0 ? 'bad' : 'good', testid: 'count-overdue' }),
+    ),
+    h(
+      'div',
+      { class: 'filters' },
+      h(
+        'div',
+        { class: 'segmented', role: 'group' },
+        (['all', 'over', 'cases'] as BoardFilter[]).map((x) =>
+          h('button', { type: 'button', class: x === f ? 'on' : undefined, 'data-show': x, 'aria-pressed': x === f ? 'true' : 'false', onclick: () => setQuery({ show: x === 'all' ? undefined : x }) }, t(`quotas.show.${x}`)),
+        ),
+      ),
+    ),
+    h(
+      'div',
+      { 'data-testid': 'quota-board' },
+      table<BoardRow>(
+        [
+          { head: t('quotas.enterprise'), cell: (r) => h('a', { href: `/enterprises/${encodeURIComponent(r.enterprise)}/efficiency?from=${yearPeriod(year).from}&to=${yearPeriod(year).to}` }, entName(r)) },
+          { head: t('quotas.product'), cell: (r) => r.product },
+          { head: t('quotas.value'), cell: (r) => h('span', { 'data-value': String(r.value ?? '') }, perUnit(r.value, r.unit)), num: true },
+          { head: t('quotas.limit'), cell: (r) => h('span', { 'data-limit': String(r.limit ?? '') }, perUnit(r.limit, r.unit), r.verified === false ? h('span', { class: 'badge warn', title: t('quota.unverified.hint') }, t('quota.unverified')) : null), num: true },
+          { head: t('quotas.usage'), cell: (r) => (usage(r) === null ? '—' : `${fmtNum(usage(r)! * 100, 0)}%`), num: true },
+          { head: t('quotas.grade'), cell: (r) => gradeBadge(r.grade) },
+          { head: t('target.basis'), cell: (r) => basisBadge(r.basis) },
+          {
+            head: t('quotas.case'),
+            cell: (r) =>
+              r.case
+                ? h('a', { href: `/quota-cases/${encodeURIComponent(String(r.case.id))}`, 'data-case': String(r.case.id) }, caseStateBadge(r.case.state))
+                : '—',
+          },
+          { head: t('case.deadline'), cell: (r) => (r.case ? deadlineText(r.case.deadline, r.case.state) : '—') },
+        ],
+        shown,
+        { empty: t('quotas.empty'), rowAttrs: (r) => ({ 'data-row': `${r.enterprise}|${r.product}`, 'data-grade': r.grade ?? '' }) },
+      ),
+    ),
+  );
+}
+
+function historyTable(c: QuotaCase): HTMLElement {
+  return h(
+    'div',
+    { 'data-testid': 'case-history' },
+    table(
+      [
+        { head: t('case.history.at'), cell: (e) => fmtTime(e.at) },
+        { head: t('case.history.from'), cell: (e) => (e.from ? caseStateBadge(e.from) : '—') },
+        { head: t('case.history.to'), cell: (e) => caseStateBadge(e.to) },
+        { head: t('case.history.actor'), cell: (e) => e.actor || '—' },
+        { head: t('case.history.note'), cell: (e) => e.note || '' },
+      ],
+      historyInOrder(c.history),
+      { empty: t('case.history.none'), rowAttrs: (e) => ({ 'data-event': e.to }) },
+    ),
+  );
+}
+
+export async function quotaCasePage(ctx: PageContext): Promise<void> {
+  const id = ctx.params.id;
+  const c = await getJSON<QuotaCase>(`/quota-cases/${encodeURIComponent(id)}`);
+  if (ctx.signal.aborted) return;
+  const names = await settle(enterprises());
+  const e = names?.get(c.enterprise);
+  const entName = e ? pick(e.name, e.name_en) : c.enterprise_name || c.enterprise;
+  pageTitle(`${t('case.title')} #${c.id}`);
+
+  const note = h('input', { type: 'text', class: 'wide-input', 'data-testid': 'case-note', placeholder: t('case.note.placeholder'), 'aria-label': t('case.note') });
+  const buttons = transitionsFor(c, currentMe()).map((to) => {
+    const b = h('button', { type: 'button', 'data-transition': to }, t(`case.to.${to}` as 'case.to.plan_submitted'));
+    b.addEventListener('click', async () => {
+      for (const x of buttons) x.disabled = true;
+      try {
+        await postJSON(`/quota-cases/${encodeURIComponent(String(c.id))}/transition`, { to, note: note.value.trim() });
+        toast(t('case.moved', { state: tOr(`caseState.${to}`, to) }));
+        setQuery({});
+      } catch (err) {
+        for (const x of buttons) x.disabled = false;
+        toast(err instanceof ApiError && err.status === 403 ? t('error.403.title') : (err as Error).message, 'error');
+      }
+    });
+    return b;
+  });
+  const year = hasTime(c.opened_at) ? Number(fmtTime(c.opened_at).slice(0, 4)) : Number(dateInShanghai().slice(0, 4));
+  const p = yearPeriod(year);
+
+  replace(
+    ctx.root,
+    breadcrumbs([{ label: t('quotas.title'), href: '/quotas' }, { label: `${t('case.title')} #${c.id}` }]),
+    h(
+      'div',
+      { class: 'page-head' },
+      h('h1', null, `${t('case.title')} #${c.id}`, h('span', { class: 'subtitle' }, `${entName} · ${c.product}`)),
+      h('div', { class: 'page-tools' }, caseStateBadge(c.state)),
+    ),
+    h(
+      'div',
+      { class: 'kpis', 'data-testid': 'case-figures' },
+      kpi(t('quotas.value'), perUnit(c.value, c.unit), { tone: c.grade === 'over' ? 'bad' : undefined }),
+      kpi(t('quotas.limit'), perUnit(c.limit, c.unit)),
+      kpi(t('quotas.grade'), c.grade ? tOr(`grade.${c.grade}`, c.grade) : t('grade.none'), { tone: c.grade === 'over' ? 'bad' : 'good' }),
+      kpi(t('case.deadline'), hasTime(c.deadline) ? fmtTime(c.deadline, false).slice(0, 10) : '—', { tone: c.state === 'overdue' ? 'bad' : undefined }),
+    ),
+    card(
+      t('case.details'),
+      h(
+        'dl',
+        { class: 'facts', 'data-testid': 'case-facts' },
+        h('dt', null, t('quotas.enterprise')),
+        h('dd', null, h('a', { href: `/enterprises/${encodeURIComponent(c.enterprise)}/efficiency?from=${p.from}&to=${p.to}` }, entName)),
+        h('dt', null, t('quotas.product')),
+        h('dd', null, c.product),
+        h('dt', null, t('case.state')),
+        h('dd', null, caseStateBadge(c.state)),
+        h('dt', null, t('case.owner')),
+        h('dd', { 'data-testid': 'case-owner' }, c.owner || '—'),
+        h('dt', null, t('case.opened')),
+        h('dd', null, fmtTime(c.opened_at)),
+        h('dt', null, t('case.deadline')),
+        h('dd', { 'data-testid': 'case-deadline' }, deadlineText(c.deadline, c.state)),
+        h('dt', null, t('case.closed')),
+        h('dd', null, hasTime(c.closed_at) ? fmtTime(c.closed_at) : '—'),
+      ),
+      { id: 'case-card' },
+    ),
+    card(
+      t('case.actions'),
+      buttons.length
+        ? h('div', { class: 'case-actions', 'data-testid': 'case-actions' }, h('label', null, t('case.note'), ' ', note), h('div', { class: 'buttons' }, buttons))
+        : h('p', { class: 'muted', 'data-testid': 'case-actions' }, c.state === 'closed' ? t('case.closedByEvidence') : t('case.noActions')),
+      { id: 'case-actions-card' },
+    ),
+    h('p', { class: 'muted' }, t('case.evidenceRule')),
+    card(t('case.history'), historyTable(c), { wide: true, id: 'history-card' }),
+  );
+}
