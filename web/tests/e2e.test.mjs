@@ -13,6 +13,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { inflateRawSync } from 'node:zlib';
 import { after, before, describe, test } from 'node:test';
 import { chromium } from 'playwright-core';
 
@@ -602,6 +603,275 @@ describe('console', { concurrency: false }, () => {
     await settle(page);
     assert.ok(await page.$(`[data-network-row="${net.id}"]`));
     await shot(page, '15-networks');
+    noErrors(page);
+    await page.context().close();
+  });
+});
+
+/** unzip reads a ZIP archive (an XLSX) into {name: Buffer}: central directory, then each entry, stored or deflated. */
+function unzip(buf) {
+  let eocd = -1;
+  for (let i = buf.length - 22; i >= Math.max(0, buf.length - 65557); i--) {
+    if (buf.readUInt32LE(i) === 0x06054b50) {
+      eocd = i;
+      break;
+    }
+  }
+  assert.ok(eocd >= 0, 'the XLSX is a ZIP archive (end of central directory found)');
+  const count = buf.readUInt16LE(eocd + 10);
+  let p = buf.readUInt32LE(eocd + 16);
+  const out = {};
+  for (let n = 0; n < count; n++) {
+    assert.equal(buf.readUInt32LE(p), 0x02014b50, 'central directory entry');
+    const method = buf.readUInt16LE(p + 10);
+    const size = buf.readUInt32LE(p + 20);
+    const nameLen = buf.readUInt16LE(p + 28);
+    const extraLen = buf.readUInt16LE(p + 30);
+    const commentLen = buf.readUInt16LE(p + 32);
+    const local = buf.readUInt32LE(p + 42);
+    const name = buf.subarray(p + 46, p + 46 + nameLen).toString('utf8');
+    assert.equal(buf.readUInt32LE(local), 0x04034b50, `local header of ${name}`);
+    const start = local + 30 + buf.readUInt16LE(local + 26) + buf.readUInt16LE(local + 28);
+    const data = buf.subarray(start, start + size);
+    out[name] = method === 8 ? inflateRawSync(data) : Buffer.from(data);
+    p += 46 + nameLen + extraLen + commentLen;
+  }
+  return out;
+}
+
+/** xlsxCells returns every cell of every sheet as text: shared strings resolved, inline strings and numbers as written. */
+function xlsxCells(buf) {
+  const files = unzip(buf);
+  const xmlText = (s) => s.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&amp;/g, '&');
+  const shared = [...(files['xl/sharedStrings.xml']?.toString('utf8') ?? '').matchAll(/<si>([\s\S]*?)<\/si>/g)].map((m) => xmlText([...m[1].matchAll(/<t[^>]*>([\s\S]*?)<\/t>/g)].map((x) => x[1]).join('')));
+  const sheets = Object.keys(files).filter((n) => /^xl\/worksheets\/sheet\d+\.xml$/.test(n));
+  assert.ok(sheets.length >= 1, `the workbook has sheets (${Object.keys(files).join(', ')})`);
+  const cells = [];
+  for (const sheet of sheets) {
+    for (const m of files[sheet].toString('utf8').matchAll(/<c ([^>]*?)(?:\/>|>([\s\S]*?)<\/c>)/g)) {
+      const type = /\bt="([^"]+)"/.exec(m[1])?.[1];
+      const inner = m[2] ?? '';
+      const v = /<v>([\s\S]*?)<\/v>/.exec(inner)?.[1];
+      if (type === 's' && v !== undefined) cells.push({ sheet, text: shared[Number(v)] ?? '' });
+      else if (type === 'inlineStr') cells.push({ sheet, text: xmlText([...inner.matchAll(/<t[^>]*>([\s\S]*?)<\/t>/g)].map((x) => x[1]).join('')) });
+      else if (v !== undefined) cells.push({ sheet, text: xmlText(v), number: type === 'str' || type === 'b' ? undefined : Number(v) });
+    }
+  }
+  return cells;
+}
+
+/** isFigure reports whether a cell's text shows a number (not '—' or empty). */
+const isFigure = (s) => /\d/.test(s ?? '') && !/^\s*—\s*$/.test(s);
+
+/** thisYear is the current year in Beijing time. */
+const thisYear = () => Number(new Intl.DateTimeFormat('en-CA', { timeZone: 'Asia/Shanghai', year: 'numeric' }).format(new Date()));
+
+// Issue 14, item 8: the province target dashboard, the quota board with a
+// retrofit case, and an enterprise's indicators with both reports. Each
+// figure the API serves as a number must show as one, never as '—'.
+describe('water-efficiency management', { concurrency: false }, () => {
+  const mgmt = {};
+
+  test('targets: indicators against 2020 and 2025, trajectories, drill-down to an enterprise', async () => {
+    const year = thisYear();
+    const served = await api(`/targets?level=province&year=${year}`);
+    const numeric = served.indicators.filter((i) => Number.isFinite(i.value));
+    assert.ok(numeric.length >= 1, `the province has figures: ${JSON.stringify(served.indicators.map((i) => [i.key, i.value]))}`);
+    assert.ok((served.children ?? []).length >= 1, 'the province has cities');
+
+    const page = await newPage();
+    await page.goto(`${BASE}/targets?year=${year}`);
+    await settle(page);
+    const text = await hasChinese(page);
+    assert.match(text, /2025 目标值/);
+    for (const ind of served.indicators) {
+      const row = await page.$(`[data-testid=target-indicators] tr[data-indicator="${ind.key}"]`);
+      assert.ok(row, `row of ${ind.key}`);
+      for (const [field, v] of [['value', ind.value], ['baseline', ind.baseline_2020], ['target', ind.target_2025]]) {
+        const cell = await row.$eval(`[data-field=${field}]`, (e) => ({ text: e.textContent, value: e.dataset.value }));
+        if (Number.isFinite(v)) {
+          assert.ok(isFigure(cell.text), `${ind.key} ${field} shows a number: ${cell.text}`);
+          assert.equal(Number(cell.value), v, `${ind.key} ${field} is the served figure`);
+        } else assert.equal(cell.text, '—', `${ind.key} ${field} has no figure and says so`);
+      }
+      assert.ok(await row.$('[data-on-track]'), `${ind.key} says whether it is on track`);
+    }
+    // One trajectory chart per indicator with a path, drawn.
+    const charts = await page.$$eval('[data-trajectory]', (els) => els.map((e) => [e.dataset.trajectory, e.dataset.chartState, !!e.querySelector('canvas')]));
+    assert.ok(charts.length >= 1, 'trajectory charts');
+    for (const [key, st, canvas] of charts) assert.ok(st === 'finished' && canvas, `trajectory of ${key} drawn (${st})`);
+    await shot(page, '30-targets-province');
+
+    // Drill down: city → park → an enterprise's indicators.
+    for (const level of ['city', 'park']) {
+      const link = await page.$(`a[data-drill=${level}]`);
+      assert.ok(link, `a ${level} to drill into`);
+      await link.click();
+      await page.waitForURL(new RegExp(`/targets\\?level=${level}`));
+      await settle(page);
+      assert.ok((await page.$$('.breadcrumbs a')).length >= 1, 'breadcrumbs lead back up');
+      const shown = await page.$$eval('[data-testid=target-indicators] [data-field=value]', (els) => els.map((e) => e.textContent));
+      assert.ok(shown.some((x) => isFigure(x)), `the ${level} shows figures: ${shown}`);
+      await shot(page, `31-targets-${level}`);
+    }
+    const ent = await page.$('a[data-drill=enterprise]');
+    assert.ok(ent, 'an enterprise to open');
+    await ent.click();
+    await page.waitForURL(/\/enterprises\/[^/]+\/efficiency/);
+    await settle(page);
+    mgmt.drilled = decodeURIComponent(new URL(page.url()).pathname.split('/')[2]);
+    noErrors(page);
+    await page.context().close();
+
+    // The worst contributors are listed when the server names any.
+    if ((served.worst ?? []).length) {
+      const p2 = await newPage();
+      await p2.goto(`${BASE}/targets?year=${year}`);
+      await settle(p2);
+      assert.equal((await p2.$$('[data-testid=worst] a[data-worst]')).length, served.worst.length);
+      await p2.context().close();
+    }
+  });
+
+  test('targets in English: labels complete', async () => {
+    const page = await newPage(TOKEN, 'en');
+    await page.goto(`${BASE}/targets`);
+    await settle(page);
+    const labels = await page.$$eval('th, .kpi-label, .mainnav a, h2, .segmented button', (els) => els.map((e) => e.textContent));
+    assert.deepEqual(labels.filter((l) => /[\u4e00-\u9fff]/.test(l)), [], 'untranslated labels');
+    await shot(page, '32-targets-english');
+    noErrors(page);
+    await page.context().close();
+  });
+
+  test('quota board: enterprises × products with grades, an over-quota case with its history and transitions', async () => {
+    const board = await api('/quota-board');
+    const rows = Array.isArray(board) ? board : (board.rows ?? board.items ?? []);
+    assert.ok(rows.length >= 1, 'the board has rows');
+    const cases = await api('/quota-cases');
+    assert.ok(cases.length >= 1, 'the demo has at least one retrofit case');
+
+    const page = await newPage();
+    await page.goto(`${BASE}/quotas`);
+    await settle(page);
+    await hasChinese(page);
+    const shown = await page.$$eval('[data-testid=quota-board] tbody tr', (trs) =>
+      trs.map((tr) => ({ grade: tr.dataset.grade, value: tr.querySelector('[data-value]')?.textContent, limit: tr.querySelector('[data-limit]')?.textContent })),
+    );
+    assert.equal(shown.length, rows.length, 'every row of the board is shown');
+    const graded = shown.filter((r) => r.grade);
+    assert.ok(graded.length >= 1, 'some rows are graded');
+    for (const r of graded) assert.ok(isFigure(r.value) && isFigure(r.limit), `a graded row shows value and limit: ${JSON.stringify(r)}`);
+    assert.ok(shown.some((r) => r.grade === 'over'), 'some product is over quota');
+    assert.equal(Number(await page.$eval('[data-testid=count-over] .kpi-value', (e) => e.textContent)), rows.filter((r) => r.grade === 'over').length);
+    await shot(page, '33-quota-board');
+    await page.click('[data-show=over]');
+    await settle(page);
+    assert.deepEqual([...new Set(await page.$$eval('[data-testid=quota-board] tbody tr', (trs) => trs.map((tr) => tr.dataset.grade)))], ['over']);
+
+    // A case: prefer an open one, whose first step an administrator may take.
+    const c = cases.find((x) => x.state === 'open') ?? cases.find((x) => x.state !== 'closed') ?? cases[0];
+    await page.goto(`${BASE}/quota-cases/${encodeURIComponent(c.id)}`);
+    await settle(page);
+    await hasChinese(page);
+    assert.equal(await page.$eval('.page-tools [data-case-state]', (e) => e.dataset.caseState), c.state);
+    assert.ok(isFigure(await page.$eval('[data-testid=case-deadline]', (e) => e.textContent)), 'the deadline is shown');
+    assert.equal((await page.$eval('[data-testid=case-owner]', (e) => e.textContent)).trim(), c.owner || '—');
+    const full = await api(`/quota-cases/${encodeURIComponent(c.id)}`);
+    assert.equal((await page.$$('[data-testid=case-history] tbody tr')).length, (full.history ?? []).length, 'every transition is in the history');
+    const figures = await page.$$eval('[data-testid=case-figures] .kpi-value', (els) => els.map((e) => e.textContent));
+    assert.ok(isFigure(figures[0]) && isFigure(figures[1]), `value and limit of the case: ${figures}`);
+    await shot(page, '34-quota-case');
+    if (c.state === 'open') {
+      await page.fill('[data-testid=case-note]', '浏览器测试：提交改造方案');
+      await page.click('[data-transition=plan_submitted]');
+      await page.waitForSelector('.page-tools [data-case-state=plan_submitted]', { timeout: 15000 });
+      await settle(page);
+      const after = await api(`/quota-cases/${encodeURIComponent(c.id)}`);
+      assert.equal(after.state, 'plan_submitted');
+      const last = after.history[after.history.length - 1];
+      assert.ok(last.to === 'plan_submitted' && last.note.includes('浏览器测试') && last.actor, `audited transition: ${JSON.stringify(last)}`);
+      assert.equal((await page.$$('[data-testid=case-history] tbody tr')).length, after.history.length);
+      await shot(page, '35-quota-case-moved');
+    }
+    assert.equal(await page.$('[data-transition=closed]'), null, 'no button closes a case');
+    noErrors(page);
+    await page.context().close();
+
+    // An auditor reads the case and is offered no transition.
+    const created = await api('/tokens', { method: 'POST', body: { role: 'auditor', name: 'browser test quota auditor' } });
+    const auditor = [created.secret, created.token].find((x) => typeof x === 'string');
+    const ap = await newPage(auditor);
+    await ap.goto(`${BASE}/quota-cases/${encodeURIComponent(c.id)}`);
+    await settle(ap);
+    assert.equal(await ap.$('[data-transition]'), null, 'an auditor has no transition buttons');
+    noErrors(ap);
+    await ap.context().close();
+    mgmt.caseEnterprise = c.enterprise;
+  });
+
+  test('enterprise indicators for a period: figures, coverage, Sankey, quota grades, percentile, XLSX and PDF reports', async () => {
+    const id = mgmt.caseEnterprise ?? mgmt.drilled ?? (await api('/enterprises'))[0].id;
+    const year = thisYear();
+    const from = `${year}-01-01`;
+    const to = `${year + 1}-01-01`;
+    const served = await api(`/enterprises/${encodeURIComponent(id)}/balance?from=${from}&to=${to}`);
+    assert.ok(Number.isFinite(served.intake_m3), `the enterprise has an intake for ${year}: ${served.intake_m3}`);
+
+    const page = await newPage();
+    await page.goto(`${BASE}/enterprises/${encodeURIComponent(id)}/efficiency?from=${from}&to=${to}`);
+    await settle(page);
+    await hasChinese(page);
+    const figures = await page.$$eval('[data-testid=eff-indicators] tr[data-figure]', (trs) =>
+      trs.map((tr) => ({ key: tr.dataset.figure, text: tr.querySelector('[data-value]').textContent, value: tr.querySelector('[data-value]').dataset.value, coverage: tr.querySelector('.coverage')?.textContent ?? '' })),
+    );
+    assert.ok(figures.length >= 10, `indicators listed (${figures.length})`);
+    for (const f of figures) {
+      const v = f.key.startsWith('intake_by_source_m3.') ? served.intake_by_source_m3[f.key.split('.')[1]] : served[f.key];
+      if (Number.isFinite(v)) {
+        assert.ok(isFigure(f.text), `${f.key} shows a number: ${f.text}`);
+        assert.equal(Number(f.value), v, `${f.key} is the served figure`);
+      } else assert.equal(f.text, '—', `${f.key} is absent and says so`);
+      assert.match(f.coverage, /\d+ 个计量点/, `${f.key} says which points it came from`);
+    }
+    assert.ok(isFigure(await page.$eval('[data-testid=kpi-intake_m3] .kpi-value', (e) => e.textContent)), 'intake tile is a number');
+    // The Sankey when the balance carries one.
+    if (served.sankey?.links?.length) {
+      assert.equal(await page.$eval('[data-testid=sankey]', (e) => e.dataset.chartState), 'finished');
+    }
+    // Products with their quota grade and the industry percentile.
+    const products = await page.$$eval('[data-testid=eff-products] tr[data-product]', (trs) => trs.map((tr) => ({ product: tr.dataset.product, grade: tr.dataset.grade, perUnit: tr.querySelector('[data-value]')?.textContent, rank: tr.querySelector('[data-percentile], [data-rank]')?.textContent ?? tr.lastElementChild.textContent })));
+    const servedProducts = Object.entries(served.products ?? {});
+    assert.equal(products.length, servedProducts.length, 'every product is listed');
+    for (const [name, p] of servedProducts) {
+      const row = products.find((r) => r.product === name);
+      if (Number.isFinite(p.intake_per_unit)) assert.ok(isFigure(row.perUnit), `${name} intake per unit: ${row.perUnit}`);
+      assert.equal(row.grade, p.quota_grade ?? '', `${name} grade`);
+    }
+    await shot(page, '36-enterprise-efficiency');
+
+    // Both reports download; the XLSX opens with the figures, the PDF is a PDF.
+    const [xl] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid=report-xlsx]')]);
+    const xlsxFile = join(OUT, xl.suggestedFilename());
+    await xl.saveAs(xlsxFile);
+    const cells = xlsxCells(readFileSync(xlsxFile));
+    const numbers = cells.filter((c) => Number.isFinite(c.number)).map((c) => c.number);
+    const near = (want) => numbers.some((n) => Math.abs(n - want) <= Math.max(0.05, Math.abs(want) * 1e-3)) || cells.some((c) => c.text.replace(/,/g, '').includes(want.toFixed(1)));
+    assert.ok(near(served.intake_m3), `the XLSX holds the intake ${served.intake_m3} (numbers: ${numbers.slice(0, 40)})`);
+    if (Number.isFinite(served.reuse_rate)) assert.ok(near(served.reuse_rate) || near(served.reuse_rate * 100), `the XLSX holds the reuse rate ${served.reuse_rate}`);
+    assert.ok(cells.some((c) => /水平衡/.test(c.text)), 'the XLSX is the water-balance test report');
+    const [pdf] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid=report-pdf]')]);
+    const pdfFile = join(OUT, pdf.suggestedFilename());
+    await pdf.saveAs(pdfFile);
+    const pdfBytes = readFileSync(pdfFile);
+    assert.equal(pdfBytes.subarray(0, 5).toString('latin1'), '%PDF-', 'the PDF report is a PDF');
+    assert.ok(pdfBytes.length > 10000 && /%%EOF\s*$/.test(pdfBytes.subarray(-32).toString('latin1')), `a whole PDF (${pdfBytes.length} B)`);
+    noErrors(page);
+
+    // Another period: the pickers change the query and the figures follow.
+    await page.click('[data-preset=month]');
+    await settle(page);
+    assert.match(page.url(), new RegExp(`from=${year}-\\d\\d-01`));
     noErrors(page);
     await page.context().close();
   });

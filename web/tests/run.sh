@@ -5,6 +5,8 @@
 #   web/tests/run.sh BIN          start BIN demo, test it, stop it
 #   SHUIXIAO_URL=… SHUIXIAO_TOKEN=… web/tests/run.sh
 #                                 test a server that is already running
+#   TEST_PATTERN='water-efficiency' web/tests/run.sh BIN
+#                                 only the tests whose names match
 #
 # Installs nothing. Needs: Node.js, `npm ci` done in web/ (playwright-core),
 # Chromium at /usr/bin/chromium (or $CHROMIUM), and a CJK font such as
@@ -86,6 +88,6 @@ fi
 
 cd "$web"
 status=0
-node --test --test-reporter=spec --test-timeout=180000 tests/e2e.test.mjs || status=$?
+node --test --test-reporter=spec --test-timeout=180000 ${TEST_PATTERN:+--test-name-pattern="$TEST_PATTERN"} tests/e2e.test.mjs || status=$?
 echo "web/tests/run.sh: screenshots in $artifacts"
 exit $status

@@ -56,9 +56,9 @@ function coverageCell(c: unknown): HTMLElement {
   return h('span', { class: `coverage ${v.tone ?? ''}`, 'data-fraction': v.fraction === null ? '' : String(v.fraction) }, v.text);
 }
 
-/** value cell with the raw number for tests and screen readers. */
-function valueCell(v: number | null | undefined, unit: string | undefined): HTMLElement {
-  return h('span', { 'data-value': v === null || v === undefined ? '' : String(v) }, fmtIndicator(v, unit));
+/** valueCell shows a figure, with the raw number (and which figure it is) for tests and screen readers. */
+function valueCell(v: number | null | undefined, unit: string | undefined, field = 'value'): HTMLElement {
+  return h('span', { 'data-field': field, 'data-value': v === null || v === undefined ? '' : String(v) }, fmtIndicator(v, unit));
 }
 
 function indicatorTable(list: TargetIndicator[], year: number): HTMLElement {
@@ -68,10 +68,10 @@ function indicatorTable(list: TargetIndicator[], year: number): HTMLElement {
     table<TargetIndicator>(
       [
         { head: t('target.indicator'), cell: (i) => h('span', { 'data-key': i.key }, indicatorName(i)) },
-        { head: t('target.baseline'), cell: (i) => valueCell(i.baseline_2020, i.unit), num: true },
+        { head: t('target.baseline'), cell: (i) => valueCell(i.baseline_2020, i.unit, 'baseline'), num: true },
         { head: t('target.value', { year }), cell: (i) => valueCell(i.value, i.unit), num: true },
-        { head: t('target.expected', { year }), cell: (i) => valueCell(i.expected, i.unit), num: true },
-        { head: t('target.target'), cell: (i) => valueCell(i.target_2025, i.unit), num: true },
+        { head: t('target.expected', { year }), cell: (i) => valueCell(i.expected, i.unit, 'expected'), num: true },
+        { head: t('target.target'), cell: (i) => valueCell(i.target_2025, i.unit, 'target'), num: true },
         { head: t('target.onTrack'), cell: (i) => onTrackBadge(i.on_track) },
         { head: t('target.basis'), cell: (i) => basisBadge(i.basis) },
         { head: t('target.coverage'), cell: (i) => coverageCell(i.coverage), num: true },
