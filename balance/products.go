@@ -102,6 +102,9 @@ func LookupProduct(name string) (Product, bool) {
 	return p, ok
 }
 
+// ProductNames lists the plan's product names, sorted.
+func ProductNames() []string { return productNames() }
+
 func productNames() []string {
 	names := make([]string, 0, len(products))
 	for n := range products {

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/shuixiao/shuixiao/internal/dispatch"
+	"github.com/shuixiao/shuixiao/internal/efficiency"
 	"github.com/shuixiao/shuixiao/internal/ingest"
 	"github.com/shuixiao/shuixiao/internal/netreg"
 	"github.com/shuixiao/shuixiao/internal/registry"
@@ -57,6 +58,9 @@ type Options struct {
 	// Networks is the leak monitor of the registered pipe networks
 	// (api/network.go); nil when the server runs none.
 	Networks NetworkMonitor
+	// Quota runs the retrofit-case life-cycle (api/efficiency.go); nil
+	// makes one over Store with Now and the default policy.
+	Quota *efficiency.Cases
 	// WitnessPolicy is the policy text checkpoints must satisfy (empty: none).
 	WitnessPolicy string
 	Version       string
@@ -88,6 +92,8 @@ type Server struct {
 	authFails *throttle.Table
 	// authFailures bounds the failed authentications recorded in the audit log.
 	authFailures authFailureBucket
+	// quota opens, moves and closes retrofit cases.
+	quota *efficiency.Cases
 }
 
 // New returns the API handler.
@@ -123,6 +129,10 @@ func New(opts Options) *Server {
 		}
 	}
 	s.authFails = throttle.New(opts.FailedAuth, maxAuthHosts)
+	s.quota = opts.Quota
+	if s.quota == nil {
+		s.quota = &efficiency.Cases{Store: opts.Store, Now: opts.Now}
+	}
 	s.routes()
 	return s
 }
@@ -167,6 +177,13 @@ func (s *Server) routes() {
 	auth("POST /api/v1/enterprises", s.createEnterprise)
 	auth("GET /api/v1/enterprises/{id}/balance", s.enterpriseBalance)
 	auth("GET /api/v1/enterprises/{id}/tree", s.enterpriseTree)
+	auth("GET /api/v1/production", s.listProduction)
+	auth("POST /api/v1/production", s.addProduction)
+	auth("GET /api/v1/quota-board", s.quotaBoard)
+	auth("GET /api/v1/quota-cases", s.listQuotaCases)
+	auth("GET /api/v1/quota-cases/{id}", s.getQuotaCase)
+	auth("POST /api/v1/quota-cases/{id}/transition", s.transitionQuotaCase)
+	auth("POST /api/v1/quota-review", s.quotaReview)
 	auth("GET /api/v1/points", s.listPoints)
 	auth("POST /api/v1/points", s.createPoint)
 	auth("GET /api/v1/meters", s.listMeters)

@@ -260,61 +260,6 @@ func (s *Server) computeOverview(ctx context.Context, p *Principal, level, code 
 		"date": start.Format("2006-01-02"), "totals": total, "children": out}, nil
 }
 
-// enterpriseBalance is the water balance and Sankey of one enterprise's day.
-func (s *Server) enterpriseBalance(w http.ResponseWriter, r *http.Request, p *Principal) {
-	e, err := s.enterprise(r.Context(), p, r.PathValue("id"))
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	start, end, err := s.day(r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	key := joinKey("balance", e.ID, start.Format(time.RFC3339))
-	v, err := s.cache.get(key, s.opts.Now(), 5*time.Second, func() (any, error) {
-		pts, err := s.opts.Store.Points(r.Context(), store.Filter{Enterprise: e.ID})
-		if err != nil {
-			return nil, err
-		}
-		vol, err := s.volumes(r.Context(), pts, start, end, s.loc(r))
-		if err != nil {
-			return nil, err
-		}
-		in := balance.Compute(pts, vol, balance.DefaultSettings())
-		sk := balance.Diagram(pts, vol)
-		if err := sk.Acyclic(); err != nil {
-			return nil, err
-		}
-		return map[string]any{"enterprise": e.ID, "date": start.Format("2006-01-02"), "indicators": jsonIndicators(in),
-			"volumes": vol, "sankey": sk}, nil
-	})
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, v)
-}
-
-// jsonIndicators replaces NaN rates (no denominator) by null.
-func jsonIndicators(in balance.Indicators) map[string]any {
-	num := func(v float64) any {
-		if math.IsNaN(v) || math.IsInf(v, 0) {
-			return nil
-		}
-		return v
-	}
-	return map[string]any{
-		"intake_m3": in.Intake, "intake_by_source": in.IntakeBySource, "nonconventional_m3": in.NonConv,
-		"recirculated_m3": in.Recirculated, "cascaded_m3": in.Cascaded, "reuse_m3": in.Reuse, "use_m3": in.Use,
-		"discharge_m3": in.Discharge, "consumption_m3": in.Consumption, "level2_m3": in.Level2,
-		"unaccounted_m3": in.Unaccounted, "reuse_rate": num(in.ReuseRate), "nonconv_rate": num(in.NonConvRate),
-		"discharge_rate": num(in.DischargeRate), "metering_ratio": num(in.MeteringRatio),
-		"balance_error": num(in.BalanceError), "within_tolerance": in.Within, "missing_points": nonNil(in.Missing),
-	}
-}
-
 type treeNode struct {
 	meter.Point
 	LevelName string        `json:"level_name"`

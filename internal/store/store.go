@@ -63,6 +63,8 @@ type Store interface {
 	Alarms
 	Tokens
 	Audit
+	Production
+	QuotaCases
 	// Close stops background work and releases the database. Committed data
 	// stays durable; Close does not need to be called for that.
 	Close() error

@@ -5,8 +5,11 @@ import (
 	"database/sql"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/shuixiao/shuixiao/meter"
+	"github.com/shuixiao/shuixiao/production"
+	"github.com/shuixiao/shuixiao/quotacase"
 )
 
 // TestMigratePointRoles opens a version 2 store, whose points have no roles
@@ -64,5 +67,43 @@ func execRaw(t *testing.T, path string, stmts ...string) {
 		if _, err := db.Exec(q); err != nil {
 			t.Fatalf("%s: %v", q, err)
 		}
+	}
+}
+
+// TestMigrateManagement opens a version 3 store, which has no production
+// records or retrofit cases: after the migration it keeps both.
+func TestMigrateManagement(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "store.db")
+	s, err := Open(path, Options{ManualCompaction: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustDo(t, s.CreateRegion(ctx, meter.Region{Code: "430000", Name: "湖南省"}))
+	mustDo(t, s.CreatePark(ctx, meter.Park{ID: "PK", Name: "园区", Region: "430000"}))
+	mustDo(t, s.CreateEnterprise(ctx, meter.Enterprise{ID: "E", Name: "企业", Park: "PK", Region: "430000", Industry: "1713"}))
+	s.Close()
+	execRaw(t, path, `DROP TABLE production`, `DROP TABLE quota_cases`, `DROP TABLE quota_case_events`, `UPDATE meta SET v = 3 WHERE k = 'schema'`)
+
+	s, err = Open(path, Options{ManualCompaction: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var v int64
+	if err := s.w.QueryRow(`SELECT v FROM meta WHERE k = 'schema'`).Scan(&v); err != nil || v != 4 {
+		t.Fatalf("schema version after migration: %d %v", v, err)
+	}
+	zone := production.Zone
+	from := time.Date(2026, 11, 1, 0, 0, 0, 0, zone)
+	if _, err := s.AddProduction(ctx, []production.Record{{Enterprise: "E", Kind: production.Output, Product: "机织印染布", Quantity: 900, Unit: "100m",
+		From: from, To: from.AddDate(0, 1, 0), ReportedBy: "tok", ReportedAt: from}}); err != nil {
+		t.Fatal(err)
+	}
+	if recs, err := s.ProductionRecords(ctx, production.Filter{}); err != nil || len(recs) != 1 {
+		t.Fatalf("records after migration: %v %v", recs, err)
+	}
+	if cs, err := s.QuotaCases(ctx, quotacase.Filter{}); err != nil || len(cs) != 0 {
+		t.Fatalf("cases after migration: %v %v", cs, err)
 	}
 }

@@ -2,7 +2,7 @@ package sqlite
 
 // schemaVersion is stored in meta under "schema"; Open migrates older
 // versions (migrations) and refuses newer ones.
-const schemaVersion = 3
+const schemaVersion = 4
 
 // migrations[v] brings a version v store to version v+1, in the transaction
 // that records the new version.
@@ -22,6 +22,8 @@ DROP TABLE rejections_v1;
 	// 2 → 3: a point's balance roles (meter.Point's purpose, reuse kind,
 	// cascade origin and outflow) as a JSON object; '' for none.
 	2: `ALTER TABLE points ADD COLUMN roles TEXT NOT NULL DEFAULT '';`,
+	// 3 → 4: production records and retrofit cases (production.go).
+	3: managementDDL,
 }
 
 // rejectionsDDL is the bounded log of recent rejections: one row per

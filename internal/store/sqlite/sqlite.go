@@ -160,7 +160,7 @@ func Open(path string, opt Options) (*Store, error) {
 		w.Close()
 		return nil, fmt.Errorf("migrate %s: %w", path, err)
 	}
-	if _, err := w.Exec(schema + auditSchema); err != nil {
+	if _, err := w.Exec(schema + auditSchema + managementDDL); err != nil {
 		w.Close()
 		return nil, fmt.Errorf("create schema in %s: %w", path, err)
 	}

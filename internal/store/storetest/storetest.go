@@ -3,7 +3,8 @@
 // paging, aggregates and consumption (property and golden tests with
 // shuffled, duplicated, late, rolling-over and reset totalisers, a gap and a
 // meter replacement), the reading validity rule, rejections, quarantined
-// ledger entries, alarms, tokens and the audit log.
+// ledger entries, alarms, tokens, the audit log, production records and
+// retrofit cases.
 //
 // An implementation runs it from its own tests:
 //
@@ -49,6 +50,8 @@ func Run(t *testing.T, open Factory) {
 	t.Run("Alarms", func(t *testing.T) { testAlarms(t, open(t)) })
 	t.Run("Tokens", func(t *testing.T) { testTokens(t, open(t)) })
 	t.Run("Audit", func(t *testing.T) { testAudit(t, open(t)) })
+	t.Run("Production", func(t *testing.T) { testProduction(t, open(t)) })
+	t.Run("QuotaCases", func(t *testing.T) { testQuotaCases(t, open(t)) })
 }
 
 // shanghai is a fixed UTC+8 zone so the suite does not need a tz database.
