@@ -207,26 +207,6 @@ export interface SankeyLink {
   value: number;
 }
 
-export interface Balance {
-  enterprise: string;
-  date: string;
-  indicators: {
-    intake_m3?: number | null;
-    use_m3?: number | null;
-    reuse_m3?: number | null;
-    consumption_m3?: number | null;
-    discharge_m3?: number | null;
-    unaccounted_m3?: number | null;
-    reuse_rate?: number | null;
-    balance_error?: number | null;
-    nonconv_rate?: number | null;
-    within_tolerance?: boolean;
-    /** points without data for the day */
-    missing_points?: string[] | null;
-  };
-  sankey: { nodes: SankeyNode[]; links: SankeyLink[] };
-}
-
 /** TreeNode is one metering point in the enterprise's metering tree. */
 export interface TreeNode {
   point: string | Point;
@@ -345,6 +325,10 @@ export interface ProductFigure {
   target_2025?: number | null;
   meets_target_2025?: boolean | null;
   basis?: string;
+  /** the intake is a lower bound: an intake point lacks data for part of the period */
+  intake_lower_bound?: boolean;
+  /** the declared output over the period and how much of it the records cover */
+  output?: { quantity?: number; unit?: string; coverage?: number; prorated?: boolean; basis?: string };
 }
 
 /**
@@ -353,8 +337,16 @@ export interface ProductFigure {
  */
 export interface PeriodBalance {
   enterprise?: string;
+  enterprise_name?: string;
+  enterprise_name_en?: string;
+  industry?: string;
+  /** first and last day of the period (both included) */
   from?: string;
   to?: string;
+  /** each water point's share of the period with valid data (0–1) */
+  point_coverage?: Record<string, number> | null;
+  /** the ledger state the figures were read at */
+  ledger?: { size?: number; checkpoint?: { size?: number; root_hash?: string } };
   intake_by_source_m3?: Record<string, number | null>;
   fresh_by_purpose_m3?: Record<string, number | null>;
   balance_tolerance?: number;
@@ -365,7 +357,6 @@ export interface PeriodBalance {
   coverage?: Record<string, FigureCoverage>;
   /** metered | declared, for the whole result or per figure */
   basis?: string | Record<string, string>;
-  checkpoint?: { size?: number; root?: string } | number;
   sankey?: { nodes: SankeyNode[]; links: SankeyLink[] };
   [figure: string]: unknown;
 }
@@ -450,5 +441,12 @@ export interface QuotaCase {
   deadline?: string;
   owner?: string;
   closed_at?: string | null;
+  /** the period whose intake per unit opened the case, [period_from, period_to) */
+  period_from?: string;
+  period_to?: string;
+  /** consecutive months of metered data under the limit that close the case */
+  evidence_months?: number;
+  quota_verified?: boolean;
+  standard?: string;
   history?: CaseEvent[] | null;
 }

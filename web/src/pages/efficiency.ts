@@ -6,7 +6,7 @@
 // water-balance test report as XLSX and PDF.
 
 import './mgmt.css';
-import { getJSON, qs, type Balance, type Enterprise, type PeriodBalance, type ProductFigure } from '../app/api';
+import { getJSON, qs, type Enterprise, type PeriodBalance, type ProductFigure } from '../app/api';
 import { parks, regions, settle } from '../app/cache';
 import { h, replace } from '../app/dom';
 import { dateInShanghai, fmtM3, fmtNum, fmtPct } from '../app/format';
@@ -14,7 +14,7 @@ import { pick, t, tOr } from '../app/i18n';
 import { setQuery, type PageContext } from '../app/router';
 import { capabilities, currentMe } from '../app/session';
 import { breadcrumbs, card, errorPanel, kpi, loading, pageTitle, table } from '../app/ui';
-import { INDICATORS, indicatorRows, nextDay, periodFrom, positionIn, presets, previousDay, yearOf, type IndicatorRow, type Period, type PresetName } from './efficiencymodel';
+import { INDICATORS, indicatorRows, MAX_PERIOD_DAYS, periodDays, periodFrom, positionIn, presets, yearOf, type IndicatorRow, type Period, type PresetName } from './efficiencymodel';
 import { gradeBadge } from './quotas';
 import { reportLink } from './reportlink';
 import { drawSankey } from './sankeyview';
@@ -36,6 +36,19 @@ function figureLabel(key: string): string {
   const src = key.match(/^intake_by_source_m3\.(.+)$/);
   if (src) return t('eff.bySource', { source: tOr(`source.${src[1]}`, src[1]) });
   return tOr(`eff.ind.${key}`, key);
+}
+
+/** ledgerLine says which ledger state the figures were read at, so an auditor can recompute them (shuixiao verify balance). */
+function ledgerLine(b: PeriodBalance): HTMLElement | null {
+  const cp = b.ledger?.checkpoint;
+  const size = cp?.size ?? b.ledger?.size;
+  if (size === undefined) return null;
+  return h(
+    'p',
+    { class: 'muted', 'data-testid': 'ledger-state', 'data-size': String(size) },
+    t('eff.ledger', { size: fmtNum(size, 0) }),
+    cp?.root_hash ? [' · ', t('eff.root'), ' ', h('code', null, cp.root_hash)] : null,
+  );
 }
 
 function coverageText(r: IndicatorRow): HTMLElement {
@@ -80,8 +93,24 @@ function productsTable(b: PeriodBalance, ranks: Map<string, HTMLElement>): HTMLE
     table<ProductRow>(
       [
         { head: t('quotas.product'), cell: (p) => p.name },
-        { head: t('eff.output'), cell: (p) => (p.quantity === undefined ? '—' : `${fmtNum(p.quantity, 1)} ${tOr(`unit.${p.output_unit}`, p.output_unit ?? '')}`), num: true },
-        { head: t('eff.perUnit'), cell: (p) => h('span', { 'data-value': String(p.intake_per_unit ?? '') }, perUnit(p.intake_per_unit, p.unit)), num: true },
+        {
+          head: t('eff.output'),
+          cell: (p) => [
+            p.quantity === undefined ? '—' : `${fmtNum(p.quantity, 1)} ${tOr(`unit.${p.output_unit}`, p.output_unit ?? '')}`,
+            p.output?.coverage !== undefined && p.output.coverage < 1 ? h('div', { class: 'warning-text' }, t('eff.outputCoverage', { pct: fmtPct(p.output.coverage, 0) })) : null,
+            h('div', null, basisBadge(p.output?.basis ?? 'declared')),
+          ],
+          num: true,
+        },
+        {
+          head: t('eff.perUnit'),
+          cell: (p) => [
+            h('span', { 'data-value': String(p.intake_per_unit ?? '') }, p.intake_lower_bound && p.intake_per_unit !== null ? '≥ ' : '', perUnit(p.intake_per_unit, p.unit)),
+            p.intake_lower_bound ? h('div', { class: 'muted' }, t('eff.lowerBound')) : null,
+            p.intake_per_unit === null && p.coverage?.note ? h('div', { class: 'muted' }, p.coverage.note) : null,
+          ],
+          num: true,
+        },
         { head: t('quotas.grade'), cell: (p) => gradeBadge(p.quota_grade) },
         {
           head: t('eff.limits'),
@@ -112,7 +141,7 @@ async function rankCell(ent: Enterprise, product: string, year: number): Promise
     return h(
       'span',
       { 'data-percentile': pos.percentile === null ? '' : String(pos.percentile), 'data-rank': String(pos.rank ?? '') },
-      pos.percentile !== null ? t('eff.percentileValue', { pct: fmtNum(pos.percentile * 100, 0) }) : '',
+      pos.percentile !== null ? t('eff.percentileValue', { pct: fmtNum(pos.percentile, 0) }) : '',
       pos.rank !== null ? h('span', { class: 'muted' }, ` ${t('eff.rank', { rank: pos.rank, of: pos.of })}`) : null,
       pos.leader ? h('span', { class: 'badge ok', title: t('eff.leader.hint') }, t('eff.leader')) : null,
     );
@@ -143,21 +172,21 @@ export async function efficiencyPage(ctx: PageContext): Promise<void> {
   crumbs.push({ label: pick(ent.name, ent.name_en), href: `/enterprises/${encodeURIComponent(id)}` });
   crumbs.push({ label: t('eff.title') });
 
-  // The pickers show the last day included; the query's `to` is the day after.
-  const lastDay = previousDay(period.to);
+  // Both days are included, as the API takes them.
   const fromInput = h('input', { type: 'date', value: period.from, max: today, 'data-testid': 'from', 'aria-label': t('eff.from') });
-  const toInput = h('input', { type: 'date', value: lastDay, max: today, 'data-testid': 'to', 'aria-label': t('eff.to') });
+  const toInput = h('input', { type: 'date', value: period.to, max: today, 'data-testid': 'to', 'aria-label': t('eff.to') });
   const apply = h('button', { type: 'button', 'data-testid': 'apply-period' }, t('eff.apply'));
   apply.addEventListener('click', () => {
-    const from = fromInput.value;
-    const last = toInput.value;
-    if (!from || !last || last < from) {
-      toInput.setCustomValidity(t('eff.badPeriod'));
+    const p = { from: fromInput.value, to: toInput.value };
+    const bad = !p.from || !p.to || p.to < p.from ? t('eff.badPeriod') : periodDays(p) > MAX_PERIOD_DAYS ? t('eff.tooLong', { n: MAX_PERIOD_DAYS }) : '';
+    toInput.setCustomValidity(bad);
+    if (bad) {
       toInput.reportValidity();
       return;
     }
-    setQuery({ from, to: nextDay(last) });
+    setQuery(p as unknown as Record<string, string>);
   });
+  toInput.addEventListener('input', () => toInput.setCustomValidity(''));
   const pre = presets(today);
   const presetButtons = (Object.keys(pre) as PresetName[]).map((n) =>
     h('button', { type: 'button', class: pre[n].from === period.from && pre[n].to === period.to ? 'on' : undefined, 'data-preset': n, onclick: () => setQuery(pre[n] as unknown as Record<string, string>) }, t(`eff.preset.${n}`)),
@@ -192,7 +221,7 @@ export async function efficiencyPage(ctx: PageContext): Promise<void> {
       apply,
     ),
     headBox,
-    card(t('eff.indicators', { from: period.from, to: lastDay }), tableBox, { wide: true, id: 'eff-indicators-card' }),
+    card(t('eff.indicators', { from: period.from, to: period.to }), tableBox, { wide: true, id: 'eff-indicators-card' }),
     card(t('eff.products'), productsBox, { wide: true, id: 'eff-products-card' }),
     card(t('eff.sankey'), sankeyBox, { wide: true, id: 'eff-sankey-card' }),
   );
@@ -219,10 +248,11 @@ export async function efficiencyPage(ctx: PageContext): Promise<void> {
         return kpi(figureLabel(d.key), fmtFigure(r), { hint: r.basis ? tOr(`basis.${r.basis}`, r.basis) : undefined, tone: r.missing.length ? 'warn' : undefined, testid: `kpi-${d.key}` });
       }),
     ),
+    ledgerLine(b),
     (b.missing_points ?? []).length ? h('p', { class: 'warning-text', 'data-testid': 'missing-points' }, t('eff.missingPoints', { n: b.missing_points!.length, points: b.missing_points!.join('、') })) : null,
   );
   replace(tableBox, indicatorsTable(rows));
-  if (b.sankey && (b.sankey.nodes ?? []).length) drawSankey(sankeyBox, b as unknown as Balance, ctx.onCleanup);
+  if (b.sankey && (b.sankey.nodes ?? []).length) drawSankey(sankeyBox, b, ctx.onCleanup);
   else replace(sankeyBox, h('p', { class: 'empty' }, t('eff.sankeyEmpty')));
 
   const ranks = new Map<string, HTMLElement>();

@@ -88,7 +88,7 @@ export function indicatorRows(b: PeriodBalance): IndicatorRow[] {
     missing: c?.missing ?? [],
     note: c?.note ?? '',
     basis: basisOf(b, key),
-    fraction: num(c?.fraction),
+    fraction: num(c?.fraction) ?? figureCoverage(c?.points, b.point_coverage),
   });
   const rows = INDICATORS.filter((d) => d.key in b).map((d) => row(d.key, d.kind, b[d.key], cov[d.key]));
   for (const [src, v] of Object.entries(b.intake_by_source_m3 ?? {}).sort(([a], [z]) => a.localeCompare(z))) {
@@ -98,7 +98,7 @@ export function indicatorRows(b: PeriodBalance): IndicatorRow[] {
   return rows;
 }
 
-/** Period is a [from, to) range of calendar days in Beijing time (YYYY-MM-DD). */
+/** Period is a range of calendar days in Beijing time (YYYY-MM-DD), both included, as the API takes it. */
 export interface Period {
   from: string;
   to: string;
@@ -109,56 +109,79 @@ function ymd(y: number, m: number, d: number): string {
   return dt.toISOString().slice(0, 10);
 }
 
-/** nextDay is the calendar day after a YYYY-MM-DD date. */
-export function nextDay(date: string): string {
-  const [y, m, d] = date.split('-').map(Number);
-  return ymd(y, m, d + 1);
-}
-
 /** previousDay is the calendar day before a YYYY-MM-DD date. */
 export function previousDay(date: string): string {
   const [y, m, d] = date.split('-').map(Number);
   return ymd(y, m, d - 1);
 }
 
-/** PresetName names the period buttons. */
-export type PresetName = 'month' | 'quarter' | 'year' | 'lastYear';
+/** MAX_PERIOD_DAYS is the longest period the API computes a balance for. */
+export const MAX_PERIOD_DAYS = 366;
 
-/** presets are this month, quarter and year up to and including today, and the whole last year. */
+/** periodDays is the number of days of a period, both ends included. */
+export function periodDays(p: Period): number {
+  return Math.round((Date.parse(p.to) - Date.parse(p.from)) / 86400e3) + 1;
+}
+
+/** PresetName names the period buttons. */
+export type PresetName = 'yesterday' | 'month' | 'lastMonth' | 'year' | 'lastYear';
+
+/**
+ * presets are yesterday, this month and this year up to and including
+ * today, the whole last month and the whole last year.
+ */
 export function presets(today: string): Record<PresetName, Period> {
   const [y, m] = today.split('-').map(Number);
-  const end = nextDay(today);
-  const q = Math.floor((m - 1) / 3) * 3 + 1;
+  const yesterday = previousDay(today);
   return {
-    month: { from: ymd(y, m, 1), to: end },
-    quarter: { from: ymd(y, q, 1), to: end },
-    year: { from: ymd(y, 1, 1), to: end },
-    lastYear: { from: ymd(y - 1, 1, 1), to: ymd(y, 1, 1) },
+    yesterday: { from: yesterday, to: yesterday },
+    month: { from: ymd(y, m, 1), to: today },
+    lastMonth: { from: ymd(y, m - 1, 1), to: previousDay(ymd(y, m, 1)) },
+    year: { from: ymd(y, 1, 1), to: today },
+    lastYear: { from: ymd(y - 1, 1, 1), to: ymd(y - 1, 12, 31) },
   };
 }
 
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 
-/** periodFrom reads from/to of the page's query, defaulting to this year so far; a bad range falls back too. */
+/**
+ * periodFrom reads from/to of the page's query (both days included),
+ * defaulting to this year so far; a reversed, malformed or too long range
+ * falls back to the default too.
+ */
 export function periodFrom(q: URLSearchParams, today: string): Period {
   const from = q.get('from') ?? '';
   const to = q.get('to') ?? '';
-  if (DATE.test(from) && DATE.test(to) && from < to) return { from, to };
+  if (DATE.test(from) && DATE.test(to) && from <= to && periodDays({ from, to }) <= MAX_PERIOD_DAYS) return { from, to };
   return presets(today).year;
 }
 
 /** yearOf is the calendar year most of a period lies in (for rankings by year). */
 export function yearOf(p: Period): number {
   const a = Date.parse(p.from);
-  const b = Date.parse(p.to);
+  const b = Date.parse(p.to) + 86400e3;
   return new Date((a + b) / 2).getUTCFullYear();
+}
+
+/**
+ * figureCoverage is the least share of the period any of a figure's points
+ * had data for (point_coverage of the balance: valid hours per point); null
+ * when the balance gives no point coverage for them.
+ */
+export function figureCoverage(points: string[] | null | undefined, pointCoverage: Record<string, number> | null | undefined): number | null {
+  let min: number | null = null;
+  for (const p of points ?? []) {
+    const c = pointCoverage?.[p];
+    if (typeof c === 'number' && Number.isFinite(c)) min = min === null ? c : Math.min(min, c);
+  }
+  return min;
 }
 
 /** Position is an enterprise's place in its industry's ranking by intake per unit of a product. */
 export interface Position {
   rank: number | null;
   of: number;
-  /** share of the industry doing worse or equal, 0–1 (higher is better), as the server gives it */
+  /** share of the other enterprises with a worse intake per unit, 0–100 (100 is the best), as the server gives it */
   percentile: number | null;
   value: number | null;
   leader: boolean;

@@ -2,7 +2,7 @@
 // metering tree (levels 1–3) with live values over server-sent events,
 // trends with zoom, and its active alarms.
 
-import { ApiError, getJSON, postJSON, qs, type Alarm, type Balance, type Channel, type Enterprise, type Meter, type Point, type ReadingPage, type TreeNode } from '../app/api';
+import { ApiError, getJSON, postJSON, qs, type Alarm, type Channel, type PeriodBalance, type Enterprise, type Meter, type Point, type ReadingPage, type TreeNode } from '../app/api';
 import { parks, regions, settle } from '../app/cache';
 import { h, replace } from '../app/dom';
 import { dateInShanghai, hasTime, fmtAgo, fmtM3, fmtNum, fmtPct, fmtTime, fmtValue } from '../app/format';
@@ -95,22 +95,28 @@ function treeView(nodes: PointView[]): HTMLElement {
   return h('ul', { class: 'tree root', 'data-testid': 'tree' }, nodes.map(item));
 }
 
-function indicatorsView(b: Balance): HTMLElement {
-  const i = b.indicators ?? {};
-  const err = i.balance_error;
-  const errTone = err === null || err === undefined ? undefined : i.within_tolerance === false ? 'bad' : 'good';
-  const missing = i.missing_points ?? [];
+/** num reads a figure of the balance (RESULT.json: a number, or null when absent). */
+function num(v: unknown): number | null {
+  return typeof v === 'number' && Number.isFinite(v) ? v : null;
+}
+
+function indicatorsView(b: PeriodBalance): HTMLElement {
+  const err = num(b.balance_error);
+  const within = b.balance_within_tolerance;
+  const errTone = err === null ? undefined : within === false ? 'bad' : 'good';
+  const missing = b.missing_points ?? [];
+  const leakage = num(b.leakage_m3);
   const kpis = h(
     'div',
     { class: 'kpis', 'data-testid': 'indicators' },
-    kpi(t('ind.intake'), fmtM3(i.intake_m3)),
-    kpi(t('ind.use'), fmtM3(i.use_m3), { hint: t('ind.use.hint') }),
-    kpi(t('ind.reuse'), fmtM3(i.reuse_m3)),
-    kpi(t('ind.consumption'), fmtM3(i.consumption_m3)),
-    kpi(t('ind.discharge'), fmtM3(i.discharge_m3)),
-    kpi(t('ind.unaccounted'), fmtM3(i.unaccounted_m3), { tone: (i.unaccounted_m3 ?? 0) > 0 ? 'warn' : undefined }),
-    kpi(t('ind.reuseRate'), fmtPct(i.reuse_rate), { hint: t('ind.reuseRate.hint') }),
-    kpi(t('ind.balanceError'), fmtPct(err, 2), { hint: t('ind.balanceError.hint'), tone: errTone }),
+    kpi(t('ind.intake'), fmtM3(num(b.intake_m3))),
+    kpi(t('ind.use'), fmtM3(num(b.total_use_m3)), { hint: t('ind.use.hint') }),
+    kpi(t('ind.reuse'), fmtM3(num(b.reuse_m3))),
+    kpi(t('ind.consumption'), fmtM3(num(b.consumption_m3))),
+    kpi(t('ind.discharge'), fmtM3(num(b.discharge_m3))),
+    kpi(t('ind.unaccounted'), fmtM3(leakage), { hint: t('ind.unaccounted.hint'), tone: (leakage ?? 0) > 0 ? 'warn' : undefined }),
+    kpi(t('ind.reuseRate'), fmtPct(num(b.reuse_rate)), { hint: t('ind.reuseRate.hint') }),
+    kpi(t('ind.balanceError'), fmtPct(err, 2), { hint: err === null ? (b.coverage?.balance_error?.note ?? t('ind.balanceError.hint')) : t('ind.balanceError.hint'), tone: errTone }),
   );
   return h('div', null, kpis, missing.length ? h('p', { class: 'warning-text', 'data-testid': 'missing-points' }, t('ind.missing', { n: missing.length, points: missing.join('、') })) : null);
 }
@@ -204,7 +210,7 @@ export async function enterprisePage(ctx: PageContext): Promise<void> {
 
   void appendNetworksCard(ctx.root, { enterprise: id }, t('networks.ofEnterprise'), ctx.signal);
   void appendPlantsCard(ctx.root, id, ctx.signal);
-  const balanceP = getJSON<Balance>(`/enterprises/${encodeURIComponent(id)}/balance${qs({ date })}`);
+  const balanceP = getJSON<PeriodBalance>(`/enterprises/${encodeURIComponent(id)}/balance${qs({ from: date, to: date })}`);
   const treeP = getJSON<TreeNode[]>(`/enterprises/${encodeURIComponent(id)}/tree`);
   const alarmsP = getJSON<Alarm[]>(`/alarms${qs({ state: 'active', enterprise: id })}`);
 

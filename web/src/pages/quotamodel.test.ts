@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { boardRows, daysLeft, filterBoard, gradeRank, gradeTone, historyInOrder, nextStates, sortBoard, summarise, transitionsFor, usage, CASE_STATES } from './quotamodel';
+import { boardCounts, boardRows, daysLeft, filterBoard, gradeRank, gradeTone, historyInOrder, nextStates, sortBoard, summarise, transitionsFor, usage, CASE_STATES } from './quotamodel';
 
 // GET /quota-board rows and a case in the contract's shape (notes/contract14.md, item D).
 const board = [
@@ -48,18 +48,31 @@ describe('retrofit case', () => {
     expect(daysLeft(undefined, now)).toBeNull();
     expect(daysLeft('soon', now)).toBeNull();
   });
-  it('no button closes a case: closure is by metered evidence only', () => {
-    for (const s of CASE_STATES) expect(nextStates(s)).not.toContain('closed');
-    expect(nextStates('open')).toEqual(['plan_submitted']);
-    expect(nextStates('plan_submitted')).toEqual(['in_progress']);
+  it("steps follow quotacase: overdue is the platform's, closing is a request the server checks against metered evidence", () => {
+    for (const s of CASE_STATES) expect(nextStates(s)).not.toContain('overdue');
+    expect(nextStates('open')).toEqual(['plan_submitted', 'in_progress', 'closed']);
+    expect(nextStates('plan_submitted')).toEqual(['in_progress', 'closed']);
+    expect(nextStates('in_progress')).toEqual(['closed']);
+    expect(nextStates('overdue')).toEqual(['closed']);
     expect(nextStates('closed')).toEqual([]);
     expect(nextStates('nonsense')).toEqual([]);
   });
+  it("the server's counts", () => {
+    expect(boardCounts({ rows: [], over: 3, cases: { open: 2, overdue: 1 }, no_output: ['e9'], from: '2026-12-05T00:00:00+08:00', to: '2026-12-06T00:00:00+08:00' })).toEqual({
+      over: 3,
+      cases: { open: 2, overdue: 1 },
+      noOutput: ['e9'],
+      from: '2026-12-05T00:00:00+08:00',
+      to: '2026-12-06T00:00:00+08:00',
+    });
+    expect(boardCounts([])).toEqual({});
+  });
   it('who is offered the transitions', () => {
     const c = { state: 'open', enterprise: 'e2' };
-    expect(transitionsFor(c, { role: 'admin' })).toEqual(['plan_submitted']);
-    expect(transitionsFor(c, { role: 'regulator' })).toEqual(['plan_submitted']);
-    expect(transitionsFor(c, { role: 'enterprise', scope: 'e2' })).toEqual(['plan_submitted']);
+    const all = ['plan_submitted', 'in_progress', 'closed'];
+    expect(transitionsFor(c, { role: 'admin' })).toEqual(all);
+    expect(transitionsFor(c, { role: 'regulator' })).toEqual(all);
+    expect(transitionsFor(c, { role: 'enterprise', scope: 'e2' })).toEqual(all);
     expect(transitionsFor(c, { role: 'enterprise', scope: 'e9' })).toEqual([]);
     expect(transitionsFor(c, { role: 'auditor' })).toEqual([]);
     expect(transitionsFor(c, { role: 'park', scope: 'p1' })).toEqual([]);

@@ -31,8 +31,24 @@ export interface BoardRow {
   limit?: number | null;
   grade?: string | null;
   verified?: boolean | null;
+  quota_verified?: boolean | null;
+  lower_bound?: boolean;
+  note?: string;
   basis?: string;
   case?: BoardCase | null;
+}
+
+/** boardCounts are the board's over-quota rows, live cases by state, enterprises without output and period, as the server sends them. */
+export function boardCounts(raw: unknown): { over?: number; cases?: Record<string, number>; noOutput?: string[]; from?: string; to?: string } {
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) return {};
+  const o = raw as { over?: unknown; cases?: unknown; no_output?: unknown; from?: unknown; to?: unknown };
+  return {
+    over: typeof o.over === 'number' ? o.over : undefined,
+    cases: o.cases && typeof o.cases === 'object' ? (o.cases as Record<string, number>) : undefined,
+    noOutput: Array.isArray(o.no_output) ? (o.no_output as string[]) : undefined,
+    from: typeof o.from === 'string' ? o.from : undefined,
+    to: typeof o.to === 'string' ? o.to : undefined,
+  };
 }
 
 /**
@@ -138,22 +154,25 @@ export function daysLeft(deadline: string | undefined | null, now: Date): number
 }
 
 /**
- * The life-cycle of a retrofit case: open → plan submitted → in progress →
- * closed by metered evidence; a case past its deadline becomes overdue and
- * still takes its plan and its start. Closing is the server's, on metered
- * data showing the product under quota, so no button offers it.
+ * The manual steps of a retrofit case (package quotacase): open → plan
+ * submitted → in progress; the enterprise may also start at once. Overdue
+ * is the platform's, once the deadline has passed. Any case not yet closed
+ * may be asked to close: the server closes it only if the metered intake
+ * per unit was under the limit in each evidence month, and refuses
+ * otherwise — no one closes a case by declaration.
  */
 const NEXT: Record<string, string[]> = {
-  open: ['plan_submitted'],
+  open: ['plan_submitted', 'in_progress'],
   plan_submitted: ['in_progress'],
   in_progress: [],
-  overdue: ['plan_submitted', 'in_progress'],
+  overdue: [],
   closed: [],
 };
 
-/** nextStates are the manual transitions from a state. */
+/** nextStates are the transitions a user may ask for from a state, the closure on evidence last. */
 export function nextStates(state: string): string[] {
-  return NEXT[state] ?? [];
+  if (!(state in NEXT) || state === 'closed') return [];
+  return [...NEXT[state], 'closed'];
 }
 
 /**

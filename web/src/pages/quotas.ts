@@ -4,7 +4,7 @@
 // the page of one case with its history and the transitions the user may make.
 
 import './mgmt.css';
-import { ApiError, getJSON, postJSON, type QuotaCase } from '../app/api';
+import { ApiError, getJSON, postJSON, qs, type QuotaCase } from '../app/api';
 import { enterprises, settle } from '../app/cache';
 import { h, replace } from '../app/dom';
 import { dateInShanghai, fmtNum, fmtTime, hasTime } from '../app/format';
@@ -13,8 +13,9 @@ import { setQuery, type PageContext } from '../app/router';
 import { currentMe } from '../app/session';
 import { breadcrumbs, card, kpi, pageTitle, table, toast } from '../app/ui';
 import { basisBadge } from './targets';
+import { periodFrom, presets, type PresetName } from './efficiencymodel';
 import { displayUnit, yearPeriod } from './targetmodel';
-import { boardRows, daysLeft, filterBoard, historyInOrder, sortBoard, summarise, transitionsFor, usage, type BoardFilter, type BoardRow } from './quotamodel';
+import { boardCounts, boardRows, daysLeft, filterBoard, historyInOrder, sortBoard, summarise, transitionsFor, usage, type BoardFilter, type BoardRow } from './quotamodel';
 
 const FILTERS: BoardFilter[] = ['over', 'cases', 'all'];
 
@@ -44,24 +45,41 @@ function perUnit(v: number | null | undefined, unit: string | undefined): string
   return `${fmtNum(v, Math.abs(v) >= 100 ? 1 : 2)}${u ? ' ' + u : ''}`;
 }
 
+/** BOARD_PRESETS are the periods the board offers; without one the server judges yesterday. */
+const BOARD_PRESETS: PresetName[] = ['yesterday', 'month', 'lastMonth', 'year', 'lastYear'];
+
 export async function quotaBoardPage(ctx: PageContext): Promise<void> {
   pageTitle(t('quotas.title'));
   const f = (FILTERS as string[]).includes(ctx.query.get('show') ?? '') ? (ctx.query.get('show') as BoardFilter) : 'all';
-  const [raw, names] = await Promise.all([getJSON<unknown>('/quota-board'), settle(enterprises())]);
+  const today = dateInShanghai();
+  const pre = presets(today);
+  const period = ctx.query.get('from') && ctx.query.get('to') ? periodFrom(ctx.query, today) : pre.yesterday;
+  const [raw, names] = await Promise.all([getJSON<unknown>(`/quota-board${qs({ ...period })}`), settle(enterprises())]);
   if (ctx.signal.aborted) return;
   const rows = sortBoard(boardRows(raw));
-  const sum = summarise(rows);
+  const counts = boardCounts(raw);
+  const local = summarise(rows);
+  // The server counts live cases of every product, also those not on this period's board.
+  const sum = {
+    ...local,
+    over: counts.over ?? local.over,
+    open: counts.cases ? Object.entries(counts.cases).reduce((n, [s, c]) => (s === 'closed' ? n : n + c), 0) : local.open,
+    overdue: counts.cases ? (counts.cases.overdue ?? 0) : local.overdue,
+  };
   const shown = filterBoard(rows, f);
-  const year = Number(dateInShanghai().slice(0, 4));
   const entName = (r: BoardRow) => {
     const e = names?.get(r.enterprise);
     return e ? pick(e.name, e.name_en) : pick(r.enterprise_name, r.enterprise_name_en) || r.enterprise;
   };
+  const presetButtons = BOARD_PRESETS.map((n) =>
+    h('button', { type: 'button', class: pre[n].from === period.from && pre[n].to === period.to ? 'on' : undefined, 'data-preset': n, onclick: () => setQuery({ ...pre[n] }) }, t(`eff.preset.${n}`)),
+  );
 
   replace(
     ctx.root,
     h('div', { class: 'page-head' }, h('h1', null, t('quotas.title'), h('span', { class: 'subtitle' }, t('quotas.subtitle')))),
     h('p', { class: 'muted' }, t('quotas.lead')),
+    h('p', { 'data-testid': 'board-period' }, t('quotas.period', { from: period.from, to: period.to }), counts.noOutput?.length ? h('span', { class: 'muted' }, ' · ', t('quotas.noOutput', { n: counts.noOutput.length })) : null),
     h(
       'div',
       { class: 'kpis', 'data-testid': 'board-summary' },
@@ -73,6 +91,7 @@ export async function quotaBoardPage(ctx: PageContext): Promise<void> {
     h(
       'div',
       { class: 'filters' },
+      h('div', { class: 'segmented', role: 'group', 'data-testid': 'board-presets' }, presetButtons),
       h(
         'div',
         { class: 'segmented', role: 'group' },
@@ -86,10 +105,25 @@ export async function quotaBoardPage(ctx: PageContext): Promise<void> {
       { 'data-testid': 'quota-board' },
       table<BoardRow>(
         [
-          { head: t('quotas.enterprise'), cell: (r) => h('a', { href: `/enterprises/${encodeURIComponent(r.enterprise)}/efficiency?from=${yearPeriod(year).from}&to=${yearPeriod(year).to}` }, entName(r)) },
+          { head: t('quotas.enterprise'), cell: (r) => h('a', { href: `/enterprises/${encodeURIComponent(r.enterprise)}/efficiency${qs({ ...period })}`, 'data-enterprise': r.enterprise }, entName(r)) },
           { head: t('quotas.product'), cell: (r) => r.product },
-          { head: t('quotas.value'), cell: (r) => h('span', { 'data-value': String(r.value ?? '') }, perUnit(r.value, r.unit)), num: true },
-          { head: t('quotas.limit'), cell: (r) => h('span', { 'data-limit': String(r.limit ?? '') }, perUnit(r.limit, r.unit), r.verified === false ? h('span', { class: 'badge warn', title: t('quota.unverified.hint') }, t('quota.unverified')) : null), num: true },
+          {
+            head: t('quotas.value'),
+            cell: (r) => [
+              h('span', { 'data-value': String(r.value ?? ''), title: r.note || undefined }, r.lower_bound && r.value !== null ? '≥ ' : '', perUnit(r.value, r.unit)),
+              r.lower_bound ? h('div', { class: 'muted', title: r.note || undefined }, t('quotas.lowerBound')) : null,
+              (r.value === null || r.value === undefined) && r.note ? h('div', { class: 'muted small-note' }, r.note) : null,
+            ],
+            num: true,
+          },
+          {
+            head: t('quotas.limit'),
+            cell: (r) => [
+              h('span', { 'data-limit': String(r.limit ?? '') }, perUnit(r.limit, r.unit)),
+              (r.quota_verified ?? r.verified) === false ? h('span', { class: 'badge warn', title: t('quota.unverified.hint') }, t('quota.unverified')) : null,
+            ],
+            num: true,
+          },
           { head: t('quotas.usage'), cell: (r) => (usage(r) === null ? '—' : `${fmtNum(usage(r)! * 100, 0)}%`), num: true },
           { head: t('quotas.grade'), cell: (r) => gradeBadge(r.grade) },
           { head: t('target.basis'), cell: (r) => basisBadge(r.basis) },
@@ -138,7 +172,11 @@ export async function quotaCasePage(ctx: PageContext): Promise<void> {
 
   const note = h('input', { type: 'text', class: 'wide-input', 'data-testid': 'case-note', placeholder: t('case.note.placeholder'), 'aria-label': t('case.note') });
   const buttons = transitionsFor(c, currentMe()).map((to) => {
-    const b = h('button', { type: 'button', 'data-transition': to }, t(`case.to.${to}` as 'case.to.plan_submitted'));
+    const b = h(
+      'button',
+      { type: 'button', class: to === 'closed' ? 'secondary' : undefined, 'data-transition': to, title: to === 'closed' ? t('case.to.closed.hint', { n: c.evidence_months ?? 3 }) : undefined },
+      t(`case.to.${to}` as 'case.to.plan_submitted'),
+    );
     b.addEventListener('click', async () => {
       for (const x of buttons) x.disabled = true;
       try {
@@ -147,13 +185,15 @@ export async function quotaCasePage(ctx: PageContext): Promise<void> {
         setQuery({});
       } catch (err) {
         for (const x of buttons) x.disabled = false;
-        toast(err instanceof ApiError && err.status === 403 ? t('error.403.title') : (err as Error).message, 'error');
+        toast(err instanceof ApiError && err.status === 403 ? t('error.403.title') : t('case.refused', { reason: (err as Error).message }), 'error');
       }
     });
     return b;
   });
   const year = hasTime(c.opened_at) ? Number(fmtTime(c.opened_at).slice(0, 4)) : Number(dateInShanghai().slice(0, 4));
-  const p = yearPeriod(year);
+  // The period that opened the case, as dates with both days included ([period_from, period_to) on the wire).
+  const judged = hasTime(c.period_from) && hasTime(c.period_to) ? { from: dateInShanghai(new Date(c.period_from)), to: dateInShanghai(new Date(Date.parse(c.period_to) - 1)) } : null;
+  const p = judged ?? yearPeriod(year);
 
   replace(
     ctx.root,
@@ -189,6 +229,10 @@ export async function quotaCasePage(ctx: PageContext): Promise<void> {
         h('dd', null, fmtTime(c.opened_at)),
         h('dt', null, t('case.deadline')),
         h('dd', { 'data-testid': 'case-deadline' }, deadlineText(c.deadline, c.state)),
+        h('dt', null, t('case.period')),
+        h('dd', null, judged ? `${judged.from} – ${judged.to}` : '—'),
+        h('dt', null, t('case.evidenceMonths')),
+        h('dd', null, c.evidence_months ? t('case.months', { n: c.evidence_months }) : '—'),
         h('dt', null, t('case.closed')),
         h('dd', null, hasTime(c.closed_at) ? fmtTime(c.closed_at) : '—'),
       ),

@@ -10,7 +10,7 @@ const province: Targets = {
   year: 2026,
   indicators: [
     { key: 'intake_per_10k_cny', name_zh: '万元工业增加值用水量', name_en: 'Water per 10k CNY', unit: 'm3/10k CNY', baseline_2020: 50, value: 43.1, target_2025: 42, expected: 42, on_track: false, basis: 'declared', coverage: 0.82 },
-    { key: 'reuse_rate', name_zh: '重复利用率', unit: 'fraction', baseline_2020: 0.9, value: 0.93, target_2025: 0.94, expected: 0.94, on_track: false, basis: 'metered', coverage: { enterprises_with_data: 40, enterprises: 50 } },
+    { key: 'reuse_rate', name_zh: '重复利用率', unit: 'fraction', baseline_2020: 0.9, value: 0.93, target_2025: 0.94, expected: 0.94, on_track: false, basis: 'metered', coverage: { enterprises: 50, with_data: 40, fraction: 0.8 } },
   ],
   children: [{ level: 'city', code: '430100', name: '长沙市', indicators: [] }],
   worst: [
@@ -82,9 +82,9 @@ describe('drill-down', () => {
     expect(childHref({ level: 'city', code: '430100' }, 2026)).toBe('/targets?level=city&code=430100&year=2026');
     expect(childHref({ level: 'park', code: 'hn/park 1' }, 2025)).toBe('/targets?level=park&code=hn%2Fpark%201&year=2025');
     expect(childHref({ level: 'industry', code: 'C31' }, 2025)).toBe('/targets?level=industry&code=C31&year=2025');
-    expect(childHref({ level: 'enterprise', code: 'E-1' }, 2024)).toBe('/enterprises/E-1/efficiency?from=2024-01-01&to=2025-01-01');
+    expect(childHref({ level: 'enterprise', code: 'E-1' }, 2024)).toBe('/enterprises/E-1/efficiency?from=2024-01-01&to=2024-12-31');
     expect(contributorHref({ kind: 'park', id: 'p1' }, 2026)).toBe('/targets?level=park&code=p1&year=2026');
-    expect(contributorHref({ kind: 'enterprise', id: 'e1' }, 2026)).toBe('/enterprises/e1/efficiency?from=2026-01-01&to=2027-01-01');
+    expect(contributorHref({ kind: 'enterprise', id: 'e1' }, 2026)).toBe('/enterprises/e1/efficiency?from=2026-01-01&to=2026-12-31');
   });
 
   const regions = new Map<string, Region>([
@@ -127,7 +127,8 @@ describe('worst contributors and coverage', () => {
     [1, '100%', 1, 'good'],
     [0.3, '30%', 0.3, 'bad'],
     [{ fraction: 0.999 }, '99.9%', 0.999, 'good'],
-    [{ enterprises_with_data: 40, enterprises: 50 }, '40/50', 0.8, 'warn'],
+    [{ enterprises: 50, with_data: 40, fraction: 0.8 }, '40/50', 0.8, 'warn'],
+    [{ enterprises: 0, with_data: 0, fraction: 0 }, '—', null, undefined],
     [{ points: ['a', 'b'], missing: ['c'] }, '2/3', 2 / 3, 'bad'],
     [{ points: ['a'] }, '1/1', 1, 'good'],
     [null, '—', null, undefined],

@@ -92,9 +92,9 @@ export function levelBelow(level: string): string {
   }
 }
 
-/** yearPeriod is the from/to of a calendar year for the enterprise page ([from, to), dates in Beijing time). */
+/** yearPeriod is the first and last day of a calendar year (both included, as the API takes them). */
 export function yearPeriod(year: number): { from: string; to: string } {
-  return { from: `${year}-01-01`, to: `${year + 1}-01-01` };
+  return { from: `${year}-01-01`, to: `${year}-12-31` };
 }
 
 /** childHref is where a row of the roll-up leads: one level down, or the enterprise's indicators. */
@@ -133,9 +133,9 @@ export interface CoverageView {
 }
 
 /**
- * coverageView reads the coverage the server sends: a fraction of the
- * period (or of the enterprises) with data, an object with such a fraction,
- * counts of covered and total, or the points a figure used and lacked.
+ * coverageView reads the coverage the server sends: a fraction, the
+ * enterprises with data of those an indicator applies to (target.Coverage),
+ * or the points a figure used and lacked (balance coverage).
  */
 export function coverageView(c: unknown): CoverageView {
   const tone = (f: number): CoverageView['tone'] => (f >= 0.95 ? 'good' : f >= 0.6 ? 'warn' : 'bad');
@@ -143,24 +143,15 @@ export function coverageView(c: unknown): CoverageView {
   if (typeof c === 'number' && Number.isFinite(c)) return frac(c);
   if (c && typeof c === 'object') {
     const o = c as Record<string, unknown>;
-    for (const k of ['fraction', 'ratio', 'share', 'coverage']) {
-      const v = o[k];
-      if (typeof v === 'number' && Number.isFinite(v)) return frac(v);
+    // target.Coverage: the enterprises the indicator applies to and those with data.
+    const n = o.with_data;
+    const d = o.enterprises;
+    if (typeof n === 'number' && typeof d === 'number') {
+      if (d <= 0) return { text: '—', fraction: null };
+      const f = n / d;
+      return { text: `${fmtNum(n, 0)}/${fmtNum(d, 0)}`, fraction: f, tone: tone(f) };
     }
-    const pairs: [string, string][] = [
-      ['covered', 'total'],
-      ['with_data', 'total'],
-      ['enterprises_with_data', 'enterprises'],
-      ['points_with_data', 'points'],
-    ];
-    for (const [a, b] of pairs) {
-      const n = o[a];
-      const d = o[b];
-      if (typeof n === 'number' && typeof d === 'number' && d > 0) {
-        const f = n / d;
-        return { text: `${fmtNum(n, 0)}/${fmtNum(d, 0)}`, fraction: f, tone: tone(f) };
-      }
-    }
+    if (typeof o.fraction === 'number' && Number.isFinite(o.fraction)) return frac(o.fraction);
     const pts = Array.isArray(o.points) ? o.points.length : null;
     const miss = Array.isArray(o.missing) ? o.missing.length : 0;
     if (pts !== null) {

@@ -47,7 +47,7 @@ export function onTrackBadge(v: boolean | null | undefined): HTMLElement {
 /** basisBadge says whether a figure is metered or declared. */
 export function basisBadge(basis: string | undefined): HTMLElement | string {
   if (!basis) return '—';
-  return h('span', { class: `badge basis basis-${basis}`, title: tOr(`basis.${basis}.hint`, basis), 'data-basis': basis }, tOr(`basis.${basis}`, basis));
+  return h('span', { class: `badge basis basis-${basis.replace(/[^a-z]+/g, '-')}`, title: tOr(`basis.${basis}.hint`, basis), 'data-basis': basis }, tOr(`basis.${basis}`, basis));
 }
 
 /** coverageCell shows a coverage with its tone. */
