@@ -24,6 +24,7 @@ import (
 	"github.com/shuixiao/shuixiao/internal/ingest"
 	"github.com/shuixiao/shuixiao/internal/netreg"
 	"github.com/shuixiao/shuixiao/internal/registry"
+	"github.com/shuixiao/shuixiao/internal/rollup"
 	"github.com/shuixiao/shuixiao/internal/store"
 	"github.com/shuixiao/shuixiao/internal/throttle"
 )
@@ -73,6 +74,9 @@ type Options struct {
 	// FailedAuth is each client host's budget of failed authentications;
 	// the zero value means DefaultFailedAuth, a negative Rate none.
 	FailedAuth throttle.Limit
+	// Rollup answers the targets, evaluation and benchmark routes; nil
+	// makes one over Store.
+	Rollup *rollup.Service
 }
 
 // Server serves the API. It is an http.Handler for the /api/v1/ tree.
@@ -93,7 +97,8 @@ type Server struct {
 	// authFailures bounds the failed authentications recorded in the audit log.
 	authFailures authFailureBucket
 	// quota opens, moves and closes retrofit cases.
-	quota *efficiency.Cases
+	quota  *efficiency.Cases
+	rollup *rollup.Service
 }
 
 // New returns the API handler.
@@ -132,6 +137,9 @@ func New(opts Options) *Server {
 	s.quota = opts.Quota
 	if s.quota == nil {
 		s.quota = &efficiency.Cases{Store: opts.Store, Now: opts.Now}
+	}
+	if s.rollup = opts.Rollup; s.rollup == nil {
+		s.rollup = &rollup.Service{Src: opts.Store, Now: opts.Now}
 	}
 	s.routes()
 	return s
@@ -195,6 +203,9 @@ func (s *Server) routes() {
 	auth("GET /api/v1/series", s.series)
 	auth("POST /api/v1/ingest", s.ingestBatch)
 	auth("GET /api/v1/overview", s.overview)
+	auth("GET /api/v1/targets", s.targets)
+	auth("GET /api/v1/evaluation/{enterprise}", s.evaluation)
+	auth("GET /api/v1/benchmark", s.benchmark)
 	s.mux.HandleFunc("GET /api/v1/stream", s.ticketed(s.stream))
 	auth("POST /api/v1/stream/ticket", s.streamTicket)
 

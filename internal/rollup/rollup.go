@@ -1,0 +1,479 @@
+// Package rollup computes the year's figures of every enterprise of the
+// province from the store, for the plan's targets (package target), the
+// water-saving enterprise evaluation and benchmarking (package evaluate).
+//
+// An enterprise-year is declared or metered:
+//
+//   - declared when the enterprise's declared intake statistics
+//     (production records of kind intake) cover every day of the year: intake,
+//     reuse and non-conventional water are the records' quantities, value
+//     added and output those reported for the year (production.Record.Prorated);
+//   - metered otherwise: the consumption of every volume point over the year
+//     (up to now) is read from the store's rollups in large batches, on the
+//     same hourly grid as the single-enterprise balance (periodvol.Interval),
+//     cut to the metered window — the whole days from the first to the last
+//     bucket any of its points has a value in — turned into volumes by
+//     balance.PeriodVolumes and evaluated by balance.Evaluate, with the value
+//     added and output reported for the window's days. So a plant metered
+//     since March is judged on March to now against March-to-now value added.
+//
+// Snapshots are cached per year (Cache): a fresh one is answered at once, a
+// stale one too while a new one is computed in the background.
+package rollup
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/shuixiao/shuixiao/balance"
+	"github.com/shuixiao/shuixiao/internal/periodvol"
+	"github.com/shuixiao/shuixiao/internal/store"
+	"github.com/shuixiao/shuixiao/meter"
+	"github.com/shuixiao/shuixiao/production"
+	"github.com/shuixiao/shuixiao/target"
+)
+
+// Source is the part of the store a roll-up reads.
+type Source interface {
+	Regions(ctx context.Context) ([]meter.Region, error)
+	Parks(ctx context.Context, f store.Filter) ([]meter.Park, error)
+	Enterprise(ctx context.Context, id string) (meter.Enterprise, error)
+	Enterprises(ctx context.Context, f store.Filter) ([]meter.Enterprise, error)
+	Points(ctx context.Context, f store.Filter) ([]meter.Point, error)
+	periodvol.Source
+	ProductionRecords(ctx context.Context, f production.Filter) ([]production.Record, error)
+}
+
+// Options configure a roll-up.
+type Options struct {
+	Province string         // GB/T 2260 code; default 430000 (Hunan)
+	Location *time.Location // day boundaries; default production.Zone
+	Settings balance.Settings
+	// Interval is the grid consumption is read on; default
+	// periodvol.Interval, the single-enterprise balance's.
+	Interval store.Interval
+	// BatchBuckets bounds the buckets one store query returns (series ×
+	// buckets per series); default 2,000,000 (about 100 MB).
+	BatchBuckets int
+	// Workers run store queries in parallel; default GOMAXPROCS.
+	Workers int
+}
+
+func (o Options) withDefaults() Options {
+	if o.Province == "" {
+		o.Province = "430000"
+	}
+	if o.Location == nil {
+		o.Location = production.Zone
+	}
+	if o.Settings == (balance.Settings{}) {
+		o.Settings = balance.DefaultSettings()
+	}
+	if o.Interval == "" {
+		o.Interval = periodvol.Interval
+	}
+	if o.BatchBuckets <= 0 {
+		o.BatchBuckets = 2_000_000
+	}
+	if o.Workers <= 0 {
+		o.Workers = runtime.GOMAXPROCS(0)
+	}
+	return o
+}
+
+// Metered is an enterprise's metered figures over its window.
+type Metered struct {
+	From, To time.Time // the metered window: whole days
+	Report   balance.Report
+	Coverage map[string]float64 // per point, within the window
+	Output   map[string]float64 // output reported for the window, by product
+	// ValueAdded is the value added reported for the window (10⁴ CNY).
+	ValueAdded target.Quantity
+}
+
+// Year turns the metered figures into a target year.
+func (m Metered) Year(year int) target.Year {
+	y := target.Year{Year: year, Basis: target.Metered, ValueAdded: m.ValueAdded, Output: m.Output}
+	q := func(f balance.Figure) target.Quantity { return target.Quantity{Value: f.Value, OK: f.OK} }
+	y.Intake, y.Reuse, y.NonConventional = q(m.Report.Intake), q(m.Report.Reuse), q(m.Report.NonConventional)
+	return y
+}
+
+// Snapshot is the roll-up of a year, with the years since 2020 for the
+// trajectory.
+type Snapshot struct {
+	Year     int
+	Computed time.Time
+	Took     time.Duration
+	Tree     *target.Tree
+	// Figures are each enterprise's figures by year, then enterprise.
+	Figures     map[int]map[string]target.Year
+	Enterprises map[string]meter.Enterprise
+	Points      map[string][]meter.Point // by enterprise
+	// Series is the number of volume series read from the store.
+	Series int
+}
+
+// Compute makes the snapshot of year: every enterprise's figures for 2020 to
+// year, declared or metered, rolled up. now bounds the metered period of the
+// current year.
+func Compute(ctx context.Context, src Source, year int, now time.Time, opts Options) (*Snapshot, error) {
+	opts = opts.withDefaults()
+	start := time.Now()
+	prov, regions, parks, ents, err := registry(ctx, src, opts.Province)
+	if err != nil {
+		return nil, err
+	}
+	pts, err := src.Points(ctx, store.Filter{})
+	if err != nil {
+		return nil, fmt.Errorf("rollup: points: %w", err)
+	}
+	s := &Snapshot{Year: year, Figures: map[int]map[string]target.Year{}, Enterprises: map[string]meter.Enterprise{}, Points: map[string][]meter.Point{}}
+	var ids []string
+	for _, e := range ents {
+		s.Enterprises[e.ID] = e
+		ids = append(ids, e.ID)
+	}
+	for _, p := range pts {
+		if _, ok := s.Enterprises[p.Enterprise]; ok {
+			s.Points[p.Enterprise] = append(s.Points[p.Enterprise], p)
+		}
+	}
+	first := time.Date(target.BaseYear, 1, 1, 0, 0, 0, 0, opts.Location)
+	end := time.Date(year+1, 1, 1, 0, 0, 0, 0, opts.Location)
+	recs, err := src.ProductionRecords(ctx, production.Filter{Enterprises: ids, From: first, To: end})
+	if err != nil {
+		return nil, fmt.Errorf("rollup: production records: %w", err)
+	}
+	byEnt := map[string][]production.Record{}
+	for _, r := range recs {
+		byEnt[r.Enterprise] = append(byEnt[r.Enterprise], r)
+	}
+	for y := target.BaseYear; y <= year; y++ {
+		from, to := yearBounds(y, now, opts.Location)
+		figs := map[string]target.Year{}
+		var metered []string
+		for _, id := range ids {
+			if d, ok := Declared(byEnt[id], y, opts.Location); ok {
+				figs[id] = d
+			} else if to.After(from) {
+				metered = append(metered, id)
+			}
+		}
+		if len(metered) > 0 {
+			n, err := MeteredAll(ctx, src, metered, s.Points, byEnt, from, to, opts, func(id string, m Metered) { figs[id] = m.Year(y) })
+			if err != nil {
+				return nil, err
+			}
+			s.Series += n
+		}
+		s.Figures[y] = figs
+	}
+	in := target.Input{Province: prov, Regions: regions, Parks: parks, Enterprises: ents, Figures: map[string][]target.Year{}}
+	for y := target.BaseYear; y <= year; y++ {
+		for id, f := range s.Figures[y] {
+			in.Figures[id] = append(in.Figures[id], f)
+		}
+	}
+	if s.Tree, err = target.Build(in); err != nil {
+		return nil, fmt.Errorf("rollup: %w", err)
+	}
+	s.Computed, s.Took = now, time.Since(start)
+	return s, nil
+}
+
+// registry reads the province, its cities, and the parks and enterprises in
+// it.
+func registry(ctx context.Context, src Source, province string) (meter.Region, []meter.Region, []meter.Park, []meter.Enterprise, error) {
+	regions, err := src.Regions(ctx)
+	if err != nil {
+		return meter.Region{}, nil, nil, nil, fmt.Errorf("rollup: regions: %w", err)
+	}
+	prov := meter.Region{Code: province}
+	for _, r := range regions {
+		if r.Code == province {
+			prov = r
+		}
+	}
+	if prov.Name == "" {
+		for _, r := range meter.HunanRegions() {
+			if r.Code == province {
+				prov = r
+			}
+		}
+	}
+	// Cities known to the catalogue but not registered still hold the
+	// enterprises whose region codes name them.
+	known := map[string]bool{}
+	for _, r := range regions {
+		known[r.Code] = true
+	}
+	for _, r := range meter.HunanRegions() {
+		if !known[r.Code] {
+			regions = append(regions, r)
+		}
+	}
+	parks, err := src.Parks(ctx, store.Filter{Region: province})
+	if err != nil {
+		return prov, nil, nil, nil, fmt.Errorf("rollup: parks: %w", err)
+	}
+	ents, err := src.Enterprises(ctx, store.Filter{Region: province})
+	if err != nil {
+		return prov, nil, nil, nil, fmt.Errorf("rollup: enterprises: %w", err)
+	}
+	return prov, regions, parks, ents, nil
+}
+
+// yearBounds is the period of year read from the meters: the year, or for
+// the current year up to now (to the hour).
+func yearBounds(year int, now time.Time, loc *time.Location) (time.Time, time.Time) {
+	from, to := time.Date(year, 1, 1, 0, 0, 0, 0, loc), time.Date(year+1, 1, 1, 0, 0, 0, 0, loc)
+	if n := now.Truncate(time.Hour); n.Before(to) {
+		to = n
+	}
+	return from, to
+}
+
+// Declared returns an enterprise's declared figures for year when its
+// declared intake records cover every day of the year; the other records
+// (reuse, non-conventional, value added, output) are counted for the year
+// where there are any.
+func Declared(recs []production.Record, year int, loc *time.Location) (target.Year, bool) {
+	from, to := time.Date(year, 1, 1, 0, 0, 0, 0, loc), time.Date(year+1, 1, 1, 0, 0, 0, 0, loc)
+	days := 0
+	for _, r := range recs {
+		if r.Kind == production.Intake {
+			days += r.Overlap(from, to)
+		}
+	}
+	if days < production.Days(from, to) {
+		return target.Year{}, false
+	}
+	y := target.Year{Year: year, Basis: target.Declared}
+	sums := reported(recs, from, to)
+	y.Intake, y.Reuse, y.NonConventional, y.ValueAdded = sums.kind[production.Intake], sums.kind[production.Reuse],
+		sums.kind[production.NonConventional], sums.kind[production.ValueAdded]
+	y.Output = sums.output
+	return y, true
+}
+
+// reports are records summed over a period.
+type reports struct {
+	kind   map[production.Kind]target.Quantity
+	output map[string]float64
+}
+
+// reported sums what the records report for [from, to), each prorated by
+// the days it shares with the period (production.Record.Prorated).
+func reported(recs []production.Record, from, to time.Time) reports {
+	s := reports{kind: map[production.Kind]target.Quantity{}}
+	for _, r := range recs {
+		q, share := r.Prorated(from, to)
+		if share == 0 {
+			continue
+		}
+		if r.Kind == production.Output {
+			if s.output == nil {
+				s.output = map[string]float64{}
+			}
+			s.output[r.Product] += q
+			continue
+		}
+		k := s.kind[r.Kind]
+		s.kind[r.Kind] = target.Known(k.Value + q)
+	}
+	return s
+}
+
+// MeteredAll computes the metered figures of enterprises over [from, to),
+// reading the consumption of their volume points from the store in batches
+// of whole enterprises, several batches at a time. It calls fn (one call at
+// a time) with the figures of each enterprise with any metered data, and
+// returns the number of series read.
+func MeteredAll(ctx context.Context, src periodvol.Source, ids []string, points map[string][]meter.Point,
+	recs map[string][]production.Record, from, to time.Time, opts Options, fn func(id string, m Metered)) (int, error) {
+	opts = opts.withDefaults()
+	perSeries := buckets(from, to, opts.Interval)
+	var batches [][]string
+	var cur []string
+	n, total := 0, 0
+	for _, id := range ids {
+		k := 0
+		for _, p := range points[id] {
+			if _, ok := balance.VolumeChannel(p); ok {
+				k++
+			}
+		}
+		if k == 0 {
+			continue
+		}
+		total += k
+		if len(cur) > 0 && (n+k)*perSeries > opts.BatchBuckets {
+			batches = append(batches, cur)
+			cur, n = nil, 0
+		}
+		cur = append(cur, id)
+		n += k
+	}
+	if len(cur) > 0 {
+		batches = append(batches, cur)
+	}
+	var mu sync.Mutex
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	work := make(chan []string)
+	errs := make(chan error, opts.Workers)
+	var wg sync.WaitGroup
+	for w := 0; w < opts.Workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for b := range work {
+				m, err := meteredBatch(ctx, src, b, points, recs, from, to, opts)
+				if err != nil {
+					errs <- err
+					cancel()
+					return
+				}
+				mu.Lock()
+				for _, id := range b {
+					if x, ok := m[id]; ok {
+						fn(id, x)
+					}
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+feed:
+	for _, b := range batches {
+		select {
+		case work <- b:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(work)
+	wg.Wait()
+	select {
+	case err := <-errs:
+		return 0, err
+	default:
+	}
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	return total, nil
+}
+
+// buckets is the number of buckets of [from, to) on the grid (an upper
+// bound for months).
+func buckets(from, to time.Time, iv store.Interval) int {
+	var step time.Duration
+	switch iv {
+	case store.Min15:
+		step = 15 * time.Minute
+	case store.Hour:
+		step = time.Hour
+	case store.Day:
+		step = 24 * time.Hour
+	default:
+		step = 28 * 24 * time.Hour
+	}
+	return int(to.Sub(from)/step) + 2
+}
+
+// meteredBatch reads one batch of enterprises in one store query.
+func meteredBatch(ctx context.Context, src periodvol.Source, ids []string, points map[string][]meter.Point,
+	recs map[string][]production.Record, from, to time.Time, opts Options) (map[string]Metered, error) {
+	var series []store.Series
+	for _, id := range ids {
+		for _, p := range points[id] {
+			if ch, ok := balance.VolumeChannel(p); ok {
+				series = append(series, store.Series{Point: p.ID, Channel: ch})
+			}
+		}
+	}
+	res, err := src.Consumption(ctx, store.ConsumptionQuery{Series: series, From: from, To: to, Interval: opts.Interval, Location: opts.Location})
+	if err != nil {
+		return nil, fmt.Errorf("rollup: consumption %s–%s: %w", from.Format(time.DateOnly), to.Format(time.DateOnly), err)
+	}
+	byPoint := make(map[string]store.SeriesBuckets, len(res))
+	for _, sb := range res {
+		byPoint[sb.Series.Point] = sb
+	}
+	out := map[string]Metered{}
+	for _, id := range ids {
+		var sbs []store.SeriesBuckets
+		for _, p := range points[id] {
+			if sb, ok := byPoint[p.ID]; ok {
+				sbs = append(sbs, sb)
+			}
+		}
+		if m, ok := EnterpriseMetered(points[id], sbs, recs[id], to, opts); ok {
+			out[id] = m
+		}
+	}
+	return out, nil
+}
+
+// EnterpriseMetered makes one enterprise's metered figures from the
+// consumption of its points over a period ending at end: the rule of the
+// package doc, shared by the bulk roll-up and the single enterprise's
+// evaluation. False when no point has a value in the period.
+func EnterpriseMetered(points []meter.Point, sbs []store.SeriesBuckets, recs []production.Record, end time.Time, opts Options) (Metered, bool) {
+	opts = opts.withDefaults()
+	var lo, hi time.Time
+	for _, sb := range sbs {
+		for _, b := range sb.Buckets {
+			if !b.Valid {
+				continue
+			}
+			if lo.IsZero() || b.Start.Before(lo) {
+				lo = b.Start
+			}
+			if b.Start.After(hi) {
+				hi = b.Start
+			}
+		}
+	}
+	if lo.IsZero() {
+		return Metered{}, false
+	}
+	y, mo, d := lo.In(opts.Location).Date()
+	wFrom := time.Date(y, mo, d, 0, 0, 0, 0, opts.Location)
+	y, mo, d = hi.In(opts.Location).Date()
+	wTo := time.Date(y, mo, d+1, 0, 0, 0, 0, opts.Location)
+	in := make([]balance.PointBuckets, len(sbs))
+	for i, sb := range sbs {
+		in[i].Point = sb.Series.Point
+		for _, b := range sb.Buckets {
+			if !b.Start.Before(wFrom) && b.Start.Before(wTo) && b.Start.Before(end) {
+				in[i].Buckets = append(in[i].Buckets, balance.BucketVolume{Value: b.Value, Valid: b.Valid})
+			}
+		}
+	}
+	vol, cov := balance.PeriodVolumes(in)
+	rep := reported(recs, wFrom, wTo)
+	m := Metered{From: wFrom, To: wTo, Coverage: cov, Output: rep.output, ValueAdded: rep.kind[production.ValueAdded]}
+	var prods []balance.Production
+	for _, name := range sortedKeys(rep.output) {
+		p, _ := balance.LookupProduct(name)
+		prods = append(prods, balance.Production{Product: name, Quantity: rep.output[name], Unit: p.Unit})
+	}
+	m.Report = balance.Evaluate(points, vol, balance.Options{Settings: opts.Settings, ValueAdded: m.ValueAdded.Value, Production: prods})
+	return m, true
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
