@@ -85,7 +85,7 @@ describe('industry ranking', () => {
   it('finds the enterprise in an array or under a key', () => {
     expect(positionIn(entries, 'a')).toEqual({ rank: 1, of: 3, percentile: 100, value: 2.9, leader: true });
     expect(positionIn({ entries }, 'b')).toEqual({ rank: 2, of: 3, percentile: 50, value: 3.4, leader: false });
-    expect(positionIn({ ranking: entries }, 'c')).toEqual({ rank: 3, of: 3, percentile: null, value: 4.1, leader: false });
+    expect(positionIn({ ranked: entries }, 'c')).toEqual({ rank: 3, of: 3, percentile: null, value: 4.1, leader: false });
     expect(positionIn(entries, 'z')).toBeNull();
     expect(positionIn('nope', 'a')).toBeNull();
   });

@@ -189,13 +189,13 @@ export interface Position {
 
 /**
  * positionIn finds the enterprise in a benchmark answer: an array of
- * entries, or an object holding them under entries/ranking/items/rows.
+ * entries, or an object holding them (GET /benchmark: {ranked: […]}).
  */
 export function positionIn(raw: unknown, enterprise: string): Position | null {
   let list: unknown = raw;
   if (raw && typeof raw === 'object' && !Array.isArray(raw)) {
     const o = raw as Record<string, unknown>;
-    list = o.entries ?? o.ranking ?? o.items ?? o.rows ?? o.enterprises;
+    list = o.ranked ?? o.entries ?? o.ranking ?? o.items ?? o.rows;
   }
   if (!Array.isArray(list)) return null;
   const i = list.findIndex((e) => e && typeof e === 'object' && ((e as { enterprise?: string }).enterprise === enterprise || (e as { id?: string }).id === enterprise));
