@@ -124,7 +124,7 @@ func demo(ctx context.Context, args []string, defaults demoAddrs, stdout, stderr
 	// it got.
 	simulator, err := sim.New(sim.Config{MQTT: s.broker.Addr(), API: s.URL(), TLS: simTLS, Token: s.token, DataDir: cfg.Data,
 		Enterprises: *enterprises, Rate: *rate, Speed: *speed, Seed: *seed, Log: logOut, Inflight: 4, Inject: kinds, ParkNetwork: *parkNetwork, ParkSpeed: *parkSpeed, ParkHistory: true,
-		ProcessPlants: *plants, ProcessSpeed: *plantSpeed})
+		ProcessPlants: *plants, ProcessSpeed: *plantSpeed, ReportOutput: true})
 	if err != nil {
 		s.Close(context.Background())
 		return fail("simulator: %v", err)
@@ -148,6 +148,7 @@ func demo(ctx context.Context, args []string, defaults demoAddrs, stdout, stderr
 	logOut.Release()
 	simDone := make(chan error, 1)
 	go func() { simDone <- simulator.Run(ctx) }()
+	go demoQuotaReview(ctx, s.quota, start, *speed, cfg.Logger.With("part", "quota"))
 	select {
 	case <-ctx.Done():
 	case err := <-simDone:

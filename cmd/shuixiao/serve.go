@@ -18,6 +18,7 @@ import (
 
 	"github.com/shuixiao/shuixiao/internal/broker"
 	"github.com/shuixiao/shuixiao/internal/ingest"
+	"github.com/shuixiao/shuixiao/quotacase"
 )
 
 func init() {
@@ -37,6 +38,8 @@ func serverFlags(fs *flag.FlagSet, cfg *serverConfig) {
 	fs.StringVar(&cfg.MQTTTLSKey, "mqtt-tls-key", "", "PEM private key file of --mqtt-tls-cert")
 	fs.Uint64Var(&cfg.Admission.MaxSeqJump, "max-seq-jump", ingest.DefaultPolicy.MaxSeqJump, "refuse a reading whose seq is more than this above its meter's last admitted seq")
 	fs.DurationVar(&cfg.Admission.MaxAhead, "max-ahead", ingest.DefaultPolicy.MaxAhead, "refuse a reading dated more than this ahead of the server's clock")
+	fs.DurationVar(&cfg.Quota.Deadline, "quota-deadline", quotacase.DefaultDeadline, "time an enterprise over its water quota has to bring the product under it (retrofit case deadline)")
+	fs.IntVar(&cfg.Quota.EvidenceMonths, "quota-evidence-months", quotacase.DefaultEvidenceMonths, "consecutive calendar months of metered intake per unit under the quota that close a retrofit case")
 	fs.IntVar(&cfg.MQTT.MaxClients, "mqtt-max-clients", broker.DefaultMaxClients, "most MQTT devices connected at once")
 	fs.Func("mqtt-publish-rate", fmt.Sprintf("messages a second each device may publish after a burst of %d (0: no limit)", broker.DefaultPublishes.Burst),
 		func(v string) error {

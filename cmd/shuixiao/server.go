@@ -26,6 +26,7 @@ import (
 	"github.com/shuixiao/shuixiao/internal/atomicfile"
 	"github.com/shuixiao/shuixiao/internal/broker"
 	"github.com/shuixiao/shuixiao/internal/devicecred"
+	"github.com/shuixiao/shuixiao/internal/efficiency"
 	"github.com/shuixiao/shuixiao/internal/ingest"
 	"github.com/shuixiao/shuixiao/internal/ledger"
 	"github.com/shuixiao/shuixiao/internal/netmon"
@@ -74,6 +75,9 @@ type serverConfig struct {
 	// HTTPMaxConns caps open HTTP connections; default httpMaxConns. Past
 	// it, new connections wait in the kernel's backlog until one closes.
 	HTTPMaxConns int
+	// Quota is the retrofit-case policy (deadline, evidence months); zero
+	// fields take the defaults of package quotacase.
+	Quota efficiency.Policy
 }
 
 // server is the whole platform in one process.
@@ -92,6 +96,7 @@ type server struct {
 	devices  *devicecred.Credentials
 	control  *controlPlane
 	leaks    *netmon.Monitor
+	quota    *efficiency.Cases
 	token    string
 	metrics  *prometheus.Registry
 	stopBg   context.CancelFunc
@@ -266,8 +271,9 @@ func openServer(ctx context.Context, cfg serverConfig) (*server, error) {
 	if err := s.broker.Start(); err != nil {
 		return nil, fmt.Errorf("start MQTT broker: %w", err)
 	}
+	s.quota = &efficiency.Cases{Store: st, Policy: cfg.Quota}
 	apiSrv := api.New(api.Options{Store: st, Ledger: lg, Ingest: s.pipeline, Devices: s.devices, Live: s.live,
-		WitnessPolicy: string(policy), Version: version, Logger: log, Plants: s.control.runner, Controls: st, Networks: s.leaks})
+		WitnessPolicy: string(policy), Version: version, Logger: log, Plants: s.control.runner, Controls: st, Networks: s.leaks, Quota: s.quota})
 	mux := http.NewServeMux()
 	mux.Handle("/api/", apiSrv)
 	tiles := http.StripPrefix("/ledger", lg.Handler())
@@ -319,6 +325,14 @@ func openServer(ctx context.Context, cfg serverConfig) (*server, error) {
 	go func() {
 		defer s.bg.Done()
 		s.leaks.Run(bg)
+	}()
+	// The quota review (retrofit cases) of the last complete month, at the
+	// start and then daily: idempotent, so a restart repeats nothing.
+	s.bg.Add(1)
+	go func() {
+		defer s.bg.Done()
+		qlog := log.With("part", "quota")
+		s.quota.Run(bg, 24*time.Hour, func(format string, a ...any) { qlog.Info(fmt.Sprintf(format, a...)) })
 	}()
 	ok = true
 	return s, nil

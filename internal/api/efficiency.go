@@ -202,7 +202,8 @@ type productionInput struct {
 const (
 	ctJSON = "application/json"
 	ctCSV  = "text/csv"
-	ctXLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+	// XLSXContentType is the media type of an XLSX upload.
+	XLSXContentType = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 )
 
 // readUpload decodes a production upload by its content type.
@@ -212,7 +213,7 @@ func readUpload(r *http.Request) ([]production.Row, error) {
 	switch ct {
 	case ctCSV:
 		return production.ReadCSV(body, "CSV")
-	case ctXLSX:
+	case XLSXContentType:
 		return production.ReadXLSX(body, "XLSX")
 	case ctJSON, "":
 		var in []productionInput
@@ -246,7 +247,7 @@ func readUpload(r *http.Request) ([]production.Row, error) {
 		}
 		return rows, nil
 	}
-	return nil, errors.New("Content-Type must be " + ctJSON + ", " + ctCSV + " or " + ctXLSX + ", not " + ct)
+	return nil, errors.New("Content-Type must be " + ctJSON + ", " + ctCSV + " or " + XLSXContentType + ", not " + ct)
 }
 
 // addProduction answers POST /api/v1/production: all rows stored or none.

@@ -94,6 +94,9 @@ type Config struct {
 	// skew limit at the park speed (see parkHistoryFits); otherwise the
 	// network starts now, as without it.
 	ParkHistory bool
+	// ReportOutput has the enterprises report their daily product output
+	// through the API (output.go), for the quota board and retrofit cases.
+	ReportOutput bool
 }
 
 // Injections are the fault injections Config.Inject accepts.
@@ -376,6 +379,13 @@ func (s *Sim) Run(ctx context.Context) error {
 		defer wg.Done()
 		s.housekeeping(ctx)
 	}()
+	if s.cfg.ReportOutput {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.reportOutput(ctx)
+		}()
+	}
 	if err := s.startParkNetwork(ctx, &wg); err != nil {
 		s.logf("园区管网未启动 / park network not started: %v", err)
 	}

@@ -91,7 +91,7 @@ export const messages = {
   'ind.nonconvRate': ['非常规水占比', 'Non-conventional share'],
   'ind.nonconvRate.hint': ['再生水、雨水、矿井水占取水量的比例', 'reclaimed, rain and mine water as a share of intake'],
   'ind.balanceError': ['水平衡误差', 'Balance error'],
-  'ind.balanceError.hint': ['(取水量 − 排水量 − 耗水量 − 漏失水量) ÷ 取水量，GB/T 12452；需各用水单元计量耗水', '(intake − discharge − consumption − leakage) ÷ intake, GB/T 12452; needs consumption metered in every unit'],
+  'ind.balanceError.hint': ['(一级计量 − 二级计量之和) ÷ 一级计量', '(level 1 − Σ level 2) ÷ level 1'],
   'ind.unaccounted.hint': ['取水量 − 二级计量新水量之和：两级之间漏失或未计量的水', 'intake − Σ level-2 fresh water: lost or unmetered between the levels'],
   'ind.missing': ['{n} 个计量点当日无数据，水平衡不完整：{points}', '{n} metering points have no data for the day, so the balance is incomplete: {points}'],
   'ind.alarms': ['活动告警', 'Active alarms'],

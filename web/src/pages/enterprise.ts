@@ -101,9 +101,11 @@ function num(v: unknown): number | null {
 }
 
 function indicatorsView(b: PeriodBalance): HTMLElement {
-  const err = num(b.balance_error);
-  const within = b.balance_within_tolerance;
-  const errTone = err === null ? undefined : within === false ? 'bad' : 'good';
+  // The KPI is the unaccounted share between the levels, (level 1 − Σ level 2) ÷ level 1,
+  // judged against the balance tolerance.
+  const err = num(b.leakage_rate);
+  const tol = b.balance_tolerance ?? 0.05;
+  const errTone = err === null ? undefined : Math.abs(err) > tol ? 'bad' : 'good';
   const missing = b.missing_points ?? [];
   const leakage = num(b.leakage_m3);
   const kpis = h(
@@ -116,7 +118,7 @@ function indicatorsView(b: PeriodBalance): HTMLElement {
     kpi(t('ind.discharge'), fmtM3(num(b.discharge_m3))),
     kpi(t('ind.unaccounted'), fmtM3(leakage), { hint: t('ind.unaccounted.hint'), tone: (leakage ?? 0) > 0 ? 'warn' : undefined }),
     kpi(t('ind.reuseRate'), fmtPct(num(b.reuse_rate)), { hint: t('ind.reuseRate.hint') }),
-    kpi(t('ind.balanceError'), fmtPct(err, 2), { hint: err === null ? (b.coverage?.balance_error?.note ?? t('ind.balanceError.hint')) : t('ind.balanceError.hint'), tone: errTone }),
+    kpi(t('ind.balanceError'), fmtPct(err, 2), { hint: t('ind.balanceError.hint'), tone: errTone }),
   );
   return h('div', null, kpis, missing.length ? h('p', { class: 'warning-text', 'data-testid': 'missing-points' }, t('ind.missing', { n: missing.length, points: missing.join('、') })) : null);
 }
