@@ -58,8 +58,11 @@ if [ -z "${SHUIXIAO_URL:-}" ]; then
   # The park network runs a fast clock so that its leak monitor calibrates
   # (3 network days, ~3 min) and alarms the injected pipe leak during the run.
   # A failed RO permeate seal cuts the product rinse off the reuse water.
+  # The enterprises' production runs a model day a minute, so that the demo's
+  # quota review (every two minutes, over whole model days) opens its
+  # retrofit cases within the run.
   # shellcheck disable=SC2086
-  "$bin" demo --data "$data" --http "127.0.0.1:$http_port" --mqtt "127.0.0.1:$mqtt_port" ${BROWSER_DEMO_ARGS:---park-speed 1440 --inject pipe-leak --inject ro-seal} >"$artifacts/demo.log" 2>&1 &
+  "$bin" demo --data "$data" --http "127.0.0.1:$http_port" --mqtt "127.0.0.1:$mqtt_port" ${BROWSER_DEMO_ARGS:---speed 1440 --park-speed 1440 --inject pipe-leak --inject ro-seal} >"$artifacts/demo.log" 2>&1 &
   export EXPECT_LEAK=1 EXPECT_RO_SEAL=1
   demo_pid=$!
 

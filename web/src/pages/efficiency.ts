@@ -9,12 +9,12 @@ import './mgmt.css';
 import { getJSON, qs, type Enterprise, type PeriodBalance, type ProductFigure } from '../app/api';
 import { parks, regions, settle } from '../app/cache';
 import { h, replace } from '../app/dom';
-import { dateInShanghai, fmtM3, fmtNum, fmtPct } from '../app/format';
+import { dateInShanghai, fmtM3, fmtNum, fmtPct, fmtTime } from '../app/format';
 import { pick, t, tOr } from '../app/i18n';
 import { setQuery, type PageContext } from '../app/router';
 import { capabilities, currentMe } from '../app/session';
 import { breadcrumbs, card, errorPanel, kpi, loading, pageTitle, table } from '../app/ui';
-import { INDICATORS, indicatorRows, MAX_PERIOD_DAYS, periodDays, periodFrom, positionIn, presets, yearOf, type IndicatorRow, type Period, type PresetName } from './efficiencymodel';
+import { INDICATORS, indicatorRows, MAX_PERIOD_DAYS, periodDays, periodFrom, periodLabel, periodQuery, positionIn, presets, yearOf, type IndicatorRow, type Period, type PresetName } from './efficiencymodel';
 import { gradeBadge } from './quotas';
 import { reportLink } from './reportlink';
 import { drawSankey } from './sankeyview';
@@ -173,8 +173,10 @@ export async function efficiencyPage(ctx: PageContext): Promise<void> {
   crumbs.push({ label: t('eff.title') });
 
   // Both days are included, as the API takes them.
-  const fromInput = h('input', { type: 'date', value: period.from, max: today, 'data-testid': 'from', 'aria-label': t('eff.from') });
-  const toInput = h('input', { type: 'date', value: period.to, max: today, 'data-testid': 'to', 'aria-label': t('eff.to') });
+  // An exact period (RFC 3339 times) shows as the days it touches.
+  const days = period.exact ? { from: dateInShanghai(new Date(period.from)), to: dateInShanghai(new Date(Date.parse(period.to) - 1)) } : period;
+  const fromInput = h('input', { type: 'date', value: days.from, max: today, 'data-testid': 'from', 'aria-label': t('eff.from') });
+  const toInput = h('input', { type: 'date', value: days.to, max: today, 'data-testid': 'to', 'aria-label': t('eff.to') });
   const apply = h('button', { type: 'button', 'data-testid': 'apply-period' }, t('eff.apply'));
   apply.addEventListener('click', () => {
     const p = { from: fromInput.value, to: toInput.value };
@@ -196,7 +198,7 @@ export async function efficiencyPage(ctx: PageContext): Promise<void> {
   const tableBox = h('div', null, loading());
   const sankeyBox = h('div', { class: 'sankey-box' }, loading());
   const productsBox = h('div', null, loading());
-  const q = qs({ from: period.from, to: period.to });
+  const q = qs(periodQuery(period));
 
   replace(
     ctx.root,
@@ -208,8 +210,8 @@ export async function efficiencyPage(ctx: PageContext): Promise<void> {
       h(
         'div',
         { class: 'page-tools' },
-        reportLink(`/enterprises/${encodeURIComponent(id)}/report.xlsx${q}`, `balance-${id}-${period.from}.xlsx`, t('report.xlsx'), 'report-xlsx'),
-        reportLink(`/enterprises/${encodeURIComponent(id)}/report.pdf${q}`, `balance-${id}-${period.from}.pdf`, t('report.pdf'), 'report-pdf'),
+        reportLink(`/enterprises/${encodeURIComponent(id)}/report.xlsx${q}`, `balance-${id}-${days.from}.xlsx`, t('report.xlsx'), 'report-xlsx'),
+        reportLink(`/enterprises/${encodeURIComponent(id)}/report.pdf${q}`, `balance-${id}-${days.from}.pdf`, t('report.pdf'), 'report-pdf'),
       ),
     ),
     h(
@@ -221,7 +223,7 @@ export async function efficiencyPage(ctx: PageContext): Promise<void> {
       apply,
     ),
     headBox,
-    card(t('eff.indicators', { from: period.from, to: period.to }), tableBox, { wide: true, id: 'eff-indicators-card' }),
+    card(t('eff.indicators', { period: periodLabel(period, fmtTime) }), tableBox, { wide: true, id: 'eff-indicators-card' }),
     card(t('eff.products'), productsBox, { wide: true, id: 'eff-products-card' }),
     card(t('eff.sankey'), sankeyBox, { wide: true, id: 'eff-sankey-card' }),
   );

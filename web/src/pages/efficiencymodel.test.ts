@@ -65,6 +65,16 @@ describe('periods (both days included, as the API takes them)', () => {
     expect(periodFrom(new URLSearchParams('from=2026-02-01&to=2026-01-01'), '2026-12-06')).toEqual({ from: '2026-01-01', to: '2026-12-06' });
     expect(periodFrom(new URLSearchParams('from=2024-01-01&to=2025-01-01'), '2026-12-06')).toEqual({ from: '2026-01-01', to: '2026-12-06' });
     expect(periodFrom(new URLSearchParams('from=yesterday'), '2026-12-06')).toEqual({ from: '2026-01-01', to: '2026-12-06' });
+    // Exact times: the window a case was judged over.
+    expect(periodFrom(new URLSearchParams('from=2026-12-06T10:00:00%2B08:00&to=2026-12-06T10:07:00%2B08:00'), '2026-12-06')).toEqual({
+      from: '2026-12-06T10:00:00+08:00',
+      to: '2026-12-06T10:07:00+08:00',
+      exact: true,
+    });
+    expect(periodFrom(new URLSearchParams('from=2026-12-06T10:00:00Z&to=2026-12-06T09:00:00Z'), '2026-12-06').exact).toBeUndefined();
+    expect(periodFrom(new URLSearchParams('from=2026-12-06T10:00&to=2026-12-07'), '2026-12-06').exact).toBeUndefined();
+    expect(periodFrom(new URLSearchParams(''), '2026-12-06', { from: '2026-12-05', to: '2026-12-05' })).toEqual({ from: '2026-12-05', to: '2026-12-05' });
+    expect(yearOf({ from: '2025-12-31T23:00:00+08:00', to: '2026-01-01T00:00:00+08:00', exact: true })).toBe(2025);
     expect(yearOf({ from: '2025-01-01', to: '2025-12-31' })).toBe(2025);
     expect(yearOf({ from: '2026-12-01', to: '2026-12-06' })).toBe(2026);
   });

@@ -98,10 +98,15 @@ export function indicatorRows(b: PeriodBalance): IndicatorRow[] {
   return rows;
 }
 
-/** Period is a range of calendar days in Beijing time (YYYY-MM-DD), both included, as the API takes it. */
+/**
+ * Period is what the API takes: calendar days in Beijing time (YYYY-MM-DD),
+ * both included, or — exact — two RFC 3339 times, the second excluded (the
+ * window a retrofit case was judged over, say).
+ */
 export interface Period {
   from: string;
   to: string;
+  exact?: boolean;
 }
 
 function ymd(y: number, m: number, d: number): string {
@@ -143,24 +148,39 @@ export function presets(today: string): Record<PresetName, Period> {
 }
 
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
+const TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/;
 
 /**
- * periodFrom reads from/to of the page's query (both days included),
- * defaulting to this year so far; a reversed, malformed or too long range
- * falls back to the default too.
+ * periodFrom reads from/to of the page's query: days (both included) or
+ * exact RFC 3339 times (to excluded); without them, or with a reversed,
+ * malformed or too long range, the fallback (this year so far by default).
  */
-export function periodFrom(q: URLSearchParams, today: string): Period {
+export function periodFrom(q: URLSearchParams, today: string, fallback: Period = presets(today).year): Period {
   const from = q.get('from') ?? '';
   const to = q.get('to') ?? '';
   if (DATE.test(from) && DATE.test(to) && from <= to && periodDays({ from, to }) <= MAX_PERIOD_DAYS) return { from, to };
-  return presets(today).year;
+  if (TIME.test(from) && TIME.test(to)) {
+    const ms = Date.parse(to) - Date.parse(from);
+    if (ms > 0 && ms <= MAX_PERIOD_DAYS * 86400e3) return { from, to, exact: true };
+  }
+  return fallback;
+}
+
+/** periodLabel writes a period: "2026-01-01 – 2026-12-06", or exact times with fmt (Beijing time). */
+export function periodLabel(p: Period, fmt: (t: string, withSeconds?: boolean) => string): string {
+  return p.exact ? `${fmt(p.from, false)} – ${fmt(p.to, false)}` : `${p.from} – ${p.to}`;
+}
+
+/** periodQuery is a period as the API's (and the pages') from/to parameters. */
+export function periodQuery(p: Period): Record<string, string> {
+  return { from: p.from, to: p.to };
 }
 
 /** yearOf is the calendar year most of a period lies in (for rankings by year). */
 export function yearOf(p: Period): number {
   const a = Date.parse(p.from);
-  const b = Date.parse(p.to) + 86400e3;
-  return new Date((a + b) / 2).getUTCFullYear();
+  const b = Date.parse(p.to) + (p.exact ? 0 : 86400e3);
+  return new Date((a + b) / 2 + 8 * 3600e3).getUTCFullYear();
 }
 
 /**

@@ -13,7 +13,7 @@ import { setQuery, type PageContext } from '../app/router';
 import { currentMe } from '../app/session';
 import { breadcrumbs, card, kpi, pageTitle, table, toast } from '../app/ui';
 import { basisBadge } from './targets';
-import { periodFrom, presets, type PresetName } from './efficiencymodel';
+import { periodFrom, periodLabel, periodQuery, presets, type PresetName } from './efficiencymodel';
 import { displayUnit, yearPeriod } from './targetmodel';
 import { boardCounts, boardRows, daysLeft, filterBoard, historyInOrder, sortBoard, summarise, transitionsFor, usage, type BoardFilter, type BoardRow } from './quotamodel';
 
@@ -53,8 +53,8 @@ export async function quotaBoardPage(ctx: PageContext): Promise<void> {
   const f = (FILTERS as string[]).includes(ctx.query.get('show') ?? '') ? (ctx.query.get('show') as BoardFilter) : 'all';
   const today = dateInShanghai();
   const pre = presets(today);
-  const period = ctx.query.get('from') && ctx.query.get('to') ? periodFrom(ctx.query, today) : pre.yesterday;
-  const [raw, names] = await Promise.all([getJSON<unknown>(`/quota-board${qs({ ...period })}`), settle(enterprises())]);
+  const period = periodFrom(ctx.query, today, pre.yesterday);
+  const [raw, names, cases] = await Promise.all([getJSON<unknown>(`/quota-board${qs(periodQuery(period))}`), settle(enterprises()), settle(getJSON<QuotaCase[]>('/quota-cases'))]);
   if (ctx.signal.aborted) return;
   const rows = sortBoard(boardRows(raw));
   const counts = boardCounts(raw);
@@ -72,14 +72,20 @@ export async function quotaBoardPage(ctx: PageContext): Promise<void> {
     return e ? pick(e.name, e.name_en) : pick(r.enterprise_name, r.enterprise_name_en) || r.enterprise;
   };
   const presetButtons = BOARD_PRESETS.map((n) =>
-    h('button', { type: 'button', class: pre[n].from === period.from && pre[n].to === period.to ? 'on' : undefined, 'data-preset': n, onclick: () => setQuery({ ...pre[n] }) }, t(`eff.preset.${n}`)),
+    h('button', { type: 'button', class: pre[n].from === period.from && pre[n].to === period.to ? 'on' : undefined, 'data-preset': n, onclick: () => setQuery(periodQuery(pre[n])) }, t(`eff.preset.${n}`)),
   );
+  // The window the newest case was judged over (cases come newest first): its figures are the ones that opened it.
+  const latest = (cases ?? []).find((c) => hasTime(c.period_from) && hasTime(c.period_to));
+  if (latest) {
+    const on = latest.period_from === period.from && latest.period_to === period.to;
+    presetButtons.push(h('button', { type: 'button', class: on ? 'on' : undefined, 'data-preset': 'latest-case', onclick: () => setQuery({ from: latest.period_from, to: latest.period_to }) }, t('quotas.latestCase')));
+  }
 
   replace(
     ctx.root,
     h('div', { class: 'page-head' }, h('h1', null, t('quotas.title'), h('span', { class: 'subtitle' }, t('quotas.subtitle')))),
     h('p', { class: 'muted' }, t('quotas.lead')),
-    h('p', { 'data-testid': 'board-period' }, t('quotas.period', { from: period.from, to: period.to }), counts.noOutput?.length ? h('span', { class: 'muted' }, ' · ', t('quotas.noOutput', { n: counts.noOutput.length })) : null),
+    h('p', { 'data-testid': 'board-period' }, t('quotas.period', { period: periodLabel(period, fmtTime) }), counts.noOutput?.length ? h('span', { class: 'muted' }, ' · ', t('quotas.noOutput', { n: counts.noOutput.length })) : null),
     h(
       'div',
       { class: 'kpis', 'data-testid': 'board-summary' },
@@ -105,7 +111,7 @@ export async function quotaBoardPage(ctx: PageContext): Promise<void> {
       { 'data-testid': 'quota-board' },
       table<BoardRow>(
         [
-          { head: t('quotas.enterprise'), cell: (r) => h('a', { href: `/enterprises/${encodeURIComponent(r.enterprise)}/efficiency${qs({ ...period })}`, 'data-enterprise': r.enterprise }, entName(r)) },
+          { head: t('quotas.enterprise'), cell: (r) => h('a', { href: `/enterprises/${encodeURIComponent(r.enterprise)}/efficiency${qs(periodQuery(period))}`, 'data-enterprise': r.enterprise }, entName(r)) },
           { head: t('quotas.product'), cell: (r) => r.product },
           {
             head: t('quotas.value'),
@@ -191,8 +197,8 @@ export async function quotaCasePage(ctx: PageContext): Promise<void> {
     return b;
   });
   const year = hasTime(c.opened_at) ? Number(fmtTime(c.opened_at).slice(0, 4)) : Number(dateInShanghai().slice(0, 4));
-  // The period that opened the case, as dates with both days included ([period_from, period_to) on the wire).
-  const judged = hasTime(c.period_from) && hasTime(c.period_to) ? { from: dateInShanghai(new Date(c.period_from)), to: dateInShanghai(new Date(Date.parse(c.period_to) - 1)) } : null;
+  // The window that opened the case, [period_from, period_to): its balance and board show the figures behind it.
+  const judged = hasTime(c.period_from) && hasTime(c.period_to) ? { from: c.period_from, to: c.period_to, exact: true } : null;
   const p = judged ?? yearPeriod(year);
 
   replace(
@@ -218,7 +224,7 @@ export async function quotaCasePage(ctx: PageContext): Promise<void> {
         'dl',
         { class: 'facts', 'data-testid': 'case-facts' },
         h('dt', null, t('quotas.enterprise')),
-        h('dd', null, h('a', { href: `/enterprises/${encodeURIComponent(c.enterprise)}/efficiency?from=${p.from}&to=${p.to}` }, entName)),
+        h('dd', null, h('a', { href: `/enterprises/${encodeURIComponent(c.enterprise)}/efficiency${qs(periodQuery(p))}`, 'data-testid': 'case-enterprise' }, entName)),
         h('dt', null, t('quotas.product')),
         h('dd', null, c.product),
         h('dt', null, t('case.state')),
@@ -230,7 +236,7 @@ export async function quotaCasePage(ctx: PageContext): Promise<void> {
         h('dt', null, t('case.deadline')),
         h('dd', { 'data-testid': 'case-deadline' }, deadlineText(c.deadline, c.state)),
         h('dt', null, t('case.period')),
-        h('dd', null, judged ? `${judged.from} – ${judged.to}` : '—'),
+        h('dd', null, judged ? [periodLabel(judged, fmtTime), ' ', h('a', { href: `/quotas${qs(periodQuery(judged))}`, 'data-testid': 'case-board' }, t('case.board'))] : '—'),
         h('dt', null, t('case.evidenceMonths')),
         h('dd', null, c.evidence_months ? t('case.months', { n: c.evidence_months }) : '—'),
         h('dt', null, t('case.closed')),
