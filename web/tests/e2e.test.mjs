@@ -672,78 +672,6 @@ const thisYear = () => Number(new Intl.DateTimeFormat('en-CA', { timeZone: 'Asia
 describe('water-efficiency management', { concurrency: false }, () => {
   const mgmt = {};
 
-  test('targets: indicators against 2020 and 2025, trajectories, drill-down to an enterprise', async () => {
-    const year = thisYear();
-    const page = await newPage();
-    const answer = page.waitForResponse((r) => /\/api\/v1\/targets\?/.test(r.url()));
-    await page.goto(`${BASE}/targets?year=${year}`);
-    const served = await (await answer).json();
-    await settle(page);
-    const numeric = served.indicators.filter((i) => Number.isFinite(i.value));
-    assert.ok(numeric.length >= 1, `the province has figures: ${JSON.stringify(served.indicators.map((i) => [i.key, i.value]))}`);
-    assert.ok((served.children ?? []).length >= 1, 'the province has cities');
-    const text = await hasChinese(page);
-    assert.match(text, /2025 目标值/);
-    for (const ind of served.indicators) {
-      const row = await page.$(`[data-testid=target-indicators] tr[data-indicator="${ind.key}"]`);
-      assert.ok(row, `row of ${ind.key}`);
-      for (const [field, v] of [['value', ind.value], ['baseline', ind.baseline_2020], ['target', ind.target_2025]]) {
-        const cell = await row.$eval(`[data-field=${field}]`, (e) => ({ text: e.textContent, value: e.dataset.value }));
-        if (Number.isFinite(v)) {
-          assert.ok(isFigure(cell.text), `${ind.key} ${field} shows a number: ${cell.text}`);
-          assert.equal(Number(cell.value), v, `${ind.key} ${field} is the served figure`);
-        } else assert.equal(cell.text, '—', `${ind.key} ${field} has no figure and says so`);
-      }
-      assert.ok(await row.$('[data-on-track]'), `${ind.key} says whether it is on track`);
-    }
-    // One trajectory chart per indicator with a path, drawn.
-    const charts = await page.$$eval('[data-trajectory]', (els) => els.map((e) => [e.dataset.trajectory, e.dataset.chartState, !!e.querySelector('canvas')]));
-    assert.ok(charts.length >= 1, 'trajectory charts');
-    for (const [key, st, canvas] of charts) assert.ok(st === 'finished' && canvas, `trajectory of ${key} drawn (${st})`);
-    await shot(page, '30-targets-province');
-
-    // Drill down: city → park → an enterprise's indicators.
-    for (const level of ['city', 'park']) {
-      const link = await page.$(`a[data-drill=${level}]`);
-      assert.ok(link, `a ${level} to drill into`);
-      await link.click();
-      await page.waitForURL(new RegExp(`/targets\\?level=${level}`));
-      await settle(page);
-      assert.ok((await page.$$('.breadcrumbs a')).length >= 1, 'breadcrumbs lead back up');
-      const shown = await page.$$eval('[data-testid=target-indicators] [data-field=value]', (els) => els.map((e) => e.textContent));
-      assert.ok(shown.some((x) => isFigure(x)), `the ${level} shows figures: ${shown}`);
-      await shot(page, `31-targets-${level}`);
-    }
-    const ent = await page.$('a[data-drill=enterprise]');
-    assert.ok(ent, 'an enterprise to open');
-    await ent.click();
-    await page.waitForURL(/\/enterprises\/[^/]+\/efficiency/);
-    await settle(page);
-    mgmt.drilled = decodeURIComponent(new URL(page.url()).pathname.split('/')[2]);
-    noErrors(page);
-    await page.context().close();
-
-    // The worst contributors are listed when the server names any.
-    if ((served.worst ?? []).length) {
-      const p2 = await newPage();
-      await p2.goto(`${BASE}/targets?year=${year}`);
-      await settle(p2);
-      assert.equal((await p2.$$('[data-testid=worst] a[data-worst]')).length, served.worst.length);
-      await p2.context().close();
-    }
-  });
-
-  test('targets in English: labels complete', async () => {
-    const page = await newPage(TOKEN, 'en');
-    await page.goto(`${BASE}/targets`);
-    await settle(page);
-    const labels = await page.$$eval('th, .kpi-label, .mainnav a, h2, .segmented button', (els) => els.map((e) => e.textContent));
-    assert.deepEqual(labels.filter((l) => /[\u4e00-\u9fff]/.test(l)), [], 'untranslated labels');
-    await shot(page, '32-targets-english');
-    noErrors(page);
-    await page.context().close();
-  });
-
   test('quota board: enterprises × products with grades, an over-quota case with its history and transitions', { timeout: 600000 }, async () => {
     // The demo reviews its latest whole model days every two minutes (tests/run.sh runs it at --speed 1440: a model
     // day a minute) and opens a case for each product over quota; the simulator runs two enterprises over quota.
@@ -921,4 +849,83 @@ describe('water-efficiency management', { concurrency: false }, () => {
     noErrors(page);
     await page.context().close();
   });
+  test('targets: indicators against 2020 and 2025, trajectories, drill-down to an enterprise', { timeout: 900000 }, async () => {
+    const year = thisYear();
+    // The roll-up is a snapshot per year, recomputed in the background once 10 minutes old: a demo a few minutes old
+    // may still be answered from the snapshot taken before its meters had data.
+    for (const deadline = Date.now() + Number(process.env.TARGETS_WAIT ?? 720) * 1000; ; await new Promise((r) => setTimeout(r, 15000))) {
+      const tg = await api(`/targets?level=province&year=${year}`);
+      if (tg.indicators.some((i) => Number.isFinite(i.value))) break;
+      assert.ok(Date.now() < deadline, `no province figure in time (snapshot of ${tg.computed_at})`);
+    }
+    const page = await newPage();
+    const answer = page.waitForResponse((r) => /\/api\/v1\/targets\?/.test(r.url()));
+    await page.goto(`${BASE}/targets?year=${year}`);
+    const served = await (await answer).json();
+    await settle(page);
+    const numeric = served.indicators.filter((i) => Number.isFinite(i.value));
+    assert.ok(numeric.length >= 1, `the province has figures: ${JSON.stringify(served.indicators.map((i) => [i.key, i.value]))}`);
+    assert.ok((served.children ?? []).length >= 1, 'the province has cities');
+    const text = await hasChinese(page);
+    assert.match(text, /2025 目标值/);
+    for (const ind of served.indicators) {
+      const row = await page.$(`[data-testid=target-indicators] tr[data-indicator="${ind.key}"]`);
+      assert.ok(row, `row of ${ind.key}`);
+      for (const [field, v] of [['value', ind.value], ['baseline', ind.baseline_2020], ['target', ind.target_2025]]) {
+        const cell = await row.$eval(`[data-field=${field}]`, (e) => ({ text: e.textContent, value: e.dataset.value }));
+        if (Number.isFinite(v)) {
+          assert.ok(isFigure(cell.text), `${ind.key} ${field} shows a number: ${cell.text}`);
+          assert.equal(Number(cell.value), v, `${ind.key} ${field} is the served figure`);
+        } else assert.equal(cell.text, '—', `${ind.key} ${field} has no figure and says so`);
+      }
+      assert.ok(await row.$('[data-on-track]'), `${ind.key} says whether it is on track`);
+    }
+    // One trajectory chart per indicator with a path, drawn.
+    const charts = await page.$$eval('[data-trajectory]', (els) => els.map((e) => [e.dataset.trajectory, e.dataset.chartState, !!e.querySelector('canvas')]));
+    assert.ok(charts.length >= 1, 'trajectory charts');
+    for (const [key, st, canvas] of charts) assert.ok(st === 'finished' && canvas, `trajectory of ${key} drawn (${st})`);
+    await shot(page, '30-targets-province');
+
+    // Drill down: city → park → an enterprise's indicators.
+    for (const level of ['city', 'park']) {
+      const link = await page.$(`a[data-drill=${level}]`);
+      assert.ok(link, `a ${level} to drill into`);
+      await link.click();
+      await page.waitForURL(new RegExp(`/targets\\?level=${level}`));
+      await settle(page);
+      assert.ok((await page.$$('.breadcrumbs a')).length >= 1, 'breadcrumbs lead back up');
+      const shown = await page.$$eval('[data-testid=target-indicators] [data-field=value]', (els) => els.map((e) => e.textContent));
+      assert.ok(shown.some((x) => isFigure(x)), `the ${level} shows figures: ${shown}`);
+      await shot(page, `31-targets-${level}`);
+    }
+    const ent = await page.$('a[data-drill=enterprise]');
+    assert.ok(ent, 'an enterprise to open');
+    await ent.click();
+    await page.waitForURL(/\/enterprises\/[^/]+\/efficiency/);
+    await settle(page);
+    mgmt.drilled = decodeURIComponent(new URL(page.url()).pathname.split('/')[2]);
+    noErrors(page);
+    await page.context().close();
+
+    // The worst contributors are listed when the server names any.
+    if ((served.worst ?? []).length) {
+      const p2 = await newPage();
+      await p2.goto(`${BASE}/targets?year=${year}`);
+      await settle(p2);
+      assert.equal((await p2.$$('[data-testid=worst] a[data-worst]')).length, served.worst.length);
+      await p2.context().close();
+    }
+  });
+
+  test('targets in English: labels complete', async () => {
+    const page = await newPage(TOKEN, 'en');
+    await page.goto(`${BASE}/targets`);
+    await settle(page);
+    const labels = await page.$$eval('th, .kpi-label, .mainnav a, h2, .segmented button', (els) => els.map((e) => e.textContent));
+    assert.deepEqual(labels.filter((l) => /[\u4e00-\u9fff]/.test(l)), [], 'untranslated labels');
+    await shot(page, '32-targets-english');
+    noErrors(page);
+    await page.context().close();
+  });
+
 });
