@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/shuixiao/shuixiao/balance"
+	"github.com/shuixiao/shuixiao/meter"
 )
 
 func init() {
@@ -24,9 +25,13 @@ func runBalance(args []string) int {
 	quotasPath := fs.String("quotas", "", "quota table, CSV with header product,unit,grade,limit (default: the built-in tables)")
 	out := fs.String("out", "", "RESULT.json ('-' for standard output)")
 	allowMissing := fs.Bool("allow-missing", false, "exit 0 when points have no volume (the figures that need them are null)")
+	var rf reportFlags
+	rf.register(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: shuixiao balance --points POINTS.json --volumes VOLUMES.csv [--production PRODUCTION.csv]")
 		fmt.Fprintln(fs.Output(), "       [--value-added X] [--quotas QUOTAS.csv] [--allow-missing] --out RESULT.json")
+		fmt.Fprintln(fs.Output(), "       [--xlsx REPORT.xlsx] [--pdf REPORT.pdf --font FONT.ttf] --from YYYY-MM-DD --to YYYY-MM-DD")
+		fmt.Fprintln(fs.Output(), "       [--enterprise-name NAME] [--checkpoint CHECKPOINT]")
 		fmt.Fprintln(fs.Output(), "水平衡测试：取水、重复利用、排水、漏失、各项水效指标、单位产品取水量与定额等级 (docs/balance.md)")
 		fs.PrintDefaults()
 	}
@@ -43,7 +48,11 @@ func runBalance(args []string) int {
 		fmt.Fprintf(os.Stderr, "参数错误 / flag error: --value-added %v must be in (0, %g] 万元\n", *valueAdded, balance.MaxValueAdded)
 		return 2
 	}
-	report, err := balanceReport(*pointsPath, *volumesPath, *productionPath, *quotasPath, *valueAdded)
+	if err := rf.check(); err != nil {
+		fmt.Fprintf(os.Stderr, "参数错误 / flag error: %v\n", err)
+		return 2
+	}
+	points, volumes, report, err := balanceReport(*pointsPath, *volumesPath, *productionPath, *quotasPath, *valueAdded)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "输入错误 / input error: %v\n", err)
 		return 1
@@ -55,6 +64,10 @@ func runBalance(args []string) int {
 	}
 	if err := writeOutput(*out, append(b, '\n')); err != nil {
 		fmt.Fprintf(os.Stderr, "输出错误 / output error: %v\n", err)
+		return 1
+	}
+	if err := rf.write(points, volumes, report, *valueAdded, *volumesPath); err != nil {
+		fmt.Fprintf(os.Stderr, "报告错误 / report error: %v\n", err)
 		return 1
 	}
 	for name, p := range report.Products {
@@ -73,30 +86,33 @@ func runBalance(args []string) int {
 }
 
 // balanceReport reads the command's input files and evaluates the balance.
-func balanceReport(pointsPath, volumesPath, productionPath, quotasPath string, valueAdded float64) (balance.Report, error) {
+func balanceReport(pointsPath, volumesPath, productionPath, quotasPath string, valueAdded float64) ([]meter.Point, balance.Volumes, balance.Report, error) {
+	fail := func(err error) ([]meter.Point, balance.Volumes, balance.Report, error) {
+		return nil, nil, balance.Report{}, err
+	}
 	points, err := readInput(pointsPath, balance.ReadPoints)
 	if err != nil {
-		return balance.Report{}, err
+		return fail(err)
 	}
 	vt, err := readInput(volumesPath, balance.ReadVolumes)
 	if err != nil {
-		return balance.Report{}, err
+		return fail(err)
 	}
 	if err := vt.Check(points); err != nil {
-		return balance.Report{}, err
+		return fail(err)
 	}
 	opts := balance.Options{Settings: balance.DefaultSettings(), ValueAdded: valueAdded}
 	if productionPath != "" {
 		if opts.Production, err = readInput(productionPath, balance.ReadProduction); err != nil {
-			return balance.Report{}, err
+			return fail(err)
 		}
 	}
 	if quotasPath != "" {
 		if opts.Quotas, err = readInput(quotasPath, balance.ReadQuotas); err != nil {
-			return balance.Report{}, err
+			return fail(err)
 		}
 	}
-	return balance.Evaluate(points, vt.Volumes, opts), nil
+	return points, vt.Volumes, balance.Evaluate(points, vt.Volumes, opts), nil
 }
 
 // readInput opens path and reads it with read, which names it in messages.

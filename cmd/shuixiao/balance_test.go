@@ -172,7 +172,7 @@ func TestBalanceCommandBadInput(t *testing.T) {
 		{"no --out", []string{"--out", ""}, 2, "usage: shuixiao balance"},
 		{"positional", []string{"extra"}, 2, "usage: shuixiao balance"},
 		{"bad value added", []string{"--value-added", "-5"}, 2, "--value-added -5"},
-		{"report flags not implemented", []string{"--xlsx", "r.xlsx"}, 2, "flag provided but not defined: -xlsx"},
+		{"report without its period", []string{"--xlsx", "r.xlsx"}, 2, "--xlsx/--pdf need the test period"},
 	} {
 		args := append([]string{"--points", points, "--volumes", volumes, "--out", out}, c.args...)
 		code, stderr := runBalanceCaptured(t, args...)

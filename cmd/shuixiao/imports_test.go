@@ -9,7 +9,8 @@ import (
 // libraryPackages may be imported by other programs (docs/architecture.md):
 // they import no server package.
 var libraryPackages = []string{
-	"reading", "verify", "meter", "alarm", "workorder", "command", "rejection", "quarantine", "balance", "production", "quotacase", "target", "evaluate",
+	"reading", "verify", "meter", "alarm", "workorder", "command", "rejection", "quarantine", "balance", "production", "quotacase",
+	"target", "evaluate", "report",
 	"network", "sparse", "leak", "chem", "cooling", "dosing", "reuse", "plant", "sensor",
 }
 

@@ -36,6 +36,7 @@ func serverFlags(fs *flag.FlagSet, cfg *serverConfig) {
 	fs.StringVar(&cfg.TLSKey, "tls-key", "", "PEM private key file of --tls-cert")
 	fs.StringVar(&cfg.MQTTTLSCert, "mqtt-tls-cert", "", "PEM certificate file for MQTT over TLS (default: --tls-cert)")
 	fs.StringVar(&cfg.MQTTTLSKey, "mqtt-tls-key", "", "PEM private key file of --mqtt-tls-cert")
+	fs.StringVar(&cfg.ReportFont, "report-font", "", "Chinese TrueType font (.ttf/.ttc) for PDF reports (default: searched in the usual system places)")
 	fs.Uint64Var(&cfg.Admission.MaxSeqJump, "max-seq-jump", ingest.DefaultPolicy.MaxSeqJump, "refuse a reading whose seq is more than this above its meter's last admitted seq")
 	fs.DurationVar(&cfg.Admission.MaxAhead, "max-ahead", ingest.DefaultPolicy.MaxAhead, "refuse a reading dated more than this ahead of the server's clock")
 	fs.DurationVar(&cfg.Quota.Deadline, "quota-deadline", quotacase.DefaultDeadline, "time an enterprise over its water quota has to bring the product under it (retrofit case deadline)")

@@ -78,6 +78,9 @@ type serverConfig struct {
 	// Quota is the retrofit-case policy (deadline, evidence months); zero
 	// fields take the defaults of package quotacase.
 	Quota efficiency.Policy
+	// ReportFont is the Chinese TrueType font PDF reports embed; empty
+	// searches the usual system places (report.FontCandidates).
+	ReportFont string
 }
 
 // server is the whole platform in one process.
@@ -273,7 +276,8 @@ func openServer(ctx context.Context, cfg serverConfig) (*server, error) {
 	}
 	s.quota = &efficiency.Cases{Store: st, Policy: cfg.Quota}
 	apiSrv := api.New(api.Options{Store: st, Ledger: lg, Ingest: s.pipeline, Devices: s.devices, Live: s.live,
-		WitnessPolicy: string(policy), Version: version, Logger: log, Plants: s.control.runner, Controls: st, Networks: s.leaks, Quota: s.quota})
+		WitnessPolicy: string(policy), Version: version, Logger: log, Plants: s.control.runner, Controls: st, Networks: s.leaks, Quota: s.quota,
+		ReportFont: cfg.ReportFont})
 	mux := http.NewServeMux()
 	mux.Handle("/api/", apiSrv)
 	tiles := http.StripPrefix("/ledger", lg.Handler())

@@ -62,6 +62,9 @@ type Options struct {
 	// Quota runs the retrofit-case life-cycle (api/efficiency.go); nil
 	// makes one over Store with Now and the default policy.
 	Quota *efficiency.Cases
+	// ReportFont is the Chinese TrueType font of PDF reports (package
+	// report); empty searches the usual system places.
+	ReportFont string
 	// WitnessPolicy is the policy text checkpoints must satisfy (empty: none).
 	WitnessPolicy string
 	Version       string
@@ -184,6 +187,8 @@ func (s *Server) routes() {
 	auth("GET /api/v1/enterprises/{id}", s.getEnterprise)
 	auth("POST /api/v1/enterprises", s.createEnterprise)
 	auth("GET /api/v1/enterprises/{id}/balance", s.enterpriseBalance)
+	auth("GET /api/v1/enterprises/{id}/report.xlsx", s.enterpriseReport(false))
+	auth("GET /api/v1/enterprises/{id}/report.pdf", s.enterpriseReport(true))
 	auth("GET /api/v1/enterprises/{id}/tree", s.enterpriseTree)
 	auth("GET /api/v1/production", s.listProduction)
 	auth("POST /api/v1/production", s.addProduction)
@@ -204,6 +209,7 @@ func (s *Server) routes() {
 	auth("POST /api/v1/ingest", s.ingestBatch)
 	auth("GET /api/v1/overview", s.overview)
 	auth("GET /api/v1/targets", s.targets)
+	auth("GET /api/v1/targets/report.xlsx", s.targetsReport)
 	auth("GET /api/v1/evaluation/{enterprise}", s.evaluation)
 	auth("GET /api/v1/benchmark", s.benchmark)
 	s.mux.HandleFunc("GET /api/v1/stream", s.ticketed(s.stream))

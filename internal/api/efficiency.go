@@ -95,10 +95,22 @@ func (s *Server) enterpriseBalance(w http.ResponseWriter, r *http.Request, p *Pr
 		s.fail(w, r, err)
 		return
 	}
+	v, err := s.periodBalance(r.Context(), e, from, to)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, v)
+}
+
+// periodBalance is an enterprise's balance over [from, to) with the
+// checkpoint read before it, cached a few seconds for the balance route
+// and the report downloads alike.
+func (s *Server) periodBalance(ctx context.Context, e meter.Enterprise, from, to time.Time) (efficiency.Result, error) {
 	key := joinKey("balance", e.ID, from.Format(time.RFC3339), to.Format(time.RFC3339))
 	v, err := s.cache.get(key, s.opts.Now(), 5*time.Second, func() (any, error) {
-		cp := s.checkpoint(r.Context())
-		res, err := efficiency.EnterpriseBalance(r.Context(), s.opts.Store, e.ID, from, to)
+		cp := s.checkpoint(ctx)
+		res, err := efficiency.EnterpriseBalance(ctx, s.opts.Store, e.ID, from, to)
 		if err != nil {
 			return nil, err
 		}
@@ -106,10 +118,9 @@ func (s *Server) enterpriseBalance(w http.ResponseWriter, r *http.Request, p *Pr
 		return res, nil
 	})
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return efficiency.Result{}, err
 	}
-	writeJSON(w, http.StatusOK, v)
+	return v.(efficiency.Result), nil
 }
 
 // visibleEnterprises lists the enterprises the caller may see.

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/shuixiao/shuixiao/internal/rollup"
 	"github.com/shuixiao/shuixiao/internal/store"
 	"github.com/shuixiao/shuixiao/target"
 )
@@ -32,6 +33,17 @@ func (p *Principal) seesProvince(province string) bool {
 // targets answers GET /api/v1/targets: a unit's progress on the plan's
 // targets for a year (internal/rollup, from cached snapshots).
 func (s *Server) targets(w http.ResponseWriter, r *http.Request, p *Principal) {
+	res, err := s.targetProgress(r, p)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, res)
+}
+
+// targetProgress is the progress of the unit ?level&code for ?year, if the
+// caller may see that unit.
+func (s *Server) targetProgress(r *http.Request, p *Principal) (rollup.Targets, error) {
 	ctx := r.Context()
 	level := target.Level(r.URL.Query().Get("level"))
 	code := r.URL.Query().Get("code")
@@ -40,8 +52,7 @@ func (s *Server) targets(w http.ResponseWriter, r *http.Request, p *Principal) {
 	}
 	year, err := s.yearParam(r)
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return rollup.Targets{}, err
 	}
 	province := s.rollup.Opts.Province
 	if province == "" {
@@ -76,15 +87,9 @@ func (s *Server) targets(w http.ResponseWriter, r *http.Request, p *Principal) {
 		err = errorf(http.StatusBadRequest, "parameter level: %q is not province, city, park, industry or enterprise (层级无效)", level)
 	}
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return rollup.Targets{}, err
 	}
-	res, err := s.rollup.Targets(ctx, level, code, year)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, res)
+	return s.rollup.Targets(ctx, level, code, year)
 }
 
 // evaluation answers GET /api/v1/evaluation/{enterprise}: the GB/T 7119

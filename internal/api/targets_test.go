@@ -173,4 +173,5 @@ func TestTargetsRoutesScope(t *testing.T) {
 	if bm.Ranked[1].Enterprise != "EB" {
 		t.Errorf("benchmark as admin %+v", bm)
 	}
+	checkTargetsReport(t, as)
 }
