@@ -17,7 +17,7 @@ type Indicator struct {
 	Target2025   *float64 `json:"target_2025"`
 	Expected     *float64 `json:"expected"` // the straight trajectory's value for the year
 	OnTrack      *bool    `json:"on_track"`
-	Basis        Basis    `json:"basis,omitempty"`
+	Basis        Basis    `json:"basis"` // empty when no enterprise contributed
 	Coverage     Coverage `json:"coverage"`
 	Verified     bool     `json:"verified"` // the target's source was checked
 	Source       string   `json:"source"`

@@ -100,7 +100,8 @@ type Server struct {
 	// authFailures bounds the failed authentications recorded in the audit log.
 	authFailures authFailureBucket
 	// quota opens, moves and closes retrofit cases.
-	quota  *efficiency.Cases
+	quota *efficiency.Cases
+	// rollup answers the targets, evaluation and benchmark routes.
 	rollup *rollup.Service
 }
 

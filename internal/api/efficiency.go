@@ -320,6 +320,7 @@ func (s *Server) addProduction(w http.ResponseWriter, r *http.Request, p *Princi
 		recs[i].ID = idList[i]
 		recs[i].ReportedAt = recs[i].ReportedAt.In(production.Zone)
 	}
+	s.rollup.Invalidate() // the targets' snapshots count production records
 	writeJSON(w, http.StatusCreated, map[string]any{"stored": len(recs), "ids": idList, "records": recs})
 }
 

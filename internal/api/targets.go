@@ -89,6 +89,15 @@ func (s *Server) targetProgress(r *http.Request, p *Principal) (rollup.Targets, 
 	if err != nil {
 		return rollup.Targets{}, err
 	}
+	if r.URL.Query().Get("refresh") == "1" {
+		// Recompute now and wait: for those who may see the whole province.
+		if !p.seesProvince(province) {
+			return rollup.Targets{}, forbidden()
+		}
+		if _, err := s.rollup.Refresh(ctx, year); err != nil {
+			return rollup.Targets{}, err
+		}
+	}
 	return s.rollup.Targets(ctx, level, code, year)
 }
 

@@ -145,6 +145,8 @@ func TestTargetsRoutesScope(t *testing.T) {
 		as("admin").expect(http.StatusBadRequest, "GET", path, nil, nil)
 	}
 	as("admin").expect(http.StatusNotFound, "GET", "/targets?level=park&code=PZ", nil, nil)
+	as("park").expect(http.StatusForbidden, "GET", "/targets?level=park&code=PA&year=2025&refresh=1", nil, nil)
+	as("province").expect(http.StatusOK, "GET", "/targets?year=2025&refresh=1", nil, &res)
 	as("admin").expect(http.StatusNotFound, "GET", "/targets?level=city&code=439900", nil, nil)
 
 	var ev struct {

@@ -11,13 +11,15 @@
 //   - metered otherwise: the consumption of every volume point over the year
 //     (up to now) is read from the store's rollups in large batches, on the
 //     same hourly grid as the single-enterprise balance (periodvol.Interval),
-//     cut to the metered window — the whole days from the first to the last
-//     bucket any of its points has a value in — turned into volumes by
+//     cut to the metered window — the buckets from the first to the last any
+//     of its points has a value in, less those two where they are not the
+//     period's own edges (they are partial) — turned into volumes by
 //     balance.PeriodVolumes and evaluated by balance.Evaluate, with the value
-//     added and output reported for the window's days. So a plant metered
-//     since March is judged on March to now against March-to-now value added.
+//     added and output reported for the window (records prorated by time).
+//     So a plant metered since March is judged on March to now against
+//     March-to-now value added, and a demo started at noon on its afternoon.
 //
-// Snapshots are cached per year (Cache): a fresh one is answered at once, a
+// Snapshots are cached per year (Service): a fresh one is answered at once, a
 // stale one too while a new one is computed in the background.
 package rollup
 
@@ -87,7 +89,7 @@ func (o Options) withDefaults() Options {
 
 // Metered is an enterprise's metered figures over its window.
 type Metered struct {
-	From, To time.Time // the metered window: whole days
+	From, To time.Time // the metered window
 	Report   balance.Report
 	Coverage map[string]float64 // per point, within the window
 	Output   map[string]float64 // output reported for the window, by product
@@ -229,10 +231,11 @@ func registry(ctx context.Context, src Source, province string) (meter.Region, [
 }
 
 // yearBounds is the period of year read from the meters: the year, or for
-// the current year up to now (to the hour).
+// the current year up to now (to the minute; the last hour's bucket is then
+// partial, and the metered window ends at now).
 func yearBounds(year int, now time.Time, loc *time.Location) (time.Time, time.Time) {
 	from, to := time.Date(year, 1, 1, 0, 0, 0, 0, loc), time.Date(year+1, 1, 1, 0, 0, 0, 0, loc)
-	if n := now.Truncate(time.Hour); n.Before(to) {
+	if n := now.Truncate(time.Minute); n.Before(to) {
 		to = n
 	}
 	return from, to
@@ -267,8 +270,10 @@ type reports struct {
 	output map[string]float64
 }
 
-// reported sums what the records report for [from, to), each prorated by
-// the days it shares with the period (production.Record.Prorated).
+// reported sums what the records report for [from, to), each in
+// proportion to the time it shares with the period
+// (production.Record.Prorated): a metered window may start and end within
+// a day, and a day's value added then counts for the hours metered.
 func reported(recs []production.Record, from, to time.Time) reports {
 	s := reports{kind: map[production.Kind]target.Quantity{}}
 	for _, r := range recs {
@@ -421,14 +426,32 @@ func meteredBatch(ctx context.Context, src periodvol.Source, ids []string, point
 	return out, nil
 }
 
+// bucketEnd is the end of the bucket that starts at t.
+func bucketEnd(t time.Time, iv store.Interval, loc *time.Location) time.Time {
+	switch iv {
+	case store.Min15:
+		return t.Add(15 * time.Minute)
+	case store.Hour:
+		return t.Add(time.Hour)
+	case store.Day:
+		y, m, d := t.In(loc).Date()
+		return time.Date(y, m, d+1, 0, 0, 0, 0, loc)
+	}
+	y, m, _ := t.In(loc).Date()
+	return time.Date(y, m+1, 1, 0, 0, 0, 0, loc)
+}
+
 // EnterpriseMetered makes one enterprise's metered figures from the
 // consumption of its points over a period ending at end: the rule of the
 // package doc, shared by the bulk roll-up and the single enterprise's
 // evaluation. False when no point has a value in the period.
 func EnterpriseMetered(points []meter.Point, sbs []store.SeriesBuckets, recs []production.Record, end time.Time, opts Options) (Metered, bool) {
 	opts = opts.withDefaults()
-	var lo, hi time.Time
+	var lo, hi, first, last time.Time
 	for _, sb := range sbs {
+		if n := len(sb.Buckets); n > 0 {
+			first, last = sb.Buckets[0].Start, sb.Buckets[n-1].Start
+		}
 		for _, b := range sb.Buckets {
 			if !b.Valid {
 				continue
@@ -444,15 +467,28 @@ func EnterpriseMetered(points []meter.Point, sbs []store.SeriesBuckets, recs []p
 	if lo.IsZero() {
 		return Metered{}, false
 	}
-	y, mo, d := lo.In(opts.Location).Date()
-	wFrom := time.Date(y, mo, d, 0, 0, 0, 0, opts.Location)
-	y, mo, d = hi.In(opts.Location).Date()
-	wTo := time.Date(y, mo, d+1, 0, 0, 0, 0, opts.Location)
+	// The first and the last bucket with data are partial unless they are
+	// the period's own first and last (meters installed at 07:15 fill a
+	// quarter of the 07:00 bucket); they are left out, so that volumes and
+	// the value added they are set against cover the same time.
+	wFrom, wTo := lo, bucketEnd(hi, opts.Interval, opts.Location)
+	if !lo.Equal(first) {
+		wFrom = bucketEnd(lo, opts.Interval, opts.Location)
+	}
+	if !hi.Equal(last) {
+		wTo = hi
+	}
+	if wTo.After(end) {
+		wTo = end
+	}
+	if !wTo.After(wFrom) {
+		return Metered{}, false
+	}
 	in := make([]balance.PointBuckets, len(sbs))
 	for i, sb := range sbs {
 		in[i].Point = sb.Series.Point
 		for _, b := range sb.Buckets {
-			if !b.Start.Before(wFrom) && b.Start.Before(wTo) && b.Start.Before(end) {
+			if !b.Start.Before(wFrom) && b.Start.Before(wTo) {
 				in[i].Buckets = append(in[i].Buckets, balance.BucketVolume{Value: b.Value, Valid: b.Valid})
 			}
 		}

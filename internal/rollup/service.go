@@ -39,9 +39,10 @@ type Service struct {
 }
 
 type slot struct {
-	snap *Snapshot
-	busy chan struct{} // closed when the running computation ends; nil when none runs
-	err  error         // of the last computation
+	snap  *Snapshot
+	stale bool          // Invalidate was called since snap was computed
+	busy  chan struct{} // closed when the running computation ends; nil when none runs
+	err   error         // of the last computation
 }
 
 func (s *Service) now() time.Time {
@@ -69,6 +70,17 @@ func (s *Service) Refresh(ctx context.Context, year int) (*Snapshot, error) {
 	return s.get(ctx, year, true)
 }
 
+// Invalidate marks every snapshot stale: the next question about a year is
+// answered from its snapshot while a new one is computed (new production
+// records, for instance, change the figures).
+func (s *Service) Invalidate() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, sl := range s.years {
+		sl.stale = true
+	}
+}
+
 // Wait waits for background computations to end (tests, shutdown).
 func (s *Service) Wait() { s.bg.Wait() }
 
@@ -84,7 +96,7 @@ func (s *Service) get(ctx context.Context, year int, force bool) (*Snapshot, err
 			s.years[year] = sl
 		}
 		if sl.snap != nil && !force {
-			if s.now().Sub(sl.snap.Computed) >= s.maxAge() && sl.busy == nil {
+			if (sl.stale || s.now().Sub(sl.snap.Computed) >= s.maxAge()) && sl.busy == nil {
 				s.start(sl, year)
 			}
 			snap := sl.snap
@@ -117,7 +129,7 @@ func (s *Service) get(ctx context.Context, year int, force bool) (*Snapshot, err
 // start runs a computation of year in the background; s.mu is held.
 func (s *Service) start(sl *slot, year int) {
 	done := make(chan struct{})
-	sl.busy = done
+	sl.busy, sl.stale = done, false
 	s.bg.Add(1)
 	go func() {
 		defer s.bg.Done()

@@ -95,7 +95,9 @@ type Config struct {
 	// network starts now, as without it.
 	ParkHistory bool
 	// ReportOutput has the enterprises report their daily product output
-	// through the API (output.go), for the quota board and retrofit cases.
+	// through the API (output.go), for the quota board and retrofit cases,
+	// and first declare their annual statistics since 2020 and this year's
+	// value added (statistics.go), for the province's targets.
 	ReportOutput bool
 }
 
@@ -383,6 +385,7 @@ func (s *Sim) Run(ctx context.Context) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			s.declareStatistics(ctx) // statistics.go
 			s.reportOutput(ctx)
 		}()
 	}
