@@ -809,9 +809,10 @@ describe('water-efficiency management', { concurrency: false }, () => {
       assert.doesNotMatch(row.rank, /出错|无权/, `${name}: the industry ranking loads`);
     }
     if (c) {
-      // The figure that opened the case, recomputed for its window.
+      // The figure that opened the case, recomputed for its window: still over quota, and not below the figure the
+      // review saw (readings in flight at the review's time may have been added since; volumes only grow).
       const p = served.products?.[c.product];
-      assert.ok(p && p.quota_grade === 'over' && Math.abs(p.intake_per_unit - c.value) <= 1e-6 * c.value, `${c.product} over quota at ${c.value}: ${JSON.stringify(p)}`);
+      assert.ok(p && p.quota_grade === 'over' && p.intake_per_unit >= c.value * (1 - 1e-9), `${c.product} over quota at ${c.value}: ${JSON.stringify(p)}`);
     }
     await shot(page, '36-enterprise-efficiency');
 
@@ -849,72 +850,78 @@ describe('water-efficiency management', { concurrency: false }, () => {
     noErrors(page);
     await page.context().close();
   });
-  test('targets: indicators against 2020 and 2025, trajectories, drill-down to an enterprise', { timeout: 900000 }, async () => {
-    const year = thisYear();
-    // The roll-up is a snapshot per year, recomputed in the background once 10 minutes old: a demo a few minutes old
-    // may still be answered from the snapshot taken before its meters had data.
-    for (const deadline = Date.now() + Number(process.env.TARGETS_WAIT ?? 720) * 1000; ; await new Promise((r) => setTimeout(r, 15000))) {
-      const tg = await api(`/targets?level=province&year=${year}`);
-      if (tg.indicators.some((i) => Number.isFinite(i.value))) break;
-      assert.ok(Date.now() < deadline, `no province figure in time (snapshot of ${tg.computed_at})`);
+  test('targets: indicators against 2020 and 2025, trajectories, drill-down to an enterprise', { timeout: 600000 }, async () => {
+    // The roll-up is a snapshot per year; refresh=1 recomputes this year's now. This year's metered figures need a
+    // whole hour of data, so a demo minutes old has figures only for the years its enterprises declared (2020 to
+    // last year): the test takes the latest year with a province figure.
+    const first = thisYear();
+    await api(`/targets?level=province&year=${first}&refresh=1`);
+    let year;
+    for (let y = first; y >= 2020 && !year; y--) {
+      const tg = await api(`/targets?level=province&year=${y}`);
+      if (tg.indicators.some((i) => Number.isFinite(i.value))) year = y;
     }
+    assert.ok(year, 'some year has province figures');
+
     const page = await newPage();
-    const answer = page.waitForResponse((r) => /\/api\/v1\/targets\?/.test(r.url()));
-    await page.goto(`${BASE}/targets?year=${year}`);
-    const served = await (await answer).json();
-    await settle(page);
-    const numeric = served.indicators.filter((i) => Number.isFinite(i.value));
-    assert.ok(numeric.length >= 1, `the province has figures: ${JSON.stringify(served.indicators.map((i) => [i.key, i.value]))}`);
-    assert.ok((served.children ?? []).length >= 1, 'the province has cities');
+    /** open goes to a targets page and returns the answer it was drawn from. */
+    const open = async (go) => {
+      const answer = page.waitForResponse((r) => /\/api\/v1\/targets\?/.test(r.url()));
+      await go();
+      const served = await (await answer).json();
+      await settle(page);
+      return served;
+    };
+    /** checkIndicators compares the indicator table with the answer: numbers where it has them, '—' where not. */
+    const checkIndicators = async (served) => {
+      for (const ind of served.indicators) {
+        const row = await page.$(`[data-testid=target-indicators] tr[data-indicator="${ind.key}"]`);
+        assert.ok(row, `row of ${ind.key}`);
+        for (const [field, v] of [['value', ind.value], ['baseline', ind.baseline_2020], ['target', ind.target_2025], ['expected', ind.expected]]) {
+          const cell = await row.$eval(`[data-field=${field}]`, (e) => ({ text: e.textContent, value: e.dataset.value }));
+          if (Number.isFinite(v)) {
+            assert.ok(isFigure(cell.text), `${ind.key} ${field} shows a number: ${cell.text}`);
+            assert.equal(Number(cell.value), v, `${ind.key} ${field} is the served figure`);
+          } else assert.equal(cell.text, '—', `${ind.key} ${field} has no figure and says so`);
+        }
+        assert.ok(await row.$('[data-on-track]'), `${ind.key} says whether it is on track`);
+        assert.ok(await row.$('[data-basis]') || !ind.basis, `${ind.key} says its basis`);
+      }
+    };
+    const served = await open(() => page.goto(`${BASE}/targets?year=${year}`));
     const text = await hasChinese(page);
     assert.match(text, /2025 目标值/);
-    for (const ind of served.indicators) {
-      const row = await page.$(`[data-testid=target-indicators] tr[data-indicator="${ind.key}"]`);
-      assert.ok(row, `row of ${ind.key}`);
-      for (const [field, v] of [['value', ind.value], ['baseline', ind.baseline_2020], ['target', ind.target_2025]]) {
-        const cell = await row.$eval(`[data-field=${field}]`, (e) => ({ text: e.textContent, value: e.dataset.value }));
-        if (Number.isFinite(v)) {
-          assert.ok(isFigure(cell.text), `${ind.key} ${field} shows a number: ${cell.text}`);
-          assert.equal(Number(cell.value), v, `${ind.key} ${field} is the served figure`);
-        } else assert.equal(cell.text, '—', `${ind.key} ${field} has no figure and says so`);
-      }
-      assert.ok(await row.$('[data-on-track]'), `${ind.key} says whether it is on track`);
-    }
-    // One trajectory chart per indicator with a path, drawn.
+    assert.ok((served.children ?? []).length >= 1, 'the province has cities');
+    await checkIndicators(served);
+    // One trajectory chart per indicator with a path, drawn, with the yearly figures on it.
     const charts = await page.$$eval('[data-trajectory]', (els) => els.map((e) => [e.dataset.trajectory, e.dataset.chartState, !!e.querySelector('canvas')]));
     assert.ok(charts.length >= 1, 'trajectory charts');
     for (const [key, st, canvas] of charts) assert.ok(st === 'finished' && canvas, `trajectory of ${key} drawn (${st})`);
+    const yearsWithFigures = new Set(served.trajectory.filter((p) => Number.isFinite(p.value)).map((p) => p.year));
+    assert.ok(yearsWithFigures.size >= 2, `a trajectory over several years: ${[...yearsWithFigures]}`);
+    // The worst contributors are listed when the server names any.
+    assert.equal((await page.$$('[data-testid=worst] a[data-worst]')).length, (served.worst ?? []).length);
     await shot(page, '30-targets-province');
 
-    // Drill down: city → park → an enterprise's indicators.
+    // Drill down through the rows that have figures: city → park → an enterprise's indicators.
+    let here = served;
     for (const level of ['city', 'park']) {
-      const link = await page.$(`a[data-drill=${level}]`);
-      assert.ok(link, `a ${level} to drill into`);
-      await link.click();
-      await page.waitForURL(new RegExp(`/targets\\?level=${level}`));
-      await settle(page);
+      const child = here.children.find((c) => c.level === level && c.indicators.some((i) => Number.isFinite(i.value)));
+      assert.ok(child, `a ${level} with figures to drill into: ${JSON.stringify(here.children.map((c) => [c.level, c.code]))}`);
+      here = await open(() => page.click(`tr[data-child="${child.code}"] a[data-drill=${level}]`));
+      assert.match(page.url(), new RegExp(`/targets\\?level=${level}&code=${encodeURIComponent(child.code)}`));
       assert.ok((await page.$$('.breadcrumbs a')).length >= 1, 'breadcrumbs lead back up');
-      const shown = await page.$$eval('[data-testid=target-indicators] [data-field=value]', (els) => els.map((e) => e.textContent));
-      assert.ok(shown.some((x) => isFigure(x)), `the ${level} shows figures: ${shown}`);
+      await checkIndicators(here);
       await shot(page, `31-targets-${level}`);
     }
-    const ent = await page.$('a[data-drill=enterprise]');
-    assert.ok(ent, 'an enterprise to open');
-    await ent.click();
+    const ent = here.children.find((c) => c.level === 'enterprise');
+    assert.ok(ent, 'the park has enterprises');
+    await page.click(`tr[data-child="${ent.code}"] a[data-drill=enterprise]`);
     await page.waitForURL(/\/enterprises\/[^/]+\/efficiency/);
     await settle(page);
-    mgmt.drilled = decodeURIComponent(new URL(page.url()).pathname.split('/')[2]);
+    assert.equal(decodeURIComponent(new URL(page.url()).pathname.split('/')[2]), ent.code);
     noErrors(page);
     await page.context().close();
-
-    // The worst contributors are listed when the server names any.
-    if ((served.worst ?? []).length) {
-      const p2 = await newPage();
-      await p2.goto(`${BASE}/targets?year=${year}`);
-      await settle(p2);
-      assert.equal((await p2.$$('[data-testid=worst] a[data-worst]')).length, served.worst.length);
-      await p2.context().close();
-    }
   });
 
   test('targets in English: labels complete', async () => {
