@@ -39,7 +39,7 @@ cleanup() {
     for _ in $(seq 50); do kill -0 "$demo_pid" 2>/dev/null || break; sleep 0.1; done
     kill -9 "$demo_pid" 2>/dev/null || true
   fi
-  [ -n "$data" ] && rm -rf "$data"
+  if [ -n "$data" ]; then rm -rf "$data"; fi
 }
 trap cleanup EXIT
 

@@ -45,7 +45,7 @@ export const mgmtMessages = {
   'target.noTrajectory': ['尚无可绘制的年度数据', 'No yearly figures to draw yet'],
   'target.worst.kind': ['类型', 'Kind'],
   'target.worst.value': ['当前值', 'Value'],
-  'target.worst.contribution': ['拖累贡献', 'Contribution'],
+  'target.worst.contribution': ['拖累贡献（对轨迹差距）', 'Contribution (to the gap to the path)'],
   'target.worst.none': ['没有拖后腿的企业或园区', 'No enterprise or park pulls a figure down'],
   'target.ind.intake_per_10k_cny': ['万元工业增加值用水量', 'Water intake per 10⁴ CNY of industrial value added'],
   'target.ind.reuse_rate': ['工业用水重复利用率', 'Industrial water reuse rate'],

@@ -180,7 +180,8 @@ function worstTable(tg: Targets, year: number): HTMLElement {
         { head: t('common.name'), cell: (w) => h('a', { href: contributorHref(w, year), 'data-worst': w.kind }, pick(w.name, w.name_en) || w.id) },
         { head: t('target.indicator'), cell: (w) => (byKey.get(w.key) ? indicatorName(byKey.get(w.key)!) : tOr(`target.ind.${w.key}`, w.key)) },
         { head: t('target.worst.value'), cell: (w) => valueCell(w.value, byKey.get(w.key)?.unit), num: true },
-        { head: t('target.worst.contribution'), cell: (w) => h('span', { 'data-value': String(w.contribution ?? '') }, fmtNum(w.contribution, 2)), num: true },
+        // In the indicator's unit (percentage points for a rate): the share of the unit's gap to its path the part causes.
+        { head: t('target.worst.contribution'), cell: (w) => valueCell(w.contribution, byKey.get(w.key)?.unit, 'contribution'), num: true },
       ],
       worstFor(tg.worst),
       { empty: t('target.worst.none') },
