@@ -850,6 +850,33 @@ describe('water-efficiency management', { concurrency: false }, () => {
     noErrors(page);
     await page.context().close();
   });
+  test('an enterprise token: its own indicators, board rows and case; the province targets refused', async () => {
+    const c = mgmt.case;
+    assert.ok(c, 'the quota test found a case');
+    const created = await api('/tokens', { method: 'POST', body: { role: 'enterprise', scope: c.enterprise, name: 'browser test quota enterprise' } });
+    const token = [created.secret, created.token].find((x) => typeof x === 'string');
+    const page = await newPage(token);
+    await page.goto(BASE + '/');
+    await page.waitForURL(new RegExp(`/enterprises/${encodeURIComponent(c.enterprise)}`));
+    await settle(page);
+    assert.ok(await page.$('[data-nav=efficiency]'), 'an enterprise finds its indicators in the navigation');
+    assert.equal(await page.$('[data-nav=targets]'), null, 'no province targets for an enterprise');
+    await page.goto(`${BASE}/quotas?from=${encodeURIComponent(c.period_from)}&to=${encodeURIComponent(c.period_to)}`);
+    await settle(page);
+    const rows = await page.$$eval('[data-testid=quota-board] tbody tr', (trs) => trs.map((tr) => tr.dataset.row));
+    assert.ok(rows.length >= 1 && rows.every((r) => r.startsWith(`${c.enterprise}|`)), `only its own rows: ${rows}`);
+    await page.goto(`${BASE}/quota-cases/${encodeURIComponent(c.id)}`);
+    await settle(page);
+    const state = (await api(`/quota-cases/${encodeURIComponent(c.id)}`)).state;
+    if (state !== 'closed') assert.ok(await page.$('[data-transition]'), 'the enterprise acts on its own case');
+    noErrors(page);
+    await page.goto(`${BASE}/targets`);
+    await settle(page, 'error');
+    assert.equal(await page.$eval('.error-panel', (e) => e.dataset.status), '403');
+    noErrors(page, [/status of 403/]);
+    await page.context().close();
+  });
+
   test('targets: indicators against 2020 and 2025, trajectories, drill-down to an enterprise', { timeout: 600000 }, async () => {
     // The roll-up is a snapshot per year; refresh=1 recomputes this year's now. This year's metered figures need a
     // whole hour of data, so a demo minutes old has figures only for the years its enterprises declared (2020 to
