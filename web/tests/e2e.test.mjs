@@ -850,9 +850,10 @@ describe('water-efficiency management', { concurrency: false }, () => {
     noErrors(page);
     await page.context().close();
   });
-  test('an enterprise token: its own indicators, board rows and case; the province targets refused', async () => {
-    const c = mgmt.case;
-    assert.ok(c, 'the quota test found a case');
+  test('an enterprise token: its own indicators, board rows and case; the province targets refused', async (t) => {
+    // The quota test (which waits for the demo's review) finds the case; run alone, this test takes any case there is.
+    const c = mgmt.case ?? (await api('/quota-cases'))[0];
+    if (!c) return t.skip('no retrofit case yet: the quota test waits for the demo to open one');
     const created = await api('/tokens', { method: 'POST', body: { role: 'enterprise', scope: c.enterprise, name: 'browser test quota enterprise' } });
     const token = [created.secret, created.token].find((x) => typeof x === 'string');
     const page = await newPage(token);
@@ -929,6 +930,15 @@ describe('water-efficiency management', { concurrency: false }, () => {
     // The worst contributors are listed when the server names any.
     assert.equal((await page.$$('[data-testid=worst] a[data-worst]')).length, (served.worst ?? []).length);
     await shot(page, '30-targets-province');
+    // The target progress report: every province figure the page shows is a number cell of the workbook (the same
+    // snapshot: it was computed moments ago and is answered for 10 minutes).
+    const [dl] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid=report-targets-xlsx]')]);
+    const file = join(OUT, dl.suggestedFilename());
+    await dl.saveAs(file);
+    const numbers = xlsxCells(readFileSync(file)).filter((c) => Number.isFinite(c.number)).map((c) => c.number);
+    for (const ind of served.indicators.filter((i) => Number.isFinite(i.value))) {
+      assert.ok(numbers.some((n) => Math.abs(n - ind.value) <= 1e-9 * Math.max(1, Math.abs(ind.value))), `${ind.key} ${ind.value} in the targets workbook`);
+    }
 
     // Drill down through the rows that have figures: city → park → an enterprise's indicators.
     let here = served;

@@ -374,6 +374,10 @@ export interface TargetIndicator {
   on_track?: boolean | null;
   basis?: string;
   coverage?: number | FigureCoverage | Record<string, unknown> | null;
+  lower_is_better?: boolean;
+  /** the target's source was checked against the plan's text */
+  verified?: boolean;
+  source?: string;
 }
 
 /** TargetChild is one row below the level shown: a city, park, industry or enterprise. */

@@ -43,6 +43,7 @@ export const mgmtMessages = {
   'target.series.expected': ['直线轨迹', 'Straight path'],
   'target.now': ['当年', 'This year'],
   'target.noTrajectory': ['尚无可绘制的年度数据', 'No yearly figures to draw yet'],
+  'target.unverified.hint': ['该目标值尚未与行动方案原文核对', 'this target has not been checked against the plan’s text'],
   'target.worst.kind': ['类型', 'Kind'],
   'target.worst.value': ['当前值', 'Value'],
   'target.worst.contribution': ['拖累贡献（对轨迹差距）', 'Contribution (to the gap to the path)'],

@@ -67,7 +67,13 @@ function indicatorTable(list: TargetIndicator[], year: number): HTMLElement {
     { 'data-testid': 'target-indicators' },
     table<TargetIndicator>(
       [
-        { head: t('target.indicator'), cell: (i) => h('span', { 'data-key': i.key }, indicatorName(i)) },
+        {
+          head: t('target.indicator'),
+          cell: (i) => [
+            h('span', { 'data-key': i.key, title: i.source || undefined }, indicatorName(i)),
+            i.verified === false ? h('span', { class: 'badge warn', title: t('target.unverified.hint') }, t('quota.unverified')) : null,
+          ],
+        },
         { head: t('target.baseline'), cell: (i) => valueCell(i.baseline_2020, i.unit, 'baseline'), num: true },
         { head: t('target.value', { year }), cell: (i) => valueCell(i.value, i.unit), num: true },
         { head: t('target.expected', { year }), cell: (i) => valueCell(i.expected, i.unit, 'expected'), num: true },
@@ -231,7 +237,7 @@ export async function targetsPage(ctx: PageContext): Promise<void> {
           h('button', { type: 'button', class: level === 'industry' ? 'on' : undefined, 'data-view': 'industry', onclick: () => navigate(`/targets?level=industry&year=${year}`) }, t('targets.byIndustry')),
         ),
         h('label', null, t('targets.year'), ' ', yearSelect),
-        level === 'province' ? reportLink(`/targets/report.xlsx${qs({ year })}`, `targets-${year}.xlsx`, t('report.targetsXlsx'), 'report-targets-xlsx') : null,
+        reportLink(`/targets/report.xlsx${qs({ level, code, year })}`, `targets-${level}-${code || 'all'}-${year}.xlsx`, t('report.targetsXlsx'), 'report-targets-xlsx'),
       ),
     ),
     h('p', { class: 'muted' }, t('targets.lead')),
