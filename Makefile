@@ -42,6 +42,7 @@ browser-test: build
 bench: build
 	./$(BIN) bench ingest --meters 1000 --duration 60s
 	scripts/bench-hydraulics.sh
+	$(GO) test -run XXX -bench 'MonthRollup|TargetsCached' -benchtime 3x -timeout 30m ./internal/rollup/
 
 clean:
 	rm -rf bin web/static/dist test-artifacts

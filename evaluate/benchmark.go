@@ -23,10 +23,12 @@ type Entry struct {
 	Value      float64 `json:"value"` // m³ per unit of output
 	Basis      string  `json:"basis"` // metered or declared
 	// Evaluation is the outcome of the enterprise's evaluation ("passed",
-	// "failed", "incomplete"; empty when none was made), DataPassed whether
-	// every item judged from its data passed (Result.DataPassed).
+	// "failed", "incomplete"; empty when none was made); Evaluated says one
+	// was made from metered data, DataFailed that an item judged from data
+	// failed in it (Result.DataFailed).
 	Evaluation string `json:"evaluation"`
-	DataPassed bool   `json:"evaluation_data_passed"`
+	Evaluated  bool   `json:"evaluated"`
+	DataFailed bool   `json:"evaluation_data_failed"`
 }
 
 // Ranked is an entry with its place in the industry.
@@ -71,9 +73,9 @@ func LeaderBar(product string, quotas *balance.Quotas) (Bar, bool) {
 // graded against quotas. A candidate for water-efficiency leader is among
 // the best LeaderShare of the ranked enterprises (ceil(5 % of n), at least
 // one; enterprises tied with that place included), is at or below the
-// product's LeaderBar, and passed every evaluation item judged from its
-// data (the declared requirements remain to be confirmed by the
-// regulator). Entries whose value is not a positive finite number are left
+// product's LeaderBar, and has a metered evaluation in which no item judged
+// from data failed (the declared requirements, and the items its data could
+// not decide, remain for the regulator to confirm). Entries whose value is not a positive finite number are left
 // out.
 func Benchmark(product string, quotas *balance.Quotas, entries []Entry) []Ranked {
 	rs := []Ranked{}
@@ -125,8 +127,10 @@ func leader(r Ranked, bar Bar, hasBar bool) (bool, string) {
 		return false, "no grade-1 quota and no 2025 target for the product"
 	case r.Value > bar.Limit:
 		return false, "above " + bar.What + ": " + strconv.FormatFloat(bar.Limit, 'g', -1, 64)
-	case !r.DataPassed:
-		return false, "water-saving enterprise evaluation: " + orNone(r.Evaluation) + ", an item judged from data did not pass"
+	case !r.Evaluated:
+		return false, "no water-saving enterprise evaluation from metered data"
+	case r.DataFailed:
+		return false, "water-saving enterprise evaluation " + orNone(r.Evaluation) + ": an item judged from data failed"
 	}
 	return true, ""
 }

@@ -189,6 +189,9 @@ type Result struct {
 	// DataPassed is true when every item judged from data (not declared)
 	// passed: what the platform can say without the declared answers.
 	DataPassed bool `json:"data_passed"`
+	// DataFailed is true when an item judged from data failed (one that
+	// could not be judged, for want of a figure, does not count).
+	DataFailed bool `json:"data_failed"`
 	// Unverified is true when a table row the result relies on is not
 	// verified against its standard.
 	Unverified bool `json:"unverified"`
@@ -278,6 +281,9 @@ func Evaluate(in Input) Result {
 			r.Unverified = r.Unverified || !it.Verified
 			if it.Basis != "declared" && it.Status != Pass {
 				r.DataPassed = false
+			}
+			if it.Basis != "declared" && it.Status == Fail {
+				r.DataFailed = true
 			}
 		}
 	}

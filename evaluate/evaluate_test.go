@@ -81,7 +81,7 @@ func TestEvaluateSteel(t *testing.T) {
 	if it := item(t, r.Requirements, "balance_test"); it.Status != Pass {
 		t.Errorf("balance test %+v", it)
 	}
-	if r.Outcome != "failed" || r.Passed || !r.Unverified || r.DataPassed {
+	if r.Outcome != "failed" || r.Passed || !r.Unverified || r.DataPassed || !r.DataFailed {
 		t.Errorf("outcome %s passed %v unverified %v, want failed on the reuse rate", r.Outcome, r.Passed, r.Unverified)
 	}
 
@@ -94,7 +94,7 @@ func TestEvaluateSteel(t *testing.T) {
 	}
 	delete(all, "within_plan")
 	r = Evaluate(Input{Industry: "3120", Balance: rep, Declared: all})
-	if r.Outcome != "incomplete" || item(t, r.Requirements, "within_plan").Status != Unknown || !r.DataPassed {
+	if r.Outcome != "incomplete" || item(t, r.Requirements, "within_plan").Status != Unknown || !r.DataPassed || r.DataFailed {
 		t.Errorf("outcome %s", r.Outcome)
 	}
 	all["within_plan"] = false
@@ -108,7 +108,8 @@ func TestEvaluateSteel(t *testing.T) {
 	delete(vol, "U-P")
 	rep = balance.Evaluate(points, vol, balance.Options{Settings: balance.DefaultSettings()})
 	r = Evaluate(Input{Industry: "3120", Balance: rep, Declared: all})
-	if item(t, r.Requirements, "metering").Status != Unknown || item(t, r.Indicators, "leakage_rate").Status != Unknown || r.Outcome != "incomplete" {
+	if item(t, r.Requirements, "metering").Status != Unknown || item(t, r.Indicators, "leakage_rate").Status != Unknown || r.Outcome != "incomplete" ||
+		r.DataPassed || r.DataFailed {
 		t.Errorf("missing U-P: %+v", r)
 	}
 }
@@ -168,9 +169,9 @@ func TestBenchmark(t *testing.T) {
 		if i == 3 {
 			v = 2
 		}
-		es = append(es, Entry{Enterprise: fmt.Sprintf("e%02d", i), Value: v, Evaluation: "incomplete", DataPassed: true})
+		es = append(es, Entry{Enterprise: fmt.Sprintf("e%02d", i), Value: v, Evaluation: "incomplete", Evaluated: true})
 	}
-	es[0].DataPassed = false                                     // the best fails an item judged from data
+	es[0].DataFailed = true                                      // the best fails an item judged from data
 	es = append(es, Entry{Enterprise: "bad", Value: math.NaN()}) // left out
 	es = append(es, Entry{Enterprise: "zero", Value: 0})         // left out
 	rs := Benchmark("啤酒", quotas, es)
@@ -194,12 +195,15 @@ func TestBenchmark(t *testing.T) {
 	}
 	// Without a grade-1 quota the bar is the plan's 2025 target: 啤酒
 	// 4.5 m³/kL less 15 % = 3.825.
-	one := Benchmark("啤酒", balance.BuiltinQuotas(), []Entry{{Enterprise: "x", Value: 3.9, DataPassed: true}})
+	one := Benchmark("啤酒", balance.BuiltinQuotas(), []Entry{{Enterprise: "x", Value: 3.9, Evaluated: true}})
 	if one[0].Percentile != 100 || one[0].Leader || !strings.Contains(one[0].Why, "2025 target") || one[0].Grade != "" {
 		t.Errorf("single %+v", one[0])
 	}
-	if one := Benchmark("啤酒", balance.BuiltinQuotas(), []Entry{{Enterprise: "x", Value: 3.8, DataPassed: true}}); !one[0].Leader {
+	if one := Benchmark("啤酒", balance.BuiltinQuotas(), []Entry{{Enterprise: "x", Value: 3.8, Evaluated: true}}); !one[0].Leader {
 		t.Errorf("3.8 ≤ 3.825: %+v", one[0])
+	}
+	if one := Benchmark("啤酒", balance.BuiltinQuotas(), []Entry{{Enterprise: "x", Value: 3.8}}); one[0].Leader || !strings.Contains(one[0].Why, "no water-saving") {
+		t.Errorf("not evaluated: %+v", one[0])
 	}
 	if b, ok := LeaderBar("乙烯", balance.BuiltinQuotas()); ok {
 		t.Errorf("乙烯 has no 2020 figure, hence no 2025 target and no bar: %+v", b)

@@ -114,8 +114,8 @@ func (s Sums) Keys() []string {
 // YearSums turns one enterprise-year into pairs. An indicator needs both
 // of its parts: intake per value added needs intake and value added; the
 // reuse rate Vr/(Vr+Vi) needs reuse and intake; the non-conventional rate
-// Vn/Vi needs both and an enterprise inside a park (the plan sets it for
-// parks); a product's intake per unit needs intake and the output of an
+// Vn/Vi needs both, and like any target of scope parks an enterprise inside
+// a park; a product's intake per unit needs intake and the output of an
 // enterprise's single product. An indicator without its parts is left out,
 // so the enterprise does not count towards it (coverage says so).
 func YearSums(y Year, inPark bool) Sums {
@@ -130,6 +130,9 @@ func YearSums(y Year, inPark bool) Sums {
 		return s
 	}
 	put := func(key string, num, den float64) {
+		if t, ok := find(targets, key); ok && t.ParksOnly && !inPark {
+			return
+		}
 		if den <= 0 || num < 0 || math.IsNaN(num) || math.IsNaN(den) || math.IsInf(num, 0) || math.IsInf(den, 0) {
 			return
 		}
@@ -150,7 +153,7 @@ func YearSums(y Year, inPark bool) Sums {
 	if y.Reuse.OK {
 		put(KeyReuse, y.Reuse.Value, y.Reuse.Value+vi)
 	}
-	if y.NonConventional.OK && inPark {
+	if y.NonConventional.OK {
 		put(KeyNonConventional, y.NonConventional.Value, vi)
 	}
 	if len(y.Output) == 1 {

@@ -33,8 +33,7 @@ type Unit struct {
 	// scope counts the enterprises under the unit an indicator applies to:
 	// "" all, KeyNonConventional those in parks, ProductKey(p) those
 	// registered with product p.
-	scope  map[string]int
-	parent *Unit
+	scope map[string]int
 	// byIndustry marks the units of the industry tree above enterprises;
 	// parks do not nest in them, so their worst contributors are
 	// enterprises only.
@@ -45,10 +44,7 @@ func newUnit(l Level, code, name, nameEN string) *Unit {
 	return &Unit{Level: l, Code: code, Name: name, NameEN: nameEN, Years: map[int]Sums{}, scope: map[string]int{}}
 }
 
-func (u *Unit) adopt(c *Unit) {
-	c.parent = u
-	u.Children = append(u.Children, c)
-}
+func (u *Unit) adopt(c *Unit) { u.Children = append(u.Children, c) }
 
 // walk calls fn for u and every unit below it, parents first.
 func (u *Unit) walk(fn func(*Unit)) {
@@ -154,9 +150,8 @@ func Build(in Input) (*Tree, error) {
 			t.Industries.adopt(ind)
 			reg(ind)
 		}
-		// The enterprise's unit is shared by both trees; its parent pointer
-		// stays in the regional one.
-		ind.Children = append(ind.Children, u)
+		// The enterprise's unit is shared by both trees.
+		ind.adopt(u)
 	}
 	sort.Slice(t.Industries.Children, func(i, j int) bool { return t.Industries.Children[i].Code < t.Industries.Children[j].Code })
 	sumUp(t.Province)

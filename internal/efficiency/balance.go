@@ -86,9 +86,12 @@ type Result struct {
 	// Statistics are the declared water statistics (kind intake, reuse,
 	// non_conventional) overlapping the period, by kind.
 	Statistics map[production.Kind]Declared
-	// LedgerSize is the store's ledger size when the balance was read:
-	// every ledger entry below it had been committed to the store.
-	LedgerSize uint64
+	// LedgerSize is the store's ledger size before the balance was read:
+	// every ledger entry below it was in the data read. LedgerSizeAfter is
+	// the size after: entries from LedgerSize to LedgerSizeAfter were
+	// committed during the read and may or may not be in it, so when the
+	// two are equal the data are exactly the entries below LedgerSize.
+	LedgerSize, LedgerSizeAfter uint64
 	// Checkpoint is set by a caller that has the ledger (the API).
 	Checkpoint *Checkpoint
 }
@@ -183,6 +186,9 @@ func EnterpriseBalance(ctx context.Context, st Store, enterprise string, from, t
 	}
 	for name, p := range res.Report.Products {
 		res.Report.Products[name] = judgeProduct(p, res.Outputs[name], res.Report.Intake, cov)
+	}
+	if res.LedgerSizeAfter, err = st.LedgerSize(ctx); err != nil {
+		return Result{}, err
 	}
 	res.Sankey = balance.Diagram(pts, vol)
 	if err := res.Sankey.Acyclic(); err != nil {
@@ -307,7 +313,7 @@ func (r Result) MarshalJSON() ([]byte, error) {
 		stats[string(k)+"_m3"] = d
 	}
 	m["declared"] = stats
-	ledger := map[string]any{"size": r.LedgerSize}
+	ledger := map[string]any{"size": r.LedgerSize, "size_after": r.LedgerSizeAfter}
 	if r.Checkpoint != nil {
 		ledger["checkpoint"] = r.Checkpoint
 	}

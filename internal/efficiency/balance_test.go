@@ -16,7 +16,7 @@ import (
 	"github.com/shuixiao/shuixiao/production"
 )
 
-func openStore(t *testing.T) *sqlite.Store {
+func openStore(t testing.TB) *sqlite.Store {
 	t.Helper()
 	st, err := sqlite.Open(filepath.Join(t.TempDir(), "s.db"), sqlite.Options{ManualCompaction: true, Location: et.Zone})
 	if err != nil {
@@ -170,6 +170,20 @@ func TestEnterpriseBalanceGaps(t *testing.T) {
 	}
 	if c := res.PointCoverage[in.ID]; c != 0.5 {
 		t.Errorf("coverage of day 2 = %v, want 0.5", c)
+	}
+	// A lower bound within the quota is not conclusive: no grade.
+	q := et.Point("Q", "Q-IN", 1, meter.StageIntake, meter.SourceMunicipal, "")
+	et.Register(t, st, meter.Enterprise{ID: "Q", Name: "纸厂二", Park: "PK", Region: "430302", Industry: "2221"}, []meter.Point{q})
+	f.Feed(t, []string{q.ID}, d1, d1.AddDate(0, 0, 1), time.Hour, func(_ string, at time.Time) float64 {
+		if at.Sub(d1) >= 12*time.Hour {
+			return -1
+		}
+		return 20
+	})
+	add(t, st, production.Record{Enterprise: "Q", Kind: production.Output, Product: "未涂布印刷书写纸", Quantity: 100, Unit: "t", From: d1, To: d1.AddDate(0, 0, 1)})
+	res, _ = efficiency.EnterpriseBalance(ctx, st, "Q", d1, d1.AddDate(0, 0, 1))
+	if g := res.Grades(); len(g) != 1 || !g[0].LowerBound || !near(g[0].Value, 2.4) || g[0].Grade != "" || !strings.Contains(g[0].Note, "lower bound") {
+		t.Errorf("lower bound within the quota: %+v", g)
 	}
 	if _, err := efficiency.EnterpriseBalance(ctx, st, "P", d3, d1); err == nil {
 		t.Error("reversed period accepted")

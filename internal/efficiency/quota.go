@@ -77,16 +77,26 @@ func QuotaBoard(ctx context.Context, st Store, ents []meter.Enterprise, from, to
 		live[[2]string{c.Enterprise, c.Product}] = c
 		b.Cases[c.State]++
 	}
+	// Only enterprises that reported output in the period have a product
+	// to grade: one query finds them, and the others need no balance.
+	outs, err := st.ProductionRecords(ctx, production.Filter{Enterprises: ids, Kind: production.Output, From: from, To: to})
+	if err != nil {
+		return Board{}, err
+	}
+	reported := map[string]bool{}
+	for _, r := range outs {
+		reported[r.Enterprise] = true
+	}
 	for _, e := range ents {
+		if !reported[e.ID] {
+			b.NoOutput = append(b.NoOutput, e.ID)
+			continue
+		}
 		res, err := EnterpriseBalance(ctx, st, e.ID, from, to)
 		if err != nil {
 			return Board{}, fmt.Errorf("balance of %s: %w", e.ID, err)
 		}
-		grades := res.Grades()
-		if len(grades) == 0 {
-			b.NoOutput = append(b.NoOutput, e.ID)
-		}
-		for _, g := range grades {
+		for _, g := range res.Grades() {
 			out := res.Outputs[g.Product]
 			row := BoardRow{Enterprise: e.ID, EnterpriseName: e.Name, EnterpriseEN: e.NameEN, Park: e.Park, Region: e.Region, Industry: e.Industry,
 				Product: g.Product, Unit: g.Unit, Output: out.Quantity, OutputUnit: out.Unit, LowerBound: g.LowerBound,

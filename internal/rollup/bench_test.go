@@ -93,13 +93,14 @@ func computeMonth(ctx context.Context, src Source, from, to time.Time, iv store.
 	if err != nil {
 		return nil, err
 	}
-	s := &Snapshot{Figures: map[int]map[string]target.Year{2026: {}}, Points: map[string][]meter.Point{}}
+	s := &Snapshot{Figures: map[int]map[string]target.Year{2026: {}}}
+	points := map[string][]meter.Point{}
 	var ids []string
 	for _, e := range ents {
 		ids = append(ids, e.ID)
 	}
 	for _, p := range pts {
-		s.Points[p.Enterprise] = append(s.Points[p.Enterprise], p)
+		points[p.Enterprise] = append(points[p.Enterprise], p)
 	}
 	recs, err := src.ProductionRecords(ctx, production.Filter{From: from, To: to})
 	if err != nil {
@@ -109,7 +110,7 @@ func computeMonth(ctx context.Context, src Source, from, to time.Time, iv store.
 	for _, r := range recs {
 		byEnt[r.Enterprise] = append(byEnt[r.Enterprise], r)
 	}
-	s.Series, err = MeteredAll(ctx, src, ids, s.Points, byEnt, from, to, opts, func(id string, m Metered) { s.Figures[2026][id] = m.Year(2026) })
+	s.Series, err = MeteredAll(ctx, src, ids, points, byEnt, from, to, opts, func(id string, m Metered) { s.Figures[2026][id] = m.Year(2026) })
 	if err != nil {
 		return nil, err
 	}

@@ -27,6 +27,7 @@ import (
 	"context"
 	"fmt"
 	"runtime"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -115,7 +116,6 @@ type Snapshot struct {
 	// Figures are each enterprise's figures by year, then enterprise.
 	Figures     map[int]map[string]target.Year
 	Enterprises map[string]meter.Enterprise
-	Points      map[string][]meter.Point // by enterprise
 	// Series is the number of volume series read from the store.
 	Series int
 }
@@ -124,6 +124,12 @@ type Snapshot struct {
 // year, declared or metered, rolled up. now bounds the metered period of the
 // current year.
 func Compute(ctx context.Context, src Source, year int, now time.Time, opts Options) (*Snapshot, error) {
+	return compute(ctx, src, year, now, opts, nil)
+}
+
+// compute is Compute with the metered figures of past years taken from
+// memo where it holds them for the same enterprises.
+func compute(ctx context.Context, src Source, year int, now time.Time, opts Options, memo *pastYears) (*Snapshot, error) {
 	opts = opts.withDefaults()
 	start := time.Now()
 	prov, regions, parks, ents, err := registry(ctx, src, opts.Province)
@@ -134,7 +140,10 @@ func Compute(ctx context.Context, src Source, year int, now time.Time, opts Opti
 	if err != nil {
 		return nil, fmt.Errorf("rollup: points: %w", err)
 	}
-	s := &Snapshot{Year: year, Figures: map[int]map[string]target.Year{}, Enterprises: map[string]meter.Enterprise{}, Points: map[string][]meter.Point{}}
+	s := &Snapshot{Year: year, Figures: map[int]map[string]target.Year{}, Enterprises: map[string]meter.Enterprise{}}
+	// The points are not kept with the snapshot: half a million of them
+	// would hold some 150 MB in the cache.
+	points := map[string][]meter.Point{}
 	var ids []string
 	for _, e := range ents {
 		s.Enterprises[e.ID] = e
@@ -142,7 +151,7 @@ func Compute(ctx context.Context, src Source, year int, now time.Time, opts Opti
 	}
 	for _, p := range pts {
 		if _, ok := s.Enterprises[p.Enterprise]; ok {
-			s.Points[p.Enterprise] = append(s.Points[p.Enterprise], p)
+			points[p.Enterprise] = append(points[p.Enterprise], p)
 		}
 	}
 	first := time.Date(target.BaseYear, 1, 1, 0, 0, 0, 0, opts.Location)
@@ -166,12 +175,24 @@ func Compute(ctx context.Context, src Source, year int, now time.Time, opts Opti
 				metered = append(metered, id)
 			}
 		}
-		if len(metered) > 0 {
-			n, err := MeteredAll(ctx, src, metered, s.Points, byEnt, from, to, opts, func(id string, m Metered) { figs[id] = m.Year(y) })
+		past := to.Equal(time.Date(y+1, 1, 1, 0, 0, 0, 0, opts.Location)) // the whole year is behind now
+		if got, ok := memo.get(y, metered, now); ok && past {
+			for id, f := range got {
+				figs[id] = f
+			}
+		} else if len(metered) > 0 {
+			got := map[string]target.Year{}
+			n, err := MeteredAll(ctx, src, metered, points, byEnt, from, to, opts, func(id string, m Metered) { got[id] = m.Year(y) })
 			if err != nil {
 				return nil, err
 			}
 			s.Series += n
+			for id, f := range got {
+				figs[id] = f
+			}
+			if past {
+				memo.put(y, metered, got, now)
+			}
 		}
 		s.Figures[y] = figs
 	}
@@ -186,6 +207,54 @@ func Compute(ctx context.Context, src Source, year int, now time.Time, opts Opti
 	}
 	s.Computed, s.Took = now, time.Since(start)
 	return s, nil
+}
+
+// PastMaxAge is how long the metered figures of a past year are reused by
+// the next snapshots: a past year changes only by late readings.
+const PastMaxAge = 24 * time.Hour
+
+// pastYears keeps the metered figures of past years between snapshots, for
+// the enterprises they were computed for; a nil *pastYears keeps nothing.
+type pastYears struct {
+	mu    sync.Mutex
+	years map[int]pastYear
+}
+
+type pastYear struct {
+	ids  []string // the enterprises metered that year, sorted
+	figs map[string]target.Year
+	at   time.Time
+}
+
+func (p *pastYears) get(year int, ids []string, now time.Time) (map[string]target.Year, bool) {
+	if p == nil {
+		return nil, false
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	e, ok := p.years[year]
+	if !ok || now.Sub(e.at) >= PastMaxAge || !slices.Equal(e.ids, ids) {
+		return nil, false
+	}
+	return e.figs, true
+}
+
+func (p *pastYears) put(year int, ids []string, figs map[string]target.Year, now time.Time) {
+	if p == nil {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.years == nil {
+		p.years = map[int]pastYear{}
+	}
+	p.years[year] = pastYear{ids: slices.Clone(ids), figs: figs, at: now}
+}
+
+func (p *pastYears) clear() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.years = nil
 }
 
 // registry reads the province, its cities, and the parks and enterprises in

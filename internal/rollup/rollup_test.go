@@ -143,7 +143,10 @@ func TestSameAsSingleEnterprise(t *testing.T) {
 				t.Errorf("%s: %+v vs %+v", id, g, f)
 			}
 		}
-		pts := base.Points[id]
+		pts, err := st.Points(ctx, store.Filter{Enterprise: id})
+		if err != nil {
+			t.Fatal(err)
+		}
 		vol, _, err := periodvol.Volumes(ctx, st, pts, metFrom.Add(time.Hour), metNow, production.Zone)
 		if err != nil {
 			t.Fatal(err)
@@ -322,5 +325,30 @@ func TestSameAsEnterpriseBalance(t *testing.T) {
 	}
 	if res.ValueAdded == nil || !near(res.ValueAdded.Value, m.ValueAdded.Value) || !near(res.Outputs["啤酒"].Quantity, m.Output["啤酒"]) {
 		t.Errorf("value added %+v / output %+v, roll-up %+v / %v", res.ValueAdded, res.Outputs, m.ValueAdded, m.Output)
+	}
+}
+
+// TestPastYearsReused: a new snapshot reads only this year's meters when a
+// past year's metered figures are fresh and for the same enterprises;
+// Refresh and Invalidate read them again.
+func TestPastYearsReused(t *testing.T) {
+	ctx := context.Background()
+	st := testProvince(t, true) // 2021 is read from the meters
+	now := metNow
+	svc := &Service{Src: st, MaxAge: time.Minute, Now: func() time.Time { return now }}
+	a, err := svc.Snapshot(ctx, 2026)
+	if err != nil || a.Series != 2*48 {
+		t.Fatalf("first snapshot: %d series, %v", a.Series, err)
+	}
+	now = metNow.Add(2 * time.Minute)
+	svc.Snapshot(ctx, 2026) // stale: a new one in the background
+	svc.Wait()
+	b, _ := svc.Snapshot(ctx, 2026)
+	if b == a || b.Series != 48 || len(b.Figures[2021]) != len(a.Figures[2021]) {
+		t.Errorf("second snapshot: %d series (want 48, 2026 only)", b.Series)
+	}
+	c, err := svc.Refresh(ctx, 2026)
+	if err != nil || c.Series != 2*48 {
+		t.Errorf("refresh: %d series, %v", c.Series, err)
 	}
 }

@@ -26,7 +26,8 @@ const computeTimeout = 10 * time.Minute
 // cached snapshots. A snapshot younger than MaxAge is answered as it is;
 // an older one is answered too while a new one is computed in the
 // background, so a request waits for a computation only when its year has
-// none yet (or Refresh asks for one).
+// none yet (or Refresh asks for one). The metered figures of past years are
+// kept for a day (PastMaxAge) and reused by the next snapshots.
 type Service struct {
 	Src    Source
 	Opts   Options
@@ -36,6 +37,10 @@ type Service struct {
 	mu    sync.Mutex
 	years map[int]*slot
 	bg    sync.WaitGroup
+	// past keeps the metered figures of past years between snapshots
+	// (PastMaxAge), so that refreshing this year does not read last year's
+	// meters again.
+	past pastYears
 }
 
 type slot struct {
@@ -65,8 +70,10 @@ func (s *Service) Snapshot(ctx context.Context, year int) (*Snapshot, error) {
 	return s.get(ctx, year, false)
 }
 
-// Refresh computes year's snapshot now and waits for it.
+// Refresh computes year's snapshot now, past years' metered figures
+// included, and waits for it.
 func (s *Service) Refresh(ctx context.Context, year int) (*Snapshot, error) {
+	s.past.clear()
 	return s.get(ctx, year, true)
 }
 
@@ -74,6 +81,7 @@ func (s *Service) Refresh(ctx context.Context, year int) (*Snapshot, error) {
 // answered from its snapshot while a new one is computed (new production
 // records, for instance, change the figures).
 func (s *Service) Invalidate() {
+	s.past.clear()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, sl := range s.years {
@@ -135,7 +143,7 @@ func (s *Service) start(sl *slot, year int) {
 		defer s.bg.Done()
 		ctx, cancel := context.WithTimeout(context.Background(), computeTimeout)
 		defer cancel()
-		snap, err := Compute(ctx, s.Src, year, s.now(), s.Opts)
+		snap, err := compute(ctx, s.Src, year, s.now(), s.Opts, &s.past)
 		s.mu.Lock()
 		if err == nil {
 			sl.snap = snap
@@ -284,7 +292,7 @@ func (s *Service) Benchmark(ctx context.Context, industry, product string, year 
 		if err != nil && !errors.Is(err, ErrNotFound) {
 			return Benchmark{}, err
 		}
-		entries[i].Evaluation, entries[i].DataPassed = ev.Result.Outcome, ev.Metered && ev.Result.DataPassed
+		entries[i].Evaluation, entries[i].Evaluated, entries[i].DataFailed = ev.Result.Outcome, ev.Metered, ev.Result.DataFailed
 	}
 	out.Ranked = evaluate.Benchmark(p.Name, quotas, entries)
 	return out, nil

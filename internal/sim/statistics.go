@@ -28,7 +28,9 @@ import (
 // its intensity rises linearly by a share drawn between 5 % and 45 % (the
 // plan asks for 16 % less by 2025, so some enterprises are on track and some
 // are not), its value added falls by 6 % a year, its reuse rate falls by
-// 0.5 to 3 points and its non-conventional share halves by 2020. The draws
+// 0.5 to 3 points and its non-conventional share halves by 2020; its output
+// is this year's intake over the intake per unit output.go reports it at,
+// with intake per unit rising back to 2020 as intensity does. The draws
 // come from the enterprise's key, so a province is the same every run.
 // These are demo assumptions, not data.
 const (
@@ -54,9 +56,8 @@ func (e *Enterprise) draw(salt uint64, lo, hi float64) float64 {
 }
 
 // meteredYear is the enterprise's water over a year at the model's average
-// day as its meters measure it (meter bias included), and its output per
-// year (before any reporting factor).
-func (e *Enterprise) meteredYear(params *Parameters, year int) (intake, reuse, nonConv, output float64) {
+// day as its meters measure it (meter bias included).
+func (e *Enterprise) meteredYear(params *Parameters, year int) (intake, reuse, nonConv float64) {
 	points := make([]meter.Point, len(e.Points))
 	for i, pt := range e.Points {
 		points[i] = pt.Point
@@ -74,18 +75,18 @@ func (e *Enterprise) meteredYear(params *Parameters, year int) (intake, reuse, n
 		intake += r.Intake.Value
 		reuse += r.Reuse.Value
 		nonConv += r.NonConventional.Value
-		output += e.Output(day, day.Add(24*time.Hour), time.Hour)
 	}
 	k := 365.0 / 12
-	return intake * k, reuse * k, nonConv * k, output * k
+	return intake * k, reuse * k, nonConv * k
 }
 
 // DeclaredStatistics returns the enterprise's declared statistics for 2020
-// to last, and its value added for this year (year last+1), by the rule
-// above; outputFactor scales output as the enterprise reports it (see
-// output.go).
-func (e *Enterprise) DeclaredStatistics(params *Parameters, last int, outputFactor float64) (past []Statistics, thisYear Statistics) {
-	intake, reuse, nonConv, output := e.meteredYear(params, last+1)
+// to last, and its figures for this year (year last+1), by the rule above.
+// perUnit is the intake per unit of product the enterprise achieves this
+// year, as its reported output makes it (output.go); going back, intake per
+// unit rises as intensity does, so output follows value added.
+func (e *Enterprise) DeclaredStatistics(params *Parameters, last int, perUnit float64) (past []Statistics, thisYear Statistics) {
+	intake, reuse, nonConv := e.meteredYear(params, last+1)
 	intensity := e.draw(0x1a7e, 18, 42)
 	improved := e.draw(0x2b8f, 0.05, 0.45)
 	reuseGain := e.draw(0x3c90, 0.005, 0.03)
@@ -98,8 +99,9 @@ func (e *Enterprise) DeclaredStatistics(params *Parameters, last int, outputFact
 	if intake > 0 {
 		nc = nonConv / intake
 	}
-	if _, ok := balance.LookupProduct(e.Archetype.Product); !ok {
-		output = 0
+	output := 0.0
+	if _, ok := balance.LookupProduct(e.Archetype.Product); ok && perUnit > 0 {
+		output = intake / perUnit
 	}
 	span := float64(last + 1 - 2020)
 	for y := 2020; y <= last; y++ {
@@ -109,10 +111,10 @@ func (e *Enterprise) DeclaredStatistics(params *Parameters, last int, outputFact
 		r := math.Max(0, rate-reuseGain*back)
 		s.Reuse = s.Intake * r / (1 - r)
 		s.NonConventional = s.Intake * nc * (1 - 0.5*back)
-		s.Output = output * outputFactor * s.ValueAdded / va
+		s.Output = output * s.ValueAdded / va // intake per unit × (1 + improved·back), as intensity
 		past = append(past, s)
 	}
-	return past, Statistics{Year: last + 1, Intake: intake, Reuse: reuse, NonConventional: nonConv, ValueAdded: va, Output: output * outputFactor}
+	return past, Statistics{Year: last + 1, Intake: intake, Reuse: reuse, NonConventional: nonConv, ValueAdded: va, Output: output}
 }
 
 // statisticsRecords are the production records of every enterprise's
@@ -123,11 +125,11 @@ func (s *Sim) statisticsRecords(now time.Time) []productionInput {
 	over := s.overQuota()
 	var out []productionInput
 	for _, e := range s.prov.Enterprises {
-		factor := efficientFactor
+		share := efficientShare
 		if over[e.ID] {
-			factor = overQuotaFactor
+			share = overQuotaShare
 		}
-		past, cur := e.DeclaredStatistics(&s.prov.Params, now.Year()-1, factor)
+		past, cur := e.DeclaredStatistics(&s.prov.Params, now.Year()-1, share*e.Archetype.IntakePerUnit)
 		p, hasProduct := balance.LookupProduct(e.Archetype.Product)
 		rec := func(kind production.Kind, q float64, unit, product string, from, to time.Time) {
 			out = append(out, productionInput{Enterprise: e.ID, Kind: string(kind), Product: product, Quantity: q, Unit: unit,

@@ -20,7 +20,7 @@ func TestDeclaredStatistics(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, e := range p.Enterprises {
-		past, cur := e.DeclaredStatistics(&p.Params, 2025, 1.15)
+		past, cur := e.DeclaredStatistics(&p.Params, 2025, 0.8*e.Archetype.IntakePerUnit)
 		if len(past) != 6 || past[0].Year != 2020 || past[5].Year != 2025 {
 			t.Fatalf("%s: years %+v", e.ID, past)
 		}
@@ -31,6 +31,12 @@ func TestDeclaredStatistics(t *testing.T) {
 		want2020 := intensity * (1 + e.draw(0x2b8f, 0.05, 0.45))
 		if got := past[0].Intake / past[0].ValueAdded; math.Abs(got-want2020) > 1e-9*want2020 {
 			t.Errorf("%s: 2020 intensity %v, want %v", e.ID, got, want2020)
+		}
+		if cur.Output > 0 && math.Abs(cur.Intake/cur.Output-0.8*e.Archetype.IntakePerUnit) > 1e-9*cur.Intake {
+			t.Errorf("%s: this year's intake per unit %v, want 0.8 × %v", e.ID, cur.Intake/cur.Output, e.Archetype.IntakePerUnit)
+		}
+		if cur.Output > 0 && past[0].Intake/past[0].Output <= cur.Intake/cur.Output {
+			t.Errorf("%s: 2020 intake per unit %v not above this year's %v", e.ID, past[0].Intake/past[0].Output, cur.Intake/cur.Output)
 		}
 		for i := 1; i < len(past); i++ {
 			a, b := past[i-1], past[i]

@@ -110,7 +110,7 @@ func (s *Store) AddProduction(ctx context.Context, recs []production.Record) ([]
 			err := tx.QueryRowContext(ctx, `SELECT id FROM production WHERE enterprise = ? AND kind = ? AND product = ? AND t_from < ? AND t_to > ? LIMIT 1`,
 				r.Enterprise, string(r.Kind), r.Product, r.To.UnixMilli(), r.From.UnixMilli()).Scan(&other)
 			if err == nil {
-				return &production.RecordError{Index: i, Err: fmt.Errorf("overlaps stored record %d (%s %s %s, %s – %s): %w: %w", other, r.Enterprise, r.Kind, r.Product,
+				return &production.RecordError{Index: i, Err: fmt.Errorf("overlaps stored record %d of %s %s %s (this record: %s to %s, exclusive): %w: %w", other, r.Enterprise, r.Kind, r.Product,
 					r.From.In(production.Zone).Format(time.DateOnly), r.To.In(production.Zone).Format(time.DateOnly), store.ErrConflict, production.ErrOverlap)}
 			}
 			if !errors.Is(err, sql.ErrNoRows) {
@@ -138,12 +138,7 @@ func (s *Store) AddProduction(ctx context.Context, recs []production.Record) ([]
 func (s *Store) ProductionRecords(ctx context.Context, f production.Filter) ([]production.Record, error) {
 	w := &where{}
 	w.add("kind = ?", string(f.Kind))
-	if len(f.Enterprises) > 0 {
-		w.conds = append(w.conds, "enterprise IN (?"+strings.Repeat(", ?", len(f.Enterprises)-1)+")")
-		for _, e := range f.Enterprises {
-			w.args = append(w.args, e)
-		}
-	}
+	keep := w.enterprises(f.Enterprises)
 	if !f.From.IsZero() {
 		w.conds = append(w.conds, "t_to > ?")
 		w.args = append(w.args, f.From.UnixMilli())
@@ -165,6 +160,9 @@ func (s *Store) ProductionRecords(ctx context.Context, f production.Filter) ([]p
 		var from, to, at int64
 		if err := rows.Scan(&r.ID, &r.Enterprise, &kind, &r.Product, &r.Quantity, &r.Unit, &from, &to, &r.ReportedBy, &at, &r.Note); err != nil {
 			return nil, fmt.Errorf("production records: %w", err)
+		}
+		if !keep(r.Enterprise) {
+			continue
 		}
 		r.Kind = production.Kind(kind)
 		r.From, r.To, r.ReportedAt = fromMillis(from).In(production.Zone), fromMillis(to).In(production.Zone), fromMillis(at)
@@ -277,12 +275,7 @@ func (s *Store) QuotaCases(ctx context.Context, f quotacase.Filter) ([]quotacase
 	w.add("state = ?", string(f.State))
 	w.add("enterprise = ?", f.Enterprise)
 	w.add("product = ?", f.Product)
-	if len(f.Enterprises) > 0 {
-		w.conds = append(w.conds, "enterprise IN (?"+strings.Repeat(", ?", len(f.Enterprises)-1)+")")
-		for _, e := range f.Enterprises {
-			w.args = append(w.args, e)
-		}
-	}
+	keep := w.enterprises(f.Enterprises)
 	if f.NotClosed {
 		w.conds = append(w.conds, "state != 'closed'")
 	}
@@ -290,7 +283,11 @@ func (s *Store) QuotaCases(ctx context.Context, f quotacase.Filter) ([]quotacase
 	if limit <= 0 {
 		limit = 1000
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT `+quotaCaseColumns+` FROM quota_cases`+w.String()+` ORDER BY opened_at DESC, id DESC LIMIT ?`, append(w.args, limit)...)
+	sqlLimit := limit
+	if len(f.Enterprises) > maxInList {
+		sqlLimit = -1 // filtered as read: the limit counts kept rows
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT `+quotaCaseColumns+` FROM quota_cases`+w.String()+` ORDER BY opened_at DESC, id DESC LIMIT ?`, append(w.args, sqlLimit)...)
 	if err != nil {
 		return nil, fmt.Errorf("quota cases: %w", err)
 	}
@@ -301,7 +298,12 @@ func (s *Store) QuotaCases(ctx context.Context, f quotacase.Filter) ([]quotacase
 		if err != nil {
 			return nil, fmt.Errorf("quota cases: %w", err)
 		}
-		out = append(out, c)
+		if keep(c.Enterprise) {
+			out = append(out, c)
+		}
+		if len(out) == limit {
+			break
+		}
 	}
 	return out, rows.Err()
 }
@@ -329,4 +331,29 @@ func (s *Store) TransitionQuotaCase(ctx context.Context, id int64, t quotacase.T
 		return quotacase.Case{}, fmt.Errorf("quota case %d to %s: %w", id, t.To, err)
 	}
 	return s.QuotaCase(ctx, id)
+}
+
+// maxInList is the most enterprises a query names in an IN list; beyond it
+// the rows are filtered as they are read (SQLite bounds a statement's
+// parameters).
+const maxInList = 500
+
+// enterprises restricts a query to a list of enterprises (none: all): by an
+// IN list when short, else by the returned keep function.
+func (w *where) enterprises(list []string) (keep func(string) bool) {
+	switch {
+	case len(list) == 0:
+		return func(string) bool { return true }
+	case len(list) <= maxInList:
+		w.conds = append(w.conds, "enterprise IN (?"+strings.Repeat(", ?", len(list)-1)+")")
+		for _, e := range list {
+			w.args = append(w.args, e)
+		}
+		return func(string) bool { return true }
+	}
+	set := make(map[string]bool, len(list))
+	for _, e := range list {
+		set[e] = true
+	}
+	return func(e string) bool { return set[e] }
 }

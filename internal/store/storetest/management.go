@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -91,6 +92,9 @@ func testProduction(t *testing.T, s store.Store) {
 	}
 	if recs, _ := s.ProductionRecords(ctx, production.Filter{Enterprises: []string{"E-XT-2", "E-CS-1"}}); len(recs) != 1 || recs[0].Product != "烧碱" {
 		t.Errorf("by enterprises: %v", recs)
+	}
+	if recs, _ := s.ProductionRecords(ctx, production.Filter{Enterprises: manyEnterprises("E-XT-2")}); len(recs) != 1 || recs[0].Product != "烧碱" {
+		t.Errorf("by a long list of enterprises: %v", recs)
 	}
 	if recs, _ := s.ProductionRecords(ctx, production.Filter{Kind: production.ValueAdded, To: month(time.February)}); len(recs) != 1 {
 		t.Errorf("value added open start: %v", recs)
@@ -187,7 +191,20 @@ func testQuotaCases(t *testing.T, s store.Store) {
 	if list, _ := s.QuotaCases(ctx, quotacase.Filter{Enterprises: []string{"E-XT-2", "E-CS-1"}}); len(list) != 1 || list[0].Enterprise != "E-XT-2" {
 		t.Errorf("by enterprises: %v", list)
 	}
+	if list, _ := s.QuotaCases(ctx, quotacase.Filter{Enterprises: manyEnterprises("E-XT-1"), Limit: 1}); len(list) != 1 || list[0].ID != c2.ID {
+		t.Errorf("by a long list of enterprises, limit 1: %v", list)
+	}
 	if got, err := s.QuotaCase(ctx, c.ID); err != nil || len(got.History) != 4 || got.History[3].To != quotacase.Closed || got.History[3].Note == "" {
 		t.Errorf("history: %+v %v", got, err)
 	}
+}
+
+// manyEnterprises is a list of 2,000 enterprise IDs ending with real: longer
+// than a driver may put in one statement.
+func manyEnterprises(real string) []string {
+	out := make([]string, 0, 2001)
+	for i := range 2000 {
+		out = append(out, fmt.Sprintf("E-NONE-%04d", i))
+	}
+	return append(out, real)
 }
