@@ -61,11 +61,23 @@ func (c cell) String() string {
 	case rateCell:
 		return strconv.FormatFloat(c.v*100, 'f', 2, 64) + "%"
 	case numberCell:
-		return strconv.FormatFloat(c.v, 'f', -1, 64)
+		return shortNumber(c.v)
 	case countCell:
 		return strconv.FormatFloat(c.v, 'f', 0, 64)
 	}
 	return c.text
+}
+
+// shortNumber prints a quantity, limit or intake per unit readably: four
+// decimals at most from 1 up, four significant digits below 1; the XLSX
+// cell keeps the full value.
+func shortNumber(v float64) string {
+	if a := math.Abs(v); a != 0 && a < 1 {
+		return strconv.FormatFloat(v, 'g', 4, 64)
+	}
+	s := strconv.FormatFloat(v, 'f', 4, 64)
+	s = strings.TrimRight(s, "0")
+	return strings.TrimSuffix(s, ".")
 }
 
 // thousands inserts a comma every three digits of the integer part of a
@@ -105,6 +117,20 @@ type section struct {
 	tables []table
 	// diagram, when set, is drawn after the paragraphs.
 	diagram *balance.Sankey
+	// charts are drawn beside the tables in the XLSX (the PDF shows the
+	// tables only).
+	charts []lineChart
+}
+
+// lineChart plots columns of one of the section's tables against a
+// category column, over the table's rows whose key column holds key (the
+// table keeps those rows together).
+type lineChart struct {
+	title          string
+	table          int
+	keyCol, catCol int
+	key            string
+	valCols        []int
 }
 
 // outline builds the report's sections in the order of GB/T 12452-2022
@@ -262,23 +288,19 @@ func meteringSection(d Doc) section {
 		missing[id] = true
 	}
 	summary := table{title: "3.1 各级计量点 Points by level (GB/T 24789-2022)",
-		head: []string{"级别 Level", "计量点 Points", "有水量 With volume", "无水量 Without", "水量 Volume m³"}, widths: []float64{1, 1, 1, 1, 1.4}}
+		head: []string{"级别 Level", "计量点 Points", "有水量 With volume", "无水量 Without"}, widths: []float64{1, 1, 1, 1}}
 	for _, lv := range []meter.Level{meter.Level1, meter.Level2, meter.Level3} {
 		var n, with int
-		var v float64
 		for _, p := range d.Points {
 			if p.Level != lv || !measuresVolume(p) {
 				continue
 			}
 			n++
-			if x, ok := d.Volumes[p.ID]; ok && !missing[p.ID] {
+			if _, ok := d.Volumes[p.ID]; ok && !missing[p.ID] {
 				with++
-				if p.Stage != meter.StageRecirculation && p.Stage != meter.StageCascade {
-					v += x
-				}
 			}
 		}
-		summary.rows = append(summary.rows, []cell{txt(lv.Chinese()), count(n), count(with), count(n - with), volume(v)})
+		summary.rows = append(summary.rows, []cell{txt(lv.Chinese()), count(n), count(with), count(n - with)})
 	}
 	s.tables = append(s.tables, summary)
 	r := d.Report
@@ -559,7 +581,7 @@ func trustStatement(sheet, title string, c *Checkpoint, read uint64, source stri
 		fmt.Sprintf("本报告的全部计量数据读自平台账本的前 %d 条记录。每条读数由计量表自身密钥签名，账本为 RFC 6962 默克尔树；任何第三方可只用公钥复核，无需信任平台。All metered data of this report were read from the first %d entries of the platform's ledger. Every reading is signed by its meter's own key and the ledger is an RFC 6962 Merkle tree, so anyone can re-check the figures with public keys only, without trusting the platform. 数据来源 Source: %s", read, read, orDash(source)),
 	}
 	if read > c.Size {
-		s.paras = append(s.paras, fmt.Sprintf("读数时最新的签名检查点（上列）覆盖前 %d 条；第 %d–%d 条当时尚未进入签名检查点，任何更晚的检查点都覆盖它们，可用其做下述核验。The latest signed checkpoint at the time (above) covers the first %d entries; entries %d–%d were not yet under a signed checkpoint, and any later checkpoint covers them: use one for the checks below.",
+		s.paras = append(s.paras, fmt.Sprintf("读数时最新的签名检查点（见下）覆盖前 %d 条；第 %d–%d 条当时尚未进入签名检查点，任何更晚的检查点都覆盖它们，可用其做下述核验。The latest signed checkpoint at the time (below) covers the first %d entries; entries %d–%d were not yet under a signed checkpoint, and any later checkpoint covers them: use one for the checks below.",
 			c.Size, c.Size, read-1, c.Size, c.Size, read-1))
 	}
 	s.paras = append(s.paras,

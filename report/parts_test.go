@@ -1,8 +1,10 @@
 package report
 
 import (
+	"archive/zip"
 	"bytes"
 	"encoding/binary"
+	"io"
 	"math"
 	"strings"
 	"testing"
@@ -217,6 +219,24 @@ func TestTargetsXLSX(t *testing.T) {
 	if err := TargetsXLSX(&buf, TargetsDoc{Progress: p, Checkpoint: testCheckpoint(t), Generated: time.Unix(0, 0).UTC()}); err != nil {
 		t.Fatal(err)
 	}
+	// One trajectory chart: intake per 10⁴ CNY has years, the reuse rate none.
+	zr, err := zip.NewReader(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var charts []string
+	for _, f := range zr.File {
+		if strings.HasPrefix(f.Name, "xl/charts/chart") {
+			rc, _ := f.Open()
+			b, _ := io.ReadAll(rc)
+			rc.Close()
+			charts = append(charts, strings.ReplaceAll(string(b), "&#39;", "'"))
+		}
+	}
+	if len(charts) != 1 || !strings.Contains(charts[0], "'4 轨迹'!$C$5:$C$6") || !strings.Contains(charts[0], "'4 轨迹'!$D$5:$D$6") ||
+		!strings.Contains(charts[0], "'4 轨迹'!$A$5:$A$6") || !strings.Contains(charts[0], "'4 轨迹'!$C$4") || !strings.Contains(charts[0], "万元工业增加值用水量") {
+		t.Errorf("trajectory charts: %d, %s", len(charts), charts)
+	}
 	x, err := excelize.OpenReader(&buf)
 	if err != nil {
 		t.Fatal(err)
@@ -274,6 +294,48 @@ func TestTrustStatement(t *testing.T) {
 		got := text(trustStatement("s", "t", tc.c, tc.read, "src"))
 		if !strings.Contains(got, tc.want) || tc.not != "" && strings.Contains(got, tc.not) {
 			t.Errorf("checkpoint %v, read %d: %q lacks %q or has %q", tc.c != nil, tc.read, got, tc.want, tc.not)
+		}
+	}
+}
+
+// An enterprise without points or data still gets its report: every figure
+// absent with its reason, no panic, no silent zero.
+func TestEmptyEnterpriseReport(t *testing.T) {
+	d := steelDoc(t, nil, nil)
+	d.Points, d.Volumes = nil, balance.Volumes{}
+	d.Report = balance.Evaluate(nil, d.Volumes, balance.Options{Settings: balance.DefaultSettings()})
+	d.ValueAdded = 0
+	var buf bytes.Buffer
+	if err := BalanceXLSX(&buf, d); err != nil {
+		t.Fatal(err)
+	}
+	x, err := excelize.OpenReader(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer x.Close()
+	if r := rowOf(t, x, "5 水平衡表", "取水量 Intake"); r[2] != absentMark || !strings.Contains(r[3], "no level-1 intake point") {
+		t.Errorf("intake without points: %q", r)
+	}
+	if font, err := FindFont(); err == nil {
+		if err := BalancePDF(&bytes.Buffer{}, d, WithFont(font)); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestCellText(t *testing.T) {
+	for _, c := range []struct {
+		c    cell
+		want string
+	}{
+		{volume(1234567.891), "1,234,567.89"}, {volume(-1000), "-1,000.00"}, {volume(12), "12.00"},
+		{fraction(0.96706), "96.71%"}, {number(3.4), "3.4"}, {number(100000), "100000"},
+		{number(0.0017122193525307549), "0.001712"}, {number(1611.94321), "1611.9432"}, {number(0), "0"},
+		{count(12345), "12345"}, {txt("x"), "x"},
+	} {
+		if got := c.c.String(); got != c.want {
+			t.Errorf("%+v: %q, want %q", c.c, got, c.want)
 		}
 	}
 }

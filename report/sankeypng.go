@@ -19,9 +19,9 @@ import (
 
 // Picture size of the diagram in the XLSX, pixels.
 const (
-	pngW, pngH   = 1600, 900
-	pngPad       = 20
-	pngLabelRoom = 260
+	pngW, pngH   = 1200, 675
+	pngPad       = 15
+	pngLabelRoom = 200
 )
 
 // sankeyPNG draws the diagram as a PNG picture with the same layout as the
@@ -110,5 +110,5 @@ func labelFace(fnt *ttfFont) (font.Face, error) {
 	if err != nil {
 		return nil, err
 	}
-	return opentype.NewFace(f, &opentype.FaceOptions{Size: 18, DPI: 72, Hinting: font.HintingFull})
+	return opentype.NewFace(f, &opentype.FaceOptions{Size: 14, DPI: 72, Hinting: font.HintingFull})
 }

@@ -3,6 +3,8 @@ package report
 import (
 	"fmt"
 	"io"
+	"sort"
+	"strings"
 	"time"
 
 	"github.com/shuixiao/shuixiao/target"
@@ -69,17 +71,32 @@ func targetSections(d TargetsDoc, title string) []section {
 	for _, c := range p.Worst {
 		worst.rows = append(worst.rows, []cell{txt(levelNames[c.Kind]), txt(c.ID), txt(c.Name), txt(orDash(names[c.Key])), number(c.Value), number(c.Contribution)})
 	}
-	traj := table{title: "4.1 逐年轨迹 Trajectory", widths: []float64{0.6, 2, 1, 1},
-		head: []string{"年份 Year", "指标 Indicator", "数值 Value", "轨迹预期 Expected"}}
-	for _, t := range p.Trajectory {
-		traj.rows = append(traj.rows, []cell{count(t.Year), txt(orDash(names[t.Key])), optNumber(t.Value), optNumber(t.Expected)})
+	traj := table{title: "4.1 逐年轨迹 Trajectory", widths: []float64{0.6, 2, 1, 1, 1.2},
+		head: []string{"年份 Year", "指标 Indicator", "数值 Value", "轨迹预期 Expected", "键 Key"}}
+	// By indicator, then year, so that each indicator's years are one range
+	// a chart can plot; a year without a figure is an empty cell (a gap).
+	points := append([]target.Point(nil), p.Trajectory...)
+	sort.SliceStable(points, func(i, j int) bool {
+		if points[i].Key != points[j].Key {
+			return keyOrder(p, points[i].Key) < keyOrder(p, points[j].Key)
+		}
+		return points[i].Year < points[j].Year
+	})
+	for _, t := range points {
+		traj.rows = append(traj.rows, []cell{count(t.Year), txt(orDash(names[t.Key])), gapNumber(t.Value), gapNumber(t.Expected), txt(t.Key)})
+	}
+	var charts []lineChart
+	for _, i := range p.Indicators {
+		if !strings.HasPrefix(i.Key, target.ProductKey("")) {
+			charts = append(charts, lineChart{title: i.NameZH + " " + i.NameEN + " (" + i.Unit + ")", keyCol: 4, key: i.Key, catCol: 0, valCols: []int{2, 3}})
+		}
 	}
 	return []section{
 		cover,
 		{sheet: "1 指标", title: "1 目标指标 Indicators", tables: []table{ind}},
 		{sheet: "2 下级单元", title: "2 下级单元 Children", tables: []table{children}},
 		{sheet: "3 拖累", title: "3 拖累 Worst contributors", tables: []table{worst}},
-		{sheet: "4 轨迹", title: "4 轨迹 Trajectory 2020→", tables: []table{traj}},
+		{sheet: "4 轨迹", title: "4 轨迹 Trajectory 2020→", tables: []table{traj}, charts: charts},
 		trustStatement("5 数据可信声明", "5 数据可信声明 Data-trust statement", d.Checkpoint, 0, d.Source),
 	}
 }
@@ -90,6 +107,24 @@ func optNumber(v *float64) cell {
 		return txt(absentMark)
 	}
 	return number(*v)
+}
+
+// gapNumber is a number cell, or an empty one for nil (a gap in a chart).
+func gapNumber(v *float64) cell {
+	if v == nil {
+		return txt("")
+	}
+	return number(*v)
+}
+
+// keyOrder is the place of an indicator key in the report's indicators.
+func keyOrder(p target.Report, key string) int {
+	for i, ind := range p.Indicators {
+		if ind.Key == key {
+			return i
+		}
+	}
+	return len(p.Indicators)
 }
 
 func onTrackText(b *bool) string { return withinText(b) }

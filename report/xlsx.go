@@ -177,11 +177,13 @@ func writeSheet(x *excelize.File, st xlsxStyles, s section, cover bool, fnt *ttf
 			return err
 		}
 	}
-	for _, t := range s.tables {
+	firstRows := make([]int, len(s.tables)) // sheet row of each table's first data row
+	for ti, t := range s.tables {
 		sw.row++
 		if err := sw.line(t.title, st.heading); err != nil {
 			return err
 		}
+		firstRows[ti] = sw.row + 2
 		sw.row++
 		for i, h := range t.head {
 			if err := sw.put(i, txt(h), st.head); err != nil {
@@ -197,6 +199,50 @@ func writeSheet(x *excelize.File, st xlsxStyles, s section, cover bool, fnt *ttf
 			}
 		}
 	}
+	return addCharts(x, s, firstRows, sw.cols)
+}
+
+// addCharts draws each chart of the section to the right of its table,
+// one under the other. A chart whose key has no rows is left out.
+func addCharts(x *excelize.File, s section, firstRows []int, cols int) error {
+	if len(s.charts) == 0 {
+		return nil
+	}
+	col, _ := excelize.ColumnNumberToName(cols + 2)
+	at := firstRows[0]
+	for _, c := range s.charts {
+		t := s.tables[c.table]
+		first, last := -1, -1
+		for i, r := range t.rows {
+			if r[c.keyCol].text == c.key {
+				if first < 0 {
+					first = i
+				}
+				last = i
+			}
+		}
+		if first < 0 {
+			continue
+		}
+		ref := func(col, i int) string {
+			name, _ := excelize.CoordinatesToCellName(col+1, firstRows[c.table]+i, true)
+			return name
+		}
+		sheet := "'" + strings.ReplaceAll(s.sheet, "'", "''") + "'!"
+		var series []excelize.ChartSeries
+		for _, v := range c.valCols {
+			// A series name is a reference: the column's header cell.
+			series = append(series, excelize.ChartSeries{Name: sheet + ref(v, -1),
+				Categories: sheet + ref(c.catCol, first) + ":" + ref(c.catCol, last),
+				Values:     sheet + ref(v, first) + ":" + ref(v, last)})
+		}
+		if err := x.AddChart(s.sheet, fmt.Sprintf("%s%d", col, at), &excelize.Chart{Type: excelize.Line, Series: series,
+			Title: excelize.ChartTitle{Paragraph: []excelize.RichTextRun{{Text: c.title}}}, ShowBlanksAs: "gap",
+			Dimension: excelize.ChartDimension{Width: 560, Height: 300}}); err != nil {
+			return err
+		}
+		at += 17
+	}
 	return nil
 }
 
@@ -206,7 +252,7 @@ func (s *sheetWriter) picture(sk balance.Sankey, fnt *ttfFont) error {
 	if err != nil {
 		return err
 	}
-	const scale = 0.55
+	const scale = 0.75
 	s.row += 2
 	ref, _ := excelize.CoordinatesToCellName(1, s.row)
 	if err := s.x.AddPictureFromBytes(s.sheet, ref, &excelize.Picture{Extension: ".png", File: b,
