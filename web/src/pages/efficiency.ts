@@ -26,7 +26,7 @@ function fmtFigure(r: Pick<IndicatorRow, 'kind' | 'value'>): string {
     case 'rate':
       return fmtPct(r.value, 1);
     case 'per10k':
-      return r.value === null ? '—' : `${fmtNum(r.value, 2)} m³/万元`;
+      return r.value === null ? '—' : `${fmtNum(r.value, 2)} ${displayUnit('m3/10k CNY')}`;
     default:
       return fmtM3(r.value);
   }

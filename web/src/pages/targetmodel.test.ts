@@ -1,4 +1,5 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { setLang } from '../app/i18n';
 import type { Park, Region, Targets } from '../app/api';
 import { chartValue, childHref, contributorHref, coverageView, displayUnit, fmtIndicator, hasTrajectory, levelBelow, targetTrail, trajectorySeries, worstFor } from './targetmodel';
 
@@ -40,6 +41,17 @@ describe('indicator formats', () => {
   ])('%s', (got, want) => expect(got).toBe(want));
   it('units', () => {
     expect(displayUnit('m3/t')).toBe('m³/t');
+    expect(displayUnit('m3/10k CNY')).toBe('m³/万元');
+    expect(displayUnit('m3/100m')).toBe('m³/百米');
+    vi.stubGlobal('document', { documentElement: {} });
+    try {
+      setLang('en');
+      expect(displayUnit('m3/10k CNY')).toBe('m³/10⁴ CNY');
+      expect(displayUnit('m3/100m')).toBe('m³/100 m');
+    } finally {
+      setLang('zh');
+      vi.unstubAllGlobals();
+    }
     expect(displayUnit('fraction')).toBe('');
     expect(chartValue(0.9312, 'fraction')).toBe(93.12);
     expect(chartValue(43.1, 'm3/10k CNY')).toBe(43.1);

@@ -5,6 +5,7 @@
 
 import type { Contributor, Park, Region, TargetChild, TargetIndicator, Targets, TrajectoryPoint } from '../app/api';
 import { fmtNum, fmtPct, prettyUnit } from '../app/format';
+import { getLang } from '../app/i18n';
 
 /** BASELINE_YEAR and TARGET_YEAR bound the plan's straight trajectory. */
 export const BASELINE_YEAR = 2020;
@@ -15,13 +16,14 @@ export function isRate(unit: string | undefined): boolean {
   return unit === undefined || ['', '1', '%', 'fraction', 'ratio', 'rate'].includes(unit);
 }
 
-/** displayUnit writes an indicator unit the way people read it (m³/万元, m³/t). */
+/** displayUnit writes an indicator unit the way people read it: m³/万元, m³/百米 in Chinese; m³/10⁴ CNY, m³/100 m in English. */
 export function displayUnit(unit: string | undefined): string {
   if (!unit || isRate(unit)) return '';
+  const zh = getLang() === 'zh';
   return prettyUnit(unit)
     .replace(/^m3\//, 'm³/')
-    .replace(/10k ?CNY|1e4 ?CNY|10\^4 ?CNY/i, '万元')
-    .replace(/\/100m$/, '/百米');
+    .replace(/10k ?CNY|1e4 ?CNY|10\^4 ?CNY/i, zh ? '万元' : '10⁴ CNY')
+    .replace(/\/100m$/, zh ? '/百米' : '/100 m');
 }
 
 /** fmtIndicator formats an indicator's value with its unit; rates are fractions shown as %. */
