@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { boardCounts, boardRows, daysLeft, filterBoard, gradeRank, gradeTone, historyInOrder, nextStates, sortBoard, summarise, transitionsFor, usage, CASE_STATES } from './quotamodel';
+import { boardCounts, boardRows, daysLeft, filterBoard, gradeTone, historyInOrder, nextStates, sortBoard, summarise, transitionsFor, usage, CASE_STATES } from './quotamodel';
 
 // GET /quota-board rows and a case in the contract's shape (notes/contract14.md, item D).
 const board = [
@@ -32,7 +32,6 @@ describe('quota board', () => {
     expect(summarise(rows)).toEqual({ rows: 6, enterprises: 5, over: 2, open: 2, overdue: 1 });
   });
   it('grades and use of the quota', () => {
-    expect(['over', '3', 'x', '1', null].map(gradeRank)).toEqual([3, 2, 4, 0, 4]);
     expect(['1', '2', '3', 'over', undefined].map(gradeTone)).toEqual(['ok', 'ok', 'warn', 'bad', 'none']);
     expect(usage({ value: 6.1, limit: 5 })).toBeCloseTo(1.22, 10);
     expect(usage({ value: null, limit: 5 })).toBeNull();

@@ -9,9 +9,6 @@ import type { CaseEvent, QuotaCase, Role } from '../app/api';
 /** CASE_STATES are the states of a retrofit case in life-cycle order. */
 export const CASE_STATES = ['open', 'plan_submitted', 'in_progress', 'overdue', 'closed'] as const;
 
-/** GRADES are the quota grades from the most stringent; "over" is above grade 3. */
-export const GRADES = ['1', '2', '3', 'over'] as const;
-
 /** BoardCase is the case shown beside a board row. */
 export interface BoardCase {
   id: number | string;
@@ -63,12 +60,6 @@ export function boardRows(raw: unknown): BoardRow[] {
     if (!row.case && row.case_id !== undefined && row.case_id !== null) row.case = { id: row.case_id, state: row.case_state ?? 'open', deadline: row.case_deadline };
     return row;
   });
-}
-
-/** gradeRank orders grades from best (1) to over quota; unknown last. */
-export function gradeRank(g: string | null | undefined): number {
-  const i = GRADES.indexOf((g ?? '') as (typeof GRADES)[number]);
-  return i < 0 ? GRADES.length : i;
 }
 
 /** gradeTone is the badge colour of a grade. */

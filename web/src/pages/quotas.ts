@@ -15,14 +15,13 @@ import { breadcrumbs, card, kpi, pageTitle, table, toast } from '../app/ui';
 import { basisBadge } from './targets';
 import { periodFrom, periodLabel, periodQuery, presets, type PresetName } from './efficiencymodel';
 import { displayUnit, yearPeriod } from './targetmodel';
-import { boardCounts, boardRows, daysLeft, filterBoard, historyInOrder, sortBoard, summarise, transitionsFor, usage, type BoardFilter, type BoardRow } from './quotamodel';
+import { boardCounts, boardRows, daysLeft, gradeTone, filterBoard, historyInOrder, sortBoard, summarise, transitionsFor, usage, type BoardFilter, type BoardRow } from './quotamodel';
 
 const FILTERS: BoardFilter[] = ['over', 'cases', 'all'];
 
 /** gradeBadge shows a quota grade: 一级/二级/三级 or 超定额. */
 export function gradeBadge(g: string | null | undefined): HTMLElement {
-  const tone = g === '1' || g === '2' ? 'ok' : g === '3' ? 'warn' : g === 'over' ? 'bad' : '';
-  return h('span', { class: `badge grade grade-${g ?? 'none'} ${tone}`, 'data-grade': g ?? '' }, g ? tOr(`grade.${g}`, g) : t('grade.none'));
+  return h('span', { class: `badge grade grade-${g ?? 'none'} ${gradeTone(g)}`, 'data-grade': g ?? '' }, g ? tOr(`grade.${g}`, g) : t('grade.none'));
 }
 
 /** caseStateBadge shows a case's state. */
