@@ -808,6 +808,8 @@ describe('water-efficiency management', { concurrency: false }, () => {
       assert.equal(row.grade, p.quota_grade ?? '', `${name} grade`);
       assert.doesNotMatch(row.rank, /出错|无权/, `${name}: the industry ranking loads`);
     }
+    // The industry ranking of the case's product: this year's, or last year's (declared) while this year has none yet.
+    if (c) assert.ok(products.some((r) => /优于 \d+% 同行/.test(r.rank)), `a percentile is shown: ${JSON.stringify(products)}`);
     if (c) {
       // The figure that opened the case, recomputed for its window: still over quota, and not below the figure the
       // review saw (readings in flight at the review's time may have been added since; volumes only grow).

@@ -171,6 +171,7 @@ export const mgmtMessages = {
   'eff.percentileValue': ['优于 {pct}% 同行', 'better than {pct}% of peers'],
   'eff.rank': ['（第 {rank}/{of} 名）', '(rank {rank} of {of})'],
   'eff.notRanked': ['未参与排名', 'Not ranked'],
+  'eff.rankYear': ['（{year} 年排名）', '(ranking of {year})'],
   'eff.leader': ['水效领跑者候选', 'Leader candidate'],
   'eff.leader.hint': ['水效领跑者（行业前列）候选企业', 'candidate for water-efficiency leader (top of its industry)'],
   'eff.ind.intake_m3': ['取水量', 'Intake'],

@@ -132,17 +132,27 @@ function productsTable(b: PeriodBalance, ranks: Map<string, HTMLElement>): HTMLE
   );
 }
 
-/** rankCell loads the enterprise's place in its industry for a product. */
+/**
+ * rankCell loads the enterprise's place in its industry for a product: in
+ * the period's year, or — when that year has no ranking of it yet (this
+ * year's metered figures need a whole hour of data) — in the year before,
+ * which the cell then names.
+ */
 async function rankCell(ent: Enterprise, product: string, year: number): Promise<HTMLElement> {
   try {
-    const raw = await getJSON<unknown>(`/benchmark${qs({ industry: ent.industry, product, year })}`);
-    const pos = positionIn(raw, ent.id);
+    let y = year;
+    let pos = positionIn(await getJSON<unknown>(`/benchmark${qs({ industry: ent.industry, product, year: y })}`), ent.id);
+    if (!pos && year > 2020) {
+      y = year - 1;
+      pos = positionIn(await getJSON<unknown>(`/benchmark${qs({ industry: ent.industry, product, year: y })}`), ent.id);
+    }
     if (!pos) return h('span', { class: 'muted' }, t('eff.notRanked'));
     return h(
       'span',
-      { 'data-percentile': pos.percentile === null ? '' : String(pos.percentile), 'data-rank': String(pos.rank ?? '') },
+      { 'data-percentile': pos.percentile === null ? '' : String(pos.percentile), 'data-rank': String(pos.rank ?? ''), 'data-year': String(y) },
       pos.percentile !== null ? t('eff.percentileValue', { pct: fmtNum(pos.percentile, 0) }) : '',
       pos.rank !== null ? h('span', { class: 'muted' }, ` ${t('eff.rank', { rank: pos.rank, of: pos.of })}`) : null,
+      y !== year ? h('span', { class: 'muted' }, ` ${t('eff.rankYear', { year: y })}`) : null,
       pos.leader ? h('span', { class: 'badge ok', title: t('eff.leader.hint') }, t('eff.leader')) : null,
     );
   } catch (e) {
