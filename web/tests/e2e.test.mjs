@@ -963,7 +963,7 @@ describe('water-efficiency management', { concurrency: false }, () => {
     await page.context().close();
   });
 
-  test('targets in English: labels complete', async () => {
+  test('English: labels complete on targets, quota board and indicators', async () => {
     const page = await newPage(TOKEN, 'en');
     const answer = page.waitForResponse((r) => /\/api\/v1\/targets\?/.test(r.url()));
     await page.goto(`${BASE}/targets`);
@@ -975,6 +975,14 @@ describe('water-efficiency management', { concurrency: false }, () => {
     const stripped = labels.map((l) => products.reduce((x, p) => x.split(p).join(''), l));
     assert.deepEqual(stripped.filter((l) => /[\u4e00-\u9fff]/.test(l)), [], 'untranslated labels');
     await shot(page, '32-targets-english');
+    // The quota board and an enterprise's indicators too.
+    const [ent] = await api('/enterprises');
+    for (const path of ['/quotas', `/enterprises/${encodeURIComponent(ent.id)}/efficiency`]) {
+      await page.goto(BASE + path);
+      await settle(page);
+      const shown = await page.$$eval('th, .kpi-label, h2, .segmented button, .page-tools a, .filters label', (els) => els.map((e) => e.textContent));
+      assert.deepEqual(shown.filter((l) => /[\u4e00-\u9fff]/.test(l)), [], `untranslated labels on ${path}`);
+    }
     noErrors(page);
     await page.context().close();
   });
