@@ -10,6 +10,7 @@ import { navigate, rerender, route, startRouter } from './app/router';
 import { capabilities, currentMe, getToken, homePath, setMe, setToken } from './app/session';
 import { errorPanel, pageTitle } from './app/ui';
 import { alarmsPage } from './pages/alarms';
+import { efficiencyPage } from './pages/efficiency';
 import { enterprisePage } from './pages/enterprise';
 import { ledgerPage } from './pages/ledger';
 import { loginPage } from './pages/login';
@@ -18,6 +19,8 @@ import { networkPage } from './pages/network';
 import { networksPage } from './pages/networks';
 import { overviewPage } from './pages/overview';
 import { plantPage } from './pages/plant';
+import { quotaBoardPage, quotaCasePage } from './pages/quotas';
+import { targetsPage } from './pages/targets';
 
 const header = h('header', { class: 'topbar' });
 const main = h('main', { id: 'main' });
@@ -27,8 +30,10 @@ function renderShell(): void {
   const me = currentMe();
   const caps = capabilities(me?.role);
   const page = document.body.dataset.page;
+  // A case page belongs to the quota board in the navigation.
+  const section = page === 'quotacase' ? 'quotas' : page;
   const link = (href: string, label: string, name: string) =>
-    h('a', { href, class: page === name ? 'active' : undefined, 'data-nav': name }, label);
+    h('a', { href, class: section === name ? 'active' : undefined, 'data-nav': name }, label);
   replace(
     header,
     h('a', { class: 'brand', href: me ? homePath(me) : '/login' }, h('span', { class: 'logo', 'aria-hidden': 'true' }, '水'), h('span', null, t('app.name'))),
@@ -39,6 +44,13 @@ function renderShell(): void {
           me.role === 'enterprise' && me.scope
             ? link(`/enterprises/${encodeURIComponent(me.scope)}`, t('nav.myEnterprise'), 'enterprise')
             : link(homePath(me), t('nav.overview'), 'overview'),
+          caps.province
+            ? link('/targets', t('nav.targets'), 'targets')
+            : me.role === 'park' && me.scope
+              ? link(`/targets?level=park&code=${encodeURIComponent(me.scope)}`, t('nav.targets'), 'targets')
+              : null,
+          me.role === 'enterprise' && me.scope ? link(`/enterprises/${encodeURIComponent(me.scope)}/efficiency`, t('nav.efficiency'), 'efficiency') : null,
+          link('/quotas', t('nav.quotas'), 'quotas'),
           link('/networks', t('nav.networks'), 'networks'),
           link('/alarms', t('nav.alarms'), 'alarms'),
           caps.ledger ? link('/log', t('nav.ledger'), 'ledger') : null,
@@ -140,6 +152,10 @@ setLang(getLang());
 route('login', '/login', loginPage);
 route('overview', '/overview', authed(overviewPage));
 route('enterprise', '/enterprises/:id', authed(enterprisePage));
+route('efficiency', '/enterprises/:id/efficiency', authed(efficiencyPage));
+route('targets', '/targets', authed(targetsPage));
+route('quotas', '/quotas', authed(quotaBoardPage));
+route('quotacase', '/quota-cases/:id', authed(quotaCasePage));
 route('meter', '/meters/:id', authed(meterPage));
 route('ledger', '/log', authed(ledgerPage));
 route('alarms', '/alarms', authed(alarmsPage));

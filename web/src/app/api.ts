@@ -207,32 +207,6 @@ export interface SankeyLink {
   value: number;
 }
 
-/**
- * Balance is GET /enterprises/{id}/balance: RESULT.json of `shuixiao balance`
- * (figures at the top level, null when absent) with the period, coverage and
- * the Sankey diagram (docs/api.md).
- */
-export interface Balance {
-  enterprise: string;
-  from: string;
-  to: string;
-  intake_m3?: number | null;
-  total_use_m3?: number | null;
-  reuse_m3?: number | null;
-  consumption_m3?: number | null;
-  discharge_m3?: number | null;
-  /** level 1 − Σ level 2: water lost or unmetered between the levels */
-  leakage_m3?: number | null;
-  leakage_rate?: number | null;
-  reuse_rate?: number | null;
-  balance_error?: number | null;
-  balance_tolerance?: number;
-  non_conventional_rate?: number | null;
-  /** points without data in the period */
-  missing_points?: string[] | null;
-  sankey: { nodes: SankeyNode[]; links: SankeyLink[] };
-}
-
 /** TreeNode is one metering point in the enterprise's metering tree. */
 export interface TreeNode {
   point: string | Point;
@@ -303,4 +277,180 @@ export interface AlarmEvent {
   state: string;
   by?: string;
   note?: string;
+}
+
+/** getBlob fetches a file (a report) with the token in the header: the API takes no token in a URL. */
+export async function getBlob(path: string): Promise<{ blob: Blob; filename?: string }> {
+  const res = await request(path);
+  const cd = res.headers.get('Content-Disposition') ?? '';
+  const m = /filename\*=UTF-8''([^;]+)|filename="?([^";]+)"?/i.exec(cd);
+  const filename = m ? decodeURIComponent(m[1] ?? m[2]) : undefined;
+  return { blob: await res.blob(), filename };
+}
+
+// ---- water-efficiency management (issue 14; docs/api.md) ----
+
+/** FigureCoverage is which points a figure was computed from and which it lacked. */
+export interface FigureCoverage {
+  points?: string[] | null;
+  missing?: string[] | null;
+  note?: string;
+  /** share of the period with data, when the server gives it (0–1) */
+  fraction?: number | null;
+}
+
+/** QuotaLimit is one grade of a product's quota table. */
+export interface QuotaLimit {
+  grade: number;
+  label?: string;
+  limit: number;
+  standard?: string;
+  edition?: string;
+  verified: boolean;
+  source?: string;
+}
+
+/** ProductFigure is one product's entry of a period balance. */
+export interface ProductFigure {
+  quantity?: number;
+  output_unit?: string;
+  unit?: string;
+  intake_per_unit?: number | null;
+  coverage?: FigureCoverage;
+  quota_grade?: '1' | '2' | '3' | 'over' | null;
+  quota_limits?: QuotaLimit[];
+  quota_verified?: boolean | null;
+  baseline_2020?: number | null;
+  decrease_2025?: number | null;
+  target_2025?: number | null;
+  meets_target_2025?: boolean | null;
+  basis?: string;
+  /** the intake is a lower bound: an intake point lacks data for part of the period */
+  intake_lower_bound?: boolean;
+  /** the declared output over the period and how much of it the records cover */
+  output?: { quantity?: number; unit?: string; coverage?: number; prorated?: boolean; basis?: string };
+}
+
+/**
+ * PeriodBalance is GET /enterprises/{id}/balance?from&to: the RESULT.json of
+ * `shuixiao balance` (rates as fractions, volumes in m³) plus coverage.
+ */
+export interface PeriodBalance {
+  enterprise?: string;
+  enterprise_name?: string;
+  enterprise_name_en?: string;
+  industry?: string;
+  /** first and last day of the period (both included) */
+  from?: string;
+  to?: string;
+  /** each water point's share of the period with valid data (0–1) */
+  point_coverage?: Record<string, number> | null;
+  /** the ledger state the figures were read at */
+  ledger?: { size?: number; checkpoint?: { size?: number; root_hash?: string } };
+  intake_by_source_m3?: Record<string, number | null>;
+  fresh_by_purpose_m3?: Record<string, number | null>;
+  balance_tolerance?: number;
+  balance_within_tolerance?: boolean | null;
+  metering_ratio_min?: number;
+  products?: Record<string, ProductFigure>;
+  missing_points?: string[] | null;
+  coverage?: Record<string, FigureCoverage>;
+  /** metered | declared, for the whole result or per figure */
+  basis?: string | Record<string, string>;
+  sankey?: { nodes: SankeyNode[]; links: SankeyLink[] };
+  [figure: string]: unknown;
+}
+
+/** TargetIndicator is one of the plan's indicators at one level of the roll-up. */
+export interface TargetIndicator {
+  key: string;
+  name_zh?: string;
+  name_en?: string;
+  unit?: string;
+  baseline_2020?: number | null;
+  value?: number | null;
+  target_2025?: number | null;
+  expected?: number | null;
+  on_track?: boolean | null;
+  basis?: string;
+  coverage?: number | FigureCoverage | Record<string, unknown> | null;
+  lower_is_better?: boolean;
+  /** the target's source was checked against the plan's text */
+  verified?: boolean;
+  source?: string;
+}
+
+/** TargetChild is one row below the level shown: a city, park, industry or enterprise. */
+export interface TargetChild {
+  level: 'city' | 'park' | 'industry' | 'enterprise' | string;
+  code: string;
+  name: string;
+  name_en?: string;
+  indicators: TargetIndicator[];
+}
+
+/** Contributor is an enterprise or park that pulls a figure down. */
+export interface Contributor {
+  kind: 'enterprise' | 'park' | string;
+  id: string;
+  name: string;
+  name_en?: string;
+  key: string;
+  value?: number | null;
+  contribution?: number | null;
+}
+
+/** TrajectoryPoint is one year of one indicator against the straight 2020→2025 path. */
+export interface TrajectoryPoint {
+  year: number;
+  key: string;
+  value?: number | null;
+  expected?: number | null;
+}
+
+/** Targets is GET /targets?level&code&year. */
+export interface Targets {
+  level: 'province' | 'city' | 'park' | 'industry' | string;
+  code: string;
+  name: string;
+  name_en?: string;
+  year: number;
+  indicators: TargetIndicator[];
+  children?: TargetChild[] | null;
+  worst?: Contributor[] | null;
+  trajectory?: TrajectoryPoint[] | null;
+}
+
+/** CaseEvent is one audited transition of a retrofit case. */
+export interface CaseEvent {
+  from?: string;
+  to: string;
+  actor?: string;
+  at: string;
+  note?: string;
+}
+
+/** QuotaCase is a retrofit case (限期实施节水改造) opened for an over-quota product. */
+export interface QuotaCase {
+  id: number | string;
+  enterprise: string;
+  enterprise_name?: string;
+  product: string;
+  unit?: string;
+  value?: number | null;
+  limit?: number | null;
+  grade?: string | null;
+  state: 'open' | 'plan_submitted' | 'in_progress' | 'closed' | 'overdue' | string;
+  opened_at?: string;
+  deadline?: string;
+  owner?: string;
+  closed_at?: string | null;
+  /** the period whose intake per unit opened the case, [period_from, period_to) */
+  period_from?: string;
+  period_to?: string;
+  /** consecutive months of metered data under the limit that close the case */
+  evidence_months?: number;
+  quota_verified?: boolean;
+  standard?: string;
+  history?: CaseEvent[] | null;
 }

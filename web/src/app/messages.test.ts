@@ -14,6 +14,7 @@ function sources(dir: string): string[] {
 
 const src = new URL('..', import.meta.url).pathname;
 const code = sources(src).map((p) => readFileSync(p, 'utf8')).join('\n');
+const efficiencyCode = readFileSync(join(src, 'pages', 'efficiencymodel.ts'), 'utf8');
 const receiptCode = readFileSync(join(src, 'verify', 'receipt.ts'), 'utf8');
 const qualityClasses = readFileSync(join(src, '..', '..', 'reuse', 'data', 'quality_classes.csv'), 'utf8').replace(/^class,.*$/m, '');
 
@@ -48,6 +49,16 @@ describe('messages', () => {
       live: ['connecting', 'live', 'reconnecting', 'closed'],
       route: ['served', 'partial', 'no_flow', 'quality'],
       'plant.accept.blocked': ['no_limit', 'same', 'out_of_bounds', 'locked'],
+      // Water-efficiency management pages (issue 14).
+      caseState: ['open', 'plan_submitted', 'in_progress', 'overdue', 'closed'],
+      'case.to': ['plan_submitted', 'in_progress', 'closed'],
+      grade: ['1', '2', '3', 'over', 'none'],
+      basis: ['metered', 'declared', 'mixed', 'metered/declared'],
+      'target.onTrack': ['yes', 'no', 'unknown'],
+      'eff.preset': ['yesterday', 'month', 'lastMonth', 'year', 'lastYear'],
+      'quotas.show': ['all', 'over', 'cases'],
+      'level.name': ['province', 'city', 'park', 'industry', 'enterprise'],
+      'eff.ind': [...efficiencyCode.matchAll(/\{ key: '([a-z0-9_]+)', kind:/g)].map((m) => m[1]),
       // Quality classes and parameters of reuse/data/quality_classes.csv.
       reuseclass: [...new Set([...qualityClasses.matchAll(/^([a-z_]+),[a-z0-9_]+,/gm)].map((m) => m[1]))],
       quality: [...new Set([...qualityClasses.matchAll(/^[a-z_]+,([a-z0-9_]+),/gm)].map((m) => m[1]))],

@@ -1,10 +1,12 @@
 // Every label of the console: [Chinese, English]. {name} marks a parameter.
 
+import { mgmtMessages } from './mgmtmessages';
 import { networkMessages } from './networkmessages';
 import { plantMessages } from './plantmessages';
 
 export const messages = {
   ...networkMessages,
+  ...mgmtMessages,
   ...plantMessages,
   'app.name': ['水效管理平台', 'shuixiao water efficiency'],
   'app.tagline': ['工业数字水效管理 · 计量数据源头签名、上链存证、可独立验证', 'Industrial water efficiency · meter readings signed at the source, logged, independently verifiable'],
@@ -90,6 +92,7 @@ export const messages = {
   'ind.nonconvRate.hint': ['再生水、雨水、矿井水占取水量的比例', 'reclaimed, rain and mine water as a share of intake'],
   'ind.balanceError': ['水平衡误差', 'Balance error'],
   'ind.balanceError.hint': ['(一级计量 − 二级计量之和) ÷ 一级计量', '(level 1 − Σ level 2) ÷ level 1'],
+  'ind.unaccounted.hint': ['取水量 − 二级计量新水量之和：两级之间漏失或未计量的水', 'intake − Σ level-2 fresh water: lost or unmetered between the levels'],
   'ind.missing': ['{n} 个计量点当日无数据，水平衡不完整：{points}', '{n} metering points have no data for the day, so the balance is incomplete: {points}'],
   'ind.alarms': ['活动告警', 'Active alarms'],
   'ind.online': ['在线电表', 'Meters online'],

@@ -2,7 +2,7 @@
 // metering tree (levels 1–3) with live values over server-sent events,
 // trends with zoom, and its active alarms.
 
-import { ApiError, getJSON, postJSON, qs, type Alarm, type Balance, type Channel, type Enterprise, type Meter, type Point, type ReadingPage, type TreeNode } from '../app/api';
+import { ApiError, getJSON, postJSON, qs, type Alarm, type Channel, type PeriodBalance, type Enterprise, type Meter, type Point, type ReadingPage, type TreeNode } from '../app/api';
 import { parks, regions, settle } from '../app/cache';
 import { h, replace } from '../app/dom';
 import { dateInShanghai, hasTime, fmtAgo, fmtM3, fmtNum, fmtPct, fmtTime, fmtValue } from '../app/format';
@@ -95,23 +95,29 @@ function treeView(nodes: PointView[]): HTMLElement {
   return h('ul', { class: 'tree root', 'data-testid': 'tree' }, nodes.map(item));
 }
 
-function indicatorsView(b: Balance): HTMLElement {
+/** num reads a figure of the balance (RESULT.json: a number, or null when absent). */
+function num(v: unknown): number | null {
+  return typeof v === 'number' && Number.isFinite(v) ? v : null;
+}
+
+function indicatorsView(b: PeriodBalance): HTMLElement {
   // The KPI is the unaccounted share between the levels, (level 1 − Σ level 2) ÷ level 1,
   // judged against the balance tolerance.
-  const err = b.leakage_rate;
+  const err = num(b.leakage_rate);
   const tol = b.balance_tolerance ?? 0.05;
-  const errTone = err === null || err === undefined ? undefined : Math.abs(err) > tol ? 'bad' : 'good';
+  const errTone = err === null ? undefined : Math.abs(err) > tol ? 'bad' : 'good';
   const missing = b.missing_points ?? [];
+  const leakage = num(b.leakage_m3);
   const kpis = h(
     'div',
     { class: 'kpis', 'data-testid': 'indicators' },
-    kpi(t('ind.intake'), fmtM3(b.intake_m3)),
-    kpi(t('ind.use'), fmtM3(b.total_use_m3), { hint: t('ind.use.hint') }),
-    kpi(t('ind.reuse'), fmtM3(b.reuse_m3)),
-    kpi(t('ind.consumption'), fmtM3(b.consumption_m3)),
-    kpi(t('ind.discharge'), fmtM3(b.discharge_m3)),
-    kpi(t('ind.unaccounted'), fmtM3(b.leakage_m3), { tone: (b.leakage_m3 ?? 0) > 0 ? 'warn' : undefined }),
-    kpi(t('ind.reuseRate'), fmtPct(b.reuse_rate), { hint: t('ind.reuseRate.hint') }),
+    kpi(t('ind.intake'), fmtM3(num(b.intake_m3))),
+    kpi(t('ind.use'), fmtM3(num(b.total_use_m3)), { hint: t('ind.use.hint') }),
+    kpi(t('ind.reuse'), fmtM3(num(b.reuse_m3))),
+    kpi(t('ind.consumption'), fmtM3(num(b.consumption_m3))),
+    kpi(t('ind.discharge'), fmtM3(num(b.discharge_m3))),
+    kpi(t('ind.unaccounted'), fmtM3(leakage), { hint: t('ind.unaccounted.hint'), tone: (leakage ?? 0) > 0 ? 'warn' : undefined }),
+    kpi(t('ind.reuseRate'), fmtPct(num(b.reuse_rate)), { hint: t('ind.reuseRate.hint') }),
     kpi(t('ind.balanceError'), fmtPct(err, 2), { hint: t('ind.balanceError.hint'), tone: errTone }),
   );
   return h('div', null, kpis, missing.length ? h('p', { class: 'warning-text', 'data-testid': 'missing-points' }, t('ind.missing', { n: missing.length, points: missing.join('、') })) : null);
@@ -172,6 +178,7 @@ export async function enterprisePage(ctx: PageContext): Promise<void> {
       h(
         'div',
         { class: 'page-tools' },
+        h('a', { class: 'button-link', href: `/enterprises/${encodeURIComponent(id)}/efficiency`, 'data-testid': 'efficiency-link' }, t('eff.title')),
         h(
           'label',
           null,
@@ -205,7 +212,7 @@ export async function enterprisePage(ctx: PageContext): Promise<void> {
 
   void appendNetworksCard(ctx.root, { enterprise: id }, t('networks.ofEnterprise'), ctx.signal);
   void appendPlantsCard(ctx.root, id, ctx.signal);
-  const balanceP = getJSON<Balance>(`/enterprises/${encodeURIComponent(id)}/balance${qs({ from: date, to: date })}`);
+  const balanceP = getJSON<PeriodBalance>(`/enterprises/${encodeURIComponent(id)}/balance${qs({ from: date, to: date })}`);
   const treeP = getJSON<TreeNode[]>(`/enterprises/${encodeURIComponent(id)}/tree`);
   const alarmsP = getJSON<Alarm[]>(`/alarms${qs({ state: 'active', enterprise: id })}`);
 

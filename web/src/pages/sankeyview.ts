@@ -1,7 +1,7 @@
 // The water-flow Sankey of an enterprise's day, drawn only after the graph
 // has been checked (no cycles, no unknown nodes, no negative volumes).
 
-import type { Balance, SankeyNode } from '../app/api';
+import type { SankeyLink, SankeyNode } from '../app/api';
 import { COLORS, makeChart } from '../app/charts';
 import { esc, h, replace } from '../app/dom';
 import { fmtM3 } from '../app/format';
@@ -38,7 +38,7 @@ function sankeyError(text: string): HTMLElement {
 }
 
 /** drawSankey fills box with the diagram or an explanation of why it cannot be drawn. */
-export function drawSankey(box: HTMLElement, balance: Balance, onCleanup: (fn: () => void) => void): void {
+export function drawSankey(box: HTMLElement, balance: { sankey?: { nodes: SankeyNode[]; links: SankeyLink[] } }, onCleanup: (fn: () => void) => void): void {
   const unaccounted: SankeyNode = { name: '__unaccounted', label: '未计量/漏失', label_en: 'Unaccounted / leakage', kind: 'unaccounted' };
   const raw = balance.sankey ?? { nodes: [], links: [] };
   const g = withUnaccounted(raw.nodes ?? [], dropEmptyLinks(raw.links ?? []), unaccounted);
