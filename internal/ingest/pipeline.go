@@ -153,6 +153,7 @@ type item struct {
 	received time.Time
 	source   string
 	entry    *Entry // non-nil for a key entry instead of a reading
+	edgeKey  string // SubmitChecked: the key an edge checked the signature with
 	dupOf    *item  // an identical reading earlier in the same batch
 	done     func(Result)
 	result   Result
@@ -245,8 +246,11 @@ var ErrClosed = errors.New("ingest: pipeline closed")
 // on the caller's goroutine and hands it to its meter's verifier; it blocks
 // while that verifier's queue is full, which pushes back on publishers.
 func (p *Pipeline) Submit(raw []byte, device, source string, done func(Result)) {
-	now := p.opts.Now()
-	it := &item{raw: raw, received: now, source: source, done: done}
+	p.submit(&item{raw: raw, received: p.opts.Now(), source: source, done: done}, device)
+}
+
+func (p *Pipeline) submit(it *item, device string) {
+	now, source := it.received, it.source
 	if rej := p.parse(it, device); rej != nil {
 		rej.Time, rej.Source = now, source
 		p.refuse(it, rej)
@@ -375,7 +379,7 @@ func (p *Pipeline) check(it *item) *rejection.Rejection {
 	if dev.Revoked {
 		return &rejection.Rejection{Meter: rd.Meter, Reason: ReasonRevokedKey, Detail: "the key of meter " + rd.Meter + " was revoked"}
 	}
-	n, err := note.Open(it.raw, dev.verifier)
+	n, err := note.Open(it.raw, edgeChecked(it, dev))
 	if err != nil {
 		return &rejection.Rejection{Meter: rd.Meter, Reason: ReasonBadSignature, Detail: fmt.Sprintf("seq %d: %v", rd.Seq, err)}
 	}
