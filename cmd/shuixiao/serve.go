@@ -87,6 +87,7 @@ func runServe(args []string) int {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	var cfg serverConfig
 	serverFlags(fs, &cfg)
+	busFlags(fs, &cfg.Bus)
 	verbose := fs.Bool("v", false, "verbose logging")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -95,12 +96,19 @@ func runServe(args []string) int {
 		fmt.Fprintf(os.Stderr, "serve: unexpected argument %q\n", fs.Arg(0))
 		return 2
 	}
+	if err := cfg.Bus.check(); err != nil {
+		fmt.Fprintf(os.Stderr, "serve: %v\n", err)
+		return 2
+	}
 	cfg.Logger = newLogger(os.Stderr, *verbose)
 	routeKlog(cfg.Logger)
 	setMemoryLimit()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	startProfiler(cfg.Logger)
+	if cfg.Bus.Role == roleEdge {
+		return serveEdge(ctx, cfg)
+	}
 	s, err := openServer(ctx, cfg)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "serve: %v\n", err)
@@ -108,6 +116,9 @@ func runServe(args []string) int {
 	}
 	fmt.Printf("shuixiao %s serving\n  console  %s/\n  API      %s/api/v1/\n  MQTT     %s\n  ledger   %s/ledger/checkpoint\n  log key  %s\n  admin token in %s\n",
 		version, s.URL(), s.URL(), s.MQTTAddr(), s.URL(), s.ledger.VerifierKey(), adminTokenPath(cfg))
+	if s.bus != nil {
+		fmt.Printf("  role     sequencer, bus %s\n", s.bus.URL())
+	}
 	<-ctx.Done()
 	fmt.Fprintln(os.Stderr, "shutting down…")
 	cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

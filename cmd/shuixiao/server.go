@@ -76,6 +76,8 @@ type serverConfig struct {
 	// HTTPMaxConns caps open HTTP connections; default httpMaxConns. Past
 	// it, new connections wait in the kernel's backlog until one closes.
 	HTTPMaxConns int
+	// Bus is the role of this process in bus mode (busmode.go).
+	Bus busConfig
 }
 
 // server is the whole platform in one process.
@@ -98,6 +100,7 @@ type server struct {
 	metrics  *prometheus.Registry
 	stopBg   context.CancelFunc
 	bg       sync.WaitGroup
+	bus      *sequencerBus // --role sequencer
 }
 
 // Timeouts of the HTTP server: reading a request with its body, writing the
@@ -269,6 +272,9 @@ func openServer(ctx context.Context, cfg serverConfig) (*server, error) {
 	if err := s.broker.Start(); err != nil {
 		return nil, fmt.Errorf("start MQTT broker: %w", err)
 	}
+	if err := s.startBus(ctx); err != nil {
+		return nil, err
+	}
 	apiSrv := api.New(api.Options{Store: st, Ledger: lg, Ingest: s.pipeline, Devices: s.devices, Live: s.live,
 		WitnessPolicy: string(policy), Version: version, Logger: log, Plants: s.control.runner, Controls: st, Networks: s.leaks})
 	mux := http.NewServeMux()
@@ -342,16 +348,7 @@ func (s *server) committed(c *ingest.Committed) {
 func (s *server) onMQTTReading(r broker.Reading, ack func(broker.Ack)) {
 	s.pipeline.Submit(r.Payload, r.Device, "mqtt:"+r.Source, func(res ingest.Result) {
 		if res.Reject != nil {
-			code := broker.CodeImplementationErr
-			switch res.Reject.Reason {
-			case ingest.ReasonMalformed, ingest.ReasonTooLarge, ingest.ReasonUnknownChannel, ingest.ReasonPointMismatch, ingest.ReasonInvalid:
-				code = broker.CodePayloadFormatError
-			case ingest.ReasonBadSignature, ingest.ReasonUnknownMeter, ingest.ReasonRevokedKey, ingest.ReasonWrongDevice, ingest.ReasonReplay, ingest.ReasonSeqJump:
-				code = broker.CodeNotAuthorized
-			case ingest.ReasonUnavailable:
-				code = broker.CodeServerBusy
-			}
-			ack(broker.Ack{Code: code, Message: res.Reject.Reason + ": " + res.Reject.Detail})
+			ack(rejectAck(res.Reject))
 		} else {
 			ack(broker.Ack{Code: broker.CodeSuccess})
 		}
@@ -537,9 +534,11 @@ func (s *server) closeParts(ctx context.Context) {
 	if s.broker != nil {
 		s.broker.Close()
 	}
+	s.stopBus()
 	if s.pipeline != nil {
 		s.pipeline.Close()
 	}
+	s.closeBus()
 	if s.ledger != nil {
 		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		_ = s.ledger.Close(cctx)

@@ -158,6 +158,18 @@ func MsgID(raw []byte) string {
 	return hex.EncodeToString(h[:])
 }
 
+// NewMsg is the NATS message of a reading, without its message ID.
+func NewMsg(m Message) *nats.Msg {
+	msg := nats.NewMsg(Subject)
+	msg.Data = m.Raw
+	msg.Header.Set(headerSource, m.Source)
+	msg.Header.Set(headerReceived, strconv.FormatInt(m.Received.UnixNano(), 10))
+	if m.Key != "" {
+		msg.Header.Set(headerKey, m.Key)
+	}
+	return msg
+}
+
 // ErrNotStored is wrapped by Publish's error when the stream did not take
 // the reading.
 var ErrNotStored = errors.New("bus: the stream did not take the reading")
@@ -167,14 +179,7 @@ var ErrNotStored = errors.New("bus: the stream did not take the reading")
 // the stream already had it), or with an error wrapping ErrNotStored if the
 // server refused it, is unreachable or did not answer in PublishTimeout.
 func (c *Conn) Publish(m Message, done func(dup bool, err error)) {
-	msg := nats.NewMsg(Subject)
-	msg.Data = m.Raw
-	msg.Header.Set(headerSource, m.Source)
-	msg.Header.Set(headerReceived, strconv.FormatInt(m.Received.UnixNano(), 10))
-	if m.Key != "" {
-		msg.Header.Set(headerKey, m.Key)
-	}
-	f, err := c.js.PublishMsgAsync(msg, jetstream.WithMsgID(MsgID(m.Raw)), jetstream.WithExpectStream(StreamName))
+	f, err := c.js.PublishMsgAsync(NewMsg(m), jetstream.WithMsgID(MsgID(m.Raw)), jetstream.WithExpectStream(StreamName))
 	if err != nil {
 		go done(false, fmt.Errorf("%w: %v", ErrNotStored, err))
 		return
