@@ -261,7 +261,9 @@ func openEdge(ctx context.Context, cfg serverConfig) (*edge, error) {
 	bo.OnDeviceMessage = func(device, topic string, _ []byte) {
 		log.Debug("device message on an edge: commands are not routed in bus mode", "device", device, "topic", topic)
 	}
-	bo.OnRefused = func(dev, reason, host string) { log.Debug("MQTT refused", "device", dev, "reason", reason, "host", host) }
+	bo.OnRefused = func(dev, reason, host string) {
+		log.Debug("MQTT refused", "device", dev, "reason", reason, "host", host)
+	}
 	bo.Logger = log.With("part", "mqtt")
 	if e.broker, err = broker.New(bo); err != nil {
 		return nil, err
