@@ -176,27 +176,36 @@ func (b *sequencerBus) run(ctx context.Context, s *server) {
 	}
 }
 
+// sequence submits the readings of a delivery in order and acknowledges it
+// once every one has its final outcome.
 func (b *sequencerBus) sequence(s *server, d *bus.Delivery) {
 	if d.Delivered > 1 {
-		b.redeliv.Inc()
+		b.redeliv.Add(float64(len(d.Readings)))
 	}
-	s.pipeline.SubmitChecked(d.Raw, d.Key, d.Source, d.Received, func(res ingest.Result) {
-		if res.Reject != nil && res.Reject.Reason == ingest.ReasonUnavailable {
-			b.mu.Lock()
-			if b.round != nil {
-				b.round()
+	var left atomic.Int32
+	var unavailable atomic.Bool
+	left.Store(int32(len(d.Readings)))
+	for _, r := range d.Readings {
+		s.pipeline.SubmitChecked(r.Raw, r.Key, r.Source, r.Received, func(res ingest.Result) {
+			if res.Reject != nil && res.Reject.Reason == ingest.ReasonUnavailable {
+				unavailable.Store(true)
+				b.mu.Lock()
+				if b.round != nil {
+					b.round()
+				}
+				b.mu.Unlock()
+			} else if res.Reject == nil && !res.Duplicate {
+				b.toLedger.Observe(time.Since(d.Stored).Seconds())
 			}
-			b.mu.Unlock()
-			return
-		}
-		if err := d.Ack(); err != nil {
-			// Delivered again later, and then found in the ledger.
-			s.cfg.Logger.Warn("bus ack failed", "stream_seq", d.StreamSeq, "error", err)
-		}
-		if res.Reject == nil {
-			b.toLedger.Observe(time.Since(d.Stored).Seconds())
-		}
-	})
+			if left.Add(-1) > 0 || unavailable.Load() {
+				return
+			}
+			if err := d.Ack(); err != nil {
+				// Delivered again later, and then found in the ledger.
+				s.cfg.Logger.Warn("bus ack failed", "stream_seq", d.StreamSeq, "error", err)
+			}
+		})
+	}
 }
 
 // stopBus stops taking messages; what the pipeline holds is still

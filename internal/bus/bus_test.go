@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 func startBus(t *testing.T) (*Embedded, *Conn) {
@@ -58,9 +61,13 @@ func TestPublishDedupAndRedelivery(t *testing.T) {
 			t.Fatalf("publish %d: dup %v, %v", i, dup, err)
 		}
 	}
-	dup, err := publish(t, c, Message{Raw: []byte("reading 2"), Source: "mqtt:retry", Received: at})
-	if err != nil || !dup {
-		t.Fatalf("retry of reading 2: dup %v, %v; want a duplicate", dup, err)
+	// A retry of a message (same body, so same ID: here reading 2, which
+	// went alone) is stored once.
+	body := EncodeBatch([]Message{{Raw: []byte("reading 2"), Source: "mqtt:test", Received: at, Key: "k"}})
+	msg := nats.NewMsg(Subject)
+	msg.Data = body
+	if ack, err := c.js.PublishMsg(context.Background(), msg, jetstream.WithMsgID(MsgID(body))); err != nil || !ack.Duplicate || ack.Sequence != 2 {
+		t.Fatalf("retry of a message: %+v, %v; want a duplicate of message 2", ack, err)
 	}
 	if n, err := c.Pending(context.Background()); err != nil || n != 4 {
 		t.Fatalf("stream holds %d, %v; want 4", n, err)
@@ -73,9 +80,10 @@ func TestPublishDedupAndRedelivery(t *testing.T) {
 		done := make(chan error, 1)
 		go func() {
 			done <- c.Consume(ctx, func(d *Delivery) {
-				got = append(got, string(d.Raw))
-				if d.Source != "mqtt:test" || !d.Received.Equal(at) || d.Key != "k" || d.Stored.IsZero() {
-					t.Errorf("delivery %+v lost a header", d.Message)
+				r := d.Readings[0]
+				got = append(got, string(r.Raw))
+				if len(d.Readings) != 1 || r.Source != "mqtt:test" || !r.Received.Equal(at) || r.Key != "k" || d.Stored.IsZero() {
+					t.Errorf("delivery %+v lost a field", d.Readings)
 				}
 				if ack(d) {
 					if err := d.Ack(); err != nil {
@@ -123,5 +131,41 @@ func TestPublishFailsWithoutServer(t *testing.T) {
 	_, err := publish(t, c, Message{Raw: []byte("reading"), Received: time.Now()})
 	if !errors.Is(err, ErrNotStored) {
 		t.Fatalf("publish with the server down: %v, want ErrNotStored", err)
+	}
+}
+
+// Readings published together share messages, in order.
+func TestPublishBatches(t *testing.T) {
+	_, c := startBus(t)
+	const n = 300
+	errs := make(chan error, n)
+	for i := 0; i < n; i++ {
+		c.Publish(Message{Raw: fmt.Appendf(nil, "reading %d", i), Source: "s", Received: time.Now()}, func(_ bool, err error) { errs <- err })
+	}
+	for i := 0; i < n; i++ {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	msgs, err := c.Pending(context.Background())
+	if err != nil || msgs >= n/2 {
+		t.Fatalf("%d readings in %d messages (%v): not batched", n, msgs, err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var got []string
+	go c.Consume(ctx, func(d *Delivery) {
+		for _, r := range d.Readings {
+			got = append(got, string(r.Raw))
+		}
+		if len(got) >= n {
+			cancel()
+		}
+	})
+	<-ctx.Done()
+	for i, g := range got {
+		if g != fmt.Sprintf("reading %d", i) {
+			t.Fatalf("reading %d delivered as %q: out of order", i, g)
+		}
 	}
 }
