@@ -23,6 +23,7 @@ import (
 	"github.com/shuixiao/shuixiao/internal/broker"
 	"github.com/shuixiao/shuixiao/internal/bus"
 	"github.com/shuixiao/shuixiao/internal/ledger"
+	"github.com/shuixiao/shuixiao/internal/store/postgres/pgtest"
 	"github.com/shuixiao/shuixiao/internal/store/sqlite"
 	"github.com/shuixiao/shuixiao/reading"
 )
@@ -37,10 +38,11 @@ func startEmbeddedNATS(t *testing.T) *bus.Embedded {
 	return e
 }
 
-// startTestEdge runs an edge in this process on the store of data dir.
-func startTestEdge(t *testing.T, dir, natsURL string) *edge {
+// startTestEdge runs an edge in this process on the store of data dir, or
+// storeSpec.
+func startTestEdge(t *testing.T, dir, storeSpec, natsURL string) *edge {
 	t.Helper()
-	e, err := openEdge(context.Background(), serverConfig{Data: dir, MQTTAddr: "127.0.0.1:0",
+	e, err := openEdge(context.Background(), serverConfig{Data: dir, Store: storeSpec, MQTTAddr: "127.0.0.1:0",
 		MQTT:   broker.Options{Publishes: broker.Limit{Rate: -1}},
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Bus: busConfig{Role: roleEdge, NATS: natsURL, Refresh: time.Second}})
 	if err != nil {
@@ -84,10 +86,19 @@ func verifyLogPasses(t *testing.T, ledgerDir, logKey string) {
 // has them and reach the ledger and the store once, a retry included; a
 // forged reading is refused at the edge; with NATS down the edge answers
 // the device with a failure.
-func TestBusMode(t *testing.T) {
+func TestBusMode(t *testing.T) { testBusMode(t, "") }
+
+// TestBusModePostgres: the same with the edge and the sequencer on
+// PostgreSQL.
+func TestBusModePostgres(t *testing.T) {
+	url, schema := pgtest.Schema(t)
+	testBusMode(t, url+"&schema="+schema)
+}
+
+func testBusMode(t *testing.T, storeSpec string) {
 	nats := startEmbeddedNATS(t)
 	dir := t.TempDir()
-	s, err := openServer(context.Background(), serverConfig{Data: dir, HTTPAddr: "127.0.0.1:0", MQTTAddr: "127.0.0.1:0",
+	s, err := openServer(context.Background(), serverConfig{Data: dir, Store: storeSpec, HTTPAddr: "127.0.0.1:0", MQTTAddr: "127.0.0.1:0",
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Bus: busConfig{Role: roleSequencer, NATS: nats.URL()}})
 	if err != nil {
 		t.Fatal(err)
@@ -95,7 +106,7 @@ func TestBusMode(t *testing.T) {
 	defer s.Close(context.Background())
 	admin := s.client(s.token)
 	m1, _ := province(t, admin)
-	e := startTestEdge(t, dir, nats.URL())
+	e := startTestEdge(t, dir, storeSpec, nats.URL())
 	c := mqtt5(t, e.broker.Addr(), m1)
 	var third []byte
 	for i := 1; i <= 20; i++ {
@@ -248,7 +259,7 @@ func TestBusKill9Sequencer(t *testing.T) {
 	child := startSequencerChild(t, dir, httpAddr, nats.URL(), token)
 	api := &apiClient{base: "http://" + httpAddr, token: token, hc: &http.Client{Timeout: 10 * time.Second}}
 	meters := registerMeters(t, api, "B", 8)
-	e := startTestEdge(t, dir, nats.URL())
+	e := startTestEdge(t, dir, "", nats.URL())
 
 	var mu sync.Mutex
 	var acked []sent
