@@ -19,6 +19,7 @@ import (
 	"github.com/shuixiao/shuixiao/internal/devicecred"
 	"github.com/shuixiao/shuixiao/internal/ingest"
 	"github.com/shuixiao/shuixiao/internal/store"
+	"github.com/shuixiao/shuixiao/internal/store/sqlite"
 	"github.com/shuixiao/shuixiao/rejection"
 )
 
@@ -244,7 +245,16 @@ func openEdge(ctx context.Context, cfg serverConfig) (*edge, error) {
 	if err != nil {
 		return nil, err
 	}
-	st, where, err := openStore(ctx, cfg.Store, cfg.Data, log)
+	var st serverStore
+	where := "sqlite (the sequencer's) " + filepath.Join(cfg.Data, "store.db")
+	if cfg.Store == "" || cfg.Store == "sqlite" {
+		// The sequencer's file on this machine: an edge only reads it, and
+		// leaves compaction to the sequencer.
+		st, err = sqlite.Open(filepath.Join(cfg.Data, "store.db"), sqlite.Options{ManualCompaction: true,
+			Logf: func(f string, a ...any) { log.Error(fmt.Sprintf(f, a...)) }})
+	} else {
+		st, where, err = openStore(ctx, cfg.Store, cfg.Data, log)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
