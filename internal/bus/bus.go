@@ -25,6 +25,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -108,7 +109,15 @@ type Conn struct {
 	closed    chan struct{}
 	closeOnce sync.Once
 	batcher   sync.WaitGroup
+	// reconnected is signalled when the connection is back after a loss.
+	reconnected chan struct{}
 }
+
+// ErrReconnected is returned by Consume when the connection to the server
+// was lost and is back: call Consume again, which resets the consumer so
+// that what was delivered before the loss and not acknowledged comes again
+// now rather than after AckWait.
+var ErrReconnected = errors.New("bus: reconnected to NATS; consume again")
 
 type publication struct {
 	m    Message
@@ -139,8 +148,14 @@ func StreamConfig(cfg Config) jetstream.StreamConfig {
 // the stream has its reading.
 func Connect(ctx context.Context, cfg Config) (*Conn, error) {
 	cfg.fill()
+	reconnected := make(chan struct{}, 1)
 	nc, err := nats.Connect(cfg.URL, nats.Name(cfg.Name), nats.MaxReconnects(-1), nats.ReconnectWait(250*time.Millisecond),
-		nats.ReconnectBufSize(-1), nats.RetryOnFailedConnect(false))
+		nats.ReconnectBufSize(-1), nats.RetryOnFailedConnect(false), nats.ReconnectHandler(func(*nats.Conn) {
+			select {
+			case reconnected <- struct{}{}:
+			default:
+			}
+		}))
 	if err != nil {
 		return nil, fmt.Errorf("connect to NATS %s: %w", cfg.URL, err)
 	}
@@ -154,7 +169,7 @@ func Connect(ctx context.Context, cfg Config) (*Conn, error) {
 		nc.Close()
 		return nil, fmt.Errorf("JetStream stream %s on %s: %w", StreamName, cfg.URL, err)
 	}
-	c := &Conn{cfg: cfg, nc: nc, js: js, stream: st, in: make(chan publication, cfg.MaxBatch), closed: make(chan struct{})}
+	c := &Conn{cfg: cfg, nc: nc, js: js, stream: st, in: make(chan publication, cfg.MaxBatch), closed: make(chan struct{}), reconnected: reconnected}
 	c.batcher.Add(1)
 	go c.batch()
 	return c, nil
@@ -317,9 +332,27 @@ func (c *Conn) Consume(ctx context.Context, handle func(*Delivery)) error {
 	}
 	stop := context.AfterFunc(ctx, it.Stop)
 	defer stop()
+	select { // a reconnection before this round is no news to it
+	case <-c.reconnected:
+	default:
+	}
+	done := make(chan struct{})
+	defer close(done)
+	var lost atomic.Bool
+	go func() {
+		select {
+		case <-c.reconnected:
+			lost.Store(true)
+			it.Stop()
+		case <-done:
+		}
+	}()
 	for {
 		m, err := it.Next()
 		if err != nil {
+			if lost.Load() {
+				return ErrReconnected
+			}
 			if ctx.Err() != nil || errors.Is(err, jetstream.ErrMsgIteratorClosed) {
 				return ctx.Err()
 			}
