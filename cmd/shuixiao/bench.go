@@ -42,7 +42,7 @@ func runBench(args []string) int {
 		return runHJ212Load(args[1:])
 	}
 	if len(args) == 0 || args[0] != "ingest" {
-		fmt.Fprintln(os.Stderr, "usage: shuixiao bench ingest [--meters N] [--duration D] [--inflight W]")
+		fmt.Fprintln(os.Stderr, "usage: shuixiao bench ingest [--meters N] [--duration D] [--inflight W] [--store URL] [--nats URL|embedded [--edges N]]")
 		fmt.Fprintln(os.Stderr, "       shuixiao bench hj212 [--conns N] [--rate R] [--duration D]")
 		return 2
 	}
@@ -52,10 +52,11 @@ func runBench(args []string) int {
 	inflight := fs.Int("inflight", 16, "unacknowledged publishes per meter")
 	rate := fs.Float64("rate", 20000, "offered load in readings/s over all meters, paced (0: as fast as acknowledgements allow)")
 	keep := fs.Bool("keep", false, "keep the server's data directory")
+	split := benchSplitFlags(fs)
 	if err := fs.Parse(args[1:]); err != nil {
 		return 2
 	}
-	res, err := benchIngest(*meters, *duration, *inflight, *rate, *keep)
+	res, err := benchIngest(*meters, *duration, *inflight, *rate, *keep, split)
 	return printBenchResult("bench ingest", res, err)
 }
 
@@ -101,6 +102,13 @@ type ingestResult struct {
 	LedgerSize    uint64  `json:"ledger_size"`
 	Consistent    bool    `json:"ledger_holds_every_ack"`
 	Cores         int     `json:"cores"`
+	// Bus mode (--nats): edge processes, the p99 time from the stream's
+	// PubAck to ledger and store, and the sequencer's CPU per reading.
+	Edges          int     `json:"edges,omitempty"`
+	P99LedgerMs    float64 `json:"p99_ledger_ms,omitempty"`
+	SequencerUsPer float64 `json:"sequencer_us_per_reading,omitempty"`
+	EdgeCores      float64 `json:"edge_cpu_cores,omitempty"`
+	LoadAvg1       string  `json:"loadavg,omitempty"` // /proc/loadavg at the end: the machine is shared
 }
 
 func freeAddr() (string, error) {
@@ -137,7 +145,7 @@ func verifyRate(d time.Duration) (total, perCore float64) {
 	return total, total / float64(runtime.GOMAXPROCS(0))
 }
 
-func benchIngest(nMeters int, duration time.Duration, inflight int, rate float64, keep bool) (*ingestResult, error) {
+func benchIngest(nMeters int, duration time.Duration, inflight int, rate float64, keep bool, split *benchSplit) (*ingestResult, error) {
 	dir, err := os.MkdirTemp("", "shuixiao-bench-")
 	if err != nil {
 		return nil, err
@@ -161,7 +169,11 @@ func benchIngest(nMeters int, duration time.Duration, inflight int, rate float64
 	}
 	token := "bench-admin-" + strconv.FormatInt(time.Now().UnixNano(), 36)
 	// Bench meters publish as fast as they are acknowledged: no per-device cap.
-	cmd := exec.Command(self, "serve", "--data", filepath.Join(dir, "data"), "--http", httpAddr, "--mqtt", mqttAddr, "--mqtt-publish-rate", "0")
+	extra, err := split.sequencerArgs(dir)
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(self, append([]string{"serve", "--data", filepath.Join(dir, "data"), "--http", httpAddr, "--mqtt", mqttAddr, "--mqtt-publish-rate", "0"}, extra...)...)
 	cmd.Env = append(os.Environ(), "SHUIXIAO_ADMIN_TOKEN="+token)
 	logf, _ := os.Create(filepath.Join(dir, "server.log"))
 	cmd.Stdout, cmd.Stderr = logf, logf
@@ -188,6 +200,13 @@ func benchIngest(nMeters int, duration time.Duration, inflight int, rate float64
 	if err != nil {
 		return nil, err
 	}
+	if split.bus() {
+		defer split.stop()
+		if err := split.startEdges(self, dir, token); err != nil {
+			return nil, err
+		}
+		fmt.Fprintf(os.Stderr, "bus mode: %d edge processes, sequencer pid %d, NATS %s\n", split.Edges, cmd.Process.Pid, split.natsURL)
+	}
 	target := rate
 	if target <= 0 {
 		target = 40000 // saturation: pre-sign for the most this machine could take
@@ -203,7 +222,7 @@ func benchIngest(nMeters int, duration time.Duration, inflight int, rate float64
 	fmt.Fprintf(os.Stderr, "connecting %d MQTT clients…\n", nMeters)
 	conns := make([]*loadConn, len(ms))
 	for i, m := range ms {
-		c, err := dialLoad(mqttAddr, "bench-"+m.id, m.id, m.password)
+		c, err := dialLoad(split.mqttAddr(i, mqttAddr), "bench-"+m.id, m.id, m.password)
 		if err != nil {
 			return nil, fmt.Errorf("connect %s: %w", m.id, err)
 		}
@@ -216,7 +235,7 @@ func benchIngest(nMeters int, duration time.Duration, inflight int, rate float64
 	}()
 
 	fmt.Fprintf(os.Stderr, "publishing for %s…\n", duration)
-	srvCPU0, cliCPU0 := processCPU(cmd.Process.Pid), processCPU(os.Getpid())
+	srvCPU0, cliCPU0, edgeCPU0 := processCPU(cmd.Process.Pid), processCPU(os.Getpid()), split.edgeCPU()
 	m0 := c.metrics()
 	var acked, failed atomic.Int64
 	lat := make([][]float64, len(ms))
@@ -315,8 +334,21 @@ func benchIngest(nMeters int, duration time.Duration, inflight int, rate float64
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
+	if split.bus() {
+		// Acknowledged means in the stream: wait until the sequencer has
+		// every reading in the ledger, so that its CPU and the time to
+		// ledger cover them all.
+		want := uint64(acked.Load()) + uint64(nMeters)
+		for end := time.Now().Add(60 * time.Second); time.Now().Before(end); time.Sleep(100 * time.Millisecond) {
+			if h, err := c.health(); err == nil && h >= want {
+				break
+			}
+		}
+		fmt.Fprintf(os.Stderr, "sequencer caught up %.1f s after the load ended\n", time.Since(start.Add(elapsed)).Seconds())
+	}
 	m1 := c.metrics()
 	srvCPU, cliCPU := processCPU(cmd.Process.Pid)-srvCPU0, processCPU(os.Getpid())-cliCPU0
+	edgeCPU := split.edgeCPU() - edgeCPU0
 	var all []float64
 	for _, l := range lat {
 		all = append(all, l...)
@@ -331,7 +363,17 @@ func benchIngest(nMeters int, duration time.Duration, inflight int, rate float64
 		res.HeldBack = max(heldBack, 0)
 	}
 	res.RSSMB = peakRSS(cmd.Process.Pid)
-	res.ServerCores = srvCPU.Seconds() / elapsed.Seconds()
+	res.ServerCores = (srvCPU + edgeCPU).Seconds() / elapsed.Seconds()
+	if split.bus() {
+		res.Edges, res.EdgeCores = split.Edges, edgeCPU.Seconds()/elapsed.Seconds()
+		res.P99LedgerMs = c.histogramQuantile("shuixiao_bus_to_ledger_seconds", 0.99) * 1e3
+		if a := m1["shuixiao_ingest_admitted_total"] - m0["shuixiao_ingest_admitted_total"]; a > 0 {
+			res.SequencerUsPer = srvCPU.Seconds() / a * 1e6
+		}
+	}
+	if la, err := os.ReadFile("/proc/loadavg"); err == nil {
+		res.LoadAvg1 = strings.TrimSpace(string(la))
+	}
 	res.ClientCores = cliCPU.Seconds() / elapsed.Seconds()
 	if entries := m1["shuixiao_ingest_batch_readings_sum"] - m0["shuixiao_ingest_batch_readings_sum"]; entries > 0 {
 		busy := m1["shuixiao_ingest_ledger_append_seconds_sum"] - m0["shuixiao_ingest_ledger_append_seconds_sum"]

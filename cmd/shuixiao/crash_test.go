@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -28,6 +29,9 @@ func TestMain(m *testing.M) {
 	if os.Getenv("SHUIXIAO_TEST_CHILD") == "serve" {
 		// A load test: meters publish as fast as they are acknowledged.
 		os.Exit(runServe([]string{"--data", os.Getenv("SX_DATA"), "--http", os.Getenv("SX_HTTP"), "--mqtt", os.Getenv("SX_MQTT"), "--mqtt-publish-rate", "0"}))
+	}
+	if os.Getenv("SHUIXIAO_TEST_CHILD") == "serve-args" { // serve with the arguments in SX_ARGS
+		os.Exit(runServe(strings.Fields(os.Getenv("SX_ARGS"))))
 	}
 	if os.Getenv("SHUIXIAO_TEST_CHILD") == "demo" {
 		os.Exit(demoChild())

@@ -93,6 +93,7 @@ func runServe(args []string) int {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	var cfg serverConfig
 	serverFlags(fs, &cfg)
+	busFlags(fs, &cfg.Bus)
 	verbose := fs.Bool("v", false, "verbose logging")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -101,12 +102,19 @@ func runServe(args []string) int {
 		fmt.Fprintf(os.Stderr, "serve: unexpected argument %q\n", fs.Arg(0))
 		return 2
 	}
+	if err := cfg.Bus.check(); err != nil {
+		fmt.Fprintf(os.Stderr, "serve: %v\n", err)
+		return 2
+	}
 	cfg.Logger = newLogger(os.Stderr, *verbose)
 	routeKlog(cfg.Logger)
 	setMemoryLimit()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	startProfiler(cfg.Logger)
+	if cfg.Bus.Role == roleEdge {
+		return serveEdge(ctx, cfg)
+	}
 	s, err := openServer(ctx, cfg)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "serve: %v\n", err)
@@ -118,6 +126,9 @@ func runServe(args []string) int {
 		if addr := s.GatewayAddr(proto); addr != "" {
 			fmt.Printf("  %-8s %s (gateway %s)\n", proto, addr, cfg.Gateways.ID)
 		}
+	}
+	if s.bus != nil {
+		fmt.Printf("  role     sequencer, bus %s\n", s.bus.URL())
 	}
 	<-ctx.Done()
 	fmt.Fprintln(os.Stderr, "shutting down…")

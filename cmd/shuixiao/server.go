@@ -87,6 +87,8 @@ type serverConfig struct {
 	// Gateways configures the server's own protocol gateway (off unless a
 	// listener, a Modbus map or Enable is given).
 	Gateways gatewayConfig
+	// Bus is the role of this process in bus mode (busmode.go).
+	Bus busConfig
 }
 
 // server is the whole platform in one process.
@@ -111,6 +113,7 @@ type server struct {
 	metrics  *prometheus.Registry
 	stopBg   context.CancelFunc
 	bg       sync.WaitGroup
+	bus      *sequencerBus // --role sequencer
 }
 
 // Timeouts of the HTTP server: reading a request with its body, writing the
@@ -294,6 +297,9 @@ func openServer(ctx context.Context, cfg serverConfig) (*server, error) {
 			return nil, err
 		}
 	}
+	if err := s.startBus(ctx); err != nil {
+		return nil, err
+	}
 	apiSrv := api.New(api.Options{Store: st, Ledger: lg, Ingest: s.pipeline, Devices: s.devices, Live: s.live,
 		WitnessPolicy: string(policy), Version: version, Logger: log, Plants: s.control.runner, Controls: st, Networks: s.leaks, Quota: s.quota,
 		ReportFont: cfg.ReportFont, Gateways: s.apiGateways()})
@@ -376,16 +382,7 @@ func (s *server) committed(c *ingest.Committed) {
 func (s *server) onMQTTReading(r broker.Reading, ack func(broker.Ack)) {
 	s.pipeline.Submit(r.Payload, r.Device, "mqtt:"+r.Source, func(res ingest.Result) {
 		if res.Reject != nil {
-			code := broker.CodeImplementationErr
-			switch res.Reject.Reason {
-			case ingest.ReasonMalformed, ingest.ReasonTooLarge, ingest.ReasonUnknownChannel, ingest.ReasonPointMismatch, ingest.ReasonInvalid:
-				code = broker.CodePayloadFormatError
-			case ingest.ReasonBadSignature, ingest.ReasonUnknownMeter, ingest.ReasonRevokedKey, ingest.ReasonWrongDevice, ingest.ReasonReplay, ingest.ReasonSeqJump:
-				code = broker.CodeNotAuthorized
-			case ingest.ReasonUnavailable:
-				code = broker.CodeServerBusy
-			}
-			ack(broker.Ack{Code: code, Message: res.Reject.Reason + ": " + res.Reject.Detail})
+			ack(rejectAck(res.Reject))
 		} else {
 			ack(broker.Ack{Code: broker.CodeSuccess})
 		}
@@ -572,9 +569,11 @@ func (s *server) closeParts(ctx context.Context) {
 	if s.broker != nil {
 		s.broker.Close()
 	}
+	s.stopBus()
 	if s.pipeline != nil {
 		s.pipeline.Close()
 	}
+	s.closeBus()
 	if s.ledger != nil {
 		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		_ = s.ledger.Close(cctx)

@@ -158,6 +158,7 @@ type item struct {
 	received time.Time
 	source   string
 	entry    *Entry // non-nil for a key entry instead of a reading
+	edgeKey  string // SubmitChecked: the key an edge checked the signature with
 	dupOf    *item  // an identical reading earlier in the same batch
 	done     func(Result)
 	result   Result
@@ -250,8 +251,11 @@ var ErrClosed = errors.New("ingest: pipeline closed")
 // on the caller's goroutine and hands it to its meter's verifier; it blocks
 // while that verifier's queue is full, which pushes back on publishers.
 func (p *Pipeline) Submit(raw []byte, device, source string, done func(Result)) {
-	now := p.opts.Now()
-	it := &item{raw: raw, received: now, source: source, done: done}
+	p.submit(&item{raw: raw, received: p.opts.Now(), source: source, done: done}, device)
+}
+
+func (p *Pipeline) submit(it *item, device string) {
+	now, source := it.received, it.source
 	if rej := p.parse(it, device); rej != nil {
 		rej.Time, rej.Source = now, source
 		p.refuse(it, rej)
@@ -386,7 +390,7 @@ func (p *Pipeline) check(it *item) *rejection.Rejection {
 	if reason != "" {
 		return &rejection.Rejection{Meter: rd.Meter, Reason: reason, Detail: fmt.Sprintf("seq %d: %s", rd.Seq, detail)}
 	}
-	n, err := note.Open(it.raw, verifiers)
+	n, err := note.Open(it.raw, edgeChecked(it, dev, verifiers))
 	if err != nil {
 		return &rejection.Rejection{Meter: rd.Meter, Reason: ReasonBadSignature, Detail: fmt.Sprintf("seq %d: %v", rd.Seq, err)}
 	}

@@ -1,0 +1,194 @@
+package main
+
+import (
+	"bufio"
+	"flag"
+	"fmt"
+	"math"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// benchSplit is bench ingest against bus mode: the server split into
+// Edges edge processes and one sequencer, on Store and NATS.
+type benchSplit struct {
+	Store string // --store of every process ("" SQLite in the sequencer's data directory)
+	NATS  string // nats://… or embedded (the sequencer runs it)
+	Edges int
+
+	natsURL string // what the edges connect to
+	edges   []*exec.Cmd
+	mqtt    []string
+}
+
+func benchSplitFlags(fs *flag.FlagSet) *benchSplit {
+	b := &benchSplit{}
+	fs.StringVar(&b.Store, "store", "", "store of the server: postgres://… (default SQLite in its data directory)")
+	fs.StringVar(&b.NATS, "nats", "", "bus mode: nats://HOST:PORT, or embedded for a NATS server in the sequencer process; the server is then split into --edges edge processes and one sequencer")
+	fs.IntVar(&b.Edges, "edges", 1, "edge processes in bus mode")
+	return b
+}
+
+func (b *benchSplit) bus() bool { return b.NATS != "" }
+
+// sequencerArgs are the arguments of the server process besides --data,
+// --http and --mqtt.
+func (b *benchSplit) sequencerArgs(dir string) ([]string, error) {
+	var args []string
+	if b.Store != "" {
+		args = append(args, "--store", b.Store)
+	}
+	if !b.bus() {
+		return args, nil
+	}
+	if b.Edges < 1 {
+		return nil, fmt.Errorf("--edges %d: want at least 1", b.Edges)
+	}
+	b.natsURL = b.NATS
+	if b.NATS == "embedded" {
+		addr, err := freeAddr()
+		if err != nil {
+			return nil, err
+		}
+		b.natsURL = "nats://" + addr
+		return append(args, "--role", roleSequencer, "--nats", "embedded:"+filepath.Join(dir, "nats"), "--nats-listen", addr), nil
+	}
+	return append(args, "--role", roleSequencer, "--nats", b.NATS), nil
+}
+
+// startEdges starts the edge processes on the sequencer's store once the
+// meters are registered (an edge loads keys and passwords at start).
+func (b *benchSplit) startEdges(self, dir, token string) error {
+	for i := 0; i < b.Edges; i++ {
+		addr, err := freeAddr()
+		if err != nil {
+			return err
+		}
+		args := []string{"serve", "--role", roleEdge, "--nats", b.natsURL, "--data", filepath.Join(dir, "data"), "--mqtt", addr, "--mqtt-publish-rate", "0"}
+		if b.Store != "" {
+			args = append(args, "--store", b.Store)
+		}
+		cmd := exec.Command(self, args...)
+		cmd.Env = append(os.Environ(), "SHUIXIAO_ADMIN_TOKEN="+token)
+		logf, _ := os.Create(filepath.Join(dir, fmt.Sprintf("edge%d.log", i)))
+		cmd.Stdout, cmd.Stderr = logf, logf
+		if err := cmd.Start(); err != nil {
+			return err
+		}
+		b.edges = append(b.edges, cmd)
+		b.mqtt = append(b.mqtt, addr)
+	}
+	for i, addr := range b.mqtt {
+		if err := waitListening(addr, 30*time.Second); err != nil {
+			return fmt.Errorf("edge %d did not start (log in %s): %w", i, filepath.Join(dir, fmt.Sprintf("edge%d.log", i)), err)
+		}
+	}
+	return nil
+}
+
+// mqttAddr is where meter i connects: an edge in bus mode, else the server.
+func (b *benchSplit) mqttAddr(i int, server string) string {
+	if len(b.mqtt) == 0 {
+		return server
+	}
+	return b.mqtt[i%len(b.mqtt)]
+}
+
+// edgeCPU is the CPU time of the edge processes so far.
+func (b *benchSplit) edgeCPU() time.Duration {
+	var d time.Duration
+	for _, c := range b.edges {
+		d += processCPU(c.Process.Pid)
+	}
+	return d
+}
+
+func (b *benchSplit) stop() {
+	for _, c := range b.edges {
+		c.Process.Signal(syscall.SIGTERM)
+	}
+	for _, c := range b.edges {
+		done := make(chan struct{})
+		go func() { c.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(15 * time.Second):
+			c.Process.Kill()
+		}
+	}
+}
+
+func waitListening(addr string, d time.Duration) error {
+	var err error
+	for end := time.Now().Add(d); time.Now().Before(end); time.Sleep(100 * time.Millisecond) {
+		var c net.Conn
+		if c, err = net.DialTimeout("tcp", addr, time.Second); err == nil {
+			c.Close()
+			return nil
+		}
+	}
+	return err
+}
+
+// histogramQuantile reads a Prometheus histogram of the server and returns
+// its q-quantile (linear inside the bucket, as histogram_quantile does).
+func (c *apiClient) histogramQuantile(name string, q float64) float64 {
+	req, err := http.NewRequest("GET", c.base+"/metrics", nil)
+	if err != nil {
+		return math.NaN()
+	}
+	req.Header.Set("Authorization", "Bearer "+c.token)
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return math.NaN()
+	}
+	defer resp.Body.Close()
+	type bucket struct{ le, n float64 }
+	var bs []bucket
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	prefix := name + `_bucket{le="`
+	for sc.Scan() {
+		line := sc.Text()
+		rest, ok := strings.CutPrefix(line, prefix)
+		if !ok {
+			continue
+		}
+		le, val, ok := strings.Cut(rest, `"} `)
+		if !ok {
+			continue
+		}
+		ub, err1 := strconv.ParseFloat(le, 64)
+		n, err2 := strconv.ParseFloat(val, 64)
+		if err1 == nil && err2 == nil {
+			bs = append(bs, bucket{ub, n})
+		}
+	}
+	sort.Slice(bs, func(i, j int) bool { return bs[i].le < bs[j].le })
+	if len(bs) == 0 || bs[len(bs)-1].n == 0 {
+		return math.NaN()
+	}
+	rank := q * bs[len(bs)-1].n
+	lo, below := 0.0, 0.0
+	for _, b := range bs {
+		if b.n >= rank {
+			if math.IsInf(b.le, 1) {
+				return lo
+			}
+			if b.n == below {
+				return b.le
+			}
+			return lo + (b.le-lo)*(rank-below)/(b.n-below)
+		}
+		lo, below = b.le, b.n
+	}
+	return lo
+}

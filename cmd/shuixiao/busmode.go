@@ -1,0 +1,402 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/shuixiao/shuixiao/internal/broker"
+	"github.com/shuixiao/shuixiao/internal/bus"
+	"github.com/shuixiao/shuixiao/internal/devicecred"
+	"github.com/shuixiao/shuixiao/internal/ingest"
+	"github.com/shuixiao/shuixiao/internal/store"
+	"github.com/shuixiao/shuixiao/internal/store/sqlite"
+	"github.com/shuixiao/shuixiao/rejection"
+)
+
+// Roles of a serve process (docs/architecture.md, "Bus mode").
+const (
+	roleAll       = "all"       // one process: MQTT, pipeline, ledger, store, API (the default)
+	roleEdge      = "edge"      // MQTT and signature checks; publishes to the bus
+	roleSequencer = "sequencer" // consumes the bus: pipeline, ledger, store, API
+)
+
+// busConfig is how a serve process takes part in bus mode.
+type busConfig struct {
+	Role string
+	// NATS is the bus: nats://HOST:PORT[,…], or embedded[:DIR] to run a
+	// NATS server with JetStream in this process storing in DIR (default
+	// DATA/nats), listening on Listen.
+	NATS     string
+	Listen   string
+	Replicas int
+	// Refresh is how often an edge reloads meter keys, revocations and MQTT
+	// passwords from the store: the longest a revoked meter can still log
+	// in at an edge (the sequencer refuses its readings at once).
+	Refresh time.Duration
+}
+
+func busFlags(fs *flag.FlagSet, c *busConfig) {
+	fs.StringVar(&c.Role, "role", roleAll, "all (one process), edge (MQTT, signature checks, publish to --nats) or sequencer (consume --nats: ledger, store, API)")
+	fs.StringVar(&c.NATS, "nats", "", "bus of --role edge|sequencer: nats://HOST:PORT, or embedded[:DIR] for a NATS server in this process (JetStream in DIR, default DATA/nats; every write synced)")
+	fs.StringVar(&c.Listen, "nats-listen", "127.0.0.1:4222", "listen address of the embedded NATS server (--nats embedded)")
+	fs.IntVar(&c.Replicas, "nats-replicas", 1, "replicas of the readings stream when this process creates it (1, or 3 on a NATS cluster)")
+	fs.DurationVar(&c.Refresh, "edge-refresh", 10*time.Second, "edge: reload meter keys, revocations and MQTT passwords from the store this often")
+}
+
+func (c busConfig) check() error {
+	switch c.Role {
+	case roleAll, "":
+		if c.NATS != "" {
+			return errors.New("--nats needs --role edge or sequencer / --nats 需与 --role edge 或 sequencer 同用")
+		}
+	case roleEdge, roleSequencer:
+		if c.NATS == "" {
+			return fmt.Errorf("--role %s needs --nats URL / --role %s 需要 --nats", c.Role, c.Role)
+		}
+	default:
+		return fmt.Errorf("--role %q: want all, edge or sequencer / --role 应为 all、edge 或 sequencer", c.Role)
+	}
+	return nil
+}
+
+// natsBus connects to the bus of c, first starting the embedded server if c
+// names one.
+type natsBus struct {
+	embedded *bus.Embedded
+	conn     *bus.Conn
+	url      string
+}
+
+func openBus(ctx context.Context, c busConfig, data, name string) (*natsBus, error) {
+	nb := &natsBus{}
+	url := c.NATS
+	if dir, ok := strings.CutPrefix(c.NATS, "embedded"); ok && (dir == "" || dir[0] == ':') {
+		dir = strings.TrimPrefix(dir, ":")
+		if dir == "" {
+			dir = filepath.Join(data, "nats")
+		}
+		e, err := bus.StartEmbedded(dir, c.Listen)
+		if err != nil {
+			return nil, fmt.Errorf("%w; choose another address with --nats-listen", err)
+		}
+		nb.embedded, url = e, e.URL()
+	}
+	conn, err := bus.Connect(ctx, bus.Config{URL: url, Name: name, Replicas: c.Replicas})
+	if err != nil {
+		nb.Close()
+		return nil, err
+	}
+	nb.conn, nb.url = conn, url
+	return nb, nil
+}
+
+func (nb *natsBus) URL() string {
+	if nb.embedded != nil {
+		return nb.url + " (embedded)"
+	}
+	return nb.url
+}
+
+func (nb *natsBus) Close() {
+	if nb.conn != nil {
+		nb.conn.Close()
+	}
+	if nb.embedded != nil {
+		nb.embedded.Close()
+	}
+}
+
+// sequencerBus feeds the pipeline from the bus (--role sequencer).
+type sequencerBus struct {
+	*natsBus
+	stop     context.CancelFunc
+	done     chan struct{}
+	mu       sync.Mutex
+	round    context.CancelFunc // ends the current Consume
+	toLedger prometheus.Histogram
+	redeliv  prometheus.Counter
+}
+
+// startBus starts consuming the bus if this server is the sequencer. A
+// message is acknowledged once the reading's outcome is final: admitted
+// (in the ledger and the store), an exact resubmission of one that is, or
+// refused for good. A reading the pipeline could not take (ledger or store
+// unavailable) is not acknowledged; the consumer restarts from the oldest
+// unacknowledged message, so it comes again in order.
+func (s *server) startBus(ctx context.Context) error {
+	if s.cfg.Bus.Role != roleSequencer {
+		return nil
+	}
+	nb, err := openBus(ctx, s.cfg.Bus, s.cfg.Data, "shuixiao-sequencer")
+	if err != nil {
+		return err
+	}
+	b := &sequencerBus{natsBus: nb, done: make(chan struct{}),
+		toLedger: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "shuixiao_bus_to_ledger_seconds",
+			Help:    "Time from a reading's PubAck (stored in the stream, the edge's PUBACK) to its inclusion in the ledger and the store.",
+			Buckets: prometheus.ExponentialBuckets(0.005, 2, 14)}),
+		redeliv: prometheus.NewCounter(prometheus.CounterOpts{Name: "shuixiao_bus_redelivered_total",
+			Help: "Readings the bus delivered to the sequencer more than once (a restart, or a retry after an unavailable ledger or store)."}),
+	}
+	s.metrics.MustRegister(b.toLedger, b.redeliv)
+	s.bus = b
+	bg, stop := context.WithCancel(context.Background())
+	b.stop = stop
+	go b.run(bg, s)
+	return nil
+}
+
+func (b *sequencerBus) run(ctx context.Context, s *server) {
+	defer close(b.done)
+	log := s.cfg.Logger.With("part", "bus")
+	for ctx.Err() == nil {
+		round, cancel := context.WithCancel(ctx)
+		b.mu.Lock()
+		b.round = cancel
+		b.mu.Unlock()
+		err := b.conn.Consume(round, func(d *bus.Delivery) { b.sequence(s, d) })
+		cancel()
+		if ctx.Err() != nil {
+			return
+		}
+		log.Error("总线消费中断，1 秒后从最早未确认的读数重新开始 / bus consumer stopped; restarting from the oldest unacknowledged reading in 1 s", "error", err)
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+// sequence submits the readings of a delivery in order and acknowledges it
+// once every one has its final outcome.
+func (b *sequencerBus) sequence(s *server, d *bus.Delivery) {
+	if d.Delivered > 1 {
+		b.redeliv.Add(float64(len(d.Readings)))
+	}
+	var left atomic.Int32
+	var unavailable atomic.Bool
+	left.Store(int32(len(d.Readings)))
+	for _, r := range d.Readings {
+		s.pipeline.SubmitChecked(r.Raw, r.Key, r.Source, r.Received, func(res ingest.Result) {
+			if res.Reject != nil && res.Reject.Reason == ingest.ReasonUnavailable {
+				unavailable.Store(true)
+				b.mu.Lock()
+				if b.round != nil {
+					b.round()
+				}
+				b.mu.Unlock()
+			} else if res.Reject == nil && !res.Duplicate {
+				b.toLedger.Observe(time.Since(d.Stored).Seconds())
+			}
+			if left.Add(-1) > 0 || unavailable.Load() {
+				return
+			}
+			if err := d.Ack(); err != nil {
+				// Delivered again later, and then found in the ledger.
+				s.cfg.Logger.Warn("bus ack failed", "stream_seq", d.StreamSeq, "error", err)
+			}
+		})
+	}
+}
+
+// stopBus stops taking messages; what the pipeline holds is still
+// acknowledged as it completes, until closeBus.
+func (s *server) stopBus() {
+	if s.bus != nil {
+		s.bus.stop()
+		<-s.bus.done
+	}
+}
+
+func (s *server) closeBus() {
+	if s.bus != nil {
+		s.bus.Close()
+	}
+}
+
+// edge is a serve process with --role edge: the MQTT broker, device logins
+// and signature checks against the store's registry, and the bus. It keeps
+// no ledger and writes nothing to the store.
+type busEdge struct {
+	cfg     serverConfig
+	store   serverStore
+	dir     *ingest.Directory
+	creds   atomic.Pointer[devicecred.Credentials]
+	checker *ingest.EdgeChecker
+	bus     *natsBus
+	broker  *broker.Broker
+	stop    context.CancelFunc
+	bg      sync.WaitGroup
+}
+
+func openBusEdge(ctx context.Context, cfg serverConfig) (*busEdge, error) {
+	log := cfg.Logger
+	_, mqttTLS, err := serverTLS(cfg)
+	if err != nil {
+		return nil, err
+	}
+	var st serverStore
+	where := "sqlite (the sequencer's) " + filepath.Join(cfg.Data, "store.db")
+	if cfg.Store == "" || cfg.Store == "sqlite" {
+		// The sequencer's file on this machine: an edge only reads it, and
+		// leaves compaction to the sequencer.
+		st, err = sqlite.Open(filepath.Join(cfg.Data, "store.db"), sqlite.Options{ManualCompaction: true,
+			Logf: func(f string, a ...any) { log.Error(fmt.Sprintf(f, a...)) }})
+	} else {
+		st, where, err = openStore(ctx, cfg.Store, cfg.Data, log)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	log.Info("store opened / 存储已打开", "store", where, "role", roleEdge)
+	e := &busEdge{cfg: cfg, store: st, dir: ingest.NewDirectory()}
+	ok := false
+	defer func() {
+		if !ok {
+			e.Close()
+		}
+	}()
+	if err := e.refresh(ctx); err != nil {
+		return nil, err
+	}
+	e.checker = ingest.NewEdgeChecker(e.dir)
+	if e.bus, err = openBus(ctx, cfg.Bus, cfg.Data, "shuixiao-edge"); err != nil {
+		return nil, err
+	}
+	bo := cfg.MQTT
+	bo.Addr, bo.TLS = cfg.MQTTAddr, mqttTLS
+	bo.Authenticate = func(id string, pw []byte) bool { return e.creds.Load().Authenticate(id, pw) }
+	bo.OnReading = e.onReading
+	bo.OnDeviceMessage = func(device, topic string, _ []byte) {
+		log.Debug("device message on an edge: commands are not routed in bus mode", "device", device, "topic", topic)
+	}
+	bo.OnRefused = func(dev, reason, host string) {
+		log.Debug("MQTT refused", "device", dev, "reason", reason, "host", host)
+	}
+	bo.Logger = log.With("part", "mqtt")
+	if e.broker, err = broker.New(bo); err != nil {
+		return nil, err
+	}
+	if err := e.broker.Start(); err != nil {
+		return nil, fmt.Errorf("start MQTT broker: %w", err)
+	}
+	bg, stop := context.WithCancel(context.Background())
+	e.stop = stop
+	e.bg.Add(1)
+	go func() {
+		defer e.bg.Done()
+		t := time.NewTicker(max(cfg.Bus.Refresh, time.Second))
+		defer t.Stop()
+		for {
+			select {
+			case <-bg.Done():
+				return
+			case <-t.C:
+				if err := e.refresh(bg); err != nil && bg.Err() == nil {
+					log.Error("edge refresh from the store failed; keeping the previous keys", "error", err)
+				}
+			}
+		}
+	}()
+	ok = true
+	return e, nil
+}
+
+// refresh reloads meter keys and revocations into the directory and starts
+// a new password cache (a changed MQTT password takes effect); meters
+// revoked since the last refresh are disconnected.
+func (e *busEdge) refresh(ctx context.Context) error {
+	ms, err := e.store.Meters(ctx, store.Filter{})
+	if err != nil {
+		return err
+	}
+	var revoked []string
+	for _, m := range ms {
+		if old, had := e.dir.Get(m.ID); m.Revoked && had && !old.Revoked {
+			revoked = append(revoked, m.ID)
+		}
+	}
+	if err := devicecred.New(e.store, e.dir).LoadAll(ctx); err != nil {
+		return err
+	}
+	e.creds.Store(devicecred.New(e.store, e.dir))
+	if e.broker != nil {
+		for _, id := range revoked {
+			e.broker.Disconnect(id)
+		}
+	}
+	return nil
+}
+
+// onReading checks a reading and publishes it; the PUBACK waits for the
+// stream's PubAck, and reports a failure if the stream did not take it.
+func (e *busEdge) onReading(r broker.Reading, ack func(broker.Ack)) {
+	received := time.Now()
+	key, rej := e.checker.Check(r.Payload, r.Device)
+	if rej != nil {
+		ack(rejectAck(rej))
+		return
+	}
+	e.bus.conn.Publish(bus.Message{Raw: r.Payload, Source: "mqtt:" + r.Source, Received: received, Key: key}, func(_ bool, err error) {
+		if err != nil {
+			ack(broker.Ack{Code: broker.CodeServerBusy, Message: ingest.ReasonUnavailable + ": " + err.Error()})
+			return
+		}
+		ack(broker.Ack{Code: broker.CodeSuccess})
+	})
+}
+
+// Close stops the broker first (no PUBACK after), then the bus and store.
+func (e *busEdge) Close() {
+	if e.stop != nil {
+		e.stop()
+		e.bg.Wait()
+	}
+	if e.broker != nil {
+		e.broker.Close()
+	}
+	if e.bus != nil {
+		e.bus.Close()
+	}
+	if e.store != nil {
+		_ = e.store.Close()
+	}
+}
+
+// rejectAck is the PUBACK of a refused reading: its reason code and text.
+func rejectAck(rej *rejection.Rejection) broker.Ack {
+	code := broker.CodeImplementationErr
+	switch rej.Reason {
+	case ingest.ReasonMalformed, ingest.ReasonTooLarge, ingest.ReasonUnknownChannel, ingest.ReasonPointMismatch, ingest.ReasonInvalid:
+		code = broker.CodePayloadFormatError
+	case ingest.ReasonBadSignature, ingest.ReasonUnknownMeter, ingest.ReasonRevokedKey, ingest.ReasonWrongDevice, ingest.ReasonReplay, ingest.ReasonSeqJump:
+		code = broker.CodeNotAuthorized
+	case ingest.ReasonUnavailable:
+		code = broker.CodeServerBusy
+	}
+	return broker.Ack{Code: code, Message: rej.Reason + ": " + rej.Detail}
+}
+
+// serveEdge runs serve --role edge until ctx ends.
+func serveEdge(ctx context.Context, cfg serverConfig) int {
+	e, err := openBusEdge(ctx, cfg)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "serve: %v\n", err)
+		return 1
+	}
+	fmt.Printf("shuixiao %s edge serving\n  MQTT     %s\n  bus      %s\n  keys     from the store, refreshed every %s\n", version, e.broker.Addr(), e.bus.URL(), cfg.Bus.Refresh)
+	<-ctx.Done()
+	fmt.Fprintln(os.Stderr, "shutting down…")
+	e.Close()
+	return 0
+}

@@ -1,0 +1,171 @@
+package bus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+func startBus(t *testing.T) (*Embedded, *Conn) {
+	t.Helper()
+	e, err := StartEmbedded(t.TempDir(), "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(e.Close)
+	c, err := Connect(context.Background(), Config{URL: e.URL(), Name: t.Name(), PublishTimeout: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	return e, c
+}
+
+func publish(t *testing.T, c *Conn, m Message) (bool, error) {
+	t.Helper()
+	type res struct {
+		dup bool
+		err error
+	}
+	ch := make(chan res, 1)
+	c.Publish(m, func(dup bool, err error) { ch <- res{dup, err} })
+	select {
+	case r := <-ch:
+		return r.dup, r.err
+	case <-time.After(10 * time.Second):
+		t.Fatal("no answer to a publish in 10 s")
+		return false, nil
+	}
+}
+
+func TestEmbeddedSyncsEveryWrite(t *testing.T) {
+	e, _ := startBus(t)
+	if !e.srv.JetStreamConfig().SyncAlways {
+		t.Fatal("the embedded server acknowledges before fsync")
+	}
+}
+
+// A retry is stored once; the sequencer gets what it did not acknowledge
+// again, in stream order, before anything newer.
+func TestPublishDedupAndRedelivery(t *testing.T) {
+	_, c := startBus(t)
+	at := time.Unix(1700000000, 123456789)
+	for i := 1; i <= 4; i++ {
+		dup, err := publish(t, c, Message{Raw: fmt.Appendf(nil, "reading %d", i), Source: "mqtt:test", Received: at, Key: "k"})
+		if err != nil || dup {
+			t.Fatalf("publish %d: dup %v, %v", i, dup, err)
+		}
+	}
+	// A retry of a message (same body, so same ID: here reading 2, which
+	// went alone) is stored once.
+	body := EncodeBatch([]Message{{Raw: []byte("reading 2"), Source: "mqtt:test", Received: at, Key: "k"}})
+	msg := nats.NewMsg(Subject)
+	msg.Data = body
+	if ack, err := c.js.PublishMsg(context.Background(), msg, jetstream.WithMsgID(MsgID(body))); err != nil || !ack.Duplicate || ack.Sequence != 2 {
+		t.Fatalf("retry of a message: %+v, %v; want a duplicate of message 2", ack, err)
+	}
+	if n, err := c.Pending(context.Background()); err != nil || n != 4 {
+		t.Fatalf("stream holds %d, %v; want 4", n, err)
+	}
+
+	consume := func(ack func(d *Delivery) bool, want int) []string {
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		var got []string
+		done := make(chan error, 1)
+		go func() {
+			done <- c.Consume(ctx, func(d *Delivery) {
+				r := d.Readings[0]
+				got = append(got, string(r.Raw))
+				if len(d.Readings) != 1 || r.Source != "mqtt:test" || !r.Received.Equal(at) || r.Key != "k" || d.Stored.IsZero() {
+					t.Errorf("delivery %+v lost a field", d.Readings)
+				}
+				if ack(d) {
+					if err := d.Ack(); err != nil {
+						t.Error(err)
+					}
+				}
+				if len(got) == want {
+					cancel()
+				}
+			})
+		}()
+		select {
+		case err := <-done:
+			if err != nil && !errors.Is(err, context.Canceled) {
+				t.Fatal(err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("consumed %q, want %d messages", got, want)
+		}
+		return got
+	}
+	// The first sequencer acknowledges readings 1 and 3 only, then stops.
+	got := consume(func(d *Delivery) bool { return d.StreamSeq%2 == 1 }, 4)
+	if fmt.Sprint(got) != "[reading 1 reading 2 reading 3 reading 4]" {
+		t.Fatalf("first delivery %q", got)
+	}
+	if _, err := publish(t, c, Message{Raw: []byte("reading 5"), Source: "mqtt:test", Received: at, Key: "k"}); err != nil {
+		t.Fatal(err)
+	}
+	// The next gets 2 and 4 again, at once and before 5.
+	got = consume(func(*Delivery) bool { return true }, 3)
+	if fmt.Sprint(got) != "[reading 2 reading 4 reading 5]" {
+		t.Fatalf("after a restart %q, want 2 and 4 again, then 5", got)
+	}
+	time.Sleep(100 * time.Millisecond) // acks are asynchronous
+	if n, err := c.Pending(context.Background()); err != nil || n != 0 {
+		t.Fatalf("stream holds %d after every ack, %v", n, err)
+	}
+}
+
+// With the server gone, a publish fails instead of being buffered.
+func TestPublishFailsWithoutServer(t *testing.T) {
+	e, c := startBus(t)
+	e.Close()
+	_, err := publish(t, c, Message{Raw: []byte("reading"), Received: time.Now()})
+	if !errors.Is(err, ErrNotStored) {
+		t.Fatalf("publish with the server down: %v, want ErrNotStored", err)
+	}
+}
+
+// Readings published together share messages, in order.
+func TestPublishBatches(t *testing.T) {
+	_, c := startBus(t)
+	const n = 300
+	errs := make(chan error, n)
+	for i := 0; i < n; i++ {
+		c.Publish(Message{Raw: fmt.Appendf(nil, "reading %d", i), Source: "s", Received: time.Now()}, func(_ bool, err error) { errs <- err })
+	}
+	for i := 0; i < n; i++ {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	msgs, err := c.Pending(context.Background())
+	if err != nil || msgs >= n/2 {
+		t.Fatalf("%d readings in %d messages (%v): not batched", n, msgs, err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var got []string
+	go c.Consume(ctx, func(d *Delivery) {
+		for _, r := range d.Readings {
+			got = append(got, string(r.Raw))
+		}
+		if len(got) >= n {
+			cancel()
+		}
+	})
+	<-ctx.Done()
+	for i, g := range got {
+		if g != fmt.Sprintf("reading %d", i) {
+			t.Fatalf("reading %d delivered as %q: out of order", i, g)
+		}
+	}
+}
