@@ -38,7 +38,7 @@ func (m Meter) Trust() string {
 // converts. Each meter is registered signed by the mapping's gateway; a
 // frame becomes one reading per meter.
 type DeviceMapping struct {
-	Protocol string `json:"protocol"` // "hj212", "sl651", "szy206", "modbus", "push"
+	Protocol string `json:"protocol"` // "hj212", "sl651", "szy206", "cjt188", "modbus", "push"
 	Device   string `json:"device"`   // HJ 212 MN, SL 651 station, SZY 206 address, Modbus "host:port/unit"
 	// Password is the HJ 212 PW the device must send; empty: not checked.
 	Password string `json:"password,omitempty"`
@@ -73,9 +73,9 @@ const MaxFields = 64
 // Validate checks a mapping's own fields (not the registry it refers to).
 func (d DeviceMapping) Validate() error {
 	switch d.Protocol {
-	case "hj212", "sl651", "szy206", "modbus", "push":
+	case "hj212", "sl651", "szy206", "cjt188", "modbus", "push":
 	default:
-		return fmt.Errorf("protocol %q: want hj212, sl651, szy206, modbus or push", d.Protocol)
+		return fmt.Errorf("protocol %q: want hj212, sl651, szy206, cjt188, modbus or push", d.Protocol)
 	}
 	if err := reading.ValidDevice(d.Device); err != nil {
 		return err

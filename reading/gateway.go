@@ -23,7 +23,7 @@ const (
 // the frame the values come from.
 type Via struct {
 	Gateway  string // gateway ID; the note is signed by GatewayKeyName(Gateway)
-	Protocol string // "hj212", "sl651", "szy206", "modbus", "push"
+	Protocol string // "hj212", "sl651", "szy206", "cjt188", "modbus", "push"
 	Device   string // the device's address in its protocol (HJ 212 MN, SL 651 station, …)
 	Frame    Hash   // SHA-256 of the raw frame as received
 }

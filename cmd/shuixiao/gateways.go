@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/shuixiao/shuixiao/cjt188"
 	"github.com/shuixiao/shuixiao/hj212"
 	"github.com/shuixiao/shuixiao/internal/api"
 	"github.com/shuixiao/shuixiao/internal/gateway"
@@ -213,7 +214,38 @@ func pushDecoders() map[string]gateway.Decoder {
 			}
 			return out, nil
 		},
+		gateway.ProtocolCJT188: decodeCJT188,
 	}
+}
+
+// decodeCJT188 decodes a CJ/T 188 read-metering-data reply (C 81H, DI 90 1F)
+// a water meter's NB-IoT platform pushes: the device is the meter's 14-digit
+// address, the values total_m3 and settlement_m3, the time the meter's clock
+// states, or the receive time when the meter sent none (all zeros).
+func decodeCJT188(raw []byte) (gateway.Frame, error) {
+	f, err := cjt188.Parse(raw)
+	if err != nil {
+		return gateway.Frame{}, err
+	}
+	if f.Control != cjt188.CtrlReadData|cjt188.CtrlReply {
+		return gateway.Frame{}, fmt.Errorf("control %02XH is no read-data reply (81H)", f.Control)
+	}
+	if !f.Address.IsBCD() {
+		return gateway.Frame{}, fmt.Errorf("address %s is not a meter's", f.Address)
+	}
+	d, err := cjt188.DecodeMeterData(f.Data)
+	if err != nil {
+		return gateway.Frame{}, err
+	}
+	values, err := d.Values()
+	if err != nil {
+		return gateway.Frame{}, err
+	}
+	at := d.Time
+	if at.IsZero() {
+		at = time.Now()
+	}
+	return gateway.Frame{Device: f.Address.String(), Time: at, Values: values}, nil
 }
 
 // serverGateway is the server's own protocol gateway.

@@ -19,6 +19,7 @@ const (
 	ProtocolHJ212  = "hj212"
 	ProtocolSL651  = "sl651"
 	ProtocolSZY206 = "szy206"
+	ProtocolCJT188 = "cjt188" // CJ/T 188 utility meters, pushed by NB-IoT platforms only
 	ProtocolModbus = "modbus"
 	ProtocolPush   = "push"
 )
@@ -27,8 +28,8 @@ const (
 // protocol server. Values are keyed by the field name as written in the frame (HJ 212 "w00000-Cou",
 // SL 651 "PJ", SZY 206 element names, Modbus register names from the map).
 type Frame struct {
-	Protocol string             // "hj212", "sl651", "szy206", "modbus", "push"
-	Device   string             // HJ 212 MN; SL 651 station address (hex digits); SZY 206 address; Modbus "host:port/unit"
+	Protocol string             // "hj212", "sl651", "szy206", "cjt188", "modbus", "push"
+	Device   string             // HJ 212 MN; SL 651 station address (hex digits); SZY 206 address; CJ/T 188 address (14 digits); Modbus "host:port/unit"
 	Raw      []byte             // the exact bytes received (split packets: every part, in order, concatenated)
 	Time     time.Time          // the data time the frame states (with its zone)
 	Values   map[string]float64 // field → number
