@@ -174,6 +174,12 @@ export const messages = {
   'status.offline': ['离线', 'offline'],
   'status.revoked': ['已吊销', 'revoked'],
   'status.unknown': ['未知', 'unknown'],
+  'trust.label': ['数据可信等级', 'Data trust'],
+  'trust.meter-signed': ['表计签名', 'meter-signed'],
+  'trust.gateway-signed': ['网关签名', 'gateway-signed'],
+  'trust.mixed': ['混合', 'mixed'],
+  'trust.none': ['无计量表', 'no meters'],
+  'trust.hint': ['数据签名位置：表计签名 = 读数由计量表自身密钥签名；网关签名 = 旧协议设备的读数由协议网关代签；混合 = 两者兼有', 'Where the data are signed: meter-signed = by the meter\'s own key; gateway-signed = by a protocol gateway for a legacy device; mixed = both'],
   'signed.meter': ['电表内签名', 'signed in the meter'],
   'signed.gateway': ['网关代签（旧协议设备）', 'signed by the gateway (legacy device)'],
 
