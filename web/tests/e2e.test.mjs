@@ -164,6 +164,12 @@ describe('console', { concurrency: false }, () => {
     assert.equal(await page.$eval('[data-testid=sankey]', (e) => e.dataset.chartState), 'finished');
     const points = await page.$$('[data-testid=tree] li[data-point]');
     assert.ok(points.length >= 2, `metering tree has points (${points.length})`);
+    // The trust of the data behind the balance: the default demo's meters all sign themselves.
+    const trust = await page.waitForSelector('[data-testid=balance-trust]', { timeout: 15000 });
+    assert.equal(await trust.getAttribute('data-trust'), 'meter-signed');
+    assert.match(await trust.innerText(), /数据可信等级：\s*表计签名/);
+    const pointTrust = await page.$$eval('[data-testid=tree] .tree-row [data-trust]', (els) => els.map((e) => e.dataset.trust + ' ' + e.textContent));
+    assert.ok(pointTrust.length >= 2 && pointTrust.every((x) => x === 'meter-signed 表计签名'), `per-point trust in the tree: ${pointTrust}`);
     const levels = await page.$$eval('[data-testid=tree] .level', (els) => [...new Set(els.map((e) => e.className))]);
     assert.ok(levels.length >= 2, `more than one metering level shown (${levels})`);
     await page.waitForSelector('[data-testid=live-state][data-state=live]', { timeout: 15000 });
@@ -203,6 +209,8 @@ describe('console', { concurrency: false }, () => {
     await hasChinese(page);
     const rows = await page.$$('[data-testid=readings] tbody tr[data-index]');
     assert.ok(rows.length >= 2, `readings listed (${rows.length})`);
+    assert.equal(await page.$eval('[data-testid=meter-trust] [data-trust]', (e) => e.dataset.trust + ' ' + e.textContent), 'meter-signed 表计签名');
+    assert.match(await page.$eval('[data-testid=readings-trust]', (e) => e.textContent), /表计签名/);
 
     // Genuine.
     await rows[0].$eval('[data-action=verify]', (b) => b.click());

@@ -175,6 +175,7 @@ export const messages = {
   'status.revoked': ['已吊销', 'revoked'],
   'status.unknown': ['未知', 'unknown'],
   'trust.label': ['数据可信等级', 'Data trust'],
+  'trust.line': ['数据可信等级：', 'Data trust: '],
   'trust.meter-signed': ['表计签名', 'meter-signed'],
   'trust.gateway-signed': ['网关签名', 'gateway-signed'],
   'trust.mixed': ['混合', 'mixed'],

@@ -80,8 +80,7 @@ export function trustLine(trust: BalanceTrust | undefined): HTMLElement | null {
   return h(
     'p',
     { class: 'trust-line', 'data-testid': 'balance-trust', 'data-trust': trust.level },
-    t('trust.label'),
-    '：',
+    t('trust.line'),
     trustBadge(trust.level),
     groups.length > 1 ? groups.map(([l, ids]) => h('span', { class: 'muted', 'data-trust-points': l }, ` ${trustLabel(l)}: ${ids.join('、')}`)) : null,
   );

@@ -83,7 +83,7 @@ export async function meterPage(ctx: PageContext): Promise<void> {
     }
     if (ctx.signal.aborted) return;
     if (page.next) cursors[pageNo + 1] = page.next;
-    replace(readingsBox, page.trust ? h('p', { class: 'trust-line', 'data-testid': 'readings-trust' }, t('trust.label'), '：', trustBadge(page.trust)) : null, readingsTable(page.items ?? [], channels));
+    replace(readingsBox, page.trust ? h('p', { class: 'trust-line', 'data-testid': 'readings-trust' }, t('trust.line'), trustBadge(page.trust)) : null, readingsTable(page.items ?? [], channels));
     replace(
       pager,
       h('button', { type: 'button', class: 'secondary', disabled: pageNo === 0, onclick: () => go(-1) }, t('common.prev')),

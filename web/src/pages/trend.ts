@@ -89,7 +89,7 @@ export function trendView(meters: TrendMeter[], onCleanup: (fn: () => void) => v
     const isVolume = params.fn === 'delta' || params.fn === 'sum';
     const data = s.t.map((ts, i) => [new Date(ts).getTime() + SHANGHAI_OFFSET_MS, s.v[i]]);
     const el = h('div', { class: 'chart', 'data-testid': 'trend-chart' });
-    const trust = s.trust ? h('p', { class: 'trust-line', 'data-testid': 'series-trust' }, t('trust.label'), '：', trustBadge(s.trust.level)) : null;
+    const trust = s.trust ? h('p', { class: 'trust-line', 'data-testid': 'series-trust' }, t('trust.line'), trustBadge(s.trust.level)) : null;
     replace(chartBox, data.length ? el : h('p', { class: 'empty' }, t('trend.noData')), trust);
     if (!data.length) return;
     const title = isVolume ? t('trend.perInterval', { interval: t(`interval.${params.interval}` as 'interval.1h') }) : t('trend.average');
