@@ -176,6 +176,7 @@ export const messages = {
   'status.unknown': ['未知', 'unknown'],
   'trust.label': ['数据可信等级', 'Data trust'],
   'trust.line': ['数据可信等级：', 'Data trust: '],
+  'trust.points': ['{n} 个计量点', '{n} points'],
   'trust.meter-signed': ['表计签名', 'meter-signed'],
   'trust.gateway-signed': ['网关签名', 'gateway-signed'],
   'trust.mixed': ['混合', 'mixed'],

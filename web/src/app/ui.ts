@@ -82,7 +82,10 @@ export function trustLine(trust: BalanceTrust | undefined): HTMLElement | null {
     { class: 'trust-line', 'data-testid': 'balance-trust', 'data-trust': trust.level },
     t('trust.line'),
     trustBadge(trust.level),
-    groups.length > 1 ? groups.map(([l, ids]) => h('span', { class: 'muted', 'data-trust-points': l }, ` ${trustLabel(l)}: ${ids.join('、')}`)) : null,
+    // Mixed: the meter-signed points are counted, the others (the exceptions) named.
+    groups.length > 1
+      ? groups.map(([l, ids]) => h('span', { class: 'muted', 'data-trust-points': l, title: ids.join('、') }, ` ${trustLabel(l)}: ${l === 'meter-signed' ? t('trust.points', { n: ids.length }) : ids.join('、')}`))
+      : null,
   );
 }
 
