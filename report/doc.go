@@ -51,6 +51,10 @@ type Doc struct {
 	// Checkpoint is the ledger checkpoint the data were read at; nil when
 	// the data did not come from the ledger (an offline test).
 	Checkpoint *Checkpoint
+	// Trust is where the readings behind the figures were signed (meter-
+	// or gateway-signed), overall and per point; nil when not known (an
+	// offline test).
+	Trust *meter.BalanceTrust
 	// LedgerSize is how many ledger entries the store had taken when the
 	// data were read (0: not known, the checkpoint's size stands for it).
 	LedgerSize uint64

@@ -12,6 +12,7 @@ import (
 
 	"github.com/shuixiao/shuixiao/balance"
 	"github.com/shuixiao/shuixiao/meter"
+	"github.com/shuixiao/shuixiao/reading"
 )
 
 // The report is built once as sections of paragraphs and tables whose
@@ -546,7 +547,54 @@ func findingSection(d Doc) section {
 }
 
 func trustSection(d Doc) section {
-	return trustStatement("9 数据可信声明", "9 数据可信声明 Data-trust statement", d.Checkpoint, d.LedgerSize, d.Source)
+	s := trustStatement("9 数据可信声明", "9 数据可信声明 Data-trust statement", d.Checkpoint, d.LedgerSize, d.Source)
+	if d.Trust != nil {
+		s.tables = append(s.tables, trustLevelTable(d))
+	}
+	return s
+}
+
+// trustLabel is a trust level (reading.TrustMeter, reading.TrustGateway or
+// meter.TrustMixed) as the report and the console print it, Chinese first.
+func trustLabel(level string) string {
+	switch level {
+	case reading.TrustMeter:
+		return "表计签名 meter-signed"
+	case reading.TrustGateway:
+		return "网关签名 gateway-signed"
+	case meter.TrustMixed:
+		return "混合 mixed"
+	case "":
+		return "无计量表 no meters"
+	}
+	return level
+}
+
+// trustLevelTable states where the readings behind the figures were
+// signed: the level of the whole and the metered points of each level.
+func trustLevelTable(d Doc) table {
+	names := map[string]string{}
+	for _, p := range d.Points {
+		names[p.ID] = p.Name
+	}
+	t := table{title: "9.2 数据可信等级 Data trust level", head: []string{"项目 Item", "内容 Value"}, widths: []float64{1, 3},
+		rows: [][]cell{{txt("总体 Overall"), txt(trustLabel(d.Trust.Level))}}}
+	byLevel := d.Trust.PointsByLevel()
+	for _, lvl := range []string{reading.TrustMeter, reading.TrustGateway, meter.TrustMixed} {
+		pts := byLevel[lvl]
+		if len(pts) == 0 {
+			continue
+		}
+		named := make([]string, len(pts))
+		for i, id := range pts {
+			named[i] = id
+			if n := names[id]; n != "" {
+				named[i] += " " + n
+			}
+		}
+		t.rows = append(t.rows, []cell{txt(trustLabel(lvl) + " 计量点 points"), txt(fmt.Sprintf("%d: %s", len(pts), strings.Join(named, "; ")))})
+	}
+	return t
 }
 
 // trustStatement names the ledger checkpoint a report's data were read at
@@ -578,7 +626,7 @@ func trustStatement(sheet, title string, c *Checkpoint, read uint64, source stri
 		read = c.Size
 	}
 	s.paras = []string{
-		fmt.Sprintf("本报告的全部计量数据读自平台账本的前 %d 条记录。每条读数由计量表自身密钥签名，账本为 RFC 6962 默克尔树；任何第三方可只用公钥复核，无需信任平台。All metered data of this report were read from the first %d entries of the platform's ledger. Every reading is signed by its meter's own key and the ledger is an RFC 6962 Merkle tree, so anyone can re-check the figures with public keys only, without trusting the platform. 数据来源 Source: %s", read, read, orDash(source)),
+		fmt.Sprintf("本报告的全部计量数据读自平台账本的前 %d 条记录。每条读数由计量表自身密钥签名（老旧设备的读数由协议网关密钥签名），账本为 RFC 6962 默克尔树；任何第三方可只用公钥复核，无需信任平台。All metered data of this report were read from the first %d entries of the platform's ledger. Every reading is signed by its meter's own key (a legacy device's by a protocol gateway's key) and the ledger is an RFC 6962 Merkle tree, so anyone can re-check the figures with public keys only, without trusting the platform. 数据来源 Source: %s", read, read, orDash(source)),
 	}
 	if read > c.Size {
 		s.paras = append(s.paras, fmt.Sprintf("读数时最新的签名检查点（见下）覆盖前 %d 条；第 %d–%d 条当时尚未进入签名检查点，任何更晚的检查点都覆盖它们，可用其做下述核验。The latest signed checkpoint at the time (below) covers the first %d entries; entries %d–%d were not yet under a signed checkpoint, and any later checkpoint covers them: use one for the checks below.",

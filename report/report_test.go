@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"math"
 	"os"
 	"os/exec"
@@ -68,13 +69,24 @@ func steelDoc(t testing.TB, q *balance.Quotas, edit func(balance.Volumes)) Doc {
 	}
 	prod := []balance.Production{{Product: "粗钢", Quantity: 100000, Unit: "t"}}
 	loc := time.FixedZone("CST", 8*3600)
+	// Every point metered by its own signing meter, but the municipal
+	// supply read through a protocol gateway: the balance is mixed.
+	var ms []meter.Meter
+	for _, p := range points {
+		m := meter.Meter{ID: "M-" + p.ID, Point: p.ID}
+		if p.ID == "IN-MUNI" {
+			m.Signed, m.Gateway = meter.SignedByGateway, "GW-1"
+		}
+		ms = append(ms, m)
+	}
+	trust := meter.BalanceTrustOf(ms)
 	r := balance.Evaluate(points, vt.Volumes, balance.Options{Settings: balance.DefaultSettings(), ValueAdded: 20000, Production: prod, Quotas: q})
 	return Doc{
 		Enterprise: meter.Enterprise{ID: "HN-STEEL-01", Name: "湘潭示例钢铁有限公司", Region: "430300", Industry: "3120", Products: []string{"粗钢"}},
 		RegionName: "湘潭市", IndustryName: "炼钢",
 		From: time.Date(2026, 10, 1, 0, 0, 0, 0, loc), To: time.Date(2026, 11, 1, 0, 0, 0, 0, loc),
 		Points: points, Volumes: vt.Volumes, Report: r, ValueAdded: 20000, Basis: "metered",
-		Source: "test", Checkpoint: testCheckpoint(t), Generated: time.Date(2026, 11, 2, 9, 0, 0, 0, loc),
+		Source: "test", Checkpoint: testCheckpoint(t), Trust: &trust, Generated: time.Date(2026, 11, 2, 9, 0, 0, 0, loc),
 	}
 }
 
@@ -182,6 +194,16 @@ func TestBalanceXLSXFigures(t *testing.T) {
 	if h := rowOf(t, x, "9 数据可信声明", "根哈希 Root hash (hex)")[1]; h != hex.EncodeToString(testRoot) {
 		t.Errorf("root hash %q", h)
 	}
+	// The data trust level: mixed overall, the gateway-read point named.
+	if v := rowOf(t, x, "9 数据可信声明", "总体 Overall")[1]; v != "混合 mixed" {
+		t.Errorf("overall trust %q, want 混合 mixed", v)
+	}
+	if v := rowOf(t, x, "9 数据可信声明", "网关签名 gateway-signed")[1]; v != "1: IN-MUNI 自来水总表" {
+		t.Errorf("gateway-signed points %q", v)
+	}
+	if v := rowOf(t, x, "9 数据可信声明", "表计签名 meter-signed")[1]; !strings.HasPrefix(v, fmt.Sprintf("%d: ", len(d.Points)-1)) || strings.Contains(v, "IN-MUNI") {
+		t.Errorf("meter-signed points %q, want the %d others", v, len(d.Points)-1)
+	}
 	// Percentages are fractions with a percent format, not text.
 	if s := formattedRow(t, x, ind, "水重复利用率")[3]; s != wantReuseRate {
 		t.Errorf("formatted reuse rate %q, want %s", s, wantReuseRate)
@@ -246,6 +268,7 @@ func TestBalancePDF(t *testing.T) {
 		wantIntake, "9,982,000.00", "60,000.00", wantReuseRate, "3.4", "2 级", "17", // intake per 10⁴ CNY
 		"12345", hex.EncodeToString(testRoot), "shuixiao verify consistency",
 		"企业总取水", // a Sankey node label
+		"数据可信等级 Data trust level", "混合 mixed", "网关签名 gateway-signed", "IN-MUNI 自来水总表",
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("PDF text lacks %q", want)

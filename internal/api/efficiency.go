@@ -103,7 +103,7 @@ func (s *Server) enterpriseBalance(w http.ResponseWriter, r *http.Request, p *Pr
 	}
 	// The trust of the data behind the figures (meter- or gateway-signed,
 	// per point and for the whole) travels beside the balance.
-	trust, err := s.enterpriseTrust(r.Context(), e.ID)
+	trust, err := efficiency.EnterpriseTrust(r.Context(), s.opts.Store, e.ID)
 	if err != nil {
 		s.fail(w, r, err)
 		return

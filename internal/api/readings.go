@@ -8,7 +8,6 @@ import (
 	"io"
 	"math"
 	"net/http"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -300,76 +299,19 @@ func (s *Server) abortStream(w http.ResponseWriter, r *http.Request, sent int64,
 	panic(http.ErrAbortHandler)
 }
 
-// TrustSummary says where the readings behind a figure were signed: Level
-// is meter-signed or gateway-signed when all the meters behind it sign
-// alike, mixed otherwise; Meters gives each meter's level and Gateways the
-// gateways that sign for them.
-type TrustSummary struct {
-	Level    string            `json:"level"`
-	Meters   map[string]string `json:"meters"`
-	Gateways []string          `json:"gateways,omitempty"`
-}
-
-// trustOf summarises the trust levels of meters.
-func trustOf(ms []meter.Meter) TrustSummary {
-	t := TrustSummary{Meters: make(map[string]string, len(ms))}
-	gws := map[string]bool{}
-	for _, m := range ms {
-		lvl := m.Trust()
-		t.Meters[m.ID] = lvl
-		switch {
-		case t.Level == "":
-			t.Level = lvl
-		case t.Level != lvl:
-			t.Level = "mixed"
-		}
-		if m.Gateway != "" && !gws[m.Gateway] {
-			gws[m.Gateway] = true
-			t.Gateways = append(t.Gateways, m.Gateway)
-		}
-	}
-	sort.Strings(t.Gateways)
-	return t
-}
-
 // seriesTrust is the trust of a series: its meter's, or that of every
 // meter registered on its point (a point's figures sum them).
-func (s *Server) seriesTrust(ctx context.Context, ser store.Series) (TrustSummary, error) {
+func (s *Server) seriesTrust(ctx context.Context, ser store.Series) (meter.TrustSummary, error) {
 	if ser.Meter != "" {
 		m, err := s.opts.Store.Meter(ctx, ser.Meter)
 		if err != nil {
-			return TrustSummary{}, err
+			return meter.TrustSummary{}, err
 		}
-		return trustOf([]meter.Meter{m}), nil
+		return meter.TrustOf([]meter.Meter{m}), nil
 	}
 	ms, err := s.opts.Store.Meters(ctx, store.Filter{Point: ser.Point})
 	if err != nil {
-		return TrustSummary{}, err
+		return meter.TrustSummary{}, err
 	}
-	return trustOf(ms), nil
-}
-
-// BalanceTrust is the trust of an enterprise's balance: each point's
-// summary (the figures of volumes and the Sankey are per point) and the
-// level of the whole (mixed as soon as points differ).
-type BalanceTrust struct {
-	Level  string                  `json:"level"`
-	Points map[string]TrustSummary `json:"points"`
-}
-
-// enterpriseTrust is the trust of every metered point of an enterprise.
-func (s *Server) enterpriseTrust(ctx context.Context, enterprise string) (BalanceTrust, error) {
-	ms, err := s.opts.Store.Meters(ctx, store.Filter{Enterprise: enterprise})
-	if err != nil {
-		return BalanceTrust{}, err
-	}
-	byPoint := map[string][]meter.Meter{}
-	for _, m := range ms {
-		byPoint[m.Point] = append(byPoint[m.Point], m)
-	}
-	out := BalanceTrust{Level: trustOf(ms).Level, Points: make(map[string]TrustSummary, len(byPoint))}
-	for pt, pms := range byPoint {
-		out.Points[pt] = trustOf(pms)
-	}
-	return out, nil
+	return meter.TrustOf(ms), nil
 }

@@ -3,6 +3,7 @@ package api_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -94,6 +95,19 @@ func TestReportRoutes(t *testing.T) {
 		if err != nil || !approx(v, num(t, served, c.key)) {
 			t.Errorf("%s in the report: %v (%v), served %v", c.key, v, err, served[c.key])
 		}
+	}
+	// The trust of the data, as the balance route answers it (one computation).
+	trust, _ := served["trust"].(map[string]any)
+	lvl, _ := trust["level"].(string)
+	if lvl == "" {
+		t.Fatalf("balance route trust %v", served["trust"])
+	}
+	if r := sheetRow(t, x, "9 数据可信声明", "总体 Overall"); !strings.HasSuffix(r[1], " "+lvl) {
+		t.Errorf("report trust %q, balance route %q", r[1], lvl)
+	}
+	pts, _ := trust["points"].(map[string]any)
+	if r := sheetRow(t, x, "9 数据可信声明", "表计签名 meter-signed"); len(pts) == 0 || !strings.HasPrefix(r[1], fmt.Sprintf("%d: ", len(pts))) {
+		t.Errorf("meter-signed points in the report %q, balance route %v", r[1], pts)
 	}
 	// The worked example: 1000 m³ intake, R = 95 %; 2 m³/100 m of cloth is over quota.
 	if v, _ := strconv.ParseFloat(sheetRow(t, x, "5 水平衡表", "取水量 Intake")[2], 64); !approx(v, 1000) {

@@ -12,16 +12,30 @@ import (
 )
 
 // Names is what a report reads besides the balance: the names of the
-// enterprise's region and park.
+// enterprise's region and park, and its meters for the trust of the data.
 type Names interface {
 	Region(ctx context.Context, code string) (meter.Region, error)
 	Park(ctx context.Context, id string) (meter.Park, error)
+	Meters(ctx context.Context, f store.Filter) ([]meter.Meter, error)
+}
+
+// EnterpriseTrust is the trust of the data behind an enterprise's balance
+// (meter.BalanceTrustOf its registered meters): what the balance route
+// answers beside the figures and the report states.
+func EnterpriseTrust(ctx context.Context, st interface {
+	Meters(ctx context.Context, f store.Filter) ([]meter.Meter, error)
+}, enterprise string) (meter.BalanceTrust, error) {
+	ms, err := st.Meters(ctx, store.Filter{Enterprise: enterprise})
+	if err != nil {
+		return meter.BalanceTrust{}, err
+	}
+	return meter.BalanceTrustOf(ms), nil
 }
 
 // ReportDoc is the water-balance test report (package report) of a
 // balance from EnterpriseBalance: the same figures, the names of the
-// enterprise's region, park and industry, and the checkpoint the caller
-// read before the balance.
+// enterprise's region, park and industry, the trust of the data
+// (EnterpriseTrust) and the checkpoint the caller read before the balance.
 func ReportDoc(ctx context.Context, names Names, res Result, source string, now time.Time) (report.Doc, error) {
 	e := res.Enterprise
 	d := report.Doc{Enterprise: e, From: res.From, To: res.To, Points: res.Points, Volumes: res.Volumes, Report: res.Report,
@@ -43,6 +57,11 @@ func ReportDoc(ctx context.Context, names Names, res Result, source string, now 
 		}
 		d.ParkName = p.Name
 	}
+	trust, err := EnterpriseTrust(ctx, names, e.ID)
+	if err != nil {
+		return report.Doc{}, err
+	}
+	d.Trust = &trust
 	if res.Report.ValueAddedGiven && res.ValueAdded != nil {
 		d.ValueAdded = res.ValueAdded.Value
 	}

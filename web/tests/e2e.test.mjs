@@ -164,6 +164,26 @@ describe('console', { concurrency: false }, () => {
     assert.equal(await page.$eval('[data-testid=sankey]', (e) => e.dataset.chartState), 'finished');
     const points = await page.$$('[data-testid=tree] li[data-point]');
     assert.ok(points.length >= 2, `metering tree has points (${points.length})`);
+    // The trust of the data behind the balance, as the server computes it from the meters: in the
+    // default demo the process meters sign themselves (表计签名) while each outfall's online monitor
+    // is registered as signed at its gateway (网关签名), so the enterprise's balance is mixed (混合).
+    const meters = await api(`/meters?enterprise=${encodeURIComponent(state.enterprise)}`);
+    const levelOf = new Map();
+    for (const m of meters) levelOf.set(m.point, levelOf.has(m.point) && levelOf.get(m.point) !== m.trust ? 'mixed' : m.trust);
+    const levels0 = new Set(levelOf.values());
+    const whole = levels0.size === 1 ? [...levels0][0] : 'mixed';
+    const LABEL = { 'meter-signed': '表计签名', 'gateway-signed': '网关签名', mixed: '混合' };
+    assert.ok(levelOf.size >= 2 && [...levelOf.values()].includes('meter-signed'), `the demo enterprise has meter-signed points: ${[...levelOf]}`);
+    const trust = await page.waitForSelector('[data-testid=balance-trust]', { timeout: 15000 });
+    assert.equal(await trust.getAttribute('data-trust'), whole);
+    assert.match(await trust.innerText(), new RegExp(`数据可信等级：\\s*${LABEL[whole]}`));
+    if (whole === 'mixed') assert.match(await trust.innerText(), /表计签名: \d+ 个计量点/, 'the meter-signed points are counted');
+    const pointTrust = await page.$$eval('[data-testid=tree] li[data-point] > .tree-row [data-trust]', (els) =>
+      els.map((e) => [e.closest('li[data-point]').dataset.point, e.dataset.trust, e.textContent]),
+    );
+    assert.equal(pointTrust.length, levelOf.size, `a trust badge on every metered point: ${JSON.stringify(pointTrust)}`);
+    for (const [pt, lvl, label] of pointTrust) assert.deepEqual([lvl, label], [levelOf.get(pt), LABEL[levelOf.get(pt)]], `point ${pt}`);
+    assert.ok(pointTrust.some(([, , label]) => label === '表计签名'), 'the meter-signed label on the page');
     const levels = await page.$$eval('[data-testid=tree] .level', (els) => [...new Set(els.map((e) => e.className))]);
     assert.ok(levels.length >= 2, `more than one metering level shown (${levels})`);
     await page.waitForSelector('[data-testid=live-state][data-state=live]', { timeout: 15000 });
@@ -203,6 +223,10 @@ describe('console', { concurrency: false }, () => {
     await hasChinese(page);
     const rows = await page.$$('[data-testid=readings] tbody tr[data-index]');
     assert.ok(rows.length >= 2, `readings listed (${rows.length})`);
+    // The meter opened from the tree is a process meter: it signs its readings itself.
+    assert.equal((await api(`/meters/${encodeURIComponent(state.meter)}`)).trust, 'meter-signed');
+    assert.equal(await page.$eval('[data-testid=meter-trust] [data-trust]', (e) => e.dataset.trust + ' ' + e.textContent), 'meter-signed 表计签名');
+    assert.match(await page.$eval('[data-testid=readings-trust]', (e) => e.textContent), /表计签名/);
 
     // Genuine.
     await rows[0].$eval('[data-action=verify]', (b) => b.click());

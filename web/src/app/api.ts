@@ -134,6 +134,10 @@ export interface Meter {
   enterprise?: string;
   key: string;
   signed?: string;
+  /** gateway that signs for a legacy device */
+  gateway?: string;
+  /** meter-signed | gateway-signed */
+  trust?: string;
   revoked?: boolean;
   registered?: string;
   interval_s?: number;
@@ -150,12 +154,28 @@ export interface ReadingItem {
   time: string;
   received?: string;
   flags?: string[] | null;
+  trust?: string;
   values: Record<string, number>;
 }
 
 export interface ReadingPage {
   items: ReadingItem[];
   next?: string;
+  trust?: string;
+}
+
+/** TrustSummary says where the readings behind a figure were signed. */
+export interface TrustSummary {
+  /** meter-signed | gateway-signed | mixed; empty without meters */
+  level: string;
+  meters?: Record<string, string>;
+  gateways?: string[];
+}
+
+/** BalanceTrust is the trust of a balance: the whole and each point. */
+export interface BalanceTrust {
+  level: string;
+  points?: Record<string, TrustSummary>;
 }
 
 export interface Series {
@@ -166,6 +186,7 @@ export interface Series {
   fn: string;
   t: string[];
   v: (number | null)[];
+  trust?: TrustSummary;
 }
 
 export interface OverviewChild {
@@ -358,6 +379,8 @@ export interface PeriodBalance {
   /** metered | declared, for the whole result or per figure */
   basis?: string | Record<string, string>;
   sankey?: { nodes: SankeyNode[]; links: SankeyLink[] };
+  /** where the readings behind the figures were signed */
+  trust?: BalanceTrust;
   [figure: string]: unknown;
 }
 

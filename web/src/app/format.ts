@@ -2,7 +2,7 @@
 // browser's zone, because the platform's days close at Shanghai midnight and
 // every user of a Hunan deployment reads Beijing time.
 
-import { getLang } from './i18n';
+import { getLang, t, tOr } from './i18n';
 
 export const TIME_ZONE = 'Asia/Shanghai';
 
@@ -108,4 +108,34 @@ export function fmtAgo(t: string | null | undefined, now: Date = new Date()): st
   if (a < 3600) return rtf.format(Math.round(s / 60), 'minute');
   if (a < 86400) return rtf.format(Math.round(s / 3600), 'hour');
   return rtf.format(Math.round(s / 86400), 'day');
+}
+
+/**
+ * trustLabel names a trust level the server sends with data (meter-signed,
+ * gateway-signed or mixed; empty when no meter stands behind a figure) in
+ * the current language.
+ */
+export function trustLabel(level: string | null | undefined): string {
+  if (!level) return t('trust.none');
+  return tOr(`trust.${level}`, level);
+}
+
+/** trustTone is the badge tone of a trust level: only data signed at the meter are "ok". */
+export function trustTone(level: string | null | undefined): 'ok' | 'warn' {
+  return level === 'meter-signed' ? 'ok' : 'warn';
+}
+
+/**
+ * trustGroups lists the points of each trust level, levels in the order
+ * meter-signed, gateway-signed, mixed, then any other, points sorted.
+ */
+export function trustGroups(points: Record<string, { level: string }> | null | undefined): [string, string[]][] {
+  const by = new Map<string, string[]>();
+  for (const [id, s] of Object.entries(points ?? {})) {
+    const l = s.level ?? '';
+    by.set(l, [...(by.get(l) ?? []), id]);
+  }
+  const order = ['meter-signed', 'gateway-signed', 'mixed'];
+  const rank = (l: string) => (order.includes(l) ? order.indexOf(l) : order.length);
+  return [...by.entries()].sort((a, b) => rank(a[0]) - rank(b[0]) || a[0].localeCompare(b[0])).map(([l, ids]) => [l, ids.sort()]);
 }

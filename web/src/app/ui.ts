@@ -1,8 +1,9 @@
 // Building blocks shared by the pages: cards, KPI tiles, tables, badges,
 // error panels and toasts.
 
-import { ApiError } from './api';
+import { ApiError, type BalanceTrust } from './api';
 import { h, type Child } from './dom';
+import { trustGroups, trustLabel, trustTone } from './format';
 import { t, tOr } from './i18n';
 
 /** card is a titled panel. */
@@ -62,6 +63,30 @@ export function flagBadges(flags: string[] | null | undefined): Child {
 export function statusBadge(status: string | undefined): HTMLElement {
   const s = status ?? 'unknown';
   return h('span', { class: `status status-${s}` }, tOr(`status.${s}`, s));
+}
+
+/** trustBadge shows where the data behind a figure are signed (表计签名 / 网关签名 / 混合). */
+export function trustBadge(level: string | null | undefined): HTMLElement {
+  return h('span', { class: `badge trust ${trustTone(level)}`, 'data-trust': level ?? '', title: t('trust.hint') }, trustLabel(level));
+}
+
+/**
+ * trustLine states the trust level of a balance and, when its points differ,
+ * which points are of which level.
+ */
+export function trustLine(trust: BalanceTrust | undefined): HTMLElement | null {
+  if (!trust) return null;
+  const groups = trustGroups(trust.points);
+  return h(
+    'p',
+    { class: 'trust-line', 'data-testid': 'balance-trust', 'data-trust': trust.level },
+    t('trust.line'),
+    trustBadge(trust.level),
+    // Mixed: the meter-signed points are counted, the others (the exceptions) named.
+    groups.length > 1
+      ? groups.map(([l, ids]) => h('span', { class: 'muted', 'data-trust-points': l, title: ids.join('、') }, ` ${trustLabel(l)}: ${l === 'meter-signed' ? t('trust.points', { n: ids.length }) : ids.join('、')}`))
+      : null,
+  );
 }
 
 /** levelBadge shows 一级/二级/三级. */

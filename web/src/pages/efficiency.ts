@@ -13,7 +13,7 @@ import { dateInShanghai, fmtM3, fmtNum, fmtPct, fmtTime } from '../app/format';
 import { pick, t, tOr } from '../app/i18n';
 import { setQuery, type PageContext } from '../app/router';
 import { capabilities, currentMe } from '../app/session';
-import { breadcrumbs, card, errorPanel, kpi, loading, pageTitle, table } from '../app/ui';
+import { breadcrumbs, card, errorPanel, kpi, loading, pageTitle, table, trustLine } from '../app/ui';
 import { INDICATORS, indicatorRows, MAX_PERIOD_DAYS, periodDays, periodFrom, periodLabel, periodQuery, positionIn, presets, yearOf, type IndicatorRow, type Period, type PresetName } from './efficiencymodel';
 import { gradeBadge } from './quotas';
 import { reportLink } from './reportlink';
@@ -260,6 +260,7 @@ export async function efficiencyPage(ctx: PageContext): Promise<void> {
         return kpi(figureLabel(d.key), fmtFigure(r), { hint: r.basis ? tOr(`basis.${r.basis}`, r.basis) : undefined, tone: r.missing.length ? 'warn' : undefined, testid: `kpi-${d.key}` });
       }),
     ),
+    trustLine(b.trust),
     ledgerLine(b),
     (b.missing_points ?? []).length ? h('p', { class: 'warning-text', 'data-testid': 'missing-points' }, t('eff.missingPoints', { n: b.missing_points!.length, points: b.missing_points!.join('、') })) : null,
   );

@@ -2,14 +2,14 @@
 // metering tree (levels 1–3) with live values over server-sent events,
 // trends with zoom, and its active alarms.
 
-import { ApiError, getJSON, postJSON, qs, type Alarm, type Channel, type PeriodBalance, type Enterprise, type Meter, type Point, type ReadingPage, type TreeNode } from '../app/api';
+import { ApiError, getJSON, postJSON, qs, type Alarm, type Channel, type BalanceTrust, type PeriodBalance, type Enterprise, type Meter, type Point, type ReadingPage, type TreeNode } from '../app/api';
 import { parks, regions, settle } from '../app/cache';
 import { h, replace } from '../app/dom';
 import { dateInShanghai, hasTime, fmtAgo, fmtM3, fmtNum, fmtPct, fmtTime, fmtValue } from '../app/format';
 import { pick, t, tOr } from '../app/i18n';
 import { setQuery, type PageContext } from '../app/router';
 import { capabilities, currentMe } from '../app/session';
-import { breadcrumbs, card, errorPanel, flagBadges, kpi, levelBadge, loading, pageTitle, statusBadge, table } from '../app/ui';
+import { breadcrumbs, card, errorPanel, flagBadges, kpi, levelBadge, loading, pageTitle, statusBadge, table, trustBadge, trustLine } from '../app/ui';
 import { appendNetworksCard } from './networks';
 import { appendPlantsCard } from './plant';
 import { drawSankey } from './sankeyview';
@@ -60,7 +60,7 @@ function liveText(values: Record<string, number>, channels: Channel[]): string {
   return shown.map((c) => fmtValue(values[c], unit(c) ?? (c === 'total_m3' ? 'm3' : c === 'flow_m3h' ? 'm3/h' : undefined))).join(' · ');
 }
 
-function treeView(nodes: PointView[]): HTMLElement {
+function treeView(nodes: PointView[], trust?: BalanceTrust): HTMLElement {
   const item = (n: PointView): HTMLElement =>
     h(
       'li',
@@ -73,6 +73,7 @@ function treeView(nodes: PointView[]): HTMLElement {
         n.stage ? h('span', { class: `stage stage-${n.stage}` }, tOr(`stage.${n.stage}`, n.stage)) : null,
         n.source ? h('span', { class: 'source' }, tOr(`source.${n.source}`, n.source)) : null,
         h('span', { class: 'today', title: t('tree.today.hint') }, fmtM3(n.today_m3)),
+        trust?.points?.[n.id] ? trustBadge(trust.points[n.id].level) : null,
       ),
       n.meters.length
         ? h(
@@ -120,7 +121,7 @@ function indicatorsView(b: PeriodBalance): HTMLElement {
     kpi(t('ind.reuseRate'), fmtPct(num(b.reuse_rate)), { hint: t('ind.reuseRate.hint') }),
     kpi(t('ind.balanceError'), fmtPct(err, 2), { hint: t('ind.balanceError.hint'), tone: errTone }),
   );
-  return h('div', null, kpis, missing.length ? h('p', { class: 'warning-text', 'data-testid': 'missing-points' }, t('ind.missing', { n: missing.length, points: missing.join('、') })) : null);
+  return h('div', null, kpis, trustLine(b.trust), missing.length ? h('p', { class: 'warning-text', 'data-testid': 'missing-points' }, t('ind.missing', { n: missing.length, points: missing.join('、') })) : null);
 }
 
 export async function enterprisePage(ctx: PageContext): Promise<void> {
@@ -232,7 +233,7 @@ export async function enterprisePage(ctx: PageContext): Promise<void> {
   if (tree.status === 'fulfilled') {
     const roots = tree.value.map(normalise);
     points = flatten(roots);
-    replace(treeBox, roots.length ? treeView(roots) : h('p', { class: 'empty' }, t('tree.empty')));
+    replace(treeBox, roots.length ? treeView(roots, balance.status === 'fulfilled' ? balance.value.trust : undefined) : h('p', { class: 'empty' }, t('tree.empty')));
     const meters: TrendMeter[] = points.flatMap((p) =>
       p.meters.map((m) => ({ id: m.id, label: `${pick(p.name, p.name_en)} · ${m.id}`, channels: p.channels })),
     );

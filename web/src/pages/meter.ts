@@ -7,7 +7,7 @@ import { h, replace } from '../app/dom';
 import { fmtAgo, fmtNum, fmtTime, fmtValue, hasTime } from '../app/format';
 import { pick, t, tOr } from '../app/i18n';
 import type { PageContext } from '../app/router';
-import { breadcrumbs, card, download, errorPanel, flagBadges, loading, pageTitle, statusBadge } from '../app/ui';
+import { breadcrumbs, card, download, errorPanel, flagBadges, loading, pageTitle, statusBadge, trustBadge } from '../app/ui';
 import { verificationView, verifyIndex } from './verifyview';
 
 const PAGE_SIZE = 50;
@@ -40,7 +40,9 @@ export async function meterPage(ctx: PageContext): Promise<void> {
     h('dt', null, t('meter.status')),
     h('dd', null, statusBadge(m.status), hasTime(m.last_time) ? h('span', { class: 'muted' }, ' ', t('meter.lastSeen'), ' ', fmtAgo(m.last_time)) : null),
     h('dt', null, t('meter.signed')),
-    h('dd', null, tOr(`signed.${m.signed}`, m.signed ?? '—')),
+    h('dd', null, tOr(`signed.${m.signed}`, m.signed ?? '—'), m.gateway ? h('span', { class: 'muted' }, ` (${m.gateway})`) : null),
+    h('dt', null, t('trust.label')),
+    h('dd', { 'data-testid': 'meter-trust' }, trustBadge(m.trust)),
     h('dt', null, t('meter.interval')),
     h('dd', null, m.interval_s ? t('meter.seconds', { n: m.interval_s }) : '—'),
     h('dt', null, t('meter.last')),
@@ -81,7 +83,7 @@ export async function meterPage(ctx: PageContext): Promise<void> {
     }
     if (ctx.signal.aborted) return;
     if (page.next) cursors[pageNo + 1] = page.next;
-    replace(readingsBox, readingsTable(page.items ?? [], channels));
+    replace(readingsBox, page.trust ? h('p', { class: 'trust-line', 'data-testid': 'readings-trust' }, t('trust.line'), trustBadge(page.trust)) : null, readingsTable(page.items ?? [], channels));
     replace(
       pager,
       h('button', { type: 'button', class: 'secondary', disabled: pageNo === 0, onclick: () => go(-1) }, t('common.prev')),

@@ -7,7 +7,7 @@ import { COLORS, SHANGHAI_OFFSET_MS, makeChart, type Chart } from '../app/charts
 import { esc, h, replace } from '../app/dom';
 import { fmtTime, fmtValue, prettyUnit } from '../app/format';
 import { t, tOr } from '../app/i18n';
-import { download, errorPanel, loading } from '../app/ui';
+import { download, errorPanel, loading, trustBadge } from '../app/ui';
 
 /** TrendMeter is a meter the trend can show, with its point's channels. */
 export interface TrendMeter {
@@ -89,7 +89,8 @@ export function trendView(meters: TrendMeter[], onCleanup: (fn: () => void) => v
     const isVolume = params.fn === 'delta' || params.fn === 'sum';
     const data = s.t.map((ts, i) => [new Date(ts).getTime() + SHANGHAI_OFFSET_MS, s.v[i]]);
     const el = h('div', { class: 'chart', 'data-testid': 'trend-chart' });
-    replace(chartBox, data.length ? el : h('p', { class: 'empty' }, t('trend.noData')));
+    const trust = s.trust ? h('p', { class: 'trust-line', 'data-testid': 'series-trust' }, t('trust.line'), trustBadge(s.trust.level)) : null;
+    replace(chartBox, data.length ? el : h('p', { class: 'empty' }, t('trend.noData')), trust);
     if (!data.length) return;
     const title = isVolume ? t('trend.perInterval', { interval: t(`interval.${params.interval}` as 'interval.1h') }) : t('trend.average');
     chart = makeChart(
