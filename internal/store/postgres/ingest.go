@@ -343,7 +343,7 @@ func checkQuarantine(qs []quarantine.Record, ledgerSize uint64) error {
 // quarantined keeps its first record.
 func writeQuarantine(ctx context.Context, tx pgx.Tx, qs []quarantine.Record) error {
 	for _, q := range qs {
-		detail := clip(q.Detail, quarantine.MaxDetail)
+		detail := store.Clip(q.Detail, quarantine.MaxDetail)
 		if _, err := tx.Exec(ctx, `INSERT INTO quarantine(idx, t, meter, seq, reason, detail) VALUES ($1, $2, $3, $4, $5, $6)
 			ON CONFLICT (idx) DO NOTHING`, int64(q.Index), ms(q.Time), []byte(q.Meter), seqKey(q.Seq), []byte(q.Reason), []byte(detail)); err != nil {
 			return fmt.Errorf("quarantine ledger entry %d: %w", q.Index, err)

@@ -20,19 +20,8 @@ var (
 
 // AddProduction implements store.Production.
 func (s *Store) AddProduction(ctx context.Context, recs []production.Record) ([]int64, error) {
-	for i := range recs {
-		r := &recs[i]
-		if err := r.Validate(); err != nil {
-			return nil, &production.RecordError{Index: i, Err: fmt.Errorf("%w: %v", store.ErrInvalid, err)}
-		}
-		if r.ReportedBy == "" || r.ReportedAt.IsZero() {
-			return nil, &production.RecordError{Index: i, Err: fmt.Errorf("%w: who reported it and when are required", store.ErrInvalid)}
-		}
-		for j := 0; j < i; j++ {
-			if production.SameSeries(recs[j], *r) && production.Overlaps(recs[j], *r) {
-				return nil, &production.RecordError{Index: i, Err: fmt.Errorf("overlaps record %d (%s %s %s): %w: %w", j+1, r.Enterprise, r.Kind, r.Product, store.ErrConflict, production.ErrOverlap)}
-			}
-		}
+	if err := store.CheckProductionBatch(recs); err != nil {
+		return nil, err
 	}
 	ids := make([]int64, len(recs))
 	err := s.withWrite(ctx, func(tx pgx.Tx) error {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"time"
-	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 
@@ -21,53 +20,20 @@ func (s *Store) writeRejections(ctx context.Context, tx pgx.Tx, rejs []rejection
 	if len(rejs) == 0 {
 		return nil
 	}
-	type key struct{ reason, meter, source string }
-	type agg struct {
-		n           int64
-		first, last int64
-		detail      string
-	}
-	counts, logs := map[key]*agg{}, map[key]*agg{}
-	var countOrder, logOrder []key
-	add := func(m map[key]*agg, order *[]key, k key, r *rejection.Rejection, n int64) {
-		a := m[k]
-		t := ms(r.Time)
-		if a == nil {
-			a = &agg{first: t, last: t}
-			m[k] = a
-			*order = append(*order, k)
-		}
-		a.n += n
-		a.first, a.last = min(a.first, t), max(a.last, t)
-		if t >= a.last {
-			a.detail = r.Detail
-		}
-	}
-	for i := range rejs {
-		r := &rejs[i]
-		n := int64(r.Count)
-		if n <= 0 {
-			n = 1
-		}
-		m := clip(r.Meter, rejection.MaxKey)
-		add(counts, &countOrder, key{r.Reason, m, ""}, r, n)
-		add(logs, &logOrder, key{r.Reason, m, clip(r.Source, rejection.MaxKey)}, r, n)
-	}
-	for _, k := range countOrder {
-		c := counts[k]
+	counts, logs := store.FoldRejections(rejs)
+	for _, c := range counts {
 		if _, err := tx.Exec(ctx, `INSERT INTO rejection_counts(reason, meter, n, last) VALUES ($1, $2, $3, $4)
 			ON CONFLICT (reason, meter) DO UPDATE SET n = rejection_counts.n + excluded.n, last = greatest(rejection_counts.last, excluded.last)`,
-			[]byte(k.reason), []byte(k.meter), c.n, c.last); err != nil {
+			[]byte(c.Reason), []byte(c.Meter), c.N, c.Last); err != nil {
 			return fmt.Errorf("count rejections: %w", err)
 		}
 	}
-	for _, k := range logOrder {
-		l := logs[k]
+	for _, l := range logs {
 		if _, err := tx.Exec(ctx, `INSERT INTO rejections(reason, meter, source, n, first, t, detail) VALUES ($1, $2, $3, $4, $5, $6, $7)
 			ON CONFLICT (reason, meter, source) DO UPDATE SET n = rejections.n + excluded.n, first = least(rejections.first, excluded.first),
 				detail = CASE WHEN excluded.t >= rejections.t THEN excluded.detail ELSE rejections.detail END,
 				t = greatest(rejections.t, excluded.t)`,
-			[]byte(k.reason), []byte(k.meter), []byte(k.source), l.n, l.first, l.last, []byte(clip(l.detail, rejection.MaxDetail))); err != nil {
+			[]byte(l.Reason), []byte(l.Meter), []byte(l.Source), l.N, l.First, l.Last, []byte(l.Detail)); err != nil {
 			return fmt.Errorf("log rejection: %w", err)
 		}
 	}
@@ -76,17 +42,6 @@ func (s *Store) writeRejections(ctx context.Context, tx pgx.Tx, rejs []rejection
 		return fmt.Errorf("trim rejection log: %w", err)
 	}
 	return nil
-}
-
-// clip cuts s to at most n bytes without splitting a UTF-8 sequence.
-func clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
 }
 
 // RejectionCounts implements store.Rejections.

@@ -28,10 +28,7 @@ func checkQuarantine(qs []quarantine.Record, ledgerSize uint64) error {
 // quarantined keeps its first record.
 func writeQuarantine(ctx context.Context, tx *sql.Tx, qs []quarantine.Record) error {
 	for _, q := range qs {
-		detail := q.Detail
-		if len(detail) > quarantine.MaxDetail {
-			detail = detail[:quarantine.MaxDetail]
-		}
+		detail := store.Clip(q.Detail, quarantine.MaxDetail)
 		if _, err := tx.ExecContext(ctx, `INSERT INTO quarantine(idx, t, meter, seq, reason, detail) VALUES (?, ?, ?, ?, ?, ?)
 			ON CONFLICT(idx) DO NOTHING`, int64(q.Index), q.Time.UnixMilli(), q.Meter, seqKey(q.Seq), q.Reason, detail); err != nil {
 			return fmt.Errorf("quarantine ledger entry %d: %w", q.Index, err)

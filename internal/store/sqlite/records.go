@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"time"
-	"unicode/utf8"
 
 	"github.com/shuixiao/shuixiao/alarm"
 	"github.com/shuixiao/shuixiao/internal/store"
@@ -20,52 +19,18 @@ import (
 // keeps the RecentRejections rows seen last, so whatever the keys it stays
 // bounded.
 func (s *Store) writeRejections(ctx context.Context, tx *sql.Tx, rejs []rejection.Rejection) error {
-	type key struct{ reason, meter, source string }
-	type agg struct {
-		n           int64
-		first, last int64
-		detail      string
-	}
-	counts := map[key]*agg{}
-	logs := map[key]*agg{}
-	var countOrder, logOrder []key
-	add := func(m map[key]*agg, order *[]key, k key, r *rejection.Rejection, n int64) {
-		a := m[k]
-		t := r.Time.UnixMilli()
-		if a == nil {
-			a = &agg{first: t, last: t}
-			m[k] = a
-			*order = append(*order, k)
-		}
-		a.n += n
-		a.first, a.last = min(a.first, t), max(a.last, t)
-		if t >= a.last {
-			a.detail = r.Detail
-		}
-	}
-	for i := range rejs {
-		r := &rejs[i]
-		n := int64(r.Count)
-		if n <= 0 {
-			n = 1
-		}
-		meter := clip(r.Meter, rejection.MaxKey)
-		add(counts, &countOrder, key{r.Reason, meter, ""}, r, n)
-		add(logs, &logOrder, key{r.Reason, meter, clip(r.Source, rejection.MaxKey)}, r, n)
-	}
-	for _, k := range countOrder {
-		c := counts[k]
+	counts, logs := store.FoldRejections(rejs)
+	for _, c := range counts {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO rejection_counts(reason, meter, n, last) VALUES (?, ?, ?, ?)
-			ON CONFLICT(reason, meter) DO UPDATE SET n = n + excluded.n, last = max(last, excluded.last)`, k.reason, k.meter, c.n, c.last); err != nil {
+			ON CONFLICT(reason, meter) DO UPDATE SET n = n + excluded.n, last = max(last, excluded.last)`, c.Reason, c.Meter, c.N, c.Last); err != nil {
 			return fmt.Errorf("count rejections: %w", err)
 		}
 	}
-	for _, k := range logOrder {
-		l := logs[k]
+	for _, l := range logs {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO rejections(reason, meter, source, n, first, t, detail) VALUES (?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT(reason, meter, source) DO UPDATE SET n = n + excluded.n, first = min(first, excluded.first),
 				detail = CASE WHEN excluded.t >= t THEN excluded.detail ELSE detail END, t = max(t, excluded.t)`,
-			k.reason, k.meter, k.source, l.n, l.first, l.last, clip(l.detail, rejection.MaxDetail)); err != nil {
+			l.Reason, l.Meter, l.Source, l.N, l.First, l.Last, l.Detail); err != nil {
 			return fmt.Errorf("log rejection: %w", err)
 		}
 	}
@@ -74,17 +39,6 @@ func (s *Store) writeRejections(ctx context.Context, tx *sql.Tx, rejs []rejectio
 		return fmt.Errorf("trim rejection log: %w", err)
 	}
 	return nil
-}
-
-// clip cuts s to at most n bytes without splitting a UTF-8 sequence.
-func clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
 }
 
 // RejectionCounts implements store.Rejections.
