@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"strings"
@@ -213,4 +214,34 @@ type Cursor struct {
 type ReadingPage struct {
 	Readings []Reading `json:"readings"`
 	Next     *Cursor   `json:"next,omitempty"`
+}
+
+// ScanPages implements SeriesReader.ScanReadings for a driver in terms of
+// its Readings: one page at a time, so memory stays bounded; q.Limit caps
+// the whole scan (0: no cap).
+func ScanPages(ctx context.Context, readings func(context.Context, ReadingQuery) (ReadingPage, error), q ReadingQuery, fn func(*Reading) error) error {
+	total, capN := 0, q.Limit
+	page := q
+	page.Limit = DefaultPageSize
+	for {
+		p, err := readings(ctx, page)
+		if err != nil {
+			return err
+		}
+		for i := range p.Readings {
+			if err := fn(&p.Readings[i]); err != nil {
+				return err
+			}
+			if total++; capN > 0 && total >= capN {
+				return nil
+			}
+		}
+		if p.Next == nil {
+			return nil
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		page.After = p.Next
+	}
 }

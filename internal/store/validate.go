@@ -1,11 +1,15 @@
 package store
 
 import (
+	"encoding/json"
 	"fmt"
+	"math"
 
 	"golang.org/x/mod/sumdb/note"
 
+	"github.com/shuixiao/shuixiao/command"
 	"github.com/shuixiao/shuixiao/meter"
+	"github.com/shuixiao/shuixiao/plant"
 	"github.com/shuixiao/shuixiao/reading"
 )
 
@@ -129,4 +133,52 @@ func RegionPrefix(code string) string {
 		return code[:4] + "%"
 	}
 	return code
+}
+
+// ValidPlant checks a plant record: ID, enterprise and a JSON configuration.
+func ValidPlant(p plant.Record) error {
+	if p.ID == "" || p.Enterprise == "" || !json.Valid(p.Config) {
+		return fmt.Errorf("plant %q: %w: id, enterprise and a JSON configuration are required", p.ID, ErrInvalid)
+	}
+	return nil
+}
+
+// ValidCommand checks a command record has what its row is keyed and
+// listed by: ID, plant, actuator, kind and issue time.
+func ValidCommand(c command.Record) error {
+	if c.ID == "" || c.Plant == "" || c.Actuator == "" || c.Kind == "" || c.Issued.IsZero() {
+		return fmt.Errorf("command %q: %w: id, plant, actuator, kind and issue time are required", c.ID, ErrInvalid)
+	}
+	return nil
+}
+
+// ValidOverride checks an operator's override: a known mode, a plant and an
+// actuator.
+func ValidOverride(o command.Override) error {
+	switch o.Mode {
+	case command.ModeAuto, command.ModeManual, command.ModeLocked:
+	default:
+		return fmt.Errorf("override of %s/%s: %w: mode %q", o.Plant, o.Actuator, ErrInvalid, o.Mode)
+	}
+	if o.Plant == "" || o.Actuator == "" {
+		return fmt.Errorf("override: %w: plant and actuator are required", ErrInvalid)
+	}
+	return nil
+}
+
+// ValidAssignee checks a work order's assignee: 1–200 bytes.
+func ValidAssignee(id int64, assignee string) error {
+	if assignee == "" || len(assignee) > 200 {
+		return fmt.Errorf("assign work order %d: %w: assignee must have 1-200 bytes", id, ErrInvalid)
+	}
+	return nil
+}
+
+// ValidWaterLost checks the water a closed work order says was lost: a
+// finite volume, not negative.
+func ValidWaterLost(id int64, m3 float64) error {
+	if m3 < 0 || math.IsNaN(m3) || math.IsInf(m3, 0) {
+		return fmt.Errorf("close work order %d: %w: water lost %v", id, ErrInvalid, m3)
+	}
+	return nil
 }

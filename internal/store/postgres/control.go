@@ -16,8 +16,8 @@ var _ store.Controls = (*Store)(nil)
 
 // SavePlant implements store.Controls.
 func (s *Store) SavePlant(ctx context.Context, p plant.Record) error {
-	if p.ID == "" || p.Enterprise == "" || !json.Valid(p.Config) {
-		return fmt.Errorf("plant %q: %w: id, enterprise and a JSON configuration are required", p.ID, store.ErrInvalid)
+	if err := store.ValidPlant(p); err != nil {
+		return err
 	}
 	return s.withWrite(ctx, func(tx pgx.Tx) error {
 		if err := mustRef(ctx, tx, "enterprises", "enterprise", p.Enterprise); err != nil {
@@ -66,8 +66,8 @@ func (s *Store) plants(ctx context.Context, where string, args ...any) ([]plant.
 func (s *Store) SaveCommands(ctx context.Context, cs []command.Record) error {
 	recs := make([]string, len(cs))
 	for i, c := range cs {
-		if c.ID == "" || c.Plant == "" || c.Actuator == "" || c.Kind == "" || c.Issued.IsZero() {
-			return fmt.Errorf("command %q: %w: id, plant, actuator, kind and issue time are required", c.ID, store.ErrInvalid)
+		if err := store.ValidCommand(c); err != nil {
+			return err
 		}
 		rec, err := json.Marshal(c)
 		if err != nil {
@@ -129,13 +129,8 @@ func (s *Store) Commands(ctx context.Context, qr command.Query) ([]command.Recor
 
 // SetOverride implements store.Controls.
 func (s *Store) SetOverride(ctx context.Context, o command.Override) error {
-	switch o.Mode {
-	case command.ModeAuto, command.ModeManual, command.ModeLocked:
-	default:
-		return fmt.Errorf("override of %s/%s: %w: mode %q", o.Plant, o.Actuator, store.ErrInvalid, o.Mode)
-	}
-	if o.Plant == "" || o.Actuator == "" {
-		return fmt.Errorf("override: %w: plant and actuator are required", store.ErrInvalid)
+	if err := store.ValidOverride(o); err != nil {
+		return err
 	}
 	rec, err := json.Marshal(o)
 	if err != nil {

@@ -75,30 +75,7 @@ func (s *Store) Readings(ctx context.Context, q store.ReadingQuery) (store.Readi
 
 // ScanReadings implements store.SeriesReader.
 func (s *Store) ScanReadings(ctx context.Context, q store.ReadingQuery, fn func(*store.Reading) error) error {
-	total, capN := 0, q.Limit
-	page := q
-	page.Limit = store.DefaultPageSize
-	for {
-		p, err := s.Readings(ctx, page)
-		if err != nil {
-			return err
-		}
-		for i := range p.Readings {
-			if err := fn(&p.Readings[i]); err != nil {
-				return err
-			}
-			if total++; capN > 0 && total >= capN {
-				return nil
-			}
-		}
-		if p.Next == nil {
-			return nil
-		}
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		page.After = p.Next
-	}
+	return store.ScanPages(ctx, s.Readings, q, fn)
 }
 
 // target is a resolved series: its meters, channel number and definition.
@@ -113,7 +90,7 @@ type target struct {
 
 // resolve finds a series' meters and its channel's kind and rollover (a
 // channel the point does not declare is a rate).
-func (s *Store) resolve(ctx context.Context, db q, ser store.Series) (target, error) {
+func (s *Store) resolve(ctx context.Context, ser store.Series) (target, error) {
 	if err := ser.Validate(); err != nil {
 		return target{}, err
 	}
@@ -140,17 +117,17 @@ func (s *Store) resolve(ctx context.Context, db q, ser store.Series) (target, er
 			t.kind, t.ctr = c.Kind, aggregate.CounterFor(c)
 		}
 	}
-	if ser.Point != "" {
-		rows, err := db.Query(ctx, `SELECT mid FROM meters WHERE point = $1 ORDER BY mid`, ser.Point)
-		if err != nil {
-			return target{}, fmt.Errorf("series %s: %w", ser, err)
-		}
-		t.mids, err = pgx.CollectRows(rows, pgx.RowTo[int32])
-		if err != nil {
-			return target{}, fmt.Errorf("series %s: %w", ser, err)
-		}
-	}
 	s.reg.RLock()
+	if ser.Point != "" {
+		// The point's meters from the directory this process keeps with
+		// its own writes (one writer per store), not a query per series.
+		for mid, mi := range s.byMid {
+			if mi.point == ser.Point {
+				t.mids = append(t.mids, mid)
+			}
+		}
+		slices.Sort(t.mids)
+	}
 	t.cid, t.known = s.chanID[ser.Channel]
 	s.reg.RUnlock()
 	return t, nil
@@ -195,7 +172,7 @@ func (s *Store) Aggregate(ctx context.Context, qr store.AggregateQuery) ([]store
 		return nil, err
 	}
 	defer tx.Rollback(ctx)
-	t, err := s.resolve(ctx, tx, qr.Series)
+	t, err := s.resolve(ctx, qr.Series)
 	if err != nil {
 		return nil, fmt.Errorf("aggregate: %w", err)
 	}
@@ -235,7 +212,7 @@ func (s *Store) Consumption(ctx context.Context, qr store.ConsumptionQuery) ([]s
 	defer tx.Rollback(ctx)
 	ts := make([]target, len(qr.Series))
 	for i, ser := range qr.Series {
-		if ts[i], err = s.resolve(ctx, tx, ser); err != nil {
+		if ts[i], err = s.resolve(ctx, ser); err != nil {
 			return nil, fmt.Errorf("consumption: %w", err)
 		}
 		if err := aggregate.CheckFn(ts[i].kind, store.Delta); err != nil {

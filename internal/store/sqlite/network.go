@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"time"
 
 	"github.com/shuixiao/shuixiao/alarm"
@@ -380,8 +379,8 @@ func (s *Store) transitionWorkOrder(ctx context.Context, id int64, e workorder.E
 
 // AssignWorkOrder implements store.Networks.
 func (s *Store) AssignWorkOrder(ctx context.Context, id int64, assignee, by string, at time.Time, note string) (workorder.Order, error) {
-	if assignee == "" || len(assignee) > 200 {
-		return workorder.Order{}, fmt.Errorf("assign work order %d: %w: assignee must have 1-200 bytes", id, store.ErrInvalid)
+	if err := store.ValidAssignee(id, assignee); err != nil {
+		return workorder.Order{}, err
 	}
 	return s.transitionWorkOrder(ctx, id, workorder.Event{Time: at, Action: "assign", By: by, Assignee: assignee, Note: note},
 		`state = 'assigned', assignee = ?, assigned = ?`, assignee, millis(at))
@@ -389,8 +388,8 @@ func (s *Store) AssignWorkOrder(ctx context.Context, id int64, assignee, by stri
 
 // CloseWorkOrder implements store.Networks.
 func (s *Store) CloseWorkOrder(ctx context.Context, id int64, by string, at time.Time, link, note string, waterLostM3 float64) (workorder.Order, error) {
-	if waterLostM3 < 0 || math.IsNaN(waterLostM3) || math.IsInf(waterLostM3, 0) {
-		return workorder.Order{}, fmt.Errorf("close work order %d: %w: water lost %v", id, store.ErrInvalid, waterLostM3)
+	if err := store.ValidWaterLost(id, waterLostM3); err != nil {
+		return workorder.Order{}, err
 	}
 	return s.transitionWorkOrder(ctx, id, workorder.Event{Time: at, Action: "close", By: by, Link: link, Note: note},
 		`state = 'closed', closed = ?, closed_by = ?, repaired_link = ?, note = CASE WHEN ? = '' THEN note ELSE ? END, water_lost = ?`,

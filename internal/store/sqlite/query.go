@@ -713,28 +713,5 @@ func (s *Store) Readings(ctx context.Context, q store.ReadingQuery) (store.Readi
 
 // ScanReadings implements store.SeriesReader.
 func (s *Store) ScanReadings(ctx context.Context, q store.ReadingQuery, fn func(*store.Reading) error) error {
-	total, capN := 0, q.Limit
-	page := q
-	page.Limit = store.DefaultPageSize
-	for {
-		p, err := s.Readings(ctx, page)
-		if err != nil {
-			return err
-		}
-		for i := range p.Readings {
-			if err := fn(&p.Readings[i]); err != nil {
-				return err
-			}
-			if total++; capN > 0 && total >= capN {
-				return nil
-			}
-		}
-		if p.Next == nil {
-			return nil
-		}
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		page.After = p.Next
-	}
+	return store.ScanPages(ctx, s.Readings, q, fn)
 }

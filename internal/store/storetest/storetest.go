@@ -79,6 +79,8 @@ func Run(t *testing.T, open Factory) {
 	t.Run("WorkOrders", func(t *testing.T) {
 		if s, ok := open(t).(networkStore); ok {
 			testLeakEventsAndWorkOrders(t, s)
+		} else {
+			t.Fatal("the store does not implement store.Networks")
 		}
 	})
 	t.Run("Controls", func(t *testing.T) {
