@@ -159,8 +159,10 @@ func (s *Store) init(ctx context.Context) error {
 			if _, err := tx.Exec(ctx, schema+networkSchema+controlSchema+deviceSchema+rollupSchema+managementSchema); err != nil {
 				return fmt.Errorf("create tables: %w", err)
 			}
-			_, err := tx.Exec(ctx, `INSERT INTO meta(k, v) VALUES ('schema', $1), ('ledger_size', 0)`, schemaVersion)
-			return err
+			if _, err := tx.Exec(ctx, `INSERT INTO meta(k, v) VALUES ('schema', $1), ('ledger_size', 0)`, schemaVersion); err != nil {
+				return err
+			}
+			return s.featureTables(ctx, tx)
 		}
 		var v int64
 		if err := tx.QueryRow(ctx, `SELECT v FROM meta WHERE k = 'schema'`).Scan(&v); err != nil {
@@ -169,7 +171,7 @@ func (s *Store) init(ctx context.Context) error {
 		if v > schemaVersion {
 			return fmt.Errorf("schema version %d is newer than this build's %d", v, schemaVersion)
 		}
-		return nil
+		return s.featureTables(ctx, tx)
 	})
 	if err != nil {
 		return err
@@ -320,4 +322,19 @@ func hashOf(b []byte) reading.Hash {
 	var h reading.Hash
 	copy(h[:], b)
 	return h
+}
+
+// featureDDL holds the tables a feature file adds (CREATE TABLE/INDEX IF NOT
+// EXISTS, ALTER TABLE … ADD COLUMN IF NOT EXISTS only), each appended by that
+// file's init; init runs them on every start, new store or old, so a new
+// table needs no version step.
+var featureDDL []string
+
+func (s *Store) featureTables(ctx context.Context, tx pgx.Tx) error {
+	for _, ddl := range featureDDL {
+		if _, err := tx.Exec(ctx, ddl); err != nil {
+			return fmt.Errorf("create feature tables: %w", err)
+		}
+	}
+	return nil
 }

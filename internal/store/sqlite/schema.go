@@ -2,7 +2,7 @@ package sqlite
 
 // schemaVersion is stored in meta under "schema"; Open migrates older
 // versions (migrations) and refuses newer ones.
-const schemaVersion = 5
+const schemaVersion = 7
 
 // migrations[v] brings a version v store to version v+1, in the transaction
 // that records the new version.
@@ -27,7 +27,16 @@ DROP TABLE rejections_v1;
 	// 4 → 5: the gateway that signs a meter's readings (meter.Meter.Gateway);
 	// the gateways and device-mapping tables are new and made by schema.
 	4: `ALTER TABLE meters ADD COLUMN gateway TEXT NOT NULL DEFAULT '';`,
+	// 5 → 6: reserved for the enterprise registry's new columns; nothing yet.
+	5: `SELECT 1;`,
+	// 6 → 7: reserved for consumption pre-totals; nothing yet.
+	6: `SELECT 1;`,
 }
+
+// featureDDL holds the tables a feature file adds (CREATE TABLE/INDEX IF NOT
+// EXISTS only), each appended by that file's init; Open runs them after the
+// base schema on every start, so a new table needs no migration step.
+var featureDDL []string
 
 // rejectionsDDL is the bounded log of recent rejections: one row per
 // (reason, meter, source) with its count, first and last time (t) and last
