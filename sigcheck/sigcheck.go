@@ -36,6 +36,7 @@ import (
 	"crypto/ed25519"
 	"crypto/sha512"
 	"fmt"
+	"runtime"
 	"sync"
 	"sync/atomic"
 
@@ -58,8 +59,9 @@ const TableBytes = 43 << 10
 var stdlibRules = &voi.Options{Verify: voi.VerifyOptionsStdLib}
 
 // Tables is the memory budget for keys' tables: a Key gets a table only
-// while the budget lasts. A nil *Tables gives no key a table. One Tables
-// is shared by every Key of a directory (a province has many meters).
+// while the budget lasts, and gives it back when it is garbage-collected.
+// A nil *Tables gives no key a table. One Tables is shared by every Key of
+// a directory (a province has many meters).
 type Tables struct {
 	left atomic.Int64
 }
@@ -73,8 +75,18 @@ func NewTables(max int) *Tables {
 
 // take reserves one table; false when the budget is spent.
 func (t *Tables) take() bool {
-	return t != nil && t.left.Add(-1) >= 0
+	if t == nil {
+		return false
+	}
+	if t.left.Add(-1) < 0 {
+		t.left.Add(1)
+		return false
+	}
+	return true
 }
+
+// give returns the table of a key that is gone.
+func (t *Tables) give() { t.left.Add(1) }
 
 // Key is an Ed25519 public key prepared for checking many signatures. It is
 // safe for concurrent use.
@@ -123,6 +135,9 @@ func (k *Key) Verify(msg, sig []byte) bool {
 		k.once.Do(func() {
 			if k.tables.take() {
 				k.table.Store(curve.NewEdwardsBasepointTable(&k.point))
+				// The budget counts live tables: a key dropped (rotated,
+				// revoked, reloaded) gives its table back.
+				runtime.AddCleanup(k, (*Tables).give, k.tables)
 			}
 		})
 	}

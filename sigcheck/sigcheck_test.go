@@ -7,8 +7,10 @@ import (
 	"encoding/hex"
 	"fmt"
 	"math/big"
+	"runtime"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/oasisprotocol/curve25519-voi/curve"
 	"github.com/oasisprotocol/curve25519-voi/curve/scalar"
@@ -236,6 +238,16 @@ func TestTablesBudget(t *testing.T) {
 	}
 	if keys[0].table.Load() == nil || keys[1].table.Load() != nil {
 		t.Errorf("tables: first %v, second %v; want only the first", keys[0].table.Load() != nil, keys[1].table.Load() != nil)
+	}
+	// A key that is gone gives its table back.
+	keys[0] = nil
+	deadline := time.Now().Add(5 * time.Second)
+	for tables.left.Load() < 1 && time.Now().Before(deadline) {
+		runtime.GC()
+		time.Sleep(10 * time.Millisecond)
+	}
+	if tables.left.Load() != 1 {
+		t.Errorf("budget %d after the key with a table was collected, want 1", tables.left.Load())
 	}
 	if _, err := NewKey(make([]byte, 31), nil); err == nil {
 		t.Error("a 31-byte key was accepted")

@@ -82,7 +82,15 @@ func (d *Directory) Put(m meter.Meter, p meter.Point, enterprise string) error {
 		chans[c.Name] = c
 	}
 	dev := &Device{Meter: m.ID, Point: m.Point, Enterprise: enterprise, Revoked: m.Revoked, Channels: chans, Key: m.Key, Gateway: m.Gateway}
-	if m.Gateway == "" {
+	d.mu.RLock()
+	old := d.devices[m.ID]
+	d.mu.RUnlock()
+	switch {
+	case m.Gateway != "":
+	case old != nil && old.Gateway == "" && old.Key == m.Key:
+		// The same key again (a reload): keep its verifier and its table.
+		dev.verifier = old.verifier
+	default:
 		v, err := d.verifier(m.Key)
 		if err != nil {
 			return fmt.Errorf("meter %s: key: %w", m.ID, err)
@@ -101,15 +109,24 @@ func (d *Directory) Put(m meter.Meter, p meter.Point, enterprise string) error {
 // PutGateway registers (or replaces) a gateway's key, named
 // reading.GatewayKeyName(g.ID).
 func (d *Directory) PutGateway(g meter.Gateway) error {
-	v, err := d.verifier(g.Key)
-	if err != nil {
-		return fmt.Errorf("gateway %s: key: %w", g.ID, err)
-	}
-	if v.Name() != reading.GatewayKeyName(g.ID) {
-		return fmt.Errorf("gateway %s: key is named %q, want %q", g.ID, v.Name(), reading.GatewayKeyName(g.ID))
+	d.mu.RLock()
+	old := d.gateways[g.ID]
+	d.mu.RUnlock()
+	var vs note.Verifiers
+	if old != nil && old.Key == g.Key {
+		vs = old.verifier // a reload: keep the verifier and its table
+	} else {
+		v, err := d.verifier(g.Key)
+		if err != nil {
+			return fmt.Errorf("gateway %s: key: %w", g.ID, err)
+		}
+		if v.Name() != reading.GatewayKeyName(g.ID) {
+			return fmt.Errorf("gateway %s: key is named %q, want %q", g.ID, v.Name(), reading.GatewayKeyName(g.ID))
+		}
+		vs = note.VerifierList(v)
 	}
 	d.mu.Lock()
-	d.gateways[g.ID] = &GatewayKey{ID: g.ID, Key: g.Key, Revoked: g.Revoked, verifier: note.VerifierList(v)}
+	d.gateways[g.ID] = &GatewayKey{ID: g.ID, Key: g.Key, Revoked: g.Revoked, verifier: vs}
 	d.mu.Unlock()
 	return nil
 }
