@@ -119,9 +119,6 @@ func NewKey(pub []byte, tables *Tables) (*Key, error) {
 	return k, nil
 }
 
-// Public returns the key's 32 bytes.
-func (k *Key) Public() []byte { return k.pub }
-
 // Verify reports whether sig is a valid signature of msg by k, exactly as
 // crypto/ed25519.Verify does.
 func (k *Key) Verify(msg, sig []byte) bool {
