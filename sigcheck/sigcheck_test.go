@@ -355,6 +355,26 @@ func holderSign(a, r *big.Int, R, pub, msg []byte) []byte {
 	return append(append([]byte(nil), R...), le32(s)...)
 }
 
+// FuzzHotKey mutates the message and signature of one key that has its
+// table: near-valid signatures, many per second.
+func FuzzHotKey(f *testing.F) {
+	pub, priv, _ := ed25519.GenerateKey(rand.Reader)
+	k := hot(f, pub)
+	msg := []byte("hn-water-reading/v1\nmeter M\nseq 1\n")
+	sig := ed25519.Sign(priv, msg)
+	f.Add(msg, sig)
+	f.Add(msg, append(sig[:32:32], make([]byte, 32)...))
+	for _, s := range smallOrder {
+		p, _ := hex.DecodeString(s)
+		f.Add(msg, append(p, sig[32:]...))
+	}
+	f.Fuzz(func(t *testing.T, msg, sig []byte) {
+		if got, want := k.Verify(msg, sig), ed25519.Verify(pub, msg, sig); got != want {
+			t.Fatalf("with table %v, crypto/ed25519 %v\nmsg %q\nsig %x", got, want, msg, sig)
+		}
+	})
+}
+
 func reverse(b []byte) []byte {
 	out := make([]byte, len(b))
 	for i := range b {
