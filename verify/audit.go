@@ -20,6 +20,7 @@ import (
 
 	"github.com/shuixiao/shuixiao/meter"
 	"github.com/shuixiao/shuixiao/reading"
+	"github.com/shuixiao/shuixiao/sigcheck"
 )
 
 // ProblemKind classifies an audit failure. Every problem is evidence of
@@ -84,6 +85,10 @@ type AuditOptions struct {
 	Checkpoint []byte // audit against this checkpoint instead of the log's latest
 	// CollectFrames lists gateway-signed readings in the report (Framed).
 	CollectFrames bool
+	// KeyTables bounds the meter and gateway keys given a precomputed
+	// table for their signature checks (sigcheck; about 43 KB each);
+	// default 4096. Keys beyond it are checked correctly, only slower.
+	KeyTables int
 	// Audited, if set, is the checkpoint of an earlier audit of this log
 	// that passed (`verify log --save`). The signatures of the readings
 	// below its size were checked then and are not checked again; the
@@ -95,6 +100,10 @@ type AuditOptions struct {
 	// observer, if set, sees the log-key entries and readings in log order
 	// (Balance recomputes an enterprise's balance from them).
 	observer observer
+	// noteVerifiers checks readings with note's own Ed25519 verifiers
+	// (crypto/ed25519) instead of sigcheck's: same verdicts, for the
+	// benchmarks' before-and-after in one run.
+	noteVerifiers bool
 }
 
 // observer is told, in log order, of every key entry, valid point entry and
@@ -202,6 +211,9 @@ func audit(ctx context.Context, f Fetcher, opts AuditOptions) (*auditor, error) 
 	if opts.Fetches <= 0 {
 		opts.Fetches = 8
 	}
+	if opts.KeyTables <= 0 {
+		opts.KeyTables = 4096
+	}
 	if opts.MaxListed <= 0 {
 		opts.MaxListed = 1000
 	}
@@ -288,6 +300,7 @@ type auditor struct {
 	audited   *Checkpoint // an earlier audit's checkpoint (AuditOptions.Audited)
 	directory map[string]*meterKey
 	gateways  map[string]*meterKey
+	tables    *sigcheck.Tables // the budget of key tables (KeyTables)
 	gwUse     map[string]*gatewayUse
 	chains    map[string][]chainRecord
 	commands  commandState
@@ -309,6 +322,7 @@ func newAuditor(f Fetcher, cp *Checkpoint, opts AuditOptions) *auditor {
 		pending:   map[compact.NodeID][]byte{},
 		directory: map[string]*meterKey{},
 		gateways:  map[string]*meterKey{},
+		tables:    sigcheck.NewTables(opts.KeyTables),
 		gwUse:     map[string]*gatewayUse{},
 		chains:    map[string][]chainRecord{},
 		badIndex:  map[uint64]bool{},
@@ -559,7 +573,7 @@ func (a *auditor) keyEntry(index uint64, e []byte) {
 			a.directory[k.Meter] = &meterKey{gateway: k.Gateway}
 			return
 		}
-		v, err := note.NewVerifier(k.Key)
+		v, err := a.keyVerifier(k.Key)
 		if err != nil { // Validate in ParseKeyEntry already checked it
 			a.problem(Problem{Kind: ProblemKeyEntry, Index: index, Meter: k.Meter, Detail: err.Error()})
 			return
@@ -574,6 +588,16 @@ func (a *auditor) keyEntry(index uint64, e []byte) {
 		}
 		cur.revoked = true
 	}
+}
+
+// keyVerifier returns the verifier of a meter's or gateway's key: sigcheck's,
+// which the signature workers share, so that a key signing many readings
+// gets its table.
+func (a *auditor) keyVerifier(vkey string) (note.Verifier, error) {
+	if a.opts.noteVerifiers {
+		return note.NewVerifier(vkey)
+	}
+	return sigcheck.NewNoteVerifier(vkey, a.tables)
 }
 
 // pointEntry checks a point entry (signed by the log key, in log order):

@@ -663,7 +663,7 @@ func (p *Pipeline) admitBatch(ctx context.Context, items []*item) *pending {
 				if ke := it.entry.Key; ke != nil {
 					k := &keyChange{ke: ke}
 					if ke.Action == reading.ActionRegister {
-						k.verifier, _ = newMeterVerifier(ke.Key)
+						k.verifier, _ = p.opts.Directory.verifier(ke.Key)
 					}
 					p.keys[ke.Subject()] = k
 				}
