@@ -200,6 +200,12 @@ func take(h map[string]uint64, holder string, v uint64) {
 	}
 }
 
+// Operation returns the ledger index of an applied operation.
+func (s *State) Operation(id string) (uint64, bool) {
+	i, ok := s.ops[id]
+	return i, ok
+}
+
 // Len is the number of entries applied.
 func (s *State) Len() int { return s.applied }
 
