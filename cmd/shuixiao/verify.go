@@ -450,6 +450,10 @@ func writeAuditJSON(w io.Writer, location string, rep *verify.AuditReport, frame
 		EntriesPerS  float64              `json:"entries_per_s"`
 		Strict       bool                 `json:"strict"`
 		Failed       bool                 `json:"failed"`
+
+		// water-rights certificates (helper certs)
+		CertificateEntries uint64                    `json:"certificate_entries"`
+		Certificates       verify.CertificateSummary `json:"certificates"`
 	}{
 		Location: location, Origin: rep.Checkpoint.Origin, Size: rep.Checkpoint.Size,
 		Root:    base64.StdEncoding.EncodeToString(rep.Checkpoint.Root[:]),
@@ -458,6 +462,7 @@ func writeAuditJSON(w io.Writer, location string, rep *verify.AuditReport, frame
 		ProblemCount: rep.ProblemCount, Problems: rep.Problems, GapCount: rep.GapCount, Gaps: rep.Gaps,
 		Commands: rep.CommandEntries, CommandStats: rep.CommandStats, CommandList: rep.Commands,
 		MeterSigned: rep.MeterSigned, GwSigned: rep.GatewaySigned, Gateways: rep.Gateways, Frames: frames,
+		CertificateEntries: rep.CertificateEntries, Certificates: rep.Certificates,
 		ElapsedS: rep.Elapsed.Seconds(), EntriesPerS: float64(rep.Entries) / rep.Elapsed.Seconds(),
 		Strict: strict, Failed: failed,
 	}
@@ -479,6 +484,10 @@ func printAudit(w io.Writer, location string, rep *verify.AuditReport, pol *veri
 		rep.Entries, rep.Readings, rep.KeyEntries, rep.PointEntries, rep.Elapsed.Seconds(), rate)
 	fmt.Fprintf(w, "  计量器 meters:       %d with readings; key directory: %d registered 已登记, %d revoked 已吊销\n", rep.Meters, rep.Registered, rep.Revoked)
 	fmt.Fprintf(w, "  信任 trust:          %d meter-signed 表内签名, %d gateway-signed 网关代签\n", rep.MeterSigned, rep.GatewaySigned)
+	if rep.CertificateEntries > 0 { // water-rights certificates (helper certs)
+		fmt.Fprintf(w, "  水权 water rights:   %d certificate entries 水权证书条目, %d certificates, %d m³ issued 已发放, %d m³ retired 已注销\n",
+			rep.CertificateEntries, rep.Certificates.Certificates, rep.Certificates.IssuedM3, rep.Certificates.RetiredM3)
+	}
 	for _, g := range rep.Gateways {
 		state := ""
 		if g.Revoked {

@@ -101,6 +101,9 @@ type Issue struct {
 	// a retry never issues twice.
 	Certificate, Operation string
 	Issuer                 string
+	// Authorize, if set, may refuse the issue once the statement's
+	// enterprise is known (an entry point's tenant rule).
+	Authorize func(ctx context.Context, enterprise string) error
 }
 
 // Transfer is a request to move volume of a certificate between holders.
@@ -161,6 +164,11 @@ func (s *Service) Issue(ctx context.Context, req Issue) (Outcome, error) {
 	}
 	if err := checkRef(req.Statement, ref); err != nil {
 		return Outcome{}, err
+	}
+	if req.Authorize != nil {
+		if err := req.Authorize(ctx, ref.Enterprise); err != nil {
+			return Outcome{}, err
+		}
 	}
 	if _, err := s.Store.Enterprise(ctx, ref.Enterprise); err != nil {
 		return Outcome{}, fmt.Errorf("statement %s: enterprise %s: %w", ref.ID, ref.Enterprise, err)
