@@ -1033,6 +1033,23 @@ describe('water-efficiency management', { concurrency: false }, () => {
       assert.deepEqual(indices, [...indices].sort((a, b) => a - b), 'history in ledger order');
       assert.equal(await page.$$eval('[data-testid=cert-holdings] tr[data-holding]', (r) => r.length), c.holdings.length + (c.retired_m3 > 0 ? 1 : 0));
       await shot(page, '41-certificate');
+      // The admin acts for the first holder: a transfer beyond its holding is refused with the reason and
+      // changes nothing; 1 m³ to another enterprise becomes the next ledger entry of the history.
+      const holder = c.holdings[0];
+      const other = (await api('/enterprises')).find((e) => e.id !== holder.holder);
+      const act = `[data-act-for="${holder.holder}"] form[data-form=transfer]`;
+      await page.fill(`${act} [data-testid=transfer-to]`, other.id);
+      await page.fill(`${act} [data-testid=transfer-volume]`, String(holder.volume_m3 + 1));
+      await page.click(`${act} [data-testid=transfer-submit]`);
+      assert.match(await (await page.waitForSelector('.toast.error', { timeout: 15000 })).innerText(), /持有量|holding/);
+      await page.evaluate(() => document.querySelectorAll('.toast').forEach((e) => e.remove()));
+      await page.fill(`${act} [data-testid=transfer-volume]`, '1');
+      await page.click(`${act} [data-testid=transfer-submit]`);
+      await page.waitForSelector('.toast:not(.error)', { timeout: 15000 });
+      await page.waitForFunction((n) => document.querySelectorAll('[data-testid=cert-history] tr[data-event]').length === n, events.length + 1, { timeout: 15000 });
+      const after = await api(`/certificates/${encodeURIComponent(c.id)}`);
+      const last = after.history[after.history.length - 1];
+      assert.ok(last.op === 'transfer' && last.from === holder.holder && last.to === other.id && last.volume_m3 === 1 && last.index > indices[indices.length - 1], JSON.stringify(last));
       await page.goto(`${BASE}/certificates`);
       await settle(page);
     }
