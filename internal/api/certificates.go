@@ -264,48 +264,43 @@ func mayActFor(p *Principal, holder, what string) error {
 }
 
 func (s *Server) transferCertificate(w http.ResponseWriter, r *http.Request, p *Principal) {
-	svc, err := s.certificateService()
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
 	var req transferRequest
-	if err := decode(r, &req); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if req.From == "" && p.Role() == store.RoleEnterprise {
-		req.From = p.Token.Scope
-	}
-	if err := mayActFor(p, req.From, "transfer"); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	out, err := svc.Transfer(r.Context(), rights.Transfer{Certificate: r.PathValue("id"), From: req.From, To: req.To,
-		Volume: req.Volume, Operation: req.Operation, Actor: p.Token.ID})
-	s.answerOperation(w, r, svc, out, err)
+	s.holderOperation(w, r, p, &req, &req.From, "transfer", func(svc *rights.Service) (rights.Outcome, error) {
+		return svc.Transfer(r.Context(), rights.Transfer{Certificate: r.PathValue("id"), From: req.From, To: req.To,
+			Volume: req.Volume, Operation: req.Operation, Actor: p.Token.ID})
+	})
 }
 
 func (s *Server) retireCertificate(w http.ResponseWriter, r *http.Request, p *Principal) {
+	var req retireRequest
+	s.holderOperation(w, r, p, &req, &req.Holder, "retire", func(svc *rights.Service) (rights.Outcome, error) {
+		return svc.Retire(r.Context(), rights.Retire{Certificate: r.PathValue("id"), Holder: req.Holder, Volume: req.Volume,
+			Purpose: req.Purpose, Operation: req.Operation, Actor: p.Token.ID})
+	})
+}
+
+// holderOperation decodes a transfer or retirement into req, takes the
+// holder (*holder) from an enterprise token when the body names none,
+// refuses a caller who may not act for that holder, and runs it.
+func (s *Server) holderOperation(w http.ResponseWriter, r *http.Request, p *Principal, req any, holder *string, what string,
+	run func(*rights.Service) (rights.Outcome, error)) {
 	svc, err := s.certificateService()
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	var req retireRequest
-	if err := decode(r, &req); err != nil {
+	if err := decode(r, req); err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	if req.Holder == "" && p.Role() == store.RoleEnterprise {
-		req.Holder = p.Token.Scope
+	if *holder == "" && p.Role() == store.RoleEnterprise {
+		*holder = p.Token.Scope
 	}
-	if err := mayActFor(p, req.Holder, "retire"); err != nil {
+	if err := mayActFor(p, *holder, what); err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	out, err := svc.Retire(r.Context(), rights.Retire{Certificate: r.PathValue("id"), Holder: req.Holder, Volume: req.Volume,
-		Purpose: req.Purpose, Operation: req.Operation, Actor: p.Token.ID})
+	out, err := run(svc)
 	s.answerOperation(w, r, svc, out, err)
 }
 

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/shuixiao/shuixiao/certificate"
 )
@@ -20,4 +21,26 @@ type Certificates interface {
 	PutCertificateEvent(ctx context.Context, ev certificate.Event) error
 	// CertificateEvents lists every kept entry in ledger order.
 	CertificateEvents(ctx context.Context) ([]certificate.Event, error)
+}
+
+// CertificateEventText is the record rule of PutCertificateEvent every
+// driver applies: a valid entry, kept as its canonical text.
+func CertificateEventText(ev certificate.Event) (string, error) {
+	if ev.Entry == nil {
+		return "", fmt.Errorf("certificate event %d: %w: no entry", ev.Index, ErrInvalid)
+	}
+	if err := ev.Entry.Validate(); err != nil {
+		return "", fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	return ev.Entry.Text(), nil
+}
+
+// KeptCertificateEvent says what an entry kept at ev's index or under its
+// operation ID (keptIndex, keptText) means for PutCertificateEvent: nil
+// for the same entry at the same index (applied before), else ErrConflict.
+func KeptCertificateEvent(ev certificate.Event, text string, keptIndex uint64, keptText string) error {
+	if keptIndex == ev.Index && keptText == text {
+		return nil
+	}
+	return fmt.Errorf("certificate entry %s at ledger index %d: %w with the entry kept at index %d", ev.Entry.ID, ev.Index, ErrConflict, keptIndex)
 }

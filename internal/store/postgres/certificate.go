@@ -26,23 +26,18 @@ func init() { featureDDL = append(featureDDL, certificateDDL) }
 
 // PutCertificateEvent implements store.Certificates.
 func (s *Store) PutCertificateEvent(ctx context.Context, ev certificate.Event) error {
-	if ev.Entry == nil {
-		return fmt.Errorf("certificate event %d: %w: no entry", ev.Index, store.ErrInvalid)
+	text, err := store.CertificateEventText(ev)
+	if err != nil {
+		return err
 	}
-	if err := ev.Entry.Validate(); err != nil {
-		return fmt.Errorf("%w: %v", store.ErrInvalid, err)
-	}
-	text := ev.Entry.Text()
 	return s.withWrite(ctx, func(tx pgx.Tx) error {
 		var idx int64
 		var have string
 		err := tx.QueryRow(ctx, `SELECT idx, text FROM certificate_events WHERE idx = $1 OR op_id = $2 LIMIT 1`,
 			int64(ev.Index), ev.Entry.ID).Scan(&idx, &have)
 		switch {
-		case err == nil && uint64(idx) == ev.Index && have == text:
-			return nil // applied before
 		case err == nil:
-			return fmt.Errorf("certificate entry %s at ledger index %d: %w with the entry kept at index %d", ev.Entry.ID, ev.Index, store.ErrConflict, idx)
+			return store.KeptCertificateEvent(ev, text, uint64(idx), have) // nil: applied before
 		case !errors.Is(err, pgx.ErrNoRows):
 			return fmt.Errorf("certificate events: %w", err)
 		}
