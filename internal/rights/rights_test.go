@@ -54,7 +54,7 @@ type harness struct {
 	small StatementRef // savings within the uncertainty
 }
 
-func setup(t *testing.T) *harness {
+func setup(t testing.TB) *harness {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -95,7 +95,7 @@ func setup(t *testing.T) *harness {
 	return h
 }
 
-func must(t *testing.T, err error) {
+func must(t testing.TB, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
