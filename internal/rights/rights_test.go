@@ -255,7 +255,8 @@ func TestRefusals(t *testing.T) {
 }
 
 // TestConcurrentIssue: of many concurrent requests each for the whole
-// allowance of one statement, exactly one is issued.
+// allowance of one statement, exactly one is issued; of many concurrent
+// transfers and retirements of the whole holding, exactly one passes.
 func TestConcurrentIssue(t *testing.T) {
 	h := setup(t)
 	ctx := context.Background()
@@ -283,6 +284,37 @@ func TestConcurrentIssue(t *testing.T) {
 		t.Fatalf("%d of %d concurrent issues of the whole allowance succeeded, want 1", ok, n)
 	}
 	h.agree(t, "after concurrent issues", 1)
+
+	// The whole holding spent concurrently to different buyers: once.
+	state, err := h.svc.State(ctx)
+	must(t, err)
+	cert := state.Certificates()[0].ID
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			to := []string{"EN-B", "EN-C"}[i%2]
+			if i%3 == 0 {
+				_, errs[i] = h.svc.Retire(ctx, Retire{Certificate: cert, Holder: "EN-A", Volume: 800, Purpose: "offset", Actor: "tok-a"})
+			} else {
+				_, errs[i] = h.svc.Transfer(ctx, Transfer{Certificate: cert, From: "EN-A", To: to, Volume: 800, Actor: "tok-a"})
+			}
+		}()
+	}
+	wg.Wait()
+	ok = 0
+	for _, err := range errs {
+		switch {
+		case err == nil:
+			ok++
+		case !errors.Is(err, certificate.ErrNotHolder):
+			t.Errorf("refusal %v is not a spend beyond the holding", err)
+		}
+	}
+	if ok != 1 {
+		t.Fatalf("%d of %d concurrent spends of the whole holding succeeded, want 1", ok, n)
+	}
+	h.agree(t, "after concurrent spends", 2)
 }
 
 // TestCatchUpReapplies: an entry on the ledger that the store lost (a crash
