@@ -1,11 +1,14 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -113,6 +116,23 @@ func TestCertificatesAcrossRestarts(t *testing.T) {
 	}
 	if rep.Certificates.IssuedM3 != 800 || rep.Certificates.RetiredM3 != 100 {
 		t.Errorf("audit sums %+v", rep.Certificates)
+	}
+
+	// The retirement's receipt verifies offline and names what it did.
+	proof, err := s.ledger.Proof(ctx, idx[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "retire.tlog-proof")
+	if err := os.WriteFile(file, proof, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	if code := verifyProof([]string{file, "--log-key", s.ledger.VerifierKey()}, &stdout, &stderr); code != 0 {
+		t.Fatalf("verify proof: %d %s", code, stderr.String())
+	}
+	if out := stdout.String(); !strings.Contains(out, "retire "+cert) || !strings.Contains(out, `retired by:     EN-B for "offset"`) {
+		t.Errorf("verify proof of a certificate entry:\n%s", out)
 	}
 }
 

@@ -20,6 +20,7 @@ import (
 
 	"golang.org/x/mod/sumdb/note"
 
+	"github.com/shuixiao/shuixiao/certificate"
 	"github.com/shuixiao/shuixiao/internal/localca"
 	"github.com/shuixiao/shuixiao/verify"
 )
@@ -220,6 +221,19 @@ func verifyProof(args []string, stdout, stderr io.Writer) int {
 		pe := r.Point
 		fmt.Fprintf(stdout, "  计量点登记 point:    %s of enterprise %s, level %d, stage %s, %d channels\n", pe.Point, pe.Enterprise, pe.Level, pe.Stage, len(pe.Channels))
 		fmt.Fprintf(stdout, "  时间 time:           %s\n", pe.Time.UTC().Format(time.RFC3339Nano))
+		fmt.Fprintf(stdout, "  签名 signed by:      %s (the log key) ✓\n", r.EntrySigner)
+	case r.Certificate != nil: // water-rights certificates (helper certs)
+		e := r.Certificate
+		fmt.Fprintf(stdout, "  水权证书 certificate: %s %s (operation %s), %d m³\n", e.Op, e.Certificate, e.ID, e.Volume)
+		switch e.Op {
+		case certificate.OpIssue:
+			fmt.Fprintf(stdout, "  结算单 statement:    %s digest %s at checkpoint size %d, allowance %d m³, to %s\n", e.Statement, e.Digest, e.Checkpoint, e.Allowance, e.Holder)
+		case certificate.OpTransfer:
+			fmt.Fprintf(stdout, "  转让 transfer:       %s → %s\n", e.From, e.To)
+		case certificate.OpRetire:
+			fmt.Fprintf(stdout, "  注销 retired by:     %s for %q\n", e.Holder, e.Purpose)
+		}
+		fmt.Fprintf(stdout, "  时间 time:           %s by %q\n", e.Time.UTC().Format(time.RFC3339Nano), e.Actor)
 		fmt.Fprintf(stdout, "  签名 signed by:      %s (the log key) ✓\n", r.EntrySigner)
 	}
 	return 0
