@@ -43,6 +43,7 @@ type Certificate struct {
 	Digest      string
 	Checkpoint  uint64
 	Enterprise  string // the first holder
+	Allowance   uint64 // the statement's allowance, m³ (all its certificates together)
 	Volume      uint64 // issued, m³
 	Retired     uint64 // m³
 	Issued      time.Time
@@ -177,7 +178,7 @@ func (s *State) Apply(index uint64, e *Entry) error {
 		}
 		u.issued += e.Volume
 		s.certs[e.Certificate] = &Certificate{ID: e.Certificate, Statement: e.Statement, Digest: e.Digest, Checkpoint: e.Checkpoint,
-			Enterprise: e.Holder, Volume: e.Volume, Issued: e.Time, IssuedIndex: index,
+			Enterprise: e.Holder, Allowance: e.Allowance, Volume: e.Volume, Issued: e.Time, IssuedIndex: index,
 			Holdings: map[string]uint64{e.Holder: e.Volume}, History: []Event{ev}}
 	case OpTransfer:
 		c := s.certs[e.Certificate]

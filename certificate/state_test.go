@@ -25,7 +25,7 @@ func TestFoldLifeCycle(t *testing.T) {
 	if want := map[string]uint64{"ent-a": 400, "ent-b": 200}; !reflect.DeepEqual(c.Holdings, want) {
 		t.Errorf("holdings %v, want %v", c.Holdings, want)
 	}
-	if c.Retired != 100 || c.Volume != 700 || len(c.History) != 3 || c.History[2].Index != 25 {
+	if c.Retired != 100 || c.Volume != 700 || c.Allowance != 1000 || len(c.History) != 3 || c.History[2].Index != 25 {
 		t.Errorf("retired %d volume %d history %v", c.Retired, c.Volume, c.History)
 	}
 	if got, want := s.Balances(), []Balance{{"ent-a", 700, 0}, {"ent-b", 200, 100}}; !reflect.DeepEqual(got, want) {

@@ -117,9 +117,11 @@ type certificateView struct {
 	Digest      string          `json:"statement_digest"`
 	Checkpoint  uint64          `json:"checkpoint_size"`
 	Enterprise  string          `json:"enterprise"`
+	Allowance   uint64          `json:"statement_allowance_m3"` // floor(savings − uncertainty) of the statement
+	Issued      uint64          `json:"statement_issued_m3"`    // issued on the statement so far, all certificates
 	Volume      uint64          `json:"volume_m3"`
 	Retired     uint64          `json:"retired_m3"`
-	Issued      time.Time       `json:"issued"`
+	IssuedAt    time.Time       `json:"issued"`
 	IssuedIndex uint64          `json:"issued_index"`
 	Holdings    []holdingView   `json:"holdings"`
 	History     []operationView `json:"history,omitempty"`
@@ -131,9 +133,11 @@ func viewOfOperation(ev certificate.Event) operationView {
 		From: e.From, To: e.To, Holder: e.Holder, Volume: e.Volume, Purpose: e.Purpose, Actor: e.Actor, Time: e.Time}
 }
 
-func viewOfCertificate(c certificate.Certificate, history bool) certificateView {
+func viewOfCertificate(state *certificate.State, c certificate.Certificate, history bool) certificateView {
+	issued, _ := state.Issued(c.Statement)
 	v := certificateView{ID: c.ID, Statement: c.Statement, Digest: c.Digest, Checkpoint: c.Checkpoint, Enterprise: c.Enterprise,
-		Volume: c.Volume, Retired: c.Retired, Issued: c.Issued, IssuedIndex: c.IssuedIndex, Holdings: []holdingView{}}
+		Allowance: c.Allowance, Issued: issued, Volume: c.Volume, Retired: c.Retired, IssuedAt: c.Issued, IssuedIndex: c.IssuedIndex,
+		Holdings: []holdingView{}}
 	for _, h := range slices.Sorted(maps.Keys(c.Holdings)) {
 		v.Holdings = append(v.Holdings, holdingView{Holder: h, Volume: c.Holdings[h]})
 	}
@@ -191,7 +195,7 @@ func (s *Server) listCertificates(w http.ResponseWriter, r *http.Request, p *Pri
 			continue
 		}
 		if v.seesCertificate(r.Context(), &c) {
-			out.Certificates = append(out.Certificates, viewOfCertificate(c, false))
+			out.Certificates = append(out.Certificates, viewOfCertificate(state, c, false))
 		}
 	}
 	for _, b := range state.Balances() {
@@ -228,7 +232,7 @@ func (s *Server) getCertificate(w http.ResponseWriter, r *http.Request, p *Princ
 		s.fail(w, r, forbidden())
 		return
 	}
-	writeJSON(w, http.StatusOK, viewOfCertificate(c, true))
+	writeJSON(w, http.StatusOK, viewOfCertificate(state, c, true))
 }
 
 func (s *Server) issueCertificate(w http.ResponseWriter, r *http.Request, p *Principal) {
@@ -320,7 +324,7 @@ func (s *Server) answerOperation(w http.ResponseWriter, r *http.Request, svc *ri
 	writeJSON(w, http.StatusCreated, struct {
 		Operation   operationView   `json:"operation"`
 		Certificate certificateView `json:"certificate"`
-	}{viewOfOperation(certificate.Event{Index: out.Index, Entry: out.Entry}), viewOfCertificate(c, true)})
+	}{viewOfOperation(certificate.Event{Index: out.Index, Entry: out.Entry}), viewOfCertificate(state, c, true)})
 }
 
 // certificateEntryParties returns the enterprises a certificate entry

@@ -34,8 +34,10 @@ func (f statementsOf) Statement(_ context.Context, id string) (rights.StatementR
 }
 
 type certView struct {
-	ID       string `json:"id"`
-	Volume   uint64 `json:"volume_m3"`
+	ID        string `json:"id"`
+	Allowance uint64 `json:"statement_allowance_m3"`
+	Issued    uint64 `json:"statement_issued_m3"`
+	Volume    uint64 `json:"volume_m3"`
 	Retired  uint64 `json:"retired_m3"`
 	Holdings []struct {
 		Holder string `json:"holder"`
@@ -154,7 +156,7 @@ func TestCertificateRoutes(t *testing.T) {
 
 	var c certView
 	cl["ent-b"].expect(http.StatusOK, "GET", "/certificates/wrc-1", nil, &c)
-	if len(c.History) != 4 || c.Retired != 50 {
+	if len(c.History) != 4 || c.Retired != 50 || c.Allowance != 800 || c.Issued != 600 {
 		t.Fatalf("history %+v", c)
 	}
 	holdings := map[string]uint64{}

@@ -20,6 +20,8 @@ export const certMessages = {
   'cert.id': ['证书编号', 'Certificate'],
   'cert.statement': ['M&V 结算单', 'M&V statement'],
   'cert.digest': ['结算单摘要 (SHA-256)', 'Statement digest (SHA-256)'],
+  'cert.allowance': ['结算单可发放量', "Statement's allowance"],
+  'cert.allowance.use': ['已发放 {issued} / 可发放 {allowance} m³（节水量减不确定度），剩余 {left} m³', '{issued} of {allowance} m³ issued (savings minus uncertainty), {left} m³ left'],
   'cert.checkpoint': ['所用账本检查点', 'Ledger checkpoint used'],
   'cert.enterprise': ['节水企业（首个持有方）', 'Saving enterprise (first holder)'],
   'cert.volume': ['发放量', 'Volume issued'],

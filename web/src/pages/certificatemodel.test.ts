@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { actsFor, certificateList, certificateOf, consistent, mayIssue, movement, shares, totals, volumeInput } from './certificatemodel';
+import { actsFor, certificateList, certificateOf, consistent, mayIssue, movement, shares, statementUse, totals, volumeInput } from './certificatemodel';
 
 // GET /api/v1/certificates/{id} in the server's shape (internal/api/certificates.go).
 const one = {
@@ -8,6 +8,8 @@ const one = {
   statement_digest: '0123456789abcdef'.repeat(4),
   checkpoint_size: 120,
   enterprise: 'EN-A',
+  statement_allowance_m3: 800,
+  statement_issued_m3: 600,
   volume_m3: 600,
   retired_m3: 50,
   issued: '2026-03-01T08:00:00Z',
@@ -51,6 +53,10 @@ describe('certificates', () => {
     expect(s.reduce((t, x) => t + x.share, 0)).toBeCloseTo(1, 12);
     expect(consistent(c)).toBe(true);
     expect(consistent({ ...c, retired_m3: 49 })).toBe(false);
+  });
+  it("says how much of the statement's allowance is issued", () => {
+    expect(statementUse(certificateOf(one)!)).toEqual({ issued: 600, allowance: 800, left: 200 });
+    expect(statementUse(certificateOf({ id: 'wrc-2' })!)).toBeNull();
   });
   it('reads the list and sums it', () => {
     const l = certificateList({ certificates: [one, { ...one, id: 'wrc-2', volume_m3: 200, retired_m3: 0, holdings: [{ holder: 'EN-A', volume_m3: 200 }] }, 'junk'], balances: [

@@ -37,6 +37,9 @@ export interface Certificate {
   statement_digest?: string;
   checkpoint_size?: number;
   enterprise: string;
+  /** the statement's allowance, floor(savings − uncertainty), and what all its certificates took of it */
+  statement_allowance_m3?: number;
+  statement_issued_m3?: number;
   volume_m3: number;
   retired_m3: number;
   issued?: string;
@@ -71,6 +74,8 @@ export function certificateOf(raw: unknown): Certificate | null {
     statement_digest: str(o.statement_digest) || undefined,
     checkpoint_size: typeof o.checkpoint_size === 'number' ? o.checkpoint_size : undefined,
     enterprise: str(o.enterprise),
+    statement_allowance_m3: typeof o.statement_allowance_m3 === 'number' ? o.statement_allowance_m3 : undefined,
+    statement_issued_m3: typeof o.statement_issued_m3 === 'number' ? o.statement_issued_m3 : undefined,
     volume_m3: num(o.volume_m3),
     retired_m3: num(o.retired_m3),
     issued: str(o.issued) || undefined,
@@ -147,6 +152,12 @@ export function shares(c: Certificate): Share[] {
     .map((h) => ({ holder: h.holder, volume: h.volume_m3, share: h.volume_m3 / total }));
   if (c.retired_m3 > 0) out.push({ holder: '', volume: c.retired_m3, share: c.retired_m3 / total });
   return out;
+}
+
+/** statementUse is how much of its statement's allowance is issued (all certificates), or null when unknown. */
+export function statementUse(c: Certificate): { issued: number; allowance: number; left: number } | null {
+  if (c.statement_allowance_m3 === undefined || c.statement_issued_m3 === undefined) return null;
+  return { issued: c.statement_issued_m3, allowance: c.statement_allowance_m3, left: Math.max(0, c.statement_allowance_m3 - c.statement_issued_m3) };
 }
 
 /** consistent reports whether holdings and retired volume add up to the issued volume (they always should). */

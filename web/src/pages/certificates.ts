@@ -14,7 +14,7 @@ import { pick, t, tOr } from '../app/i18n';
 import { setQuery, type PageContext } from '../app/router';
 import { currentMe } from '../app/session';
 import { breadcrumbs, card, download, kpi, pageTitle, table, toast } from '../app/ui';
-import { actsFor, certificateList, certificateOf, consistent, mayIssue, movement, shares, totals, volumeInput, type Certificate, type CertificateOp, type Holding } from './certificatemodel';
+import { actsFor, certificateList, certificateOf, consistent, mayIssue, movement, shares, statementUse, totals, volumeInput, type Certificate, type CertificateOp, type Holding } from './certificatemodel';
 
 type Names = Map<string, { name: string; name_en?: string }> | null | undefined;
 
@@ -230,6 +230,8 @@ export async function certificatePage(ctx: PageContext): Promise<void> {
         h('dd', null, h('code', null, c.statement)),
         h('dt', null, t('cert.digest')),
         h('dd', null, h('code', { class: 'hash' }, c.statement_digest ?? '—')),
+        h('dt', null, t('cert.allowance')),
+        h('dd', { 'data-testid': 'cert-allowance' }, ((u) => (u ? t('cert.allowance.use', { issued: fmtNum(u.issued, 0), allowance: fmtNum(u.allowance, 0), left: fmtNum(u.left, 0) }) : '—'))(statementUse(c))),
         h('dt', null, t('cert.checkpoint')),
         h('dd', null, c.checkpoint_size !== undefined ? String(c.checkpoint_size) : '—'),
         h('dt', null, t('cert.enterprise')),
