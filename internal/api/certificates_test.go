@@ -38,8 +38,8 @@ type certView struct {
 	Allowance uint64 `json:"statement_allowance_m3"`
 	Issued    uint64 `json:"statement_issued_m3"`
 	Volume    uint64 `json:"volume_m3"`
-	Retired  uint64 `json:"retired_m3"`
-	Holdings []struct {
+	Retired   uint64 `json:"retired_m3"`
+	Holdings  []struct {
 		Holder string `json:"holder"`
 		Volume uint64 `json:"volume_m3"`
 	} `json:"holdings"`
