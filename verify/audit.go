@@ -18,6 +18,7 @@ import (
 	"github.com/transparency-dev/tessera/api/layout"
 	"golang.org/x/mod/sumdb/note"
 
+	"github.com/shuixiao/shuixiao/certificate"
 	"github.com/shuixiao/shuixiao/meter"
 	"github.com/shuixiao/shuixiao/reading"
 	"github.com/shuixiao/shuixiao/sigcheck"
@@ -38,7 +39,7 @@ const (
 	ProblemRevokedMeter ProblemKind = "revoked-meter"   // a reading from a meter whose key was revoked earlier in the log
 	ProblemDuplicate    ProblemKind = "duplicate"       // a second reading with the same (meter, seq)
 	ProblemMalformed    ProblemKind = "malformed"       // an entry that does not parse
-	ProblemUnknownEntry ProblemKind = "unknown-entry"   // an entry of none of the kinds: reading, key, point or command entry
+	ProblemUnknownEntry ProblemKind = "unknown-entry"   // an entry of none of the kinds: reading, key, point, command or certificate entry
 	ProblemKeyEntry     ProblemKind = "bad-key-entry"   // a key entry that contradicts the key directory
 	ProblemPointEntry   ProblemKind = "bad-point-entry" // a point entry that does not make a valid metering point
 	ProblemGateway      ProblemKind = "bad-gateway"     // a gateway-signed reading of a meter that gateway does not sign for, or by an unknown or revoked gateway
@@ -152,6 +153,10 @@ type AuditReport struct {
 	// Framed lists every gateway-signed reading with the frame it quotes,
 	// when AuditOptions.CollectFrames (for CheckFrames).
 	Framed []FramedReading
+	// CertificateEntries counts water-rights certificate entries
+	// (certificate.Entry); Certificates sums their fold (certificates.go).
+	CertificateEntries uint64
+	Certificates       CertificateSummary
 }
 
 // GatewayStat is what the log holds of one gateway.
@@ -304,6 +309,7 @@ type auditor struct {
 	gwUse     map[string]*gatewayUse
 	chains    map[string][]chainRecord
 	commands  commandState
+	rights    certificate.State // the fold of the certificate entries (certificates.go)
 	sigJobs   chan []sigJob
 	sigWG     sync.WaitGroup
 
@@ -507,6 +513,8 @@ func (a *auditor) entry(index uint64, e []byte, jobs []sigJob) []sigJob {
 	case reading.PointHeader:
 		a.report.PointEntries++
 		a.pointEntry(index, e)
+	case reading.RightHeader: // water-rights certificates (certificates.go)
+		a.certificateEntry(index, e)
 	default:
 		a.problem(Problem{Kind: ProblemUnknownEntry, Index: index, Detail: fmt.Sprintf("entry starts with %.40q", firstLine(e))})
 	}
@@ -779,6 +787,7 @@ func (a *auditor) checkChains() {
 func (a *auditor) finishReport() {
 	r := a.report
 	r.Meters = len(a.chains)
+	r.Certificates = a.certificateSummary()
 	for id, u := range a.gwUse {
 		g := a.gateways[id]
 		r.Gateways = append(r.Gateways, GatewayStat{Gateway: id, Readings: u.readings, Meters: len(u.meters), Revoked: g != nil && g.revoked})
