@@ -622,7 +622,16 @@ func (p *Pipeline) admitBatch(ctx context.Context, items []*item) *pending {
 			it.result = Result{Index: d.Index, Duplicate: true}
 			continue
 		case Stale:
-			if idx, ok := p.findCommitted(ctx, it); ok {
+			idx, ok, err := p.findCommitted(ctx, it)
+			if err != nil {
+				// The store cannot say whether it is a resubmission: not
+				// a replay until it can (the device or the bus sends it
+				// again).
+				it.result = Result{Reject: &rejection.Rejection{Time: it.received, Meter: it.rd.Meter, Reason: ReasonUnavailable, Source: it.source,
+					Detail: fmt.Sprintf("seq %d: looking up the earlier reading: %v", it.rd.Seq, err)}}
+				continue
+			}
+			if ok {
 				it.result = Result{Index: idx, Duplicate: true}
 				continue
 			}
@@ -782,23 +791,24 @@ func StoreReading(rd *reading.Reading, h reading.Hash, index uint64, flags store
 }
 
 // findCommitted resolves a stale reading: an exact resubmission of a reading
-// already in the ledger answers with its index.
-func (p *Pipeline) findCommitted(ctx context.Context, it *item) (uint64, bool) {
+// already in the ledger answers with its index. err is a store that could
+// not answer.
+func (p *Pipeline) findCommitted(ctx context.Context, it *item) (uint64, bool, error) {
 	p.inflightMu.Lock()
 	idx, ok := p.inflight[it.hash]
 	p.inflightMu.Unlock()
 	if ok {
-		return idx, true
+		return idx, true, nil
 	}
 	r, err := p.opts.Store.ReadingBySeq(ctx, it.rd.Meter, it.rd.Seq)
 	if errors.Is(err, store.ErrNotFound) {
-		return 0, false
+		return 0, false, nil
 	}
 	if err != nil {
 		p.opts.Logger.Error("look-up of an older reading failed", "meter", it.rd.Meter, "seq", it.rd.Seq, "error", err)
-		return 0, false
+		return 0, false, err
 	}
-	return r.Index, r.Hash == it.hash
+	return r.Index, r.Hash == it.hash, nil
 }
 
 // commit applies each batch's key entries and writes its readings to the
