@@ -44,6 +44,7 @@ func TestBenchProvince(t *testing.T) {
 		PGPerM        float64 `json:"pg_readings_bytes_per_million"`
 		PGSchemaPerM  float64 `json:"pg_schema_bytes_per_million"`
 		RollupMs      float64 `json:"rollup_ms"`
+		RollupError   string  `json:"rollup_error"`
 		Edges         int     `json:"edges"`
 	}
 	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &res); err != nil {
@@ -63,6 +64,6 @@ func TestBenchProvince(t *testing.T) {
 		// A reading row with four values cannot take less than ~50 bytes.
 		t.Fatalf("PostgreSQL size per million readings %v (schema %v)", res.PGPerM, res.PGSchemaPerM)
 	case res.RollupMs <= 0:
-		t.Fatalf("roll-up time %v", res.RollupMs)
+		t.Fatalf("roll-up time %v: %s", res.RollupMs, res.RollupError)
 	}
 }
