@@ -138,3 +138,38 @@ func TestPipelineLedgerFailureMidStream(t *testing.T) {
 	}
 	t.Logf("%d appends (3 failed), %d answers unavailable, %d readings in the ledger in order", l.calls, held, len(l.entries))
 }
+
+// A gateway signs a new reading, with the next seq, for a frame its device
+// sends again; so a gateway-signed reading that failed to reach the ledger
+// puts its meter on no hold, and the next one is admitted (as a gap). A
+// meter-signed one does: its next reading waits.
+func TestPipelineHoldOnlyWhatComesAgain(t *testing.T) {
+	dir := NewDirectory()
+	l := &flakyLedger{fail: map[int]bool{1: true, 3: true}}
+	p, err := New(Options{Ledger: l, Store: newMemStore(), Directory: dir, Now: func() time.Time { return t0 }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	gw := newTestGateway(t, dir, "GW1")
+	putGatewayMeter(t, dir, "L1", "GW1")
+	if res := submitWait(p, gw.next(t, "L1", 1, "frame 1"), ""); res.Reject == nil || res.Reject.Reason != ReasonUnavailable {
+		t.Fatalf("gateway reading with the ledger failing: %+v", res)
+	}
+	if res := submitWait(p, gw.next(t, "L1", 2, "frame 2"), ""); res.Reject != nil {
+		t.Fatalf("the gateway's next reading: %v, want admitted", res.Reject)
+	}
+	m := newTestMeter(t, dir, "M1")
+	r1, r2 := m.next(t, t0, 1), m.next(t, t0, 2)
+	if res := submitWait(p, r1, "M1"); res.Reject == nil || res.Reject.Reason != ReasonUnavailable {
+		t.Fatalf("meter reading with the ledger failing: %+v", res)
+	}
+	if res := submitWait(p, r2, "M1"); res.Reject == nil || res.Reject.Reason != ReasonUnavailable {
+		t.Fatalf("the meter's next reading before the failed one came again: %+v, want held", res)
+	}
+	for i, raw := range [][]byte{r1, r2} {
+		if res := submitWait(p, raw, "M1"); res.Reject != nil {
+			t.Fatalf("reading %d sent again: %v", i+1, res.Reject)
+		}
+	}
+}

@@ -125,7 +125,9 @@ type Options struct {
 	// Hold is how long a meter's later readings are held back (answered
 	// unavailable, not admitted) after one of its readings failed to reach
 	// the ledger, waiting for that reading to come again: admitting a later
-	// one first would make it a replay. A failure again restarts the hold;
+	// one first would make it a replay. It applies to readings from the bus
+	// (SubmitChecked) and meter-signed ones; not to gateway-signed readings
+	// submitted directly, whose gateway signs anew what its device resends. A failure again restarts the hold;
 	// it ends when the failed reading has its final outcome, or after Hold
 	// without it (a device that gave the reading up). 0 means 5 minutes.
 	Hold time.Duration
@@ -167,6 +169,7 @@ type item struct {
 	source   string
 	entry    *Entry // non-nil for a key entry instead of a reading
 	edgeKey  string // SubmitChecked: the key an edge checked the signature with
+	fromBus  bool   // SubmitChecked: the bus delivers it again until it is final
 	dupOf    *item  // an identical reading earlier in the same batch
 	failed   bool   // appended, and the ledger did not sequence it
 	done     func(Result)
@@ -733,6 +736,9 @@ type hold struct {
 // through gets its outcome in this batch, so the meter then waits for the
 // one after it.
 func (p *Pipeline) held(it *item) *rejection.Rejection {
+	if !it.comesAgain() {
+		return nil
+	}
 	m := it.rd.Meter
 	h, ok := p.holds[m]
 	if !ok {
@@ -756,12 +762,19 @@ func (p *Pipeline) held(it *item) *rejection.Rejection {
 		Detail: fmt.Sprintf("seq %d waits for seq %d, which did not reach the ledger: send both again", it.rd.Seq, h.next)}
 }
 
+// comesAgain reports whether a reading answered unavailable will be sent
+// again as the same bytes: always from the bus, and from a device (MQTT,
+// HTTP) that signs its own readings. A gateway signs a new reading, with
+// the next seq, for the frame its device sends again: holding its meter
+// would only refuse those.
+func (it *item) comesAgain() bool { return it.fromBus || it.rd.Via == nil }
+
 // updateHolds puts a meter on hold from its first reading the ledger did
 // not sequence, and releases meters whose readings answered unavailable
 // all have their final outcome now.
 func (p *Pipeline) updateHolds(items []*item) {
 	for _, it := range items {
-		if !it.failed {
+		if !it.failed || !it.comesAgain() {
 			continue
 		}
 		m := it.rd.Meter
