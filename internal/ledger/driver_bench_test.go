@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
+	"fmt"
 	"os"
 	"sync"
 	"testing"
@@ -22,24 +23,29 @@ import (
 // MariaDB at $SHUIXIAO_TEST_MYSQL, default root@127.0.0.1:3306, a database
 // of its own dropped afterwards), with the ledger's batching (up to 4096
 // entries a flush, 2 ms) and synced writes on both (POSIX: fsync per
-// flush; InnoDB: innodb_flush_log_at_trx_commit=1 is checked). 8
-// producers add batches of 64 entries and wait until each batch is
-// sequenced; one op is one batch. It reports entries/s and the p50/p99
-// time to sequence a batch. Run both in one go for a ratio under the same
-// load:
+// flush; InnoDB: innodb_flush_log_at_trx_commit=1 is checked). Producers
+// (8 adding batches of 64 entries, or 4 adding batches of 1024) wait until
+// each batch is sequenced; one op is one batch. It reports entries/s and
+// the p50/p99 time to sequence a batch. The drivers run one after the
+// other in one process, for a ratio under the same load:
 //
-//	go test ./internal/ledger -run '^$' -bench TesseraDrivers -benchtime 400x
+//	go test ./internal/ledger -run '^$' -bench TesseraDrivers -benchtime 100x
 func BenchmarkTesseraDrivers(b *testing.B) {
-	b.Run("posix", func(b *testing.B) {
-		d, err := posix.New(context.Background(), posix.Config{Path: b.TempDir()})
-		if err != nil {
-			b.Fatal(err)
-		}
-		benchDriver(b, d)
-	})
-	b.Run("mysql", func(b *testing.B) {
-		benchDriver(b, mysqlDriver(b))
-	})
+	// Small batches (a lightly loaded sequencer) and large ones (the
+	// pipeline's batches under load: up to 4096 readings an append).
+	for _, shape := range []struct{ producers, perBatch int }{{8, 64}, {4, 1024}} {
+		name := fmt.Sprintf("%dx%d", shape.producers, shape.perBatch)
+		b.Run("posix/"+name, func(b *testing.B) {
+			d, err := posix.New(context.Background(), posix.Config{Path: b.TempDir()})
+			if err != nil {
+				b.Fatal(err)
+			}
+			benchDriver(b, d, shape.producers, shape.perBatch)
+		})
+		b.Run("mysql/"+name, func(b *testing.B) {
+			benchDriver(b, mysqlDriver(b), shape.producers, shape.perBatch)
+		})
+	}
 }
 
 // mysqlDriver opens Tessera's MySQL driver on a fresh database.
@@ -94,7 +100,7 @@ func mysqlDriver(b *testing.B) tessera.Driver {
 	return d
 }
 
-func benchDriver(b *testing.B, d tessera.Driver) {
+func benchDriver(b *testing.B, d tessera.Driver, producers, perBatch int) {
 	skey, _, err := note.GenerateKey(rand.Reader, "bench.shuixiao/drivers")
 	if err != nil {
 		b.Fatal(err)
@@ -109,7 +115,6 @@ func benchDriver(b *testing.B, d tessera.Driver) {
 		b.Fatal(err)
 	}
 	defer func() { _ = shutdown(context.Background()) }()
-	const producers, perBatch = 8, 64
 	entries := benchEntries(b, 4096)
 	var lat latencies
 	var next sync.Mutex
