@@ -134,15 +134,15 @@ type Park struct {
 
 // Board is the tracking of every enterprise with a plan for a year.
 type Board struct {
-	Year       int                 `json:"year"`
-	Computed   time.Time           `json:"computed"`
-	Through    time.Time           `json:"through"` // intake read up to
-	TookMS     float64             `json:"took_ms"`
-	Thresholds []float64           `json:"thresholds"`
-	Schedule   waterplan.Schedule  `json:"schedule"`
-	Rows       []Row               `json:"rows"`
-	Parks      []Park              `json:"parks"`
-	Province   Park                `json:"province"`
+	Year       int                         `json:"year"`
+	Computed   time.Time                   `json:"computed"`
+	Through    time.Time                   `json:"through"` // intake read up to
+	TookMS     float64                     `json:"took_ms"`
+	Thresholds []float64                   `json:"thresholds"`
+	Schedule   waterplan.Schedule          `json:"schedule"`
+	Rows       []Row                       `json:"rows"`
+	Parks      []Park                      `json:"parks"`
+	Province   Park                        `json:"province"`
 	Statuses   map[string]waterplan.Status `json:"-"`
 	// Series is the number of intake series read from the store.
 	Series int `json:"series"`
