@@ -19,7 +19,7 @@ import (
 func boardAt(month, toDate, permit float64, thresholds ...float64) *planuse.Board {
 	cst := time.FixedZone("CST", 8*3600)
 	st := waterplan.Status{Enterprise: "E", Year: 2026, Through: 11, ShareToDate: toDate, IntakeM3: toDate * 1000, PlanToDateM3: 1000,
-		Months: []waterplan.MonthStatus{{Month: 10, Share: 2}, {Month: 11, Share: month, PlanM3: 100, IntakeM3: 100 * month}},
+		Months:  []waterplan.MonthStatus{{Month: 10, Share: 2}, {Month: 11, Share: month, PlanM3: 100, IntakeM3: 100 * month}},
 		Permits: []waterplan.PermitStatus{{Permit: waterplan.Permit{ID: "P-1", Enterprise: "E", Source: meter.SourceGround, AnnualM3: 500}, IntakeM3: 500 * permit, Share: permit}}}
 	return &planuse.Board{Year: 2026, Through: time.Date(2026, 11, 28, 2, 0, 0, 0, cst), Thresholds: thresholds,
 		Statuses: map[string]waterplan.Status{"E": st}}
