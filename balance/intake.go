@@ -32,3 +32,20 @@ func IntakeBySource(points []meter.Point, vol Volumes) (m3 map[meter.Source]floa
 // IsIntake reports whether a point measures the enterprise's intake (Vi):
 // a level-1 intake point.
 func IsIntake(p meter.Point) bool { return isIntake(p) }
+
+// DischargeOf is the level-1 discharge over a period, by the rule and sum
+// of Report.Discharge, with the discharge points that have no volume.
+func DischargeOf(points []meter.Point, vol Volumes) (m3 float64, missing []string) {
+	for _, p := range points {
+		if !hasVolume(p) || !isDischarge(p) {
+			continue
+		}
+		if v, ok := vol[p.ID]; ok {
+			m3 += v
+		} else {
+			missing = append(missing, p.ID)
+		}
+	}
+	sort.Strings(missing)
+	return m3, missing
+}

@@ -28,6 +28,12 @@ func TestIntakeBySourceAgreesWithReport(t *testing.T) {
 	if m.OK || len(missing) != 1 || missing[0] != m.Missing[0] {
 		t.Errorf("missing %v, report %+v", missing, m)
 	}
+	pts = append(pts, meter.Point{ID: "d", Level: 1, Stage: meter.StageDischarge, Channels: []meter.Channel{total}})
+	vol["d"] = 7
+	rep = Evaluate(pts, vol, Options{Settings: DefaultSettings()})
+	if d, missing := DischargeOf(pts, vol); d != rep.Discharge.Value || d != 7 || len(missing) != 0 {
+		t.Errorf("discharge %g %v, report %+v", d, missing, rep.Discharge)
+	}
 	if !IsIntake(pts[0]) || IsIntake(pts[3]) {
 		t.Error("IsIntake")
 	}

@@ -302,20 +302,49 @@ func schedule(name string) (waterplan.Schedule, error) {
 }
 
 // MonthIntakes reads the intake by source of enterprises over [from, to)
-// (one month or its part so far) from the store, in batches of whole
-// enterprises of at most opts.BatchSeries series, several at a time. An
+// (one month or its part so far) from the store (BatchVolumes). An
 // enterprise without intake points gets an empty month of coverage 0. It
 // returns the months and the number of series read.
 func MonthIntakes(ctx context.Context, src periodvol.Source, ids []string, intake map[string][]meter.Point, from, to time.Time, opts Options) (map[string]waterplan.Month, int, error) {
 	opts = opts.withDefaults()
 	month := int(from.In(opts.Location).Month())
 	out := make(map[string]waterplan.Month, len(ids))
+	for _, id := range ids {
+		out[id] = waterplan.Month{Month: month, BySource: map[meter.Source]float64{}}
+	}
+	n, err := BatchVolumes(ctx, src, ids, intake, from, to, opts, func(id string, vol balance.Volumes, cov map[string]float64) {
+		bySource, _ := balance.IntakeBySource(intake[id], vol)
+		c := 1.0
+		for _, p := range intake[id] {
+			c = math.Min(c, cov[p.ID]) // a point absent from the answer has 0
+		}
+		out[id] = waterplan.Month{Month: month, BySource: bySource, Coverage: c}
+	})
+	if err != nil {
+		return nil, 0, err
+	}
+	return out, n, nil
+}
+
+// BatchVolumes reads the volumes over [from, to) of the given points of
+// enterprises from the store on the balance's grid, in batches of whole
+// enterprises of at most opts.BatchSeries series, several at a time, each
+// turned into volumes and coverage by periodvol.FromBuckets (the balance's
+// rule). fn is called once per enterprise with points (one call at a time);
+// it returns the number of series read.
+func BatchVolumes(ctx context.Context, src periodvol.Source, ids []string, points map[string][]meter.Point, from, to time.Time, opts Options,
+	fn func(id string, vol balance.Volumes, cov map[string]float64)) (int, error) {
+	opts = opts.withDefaults()
 	var batches [][]string
 	var cur []string
 	n, total := 0, 0
 	for _, id := range ids {
-		out[id] = waterplan.Month{Month: month, BySource: map[meter.Source]float64{}}
-		k := len(intake[id])
+		k := 0
+		for _, p := range points[id] {
+			if _, ok := balance.VolumeChannel(p); ok {
+				k++
+			}
+		}
 		if k == 0 {
 			continue
 		}
@@ -336,15 +365,18 @@ func MonthIntakes(ctx context.Context, src periodvol.Source, ids []string, intak
 		go func() {
 			defer wg.Done()
 			for bt := range work {
-				got, err := monthBatch(ctx, src, bt, intake, from, to, month)
-				mu.Lock()
-				if err != nil && firstErr == nil {
-					firstErr = err
+				err := readBatch(ctx, src, bt, points, from, to, func(id string, vol balance.Volumes, cov map[string]float64) {
+					mu.Lock()
+					defer mu.Unlock()
+					fn(id, vol, cov)
+				})
+				if err != nil {
+					mu.Lock()
+					if firstErr == nil {
+						firstErr = err
+					}
+					mu.Unlock()
 				}
-				for id, m := range got {
-					out[id] = m
-				}
-				mu.Unlock()
 			}
 		}()
 	}
@@ -354,37 +386,33 @@ func MonthIntakes(ctx context.Context, src periodvol.Source, ids []string, intak
 	close(work)
 	wg.Wait()
 	if firstErr != nil {
-		return nil, 0, firstErr
+		return 0, firstErr
 	}
-	return out, total, nil
+	return total, nil
 }
 
-func monthBatch(ctx context.Context, src periodvol.Source, ids []string, intake map[string][]meter.Point, from, to time.Time, month int) (map[string]waterplan.Month, error) {
+func readBatch(ctx context.Context, src periodvol.Source, ids []string, points map[string][]meter.Point, from, to time.Time,
+	fn func(id string, vol balance.Volumes, cov map[string]float64)) error {
 	if err := ctx.Err(); err != nil {
-		return nil, err
+		return err
 	}
 	var series []store.Series
 	for _, id := range ids {
-		for _, p := range intake[id] {
-			ch, _ := balance.VolumeChannel(p)
-			series = append(series, store.Series{Point: p.ID, Channel: ch})
+		for _, p := range points[id] {
+			if ch, ok := balance.VolumeChannel(p); ok {
+				series = append(series, store.Series{Point: p.ID, Channel: ch})
+			}
 		}
 	}
 	res, err := src.Consumption(ctx, store.ConsumptionQuery{Series: series, From: from, To: to, Interval: periodvol.Interval, Location: from.Location()})
 	if err != nil {
-		return nil, fmt.Errorf("planuse: intake %s–%s: %w", from.Format(time.DateOnly), to.Format(time.DateOnly), err)
+		return fmt.Errorf("planuse: volumes %s–%s: %w", from.Format(time.DateOnly), to.Format(time.DateOnly), err)
 	}
 	vol, cov := periodvol.FromBuckets(res)
-	out := make(map[string]waterplan.Month, len(ids))
 	for _, id := range ids {
-		bySource, _ := balance.IntakeBySource(intake[id], vol)
-		c := 1.0
-		for _, p := range intake[id] {
-			c = math.Min(c, cov[p.ID]) // a point absent from the answer has 0
-		}
-		out[id] = waterplan.Month{Month: month, BySource: bySource, Coverage: c}
+		fn(id, vol, cov)
 	}
-	return out, nil
+	return nil
 }
 
 // parkViews sums the rows by park and for the province, with the
