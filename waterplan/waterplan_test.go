@@ -1,6 +1,7 @@
 package waterplan
 
 import (
+	"encoding/json"
 	"errors"
 	"math"
 	"strconv"
@@ -203,5 +204,23 @@ func TestCheckPermitOverlap(t *testing.T) {
 	}
 	if got := PermitsFor(held, 2026, time.UTC); len(got) != 1 {
 		t.Errorf("permit for 2026: %v", got)
+	}
+}
+
+func TestJSONCarriesInfinity(t *testing.T) {
+	plan := Plan{Enterprise: "E1", Year: 2025, Monthly: flat(1000)}
+	plan.Monthly[0] = 0
+	st, err := Track(plan, nil, []Month{month(1, 5, 0)}, []float64{1}, schedule(t, "national-guidance-2017"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := json.Marshal(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"share":"inf"`, `"up_to":"inf"`, `"share_to_date":"inf"`, `"plan_annual_m3":11000`, `"month":1`} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("%s lacks %s", b, want)
+		}
 	}
 }

@@ -23,10 +23,12 @@ import (
 	"github.com/shuixiao/shuixiao/internal/efficiency"
 	"github.com/shuixiao/shuixiao/internal/ingest"
 	"github.com/shuixiao/shuixiao/internal/netreg"
+	"github.com/shuixiao/shuixiao/internal/planuse"
 	"github.com/shuixiao/shuixiao/internal/registry"
 	"github.com/shuixiao/shuixiao/internal/rollup"
 	"github.com/shuixiao/shuixiao/internal/store"
 	"github.com/shuixiao/shuixiao/internal/throttle"
+	"github.com/shuixiao/shuixiao/internal/watercarbon"
 )
 
 // Ledger is what the API needs of the ledger.
@@ -82,6 +84,11 @@ type Options struct {
 	// Rollup answers the targets, evaluation and benchmark routes; nil
 	// makes one over Store.
 	Rollup *rollup.Service
+	// Plans answers the plan and permit routes (api/plans.go); nil makes
+	// one over Store when it keeps plans. Carbon answers /carbon; nil
+	// makes one over Store.
+	Plans  *planuse.Service
+	Carbon *watercarbon.Service
 }
 
 // Server serves the API. It is an http.Handler for the /api/v1/ tree.
@@ -106,6 +113,10 @@ type Server struct {
 	quota *efficiency.Cases
 	// rollup answers the targets, evaluation and benchmark routes.
 	rollup *rollup.Service
+	// plans tracks water-use plans and permits (nil: the store keeps
+	// none); carbon answers the water–carbon accounts.
+	plans  *planuse.Service
+	carbon *watercarbon.Service
 }
 
 // New returns the API handler.
@@ -148,6 +159,15 @@ func New(opts Options) *Server {
 	}
 	if s.rollup = opts.Rollup; s.rollup == nil {
 		s.rollup = &rollup.Service{Src: opts.Store, Now: opts.Now}
+	}
+	// Plans and permits, water–carbon (api/plans.go).
+	if s.plans = opts.Plans; s.plans == nil {
+		if src, ok := opts.Store.(planuse.Source); ok {
+			s.plans = &planuse.Service{Src: src, Now: opts.Now}
+		}
+	}
+	if s.carbon = opts.Carbon; s.carbon == nil {
+		s.carbon = &watercarbon.Service{Src: opts.Store, Now: opts.Now}
 	}
 	s.routes()
 	return s
@@ -226,6 +246,15 @@ func (s *Server) routes() {
 	auth("GET /api/v1/targets/report.xlsx", s.targetsReport)
 	auth("GET /api/v1/evaluation/{enterprise}", s.evaluation)
 	auth("GET /api/v1/benchmark", s.benchmark)
+	// Planned use and permits, water–carbon (api/plans.go).
+	auth("GET /api/v1/plans", s.plansOverview)
+	auth("GET /api/v1/enterprises/{id}/plan", s.enterprisePlan)
+	auth("PUT /api/v1/enterprises/{id}/plan", s.putPlan)
+	auth("GET /api/v1/enterprises/{id}/permits", s.enterprisePermits)
+	auth("PUT /api/v1/permits/{id}", s.putPermit)
+	auth("DELETE /api/v1/permits/{id}", s.deletePermit)
+	auth("GET /api/v1/parks/{id}/headroom", s.parkHeadroom)
+	auth("GET /api/v1/carbon", s.carbonAccounts)
 	s.mux.HandleFunc("GET /api/v1/stream", s.ticketed(s.stream))
 	auth("POST /api/v1/stream/ticket", s.streamTicket)
 

@@ -20,6 +20,7 @@ package planuse
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"math"
 	"runtime"
@@ -554,4 +555,16 @@ func (p *pastMonths) put(year, month int, ids []string, got map[string]waterplan
 		p.months = map[int]pastMonth{}
 	}
 	p.months[year*100+month] = pastMonth{ids: slices.Clone(ids), got: got, at: now}
+}
+
+// MarshalJSON writes the shares with waterplan.JSONRatio (a use against a
+// plan of nothing is +Inf).
+func (r Row) MarshalJSON() ([]byte, error) {
+	type plain Row
+	return json.Marshal(struct {
+		plain
+		ShareToDate any `json:"share_to_date"`
+		MonthShare  any `json:"month_share"`
+		PermitShare any `json:"permit_share"`
+	}{plain(r), waterplan.JSONRatio(r.ShareToDate), waterplan.JSONRatio(r.MonthShare), waterplan.JSONRatio(r.PermitShare)})
 }
