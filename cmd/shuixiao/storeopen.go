@@ -23,6 +23,8 @@ type serverStore interface {
 	store.Controls
 	store.DeviceSecrets
 	store.Compacter
+	// Water-use plans and permits (plancarbon).
+	store.Plans
 }
 
 // openStore opens the store --store names: empty for SQLite in the data
