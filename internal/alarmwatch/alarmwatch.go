@@ -185,7 +185,7 @@ func (m *Monitor) Run(ctx context.Context, latest func() map[string]time.Time, m
 	var planTick <-chan time.Time
 	if m.opts.Plan.Boards != nil {
 		if m.opts.Plan.Every <= 0 {
-			m.opts.Plan.Every = 15 * time.Minute
+			m.opts.Plan.Every = 5 * time.Minute
 		}
 		pt := time.NewTicker(m.opts.Plan.Every)
 		defer pt.Stop()

@@ -37,7 +37,7 @@ type PlanBoards interface {
 // PlanCheck configures the periodic plan and permit check.
 type PlanCheck struct {
 	Boards PlanBoards
-	// Every is how often the check runs; default 15 min.
+	// Every is how often the check runs; default 5 min.
 	Every time.Duration
 	// Location sets the year; default Asia/Shanghai (store default).
 	Location *time.Location
