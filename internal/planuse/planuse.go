@@ -145,6 +145,7 @@ type Board struct {
 	Parks      []Park                      `json:"parks"`
 	Province   Park                        `json:"province"`
 	Statuses   map[string]waterplan.Status `json:"-"`
+	Plans      map[string]waterplan.Plan   `json:"-"`
 	// Series is the number of intake series read from the store.
 	Series int `json:"series"`
 }
@@ -188,7 +189,7 @@ func compute(ctx context.Context, src Source, year int, now time.Time, opts Opti
 		return nil, err
 	}
 	b := &Board{Year: year, Computed: now, Thresholds: opts.Thresholds, Schedule: sched, Rows: []Row{}, Parks: []Park{},
-		Statuses: map[string]waterplan.Status{}}
+		Statuses: map[string]waterplan.Status{}, Plans: map[string]waterplan.Plan{}}
 	plans, err := src.WaterPlans(ctx, year, nil)
 	if err != nil {
 		return nil, fmt.Errorf("planuse: plans: %w", err)
@@ -268,6 +269,7 @@ func compute(ctx context.Context, src Source, year int, now time.Time, opts Opti
 			return nil, fmt.Errorf("planuse: %w", err)
 		}
 		b.Statuses[p.Enterprise] = st
+		b.Plans[p.Enterprise] = p
 		e := entByID[p.Enterprise]
 		r := Row{Enterprise: p.Enterprise, Name: e.Name, Park: e.Park, Region: e.Region, PlanAnnualM3: st.PlanAnnualM3,
 			PlanToDateM3: st.PlanToDateM3, IntakeM3: st.IntakeM3, ShareToDate: st.ShareToDate, OverPlanM3: st.OverPlanM3,

@@ -84,6 +84,7 @@ func (s *Service) Invalidate() {
 // Enterprise is an enterprise's tracking for a year: its status, the
 // permits it holds (all years) and its row.
 type Enterprise struct {
+	Plan    waterplan.Plan     `json:"plan"`
 	Status  waterplan.Status   `json:"status"`
 	Row     Row                `json:"row"`
 	Permits []waterplan.Permit `json:"permits"`
@@ -100,7 +101,7 @@ func (s *Service) EnterpriseStatus(ctx context.Context, id string, year int) (En
 	if !ok {
 		return Enterprise{}, fmt.Errorf("plan of %s for %d: %w", id, year, store.ErrNotFound)
 	}
-	out := Enterprise{Status: st}
+	out := Enterprise{Plan: b.Plans[id], Status: st}
 	for _, r := range b.Rows {
 		if r.Enterprise == id {
 			out.Row = r
