@@ -26,22 +26,23 @@ func benchEnterprises(b *testing.B) int {
 
 // BenchmarkBoard recomputes the plan and permit tracking of every
 // enterprise from the store's hour rollups: two intake points each, hourly
-// readings over the first ten days of March (compacted), evaluated on
-// 11 March.
+// readings from 1 March to 11 March 12:00 (compacted), evaluated at 12:30.
 //
-//   - current-month: what a recomputation costs once January and February
-//     are kept (Service): the current month read in batched Consumption
-//     queries, every plan tracked (waterplan.Track), parks and headroom;
-//   - all-months: nothing kept, all three months read;
+//   - current-month: what a recomputation costs once the closed months and
+//     the closed days of March are kept (Service): today's 12 hours read in
+//     batched Consumption queries, the days joined (balance.JoinPeriods),
+//     every plan tracked (waterplan.Track), parks and headroom;
+//   - all-months: nothing kept, January to today read day by day;
 //   - track-only: the tracking and park views from months already read.
 func BenchmarkBoard(b *testing.B) {
 	n := benchEnterprises(b)
 	mar := time.Date(2026, 3, 1, 0, 0, 0, 0, production.Zone)
 	start := time.Now()
-	w := buildWorld(b, n, mar, 10*24)
-	b.Logf("built %d enterprises × 3 points × %d hourly readings in %v", n, 10*24+1, time.Since(start).Round(time.Millisecond))
+	hours := 10*24 + 12
+	w := buildWorld(b, n, mar, hours)
+	b.Logf("built %d enterprises × 3 points × %d hourly readings in %v", n, hours+1, time.Since(start).Round(time.Millisecond))
 	ctx := context.Background()
-	now := mar.AddDate(0, 0, 10).Add(30 * time.Minute)
+	now := mar.Add(time.Duration(hours)*time.Hour + 30*time.Minute)
 	report := func(b *testing.B, bd *Board) {
 		if len(bd.Rows) != n {
 			b.Fatalf("%d rows, want %d", len(bd.Rows), n)

@@ -95,8 +95,10 @@ func buildWorld(tb testing.TB, n int, from time.Time, hours int) *world {
 		}
 		must(st.PutPlan(ctx, waterplan.SplitEvenly(e.ID, from.In(production.Zone).Year(), planPerHour(i)*8760)))
 		y := from.In(production.Zone).Year()
-		recs = append(recs, production.Record{Enterprise: e.ID, Kind: production.Output, Product: "粗钢", Unit: "t", Quantity: 10 * float64(hours),
-			From: from, To: from.Add(time.Duration(hours) * time.Hour), ReportedBy: "fixture", ReportedAt: from, Note: "synthetic"})
+		// Output of 10 t an hour over the whole days metered (records are whole days).
+		days := max(1, hours/24)
+		recs = append(recs, production.Record{Enterprise: e.ID, Kind: production.Output, Product: "粗钢", Unit: "t", Quantity: 10 * 24 * float64(days),
+			From: from, To: from.AddDate(0, 0, days), ReportedBy: "fixture", ReportedAt: from, Note: "synthetic"})
 		_ = y
 	}
 	flush()

@@ -242,7 +242,7 @@ func compute(ctx context.Context, src Source, year int, now time.Time, opts Opti
 		got, ok := memo.get(year, m, ids, now)
 		if !ok || !closed {
 			n := 0
-			got, n, err = MonthIntakes(ctx, src, ids, intake, from, to, opts)
+			got, n, err = monthByDays(ctx, src, ids, intake, from, to, opts, memo, now)
 			if err != nil {
 				return nil, err
 			}
@@ -304,29 +304,73 @@ func schedule(name string) (waterplan.Schedule, error) {
 	return waterplan.Schedule{}, fmt.Errorf("planuse: no pricing schedule %q", name)
 }
 
-// MonthIntakes reads the intake by source of enterprises over [from, to)
-// (one month or its part so far) from the store (BatchVolumes). An
-// enterprise without intake points gets an empty month of coverage 0. It
-// returns the months and the number of series read.
-func MonthIntakes(ctx context.Context, src periodvol.Source, ids []string, intake map[string][]meter.Point, from, to time.Time, opts Options) (map[string]waterplan.Month, int, error) {
+// monthByDays is the intake by source of enterprises over [from, to) (a
+// month or its part so far), read day by day: a closed day is kept
+// (memo) and read again only after PastMaxAge, today is read each time,
+// and the days are joined by balance.JoinPeriods (PeriodVolumes over the
+// whole). An enterprise without intake points gets an empty month of
+// coverage 0. It returns the months and the series read (once per day
+// read).
+func monthByDays(ctx context.Context, src periodvol.Source, ids []string, intake map[string][]meter.Point, from, to time.Time, opts Options,
+	memo *pastMonths, now time.Time) (map[string]waterplan.Month, int, error) {
 	opts = opts.withDefaults()
+	var parts []balance.PeriodPart
+	read := 0
+	for d := from; d.Before(to); {
+		next := time.Date(d.Year(), d.Month(), d.Day()+1, 0, 0, 0, 0, opts.Location)
+		end := next
+		if to.Before(end) {
+			end = to
+		}
+		closed := end.Equal(next)
+		part, ok := memo.getDay(d, ids, now)
+		if !ok || !closed {
+			var n int
+			var err error
+			part, n, err = readPart(ctx, src, ids, intake, d, end, opts)
+			if err != nil {
+				return nil, 0, err
+			}
+			read += n
+			if closed {
+				memo.putDay(d, ids, part, now)
+			}
+		}
+		parts = append(parts, part)
+		d = next
+	}
+	vol, cov := balance.JoinPeriods(parts)
 	month := int(from.In(opts.Location).Month())
 	out := make(map[string]waterplan.Month, len(ids))
 	for _, id := range ids {
-		out[id] = waterplan.Month{Month: month, BySource: map[meter.Source]float64{}}
-	}
-	n, err := BatchVolumes(ctx, src, ids, intake, from, to, opts, func(id string, vol balance.Volumes, cov map[string]float64) {
 		bySource, _ := balance.IntakeBySource(intake[id], vol)
-		c := 1.0
+		c := 0.0
+		if len(intake[id]) > 0 {
+			c = 1
+		}
 		for _, p := range intake[id] {
 			c = math.Min(c, cov[p.ID]) // a point absent from the answer has 0
 		}
 		out[id] = waterplan.Month{Month: month, BySource: bySource, Coverage: c}
-	})
-	if err != nil {
-		return nil, 0, err
 	}
-	return out, n, nil
+	return out, read, nil
+}
+
+// readPart reads the intake points' volumes over [from, to) (BatchVolumes)
+// as one part of a period.
+func readPart(ctx context.Context, src periodvol.Source, ids []string, intake map[string][]meter.Point, from, to time.Time, opts Options) (balance.PeriodPart, int, error) {
+	part := balance.PeriodPart{Volumes: balance.Volumes{}, Coverage: map[string]float64{}, Intervals: int((to.Sub(from) + time.Hour - 1) / time.Hour)}
+	n, err := BatchVolumes(ctx, src, ids, intake, from, to, opts, func(id string, vol balance.Volumes, cov map[string]float64) {
+		for _, p := range intake[id] {
+			if v, ok := vol[p.ID]; ok {
+				part.Volumes[p.ID] = v
+			}
+			if c, ok := cov[p.ID]; ok {
+				part.Coverage[p.ID] = c
+			}
+		}
+	})
+	return part, n, err
 }
 
 // BatchVolumes reads the volumes over [from, to) of the given points of
@@ -526,6 +570,45 @@ const PastMaxAge = 24 * time.Hour
 type pastMonths struct {
 	mu     sync.Mutex
 	months map[int]pastMonth // year*100 + month
+	days   map[int64]pastDay // the day's start, Unix seconds
+}
+
+type pastDay struct {
+	ids  []string
+	part balance.PeriodPart
+	at   time.Time
+}
+
+func (p *pastMonths) getDay(day time.Time, ids []string, now time.Time) (balance.PeriodPart, bool) {
+	if p == nil {
+		return balance.PeriodPart{}, false
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	e, ok := p.days[day.Unix()]
+	if !ok || now.Sub(e.at) >= PastMaxAge || !slices.Equal(e.ids, ids) {
+		return balance.PeriodPart{}, false
+	}
+	return e.part, true
+}
+
+func (p *pastMonths) putDay(day time.Time, ids []string, part balance.PeriodPart, now time.Time) {
+	if p == nil {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.days == nil {
+		p.days = map[int64]pastDay{}
+	}
+	// Days before the last month or so are no longer asked for (their months
+	// are kept whole).
+	for k, d := range p.days {
+		if now.Sub(time.Unix(k, 0)) > 35*24*time.Hour || now.Sub(d.at) >= PastMaxAge {
+			delete(p.days, k)
+		}
+	}
+	p.days[day.Unix()] = pastDay{ids: slices.Clone(ids), part: part, at: now}
 }
 
 type pastMonth struct {

@@ -31,7 +31,7 @@ func TestBoardFromTheStore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(b.Rows) != 3 || b.Series != 2*3*3 {
+	if len(b.Rows) != 3 || b.Series != 2*3*(31+28+10) { // each day read once
 		t.Fatalf("rows %d series %d", len(b.Rows), b.Series)
 	}
 	pts, _ := w.st.Points(ctx, store.Filter{Enterprise: "E00001"})
@@ -79,11 +79,22 @@ func TestBoardFromTheStore(t *testing.T) {
 	if b.Province.Enterprises != 3 {
 		t.Errorf("province %+v", b.Province)
 	}
-	// A second board reuses the closed months: only March is read.
+	// A second board reuses the closed months and March's closed days:
+	// nothing is read until the next hour.
 	now = now.Add(2 * MaxAge)
 	b2, err := svc.Board(ctx, 2026)
-	if err != nil || b2.Series != 2*3 {
-		t.Errorf("second board read %d series (%v), want only the current month's 6", b2.Series, err)
+	if err != nil || b2.Series != 0 {
+		t.Errorf("second board read %d series (%v), want none", b2.Series, err)
+	}
+	// An hour on, today's first hour is read (and nothing else); no data
+	// yet, so March is incomplete.
+	now = now.Add(time.Hour)
+	b3, err := svc.Board(ctx, 2026)
+	if err != nil || b3.Series != 2*3 || len(b3.Statuses["E00001"].IncompleteFor) != 1 {
+		t.Errorf("third board read %d series (%v), status %+v", b3.Series, err, b3.Statuses["E00001"])
+	}
+	if b3.Statuses["E00001"].IntakeM3 != b.Statuses["E00001"].IntakeM3 {
+		t.Errorf("intake changed without new data: %g → %g", b.Statuses["E00001"].IntakeM3, b3.Statuses["E00001"].IntakeM3)
 	}
 	if _, err := svc.EnterpriseStatus(ctx, "E09999", 2026); err == nil {
 		t.Error("status of an enterprise without plan")
