@@ -250,6 +250,7 @@ func (s *Server) routes() {
 	auth("GET /api/v1/plans", s.plansOverview)
 	auth("GET /api/v1/enterprises/{id}/plan", s.enterprisePlan)
 	auth("PUT /api/v1/enterprises/{id}/plan", s.putPlan)
+	auth("POST /api/v1/plans/import", s.importPlans)
 	auth("GET /api/v1/enterprises/{id}/permits", s.enterprisePermits)
 	auth("PUT /api/v1/permits/{id}", s.putPermit)
 	auth("DELETE /api/v1/permits/{id}", s.deletePermit)

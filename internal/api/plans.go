@@ -396,3 +396,44 @@ func (s *Server) carbonAccounts(w http.ResponseWriter, r *http.Request, p *Princ
 	}
 	writeJSON(w, http.StatusOK, out)
 }
+
+// importPlans answers POST /api/v1/plans/import: plans as CSV
+// (waterplan.ParsePlansCSV; at most 8 MiB), all stored or none: every
+// refused row is reported with its line and field, an enterprise unknown
+// or outside the caller's scope refuses the file.
+func (s *Server) importPlans(w http.ResponseWriter, r *http.Request, p *Principal) {
+	ctx := r.Context()
+	if err := planWriter(p); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	ps, err := s.planStore()
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	plans, err := waterplan.ParsePlansCSV(http.MaxBytesReader(w, r.Body, 8<<20))
+	if err != nil {
+		s.fail(w, r, errorf(http.StatusBadRequest, "导入被拒绝，未保存任何计划 / import refused, no plan stored:\n%v", err))
+		return
+	}
+	for i, pl := range plans {
+		if _, err := s.enterprise(ctx, p, pl.Enterprise); err != nil {
+			if errors.Is(err, store.ErrNotFound) {
+				err = errorf(http.StatusBadRequest, "导入被拒绝，未保存任何计划 / import refused, no plan stored: plan %d, field enterprise: no enterprise %s", i+1, pl.Enterprise)
+			}
+			s.fail(w, r, err)
+			return
+		}
+	}
+	for _, pl := range plans {
+		if err := ps.PutPlan(ctx, pl); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+	}
+	if s.plans != nil {
+		s.plans.Invalidate()
+	}
+	writeJSON(w, http.StatusOK, map[string]int{"stored": len(plans)})
+}

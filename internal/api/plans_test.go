@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -70,6 +71,35 @@ func TestPlanRoutesScope(t *testing.T) {
 	code, body = as("admin").raw("PUT", "/enterprises/EB/plan", map[string]any{"year": 2026, "annual_m3": 364965, "monthly_m3": months})
 	if code != http.StatusBadRequest || !strings.Contains(body, "monthly_m3[3]") {
 		t.Errorf("negative month: %d %s", code, body)
+	}
+
+	// CSV import: all or nothing, rows named.
+	csvReq := func(who, body string) (int, string) {
+		req, _ := http.NewRequest("POST", srv.URL+"/api/v1/plans/import", strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer secret-"+who)
+		req.Header.Set("Content-Type", "text/csv")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, body := csvReq("admin", "enterprise,year,annual_m3\nEA,2027,1000\nEB,2027,-3\n"); code != http.StatusBadRequest || !strings.Contains(body, "line 3") {
+		t.Errorf("csv with a bad row: %d %s", code, body)
+	}
+	if code, body := csvReq("city", "enterprise,year,annual_m3\nEB,2027,1000\nEA,2027,1000\n"); code != http.StatusForbidden {
+		t.Errorf("csv naming an enterprise outside the scope: %d %s", code, body)
+	}
+	if code, body := csvReq("ent", "enterprise,year,annual_m3\nEA,2027,1000\n"); code != http.StatusForbidden {
+		t.Errorf("csv by an enterprise: %d %s", code, body)
+	}
+	if code, body := csvReq("admin", "enterprise,year,annual_m3\nEA,2027,1000\nEB,2027,2000\n"); code != http.StatusOK || !strings.Contains(body, `"stored":2`) {
+		t.Errorf("csv: %d %s", code, body)
+	}
+	if got, _ := st.WaterPlans(ctx, 2027, nil); len(got) != 2 {
+		t.Errorf("imported plans %+v", got)
 	}
 
 	permit := map[string]any{"id": "取水(湘)字[2026]第7号", "enterprise": "EA", "source": "surface", "annual_m3": 200000,
