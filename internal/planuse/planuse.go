@@ -222,9 +222,9 @@ func compute(ctx context.Context, src Source, year int, now time.Time, opts Opti
 	}
 	yearFrom := time.Date(year, 1, 1, 0, 0, 0, 0, opts.Location)
 	through := time.Date(year+1, 1, 1, 0, 0, 0, 0, opts.Location)
-	// To the last whole hour: the hourly grid's last bucket is then whole
-	// once its closing reading is in.
-	if n := now.Truncate(time.Hour); n.Before(through) {
+	// To the minute, as the roll-up reads the current year: the current
+	// hour's bucket is partial and counts what its readings span so far.
+	if n := now.Truncate(time.Minute); n.Before(through) {
 		through = n
 	}
 	b.Through = through

@@ -17,9 +17,10 @@ import (
 // days, and a permit for the source of its first intake point at 1.2 times
 // that; to show the plan alarms within the demo, three enterprises (the
 // first three) get plans sized to the metering that starts with the demo:
-// the first's current month is its intake of about 10 minutes (over plan
-// in a quarter of an hour), the second's of about 40 minutes (80 % after
-// half an hour), and the third's permit is its intake of about 20 minutes.
+// the first's current month is its intake of about 3 minutes (over plan
+// at the first plan check, 5 minutes in), the second's of about 6 minutes
+// (80 % at 5 minutes, over at 10), and the third's permit is its intake of
+// about 4 minutes.
 // These are demo figures, not a plan anyone set.
 func (s *Sim) declarePlans(ctx context.Context) {
 	now := time.Now().In(ChinaTime)
@@ -34,7 +35,7 @@ func (s *Sim) declarePlans(ctx context.Context) {
 		plan := waterplan.SplitEvenly(e.ID, year, math.Round(annual*1.15))
 		switch i {
 		case 0, 1:
-			minutes := []float64{10, 40}[i]
+			minutes := []float64{3, 6}[i]
 			plan.Monthly[month-1] = math.Max(1, math.Round(perMinute*minutes))
 		}
 		body := map[string]any{"year": year, "annual_m3": plan.Annual(), "monthly_m3": plan.Monthly}
@@ -54,7 +55,7 @@ func (s *Sim) declarePlans(ctx context.Context) {
 		if src != "" {
 			volume := math.Round(annual * 1.2)
 			if i == 2 {
-				volume = math.Max(1, math.Round(perMinute*20))
+				volume = math.Max(1, math.Round(perMinute*4))
 			}
 			id := fmt.Sprintf("取水(湘)字[%d]第%04d号", year-1, i+1)
 			permit := map[string]any{"id": id, "enterprise": e.ID, "source": src, "annual_m3": volume,
