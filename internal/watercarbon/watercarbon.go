@@ -69,7 +69,7 @@ type Snapshot struct {
 	byPark      map[string][]string // park → enterprises
 }
 
-// Compute makes the accounts of year up to now (to the hour) for the
+// Compute makes the accounts of year up to now (to the minute) for the
 // province's enterprises.
 func Compute(ctx context.Context, src Source, tables carbon.Tables, province string, year int, now time.Time, loc *time.Location) (*Snapshot, error) {
 	if loc == nil {
@@ -77,7 +77,7 @@ func Compute(ctx context.Context, src Source, tables carbon.Tables, province str
 	}
 	from := time.Date(year, 1, 1, 0, 0, 0, 0, loc)
 	to := time.Date(year+1, 1, 1, 0, 0, 0, 0, loc)
-	if n := now.Truncate(time.Hour); n.Before(to) {
+	if n := now.Truncate(time.Minute); n.Before(to) { // as planuse reads the current month
 		to = n
 	}
 	f, err := tables.For(province, year)
