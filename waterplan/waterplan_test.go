@@ -1,6 +1,8 @@
 package waterplan
 
 import (
+	"encoding/json"
+	"errors"
 	"math"
 	"strconv"
 	"strings"
@@ -155,5 +157,70 @@ func TestSchedulesCarryTheirSource(t *testing.T) {
 	}
 	if _, err := ParseSchedules([]byte(`[{"name":"a","source":"s","tiers":[{"up_to":"x","surcharge":1}]}]`)); err == nil {
 		t.Error("up_to \"x\" accepted")
+	}
+}
+
+func TestCheckAnnualAndSplit(t *testing.T) {
+	p := SplitEvenly("E1", 2024, 366000)
+	if p.Annual() != 366000 || p.Monthly[1] != 29000 || p.Monthly[11] != 31000 {
+		t.Errorf("split %v sum %g", p.Monthly, p.Annual())
+	}
+	if err := p.CheckAnnual(366000.4); err != nil {
+		t.Errorf("rounding refused: %v", err)
+	}
+	err := p.CheckAnnual(360000)
+	if err == nil || !strings.Contains(err.Error(), "the months sum to 366000.00 m³, the annual figure is 360000.00 m³") {
+		t.Errorf("sum mismatch: %v", err)
+	}
+	if err := p.CheckAnnual(-1); err == nil {
+		t.Error("negative annual figure accepted")
+	}
+}
+
+func TestCheckPermitOverlap(t *testing.T) {
+	d := func(y, m int) time.Time { return time.Date(y, time.Month(m), 1, 0, 0, 0, 0, time.UTC) }
+	held := []Permit{{ID: "A", Enterprise: "E1", Source: meter.SourceGround, AnnualM3: 10, ValidFrom: d(2024, 1), ValidTo: d(2027, 1)}}
+	for _, c := range []struct {
+		name string
+		p    Permit
+		ok   bool
+	}{
+		{"same source overlapping", Permit{ID: "B", Enterprise: "E1", Source: meter.SourceGround, AnnualM3: 5, ValidFrom: d(2026, 6), ValidTo: d(2029, 1)}, false},
+		{"same source after", Permit{ID: "B", Enterprise: "E1", Source: meter.SourceGround, AnnualM3: 5, ValidFrom: d(2027, 1), ValidTo: d(2029, 1)}, true},
+		{"other source", Permit{ID: "B", Enterprise: "E1", Source: meter.SourceSurface, AnnualM3: 5, ValidFrom: d(2024, 1), ValidTo: d(2029, 1)}, true},
+		{"replacing itself", Permit{ID: "A", Enterprise: "E1", Source: meter.SourceGround, AnnualM3: 12, ValidFrom: d(2024, 1), ValidTo: d(2028, 1)}, true},
+		{"negative volume", Permit{ID: "C", Enterprise: "E1", Source: meter.SourceSurface, AnnualM3: -5, ValidFrom: d(2024, 1), ValidTo: d(2029, 1)}, false},
+	} {
+		err := CheckPermit(c.p, held)
+		if (err == nil) != c.ok {
+			t.Errorf("%s: %v", c.name, err)
+		}
+		if c.name == "same source overlapping" && (!errors.Is(err, ErrOverlap) || !strings.Contains(err.Error(), "overlaps permit A (2024-01-01 to 2027-01-01)")) {
+			t.Errorf("overlap error %v", err)
+		}
+	}
+	if got := PermitsFor(held, 2027, time.UTC); len(got) != 0 {
+		t.Errorf("permit ending 2027-01-01 listed for 2027: %v", got)
+	}
+	if got := PermitsFor(held, 2026, time.UTC); len(got) != 1 {
+		t.Errorf("permit for 2026: %v", got)
+	}
+}
+
+func TestJSONCarriesInfinity(t *testing.T) {
+	plan := Plan{Enterprise: "E1", Year: 2025, Monthly: flat(1000)}
+	plan.Monthly[0] = 0
+	st, err := Track(plan, nil, []Month{month(1, 5, 0)}, []float64{1}, schedule(t, "national-guidance-2017"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := json.Marshal(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"share":"inf"`, `"up_to":"inf"`, `"share_to_date":"inf"`, `"plan_annual_m3":11000`, `"month":1`} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("%s lacks %s", b, want)
+		}
 	}
 }

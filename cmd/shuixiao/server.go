@@ -30,6 +30,7 @@ import (
 	"github.com/shuixiao/shuixiao/internal/ingest"
 	"github.com/shuixiao/shuixiao/internal/ledger"
 	"github.com/shuixiao/shuixiao/internal/netmon"
+	"github.com/shuixiao/shuixiao/internal/planuse"
 	"github.com/shuixiao/shuixiao/internal/registry"
 	"github.com/shuixiao/shuixiao/internal/rights"
 	"github.com/shuixiao/shuixiao/internal/store"
@@ -102,6 +103,7 @@ type server struct {
 	broker   *broker.Broker
 	live     *api.Live
 	alarms   *alarmwatch.Monitor
+	plans    *planuse.Service // plan and permit tracking (plancarbon)
 	http     *http.Server
 	httpLn   net.Listener
 	https    bool // httpLn serves TLS (http.Server may set TLSConfig itself, for HTTP/2)
@@ -248,7 +250,10 @@ func openServer(ctx context.Context, cfg serverConfig) (*server, error) {
 		}
 		return ""
 	})
-	s.alarms = alarmwatch.New(alarmwatch.Options{Store: st, Notify: s.live.Alarm, Logger: log, Balance: alarmwatch.BalanceCheck{Store: st}})
+	// Plan and permit tracking, shared by the API and the plan alarms.
+	s.plans = &planuse.Service{Src: st}
+	s.alarms = alarmwatch.New(alarmwatch.Options{Store: st, Notify: s.live.Alarm, Logger: log, Balance: alarmwatch.BalanceCheck{Store: st},
+		Plan: alarmwatch.PlanCheck{Boards: s.plans}})
 	s.alarms.Quarantined(quarantined) // raised once the monitor runs
 	s.leaks = netmon.New(netmon.Options{Store: st, Notify: s.live.Alarm, Logger: log.With("part", "netmon")})
 	s.pipeline, err = ingest.New(ingest.Options{Ledger: lg, Store: st, Directory: s.dir, States: init, Logger: log, Policy: cfg.Admission,
@@ -315,7 +320,7 @@ func openServer(ctx context.Context, cfg serverConfig) (*server, error) {
 	s.rights = &rights.Service{Store: st, Ledger: lg, Ingest: s.pipeline} // water-rights certificates (helper certs)
 	apiSrv := api.New(api.Options{Store: st, Ledger: lg, Ingest: s.pipeline, Devices: s.devices, Live: s.live,
 		WitnessPolicy: string(policy), Version: version, Logger: log, Plants: s.control.runner, Controls: st, Networks: s.leaks, Quota: s.quota,
-		ReportFont: cfg.ReportFont, Gateways: s.apiGateways(), Rights: s.rights})
+		ReportFont: cfg.ReportFont, Gateways: s.apiGateways(), Rights: s.rights, Plans: s.plans})
 	mux := http.NewServeMux()
 	mux.Handle("/api/", apiSrv)
 	tiles := http.StripPrefix("/ledger", lg.Handler())

@@ -25,6 +25,8 @@ type serverStore interface {
 	store.Compacter
 	// water-rights certificates (helper certs)
 	store.Certificates
+	// Water-use plans and permits (plancarbon).
+	store.Plans
 }
 
 // openStore opens the store --store names: empty for SQLite in the data

@@ -55,8 +55,10 @@ type Options struct {
 	Check time.Duration
 	// Balance, if its Store is set, runs the periodic water-balance check.
 	Balance BalanceCheck
-	Now     func() time.Time
-	Logger  *slog.Logger
+	// Plan, if its Boards is set, runs the plan and permit check.
+	Plan   PlanCheck
+	Now    func() time.Time
+	Logger *slog.Logger
 }
 
 // Monitor turns events into alarms. Committed may be called from the ingest
@@ -180,6 +182,15 @@ func (m *Monitor) Run(ctx context.Context, latest func() map[string]time.Time, m
 		defer bt.Stop()
 		balanceTick = bt.C
 	}
+	var planTick <-chan time.Time
+	if m.opts.Plan.Boards != nil {
+		if m.opts.Plan.Every <= 0 {
+			m.opts.Plan.Every = 5 * time.Minute
+		}
+		pt := time.NewTicker(m.opts.Plan.Every)
+		defer pt.Stop()
+		planTick = pt.C
+	}
 	for {
 		select {
 		case <-ctx.Done():
@@ -195,6 +206,8 @@ func (m *Monitor) Run(ctx context.Context, latest func() map[string]time.Time, m
 			m.checkOffline(ctx, latest(), ms)
 		case <-balanceTick:
 			m.checkBalances(ctx)
+		case <-planTick:
+			m.checkPlans(ctx)
 		}
 	}
 }

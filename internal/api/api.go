@@ -23,11 +23,13 @@ import (
 	"github.com/shuixiao/shuixiao/internal/efficiency"
 	"github.com/shuixiao/shuixiao/internal/ingest"
 	"github.com/shuixiao/shuixiao/internal/netreg"
+	"github.com/shuixiao/shuixiao/internal/planuse"
 	"github.com/shuixiao/shuixiao/internal/registry"
 	"github.com/shuixiao/shuixiao/internal/rights"
 	"github.com/shuixiao/shuixiao/internal/rollup"
 	"github.com/shuixiao/shuixiao/internal/store"
 	"github.com/shuixiao/shuixiao/internal/throttle"
+	"github.com/shuixiao/shuixiao/internal/watercarbon"
 )
 
 // Ledger is what the API needs of the ledger.
@@ -87,6 +89,11 @@ type Options struct {
 	// makes one over Store, Ledger and Ingest without M&V statements (it
 	// issues nothing). One per ledger: it serialises the operations.
 	Rights *rights.Service
+	// Plans answers the plan and permit routes (api/plans.go); nil makes
+	// one over Store when it keeps plans. Carbon answers /carbon; nil
+	// makes one over Store.
+	Plans  *planuse.Service
+	Carbon *watercarbon.Service
 }
 
 // Server serves the API. It is an http.Handler for the /api/v1/ tree.
@@ -111,6 +118,10 @@ type Server struct {
 	quota *efficiency.Cases
 	// rollup answers the targets, evaluation and benchmark routes.
 	rollup *rollup.Service
+	// plans tracks water-use plans and permits (nil: the store keeps
+	// none); carbon answers the water–carbon accounts.
+	plans  *planuse.Service
+	carbon *watercarbon.Service
 }
 
 // New returns the API handler.
@@ -157,6 +168,15 @@ func New(opts Options) *Server {
 	// water-rights certificates (helper certs)
 	if rs, ok := opts.Store.(rights.Store); ok && s.opts.Rights == nil && opts.Ledger != nil && opts.Ingest != nil {
 		s.opts.Rights = &rights.Service{Store: rs, Ledger: opts.Ledger, Ingest: opts.Ingest, Now: opts.Now}
+	}
+	// Plans and permits, water–carbon (api/plans.go).
+	if s.plans = opts.Plans; s.plans == nil {
+		if src, ok := opts.Store.(planuse.Source); ok {
+			s.plans = &planuse.Service{Src: src, Now: opts.Now}
+		}
+	}
+	if s.carbon = opts.Carbon; s.carbon == nil {
+		s.carbon = &watercarbon.Service{Src: opts.Store, Now: opts.Now}
 	}
 	s.routes()
 	return s
@@ -235,6 +255,16 @@ func (s *Server) routes() {
 	auth("GET /api/v1/targets/report.xlsx", s.targetsReport)
 	auth("GET /api/v1/evaluation/{enterprise}", s.evaluation)
 	auth("GET /api/v1/benchmark", s.benchmark)
+	// Planned use and permits, water–carbon (api/plans.go).
+	auth("GET /api/v1/plans", s.plansOverview)
+	auth("GET /api/v1/enterprises/{id}/plan", s.enterprisePlan)
+	auth("PUT /api/v1/enterprises/{id}/plan", s.putPlan)
+	auth("POST /api/v1/plans/import", s.importPlans)
+	auth("GET /api/v1/enterprises/{id}/permits", s.enterprisePermits)
+	auth("PUT /api/v1/permits/{id}", s.putPermit)
+	auth("DELETE /api/v1/permits/{id}", s.deletePermit)
+	auth("GET /api/v1/parks/{id}/headroom", s.parkHeadroom)
+	auth("GET /api/v1/carbon", s.carbonAccounts)
 	s.mux.HandleFunc("GET /api/v1/stream", s.ticketed(s.stream))
 	auth("POST /api/v1/stream/ticket", s.streamTicket)
 

@@ -44,6 +44,15 @@ func Volumes(ctx context.Context, src Source, points []meter.Point, from, to tim
 	if err != nil {
 		return nil, nil, err
 	}
+	vol, coverage := FromBuckets(res)
+	return vol, coverage, nil
+}
+
+// FromBuckets turns the consumption buckets of a period, read on Interval,
+// into each point's volume and coverage by balance.PeriodVolumes: the step
+// Volumes takes after its query, for callers that read many enterprises in
+// one query (internal/planuse).
+func FromBuckets(res []store.SeriesBuckets) (balance.Volumes, map[string]float64) {
 	in := make([]balance.PointBuckets, len(res))
 	for i, sb := range res {
 		in[i] = balance.PointBuckets{Point: sb.Series.Point, Buckets: make([]balance.BucketVolume, len(sb.Buckets))}
@@ -51,6 +60,5 @@ func Volumes(ctx context.Context, src Source, points []meter.Point, from, to tim
 			in[i].Buckets[j] = balance.BucketVolume{Value: b.Value, Valid: b.Valid}
 		}
 	}
-	vol, coverage := balance.PeriodVolumes(in)
-	return vol, coverage, nil
+	return balance.PeriodVolumes(in)
 }

@@ -402,6 +402,7 @@ func (s *Sim) Run(ctx context.Context) error {
 		go func() {
 			defer wg.Done()
 			s.declareStatistics(ctx) // statistics.go
+			s.declarePlans(ctx)      // plans.go (plancarbon)
 			s.reportOutput(ctx)
 		}()
 	}

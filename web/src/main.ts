@@ -22,6 +22,8 @@ import { overviewPage } from './pages/overview';
 import { plantPage } from './pages/plant';
 import { quotaBoardPage, quotaCasePage } from './pages/quotas';
 import { targetsPage } from './pages/targets';
+import { plansPage } from './pages/plans';
+import { carbonPage } from './pages/carbon';
 
 const header = h('header', { class: 'topbar' });
 const main = h('main', { id: 'main' });
@@ -53,6 +55,9 @@ function renderShell(): void {
           me.role === 'enterprise' && me.scope ? link(`/enterprises/${encodeURIComponent(me.scope)}/efficiency`, t('nav.efficiency'), 'efficiency') : null,
           link('/quotas', t('nav.quotas'), 'quotas'),
           link('/certificates', t('nav.certificates'), 'certificates'), // water-rights certificates (helper certs)
+          // Plans & permits, water–carbon (plancarbon).
+          link('/plans', t('nav.plans'), 'plans'),
+          link('/carbon', t('nav.carbon'), 'carbon'),
           link('/networks', t('nav.networks'), 'networks'),
           link('/alarms', t('nav.alarms'), 'alarms'),
           caps.ledger ? link('/log', t('nav.ledger'), 'ledger') : null,
@@ -160,6 +165,8 @@ route('quotas', '/quotas', authed(quotaBoardPage));
 route('quotacase', '/quota-cases/:id', authed(quotaCasePage));
 route('certificates', '/certificates', authed(certificatesPage)); // water-rights certificates (helper certs)
 route('certificate', '/certificates/:id', authed(certificatePage));
+route('plans', '/plans', authed(plansPage)); // plancarbon
+route('carbon', '/carbon', authed(carbonPage)); // plancarbon
 route('meter', '/meters/:id', authed(meterPage));
 route('ledger', '/log', authed(ledgerPage));
 route('alarms', '/alarms', authed(alarmsPage));

@@ -1071,4 +1071,61 @@ describe('water-efficiency management', { concurrency: false }, () => {
     await en.context().close();
   });
 
+  // Issue 17, items 1, 4 and 6 (plancarbon): plans & permits with the plan
+  // alarms the demo's plans raise, the park's headroom, the water–carbon page.
+  test('plans & permits: shares at the thresholds, months against plan, permits, tiers, headroom; plan alarms; carbon page', { timeout: 900000 }, async () => {
+    // The demo sizes one enterprise's month plan to its first minutes of
+    // intake; the plan check runs every 5 minutes.
+    const deadline = Date.now() + 840000;
+    let alarms = [];
+    for (;;) {
+      const got = await api('/alarms?state=open');
+      alarms = (Array.isArray(got) ? got : (got.alarms ?? got.items ?? [])).filter((a) => a.kind.startsWith('plan-'));
+      if (alarms.some((a) => a.kind === 'plan-month-100')) break;
+      assert.ok(Date.now() < deadline, `no plan alarm in time (open: ${alarms.map((a) => a.kind).join(', ')})`);
+      await new Promise((r) => setTimeout(r, 10000));
+    }
+    const ov = await api('/plans');
+    const over = ov.rows.find((r) => r.level === 'over');
+    assert.ok(over, 'an enterprise over plan');
+    const page = await newPage();
+    await page.goto(`${BASE}/plans`);
+    await settle(page);
+    await hasChinese(page);
+    assert.equal(await page.$eval('[data-testid="count-over"] .kpi-value', (e) => e.textContent), String(ov.rows.filter((r) => r.level === 'over').length));
+    assert.equal(await page.$eval('#plans-rows tbody tr', (e) => e.dataset.level), 'over', 'over-plan enterprises first');
+    await shot(page, '40-plans');
+    await page.click(`[data-enterprise="${over.enterprise}"] a`);
+    await settle(page);
+    assert.ok(await page.$('[data-testid="plan-months"][data-chart-state="finished"]'), 'month bars drawn');
+    assert.ok((await page.$$('#plan-tiers tbody tr')).length >= 2, 'tiers listed');
+    assert.ok(await page.$('#plan-permits'), 'permits card');
+    await shot(page, '41-plan-enterprise');
+    const park = ov.parks[0];
+    if (park) {
+      await page.goto(`${BASE}/plans?park=${encodeURIComponent(park.park)}`);
+      await settle(page);
+      assert.ok(await page.$('[data-testid="remaining"]'), 'park remainder');
+      await shot(page, '42-plan-headroom');
+    }
+    await page.goto(`${BASE}/carbon`);
+    await settle(page);
+    const served = await api('/carbon');
+    assert.ok(served.line.account.kg_co2 > 0, 'province CO₂');
+    assert.match(await page.$eval('[data-testid="carbon-factor"]', (e) => e.textContent), /0\.5395/);
+    assert.ok((await page.$$('#carbon-stages tbody tr')).length >= 1, 'stages listed');
+    await shot(page, '43-carbon');
+    noErrors(page);
+    await page.context().close();
+    // English labels complete on both pages.
+    const en = await newPage(TOKEN, 'en');
+    for (const path of ['/plans', `/plans?enterprise=${encodeURIComponent(over.enterprise)}`, '/carbon']) {
+      await en.goto(BASE + path);
+      await settle(en);
+      const shown = await en.$$eval('th, .kpi-label, h2, .mainnav a', (els) => els.map((e) => e.textContent));
+      assert.deepEqual(shown.filter((l) => /[\u4e00-\u9fff]/.test(l)), [], `untranslated labels on ${path}`);
+    }
+    noErrors(en);
+    await en.context().close();
+  });
 });

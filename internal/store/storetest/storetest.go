@@ -107,6 +107,14 @@ func Run(t *testing.T, open Factory) {
 			t.Fatal("the store does not implement store.Certificates")
 		}
 	})
+	// Water-use plans and withdrawal permits (store.Plans).
+	t.Run("Plans", func(t *testing.T) {
+		if s, ok := open(t).(planStore); ok {
+			testPlans(t, s)
+		} else {
+			t.Fatal("the store does not implement store.Plans")
+		}
+	})
 }
 
 // shanghai is a fixed UTC+8 zone so the suite does not need a tz database.
