@@ -100,15 +100,16 @@ func PeriodIntakes(boundary []meter.Point, start time.Time, buckets map[string][
 // for output and value added, the contract's declared values otherwise),
 // with the fraction of the period they cover.
 func DriverValue(d Driver, q Span, recs []production.Record, declared []DeclaredValue) (value, coverage float64) {
-	whole := float64(q.To.Sub(q.From))
-	add := func(from, to time.Time, v float64) {
-		lo, hi := maxT(from, q.From), minT(to, q.To)
-		if !hi.After(lo) || !to.After(from) {
-			return
-		}
-		value += v * float64(hi.Sub(lo)) / float64(to.Sub(from))
-		coverage += float64(hi.Sub(lo)) / whole
-	}
+	return driverSeries(d, recs, declared).value(q)
+}
+
+// series is one driver's values, sorted by start; they do not overlap
+// (production records of one series and a declared driver's values are
+// refused when they do).
+type series []DeclaredValue
+
+func driverSeries(d Driver, recs []production.Record, declared []DeclaredValue) series {
+	var s series
 	switch d.Kind {
 	case OutputDriver, ValueAddedDriver:
 		for _, r := range recs {
@@ -116,14 +117,31 @@ func DriverValue(d Driver, q Span, recs []production.Record, declared []Declared
 				d.Kind == ValueAddedDriver && r.Kind != production.ValueAdded {
 				continue
 			}
-			add(r.From, r.To, r.Quantity)
+			s = append(s, DeclaredValue{From: r.From, To: r.To, Value: r.Quantity})
 		}
 	case DeclaredDriver:
 		for _, v := range declared {
 			if v.Driver == d.Name {
-				add(v.From, v.To, v.Value)
+				s = append(s, v)
 			}
 		}
+	}
+	sort.Slice(s, func(i, j int) bool { return s[i].From.Before(s[j].From) })
+	return s
+}
+
+func (s series) value(q Span) (value, coverage float64) {
+	whole := float64(q.To.Sub(q.From))
+	// The first value ending after the period starts.
+	i := sort.Search(len(s), func(i int) bool { return s[i].To.After(q.From) })
+	for ; i < len(s) && s[i].From.Before(q.To); i++ {
+		v := s[i]
+		lo, hi := maxT(v.From, q.From), minT(v.To, q.To)
+		if !hi.After(lo) || !v.To.After(v.From) {
+			continue
+		}
+		value += v.Value * float64(hi.Sub(lo)) / float64(v.To.Sub(v.From))
+		coverage += float64(hi.Sub(lo)) / whole
 	}
 	return value, math.Min(coverage, 1)
 }
@@ -136,10 +154,14 @@ const coverageTolerance = 1e-9
 // full, naming the driver and the period.
 func Figures(c Contract, s Span, recs []production.Record) ([]PeriodFigures, error) {
 	var out []PeriodFigures
+	ser := make([]series, len(c.Drivers))
+	for i, d := range c.Drivers {
+		ser[i] = driverSeries(d, recs, c.Declared)
+	}
 	for _, q := range Periods(s, c.Granularity) {
 		f := PeriodFigures{Label: Label(q.From, c.Granularity), From: q.From, To: q.To, Drivers: map[string]float64{}}
-		for _, d := range c.Drivers {
-			v, cov := DriverValue(d, q, recs, c.Declared)
+		for i, d := range c.Drivers {
+			v, cov := ser[i].value(q)
 			if cov < 1-coverageTolerance {
 				return nil, fmt.Errorf("driver %s missing in period %s: its records cover %.1f %% of it", d.Name, f.Label, 100*cov)
 			}
