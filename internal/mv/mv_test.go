@@ -98,9 +98,9 @@ func setup(t testing.TB, months int) fixture {
 func wholeFacility(id string) contract.Contract {
 	return contract.Contract{ID: id, Name: "印染节水改造", Enterprise: "E", ServiceCompany: "湘江节水服务公司",
 		Option: contract.WholeFacility, Granularity: contract.Monthly,
-		Baseline:  contract.Span{From: month(2024, 1), To: month(2025, 1)},
-		Reporting: []contract.Span{{From: month(2025, 1), To: month(2025, 4)}, {From: month(2025, 4), To: month(2025, 7)}},
-		Drivers:   []contract.Driver{{Name: "production", Kind: contract.OutputDriver, Product: product, Unit: "100m"}},
+		Baseline:            contract.Span{From: month(2024, 1), To: month(2025, 1)},
+		Reporting:           []contract.Span{{From: month(2025, 1), To: month(2025, 4)}, {From: month(2025, 4), To: month(2025, 7)}},
+		Drivers:             []contract.Driver{{Name: "production", Kind: contract.OutputDriver, Product: product, Unit: "100m"}},
 		ServiceCompanyShare: 0.7}
 }
 
@@ -273,4 +273,3 @@ func TestRefusals(t *testing.T) {
 		}
 	}
 }
-
