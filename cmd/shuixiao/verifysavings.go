@@ -89,7 +89,7 @@ func verifySavings(ctx context.Context, args []string, stdout, stderr io.Writer)
 			"root_at_checkpoint": res.RootAtCheckpoint, "log_checkpoint_size": res.Audit.Checkpoint.Size,
 			"log_ok": !logFailed, "problems": res.Problems, "figures": res.Rows, "differ": differ,
 			"declared_note": "drivers and non-routine adjustments are declared data, not on the ledger: taken from the served statement",
-			"elapsed_ms": elapsed.Milliseconds()})
+			"elapsed_ms":    elapsed.Milliseconds()})
 	} else {
 		fmt.Fprintf(stdout, "节水量核验 / savings statement %s (contract %s, enterprise %s, %s … %s)\n", st.ID, st.Contract, st.Enterprise,
 			st.From.Format(time.DateOnly), st.To.Format(time.DateOnly))
