@@ -102,6 +102,10 @@ func TestVerifySavingsAgreesWithTheServedStatement(t *testing.T) {
 		var raw json.RawMessage
 		must(t, admin.get("/api/v1/mv/statements/"+id, &raw))
 		served := writeFile(t, filepath.Join(tmp, id+".json"), raw)
+		if out := os.Getenv("SHUIXIAO_MV_STATEMENT_OUT"); out != "" {
+			// Regenerates verify/testdata/statement.json (the fuzz seed).
+			writeFile(t, out, raw)
+		}
 		code, out, errOut := runVerifyCmd(t, "savings", ledgerDir, "--log-key", keyFile, "--statement", id, "--served", served)
 		if code != 0 || strings.Contains(out, "DIFFERS") {
 			t.Fatalf("verify savings %s: exit %d\n%s\n%s", id, code, out, errOut)
