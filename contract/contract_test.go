@@ -46,8 +46,12 @@ func TestValidate(t *testing.T) {
 		{"drivers[1].kind", func(c *Contract) { c.Drivers[1].Kind = "weather" }},
 		{"service_company_share", func(c *Contract) { c.ServiceCompanyShare = 1.5 }},
 		{"status", func(c *Contract) { c.Status = "" }},
-		{"declared[0].driver", func(c *Contract) { c.Declared = []DeclaredValue{{Driver: "production", From: month(2024, 1), To: month(2024, 2), Source: "s"}} }},
-		{"declared[0].source", func(c *Contract) { c.Declared = []DeclaredValue{{Driver: "cdd", From: month(2024, 1), To: month(2024, 2)}} }},
+		{"declared[0].driver", func(c *Contract) {
+			c.Declared = []DeclaredValue{{Driver: "production", From: month(2024, 1), To: month(2024, 2), Source: "s"}}
+		}},
+		{"declared[0].source", func(c *Contract) {
+			c.Declared = []DeclaredValue{{Driver: "cdd", From: month(2024, 1), To: month(2024, 2)}}
+		}},
 		{"declared[1]", func(c *Contract) {
 			c.Declared = []DeclaredValue{{Driver: "cdd", From: month(2024, 1), To: month(2024, 3), Source: "s"}, {Driver: "cdd", From: month(2024, 2), To: month(2024, 4), Source: "s"}}
 		}},

@@ -22,10 +22,10 @@ import (
 	"github.com/shuixiao/shuixiao/internal/dispatch"
 	"github.com/shuixiao/shuixiao/internal/efficiency"
 	"github.com/shuixiao/shuixiao/internal/ingest"
+	"github.com/shuixiao/shuixiao/internal/mv"
 	"github.com/shuixiao/shuixiao/internal/netreg"
 	"github.com/shuixiao/shuixiao/internal/registry"
 	"github.com/shuixiao/shuixiao/internal/rollup"
-	"github.com/shuixiao/shuixiao/internal/mv"
 	"github.com/shuixiao/shuixiao/internal/store"
 	"github.com/shuixiao/shuixiao/internal/throttle"
 )

@@ -22,9 +22,9 @@ func ctrMonth(m int) time.Time { return time.Date(2025, time.Month(m), 1, 0, 0, 
 func fixtureContract(id, enterprise string, option contract.Option, points ...string) contract.Contract {
 	return contract.Contract{ID: id, Name: "冷却塔改造", Enterprise: enterprise, ServiceCompany: "节水服务公司",
 		Option: option, Points: points, Granularity: contract.Monthly,
-		Baseline:  contract.Span{From: ctrMonth(1), To: ctrMonth(7)},
-		Reporting: []contract.Span{{From: ctrMonth(7), To: ctrMonth(10)}, {From: ctrMonth(10), To: ctrMonth(13)}},
-		Drivers:   []contract.Driver{{Name: "production", Kind: contract.OutputDriver, Product: "steel"}, {Name: "cdd", Kind: contract.DeclaredDriver}},
+		Baseline:            contract.Span{From: ctrMonth(1), To: ctrMonth(7)},
+		Reporting:           []contract.Span{{From: ctrMonth(7), To: ctrMonth(10)}, {From: ctrMonth(10), To: ctrMonth(13)}},
+		Drivers:             []contract.Driver{{Name: "production", Kind: contract.OutputDriver, Product: "steel"}, {Name: "cdd", Kind: contract.DeclaredDriver}},
 		ServiceCompanyShare: 0.6, Status: contract.Active}
 }
 
