@@ -20,6 +20,7 @@ import { networksPage } from './pages/networks';
 import { overviewPage } from './pages/overview';
 import { plantPage } from './pages/plant';
 import { quotaBoardPage, quotaCasePage } from './pages/quotas';
+import { contractPage, contractsPage } from './pages/contracts'; // contract water saving (helper mv)
 import { targetsPage } from './pages/targets';
 
 const header = h('header', { class: 'topbar' });
@@ -31,7 +32,7 @@ function renderShell(): void {
   const caps = capabilities(me?.role);
   const page = document.body.dataset.page;
   // A case page belongs to the quota board in the navigation.
-  const section = page === 'quotacase' ? 'quotas' : page;
+  const section = page === 'quotacase' ? 'quotas' : page === 'contract' ? 'contracts' : page;
   const link = (href: string, label: string, name: string) =>
     h('a', { href, class: section === name ? 'active' : undefined, 'data-nav': name }, label);
   replace(
@@ -51,6 +52,7 @@ function renderShell(): void {
               : null,
           me.role === 'enterprise' && me.scope ? link(`/enterprises/${encodeURIComponent(me.scope)}/efficiency`, t('nav.efficiency'), 'efficiency') : null,
           link('/quotas', t('nav.quotas'), 'quotas'),
+          link('/contracts', t('nav.contracts'), 'contracts'),
           link('/networks', t('nav.networks'), 'networks'),
           link('/alarms', t('nav.alarms'), 'alarms'),
           caps.ledger ? link('/log', t('nav.ledger'), 'ledger') : null,
@@ -156,6 +158,9 @@ route('efficiency', '/enterprises/:id/efficiency', authed(efficiencyPage));
 route('targets', '/targets', authed(targetsPage));
 route('quotas', '/quotas', authed(quotaBoardPage));
 route('quotacase', '/quota-cases/:id', authed(quotaCasePage));
+// Contract water saving (helper mv).
+route('contracts', '/contracts', authed(contractsPage));
+route('contract', '/contracts/:id', authed(contractPage));
 route('meter', '/meters/:id', authed(meterPage));
 route('ledger', '/log', authed(ledgerPage));
 route('alarms', '/alarms', authed(alarmsPage));
