@@ -41,6 +41,24 @@ func TestDemoContract(t *testing.T) {
 			t.Fatalf("verify savings %s: exit %d\n%s\n%s", id, code, out, errOut)
 		}
 	}
+	// Tenant scope: the enterprise's token reads its statement and the
+	// report; another enterprise's does not.
+	must(t, admin.post("/api/v1/enterprises", map[string]string{"id": "EO", "name": "另一企业", "park": "PK-MV", "region": "430300", "industry": "3120"}, nil))
+	for _, tk := range []struct {
+		scope string
+		want  int
+	}{{"HN-MV-01", 200}, {"EO", 403}} {
+		var made struct {
+			Secret string `json:"secret"`
+		}
+		must(t, admin.post("/api/v1/tokens", map[string]string{"role": "enterprise", "scope": tk.scope}, &made))
+		c := s.client(made.Secret)
+		for _, path := range []string{"/api/v1/mv/statements/" + ids[0], "/api/v1/mv/statements/" + ids[0] + "/report.xlsx", "/api/v1/contracts/" + sim.ContractDemoID} {
+			if code, _ := c.do("GET", path, nil, nil); code != tk.want {
+				t.Errorf("%s token: GET %s: %d, want %d", tk.scope, path, code, tk.want)
+			}
+		}
+	}
 	// Seeding again finds the statements.
 	if again := demoContract(context.Background(), s, nil, 1, slog.New(slog.NewTextHandler(io.Discard, nil))); len(again) != 2 || again[0] != ids[0] {
 		t.Errorf("second seeding: %v, want %v", again, ids)
