@@ -161,9 +161,9 @@ func SeedContract(ctx context.Context, a *API, now time.Time, seed int64) ([]str
 	span := func(from, to time.Time) map[string]time.Time { return map[string]time.Time{"from": from, "to": to} }
 	c := map[string]any{"id": ContractDemoID, "name": "印染废水回用与逆流漂洗改造", "enterprise": contractDemoEnterprise,
 		"service_company": "湖南湘江节水服务有限公司（模拟）", "option": "C", "granularity": "month",
-		"baseline":  span(first, m0.AddDate(0, -2, 0)),
-		"reporting": []map[string]time.Time{span(m0.AddDate(0, -2, 0), m0.AddDate(0, -1, 0)), span(m0.AddDate(0, -1, 0), m0)},
-		"drivers":   []map[string]string{{"name": "production", "kind": "output", "product": contractDemoProduct, "unit": "100m"}},
+		"baseline":              span(first, m0.AddDate(0, -2, 0)),
+		"reporting":             []map[string]time.Time{span(m0.AddDate(0, -2, 0), m0.AddDate(0, -1, 0)), span(m0.AddDate(0, -1, 0), m0)},
+		"drivers":               []map[string]string{{"name": "production", "kind": "output", "product": contractDemoProduct, "unit": "100m"}},
 		"service_company_share": 0.6}
 	if err := a.do(ctx, http.MethodPost, "/api/v1/contracts", c, nil); err != nil && !IsExists(err) {
 		return nil, fmt.Errorf("create the demo contract: %w", err)
