@@ -23,7 +23,7 @@ function optionText(c: Contract): string {
 
 function verifiableBadge(s: Statement): HTMLElement {
   return verifiable(s)
-    ? h('span', { class: 'badge good', 'data-verifiable': 'yes' }, t('mv.verifiable.yes', { n: fmtNum(issuable(s), 0) }))
+    ? h('span', { class: 'badge ok', 'data-verifiable': 'yes' }, t('mv.verifiable.yes', { n: fmtNum(issuable(s), 0) }))
     : h('span', { class: 'badge warn', 'data-verifiable': 'no' }, t('mv.verifiable.no'));
 }
 
