@@ -273,3 +273,30 @@ func TestRefusals(t *testing.T) {
 		}
 	}
 }
+
+// TestRetrofitIsolation: an option B contract meters its retrofit's point
+// only (USE takes half of the intake in the fixture): the fit and the
+// savings halve.
+func TestRetrofitIsolation(t *testing.T) {
+	ctx := context.Background()
+	fx := setup(t, 18)
+	c := wholeFacility("C-B")
+	c.Option, c.Points = contract.RetrofitIsolation, []string{"USE"}
+	if _, err := fx.svc.CreateContract(ctx, c, "admin"); err != nil {
+		t.Fatal(err)
+	}
+	r, err := fx.svc.Issue(ctx, "C-B", 0, nil, "admin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !near(r.Model["intercept"], 1000, 1e-6) || !near(r.Model["production"], 1.5, 1e-6) || !near(r.Statement.SavingsM3, 367.5, 1e-6) ||
+		len(r.Points) != 1 || r.Points[0] != "USE" {
+		t.Fatalf("option B: model %v savings %g points %v; want (1000, 1.5), 367.5, [USE]", r.Model, r.Statement.SavingsM3, r.Points)
+	}
+	// A point of another enterprise, or without volume, is refused.
+	c.ID, c.Points = "C-B2", []string{"IN", "NOPE"}
+	c.Baseline, c.Reporting = contract.Span{From: month(2022, 1), To: month(2022, 4)}, []contract.Span{{From: month(2022, 4), To: month(2022, 5)}}
+	if _, err := fx.svc.CreateContract(ctx, c, "admin"); err == nil || !strings.Contains(err.Error(), "NOPE") {
+		t.Fatalf("unknown point: %v", err)
+	}
+}
