@@ -8,8 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"codeberg.org/go-pdf/fpdf"
-
 	"github.com/shuixiao/shuixiao/contract"
 	"github.com/shuixiao/shuixiao/production"
 )
@@ -69,36 +67,11 @@ func StatementPDF(w io.Writer, d StatementDoc, opts ...Option) error {
 	if err != nil {
 		return err
 	}
-	pdf := fpdf.New("P", "mm", "A4", "")
-	pdf.AddUTF8FontFromBytes(fontFamily, "", fnt.ttf)
-	if err := pdf.Error(); err != nil {
-		return &FontError{Path: fnt.path, Err: err}
+	pdf, err := newPDF(fnt, d.title(), d.Generated, fmt.Sprintf("%s · %s", d.Record.Statement.ID, d.period()))
+	if err != nil {
+		return err
 	}
-	pdf.SetTitle(d.title(), true)
-	pdf.SetCreator("shuixiao", false)
-	pdf.SetCreationDate(d.Generated)
-	pdf.SetModificationDate(d.Generated)
-	pdf.SetMargins(pageMargin, pageMargin, pageMargin)
-	pdf.SetAutoPageBreak(true, pageMargin)
-	pdf.AliasNbPages("{nb}")
-	pdf.SetFooterFunc(func() {
-		pdf.SetY(-10)
-		pdf.SetFont(fontFamily, "", 8)
-		pdf.SetTextColor(110, 110, 110)
-		pdf.CellFormat(0, 4, fmt.Sprintf("%s · %s · %d / {nb}", d.Record.Statement.ID, d.period(), pdf.PageNo()), "", 0, "C", false, 0, "")
-		pdf.SetTextColor(0, 0, 0)
-	})
-	pw := &pdfWriter{pdf: pdf}
-	for i, s := range statementSections(d) {
-		pw.section(s, i == 0)
-	}
-	if err := pdf.Error(); err != nil {
-		return fmt.Errorf("PDF: %w", err)
-	}
-	if err := pdf.Output(w); err != nil {
-		return fmt.Errorf("PDF: %w", err)
-	}
-	return nil
+	return writePDF(w, pdf, statementSections(d))
 }
 
 var optionNames = map[contract.Option]string{

@@ -133,29 +133,5 @@ func servedStatement(ctx context.Context, file, base, token, id string, hc *http
 		return readLimitedFile(file, verify.MaxServedStatementSize)
 	}
 	u := strings.TrimSuffix(base, "/") + "/api/v1/mv/statements/" + url.PathEscape(id)
-	ctx, cancel := context.WithTimeout(ctx, servedBalanceTimeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		return nil, err
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	if hc == nil {
-		hc = http.DefaultClient
-	}
-	resp, err := hc.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, verify.MaxServedStatementSize+1))
-	if err != nil {
-		return nil, err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("GET %s: %s: %.200s", u, resp.Status, body)
-	}
-	return body, nil
+	return fetchServed(ctx, u, token, verify.MaxServedStatementSize, hc)
 }
