@@ -72,11 +72,15 @@ export async function contractPage(ctx: PageContext): Promise<void> {
   // The chart shows the latest statement's fit, or a preview of the first period.
   const latest = statements[statements.length - 1];
   let rec: StatementRecord | undefined;
+  let others: StatementRecord[] = [];
   let fitNote = '';
   let fitError: unknown;
   try {
     if (latest) {
-      rec = await getJSON<StatementRecord>(`/mv/statements/${encodeURIComponent(latest.id)}`);
+      // The latest statement's fit, with every statement's reporting periods.
+      const recs = await Promise.all(statements.map((s) => getJSON<StatementRecord>(`/mv/statements/${encodeURIComponent(s.id)}`)));
+      rec = recs[recs.length - 1];
+      others = recs.slice(0, -1);
       fitNote = t('mv.fit.statement', { id: latest.id });
     } else {
       rec = await getJSON<StatementRecord>(`/contracts/${encodeURIComponent(id)}/preview${qs({ period: 1 })}`);
@@ -125,7 +129,7 @@ export async function contractPage(ctx: PageContext): Promise<void> {
     card(t('mv.fit'), fitBody, { wide: true, id: 'fit' }),
     card(t('mv.statements'), h('div', { 'data-testid': 'statements' }, statementsTable(c, rows, canWrite)), { wide: true }),
   );
-  if (rec) drawFit(chartEl, rec, ctx.onCleanup);
+  if (rec) drawFit(chartEl, rec, others, ctx.onCleanup);
 }
 
 function fitStats(r: StatementRecord): HTMLElement {
@@ -144,8 +148,8 @@ function fitStats(r: StatementRecord): HTMLElement {
   );
 }
 
-function drawFit(el: HTMLElement, rec: StatementRecord, onCleanup: (fn: () => void) => void): void {
-  const s = fitSeries(rec);
+function drawFit(el: HTMLElement, rec: StatementRecord, others: StatementRecord[], onCleanup: (fn: () => void) => void): void {
+  const s = fitSeries(rec, others);
   makeChart(
     el,
     {

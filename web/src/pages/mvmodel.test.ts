@@ -61,6 +61,13 @@ describe('fit chart', () => {
     expect(s.reporting).toEqual([null, null, 2205]);
     expect(s.split).toBe(2);
   });
+  it('adds the other statements\' reporting periods once, in time order', () => {
+    const first = { ...rec, reporting: [{ label: '2024-12', from: '', to: '', intake_m3: 2000, model_m3: 2400, coverage: 1, drivers: {} }] };
+    const s = fitSeries(rec, [first, rec]);
+    expect(s.labels).toEqual(['2024-01', '2024-02', '2024-12', '2025-01']);
+    expect(s.reporting).toEqual([null, null, 2000, 2205]);
+    expect(s.split).toBe(2);
+  });
   it('judges each statistic against its limit', () => {
     expect(fitWithin(rec)).toEqual({ cv: false, nmbe: true });
   });

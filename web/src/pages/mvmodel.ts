@@ -99,10 +99,24 @@ export interface FitSeries {
   split: number;
 }
 
-/** fitSeries lays baseline and reporting periods on one axis: metered baseline, the model over both, and the reporting metered intake. */
-export function fitSeries(r: StatementRecord): FitSeries {
+/**
+ * fitSeries lays baseline and reporting periods on one axis: metered
+ * baseline, the model over both, and the reporting metered intake. The
+ * baseline is r's; the reporting periods are r's and those of the other
+ * statements given (each period once, in time order).
+ */
+export function fitSeries(r: StatementRecord, others: StatementRecord[] = []): FitSeries {
   const base = r.baseline ?? [];
-  const rep = r.reporting ?? [];
+  const seen = new Set<string>();
+  const rep: PeriodFigures[] = [];
+  for (const x of [r, ...others]) {
+    for (const p of x.reporting ?? []) {
+      if (seen.has(p.label)) continue;
+      seen.add(p.label);
+      rep.push(p);
+    }
+  }
+  rep.sort((a, b) => (a.label < b.label ? -1 : a.label > b.label ? 1 : 0));
   const out: FitSeries = { labels: [], metered: [], modelled: [], reporting: [], split: rep.length ? base.length : -1 };
   for (const p of base) {
     out.labels.push(p.label);
