@@ -23,6 +23,7 @@ type serverStore interface {
 	store.Controls
 	store.DeviceSecrets
 	store.Compacter
+	store.Contracts // contract water saving and M&V statements (helper mv)
 }
 
 // openStore opens the store --store names: empty for SQLite in the data
