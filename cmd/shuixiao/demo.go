@@ -153,7 +153,13 @@ func demo(ctx context.Context, args []string, defaults demoAddrs, stdout, stderr
 	go demoQuotaReview(ctx, s.quota, start, *speed, cfg.Logger.With("part", "quota"))
 	// Contract water saving (helper mv): a contract with a baseline year
 	// and two reporting months over simulated history, two statements.
-	go demoContract(ctx, s, simTLS, *seed, cfg.Logger.With("part", "contract"))
+	go func() {
+		select {
+		case <-ctx.Done():
+		case <-time.After(demoContractDelay):
+			demoContract(ctx, s, simTLS, *seed, cfg.Logger.With("part", "contract"))
+		}
+	}()
 	select {
 	case <-ctx.Done():
 	case err := <-simDone:

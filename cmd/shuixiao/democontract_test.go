@@ -41,6 +41,12 @@ func TestDemoContract(t *testing.T) {
 			t.Fatalf("verify savings %s: exit %d\n%s\n%s", id, code, out, errOut)
 		}
 	}
+	// The backfill's skew alarm was cleared with its note.
+	var active []map[string]any
+	must(t, admin.get("/api/v1/alarms?state=active&kind=skew", &active))
+	if len(active) != 0 {
+		t.Errorf("active skew alarms after the seeding: %v", active)
+	}
 	// Tenant scope: the enterprise's token reads its statement and the
 	// report; another enterprise's does not.
 	must(t, admin.post("/api/v1/enterprises", map[string]string{"id": "EO", "name": "另一企业", "park": "PK-MV", "region": "430300", "industry": "3120"}, nil))

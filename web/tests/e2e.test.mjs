@@ -1015,9 +1015,10 @@ describe('water-efficiency management', { concurrency: false }, () => {
   // Issue 17 (helper mv): contract water saving. The demo seeds contract
   // CWS-DEMO-1 over simulated history and issues its two statements once the
   // checkpoint covers the readings.
-  test('contract water saving: contracts, baseline fit chart, statements with savings ± uncertainty, downloads', { timeout: 300000 }, async () => {
+  test('contract water saving: contracts, baseline fit chart, statements with savings ± uncertainty, downloads', { timeout: 480000 }, async () => {
+    // The demo seeds it 150 s after its start (after the first-minute story).
     let view;
-    for (const deadline = Date.now() + 240000; ; await new Promise((r) => setTimeout(r, 2000))) {
+    for (const deadline = Date.now() + 400000; ; await new Promise((r) => setTimeout(r, 2000))) {
       view = await api('/contracts/CWS-DEMO-1').catch(() => null);
       if (view?.statements?.length === 2) break;
       assert.ok(Date.now() < deadline, 'the demo contract has no two statements in time');
