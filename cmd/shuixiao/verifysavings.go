@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/shuixiao/shuixiao/production"
 	"github.com/shuixiao/shuixiao/verify"
 )
 
@@ -92,7 +93,7 @@ func verifySavings(ctx context.Context, args []string, stdout, stderr io.Writer)
 			"elapsed_ms":    elapsed.Milliseconds()})
 	} else {
 		fmt.Fprintf(stdout, "节水量核验 / savings statement %s (contract %s, enterprise %s, %s … %s)\n", st.ID, st.Contract, st.Enterprise,
-			st.From.Format(time.DateOnly), st.To.Format(time.DateOnly))
+			st.From.In(production.Zone).Format(time.DateOnly), st.To.Add(-time.Nanosecond).In(production.Zone).Format(time.DateOnly))
 		fmt.Fprintf(stdout, "账本 / ledger: checkpoint %d entries audited; recomputed over the first %d entries, root %s (statement: %s)\n",
 			res.Audit.Checkpoint.Size, st.CheckpointSize, res.RootAtCheckpoint, st.CheckpointRoot)
 		fmt.Fprintln(stdout, "驱动量与非常规调整为申报数据，取自平台结果 / drivers and non-routine adjustments are declared, taken from the served statement")
