@@ -3,6 +3,7 @@ package report
 import (
 	"fmt"
 	"io"
+	"time"
 
 	"codeberg.org/go-pdf/fpdf"
 
@@ -49,15 +50,25 @@ func BalancePDF(w io.Writer, d Doc, opts ...Option) error {
 	if err != nil {
 		return err
 	}
+	pdf, err := newPDF(fnt, d.title(), d.Generated, fmt.Sprintf("%s · %s", d.Enterprise.ID, d.periodText()))
+	if err != nil {
+		return err
+	}
+	return writePDF(w, pdf, outline(d))
+}
+
+// newPDF starts an A4 document with the font embedded (subset to the
+// glyphs used), its metadata, and a footer of the given text and the page.
+func newPDF(fnt ttfFont, title string, generated time.Time, footer string) (*fpdf.Fpdf, error) {
 	pdf := fpdf.New("P", "mm", "A4", "")
 	pdf.AddUTF8FontFromBytes(fontFamily, "", fnt.ttf)
 	if err := pdf.Error(); err != nil {
-		return &FontError{Path: fnt.path, Err: err}
+		return nil, &FontError{Path: fnt.path, Err: err}
 	}
-	pdf.SetTitle(d.title(), true)
+	pdf.SetTitle(title, true)
 	pdf.SetCreator("shuixiao", false)
-	pdf.SetCreationDate(d.Generated)
-	pdf.SetModificationDate(d.Generated)
+	pdf.SetCreationDate(generated)
+	pdf.SetModificationDate(generated)
 	pdf.SetMargins(pageMargin, pageMargin, pageMargin)
 	pdf.SetAutoPageBreak(true, pageMargin)
 	pdf.AliasNbPages("{nb}")
@@ -65,11 +76,16 @@ func BalancePDF(w io.Writer, d Doc, opts ...Option) error {
 		pdf.SetY(-10)
 		pdf.SetFont(fontFamily, "", 8)
 		pdf.SetTextColor(110, 110, 110)
-		pdf.CellFormat(0, 4, fmt.Sprintf("%s · %s · %d / {nb}", d.Enterprise.ID, d.periodText(), pdf.PageNo()), "", 0, "C", false, 0, "")
+		pdf.CellFormat(0, 4, fmt.Sprintf("%s · %d / {nb}", footer, pdf.PageNo()), "", 0, "C", false, 0, "")
 		pdf.SetTextColor(0, 0, 0)
 	})
+	return pdf, nil
+}
+
+// writePDF draws the sections, the first as a cover, and writes the document.
+func writePDF(w io.Writer, pdf *fpdf.Fpdf, sections []section) error {
 	pw := &pdfWriter{pdf: pdf}
-	for i, s := range outline(d) {
+	for i, s := range sections {
 		pw.section(s, i == 0)
 	}
 	if err := pdf.Error(); err != nil {

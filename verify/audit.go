@@ -105,6 +105,10 @@ type AuditOptions struct {
 	// (crypto/ed25519) instead of sigcheck's: same verdicts, for the
 	// benchmarks' before-and-after in one run.
 	noteVerifiers bool
+	// rootAt, if not zero, asks for the root hash of the tree of the first
+	// rootAt entries (auditor.rootAtHash): the checkpoint a statement names
+	// (Savings).
+	rootAt uint64
 }
 
 // observer is told, in log order, of every key entry, valid point entry and
@@ -296,22 +300,23 @@ type auditor struct {
 	opts   AuditOptions
 	report *AuditReport
 
-	tree      *compact.Range
-	leafHash  hash.Hash
-	tilesOK   bool // false once the entries no longer line up with the tree
-	pending   map[compact.NodeID][]byte
-	tileJobs  chan tileJob
-	tileWG    sync.WaitGroup
-	audited   *Checkpoint // an earlier audit's checkpoint (AuditOptions.Audited)
-	directory map[string]*meterKey
-	gateways  map[string]*meterKey
-	tables    *sigcheck.Tables // the budget of key tables (KeyTables)
-	gwUse     map[string]*gatewayUse
-	chains    map[string][]chainRecord
-	commands  commandState
-	rights    certificate.State // the fold of the certificate entries (certificates.go)
-	sigJobs   chan []sigJob
-	sigWG     sync.WaitGroup
+	tree       *compact.Range
+	leafHash   hash.Hash
+	tilesOK    bool // false once the entries no longer line up with the tree
+	pending    map[compact.NodeID][]byte
+	tileJobs   chan tileJob
+	tileWG     sync.WaitGroup
+	audited    *Checkpoint // an earlier audit's checkpoint (AuditOptions.Audited)
+	rootAtHash []byte      // the root of the first opts.rootAt entries, once read
+	directory  map[string]*meterKey
+	gateways   map[string]*meterKey
+	tables     *sigcheck.Tables // the budget of key tables (KeyTables)
+	gwUse      map[string]*gatewayUse
+	chains     map[string][]chainRecord
+	commands   commandState
+	rights     certificate.State // the fold of the certificate entries (certificates.go)
+	sigJobs    chan []sigJob
+	sigWG      sync.WaitGroup
 
 	mu       sync.Mutex // guards problems and badIndex (written by workers)
 	problems []Problem
@@ -464,6 +469,9 @@ func (a *auditor) entry(index uint64, e []byte, jobs []sigJob) []sigJob {
 	}
 	if err := a.tree.Append(lh, visit); err != nil {
 		a.problem(Problem{Kind: ProblemRoot, Index: index, Detail: err.Error()})
+	}
+	if a.opts.rootAt > 0 && a.tree.End() == a.opts.rootAt {
+		a.rootAtHash, _ = a.tree.GetRootHash(nil)
 	}
 	if a.audited != nil && a.tree.End() == a.audited.Size {
 		if root, err := a.tree.GetRootHash(nil); err != nil || !bytes.Equal(root, a.audited.Root[:]) {

@@ -151,6 +151,15 @@ func demo(ctx context.Context, args []string, defaults demoAddrs, stdout, stderr
 	simDone := make(chan error, 1)
 	go func() { simDone <- simulator.Run(ctx) }()
 	go demoQuotaReview(ctx, s.quota, start, *speed, cfg.Logger.With("part", "quota"))
+	// Contract water saving (helper mv): a contract with a baseline year
+	// and two reporting months over simulated history, two statements.
+	go func() {
+		select {
+		case <-ctx.Done():
+		case <-time.After(demoContractDelay):
+			demoContract(ctx, s, simTLS, *seed, cfg.Logger.With("part", "contract"))
+		}
+	}()
 	select {
 	case <-ctx.Done():
 	case err := <-simDone:

@@ -27,6 +27,7 @@ type serverStore interface {
 	store.Certificates
 	// Water-use plans and permits (plancarbon).
 	store.Plans
+	store.Contracts // contract water saving and M&V statements (helper mv)
 }
 
 // openStore opens the store --store names: empty for SQLite in the data

@@ -38,6 +38,7 @@ const verifyUsage = `用法 usage:
   shuixiao verify fork FILE --log-key KEY
   shuixiao verify balance DIR|URL --log-key KEY --enterprise E --from YYYY-MM-DD --to YYYY-MM-DD
         [--served FILE | --url URL] [--token T] [--tolerance X] [--checkpoint FILE] [--audited FILE] [--json]
+  shuixiao verify savings DIR|URL --log-key KEY --statement ID [--served FILE | --url URL] [--token T] [--tolerance X] [--json]
 
 独立验证器：只用公钥检查收据、检查点一致性和整个账本，不信任平台。
 The independent verifier checks receipts, checkpoint consistency and whole
@@ -57,7 +58,14 @@ declared data, not on the ledger: they are taken from the served balance.
 With --audited FILE (a checkpoint "verify log --save FILE" stored after a
 passing audit) the signatures of the readings below that checkpoint are
 not checked again: every entry is still hashed, and the first ones must
-hash to that checkpoint's root.`
+hash to that checkpoint's root.
+
+"savings" recomputes an M&V statement (contract water saving) from the
+ledger alone: the boundary's metered intake per model period among the
+entries below the checkpoint the statement names (whose root it checks),
+the baseline model refitted with the served drivers and adjustments
+(declared data), and every figure compared with GET /api/v1/mv/statements/{id};
+exit 1 names each difference.`
 
 func runVerify(args []string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -81,6 +89,8 @@ func verifyMain(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		return verifyFork(args[1:], stdout, stderr)
 	case "balance":
 		return verifyBalance(ctx, args[1:], stdout, stderr)
+	case "savings": // M&V statements (helper mv)
+		return verifySavings(ctx, args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprintln(stdout, verifyUsage)
 		return 0

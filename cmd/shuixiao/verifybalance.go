@@ -170,6 +170,12 @@ func servedBalance(ctx context.Context, file, base, token, enterprise, from, to 
 	}
 	u := strings.TrimSuffix(base, "/") + "/api/v1/enterprises/" + url.PathEscape(enterprise) + "/balance?" +
 		url.Values{"from": {from}, "to": {to}}.Encode()
+	return fetchServed(ctx, u, token, verify.MaxServedBalanceSize, hc)
+}
+
+// fetchServed GETs a served document (a balance, a statement) with the
+// token, at most limit bytes.
+func fetchServed(ctx context.Context, u, token string, limit int64, hc *http.Client) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, servedBalanceTimeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
@@ -187,9 +193,12 @@ func servedBalance(ctx context.Context, file, base, token, enterprise, from, to 
 		return nil, err
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, verify.MaxServedBalanceSize+1))
+	body, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
 	if err != nil {
 		return nil, err
+	}
+	if int64(len(body)) > limit {
+		return nil, fmt.Errorf("GET %s: larger than %d bytes", u, limit)
 	}
 	if resp.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("GET %s: %s: %.200s", u, resp.Status, body)

@@ -22,6 +22,7 @@ import (
 	"github.com/shuixiao/shuixiao/internal/dispatch"
 	"github.com/shuixiao/shuixiao/internal/efficiency"
 	"github.com/shuixiao/shuixiao/internal/ingest"
+	"github.com/shuixiao/shuixiao/internal/mv"
 	"github.com/shuixiao/shuixiao/internal/netreg"
 	"github.com/shuixiao/shuixiao/internal/planuse"
 	"github.com/shuixiao/shuixiao/internal/registry"
@@ -122,6 +123,8 @@ type Server struct {
 	// none); carbon answers the water–carbon accounts.
 	plans  *planuse.Service
 	carbon *watercarbon.Service
+	// mv runs contract water saving's M&V (nil: the store keeps no contracts).
+	mv *mv.Service
 }
 
 // New returns the API handler.
@@ -178,6 +181,7 @@ func New(opts Options) *Server {
 	if s.carbon = opts.Carbon; s.carbon == nil {
 		s.carbon = &watercarbon.Service{Src: opts.Store, Now: opts.Now}
 	}
+	s.mv = s.newMV() // contract water saving (helper mv)
 	s.routes()
 	return s
 }
@@ -231,6 +235,16 @@ func (s *Server) routes() {
 	auth("GET /api/v1/quota-cases/{id}", s.getQuotaCase)
 	auth("POST /api/v1/quota-cases/{id}/transition", s.transitionQuotaCase)
 	auth("POST /api/v1/quota-review", s.quotaReview)
+	// Contract water saving and M&V statements (helper mv; api/mv.go).
+	auth("GET /api/v1/contracts", s.listContracts)
+	auth("POST /api/v1/contracts", s.createContract)
+	auth("GET /api/v1/contracts/{id}", s.getContract)
+	auth("POST /api/v1/contracts/{id}/declared", s.addDeclared)
+	auth("GET /api/v1/contracts/{id}/preview", s.previewStatement)
+	auth("POST /api/v1/contracts/{id}/statements", s.issueStatement)
+	auth("GET /api/v1/mv/statements/{id}", s.getStatement)
+	auth("GET /api/v1/mv/statements/{id}/report.xlsx", s.statementReport(false))
+	auth("GET /api/v1/mv/statements/{id}/report.pdf", s.statementReport(true))
 	auth("GET /api/v1/points", s.listPoints)
 	auth("POST /api/v1/points", s.createPoint)
 	auth("PUT /api/v1/points/{id}", s.updatePoint)

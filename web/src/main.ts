@@ -21,6 +21,7 @@ import { networksPage } from './pages/networks';
 import { overviewPage } from './pages/overview';
 import { plantPage } from './pages/plant';
 import { quotaBoardPage, quotaCasePage } from './pages/quotas';
+import { contractPage, contractsPage } from './pages/contracts'; // contract water saving (helper mv)
 import { targetsPage } from './pages/targets';
 import { plansPage } from './pages/plans';
 import { carbonPage } from './pages/carbon';
@@ -34,7 +35,7 @@ function renderShell(): void {
   const caps = capabilities(me?.role);
   const page = document.body.dataset.page;
   // A case page belongs to the quota board in the navigation.
-  const section = page === 'quotacase' ? 'quotas' : page === 'certificate' ? 'certificates' : page;
+  const section = page === 'quotacase' ? 'quotas' : page === 'certificate' ? 'certificates' : page === 'contract' ? 'contracts' : page;
   const link = (href: string, label: string, name: string) =>
     h('a', { href, class: section === name ? 'active' : undefined, 'data-nav': name }, label);
   replace(
@@ -58,6 +59,7 @@ function renderShell(): void {
           // Plans & permits, water–carbon (plancarbon).
           link('/plans', t('nav.plans'), 'plans'),
           link('/carbon', t('nav.carbon'), 'carbon'),
+          link('/contracts', t('nav.contracts'), 'contracts'),
           link('/networks', t('nav.networks'), 'networks'),
           link('/alarms', t('nav.alarms'), 'alarms'),
           caps.ledger ? link('/log', t('nav.ledger'), 'ledger') : null,
@@ -167,6 +169,9 @@ route('certificates', '/certificates', authed(certificatesPage)); // water-right
 route('certificate', '/certificates/:id', authed(certificatePage));
 route('plans', '/plans', authed(plansPage)); // plancarbon
 route('carbon', '/carbon', authed(carbonPage)); // plancarbon
+// Contract water saving (helper mv).
+route('contracts', '/contracts', authed(contractsPage));
+route('contract', '/contracts/:id', authed(contractPage));
 route('meter', '/meters/:id', authed(meterPage));
 route('ledger', '/log', authed(ledgerPage));
 route('alarms', '/alarms', authed(alarmsPage));

@@ -1128,4 +1128,50 @@ describe('water-efficiency management', { concurrency: false }, () => {
     noErrors(en);
     await en.context().close();
   });
+
+  // Issue 17 (helper mv): contract water saving. The demo seeds contract
+  // CWS-DEMO-1 over simulated history and issues its two statements once the
+  // checkpoint covers the readings.
+  test('contract water saving: contracts, baseline fit chart, statements with savings ± uncertainty, downloads', { timeout: 480000 }, async () => {
+    // The demo seeds it 150 s after its start (after the first-minute story).
+    let view;
+    for (const deadline = Date.now() + 400000; ; await new Promise((r) => setTimeout(r, 2000))) {
+      view = await api('/contracts/CWS-DEMO-1').catch(() => null);
+      if (view?.statements?.length === 2) break;
+      assert.ok(Date.now() < deadline, 'the demo contract has no two statements in time');
+    }
+    const page = await newPage();
+    await page.goto(`${BASE}/contracts`);
+    await settle(page);
+    await hasChinese(page);
+    assert.ok(await page.$('[data-contract-row="CWS-DEMO-1"]'), 'the demo contract is listed');
+    await shot(page, '40-contracts');
+    await page.click('[data-contract="CWS-DEMO-1"]');
+    await settle(page);
+    assert.equal(await page.$eval('[data-testid=fit-chart]', (e) => e.dataset.chartState), 'finished', 'the fit chart is drawn');
+    const rows = await page.$$eval('[data-testid=statements] tr[data-period]', (trs) => trs.map((tr) => ({ id: tr.dataset.statement, savings: tr.querySelector('[data-savings]')?.dataset.savings, text: tr.textContent })));
+    assert.equal(rows.length, 2, 'two reporting periods');
+    for (const st of view.statements) {
+      const row = rows.find((r) => r.id === st.id);
+      assert.ok(row, `statement ${st.id} shown`);
+      assert.equal(Number(row.savings), st.savings_m3, 'the served savings');
+      assert.match(row.text, /±/, 'savings with their uncertainty');
+      assert.match(row.text, new RegExp(String(st.checkpoint_size)), 'the checkpoint size');
+    }
+    await shot(page, '41-contract');
+    // The PDF download through the page's link (token in the header, saved from a blob).
+    const [dl] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid=statement-pdf-1]')]);
+    const path = await dl.path();
+    const { readFile } = await import('node:fs/promises');
+    assert.equal((await readFile(path)).subarray(0, 5).toString(), '%PDF-', 'the statement PDF downloads');
+    // English labels.
+    await page.click('[data-testid=lang-switch]');
+    await settle(page);
+    const labels = await page.$$eval('th, .kpi-label, h2', (els) => els.map((e) => e.textContent));
+    assert.deepEqual(labels.filter((l) => /[\u4e00-\u9fff]/.test(l)), [], 'untranslated labels');
+    await shot(page, '42-contract-english');
+    await page.click('[data-testid=lang-switch]');
+    noErrors(page);
+    await page.context().close();
+  });
 });

@@ -115,6 +115,14 @@ func Run(t *testing.T, open Factory) {
 			t.Fatal("the store does not implement store.Plans")
 		}
 	})
+	// Contract water saving (helper mv): contracts and M&V statements.
+	t.Run("Contracts", func(t *testing.T) {
+		if s, ok := open(t).(contractStore); ok {
+			testContracts(t, s)
+		} else {
+			t.Fatal("the store does not implement store.Contracts")
+		}
+	})
 }
 
 // shanghai is a fixed UTC+8 zone so the suite does not need a tz database.
