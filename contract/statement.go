@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"math"
 	"time"
+
+	"github.com/shuixiao/shuixiao/certificate"
 )
 
 // Statement is the measurement-and-verification statement of one reporting
@@ -92,16 +94,23 @@ func (s Statement) CheckSeal() error {
 }
 
 // Verifiable reports whether the saving is proven: the model meets
-// Guideline 14 and the saving exceeds its uncertainty.
-func (s Statement) Verifiable() bool { return s.MeetsGuideline14 && s.SavingsM3 > s.UncertaintyM3 }
+// Guideline 14 and the saving exceeds its uncertainty by at least 1 m³
+// (certificate.Allowance).
+func (s Statement) Verifiable() bool {
+	_, err := certificate.Allowance(s.MeetsGuideline14, s.SavingsM3, s.UncertaintyM3)
+	return err == nil
+}
 
 // Issuable is the volume (m³) certificates may carry in total for the
-// statement: floor(savings − uncertainty) when Verifiable, else 0.
+// statement: certificate.Allowance — floor(savings − uncertainty) when
+// Verifiable —, else 0. The rule has its home there, where the ledger's
+// fold applies it.
 func (s Statement) Issuable() float64 {
-	if !s.Verifiable() {
+	a, err := certificate.Allowance(s.MeetsGuideline14, s.SavingsM3, s.UncertaintyM3)
+	if err != nil {
 		return 0
 	}
-	return math.Floor(s.SavingsM3 - s.UncertaintyM3)
+	return float64(a)
 }
 
 // PeriodFigures are one model period's figures in a statement record.

@@ -29,6 +29,7 @@ import (
 	"github.com/shuixiao/shuixiao/internal/efficiency"
 	"github.com/shuixiao/shuixiao/internal/ingest"
 	"github.com/shuixiao/shuixiao/internal/ledger"
+	"github.com/shuixiao/shuixiao/internal/mv"
 	"github.com/shuixiao/shuixiao/internal/netmon"
 	"github.com/shuixiao/shuixiao/internal/planuse"
 	"github.com/shuixiao/shuixiao/internal/registry"
@@ -317,7 +318,8 @@ func openServer(ctx context.Context, cfg serverConfig) (*server, error) {
 	if err := s.startBus(ctx); err != nil {
 		return nil, err
 	}
-	s.rights = &rights.Service{Store: st, Ledger: lg, Ingest: s.pipeline} // water-rights certificates (helper certs)
+	// Water-rights certificates, issued from the M&V statements the store keeps.
+	s.rights = &rights.Service{Store: st, Ledger: lg, Ingest: s.pipeline, Statements: &mv.Service{Store: st}}
 	apiSrv := api.New(api.Options{Store: st, Ledger: lg, Ingest: s.pipeline, Devices: s.devices, Live: s.live,
 		WitnessPolicy: string(policy), Version: version, Logger: log, Plants: s.control.runner, Controls: st, Networks: s.leaks, Quota: s.quota,
 		ReportFont: cfg.ReportFont, Gateways: s.apiGateways(), Rights: s.rights, Plans: s.plans})

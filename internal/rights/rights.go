@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/shuixiao/shuixiao/certificate"
+	"github.com/shuixiao/shuixiao/contract"
 	"github.com/shuixiao/shuixiao/internal/ingest"
 	"github.com/shuixiao/shuixiao/internal/refusal"
 	"github.com/shuixiao/shuixiao/internal/store"
@@ -36,23 +37,11 @@ var (
 	ErrNoStatements = errors.New("no M&V statements on this server")
 )
 
-// StatementRef is an M&V statement as the certificates see it: the fields
-// of contract.Statement (helper mv's package contract), declared here until
-// the branches merge; the integrator adapts contract.Statement to it.
-type StatementRef struct {
-	ID                 string    // "mvs-" + first 16 hex of Digest
-	Contract           string    // contract ID
-	Enterprise         string    // enterprise ID
-	From, To           time.Time // reporting period [From, To)
-	AdjustedBaselineM3 float64
-	ReportingM3        float64
-	SavingsM3          float64
-	UncertaintyM3      float64 // 90 % (Guideline 14)
-	MeetsGuideline14   bool
-	CheckpointSize     uint64 // ledger size the metered data were read at
-	CheckpointRoot     string // hex root hash of that checkpoint
-	Digest             string // hex SHA-256 of the canonical statement
-}
+// StatementRef is an M&V statement (package contract's, sealed by
+// internal/mv) as the certificates read it: the statement ID, digest and
+// checkpoint an issue entry names, its enterprise, and the figures the
+// allowance comes from (certificate.Allowance).
+type StatementRef = contract.Statement
 
 // Statements finds M&V statements (the consumer-owned side of helper mv's
 // store); an unknown ID is store.ErrNotFound.
