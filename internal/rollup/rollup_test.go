@@ -79,7 +79,8 @@ func TestComputeProvince(t *testing.T) {
 		in.Basis != target.Metered || in.Coverage.WithData != 8 || in.Coverage.Enterprises != 8 {
 		t.Errorf("intensity %+v", in)
 	}
-	if re := indicator(t, tg.Indicators, target.KeyReuse); !near(*re.Value, 0.4) || *re.OnTrack {
+	// Reuse: the 6 above-scale enterprises (E00002 and E00005 are not).
+	if re := indicator(t, tg.Indicators, target.KeyReuse); re.Value == nil || !near(*re.Value, 0.4) || *re.OnTrack || re.Coverage.Enterprises != 6 || re.Coverage.WithData != 6 {
 		t.Errorf("reuse %+v", re)
 	}
 	// Non-conventional: the 6 park enterprises (E00000 and E00004 are outside).
