@@ -60,8 +60,8 @@ type Target struct {
 	// AboveScaleOnly: applies to above-scale industrial enterprises only
 	// (规模以上工业企业).
 	AboveScaleOnly bool
-	Source    string
-	Verified  bool
+	Source         string
+	Verified       bool
 }
 
 // Target2025 is the 2025 target for a unit whose 2020 value is base
@@ -150,7 +150,9 @@ type Member struct {
 }
 
 // MemberOf is an enterprise's membership.
-func MemberOf(e meter.Enterprise) Member { return Member{InPark: e.Park != "", AboveScale: e.AboveScale} }
+func MemberOf(e meter.Enterprise) Member {
+	return Member{InPark: e.Park != "", AboveScale: e.AboveScale}
+}
 
 // Applies reports whether the target counts an enterprise of membership m.
 func (t Target) Applies(m Member) bool {
