@@ -99,6 +99,9 @@ func Run(t *testing.T, open Factory) {
 	})
 	t.Run("Production", func(t *testing.T) { testProduction(t, open(t)) })
 	t.Run("QuotaCases", func(t *testing.T) { testQuotaCases(t, open(t)) })
+	// The plan's registries and the evaluation's answers (registries.go).
+	t.Run("Directory", func(t *testing.T) { testDirectory(t, open(t)) })
+	t.Run("EvaluationAnswers", func(t *testing.T) { testEvaluationAnswers(t, open(t)) })
 }
 
 // shanghai is a fixed UTC+8 zone so the suite does not need a tz database.
