@@ -46,7 +46,12 @@ CREATE TABLE IF NOT EXISTS evaluation_answers (
 CREATE INDEX IF NOT EXISTS evaluation_answers_enterprise ON evaluation_answers(enterprise, id);
 `
 
-func init() { featureDDL = append(featureDDL, registriesDDL) }
+func init() {
+	featureDDL = append(featureDDL, registriesDDL)
+	for table, id := range map[string]string{"water_managers": "", "service_providers": "", "quota_case_links": "", "evaluation_answers": "id"} {
+		importable[table] = id
+	}
+}
 
 var (
 	_ store.Directory         = (*Store)(nil)
