@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/shuixiao/shuixiao/balance"
+	"github.com/shuixiao/shuixiao/evaluate"
 	"github.com/shuixiao/shuixiao/internal/efficiency"
 	"github.com/shuixiao/shuixiao/internal/periodvol"
 	"github.com/shuixiao/shuixiao/internal/store"
@@ -164,6 +165,19 @@ func TestSameAsSingleEnterprise(t *testing.T) {
 	}
 	if !ev.Metered || !ev.From.Equal(metFrom.Add(time.Hour)) || !ev.To.Equal(metNow) || ev.Result.Industry != "3120" {
 		t.Errorf("evaluation window %v–%v metered %v", ev.From, ev.To, ev.Metered)
+	}
+	// A stored answer decides its declared requirement.
+	if it := requirement(t, ev.Result.Requirements, "within_plan"); it.Status != evaluate.Unknown || it.Answer != nil {
+		t.Errorf("within_plan before an answer: %+v", it)
+	}
+	if _, err := st.AddEvaluationAnswers(ctx, []evaluate.Answer{{Enterprise: "E00000", Requirement: "within_plan", Met: true, AnsweredBy: "tok-e", AnsweredAt: metNow}}); err != nil {
+		t.Fatal(err)
+	}
+	if ev, err = svc.Evaluate(ctx, "E00000", 2026); err != nil {
+		t.Fatal(err)
+	}
+	if it := requirement(t, ev.Result.Requirements, "within_plan"); it.Status != evaluate.Pass || it.Answer == nil || it.Answer.AnsweredBy != "tok-e" {
+		t.Errorf("within_plan after the answer: %+v", it)
 	}
 	ev, err = svc.Evaluate(ctx, "E00000", 2022)
 	if err != nil || ev.Metered || !strings.Contains(ev.Note, "no metered data") || ev.Result.Outcome == "passed" {
@@ -352,4 +366,15 @@ func TestPastYearsReused(t *testing.T) {
 	if err != nil || c.Series != 2*48 {
 		t.Errorf("refresh: %d series, %v", c.Series, err)
 	}
+}
+
+func requirement(t *testing.T, items []evaluate.Item, id string) evaluate.Item {
+	t.Helper()
+	for _, it := range items {
+		if it.ID == id {
+			return it
+		}
+	}
+	t.Fatalf("no requirement %s", id)
+	return evaluate.Item{}
 }
