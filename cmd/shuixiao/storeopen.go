@@ -23,6 +23,9 @@ type serverStore interface {
 	store.Controls
 	store.DeviceSecrets
 	store.Compacter
+	// The plan's registries and the evaluation's answers.
+	store.Directory
+	store.EvaluationAnswers
 }
 
 // openStore opens the store --store names: empty for SQLite in the data

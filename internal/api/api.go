@@ -23,6 +23,7 @@ import (
 	"github.com/shuixiao/shuixiao/internal/efficiency"
 	"github.com/shuixiao/shuixiao/internal/ingest"
 	"github.com/shuixiao/shuixiao/internal/netreg"
+	"github.com/shuixiao/shuixiao/internal/registries"
 	"github.com/shuixiao/shuixiao/internal/registry"
 	"github.com/shuixiao/shuixiao/internal/rollup"
 	"github.com/shuixiao/shuixiao/internal/store"
@@ -106,6 +107,8 @@ type Server struct {
 	quota *efficiency.Cases
 	// rollup answers the targets, evaluation and benchmark routes.
 	rollup *rollup.Service
+	// registries keeps the plan's registries; nil when the store has none.
+	registries *registries.Service
 }
 
 // New returns the API handler.
@@ -148,6 +151,9 @@ func New(opts Options) *Server {
 	}
 	if s.rollup = opts.Rollup; s.rollup == nil {
 		s.rollup = &rollup.Service{Src: opts.Store, Now: opts.Now}
+	}
+	if rs, ok := opts.Store.(registries.Store); ok {
+		s.registries = &registries.Service{Store: rs, Rollup: s.rollup, Invalidate: s.rollup.Invalidate, Now: opts.Now}
 	}
 	s.routes()
 	return s
@@ -226,6 +232,8 @@ func (s *Server) routes() {
 	auth("GET /api/v1/targets/report.xlsx", s.targetsReport)
 	auth("GET /api/v1/evaluation/{enterprise}", s.evaluation)
 	auth("GET /api/v1/benchmark", s.benchmark)
+	// The plan's registries and the evaluation's answers (registries.go).
+	s.registryRoutes(auth)
 	s.mux.HandleFunc("GET /api/v1/stream", s.ticketed(s.stream))
 	auth("POST /api/v1/stream/ticket", s.streamTicket)
 
