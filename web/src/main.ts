@@ -20,6 +20,7 @@ import { networksPage } from './pages/networks';
 import { overviewPage } from './pages/overview';
 import { plantPage } from './pages/plant';
 import { quotaBoardPage, quotaCasePage } from './pages/quotas';
+import { registriesPage } from './pages/registries';
 import { targetsPage } from './pages/targets';
 
 const header = h('header', { class: 'topbar' });
@@ -51,6 +52,7 @@ function renderShell(): void {
               : null,
           me.role === 'enterprise' && me.scope ? link(`/enterprises/${encodeURIComponent(me.scope)}/efficiency`, t('nav.efficiency'), 'efficiency') : null,
           link('/quotas', t('nav.quotas'), 'quotas'),
+          link('/registries', t('nav.registries'), 'registries'),
           link('/networks', t('nav.networks'), 'networks'),
           link('/alarms', t('nav.alarms'), 'alarms'),
           caps.ledger ? link('/log', t('nav.ledger'), 'ledger') : null,
@@ -156,6 +158,7 @@ route('efficiency', '/enterprises/:id/efficiency', authed(efficiencyPage));
 route('targets', '/targets', authed(targetsPage));
 route('quotas', '/quotas', authed(quotaBoardPage));
 route('quotacase', '/quota-cases/:id', authed(quotaCasePage));
+route('registries', '/registries', authed(registriesPage));
 route('meter', '/meters/:id', authed(meterPage));
 route('ledger', '/log', authed(ledgerPage));
 route('alarms', '/alarms', authed(alarmsPage));
