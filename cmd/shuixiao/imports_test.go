@@ -10,6 +10,8 @@ import (
 // they import no server package.
 var libraryPackages = []string{
 	"reading", "verify", "meter", "alarm", "workorder", "command", "rejection", "quarantine", "balance", "savings", "waterplan", "production", "quotacase", "target", "evaluate", "report", "network", "sparse", "leak", "chem", "cooling", "dosing", "reuse", "plant", "sensor", "hj212", "sl651", "szy206", "cjt188", "consumption",
+	// The plan's registries (water managers, service providers, technology catalogue).
+	"directory",
 }
 
 // serverPackages are the running platform's; a library importing one of

@@ -402,6 +402,9 @@ func (s *Sim) Run(ctx context.Context) error {
 		go func() {
 			defer wg.Done()
 			s.declareStatistics(ctx) // statistics.go
+			// The plan's registries (registries.go); the case link waits for
+			// the quota review, so it runs beside the output reports.
+			go s.seedRegistries(ctx)
 			s.reportOutput(ctx)
 		}()
 	}

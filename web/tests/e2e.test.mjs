@@ -1012,3 +1012,94 @@ describe('water-efficiency management', { concurrency: false }, () => {
   });
 
 });
+
+// The plan's registries (issue 17 item 5) and the evaluation's declared
+// answers (issue 14): the demo seeds simulated providers, water managers for
+// every other enterprise and answers for the first one.
+describe('registries', { concurrency: false }, () => {
+  /** until polls fn (up to 90 s) until it returns a truthy value. */
+  const until = async (fn, what) => {
+    for (let i = 0; i < 90; i++) {
+      const v = await fn().catch(() => undefined);
+      if (v) return v;
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+    assert.fail(`waited 90 s for ${what}`);
+  };
+
+  test('registries page: managers with the 100,000 m³ flag, providers, catalogue, search', async () => {
+    const providers = await until(async () => ((await api('/service-providers')).providers.length >= 3 ? (await api('/service-providers')).providers : null), 'the demo providers');
+    const managers = await api('/water-managers');
+    const page = await newPage();
+    await page.goto(`${BASE}/registries`);
+    await settle(page);
+    await page.waitForSelector('#reg-managers tbody tr[data-enterprise]');
+    const rows = await page.$$eval('#reg-managers tbody tr[data-enterprise]', (trs) => trs.map((tr) => [tr.dataset.enterprise, tr.dataset.standing]));
+    assert.equal(rows.length, managers.enterprises.length, 'every enterprise in scope listed');
+    const flaggedShown = rows.filter(([, s]) => s === 'missing').map(([e]) => e).sort();
+    assert.deepEqual(flaggedShown, managers.enterprises.filter((m) => m.flagged).map((m) => m.enterprise).sort(), 'the flagged enterprises are the server’s');
+    assert.equal(await page.$eval('[data-testid=flagged-count]', (e) => Number(e.dataset.n)), managers.flagged);
+    const provRows = await page.$$eval('#reg-providers tbody tr', (trs) => trs.map((tr) => tr.dataset.provider));
+    assert.deepEqual(provRows.sort(), providers.map((p) => p.id).sort());
+    const techRows = await page.$$eval('#reg-technologies tbody tr', (trs) => trs.length);
+    assert.ok(techRows >= 80, `technology catalogue rows (${techRows})`);
+    await shot(page, '40-registries');
+    // Filter by service and search.
+    await page.selectOption('[data-testid=service]', 'contract_saving');
+    await settle(page);
+    await page.waitForSelector('#reg-providers tbody tr');
+    const cs = await page.$$eval('#reg-providers tbody tr', (trs) => trs.map((tr) => tr.dataset.provider));
+    assert.deepEqual(cs, providers.filter((p) => p.services.includes('contract_saving')).map((p) => p.id));
+    await page.fill('[data-testid=reg-search]', '印染 回用');
+    await page.click('[data-testid=reg-search-go]');
+    await settle(page);
+    await page.waitForSelector('#reg-hits tbody tr');
+    const hits = await page.$$eval('#reg-hits tbody tr', (trs) => trs.map((tr) => tr.dataset.hit));
+    assert.ok(hits.length >= 2 && hits.every((k) => k === 'technology'), `search hits ${hits}`);
+    noErrors(page);
+    await page.context().close();
+  });
+
+  test('an enterprise appoints its water manager and answers the evaluation', async () => {
+    const managers = await api('/water-managers');
+    const target = managers.enterprises.find((m) => m.flagged) ?? managers.enterprises.find((m) => !m.manager) ?? managers.enterprises[0];
+    const created = await api('/tokens', { method: 'POST', body: { role: 'enterprise', scope: target.enterprise, name: 'browser test registries' } });
+    const token = [created.secret, created.token].find((x) => typeof x === 'string');
+    const page = await newPage(token);
+    await page.goto(`${BASE}/registries`);
+    await settle(page);
+    await page.waitForSelector('[data-testid=manager-form]');
+    const rows = await page.$$eval('#reg-managers tbody tr[data-enterprise]', (trs) => trs.map((tr) => tr.dataset.enterprise));
+    assert.deepEqual(rows, [target.enterprise], 'an enterprise sees only itself');
+    // A bad e-mail is named before any request; nothing is stored.
+    await page.fill('[data-manager=name]', '测试水务经理');
+    await page.fill('[data-manager=email]', 'not-an-address');
+    await page.fill('[data-manager=appointed]', '2026-01-05');
+    await page.click('[data-testid=save-manager]');
+    assert.ok(await page.$eval('[data-manager=email]', (e) => e.validationMessage.length > 0), 'the e-mail field says what is wrong');
+    assert.equal((await api(`/water-managers?flagged=0`)).enterprises.find((m) => m.enterprise === target.enterprise).manager?.name === '测试水务经理', false);
+    await page.fill('[data-manager=email]', 'manager@example.com');
+    await page.click('[data-testid=save-manager]');
+    await page.waitForSelector(`#reg-managers tr[data-enterprise="${target.enterprise}"][data-standing=ok]`);
+    const stored = (await api('/water-managers')).enterprises.find((m) => m.enterprise === target.enterprise);
+    assert.equal(stored.manager.name, '测试水务经理');
+    assert.equal(stored.manager.updated_by, created.token?.id ?? stored.manager.updated_by);
+    assert.equal(stored.flagged, false);
+    await shot(page, '41-registries-enterprise');
+
+    // The evaluation on the indicator page: answer a declared requirement.
+    await page.goto(`${BASE}/enterprises/${encodeURIComponent(target.enterprise)}/efficiency`);
+    await settle(page);
+    await page.waitForSelector('#eval-card [data-answer=no_obsolete]');
+    await page.selectOption('#eval-card [data-answer=no_obsolete]', 'yes');
+    await page.fill('#eval-card [data-answer-note=no_obsolete]', '已淘汰旧设备');
+    await page.click('[data-testid=save-answers]');
+    await page.waitForSelector('#eval-card tr[data-requirement=no_obsolete] [data-eval-status=pass]');
+    const ans = await api(`/enterprises/${encodeURIComponent(target.enterprise)}/evaluation-answers`);
+    assert.equal(ans.latest.no_obsolete.met, true);
+    assert.equal(ans.latest.no_obsolete.note, '已淘汰旧设备');
+    await shot(page, '42-evaluation-answers');
+    noErrors(page);
+    await page.context().close();
+  });
+});
