@@ -1102,4 +1102,32 @@ describe('registries', { concurrency: false }, () => {
     noErrors(page);
     await page.context().close();
   });
+
+  test('a retrofit case linked to a provider and a technology becomes the technology’s typical case', { timeout: 600000 }, async () => {
+    // Cases come from the demo's quota review (see the quota-board test); wait for one.
+    let cases = [];
+    for (const deadline = Date.now() + Number(process.env.CASE_WAIT ?? 480) * 1000; (cases = await api('/quota-cases')).length === 0; ) {
+      assert.ok(Date.now() < deadline, 'no retrofit case in time');
+      await new Promise((r) => setTimeout(r, 5000));
+    }
+    const c = cases[0];
+    const page = await newPage();
+    await page.goto(`${BASE}/quota-cases/${encodeURIComponent(c.id)}`);
+    await settle(page);
+    await page.waitForSelector('[data-testid=link-technology] option:nth-child(2)', { state: 'attached' });
+    const tech = await page.$eval('[data-testid=link-technology] option:nth-child(2)', (o) => o.value);
+    await page.selectOption('[data-testid=link-provider]', 'SP-SIM-01');
+    await page.selectOption('[data-testid=link-technology]', tech);
+    await page.click('[data-testid=save-link]');
+    await page.waitForSelector(`[data-testid=case-link][data-technology="${tech}"]`);
+    const link = await api(`/quota-cases/${encodeURIComponent(c.id)}/link`);
+    assert.equal(link.provider, 'SP-SIM-01');
+    assert.equal(link.technology, tech);
+    await shot(page, '43-case-link');
+    await page.goto(`${BASE}/registries`);
+    await settle(page);
+    await page.waitForSelector(`#reg-technologies tr[data-technology="${tech}"] a[href="/quota-cases/${c.id}"]`);
+    noErrors(page);
+    await page.context().close();
+  });
 });
