@@ -1058,6 +1058,15 @@ describe('registries', { concurrency: false }, () => {
     assert.ok(hits.length >= 2 && hits.every((k) => k === 'technology'), `search hits ${hits}`);
     noErrors(page);
     await page.context().close();
+    // English: every label translated (the catalogue's names are the plan's own words, in cells).
+    const en = await newPage(TOKEN, 'en');
+    await en.goto(`${BASE}/registries`);
+    await settle(en);
+    await en.waitForSelector('#reg-managers tbody tr');
+    const labels = await en.$$eval('th, h1, h2, .mainnav a, .filters label, .card-actions label, [data-standing] .badge', (els) => els.map((e) => e.textContent));
+    assert.deepEqual(labels.filter((l) => /[\u4e00-\u9fff]/.test(l)), [], 'untranslated labels on /registries');
+    noErrors(en);
+    await en.context().close();
   });
 
   test('an enterprise appoints its water manager and answers the evaluation', async () => {

@@ -60,9 +60,8 @@ func TestMigrateRejectionLog(t *testing.T) {
 			(3000, 'M-1', 'bad-signature', 'last', 'mqtt:10.0.0.1:1'),
 			(2000, 'M-1', 'bad-signature', 'middle', 'mqtt:10.0.0.1:1'),
 			(4000, '', 'bad-credentials', 'x', 'mqtt:10.0.0.2:7')`,
-		`ALTER TABLE points DROP COLUMN roles`,            // added by version 3
-		`ALTER TABLE meters DROP COLUMN gateway`,          // added by version 5
-		`ALTER TABLE enterprises DROP COLUMN above_scale`, // added by version 6
+		`ALTER TABLE points DROP COLUMN roles`,   // added by version 3
+		`ALTER TABLE meters DROP COLUMN gateway`, // added by version 5
 		`UPDATE meta SET v = 1 WHERE k = 'schema'`,
 	)
 	s, err = Open(path, Options{ManualCompaction: true})

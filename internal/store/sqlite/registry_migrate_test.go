@@ -29,7 +29,7 @@ func TestMigratePointRoles(t *testing.T) {
 	mustDo(t, s.CreatePoint(ctx, meter.Point{ID: "P1", Enterprise: "E", Name: "取水", Level: meter.Level1, Stage: meter.StageIntake,
 		Source: meter.SourceSurface, Channels: []meter.Channel{ch}}))
 	s.Close()
-	execRaw(t, path, `ALTER TABLE points DROP COLUMN roles`, `ALTER TABLE meters DROP COLUMN gateway`, `ALTER TABLE enterprises DROP COLUMN above_scale`, `UPDATE meta SET v = 2 WHERE k = 'schema'`)
+	execRaw(t, path, `ALTER TABLE points DROP COLUMN roles`, `ALTER TABLE meters DROP COLUMN gateway`, `UPDATE meta SET v = 2 WHERE k = 'schema'`)
 
 	s, err = Open(path, Options{ManualCompaction: true})
 	if err != nil {
@@ -84,7 +84,7 @@ func TestMigrateManagement(t *testing.T) {
 	mustDo(t, s.CreateEnterprise(ctx, meter.Enterprise{ID: "E", Name: "企业", Park: "PK", Region: "430000", Industry: "1713"}))
 	s.Close()
 	execRaw(t, path, `DROP TABLE production`, `DROP TABLE quota_cases`, `DROP TABLE quota_case_events`,
-		`ALTER TABLE meters DROP COLUMN gateway`, `ALTER TABLE enterprises DROP COLUMN above_scale`, `DROP TABLE gateways`, `DROP TABLE gateway_devices`, `UPDATE meta SET v = 3 WHERE k = 'schema'`)
+		`ALTER TABLE meters DROP COLUMN gateway`, `DROP TABLE gateways`, `DROP TABLE gateway_devices`, `UPDATE meta SET v = 3 WHERE k = 'schema'`)
 
 	s, err = Open(path, Options{ManualCompaction: true})
 	if err != nil {

@@ -28,7 +28,26 @@ DROP TABLE rejections_v1;
 	// the gateways and device-mapping tables are new and made by schema.
 	4: `ALTER TABLE meters ADD COLUMN gateway TEXT NOT NULL DEFAULT '';`,
 	// 5 → 6: an enterprise's above-scale flag (meter.Enterprise.AboveScale).
-	5: `ALTER TABLE enterprises ADD COLUMN above_scale INTEGER NOT NULL DEFAULT 0;`,
+	// The table is rebuilt rather than altered, so that the step holds
+	// whether or not the column is there already (a store whose version was
+	// set back by hand, as tests of older steps do).
+	5: `
+CREATE TABLE enterprises_v6 (
+	id       TEXT PRIMARY KEY,
+	name     TEXT NOT NULL,
+	name_en  TEXT NOT NULL,
+	park     TEXT NOT NULL,
+	region   TEXT NOT NULL,
+	industry TEXT NOT NULL,
+	products TEXT NOT NULL,
+	above_scale INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+INSERT INTO enterprises_v6(id, name, name_en, park, region, industry, products)
+	SELECT id, name, name_en, park, region, industry, products FROM enterprises;
+DROP TABLE enterprises;
+ALTER TABLE enterprises_v6 RENAME TO enterprises;
+CREATE INDEX IF NOT EXISTS enterprises_park ON enterprises(park);
+`,
 	// 6 → 7: reserved for consumption pre-totals; nothing yet.
 	6: `SELECT 1;`,
 }
