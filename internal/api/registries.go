@@ -30,7 +30,7 @@ func init() {
 		{method: "PUT", path: "/api/v1/service-providers/{id}", summary: "Replace a service provider's record (admin, regulator)", params: []string{"id:path:true:provider ID"}, body: "the provider, same id"},
 		{method: "GET", path: "/api/v1/technologies", summary: "The water-saving technology catalogue from the plan's industry lists (each row with the plan's line), with the retrofit cases linked to each (its typical cases) in the caller's scope", params: []string{"q:query:false:words every match contains", "industry:query:false:GB/T 4754 code"}},
 		{method: "GET", path: "/api/v1/registries/search", summary: "Search technologies, service providers and (in the caller's scope) water managers", params: []string{"q:query:true:words every match contains"}},
-		{method: "GET", path: "/api/v1/quota-cases/{id}/link", summary: "The service provider and technology a retrofit case is linked to (404 when none)", params: []string{"id:path:true:case ID"}},
+		{method: "GET", path: "/api/v1/quota-cases/{id}/link", summary: "The service provider and technology a retrofit case is linked to; linked false when none", params: []string{"id:path:true:case ID"}},
 		{method: "PUT", path: "/api/v1/quota-cases/{id}/link", summary: "Link a retrofit case to a service provider and a catalogue technology (admin, regulator, the enterprise of the case)", params: []string{"id:path:true:case ID"}, body: `{"provider","technology","note"}`},
 	}...)
 }
@@ -385,14 +385,16 @@ func (s *Server) caseLink(w http.ResponseWriter, r *http.Request, p *Principal) 
 		return
 	}
 	l, ok, err := svc.CaseLink(r.Context(), c.ID)
-	switch {
-	case err != nil:
+	l.Case = c.ID
+	if err != nil {
 		s.fail(w, r, err)
-	case !ok:
-		writeError(w, http.StatusNotFound, "retrofit case %d is linked to no provider or technology (未关联)", c.ID)
-	default:
-		writeJSON(w, http.StatusOK, l)
+		return
 	}
+	// A case without a link answers its ID and linked false.
+	writeJSON(w, http.StatusOK, struct {
+		directory.CaseLink
+		Linked bool `json:"linked"`
+	}{l, ok})
 }
 
 func (s *Server) linkCase(w http.ResponseWriter, r *http.Request, p *Principal) {

@@ -171,7 +171,11 @@ func TestRegistryRoutes(t *testing.T) {
 		t.Fatal(err)
 	}
 	path := "/quota-cases/" + strconv.FormatInt(c.ID, 10) + "/link"
-	cl["ent-e"].expect(http.StatusNotFound, "GET", path, nil, nil)
+	var none map[string]any
+	cl["ent-e"].expect(http.StatusOK, "GET", path, nil, &none)
+	if none["linked"] != false || none["case"] != float64(c.ID) {
+		t.Errorf("a case without a link: %+v", none)
+	}
 	cl["ent-s"].expect(http.StatusForbidden, "PUT", path, map[string]any{"provider": "SP-1"}, nil)
 	code, msg = cl["ent-e"].raw("PUT", path, map[string]any{"technology": "T999"})
 	if code != http.StatusBadRequest || !strings.Contains(msg, "field technology") {
@@ -181,12 +185,15 @@ func TestRegistryRoutes(t *testing.T) {
 	if code != http.StatusNotFound || !strings.Contains(msg, "field provider") {
 		t.Errorf("unknown provider: %d %s", code, msg)
 	}
-	cl["ent-e"].expect(http.StatusNotFound, "GET", path, nil, nil)
+	cl["ent-e"].expect(http.StatusOK, "GET", path, nil, &none)
+	if none["linked"] != false {
+		t.Errorf("refused links stored: %+v", none)
+	}
 	tech := techs.Technologies[0].ID
 	cl["ent-e"].expect(http.StatusOK, "PUT", path, map[string]any{"provider": "SP-1", "technology": tech, "note": "合同节水"}, nil)
 	var link map[string]any
 	cl["park"].expect(http.StatusOK, "GET", path, nil, &link)
-	if link["provider"] != "SP-1" || link["technology"] != tech || link["linked_by"] != "ent-e" {
+	if link["provider"] != "SP-1" || link["technology"] != tech || link["linked_by"] != "ent-e" || link["linked"] != true {
 		t.Errorf("link %+v", link)
 	}
 	cl["ent-e"].expect(http.StatusOK, "GET", "/technologies?industry=1713&q=印染", nil, &techs)

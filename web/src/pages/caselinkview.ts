@@ -18,6 +18,7 @@ interface CaseLink {
   note?: string;
   linked_by: string;
   linked_at: string;
+  linked: boolean;
 }
 
 /** caseLinkCard loads and shows the link of case id of enterprise ent (industry: its GB/T 4754 code). */
@@ -25,7 +26,8 @@ export function caseLinkCard(id: number, enterprise: string, industry: string, s
   const body = h('div', null, loading());
   const box = card(t('reg.link'), body, { wide: true, id: 'case-link-card' });
   const load = async (): Promise<void> => {
-    const link = await getJSON<CaseLink>(`/quota-cases/${id}/link`).catch((e) => (e instanceof ApiError && e.status === 404 ? null : Promise.reject(e)));
+    const got = await getJSON<CaseLink>(`/quota-cases/${id}/link`);
+    const link = got.linked ? got : null;
     const [provs, techs] = await Promise.all([
       getJSON<{ providers: { id: string; name: string }[] }>('/service-providers'),
       getJSON<{ technologies: { id: string; name_zh: string; industry_zh: string }[] }>(`/technologies${qs({ industry })}`),
