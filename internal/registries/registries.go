@@ -186,6 +186,7 @@ type ManagerStatus struct {
 	Name       string             `json:"name"`
 	Park       string             `json:"park,omitempty"`
 	Region     string             `json:"region"`
+	AboveScale bool               `json:"above_scale"` // 规模以上工业企业
 	Manager    *directory.Manager `json:"manager,omitempty"`
 	// IntakeYear is the year of AnnualIntakeM3, Basis its basis (metered,
 	// declared); both empty when the year has no intake figure.
@@ -225,7 +226,7 @@ func (s *Service) Managers(ctx context.Context, f store.Filter, year int) ([]Man
 	}
 	out := make([]ManagerStatus, 0, len(ents))
 	for _, e := range ents {
-		st := ManagerStatus{Enterprise: e.ID, Name: e.Name, Park: e.Park, Region: e.Region, IntakeYear: year}
+		st := ManagerStatus{Enterprise: e.ID, Name: e.Name, Park: e.Park, Region: e.Region, AboveScale: e.AboveScale, IntakeYear: year}
 		if m, ok := byEnt[e.ID]; ok {
 			st.Manager = &m
 		}

@@ -1056,6 +1056,13 @@ describe('registries', { concurrency: false }, () => {
     await page.waitForSelector('#reg-hits tbody tr');
     const hits = await page.$$eval('#reg-hits tbody tr', (trs) => trs.map((tr) => tr.dataset.hit));
     assert.ok(hits.length >= 2 && hits.every((k) => k === 'technology'), `search hits ${hits}`);
+    // An admin marks an enterprise above scale (the reuse-rate target counts those only), and back.
+    const first = managers.enterprises[0];
+    const before = (await api(`/enterprises/${encodeURIComponent(first.enterprise)}`)).above_scale === true;
+    await page.click(`#reg-managers tr[data-enterprise="${first.enterprise}"] input[data-above-scale]`);
+    await page.waitForSelector(`#reg-managers tr[data-enterprise="${first.enterprise}"] input[data-above-scale="${!before}"]`);
+    assert.equal((await api(`/enterprises/${encodeURIComponent(first.enterprise)}`)).above_scale === true, !before);
+    await api(`/enterprises/${encodeURIComponent(first.enterprise)}/scale`, { method: 'PUT', body: { above_scale: before } });
     noErrors(page);
     await page.context().close();
     // English: every label translated (the catalogue's names are the plan's own words, in cells).

@@ -48,6 +48,32 @@ async function section(box: HTMLElement, signal: AbortSignal, fill: () => Promis
   }
 }
 
+/**
+ * scaleCell shows whether an enterprise is above scale (规模以上: the plan's
+ * reuse-rate target counts those only); admin and regulators may change it.
+ */
+function scaleCell(m: ManagerStatus, reload: () => Promise<void>): HTMLElement {
+  const role = currentMe()?.role;
+  if (role !== 'admin' && role !== 'regulator') return h('span', { 'data-above-scale': String(!!m.above_scale) }, m.above_scale ? t('reg.aboveScale.yes') : t('reg.aboveScale.no'));
+  return h('input', {
+    type: 'checkbox',
+    checked: !!m.above_scale,
+    'data-above-scale': String(!!m.above_scale),
+    'aria-label': t('reg.aboveScale'),
+    onchange: async (e: Event) => {
+      const on = (e.target as HTMLInputElement).checked;
+      try {
+        await putJSON(`/enterprises/${encodeURIComponent(m.enterprise)}/scale`, { above_scale: on });
+        toast(t('reg.aboveScale.saved'));
+        await reload();
+      } catch (err) {
+        (e.target as HTMLInputElement).checked = !on;
+        toast(err instanceof ApiError ? err.message : String(err), 'error');
+      }
+    },
+  });
+}
+
 /** managerForm is the form an enterprise (or a regulator) appoints a water manager with. */
 function managerForm(id: string, current: ManagerStatus['manager'], done: () => void): HTMLElement {
   const f: ManagerForm = { name: current?.name ?? '', phone: current?.phone ?? '', email: current?.email ?? '', certificate: current?.certificate ?? '', appointed: current ? dateInShanghai(new Date(current.appointed)) : '' };
@@ -141,6 +167,7 @@ export async function registriesPage(ctx: PageContext): Promise<void> {
           [
             { head: t('reg.enterprise'), cell: (m: ManagerStatus) => h('a', { href: `/enterprises/${encodeURIComponent(m.enterprise)}` }, m.name || m.enterprise) },
             { head: t('reg.managers.year', { year: r.year }), cell: (m: ManagerStatus) => (m.annual_intake_m3 === undefined ? '—' : `${fmtM3(m.annual_intake_m3)}${m.basis ? ` · ${tOr(`basis.${m.basis}`, m.basis)}` : ''}`), num: true },
+            { head: t('reg.aboveScale'), cell: (m: ManagerStatus) => scaleCell(m, loadManagers) },
             { head: t('reg.manager'), cell: (m: ManagerStatus) => (m.manager ? [m.manager.name, m.manager.phone ? ` · ${m.manager.phone}` : ''].join('') : '—') },
             { head: t('reg.status'), cell: standingBadge },
           ],

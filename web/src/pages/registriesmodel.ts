@@ -8,6 +8,7 @@ export interface ManagerStatus {
   name: string;
   park?: string;
   region: string;
+  above_scale?: boolean;
   manager?: { name: string; phone?: string; email?: string; certificate?: string; appointed: string; updated_by: string; updated_at: string };
   intake_year: number;
   annual_intake_m3?: number;
