@@ -994,6 +994,7 @@ describe('water-efficiency management', { concurrency: false }, () => {
     // Without a year the page opens on the latest year with data: the answer of the year it shows.
     const shownYear = await page.$eval('[data-testid=year]', (s) => s.value);
     const served = await api(`/targets?level=province&year=${shownYear}`);
+    assert.ok(served.indicators.some((i) => Number.isFinite(i.value)), `the targets page opened on ${shownYear}, a year with figures`);
     // Labels are English; the plan's product names (粗钢, 机织印染布…) are names and have no English in the plan.
     const products = served.indicators.filter((i) => i.key.startsWith('product:')).map((i) => i.key.slice('product:'.length));
     const labels = await page.$$eval('th, .kpi-label, .mainnav a, h2, .segmented button', (els) => els.map((e) => e.textContent));
