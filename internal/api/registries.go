@@ -8,6 +8,7 @@ import (
 	"github.com/shuixiao/shuixiao/directory"
 	"github.com/shuixiao/shuixiao/internal/registries"
 	"github.com/shuixiao/shuixiao/internal/store"
+	"github.com/shuixiao/shuixiao/meter"
 	"github.com/shuixiao/shuixiao/quotacase"
 	"github.com/shuixiao/shuixiao/target"
 )
@@ -317,21 +318,11 @@ func (s *Server) putProvider(create bool) func(http.ResponseWriter, *http.Reques
 	}
 }
 
-// caseVisible reports whether the caller may see a retrofit case.
+// caseVisible reports whether the caller may see a retrofit case: as its
+// enterprise, whose park and region the case keeps.
 func caseVisible(p *Principal) func(quotacase.Case) bool {
 	return func(c quotacase.Case) bool {
-		if p.SeesAll() {
-			return true
-		}
-		switch p.Role() {
-		case store.RoleRegulator:
-			return inRegion(c.Region, p.Token.Scope)
-		case store.RolePark:
-			return c.Park != "" && c.Park == p.Token.Scope
-		case store.RoleEnterprise:
-			return c.Enterprise == p.Token.Scope
-		}
-		return false
+		return p.CanSeeEnterprise(meter.Enterprise{ID: c.Enterprise, Park: c.Park, Region: c.Region})
 	}
 }
 
