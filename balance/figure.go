@@ -29,15 +29,15 @@ func absent(format string, a ...any) Figure { return Figure{Note: fmt.Sprintf(fo
 // fromSum turns a sum into a figure. Missing volumes make it absent. With
 // no points selected at all, need (when not empty) says why the figure
 // needs some; otherwise nothing of that kind is metered and it is zero.
-func fromSum(s sum, what, need string) Figure {
+func fromSum(s sum, what, need term) Figure {
 	switch {
 	case len(s.missing) > 0:
 		return Figure{Points: s.points, Missing: s.missing,
-			Note: fmt.Sprintf("%s: no volume for %s", what, strings.Join(s.missing, ", "))}
-	case len(s.points) == 0 && need != "":
-		return absent("%s: %s", what, need)
+			Note: bi(what.zh+"："+strings.Join(s.missing, ", ")+" 无水量", what.en+": no volume for "+strings.Join(s.missing, ", "))}
+	case len(s.points) == 0 && need != (term{}):
+		return absent("%s", bi(what.zh+"："+need.zh, what.en+": "+need.en))
 	case len(s.points) == 0:
-		return known(0, what+": no such points")
+		return known(0, bi(what.zh+"：无此类计量点", what.en+": no such points"))
 	}
 	return Figure{Value: s.value, OK: true, Points: s.points}
 }
@@ -96,10 +96,10 @@ func minus(a Figure, bs ...Figure) Figure {
 }
 
 // quotient is a / b, absent when b is zero.
-func quotient(a, b Figure, what string) Figure {
+func quotient(a, b Figure, what term) Figure {
 	return combine(func(v []float64) (float64, string) {
 		if v[1] == 0 {
-			return 0, what + ": denominator is zero"
+			return 0, bi(what.zh+"：分母为零", what.en+": denominator is zero")
 		}
 		return v[0] / v[1], ""
 	}, a, b)

@@ -300,9 +300,9 @@ func ProductFigures(intake Figure, prod []Production, quotas *Quotas) map[string
 		plan, _ := LookupProduct(p.Product)
 		r := ProductResult{Quantity: p.Quantity, OutputUnit: p.Unit, Plan: plan, Quotas: quotas.For(plan.Name)}
 		if len(prod) > 1 {
-			r.IntakePerUnit = absent("intake per unit: several products (%s) share the intake and their shares are not metered; run once per product with the intake of its production lines", strings.Join(names, ", "))
+			r.IntakePerUnit = absent("%s", bi("单位产品取水量：多种产品（"+strings.Join(names, ", ")+"）共用取水，其分摊未计量；请按产品分别以其生产线取水计算", "intake per unit: several products ("+strings.Join(names, ", ")+") share the intake and their shares are not metered; run once per product with the intake of its production lines"))
 		} else {
-			r.IntakePerUnit = quotient(intake, known(p.Quantity, ""), "intake per unit of "+p.Product)
+			r.IntakePerUnit = quotient(intake, known(p.Quantity, ""), term{p.Product + "单位产品取水量", "intake per unit of " + p.Product})
 		}
 		if r.IntakePerUnit.OK && len(r.Quotas) > 0 {
 			r.Grade = Grade(r.Quotas, r.IntakePerUnit.Value)
@@ -366,7 +366,7 @@ func nonNilQuotas(q []Quota) []Quota {
 func JudgeProduct(p ProductResult, outputCoverage float64, intake Figure, coverage map[string]float64) ProductResult {
 	if outputCoverage < 1 {
 		p.IntakePerUnit = Figure{Points: p.IntakePerUnit.Points, Missing: p.IntakePerUnit.Missing,
-			Note: fmt.Sprintf("intake per unit of %s: output is reported for %.1f %% of the period only", p.Plan.Name, 100*outputCoverage)}
+			Note: bif("%s单位产品取水量：产量仅申报了期间的 %.1f %%", "intake per unit of %s: output is reported for %.1f %% of the period only", p.Plan.Name, 100*outputCoverage)}
 		p.Grade = ""
 		return p
 	}
@@ -374,7 +374,7 @@ func JudgeProduct(p ProductResult, outputCoverage float64, intake Figure, covera
 		return p
 	}
 	if partial := PartialPoints(intake.Points, coverage); len(partial) > 0 {
-		p.IntakePerUnit.Note = fmt.Sprintf("lower bound: intake points %s lack data for part of the period", strings.Join(partial, ", "))
+		p.IntakePerUnit.Note = bif("下限：取水计量点 %s 在期间内部分时段无数据", "lower bound: intake points %s lack data for part of the period", strings.Join(partial, ", "))
 		if p.Grade != "over" {
 			p.Grade = ""
 		}

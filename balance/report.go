@@ -83,48 +83,48 @@ func Evaluate(points []meter.Point, vol Volumes, o Options) Report {
 	f := newFlows(points, vol)
 	r := Report{Tolerance: o.Settings.Tolerance, MeteringRatioMin: o.Settings.MeteringRatioMin, Missing: f.missing()}
 
-	r.Intake = fromSum(f.sum(isIntake), "intake", "no level-1 intake point")
+	r.Intake = fromSum(f.sum(isIntake), term{"取水量", "intake"}, term{"无一级取水计量点", "no level-1 intake point"})
 	r.IntakeBySource = map[meter.Source]Figure{}
 	for _, s := range meter.Sources {
 		if sm := f.sum(fromSource(s)); len(sm.points)+len(sm.missing) > 0 {
-			r.IntakeBySource[s] = fromSum(sm, "intake from "+string(s), "")
+			r.IntakeBySource[s] = fromSum(sm, term{sourceName(s) + "取水量", "intake from " + string(s)}, term{})
 		}
 	}
-	r.NonConventional = fromSum(f.sum(isNonConventional), "non-conventional intake", "")
-	r.Recirculated = fromSum(f.sum(isRecirculated), "recirculated water", "")
-	r.Cascaded = fromSum(f.sum(isCascaded), "cascaded water", "")
-	r.WastewaterReuse = fromSum(f.sum(ofReuseKind(meter.ReuseWastewater)), "wastewater reuse", "")
-	r.CondensateReuse = fromSum(f.sum(ofReuseKind(meter.ReuseCondensate)), "condensate reuse", "")
+	r.NonConventional = fromSum(f.sum(isNonConventional), term{"非常规水源取水量", "non-conventional intake"}, term{})
+	r.Recirculated = fromSum(f.sum(isRecirculated), term{"循环水量", "recirculated water"}, term{})
+	r.Cascaded = fromSum(f.sum(isCascaded), term{"串联水量", "cascaded water"}, term{})
+	r.WastewaterReuse = fromSum(f.sum(ofReuseKind(meter.ReuseWastewater)), term{"废水回用量", "wastewater reuse"}, term{})
+	r.CondensateReuse = fromSum(f.sum(ofReuseKind(meter.ReuseCondensate)), term{"冷凝水回用量", "condensate reuse"}, term{})
 	r.Reuse = plus(r.Recirculated, r.Cascaded)
 	r.TotalUse = plus(r.Intake, r.Reuse)
-	r.Discharge = fromSum(f.sum(isDischarge), "discharge", "no level-1 discharge point")
-	r.Level2 = fromSum(f.sum(isUnit), "level-2 fresh water", "no level-2 unit")
-	r.Leakage = minus(r.Intake, r.Level2).withNote("Vi − Σ level 2: water lost or unmetered between the levels")
+	r.Discharge = fromSum(f.sum(isDischarge), term{"排水量", "discharge"}, term{"无一级排水计量点", "no level-1 discharge point"})
+	r.Level2 = fromSum(f.sum(isUnit), term{"二级新水量", "level-2 fresh water"}, term{"无二级用水单元", "no level-2 unit"})
+	r.Leakage = minus(r.Intake, r.Level2).withNote(bi("Vi − Σ二级：两级之间漏失或未计量的水", "Vi − Σ level 2: water lost or unmetered between the levels"))
 	r.ConsumptionAndLoss = minus(r.Intake, r.Discharge)
 	r.Consumption = consumption(f, r)
 	r.ByPurpose = map[meter.Purpose]Figure{}
 	for _, u := range meter.Purposes {
 		if sm := f.sum(f.freshFor(u)); len(sm.points)+len(sm.missing) > 0 {
-			r.ByPurpose[u] = fromSum(sm, "fresh water for "+string(u), "")
+			r.ByPurpose[u] = fromSum(sm, term{purposeName(u) + "新水量", "fresh water for " + string(u)}, term{})
 		}
 	}
 
-	r.ReuseRate = quotient(r.Reuse, plus(r.Reuse, r.Intake), "reuse rate")
-	r.IndirectCoolingRate = recirculationRate(f, meter.PurposeIndirectCooling, "indirect cooling recirculation rate")
-	r.DirectCoolingRate = recirculationRate(f, meter.PurposeDirectCooling, "direct cooling recirculation rate")
-	r.ProcessReuseRate = recirculationRate(f, meter.PurposeProcess, "process water reuse rate")
+	r.ReuseRate = quotient(r.Reuse, plus(r.Reuse, r.Intake), term{"重复利用率", "reuse rate"})
+	r.IndirectCoolingRate = recirculationRate(f, meter.PurposeIndirectCooling, term{"间接冷却水循环率", "indirect cooling recirculation rate"})
+	r.DirectCoolingRate = recirculationRate(f, meter.PurposeDirectCooling, term{"直接冷却水循环率", "direct cooling recirculation rate"})
+	r.ProcessReuseRate = recirculationRate(f, meter.PurposeProcess, term{"工艺水回用率", "process water reuse rate"})
 	r.CondensateReuseRate = condensateRate(f, r)
-	r.WastewaterReuseRate = quotient(r.WastewaterReuse, plus(r.Discharge, r.WastewaterReuse), "wastewater reuse rate")
-	r.LeakageRate = quotient(r.Leakage, r.Intake, "leakage rate")
-	r.DischargeRate = quotient(r.Discharge, r.Intake, "discharge rate")
-	r.ConsumptionRate = quotient(r.Consumption, r.Intake, "consumption rate")
-	r.NonConventionalRate = quotient(r.NonConventional, r.Intake, "non-conventional rate")
-	r.MeteringRatio = quotient(r.Level2, r.Intake, "metering ratio")
+	r.WastewaterReuseRate = quotient(r.WastewaterReuse, plus(r.Discharge, r.WastewaterReuse), term{"废水回用率", "wastewater reuse rate"})
+	r.LeakageRate = quotient(r.Leakage, r.Intake, term{"漏失率", "leakage rate"})
+	r.DischargeRate = quotient(r.Discharge, r.Intake, term{"排水率", "discharge rate"})
+	r.ConsumptionRate = quotient(r.Consumption, r.Intake, term{"耗水率", "consumption rate"})
+	r.NonConventionalRate = quotient(r.NonConventional, r.Intake, term{"非常规水源替代率", "non-conventional rate"})
+	r.MeteringRatio = quotient(r.Level2, r.Intake, term{"二级计量率", "metering ratio"})
 	if o.ValueAdded > 0 {
 		r.ValueAddedGiven = true
-		r.IntakePer10kCNY = quotient(r.Intake, known(o.ValueAdded, ""), "intake per 10⁴ CNY")
+		r.IntakePer10kCNY = quotient(r.Intake, known(o.ValueAdded, ""), term{"万元增加值取水量", "intake per 10⁴ CNY"})
 	} else {
-		r.IntakePer10kCNY = absent("intake per 10⁴ CNY: no value added given")
+		r.IntakePer10kCNY = absent("%s", bi("万元增加值取水量：未给出工业增加值", "intake per 10⁴ CNY: no value added given"))
 	}
 	r.BalanceError = balanceError(f, r)
 	r.Within = within(r.BalanceError, r.Tolerance)
@@ -148,11 +148,11 @@ func consumption(f *flows, r Report) Figure {
 	s := f.sum(isConsumption)
 	if len(s.points)+len(s.missing) > 0 {
 		if gaps := unitsWithoutConsumption(f); len(gaps) > 0 {
-			return minus(r.Intake, r.Discharge, r.Leakage).withNote("derived: Vi − Vd − Vl (units " + strings.Join(gaps, ", ") + " have no consumption point)")
+			return minus(r.Intake, r.Discharge, r.Leakage).withNote(bi("推算：Vi − Vd − Vl（单元 "+strings.Join(gaps, ", ")+" 无耗水计量点）", "derived: Vi − Vd − Vl (units "+strings.Join(gaps, ", ")+" have no consumption point)"))
 		}
-		return fromSum(s, "consumption", "")
+		return fromSum(s, term{"耗水量", "consumption"}, term{})
 	}
-	return minus(r.Intake, r.Discharge, r.Leakage).withNote("derived: Vi − Vd − Vl (no consumption points)")
+	return minus(r.Intake, r.Discharge, r.Leakage).withNote(bi("推算：Vi − Vd − Vl（无耗水计量点）", "derived: Vi − Vd − Vl (no consumption points)"))
 }
 
 // unitsWithoutConsumption lists the level-2 units without a consumption point.
@@ -175,26 +175,26 @@ func unitsWithoutConsumption(f *flows) []string {
 // recirculationRate is Vpr / (Vpr + Vpf) for the units of purpose u: the
 // indirect-cooling rate Rc, its direct-cooling analogue, and the process
 // water reuse rate Rg (standards.md §1.4).
-func recirculationRate(f *flows, u meter.Purpose, what string) Figure {
+func recirculationRate(f *flows, u meter.Purpose, what term) Figure {
 	fresh := f.sum(f.freshFor(u))
 	if len(fresh.points)+len(fresh.missing) == 0 {
-		return absent("%s: no unit has purpose %s", what, u)
+		return absent("%s", bi(what.zh+"：无"+purposeName(u)+"用途的用水单元", what.en+": no unit has purpose "+string(u)))
 	}
-	rec := fromSum(f.sum(f.recirculatedFor(u)), "recirculated water for "+string(u), "")
-	return quotient(rec, plus(rec, fromSum(fresh, "fresh water for "+string(u), "")), what)
+	rec := fromSum(f.sum(f.recirculatedFor(u)), term{purposeName(u) + "循环水量", "recirculated water for " + string(u)}, term{})
+	return quotient(rec, plus(rec, fromSum(fresh, term{purposeName(u) + "新水量", "fresh water for " + string(u)}, term{})), what)
 }
 
 // condensateRate is Rb = Vbr / (D·h/ρ) with the steam raised taken as the
 // boiler units' fresh make-up plus the condensate returned, plus purchased
 // steam (blowdown neglected: the make-up meter stands in for the steam meter).
 func condensateRate(f *flows, r Report) Figure {
-	const what = "condensate reuse rate"
+	what := term{"冷凝水回用率", "condensate reuse rate"}
 	boiler := f.sum(f.freshFor(meter.PurposeBoiler))
 	steam := f.sum(fromSource(meter.SourceSteam))
 	if len(boiler.points)+len(boiler.missing)+len(steam.points)+len(steam.missing) == 0 {
-		return absent("%s: no boiler unit and no purchased steam", what)
+		return absent("%s", bi(what.zh+"：无锅炉单元且无外购蒸汽", what.en+": no boiler unit and no purchased steam"))
 	}
-	raised := plus(r.CondensateReuse, fromSum(boiler, "boiler make-up", ""), fromSum(steam, "purchased steam", ""))
+	raised := plus(r.CondensateReuse, fromSum(boiler, term{"锅炉补水量", "boiler make-up"}, term{}), fromSum(steam, term{"外购蒸汽量", "purchased steam"}, term{}))
 	return quotient(r.CondensateReuse, raised, what)
 }
 
@@ -205,24 +205,24 @@ func condensateRate(f *flows, r Report) Figure {
 func balanceError(f *flows, r Report) Figure {
 	s := f.sum(isConsumption)
 	if len(s.points)+len(s.missing) == 0 {
-		return absent("balance error: consumption is not metered, so the balance closes by construction")
+		return absent("%s", bi("水平衡误差：耗水量未计量，平衡按构造闭合", "balance error: consumption is not metered, so the balance closes by construction"))
 	}
 	if gaps := unitsWithoutConsumption(f); len(gaps) > 0 {
-		return absent("balance error: units %s have no consumption point, so the balance closes by construction", strings.Join(gaps, ", "))
+		return absent("%s", bi("水平衡误差：单元 "+strings.Join(gaps, ", ")+" 无耗水计量点，平衡按构造闭合", "balance error: units "+strings.Join(gaps, ", ")+" have no consumption point, so the balance closes by construction"))
 	}
-	return quotient(minus(r.Intake, r.Discharge, r.Consumption, r.Leakage), r.Intake, "balance error")
+	return quotient(minus(r.Intake, r.Discharge, r.Consumption, r.Leakage), r.Intake, term{"水平衡误差", "balance error"})
 }
 
 // unitBalance is one level-2 unit's balance; its error needs the unit's
 // consumption metered for the same reason as the enterprise's.
 func unitBalance(f *flows, u string, tol float64) UnitBalance {
 	b := UnitBalance{Unit: u, Tolerance: tol}
-	b.In = fromSum(f.sumOf(f.near[u], f.intoUnit(u)), "into "+u, "")
-	b.Out = fromSum(f.sumOf(f.near[u], f.outOfUnit(u)), "out of "+u, "")
+	b.In = fromSum(f.sumOf(f.near[u], f.intoUnit(u)), term{"进入 " + u, "into " + u}, term{})
+	b.Out = fromSum(f.sumOf(f.near[u], f.outOfUnit(u)), term{"流出 " + u, "out of " + u}, term{})
 	if c := f.sumOf(f.near[u], f.consumedInUnit(u)); len(c.points)+len(c.missing) == 0 {
-		b.Error = absent("unit %s: consumption not metered; in − out is its consumption and loss", u)
+		b.Error = absent("%s", bi("单元 "+u+"：耗水量未计量，进 − 出即其耗水与漏失", "unit "+u+": consumption not metered; in − out is its consumption and loss"))
 	} else {
-		b.Error = quotient(minus(b.In, b.Out), b.In, "balance error of "+u)
+		b.Error = quotient(minus(b.In, b.Out), b.In, term{u + " 水平衡误差", "balance error of " + u})
 	}
 	b.Within = within(b.Error, tol)
 	return b

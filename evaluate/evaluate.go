@@ -159,6 +159,10 @@ type Input struct {
 	// Declared are the answers given for the declared requirements, by ID;
 	// a requirement without an answer is unknown.
 	Declared map[string]bool
+	// Answers are the stored answers (any order, history included); the
+	// latest to each requirement decides it and is shown with who gave it
+	// and when. An answer here wins over Declared.
+	Answers []Answer
 }
 
 // Item is one requirement or indicator of an evaluation.
@@ -174,6 +178,8 @@ type Item struct {
 	Note     string   `json:"note,omitempty"`
 	Verified bool     `json:"verified"`
 	Source   string   `json:"source,omitempty"`
+	// Answer is the latest stored answer of a declared requirement.
+	Answer *Answer `json:"answer,omitempty"`
 }
 
 // Result is an evaluation. Passed is true only when every requirement and
@@ -201,6 +207,7 @@ type Result struct {
 func Evaluate(in Input) Result {
 	r := Result{Industry: in.Industry, Requirements: []Item{}, Indicators: []Item{}, Products: []Item{}}
 	figs := in.Balance.Figures()
+	answers := Latest(in.Answers)
 	for _, q := range requirements {
 		it := Item{ID: q.ID, NameZH: q.NameZH, NameEN: q.NameEN, Verified: q.Verified, Status: Unknown}
 		switch q.Check {
@@ -229,7 +236,9 @@ func Evaluate(in Input) Result {
 			}
 		case CheckDeclared:
 			it.Basis = "declared"
-			if v, ok := in.Declared[q.ID]; ok {
+			if a, ok := answers[q.ID]; ok {
+				it.Status, it.Answer = statusOf(a.Met), &a
+			} else if v, ok := in.Declared[q.ID]; ok {
 				it.Status = statusOf(v)
 			} else {
 				it.Note = "not declared"

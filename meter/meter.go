@@ -56,6 +56,11 @@ type Enterprise struct {
 	Region   string   `json:"region"`         // GB/T 2260 code
 	Industry string   `json:"industry"`       // GB/T 4754-2017 code, e.g. "3120"
 	Products []string `json:"products,omitempty"`
+	// AboveScale marks an above-scale industrial enterprise (规模以上工业企业:
+	// annual main-business revenue of 20 million CNY or more, the National
+	// Bureau of Statistics' line). The plan's reuse-rate target applies to
+	// these only.
+	AboveScale bool `json:"above_scale,omitempty"`
 }
 
 // Level is the metering level of GB/T 24789-2022: the whole unit (一级),

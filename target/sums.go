@@ -113,12 +113,14 @@ func (s Sums) Keys() []string {
 
 // YearSums turns one enterprise-year into pairs. An indicator needs both
 // of its parts: intake per value added needs intake and value added; the
-// reuse rate Vr/(Vr+Vi) needs reuse and intake; the non-conventional rate
+// reuse rate Vr/(Vr+Vi) needs reuse and intake, and like any target of
+// scope above_scale an above-scale enterprise; the non-conventional rate
 // Vn/Vi needs both, and like any target of scope parks an enterprise inside
 // a park; a product's intake per unit needs intake and the output of an
-// enterprise's single product. An indicator without its parts is left out,
-// so the enterprise does not count towards it (coverage says so).
-func YearSums(y Year, inPark bool) Sums {
+// enterprise's single product. An indicator without its parts, or whose
+// target does not apply to the enterprise (m), is left out, so the
+// enterprise does not count towards it (coverage says so).
+func YearSums(y Year, m Member) Sums {
 	s := Sums{}
 	one := Pair{}
 	switch y.Basis {
@@ -130,7 +132,7 @@ func YearSums(y Year, inPark bool) Sums {
 		return s
 	}
 	put := func(key string, num, den float64) {
-		if t, ok := find(targets, key); ok && t.ParksOnly && !inPark {
+		if t, ok := find(targets, key); ok && !t.Applies(m) {
 			return
 		}
 		if den <= 0 || num < 0 || math.IsNaN(num) || math.IsNaN(den) || math.IsInf(num, 0) || math.IsInf(den, 0) {

@@ -25,6 +25,7 @@ import (
 
 	"github.com/shuixiao/shuixiao/balance"
 	"github.com/shuixiao/shuixiao/internal/table"
+	"github.com/shuixiao/shuixiao/meter"
 )
 
 // Base and end years of the plan's trajectory.
@@ -56,8 +57,11 @@ type Target struct {
 	Lower     bool    // lower is better
 	Value     float64 // see Relative
 	ParksOnly bool    // applies to enterprises inside industrial parks only
-	Source    string
-	Verified  bool
+	// AboveScaleOnly: applies to above-scale industrial enterprises only
+	// (规模以上工业企业).
+	AboveScaleOnly bool
+	Source         string
+	Verified       bool
 }
 
 // Target2025 is the 2025 target for a unit whose 2020 value is base
@@ -111,6 +115,8 @@ func loadTargets() ([]Target, error) {
 		switch r[h["scope"]] {
 		case "parks":
 			t.ParksOnly = true
+		case "above_scale":
+			t.AboveScaleOnly = true
 		case "all":
 		default:
 			return nil, fmt.Errorf("targets.csv row %d, field scope: %q", i+1, r[h["scope"]])
@@ -136,6 +142,25 @@ func find(ts []Target, key string) (Target, bool) {
 	}
 	return Target{}, false
 }
+
+// Member says which scoped targets an enterprise counts towards.
+type Member struct {
+	InPark     bool // inside an industrial park
+	AboveScale bool // an above-scale industrial enterprise
+}
+
+// MemberOf is an enterprise's membership.
+func MemberOf(e meter.Enterprise) Member {
+	return Member{InPark: e.Park != "", AboveScale: e.AboveScale}
+}
+
+// Applies reports whether the target counts an enterprise of membership m.
+func (t Target) Applies(m Member) bool {
+	return (!t.ParksOnly || m.InPark) && (!t.AboveScaleOnly || m.AboveScale)
+}
+
+// scoped reports whether t counts only some enterprises.
+func (t Target) scoped() bool { return t.ParksOnly || t.AboveScaleOnly }
 
 // Targets returns the plan's province targets (not the product table).
 func Targets() []Target { return append([]Target(nil), targets...) }

@@ -23,7 +23,7 @@ func TestPlanTargets(t *testing.T) {
 		t.Error("a relative target without a 2020 value has no 2025 value")
 	}
 	re, _ := Lookup(KeyReuse)
-	if re.Relative || re.Lower || re.Value != 0.94 {
+	if re.Relative || re.Lower || re.Value != 0.94 || !re.AboveScaleOnly || re.ParksOnly {
 		t.Errorf("reuse target %+v", re)
 	}
 	nc, _ := Lookup(KeyNonConventional)
@@ -63,7 +63,8 @@ func TestExpectedTrajectory(t *testing.T) {
 func TestYearSums(t *testing.T) {
 	y := Year{Year: 2021, Intake: Known(1000), ValueAdded: Known(40), Reuse: Known(9000), NonConventional: Known(50),
 		Output: map[string]float64{"粗钢": 400}, Basis: Metered}
-	s := YearSums(y, true)
+	all := Member{InPark: true, AboveScale: true}
+	s := YearSums(y, all)
 	if p := s[KeyIntensity]; p.Num != 1_000_000 || p.Den != 40_000 || p.Metered != 1 || p.Declared != 0 {
 		t.Errorf("intensity %+v", p)
 	}
@@ -76,23 +77,33 @@ func TestYearSums(t *testing.T) {
 	if v, _ := s[ProductKey("粗钢")].Ratio(); v != 2.5 {
 		t.Errorf("粗钢 intake per t %v", v)
 	}
-	out := YearSums(y, false)
+	out := YearSums(y, Member{AboveScale: true})
 	if _, ok := out[KeyNonConventional]; ok {
 		t.Error("the non-conventional target is for park enterprises only")
 	}
+	if _, ok := out[KeyReuse]; !ok {
+		t.Error("an above-scale enterprise outside parks counts towards the reuse rate")
+	}
+	small := YearSums(y, Member{InPark: true})
+	if _, ok := small[KeyReuse]; ok {
+		t.Error("the reuse-rate target is for above-scale enterprises only")
+	}
+	if _, ok := small[KeyIntensity]; !ok {
+		t.Error("the intensity target is for every enterprise")
+	}
 	y.Output = map[string]float64{"粗钢": 400, "烧碱": 10}
-	if _, ok := YearSums(y, true)[ProductKey("粗钢")]; ok {
+	if _, ok := YearSums(y, all)[ProductKey("粗钢")]; ok {
 		t.Error("several products share the intake: no intake per unit")
 	}
 	y.ValueAdded = Quantity{}
-	if _, ok := YearSums(y, true)[KeyIntensity]; ok {
+	if _, ok := YearSums(y, all)[KeyIntensity]; ok {
 		t.Error("intensity without value added")
 	}
 	y.Intake = Quantity{}
-	if s := YearSums(y, true); len(s) != 0 {
+	if s := YearSums(y, all); len(s) != 0 {
 		t.Errorf("no intake, no figure: %v", s)
 	}
-	if s := YearSums(Year{Intake: Known(1), ValueAdded: Known(1)}, true); len(s) != 0 {
+	if s := YearSums(Year{Intake: Known(1), ValueAdded: Known(1)}, all); len(s) != 0 {
 		t.Error("a figure without basis counts for nothing")
 	}
 }
@@ -116,7 +127,7 @@ func province(t *testing.T, n int, seed uint64) (*Tree, Input) {
 	products := []string{"粗钢", "未涂布印刷书写纸", "啤酒"}
 	for i := 0; i < n; i++ {
 		e := meter.Enterprise{ID: "e" + string(rune('a'+i%26)) + strings.Repeat("x", i/26), Name: "企业", Park: parks[rng.IntN(len(parks))],
-			Region: regions[rng.IntN(len(regions))], Industry: industries[i%3], Products: []string{products[i%3]}}
+			Region: regions[rng.IntN(len(regions))], Industry: industries[i%3], Products: []string{products[i%3]}, AboveScale: rng.IntN(3) > 0}
 		in.Enterprises = append(in.Enterprises, e)
 		for y := 2020; y <= 2023; y++ {
 			if rng.IntN(10) == 0 {
@@ -175,7 +186,7 @@ func TestRollupsSumExactly(t *testing.T) {
 	for y := 2020; y <= 2023; y++ {
 		direct := Sums{}
 		for _, e := range in.Enterprises {
-			direct.add(YearSums(findYear(in.Figures[e.ID], y), e.Park != ""))
+			direct.add(YearSums(findYear(in.Figures[e.ID], y), MemberOf(e)))
 		}
 		for k, p := range direct {
 			if tr.Province.Years[y][k] != p || tr.Industries.Years[y][k] != p {
@@ -185,6 +196,32 @@ func TestRollupsSumExactly(t *testing.T) {
 	}
 	if n := tr.Province.Enterprises(""); n != 200 {
 		t.Errorf("province counts %d enterprises", n)
+	}
+	above, inParks := 0, 0
+	for _, e := range in.Enterprises {
+		if e.AboveScale {
+			above++
+		}
+		if e.Park != "" {
+			inParks++
+		}
+	}
+	if n := tr.Province.Enterprises(KeyReuse); n != above || above == 0 || above == 200 {
+		t.Errorf("the reuse target counts %d enterprises, %d are above scale", n, above)
+	}
+	if n := tr.Province.Enterprises(KeyNonConventional); n != inParks {
+		t.Errorf("the non-conventional target counts %d enterprises, %d are in parks", n, inParks)
+	}
+	// The reuse rate's parts are those of above-scale enterprises only.
+	var vr, vt int64
+	for _, e := range in.Enterprises {
+		if y := findYear(in.Figures[e.ID], 2023); e.AboveScale && y.Intake.OK && y.Reuse.OK {
+			vr += Milli(y.Reuse.Value)
+			vt += Milli(y.Reuse.Value + y.Intake.Value)
+		}
+	}
+	if p := tr.Province.Years[2023][KeyReuse]; p.Num != vr || p.Den != vt {
+		t.Errorf("province reuse parts %d/%d, above-scale enterprises sum to %d/%d", p.Num, p.Den, vr, vt)
 	}
 	// The report's child values are the children's own ratios; the
 	// province's value is the ratio of the summed parts, not a mean of ratios.
@@ -260,8 +297,8 @@ func TestProgressHandMade(t *testing.T) {
 		Regions:  []meter.Region{{Code: "430100", Name: "长沙市"}, {Code: "430200", Name: "株洲市"}},
 		Parks:    []meter.Park{{ID: "p1", Name: "园一", Region: "430100"}},
 		Enterprises: []meter.Enterprise{
-			{ID: "a", Name: "A", Park: "p1", Region: "430102", Industry: "3110", Products: []string{"粗钢"}},
-			{ID: "b", Name: "B", Park: "p1", Region: "430102", Industry: "3110", Products: []string{"粗钢"}},
+			{ID: "a", Name: "A", Park: "p1", Region: "430102", Industry: "3110", Products: []string{"粗钢"}, AboveScale: true},
+			{ID: "b", Name: "B", Park: "p1", Region: "430102", Industry: "3110", Products: []string{"粗钢"}, AboveScale: true},
 			{ID: "c", Name: "C", Region: "430211", Industry: "1513"},
 		},
 		Figures: map[string][]Year{
@@ -287,11 +324,12 @@ func TestProgressHandMade(t *testing.T) {
 	if in22.Basis != Mixed || in22.Coverage != (Coverage{Enterprises: 3, WithData: 3, Fraction: 1}) {
 		t.Errorf("intensity basis %s coverage %+v", in22.Basis, in22.Coverage)
 	}
-	// Reuse 2022: 12600 / (12600 + 1400) = 0.9; 2020: 5000/6500; expected
-	// 5000/6500 + (0.94 − 5000/6500)·2/5.
+	// Reuse, above-scale a and b only (c is not): 2022 8100 / (8100 + 900)
+	// = 0.9; 2020: 5000/6000; expected 5000/6000 + (0.94 − 5000/6000)·2/5.
+	// With c it would be 12600/14000 and 5000/6500.
 	re := indicator(t, r.Indicators, KeyReuse)
-	wantExp := 5000.0/6500 + (0.94-5000.0/6500)*2/5
-	if *re.Value != 0.9 || !near(*re.Expected, wantExp, 1e-12) || !*re.OnTrack {
+	wantExp := 5000.0/6000 + (0.94-5000.0/6000)*2/5
+	if *re.Value != 0.9 || !near(*re.Expected, wantExp, 1e-12) || !*re.OnTrack || re.Coverage.Enterprises != 2 {
 		t.Errorf("reuse %+v", re)
 	}
 	// Non-conventional: park enterprises only, 120/900 in 2022.

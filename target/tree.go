@@ -31,8 +31,8 @@ type Unit struct {
 	Children []*Unit
 	Years    map[int]Sums
 	// scope counts the enterprises under the unit an indicator applies to:
-	// "" all, KeyNonConventional those in parks, ProductKey(p) those
-	// registered with product p.
+	// "" all, the key of a scoped target (parks, above scale) those it
+	// applies to, ProductKey(p) those registered with product p.
 	scope map[string]int
 	// byIndustry marks the units of the industry tree above enterprises;
 	// parks do not nest in them, so their worst contributors are
@@ -122,8 +122,11 @@ func Build(in Input) (*Tree, error) {
 		}
 		u := newUnit(LevelEnterprise, e.ID, e.Name, e.NameEN)
 		u.scope[""] = 1
-		if e.Park != "" {
-			u.scope[KeyNonConventional] = 1
+		m := MemberOf(e)
+		for _, t := range targets {
+			if t.scoped() && t.Applies(m) {
+				u.scope[t.Key] = 1
+			}
 		}
 		for _, p := range e.Products {
 			if _, ok := Lookup(ProductKey(p)); ok {
@@ -134,7 +137,7 @@ func Build(in Input) (*Tree, error) {
 			if _, dup := u.Years[y.Year]; dup {
 				return nil, fmt.Errorf("enterprise %s: year %d given twice", e.ID, y.Year)
 			}
-			u.Years[y.Year] = YearSums(y, e.Park != "")
+			u.Years[y.Year] = YearSums(y, m)
 		}
 		parent.adopt(u)
 		reg(u)
@@ -195,7 +198,7 @@ func (t *Tree) Unit(l Level, code string) (*Unit, bool) {
 
 // Enterprises counts the enterprises under u an indicator applies to.
 func (u *Unit) Enterprises(key string) int {
-	if key == KeyNonConventional || len(key) > len(productPrefix) && key[:len(productPrefix)] == productPrefix {
+	if t, ok := find(targets, key); ok && t.scoped() || len(key) > len(productPrefix) && key[:len(productPrefix)] == productPrefix {
 		return u.scope[key]
 	}
 	return u.scope[""]

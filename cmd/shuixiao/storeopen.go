@@ -28,6 +28,9 @@ type serverStore interface {
 	// Water-use plans and permits (plancarbon).
 	store.Plans
 	store.Contracts // contract water saving and M&V statements (helper mv)
+	// The plan's registries and the evaluation's answers.
+	store.Directory
+	store.EvaluationAnswers
 }
 
 // openStore opens the store --store names: empty for SQLite in the data

@@ -25,6 +25,7 @@ import (
 	"github.com/shuixiao/shuixiao/internal/mv"
 	"github.com/shuixiao/shuixiao/internal/netreg"
 	"github.com/shuixiao/shuixiao/internal/planuse"
+	"github.com/shuixiao/shuixiao/internal/registries"
 	"github.com/shuixiao/shuixiao/internal/registry"
 	"github.com/shuixiao/shuixiao/internal/rights"
 	"github.com/shuixiao/shuixiao/internal/rollup"
@@ -125,6 +126,8 @@ type Server struct {
 	carbon *watercarbon.Service
 	// mv runs contract water saving's M&V (nil: the store keeps no contracts).
 	mv *mv.Service
+	// registries keeps the plan's registries; nil when the store has none.
+	registries *registries.Service
 }
 
 // New returns the API handler.
@@ -182,6 +185,9 @@ func New(opts Options) *Server {
 		s.carbon = &watercarbon.Service{Src: opts.Store, Now: opts.Now}
 	}
 	s.mv = s.newMV() // contract water saving (helper mv)
+	if rs, ok := opts.Store.(registries.Store); ok {
+		s.registries = &registries.Service{Store: rs, Rollup: s.rollup, Invalidate: s.rollup.Invalidate, Now: opts.Now}
+	}
 	s.routes()
 	return s
 }
@@ -279,6 +285,8 @@ func (s *Server) routes() {
 	auth("DELETE /api/v1/permits/{id}", s.deletePermit)
 	auth("GET /api/v1/parks/{id}/headroom", s.parkHeadroom)
 	auth("GET /api/v1/carbon", s.carbonAccounts)
+	// The plan's registries and the evaluation's answers (registries.go).
+	s.registryRoutes(auth)
 	s.mux.HandleFunc("GET /api/v1/stream", s.ticketed(s.stream))
 	auth("POST /api/v1/stream/ticket", s.streamTicket)
 

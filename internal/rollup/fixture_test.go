@@ -111,6 +111,7 @@ func buildProvince(tb testing.TB, cfg provinceConfig) *sqlite.Store {
 	reported := cfg.From
 	for e := range cfg.Enterprises {
 		ent := meter.Enterprise{ID: fmt.Sprintf("E%05d", e), Name: fmt.Sprintf("企业%d", e), Industry: "3120", Products: []string{"粗钢"}}
+		ent.AboveScale = e%3 != 2 // E00002 and E00005 of 8 are below scale
 		product, unit := "粗钢", "t"
 		if e%2 == 1 {
 			ent.Industry, ent.Products, product, unit = "1513", []string{"啤酒"}, "啤酒", "kL"

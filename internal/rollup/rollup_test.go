@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/shuixiao/shuixiao/balance"
+	"github.com/shuixiao/shuixiao/evaluate"
 	"github.com/shuixiao/shuixiao/internal/efficiency"
 	"github.com/shuixiao/shuixiao/internal/periodvol"
 	"github.com/shuixiao/shuixiao/internal/store"
@@ -79,7 +80,8 @@ func TestComputeProvince(t *testing.T) {
 		in.Basis != target.Metered || in.Coverage.WithData != 8 || in.Coverage.Enterprises != 8 {
 		t.Errorf("intensity %+v", in)
 	}
-	if re := indicator(t, tg.Indicators, target.KeyReuse); !near(*re.Value, 0.4) || *re.OnTrack {
+	// Reuse: the 6 above-scale enterprises (E00002 and E00005 are not).
+	if re := indicator(t, tg.Indicators, target.KeyReuse); re.Value == nil || !near(*re.Value, 0.4) || *re.OnTrack || re.Coverage.Enterprises != 6 || re.Coverage.WithData != 6 {
 		t.Errorf("reuse %+v", re)
 	}
 	// Non-conventional: the 6 park enterprises (E00000 and E00004 are outside).
@@ -163,6 +165,19 @@ func TestSameAsSingleEnterprise(t *testing.T) {
 	}
 	if !ev.Metered || !ev.From.Equal(metFrom.Add(time.Hour)) || !ev.To.Equal(metNow) || ev.Result.Industry != "3120" {
 		t.Errorf("evaluation window %v–%v metered %v", ev.From, ev.To, ev.Metered)
+	}
+	// A stored answer decides its declared requirement.
+	if it := requirement(t, ev.Result.Requirements, "within_plan"); it.Status != evaluate.Unknown || it.Answer != nil {
+		t.Errorf("within_plan before an answer: %+v", it)
+	}
+	if _, err := st.AddEvaluationAnswers(ctx, []evaluate.Answer{{Enterprise: "E00000", Requirement: "within_plan", Met: true, AnsweredBy: "tok-e", AnsweredAt: metNow}}); err != nil {
+		t.Fatal(err)
+	}
+	if ev, err = svc.Evaluate(ctx, "E00000", 2026); err != nil {
+		t.Fatal(err)
+	}
+	if it := requirement(t, ev.Result.Requirements, "within_plan"); it.Status != evaluate.Pass || it.Answer == nil || it.Answer.AnsweredBy != "tok-e" {
+		t.Errorf("within_plan after the answer: %+v", it)
 	}
 	ev, err = svc.Evaluate(ctx, "E00000", 2022)
 	if err != nil || ev.Metered || !strings.Contains(ev.Note, "no metered data") || ev.Result.Outcome == "passed" {
@@ -351,4 +366,15 @@ func TestPastYearsReused(t *testing.T) {
 	if err != nil || c.Series != 2*48 {
 		t.Errorf("refresh: %d series, %v", c.Series, err)
 	}
+}
+
+func requirement(t *testing.T, items []evaluate.Item, id string) evaluate.Item {
+	t.Helper()
+	for _, it := range items {
+		if it.ID == id {
+			return it
+		}
+	}
+	t.Fatalf("no requirement %s", id)
+	return evaluate.Item{}
 }

@@ -202,18 +202,33 @@ func (s *Service) Evaluate(ctx context.Context, enterprise string, year int) (Ev
 		return Evaluation{}, err
 	}
 	out := Evaluation{Enterprise: e.ID, Name: e.Name, Industry: e.Industry, Year: year}
+	// The declared requirements are decided by the enterprise's stored
+	// answers, where the store keeps them.
+	var answers []evaluate.Answer
+	if as, ok := s.Src.(answerSource); ok {
+		if answers, err = as.EvaluationAnswers(ctx, e.ID); err != nil {
+			return Evaluation{}, err
+		}
+	}
 	m, ok, err := s.metered(ctx, enterprise, year)
 	if err != nil {
 		return Evaluation{}, err
 	}
 	if !ok {
 		out.Note = fmt.Sprintf("no metered data for %d: the evaluation needs the metered balance (%d年无计量数据)", year, year)
-		out.Result = evaluate.Evaluate(evaluate.Input{Industry: e.Industry, Balance: balance.Evaluate(nil, nil, balance.Options{Settings: s.Opts.withDefaults().Settings})})
+		out.Result = evaluate.Evaluate(evaluate.Input{Industry: e.Industry, Answers: answers,
+			Balance: balance.Evaluate(nil, nil, balance.Options{Settings: s.Opts.withDefaults().Settings})})
 		return out, nil
 	}
 	out.Metered, out.From, out.To = true, &m.From, &m.To
-	out.Result = evaluate.Evaluate(evaluate.Input{Industry: e.Industry, Balance: m.Report})
+	out.Result = evaluate.Evaluate(evaluate.Input{Industry: e.Industry, Balance: m.Report, Answers: answers})
 	return out, nil
+}
+
+// answerSource is a store that keeps the evaluation's declared answers
+// (store.EvaluationAnswers).
+type answerSource interface {
+	EvaluationAnswers(ctx context.Context, enterprise string) ([]evaluate.Answer, error)
 }
 
 // metered reads one enterprise's metered figures for year in one query.

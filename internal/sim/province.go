@@ -74,6 +74,11 @@ type slot struct {
 
 // Generate builds a province of n enterprises from a seed. Enterprise k is
 // the same for every n > k, so a larger n extends a province.
+// aboveScaleShare is where in its archetype's capacity range a simulated
+// enterprise becomes above scale (规模以上工业企业): the simulator's rule,
+// standing in for the revenue line the statistics bureau uses.
+const aboveScaleShare = 0.35
+
 func Generate(seed int64, n int) (*Province, error) {
 	if n < 1 || n > 999 {
 		return nil, fmt.Errorf("enterprises: %d, want 1-999", n)
@@ -179,6 +184,10 @@ func Generate(seed int64, n int) (*Province, error) {
 				ID:   fmt.Sprintf("EN-%s-%03d", city, perCity[city]),
 				Name: name, NameEN: nameEN, Park: sl.site.Park.ID, Region: city, Industry: arch.Industry,
 				Products: []string{arch.Product},
+				// Above scale (规模以上) when in the upper part of its
+				// archetype's capacity range: about half of them, so the
+				// plan's reuse-rate target leaves some enterprises out.
+				AboveScale: capacity >= arch.CapacityMin+aboveScaleShare*(arch.CapacityMax-arch.CapacityMin),
 			},
 			Archetype: arch, Template: tpl, System: plant, Key: er.Uint64(), AssumedPark: sl.assumed,
 		}

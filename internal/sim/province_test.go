@@ -211,3 +211,24 @@ func TestQualityValues(t *testing.T) {
 		}
 	}
 }
+
+// TestAboveScaleMix: the simulated province has enterprises above scale and
+// below it, so the reuse-rate target (above scale only) is not everyone's.
+func TestAboveScaleMix(t *testing.T) {
+	for _, n := range []int{16, 60} {
+		p, err := Generate(42, n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		above := 0
+		for _, e := range p.Enterprises {
+			if e.AboveScale {
+				above++
+			}
+		}
+		if above == 0 || above == len(p.Enterprises) {
+			t.Errorf("%d enterprises: %d above scale, want some but not all", len(p.Enterprises), above)
+		}
+		t.Logf("%d of %d above scale", above, len(p.Enterprises))
+	}
+}

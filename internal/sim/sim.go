@@ -403,6 +403,9 @@ func (s *Sim) Run(ctx context.Context) error {
 			defer wg.Done()
 			s.declareStatistics(ctx) // statistics.go
 			s.declarePlans(ctx)      // plans.go (plancarbon)
+			// The plan's registries (registries.go); the case link waits for
+			// the quota review, so it runs beside the output reports.
+			go s.seedRegistries(ctx)
 			s.reportOutput(ctx)
 		}()
 	}

@@ -22,6 +22,7 @@ import { overviewPage } from './pages/overview';
 import { plantPage } from './pages/plant';
 import { quotaBoardPage, quotaCasePage } from './pages/quotas';
 import { contractPage, contractsPage } from './pages/contracts'; // contract water saving (helper mv)
+import { registriesPage } from './pages/registries';
 import { targetsPage } from './pages/targets';
 import { plansPage } from './pages/plans';
 import { carbonPage } from './pages/carbon';
@@ -60,6 +61,7 @@ function renderShell(): void {
           link('/plans', t('nav.plans'), 'plans'),
           link('/carbon', t('nav.carbon'), 'carbon'),
           link('/contracts', t('nav.contracts'), 'contracts'),
+          link('/registries', t('nav.registries'), 'registries'),
           link('/networks', t('nav.networks'), 'networks'),
           link('/alarms', t('nav.alarms'), 'alarms'),
           caps.ledger ? link('/log', t('nav.ledger'), 'ledger') : null,
@@ -172,6 +174,7 @@ route('carbon', '/carbon', authed(carbonPage)); // plancarbon
 // Contract water saving (helper mv).
 route('contracts', '/contracts', authed(contractsPage));
 route('contract', '/contracts/:id', authed(contractPage));
+route('registries', '/registries', authed(registriesPage));
 route('meter', '/meters/:id', authed(meterPage));
 route('ledger', '/log', authed(ledgerPage));
 route('alarms', '/alarms', authed(alarmsPage));

@@ -82,7 +82,7 @@ func cols(spec string) []col {
 var tables = []table{
 	{"regions", cols("code:s name:s name_en:s parent:s")},
 	{"parks", cols("id:s name:s name_en:s region:s industries:j lat:f lon:f")},
-	{"enterprises", cols("id:s name:s name_en:s park:s region:s industry:s products:j")},
+	{"enterprises", cols("id:s name:s name_en:s park:s region:s industry:s products:j above_scale:B")},
 	{"points", cols("id:s enterprise:s name:s name_en:s level:i stage:s source:s parent:s channels:j roles:J")},
 	{"gateways", cols("id:s key:s enterprise:s revoked:B registered:i")},
 	{"gateway_devices", cols("protocol:s device:s gateway:s record:s")},
@@ -105,6 +105,11 @@ var tables = []table{
 	{"production", cols("id:i enterprise:s kind:s product:s quantity:f unit:s t_from:i t_to:i reported_by:s reported_at:i note:s")},
 	{"quota_cases", cols("id:i enterprise:s enterprise_name:s park:s region:s product:s unit:s value:f qlimit:f grade:s standard:s verified:B period_from:i period_to:i state:s opened_at:i deadline:i owner:s evidence_months:i closed_at:i")},
 	{"quota_case_events", cols("id:i qcase:i t:i from_s:s to_s:s actor:s note:s")},
+	// The plan's registries and the evaluation's answers.
+	{"water_managers", cols("enterprise:s body:j")},
+	{"service_providers", cols("id:s body:j")},
+	{"quota_case_links", cols("qcase:i provider:s technology:s note:s linked_by:s linked_at:i")},
+	{"evaluation_answers", cols("id:i enterprise:s requirement:s met:B note:s answered_by:s answered_at:i")},
 }
 
 // batchRows is how many rows one COPY carries.

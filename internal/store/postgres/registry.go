@@ -249,10 +249,10 @@ func (s *Store) putEnterprise(ctx context.Context, create bool, e meter.Enterpri
 	}
 	prod, _ := json.Marshal(e.Products)
 	return s.put(ctx, create, "enterprise", "enterprises", e.ID, check, func(tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, `INSERT INTO enterprises(id, name, name_en, park, region, industry, products) VALUES ($1, $2, $3, $4, $5, $6, $7)
+		_, err := tx.Exec(ctx, `INSERT INTO enterprises(id, name, name_en, park, region, industry, products, above_scale) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 			ON CONFLICT (id) DO UPDATE SET name = excluded.name, name_en = excluded.name_en, park = excluded.park,
-				region = excluded.region, industry = excluded.industry, products = excluded.products`,
-			e.ID, e.Name, e.NameEN, e.Park, e.Region, e.Industry, string(prod))
+				region = excluded.region, industry = excluded.industry, products = excluded.products, above_scale = excluded.above_scale`,
+			e.ID, e.Name, e.NameEN, e.Park, e.Region, e.Industry, string(prod), e.AboveScale)
 		return err
 	})
 }
@@ -281,11 +281,11 @@ func (s *Store) Enterprises(ctx context.Context, f store.Filter) ([]meter.Enterp
 }
 
 func (s *Store) enterprises(ctx context.Context, w *where) ([]meter.Enterprise, error) {
-	return list(ctx, s, "enterprises", `SELECT id, name, name_en, park, region, industry, products::text FROM enterprises`+w.String()+` ORDER BY id`, w.args,
+	return list(ctx, s, "enterprises", `SELECT id, name, name_en, park, region, industry, products::text, above_scale FROM enterprises`+w.String()+` ORDER BY id`, w.args,
 		func(r pgx.Rows) (meter.Enterprise, error) {
 			var e meter.Enterprise
 			var prod string
-			if err := r.Scan(&e.ID, &e.Name, &e.NameEN, &e.Park, &e.Region, &e.Industry, &prod); err != nil {
+			if err := r.Scan(&e.ID, &e.Name, &e.NameEN, &e.Park, &e.Region, &e.Industry, &prod, &e.AboveScale); err != nil {
 				return e, err
 			}
 			if err := json.Unmarshal([]byte(prod), &e.Products); err != nil {

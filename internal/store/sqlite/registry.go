@@ -232,8 +232,8 @@ func (s *Store) putEnterprise(ctx context.Context, create bool, e meter.Enterpri
 		return err
 	}
 	return s.put(ctx, create, "enterprise", "enterprises", e.ID, check, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO enterprises(id, name, name_en, park, region, industry, products) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-			e.ID, e.Name, e.NameEN, e.Park, e.Region, e.Industry, mustJSON(e.Products))
+		_, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO enterprises(id, name, name_en, park, region, industry, products, above_scale) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+			e.ID, e.Name, e.NameEN, e.Park, e.Region, e.Industry, mustJSON(e.Products), e.AboveScale)
 		return err
 	})
 }
@@ -260,7 +260,7 @@ func (s *Store) Enterprises(ctx context.Context, f store.Filter) ([]meter.Enterp
 }
 
 func (s *Store) enterprises(ctx context.Context, w *where) ([]meter.Enterprise, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT id, name, name_en, park, region, industry, products FROM enterprises`+w.String()+` ORDER BY id`, w.args...)
+	rows, err := s.r.QueryContext(ctx, `SELECT id, name, name_en, park, region, industry, products, above_scale FROM enterprises`+w.String()+` ORDER BY id`, w.args...)
 	if err != nil {
 		return nil, fmt.Errorf("list enterprises: %w", err)
 	}
@@ -269,7 +269,7 @@ func (s *Store) enterprises(ctx context.Context, w *where) ([]meter.Enterprise, 
 	for rows.Next() {
 		var e meter.Enterprise
 		var prod string
-		if err := rows.Scan(&e.ID, &e.Name, &e.NameEN, &e.Park, &e.Region, &e.Industry, &prod); err != nil {
+		if err := rows.Scan(&e.ID, &e.Name, &e.NameEN, &e.Park, &e.Region, &e.Industry, &prod, &e.AboveScale); err != nil {
 			return nil, fmt.Errorf("list enterprises: %w", err)
 		}
 		if err := json.Unmarshal([]byte(prod), &e.Products); err != nil {

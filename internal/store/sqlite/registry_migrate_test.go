@@ -108,3 +108,34 @@ func TestMigrateManagement(t *testing.T) {
 		t.Fatalf("cases after migration: %v %v", cs, err)
 	}
 }
+
+// TestMigrateAboveScale opens a version 5 store, whose enterprises have no
+// above-scale column: they read back not above scale, and the flag set after
+// the migration is kept.
+func TestMigrateAboveScale(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "store.db")
+	s, err := Open(path, Options{ManualCompaction: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustDo(t, s.CreateRegion(ctx, meter.Region{Code: "430000", Name: "湖南省"}))
+	mustDo(t, s.CreateEnterprise(ctx, meter.Enterprise{ID: "E", Name: "企业", Region: "430000", Industry: "3120", AboveScale: true}))
+	s.Close()
+	execRaw(t, path, `ALTER TABLE enterprises DROP COLUMN above_scale`, `UPDATE meta SET v = 5 WHERE k = 'schema'`)
+
+	s, err = Open(path, Options{ManualCompaction: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	e, err := s.Enterprise(ctx, "E")
+	if err != nil || e.AboveScale || e.Name != "企业" {
+		t.Fatalf("migrated enterprise: %+v, %v", e, err)
+	}
+	e.AboveScale = true
+	mustDo(t, s.UpdateEnterprise(ctx, e))
+	if e, err = s.Enterprise(ctx, "E"); err != nil || !e.AboveScale {
+		t.Fatalf("above-scale flag after migration: %+v, %v", e, err)
+	}
+}

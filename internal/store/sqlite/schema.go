@@ -27,8 +27,27 @@ DROP TABLE rejections_v1;
 	// 4 → 5: the gateway that signs a meter's readings (meter.Meter.Gateway);
 	// the gateways and device-mapping tables are new and made by schema.
 	4: `ALTER TABLE meters ADD COLUMN gateway TEXT NOT NULL DEFAULT '';`,
-	// 5 → 6: reserved for the enterprise registry's new columns; nothing yet.
-	5: `SELECT 1;`,
+	// 5 → 6: an enterprise's above-scale flag (meter.Enterprise.AboveScale).
+	// The table is rebuilt rather than altered, so that the step holds
+	// whether or not the column is there already (a store whose version was
+	// set back by hand, as tests of older steps do).
+	5: `
+CREATE TABLE enterprises_v6 (
+	id       TEXT PRIMARY KEY,
+	name     TEXT NOT NULL,
+	name_en  TEXT NOT NULL,
+	park     TEXT NOT NULL,
+	region   TEXT NOT NULL,
+	industry TEXT NOT NULL,
+	products TEXT NOT NULL,
+	above_scale INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+INSERT INTO enterprises_v6(id, name, name_en, park, region, industry, products)
+	SELECT id, name, name_en, park, region, industry, products FROM enterprises;
+DROP TABLE enterprises;
+ALTER TABLE enterprises_v6 RENAME TO enterprises;
+CREATE INDEX IF NOT EXISTS enterprises_park ON enterprises(park);
+`,
 	// 6 → 7: reserved for consumption pre-totals; nothing yet.
 	6: `SELECT 1;`,
 }
@@ -89,7 +108,8 @@ CREATE TABLE IF NOT EXISTS enterprises (
 	park     TEXT NOT NULL,
 	region   TEXT NOT NULL,
 	industry TEXT NOT NULL,
-	products TEXT NOT NULL -- JSON array
+	products TEXT NOT NULL, -- JSON array
+	above_scale INTEGER NOT NULL DEFAULT 0 -- 规模以上工业企业: 1, else 0
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS enterprises_park ON enterprises(park);
 

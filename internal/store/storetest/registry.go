@@ -117,12 +117,24 @@ func testRegistry(t *testing.T, s store.Store) {
 	wantErr(t, "get missing meter", errOf(s.Meter(ctx, "M-NONE")), store.ErrNotFound)
 
 	e.Name = "湘潭钢铁"
+	e.AboveScale = true
 	must(t, s.UpdateEnterprise(ctx, e))
 	e2, err := s.Enterprise(ctx, "E-XT-1")
 	must(t, err)
-	if e2.Name != "湘潭钢铁" {
+	if e2.Name != "湘潭钢铁" || !e2.AboveScale {
 		t.Errorf("update not stored: %+v", e2)
 	}
+	// The above-scale flag is kept per enterprise, and can be cleared.
+	if others, err := s.Enterprises(ctx, store.Filter{Park: "P-XT"}); err != nil || len(others) != 2 || others[1].AboveScale {
+		t.Errorf("above-scale flag leaked to another enterprise: %+v %v", others, err)
+	}
+	e.AboveScale = false
+	must(t, s.UpdateEnterprise(ctx, e))
+	if e2, err = s.Enterprise(ctx, "E-XT-1"); err != nil || e2.AboveScale {
+		t.Errorf("above-scale flag not cleared: %+v %v", e2, err)
+	}
+	e.AboveScale = true
+	must(t, s.UpdateEnterprise(ctx, e))
 	p.Channels = append(p.Channels, meter.Channel{Name: "ph", Unit: "[pH]", Kind: meter.Rate, Min: 0, Max: 14})
 	must(t, s.UpdatePoint(ctx, p))
 	p2, err := s.Point(ctx, "PT-1")

@@ -123,6 +123,9 @@ func Run(t *testing.T, open Factory) {
 			t.Fatal("the store does not implement store.Contracts")
 		}
 	})
+	// The plan's registries and the evaluation's answers (registries.go).
+	t.Run("Directory", func(t *testing.T) { testDirectory(t, open(t)) })
+	t.Run("EvaluationAnswers", func(t *testing.T) { testEvaluationAnswers(t, open(t)) })
 }
 
 // shanghai is a fixed UTC+8 zone so the suite does not need a tz database.

@@ -64,6 +64,13 @@ export async function postJSON<T>(path: string, body?: unknown): Promise<T | nul
   return text ? (JSON.parse(text) as T) : null;
 }
 
+/** putJSON puts a JSON body and decodes the answer if there is one. */
+export async function putJSON<T>(path: string, body: unknown): Promise<T | null> {
+  const res = await request(path, { method: 'PUT', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+  const text = await res.text();
+  return text ? (JSON.parse(text) as T) : null;
+}
+
 /** qs builds a query string from defined values. */
 export function qs(params: Record<string, string | number | undefined | null>): string {
   const u = new URLSearchParams();

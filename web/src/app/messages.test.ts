@@ -57,6 +57,15 @@ describe('messages', () => {
       'target.onTrack': ['yes', 'no', 'unknown'],
       'eff.preset': ['yesterday', 'month', 'lastMonth', 'year', 'lastYear'],
       'quotas.show': ['all', 'over', 'cases'],
+      // Registries and the evaluation's answers (registries.ts, evaluationview.ts).
+      'reg.flag': ['missing', 'ok', 'notRequired', 'unknown'],
+      'reg.hitKind': ['technology', 'provider', 'manager'],
+      'reg.service': ['water_balance_test', 'diagnosis', 'contract_saving', 'design'],
+      'reg.techKind': ['promote', 'research', 'digital', 'listed'],
+      'reg.manager': ['name', 'phone', 'email', 'certificate', 'appointed'],
+      'evalans.status': ['pass', 'fail', 'unknown'],
+      'evalans.basis': ['metered', 'declared'],
+      'evalans.outcome': ['passed', 'failed', 'incomplete'],
       'level.name': ['province', 'city', 'park', 'industry', 'enterprise'],
       'eff.ind': [...efficiencyCode.matchAll(/\{ key: '([a-z0-9_]+)', kind:/g)].map((m) => m[1]),
       // Quality classes and parameters of reuse/data/quality_classes.csv.

@@ -18,6 +18,7 @@ import { INDICATORS, indicatorRows, MAX_PERIOD_DAYS, periodDays, periodFrom, per
 import { gradeBadge } from './quotas';
 import { reportLink } from './reportlink';
 import { drawSankey } from './sankeyview';
+import { evaluationCard } from './evaluationview';
 import { basisBadge } from './targets';
 import { displayUnit } from './targetmodel';
 
@@ -236,6 +237,8 @@ export async function efficiencyPage(ctx: PageContext): Promise<void> {
     card(t('eff.indicators', { period: periodLabel(period, fmtTime) }), tableBox, { wide: true, id: 'eff-indicators-card' }),
     card(t('eff.products'), productsBox, { wide: true, id: 'eff-products-card' }),
     card(t('eff.sankey'), sankeyBox, { wide: true, id: 'eff-sankey-card' }),
+    // The GB/T 7119 evaluation of the period's year, with the declared answers.
+    evaluationCard(id, year, ctx.signal),
   );
 
   let b: PeriodBalance;

@@ -12,6 +12,7 @@ import { pick, t, tOr } from '../app/i18n';
 import { setQuery, type PageContext } from '../app/router';
 import { currentMe } from '../app/session';
 import { breadcrumbs, card, kpi, pageTitle, table, toast } from '../app/ui';
+import { caseLinkCard } from './caselinkview';
 import { basisBadge } from './targets';
 import { periodFrom, periodLabel, periodQuery, presets, type PresetName } from './efficiencymodel';
 import { displayUnit, yearPeriod } from './targetmodel';
@@ -252,5 +253,7 @@ export async function quotaCasePage(ctx: PageContext): Promise<void> {
     ),
     h('p', { class: 'muted' }, t('case.evidenceRule')),
     card(t('case.history'), historyTable(c), { wide: true, id: 'history-card' }),
+    // The provider and technology the case is linked to (registries).
+    caseLinkCard(Number(c.id), c.enterprise, e?.industry ?? '', ctx.signal),
   );
 }

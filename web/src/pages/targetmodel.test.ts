@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import { setLang } from '../app/i18n';
 import type { Park, Region, Targets } from '../app/api';
-import { chartValue, childHref, contributorHref, coverageView, displayUnit, fmtIndicator, hasTrajectory, levelBelow, targetTrail, trajectorySeries, worstFor } from './targetmodel';
+import { chartValue, childHref, contributorHref, coverageView, displayUnit, fmtIndicator, hasTrajectory, hasYearData, latestYearWithData, levelBelow, targetTrail, trajectorySeries, worstFor } from './targetmodel';
 
 // A /targets answer in the contract's shape (notes/contract14.md, item F).
 const province: Targets = {
@@ -150,5 +150,18 @@ describe('worst contributors and coverage', () => {
     expect(v.text).toBe(text);
     expect(v.fraction).toBe(fraction);
     expect(v.tone).toBe(tone);
+  });
+});
+
+describe('the year the targets page opens on', () => {
+  it('keeps a year with data', () => {
+    expect(hasYearData(province)).toBe(true);
+  });
+  it('finds the latest year with a value when the current one has none', () => {
+    const empty = { indicators: [{ key: 'reuse_rate', unit: 'fraction', value: null }], trajectory: province.trajectory };
+    expect(hasYearData(empty as unknown as Targets)).toBe(false);
+    expect(latestYearWithData(province, 2026)).toBe(2026);
+    expect(latestYearWithData(province, 2025)).toBe(2024);
+    expect(latestYearWithData({ trajectory: [{ year: 2023, key: 'x', value: null }] } as unknown as Targets, 2026)).toBeUndefined();
   });
 });

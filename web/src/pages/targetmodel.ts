@@ -213,3 +213,25 @@ export function targetTrail(
   items.push({ label: name(tg.name, tg.name_en) || tg.code || industriesLabel });
   return items;
 }
+
+/**
+ * hasYearData reports whether any indicator of a /targets answer has a value
+ * for its year: a fresh demo's current year may have none yet.
+ */
+export function hasYearData(tg: Pick<Targets, 'indicators'>): boolean {
+  return (tg.indicators ?? []).some((i) => i.value !== null && i.value !== undefined && Number.isFinite(i.value));
+}
+
+/**
+ * latestYearWithData is the latest year up to `upTo` in which the trajectory
+ * has a value for some indicator; undefined when none has. The targets page
+ * opens on it when the current year has no data yet.
+ */
+export function latestYearWithData(tg: Pick<Targets, 'trajectory'>, upTo: number): number | undefined {
+  let best: number | undefined;
+  for (const p of tg.trajectory ?? []) {
+    if (p.value === null || p.value === undefined || !Number.isFinite(p.value) || !Number.isInteger(p.year) || p.year > upTo) continue;
+    if (best === undefined || p.year > best) best = p.year;
+  }
+  return best;
+}

@@ -23,8 +23,10 @@ import {
   displayUnit,
   fmtIndicator,
   hasTrajectory,
+  hasYearData,
   indicatorOf,
   isRate,
+  latestYearWithData,
   levelBelow,
   targetTrail,
   trajectorySeries,
@@ -200,10 +202,21 @@ export async function targetsPage(ctx: PageContext): Promise<void> {
   const level = LEVELS.includes(ctx.query.get('level') ?? '') ? ctx.query.get('level')! : 'province';
   const code = ctx.query.get('code') ?? '';
   const yq = Number(ctx.query.get('year'));
-  const year = Number.isInteger(yq) && yq >= BASELINE_YEAR && yq <= thisYear ? yq : thisYear;
+  const asked = ctx.query.get('year') !== null && Number.isInteger(yq) && yq >= BASELINE_YEAR && yq <= thisYear;
+  let year = asked ? yq : thisYear;
 
-  const tg = await getJSON<Targets>(`/targets${qs({ level, code, year })}`);
+  let tg = await getJSON<Targets>(`/targets${qs({ level, code, year })}`);
   if (ctx.signal.aborted) return;
+  // Without a year asked for, open on the latest year with data (a fresh
+  // demo's current year has none until its meters have run).
+  if (!asked && !hasYearData(tg)) {
+    const latest = latestYearWithData(tg, thisYear);
+    if (latest !== undefined && latest !== year) {
+      year = latest;
+      tg = await getJSON<Targets>(`/targets${qs({ level, code, year })}`);
+      if (ctx.signal.aborted) return;
+    }
+  }
   pageTitle(`${t('targets.title')} · ${pick(tg.name, tg.name_en)}`);
   const [regs, pks] = await Promise.all([settle(regions()), settle(parks())]);
   if (ctx.signal.aborted) return;
