@@ -42,7 +42,7 @@ func runBench(args []string) int {
 		return runHJ212Load(args[1:])
 	}
 	if len(args) == 0 || args[0] != "ingest" {
-		fmt.Fprintln(os.Stderr, "usage: shuixiao bench ingest [--meters N] [--duration D] [--inflight W] [--store URL] [--nats URL|embedded [--edges N]]")
+		fmt.Fprintln(os.Stderr, "usage: shuixiao bench ingest [--meters N] [--duration D] [--inflight W] [--store URL] [--nats URL|embedded [--edges N]] [--profile DIR]")
 		fmt.Fprintln(os.Stderr, "       shuixiao bench hj212 [--conns N] [--rate R] [--duration D]")
 		return 2
 	}
@@ -175,6 +175,16 @@ func benchIngest(nMeters int, duration time.Duration, inflight int, rate float64
 	}
 	cmd := exec.Command(self, append([]string{"serve", "--data", filepath.Join(dir, "data"), "--http", httpAddr, "--mqtt", mqttAddr, "--mqtt-publish-rate", "0"}, extra...)...)
 	cmd.Env = append(os.Environ(), "SHUIXIAO_ADMIN_TOKEN="+token)
+	var serverPprof string
+	if split.Profile != "" {
+		if err := os.MkdirAll(split.Profile, 0o750); err != nil {
+			return nil, err
+		}
+		if serverPprof, err = freeAddr(); err != nil {
+			return nil, err
+		}
+		cmd.Env = append(cmd.Env, "SHUIXIAO_PPROF="+serverPprof)
+	}
 	logf, _ := os.Create(filepath.Join(dir, "server.log"))
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
@@ -237,6 +247,8 @@ func benchIngest(nMeters int, duration time.Duration, inflight int, rate float64
 	fmt.Fprintf(os.Stderr, "publishing for %s…\n", duration)
 	srvCPU0, cliCPU0, edgeCPU0 := processCPU(cmd.Process.Pid), processCPU(os.Getpid()), split.edgeCPU()
 	m0 := c.metrics()
+	profiled := split.profile(serverPprof, duration)
+	defer profiled()
 	var acked, failed atomic.Int64
 	lat := make([][]float64, len(ms))
 	loads := make([]*meterLoad, len(ms))

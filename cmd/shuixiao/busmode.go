@@ -69,6 +69,24 @@ func (c busConfig) check() error {
 	return nil
 }
 
+// sequencerLinger is the least time between two ledger appends of a
+// sequencer. In --role all a device's PUBACK waits for its batch, so the
+// pipeline's default (25 ms) keeps that wait short; a sequencer answers no
+// device (the edge's PUBACK came with the stream's PubAck), so it gathers
+// four times as many readings per append. Every append rewrites and syncs
+// the tree's right edge and commits one store transaction whatever its size:
+// CPU per reading falls, the time from PubAck to ledger grows by ~75 ms
+// (bench ingest --profile: docs/architecture.md, "Bus mode").
+const sequencerLinger = 100 * time.Millisecond
+
+// ingestLinger is the pipeline's Linger for this role (0: its default).
+func (c busConfig) ingestLinger() time.Duration {
+	if c.Role == roleSequencer {
+		return sequencerLinger
+	}
+	return 0
+}
+
 // natsBus connects to the bus of c, first starting the embedded server if c
 // names one.
 type natsBus struct {
@@ -149,6 +167,17 @@ func (s *server) startBus(ctx context.Context) error {
 			Help: "Readings the bus delivered to the sequencer more than once (a restart, or a retry after an unavailable ledger or store)."}),
 	}
 	s.metrics.MustRegister(b.toLedger, b.redeliv)
+	// What edges pass on besides readings: their devices' command
+	// acknowledgements, and what they refused (counted in the store as the
+	// refusals of --role all are).
+	if err := nb.conn.ListenDeviceMessages(s.onDeviceMessage); err != nil {
+		nb.Close()
+		return err
+	}
+	if err := nb.conn.ListenRefusals(s.pipeline.Reject); err != nil {
+		nb.Close()
+		return err
+	}
 	s.bus = b
 	bg, stop := context.WithCancel(context.Background())
 	b.stop = stop
@@ -178,7 +207,9 @@ func (b *sequencerBus) run(ctx context.Context, s *server) {
 }
 
 // sequence submits the readings of a delivery in order and acknowledges it
-// once every one has its final outcome.
+// once every one has its final outcome; then the edge that published it is
+// sent the receipts its devices asked for (the outcome, with the ledger
+// index, as --role all publishes on the receipts topic).
 func (b *sequencerBus) sequence(s *server, d *bus.Delivery) {
 	if d.Delivered > 1 {
 		b.redeliv.Add(float64(len(d.Readings)))
@@ -186,8 +217,15 @@ func (b *sequencerBus) sequence(s *server, d *bus.Delivery) {
 	var left atomic.Int32
 	var unavailable atomic.Bool
 	left.Store(int32(len(d.Readings)))
+	var receiptsMu sync.Mutex
+	var receipts []bus.Receipt
 	for _, r := range d.Readings {
 		s.pipeline.SubmitChecked(r.Raw, r.Key, r.Source, r.Received, func(res ingest.Result) {
+			if r.Receipt && r.Device != "" {
+				receiptsMu.Lock()
+				receipts = append(receipts, bus.Receipt{Device: r.Device, Text: receiptText(res)})
+				receiptsMu.Unlock()
+			}
 			if res.Reject != nil && res.Reject.Reason == ingest.ReasonUnavailable {
 				unavailable.Store(true)
 				b.mu.Lock()
@@ -204,6 +242,12 @@ func (b *sequencerBus) sequence(s *server, d *bus.Delivery) {
 			if err := d.Ack(); err != nil {
 				// Delivered again later, and then found in the ledger.
 				s.cfg.Logger.Warn("bus ack failed", "stream_seq", d.StreamSeq, "error", err)
+			}
+			receiptsMu.Lock()
+			rs := receipts
+			receiptsMu.Unlock()
+			if err := b.conn.SendReceipts(d, rs); err != nil {
+				s.cfg.Logger.Debug("bus receipts not sent", "stream_seq", d.StreamSeq, "error", err)
 			}
 		})
 	}
@@ -277,14 +321,32 @@ func openBusEdge(ctx context.Context, cfg serverConfig) (*busEdge, error) {
 	bo.Addr, bo.TLS = cfg.MQTTAddr, mqttTLS
 	bo.Authenticate = func(id string, pw []byte) bool { return e.creds.Load().Authenticate(id, pw) }
 	bo.OnReading = e.onReading
-	bo.OnDeviceMessage = func(device, topic string, _ []byte) {
-		log.Debug("device message on an edge: commands are not routed in bus mode", "device", device, "topic", topic)
+	// Command acknowledgements go to the sequencer's control plane.
+	bo.OnDeviceMessage = func(device, topic string, payload []byte) {
+		if err := e.bus.conn.PublishDeviceMessage(device, topic, payload); err != nil {
+			log.Warn("device message not forwarded to the sequencer", "device", device, "topic", topic, "error", err)
+		}
 	}
-	bo.OnRefused = func(dev, reason, host string) {
-		log.Debug("MQTT refused", "device", dev, "reason", reason, "host", host)
-	}
+	bo.OnRefused = func(dev, reason, host string) { e.refused(mqttRefusal(e.dir, dev, reason, host)) }
 	bo.Logger = log.With("part", "mqtt")
 	if e.broker, err = broker.New(bo); err != nil {
+		return nil, err
+	}
+	// The sequencer answers with receipts (the ledger index) for devices
+	// that subscribe to them, and publishes commands for devices: each is
+	// delivered if the device is connected here.
+	if err := e.bus.conn.ListenReceipts(func(rs []bus.Receipt) {
+		for _, r := range rs {
+			_ = e.broker.Publish(broker.ReceiptsPrefix+r.Device, []byte(r.Text), 0)
+		}
+	}); err != nil {
+		return nil, err
+	}
+	if err := e.bus.conn.ListenCommands(func(topic string, payload []byte, qos byte) {
+		if e.broker.Subscribed(topic) {
+			_ = e.broker.Publish(topic, payload, qos)
+		}
+	}); err != nil {
 		return nil, err
 	}
 	if err := e.broker.Start(); err != nil {
@@ -345,15 +407,30 @@ func (e *busEdge) onReading(r broker.Reading, ack func(broker.Ack)) {
 	key, rej := e.checker.Check(r.Payload, r.Device)
 	if rej != nil {
 		ack(rejectAck(rej))
+		rej.Time, rej.Source = received, "mqtt:"+r.Source
+		e.refused(*rej)
+		if topic := broker.ReceiptsPrefix + r.Device; e.broker.Subscribed(topic) {
+			_ = e.broker.Publish(topic, []byte(receiptText(ingest.Result{Reject: rej})), 0)
+		}
 		return
 	}
-	e.bus.conn.Publish(bus.Message{Raw: r.Payload, Source: "mqtt:" + r.Source, Received: received, Key: key}, func(_ bool, err error) {
+	m := bus.Message{Raw: r.Payload, Source: "mqtt:" + r.Source, Received: received, Key: key,
+		Device: r.Device, Receipt: e.broker.Subscribed(broker.ReceiptsPrefix + r.Device)}
+	e.bus.conn.Publish(m, func(_ bool, err error) {
 		if err != nil {
 			ack(broker.Ack{Code: broker.CodeServerBusy, Message: ingest.ReasonUnavailable + ": " + err.Error()})
 			return
 		}
 		ack(broker.Ack{Code: broker.CodeSuccess})
 	})
+}
+
+// refused sends a refusal to the sequencer, which counts it in the store
+// with the others; if the bus cannot take it, it is logged here.
+func (e *busEdge) refused(r rejection.Rejection) {
+	if err := e.bus.conn.PublishRefusal(r); err != nil {
+		e.cfg.Logger.Warn("refusal not sent to the sequencer", "meter", r.Meter, "reason", r.Reason, "error", err)
+	}
 }
 
 // Close stops the broker first (no PUBACK after), then the bus and store.

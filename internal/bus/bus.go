@@ -111,6 +111,9 @@ type Conn struct {
 	batcher   sync.WaitGroup
 	// reconnected is signalled when the connection is back after a loss.
 	reconnected chan struct{}
+	// receipts is this edge's receipts inbox (ListenReceipts), named on
+	// every message it publishes.
+	receipts atomic.Pointer[string]
 }
 
 // ErrReconnected is returned by Consume when the connection to the server
@@ -190,6 +193,12 @@ type Message struct {
 	// Key is the note verifier key the edge checked the signature with.
 	// The sequencer skips the check only if it is still the meter's key.
 	Key string
+	// Device is the authenticated sender (an MQTT username: the meter, or
+	// the gateway forwarding it), to whom a receipt goes.
+	Device string
+	// Receipt says the device subscribes to its receipts: the sequencer
+	// sends the reading's outcome back to the edge (SendReceipts).
+	Receipt bool
 }
 
 // MsgID is a message's ID: the hex SHA-256 of its body.
@@ -265,6 +274,9 @@ func (c *Conn) publish(pubs []publication) {
 	body := EncodeBatch(ms)
 	msg := nats.NewMsg(Subject)
 	msg.Data = body
+	if inbox := c.receipts.Load(); inbox != nil {
+		msg.Header.Set(headerReceipts, *inbox)
+	}
 	f, err := c.js.PublishMsgAsync(msg, jetstream.WithMsgID(MsgID(body)), jetstream.WithExpectStream(StreamName))
 	if err != nil {
 		go answer(false, fmt.Errorf("%w: %v", ErrNotStored, err))
@@ -291,6 +303,8 @@ type Delivery struct {
 	// StreamSeq is the message's place in the stream.
 	StreamSeq uint64
 	msg       jetstream.Msg
+	// receiptsTo is the publishing edge's receipts inbox, if it listens.
+	receiptsTo string
 }
 
 // Ack tells the stream the outcome of every reading of the delivery is
@@ -377,7 +391,8 @@ func delivery(m jetstream.Msg) (*Delivery, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Delivery{Readings: rs, Stored: md.Timestamp, Delivered: md.NumDelivered, StreamSeq: md.Sequence.Stream, msg: m}, nil
+	return &Delivery{Readings: rs, Stored: md.Timestamp, Delivered: md.NumDelivered, StreamSeq: md.Sequence.Stream, msg: m,
+		receiptsTo: m.Headers().Get(headerReceipts)}, nil
 }
 
 // Pending returns the messages in the stream: published and not yet
