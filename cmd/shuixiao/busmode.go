@@ -279,6 +279,7 @@ type busEdge struct {
 	checker *ingest.EdgeChecker
 	bus     *natsBus
 	broker  *broker.Broker
+	gateway *edgeGateway // protocol gateway (--hj212 …), if any
 	stop    context.CancelFunc
 	bg      sync.WaitGroup
 }
@@ -351,6 +352,11 @@ func openBusEdge(ctx context.Context, cfg serverConfig) (*busEdge, error) {
 	}
 	if err := e.broker.Start(); err != nil {
 		return nil, fmt.Errorf("start MQTT broker: %w", err)
+	}
+	if cfg.Gateways.on() {
+		if err := e.openGateway(ctx); err != nil {
+			return nil, err
+		}
 	}
 	bg, stop := context.WithCancel(context.Background())
 	e.stop = stop
@@ -439,6 +445,7 @@ func (e *busEdge) Close() {
 		e.stop()
 		e.bg.Wait()
 	}
+	e.gateway.close()
 	if e.broker != nil {
 		e.broker.Close()
 	}
@@ -472,6 +479,11 @@ func serveEdge(ctx context.Context, cfg serverConfig) int {
 		return 1
 	}
 	fmt.Printf("shuixiao %s edge serving\n  MQTT     %s\n  bus      %s\n  keys     from the store, refreshed every %s\n", version, e.broker.Addr(), e.bus.URL(), cfg.Bus.Refresh)
+	if e.gateway != nil {
+		for proto, addr := range e.gateway.servers.addrs {
+			fmt.Printf("  %-8s %s (gateway %s)\n", proto, addr, cfg.Gateways.ID)
+		}
+	}
 	<-ctx.Done()
 	fmt.Fprintln(os.Stderr, "shutting down…")
 	e.Close()
