@@ -107,8 +107,12 @@ type ingestResult struct {
 	Edges          int     `json:"edges,omitempty"`
 	P99LedgerMs    float64 `json:"p99_ledger_ms,omitempty"`
 	SequencerUsPer float64 `json:"sequencer_us_per_reading,omitempty"`
-	EdgeCores      float64 `json:"edge_cpu_cores,omitempty"`
-	LoadAvg1       string  `json:"loadavg,omitempty"` // /proc/loadavg at the end: the machine is shared
+	// SequencerCeiling is what one core of the sequencer's process would
+	// take at SequencerUsPer: the projected ceiling of one log, if the
+	// ledger's disk keeps up (LedgerBusy says how near it is).
+	SequencerCeiling float64 `json:"sequencer_ceiling_per_core_s,omitempty"`
+	EdgeCores        float64 `json:"edge_cpu_cores,omitempty"`
+	LoadAvg1         string  `json:"loadavg,omitempty"` // /proc/loadavg at the end: the machine is shared
 }
 
 func freeAddr() (string, error) {
@@ -381,6 +385,7 @@ func benchIngest(nMeters int, duration time.Duration, inflight int, rate float64
 		res.P99LedgerMs = c.histogramQuantile("shuixiao_bus_to_ledger_seconds", 0.99) * 1e3
 		if a := m1["shuixiao_ingest_admitted_total"] - m0["shuixiao_ingest_admitted_total"]; a > 0 {
 			res.SequencerUsPer = srvCPU.Seconds() / a * 1e6
+			res.SequencerCeiling = 1e6 / res.SequencerUsPer
 		}
 	}
 	if la, err := os.ReadFile("/proc/loadavg"); err == nil {
