@@ -4,10 +4,10 @@
 // An edge node terminates device connections, checks each reading's
 // signature and publishes the signed note to the stream; the device's PUBACK
 // waits for the stream's PubAck. Readings published within Linger of each
-// other travel in one message (a batch, encoded by EncodeBatch): a stream
-// that syncs every write to disk syncs once per message, 0.4–0.7 ms on this
-// machine, so one reading a message would cap the bus near 2,000
-// readings/s. The message ID is the SHA-256 of the batch, so the client's
+// other, or while the edge's previous messages wait for their PubAck, travel
+// in one message (a batch, encoded by EncodeBatch): a stream that syncs
+// every write to disk syncs once per message, 0.4–0.7 ms on an idle disk
+// here, so one reading a message would cap the bus near 2,000 readings/s. The message ID is the SHA-256 of the batch, so the client's
 // own retry of a publish inside the stream's duplicate window is stored
 // once; a device's retry travels in another batch and is recognised by the
 // sequencer (an exact resubmission maps to its original index). The one sequencer of the log reads the stream with
