@@ -62,7 +62,7 @@ func BenchmarkPublishLatency(b *testing.B) {
 		name     string
 		inFlight int
 		maxBatch int
-	}{{"linger-only", 1 << 20, 256}, {"group-commit", 2, 1024}} {
+	}{{"linger-only", 1 << 20, 256}, {"group-commit-2", 2, 1024}, {"group-commit-4", 4, 1024}} {
 		b.Run(c.name, func(b *testing.B) { benchPublishLatency(b, c.inFlight, c.maxBatch) })
 	}
 }
