@@ -250,6 +250,8 @@ func Kind(entry []byte) string {
 		return CommandHeader
 	case bytes.HasPrefix(entry, []byte(PointHeader+"\n")):
 		return PointHeader
+	case bytes.HasPrefix(entry, []byte(RightHeader+"\n")):
+		return RightHeader
 	}
 	return ""
 }

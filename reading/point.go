@@ -12,6 +12,11 @@ import (
 // PointHeader is the first line of a point-registration ledger entry.
 const PointHeader = "hn-water-point/v1"
 
+// RightHeader is the first line of a water-rights certificate entry (issue,
+// transfer, retire). Its format and rules are package certificate's; Kind
+// knows it so that catch-up and the verifier tell it from an unknown kind.
+const RightHeader = "hn-water-right/v1"
+
 // MaxPointChannels bounds the channels of one point entry.
 const MaxPointChannels = 32
 

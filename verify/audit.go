@@ -18,8 +18,10 @@ import (
 	"github.com/transparency-dev/tessera/api/layout"
 	"golang.org/x/mod/sumdb/note"
 
+	"github.com/shuixiao/shuixiao/certificate"
 	"github.com/shuixiao/shuixiao/meter"
 	"github.com/shuixiao/shuixiao/reading"
+	"github.com/shuixiao/shuixiao/sigcheck"
 )
 
 // ProblemKind classifies an audit failure. Every problem is evidence of
@@ -37,7 +39,7 @@ const (
 	ProblemRevokedMeter ProblemKind = "revoked-meter"   // a reading from a meter whose key was revoked earlier in the log
 	ProblemDuplicate    ProblemKind = "duplicate"       // a second reading with the same (meter, seq)
 	ProblemMalformed    ProblemKind = "malformed"       // an entry that does not parse
-	ProblemUnknownEntry ProblemKind = "unknown-entry"   // an entry of none of the kinds: reading, key, point or command entry
+	ProblemUnknownEntry ProblemKind = "unknown-entry"   // an entry of none of the kinds: reading, key, point, command or certificate entry
 	ProblemKeyEntry     ProblemKind = "bad-key-entry"   // a key entry that contradicts the key directory
 	ProblemPointEntry   ProblemKind = "bad-point-entry" // a point entry that does not make a valid metering point
 	ProblemGateway      ProblemKind = "bad-gateway"     // a gateway-signed reading of a meter that gateway does not sign for, or by an unknown or revoked gateway
@@ -84,6 +86,10 @@ type AuditOptions struct {
 	Checkpoint []byte // audit against this checkpoint instead of the log's latest
 	// CollectFrames lists gateway-signed readings in the report (Framed).
 	CollectFrames bool
+	// KeyTables bounds the meter and gateway keys given a precomputed
+	// table for their signature checks (sigcheck; about 43 KB each);
+	// default 4096. Keys beyond it are checked correctly, only slower.
+	KeyTables int
 	// Audited, if set, is the checkpoint of an earlier audit of this log
 	// that passed (`verify log --save`). The signatures of the readings
 	// below its size were checked then and are not checked again; the
@@ -95,6 +101,10 @@ type AuditOptions struct {
 	// observer, if set, sees the log-key entries and readings in log order
 	// (Balance recomputes an enterprise's balance from them).
 	observer observer
+	// noteVerifiers checks readings with note's own Ed25519 verifiers
+	// (crypto/ed25519) instead of sigcheck's: same verdicts, for the
+	// benchmarks' before-and-after in one run.
+	noteVerifiers bool
 }
 
 // observer is told, in log order, of every key entry, valid point entry and
@@ -143,6 +153,10 @@ type AuditReport struct {
 	// Framed lists every gateway-signed reading with the frame it quotes,
 	// when AuditOptions.CollectFrames (for CheckFrames).
 	Framed []FramedReading
+	// CertificateEntries counts water-rights certificate entries
+	// (certificate.Entry); Certificates sums their fold (certificates.go).
+	CertificateEntries uint64
+	Certificates       CertificateSummary
 }
 
 // GatewayStat is what the log holds of one gateway.
@@ -201,6 +215,9 @@ func audit(ctx context.Context, f Fetcher, opts AuditOptions) (*auditor, error) 
 	}
 	if opts.Fetches <= 0 {
 		opts.Fetches = 8
+	}
+	if opts.KeyTables <= 0 {
+		opts.KeyTables = 4096
 	}
 	if opts.MaxListed <= 0 {
 		opts.MaxListed = 1000
@@ -288,9 +305,11 @@ type auditor struct {
 	audited   *Checkpoint // an earlier audit's checkpoint (AuditOptions.Audited)
 	directory map[string]*meterKey
 	gateways  map[string]*meterKey
+	tables    *sigcheck.Tables // the budget of key tables (KeyTables)
 	gwUse     map[string]*gatewayUse
 	chains    map[string][]chainRecord
 	commands  commandState
+	rights    certificate.State // the fold of the certificate entries (certificates.go)
 	sigJobs   chan []sigJob
 	sigWG     sync.WaitGroup
 
@@ -309,6 +328,7 @@ func newAuditor(f Fetcher, cp *Checkpoint, opts AuditOptions) *auditor {
 		pending:   map[compact.NodeID][]byte{},
 		directory: map[string]*meterKey{},
 		gateways:  map[string]*meterKey{},
+		tables:    sigcheck.NewTables(opts.KeyTables),
 		gwUse:     map[string]*gatewayUse{},
 		chains:    map[string][]chainRecord{},
 		badIndex:  map[uint64]bool{},
@@ -493,6 +513,8 @@ func (a *auditor) entry(index uint64, e []byte, jobs []sigJob) []sigJob {
 	case reading.PointHeader:
 		a.report.PointEntries++
 		a.pointEntry(index, e)
+	case reading.RightHeader: // water-rights certificates (certificates.go)
+		a.certificateEntry(index, e)
 	default:
 		a.problem(Problem{Kind: ProblemUnknownEntry, Index: index, Detail: fmt.Sprintf("entry starts with %.40q", firstLine(e))})
 	}
@@ -559,7 +581,7 @@ func (a *auditor) keyEntry(index uint64, e []byte) {
 			a.directory[k.Meter] = &meterKey{gateway: k.Gateway}
 			return
 		}
-		v, err := note.NewVerifier(k.Key)
+		v, err := a.keyVerifier(k.Key)
 		if err != nil { // Validate in ParseKeyEntry already checked it
 			a.problem(Problem{Kind: ProblemKeyEntry, Index: index, Meter: k.Meter, Detail: err.Error()})
 			return
@@ -574,6 +596,16 @@ func (a *auditor) keyEntry(index uint64, e []byte) {
 		}
 		cur.revoked = true
 	}
+}
+
+// keyVerifier returns the verifier of a meter's or gateway's key: sigcheck's,
+// which the signature workers share, so that a key signing many readings
+// gets its table.
+func (a *auditor) keyVerifier(vkey string) (note.Verifier, error) {
+	if a.opts.noteVerifiers {
+		return note.NewVerifier(vkey)
+	}
+	return sigcheck.NewNoteVerifier(vkey, a.tables)
 }
 
 // pointEntry checks a point entry (signed by the log key, in log order):
@@ -755,6 +787,7 @@ func (a *auditor) checkChains() {
 func (a *auditor) finishReport() {
 	r := a.report
 	r.Meters = len(a.chains)
+	r.Certificates = a.certificateSummary()
 	for id, u := range a.gwUse {
 		g := a.gateways[id]
 		r.Gateways = append(r.Gateways, GatewayStat{Gateway: id, Readings: u.readings, Meters: len(u.meters), Revoked: g != nil && g.revoked})

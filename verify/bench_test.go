@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -132,7 +133,9 @@ func enterpriseYear(b *testing.B, dir string, days int) *testKeys {
 // BenchmarkBalanceEnterpriseYear is `shuixiao verify balance` for one
 // enterprise-year from a ledger directory: the whole-log audit and the
 // recomputation in one pass. "first" checks every signature, the root and
-// every tile; "audited" is the same run given the checkpoint of an earlier
+// every tile; "first-crypto-ed25519" is the same with note's own verifiers
+// (crypto/ed25519, as before package sigcheck), for the ratio in one run;
+// "audited" is the same run given the checkpoint of an earlier
 // passing audit of the year (verify log --save, then --audited): the
 // readings' signatures below it are not checked again, everything else is.
 // Run with -benchtime 1x; -short builds 30 days instead of 365.
@@ -155,14 +158,16 @@ func BenchmarkBalanceEnterpriseYear(b *testing.B) {
 	}
 	from := time.Date(2026, 1, 1, 0, 0, 0, 0, cst)
 	for _, bc := range []struct {
-		name    string
-		audited []byte
-	}{{"first", nil}, {"audited", audited}} {
+		name          string
+		audited       []byte
+		noteVerifiers bool
+	}{{"first-crypto-ed25519", nil, true}, {"first", nil, false}, {"audited", audited, false}} {
 		b.Run(bc.name, func(b *testing.B) {
+			b.Logf("load average %s", loadAverage())
 			cpu0 := cpuTime()
 			var res *BalanceResult
 			for range b.N {
-				res, err = Balance(context.Background(), f, BalanceOptions{Audit: AuditOptions{LogKey: k.logKey, Audited: bc.audited},
+				res, err = Balance(context.Background(), f, BalanceOptions{Audit: AuditOptions{LogKey: k.logKey, Audited: bc.audited, noteVerifiers: bc.noteVerifiers},
 					Enterprise: "EY", From: from, To: from.AddDate(0, 0, days), ValueAdded: 1000})
 				if err != nil {
 					b.Fatal(err)
@@ -181,6 +186,19 @@ func BenchmarkBalanceEnterpriseYear(b *testing.B) {
 			b.ReportMetric(cpu.Seconds()/float64(b.N), "cpu-s/op")
 		})
 	}
+}
+
+// loadAverage is the machine's 1-, 5- and 15-minute load average.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "unknown"
+	}
+	return strings.Join(f[:3], " ")
 }
 
 // cpuTime is the process's user and system CPU time so far.

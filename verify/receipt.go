@@ -12,6 +12,7 @@ import (
 	"github.com/transparency-dev/merkle/rfc6962"
 	"golang.org/x/mod/sumdb/note"
 
+	"github.com/shuixiao/shuixiao/certificate"
 	"github.com/shuixiao/shuixiao/reading"
 )
 
@@ -32,6 +33,7 @@ type Receipt struct {
 	KeyEntry    *reading.KeyEntry     // set for a key entry
 	Command     *reading.CommandEntry // set for an actuator-command entry
 	Point       *reading.PointEntry   // set for a metering-point registration
+	Certificate *certificate.Entry    // set for a water-rights certificate entry
 	EntrySigner string                // key name that signed the entry
 }
 
@@ -130,8 +132,10 @@ func VerifyReceipt(data []byte, keys ReceiptKeys) (*Receipt, error) {
 		r.Command, err = openLogEntry(p.ExtraData, keys.Log, p.Index, "command entry", reading.ParseCommandEntry)
 	case reading.PointHeader:
 		r.Point, err = openLogEntry(p.ExtraData, keys.Log, p.Index, "point entry", reading.ParsePointEntry)
+	case reading.RightHeader:
+		r.Certificate, err = openLogEntry(p.ExtraData, keys.Log, p.Index, "certificate entry", certificate.Parse)
 	default:
-		return nil, fmt.Errorf("entry at %d is not a %s, %s, %s or %s note", p.Index, reading.Header, reading.KeyHeader, reading.CommandHeader, reading.PointHeader)
+		return nil, fmt.Errorf("entry at %d is not a %s, %s, %s, %s or %s note", p.Index, reading.Header, reading.KeyHeader, reading.CommandHeader, reading.PointHeader, reading.RightHeader)
 	}
 	if err != nil {
 		return nil, err

@@ -221,6 +221,7 @@ func tileN(n, w int) string {
 type testMeter struct {
 	id     string
 	signer note.Signer
+	skey   string
 	vkey   string
 	seq    uint64
 	prev   reading.Hash
@@ -233,7 +234,7 @@ func newTestMeter(t testing.TB, id string) *testMeter {
 		t.Fatal(err)
 	}
 	s, _ := note.NewSigner(skey)
-	return &testMeter{id: id, signer: s, vkey: vkey}
+	return &testMeter{id: id, signer: s, skey: skey, vkey: vkey}
 }
 
 func (m *testMeter) next(t testing.TB) []byte {

@@ -41,9 +41,13 @@ func runBench(args []string) int {
 	if len(args) > 0 && args[0] == hj212LoadMode {
 		return runHJ212Load(args[1:])
 	}
+	if len(args) > 0 && args[0] == "province" { // benchprovince.go
+		return runBenchProvince(args[1:])
+	}
 	if len(args) == 0 || args[0] != "ingest" {
 		fmt.Fprintln(os.Stderr, "usage: shuixiao bench ingest [--meters N] [--duration D] [--inflight W] [--store URL] [--nats URL|embedded [--edges N]] [--profile DIR]")
 		fmt.Fprintln(os.Stderr, "       shuixiao bench hj212 [--conns N] [--rate R] [--duration D]")
+		fmt.Fprintln(os.Stderr, "       shuixiao bench province [--enterprises N] [--points P] [--rate R] [--duration D] [--store URL] [--nats URL|embedded]")
 		return 2
 	}
 	fs := flag.NewFlagSet("bench ingest", flag.ContinueOnError)
@@ -56,7 +60,7 @@ func runBench(args []string) int {
 	if err := fs.Parse(args[1:]); err != nil {
 		return 2
 	}
-	res, err := benchIngest(*meters, *duration, *inflight, *rate, *keep, split)
+	res, err := benchIngest(*meters, *duration, *inflight, *rate, *keep, split, benchLayout{})
 	return printBenchResult("bench ingest", res, err)
 }
 
@@ -149,7 +153,18 @@ func verifyRate(d time.Duration) (total, perCore float64) {
 	return total, total / float64(runtime.GOMAXPROCS(0))
 }
 
-func benchIngest(nMeters int, duration time.Duration, inflight int, rate float64, keep bool, split *benchSplit) (*ingestResult, error) {
+// benchLayout is how bench meters are registered, and what runs after the
+// load (bench province).
+type benchLayout struct {
+	// Enterprises share the meters, Points each (0: one enterprise with
+	// them all).
+	Enterprises, Points int
+	// After runs once the load ended (in bus mode, once the sequencer has
+	// caught up), with the server still up.
+	After func(c *apiClient, res *ingestResult) error
+}
+
+func benchIngest(nMeters int, duration time.Duration, inflight int, rate float64, keep bool, split *benchSplit, layout benchLayout) (*ingestResult, error) {
 	dir, err := os.MkdirTemp("", "shuixiao-bench-")
 	if err != nil {
 		return nil, err
@@ -210,7 +225,7 @@ func benchIngest(nMeters int, duration time.Duration, inflight int, rate float64
 		return nil, fmt.Errorf("server did not start (log in %s): %w", filepath.Join(dir, "server.log"), err)
 	}
 	fmt.Fprintf(os.Stderr, "server pid %d up at %s; registering %d meters…\n", cmd.Process.Pid, base, nMeters)
-	ms, err := benchRegister(c, nMeters)
+	ms, err := benchRegister(c, nMeters, layout)
 	if err != nil {
 		return nil, err
 	}
@@ -404,6 +419,11 @@ func benchIngest(nMeters int, duration time.Duration, inflight int, rate float64
 		res.LedgerSize = h
 		res.Consistent = h >= uint64(res.Acked)+uint64(nMeters)
 	}
+	if layout.After != nil {
+		if err := layout.After(c, res); err != nil {
+			return res, err
+		}
+	}
 	return res, nil
 }
 
@@ -524,11 +544,17 @@ func presign(ms []*benchMeter, n int, every time.Duration) {
 	wg.Wait()
 }
 
-func benchRegister(c *apiClient, n int) ([]*benchMeter, error) {
+func benchRegister(c *apiClient, n int, layout benchLayout) ([]*benchMeter, error) {
 	if err := c.post("/api/v1/parks", meter.Park{ID: "BENCH-PARK", Name: "基准测试园区", Region: "430100"}, nil); err != nil {
 		return nil, err
 	}
-	if err := c.post("/api/v1/enterprises", meter.Enterprise{ID: "BENCH-ENT", Name: "基准测试企业", Park: "BENCH-PARK", Region: "430100", Industry: "3120"}, nil); err != nil {
+	enterprise := func(int) string { return "BENCH-ENT" }
+	if layout.Enterprises > 0 && layout.Points > 0 {
+		if err := benchEnterprises(c, layout.Enterprises); err != nil {
+			return nil, err
+		}
+		enterprise = func(i int) string { return benchEnterpriseID(i / layout.Points) }
+	} else if err := c.post("/api/v1/enterprises", meter.Enterprise{ID: "BENCH-ENT", Name: "基准测试企业", Park: "BENCH-PARK", Region: "430100", Industry: "3120"}, nil); err != nil {
 		return nil, err
 	}
 	var chans []meter.Channel
@@ -541,7 +567,7 @@ func benchRegister(c *apiClient, n int) ([]*benchMeter, error) {
 	sem := make(chan struct{}, 16)
 	var wg sync.WaitGroup
 	for i := range ms {
-		id := fmt.Sprintf("BM%05d", i)
+		id := fmt.Sprintf("BM%06d", i)
 		skey, vkey, err := note.GenerateKey(rand.Reader, reading.KeyName(id))
 		if err != nil {
 			return nil, err
@@ -554,7 +580,7 @@ func benchRegister(c *apiClient, n int) ([]*benchMeter, error) {
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			pt := meter.Point{ID: m.point, Enterprise: "BENCH-ENT", Name: "基准计量点 " + id, Level: meter.Level3, Stage: meter.StageUse, Parent: "", Channels: chans}
+			pt := meter.Point{ID: m.point, Enterprise: enterprise(i), Name: "基准计量点 " + id, Level: meter.Level3, Stage: meter.StageUse, Parent: "", Channels: chans}
 			if err := c.post("/api/v1/points", pt, nil); err != nil {
 				errs <- err
 				return

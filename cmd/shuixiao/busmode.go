@@ -12,8 +12,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/shuixiao/shuixiao/internal/broker"
 	"github.com/shuixiao/shuixiao/internal/bus"
 	"github.com/shuixiao/shuixiao/internal/devicecred"
@@ -137,20 +135,14 @@ func (nb *natsBus) Close() {
 // sequencerBus feeds the pipeline from the bus (--role sequencer).
 type sequencerBus struct {
 	*natsBus
-	stop     context.CancelFunc
-	done     chan struct{}
-	mu       sync.Mutex
-	round    context.CancelFunc // ends the current Consume
-	toLedger prometheus.Histogram
-	redeliv  prometheus.Counter
+	stop context.CancelFunc
+	done chan struct{}
 }
 
-// startBus starts consuming the bus if this server is the sequencer. A
-// message is acknowledged once the reading's outcome is final: admitted
-// (in the ledger and the store), an exact resubmission of one that is, or
-// refused for good. A reading the pipeline could not take (ledger or store
-// unavailable) is not acknowledged; the consumer restarts from the oldest
-// unacknowledged message, so it comes again in order.
+// startBus starts consuming the bus if this server is the sequencer
+// (bus.Sequencer: a message is acknowledged once each of its readings has
+// its final outcome; an unavailable one stops the consumer, which starts
+// again from the oldest unacknowledged message).
 func (s *server) startBus(ctx context.Context) error {
 	if s.cfg.Bus.Role != roleSequencer {
 		return nil
@@ -159,14 +151,9 @@ func (s *server) startBus(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	b := &sequencerBus{natsBus: nb, done: make(chan struct{}),
-		toLedger: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "shuixiao_bus_to_ledger_seconds",
-			Help:    "Time from a reading's PubAck (stored in the stream, the edge's PUBACK) to its inclusion in the ledger and the store.",
-			Buckets: prometheus.ExponentialBuckets(0.005, 2, 14)}),
-		redeliv: prometheus.NewCounter(prometheus.CounterOpts{Name: "shuixiao_bus_redelivered_total",
-			Help: "Readings the bus delivered to the sequencer more than once (a restart, or a retry after an unavailable ledger or store)."}),
-	}
-	s.metrics.MustRegister(b.toLedger, b.redeliv)
+	seq := bus.NewSequencer(nb.conn, s.pipeline, bus.SequencerOptions{Logger: s.cfg.Logger.With("part", "bus"), Registerer: s.metrics,
+		Receipt: receiptText})
+	b := &sequencerBus{natsBus: nb, done: make(chan struct{})}
 	// What edges pass on besides readings: their devices' command
 	// acknowledgements, and what they refused (counted in the store as the
 	// refusals of --role all are).
@@ -181,76 +168,11 @@ func (s *server) startBus(ctx context.Context) error {
 	s.bus = b
 	bg, stop := context.WithCancel(context.Background())
 	b.stop = stop
-	go b.run(bg, s)
+	go func() {
+		defer close(b.done)
+		seq.Run(bg)
+	}()
 	return nil
-}
-
-func (b *sequencerBus) run(ctx context.Context, s *server) {
-	defer close(b.done)
-	log := s.cfg.Logger.With("part", "bus")
-	for ctx.Err() == nil {
-		round, cancel := context.WithCancel(ctx)
-		b.mu.Lock()
-		b.round = cancel
-		b.mu.Unlock()
-		err := b.conn.Consume(round, func(d *bus.Delivery) { b.sequence(s, d) })
-		cancel()
-		if ctx.Err() != nil {
-			return
-		}
-		log.Error("总线消费中断，1 秒后从最早未确认的读数重新开始 / bus consumer stopped; restarting from the oldest unacknowledged reading in 1 s", "error", err)
-		select {
-		case <-ctx.Done():
-		case <-time.After(time.Second):
-		}
-	}
-}
-
-// sequence submits the readings of a delivery in order and acknowledges it
-// once every one has its final outcome; then the edge that published it is
-// sent the receipts its devices asked for (the outcome, with the ledger
-// index, as --role all publishes on the receipts topic).
-func (b *sequencerBus) sequence(s *server, d *bus.Delivery) {
-	if d.Delivered > 1 {
-		b.redeliv.Add(float64(len(d.Readings)))
-	}
-	var left atomic.Int32
-	var unavailable atomic.Bool
-	left.Store(int32(len(d.Readings)))
-	var receiptsMu sync.Mutex
-	var receipts []bus.Receipt
-	for _, r := range d.Readings {
-		s.pipeline.SubmitChecked(r.Raw, r.Key, r.Source, r.Received, func(res ingest.Result) {
-			if r.Receipt && r.Device != "" {
-				receiptsMu.Lock()
-				receipts = append(receipts, bus.Receipt{Device: r.Device, Text: receiptText(res)})
-				receiptsMu.Unlock()
-			}
-			if res.Reject != nil && res.Reject.Reason == ingest.ReasonUnavailable {
-				unavailable.Store(true)
-				b.mu.Lock()
-				if b.round != nil {
-					b.round()
-				}
-				b.mu.Unlock()
-			} else if res.Reject == nil && !res.Duplicate {
-				b.toLedger.Observe(time.Since(d.Stored).Seconds())
-			}
-			if left.Add(-1) > 0 || unavailable.Load() {
-				return
-			}
-			if err := d.Ack(); err != nil {
-				// Delivered again later, and then found in the ledger.
-				s.cfg.Logger.Warn("bus ack failed", "stream_seq", d.StreamSeq, "error", err)
-			}
-			receiptsMu.Lock()
-			rs := receipts
-			receiptsMu.Unlock()
-			if err := b.conn.SendReceipts(d, rs); err != nil {
-				s.cfg.Logger.Debug("bus receipts not sent", "stream_seq", d.StreamSeq, "error", err)
-			}
-		})
-	}
 }
 
 // stopBus stops taking messages; what the pipeline holds is still

@@ -33,6 +33,9 @@ func TestMain(m *testing.M) {
 	if os.Getenv("SHUIXIAO_TEST_CHILD") == "serve-args" { // serve with the arguments in SX_ARGS
 		os.Exit(runServe(strings.Fields(os.Getenv("SX_ARGS"))))
 	}
+	if os.Getenv("SHUIXIAO_TEST_CHILD") == "main" { // the command line in os.Args, as the binary runs it
+		main()
+	}
 	if os.Getenv("SHUIXIAO_TEST_CHILD") == "demo" {
 		os.Exit(demoChild())
 	}

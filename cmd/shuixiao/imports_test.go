@@ -9,7 +9,7 @@ import (
 // libraryPackages may be imported by other programs (docs/architecture.md):
 // they import no server package.
 var libraryPackages = []string{
-	"reading", "verify", "meter", "alarm", "workorder", "command", "rejection", "quarantine", "balance", "savings", "waterplan", "production", "quotacase", "target", "evaluate", "report", "network", "sparse", "leak", "chem", "cooling", "dosing", "reuse", "plant", "sensor", "hj212", "sl651", "szy206", "cjt188", "consumption",
+	"reading", "verify", "meter", "alarm", "workorder", "command", "rejection", "quarantine", "balance", "savings", "waterplan", "production", "quotacase", "target", "evaluate", "report", "network", "sparse", "leak", "chem", "cooling", "dosing", "reuse", "plant", "sensor", "hj212", "sl651", "szy206", "cjt188", "consumption", "sigcheck", "certificate",
 }
 
 // serverPackages are the running platform's; a library importing one of

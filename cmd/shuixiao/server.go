@@ -31,6 +31,7 @@ import (
 	"github.com/shuixiao/shuixiao/internal/ledger"
 	"github.com/shuixiao/shuixiao/internal/netmon"
 	"github.com/shuixiao/shuixiao/internal/registry"
+	"github.com/shuixiao/shuixiao/internal/rights"
 	"github.com/shuixiao/shuixiao/internal/store"
 	"github.com/shuixiao/shuixiao/meter"
 	"github.com/shuixiao/shuixiao/reading"
@@ -114,6 +115,9 @@ type server struct {
 	stopBg   context.CancelFunc
 	bg       sync.WaitGroup
 	bus      *sequencerBus // --role sequencer
+	// rights runs the water-rights certificates; its Statements are
+	// helper mv's M&V statements, wired at merge (nil: none issued).
+	rights *rights.Service
 }
 
 // Timeouts of the HTTP server: reading a request with its body, writing the
@@ -205,6 +209,14 @@ func openServer(ctx context.Context, cfg serverConfig) (*server, error) {
 		}
 		return s.devices.Registered(ctx, ke.Meter)
 	}, func(ctx context.Context, index uint64, entry []byte) error {
+		if reading.Kind(entry) == reading.RightHeader { // water-rights certificates (helper certs)
+			err := rights.ApplyEntry(ctx, st, index, entry)
+			if errors.Is(err, store.ErrInvalid) {
+				log.Error("certificate entry refused by the fold; skipped (verify log reports it)", "index", index, "error", err)
+				return nil
+			}
+			return err
+		}
 		if reading.Kind(entry) != reading.CommandHeader {
 			log.Warn("ledger entry of an unknown kind; skipped", "index", index)
 			return nil
@@ -301,9 +313,10 @@ func openServer(ctx context.Context, cfg serverConfig) (*server, error) {
 	if err := s.startBus(ctx); err != nil {
 		return nil, err
 	}
+	s.rights = &rights.Service{Store: st, Ledger: lg, Ingest: s.pipeline} // water-rights certificates (helper certs)
 	apiSrv := api.New(api.Options{Store: st, Ledger: lg, Ingest: s.pipeline, Devices: s.devices, Live: s.live,
 		WitnessPolicy: string(policy), Version: version, Logger: log, Plants: s.control.runner, Controls: st, Networks: s.leaks, Quota: s.quota,
-		ReportFont: cfg.ReportFont, Gateways: s.apiGateways()})
+		ReportFont: cfg.ReportFont, Gateways: s.apiGateways(), Rights: s.rights})
 	mux := http.NewServeMux()
 	mux.Handle("/api/", apiSrv)
 	tiles := http.StripPrefix("/ledger", lg.Handler())

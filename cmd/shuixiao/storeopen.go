@@ -23,6 +23,8 @@ type serverStore interface {
 	store.Controls
 	store.DeviceSecrets
 	store.Compacter
+	// water-rights certificates (helper certs)
+	store.Certificates
 }
 
 // openStore opens the store --store names: empty for SQLite in the data

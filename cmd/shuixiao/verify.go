@@ -20,6 +20,7 @@ import (
 
 	"golang.org/x/mod/sumdb/note"
 
+	"github.com/shuixiao/shuixiao/certificate"
 	"github.com/shuixiao/shuixiao/internal/localca"
 	"github.com/shuixiao/shuixiao/verify"
 )
@@ -220,6 +221,19 @@ func verifyProof(args []string, stdout, stderr io.Writer) int {
 		pe := r.Point
 		fmt.Fprintf(stdout, "  计量点登记 point:    %s of enterprise %s, level %d, stage %s, %d channels\n", pe.Point, pe.Enterprise, pe.Level, pe.Stage, len(pe.Channels))
 		fmt.Fprintf(stdout, "  时间 time:           %s\n", pe.Time.UTC().Format(time.RFC3339Nano))
+		fmt.Fprintf(stdout, "  签名 signed by:      %s (the log key) ✓\n", r.EntrySigner)
+	case r.Certificate != nil: // water-rights certificates (helper certs)
+		e := r.Certificate
+		fmt.Fprintf(stdout, "  水权证书 certificate: %s %s (operation %s), %d m³\n", e.Op, e.Certificate, e.ID, e.Volume)
+		switch e.Op {
+		case certificate.OpIssue:
+			fmt.Fprintf(stdout, "  结算单 statement:    %s digest %s at checkpoint size %d, allowance %d m³, to %s\n", e.Statement, e.Digest, e.Checkpoint, e.Allowance, e.Holder)
+		case certificate.OpTransfer:
+			fmt.Fprintf(stdout, "  转让 transfer:       %s → %s\n", e.From, e.To)
+		case certificate.OpRetire:
+			fmt.Fprintf(stdout, "  注销 retired by:     %s for %q\n", e.Holder, e.Purpose)
+		}
+		fmt.Fprintf(stdout, "  时间 time:           %s by %q\n", e.Time.UTC().Format(time.RFC3339Nano), e.Actor)
 		fmt.Fprintf(stdout, "  签名 signed by:      %s (the log key) ✓\n", r.EntrySigner)
 	}
 	return 0
@@ -450,6 +464,10 @@ func writeAuditJSON(w io.Writer, location string, rep *verify.AuditReport, frame
 		EntriesPerS  float64              `json:"entries_per_s"`
 		Strict       bool                 `json:"strict"`
 		Failed       bool                 `json:"failed"`
+
+		// water-rights certificates (helper certs)
+		CertificateEntries uint64                    `json:"certificate_entries"`
+		Certificates       verify.CertificateSummary `json:"certificates"`
 	}{
 		Location: location, Origin: rep.Checkpoint.Origin, Size: rep.Checkpoint.Size,
 		Root:    base64.StdEncoding.EncodeToString(rep.Checkpoint.Root[:]),
@@ -458,6 +476,7 @@ func writeAuditJSON(w io.Writer, location string, rep *verify.AuditReport, frame
 		ProblemCount: rep.ProblemCount, Problems: rep.Problems, GapCount: rep.GapCount, Gaps: rep.Gaps,
 		Commands: rep.CommandEntries, CommandStats: rep.CommandStats, CommandList: rep.Commands,
 		MeterSigned: rep.MeterSigned, GwSigned: rep.GatewaySigned, Gateways: rep.Gateways, Frames: frames,
+		CertificateEntries: rep.CertificateEntries, Certificates: rep.Certificates,
 		ElapsedS: rep.Elapsed.Seconds(), EntriesPerS: float64(rep.Entries) / rep.Elapsed.Seconds(),
 		Strict: strict, Failed: failed,
 	}
@@ -479,6 +498,10 @@ func printAudit(w io.Writer, location string, rep *verify.AuditReport, pol *veri
 		rep.Entries, rep.Readings, rep.KeyEntries, rep.PointEntries, rep.Elapsed.Seconds(), rate)
 	fmt.Fprintf(w, "  计量器 meters:       %d with readings; key directory: %d registered 已登记, %d revoked 已吊销\n", rep.Meters, rep.Registered, rep.Revoked)
 	fmt.Fprintf(w, "  信任 trust:          %d meter-signed 表内签名, %d gateway-signed 网关代签\n", rep.MeterSigned, rep.GatewaySigned)
+	if rep.CertificateEntries > 0 { // water-rights certificates (helper certs)
+		fmt.Fprintf(w, "  水权 water rights:   %d certificate entries 水权证书条目, %d certificates, %d m³ issued 已发放, %d m³ retired 已注销\n",
+			rep.CertificateEntries, rep.Certificates.Certificates, rep.Certificates.IssuedM3, rep.Certificates.RetiredM3)
+	}
 	for _, g := range rep.Gateways {
 		state := ""
 		if g.Revoked {

@@ -24,6 +24,7 @@ import (
 	"github.com/shuixiao/shuixiao/internal/ingest"
 	"github.com/shuixiao/shuixiao/internal/netreg"
 	"github.com/shuixiao/shuixiao/internal/registry"
+	"github.com/shuixiao/shuixiao/internal/rights"
 	"github.com/shuixiao/shuixiao/internal/rollup"
 	"github.com/shuixiao/shuixiao/internal/store"
 	"github.com/shuixiao/shuixiao/internal/throttle"
@@ -82,6 +83,10 @@ type Options struct {
 	// Rollup answers the targets, evaluation and benchmark routes; nil
 	// makes one over Store.
 	Rollup *rollup.Service
+	// Rights runs the water-rights certificates (api/certificates.go); nil
+	// makes one over Store, Ledger and Ingest without M&V statements (it
+	// issues nothing). One per ledger: it serialises the operations.
+	Rights *rights.Service
 }
 
 // Server serves the API. It is an http.Handler for the /api/v1/ tree.
@@ -148,6 +153,10 @@ func New(opts Options) *Server {
 	}
 	if s.rollup = opts.Rollup; s.rollup == nil {
 		s.rollup = &rollup.Service{Src: opts.Store, Now: opts.Now}
+	}
+	// water-rights certificates (helper certs)
+	if rs, ok := opts.Store.(rights.Store); ok && s.opts.Rights == nil && opts.Ledger != nil && opts.Ingest != nil {
+		s.opts.Rights = &rights.Service{Store: rs, Ledger: opts.Ledger, Ingest: opts.Ingest, Now: opts.Now}
 	}
 	s.routes()
 	return s
@@ -270,6 +279,7 @@ func (s *Server) routes() {
 	auth("POST /api/v1/tokens/{id}/revoke", s.revokeToken)
 	auth("GET /api/v1/audit", s.auditLog)
 	auth("GET /api/v1/audit.csv", s.auditLog)
+	s.certificateRoutes(auth) // water-rights certificates (helper certs)
 
 	pub("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such endpoint: %s %s", r.Method, r.URL.Path)

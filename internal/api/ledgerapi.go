@@ -168,6 +168,15 @@ func (s *Server) entryInScope(ctx context.Context, p *Principal, idx uint64) ([]
 		}
 		return entry, nil
 	}
+	if reading.Kind(entry) == reading.RightHeader {
+		// A certificate entry belongs to the enterprises it names (certificates.go).
+		for _, id := range certificateEntryParties(entry) {
+			if _, err := s.enterprise(ctx, p, id); err == nil {
+				return entry, nil
+			}
+		}
+		return nil, forbidden()
+	}
 	rd, err := reading.Parse(entry)
 	if err != nil {
 		return nil, forbidden() // key entries are for admins, regulators and auditors

@@ -41,9 +41,11 @@ func (c *EdgeChecker) Check(raw []byte, device string) (key string, rej *rejecti
 // is still the meter's key in this pipeline's directory the Ed25519
 // verification is skipped; every other check and the admission (directory,
 // revocation, validity, seq and prev, order per meter) run as for Submit.
-// The sender was matched at the edge.
+// The sender was matched at the edge. The caller (the bus) must deliver a
+// reading answered unavailable again, as it is: later readings of its meter
+// wait for it (Options.Hold).
 func (p *Pipeline) SubmitChecked(raw []byte, key, source string, received time.Time, done func(Result)) {
-	p.submit(&item{raw: raw, received: received, source: source, done: done, edgeKey: key}, "")
+	p.submit(&item{raw: raw, received: received, source: source, done: done, edgeKey: key, fromBus: true}, "")
 }
 
 // edgeChecked is the verifier a reading's signature is opened with: v (the

@@ -2,9 +2,15 @@ package ingest
 
 import (
 	"bytes"
+	"crypto/rand"
 	"encoding/base64"
 	"testing"
 	"time"
+
+	"golang.org/x/mod/sumdb/note"
+
+	"github.com/shuixiao/shuixiao/meter"
+	"github.com/shuixiao/shuixiao/reading"
 )
 
 // forge flips a byte of a signed note's signature, keeping its key hash.
@@ -93,5 +99,40 @@ func TestSubmitChecked(t *testing.T) {
 	}
 	if len(l.entries) != 2 {
 		t.Fatalf("ledger has %d entries, want 2", len(l.entries))
+	}
+}
+
+// A reload (Put or PutGateway with the same key, as an edge's refresh
+// does) keeps the key's verifier, and with it the table sigcheck built for
+// it; a new key gets a new one.
+func TestDirectoryReloadKeepsVerifier(t *testing.T) {
+	dir := NewDirectory()
+	m := newTestMeter(t, dir, "M1")
+	verifierOf := func() note.Verifier {
+		t.Helper()
+		dev, _ := dir.Get("M1")
+		nv, _ := note.NewVerifier(m.vkey)
+		v, err := dev.verifier.Verifier(nv.Name(), nv.KeyHash())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	first := verifierOf()
+	dev, _ := dir.Get("M1")
+	p := meter.Point{ID: dev.Point, Enterprise: dev.Enterprise}
+	if err := dir.Put(meter.Meter{ID: "M1", Point: dev.Point, Key: m.vkey}, p, dev.Enterprise); err != nil {
+		t.Fatal(err)
+	}
+	if verifierOf() != first {
+		t.Fatal("reloading the same key made a new verifier")
+	}
+	_, vkey2, _ := note.GenerateKey(rand.Reader, reading.KeyName("M1"))
+	if err := dir.Put(meter.Meter{ID: "M1", Point: dev.Point, Key: vkey2}, p, dev.Enterprise); err != nil {
+		t.Fatal(err)
+	}
+	m.vkey = vkey2
+	if verifierOf() == first {
+		t.Fatal("a new key kept the old verifier")
 	}
 }

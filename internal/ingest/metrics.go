@@ -26,6 +26,7 @@ type metrics struct {
 	latency     prometheus.Histogram
 	idle        prometheus.Counter
 	answer      prometheus.Histogram
+	held        prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer, queueLen, verifyLen func() float64) *metrics {
@@ -50,13 +51,15 @@ func newMetrics(reg prometheus.Registerer, queueLen, verifyLen func() float64) *
 			Help: "Time the sequencer waited for readings (an idle sequencer means the limit is elsewhere)."}),
 		answer: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "shuixiao_ingest_answer_seconds",
 			Help: "Time to hand a committed batch to live streams and alarms and answer its submitters.", Buckets: prometheus.ExponentialBuckets(0.0001, 2, 14)}),
+		held: prometheus.NewCounter(prometheus.CounterOpts{Name: "shuixiao_ingest_held_total",
+			Help: "Readings answered unavailable because an earlier reading of their meter failed to reach the ledger and has not come again."}),
 		queue: prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "shuixiao_ingest_queue_readings",
 			Help: "Readings waiting for the sequencer."}, queueLen),
 		verifyQ: prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "shuixiao_ingest_verify_queue_readings",
 			Help: "Readings waiting for their signature check."}, verifyLen),
 	}
 	if reg != nil {
-		reg.MustRegister(m.admitted, m.duplicates, m.quarantined, m.rejected, m.batch, m.appendDur, m.commitDur, m.queue, m.verifyQ, m.latency, m.idle, m.answer)
+		reg.MustRegister(m.admitted, m.duplicates, m.quarantined, m.rejected, m.batch, m.appendDur, m.commitDur, m.queue, m.verifyQ, m.latency, m.idle, m.answer, m.held)
 	}
 	return m
 }

@@ -122,6 +122,15 @@ type Options struct {
 	// Quarantined is the number of ledger entries CatchUp set aside before
 	// the pipeline started; shuixiao_ingest_quarantined_total starts there.
 	Quarantined int
+	// Hold is how long a meter's later readings are held back (answered
+	// unavailable, not admitted) after one of its readings failed to reach
+	// the ledger, waiting for that reading to come again: admitting a later
+	// one first would make it a replay. It applies to readings from the bus
+	// (SubmitChecked) and meter-signed ones; not to gateway-signed readings
+	// submitted directly, whose gateway signs anew what its device resends. A failure again restarts the hold;
+	// it ends when the failed reading has its final outcome, or after Hold
+	// without it (a device that gave the reading up). 0 means 5 minutes.
+	Hold time.Duration
 }
 
 // Pipeline is the admission → ledger → store path. Submit may be called from
@@ -138,6 +147,7 @@ type Pipeline struct {
 	commits chan *pending
 	states  map[string]MeterState // owned by the sequencer goroutine
 	keys    map[string]*keyChange // owned by the sequencer goroutine
+	holds   map[string]hold       // owned by the sequencer goroutine
 	// inflight holds readings appended to the ledger but not yet committed,
 	// so a resubmission racing its own commit is still seen as a duplicate.
 	inflightMu sync.Mutex
@@ -159,7 +169,9 @@ type item struct {
 	source   string
 	entry    *Entry // non-nil for a key entry instead of a reading
 	edgeKey  string // SubmitChecked: the key an edge checked the signature with
+	fromBus  bool   // SubmitChecked: the bus delivers it again until it is final
 	dupOf    *item  // an identical reading earlier in the same batch
+	failed   bool   // appended, and the ledger did not sequence it
 	done     func(Result)
 	result   Result
 }
@@ -191,6 +203,9 @@ func New(opts Options) (*Pipeline, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if opts.Hold <= 0 {
+		opts.Hold = 5 * time.Minute
+	}
 	opts.Policy = opts.Policy.withDefaults()
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
@@ -206,6 +221,7 @@ func New(opts Options) (*Pipeline, error) {
 		commits:  make(chan *pending, 2),
 		states:   states,
 		keys:     map[string]*keyChange{},
+		holds:    map[string]hold{},
 		inflight: map[reading.Hash]uint64{},
 		cancel:   cancel,
 		closed:   make(chan struct{}),
@@ -587,6 +603,10 @@ func (p *Pipeline) admitBatch(ctx context.Context, items []*item) *pending {
 			appended = append(appended, it)
 			continue
 		}
+		if rej := p.held(it); rej != nil {
+			it.result = Result{Reject: rej} // not final: not counted as a refusal
+			continue
+		}
 		if rej := p.recheckKeys(it); rej != nil {
 			it.result = Result{Reject: rej}
 			b.Rejections = append(b.Rejections, *rej)
@@ -605,7 +625,16 @@ func (p *Pipeline) admitBatch(ctx context.Context, items []*item) *pending {
 			it.result = Result{Index: d.Index, Duplicate: true}
 			continue
 		case Stale:
-			if idx, ok := p.findCommitted(ctx, it); ok {
+			idx, ok, err := p.findCommitted(ctx, it)
+			if err != nil {
+				// The store cannot say whether it is a resubmission: not
+				// a replay until it can (the device or the bus sends it
+				// again).
+				it.result = Result{Reject: &rejection.Rejection{Time: it.received, Meter: it.rd.Meter, Reason: ReasonUnavailable, Source: it.source,
+					Detail: fmt.Sprintf("seq %d: looking up the earlier reading: %v", it.rd.Seq, err)}}
+				continue
+			}
+			if ok {
 				it.result = Result{Index: idx, Duplicate: true}
 				continue
 			}
@@ -652,6 +681,7 @@ func (p *Pipeline) admitBatch(ctx context.Context, items []*item) *pending {
 					rej.Meter = it.rd.Meter
 				}
 				it.result = Result{Reject: &rej}
+				it.failed = true
 				continue
 			}
 			it.result = Result{Index: idx[i], Flags: it.flags}
@@ -663,7 +693,7 @@ func (p *Pipeline) admitBatch(ctx context.Context, items []*item) *pending {
 				if ke := it.entry.Key; ke != nil {
 					k := &keyChange{ke: ke}
 					if ke.Action == reading.ActionRegister {
-						k.verifier, _ = newMeterVerifier(ke.Key)
+						k.verifier, _ = p.opts.Directory.verifier(ke.Key)
 					}
 					p.keys[ke.Subject()] = k
 				}
@@ -687,7 +717,80 @@ func (p *Pipeline) admitBatch(ctx context.Context, items []*item) *pending {
 	for m, st := range states {
 		p.states[m] = st
 	}
+	p.updateHolds(items)
 	return pd
+}
+
+// hold is a meter waiting for its readings that failed to reach the
+// ledger to come again (see Options.Hold).
+type hold struct {
+	next  uint64 // the lowest seq without its final outcome: readings above it wait
+	max   uint64 // the highest seq answered unavailable
+	until time.Time
+}
+
+// held refuses, as unavailable, a reading whose meter waits for an earlier
+// seq. Admitting it would move the meter's chain past the failed reading,
+// which would then be refused as a replay when it comes again — in bus mode
+// after the stream had acknowledged it to the device. A reading it lets
+// through gets its outcome in this batch, so the meter then waits for the
+// one after it.
+func (p *Pipeline) held(it *item) *rejection.Rejection {
+	if !it.comesAgain() {
+		return nil
+	}
+	m := it.rd.Meter
+	h, ok := p.holds[m]
+	if !ok {
+		return nil
+	}
+	if time.Now().After(h.until) {
+		p.opts.Logger.Warn("readings that failed to reach the ledger did not come again; admitting the meter's later readings",
+			"meter", m, "seq", h.next)
+		delete(p.holds, m)
+		return nil
+	}
+	if it.rd.Seq <= h.next {
+		h.next = max(h.next, it.rd.Seq+1)
+		p.holds[m] = h
+		return nil
+	}
+	h.max = max(h.max, it.rd.Seq)
+	p.holds[m] = h
+	p.metrics.held.Inc()
+	return &rejection.Rejection{Time: it.received, Meter: m, Reason: ReasonUnavailable, Source: it.source,
+		Detail: fmt.Sprintf("seq %d waits for seq %d, which did not reach the ledger: send both again", it.rd.Seq, h.next)}
+}
+
+// comesAgain reports whether a reading answered unavailable will be sent
+// again as the same bytes: always from the bus, and from a device (MQTT,
+// HTTP) that signs its own readings. A gateway signs a new reading, with
+// the next seq, for the frame its device sends again: holding its meter
+// would only refuse those.
+func (it *item) comesAgain() bool { return it.fromBus || it.rd.Via == nil }
+
+// updateHolds puts a meter on hold from its first reading the ledger did
+// not sequence, and releases meters whose readings answered unavailable
+// all have their final outcome now.
+func (p *Pipeline) updateHolds(items []*item) {
+	for _, it := range items {
+		if !it.failed || !it.comesAgain() {
+			continue
+		}
+		m := it.rd.Meter
+		h, ok := p.holds[m]
+		if !ok || it.rd.Seq < h.next {
+			h.next = it.rd.Seq
+		}
+		h.max = max(h.max, it.rd.Seq)
+		h.until = time.Now().Add(p.opts.Hold)
+		p.holds[m] = h
+	}
+	for m, h := range p.holds {
+		if h.next > h.max {
+			delete(p.holds, m)
+		}
+	}
 }
 
 // StoreReading converts an admitted reading to its stored form.
@@ -701,23 +804,24 @@ func StoreReading(rd *reading.Reading, h reading.Hash, index uint64, flags store
 }
 
 // findCommitted resolves a stale reading: an exact resubmission of a reading
-// already in the ledger answers with its index.
-func (p *Pipeline) findCommitted(ctx context.Context, it *item) (uint64, bool) {
+// already in the ledger answers with its index. err is a store that could
+// not answer.
+func (p *Pipeline) findCommitted(ctx context.Context, it *item) (uint64, bool, error) {
 	p.inflightMu.Lock()
 	idx, ok := p.inflight[it.hash]
 	p.inflightMu.Unlock()
 	if ok {
-		return idx, true
+		return idx, true, nil
 	}
 	r, err := p.opts.Store.ReadingBySeq(ctx, it.rd.Meter, it.rd.Seq)
 	if errors.Is(err, store.ErrNotFound) {
-		return 0, false
+		return 0, false, nil
 	}
 	if err != nil {
 		p.opts.Logger.Error("look-up of an older reading failed", "meter", it.rd.Meter, "seq", it.rd.Seq, "error", err)
-		return 0, false
+		return 0, false, err
 	}
-	return r.Index, r.Hash == it.hash
+	return r.Index, r.Hash == it.hash, nil
 }
 
 // commit applies each batch's key entries and writes its readings to the

@@ -10,6 +10,7 @@ import { navigate, rerender, route, startRouter } from './app/router';
 import { capabilities, currentMe, getToken, homePath, setMe, setToken } from './app/session';
 import { errorPanel, pageTitle } from './app/ui';
 import { alarmsPage } from './pages/alarms';
+import { certificatePage, certificatesPage } from './pages/certificates';
 import { efficiencyPage } from './pages/efficiency';
 import { enterprisePage } from './pages/enterprise';
 import { ledgerPage } from './pages/ledger';
@@ -31,7 +32,7 @@ function renderShell(): void {
   const caps = capabilities(me?.role);
   const page = document.body.dataset.page;
   // A case page belongs to the quota board in the navigation.
-  const section = page === 'quotacase' ? 'quotas' : page;
+  const section = page === 'quotacase' ? 'quotas' : page === 'certificate' ? 'certificates' : page;
   const link = (href: string, label: string, name: string) =>
     h('a', { href, class: section === name ? 'active' : undefined, 'data-nav': name }, label);
   replace(
@@ -51,6 +52,7 @@ function renderShell(): void {
               : null,
           me.role === 'enterprise' && me.scope ? link(`/enterprises/${encodeURIComponent(me.scope)}/efficiency`, t('nav.efficiency'), 'efficiency') : null,
           link('/quotas', t('nav.quotas'), 'quotas'),
+          link('/certificates', t('nav.certificates'), 'certificates'), // water-rights certificates (helper certs)
           link('/networks', t('nav.networks'), 'networks'),
           link('/alarms', t('nav.alarms'), 'alarms'),
           caps.ledger ? link('/log', t('nav.ledger'), 'ledger') : null,
@@ -156,6 +158,8 @@ route('efficiency', '/enterprises/:id/efficiency', authed(efficiencyPage));
 route('targets', '/targets', authed(targetsPage));
 route('quotas', '/quotas', authed(quotaBoardPage));
 route('quotacase', '/quota-cases/:id', authed(quotaCasePage));
+route('certificates', '/certificates', authed(certificatesPage)); // water-rights certificates (helper certs)
+route('certificate', '/certificates/:id', authed(certificatePage));
 route('meter', '/meters/:id', authed(meterPage));
 route('ledger', '/log', authed(ledgerPage));
 route('alarms', '/alarms', authed(alarmsPage));

@@ -99,6 +99,14 @@ func Run(t *testing.T, open Factory) {
 	})
 	t.Run("Production", func(t *testing.T) { testProduction(t, open(t)) })
 	t.Run("QuotaCases", func(t *testing.T) { testQuotaCases(t, open(t)) })
+	// Water-rights certificate entries (helper certs).
+	t.Run("Certificates", func(t *testing.T) {
+		if s, ok := open(t).(certificateStore); ok {
+			testCertificates(t, s)
+		} else {
+			t.Fatal("the store does not implement store.Certificates")
+		}
+	})
 }
 
 // shanghai is a fixed UTC+8 zone so the suite does not need a tz database.

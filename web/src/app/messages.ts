@@ -1,5 +1,6 @@
 // Every label of the console: [Chinese, English]. {name} marks a parameter.
 
+import { certMessages } from './certmessages';
 import { mgmtMessages } from './mgmtmessages';
 import { networkMessages } from './networkmessages';
 import { plantMessages } from './plantmessages';
@@ -8,6 +9,7 @@ export const messages = {
   ...networkMessages,
   ...mgmtMessages,
   ...plantMessages,
+  ...certMessages, // water-rights certificates (helper certs)
   'app.name': ['水效管理平台', 'shuixiao water efficiency'],
   'app.tagline': ['工业数字水效管理 · 计量数据源头签名、上链存证、可独立验证', 'Industrial water efficiency · meter readings signed at the source, logged, independently verifiable'],
   'footer.text': ['shuixiao · 时间均为北京时间 (UTC+8) · 读数经电表签名并记入可验证账本', 'shuixiao · all times are Beijing time (UTC+8) · readings are signed by meters and recorded in a verifiable ledger'],

@@ -1,0 +1,198 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/shuixiao/shuixiao/meter"
+)
+
+// provinceCadence is the metering interval the province bench simulates.
+const provinceCadence = 15 * time.Minute
+
+// provinceResult is bench province's JSON line: bench ingest's figures
+// (sustained rate, PUBACK percentiles, p99 from the stream's PubAck to
+// ledger and store, the sequencer's CPU per reading) and the province's.
+type provinceResult struct {
+	Enterprises int `json:"enterprises"`
+	Points      int `json:"points_per_enterprise"`
+	// CadenceS is the simulated metering interval; Speedup how many times
+	// faster than it each meter reads (time compressed); ProvincePerS the
+	// rate these meters make at the true cadence.
+	CadenceS     float64 `json:"cadence_s"`
+	Speedup      float64 `json:"speedup"`
+	ProvincePerS float64 `json:"province_readings_per_s_at_cadence"`
+	*ingestResult
+	StoreReadings int64 `json:"store_readings"`
+	// PostgreSQL on-disk size (tables, indexes, TOAST) of the readings
+	// partitions and of the whole schema, per million stored readings.
+	PGReadingsBytesPerM float64 `json:"pg_readings_bytes_per_million"`
+	PGSchemaBytesPerM   float64 `json:"pg_schema_bytes_per_million"`
+	// RollupMs is the time of the province roll-up of the year (every
+	// enterprise's metered figures over every stored reading,
+	// internal/rollup), recomputed on demand: GET /api/v1/targets?refresh=1.
+	RollupMs    float64 `json:"rollup_ms"`
+	RollupError string  `json:"rollup_error,omitempty"`
+	Schema      string  `json:"pg_schema"`
+}
+
+func runBenchProvince(args []string) int {
+	fs := flag.NewFlagSet("bench province", flag.ContinueOnError)
+	enterprises := fs.Int("enterprises", 5000, "simulated enterprises")
+	points := fs.Int("points", 100, "metering points (each one meter, its own MQTT client) per enterprise")
+	rate := fs.Float64("rate", 0, "offered readings/s over all meters: the 15-min cadence compressed to it (0: 20,000/s, or the province's true rate if that is higher)")
+	duration := fs.Duration("duration", 60*time.Second, "measured load duration")
+	inflight := fs.Int("inflight", 4, "unacknowledged publishes per meter")
+	keep := fs.Bool("keep", false, "keep the data directory and the PostgreSQL schema")
+	split := benchSplitFlags(fs)
+	fs.Lookup("store").DefValue = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
+	split.Store = fs.Lookup("store").DefValue
+	fs.Lookup("nats").DefValue = "embedded"
+	split.NATS = "embedded"
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	res, err := benchProvince(*enterprises, *points, *rate, *duration, *inflight, *keep, split)
+	return printBenchResult("bench province", res, err)
+}
+
+func benchProvince(enterprises, points int, rate float64, duration time.Duration, inflight int, keep bool, split *benchSplit) (*provinceResult, error) {
+	if enterprises < 1 || points < 1 {
+		return nil, errors.New("--enterprises and --points must be at least 1")
+	}
+	if !split.bus() {
+		return nil, errors.New("bench province runs bus mode: give --nats URL or embedded")
+	}
+	meters := enterprises * points
+	res := &provinceResult{Enterprises: enterprises, Points: points, CadenceS: provinceCadence.Seconds(),
+		ProvincePerS: float64(meters) / provinceCadence.Seconds()}
+	if rate <= 0 {
+		rate = max(20000, res.ProvincePerS)
+	}
+	res.Speedup = rate / res.ProvincePerS
+	// The readings go to a schema of their own, so that the size measured
+	// is theirs (and a shared database is left as it was).
+	pgURL, schema, err := benchSchema(split.Store)
+	if err != nil {
+		return nil, err
+	}
+	res.Schema = schema
+	split.Store = pgURL + "&schema=" + schema
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, pgURL)
+	if err != nil {
+		return nil, fmt.Errorf("PostgreSQL %s: %w", redact(pgURL), err)
+	}
+	defer conn.Close(ctx)
+	if !keep {
+		defer conn.Exec(ctx, `DROP SCHEMA IF EXISTS `+schema+` CASCADE`)
+	} else {
+		fmt.Fprintf(os.Stderr, "PostgreSQL schema kept: %s\n", schema)
+	}
+	fmt.Fprintf(os.Stderr, "province: %d enterprises × %d points = %d meters; 15-min cadence compressed %.0f× to %.0f readings/s\n",
+		enterprises, points, meters, res.Speedup, rate)
+	layout := benchLayout{Enterprises: enterprises, Points: points, After: func(c *apiClient, ir *ingestResult) error {
+		// Every acknowledged reading is in the store before it is weighed.
+		for end := time.Now().Add(60 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+			if err := conn.QueryRow(ctx, `SELECT count(*) FROM `+schema+`.readings`).Scan(&res.StoreReadings); err != nil {
+				return err
+			}
+			if res.StoreReadings >= ir.Acked || time.Now().After(end) {
+				break
+			}
+		}
+		var readingsBytes, schemaBytes int64
+		if err := conn.QueryRow(ctx, `SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0) FROM pg_inherits i
+			JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = ($1 || '.readings')::regclass`, schema).Scan(&readingsBytes); err != nil {
+			return err
+		}
+		if err := conn.QueryRow(ctx, `SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0) FROM pg_class c
+			JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relkind IN ('r', 'm')`, schema).Scan(&schemaBytes); err != nil {
+			return err
+		}
+		if res.StoreReadings > 0 {
+			res.PGReadingsBytesPerM = float64(readingsBytes) / float64(res.StoreReadings) * 1e6
+			res.PGSchemaBytesPerM = float64(schemaBytes) / float64(res.StoreReadings) * 1e6
+		}
+		fmt.Fprintln(os.Stderr, "rolling up the province…")
+		slow := &apiClient{base: c.base, token: c.token, hc: &http.Client{Timeout: 30 * time.Minute}}
+		t0 := time.Now()
+		var snap map[string]any
+		if err := slow.get(fmt.Sprintf("/api/v1/targets?year=%d&refresh=1", time.Now().Year()), &snap); err != nil {
+			res.RollupError = err.Error() // the other figures still count
+			return nil
+		}
+		res.RollupMs = float64(time.Since(t0).Microseconds()) / 1e3
+		return nil
+	}}
+	ir, err := benchIngest(meters, duration, inflight, rate, keep, split, layout)
+	res.ingestResult = ir
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// benchSchema is the PostgreSQL URL of spec without its schema, and a
+// fresh schema name for the bench.
+func benchSchema(spec string) (string, string, error) {
+	u, err := url.Parse(spec)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		return "", "", fmt.Errorf("--store %q: bench province needs a PostgreSQL URL", spec)
+	}
+	q := u.Query()
+	q.Del("schema")
+	if q.Get("sslmode") == "" {
+		q.Set("sslmode", "disable")
+	}
+	u.RawQuery = q.Encode()
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	return u.String(), "bench_province_" + hex.EncodeToString(b), nil
+}
+
+func redact(u string) string {
+	p, err := url.Parse(u)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	return p.Redacted()
+}
+
+// benchEnterpriseID names bench enterprise i.
+func benchEnterpriseID(i int) string { return fmt.Sprintf("BENT%05d", i) }
+
+// benchEnterprises registers n enterprises in the bench park, a few
+// industries among them.
+func benchEnterprises(c *apiClient, n int) error {
+	industries := []string{"3120", "2211", "2614", "1761", "3311"}
+	errs := make(chan error, n)
+	sem := make(chan struct{}, 16)
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			e := meter.Enterprise{ID: benchEnterpriseID(i), Name: fmt.Sprintf("基准企业 %d", i), Park: "BENCH-PARK", Region: "430100", Industry: industries[i%len(industries)]}
+			if err := c.post("/api/v1/enterprises", e, nil); err != nil {
+				errs <- err
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	return <-errs
+}

@@ -1,0 +1,69 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+
+	"github.com/shuixiao/shuixiao/internal/store/postgres/pgtest"
+)
+
+// TestBenchProvince runs `shuixiao bench province` at a small size (20
+// enterprises × 10 points, 5 s) against bus mode with PostgreSQL and reads
+// its JSON line: the load was taken, the ledger holds every acknowledged
+// reading, the store caught up, and the size and roll-up were measured.
+func TestBenchProvince(t *testing.T) {
+	if testing.Short() {
+		t.Skip("about 30 s: a bus-mode server, an edge and 200 MQTT clients")
+	}
+	url := pgtest.URL(t)
+	cmd := exec.Command(os.Args[0], "bench", "province", "--enterprises", "20", "--points", "10", "--rate", "400",
+		"--duration", "5s", "--store", url)
+	cmd.Env = append(os.Environ(), "SHUIXIAO_TEST_CHILD=main")
+	var out, errs bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errs
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("bench province: %v\n%s\n%s", err, out.String(), errs.String())
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	var res struct {
+		Enterprises   int     `json:"enterprises"`
+		Points        int     `json:"points_per_enterprise"`
+		Meters        int     `json:"meters"`
+		Speedup       float64 `json:"speedup"`
+		Acked         int64   `json:"acked"`
+		Failed        int64   `json:"failed"`
+		PerS          float64 `json:"readings_per_s"`
+		P99AckMs      float64 `json:"p99_ack_ms"`
+		P99LedgerMs   float64 `json:"p99_ledger_ms"`
+		Consistent    bool    `json:"ledger_holds_every_ack"`
+		StoreReadings int64   `json:"store_readings"`
+		PGPerM        float64 `json:"pg_readings_bytes_per_million"`
+		PGSchemaPerM  float64 `json:"pg_schema_bytes_per_million"`
+		RollupMs      float64 `json:"rollup_ms"`
+		RollupError   string  `json:"rollup_error"`
+		Edges         int     `json:"edges"`
+	}
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &res); err != nil {
+		t.Fatalf("last line is not the result: %v\n%s", err, out.String())
+	}
+	t.Logf("%s", lines[len(lines)-1])
+	switch {
+	case res.Enterprises != 20 || res.Points != 10 || res.Meters != 200 || res.Edges != 1:
+		t.Fatalf("layout %+v", res)
+	case res.Speedup < 1000: // 400/s from 200 meters on a 15-min cadence (0.22/s)
+		t.Fatalf("speedup %v", res.Speedup)
+	case res.Acked < 500 || res.Failed != 0 || res.PerS <= 0 || res.P99AckMs <= 0 || res.P99LedgerMs <= 0:
+		t.Fatalf("load %+v", res)
+	case !res.Consistent || res.StoreReadings != res.Acked:
+		t.Fatalf("the ledger or the store does not hold every acknowledged reading: %+v", res)
+	case res.PGPerM < 50e6 || res.PGSchemaPerM < res.PGPerM:
+		// A reading row with four values cannot take less than ~50 bytes.
+		t.Fatalf("PostgreSQL size per million readings %v (schema %v)", res.PGPerM, res.PGSchemaPerM)
+	case res.RollupMs <= 0:
+		t.Fatalf("roll-up time %v: %s", res.RollupMs, res.RollupError)
+	}
+}
