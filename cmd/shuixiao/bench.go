@@ -45,7 +45,7 @@ func runBench(args []string) int {
 		return runBenchProvince(args[1:])
 	}
 	if len(args) == 0 || args[0] != "ingest" {
-		fmt.Fprintln(os.Stderr, "usage: shuixiao bench ingest [--meters N] [--duration D] [--inflight W] [--store URL] [--nats URL|embedded [--edges N]]")
+		fmt.Fprintln(os.Stderr, "usage: shuixiao bench ingest [--meters N] [--duration D] [--inflight W] [--store URL] [--nats URL|embedded [--edges N]] [--profile DIR]")
 		fmt.Fprintln(os.Stderr, "       shuixiao bench hj212 [--conns N] [--rate R] [--duration D]")
 		fmt.Fprintln(os.Stderr, "       shuixiao bench province [--enterprises N] [--points P] [--rate R] [--duration D] [--store URL] [--nats URL|embedded]")
 		return 2
@@ -111,8 +111,12 @@ type ingestResult struct {
 	Edges          int     `json:"edges,omitempty"`
 	P99LedgerMs    float64 `json:"p99_ledger_ms,omitempty"`
 	SequencerUsPer float64 `json:"sequencer_us_per_reading,omitempty"`
-	EdgeCores      float64 `json:"edge_cpu_cores,omitempty"`
-	LoadAvg1       string  `json:"loadavg,omitempty"` // /proc/loadavg at the end: the machine is shared
+	// SequencerCeiling is what one core of the sequencer's process would
+	// take at SequencerUsPer: the projected ceiling of one log, if the
+	// ledger's disk keeps up (LedgerBusy says how near it is).
+	SequencerCeiling float64 `json:"sequencer_ceiling_per_core_s,omitempty"`
+	EdgeCores        float64 `json:"edge_cpu_cores,omitempty"`
+	LoadAvg1         string  `json:"loadavg,omitempty"` // /proc/loadavg at the end: the machine is shared
 }
 
 func freeAddr() (string, error) {
@@ -190,6 +194,16 @@ func benchIngest(nMeters int, duration time.Duration, inflight int, rate float64
 	}
 	cmd := exec.Command(self, append([]string{"serve", "--data", filepath.Join(dir, "data"), "--http", httpAddr, "--mqtt", mqttAddr, "--mqtt-publish-rate", "0"}, extra...)...)
 	cmd.Env = append(os.Environ(), "SHUIXIAO_ADMIN_TOKEN="+token)
+	var serverPprof string
+	if split.Profile != "" {
+		if err := os.MkdirAll(split.Profile, 0o750); err != nil {
+			return nil, err
+		}
+		if serverPprof, err = freeAddr(); err != nil {
+			return nil, err
+		}
+		cmd.Env = append(cmd.Env, "SHUIXIAO_PPROF="+serverPprof)
+	}
 	logf, _ := os.Create(filepath.Join(dir, "server.log"))
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
@@ -252,6 +266,8 @@ func benchIngest(nMeters int, duration time.Duration, inflight int, rate float64
 	fmt.Fprintf(os.Stderr, "publishing for %s…\n", duration)
 	srvCPU0, cliCPU0, edgeCPU0 := processCPU(cmd.Process.Pid), processCPU(os.Getpid()), split.edgeCPU()
 	m0 := c.metrics()
+	profiled := split.profile(serverPprof, duration)
+	defer profiled()
 	var acked, failed atomic.Int64
 	lat := make([][]float64, len(ms))
 	loads := make([]*meterLoad, len(ms))
@@ -384,6 +400,7 @@ func benchIngest(nMeters int, duration time.Duration, inflight int, rate float64
 		res.P99LedgerMs = c.histogramQuantile("shuixiao_bus_to_ledger_seconds", 0.99) * 1e3
 		if a := m1["shuixiao_ingest_admitted_total"] - m0["shuixiao_ingest_admitted_total"]; a > 0 {
 			res.SequencerUsPer = srvCPU.Seconds() / a * 1e6
+			res.SequencerCeiling = 1e6 / res.SequencerUsPer
 		}
 	}
 	if la, err := os.ReadFile("/proc/loadavg"); err == nil {

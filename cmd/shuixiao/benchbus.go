@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"flag"
 	"fmt"
+	"io"
 	"math"
 	"net"
 	"net/http"
@@ -13,6 +14,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -23,8 +25,13 @@ type benchSplit struct {
 	Store string // --store of every process ("" SQLite in the sequencer's data directory)
 	NATS  string // nats://… or embedded (the sequencer runs it)
 	Edges int
+	// Profile, when set, is a directory the bench writes CPU profiles of
+	// the measured period into: sequencer.pprof (or server.pprof) and
+	// edgeN.pprof, taken through each process's SHUIXIAO_PPROF listener.
+	Profile string
 
-	natsURL string // what the edges connect to
+	natsURL string   // what the edges connect to
+	pprof   []string // SHUIXIAO_PPROF address of each edge
 	edges   []*exec.Cmd
 	mqtt    []string
 }
@@ -34,6 +41,7 @@ func benchSplitFlags(fs *flag.FlagSet) *benchSplit {
 	fs.StringVar(&b.Store, "store", "", "store of the server: postgres://… (default SQLite in its data directory)")
 	fs.StringVar(&b.NATS, "nats", "", "bus mode: nats://HOST:PORT, or embedded for a NATS server in the sequencer process; the server is then split into --edges edge processes and one sequencer")
 	fs.IntVar(&b.Edges, "edges", 1, "edge processes in bus mode")
+	fs.StringVar(&b.Profile, "profile", "", "write CPU profiles of the measured period of every server process into this directory (server.pprof or sequencer.pprof, edgeN.pprof)")
 	return b
 }
 
@@ -78,6 +86,14 @@ func (b *benchSplit) startEdges(self, dir, token string) error {
 		}
 		cmd := exec.Command(self, args...)
 		cmd.Env = append(os.Environ(), "SHUIXIAO_ADMIN_TOKEN="+token)
+		if b.Profile != "" {
+			pa, err := freeAddr()
+			if err != nil {
+				return err
+			}
+			cmd.Env = append(cmd.Env, "SHUIXIAO_PPROF="+pa)
+			b.pprof = append(b.pprof, pa)
+		}
 		logf, _ := os.Create(filepath.Join(dir, fmt.Sprintf("edge%d.log", i)))
 		cmd.Stdout, cmd.Stderr = logf, logf
 		if err := cmd.Start(); err != nil {
@@ -124,6 +140,43 @@ func (b *benchSplit) stop() {
 			c.Process.Kill()
 		}
 	}
+}
+
+// profile takes CPU profiles of d from the server (its profiler at
+// serverPprof) and every edge into b.Profile; wait for the returned
+// function before reading them.
+func (b *benchSplit) profile(serverPprof string, d time.Duration) (wait func()) {
+	if b.Profile == "" {
+		return func() {}
+	}
+	var wg sync.WaitGroup
+	take := func(addr, name string) {
+		defer wg.Done()
+		hc := &http.Client{Timeout: d + 30*time.Second}
+		resp, err := hc.Get(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", addr, int(d.Seconds())))
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "profile %s: %v\n", name, err)
+			return
+		}
+		defer resp.Body.Close()
+		f, err := os.Create(filepath.Join(b.Profile, name))
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "profile %s: %v\n", name, err)
+			return
+		}
+		defer f.Close()
+		_, _ = io.Copy(f, resp.Body)
+	}
+	name := "server.pprof"
+	if b.bus() {
+		name = "sequencer.pprof"
+	}
+	wg.Add(1 + len(b.pprof))
+	go take(serverPprof, name)
+	for i, a := range b.pprof {
+		go take(a, fmt.Sprintf("edge%d.pprof", i))
+	}
+	return wg.Wait
 }
 
 func waitListening(addr string, d time.Duration) error {

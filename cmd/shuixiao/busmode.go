@@ -67,6 +67,24 @@ func (c busConfig) check() error {
 	return nil
 }
 
+// sequencerLinger is the least time between two ledger appends of a
+// sequencer. In --role all a device's PUBACK waits for its batch, so the
+// pipeline's default (25 ms) keeps that wait short; a sequencer answers no
+// device (the edge's PUBACK came with the stream's PubAck), so it gathers
+// four times as many readings per append. Every append rewrites and syncs
+// the tree's right edge and commits one store transaction whatever its size:
+// CPU per reading falls, the time from PubAck to ledger grows by ~75 ms
+// (bench ingest --profile: docs/architecture.md, "Bus mode").
+const sequencerLinger = 100 * time.Millisecond
+
+// ingestLinger is the pipeline's Linger for this role (0: its default).
+func (c busConfig) ingestLinger() time.Duration {
+	if c.Role == roleSequencer {
+		return sequencerLinger
+	}
+	return 0
+}
+
 // natsBus connects to the bus of c, first starting the embedded server if c
 // names one.
 type natsBus struct {
@@ -133,8 +151,20 @@ func (s *server) startBus(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	seq := bus.NewSequencer(nb.conn, s.pipeline, bus.SequencerOptions{Logger: s.cfg.Logger.With("part", "bus"), Registerer: s.metrics})
+	seq := bus.NewSequencer(nb.conn, s.pipeline, bus.SequencerOptions{Logger: s.cfg.Logger.With("part", "bus"), Registerer: s.metrics,
+		Receipt: receiptText})
 	b := &sequencerBus{natsBus: nb, done: make(chan struct{})}
+	// What edges pass on besides readings: their devices' command
+	// acknowledgements, and what they refused (counted in the store as the
+	// refusals of --role all are).
+	if err := nb.conn.ListenDeviceMessages(s.onDeviceMessage); err != nil {
+		nb.Close()
+		return err
+	}
+	if err := nb.conn.ListenRefusals(s.pipeline.Reject); err != nil {
+		nb.Close()
+		return err
+	}
 	s.bus = b
 	bg, stop := context.WithCancel(context.Background())
 	b.stop = stop
@@ -171,6 +201,7 @@ type busEdge struct {
 	checker *ingest.EdgeChecker
 	bus     *natsBus
 	broker  *broker.Broker
+	gateway *edgeGateway // protocol gateway (--hj212 …), if any
 	stop    context.CancelFunc
 	bg      sync.WaitGroup
 }
@@ -213,18 +244,41 @@ func openBusEdge(ctx context.Context, cfg serverConfig) (*busEdge, error) {
 	bo.Addr, bo.TLS = cfg.MQTTAddr, mqttTLS
 	bo.Authenticate = func(id string, pw []byte) bool { return e.creds.Load().Authenticate(id, pw) }
 	bo.OnReading = e.onReading
-	bo.OnDeviceMessage = func(device, topic string, _ []byte) {
-		log.Debug("device message on an edge: commands are not routed in bus mode", "device", device, "topic", topic)
+	// Command acknowledgements go to the sequencer's control plane.
+	bo.OnDeviceMessage = func(device, topic string, payload []byte) {
+		if err := e.bus.conn.PublishDeviceMessage(device, topic, payload); err != nil {
+			log.Warn("device message not forwarded to the sequencer", "device", device, "topic", topic, "error", err)
+		}
 	}
-	bo.OnRefused = func(dev, reason, host string) {
-		log.Debug("MQTT refused", "device", dev, "reason", reason, "host", host)
-	}
+	bo.OnRefused = func(dev, reason, host string) { e.refused(mqttRefusal(e.dir, dev, reason, host)) }
 	bo.Logger = log.With("part", "mqtt")
 	if e.broker, err = broker.New(bo); err != nil {
 		return nil, err
 	}
+	// The sequencer answers with receipts (the ledger index) for devices
+	// that subscribe to them, and publishes commands for devices: each is
+	// delivered if the device is connected here.
+	if err := e.bus.conn.ListenReceipts(func(rs []bus.Receipt) {
+		for _, r := range rs {
+			_ = e.broker.Publish(broker.ReceiptsPrefix+r.Device, []byte(r.Text), 0)
+		}
+	}); err != nil {
+		return nil, err
+	}
+	if err := e.bus.conn.ListenCommands(func(topic string, payload []byte, qos byte) {
+		if e.broker.Subscribed(topic) {
+			_ = e.broker.Publish(topic, payload, qos)
+		}
+	}); err != nil {
+		return nil, err
+	}
 	if err := e.broker.Start(); err != nil {
 		return nil, fmt.Errorf("start MQTT broker: %w", err)
+	}
+	if cfg.Gateways.on() {
+		if err := e.openGateway(ctx); err != nil {
+			return nil, err
+		}
 	}
 	bg, stop := context.WithCancel(context.Background())
 	e.stop = stop
@@ -281,9 +335,16 @@ func (e *busEdge) onReading(r broker.Reading, ack func(broker.Ack)) {
 	key, rej := e.checker.Check(r.Payload, r.Device)
 	if rej != nil {
 		ack(rejectAck(rej))
+		rej.Time, rej.Source = received, "mqtt:"+r.Source
+		e.refused(*rej)
+		if topic := broker.ReceiptsPrefix + r.Device; e.broker.Subscribed(topic) {
+			_ = e.broker.Publish(topic, []byte(receiptText(ingest.Result{Reject: rej})), 0)
+		}
 		return
 	}
-	e.bus.conn.Publish(bus.Message{Raw: r.Payload, Source: "mqtt:" + r.Source, Received: received, Key: key}, func(_ bool, err error) {
+	m := bus.Message{Raw: r.Payload, Source: "mqtt:" + r.Source, Received: received, Key: key,
+		Device: r.Device, Receipt: e.broker.Subscribed(broker.ReceiptsPrefix + r.Device)}
+	e.bus.conn.Publish(m, func(_ bool, err error) {
 		if err != nil {
 			ack(broker.Ack{Code: broker.CodeServerBusy, Message: ingest.ReasonUnavailable + ": " + err.Error()})
 			return
@@ -292,12 +353,21 @@ func (e *busEdge) onReading(r broker.Reading, ack func(broker.Ack)) {
 	})
 }
 
+// refused sends a refusal to the sequencer, which counts it in the store
+// with the others; if the bus cannot take it, it is logged here.
+func (e *busEdge) refused(r rejection.Rejection) {
+	if err := e.bus.conn.PublishRefusal(r); err != nil {
+		e.cfg.Logger.Warn("refusal not sent to the sequencer", "meter", r.Meter, "reason", r.Reason, "error", err)
+	}
+}
+
 // Close stops the broker first (no PUBACK after), then the bus and store.
 func (e *busEdge) Close() {
 	if e.stop != nil {
 		e.stop()
 		e.bg.Wait()
 	}
+	e.gateway.close()
 	if e.broker != nil {
 		e.broker.Close()
 	}
@@ -331,6 +401,11 @@ func serveEdge(ctx context.Context, cfg serverConfig) int {
 		return 1
 	}
 	fmt.Printf("shuixiao %s edge serving\n  MQTT     %s\n  bus      %s\n  keys     from the store, refreshed every %s\n", version, e.broker.Addr(), e.bus.URL(), cfg.Bus.Refresh)
+	if e.gateway != nil {
+		for proto, addr := range e.gateway.servers.addrs {
+			fmt.Printf("  %-8s %s (gateway %s)\n", proto, addr, cfg.Gateways.ID)
+		}
+	}
 	<-ctx.Done()
 	fmt.Fprintln(os.Stderr, "shutting down…")
 	e.Close()

@@ -180,7 +180,11 @@ func testBusMode(t *testing.T, storeSpec string) {
 	// 21: the device's retry of reading 3 above, which travelled in a
 	// message of its own, and these 20.
 	if n := admin.metrics()["shuixiao_ingest_duplicates_total"]; n != 21 {
-		t.Fatalf("%v readings delivered again were found in the ledger, want 21", n)
+		var rej struct {
+			Recent []struct{ Reason, Meter, Detail string } `json:"recent"`
+		}
+		_ = admin.get("/api/v1/rejections", &rej)
+		t.Fatalf("%v readings delivered again were found in the ledger, want 21; rejections %+v", n, rej.Recent)
 	}
 	if got := len(ledgerReadings(t, s.ledger)); got != 20 {
 		t.Fatalf("after a redelivery the ledger holds %d readings, want 20", got)

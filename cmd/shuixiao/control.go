@@ -44,7 +44,15 @@ func (p brokerPublisher) Publish(topic string, payload []byte, qos byte) error {
 	if p.s.broker == nil {
 		return errors.New("MQTT broker not started")
 	}
-	return p.s.broker.Publish(topic, payload, qos)
+	if err := p.s.broker.Publish(topic, payload, qos); err != nil {
+		return err
+	}
+	// A sequencer's devices connect to edges: the edge a device is on
+	// delivers its commands (busmode.go).
+	if p.s.bus != nil {
+		return p.s.bus.conn.PublishCommand(topic, payload, qos)
+	}
+	return nil
 }
 
 // openControl builds the actuation layer and the control runner and loads

@@ -258,7 +258,8 @@ func openServer(ctx context.Context, cfg serverConfig) (*server, error) {
 	s.alarms.Quarantined(quarantined) // raised once the monitor runs
 	s.leaks = netmon.New(netmon.Options{Store: st, Notify: s.live.Alarm, Logger: log.With("part", "netmon")})
 	s.pipeline, err = ingest.New(ingest.Options{Ledger: lg, Store: st, Directory: s.dir, States: init, Logger: log, Policy: cfg.Admission,
-		OnCommitted: s.committed, Registerer: s.metrics, Quarantined: len(quarantined)})
+		OnCommitted: s.committed, Registerer: s.metrics, Quarantined: len(quarantined),
+		Linger: cfg.Bus.ingestLinger()}) // bus mode: longer batches (busmode.go)
 	if err != nil {
 		return nil, err
 	}
@@ -417,12 +418,18 @@ func (s *server) onMQTTReading(r broker.Reading, ack func(broker.Ack)) {
 // only), so that made-up names cannot add counter rows: the store keeps one
 // per reason and meter, and one per reason, meter and host in its log.
 func (s *server) onMQTTRefused(dev, reason, host string) {
+	s.pipeline.Reject(mqttRefusal(s.dir, dev, reason, host))
+}
+
+// mqttRefusal is the rejection an MQTT refusal is counted as (an edge in bus
+// mode builds it too, and sends it to the sequencer).
+func mqttRefusal(dir *ingest.Directory, dev, reason, host string) rejection.Rejection {
 	detail := "MQTT " + strings.ReplaceAll(reason, "-", " ")
-	if _, ok := s.dir.Get(dev); !ok && dev != "" {
+	if _, ok := dir.Get(dev); !ok && dev != "" {
 		detail += fmt.Sprintf(" (username %q is no registered meter)", dev)
 		dev = ""
 	}
-	s.pipeline.Reject(rejection.Rejection{Time: time.Now(), Meter: dev, Reason: reason, Source: "mqtt:" + host, Detail: detail})
+	return rejection.Rejection{Time: time.Now(), Meter: dev, Reason: reason, Source: "mqtt:" + host, Detail: detail}
 }
 
 // receiptText is what a device subscribed to its receipts topic is told of

@@ -7,16 +7,22 @@ import (
 	"time"
 )
 
-// batchMagic starts every message body: the format's name and version.
-var batchMagic = []byte("SXB1")
+// Message bodies start with the format's name and version. SXB2 adds the
+// sender and whether it wants a receipt; SXB1 (written by older edges) is
+// still read.
+var (
+	batchMagicV1 = []byte("SXB1")
+	batchMagic   = []byte("SXB2")
+)
 
-// EncodeBatch is the body of a message: "SXB1", then for each reading its
-// signed note, source, receive time (Unix nanoseconds, zigzag varint) and
-// checked key, each string as a uvarint length and its bytes.
+// EncodeBatch is the body of a message: "SXB2", then for each reading its
+// signed note, source, receive time (Unix nanoseconds, zigzag varint),
+// checked key, device and a flags byte (1: the device wants a receipt),
+// each string as a uvarint length and its bytes.
 func EncodeBatch(ms []Message) []byte {
 	n := len(batchMagic)
 	for _, m := range ms {
-		n += len(m.Raw) + len(m.Source) + len(m.Key) + 4*binary.MaxVarintLen64
+		n += len(m.Raw) + len(m.Source) + len(m.Key) + len(m.Device) + 5*binary.MaxVarintLen64 + 1
 	}
 	b := make([]byte, 0, n)
 	b = append(b, batchMagic...)
@@ -28,15 +34,29 @@ func EncodeBatch(ms []Message) []byte {
 		b = binary.AppendVarint(b, m.Received.UnixNano())
 		b = binary.AppendUvarint(b, uint64(len(m.Key)))
 		b = append(b, m.Key...)
+		b = binary.AppendUvarint(b, uint64(len(m.Device)))
+		b = append(b, m.Device...)
+		var flags byte
+		if m.Receipt {
+			flags |= flagReceipt
+		}
+		b = append(b, flags)
 	}
 	return b
 }
 
+const flagReceipt = 1
+
 // DecodeBatch parses a message body; an error names the reading and field
 // that do not parse.
 func DecodeBatch(b []byte) ([]Message, error) {
-	if len(b) < len(batchMagic) || string(b[:len(batchMagic)]) != string(batchMagic) {
-		return nil, errors.New("bus: message does not start with SXB1")
+	var v2 bool
+	switch {
+	case len(b) >= len(batchMagic) && string(b[:len(batchMagic)]) == string(batchMagic):
+		v2 = true
+	case len(b) >= len(batchMagicV1) && string(b[:len(batchMagicV1)]) == string(batchMagicV1):
+	default:
+		return nil, errors.New("bus: message does not start with SXB2 or SXB1")
 	}
 	b = b[len(batchMagic):]
 	var ms []Message
@@ -69,6 +89,17 @@ func DecodeBatch(b []byte) ([]Message, error) {
 			return nil, err
 		}
 		m.Raw, m.Source, m.Received, m.Key = raw, string(src), time.Unix(0, ns), string(key)
+		if v2 {
+			dev, err := str("device")
+			if err != nil {
+				return nil, err
+			}
+			if len(b) == 0 {
+				return nil, fmt.Errorf("bus: reading %d: flags missing", i)
+			}
+			m.Device, m.Receipt = string(dev), b[0]&flagReceipt != 0
+			b = b[1:]
+		}
 		ms = append(ms, m)
 	}
 	if len(ms) == 0 {

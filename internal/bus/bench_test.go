@@ -3,6 +3,8 @@ package bus
 import (
 	"context"
 	"fmt"
+	"os"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -28,7 +30,7 @@ func BenchmarkPublish(b *testing.B) {
 	acked.Add(b.N)
 	go c.Consume(ctx, func(d *Delivery) {
 		d.Ack()
-		acked.Done()
+		acked.Add(-len(d.Readings))
 	})
 	raw := make([]byte, 300)
 	var wg sync.WaitGroup
@@ -46,4 +48,80 @@ func BenchmarkPublish(b *testing.B) {
 	}
 	wg.Wait()
 	acked.Wait()
+}
+
+// BenchmarkPublishLatency: an edge's readings offered at 20,000/s to the
+// embedded server (every write synced) while a neighbour on the same disk
+// writes and syncs 64 KiB files back to back, as the ledger does: the time
+// from Publish to the PubAck, with group commit (two messages in flight) and
+// without (messages every Linger however many wait, as edges did before).
+//
+//	go test ./internal/bus -run XXX -bench PublishLatency -benchtime 60000x
+func BenchmarkPublishLatency(b *testing.B) {
+	for _, c := range []struct {
+		name     string
+		inFlight int
+		maxBatch int
+	}{{"linger-only", 1 << 20, 256}, {"group-commit-2", 2, 1024}, {"group-commit-4", 4, 1024}} {
+		b.Run(c.name, func(b *testing.B) { benchPublishLatency(b, c.inFlight, c.maxBatch) })
+	}
+}
+
+func benchPublishLatency(b *testing.B, inFlight, maxBatch int) {
+	const rate = 20000
+	dir := b.TempDir()
+	e, err := StartEmbedded(dir+"/nats", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer e.Close()
+	c, err := Connect(context.Background(), Config{URL: e.URL(), MaxInFlight: inFlight, MaxBatch: maxBatch})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go c.Consume(ctx, func(d *Delivery) { d.Ack() })
+	go syncNeighbour(ctx, dir)
+	raw := make([]byte, 300)
+	lat := make([]float64, b.N)
+	var wg sync.WaitGroup
+	wg.Add(b.N)
+	b.ResetTimer()
+	start := time.Now()
+	for i := 0; i < b.N; {
+		due := int(time.Since(start).Seconds() * rate)
+		for ; i < b.N && i <= due; i++ {
+			at, n := time.Now(), i
+			c.Publish(Message{Raw: raw, Source: "bench", Received: at}, func(_ bool, err error) {
+				if err != nil {
+					b.Error(err)
+				}
+				lat[n] = time.Since(at).Seconds() * 1e3
+				wg.Done()
+			})
+		}
+		time.Sleep(time.Millisecond)
+	}
+	wg.Wait()
+	b.StopTimer()
+	slices.Sort(lat)
+	b.ReportMetric(lat[len(lat)/2], "p50-ms")
+	b.ReportMetric(lat[len(lat)*99/100], "p99-ms")
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "readings/s")
+}
+
+// syncNeighbour writes and syncs 64 KiB files in dir until ctx ends.
+func syncNeighbour(ctx context.Context, dir string) {
+	buf := make([]byte, 64<<10)
+	for i := 0; ctx.Err() == nil; i++ {
+		f, err := os.Create(fmt.Sprintf("%s/neighbour-%d", dir, i%8))
+		if err != nil {
+			return
+		}
+		f.Write(buf)
+		f.Sync()
+		f.Close()
+	}
 }

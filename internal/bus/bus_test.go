@@ -169,3 +169,34 @@ func TestPublishBatches(t *testing.T) {
 		}
 	}
 }
+
+// While a message waits for its PubAck, readings gather into the next one
+// (group commit): with a linger of a microsecond and one message in flight,
+// a burst still travels in a few messages, each synced once.
+func TestPublishGroupCommit(t *testing.T) {
+	e, err := StartEmbedded(t.TempDir(), "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(e.Close)
+	c, err := Connect(context.Background(), Config{URL: e.URL(), Linger: time.Microsecond, MaxInFlight: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	const n = 2000
+	errs := make(chan error, n)
+	for i := 0; i < n; i++ {
+		c.Publish(Message{Raw: fmt.Appendf(nil, "reading %d", i), Source: "s", Received: time.Now()}, func(_ bool, err error) { errs <- err })
+	}
+	for i := 0; i < n; i++ {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	msgs, err := c.Pending(context.Background())
+	if err != nil || msgs > 20 {
+		t.Fatalf("%d readings in %d messages (%v): each did not wait for the message before it", n, msgs, err)
+	}
+	t.Logf("%d readings in %d messages", n, msgs)
+}

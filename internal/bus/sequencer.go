@@ -33,6 +33,8 @@ type Sequencer struct {
 	p     Pipeline
 	log   *slog.Logger
 	retry time.Duration
+	// receipt is the text of a reading's receipt (nil: none are sent).
+	receipt func(ingest.Result) string
 
 	mu    sync.Mutex
 	round context.CancelFunc // ends the current Consume
@@ -49,6 +51,10 @@ type SequencerOptions struct {
 	Retry      time.Duration
 	Logger     *slog.Logger
 	Registerer prometheus.Registerer
+	// Receipt, if not nil, makes the text of a reading's receipt: once a
+	// message is acknowledged, the edge that published it is sent the
+	// receipts its devices asked for (Message.Receipt, SendReceipts).
+	Receipt func(ingest.Result) string
 }
 
 // NewSequencer returns a sequencer of c's stream into p; Run starts it.
@@ -59,7 +65,7 @@ func NewSequencer(c *Conn, p Pipeline, o SequencerOptions) *Sequencer {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Sequencer{conn: c, p: p, log: o.Logger, retry: o.Retry,
+	s := &Sequencer{conn: c, p: p, log: o.Logger, retry: o.Retry, receipt: o.Receipt,
 		toLedger: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "shuixiao_bus_to_ledger_seconds",
 			Help:    "Time from a reading's PubAck (stored in the stream, the edge's PUBACK) to its inclusion in the ledger and the store.",
 			Buckets: prometheus.ExponentialBuckets(0.005, 2, 14)}),
@@ -108,7 +114,8 @@ func (s *Sequencer) stopRound() {
 }
 
 // sequence submits the readings of a delivery in order and acknowledges it
-// once every one has its final outcome.
+// once every one has its final outcome; then the edge that published it is
+// sent the receipts its devices asked for.
 func (s *Sequencer) sequence(d *Delivery) {
 	if d.Delivered > 1 {
 		s.redeliv.Add(float64(len(d.Readings)))
@@ -116,8 +123,15 @@ func (s *Sequencer) sequence(d *Delivery) {
 	var left atomic.Int32
 	var unavailable atomic.Bool
 	left.Store(int32(len(d.Readings)))
+	var receiptsMu sync.Mutex
+	var receipts []Receipt
 	for _, r := range d.Readings {
 		s.p.SubmitChecked(r.Raw, r.Key, r.Source, r.Received, func(res ingest.Result) {
+			if r.Receipt && r.Device != "" && s.receipt != nil {
+				receiptsMu.Lock()
+				receipts = append(receipts, Receipt{Device: r.Device, Text: s.receipt(res)})
+				receiptsMu.Unlock()
+			}
 			if res.Reject != nil && res.Reject.Reason == ingest.ReasonUnavailable {
 				unavailable.Store(true)
 				s.stopRound()
@@ -130,6 +144,12 @@ func (s *Sequencer) sequence(d *Delivery) {
 			if err := d.Ack(); err != nil {
 				// Delivered again later, and then found in the ledger.
 				s.log.Warn("bus ack failed", "stream_seq", d.StreamSeq, "error", err)
+			}
+			receiptsMu.Lock()
+			rs := receipts
+			receiptsMu.Unlock()
+			if err := s.conn.SendReceipts(d, rs); err != nil {
+				s.log.Debug("bus receipts not sent", "stream_seq", d.StreamSeq, "error", err)
 			}
 		})
 	}

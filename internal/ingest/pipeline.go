@@ -625,6 +625,15 @@ func (p *Pipeline) admitBatch(ctx context.Context, items []*item) *pending {
 			it.result = Result{Index: d.Index, Duplicate: true}
 			continue
 		case Stale:
+			if first, ok := thisBatch[it.hash]; ok {
+				// An exact resubmission of a reading earlier in this batch
+				// that is not its meter's latest (later readings of the
+				// meter are in the batch too): findCommitted knows only
+				// appended readings and would call it a replay.
+				it.dupOf = first
+				dups = append(dups, it)
+				continue
+			}
 			idx, ok, err := p.findCommitted(ctx, it)
 			if err != nil {
 				// The store cannot say whether it is a resubmission: not
