@@ -143,15 +143,7 @@ func verifyBalance(ctx context.Context, args []string, stdout, stderr io.Writer)
 		printBalance(stdout, *enterprise, *fromS, *toS, res, rows, declared, prefix, *tol, elapsed)
 	}
 	if logFailed {
-		fmt.Fprintf(stderr, "账本审计失败 LEDGER AUDIT FAILED: %d problems", res.Audit.ProblemCount)
-		for i, p := range res.Audit.Problems {
-			if i == 10 {
-				fmt.Fprint(stderr, "; …")
-				break
-			}
-			fmt.Fprintf(stderr, "; [%s] index %d: %s", p.Kind, p.Index, p.Detail)
-		}
-		fmt.Fprintln(stderr)
+		printAuditFailure(stderr, res.Audit)
 	}
 	if len(differ) > 0 {
 		fmt.Fprintf(stderr, "结果不一致 BALANCE DIFFERS from the served balance in %d figures: %s\n", len(differ), strings.Join(differ, ", "))
@@ -288,4 +280,18 @@ func writeBalanceJSON(w io.Writer, res *verify.BalanceResult, rows []verify.Figu
 	}
 	b, _ := json.MarshalIndent(out, "", "  ")
 	fmt.Fprintf(w, "%s\n", b)
+}
+
+// printAuditFailure names the first problems of a failed audit (verify
+// balance and verify savings audit the log before they recompute).
+func printAuditFailure(stderr io.Writer, a *verify.AuditReport) {
+	fmt.Fprintf(stderr, "账本审计失败 LEDGER AUDIT FAILED: %d problems", a.ProblemCount)
+	for i, p := range a.Problems {
+		if i == 10 {
+			fmt.Fprint(stderr, "; …")
+			break
+		}
+		fmt.Fprintf(stderr, "; [%s] index %d: %s", p.Kind, p.Index, p.Detail)
+	}
+	fmt.Fprintln(stderr)
 }

@@ -108,15 +108,7 @@ func verifySavings(ctx context.Context, args []string, stdout, stderr io.Writer)
 		fmt.Fprintf(stdout, "%d figures in %.1f s\n", len(res.Rows), elapsed.Seconds())
 	}
 	if logFailed {
-		fmt.Fprintf(stderr, "账本审计失败 LEDGER AUDIT FAILED: %d problems", res.Audit.ProblemCount)
-		for i, p := range res.Audit.Problems {
-			if i == 10 {
-				fmt.Fprint(stderr, "; …")
-				break
-			}
-			fmt.Fprintf(stderr, "; [%s] index %d: %s", p.Kind, p.Index, p.Detail)
-		}
-		fmt.Fprintln(stderr)
+		printAuditFailure(stderr, res.Audit)
 	}
 	if len(differ) > 0 {
 		fmt.Fprintf(stderr, "结果不一致 STATEMENT DIFFERS from the ledger in %d places: %s\n", len(differ), strings.Join(differ, "; "))
