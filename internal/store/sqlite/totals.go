@@ -1,0 +1,415 @@
+package sqlite
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/shuixiao/shuixiao/consumption"
+	"github.com/shuixiao/shuixiao/internal/store"
+	"github.com/shuixiao/shuixiao/internal/store/aggregate"
+	"github.com/shuixiao/shuixiao/meter"
+)
+
+// Consumption pre-totals (store.TotalsReader): per point and channel, the
+// hour buckets of each whole local day (Options.Location, Asia/Shanghai by
+// default: the balance periods are local dates) summed, and of each whole
+// month once all its days are. Compaction keeps them: it drops, in the
+// transaction that writes new hour summaries, every total whose dependency
+// span (aggregate.Dependency) holds one of the new readings, then computes
+// the closed days (a reading after them) it touched or dropped with the
+// store's own Consumption. A query uses a total only when its stamp
+// (meters, channel definition) is current and no head reading of the
+// point falls in its span; anything else is read from the hour summaries.
+const totalsDDL = `
+CREATE TABLE IF NOT EXISTS consumption_totals (
+	point     TEXT    NOT NULL,
+	cid       INTEGER NOT NULL,
+	t_start   INTEGER NOT NULL, -- Unix ms, a local midnight
+	t_end     INTEGER NOT NULL,
+	stamp     INTEGER NOT NULL, -- aggregate.Stamp of the series
+	intervals INTEGER NOT NULL, -- hours
+	valid     INTEGER NOT NULL, -- valid hours
+	first_t   INTEGER NOT NULL, -- first valid hour's start (0: none)
+	first_v   REAL    NOT NULL,
+	last_t    INTEGER NOT NULL,
+	last_v    REAL    NOT NULL,
+	sum       BLOB    NOT NULL, -- consumption.Sum partials
+	dep_lo    INTEGER NOT NULL, -- dependency span, effective ms
+	dep_hi    INTEGER NOT NULL,
+	PRIMARY KEY (point, cid, t_start, t_end)
+) WITHOUT ROWID;
+`
+
+func init() { featureDDL = append(featureDDL, totalsDDL) }
+
+var _ store.TotalsReader = (*Store)(nil)
+
+const qTotals = `SELECT t_start, t_end, stamp, intervals, valid, first_t, first_v, last_t, last_v, sum, dep_lo, dep_hi
+	FROM consumption_totals WHERE point = ? AND cid = ? AND t_start >= ? AND t_end <= ?`
+
+// ConsumptionTotals implements store.TotalsReader.
+func (s *Store) ConsumptionTotals(ctx context.Context, q store.ConsumptionQuery) ([]store.SeriesTotals, error) {
+	if err := checkRange(q.From, q.To); err != nil {
+		return nil, fmt.Errorf("consumption totals: %w", err)
+	}
+	if q.Interval != store.Hour {
+		return nil, fmt.Errorf("consumption totals: %w: interval %q, want %q", store.ErrInvalid, q.Interval, store.Hour)
+	}
+	out := make([]store.SeriesTotals, len(q.Series))
+	for i, ser := range q.Series {
+		out[i].Series = ser
+	}
+	ts := make([]target, len(q.Series))
+	var mids []int64
+	for i, ser := range q.Series {
+		var err error
+		if ts[i], err = s.resolve(ctx, ser); err != nil {
+			return nil, fmt.Errorf("consumption totals: %w", err)
+		}
+		mids = append(mids, ts[i].mids...)
+	}
+	rd, err := s.beginRead(ctx, mids)
+	if err != nil {
+		return nil, err
+	}
+	defer rd.close()
+	from, to := q.From.UnixMilli(), q.To.UnixMilli()
+	loc := s.loc(q.Location)
+	for i, t := range ts {
+		if !t.known || t.series.Point == "" || (t.def.kind != meter.Total && t.def.kind != meter.Interval) {
+			continue
+		}
+		stamp := aggregate.Stamp(t.mids, int64(t.cid), t.def.kind, t.def.ctr.Modulus)
+		rows, err := rd.query(qTotals, t.series.Point, t.cid, from, to)
+		if err != nil {
+			return nil, fmt.Errorf("consumption totals %s: %w", t.series, err)
+		}
+		var got []store.Total
+		for rows.Next() {
+			tot, st, lo, hi, err := scanTotal(rows, loc)
+			if err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("consumption totals %s: %w", t.series, err)
+			}
+			if st == stamp && aggregate.OnHourGrid(tot, loc) && !rd.headIn(t, lo, hi) {
+				got = append(got, tot)
+			}
+		}
+		if err := closeRows(rows); err != nil {
+			return nil, fmt.Errorf("consumption totals %s: %w", t.series, err)
+		}
+		out[i].Totals = aggregate.Cover(got)
+	}
+	return out, nil
+}
+
+// scanTotal reads one consumption_totals row (qTotals' columns).
+func scanTotal(rows *sql.Rows, loc *time.Location) (store.Total, int64, int64, int64, error) {
+	var (
+		t                         store.Total
+		start, end, stamp, ft, lt int64
+		intervals, valid          int
+		lo, hi                    int64
+		sum                       sql.RawBytes
+	)
+	if err := rows.Scan(&start, &end, &stamp, &intervals, &valid, &ft, &t.FirstValue, &lt, &t.LastValue, &sum, &lo, &hi); err != nil {
+		return t, 0, 0, 0, err
+	}
+	ps, err := consumption.DecodeSum(sum)
+	if err != nil {
+		return t, 0, 0, 0, err
+	}
+	t.Start, t.End, t.Intervals, t.Valid, t.Sum = time.UnixMilli(start).In(loc), time.UnixMilli(end).In(loc), intervals, valid, ps
+	if valid > 0 {
+		t.FirstValid, t.LastValid = time.UnixMilli(ft).In(loc), time.UnixMilli(lt).In(loc)
+	}
+	return t, stamp, lo, hi, nil
+}
+
+// headIn reports whether a head reading of t's meters has its effective
+// time in [lo, hi].
+func (rd *readTx) headIn(t target, lo, hi int64) bool {
+	for _, mid := range t.mids {
+		for _, e := range rd.hot[mid] {
+			if te := aggregate.EffectiveTime(t.def.kind, e.rec.T); te >= lo && te <= hi {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// dropTotals deletes, inside a compaction's write transaction, the totals
+// of point whose dependency span meets [lo, hi] (device times of the
+// readings being compacted), and returns the earliest start dropped (or
+// lo when none).
+func dropTotals(ctx context.Context, tx *sql.Tx, point string, lo, hi int64) (int64, error) {
+	// An interval total's effective time is a millisecond before its
+	// device time.
+	rows, err := tx.QueryContext(ctx, `DELETE FROM consumption_totals WHERE point = ? AND dep_lo <= ? AND dep_hi >= ? RETURNING t_start`, point, hi, lo-1)
+	if err != nil {
+		return 0, fmt.Errorf("drop totals of %s: %w", point, err)
+	}
+	earliest := lo
+	for rows.Next() {
+		var t int64
+		if err := rows.Scan(&t); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		earliest = min(earliest, t)
+	}
+	return earliest, closeRows(rows)
+}
+
+// refreshTotals computes the missing totals of the closed days of each
+// point in its range [lo, hi] (Unix ms), and of the months they complete.
+func (s *Store) refreshTotals(ctx context.Context, ranges map[string][2]int64) error {
+	points := make([]string, 0, len(ranges))
+	for p := range ranges {
+		points = append(points, p)
+	}
+	slices.Sort(points)
+	for _, p := range points {
+		r := ranges[p]
+		if err := s.pointTotals(ctx, p, time.UnixMilli(r[0]), time.UnixMilli(r[1])); err != nil {
+			return fmt.Errorf("totals of %s: %w", p, err)
+		}
+	}
+	return nil
+}
+
+// FillTotals computes the missing pre-totals of every point's closed days
+// in [from, to): the back-fill for data compacted before the store kept
+// them (compaction keeps them from then on).
+func (s *Store) FillTotals(ctx context.Context, from, to time.Time) error {
+	if err := s.loadPoints(ctx); err != nil {
+		return err
+	}
+	s.reg.RLock()
+	ranges := make(map[string][2]int64, len(s.pointCache))
+	for p := range s.pointCache {
+		ranges[p] = [2]int64{from.UnixMilli(), to.UnixMilli() - 1}
+	}
+	s.reg.RUnlock()
+	return s.refreshTotals(ctx, ranges)
+}
+
+// pointTotals computes and writes the totals of one point's delta channels
+// over the local days from the one holding `from` to the one holding `to`.
+func (s *Store) pointTotals(ctx context.Context, point string, from, to time.Time) error {
+	loc := s.opt.Location
+	y, m, d := from.In(loc).Date()
+	a := time.Date(y, m, d, 0, 0, 0, 0, loc)
+	y, m, d = to.In(loc).Date()
+	b := time.Date(y, m, d+1, 0, 0, 0, 0, loc)
+	s.reg.RLock()
+	pi := s.pointCache[point]
+	var chans []meter.Channel
+	if pi != nil {
+		chans = slices.Clone(pi.channels)
+	}
+	s.reg.RUnlock()
+	for _, c := range chans {
+		if c.Kind != meter.Total && c.Kind != meter.Interval {
+			continue
+		}
+		if err := s.seriesTotals(ctx, store.Series{Point: point, Channel: c.Name}, a, b); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// totalRow is a total to write with its stamp and span.
+type totalRow struct {
+	t      store.Total
+	lo, hi int64
+}
+
+// seriesTotals computes a series' day totals over the local days [a, b)
+// that have none, writes the closed ones, then the months they complete.
+func (s *Store) seriesTotals(ctx context.Context, ser store.Series, a, b time.Time) error {
+	t, err := s.resolve(ctx, ser)
+	if err != nil || !t.known || len(t.mids) == 0 {
+		return err
+	}
+	loc := s.opt.Location
+	stamp := aggregate.Stamp(t.mids, int64(t.cid), t.def.kind, t.def.ctr.Modulus)
+	// The meters' compacted hours, for the dependency spans.
+	rd, err := s.beginRead(ctx, t.mids)
+	if err != nil {
+		return err
+	}
+	spans := make([][]aggregate.Span, len(t.mids))
+	for i, mid := range t.mids {
+		if spans[i], err = rd.spans(mid, t.cid, a.UnixMilli(), b.UnixMilli()); err != nil {
+			rd.close()
+			return err
+		}
+	}
+	have := map[int64]bool{}
+	rows, err := rd.query(qTotals, ser.Point, t.cid, a.UnixMilli(), b.UnixMilli())
+	if err == nil {
+		for rows.Next() {
+			tot, st, _, _, err := scanTotal(rows, loc)
+			if err != nil {
+				rows.Close()
+				rd.close()
+				return err
+			}
+			if st == stamp && tot.End.Sub(tot.Start) <= 25*time.Hour {
+				have[tot.Start.UnixMilli()] = true
+			}
+		}
+		err = closeRows(rows)
+	}
+	rd.close()
+	if err != nil {
+		return err
+	}
+	// Closed days without a total, in runs read with one query each.
+	var todo [][2]time.Time
+	for day := a; day.Before(b); day = day.AddDate(0, 0, 1) {
+		if have[day.UnixMilli()] {
+			continue
+		}
+		if n := len(todo); n > 0 && todo[n-1][1].Equal(day) {
+			todo[n-1][1] = day.AddDate(0, 0, 1)
+		} else {
+			todo = append(todo, [2]time.Time{day, day.AddDate(0, 0, 1)})
+		}
+	}
+	var write []totalRow
+	for _, r := range todo {
+		res, err := s.Consumption(ctx, store.ConsumptionQuery{Series: []store.Series{ser}, From: r[0], To: r[1], Interval: store.Hour, Location: loc})
+		if err != nil {
+			return err
+		}
+		hot := s.head.snapshot(t.mids)
+		for _, day := range aggregate.DayTotals(res[0].Buckets, loc) {
+			lo, hi := aggregate.Dependency(spans, day.Start.UnixMilli(), day.End.UnixMilli())
+			if hi == aggregate.NoAfter || (&readTx{hot: hot}).headIn(t, lo, hi) {
+				continue // open, or waiting for a head reading
+			}
+			write = append(write, totalRow{t: day, lo: lo, hi: hi})
+		}
+	}
+	if len(write) == 0 {
+		return nil
+	}
+	return s.withWrite(ctx, func(tx *sql.Tx) error {
+		ins, err := tx.PrepareContext(ctx, `INSERT OR REPLACE INTO consumption_totals(point, cid, t_start, t_end, stamp, intervals, valid,
+			first_t, first_v, last_t, last_v, sum, dep_lo, dep_hi) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+		if err != nil {
+			return err
+		}
+		defer ins.Close()
+		put := func(r totalRow) error {
+			var ft, lt int64
+			if r.t.Valid > 0 {
+				ft, lt = r.t.FirstValid.UnixMilli(), r.t.LastValid.UnixMilli()
+			}
+			_, err := ins.ExecContext(ctx, ser.Point, t.cid, r.t.Start.UnixMilli(), r.t.End.UnixMilli(), stamp, r.t.Intervals, r.t.Valid,
+				ft, r.t.FirstValue, lt, r.t.LastValue, r.t.Sum.AppendBinary(nil), r.lo, r.hi)
+			return err
+		}
+		months := map[int64]time.Time{}
+		for _, r := range write {
+			if err := put(r); err != nil {
+				return err
+			}
+			y, m, _ := r.t.Start.In(loc).Date()
+			first := time.Date(y, m, 1, 0, 0, 0, 0, loc)
+			months[first.UnixMilli()] = first
+		}
+		// Months whose days are all there now.
+		for _, first := range months {
+			next := first.AddDate(0, 1, 0)
+			rows, err := tx.QueryContext(ctx, qTotals, ser.Point, t.cid, first.UnixMilli(), next.UnixMilli())
+			if err != nil {
+				return err
+			}
+			var days []totalRow
+			for rows.Next() {
+				tot, st, lo, hi, err := scanTotal(rows, loc)
+				if err != nil {
+					rows.Close()
+					return err
+				}
+				if st == stamp && tot.End.Sub(tot.Start) <= 25*time.Hour {
+					days = append(days, totalRow{t: tot, lo: lo, hi: hi})
+				}
+			}
+			if err := closeRows(rows); err != nil {
+				return err
+			}
+			slices.SortFunc(days, func(x, y totalRow) int { return x.t.Start.Compare(y.t.Start) })
+			ds := make([]store.Total, len(days))
+			for i := range days {
+				ds[i] = days[i].t
+			}
+			if mt, ok := aggregate.MonthTotal(ds, loc); ok {
+				if err := put(totalRow{t: mt, lo: days[0].lo, hi: days[len(days)-1].hi}); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+}
+
+// spans lists a meter's compacted hour summaries of channel cid over
+// [a, b) and the nearest one on each side, as (first, last) effective
+// times.
+func (rd *readTx) spans(mid int64, cid uint32, a, b int64) ([]aggregate.Span, error) {
+	h0, h1 := floorDiv(a, hourMs), ceilDiv(b, hourMs)
+	var out []aggregate.Span
+	read := func(q string, args ...any) error {
+		rows, err := rd.query(q, args...)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var h int64
+			var data sql.RawBytes
+			if q == qRollupRange {
+				var seq int64
+				err = rows.Scan(&h, &seq, &data)
+			} else {
+				err = rows.Scan(&h, &data)
+			}
+			if err != nil {
+				rows.Close()
+				return err
+			}
+			es, err := decodeRollup(data, h*hourMs, cid)
+			if err != nil {
+				rows.Close()
+				return fmt.Errorf("meter %d %s: %w", mid, fmtHour(h), err)
+			}
+			if len(es) > 0 {
+				out = append(out, aggregate.Span{FirstT: es[0].FirstT, LastT: es[0].LastT})
+				if q != qRollupRange {
+					break
+				}
+			}
+		}
+		return closeRows(rows)
+	}
+	if err := read(qRollupBefore, mid, h0); err != nil {
+		return nil, err
+	}
+	if err := read(qRollupRange, mid, h0, h1); err != nil {
+		return nil, err
+	}
+	if err := read(qRollupAfter, mid, h1); err != nil {
+		return nil, err
+	}
+	slices.SortFunc(out, func(x, y aggregate.Span) int { return cmp.Compare(x.FirstT, y.FirstT) })
+	return out, nil
+}
