@@ -180,3 +180,18 @@ func OnHourGrid(t store.Total, loc *time.Location) bool {
 	_, b := t.End.In(loc).Zone()
 	return a%3600 == 0 && b%3600 == 0
 }
+
+// Months returns the whole months of loc inside [from, to), as Unix ms
+// bounds.
+func Months(from, to time.Time, loc *time.Location) [][2]int64 {
+	y, m, _ := from.In(loc).Date()
+	first := time.Date(y, m, 1, 0, 0, 0, 0, loc)
+	if first.Before(from) {
+		first = first.AddDate(0, 1, 0)
+	}
+	var out [][2]int64
+	for next := first.AddDate(0, 1, 0); !next.After(to); first, next = next, next.AddDate(0, 1, 0) {
+		out = append(out, [2]int64{first.UnixMilli(), next.UnixMilli()})
+	}
+	return out
+}

@@ -51,6 +51,9 @@ var _ store.TotalsReader = (*Store)(nil)
 const qTotals = `SELECT t_start, t_end, stamp, intervals, valid, first_t, first_v, last_t, last_v, sum, dep_lo, dep_hi
 	FROM consumption_totals WHERE point = ? AND cid = ? AND t_start >= ? AND t_end <= ?`
 
+const qTotal = `SELECT t_start, t_end, stamp, intervals, valid, first_t, first_v, last_t, last_v, sum, dep_lo, dep_hi
+	FROM consumption_totals WHERE point = ? AND cid = ? AND t_start = ? AND t_end = ?`
+
 // ConsumptionTotals implements store.TotalsReader.
 func (s *Store) ConsumptionTotals(ctx context.Context, q store.ConsumptionQuery) ([]store.SeriesTotals, error) {
 	if err := checkRange(q.From, q.To); err != nil {
@@ -79,32 +82,69 @@ func (s *Store) ConsumptionTotals(ctx context.Context, q store.ConsumptionQuery)
 	defer rd.close()
 	from, to := q.From.UnixMilli(), q.To.UnixMilli()
 	loc := s.loc(q.Location)
+	months := aggregate.Months(q.From, q.To, s.opt.Location)
 	for i, t := range ts {
 		if !t.known || t.series.Point == "" || (t.def.kind != meter.Total && t.def.kind != meter.Interval) {
 			continue
 		}
 		stamp := aggregate.Stamp(t.mids, int64(t.cid), t.def.kind, t.def.ctr.Modulus)
-		rows, err := rd.query(qTotals, t.series.Point, t.cid, from, to)
+		got, err := rd.totals(t, stamp, from, to, months, loc)
 		if err != nil {
-			return nil, fmt.Errorf("consumption totals %s: %w", t.series, err)
-		}
-		var got []store.Total
-		for rows.Next() {
-			tot, st, lo, hi, err := scanTotal(rows, loc)
-			if err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("consumption totals %s: %w", t.series, err)
-			}
-			if st == stamp && aggregate.OnHourGrid(tot, loc) && !rd.headIn(t, lo, hi) {
-				got = append(got, tot)
-			}
-		}
-		if err := closeRows(rows); err != nil {
 			return nil, fmt.Errorf("consumption totals %s: %w", t.series, err)
 		}
 		out[i].Totals = aggregate.Cover(got)
 	}
 	return out, nil
+}
+
+// totals reads one series' current totals inside [from, to): each whole
+// month's by its key, then the days of the time no month total covers.
+func (rd *readTx) totals(t target, stamp, from, to int64, months [][2]int64, loc *time.Location) ([]store.Total, error) {
+	var got []store.Total
+	use := func(tot store.Total, st, lo, hi int64) bool {
+		if st == stamp && aggregate.OnHourGrid(tot, loc) && !rd.headIn(t, lo, hi) {
+			got = append(got, tot)
+			return true
+		}
+		return false
+	}
+	read := func(q string, args ...any) error {
+		rows, err := rd.query(q, args...)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			tot, st, lo, hi, err := scanTotal(rows, loc)
+			if err != nil {
+				rows.Close()
+				return err
+			}
+			use(tot, st, lo, hi)
+		}
+		return closeRows(rows)
+	}
+	cursor := from
+	for _, m := range months {
+		n := len(got)
+		if err := read(qTotal, t.series.Point, t.cid, m[0], m[1]); err != nil {
+			return nil, err
+		}
+		if len(got) == n {
+			continue
+		}
+		if m[0] > cursor {
+			if err := read(qTotals, t.series.Point, t.cid, cursor, m[0]); err != nil {
+				return nil, err
+			}
+		}
+		cursor = m[1]
+	}
+	if to > cursor {
+		if err := read(qTotals, t.series.Point, t.cid, cursor, to); err != nil {
+			return nil, err
+		}
+	}
+	return aggregate.Cover(got), nil
 }
 
 // scanTotal reads one consumption_totals row (qTotals' columns).

@@ -47,13 +47,15 @@ func testConsumptionTotals(t *testing.T, open Factory) {
 				"M-6": generate(r, day(9).Add(11*time.Hour), day(14).Add(3*time.Hour), 500_000, 1),
 				"M-2": generate(r, day(2).Add(30*time.Minute), day(14), 100_000, 1),
 				"M-3": generate(r, day(1), day(13).Add(23*time.Hour), 9_999_000, 0),
+				// Past a whole month, for month totals.
+				"M-4": generate(r, day(1).Add(-50*time.Hour), day(1).AddDate(0, 1, 1), 2_000_000, 1),
 			}
 			type arrival struct {
 				m string
 				i int
 			}
 			var arrivals []arrival
-			for _, m := range []string{"M-1", "M-2", "M-3", "M-6"} {
+			for _, m := range []string{"M-1", "M-2", "M-3", "M-4", "M-6"} {
 				for i := range truth[m] {
 					arrivals = append(arrivals, arrival{m, i})
 				}
@@ -107,12 +109,14 @@ func testConsumptionTotals(t *testing.T, open Factory) {
 				{day(3), day(4)},
 				{day(1).Add(-48 * time.Hour), day(30)},
 				{time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 11, 11, 0, 0, 0, 0, time.UTC)},
+				{day(1), day(1).AddDate(0, 1, 0)},
+				{day(1).Add(-30 * time.Hour), day(1).AddDate(0, 1, 1).Add(time.Hour)},
 			}
 			// check compares both paths over every period and returns the
-			// number of multi-hour totals the store answered.
-			check := func(when string) int {
+			// number of multi-hour totals the store answered, and of months.
+			check := func(when string) (int, int) {
 				t.Helper()
-				used := 0
+				used, months := 0, 0
 				for _, p := range periods {
 					old, err := periodvol.Read(ctx, hoursOnly{s}, series, p[0], p[1], store.Hour, shanghai)
 					must(t, err)
@@ -136,6 +140,9 @@ func testConsumptionTotals(t *testing.T, open Factory) {
 								continue
 							}
 							used++
+							if tot.Intervals >= 28*24 {
+								months++
+							}
 							hours := slices.DeleteFunc(slices.Clone(old[i].Totals), func(h store.Total) bool {
 								return h.Start.Before(tot.Start) || !h.End.After(tot.Start) || h.Start.Compare(tot.End) >= 0
 							})
@@ -157,19 +164,19 @@ func testConsumptionTotals(t *testing.T, open Factory) {
 				if _, err := tr.ConsumptionTotals(ctx, store.ConsumptionQuery{Series: series, From: day(1), To: day(2), Interval: store.Day}); err == nil {
 					t.Error("totals answered on a day grid")
 				}
-				return used
+				return used, months
 			}
 			commit(arrivals)
 			check("as committed")
 			compact(t, s)
-			if n := check("compacted"); n == 0 {
-				t.Fatal("no pre-total was used after compaction")
+			if n, m := check("compacted"); n == 0 || m == 0 {
+				t.Fatalf("%d pre-totals (%d of months) used after compaction", n, m)
 			}
 			commit(late)
 			check("late readings uncompacted")
 			compact(t, s)
-			if n := check("late readings compacted"); n == 0 {
-				t.Fatal("no pre-total was used after the late readings' compaction")
+			if n, m := check("late readings compacted"); n == 0 || m == 0 {
+				t.Fatalf("%d pre-totals (%d of months) used after the late readings' compaction", n, m)
 			}
 		})
 	}
