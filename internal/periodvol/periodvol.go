@@ -79,41 +79,54 @@ func IntervalTotals(ts []store.Total) []balance.IntervalTotal {
 // the hour grid, the store's current pre-totals where it has them and one
 // total per hour bucket elsewhere; on another grid, one per bucket.
 func Read(ctx context.Context, src Source, series []store.Series, from, to time.Time, iv store.Interval, loc *time.Location) ([]store.SeriesTotals, error) {
-	out := make([]store.SeriesTotals, len(series))
-	for i, s := range series {
-		out[i].Series = s
+	sts, err := Totals(ctx, src, series, from, to, iv, loc)
+	if err != nil {
+		return nil, err
 	}
-	type gap struct{ from, to int64 }
-	gaps := map[gap][]int{} // the series each stretch without totals is read for
+	return sts, Fill(ctx, src, sts, from, to, iv, loc)
+}
+
+// Totals returns, for each series, the store's current pre-totals inside
+// [from, to): none when src keeps none or iv is not the hour. Fill
+// completes them.
+func Totals(ctx context.Context, src Source, series []store.Series, from, to time.Time, iv store.Interval, loc *time.Location) ([]store.SeriesTotals, error) {
 	tr, ok := src.(store.TotalsReader)
 	if !ok || iv != store.Hour {
-		idx := make([]int, len(series))
-		for i := range idx {
-			idx[i] = i
+		out := make([]store.SeriesTotals, len(series))
+		for i, s := range series {
+			out[i].Series = s
 		}
-		gaps[gap{from.UnixMilli(), to.UnixMilli()}] = idx
-	} else {
-		tots, err := tr.ConsumptionTotals(ctx, store.ConsumptionQuery{Series: series, From: from, To: to, Interval: iv, Location: loc})
-		if err != nil {
-			return nil, err
-		}
-		if len(tots) != len(series) {
-			return nil, fmt.Errorf("periodvol: %d series of totals for %d", len(tots), len(series))
-		}
-		for i, st := range tots {
-			out[i].Totals = st.Totals
-			cursor := from
-			for _, t := range st.Totals {
-				if t.Start.After(cursor) {
-					g := gap{cursor.UnixMilli(), t.Start.UnixMilli()}
-					gaps[g] = append(gaps[g], i)
-				}
-				cursor = t.End
-			}
-			if to.After(cursor) {
-				g := gap{cursor.UnixMilli(), to.UnixMilli()}
+		return out, nil
+	}
+	tots, err := tr.ConsumptionTotals(ctx, store.ConsumptionQuery{Series: series, From: from, To: to, Interval: iv, Location: loc})
+	if err != nil {
+		return nil, err
+	}
+	if len(tots) != len(series) {
+		return nil, fmt.Errorf("periodvol: %d series of totals for %d", len(tots), len(series))
+	}
+	return tots, nil
+}
+
+// Fill reads, bucket by bucket on the grid of iv, the time of [from, to)
+// each series' totals leave uncovered, in as few Consumption queries as
+// there are distinct stretches, and adds one total per bucket, in time
+// order.
+func Fill(ctx context.Context, src Source, sts []store.SeriesTotals, from, to time.Time, iv store.Interval, loc *time.Location) error {
+	type gap struct{ from, to int64 }
+	gaps := map[gap][]int{} // the series each stretch is read for
+	for i, st := range sts {
+		cursor := from
+		for _, t := range st.Totals {
+			if t.Start.After(cursor) {
+				g := gap{cursor.UnixMilli(), t.Start.UnixMilli()}
 				gaps[g] = append(gaps[g], i)
 			}
+			cursor = t.End
+		}
+		if to.After(cursor) {
+			g := gap{cursor.UnixMilli(), to.UnixMilli()}
+			gaps[g] = append(gaps[g], i)
 		}
 	}
 	keys := make([]gap, 0, len(gaps))
@@ -125,14 +138,14 @@ func Read(ctx context.Context, src Source, series []store.Series, from, to time.
 		idx := gaps[g]
 		q := store.ConsumptionQuery{From: time.UnixMilli(g.from), To: time.UnixMilli(g.to), Interval: iv, Location: loc}
 		for _, i := range idx {
-			q.Series = append(q.Series, series[i])
+			q.Series = append(q.Series, sts[i].Series)
 		}
 		res, err := src.Consumption(ctx, q)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if len(res) != len(idx) {
-			return nil, fmt.Errorf("periodvol: %d series of buckets for %d", len(res), len(idx))
+			return fmt.Errorf("periodvol: %d series of buckets for %d", len(res), len(idx))
 		}
 		for k, sb := range res {
 			i := idx[k]
@@ -141,16 +154,16 @@ func Read(ctx context.Context, src Source, series []store.Series, from, to time.
 				if j+1 < len(sb.Buckets) {
 					end = sb.Buckets[j+1].Start
 				}
-				out[i].Totals = append(out[i].Totals, aggregate.HourTotal(b, end))
+				sts[i].Totals = append(sts[i].Totals, aggregate.HourTotal(b, end))
 			}
 		}
 	}
-	for i := range out {
-		if !slices.IsSortedFunc(out[i].Totals, byStart) {
-			slices.SortFunc(out[i].Totals, byStart)
+	for i := range sts {
+		if !slices.IsSortedFunc(sts[i].Totals, byStart) {
+			slices.SortFunc(sts[i].Totals, byStart)
 		}
 	}
-	return out, nil
+	return nil
 }
 
 func byStart(a, b store.Total) int { return a.Start.Compare(b.Start) }

@@ -75,8 +75,14 @@ const (
 // value added go in as production records.
 func buildProvince(tb testing.TB, cfg provinceConfig) *sqlite.Store {
 	tb.Helper()
+	return buildProvinceAt(tb, cfg, filepath.Join(tb.TempDir(), "s.db"))
+}
+
+// buildProvinceAt builds the province in the store file at path.
+func buildProvinceAt(tb testing.TB, cfg provinceConfig, path string) *sqlite.Store {
+	tb.Helper()
 	ctx := context.Background()
-	st, err := sqlite.Open(filepath.Join(tb.TempDir(), "s.db"), sqlite.Options{ManualCompaction: true, Location: production.Zone, Sync: sqlite.SyncNormal})
+	st, err := sqlite.Open(path, sqlite.Options{ManualCompaction: true, Location: production.Zone, Sync: sqlite.SyncNormal})
 	if err != nil {
 		tb.Fatal(err)
 	}

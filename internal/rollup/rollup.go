@@ -373,8 +373,27 @@ func MeteredAll(ctx context.Context, src periodvol.Source, ids []string, points 
 	recs map[string][]production.Record, from, to time.Time, opts Options, fn func(id string, m Metered)) (int, error) {
 	opts = opts.withDefaults()
 	perSeries := buckets(from, to, opts.Interval)
+	// With pre-totals, every series' whole days and months are read first
+	// in one query (a few rows a series), the batches then read only the
+	// hours at the edges.
+	var pre map[string][]store.Total
 	if _, ok := src.(store.TotalsReader); ok && opts.Interval == store.Hour {
-		// Month and day pre-totals, hours only at the edges.
+		var series []store.Series
+		for _, id := range ids {
+			for _, p := range points[id] {
+				if ch, ok := balance.VolumeChannel(p); ok {
+					series = append(series, store.Series{Point: p.ID, Channel: ch})
+				}
+			}
+		}
+		sts, err := periodvol.Totals(ctx, src, series, from, to, opts.Interval, opts.Location)
+		if err != nil {
+			return 0, fmt.Errorf("rollup: consumption totals %s–%s: %w", from.Format(time.DateOnly), to.Format(time.DateOnly), err)
+		}
+		pre = make(map[string][]store.Total, len(sts))
+		for _, st := range sts {
+			pre[st.Series.Point] = st.Totals
+		}
 		perSeries = min(perSeries, 128)
 	}
 	var batches [][]string
@@ -412,7 +431,7 @@ func MeteredAll(ctx context.Context, src periodvol.Source, ids []string, points 
 		go func() {
 			defer wg.Done()
 			for b := range work {
-				m, err := meteredBatch(ctx, src, b, points, recs, from, to, opts)
+				m, err := meteredBatch(ctx, src, b, points, recs, pre, from, to, opts)
 				if err != nil {
 					errs <- err
 					cancel()
@@ -466,20 +485,19 @@ func buckets(from, to time.Time, iv store.Interval) int {
 	return int(to.Sub(from)/step) + 2
 }
 
-// meteredBatch reads one batch of enterprises (periodvol.Read: the store's
-// pre-totals of whole days and months, hours at the edges).
+// meteredBatch reads one batch of enterprises: the hours the pre-totals
+// (pre, by point; nil for none) leave uncovered (periodvol.Fill).
 func meteredBatch(ctx context.Context, src periodvol.Source, ids []string, points map[string][]meter.Point,
-	recs map[string][]production.Record, from, to time.Time, opts Options) (map[string]Metered, error) {
-	var series []store.Series
+	recs map[string][]production.Record, pre map[string][]store.Total, from, to time.Time, opts Options) (map[string]Metered, error) {
+	var res []store.SeriesTotals
 	for _, id := range ids {
 		for _, p := range points[id] {
 			if ch, ok := balance.VolumeChannel(p); ok {
-				series = append(series, store.Series{Point: p.ID, Channel: ch})
+				res = append(res, store.SeriesTotals{Series: store.Series{Point: p.ID, Channel: ch}, Totals: slices.Clip(pre[p.ID])})
 			}
 		}
 	}
-	res, err := periodvol.Read(ctx, src, series, from, to, opts.Interval, opts.Location)
-	if err != nil {
+	if err := periodvol.Fill(ctx, src, res, from, to, opts.Interval, opts.Location); err != nil {
 		return nil, fmt.Errorf("rollup: consumption %s–%s: %w", from.Format(time.DateOnly), to.Format(time.DateOnly), err)
 	}
 	byPoint := make(map[string]store.SeriesTotals, len(res))

@@ -25,7 +25,7 @@ import (
 // (meters, channel definition) is current and no head reading of the
 // point falls in its span; anything else is read from the hour summaries.
 const totalsDDL = `
-CREATE TABLE IF NOT EXISTS consumption_totals (
+CREATE TABLE IF NOT EXISTS consumption_day_totals (
 	point     TEXT    NOT NULL,
 	cid       INTEGER NOT NULL,
 	t_start   INTEGER NOT NULL, -- Unix ms, a local midnight
@@ -40,19 +40,45 @@ CREATE TABLE IF NOT EXISTS consumption_totals (
 	sum       BLOB    NOT NULL, -- consumption.Sum partials
 	dep_lo    INTEGER NOT NULL, -- dependency span, effective ms
 	dep_hi    INTEGER NOT NULL,
-	PRIMARY KEY (point, cid, t_start, t_end)
+	PRIMARY KEY (point, cid, t_start)
 ) WITHOUT ROWID;
+-- Months keyed by their start first: a roll-up reads a month of every
+-- series in one range.
+CREATE TABLE IF NOT EXISTS consumption_month_totals (
+	t_start   INTEGER NOT NULL,
+	point     TEXT    NOT NULL,
+	cid       INTEGER NOT NULL,
+	t_end     INTEGER NOT NULL,
+	stamp     INTEGER NOT NULL,
+	intervals INTEGER NOT NULL,
+	valid     INTEGER NOT NULL,
+	first_t   INTEGER NOT NULL,
+	first_v   REAL    NOT NULL,
+	last_t    INTEGER NOT NULL,
+	last_v    REAL    NOT NULL,
+	sum       BLOB    NOT NULL,
+	dep_lo    INTEGER NOT NULL,
+	dep_hi    INTEGER NOT NULL,
+	PRIMARY KEY (t_start, point, cid)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS consumption_month_totals_point ON consumption_month_totals(point);
 `
 
 func init() { featureDDL = append(featureDDL, totalsDDL) }
 
 var _ store.TotalsReader = (*Store)(nil)
 
-const qTotals = `SELECT t_start, t_end, stamp, intervals, valid, first_t, first_v, last_t, last_v, sum, dep_lo, dep_hi
-	FROM consumption_totals WHERE point = ? AND cid = ? AND t_start >= ? AND t_end <= ?`
+// The columns scanTotal reads, and the queries that read them.
+const (
+	totalCols = `t_start, t_end, stamp, intervals, valid, first_t, first_v, last_t, last_v, sum, dep_lo, dep_hi`
+	qTotals   = `SELECT ` + totalCols + ` FROM consumption_day_totals WHERE point = ? AND cid = ? AND t_start >= ? AND t_end <= ?`
+	qTotal    = `SELECT ` + totalCols + ` FROM consumption_month_totals WHERE t_start = ? AND point = ? AND cid = ? AND t_end = ?`
+	qMonth    = `SELECT point, cid, ` + totalCols + ` FROM consumption_month_totals WHERE t_start = ? AND t_end = ?`
+)
 
-const qTotal = `SELECT t_start, t_end, stamp, intervals, valid, first_t, first_v, last_t, last_v, sum, dep_lo, dep_hi
-	FROM consumption_totals WHERE point = ? AND cid = ? AND t_start = ? AND t_end = ?`
+// bulkSeries is the number of series from which ConsumptionTotals reads
+// each month of every series in one range rather than series by series.
+const bulkSeries = 2048
 
 // ConsumptionTotals implements store.TotalsReader.
 func (s *Store) ConsumptionTotals(ctx context.Context, q store.ConsumptionQuery) ([]store.SeriesTotals, error) {
@@ -83,12 +109,25 @@ func (s *Store) ConsumptionTotals(ctx context.Context, q store.ConsumptionQuery)
 	from, to := q.From.UnixMilli(), q.To.UnixMilli()
 	loc := s.loc(q.Location)
 	months := aggregate.Months(q.From, q.To, s.opt.Location)
+	var byMonth map[seriesKey]map[int64]monthRow
+	if len(ts) >= bulkSeries && len(months) > 0 {
+		if byMonth, err = rd.monthRows(ts, months, loc); err != nil {
+			return nil, fmt.Errorf("consumption totals: %w", err)
+		}
+	}
 	for i, t := range ts {
 		if !t.known || t.series.Point == "" || (t.def.kind != meter.Total && t.def.kind != meter.Interval) {
 			continue
 		}
 		stamp := aggregate.Stamp(t.mids, int64(t.cid), t.def.kind, t.def.ctr.Modulus)
-		got, err := rd.totals(t, stamp, from, to, months, loc)
+		var bulk map[int64]monthRow
+		if byMonth != nil {
+			bulk = byMonth[seriesKey{t.series.Point, t.cid}]
+			if bulk == nil {
+				bulk = map[int64]monthRow{}
+			}
+		}
+		got, err := rd.totals(t, stamp, from, to, months, bulk, loc)
 		if err != nil {
 			return nil, fmt.Errorf("consumption totals %s: %w", t.series, err)
 		}
@@ -99,7 +138,7 @@ func (s *Store) ConsumptionTotals(ctx context.Context, q store.ConsumptionQuery)
 
 // totals reads one series' current totals inside [from, to): each whole
 // month's by its key, then the days of the time no month total covers.
-func (rd *readTx) totals(t target, stamp, from, to int64, months [][2]int64, loc *time.Location) ([]store.Total, error) {
+func (rd *readTx) totals(t target, stamp, from, to int64, months [][2]int64, bulk map[int64]monthRow, loc *time.Location) ([]store.Total, error) {
 	var got []store.Total
 	use := func(tot store.Total, st, lo, hi int64) bool {
 		if st == stamp && aggregate.OnHourGrid(tot, loc) && !rd.headIn(t, lo, hi) {
@@ -126,7 +165,11 @@ func (rd *readTx) totals(t target, stamp, from, to int64, months [][2]int64, loc
 	cursor := from
 	for _, m := range months {
 		n := len(got)
-		if err := read(qTotal, t.series.Point, t.cid, m[0], m[1]); err != nil {
+		if bulk != nil {
+			if r, ok := bulk[m[0]]; ok {
+				use(r.t, r.stamp, r.lo, r.hi)
+			}
+		} else if err := read(qTotal, m[0], t.series.Point, t.cid, m[1]); err != nil {
 			return nil, err
 		}
 		if len(got) == n {
@@ -147,8 +190,71 @@ func (rd *readTx) totals(t target, stamp, from, to int64, months [][2]int64, loc
 	return aggregate.Cover(got), nil
 }
 
+type seriesKey struct {
+	point string
+	cid   uint32
+}
+
+// monthRow is a stored month total with its stamp and span.
+type monthRow struct {
+	t             store.Total
+	stamp, lo, hi int64
+}
+
+// monthRows reads the month totals of the series, month by month, each in
+// one range.
+func (rd *readTx) monthRows(ts []target, months [][2]int64, loc *time.Location) (map[seriesKey]map[int64]monthRow, error) {
+	want := make(map[seriesKey]map[int64]monthRow, len(ts))
+	for _, t := range ts {
+		if t.known && t.series.Point != "" {
+			want[seriesKey{t.series.Point, t.cid}] = nil
+		}
+	}
+	for _, m := range months {
+		rows, err := rd.query(qMonth, m[0], m[1])
+		if err != nil {
+			return nil, err
+		}
+		var (
+			point string
+			cid   uint32
+			dst   = make([]any, 14)
+			r     monthRow
+		)
+		for rows.Next() {
+			dst[0], dst[1] = &point, &cid
+			tot, st, lo, hi, err := scanTotalInto(rows, loc, dst)
+			if err != nil {
+				rows.Close()
+				return nil, err
+			}
+			k := seriesKey{point, cid}
+			got, ok := want[k]
+			if !ok {
+				continue
+			}
+			if got == nil {
+				got = map[int64]monthRow{}
+				want[k] = got
+			}
+			r = monthRow{t: tot, stamp: st, lo: lo, hi: hi}
+			got[m[0]] = r
+		}
+		if err := closeRows(rows); err != nil {
+			return nil, err
+		}
+	}
+	return want, nil
+}
+
 // scanTotal reads one consumption_totals row (qTotals' columns).
 func scanTotal(rows *sql.Rows, loc *time.Location) (store.Total, int64, int64, int64, error) {
+	return scanTotalInto(rows, loc, make([]any, 12))
+}
+
+// scanTotalInto is scanTotal for a row with len(dst)-12 leading columns,
+// whose destinations dst holds.
+func scanTotalInto(rows *sql.Rows, loc *time.Location, dst []any) (store.Total, int64, int64, int64, error) {
 	var (
 		t                         store.Total
 		start, end, stamp, ft, lt int64
@@ -156,7 +262,9 @@ func scanTotal(rows *sql.Rows, loc *time.Location) (store.Total, int64, int64, i
 		lo, hi                    int64
 		sum                       sql.RawBytes
 	)
-	if err := rows.Scan(&start, &end, &stamp, &intervals, &valid, &ft, &t.FirstValue, &lt, &t.LastValue, &sum, &lo, &hi); err != nil {
+	k := len(dst) - 12
+	copy(dst[k:], []any{&start, &end, &stamp, &intervals, &valid, &ft, &t.FirstValue, &lt, &t.LastValue, &sum, &lo, &hi})
+	if err := rows.Scan(dst...); err != nil {
 		return t, 0, 0, 0, err
 	}
 	ps, err := consumption.DecodeSum(sum)
@@ -190,20 +298,25 @@ func (rd *readTx) headIn(t target, lo, hi int64) bool {
 func dropTotals(ctx context.Context, tx *sql.Tx, point string, lo, hi int64) (int64, error) {
 	// An interval total's effective time is a millisecond before its
 	// device time.
-	rows, err := tx.QueryContext(ctx, `DELETE FROM consumption_totals WHERE point = ? AND dep_lo <= ? AND dep_hi >= ? RETURNING t_start`, point, hi, lo-1)
-	if err != nil {
-		return 0, fmt.Errorf("drop totals of %s: %w", point, err)
-	}
 	earliest := lo
-	for rows.Next() {
-		var t int64
-		if err := rows.Scan(&t); err != nil {
-			rows.Close()
+	for _, table := range []string{"consumption_day_totals", "consumption_month_totals"} {
+		rows, err := tx.QueryContext(ctx, `DELETE FROM `+table+` WHERE point = ? AND dep_lo <= ? AND dep_hi >= ? RETURNING t_start`, point, hi, lo-1)
+		if err != nil {
+			return 0, fmt.Errorf("drop totals of %s: %w", point, err)
+		}
+		for rows.Next() {
+			var t int64
+			if err := rows.Scan(&t); err != nil {
+				rows.Close()
+				return 0, err
+			}
+			earliest = min(earliest, t)
+		}
+		if err := closeRows(rows); err != nil {
 			return 0, err
 		}
-		earliest = min(earliest, t)
 	}
-	return earliest, closeRows(rows)
+	return earliest, nil
 }
 
 // refreshTotals computes the missing totals of the closed days of each
@@ -343,16 +456,26 @@ func (s *Store) seriesTotals(ctx context.Context, ser store.Series, a, b time.Ti
 		return nil
 	}
 	return s.withWrite(ctx, func(tx *sql.Tx) error {
-		ins, err := tx.PrepareContext(ctx, `INSERT OR REPLACE INTO consumption_totals(point, cid, t_start, t_end, stamp, intervals, valid,
-			first_t, first_v, last_t, last_v, sum, dep_lo, dep_hi) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+		const cols = `(point, cid, t_start, t_end, stamp, intervals, valid, first_t, first_v, last_t, last_v, sum, dep_lo, dep_hi)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+		insDay, err := tx.PrepareContext(ctx, `INSERT OR REPLACE INTO consumption_day_totals`+cols)
 		if err != nil {
 			return err
 		}
-		defer ins.Close()
+		defer insDay.Close()
+		insMonth, err := tx.PrepareContext(ctx, `INSERT OR REPLACE INTO consumption_month_totals`+cols)
+		if err != nil {
+			return err
+		}
+		defer insMonth.Close()
 		put := func(r totalRow) error {
 			var ft, lt int64
 			if r.t.Valid > 0 {
 				ft, lt = r.t.FirstValid.UnixMilli(), r.t.LastValid.UnixMilli()
+			}
+			ins := insDay
+			if r.t.End.Sub(r.t.Start) > 25*time.Hour {
+				ins = insMonth
 			}
 			_, err := ins.ExecContext(ctx, ser.Point, t.cid, r.t.Start.UnixMilli(), r.t.End.UnixMilli(), stamp, r.t.Intervals, r.t.Valid,
 				ft, r.t.FirstValue, lt, r.t.LastValue, r.t.Sum.AppendBinary(nil), r.lo, r.hi)
