@@ -4,7 +4,10 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
+	"encoding/binary"
+	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"time"
 
@@ -26,39 +29,25 @@ import (
 // point falls in its span; anything else is read from the hour summaries.
 const totalsDDL = `
 CREATE TABLE IF NOT EXISTS consumption_day_totals (
-	point     TEXT    NOT NULL,
-	cid       INTEGER NOT NULL,
-	t_start   INTEGER NOT NULL, -- Unix ms, a local midnight
-	t_end     INTEGER NOT NULL,
-	stamp     INTEGER NOT NULL, -- aggregate.Stamp of the series
-	intervals INTEGER NOT NULL, -- hours
-	valid     INTEGER NOT NULL, -- valid hours
-	first_t   INTEGER NOT NULL, -- first valid hour's start (0: none)
-	first_v   REAL    NOT NULL,
-	last_t    INTEGER NOT NULL,
-	last_v    REAL    NOT NULL,
-	sum       BLOB    NOT NULL, -- consumption.Sum partials
-	dep_lo    INTEGER NOT NULL, -- dependency span, effective ms
-	dep_hi    INTEGER NOT NULL,
+	point   TEXT    NOT NULL,
+	cid     INTEGER NOT NULL,
+	t_start INTEGER NOT NULL, -- Unix ms, a local midnight
+	t_end   INTEGER NOT NULL,
+	dep_lo  INTEGER NOT NULL, -- dependency span, effective ms
+	dep_hi  INTEGER NOT NULL,
+	data    BLOB    NOT NULL, -- encodeTotal: stamp, hours, valid hours, first/last valid, exact sum
 	PRIMARY KEY (point, cid, t_start)
 ) WITHOUT ROWID;
 -- Months keyed by their start first: a roll-up reads a month of every
 -- series in one range.
 CREATE TABLE IF NOT EXISTS consumption_month_totals (
-	t_start   INTEGER NOT NULL,
-	point     TEXT    NOT NULL,
-	cid       INTEGER NOT NULL,
-	t_end     INTEGER NOT NULL,
-	stamp     INTEGER NOT NULL,
-	intervals INTEGER NOT NULL,
-	valid     INTEGER NOT NULL,
-	first_t   INTEGER NOT NULL,
-	first_v   REAL    NOT NULL,
-	last_t    INTEGER NOT NULL,
-	last_v    REAL    NOT NULL,
-	sum       BLOB    NOT NULL,
-	dep_lo    INTEGER NOT NULL,
-	dep_hi    INTEGER NOT NULL,
+	t_start INTEGER NOT NULL,
+	point   TEXT    NOT NULL,
+	cid     INTEGER NOT NULL,
+	t_end   INTEGER NOT NULL,
+	dep_lo  INTEGER NOT NULL,
+	dep_hi  INTEGER NOT NULL,
+	data    BLOB    NOT NULL,
 	PRIMARY KEY (t_start, point, cid)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS consumption_month_totals_point ON consumption_month_totals(point);
@@ -70,7 +59,7 @@ var _ store.TotalsReader = (*Store)(nil)
 
 // The columns scanTotal reads, and the queries that read them.
 const (
-	totalCols = `t_start, t_end, stamp, intervals, valid, first_t, first_v, last_t, last_v, sum, dep_lo, dep_hi`
+	totalCols = `t_start, t_end, dep_lo, dep_hi, data`
 	qTotals   = `SELECT ` + totalCols + ` FROM consumption_day_totals WHERE point = ? AND cid = ? AND t_start >= ? AND t_end <= ?`
 	qTotal    = `SELECT ` + totalCols + ` FROM consumption_month_totals WHERE t_start = ? AND point = ? AND cid = ? AND t_end = ?`
 	qMonth    = `SELECT point, cid, ` + totalCols + ` FROM consumption_month_totals WHERE t_start = ? AND t_end = ?`
@@ -78,7 +67,7 @@ const (
 
 // bulkSeries is the number of series from which ConsumptionTotals reads
 // each month of every series in one range rather than series by series.
-const bulkSeries = 2048
+var bulkSeries = 2048
 
 // ConsumptionTotals implements store.TotalsReader.
 func (s *Store) ConsumptionTotals(ctx context.Context, q store.ConsumptionQuery) ([]store.SeriesTotals, error) {
@@ -218,7 +207,7 @@ func (rd *readTx) monthRows(ts []target, months [][2]int64, loc *time.Location) 
 		var (
 			point string
 			cid   uint32
-			dst   = make([]any, 14)
+			dst   = make([]any, 7)
 			r     monthRow
 		)
 		for rows.Next() {
@@ -247,35 +236,77 @@ func (rd *readTx) monthRows(ts []target, months [][2]int64, loc *time.Location) 
 	return want, nil
 }
 
-// scanTotal reads one consumption_totals row (qTotals' columns).
+// scanTotal reads one row of totalCols.
 func scanTotal(rows *sql.Rows, loc *time.Location) (store.Total, int64, int64, int64, error) {
-	return scanTotalInto(rows, loc, make([]any, 12))
+	return scanTotalInto(rows, loc, make([]any, 5))
 }
 
-// scanTotalInto is scanTotal for a row with len(dst)-12 leading columns,
+// scanTotalInto is scanTotal for a row with len(dst)-5 leading columns,
 // whose destinations dst holds.
 func scanTotalInto(rows *sql.Rows, loc *time.Location, dst []any) (store.Total, int64, int64, int64, error) {
 	var (
-		t                         store.Total
-		start, end, stamp, ft, lt int64
-		intervals, valid          int
-		lo, hi                    int64
-		sum                       sql.RawBytes
+		start, end, lo, hi int64
+		data               sql.RawBytes
 	)
-	k := len(dst) - 12
-	copy(dst[k:], []any{&start, &end, &stamp, &intervals, &valid, &ft, &t.FirstValue, &lt, &t.LastValue, &sum, &lo, &hi})
+	k := len(dst) - 5
+	dst[k], dst[k+1], dst[k+2], dst[k+3], dst[k+4] = &start, &end, &lo, &hi, &data
 	if err := rows.Scan(dst...); err != nil {
-		return t, 0, 0, 0, err
+		return store.Total{}, 0, 0, 0, err
 	}
-	ps, err := consumption.DecodeSum(sum)
+	t, stamp, err := decodeTotal(data, start, end, loc)
+	return t, stamp, lo, hi, err
+}
+
+// encodeTotal packs a total's figures: its stamp, hours, valid hours, the
+// first and last valid hour (relative to its start) with their values,
+// and the exact sum's partials.
+func encodeTotal(stamp int64, t store.Total) []byte {
+	b := binary.AppendVarint(nil, stamp)
+	b = binary.AppendUvarint(b, uint64(t.Intervals))
+	b = binary.AppendUvarint(b, uint64(t.Valid))
+	if t.Valid > 0 {
+		b = binary.AppendVarint(b, t.FirstValid.Sub(t.Start).Milliseconds())
+		b = binary.LittleEndian.AppendUint64(b, math.Float64bits(t.FirstValue))
+		b = binary.AppendVarint(b, t.LastValid.Sub(t.Start).Milliseconds())
+		b = binary.LittleEndian.AppendUint64(b, math.Float64bits(t.LastValue))
+	}
+	return t.Sum.AppendBinary(b)
+}
+
+// errBadTotal reports a corrupt total.
+var errBadTotal = errors.New("corrupt consumption total")
+
+// decodeTotal unpacks encodeTotal's bytes.
+func decodeTotal(b []byte, start, end int64, loc *time.Location) (store.Total, int64, error) {
+	t := store.Total{Start: time.UnixMilli(start).In(loc), End: time.UnixMilli(end).In(loc)}
+	r := rollupReader{b: b}
+	stamp := r.varint()
+	n, v := r.uvarint(), r.uvarint()
+	if r.bad || v > n || n > 1<<20 {
+		return t, 0, errBadTotal
+	}
+	t.Intervals, t.Valid = int(n), int(v)
+	if v > 0 {
+		ft := r.varint()
+		if len(r.b) < 8 {
+			return t, 0, errBadTotal
+		}
+		t.FirstValue = math.Float64frombits(binary.LittleEndian.Uint64(r.b))
+		r.b = r.b[8:]
+		lt := r.varint()
+		if r.bad || len(r.b) < 8 {
+			return t, 0, errBadTotal
+		}
+		t.LastValue = math.Float64frombits(binary.LittleEndian.Uint64(r.b))
+		r.b = r.b[8:]
+		t.FirstValid, t.LastValid = t.Start.Add(time.Duration(ft)*time.Millisecond), t.Start.Add(time.Duration(lt)*time.Millisecond)
+	}
+	sum, err := consumption.DecodeSum(r.b)
 	if err != nil {
-		return t, 0, 0, 0, err
+		return t, 0, errBadTotal
 	}
-	t.Start, t.End, t.Intervals, t.Valid, t.Sum = time.UnixMilli(start).In(loc), time.UnixMilli(end).In(loc), intervals, valid, ps
-	if valid > 0 {
-		t.FirstValid, t.LastValid = time.UnixMilli(ft).In(loc), time.UnixMilli(lt).In(loc)
-	}
-	return t, stamp, lo, hi, nil
+	t.Sum = sum
+	return t, stamp, nil
 }
 
 // headIn reports whether a head reading of t's meters has its effective
@@ -456,8 +487,7 @@ func (s *Store) seriesTotals(ctx context.Context, ser store.Series, a, b time.Ti
 		return nil
 	}
 	return s.withWrite(ctx, func(tx *sql.Tx) error {
-		const cols = `(point, cid, t_start, t_end, stamp, intervals, valid, first_t, first_v, last_t, last_v, sum, dep_lo, dep_hi)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+		const cols = `(point, cid, t_start, t_end, dep_lo, dep_hi, data) VALUES (?, ?, ?, ?, ?, ?, ?)`
 		insDay, err := tx.PrepareContext(ctx, `INSERT OR REPLACE INTO consumption_day_totals`+cols)
 		if err != nil {
 			return err
@@ -469,16 +499,11 @@ func (s *Store) seriesTotals(ctx context.Context, ser store.Series, a, b time.Ti
 		}
 		defer insMonth.Close()
 		put := func(r totalRow) error {
-			var ft, lt int64
-			if r.t.Valid > 0 {
-				ft, lt = r.t.FirstValid.UnixMilli(), r.t.LastValid.UnixMilli()
-			}
 			ins := insDay
 			if r.t.End.Sub(r.t.Start) > 25*time.Hour {
 				ins = insMonth
 			}
-			_, err := ins.ExecContext(ctx, ser.Point, t.cid, r.t.Start.UnixMilli(), r.t.End.UnixMilli(), stamp, r.t.Intervals, r.t.Valid,
-				ft, r.t.FirstValue, lt, r.t.LastValue, r.t.Sum.AppendBinary(nil), r.lo, r.hi)
+			_, err := ins.ExecContext(ctx, ser.Point, t.cid, r.t.Start.UnixMilli(), r.t.End.UnixMilli(), r.lo, r.hi, encodeTotal(stamp, r.t))
 			return err
 		}
 		months := map[int64]time.Time{}

@@ -100,7 +100,7 @@ func Run(t *testing.T, open Factory) {
 	t.Run("Production", func(t *testing.T) { testProduction(t, open(t)) })
 	t.Run("QuotaCases", func(t *testing.T) { testQuotaCases(t, open(t)) })
 	// Consumption pre-totals (store.TotalsReader).
-	t.Run("ConsumptionTotals", func(t *testing.T) { testConsumptionTotals(t, open) })
+	t.Run("ConsumptionTotals", func(t *testing.T) { ConsumptionTotals(t, open) })
 }
 
 // shanghai is a fixed UTC+8 zone so the suite does not need a tz database.

@@ -23,14 +23,17 @@ func (h hoursOnly) Consumption(ctx context.Context, q store.ConsumptionQuery) ([
 	return h.s.Consumption(ctx, q)
 }
 
-// testConsumptionTotals: the volumes of a period read from the store's day
+// ConsumptionTotals tests that the volumes of a period read from the store's day
 // and month pre-totals (and the hours at their edges) are those read hour
 // by hour, to the last bit, with their coverage — on random data with
 // rollovers, resets, 20-hour gaps, two meters on one point, a partial first
 // and last day, an interval-total channel, readings arriving out of order
 // and late, before and after compaction. Every total equals the hours it
 // stands for.
-func testConsumptionTotals(t *testing.T, open Factory) {
+//
+// Run includes it; a driver with a second way of reading totals runs it
+// again under that way.
+func ConsumptionTotals(t *testing.T, open Factory) {
 	for seed := uint64(1); seed <= 3; seed++ {
 		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
 			s := open(t)
