@@ -149,7 +149,7 @@ func (s *Store) compact(ctx context.Context, paced bool) error {
 	through, n := s.head.maxRid, s.head.rows
 	s.head.mu.RUnlock()
 	if n == 0 {
-		return nil
+		return s.backfillStep(ctx, backfillPoints)
 	}
 	recs, lo := s.head.through(through)
 	for mid, rs := range recs {
@@ -237,6 +237,9 @@ func (s *Store) compact(ctx context.Context, paced bool) error {
 	// be read from the hours, and to the next run.
 	if err := s.refreshTotals(ctx, touched); err != nil {
 		return fmt.Errorf("compact: consumption totals: %w", err)
+	}
+	if err := s.backfillStep(ctx, backfillPoints); err != nil {
+		return fmt.Errorf("compact: consumption totals back-fill: %w", err)
 	}
 	return nil
 }

@@ -367,10 +367,92 @@ func (s *Store) refreshTotals(ctx context.Context, ranges map[string][2]int64) e
 	return nil
 }
 
+// backfillCursor is how far the lazy back-fill has gone through the points
+// since the store was opened: each compaction computes the missing totals
+// of a few more points over all their compacted hours, so a store written
+// before pre-totals were kept gets them without a migration step, and
+// queries read hours meanwhile.
+type backfillCursor struct {
+	next string // the point after the last one filled
+	done bool
+}
+
+// backfillPoints is the number of points one compaction back-fills.
+const backfillPoints = 200
+
+// backfillStep fills the missing totals of the next n points (under
+// compactMu).
+func (s *Store) backfillStep(ctx context.Context, n int) error {
+	if s.backfill.done {
+		return nil
+	}
+	if err := s.loadPoints(ctx); err != nil {
+		return err
+	}
+	s.reg.RLock()
+	var ids []string
+	for p := range s.pointCache {
+		if p >= s.backfill.next {
+			ids = append(ids, p)
+		}
+	}
+	s.reg.RUnlock()
+	slices.Sort(ids)
+	if len(ids) <= n {
+		s.backfill.done = true
+	} else {
+		s.backfill.next = ids[n]
+		ids = ids[:n]
+	}
+	for _, p := range ids {
+		s.reg.RLock()
+		var mids []int64
+		if pi := s.pointCache[p]; pi != nil {
+			mids = slices.Clone(pi.mids)
+		}
+		s.reg.RUnlock()
+		lo, hi, ok, err := s.rollupRange(ctx, mids)
+		if err != nil {
+			return err
+		}
+		if ok {
+			if err := s.pointTotals(ctx, p, time.UnixMilli(lo), time.UnixMilli(hi)); err != nil {
+				return fmt.Errorf("totals of %s: %w", p, err)
+			}
+		}
+	}
+	return nil
+}
+
+// rollupRange returns the first and last compacted hour of the meters, as
+// Unix ms.
+func (s *Store) rollupRange(ctx context.Context, mids []int64) (int64, int64, bool, error) {
+	var lo, hi int64
+	found := false
+	for _, mid := range mids {
+		var a, b sql.NullInt64
+		if err := s.r.QueryRowContext(ctx, `SELECT min(hour), max(hour) FROM rollups WHERE meter = ?`, mid).Scan(&a, &b); err != nil {
+			return 0, 0, false, err
+		}
+		if !a.Valid {
+			continue
+		}
+		if !found || a.Int64*hourMs < lo {
+			lo = a.Int64 * hourMs
+		}
+		if !found || b.Int64*hourMs > hi {
+			hi = b.Int64 * hourMs
+		}
+		found = true
+	}
+	return lo, hi, found, nil
+}
+
 // FillTotals computes the missing pre-totals of every point's closed days
-// in [from, to): the back-fill for data compacted before the store kept
-// them (compaction keeps them from then on).
+// in [from, to) now, rather than a few points per compaction.
 func (s *Store) FillTotals(ctx context.Context, from, to time.Time) error {
+	s.compactMu.Lock()
+	defer s.compactMu.Unlock()
 	if err := s.loadPoints(ctx); err != nil {
 		return err
 	}
