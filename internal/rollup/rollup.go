@@ -26,10 +26,12 @@ package rollup
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"runtime"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -386,7 +388,7 @@ func MeteredAll(ctx context.Context, src periodvol.Source, ids []string, points 
 				}
 			}
 		}
-		sts, err := periodvol.Totals(ctx, src, series, from, to, opts.Interval, opts.Location)
+		sts, err := parallelTotals(ctx, src, series, from, to, opts)
 		if err != nil {
 			return 0, fmt.Errorf("rollup: consumption totals %s–%s: %w", from.Format(time.DateOnly), to.Format(time.DateOnly), err)
 		}
@@ -466,6 +468,31 @@ feed:
 		return 0, err
 	}
 	return total, nil
+}
+
+// parallelTotals reads the series' pre-totals in opts.Workers queries at
+// once, each over a contiguous run of the series sorted by point (the
+// store reads a month of many series as one range of points).
+func parallelTotals(ctx context.Context, src periodvol.Source, series []store.Series, from, to time.Time, opts Options) ([]store.SeriesTotals, error) {
+	series = slices.Clone(series)
+	slices.SortFunc(series, func(a, b store.Series) int { return strings.Compare(a.Point, b.Point) })
+	parts := max(1, min(opts.Workers, len(series)/4096))
+	out := make([][]store.SeriesTotals, parts)
+	errs := make([]error, parts)
+	var wg sync.WaitGroup
+	for k := range parts {
+		lo, hi := k*len(series)/parts, (k+1)*len(series)/parts
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			out[k], errs[k] = periodvol.Totals(ctx, src, series[lo:hi], from, to, opts.Interval, opts.Location)
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return slices.Concat(out...), nil
 }
 
 // buckets is the number of buckets of [from, to) on the grid (an upper

@@ -62,7 +62,7 @@ const (
 	totalCols = `t_start, t_end, dep_lo, dep_hi, data`
 	qTotals   = `SELECT ` + totalCols + ` FROM consumption_day_totals WHERE point = ? AND cid = ? AND t_start >= ? AND t_end <= ?`
 	qTotal    = `SELECT ` + totalCols + ` FROM consumption_month_totals WHERE t_start = ? AND point = ? AND cid = ? AND t_end = ?`
-	qMonth    = `SELECT point, cid, ` + totalCols + ` FROM consumption_month_totals WHERE t_start = ? AND t_end = ?`
+	qMonth    = `SELECT point, cid, ` + totalCols + ` FROM consumption_month_totals WHERE t_start = ? AND point >= ? AND point <= ? AND t_end = ?`
 )
 
 // bulkSeries is the number of series from which ConsumptionTotals reads
@@ -199,8 +199,17 @@ func (rd *readTx) monthRows(ts []target, months [][2]int64, loc *time.Location) 
 			want[seriesKey{t.series.Point, t.cid}] = nil
 		}
 	}
+	// The series' points as one range of the key: a caller that splits
+	// its series by point reads disjoint ranges.
+	var lo, hi string
+	for k := range want {
+		if lo == "" || k.point < lo {
+			lo = k.point
+		}
+		hi = max(hi, k.point)
+	}
 	for _, m := range months {
-		rows, err := rd.query(qMonth, m[0], m[1])
+		rows, err := rd.query(qMonth, m[0], lo, hi, m[1])
 		if err != nil {
 			return nil, err
 		}
