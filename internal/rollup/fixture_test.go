@@ -27,6 +27,9 @@ type provinceConfig struct {
 	Steps       int           // readings per meter after the first
 	Step        time.Duration // between readings
 	Compact     bool          // move the readings into chunks and hour rollups
+	// CompactEvery compacts after every so many enterprises as well (0:
+	// only at the end), bounding the store's in-memory head.
+	CompactEvery int
 	Declared    []int         // years with declared statistics for every enterprise
 	// ValueAdded is each enterprise's value added per day over the metered
 	// days (one record per calendar month touched), 10⁴ CNY.
@@ -145,6 +148,10 @@ func buildProvinceAt(tb testing.TB, cfg provinceConfig, path string) *sqlite.Sto
 					flush()
 				}
 			}
+		}
+		if cfg.Compact && cfg.CompactEvery > 0 && (e+1)%cfg.CompactEvery == 0 {
+			flush()
+			must(st.Compact(ctx))
 		}
 		rec := func(kind production.Kind, q float64, unit, prod string, from, to time.Time) {
 			recs = append(recs, production.Record{Enterprise: ent.ID, Kind: kind, Quantity: q, Unit: unit, Product: prod,

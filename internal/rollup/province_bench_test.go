@@ -32,7 +32,7 @@ var _ Source = hoursOnly{}
 // is out of reach here, so every meter reports its register once a day at
 // local midnight, October 1 to November 1 (32 readings a series, 16
 // million in all), committed in batches and compacted by the store's own
-// compaction, which builds the hour summaries and the day and month
+// compaction every 250 enterprises, which builds the hour summaries and the day and month
 // pre-totals. What the roll-up reads — one month total a series — is the
 // same whatever the reading cadence; BenchmarkMonthRollup measures the
 // 15-minute case at a smaller size, pre-totals against hours.
@@ -45,7 +45,7 @@ func BenchmarkProvinceMonth(b *testing.B) {
 	if path == "" {
 		path = filepath.Join(os.TempDir(), fmt.Sprintf("shuixiao-bench-province-%d.db", n))
 	}
-	cfg := provinceConfig{Enterprises: n, Points: 100, From: monthFrom, Steps: 31, Step: 24 * time.Hour, Compact: true, ValueAdded: 10}
+	cfg := provinceConfig{Enterprises: n, Points: 100, From: monthFrom, Steps: 31, Step: 24 * time.Hour, Compact: true, CompactEvery: 250, ValueAdded: 10}
 	var st *sqlite.Store
 	if _, err := os.Stat(path + ".done"); err == nil {
 		var err error
