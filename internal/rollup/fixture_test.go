@@ -30,7 +30,7 @@ type provinceConfig struct {
 	// CompactEvery compacts after every so many enterprises as well (0:
 	// only at the end), bounding the store's in-memory head.
 	CompactEvery int
-	Declared    []int         // years with declared statistics for every enterprise
+	Declared     []int // years with declared statistics for every enterprise
 	// ValueAdded is each enterprise's value added per day over the metered
 	// days (one record per calendar month touched), 10⁴ CNY.
 	ValueAdded float64

@@ -58,6 +58,51 @@ type totalsKeeper struct {
 	// gen counts the builder's drops: a total computed across one is not
 	// written.
 	gen atomic.Uint64
+	// next and done: how far the lazy back-fill has gone through the
+	// points since the store was opened.
+	fill sync.Mutex
+	next string
+	done bool
+}
+
+// backfillPoints is the number of points one builder run back-fills.
+const backfillPoints = 200
+
+// backfillStep computes the missing totals of the next n points over all
+// their hour summaries, so that hours built before the store kept
+// pre-totals get them a few points per run.
+func (s *Store) backfillStep(ctx context.Context, n int) error {
+	s.totals.fill.Lock()
+	defer s.totals.fill.Unlock()
+	if s.totals.done {
+		return nil
+	}
+	rows, err := s.pool.Query(ctx, `SELECT p.id, min(r.hour), max(r.hour) FROM points p JOIN meters m ON m.point = p.id JOIN rollups r ON r.meter = m.mid
+		WHERE p.id > $1 GROUP BY p.id ORDER BY p.id LIMIT $2`, s.totals.next, n)
+	if err != nil {
+		return err
+	}
+	type work struct {
+		point  string
+		lo, hi int64
+	}
+	ws, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (work, error) {
+		var w work
+		return w, r.Scan(&w.point, &w.lo, &w.hi)
+	})
+	if err != nil {
+		return err
+	}
+	if len(ws) < n {
+		s.totals.done = true
+	}
+	for _, w := range ws {
+		if err := s.pointTotals(ctx, w.point, time.UnixMilli(w.lo*hourMs), time.UnixMilli(w.hi*hourMs)); err != nil {
+			return fmt.Errorf("totals of %s: %w", w.point, err)
+		}
+		s.totals.next = w.point
+	}
+	return nil
 }
 
 func (k *totalsKeeper) touch(point string, lo, hi int64) {
@@ -292,8 +337,16 @@ func (s *Store) dropTotals(ctx context.Context, tx pgx.Tx, point string, hour in
 	return nil
 }
 
-// refreshTotals computes the totals the builder dropped or closed.
+// refreshTotals computes the totals the builder dropped or closed, and
+// back-fills a few more points.
 func (s *Store) refreshTotals(ctx context.Context) error {
+	if err := s.refreshTouched(ctx); err != nil {
+		return err
+	}
+	return s.backfillStep(ctx, backfillPoints)
+}
+
+func (s *Store) refreshTouched(ctx context.Context) error {
 	touched := s.totals.take()
 	points := make([]string, 0, len(touched))
 	for p := range touched {
@@ -327,7 +380,7 @@ func (s *Store) FillTotals(ctx context.Context, from, to time.Time) error {
 	for _, p := range ids {
 		s.totals.touch(p, ms(from), ms(to)-1)
 	}
-	return s.refreshTotals(ctx)
+	return s.refreshTouched(ctx)
 }
 
 // pointTotals computes the totals of a point's delta channels over the
