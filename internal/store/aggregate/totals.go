@@ -195,3 +195,59 @@ func Months(from, to time.Time, loc *time.Location) [][2]int64 {
 	}
 	return out
 }
+
+// SpanTotal is a total with its dependency span, as a driver keeps it.
+type SpanTotal struct {
+	store.Total
+	Lo, Hi int64
+}
+
+// ClosedDays computes a series' day totals over the local days of loc in
+// [a, b) that have none (have says which do): each run of such days is
+// read with hours (a Consumption query of the series on the hour grid of
+// loc), folded by DayTotals and given its dependency span over the
+// meters' spans. Days without a value after them (Hi NoAfter) are left
+// out: a later reading would change them.
+func ClosedDays(a, b time.Time, loc *time.Location, have func(start int64) bool, spans [][]Span,
+	hours func(from, to time.Time) ([]store.Bucket, error)) ([]SpanTotal, error) {
+	var runs [][2]time.Time
+	for day := a; day.Before(b); day = day.AddDate(0, 0, 1) {
+		if have(day.UnixMilli()) {
+			continue
+		}
+		if n := len(runs); n > 0 && runs[n-1][1].Equal(day) {
+			runs[n-1][1] = day.AddDate(0, 0, 1)
+		} else {
+			runs = append(runs, [2]time.Time{day, day.AddDate(0, 0, 1)})
+		}
+	}
+	var out []SpanTotal
+	for _, r := range runs {
+		bs, err := hours(r[0], r[1])
+		if err != nil {
+			return nil, err
+		}
+		for _, d := range DayTotals(bs, loc) {
+			lo, hi := Dependency(spans, d.Start.UnixMilli(), d.End.UnixMilli())
+			if hi != NoAfter {
+				out = append(out, SpanTotal{Total: d, Lo: lo, Hi: hi})
+			}
+		}
+	}
+	return out, nil
+}
+
+// MonthOf folds the day totals of one whole local month (in order) into
+// the month's, spanning from its first day's span to its last's; false
+// unless they are exactly its days.
+func MonthOf(days []SpanTotal, loc *time.Location) (SpanTotal, bool) {
+	ts := make([]store.Total, len(days))
+	for i := range days {
+		ts[i] = days[i].Total
+	}
+	m, ok := MonthTotal(ts, loc)
+	if !ok {
+		return SpanTotal{}, false
+	}
+	return SpanTotal{Total: m, Lo: days[0].Lo, Hi: days[len(days)-1].Hi}, true
+}

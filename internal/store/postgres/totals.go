@@ -432,29 +432,16 @@ func (s *Store) seriesTotals(ctx context.Context, ser store.Series, a, b time.Ti
 	if err != nil {
 		return err
 	}
-	var todo [][2]time.Time
-	for day := a; day.Before(b); day = day.AddDate(0, 0, 1) {
-		if slices.Contains(starts, ms(day)) {
-			continue
-		}
-		if n := len(todo); n > 0 && todo[n-1][1].Equal(day) {
-			todo[n-1][1] = day.AddDate(0, 0, 1)
-		} else {
-			todo = append(todo, [2]time.Time{day, day.AddDate(0, 0, 1)})
-		}
-	}
-	var write []totalRow
-	for _, r := range todo {
-		res, err := s.Consumption(ctx, store.ConsumptionQuery{Series: []store.Series{ser}, From: r[0], To: r[1], Interval: store.Hour, Location: loc})
-		if err != nil {
-			return err
-		}
-		for _, day := range aggregate.DayTotals(res[0].Buckets, loc) {
-			lo, hi := aggregate.Dependency(spans, ms(day.Start), ms(day.End))
-			if hi != aggregate.NoAfter {
-				write = append(write, totalRow{t: day, stamp: stamp, lo: lo, hi: hi})
+	write, err := aggregate.ClosedDays(a, b, loc, func(start int64) bool { return slices.Contains(starts, start) }, spans,
+		func(from, to time.Time) ([]store.Bucket, error) {
+			res, err := s.Consumption(ctx, store.ConsumptionQuery{Series: []store.Series{ser}, From: from, To: to, Interval: store.Hour, Location: loc})
+			if err != nil {
+				return nil, err
 			}
-		}
+			return res[0].Buckets, nil
+		})
+	if err != nil {
+		return err
 	}
 	if len(write) == 0 {
 		return nil
@@ -467,27 +454,27 @@ func (s *Store) seriesTotals(ctx context.Context, ser store.Series, a, b time.Ti
 		if err != nil {
 			return err
 		}
-		put := func(r totalRow) error {
+		put := func(r aggregate.SpanTotal) error {
 			var ft, lt int64
-			if r.t.Valid > 0 {
-				ft, lt = ms(r.t.FirstValid), ms(r.t.LastValid)
+			if r.Valid > 0 {
+				ft, lt = ms(r.FirstValid), ms(r.LastValid)
 			}
 			_, err := tx.Exec(ctx, `INSERT INTO consumption_totals(point, cid, `+totalCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
 				ON CONFLICT (point, cid, t_start, t_end) DO UPDATE SET dep_lo = EXCLUDED.dep_lo, dep_hi = EXCLUDED.dep_hi, stamp = EXCLUDED.stamp,
 				intervals = EXCLUDED.intervals, valid = EXCLUDED.valid, first_t = EXCLUDED.first_t, first_v = EXCLUDED.first_v,
 				last_t = EXCLUDED.last_t, last_v = EXCLUDED.last_v, sum = EXCLUDED.sum`,
-				ser.Point, t.cid, ms(r.t.Start), ms(r.t.End), r.lo, r.hi, r.stamp, r.t.Intervals, r.t.Valid, ft, r.t.FirstValue, lt, r.t.LastValue, partials(r.t.Sum))
+				ser.Point, t.cid, ms(r.Start), ms(r.End), r.Lo, r.Hi, stamp, r.Intervals, r.Valid, ft, r.FirstValue, lt, r.LastValue, partials(r.Sum))
 			return err
 		}
 		months := map[int64]time.Time{}
 		for _, r := range write {
-			if dirtyIn(dirty, t.mids, r.lo, r.hi) {
+			if dirtyIn(dirty, t.mids, r.Lo, r.Hi) {
 				continue
 			}
 			if err := put(r); err != nil {
 				return err
 			}
-			y, m, _ := r.t.Start.In(loc).Date()
+			y, m, _ := r.Start.In(loc).Date()
 			first := time.Date(y, m, 1, 0, 0, 0, 0, loc)
 			months[ms(first)] = first
 		}
@@ -498,25 +485,21 @@ func (s *Store) seriesTotals(ctx context.Context, ser store.Series, a, b time.Ti
 			if err != nil {
 				return err
 			}
-			var days []totalRow
+			var days []aggregate.SpanTotal
 			for rows.Next() {
 				r, err := scanTotal(rows, loc)
 				if err != nil {
 					rows.Close()
 					return err
 				}
-				days = append(days, r)
+				days = append(days, aggregate.SpanTotal{Total: r.t, Lo: r.lo, Hi: r.hi})
 			}
 			rows.Close()
 			if err := rows.Err(); err != nil {
 				return err
 			}
-			ds := make([]store.Total, len(days))
-			for i := range days {
-				ds[i] = days[i].t
-			}
-			if mt, ok := aggregate.MonthTotal(ds, loc); ok {
-				if err := put(totalRow{t: mt, stamp: stamp, lo: days[0].lo, hi: days[len(days)-1].hi}); err != nil {
+			if mt, ok := aggregate.MonthOf(days, loc); ok {
+				if err := put(mt); err != nil {
 					return err
 				}
 			}

@@ -500,12 +500,6 @@ func (s *Store) pointTotals(ctx context.Context, point string, from, to time.Tim
 	return nil
 }
 
-// totalRow is a total to write with its stamp and span.
-type totalRow struct {
-	t      store.Total
-	lo, hi int64
-}
-
 // seriesTotals computes a series' day totals over the local days [a, b)
 // that have none, writes the closed ones, then the months they complete.
 func (s *Store) seriesTotals(ctx context.Context, ser store.Series, a, b time.Time) error {
@@ -548,30 +542,22 @@ func (s *Store) seriesTotals(ctx context.Context, ser store.Series, a, b time.Ti
 		return err
 	}
 	// Closed days without a total, in runs read with one query each.
-	var todo [][2]time.Time
-	for day := a; day.Before(b); day = day.AddDate(0, 0, 1) {
-		if have[day.UnixMilli()] {
-			continue
-		}
-		if n := len(todo); n > 0 && todo[n-1][1].Equal(day) {
-			todo[n-1][1] = day.AddDate(0, 0, 1)
-		} else {
-			todo = append(todo, [2]time.Time{day, day.AddDate(0, 0, 1)})
-		}
-	}
-	var write []totalRow
-	for _, r := range todo {
-		res, err := s.Consumption(ctx, store.ConsumptionQuery{Series: []store.Series{ser}, From: r[0], To: r[1], Interval: store.Hour, Location: loc})
-		if err != nil {
-			return err
-		}
-		hot := s.head.snapshot(t.mids)
-		for _, day := range aggregate.DayTotals(res[0].Buckets, loc) {
-			lo, hi := aggregate.Dependency(spans, day.Start.UnixMilli(), day.End.UnixMilli())
-			if hi == aggregate.NoAfter || (&readTx{hot: hot}).headIn(t, lo, hi) {
-				continue // open, or waiting for a head reading
+	days, err := aggregate.ClosedDays(a, b, loc, func(start int64) bool { return have[start] }, spans,
+		func(from, to time.Time) ([]store.Bucket, error) {
+			res, err := s.Consumption(ctx, store.ConsumptionQuery{Series: []store.Series{ser}, From: from, To: to, Interval: store.Hour, Location: loc})
+			if err != nil {
+				return nil, err
 			}
-			write = append(write, totalRow{t: day, lo: lo, hi: hi})
+			return res[0].Buckets, nil
+		})
+	if err != nil {
+		return err
+	}
+	hot := s.head.snapshot(t.mids)
+	var write []aggregate.SpanTotal
+	for _, d := range days {
+		if !(&readTx{hot: hot}).headIn(t, d.Lo, d.Hi) { // else waiting for a head reading
+			write = append(write, d)
 		}
 	}
 	if len(write) == 0 {
@@ -589,12 +575,12 @@ func (s *Store) seriesTotals(ctx context.Context, ser store.Series, a, b time.Ti
 			return err
 		}
 		defer insMonth.Close()
-		put := func(r totalRow) error {
+		put := func(r aggregate.SpanTotal) error {
 			ins := insDay
-			if r.t.End.Sub(r.t.Start) > 25*time.Hour {
+			if r.End.Sub(r.Start) > 25*time.Hour {
 				ins = insMonth
 			}
-			_, err := ins.ExecContext(ctx, ser.Point, t.cid, r.t.Start.UnixMilli(), r.t.End.UnixMilli(), r.lo, r.hi, encodeTotal(stamp, r.t))
+			_, err := ins.ExecContext(ctx, ser.Point, t.cid, r.Start.UnixMilli(), r.End.UnixMilli(), r.Lo, r.Hi, encodeTotal(stamp, r.Total))
 			return err
 		}
 		months := map[int64]time.Time{}
@@ -602,7 +588,7 @@ func (s *Store) seriesTotals(ctx context.Context, ser store.Series, a, b time.Ti
 			if err := put(r); err != nil {
 				return err
 			}
-			y, m, _ := r.t.Start.In(loc).Date()
+			y, m, _ := r.Start.In(loc).Date()
 			first := time.Date(y, m, 1, 0, 0, 0, 0, loc)
 			months[first.UnixMilli()] = first
 		}
@@ -613,27 +599,23 @@ func (s *Store) seriesTotals(ctx context.Context, ser store.Series, a, b time.Ti
 			if err != nil {
 				return err
 			}
-			var days []totalRow
+			var days []aggregate.SpanTotal
 			for rows.Next() {
 				tot, st, lo, hi, err := scanTotal(rows, loc)
 				if err != nil {
 					rows.Close()
 					return err
 				}
-				if st == stamp && tot.End.Sub(tot.Start) <= 25*time.Hour {
-					days = append(days, totalRow{t: tot, lo: lo, hi: hi})
+				if st == stamp {
+					days = append(days, aggregate.SpanTotal{Total: tot, Lo: lo, Hi: hi})
 				}
 			}
 			if err := closeRows(rows); err != nil {
 				return err
 			}
-			slices.SortFunc(days, func(x, y totalRow) int { return x.t.Start.Compare(y.t.Start) })
-			ds := make([]store.Total, len(days))
-			for i := range days {
-				ds[i] = days[i].t
-			}
-			if mt, ok := aggregate.MonthTotal(ds, loc); ok {
-				if err := put(totalRow{t: mt, lo: days[0].lo, hi: days[len(days)-1].hi}); err != nil {
+			slices.SortFunc(days, func(x, y aggregate.SpanTotal) int { return x.Start.Compare(y.Start) })
+			if mt, ok := aggregate.MonthOf(days, loc); ok {
+				if err := put(mt); err != nil {
 					return err
 				}
 			}
