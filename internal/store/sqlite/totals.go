@@ -291,7 +291,7 @@ func decodeTotal(b []byte, start, end int64, loc *time.Location) (store.Total, i
 	r := rollupReader{b: b}
 	stamp := r.varint()
 	n, v := r.uvarint(), r.uvarint()
-	if r.bad || v > n || n > 1<<20 {
+	if r.bad || v > n || int64(n) > (end-start)/hourMs {
 		return t, 0, errBadTotal
 	}
 	t.Intervals, t.Valid = int(n), int(v)
@@ -309,6 +309,14 @@ func decodeTotal(b []byte, start, end int64, loc *time.Location) (store.Total, i
 		t.LastValue = math.Float64frombits(binary.LittleEndian.Uint64(r.b))
 		r.b = r.b[8:]
 		t.FirstValid, t.LastValid = t.Start.Add(time.Duration(ft)*time.Millisecond), t.Start.Add(time.Duration(lt)*time.Millisecond)
+		for _, x := range []float64{t.FirstValue, t.LastValue} {
+			if math.IsNaN(x) || math.IsInf(x, 0) {
+				return t, 0, errBadTotal
+			}
+		}
+		if ft < 0 || lt < ft || lt >= end-start {
+			return t, 0, errBadTotal
+		}
 	}
 	sum, err := consumption.DecodeSum(r.b)
 	if err != nil {
