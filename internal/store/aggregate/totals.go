@@ -215,6 +215,9 @@ func ClosedDays(a, b time.Time, loc *time.Location, have func(start int64) bool,
 		if have(day.UnixMilli()) {
 			continue
 		}
+		if _, hi := Dependency(spans, day.UnixMilli(), day.AddDate(0, 0, 1).UnixMilli()); hi == NoAfter {
+			continue // open: not worth reading
+		}
 		if n := len(runs); n > 0 && runs[n-1][1].Equal(day) {
 			runs[n-1][1] = day.AddDate(0, 0, 1)
 		} else {
