@@ -4,7 +4,7 @@ BIN     := bin/shuixiao
 WEBDIST := web/static/dist/index.html
 GOFLAGS_BUILD := -trimpath
 
-.PHONY: demo test build web web-deps go-test web-test browser-test lint bench clean
+.PHONY: demo test build web web-deps go-test web-test browser-test lint bench bench-province clean
 
 ## demo: build everything and run the whole platform on this machine
 demo: build
@@ -43,6 +43,11 @@ bench: build
 	./$(BIN) bench ingest --meters 1000 --duration 60s
 	scripts/bench-hydraulics.sh
 	$(GO) test -run XXX -bench 'MonthRollup|TargetsCached' -benchtime 3x -timeout 30m ./internal/rollup/
+
+## bench-province: the issue's month roll-up of 5,000 enterprises × 100 points from pre-totals (the
+## store is built once, about an hour here, and kept under $TMPDIR; SHUIXIAO_BENCH_STORE moves it)
+bench-province:
+	$(GO) test -run XXX -bench 'ProvinceMonth' -benchtime 3x -timeout 180m ./internal/rollup/
 
 clean:
 	rm -rf bin web/static/dist test-artifacts

@@ -1,5 +1,7 @@
 package balance
 
+import engine "github.com/shuixiao/shuixiao/consumption"
+
 // PeriodBucket is the width of the intervals a period's volumes are read
 // in ("1h", a consumption.Interval and a store.Interval), so that coverage
 // says which hours had no reading. The platform (internal/periodvol) and
@@ -15,10 +17,22 @@ type BucketVolume struct {
 }
 
 // PointBuckets is one point's consumption over a period, interval by
-// interval.
+// interval, and in runs of intervals summed beforehand (Totals).
 type PointBuckets struct {
 	Point   string
 	Buckets []BucketVolume
+	// Totals stand for runs of intervals of the period summed beforehand:
+	// the day and month pre-totals a store keeps, so that a long period is
+	// not read hour by hour. Each counts as the intervals it stands for.
+	Totals []IntervalTotal
+}
+
+// IntervalTotal is a run of consecutive intervals of one point summed: how
+// many there are, how many were valid, and the exact sum of the valid ones'
+// values.
+type IntervalTotal struct {
+	Intervals, Valid int
+	Sum              engine.Sum
 }
 
 // PeriodVolumes is the one rule turning per-interval consumption into the
@@ -31,23 +45,43 @@ type PointBuckets struct {
 // sum of those; its coverage below 1 says that sum is a lower bound, and a
 // caller that must not judge on partial data (the balance alarm) checks it.
 // A point listed more than once has its intervals pooled.
+//
+// The sum is exact, rounded once (consumption.Sum): the volume does not
+// depend on whether the intervals came one by one or as pre-totals of days
+// and months, nor on their order.
 func PeriodVolumes(points []PointBuckets) (Volumes, map[string]float64) {
-	vol := Volumes{}
+	sums := map[string]*engine.Sum{}
 	valid, total := map[string]int{}, map[string]int{}
 	for _, p := range points {
+		s := sums[p.Point]
+		if s == nil {
+			s = &engine.Sum{}
+			sums[p.Point] = s
+		}
 		total[p.Point] += len(p.Buckets)
 		for _, b := range p.Buckets {
 			if b.Valid {
-				vol[p.Point] += b.Value
+				s.Add(b.Value)
 				valid[p.Point]++
 			}
 		}
+		for _, t := range p.Totals {
+			total[p.Point] += t.Intervals
+			if t.Valid > 0 {
+				s.AddSum(t.Sum)
+				valid[p.Point] += t.Valid
+			}
+		}
 	}
+	vol := Volumes{}
 	coverage := make(map[string]float64, len(total))
 	for id, n := range total {
 		coverage[id] = 0
 		if n > 0 {
 			coverage[id] = float64(valid[id]) / float64(n)
+		}
+		if valid[id] > 0 {
+			vol[id] = sums[id].Value()
 		}
 	}
 	return vol, coverage

@@ -17,15 +17,15 @@ func TestPeriodVolumes(t *testing.T) {
 		coverage map[string]float64
 	}{
 		{"empty", nil, Volumes{}, map[string]float64{}},
-		{"all valid", []PointBuckets{{"A", []BucketVolume{v(1), v(2.5), v(0)}}},
+		{"all valid", []PointBuckets{{Point: "A", Buckets: []BucketVolume{v(1), v(2.5), v(0)}}},
 			Volumes{"A": 3.5}, map[string]float64{"A": 1}},
-		{"some invalid", []PointBuckets{{"A", []BucketVolume{gap, v(2), v(3), gap}}},
+		{"some invalid", []PointBuckets{{Point: "A", Buckets: []BucketVolume{gap, v(2), v(3), gap}}},
 			Volumes{"A": 5}, map[string]float64{"A": 0.5}},
-		{"none valid is absent, not zero", []PointBuckets{{"A", []BucketVolume{gap, gap}}, {"B", []BucketVolume{v(0)}}},
+		{"none valid is absent, not zero", []PointBuckets{{Point: "A", Buckets: []BucketVolume{gap, gap}}, {Point: "B", Buckets: []BucketVolume{v(0)}}},
 			Volumes{"B": 0}, map[string]float64{"A": 0, "B": 1}},
-		{"no buckets is absent", []PointBuckets{{"A", nil}},
+		{"no buckets is absent", []PointBuckets{{Point: "A"}},
 			Volumes{}, map[string]float64{"A": 0}},
-		{"repeated point pools its buckets", []PointBuckets{{"A", []BucketVolume{v(1), gap}}, {"A", []BucketVolume{v(2), v(3)}}},
+		{"repeated point pools its buckets", []PointBuckets{{Point: "A", Buckets: []BucketVolume{v(1), gap}}, {Point: "A", Buckets: []BucketVolume{v(2), v(3)}}},
 			Volumes{"A": 6}, map[string]float64{"A": 0.75}},
 	} {
 		vol, cov := PeriodVolumes(c.in)
@@ -43,8 +43,8 @@ func TestPeriodVolumes(t *testing.T) {
 func TestPeriodVolumesAbsentIsMissing(t *testing.T) {
 	pts := []meter.Point{pt("IN", 1, meter.StageIntake, meter.SourceGround, ""), pt("U", 2, meter.StageUse, "", "IN")}
 	vol, _ := PeriodVolumes([]PointBuckets{
-		{"IN", []BucketVolume{{Value: 10, Valid: true}}},
-		{"U", []BucketVolume{{Valid: false}}},
+		{Point: "IN", Buckets: []BucketVolume{{Value: 10, Valid: true}}},
+		{Point: "U", Buckets: []BucketVolume{{Valid: false}}},
 	})
 	r := Evaluate(pts, vol, Options{Settings: DefaultSettings()})
 	if !r.Intake.OK || r.Intake.Value != 10 {

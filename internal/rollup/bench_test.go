@@ -33,7 +33,8 @@ func benchEnterprises(b *testing.B) int {
 var monthFrom = time.Date(2026, 10, 1, 0, 0, 0, 0, production.Zone)
 
 // BenchmarkMonthRollup reads a month of every enterprise's points from the
-// store's hour rollups (15-minute readings, compacted) and rolls them up:
+// store (15-minute readings, compacted: month pre-totals, or every hour
+// summary) and rolls them up:
 // MeteredAll (store queries, PeriodVolumes, Evaluate) then target.Build and
 // the province's report. It reports the series per second and the time the
 // issue's 500,000 series would take at that rate.
@@ -46,13 +47,20 @@ func BenchmarkMonthRollup(b *testing.B) {
 	ctx := context.Background()
 	to := monthFrom.AddDate(0, 1, 0)
 	// Hour is the single-enterprise balance's grid (the figures the
-	// roll-up serves); Day shows what a coarser grid saves.
-	for _, iv := range []store.Interval{store.Hour, store.Day} {
-		b.Run(string(iv), func(b *testing.B) {
+	// roll-up serves), read from the store's pre-totals; 1h-hours reads
+	// every hour of it (the path before pre-totals); Day shows what a
+	// coarser grid saves.
+	for _, c := range []struct {
+		name string
+		src  Source
+		iv   store.Interval
+	}{{"1h", st, store.Hour}, {"1h-hours", hoursOnly{st}, store.Hour}, {"1d", st, store.Day}} {
+		iv := c.iv
+		b.Run(c.name, func(b *testing.B) {
 			var series int
 			cpu0 := cpuTime()
 			for b.Loop() {
-				snap, err := computeMonth(ctx, st, monthFrom, to, iv)
+				snap, err := computeMonth(ctx, c.src, monthFrom, to, iv)
 				if err != nil {
 					b.Fatal(err)
 				}

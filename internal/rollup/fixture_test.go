@@ -27,7 +27,10 @@ type provinceConfig struct {
 	Steps       int           // readings per meter after the first
 	Step        time.Duration // between readings
 	Compact     bool          // move the readings into chunks and hour rollups
-	Declared    []int         // years with declared statistics for every enterprise
+	// CompactEvery compacts after every so many enterprises as well (0:
+	// only at the end), bounding the store's in-memory head.
+	CompactEvery int
+	Declared     []int // years with declared statistics for every enterprise
 	// ValueAdded is each enterprise's value added per day over the metered
 	// days (one record per calendar month touched), 10⁴ CNY.
 	ValueAdded float64
@@ -75,8 +78,14 @@ const (
 // value added go in as production records.
 func buildProvince(tb testing.TB, cfg provinceConfig) *sqlite.Store {
 	tb.Helper()
+	return buildProvinceAt(tb, cfg, filepath.Join(tb.TempDir(), "s.db"))
+}
+
+// buildProvinceAt builds the province in the store file at path.
+func buildProvinceAt(tb testing.TB, cfg provinceConfig, path string) *sqlite.Store {
+	tb.Helper()
 	ctx := context.Background()
-	st, err := sqlite.Open(filepath.Join(tb.TempDir(), "s.db"), sqlite.Options{ManualCompaction: true, Location: production.Zone, Sync: sqlite.SyncNormal})
+	st, err := sqlite.Open(path, sqlite.Options{ManualCompaction: true, Location: production.Zone, Sync: sqlite.SyncNormal})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -140,6 +149,10 @@ func buildProvince(tb testing.TB, cfg provinceConfig) *sqlite.Store {
 					flush()
 				}
 			}
+		}
+		if cfg.Compact && cfg.CompactEvery > 0 && (e+1)%cfg.CompactEvery == 0 {
+			flush()
+			must(st.Compact(ctx))
 		}
 		rec := func(kind production.Kind, q float64, unit, prod string, from, to time.Time) {
 			recs = append(recs, production.Record{Enterprise: ent.ID, Kind: kind, Quantity: q, Unit: unit, Product: prod,

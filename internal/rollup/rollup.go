@@ -10,7 +10,8 @@
 //     added and output those reported for the year (production.Record.Prorated);
 //   - metered otherwise: the consumption of every volume point over the year
 //     (up to now) is read from the store's rollups in large batches, on the
-//     same hourly grid as the single-enterprise balance (periodvol.Interval),
+//     same hourly grid as the single-enterprise balance (periodvol.Interval;
+//     whole days and months from the store's pre-totals, periodvol.Read),
 //     cut to the metered window — the buckets from the first to the last any
 //     of its points has a value in, less those two where they are not the
 //     period's own edges (they are partial) — turned into volumes by
@@ -25,10 +26,12 @@ package rollup
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"runtime"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -372,6 +375,29 @@ func MeteredAll(ctx context.Context, src periodvol.Source, ids []string, points 
 	recs map[string][]production.Record, from, to time.Time, opts Options, fn func(id string, m Metered)) (int, error) {
 	opts = opts.withDefaults()
 	perSeries := buckets(from, to, opts.Interval)
+	// With pre-totals, every series' whole days and months are read first
+	// in one query (a few rows a series), the batches then read only the
+	// hours at the edges.
+	var pre map[string][]store.Total
+	if _, ok := src.(store.TotalsReader); ok && opts.Interval == store.Hour {
+		var series []store.Series
+		for _, id := range ids {
+			for _, p := range points[id] {
+				if ch, ok := balance.VolumeChannel(p); ok {
+					series = append(series, store.Series{Point: p.ID, Channel: ch})
+				}
+			}
+		}
+		sts, err := parallelTotals(ctx, src, series, from, to, opts)
+		if err != nil {
+			return 0, fmt.Errorf("rollup: consumption totals %s–%s: %w", from.Format(time.DateOnly), to.Format(time.DateOnly), err)
+		}
+		pre = make(map[string][]store.Total, len(sts))
+		for _, st := range sts {
+			pre[st.Series.Point] = st.Totals
+		}
+		perSeries = min(perSeries, 128)
+	}
 	var batches [][]string
 	var cur []string
 	n, total := 0, 0
@@ -407,7 +433,7 @@ func MeteredAll(ctx context.Context, src periodvol.Source, ids []string, points 
 		go func() {
 			defer wg.Done()
 			for b := range work {
-				m, err := meteredBatch(ctx, src, b, points, recs, from, to, opts)
+				m, err := meteredBatch(ctx, src, b, points, recs, pre, from, to, opts)
 				if err != nil {
 					errs <- err
 					cancel()
@@ -444,6 +470,31 @@ feed:
 	return total, nil
 }
 
+// parallelTotals reads the series' pre-totals in opts.Workers queries at
+// once, each over a contiguous run of the series sorted by point (the
+// store reads a month of many series as one range of points).
+func parallelTotals(ctx context.Context, src periodvol.Source, series []store.Series, from, to time.Time, opts Options) ([]store.SeriesTotals, error) {
+	series = slices.Clone(series)
+	slices.SortFunc(series, func(a, b store.Series) int { return strings.Compare(a.Point, b.Point) })
+	parts := max(1, min(opts.Workers, len(series)/4096))
+	out := make([][]store.SeriesTotals, parts)
+	errs := make([]error, parts)
+	var wg sync.WaitGroup
+	for k := range parts {
+		lo, hi := k*len(series)/parts, (k+1)*len(series)/parts
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			out[k], errs[k] = periodvol.Totals(ctx, src, series[lo:hi], from, to, opts.Interval, opts.Location)
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return slices.Concat(out...), nil
+}
+
 // buckets is the number of buckets of [from, to) on the grid (an upper
 // bound for months).
 func buckets(from, to time.Time, iv store.Interval) int {
@@ -461,34 +512,34 @@ func buckets(from, to time.Time, iv store.Interval) int {
 	return int(to.Sub(from)/step) + 2
 }
 
-// meteredBatch reads one batch of enterprises in one store query.
+// meteredBatch reads one batch of enterprises: the hours the pre-totals
+// (pre, by point; nil for none) leave uncovered (periodvol.Fill).
 func meteredBatch(ctx context.Context, src periodvol.Source, ids []string, points map[string][]meter.Point,
-	recs map[string][]production.Record, from, to time.Time, opts Options) (map[string]Metered, error) {
-	var series []store.Series
+	recs map[string][]production.Record, pre map[string][]store.Total, from, to time.Time, opts Options) (map[string]Metered, error) {
+	var res []store.SeriesTotals
 	for _, id := range ids {
 		for _, p := range points[id] {
 			if ch, ok := balance.VolumeChannel(p); ok {
-				series = append(series, store.Series{Point: p.ID, Channel: ch})
+				res = append(res, store.SeriesTotals{Series: store.Series{Point: p.ID, Channel: ch}, Totals: slices.Clip(pre[p.ID])})
 			}
 		}
 	}
-	res, err := src.Consumption(ctx, store.ConsumptionQuery{Series: series, From: from, To: to, Interval: opts.Interval, Location: opts.Location})
-	if err != nil {
+	if err := periodvol.Fill(ctx, src, res, from, to, opts.Interval, opts.Location); err != nil {
 		return nil, fmt.Errorf("rollup: consumption %s–%s: %w", from.Format(time.DateOnly), to.Format(time.DateOnly), err)
 	}
-	byPoint := make(map[string]store.SeriesBuckets, len(res))
-	for _, sb := range res {
-		byPoint[sb.Series.Point] = sb
+	byPoint := make(map[string]store.SeriesTotals, len(res))
+	for _, st := range res {
+		byPoint[st.Series.Point] = st
 	}
 	out := map[string]Metered{}
 	for _, id := range ids {
-		var sbs []store.SeriesBuckets
+		var sts []store.SeriesTotals
 		for _, p := range points[id] {
-			if sb, ok := byPoint[p.ID]; ok {
-				sbs = append(sbs, sb)
+			if st, ok := byPoint[p.ID]; ok {
+				sts = append(sts, st)
 			}
 		}
-		if m, ok := EnterpriseMetered(points[id], sbs, recs[id], to, opts); ok {
+		if m, ok := EnterpriseMetered(points[id], sts, recs[id], to, opts); ok {
 			out[id] = m
 		}
 	}
@@ -511,25 +562,31 @@ func bucketEnd(t time.Time, iv store.Interval, loc *time.Location) time.Time {
 }
 
 // EnterpriseMetered makes one enterprise's metered figures from the
-// consumption of its points over a period ending at end: the rule of the
-// package doc, shared by the bulk roll-up and the single enterprise's
-// evaluation. False when no point has a value in the period.
-func EnterpriseMetered(points []meter.Point, sbs []store.SeriesBuckets, recs []production.Record, end time.Time, opts Options) (Metered, bool) {
+// consumption of its points over a period ending at end (periodvol.Read's
+// totals, none past end): the rule of the package doc, shared by the bulk
+// roll-up and the single enterprise's evaluation. False when no point has a
+// value in the period.
+//
+// A pre-total of days that the window's first or last bucket falls in is
+// cut exactly: the window starts after the enterprise's first valid bucket
+// and ends before its last, so the only valid bucket a total has outside
+// the window is its first (last) one, which it carries with its value.
+func EnterpriseMetered(points []meter.Point, sts []store.SeriesTotals, recs []production.Record, end time.Time, opts Options) (Metered, bool) {
 	opts = opts.withDefaults()
 	var lo, hi, first, last time.Time
-	for _, sb := range sbs {
-		if n := len(sb.Buckets); n > 0 {
-			first, last = sb.Buckets[0].Start, sb.Buckets[n-1].Start
+	for _, st := range sts {
+		if n := len(st.Totals); n > 0 {
+			first, last = st.Totals[0].Start, lastBucket(st.Totals[n-1])
 		}
-		for _, b := range sb.Buckets {
-			if !b.Valid {
+		for _, t := range st.Totals {
+			if t.Valid == 0 {
 				continue
 			}
-			if lo.IsZero() || b.Start.Before(lo) {
-				lo = b.Start
+			if lo.IsZero() || t.FirstValid.Before(lo) {
+				lo = t.FirstValid
 			}
-			if b.Start.After(hi) {
-				hi = b.Start
+			if t.LastValid.After(hi) {
+				hi = t.LastValid
 			}
 		}
 	}
@@ -553,12 +610,18 @@ func EnterpriseMetered(points []meter.Point, sbs []store.SeriesBuckets, recs []p
 	if !wTo.After(wFrom) {
 		return Metered{}, false
 	}
-	in := make([]balance.PointBuckets, len(sbs))
-	for i, sb := range sbs {
-		in[i].Point = sb.Series.Point
-		for _, b := range sb.Buckets {
-			if !b.Start.Before(wFrom) && b.Start.Before(wTo) {
-				in[i].Buckets = append(in[i].Buckets, balance.BucketVolume{Value: b.Value, Valid: b.Valid})
+	in := make([]balance.PointBuckets, len(sts))
+	for i, st := range sts {
+		in[i].Point = st.Series.Point
+		for _, t := range st.Totals {
+			if !t.Start.Before(wTo) || !t.End.After(wFrom) {
+				continue
+			}
+			if t.Intervals > 1 && (t.Start.Before(wFrom) || t.End.After(wTo)) {
+				t = cut(t, wFrom, wTo)
+			}
+			if !t.Start.Before(wFrom) || t.Intervals > 1 {
+				in[i].Totals = append(in[i].Totals, balance.IntervalTotal{Intervals: t.Intervals, Valid: t.Valid, Sum: t.Sum})
 			}
 		}
 	}
@@ -572,6 +635,37 @@ func EnterpriseMetered(points []meter.Point, sbs []store.SeriesBuckets, recs []p
 	}
 	m.Report = balance.Evaluate(points, vol, balance.Options{Settings: opts.Settings, ValueAdded: m.ValueAdded.Value, Production: prods})
 	return m, true
+}
+
+// lastBucket is the start of a total's last bucket: a pre-total is hours.
+func lastBucket(t store.Total) time.Time {
+	if t.Intervals > 1 {
+		return t.End.Add(-time.Hour)
+	}
+	return t.Start
+}
+
+// cut returns the part of a pre-total (hours) inside [wFrom, wTo): the
+// hours outside are not valid but for its first (last) valid one, which is
+// taken out exactly.
+func cut(t store.Total, wFrom, wTo time.Time) store.Total {
+	out := store.Total{Start: t.Start, End: t.End, Valid: t.Valid, Sum: t.Sum.Clone()}
+	if t.Start.Before(wFrom) {
+		out.Start = wFrom
+		if t.Valid > 0 && t.FirstValid.Before(wFrom) {
+			out.Valid--
+			out.Sum.Sub(t.FirstValue)
+		}
+	}
+	if t.End.After(wTo) {
+		out.End = wTo
+		if t.Valid > 0 && !t.LastValid.Before(wTo) && !(t.FirstValid.Equal(t.LastValid) && t.FirstValid.Before(wFrom)) {
+			out.Valid--
+			out.Sum.Sub(t.LastValue)
+		}
+	}
+	out.Intervals = int(out.End.Sub(out.Start) / time.Hour)
+	return out
 }
 
 func sortedKeys[V any](m map[string]V) []string {

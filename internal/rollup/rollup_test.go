@@ -13,6 +13,7 @@ import (
 	"github.com/shuixiao/shuixiao/internal/efficiency"
 	"github.com/shuixiao/shuixiao/internal/periodvol"
 	"github.com/shuixiao/shuixiao/internal/store"
+	"github.com/shuixiao/shuixiao/internal/store/aggregate"
 	"github.com/shuixiao/shuixiao/internal/store/sqlite"
 	"github.com/shuixiao/shuixiao/meter"
 	"github.com/shuixiao/shuixiao/production"
@@ -275,7 +276,7 @@ func TestMeteredWindow(t *testing.T) {
 	recs := []production.Record{{Enterprise: "E", Kind: production.ValueAdded, Quantity: 24, Unit: production.UnitValueAdded, From: day, To: day.AddDate(0, 0, 1)},
 		{Enterprise: "E", Kind: production.Output, Product: "粗钢", Quantity: 48, Unit: "t", From: day, To: day.AddDate(0, 0, 1)}}
 	end := day.Add(18 * time.Hour)
-	m, ok := EnterpriseMetered(pts, sbs, recs, end, Options{})
+	m, ok := EnterpriseMetered(pts, totalsOf(sbs), recs, end, Options{})
 	if !ok || !m.From.Equal(day.Add(13*time.Hour)) || !m.To.Equal(end) {
 		t.Fatalf("window %v–%v", m.From, m.To)
 	}
@@ -293,7 +294,7 @@ func TestMeteredWindow(t *testing.T) {
 			sbs[i].Buckets[j].Valid = j == 12 || j == 13
 		}
 	}
-	if m, ok := EnterpriseMetered(pts, sbs, recs, end, Options{}); ok {
+	if m, ok := EnterpriseMetered(pts, totalsOf(sbs), recs, end, Options{}); ok {
 		t.Errorf("two partial hours give a window %v–%v", m.From, m.To)
 	}
 	// Data from the period's first bucket to its last: all of it counts.
@@ -302,7 +303,7 @@ func TestMeteredWindow(t *testing.T) {
 			sbs[i].Buckets[j].Valid = true
 		}
 	}
-	if m, ok := EnterpriseMetered(pts, sbs, recs, day.AddDate(0, 0, 1), Options{}); !ok || !m.From.Equal(day) || !m.To.Equal(day.AddDate(0, 0, 1)) || m.ValueAdded.Value != 24 {
+	if m, ok := EnterpriseMetered(pts, totalsOf(sbs), recs, day.AddDate(0, 0, 1), Options{}); !ok || !m.From.Equal(day) || !m.To.Equal(day.AddDate(0, 0, 1)) || m.ValueAdded.Value != 24 {
 		t.Errorf("whole day: %v–%v %+v", m.From, m.To, m.ValueAdded)
 	}
 }
@@ -377,4 +378,17 @@ func requirement(t *testing.T, items []evaluate.Item, id string) evaluate.Item {
 	}
 	t.Fatalf("no requirement %s", id)
 	return evaluate.Item{}
+}
+
+// totalsOf turns hour buckets into the totals periodvol.Read returns
+// without pre-totals.
+func totalsOf(sbs []store.SeriesBuckets) []store.SeriesTotals {
+	out := make([]store.SeriesTotals, len(sbs))
+	for i, sb := range sbs {
+		out[i].Series = sb.Series
+		for _, b := range sb.Buckets {
+			out[i].Totals = append(out[i].Totals, aggregate.HourTotal(b, b.Start.Add(time.Hour)))
+		}
+	}
+	return out
 }

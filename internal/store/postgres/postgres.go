@@ -98,6 +98,7 @@ type Store struct {
 	ledgerSize atomic.Uint64
 	closed     atomic.Bool
 	stop, done chan struct{} // the background rollup builder's
+	totals     totalsKeeper  // consumption pre-totals (totals.go)
 }
 
 type meterInfo struct {

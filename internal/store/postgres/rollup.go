@@ -49,8 +49,11 @@ func markDirty(ctx context.Context, tx pgx.Tx, rows []row) error {
 func (s *Store) Compact(ctx context.Context) error {
 	for {
 		n, err := s.buildRollups(ctx, 1<<62, 500)
-		if err != nil || n == 0 {
+		if err != nil {
 			return err
+		}
+		if n == 0 {
+			return s.refreshTotals(ctx)
 		}
 	}
 }
@@ -82,6 +85,9 @@ func (s *Store) rollupLoop(every time.Duration, stop <-chan struct{}, done chan<
 				return
 			default:
 			}
+		}
+		if err := s.refreshTotals(context.Background()); err != nil {
+			s.opt.Logf("postgres: consumption totals: %v", err)
 		}
 	}
 }
@@ -121,6 +127,9 @@ func (s *Store) buildRollups(ctx context.Context, before int64, limit int) (int,
 				defs[w.point] = d
 			}
 			if err := s.buildHour(ctx, tx, w.mid, w.hour, d); err != nil {
+				return err
+			}
+			if err := s.dropTotals(ctx, tx, w.point, w.hour); err != nil {
 				return err
 			}
 			if _, err := tx.Exec(ctx, `DELETE FROM rollup_dirty WHERE meter = $1 AND hour = $2`, w.mid, w.hour); err != nil {

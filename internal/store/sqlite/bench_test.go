@@ -278,7 +278,7 @@ func queryDB(b *testing.B) (*Store, []string, time.Time) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			if err := s.applySlice(ctx, []*meterWork{w}); err != nil {
+			if err := s.applySlice(ctx, []*meterWork{w}, map[string][2]int64{}); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -149,7 +149,7 @@ func (s *Store) compact(ctx context.Context, paced bool) error {
 	through, n := s.head.maxRid, s.head.rows
 	s.head.mu.RUnlock()
 	if n == 0 {
-		return nil
+		return s.backfillStep(ctx, backfillPoints)
 	}
 	recs, lo := s.head.through(through)
 	for mid, rs := range recs {
@@ -187,6 +187,7 @@ func (s *Store) compact(ctx context.Context, paced bool) error {
 		moved int
 	)
 	pace := &pacer{s: s, on: paced, since: time.Now()}
+	touched := map[string][2]int64{} // points whose consumption totals to refresh, and the times
 	for _, mid := range mids {
 		pace.step(ctx)
 		w, err := s.prepareMeter(ctx, run, mid, recs[mid], defs[mid])
@@ -197,14 +198,14 @@ func (s *Store) compact(ctx context.Context, paced bool) error {
 		bytes += w.bytes
 		moved += len(recs[mid])
 		if bytes >= sliceBytes {
-			if err := s.applySlice(ctx, slice); err != nil {
+			if err := s.applySlice(ctx, slice, touched); err != nil {
 				return err
 			}
 			slice, bytes = slice[:0], 0
 			pace.step(ctx)
 		}
 	}
-	if err := s.applySlice(ctx, slice); err != nil {
+	if err := s.applySlice(ctx, slice, touched); err != nil {
 		return err
 	}
 	for from := lo - 1; from < through; from += deleteStep {
@@ -232,6 +233,14 @@ func (s *Store) compact(ctx context.Context, paced bool) error {
 	close(s.stats.drained)
 	s.stats.drained = make(chan struct{})
 	s.stats.mu.Unlock()
+	// The totals the new hours dropped or closed; a failure leaves them to
+	// be read from the hours, and to the next run.
+	if err := s.refreshTotals(ctx, touched); err != nil {
+		return fmt.Errorf("compact: consumption totals: %w", err)
+	}
+	if err := s.backfillStep(ctx, backfillPoints); err != nil {
+		return fmt.Errorf("compact: consumption totals back-fill: %w", err)
+	}
 	return nil
 }
 
@@ -290,13 +299,25 @@ type meterWork struct {
 	// chunk plus the new ones; replaced lists the chunk rows being rewritten.
 	dayRecs  map[int64][]chunk.Record
 	replaced map[int64]bool
+	// point and tLo, tHi: the meter's point and the device times of the
+	// records, for the consumption totals they change (totals.go).
+	point    string
+	tLo, tHi int64
 }
 
 // prepareMeter builds one meter's chunk and rollup writes. It reads through
 // the read pool: only compaction writes chunks and rollups, and it runs
 // alone.
 func (s *Store) prepareMeter(ctx context.Context, run *compactRun, mid int64, recs []chunk.Record, defs map[uint32]chanDef) (*meterWork, error) {
-	w := &meterWork{mid: mid, last: recs[len(recs)-1], dayRecs: map[int64][]chunk.Record{}, replaced: map[int64]bool{}}
+	w := &meterWork{mid: mid, last: recs[len(recs)-1], dayRecs: map[int64][]chunk.Record{}, replaced: map[int64]bool{}, tLo: recs[0].T, tHi: recs[0].T}
+	for _, r := range recs {
+		w.tLo, w.tHi = min(w.tLo, r.T), max(w.tHi, r.T)
+	}
+	s.reg.RLock()
+	if mi := s.byMid[mid]; mi != nil {
+		w.point = mi.point
+	}
+	s.reg.RUnlock()
 	byDay := map[int64][]chunk.Record{}
 	var days []int64
 	for _, r := range recs {
@@ -571,7 +592,7 @@ func (s *Store) rebuildHour(ctx context.Context, run *compactRun, w *meterWork, 
 
 // applySlice writes a slice of meters' chunks, rollups and states in one
 // transaction.
-func (s *Store) applySlice(ctx context.Context, ws []*meterWork) error {
+func (s *Store) applySlice(ctx context.Context, ws []*meterWork, totalsTouched map[string][2]int64) error {
 	if len(ws) == 0 {
 		return nil
 	}
@@ -606,6 +627,17 @@ func (s *Store) applySlice(ctx context.Context, ws []*meterWork) error {
 				if _, err := rup.ExecContext(ctx, w.mid, r.hour, seqKey(r.seqMax), r.data); err != nil {
 					return fmt.Errorf("write rollup of meter %d: %w", w.mid, err)
 				}
+			}
+			if w.point != "" {
+				lo, err := dropTotals(ctx, tx, w.point, w.tLo, w.tHi)
+				if err != nil {
+					return err
+				}
+				r, ok := totalsTouched[w.point]
+				if !ok {
+					r = [2]int64{lo, w.tHi}
+				}
+				totalsTouched[w.point] = [2]int64{min(r[0], lo), max(r[1], w.tHi)}
 			}
 			l := &w.last
 			if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO meter_state(meter, seq, hash, idx, t) VALUES (?, ?, ?, ?, ?)`,

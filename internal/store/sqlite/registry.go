@@ -374,6 +374,8 @@ func (s *Store) points(ctx context.Context, w *where) ([]meter.Point, error) {
 	}
 	defer rows.Close()
 	var out []meter.Point
+	// Most points share their channels' JSON: decode each text once.
+	decoded := map[string][]meter.Channel{}
 	for rows.Next() {
 		var p meter.Point
 		var level int
@@ -382,9 +384,14 @@ func (s *Store) points(ctx context.Context, w *where) ([]meter.Point, error) {
 			return nil, fmt.Errorf("list points: %w", err)
 		}
 		p.Level, p.Stage, p.Source = meter.Level(level), meter.Stage(stage), meter.Source(source)
-		if err := json.Unmarshal([]byte(chans), &p.Channels); err != nil {
-			return nil, fmt.Errorf("point %s channels: %w", p.ID, err)
+		cs, ok := decoded[chans]
+		if !ok {
+			if err := json.Unmarshal([]byte(chans), &cs); err != nil {
+				return nil, fmt.Errorf("point %s channels: %w", p.ID, err)
+			}
+			decoded[chans] = cs
 		}
+		p.Channels = slices.Clone(cs)
 		if roles != "" {
 			var pr pointRoles
 			if err := json.Unmarshal([]byte(roles), &pr); err != nil {

@@ -116,6 +116,7 @@ type Store struct {
 
 	compactMu sync.Mutex // one compaction at a time
 	compacted map[int64]uint64
+	backfill  backfillCursor // consumption pre-totals of data compacted before they were kept (totals.go)
 	kick      chan struct{}
 	stop      chan struct{}
 	done      chan struct{}

@@ -48,6 +48,18 @@ func TestConformance(t *testing.T) {
 	})
 }
 
+// TestConsumptionTotalsBulk runs the pre-totals' conformance part with
+// every query reading month totals in one range (as a province roll-up
+// does).
+func TestConsumptionTotalsBulk(t *testing.T) {
+	defer func(n int) { bulkSeries = n }(bulkSeries)
+	bulkSeries = 1
+	storetest.ConsumptionTotals(t, func(t *testing.T) store.Store {
+		s, _ := openTemp(t, Options{ManualCompaction: true, Location: cst})
+		return s
+	})
+}
+
 // setup registers one enterprise with n meters M0000… on points P0000…,
 // each with a totaliser and a flow channel.
 func setup(t testing.TB, s *Store, n int) []string {

@@ -126,6 +126,8 @@ func Run(t *testing.T, open Factory) {
 	// The plan's registries and the evaluation's answers (registries.go).
 	t.Run("Directory", func(t *testing.T) { testDirectory(t, open(t)) })
 	t.Run("EvaluationAnswers", func(t *testing.T) { testEvaluationAnswers(t, open(t)) })
+	// Consumption pre-totals (store.TotalsReader).
+	t.Run("ConsumptionTotals", func(t *testing.T) { ConsumptionTotals(t, open) })
 }
 
 // shanghai is a fixed UTC+8 zone so the suite does not need a tz database.
