@@ -4,10 +4,12 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"math"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/shuixiao/shuixiao/carbon"
 	"github.com/shuixiao/shuixiao/contract"
 	"github.com/shuixiao/shuixiao/internal/sim"
 )
@@ -35,6 +37,17 @@ func TestDemoContract(t *testing.T) {
 		want := sim.RetrofitSaving * rec.RoutineM3
 		if !st.Verifiable() || st.SavingsM3 < want-st.UncertaintyM3-0.02*rec.RoutineM3 || st.SavingsM3 > want+st.UncertaintyM3+0.02*rec.RoutineM3 {
 			t.Errorf("statement %d: %+v, want verifiable savings near %.0f m³", i+1, st, want)
+		}
+		// The carbon its proven part avoids, at the factors it names.
+		var av struct {
+			ProvenM3       float64        `json:"proven_m3"`
+			DischargeShare float64        `json:"discharge_share"`
+			KgCO2          float64        `json:"kg_co2"`
+			Factors        carbon.Factors `json:"factors"`
+		}
+		must(t, admin.get("/api/v1/mv/statements/"+id+"/carbon", &av))
+		if kg, _, err := carbon.Avoided(st.Issuable(), av.DischargeShare, av.Factors); err != nil || av.ProvenM3 != st.Issuable() || av.KgCO2 <= 0 || math.Abs(av.KgCO2-kg) > 1e-9*kg {
+			t.Errorf("statement %d: carbon avoided %+v, want %g kg for %g m³ (%v)", i+1, av, kg, st.Issuable(), err)
 		}
 		code, out, errOut := runVerifyCmd(t, "savings", s.URL()+"/ledger/", "--log-key", keyFile, "--statement", id, "--token", s.token)
 		if code != 0 || strings.Contains(out, "DIFFERS") {

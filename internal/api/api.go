@@ -249,6 +249,7 @@ func (s *Server) routes() {
 	auth("GET /api/v1/contracts/{id}/preview", s.previewStatement)
 	auth("POST /api/v1/contracts/{id}/statements", s.issueStatement)
 	auth("GET /api/v1/mv/statements/{id}", s.getStatement)
+	auth("GET /api/v1/mv/statements/{id}/carbon", s.statementCarbon)
 	auth("GET /api/v1/mv/statements/{id}/report.xlsx", s.statementReport(false))
 	auth("GET /api/v1/mv/statements/{id}/report.pdf", s.statementReport(true))
 	auth("GET /api/v1/points", s.listPoints)

@@ -9,10 +9,13 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/shuixiao/shuixiao/contract"
 	"github.com/shuixiao/shuixiao/internal/mv"
 	"github.com/shuixiao/shuixiao/internal/store"
+	"github.com/shuixiao/shuixiao/internal/watercarbon"
+	"github.com/shuixiao/shuixiao/production"
 	"github.com/shuixiao/shuixiao/report"
 )
 
@@ -280,6 +283,27 @@ func (s *Server) getStatement(w http.ResponseWriter, r *http.Request, p *Princip
 		return
 	}
 	writeJSON(w, http.StatusOK, rec)
+}
+
+// statementCarbon answers the carbon avoided by a statement's proven
+// saving (its issuable part) in the year its reporting period ends.
+func (s *Server) statementCarbon(w http.ResponseWriter, r *http.Request, p *Principal) {
+	rec, err := s.visibleStatement(r.Context(), p, r.PathValue("id"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	st := rec.Statement
+	year := st.To.Add(-time.Nanosecond).In(production.Zone).Year()
+	a, err := s.carbon.Avoided(r.Context(), st.Enterprise, st.Issuable(), year)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, struct {
+		Statement string `json:"statement"`
+		watercarbon.Avoidance
+	}{st.ID, a})
 }
 
 // statementReport serves a statement as XLSX or PDF (package report).

@@ -86,4 +86,17 @@ func TestAccountsFromTheStore(t *testing.T) {
 	if math.Abs(e.KgCO2PerM3-14.1*0.5395/30) > 1e-12 {
 		t.Errorf("per m³ %g", e.KgCO2PerM3)
 	}
+	// A proven saving of 300 m³ at E1's discharge share 20/30: 300 × 0.29
+	// + 200 × 0.27 = 141 kWh. E2 has no metered intake: supply side only,
+	// 300 × 0.29 = 87 kWh. A negative saving is refused.
+	a, err := svc.Avoided(ctx, "E1", 300, 2026)
+	if err != nil || math.Abs(a.DischargeShare-2.0/3) > 1e-12 || math.Abs(a.KWh-141) > 1e-9 || math.Abs(a.KgCO2-141*0.5395) > 1e-9 {
+		t.Errorf("E1 avoided %+v, %v", a, err)
+	}
+	if a, err := svc.Avoided(ctx, "E2", 300, 2026); err != nil || a.DischargeShare != 0 || math.Abs(a.KWh-87) > 1e-9 {
+		t.Errorf("E2 avoided %+v, %v", a, err)
+	}
+	if _, err := svc.Avoided(ctx, "E1", -1, 2026); err == nil {
+		t.Error("a negative saving was accepted")
+	}
 }
