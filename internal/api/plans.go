@@ -28,13 +28,14 @@ func (s *Server) planStore() (store.Plans, error) {
 	return ps, nil
 }
 
-// planWriter refuses callers other than admin and regulator.
-func planWriter(p *Principal) error {
+// planWriteStore is the plan store for a caller who may write plans and
+// permits: admin and regulator only.
+func (s *Server) planWriteStore(p *Principal) (store.Plans, error) {
 	switch p.Role() {
 	case store.RoleAdmin, store.RoleRegulator:
-		return nil
+		return s.planStore()
 	}
-	return errorf(http.StatusForbidden, "only admin and regulator tokens set plans and permits (仅限管理员和监管令牌)")
+	return nil, errorf(http.StatusForbidden, "only admin and regulator tokens set plans and permits (仅限管理员和监管令牌)")
 }
 
 // planBoard returns the year's board, or 501 when the server tracks none.
@@ -133,11 +134,7 @@ type planInput struct {
 // putPlan answers PUT /api/v1/enterprises/{id}/plan.
 func (s *Server) putPlan(w http.ResponseWriter, r *http.Request, p *Principal) {
 	ctx := r.Context()
-	if err := planWriter(p); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	ps, err := s.planStore()
+	ps, err := s.planWriteStore(p)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -201,11 +198,7 @@ func (s *Server) enterprisePermits(w http.ResponseWriter, r *http.Request, p *Pr
 // number; overlapping validity for the same source is refused (409).
 func (s *Server) putPermit(w http.ResponseWriter, r *http.Request, p *Principal) {
 	ctx := r.Context()
-	if err := planWriter(p); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	ps, err := s.planStore()
+	ps, err := s.planWriteStore(p)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -251,11 +244,7 @@ func (s *Server) putPermit(w http.ResponseWriter, r *http.Request, p *Principal)
 // deletePermit answers DELETE /api/v1/permits/{id}.
 func (s *Server) deletePermit(w http.ResponseWriter, r *http.Request, p *Principal) {
 	ctx := r.Context()
-	if err := planWriter(p); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	ps, err := s.planStore()
+	ps, err := s.planWriteStore(p)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -403,11 +392,7 @@ func (s *Server) carbonAccounts(w http.ResponseWriter, r *http.Request, p *Princ
 // or outside the caller's scope refuses the file.
 func (s *Server) importPlans(w http.ResponseWriter, r *http.Request, p *Principal) {
 	ctx := r.Context()
-	if err := planWriter(p); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	ps, err := s.planStore()
+	ps, err := s.planWriteStore(p)
 	if err != nil {
 		s.fail(w, r, err)
 		return
