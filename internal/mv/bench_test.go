@@ -79,17 +79,7 @@ func benchCompute(b *testing.B, st benchStore) {
 		}
 		return v
 	})
-	var recs []production.Record
-	for d := from; d.Before(to); d = d.AddDate(0, 0, 1) {
-		recs = append(recs, production.Record{Enterprise: "E", Kind: production.Output, Product: product, Quantity: out(d), Unit: "100m",
-			From: d, To: d.AddDate(0, 0, 1), ReportedBy: "tok", ReportedAt: time.Now()})
-	}
-	if _, err := st.AddProduction(ctx, recs); err != nil {
-		b.Fatal(err)
-	}
-	if err := st.Compact(ctx); err != nil {
-		b.Fatal(err)
-	}
+	dailyOutputCompacted(b, st, from, to, out)
 	c := contract.Contract{ID: "C", Name: "C", Enterprise: "E", ServiceCompany: "S", Option: contract.WholeFacility,
 		Granularity: contract.Daily, Baseline: contract.Span{From: from, To: et.Day(2024, 1, 1)},
 		Reporting: []contract.Span{{From: et.Day(2024, 1, 1), To: to}},
@@ -135,6 +125,23 @@ func benchCompute(b *testing.B, st benchStore) {
 			}
 		}
 	})
+}
+
+// dailyOutputCompacted records E's output of each day from from to to,
+// out(day), and compacts the store (its long-term layout and pre-totals).
+func dailyOutputCompacted(tb testing.TB, st benchStore, from, to time.Time, out func(time.Time) float64) {
+	ctx := context.Background()
+	var recs []production.Record
+	for d := from; d.Before(to); d = d.AddDate(0, 0, 1) {
+		recs = append(recs, production.Record{Enterprise: "E", Kind: production.Output, Product: product, Quantity: out(d), Unit: "100m",
+			From: d, To: d.AddDate(0, 0, 1), ReportedBy: "tok", ReportedAt: time.Now()})
+	}
+	if _, err := st.AddProduction(ctx, recs); err != nil {
+		tb.Fatal(err)
+	}
+	if err := st.Compact(ctx); err != nil {
+		tb.Fatal(err)
+	}
 }
 
 // cpuTime is the process's user and system CPU time (ns).

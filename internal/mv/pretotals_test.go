@@ -13,7 +13,6 @@ import (
 	"github.com/shuixiao/shuixiao/internal/store"
 	"github.com/shuixiao/shuixiao/internal/store/sqlite"
 	"github.com/shuixiao/shuixiao/meter"
-	"github.com/shuixiao/shuixiao/production"
 )
 
 // spy counts what a statement read: pre-totals standing for more than one
@@ -85,17 +84,7 @@ func preTotalsSameStatement(t *testing.T, loc *time.Location) {
 		}
 		return v
 	})
-	var recs []production.Record
-	for d := from; d.Before(to); d = d.AddDate(0, 0, 1) {
-		recs = append(recs, production.Record{Enterprise: "E", Kind: production.Output, Product: product, Quantity: out(d), Unit: "100m",
-			From: d, To: d.AddDate(0, 0, 1), ReportedBy: "tok", ReportedAt: time.Now()})
-	}
-	if _, err := st.AddProduction(ctx, recs); err != nil {
-		t.Fatal(err)
-	}
-	if err := st.Compact(ctx); err != nil {
-		t.Fatal(err)
-	}
+	dailyOutputCompacted(t, st, from, to, out)
 	contracts := map[contract.Granularity]contract.Contract{}
 	for _, g := range []contract.Granularity{contract.Daily, contract.Monthly} {
 		contracts[g] = contract.Contract{ID: "C-" + string(g), Name: "C", Enterprise: "E", ServiceCompany: "S", Option: contract.WholeFacility,
