@@ -64,10 +64,10 @@ func preTotalsSameStatement(t *testing.T, loc *time.Location) {
 	et.Register(t, st, meter.Enterprise{ID: "E", Name: "E", Park: "PK", Region: "430300", Industry: "1713"}, []meter.Point{
 		et.Point("E", "IN", meter.Level1, meter.StageIntake, meter.SourceGround, ""),
 		et.Point("E", "IN2", meter.Level1, meter.StageIntake, meter.SourceMunicipal, "")})
-	from, retrofit, to := et.Day(2023, 10, 1), et.Day(2024, 4, 1), et.Day(2024, 5, 1)
-	// IN is silent on 10 and 11 March: the two days share its next
+	from, retrofit, to := et.Day(2023, 12, 1), et.Day(2024, 3, 1), et.Day(2024, 4, 1)
+	// IN is silent on 10 and 11 February: the two days share its next
 	// increment evenly until a late reading tells how it fell.
-	gapFrom, gapTo := et.Day(2024, 3, 10), et.Day(2024, 3, 12)
+	gapFrom, gapTo := et.Day(2024, 2, 10), et.Day(2024, 2, 12)
 	out := func(d time.Time) float64 { return 100 + 30*math.Sin(float64(d.Unix()/86400)/5) }
 	f := et.Feeder{St: st}
 	f.Feed(t, []string{"IN", "IN2"}, from, to, time.Hour, func(p string, at time.Time) float64 {
@@ -140,8 +140,8 @@ func preTotalsSameStatement(t *testing.T, loc *time.Location) {
 	inZone := loc == et.Zone
 	before := same("compacted", inZone)
 
-	// A late reading of IN at noon on 10 March: most of the gap's increment
-	// fell on the 10th.
+	// A late reading of IN at noon on 10 February: most of the gap's
+	// increment fell on the 10th.
 	page, err := st.Readings(ctx, store.ReadingQuery{Meter: "M-IN", From: gapFrom, To: gapTo.Add(2 * time.Hour)})
 	if err != nil || len(page.Readings) < 2 {
 		t.Fatalf("readings around the gap: %v, %v", page.Readings, err)
@@ -166,7 +166,7 @@ func preTotalsSameStatement(t *testing.T, loc *time.Location) {
 		return 0
 	}
 	if day(head, gapFrom) <= day(before, gapFrom)+5 || day(head, gapFrom.AddDate(0, 0, 1)) >= day(before, gapFrom.AddDate(0, 0, 1))-5 {
-		t.Fatalf("the late reading moved nothing: 10 March %g → %g m³, 11 March %g → %g m³", day(before, gapFrom), day(head, gapFrom),
+		t.Fatalf("the late reading moved nothing: 10 February %g → %g m³, 11 February %g → %g m³", day(before, gapFrom), day(head, gapFrom),
 			day(before, gapFrom.AddDate(0, 0, 1)), day(head, gapFrom.AddDate(0, 0, 1)))
 	}
 	if err := st.Compact(ctx); err != nil {
@@ -174,6 +174,6 @@ func preTotalsSameStatement(t *testing.T, loc *time.Location) {
 	}
 	after := same("late reading compacted", inZone)
 	if day(after, gapFrom) != day(head, gapFrom) {
-		t.Errorf("10 March: %g m³ once compacted, %g m³ from the head", day(after, gapFrom), day(head, gapFrom))
+		t.Errorf("10 February: %g m³ once compacted, %g m³ from the head", day(after, gapFrom), day(head, gapFrom))
 	}
 }
