@@ -68,12 +68,13 @@ type statementUse struct {
 	enterprise string
 	allowance  uint64
 	issued     uint64
+	issues     []Event // in ledger order
 }
 
 // State is the fold of certificate entries in ledger order. The zero value
 // is an empty log. It is not safe for concurrent use.
 type State struct {
-	ops        map[string]uint64 // operation ID → ledger index
+	ops        map[string]Event // operation ID → its entry and ledger index
 	certs      map[string]*Certificate
 	statements map[string]*statementUse
 	retiredBy  map[string]uint64
@@ -103,7 +104,7 @@ func (s *State) Check(index uint64, e *Entry) error {
 		return fmt.Errorf("%w: entry at index %d after index %d", ErrOrder, index, s.last)
 	}
 	if at, ok := s.ops[e.ID]; ok {
-		return fmt.Errorf("%w: operation %s is on the ledger at index %d", ErrReplayed, e.ID, at)
+		return fmt.Errorf("%w: operation %s is on the ledger at index %d", ErrReplayed, e.ID, at.Index)
 	}
 	switch e.Op {
 	case OpIssue:
@@ -164,11 +165,11 @@ func (s *State) Apply(index uint64, e *Entry) error {
 		return err
 	}
 	if s.ops == nil {
-		s.ops, s.certs, s.statements, s.retiredBy = map[string]uint64{}, map[string]*Certificate{}, map[string]*statementUse{}, map[string]uint64{}
+		s.ops, s.certs, s.statements, s.retiredBy = map[string]Event{}, map[string]*Certificate{}, map[string]*statementUse{}, map[string]uint64{}
 	}
-	s.ops[e.ID] = index
-	s.last, s.applied = index, s.applied+1
 	ev := Event{Index: index, Entry: e}
+	s.ops[e.ID] = ev
+	s.last, s.applied = index, s.applied+1
 	switch e.Op {
 	case OpIssue:
 		u := s.statements[e.Statement]
@@ -177,22 +178,37 @@ func (s *State) Apply(index uint64, e *Entry) error {
 			s.statements[e.Statement] = u
 		}
 		u.issued += e.Volume
-		s.certs[e.Certificate] = &Certificate{ID: e.Certificate, Statement: e.Statement, Digest: e.Digest, Checkpoint: e.Checkpoint,
-			Enterprise: e.Holder, Allowance: e.Allowance, Volume: e.Volume, Issued: e.Time, IssuedIndex: index,
-			Holdings: map[string]uint64{e.Holder: e.Volume}, History: []Event{ev}}
-	case OpTransfer:
-		c := s.certs[e.Certificate]
-		take(c.Holdings, e.From, e.Volume)
-		c.Holdings[e.To] += e.Volume
-		c.History = append(c.History, ev)
-	case OpRetire:
-		c := s.certs[e.Certificate]
-		take(c.Holdings, e.Holder, e.Volume)
-		c.Retired += e.Volume
-		s.retiredBy[e.Holder] += e.Volume
-		c.History = append(c.History, ev)
+		u.issues = append(u.issues, ev)
+		s.certs[e.Certificate] = newCertificate(ev)
+	case OpTransfer, OpRetire:
+		s.certs[e.Certificate].spend(ev)
+		if e.Op == OpRetire {
+			s.retiredBy[e.Holder] += e.Volume
+		}
 	}
 	return nil
+}
+
+// newCertificate is the certificate an issue entry makes.
+func newCertificate(ev Event) *Certificate {
+	e := ev.Entry
+	return &Certificate{ID: e.Certificate, Statement: e.Statement, Digest: e.Digest, Checkpoint: e.Checkpoint,
+		Enterprise: e.Holder, Allowance: e.Allowance, Volume: e.Volume, Issued: e.Time, IssuedIndex: ev.Index,
+		Holdings: map[string]uint64{e.Holder: e.Volume}, History: []Event{ev}}
+}
+
+// spend applies a transfer or a retirement of c that Check allowed.
+func (c *Certificate) spend(ev Event) {
+	e := ev.Entry
+	switch e.Op {
+	case OpTransfer:
+		take(c.Holdings, e.From, e.Volume)
+		c.Holdings[e.To] += e.Volume
+	case OpRetire:
+		take(c.Holdings, e.Holder, e.Volume)
+		c.Retired += e.Volume
+	}
+	c.History = append(c.History, ev)
 }
 
 func take(h map[string]uint64, holder string, v uint64) {
@@ -203,8 +219,37 @@ func take(h map[string]uint64, holder string, v uint64) {
 
 // Operation returns the ledger index of an applied operation.
 func (s *State) Operation(id string) (uint64, bool) {
-	i, ok := s.ops[id]
-	return i, ok
+	ev, ok := s.ops[id]
+	return ev.Index, ok
+}
+
+// OperationEvent returns an applied operation's entry with its ledger
+// index.
+func (s *State) OperationEvent(id string) (Event, bool) {
+	ev, ok := s.ops[id]
+	return ev, ok
+}
+
+// Clone returns a copy of the state that shares nothing mutable with it
+// (entries are shared: an applied entry is never changed).
+func (s *State) Clone() *State {
+	d := &State{last: s.last, applied: s.applied}
+	if s.ops == nil {
+		return d
+	}
+	d.ops, d.retiredBy = maps.Clone(s.ops), maps.Clone(s.retiredBy)
+	d.certs = make(map[string]*Certificate, len(s.certs))
+	for id, c := range s.certs {
+		cc := c.clone()
+		d.certs[id] = &cc
+	}
+	d.statements = make(map[string]*statementUse, len(s.statements))
+	for id, u := range s.statements {
+		uu := *u
+		uu.issues = slices.Clone(u.issues)
+		d.statements[id] = &uu
+	}
+	return d
 }
 
 // Len is the number of entries applied.
@@ -236,6 +281,37 @@ func (s *State) Issued(statement string) (issued, allowance uint64) {
 		return u.issued, u.allowance
 	}
 	return 0, 0
+}
+
+// IssuedAt returns the m³ issued on a statement by the entries up to
+// ledger index (included).
+func (s *State) IssuedAt(statement string, index uint64) uint64 {
+	var n uint64
+	if u, ok := s.statements[statement]; ok {
+		for _, ev := range u.issues {
+			if ev.Index <= index {
+				n += ev.Entry.Volume
+			}
+		}
+	}
+	return n
+}
+
+// CertificateAt returns a certificate as it stood once the entries up to
+// ledger index (included) were applied: what an operation's answer showed.
+func (s *State) CertificateAt(id string, index uint64) (Certificate, bool) {
+	c, ok := s.certs[id]
+	if !ok || c.IssuedIndex > index {
+		return Certificate{}, false
+	}
+	at := newCertificate(c.History[0])
+	for _, ev := range c.History[1:] {
+		if ev.Index > index {
+			break
+		}
+		at.spend(ev)
+	}
+	return *at, true
 }
 
 // Balances returns every holder's m³ held and retired across all

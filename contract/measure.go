@@ -64,10 +64,12 @@ type PeriodIntake struct {
 
 // PeriodIntakes applies balance.PeriodVolumes to each model period: buckets
 // holds, per boundary point, its hourly consumption from start on (as the
-// store's consumption query or the ledger's recomputation gives it); a
-// period's intake is the sum of the boundary points' period volumes. The
-// platform (internal/mv) and `verify savings` both split a contract's span
-// with it.
+// ledger's recomputation in `verify savings` gives it); a period's intake
+// is the sum of the boundary points' period volumes. RunIntakes is the
+// same rule over runs of hours summed beforehand (the store's day and
+// month pre-totals): the platform (internal/mv) splits a contract's span
+// with it, and both give the same intake to the last bit
+// (balance.PeriodVolumes sums exactly).
 func PeriodIntakes(boundary []meter.Point, start time.Time, buckets map[string][]balance.BucketVolume, periods []Span) []PeriodIntake {
 	out := make([]PeriodIntake, len(periods))
 	for i, q := range periods {
@@ -80,19 +82,69 @@ func PeriodIntakes(boundary []meter.Point, start time.Time, buckets map[string][
 			copy(pb.Buckets[max(0, -lo):], b[a:z])
 			in = append(in, pb)
 		}
-		vol, cov := balance.PeriodVolumes(in)
-		r := PeriodIntake{Coverage: 1}
-		for _, p := range boundary {
-			v, ok := vol[p.ID]
-			if !ok {
-				r.Missing = append(r.Missing, p.ID)
-			}
-			r.M3 += v
-			r.Coverage = math.Min(r.Coverage, cov[p.ID])
-		}
-		out[i] = r
+		out[i] = boundaryIntake(boundary, in)
 	}
 	return out
+}
+
+// Run is one point's consumption over [From, To) on the hour grid, its
+// hours summed beforehand: one hour, or a whole day or month of a store's
+// pre-totals.
+type Run struct {
+	From, To time.Time
+	Total    balance.IntervalTotal
+}
+
+// RunIntakes is PeriodIntakes over runs: runs holds, per boundary point,
+// its runs in time order, not overlapping. The hours of a period that no
+// run covers count as hours without a valid value, as missing buckets do
+// in PeriodIntakes. A run that starts inside a period and ends outside it
+// (or the reverse) cannot be split: it is an error naming both.
+func RunIntakes(boundary []meter.Point, runs map[string][]Run, periods []Span) ([]PeriodIntake, error) {
+	out := make([]PeriodIntake, len(periods))
+	for i, q := range periods {
+		hours := int(q.To.Sub(q.From) / Hourly)
+		in := make([]balance.PointBuckets, 0, len(boundary))
+		for _, p := range boundary {
+			rs := runs[p.ID]
+			// The first run ending after the period starts.
+			k := sort.Search(len(rs), func(k int) bool { return rs[k].To.After(q.From) })
+			pb := balance.PointBuckets{Point: p.ID}
+			covered := 0
+			for ; k < len(rs) && rs[k].From.Before(q.To); k++ {
+				r := rs[k]
+				if r.From.Before(q.From) || r.To.After(q.To) {
+					return nil, fmt.Errorf("point %s: the run %s … %s crosses the bounds of period %s … %s", p.ID,
+						r.From.Format(time.RFC3339), r.To.Format(time.RFC3339), q.From.Format(time.RFC3339), q.To.Format(time.RFC3339))
+				}
+				pb.Totals = append(pb.Totals, r.Total)
+				covered += r.Total.Intervals
+			}
+			if covered < hours {
+				pb.Totals = append(pb.Totals, balance.IntervalTotal{Intervals: hours - covered})
+			}
+			in = append(in, pb)
+		}
+		out[i] = boundaryIntake(boundary, in)
+	}
+	return out, nil
+}
+
+// boundaryIntake is one period's intake from its boundary points'
+// intervals: each point's volume by balance.PeriodVolumes, summed in the
+// boundary's order; the least coverage; the points without a valid hour.
+func boundaryIntake(boundary []meter.Point, in []balance.PointBuckets) PeriodIntake {
+	vol, cov := balance.PeriodVolumes(in)
+	r := PeriodIntake{Coverage: 1}
+	for _, p := range boundary {
+		v, ok := vol[p.ID]
+		if !ok {
+			r.Missing = append(r.Missing, p.ID)
+		}
+		r.M3 += v
+		r.Coverage = math.Min(r.Coverage, cov[p.ID])
+	}
+	return r
 }
 
 // DriverValue is a driver's value over a model period, prorated in

@@ -202,6 +202,9 @@ func openServer(ctx context.Context, cfg serverConfig) (*server, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Water-rights certificates: one service keeps their fold, from the
+	// catch-up on (its pipeline and statements are set once they exist).
+	s.rights = &rights.Service{Store: st, Ledger: lg}
 	n, quarantined, err := ingest.CatchUp(ctx, lg, st, logKey, s.dir, cfg.Admission, func(ctx context.Context, ke *reading.KeyEntry) error {
 		if ke.IsGateway() {
 			return s.devices.KeyApplied(ctx, ke)
@@ -213,7 +216,7 @@ func openServer(ctx context.Context, cfg serverConfig) (*server, error) {
 		return s.devices.Registered(ctx, ke.Meter)
 	}, func(ctx context.Context, index uint64, entry []byte) error {
 		if reading.Kind(entry) == reading.RightHeader { // water-rights certificates (helper certs)
-			err := rights.ApplyEntry(ctx, st, index, entry)
+			err := s.rights.ApplyEntry(ctx, index, entry)
 			if errors.Is(err, store.ErrInvalid) {
 				log.Error("certificate entry refused by the fold; skipped (verify log reports it)", "index", index, "error", err)
 				return nil
@@ -320,7 +323,7 @@ func openServer(ctx context.Context, cfg serverConfig) (*server, error) {
 		return nil, err
 	}
 	// Water-rights certificates, issued from the M&V statements the store keeps.
-	s.rights = &rights.Service{Store: st, Ledger: lg, Ingest: s.pipeline, Statements: &mv.Service{Store: st}}
+	s.rights.Ingest, s.rights.Statements = s.pipeline, &mv.Service{Store: st}
 	apiSrv := api.New(api.Options{Store: st, Ledger: lg, Ingest: s.pipeline, Devices: s.devices, Live: s.live,
 		WitnessPolicy: string(policy), Version: version, Logger: log, Plants: s.control.runner, Controls: st, Networks: s.leaks, Quota: s.quota,
 		ReportFont: cfg.ReportFont, Gateways: s.apiGateways(), Rights: s.rights, Plans: s.plans})

@@ -30,7 +30,7 @@ func init() { opDocs = append(opDocs, certificateDocs...) }
 
 var certificateDocs = []opDoc{
 	{method: "GET", path: "/api/v1/certificates", summary: "Water-rights certificates (水权证书) in the caller's scope with their holdings, and holders' balances", params: []string{"holder:query:false:enterprise ID: only certificates it has held"}},
-	{method: "POST", path: "/api/v1/certificates", summary: "Issue a verified M&V statement's saving as a certificate held by its enterprise (admin, regulator over the enterprise): at most floor(savings − uncertainty) m³ per statement in total, only for a statement meeting ASHRAE Guideline 14 whose saving exceeds its uncertainty; a signed ledger entry first", body: `{"statement","volume" (m³, 0 or absent: the rest of the allowance),"certificate","operation" (optional IDs; a repeated operation is refused)}`},
+	{method: "POST", path: "/api/v1/certificates", summary: "Issue a verified M&V statement's saving as a certificate held by its enterprise (admin, regulator over the enterprise): at most floor(savings − uncertainty) m³ per statement in total, only for a statement meeting ASHRAE Guideline 14 whose saving exceeds its uncertainty; a signed ledger entry first", body: `{"statement","volume" (m³, 0 or absent: the rest of the allowance),"certificate","operation" (optional IDs; the same request repeated with its operation ID gets the first answer again, another request with it is refused)}`},
 	{method: "GET", path: "/api/v1/certificates/{id}", summary: "A certificate: statement, holdings, retired volume and its history (issue, transfers, retirement) with ledger indices and receipt links", params: []string{"id:path:true:certificate ID"}},
 	{method: "POST", path: "/api/v1/certificates/{id}/transfer", summary: "Transfer volume of a certificate to another enterprise (the holder's enterprise token, or an admin for it); a part splits the holding", params: []string{"id:path:true:certificate ID"}, body: `{"from" (default: the caller's enterprise),"to","volume","operation"}`},
 	{method: "POST", path: "/api/v1/certificates/{id}/retire", summary: "Retire volume of a certificate for good (the holder's enterprise token, or an admin for it)", params: []string{"id:path:true:certificate ID"}, body: `{"holder" (default: the caller's enterprise),"volume","purpose","operation"}`},
@@ -133,8 +133,9 @@ func viewOfOperation(ev certificate.Event) operationView {
 		From: e.From, To: e.To, Holder: e.Holder, Volume: e.Volume, Purpose: e.Purpose, Actor: e.Actor, Time: e.Time}
 }
 
-func viewOfCertificate(state *certificate.State, c certificate.Certificate, history bool) certificateView {
-	issued, _ := state.Issued(c.Statement)
+// viewOfCertificate is a certificate with issued, the m³ issued on its
+// statement.
+func viewOfCertificate(c certificate.Certificate, issued uint64, history bool) certificateView {
 	v := certificateView{ID: c.ID, Statement: c.Statement, Digest: c.Digest, Checkpoint: c.Checkpoint, Enterprise: c.Enterprise,
 		Allowance: c.Allowance, Issued: issued, Volume: c.Volume, Retired: c.Retired, IssuedAt: c.Issued, IssuedIndex: c.IssuedIndex,
 		Holdings: []holdingView{}}
@@ -195,7 +196,8 @@ func (s *Server) listCertificates(w http.ResponseWriter, r *http.Request, p *Pri
 			continue
 		}
 		if v.seesCertificate(r.Context(), &c) {
-			out.Certificates = append(out.Certificates, viewOfCertificate(state, c, false))
+			issued, _ := state.Issued(c.Statement)
+			out.Certificates = append(out.Certificates, viewOfCertificate(c, issued, false))
 		}
 	}
 	for _, b := range state.Balances() {
@@ -232,7 +234,8 @@ func (s *Server) getCertificate(w http.ResponseWriter, r *http.Request, p *Princ
 		s.fail(w, r, forbidden())
 		return
 	}
-	writeJSON(w, http.StatusOK, viewOfCertificate(state, c, true))
+	issued, _ := state.Issued(c.Statement)
+	writeJSON(w, http.StatusOK, viewOfCertificate(c, issued, true))
 }
 
 func (s *Server) issueCertificate(w http.ResponseWriter, r *http.Request, p *Principal) {
@@ -255,7 +258,7 @@ func (s *Server) issueCertificate(w http.ResponseWriter, r *http.Request, p *Pri
 			_, err := s.enterprise(ctx, p, enterprise)
 			return err
 		}})
-	s.answerOperation(w, r, svc, out, err)
+	s.answerOperation(w, r, out, err)
 }
 
 // mayActFor refuses a caller that is neither an enterprise token of holder
@@ -305,26 +308,22 @@ func (s *Server) holderOperation(w http.ResponseWriter, r *http.Request, p *Prin
 		return
 	}
 	out, err := run(svc)
-	s.answerOperation(w, r, svc, out, err)
+	s.answerOperation(w, r, out, err)
 }
 
 // answerOperation answers an applied operation with its entry and the
-// certificate as it now stands, or the refusal.
-func (s *Server) answerOperation(w http.ResponseWriter, r *http.Request, svc *rights.Service, out rights.Outcome, err error) {
+// certificate as the operation left it, or the refusal. A retry (the
+// request's operation ID on the ledger as the same operation) gets the
+// same answer as the first time.
+func (s *Server) answerOperation(w http.ResponseWriter, r *http.Request, out rights.Outcome, err error) {
 	if err != nil {
 		s.fail(w, r, certificateError(err))
 		return
 	}
-	state, err := svc.State(r.Context())
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	c, _ := state.Certificate(out.Entry.Certificate)
 	writeJSON(w, http.StatusCreated, struct {
 		Operation   operationView   `json:"operation"`
 		Certificate certificateView `json:"certificate"`
-	}{viewOfOperation(certificate.Event{Index: out.Index, Entry: out.Entry}), viewOfCertificate(state, c, true)})
+	}{viewOfOperation(certificate.Event{Index: out.Index, Entry: out.Entry}), viewOfCertificate(out.Certificate, out.StatementIssued, true)})
 }
 
 // certificateEntryParties returns the enterprises a certificate entry

@@ -219,3 +219,45 @@ func TestCertificateRoutes(t *testing.T) {
 		t.Errorf("%d certificate entries on the ledger, %d in the store, want 4", n, len(kept))
 	}
 }
+
+// TestCertificateRetry: an issue or transfer repeated with its operation
+// ID is answered as the first time — 201 and the same body, the
+// certificate as that operation left it — and writes nothing; the ID with
+// another request, or from another token, is 409.
+func TestCertificateRetry(t *testing.T) {
+	cl, st, _, stmt := certificateServer(t)
+	issue := map[string]any{"statement": stmt, "volume": 600, "operation": "op-issue-1"}
+	code, first := cl["reg"].raw("POST", "/certificates", issue)
+	if code != http.StatusCreated {
+		t.Fatalf("issue: %d %s", code, first)
+	}
+	var out struct {
+		Certificate certView `json:"certificate"`
+	}
+	cl["reg"].expect(http.StatusCreated, "POST", "/certificates", issue, &out)
+	cert := out.Certificate.ID
+	move := map[string]any{"to": "EN-B", "volume": 250, "operation": "op-move-1"}
+	code, moved := cl["ent-a"].raw("POST", "/certificates/"+cert+"/transfer", move)
+	if code != http.StatusCreated {
+		t.Fatalf("transfer: %d %s", code, moved)
+	}
+	for _, again := range []struct {
+		c          client
+		path       string
+		body       map[string]any
+		want, name string
+	}{
+		{cl["reg"], "/certificates", issue, first, "issue"},
+		{cl["ent-a"], "/certificates/" + cert + "/transfer", move, moved, "transfer"},
+	} {
+		if code, body := again.c.raw("POST", again.path, again.body); code != http.StatusCreated || body != again.want {
+			t.Errorf("%s repeated: %d\n%s\nthe first answer:\n%s", again.name, code, body, again.want)
+		}
+	}
+	cl["admin"].expect(http.StatusConflict, "POST", "/certificates", issue, nil) // another token
+	cl["reg"].expect(http.StatusConflict, "POST", "/certificates", map[string]any{"statement": stmt, "volume": 100, "operation": "op-issue-1"}, nil)
+	cl["ent-a"].expect(http.StatusConflict, "POST", "/certificates/"+cert+"/transfer", map[string]any{"to": "EN-C", "volume": 250, "operation": "op-move-1"}, nil)
+	if kept, _ := st.CertificateEvents(context.Background()); len(kept) != 2 {
+		t.Errorf("%d certificate entries in the store, want 2", len(kept))
+	}
+}

@@ -18,7 +18,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/shuixiao/shuixiao/balance"
 	"github.com/shuixiao/shuixiao/contract"
 	"github.com/shuixiao/shuixiao/internal/periodvol"
 	"github.com/shuixiao/shuixiao/internal/store"
@@ -117,8 +116,9 @@ type Data struct {
 
 // Read reads the data of one reporting period (index into c.Reporting):
 // the boundary's metered intake per model period over the baseline and the
-// reporting period, in one consumption query of hourly buckets split by
-// contract.PeriodIntakes, and the drivers (contract.Figures). A boundary
+// reporting period (whole days and months from the store's pre-totals, the
+// rest hour by hour: runs) split by contract.RunIntakes, and the drivers
+// (contract.Figures). A boundary
 // point without a valid hour in a period, or a driver whose records do not
 // cover a period, is refused naming both.
 func (s *Service) Read(ctx context.Context, c contract.Contract, reporting int) (Data, error) {
@@ -139,70 +139,51 @@ func (s *Service) Read(ctx context.Context, c contract.Contract, reporting int) 
 	}
 	rep := c.Reporting[reporting]
 	span := contract.Span{From: c.Baseline.From, To: rep.To}
-	buckets, err := s.buckets(ctx, d.Boundary, span)
-	if err != nil {
-		return Data{}, err
-	}
 	recs, err := s.Store.ProductionRecords(ctx, production.Filter{Enterprises: []string{c.Enterprise}, From: span.From, To: span.To})
 	if err != nil {
 		return Data{}, err
 	}
-	for _, part := range []struct {
+	parts := []struct {
 		name string
 		span contract.Span
 		out  *[]contract.PeriodFigures
-	}{{"baseline", c.Baseline, &d.Baseline}, {fmt.Sprintf("reporting period %d", reporting+1), rep, &d.Reporting}} {
+	}{{"baseline", c.Baseline, &d.Baseline}, {fmt.Sprintf("reporting period %d", reporting+1), rep, &d.Reporting}}
+	var all []contract.Span
+	for _, part := range parts {
 		fs, err := contract.Figures(c, part.span, recs)
 		if err != nil {
 			return Data{}, refuse("%s: %v", part.name, err)
 		}
+		for _, f := range fs {
+			all = append(all, contract.Span{From: f.From, To: f.To})
+		}
+		*part.out = fs
+	}
+	runs, err := s.runs(ctx, d.Boundary, span, all)
+	if err != nil {
+		return Data{}, err
+	}
+	for _, part := range parts {
+		fs := *part.out
 		spans := make([]contract.Span, len(fs))
 		for i, f := range fs {
 			spans[i] = contract.Span{From: f.From, To: f.To}
 		}
-		for i, in := range contract.PeriodIntakes(d.Boundary, span.From, buckets, spans) {
+		intakes, err := contract.RunIntakes(d.Boundary, runs, spans)
+		if err != nil {
+			return Data{}, fmt.Errorf("mv: %s: %w", part.name, err)
+		}
+		for i, in := range intakes {
 			if len(in.Missing) > 0 {
 				return Data{}, refuse("%s period %s: no metered data at point(s) %s", part.name, fs[i].Label, strings.Join(in.Missing, ", "))
 			}
 			fs[i].IntakeM3, fs[i].Coverage = in.M3, in.Coverage
 		}
-		*part.out = fs
 	}
 	if d.LedgerSizeAfter, err = s.Store.LedgerSize(ctx); err != nil {
 		return Data{}, err
 	}
 	return d, nil
-}
-
-// buckets reads the boundary points' hourly consumption over the span, as
-// contract.PeriodIntakes takes it: per point, one bucket per hour from
-// span.From.
-func (s *Service) buckets(ctx context.Context, boundary []meter.Point, span contract.Span) (map[string][]balance.BucketVolume, error) {
-	var series []store.Series
-	for _, p := range boundary {
-		ch, _ := balance.VolumeChannel(p)
-		series = append(series, store.Series{Point: p.ID, Channel: ch})
-	}
-	res, err := s.Store.Consumption(ctx, store.ConsumptionQuery{Series: series, From: span.From, To: span.To,
-		Interval: periodvol.Interval, Location: production.Zone})
-	if err != nil {
-		return nil, err
-	}
-	n := int(span.To.Sub(span.From) / contract.Hourly)
-	out := make(map[string][]balance.BucketVolume, len(res))
-	for _, sb := range res {
-		bs := out[sb.Series.Point]
-		if bs == nil {
-			bs = make([]balance.BucketVolume, n)
-			out[sb.Series.Point] = bs
-		}
-		for _, b := range sb.Buckets {
-			if i := int(b.Start.Sub(span.From) / contract.Hourly); i >= 0 && i < n && b.Valid {
-				bs[i] = balance.BucketVolume{Value: b.Value, Valid: true}
-			}
-		}
-	}
-	return out, nil
 }
 
 // Compute is the M&V of one reporting period without storing it: the

@@ -20,7 +20,7 @@ func SeedDemo(ctx context.Context, svc *Service, statementID, buyer string) erro
 	}
 	cert := "wrc-" + suffix
 	_, err := svc.Issue(ctx, Issue{Statement: statementID, Certificate: cert, Operation: "op-demo-issue-" + suffix, Issuer: "demo"})
-	if err != nil && !errors.Is(err, certificate.ErrReplayed) { // replayed: issued by an earlier start
+	if err != nil && !errors.Is(err, certificate.ErrReplayed) { // an earlier start issued it: answered again, or refused as a replay
 		return fmt.Errorf("demo certificate: issue: %w", err)
 	}
 	state, err := svc.State(ctx)

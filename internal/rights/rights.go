@@ -2,12 +2,17 @@
 // (package certificate) through the ledger. Each operation is checked
 // against the fold of the certificate entries the store holds, signed with
 // the log key as a hn-water-right/v1 entry, sequenced through the ingest
-// pipeline, and applied to the store in ledger order (Apply) — and again,
-// idempotently, when the store catches up with the ledger after a crash
-// (ApplyEntry). Operations are serialised by the Service, so two requests
-// cannot both pass the check on the same state: a statement's allowance or
-// a holding can be spent once. A refused operation writes nothing, neither
-// to the ledger nor to the store.
+// pipeline, and applied to the store in ledger order (Service.Apply) — and
+// again, idempotently, when the store catches up with the ledger after a
+// crash (Service.ApplyEntry). Operations are serialised by the Service, so
+// two requests cannot both pass the check on the same state: a statement's
+// allowance or a holding can be spent once. A refused operation writes
+// nothing, neither to the ledger nor to the store.
+//
+// The Service keeps the fold: read from the store once, then advanced by
+// each entry it applies, so an operation costs the same however many
+// entries the store holds. Every entry must therefore be applied through
+// the one Service of the store (catch-up included).
 package rights
 
 import (
@@ -66,8 +71,10 @@ type Store interface {
 	Enterprise(ctx context.Context, id string) (meter.Enterprise, error)
 }
 
-// Service runs the certificate operations. Use one Service per ledger: it
-// is what serialises them.
+// Service runs the certificate operations. Use one Service per ledger and
+// store: it serialises the operations and keeps the fold of the store's
+// entries. Store alone suffices to apply entries (catch-up); the
+// operations need Ledger and Ingest too.
 type Service struct {
 	Store      Store
 	Statements Statements // nil: nothing can be issued (ErrNoStatements)
@@ -77,7 +84,10 @@ type Service struct {
 	// NewID makes operation and certificate IDs (default: random hex).
 	NewID func(prefix string) string
 
-	mu sync.Mutex
+	mu sync.Mutex // one operation at a time: its check and its append are one step
+
+	foldMu sync.Mutex
+	fold   *certificate.State // the fold of the stored entries; nil: not read yet
 }
 
 // Issue is a request to issue a statement's saving as a certificate.
@@ -86,8 +96,10 @@ type Issue struct {
 	// Volume in m³; 0 issues all the statement's allowance not yet issued.
 	Volume uint64
 	// Certificate and Operation are the IDs to use (empty: made up). A
-	// client retrying with the same Operation is refused as a replay, so
-	// a retry never issues twice.
+	// client retrying with the same Operation gets the first answer again
+	// (Outcome.Retry) if its request could have made the entry on the
+	// ledger, and is refused as a replay otherwise: a retry never issues
+	// twice.
 	Certificate, Operation string
 	Issuer                 string
 	// Authorize, if set, may refuse the issue once the statement's
@@ -112,21 +124,41 @@ type Retire struct {
 	Actor               string
 }
 
-// Outcome is an applied operation with its ledger index.
+// Outcome is an applied operation with its ledger index, and its
+// certificate as it stood once the operation was applied.
 type Outcome struct {
 	Index uint64
 	Entry *certificate.Entry
+	// Certificate and StatementIssued (the m³ issued on its statement by
+	// then, all certificates) are what the operation left.
+	Certificate     certificate.Certificate
+	StatementIssued uint64
+	// Retry: the operation was on the ledger already, and this is its
+	// first answer again (the request repeated it).
+	Retry bool
 }
 
 func invalid(format string, a ...any) error { return refusal.New(ErrInvalid, format, a...) }
 
-// State folds the certificate entries the store holds.
+// State returns a copy of the fold of the certificate entries the store
+// holds.
 func (s *Service) State(ctx context.Context) (*certificate.State, error) {
-	return stateOf(ctx, s.Store)
+	s.foldMu.Lock()
+	defer s.foldMu.Unlock()
+	st, err := s.folded(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return st.Clone(), nil
 }
 
-func stateOf(ctx context.Context, st store.Certificates) (*certificate.State, error) {
-	evs, err := st.CertificateEvents(ctx)
+// folded returns the kept fold, reading and folding the stored entries the
+// first time. The caller holds s.foldMu.
+func (s *Service) folded(ctx context.Context) (*certificate.State, error) {
+	if s.fold != nil {
+		return s.fold, nil
+	}
+	evs, err := s.Store.CertificateEvents(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -134,7 +166,47 @@ func stateOf(ctx context.Context, st store.Certificates) (*certificate.State, er
 	if err != nil {
 		return nil, fmt.Errorf("the store's certificate entries do not fold: %w", err)
 	}
+	s.fold = state
 	return state, nil
+}
+
+// check runs fn on the kept fold. The caller holds s.mu, so nothing but
+// the operation's own entry changes the fold until it is applied.
+func (s *Service) check(ctx context.Context, fn func(*certificate.State) error) error {
+	s.foldMu.Lock()
+	defer s.foldMu.Unlock()
+	st, err := s.folded(ctx)
+	if err != nil {
+		return err
+	}
+	return fn(st)
+}
+
+// outcome is the answer of the applied operation ev: its certificate as
+// the operation left it. The caller holds s.foldMu.
+func outcome(st *certificate.State, ev certificate.Event, retry bool) Outcome {
+	c, _ := st.CertificateAt(ev.Entry.Certificate, ev.Index)
+	return Outcome{Index: ev.Index, Entry: ev.Entry, Certificate: c, StatementIssued: st.IssuedAt(c.Statement, ev.Index), Retry: retry}
+}
+
+// replay looks the request's operation ID up: a retry of an applied
+// operation (same kind and everything the request gave the same as the
+// entry says; same gives whether a request of that kind could have made
+// the entry) is its first answer again (ok); any other use of the ID is
+// certificate.ErrReplayed. An ID not on the ledger is neither.
+func replay(st *certificate.State, op string, same func(*certificate.Entry) bool) (Outcome, bool, error) {
+	if op == "" {
+		return Outcome{}, false, nil
+	}
+	ev, ok := st.OperationEvent(op)
+	if !ok {
+		return Outcome{}, false, nil
+	}
+	if !same(ev.Entry) {
+		return Outcome{}, false, fmt.Errorf("%w: operation %s is on the ledger at index %d (%s), and this request differs from it",
+			certificate.ErrReplayed, op, ev.Index, ev.Entry.Op)
+	}
+	return outcome(st, ev, true), true, nil
 }
 
 // Issue issues a verifiable statement's saving (or part of it) as a
@@ -166,28 +238,40 @@ func (s *Service) Issue(ctx context.Context, req Issue) (Outcome, error) {
 	if err != nil {
 		return Outcome{}, fmt.Errorf("statement %s: %w", ref.ID, err)
 	}
-	state, err := s.State(ctx)
+	size, err := s.Ledger.Size(ctx)
 	if err != nil {
 		return Outcome{}, err
 	}
-	if at, ok := state.Operation(req.Operation); ok {
-		return Outcome{}, fmt.Errorf("%w: operation %s is on the ledger at index %d", certificate.ErrReplayed, req.Operation, at)
-	}
-	vol := req.Volume
-	if vol == 0 {
-		issued, _ := state.Issued(ref.ID)
-		if issued >= allowance {
-			return Outcome{}, fmt.Errorf("%w: statement %s allows %d m³ and all of it is issued", certificate.ErrOverIssue, ref.ID, allowance)
+	var e *certificate.Entry
+	var retry Outcome
+	err = s.check(ctx, func(state *certificate.State) (err error) {
+		var ok bool
+		if retry, ok, err = replay(state, req.Operation, func(o *certificate.Entry) bool {
+			return o.Op == certificate.OpIssue && o.Statement == ref.ID && o.Actor == req.Issuer &&
+				(req.Volume == 0 || req.Volume == o.Volume) && (req.Certificate == "" || req.Certificate == o.Certificate)
+		}); ok || err != nil {
+			return err
 		}
-		vol = allowance - issued
+		vol := req.Volume
+		if vol == 0 {
+			issued, _ := state.Issued(ref.ID)
+			if issued >= allowance {
+				return fmt.Errorf("%w: statement %s allows %d m³ and all of it is issued", certificate.ErrOverIssue, ref.ID, allowance)
+			}
+			vol = allowance - issued
+		}
+		if vol > allowance {
+			return fmt.Errorf("%w: statement %s allows %d m³, not %d m³", certificate.ErrOverIssue, ref.ID, allowance, vol)
+		}
+		e = &certificate.Entry{Op: certificate.OpIssue, ID: s.id(req.Operation, "op-"), Certificate: s.id(req.Certificate, "wrc-"),
+			Statement: ref.ID, Digest: ref.Digest, Checkpoint: ref.CheckpointSize, Allowance: allowance, Volume: vol,
+			Holder: ref.Enterprise, Actor: req.Issuer, Time: s.now()}
+		return precheck(state, size, e)
+	})
+	if err != nil || e == nil {
+		return retry, err
 	}
-	e := &certificate.Entry{Op: certificate.OpIssue, ID: s.id(req.Operation, "op-"), Certificate: s.id(req.Certificate, "wrc-"),
-		Statement: ref.ID, Digest: ref.Digest, Checkpoint: ref.CheckpointSize, Allowance: allowance, Volume: vol,
-		Holder: ref.Enterprise, Actor: req.Issuer, Time: s.now()}
-	if vol > allowance {
-		return Outcome{}, fmt.Errorf("%w: statement %s allows %d m³, not %d m³", certificate.ErrOverIssue, ref.ID, allowance, vol)
-	}
-	return s.submit(ctx, state, e)
+	return s.submit(ctx, e)
 }
 
 // checkRef holds a statement to the shape the contract with M&V gives it.
@@ -218,91 +302,119 @@ func (s *Service) Transfer(ctx context.Context, req Transfer) (Outcome, error) {
 	if _, err := s.Store.Enterprise(ctx, req.To); err != nil {
 		return Outcome{}, fmt.Errorf("transfer to %s: %w", req.To, err)
 	}
-	state, err := s.State(ctx)
-	if err != nil {
-		return Outcome{}, err
-	}
 	e := &certificate.Entry{Op: certificate.OpTransfer, ID: s.id(req.Operation, "op-"), Certificate: req.Certificate,
 		From: req.From, To: req.To, Volume: req.Volume, Actor: req.Actor, Time: s.now()}
-	return s.submit(ctx, state, e)
+	return s.spend(ctx, req.Operation, e)
 }
 
 // Retire retires volume of a certificate from a holding, for good.
 func (s *Service) Retire(ctx context.Context, req Retire) (Outcome, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	state, err := s.State(ctx)
-	if err != nil {
-		return Outcome{}, err
-	}
 	e := &certificate.Entry{Op: certificate.OpRetire, ID: s.id(req.Operation, "op-"), Certificate: req.Certificate,
 		Holder: req.Holder, Volume: req.Volume, Purpose: req.Purpose, Actor: req.Actor, Time: s.now()}
-	return s.submit(ctx, state, e)
+	return s.spend(ctx, req.Operation, e)
 }
 
-// submit checks e against the state as of the ledger's present size, signs
-// it with the log key and sequences it; the store changes when it is
-// applied, in ledger order. The caller holds s.mu.
-func (s *Service) submit(ctx context.Context, state *certificate.State, e *certificate.Entry) (Outcome, error) {
-	if err := e.Validate(); err != nil {
-		return Outcome{}, invalid("%v", err)
-	}
+// spend answers a retry of a transfer or retirement (the request's
+// operation ID, given, on the ledger as the same operation), or checks e
+// and submits it. The caller holds s.mu.
+func (s *Service) spend(ctx context.Context, op string, e *certificate.Entry) (Outcome, error) {
 	size, err := s.Ledger.Size(ctx)
 	if err != nil {
 		return Outcome{}, err
 	}
-	// The entry lands at index size or later, after everything folded.
-	if err := state.Check(size, e); err != nil {
-		return Outcome{}, err
+	var retry Outcome
+	var ok bool
+	err = s.check(ctx, func(state *certificate.State) (err error) {
+		if retry, ok, err = replay(state, op, func(o *certificate.Entry) bool {
+			return o.Op == e.Op && o.Certificate == e.Certificate && o.From == e.From && o.To == e.To && o.Holder == e.Holder &&
+				o.Volume == e.Volume && o.Purpose == e.Purpose && o.Actor == e.Actor
+		}); ok || err != nil {
+			return err
+		}
+		return precheck(state, size, e)
+	})
+	if err != nil || ok {
+		return retry, err
 	}
+	return s.submit(ctx, e)
+}
+
+// precheck checks e against the fold as of the ledger's size read under
+// s.mu: the entry lands at that index or later, after everything folded.
+func precheck(state *certificate.State, size uint64, e *certificate.Entry) error {
+	if err := e.Validate(); err != nil {
+		return invalid("%v", err)
+	}
+	return state.Check(size, e)
+}
+
+// submit signs a checked entry with the log key and sequences it; the
+// store and the fold change when it is applied, in ledger order (Apply),
+// before SubmitEntry returns. The caller holds s.mu, not s.foldMu.
+func (s *Service) submit(ctx context.Context, e *certificate.Entry) (Outcome, error) {
 	signed, err := s.Ledger.SignNote(e.Text())
 	if err != nil {
 		return Outcome{}, err
 	}
 	idx, err := s.Ingest.SubmitEntry(ctx, ingest.Entry{Raw: signed, Prompt: true, Apply: func(ctx context.Context, index uint64) error {
-		return Apply(ctx, s.Store, index, e)
+		return s.Apply(ctx, index, e)
 	}})
 	if err != nil {
 		return Outcome{}, fmt.Errorf("certificate operation %s: %w", e.ID, err)
 	}
-	return Outcome{Index: idx, Entry: e}, nil
+	s.foldMu.Lock()
+	defer s.foldMu.Unlock()
+	st, err := s.folded(ctx)
+	if err != nil {
+		return Outcome{}, err
+	}
+	return outcome(st, certificate.Event{Index: idx, Entry: e}, false), nil
 }
 
-// Apply makes a certificate entry's effect in the store: it is kept at its
-// ledger index if the fold of the entries kept before allows it. It is
-// idempotent (the same entry at its index again is nil), because after a
-// crash the store catches up by applying the ledger's entries again. An
-// entry the fold refuses is store.ErrInvalid: the ledger holds an entry
-// that should not be there, which `shuixiao verify log` reports too.
-func Apply(ctx context.Context, st store.Certificates, index uint64, e *certificate.Entry) error {
-	evs, err := st.CertificateEvents(ctx)
+// Apply makes a certificate entry's effect in the store and the kept fold:
+// it is kept at its ledger index if the fold of the entries kept before
+// allows it. It is idempotent (the same entry at its index again is nil),
+// because after a crash the store catches up by applying the ledger's
+// entries again. An entry the fold refuses is store.ErrInvalid: the ledger
+// holds an entry that should not be there, which `shuixiao verify log`
+// reports too.
+func (s *Service) Apply(ctx context.Context, index uint64, e *certificate.Entry) error {
+	s.foldMu.Lock()
+	defer s.foldMu.Unlock()
+	state, err := s.folded(ctx)
 	if err != nil {
 		return err
 	}
-	for _, ev := range evs {
-		if ev.Index == index && ev.Entry.Text() == e.Text() {
-			return nil // applied before
-		}
-	}
-	state, err := certificate.Fold(evs)
-	if err != nil {
-		return fmt.Errorf("the store's certificate entries do not fold: %w", err)
+	if ev, ok := state.OperationEvent(e.ID); ok && ev.Index == index && ev.Entry.Text() == e.Text() {
+		return nil // applied before
 	}
 	if err := state.Check(index, e); err != nil {
 		return fmt.Errorf("%w: certificate entry at ledger index %d: %v", store.ErrInvalid, index, err)
 	}
-	return st.PutCertificateEvent(ctx, certificate.Event{Index: index, Entry: e})
+	if err := s.Store.PutCertificateEvent(ctx, certificate.Event{Index: index, Entry: e}); err != nil {
+		// The store may hold it nonetheless (an error after the commit):
+		// read the fold again next time rather than guess.
+		s.fold = nil
+		return err
+	}
+	if err := state.Apply(index, e); err != nil {
+		s.fold = nil
+		return fmt.Errorf("certificate entry at ledger index %d: checked, then refused by the fold: %w", index, err)
+	}
+	return nil
 }
 
 // ApplyEntry applies the ledger entry at index, a hn-water-right/v1 note
 // whose signature by the log key the caller checked (ingest.CatchUp's
 // onOther does).
-func ApplyEntry(ctx context.Context, st store.Certificates, index uint64, entry []byte) error {
+func (s *Service) ApplyEntry(ctx context.Context, index uint64, entry []byte) error {
 	e, err := certificate.Parse(entry)
 	if err != nil {
 		return fmt.Errorf("%w: ledger entry %d: %v", store.ErrInvalid, index, err)
 	}
-	return Apply(ctx, st, index, e)
+	return s.Apply(ctx, index, e)
 }
 
 func (s *Service) now() time.Time {

@@ -319,7 +319,8 @@ func TestConcurrentIssue(t *testing.T) {
 
 // TestCatchUpReapplies: an entry on the ledger that the store lost (a crash
 // between the ledger's sync and the store's commit) is applied by the
-// catch-up, once, however often it runs.
+// catch-up of the restarted service, once, however often it runs, and its
+// kept fold knows it.
 func TestCatchUpReapplies(t *testing.T) {
 	h := setup(t)
 	ctx := context.Background()
@@ -338,11 +339,13 @@ func TestCatchUpReapplies(t *testing.T) {
 	}
 	logKey, err := note.NewVerifier(h.lg.VerifierKey())
 	must(t, err)
+	// The restart: a new service over the store, its fold read on first use.
+	h.svc = &Service{Store: h.svc.Store, Statements: h.svc.Statements, Ledger: h.svc.Ledger, Ingest: h.svc.Ingest, Now: h.svc.Now, NewID: h.svc.NewID}
 	for range 2 {
 		_, quarantined, err := ingest.CatchUp(ctx, h.lg, h.st, logKey, ingest.NewDirectory(), ingest.Policy{}, nil,
 			func(ctx context.Context, index uint64, entry []byte) error {
 				if reading.Kind(entry) == reading.RightHeader {
-					return ApplyEntry(ctx, h.st, index, entry)
+					return h.svc.ApplyEntry(ctx, index, entry)
 				}
 				return nil
 			}, time.Now(), nil)
@@ -355,14 +358,23 @@ func TestCatchUpReapplies(t *testing.T) {
 	// Applying an entry again at its index is harmless; at another index it
 	// is a replay.
 	kept, _ := h.st.CertificateEvents(ctx)
-	must(t, Apply(ctx, h.st, kept[1].Index, kept[1].Entry))
-	if err := Apply(ctx, h.st, kept[1].Index+5, kept[1].Entry); !errors.Is(err, store.ErrInvalid) {
+	must(t, h.svc.Apply(ctx, kept[1].Index, kept[1].Entry))
+	if err := h.svc.Apply(ctx, kept[1].Index+5, kept[1].Entry); !errors.Is(err, store.ErrInvalid) {
 		t.Errorf("the same entry at another index: %v", err)
 	}
+	h.agree(t, "after applying again", 2)
 	state, _ := h.svc.State(ctx)
 	if c, _ := state.Certificate("wrc-1"); c.Holdings["EN-B"] != 120 {
 		t.Errorf("holdings after the catch-up: %v", c.Holdings)
 	}
+	// The fold the operations check against has the caught-up transfer:
+	// EN-B can pass on its 120 m³, and not one more.
+	if _, err := h.svc.Transfer(ctx, Transfer{Certificate: "wrc-1", From: "EN-B", To: "EN-C", Volume: 121, Actor: "tok-b"}); !errors.Is(err, certificate.ErrNotHolder) {
+		t.Errorf("transfer of 121 m³ of 120: %v", err)
+	}
+	_, err = h.svc.Transfer(ctx, Transfer{Certificate: "wrc-1", From: "EN-B", To: "EN-C", Volume: 120, Actor: "tok-b"})
+	must(t, err)
+	h.agree(t, "after the transfer of what was caught up", 3)
 }
 
 func TestSeedDemo(t *testing.T) {

@@ -1,9 +1,10 @@
 // Package watercarbon is the water–carbon co-accounting use case: every
 // enterprise's electricity attributable to water and its CO₂ over a year to
 // date (package carbon), summed per park and for the province. Volumes are
-// read from the store on the balance's grid by planuse.BatchVolumes
-// (periodvol.FromBuckets: balance.PeriodVolumes), intake and discharge by
-// the balance's rules (balance.IntakeBySource, balance.DischargeOf).
+// read from the store by periodvol.Volumes — the store's day and month
+// pre-totals where they are current, the rest hour by hour, by
+// balance.PeriodVolumes — and intake and discharge by the balance's rules
+// (balance.IntakeBySource, balance.DischargeOf).
 //
 // Energy is estimated from per-m³ factors: the meter catalogue has no
 // energy channel yet, so no stage is metered here (carbon.Use.MeteredKWh
@@ -19,7 +20,7 @@ import (
 
 	"github.com/shuixiao/shuixiao/balance"
 	"github.com/shuixiao/shuixiao/carbon"
-	"github.com/shuixiao/shuixiao/internal/planuse"
+	"github.com/shuixiao/shuixiao/internal/periodvol"
 	"github.com/shuixiao/shuixiao/internal/store"
 	"github.com/shuixiao/shuixiao/meter"
 	"github.com/shuixiao/shuixiao/production"
@@ -114,7 +115,7 @@ func Compute(ctx context.Context, src Source, tables carbon.Tables, province str
 	}
 	got := map[string]flows{}
 	if to.After(from) {
-		_, err = planuse.BatchVolumes(ctx, src, ids, points, from, to, planuse.Options{Location: loc}, func(id string, vol balance.Volumes, _ map[string]float64) {
+		err = volumes(ctx, src, ids, points, from, to, loc, func(id string, vol balance.Volumes) {
 			bySource, m1 := balance.IntakeBySource(points[id], vol)
 			d, m2 := balance.DischargeOf(points[id], vol)
 			fl := flows{out: d, incomplete: len(m1)+len(m2) > 0}
@@ -180,6 +181,44 @@ func Compute(ctx context.Context, src Source, tables carbon.Tables, province str
 		return nil, err
 	}
 	return s, nil
+}
+
+// readBatch is how many series one periodvol.Volumes reads: enough for a
+// store to read each month's pre-totals of all of them in one range
+// (internal/store/sqlite does from 2,048 series on), few enough to keep a
+// batch's totals small.
+const readBatch = 4096
+
+// volumes reads the volumes over [from, to) of the enterprises' points in
+// batches of whole enterprises (periodvol.Volumes) and calls fn once per
+// enterprise with its batch's volumes.
+func volumes(ctx context.Context, src Source, ids []string, points map[string][]meter.Point, from, to time.Time, loc *time.Location,
+	fn func(id string, vol balance.Volumes)) error {
+	var batch []meter.Point
+	var batchIDs []string
+	flush := func() error {
+		if len(batchIDs) == 0 {
+			return nil
+		}
+		vol, _, err := periodvol.Volumes(ctx, src, batch, from, to, loc)
+		if err != nil {
+			return fmt.Errorf("watercarbon: volumes %s–%s: %w", from.Format(time.DateOnly), to.Format(time.DateOnly), err)
+		}
+		for _, id := range batchIDs {
+			fn(id, vol)
+		}
+		batch, batchIDs = batch[:0], batchIDs[:0]
+		return nil
+	}
+	for _, id := range ids {
+		batch, batchIDs = append(batch, points[id]...), append(batchIDs, id)
+		if len(batch) >= readBatch {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+	}
+	return flush()
 }
 
 // ParkEnterprises lists the enterprise lines of a park.
