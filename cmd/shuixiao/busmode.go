@@ -88,10 +88,11 @@ func (c busConfig) ingestLinger() time.Duration {
 // sequencerMemoryLimit is the soft memory limit of a sequencer (unless
 // GOMEMLIMIT says otherwise). Besides the pipeline, ledger and store of
 // --role all it holds the messages it consumes until each is acknowledged
-// and, with --nats embedded, the NATS server's block buffers: at 20,000
-// readings/s its live heap was 170–210 MB, so under defaultMemoryLimit the
-// collector ran two to three times a second, a third of the process's CPU
-// (bench ingest --nats embedded --profile; docs/architecture.md, "Bus mode").
+// and, with --nats embedded, the NATS server's block buffers: its live heap
+// was 90–130 MB under load, so under defaultMemoryLimit the heap could not
+// grow defaultGCPercent past it and the collector took 11 % of the
+// process's CPU, 6 % under this limit (bench ingest --nats embedded
+// --profile; docs/architecture.md, "Bus mode").
 const sequencerMemoryLimit = 512 << 20
 
 // memoryLimit is the soft memory limit of a serve process of this role.
