@@ -28,7 +28,8 @@ type benchSplit struct {
 	Edges int
 	// Profile, when set, is a directory the bench writes CPU profiles of
 	// the measured period into: sequencer.pprof (or server.pprof) and
-	// edgeN.pprof, taken through each process's SHUIXIAO_PPROF listener.
+	// edgeN.pprof, taken through each process's SHUIXIAO_PPROF listener,
+	// and client.pprof of the load generator itself.
 	Profile string
 
 	natsURL string   // what the edges connect to
