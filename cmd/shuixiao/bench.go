@@ -116,7 +116,12 @@ type ingestResult struct {
 	// ledger's disk keeps up (LedgerBusy says how near it is).
 	SequencerCeiling float64 `json:"sequencer_ceiling_per_core_s,omitempty"`
 	EdgeCores        float64 `json:"edge_cpu_cores,omitempty"`
-	LoadAvg1         string  `json:"loadavg,omitempty"` // /proc/loadavg at the end: the machine is shared
+	// CPU per acknowledged reading of the edge processes and of this load
+	// generator (the devices' share: it pre-signs, so it only sends).
+	EdgeUsPer    float64 `json:"edge_us_per_reading,omitempty"`
+	ClientUsPer  float64 `json:"client_us_per_reading,omitempty"`
+	LoadAvgStart string  `json:"loadavg_start,omitempty"` // /proc/loadavg when the load started
+	LoadAvg1     string  `json:"loadavg,omitempty"`       // /proc/loadavg at the end: the machine is shared
 }
 
 func freeAddr() (string, error) {
@@ -264,10 +269,16 @@ func benchIngest(nMeters int, duration time.Duration, inflight int, rate float64
 	}()
 
 	fmt.Fprintf(os.Stderr, "publishing for %s…\n", duration)
+	loadStart := loadAvg()
 	srvCPU0, cliCPU0, edgeCPU0 := processCPU(cmd.Process.Pid), processCPU(os.Getpid()), split.edgeCPU()
 	m0 := c.metrics()
 	profiled := split.profile(serverPprof, duration)
 	defer profiled()
+	stopClientProfile, err := split.profileClient()
+	if err != nil {
+		return nil, err
+	}
+	defer stopClientProfile()
 	var acked, failed atomic.Int64
 	lat := make([][]float64, len(ms))
 	loads := make([]*meterLoad, len(ms))
@@ -365,6 +376,7 @@ func benchIngest(nMeters int, duration time.Duration, inflight int, rate float64
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
+	stopClientProfile()
 	if split.bus() {
 		// Acknowledged means in the stream: wait until the sequencer has
 		// every reading in the ledger, so that its CPU and the time to
@@ -397,16 +409,20 @@ func benchIngest(nMeters int, duration time.Duration, inflight int, rate float64
 	res.ServerCores = (srvCPU + edgeCPU).Seconds() / elapsed.Seconds()
 	if split.bus() {
 		res.Edges, res.EdgeCores = split.Edges, edgeCPU.Seconds()/elapsed.Seconds()
+		if res.Acked > 0 {
+			res.EdgeUsPer = edgeCPU.Seconds() / float64(res.Acked) * 1e6
+		}
 		res.P99LedgerMs = c.histogramQuantile("shuixiao_bus_to_ledger_seconds", 0.99) * 1e3
 		if a := m1["shuixiao_ingest_admitted_total"] - m0["shuixiao_ingest_admitted_total"]; a > 0 {
 			res.SequencerUsPer = srvCPU.Seconds() / a * 1e6
 			res.SequencerCeiling = 1e6 / res.SequencerUsPer
 		}
 	}
-	if la, err := os.ReadFile("/proc/loadavg"); err == nil {
-		res.LoadAvg1 = strings.TrimSpace(string(la))
-	}
+	res.LoadAvgStart, res.LoadAvg1 = loadStart, loadAvg()
 	res.ClientCores = cliCPU.Seconds() / elapsed.Seconds()
+	if res.Acked > 0 {
+		res.ClientUsPer = cliCPU.Seconds() / float64(res.Acked) * 1e6
+	}
 	if entries := m1["shuixiao_ingest_batch_readings_sum"] - m0["shuixiao_ingest_batch_readings_sum"]; entries > 0 {
 		busy := m1["shuixiao_ingest_ledger_append_seconds_sum"] - m0["shuixiao_ingest_ledger_append_seconds_sum"]
 		res.AppendUs = busy / entries * 1e6
@@ -425,6 +441,15 @@ func benchIngest(nMeters int, duration time.Duration, inflight int, rate float64
 		}
 	}
 	return res, nil
+}
+
+// loadAvg is /proc/loadavg, or "" where there is none.
+func loadAvg() string {
+	la, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(la))
 }
 
 // processCPU reads a process's user+system CPU time from /proc.

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/pprof"
 	"sort"
 	"strconv"
 	"strings"
@@ -27,7 +28,8 @@ type benchSplit struct {
 	Edges int
 	// Profile, when set, is a directory the bench writes CPU profiles of
 	// the measured period into: sequencer.pprof (or server.pprof) and
-	// edgeN.pprof, taken through each process's SHUIXIAO_PPROF listener.
+	// edgeN.pprof, taken through each process's SHUIXIAO_PPROF listener,
+	// and client.pprof of the load generator itself.
 	Profile string
 
 	natsURL string   // what the edges connect to
@@ -41,7 +43,7 @@ func benchSplitFlags(fs *flag.FlagSet) *benchSplit {
 	fs.StringVar(&b.Store, "store", "", "store of the server: postgres://… (default SQLite in its data directory)")
 	fs.StringVar(&b.NATS, "nats", "", "bus mode: nats://HOST:PORT, or embedded for a NATS server in the sequencer process; the server is then split into --edges edge processes and one sequencer")
 	fs.IntVar(&b.Edges, "edges", 1, "edge processes in bus mode")
-	fs.StringVar(&b.Profile, "profile", "", "write CPU profiles of the measured period of every server process into this directory (server.pprof or sequencer.pprof, edgeN.pprof)")
+	fs.StringVar(&b.Profile, "profile", "", "write CPU profiles of the measured period of every server process and of the load generator into this directory (server.pprof or sequencer.pprof, edgeN.pprof, client.pprof)")
 	return b
 }
 
@@ -177,6 +179,30 @@ func (b *benchSplit) profile(serverPprof string, d time.Duration) (wait func()) 
 		go take(a, fmt.Sprintf("edge%d.pprof", i))
 	}
 	return wg.Wait
+}
+
+// profileClient starts a CPU profile of this load generator into
+// b.Profile/client.pprof (with or without bus mode); the returned function
+// stops it at the end of the measured period.
+func (b *benchSplit) profileClient() (stop func(), err error) {
+	if b.Profile == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(filepath.Join(b.Profile, "client.pprof"))
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("profile the load generator: %w", err)
+	}
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			pprof.StopCPUProfile()
+			f.Close()
+		})
+	}, nil
 }
 
 func waitListening(addr string, d time.Duration) error {

@@ -85,6 +85,24 @@ func (c busConfig) ingestLinger() time.Duration {
 	return 0
 }
 
+// sequencerMemoryLimit is the soft memory limit of a sequencer (unless
+// GOMEMLIMIT says otherwise). Besides the pipeline, ledger and store of
+// --role all it holds the messages it consumes until each is acknowledged
+// and, with --nats embedded, the NATS server's block buffers: its live heap
+// was 90–130 MB under load, so under defaultMemoryLimit the heap could not
+// grow defaultGCPercent past it and the collector took 11 % of the
+// process's CPU, 6 % under this limit (bench ingest --nats embedded
+// --profile; docs/architecture.md, "Bus mode").
+const sequencerMemoryLimit = 512 << 20
+
+// memoryLimit is the soft memory limit of a serve process of this role.
+func (c busConfig) memoryLimit() int64 {
+	if c.Role == roleSequencer {
+		return sequencerMemoryLimit
+	}
+	return defaultMemoryLimit
+}
+
 // natsBus connects to the bus of c, first starting the embedded server if c
 // names one.
 type natsBus struct {

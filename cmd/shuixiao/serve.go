@@ -72,9 +72,11 @@ const defaultMemoryLimit = 224 << 20
 // nothing more (the limit binds).
 const defaultGCPercent = 200
 
-func setMemoryLimit() {
+// setMemoryLimit sets the runtime's soft memory limit to limit and its GC
+// percent to defaultGCPercent, unless GOMEMLIMIT or GOGC say otherwise.
+func setMemoryLimit(limit int64) {
 	if os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(defaultMemoryLimit)
+		debug.SetMemoryLimit(limit)
 	}
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(defaultGCPercent)
@@ -108,7 +110,7 @@ func runServe(args []string) int {
 	}
 	cfg.Logger = newLogger(os.Stderr, *verbose)
 	routeKlog(cfg.Logger)
-	setMemoryLimit()
+	setMemoryLimit(cfg.Bus.memoryLimit())
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	startProfiler(cfg.Logger)

@@ -200,3 +200,73 @@ func TestPublishGroupCommit(t *testing.T) {
 	}
 	t.Logf("%d readings in %d messages", n, msgs)
 }
+
+// The sequencer's consumer holds at most pullBytes of messages it has not
+// handled (a backlog stays in the stream, not in the sequencer's heap), and
+// still takes messages of the largest size an edge publishes.
+func TestConsumeBoundedByBytes(t *testing.T) {
+	_, c := startBus(t)
+	ctx := context.Background()
+	// Messages as large as the edge's batches get (maxBatchBytes), more of
+	// them than pullBytes holds.
+	raw := make([]byte, maxBatchBytes-256)
+	const n = 3 * pullBytes / maxBatchBytes
+	for i := 0; i < n; i++ {
+		raw[0], raw[1] = byte(i), byte(i>>8)
+		body := EncodeBatch([]Message{{Raw: raw, Source: "s", Received: time.Unix(0, 0), Key: "k"}})
+		msg := nats.NewMsg(Subject)
+		msg.Data = body
+		if _, err := c.js.PublishMsg(ctx, msg, jetstream.WithMsgID(MsgID(body))); err != nil {
+			t.Fatalf("publish %d: %v", i, err)
+		}
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	first := make(chan struct{})
+	release := make(chan struct{})
+	got := 0
+	done := make(chan error, 1)
+	go func() {
+		done <- c.Consume(cctx, func(d *Delivery) {
+			if int(d.Readings[0].Raw[0])|int(d.Readings[0].Raw[1])<<8 != got {
+				t.Errorf("message %d delivered as %d", got, d.Readings[0].Raw[0])
+			}
+			if got++; got == 1 {
+				close(first)
+				<-release // the sequencer is busy: the rest waits
+			}
+			if err := d.Ack(); err != nil {
+				t.Error(err)
+			}
+			if got == n {
+				cancel()
+			}
+		})
+	}()
+	<-first
+	time.Sleep(500 * time.Millisecond) // let the client pull what it may
+	cons, err := c.js.Consumer(ctx, StreamName, Durable)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := cons.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if held := info.NumAckPending * maxBatchBytes; held > pullBytes+maxBatchBytes {
+		t.Errorf("the consumer took %d messages (%d MiB) while the first was being handled; want at most %d MiB",
+			info.NumAckPending, held>>20, (pullBytes+maxBatchBytes)>>20)
+	}
+	close(release)
+	select {
+	case err := <-done:
+		if err != nil && !errors.Is(err, context.Canceled) {
+			t.Fatal(err)
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatalf("consumed %d of %d messages of %d KiB: the consumer stalled", got, n, maxBatchBytes>>10)
+	}
+	if got != n {
+		t.Fatalf("consumed %d of %d messages", got, n)
+	}
+}
