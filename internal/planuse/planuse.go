@@ -247,7 +247,7 @@ func compute(ctx context.Context, src Source, year int, now time.Time, opts Opti
 		case ok && closed:
 		case closed:
 			// A closed month in one read: its pre-totals where current.
-			sp, n, err := readSpan(ctx, src, ids, intake, from, to, opts)
+			sp, n, err := readSpan(ctx, src, ids, intake, from, to, true, opts)
 			if err != nil {
 				return nil, err
 			}
@@ -324,11 +324,13 @@ type span map[string]balance.IntervalTotal
 
 // readSpan reads the intake points' consumption over [from, to) with
 // periodvol.Read — the store's day and month pre-totals where they are
-// current, the rest hour by hour — and sums each point's totals exactly. It
-// returns the span and the number of series read.
-func readSpan(ctx context.Context, src periodvol.Source, ids []string, intake map[string][]meter.Point, from, to time.Time, opts Options) (span, int, error) {
+// current, the rest hour by hour; only hour by hour when the stretch is not
+// closed (today so far: no day's total lies inside it) — and sums each
+// point's totals exactly. It returns the span and the number of
+// series read.
+func readSpan(ctx context.Context, src periodvol.Source, ids []string, intake map[string][]meter.Point, from, to time.Time, closed bool, opts Options) (span, int, error) {
 	out := span{}
-	n, err := readTotals(ctx, src, ids, intake, from, to, opts, func(_ []string, res []store.SeriesTotals) {
+	n, err := readTotals(ctx, src, ids, intake, from, to, closed, opts, func(_ []string, res []store.SeriesTotals) {
 		for _, st := range res {
 			t := out[st.Series.Point]
 			for _, x := range periodvol.IntervalTotals(st.Totals) {
@@ -391,7 +393,7 @@ func monthByDays(ctx context.Context, src periodvol.Source, ids []string, intake
 		if !ok || !closed {
 			var n int
 			var err error
-			sp, n, err = readSpan(ctx, src, ids, intake, d, end, opts)
+			sp, n, err = readSpan(ctx, src, ids, intake, d, end, closed, opts)
 			if err != nil {
 				return nil, 0, err
 			}
@@ -415,7 +417,7 @@ func monthByDays(ctx context.Context, src periodvol.Source, ids []string, intake
 // at a time); it returns the number of series read.
 func BatchVolumes(ctx context.Context, src periodvol.Source, ids []string, points map[string][]meter.Point, from, to time.Time, opts Options,
 	fn func(id string, vol balance.Volumes, cov map[string]float64)) (int, error) {
-	return readTotals(ctx, src, ids, points, from, to, opts, func(ids []string, res []store.SeriesTotals) {
+	return readTotals(ctx, src, ids, points, from, to, true, opts, func(ids []string, res []store.SeriesTotals) {
 		vol, cov := periodvol.FromTotals(res)
 		for _, id := range ids {
 			fn(id, vol, cov)
@@ -424,11 +426,12 @@ func BatchVolumes(ctx context.Context, src periodvol.Source, ids []string, point
 }
 
 // readTotals reads the consumption over [from, to) of the volume series of
-// the given points of enterprises with periodvol.Read, in batches of whole
-// enterprises of at most opts.BatchSeries series, opts.Workers batches at a
-// time. fn is called with each batch's enterprises and totals (one call at
-// a time); it returns the number of series read.
-func readTotals(ctx context.Context, src periodvol.Source, ids []string, points map[string][]meter.Point, from, to time.Time, opts Options,
+// the given points of enterprises with periodvol.Read (pre) or hour by hour
+// (periodvol.Fill alone), in batches of whole enterprises of at most
+// opts.BatchSeries series, opts.Workers batches at a time. fn is called
+// with each batch's enterprises and totals (one call at a time); it returns
+// the number of series read.
+func readTotals(ctx context.Context, src periodvol.Source, ids []string, points map[string][]meter.Point, from, to time.Time, pre bool, opts Options,
 	fn func(ids []string, res []store.SeriesTotals)) (int, error) {
 	opts = opts.withDefaults()
 	var batches [][]string
@@ -461,7 +464,7 @@ func readTotals(ctx context.Context, src periodvol.Source, ids []string, points 
 		go func() {
 			defer wg.Done()
 			for bt := range work {
-				res, err := readBatch(ctx, src, bt, points, from, to, opts)
+				res, err := readBatch(ctx, src, bt, points, from, to, pre, opts)
 				mu.Lock()
 				if err == nil {
 					fn(bt, res)
@@ -483,7 +486,7 @@ func readTotals(ctx context.Context, src periodvol.Source, ids []string, points 
 	return total, nil
 }
 
-func readBatch(ctx context.Context, src periodvol.Source, ids []string, points map[string][]meter.Point, from, to time.Time, opts Options) ([]store.SeriesTotals, error) {
+func readBatch(ctx context.Context, src periodvol.Source, ids []string, points map[string][]meter.Point, from, to time.Time, pre bool, opts Options) ([]store.SeriesTotals, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -495,7 +498,17 @@ func readBatch(ctx context.Context, src periodvol.Source, ids []string, points m
 			}
 		}
 	}
-	res, err := periodvol.Read(ctx, src, series, from, to, periodvol.Interval, opts.Location)
+	var res []store.SeriesTotals
+	var err error
+	if pre {
+		res, err = periodvol.Read(ctx, src, series, from, to, periodvol.Interval, opts.Location)
+	} else {
+		res = make([]store.SeriesTotals, len(series))
+		for i, s := range series {
+			res[i].Series = s
+		}
+		err = periodvol.Fill(ctx, src, res, from, to, periodvol.Interval, opts.Location)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("planuse: volumes %s–%s: %w", from.Format(time.DateOnly), to.Format(time.DateOnly), err)
 	}
