@@ -352,9 +352,17 @@ func readSpan(ctx context.Context, src periodvol.Source, ids []string, intake ma
 // least-covered intake point (0 for one absent from every span).
 func monthOf(month int, ids []string, intake map[string][]meter.Point, spans []span) map[string]waterplan.Month {
 	var in []balance.PointBuckets
-	for _, sp := range spans {
-		for id, t := range sp { // PeriodVolumes sums exactly: order is no matter
-			in = append(in, balance.PointBuckets{Point: id, Totals: []balance.IntervalTotal{t}})
+	for _, id := range ids {
+		for _, p := range intake[id] {
+			var ts []balance.IntervalTotal
+			for _, sp := range spans {
+				if t, ok := sp[p.ID]; ok {
+					ts = append(ts, t)
+				}
+			}
+			if len(ts) > 0 {
+				in = append(in, balance.PointBuckets{Point: p.ID, Totals: ts})
+			}
 		}
 	}
 	vol, cov := balance.PeriodVolumes(in)
