@@ -301,48 +301,15 @@ func (s *Server) addProduction(w http.ResponseWriter, r *http.Request, p *Princi
 		s.fail(w, r, errorf(http.StatusBadRequest, "上传被拒绝，未保存任何记录 / upload refused, nothing stored:\n%v", err))
 		return
 	}
-	now := s.opts.Now()
-	recs := make([]production.Record, len(rows))
-	seen := map[string]bool{}
-	for i, row := range rows {
-		rec := row.Record
-		if !seen[rec.Enterprise] {
-			e, err := s.opts.Store.Enterprise(r.Context(), rec.Enterprise)
-			switch {
-			case errors.Is(err, store.ErrNotFound):
-				s.fail(w, r, errorf(http.StatusBadRequest, "上传被拒绝，未保存任何记录 / upload refused, nothing stored: %s, field enterprise: no enterprise %s", row.At, rec.Enterprise))
-				return
-			case err != nil:
-				s.fail(w, r, err)
-				return
-			case !p.CanSeeEnterprise(e):
-				s.fail(w, r, errorf(http.StatusForbidden, "%s, field enterprise: %s is outside this token's scope (无权为该企业填报), nothing stored", row.At, rec.Enterprise))
-				return
-			}
-			seen[rec.Enterprise] = true
-		}
-		rec.ReportedBy, rec.ReportedAt = p.Token.ID, now
-		recs[i] = rec
-	}
-	idList, err := s.opts.Store.AddProduction(r.Context(), recs)
+	prod := &efficiency.Production{Store: s.opts.Store, Invalidate: s.rollup.Invalidate, Now: s.opts.Now}
+	recs, idList, err := prod.Report(r.Context(), rows, p.Token.ID, p.CanSeeEnterprise)
 	if err != nil {
-		var re *production.RecordError
-		if errors.As(err, &re) && re.Index < len(rows) {
-			status := http.StatusBadRequest
-			if errors.Is(err, store.ErrConflict) {
-				status = http.StatusConflict
-			}
-			s.fail(w, r, errorf(status, "上传被拒绝，未保存任何记录 / upload refused, nothing stored: %s: %v", rows[re.Index].At, re.Err))
-			return
+		if errors.Is(err, efficiency.ErrOutsideScope) {
+			err = errorf(http.StatusForbidden, "%v", err)
 		}
 		s.fail(w, r, err)
 		return
 	}
-	for i := range recs {
-		recs[i].ID = idList[i]
-		recs[i].ReportedAt = recs[i].ReportedAt.In(production.Zone)
-	}
-	s.rollup.Invalidate() // the targets' snapshots count production records
 	writeJSON(w, http.StatusCreated, map[string]any{"stored": len(recs), "ids": idList, "records": recs})
 }
 

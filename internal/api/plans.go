@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"time"
@@ -19,31 +18,44 @@ import (
 // admin and regulator tokens write plans and permits of enterprises they
 // can see.
 
-// planStore is the store as the plan routes need it.
-func (s *Server) planStore() (store.Plans, error) {
-	ps, ok := s.opts.Store.(store.Plans)
-	if !ok {
+// planService is the plan and permit use cases, or 501 when the server
+// tracks none.
+func (s *Server) planService() (*planuse.Service, error) {
+	if s.plans == nil {
 		return nil, errorf(http.StatusNotImplemented, "this store keeps no water-use plans (存储不支持用水计划)")
 	}
-	return ps, nil
+	return s.plans, nil
 }
 
-// planWriteStore is the plan store for a caller who may write plans and
+// planWriter is the plan service for a caller who may write plans and
 // permits: admin and regulator only.
-func (s *Server) planWriteStore(p *Principal) (store.Plans, error) {
+func (s *Server) planWriter(p *Principal) (*planuse.Service, error) {
 	switch p.Role() {
 	case store.RoleAdmin, store.RoleRegulator:
-		return s.planStore()
+		if s.plans == nil || !s.plans.Writable() {
+			return nil, errorf(http.StatusNotImplemented, "this store keeps no water-use plans (存储不支持用水计划)")
+		}
+		return s.plans, nil
 	}
 	return nil, errorf(http.StatusForbidden, "only admin and regulator tokens set plans and permits (仅限管理员和监管令牌)")
 }
 
+// planScope is the tenant scope the plan use cases check an enterprise
+// against: the caller must see it.
+func (s *Server) planScope(p *Principal) planuse.Scope {
+	return func(ctx context.Context, id string) error {
+		_, err := s.enterprise(ctx, p, id)
+		return err
+	}
+}
+
 // planBoard returns the year's board, or 501 when the server tracks none.
 func (s *Server) planBoard(ctx context.Context, year int) (*planuse.Board, error) {
-	if s.plans == nil {
-		return nil, errorf(http.StatusNotImplemented, "this store keeps no water-use plans (存储不支持用水计划)")
+	svc, err := s.planService()
+	if err != nil {
+		return nil, err
 	}
-	return s.plans.Board(ctx, year)
+	return svc.Board(ctx, year)
 }
 
 // planYear reads ?year= within 2000 to next year (plans are set ahead).
@@ -111,11 +123,12 @@ func (s *Server) enterprisePlan(w http.ResponseWriter, r *http.Request, p *Princ
 		s.fail(w, r, err)
 		return
 	}
-	if s.plans == nil {
-		s.fail(w, r, errorf(http.StatusNotImplemented, "this store keeps no water-use plans (存储不支持用水计划)"))
+	svc, err := s.planService()
+	if err != nil {
+		s.fail(w, r, err)
 		return
 	}
-	res, err := s.plans.EnterpriseStatus(r.Context(), e.ID, year)
+	res, err := svc.EnterpriseStatus(r.Context(), e.ID, year)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -134,7 +147,7 @@ type planInput struct {
 // putPlan answers PUT /api/v1/enterprises/{id}/plan.
 func (s *Server) putPlan(w http.ResponseWriter, r *http.Request, p *Principal) {
 	ctx := r.Context()
-	ps, err := s.planWriteStore(p)
+	svc, err := s.planWriter(p)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -149,24 +162,10 @@ func (s *Server) putPlan(w http.ResponseWriter, r *http.Request, p *Principal) {
 		s.fail(w, r, err)
 		return
 	}
-	plan := waterplan.SplitEvenly(e.ID, in.Year, in.AnnualM3)
-	if in.MonthlyM3 != nil {
-		plan.Monthly = *in.MonthlyM3
-	}
-	if err := plan.CheckAnnual(in.AnnualM3); err != nil {
-		s.fail(w, r, errorf(http.StatusBadRequest, "计划被拒绝 / plan refused: %v", err))
-		return
-	}
-	if err := plan.Validate(); err != nil {
-		s.fail(w, r, errorf(http.StatusBadRequest, "计划被拒绝 / plan refused: %v", err))
-		return
-	}
-	if err := ps.PutPlan(ctx, plan); err != nil {
+	plan, err := svc.SetPlan(ctx, e.ID, in.Year, in.AnnualM3, in.MonthlyM3)
+	if err != nil {
 		s.fail(w, r, err)
 		return
-	}
-	if s.plans != nil {
-		s.plans.Invalidate()
 	}
 	writeJSON(w, http.StatusOK, plan)
 }
@@ -178,18 +177,15 @@ func (s *Server) enterprisePermits(w http.ResponseWriter, r *http.Request, p *Pr
 		s.fail(w, r, err)
 		return
 	}
-	ps, err := s.planStore()
+	svc, err := s.planService()
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	list, err := ps.Permits(r.Context(), []string{e.ID})
+	list, err := svc.Permits(r.Context(), e.ID)
 	if err != nil {
 		s.fail(w, r, err)
 		return
-	}
-	if list == nil {
-		list = []waterplan.Permit{}
 	}
 	writeJSON(w, http.StatusOK, list)
 }
@@ -197,8 +193,7 @@ func (s *Server) enterprisePermits(w http.ResponseWriter, r *http.Request, p *Pr
 // putPermit answers PUT /api/v1/permits/{id}: a permit stored under its
 // number; overlapping validity for the same source is refused (409).
 func (s *Server) putPermit(w http.ResponseWriter, r *http.Request, p *Principal) {
-	ctx := r.Context()
-	ps, err := s.planWriteStore(p)
+	svc, err := s.planWriter(p)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -215,65 +210,25 @@ func (s *Server) putPermit(w http.ResponseWriter, r *http.Request, p *Principal)
 		s.fail(w, r, errorf(http.StatusBadRequest, "permit id %q in the body differs from %q in the path", pm.ID, r.PathValue("id")))
 		return
 	}
-	if len(pm.ID) > 128 {
-		s.fail(w, r, errorf(http.StatusBadRequest, "permit id: at most 128 bytes"))
-		return
-	}
-	if _, err := s.enterprise(ctx, p, pm.Enterprise); err != nil {
+	pm, err = svc.PutPermit(r.Context(), pm, s.planScope(p))
+	if err != nil {
 		s.fail(w, r, err)
 		return
-	}
-	if err := pm.Validate(); err != nil {
-		s.fail(w, r, errorf(http.StatusBadRequest, "取水许可被拒绝 / permit refused: %v", err))
-		return
-	}
-	if err := ps.PutPermit(ctx, pm); err != nil {
-		if errors.Is(err, waterplan.ErrOverlap) {
-			s.fail(w, r, errorf(http.StatusConflict, "取水许可有效期重叠 / %v", err))
-			return
-		}
-		s.fail(w, r, err)
-		return
-	}
-	if s.plans != nil {
-		s.plans.Invalidate()
 	}
 	writeJSON(w, http.StatusOK, pm)
 }
 
 // deletePermit answers DELETE /api/v1/permits/{id}.
 func (s *Server) deletePermit(w http.ResponseWriter, r *http.Request, p *Principal) {
-	ctx := r.Context()
-	ps, err := s.planWriteStore(p)
+	svc, err := s.planWriter(p)
+	if err == nil {
+		err = svc.DeletePermit(r.Context(), r.PathValue("id"), s.planScope(p))
+	}
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	id := r.PathValue("id")
-	all, err := ps.Permits(ctx, nil)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	for _, pm := range all {
-		if pm.ID != id {
-			continue
-		}
-		if _, err := s.enterprise(ctx, p, pm.Enterprise); err != nil {
-			s.fail(w, r, err)
-			return
-		}
-		if err := ps.DeletePermit(ctx, id); err != nil {
-			s.fail(w, r, err)
-			return
-		}
-		if s.plans != nil {
-			s.plans.Invalidate()
-		}
-		w.WriteHeader(http.StatusNoContent)
-		return
-	}
-	s.fail(w, r, fmt.Errorf("permit %s: %w", id, store.ErrNotFound))
+	w.WriteHeader(http.StatusNoContent)
 }
 
 // parkHeadroom answers GET /api/v1/parks/{id}/headroom: the park's
@@ -294,24 +249,15 @@ func (s *Server) parkHeadroom(w http.ResponseWriter, r *http.Request, p *Princip
 		s.fail(w, r, err)
 		return
 	}
-	b, err := s.planBoard(r.Context(), year)
+	svc, err := s.planService()
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	out := struct {
-		planuse.Park
-		Rows []planuse.Row `json:"rows"`
-	}{Park: planuse.Park{Park: pk.ID, Name: pk.Name, Region: pk.Region, Products: []planuse.ProductHeadroom{}}, Rows: []planuse.Row{}}
-	for _, v := range b.Parks {
-		if v.Park == pk.ID {
-			out.Park = v
-		}
-	}
-	for _, row := range b.Rows {
-		if row.Park == pk.ID {
-			out.Rows = append(out.Rows, row)
-		}
+	out, err := svc.Headroom(r.Context(), pk, year)
+	if err != nil {
+		s.fail(w, r, err)
+		return
 	}
 	writeJSON(w, http.StatusOK, out)
 }
@@ -391,34 +337,15 @@ func (s *Server) carbonAccounts(w http.ResponseWriter, r *http.Request, p *Princ
 // refused row is reported with its line and field, an enterprise unknown
 // or outside the caller's scope refuses the file.
 func (s *Server) importPlans(w http.ResponseWriter, r *http.Request, p *Principal) {
-	ctx := r.Context()
-	ps, err := s.planWriteStore(p)
+	svc, err := s.planWriter(p)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	plans, err := waterplan.ParsePlansCSV(http.MaxBytesReader(w, r.Body, 8<<20))
+	n, err := svc.ImportPlans(r.Context(), http.MaxBytesReader(w, r.Body, 8<<20), s.planScope(p))
 	if err != nil {
-		s.fail(w, r, errorf(http.StatusBadRequest, "导入被拒绝，未保存任何计划 / import refused, no plan stored:\n%v", err))
+		s.fail(w, r, err)
 		return
 	}
-	for i, pl := range plans {
-		if _, err := s.enterprise(ctx, p, pl.Enterprise); err != nil {
-			if errors.Is(err, store.ErrNotFound) {
-				err = errorf(http.StatusBadRequest, "导入被拒绝，未保存任何计划 / import refused, no plan stored: plan %d, field enterprise: no enterprise %s", i+1, pl.Enterprise)
-			}
-			s.fail(w, r, err)
-			return
-		}
-	}
-	for _, pl := range plans {
-		if err := ps.PutPlan(ctx, pl); err != nil {
-			s.fail(w, r, err)
-			return
-		}
-	}
-	if s.plans != nil {
-		s.plans.Invalidate()
-	}
-	writeJSON(w, http.StatusOK, map[string]int{"stored": len(plans)})
+	writeJSON(w, http.StatusOK, map[string]int{"stored": n})
 }

@@ -194,48 +194,24 @@ func (s *Server) waterManagers(w http.ResponseWriter, r *http.Request, p *Princi
 		}
 		year = y
 	}
-	ms, err := svc.Managers(r.Context(), p.filter(store.Filter{Park: q.Get("park"), Region: q.Get("region")}), year)
+	ml, err := svc.ManagerList(r.Context(), p.filter(store.Filter{Park: q.Get("park"), Region: q.Get("region")}), year, q.Get("flagged") == "1")
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	if q.Get("flagged") == "1" {
-		kept := ms[:0]
-		for _, m := range ms {
-			if m.Flagged {
-				kept = append(kept, m)
-			}
-		}
-		ms = kept
-	}
-	flagged := 0
-	for _, m := range ms {
-		if m.Flagged {
-			flagged++
-		}
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"year": year, "threshold_m3": directory.ManagerThreshold, "flagged": flagged, "enterprises": ms})
+	writeJSON(w, http.StatusOK, ml)
 }
 
-// visibleProvider hides the enterprises a provider served that the caller
-// may not see: they are counted, not named.
-func (s *Server) visibleProvider(ctx context.Context, p *Principal, pr directory.Provider) (any, error) {
-	hidden := 0
-	if !p.SeesAll() {
-		kept := []directory.Served{}
-		for _, sv := range pr.Served {
-			if _, err := s.enterprise(ctx, p, sv.Enterprise); err == nil {
-				kept = append(kept, sv)
-			} else {
-				hidden++
-			}
-		}
-		pr.Served = kept
+// seesEnterprise is the caller's view of enterprises for
+// registries.View: nil for a caller who sees them all.
+func (s *Server) seesEnterprise(p *Principal) func(ctx context.Context, id string) bool {
+	if p.SeesAll() {
+		return nil
 	}
-	return struct {
-		directory.Provider
-		HiddenServed int `json:"served_elsewhere,omitempty"`
-	}{pr, hidden}, nil
+	return func(ctx context.Context, id string) bool {
+		_, err := s.enterprise(ctx, p, id)
+		return err == nil
+	}
 }
 
 func (s *Server) listProviders(w http.ResponseWriter, r *http.Request, p *Principal) {
@@ -249,22 +225,14 @@ func (s *Server) listProviders(w http.ResponseWriter, r *http.Request, p *Princi
 		s.fail(w, r, errorf(http.StatusBadRequest, "parameter q: longer than %d bytes", registries.MaxQuery))
 		return
 	}
-	ps, err := svc.Providers(r.Context(), directory.Service(q.Get("service")))
+	ps, err := svc.Providers(r.Context(), directory.Service(q.Get("service")), q.Get("q"))
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	out := []any{}
+	out := []registries.ProviderView{}
 	for _, pr := range ps {
-		if !directory.Match(q.Get("q"), pr.SearchFields()...) {
-			continue
-		}
-		v, err := s.visibleProvider(r.Context(), p, pr)
-		if err != nil {
-			s.fail(w, r, err)
-			return
-		}
-		out = append(out, v)
+		out = append(out, registries.View(r.Context(), pr, s.seesEnterprise(p)))
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"services": directory.Services, "providers": out})
 }
@@ -280,12 +248,7 @@ func (s *Server) getProvider(w http.ResponseWriter, r *http.Request, p *Principa
 		s.fail(w, r, err)
 		return
 	}
-	v, err := s.visibleProvider(r.Context(), p, pr)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, v)
+	writeJSON(w, http.StatusOK, registries.View(r.Context(), pr, s.seesEnterprise(p)))
 }
 
 func (s *Server) putProvider(create bool) func(http.ResponseWriter, *http.Request, *Principal) {

@@ -122,3 +122,9 @@ func intakeOf(tb testing.TB, w *world) map[string][]meter.Point {
 	}
 	return out
 }
+
+// hoursOnly is the store with its pre-totals hidden (the method shadows
+// the store's, so hoursOnly is no store.TotalsReader): every hour is read.
+type hoursOnly struct{ *sqlite.Store }
+
+func (hoursOnly) ConsumptionTotals() {}

@@ -4,18 +4,21 @@
 // plans (以水定产). The rules are package waterplan's; this package reads
 // the store and applies them.
 //
-// A month's intake by source is read from the store's rollups on the
-// balance's own hourly grid (periodvol.Interval), many enterprises in one
-// query, and turned into volumes by the balance's rule
-// (periodvol.FromBuckets → balance.PeriodVolumes, then
-// balance.IntakeBySource): the same volumes the enterprise's balance shows
-// for that month. A month's coverage is that of its least-covered intake
-// point (0 for one without data), so a month with a silent meter is
-// flagged incomplete, never silently counted as whole.
+// A month's intake by source is read with periodvol.Read — the store's
+// day and month consumption pre-totals where they are current, the ragged
+// edges and days without a current total hour by hour on the balance's own
+// grid (periodvol.Interval) — many enterprises in one batch, and turned
+// into volumes by the balance's rule (balance.PeriodVolumes over the exact
+// sums, then balance.IntakeBySource): the same volumes, to the last bit,
+// that the enterprise's balance shows for that month. A month's coverage is
+// that of its least-covered intake point (0 for one without data), so a
+// month with a silent meter is flagged incomplete, never silently counted
+// as whole.
 //
-// Closed months are kept between computations (a past month changes only
-// by late readings; PastMaxAge): a recomputation reads the current month
-// from the store and tracks every enterprise again.
+// A closed month is read in one stretch and kept between computations (a
+// past month changes only by late readings; PastMaxAge); the current month
+// is read day by day, its closed days kept, so a recomputation reads today
+// only and tracks every enterprise again.
 package planuse
 
 import (
@@ -240,16 +243,24 @@ func compute(ctx context.Context, src Source, year int, now time.Time, opts Opti
 			to = through
 		}
 		got, ok := memo.get(year, m, ids, now)
-		if !ok || !closed {
+		switch {
+		case ok && closed:
+		case closed:
+			// A closed month in one read: its pre-totals where current.
+			sp, n, err := readSpan(ctx, src, ids, intake, from, to, true, opts)
+			if err != nil {
+				return nil, err
+			}
+			b.Series += n
+			got = monthOf(m, ids, intake, []span{sp})
+			memo.put(year, m, ids, got, now)
+		default:
 			n := 0
 			got, n, err = monthByDays(ctx, src, ids, intake, from, to, opts, memo, now)
 			if err != nil {
 				return nil, err
 			}
 			b.Series += n
-			if closed {
-				memo.put(year, m, ids, got, now)
-			}
 		}
 		for _, id := range ids {
 			months[id] = append(months[id], got[id])
@@ -304,43 +315,57 @@ func schedule(name string) (waterplan.Schedule, error) {
 	return waterplan.Schedule{}, fmt.Errorf("planuse: no pricing schedule %q", name)
 }
 
-// monthByDays is the intake by source of enterprises over [from, to) (a
-// month or its part so far), read day by day: a closed day is kept
-// (memo) and read again only after PastMaxAge, today is read each time,
-// and the days are joined by balance.JoinPeriods (PeriodVolumes over the
-// whole). An enterprise without intake points gets an empty month of
-// coverage 0. It returns the months and the series read (once per day
-// read).
-func monthByDays(ctx context.Context, src periodvol.Source, ids []string, intake map[string][]meter.Point, from, to time.Time, opts Options,
-	memo *pastMonths, now time.Time) (map[string]waterplan.Month, int, error) {
-	opts = opts.withDefaults()
-	var parts []balance.PeriodPart
-	read := 0
-	for d := from; d.Before(to); {
-		next := time.Date(d.Year(), d.Month(), d.Day()+1, 0, 0, 0, 0, opts.Location)
-		end := next
-		if to.Before(end) {
-			end = to
-		}
-		closed := end.Equal(next)
-		part, ok := memo.getDay(d, ids, now)
-		if !ok || !closed {
-			var n int
-			var err error
-			part, n, err = readPart(ctx, src, ids, intake, d, end, opts)
-			if err != nil {
-				return nil, 0, err
+// span is each intake point's consumption over a stretch of time (a
+// closed month, a closed day, today so far), its intervals and their exact
+// sum (balance.IntervalTotal): what the period-volume rule needs of it, so
+// that stretches read separately give, put together, exactly the volumes
+// of the whole period (monthOf).
+type span map[string]balance.IntervalTotal
+
+// readSpan reads the intake points' consumption over [from, to) with
+// periodvol.Read — the store's day and month pre-totals where they are
+// current, the rest hour by hour; only hour by hour when the stretch is not
+// closed (today so far: no day's total lies inside it) — and sums each
+// point's totals exactly. It returns the span and the number of
+// series read.
+func readSpan(ctx context.Context, src periodvol.Source, ids []string, intake map[string][]meter.Point, from, to time.Time, closed bool, opts Options) (span, int, error) {
+	out := span{}
+	n, err := readTotals(ctx, src, ids, intake, from, to, closed, opts, func(_ []string, res []store.SeriesTotals) {
+		for _, st := range res {
+			t := out[st.Series.Point]
+			for _, x := range periodvol.IntervalTotals(st.Totals) {
+				t.Intervals += x.Intervals
+				t.Valid += x.Valid
+				t.Sum.AddSum(x.Sum)
 			}
-			read += n
-			if closed {
-				memo.putDay(d, ids, part, now)
+			out[st.Series.Point] = t
+		}
+	})
+	return out, n, err
+}
+
+// monthOf is the month's intake by source of each enterprise from the
+// spans that make up the month: balance.PeriodVolumes over their totals
+// (the balance's rule over the whole month, to the last bit), then
+// balance.IntakeBySource. An enterprise without intake points gets an
+// empty month of coverage 0; a month's coverage is that of its
+// least-covered intake point (0 for one absent from every span).
+func monthOf(month int, ids []string, intake map[string][]meter.Point, spans []span) map[string]waterplan.Month {
+	var in []balance.PointBuckets
+	for _, id := range ids {
+		for _, p := range intake[id] {
+			var ts []balance.IntervalTotal
+			for _, sp := range spans {
+				if t, ok := sp[p.ID]; ok {
+					ts = append(ts, t)
+				}
+			}
+			if len(ts) > 0 {
+				in = append(in, balance.PointBuckets{Point: p.ID, Totals: ts})
 			}
 		}
-		parts = append(parts, part)
-		d = next
 	}
-	vol, cov := balance.JoinPeriods(parts)
-	month := int(from.In(opts.Location).Month())
+	vol, cov := balance.PeriodVolumes(in)
 	out := make(map[string]waterplan.Month, len(ids))
 	for _, id := range ids {
 		bySource, _ := balance.IntakeBySource(intake[id], vol)
@@ -353,34 +378,52 @@ func monthByDays(ctx context.Context, src periodvol.Source, ids []string, intake
 		}
 		out[id] = waterplan.Month{Month: month, BySource: bySource, Coverage: c}
 	}
-	return out, read, nil
+	return out
 }
 
-// readPart reads the intake points' volumes over [from, to) (BatchVolumes)
-// as one part of a period.
-func readPart(ctx context.Context, src periodvol.Source, ids []string, intake map[string][]meter.Point, from, to time.Time, opts Options) (balance.PeriodPart, int, error) {
-	part := balance.PeriodPart{Volumes: balance.Volumes{}, Coverage: map[string]float64{}, Intervals: int((to.Sub(from) + time.Hour - 1) / time.Hour)}
-	n, err := BatchVolumes(ctx, src, ids, intake, from, to, opts, func(id string, vol balance.Volumes, cov map[string]float64) {
-		for _, p := range intake[id] {
-			if v, ok := vol[p.ID]; ok {
-				part.Volumes[p.ID] = v
+// monthByDays is the intake by source of enterprises over [from, to) (the
+// current month so far), read day by day: a closed day is kept (memo) and
+// read again only after PastMaxAge, today is read each time. It returns
+// the month and the series read (once per day read).
+func monthByDays(ctx context.Context, src periodvol.Source, ids []string, intake map[string][]meter.Point, from, to time.Time, opts Options,
+	memo *pastMonths, now time.Time) (map[string]waterplan.Month, int, error) {
+	opts = opts.withDefaults()
+	var spans []span
+	read := 0
+	for d := from; d.Before(to); {
+		next := time.Date(d.Year(), d.Month(), d.Day()+1, 0, 0, 0, 0, opts.Location)
+		end := next
+		if to.Before(end) {
+			end = to
+		}
+		closed := end.Equal(next)
+		sp, ok := memo.getDay(d, ids, now)
+		if !ok || !closed {
+			var n int
+			var err error
+			sp, n, err = readSpan(ctx, src, ids, intake, d, end, closed, opts)
+			if err != nil {
+				return nil, 0, err
 			}
-			if c, ok := cov[p.ID]; ok {
-				part.Coverage[p.ID] = c
+			read += n
+			if closed {
+				memo.putDay(d, ids, sp, now)
 			}
 		}
-	})
-	return part, n, err
+		spans = append(spans, sp)
+		d = next
+	}
+	return monthOf(int(from.In(opts.Location).Month()), ids, intake, spans), read, nil
 }
 
-// BatchVolumes reads the volumes over [from, to) of the given points of
-// enterprises from the store on the balance's grid, in batches of whole
-// enterprises of at most opts.BatchSeries series, several at a time, each
-// turned into volumes and coverage by periodvol.FromBuckets (the balance's
-// rule). fn is called once per enterprise with points (one call at a time);
-// it returns the number of series read.
-func BatchVolumes(ctx context.Context, src periodvol.Source, ids []string, points map[string][]meter.Point, from, to time.Time, opts Options,
-	fn func(id string, vol balance.Volumes, cov map[string]float64)) (int, error) {
+// readTotals reads the consumption over [from, to) of the volume series of
+// the given points of enterprises with periodvol.Read (pre) or hour by hour
+// (periodvol.Fill alone), in batches of whole enterprises of at most
+// opts.BatchSeries series, opts.Workers batches at a time. fn is called
+// with each batch's enterprises and totals (one call at a time); it returns
+// the number of series read.
+func readTotals(ctx context.Context, src periodvol.Source, ids []string, points map[string][]meter.Point, from, to time.Time, pre bool, opts Options,
+	fn func(ids []string, res []store.SeriesTotals)) (int, error) {
 	opts = opts.withDefaults()
 	var batches [][]string
 	var cur []string
@@ -412,18 +455,14 @@ func BatchVolumes(ctx context.Context, src periodvol.Source, ids []string, point
 		go func() {
 			defer wg.Done()
 			for bt := range work {
-				err := readBatch(ctx, src, bt, points, from, to, func(id string, vol balance.Volumes, cov map[string]float64) {
-					mu.Lock()
-					defer mu.Unlock()
-					fn(id, vol, cov)
-				})
-				if err != nil {
-					mu.Lock()
-					if firstErr == nil {
-						firstErr = err
-					}
-					mu.Unlock()
+				res, err := readBatch(ctx, src, bt, points, from, to, pre, opts)
+				mu.Lock()
+				if err == nil {
+					fn(bt, res)
+				} else if firstErr == nil {
+					firstErr = err
 				}
+				mu.Unlock()
 			}
 		}()
 	}
@@ -438,10 +477,9 @@ func BatchVolumes(ctx context.Context, src periodvol.Source, ids []string, point
 	return total, nil
 }
 
-func readBatch(ctx context.Context, src periodvol.Source, ids []string, points map[string][]meter.Point, from, to time.Time,
-	fn func(id string, vol balance.Volumes, cov map[string]float64)) error {
+func readBatch(ctx context.Context, src periodvol.Source, ids []string, points map[string][]meter.Point, from, to time.Time, pre bool, opts Options) ([]store.SeriesTotals, error) {
 	if err := ctx.Err(); err != nil {
-		return err
+		return nil, err
 	}
 	var series []store.Series
 	for _, id := range ids {
@@ -451,15 +489,21 @@ func readBatch(ctx context.Context, src periodvol.Source, ids []string, points m
 			}
 		}
 	}
-	res, err := src.Consumption(ctx, store.ConsumptionQuery{Series: series, From: from, To: to, Interval: periodvol.Interval, Location: from.Location()})
+	var res []store.SeriesTotals
+	var err error
+	if pre {
+		res, err = periodvol.Read(ctx, src, series, from, to, periodvol.Interval, opts.Location)
+	} else {
+		res = make([]store.SeriesTotals, len(series))
+		for i, s := range series {
+			res[i].Series = s
+		}
+		err = periodvol.Fill(ctx, src, res, from, to, periodvol.Interval, opts.Location)
+	}
 	if err != nil {
-		return fmt.Errorf("planuse: volumes %s–%s: %w", from.Format(time.DateOnly), to.Format(time.DateOnly), err)
+		return nil, fmt.Errorf("planuse: volumes %s–%s: %w", from.Format(time.DateOnly), to.Format(time.DateOnly), err)
 	}
-	vol, cov := periodvol.FromBuckets(res)
-	for _, id := range ids {
-		fn(id, vol, cov)
-	}
-	return nil
+	return res, nil
 }
 
 // parkViews sums the rows by park and for the province, with the
@@ -575,24 +619,24 @@ type pastMonths struct {
 
 type pastDay struct {
 	ids  []string
-	part balance.PeriodPart
+	part span
 	at   time.Time
 }
 
-func (p *pastMonths) getDay(day time.Time, ids []string, now time.Time) (balance.PeriodPart, bool) {
+func (p *pastMonths) getDay(day time.Time, ids []string, now time.Time) (span, bool) {
 	if p == nil {
-		return balance.PeriodPart{}, false
+		return nil, false
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	e, ok := p.days[day.Unix()]
 	if !ok || now.Sub(e.at) >= PastMaxAge || !slices.Equal(e.ids, ids) {
-		return balance.PeriodPart{}, false
+		return nil, false
 	}
 	return e.part, true
 }
 
-func (p *pastMonths) putDay(day time.Time, ids []string, part balance.PeriodPart, now time.Time) {
+func (p *pastMonths) putDay(day time.Time, ids []string, part span, now time.Time) {
 	if p == nil {
 		return
 	}

@@ -18,9 +18,12 @@ const MaxAge = time.Minute
 // cached per year; a board older than MaxAge is recomputed (closed months
 // reused) on the next request.
 type Service struct {
-	Src  Source
-	Opts Options
-	Now  func() time.Time
+	Src Source
+	// Plans is where plans and permits are written (write.go); nil: Src,
+	// when it is a store.Plans.
+	Plans store.Plans
+	Opts  Options
+	Now   func() time.Time
 
 	mu     sync.Mutex
 	boards map[int]*Board

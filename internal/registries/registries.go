@@ -242,13 +242,44 @@ func (s *Service) Managers(ctx context.Context, f store.Filter, year int) ([]Man
 	return out, nil
 }
 
+// ManagerList is the water-manager standing the registries page reads: the
+// year of the intake, the threshold, how many enterprises are flagged and
+// the enterprises (flagged first). Its fields are in name order, as the
+// API has always answered them.
+type ManagerList struct {
+	Enterprises []ManagerStatus `json:"enterprises"`
+	Flagged     int             `json:"flagged"`
+	ThresholdM3 int             `json:"threshold_m3"`
+	Year        int             `json:"year"`
+}
+
+// ManagerList is Managers with the flagged enterprises counted, and only
+// those listed when flaggedOnly.
+func (s *Service) ManagerList(ctx context.Context, f store.Filter, year int, flaggedOnly bool) (ManagerList, error) {
+	ms, err := s.Managers(ctx, f, year)
+	if err != nil {
+		return ManagerList{}, err
+	}
+	out := ManagerList{Enterprises: ms[:0], ThresholdM3: directory.ManagerThreshold, Year: year}
+	for _, m := range ms {
+		if m.Flagged {
+			out.Flagged++
+		}
+		if m.Flagged || !flaggedOnly {
+			out.Enterprises = append(out.Enterprises, m)
+		}
+	}
+	return out, nil
+}
+
 // Provider returns a provider.
 func (s *Service) Provider(ctx context.Context, id string) (directory.Provider, error) {
 	return s.Store.Provider(ctx, id)
 }
 
-// Providers lists providers offering service (any when empty).
-func (s *Service) Providers(ctx context.Context, service directory.Service) ([]directory.Provider, error) {
+// Providers lists providers offering service (any when empty) whose
+// fields contain every word of query (directory.Match).
+func (s *Service) Providers(ctx context.Context, service directory.Service, query string) ([]directory.Provider, error) {
 	if service != "" && !service.Valid() {
 		return nil, fmt.Errorf("%w: parameter service: %q is not one of water_balance_test, diagnosis, contract_saving, design", store.ErrInvalid, service)
 	}
@@ -258,11 +289,36 @@ func (s *Service) Providers(ctx context.Context, service directory.Service) ([]d
 	}
 	out := []directory.Provider{}
 	for _, p := range ps {
-		if service == "" || p.Offers(service) {
+		if (service == "" || p.Offers(service)) && directory.Match(query, p.SearchFields()...) {
 			out = append(out, p)
 		}
 	}
 	return out, nil
+}
+
+// ProviderView is a provider as a caller sees it: the enterprises it
+// served that the caller may not see are counted, not named.
+type ProviderView struct {
+	directory.Provider
+	HiddenServed int `json:"served_elsewhere,omitempty"`
+}
+
+// View returns the provider as seen by a caller who sees the enterprises
+// sees accepts; nil sees every enterprise.
+func View(ctx context.Context, p directory.Provider, sees func(ctx context.Context, enterprise string) bool) ProviderView {
+	if sees == nil {
+		return ProviderView{Provider: p}
+	}
+	v := ProviderView{Provider: p}
+	v.Served = []directory.Served{}
+	for _, sv := range p.Served {
+		if sees(ctx, sv.Enterprise) {
+			v.Served = append(v.Served, sv)
+		} else {
+			v.HiddenServed++
+		}
+	}
+	return v
 }
 
 // TechnologyEntry is a catalogue row with the retrofit cases linked to it

@@ -116,10 +116,10 @@ func TestProvidersCasesAndSearch(t *testing.T) {
 	if err != nil || p.UpdatedBy != "tok-a" {
 		t.Fatalf("provider: %+v %v", p, err)
 	}
-	if ps, err := svc.Providers(ctx, directory.ContractSaving); err != nil || len(ps) != 0 {
+	if ps, err := svc.Providers(ctx, directory.ContractSaving, ""); err != nil || len(ps) != 0 {
 		t.Errorf("contract-saving providers: %+v %v", ps, err)
 	}
-	if _, err := svc.Providers(ctx, "cleaning"); !errors.Is(err, store.ErrInvalid) {
+	if _, err := svc.Providers(ctx, "cleaning", ""); !errors.Is(err, store.ErrInvalid) {
 		t.Errorf("unknown service: %v", err)
 	}
 	c, err := st.OpenQuotaCase(ctx, quotacase.Case{Enterprise: "E1", EnterpriseName: "企业E1", Park: "PK", Region: "430100", Product: "粗钢", Unit: "m3/t",
@@ -190,5 +190,45 @@ func TestAnswers(t *testing.T) {
 	}
 	if got, _ = svc.Answers(ctx, "E1"); got.Latest["within_plan"].Note != "计划用水台账" {
 		t.Errorf("latest %+v", got.Latest)
+	}
+}
+
+// ManagerList counts the flagged enterprises and lists only them when
+// asked; Providers matches every word of the query; View names only the
+// served enterprises the caller sees and counts the others.
+func TestManagerListProvidersAndView(t *testing.T) {
+	ctx := context.Background()
+	_, svc := province(t)
+	all, err := svc.ManagerList(ctx, store.Filter{}, 2025, false)
+	if err != nil || all.Year != 2025 || all.ThresholdM3 != 100_000 || all.Flagged != 1 || len(all.Enterprises) != 3 {
+		t.Fatalf("all: %+v %v", all, err)
+	}
+	flagged, err := svc.ManagerList(ctx, store.Filter{}, 2025, true)
+	if err != nil || flagged.Flagged != 1 || len(flagged.Enterprises) != 1 || flagged.Enterprises[0].Enterprise != "E1" {
+		t.Fatalf("flagged only: %+v %v", flagged, err)
+	}
+	if none, _ := svc.ManagerList(ctx, store.Filter{Enterprise: "E2"}, 2025, true); none.Enterprises == nil || len(none.Enterprises) != 0 || none.Flagged != 0 {
+		t.Errorf("E2 flagged only: %+v", none)
+	}
+
+	p := directory.Provider{ID: "SP-1", Name: "湘水节水服务公司", Region: "430100", Services: []directory.Service{directory.Diagnosis}, Qualifications: []string{"CMA"},
+		Served: []directory.Served{{Enterprise: "E1", Service: directory.Diagnosis, Year: 2025}, {Enterprise: "E2", Service: directory.Diagnosis, Year: 2024}}}
+	if _, err := svc.PutProvider(ctx, p, true, "tok"); err != nil {
+		t.Fatal(err)
+	}
+	for q, want := range map[string]int{"": 1, "湘水": 1, "湘水 CMA": 1, "湘水 ISO": 0} {
+		if ps, err := svc.Providers(ctx, "", q); err != nil || len(ps) != want {
+			t.Errorf("query %q: %d providers (%v), want %d", q, len(ps), err, want)
+		}
+	}
+	if v := View(ctx, p, nil); len(v.Served) != 2 || v.HiddenServed != 0 {
+		t.Errorf("seeing all: %+v", v)
+	}
+	onlyE1 := func(_ context.Context, id string) bool { return id == "E1" }
+	if v := View(ctx, p, onlyE1); len(v.Served) != 1 || v.Served[0].Enterprise != "E1" || v.HiddenServed != 1 || len(p.Served) != 2 {
+		t.Errorf("seeing E1: %+v (the provider itself %+v)", v, p.Served)
+	}
+	if v := View(ctx, p, func(context.Context, string) bool { return false }); v.Served == nil || len(v.Served) != 0 || v.HiddenServed != 2 {
+		t.Errorf("seeing none: %+v", v)
 	}
 }

@@ -1013,66 +1013,6 @@ describe('water-efficiency management', { concurrency: false }, () => {
     await page.context().close();
   });
 
-  // Water-rights certificates (helper certs): the list matches the server; the demo's certificate (once M&V
-  // statements are seeded) shows its issue and transfer in ledger order; an issue of a statement that does not
-  // exist is refused with the reason and lists nothing new; the labels are complete in English.
-  test('water-rights certificates: list, history in ledger order, refusal, English', async () => {
-    const served = await api('/certificates');
-    const page = await newPage();
-    await page.goto(`${BASE}/certificates`);
-    await settle(page);
-    await hasChinese(page);
-    assert.equal(await page.$$eval('[data-testid=cert-list] tr[data-row]', (r) => r.length), served.certificates.length);
-    assert.equal(await page.$$eval('[data-testid=cert-balances] tr[data-balance]', (r) => r.length), served.balances.length);
-    await shot(page, '40-certificates');
-    if (served.certificates.length > 0) {
-      const c = served.certificates[0];
-      await page.click(`a[data-certificate="${c.id}"]`);
-      await settle(page);
-      const events = await page.$$eval('[data-testid=cert-history] tr[data-event]', (rows) => rows.map((r) => r.dataset.event));
-      assert.equal(events[0], 'issue', `history ${events}`);
-      const indices = await page.$$eval('[data-testid=cert-history] [data-index]', (els) => els.map((e) => Number(e.dataset.index)));
-      assert.deepEqual(indices, [...indices].sort((a, b) => a - b), 'history in ledger order');
-      assert.equal(await page.$$eval('[data-testid=cert-holdings] tr[data-holding]', (r) => r.length), c.holdings.length + (c.retired_m3 > 0 ? 1 : 0));
-      await shot(page, '41-certificate');
-      // The admin acts for the first holder: a transfer beyond its holding is refused with the reason and
-      // changes nothing; 1 m³ to another enterprise becomes the next ledger entry of the history.
-      const holder = c.holdings[0];
-      const other = (await api('/enterprises')).find((e) => e.id !== holder.holder);
-      const act = `[data-act-for="${holder.holder}"] form[data-form=transfer]`;
-      await page.fill(`${act} [data-testid=transfer-to]`, other.id);
-      await page.fill(`${act} [data-testid=transfer-volume]`, String(holder.volume_m3 + 1));
-      await page.click(`${act} [data-testid=transfer-submit]`);
-      assert.match(await (await page.waitForSelector('.toast.error', { timeout: 15000 })).innerText(), /持有量|holding/);
-      await page.evaluate(() => document.querySelectorAll('.toast').forEach((e) => e.remove()));
-      await page.fill(`${act} [data-testid=transfer-volume]`, '1');
-      await page.click(`${act} [data-testid=transfer-submit]`);
-      await page.waitForSelector('.toast:not(.error)', { timeout: 15000 });
-      await page.waitForFunction((n) => document.querySelectorAll('[data-testid=cert-history] tr[data-event]').length === n, events.length + 1, { timeout: 15000 });
-      const after = await api(`/certificates/${encodeURIComponent(c.id)}`);
-      const last = after.history[after.history.length - 1];
-      assert.ok(last.op === 'transfer' && last.from === holder.holder && last.to === other.id && last.volume_m3 === 1 && last.index > indices[indices.length - 1], JSON.stringify(last));
-      await page.goto(`${BASE}/certificates`);
-      await settle(page);
-    }
-    await page.fill('[data-testid=issue-statement]', 'mvs-0000000000000000');
-    await page.click('[data-testid=issue-submit]');
-    const toast = await page.waitForSelector('.toast.error', { timeout: 15000 });
-    assert.match(await toast.innerText(), /mvs-0000000000000000/);
-    assert.equal((await api('/certificates')).certificates.length, served.certificates.length, 'a refused issue lists nothing');
-    page.errors = page.errors.filter((e) => !/status of (404|503)/.test(e)); // the refusal itself
-    noErrors(page);
-    await page.context().close();
-
-    const en = await newPage(TOKEN, 'en');
-    await en.goto(`${BASE}/certificates`);
-    await settle(en);
-    const shown = await en.$$eval('th, .kpi-label, h1, h2, .mainnav a, label', (els) => els.map((e) => e.textContent));
-    assert.deepEqual(shown.filter((l) => /[\u4e00-\u9fff]/.test(l)), [], 'untranslated labels on /certificates');
-    noErrors(en);
-    await en.context().close();
-  });
-
   // Issue 17, items 1, 4 and 6 (plancarbon): plans & permits with the plan
   // alarms the demo's plans raise, the park's headroom, the water–carbon page.
   test('plans & permits: shares at the thresholds, months against plan, permits, tiers, headroom; plan alarms; carbon page', { timeout: 900000 }, async () => {
@@ -1175,6 +1115,70 @@ describe('water-efficiency management', { concurrency: false }, () => {
     await page.click('[data-testid=lang-switch]');
     noErrors(page);
     await page.context().close();
+  });
+
+  // Water-rights certificates (helper certs): the list matches the server; the demo's certificate shows its
+  // issue and transfer in ledger order; an issue of a statement that does not exist is refused with the reason
+  // and lists nothing new; the labels are complete in English. The demo issues its certificate once its
+  // contract's statements exist (about 150 s after start): this test runs after the plans and contract tests,
+  // which wait longer, so its own wait is short, and it fails if the certificate never comes.
+  test('water-rights certificates: list, history in ledger order, refusal, English', { timeout: 480000 }, async () => {
+    let served;
+    for (const deadline = Date.now() + 420000; (served = await api('/certificates')).certificates.length === 0; ) {
+      assert.ok(Date.now() < deadline, 'no demo certificate in time: were the contract statements seeded and one verifiable?');
+      await new Promise((r) => setTimeout(r, 5000));
+    }
+    const page = await newPage();
+    await page.goto(`${BASE}/certificates`);
+    await settle(page);
+    await hasChinese(page);
+    assert.equal(await page.$$eval('[data-testid=cert-list] tr[data-row]', (r) => r.length), served.certificates.length);
+    assert.equal(await page.$$eval('[data-testid=cert-balances] tr[data-balance]', (r) => r.length), served.balances.length);
+    await shot(page, '40-certificates');
+    const c = served.certificates[0];
+    await page.click(`a[data-certificate="${c.id}"]`);
+    await settle(page);
+    const events = await page.$$eval('[data-testid=cert-history] tr[data-event]', (rows) => rows.map((r) => r.dataset.event));
+    assert.equal(events[0], 'issue', `history ${events}`);
+    const indices = await page.$$eval('[data-testid=cert-history] [data-index]', (els) => els.map((e) => Number(e.dataset.index)));
+    assert.deepEqual(indices, [...indices].sort((a, b) => a - b), 'history in ledger order');
+    assert.equal(await page.$$eval('[data-testid=cert-holdings] tr[data-holding]', (r) => r.length), c.holdings.length + (c.retired_m3 > 0 ? 1 : 0));
+    await shot(page, '41-certificate');
+    // The admin acts for the first holder: a transfer beyond its holding is refused with the reason and
+    // changes nothing; 1 m³ to another enterprise becomes the next ledger entry of the history.
+    const holder = c.holdings[0];
+    const other = (await api('/enterprises')).find((e) => e.id !== holder.holder);
+    const act = `[data-act-for="${holder.holder}"] form[data-form=transfer]`;
+    await page.fill(`${act} [data-testid=transfer-to]`, other.id);
+    await page.fill(`${act} [data-testid=transfer-volume]`, String(holder.volume_m3 + 1));
+    await page.click(`${act} [data-testid=transfer-submit]`);
+    assert.match(await (await page.waitForSelector('.toast.error', { timeout: 15000 })).innerText(), /持有量|holding/);
+    await page.evaluate(() => document.querySelectorAll('.toast').forEach((e) => e.remove()));
+    await page.fill(`${act} [data-testid=transfer-volume]`, '1');
+    await page.click(`${act} [data-testid=transfer-submit]`);
+    await page.waitForSelector('.toast:not(.error)', { timeout: 15000 });
+    await page.waitForFunction((n) => document.querySelectorAll('[data-testid=cert-history] tr[data-event]').length === n, events.length + 1, { timeout: 15000 });
+    const after = await api(`/certificates/${encodeURIComponent(c.id)}`);
+    const last = after.history[after.history.length - 1];
+    assert.ok(last.op === 'transfer' && last.from === holder.holder && last.to === other.id && last.volume_m3 === 1 && last.index > indices[indices.length - 1], JSON.stringify(last));
+    await page.goto(`${BASE}/certificates`);
+    await settle(page);
+    await page.fill('[data-testid=issue-statement]', 'mvs-0000000000000000');
+    await page.click('[data-testid=issue-submit]');
+    const toast = await page.waitForSelector('.toast.error', { timeout: 15000 });
+    assert.match(await toast.innerText(), /mvs-0000000000000000/);
+    assert.equal((await api('/certificates')).certificates.length, served.certificates.length, 'a refused issue lists nothing');
+    page.errors = page.errors.filter((e) => !/status of (404|503)/.test(e)); // the refusal itself
+    noErrors(page);
+    await page.context().close();
+
+    const en = await newPage(TOKEN, 'en');
+    await en.goto(`${BASE}/certificates`);
+    await settle(en);
+    const shown = await en.$$eval('th, .kpi-label, h1, h2, .mainnav a, label', (els) => els.map((e) => e.textContent));
+    assert.deepEqual(shown.filter((l) => /[\u4e00-\u9fff]/.test(l)), [], 'untranslated labels on /certificates');
+    noErrors(en);
+    await en.context().close();
   });
 });
 
