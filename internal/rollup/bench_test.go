@@ -92,7 +92,7 @@ func cpuTime() time.Duration {
 // computeMonth is Compute's metered path over one period for every
 // enterprise, then the roll-up.
 func computeMonth(ctx context.Context, src Source, from, to time.Time, iv store.Interval) (*Snapshot, error) {
-	opts := Options{Interval: iv}.withDefaults()
+	opts := Options{Interval: iv, Headline: true}.withDefaults()
 	prov, regions, parks, ents, err := registry(ctx, src, opts.Province)
 	if err != nil {
 		return nil, err

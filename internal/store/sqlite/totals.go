@@ -62,7 +62,8 @@ const (
 	totalCols = `t_start, t_end, dep_lo, dep_hi, data`
 	qTotals   = `SELECT ` + totalCols + ` FROM consumption_day_totals WHERE point = ? AND cid = ? AND t_start >= ? AND t_end <= ?`
 	qTotal    = `SELECT ` + totalCols + ` FROM consumption_month_totals WHERE t_start = ? AND point = ? AND cid = ? AND t_end = ?`
-	qMonth    = `SELECT point, cid, ` + totalCols + ` FROM consumption_month_totals WHERE t_start = ? AND point >= ? AND point <= ? AND t_end = ?`
+	// The month's bounds are the query's: not read back.
+	qMonth = `SELECT point, cid, dep_lo, dep_hi, data FROM consumption_month_totals WHERE t_start = ? AND point >= ? AND point <= ? AND t_end = ?`
 )
 
 // bulkSeries is the number of series from which ConsumptionTotals reads
@@ -98,7 +99,7 @@ func (s *Store) ConsumptionTotals(ctx context.Context, q store.ConsumptionQuery)
 	from, to := q.From.UnixMilli(), q.To.UnixMilli()
 	loc := s.loc(q.Location)
 	months := aggregate.Months(q.From, q.To, s.opt.Location)
-	var byMonth map[seriesKey]map[int64]monthRow
+	var byMonth map[monthKey]monthRow
 	if len(ts) >= bulkSeries && len(months) > 0 {
 		if byMonth, err = rd.monthRows(ts, months, loc); err != nil {
 			return nil, fmt.Errorf("consumption totals: %w", err)
@@ -109,26 +110,20 @@ func (s *Store) ConsumptionTotals(ctx context.Context, q store.ConsumptionQuery)
 			continue
 		}
 		stamp := aggregate.Stamp(t.mids, int64(t.cid), t.def.kind, t.def.ctr.Modulus)
-		var bulk map[int64]monthRow
-		if byMonth != nil {
-			bulk = byMonth[seriesKey{t.series.Point, t.cid}]
-			if bulk == nil {
-				bulk = map[int64]monthRow{}
-			}
-		}
-		got, err := rd.totals(t, stamp, from, to, months, bulk, loc)
+		got, err := rd.totals(t, stamp, from, to, months, byMonth, loc)
 		if err != nil {
 			return nil, fmt.Errorf("consumption totals %s: %w", t.series, err)
 		}
-		out[i].Totals = aggregate.Cover(got)
+		out[i].Totals = got
 	}
 	return out, nil
 }
 
 // totals reads one series' current totals inside [from, to): each whole
-// month's by its key, then the days of the time no month total covers.
-func (rd *readTx) totals(t target, stamp, from, to int64, months [][2]int64, bulk map[int64]monthRow, loc *time.Location) ([]store.Total, error) {
-	var got []store.Total
+// month's by its key (from bulk, the months monthRows read, when not
+// nil), then the days of the time no month total covers.
+func (rd *readTx) totals(t target, stamp, from, to int64, months [][2]int64, bulk map[monthKey]monthRow, loc *time.Location) ([]store.Total, error) {
+	got := make([]store.Total, 0, len(months))
 	use := func(tot store.Total, st, lo, hi int64) bool {
 		if st == stamp && aggregate.OnHourGrid(tot, loc) && !rd.headIn(t, lo, hi) {
 			got = append(got, tot)
@@ -155,7 +150,7 @@ func (rd *readTx) totals(t target, stamp, from, to int64, months [][2]int64, bul
 	for _, m := range months {
 		n := len(got)
 		if bulk != nil {
-			if r, ok := bulk[m[0]]; ok {
+			if r, ok := bulk[monthKey{seriesKey{t.series.Point, t.cid}, m[0]}]; ok {
 				use(r.t, r.stamp, r.lo, r.hi)
 			}
 		} else if err := read(qTotal, m[0], t.series.Point, t.cid, m[1]); err != nil {
@@ -184,6 +179,12 @@ type seriesKey struct {
 	cid   uint32
 }
 
+// monthKey is a series' month, by its start.
+type monthKey struct {
+	seriesKey
+	start int64
+}
+
 // monthRow is a stored month total with its stamp and span.
 type monthRow struct {
 	t             store.Total
@@ -191,12 +192,12 @@ type monthRow struct {
 }
 
 // monthRows reads the month totals of the series, month by month, each in
-// one range.
-func (rd *readTx) monthRows(ts []target, months [][2]int64, loc *time.Location) (map[seriesKey]map[int64]monthRow, error) {
-	want := make(map[seriesKey]map[int64]monthRow, len(ts))
+// one range, into one map (a roll-up reads half a million).
+func (rd *readTx) monthRows(ts []target, months [][2]int64, loc *time.Location) (map[monthKey]monthRow, error) {
+	want := make(map[seriesKey]bool, len(ts))
 	for _, t := range ts {
 		if t.known && t.series.Point != "" {
-			want[seriesKey{t.series.Point, t.cid}] = nil
+			want[seriesKey{t.series.Point, t.cid}] = true
 		}
 	}
 	// The series' points as one range of the key: a caller that splits
@@ -208,58 +209,46 @@ func (rd *readTx) monthRows(ts []target, months [][2]int64, loc *time.Location) 
 		}
 		hi = max(hi, k.point)
 	}
+	out := make(map[monthKey]monthRow, len(want))
 	for _, m := range months {
 		rows, err := rd.query(qMonth, m[0], lo, hi, m[1])
 		if err != nil {
 			return nil, err
 		}
 		var (
-			point string
-			cid   uint32
-			dst   = make([]any, 7)
-			r     monthRow
+			k      seriesKey
+			lo, hi int64
+			data   sql.RawBytes
 		)
 		for rows.Next() {
-			dst[0], dst[1] = &point, &cid
-			tot, st, lo, hi, err := scanTotalInto(rows, loc, dst)
+			if err := rows.Scan(&k.point, &k.cid, &lo, &hi, &data); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			if !want[k] {
+				continue
+			}
+			tot, st, err := decodeTotal(data, m[0], m[1], loc)
 			if err != nil {
 				rows.Close()
 				return nil, err
 			}
-			k := seriesKey{point, cid}
-			got, ok := want[k]
-			if !ok {
-				continue
-			}
-			if got == nil {
-				got = map[int64]monthRow{}
-				want[k] = got
-			}
-			r = monthRow{t: tot, stamp: st, lo: lo, hi: hi}
-			got[m[0]] = r
+			out[monthKey{k, m[0]}] = monthRow{t: tot, stamp: st, lo: lo, hi: hi}
 		}
 		if err := closeRows(rows); err != nil {
 			return nil, err
 		}
 	}
-	return want, nil
+	return out, nil
 }
 
 // scanTotal reads one row of totalCols.
 func scanTotal(rows *sql.Rows, loc *time.Location) (store.Total, int64, int64, int64, error) {
-	return scanTotalInto(rows, loc, make([]any, 5))
-}
-
-// scanTotalInto is scanTotal for a row with len(dst)-5 leading columns,
-// whose destinations dst holds.
-func scanTotalInto(rows *sql.Rows, loc *time.Location, dst []any) (store.Total, int64, int64, int64, error) {
 	var (
 		start, end, lo, hi int64
 		data               sql.RawBytes
 	)
-	k := len(dst) - 5
-	dst[k], dst[k+1], dst[k+2], dst[k+3], dst[k+4] = &start, &end, &lo, &hi, &data
-	if err := rows.Scan(dst...); err != nil {
+	if err := rows.Scan(&start, &end, &lo, &hi, &data); err != nil {
 		return store.Total{}, 0, 0, 0, err
 	}
 	t, stamp, err := decodeTotal(data, start, end, loc)
