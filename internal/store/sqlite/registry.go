@@ -383,22 +383,36 @@ func (s *Store) points(ctx context.Context, w *where) ([]meter.Point, error) {
 	}
 	// Most points share their channels' JSON: decode each text once.
 	decoded := map[string][]meter.Channel{}
+	var (
+		p                           meter.Point
+		level                       int
+		stage, source, chans, roles string
+		cs                          []meter.Channel
+		block                       []meter.Channel // each point's own channels, cut from shared blocks
+	)
+	dst := []any{&p.ID, &p.Enterprise, &p.Name, &p.NameEN, &level, &stage, &source, &p.Parent, &chans, &roles}
 	for rows.Next() {
-		var p meter.Point
-		var level int
-		var stage, source, chans, roles string
-		if err := rows.Scan(&p.ID, &p.Enterprise, &p.Name, &p.NameEN, &level, &stage, &source, &p.Parent, &chans, &roles); err != nil {
+		p = meter.Point{}
+		if err := rows.Scan(dst...); err != nil {
 			return nil, fmt.Errorf("list points: %w", err)
 		}
 		p.Level, p.Stage, p.Source = meter.Level(level), meter.Stage(stage), meter.Source(source)
-		cs, ok := decoded[chans]
-		if !ok {
+		var ok bool
+		if cs, ok = decoded[chans]; !ok {
+			cs = nil
 			if err := json.Unmarshal([]byte(chans), &cs); err != nil {
 				return nil, fmt.Errorf("point %s channels: %w", p.ID, err)
 			}
 			decoded[chans] = cs
 		}
-		p.Channels = slices.Clone(cs)
+		if block == nil || len(cs) > cap(block)-len(block) {
+			block = make([]meter.Channel, 0, max(256, len(cs)))
+		}
+		if cs != nil {
+			n := len(block)
+			block = append(block, cs...)
+			p.Channels = block[n:len(block):len(block)]
+		}
 		if roles != "" {
 			var pr pointRoles
 			if err := json.Unmarshal([]byte(roles), &pr); err != nil {
