@@ -506,17 +506,9 @@ func (s *Store) seriesTotals(ctx context.Context, ser store.Series, a, b time.Ti
 	}
 	loc := s.opt.Location
 	stamp := aggregate.Stamp(t.mids, int64(t.cid), t.def.kind, t.def.ctr.Modulus)
-	// The meters' compacted hours, for the dependency spans.
 	rd, err := s.beginRead(ctx, t.mids)
 	if err != nil {
 		return err
-	}
-	spans := make([][]aggregate.Span, len(t.mids))
-	for i, mid := range t.mids {
-		if spans[i], err = rd.spans(mid, t.cid, a.UnixMilli(), b.UnixMilli()); err != nil {
-			rd.close()
-			return err
-		}
 	}
 	have := map[int64]bool{}
 	rows, err := rd.query(qTotals, ser.Point, t.cid, a.UnixMilli(), b.UnixMilli())
@@ -534,10 +526,29 @@ func (s *Store) seriesTotals(ctx context.Context, ser store.Series, a, b time.Ti
 		}
 		err = closeRows(rows)
 	}
-	rd.close()
 	if err != nil {
+		rd.close()
 		return err
 	}
+	// Every day has its total (a store reopened for a back-fill): nothing
+	// to compute, and no spans to read.
+	missing := false
+	for day := a; day.Before(b) && !missing; day = day.AddDate(0, 0, 1) {
+		missing = !have[day.UnixMilli()]
+	}
+	if !missing {
+		rd.close()
+		return nil
+	}
+	// The meters' compacted hours, for the dependency spans.
+	spans := make([][]aggregate.Span, len(t.mids))
+	for i, mid := range t.mids {
+		if spans[i], err = rd.spans(mid, t.cid, a.UnixMilli(), b.UnixMilli()); err != nil {
+			rd.close()
+			return err
+		}
+	}
+	rd.close()
 	// Closed days without a total, in runs read with one query each.
 	days, err := aggregate.ClosedDays(a, b, loc, func(start int64) bool { return have[start] }, spans,
 		func(from, to time.Time) ([]store.Bucket, error) {
