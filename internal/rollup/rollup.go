@@ -150,17 +150,12 @@ func compute(ctx context.Context, src Source, year int, now time.Time, opts Opti
 	s := &Snapshot{Year: year, Figures: map[int]map[string]target.Year{}, Enterprises: map[string]meter.Enterprise{}}
 	// The points are not kept with the snapshot: half a million of them
 	// would hold some 150 MB in the cache.
-	points := map[string][]meter.Point{}
 	var ids []string
 	for _, e := range ents {
 		s.Enterprises[e.ID] = e
 		ids = append(ids, e.ID)
 	}
-	for _, p := range pts {
-		if _, ok := s.Enterprises[p.Enterprise]; ok {
-			points[p.Enterprise] = append(points[p.Enterprise], p)
-		}
-	}
+	points := byEnterprise(pts, s.Enterprises)
 	first := time.Date(target.BaseYear, 1, 1, 0, 0, 0, 0, opts.Location)
 	end := time.Date(year+1, 1, 1, 0, 0, 0, 0, opts.Location)
 	recs, err := src.ProductionRecords(ctx, production.Filter{Enterprises: ids, From: first, To: end})
@@ -217,6 +212,30 @@ func compute(ctx context.Context, src Source, year int, now time.Time, opts Opti
 	}
 	s.Computed, s.Took = now, time.Since(start)
 	return s, nil
+}
+
+// byEnterprise groups the points of the enterprises in ents by
+// enterprise, in their order. A point list sorted by ID holds each
+// enterprise's points in a run, mostly: a run is kept as a window of pts
+// (half a million points are not copied), an enterprise met again gets a
+// copy of its own.
+func byEnterprise[E any](pts []meter.Point, ents map[string]E) map[string][]meter.Point {
+	out := make(map[string][]meter.Point, len(ents))
+	for i := 0; i < len(pts); {
+		e, j := pts[i].Enterprise, i+1
+		for j < len(pts) && pts[j].Enterprise == e {
+			j++
+		}
+		if _, ok := ents[e]; ok {
+			if prev, ok := out[e]; ok {
+				out[e] = append(slices.Clip(prev), pts[i:j]...)
+			} else {
+				out[e] = pts[i:j:j]
+			}
+		}
+		i = j
+	}
+	return out
 }
 
 // PastMaxAge is how long the metered figures of a past year are reused by
@@ -384,8 +403,16 @@ func MeteredAll(ctx context.Context, src periodvol.Source, ids []string, points 
 	perSeries := buckets(from, to, opts.Interval)
 	// Every enterprise's volume series, in the order of ids: an enterprise
 	// and a batch of them are a run of all.
-	var all []store.SeriesTotals
-	var ents []entSeries
+	n := 0
+	for _, id := range ids {
+		for _, p := range points[id] {
+			if _, ok := balance.VolumeChannel(p); ok {
+				n++
+			}
+		}
+	}
+	all := make([]store.SeriesTotals, 0, n)
+	ents := make([]entSeries, 0, len(ids))
 	for _, id := range ids {
 		lo := len(all)
 		for _, p := range points[id] {
