@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/shuixiao/shuixiao/consumption"
@@ -63,7 +64,7 @@ const (
 	qTotals   = `SELECT ` + totalCols + ` FROM consumption_day_totals WHERE point = ? AND cid = ? AND t_start >= ? AND t_end <= ?`
 	qTotal    = `SELECT ` + totalCols + ` FROM consumption_month_totals WHERE t_start = ? AND point = ? AND cid = ? AND t_end = ?`
 	// The month's bounds are the query's: not read back.
-	qMonth = `SELECT point, cid, dep_lo, dep_hi, data FROM consumption_month_totals WHERE t_start = ? AND point >= ? AND point <= ? AND t_end = ?`
+	qMonth = `SELECT point, cid, dep_lo, dep_hi, data FROM consumption_month_totals WHERE t_start = ? AND point >= ? AND point <= ? AND t_end = ? ORDER BY point, cid`
 )
 
 // bulkSeries is the number of series from which ConsumptionTotals reads
@@ -99,7 +100,7 @@ func (s *Store) ConsumptionTotals(ctx context.Context, q store.ConsumptionQuery)
 	from, to := q.From.UnixMilli(), q.To.UnixMilli()
 	loc := s.loc(q.Location)
 	months := aggregate.Months(q.From, q.To, s.opt.Location)
-	var byMonth map[monthKey]monthRow
+	var byMonth *bulkMonths
 	if len(ts) >= bulkSeries && len(months) > 0 {
 		if byMonth, err = rd.monthRows(ts, months, loc); err != nil {
 			return nil, fmt.Errorf("consumption totals: %w", err)
@@ -110,7 +111,7 @@ func (s *Store) ConsumptionTotals(ctx context.Context, q store.ConsumptionQuery)
 			continue
 		}
 		stamp := aggregate.Stamp(t.mids, int64(t.cid), t.def.kind, t.def.ctr.Modulus)
-		got, err := rd.totals(t, stamp, from, to, months, byMonth, loc)
+		got, err := rd.totals(t, byMonth, i, stamp, from, to, months, loc)
 		if err != nil {
 			return nil, fmt.Errorf("consumption totals %s: %w", t.series, err)
 		}
@@ -120,9 +121,10 @@ func (s *Store) ConsumptionTotals(ctx context.Context, q store.ConsumptionQuery)
 }
 
 // totals reads one series' current totals inside [from, to): each whole
-// month's by its key (from bulk, the months monthRows read, when not
-// nil), then the days of the time no month total covers.
-func (rd *readTx) totals(t target, stamp, from, to int64, months [][2]int64, bulk map[monthKey]monthRow, loc *time.Location) ([]store.Total, error) {
+// month's by its key (from bulk, the months monthRows read, when not nil:
+// the series is the query's i-th), then the days of the time no month
+// total covers.
+func (rd *readTx) totals(t target, bulk *bulkMonths, i int, stamp, from, to int64, months [][2]int64, loc *time.Location) ([]store.Total, error) {
 	got := make([]store.Total, 0, len(months))
 	use := func(tot store.Total, st, lo, hi int64) bool {
 		if st == stamp && aggregate.OnHourGrid(tot, loc) && !rd.headIn(t, lo, hi) {
@@ -147,10 +149,10 @@ func (rd *readTx) totals(t target, stamp, from, to int64, months [][2]int64, bul
 		return closeRows(rows)
 	}
 	cursor := from
-	for _, m := range months {
+	for mi, m := range months {
 		n := len(got)
 		if bulk != nil {
-			if r, ok := bulk[monthKey{seriesKey{t.series.Point, t.cid}, m[0]}]; ok {
+			if r, ok := bulk.month(mi, i); ok {
 				use(r.t, r.stamp, r.lo, r.hi)
 			}
 		} else if err := read(qTotal, m[0], t.series.Point, t.cid, m[1]); err != nil {
@@ -179,10 +181,11 @@ type seriesKey struct {
 	cid   uint32
 }
 
-// monthKey is a series' month, by its start.
-type monthKey struct {
-	seriesKey
-	start int64
+func (k seriesKey) compare(o seriesKey) int {
+	if c := strings.Compare(k.point, o.point); c != 0 {
+		return c
+	}
+	return cmp.Compare(k.cid, o.cid)
 }
 
 // monthRow is a stored month total with its stamp and span.
@@ -191,55 +194,88 @@ type monthRow struct {
 	stamp, lo, hi int64
 }
 
+// bulkMonths are the month totals monthRows read: of series i (its index
+// in the query) and month m, rows[m][at[m][i]] when at[m][i] ≥ 0.
+type bulkMonths struct {
+	at   [][]int32
+	rows [][]monthRow
+}
+
+// month returns series i's total of month m (their indexes in the query).
+func (b *bulkMonths) month(m, i int) (monthRow, bool) {
+	if k := b.at[m][i]; k >= 0 {
+		return b.rows[m][k], true
+	}
+	return monthRow{}, false
+}
+
 // monthRows reads the month totals of the series, month by month, each in
-// one range, into one map (a roll-up reads half a million).
-func (rd *readTx) monthRows(ts []target, months [][2]int64, loc *time.Location) (map[monthKey]monthRow, error) {
-	want := make(map[seriesKey]bool, len(ts))
-	for _, t := range ts {
+// one range of the key (t_start, point, cid), and matches the rows to the
+// series sorted by (point, cid) in one pass: no map of half a million
+// series.
+func (rd *readTx) monthRows(ts []target, months [][2]int64, loc *time.Location) (*bulkMonths, error) {
+	var order []int // the series with a point, by (point, cid)
+	for i, t := range ts {
 		if t.known && t.series.Point != "" {
-			want[seriesKey{t.series.Point, t.cid}] = true
+			order = append(order, i)
 		}
+	}
+	key := func(i int) seriesKey { return seriesKey{ts[i].series.Point, ts[i].cid} }
+	byKey := func(a, b int) int { return key(a).compare(key(b)) }
+	if !slices.IsSortedFunc(order, byKey) {
+		slices.SortStableFunc(order, byKey)
+	}
+	b := &bulkMonths{at: make([][]int32, len(months)), rows: make([][]monthRow, len(months))}
+	if len(order) == 0 {
+		for m := range months {
+			b.at[m] = slices.Repeat([]int32{-1}, len(ts))
+		}
+		return b, nil
 	}
 	// The series' points as one range of the key: a caller that splits
 	// its series by point reads disjoint ranges.
-	var lo, hi string
-	for k := range want {
-		if lo == "" || k.point < lo {
-			lo = k.point
-		}
-		hi = max(hi, k.point)
-	}
-	out := make(map[monthKey]monthRow, len(want))
-	for _, m := range months {
+	lo, hi := ts[order[0]].series.Point, ts[order[len(order)-1]].series.Point
+	for mi, m := range months {
+		at := slices.Repeat([]int32{-1}, len(ts))
+		var got []monthRow
 		rows, err := rd.query(qMonth, m[0], lo, hi, m[1])
 		if err != nil {
 			return nil, err
 		}
 		var (
-			k      seriesKey
-			lo, hi int64
-			data   sql.RawBytes
+			k            seriesKey
+			depLo, depHi int64
+			data         sql.RawBytes
 		)
+		j := 0 // order[j:] are the series not yet passed
 		for rows.Next() {
-			if err := rows.Scan(&k.point, &k.cid, &lo, &hi, &data); err != nil {
+			if err := rows.Scan(&k.point, &k.cid, &depLo, &depHi, &data); err != nil {
 				rows.Close()
 				return nil, err
 			}
-			if !want[k] {
-				continue
+			for j < len(order) && key(order[j]).compare(k) < 0 {
+				j++
+			}
+			if j == len(order) || key(order[j]) != k {
+				continue // a series not asked for
 			}
 			tot, st, err := decodeTotal(data, m[0], m[1], loc)
 			if err != nil {
 				rows.Close()
 				return nil, err
 			}
-			out[monthKey{k, m[0]}] = monthRow{t: tot, stamp: st, lo: lo, hi: hi}
+			// Every series of the key (asked for more than once).
+			for e := j; e < len(order) && key(order[e]) == k; e++ {
+				at[order[e]] = int32(len(got))
+			}
+			got = append(got, monthRow{t: tot, stamp: st, lo: depLo, hi: depHi})
 		}
 		if err := closeRows(rows); err != nil {
 			return nil, err
 		}
+		b.at[mi], b.rows[mi] = at, got
 	}
-	return out, nil
+	return b, nil
 }
 
 // scanTotal reads one row of totalCols.
