@@ -501,3 +501,28 @@ func TestConsumptionTotalsBulkOrder(t *testing.T) {
 		}
 	}
 }
+
+// TestPointsSplit lists every point in two halves of the key read at once:
+// the same list, in the same order, as in one query.
+func TestPointsSplit(t *testing.T) {
+	defer func(n int) { splitPoints = n }(splitPoints)
+	s, _ := openTemp(t, Options{ManualCompaction: true, Location: cst})
+	ctx := context.Background()
+	setup(t, s, 7)
+	if err := s.loadPoints(ctx); err != nil {
+		t.Fatal(err)
+	}
+	splitPoints = 1 << 30
+	want, err := s.Points(ctx, store.Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	splitPoints = 2
+	got, err := s.Points(ctx, store.Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(want) != 7 || !reflect.DeepEqual(got, want) {
+		t.Errorf("in two halves %v, in one query %v", got, want)
+	}
+}
