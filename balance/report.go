@@ -20,6 +20,12 @@ type Options struct {
 	Production []Production
 	// Quotas grade intake per unit; nil uses the built-in tables.
 	Quotas *Quotas
+	// Headline limits the report to Missing and the headline volumes:
+	// Intake, NonConventional, Recirculated, Cascaded and Reuse, each the
+	// same to the last bit as in the full report; every other figure is
+	// left zero (absent). For a caller that keeps only those — the
+	// province roll-up's target years, 5,000 enterprises at a time.
+	Headline bool
 }
 
 // Report is the balance of one enterprise over a period with the indicators
@@ -84,18 +90,21 @@ func Evaluate(points []meter.Point, vol Volumes, o Options) Report {
 	r := Report{Tolerance: o.Settings.Tolerance, MeteringRatioMin: o.Settings.MeteringRatioMin, Missing: f.missing()}
 
 	r.Intake = fromSum(f.sum(isIntake), term{"取水量", "intake"}, term{"无一级取水计量点", "no level-1 intake point"})
+	r.NonConventional = fromSum(f.sum(isNonConventional), term{"非常规水源取水量", "non-conventional intake"}, term{})
+	r.Recirculated = fromSum(f.sum(isRecirculated), term{"循环水量", "recirculated water"}, term{})
+	r.Cascaded = fromSum(f.sum(isCascaded), term{"串联水量", "cascaded water"}, term{})
+	r.Reuse = plus(r.Recirculated, r.Cascaded)
+	if o.Headline {
+		return r
+	}
 	r.IntakeBySource = map[meter.Source]Figure{}
 	for _, s := range meter.Sources {
 		if sm := f.sum(fromSource(s)); len(sm.points)+len(sm.missing) > 0 {
 			r.IntakeBySource[s] = fromSum(sm, term{sourceName(s) + "取水量", "intake from " + string(s)}, term{})
 		}
 	}
-	r.NonConventional = fromSum(f.sum(isNonConventional), term{"非常规水源取水量", "non-conventional intake"}, term{})
-	r.Recirculated = fromSum(f.sum(isRecirculated), term{"循环水量", "recirculated water"}, term{})
-	r.Cascaded = fromSum(f.sum(isCascaded), term{"串联水量", "cascaded water"}, term{})
 	r.WastewaterReuse = fromSum(f.sum(ofReuseKind(meter.ReuseWastewater)), term{"废水回用量", "wastewater reuse"}, term{})
 	r.CondensateReuse = fromSum(f.sum(ofReuseKind(meter.ReuseCondensate)), term{"冷凝水回用量", "condensate reuse"}, term{})
-	r.Reuse = plus(r.Recirculated, r.Cascaded)
 	r.TotalUse = plus(r.Intake, r.Reuse)
 	r.Discharge = fromSum(f.sum(isDischarge), term{"排水量", "discharge"}, term{"无一级排水计量点", "no level-1 discharge point"})
 	r.Level2 = fromSum(f.sum(isUnit), term{"二级新水量", "level-2 fresh water"}, term{"无二级用水单元", "no level-2 unit"})
@@ -217,9 +226,9 @@ func balanceError(f *flows, r Report) Figure {
 // consumption metered for the same reason as the enterprise's.
 func unitBalance(f *flows, u string, tol float64) UnitBalance {
 	b := UnitBalance{Unit: u, Tolerance: tol}
-	b.In = fromSum(f.sumOf(f.near[u], f.intoUnit(u)), term{"进入 " + u, "into " + u}, term{})
-	b.Out = fromSum(f.sumOf(f.near[u], f.outOfUnit(u)), term{"流出 " + u, "out of " + u}, term{})
-	if c := f.sumOf(f.near[u], f.consumedInUnit(u)); len(c.points)+len(c.missing) == 0 {
+	b.In = fromSum(f.sumOf(f.nearUnit(u), f.intoUnit(u)), term{"进入 " + u, "into " + u}, term{})
+	b.Out = fromSum(f.sumOf(f.nearUnit(u), f.outOfUnit(u)), term{"流出 " + u, "out of " + u}, term{})
+	if c := f.sumOf(f.nearUnit(u), f.consumedInUnit(u)); len(c.points)+len(c.missing) == 0 {
 		b.Error = absent("%s", bi("单元 "+u+"：耗水量未计量，进 − 出即其耗水与漏失", "unit "+u+": consumption not metered; in − out is its consumption and loss"))
 	} else {
 		b.Error = quotient(minus(b.In, b.Out), b.In, term{u + " 水平衡误差", "balance error of " + u})

@@ -3,6 +3,7 @@ package balance
 import (
 	"encoding/json"
 	"math"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -262,5 +263,34 @@ func TestComputeAgreesWithEvaluate(t *testing.T) {
 	}{{"Vi", in.Intake, r.Intake}, {"Vr", in.Reuse, r.Reuse}, {"Vd", in.Discharge, r.Discharge},
 		{"level 2", in.Level2, r.Level2}, {"Vl", in.Unaccounted, r.Leakage}, {"R", in.ReuseRate, r.ReuseRate}} {
 		check(t, c.name, c.b, c.a)
+	}
+}
+
+// The headline report carries the full report's headline figures, coverage
+// and notes included, whatever is missing, and nothing else.
+func TestEvaluateHeadline(t *testing.T) {
+	cases := map[string]func(Volumes){
+		"complete":       func(Volumes) {},
+		"intake missing": func(v Volumes) { delete(v, "IN-RC") },
+		"reuse missing":  func(v Volumes) { delete(v, "A-RECIRC"); delete(v, "B-WW") },
+		"all missing":    func(v Volumes) { clear(v) },
+	}
+	for name, change := range cases {
+		points, vol := workedExample()
+		change(vol)
+		full := Evaluate(points, vol, Options{Settings: DefaultSettings(), ValueAdded: 10})
+		head := Evaluate(points, vol, Options{Settings: DefaultSettings(), ValueAdded: 10, Headline: true})
+		if !reflect.DeepEqual(head.Missing, full.Missing) {
+			t.Errorf("%s: missing %v, full %v", name, head.Missing, full.Missing)
+		}
+		for fig, pair := range map[string][2]Figure{"Vi": {head.Intake, full.Intake}, "Vn": {head.NonConventional, full.NonConventional},
+			"Vcr": {head.Recirculated, full.Recirculated}, "cascaded": {head.Cascaded, full.Cascaded}, "Vr": {head.Reuse, full.Reuse}} {
+			if !reflect.DeepEqual(pair[0], pair[1]) {
+				t.Errorf("%s: %s headline %+v, full %+v", name, fig, pair[0], pair[1])
+			}
+		}
+		if head.Discharge.OK || head.Units != nil || head.IntakePer10kCNY.OK || head.ValueAddedGiven {
+			t.Errorf("%s: headline report has more than its figures: %+v", name, head)
+		}
 	}
 }

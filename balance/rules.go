@@ -9,21 +9,35 @@ import (
 
 // flows is an enterprise's metering tree with the period's volumes. The
 // rules below say which points a figure sums; sum applies one of them.
+// The tree's walks (each point's unit and purpose, each unit's nearby
+// points) are made on first use: the figures that select points by their
+// own stage and level alone (Options.Headline) need none of them.
 type flows struct {
 	points  []meter.Point // input order
-	byID    map[string]meter.Point
 	vol     Volumes
+	indexed bool
+	byID    map[string]*meter.Point  // into points
 	unit    map[string]string        // point → its level-2 unit (walkUnit)
 	purpose map[string]meter.Purpose // point → its purpose (walkPurpose)
 	near    map[string][]meter.Point // level-2 unit → the points its balance may involve
 }
 
 func newFlows(points []meter.Point, vol Volumes) *flows {
-	f := &flows{points: points, byID: make(map[string]meter.Point, len(points)), vol: vol,
-		unit: make(map[string]string, len(points)), purpose: make(map[string]meter.Purpose, len(points)),
-		near: map[string][]meter.Point{}}
-	for _, p := range points {
-		f.byID[p.ID] = p
+	return &flows{points: points, vol: vol}
+}
+
+// index makes the tree's walks, once.
+func (f *flows) index() {
+	if f.indexed {
+		return
+	}
+	f.indexed = true
+	points := f.points
+	f.byID = make(map[string]*meter.Point, len(points))
+	f.unit, f.purpose = make(map[string]string, len(points)), make(map[string]meter.Purpose, len(points))
+	f.near = map[string][]meter.Point{}
+	for i := range points {
+		f.byID[points[i].ID] = &points[i]
 	}
 	for _, p := range points {
 		f.unit[p.ID] = f.walkUnit(p.ID)
@@ -43,7 +57,12 @@ func newFlows(points []meter.Point, vol Volumes) *flows {
 			}
 		}
 	}
-	return f
+}
+
+// nearUnit lists the points unit u's balance may involve.
+func (f *flows) nearUnit(u string) []meter.Point {
+	f.index()
+	return f.near[u]
 }
 
 // sum is a volume summed over the points a rule selects.
@@ -85,7 +104,10 @@ func (f *flows) missing() []string {
 const maxDepth = 64
 
 // purposeOf is a point's purpose: its own, else its nearest ancestor's.
-func (f *flows) purposeOf(id string) meter.Purpose { return f.purpose[id] }
+func (f *flows) purposeOf(id string) meter.Purpose {
+	f.index()
+	return f.purpose[id]
+}
 
 func (f *flows) walkPurpose(id string) meter.Purpose {
 	for depth := 0; id != "" && depth < maxDepth; depth++ {
@@ -103,7 +125,10 @@ func (f *flows) walkPurpose(id string) meter.Purpose {
 
 // unitOf is the level-2 unit a point belongs to: itself or its nearest
 // ancestor that is a level-2 unit; empty when none is.
-func (f *flows) unitOf(id string) string { return f.unit[id] }
+func (f *flows) unitOf(id string) string {
+	f.index()
+	return f.unit[id]
+}
 
 func (f *flows) walkUnit(id string) string {
 	for depth := 0; id != "" && depth < maxDepth; depth++ {
@@ -111,7 +136,7 @@ func (f *flows) walkUnit(id string) string {
 		if !ok {
 			return ""
 		}
-		if isUnit(p) {
+		if isUnit(*p) {
 			return p.ID
 		}
 		id = p.Parent

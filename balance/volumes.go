@@ -50,38 +50,47 @@ type IntervalTotal struct {
 // depend on whether the intervals came one by one or as pre-totals of days
 // and months, nor on their order.
 func PeriodVolumes(points []PointBuckets) (Volumes, map[string]float64) {
-	sums := map[string]*engine.Sum{}
-	valid, total := map[string]int{}, map[string]int{}
+	// One accumulator per point, in order of first appearance.
+	type acc struct {
+		point        string
+		sum          engine.Sum
+		valid, total int
+	}
+	accs := make([]acc, 0, len(points))
+	at := make(map[string]int, len(points))
 	for _, p := range points {
-		s := sums[p.Point]
-		if s == nil {
-			s = &engine.Sum{}
-			sums[p.Point] = s
+		k, ok := at[p.Point]
+		if !ok {
+			k = len(accs)
+			at[p.Point] = k
+			accs = append(accs, acc{point: p.Point})
 		}
-		total[p.Point] += len(p.Buckets)
+		a := &accs[k]
+		a.total += len(p.Buckets)
 		for _, b := range p.Buckets {
 			if b.Valid {
-				s.Add(b.Value)
-				valid[p.Point]++
+				a.sum.Add(b.Value)
+				a.valid++
 			}
 		}
 		for _, t := range p.Totals {
-			total[p.Point] += t.Intervals
+			a.total += t.Intervals
 			if t.Valid > 0 {
-				s.AddSum(t.Sum)
-				valid[p.Point] += t.Valid
+				a.sum.AddSum(t.Sum)
+				a.valid += t.Valid
 			}
 		}
 	}
-	vol := Volumes{}
-	coverage := make(map[string]float64, len(total))
-	for id, n := range total {
-		coverage[id] = 0
-		if n > 0 {
-			coverage[id] = float64(valid[id]) / float64(n)
+	vol := make(Volumes, len(accs))
+	coverage := make(map[string]float64, len(accs))
+	for i := range accs {
+		a := &accs[i]
+		coverage[a.point] = 0
+		if a.total > 0 {
+			coverage[a.point] = float64(a.valid) / float64(a.total)
 		}
-		if valid[id] > 0 {
-			vol[id] = sums[id].Value()
+		if a.valid > 0 {
+			vol[a.point] = a.sum.Value()
 		}
 	}
 	return vol, coverage

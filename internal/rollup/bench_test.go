@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/shuixiao/shuixiao/internal/store"
-	"github.com/shuixiao/shuixiao/meter"
 	"github.com/shuixiao/shuixiao/production"
 	"github.com/shuixiao/shuixiao/target"
 )
@@ -92,7 +91,7 @@ func cpuTime() time.Duration {
 // computeMonth is Compute's metered path over one period for every
 // enterprise, then the roll-up.
 func computeMonth(ctx context.Context, src Source, from, to time.Time, iv store.Interval) (*Snapshot, error) {
-	opts := Options{Interval: iv}.withDefaults()
+	opts := Options{Interval: iv, Headline: true}.withDefaults()
 	prov, regions, parks, ents, err := registry(ctx, src, opts.Province)
 	if err != nil {
 		return nil, err
@@ -102,14 +101,13 @@ func computeMonth(ctx context.Context, src Source, from, to time.Time, iv store.
 		return nil, err
 	}
 	s := &Snapshot{Figures: map[int]map[string]target.Year{2026: {}}}
-	points := map[string][]meter.Point{}
 	var ids []string
+	known := map[string]bool{}
 	for _, e := range ents {
 		ids = append(ids, e.ID)
+		known[e.ID] = true
 	}
-	for _, p := range pts {
-		points[p.Enterprise] = append(points[p.Enterprise], p)
-	}
+	points := byEnterprise(pts, known)
 	recs, err := src.ProductionRecords(ctx, production.Filter{From: from, To: to})
 	if err != nil {
 		return nil, err

@@ -113,14 +113,20 @@ func TestPreTotalsSameFigures(t *testing.T) {
 	}
 	compared, cut := 0, 0
 	for _, p := range periods {
-		read := func(src Source) map[string]Metered {
+		read := func(src Source, opts Options) map[string]Metered {
 			out := map[string]Metered{}
-			if _, err := MeteredAll(ctx, src, ids, points, byEnt, p[0], p[1], Options{}, func(id string, m Metered) { out[id] = m }); err != nil {
+			if _, err := MeteredAll(ctx, src, ids, points, byEnt, p[0], p[1], opts, func(id string, m Metered) { out[id] = m }); err != nil {
 				t.Fatal(err)
 			}
 			return out
 		}
-		totals, hours := read(st), read(hoursOnly{st})
+		totals, hours := read(st, Options{}), read(hoursOnly{st}, Options{})
+		// A snapshot's headline balance gives the same target years.
+		for id, m := range read(st, Options{Headline: true}) {
+			if y, want := m.Year(2026), totals[id].Year(2026); !reflect.DeepEqual(y, want) {
+				t.Errorf("%v %s: headline year %+v, full %+v", p, id, y, want)
+			}
+		}
 		if len(hours) == 0 || len(totals) != len(hours) {
 			t.Fatalf("%v: %d enterprises from totals, %d from hours", p, len(totals), len(hours))
 		}

@@ -67,6 +67,10 @@ type Options struct {
 	BatchBuckets int
 	// Workers run store queries in parallel; default GOMAXPROCS.
 	Workers int
+	// Headline limits each enterprise's balance (Metered.Report) to the
+	// figures a target year keeps (balance.Options.Headline): what a
+	// snapshot needs of 5,000 enterprises. Off, it is the full balance.
+	Headline bool
 }
 
 func (o Options) withDefaults() Options {
@@ -146,17 +150,12 @@ func compute(ctx context.Context, src Source, year int, now time.Time, opts Opti
 	s := &Snapshot{Year: year, Figures: map[int]map[string]target.Year{}, Enterprises: map[string]meter.Enterprise{}}
 	// The points are not kept with the snapshot: half a million of them
 	// would hold some 150 MB in the cache.
-	points := map[string][]meter.Point{}
 	var ids []string
 	for _, e := range ents {
 		s.Enterprises[e.ID] = e
 		ids = append(ids, e.ID)
 	}
-	for _, p := range pts {
-		if _, ok := s.Enterprises[p.Enterprise]; ok {
-			points[p.Enterprise] = append(points[p.Enterprise], p)
-		}
-	}
+	points := byEnterprise(pts, s.Enterprises)
 	first := time.Date(target.BaseYear, 1, 1, 0, 0, 0, 0, opts.Location)
 	end := time.Date(year+1, 1, 1, 0, 0, 0, 0, opts.Location)
 	recs, err := src.ProductionRecords(ctx, production.Filter{Enterprises: ids, From: first, To: end})
@@ -185,7 +184,10 @@ func compute(ctx context.Context, src Source, year int, now time.Time, opts Opti
 			}
 		} else if len(metered) > 0 {
 			got := map[string]target.Year{}
-			n, err := MeteredAll(ctx, src, metered, points, byEnt, from, to, opts, func(id string, m Metered) { got[id] = m.Year(y) })
+			// Only the year's figures are kept.
+			headline := opts
+			headline.Headline = true
+			n, err := MeteredAll(ctx, src, metered, points, byEnt, from, to, headline, func(id string, m Metered) { got[id] = m.Year(y) })
 			if err != nil {
 				return nil, err
 			}
@@ -210,6 +212,30 @@ func compute(ctx context.Context, src Source, year int, now time.Time, opts Opti
 	}
 	s.Computed, s.Took = now, time.Since(start)
 	return s, nil
+}
+
+// byEnterprise groups the points of the enterprises in ents by
+// enterprise, in their order. A point list sorted by ID holds each
+// enterprise's points in a run, mostly: a run is kept as a window of pts
+// (half a million points are not copied), an enterprise met again gets a
+// copy of its own.
+func byEnterprise[E any](pts []meter.Point, ents map[string]E) map[string][]meter.Point {
+	out := make(map[string][]meter.Point, len(ents))
+	for i := 0; i < len(pts); {
+		e, j := pts[i].Enterprise, i+1
+		for j < len(pts) && pts[j].Enterprise == e {
+			j++
+		}
+		if _, ok := ents[e]; ok {
+			if prev, ok := out[e]; ok {
+				out[e] = append(slices.Clip(prev), pts[i:j]...)
+			} else {
+				out[e] = pts[i:j:j]
+			}
+		}
+		i = j
+	}
+	return out
 }
 
 // PastMaxAge is how long the metered figures of a past year are reused by
@@ -375,57 +401,53 @@ func MeteredAll(ctx context.Context, src periodvol.Source, ids []string, points 
 	recs map[string][]production.Record, from, to time.Time, opts Options, fn func(id string, m Metered)) (int, error) {
 	opts = opts.withDefaults()
 	perSeries := buckets(from, to, opts.Interval)
+	// Every enterprise's volume series, in the order of ids: an enterprise
+	// and a batch of them are a run of all.
+	n := 0
+	for _, id := range ids {
+		for _, p := range points[id] {
+			if _, ok := balance.VolumeChannel(p); ok {
+				n++
+			}
+		}
+	}
+	all := make([]store.SeriesTotals, 0, n)
+	ents := make([]entSeries, 0, len(ids))
+	for _, id := range ids {
+		lo := len(all)
+		for _, p := range points[id] {
+			if ch, ok := balance.VolumeChannel(p); ok {
+				all = append(all, store.SeriesTotals{Series: store.Series{Point: p.ID, Channel: ch}})
+			}
+		}
+		if len(all) > lo {
+			ents = append(ents, entSeries{id: id, lo: lo, hi: len(all)})
+		}
+	}
 	// With pre-totals, every series' whole days and months are read first
 	// in one query (a few rows a series), the batches then read only the
 	// hours at the edges.
-	var pre map[string][]store.Total
 	if _, ok := src.(store.TotalsReader); ok && opts.Interval == store.Hour {
-		var series []store.Series
-		for _, id := range ids {
-			for _, p := range points[id] {
-				if ch, ok := balance.VolumeChannel(p); ok {
-					series = append(series, store.Series{Point: p.ID, Channel: ch})
-				}
-			}
-		}
-		sts, err := parallelTotals(ctx, src, series, from, to, opts)
-		if err != nil {
+		if err := parallelTotals(ctx, src, all, from, to, opts); err != nil {
 			return 0, fmt.Errorf("rollup: consumption totals %s–%s: %w", from.Format(time.DateOnly), to.Format(time.DateOnly), err)
-		}
-		pre = make(map[string][]store.Total, len(sts))
-		for _, st := range sts {
-			pre[st.Series.Point] = st.Totals
 		}
 		perSeries = min(perSeries, 128)
 	}
-	var batches [][]string
-	var cur []string
-	n, total := 0, 0
-	for _, id := range ids {
-		k := 0
-		for _, p := range points[id] {
-			if _, ok := balance.VolumeChannel(p); ok {
-				k++
-			}
+	var batches [][]entSeries
+	first := 0
+	for i, e := range ents {
+		if i > first && (e.hi-ents[first].lo)*perSeries > opts.BatchBuckets {
+			batches = append(batches, ents[first:i])
+			first = i
 		}
-		if k == 0 {
-			continue
-		}
-		total += k
-		if len(cur) > 0 && (n+k)*perSeries > opts.BatchBuckets {
-			batches = append(batches, cur)
-			cur, n = nil, 0
-		}
-		cur = append(cur, id)
-		n += k
 	}
-	if len(cur) > 0 {
-		batches = append(batches, cur)
+	if first < len(ents) {
+		batches = append(batches, ents[first:])
 	}
 	var mu sync.Mutex
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	work := make(chan []string)
+	work := make(chan []entSeries)
 	errs := make(chan error, opts.Workers)
 	var wg sync.WaitGroup
 	for w := 0; w < opts.Workers; w++ {
@@ -433,16 +455,16 @@ func MeteredAll(ctx context.Context, src periodvol.Source, ids []string, points 
 		go func() {
 			defer wg.Done()
 			for b := range work {
-				m, err := meteredBatch(ctx, src, b, points, recs, pre, from, to, opts)
+				m, err := meteredBatch(ctx, src, b, all[b[0].lo:b[len(b)-1].hi], points, recs, from, to, opts)
 				if err != nil {
 					errs <- err
 					cancel()
 					return
 				}
 				mu.Lock()
-				for _, id := range b {
-					if x, ok := m[id]; ok {
-						fn(id, x)
+				for i, e := range b {
+					if m[i].ok {
+						fn(e.id, m[i].Metered)
 					}
 				}
 				mu.Unlock()
@@ -467,17 +489,29 @@ feed:
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
-	return total, nil
+	return len(all), nil
 }
 
-// parallelTotals reads the series' pre-totals in opts.Workers queries at
-// once, each over a contiguous run of the series sorted by point (the
-// store reads a month of many series as one range of points).
-func parallelTotals(ctx context.Context, src periodvol.Source, series []store.Series, from, to time.Time, opts Options) ([]store.SeriesTotals, error) {
-	series = slices.Clone(series)
-	slices.SortFunc(series, func(a, b store.Series) int { return strings.Compare(a.Point, b.Point) })
+// entSeries is an enterprise's volume series: all[lo:hi] in MeteredAll.
+type entSeries struct {
+	id     string
+	lo, hi int
+}
+
+// parallelTotals reads the series' pre-totals into sts in opts.Workers
+// queries at once, each over a contiguous run of the series sorted by
+// point (the store reads a month of many series as one range of points).
+func parallelTotals(ctx context.Context, src periodvol.Source, sts []store.SeriesTotals, from, to time.Time, opts Options) error {
+	order := make([]int, len(sts))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(a, b int) int { return strings.Compare(sts[a].Series.Point, sts[b].Series.Point) })
+	series := make([]store.Series, len(sts))
+	for k, i := range order {
+		series[k] = sts[i].Series
+	}
 	parts := max(1, min(opts.Workers, len(series)/4096))
-	out := make([][]store.SeriesTotals, parts)
 	errs := make([]error, parts)
 	var wg sync.WaitGroup
 	for k := range parts {
@@ -485,14 +519,20 @@ func parallelTotals(ctx context.Context, src periodvol.Source, series []store.Se
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			out[k], errs[k] = periodvol.Totals(ctx, src, series[lo:hi], from, to, opts.Interval, opts.Location)
+			got, err := periodvol.Totals(ctx, src, series[lo:hi], from, to, opts.Interval, opts.Location)
+			if err != nil {
+				errs[k] = err
+				return
+			}
+			// Clipped: the hours Fill adds to one series must not
+			// land in another's totals.
+			for j, st := range got {
+				sts[order[lo+j]].Totals = slices.Clip(st.Totals)
+			}
 		}()
 	}
 	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		return nil, err
-	}
-	return slices.Concat(out...), nil
+	return errors.Join(errs...)
 }
 
 // buckets is the number of buckets of [from, to) on the grid (an upper
@@ -512,36 +552,25 @@ func buckets(from, to time.Time, iv store.Interval) int {
 	return int(to.Sub(from)/step) + 2
 }
 
-// meteredBatch reads one batch of enterprises: the hours the pre-totals
-// (pre, by point; nil for none) leave uncovered (periodvol.Fill).
-func meteredBatch(ctx context.Context, src periodvol.Source, ids []string, points map[string][]meter.Point,
-	recs map[string][]production.Record, pre map[string][]store.Total, from, to time.Time, opts Options) (map[string]Metered, error) {
-	var res []store.SeriesTotals
-	for _, id := range ids {
-		for _, p := range points[id] {
-			if ch, ok := balance.VolumeChannel(p); ok {
-				res = append(res, store.SeriesTotals{Series: store.Series{Point: p.ID, Channel: ch}, Totals: slices.Clip(pre[p.ID])})
-			}
-		}
-	}
-	if err := periodvol.Fill(ctx, src, res, from, to, opts.Interval, opts.Location); err != nil {
+// batchResult is one enterprise's figures in a batch; ok false when it
+// has no metered data.
+type batchResult struct {
+	Metered
+	ok bool
+}
+
+// meteredBatch computes one batch of enterprises from their series (sts,
+// all[b[0].lo:b[len(b)-1].hi], holding their pre-totals if any), reading
+// the hours the pre-totals leave uncovered (periodvol.Fill).
+func meteredBatch(ctx context.Context, src periodvol.Source, b []entSeries, sts []store.SeriesTotals, points map[string][]meter.Point,
+	recs map[string][]production.Record, from, to time.Time, opts Options) ([]batchResult, error) {
+	if err := periodvol.Fill(ctx, src, sts, from, to, opts.Interval, opts.Location); err != nil {
 		return nil, fmt.Errorf("rollup: consumption %s–%s: %w", from.Format(time.DateOnly), to.Format(time.DateOnly), err)
 	}
-	byPoint := make(map[string]store.SeriesTotals, len(res))
-	for _, st := range res {
-		byPoint[st.Series.Point] = st
-	}
-	out := map[string]Metered{}
-	for _, id := range ids {
-		var sts []store.SeriesTotals
-		for _, p := range points[id] {
-			if st, ok := byPoint[p.ID]; ok {
-				sts = append(sts, st)
-			}
-		}
-		if m, ok := EnterpriseMetered(points[id], sts, recs[id], to, opts); ok {
-			out[id] = m
-		}
+	out := make([]batchResult, len(b))
+	base := b[0].lo
+	for i, e := range b {
+		out[i].Metered, out[i].ok = EnterpriseMetered(points[e.id], sts[e.lo-base:e.hi-base], recs[e.id], to, opts)
 	}
 	return out, nil
 }
@@ -611,8 +640,14 @@ func EnterpriseMetered(points []meter.Point, sts []store.SeriesTotals, recs []pr
 		return Metered{}, false
 	}
 	in := make([]balance.PointBuckets, len(sts))
+	n := 0
+	for _, st := range sts {
+		n += len(st.Totals)
+	}
+	buf := make([]balance.IntervalTotal, 0, n) // every point's totals, one after the other
 	for i, st := range sts {
 		in[i].Point = st.Series.Point
+		lo := len(buf)
 		for _, t := range st.Totals {
 			if !t.Start.Before(wTo) || !t.End.After(wFrom) {
 				continue
@@ -621,8 +656,11 @@ func EnterpriseMetered(points []meter.Point, sts []store.SeriesTotals, recs []pr
 				t = cut(t, wFrom, wTo)
 			}
 			if !t.Start.Before(wFrom) || t.Intervals > 1 {
-				in[i].Totals = append(in[i].Totals, balance.IntervalTotal{Intervals: t.Intervals, Valid: t.Valid, Sum: t.Sum})
+				buf = append(buf, balance.IntervalTotal{Intervals: t.Intervals, Valid: t.Valid, Sum: t.Sum})
 			}
+		}
+		if len(buf) > lo {
+			in[i].Totals = buf[lo:len(buf):len(buf)]
 		}
 	}
 	vol, cov := balance.PeriodVolumes(in)
@@ -633,7 +671,7 @@ func EnterpriseMetered(points []meter.Point, sts []store.SeriesTotals, recs []pr
 		p, _ := balance.LookupProduct(name)
 		prods = append(prods, balance.Production{Product: name, Quantity: rep.output[name], Unit: p.Unit})
 	}
-	m.Report = balance.Evaluate(points, vol, balance.Options{Settings: opts.Settings, ValueAdded: m.ValueAdded.Value, Production: prods})
+	m.Report = balance.Evaluate(points, vol, balance.Options{Settings: opts.Settings, ValueAdded: m.ValueAdded.Value, Production: prods, Headline: opts.Headline})
 	return m, true
 }
 

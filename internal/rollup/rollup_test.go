@@ -3,6 +3,8 @@ package rollup
 import (
 	"context"
 	"math"
+	"reflect"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -391,4 +393,29 @@ func totalsOf(sbs []store.SeriesBuckets) []store.SeriesTotals {
 		}
 	}
 	return out
+}
+
+// byEnterprise keeps each enterprise's points in list order, whether they
+// come in one run or several, and leaves the list as it was.
+func TestByEnterprise(t *testing.T) {
+	var pts []meter.Point
+	for _, s := range []string{"A1", "A2", "B1", "C1", "A3", "B2", "B3"} {
+		pts = append(pts, meter.Point{ID: s, Enterprise: s[:1]})
+	}
+	orig := slices.Clone(pts)
+	got := byEnterprise(pts, map[string]bool{"A": true, "B": true})
+	ids := func(ps []meter.Point) string {
+		var out []string
+		for _, p := range ps {
+			out = append(out, p.ID)
+		}
+		return strings.Join(out, ",")
+	}
+	if len(got) != 2 || ids(got["A"]) != "A1,A2,A3" || ids(got["B"]) != "B1,B2,B3" {
+		t.Errorf("grouped %v", got)
+	}
+	got["A"] = append(got["A"], meter.Point{ID: "A4"})
+	if !reflect.DeepEqual(pts, orig) {
+		t.Errorf("list changed: %v", pts)
+	}
 }

@@ -152,15 +152,19 @@ func Stamp(mids []int64, cid int64, kind meter.Kind, modulus float64) int64 {
 
 // Cover picks, from totals of one series sorted by start, a time-ordered
 // set that does not overlap, taking the longest of those starting at the
-// same time (a month before its first day).
+// same time (a month before its first day). It sorts and filters ts in
+// place: the set is a prefix of ts's array.
 func Cover(ts []store.Total) []store.Total {
+	if len(ts) == 0 {
+		return nil
+	}
 	slices.SortFunc(ts, func(a, b store.Total) int {
 		if c := a.Start.Compare(b.Start); c != 0 {
 			return c
 		}
 		return b.End.Compare(a.End)
 	})
-	var out []store.Total
+	out := ts[:0] // behind the loop's index
 	var cursor time.Time
 	for _, t := range ts {
 		if len(out) == 0 || !t.Start.Before(cursor) {

@@ -74,7 +74,7 @@ func (h *head) lastOf(mid int64) (lastState, bool) {
 func (h *head) snapshot(mids []int64) map[int64][]headRec {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
-	out := make(map[int64][]headRec, len(mids))
+	out := make(map[int64][]headRec, min(len(mids), len(h.byMeter)))
 	for _, mid := range mids {
 		if rs := h.byMeter[mid]; len(rs) > 0 {
 			out[mid] = append([]headRec(nil), rs...)

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/shuixiao/shuixiao/internal/store"
@@ -344,7 +345,7 @@ func (s *Store) putPoint(ctx context.Context, create bool, p meter.Point) error 
 
 // Point implements store.Registry.
 func (s *Store) Point(ctx context.Context, id string) (meter.Point, error) {
-	ps, err := s.points(ctx, &where{conds: []string{"p.id = ?"}, args: []any{id}})
+	ps, err := s.points(ctx, &where{conds: []string{"p.id = ?"}, args: []any{id}}, 1)
 	if err != nil {
 		return meter.Point{}, err
 	}
@@ -363,35 +364,88 @@ func (s *Store) Points(ctx context.Context, f store.Filter) ([]meter.Point, erro
 	w.add("p.id = ?", f.Point)
 	w.add("p.stage = ?", f.Stage)
 	w.add("p.level = ?", f.Level)
-	return s.points(ctx, w)
+	if len(w.conds) == 0 {
+		return s.allPoints(ctx)
+	}
+	return s.points(ctx, w, 0)
 }
 
-func (s *Store) points(ctx context.Context, w *where) ([]meter.Point, error) {
+// splitPoints is the number of points from which the list of every point
+// is read as two halves of the key at once.
+var splitPoints = 100_000
+
+// allPoints lists every point. A long list (a roll-up lists half a
+// million) is read as two halves of the key at once, on two connections,
+// each point in one of them; sized by the point cache when it is loaded.
+func (s *Store) allPoints(ctx context.Context) ([]meter.Point, error) {
+	s.reg.RLock()
+	n := len(s.pointCache)
+	s.reg.RUnlock()
+	if n < splitPoints || n < 2 {
+		return s.points(ctx, &where{}, n)
+	}
+	var mid string
+	if err := s.r.QueryRowContext(ctx, `SELECT id FROM points ORDER BY id LIMIT 1 OFFSET ?`, n/2).Scan(&mid); errors.Is(err, sql.ErrNoRows) {
+		return s.points(ctx, &where{}, n)
+	} else if err != nil {
+		return nil, fmt.Errorf("list points: %w", err)
+	}
+	var (
+		lo    []meter.Point
+		errLo error
+		wg    sync.WaitGroup
+	)
+	wg.Go(func() { lo, errLo = s.points(ctx, &where{conds: []string{"p.id < ?"}, args: []any{mid}}, n) })
+	hi, err := s.points(ctx, &where{conds: []string{"p.id >= ?"}, args: []any{mid}}, n-n/2)
+	wg.Wait()
+	if err := errors.Join(errLo, err); err != nil {
+		return nil, err
+	}
+	return append(lo, hi...), nil
+}
+
+// points lists the points w selects, in ID order, into a list of capacity
+// size (a hint).
+func (s *Store) points(ctx context.Context, w *where, size int) ([]meter.Point, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT p.id, p.enterprise, p.name, p.name_en, p.level, p.stage, p.source, p.parent, p.channels, p.roles
 		FROM points p JOIN enterprises e ON e.id = p.enterprise`+w.String()+` ORDER BY p.id`, w.args...)
 	if err != nil {
 		return nil, fmt.Errorf("list points: %w", err)
 	}
 	defer rows.Close()
-	var out []meter.Point
+	out := make([]meter.Point, 0, size)
 	// Most points share their channels' JSON: decode each text once.
 	decoded := map[string][]meter.Channel{}
+	var (
+		p                           meter.Point
+		level                       int
+		stage, source, chans, roles string
+		cs                          []meter.Channel
+		block                       []meter.Channel // each point's own channels, cut from shared blocks
+	)
+	dst := []any{&p.ID, &p.Enterprise, &p.Name, &p.NameEN, &level, &stage, &source, &p.Parent, &chans, &roles}
 	for rows.Next() {
-		var p meter.Point
-		var level int
-		var stage, source, chans, roles string
-		if err := rows.Scan(&p.ID, &p.Enterprise, &p.Name, &p.NameEN, &level, &stage, &source, &p.Parent, &chans, &roles); err != nil {
+		p = meter.Point{}
+		if err := rows.Scan(dst...); err != nil {
 			return nil, fmt.Errorf("list points: %w", err)
 		}
 		p.Level, p.Stage, p.Source = meter.Level(level), meter.Stage(stage), meter.Source(source)
-		cs, ok := decoded[chans]
-		if !ok {
+		var ok bool
+		if cs, ok = decoded[chans]; !ok {
+			cs = nil
 			if err := json.Unmarshal([]byte(chans), &cs); err != nil {
 				return nil, fmt.Errorf("point %s channels: %w", p.ID, err)
 			}
 			decoded[chans] = cs
 		}
-		p.Channels = slices.Clone(cs)
+		if block == nil || len(cs) > cap(block)-len(block) {
+			block = make([]meter.Channel, 0, max(256, len(cs)))
+		}
+		if cs != nil {
+			n := len(block)
+			block = append(block, cs...)
+			p.Channels = block[n:len(block):len(block)]
+		}
 		if roles != "" {
 			var pr pointRoles
 			if err := json.Unmarshal([]byte(roles), &pr); err != nil {

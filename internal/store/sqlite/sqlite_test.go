@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 	"sync"
@@ -447,4 +448,81 @@ func TestCompactionPacing(t *testing.T) {
 		t.Errorf("compaction of a head past twice its mark rested %v", d)
 	}
 	setHead(0)
+}
+
+// TestConsumptionTotalsBulkOrder asks for month totals in one range with
+// the series out of order and one of them twice: each gets what it gets
+// series by series.
+func TestConsumptionTotalsBulkOrder(t *testing.T) {
+	defer func(n int) { bulkSeries = n }(bulkSeries)
+	s, _ := openTemp(t, Options{ManualCompaction: true, Location: cst})
+	ctx := context.Background()
+	ids := setup(t, s, 4)
+	from := time.Date(2026, 10, 1, 0, 0, 0, 0, cst)
+	var batch []store.Reading
+	idx := uint64(0)
+	for i, m := range ids {
+		for k := 0; k <= 33*4; k++ { // every six hours, September 30 to November 2
+			at := from.Add(-24*time.Hour + time.Duration(k)*6*time.Hour)
+			r := store.Reading{Meter: m, Seq: uint64(k + 1), Time: at, Received: at, Index: idx,
+				Values: []store.Value{{Channel: "total_m3", Value: float64(100*i) + 1.25*float64(k)}}}
+			binary.BigEndian.PutUint64(r.Hash[:8], idx+1)
+			batch = append(batch, r)
+			idx++
+		}
+	}
+	if err := s.Commit(ctx, &store.Batch{Readings: batch, LedgerSize: idx}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Compact(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var series []store.Series
+	for _, p := range []string{"P0002", "P0000", "P0003", "P0000", "P0001"} {
+		series = append(series, store.Series{Point: p, Channel: "total_m3"})
+	}
+	q := store.ConsumptionQuery{Series: series, From: from, To: from.AddDate(0, 1, 0), Interval: store.Hour, Location: cst}
+	bulkSeries = 1 << 30
+	want, err := s.ConsumptionTotals(ctx, q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bulkSeries = 1
+	got, err := s.ConsumptionTotals(ctx, q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range series {
+		if len(want[i].Totals) != 1 || want[i].Totals[0].Intervals != 31*24 {
+			t.Fatalf("%s: %d totals, want October's", series[i].Point, len(want[i].Totals))
+		}
+		if !reflect.DeepEqual(got[i], want[i]) {
+			t.Errorf("%s: in one range %+v, by key %+v", series[i].Point, got[i], want[i])
+		}
+	}
+}
+
+// TestPointsSplit lists every point in two halves of the key read at once:
+// the same list, in the same order, as in one query.
+func TestPointsSplit(t *testing.T) {
+	defer func(n int) { splitPoints = n }(splitPoints)
+	s, _ := openTemp(t, Options{ManualCompaction: true, Location: cst})
+	ctx := context.Background()
+	setup(t, s, 7)
+	if err := s.loadPoints(ctx); err != nil {
+		t.Fatal(err)
+	}
+	splitPoints = 1 << 30
+	want, err := s.Points(ctx, store.Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	splitPoints = 2
+	got, err := s.Points(ctx, store.Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(want) != 7 || !reflect.DeepEqual(got, want) {
+		t.Errorf("in two halves %v, in one query %v", got, want)
+	}
 }

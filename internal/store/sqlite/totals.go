@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/shuixiao/shuixiao/consumption"
@@ -62,7 +63,8 @@ const (
 	totalCols = `t_start, t_end, dep_lo, dep_hi, data`
 	qTotals   = `SELECT ` + totalCols + ` FROM consumption_day_totals WHERE point = ? AND cid = ? AND t_start >= ? AND t_end <= ?`
 	qTotal    = `SELECT ` + totalCols + ` FROM consumption_month_totals WHERE t_start = ? AND point = ? AND cid = ? AND t_end = ?`
-	qMonth    = `SELECT point, cid, ` + totalCols + ` FROM consumption_month_totals WHERE t_start = ? AND point >= ? AND point <= ? AND t_end = ?`
+	// The month's bounds are the query's: not read back.
+	qMonth = `SELECT point, cid, dep_lo, dep_hi, data FROM consumption_month_totals WHERE t_start = ? AND point >= ? AND point <= ? AND t_end = ? ORDER BY point, cid`
 )
 
 // bulkSeries is the number of series from which ConsumptionTotals reads
@@ -98,7 +100,7 @@ func (s *Store) ConsumptionTotals(ctx context.Context, q store.ConsumptionQuery)
 	from, to := q.From.UnixMilli(), q.To.UnixMilli()
 	loc := s.loc(q.Location)
 	months := aggregate.Months(q.From, q.To, s.opt.Location)
-	var byMonth map[seriesKey]map[int64]monthRow
+	var byMonth *bulkMonths
 	if len(ts) >= bulkSeries && len(months) > 0 {
 		if byMonth, err = rd.monthRows(ts, months, loc); err != nil {
 			return nil, fmt.Errorf("consumption totals: %w", err)
@@ -109,26 +111,21 @@ func (s *Store) ConsumptionTotals(ctx context.Context, q store.ConsumptionQuery)
 			continue
 		}
 		stamp := aggregate.Stamp(t.mids, int64(t.cid), t.def.kind, t.def.ctr.Modulus)
-		var bulk map[int64]monthRow
-		if byMonth != nil {
-			bulk = byMonth[seriesKey{t.series.Point, t.cid}]
-			if bulk == nil {
-				bulk = map[int64]monthRow{}
-			}
-		}
-		got, err := rd.totals(t, stamp, from, to, months, bulk, loc)
+		got, err := rd.totals(t, byMonth, i, stamp, from, to, months, loc)
 		if err != nil {
 			return nil, fmt.Errorf("consumption totals %s: %w", t.series, err)
 		}
-		out[i].Totals = aggregate.Cover(got)
+		out[i].Totals = got
 	}
 	return out, nil
 }
 
 // totals reads one series' current totals inside [from, to): each whole
-// month's by its key, then the days of the time no month total covers.
-func (rd *readTx) totals(t target, stamp, from, to int64, months [][2]int64, bulk map[int64]monthRow, loc *time.Location) ([]store.Total, error) {
-	var got []store.Total
+// month's by its key (from bulk, the months monthRows read, when not nil:
+// the series is the query's i-th), then the days of the time no month
+// total covers.
+func (rd *readTx) totals(t target, bulk *bulkMonths, i int, stamp, from, to int64, months [][2]int64, loc *time.Location) ([]store.Total, error) {
+	got := make([]store.Total, 0, len(months))
 	use := func(tot store.Total, st, lo, hi int64) bool {
 		if st == stamp && aggregate.OnHourGrid(tot, loc) && !rd.headIn(t, lo, hi) {
 			got = append(got, tot)
@@ -152,10 +149,10 @@ func (rd *readTx) totals(t target, stamp, from, to int64, months [][2]int64, bul
 		return closeRows(rows)
 	}
 	cursor := from
-	for _, m := range months {
+	for mi, m := range months {
 		n := len(got)
 		if bulk != nil {
-			if r, ok := bulk[m[0]]; ok {
+			if r, ok := bulk.month(mi, i); ok {
 				use(r.t, r.stamp, r.lo, r.hi)
 			}
 		} else if err := read(qTotal, m[0], t.series.Point, t.cid, m[1]); err != nil {
@@ -184,82 +181,110 @@ type seriesKey struct {
 	cid   uint32
 }
 
+func (k seriesKey) compare(o seriesKey) int {
+	if c := strings.Compare(k.point, o.point); c != 0 {
+		return c
+	}
+	return cmp.Compare(k.cid, o.cid)
+}
+
 // monthRow is a stored month total with its stamp and span.
 type monthRow struct {
 	t             store.Total
 	stamp, lo, hi int64
 }
 
+// bulkMonths are the month totals monthRows read: of series i (its index
+// in the query) and month m, rows[m][at[m][i]] when at[m][i] ≥ 0.
+type bulkMonths struct {
+	at   [][]int32
+	rows [][]monthRow
+}
+
+// month returns series i's total of month m (their indexes in the query).
+func (b *bulkMonths) month(m, i int) (monthRow, bool) {
+	if k := b.at[m][i]; k >= 0 {
+		return b.rows[m][k], true
+	}
+	return monthRow{}, false
+}
+
 // monthRows reads the month totals of the series, month by month, each in
-// one range.
-func (rd *readTx) monthRows(ts []target, months [][2]int64, loc *time.Location) (map[seriesKey]map[int64]monthRow, error) {
-	want := make(map[seriesKey]map[int64]monthRow, len(ts))
-	for _, t := range ts {
+// one range of the key (t_start, point, cid), and matches the rows to the
+// series sorted by (point, cid) in one pass: no map of half a million
+// series.
+func (rd *readTx) monthRows(ts []target, months [][2]int64, loc *time.Location) (*bulkMonths, error) {
+	var order []int // the series with a point, by (point, cid)
+	for i, t := range ts {
 		if t.known && t.series.Point != "" {
-			want[seriesKey{t.series.Point, t.cid}] = nil
+			order = append(order, i)
 		}
+	}
+	key := func(i int) seriesKey { return seriesKey{ts[i].series.Point, ts[i].cid} }
+	byKey := func(a, b int) int { return key(a).compare(key(b)) }
+	if !slices.IsSortedFunc(order, byKey) {
+		slices.SortStableFunc(order, byKey)
+	}
+	b := &bulkMonths{at: make([][]int32, len(months)), rows: make([][]monthRow, len(months))}
+	if len(order) == 0 {
+		for m := range months {
+			b.at[m] = slices.Repeat([]int32{-1}, len(ts))
+		}
+		return b, nil
 	}
 	// The series' points as one range of the key: a caller that splits
 	// its series by point reads disjoint ranges.
-	var lo, hi string
-	for k := range want {
-		if lo == "" || k.point < lo {
-			lo = k.point
-		}
-		hi = max(hi, k.point)
-	}
-	for _, m := range months {
+	lo, hi := ts[order[0]].series.Point, ts[order[len(order)-1]].series.Point
+	for mi, m := range months {
+		at := slices.Repeat([]int32{-1}, len(ts))
+		var got []monthRow
 		rows, err := rd.query(qMonth, m[0], lo, hi, m[1])
 		if err != nil {
 			return nil, err
 		}
 		var (
-			point string
-			cid   uint32
-			dst   = make([]any, 7)
-			r     monthRow
+			k            seriesKey
+			depLo, depHi int64
+			data         sql.RawBytes
 		)
+		j := 0 // order[j:] are the series not yet passed
 		for rows.Next() {
-			dst[0], dst[1] = &point, &cid
-			tot, st, lo, hi, err := scanTotalInto(rows, loc, dst)
+			if err := rows.Scan(&k.point, &k.cid, &depLo, &depHi, &data); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			for j < len(order) && key(order[j]).compare(k) < 0 {
+				j++
+			}
+			if j == len(order) || key(order[j]) != k {
+				continue // a series not asked for
+			}
+			tot, st, err := decodeTotal(data, m[0], m[1], loc)
 			if err != nil {
 				rows.Close()
 				return nil, err
 			}
-			k := seriesKey{point, cid}
-			got, ok := want[k]
-			if !ok {
-				continue
+			// Every series of the key (asked for more than once).
+			for e := j; e < len(order) && key(order[e]) == k; e++ {
+				at[order[e]] = int32(len(got))
 			}
-			if got == nil {
-				got = map[int64]monthRow{}
-				want[k] = got
-			}
-			r = monthRow{t: tot, stamp: st, lo: lo, hi: hi}
-			got[m[0]] = r
+			got = append(got, monthRow{t: tot, stamp: st, lo: depLo, hi: depHi})
 		}
 		if err := closeRows(rows); err != nil {
 			return nil, err
 		}
+		b.at[mi], b.rows[mi] = at, got
 	}
-	return want, nil
+	return b, nil
 }
 
 // scanTotal reads one row of totalCols.
 func scanTotal(rows *sql.Rows, loc *time.Location) (store.Total, int64, int64, int64, error) {
-	return scanTotalInto(rows, loc, make([]any, 5))
-}
-
-// scanTotalInto is scanTotal for a row with len(dst)-5 leading columns,
-// whose destinations dst holds.
-func scanTotalInto(rows *sql.Rows, loc *time.Location, dst []any) (store.Total, int64, int64, int64, error) {
 	var (
 		start, end, lo, hi int64
 		data               sql.RawBytes
 	)
-	k := len(dst) - 5
-	dst[k], dst[k+1], dst[k+2], dst[k+3], dst[k+4] = &start, &end, &lo, &hi, &data
-	if err := rows.Scan(dst...); err != nil {
+	if err := rows.Scan(&start, &end, &lo, &hi, &data); err != nil {
 		return store.Total{}, 0, 0, 0, err
 	}
 	t, stamp, err := decodeTotal(data, start, end, loc)
@@ -517,17 +542,9 @@ func (s *Store) seriesTotals(ctx context.Context, ser store.Series, a, b time.Ti
 	}
 	loc := s.opt.Location
 	stamp := aggregate.Stamp(t.mids, int64(t.cid), t.def.kind, t.def.ctr.Modulus)
-	// The meters' compacted hours, for the dependency spans.
 	rd, err := s.beginRead(ctx, t.mids)
 	if err != nil {
 		return err
-	}
-	spans := make([][]aggregate.Span, len(t.mids))
-	for i, mid := range t.mids {
-		if spans[i], err = rd.spans(mid, t.cid, a.UnixMilli(), b.UnixMilli()); err != nil {
-			rd.close()
-			return err
-		}
 	}
 	have := map[int64]bool{}
 	rows, err := rd.query(qTotals, ser.Point, t.cid, a.UnixMilli(), b.UnixMilli())
@@ -545,10 +562,29 @@ func (s *Store) seriesTotals(ctx context.Context, ser store.Series, a, b time.Ti
 		}
 		err = closeRows(rows)
 	}
-	rd.close()
 	if err != nil {
+		rd.close()
 		return err
 	}
+	// Every day has its total (a store reopened for a back-fill): nothing
+	// to compute, and no spans to read.
+	missing := false
+	for day := a; day.Before(b) && !missing; day = day.AddDate(0, 0, 1) {
+		missing = !have[day.UnixMilli()]
+	}
+	if !missing {
+		rd.close()
+		return nil
+	}
+	// The meters' compacted hours, for the dependency spans.
+	spans := make([][]aggregate.Span, len(t.mids))
+	for i, mid := range t.mids {
+		if spans[i], err = rd.spans(mid, t.cid, a.UnixMilli(), b.UnixMilli()); err != nil {
+			rd.close()
+			return err
+		}
+	}
+	rd.close()
 	// Closed days without a total, in runs read with one query each.
 	days, err := aggregate.ClosedDays(a, b, loc, func(start int64) bool { return have[start] }, spans,
 		func(from, to time.Time) ([]store.Bucket, error) {
