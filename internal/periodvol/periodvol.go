@@ -71,25 +71,6 @@ func FromTotals(res []store.SeriesTotals) (balance.Volumes, map[string]float64) 
 	return balance.PeriodVolumes(in)
 }
 
-// FromBuckets does the same for the hour buckets of a Consumption query on
-// Interval, for callers that read many enterprises in one query
-// (internal/planuse): each bucket is one interval.
-func FromBuckets(res []store.SeriesBuckets) (balance.Volumes, map[string]float64) {
-	in := make([]balance.PointBuckets, len(res))
-	for i, sb := range res {
-		ts := make([]balance.IntervalTotal, len(sb.Buckets))
-		for j, b := range sb.Buckets {
-			ts[j].Intervals = 1
-			if b.Valid {
-				ts[j].Valid = 1
-				ts[j].Sum.Add(b.Value)
-			}
-		}
-		in[i] = balance.PointBuckets{Point: sb.Series.Point, Totals: ts}
-	}
-	return balance.PeriodVolumes(in)
-}
-
 // IntervalTotals turns totals into the period-volume rule's input.
 func IntervalTotals(ts []store.Total) []balance.IntervalTotal {
 	out := make([]balance.IntervalTotal, len(ts))
