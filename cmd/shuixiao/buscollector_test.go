@@ -1,10 +1,7 @@
 package main
 
 import (
-	"context"
 	"crypto/rand"
-	"io"
-	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -25,12 +22,7 @@ import (
 func TestBusCollector(t *testing.T) {
 	nats := startEmbeddedNATS(t)
 	dir := t.TempDir()
-	s, err := openServer(context.Background(), serverConfig{Data: dir, HTTPAddr: "127.0.0.1:0", MQTTAddr: "127.0.0.1:0",
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Bus: busConfig{Role: roleSequencer, NATS: nats.URL()}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close(context.Background())
+	s := openTestSequencer(t, dir, nats.URL())
 	c := s.client(s.token)
 	total, _ := meter.StandardChannel("total_m3")
 	flow, _ := meter.StandardChannel("flow_m3h")

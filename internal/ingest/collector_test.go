@@ -12,7 +12,7 @@ import (
 
 // newCollectedMeter registers a meter that signs its own readings behind
 // data collector collector ("" for none).
-func newCollectedMeter(t *testing.T, dir *Directory, id, collector string) *testMeter {
+func newCollectedMeter(t testing.TB, dir *Directory, id, collector string) *testMeter {
 	t.Helper()
 	skey, vkey, err := note.GenerateKey(rand.Reader, reading.KeyName(id))
 	if err != nil {
