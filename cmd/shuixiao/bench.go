@@ -630,7 +630,7 @@ func benchRegister(c *apiClient, n int, layout benchLayout) ([]*benchMeter, []*b
 			return nil, nil, err
 		}
 		err = benchParallel(len(gws), 16, func(i int) error {
-			return c.post("/api/v1/gateways", map[string]any{"id": gws[i].id, "key": gkeys[i], "enterprise": benchEnterpriseID(i), "mqtt_password": gws[i].password}, nil)
+			return c.postPaced("/api/v1/gateways", map[string]any{"id": gws[i].id, "key": gkeys[i], "enterprise": benchEnterpriseID(i), "mqtt_password": gws[i].password})
 		})
 		if err != nil {
 			return nil, nil, err
@@ -680,6 +680,18 @@ func benchRegister(c *apiClient, n int, layout benchLayout) ([]*benchMeter, []*b
 		return nil, nil, err
 	}
 	return ms, clients, nil
+}
+
+// postPaced posts body, waiting out the token's request rate (429) as
+// often as the server asks: a bench registers thousands of records.
+func (c *apiClient) postPaced(path string, body any) error {
+	for {
+		code, err := c.do("POST", path, body, nil)
+		if code != http.StatusTooManyRequests {
+			return err
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 // benchKeys makes n signing keys named keyName(id(i)), on every core.

@@ -194,6 +194,6 @@ func benchEnterprises(c *apiClient, n int) error {
 	industries := []string{"3120", "2211", "2614", "1761", "3311"}
 	return benchParallel(n, 16, func(i int) error {
 		e := meter.Enterprise{ID: benchEnterpriseID(i), Name: fmt.Sprintf("基准企业 %d", i), Park: "BENCH-PARK", Region: "430100", Industry: industries[i%len(industries)]}
-		return c.post("/api/v1/enterprises", e, nil)
+		return c.postPaced("/api/v1/enterprises", e)
 	})
 }
