@@ -240,6 +240,10 @@ type Meter struct {
 	// Gateway, for a meter signed by a gateway's own key, is that gateway:
 	// only its key signs the meter's readings (reading.Via).
 	Gateway string `json:"gateway,omitempty"`
+	// Collector, if set, is the registered gateway (a data collector on
+	// the meter's RS-485 bus) that may forward the meter's own signed
+	// readings on its connection; it signs nothing.
+	Collector string `json:"collector,omitempty"`
 	// Revoked is set when the key was revoked; readings after it are rejected.
 	Revoked    bool      `json:"revoked"`
 	Registered time.Time `json:"registered"`

@@ -9,6 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"os"
@@ -164,6 +165,13 @@ type benchLayout struct {
 	// Enterprises share the meters, Points each (0: one enterprise with
 	// them all).
 	Enterprises, Points int
+	// Collectors: each enterprise's meters are read by one data collector
+	// (a registered gateway the meters are registered behind) that
+	// forwards their signed readings on one MQTT session, instead of each
+	// meter being its own client.
+	Collectors bool
+	// RegisterS, when set, receives the time registration took.
+	RegisterS *float64
 	// After runs once the load ended (in bus mode, once the sequencer has
 	// caught up), with the server still up.
 	After func(c *apiClient, res *ingestResult) error
@@ -230,10 +238,21 @@ func benchIngest(nMeters int, duration time.Duration, inflight int, rate float64
 		return nil, fmt.Errorf("server did not start (log in %s): %w", filepath.Join(dir, "server.log"), err)
 	}
 	fmt.Fprintf(os.Stderr, "server pid %d up at %s; registering %d meters…\n", cmd.Process.Pid, base, nMeters)
-	ms, err := benchRegister(c, nMeters, layout)
+	t0 := time.Now()
+	ms, clients, err := benchRegister(c, nMeters, layout)
 	if err != nil {
 		return nil, err
 	}
+	// The ledger before the load: the registry's entries.
+	registered, err := c.health()
+	if err != nil {
+		return nil, err
+	}
+	regS := time.Since(t0).Seconds()
+	if layout.RegisterS != nil {
+		*layout.RegisterS = regS
+	}
+	fmt.Fprintf(os.Stderr, "registered in %.1f s (%.0f meters/s); the ledger holds %d entries\n", regS, float64(nMeters)/regS, registered)
 	if split.bus() {
 		defer split.stop()
 		if err := split.startEdges(self, dir, token); err != nil {
@@ -245,20 +264,28 @@ func benchIngest(nMeters int, duration time.Duration, inflight int, rate float64
 	if target <= 0 {
 		target = 40000 // saturation: pre-sign for the most this machine could take
 	}
-	perMeter := int(target*1.05*duration.Seconds()/float64(nMeters)) + 2*inflight
+	// Pre-sign what the run can send: each meter's share of the offered
+	// readings and, when it is its own client, its window besides.
+	perMeter := int(math.Ceil(target * 1.05 * duration.Seconds() / float64(nMeters)))
+	if !layout.Collectors {
+		perMeter += 2 * inflight
+	}
 	fmt.Fprintf(os.Stderr, "pre-signing %d readings (%d per meter) so the load generator does not compete with the server for CPU…\n", perMeter*nMeters, perMeter)
 	// Each meter reads at its share of the offered rate; the readings carry
 	// that cadence in their times, ending now (well inside the skew window).
 	presign(ms, perMeter, time.Duration(float64(time.Second)*float64(nMeters)/target))
+	for _, cl := range clients {
+		cl.interleave()
+	}
 	fmt.Fprintln(os.Stderr, "measuring raw Ed25519 verification…")
 	vTotal, vCore := verifyRate(3 * time.Second)
 
-	fmt.Fprintf(os.Stderr, "connecting %d MQTT clients…\n", nMeters)
-	conns := make([]*loadConn, len(ms))
-	for i, m := range ms {
-		c, err := dialLoad(split.mqttAddr(i, mqttAddr), "bench-"+m.id, m.id, m.password)
+	fmt.Fprintf(os.Stderr, "connecting %d MQTT clients…\n", len(clients))
+	conns := make([]*loadConn, len(clients))
+	for i, cl := range clients {
+		c, err := dialLoad(split.mqttAddr(i, mqttAddr), "bench-"+cl.user, cl.user, cl.password)
 		if err != nil {
-			return nil, fmt.Errorf("connect %s: %w", m.id, err)
+			return nil, fmt.Errorf("connect %s: %w", cl.user, err)
 		}
 		conns[i] = c
 	}
@@ -280,10 +307,10 @@ func benchIngest(nMeters int, duration time.Duration, inflight int, rate float64
 	}
 	defer stopClientProfile()
 	var acked, failed atomic.Int64
-	lat := make([][]float64, len(ms))
-	loads := make([]*meterLoad, len(ms))
-	for i, m := range ms {
-		loads[i] = &meterLoad{c: conns[i], signed: m.signed, topic: broker.ReadingsPrefix + m.id, window: min(inflight, len(meterLoad{}.sentAt))}
+	lat := make([][]float64, len(clients))
+	loads := make([]*meterLoad, len(clients))
+	for i, cl := range clients {
+		loads[i] = &meterLoad{c: conns[i], signed: cl.signed, topic: broker.ReadingsPrefix + cl.user, window: min(inflight*len(cl.meters), len(meterLoad{}.sentAt))}
 	}
 	start := time.Now()
 	stop := start.Add(duration)
@@ -331,7 +358,7 @@ func benchIngest(nMeters int, duration time.Duration, inflight int, rate float64
 				if at.After(now) {
 					break
 				}
-				ml := loads[slot%len(ms)]
+				ml := loads[slot%len(loads)]
 				ml.mu.Lock()
 				ml.due++
 				ml.dueAt = append(ml.dueAt, at.UnixNano())
@@ -381,7 +408,7 @@ func benchIngest(nMeters int, duration time.Duration, inflight int, rate float64
 		// Acknowledged means in the stream: wait until the sequencer has
 		// every reading in the ledger, so that its CPU and the time to
 		// ledger cover them all.
-		want := uint64(acked.Load()) + uint64(nMeters)
+		want := registered + uint64(acked.Load())
 		for end := time.Now().Add(60 * time.Second); time.Now().Before(end); time.Sleep(100 * time.Millisecond) {
 			if h, err := c.health(); err == nil && h >= want {
 				break
@@ -433,7 +460,7 @@ func benchIngest(nMeters int, duration time.Duration, inflight int, rate float64
 	}
 	if h, err := c.health(); err == nil {
 		res.LedgerSize = h
-		res.Consistent = h >= uint64(res.Acked)+uint64(nMeters)
+		res.Consistent = h >= registered+uint64(res.Acked)
 	}
 	if layout.After != nil {
 		if err := layout.After(c, res); err != nil {
@@ -569,57 +596,171 @@ func presign(ms []*benchMeter, n int, every time.Duration) {
 	wg.Wait()
 }
 
-func benchRegister(c *apiClient, n int, layout benchLayout) ([]*benchMeter, error) {
+// benchClient is one MQTT session of the load: a meter of its own, or a
+// data collector forwarding its meters' readings.
+type benchClient struct {
+	user, password string
+	meters         []*benchMeter
+	signed         [][]byte // what it sends, in order
+}
+
+// interleave lays the client's meters' pre-signed readings out round by
+// round: every meter's first reading, then every meter's second, …
+func (cl *benchClient) interleave() {
+	if len(cl.meters) == 1 {
+		cl.signed = cl.meters[0].signed
+		return
+	}
+	cl.signed = make([][]byte, 0, len(cl.meters)*len(cl.meters[0].signed))
+	for k := range cl.meters[0].signed {
+		for _, m := range cl.meters {
+			cl.signed = append(cl.signed, m.signed[k])
+		}
+	}
+}
+
+// benchChunk is how many points or meters one bulk registration carries.
+const benchChunk = 5000
+
+// benchRegister registers the bench park, its enterprises and n meters
+// (each on a point of its own) in bulk, and returns the meters with the
+// MQTT clients that will send their readings.
+func benchRegister(c *apiClient, n int, layout benchLayout) ([]*benchMeter, []*benchClient, error) {
 	if err := c.post("/api/v1/parks", meter.Park{ID: "BENCH-PARK", Name: "基准测试园区", Region: "430100"}, nil); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	enterprise := func(int) string { return "BENCH-ENT" }
 	if layout.Enterprises > 0 && layout.Points > 0 {
 		if err := benchEnterprises(c, layout.Enterprises); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		enterprise = func(i int) string { return benchEnterpriseID(i / layout.Points) }
 	} else if err := c.post("/api/v1/enterprises", meter.Enterprise{ID: "BENCH-ENT", Name: "基准测试企业", Park: "BENCH-PARK", Region: "430100", Industry: "3120"}, nil); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var chans []meter.Channel
 	for _, name := range []string{"total_m3", "flow_m3h", "pressure_mpa", "temp_c"} {
 		ch, _ := meter.StandardChannel(name)
 		chans = append(chans, ch)
 	}
-	ms := make([]*benchMeter, n)
-	errs := make(chan error, n)
-	sem := make(chan struct{}, 16)
-	var wg sync.WaitGroup
-	for i := range ms {
-		id := fmt.Sprintf("BM%06d", i)
-		skey, vkey, err := note.GenerateKey(rand.Reader, reading.KeyName(id))
+	ms, vkeys, err := benchKeys(n, reading.KeyName, func(i int) string { return fmt.Sprintf("BM%06d", i) })
+	if err != nil {
+		return nil, nil, err
+	}
+	var clients []*benchClient
+	collector := func(int) string { return "" }
+	if layout.Collectors {
+		gws, gkeys, err := benchKeys(layout.Enterprises, reading.GatewayKeyName, func(i int) string { return fmt.Sprintf("BC%05d", i) })
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		signer, _ := note.NewSigner(skey)
-		m := &benchMeter{id: id, password: "pw-" + id + "-" + strconv.Itoa(i*7919), signer: signer, point: "BP" + id[2:]}
-		ms[i] = m
+		err = benchParallel(len(gws), 16, func(i int) error {
+			return c.postPaced("/api/v1/gateways", map[string]any{"id": gws[i].id, "key": gkeys[i], "enterprise": benchEnterpriseID(i), "mqtt_password": gws[i].password})
+		})
+		if err != nil {
+			return nil, nil, err
+		}
+		for i, g := range gws {
+			clients = append(clients, &benchClient{user: g.id, password: g.password, meters: ms[i*layout.Points : (i+1)*layout.Points]})
+		}
+		collector = func(i int) string { return gws[i/layout.Points].id }
+	} else {
+		for _, m := range ms {
+			clients = append(clients, &benchClient{user: m.id, password: m.password, meters: []*benchMeter{m}})
+		}
+	}
+	// A bulk request may take long on a busy machine: no 30 s timeout.
+	bulk := &apiClient{base: c.base, token: c.token, hc: &http.Client{Timeout: 30 * time.Minute}}
+	chunks := (n + benchChunk - 1) / benchChunk
+	span := func(k int) (int, int) { return k * benchChunk, min(n, (k+1)*benchChunk) }
+	err = benchParallel(chunks, 4, func(k int) error {
+		lo, hi := span(k)
+		pts := make([]meter.Point, 0, hi-lo)
+		for i := lo; i < hi; i++ {
+			m := ms[i]
+			m.point = "BP" + m.id[2:]
+			pts = append(pts, meter.Point{ID: m.point, Enterprise: enterprise(i), Name: "基准计量点 " + m.id, Level: meter.Level3, Stage: meter.StageUse, Channels: chans})
+		}
+		return bulk.post("/api/v1/points/import", pts, nil)
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	err = benchParallel(chunks, 4, func(k int) error {
+		lo, hi := span(k)
+		body := make([]map[string]any, 0, hi-lo)
+		for i := lo; i < hi; i++ {
+			m := ms[i]
+			req := map[string]any{"id": m.id, "point": m.point, "key": vkeys[i], "signed": "meter", "interval_s": 60}
+			if g := collector(i); g != "" {
+				req["collector"] = g // the meter does not log in
+			} else {
+				req["mqtt_password"] = m.password
+			}
+			body = append(body, req)
+		}
+		return bulk.post("/api/v1/meters/import", body, nil)
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return ms, clients, nil
+}
+
+// postPaced posts body, waiting out the token's request rate (429) as
+// often as the server asks: a bench registers thousands of records.
+func (c *apiClient) postPaced(path string, body any) error {
+	for {
+		code, err := c.do("POST", path, body, nil)
+		if code != http.StatusTooManyRequests {
+			return err
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// benchKeys makes n signing keys named keyName(id(i)), on every core.
+func benchKeys(n int, keyName func(string) string, id func(int) string) ([]*benchMeter, []string, error) {
+	ms := make([]*benchMeter, n)
+	vkeys := make([]string, n)
+	err := benchParallel(n, runtime.GOMAXPROCS(0), func(i int) error {
+		skey, vkey, err := note.GenerateKey(rand.Reader, keyName(id(i)))
+		if err != nil {
+			return err
+		}
+		signer, err := note.NewSigner(skey)
+		if err != nil {
+			return err
+		}
+		ms[i] = &benchMeter{id: id(i), password: "pw-" + id(i) + "-" + strconv.Itoa(i*7919), signer: signer}
+		vkeys[i] = vkey
+		return nil
+	})
+	return ms, vkeys, err
+}
+
+// benchParallel runs f(0) … f(n-1), at most width at a time, and returns
+// the first error.
+func benchParallel(n, width int, f func(i int) error) error {
+	var wg sync.WaitGroup
+	var once sync.Once
+	var first error
+	next := make(chan int)
+	for w := 0; w < width; w++ {
 		wg.Add(1)
-		sem <- struct{}{}
 		go func() {
 			defer wg.Done()
-			defer func() { <-sem }()
-			pt := meter.Point{ID: m.point, Enterprise: enterprise(i), Name: "基准计量点 " + id, Level: meter.Level3, Stage: meter.StageUse, Parent: "", Channels: chans}
-			if err := c.post("/api/v1/points", pt, nil); err != nil {
-				errs <- err
-				return
-			}
-			body := map[string]any{"id": id, "point": m.point, "key": vkey, "signed": "meter", "interval_s": 60, "mqtt_password": m.password}
-			if err := c.post("/api/v1/meters", body, nil); err != nil {
-				errs <- err
+			for i := range next {
+				if err := f(i); err != nil {
+					once.Do(func() { first = err })
+				}
 			}
 		}()
 	}
-	wg.Wait()
-	close(errs)
-	if err := <-errs; err != nil {
-		return nil, err
+	for i := 0; i < n; i++ {
+		next <- i
 	}
-	return ms, nil
+	close(next)
+	wg.Wait()
+	return first
 }

@@ -104,9 +104,14 @@ func (b *benchSplit) startEdges(self, dir, token string) error {
 		b.edges = append(b.edges, cmd)
 		b.mqtt = append(b.mqtt, addr)
 	}
+	// An edge loads every meter's key before it listens: a province's
+	// half a million take minutes on a busy machine.
 	for i, addr := range b.mqtt {
-		if err := waitListening(addr, 30*time.Second); err != nil {
-			return fmt.Errorf("edge %d did not start (log in %s): %w", i, filepath.Join(dir, fmt.Sprintf("edge%d.log", i)), err)
+		if err := waitListening(addr, 15*time.Minute); err != nil {
+			logPath := filepath.Join(dir, fmt.Sprintf("edge%d.log", i))
+			tail, _ := os.ReadFile(logPath)
+			tail = tail[max(0, len(tail)-2000):]
+			return fmt.Errorf("edge %d did not start (log in %s): %w\n%s", i, logPath, err, tail)
 		}
 	}
 	return nil

@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -33,6 +32,13 @@ type provinceResult struct {
 	CadenceS     float64 `json:"cadence_s"`
 	Speedup      float64 `json:"speedup"`
 	ProvincePerS float64 `json:"province_readings_per_s_at_cadence"`
+	// Collectors is whether each enterprise's meters were read by one data
+	// collector (one MQTT session each) rather than each its own client;
+	// RegisterS the time the registry took (park, enterprises, collectors,
+	// points and meters, in bulk) and RegisterPerS meters a second by it.
+	Collectors   bool    `json:"collectors"`
+	RegisterS    float64 `json:"register_s"`
+	RegisterPerS float64 `json:"register_meters_per_s"`
 	*ingestResult
 	StoreReadings int64 `json:"store_readings"`
 	// PostgreSQL on-disk size (tables, indexes, TOAST) of the readings
@@ -50,7 +56,9 @@ type provinceResult struct {
 func runBenchProvince(args []string) int {
 	fs := flag.NewFlagSet("bench province", flag.ContinueOnError)
 	enterprises := fs.Int("enterprises", 5000, "simulated enterprises")
-	points := fs.Int("points", 100, "metering points (each one meter, its own MQTT client) per enterprise")
+	points := fs.Int("points", 100, "metering points (each one meter) per enterprise")
+	rollup := fs.Bool("rollup", true, "time the province roll-up of the year after the load (GET /api/v1/targets?refresh=1)")
+	perMeter := fs.Bool("client-per-meter", false, "each meter its own MQTT client (small sizes), instead of one data collector per enterprise forwarding its meters' readings")
 	rate := fs.Float64("rate", 0, "offered readings/s over all meters: the 15-min cadence compressed to it (0: 20,000/s, or the province's true rate if that is higher)")
 	duration := fs.Duration("duration", 60*time.Second, "measured load duration")
 	inflight := fs.Int("inflight", 4, "unacknowledged publishes per meter")
@@ -63,11 +71,11 @@ func runBenchProvince(args []string) int {
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	res, err := benchProvince(*enterprises, *points, *rate, *duration, *inflight, *keep, split)
+	res, err := benchProvince(*enterprises, *points, *rate, *duration, *inflight, *keep, !*perMeter, *rollup, split)
 	return printBenchResult("bench province", res, err)
 }
 
-func benchProvince(enterprises, points int, rate float64, duration time.Duration, inflight int, keep bool, split *benchSplit) (*provinceResult, error) {
+func benchProvince(enterprises, points int, rate float64, duration time.Duration, inflight int, keep, collectors, rollup bool, split *benchSplit) (*provinceResult, error) {
 	if enterprises < 1 || points < 1 {
 		return nil, errors.New("--enterprises and --points must be at least 1")
 	}
@@ -76,7 +84,7 @@ func benchProvince(enterprises, points int, rate float64, duration time.Duration
 	}
 	meters := enterprises * points
 	res := &provinceResult{Enterprises: enterprises, Points: points, CadenceS: provinceCadence.Seconds(),
-		ProvincePerS: float64(meters) / provinceCadence.Seconds()}
+		ProvincePerS: float64(meters) / provinceCadence.Seconds(), Collectors: collectors}
 	if rate <= 0 {
 		rate = max(20000, res.ProvincePerS)
 	}
@@ -102,7 +110,7 @@ func benchProvince(enterprises, points int, rate float64, duration time.Duration
 	}
 	fmt.Fprintf(os.Stderr, "province: %d enterprises × %d points = %d meters; 15-min cadence compressed %.0f× to %.0f readings/s\n",
 		enterprises, points, meters, res.Speedup, rate)
-	layout := benchLayout{Enterprises: enterprises, Points: points, After: func(c *apiClient, ir *ingestResult) error {
+	layout := benchLayout{Enterprises: enterprises, Points: points, Collectors: collectors, RegisterS: &res.RegisterS, After: func(c *apiClient, ir *ingestResult) error {
 		// Every acknowledged reading is in the store before it is weighed.
 		for end := time.Now().Add(60 * time.Second); ; time.Sleep(200 * time.Millisecond) {
 			if err := conn.QueryRow(ctx, `SELECT count(*) FROM `+schema+`.readings`).Scan(&res.StoreReadings); err != nil {
@@ -125,6 +133,10 @@ func benchProvince(enterprises, points int, rate float64, duration time.Duration
 			res.PGReadingsBytesPerM = float64(readingsBytes) / float64(res.StoreReadings) * 1e6
 			res.PGSchemaBytesPerM = float64(schemaBytes) / float64(res.StoreReadings) * 1e6
 		}
+		if !rollup {
+			res.RollupError = "not run (--rollup=false)"
+			return nil
+		}
 		fmt.Fprintln(os.Stderr, "rolling up the province…")
 		slow := &apiClient{base: c.base, token: c.token, hc: &http.Client{Timeout: 30 * time.Minute}}
 		t0 := time.Now()
@@ -138,6 +150,9 @@ func benchProvince(enterprises, points int, rate float64, duration time.Duration
 	}}
 	ir, err := benchIngest(meters, duration, inflight, rate, keep, split, layout)
 	res.ingestResult = ir
+	if res.RegisterS > 0 {
+		res.RegisterPerS = float64(meters) / res.RegisterS
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -177,22 +192,8 @@ func benchEnterpriseID(i int) string { return fmt.Sprintf("BENT%05d", i) }
 // industries among them.
 func benchEnterprises(c *apiClient, n int) error {
 	industries := []string{"3120", "2211", "2614", "1761", "3311"}
-	errs := make(chan error, n)
-	sem := make(chan struct{}, 16)
-	var wg sync.WaitGroup
-	for i := 0; i < n; i++ {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			e := meter.Enterprise{ID: benchEnterpriseID(i), Name: fmt.Sprintf("基准企业 %d", i), Park: "BENCH-PARK", Region: "430100", Industry: industries[i%len(industries)]}
-			if err := c.post("/api/v1/enterprises", e, nil); err != nil {
-				errs <- err
-			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	return <-errs
+	return benchParallel(n, 16, func(i int) error {
+		e := meter.Enterprise{ID: benchEnterpriseID(i), Name: fmt.Sprintf("基准企业 %d", i), Park: "BENCH-PARK", Region: "430100", Industry: industries[i%len(industries)]}
+		return c.postPaced("/api/v1/enterprises", e)
+	})
 }

@@ -13,8 +13,10 @@ import (
 
 // TestBenchProvince runs `shuixiao bench province` at a small size (20
 // enterprises × 10 points, 5 s) against bus mode with PostgreSQL and reads
-// its JSON line: the load was taken, the ledger holds every acknowledged
-// reading, the store caught up, and the size and roll-up were measured.
+// its JSON line: the registry was registered in bulk and timed, the load
+// went through one data collector per enterprise, the ledger holds every
+// acknowledged reading, the store caught up, and the size and roll-up were
+// measured.
 func TestBenchProvince(t *testing.T) {
 	if testing.Short() {
 		t.Skip("about 30 s: a bus-mode server, an edge and 200 MQTT clients")
@@ -32,6 +34,9 @@ func TestBenchProvince(t *testing.T) {
 	var res struct {
 		Enterprises   int     `json:"enterprises"`
 		Points        int     `json:"points_per_enterprise"`
+		Collectors    bool    `json:"collectors"`
+		RegisterS     float64 `json:"register_s"`
+		RegisterPerS  float64 `json:"register_meters_per_s"`
 		Meters        int     `json:"meters"`
 		Speedup       float64 `json:"speedup"`
 		Acked         int64   `json:"acked"`
@@ -52,8 +57,10 @@ func TestBenchProvince(t *testing.T) {
 	}
 	t.Logf("%s", lines[len(lines)-1])
 	switch {
-	case res.Enterprises != 20 || res.Points != 10 || res.Meters != 200 || res.Edges != 1:
+	case res.Enterprises != 20 || res.Points != 10 || res.Meters != 200 || res.Edges != 1 || !res.Collectors:
 		t.Fatalf("layout %+v", res)
+	case res.RegisterS <= 0 || res.RegisterPerS <= 0:
+		t.Fatalf("registration not timed: %+v", res)
 	case res.Speedup < 1000: // 400/s from 200 meters on a 15-min cadence (0.22/s)
 		t.Fatalf("speedup %v", res.Speedup)
 	case res.Acked < 500 || res.Failed != 0 || res.PerS <= 0 || res.P99AckMs <= 0 || res.P99LedgerMs <= 0:

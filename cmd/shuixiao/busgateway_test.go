@@ -28,12 +28,7 @@ import (
 func TestBusEdgeGateway(t *testing.T) {
 	nats := startEmbeddedNATS(t)
 	dir := t.TempDir()
-	s, err := openServer(context.Background(), serverConfig{Data: dir, HTTPAddr: "127.0.0.1:0", MQTTAddr: "127.0.0.1:0",
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Bus: busConfig{Role: roleSequencer, NATS: nats.URL()}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close(context.Background())
+	s := openTestSequencer(t, dir, nats.URL())
 	c := s.client(s.token)
 	edgeCfg := serverConfig{Data: dir, MQTTAddr: "127.0.0.1:0", MQTT: broker.Options{Publishes: broker.Limit{Rate: -1}},
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Bus: busConfig{Role: roleEdge, NATS: nats.URL(), Refresh: time.Second},
@@ -104,4 +99,17 @@ func TestBusEdgeGateway(t *testing.T) {
 		t.Fatalf("ledger holds %d readings, want 2", got)
 	}
 	verifyLogPasses(t, filepath.Join(dir, "ledger"), s.ledger.VerifierKey())
+}
+
+// openTestSequencer runs a bus-mode sequencer in this process on data
+// directory dir and the NATS server at natsURL.
+func openTestSequencer(t *testing.T, dir, natsURL string) *server {
+	t.Helper()
+	s, err := openServer(context.Background(), serverConfig{Data: dir, HTTPAddr: "127.0.0.1:0", MQTTAddr: "127.0.0.1:0",
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Bus: busConfig{Role: roleSequencer, NATS: natsURL}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close(context.Background()) })
+	return s
 }

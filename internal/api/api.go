@@ -48,6 +48,7 @@ type Ledger interface {
 type Ingest interface {
 	Submit(raw []byte, device, source string, done func(ingest.Result))
 	SubmitEntry(ctx context.Context, e ingest.Entry) (uint64, error)
+	SubmitEntries(ctx context.Context, es []ingest.Entry) ([]uint64, error)
 }
 
 // Options configures the API.
@@ -254,10 +255,12 @@ func (s *Server) routes() {
 	auth("GET /api/v1/mv/statements/{id}/report.pdf", s.statementReport(true))
 	auth("GET /api/v1/points", s.listPoints)
 	auth("POST /api/v1/points", s.createPoint)
+	auth("POST /api/v1/points/import", s.importPoints)
 	auth("PUT /api/v1/points/{id}", s.updatePoint)
 	auth("GET /api/v1/meters", s.listMeters)
 	auth("GET /api/v1/meters/{id}", s.getMeter)
 	auth("POST /api/v1/meters", s.registerMeter)
+	auth("POST /api/v1/meters/import", s.importMeters)
 	auth("POST /api/v1/meters/{id}/revoke", s.revokeMeter)
 	auth("GET /api/v1/gateways", s.listGateways)
 	auth("POST /api/v1/gateways", s.registerGateway)

@@ -55,7 +55,7 @@ var opDocs = []opDoc{
 	{method: "PUT", path: "/api/v1/points/{id}", summary: "Register a new version of a metering point (admin), on the ledger first", params: []string{"id:path:true:point ID"}, body: "the metering point, same enterprise"},
 	{method: "GET", path: "/api/v1/meters", summary: "Meters with their keys and status", params: []string{"enterprise:query:false:enterprise ID", "point:query:false:point ID"}},
 	{method: "GET", path: "/api/v1/meters/{id}", summary: "One meter", params: []string{"id:path:true:meter ID"}},
-	{method: "POST", path: "/api/v1/meters", summary: "Register a meter's key on the ledger (admin); a legacy device's meter names the gateway that signs for it instead of a key", body: `{"id","point","key","signed","gateway","interval_s","mqtt_password"}`},
+	{method: "POST", path: "/api/v1/meters", summary: "Register a meter's key on the ledger (admin); a legacy device's meter names the gateway that signs for it instead of a key", body: `{"id","point","key","signed","gateway","collector","interval_s","mqtt_password"}`},
 	{method: "POST", path: "/api/v1/meters/{id}/revoke", summary: "Revoke a meter's key on the ledger (admin)", params: []string{"id:path:true:meter ID"}, body: `{"reason"}`},
 	{method: "GET", path: "/api/v1/gateways", summary: "Protocol gateways: the keys that sign legacy devices' readings"},
 	{method: "POST", path: "/api/v1/gateways", summary: "Register a gateway's key on the ledger (admin); enterprise for an edge box", body: `{"id","key","enterprise","mqtt_password"}`},

@@ -99,10 +99,15 @@ func (s *Server) save(w http.ResponseWriter, r *http.Request, p *Principal, stat
 		s.fail(w, r, err)
 		return
 	}
+	s.invalidate()
+	writeJSON(w, status, v)
+}
+
+// invalidate drops what the API derived from the registry.
+func (s *Server) invalidate() {
 	s.cache.mu.Lock()
 	s.cache.m = nil
 	s.cache.mu.Unlock()
-	writeJSON(w, status, v)
 }
 
 // enterpriseEntity is an enterprise with the name of its industry.
@@ -298,29 +303,17 @@ func (s *Server) registerMeter(w http.ResponseWriter, r *http.Request, p *Princi
 		s.fail(w, r, errorf(http.StatusForbidden, "only an admin token may register meters"))
 		return
 	}
-	var req struct {
-		ID           string `json:"id"`
-		Point        string `json:"point"`
-		Key          string `json:"key"`
-		Signed       string `json:"signed"`
-		Gateway      string `json:"gateway"`
-		IntervalS    int64  `json:"interval_s"`
-		Serial       string `json:"serial"`
-		Model        string `json:"model"`
-		MQTTPassword string `json:"mqtt_password"`
-	}
+	var req meterRequest
 	if err := decode(r, &req); err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	// Bounded here too, so that the conversion to a duration cannot overflow.
-	if maxS := int64(registry.MaxInterval / time.Second); req.IntervalS < 0 || req.IntervalS > maxS {
-		s.fail(w, r, errorf(http.StatusBadRequest, "interval_s must be between 0 and %d", maxS))
+	rr, err := req.registration()
+	if err != nil {
+		s.fail(w, r, err)
 		return
 	}
-	reg, err := s.meters.Register(r.Context(), registry.Registration{ID: req.ID, Point: req.Point, Key: req.Key,
-		Signed: meter.SigningSite(req.Signed), Gateway: req.Gateway, Interval: time.Duration(req.IntervalS) * time.Second,
-		Serial: req.Serial, Model: req.Model, MQTTPassword: req.MQTTPassword})
+	reg, err := s.meters.Register(r.Context(), rr)
 	if err != nil {
 		s.failRegistry(w, r, err)
 		return
@@ -332,6 +325,30 @@ func (s *Server) registerMeter(w http.ResponseWriter, r *http.Request, p *Princi
 	}
 	e.Index = &reg.Index
 	writeJSON(w, http.StatusCreated, e)
+}
+
+// meterRequest is a meter registration as POST /api/v1/meters takes it.
+type meterRequest struct {
+	ID           string `json:"id"`
+	Point        string `json:"point"`
+	Key          string `json:"key"`
+	Signed       string `json:"signed"`
+	Gateway      string `json:"gateway"`
+	Collector    string `json:"collector"`
+	IntervalS    int64  `json:"interval_s"`
+	Serial       string `json:"serial"`
+	Model        string `json:"model"`
+	MQTTPassword string `json:"mqtt_password"`
+}
+
+func (req *meterRequest) registration() (registry.Registration, error) {
+	// Bounded here too, so that the conversion to a duration cannot overflow.
+	if maxS := int64(registry.MaxInterval / time.Second); req.IntervalS < 0 || req.IntervalS > maxS {
+		return registry.Registration{}, errorf(http.StatusBadRequest, "interval_s must be between 0 and %d", maxS)
+	}
+	return registry.Registration{ID: req.ID, Point: req.Point, Key: req.Key, Signed: meter.SigningSite(req.Signed), Gateway: req.Gateway,
+		Collector: req.Collector, Interval: time.Duration(req.IntervalS) * time.Second, Serial: req.Serial, Model: req.Model,
+		MQTTPassword: req.MQTTPassword}, nil
 }
 
 // failRegistry answers an error of internal/registry.

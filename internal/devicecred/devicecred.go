@@ -133,6 +133,18 @@ func (c *Credentials) Registered(ctx context.Context, id string) error {
 	return c.dir.Put(m, p, p.Enterprise)
 }
 
+// PutMeters puts newly registered meters in the key directory, each with
+// its point (ps[i] is ms[i]'s), as the registry has just stored them: a
+// bulk registration's, without reading each back from the store.
+func (c *Credentials) PutMeters(ms []meter.Meter, ps []meter.Point) error {
+	for i, m := range ms {
+		if err := c.dir.Put(m, ps[i], ps[i].Enterprise); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // Revoked marks a meter revoked in the key directory and forgets its
 // accepted password.
 func (c *Credentials) Revoked(ctx context.Context, id string) {

@@ -24,8 +24,11 @@ type Device struct {
 	// a meter whose readings Gateway signs.
 	Key string
 	// Gateway signs the meter's readings with its own key (reading.Via).
-	Gateway  string
-	verifier note.Verifiers
+	Gateway string
+	// Collector may forward the meter's own signed readings on its
+	// connection (meter.Meter.Collector).
+	Collector string
+	verifier  note.Verifiers
 }
 
 // Trust is the trust level of the meter's readings.
@@ -81,7 +84,7 @@ func (d *Directory) Put(m meter.Meter, p meter.Point, enterprise string) error {
 	for _, c := range p.Channels {
 		chans[c.Name] = c
 	}
-	dev := &Device{Meter: m.ID, Point: m.Point, Enterprise: enterprise, Revoked: m.Revoked, Channels: chans, Key: m.Key, Gateway: m.Gateway}
+	dev := &Device{Meter: m.ID, Point: m.Point, Enterprise: enterprise, Revoked: m.Revoked, Channels: chans, Key: m.Key, Gateway: m.Gateway, Collector: m.Collector}
 	d.mu.RLock()
 	old := d.devices[m.ID]
 	d.mu.RUnlock()
@@ -177,6 +180,20 @@ func (d *Directory) SignerOf(dev *Device, rd *reading.Reading) (note.Verifiers, 
 		return nil, nil, ReasonRevokedKey, "the key of gateway " + rd.Via.Gateway + " was revoked"
 	}
 	return g.verifier, g, "", ""
+}
+
+// Forwards reports whether sender may send rd on its connection: the meter
+// itself, the gateway that signed it (reading.Via), or the data collector
+// the meter is registered behind (its own signature is checked as always).
+func (d *Directory) Forwards(sender string, rd *reading.Reading) bool {
+	if rd.Meter == sender || (rd.Via != nil && rd.Via.Gateway == sender) {
+		return true
+	}
+	if rd.Via != nil {
+		return false
+	}
+	dev, ok := d.Get(rd.Meter)
+	return ok && dev.Collector != "" && dev.Collector == sender
 }
 
 // Revoke marks a meter's key revoked; later readings are rejected.

@@ -13,15 +13,16 @@ import (
 // ApplyKeyEntry makes a meter-key ledger entry's effect in the registry. It
 // is idempotent, because after a crash the store catches up by applying the
 // ledger's entries again. extra carries registry fields the ledger entry does
-// not (serial, model, reporting interval); it is zero during catch-up.
+// not (serial, model, reporting interval, collector); it is zero during
+// catch-up (a meter whose collector is lost so is refused on the
+// collector's connection, never admitted wrongly).
 func ApplyKeyEntry(ctx context.Context, reg store.Registry, ke *reading.KeyEntry, extra meter.Meter) error {
 	if ke.IsGateway() {
 		return applyGatewayEntry(ctx, reg, ke)
 	}
 	switch ke.Action {
 	case reading.ActionRegister:
-		m := meter.Meter{ID: ke.Meter, Point: ke.Point, Key: ke.Key, Signed: meter.SigningSite(ke.Signed), Gateway: ke.Gateway,
-			Registered: ke.Time, Serial: extra.Serial, Model: extra.Model, Interval: extra.Interval}
+		m := MeterOf(ke, extra)
 		err := reg.CreateMeter(ctx, m)
 		if !errors.Is(err, store.ErrExists) {
 			return err
@@ -49,6 +50,13 @@ func ApplyKeyEntry(ctx context.Context, reg store.Registry, ke *reading.KeyEntry
 		return reg.RevokeMeter(ctx, ke.Meter)
 	}
 	return fmt.Errorf("key entry for %s: unknown action %q", ke.Meter, ke.Action)
+}
+
+// MeterOf is the registry record a meter's registration entry makes, with
+// the fields the entry does not carry taken from extra.
+func MeterOf(ke *reading.KeyEntry, extra meter.Meter) meter.Meter {
+	return meter.Meter{ID: ke.Meter, Point: ke.Point, Key: ke.Key, Signed: meter.SigningSite(ke.Signed), Gateway: ke.Gateway,
+		Registered: ke.Time, Serial: extra.Serial, Model: extra.Model, Interval: extra.Interval, Collector: extra.Collector}
 }
 
 // applyGatewayEntry makes a gateway key entry's effect in the registry,

@@ -63,6 +63,19 @@ type Entry struct {
 	// Prompt entries (a registration someone waits for) start a batch
 	// without waiting out the linger that gathers readings.
 	Prompt bool
+	// Group, if set, applies this entry with the entries next to it in
+	// its ledger batch that share the Group, in one call (a bulk
+	// registration: one store transaction instead of one each). Apply
+	// must still be set: a batch the store refuses is applied one entry
+	// at a time (setAside). Member is the entry's place in the group.
+	Group  *EntryGroup
+	Member int
+}
+
+// EntryGroup applies entries of one bulk submission together: Apply gets
+// the Members of a run of them, in ledger order, with their indices.
+type EntryGroup struct {
+	Apply func(ctx context.Context, members []int, indices []uint64) error
 }
 
 // Committed is what one commit stored, for live streams, alarms and receipts.
@@ -346,6 +359,40 @@ func (p *Pipeline) SubmitEntry(ctx context.Context, e Entry) (uint64, error) {
 	}
 }
 
+// SubmitEntries sequences entries together, as SubmitEntry does one: they
+// are queued one after the other, so that the sequencer takes them in as
+// few ledger batches as MaxBatch allows (a bulk registration: one synced
+// append for thousands of entries, not one each). It waits for them all
+// and returns their indices in order; on a refusal it returns the first
+// error with the indices it has (zero for those not sequenced).
+func (p *Pipeline) SubmitEntries(ctx context.Context, es []Entry) ([]uint64, error) {
+	ch := make(chan Result, len(es))
+	results := make([]Result, len(es))
+	for i := range es {
+		it := &item{raw: es[i].Raw, entry: &es[i], received: p.opts.Now(), done: func(r Result) { results[i] = r; ch <- r }}
+		p.enqueue(it)
+	}
+	for range es {
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	idx := make([]uint64, len(es))
+	var first error
+	for i, r := range results {
+		if r.Reject != nil {
+			if first == nil {
+				first = fmt.Errorf("entry %d: %s: %s", i, r.Reject.Reason, r.Reject.Detail)
+			}
+			continue
+		}
+		idx[i] = r.Index
+	}
+	return idx, first
+}
+
 func (p *Pipeline) enqueue(it *item) {
 	defer func() {
 		if recover() != nil { // queue closed by Close
@@ -383,9 +430,10 @@ func (p *Pipeline) parse(it *item, device string) *rejection.Rejection {
 		return &rejection.Rejection{Meter: device, Reason: ReasonMalformed, Detail: err.Error()}
 	}
 	it.rd = rd // for the seq in the answer, even if refused below
-	// The sender is the meter itself, or the gateway that signed the
-	// reading forwarding it (an edge box; the signature check follows).
-	if device != "" && rd.Meter != device && (rd.Via == nil || rd.Via.Gateway != device) {
+	// The sender is the meter itself, the gateway that signed the reading
+	// (an edge box) or the meter's data collector forwarding it; the
+	// signature check follows.
+	if device != "" && !p.opts.Directory.Forwards(device, rd) {
 		return &rejection.Rejection{Meter: device, Reason: ReasonWrongDevice, Detail: fmt.Sprintf("reading of meter %s sent by %s", rd.Meter, device)}
 	}
 	return nil
@@ -456,19 +504,20 @@ func (p *Pipeline) sequence(ctx context.Context) {
 			p.metrics.idle.Add(time.Since(waited).Seconds())
 		}
 		items := []*item{first}
-		// A key entry is appended alone, so that the sequencer knows it is
-		// in the ledger before it admits the readings after it.
-		fillUp := !first.isKey()
+		// Key entries are appended in batches of their own (those already
+		// queued, without waiting), so that the sequencer knows a key entry
+		// is in the ledger before it admits the readings after it.
+		keys := first.isKey()
 		// Batches start at least Linger apart: a busy sequencer takes what
 		// arrived meanwhile, an idle one waits out the rest of the linger.
 		linger := time.Until(last.Add(p.opts.Linger))
 		armed := false
-		if fillUp && linger > 0 && !first.isPrompt() {
+		if !keys && linger > 0 && !first.isPrompt() {
 			timer.Reset(linger)
 			armed = true
 		}
 	fill:
-		for fillUp && len(items) < p.opts.MaxBatch {
+		for len(items) < p.opts.MaxBatch {
 			var it *item
 			var ok bool
 			select {
@@ -487,7 +536,7 @@ func (p *Pipeline) sequence(ctx context.Context) {
 			if !ok {
 				break fill
 			}
-			if it.isKey() {
+			if it.isKey() != keys {
 				carry = it
 				break fill
 			}
@@ -883,7 +932,20 @@ func (p *Pipeline) commit(ctx context.Context) {
 }
 
 func (p *Pipeline) applyAndCommit(ctx context.Context, pd *pending) error {
-	for _, it := range pd.entries {
+	for i := 0; i < len(pd.entries); i++ {
+		it := pd.entries[i]
+		if g := it.entry.Group; g != nil {
+			var members []int
+			var indices []uint64
+			for ; i < len(pd.entries) && pd.entries[i].entry.Group == g; i++ {
+				members, indices = append(members, pd.entries[i].entry.Member), append(indices, pd.entries[i].result.Index)
+			}
+			i--
+			if err := g.Apply(ctx, members, indices); err != nil {
+				return fmt.Errorf("apply ledger entries %d–%d: %w", indices[0], indices[len(indices)-1], err)
+			}
+			continue
+		}
 		if it.entry.Apply == nil {
 			continue
 		}

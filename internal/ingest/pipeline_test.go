@@ -14,7 +14,6 @@ import (
 
 	"github.com/shuixiao/shuixiao/internal/ledger"
 	"github.com/shuixiao/shuixiao/internal/store"
-	"github.com/shuixiao/shuixiao/meter"
 	"github.com/shuixiao/shuixiao/quarantine"
 	"github.com/shuixiao/shuixiao/reading"
 	"github.com/shuixiao/shuixiao/rejection"
@@ -127,19 +126,7 @@ type testMeter struct {
 }
 
 func newTestMeter(t testing.TB, dir *Directory, id string) *testMeter {
-	t.Helper()
-	skey, vkey, err := note.GenerateKey(rand.Reader, reading.KeyName(id))
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, _ := note.NewSigner(skey)
-	total, _ := meter.StandardChannel("total_m3")
-	flow, _ := meter.StandardChannel("flow_m3h")
-	p := meter.Point{ID: "P-" + id, Enterprise: "E1", Level: 1, Stage: meter.StageUse, Channels: []meter.Channel{total, flow}}
-	if err := dir.Put(meter.Meter{ID: id, Point: p.ID, Key: vkey}, p, "E1"); err != nil {
-		t.Fatal(err)
-	}
-	return &testMeter{id: id, vkey: vkey, signer: s}
+	return newCollectedMeter(t, dir, id, "")
 }
 
 // next signs the meter's next reading.

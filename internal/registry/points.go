@@ -102,9 +102,14 @@ func (ps *Points) submit(ctx context.Context, pe *reading.PointEntry) (uint64, e
 	if err != nil {
 		return 0, err
 	}
-	return ps.Ingest.SubmitEntry(ctx, ingest.Entry{Raw: signed, Prompt: true, Apply: func(ctx context.Context, _ uint64) error {
+	return ps.Ingest.SubmitEntry(ctx, ps.entry(signed, pe))
+}
+
+// entry is the ledger entry of a signed point entry, with how it applies.
+func (ps *Points) entry(signed []byte, pe *reading.PointEntry) ingest.Entry {
+	return ingest.Entry{Raw: signed, Prompt: true, Apply: func(ctx context.Context, _ uint64) error {
 		return ingest.ApplyPointEntry(ctx, ps.Store, pe)
-	}})
+	}}
 }
 
 // Migrate puts on the ledger every stored point whose latest version in

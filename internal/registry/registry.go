@@ -72,6 +72,10 @@ type Registration struct {
 	// meter's readings (a legacy device's virtual meter); then Signed is
 	// gateway and Key empty.
 	Gateway string
+	// Collector, if set, is the registered gateway (a data collector)
+	// that may forward the meter's own signed readings on its connection;
+	// the trust level stays meter-signed.
+	Collector string
 	// Interval is the nominal reporting interval (0 to 31 days).
 	Interval      time.Duration
 	Serial, Model string
@@ -107,77 +111,127 @@ const MaxInterval = 31 * 24 * time.Hour
 // is harmless — a device or the simulator restarting — and changes only
 // the password; another key or point for a registered ID is a conflict.
 func (ms *Meters) Register(ctx context.Context, req Registration) (Registered, error) {
-	if req.Signed == "" {
-		req.Signed = meter.SignedByMeter
-	}
-	if err := reading.ValidID(req.ID); err != nil {
-		return Registered{}, invalid("meter id: %v", err)
-	}
-	if req.Interval < 0 || req.Interval > MaxInterval {
-		return Registered{}, invalid("interval_s must be between 0 and %d", int64(MaxInterval/time.Second))
-	}
-	if req.MQTTPassword != "" {
-		if err := devicecred.CheckPassword(req.MQTTPassword); err != nil {
-			return Registered{}, invalid("%v", err)
-		}
-	}
-	pt, err := ms.Store.Point(ctx, req.Point)
-	if errors.Is(err, store.ErrNotFound) {
-		return Registered{}, invalid("point %q does not exist", req.Point)
-	} else if err != nil {
-		return Registered{}, err
-	}
-	if _, err := ms.Store.Gateway(ctx, req.ID); err == nil {
-		return Registered{}, conflict("%s is a gateway's ID", req.ID)
-	}
-	if req.Gateway != "" {
-		req.Signed = meter.SignedByGateway
-		if req.Key != "" {
-			return Registered{}, invalid("a meter signed by gateway %s has no key of its own", req.Gateway)
-		}
-		g, err := ms.Store.Gateway(ctx, req.Gateway)
-		if errors.Is(err, store.ErrNotFound) {
-			return Registered{}, invalid("gateway %q is not registered", req.Gateway)
-		} else if err != nil {
-			return Registered{}, err
-		}
-		if g.Revoked {
-			return Registered{}, conflict("gateway %s is revoked", req.Gateway)
-		}
-		if g.Enterprise != "" && g.Enterprise != pt.Enterprise {
-			return Registered{}, conflict("gateway %s is enterprise %s's edge box; point %s belongs to %s", g.ID, g.Enterprise, pt.ID, pt.Enterprise)
-		}
-	} else if v, err := note.NewVerifier(req.Key); err != nil || v.Name() != reading.KeyName(req.ID) {
-		return Registered{}, invalid("key must be a note verifier key named %s", reading.KeyName(req.ID))
-	}
-	if old, err := ms.Store.Meter(ctx, req.ID); err == nil {
-		if old.Key == req.Key && old.Gateway == req.Gateway && old.Point == req.Point && !old.Revoked {
-			if err := ms.setSecret(ctx, req); err != nil {
-				return Registered{}, err
-			}
-			return Registered{Meter: old, Enterprise: pt.Enterprise}, nil
-		}
-		return Registered{}, conflict("meter %s is already registered with another key or point; revoke it and register a new meter ID", req.ID)
-	} else if !errors.Is(err, store.ErrNotFound) {
-		return Registered{}, err
-	}
-	ke := &reading.KeyEntry{Action: reading.ActionRegister, Meter: req.ID, Enterprise: pt.Enterprise, Point: pt.ID,
-		Key: req.Key, Signed: string(req.Signed), Gateway: req.Gateway, Time: ms.Now()}
-	if err := ke.Validate(); err != nil {
-		return Registered{}, invalid("%v", err)
-	}
-	idx, err := ms.submit(ctx, ke, meter.Meter{Serial: req.Serial, Model: req.Model, Interval: req.Interval})
+	pr, err := ms.prepare(ctx, req, ms.Store.Gateway)
 	if err != nil {
 		return Registered{}, err
 	}
-	if err := ms.setSecret(ctx, req); err != nil {
+	if pr.entry == nil {
+		if err := ms.setSecret(ctx, pr.req); err != nil {
+			return Registered{}, err
+		}
+		return Registered{Meter: pr.old, Enterprise: pr.point.Enterprise}, nil
+	}
+	idx, err := ms.submit(ctx, pr.entry, pr.extra())
+	if err != nil {
+		return Registered{}, err
+	}
+	if err := ms.setSecret(ctx, pr.req); err != nil {
 		return Registered{}, err
 	}
 	m, err := ms.Store.Meter(ctx, req.ID)
 	if err != nil {
 		return Registered{}, err
 	}
-	return Registered{Meter: m, Enterprise: pt.Enterprise, Created: true, Index: idx}, nil
+	return Registered{Meter: m, Enterprise: pr.point.Enterprise, Created: true, Index: idx}, nil
+}
+
+// prepared is a registration checked against the registry: the key entry
+// to sequence, or none when the same meter is registered already (old).
+type prepared struct {
+	req   Registration
+	point meter.Point
+	entry *reading.KeyEntry
+	old   meter.Meter
+}
+
+// extra is what the registry keeps of a registration besides its ledger
+// entry.
+func (pr *prepared) extra() meter.Meter {
+	return meter.Meter{Serial: pr.req.Serial, Model: pr.req.Model, Interval: pr.req.Interval, Collector: pr.req.Collector}
+}
+
+// prepare checks a registration against the registry; a refusal is a
+// FieldError naming the request field at fault.
+// gateways looks a gateway up (store.Registry.Gateway, or a batch's
+// snapshot of them).
+func (ms *Meters) prepare(ctx context.Context, req Registration, gateways func(context.Context, string) (meter.Gateway, error)) (*prepared, error) {
+	if req.Signed == "" {
+		req.Signed = meter.SignedByMeter
+	}
+	if err := reading.ValidID(req.ID); err != nil {
+		return nil, fieldError("id", invalid("meter id: %v", err))
+	}
+	if req.Interval < 0 || req.Interval > MaxInterval {
+		return nil, fieldError("interval_s", invalid("interval_s must be between 0 and %d", int64(MaxInterval/time.Second)))
+	}
+	if req.MQTTPassword != "" {
+		if err := devicecred.CheckPassword(req.MQTTPassword); err != nil {
+			return nil, fieldError("mqtt_password", invalid("%v", err))
+		}
+	}
+	pt, err := ms.Store.Point(ctx, req.Point)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, fieldError("point", invalid("point %q does not exist", req.Point))
+	} else if err != nil {
+		return nil, err
+	}
+	if _, err := gateways(ctx, req.ID); err == nil {
+		return nil, fieldError("id", conflict("%s is a gateway's ID", req.ID))
+	}
+	if req.Gateway != "" {
+		req.Signed = meter.SignedByGateway
+		if req.Key != "" {
+			return nil, fieldError("key", invalid("a meter signed by gateway %s has no key of its own", req.Gateway))
+		}
+		if err := checkGateway(ctx, gateways, "gateway", req.Gateway, pt); err != nil {
+			return nil, err
+		}
+	} else if v, err := note.NewVerifier(req.Key); err != nil || v.Name() != reading.KeyName(req.ID) {
+		return nil, fieldError("key", invalid("key must be a note verifier key named %s", reading.KeyName(req.ID)))
+	}
+	if req.Collector != "" {
+		if req.Gateway != "" {
+			return nil, fieldError("collector", invalid("a meter signed by gateway %s is forwarded by it; it names no collector", req.Gateway))
+		}
+		if err := checkGateway(ctx, gateways, "collector", req.Collector, pt); err != nil {
+			return nil, err
+		}
+	}
+	pr := &prepared{req: req, point: pt}
+	if old, err := ms.Store.Meter(ctx, req.ID); err == nil {
+		if old.Key == req.Key && old.Gateway == req.Gateway && old.Point == req.Point && old.Collector == req.Collector && !old.Revoked {
+			pr.old = old
+			return pr, nil
+		}
+		return nil, fieldError("id", conflict("meter %s is already registered with another key, point or collector; revoke it and register a new meter ID", req.ID))
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return nil, err
+	}
+	pr.entry = &reading.KeyEntry{Action: reading.ActionRegister, Meter: req.ID, Enterprise: pt.Enterprise, Point: pt.ID,
+		Key: req.Key, Signed: string(req.Signed), Gateway: req.Gateway, Time: ms.Now()}
+	if err := pr.entry.Validate(); err != nil {
+		return nil, fieldError("id", invalid("%v", err))
+	}
+	return pr, nil
+}
+
+// checkGateway refuses a gateway (field gateway: it signs the meter's
+// readings; collector: it forwards them) that is not registered, is
+// revoked, or is another enterprise's edge box than point's.
+func checkGateway(ctx context.Context, gateways func(context.Context, string) (meter.Gateway, error), field, id string, pt meter.Point) error {
+	g, err := gateways(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return fieldError(field, invalid("gateway %q is not registered", id))
+	} else if err != nil {
+		return err
+	}
+	if g.Revoked {
+		return fieldError(field, conflict("gateway %s is revoked", id))
+	}
+	if g.Enterprise != "" && g.Enterprise != pt.Enterprise {
+		return fieldError(field, conflict("gateway %s is enterprise %s's edge box; point %s belongs to %s", g.ID, g.Enterprise, pt.ID, pt.Enterprise))
+	}
+	return nil
 }
 
 func (ms *Meters) setSecret(ctx context.Context, req Registration) error {
@@ -212,7 +266,12 @@ func (ms *Meters) submit(ctx context.Context, ke *reading.KeyEntry, extra meter.
 	if err != nil {
 		return 0, err
 	}
-	return ms.Ingest.SubmitEntry(ctx, ingest.Entry{Raw: signed, Key: ke, Apply: func(ctx context.Context, index uint64) error {
+	return ms.Ingest.SubmitEntry(ctx, ms.entry(signed, ke, extra))
+}
+
+// entry is the ledger entry of a signed key entry, with how it applies.
+func (ms *Meters) entry(signed []byte, ke *reading.KeyEntry, extra meter.Meter) ingest.Entry {
+	return ingest.Entry{Raw: signed, Key: ke, Apply: func(ctx context.Context, index uint64) error {
 		if err := ingest.ApplyKeyEntry(ctx, ms.Store, ke, extra); err != nil {
 			return err
 		}
@@ -224,5 +283,5 @@ func (ms *Meters) submit(ctx context.Context, ke *reading.KeyEntry, extra meter.
 			return nil
 		}
 		return ms.Devices.Registered(ctx, ke.Meter)
-	}})
+	}}
 }

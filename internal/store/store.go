@@ -144,6 +144,17 @@ type Registry interface {
 	RevokeGateway(ctx context.Context, id string) error
 }
 
+// BulkRegistry creates many points or meters in one transaction, all or
+// none (a province's bulk registration: one commit, not one each). Each is
+// checked as CreatePoint or CreateMeter checks one; a point's parent may be
+// an earlier point of the same call. An item that exists or names a missing
+// enterprise, parent or point fails the call with ErrExists, ErrNotFound or
+// ErrConflict.
+type BulkRegistry interface {
+	CreatePoints(ctx context.Context, ps []meter.Point) error
+	CreateMeters(ctx context.Context, ms []meter.Meter) error
+}
+
 // DeviceMappings keeps what legacy devices' frame fields mean
 // (meter.DeviceMapping), keyed by protocol and device.
 type DeviceMappings interface {

@@ -15,10 +15,18 @@ var _ store.DeviceSecrets = (*Store)(nil)
 // SetDeviceSecret implements store.DeviceSecrets.
 func (s *Store) SetDeviceSecret(ctx context.Context, meterID, record string) error {
 	return s.withWrite(ctx, func(tx pgx.Tx) error {
-		if err := mustRef(ctx, tx, "meters", "meter", meterID); err != nil {
+		// A gateway's edge box (a data collector) logs in like a meter.
+		ok, err := exists(ctx, tx, "meters", "id", meterID)
+		if err == nil && !ok {
+			ok, err = exists(ctx, tx, "gateways", "id", meterID)
+		}
+		if err != nil {
 			return err
 		}
-		_, err := tx.Exec(ctx, `INSERT INTO device_secrets(meter, record) VALUES ($1, $2)
+		if !ok {
+			return fmt.Errorf("meter %s: %w", meterID, store.ErrNotFound)
+		}
+		_, err = tx.Exec(ctx, `INSERT INTO device_secrets(meter, record) VALUES ($1, $2)
 			ON CONFLICT (meter) DO UPDATE SET record = excluded.record`, meterID, record)
 		return err
 	})

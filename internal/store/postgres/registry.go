@@ -61,7 +61,12 @@ func (w *where) String() string {
 // put writes a registry row after checking that the key is free (create)
 // or taken (update).
 func (s *Store) put(ctx context.Context, create bool, what, table, key string, check func(tx pgx.Tx) error, write func(tx pgx.Tx) error) error {
-	err := s.withWrite(ctx, func(tx pgx.Tx) error {
+	return s.withWrite(ctx, func(tx pgx.Tx) error { return putTx(ctx, tx, create, what, table, key, check, write) })
+}
+
+// putTx is put inside the transaction tx.
+func putTx(ctx context.Context, tx pgx.Tx, create bool, what, table, key string, check func(tx pgx.Tx) error, write func(tx pgx.Tx) error) error {
+	err := func() error {
 		col := "id"
 		if table == "regions" {
 			col = "code"
@@ -81,7 +86,7 @@ func (s *Store) put(ctx context.Context, create bool, what, table, key string, c
 			}
 		}
 		return write(tx)
-	})
+	}()
 	if err != nil {
 		return fmt.Errorf("%s %s: %w", what, key, err)
 	}
@@ -315,6 +320,57 @@ func (s *Store) UpdatePoint(ctx context.Context, p meter.Point) error {
 }
 
 func (s *Store) putPoint(ctx context.Context, create bool, p meter.Point) error {
+	return s.withWrite(ctx, func(tx pgx.Tx) error { return putPointTx(ctx, tx, create, p) })
+}
+
+// CreatePoints implements store.BulkRegistry: the inserts go in one
+// pipelined batch (one round trip, not three a point), each inserting only
+// if the point is new, its enterprise exists and its parent, if any, is a
+// point of that enterprise stored before it (so no parent chain can loop).
+func (s *Store) CreatePoints(ctx context.Context, ps []meter.Point) error {
+	b := &pgx.Batch{}
+	for _, p := range ps {
+		if err := store.ValidPoint(p); err != nil {
+			return err
+		}
+		chans, roles := pointColumns(p)
+		b.Queue(`INSERT INTO points(id, enterprise, name, name_en, level, stage, source, parent, channels, roles)
+			SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10
+			WHERE EXISTS (SELECT 1 FROM enterprises WHERE id = $2)
+				AND ($8 = '' OR EXISTS (SELECT 1 FROM points WHERE id = $8 AND enterprise = $2))
+			ON CONFLICT (id) DO NOTHING`,
+			p.ID, p.Enterprise, p.Name, p.NameEN, int(p.Level), string(p.Stage), string(p.Source), p.Parent, chans, roles)
+	}
+	return s.withWrite(ctx, func(tx pgx.Tx) error {
+		br := tx.SendBatch(ctx, b)
+		defer br.Close()
+		for _, p := range ps {
+			tag, err := br.Exec()
+			if err != nil {
+				return fmt.Errorf("point %s: %w", p.ID, err)
+			}
+			if tag.RowsAffected() != 1 {
+				return fmt.Errorf("point %s: %w: it exists, or its enterprise or parent does not", p.ID, store.ErrConflict)
+			}
+		}
+		return br.Close()
+	})
+}
+
+// pointColumns are a point's channels and roles as stored (roles NULL for
+// none).
+func pointColumns(p meter.Point) (string, any) {
+	chans, _ := json.Marshal(p.Channels)
+	var roles any
+	if r := (pointRoles{Purpose: p.Purpose, Reuse: p.Reuse, From: p.From, Outflow: p.Outflow}); r != (pointRoles{}) {
+		b, _ := json.Marshal(r)
+		roles = string(b)
+	}
+	return string(chans), roles
+}
+
+// putPointTx writes a point inside the transaction tx.
+func putPointTx(ctx context.Context, tx pgx.Tx, create bool, p meter.Point) error {
 	if err := store.ValidPoint(p); err != nil {
 		return err
 	}
@@ -342,19 +398,14 @@ func (s *Store) putPoint(ctx context.Context, create bool, p meter.Point) error 
 		}
 		return nil
 	}
-	chans, _ := json.Marshal(p.Channels)
-	var roles any // NULL for none
-	if r := (pointRoles{Purpose: p.Purpose, Reuse: p.Reuse, From: p.From, Outflow: p.Outflow}); r != (pointRoles{}) {
-		b, _ := json.Marshal(r)
-		roles = string(b)
-	}
-	return s.put(ctx, create, "point", "points", p.ID, check, func(tx pgx.Tx) error {
+	chans, roles := pointColumns(p)
+	return putTx(ctx, tx, create, "point", "points", p.ID, check, func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, `INSERT INTO points(id, enterprise, name, name_en, level, stage, source, parent, channels, roles)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
 			ON CONFLICT (id) DO UPDATE SET enterprise = excluded.enterprise, name = excluded.name, name_en = excluded.name_en,
 				level = excluded.level, stage = excluded.stage, source = excluded.source, parent = excluded.parent,
 				channels = excluded.channels, roles = excluded.roles`,
-			p.ID, p.Enterprise, p.Name, p.NameEN, int(p.Level), string(p.Stage), string(p.Source), p.Parent, string(chans), roles)
+			p.ID, p.Enterprise, p.Name, p.NameEN, int(p.Level), string(p.Stage), string(p.Source), p.Parent, chans, roles)
 		return err
 	})
 }
@@ -444,28 +495,82 @@ func (s *Store) UpdateMeter(ctx context.Context, m meter.Meter) error {
 }
 
 func (s *Store) putMeter(ctx context.Context, create bool, m meter.Meter) error {
-	if err := store.ValidMeter(m); err != nil {
-		return err
-	}
-	check := func(tx pgx.Tx) error { return mustRef(ctx, tx, "points", "point", m.Point) }
 	var mid int32
-	err := s.put(ctx, create, "meter", "meters", m.ID, check, func(tx pgx.Tx) error {
-		return tx.QueryRow(ctx, `INSERT INTO meters(id, point, serial, model, key, signed, revoked, registered, interval_ms, gateway)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-			ON CONFLICT (id) DO UPDATE SET point = excluded.point, serial = excluded.serial, model = excluded.model, key = excluded.key,
-				signed = excluded.signed, revoked = excluded.revoked, registered = excluded.registered, interval_ms = excluded.interval_ms,
-				gateway = excluded.gateway
-			RETURNING mid`,
-			m.ID, m.Point, m.Serial, m.Model, m.Key, string(m.Signed), m.Revoked, ms(m.Registered), m.Interval.Milliseconds(), m.Gateway).Scan(&mid)
+	err := s.withWrite(ctx, func(tx pgx.Tx) (err error) {
+		mid, err = putMeterTx(ctx, tx, create, m)
+		return err
 	})
 	if err != nil {
 		return err
 	}
+	s.cacheMeter(m, mid)
+	return nil
+}
+
+// CreateMeters implements store.BulkRegistry: the inserts go in one
+// pipelined batch, each inserting only if the meter is new and its point
+// exists.
+func (s *Store) CreateMeters(ctx context.Context, meters []meter.Meter) error {
+	b := &pgx.Batch{}
+	for i := range meters {
+		m := &meters[i]
+		if err := store.ValidMeter(*m); err != nil {
+			return err
+		}
+		b.Queue(`INSERT INTO meters(id, point, serial, model, key, signed, revoked, registered, interval_ms, gateway, collector)
+			SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11 WHERE EXISTS (SELECT 1 FROM points WHERE id = $2)
+			ON CONFLICT (id) DO NOTHING RETURNING mid`,
+			m.ID, m.Point, m.Serial, m.Model, m.Key, string(m.Signed), m.Revoked, ms(m.Registered), m.Interval.Milliseconds(), m.Gateway, m.Collector)
+	}
+	mids := make([]int32, len(meters))
+	err := s.withWrite(ctx, func(tx pgx.Tx) error {
+		br := tx.SendBatch(ctx, b)
+		defer br.Close()
+		for i, m := range meters {
+			err := br.QueryRow().Scan(&mids[i])
+			if errors.Is(err, pgx.ErrNoRows) {
+				return fmt.Errorf("meter %s: %w: it exists, or its point does not", m.ID, store.ErrConflict)
+			}
+			if err != nil {
+				return fmt.Errorf("meter %s: %w", m.ID, err)
+			}
+		}
+		return br.Close()
+	})
+	if err != nil {
+		return err
+	}
+	for i, m := range meters {
+		s.cacheMeter(m, mids[i])
+	}
+	return nil
+}
+
+// putMeterTx writes a meter inside the transaction tx and returns its mid.
+func putMeterTx(ctx context.Context, tx pgx.Tx, create bool, m meter.Meter) (int32, error) {
+	if err := store.ValidMeter(m); err != nil {
+		return 0, err
+	}
+	check := func(tx pgx.Tx) error { return mustRef(ctx, tx, "points", "point", m.Point) }
+	var mid int32
+	err := putTx(ctx, tx, create, "meter", "meters", m.ID, check, func(tx pgx.Tx) error {
+		return tx.QueryRow(ctx, `INSERT INTO meters(id, point, serial, model, key, signed, revoked, registered, interval_ms, gateway, collector)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+			ON CONFLICT (id) DO UPDATE SET point = excluded.point, serial = excluded.serial, model = excluded.model, key = excluded.key,
+				signed = excluded.signed, revoked = excluded.revoked, registered = excluded.registered, interval_ms = excluded.interval_ms,
+				gateway = excluded.gateway, collector = excluded.collector
+			RETURNING mid`,
+			m.ID, m.Point, m.Serial, m.Model, m.Key, string(m.Signed), m.Revoked, ms(m.Registered), m.Interval.Milliseconds(), m.Gateway, m.Collector).Scan(&mid)
+	})
+	return mid, err
+}
+
+// cacheMeter follows a written meter in the meter cache.
+func (s *Store) cacheMeter(m meter.Meter, mid int32) {
 	s.reg.Lock()
 	mi := &meterInfo{mid: mid, id: m.ID, point: m.Point}
 	s.meters[m.ID], s.byMid[mid] = mi, mi
 	s.reg.Unlock()
-	return nil
 }
 
 // Meter implements store.Registry.
@@ -497,13 +602,13 @@ func (s *Store) Meters(ctx context.Context, f store.Filter) ([]meter.Meter, erro
 }
 
 func (s *Store) metersWhere(ctx context.Context, w *where) ([]meter.Meter, error) {
-	return list(ctx, s, "meters", `SELECT m.id, m.point, m.serial, m.model, m.key, m.signed, m.revoked, m.registered, m.interval_ms, m.gateway
+	return list(ctx, s, "meters", `SELECT m.id, m.point, m.serial, m.model, m.key, m.signed, m.revoked, m.registered, m.interval_ms, m.gateway, m.collector
 		FROM meters m JOIN points p ON p.id = m.point JOIN enterprises e ON e.id = p.enterprise`+w.String()+` ORDER BY m.id`, w.args,
 		func(r pgx.Rows) (meter.Meter, error) {
 			var m meter.Meter
 			var signed string
 			var reg, iv int64
-			err := r.Scan(&m.ID, &m.Point, &m.Serial, &m.Model, &m.Key, &signed, &m.Revoked, &reg, &iv, &m.Gateway)
+			err := r.Scan(&m.ID, &m.Point, &m.Serial, &m.Model, &m.Key, &signed, &m.Revoked, &reg, &iv, &m.Gateway, &m.Collector)
 			m.Signed, m.Registered, m.Interval = meter.SigningSite(signed), utc(reg), time.Duration(iv)*time.Millisecond
 			return m, err
 		})

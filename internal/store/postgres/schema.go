@@ -312,7 +312,7 @@ CREATE TABLE control_overrides (
 // (store.DeviceSecrets).
 const deviceSchema = `
 CREATE TABLE device_secrets (
-	meter  TEXT COLLATE "C" PRIMARY KEY REFERENCES meters(id),
+	meter  TEXT COLLATE "C" PRIMARY KEY, -- a meter's or a gateway's ID
 	record TEXT NOT NULL
 );
 `

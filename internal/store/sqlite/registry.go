@@ -28,7 +28,12 @@ func exists(ctx context.Context, q queryer, table, col, key string) (bool, error
 // put inserts (create) or replaces (update) a registry row after checking
 // that the key is free or taken as the operation needs.
 func (s *Store) put(ctx context.Context, create bool, what, table, key string, check func(tx *sql.Tx) error, write func(tx *sql.Tx) error) error {
-	err := s.withWrite(ctx, func(tx *sql.Tx) error {
+	return s.withWrite(ctx, func(tx *sql.Tx) error { return putTx(ctx, tx, create, what, table, key, check, write) })
+}
+
+// putTx is put inside the transaction tx.
+func putTx(ctx context.Context, tx *sql.Tx, create bool, what, table, key string, check func(tx *sql.Tx) error, write func(tx *sql.Tx) error) error {
+	err := func() error {
 		col := "id"
 		if table == "regions" {
 			col = "code"
@@ -48,7 +53,7 @@ func (s *Store) put(ctx context.Context, create bool, what, table, key string, c
 			}
 		}
 		return write(tx)
-	})
+	}()
 	if err != nil {
 		return fmt.Errorf("%s %s: %w", what, key, err)
 	}
@@ -292,6 +297,34 @@ func (s *Store) UpdatePoint(ctx context.Context, p meter.Point) error {
 }
 
 func (s *Store) putPoint(ctx context.Context, create bool, p meter.Point) error {
+	if err := s.withWrite(ctx, func(tx *sql.Tx) error { return putPointTx(ctx, tx, create, p) }); err != nil {
+		return err
+	}
+	s.cachePoint(p)
+	return nil
+}
+
+// CreatePoints implements store.BulkRegistry.
+func (s *Store) CreatePoints(ctx context.Context, ps []meter.Point) error {
+	err := s.withWrite(ctx, func(tx *sql.Tx) error {
+		for _, p := range ps {
+			if err := putPointTx(ctx, tx, true, p); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, p := range ps {
+		s.cachePoint(p)
+	}
+	return nil
+}
+
+// putPointTx writes a point inside the transaction tx.
+func putPointTx(ctx context.Context, tx *sql.Tx, create bool, p meter.Point) error {
 	if err := store.ValidPoint(p); err != nil {
 		return err
 	}
@@ -323,14 +356,15 @@ func (s *Store) putPoint(ctx context.Context, create bool, p meter.Point) error 
 		}
 		return nil
 	}
-	err := s.put(ctx, create, "point", "points", p.ID, check, func(tx *sql.Tx) error {
+	return putTx(ctx, tx, create, "point", "points", p.ID, check, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO points(id, enterprise, name, name_en, level, stage, source, parent, channels, roles) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			p.ID, p.Enterprise, p.Name, p.NameEN, int(p.Level), string(p.Stage), string(p.Source), p.Parent, mustJSON(p.Channels), rolesOf(p).encode())
 		return err
 	})
-	if err != nil {
-		return err
-	}
+}
+
+// cachePoint follows a written point in the point cache.
+func (s *Store) cachePoint(p meter.Point) {
 	s.reg.Lock()
 	if s.pointCache != nil {
 		if pi := s.pointCache[p.ID]; pi != nil {
@@ -340,7 +374,6 @@ func (s *Store) putPoint(ctx context.Context, create bool, p meter.Point) error 
 		}
 	}
 	s.reg.Unlock()
-	return nil
 }
 
 // Point implements store.Registry.
@@ -472,8 +505,42 @@ func (s *Store) UpdateMeter(ctx context.Context, m meter.Meter) error {
 }
 
 func (s *Store) putMeter(ctx context.Context, create bool, m meter.Meter) error {
-	if err := store.ValidMeter(m); err != nil {
+	var mid int64
+	err := s.withWrite(ctx, func(tx *sql.Tx) (err error) {
+		mid, err = putMeterTx(ctx, tx, create, m)
 		return err
+	})
+	if err != nil {
+		return err
+	}
+	s.cacheMeter(m, mid)
+	return nil
+}
+
+// CreateMeters implements store.BulkRegistry.
+func (s *Store) CreateMeters(ctx context.Context, ms []meter.Meter) error {
+	mids := make([]int64, len(ms))
+	err := s.withWrite(ctx, func(tx *sql.Tx) (err error) {
+		for i, m := range ms {
+			if mids[i], err = putMeterTx(ctx, tx, true, m); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for i, m := range ms {
+		s.cacheMeter(m, mids[i])
+	}
+	return nil
+}
+
+// putMeterTx writes a meter inside the transaction tx and returns its mid.
+func putMeterTx(ctx context.Context, tx *sql.Tx, create bool, m meter.Meter) (int64, error) {
+	if err := store.ValidMeter(m); err != nil {
+		return 0, err
 	}
 	check := func(tx *sql.Tx) error {
 		ok, err := exists(ctx, tx, "points", "id", m.Point)
@@ -483,25 +550,36 @@ func (s *Store) putMeter(ctx context.Context, create bool, m meter.Meter) error 
 		return err
 	}
 	var mid int64
-	err := s.put(ctx, create, "meter", "meters", m.ID, check, func(tx *sql.Tx) error {
+	err := putTx(ctx, tx, create, "meter", "meters", m.ID, check, func(tx *sql.Tx) error {
 		args := []any{m.Point, m.Serial, m.Model, m.Key, string(m.Signed), m.Revoked, m.Registered.UnixMilli(), m.Interval.Milliseconds(), m.Gateway, m.ID}
 		if create {
 			res, err := tx.ExecContext(ctx, `INSERT INTO meters(point, serial, model, key, signed, revoked, registered, interval_ms, gateway, id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, args...)
 			if err != nil {
 				return err
 			}
-			mid, err = res.LastInsertId()
+			if mid, err = res.LastInsertId(); err != nil {
+				return err
+			}
+		} else {
+			if err := tx.QueryRowContext(ctx, `SELECT mid FROM meters WHERE id = ?`, m.ID).Scan(&mid); err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE meters SET point = ?, serial = ?, model = ?, key = ?, signed = ?, revoked = ?, registered = ?, interval_ms = ?, gateway = ? WHERE id = ?`, args...); err != nil {
+				return err
+			}
+		}
+		if m.Collector == "" {
+			_, err := tx.ExecContext(ctx, `DELETE FROM meter_collectors WHERE id = ?`, m.ID)
 			return err
 		}
-		if err := tx.QueryRowContext(ctx, `SELECT mid FROM meters WHERE id = ?`, m.ID).Scan(&mid); err != nil {
-			return err
-		}
-		_, err := tx.ExecContext(ctx, `UPDATE meters SET point = ?, serial = ?, model = ?, key = ?, signed = ?, revoked = ?, registered = ?, interval_ms = ?, gateway = ? WHERE id = ?`, args...)
+		_, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO meter_collectors(id, collector) VALUES (?, ?)`, m.ID, m.Collector)
 		return err
 	})
-	if err != nil {
-		return err
-	}
+	return mid, err
+}
+
+// cacheMeter follows a written meter in the meter caches.
+func (s *Store) cacheMeter(m meter.Meter, mid int64) {
 	s.reg.Lock()
 	if old := s.byMid[mid]; old != nil && old.point != m.Point {
 		if pi := s.pointCache[old.point]; pi != nil {
@@ -517,7 +595,6 @@ func (s *Store) putMeter(ctx context.Context, create bool, m meter.Meter) error 
 	mi := &meterInfo{mid: mid, id: m.ID, point: m.Point, interval: m.Interval}
 	s.meters[m.ID], s.byMid[mid] = mi, mi
 	s.reg.Unlock()
-	return nil
 }
 
 // Meter implements store.Registry.
@@ -545,8 +622,9 @@ func (s *Store) Meters(ctx context.Context, f store.Filter) ([]meter.Meter, erro
 }
 
 func (s *Store) metersWhere(ctx context.Context, w *where) ([]meter.Meter, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT m.id, m.point, m.serial, m.model, m.key, m.signed, m.revoked, m.registered, m.interval_ms, m.gateway
-		FROM meters m JOIN points p ON p.id = m.point JOIN enterprises e ON e.id = p.enterprise`+w.String()+` ORDER BY m.id`, w.args...)
+	rows, err := s.r.QueryContext(ctx, `SELECT m.id, m.point, m.serial, m.model, m.key, m.signed, m.revoked, m.registered, m.interval_ms, m.gateway,
+		coalesce(c.collector, '') FROM meters m JOIN points p ON p.id = m.point JOIN enterprises e ON e.id = p.enterprise
+		LEFT JOIN meter_collectors c ON c.id = m.id`+w.String()+` ORDER BY m.id`, w.args...)
 	if err != nil {
 		return nil, fmt.Errorf("list meters: %w", err)
 	}
@@ -556,7 +634,7 @@ func (s *Store) metersWhere(ctx context.Context, w *where) ([]meter.Meter, error
 		var m meter.Meter
 		var signed string
 		var reg, iv int64
-		if err := rows.Scan(&m.ID, &m.Point, &m.Serial, &m.Model, &m.Key, &signed, &m.Revoked, &reg, &iv, &m.Gateway); err != nil {
+		if err := rows.Scan(&m.ID, &m.Point, &m.Serial, &m.Model, &m.Key, &signed, &m.Revoked, &reg, &iv, &m.Gateway, &m.Collector); err != nil {
 			return nil, fmt.Errorf("list meters: %w", err)
 		}
 		m.Signed = meter.SigningSite(signed)

@@ -1,0 +1,142 @@
+package registry
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	"golang.org/x/mod/sumdb/note"
+
+	"github.com/shuixiao/shuixiao/internal/store"
+	"github.com/shuixiao/shuixiao/meter"
+	"github.com/shuixiao/shuixiao/reading"
+)
+
+// bulkDevices is devices that also takes meters in bulk (meterDirectory).
+type bulkDevices struct{ *devices }
+
+func (d bulkDevices) PutMeters(ms []meter.Meter, _ []meter.Point) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, m := range ms {
+		d.registered = append(d.registered, m.ID)
+	}
+	return nil
+}
+
+func bulkPoints(n int, parent string) []meter.Point {
+	var pts []meter.Point
+	for i := range n {
+		pts = append(pts, meter.Point{ID: fmt.Sprintf("BP-%d", i), Enterprise: "EN", Name: "分表", Level: meter.Level3, Stage: meter.StageUse,
+			Parent: parent, Channels: []meter.Channel{{Name: "total_m3", Quantity: "volume", Unit: "m3", Kind: meter.Total, Min: 0, Max: 1e9}}})
+	}
+	return pts
+}
+
+// TestBulkRegistration: a batch of points and meters is registered whole,
+// its entries on the ledger, the meters in the key directory with their
+// collector; a batch with bad items is refused whole, each bad item named
+// by index and field, and leaves the ledger and the registry as they were.
+func TestBulkRegistration(t *testing.T) {
+	for _, bulkDir := range []bool{true, false} {
+		t.Run(fmt.Sprintf("bulkDirectory=%v", bulkDir), func(t *testing.T) {
+			ms, st, lg, d := setup(t)
+			if bulkDir {
+				ms.Devices = bulkDevices{d}
+			}
+			ctx := context.Background()
+			ps := &Points{Store: st, Ledger: lg, Ingest: ms.Ingest, Now: ms.Now}
+			seq := ms.Ingest.(BatchSequencer)
+			gkey := func(id string) string {
+				_, k, _ := note.GenerateKey(rand.Reader, reading.GatewayKeyName(id))
+				return k
+			}
+			for _, g := range []string{"C-1", "C-2"} {
+				if _, _, err := ms.RegisterGateway(ctx, GatewayRegistration{ID: g, Key: gkey(g), Enterprise: "EN"}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			size0, _ := lg.Size(ctx)
+
+			// Points: the second refers to an unknown enterprise, the fourth
+			// repeats the first: nothing stored, both named.
+			bad := bulkPoints(4, "PT-1")
+			bad[1].Enterprise = "NOPE"
+			bad[3].ID = bad[0].ID
+			_, err := ps.CreateMany(ctx, bad, seq)
+			var be *BatchError
+			if !errors.As(err, &be) || len(be.Items) != 2 || be.Items[0].Index != 1 || be.Items[0].Field != "enterprise" ||
+				be.Items[1].Index != 3 || be.Items[1].Field != "id" {
+				t.Fatalf("bad points: %v", err)
+			}
+			if _, err := st.Point(ctx, "BP-0"); !errors.Is(err, store.ErrNotFound) {
+				t.Fatalf("a refused batch stored a point: %v", err)
+			}
+			pts := bulkPoints(50, "PT-1")
+			pts[49].Parent = "BP-0" // a parent earlier in the batch
+			idx, err := ps.CreateMany(ctx, pts, seq)
+			if err != nil || len(idx) != 50 || idx[0] != size0 || idx[49] != size0+49 {
+				t.Fatalf("points: %v %v", idx, err)
+			}
+			if p, err := st.Point(ctx, "BP-49"); err != nil || p.Parent != "BP-0" {
+				t.Fatalf("point BP-49: %+v %v", p, err)
+			}
+
+			reqs := make([]Registration, 50)
+			for i := range reqs {
+				id := fmt.Sprintf("BM-%d", i)
+				reqs[i] = Registration{ID: id, Point: pts[i].ID, Key: key(t, id), Collector: "C-1"}
+			}
+			reqs[49].Collector = ""
+			reqs[49].MQTTPassword = "a-long-enough-password"
+			badReqs := append([]Registration{}, reqs...)
+			badReqs[2].Point = "NOPE"
+			badReqs[5].Collector = "C-9"
+			badReqs[7].Key = key(t, "BM-other")
+			size1, _ := lg.Size(ctx)
+			_, err = ms.RegisterMany(ctx, badReqs, seq)
+			if !errors.As(err, &be) || len(be.Items) != 3 {
+				t.Fatalf("bad meters: %v", err)
+			}
+			for k, want := range []struct {
+				i     int
+				field string
+			}{{2, "point"}, {5, "collector"}, {7, "key"}} {
+				if it := be.Items[k]; it.Index != want.i || it.Field != want.field {
+					t.Errorf("bad item %d: %v, want index %d field %s", k, it, want.i, want.field)
+				}
+			}
+			if !strings.Contains(err.Error(), "item 5, field collector: gateway \"C-9\" is not registered") {
+				t.Errorf("message: %v", err)
+			}
+			if size, _ := lg.Size(ctx); size != size1 {
+				t.Fatalf("a refused batch reached the ledger: %d → %d", size1, size)
+			}
+			if _, err := st.Meter(ctx, "BM-0"); !errors.Is(err, store.ErrNotFound) {
+				t.Fatalf("a refused batch stored a meter: %v", err)
+			}
+
+			out, err := ms.RegisterMany(ctx, reqs, seq)
+			if err != nil || len(out) != 50 || !out[0].Created || out[0].Index != size1 || out[49].Index != size1+49 {
+				t.Fatalf("meters: %+v %v", out[:1], err)
+			}
+			if m, err := st.Meter(ctx, "BM-0"); err != nil || m.Collector != "C-1" || m.Key != reqs[0].Key {
+				t.Fatalf("meter BM-0: %+v %v", m, err)
+			}
+			if len(d.registered) != 2+50 || d.secrets["BM-49"] != "a-long-enough-password" {
+				t.Fatalf("devices told of %d, secrets %v", len(d.registered), d.secrets)
+			}
+			// The same batch again changes nothing.
+			out, err = ms.RegisterMany(ctx, reqs, seq)
+			if err != nil || out[0].Created {
+				t.Fatalf("again: %+v %v", out[:1], err)
+			}
+			if size, _ := lg.Size(ctx); size != size1+50 {
+				t.Fatalf("ledger %d, want %d", size, size1+50)
+			}
+		})
+	}
+}
