@@ -82,9 +82,11 @@ func testPostgresRestart(t *testing.T, mode string) {
 		t.Fatal(err)
 	}
 	defer conn.Close(ctx)
-	inLedger := len(ledgerReadings(t, s.ledger))
-	var inStore int
+	// Both are read again until they agree: the sequencer may still be
+	// draining the stream, appending to the ledger and then to the store.
+	var inLedger, inStore int
 	for end := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		inLedger = len(ledgerReadings(t, s.ledger))
 		if err := conn.QueryRow(ctx, `SELECT count(*) FROM shuixiao.readings`).Scan(&inStore); err != nil {
 			t.Fatal(err)
 		}
