@@ -147,3 +147,37 @@ func BenchmarkVolumesDay(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkReadYearSparse reads the year to date of 2,000 points whose
+// only readings (every 10 minutes) are in the period's last day — a
+// deployment's first year, or meters added late — hour by hour (loc nil:
+// the store's zone, which Fill does not probe) and with the months and
+// days without value read at once (loc given). Both give the same totals.
+func BenchmarkReadYearSparse(b *testing.B) {
+	st, pts := newStore(b, 2000, func(int) (time.Duration, time.Duration) { return 10 * time.Minute, 24 * time.Hour })
+	ctx := context.Background()
+	if err := st.Compact(ctx); err != nil {
+		b.Fatal(err)
+	}
+	var series []store.Series
+	for _, p := range pts {
+		series = append(series, store.Series{Point: p.ID, Channel: "total_m3"})
+	}
+	from, to := time.Date(day.Year(), 1, 1, 0, 0, 0, 0, time.UTC), day.AddDate(0, 0, 1)
+	for _, c := range []struct {
+		name string
+		loc  *time.Location
+	}{{"hourly", nil}, {"probed", time.UTC}} {
+		b.Run(c.name, func(b *testing.B) {
+			for b.Loop() {
+				res, err := Read(ctx, st, series, from, to, Interval, c.loc)
+				if err != nil || len(res) != len(series) {
+					b.Fatal(len(res), err)
+				}
+				if vol, cov := FromTotals(res); len(vol) != len(series) || cov["P0001"] != 24.0/float64(to.Sub(from)/time.Hour) {
+					b.Fatal(len(vol), cov["P0001"])
+				}
+			}
+		})
+	}
+}
