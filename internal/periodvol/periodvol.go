@@ -119,11 +119,13 @@ func Totals(ctx context.Context, src Source, series []store.Series, from, to tim
 // there are distinct stretches, and adds one total per bucket, in time
 // order.
 //
-// On the hour grid of a known zone (loc not nil) a long stretch is read by
-// month first, then the months with a value by day, and only the days with
-// a value hour by hour: a bucket without value has no hour with one (a
-// reading pair's consumption goes to every bucket its span overlaps, an
-// interval total to the bucket it ends in), so a month or day without value
+// On the hour grid of a known zone (loc not nil) a stretch of months is
+// read by month first, the first and last month of each run of months with
+// a value then by day, and only the days with a value (and the months
+// between a run's first and last) hour by hour: a bucket without value has
+// no hour with one (a reading pair's consumption goes to every bucket its
+// span overlaps, an interval total to the bucket it ends in), so a month
+// or day without value
 // is added as totals of its hours, none valid — what its hours one by one
 // would give the period-volume rule, at no cost per hour. A series' empty
 // history (before its first reading, after its last, a meter added
@@ -167,24 +169,24 @@ type stretch struct{ from, to int64 }
 // than its empty buckets would.
 const minProbe = 2
 
-// fillStretches reads each stretch for its series (indexes into sts): on
-// the first of levels, then the runs of buckets with a value on the rest,
-// or on iv when levels is empty.
+// fillStretches reads each stretch for its series (indexes into sts) on
+// the first of levels where the stretch spans enough of its buckets, then
+// the runs of its buckets with a value: a run's first and last bucket on
+// the next level, the buckets between (where readings are on both sides, so
+// every hour but of a point's meter gap has a value) on iv. Without a
+// level, or a stretch too short for it, it reads on iv.
 func fillStretches(ctx context.Context, src Source, sts []store.SeriesTotals, gaps map[stretch][]int, iv store.Interval, loc *time.Location, levels []store.Interval) error {
 	keys := make([]stretch, 0, len(gaps))
 	for g := range gaps {
 		keys = append(keys, g)
 	}
 	slices.SortFunc(keys, func(a, b stretch) int { return cmp.Compare(a.from, b.from) })
+	edges, inner := map[stretch][]int{}, map[stretch][]int{} // the runs to read on the next level, on iv
 	for _, g := range keys {
 		idx := gaps[g]
-		lv := levels
-		for len(lv) > 0 && !spans(g, lv[0], loc) {
-			lv = lv[1:]
-		}
 		read := iv
-		if len(lv) > 0 {
-			read = lv[0]
+		if len(levels) > 0 && spans(g, levels[0], loc) {
+			read = levels[0]
 		}
 		q := store.ConsumptionQuery{From: time.UnixMilli(g.from), To: time.UnixMilli(g.to), Interval: read, Location: loc}
 		for _, i := range idx {
@@ -197,7 +199,7 @@ func fillStretches(ctx context.Context, src Source, sts []store.SeriesTotals, ga
 		if len(res) != len(idx) {
 			return fmt.Errorf("periodvol: %d series of buckets for %d", len(res), len(idx))
 		}
-		if len(lv) == 0 {
+		if read == iv {
 			for k, sb := range res {
 				i := idx[k]
 				for j, b := range sb.Buckets {
@@ -210,44 +212,59 @@ func fillStretches(ctx context.Context, src Source, sts []store.SeriesTotals, ga
 			}
 			continue
 		}
-		// The buckets with a value are read again on the finer grids, in
-		// runs; the others are added as hours none of which is valid.
-		runs := map[stretch][]int{}
+		// The buckets without value are added as hours none of which is
+		// valid; the runs of those with one are read again.
 		empty := map[int64][]store.Total{} // by bucket start
 		for k, sb := range res {
 			i := idx[k]
-			run := stretch{-1, -1}
+			var run []stretch // the run's buckets
+			flush := func() {
+				switch {
+				case len(run) == 0:
+				case len(levels) < 2:
+					inner[stretch{run[0].from, run[len(run)-1].to}] = append(inner[stretch{run[0].from, run[len(run)-1].to}], i)
+				default:
+					first, last := run[0], run[len(run)-1]
+					edges[first] = append(edges[first], i)
+					if len(run) > 1 {
+						edges[last] = append(edges[last], i)
+					}
+					if len(run) > 2 {
+						mid := stretch{first.to, last.from}
+						inner[mid] = append(inner[mid], i)
+					}
+				}
+				run = run[:0]
+			}
 			for j, b := range sb.Buckets {
-				s, e := b.Start.UnixMilli(), g.to
+				bk := stretch{b.Start.UnixMilli(), g.to}
 				if j+1 < len(sb.Buckets) {
-					e = sb.Buckets[j+1].Start.UnixMilli()
+					bk.to = sb.Buckets[j+1].Start.UnixMilli()
 				}
 				if b.Valid {
-					if run.to != s {
-						if run.from >= 0 {
-							runs[run] = append(runs[run], i)
-						}
-						run.from = s
-					}
-					run.to = e
+					run = append(run, bk)
 					continue
 				}
-				ts, ok := empty[s]
+				flush()
+				ts, ok := empty[bk.from]
 				if !ok {
-					if ts, err = emptyHours(time.UnixMilli(s), time.UnixMilli(e), loc); err != nil {
+					if ts, err = emptyHours(time.UnixMilli(bk.from), time.UnixMilli(bk.to), loc); err != nil {
 						return err
 					}
-					empty[s] = ts
+					empty[bk.from] = ts
 				}
 				sts[i].Totals = append(sts[i].Totals, ts...)
 			}
-			if run.from >= 0 {
-				runs[run] = append(runs[run], i)
-			}
+			flush()
 		}
-		if err := fillStretches(ctx, src, sts, runs, iv, loc, lv[1:]); err != nil {
+	}
+	if len(edges) > 0 {
+		if err := fillStretches(ctx, src, sts, edges, iv, loc, levels[1:]); err != nil {
 			return err
 		}
+	}
+	if len(inner) > 0 {
+		return fillStretches(ctx, src, sts, inner, iv, loc, nil)
 	}
 	return nil
 }

@@ -181,3 +181,40 @@ func BenchmarkReadYearSparse(b *testing.B) {
 		})
 	}
 }
+
+// consumptionOnly hides a store's pre-totals.
+type consumptionOnly struct{ Source }
+
+// BenchmarkReadMonthDense is what reading months and days first costs
+// where every hour has a value and there are no pre-totals: 30 days of 200
+// points reporting every 15 minutes, uncompacted and compacted (pre-totals
+// hidden), hour by hour (loc nil) and probed.
+func BenchmarkReadMonthDense(b *testing.B) {
+	st, pts := newStore(b, 200, func(int) (time.Duration, time.Duration) { return 15 * time.Minute, 30 * 24 * time.Hour })
+	ctx := context.Background()
+	var series []store.Series
+	for _, p := range pts {
+		series = append(series, store.Series{Point: p.ID, Channel: "total_m3"})
+	}
+	from, to := day, day.AddDate(0, 0, 30)
+	for _, compacted := range []bool{false, true} {
+		if compacted {
+			if err := st.Compact(ctx); err != nil {
+				b.Fatal(err)
+			}
+		}
+		for _, c := range []struct {
+			name string
+			loc  *time.Location
+		}{{"hourly", nil}, {"probed", time.UTC}} {
+			b.Run(fmt.Sprintf("compacted=%v/%s", compacted, c.name), func(b *testing.B) {
+				for b.Loop() {
+					res, err := Read(ctx, consumptionOnly{st}, series, from, to, Interval, c.loc)
+					if err != nil || len(res) != len(series) {
+						b.Fatal(len(res), err)
+					}
+				}
+			})
+		}
+	}
+}
