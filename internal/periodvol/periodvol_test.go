@@ -12,6 +12,8 @@ import (
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/shuixiao/shuixiao/internal/store"
+	"github.com/shuixiao/shuixiao/internal/store/postgres"
+	"github.com/shuixiao/shuixiao/internal/store/postgres/pgtest"
 	"github.com/shuixiao/shuixiao/internal/store/sqlite"
 	"github.com/shuixiao/shuixiao/meter"
 	"github.com/shuixiao/shuixiao/reading"
@@ -25,12 +27,31 @@ var day = time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC)
 // start for span, where step, span = every(i), and never if step is 0.
 func newStore(tb testing.TB, n int, every func(i int) (time.Duration, time.Duration)) (*sqlite.Store, []meter.Point) {
 	tb.Helper()
-	ctx := context.Background()
 	st, err := sqlite.Open(filepath.Join(tb.TempDir(), "s.db"), sqlite.Options{ManualCompaction: true, Location: time.UTC})
 	if err != nil {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { st.Close() })
+	return st, fill(tb, st, n, every)
+}
+
+// newPostgres is newStore on PostgreSQL (a fresh schema).
+func newPostgres(tb testing.TB, n int, every func(i int) (time.Duration, time.Duration)) (*postgres.Store, []meter.Point) {
+	tb.Helper()
+	url, schema := pgtest.Schema(tb)
+	st, err := postgres.Open(context.Background(), url, postgres.Options{Schema: schema, Location: time.UTC, ManualRollups: true})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { st.Close() })
+	return st, fill(tb, st, n, every)
+}
+
+// fill registers newStore's points and meters in st and commits their
+// readings.
+func fill(tb testing.TB, st store.Store, n int, every func(i int) (time.Duration, time.Duration)) []meter.Point {
+	tb.Helper()
+	ctx := context.Background()
 	total, _ := meter.StandardChannel("total_m3")
 	must := func(err error) {
 		if err != nil {
@@ -75,7 +96,7 @@ func newStore(tb testing.TB, n int, every func(i int) (time.Duration, time.Durat
 		}
 	}
 	flush()
-	return st, pts
+	return pts
 }
 
 func TestVolumes(t *testing.T) {
@@ -154,7 +175,23 @@ func BenchmarkVolumesDay(b *testing.B) {
 // the store's zone, which Fill does not probe) and with the months and
 // days without value read at once (loc given). Both give the same totals.
 func BenchmarkReadYearSparse(b *testing.B) {
-	st, pts := newStore(b, 2000, func(int) (time.Duration, time.Duration) { return 10 * time.Minute, 24 * time.Hour })
+	every := func(int) (time.Duration, time.Duration) { return 10 * time.Minute, 24 * time.Hour }
+	st, pts := newStore(b, 2000, every)
+	readYearSparse(b, st, pts)
+}
+
+// BenchmarkReadYearSparsePostgres is BenchmarkReadYearSparse on
+// PostgreSQL, with 500 points.
+func BenchmarkReadYearSparsePostgres(b *testing.B) {
+	every := func(int) (time.Duration, time.Duration) { return 10 * time.Minute, 24 * time.Hour }
+	st, pts := newPostgres(b, 500, every)
+	readYearSparse(b, st, pts)
+}
+
+func readYearSparse(b *testing.B, st interface {
+	Source
+	Compact(context.Context) error
+}, pts []meter.Point) {
 	ctx := context.Background()
 	if err := st.Compact(ctx); err != nil {
 		b.Fatal(err)
