@@ -12,6 +12,8 @@ import (
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/shuixiao/shuixiao/internal/store"
+	"github.com/shuixiao/shuixiao/internal/store/postgres"
+	"github.com/shuixiao/shuixiao/internal/store/postgres/pgtest"
 	"github.com/shuixiao/shuixiao/internal/store/sqlite"
 	"github.com/shuixiao/shuixiao/meter"
 	"github.com/shuixiao/shuixiao/reading"
@@ -25,12 +27,31 @@ var day = time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC)
 // start for span, where step, span = every(i), and never if step is 0.
 func newStore(tb testing.TB, n int, every func(i int) (time.Duration, time.Duration)) (*sqlite.Store, []meter.Point) {
 	tb.Helper()
-	ctx := context.Background()
 	st, err := sqlite.Open(filepath.Join(tb.TempDir(), "s.db"), sqlite.Options{ManualCompaction: true, Location: time.UTC})
 	if err != nil {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { st.Close() })
+	return st, fill(tb, st, n, every)
+}
+
+// newPostgres is newStore on PostgreSQL (a fresh schema).
+func newPostgres(tb testing.TB, n int, every func(i int) (time.Duration, time.Duration)) (*postgres.Store, []meter.Point) {
+	tb.Helper()
+	url, schema := pgtest.Schema(tb)
+	st, err := postgres.Open(context.Background(), url, postgres.Options{Schema: schema, Location: time.UTC, ManualRollups: true})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { st.Close() })
+	return st, fill(tb, st, n, every)
+}
+
+// fill registers newStore's points and meters in st and commits their
+// readings.
+func fill(tb testing.TB, st store.Store, n int, every func(i int) (time.Duration, time.Duration)) []meter.Point {
+	tb.Helper()
+	ctx := context.Background()
 	total, _ := meter.StandardChannel("total_m3")
 	must := func(err error) {
 		if err != nil {
@@ -75,7 +96,7 @@ func newStore(tb testing.TB, n int, every func(i int) (time.Duration, time.Durat
 		}
 	}
 	flush()
-	return st, pts
+	return pts
 }
 
 func TestVolumes(t *testing.T) {
@@ -145,5 +166,92 @@ func BenchmarkVolumesDay(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// BenchmarkReadYearSparse reads the year to date of 2,000 points whose
+// only readings (every 10 minutes) are in the period's last day — a
+// deployment's first year, or meters added late — hour by hour (loc nil:
+// the store's zone, which Fill does not probe) and with the months and
+// days without value read at once (loc given). Both give the same totals.
+func BenchmarkReadYearSparse(b *testing.B) {
+	every := func(int) (time.Duration, time.Duration) { return 10 * time.Minute, 24 * time.Hour }
+	st, pts := newStore(b, 2000, every)
+	readYearSparse(b, st, pts)
+}
+
+// BenchmarkReadYearSparsePostgres is BenchmarkReadYearSparse on
+// PostgreSQL, with 500 points.
+func BenchmarkReadYearSparsePostgres(b *testing.B) {
+	every := func(int) (time.Duration, time.Duration) { return 10 * time.Minute, 24 * time.Hour }
+	st, pts := newPostgres(b, 500, every)
+	readYearSparse(b, st, pts)
+}
+
+func readYearSparse(b *testing.B, st interface {
+	Source
+	Compact(context.Context) error
+}, pts []meter.Point) {
+	ctx := context.Background()
+	if err := st.Compact(ctx); err != nil {
+		b.Fatal(err)
+	}
+	var series []store.Series
+	for _, p := range pts {
+		series = append(series, store.Series{Point: p.ID, Channel: "total_m3"})
+	}
+	from, to := time.Date(day.Year(), 1, 1, 0, 0, 0, 0, time.UTC), day.AddDate(0, 0, 1)
+	for _, c := range []struct {
+		name string
+		loc  *time.Location
+	}{{"hourly", nil}, {"probed", time.UTC}} {
+		b.Run(c.name, func(b *testing.B) {
+			for b.Loop() {
+				res, err := Read(ctx, st, series, from, to, Interval, c.loc)
+				if err != nil || len(res) != len(series) {
+					b.Fatal(len(res), err)
+				}
+				if vol, cov := FromTotals(res); len(vol) != len(series) || cov["P0001"] != 24.0/float64(to.Sub(from)/time.Hour) {
+					b.Fatal(len(vol), cov["P0001"])
+				}
+			}
+		})
+	}
+}
+
+// consumptionOnly hides a store's pre-totals.
+type consumptionOnly struct{ Source }
+
+// BenchmarkReadMonthDense is what reading months and days first costs
+// where every hour has a value and there are no pre-totals: 30 days of 200
+// points reporting every 15 minutes, uncompacted and compacted (pre-totals
+// hidden), hour by hour (loc nil) and probed.
+func BenchmarkReadMonthDense(b *testing.B) {
+	st, pts := newStore(b, 200, func(int) (time.Duration, time.Duration) { return 15 * time.Minute, 30 * 24 * time.Hour })
+	ctx := context.Background()
+	var series []store.Series
+	for _, p := range pts {
+		series = append(series, store.Series{Point: p.ID, Channel: "total_m3"})
+	}
+	from, to := day, day.AddDate(0, 0, 30)
+	for _, compacted := range []bool{false, true} {
+		if compacted {
+			if err := st.Compact(ctx); err != nil {
+				b.Fatal(err)
+			}
+		}
+		for _, c := range []struct {
+			name string
+			loc  *time.Location
+		}{{"hourly", nil}, {"probed", time.UTC}} {
+			b.Run(fmt.Sprintf("compacted=%v/%s", compacted, c.name), func(b *testing.B) {
+				for b.Loop() {
+					res, err := Read(ctx, consumptionOnly{st}, series, from, to, Interval, c.loc)
+					if err != nil || len(res) != len(series) {
+						b.Fatal(len(res), err)
+					}
+				}
+			})
+		}
 	}
 }

@@ -3,6 +3,7 @@ package rollup
 import (
 	"context"
 	"os"
+	"runtime"
 	"strconv"
 	"syscall"
 	"testing"
@@ -151,4 +152,31 @@ func BenchmarkTargetsCached(b *testing.B) {
 			}
 		}
 	}
+}
+
+// BenchmarkYearSparse rolls up the year to date of 20 enterprises of 100
+// points (2,000 series) whose only readings are in the period's last day
+// (15-minute, compacted): a deployment's first year, or meters added late.
+// The months and days without any reading must cost next to nothing.
+func BenchmarkYearSparse(b *testing.B) {
+	const n = 20
+	last := time.Date(2026, 11, 27, 0, 0, 0, 0, production.Zone)
+	st := buildProvince(b, provinceConfig{Enterprises: n, Points: 100, From: last, Steps: 96, Step: 15 * time.Minute, Compact: true, ValueAdded: 10})
+	ctx := context.Background()
+	from, to := time.Date(2026, 1, 1, 0, 0, 0, 0, production.Zone), last.AddDate(0, 0, 1)
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	cpu0, alloc0 := cpuTime(), ms.TotalAlloc
+	for b.Loop() {
+		snap, err := computeMonth(ctx, st, from, to, store.Hour)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(snap.Figures[2026]) != n {
+			b.Fatalf("%d of %d enterprises with figures", len(snap.Figures[2026]), n)
+		}
+	}
+	runtime.ReadMemStats(&ms)
+	b.ReportMetric((cpuTime()-cpu0).Seconds()/float64(b.N), "cpu-s/op")
+	b.ReportMetric(float64(ms.TotalAlloc-alloc0)/float64(b.N)/1e6, "MB-alloc/op")
 }

@@ -18,7 +18,9 @@ import (
 // starts or ends inside a day) are those read hour by hour, to the last
 // bit: window, volumes, coverage, indicators — on meters that start and
 // stop mid-day on different days, with gaps of hours and days, register
-// resets, readings arriving late, over whole and ragged periods.
+// resets, readings arriving late, over whole and ragged periods — and so
+// are those read without pre-totals, the months and days without value at
+// once (periodvol.Fill).
 func TestPreTotalsSameFigures(t *testing.T) {
 	ctx := context.Background()
 	st := buildProvince(t, provinceConfig{Enterprises: 6, Points: 6, From: monthFrom, Steps: 0, Step: 15 * time.Minute, Compact: false, ValueAdded: 10})
@@ -120,19 +122,22 @@ func TestPreTotalsSameFigures(t *testing.T) {
 			}
 			return out
 		}
-		totals, hours := read(st, Options{}), read(hoursOnly{st}, Options{})
+		totals, hours, every := read(st, Options{}), read(hoursOnly{st}, Options{}), read(everyHour{hoursOnly{st}}, Options{})
 		// A snapshot's headline balance gives the same target years.
 		for id, m := range read(st, Options{Headline: true}) {
 			if y, want := m.Year(2026), totals[id].Year(2026); !reflect.DeepEqual(y, want) {
 				t.Errorf("%v %s: headline year %+v, full %+v", p, id, y, want)
 			}
 		}
-		if len(hours) == 0 || len(totals) != len(hours) {
-			t.Fatalf("%v: %d enterprises from totals, %d from hours", p, len(totals), len(hours))
+		if len(every) == 0 || len(totals) != len(every) || len(hours) != len(every) {
+			t.Fatalf("%v: %d enterprises from totals, %d without, %d hour by hour", p, len(totals), len(hours), len(every))
 		}
-		for id, h := range hours {
+		for id, h := range every {
 			if !reflect.DeepEqual(totals[id], h) {
 				t.Errorf("%v %s:\nfrom totals %+v\nhour by hour %+v", p, id, totals[id], h)
+			}
+			if !reflect.DeepEqual(hours[id], h) {
+				t.Errorf("%v %s:\nempty months and days at once %+v\nhour by hour %+v", p, id, hours[id], h)
 			}
 			compared++
 			if h.From.Hour() != 0 || h.To.Hour() != 0 {
@@ -149,4 +154,20 @@ func TestPreTotalsSameFigures(t *testing.T) {
 		t.Fatal("no metered window starts or ends inside a day")
 	}
 	t.Logf("%d enterprise-periods compared, %d windows cut inside a day; %d totals for %s in October", compared, cut, len(sts[0].Totals), pts[0].ID)
+}
+
+// everyHour has periodvol.Fill read every hour: it answers every month and
+// day as having a value, so none is taken as empty.
+type everyHour struct{ hoursOnly }
+
+func (e everyHour) Consumption(ctx context.Context, q store.ConsumptionQuery) ([]store.SeriesBuckets, error) {
+	res, err := e.Store.Consumption(ctx, q)
+	if q.Interval != store.Hour {
+		for _, sb := range res {
+			for i := range sb.Buckets {
+				sb.Buckets[i].Valid = true
+			}
+		}
+	}
+	return res, err
 }

@@ -15,20 +15,43 @@ import (
 	"github.com/shuixiao/shuixiao/internal/store/aggregate"
 )
 
-// hoursOnly hides a store's pre-totals: periodvol then reads every hour,
-// the path the totals must agree with.
+// hoursOnly hides a store's pre-totals: periodvol then reads the whole
+// period with Consumption (months and days without value at once).
 type hoursOnly struct{ s store.Store }
+
+// hourByHour reads every hour of [from, to) of each series with one
+// Consumption query: the reference every other path must agree with.
+func hourByHour(ctx context.Context, s store.Store, series []store.Series, from, to time.Time, loc *time.Location) ([]store.SeriesTotals, error) {
+	res, err := s.Consumption(ctx, store.ConsumptionQuery{Series: series, From: from, To: to, Interval: store.Hour, Location: loc})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]store.SeriesTotals, len(res))
+	for i, sb := range res {
+		out[i].Series = series[i]
+		for j, b := range sb.Buckets {
+			end := to
+			if j+1 < len(sb.Buckets) {
+				end = sb.Buckets[j+1].Start
+			}
+			out[i].Totals = append(out[i].Totals, aggregate.HourTotal(b, end))
+		}
+	}
+	return out, nil
+}
 
 func (h hoursOnly) Consumption(ctx context.Context, q store.ConsumptionQuery) ([]store.SeriesBuckets, error) {
 	return h.s.Consumption(ctx, q)
 }
 
 // ConsumptionTotals tests that the volumes of a period read from the store's day
-// and month pre-totals (and the hours at their edges) are those read hour
-// by hour, to the last bit, with their coverage — on random data with
+// and month pre-totals (and the hours at their edges), or with the months
+// and days without value read at once, are those read hour by hour, to the
+// last bit, with their coverage — on random data with
 // rollovers, resets, 20-hour gaps, two meters on one point, a partial first
 // and last day, an interval-total channel, readings arriving out of order
-// and late, before and after compaction. Every total equals the hours it
+// and late, before and after compaction, over periods with months of no
+// reading before and after the data. Every total equals the hours it
 // stands for.
 //
 // Run includes it; a driver with a second way of reading totals runs it
@@ -114,54 +137,69 @@ func ConsumptionTotals(t *testing.T, open Factory) {
 				{time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 11, 11, 0, 0, 0, 0, time.UTC)},
 				{day(1), day(1).AddDate(0, 1, 0)},
 				{day(1).Add(-30 * time.Hour), day(1).AddDate(0, 1, 1).Add(time.Hour)},
+				// Months without any reading before and after the data.
+				{time.Date(2026, 1, 1, 0, 0, 0, 0, shanghai), time.Date(2027, 3, 1, 0, 0, 0, 0, shanghai)},
+				{day(1).AddDate(0, -4, 0).Add(90 * time.Minute), day(1).AddDate(0, 2, 0).Add(-20 * time.Minute)},
 			}
 			// check compares both paths over every period and returns the
 			// number of multi-hour totals the store answered, and of months.
 			check := func(when string) (int, int) {
 				t.Helper()
-				used, months := 0, 0
+				used, months, empty := 0, 0, 0
 				for _, p := range periods {
-					old, err := periodvol.Read(ctx, hoursOnly{s}, series, p[0], p[1], store.Hour, shanghai)
+					old, err := hourByHour(ctx, s, series, p[0], p[1], shanghai)
 					must(t, err)
-					got, err := periodvol.Read(ctx, s, series, p[0], p[1], store.Hour, shanghai)
+					direct, err := periodvol.Read(ctx, hoursOnly{s}, series, p[0], p[1], store.Hour, shanghai)
+					must(t, err)
+					pre, err := periodvol.Read(ctx, s, series, p[0], p[1], store.Hour, shanghai)
 					must(t, err)
 					for i, ser := range series {
-						ov, oc := balance.PeriodVolumes([]balance.PointBuckets{{Point: ser.Point, Totals: periodvol.IntervalTotals(old[i].Totals)}})
-						nv, nc := balance.PeriodVolumes([]balance.PointBuckets{{Point: ser.Point, Totals: periodvol.IntervalTotals(got[i].Totals)}})
-						if ov[ser.Point] != nv[ser.Point] || oc[ser.Point] != nc[ser.Point] {
-							t.Errorf("%s %s %s–%s: from totals %v (coverage %v), hour by hour %v (%v)", when, ser,
-								p[0].In(shanghai), p[1].In(shanghai), nv[ser.Point], nc[ser.Point], ov[ser.Point], oc[ser.Point])
-						}
-						// The hours behind every total, one by one.
-						var cursor time.Time
-						for _, tot := range got[i].Totals {
-							if tot.Start.Before(cursor) {
-								t.Fatalf("%s %s: totals overlap at %v", when, ser, tot.Start)
+						for path, got := range map[string][]store.SeriesTotals{"from totals": pre, "without totals": direct} {
+							ov, oc := balance.PeriodVolumes([]balance.PointBuckets{{Point: ser.Point, Totals: periodvol.IntervalTotals(old[i].Totals)}})
+							nv, nc := balance.PeriodVolumes([]balance.PointBuckets{{Point: ser.Point, Totals: periodvol.IntervalTotals(got[i].Totals)}})
+							if ov[ser.Point] != nv[ser.Point] || oc[ser.Point] != nc[ser.Point] {
+								t.Errorf("%s %s %s–%s: %s %v (coverage %v), hour by hour %v (%v)", when, ser,
+									p[0].In(shanghai), p[1].In(shanghai), path, nv[ser.Point], nc[ser.Point], ov[ser.Point], oc[ser.Point])
 							}
-							cursor = tot.End
-							if tot.Intervals == 1 {
-								continue
-							}
-							used++
-							if tot.Intervals >= 28*24 {
-								months++
-							}
-							hours := slices.DeleteFunc(slices.Clone(old[i].Totals), func(h store.Total) bool {
-								return h.Start.Before(tot.Start) || !h.End.After(tot.Start) || h.Start.Compare(tot.End) >= 0
-							})
-							want := hours[0]
-							for _, h := range hours[1:] {
-								want = aggregate.Merge(want, h)
-							}
-							if want.Intervals != tot.Intervals || want.Valid != tot.Valid || want.Sum.Value() != tot.Sum.Value() ||
-								!want.FirstValid.Equal(tot.FirstValid) || !want.LastValid.Equal(tot.LastValid) ||
-								want.FirstValue != tot.FirstValue || want.LastValue != tot.LastValue {
-								t.Errorf("%s %s total %v–%v: %d/%d hours Σ %v, first %v %v last %v %v; the hours: %d/%d Σ %v, %v %v, %v %v",
-									when, ser, tot.Start, tot.End, tot.Valid, tot.Intervals, tot.Sum.Value(), tot.FirstValid, tot.FirstValue, tot.LastValid, tot.LastValue,
-									want.Valid, want.Intervals, want.Sum.Value(), want.FirstValid, want.FirstValue, want.LastValid, want.LastValue)
+							// The hours behind every total, one by one.
+							var cursor time.Time
+							for _, tot := range got[i].Totals {
+								if tot.Start.Before(cursor) {
+									t.Fatalf("%s %s: totals overlap at %v", when, ser, tot.Start)
+								}
+								cursor = tot.End
+								if tot.Intervals == 1 {
+									continue
+								}
+								if tot.Valid == 0 {
+									empty++
+								}
+								if path == "from totals" && tot.Valid > 0 { // the store's
+									used++
+									if tot.Intervals >= 28*24 {
+										months++
+									}
+								}
+								hours := slices.DeleteFunc(slices.Clone(old[i].Totals), func(h store.Total) bool {
+									return h.Start.Before(tot.Start) || !h.End.After(tot.Start) || h.Start.Compare(tot.End) >= 0
+								})
+								want := hours[0]
+								for _, h := range hours[1:] {
+									want = aggregate.Merge(want, h)
+								}
+								if want.Intervals != tot.Intervals || !want.Start.Equal(tot.Start) || !want.End.Equal(tot.End) || want.Valid != tot.Valid || want.Sum.Value() != tot.Sum.Value() ||
+									!want.FirstValid.Equal(tot.FirstValid) || !want.LastValid.Equal(tot.LastValid) ||
+									want.FirstValue != tot.FirstValue || want.LastValue != tot.LastValue {
+									t.Errorf("%s %s %s total %v–%v: %d/%d hours Σ %v, first %v %v last %v %v; the hours: %d/%d Σ %v, %v %v, %v %v",
+										when, ser, path, tot.Start, tot.End, tot.Valid, tot.Intervals, tot.Sum.Value(), tot.FirstValid, tot.FirstValue, tot.LastValid, tot.LastValue,
+										want.Valid, want.Intervals, want.Sum.Value(), want.FirstValid, want.FirstValue, want.LastValid, want.LastValue)
+								}
 							}
 						}
 					}
+				}
+				if empty == 0 {
+					t.Errorf("%s: no months or days without value read at once", when)
 				}
 				// Totals are answered only on the hour grid.
 				if _, err := tr.ConsumptionTotals(ctx, store.ConsumptionQuery{Series: series, From: day(1), To: day(2), Interval: store.Day}); err == nil {
