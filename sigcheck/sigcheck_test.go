@@ -58,7 +58,7 @@ func hot(t testing.TB, pub []byte) *Key {
 	for range HotAfter {
 		k.Verify(nil, nil)
 	}
-	if k.expanded != nil && k.table.Load() == nil {
+	if k.decode() != nil && k.table.Load() == nil {
 		t.Fatal("key has no table after HotAfter verifications")
 	}
 	return k
