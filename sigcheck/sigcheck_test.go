@@ -416,3 +416,52 @@ func pointAdd(t testing.TB, x, y []byte) []byte {
 	b, _ := p.Add(&p, &q).MarshalBinary()
 	return b
 }
+
+// TestKeyLazy: a Key decodes its point on its first Verify, so that a
+// directory of keys most of which are never used stays small (a 32-byte
+// key decoded takes about 3 KB).
+func TestKeyLazy(t *testing.T) {
+	const n = 2000
+	pubs := make([]ed25519.PublicKey, n)
+	var priv ed25519.PrivateKey
+	for i := range pubs {
+		pub, p, err := ed25519.GenerateKey(rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pubs[i], priv = pub, p
+	}
+	heap := func() uint64 {
+		runtime.GC()
+		var st runtime.MemStats
+		runtime.ReadMemStats(&st)
+		return st.HeapAlloc
+	}
+	before := heap()
+	keys := make([]*Key, n)
+	for i, pub := range pubs {
+		k, err := NewKey(pub, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys[i] = k
+	}
+	per := float64(heap()-before) / n
+	if per > 512 {
+		t.Errorf("an unused Key takes %.0f bytes, want at most 512", per)
+	}
+	k := keys[n-1]
+	if k.dec != nil {
+		t.Fatal("NewKey decoded the point")
+	}
+	msg := []byte("reading")
+	sig := ed25519.Sign(priv, msg)
+	if !k.Verify(msg, sig) || k.dec == nil {
+		t.Fatal("first Verify: want true with the point decoded")
+	}
+	sig[0] ^= 1
+	if k.Verify(msg, sig) || keys[0].Verify(msg, ed25519.Sign(priv, msg)) {
+		t.Error("a wrong signature or key verifies")
+	}
+	runtime.KeepAlive(keys)
+}
