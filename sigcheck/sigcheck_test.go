@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math/big"
 	"runtime"
+	"runtime/metrics"
 	"sync"
 	"testing"
 	"time"
@@ -431,11 +432,12 @@ func TestKeyLazy(t *testing.T) {
 		}
 		pubs[i], priv = pub, p
 	}
+	// The live heap as the collector marked it.
 	heap := func() uint64 {
 		runtime.GC()
-		var st runtime.MemStats
-		runtime.ReadMemStats(&st)
-		return st.HeapAlloc
+		live := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+		metrics.Read(live)
+		return live[0].Value.Uint64()
 	}
 	before := heap()
 	keys := make([]*Key, n)
