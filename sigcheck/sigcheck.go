@@ -90,14 +90,26 @@ func (t *Tables) give() { t.left.Add(1) }
 
 // Key is an Ed25519 public key prepared for checking many signatures. It is
 // safe for concurrent use.
+//
+// A Key decodes its point on its first Verify, not in NewKey: a directory
+// holds a Key for every meter of a province, and a process that never
+// checks most of them (the bus sequencer: the edges checked the readings)
+// would otherwise keep about 3 KB of decoded point per meter, 1.5 GB for
+// 500,000 meters (TestKeyLazy).
 type Key struct {
-	pub      []byte
-	expanded *voi.ExpandedPublicKey // nil if curve25519-voi cannot decode pub
-	point    curve.EdwardsPoint     // A, when expanded is set
-	tables   *Tables
-	uses     atomic.Int64
-	once     sync.Once
-	table    atomic.Pointer[curve.EdwardsBasepointTable]
+	pub    []byte
+	tables *Tables
+	prep   sync.Once
+	dec    *decoded // set by prep; nil if curve25519-voi cannot decode pub
+	uses   atomic.Int64
+	once   sync.Once
+	table  atomic.Pointer[curve.EdwardsBasepointTable]
+}
+
+// decoded is a key's point in curve25519-voi's forms.
+type decoded struct {
+	expanded *voi.ExpandedPublicKey
+	point    curve.EdwardsPoint // A
 }
 
 // NewKey prepares a 32-byte Ed25519 public key; tables is the budget its
@@ -107,22 +119,36 @@ func NewKey(pub []byte, tables *Tables) (*Key, error) {
 	if len(pub) != ed25519.PublicKeySize {
 		return nil, fmt.Errorf("sigcheck: Ed25519 public key of %d bytes, want %d", len(pub), ed25519.PublicKeySize)
 	}
-	k := &Key{pub: bytes.Clone(pub), tables: tables}
-	var c curve.CompressedEdwardsY
-	if epk, err := voi.NewExpandedPublicKey(voi.PublicKey(k.pub)); err == nil {
-		if _, err := c.SetBytes(k.pub); err == nil {
-			if _, err := k.point.SetCompressedY(&c); err == nil {
-				k.expanded = epk
-			}
+	return &Key{pub: bytes.Clone(pub), tables: tables}, nil
+}
+
+// decode returns k's point, decoding it the first time; nil if
+// curve25519-voi cannot decode it.
+func (k *Key) decode() *decoded {
+	k.prep.Do(func() {
+		d := &decoded{}
+		var c curve.CompressedEdwardsY
+		epk, err := voi.NewExpandedPublicKey(voi.PublicKey(k.pub))
+		if err != nil {
+			return
 		}
-	}
-	return k, nil
+		if _, err := c.SetBytes(k.pub); err != nil {
+			return
+		}
+		if _, err := d.point.SetCompressedY(&c); err != nil {
+			return
+		}
+		d.expanded = epk
+		k.dec = d
+	})
+	return k.dec
 }
 
 // Verify reports whether sig is a valid signature of msg by k, exactly as
 // crypto/ed25519.Verify does.
 func (k *Key) Verify(msg, sig []byte) bool {
-	if k.expanded == nil {
+	d := k.decode()
+	if d == nil {
 		return ed25519.Verify(k.pub, msg, sig)
 	}
 	if t := k.table.Load(); t != nil {
@@ -131,14 +157,14 @@ func (k *Key) Verify(msg, sig []byte) bool {
 	if k.uses.Add(1) >= HotAfter {
 		k.once.Do(func() {
 			if k.tables.take() {
-				k.table.Store(curve.NewEdwardsBasepointTable(&k.point))
+				k.table.Store(curve.NewEdwardsBasepointTable(&d.point))
 				// The budget counts live tables: a key dropped (rotated,
 				// revoked, reloaded) gives its table back.
 				runtime.AddCleanup(k, (*Tables).give, k.tables)
 			}
 		})
 	}
-	return voi.VerifyExpandedWithOptions(k.expanded, msg, sig, stdlibRules)
+	return voi.VerifyExpandedWithOptions(d.expanded, msg, sig, stdlibRules)
 }
 
 // verifyTable checks crypto/ed25519's equation: s < ℓ and

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math/big"
 	"runtime"
+	"runtime/metrics"
 	"sync"
 	"testing"
 	"time"
@@ -58,7 +59,7 @@ func hot(t testing.TB, pub []byte) *Key {
 	for range HotAfter {
 		k.Verify(nil, nil)
 	}
-	if k.expanded != nil && k.table.Load() == nil {
+	if k.decode() != nil && k.table.Load() == nil {
 		t.Fatal("key has no table after HotAfter verifications")
 	}
 	return k
@@ -415,4 +416,54 @@ func pointAdd(t testing.TB, x, y []byte) []byte {
 	}
 	b, _ := p.Add(&p, &q).MarshalBinary()
 	return b
+}
+
+// TestKeyLazy: a Key decodes its point on its first Verify, so that a
+// directory of keys most of which are never used stays small (a 32-byte
+// key decoded takes about 3 KB).
+func TestKeyLazy(t *testing.T) {
+	const n = 2000
+	pubs := make([]ed25519.PublicKey, n)
+	var priv ed25519.PrivateKey
+	for i := range pubs {
+		pub, p, err := ed25519.GenerateKey(rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pubs[i], priv = pub, p
+	}
+	// The live heap as the collector marked it.
+	heap := func() uint64 {
+		runtime.GC()
+		live := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+		metrics.Read(live)
+		return live[0].Value.Uint64()
+	}
+	before := heap()
+	keys := make([]*Key, n)
+	for i, pub := range pubs {
+		k, err := NewKey(pub, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys[i] = k
+	}
+	per := float64(heap()-before) / n
+	if per > 512 {
+		t.Errorf("an unused Key takes %.0f bytes, want at most 512", per)
+	}
+	k := keys[n-1]
+	if k.dec != nil {
+		t.Fatal("NewKey decoded the point")
+	}
+	msg := []byte("reading")
+	sig := ed25519.Sign(priv, msg)
+	if !k.Verify(msg, sig) || k.dec == nil {
+		t.Fatal("first Verify: want true with the point decoded")
+	}
+	sig[0] ^= 1
+	if k.Verify(msg, sig) || keys[0].Verify(msg, ed25519.Sign(priv, msg)) {
+		t.Error("a wrong signature or key verifies")
+	}
+	runtime.KeepAlive(keys)
 }

@@ -2,6 +2,8 @@ package ingest
 
 import (
 	"fmt"
+	"strconv"
+	"strings"
 	"sync"
 
 	"golang.org/x/mod/sumdb/note"
@@ -55,6 +57,9 @@ type Directory struct {
 	devices  map[string]*Device
 	gateways map[string]*GatewayKey
 	tables   *sigcheck.Tables // budget of key tables for signature checks
+	// channels holds one map per distinct channel list of the points
+	// seen (see channelsOf), shared read-only by their devices.
+	channels map[string]map[string]meter.Channel
 }
 
 // DefaultKeyTables is the number of meter and gateway keys NewDirectory
@@ -68,7 +73,8 @@ func NewDirectory() *Directory { return NewDirectoryWithKeyTables(DefaultKeyTabl
 // NewDirectoryWithKeyTables returns an empty directory whose keys get at
 // most n tables (0: none, every signature checked without a table).
 func NewDirectoryWithKeyTables(n int) *Directory {
-	return &Directory{devices: map[string]*Device{}, gateways: map[string]*GatewayKey{}, tables: sigcheck.NewTables(n)}
+	return &Directory{devices: map[string]*Device{}, gateways: map[string]*GatewayKey{}, tables: sigcheck.NewTables(n),
+		channels: map[string]map[string]meter.Channel{}}
 }
 
 // verifier returns the note verifier of a meter's or gateway's key, its
@@ -80,11 +86,7 @@ func (d *Directory) verifier(vkey string) (note.Verifier, error) {
 // Put registers (or replaces) a meter's key. The key must be a note verifier
 // key named reading.KeyName(m.ID), unless m.Gateway signs for the meter.
 func (d *Directory) Put(m meter.Meter, p meter.Point, enterprise string) error {
-	chans := make(map[string]meter.Channel, len(p.Channels))
-	for _, c := range p.Channels {
-		chans[c.Name] = c
-	}
-	dev := &Device{Meter: m.ID, Point: m.Point, Enterprise: enterprise, Revoked: m.Revoked, Channels: chans, Key: m.Key, Gateway: m.Gateway, Collector: m.Collector}
+	dev := &Device{Meter: m.ID, Point: m.Point, Enterprise: enterprise, Revoked: m.Revoked, Channels: d.channelsOf(p.Channels), Key: m.Key, Gateway: m.Gateway, Collector: m.Collector}
 	d.mu.RLock()
 	old := d.devices[m.ID]
 	d.mu.RUnlock()
@@ -101,12 +103,60 @@ func (d *Directory) Put(m meter.Meter, p meter.Point, enterprise string) error {
 		if v.Name() != reading.KeyName(m.ID) {
 			return fmt.Errorf("meter %s: key is named %q, want %q", m.ID, v.Name(), reading.KeyName(m.ID))
 		}
-		dev.verifier = note.VerifierList(v)
+		dev.verifier = oneVerifier{v}
 	}
 	d.mu.Lock()
 	d.devices[m.ID] = dev
 	d.mu.Unlock()
 	return nil
+}
+
+// channelsOf returns the channel map of a point with channels cs: the one
+// already made for the same list, if any. The points of a province mostly
+// declare the same few standard channel lists; a map for each would cost
+// about a kilobyte per meter in every process that holds the directory.
+func (d *Directory) channelsOf(cs []meter.Channel) map[string]meter.Channel {
+	var k strings.Builder
+	for _, c := range cs {
+		for _, f := range []string{c.Name, c.Quantity, c.Unit, string(c.Kind)} {
+			k.WriteString(strconv.Quote(f))
+		}
+		for _, x := range []float64{c.Rollover, c.Min, c.Max} {
+			k.WriteByte(' ')
+			k.WriteString(strconv.FormatFloat(x, 'g', -1, 64))
+		}
+		k.WriteByte(';')
+	}
+	key := k.String()
+	d.mu.RLock()
+	m, ok := d.channels[key]
+	d.mu.RUnlock()
+	if ok {
+		return m
+	}
+	m = make(map[string]meter.Channel, len(cs))
+	for _, c := range cs {
+		m[c.Name] = c
+	}
+	d.mu.Lock()
+	if old, ok := d.channels[key]; ok {
+		m = old
+	} else {
+		d.channels[key] = m
+	}
+	d.mu.Unlock()
+	return m
+}
+
+// oneVerifier is note.VerifierList of a single verifier, without its map
+// (a few hundred bytes per meter of a province).
+type oneVerifier struct{ v note.Verifier }
+
+func (o oneVerifier) Verifier(name string, hash uint32) (note.Verifier, error) {
+	if name == o.v.Name() && hash == o.v.KeyHash() {
+		return o.v, nil
+	}
+	return nil, &note.UnknownVerifierError{Name: name, KeyHash: hash}
 }
 
 // PutGateway registers (or replaces) a gateway's key, named
@@ -126,7 +176,7 @@ func (d *Directory) PutGateway(g meter.Gateway) error {
 		if v.Name() != reading.GatewayKeyName(g.ID) {
 			return fmt.Errorf("gateway %s: key is named %q, want %q", g.ID, v.Name(), reading.GatewayKeyName(g.ID))
 		}
-		vs = note.VerifierList(v)
+		vs = oneVerifier{v}
 	}
 	d.mu.Lock()
 	d.gateways[g.ID] = &GatewayKey{ID: g.ID, Key: g.Key, Revoked: g.Revoked, verifier: vs}
