@@ -41,7 +41,7 @@ func TestAuditSignatureVerdicts(t *testing.T) {
 		idx := uint64(len(entries))
 		switch i % 17 {
 		case 5: // one bit of the signature flipped
-			msg[len(msg)-3] ^= 0x04
+			msg[len(msg)-20] ^= 0x04 // inside the signature: the last base64 character carries ignored bits
 			want = append(want, idx)
 		case 9: // the same text signed by another key of the same name
 			n, _ := note.Open(msg, note.VerifierList(mustVerifier(t, m.vkey)))
