@@ -142,6 +142,9 @@ type prepared struct {
 	point meter.Point
 	entry *reading.KeyEntry
 	old   meter.Meter
+	// secret is the record of req.MQTTPassword, for a batch's store
+	// transaction (devicecred.HashSecret).
+	secret string
 }
 
 // extra is what the registry keeps of a registration besides its ledger
