@@ -313,14 +313,15 @@ func (ms *Meters) RegisterMany(ctx context.Context, reqs []Registration, seq Bat
 	return out, nil
 }
 
-// setSecrets stores the passwords of the meters of a batch that were
-// registered before (no key entry): in one store transaction when the store
-// and the devices can, else one by one.
+// setSecrets stores the passwords of a batch's meters that applying their
+// key entries did not store: of the meters registered before (no key entry),
+// or of an entry the pipeline had to apply alone. In one store transaction
+// when the store and the devices can, else one by one.
 func (ms *Meters) setSecrets(ctx context.Context, prs []*prepared) error {
 	var secrets []store.DeviceSecret
 	var items []int
 	for i, pr := range prs {
-		if pr.entry == nil && pr.secret != "" {
+		if pr.secret != "" && !pr.secretStored {
 			secrets = append(secrets, store.DeviceSecret{Device: pr.req.ID, Record: pr.secret})
 			items = append(items, i)
 		}
@@ -374,6 +375,9 @@ func (ms *Meters) applyMeters(ctx context.Context, prs []*prepared, fresh, membe
 			}
 		}
 		if bulk.CreateMeters(ctx, recs, secrets) == nil {
+			for _, j := range members {
+				prs[fresh[j]].secretStored = true
+			}
 			dir.SecretsStored(secrets)
 			return dir.PutMeters(recs, pts)
 		}
@@ -387,6 +391,7 @@ func (ms *Meters) applyMeters(ctx context.Context, prs []*prepared, fresh, membe
 		if err := ms.setSecret(ctx, pr.req); err != nil {
 			return err
 		}
+		pr.secretStored = true
 	}
 	return nil
 }

@@ -143,8 +143,10 @@ type prepared struct {
 	entry *reading.KeyEntry
 	old   meter.Meter
 	// secret is the record of req.MQTTPassword, for a batch's store
-	// transaction (devicecred.HashSecret).
-	secret string
+	// transaction (devicecred.HashSecret); secretStored is set once the
+	// entry's application stored it.
+	secret       string
+	secretStored bool
 }
 
 // extra is what the registry keeps of a registration besides its ledger
