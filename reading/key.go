@@ -28,6 +28,10 @@ const (
 // owns an edge box). A meter whose readings a gateway signs (signed gateway)
 // names that gateway on a "gateway" line after "signed" and has no key of
 // its own: only that gateway's key, while registered, signs its readings.
+// A meter-signed meter read by a data collector (数据采集器) names that
+// gateway on a "collector" line after "signed": the collector may forward
+// the meter's own signed readings, and signs none. An entry without the
+// line (every entry written before it existed) names no collector.
 type KeyEntry struct {
 	Action     string // ActionRegister or ActionRevoke
 	Meter      string // empty in a gateway's own entry
@@ -36,6 +40,7 @@ type KeyEntry struct {
 	Point      string
 	Key        string // the meter's note verifier key (register only)
 	Signed     string // "meter" or "gateway": where readings are signed
+	Collector  string // the gateway that forwards the meter's readings (register, signed meter only)
 	Time       time.Time
 	Reason     string // free text, one line (revoke)
 }
@@ -63,6 +68,9 @@ func (k *KeyEntry) Text() string {
 	}
 	if !k.IsGateway() && k.Gateway != "" {
 		fmt.Fprintf(&b, "gateway %s\n", k.Gateway)
+	}
+	if k.Collector != "" {
+		fmt.Fprintf(&b, "collector %s\n", k.Collector)
 	}
 	fmt.Fprintf(&b, "time %s\n", k.Time.UTC().Format(time.RFC3339Nano))
 	if k.Reason != "" {
@@ -117,6 +125,14 @@ func (k *KeyEntry) Validate() error {
 	case ActionRevoke:
 	default:
 		return fmt.Errorf("key entry for %s: unknown action %q", k.Meter, k.Action)
+	}
+	if k.Collector != "" {
+		if k.Action != ActionRegister || k.Signed != "meter" {
+			return fmt.Errorf("key entry for %s: only a meter-signed registration names a collector", k.Meter)
+		}
+		if err := validID(k.Collector); err != nil {
+			return fmt.Errorf("key entry for %s: collector: %w", k.Meter, err)
+		}
 	}
 	for _, f := range []string{k.Enterprise, k.Point} {
 		if f != "" {
@@ -173,6 +189,8 @@ func ParseKeyEntry(text []byte) (*KeyEntry, error) {
 			k.Key = val
 		case "signed":
 			k.Signed = val
+		case "collector":
+			k.Collector = val
 		case "time":
 			t, err := time.Parse(time.RFC3339Nano, val)
 			if err != nil {
@@ -209,8 +227,8 @@ func (k *KeyEntry) validateGateway() error {
 	default:
 		return fmt.Errorf("key entry for gateway %s: unknown action %q", k.Gateway, k.Action)
 	}
-	if k.Point != "" || k.Signed != "" {
-		return fmt.Errorf("key entry for gateway %s: a gateway has no point and no signing site", k.Gateway)
+	if k.Point != "" || k.Signed != "" || k.Collector != "" {
+		return fmt.Errorf("key entry for gateway %s: a gateway has no point, no signing site and no collector", k.Gateway)
 	}
 	if k.Enterprise != "" {
 		if err := validID(k.Enterprise); err != nil {

@@ -159,6 +159,38 @@ func TestKeyEntry(t *testing.T) {
 	}
 }
 
+// TestKeyEntryCollector: a collector is one optional line after "signed";
+// an entry without it is byte for byte what it was before the field existed
+// and names no collector; only a meter-signed registration may name one.
+func TestKeyEntryCollector(t *testing.T) {
+	_, _, key := meterSigner(t, "M1")
+	old := KeyHeader + "\naction register\nmeter M1\nenterprise E1\npoint P1\nkey " + key + "\nsigned meter\ntime 2023-11-14T22:13:20Z\n"
+	k, err := ParseKeyEntry([]byte(old))
+	if err != nil || k.Collector != "" || k.Text() != old {
+		t.Fatalf("entry without a collector: %+v %v\n%q", k, err, k.Text())
+	}
+	k.Collector = "C-1"
+	want := KeyHeader + "\naction register\nmeter M1\nenterprise E1\npoint P1\nkey " + key + "\nsigned meter\ncollector C-1\ntime 2023-11-14T22:13:20Z\n"
+	if k.Text() != want {
+		t.Fatalf("text with a collector:\n%s\nwant\n%s", k.Text(), want)
+	}
+	back, err := ParseKeyEntry([]byte(want))
+	if err != nil || *back != *k {
+		t.Fatalf("round trip: %+v %v", back, err)
+	}
+	for name, text := range map[string]string{
+		"bad id":          strings.Replace(want, "collector C-1", "collector C 1", 1),
+		"signed gateway":  KeyHeader + "\naction register\nmeter M1\npoint P1\nsigned gateway\ngateway G1\ncollector C-1\ntime 2023-11-14T22:13:20Z\n",
+		"revocation":      KeyHeader + "\naction revoke\nmeter M1\ncollector C-1\ntime 2023-11-14T22:13:20Z\n",
+		"gateway's entry": KeyHeader + "\naction revoke\ngateway G1\ncollector C-1\ntime 2023-11-14T22:13:20Z\n",
+		"twice":           strings.Replace(want, "collector C-1\n", "collector C-1\ncollector C-2\n", 1),
+	} {
+		if _, err := ParseKeyEntry([]byte(text)); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+}
+
 func FuzzParse(f *testing.F) {
 	f.Add([]byte(sample().Text()))
 	r := sample()
@@ -187,13 +219,19 @@ func FuzzParseKeyEntry(f *testing.F) {
 	f.Add([]byte(KeyHeader + "\naction revoke\nmeter M1\ntime 2026-01-01T00:00:00Z\n"))
 	f.Add([]byte(KeyHeader + "\naction revoke\ngateway G1\ntime 2026-01-01T00:00:00Z\n"))
 	f.Add([]byte(KeyHeader + "\naction register\nmeter M1\npoint P\nsigned gateway\ngateway G1\ntime 2026-01-01T00:00:00Z\n"))
+	_, _, vkey := meterSigner(f, "M1")
+	f.Add([]byte(KeyHeader + "\naction register\nmeter M1\npoint P\nkey " + vkey + "\nsigned meter\ncollector C1\ntime 2026-01-01T00:00:00Z\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		k, err := ParseKeyEntry(data)
 		if err != nil {
 			return
 		}
-		if _, err := ParseKeyEntry([]byte(k.Text())); err != nil {
+		again, err := ParseKeyEntry([]byte(k.Text()))
+		if err != nil {
 			t.Fatalf("re-parse: %v", err)
+		}
+		if again.Text() != k.Text() || again.Collector != k.Collector {
+			t.Fatalf("unstable text %q vs %q", again.Text(), k.Text())
 		}
 	})
 }

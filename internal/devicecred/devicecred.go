@@ -172,6 +172,17 @@ func (c *Credentials) SetSecret(ctx context.Context, id, password string) error 
 	return nil
 }
 
+// SecretsStored forgets the passwords accepted before of the devices whose
+// records (HashSecret's) the caller stored itself: a bulk registration
+// stores them in the transaction that registers its meters.
+func (c *Credentials) SecretsStored(secrets []store.DeviceSecret) {
+	c.mu.Lock()
+	for _, s := range secrets {
+		delete(c.cache, s.Device)
+	}
+	c.mu.Unlock()
+}
+
 // HashSecret returns the record kept of a device's secret (an MQTT
 // password, a push token): "salt$hash", base64, salted SHA-256 bound to id.
 func HashSecret(id, secret string) (string, error) {

@@ -13,9 +13,10 @@ import (
 // ApplyKeyEntry makes a meter-key ledger entry's effect in the registry. It
 // is idempotent, because after a crash the store catches up by applying the
 // ledger's entries again. extra carries registry fields the ledger entry does
-// not (serial, model, reporting interval, collector); it is zero during
-// catch-up (a meter whose collector is lost so is refused on the
-// collector's connection, never admitted wrongly).
+// not (serial, model, reporting interval); it is zero during catch-up. The
+// collector comes from the entry: an entry without one (every entry written
+// before the field existed) leaves the meter behind no collector, whose
+// readings its collector then forwards in vain, never admitted wrongly.
 func ApplyKeyEntry(ctx context.Context, reg store.Registry, ke *reading.KeyEntry, extra meter.Meter) error {
 	if ke.IsGateway() {
 		return applyGatewayEntry(ctx, reg, ke)
@@ -31,7 +32,7 @@ func ApplyKeyEntry(ctx context.Context, reg store.Registry, ke *reading.KeyEntry
 		if err != nil {
 			return err
 		}
-		if old.Key == m.Key && old.Gateway == m.Gateway && old.Point == m.Point && !old.Revoked {
+		if old.Key == m.Key && old.Gateway == m.Gateway && old.Point == m.Point && old.Collector == m.Collector && !old.Revoked {
 			return nil // applied before
 		}
 		// A new key for a known meter ID: the later entry wins.
@@ -53,10 +54,11 @@ func ApplyKeyEntry(ctx context.Context, reg store.Registry, ke *reading.KeyEntry
 }
 
 // MeterOf is the registry record a meter's registration entry makes, with
-// the fields the entry does not carry taken from extra.
+// the fields the entry does not carry (serial, model, interval) taken from
+// extra.
 func MeterOf(ke *reading.KeyEntry, extra meter.Meter) meter.Meter {
 	return meter.Meter{ID: ke.Meter, Point: ke.Point, Key: ke.Key, Signed: meter.SigningSite(ke.Signed), Gateway: ke.Gateway,
-		Registered: ke.Time, Serial: extra.Serial, Model: extra.Model, Interval: extra.Interval, Collector: extra.Collector}
+		Collector: ke.Collector, Registered: ke.Time, Serial: extra.Serial, Model: extra.Model, Interval: extra.Interval}
 }
 
 // applyGatewayEntry makes a gateway key entry's effect in the registry,

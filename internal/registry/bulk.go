@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/shuixiao/shuixiao/internal/devicecred"
 	"github.com/shuixiao/shuixiao/internal/ingest"
 	"github.com/shuixiao/shuixiao/internal/store"
 	"github.com/shuixiao/shuixiao/meter"
@@ -224,9 +225,13 @@ func (ps *Points) checkNew(ctx context.Context, p meter.Point, batch map[string]
 }
 
 // RegisterMany registers meters, all or none: each is checked as Register
-// checks one, then their key entries go on the ledger together and their
-// MQTT passwords are set. A meter registered already with the same key,
-// point and collector is not registered again (Created false).
+// checks one, then their key entries go on the ledger together. A new
+// meter's MQTT password is stored in the store transaction that registers
+// it, those of a ledger batch's entries in one; a meter registered already
+// with the same key, point and collector is not registered again (Created
+// false), and the passwords of those are stored in one more transaction.
+// Where the store or the devices cannot take meters in bulk
+// (store.BulkRegistry, meterDirectory), each is set as Register sets one.
 func (ms *Meters) RegisterMany(ctx context.Context, reqs []Registration, seq BatchSequencer) ([]Registered, error) {
 	if err := checkBatchSize(len(reqs)); err != nil {
 		return nil, err
@@ -267,6 +272,11 @@ func (ms *Meters) RegisterMany(ctx context.Context, reqs []Registration, seq Bat
 		}
 		seen[req.ID] = true
 		prs[i] = pr
+		if req.MQTTPassword != "" {
+			if pr.secret, err = devicecred.HashSecret(req.ID, req.MQTTPassword); err != nil {
+				return nil, err
+			}
+		}
 		if pr.entry != nil {
 			signed, err := ms.Ledger.SignNote(pr.entry.Text())
 			if err != nil {
@@ -291,10 +301,10 @@ func (ms *Meters) RegisterMany(ctx context.Context, reqs []Registration, seq Bat
 			out[i] = Registered{Created: true, Index: idx[k]}
 		}
 	}
+	if err := ms.setSecrets(ctx, prs); err != nil {
+		return nil, err
+	}
 	for i, pr := range prs {
-		if err := ms.setSecret(ctx, pr.req); err != nil {
-			return nil, fmt.Errorf("item %d: %w", i, err)
-		}
 		out[i].Meter, out[i].Enterprise = pr.old, pr.point.Enterprise
 		if out[i].Created {
 			out[i].Meter = ingest.MeterOf(pr.entry, pr.extra())
@@ -303,28 +313,72 @@ func (ms *Meters) RegisterMany(ctx context.Context, reqs []Registration, seq Bat
 	return out, nil
 }
 
+// setSecrets stores the passwords of a batch's meters that applying their
+// key entries did not store: of the meters registered before (no key entry),
+// or of an entry the pipeline had to apply alone. In one store transaction
+// when the store and the devices can, else one by one.
+func (ms *Meters) setSecrets(ctx context.Context, prs []*prepared) error {
+	var secrets []store.DeviceSecret
+	var items []int
+	for i, pr := range prs {
+		if pr.secret != "" && !pr.secretStored {
+			secrets = append(secrets, store.DeviceSecret{Device: pr.req.ID, Record: pr.secret})
+			items = append(items, i)
+		}
+	}
+	if len(secrets) == 0 {
+		return nil
+	}
+	bulk, okStore := ms.Store.(store.BulkRegistry)
+	dir, okDir := ms.Devices.(meterDirectory)
+	if okStore && okDir {
+		if err := bulk.CreateMeters(ctx, nil, secrets); err != nil {
+			return fmt.Errorf("passwords: %w", err)
+		}
+		dir.SecretsStored(secrets)
+		return nil
+	}
+	for _, i := range items {
+		if err := ms.setSecret(ctx, prs[i].req); err != nil {
+			return fmt.Errorf("item %d: %w", i, err)
+		}
+	}
+	return nil
+}
+
 // meterDirectory is Devices that takes many new meters at once, their
 // records and points given (*devicecred.Credentials).
 type meterDirectory interface {
 	PutMeters(ms []meter.Meter, ps []meter.Point) error
+	// SecretsStored is told of MQTT password records the registry stored
+	// itself (devicecred.HashSecret's), with the meters or alone.
+	SecretsStored(secrets []store.DeviceSecret)
 }
 
 // applyMeters applies the key entries of the registrations
-// prs[fresh[members]] in one store transaction and puts the meters in the
-// key directory when store and directory can (store.BulkRegistry,
-// meterDirectory), else, or if that fails (some applied before), one by
-// one as ever.
+// prs[fresh[members]], with their MQTT passwords, in one store transaction
+// and puts the meters in the key directory when store and directory can
+// (store.BulkRegistry, meterDirectory), else, or if that fails (some
+// applied before), one by one as ever.
 func (ms *Meters) applyMeters(ctx context.Context, prs []*prepared, fresh, members []int) error {
 	bulk, okStore := ms.Store.(store.BulkRegistry)
 	dir, okDir := ms.Devices.(meterDirectory)
 	if okStore && okDir {
 		recs := make([]meter.Meter, len(members))
 		pts := make([]meter.Point, len(members))
+		var secrets []store.DeviceSecret
 		for k, j := range members {
 			pr := prs[fresh[j]]
 			recs[k], pts[k] = ingest.MeterOf(pr.entry, pr.extra()), pr.point
+			if pr.secret != "" {
+				secrets = append(secrets, store.DeviceSecret{Device: pr.req.ID, Record: pr.secret})
+			}
 		}
-		if bulk.CreateMeters(ctx, recs) == nil {
+		if bulk.CreateMeters(ctx, recs, secrets) == nil {
+			for _, j := range members {
+				prs[fresh[j]].secretStored = true
+			}
+			dir.SecretsStored(secrets)
 			return dir.PutMeters(recs, pts)
 		}
 	}
@@ -334,6 +388,10 @@ func (ms *Meters) applyMeters(ctx context.Context, prs []*prepared, fresh, membe
 		if err := e.Apply(ctx, 0); err != nil {
 			return err
 		}
+		if err := ms.setSecret(ctx, pr.req); err != nil {
+			return err
+		}
+		pr.secretStored = true
 	}
 	return nil
 }

@@ -5,11 +5,13 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
 	"golang.org/x/mod/sumdb/note"
 
+	"github.com/shuixiao/shuixiao/internal/devicecred"
 	"github.com/shuixiao/shuixiao/internal/store"
 	"github.com/shuixiao/shuixiao/meter"
 	"github.com/shuixiao/shuixiao/reading"
@@ -17,6 +19,14 @@ import (
 
 // bulkDevices is devices that also takes meters in bulk (meterDirectory).
 type bulkDevices struct{ *devices }
+
+func (d bulkDevices) SecretsStored(secrets []store.DeviceSecret) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, s := range secrets {
+		d.stored = append(d.stored, s.Device)
+	}
+}
 
 func (d bulkDevices) PutMeters(ms []meter.Meter, _ []meter.Point) error {
 	d.mu.Lock()
@@ -126,10 +136,14 @@ func TestBulkRegistration(t *testing.T) {
 			if m, err := st.Meter(ctx, "BM-0"); err != nil || m.Collector != "C-1" || m.Key != reqs[0].Key {
 				t.Fatalf("meter BM-0: %+v %v", m, err)
 			}
-			if len(d.registered) != 2+50 || d.secrets["BM-49"] != "a-long-enough-password" {
-				t.Fatalf("devices told of %d, secrets %v", len(d.registered), d.secrets)
+			if len(d.registered) != 2+50 {
+				t.Fatalf("devices told of %d", len(d.registered))
 			}
-			// The same batch again changes nothing.
+			// With bulk devices the password is stored with the meters, in
+			// their transaction; else one by one.
+			checkPassword(t, st, d, bulkDir, "BM-49", "a-long-enough-password")
+			// The same batch again changes nothing but the passwords.
+			reqs[0].MQTTPassword = "another-long-password"
 			out, err = ms.RegisterMany(ctx, reqs, seq)
 			if err != nil || out[0].Created {
 				t.Fatalf("again: %+v %v", out[:1], err)
@@ -137,6 +151,27 @@ func TestBulkRegistration(t *testing.T) {
 			if size, _ := lg.Size(ctx); size != size1+50 {
 				t.Fatalf("ledger %d, want %d", size, size1+50)
 			}
+			checkPassword(t, st, d, bulkDir, "BM-0", "another-long-password")
+			checkPassword(t, st, d, bulkDir, "BM-49", "a-long-enough-password")
 		})
+	}
+}
+
+// checkPassword checks that meter id's password is pw: in the store if the
+// registry stored it itself (bulk), else as the devices were told it.
+func checkPassword(t *testing.T, st store.DeviceSecrets, d *devices, bulk bool, id, pw string) {
+	t.Helper()
+	d.mu.Lock()
+	told, stored := d.secrets[id], slices.Contains(d.stored, id)
+	d.mu.Unlock()
+	if !bulk {
+		if told != pw || stored {
+			t.Errorf("password of %s told %q, stored by the registry %v; want %q told", id, told, stored, pw)
+		}
+		return
+	}
+	rec, err := st.DeviceSecret(context.Background(), id)
+	if err != nil || !devicecred.SecretMatches(rec, id, []byte(pw)) || told != "" || !stored {
+		t.Errorf("password of %s: record %q %v, told %q, stored by the registry %v; want %q stored", id, rec, err, told, stored, pw)
 	}
 }

@@ -142,12 +142,17 @@ type prepared struct {
 	point meter.Point
 	entry *reading.KeyEntry
 	old   meter.Meter
+	// secret is the record of req.MQTTPassword, for a batch's store
+	// transaction (devicecred.HashSecret); secretStored is set once the
+	// entry's application stored it.
+	secret       string
+	secretStored bool
 }
 
 // extra is what the registry keeps of a registration besides its ledger
 // entry.
 func (pr *prepared) extra() meter.Meter {
-	return meter.Meter{Serial: pr.req.Serial, Model: pr.req.Model, Interval: pr.req.Interval, Collector: pr.req.Collector}
+	return meter.Meter{Serial: pr.req.Serial, Model: pr.req.Model, Interval: pr.req.Interval}
 }
 
 // prepare checks a registration against the registry; a refusal is a
@@ -208,7 +213,7 @@ func (ms *Meters) prepare(ctx context.Context, req Registration, gateways func(c
 		return nil, err
 	}
 	pr.entry = &reading.KeyEntry{Action: reading.ActionRegister, Meter: req.ID, Enterprise: pt.Enterprise, Point: pt.ID,
-		Key: req.Key, Signed: string(req.Signed), Gateway: req.Gateway, Time: ms.Now()}
+		Key: req.Key, Signed: string(req.Signed), Gateway: req.Gateway, Collector: req.Collector, Time: ms.Now()}
 	if err := pr.entry.Validate(); err != nil {
 		return nil, fieldError("id", invalid("%v", err))
 	}

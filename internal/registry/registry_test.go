@@ -23,7 +23,8 @@ import (
 type devices struct {
 	mu                  sync.Mutex
 	registered, revoked []string
-	secrets             map[string]string
+	secrets             map[string]string // passwords set one by one (SetSecret)
+	stored              []string          // devices whose password records the registry stored (bulkDevices)
 }
 
 func (d *devices) Registered(_ context.Context, id string) error {

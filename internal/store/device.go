@@ -13,3 +13,9 @@ type DeviceSecrets interface {
 	// DeviceSecret returns a meter's credential record; ErrNotFound if none.
 	DeviceSecret(ctx context.Context, meterID string) (string, error)
 }
+
+// DeviceSecret is a device's credential record, as DeviceSecrets keeps it.
+type DeviceSecret struct {
+	Device string // a meter's or a gateway's ID
+	Record string
+}

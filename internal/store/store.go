@@ -152,7 +152,10 @@ type Registry interface {
 // ErrConflict.
 type BulkRegistry interface {
 	CreatePoints(ctx context.Context, ps []meter.Point) error
-	CreateMeters(ctx context.Context, ms []meter.Meter) error
+	// CreateMeters creates the meters ms and stores the credential records
+	// secrets (DeviceSecrets, each of a meter of ms or of a registered
+	// meter or gateway, else ErrNotFound) in the same transaction.
+	CreateMeters(ctx context.Context, ms []meter.Meter, secrets []DeviceSecret) error
 }
 
 // DeviceMappings keeps what legacy devices' frame fields mean

@@ -129,6 +129,14 @@ func Digest(ctx context.Context, st Store) ([]Sum, error) {
 		return nil, err
 	}
 	kind("meters", func(d *digester) error { addAll(d, meters); return nil })
+	kind("meter_collectors", func(d *digester) error {
+		for _, m := range meters {
+			if m.Collector != "" {
+				d.add([2]string{m.ID, m.Collector})
+			}
+		}
+		return nil
+	})
 	kind("gateways", func(d *digester) error { xs, err := st.Gateways(ctx); addAll(d, xs); return err })
 	kind("device_mappings", func(d *digester) error { xs, err := st.DeviceMappings(ctx, ""); addAll(d, xs); return err })
 	kind("device_secrets", func(d *digester) error {

@@ -3,8 +3,11 @@
 // digest of every kind of record as the store interfaces return it from
 // each store (registry, readings meter by meter, admission state, ledger
 // size, alarms and their histories, tokens, audit log, networks, work
-// orders, control records, device secrets, rejections, quarantine), so a
-// record changed, lost or added on the way is named.
+// orders, control records, device secrets, meters' data collectors,
+// rejections, quarantine), so a record changed, lost or added on the way is
+// named. SQLite keeps the collectors in a table beside meters
+// (meter_collectors), PostgreSQL in meters.collector: they are copied after
+// the meters and counted as that table on both sides.
 //
 // Registry and record tables are copied row by row with their IDs (COPY);
 // readings go through the PostgreSQL store's Commit, meter by meter in seq
@@ -143,6 +146,12 @@ func Run(ctx context.Context, src Source, dst *postgres.Store, progress func(for
 		srcCounts[t.name] = n
 		progress("%-18s %d rows", t.name, n)
 	}
+	n, err := copyCollectors(ctx, db, dst)
+	if err != nil {
+		return rep, err
+	}
+	srcCounts[collectorsTable] = n
+	progress("%-18s %d rows", collectorsTable, n)
 	if err := dst.FinishImport(ctx); err != nil {
 		return rep, err
 	}
@@ -164,20 +173,20 @@ func Check(ctx context.Context, src Source, dst *postgres.Store) (Report, error)
 	}
 	defer db.Close()
 	srcCounts := map[string]int64{}
-	for _, t := range tables {
-		var exists int
-		if err := db.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?`, t.name).Scan(&exists); err != nil {
+	for _, name := range append(tableNames(), collectorsTable) {
+		ok, err := hasTable(ctx, db, name)
+		if err != nil {
 			return Report{}, err
 		}
-		if exists == 0 {
-			srcCounts[t.name] = 0
+		if !ok {
+			srcCounts[name] = 0
 			continue
 		}
 		var n int64
-		if err := db.QueryRowContext(ctx, `SELECT count(*) FROM `+t.name).Scan(&n); err != nil {
+		if err := db.QueryRowContext(ctx, `SELECT count(*) FROM `+name).Scan(&n); err != nil {
 			return Report{}, err
 		}
-		srcCounts[t.name] = n
+		srcCounts[name] = n
 	}
 	meters, err := src.Store.Meters(ctx, store.Filter{})
 	if err != nil {
@@ -222,14 +231,72 @@ func compare(ctx context.Context, src Store, srcCounts map[string]int64, dst *po
 	return rep, nil
 }
 
-// copyTable copies one table (absent in an older SQLite store: 0 rows).
-func copyTable(ctx context.Context, db *sql.DB, dst *postgres.Store, t table) (int64, error) {
+func tableNames() []string {
+	out := make([]string, len(tables))
+	for i, t := range tables {
+		out[i] = t.name
+	}
+	return out
+}
+
+// hasTable tells whether the SQLite store has the table (an older store
+// may lack one).
+func hasTable(ctx context.Context, db *sql.DB, name string) (bool, error) {
 	var exists int
-	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?`, t.name).Scan(&exists); err != nil {
+	err := db.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?`, name).Scan(&exists)
+	return exists > 0, err
+}
+
+// collectorsTable keeps, in SQLite, the data collector of each meter
+// behind one (meter.Meter.Collector); PostgreSQL keeps it in meters.
+const collectorsTable = "meter_collectors"
+
+// copyCollectors sets the imported meters' collectors and returns how many
+// rows the SQLite table has; the PostgreSQL side counts its meters behind a
+// collector, so a row lost or added on the way is a count mismatch.
+func copyCollectors(ctx context.Context, db *sql.DB, dst *postgres.Store) (int64, error) {
+	ok, err := hasTable(ctx, db, collectorsTable)
+	if err != nil || !ok {
 		return 0, err
 	}
-	if exists == 0 {
-		return 0, nil
+	rows, err := db.QueryContext(ctx, `SELECT id, collector FROM `+collectorsTable)
+	if err != nil {
+		return 0, fmt.Errorf("read %s: %w", collectorsTable, err)
+	}
+	defer rows.Close()
+	var total int64
+	var ids, collectors []string
+	flush := func() error {
+		if len(ids) == 0 {
+			return nil
+		}
+		_, err := dst.ImportCollectors(ctx, ids, collectors)
+		ids, collectors = ids[:0], collectors[:0]
+		return err
+	}
+	for rows.Next() {
+		var id, c string
+		if err := rows.Scan(&id, &c); err != nil {
+			return total, fmt.Errorf("read %s: %w", collectorsTable, err)
+		}
+		ids, collectors = append(ids, id), append(collectors, c)
+		total++
+		if len(ids) == batchRows {
+			if err := flush(); err != nil {
+				return total, err
+			}
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return total, fmt.Errorf("read %s: %w", collectorsTable, err)
+	}
+	return total, flush()
+}
+
+// copyTable copies one table (absent in an older SQLite store: 0 rows).
+func copyTable(ctx context.Context, db *sql.DB, dst *postgres.Store, t table) (int64, error) {
+	if ok, err := hasTable(ctx, db, t.name); err != nil || !ok {
+		return 0, err
 	}
 	srcCols, dstCols := make([]string, len(t.cols)), make([]string, len(t.cols))
 	for i, c := range t.cols {

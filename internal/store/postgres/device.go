@@ -15,21 +15,37 @@ var _ store.DeviceSecrets = (*Store)(nil)
 // SetDeviceSecret implements store.DeviceSecrets.
 func (s *Store) SetDeviceSecret(ctx context.Context, meterID, record string) error {
 	return s.withWrite(ctx, func(tx pgx.Tx) error {
-		// A gateway's edge box (a data collector) logs in like a meter.
-		ok, err := exists(ctx, tx, "meters", "id", meterID)
-		if err == nil && !ok {
-			ok, err = exists(ctx, tx, "gateways", "id", meterID)
-		}
-		if err != nil {
-			return err
-		}
-		if !ok {
-			return fmt.Errorf("meter %s: %w", meterID, store.ErrNotFound)
-		}
-		_, err = tx.Exec(ctx, `INSERT INTO device_secrets(meter, record) VALUES ($1, $2)
-			ON CONFLICT (meter) DO UPDATE SET record = excluded.record`, meterID, record)
-		return err
+		return setDeviceSecretsTx(ctx, tx, []store.DeviceSecret{{Device: meterID, Record: record}})
 	})
+}
+
+// setDeviceSecretsTx stores credential records inside the transaction tx:
+// one statement finds a device that is neither a meter nor a gateway (a
+// gateway's edge box, a data collector, logs in like a meter), one
+// stores them all.
+func setDeviceSecretsTx(ctx context.Context, tx pgx.Tx, secrets []store.DeviceSecret) error {
+	if len(secrets) == 0 {
+		return nil
+	}
+	ids, recs := make([]string, len(secrets)), make([]string, len(secrets))
+	for i, sec := range secrets {
+		ids[i], recs[i] = sec.Device, sec.Record
+	}
+	var missing string
+	err := tx.QueryRow(ctx, `SELECT d.id FROM unnest($1::text[]) WITH ORDINALITY AS d(id, n)
+		WHERE NOT EXISTS (SELECT 1 FROM meters WHERE id = d.id) AND NOT EXISTS (SELECT 1 FROM gateways WHERE id = d.id)
+		ORDER BY d.n LIMIT 1`, ids).Scan(&missing)
+	if err == nil {
+		return fmt.Errorf("meter %s: %w", missing, store.ErrNotFound)
+	}
+	if !errors.Is(err, pgx.ErrNoRows) {
+		return err
+	}
+	// The last record of a device given twice wins, as one call after another would.
+	_, err = tx.Exec(ctx, `INSERT INTO device_secrets(meter, record)
+		SELECT DISTINCT ON (v.id) v.id, v.rec FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS v(id, rec, n) ORDER BY v.id, v.n DESC
+		ON CONFLICT (meter) DO UPDATE SET record = excluded.record`, ids, recs)
+	return err
 }
 
 // DeviceSecret implements store.DeviceSecrets.

@@ -68,7 +68,8 @@ func (s *Store) FinishImport(ctx context.Context) error {
 	return s.load(ctx)
 }
 
-// TableCounts counts the rows of every importable table and of the readings.
+// TableCounts counts the rows of every importable table, of the readings
+// and of the meters behind a data collector ("meter_collectors").
 func (s *Store) TableCounts(ctx context.Context) (map[string]int64, error) {
 	out := map[string]int64{}
 	for table := range importable {
@@ -83,5 +84,10 @@ func (s *Store) TableCounts(ctx context.Context) (map[string]int64, error) {
 		return nil, fmt.Errorf("count readings: %w", err)
 	}
 	out["readings"] = n
+	// SQLite's meter_collectors rows are the meters behind a collector here.
+	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM meters WHERE collector <> ''`).Scan(&n); err != nil {
+		return nil, fmt.Errorf("count meter collectors: %w", err)
+	}
+	out["meter_collectors"] = n
 	return out, nil
 }

@@ -509,8 +509,8 @@ func (s *Store) putMeter(ctx context.Context, create bool, m meter.Meter) error 
 
 // CreateMeters implements store.BulkRegistry: the inserts go in one
 // pipelined batch, each inserting only if the meter is new and its point
-// exists.
-func (s *Store) CreateMeters(ctx context.Context, meters []meter.Meter) error {
+// exists, then the secrets in the same transaction.
+func (s *Store) CreateMeters(ctx context.Context, meters []meter.Meter, secrets []store.DeviceSecret) error {
 	b := &pgx.Batch{}
 	for i := range meters {
 		m := &meters[i]
@@ -535,7 +535,10 @@ func (s *Store) CreateMeters(ctx context.Context, meters []meter.Meter) error {
 				return fmt.Errorf("meter %s: %w", m.ID, err)
 			}
 		}
-		return br.Close()
+		if err := br.Close(); err != nil {
+			return err
+		}
+		return setDeviceSecretsTx(ctx, tx, secrets)
 	})
 	if err != nil {
 		return err

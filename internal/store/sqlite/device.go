@@ -22,24 +22,41 @@ var _ store.DeviceSecrets = (*Store)(nil)
 // SetDeviceSecret implements store.DeviceSecrets.
 func (s *Store) SetDeviceSecret(ctx context.Context, meterID, record string) error {
 	return s.withWrite(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, deviceSecretsSchema); err != nil {
-			return fmt.Errorf("device secrets table: %w", err)
-		}
-		ok, err := exists(ctx, tx, "meters", "id", meterID)
+		return setDeviceSecretsTx(ctx, tx, []store.DeviceSecret{{Device: meterID, Record: record}})
+	})
+}
+
+// setDeviceSecretsTx stores credential records inside the transaction tx.
+func setDeviceSecretsTx(ctx context.Context, tx *sql.Tx, secrets []store.DeviceSecret) error {
+	if len(secrets) == 0 {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, deviceSecretsSchema); err != nil {
+		return fmt.Errorf("device secrets table: %w", err)
+	}
+	put, err := tx.PrepareContext(ctx, `INSERT INTO device_secrets(meter, record) VALUES (?, ?)
+		ON CONFLICT(meter) DO UPDATE SET record = excluded.record`)
+	if err != nil {
+		return err
+	}
+	defer put.Close()
+	for _, sec := range secrets {
+		ok, err := exists(ctx, tx, "meters", "id", sec.Device)
 		if err == nil && !ok {
 			// A gateway's edge box logs in to the broker like a meter.
-			ok, err = exists(ctx, tx, "gateways", "id", meterID)
+			ok, err = exists(ctx, tx, "gateways", "id", sec.Device)
 		}
 		if err != nil {
 			return err
 		}
 		if !ok {
-			return fmt.Errorf("meter %s: %w", meterID, store.ErrNotFound)
+			return fmt.Errorf("meter %s: %w", sec.Device, store.ErrNotFound)
 		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO device_secrets(meter, record) VALUES (?, ?)
-			ON CONFLICT(meter) DO UPDATE SET record = excluded.record`, meterID, record)
-		return err
-	})
+		if _, err := put.ExecContext(ctx, sec.Device, sec.Record); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // DeviceSecret implements store.DeviceSecrets.

@@ -518,7 +518,7 @@ func (s *Store) putMeter(ctx context.Context, create bool, m meter.Meter) error 
 }
 
 // CreateMeters implements store.BulkRegistry.
-func (s *Store) CreateMeters(ctx context.Context, ms []meter.Meter) error {
+func (s *Store) CreateMeters(ctx context.Context, ms []meter.Meter, secrets []store.DeviceSecret) error {
 	mids := make([]int64, len(ms))
 	err := s.withWrite(ctx, func(tx *sql.Tx) (err error) {
 		for i, m := range ms {
@@ -526,7 +526,7 @@ func (s *Store) CreateMeters(ctx context.Context, ms []meter.Meter) error {
 				return err
 			}
 		}
-		return nil
+		return setDeviceSecretsTx(ctx, tx, secrets)
 	})
 	if err != nil {
 		return err

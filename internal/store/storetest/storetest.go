@@ -69,6 +69,7 @@ func Run(t *testing.T, open Factory) {
 	t.Run("HostileBytes", func(t *testing.T) { testHostileBytes(t, open(t)) })
 	t.Run("Gateways", func(t *testing.T) { testGateways(t, open(t)) })
 	t.Run("BulkRegistry", func(t *testing.T) { testBulkRegistry(t, open(t)) })
+	t.Run("BulkSecrets", func(t *testing.T) { testBulkSecrets(t, open(t)) })
 	// The interfaces a server needs beside store.Store.
 	t.Run("Networks", func(t *testing.T) {
 		if s, ok := open(t).(networkStore); ok {
