@@ -257,3 +257,20 @@ func BenchmarkOpen(b *testing.B) {
 		}
 	}
 }
+
+// TestParseAllocs: a reading of four channels parses in six allocations
+// (the reading, meter, point, time text, the values' slice and one string
+// holding every value's channel and text), not two more per value: the
+// edge parses every reading it receives.
+func TestParseAllocs(t *testing.T) {
+	r := sample()
+	r.Values = append(r.Values, Value{Channel: "pressure_mpa", Value: 0.42}, Value{Channel: "temp_c", Value: 21.5})
+	text := []byte(r.Text())
+	got, err := Parse(text)
+	if err != nil || len(got.Values) != 4 || got.Values[3].Channel != "temp_c" || got.Values[3].Text != "21.5" || got.Values[0].Text != "123456.789" {
+		t.Fatalf("Parse: %+v, %v", got, err)
+	}
+	if n := testing.AllocsPerRun(100, func() { _, _ = Parse(text) }); n > 6 {
+		t.Errorf("Parse: %v allocations, want at most 6", n)
+	}
+}

@@ -46,13 +46,14 @@ func runBench(args []string) int {
 		return runBenchProvince(args[1:])
 	}
 	if len(args) == 0 || args[0] != "ingest" {
-		fmt.Fprintln(os.Stderr, "usage: shuixiao bench ingest [--meters N] [--duration D] [--inflight W] [--store URL] [--nats URL|embedded [--edges N]] [--profile DIR]")
+		fmt.Fprintln(os.Stderr, "usage: shuixiao bench ingest [--meters N] [--collectors C] [--duration D] [--inflight W] [--store URL] [--nats URL|embedded [--edges N]] [--profile DIR]")
 		fmt.Fprintln(os.Stderr, "       shuixiao bench hj212 [--conns N] [--rate R] [--duration D]")
 		fmt.Fprintln(os.Stderr, "       shuixiao bench province [--enterprises N] [--points P] [--rate R] [--duration D] [--store URL] [--nats URL|embedded]")
 		return 2
 	}
 	fs := flag.NewFlagSet("bench ingest", flag.ContinueOnError)
-	meters := fs.Int("meters", 1000, "simulated meters, each its own MQTT client")
+	meters := fs.Int("meters", 1000, "simulated meters, each its own MQTT client (unless --collectors)")
+	collectors := fs.Int("collectors", 0, "put the meters behind this many data collectors (registered gateways, one MQTT session each, forwarding their meters' signed readings) instead of each meter being its own client; it must divide --meters")
 	duration := fs.Duration("duration", 60*time.Second, "measured load duration")
 	inflight := fs.Int("inflight", 16, "unacknowledged publishes per meter")
 	rate := fs.Float64("rate", 20000, "offered load in readings/s over all meters, paced (0: as fast as acknowledgements allow)")
@@ -61,8 +62,29 @@ func runBench(args []string) int {
 	if err := fs.Parse(args[1:]); err != nil {
 		return 2
 	}
-	res, err := benchIngest(*meters, *duration, *inflight, *rate, *keep, split, benchLayout{})
+	layout, err := ingestLayout(*meters, *collectors)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "bench ingest: %v\n", err)
+		return 2
+	}
+	res, err := benchIngest(*meters, *duration, *inflight, *rate, *keep, split, layout)
 	return printBenchResult("bench ingest", res, err)
+}
+
+// ingestLayout is the layout of bench ingest: every meter its own MQTT
+// client, or with collectors > 0 the meters split evenly behind that many
+// data collectors, each in an enterprise of its own (as bench province
+// lays out a province).
+func ingestLayout(meters, collectors int) (benchLayout, error) {
+	switch {
+	case meters < 1:
+		return benchLayout{}, fmt.Errorf("--meters %d: at least 1", meters)
+	case collectors == 0:
+		return benchLayout{}, nil
+	case collectors < 0 || collectors > meters || meters%collectors != 0:
+		return benchLayout{}, fmt.Errorf("--collectors %d must be between 1 and --meters (%d) and divide it", collectors, meters)
+	}
+	return benchLayout{Enterprises: collectors, Points: meters / collectors, Collectors: true}, nil
 }
 
 // printBenchResult prints a bench's result as one JSON line, or its error; it returns the exit code.
@@ -86,6 +108,7 @@ func percentile(sorted []float64, p float64) float64 {
 
 type ingestResult struct {
 	Meters        int     `json:"meters"`
+	Sessions      int     `json:"mqtt_sessions"` // MQTT connections the load went over: one per meter, or one per data collector
 	OfferedPerS   float64 `json:"offered_per_s"`
 	DurationS     float64 `json:"duration_s"`
 	Acked         int64   `json:"acked"`
@@ -425,7 +448,7 @@ func benchIngest(nMeters int, duration time.Duration, inflight int, rate float64
 	}
 	sort.Float64s(all)
 	pct := func(p float64) float64 { return percentile(all, p) }
-	res := &ingestResult{Meters: nMeters, OfferedPerS: rate, DurationS: elapsed.Seconds(), Acked: acked.Load(), Failed: failed.Load(),
+	res := &ingestResult{Meters: nMeters, Sessions: len(clients), OfferedPerS: rate, DurationS: elapsed.Seconds(), Acked: acked.Load(), Failed: failed.Load(),
 		ReadingsPerS: float64(acked.Load()) / elapsed.Seconds(), P50AckMs: pct(0.50), P99AckMs: pct(0.99), MaxAckMs: pct(1),
 		VerifyPerS: vTotal, VerifyPerCore: vCore, Cores: runtime.NumCPU()}
 	res.Ratio = res.ReadingsPerS / res.VerifyPerS

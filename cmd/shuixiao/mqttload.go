@@ -72,10 +72,12 @@ func dialLoad(addr, clientID, user, password string) (*loadConn, error) {
 	return &loadConn{conn: conn, w: bufio.NewWriterSize(conn, 64<<10), r: bufio.NewReaderSize(conn, 16<<10)}, nil
 }
 
-// publish buffers a QoS 1 PUBLISH; Flush sends what is buffered.
+// publish buffers a QoS 1 PUBLISH; Flush sends what is buffered. The
+// header is written into the buffer's free space: nothing is allocated
+// per publish.
 func (c *loadConn) publish(topic string, id uint16, payload []byte) error {
 	n := 2 + len(topic) + 2 + len(payload)
-	hdr := appendRemaining([]byte{0x32}, n)
+	hdr := appendRemaining(append(c.w.AvailableBuffer(), 0x32), n)
 	hdr = appendString(hdr, topic)
 	hdr = binary.BigEndian.AppendUint16(hdr, id)
 	if _, err := c.w.Write(hdr); err != nil {
@@ -87,21 +89,27 @@ func (c *loadConn) publish(topic string, id uint16, payload []byte) error {
 
 func (c *loadConn) flush() error { return c.w.Flush() }
 
-// readAck returns the packet ID of the next PUBACK.
+// readAck returns the packet ID of the next PUBACK. It reads the packet
+// in place in the reader's buffer (Peek, then Discard): nothing is
+// allocated per acknowledgement.
 func (c *loadConn) readAck() (uint16, error) {
-	var b [4]byte
-	if _, err := io.ReadFull(c.r, b[:2]); err != nil {
+	b, err := c.r.Peek(2)
+	if err != nil {
 		return 0, err
 	}
 	if b[0]&0xf0 != 0x40 || b[1] < 2 {
 		return 0, fmt.Errorf("expected PUBACK, got packet type %#x", b[0]>>4)
 	}
-	rest := make([]byte, b[1])
-	if _, err := io.ReadFull(c.r, rest); err != nil {
+	n := 2 + int(b[1])
+	if b, err = c.r.Peek(n); err != nil {
 		return 0, err
 	}
-	id := binary.BigEndian.Uint16(rest)
-	if len(rest) > 2 && rest[2] >= 0x80 {
+	id := binary.BigEndian.Uint16(b[2:])
+	failed := n > 4 && b[4] >= 0x80
+	if _, err := c.r.Discard(n); err != nil {
+		return 0, err
+	}
+	if failed {
 		return id, errors.New("PUBACK with a failure reason")
 	}
 	return id, nil
