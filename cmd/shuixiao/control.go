@@ -65,7 +65,7 @@ func (s *server) openControl(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	runner, err := control.NewRunner(control.RunnerOptions{Actuation: act, Store: s.store, OnAlarm: s.plantAlarm,
+	runner, err := control.NewRunner(control.RunnerOptions{Actuation: act, Store: s.store, Directory: s.store, OnAlarm: s.plantAlarm,
 		Logger: log.With("part", "control")})
 	if err != nil {
 		return err
