@@ -55,6 +55,15 @@ func (p *Principal) CanSeeEnterprise(e meter.Enterprise) bool {
 	return false
 }
 
+// sees is the caller's enterprise scope as the use cases take it:
+// CanSeeEnterprise, or nil for a caller who sees every enterprise.
+func (p *Principal) sees() func(meter.Enterprise) bool {
+	if p.SeesAll() {
+		return nil
+	}
+	return p.CanSeeEnterprise
+}
+
 // CanSeePark reports whether the caller may see a park as a whole.
 func (p *Principal) CanSeePark(pk meter.Park) bool {
 	if p.SeesAll() {
