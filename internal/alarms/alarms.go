@@ -1,7 +1,9 @@
 // Package alarms holds the operators' use cases of alarms (package alarm):
 // reading one or a list as a caller may see them, acknowledging and
 // clearing one, each change stamped with who and when and told to the live
-// stream. Raising and clearing alarms from what the platform observes is
+// stream; and the alarm of a condition a part of the server reports
+// (a controller, the actuation layer), raised while it lasts and cleared
+// when it ends. Raising and clearing alarms from what the platform observes is
 // internal/alarmwatch's (and netmon's, control's, dispatch's).
 package alarms
 
@@ -23,7 +25,9 @@ type Store interface {
 	Alarms(ctx context.Context, f alarm.Filter) ([]alarm.Alarm, error)
 	AckAlarm(ctx context.Context, id int64, by string, at time.Time, note string) (alarm.Alarm, error)
 	ClearAlarm(ctx context.Context, id int64, by string, at time.Time, note string) (alarm.Alarm, error)
+	RaiseAlarm(ctx context.Context, a alarm.Alarm) (stored alarm.Alarm, created bool, err error)
 	Enterprise(ctx context.Context, id string) (meter.Enterprise, error)
+	Meter(ctx context.Context, id string) (meter.Meter, error)
 }
 
 // Sees reports whether the caller may see an enterprise; nil sees every
@@ -101,11 +105,7 @@ func (s *Service) Clear(ctx context.Context, a alarm.Alarm, by, note string) (al
 
 func (s *Service) change(ctx context.Context, a alarm.Alarm, by, note string,
 	act func(ctx context.Context, id int64, by string, at time.Time, note string) (alarm.Alarm, error)) (alarm.Alarm, error) {
-	now := time.Now
-	if s.Now != nil {
-		now = s.Now
-	}
-	changed, err := act(ctx, a.ID, by, now(), note)
+	changed, err := act(ctx, a.ID, by, s.now(), note)
 	if err != nil {
 		if errors.Is(err, store.ErrConflict) {
 			state := a.State
@@ -120,4 +120,60 @@ func (s *Service) change(ctx context.Context, a alarm.Alarm, by, note string,
 		s.Notify(changed)
 	}
 	return changed, nil
+}
+
+// Condition is a condition a part of the server reports while it lasts: a
+// controller's or the actuation layer's, about a meter or device.
+type Condition struct {
+	Kind       string
+	Severity   alarm.Severity
+	Enterprise string
+	Meter      string // the sensor or device, if known
+	Message    string
+}
+
+// Raise raises the condition's alarm now (the store repeats an open one),
+// on the point of its meter when the meter is registered, and tells Notify.
+// created reports a new alarm.
+func (s *Service) Raise(ctx context.Context, c Condition) (alarm.Alarm, bool, error) {
+	point := ""
+	if m, err := s.Store.Meter(ctx, c.Meter); err == nil {
+		point = m.Point
+	}
+	a, created, err := s.Store.RaiseAlarm(ctx, alarm.Alarm{Kind: c.Kind, Severity: c.Severity, Enterprise: c.Enterprise, Point: point,
+		Meter: c.Meter, Message: c.Message, Raised: s.now()})
+	if err != nil {
+		return alarm.Alarm{}, false, err
+	}
+	if s.Notify != nil {
+		s.Notify(a)
+	}
+	return a, created, nil
+}
+
+// ClearCondition clears, by by and now with a note, every open alarm of
+// the condition's kind, meter and enterprise, and tells Notify each one
+// cleared. An alarm cleared meanwhile by someone else is passed over.
+func (s *Service) ClearCondition(ctx context.Context, c Condition, by, note string) error {
+	open, err := s.Store.Alarms(ctx, alarm.Filter{Open: true, Kind: c.Kind, Meter: c.Meter, Enterprise: c.Enterprise})
+	if err != nil {
+		return err
+	}
+	for _, a := range open {
+		cleared, err := s.Store.ClearAlarm(ctx, a.ID, by, s.now(), note)
+		if err != nil {
+			continue
+		}
+		if s.Notify != nil {
+			s.Notify(cleared)
+		}
+	}
+	return nil
+}
+
+func (s *Service) now() time.Time {
+	if s.Now == nil {
+		return time.Now()
+	}
+	return s.Now()
 }

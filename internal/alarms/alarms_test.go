@@ -2,6 +2,7 @@ package alarms
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"path/filepath"
 	"strconv"
@@ -9,10 +10,13 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/mod/sumdb/note"
+
 	"github.com/shuixiao/shuixiao/alarm"
 	"github.com/shuixiao/shuixiao/internal/store"
 	"github.com/shuixiao/shuixiao/internal/store/sqlite"
 	"github.com/shuixiao/shuixiao/meter"
+	"github.com/shuixiao/shuixiao/reading"
 )
 
 // fixture is a store with two enterprises, an alarm of each and one of no
@@ -114,5 +118,56 @@ func TestAckClear(t *testing.T) {
 	// The store's record keeps each event.
 	if h, err := svc.Store.(*sqlite.Store).AlarmHistory(ctx, a.ID); err != nil || len(h) < 2 {
 		t.Fatalf("history %+v, %v", h, err)
+	}
+}
+
+// TestCondition checks a condition's alarm: raised on its meter's point,
+// repeated while it lasts, cleared (only its own kind and meter) when it
+// ends, each change told to the live stream.
+func TestCondition(t *testing.T) {
+	svc, as, told, now := fixture(t)
+	ctx := context.Background()
+	st := svc.Store.(*sqlite.Store)
+	total, _ := meter.StandardChannel("total_m3")
+	_, vkey, err := note.GenerateKey(rand.Reader, reading.KeyName("D-1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, err := range []error{
+		st.CreatePoint(ctx, meter.Point{ID: "P1", Enterprise: "E1", Name: "塔", Level: 2, Stage: meter.StageUse, Channels: []meter.Channel{total}}),
+		st.CreateMeter(ctx, meter.Meter{ID: "D-1", Point: "P1", Key: vkey, Signed: meter.SignedByMeter, Registered: now.Add(-time.Hour), Interval: time.Minute}),
+	} {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := Condition{Kind: "control-stale", Severity: alarm.SeverityWarning, Enterprise: "E1", Meter: "D-1", Message: "PL1: stale"}
+	a, created, err := svc.Raise(ctx, c)
+	if err != nil || !created || a.Point != "P1" || a.State != alarm.Active || !a.Raised.Equal(now) {
+		t.Fatalf("raised %+v, created %v, %v", a, created, err)
+	}
+	again, created, err := svc.Raise(ctx, c)
+	if err != nil || created || again.ID != a.ID || again.Count != 2 {
+		t.Fatalf("repeated %+v, created %v, %v", again, created, err)
+	}
+	other := c
+	other.Kind = "control-other"
+	if _, _, err := svc.Raise(ctx, other); err != nil {
+		t.Fatal(err)
+	}
+	*told = nil
+	if err := svc.ClearCondition(ctx, c, "control", "condition cleared"); err != nil {
+		t.Fatal(err)
+	}
+	if len(*told) != 1 || (*told)[0].ID != a.ID || (*told)[0].State != alarm.Cleared || (*told)[0].ClearedBy != "control" {
+		t.Fatalf("told %+v", *told)
+	}
+	open, _ := svc.List(ctx, alarm.Filter{Open: true}, nil)
+	if len(open) != 4 { // the fixture's three and the other condition's
+		t.Fatalf("open after clearing one condition: %d, want 4 (%v)", len(open), as)
+	}
+	// Nothing open: nothing cleared, nothing told.
+	if err := svc.ClearCondition(ctx, c, "control", ""); err != nil || len(*told) != 1 {
+		t.Fatalf("clearing again: %v, told %d", err, len(*told))
 	}
 }
