@@ -11,6 +11,7 @@ import (
 
 	"github.com/shuixiao/shuixiao/alarm"
 	"github.com/shuixiao/shuixiao/internal/actuate"
+	"github.com/shuixiao/shuixiao/internal/alarms"
 	"github.com/shuixiao/shuixiao/internal/control"
 	"github.com/shuixiao/shuixiao/internal/ingest"
 	"github.com/shuixiao/shuixiao/reading"
@@ -65,7 +66,7 @@ func (s *server) openControl(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	runner, err := control.NewRunner(control.RunnerOptions{Actuation: act, Store: s.store, OnAlarm: s.plantAlarm,
+	runner, err := control.NewRunner(control.RunnerOptions{Actuation: act, Store: s.store, Directory: s.store, OnAlarm: s.plantAlarm,
 		Logger: log.With("part", "control")})
 	if err != nil {
 		return err
@@ -116,25 +117,15 @@ func (s *server) controlAlarm(kind string, sev alarm.Severity, enterprise, meter
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	log := s.cfg.Logger
+	svc := &alarms.Service{Store: s.store, Notify: s.live.Alarm}
+	c := alarms.Condition{Kind: kind, Severity: sev, Enterprise: enterprise, Meter: meterID, Message: message}
 	if clear {
-		open, err := s.store.Alarms(ctx, alarm.Filter{Open: true, Kind: kind, Meter: meterID, Enterprise: enterprise})
-		if err != nil {
+		if err := svc.ClearCondition(ctx, c, "control", "condition cleared"); err != nil {
 			log.Error("control: find alarm to clear", "kind", kind, "error", err)
-			return
-		}
-		for _, a := range open {
-			if c, err := s.store.ClearAlarm(ctx, a.ID, "control", time.Now(), "condition cleared"); err == nil {
-				s.live.Alarm(c)
-			}
 		}
 		return
 	}
-	point := ""
-	if m, err := s.store.Meter(ctx, meterID); err == nil {
-		point = m.Point
-	}
-	a, created, err := s.store.RaiseAlarm(ctx, alarm.Alarm{Kind: kind, Severity: sev, Enterprise: enterprise, Point: point,
-		Meter: meterID, Message: message, Raised: time.Now()})
+	a, created, err := svc.Raise(ctx, c)
 	if err != nil {
 		log.Error("control: raise alarm", "kind", kind, "error", fmt.Sprint(err))
 		return
@@ -142,7 +133,6 @@ func (s *server) controlAlarm(kind string, sev alarm.Severity, enterprise, meter
 	if created {
 		log.Info("control alarm", "kind", kind, "meter", meterID, "id", a.ID)
 	}
-	s.live.Alarm(a)
 }
 
 // printCommandEntry prints an actuator-command ledger entry (verify proof).

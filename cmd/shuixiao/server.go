@@ -35,6 +35,7 @@ import (
 	"github.com/shuixiao/shuixiao/internal/registry"
 	"github.com/shuixiao/shuixiao/internal/rights"
 	"github.com/shuixiao/shuixiao/internal/store"
+	"github.com/shuixiao/shuixiao/internal/tokens"
 	"github.com/shuixiao/shuixiao/meter"
 	"github.com/shuixiao/shuixiao/reading"
 	"github.com/shuixiao/shuixiao/rejection"
@@ -560,7 +561,7 @@ const minAdminSecret = 16
 // newAdminTokenFile makes a new admin secret and writes it to path
 // atomically (mode 0600), so that a crash leaves no half-written token.
 func newAdminTokenFile(path string) (string, error) {
-	secret := api.NewSecret()
+	secret := tokens.NewSecret()
 	if err := atomicfile.Write(path, []byte(secret+"\n"), 0o600); err != nil {
 		return "", fmt.Errorf("write admin token: %w", err)
 	}

@@ -19,6 +19,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/shuixiao/shuixiao/internal/alarms"
 	"github.com/shuixiao/shuixiao/internal/dispatch"
 	"github.com/shuixiao/shuixiao/internal/efficiency"
 	"github.com/shuixiao/shuixiao/internal/ingest"
@@ -129,6 +130,8 @@ type Server struct {
 	mv *mv.Service
 	// registries keeps the plan's registries; nil when the store has none.
 	registries *registries.Service
+	// alarms runs the operators' alarm use cases.
+	alarms *alarms.Service
 }
 
 // New returns the API handler.
@@ -165,6 +168,7 @@ func New(opts Options) *Server {
 		}
 	}
 	s.authFails = throttle.New(opts.FailedAuth, maxAuthHosts)
+	s.alarms = &alarms.Service{Store: opts.Store, Now: opts.Now, Notify: opts.Live.Alarm}
 	s.quota = opts.Quota
 	if s.quota == nil {
 		s.quota = &efficiency.Cases{Store: opts.Store, Now: opts.Now}

@@ -2,8 +2,6 @@ package api
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"errors"
 	"math"
 	"net/http"
@@ -14,6 +12,7 @@ import (
 
 	"github.com/shuixiao/shuixiao/internal/store"
 	"github.com/shuixiao/shuixiao/internal/throttle"
+	"github.com/shuixiao/shuixiao/internal/tokens"
 	"github.com/shuixiao/shuixiao/meter"
 )
 
@@ -54,6 +53,15 @@ func (p *Principal) CanSeeEnterprise(e meter.Enterprise) bool {
 		return e.ID == p.Token.Scope
 	}
 	return false
+}
+
+// sees is the caller's enterprise scope as the use cases take it:
+// CanSeeEnterprise, or nil for a caller who sees every enterprise.
+func (p *Principal) sees() func(meter.Enterprise) bool {
+	if p.SeesAll() {
+		return nil
+	}
+	return p.CanSeeEnterprise
 }
 
 // CanSeePark reports whether the caller may see a park as a whole.
@@ -297,14 +305,8 @@ func (s *Server) ticketed(h func(http.ResponseWriter, *http.Request, *Principal)
 	}
 }
 
-// NewSecret returns a random token secret.
-func NewSecret() string {
-	var b [24]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		panic("crypto/rand: " + err.Error())
-	}
-	return "sx_" + base64.RawURLEncoding.EncodeToString(b[:])
-}
+// NewSecret returns a random token secret (tokens.NewSecret).
+func NewSecret() string { return tokens.NewSecret() }
 
 func (s *Server) me(w http.ResponseWriter, r *http.Request, p *Principal) {
 	writeJSON(w, http.StatusOK, map[string]any{"role": p.Token.Role, "scope": p.Token.Scope, "name": p.Token.Name, "id": p.Token.ID})
@@ -315,7 +317,7 @@ func (s *Server) listTokens(w http.ResponseWriter, r *http.Request, p *Principal
 		s.fail(w, r, forbidden())
 		return
 	}
-	ts, err := s.opts.Store.Tokens(r.Context())
+	ts, err := s.tokenService().List(r.Context())
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -323,7 +325,8 @@ func (s *Server) listTokens(w http.ResponseWriter, r *http.Request, p *Principal
 	writeJSON(w, http.StatusOK, ts)
 }
 
-// createToken issues a token; the secret is in the answer and nowhere else.
+// createToken issues a token (tokens.Service.Create); the secret is in the
+// answer and nowhere else.
 func (s *Server) createToken(w http.ResponseWriter, r *http.Request, p *Principal) {
 	if !p.Admin() {
 		s.fail(w, r, forbidden())
@@ -339,46 +342,22 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request, p *Principa
 		s.fail(w, r, err)
 		return
 	}
-	if req.ID == "" {
-		req.ID = "tok-" + NewSecret()[3:11]
-	}
-	tok := store.Token{ID: req.ID, Name: req.Name, Role: req.Role, Scope: req.Scope, Created: s.opts.Now()}
-	if err := tok.Validate(); err != nil {
-		s.fail(w, r, errorf(http.StatusBadRequest, "%v", err))
-		return
-	}
-	if err := s.checkScopeExists(r.Context(), tok); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	secret := NewSecret()
-	if err := s.opts.Store.CreateToken(r.Context(), tok, store.HashToken(secret)); err != nil {
+	tok, secret, err := s.tokenService().Create(r.Context(), tokens.Request{ID: req.ID, Name: req.Name, Role: req.Role, Scope: req.Scope})
+	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusCreated, map[string]any{"token": tok, "secret": secret})
 }
 
-func (s *Server) checkScopeExists(ctx context.Context, tok store.Token) error {
-	var err error
-	switch tok.Role {
-	case store.RolePark:
-		_, err = s.opts.Store.Park(ctx, tok.Scope)
-	case store.RoleEnterprise:
-		_, err = s.opts.Store.Enterprise(ctx, tok.Scope)
-	}
-	if errors.Is(err, store.ErrNotFound) {
-		return errorf(http.StatusBadRequest, "scope %q: no such %s", tok.Scope, tok.Role)
-	}
-	return err
-}
-
+// revokeToken revokes a token (tokens.Service.Revoke) and drops the
+// authentication cache, so that it stops working at once here.
 func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request, p *Principal) {
 	if !p.Admin() {
 		s.fail(w, r, forbidden())
 		return
 	}
-	if err := s.opts.Store.RevokeToken(r.Context(), r.PathValue("id"), s.opts.Now()); err != nil {
+	if err := s.tokenService().Revoke(r.Context(), r.PathValue("id")); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -386,4 +365,9 @@ func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request, p *Principa
 	s.tokens.m = nil
 	s.tokens.mu.Unlock()
 	writeJSON(w, http.StatusOK, map[string]string{"revoked": r.PathValue("id")})
+}
+
+// tokenService runs the token use cases over the server's store.
+func (s *Server) tokenService() *tokens.Service {
+	return &tokens.Service{Store: s.opts.Store, Now: s.opts.Now}
 }

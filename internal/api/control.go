@@ -20,7 +20,7 @@ type Plants interface {
 	Config(id string) (*control.PlantConfig, error)
 	Live(id string) (*control.Live, error)
 	History(id string) ([]control.HistoryPoint, error)
-	Register(ctx context.Context, cfg *control.PlantConfig, save bool) error
+	RegisterPlant(ctx context.Context, cfg *control.PlantConfig) error
 	SetSetpoint(ctx context.Context, plant, name string, value float64, by, reason string) (command.Record, error)
 	SetMode(ctx context.Context, plant, actuator, mode string, value float64, by, reason string) (command.Record, error)
 	AcceptMaxCycles(ctx context.Context, plant string, seen float64, by, reason string) (command.Record, error)
@@ -127,27 +127,7 @@ func (s *Server) registerPlant(w http.ResponseWriter, r *http.Request, p *Princi
 		s.fail(w, r, err)
 		return
 	}
-	if _, err := s.opts.Store.Enterprise(r.Context(), cfg.Enterprise); errors.Is(err, store.ErrNotFound) {
-		s.fail(w, r, errorf(http.StatusBadRequest, "enterprise %q does not exist", cfg.Enterprise))
-		return
-	}
-	for _, id := range cfg.Meters() {
-		m, err := s.opts.Store.Meter(r.Context(), id)
-		if err != nil {
-			s.fail(w, r, errorf(http.StatusBadRequest, "meter or device %q is not registered", id))
-			return
-		}
-		pt, err := s.opts.Store.Point(r.Context(), m.Point)
-		if err != nil || pt.Enterprise != cfg.Enterprise {
-			s.fail(w, r, errorf(http.StatusBadRequest, "meter or device %q does not belong to enterprise %s", id, cfg.Enterprise))
-			return
-		}
-	}
-	if err := s.opts.Plants.Register(r.Context(), &cfg, true); err != nil {
-		if errors.Is(err, store.ErrInvalid) {
-			s.fail(w, r, errorf(http.StatusBadRequest, "%v", err))
-			return
-		}
+	if err := s.opts.Plants.RegisterPlant(r.Context(), &cfg); err != nil {
 		s.fail(w, r, err)
 		return
 	}

@@ -28,23 +28,15 @@ type Gateways struct {
 	Stats func() any
 }
 
+// listGateways answers GET /api/v1/gateways: the gateways the caller may
+// see (gateway.Visible).
 func (s *Server) listGateways(w http.ResponseWriter, r *http.Request, p *Principal) {
-	gs, err := s.opts.Store.Gateways(r.Context())
+	gs, err := gateway.Visible(r.Context(), s.opts.Store, p.sees())
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	out := []meter.Gateway{}
-	for _, g := range gs {
-		if g.Enterprise == "" || p.SeesAll() {
-			out = append(out, g)
-			continue
-		}
-		if e, err := s.opts.Store.Enterprise(r.Context(), g.Enterprise); err == nil && p.CanSeeEnterprise(e) {
-			out = append(out, g)
-		}
-	}
-	writeJSON(w, http.StatusOK, out)
+	writeJSON(w, http.StatusOK, gs)
 }
 
 // registerGateway puts a gateway's key on the ledger (internal/registry).

@@ -69,7 +69,7 @@ func (s *Server) visibleContract(ctx context.Context, p *Principal, id string) (
 	if err != nil {
 		return contract.Contract{}, err
 	}
-	c, err := svc.Store.Contract(ctx, id)
+	c, err := svc.Contract(ctx, id)
 	if err != nil {
 		return c, err
 	}
@@ -101,7 +101,7 @@ func (s *Server) listContracts(w http.ResponseWriter, r *http.Request, p *Princi
 		if !p.SeesAll() || r.URL.Query().Get("enterprise") != "" {
 			f = ids(ents)
 		}
-		cs, err := svc.Store.Contracts(r.Context(), f)
+		cs, err := svc.Contracts(r.Context(), f)
 		if err != nil {
 			s.fail(w, r, err)
 			return
@@ -152,16 +152,12 @@ func (s *Server) getContract(w http.ResponseWriter, r *http.Request, p *Principa
 		s.fail(w, r, err)
 		return
 	}
-	rs, err := s.mv.Store.StatementRecords(r.Context(), c.ID)
+	sts, err := s.mv.Statements(r.Context(), c.ID)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	v := contractView{Contract: c, Statements: []contract.Statement{}}
-	for _, x := range rs {
-		v.Statements = append(v.Statements, x.Statement)
-	}
-	writeJSON(w, http.StatusOK, v)
+	writeJSON(w, http.StatusOK, contractView{Contract: c, Statements: sts})
 }
 
 // addDeclared answers POST /api/v1/contracts/{id}/declared: declared
@@ -261,7 +257,7 @@ func (s *Server) visibleStatement(ctx context.Context, p *Principal, id string) 
 	if err != nil {
 		return contract.Record{}, err
 	}
-	rec, err := svc.Store.StatementRecord(ctx, id)
+	rec, err := svc.Record(ctx, id)
 	if err != nil {
 		return rec, err
 	}
@@ -314,7 +310,7 @@ func (s *Server) statementReport(pdf bool) func(http.ResponseWriter, *http.Reque
 			s.fail(w, r, err)
 			return
 		}
-		c, err := s.mv.Store.Contract(r.Context(), rec.Statement.Contract)
+		c, err := s.mv.Contract(r.Context(), rec.Statement.Contract)
 		if err != nil {
 			s.fail(w, r, err)
 			return

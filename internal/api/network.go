@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/shuixiao/shuixiao/alarm"
+	"github.com/shuixiao/shuixiao/internal/alarms"
 	"github.com/shuixiao/shuixiao/internal/dispatch"
 	"github.com/shuixiao/shuixiao/internal/netmon"
 	"github.com/shuixiao/shuixiao/internal/netreg"
@@ -528,13 +529,11 @@ func (s *Server) createWorkOrder(w http.ResponseWriter, r *http.Request, p *Prin
 	}
 	ctx := r.Context()
 	if req.Alarm != 0 {
-		a, err := s.opts.Store.Alarm(ctx, req.Alarm)
-		if err != nil {
-			s.fail(w, r, err)
-			return
-		}
-		if !s.alarmVisible(ctx, p, a) {
+		if _, err := s.alarms.Get(ctx, req.Alarm, p.sees()); errors.Is(err, alarms.ErrOutsideScope) {
 			s.fail(w, r, forbidden())
+			return
+		} else if err != nil {
+			s.fail(w, r, err)
 			return
 		}
 	}

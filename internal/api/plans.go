@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"time"
 
@@ -297,39 +296,12 @@ func (s *Server) carbonAccounts(w http.ResponseWriter, r *http.Request, p *Princ
 		s.fail(w, r, err)
 		return
 	}
-	snap, err := s.carbon.Snapshot(ctx, year)
+	acc, err := s.carbon.Accounts(ctx, year, level, id)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	out := struct {
-		Year    int                `json:"year"`
-		From    time.Time          `json:"from"`
-		To      time.Time          `json:"to"`
-		Level   string             `json:"level"`
-		Line    watercarbon.Line   `json:"line"`
-		Parts   []watercarbon.Line `json:"parts"`
-		Factors any                `json:"factors"`
-	}{Year: snap.Year, From: snap.From, To: snap.To, Level: level, Parts: []watercarbon.Line{}, Factors: snap.Factors}
-	switch level {
-	case watercarbon.LevelProvince:
-		out.Line, out.Parts = snap.Province, snap.Parks
-	case watercarbon.LevelPark:
-		for _, l := range snap.Parks {
-			if l.ID == id {
-				out.Line = l
-			}
-		}
-		out.Parts = snap.ParkEnterprises(id)
-	case watercarbon.LevelEnterprise:
-		l, ok := snap.Enterprises[id]
-		if !ok {
-			s.fail(w, r, fmt.Errorf("enterprise %s in province %s: %w", id, s.province(), store.ErrNotFound))
-			return
-		}
-		out.Line = l
-	}
-	writeJSON(w, http.StatusOK, out)
+	writeJSON(w, http.StatusOK, acc)
 }
 
 // importPlans answers POST /api/v1/plans/import: plans as CSV

@@ -39,6 +39,9 @@ type PlantAlarm struct {
 type RunnerOptions struct {
 	Actuation *actuate.Actuation
 	Store     PlantStore
+	// Directory is what RegisterPlant checks a configuration's enterprise
+	// and meters against; nil refuses every RegisterPlant.
+	Directory Directory
 	// OnAlarm is told when a controller alarm opens or clears; it must not block for long.
 	OnAlarm func(PlantAlarm)
 	Now     func() time.Time

@@ -254,9 +254,41 @@ func (s *Service) Issue(ctx context.Context, contractID string, reporting int, a
 // Statement returns a stored statement (store.ErrNotFound): what a
 // water-rights certificate points at (internal/rights' Statements).
 func (s *Service) Statement(ctx context.Context, id string) (contract.Statement, error) {
-	r, err := s.Store.StatementRecord(ctx, id)
+	r, err := s.Record(ctx, id)
 	if err != nil {
 		return contract.Statement{}, err
 	}
 	return r.Statement, nil
+}
+
+// Record returns a stored statement record by statement ID
+// (store.ErrNotFound): the statement with the figures it was computed
+// from, what `shuixiao verify savings` recomputes.
+func (s *Service) Record(ctx context.Context, id string) (contract.Record, error) {
+	return s.Store.StatementRecord(ctx, id)
+}
+
+// Statements lists a contract's issued statements by reporting period
+// (empty, not nil, when there is none).
+func (s *Service) Statements(ctx context.Context, contractID string) ([]contract.Statement, error) {
+	rs, err := s.Store.StatementRecords(ctx, contractID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]contract.Statement, 0, len(rs))
+	for _, r := range rs {
+		out = append(out, r.Statement)
+	}
+	return out, nil
+}
+
+// Contract returns a stored contract (store.ErrNotFound).
+func (s *Service) Contract(ctx context.Context, id string) (contract.Contract, error) {
+	return s.Store.Contract(ctx, id)
+}
+
+// Contracts lists the contracts of the given enterprises (nil: every
+// enterprise's), sorted by ID.
+func (s *Service) Contracts(ctx context.Context, enterprises []string) ([]contract.Contract, error) {
+	return s.Store.Contracts(ctx, enterprises)
 }

@@ -300,3 +300,50 @@ func TestRetrofitIsolation(t *testing.T) {
 		t.Fatalf("unknown point: %v", err)
 	}
 }
+
+// TestReads checks the reads the API serves through the service: a
+// contract, the contracts of some enterprises, a contract's statements in
+// period order (empty, not nil, before any) and a statement's record.
+func TestReads(t *testing.T) {
+	ctx := context.Background()
+	fx := setup(t, 18)
+	if _, err := fx.svc.CreateContract(ctx, wholeFacility("C-1"), "admin"); err != nil {
+		t.Fatal(err)
+	}
+	if sts, err := fx.svc.Statements(ctx, "C-1"); err != nil || sts == nil || len(sts) != 0 {
+		t.Fatalf("statements before any: %#v, %v", sts, err)
+	}
+	var ids []string
+	for _, k := range []int{1, 0} {
+		r, err := fx.svc.Issue(ctx, "C-1", k, nil, "admin")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, r.Statement.ID)
+	}
+	sts, err := fx.svc.Statements(ctx, "C-1")
+	if err != nil || len(sts) != 2 || sts[0].ID != ids[1] || sts[1].ID != ids[0] {
+		t.Fatalf("statements %+v, %v; issued %v", sts, err, ids)
+	}
+	rec, err := fx.svc.Record(ctx, ids[0])
+	if err != nil || rec.Statement.ID != ids[0] || rec.Statement.Contract != "C-1" {
+		t.Fatalf("record %+v, %v", rec.Statement, err)
+	}
+	if _, err := fx.svc.Record(ctx, "mvs-none"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("unknown statement: %v", err)
+	}
+	if c, err := fx.svc.Contract(ctx, "C-1"); err != nil || c.Enterprise != "E" {
+		t.Fatalf("contract %+v, %v", c, err)
+	}
+	if _, err := fx.svc.Contract(ctx, "C-9"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("unknown contract: %v", err)
+	}
+	for _, tc := range []struct {
+		ents []string
+		want int
+	}{{nil, 1}, {[]string{"E"}, 1}, {[]string{"X"}, 0}} {
+		if cs, err := fx.svc.Contracts(ctx, tc.ents); err != nil || len(cs) != tc.want {
+			t.Fatalf("contracts of %v: %+v, %v", tc.ents, cs, err)
+		}
+	}
+}
