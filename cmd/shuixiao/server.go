@@ -104,20 +104,23 @@ type server struct {
 	broker   *broker.Broker
 	live     *api.Live
 	alarms   *alarmwatch.Monitor
-	plans    *planuse.Service // plan and permit tracking (plancarbon)
-	http     *http.Server
-	httpLn   net.Listener
-	https    bool // httpLn serves TLS (http.Server may set TLSConfig itself, for HTTP/2)
-	devices  *devicecred.Credentials
-	control  *controlPlane
-	leaks    *netmon.Monitor
-	quota    *efficiency.Cases
-	gateway  *serverGateway
-	token    string
-	metrics  *prometheus.Registry
-	stopBg   context.CancelFunc
-	bg       sync.WaitGroup
-	bus      *sequencerBus // --role sequencer
+	// meterList is the registry's meters for the offline check, kept in
+	// step with registrations and revocations (devices.OnChange).
+	meterList *alarmwatch.MeterList
+	plans     *planuse.Service // plan and permit tracking (plancarbon)
+	http      *http.Server
+	httpLn    net.Listener
+	https     bool // httpLn serves TLS (http.Server may set TLSConfig itself, for HTTP/2)
+	devices   *devicecred.Credentials
+	control   *controlPlane
+	leaks     *netmon.Monitor
+	quota     *efficiency.Cases
+	gateway   *serverGateway
+	token     string
+	metrics   *prometheus.Registry
+	stopBg    context.CancelFunc
+	bg        sync.WaitGroup
+	bus       *sequencerBus // --role sequencer
 	// rights runs the water-rights certificates; its Statements are
 	// helper mv's M&V statements, wired at merge (nil: none issued).
 	rights *rights.Service
@@ -272,6 +275,8 @@ func openServer(ctx context.Context, cfg serverConfig) (*server, error) {
 	if err := s.pointsOnLedger(ctx); err != nil {
 		return nil, err
 	}
+	s.meterList = &alarmwatch.MeterList{Store: st}
+	s.devices.OnChange = s.meterList.Changed
 	s.devices.OnRevoke = func(id string) {
 		if s.broker != nil {
 			s.broker.Disconnect(id)
@@ -371,7 +376,7 @@ func openServer(ctx context.Context, cfg serverConfig) (*server, error) {
 	s.bg.Add(1)
 	go func() {
 		defer s.bg.Done()
-		s.alarms.Run(bg, s.lastReceived, s.meterList)
+		s.alarms.Run(bg, s.lastReceived, s.meterList.Meters)
 	}()
 	s.runControl(bg)
 	s.bg.Add(1)
@@ -463,10 +468,6 @@ func (s *server) lastReceived() map[string]time.Time {
 		out[id] = seen.Received
 	}
 	return out
-}
-
-func (s *server) meterList(ctx context.Context) ([]meter.Meter, error) {
-	return s.store.Meters(ctx, store.Filter{})
 }
 
 // ensureAdminToken makes the admin token of the data directory: from
