@@ -104,26 +104,26 @@ type server struct {
 	broker   *broker.Broker
 	live     *api.Live
 	alarms   *alarmwatch.Monitor
-	// meterList is the registry's meters for the offline check, kept in
-	// step with registrations and revocations (devices.OnChange).
-	meterList *alarmwatch.MeterList
-	plans     *planuse.Service // plan and permit tracking (plancarbon)
-	http      *http.Server
-	httpLn    net.Listener
-	https     bool // httpLn serves TLS (http.Server may set TLSConfig itself, for HTTP/2)
-	devices   *devicecred.Credentials
-	control   *controlPlane
-	leaks     *netmon.Monitor
-	quota     *efficiency.Cases
-	gateway   *serverGateway
-	token     string
-	metrics   *prometheus.Registry
-	stopBg    context.CancelFunc
-	bg        sync.WaitGroup
-	bus       *sequencerBus // --role sequencer
+	plans    *planuse.Service // plan and permit tracking (plancarbon)
+	http     *http.Server
+	httpLn   net.Listener
+	https    bool // httpLn serves TLS (http.Server may set TLSConfig itself, for HTTP/2)
+	devices  *devicecred.Credentials
+	control  *controlPlane
+	leaks    *netmon.Monitor
+	quota    *efficiency.Cases
+	gateway  *serverGateway
+	token    string
+	metrics  *prometheus.Registry
+	stopBg   context.CancelFunc
+	bg       sync.WaitGroup
+	bus      *sequencerBus // --role sequencer
 	// rights runs the water-rights certificates; its Statements are
 	// helper mv's M&V statements, wired at merge (nil: none issued).
 	rights *rights.Service
+	// meterList is the registry's meters for the offline check, kept in
+	// step with registrations and revocations (devices.OnChange).
+	meterList *alarmwatch.MeterList
 }
 
 // Timeouts of the HTTP server: reading a request with its body, writing the
