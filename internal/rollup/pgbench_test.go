@@ -3,7 +3,6 @@ package rollup
 import (
 	"context"
 	"os"
-	"runtime"
 	"strconv"
 	"testing"
 	"time"
@@ -58,21 +57,5 @@ func BenchmarkYearSparsePostgres(b *testing.B) {
 	default:
 		b.Fatalf("schema %s holds %d enterprises, want %d", schema, len(ents), n)
 	}
-	from, to := time.Date(2026, 1, 1, 0, 0, 0, 0, production.Zone), last.AddDate(0, 0, 1)
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	b.ResetTimer()
-	cpu0, alloc0 := cpuTime(), ms.TotalAlloc
-	for b.Loop() {
-		snap, err := computeMonth(ctx, st, from, to, store.Hour)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if len(snap.Figures[2026]) != n {
-			b.Fatalf("%d of %d enterprises with figures", len(snap.Figures[2026]), n)
-		}
-	}
-	runtime.ReadMemStats(&ms)
-	b.ReportMetric((cpuTime()-cpu0).Seconds()/float64(b.N), "cpu-s/op")
-	b.ReportMetric(float64(ms.TotalAlloc-alloc0)/float64(b.N)/1e6, "MB-alloc/op")
+	yearSparse(b, st, n, last)
 }
