@@ -122,6 +122,9 @@ type server struct {
 	// rights runs the water-rights certificates; its Statements are
 	// helper mv's M&V statements, wired at merge (nil: none issued).
 	rights *rights.Service
+	// meterList is the registry's meters for the offline check, kept in
+	// step with registrations and revocations (devices.OnChange).
+	meterList *alarmwatch.MeterList
 }
 
 // Timeouts of the HTTP server: reading a request with its body, writing the
@@ -273,6 +276,8 @@ func openServer(ctx context.Context, cfg serverConfig) (*server, error) {
 	if err := s.pointsOnLedger(ctx); err != nil {
 		return nil, err
 	}
+	s.meterList = &alarmwatch.MeterList{Store: st}
+	s.devices.OnChange = s.meterList.Changed
 	s.devices.OnRevoke = func(id string) {
 		if s.broker != nil {
 			s.broker.Disconnect(id)
@@ -372,7 +377,7 @@ func openServer(ctx context.Context, cfg serverConfig) (*server, error) {
 	s.bg.Add(1)
 	go func() {
 		defer s.bg.Done()
-		s.alarms.Run(bg, s.lastReceived, s.meterList)
+		s.alarms.Run(bg, s.lastReceived, s.meterList.Meters)
 	}()
 	s.runControl(bg)
 	s.bg.Add(1)
@@ -464,10 +469,6 @@ func (s *server) lastReceived() map[string]time.Time {
 		out[id] = seen.Received
 	}
 	return out
-}
-
-func (s *server) meterList(ctx context.Context) ([]meter.Meter, error) {
-	return s.store.Meters(ctx, store.Filter{})
 }
 
 // ensureAdminToken makes the admin token of the data directory: from

@@ -52,6 +52,10 @@ type Credentials struct {
 	// OnRevoke, if set before use, is called after a meter is revoked (the
 	// server disconnects it from the broker).
 	OnRevoke func(id string)
+	// OnChange, if set before use, is called with the meters whose
+	// registry records a registration or revocation changed, once the
+	// change is stored (the alarm monitor's meter list follows it).
+	OnChange func(ids ...string)
 
 	mu    sync.Mutex
 	cache map[string][32]byte // meter → hash of a password that was accepted
@@ -122,6 +126,7 @@ func (c *Credentials) KeyApplied(ctx context.Context, ke *reading.KeyEntry) erro
 
 // Registered puts a meter, as the registry now has it, in the key directory.
 func (c *Credentials) Registered(ctx context.Context, id string) error {
+	defer c.changed(id)
 	m, err := c.store.Meter(ctx, id)
 	if err != nil {
 		return err
@@ -137,6 +142,13 @@ func (c *Credentials) Registered(ctx context.Context, id string) error {
 // its point (ps[i] is ms[i]'s), as the registry has just stored them: a
 // bulk registration's, without reading each back from the store.
 func (c *Credentials) PutMeters(ms []meter.Meter, ps []meter.Point) error {
+	defer func() {
+		ids := make([]string, len(ms))
+		for i, m := range ms {
+			ids[i] = m.ID
+		}
+		c.changed(ids...)
+	}()
 	for i, m := range ms {
 		if err := c.dir.Put(m, ps[i], ps[i].Enterprise); err != nil {
 			return err
@@ -148,12 +160,19 @@ func (c *Credentials) PutMeters(ms []meter.Meter, ps []meter.Point) error {
 // Revoked marks a meter revoked in the key directory and forgets its
 // accepted password.
 func (c *Credentials) Revoked(ctx context.Context, id string) {
+	defer c.changed(id)
 	c.dir.Revoke(id)
 	c.mu.Lock()
 	delete(c.cache, id)
 	c.mu.Unlock()
 	if c.OnRevoke != nil {
 		c.OnRevoke(id)
+	}
+}
+
+func (c *Credentials) changed(ids ...string) {
+	if c.OnChange != nil {
+		c.OnChange(ids...)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -105,5 +106,35 @@ func TestAuthenticate(t *testing.T) {
 func TestCheckPassword(t *testing.T) {
 	if CheckPassword(strings.Repeat("x", MinPasswordLen-1)) == nil || CheckPassword(strings.Repeat("x", MinPasswordLen)) != nil {
 		t.Fatal("the password rule does not hold at its boundary")
+	}
+}
+
+// TestOnChange: registrations (one or many) and revocations tell OnChange
+// which meters changed.
+func TestOnChange(t *testing.T) {
+	c, st, _ := setup(t)
+	ctx := context.Background()
+	var got []string
+	c.OnChange = func(ids ...string) { got = append(got, ids...) }
+	if err := c.Registered(ctx, "M-1"); err != nil {
+		t.Fatal(err)
+	}
+	c.Revoked(ctx, "M-2")
+	m, err := st.Meter(ctx, "M-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := st.Point(ctx, "PT-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.PutMeters([]meter.Meter{m}, []meter.Point{p}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.KeyApplied(ctx, &reading.KeyEntry{Action: reading.ActionRevoke, Meter: "M-1"}); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"M-1", "M-2", "M-1", "M-1"}; !slices.Equal(got, want) {
+		t.Fatalf("OnChange saw %v, want %v", got, want)
 	}
 }

@@ -162,13 +162,20 @@ func BenchmarkYearSparse(b *testing.B) {
 	const n = 20
 	last := time.Date(2026, 11, 27, 0, 0, 0, 0, production.Zone)
 	st := buildProvince(b, provinceConfig{Enterprises: n, Points: 100, From: last, Steps: 96, Step: 15 * time.Minute, Compact: true, ValueAdded: 10})
+	yearSparse(b, st, n, last)
+}
+
+// yearSparse times the roll-up of 2026 to the end of the day last of the
+// n enterprises in src (BenchmarkYearSparse's province).
+func yearSparse(b *testing.B, src Source, n int, last time.Time) {
 	ctx := context.Background()
 	from, to := time.Date(2026, 1, 1, 0, 0, 0, 0, production.Zone), last.AddDate(0, 0, 1)
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
+	b.ResetTimer()
 	cpu0, alloc0 := cpuTime(), ms.TotalAlloc
 	for b.Loop() {
-		snap, err := computeMonth(ctx, st, from, to, store.Hour)
+		snap, err := computeMonth(ctx, src, from, to, store.Hour)
 		if err != nil {
 			b.Fatal(err)
 		}

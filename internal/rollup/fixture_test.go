@@ -84,12 +84,25 @@ func buildProvince(tb testing.TB, cfg provinceConfig) *sqlite.Store {
 // buildProvinceAt builds the province in the store file at path.
 func buildProvinceAt(tb testing.TB, cfg provinceConfig, path string) *sqlite.Store {
 	tb.Helper()
-	ctx := context.Background()
 	st, err := sqlite.Open(path, sqlite.Options{ManualCompaction: true, Location: production.Zone, Sync: sqlite.SyncNormal})
 	if err != nil {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { st.Close() })
+	fillProvince(tb, cfg, st)
+	return st
+}
+
+// provinceStore is what fillProvince writes through: either driver.
+type provinceStore interface {
+	store.Store
+	store.Compacter
+}
+
+// fillProvince writes the province of cfg into st.
+func fillProvince(tb testing.TB, cfg provinceConfig, st provinceStore) {
+	tb.Helper()
+	ctx := context.Background()
 	must := func(err error) {
 		if err != nil {
 			tb.Helper()
@@ -186,5 +199,4 @@ func buildProvinceAt(tb testing.TB, cfg provinceConfig, path string) *sqlite.Sto
 	if cfg.Compact {
 		must(st.Compact(ctx))
 	}
-	return st
 }

@@ -54,6 +54,8 @@ type Options struct {
 	ManualRollups bool
 	// Logf receives background errors; default: discarded.
 	Logf func(format string, args ...any)
+	// tracer, when set, sees every query (tests count round trips).
+	tracer pgx.QueryTracer
 }
 
 func (o *Options) fill() {
@@ -124,6 +126,7 @@ func Open(ctx context.Context, url string, opt Options) (*Store, error) {
 	cfg.MaxConns = opt.MaxConns
 	cfg.ConnConfig.RuntimeParams["search_path"] = opt.Schema
 	cfg.ConnConfig.RuntimeParams["timezone"] = "UTC"
+	cfg.ConnConfig.Tracer = opt.tracer
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)

@@ -3,7 +3,6 @@ package postgres
 import (
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -90,47 +89,93 @@ type target struct {
 
 // resolve finds a series' meters and its channel's kind and rollover (a
 // channel the point does not declare is a rate).
-func (s *Store) resolve(ctx context.Context, ser store.Series) (target, error) {
-	if err := ser.Validate(); err != nil {
+func (s *Store) resolve(ctx context.Context, db q, ser store.Series) (target, error) {
+	ts, err := s.resolveAll(ctx, db, []store.Series{ser}, nil)
+	if err != nil {
 		return target{}, err
 	}
-	t := target{series: ser, kind: meter.Rate}
-	pointID := ser.Point
-	if ser.Meter != "" {
-		s.reg.RLock()
-		mi, ok := s.meters[ser.Meter]
-		s.reg.RUnlock()
-		if !ok {
-			return target{}, fmt.Errorf("series %s: meter %w", ser, store.ErrNotFound)
-		}
-		t.mids, pointID = []int32{mi.mid}, mi.point
-	}
-	chans, err := s.pointChannels(ctx, pointID)
-	if errors.Is(err, store.ErrNotFound) {
-		return target{}, fmt.Errorf("series %s: point %s: %w", ser, pointID, store.ErrNotFound)
-	}
-	if err != nil {
-		return target{}, fmt.Errorf("series %s: %w", ser, err)
-	}
-	for _, c := range chans {
-		if c.Name == ser.Channel {
-			t.kind, t.ctr = c.Kind, aggregate.CounterFor(c)
-		}
-	}
+	return ts[0], nil
+}
+
+// resolveAll resolves many series as resolve does one, reading the
+// channels of all their points in one query. check, when not nil, is
+// applied to each target in turn; the error returned is the one resolving
+// and checking the series one after the other would meet first.
+func (s *Store) resolveAll(ctx context.Context, db q, series []store.Series, check func(target) error) ([]target, error) {
+	ts := make([]target, len(series))
+	errs := make([]error, len(series))
+	pointOf := make([]string, len(series))
+	var ids []string
+	seen := map[string]bool{}
+	byPoint := false
 	s.reg.RLock()
-	if ser.Point != "" {
-		// The point's meters from the directory this process keeps with
+	for i, ser := range series {
+		if err := ser.Validate(); err != nil {
+			errs[i] = err
+			continue
+		}
+		ts[i] = target{series: ser, kind: meter.Rate}
+		pointOf[i] = ser.Point
+		if ser.Meter != "" {
+			mi, ok := s.meters[ser.Meter]
+			if !ok {
+				errs[i] = fmt.Errorf("series %s: meter %w", ser, store.ErrNotFound)
+				continue
+			}
+			ts[i].mids, pointOf[i] = []int32{mi.mid}, mi.point
+		}
+		byPoint = byPoint || ser.Point != ""
+		if !seen[pointOf[i]] {
+			seen[pointOf[i]] = true
+			ids = append(ids, pointOf[i])
+		}
+	}
+	s.reg.RUnlock()
+	chans, err := s.pointsChannels(ctx, db, ids)
+	if err != nil {
+		return nil, err
+	}
+	var mids map[string][]int32
+	s.reg.RLock()
+	defer s.reg.RUnlock()
+	if byPoint {
+		// The points' meters from the directory this process keeps with
 		// its own writes (one writer per store), not a query per series.
+		mids = map[string][]int32{}
 		for mid, mi := range s.byMid {
-			if mi.point == ser.Point {
-				t.mids = append(t.mids, mid)
+			if seen[mi.point] {
+				mids[mi.point] = append(mids[mi.point], mid)
 			}
 		}
-		slices.Sort(t.mids)
+		for _, m := range mids {
+			slices.Sort(m)
+		}
 	}
-	t.cid, t.known = s.chanID[ser.Channel]
-	s.reg.RUnlock()
-	return t, nil
+	for i, ser := range series {
+		if errs[i] != nil {
+			return nil, errs[i]
+		}
+		cs, ok := chans[pointOf[i]]
+		if !ok {
+			return nil, fmt.Errorf("series %s: point %s: %w", ser, pointOf[i], store.ErrNotFound)
+		}
+		t := &ts[i]
+		for _, c := range cs {
+			if c.Name == ser.Channel {
+				t.kind, t.ctr = c.Kind, aggregate.CounterFor(c)
+			}
+		}
+		if ser.Point != "" {
+			t.mids = slices.Clone(mids[ser.Point])
+		}
+		t.cid, t.known = s.chanID[ser.Channel]
+		if check != nil {
+			if err := check(*t); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return ts, nil
 }
 
 // readTx is one consistent snapshot for a query.
@@ -138,7 +183,12 @@ func (s *Store) readTx(ctx context.Context) (pgx.Tx, error) {
 	if s.closed.Load() {
 		return nil, store.ErrClosed
 	}
-	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+	// Without JIT: a read of many series joins arrays of thousands of
+	// them, which the planner costs past jit_above_cost, and compiling
+	// took longer than the query itself (150 ms of 780 for 2,000 series).
+	// Set in the statement that begins the transaction: no round trip more.
+	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly,
+		BeginQuery: "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET LOCAL jit = off"})
 	if err != nil {
 		return nil, fmt.Errorf("begin read: %w", err)
 	}
@@ -172,7 +222,7 @@ func (s *Store) Aggregate(ctx context.Context, qr store.AggregateQuery) ([]store
 		return nil, err
 	}
 	defer tx.Rollback(ctx)
-	t, err := s.resolve(ctx, qr.Series)
+	t, err := s.resolve(ctx, tx, qr.Series)
 	if err != nil {
 		return nil, fmt.Errorf("aggregate: %w", err)
 	}
@@ -187,13 +237,19 @@ func (s *Store) Aggregate(ctx context.Context, qr store.AggregateQuery) ([]store
 		return nil, fmt.Errorf("aggregate %s: %w", qr.Series, err)
 	}
 	accs := make([]aggregate.Acc, g.Len())
-	if err := s.accumulate(ctx, tx, accs, g, t, qr.Interval != store.Min15, qr.Fn == store.Delta); err != nil {
+	err = s.accumulate(ctx, tx, []target{t}, g, qr.Interval != store.Min15, qr.Fn == store.Delta, func(_ int, add func([]aggregate.Acc)) error {
+		add(accs)
+		return nil
+	})
+	if err != nil {
 		return nil, fmt.Errorf("aggregate %s: %w", qr.Series, err)
 	}
 	return aggregate.Finalize(accs, g, t.kind, qr.Fn)
 }
 
-// Consumption implements store.SeriesReader.
+// Consumption implements store.SeriesReader. Every series is read in the
+// same few queries (series, hour summaries, readings, neighbours), whatever
+// their number.
 func (s *Store) Consumption(ctx context.Context, qr store.ConsumptionQuery) ([]store.SeriesBuckets, error) {
 	if err := checkRange(qr.From, qr.To); err != nil {
 		return nil, fmt.Errorf("consumption: %w", err)
@@ -210,181 +266,286 @@ func (s *Store) Consumption(ctx context.Context, qr store.ConsumptionQuery) ([]s
 		return nil, err
 	}
 	defer tx.Rollback(ctx)
-	ts := make([]target, len(qr.Series))
-	for i, ser := range qr.Series {
-		if ts[i], err = s.resolve(ctx, ser); err != nil {
-			return nil, fmt.Errorf("consumption: %w", err)
+	ts, err := s.resolveAll(ctx, tx, qr.Series, func(t target) error {
+		if err := aggregate.CheckFn(t.kind, store.Delta); err != nil {
+			return fmt.Errorf("consumption %s: %w", t.series, err)
 		}
-		if err := aggregate.CheckFn(ts[i].kind, store.Delta); err != nil {
-			return nil, fmt.Errorf("consumption %s: %w", ser, err)
-		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("consumption: %w", err)
 	}
 	out := make([]store.SeriesBuckets, len(ts))
 	accs := make([]aggregate.Acc, g.Len())
-	for i, t := range ts {
+	err = s.accumulate(ctx, tx, ts, g, qr.Interval != store.Min15, true, func(i int, add func([]aggregate.Acc)) error {
 		clear(accs)
-		if err := s.accumulate(ctx, tx, accs, g, t, qr.Interval != store.Min15, true); err != nil {
-			return nil, fmt.Errorf("consumption %s: %w", t.series, err)
-		}
-		bs, err := aggregate.Finalize(accs, g, t.kind, store.Delta)
+		add(accs)
+		bs, err := aggregate.Finalize(accs, g, ts[i].kind, store.Delta)
 		if err != nil {
-			return nil, fmt.Errorf("consumption %s: %w", t.series, err)
+			return fmt.Errorf("consumption %s: %w", ts[i].series, err)
 		}
-		out[i] = store.SeriesBuckets{Series: t.series, Buckets: bs}
+		out[i] = store.SeriesBuckets{Series: ts[i].series, Buckets: bs}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }
 
-// accumulate adds every meter of t to the grid's accumulators: the hours
-// that lie inside one bucket and have a current summary as that summary,
-// the readings of every other hour as single points and, for the
-// consumption of a running total, the nearest reading on either side.
-func (s *Store) accumulate(ctx context.Context, tx pgx.Tx, accs []aggregate.Acc, g aggregate.Grid, t target, useRollups, delta bool) error {
-	if !t.known {
-		return nil
+// unit is one meter of one target: what the batched reads are keyed by.
+type unit struct {
+	t   int // index of the target
+	mid int32
+	cid int32
+}
+
+// unitsOf lists the meters of the targets whose channel has been seen.
+func unitsOf(ts []target) []unit {
+	var us []unit
+	for i, t := range ts {
+		if !t.known {
+			continue
+		}
+		for _, mid := range t.mids {
+			us = append(us, unit{t: i, mid: mid, cid: t.cid})
+		}
 	}
+	return us
+}
+
+// accumulate reads every meter of every target over the grid and calls
+// each(i, add) for each target in order, add adding target i's meters to
+// the accumulators it is given: the hours that lie inside one bucket and
+// have a current summary as that summary, the readings of every other hour
+// as single points and, for the consumption of a running total, the
+// nearest reading on either side. The reads are batched over all targets:
+// one query for the summaries, one for the readings, one for the
+// neighbours.
+func (s *Store) accumulate(ctx context.Context, tx pgx.Tx, ts []target, g aggregate.Grid, useRollups, delta bool, each func(i int, add func([]aggregate.Acc)) error) error {
+	us := unitsOf(ts)
 	h0, h1 := floorDiv(g.Start(), hourMs), ceilDiv(g.End(), hourMs)
-	neighbours := delta && t.kind == meter.Total
-	def := chanDef{kind: t.kind, ctr: t.ctr}
-	for _, mid := range t.mids {
-		sums := map[int64]aggregate.Summary{}
-		if useRollups {
-			var err error
-			if sums, err = hourSummaries(ctx, tx, mid, t.cid, def, h0, h1); err != nil {
-				return err
-			}
-			for h := range sums {
+	sums := make([]map[int64]aggregate.Summary, len(us))
+	if useRollups {
+		var err error
+		if sums, err = hourSummaries(ctx, tx, ts, us, h0, h1); err != nil {
+			return err
+		}
+		for _, sm := range sums {
+			for h := range sm {
 				if !g.Holds(h*hourMs, (h+1)*hourMs-1) {
-					delete(sums, h)
+					delete(sm, h)
 				}
 			}
 		}
-		items := make([]aggregate.Summary, 0, len(sums)+2)
-		for _, sm := range sums {
-			if sm.N > 0 {
-				items = append(items, sm)
-			}
-		}
-		// The other hours from the readings, a run of consecutive hours at a
-		// time. An interval total stamped at a run's end belongs inside it:
-		// read device times up to and including the run's end, keep
-		// effective times inside it.
-		var ps []aggregate.Point
+	}
+	// The other hours from the readings, a run of consecutive hours at a
+	// time. An interval total stamped at a run's end belongs inside it:
+	// read device times up to and including the run's end, keep effective
+	// times inside it.
+	var runs []span
+	for k := range us {
 		for a := h0; a < h1; {
-			if _, ok := sums[a]; ok {
+			if _, ok := sums[k][a]; ok {
 				a++
 				continue
 			}
 			b := a + 1
 			for b < h1 {
-				if _, ok := sums[b]; ok {
+				if _, ok := sums[k][b]; ok {
 					break
 				}
 				b++
 			}
-			pts, err := s.values(ctx, tx, mid, t.cid, a*hourMs, b*hourMs, true)
-			if err != nil {
-				return err
-			}
-			for _, p := range pts {
-				if te := aggregate.EffectiveTime(t.kind, p.T); te >= a*hourMs && te < b*hourMs {
-					p.T = te
-					ps = append(ps, p)
-				}
-			}
+			runs = append(runs, span{unit: k, from: a * hourMs, to: b * hourMs})
 			a = b
 		}
-		for _, p := range aggregate.SortDedup(ps) {
-			items = append(items, aggregate.Single(p))
-		}
-		slices.SortFunc(items, func(x, y aggregate.Summary) int { return cmp.Compare(x.FirstT, y.FirstT) })
-		if neighbours {
-			if p, ok, err := s.neighbour(ctx, tx, mid, t.cid, h0*hourMs, true); err != nil {
-				return err
-			} else if ok {
-				items = slices.Insert(items, 0, aggregate.Single(p))
+	}
+	got, err := values(ctx, tx, us, runs, true)
+	if err != nil {
+		return err
+	}
+	ps := make([][]aggregate.Point, len(us))
+	for r, pts := range got {
+		run := runs[r]
+		kind := ts[us[run.unit].t].kind
+		for _, p := range pts {
+			if te := aggregate.EffectiveTime(kind, p.T); te >= run.from && te < run.to {
+				p.T = te
+				ps[run.unit] = append(ps[run.unit], p)
 			}
-			if p, ok, err := s.neighbour(ctx, tx, mid, t.cid, h1*hourMs, false); err != nil {
-				return err
-			} else if ok {
-				items = append(items, aggregate.Single(p))
+		}
+	}
+	var before, after []*aggregate.Point
+	if delta {
+		var totals []int // the units of running totals
+		for k, u := range us {
+			if ts[u.t].kind == meter.Total {
+				totals = append(totals, k)
 			}
 		}
-		aggregate.Accumulate(accs, g, items, t.kind, t.ctr)
+		if before, after, err = neighbours(ctx, tx, us, totals, h0*hourMs, h1*hourMs, true); err != nil {
+			return err
+		}
+	}
+	k := 0
+	for i, t := range ts {
+		lo := k
+		for k < len(us) && us[k].t == i {
+			k++
+		}
+		err := each(i, func(accs []aggregate.Acc) {
+			for u := lo; u < k; u++ {
+				items := make([]aggregate.Summary, 0, len(sums[u])+2)
+				for _, sm := range sums[u] {
+					if sm.N > 0 {
+						items = append(items, sm)
+					}
+				}
+				for _, p := range aggregate.SortDedup(ps[u]) {
+					items = append(items, aggregate.Single(p))
+				}
+				slices.SortFunc(items, func(x, y aggregate.Summary) int { return cmp.Compare(x.FirstT, y.FirstT) })
+				if before != nil && before[u] != nil {
+					items = slices.Insert(items, 0, aggregate.Single(*before[u]))
+				}
+				if after != nil && after[u] != nil {
+					items = append(items, aggregate.Single(*after[u]))
+				}
+				aggregate.Accumulate(accs, g, items, t.kind, t.ctr)
+			}
+		})
+		if err != nil {
+			return err
+		}
 	}
 	return nil
 }
 
-// values reads a meter's values of one channel with device time in
-// [a, b) — or [a, b] when inclusive — at their device times.
-func (s *Store) values(ctx context.Context, tx pgx.Tx, mid, cid int32, a, b int64, inclusive bool) ([]aggregate.Point, error) {
+// span is a range of device times of one unit, Unix ms.
+type span struct {
+	unit     int
+	from, to int64
+}
+
+// values reads, in one query, the values of each span's unit's channel
+// with device time in [from, to) — or [from, to] when inclusive — at their
+// device times, in time and seq order: out[r] is span r's.
+func values(ctx context.Context, tx pgx.Tx, us []unit, spans []span, inclusive bool) ([][]aggregate.Point, error) {
+	out := make([][]aggregate.Point, len(spans))
+	if len(spans) == 0 {
+		return out, nil
+	}
+	idx := make([]int32, len(spans))
+	mids, cids := make([]int32, len(spans)), make([]int32, len(spans))
+	froms, tos := make([]int64, len(spans)), make([]int64, len(spans))
+	for r, sp := range spans {
+		idx[r], mids[r], cids[r], froms[r], tos[r] = int32(r), us[sp.unit].mid, us[sp.unit].cid, sp.from, sp.to
+	}
 	op := "<"
 	if inclusive {
 		op = "<="
 	}
-	rows, err := tx.Query(ctx, `SELECT t, seq, vals[array_position(cids, $2)] FROM readings
-		WHERE meter = $1 AND t >= $3 AND t `+op+` $4 AND $2 = ANY(cids) ORDER BY t, seq`, mid, cid, a, b)
+	rows, err := tx.Query(ctx, `SELECT u.k, r.t, r.seq, r.vals[array_position(r.cids, u.cid)]
+		FROM unnest($1::integer[], $2::integer[], $3::integer[], $4::bigint[], $5::bigint[]) AS u(k, meter, cid, lo, hi)
+		JOIN LATERAL (SELECT t, seq, cids, vals FROM readings WHERE meter = u.meter AND t >= u.lo AND t `+op+` u.hi AND u.cid = ANY(cids)) r ON true
+		ORDER BY u.k, r.t, r.seq`, idx, mids, cids, froms, tos)
 	if err != nil {
 		return nil, fmt.Errorf("read readings: %w", err)
 	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (aggregate.Point, error) {
+	defer rows.Close()
+	for rows.Next() {
+		var k int32
 		var p aggregate.Point
 		var seq int64
-		err := r.Scan(&p.T, &seq, &p.V)
+		if err := rows.Scan(&k, &p.T, &seq, &p.V); err != nil {
+			return nil, fmt.Errorf("read readings: %w", err)
+		}
 		p.Seq = uint64(seq)
-		return p, err
-	})
-	if err != nil {
+		out[k] = append(out[k], p)
+	}
+	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("read readings: %w", err)
 	}
 	return out, nil
 }
 
-// neighbour finds the meter's nearest value of the channel before edge
-// (device time < edge) or at or after it; of several at one device time,
-// the one with the lowest seq (as aggregate.SortDedup keeps). Neighbours
-// serve consumption of running totals, whose effective time is the device
-// time.
-func (s *Store) neighbour(ctx context.Context, tx pgx.Tx, mid, cid int32, edge int64, before bool) (aggregate.Point, bool, error) {
-	cond, order := "t >= $3", "t, seq"
-	if before {
-		cond, order = "t < $3", "t DESC, seq"
+// neighbours finds, in one query, for each unit of which (indexes into
+// us), its meter's nearest value of the channel before lo (device time <
+// lo) and, when wantAfter, at or after hi; of several at one device
+// time, the one with the lowest seq (as aggregate.SortDedup keeps).
+// Neighbours serve consumption of running totals, whose effective time is
+// the device time. before[k] and after[k] are nil where there is none.
+func neighbours(ctx context.Context, tx pgx.Tx, us []unit, which []int, lo, hi int64, wantAfter bool) (before, after []*aggregate.Point, err error) {
+	before, after = make([]*aggregate.Point, len(us)), make([]*aggregate.Point, len(us))
+	if len(which) == 0 {
+		return before, after, nil
 	}
-	var p aggregate.Point
-	var seq int64
-	err := tx.QueryRow(ctx, `SELECT t, seq, vals[array_position(cids, $2)] FROM readings
-		WHERE meter = $1 AND `+cond+` AND $2 = ANY(cids) ORDER BY `+order+` LIMIT 1`, mid, cid, edge).Scan(&p.T, &seq, &p.V)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return p, false, nil
+	idx := make([]int32, len(which))
+	mids, cids := make([]int32, len(which)), make([]int32, len(which))
+	for j, k := range which {
+		idx[j], mids[j], cids[j] = int32(k), us[k].mid, us[k].cid
 	}
+	rows, err := tx.Query(ctx, `SELECT u.k, false, n.t, n.seq, n.v FROM unnest($1::integer[], $2::integer[], $3::integer[]) AS u(k, meter, cid)
+		CROSS JOIN LATERAL (SELECT t, seq, vals[array_position(cids, u.cid)] AS v FROM readings
+			WHERE meter = u.meter AND t < $4 AND u.cid = ANY(cids) ORDER BY t DESC, seq LIMIT 1) n
+		UNION ALL
+		SELECT u.k, true, n.t, n.seq, n.v FROM unnest($1::integer[], $2::integer[], $3::integer[]) AS u(k, meter, cid)
+		CROSS JOIN LATERAL (SELECT t, seq, vals[array_position(cids, u.cid)] AS v FROM readings
+			WHERE meter = u.meter AND t >= $5 AND u.cid = ANY(cids) AND $6 ORDER BY t, seq LIMIT 1) n`, idx, mids, cids, lo, hi, wantAfter)
 	if err != nil {
-		return p, false, fmt.Errorf("read readings: %w", err)
+		return nil, nil, fmt.Errorf("read readings: %w", err)
 	}
-	p.Seq = uint64(seq)
-	return p, true, nil
+	defer rows.Close()
+	for rows.Next() {
+		var k int32
+		var isAfter bool
+		var seq int64
+		p := new(aggregate.Point)
+		if err := rows.Scan(&k, &isAfter, &p.T, &seq, &p.V); err != nil {
+			return nil, nil, fmt.Errorf("read readings: %w", err)
+		}
+		p.Seq = uint64(seq)
+		if isAfter {
+			after[k] = p
+		} else {
+			before[k] = p
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, fmt.Errorf("read readings: %w", err)
+	}
+	return before, after, nil
 }
 
 // raw returns one bucket per reading of the series in [from, to).
 func (s *Store) raw(ctx context.Context, tx pgx.Tx, t target, from, to int64, fn store.Fn, loc *time.Location) ([]store.Bucket, error) {
-	if !t.known {
-		return nil, nil
+	us := unitsOf([]target{t})
+	spans := make([]span, len(us))
+	for k := range us {
+		spans[k] = span{unit: k, from: from, to: to}
 	}
-	var pts []aggregate.RawPoint
-	for k, mid := range t.mids {
-		ps, err := s.values(ctx, tx, mid, t.cid, from, to, false)
-		if err != nil {
+	got, err := values(ctx, tx, us, spans, false)
+	if err != nil {
+		return nil, err
+	}
+	var before []*aggregate.Point
+	if fn == store.Delta && t.kind == meter.Total {
+		all := make([]int, len(us))
+		for k := range all {
+			all[k] = k
+		}
+		if before, _, err = neighbours(ctx, tx, us, all, from, 0, false); err != nil {
 			return nil, err
 		}
-		if fn == store.Delta && t.kind == meter.Total {
-			p, ok, err := s.neighbour(ctx, tx, mid, t.cid, from, true)
-			if err != nil {
-				return nil, err
-			}
-			if ok {
-				pts = append(pts, aggregate.RawPoint{Meter: k, T: p.T, V: p.V, Seq: p.Seq})
-			}
+	}
+	var pts []aggregate.RawPoint
+	for k := range us {
+		if before != nil && before[k] != nil {
+			p := before[k]
+			pts = append(pts, aggregate.RawPoint{Meter: k, T: p.T, V: p.V, Seq: p.Seq})
 		}
-		for _, p := range aggregate.SortDedup(ps) {
+		for _, p := range aggregate.SortDedup(got[k]) {
 			pts = append(pts, aggregate.RawPoint{Meter: k, T: p.T, V: p.V, Seq: p.Seq})
 		}
 	}

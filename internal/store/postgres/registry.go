@@ -481,6 +481,35 @@ func (s *Store) pointChannels(ctx context.Context, id string) ([]meter.Channel, 
 	return out, nil
 }
 
+// pointsChannels returns the channels of the points of ids that exist, by
+// point ID, in one query.
+func (s *Store) pointsChannels(ctx context.Context, db q, ids []string) (map[string][]meter.Channel, error) {
+	out := make(map[string][]meter.Channel, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	rows, err := db.Query(ctx, `SELECT id, channels::text FROM points WHERE id = ANY($1)`, ids)
+	if err != nil {
+		return nil, fmt.Errorf("read point channels: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id, chans string
+		if err := rows.Scan(&id, &chans); err != nil {
+			return nil, fmt.Errorf("read point channels: %w", err)
+		}
+		var cs []meter.Channel
+		if err := json.Unmarshal([]byte(chans), &cs); err != nil {
+			return nil, fmt.Errorf("point %s channels: %w", id, err)
+		}
+		out[id] = cs
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read point channels: %w", err)
+	}
+	return out, nil
+}
+
 // CreateMeter implements store.Registry.
 func (s *Store) CreateMeter(ctx context.Context, m meter.Meter) error {
 	if m.Registered.IsZero() {

@@ -222,29 +222,47 @@ func (s *Store) buildHour(ctx context.Context, tx pgx.Tx, mid int32, hour int64,
 	return nil
 }
 
-// hourSummaries reads the usable summaries of one meter and channel over
-// hours [h0, h1): built under the channel's current definition and not
-// dirty. The other hours of the range must be read from the readings.
-func hourSummaries(ctx context.Context, tx pgx.Tx, mid, cid int32, def chanDef, h0, h1 int64) (map[int64]aggregate.Summary, error) {
-	rows, err := tx.Query(ctx, `SELECT r.hour, r.kind, r.modulus, r.n, r.sum, r.min, r.max, r.first_t, r.first, r.last_t, r.last, r.inc
-		FROM rollups r WHERE r.meter = $1 AND r.cid = $2 AND r.hour >= $3 AND r.hour < $4
-		AND NOT EXISTS (SELECT 1 FROM rollup_dirty d WHERE d.meter = r.meter AND d.hour = r.hour)`, mid, cid, h0, h1)
+// hourSummaries reads, in one query, the usable summaries of each unit's
+// meter and channel over hours [h0, h1): built under the channel's current
+// definition (its target's) and not dirty. The other hours of the range
+// must be read from the readings. out[k] is unit k's, by hour.
+func hourSummaries(ctx context.Context, tx pgx.Tx, ts []target, us []unit, h0, h1 int64) ([]map[int64]aggregate.Summary, error) {
+	out := make([]map[int64]aggregate.Summary, len(us))
+	if len(us) == 0 {
+		return out, nil
+	}
+	idx := make([]int32, len(us))
+	mids, cids := make([]int32, len(us)), make([]int32, len(us))
+	for k, u := range us {
+		idx[k], mids[k], cids[k] = int32(k), u.mid, u.cid
+	}
+	rows, err := tx.Query(ctx, `SELECT u.k, r.hour, r.kind, r.modulus, r.n, r.sum, r.min, r.max, r.first_t, r.first, r.last_t, r.last, r.inc
+		FROM unnest($1::integer[], $2::integer[], $3::integer[]) AS u(k, meter, cid)
+		JOIN rollups r ON r.meter = u.meter AND r.cid = u.cid AND r.hour >= $4 AND r.hour < $5
+		WHERE NOT EXISTS (SELECT 1 FROM rollup_dirty d WHERE d.meter = r.meter AND d.hour = r.hour)`, idx, mids, cids, h0, h1)
 	if err != nil {
 		return nil, fmt.Errorf("read rollups: %w", err)
 	}
-	out := map[int64]aggregate.Summary{}
+	defer rows.Close()
 	for rows.Next() {
+		var k int32
 		var h int64
 		var kind string
 		var mod float64
 		var sm aggregate.Summary
-		if err := rows.Scan(&h, &kind, &mod, &sm.N, &sm.Sum, &sm.Min, &sm.Max, &sm.FirstT, &sm.First, &sm.LastT, &sm.Last, &sm.Inc); err != nil {
-			rows.Close()
+		if err := rows.Scan(&k, &h, &kind, &mod, &sm.N, &sm.Sum, &sm.Min, &sm.Max, &sm.FirstT, &sm.First, &sm.LastT, &sm.Last, &sm.Inc); err != nil {
 			return nil, fmt.Errorf("read rollups: %w", err)
 		}
-		if meter.Kind(kind) == def.kind && mod == def.ctr.Modulus {
-			out[h] = sm
+		t := ts[us[k].t]
+		if meter.Kind(kind) == t.kind && mod == t.ctr.Modulus {
+			if out[k] == nil {
+				out[k] = map[int64]aggregate.Summary{}
+			}
+			out[k][h] = sm
 		}
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read rollups: %w", err)
+	}
+	return out, nil
 }

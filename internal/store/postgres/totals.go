@@ -203,19 +203,18 @@ func (s *Store) ConsumptionTotals(ctx context.Context, qr store.ConsumptionQuery
 		return nil, fmt.Errorf("consumption totals: %w: interval %q, want %q", store.ErrInvalid, qr.Interval, store.Hour)
 	}
 	out := make([]store.SeriesTotals, len(qr.Series))
-	ts := make([]target, len(qr.Series))
 	for i, ser := range qr.Series {
 		out[i].Series = ser
-		var err error
-		if ts[i], err = s.resolve(ctx, ser); err != nil {
-			return nil, fmt.Errorf("consumption totals: %w", err)
-		}
 	}
 	tx, err := s.readTx(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer tx.Rollback(ctx)
+	ts, err := s.resolveAll(ctx, tx, qr.Series, nil)
+	if err != nil {
+		return nil, fmt.Errorf("consumption totals: %w", err)
+	}
 	dirty, err := dirtyHours(ctx, tx)
 	if err != nil {
 		return nil, err
@@ -410,7 +409,7 @@ func (s *Store) pointTotals(ctx context.Context, point string, from, to time.Tim
 // written if the builder dropped totals or a commit dirtied their span
 // meanwhile.
 func (s *Store) seriesTotals(ctx context.Context, ser store.Series, a, b time.Time) error {
-	t, err := s.resolve(ctx, ser)
+	t, err := s.resolve(ctx, s.pool, ser)
 	if err != nil || !t.known || len(t.mids) == 0 {
 		return err
 	}

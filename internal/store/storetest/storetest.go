@@ -130,6 +130,7 @@ func Run(t *testing.T, open Factory) {
 	t.Run("EvaluationAnswers", func(t *testing.T) { testEvaluationAnswers(t, open(t)) })
 	// Consumption pre-totals (store.TotalsReader).
 	t.Run("ConsumptionTotals", func(t *testing.T) { ConsumptionTotals(t, open) })
+	t.Run("ManySeries", func(t *testing.T) { testManySeries(t, open(t)) })
 }
 
 // shanghai is a fixed UTC+8 zone so the suite does not need a tz database.
