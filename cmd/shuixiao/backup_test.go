@@ -58,14 +58,23 @@ func TestBackupRestoreUnderLoad(t *testing.T) {
 			}
 		}(m)
 	}
-	time.Sleep(time.Second)
+	// Load until 100 readings are acknowledged (not a fixed time: a busy
+	// machine takes longer), back up, and load on until more are.
+	waitAcked := func(n int64) {
+		for end := time.Now().Add(30 * time.Second); acked.Load() < n; time.Sleep(20 * time.Millisecond) {
+			if time.Now().After(end) {
+				t.Fatalf("load: %d readings acknowledged in 30 s, want %d", acked.Load(), n)
+			}
+		}
+	}
+	waitAcked(100)
 	before := acked.Load()
 	out := filepath.Join(t.TempDir(), "backup.tar.gz")
 	man, err := backup(context.Background(), dir, out)
 	if err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(300 * time.Millisecond)
+	waitAcked(before + nMeters)
 	during := acked.Load() - before
 	close(stop)
 	wg.Wait()

@@ -319,17 +319,27 @@ func TestBusKill9Sequencer(t *testing.T) {
 			}
 		}(m)
 	}
-	time.Sleep(2 * time.Second)
+	ackedSoFar := func() int { mu.Lock(); defer mu.Unlock(); return len(acked) }
+	// Load until 100 readings are acknowledged (the test asserts no fewer
+	// before the kill), however long the machine takes for them.
+	for end := time.Now().Add(30 * time.Second); ackedSoFar() < 100; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(end) {
+			t.Fatalf("load: %d readings acknowledged in 30 s", ackedSoFar())
+		}
+	}
 	if err := child.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
 	child.Wait()
-	mu.Lock()
-	atKill := len(acked)
-	mu.Unlock()
+	atKill := ackedSoFar()
 	time.Sleep(time.Second) // the edge goes on: the stream holds the readings
 	child = startSequencerChild(t, dir, httpAddr, nats.URL(), token)
-	time.Sleep(time.Second)
+	// The load goes on past the restart until more is acknowledged.
+	for end := time.Now().Add(30 * time.Second); ackedSoFar() <= atKill+len(meters); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(end) {
+			t.Fatalf("load: %d readings acknowledged before the kill, %d 30 s after the restart", atKill, ackedSoFar())
+		}
+	}
 	close(stop)
 	wg.Wait()
 
@@ -385,14 +395,14 @@ func TestBusNATSRestart(t *testing.T) {
 	e := startTestEdge(t, dir, "", nats.URL())
 
 	load := startFaultLoad(t, e.broker.Addr(), meters)
-	time.Sleep(1500 * time.Millisecond)
+	load.WaitAcked(t, 50, 30*time.Second)
 	nats.Close()
 	atStop := load.Acked()
 	time.Sleep(time.Second)
 	if nats, err = bus.StartEmbedded(natsDir, addr); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(2500 * time.Millisecond)
+	load.WaitEachAckedAfter(t, load.Acked(), meters, 30*time.Second)
 	acked, refused := load.Stop()
 	waitStreamEmpty(t, nats.URL())
 
@@ -459,7 +469,7 @@ func TestBusKill9Edge(t *testing.T) {
 	edgeProc := startEdgeChild(t, dir, mqttAddr, nats.URL())
 
 	load := startFaultLoad(t, mqttAddr, meters)
-	time.Sleep(1500 * time.Millisecond)
+	load.WaitAcked(t, 50, 30*time.Second)
 	if err := edgeProc.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
@@ -467,7 +477,7 @@ func TestBusKill9Edge(t *testing.T) {
 	atKill := load.Acked()
 	time.Sleep(500 * time.Millisecond)
 	startEdgeChild(t, dir, mqttAddr, nats.URL())
-	time.Sleep(4 * time.Second)
+	load.WaitEachAckedAfter(t, load.Acked(), meters, 30*time.Second)
 	acked, resent := load.Stop()
 	waitStreamEmpty(t, nats.URL())
 

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -137,10 +138,16 @@ func TestKill9UnderLoad(t *testing.T) {
 			}
 		}(m)
 	}
-	// Let the load run, keeping the last checkpoint published before the crash.
+	// Let the load run, keeping the last checkpoint published before the
+	// crash, until 100 readings are acknowledged and a checkpoint covers as
+	// many entries: then the kill falls on a ledger with a published tree
+	// and readings in flight, however quick or slow the machine.
 	var lastCP []byte
-	deadline := time.Now().Add(4 * time.Second)
-	for time.Now().Before(deadline) {
+	ackedSoFar := func() int { mu.Lock(); defer mu.Unlock(); return len(acked) }
+	for end := time.Now().Add(60 * time.Second); ackedSoFar() < 100 || checkpointSize(lastCP) < 100; time.Sleep(100 * time.Millisecond) {
+		if time.Now().After(end) {
+			t.Fatalf("load: %d readings acknowledged, checkpoint %q after 60 s", ackedSoFar(), lastCP)
+		}
 		if resp, err := http.Get("http://" + httpAddr + "/ledger/checkpoint"); err == nil {
 			var b bytes.Buffer
 			b.ReadFrom(resp.Body)
@@ -149,7 +156,6 @@ func TestKill9UnderLoad(t *testing.T) {
 				lastCP = b.Bytes()
 			}
 		}
-		time.Sleep(300 * time.Millisecond)
 	}
 	if err := child.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
@@ -226,4 +232,15 @@ func TestKill9UnderLoad(t *testing.T) {
 	if _, err := verify.CheckConsistency(ctx, oldC, newC, f.ReadTile); err != nil {
 		t.Fatalf("checkpoint after restart is not consistent with the one before the crash: %v", err)
 	}
+}
+
+// checkpointSize is the tree size a checkpoint's second line gives (0 for
+// none).
+func checkpointSize(cp []byte) uint64 {
+	lines := strings.SplitN(string(cp), "\n", 3)
+	if len(lines) < 3 {
+		return 0
+	}
+	n, _ := strconv.ParseUint(lines[1], 10, 64)
+	return n
 }

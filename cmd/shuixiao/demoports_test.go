@@ -256,6 +256,7 @@ func startDemoChild(t *testing.T, httpDefault, mqttDefault string, deadline time
 // the URL serves the console and the API, and the simulator's readings
 // reach the ledger through the broker's actual port.
 func TestDemoWithDefaultPortsTaken(t *testing.T) {
+	t.Parallel() // it mostly waits for the demo process
 	httpDefault, mqttDefault := hold(t), hold(t)
 	deadline := time.Now().Add(60 * time.Second)
 	run := startDemoChild(t, httpDefault, mqttDefault, deadline)

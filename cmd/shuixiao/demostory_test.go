@@ -18,6 +18,7 @@ import (
 // an open leak of the park network with candidate pipes and no clock skew
 // alarm (its history is young enough).
 func TestDemoStoryWithinAMinute(t *testing.T) {
+	t.Parallel() // it mostly waits for the demo story's timers
 	if testing.Short() {
 		t.Skip("runs a demo for up to a minute")
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/shuixiao/shuixiao/internal/broker"
 	"github.com/shuixiao/shuixiao/internal/ledger"
 	"github.com/shuixiao/shuixiao/internal/store"
+	"github.com/shuixiao/shuixiao/reading"
 )
 
 // faultLoad is the load the fault tests hold: one device per meter on MQTT
@@ -86,6 +88,54 @@ func (l *faultLoad) Acked() int {
 	return len(l.acked)
 }
 
+// WaitAcked waits until at least n readings are acknowledged in all, and
+// fails the test if that takes longer than within: the load did not hold.
+// It replaces a fixed time under load, so that a slow machine waits longer
+// and a quick one does not send more than the test needs.
+func (l *faultLoad) WaitAcked(t *testing.T, n int, within time.Duration) {
+	t.Helper()
+	for end := time.Now().Add(within); l.Acked() < n; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(end) {
+			t.Fatalf("load: %d readings acknowledged after %v, want %d", l.Acked(), within, n)
+		}
+	}
+}
+
+// WaitEachAckedAfter waits until every meter has a reading acknowledged
+// after the first mark acknowledgements (each device is through again after
+// a fault, its resends included), and fails the test if that takes longer
+// than within.
+func (l *faultLoad) WaitEachAckedAfter(t *testing.T, mark int, meters []*testMeter, within time.Duration) {
+	t.Helper()
+	for end := time.Now().Add(within); ; time.Sleep(20 * time.Millisecond) {
+		l.mu.Lock()
+		seen := map[string]bool{}
+		for _, a := range l.acked[mark:] {
+			seen[a.meter] = true
+		}
+		l.mu.Unlock()
+		var missing []string
+		for _, m := range meters {
+			if !seen[m.id] {
+				missing = append(missing, m.id)
+			}
+		}
+		if len(missing) == 0 {
+			return
+		}
+		if time.Now().After(end) {
+			t.Fatalf("load: no reading of %v acknowledged within %v after the fault", missing, within)
+		}
+	}
+}
+
+// Resent is the number of publishes sent again so far.
+func (l *faultLoad) Resent() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.resent
+}
+
 // Stop ends the load and returns what was acknowledged and resent.
 func (l *faultLoad) Stop() ([]sent, int) {
 	close(l.stop)
@@ -108,16 +158,33 @@ type readingStore interface {
 func checkNoLoss(t *testing.T, st readingStore, lg *ledger.Log, ledgerDir string, acked []sent, strict bool) int {
 	t.Helper()
 	ctx := context.Background()
+	// The ledger is read once, in order, rather than one entry at a time
+	// (each a bundle read and decoded again).
+	size, err := lg.Size(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	entries := make(map[uint64][]byte, size)
+	inLedger := map[string]int{}
+	err = lg.Entries(ctx, 0, size, func(i uint64, e []byte) error {
+		entries[i] = bytes.Clone(e)
+		if r, err := reading.Parse(e); err == nil {
+			inLedger[fmt.Sprintf("%s/%d", r.Meter, r.Seq)]++
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, a := range acked {
 		r, err := st.ReadingBySeq(ctx, a.meter, a.seq)
 		if err != nil {
 			t.Fatalf("acknowledged reading %s seq %d lost from the store: %v", a.meter, a.seq, err)
 		}
-		if e, err := lg.Entry(ctx, r.Index); err != nil || !bytes.Equal(e, a.msg) {
-			t.Fatalf("ledger entry %d is not %s seq %d: %v", r.Index, a.meter, a.seq, err)
+		if e, ok := entries[r.Index]; !ok || !bytes.Equal(e, a.msg) {
+			t.Fatalf("ledger entry %d is not %s seq %d (ledger size %d)", r.Index, a.meter, a.seq, size)
 		}
 	}
-	inLedger := ledgerReadings(t, lg)
 	for k, n := range inLedger {
 		if n != 1 {
 			t.Fatalf("ledger holds %s %d times", k, n)

@@ -21,6 +21,7 @@ import (
 // which needs days of network time, is tested in netmon and api on the same
 // simulated network.)
 func TestParkNetworkThroughTheServer(t *testing.T) {
+	t.Parallel() // it mostly waits for the simulator's timers
 	dir := t.TempDir()
 	srv := startTestServer(t, dir)
 	logs, err := os.Create(filepath.Join(t.TempDir(), "sim.log"))

@@ -20,6 +20,7 @@ import (
 // reasons, and a digit the simulator changes in the ledger files is reported
 // by `shuixiao verify log`.
 func TestSimAgainstServer(t *testing.T) {
+	t.Parallel() // it mostly waits for the simulator's timers
 	dir := t.TempDir()
 	srv := startTestServer(t, dir)
 	ackPath, logPath := filepath.Join(t.TempDir(), "ack.log"), filepath.Join(t.TempDir(), "sim.log")

@@ -21,6 +21,7 @@ import (
 // refused or taken as the standard asks, never turning into readings of
 // their own.
 func TestSimLegacyDevices(t *testing.T) {
+	t.Parallel() // it mostly waits for the simulator's timers
 	dir := t.TempDir()
 	srv, err := openServer(context.Background(), serverConfig{Data: dir, HTTPAddr: "127.0.0.1:0", MQTTAddr: "127.0.0.1:0",
 		Logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
