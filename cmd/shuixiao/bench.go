@@ -133,6 +133,7 @@ type ingestResult struct {
 	// Bus mode (--nats): edge processes, the p99 time from the stream's
 	// PubAck to ledger and store, and the sequencer's CPU per reading.
 	Edges          int     `json:"edges,omitempty"`
+	GoMaxProcs     int     `json:"gomaxprocs,omitempty"` // --gomaxprocs of every process (0: Go's default)
 	P99LedgerMs    float64 `json:"p99_ledger_ms,omitempty"`
 	SequencerUsPer float64 `json:"sequencer_us_per_reading,omitempty"`
 	// SequencerCeiling is what one core of the sequencer's process would
@@ -201,6 +202,9 @@ type benchLayout struct {
 }
 
 func benchIngest(nMeters int, duration time.Duration, inflight int, rate float64, keep bool, split *benchSplit, layout benchLayout) (*ingestResult, error) {
+	if err := split.applyProcs(); err != nil {
+		return nil, err
+	}
 	dir, err := os.MkdirTemp("", "shuixiao-bench-")
 	if err != nil {
 		return nil, err
@@ -448,7 +452,7 @@ func benchIngest(nMeters int, duration time.Duration, inflight int, rate float64
 	}
 	sort.Float64s(all)
 	pct := func(p float64) float64 { return percentile(all, p) }
-	res := &ingestResult{Meters: nMeters, Sessions: len(clients), OfferedPerS: rate, DurationS: elapsed.Seconds(), Acked: acked.Load(), Failed: failed.Load(),
+	res := &ingestResult{Meters: nMeters, GoMaxProcs: split.GoMaxProcs, Sessions: len(clients), OfferedPerS: rate, DurationS: elapsed.Seconds(), Acked: acked.Load(), Failed: failed.Load(),
 		ReadingsPerS: float64(acked.Load()) / elapsed.Seconds(), P50AckMs: pct(0.50), P99AckMs: pct(0.99), MaxAckMs: pct(1),
 		VerifyPerS: vTotal, VerifyPerCore: vCore, Cores: runtime.NumCPU()}
 	res.Ratio = res.ReadingsPerS / res.VerifyPerS

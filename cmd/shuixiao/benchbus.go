@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"runtime/pprof"
 	"sort"
 	"strconv"
@@ -31,6 +32,12 @@ type benchSplit struct {
 	// edgeN.pprof, taken through each process's SHUIXIAO_PPROF listener,
 	// and client.pprof of the load generator itself.
 	Profile string
+	// GoMaxProcs, when > 0, is GOMAXPROCS of every process the bench runs:
+	// the load generator, the server or sequencer and the edges. Go's
+	// default gives each process as many Ps as the machine has cores; with
+	// three busy processes on two cores their idle Ps spin looking for
+	// work, which is CPU the readings do not need.
+	GoMaxProcs int
 
 	natsURL string   // what the edges connect to
 	pprof   []string // SHUIXIAO_PPROF address of each edge
@@ -43,11 +50,25 @@ func benchSplitFlags(fs *flag.FlagSet) *benchSplit {
 	fs.StringVar(&b.Store, "store", "", "store of the server: postgres://… (default SQLite in its data directory)")
 	fs.StringVar(&b.NATS, "nats", "", "bus mode: nats://HOST:PORT, or embedded for a NATS server in the sequencer process; the server is then split into --edges edge processes and one sequencer")
 	fs.IntVar(&b.Edges, "edges", 1, "edge processes in bus mode")
+	fs.IntVar(&b.GoMaxProcs, "gomaxprocs", 0, "GOMAXPROCS of every process the bench runs, load generator included (0: Go's default, one per core)")
 	fs.StringVar(&b.Profile, "profile", "", "write CPU profiles of the measured period of every server process and of the load generator into this directory (server.pprof or sequencer.pprof, edgeN.pprof, client.pprof)")
 	return b
 }
 
 func (b *benchSplit) bus() bool { return b.NATS != "" }
+
+// applyProcs sets GOMAXPROCS of this process and, through the
+// environment they inherit, of the processes it starts.
+func (b *benchSplit) applyProcs() error {
+	if b.GoMaxProcs < 0 {
+		return fmt.Errorf("--gomaxprocs %d: want 0 (Go's default) or more", b.GoMaxProcs)
+	}
+	if b.GoMaxProcs > 0 {
+		runtime.GOMAXPROCS(b.GoMaxProcs)
+		return os.Setenv("GOMAXPROCS", strconv.Itoa(b.GoMaxProcs))
+	}
+	return nil
+}
 
 // sequencerArgs are the arguments of the server process besides --data,
 // --http and --mqtt.

@@ -46,7 +46,7 @@ func TestBenchIngestCollectors(t *testing.T) {
 		t.Skip("about 20 s: a bus-mode sequencer, an edge and 4 MQTT sessions")
 	}
 	cmd := exec.Command(os.Args[0], "bench", "ingest", "--meters", "40", "--collectors", "4", "--rate", "400",
-		"--duration", "3s", "--nats", "embedded")
+		"--duration", "3s", "--nats", "embedded", "--gomaxprocs", "1")
 	cmd.Env = append(os.Environ(), "SHUIXIAO_TEST_CHILD=main")
 	var out, errs bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errs
@@ -65,13 +65,14 @@ func TestBenchIngestCollectors(t *testing.T) {
 		EdgeUs     float64 `json:"edge_us_per_reading"`
 		ClientUs   float64 `json:"client_us_per_reading"`
 		SeqUs      float64 `json:"sequencer_us_per_reading"`
+		Procs      int     `json:"gomaxprocs"`
 	}
 	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &res); err != nil {
 		t.Fatalf("last line is not the result: %v\n%s", err, out.String())
 	}
 	t.Logf("%s", lines[len(lines)-1])
 	switch {
-	case res.Meters != 40 || res.Sessions != 4 || res.Edges != 1:
+	case res.Meters != 40 || res.Sessions != 4 || res.Edges != 1 || res.Procs != 1:
 		t.Fatalf("layout %+v", res)
 	case res.Acked < 600 || res.Failed != 0 || res.P99AckMs <= 0 || !res.Consistent:
 		t.Fatalf("load %+v", res) // 400/s for 3 s offered
