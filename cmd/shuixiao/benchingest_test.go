@@ -45,15 +45,6 @@ func TestBenchIngestCollectors(t *testing.T) {
 	if testing.Short() {
 		t.Skip("about 20 s: a bus-mode sequencer, an edge and 4 MQTT sessions")
 	}
-	cmd := exec.Command(os.Args[0], "bench", "ingest", "--meters", "40", "--collectors", "4", "--rate", "400",
-		"--duration", "3s", "--nats", "embedded", "--gomaxprocs", "1")
-	cmd.Env = append(os.Environ(), "SHUIXIAO_TEST_CHILD=main")
-	var out, errs bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errs
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("bench ingest: %v\n%s\n%s", err, out.String(), errs.String())
-	}
-	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
 	var res struct {
 		Meters     int     `json:"meters"`
 		Sessions   int     `json:"mqtt_sessions"`
@@ -67,10 +58,8 @@ func TestBenchIngestCollectors(t *testing.T) {
 		SeqUs      float64 `json:"sequencer_us_per_reading"`
 		Procs      int     `json:"gomaxprocs"`
 	}
-	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &res); err != nil {
-		t.Fatalf("last line is not the result: %v\n%s", err, out.String())
-	}
-	t.Logf("%s", lines[len(lines)-1])
+	runBenchCommand(t, &res, "ingest", "--meters", "40", "--collectors", "4", "--rate", "400",
+		"--duration", "3s", "--nats", "embedded", "--gomaxprocs", "1")
 	switch {
 	case res.Meters != 40 || res.Sessions != 4 || res.Edges != 1 || res.Procs != 1:
 		t.Fatalf("layout %+v", res)
@@ -79,4 +68,22 @@ func TestBenchIngestCollectors(t *testing.T) {
 	case res.EdgeUs <= 0 || res.ClientUs <= 0 || res.SeqUs <= 0:
 		t.Fatalf("CPU per reading not measured: %+v", res)
 	}
+}
+
+// runBenchCommand runs `shuixiao bench ARGS…` in a child process and
+// decodes its last output line, the result, into res.
+func runBenchCommand(t *testing.T, res any, args ...string) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], append([]string{"bench"}, args...)...)
+	cmd.Env = append(os.Environ(), "SHUIXIAO_TEST_CHILD=main")
+	var out, errs bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errs
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("bench %s: %v\n%s\n%s", args[0], err, out.String(), errs.String())
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), res); err != nil {
+		t.Fatalf("last line is not the result: %v\n%s", err, out.String())
+	}
+	t.Logf("%s", lines[len(lines)-1])
 }

@@ -1,11 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"encoding/json"
-	"os"
-	"os/exec"
-	"strings"
 	"testing"
 
 	"github.com/shuixiao/shuixiao/internal/store/postgres/pgtest"
@@ -22,15 +17,6 @@ func TestBenchProvince(t *testing.T) {
 		t.Skip("about 30 s: a bus-mode server, an edge and 200 MQTT clients")
 	}
 	url := pgtest.URL(t)
-	cmd := exec.Command(os.Args[0], "bench", "province", "--enterprises", "20", "--points", "10", "--rate", "400",
-		"--duration", "5s", "--store", url)
-	cmd.Env = append(os.Environ(), "SHUIXIAO_TEST_CHILD=main")
-	var out, errs bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errs
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("bench province: %v\n%s\n%s", err, out.String(), errs.String())
-	}
-	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
 	var res struct {
 		Enterprises   int     `json:"enterprises"`
 		Points        int     `json:"points_per_enterprise"`
@@ -52,10 +38,8 @@ func TestBenchProvince(t *testing.T) {
 		RollupError   string  `json:"rollup_error"`
 		Edges         int     `json:"edges"`
 	}
-	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &res); err != nil {
-		t.Fatalf("last line is not the result: %v\n%s", err, out.String())
-	}
-	t.Logf("%s", lines[len(lines)-1])
+	runBenchCommand(t, &res, "province", "--enterprises", "20", "--points", "10", "--rate", "400",
+		"--duration", "5s", "--store", url)
 	switch {
 	case res.Enterprises != 20 || res.Points != 10 || res.Meters != 200 || res.Edges != 1 || !res.Collectors:
 		t.Fatalf("layout %+v", res)
