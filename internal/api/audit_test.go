@@ -19,6 +19,7 @@ import (
 	"github.com/shuixiao/shuixiao/internal/store"
 	"github.com/shuixiao/shuixiao/internal/store/sqlite"
 	"github.com/shuixiao/shuixiao/internal/throttle"
+	tokensvc "github.com/shuixiao/shuixiao/internal/tokens"
 	"github.com/shuixiao/shuixiao/meter"
 )
 
@@ -57,7 +58,7 @@ func auditServer(t *testing.T) (*httptest.Server, *sqlite.Store, map[string]stri
 	for _, tk := range []store.Token{{ID: "admin", Role: store.RoleAdmin}, {ID: "auditor", Role: store.RoleAuditor},
 		{ID: "ent", Role: store.RoleEnterprise, Scope: "E"}} {
 		tk.Created = time.Now()
-		tok[tk.ID] = api.NewSecret()
+		tok[tk.ID] = tokensvc.NewSecret()
 		if err := st.CreateToken(ctx, tk, store.HashToken(tok[tk.ID])); err != nil {
 			t.Fatal(err)
 		}

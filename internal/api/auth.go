@@ -260,7 +260,7 @@ func (b *ticketBook) issue(token [32]byte, now time.Time) (string, error) {
 	if b.m == nil {
 		b.m = map[[32]byte]streamTicket{}
 	}
-	ticket := NewSecret()
+	ticket := tokens.NewSecret()
 	b.m[store.HashToken(ticket)] = streamTicket{token: token, expires: now.Add(ticketTTL)}
 	return ticket, nil
 }
@@ -304,9 +304,6 @@ func (s *Server) ticketed(h func(http.ResponseWriter, *http.Request, *Principal)
 		s.serveAs(w, r, token, h)
 	}
 }
-
-// NewSecret returns a random token secret (tokens.NewSecret).
-func NewSecret() string { return tokens.NewSecret() }
 
 func (s *Server) me(w http.ResponseWriter, r *http.Request, p *Principal) {
 	writeJSON(w, http.StatusOK, map[string]any{"role": p.Token.Role, "scope": p.Token.Scope, "name": p.Token.Name, "id": p.Token.ID})

@@ -18,6 +18,7 @@ import (
 	"github.com/shuixiao/shuixiao/internal/rights"
 	"github.com/shuixiao/shuixiao/internal/store"
 	"github.com/shuixiao/shuixiao/internal/store/sqlite"
+	tokensvc "github.com/shuixiao/shuixiao/internal/tokens"
 	"github.com/shuixiao/shuixiao/meter"
 	"github.com/shuixiao/shuixiao/reading"
 )
@@ -103,7 +104,7 @@ func certificateServer(t *testing.T) (map[string]client, *sqlite.Store, *ledger.
 		{ID: "ent-a", Role: store.RoleEnterprise, Scope: "EN-A"}, {ID: "ent-b", Role: store.RoleEnterprise, Scope: "EN-B"},
 		{ID: "ent-d", Role: store.RoleEnterprise, Scope: "EN-D"}} {
 		tk.Created = time.Now()
-		secrets[tk.ID] = api.NewSecret()
+		secrets[tk.ID] = tokensvc.NewSecret()
 		if err := st.CreateToken(ctx, tk, store.HashToken(secrets[tk.ID])); err != nil {
 			t.Fatal(err)
 		}

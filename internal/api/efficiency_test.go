@@ -19,6 +19,7 @@ import (
 	et "github.com/shuixiao/shuixiao/internal/efficiency/efficiencytest"
 	"github.com/shuixiao/shuixiao/internal/store"
 	"github.com/shuixiao/shuixiao/internal/store/sqlite"
+	tokensvc "github.com/shuixiao/shuixiao/internal/tokens"
 	"github.com/shuixiao/shuixiao/meter"
 	"github.com/shuixiao/shuixiao/production"
 )
@@ -80,7 +81,7 @@ func efficiencyServer(t *testing.T) (*httptest.Server, *sqlite.Store, map[string
 		{ID: "ent-e", Role: store.RoleEnterprise, Scope: "E"}, {ID: "ent-s", Role: store.RoleEnterprise, Scope: "S"},
 		{ID: "park", Role: store.RolePark, Scope: "PK"}, {ID: "reg-cs", Role: store.RoleRegulator, Scope: "430100"}} {
 		tk.Created = time.Now()
-		secrets[tk.ID] = api.NewSecret()
+		secrets[tk.ID] = tokensvc.NewSecret()
 		if err := st.CreateToken(ctx, tk, store.HashToken(secrets[tk.ID])); err != nil {
 			t.Fatal(err)
 		}

@@ -14,6 +14,7 @@ import (
 	"github.com/shuixiao/shuixiao/internal/api"
 	"github.com/shuixiao/shuixiao/internal/store"
 	"github.com/shuixiao/shuixiao/internal/store/sqlite"
+	tokensvc "github.com/shuixiao/shuixiao/internal/tokens"
 	"github.com/shuixiao/shuixiao/meter"
 )
 
@@ -27,7 +28,7 @@ func limitedServer(t *testing.T, opts api.Options) (*httptest.Server, map[string
 	t.Cleanup(func() { st.Close() })
 	tok := map[string]string{}
 	for _, id := range []string{"a", "b", "c"} {
-		secret := api.NewSecret()
+		secret := tokensvc.NewSecret()
 		if err := st.CreateToken(context.Background(), store.Token{ID: id, Role: store.RoleAdmin, Created: time.Now()}, store.HashToken(secret)); err != nil {
 			t.Fatal(err)
 		}
@@ -125,7 +126,7 @@ func TestLiveBroadcastDoesNotWaitForLookups(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	secret := api.NewSecret()
+	secret := tokensvc.NewSecret()
 	if err := st.CreateToken(context.Background(), store.Token{ID: "tenant", Role: store.RoleRegulator, Scope: "43", Created: time.Now()}, store.HashToken(secret)); err != nil {
 		t.Fatal(err)
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/shuixiao/shuixiao/internal/netmon/netmontest"
 	"github.com/shuixiao/shuixiao/internal/sim/parknet"
 	"github.com/shuixiao/shuixiao/internal/store"
+	tokensvc "github.com/shuixiao/shuixiao/internal/tokens"
 	"github.com/shuixiao/shuixiao/workorder"
 )
 
@@ -66,7 +67,7 @@ func tokens(t testing.TB, st store.Tokens) map[string]string {
 		{ID: "auditor", Role: store.RoleAuditor},
 	} {
 		tk.Created = time.Now()
-		secret := api.NewSecret()
+		secret := tokensvc.NewSecret()
 		if err := st.CreateToken(context.Background(), tk, store.HashToken(secret)); err != nil {
 			t.Fatal(err)
 		}
