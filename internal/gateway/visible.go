@@ -24,12 +24,19 @@ func Visible(ctx context.Context, st Lister, sees func(meter.Enterprise) bool) (
 		return nil, err
 	}
 	out := []meter.Gateway{}
+	seen := map[string]bool{} // enterprise → the caller sees it (read once)
 	for _, g := range gs {
 		if g.Enterprise == "" || sees == nil {
 			out = append(out, g)
 			continue
 		}
-		if e, err := st.Enterprise(ctx, g.Enterprise); err == nil && sees(e) {
+		ok, known := seen[g.Enterprise]
+		if !known {
+			e, err := st.Enterprise(ctx, g.Enterprise)
+			ok = err == nil && sees(e)
+			seen[g.Enterprise] = ok
+		}
+		if ok {
 			out = append(out, g)
 		}
 	}
