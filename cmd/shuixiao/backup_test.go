@@ -68,6 +68,20 @@ func TestBackupRestoreUnderLoad(t *testing.T) {
 		}
 	}
 	waitAcked(100)
+	// Tessera signs a checkpoint at most once a second: a fast machine
+	// acknowledges 100 readings before the first one that covers every
+	// registration. Back up only once the checkpoint covers the
+	// registrations and some readings, so the audit below has both.
+	cpFile := filepath.Join(dir, "ledger", "log", "checkpoint")
+	for end := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		cp, _ := os.ReadFile(cpFile)
+		if checkpointSize(cp) > 3*nMeters {
+			break
+		}
+		if time.Now().After(end) {
+			t.Fatalf("checkpoint at %d after 30 s, want more than %d", checkpointSize(cp), 3*nMeters)
+		}
+	}
 	before := acked.Load()
 	out := filepath.Join(t.TempDir(), "backup.tar.gz")
 	man, err := backup(context.Background(), dir, out)
@@ -105,7 +119,7 @@ func TestBackupRestoreUnderLoad(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep == nil || rep.Entries != man.LedgerCheckpointSize || rep.KeyEntries != nMeters || rep.ProblemCount != 0 || rm.LedgerTreeSize != man.LedgerTreeSize {
+	if rep == nil || rep.Entries != man.LedgerCheckpointSize || rep.KeyEntries != nMeters || rep.Readings == 0 || rep.ProblemCount != 0 || rm.LedgerTreeSize != man.LedgerTreeSize {
 		t.Fatalf("restored ledger audit %+v, manifest %+v", rep, rm)
 	}
 	for _, name := range []string{"ledger/log.key", "ledger/log.vkey", "store.db"} { // the admin token came from the environment
