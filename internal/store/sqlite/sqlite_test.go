@@ -22,6 +22,7 @@ import (
 
 	"golang.org/x/mod/sumdb/note"
 
+	"github.com/shuixiao/shuixiao/internal/periodvol"
 	"github.com/shuixiao/shuixiao/internal/store"
 	"github.com/shuixiao/shuixiao/internal/store/chunk"
 	"github.com/shuixiao/shuixiao/internal/store/storetest"
@@ -42,23 +43,26 @@ func openTemp(t testing.TB, opt Options) (*Store, string) {
 	return s, path
 }
 
+// TestConformance runs the suite; its pre-totals part reads them also with
+// every query reading month totals in one range (as a province roll-up
+// does), on the same data.
 func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) store.Store {
 		s, _ := openTemp(t, Options{ManualCompaction: true, Location: cst})
 		return s
-	})
+	}, storetest.TotalsWay{Name: "months in one range", Wrap: func(s store.Store) interface {
+		periodvol.Source
+		store.TotalsReader
+	} {
+		return bulkTotals{s.(*Store)}
+	}})
 }
 
-// TestConsumptionTotalsBulk runs the pre-totals' conformance part with
-// every query reading month totals in one range (as a province roll-up
-// does).
-func TestConsumptionTotalsBulk(t *testing.T) {
-	defer func(n int) { bulkSeries = n }(bulkSeries)
-	bulkSeries = 1
-	storetest.ConsumptionTotals(t, func(t *testing.T) store.Store {
-		s, _ := openTemp(t, Options{ManualCompaction: true, Location: cst})
-		return s
-	})
+// bulkTotals reads the month totals of any number of series in one range.
+type bulkTotals struct{ *Store }
+
+func (b bulkTotals) ConsumptionTotals(ctx context.Context, q store.ConsumptionQuery) ([]store.SeriesTotals, error) {
+	return b.consumptionTotals(ctx, q, 1)
 }
 
 // setup registers one enterprise with n meters M0000… on points P0000…,
@@ -454,7 +458,6 @@ func TestCompactionPacing(t *testing.T) {
 // the series out of order and one of them twice: each gets what it gets
 // series by series.
 func TestConsumptionTotalsBulkOrder(t *testing.T) {
-	defer func(n int) { bulkSeries = n }(bulkSeries)
 	s, _ := openTemp(t, Options{ManualCompaction: true, Location: cst})
 	ctx := context.Background()
 	ids := setup(t, s, 4)
@@ -482,13 +485,11 @@ func TestConsumptionTotalsBulkOrder(t *testing.T) {
 		series = append(series, store.Series{Point: p, Channel: "total_m3"})
 	}
 	q := store.ConsumptionQuery{Series: series, From: from, To: from.AddDate(0, 1, 0), Interval: store.Hour, Location: cst}
-	bulkSeries = 1 << 30
-	want, err := s.ConsumptionTotals(ctx, q)
+	want, err := s.consumptionTotals(ctx, q, len(series)+1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	bulkSeries = 1
-	got, err := s.ConsumptionTotals(ctx, q)
+	got, err := s.consumptionTotals(ctx, q, 1)
 	if err != nil {
 		t.Fatal(err)
 	}

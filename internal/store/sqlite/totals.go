@@ -69,10 +69,16 @@ const (
 
 // bulkSeries is the number of series from which ConsumptionTotals reads
 // each month of every series in one range rather than series by series.
-var bulkSeries = 2048
+const bulkSeries = 2048
 
 // ConsumptionTotals implements store.TotalsReader.
 func (s *Store) ConsumptionTotals(ctx context.Context, q store.ConsumptionQuery) ([]store.SeriesTotals, error) {
+	return s.consumptionTotals(ctx, q, bulkSeries)
+}
+
+// consumptionTotals is ConsumptionTotals reading the months in one range
+// from bulkFrom series on (tests read both ways with few series).
+func (s *Store) consumptionTotals(ctx context.Context, q store.ConsumptionQuery, bulkFrom int) ([]store.SeriesTotals, error) {
 	if err := checkRange(q.From, q.To); err != nil {
 		return nil, fmt.Errorf("consumption totals: %w", err)
 	}
@@ -101,7 +107,7 @@ func (s *Store) ConsumptionTotals(ctx context.Context, q store.ConsumptionQuery)
 	loc := s.loc(q.Location)
 	months := aggregate.Months(q.From, q.To, s.opt.Location)
 	var byMonth *bulkMonths
-	if len(ts) >= bulkSeries && len(months) > 0 {
+	if len(ts) >= bulkFrom && len(months) > 0 {
 		if byMonth, err = rd.monthRows(ts, months, loc); err != nil {
 			return nil, fmt.Errorf("consumption totals: %w", err)
 		}

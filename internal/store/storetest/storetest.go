@@ -51,8 +51,9 @@ type (
 // Factory opens a fresh, empty store.
 type Factory func(t *testing.T) store.Store
 
-// Run runs the whole suite.
-func Run(t *testing.T, open Factory) {
+// Run runs the whole suite; ways are the driver's other ways of reading
+// its pre-totals, checked beside its own (ConsumptionTotals).
+func Run(t *testing.T, open Factory, ways ...TotalsWay) {
 	t.Run("Registry", func(t *testing.T) { testRegistry(t, open(t)) })
 	t.Run("Commit", func(t *testing.T) { testCommit(t, open(t)) })
 	t.Run("Readings", func(t *testing.T) { testReadings(t, open(t)) })
@@ -129,7 +130,7 @@ func Run(t *testing.T, open Factory) {
 	t.Run("Directory", func(t *testing.T) { testDirectory(t, open(t)) })
 	t.Run("EvaluationAnswers", func(t *testing.T) { testEvaluationAnswers(t, open(t)) })
 	// Consumption pre-totals (store.TotalsReader).
-	t.Run("ConsumptionTotals", func(t *testing.T) { ConsumptionTotals(t, open) })
+	t.Run("ConsumptionTotals", func(t *testing.T) { ConsumptionTotals(t, open, ways...) })
 	t.Run("ManySeries", func(t *testing.T) { testManySeries(t, open(t)) })
 }
 

@@ -54,9 +54,10 @@ func (h hoursOnly) Consumption(ctx context.Context, q store.ConsumptionQuery) ([
 // reading before and after the data. Every total equals the hours it
 // stands for.
 //
-// Run includes it; a driver with a second way of reading totals runs it
-// again under that way.
-func ConsumptionTotals(t *testing.T, open Factory) {
+// Run includes it. A driver with a second way of reading totals passes it
+// as a TotalsWay: every check then reads the same store state that way
+// too, against the same hours.
+func ConsumptionTotals(t *testing.T, open Factory, ways ...TotalsWay) {
 	for seed := uint64(1); seed <= 3; seed++ {
 		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
 			s := open(t)
@@ -141,20 +142,40 @@ func ConsumptionTotals(t *testing.T, open Factory) {
 				{time.Date(2026, 1, 1, 0, 0, 0, 0, shanghai), time.Date(2027, 3, 1, 0, 0, 0, 0, shanghai)},
 				{day(1).AddDate(0, -4, 0).Add(90 * time.Minute), day(1).AddDate(0, 2, 0).Add(-20 * time.Minute)},
 			}
-			// check compares both paths over every period and returns the
-			// number of multi-hour totals the store answered, and of months.
-			check := func(when string) (int, int) {
+			// The ways the pre-totals are read: the store's own and the
+			// driver's others.
+			readers := []totalsPath{{"from totals", tr.(totalsSource)}}
+			for _, w := range ways {
+				readers = append(readers, totalsPath{"from totals, " + w.Name, w.Wrap(s)})
+			}
+			// check compares every path over every period and returns, for
+			// each way of reading the pre-totals, the number of multi-hour
+			// totals the store answered, and of months.
+			check := func(when string) (used, months []int) {
 				t.Helper()
-				used, months, empty := 0, 0, 0
+				used, months = make([]int, len(readers)), make([]int, len(readers))
+				empty := 0
 				for _, p := range periods {
 					old, err := hourByHour(ctx, s, series, p[0], p[1], shanghai)
 					must(t, err)
+					for i := range old {
+						if !inOrder(old[i].Totals) {
+							t.Fatalf("%s %s %s–%s: hours out of order", when, series[i], p[0], p[1])
+						}
+					}
 					direct, err := periodvol.Read(ctx, hoursOnly{s}, series, p[0], p[1], store.Hour, shanghai)
 					must(t, err)
-					pre, err := periodvol.Read(ctx, s, series, p[0], p[1], store.Hour, shanghai)
-					must(t, err)
+					paths := []string{"without totals"}
+					read := [][]store.SeriesTotals{direct}
+					for _, rd := range readers {
+						pre, err := periodvol.Read(ctx, rd.src, series, p[0], p[1], store.Hour, shanghai)
+						must(t, err)
+						paths = append(paths, rd.name)
+						read = append(read, pre)
+					}
 					for i, ser := range series {
-						for path, got := range map[string][]store.SeriesTotals{"from totals": pre, "without totals": direct} {
+						for k, path := range paths {
+							got := read[k]
 							ov, oc := balance.PeriodVolumes([]balance.PointBuckets{{Point: ser.Point, Totals: periodvol.IntervalTotals(old[i].Totals)}})
 							nv, nc := balance.PeriodVolumes([]balance.PointBuckets{{Point: ser.Point, Totals: periodvol.IntervalTotals(got[i].Totals)}})
 							if ov[ser.Point] != nv[ser.Point] || oc[ser.Point] != nc[ser.Point] {
@@ -174,15 +195,13 @@ func ConsumptionTotals(t *testing.T, open Factory) {
 								if tot.Valid == 0 {
 									empty++
 								}
-								if path == "from totals" && tot.Valid > 0 { // the store's
-									used++
+								if k > 0 && tot.Valid > 0 { // the store's
+									used[k-1]++
 									if tot.Intervals >= 28*24 {
-										months++
+										months[k-1]++
 									}
 								}
-								hours := slices.DeleteFunc(slices.Clone(old[i].Totals), func(h store.Total) bool {
-									return h.Start.Before(tot.Start) || !h.End.After(tot.Start) || h.Start.Compare(tot.End) >= 0
-								})
+								hours := hoursOf(old[i].Totals, tot)
 								want := hours[0]
 								for _, h := range hours[1:] {
 									want = aggregate.Merge(want, h)
@@ -202,23 +221,76 @@ func ConsumptionTotals(t *testing.T, open Factory) {
 					t.Errorf("%s: no months or days without value read at once", when)
 				}
 				// Totals are answered only on the hour grid.
-				if _, err := tr.ConsumptionTotals(ctx, store.ConsumptionQuery{Series: series, From: day(1), To: day(2), Interval: store.Day}); err == nil {
-					t.Error("totals answered on a day grid")
+				for _, rd := range readers {
+					if _, err := rd.src.ConsumptionTotals(ctx, store.ConsumptionQuery{Series: series, From: day(1), To: day(2), Interval: store.Day}); err == nil {
+						t.Errorf("%s: totals answered on a day grid", rd.name)
+					}
 				}
 				return used, months
+			}
+			// usedAll requires every way to have answered from pre-totals,
+			// months among them.
+			usedAll := func(when string, n, m []int) {
+				t.Helper()
+				for k, rd := range readers {
+					if n[k] == 0 || m[k] == 0 {
+						t.Fatalf("%s: %d pre-totals (%d of months) used %s", rd.name, n[k], m[k], when)
+					}
+				}
 			}
 			commit(arrivals)
 			check("as committed")
 			compact(t, s)
-			if n, m := check("compacted"); n == 0 || m == 0 {
-				t.Fatalf("%d pre-totals (%d of months) used after compaction", n, m)
-			}
+			n, m := check("compacted")
+			usedAll("after compaction", n, m)
 			commit(late)
 			check("late readings uncompacted")
 			compact(t, s)
-			if n, m := check("late readings compacted"); n == 0 || m == 0 {
-				t.Fatalf("%d pre-totals (%d of months) used after the late readings' compaction", n, m)
-			}
+			n, m = check("late readings compacted")
+			usedAll("after the late readings' compaction", n, m)
 		})
 	}
+}
+
+// TotalsWay is a second way a driver reads its pre-totals: Wrap returns
+// the store reading them that way (its Consumption the store's own).
+type TotalsWay struct {
+	Name string
+	Wrap func(store.Store) interface {
+		periodvol.Source
+		store.TotalsReader
+	}
+}
+
+// totalsSource is a store read through its pre-totals.
+type totalsSource interface {
+	periodvol.Source
+	store.TotalsReader
+}
+
+// totalsPath is one way of reading pre-totals, named for the errors.
+type totalsPath struct {
+	name string
+	src  totalsSource
+}
+
+// inOrder reports whether hours are sorted by start, as hoursOf needs.
+func inOrder(hours []store.Total) bool {
+	for i := 1; i < len(hours); i++ {
+		if hours[i].Start.Before(hours[i-1].Start) {
+			return false
+		}
+	}
+	return true
+}
+
+// hoursOf returns the hours (sorted by start) that start within tot and
+// end after its start: the hours tot stands for. It finds them by
+// binary search, not by filtering every hour of the period for every total:
+// under the race detector that copy was most of the suite's time.
+func hoursOf(hours []store.Total, tot store.Total) []store.Total {
+	lo, _ := slices.BinarySearchFunc(hours, tot.Start, func(h store.Total, t time.Time) int { return h.Start.Compare(t) })
+	hi, _ := slices.BinarySearchFunc(hours, tot.End, func(h store.Total, t time.Time) int { return h.Start.Compare(t) })
+	hi = max(hi, lo)
+	return slices.DeleteFunc(slices.Clone(hours[lo:hi]), func(h store.Total) bool { return !h.End.After(tot.Start) })
 }
