@@ -1,7 +1,6 @@
 package verify
 
 import (
-	"context"
 	"crypto/rand"
 	"testing"
 	"time"
@@ -18,14 +17,7 @@ import (
 func TestAuditCollector(t *testing.T) {
 	k := newTestKeys(t, "test.example/collector", 0)
 	at := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
-	sign := func(ke *reading.KeyEntry) []byte {
-		t.Helper()
-		msg, err := note.Sign(&note.Note{Text: ke.Text()}, k.logSigner)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return msg
-	}
+	sign := func(ke *reading.KeyEntry) []byte { return k.keyEntry(t, ke) }
 	_, gkey, _ := note.GenerateKey(rand.Reader, reading.GatewayKeyName("C-1"))
 	old, behind := newTestMeter(t, "M-1"), newTestMeter(t, "M-2")
 	entries := [][]byte{
@@ -34,16 +26,7 @@ func TestAuditCollector(t *testing.T) {
 		sign(&reading.KeyEntry{Action: reading.ActionRegister, Meter: "M-2", Point: "P-1", Key: behind.vkey, Signed: "meter", Collector: "C-1", Time: at}),
 		old.next(t), behind.next(t), behind.next(t), old.next(t),
 	}
-	dir := t.TempDir()
-	k.writeTiles(t, dir, entries)
-	f, err := NewFetcher(dir, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rep, err := Audit(context.Background(), f, AuditOptions{LogKey: k.logKey, Workers: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
+	rep := auditEntries(t, k, entries)
 	if rep.ProblemCount != 0 || rep.MeterSigned != 4 {
 		t.Fatalf("audit: %d meter-signed readings, problems %+v", rep.MeterSigned, rep.Problems)
 	}
@@ -56,14 +39,7 @@ func TestAuditCollector(t *testing.T) {
 func TestAuditCollectorRegistered(t *testing.T) {
 	k := newTestKeys(t, "test.example/collector", 0)
 	at := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
-	sign := func(ke *reading.KeyEntry) []byte {
-		t.Helper()
-		msg, err := note.Sign(&note.Note{Text: ke.Text()}, k.logSigner)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return msg
-	}
+	sign := func(ke *reading.KeyEntry) []byte { return k.keyEntry(t, ke) }
 	_, gkey, _ := note.GenerateKey(rand.Reader, reading.GatewayKeyName("C-1"))
 	gateway := sign(&reading.KeyEntry{Action: reading.ActionRegister, Gateway: "C-1", Key: gkey, Time: at})
 	revoke := sign(&reading.KeyEntry{Action: reading.ActionRevoke, Gateway: "C-1", Time: at, Reason: "retired"})
@@ -85,16 +61,7 @@ func TestAuditCollectorRegistered(t *testing.T) {
 			entries = append(entries, sign(&reading.KeyEntry{Action: reading.ActionRegister, Meter: "M-2", Point: "P-1", Key: m.vkey, Signed: "meter", Collector: "C-1", Time: at}))
 			entries = append(entries, tc.after...)
 			entries = append(entries, m.next(t), m.next(t))
-			dir := t.TempDir()
-			k.writeTiles(t, dir, entries)
-			f, err := NewFetcher(dir, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			rep, err := Audit(context.Background(), f, AuditOptions{LogKey: k.logKey, Workers: 1})
-			if err != nil {
-				t.Fatal(err)
-			}
+			rep := auditEntries(t, k, entries)
 			if rep.MeterSigned != 2 {
 				t.Errorf("%d meter-signed readings, want 2", rep.MeterSigned)
 			}

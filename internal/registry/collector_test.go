@@ -45,26 +45,7 @@ func TestCollectorRebuiltFromTheLedger(t *testing.T) {
 		t.Fatalf("re-registered M-3 behind a collector: %v", err)
 	}
 
-	fresh, err := sqlite.Open(filepath.Join(t.TempDir(), "store.db"), sqlite.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer fresh.Close()
-	// The point predates point entries (setup stores it directly).
-	p, err := st.Point(ctx, "PT-1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, err := range []error{
-		fresh.CreateRegion(ctx, meter.Region{Code: "430000", Name: "湖南省"}),
-		fresh.CreatePark(ctx, meter.Park{ID: "PK", Name: "园区", Region: "430000"}),
-		fresh.CreateEnterprise(ctx, meter.Enterprise{ID: "EN", Name: "企业", Park: "PK", Region: "430000"}),
-		fresh.CreatePoint(ctx, p),
-	} {
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
+	fresh := freshStore(t, st)
 	logKey, _ := note.NewVerifier(lg.VerifierKey())
 	dir := ingest.NewDirectory()
 	onKey := func(ctx context.Context, ke *reading.KeyEntry) error {
@@ -137,38 +118,41 @@ func TestApplyKeyEntryCollector(t *testing.T) {
 // order, each checked to be signed by the log key.
 func keyEntries(t *testing.T, lg *ledger.Log) []*reading.KeyEntry {
 	t.Helper()
-	ctx := context.Background()
-	size, err := lg.Size(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	logKey, err := note.NewVerifier(lg.VerifierKey())
-	if err != nil {
-		t.Fatal(err)
-	}
 	var out []*reading.KeyEntry
-	err = lg.Entries(ctx, 0, size, func(_ uint64, e []byte) error {
-		if reading.Kind(e) != reading.KeyHeader {
-			return nil
-		}
-		n, err := note.Open(e, note.VerifierList(logKey))
-		if err != nil {
-			t.Errorf("key entry not signed by the log key: %v", err)
-			return nil
-		}
-		ke, err := reading.ParseKeyEntry([]byte(n.Text))
-		if err != nil {
-			t.Fatal(err)
-		}
+	for _, ke := range logEntries(t, lg, reading.KeyHeader, reading.ParseKeyEntry) {
 		if !ke.IsGateway() {
 			out = append(out, ke)
 		}
-		return nil
-	})
+	}
+	return out
+}
+
+// freshStore is an empty store holding only st's region, park, enterprise
+// and point PT-1 (which predates point entries: setup stores it directly),
+// for a registry rebuilt from the ledger.
+func freshStore(t *testing.T, st *sqlite.Store) *sqlite.Store {
+	t.Helper()
+	ctx := context.Background()
+	fresh, err := sqlite.Open(filepath.Join(t.TempDir(), "store.db"), sqlite.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return out
+	t.Cleanup(func() { fresh.Close() })
+	p, err := st.Point(ctx, "PT-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, err := range []error{
+		fresh.CreateRegion(ctx, meter.Region{Code: "430000", Name: "湖南省"}),
+		fresh.CreatePark(ctx, meter.Park{ID: "PK", Name: "园区", Region: "430000"}),
+		fresh.CreateEnterprise(ctx, meter.Enterprise{ID: "EN", Name: "企业", Park: "PK", Region: "430000"}),
+		fresh.CreatePoint(ctx, p),
+	} {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	return fresh
 }
 
 // failingSequencer sequences entries until it has sequenced n, then fails:
@@ -264,22 +248,7 @@ func TestMigrateCollectorsOnce(t *testing.T) {
 		}
 	}
 
-	fresh, err := sqlite.Open(filepath.Join(t.TempDir(), "store.db"), sqlite.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer fresh.Close()
-	p, _ := st.Point(ctx, "PT-1")
-	for _, err := range []error{
-		fresh.CreateRegion(ctx, meter.Region{Code: "430000", Name: "湖南省"}),
-		fresh.CreatePark(ctx, meter.Park{ID: "PK", Name: "园区", Region: "430000"}),
-		fresh.CreateEnterprise(ctx, meter.Enterprise{ID: "EN", Name: "企业", Park: "PK", Region: "430000"}),
-		fresh.CreatePoint(ctx, p),
-	} {
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
+	fresh := freshStore(t, st)
 	logKey, _ := note.NewVerifier(lg.VerifierKey())
 	if _, quarantined, err := ingest.CatchUp(ctx, lg, fresh, logKey, ingest.NewDirectory(), ingest.Policy{}, nil, nil, ms.Now(), nil); err != nil || len(quarantined) != 0 {
 		t.Fatalf("catch-up: %v quarantined, %v", quarantined, err)
