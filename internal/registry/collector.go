@@ -68,6 +68,7 @@ func (ms *Meters) MigrateCollectors(ctx context.Context, l ingest.LedgerReader) 
 	if err != nil {
 		return out, err
 	}
+	var batch []ingest.Entry
 	for _, m := range meters {
 		ke, why := restated(m, latest[m.ID], gateways)
 		if ke == nil {
@@ -80,12 +81,45 @@ func (ms *Meters) MigrateCollectors(ctx context.Context, l ingest.LedgerReader) 
 			out.Left = append(out.Left, m.ID+": "+err.Error())
 			continue
 		}
-		if _, err := ms.submit(ctx, ke, meter.Meter{Serial: m.Serial, Model: m.Model, Interval: m.Interval}); err != nil {
-			return out, fmt.Errorf("meter %s: %w", m.ID, err)
+		signed, err := ms.Ledger.SignNote(ke.Text())
+		if err != nil {
+			return out, err
 		}
-		out.Added++
+		batch = append(batch, ms.entry(signed, ke, meter.Meter{Serial: m.Serial, Model: m.Model, Interval: m.Interval}))
+		if len(batch) == migrateBatch {
+			if err := ms.sequence(ctx, batch, &out.Added); err != nil {
+				return out, err
+			}
+			batch = batch[:0]
+		}
 	}
-	return out, nil
+	return out, ms.sequence(ctx, batch, &out.Added)
+}
+
+// migrateBatch is how many re-stated key entries MigrateCollectors
+// sequences together: one synced ledger append for many, where one each
+// took 20 ms (at load 10).
+const migrateBatch = 1000
+
+// sequence sequences es, together when the sequencer takes batches, and
+// adds to added how many it sequenced.
+func (ms *Meters) sequence(ctx context.Context, es []ingest.Entry, added *int) error {
+	if seq, ok := ms.Ingest.(BatchSequencer); ok && len(es) > 1 {
+		idx, err := seq.SubmitEntries(ctx, es)
+		for _, i := range idx {
+			if i != 0 {
+				*added++
+			}
+		}
+		return err
+	}
+	for _, e := range es {
+		if _, err := ms.Ingest.SubmitEntry(ctx, e); err != nil {
+			return err
+		}
+		*added++
+	}
+	return nil
 }
 
 // restated is the key entry that puts stored meter m's collector on the

@@ -173,10 +173,10 @@ func (f *failingSequencer) SubmitEntry(ctx context.Context, e ingest.Entry) (uin
 // TestMigrateCollectorsOnce: meters registered behind a collector before
 // key entries named one (the collector in the store only) get their
 // registration re-stated with the collector, once, even when the first run
-// stops half-way; a meter whose collector is revoked, a revoked meter and a
-// meter whose entry names its collector get nothing; the store keeps what
-// the entries do not carry, and a registry rebuilt from the ledger has the
-// collectors.
+// stops half-way (the next sequences the rest together); a meter whose
+// collector is revoked, a revoked meter and a meter whose entry names its
+// collector get nothing; the store keeps what the entries do not carry,
+// and a registry rebuilt from the ledger has the collectors.
 func TestMigrateCollectorsOnce(t *testing.T) {
 	ms, st, lg, _ := setup(t)
 	ctx := context.Background()
@@ -188,8 +188,8 @@ func TestMigrateCollectorsOnce(t *testing.T) {
 	}
 	// The old way: registered behind no collector on the ledger, the
 	// collector in the store alone.
-	old := map[string]string{"M-1": "C-1", "M-2": "C-1", "M-3": "C-2", "M-4": "C-1"}
-	for _, id := range []string{"M-1", "M-2", "M-3", "M-4"} {
+	old := map[string]string{"M-1": "C-1", "M-2": "C-1", "M-3": "C-2", "M-4": "C-1", "M-6": "C-1"}
+	for _, id := range []string{"M-1", "M-2", "M-3", "M-4", "M-6"} {
 		if _, err := ms.Register(ctx, Registration{ID: id, Point: "PT-1", Key: key(t, id), Serial: "S-" + id, Model: "DN50", Interval: time.Minute}); err != nil {
 			t.Fatal(err)
 		}
@@ -223,15 +223,15 @@ func TestMigrateCollectorsOnce(t *testing.T) {
 		t.Fatalf("migration stopped half-way: %+v, %v", res, err)
 	}
 	res, err := ms.MigrateCollectors(ctx, lg)
-	if err != nil || res.Added != 1 || len(res.Left) != 1 {
-		t.Fatalf("migration resumed: %+v, %v; want 1 added, M-3 left", res, err)
+	if err != nil || res.Added != 2 || len(res.Left) != 1 {
+		t.Fatalf("migration resumed: %+v, %v; want 2 added (together), M-3 left", res, err)
 	}
 	if res, err := ms.MigrateCollectors(ctx, lg); err != nil || res.Added != 0 {
 		t.Fatalf("migration run again: %+v, %v; want nothing added", res, err)
 	}
 	added := keyEntries(t, lg)[entriesBefore:]
-	if len(added) != 2 {
-		t.Fatalf("%d key entries added, want 2: %+v", len(added), added)
+	if len(added) != 3 {
+		t.Fatalf("%d key entries added, want 3: %+v", len(added), added)
 	}
 	for _, ke := range added {
 		was := before[ke.Meter]
@@ -240,7 +240,7 @@ func TestMigrateCollectorsOnce(t *testing.T) {
 			t.Errorf("re-stated entry %+v; meter was %+v", ke, was)
 		}
 	}
-	for id, want := range map[string]string{"M-1": "C-1", "M-2": "C-1", "M-3": "C-2"} {
+	for id, want := range map[string]string{"M-1": "C-1", "M-2": "C-1", "M-3": "C-2", "M-6": "C-1"} {
 		m, err := st.Meter(ctx, id)
 		was := before[id]
 		if err != nil || m.Collector != want || m.Serial != was.Serial || m.Model != was.Model || m.Interval != was.Interval || !m.Registered.Equal(was.Registered) {
@@ -253,7 +253,7 @@ func TestMigrateCollectorsOnce(t *testing.T) {
 	if _, quarantined, err := ingest.CatchUp(ctx, lg, fresh, logKey, ingest.NewDirectory(), ingest.Policy{}, nil, nil, ms.Now(), nil); err != nil || len(quarantined) != 0 {
 		t.Fatalf("catch-up: %v quarantined, %v", quarantined, err)
 	}
-	for id, want := range map[string]string{"M-1": "C-1", "M-2": "C-1", "M-3": "", "M-5": "C-1"} {
+	for id, want := range map[string]string{"M-1": "C-1", "M-2": "C-1", "M-3": "", "M-5": "C-1", "M-6": "C-1"} {
 		if m, err := fresh.Meter(ctx, id); err != nil || m.Collector != want || m.Revoked {
 			t.Errorf("rebuilt %s: %+v, %v; want collector %q", id, m, err, want)
 		}
