@@ -17,11 +17,11 @@ import (
 )
 
 // TestCollectorsMigrateOntoTheLedger starts a server, on either store
-// driver, on a data directory made the old way: a meter behind a data
-// collector in the store whose key entry names no collector. The first
-// start re-states the meter's registration with its collector; a start
-// without the marker (the scan runs again) and one with it add nothing;
-// verify log passes after each.
+// driver, on a data directory made the old way: two meters behind a data
+// collector in the store whose key entries name no collector. The first
+// start re-states each meter's registration with its collector (the two
+// sequenced together); a start without the marker (the scan runs again)
+// and one with it add nothing; verify log passes after each.
 func TestCollectorsMigrateOntoTheLedger(t *testing.T) {
 	for _, driver := range []string{"sqlite", "postgres"} {
 		t.Run(driver, func(t *testing.T) {
@@ -53,31 +53,38 @@ func testCollectorsMigrate(t *testing.T, spec string) {
 		Channels: []meter.Channel{total}}, nil))
 	_, gkey, _ := note.GenerateKey(rand.Reader, reading.GatewayKeyName("C1"))
 	must(t, c.post("/api/v1/gateways", map[string]any{"id": "C1", "key": gkey, "enterprise": "E"}, nil))
-	ma := newMeter(t, "MA", "PA")
-	must(t, c.post("/api/v1/meters", map[string]any{"id": ma.id, "point": ma.point, "key": ma.vkey, "serial": "SN-1", "interval_s": 60}, nil))
-	// The old way: the collector in the store alone.
-	m, err := s.store.Meter(ctx, "MA")
-	must(t, err)
-	m.Collector = "C1"
-	must(t, s.store.UpdateMeter(ctx, m))
+	ma, mb := newMeter(t, "MA", "PA"), newMeter(t, "MB", "PA")
+	was := map[string]meter.Meter{}
+	for _, tm := range []*testMeter{ma, mb} {
+		must(t, c.post("/api/v1/meters", map[string]any{"id": tm.id, "point": tm.point, "key": tm.vkey, "serial": "SN-" + tm.id, "interval_s": 60}, nil))
+		// The old way: the collector in the store alone.
+		m, err := s.store.Meter(ctx, tm.id)
+		must(t, err)
+		m.Collector = "C1"
+		must(t, s.store.UpdateMeter(ctx, m))
+		was[tm.id] = m
+	}
 	stop()
 	must(t, os.Remove(filepath.Join(dir, collectorsMigratedFile)))
 
 	for restart := 1; restart <= 3; restart++ {
 		s, stop = start()
 		waitCheckpoint(t, s, filepath.Join(dir, "ledger"))
-		got, err := s.store.Meter(ctx, "MA")
-		if err != nil || got.Collector != "C1" || got.Serial != "SN-1" || !got.Registered.Equal(m.Registered) {
-			t.Fatalf("start %d: MA %+v, %v; was %+v", restart, got, err, m)
+		for _, tm := range []*testMeter{ma, mb} {
+			m := was[tm.id]
+			got, err := s.store.Meter(ctx, tm.id)
+			if err != nil || got.Collector != "C1" || got.Serial != m.Serial || !got.Registered.Equal(m.Registered) {
+				t.Fatalf("start %d: %s %+v, %v; was %+v", restart, tm.id, got, err, m)
+			}
+			entries := meterKeyEntries(t, s, tm.id)
+			if len(entries) != 2 || entries[0].Collector != "" || entries[1].Collector != "C1" || entries[1].Key != tm.vkey || !entries[1].Time.Equal(entries[0].Time) {
+				t.Fatalf("start %d: %s's key entries %+v, want its registration and the same with collector C1", restart, tm.id, entries)
+			}
 		}
-		entries := meterKeyEntries(t, s, "MA")
 		stop()
 		var out, errOut bytes.Buffer
 		if code := verifyMain(ctx, []string{"log", filepath.Join(dir, "ledger", "log"), "--log-key", filepath.Join(dir, "ledger", "log.vkey")}, &out, &errOut); code != 0 {
 			t.Fatalf("start %d: verify log: exit %d\n%s%s", restart, code, out.String(), errOut.String())
-		}
-		if len(entries) != 2 || entries[0].Collector != "" || entries[1].Collector != "C1" || entries[1].Key != ma.vkey || !entries[1].Time.Equal(entries[0].Time) {
-			t.Fatalf("start %d: MA's key entries %+v, want its registration and the same with collector C1", restart, entries)
 		}
 		if restart == 1 {
 			must(t, os.Remove(filepath.Join(dir, collectorsMigratedFile))) // the scan runs again and adds nothing
