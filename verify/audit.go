@@ -597,12 +597,29 @@ func (a *auditor) keyEntry(index uint64, e []byte) {
 		// A registration replaces the meter's key (rotation, or a new meter
 		// after revocation) from this point of the log on.
 		dir[id] = &meterKey{verifiers: note.VerifierList(v)}
+		a.checkCollector(index, k)
 	case reading.ActionRevoke:
 		if cur == nil || cur.revoked {
 			a.problem(Problem{Kind: ProblemKeyEntry, Index: index, Meter: k.Meter, Detail: "revocation of " + k.Subject() + ", which has no active key"})
 			return
 		}
 		cur.revoked = true
+	}
+}
+
+// checkCollector reports a meter registration naming a data collector
+// that is not a gateway registered, and unrevoked, before it in the log:
+// the platform registers a meter only behind such a collector. The meter's
+// own key still checks its readings, which the collector only forwards.
+func (a *auditor) checkCollector(index uint64, k *reading.KeyEntry) {
+	if k.Collector == "" {
+		return
+	}
+	switch g := a.gateways[k.Collector]; {
+	case g == nil:
+		a.problem(Problem{Kind: ProblemKeyEntry, Index: index, Meter: k.Meter, Detail: "collector " + k.Collector + " has no key registered before this entry"})
+	case g.revoked:
+		a.problem(Problem{Kind: ProblemKeyEntry, Index: index, Meter: k.Meter, Detail: "the key of collector " + k.Collector + " was revoked before this entry"})
 	}
 }
 

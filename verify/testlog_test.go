@@ -256,7 +256,12 @@ func (m *testMeter) next(t testing.TB) []byte {
 // register returns a key entry for m signed by the log key.
 func (k *testKeys) register(t testing.TB, m *testMeter) []byte {
 	t.Helper()
-	ke := &reading.KeyEntry{Action: reading.ActionRegister, Meter: m.id, Key: m.vkey, Signed: "meter", Time: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)}
+	return k.keyEntry(t, &reading.KeyEntry{Action: reading.ActionRegister, Meter: m.id, Key: m.vkey, Signed: "meter", Time: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)})
+}
+
+// keyEntry returns ke signed by the log key.
+func (k *testKeys) keyEntry(t testing.TB, ke *reading.KeyEntry) []byte {
+	t.Helper()
 	msg, err := note.Sign(&note.Note{Text: ke.Text()}, k.logSigner)
 	if err != nil {
 		t.Fatal(err)

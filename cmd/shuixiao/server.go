@@ -276,6 +276,9 @@ func openServer(ctx context.Context, cfg serverConfig) (*server, error) {
 	if err := s.pointsOnLedger(ctx); err != nil {
 		return nil, err
 	}
+	if err := s.collectorsOnLedger(ctx); err != nil {
+		return nil, err
+	}
 	s.meterList = &alarmwatch.MeterList{Store: st}
 	s.devices.OnChange = s.meterList.Changed
 	s.devices.OnRevoke = func(id string) {
@@ -656,4 +659,34 @@ func (s *server) pointsOnLedger(ctx context.Context) error {
 		s.cfg.Logger.Info("registered points put on the ledger", "points", n)
 	}
 	return atomicfile.Write(marker, []byte(fmt.Sprintf("points on the ledger since %s\n", time.Now().UTC().Format(time.RFC3339))), 0o640)
+}
+
+// collectorsMigratedFile marks, in the data directory, that every meter
+// the store held behind a data collector when it was written has a key
+// entry naming that collector; meters registered since name it anyway.
+const collectorsMigratedFile = "collectors-on-ledger"
+
+// collectorsOnLedger re-states on the ledger, with its collector, the key
+// entry of each meter registered behind a data collector before key
+// entries named one (registry.Meters.MigrateCollectors). Like
+// pointsOnLedger, the marker only saves later starts the ledger scan: a
+// start that stops half-way has no marker, and the next one re-states only
+// the meters still missing their collector on the ledger.
+func (s *server) collectorsOnLedger(ctx context.Context) error {
+	marker := filepath.Join(s.cfg.Data, collectorsMigratedFile)
+	if _, err := os.Stat(marker); err == nil {
+		return nil
+	}
+	ms := &registry.Meters{Store: s.store, Ledger: s.ledger, Ingest: s.pipeline, Devices: s.devices, Now: time.Now}
+	res, err := ms.MigrateCollectors(ctx, s.ledger)
+	if err != nil {
+		return fmt.Errorf("put the meters' data collectors on the ledger: %w", err)
+	}
+	if res.Added > 0 {
+		s.cfg.Logger.Info("meters' data collectors put on the ledger", "meters", res.Added)
+	}
+	for _, why := range res.Left {
+		s.cfg.Logger.Warn("meter's data collector left off the ledger; the ledger keeps the meter behind none", "detail", why)
+	}
+	return atomicfile.Write(marker, []byte(fmt.Sprintf("collectors on the ledger since %s\n", time.Now().UTC().Format(time.RFC3339))), 0o640)
 }

@@ -212,9 +212,22 @@ func verifyProof(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "  签名 signed by:      %s ✓\n", r.EntrySigner)
 	case r.KeyEntry != nil:
 		k := r.KeyEntry
-		fmt.Fprintf(stdout, "  密钥登记 key entry:  %s meter %s\n", k.Action, k.Meter)
-		if k.Key != "" {
+		if k.IsGateway() {
+			fmt.Fprintf(stdout, "  密钥登记 key entry:  %s gateway %s\n", k.Action, k.Gateway)
+		} else {
+			fmt.Fprintf(stdout, "  密钥登记 key entry:  %s meter %s\n", k.Action, k.Meter)
+		}
+		switch {
+		case k.Key != "" && k.IsGateway():
+			fmt.Fprintf(stdout, "  网关公钥 key:        %s\n", k.Key)
+		case k.Key != "":
 			fmt.Fprintf(stdout, "  计量器公钥 key:      %s (signed at the %s)\n", k.Key, k.Signed)
+		}
+		if k.Gateway != "" && !k.IsGateway() {
+			fmt.Fprintf(stdout, "  签名网关 gateway:    %s (signs the meter's readings)\n", k.Gateway)
+		}
+		if k.Collector != "" {
+			fmt.Fprintf(stdout, "  采集器 collector:    %s (forwards the meter's own signed readings)\n", k.Collector)
 		}
 		if k.Enterprise != "" || k.Point != "" {
 			fmt.Fprintf(stdout, "  企业/计量点:         %s / %s\n", k.Enterprise, k.Point)

@@ -235,3 +235,70 @@ func TestVerifyCommands(t *testing.T) {
 		t.Fatalf("unknown subcommand: %d", code)
 	}
 }
+
+// TestVerifyProofKeyEntry: the receipt of a meter's key entry names the
+// data collector behind which the meter is registered, and the gateway
+// that signs a meter's readings; a gateway's own entry is named as one.
+func TestVerifyProofKeyEntry(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	l, err := ledger.Open(ctx, ledger.Options{Dir: dir, Origin: "cmd.test/keys", CheckpointInterval: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close(ctx)
+	_, gkey, _ := note.GenerateKey(rand.Reader, reading.GatewayKeyName("C-1"))
+	_, mkey, _ := note.GenerateKey(rand.Reader, reading.KeyName("M-1"))
+	_, mkey2, _ := note.GenerateKey(rand.Reader, reading.KeyName("M-2"))
+	at := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	var entries [][]byte
+	for _, ke := range []*reading.KeyEntry{
+		{Action: reading.ActionRegister, Gateway: "C-1", Key: gkey, Enterprise: "E", Time: at},
+		{Action: reading.ActionRegister, Meter: "M-1", Enterprise: "E", Point: "P-1", Key: mkey, Signed: "meter", Collector: "C-1", Time: at},
+		{Action: reading.ActionRegister, Meter: "M-2", Enterprise: "E", Point: "P-1", Key: mkey2, Signed: "meter", Time: at},
+		{Action: reading.ActionRegister, Meter: "M-3", Enterprise: "E", Point: "P-1", Signed: "gateway", Gateway: "C-1", Time: at},
+	} {
+		e, err := l.SignNote(ke.Text())
+		if err != nil {
+			t.Fatal(err)
+		}
+		entries = append(entries, e)
+	}
+	if _, err := l.Append(ctx, entries); err != nil {
+		t.Fatal(err)
+	}
+	actx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	if _, err := l.AwaitPublished(actx, uint64(len(entries)-1)); err != nil {
+		t.Fatal(err)
+	}
+	collector := "采集器 collector:    C-1 (forwards the meter's own signed readings)"
+	signer := "签名网关 gateway:    C-1 (signs the meter's readings)"
+	for i, tc := range []struct{ want, not []string }{
+		{[]string{"key entry:  register gateway C-1", "网关公钥 key:        " + gkey}, []string{collector, signer, "register meter"}},
+		{[]string{"key entry:  register meter M-1", collector}, []string{signer}},
+		{[]string{"key entry:  register meter M-2"}, []string{collector, signer}},
+		{[]string{"key entry:  register meter M-3", signer}, []string{collector}},
+	} {
+		receipt, err := l.Proof(ctx, uint64(i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		f := filepath.Join(dir, fmt.Sprintf("k%d.proof", i))
+		must(t, os.WriteFile(f, receipt, 0o644))
+		code, out, errs := runVerifyCmd(t, "proof", f, "--log-key", filepath.Join(dir, "log.vkey"))
+		if code != 0 {
+			t.Fatalf("entry %d: exit %d\n%s%s", i, code, out, errs)
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(out, w) {
+				t.Errorf("entry %d: no %q in\n%s", i, w, out)
+			}
+		}
+		for _, w := range tc.not {
+			if strings.Contains(out, w) {
+				t.Errorf("entry %d: %q in\n%s", i, w, out)
+			}
+		}
+	}
+}

@@ -296,7 +296,11 @@ type hook struct {
 // ingest pipeline in batches; the writer takes all that are waiting in one
 // write, off the pipeline's goroutine, so that a batch is answered without
 // one system call per reading on the path of the next batch, and a slow
-// connection holds up only its own acknowledgements.
+// connection holds up only its own acknowledgements. The PUBACK that finds
+// the writer idle starts its flush goroutine (about 0.6 CPU-µs more than
+// writing inline, BenchmarkAckWriterIdle): a shared writer would spare it,
+// but one device that stops reading its socket would then block every
+// other device's PUBACKs.
 type ackWriter struct {
 	cl      *mqtt.Client
 	mu      sync.Mutex

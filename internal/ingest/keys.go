@@ -13,10 +13,11 @@ import (
 // ApplyKeyEntry makes a meter-key ledger entry's effect in the registry. It
 // is idempotent, because after a crash the store catches up by applying the
 // ledger's entries again. extra carries registry fields the ledger entry does
-// not (serial, model, reporting interval); it is zero during catch-up. The
-// collector comes from the entry: an entry without one (every entry written
-// before the field existed) leaves the meter behind no collector, whose
-// readings its collector then forwards in vain, never admitted wrongly.
+// not (serial, model, reporting interval); it is zero during catch-up, when
+// a meter that an entry updates keeps its own. The collector comes from the
+// entry: an entry without one (every entry written before the field
+// existed) leaves the meter behind no collector, whose readings its
+// collector then forwards in vain, never admitted wrongly.
 func ApplyKeyEntry(ctx context.Context, reg store.Registry, ke *reading.KeyEntry, extra meter.Meter) error {
 	if ke.IsGateway() {
 		return applyGatewayEntry(ctx, reg, ke)
@@ -35,9 +36,14 @@ func ApplyKeyEntry(ctx context.Context, reg store.Registry, ke *reading.KeyEntry
 		if old.Key == m.Key && old.Gateway == m.Gateway && old.Point == m.Point && old.Collector == m.Collector && !old.Revoked {
 			return nil // applied before
 		}
-		// A new key for a known meter ID: the later entry wins.
+		// A new key, point or collector for a known meter ID: the later
+		// entry wins. What the entry does not carry stays as it was unless
+		// extra says otherwise (catch-up and a re-stated entry pass none).
 		if m.Interval == 0 {
 			m.Interval = old.Interval
+		}
+		if m.Serial == "" && m.Model == "" {
+			m.Serial, m.Model = old.Serial, old.Model
 		}
 		return reg.UpdateMeter(ctx, m)
 	case reading.ActionRevoke:

@@ -337,6 +337,10 @@ func (p *Pipeline) verifier(ch chan *item) {
 		if rej := p.check(it); rej != nil {
 			rej.Time, rej.Source = it.received, it.source
 			it.result = Result{Reject: rej}
+		} else {
+			// The hash that admission chains and deduplicates by; an edge
+			// node's check (EdgeChecker) has no use for it.
+			it.hash = reading.HashOf(it.raw)
 		}
 		p.queue <- it
 	}
@@ -479,7 +483,7 @@ func (p *Pipeline) check(it *item) *rejection.Rejection {
 			it.flags |= store.FlagImplausible
 		}
 	}
-	it.rd, it.dev, it.hash = rd, dev, reading.HashOf(it.raw)
+	it.rd, it.dev = rd, dev
 	return nil
 }
 

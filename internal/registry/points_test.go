@@ -22,6 +22,13 @@ var volume = meter.Channel{Name: "total_m3", Quantity: "volume", Unit: "m3", Kin
 // pointEntries returns the point entries in the ledger, in ledger order.
 func pointEntries(t *testing.T, lg *ledger.Log) []*reading.PointEntry {
 	t.Helper()
+	return logEntries(t, lg, reading.PointHeader, reading.ParsePointEntry)
+}
+
+// logEntries returns the ledger's entries of one kind (their first line
+// is header), in ledger order, each checked to be signed by the log key.
+func logEntries[T any](t *testing.T, lg *ledger.Log, header string, parse func([]byte) (T, error)) []T {
+	t.Helper()
 	ctx := context.Background()
 	size, err := lg.Size(ctx)
 	if err != nil {
@@ -31,19 +38,19 @@ func pointEntries(t *testing.T, lg *ledger.Log) []*reading.PointEntry {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out []*reading.PointEntry
+	var out []T
 	err = lg.Entries(ctx, 0, size, func(_ uint64, e []byte) error {
-		if reading.Kind(e) != reading.PointHeader {
+		if reading.Kind(e) != header {
 			return nil
 		}
 		if _, err := note.Open(e, note.VerifierList(logKey)); err != nil {
-			t.Errorf("point entry not signed by the log key: %v", err)
+			t.Errorf("%s entry not signed by the log key: %v", header, err)
 		}
-		pe, err := reading.ParsePointEntry(e)
+		v, err := parse(e)
 		if err != nil {
 			t.Fatal(err)
 		}
-		out = append(out, pe)
+		out = append(out, v)
 		return nil
 	})
 	if err != nil {
