@@ -50,6 +50,12 @@ func (s *Store) Commit(ctx context.Context, b *store.Batch) error {
 	if s.closed.Load() {
 		return store.ErrClosed
 	}
+	if s.unsure {
+		if err := s.load(ctx); err != nil {
+			return fmt.Errorf("commit: read the state again after a failed commit: %w", err)
+		}
+		s.unsure = false
+	}
 	newSize := s.ledgerSize.Load()
 	if b.LedgerSize > newSize {
 		if b.LedgerSize > store.MaxIndex {
@@ -130,6 +136,7 @@ func (s *Store) Commit(ctx context.Context, b *store.Batch) error {
 		return s.writeRejections(ctx, tx, b.Rejections)
 	})
 	if err != nil {
+		s.unsure = true
 		return fmt.Errorf("commit: %w", err)
 	}
 	// Durable: publish to the caches.

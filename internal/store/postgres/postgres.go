@@ -99,6 +99,13 @@ type Store struct {
 	partitions map[int64]bool // months (UTC, as yyyy*12+m) whose partition exists; under writeMu
 	ledgerSize atomic.Uint64
 	closed     atomic.Bool
+	// unsure is set when a Commit's transaction failed: its COMMIT may
+	// have been applied with the reply lost (the server stopped, the
+	// connection broke), so the admission state, channels and ledger size
+	// in memory may be behind the database. The next Commit reads them
+	// again first, so that a retried batch finds its readings stored and
+	// leaves them out rather than inserting them twice. Under writeMu.
+	unsure     bool
 	stop, done chan struct{} // the background rollup builder's
 	totals     totalsKeeper  // consumption pre-totals (totals.go)
 }
