@@ -20,6 +20,7 @@ import (
 //   - voi: curve25519-voi's verifier, key expanded once (a Key's first
 //     HotAfter checks);
 //   - table: a Key with its table (what sigcheck does after that);
+//   - first-use: a new Key's first check (its point decoded, then voi);
 //   - batch-N: curve25519-voi's BatchVerifier over N signatures — the
 //     cofactored equation, which accepts what crypto/ed25519 rejects
 //     (TestTorsionedR), shown for comparison only;
@@ -113,6 +114,20 @@ func BenchmarkSignature(b *testing.B) {
 			})
 		}
 	}
+	// A key's first check: its point decoded, then voi. What a meter's
+	// first reading costs at an edge, paid once per meter (per process).
+	b.Run("first-use", func(b *testing.B) {
+		i := 0
+		cpu0 = cpuTime()
+		for b.Loop() {
+			k, _ := NewKey(pub, nil)
+			if !k.Verify(msgs[i%n], sigs[i%n]) {
+				b.Fatal("refused")
+			}
+			i++
+		}
+		perSig(b, 1)
+	})
 	b.Run("new-table", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {

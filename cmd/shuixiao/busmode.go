@@ -16,7 +16,6 @@ import (
 	"github.com/shuixiao/shuixiao/internal/bus"
 	"github.com/shuixiao/shuixiao/internal/devicecred"
 	"github.com/shuixiao/shuixiao/internal/ingest"
-	"github.com/shuixiao/shuixiao/internal/store"
 	"github.com/shuixiao/shuixiao/internal/store/sqlite"
 	"github.com/shuixiao/shuixiao/rejection"
 )
@@ -324,17 +323,10 @@ func openBusEdge(ctx context.Context, cfg serverConfig) (*busEdge, error) {
 // a new password cache (a changed MQTT password takes effect); meters
 // revoked since the last refresh are disconnected.
 func (e *busEdge) refresh(ctx context.Context) error {
-	ms, err := e.store.Meters(ctx, store.Filter{})
-	if err != nil {
-		return err
-	}
+	creds := devicecred.New(e.store, e.dir)
 	var revoked []string
-	for _, m := range ms {
-		if old, had := e.dir.Get(m.ID); m.Revoked && had && !old.Revoked {
-			revoked = append(revoked, m.ID)
-		}
-	}
-	if err := devicecred.New(e.store, e.dir).LoadAll(ctx); err != nil {
+	creds.OnRevoke = func(id string) { revoked = append(revoked, id) }
+	if err := creds.LoadAll(ctx); err != nil {
 		return err
 	}
 	e.creds.Store(devicecred.New(e.store, e.dir))

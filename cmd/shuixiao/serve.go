@@ -73,10 +73,13 @@ const defaultMemoryLimit = 224 << 20
 const defaultGCPercent = 200
 
 // setMemoryLimit sets the runtime's soft memory limit to limit and its GC
-// percent to defaultGCPercent, unless GOMEMLIMIT or GOGC say otherwise.
+// percent to defaultGCPercent, unless GOMEMLIMIT or GOGC say otherwise; the
+// limit then follows the live heap (followLiveHeap), never binding under
+// twice it.
 func setMemoryLimit(limit int64) {
 	if os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(limit)
+		go followLiveHeap(limit, time.Second)
 	}
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(defaultGCPercent)

@@ -66,7 +66,9 @@ func New(st Store, dir *ingest.Directory) *Credentials {
 	return &Credentials{store: st, dir: dir}
 }
 
-// LoadAll puts every registered meter in the key directory.
+// LoadAll puts every registered meter in the key directory (a meter it
+// already holds as registered costs no allocation); a meter it held that the
+// registry now has revoked is passed to OnRevoke.
 func (c *Credentials) LoadAll(ctx context.Context) error {
 	ms, err := c.store.Meters(ctx, store.Filter{})
 	if err != nil {
@@ -80,10 +82,19 @@ func (c *Credentials) LoadAll(ctx context.Context) error {
 	for _, p := range pts {
 		byID[p.ID] = p
 	}
+	var revoked []string
 	for _, m := range ms {
+		if old, had := c.dir.Get(m.ID); m.Revoked && had && !old.Revoked {
+			revoked = append(revoked, m.ID)
+		}
 		p := byID[m.Point]
 		if err := c.dir.Put(m, p, p.Enterprise); err != nil {
 			return err
+		}
+	}
+	if c.OnRevoke != nil {
+		for _, id := range revoked {
+			c.OnRevoke(id)
 		}
 	}
 	gs, err := c.store.Gateways(ctx)

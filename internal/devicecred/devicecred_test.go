@@ -138,3 +138,36 @@ func TestOnChange(t *testing.T) {
 		t.Fatalf("OnChange saw %v, want %v", got, want)
 	}
 }
+
+// TestLoadAllRevoked: a reload tells OnRevoke of the meters the directory
+// held as registered that the registry now has revoked, and of no other.
+func TestLoadAllRevoked(t *testing.T) {
+	c, st, dir := setup(t)
+	ctx := context.Background()
+	var told []string
+	c.OnRevoke = func(id string) { told = append(told, id) }
+	if err := c.LoadAll(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if len(told) != 0 {
+		t.Fatalf("first load told OnRevoke of %v", told)
+	}
+	if err := st.RevokeMeter(ctx, "M-2"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.LoadAll(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(told, []string{"M-2"}) {
+		t.Errorf("OnRevoke told of %v, want [M-2]", told)
+	}
+	if d, _ := dir.Get("M-2"); !d.Revoked {
+		t.Error("M-2 not revoked in the directory")
+	}
+	if err := c.LoadAll(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if len(told) != 1 {
+		t.Errorf("a reload with nothing new: OnRevoke told of %v in all", told)
+	}
+}

@@ -86,6 +86,14 @@ func (d *Directory) verifier(vkey string) (note.Verifier, error) {
 // Put registers (or replaces) a meter's key. The key must be a note verifier
 // key named reading.KeyName(m.ID), unless m.Gateway signs for the meter.
 func (d *Directory) Put(m meter.Meter, p meter.Point, enterprise string) error {
+	d.mu.RLock()
+	same := sameDevice(d.devices[m.ID], m, p, enterprise)
+	d.mu.RUnlock()
+	if same {
+		// A reload of what the directory holds (an edge's refresh reads
+		// every meter again): nothing to allocate or replace.
+		return nil
+	}
 	dev := &Device{Meter: m.ID, Point: m.Point, Enterprise: enterprise, Revoked: m.Revoked, Channels: d.channelsOf(p.Channels), Key: m.Key, Gateway: m.Gateway, Collector: m.Collector}
 	d.mu.RLock()
 	old := d.devices[m.ID]
@@ -109,6 +117,20 @@ func (d *Directory) Put(m meter.Meter, p meter.Point, enterprise string) error {
 	d.devices[m.ID] = dev
 	d.mu.Unlock()
 	return nil
+}
+
+// sameDevice reports whether dev is what Put(m, p, enterprise) would make.
+func sameDevice(dev *Device, m meter.Meter, p meter.Point, enterprise string) bool {
+	if dev == nil || dev.Meter != m.ID || dev.Point != m.Point || dev.Enterprise != enterprise || dev.Revoked != m.Revoked ||
+		dev.Key != m.Key || dev.Gateway != m.Gateway || dev.Collector != m.Collector || len(dev.Channels) != len(p.Channels) {
+		return false
+	}
+	for _, c := range p.Channels {
+		if old, ok := dev.Channels[c.Name]; !ok || old != c {
+			return false
+		}
+	}
+	return true
 }
 
 // channelsOf returns the channel map of a point with channels cs: the one

@@ -90,3 +90,65 @@ func TestDirectoryHeapPerMeter(t *testing.T) {
 		t.Error("a tampered reading verifies")
 	}
 }
+
+// TestDirectoryReload: putting a meter again as the directory holds it (an
+// edge's refresh reads every meter of the registry every few seconds)
+// keeps its entry, allocating nothing; any change of what the entry holds
+// replaces it.
+func TestDirectoryReload(t *testing.T) {
+	total, _ := meter.StandardChannel("total_m3")
+	_, vkey, err := note.GenerateKey(rand.Reader, reading.KeyName("M1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, vkey2, err := note.GenerateKey(rand.Reader, reading.KeyName("M1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := meter.Meter{ID: "M1", Point: "P1", Key: vkey, Signed: meter.SignedByMeter}
+	p := meter.Point{ID: "P1", Enterprise: "E", Name: "P1", Level: 3, Stage: meter.StageUse, Channels: []meter.Channel{total}}
+	d := NewDirectory()
+	if err := d.Put(m, p, "E"); err != nil {
+		t.Fatal(err)
+	}
+	first, _ := d.Get("M1")
+	if allocs := testing.AllocsPerRun(10, func() {
+		if err := d.Put(m, p, "E"); err != nil {
+			t.Fatal(err)
+		}
+	}); allocs != 0 {
+		t.Errorf("putting the same meter again allocates %.0f times, want 0", allocs)
+	}
+	if dev, _ := d.Get("M1"); dev != first {
+		t.Error("putting the same meter again replaced its entry")
+	}
+	narrower := total
+	narrower.Max = total.Max / 2
+	for name, change := range map[string]func(m *meter.Meter, p *meter.Point, ent *string){
+		"key":        func(m *meter.Meter, _ *meter.Point, _ *string) { m.Key = vkey2 },
+		"revoked":    func(m *meter.Meter, _ *meter.Point, _ *string) { m.Revoked = true },
+		"collector":  func(m *meter.Meter, _ *meter.Point, _ *string) { m.Collector = "C1" },
+		"point":      func(m *meter.Meter, p *meter.Point, _ *string) { m.Point, p.ID = "P2", "P2" },
+		"enterprise": func(_ *meter.Meter, _ *meter.Point, ent *string) { *ent = "E2" },
+		"channel":    func(_ *meter.Meter, p *meter.Point, _ *string) { p.Channels = []meter.Channel{narrower} },
+		"channels":   func(_ *meter.Meter, p *meter.Point, _ *string) { p.Channels = nil },
+	} {
+		m2, p2, ent := m, p, "E"
+		change(&m2, &p2, &ent)
+		if err := d.Put(m, p, "E"); err != nil { // back to the first
+			t.Fatal(err)
+		}
+		before, _ := d.Get("M1")
+		if err := d.Put(m2, p2, ent); err != nil {
+			t.Fatal(err)
+		}
+		after, _ := d.Get("M1")
+		if after == before || after.Key != m2.Key || after.Revoked != m2.Revoked || after.Collector != m2.Collector ||
+			after.Point != m2.Point || after.Enterprise != ent || len(after.Channels) != len(p2.Channels) {
+			t.Errorf("%s changed: the directory still holds %+v", name, *after)
+		}
+		if name == "channel" && after.Channels["total_m3"] != narrower {
+			t.Errorf("channel changed: the directory holds %+v", after.Channels["total_m3"])
+		}
+	}
+}

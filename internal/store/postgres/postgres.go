@@ -23,6 +23,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -89,12 +90,16 @@ type Store struct {
 	// check-then-write steps of the registry and of Commit see each other.
 	writeMu sync.Mutex
 
-	reg      sync.RWMutex
-	meters   map[string]*meterInfo // by meter ID
-	byMid    map[int32]*meterInfo
-	chanID   map[string]int32
-	chanName map[int32]string
-	states   map[int32]store.MeterState // last committed reading per meter
+	reg    sync.RWMutex
+	meters map[string]*meterInfo // by meter ID
+	byMid  map[int32]*meterInfo
+	// pointMids are the meters of each point, ascending: a by-point
+	// series resolves to them without a pass over every meter (the
+	// balance alarm resolves every enterprise's points each round).
+	pointMids map[string][]int32
+	chanID    map[string]int32
+	chanName  map[int32]string
+	states    map[int32]store.MeterState // last committed reading per meter
 
 	partitions map[int64]bool // months (UTC, as yyyy*12+m) whose partition exists; under writeMu
 	ledgerSize atomic.Uint64
@@ -114,6 +119,30 @@ type meterInfo struct {
 	mid   int32
 	id    string
 	point string
+}
+
+// putMeterInfo puts mi in the meter cache and its point's index, moving it
+// from the point it had; the caller holds reg.
+func (s *Store) putMeterInfo(mi *meterInfo) {
+	old := s.byMid[mi.mid]
+	if old != nil && old.point != mi.point {
+		ms := s.pointMids[old.point]
+		if i, ok := slices.BinarySearch(ms, mi.mid); ok {
+			ms = slices.Delete(ms, i, i+1)
+		}
+		if len(ms) == 0 {
+			delete(s.pointMids, old.point)
+		} else {
+			s.pointMids[old.point] = ms
+		}
+	}
+	if old == nil || old.point != mi.point {
+		ms := s.pointMids[mi.point]
+		if i, ok := slices.BinarySearch(ms, mi.mid); !ok {
+			s.pointMids[mi.point] = slices.Insert(ms, i, mi.mid)
+		}
+	}
+	s.meters[mi.id], s.byMid[mi.mid] = mi, mi
 }
 
 var schemaName = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,62}$`)
@@ -195,7 +224,7 @@ func (s *Store) init(ctx context.Context) error {
 func (s *Store) load(ctx context.Context) error {
 	s.reg.Lock()
 	defer s.reg.Unlock()
-	s.meters, s.byMid = map[string]*meterInfo{}, map[int32]*meterInfo{}
+	s.meters, s.byMid, s.pointMids = map[string]*meterInfo{}, map[int32]*meterInfo{}, map[string][]int32{}
 	s.chanID, s.chanName = map[string]int32{}, map[int32]string{}
 	s.states = map[int32]store.MeterState{}
 	rows, err := s.pool.Query(ctx, `SELECT mid, id, point FROM meters`)
@@ -208,7 +237,7 @@ func (s *Store) load(ctx context.Context) error {
 			rows.Close()
 			return err
 		}
-		s.meters[mi.id], s.byMid[mi.mid] = mi, mi
+		s.putMeterInfo(mi)
 	}
 	if err := rows.Err(); err != nil {
 		return err

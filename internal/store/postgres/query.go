@@ -140,16 +140,9 @@ func (s *Store) resolveAll(ctx context.Context, db q, series []store.Series, che
 	defer s.reg.RUnlock()
 	if byPoint {
 		// The points' meters from the directory this process keeps with
-		// its own writes (one writer per store), not a query per series.
-		mids = map[string][]int32{}
-		for mid, mi := range s.byMid {
-			if seen[mi.point] {
-				mids[mi.point] = append(mids[mi.point], mid)
-			}
-		}
-		for _, m := range mids {
-			slices.Sort(m)
-		}
+		// its own writes (one writer per store), not a query per series;
+		// cloned below, read under reg.
+		mids = s.pointMids
 	}
 	for i, ser := range series {
 		if errs[i] != nil {

@@ -600,8 +600,7 @@ func putMeterTx(ctx context.Context, tx pgx.Tx, create bool, m meter.Meter) (int
 // cacheMeter follows a written meter in the meter cache.
 func (s *Store) cacheMeter(m meter.Meter, mid int32) {
 	s.reg.Lock()
-	mi := &meterInfo{mid: mid, id: m.ID, point: m.Point}
-	s.meters[m.ID], s.byMid[mid] = mi, mi
+	s.putMeterInfo(&meterInfo{mid: mid, id: m.ID, point: m.Point})
 	s.reg.Unlock()
 }
 

@@ -241,7 +241,11 @@ func queryDB(b *testing.B) (*Store, []string, time.Time) {
 		if err := s.Compact(ctx); err != nil {
 			b.Fatal(err)
 		}
-		defs, err := s.channelDefs(ctx)
+		mids := make([]int64, len(ids))
+		for i, id := range ids {
+			mids[i] = s.meters[id].mid
+		}
+		defs, err := s.channelDefs(ctx, mids)
 		if err != nil {
 			b.Fatal(err)
 		}

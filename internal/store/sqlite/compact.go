@@ -167,7 +167,12 @@ func (s *Store) compact(ctx context.Context, paced bool) error {
 			}
 		}
 	}
-	defs, err := s.channelDefs(ctx)
+	mids := make([]int64, 0, len(recs))
+	for mid := range recs {
+		mids = append(mids, mid)
+	}
+	slices.Sort(mids)
+	defs, err := s.channelDefs(ctx, mids)
 	if err != nil {
 		return err
 	}
@@ -176,11 +181,6 @@ func (s *Store) compact(ctx context.Context, paced bool) error {
 		return err
 	}
 	defer run.close()
-	mids := make([]int64, 0, len(recs))
-	for mid := range recs {
-		mids = append(mids, mid)
-	}
-	slices.Sort(mids)
 	var (
 		slice []*meterWork
 		bytes int
@@ -244,15 +244,21 @@ func (s *Store) compact(ctx context.Context, paced bool) error {
 	return nil
 }
 
-// channelDefs returns every meter's channel definitions by channel number.
-func (s *Store) channelDefs(ctx context.Context) (map[int64]map[uint32]chanDef, error) {
+// channelDefs returns the channel definitions by channel number of the
+// meters mids: those of a compaction run, not the registry's every meter
+// (a province's hundreds of thousands, each run).
+func (s *Store) channelDefs(ctx context.Context, mids []int64) (map[int64]map[uint32]chanDef, error) {
 	if err := s.loadPoints(ctx); err != nil {
 		return nil, err
 	}
 	s.reg.RLock()
 	defer s.reg.RUnlock()
-	out := make(map[int64]map[uint32]chanDef, len(s.byMid))
-	for mid, mi := range s.byMid {
+	out := make(map[int64]map[uint32]chanDef, len(mids))
+	for _, mid := range mids {
+		mi := s.byMid[mid]
+		if mi == nil {
+			continue
+		}
 		m := map[uint32]chanDef{}
 		if pi := s.pointCache[mi.point]; pi != nil {
 			for _, c := range pi.channels {
