@@ -220,13 +220,13 @@ func (s *Store) init(ctx context.Context) error {
 }
 
 // load reads the meter directory, the channel names, the admission state
-// and the ledger size into memory.
+// and the ledger size into memory. They replace the caches only once all
+// are read: a load that fails half-way (the server gone again) leaves the
+// caches as they were. Called at Open and, under writeMu, by Commit after
+// a failed one; registry writes take writeMu too, so none is missed.
 func (s *Store) load(ctx context.Context) error {
-	s.reg.Lock()
-	defer s.reg.Unlock()
-	s.meters, s.byMid, s.pointMids = map[string]*meterInfo{}, map[int32]*meterInfo{}, map[string][]int32{}
-	s.chanID, s.chanName = map[string]int32{}, map[int32]string{}
-	s.states = map[int32]store.MeterState{}
+	n := &Store{meters: map[string]*meterInfo{}, byMid: map[int32]*meterInfo{}, pointMids: map[string][]int32{},
+		chanID: map[string]int32{}, chanName: map[int32]string{}, states: map[int32]store.MeterState{}}
 	rows, err := s.pool.Query(ctx, `SELECT mid, id, point FROM meters`)
 	if err != nil {
 		return err
@@ -237,7 +237,7 @@ func (s *Store) load(ctx context.Context) error {
 			rows.Close()
 			return err
 		}
-		s.putMeterInfo(mi)
+		n.putMeterInfo(mi)
 	}
 	if err := rows.Err(); err != nil {
 		return err
@@ -253,7 +253,7 @@ func (s *Store) load(ctx context.Context) error {
 			rows.Close()
 			return err
 		}
-		s.chanID[name], s.chanName[cid] = cid, name
+		n.chanID[name], n.chanName[cid] = cid, name
 	}
 	if err := rows.Err(); err != nil {
 		return err
@@ -272,10 +272,10 @@ func (s *Store) load(ctx context.Context) error {
 		}
 		st := store.MeterState{Seq: uint64(seq), Index: uint64(idx), Time: time.UnixMilli(t).UTC()}
 		copy(st.Hash[:], hash)
-		if mi := s.byMid[mid]; mi != nil {
+		if mi := n.byMid[mid]; mi != nil {
 			st.Meter = mi.id
 		}
-		s.states[mid] = st
+		n.states[mid] = st
 	}
 	if err := rows.Err(); err != nil {
 		return err
@@ -284,6 +284,10 @@ func (s *Store) load(ctx context.Context) error {
 	if err := s.pool.QueryRow(ctx, `SELECT v FROM meta WHERE k = 'ledger_size'`).Scan(&size); err != nil {
 		return err
 	}
+	s.reg.Lock()
+	s.meters, s.byMid, s.pointMids = n.meters, n.byMid, n.pointMids
+	s.chanID, s.chanName, s.states = n.chanID, n.chanName, n.states
+	s.reg.Unlock()
 	s.ledgerSize.Store(uint64(size))
 	return nil
 }
