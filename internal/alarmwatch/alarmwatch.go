@@ -76,6 +76,7 @@ type Monitor struct {
 	inflight  map[string]int  // meter → commits under way (CommitsTo)
 	committed map[string]bool // meters committed since the last balance round
 	registry  bool            // meters' registry records changed since the last balance round
+	moved     map[string]bool // those meters, whose points are looked up again
 	// Run's goroutine only:
 	windows     map[string]windowVolumes // enterprise → its last balance window read
 	pointOf     map[string]string        // meter → point, for the balance check
@@ -117,7 +118,7 @@ func New(opts Options) *Monitor {
 		opts.Notify = func(alarm.Alarm) {}
 	}
 	return &Monitor{opts: opts, events: make(chan event, 4096), offline: map[string]offlineState{}, balance: map[string]int64{}, subject: map[string]subject{},
-		inflight: map[string]int{}, committed: map[string]bool{}, windows: map[string]windowVolumes{}, pointOf: map[string]string{}}
+		inflight: map[string]int{}, committed: map[string]bool{}, moved: map[string]bool{}, windows: map[string]windowVolumes{}, pointOf: map[string]string{}}
 }
 
 // Committed looks at a pipeline commit for flagged readings and refusals.

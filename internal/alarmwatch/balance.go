@@ -21,6 +21,7 @@ const KindBalance = "balance"
 type BalanceStore interface {
 	Enterprises(ctx context.Context, f store.Filter) ([]meter.Enterprise, error)
 	Points(ctx context.Context, f store.Filter) ([]meter.Point, error)
+	Meters(ctx context.Context, f store.Filter) ([]meter.Meter, error)
 	Consumption(ctx context.Context, q store.ConsumptionQuery) ([]store.SeriesBuckets, error)
 }
 

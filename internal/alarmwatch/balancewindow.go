@@ -84,10 +84,14 @@ func (m *Monitor) committing(rs []store.Reading, d int) {
 
 // RegistryChanged notes that meters' registry records changed (registered,
 // registered again, revoked): the balance check reads every enterprise's
-// window again at its next round, and looks the meters' points up afresh.
+// window again at its next round, and looks the points of meters ids up
+// afresh.
 func (m *Monitor) RegistryChanged(ids ...string) {
 	m.mu.Lock()
 	m.registry = true
+	for _, id := range ids {
+		m.moved[id] = true
+	}
 	m.mu.Unlock()
 }
 
@@ -97,15 +101,32 @@ func (m *Monitor) RegistryChanged(ids ...string) {
 // read.
 func (m *Monitor) dirtyPoints(ctx context.Context) map[string]bool {
 	m.mu.Lock()
-	meters, registry, watching := m.committed, m.registry, m.watching
-	m.committed, m.registry = map[string]bool{}, false
+	meters, registry, moved, watching := m.committed, m.registry, m.moved, m.watching
+	m.committed, m.registry, m.moved = map[string]bool{}, false, map[string]bool{}
 	for id := range m.inflight {
 		meters[id] = true
 	}
 	m.mu.Unlock()
+	for id := range moved {
+		delete(m.pointOf, id)
+	}
 	if registry || !watching {
-		clear(m.pointOf)
 		return nil
+	}
+	var unknown []string
+	for id := range meters {
+		if _, ok := m.pointOf[id]; !ok {
+			unknown = append(unknown, id)
+		}
+	}
+	if len(unknown) > 16 { // after a start: one read of the registry, not one per meter
+		ms, err := m.opts.Balance.Store.Meters(ctx, store.Filter{})
+		if err != nil {
+			return nil
+		}
+		for _, mt := range ms {
+			m.pointOf[mt.ID] = mt.Point
+		}
 	}
 	dirty := make(map[string]bool, len(meters))
 	for id := range meters {

@@ -3,6 +3,7 @@ package alarmwatch
 import (
 	"context"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -11,6 +12,7 @@ import (
 	"github.com/shuixiao/shuixiao/alarm"
 	"github.com/shuixiao/shuixiao/internal/store"
 	"github.com/shuixiao/shuixiao/internal/store/sqlite"
+	"github.com/shuixiao/shuixiao/meter"
 )
 
 // A round that keeps windows raises, repeats and clears exactly the
@@ -162,5 +164,33 @@ func TestBalanceKeptWindowReadAgainAfterRegistryChange(t *testing.T) {
 	c.m.RegistryChanged("M-U2")
 	if a := c.open(); len(a) != 1 {
 		t.Fatalf("no balance alarm after the registry change: %+v", a)
+	}
+}
+
+// Many meters new to the check are looked up in one read of the registry
+// and give their points.
+func TestBalanceDirtyPointsManyMeters(t *testing.T) {
+	c := newBalanceCase(t)
+	c.m.CommitsTo(c.st)
+	var ids []string
+	for i := range 20 {
+		id := fmt.Sprintf("M-X%02d", i)
+		if err := c.st.CreateMeter(context.Background(), meter.Meter{ID: id, Point: "U2", Key: key(t, id), Signed: meter.SignedByMeter, Registered: c.clk.now(), Interval: time.Minute}); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	rs := []store.Reading{{Meter: "M-IN"}}
+	for _, id := range ids {
+		rs = append(rs, store.Reading{Meter: id})
+	}
+	c.m.committing(rs, 1)
+	c.m.committing(rs, -1)
+	got := c.m.dirtyPoints(context.Background())
+	if want := map[string]bool{"IN": true, "U2": true}; !maps.Equal(got, want) {
+		t.Fatalf("dirty points %v, want %v", got, want)
+	}
+	if len(c.m.pointOf) < 21 || c.m.pointOf["M-U"] != "U" {
+		t.Fatalf("points of meters after one read of the registry: %v", c.m.pointOf)
 	}
 }
