@@ -264,7 +264,7 @@ func openServer(ctx context.Context, cfg serverConfig) (*server, error) {
 		Plan: alarmwatch.PlanCheck{Boards: s.plans}})
 	s.alarms.Quarantined(quarantined) // raised once the monitor runs
 	s.leaks = netmon.New(netmon.Options{Store: st, Notify: s.live.Alarm, Logger: log.With("part", "netmon")})
-	s.pipeline, err = ingest.New(ingest.Options{Ledger: lg, Store: st, Directory: s.dir, States: init, Logger: log, Policy: cfg.Admission,
+	s.pipeline, err = ingest.New(ingest.Options{Ledger: lg, Store: s.alarms.CommitsTo(st), Directory: s.dir, States: init, Logger: log, Policy: cfg.Admission,
 		OnCommitted: s.committed, Registerer: s.metrics, Quarantined: len(quarantined),
 		Linger: cfg.Bus.ingestLinger()}) // bus mode: longer batches (busmode.go)
 	if err != nil {
@@ -280,7 +280,7 @@ func openServer(ctx context.Context, cfg serverConfig) (*server, error) {
 		return nil, err
 	}
 	s.meterList = &alarmwatch.MeterList{Store: st}
-	s.devices.OnChange = s.meterList.Changed
+	s.devices.OnChange = func(ids ...string) { s.meterList.Changed(ids...); s.alarms.RegistryChanged(ids...) }
 	s.devices.OnRevoke = func(id string) {
 		if s.broker != nil {
 			s.broker.Disconnect(id)

@@ -71,6 +71,16 @@ type Monitor struct {
 	offline map[string]offlineState // meter → open offline alarm
 	balance map[string]int64        // enterprise → open balance alarm
 	subject map[string]subject      // meter → enterprise and point, cached
+
+	watching  bool            // commits go through CommitsTo
+	inflight  map[string]int  // meter → commits under way (CommitsTo)
+	committed map[string]bool // meters committed since the last balance round
+	registry  bool            // meters' registry records changed since the last balance round
+	moved     map[string]bool // those meters, whose points are looked up again
+	// Run's goroutine only:
+	windows     map[string]windowVolumes // enterprise → its last balance window read
+	pointOf     map[string]string        // meter → point, for the balance check
+	fullBalance bool                     // read every window every round (tests: the old policy)
 }
 
 type offlineState struct {
@@ -107,7 +117,8 @@ func New(opts Options) *Monitor {
 	if opts.Notify == nil {
 		opts.Notify = func(alarm.Alarm) {}
 	}
-	return &Monitor{opts: opts, events: make(chan event, 4096), offline: map[string]offlineState{}, balance: map[string]int64{}, subject: map[string]subject{}}
+	return &Monitor{opts: opts, events: make(chan event, 4096), offline: map[string]offlineState{}, balance: map[string]int64{}, subject: map[string]subject{},
+		inflight: map[string]int{}, committed: map[string]bool{}, moved: map[string]bool{}, windows: map[string]windowVolumes{}, pointOf: map[string]string{}}
 }
 
 // Committed looks at a pipeline commit for flagged readings and refusals.

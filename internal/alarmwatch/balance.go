@@ -21,6 +21,7 @@ const KindBalance = "balance"
 type BalanceStore interface {
 	Enterprises(ctx context.Context, f store.Filter) ([]meter.Enterprise, error)
 	Points(ctx context.Context, f store.Filter) ([]meter.Point, error)
+	Meters(ctx context.Context, f store.Filter) ([]meter.Meter, error)
 	Consumption(ctx context.Context, q store.ConsumptionQuery) ([]store.SeriesBuckets, error)
 }
 
@@ -67,6 +68,7 @@ func (m *Monitor) checkBalances(ctx context.Context) {
 	now := m.opts.Now()
 	to := now.Truncate(15 * time.Minute)
 	from := to.Add(-c.Window)
+	dirty := m.dirtyPoints(ctx) // taken before the store is read: a later commit marks the next round
 	ents, err := c.Store.Enterprises(ctx, store.Filter{})
 	if err != nil {
 		m.opts.Logger.Error("balance check", "error", err)
@@ -78,12 +80,21 @@ func (m *Monitor) checkBalances(ctx context.Context) {
 			m.opts.Logger.Error("balance check", "enterprise", e.ID, "error", err)
 			continue
 		}
-		vol, cov, err := periodvol.Volumes(ctx, c.Store, pts, from, to, nil)
-		if err != nil {
-			m.opts.Logger.Error("balance check", "enterprise", e.ID, "error", err)
-			continue
+		w, ok := m.windows[e.ID]
+		if !ok || !w.still(from, to, pts, dirty) {
+			vol, cov, err := periodvol.Volumes(ctx, c.Store, pts, from, to, nil)
+			if err != nil {
+				delete(m.windows, e.ID)
+				m.opts.Logger.Error("balance check", "enterprise", e.ID, "error", err)
+				continue
+			}
+			w = windowVolumes{from: from, to: to, pts: pts, vol: vol}
+			w.compared, w.why = c.compared(pts, vol, cov)
+			if !m.fullBalance {
+				m.windows[e.ID] = w
+			}
 		}
-		compared, why := c.compared(pts, vol, cov)
+		vol, compared, why := w.vol, w.compared, w.why
 		if why == "" {
 			why, err = c.unreported(ctx, pts, compared, to, now)
 		}

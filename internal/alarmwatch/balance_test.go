@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/shuixiao/shuixiao/alarm"
+	"github.com/shuixiao/shuixiao/internal/ingest"
 	"github.com/shuixiao/shuixiao/internal/store"
 	"github.com/shuixiao/shuixiao/internal/store/sqlite"
 	"github.com/shuixiao/shuixiao/meter"
@@ -18,6 +19,8 @@ type balanceCase struct {
 	t   *testing.T
 	st  *sqlite.Store
 	m   *Monitor
+	clk *clock
+	to  ingest.Store // st, watched by m: the balance check keeps windows
 	idx uint64
 	seq map[string]uint64
 }
@@ -35,17 +38,23 @@ func newBalanceCase(t *testing.T) *balanceCase {
 	clk.add(10 * time.Minute)
 	m := New(Options{Store: st, Now: clk.now, Logger: slog.New(slog.DiscardHandler), Repeat: time.Hour,
 		Notify: func(alarm.Alarm) {}, Balance: BalanceCheck{Store: st, Window: 2 * time.Hour}})
-	return &balanceCase{t: t, st: st, m: m, seq: map[string]uint64{}}
+	return &balanceCase{t: t, st: st, m: m, clk: clk, to: m.CommitsTo(st), seq: map[string]uint64{}}
 }
 
 // commit stores meter's total base + per·k at 00:00 + k·15 min for k in
 // [from, to]; slot 8 is the window's end, 02:00.
 func (c *balanceCase) commit(meter string, from, to int, base, per float64) {
 	c.t.Helper()
+	c.commitEvery(15*time.Minute, meter, from, to, base, per)
+}
+
+// commitEvery is commit with slots step apart.
+func (c *balanceCase) commitEvery(step time.Duration, meter string, from, to int, base, per float64) {
+	c.t.Helper()
 	start := time.Date(2026, 11, 28, 0, 0, 0, 0, time.UTC)
 	var b store.Batch
 	for k := from; k <= to; k++ {
-		at := start.Add(time.Duration(k) * 15 * time.Minute)
+		at := start.Add(time.Duration(k) * step)
 		c.seq[meter]++
 		r := store.Reading{Meter: meter, Seq: c.seq[meter], Time: at, Received: at, Index: c.idx,
 			Values: []store.Value{{Channel: "total_m3", Value: base + per*float64(k)}}}
@@ -54,7 +63,7 @@ func (c *balanceCase) commit(meter string, from, to int, base, per float64) {
 		c.idx++
 	}
 	b.LedgerSize = c.idx
-	if err := c.st.Commit(context.Background(), &b); err != nil {
+	if err := c.to.Commit(context.Background(), &b); err != nil {
 		c.t.Fatal(err)
 	}
 }
