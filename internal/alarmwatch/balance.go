@@ -71,12 +71,14 @@ func (m *Monitor) checkBalances(ctx context.Context) {
 	dirty := m.dirtyPoints(ctx) // taken before the store is read: a later commit marks the next round
 	ents, err := c.Store.Enterprises(ctx, store.Filter{})
 	if err != nil {
+		clear(m.windows) // this round took the commits' marks: the next reads every window
 		m.opts.Logger.Error("balance check", "error", err)
 		return
 	}
 	for _, e := range ents {
 		pts, err := c.Store.Points(ctx, store.Filter{Enterprise: e.ID})
 		if err != nil {
+			delete(m.windows, e.ID) // as above, for this enterprise
 			m.opts.Logger.Error("balance check", "enterprise", e.ID, "error", err)
 			continue
 		}

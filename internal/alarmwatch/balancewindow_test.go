@@ -194,3 +194,53 @@ func TestBalanceDirtyPointsManyMeters(t *testing.T) {
 		t.Fatalf("points of meters after one read of the registry: %v", c.m.pointOf)
 	}
 }
+
+// failingBalance is a balance store whose Points or Enterprises fails
+// while fail names it.
+type failingBalance struct {
+	BalanceStore
+	fail *string
+}
+
+func (s failingBalance) Points(ctx context.Context, f store.Filter) ([]meter.Point, error) {
+	if *s.fail == "points" {
+		return nil, fmt.Errorf("points unavailable")
+	}
+	return s.BalanceStore.Points(ctx, f)
+}
+
+func (s failingBalance) Enterprises(ctx context.Context, f store.Filter) ([]meter.Enterprise, error) {
+	if *s.fail == "enterprises" {
+		return nil, fmt.Errorf("enterprises unavailable")
+	}
+	return s.BalanceStore.Enterprises(ctx, f)
+}
+
+// A round that cannot read an enterprise's points, or the enterprises, has
+// taken the marks of the commits before it: it forgets the windows it could
+// not check, so the next round reads them again.
+func TestBalanceKeptWindowForgottenOnStoreError(t *testing.T) {
+	for _, what := range []string{"points", "enterprises"} {
+		t.Run(what, func(t *testing.T) {
+			c := newBalanceCase(t)
+			c.commit("M-IN", 0, 9, 100, 10)
+			c.commit("M-U", 0, 9, 50, 5)
+			c.commit("M-U2", 4, 9, 20, 3)
+			if a := c.open(); len(a) != 0 {
+				t.Fatalf("balance alarm while U2 covers half the window: %+v", a)
+			}
+			fail := ""
+			c.m.opts.Balance.Store = failingBalance{BalanceStore: c.m.opts.Balance.Store, fail: &fail}
+			c.seq["M-U2"] = 100
+			c.commit("M-U2", 0, 3, 20, 3)
+			fail = what
+			if a := c.open(); len(a) != 0 {
+				t.Fatalf("balance alarm from a round that could not read the store: %+v", a)
+			}
+			fail = ""
+			if a := c.open(); len(a) != 1 {
+				t.Fatalf("no balance alarm in the round after the failed one: %+v", a)
+			}
+		})
+	}
+}
