@@ -94,13 +94,7 @@ func TestBalanceKeptWindowMovesWithClock(t *testing.T) {
 // A reading committed within the same window makes the next round read
 // that enterprise's window again.
 func TestBalanceKeptWindowReadAgainAfterCommit(t *testing.T) {
-	c := newBalanceCase(t)
-	c.commit("M-IN", 0, 9, 100, 10)
-	c.commit("M-U", 0, 9, 50, 5)
-	c.commit("M-U2", 4, 9, 20, 3)
-	if a := c.open(); len(a) != 0 {
-		t.Fatalf("balance alarm while U2 covers half the window: %+v", a)
-	}
+	c := newHalfCoveredCase(t)
 	if _, ok := c.m.windows["E"]; !ok {
 		t.Fatalf("window of E not kept")
 	}
@@ -129,13 +123,7 @@ func (s roundInCommit) Commit(ctx context.Context, b *store.Batch) error {
 // A round that starts after a commit is stored but before it is marked
 // committed reads the window again: the commit is in flight.
 func TestBalanceKeptWindowReadAgainInFlight(t *testing.T) {
-	c := newBalanceCase(t)
-	c.commit("M-IN", 0, 9, 100, 10)
-	c.commit("M-U", 0, 9, 50, 5)
-	c.commit("M-U2", 4, 9, 20, 3)
-	if a := c.open(); len(a) != 0 {
-		t.Fatalf("balance alarm while U2 covers half the window: %+v", a)
-	}
+	c := newHalfCoveredCase(t)
 	c.to = c.m.CommitsTo(roundInCommit{Store: c.st, round: func() { c.m.checkBalances(context.Background()) }})
 	c.seq["M-U2"] = 100
 	c.commit("M-U2", 0, 3, 20, 3)
@@ -151,13 +139,7 @@ func TestBalanceKeptWindowReadAgainInFlight(t *testing.T) {
 // After a registry change every window is read again, even where no
 // commit was seen (here U2's readings reach the store unwatched).
 func TestBalanceKeptWindowReadAgainAfterRegistryChange(t *testing.T) {
-	c := newBalanceCase(t)
-	c.commit("M-IN", 0, 9, 100, 10)
-	c.commit("M-U", 0, 9, 50, 5)
-	c.commit("M-U2", 4, 9, 20, 3)
-	if a := c.open(); len(a) != 0 {
-		t.Fatalf("balance alarm while U2 covers half the window: %+v", a)
-	}
+	c := newHalfCoveredCase(t)
 	c.to = c.st // unwatched
 	c.seq["M-U2"] = 100
 	c.commit("M-U2", 0, 3, 20, 3)
@@ -222,13 +204,7 @@ func (s failingBalance) Enterprises(ctx context.Context, f store.Filter) ([]mete
 func TestBalanceKeptWindowForgottenOnStoreError(t *testing.T) {
 	for _, what := range []string{"points", "enterprises"} {
 		t.Run(what, func(t *testing.T) {
-			c := newBalanceCase(t)
-			c.commit("M-IN", 0, 9, 100, 10)
-			c.commit("M-U", 0, 9, 50, 5)
-			c.commit("M-U2", 4, 9, 20, 3)
-			if a := c.open(); len(a) != 0 {
-				t.Fatalf("balance alarm while U2 covers half the window: %+v", a)
-			}
+			c := newHalfCoveredCase(t)
 			fail := ""
 			c.m.opts.Balance.Store = failingBalance{BalanceStore: c.m.opts.Balance.Store, fail: &fail}
 			c.seq["M-U2"] = 100
@@ -243,4 +219,19 @@ func TestBalanceKeptWindowForgottenOnStoreError(t *testing.T) {
 			}
 		})
 	}
+}
+
+// newHalfCoveredCase is a balance case whose window E's round has kept:
+// U2 reported only the second half of it, so the balance is not judged.
+// U2's earlier readings, committed later, make it 20 % short.
+func newHalfCoveredCase(t *testing.T) *balanceCase {
+	t.Helper()
+	c := newBalanceCase(t)
+	c.commit("M-IN", 0, 9, 100, 10)
+	c.commit("M-U", 0, 9, 50, 5)
+	c.commit("M-U2", 4, 9, 20, 3)
+	if a := c.open(); len(a) != 0 {
+		t.Fatalf("balance alarm while U2 covers half the window: %+v", a)
+	}
+	return c
 }
