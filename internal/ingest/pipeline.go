@@ -168,7 +168,13 @@ type Pipeline struct {
 	wg         sync.WaitGroup
 	cancel     context.CancelFunc
 	closed     chan struct{}
-	metrics    *metrics
+	// senders is held (read) by every caller handing an item to a verifier
+	// or to the queue, and (write) by Close before it closes those
+	// channels: a send never meets a close. shut is set under the write
+	// lock.
+	senders sync.RWMutex
+	shut    bool
+	metrics *metrics
 }
 
 type item struct {
@@ -261,6 +267,11 @@ func (p *Pipeline) Close() {
 	default:
 	}
 	close(p.closed)
+	// Senders under way finish (the verifiers and the sequencer still
+	// take); later ones find shut and answer unavailable.
+	p.senders.Lock()
+	p.shut = true
+	p.senders.Unlock()
 	for _, ch := range p.verify {
 		close(ch)
 	}
@@ -290,20 +301,12 @@ func (p *Pipeline) submit(it *item, device string) {
 		p.refuse(it, rej)
 		return
 	}
-	unavailable := func() {
+	if !p.admit() {
 		it.done(Result{Seq: it.rd.Seq, Reject: &rejection.Rejection{Meter: it.rd.Meter, Reason: ReasonUnavailable, Detail: ErrClosed.Error(), Time: now, Source: source}})
+		return
 	}
-	defer func() {
-		if recover() != nil { // the verifier's channel was closed by a concurrent Close
-			unavailable()
-		}
-	}()
-	select {
-	case <-p.closed:
-		unavailable()
-	default:
-		p.verify[shard(it.rd.Meter, len(p.verify))] <- it
-	}
+	p.verify[shard(it.rd.Meter, len(p.verify))] <- it
+	p.senders.RUnlock()
 }
 
 // verifyLen is the number of readings waiting for their signature check.
@@ -397,18 +400,29 @@ func (p *Pipeline) SubmitEntries(ctx context.Context, es []Entry) ([]uint64, err
 	return idx, first
 }
 
-func (p *Pipeline) enqueue(it *item) {
-	defer func() {
-		if recover() != nil { // queue closed by Close
-			it.done(Result{Reject: &rejection.Rejection{Reason: ReasonUnavailable, Detail: ErrClosed.Error(), Time: it.received, Source: it.source}})
-		}
-	}()
+// admit takes the senders' lock for one send; false (lock not held) once
+// Close has begun.
+func (p *Pipeline) admit() bool {
 	select {
 	case <-p.closed:
-		it.done(Result{Reject: &rejection.Rejection{Reason: ReasonUnavailable, Detail: ErrClosed.Error(), Time: it.received, Source: it.source}})
+		return false // do not queue behind Close's write lock
 	default:
-		p.queue <- it
 	}
+	p.senders.RLock()
+	if p.shut {
+		p.senders.RUnlock()
+		return false
+	}
+	return true
+}
+
+func (p *Pipeline) enqueue(it *item) {
+	if !p.admit() {
+		it.done(Result{Reject: &rejection.Rejection{Reason: ReasonUnavailable, Detail: ErrClosed.Error(), Time: it.received, Source: it.source}})
+		return
+	}
+	p.queue <- it
+	p.senders.RUnlock()
 }
 
 // Reject counts a refusal decided outside the pipeline (an MQTT connection

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -567,5 +568,50 @@ func waitFor(t *testing.T, cond func() bool) {
 			t.Fatal("timed out")
 		}
 		time.Sleep(time.Millisecond)
+	}
+}
+
+// TestCloseWhileSending: readings, refusals and entries handed to the
+// pipeline while it closes are each answered exactly once — stored, or
+// refused as unavailable — and a send never meets the close of its channel
+// (the race detector reports one that does).
+func TestCloseWhileSending(t *testing.T) {
+	for round := range 20 {
+		dir := NewDirectory()
+		p, err := New(Options{Ledger: &memLedger{}, Store: newMemStore(), Directory: dir, Now: func() time.Time { return t0 }, QueueLen: 8, Verifiers: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var answered, sent atomic.Int64
+		var wg sync.WaitGroup
+		for g := range 4 {
+			m := newTestMeter(t, dir, fmt.Sprintf("M%d", g))
+			msgs := m.run(t, 50)
+			wg.Add(2)
+			go func() {
+				defer wg.Done()
+				for _, raw := range msgs {
+					sent.Add(1)
+					var once atomic.Int32
+					p.Submit(raw, "", "test", func(Result) {
+						if once.Add(1) == 1 {
+							answered.Add(1)
+						}
+					})
+				}
+			}()
+			go func() {
+				defer wg.Done()
+				for range 50 {
+					p.Reject(rejection.Rejection{Meter: "X", Reason: ReasonMalformed, Time: t0})
+				}
+			}()
+		}
+		time.Sleep(time.Duration(round%5) * time.Millisecond)
+		p.Close()
+		wg.Wait()
+		if answered.Load() != sent.Load() {
+			t.Fatalf("round %d: %d readings sent, %d answered", round, sent.Load(), answered.Load())
+		}
 	}
 }
