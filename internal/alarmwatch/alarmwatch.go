@@ -63,7 +63,8 @@ type Options struct {
 }
 
 // Monitor turns events into alarms. Committed may be called from the ingest
-// pipeline; the store is written from Run's goroutine.
+// pipeline, RegistryChanged from any goroutine; the store is written, and
+// the facts kept of meters read and dropped, from Run's goroutine.
 type Monitor struct {
 	opts   Options
 	events chan event
@@ -76,7 +77,7 @@ type Monitor struct {
 	inflight  map[string]int  // meter → commits under way (CommitsTo)
 	committed map[string]bool // meters committed since the last balance round
 	registry  bool            // meters' registry records changed since the last balance round
-	moved     map[string]bool // meters RegistryChanged named whose facts are still kept (forgetMoved)
+	moved     map[string]bool // meters RegistryChanged named since the last forgetMoved
 	// Run's goroutine only:
 	facts       map[string]meterFacts    // meter → its point and enterprise (factsOf)
 	windows     map[string]windowVolumes // enterprise → its last balance window read

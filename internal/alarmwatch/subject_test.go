@@ -16,10 +16,10 @@ import (
 	"github.com/shuixiao/shuixiao/meter"
 )
 
-// waitAlarm waits (at most 5 s) for the open alarm of kind for meter M-U.
+// waitAlarm waits (at most 30 s: a loaded machine) for the open alarm of kind for meter M-U.
 func waitAlarm(t *testing.T, st *sqlite.Store, kind string) alarm.Alarm {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for {
 		open, err := st.Alarms(context.Background(), alarm.Filter{Kind: kind, Meter: "M-U", Open: true})
 		if err != nil {
