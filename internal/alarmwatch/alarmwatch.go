@@ -10,6 +10,7 @@ package alarmwatch
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strconv"
@@ -62,7 +63,8 @@ type Options struct {
 }
 
 // Monitor turns events into alarms. Committed may be called from the ingest
-// pipeline; the store is written from Run's goroutine.
+// pipeline, RegistryChanged from any goroutine; the store is written, and
+// the facts kept of meters read and dropped, from Run's goroutine.
 type Monitor struct {
 	opts   Options
 	events chan event
@@ -70,16 +72,15 @@ type Monitor struct {
 	mu      sync.Mutex
 	offline map[string]offlineState // meter → open offline alarm
 	balance map[string]int64        // enterprise → open balance alarm
-	subject map[string]subject      // meter → enterprise and point, cached
 
 	watching  bool            // commits go through CommitsTo
 	inflight  map[string]int  // meter → commits under way (CommitsTo)
 	committed map[string]bool // meters committed since the last balance round
 	registry  bool            // meters' registry records changed since the last balance round
-	moved     map[string]bool // those meters, whose points are looked up again
+	moved     map[string]bool // meters RegistryChanged named since the last forgetMoved
 	// Run's goroutine only:
+	facts       map[string]meterFacts    // meter → its point and enterprise (factsOf)
 	windows     map[string]windowVolumes // enterprise → its last balance window read
-	pointOf     map[string]string        // meter → point, for the balance check
 	fullBalance bool                     // read every window every round (tests: the old policy)
 }
 
@@ -88,7 +89,10 @@ type offlineState struct {
 	lastSent time.Time
 }
 
-type subject struct{ enterprise, point string }
+// meterFacts is what the registry says of a meter that the monitor needs:
+// the point it is registered on (the balance check) and that point's
+// enterprise (with the point, the subject of every alarm raised for it).
+type meterFacts struct{ point, enterprise string }
 
 type event struct {
 	kind, meter, message string
@@ -117,8 +121,8 @@ func New(opts Options) *Monitor {
 	if opts.Notify == nil {
 		opts.Notify = func(alarm.Alarm) {}
 	}
-	return &Monitor{opts: opts, events: make(chan event, 4096), offline: map[string]offlineState{}, balance: map[string]int64{}, subject: map[string]subject{},
-		inflight: map[string]int{}, committed: map[string]bool{}, moved: map[string]bool{}, windows: map[string]windowVolumes{}, pointOf: map[string]string{}}
+	return &Monitor{opts: opts, events: make(chan event, 4096), offline: map[string]offlineState{}, balance: map[string]int64{},
+		inflight: map[string]int{}, committed: map[string]bool{}, moved: map[string]bool{}, facts: map[string]meterFacts{}, windows: map[string]windowVolumes{}}
 }
 
 // Committed looks at a pipeline commit for flagged readings and refusals.
@@ -242,27 +246,60 @@ func (m *Monitor) loadOpen(ctx context.Context) {
 	}
 }
 
-func (m *Monitor) subjectOf(ctx context.Context, meterID string) subject {
-	m.mu.Lock()
-	s, ok := m.subject[meterID]
-	m.mu.Unlock()
-	if ok {
-		return s
+// factsOf returns meter id's point and enterprise: kept from an earlier
+// lookup unless RegistryChanged named the meter since, else read from the
+// store and kept. A lookup that fails (the store unavailable, the meter or
+// its point not found) is not kept: the next asks the store again. It
+// returns what it could read with the error. Run's goroutine only.
+func (m *Monitor) factsOf(ctx context.Context, id string) (meterFacts, error) {
+	m.forgetMoved()
+	return m.lookup(ctx, id)
+}
+
+// lookup is factsOf without forgetMoved, for a caller that looks up many
+// meters after one.
+func (m *Monitor) lookup(ctx context.Context, id string) (meterFacts, error) {
+	if f, ok := m.facts[id]; ok {
+		return f, nil
 	}
-	if mt, err := m.opts.Store.Meter(ctx, meterID); err == nil {
-		s.point = mt.Point
-		if p, err := m.opts.Store.Point(ctx, mt.Point); err == nil {
-			s.enterprise = p.Enterprise
-		}
+	// No forgetMoved between this read and keeping what it gave: a change
+	// stored after the read names the meter in moved, which the next
+	// lookup then drops.
+	mt, err := m.opts.Store.Meter(ctx, id)
+	if err != nil {
+		return meterFacts{}, fmt.Errorf("meter %s: %w", id, err)
 	}
+	p, err := m.opts.Store.Point(ctx, mt.Point)
+	if err != nil {
+		return meterFacts{point: mt.Point}, fmt.Errorf("point %s of meter %s: %w", mt.Point, id, err)
+	}
+	f := meterFacts{point: mt.Point, enterprise: p.Enterprise}
+	m.facts[id] = f
+	return f, nil
+}
+
+// forgetMoved drops the facts kept of the meters RegistryChanged named
+// since its last call. Run's goroutine only.
+func (m *Monitor) forgetMoved() {
 	m.mu.Lock()
-	m.subject[meterID] = s
+	moved := m.moved
+	if len(moved) > 0 {
+		m.moved = map[string]bool{}
+	}
 	m.mu.Unlock()
-	return s
+	for id := range moved {
+		delete(m.facts, id)
+	}
 }
 
 func (m *Monitor) raise(ctx context.Context, e event) (alarm.Alarm, bool) {
-	sub := m.subjectOf(ctx, e.meter)
+	var sub meterFacts
+	if e.meter != "" {
+		var err error
+		if sub, err = m.factsOf(ctx, e.meter); err != nil && !errors.Is(err, store.ErrNotFound) {
+			m.opts.Logger.Warn("alarm subject", "kind", e.kind, "meter", e.meter, "error", err)
+		}
+	}
 	at := e.at
 	if at.IsZero() {
 		at = m.opts.Now()

@@ -83,9 +83,12 @@ func (m *Monitor) committing(rs []store.Reading, d int) {
 }
 
 // RegistryChanged notes that meters' registry records changed (registered,
-// registered again, revoked): the balance check reads every enterprise's
-// window again at its next round, and looks the points of meters ids up
-// afresh.
+// registered again, revoked), once the change is stored: the balance check
+// reads every enterprise's window again at its next round, and the point
+// and enterprise kept of each meter in ids (factsOf) are looked up afresh
+// at their next use, by the balance check and by the alarms raised for it.
+// devicecred names every meter a change touched, so a call without ids (an
+// empty bulk registration) drops no meter's facts.
 func (m *Monitor) RegistryChanged(ids ...string) {
 	m.mu.Lock()
 	m.registry = true
@@ -101,45 +104,57 @@ func (m *Monitor) RegistryChanged(ids ...string) {
 // read.
 func (m *Monitor) dirtyPoints(ctx context.Context) map[string]bool {
 	m.mu.Lock()
-	meters, registry, moved, watching := m.committed, m.registry, m.moved, m.watching
-	m.committed, m.registry, m.moved = map[string]bool{}, false, map[string]bool{}
+	meters, registry, watching := m.committed, m.registry, m.watching
+	m.committed, m.registry = map[string]bool{}, false
 	for id := range m.inflight {
 		meters[id] = true
 	}
 	m.mu.Unlock()
-	for id := range moved {
-		delete(m.pointOf, id)
-	}
 	if registry || !watching {
 		return nil
 	}
-	var unknown []string
+	m.forgetMoved()
+	var unknown int
 	for id := range meters {
-		if _, ok := m.pointOf[id]; !ok {
-			unknown = append(unknown, id)
+		if _, ok := m.facts[id]; !ok {
+			unknown++
 		}
 	}
-	if len(unknown) > 16 { // after a start: one read of the registry, not one per meter
-		ms, err := m.opts.Balance.Store.Meters(ctx, store.Filter{})
-		if err != nil {
+	if unknown > 16 { // after a start: one read of the registry, not two per meter
+		if !m.readAllFacts(ctx) {
 			return nil
-		}
-		for _, mt := range ms {
-			m.pointOf[mt.ID] = mt.Point
 		}
 	}
 	dirty := make(map[string]bool, len(meters))
 	for id := range meters {
-		p, ok := m.pointOf[id]
-		if !ok {
-			mt, err := m.opts.Store.Meter(ctx, id)
-			if err != nil {
-				return nil
-			}
-			p = mt.Point
-			m.pointOf[id] = p
+		f, err := m.lookup(ctx, id)
+		if err != nil {
+			return nil
 		}
-		dirty[p] = true
+		dirty[f.point] = true
 	}
 	return dirty
+}
+
+// readAllFacts keeps the point and enterprise of every meter of the
+// registry, read whole; false if it could not be read.
+func (m *Monitor) readAllFacts(ctx context.Context) bool {
+	ms, err := m.opts.Balance.Store.Meters(ctx, store.Filter{})
+	if err != nil {
+		return false
+	}
+	pts, err := m.opts.Balance.Store.Points(ctx, store.Filter{})
+	if err != nil {
+		return false
+	}
+	enterprise := make(map[string]string, len(pts))
+	for _, p := range pts {
+		enterprise[p.ID] = p.Enterprise
+	}
+	for _, mt := range ms {
+		if e, ok := enterprise[mt.Point]; ok {
+			m.facts[mt.ID] = meterFacts{point: mt.Point, enterprise: e}
+		}
+	}
+	return true
 }

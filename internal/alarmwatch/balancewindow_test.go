@@ -172,8 +172,8 @@ func TestBalanceDirtyPointsManyMeters(t *testing.T) {
 	if want := map[string]bool{"IN": true, "U2": true}; !maps.Equal(got, want) {
 		t.Fatalf("dirty points %v, want %v", got, want)
 	}
-	if len(c.m.pointOf) < 21 || c.m.pointOf["M-U"] != "U" {
-		t.Fatalf("points of meters after one read of the registry: %v", c.m.pointOf)
+	if f := c.m.facts["M-U"]; len(c.m.facts) < 21 || f.point != "U" || f.enterprise != "E" {
+		t.Fatalf("facts of meters after one read of the registry: %v", c.m.facts)
 	}
 }
 
@@ -234,4 +234,36 @@ func newHalfCoveredCase(t *testing.T) *balanceCase {
 		t.Fatalf("balance alarm while U2 covers half the window: %+v", a)
 	}
 	return c
+}
+
+// A meter registered again on another point marks its new point once its
+// registry change has been noted: the balance check drops the facts kept
+// of it, as the alarms do.
+func TestBalanceDirtyPointsAfterMove(t *testing.T) {
+	c := newBalanceCase(t)
+	ctx := context.Background()
+	mark := func() map[string]bool {
+		rs := []store.Reading{{Meter: "M-U"}}
+		c.m.committing(rs, 1)
+		c.m.committing(rs, -1)
+		return c.m.dirtyPoints(ctx)
+	}
+	if got := mark(); !maps.Equal(got, map[string]bool{"U": true}) {
+		t.Fatalf("dirty points before the move %v, want U", got)
+	}
+	mt, err := c.st.Meter(ctx, "M-U")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mt.Point = "U2"
+	if err := c.st.UpdateMeter(ctx, mt); err != nil {
+		t.Fatal(err)
+	}
+	c.m.RegistryChanged("M-U")
+	if got := c.m.dirtyPoints(ctx); got != nil {
+		t.Fatalf("dirty points in the round after a registry change %v, want nil (all)", got)
+	}
+	if got := mark(); !maps.Equal(got, map[string]bool{"U2": true}) {
+		t.Fatalf("dirty points after the move %v, want U2", got)
+	}
 }
