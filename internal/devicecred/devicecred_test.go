@@ -17,22 +17,38 @@ import (
 	"github.com/shuixiao/shuixiao/reading"
 )
 
+// enterpriseStore opens a real store with enterprise EN in park PK.
+func enterpriseStore(tb testing.TB) *sqlite.Store {
+	tb.Helper()
+	ctx := context.Background()
+	st, err := sqlite.Open(filepath.Join(tb.TempDir(), "store.db"), sqlite.Options{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { st.Close() })
+	for _, err := range []error{
+		st.CreateRegion(ctx, meter.Region{Code: "430000", Name: "湖南省"}),
+		st.CreatePark(ctx, meter.Park{ID: "PK", Name: "园区", Region: "430000"}),
+		st.CreateEnterprise(ctx, meter.Enterprise{ID: "EN", Name: "企业", Park: "PK", Region: "430000"}),
+	} {
+		if err != nil {
+			tb.Fatal(err)
+		}
+	}
+	return st
+}
+
+// totalChannel is the points' one channel.
+var totalChannel = meter.Channel{Name: "total_m3", Quantity: "volume", Unit: "m3", Kind: meter.Total, Min: 0, Max: 1e9}
+
 // setup opens a real store with meters M-1 and M-2 on one point.
 func setup(t *testing.T) (*Credentials, *sqlite.Store, *ingest.Directory) {
 	t.Helper()
 	ctx := context.Background()
-	st, err := sqlite.Open(filepath.Join(t.TempDir(), "store.db"), sqlite.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := enterpriseStore(t)
 	steps := []error{
-		st.CreateRegion(ctx, meter.Region{Code: "430000", Name: "湖南省"}),
-		st.CreatePark(ctx, meter.Park{ID: "PK", Name: "园区", Region: "430000"}),
-		st.CreateEnterprise(ctx, meter.Enterprise{ID: "EN", Name: "企业", Park: "PK", Region: "430000"}),
 		st.CreatePoint(ctx, meter.Point{ID: "PT-1", Enterprise: "EN", Name: "取水", Level: meter.Level1,
-			Stage: meter.StageIntake, Source: meter.SourceMunicipal, Channels: []meter.Channel{{Name: "total_m3",
-				Quantity: "volume", Unit: "m3", Kind: meter.Total, Min: 0, Max: 1e9}}}),
+			Stage: meter.StageIntake, Source: meter.SourceMunicipal, Channels: []meter.Channel{totalChannel}}),
 	}
 	for _, id := range []string{"M-1", "M-2"} {
 		_, vkey, err := note.GenerateKey(rand.Reader, reading.KeyName(id))
