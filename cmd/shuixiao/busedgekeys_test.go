@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"strings"
@@ -17,7 +18,8 @@ import (
 // TestEdgeKeyChanges: an edge whose full reload of keys is an hour away
 // follows the sequencer's registry within a second or two — a meter revoked
 // at the sequencer is disconnected and refused at the edge, a meter
-// registered after the edge started logs in and is taken — and, when the
+// registered after the edge started, alone or with 19 others, logs in and
+// is taken — and, when the
 // change was published while NATS was down, once the edge is reconnected.
 func TestEdgeKeyChanges(t *testing.T) {
 	natsDir := t.TempDir()
@@ -69,6 +71,18 @@ func TestEdgeKeyChanges(t *testing.T) {
 	if pr := publish(t, mqtt5(t, mqttAddr, m3), m3, m3.next(t, 5)); pr.ReasonCode != 0 {
 		t.Fatalf("reading of a meter registered after the edge started: %#x %v", pr.ReasonCode, pr.Properties)
 	}
+
+	// A bulk registration of more than 16 meters: the edge reloads every
+	// key at once rather than each (loadKeys).
+	var bulk []map[string]any
+	var last *testMeter
+	for i := range 20 {
+		last = newMeter(t, fmt.Sprintf("MB%02d", i), m1.point)
+		bulk = append(bulk, map[string]any{"id": last.id, "point": last.point, "key": last.vkey, "mqtt_password": last.password})
+	}
+	must(t, admin.post("/api/v1/meters/import", bulk, nil))
+	took = waitLogin(t, mqttAddr, last, true, 2*time.Second)
+	t.Logf("20 meters imported at the sequencer: the last logged in at the edge after %v", took)
 
 	// NATS down: the sequencer's word of M2's revocation is lost; the
 	// edge reloads every key once it is connected again.
