@@ -44,9 +44,21 @@ func startEmbeddedNATS(t *testing.T) *bus.Embedded {
 // storeSpec.
 func startTestEdge(t *testing.T, dir, storeSpec, natsURL string) *busEdge {
 	t.Helper()
-	e, err := openBusEdge(context.Background(), serverConfig{Data: dir, Store: storeSpec, MQTTAddr: "127.0.0.1:0",
+	return startEdgeWith(t, testEdgeConfig(dir, storeSpec, natsURL))
+}
+
+// testEdgeConfig is the configuration of startTestEdge's edge: every full
+// reload of keys a second apart, no limit on publishes.
+func testEdgeConfig(dir, storeSpec, natsURL string) serverConfig {
+	return serverConfig{Data: dir, Store: storeSpec, MQTTAddr: "127.0.0.1:0",
 		MQTT:   broker.Options{Publishes: broker.Limit{Rate: -1}},
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Bus: busConfig{Role: roleEdge, NATS: natsURL, Refresh: time.Second}})
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Bus: busConfig{Role: roleEdge, NATS: natsURL, Refresh: time.Second}}
+}
+
+// startEdgeWith runs an edge of configuration cfg in this process.
+func startEdgeWith(t *testing.T, cfg serverConfig) *busEdge {
+	t.Helper()
+	e, err := openBusEdge(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -25,6 +26,7 @@ import (
 	"github.com/shuixiao/shuixiao/internal/api"
 	"github.com/shuixiao/shuixiao/internal/atomicfile"
 	"github.com/shuixiao/shuixiao/internal/broker"
+	"github.com/shuixiao/shuixiao/internal/bus"
 	"github.com/shuixiao/shuixiao/internal/devicecred"
 	"github.com/shuixiao/shuixiao/internal/efficiency"
 	"github.com/shuixiao/shuixiao/internal/ingest"
@@ -119,6 +121,9 @@ type server struct {
 	stopBg   context.CancelFunc
 	bg       sync.WaitGroup
 	bus      *sequencerBus // --role sequencer
+	// edgeKeys is where the sequencer tells the edges of key changes
+	// (keysChanged), once its bus is open.
+	edgeKeys atomic.Pointer[bus.Conn]
 	// rights runs the water-rights certificates; its Statements are
 	// helper mv's M&V statements, wired at merge (nil: none issued).
 	rights *rights.Service
@@ -281,6 +286,7 @@ func openServer(ctx context.Context, cfg serverConfig) (*server, error) {
 	}
 	s.meterList = &alarmwatch.MeterList{Store: st}
 	s.devices.OnChange = func(ids ...string) { s.meterList.Changed(ids...); s.alarms.RegistryChanged(ids...) }
+	s.devices.OnCredentialChange = s.keysChanged // bus mode: to the edges
 	s.devices.OnRevoke = func(id string) {
 		if s.broker != nil {
 			s.broker.Disconnect(id)

@@ -74,6 +74,11 @@ type Config struct {
 	// MaxAckPending bounds messages delivered to the sequencer and not yet
 	// acknowledged (default 32768).
 	MaxAckPending int
+	// OnReconnect, if set, is called (on the client's callback goroutine)
+	// each time the connection is back after a loss: what was published on
+	// core NATS meanwhile never reached this connection (an edge reloads
+	// its keys in full).
+	OnReconnect func()
 }
 
 func (c *Config) fill() {
@@ -165,6 +170,9 @@ func Connect(ctx context.Context, cfg Config) (*Conn, error) {
 			select {
 			case reconnected <- struct{}{}:
 			default:
+			}
+			if cfg.OnReconnect != nil {
+				cfg.OnReconnect()
 			}
 		}))
 	if err != nil {

@@ -26,6 +26,15 @@ const (
 	// RefusalsSubject carries what an edge refused (readings, logins) to
 	// the sequencer, which counts them in the store.
 	RefusalsSubject = "shuixiao.refusals"
+	// KeysSubject carries from the sequencer to every edge the IDs of the
+	// devices (meters, gateways) whose key, revocation or MQTT password
+	// changed in the store: each edge loads those again. A message lost is
+	// caught by the edge's full reload (periodic, and on reconnecting).
+	KeysSubject = "shuixiao.keys"
+
+	// MaxKeyChangeBytes bounds the body of a KeysSubject message; a longer
+	// list of IDs travels in several.
+	MaxKeyChangeBytes = 32 << 10
 
 	headerReceipts = "Shuixiao-Receipts" // the edge's receipts inbox, on a readings message
 	headerTopic    = "Shuixiao-Topic"
@@ -182,4 +191,70 @@ func (c *Conn) ListenRefusals(handle func(rejection.Rejection)) error {
 		return fmt.Errorf("subscribe to refusals: %w", err)
 	}
 	return nil
+}
+
+// PublishKeyChanges tells every edge that the devices ids changed in the
+// store, in messages of at most MaxKeyChangeBytes (an ID longer than that
+// travels alone).
+func (c *Conn) PublishKeyChanges(ids []string) error {
+	for _, body := range EncodeKeyChanges(ids, MaxKeyChangeBytes) {
+		if err := c.nc.Publish(KeysSubject, body); err != nil {
+			return fmt.Errorf("publish key changes: %w", err)
+		}
+	}
+	return nil
+}
+
+// ListenKeyChanges calls handle with the device IDs of every key-change
+// message the sequencer publishes, one call per message, in order; one
+// that does not parse is dropped. It returns once the server has the
+// subscription: a change published after that is delivered.
+func (c *Conn) ListenKeyChanges(handle func(ids []string)) error {
+	_, err := c.nc.Subscribe(KeysSubject, func(m *nats.Msg) {
+		ids, err := DecodeKeyChanges(m.Data)
+		if err == nil && len(ids) > 0 {
+			handle(ids)
+		}
+	})
+	if err == nil {
+		err = c.nc.Flush()
+	}
+	if err != nil {
+		return fmt.Errorf("subscribe to key changes: %w", err)
+	}
+	return nil
+}
+
+// EncodeKeyChanges returns the bodies of the key-change messages of ids:
+// each ID a uvarint length and its bytes, at most limit bytes a body unless
+// one ID alone is longer.
+func EncodeKeyChanges(ids []string, limit int) [][]byte {
+	var bodies [][]byte
+	var b []byte
+	for _, id := range ids {
+		n := binary.AppendUvarint(nil, uint64(len(id)))
+		if len(b) > 0 && len(b)+len(n)+len(id) > limit {
+			bodies = append(bodies, b)
+			b = nil
+		}
+		b = append(append(b, n...), id...)
+	}
+	if len(b) > 0 {
+		bodies = append(bodies, b)
+	}
+	return bodies
+}
+
+// DecodeKeyChanges parses the body of a key-change message.
+func DecodeKeyChanges(b []byte) ([]string, error) {
+	var ids []string
+	for len(b) > 0 {
+		n, k := binary.Uvarint(b)
+		if k <= 0 || n > uint64(len(b)-k) {
+			return nil, fmt.Errorf("bus: key change %d: bad length", len(ids))
+		}
+		ids = append(ids, string(b[k:k+int(n)]))
+		b = b[k+int(n):]
+	}
+	return ids, nil
 }

@@ -12,6 +12,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -56,6 +57,11 @@ type Credentials struct {
 	// registry records a registration or revocation changed, once the
 	// change is stored (the alarm monitor's meter list follows it).
 	OnChange func(ids ...string)
+	// OnCredentialChange, if set before use, is called with the devices
+	// (meters and gateways) whose key, revocation or MQTT password changed,
+	// once the change is stored: what another process's copy of these
+	// credentials must Reload (bus mode's edges).
+	OnCredentialChange func(ids ...string)
 
 	mu    sync.Mutex
 	cache map[string][32]byte // meter → hash of a password that was accepted
@@ -66,8 +72,8 @@ func New(st Store, dir *ingest.Directory) *Credentials {
 	return &Credentials{store: st, dir: dir}
 }
 
-// LoadAll puts every registered meter in the key directory (a meter it
-// already holds as registered costs no allocation); a meter it held that the
+// LoadAll puts every registered meter and gateway in the key directory (one
+// it already holds as it is costs no allocation); one it held that the
 // registry now has revoked is passed to OnRevoke.
 func (c *Credentials) LoadAll(ctx context.Context) error {
 	ms, err := c.store.Meters(ctx, store.Filter{})
@@ -84,17 +90,12 @@ func (c *Credentials) LoadAll(ctx context.Context) error {
 	}
 	var revoked []string
 	for _, m := range ms {
-		if old, had := c.dir.Get(m.ID); m.Revoked && had && !old.Revoked {
-			revoked = append(revoked, m.ID)
-		}
-		p := byID[m.Point]
-		if err := c.dir.Put(m, p, p.Enterprise); err != nil {
+		now, err := c.putMeter(m, byID[m.Point])
+		if err != nil {
 			return err
 		}
-	}
-	if c.OnRevoke != nil {
-		for _, id := range revoked {
-			c.OnRevoke(id)
+		if now {
+			revoked = append(revoked, m.ID)
 		}
 	}
 	gs, err := c.store.Gateways(ctx)
@@ -102,11 +103,88 @@ func (c *Credentials) LoadAll(ctx context.Context) error {
 		return err
 	}
 	for _, g := range gs {
-		if err := c.dir.PutGateway(g); err != nil {
+		now, err := c.putGateway(g)
+		if err != nil {
 			return err
 		}
+		if now {
+			revoked = append(revoked, g.ID)
+		}
 	}
+	c.revoked(revoked...)
 	return nil
+}
+
+// Reload puts the devices ids (meters or gateways) in the key directory as
+// the store has them now and forgets the passwords accepted before of each
+// (one may have changed): what LoadAll does for every device, for those the
+// registry changed (OnCredentialChange elsewhere). A device it held that the
+// registry now has revoked is passed to OnRevoke; an ID the store does not
+// hold is skipped. A device that fails to load does not stop the others.
+func (c *Credentials) Reload(ctx context.Context, ids ...string) error {
+	var errs []error
+	var revoked []string
+	for _, id := range ids {
+		now, err := c.reload(ctx, id)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("reload %s: %w", id, err))
+		}
+		if now {
+			revoked = append(revoked, id)
+		}
+	}
+	c.mu.Lock()
+	for _, id := range ids {
+		delete(c.cache, id)
+	}
+	c.mu.Unlock()
+	c.revoked(revoked...)
+	return errors.Join(errs...)
+}
+
+// reload puts device id in the key directory as the store has it, and
+// reports whether the registry revoked it since.
+func (c *Credentials) reload(ctx context.Context, id string) (revokedNow bool, err error) {
+	m, err := c.store.Meter(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		// Meters and gateways log in by their IDs: one namespace.
+		g, err := c.store.Gateway(ctx, id)
+		if errors.Is(err, store.ErrNotFound) {
+			return false, nil
+		} else if err != nil {
+			return false, err
+		}
+		return c.putGateway(g)
+	} else if err != nil {
+		return false, err
+	}
+	p, err := c.store.Point(ctx, m.Point)
+	if err != nil {
+		return false, err
+	}
+	return c.putMeter(m, p)
+}
+
+// putMeter puts meter m of point p in the key directory, and reports
+// whether it held m unrevoked and the registry has it revoked now.
+func (c *Credentials) putMeter(m meter.Meter, p meter.Point) (revokedNow bool, err error) {
+	old, had := c.dir.Get(m.ID)
+	return m.Revoked && had && !old.Revoked, c.dir.Put(m, p, p.Enterprise)
+}
+
+// putGateway is putMeter for a gateway.
+func (c *Credentials) putGateway(g meter.Gateway) (revokedNow bool, err error) {
+	old, had := c.dir.Gateway(g.ID)
+	return g.Revoked && had && !old.Revoked, c.dir.PutGateway(g)
+}
+
+// revoked passes the devices just revoked to OnRevoke.
+func (c *Credentials) revoked(ids ...string) {
+	if c.OnRevoke != nil {
+		for _, id := range ids {
+			c.OnRevoke(id)
+		}
+	}
 }
 
 // KeyApplied follows a key entry applied to the registry (a meter's or a
@@ -114,6 +192,7 @@ func (c *Credentials) LoadAll(ctx context.Context) error {
 func (c *Credentials) KeyApplied(ctx context.Context, ke *reading.KeyEntry) error {
 	switch {
 	case ke.IsGateway() && ke.Action == reading.ActionRevoke:
+		defer c.credentialChanged(ke.Gateway)
 		c.dir.RevokeGateway(ke.Gateway)
 		c.mu.Lock()
 		delete(c.cache, ke.Gateway)
@@ -123,6 +202,7 @@ func (c *Credentials) KeyApplied(ctx context.Context, ke *reading.KeyEntry) erro
 		}
 		return nil
 	case ke.IsGateway():
+		defer c.credentialChanged(ke.Gateway)
 		g, err := c.store.Gateway(ctx, ke.Gateway)
 		if err != nil {
 			return err
@@ -181,9 +261,20 @@ func (c *Credentials) Revoked(ctx context.Context, id string) {
 	}
 }
 
+// changed tells OnChange and OnCredentialChange of meters registered or
+// revoked.
 func (c *Credentials) changed(ids ...string) {
 	if c.OnChange != nil {
 		c.OnChange(ids...)
+	}
+	c.credentialChanged(ids...)
+}
+
+// credentialChanged tells OnCredentialChange of devices whose key,
+// revocation or password changed.
+func (c *Credentials) credentialChanged(ids ...string) {
+	if c.OnCredentialChange != nil {
+		c.OnCredentialChange(ids...)
 	}
 }
 
@@ -199,6 +290,7 @@ func (c *Credentials) SetSecret(ctx context.Context, id, password string) error 
 	c.mu.Lock()
 	delete(c.cache, id)
 	c.mu.Unlock()
+	c.credentialChanged(id)
 	return nil
 }
 
@@ -206,11 +298,14 @@ func (c *Credentials) SetSecret(ctx context.Context, id, password string) error 
 // records (HashSecret's) the caller stored itself: a bulk registration
 // stores them in the transaction that registers its meters.
 func (c *Credentials) SecretsStored(secrets []store.DeviceSecret) {
+	ids := make([]string, len(secrets))
 	c.mu.Lock()
-	for _, s := range secrets {
+	for i, s := range secrets {
 		delete(c.cache, s.Device)
+		ids[i] = s.Device
 	}
 	c.mu.Unlock()
+	c.credentialChanged(ids...)
 }
 
 // HashSecret returns the record kept of a device's secret (an MQTT

@@ -17,22 +17,38 @@ import (
 	"github.com/shuixiao/shuixiao/reading"
 )
 
+// enterpriseStore opens a real store with enterprise EN in park PK.
+func enterpriseStore(tb testing.TB) *sqlite.Store {
+	tb.Helper()
+	ctx := context.Background()
+	st, err := sqlite.Open(filepath.Join(tb.TempDir(), "store.db"), sqlite.Options{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { st.Close() })
+	for _, err := range []error{
+		st.CreateRegion(ctx, meter.Region{Code: "430000", Name: "湖南省"}),
+		st.CreatePark(ctx, meter.Park{ID: "PK", Name: "园区", Region: "430000"}),
+		st.CreateEnterprise(ctx, meter.Enterprise{ID: "EN", Name: "企业", Park: "PK", Region: "430000"}),
+	} {
+		if err != nil {
+			tb.Fatal(err)
+		}
+	}
+	return st
+}
+
+// totalChannel is the points' one channel.
+var totalChannel = meter.Channel{Name: "total_m3", Quantity: "volume", Unit: "m3", Kind: meter.Total, Min: 0, Max: 1e9}
+
 // setup opens a real store with meters M-1 and M-2 on one point.
 func setup(t *testing.T) (*Credentials, *sqlite.Store, *ingest.Directory) {
 	t.Helper()
 	ctx := context.Background()
-	st, err := sqlite.Open(filepath.Join(t.TempDir(), "store.db"), sqlite.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := enterpriseStore(t)
 	steps := []error{
-		st.CreateRegion(ctx, meter.Region{Code: "430000", Name: "湖南省"}),
-		st.CreatePark(ctx, meter.Park{ID: "PK", Name: "园区", Region: "430000"}),
-		st.CreateEnterprise(ctx, meter.Enterprise{ID: "EN", Name: "企业", Park: "PK", Region: "430000"}),
 		st.CreatePoint(ctx, meter.Point{ID: "PT-1", Enterprise: "EN", Name: "取水", Level: meter.Level1,
-			Stage: meter.StageIntake, Source: meter.SourceMunicipal, Channels: []meter.Channel{{Name: "total_m3",
-				Quantity: "volume", Unit: "m3", Kind: meter.Total, Min: 0, Max: 1e9}}}),
+			Stage: meter.StageIntake, Source: meter.SourceMunicipal, Channels: []meter.Channel{totalChannel}}),
 	}
 	for _, id := range []string{"M-1", "M-2"} {
 		_, vkey, err := note.GenerateKey(rand.Reader, reading.KeyName(id))
@@ -169,5 +185,91 @@ func TestLoadAllRevoked(t *testing.T) {
 	}
 	if len(told) != 1 {
 		t.Errorf("a reload with nothing new: OnRevoke told of %v in all", told)
+	}
+}
+
+// TestReload: another process's credentials (an edge's) follow what
+// OnCredentialChange reports — a new meter, a new password, a revocation,
+// a gateway's registration and revocation — by loading those devices
+// again, and tell OnRevoke of the revoked ones.
+func TestReload(t *testing.T) {
+	seq, st, _ := setup(t)
+	ctx := context.Background()
+	edgeDir := ingest.NewDirectory()
+	edge := New(st, edgeDir)
+	var disconnected []string
+	edge.OnRevoke = func(id string) { disconnected = append(disconnected, id) }
+	if err := edge.LoadAll(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var reloadErr error
+	seq.OnCredentialChange = func(ids ...string) { reloadErr = edge.Reload(ctx, ids...) }
+	check := func(step string) {
+		t.Helper()
+		if reloadErr != nil {
+			t.Fatalf("%s: Reload: %v", step, reloadErr)
+		}
+	}
+
+	_, vkey, err := note.GenerateKey(rand.Reader, reading.KeyName("M-3"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	must(t, st.CreateMeter(ctx, meter.Meter{ID: "M-3", Point: "PT-1", Key: vkey, Signed: meter.SignedByMeter, Registered: time.Now()}))
+	must(t, seq.Registered(ctx, "M-3"))
+	check("register")
+	if d, ok := edgeDir.Get("M-3"); !ok || d.Key != vkey || d.Enterprise != "EN" {
+		t.Fatalf("edge directory after a registration: %+v %v", d, ok)
+	}
+
+	must(t, seq.SetSecret(ctx, "M-3", "first password!"))
+	check("password")
+	if !edge.Authenticate("M-3", []byte("first password!")) {
+		t.Fatal("the edge refuses the meter's password")
+	}
+	must(t, seq.SetSecret(ctx, "M-3", "second password"))
+	check("new password")
+	if edge.Authenticate("M-3", []byte("first password!")) || !edge.Authenticate("M-3", []byte("second password")) {
+		t.Fatal("at the edge the old password still works (cached) or the new one does not")
+	}
+
+	must(t, st.RevokeMeter(ctx, "M-3"))
+	seq.Revoked(ctx, "M-3")
+	check("revoke")
+	if edge.Authenticate("M-3", []byte("second password")) {
+		t.Fatal("a meter revoked at the sequencer logs in at the edge")
+	}
+
+	_, gkey, err := note.GenerateKey(rand.Reader, reading.GatewayKeyName("GW-1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	must(t, st.CreateGateway(ctx, meter.Gateway{ID: "GW-1", Key: gkey, Enterprise: "EN", Registered: time.Now()}))
+	must(t, seq.KeyApplied(ctx, &reading.KeyEntry{Action: reading.ActionRegister, Gateway: "GW-1", Key: gkey}))
+	check("gateway")
+	if g, ok := edgeDir.Gateway("GW-1"); !ok || g.Revoked {
+		t.Fatalf("edge directory after a gateway's registration: %+v %v", g, ok)
+	}
+	must(t, st.RevokeGateway(ctx, "GW-1"))
+	must(t, seq.KeyApplied(ctx, &reading.KeyEntry{Action: reading.ActionRevoke, Gateway: "GW-1"}))
+	check("gateway revoked")
+	if g, _ := edgeDir.Gateway("GW-1"); !g.Revoked {
+		t.Fatal("gateway revoked at the sequencer is not at the edge")
+	}
+	if want := []string{"M-3", "GW-1"}; !slices.Equal(disconnected, want) {
+		t.Fatalf("edge's OnRevoke told of %v, want %v", disconnected, want)
+	}
+	if err := edge.Reload(ctx, "NOBODY", "M-3"); err != nil {
+		t.Fatalf("Reload of an ID the store does not hold: %v", err)
+	}
+	if len(disconnected) != 2 {
+		t.Fatalf("a second Reload of a revoked meter told OnRevoke again: %v", disconnected)
+	}
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
 	}
 }
