@@ -124,7 +124,50 @@ func scanAlarm(sc interface{ Scan(...any) error }) (alarm.Alarm, error) {
 	return a, err
 }
 
-func alarmEvent(ctx context.Context, tx *sql.Tx, id int64, at time.Time, action, by, note string) error {
+// txStmts runs a transaction's statements, each prepared once however
+// many alarms of a batch run it (preparing was most of a batch's cost).
+// The statements close with the transaction.
+type txStmts struct {
+	tx       *sql.Tx
+	prepared map[string]*sql.Stmt
+}
+
+func newTxStmts(tx *sql.Tx) *txStmts { return &txStmts{tx: tx, prepared: map[string]*sql.Stmt{}} }
+
+func (q *txStmts) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
+	if st, ok := q.prepared[query]; ok {
+		return st, nil
+	}
+	st, err := q.tx.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	q.prepared[query] = st
+	return st, nil
+}
+
+func (q *txStmts) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	st, err := q.stmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return st.ExecContext(ctx, args...)
+}
+
+// QueryRowContext returns the row, or a prepare's error at its Scan.
+func (q *txStmts) QueryRowContext(ctx context.Context, query string, args ...any) interface{ Scan(...any) error } {
+	st, err := q.stmt(ctx, query)
+	if err != nil {
+		return errRow{err}
+	}
+	return st.QueryRowContext(ctx, args...)
+}
+
+type errRow struct{ err error }
+
+func (r errRow) Scan(...any) error { return r.err }
+
+func alarmEvent(ctx context.Context, tx *txStmts, id int64, at time.Time, action, by, note string) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO alarm_events(alarm, t, action, by, note) VALUES (?, ?, ?, ?, ?)`, id, at.UnixMilli(), action, by, note)
 	return err
 }
@@ -137,7 +180,7 @@ func (s *Store) RaiseAlarm(ctx context.Context, a alarm.Alarm) (alarm.Alarm, boo
 	var id int64
 	created := false
 	err := s.withWrite(ctx, func(tx *sql.Tx) (err error) {
-		id, created, err = raiseTx(ctx, tx, a)
+		id, created, err = raiseTx(ctx, newTxStmts(tx), a)
 		return err
 	})
 	if err != nil {
@@ -158,7 +201,8 @@ func (s *Store) RaiseAlarms(ctx context.Context, as []alarm.Alarm) ([]store.Rais
 		return nil, nil
 	}
 	out := make([]store.RaisedAlarm, len(as))
-	err := s.withWrite(ctx, func(tx *sql.Tx) error {
+	err := s.withWrite(ctx, func(sqlTx *sql.Tx) error {
+		tx := newTxStmts(sqlTx)
 		for i, a := range as {
 			id, created, err := raiseTx(ctx, tx, a)
 			if err != nil {
@@ -181,7 +225,7 @@ func (s *Store) RaiseAlarms(ctx context.Context, as []alarm.Alarm) ([]store.Rais
 // raiseTx opens alarm a in tx, or counts a repeat on the open alarm of its
 // kind and subject, and records the event; it returns the alarm's id and
 // whether it was opened.
-func raiseTx(ctx context.Context, tx *sql.Tx, a alarm.Alarm) (id int64, created bool, err error) {
+func raiseTx(ctx context.Context, tx *txStmts, a alarm.Alarm) (id int64, created bool, err error) {
 	err = tx.QueryRowContext(ctx, `SELECT id FROM alarms WHERE kind = ? AND enterprise = ? AND point = ? AND meter = ? AND state != 'cleared'`,
 		a.Kind, a.Enterprise, a.Point, a.Meter).Scan(&id)
 	switch {
@@ -209,7 +253,7 @@ func raiseTx(ctx context.Context, tx *sql.Tx, a alarm.Alarm) (id int64, created 
 // transition moves an alarm from one of the states in from to state to.
 func (s *Store) transition(ctx context.Context, id int64, action string, to alarm.State, set string, by string, at time.Time, note string, from ...alarm.State) (alarm.Alarm, error) {
 	err := s.withWrite(ctx, func(tx *sql.Tx) error {
-		return transitionTx(ctx, tx, id, action, to, set, by, at, note, from...)
+		return transitionTx(ctx, newTxStmts(tx), id, action, to, set, by, at, note, from...)
 	})
 	if err != nil {
 		return alarm.Alarm{}, fmt.Errorf("%s alarm %d: %w", action, id, err)
@@ -219,7 +263,7 @@ func (s *Store) transition(ctx context.Context, id int64, action string, to alar
 
 // transitionTx is transition in tx: ErrNotFound or ErrConflict before it
 // writes anything.
-func transitionTx(ctx context.Context, tx *sql.Tx, id int64, action string, to alarm.State, set string, by string, at time.Time, note string, from ...alarm.State) error {
+func transitionTx(ctx context.Context, tx *txStmts, id int64, action string, to alarm.State, set string, by string, at time.Time, note string, from ...alarm.State) error {
 	var state string
 	err := tx.QueryRowContext(ctx, `SELECT state FROM alarms WHERE id = ?`, id).Scan(&state)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -259,7 +303,8 @@ func (s *Store) ClearAlarms(ctx context.Context, ids []int64, by string, at time
 		return nil, nil
 	}
 	out := make([]store.ClearedAlarm, len(ids))
-	err := s.withWrite(ctx, func(tx *sql.Tx) error {
+	err := s.withWrite(ctx, func(sqlTx *sql.Tx) error {
+		tx := newTxStmts(sqlTx)
 		for i, id := range ids {
 			err := transitionTx(ctx, tx, id, "clear", alarm.Cleared, clearSet, by, at, note, alarm.Active, alarm.Acked)
 			if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrConflict) {
