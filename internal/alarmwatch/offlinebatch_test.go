@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -168,5 +169,69 @@ func TestOfflineRoundInBatches(t *testing.T) {
 	}
 	if len(open) != 1050 {
 		t.Errorf("%d offline alarms open, want 1050", len(open))
+	}
+}
+
+// failingAlarms is a store whose next RaiseAlarms fails while raise is
+// set.
+type failingAlarms struct {
+	*sqlite.Store
+	raise *bool
+}
+
+func (s failingAlarms) RaiseAlarms(ctx context.Context, as []alarm.Alarm) ([]store.RaisedAlarm, error) {
+	if *s.raise {
+		*s.raise = false
+		return nil, errors.New("database is busy")
+	}
+	return s.Store.RaiseAlarms(ctx, as)
+}
+
+// A batch the store refuses is raised again at the next round; an alarm
+// an operator cleared meanwhile is skipped when its meter comes back, the
+// others of its batch cleared and told.
+func TestOfflineBatchRefusedOrSkipped(t *testing.T) {
+	st, clk := fixture(t)
+	ctx := context.Background()
+	ids := addMeters(t, st, "E", 30, clk.now().Add(-time.Hour))
+	var failRaise bool
+	var told []alarm.Alarm
+	m := New(Options{Store: failingAlarms{Store: st, raise: &failRaise}, Now: clk.now, Logger: slog.New(slog.DiscardHandler),
+		Notify: func(a alarm.Alarm) { told = append(told, a) }})
+	ms, err := st.Meters(ctx, store.Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	latest := map[string]time.Time{"M-IN": clk.now(), "M-U": clk.now()}
+	failRaise = true
+	m.checkOffline(ctx, latest, ms)
+	if len(told) != 0 || len(m.offline) != 0 {
+		t.Fatalf("a refused batch: %d alarms told, %d noted open", len(told), len(m.offline))
+	}
+	clk.add(10 * time.Second)
+	m.checkOffline(ctx, latest, ms)
+	if len(told) != len(ids) || len(m.offline) != len(ids) {
+		t.Fatalf("the round after a refused batch: %d alarms told, %d noted open, want %d", len(told), len(m.offline), len(ids))
+	}
+	byHand := told[7]
+	if _, err := st.ClearAlarm(ctx, byHand.ID, "王工", clk.now(), "已处理"); err != nil {
+		t.Fatal(err)
+	}
+	told = nil
+	clk.add(10 * time.Second)
+	for _, id := range ids {
+		latest[id] = clk.now()
+	}
+	m.checkOffline(ctx, latest, ms)
+	if len(told) != len(ids)-1 || len(m.offline) != 0 {
+		t.Fatalf("meters back: %d alarms told, want %d; %d noted open", len(told), len(ids)-1, len(m.offline))
+	}
+	for _, a := range told {
+		if a.ID == byHand.ID || a.State != alarm.Cleared || a.ClearedBy != "system" {
+			t.Fatalf("told %+v", a)
+		}
+	}
+	if open, err := st.Alarms(ctx, alarm.Filter{Kind: KindOffline, Open: true}); err != nil || len(open) != 0 {
+		t.Fatalf("offline alarms open after the meters came back: %+v, %v", open, err)
 	}
 }
