@@ -431,7 +431,7 @@ func (m *Monitor) offlineSteps(ctx context.Context, now time.Time, steps []offli
 	var raiseErr error
 	if len(as) > 0 {
 		if raised, raiseErr = m.opts.Store.RaiseAlarms(ctx, as); raiseErr != nil {
-			m.opts.Logger.Error("raise alarms", "kind", KindOffline, "alarms", len(as), "first meter", as[0].Meter, "error", raiseErr)
+			m.opts.Logger.Error("raise alarms", "kind", KindOffline, "alarms", len(as), "first", as[0].Meter, "error", raiseErr)
 		}
 	}
 	var cleared []store.ClearedAlarm
