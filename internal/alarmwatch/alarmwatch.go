@@ -12,6 +12,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iter"
 	"log/slog"
 	"strconv"
 	"sync"
@@ -40,6 +41,10 @@ type Store interface {
 	store.Alarms
 	Meter(ctx context.Context, id string) (meter.Meter, error)
 	Point(ctx context.Context, id string) (meter.Point, error)
+	// Meters and Points read the registry whole, for the facts of many
+	// meters at once (lookupMany).
+	Meters(ctx context.Context, f store.Filter) ([]meter.Meter, error)
+	Points(ctx context.Context, f store.Filter) ([]meter.Point, error)
 }
 
 // Options configures a Monitor.
@@ -278,6 +283,25 @@ func (m *Monitor) lookup(ctx context.Context, id string) (meterFacts, error) {
 	return f, nil
 }
 
+// lookupMany readies the lookups of meters ids, after one forgetMoved:
+// when more than 16 of them are not kept (after a start; an outage
+// silencing meters never alarmed before) it reads the registry whole once
+// (readAllFacts) rather than twice per meter. False if that read failed.
+// Run's goroutine only.
+func (m *Monitor) lookupMany(ctx context.Context, ids iter.Seq[string]) bool {
+	m.forgetMoved()
+	var unknown int
+	for id := range ids {
+		if _, ok := m.facts[id]; !ok {
+			unknown++
+		}
+	}
+	if unknown > 16 {
+		return m.readAllFacts(ctx)
+	}
+	return true
+}
+
 // forgetMoved drops the facts kept of the meters RegistryChanged named
 // since its last call. Run's goroutine only.
 func (m *Monitor) forgetMoved() {
@@ -317,11 +341,30 @@ func (m *Monitor) raise(ctx context.Context, e event) (alarm.Alarm, bool) {
 	return a, true
 }
 
+// offlineBatch is how many offline alarms go to the store in one
+// transaction each way: a carrier outage silences tens of thousands of
+// meters in one round, and one transaction an alarm held the monitor (and
+// the balance and plan checks waiting on it) for minutes.
+const offlineBatch = 1000
+
+// offlineStep is what a round of the offline check does for one meter:
+// raise (or repeat) its offline alarm, or clear the open one.
+type offlineStep struct {
+	meter   string
+	clear   bool
+	id      int64  // the open alarm to clear
+	message string // of the alarm to raise
+}
+
 // checkOffline raises an offline alarm for every meter silent for
 // OfflineAfter intervals, repeats open ones every Repeat, and clears those
-// whose meter is reporting again.
+// whose meter is reporting again: in batches of offlineBatch meters, each
+// raising and clearing in one store transaction each
+// (Store.RaiseAlarms, ClearAlarms), the subjects of the alarms raised
+// looked up with one read of the registry when many are not kept.
 func (m *Monitor) checkOffline(ctx context.Context, latest map[string]time.Time, ms []meter.Meter) {
 	now := m.opts.Now()
+	var steps []offlineStep
 	for _, mt := range ms {
 		if mt.Revoked {
 			continue
@@ -341,23 +384,89 @@ func (m *Monitor) checkOffline(ctx context.Context, latest map[string]time.Time,
 		m.mu.Unlock()
 		switch {
 		case silent > limit && (!open || now.Sub(st.lastSent) >= m.opts.Repeat):
-			a, ok := m.raise(ctx, event{kind: KindOffline, meter: mt.ID, severity: alarm.SeverityMajor, at: now,
+			steps = append(steps, offlineStep{meter: mt.ID,
 				message: fmt.Sprintf("仪表离线 / Meter offline: %s silent for %s (interval %s)", mt.ID, silent.Round(time.Second), iv)})
-			if ok {
-				m.mu.Lock()
-				m.offline[mt.ID] = offlineState{id: a.ID, lastSent: now}
-				m.mu.Unlock()
-			}
 		case silent <= limit && open:
-			a, err := m.opts.Store.ClearAlarm(ctx, st.id, "system", now, "meter reporting again / 仪表恢复上报")
-			if err != nil {
-				m.opts.Logger.Warn("clear offline alarm", "meter", mt.ID, "error", err)
-			} else {
-				m.opts.Notify(a)
+			steps = append(steps, offlineStep{meter: mt.ID, clear: true, id: st.id})
+		}
+	}
+	if len(steps) == 0 {
+		return
+	}
+	m.lookupMany(ctx, func(yield func(string) bool) {
+		for _, s := range steps {
+			if !s.clear && !yield(s.meter) {
+				return
 			}
+		}
+	}) // on failure each meter is looked up alone, as below
+	for len(steps) > 0 {
+		n := min(len(steps), offlineBatch)
+		m.offlineSteps(ctx, now, steps[:n])
+		steps = steps[n:]
+	}
+}
+
+// offlineSteps raises the offline alarms of steps in one store transaction
+// and clears theirs in another, then tells Notify of each and notes the
+// open alarms, in the order of steps. A batch the store refuses is logged:
+// its raises are tried again at the next round (the meters are not noted
+// offline), its clears are not (as a clear refused alone).
+func (m *Monitor) offlineSteps(ctx context.Context, now time.Time, steps []offlineStep) {
+	var as []alarm.Alarm
+	var ids []int64
+	for _, s := range steps {
+		if s.clear {
+			ids = append(ids, s.id)
+			continue
+		}
+		sub, err := m.lookup(ctx, s.meter)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			m.opts.Logger.Warn("alarm subject", "kind", KindOffline, "meter", s.meter, "error", err)
+		}
+		as = append(as, alarm.Alarm{Kind: KindOffline, Severity: alarm.SeverityMajor, Enterprise: sub.enterprise,
+			Point: sub.point, Meter: s.meter, Message: s.message, Raised: now})
+	}
+	var raised []store.RaisedAlarm
+	var raiseErr error
+	if len(as) > 0 {
+		if raised, raiseErr = m.opts.Store.RaiseAlarms(ctx, as); raiseErr != nil {
+			m.opts.Logger.Error("raise alarms", "kind", KindOffline, "alarms", len(as), "first", as[0].Meter, "error", raiseErr)
+		}
+	}
+	var cleared []store.ClearedAlarm
+	var clearErr error
+	if len(ids) > 0 {
+		if cleared, clearErr = m.opts.Store.ClearAlarms(ctx, ids, "system", now, "meter reporting again / 仪表恢复上报"); clearErr != nil {
+			m.opts.Logger.Warn("clear offline alarms", "alarms", len(ids), "error", clearErr)
+		}
+	}
+	var r, c int
+	for _, s := range steps {
+		if s.clear {
+			if clearErr == nil {
+				if x := cleared[c]; x.Err != nil {
+					m.opts.Logger.Warn("clear offline alarm", "meter", s.meter, "error", x.Err)
+				} else {
+					m.opts.Notify(x.Alarm)
+				}
+			}
+			c++
 			m.mu.Lock()
-			delete(m.offline, mt.ID)
+			delete(m.offline, s.meter)
+			m.mu.Unlock()
+			continue
+		}
+		if raiseErr == nil {
+			x := raised[r]
+			if x.Created {
+				m.opts.Logger.Info("alarm", "kind", KindOffline, "meter", s.meter, "id", x.Alarm.ID)
+			}
+			m.opts.Notify(x.Alarm)
+			m.mu.Lock()
+			m.offline[s.meter] = offlineState{id: x.Alarm.ID, lastSent: now}
 			m.mu.Unlock()
 		}
+		r++
 	}
 }

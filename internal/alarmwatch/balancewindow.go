@@ -2,6 +2,7 @@ package alarmwatch
 
 import (
 	"context"
+	"maps"
 	"reflect"
 	"time"
 
@@ -113,17 +114,8 @@ func (m *Monitor) dirtyPoints(ctx context.Context) map[string]bool {
 	if registry || !watching {
 		return nil
 	}
-	m.forgetMoved()
-	var unknown int
-	for id := range meters {
-		if _, ok := m.facts[id]; !ok {
-			unknown++
-		}
-	}
-	if unknown > 16 { // after a start: one read of the registry, not two per meter
-		if !m.readAllFacts(ctx) {
-			return nil
-		}
+	if !m.lookupMany(ctx, maps.Keys(meters)) {
+		return nil
 	}
 	dirty := make(map[string]bool, len(meters))
 	for id := range meters {
@@ -139,11 +131,11 @@ func (m *Monitor) dirtyPoints(ctx context.Context) map[string]bool {
 // readAllFacts keeps the point and enterprise of every meter of the
 // registry, read whole; false if it could not be read.
 func (m *Monitor) readAllFacts(ctx context.Context) bool {
-	ms, err := m.opts.Balance.Store.Meters(ctx, store.Filter{})
+	ms, err := m.opts.Store.Meters(ctx, store.Filter{})
 	if err != nil {
 		return false
 	}
-	pts, err := m.opts.Balance.Store.Points(ctx, store.Filter{})
+	pts, err := m.opts.Store.Points(ctx, store.Filter{})
 	if err != nil {
 		return false
 	}

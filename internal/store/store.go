@@ -235,15 +235,47 @@ type Alarms interface {
 	// subject (enterprise, point, meter) exists, counts a repeat on it and
 	// returns that one with created false.
 	RaiseAlarm(ctx context.Context, a alarm.Alarm) (stored alarm.Alarm, created bool, err error)
+	// RaiseAlarms raises each of as in order, in one transaction, exactly
+	// as RaiseAlarm would one after the other: each is deduplicated against
+	// the open alarms of its kind and subject, those stored before it in
+	// the batch included, and gets the same history event (raise or
+	// repeat). It returns one RaisedAlarm per alarm, in order, each the
+	// alarm as stored right after its own raise. An invalid alarm fails the
+	// whole batch with ErrInvalid before anything is stored; any other
+	// error stores none of them. A batch holds the store's writer for its
+	// length: callers raise many alarms in batches of about a thousand.
+	RaiseAlarms(ctx context.Context, as []alarm.Alarm) ([]RaisedAlarm, error)
 	// AckAlarm acknowledges an active alarm (ErrConflict otherwise).
 	AckAlarm(ctx context.Context, id int64, by string, at time.Time, note string) (alarm.Alarm, error)
 	// ClearAlarm clears an open alarm (ErrConflict if already cleared).
 	ClearAlarm(ctx context.Context, id int64, by string, at time.Time, note string) (alarm.Alarm, error)
+	// ClearAlarms clears each alarm of ids in order, in one transaction,
+	// exactly as ClearAlarm would one after the other (the same history
+	// event each). It returns one ClearedAlarm per id, in order. An id that
+	// names no alarm (ErrNotFound) or an alarm already cleared
+	// (ErrConflict; so is an id named twice, the second time) is skipped:
+	// its ClearedAlarm carries the error ClearAlarm would have returned and
+	// the others are still cleared. Any other error clears none of them.
+	ClearAlarms(ctx context.Context, ids []int64, by string, at time.Time, note string) ([]ClearedAlarm, error)
 	Alarm(ctx context.Context, id int64) (alarm.Alarm, error)
 	// Alarms lists alarms matching f, newest raised first.
 	Alarms(ctx context.Context, f alarm.Filter) ([]alarm.Alarm, error)
 	// AlarmHistory lists an alarm's events, oldest first.
 	AlarmHistory(ctx context.Context, id int64) ([]alarm.Event, error)
+}
+
+// RaisedAlarm is an alarm of a RaiseAlarms batch as stored, and whether
+// the raise opened it (else it counted a repeat on an open one).
+type RaisedAlarm struct {
+	Alarm   alarm.Alarm
+	Created bool
+}
+
+// ClearedAlarm is an alarm of a ClearAlarms batch: as stored once cleared,
+// or, when Err is set (wrapping ErrNotFound or ErrConflict), skipped.
+type ClearedAlarm struct {
+	Alarm alarm.Alarm
+	Err   error
 }
 
 // Tokens keeps API tokens. Only SHA-256 hashes of the secrets are stored

@@ -96,11 +96,12 @@ func (s *Store) RecentRejections(ctx context.Context, f rejection.Filter, limit 
 
 const alarmCols = `id, kind, severity, enterprise, point, meter, message, state, raised, last_raised, count, acked, acked_by, cleared, cleared_by`
 
-func scanAlarm(sc pgx.Row) (alarm.Alarm, error) {
+// scanAlarm scans a row of alarmCols, and then into extra.
+func scanAlarm(sc pgx.Row, extra ...any) (alarm.Alarm, error) {
 	var a alarm.Alarm
 	var sev, state string
 	var raised, last, acked, cleared, count int64
-	err := sc.Scan(&a.ID, &a.Kind, &sev, &a.Enterprise, &a.Point, &a.Meter, &a.Message, &state, &raised, &last, &count, &acked, &a.AckedBy, &cleared, &a.ClearedBy)
+	err := sc.Scan(append([]any{&a.ID, &a.Kind, &sev, &a.Enterprise, &a.Point, &a.Meter, &a.Message, &state, &raised, &last, &count, &acked, &a.AckedBy, &cleared, &a.ClearedBy}, extra...)...)
 	a.Severity, a.State, a.Count = alarm.Severity(sev), alarm.State(state), int(count)
 	a.Raised, a.LastRaised = utc(raised), utc(last)
 	if acked != 0 {
@@ -153,6 +154,57 @@ func (s *Store) RaiseAlarm(ctx context.Context, a alarm.Alarm) (alarm.Alarm, boo
 	return stored, created, err
 }
 
+// raiseOne is RaiseAlarm's transaction in one statement, for a pipelined
+// batch: the open alarm of the kind and subject ($1–$4) counts a repeat
+// (severity $5, message $6, at $7), else a new one is opened; the event is
+// recorded; the row comes back with whether it was opened.
+const raiseOne = `WITH cur AS (
+		SELECT id FROM alarms WHERE kind = $1 AND enterprise = $2 AND point = $3 AND meter = $4 AND state <> 'cleared' LIMIT 1),
+	upd AS (
+		UPDATE alarms SET count = count + 1, last_raised = greatest(last_raised, $7::bigint), severity = $5, message = $6
+		WHERE id = (SELECT id FROM cur) RETURNING ` + alarmCols + `),
+	ins AS (
+		INSERT INTO alarms(kind, severity, enterprise, point, meter, message, state, raised, last_raised, count, acked, acked_by, cleared, cleared_by)
+		SELECT $1, $5, $2, $3, $4, $6, 'active', $7::bigint, $7::bigint, 1, 0, '', 0, '' WHERE NOT EXISTS (SELECT 1 FROM cur)
+		RETURNING ` + alarmCols + `),
+	done AS (SELECT *, false AS created FROM upd UNION ALL SELECT *, true FROM ins),
+	ev AS (
+		INSERT INTO alarm_events(alarm, t, action, by_, note)
+		SELECT id, $7::bigint, CASE WHEN created THEN 'raise' ELSE 'repeat' END, '', $6 FROM done)
+	SELECT ` + alarmCols + `, created FROM done`
+
+// RaiseAlarms implements store.Alarms: one pipelined batch of raiseOne
+// (one round trip, not three an alarm) in one transaction.
+func (s *Store) RaiseAlarms(ctx context.Context, as []alarm.Alarm) ([]store.RaisedAlarm, error) {
+	b := &pgx.Batch{}
+	for i, a := range as {
+		if err := a.Validate(); err != nil {
+			return nil, fmt.Errorf("alarm %d of %d: %w: %v", i+1, len(as), store.ErrInvalid, err)
+		}
+		b.Queue(raiseOne, a.Kind, a.Enterprise, a.Point, a.Meter, string(a.Severity), a.Message, ms(a.Raised))
+	}
+	if len(as) == 0 {
+		return nil, nil
+	}
+	out := make([]store.RaisedAlarm, len(as))
+	err := s.withWrite(ctx, func(tx pgx.Tx) error {
+		br := tx.SendBatch(ctx, b)
+		defer br.Close()
+		for i, a := range as {
+			stored, err := scanAlarm(br.QueryRow(), &out[i].Created)
+			if err != nil {
+				return fmt.Errorf("raise alarm %s: %w", a.Kind, err)
+			}
+			out[i].Alarm = stored
+		}
+		return br.Close()
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // transition moves an alarm from one of the states in from to state to,
 // setting the time and actor columns named by set ("acked"/"cleared").
 func (s *Store) transition(ctx context.Context, id int64, action string, to alarm.State, set, by string, at int64, note string, from ...alarm.State) (alarm.Alarm, error) {
@@ -191,6 +243,84 @@ func (s *Store) AckAlarm(ctx context.Context, id int64, by string, at time.Time,
 // ClearAlarm implements store.Alarms.
 func (s *Store) ClearAlarm(ctx context.Context, id int64, by string, at time.Time, note string) (alarm.Alarm, error) {
 	return s.transition(ctx, id, "clear", alarm.Cleared, "cleared", by, ms(at), note, alarm.Active, alarm.Acked)
+}
+
+// clearOne is ClearAlarm's transaction in one statement, for a pipelined
+// batch: alarm $1, if open, is cleared at $2 by $3 and the event (note $4)
+// recorded; no row comes back if it is not open or does not exist.
+const clearOne = `WITH upd AS (
+		UPDATE alarms SET state = 'cleared', cleared = $2, cleared_by = $3 WHERE id = $1 AND state IN ('active', 'acked')
+		RETURNING ` + alarmCols + `),
+	ev AS (INSERT INTO alarm_events(alarm, t, action, by_, note) SELECT id, $2, 'clear', $3, $4 FROM upd)
+	SELECT ` + alarmCols + ` FROM upd`
+
+// ClearAlarms implements store.Alarms: one pipelined batch of clearOne in
+// one transaction, then one read of the states of the alarms it skipped,
+// to tell which do not exist (ErrNotFound) from which were not open
+// (ErrConflict).
+func (s *Store) ClearAlarms(ctx context.Context, ids []int64, by string, at time.Time, note string) ([]store.ClearedAlarm, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	b := &pgx.Batch{}
+	for _, id := range ids {
+		b.Queue(clearOne, id, ms(at), by, note)
+	}
+	out := make([]store.ClearedAlarm, len(ids))
+	err := s.withWrite(ctx, func(tx pgx.Tx) error {
+		br := tx.SendBatch(ctx, b)
+		var skipped []int64
+		for i, id := range ids {
+			a, err := scanAlarm(br.QueryRow())
+			switch {
+			case errors.Is(err, pgx.ErrNoRows):
+				skipped = append(skipped, id)
+			case err != nil:
+				br.Close()
+				return fmt.Errorf("clear alarm %d: %w", id, err)
+			default:
+				out[i].Alarm = a
+			}
+		}
+		if err := br.Close(); err != nil {
+			return err
+		}
+		if len(skipped) == 0 {
+			return nil
+		}
+		state := map[int64]string{}
+		rows, err := tx.Query(ctx, `SELECT id, state FROM alarms WHERE id = ANY($1)`, skipped)
+		if err != nil {
+			return fmt.Errorf("clear alarms: %w", err)
+		}
+		for rows.Next() {
+			var id int64
+			var st string
+			if err := rows.Scan(&id, &st); err != nil {
+				rows.Close()
+				return fmt.Errorf("clear alarms: %w", err)
+			}
+			state[id] = st
+		}
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("clear alarms: %w", err)
+		}
+		for i, id := range ids {
+			if out[i].Alarm.ID != 0 {
+				continue
+			}
+			if st, ok := state[id]; ok {
+				out[i].Err = fmt.Errorf("clear alarm %d: %w: alarm is %s", id, store.ErrConflict, st)
+			} else {
+				out[i].Err = fmt.Errorf("clear alarm %d: %w", id, store.ErrNotFound)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // Alarm implements store.Alarms.

@@ -124,7 +124,50 @@ func scanAlarm(sc interface{ Scan(...any) error }) (alarm.Alarm, error) {
 	return a, err
 }
 
-func alarmEvent(ctx context.Context, tx *sql.Tx, id int64, at time.Time, action, by, note string) error {
+// txStmts runs a transaction's statements, each prepared once however
+// many alarms of a batch run it (preparing was most of a batch's cost).
+// The statements close with the transaction.
+type txStmts struct {
+	tx       *sql.Tx
+	prepared map[string]*sql.Stmt
+}
+
+func newTxStmts(tx *sql.Tx) *txStmts { return &txStmts{tx: tx, prepared: map[string]*sql.Stmt{}} }
+
+func (q *txStmts) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
+	if st, ok := q.prepared[query]; ok {
+		return st, nil
+	}
+	st, err := q.tx.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	q.prepared[query] = st
+	return st, nil
+}
+
+func (q *txStmts) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	st, err := q.stmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return st.ExecContext(ctx, args...)
+}
+
+// QueryRowContext returns the row, or a prepare's error at its Scan.
+func (q *txStmts) QueryRowContext(ctx context.Context, query string, args ...any) interface{ Scan(...any) error } {
+	st, err := q.stmt(ctx, query)
+	if err != nil {
+		return errRow{err}
+	}
+	return st.QueryRowContext(ctx, args...)
+}
+
+type errRow struct{ err error }
+
+func (r errRow) Scan(...any) error { return r.err }
+
+func alarmEvent(ctx context.Context, tx *txStmts, id int64, at time.Time, action, by, note string) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO alarm_events(alarm, t, action, by, note) VALUES (?, ?, ?, ?, ?)`, id, at.UnixMilli(), action, by, note)
 	return err
 }
@@ -136,30 +179,9 @@ func (s *Store) RaiseAlarm(ctx context.Context, a alarm.Alarm) (alarm.Alarm, boo
 	}
 	var id int64
 	created := false
-	err := s.withWrite(ctx, func(tx *sql.Tx) error {
-		err := tx.QueryRowContext(ctx, `SELECT id FROM alarms WHERE kind = ? AND enterprise = ? AND point = ? AND meter = ? AND state != 'cleared'`,
-			a.Kind, a.Enterprise, a.Point, a.Meter).Scan(&id)
-		switch {
-		case err == nil:
-			if _, err := tx.ExecContext(ctx, `UPDATE alarms SET count = count + 1, last_raised = max(last_raised, ?), severity = ?, message = ? WHERE id = ?`,
-				a.Raised.UnixMilli(), string(a.Severity), a.Message, id); err != nil {
-				return err
-			}
-			return alarmEvent(ctx, tx, id, a.Raised, "repeat", "", a.Message)
-		case !errors.Is(err, sql.ErrNoRows):
-			return err
-		}
-		res, err := tx.ExecContext(ctx, `INSERT INTO alarms(kind, severity, enterprise, point, meter, message, state, raised, last_raised, count, acked, acked_by, cleared, cleared_by)
-			VALUES (?, ?, ?, ?, ?, ?, 'active', ?, ?, 1, 0, '', 0, '')`,
-			a.Kind, string(a.Severity), a.Enterprise, a.Point, a.Meter, a.Message, a.Raised.UnixMilli(), a.Raised.UnixMilli())
-		if err != nil {
-			return err
-		}
-		if id, err = res.LastInsertId(); err != nil {
-			return err
-		}
-		created = true
-		return alarmEvent(ctx, tx, id, a.Raised, "raise", "", a.Message)
+	err := s.withWrite(ctx, func(tx *sql.Tx) (err error) {
+		id, created, err = raiseTx(ctx, newTxStmts(tx), a)
+		return err
 	})
 	if err != nil {
 		return alarm.Alarm{}, false, fmt.Errorf("raise alarm %s: %w", a.Kind, err)
@@ -168,33 +190,99 @@ func (s *Store) RaiseAlarm(ctx context.Context, a alarm.Alarm) (alarm.Alarm, boo
 	return stored, created, err
 }
 
+// RaiseAlarms implements store.Alarms.
+func (s *Store) RaiseAlarms(ctx context.Context, as []alarm.Alarm) ([]store.RaisedAlarm, error) {
+	for i, a := range as {
+		if err := a.Validate(); err != nil {
+			return nil, fmt.Errorf("alarm %d of %d: %w: %v", i+1, len(as), store.ErrInvalid, err)
+		}
+	}
+	if len(as) == 0 {
+		return nil, nil
+	}
+	out := make([]store.RaisedAlarm, len(as))
+	err := s.withWrite(ctx, func(sqlTx *sql.Tx) error {
+		tx := newTxStmts(sqlTx)
+		for i, a := range as {
+			id, created, err := raiseTx(ctx, tx, a)
+			if err != nil {
+				return fmt.Errorf("raise alarm %s: %w", a.Kind, err)
+			}
+			stored, err := scanAlarm(tx.QueryRowContext(ctx, `SELECT `+alarmCols+` FROM alarms WHERE id = ?`, id))
+			if err != nil {
+				return fmt.Errorf("alarm %d: %w", id, err)
+			}
+			out[i] = store.RaisedAlarm{Alarm: stored, Created: created}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// raiseTx opens alarm a in tx, or counts a repeat on the open alarm of its
+// kind and subject, and records the event; it returns the alarm's id and
+// whether it was opened.
+func raiseTx(ctx context.Context, tx *txStmts, a alarm.Alarm) (id int64, created bool, err error) {
+	err = tx.QueryRowContext(ctx, `SELECT id FROM alarms WHERE kind = ? AND enterprise = ? AND point = ? AND meter = ? AND state != 'cleared'`,
+		a.Kind, a.Enterprise, a.Point, a.Meter).Scan(&id)
+	switch {
+	case err == nil:
+		if _, err := tx.ExecContext(ctx, `UPDATE alarms SET count = count + 1, last_raised = max(last_raised, ?), severity = ?, message = ? WHERE id = ?`,
+			a.Raised.UnixMilli(), string(a.Severity), a.Message, id); err != nil {
+			return 0, false, err
+		}
+		return id, false, alarmEvent(ctx, tx, id, a.Raised, "repeat", "", a.Message)
+	case !errors.Is(err, sql.ErrNoRows):
+		return 0, false, err
+	}
+	res, err := tx.ExecContext(ctx, `INSERT INTO alarms(kind, severity, enterprise, point, meter, message, state, raised, last_raised, count, acked, acked_by, cleared, cleared_by)
+		VALUES (?, ?, ?, ?, ?, ?, 'active', ?, ?, 1, 0, '', 0, '')`,
+		a.Kind, string(a.Severity), a.Enterprise, a.Point, a.Meter, a.Message, a.Raised.UnixMilli(), a.Raised.UnixMilli())
+	if err != nil {
+		return 0, false, err
+	}
+	if id, err = res.LastInsertId(); err != nil {
+		return 0, false, err
+	}
+	return id, true, alarmEvent(ctx, tx, id, a.Raised, "raise", "", a.Message)
+}
+
 // transition moves an alarm from one of the states in from to state to.
 func (s *Store) transition(ctx context.Context, id int64, action string, to alarm.State, set string, by string, at time.Time, note string, from ...alarm.State) (alarm.Alarm, error) {
 	err := s.withWrite(ctx, func(tx *sql.Tx) error {
-		var state string
-		err := tx.QueryRowContext(ctx, `SELECT state FROM alarms WHERE id = ?`, id).Scan(&state)
-		if errors.Is(err, sql.ErrNoRows) {
-			return store.ErrNotFound
-		}
-		if err != nil {
-			return err
-		}
-		allowed := false
-		for _, f := range from {
-			allowed = allowed || alarm.State(state) == f
-		}
-		if !allowed {
-			return fmt.Errorf("%w: alarm is %s", store.ErrConflict, state)
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE alarms SET state = ?, `+set+` WHERE id = ?`, string(to), at.UnixMilli(), by, id); err != nil {
-			return err
-		}
-		return alarmEvent(ctx, tx, id, at, action, by, note)
+		return transitionTx(ctx, newTxStmts(tx), id, action, to, set, by, at, note, from...)
 	})
 	if err != nil {
 		return alarm.Alarm{}, fmt.Errorf("%s alarm %d: %w", action, id, err)
 	}
 	return s.Alarm(ctx, id)
+}
+
+// transitionTx is transition in tx: ErrNotFound or ErrConflict before it
+// writes anything.
+func transitionTx(ctx context.Context, tx *txStmts, id int64, action string, to alarm.State, set string, by string, at time.Time, note string, from ...alarm.State) error {
+	var state string
+	err := tx.QueryRowContext(ctx, `SELECT state FROM alarms WHERE id = ?`, id).Scan(&state)
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.ErrNotFound
+	}
+	if err != nil {
+		return err
+	}
+	allowed := false
+	for _, f := range from {
+		allowed = allowed || alarm.State(state) == f
+	}
+	if !allowed {
+		return fmt.Errorf("%w: alarm is %s", store.ErrConflict, state)
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE alarms SET state = ?, `+set+` WHERE id = ?`, string(to), at.UnixMilli(), by, id); err != nil {
+		return err
+	}
+	return alarmEvent(ctx, tx, id, at, action, by, note)
 }
 
 // AckAlarm implements store.Alarms.
@@ -204,7 +292,40 @@ func (s *Store) AckAlarm(ctx context.Context, id int64, by string, at time.Time,
 
 // ClearAlarm implements store.Alarms.
 func (s *Store) ClearAlarm(ctx context.Context, id int64, by string, at time.Time, note string) (alarm.Alarm, error) {
-	return s.transition(ctx, id, "clear", alarm.Cleared, "cleared = ?, cleared_by = ?", by, at, note, alarm.Active, alarm.Acked)
+	return s.transition(ctx, id, "clear", alarm.Cleared, clearSet, by, at, note, alarm.Active, alarm.Acked)
+}
+
+const clearSet = "cleared = ?, cleared_by = ?"
+
+// ClearAlarms implements store.Alarms.
+func (s *Store) ClearAlarms(ctx context.Context, ids []int64, by string, at time.Time, note string) ([]store.ClearedAlarm, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	out := make([]store.ClearedAlarm, len(ids))
+	err := s.withWrite(ctx, func(sqlTx *sql.Tx) error {
+		tx := newTxStmts(sqlTx)
+		for i, id := range ids {
+			err := transitionTx(ctx, tx, id, "clear", alarm.Cleared, clearSet, by, at, note, alarm.Active, alarm.Acked)
+			if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrConflict) {
+				out[i] = store.ClearedAlarm{Err: fmt.Errorf("clear alarm %d: %w", id, err)}
+				continue
+			}
+			if err != nil {
+				return fmt.Errorf("clear alarm %d: %w", id, err)
+			}
+			a, err := scanAlarm(tx.QueryRowContext(ctx, `SELECT `+alarmCols+` FROM alarms WHERE id = ?`, id))
+			if err != nil {
+				return fmt.Errorf("alarm %d: %w", id, err)
+			}
+			out[i] = store.ClearedAlarm{Alarm: a}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // Alarm implements store.Alarms.

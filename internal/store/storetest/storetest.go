@@ -3,7 +3,7 @@
 // paging, aggregates and consumption (property and golden tests with
 // shuffled, duplicated, late, rolling-over and reset totalisers, a gap and a
 // meter replacement), the reading validity rule, rejections, quarantined
-// ledger entries, alarms, tokens, the audit log, production records and
+// ledger entries, alarms (raised and cleared in batches as one by one), tokens, the audit log, production records and
 // retrofit cases.
 //
 // An implementation runs it from its own tests:
@@ -65,6 +65,7 @@ func Run(t *testing.T, open Factory, ways ...TotalsWay) {
 	t.Run("Validity", func(t *testing.T) { testValidity(t, open(t)) })
 	t.Run("Quarantine", func(t *testing.T) { testQuarantine(t, open(t)) })
 	t.Run("Alarms", func(t *testing.T) { testAlarms(t, open(t)) })
+	t.Run("AlarmBatches", func(t *testing.T) { testAlarmBatches(t, open(t), open(t)) })
 	t.Run("Tokens", func(t *testing.T) { testTokens(t, open(t)) })
 	t.Run("Audit", func(t *testing.T) { testAudit(t, open(t)) })
 	t.Run("HostileBytes", func(t *testing.T) { testHostileBytes(t, open(t)) })
