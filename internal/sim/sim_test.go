@@ -295,3 +295,37 @@ func TestNewRejects(t *testing.T) {
 		t.Errorf("ParseInjections: %v %v", got, err)
 	}
 }
+
+// TestStatsDuringRun: Stats may be called while the run goes on (a test
+// waiting for readings to be admitted, a progress line) — from the start,
+// while the meters' sessions are being opened. Under -race this failed
+// while connect set a device's session without the lock Stats reads it
+// under.
+func TestStatsDuringRun(t *testing.T) {
+	f := newFakePlatform(t)
+	logs := &logbuf.Buffer{}
+	s, err := New(Config{MQTT: f.addr, API: f.http.URL, Token: f.token, Enterprises: 2, Rate: 4, Seed: 13,
+		Log: logs, StatsEvery: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	for end := time.Now().Add(60 * time.Second); ; time.Sleep(time.Millisecond) {
+		if st := s.Stats(); st.Meters > 0 && st.Admitted >= uint64(st.Meters) {
+			break
+		}
+		if time.Now().After(end) {
+			t.Fatalf("stats %+v after 60 s\n%s", s.Stats(), logs)
+		}
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("run: %v\n%s", err, logs)
+	}
+	if st := s.Stats(); st.Unexpected != 0 {
+		t.Errorf("stats after the run %+v", st)
+	}
+}
