@@ -136,7 +136,7 @@ func TestBusReceiptsCommandsRefusals(t *testing.T) {
 	if tok := cli.Publish(broker.AcksPrefix+m1.id, 1, false, "not an ack"); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
 		t.Fatalf("publish ack: %v", tok.Error())
 	}
-	for end := time.Now().Add(10 * time.Second); !strings.Contains(logs.String(), "actuation: bad ack"); time.Sleep(20 * time.Millisecond) {
+	for end := time.Now().Add(30 * time.Second); !strings.Contains(logs.String(), "actuation: bad ack"); time.Sleep(20 * time.Millisecond) {
 		if time.Now().After(end) {
 			t.Fatal("the device's acknowledgement did not reach the sequencer's actuation layer")
 		}

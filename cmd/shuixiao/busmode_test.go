@@ -146,7 +146,7 @@ func testBusMode(t *testing.T, storeSpec string) {
 			Seq uint64 `json:"seq"`
 		} `json:"items"`
 	}
-	for end := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+	for end := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
 		must(t, admin.get("/api/v1/readings?meter=M1&order=asc", &page))
 		if len(page.Items) == 20 || time.Now().After(end) {
 			break

@@ -402,7 +402,7 @@ func TestServeModbus(t *testing.T) {
 			Values map[string]float64
 		}
 	}
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
 		must(t, c.get("/api/v1/readings?meter=V-MB", &out))
 		if len(out.Items) >= 3 || time.Now().After(deadline) {
 			break

@@ -34,15 +34,29 @@ func TestSimAgainstServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer logs.Close()
+	// The simulator runs until what is checked below has happened — the
+	// three injections, their answers, and 24 acknowledged readings of every
+	// meter — not for a fixed time: registering the province alone takes
+	// most of 10 s on a loaded machine.
 	s, err := sim.New(sim.Config{MQTT: srv.broker.Addr(), API: srv.URL(), Token: srv.token, DataDir: dir,
-		Enterprises: 2, Rate: 4, Duration: 12 * time.Second, Seed: 3,
+		Enterprises: 2, Rate: 4, Seed: 3,
 		Inject: []string{"replay", "forged-signature", "tamper"}, InjectAfter: 3 * time.Second, InjectEvery: 500 * time.Millisecond,
 		AckLog: acklog, Log: logs, StatsEvery: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	err = s.Run(ctx)
+	runCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	ran := make(chan error, 1)
+	go func() { ran <- s.Run(runCtx) }()
+	for end := time.Now().Add(120 * time.Second); !simDone(s, ackPath, 24); time.Sleep(200 * time.Millisecond) {
+		if time.Now().After(end) {
+			break // the checks below say what is missing
+		}
+	}
+	stop()
+	err = <-ran
 	logText, _ := os.ReadFile(logPath)
 	t.Log(string(logText))
 	if err != nil {
@@ -128,4 +142,34 @@ func TestSimAgainstServer(t *testing.T) {
 	if code != 1 || !strings.Contains(out.String()+errOut.String(), fmt.Sprint(tr.Index)) || !strings.Contains(out.String()+errOut.String(), tr.Meter) {
 		t.Errorf("verify log exit %d, tampered entry %d (%s seq %d):\n%s\n%s", code, tr.Index, tr.Meter, tr.Seq, out.String(), errOut.String())
 	}
+}
+
+// simDone reports whether TestSimAgainstServer's simulator has applied its
+// three injections, had its two forged readings and its replay answered
+// (two bad signatures and a replay refused, the byte-identical replay a
+// duplicate), and had at least perMeter readings of every meter
+// acknowledged in its ack log.
+func simDone(s *sim.Sim, ackPath string, perMeter int) bool {
+	if st := s.Stats(); len(s.InjectionReports()) < 3 || st.Rejected < 3 || st.Duplicates < 1 {
+		return false
+	}
+	text, err := os.ReadFile(ackPath)
+	if err != nil {
+		return false
+	}
+	acked := map[string]int{}
+	lines := strings.Split(string(text), "\n")
+	for _, l := range lines[:len(lines)-1] { // the last may be half written
+		if id, _, ok := strings.Cut(l, " "); ok {
+			acked[id]++
+		}
+	}
+	for _, e := range s.Province().Enterprises {
+		for _, pt := range e.Points {
+			if acked[pt.Meter.ID] < perMeter {
+				return false
+			}
+		}
+	}
+	return true
 }

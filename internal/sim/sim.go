@@ -313,7 +313,7 @@ func (s *Sim) InjectionReports() []InjectionReport {
 	return append([]InjectionReport(nil), s.injectionReports...)
 }
 
-// Stats returns the run's counters.
+// Stats returns the run's counters; it may be called while Run goes on.
 func (s *Sim) Stats() Stats {
 	st := Stats{Signed: s.signed.Load(), Acked: s.acked.Load(), Receipts: s.receipts.Load(),
 		Admitted: s.admitted.Load(), Duplicates: s.dups.Load(), Rejected: s.rejected.Load(),
@@ -643,7 +643,7 @@ func (s *Sim) connect(d *Device) {
 	if retired || d.legacy != nil {
 		return
 	}
-	d.conn = Dial(ConnConfig{Broker: s.cfg.MQTT, TLS: s.cfg.TLS, Username: d.ID, Password: MQTTPassword(s.store.Secret(), d.ID),
+	conn := Dial(ConnConfig{Broker: s.cfg.MQTT, TLS: s.cfg.TLS, Username: d.ID, Password: MQTTPassword(s.store.Secret(), d.ID),
 		Inflight: s.cfg.Inflight,
 		OnAck: func(a Ack) {
 			s.acked.Add(1)
@@ -664,6 +664,12 @@ func (s *Sim) connect(d *Device) {
 			}
 		},
 	})
+	// Under s.mu: Stats reads the sessions of s.devices while the run goes
+	// on, and a device may be in s.devices before its session opens (the
+	// park network's are registered first).
+	s.mu.Lock()
+	d.conn = conn
+	s.mu.Unlock()
 	if st, ok := s.store.Meter(d.ID); ok {
 		for _, msg := range st.Pending {
 			if r, err := reading.Parse(msg); err == nil {
