@@ -341,6 +341,41 @@ func (m *Monitor) raise(ctx context.Context, e event) (alarm.Alarm, bool) {
 	return a, true
 }
 
+// offlineRound decides a round of the offline check at now: an offline
+// alarm raised for every meter silent for more than OfflineAfter of its
+// intervals (a meter that never reported is silent since its
+// registration), repeated every Repeat while open; the open alarm cleared
+// of every meter reporting again. Revoked meters are left alone.
+func (m *Monitor) offlineRound(now time.Time, latest map[string]time.Time, ms []meter.Meter) []offlineStep {
+	var steps []offlineStep
+	for _, mt := range ms {
+		if mt.Revoked {
+			continue
+		}
+		iv := mt.Interval
+		if iv <= 0 {
+			iv = time.Minute
+		}
+		limit := time.Duration(m.opts.OfflineAfter) * iv
+		last, ok := latest[mt.ID]
+		if !ok {
+			last = mt.Registered
+		}
+		silent := now.Sub(last)
+		m.mu.Lock()
+		st, open := m.offline[mt.ID]
+		m.mu.Unlock()
+		switch {
+		case silent > limit && (!open || now.Sub(st.lastSent) >= m.opts.Repeat):
+			steps = append(steps, offlineStep{meter: mt.ID,
+				message: fmt.Sprintf("仪表离线 / Meter offline: %s silent for %s (interval %s)", mt.ID, silent.Round(time.Second), iv)})
+		case silent <= limit && open:
+			steps = append(steps, offlineStep{meter: mt.ID, clear: true, id: st.id})
+		}
+	}
+	return steps
+}
+
 // offlineBatch is how many offline alarms go to the store in one
 // transaction each way: a carrier outage silences tens of thousands of
 // meters in one round, and one transaction an alarm held the monitor (and
@@ -364,32 +399,7 @@ type offlineStep struct {
 // looked up with one read of the registry when many are not kept.
 func (m *Monitor) checkOffline(ctx context.Context, latest map[string]time.Time, ms []meter.Meter) {
 	now := m.opts.Now()
-	var steps []offlineStep
-	for _, mt := range ms {
-		if mt.Revoked {
-			continue
-		}
-		iv := mt.Interval
-		if iv <= 0 {
-			iv = time.Minute
-		}
-		limit := time.Duration(m.opts.OfflineAfter) * iv
-		last, ok := latest[mt.ID]
-		if !ok {
-			last = mt.Registered // never reported: silent since registration
-		}
-		silent := now.Sub(last)
-		m.mu.Lock()
-		st, open := m.offline[mt.ID]
-		m.mu.Unlock()
-		switch {
-		case silent > limit && (!open || now.Sub(st.lastSent) >= m.opts.Repeat):
-			steps = append(steps, offlineStep{meter: mt.ID,
-				message: fmt.Sprintf("仪表离线 / Meter offline: %s silent for %s (interval %s)", mt.ID, silent.Round(time.Second), iv)})
-		case silent <= limit && open:
-			steps = append(steps, offlineStep{meter: mt.ID, clear: true, id: st.id})
-		}
-	}
+	steps := m.offlineRound(now, latest, ms)
 	if len(steps) == 0 {
 		return
 	}

@@ -2,7 +2,6 @@ package alarmwatch
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -29,43 +28,25 @@ type offlineMeasureStore interface {
 // meter's two registry reads) and per alarm cleared. For measurement only.
 func (m *Monitor) checkOfflineOneByOne(ctx context.Context, latest map[string]time.Time, ms []meter.Meter) {
 	now := m.opts.Now()
-	for _, mt := range ms {
-		if mt.Revoked {
-			continue
-		}
-		iv := mt.Interval
-		if iv <= 0 {
-			iv = time.Minute
-		}
-		limit := time.Duration(m.opts.OfflineAfter) * iv
-		last, ok := latest[mt.ID]
-		if !ok {
-			last = mt.Registered
-		}
-		silent := now.Sub(last)
-		m.mu.Lock()
-		st, open := m.offline[mt.ID]
-		m.mu.Unlock()
-		switch {
-		case silent > limit && (!open || now.Sub(st.lastSent) >= m.opts.Repeat):
-			a, ok := m.raise(ctx, event{kind: KindOffline, meter: mt.ID, severity: alarm.SeverityMajor, at: now,
-				message: fmt.Sprintf("仪表离线 / Meter offline: %s silent for %s (interval %s)", mt.ID, silent.Round(time.Second), iv)})
+	for _, s := range m.offlineRound(now, latest, ms) {
+		if !s.clear {
+			a, ok := m.raise(ctx, event{kind: KindOffline, meter: s.meter, severity: alarm.SeverityMajor, at: now, message: s.message})
 			if ok {
 				m.mu.Lock()
-				m.offline[mt.ID] = offlineState{id: a.ID, lastSent: now}
+				m.offline[s.meter] = offlineState{id: a.ID, lastSent: now}
 				m.mu.Unlock()
 			}
-		case silent <= limit && open:
-			a, err := m.opts.Store.ClearAlarm(ctx, st.id, "system", now, "meter reporting again / 仪表恢复上报")
-			if err != nil {
-				m.opts.Logger.Warn("clear offline alarm", "meter", mt.ID, "error", err)
-			} else {
-				m.opts.Notify(a)
-			}
-			m.mu.Lock()
-			delete(m.offline, mt.ID)
-			m.mu.Unlock()
+			continue
 		}
+		a, err := m.opts.Store.ClearAlarm(ctx, s.id, "system", now, "meter reporting again / 仪表恢复上报")
+		if err != nil {
+			m.opts.Logger.Warn("clear offline alarm", "meter", s.meter, "error", err)
+		} else {
+			m.opts.Notify(a)
+		}
+		m.mu.Lock()
+		delete(m.offline, s.meter)
+		m.mu.Unlock()
 	}
 }
 
