@@ -5,14 +5,16 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/shuixiao/shuixiao/internal/store"
 	"github.com/shuixiao/shuixiao/internal/store/postgres/pgtest"
 	"github.com/shuixiao/shuixiao/meter"
 )
 
 // TestChannelsDecodedOnce: the channels of points that share a channel
 // set are decoded once, not once per point and read (the province roll-up
-// resolves every series' point in each of its store reads), and a point
-// whose channels change is read with its new ones.
+// resolves every series' point in each of its store reads and lists every
+// point), a listed point's channels are its own, and a point whose
+// channels change is read with its new ones.
 func TestChannelsDecodedOnce(t *testing.T) {
 	url, schema := pgtest.Schema(t)
 	ctx := context.Background()
@@ -39,6 +41,22 @@ func TestChannelsDecodedOnce(t *testing.T) {
 	// reading the rows takes about five.
 	if a := testing.AllocsPerRun(5, func() { read() }); a > 10*n {
 		t.Errorf("%.0f allocations to read %d points' channels, want at most %d: their JSON is decoded again", a, n, 10*n)
+	}
+	// So are a listing's, each point with its own copy.
+	list := func() []meter.Point {
+		pts, err := s.Points(ctx, store.Filter{Enterprise: "E"})
+		if err != nil || len(pts) != n {
+			t.Fatalf("%d points, want %d: %v", len(pts), n, err)
+		}
+		return pts
+	}
+	pts := list()
+	if a := testing.AllocsPerRun(5, func() { list() }); a > 15*n {
+		t.Errorf("%.0f allocations to list %d points, want at most %d: their channels' JSON is decoded again", a, n, 15*n)
+	}
+	pts[3].Channels[0].Rollover = 1
+	if r := list()[4].Channels[0].Rollover; r != 99999.99 {
+		t.Errorf("P0004's total_m3 rolls over at %v after another point's listed copy was changed, want 99999.99", r)
 	}
 	p, err := s.Point(ctx, "P0007")
 	if err != nil {

@@ -446,14 +446,17 @@ func (s *Store) points(ctx context.Context, w *where) ([]meter.Point, error) {
 		func(r pgx.Rows) (meter.Point, error) {
 			var p meter.Point
 			var level int
-			var stage, source, chans, roles string
+			var stage, source, roles string
+			var chans []byte
 			if err := r.Scan(&p.ID, &p.Enterprise, &p.Name, &p.NameEN, &level, &stage, &source, &p.Parent, &chans, &roles); err != nil {
 				return p, err
 			}
 			p.Level, p.Stage, p.Source = meter.Level(level), meter.Stage(stage), meter.Source(source)
-			if err := json.Unmarshal([]byte(chans), &p.Channels); err != nil {
+			cs, err := s.chanSets.decode(chans)
+			if err != nil {
 				return p, fmt.Errorf("point %s channels: %w", p.ID, err)
 			}
+			p.Channels = slices.Clone(cs) // the caller's own
 			if roles != "" {
 				var pr pointRoles
 				if err := json.Unmarshal([]byte(roles), &pr); err != nil {
