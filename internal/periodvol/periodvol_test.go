@@ -255,3 +255,79 @@ func BenchmarkReadMonthDense(b *testing.B) {
 		}
 	}
 }
+
+// countingSource counts the Consumption queries a read makes; its store's
+// pre-totals are read as they are.
+type countingSource struct {
+	compactable
+	calls int
+}
+
+type compactable interface {
+	Source
+	store.TotalsReader
+	Compact(context.Context) error
+}
+
+func (c *countingSource) Consumption(ctx context.Context, q store.ConsumptionQuery) ([]store.SeriesBuckets, error) {
+	c.calls++
+	return c.compactable.Consumption(ctx, q)
+}
+
+// TestReadCallsBounded: series whose last readings are all at different
+// times — every series of a live province — are read in a few
+// Consumption queries, whatever their number, not one per series: the
+// stretches Fill reads start and end on the bounds of the period, of the
+// store's pre-totals and of the buckets of a level, never at a reading.
+// The totals are those read hour by hour. On both drivers.
+func TestReadCallsBounded(t *testing.T) {
+	const n = 60
+	// Every 10 minutes from the 27th, the last reading on the 28th at
+	// 12:00 plus 7 minutes a series: each a different time.
+	every := func(i int) (time.Duration, time.Duration) {
+		return 10 * time.Minute, 36*time.Hour + time.Duration(i)*7*time.Minute
+	}
+	t.Run("sqlite", func(t *testing.T) {
+		st, pts := newStore(t, n, every)
+		readCallsBounded(t, st, pts)
+	})
+	t.Run("postgres", func(t *testing.T) {
+		st, pts := newPostgres(t, n, every)
+		readCallsBounded(t, st, pts)
+	})
+}
+
+func readCallsBounded(t *testing.T, st compactable, pts []meter.Point) {
+	ctx := context.Background()
+	if err := st.Compact(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var series []store.Series
+	for _, p := range pts {
+		series = append(series, store.Series{Point: p.ID, Channel: "total_m3"})
+	}
+	from, to := time.Date(day.Year(), 1, 1, 0, 0, 0, 0, time.UTC), day.AddDate(0, 0, 2)
+	src := &countingSource{compactable: st}
+	got, err := Read(ctx, src, series, from, to, Interval, time.UTC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if src.calls > 6 {
+		t.Errorf("%d Consumption queries for %d series, want at most 6 (a few a level)", src.calls, len(series))
+	}
+	hourly, err := Read(ctx, consumptionOnly{st}, series, from, to, Interval, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vol, cov := FromTotals(got)
+	wantVol, wantCov := FromTotals(hourly)
+	if len(vol) != len(series) {
+		t.Fatalf("%d volumes for %d series", len(vol), len(series))
+	}
+	for id, v := range wantVol {
+		if vol[id] != v || cov[id] != wantCov[id] {
+			t.Errorf("%s: %v m³ at coverage %v, hour by hour %v at %v", id, vol[id], cov[id], v, wantCov[id])
+		}
+	}
+	t.Logf("%d series read in %d Consumption queries", len(series), src.calls)
+}

@@ -113,6 +113,7 @@ type Store struct {
 	unsure     bool
 	stop, done chan struct{} // the background rollup builder's
 	totals     totalsKeeper  // consumption pre-totals (totals.go)
+	chanSets   channelSets   // points' channels decoded, by their JSON (registry.go)
 }
 
 type meterInfo struct {

@@ -338,6 +338,14 @@ func (s *Store) accumulate(ctx context.Context, tx pgx.Tx, ts []target, g aggreg
 	// times inside it.
 	var runs []span
 	for k := range us {
+		if len(sums[k]) == 0 {
+			// No summary: one run, without a look-up per hour (a
+			// year read by month is 8,760 of them a series).
+			if h0 < h1 {
+				runs = append(runs, span{unit: k, from: h0 * hourMs, to: h1 * hourMs})
+			}
+			continue
+		}
 		for a := h0; a < h1; {
 			if _, ok := sums[k][a]; ok {
 				a++
