@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
-	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -28,14 +26,9 @@ func TestEdgeKeyChanges(t *testing.T) {
 		t.Fatal(err)
 	}
 	addr := strings.TrimPrefix(nats.URL(), "nats://")
-	defer func() { nats.Close() }()
+	t.Cleanup(func() { nats.Close() }) // after the sequencer's (cleanups run last first)
 	dir := t.TempDir()
-	s, err := openServer(context.Background(), serverConfig{Data: dir, HTTPAddr: "127.0.0.1:0", MQTTAddr: "127.0.0.1:0",
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Bus: busConfig{Role: roleSequencer, NATS: nats.URL()}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close(context.Background())
+	s := openTestSequencer(t, dir, nats.URL())
 	admin := s.client(s.token)
 	m1, m2 := province(t, admin)
 	cfg := testEdgeConfig(dir, "", nats.URL())
