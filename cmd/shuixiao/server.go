@@ -27,6 +27,7 @@ import (
 	"github.com/shuixiao/shuixiao/internal/atomicfile"
 	"github.com/shuixiao/shuixiao/internal/broker"
 	"github.com/shuixiao/shuixiao/internal/bus"
+	"github.com/shuixiao/shuixiao/internal/control"
 	"github.com/shuixiao/shuixiao/internal/devicecred"
 	"github.com/shuixiao/shuixiao/internal/efficiency"
 	"github.com/shuixiao/shuixiao/internal/ingest"
@@ -73,6 +74,12 @@ type serverConfig struct {
 	// ingest.DefaultPolicy's.
 	Admission ingest.Policy
 	Logger    *slog.Logger
+	// ControlClock is the control plane's time (nil: the wall clock): the
+	// control loops step on it and the actuation layer times commands,
+	// acknowledgements and refreshes by it. A test driving a paced
+	// simulated plant gives the plant's, so that the server and the plant
+	// pause together.
+	ControlClock control.Clock
 	// MQTT holds the broker's limits (MaxClients, MaxPending,
 	// ConnectTimeout, FailedLogins, Publishes); zero fields take the
 	// broker's defaults, and openServer sets the rest.
