@@ -129,8 +129,13 @@ type server struct {
 	bg       sync.WaitGroup
 	bus      *sequencerBus // --role sequencer
 	// edgeKeys is where the sequencer tells the edges of key changes
-	// (keysChanged), once its bus is open.
-	edgeKeys atomic.Pointer[bus.Conn]
+	// (keysChanged), once its bus is open; until then a sequencer keeps
+	// the changed devices in keysPending (those the catch-up with the
+	// ledger applied among them) and startBus sends them. keysMu orders
+	// the two.
+	edgeKeys    atomic.Pointer[bus.Conn]
+	keysMu      sync.Mutex
+	keysPending map[string]bool
 	// rights runs the water-rights certificates; its Statements are
 	// helper mv's M&V statements, wired at merge (nil: none issued).
 	rights *rights.Service
@@ -211,6 +216,10 @@ func openServer(ctx context.Context, cfg serverConfig) (*server, error) {
 		return nil, err
 	}
 	s.devices = devicecred.New(st, s.dir)
+	if cfg.Bus.Role == roleSequencer {
+		s.keysPending = map[string]bool{}
+	}
+	s.devices.OnCredentialChange = s.keysChanged // bus mode: to the edges, from the catch-up on
 	if err := s.devices.LoadAll(ctx); err != nil {
 		return nil, err
 	}
@@ -227,6 +236,7 @@ func openServer(ctx context.Context, cfg serverConfig) (*server, error) {
 		}
 		if ke.Action == reading.ActionRevoke {
 			s.dir.Revoke(ke.Meter)
+			s.keysChanged(ke.Meter)
 			return nil
 		}
 		return s.devices.Registered(ctx, ke.Meter)
@@ -293,7 +303,6 @@ func openServer(ctx context.Context, cfg serverConfig) (*server, error) {
 	}
 	s.meterList = &alarmwatch.MeterList{Store: st}
 	s.devices.OnChange = func(ids ...string) { s.meterList.Changed(ids...); s.alarms.RegistryChanged(ids...) }
-	s.devices.OnCredentialChange = s.keysChanged // bus mode: to the edges
 	s.devices.OnRevoke = func(id string) {
 		if s.broker != nil {
 			s.broker.Disconnect(id)
