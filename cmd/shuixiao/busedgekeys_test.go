@@ -134,19 +134,12 @@ func (f *flakyKeys) Meter(ctx context.Context, id string) (meter.Meter, error) {
 // (the store unavailable for a moment) tries it again within a second or
 // two instead of waiting for its next full reload.
 func TestEdgeKeyReloadRetried(t *testing.T) {
-	nats, err := bus.StartEmbedded(t.TempDir(), "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { nats.Close() })
+	nats := startEmbeddedNATS(t)
 	dir := t.TempDir()
 	s := openTestSequencer(t, dir, nats.URL())
 	admin := s.client(s.token)
 	m1, _ := province(t, admin)
-	cfg := testEdgeConfig(dir, "", nats.URL())
-	cfg.Bus.Refresh = time.Hour
-	cfg.MQTT.FailedLogins = broker.Limit{Rate: -1}
-	e := startEdgeWith(t, cfg)
+	e := startKeysEdge(t, dir, nats.URL())
 	waitLogin(t, e.broker.Addr(), m1, true, 2*time.Second)
 
 	// The edge's reads of the registry fail twice, then pass.
@@ -168,11 +161,7 @@ func TestEdgeKeyReloadRetried(t *testing.T) {
 // catches up at start, and reaches an edge that stayed connected to NATS
 // (and so does no full reload) once the sequencer's bus is open.
 func TestEdgeKeyChangesOfCatchUp(t *testing.T) {
-	nats, err := bus.StartEmbedded(t.TempDir(), "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { nats.Close() })
+	nats := startEmbeddedNATS(t)
 	dir := t.TempDir()
 	open := func() *server {
 		s, err := openServer(context.Background(), serverConfig{Data: dir, HTTPAddr: "127.0.0.1:0", MQTTAddr: "127.0.0.1:0",
@@ -195,10 +184,7 @@ func TestEdgeKeyChangesOfCatchUp(t *testing.T) {
 	s.Close(context.Background())
 	copyStore(t, snapshot, dir)
 
-	cfg := testEdgeConfig(dir, "", nats.URL())
-	cfg.Bus.Refresh = time.Hour
-	cfg.MQTT.FailedLogins = broker.Limit{Rate: -1}
-	e := startEdgeWith(t, cfg)
+	e := startKeysEdge(t, dir, nats.URL())
 	waitLogin(t, e.broker.Addr(), m1, true, 2*time.Second) // the edge read the store without the revocation
 	s = openTestSequencer(t, dir, nats.URL())
 	if m, err := s.store.Meter(context.Background(), "M1"); err != nil || !m.Revoked {
@@ -206,6 +192,16 @@ func TestEdgeKeyChangesOfCatchUp(t *testing.T) {
 	}
 	took := waitLogin(t, e.broker.Addr(), m1, false, 5*time.Second)
 	t.Logf("M1's revocation applied by the sequencer's catch-up: refused at the edge after %v", took)
+}
+
+// startKeysEdge runs an edge whose full reload of keys is an hour away,
+// that lets a device try to log in as often as it likes.
+func startKeysEdge(t *testing.T, dir, natsURL string) *busEdge {
+	t.Helper()
+	cfg := testEdgeConfig(dir, "", natsURL)
+	cfg.Bus.Refresh = time.Hour
+	cfg.MQTT.FailedLogins = broker.Limit{Rate: -1}
+	return startEdgeWith(t, cfg)
 }
 
 // copyStore replaces the SQLite store files (store.db and its journal) in
