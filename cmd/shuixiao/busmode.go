@@ -5,8 +5,10 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -191,7 +193,7 @@ func (s *server) startBus(ctx context.Context) error {
 		return err
 	}
 	s.bus = b
-	s.edgeKeys.Store(nb.conn)
+	s.openEdgeKeys(nb.conn)
 	bg, stop := context.WithCancel(context.Background())
 	b.stop = stop
 	go func() {
@@ -220,12 +222,40 @@ func (s *server) closeBus() {
 // keysChanged tells the edges which devices' keys, revocations or MQTT
 // passwords changed in the store (devices.OnCredentialChange), for them to
 // load those again; if the bus cannot take it, an edge's next full reload
-// will.
+// will. A sequencer whose bus is not open yet (catching up with its ledger
+// at start) keeps them for openEdgeKeys: an edge that stayed connected to
+// NATS through the sequencer's restart does no full reload then.
 func (s *server) keysChanged(ids ...string) {
-	conn := s.edgeKeys.Load()
-	if conn == nil || len(ids) == 0 {
+	if len(ids) == 0 {
 		return
 	}
+	s.keysMu.Lock()
+	conn := s.edgeKeys.Load()
+	if conn == nil && s.keysPending != nil {
+		for _, id := range ids {
+			s.keysPending[id] = true
+		}
+	}
+	s.keysMu.Unlock()
+	if conn != nil {
+		s.publishKeyChanges(conn, ids)
+	}
+}
+
+// openEdgeKeys makes conn where key changes go and sends those kept
+// until now.
+func (s *server) openEdgeKeys(conn *bus.Conn) {
+	s.keysMu.Lock()
+	s.edgeKeys.Store(conn)
+	ids := slices.Sorted(maps.Keys(s.keysPending))
+	s.keysPending = nil
+	s.keysMu.Unlock()
+	if len(ids) > 0 {
+		s.publishKeyChanges(conn, ids)
+	}
+}
+
+func (s *server) publishKeyChanges(conn *bus.Conn, ids []string) {
 	if err := conn.PublishKeyChanges(ids); err != nil {
 		s.cfg.Logger.Warn("密钥变更未发往边缘节点，待其下次全量加载 / key changes not sent to the edges; they load them at their next full reload",
 			"devices", len(ids), "error", err)
@@ -369,35 +399,87 @@ func (e *busEdge) keysChanged(ids []string) {
 // until ctx ends: the devices reported changed at once, every device each
 // --edge-refresh and after each reconnection to NATS. One goroutine does
 // every load, so that a full reload's older read of a device never
-// overwrites a newer one.
+// overwrites a newer one. A load that fails is tried again after
+// keyRetryDelay (the devices of a partial one kept for it), up to
+// keyRetries times in a row; then the next full reload makes it good.
 func (e *busEdge) loadKeys(ctx context.Context) {
 	log := e.cfg.Logger
 	t := time.NewTicker(max(e.cfg.Bus.Refresh, time.Second))
 	defer t.Stop()
+	retry := time.NewTimer(time.Hour)
+	retry.Stop()
+	defer retry.Stop()
+	failures := 0       // loads failed in a row
+	fullFailed := false // the last failure was a full reload's
 	for {
-		var err error
+		full := false
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			err = e.refresh(ctx)
+			full = true
 		case <-e.reconnected:
-			err = e.refresh(ctx)
+			full = true
 		case <-e.changes:
-			ids := e.takeChanged()
-			if len(ids) > max(16, e.dir.Len()/8) {
-				// Past an eighth of the registry one read of all costs
-				// less (BenchmarkEdgeKeys: a full reload ~14 CPU-µs a
-				// meter, a reload of one ~120).
-				err = e.refresh(ctx)
-			} else {
-				err = e.creds.Load().Reload(ctx, ids...)
-			}
+		case <-retry.C:
+			full = fullFailed
 		}
-		if err != nil && ctx.Err() == nil {
-			log.Error("边缘节点从存储加载密钥失败，沿用原有密钥 / edge: loading keys from the store failed; keeping the previous ones", "error", err)
+		var err error
+		if full {
+			err = e.refresh(ctx)
+		} else if ids := e.takeChanged(); len(ids) > max(16, e.dir.Len()/8) {
+			// Past an eighth of the registry one read of all costs
+			// less (BenchmarkEdgeKeys: a full reload ~14 CPU-µs a
+			// meter, a reload of one ~120).
+			full, err = true, e.refresh(ctx)
+		} else if err = e.creds.Load().Reload(ctx, ids...); err != nil {
+			e.keepChanged(ids) // for the retry
+		}
+		if err == nil {
+			if full || !fullFailed {
+				failures, fullFailed = 0, false
+				retry.Stop()
+			}
+			continue
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		failures++
+		fullFailed = fullFailed || full
+		delay, again := keyRetryDelay(failures)
+		if again {
+			retry.Reset(delay)
+			log.Error("边缘节点从存储加载密钥失败，沿用原有密钥，稍后重试 / edge: loading keys from the store failed; keeping the previous ones, trying again",
+				"error", err, "in", delay, "attempt", failures)
+		} else {
+			log.Error("边缘节点多次加载密钥失败，待下次全量加载 / edge: loading keys from the store failed again; the next full reload will",
+				"error", err, "attempts", failures)
 		}
 	}
+}
+
+// keyRetries bounds the retries of a failed key load in a row.
+const keyRetries = 10
+
+// keyRetryDelay is the wait before the attempt-th retry of a failed key
+// load (attempt from 1): 250 ms doubling to at most 30 s, and whether to
+// retry at all (keyRetries in a row: some 2 minutes in all).
+func keyRetryDelay(attempt int) (time.Duration, bool) {
+	if attempt < 1 || attempt > keyRetries {
+		return 0, false
+	}
+	return min(250*time.Millisecond<<(attempt-1), 30*time.Second), true
+}
+
+// keepChanged puts back devices whose reload failed, without waking the
+// keys loop (its retry does).
+func (e *busEdge) keepChanged(ids []string) {
+	e.changedMu.Lock()
+	for _, id := range ids {
+		e.changed[id] = true
+	}
+	e.changedMu.Unlock()
 }
 
 // takeChanged returns the devices reported changed since it was last

@@ -34,12 +34,6 @@ import (
 // hold the cycles within ±0.2 of the set-point and the product within ±10 %;
 // no command exceeds its interlock; the ledger's command entries verify.
 func TestClosedLoopThroughTheRealPath(t *testing.T) {
-	dir := t.TempDir()
-	s := startTestServer(t, dir)
-	admin := s.client(s.token)
-	must(t, admin.post("/api/v1/parks", meter.Park{ID: "PK-T", Name: "测试园区", Region: "430300"}, nil))
-	must(t, admin.post("/api/v1/enterprises", meter.Enterprise{ID: "EN-430300-901", Name: "测试企业", Park: "PK-T", Region: "430300", Industry: "2614"}, nil))
-
 	const tick, hours = 40 * time.Millisecond, 7.0
 	speed := 900.0
 	if raceEnabled {
@@ -57,6 +51,14 @@ func TestClosedLoopThroughTheRealPath(t *testing.T) {
 	}
 	pp.FeedbackEvery = 50
 	pp.Paced = true // a stall of the machine pauses the plant (see ProcessPlant.Paced)
+	// The server's controllers step on the plant's clock: while the plant
+	// holds its time, so do they (a wall-clock controller would integrate
+	// through the pause, which on a loaded machine drove the cycles 2 off).
+	dir := t.TempDir()
+	s := startTestServerWith(t, dir, func(c *serverConfig) { c.ControlClock = pp.Clock() })
+	admin := s.client(s.token)
+	must(t, admin.post("/api/v1/parks", meter.Park{ID: "PK-T", Name: "测试园区", Region: "430300"}, nil))
+	must(t, admin.post("/api/v1/enterprises", meter.Enterprise{ID: "EN-430300-901", Name: "测试企业", Park: "PK-T", Region: "430300", Industry: "2614"}, nil))
 	var logBuf bytes.Buffer
 	var logMu sync.Mutex
 	pp.Log = writerFunc(func(p []byte) (int, error) { logMu.Lock(); defer logMu.Unlock(); return logBuf.Write(p) })
@@ -71,7 +73,7 @@ func TestClosedLoopThroughTheRealPath(t *testing.T) {
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)
-	start := time.Now()
+	start, plantStart := time.Now(), pp.Clock().Now()
 	go func() { done <- pp.Run(ctx, s.broker.Addr(), state) }()
 	// The paced plant holds its clock while the platform is behind, so on a
 	// loaded machine the run takes several times its nominal wall time (5×
@@ -108,7 +110,7 @@ func TestClosedLoopThroughTheRealPath(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	wall := time.Since(start)
+	wall, plantEnd := time.Since(start), pp.Clock().Now()
 
 	// Cycles as the controller measured them (its history, one point a step),
 	// product as the plant really held it.
@@ -141,6 +143,13 @@ func TestClosedLoopThroughTheRealPath(t *testing.T) {
 	applied, refused := pp.Counts()
 	t.Logf("%.1f h of process in %.1f s wall (%d ticks held for the platform): %d control steps evaluated; worst |N − N_set| %.3f; worst product %.1f %% (measured %.1f %%); UF backwashes %d, RO cleanings %d; commands applied %d, refused %d",
 		hours, wall.Seconds(), pp.Held(), steps, worstN, 100*worstP, 100*worstPM, bw, roClean, applied, refused)
+	// The controllers lived through the plant's process time, no more: on
+	// the wall clock they went on stepping while the plant held its time
+	// and saw 11 h pass in its 7 (24 h under load).
+	plantT := pp.State().T
+	if span := hist[len(hist)-1].ProcessTime.Sub(origin).Seconds(); math.Abs(span-plantT) > 0.05*plantT {
+		t.Errorf("the controllers counted %.2f h of process time, the plant %.2f h", span/3600, plantT/3600)
+	}
 	if steps < 300 {
 		t.Errorf("only %d control steps with a measured cycles value", steps)
 	}
@@ -249,7 +258,8 @@ func TestClosedLoopThroughTheRealPath(t *testing.T) {
 			Status string `json:"status"`
 		} `json:"cleanings"`
 	}
-	must(t, admin.get("/api/v1/plants/"+pp.ID+"/ro?points=50&from="+start.UTC().Format(time.RFC3339Nano)+"&to="+start.Add(wall).UTC().Format(time.RFC3339Nano), &ro))
+	// The readings carry the plant's time (see ProcessPlant.Paced).
+	must(t, admin.get("/api/v1/plants/"+pp.ID+"/ro?points=50&from="+plantStart.UTC().Format(time.RFC3339Nano)+"&to="+plantEnd.UTC().Format(time.RFC3339Nano), &ro))
 	worstFlow := 0.0
 	for _, p := range ro.Points {
 		if p.Flow != nil {

@@ -61,13 +61,17 @@ func (p brokerPublisher) Publish(topic string, payload []byte, qos byte) error {
 // fatal: the rest of the platform runs.
 func (s *server) openControl(ctx context.Context) error {
 	log := s.cfg.Logger
+	var now func() time.Time // nil: the wall clock
+	if s.cfg.ControlClock != nil {
+		now = s.cfg.ControlClock.Now
+	}
 	act, err := actuate.New(actuate.Options{Publisher: brokerPublisher{s}, Ledger: commandLedger{s}, Store: s.store,
-		OnAlarm: s.actuationAlarm, Logger: log.With("part", "actuation")})
+		OnAlarm: s.actuationAlarm, Now: now, Logger: log.With("part", "actuation")})
 	if err != nil {
 		return err
 	}
 	runner, err := control.NewRunner(control.RunnerOptions{Actuation: act, Store: s.store, Directory: s.store, OnAlarm: s.plantAlarm,
-		Logger: log.With("part", "control")})
+		Clock: s.cfg.ControlClock, Logger: log.With("part", "control")})
 	if err != nil {
 		return err
 	}

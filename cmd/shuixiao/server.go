@@ -27,6 +27,7 @@ import (
 	"github.com/shuixiao/shuixiao/internal/atomicfile"
 	"github.com/shuixiao/shuixiao/internal/broker"
 	"github.com/shuixiao/shuixiao/internal/bus"
+	"github.com/shuixiao/shuixiao/internal/control"
 	"github.com/shuixiao/shuixiao/internal/devicecred"
 	"github.com/shuixiao/shuixiao/internal/efficiency"
 	"github.com/shuixiao/shuixiao/internal/ingest"
@@ -73,6 +74,12 @@ type serverConfig struct {
 	// ingest.DefaultPolicy's.
 	Admission ingest.Policy
 	Logger    *slog.Logger
+	// ControlClock is the control plane's time (nil: the wall clock): the
+	// control loops step on it and the actuation layer times commands,
+	// acknowledgements and refreshes by it. A test driving a paced
+	// simulated plant gives the plant's, so that the server and the plant
+	// pause together.
+	ControlClock control.Clock
 	// MQTT holds the broker's limits (MaxClients, MaxPending,
 	// ConnectTimeout, FailedLogins, Publishes); zero fields take the
 	// broker's defaults, and openServer sets the rest.
@@ -122,8 +129,13 @@ type server struct {
 	bg       sync.WaitGroup
 	bus      *sequencerBus // --role sequencer
 	// edgeKeys is where the sequencer tells the edges of key changes
-	// (keysChanged), once its bus is open.
-	edgeKeys atomic.Pointer[bus.Conn]
+	// (keysChanged), once its bus is open; until then a sequencer keeps
+	// the changed devices in keysPending (those the catch-up with the
+	// ledger applied among them) and startBus sends them. keysMu orders
+	// the two.
+	edgeKeys    atomic.Pointer[bus.Conn]
+	keysMu      sync.Mutex
+	keysPending map[string]bool
 	// rights runs the water-rights certificates; its Statements are
 	// helper mv's M&V statements, wired at merge (nil: none issued).
 	rights *rights.Service
@@ -204,6 +216,10 @@ func openServer(ctx context.Context, cfg serverConfig) (*server, error) {
 		return nil, err
 	}
 	s.devices = devicecred.New(st, s.dir)
+	if cfg.Bus.Role == roleSequencer {
+		s.keysPending = map[string]bool{}
+	}
+	s.devices.OnCredentialChange = s.keysChanged // bus mode: to the edges, from the catch-up on
 	if err := s.devices.LoadAll(ctx); err != nil {
 		return nil, err
 	}
@@ -220,6 +236,7 @@ func openServer(ctx context.Context, cfg serverConfig) (*server, error) {
 		}
 		if ke.Action == reading.ActionRevoke {
 			s.dir.Revoke(ke.Meter)
+			s.keysChanged(ke.Meter)
 			return nil
 		}
 		return s.devices.Registered(ctx, ke.Meter)
@@ -286,7 +303,6 @@ func openServer(ctx context.Context, cfg serverConfig) (*server, error) {
 	}
 	s.meterList = &alarmwatch.MeterList{Store: st}
 	s.devices.OnChange = func(ids ...string) { s.meterList.Changed(ids...); s.alarms.RegistryChanged(ids...) }
-	s.devices.OnCredentialChange = s.keysChanged // bus mode: to the edges
 	s.devices.OnRevoke = func(id string) {
 		if s.broker != nil {
 			s.broker.Disconnect(id)

@@ -25,8 +25,15 @@ import (
 
 func startTestServer(t *testing.T, dir string) *server {
 	t.Helper()
-	s, err := openServer(context.Background(), serverConfig{Data: dir, HTTPAddr: "127.0.0.1:0", MQTTAddr: "127.0.0.1:0",
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	return startTestServerWith(t, dir, func(*serverConfig) {})
+}
+
+// startTestServerWith starts a test server whose configuration set has changed.
+func startTestServerWith(t *testing.T, dir string, set func(*serverConfig)) *server {
+	t.Helper()
+	cfg := serverConfig{Data: dir, HTTPAddr: "127.0.0.1:0", MQTTAddr: "127.0.0.1:0", Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	set(&cfg)
+	s, err := openServer(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -44,8 +44,12 @@ type RunnerOptions struct {
 	Directory Directory
 	// OnAlarm is told when a controller alarm opens or clears; it must not block for long.
 	OnAlarm func(PlantAlarm)
-	Now     func() time.Time
-	Logger  *slog.Logger
+	// Clock is what the loops step on (default the wall clock). Now, if
+	// set without Clock, is the time Step reads (tests that call Step
+	// directly); setting both is refused.
+	Clock  Clock
+	Now    func() time.Time
+	Logger *slog.Logger
 	// HistoryLen bounds the in-memory history of each plant (default 2000 points).
 	HistoryLen int
 	// ClearAfterSteps clears an alarm its controller has not raised for this many steps (default 10).
@@ -98,8 +102,16 @@ func NewRunner(opts RunnerOptions) (*Runner, error) {
 	if opts.Actuation == nil || opts.Store == nil {
 		return nil, errors.New("control: Actuation and Store are required")
 	}
-	if opts.Now == nil {
+	switch {
+	case opts.Clock != nil && opts.Now != nil:
+		return nil, errors.New("control: set Clock or Now, not both")
+	case opts.Clock != nil:
+		opts.Now = opts.Clock.Now
+	case opts.Now == nil:
 		opts.Now = time.Now
+	}
+	if opts.Clock == nil {
+		opts.Clock = wallClock{}
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
@@ -245,13 +257,13 @@ func (r *Runner) start(ctx context.Context, pr *plantRun) {
 	go func() {
 		defer r.wg.Done()
 		defer close(done)
-		t := time.NewTicker(step)
-		defer t.Stop()
+		tick, stop := r.opts.Clock.Tick(step)
+		defer stop()
 		for {
 			select {
 			case <-pctx.Done():
 				return
-			case <-t.C:
+			case <-tick:
 				r.Step(pctx, pr.cfg.ID)
 			}
 		}

@@ -231,14 +231,22 @@ func (c *Credentials) Registered(ctx context.Context, id string) error {
 
 // PutMeters puts newly registered meters in the key directory, each with
 // its point (ps[i] is ms[i]'s), as the registry has just stored them: a
-// bulk registration's, without reading each back from the store.
-func (c *Credentials) PutMeters(ms []meter.Meter, ps []meter.Point) error {
+// bulk registration's, without reading each back from the store. secrets
+// are the MQTT password records (HashSecret's) the registry stored in the
+// same transaction; the passwords accepted before of those devices are
+// forgotten. OnChange is told of the meters and OnCredentialChange of the
+// meters and the secrets' devices in one call, each device once.
+func (c *Credentials) PutMeters(ms []meter.Meter, ps []meter.Point, secrets []store.DeviceSecret) error {
+	ids := make([]string, len(ms))
+	for i, m := range ms {
+		ids[i] = m.ID
+	}
+	alsoSecrets := c.forgetSecrets(secrets, ids)
 	defer func() {
-		ids := make([]string, len(ms))
-		for i, m := range ms {
-			ids[i] = m.ID
+		if c.OnChange != nil {
+			c.OnChange(ids...)
 		}
-		c.changed(ids...)
+		c.credentialChanged(append(ids, alsoSecrets...)...)
 	}()
 	for i, m := range ms {
 		if err := c.dir.Put(m, ps[i], ps[i].Enterprise); err != nil {
@@ -295,17 +303,31 @@ func (c *Credentials) SetSecret(ctx context.Context, id, password string) error 
 }
 
 // SecretsStored forgets the passwords accepted before of the devices whose
-// records (HashSecret's) the caller stored itself: a bulk registration
-// stores them in the transaction that registers its meters.
+// records (HashSecret's) the caller stored itself, without meters (a bulk
+// registration's passwords of meters registered before), and tells
+// OnCredentialChange of them.
 func (c *Credentials) SecretsStored(secrets []store.DeviceSecret) {
-	ids := make([]string, len(secrets))
+	c.credentialChanged(c.forgetSecrets(secrets, nil)...)
+}
+
+// forgetSecrets forgets the passwords accepted before of the secrets'
+// devices and returns those devices, each once, that are not in told.
+func (c *Credentials) forgetSecrets(secrets []store.DeviceSecret, told []string) []string {
+	seen := make(map[string]bool, len(told)+len(secrets))
+	for _, id := range told {
+		seen[id] = true
+	}
+	var ids []string
 	c.mu.Lock()
-	for i, s := range secrets {
+	for _, s := range secrets {
 		delete(c.cache, s.Device)
-		ids[i] = s.Device
+		if !seen[s.Device] {
+			seen[s.Device] = true
+			ids = append(ids, s.Device)
+		}
 	}
 	c.mu.Unlock()
-	c.credentialChanged(ids...)
+	return ids
 }
 
 // HashSecret returns the record kept of a device's secret (an MQTT

@@ -144,7 +144,7 @@ func TestOnChange(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := c.PutMeters([]meter.Meter{m}, []meter.Point{p}); err != nil {
+	if err := c.PutMeters([]meter.Meter{m}, []meter.Point{p}, nil); err != nil {
 		t.Fatal(err)
 	}
 	if err := c.KeyApplied(ctx, &reading.KeyEntry{Action: reading.ActionRevoke, Meter: "M-1"}); err != nil {

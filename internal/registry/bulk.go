@@ -349,9 +349,12 @@ func (ms *Meters) setSecrets(ctx context.Context, prs []*prepared) error {
 // meterDirectory is Devices that takes many new meters at once, their
 // records and points given (*devicecred.Credentials).
 type meterDirectory interface {
-	PutMeters(ms []meter.Meter, ps []meter.Point) error
+	// PutMeters takes the meters a transaction stored with the MQTT
+	// password records (devicecred.HashSecret's) it stored with them, and
+	// tells of each device once.
+	PutMeters(ms []meter.Meter, ps []meter.Point, secrets []store.DeviceSecret) error
 	// SecretsStored is told of MQTT password records the registry stored
-	// itself (devicecred.HashSecret's), with the meters or alone.
+	// itself alone (of meters registered before).
 	SecretsStored(secrets []store.DeviceSecret)
 }
 
@@ -378,8 +381,7 @@ func (ms *Meters) applyMeters(ctx context.Context, prs []*prepared, fresh, membe
 			for _, j := range members {
 				prs[fresh[j]].secretStored = true
 			}
-			dir.SecretsStored(secrets)
-			return dir.PutMeters(recs, pts)
+			return dir.PutMeters(recs, pts, secrets)
 		}
 	}
 	for _, j := range members {

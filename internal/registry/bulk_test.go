@@ -7,11 +7,13 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/shuixiao/shuixiao/internal/devicecred"
+	"github.com/shuixiao/shuixiao/internal/ingest"
 	"github.com/shuixiao/shuixiao/internal/store"
 	"github.com/shuixiao/shuixiao/meter"
 	"github.com/shuixiao/shuixiao/reading"
@@ -28,7 +30,8 @@ func (d bulkDevices) SecretsStored(secrets []store.DeviceSecret) {
 	}
 }
 
-func (d bulkDevices) PutMeters(ms []meter.Meter, _ []meter.Point) error {
+func (d bulkDevices) PutMeters(ms []meter.Meter, _ []meter.Point, secrets []store.DeviceSecret) error {
+	d.SecretsStored(secrets)
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	for _, m := range ms {
@@ -173,5 +176,72 @@ func checkPassword(t *testing.T, st store.DeviceSecrets, d *devices, bulk bool, 
 	rec, err := st.DeviceSecret(context.Background(), id)
 	if err != nil || !devicecred.SecretMatches(rec, id, []byte(pw)) || told != "" || !stored {
 		t.Errorf("password of %s: record %q %v, told %q, stored by the registry %v; want %q stored", id, rec, err, told, stored, pw)
+	}
+}
+
+// TestBulkRegistrationTellsEachDeviceOnce: a bulk registration with MQTT
+// passwords tells the credentials' listener (bus mode publishes each call
+// to the edges, shuixiao.keys) of each new meter once, in one call a store
+// transaction; registering the batch again with new passwords tells of
+// each once more.
+func TestBulkRegistrationTellsEachDeviceOnce(t *testing.T) {
+	ms, st, lg, _ := setup(t)
+	creds := devicecred.New(st, ingest.NewDirectory())
+	var mu sync.Mutex
+	var calls [][]string
+	creds.OnCredentialChange = func(ids ...string) {
+		mu.Lock()
+		calls = append(calls, slices.Clone(ids))
+		mu.Unlock()
+	}
+	ms.Devices = creds
+	ctx := context.Background()
+	seq := ms.Ingest.(BatchSequencer)
+	pts := bulkPoints(20, "PT-1")
+	if _, err := (&Points{Store: st, Ledger: lg, Ingest: ms.Ingest, Now: ms.Now}).CreateMany(ctx, pts, seq); err != nil {
+		t.Fatal(err)
+	}
+	reqs := make([]Registration, len(pts))
+	for i := range reqs {
+		id := fmt.Sprintf("BM-%d", i)
+		reqs[i] = Registration{ID: id, Point: pts[i].ID, Key: key(t, id), MQTTPassword: "a-long-enough-password-" + id}
+	}
+	check := func(round string) {
+		t.Helper()
+		mu.Lock()
+		defer mu.Unlock()
+		told := map[string]int{}
+		for _, ids := range calls {
+			for _, id := range ids {
+				told[id]++
+			}
+		}
+		for _, r := range reqs {
+			if told[r.ID] != 1 {
+				t.Errorf("%s: %s told %d times, want once", round, r.ID, told[r.ID])
+			}
+		}
+		if len(told) != len(reqs) {
+			t.Errorf("%s: told of %d devices, want %d", round, len(told), len(reqs))
+		}
+		calls = nil
+	}
+	if out, err := ms.RegisterMany(ctx, reqs, seq); err != nil || !out[0].Created {
+		t.Fatalf("register: %v", err)
+	}
+	check("new meters")
+	old := reqs[0].MQTTPassword
+	if !creds.Authenticate(reqs[0].ID, []byte(old)) { // and cached
+		t.Fatal("the password registered is refused")
+	}
+	for i := range reqs {
+		reqs[i].MQTTPassword += "-2"
+	}
+	if out, err := ms.RegisterMany(ctx, reqs, seq); err != nil || out[0].Created {
+		t.Fatalf("again: %v", err)
+	}
+	check("new passwords")
+	if !creds.Authenticate(reqs[0].ID, []byte(reqs[0].MQTTPassword)) || creds.Authenticate(reqs[0].ID, []byte(old)) {
+		t.Error("the new password is refused or the old one still accepted")
 	}
 }

@@ -50,7 +50,9 @@ type ProcessPlant struct {
 	// while the platform keeps up, i.e. when every reading its analysers sent
 	// has been acknowledged (is in the ledger and the store). A stall of the
 	// machine then pauses the plant instead of letting it run blind for
-	// minutes of process time. Ticks it holds are counted (Held).
+	// minutes of process time. Ticks it holds are counted (Held). A paced
+	// plant stamps its readings with its own time (Clock), which a server
+	// whose controllers step on that clock measures their age against.
 	Paced bool
 
 	mu        sync.Mutex
@@ -66,6 +68,7 @@ type ProcessPlant struct {
 	refused   int
 	applied   int
 	held      int
+	clock     *ProcessClock
 }
 
 // processDevice is one meter of the plant: an analyser or an actuator.
@@ -99,6 +102,7 @@ func NewProcessPlant(enterpriseID string, params ProcessParams, speed float64, t
 	suffix := strings.TrimPrefix(enterpriseID, "EN-")
 	p := &ProcessPlant{ID: "PL-" + suffix + "-CW", Enterprise: enterpriseID, Params: params, Speed: speed, Tick: tick,
 		membranes: m, rng: rand.New(rand.NewSource(seed)), FeedbackEvery: 20, byAct: map[string]*processDevice{}}
+	p.clock = &ProcessClock{p: p, origin: time.Now()}
 	cfg, err := ProcessControl(p.ID, enterpriseID, "HN-"+suffix+"-", params, speed, tick)
 	if err != nil {
 		return nil, err
@@ -322,6 +326,9 @@ func (p *ProcessPlant) advance(now time.Time, store *Store) {
 	p.st = p.Params.Advance(p.st, dt, p.membranes)
 	p.ticks++
 	st := p.st
+	if p.Paced {
+		now = p.clock.at(st.T) // the plant's readings carry its own time
+	}
 	tw := p.Params.ReadTower(st, p.rng)
 	tr := p.Params.ReadTrain(st, p.membranes, p.rng)
 	obs := slices.Clone(p.observers)
@@ -354,6 +361,7 @@ func (p *ProcessPlant) advance(now time.Time, store *Store) {
 		}
 		p.publish(d, now, vals, store)
 	}
+	p.clock.fire(p.clock.at(st.T))
 }
 
 // values formats channel values in the point's order.

@@ -123,55 +123,66 @@ func (s *Store) RaiseAlarm(ctx context.Context, a alarm.Alarm) (alarm.Alarm, boo
 	if err := a.Validate(); err != nil {
 		return alarm.Alarm{}, false, fmt.Errorf("%w: %v", store.ErrInvalid, err)
 	}
-	var id int64
+	var stored alarm.Alarm
 	created := false
 	err := s.withWrite(ctx, func(tx pgx.Tx) error {
-		err := tx.QueryRow(ctx, `SELECT id FROM alarms WHERE kind = $1 AND enterprise = $2 AND point = $3 AND meter = $4 AND state <> 'cleared'`,
-			a.Kind, a.Enterprise, a.Point, a.Meter).Scan(&id)
-		switch {
-		case err == nil:
-			if _, err := tx.Exec(ctx, `UPDATE alarms SET count = count + 1, last_raised = greatest(last_raised, $1), severity = $2, message = $3 WHERE id = $4`,
-				ms(a.Raised), string(a.Severity), a.Message, id); err != nil {
-				return err
-			}
-			return alarmEvent(ctx, tx, id, ms(a.Raised), "repeat", "", a.Message)
-		case !errors.Is(err, pgx.ErrNoRows):
-			return err
-		}
-		err = tx.QueryRow(ctx, `INSERT INTO alarms(kind, severity, enterprise, point, meter, message, state, raised, last_raised, count, acked, acked_by, cleared, cleared_by)
-			VALUES ($1, $2, $3, $4, $5, $6, 'active', $7, $7, 1, 0, '', 0, '') RETURNING id`,
-			a.Kind, string(a.Severity), a.Enterprise, a.Point, a.Meter, a.Message, ms(a.Raised)).Scan(&id)
-		if err != nil {
-			return err
-		}
-		created = true
-		return alarmEvent(ctx, tx, id, ms(a.Raised), "raise", "", a.Message)
+		var err error
+		stored, err = scanAlarm(tx.QueryRow(ctx, raiseOne, a.Kind, a.Enterprise, a.Point, a.Meter, string(a.Severity), a.Message, ms(a.Raised)), &created)
+		return err
 	})
 	if err != nil {
 		return alarm.Alarm{}, false, fmt.Errorf("raise alarm %s: %w", a.Kind, err)
 	}
-	stored, err := s.Alarm(ctx, id)
-	return stored, created, err
+	return stored, created, nil
 }
 
-// raiseOne is RaiseAlarm's transaction in one statement, for a pipelined
-// batch: the open alarm of the kind and subject ($1–$4) counts a repeat
-// (severity $5, message $6, at $7), else a new one is opened; the event is
-// recorded; the row comes back with whether it was opened.
-const raiseOne = `WITH cur AS (
-		SELECT id FROM alarms WHERE kind = $1 AND enterprise = $2 AND point = $3 AND meter = $4 AND state <> 'cleared' LIMIT 1),
-	upd AS (
-		UPDATE alarms SET count = count + 1, last_raised = greatest(last_raised, $7::bigint), severity = $5, message = $6
-		WHERE id = (SELECT id FROM cur) RETURNING ` + alarmCols + `),
-	ins AS (
-		INSERT INTO alarms(kind, severity, enterprise, point, meter, message, state, raised, last_raised, count, acked, acked_by, cleared, cleared_by)
-		SELECT $1, $5, $2, $3, $4, $6, 'active', $7::bigint, $7::bigint, 1, 0, '', 0, '' WHERE NOT EXISTS (SELECT 1 FROM cur)
-		RETURNING ` + alarmCols + `),
-	done AS (SELECT *, false AS created FROM upd UNION ALL SELECT *, true FROM ins),
+// raiseOne is RaiseAlarm's transaction in one statement: the open alarm of
+// the kind and subject ($1–$4) counts a repeat (severity $5, message $6, at
+// $7), else a new one is opened; the event is recorded; the row comes back
+// with whether it was opened. The unique index alarms_open_subject makes
+// the choice at the database: of two servers raising the same alarm at
+// once, one inserts and the other, waiting for it, counts a repeat (a row
+// it inserted has no xmax; one it updated has its own).
+const raiseOne = `WITH done AS (
+		INSERT INTO alarms AS a (kind, severity, enterprise, point, meter, message, state, raised, last_raised, count, acked, acked_by, cleared, cleared_by)
+		VALUES ($1, $5, $2, $3, $4, $6, 'active', $7::bigint, $7::bigint, 1, 0, '', 0, '')
+		ON CONFLICT (kind, enterprise, point, meter) WHERE state <> 'cleared' DO UPDATE
+		SET count = a.count + 1, last_raised = greatest(a.last_raised, excluded.last_raised), severity = excluded.severity, message = excluded.message
+		RETURNING ` + alarmCols + `, xmax = 0 AS created),
 	ev AS (
 		INSERT INTO alarm_events(alarm, t, action, by_, note)
 		SELECT id, $7::bigint, CASE WHEN created THEN 'raise' ELSE 'repeat' END, '', $6 FROM done)
 	SELECT ` + alarmCols + `, created FROM done`
+
+// alarmsOpenUniqueDDL brings a store made before alarms_open_subject to
+// it. Two servers could open the same alarm twice then; the oldest open
+// alarm of each kind and subject stays open, counting the raises of the
+// others (count and last raise), and the others are cleared by "schema"
+// with an event naming the one kept, so that the store starts and their
+// history stays.
+const alarmsOpenUniqueDDL = `DO $$
+BEGIN
+	IF to_regclass('alarms_open_subject') IS NULL THEN
+		WITH open AS (
+			SELECT id, count, last_raised, min(id) OVER (PARTITION BY kind, enterprise, point, meter) AS keep
+			FROM alarms WHERE state <> 'cleared'),
+		dup AS (SELECT * FROM open WHERE id <> keep),
+		folded AS (
+			UPDATE alarms a SET count = a.count + d.n, last_raised = greatest(a.last_raised, d.last)
+			FROM (SELECT keep, sum(count)::bigint AS n, max(last_raised) AS last FROM dup GROUP BY keep) d
+			WHERE a.id = d.keep),
+		cleared AS (
+			UPDATE alarms a SET state = 'cleared', cleared = (extract(epoch FROM clock_timestamp()) * 1000)::bigint, cleared_by = 'schema'
+			FROM dup WHERE a.id = dup.id
+			RETURNING a.id, a.cleared, dup.keep)
+		INSERT INTO alarm_events(alarm, t, action, by_, note)
+		SELECT id, cleared, 'clear', 'schema', 'duplicate of open alarm ' || keep FROM cleared;
+		CREATE UNIQUE INDEX alarms_open_subject ON alarms(kind, enterprise, point, meter) WHERE state <> 'cleared';
+		DROP INDEX IF EXISTS alarms_subject;
+	END IF;
+END $$`
+
+func init() { featureDDL = append(featureDDL, alarmsOpenUniqueDDL) }
 
 // RaiseAlarms implements store.Alarms: one pipelined batch of raiseOne
 // (one round trip, not three an alarm) in one transaction.

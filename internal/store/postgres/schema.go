@@ -175,7 +175,9 @@ CREATE TABLE alarms (
 	cleared     BIGINT NOT NULL,
 	cleared_by  TEXT COLLATE "C" NOT NULL
 );
-CREATE INDEX alarms_subject ON alarms(kind, enterprise, point, meter) WHERE state <> 'cleared';
+-- At most one open alarm of a kind per subject, whichever server raises it
+-- (alarmsOpenUniqueDDL brings an older store here).
+CREATE UNIQUE INDEX alarms_open_subject ON alarms(kind, enterprise, point, meter) WHERE state <> 'cleared';
 CREATE INDEX alarms_raised ON alarms(raised);
 
 CREATE TABLE alarm_events (
