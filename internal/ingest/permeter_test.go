@@ -58,14 +58,20 @@ func TestPipelineForgetsAppliedKeyEntries(t *testing.T) {
 	}
 }
 
+// pruneFixture is the sequencer's side of a pipeline with verifiers
+// verifiers, for pruneKeys alone, and its directory with meter M1 in it.
+func pruneFixture(t *testing.T, verifiers int) (*Pipeline, *Directory) {
+	dir := NewDirectory()
+	newTestMeter(t, dir, "M1")
+	return &Pipeline{opts: Options{Directory: dir}, keys: map[string]*keyChange{},
+		checking: make([]atomic.Int64, verifiers), lastGen: make([]uint64, verifiers)}, dir
+}
+
 // TestPruneKeysWaitsForReadingsCheckedBefore is pruneKeys' rule: an entry
 // stays until it was applied, the directory was seen to hold it, and no
 // reading checked against the directory before that is left to admit.
 func TestPruneKeysWaitsForReadingsCheckedBefore(t *testing.T) {
-	dir := NewDirectory()
-	newTestMeter(t, dir, "M1")
-	p := &Pipeline{opts: Options{Directory: dir}, keys: map[string]*keyChange{},
-		checking: make([]atomic.Int64, 2), lastGen: make([]uint64, 2)}
+	p, dir := pruneFixture(t, 2)
 	ke := &reading.KeyEntry{Action: reading.ActionRevoke, Meter: "M1", Time: t0, Reason: "test"}
 	k := &keyChange{ke: ke}
 	p.keys[ke.Subject()], p.unpruned = k, []*keyChange{k}
@@ -105,10 +111,7 @@ func TestPruneKeysWaitsForReadingsCheckedBefore(t *testing.T) {
 // entry back, whatever it last checked; an entry a later one of the same
 // meter replaced is no longer pruneKeys' to drop.
 func TestPruneKeysIdleVerifiers(t *testing.T) {
-	dir := NewDirectory()
-	newTestMeter(t, dir, "M1")
-	p := &Pipeline{opts: Options{Directory: dir}, keys: map[string]*keyChange{},
-		checking: make([]atomic.Int64, 1), lastGen: make([]uint64, 1)}
+	p, dir := pruneFixture(t, 1)
 	revoke := &keyChange{ke: &reading.KeyEntry{Action: reading.ActionRevoke, Meter: "M1", Time: t0, Reason: "test"}}
 	again := &keyChange{ke: &reading.KeyEntry{Action: reading.ActionRevoke, Meter: "M1", Time: t0, Reason: "again"}}
 	subject := revoke.ke.Subject()
