@@ -132,7 +132,7 @@ func BenchmarkSignature(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
 			k, _ := NewKey(pub, NewTables(1))
-			k.once.Do(func() { k.table.Store(curve.NewEdwardsBasepointTable(&k.decode().point)) })
+			k.once.Do(func() { k.table.Store(k.newTable()) })
 		}
 	})
 }

@@ -402,7 +402,7 @@ func openServer(ctx context.Context, cfg serverConfig) (*server, error) {
 	s.bg.Add(1)
 	go func() {
 		defer s.bg.Done()
-		s.alarms.Run(bg, s.lastReceived, s.meterList.Meters)
+		s.alarms.Run(bg, s.live.Received, s.meterList.Meters)
 	}()
 	s.runControl(bg)
 	s.bg.Add(1)
@@ -485,15 +485,6 @@ func receiptText(res ingest.Result) string {
 		receipt = fmt.Sprintf("seq %d %s", res.Seq, receipt)
 	}
 	return receipt
-}
-
-func (s *server) lastReceived() map[string]time.Time {
-	snap := s.live.Snapshot()
-	out := make(map[string]time.Time, len(snap))
-	for id, seen := range snap {
-		out[id] = seen.Received
-	}
-	return out
 }
 
 // ensureAdminToken makes the admin token of the data directory: from

@@ -132,3 +132,43 @@ func TestOfflineSeesNewMeter(t *testing.T) {
 		return len(open) == 1 && open[0].Meter == "M-NEW"
 	})
 }
+
+// TestMeterListKeepsWhatTheCheckReads: the list keeps of each meter its
+// ID, revocation, registration time and interval — what the offline check
+// reads — and none of the rest of its record, read whole or alone, so that
+// a province's list costs the collector one string per meter.
+func TestMeterListKeepsWhatTheCheckReads(t *testing.T) {
+	st, clk := fixture(t)
+	ctx := context.Background()
+	l := &MeterList{Store: st}
+	if _, err := l.Meters(ctx); err != nil {
+		t.Fatal(err)
+	}
+	registered := clk.now().Add(-time.Hour).Truncate(time.Millisecond)
+	if err := st.CreateMeter(ctx, meter.Meter{ID: "M-NEW", Point: "U", Key: key(t, "M-NEW"), Signed: meter.SignedByMeter,
+		Serial: "S-1", Model: "DN50", Registered: registered, Interval: time.Minute}); err != nil {
+		t.Fatal(err)
+	}
+	l.Changed("M-NEW")
+	for _, whole := range []bool{false, true} {
+		if whole {
+			l = &MeterList{Store: st}
+		}
+		ms, err := l.Meters(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got *meter.Meter
+		for i := range ms {
+			if ms[i].ID == "M-NEW" {
+				got = &ms[i]
+			}
+			if want := (meter.Meter{ID: ms[i].ID, Revoked: ms[i].Revoked, Registered: ms[i].Registered, Interval: ms[i].Interval}); ms[i] != want {
+				t.Errorf("read whole %v: %s kept as %+v, want only its ID, revocation, registration and interval", whole, ms[i].ID, ms[i])
+			}
+		}
+		if got == nil || !got.Registered.Equal(registered) || got.Interval != time.Minute || got.Revoked {
+			t.Fatalf("read whole %v: M-NEW %+v, want registered %s, interval 1m", whole, got, registered)
+		}
+	}
+}

@@ -92,13 +92,15 @@ func (l *Live) Seen(meterID string) (Seen, bool) {
 	return s, ok
 }
 
-// Snapshot copies every meter's latest reading.
-func (l *Live) Snapshot() map[string]Seen {
+// Received returns when each meter's latest reading was received (the
+// offline check asks every few seconds: one copy of what it needs, not of
+// every meter's whole reading).
+func (l *Live) Received() map[string]time.Time {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
-	out := make(map[string]Seen, len(l.seen))
+	out := make(map[string]time.Time, len(l.seen))
 	for k, v := range l.seen {
-		out[k] = v
+		out[k] = v.Received
 	}
 	return out
 }

@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"golang.org/x/mod/sumdb/note"
 
@@ -30,7 +31,10 @@ type Device struct {
 	// Collector may forward the meter's own signed readings on its
 	// connection (meter.Meter.Collector).
 	Collector string
-	verifier  note.Verifiers
+	// verifier is the meter's key (none if Gateway signs), in the Device
+	// rather than an object of its own: SignerOf hands out a pointer to
+	// it.
+	verifier oneVerifier
 }
 
 // Trust is the trust level of the meter's readings.
@@ -46,7 +50,7 @@ type GatewayKey struct {
 	ID       string
 	Key      string
 	Revoked  bool
-	verifier note.Verifiers
+	verifier oneVerifier
 }
 
 // Directory is the in-memory key directory: meter ID → key and point, and
@@ -60,6 +64,10 @@ type Directory struct {
 	// channels holds one map per distinct channel list of the points
 	// seen (see channelsOf), shared read-only by their devices.
 	channels map[string]map[string]meter.Channel
+	// gen counts the changes of devices and gateways (made under mu's
+	// write lock): a pipeline knows from it which signature checks saw a
+	// key entry's effect (see Pipeline.pruneKeys).
+	gen atomic.Uint64
 }
 
 // DefaultKeyTables is the number of meter and gateway keys NewDirectory
@@ -115,6 +123,7 @@ func (d *Directory) Put(m meter.Meter, p meter.Point, enterprise string) error {
 	}
 	d.mu.Lock()
 	d.devices[m.ID] = dev
+	d.gen.Add(1)
 	d.mu.Unlock()
 	return nil
 }
@@ -187,7 +196,7 @@ func (d *Directory) PutGateway(g meter.Gateway) error {
 	d.mu.RLock()
 	old := d.gateways[g.ID]
 	d.mu.RUnlock()
-	var vs note.Verifiers
+	var vs oneVerifier
 	if old != nil && old.Key == g.Key {
 		vs = old.verifier // a reload: keep the verifier and its table
 	} else {
@@ -202,6 +211,7 @@ func (d *Directory) PutGateway(g meter.Gateway) error {
 	}
 	d.mu.Lock()
 	d.gateways[g.ID] = &GatewayKey{ID: g.ID, Key: g.Key, Revoked: g.Revoked, verifier: vs}
+	d.gen.Add(1)
 	d.mu.Unlock()
 	return nil
 }
@@ -215,6 +225,7 @@ func (d *Directory) RevokeGateway(id string) {
 		cp := *g
 		cp.Revoked = true
 		d.gateways[id] = &cp
+		d.gen.Add(1)
 	}
 }
 
@@ -236,7 +247,7 @@ func (d *Directory) SignerOf(dev *Device, rd *reading.Reading) (note.Verifiers, 
 		if dev.Gateway != "" {
 			return nil, nil, ReasonWrongGateway, fmt.Sprintf("meter %s is signed by gateway %s; its readings must name it", dev.Meter, dev.Gateway)
 		}
-		return dev.verifier, nil, "", ""
+		return &dev.verifier, nil, "", ""
 	}
 	if dev.Gateway != rd.Via.Gateway {
 		if dev.Gateway == "" {
@@ -251,7 +262,7 @@ func (d *Directory) SignerOf(dev *Device, rd *reading.Reading) (note.Verifiers, 
 	if g.Revoked {
 		return nil, nil, ReasonRevokedKey, "the key of gateway " + rd.Via.Gateway + " was revoked"
 	}
-	return g.verifier, g, "", ""
+	return &g.verifier, g, "", ""
 }
 
 // Forwards reports whether sender may send rd on its connection: the meter
@@ -276,6 +287,7 @@ func (d *Directory) Revoke(id string) {
 		cp := *dev
 		cp.Revoked = true
 		d.devices[id] = &cp
+		d.gen.Add(1)
 	}
 }
 
@@ -285,6 +297,26 @@ func (d *Directory) Get(id string) (*Device, bool) {
 	dev, ok := d.devices[id]
 	d.mu.RUnlock()
 	return dev, ok
+}
+
+// generation returns the count of device and gateway changes so far.
+func (d *Directory) generation() uint64 { return d.gen.Load() }
+
+// reflects returns whether the directory holds what key entry ke says of
+// its meter or gateway — the registered key, gateway and point, or the
+// revocation — and the generation at which it was seen to. A reading
+// checked against the directory from then on was checked as
+// keyChange.recheck would check it again.
+func (d *Directory) reflects(ke *reading.KeyEntry) (bool, uint64) {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	revoke := ke.Action == reading.ActionRevoke
+	if ke.IsGateway() {
+		g, ok := d.gateways[ke.Gateway]
+		return ok && g.Revoked == revoke && (revoke || g.Key == ke.Key), d.gen.Load()
+	}
+	dev, ok := d.devices[ke.Meter]
+	return ok && dev.Revoked == revoke && (revoke || dev.Key == ke.Key && dev.Gateway == ke.Gateway && dev.Point == ke.Point), d.gen.Load()
 }
 
 // Len returns the number of meters in the directory.

@@ -42,24 +42,32 @@ func TestDirectoryHeapPerMeter(t *testing.T) {
 		ps[i] = meter.Point{ID: "P" + id, Enterprise: "E", Name: id, Level: 3, Stage: meter.StageUse, Channels: []meter.Channel{total, flow}}
 		ms[i] = meter.Meter{ID: id, Point: ps[i].ID, Key: vkey, Signed: meter.SignedByMeter}
 	}
-	heap := func() uint64 {
+	heap := func() (uint64, uint64) {
 		runtime.GC()
 		var st runtime.MemStats
 		runtime.ReadMemStats(&st)
-		return st.HeapAlloc
+		return st.HeapAlloc, st.HeapObjects
 	}
-	before := heap()
+	before, objsBefore := heap()
 	d := NewDirectory()
 	for i := range n {
 		if err := d.Put(ms[i], ps[i], "E"); err != nil {
 			t.Fatal(err)
 		}
 	}
-	per := float64(heap()-before) / n
+	after, objsAfter := heap()
+	per, objs := float64(after-before)/n, float64(objsAfter-objsBefore)/n
 	runtime.KeepAlive(d)
-	t.Logf("%.0f bytes per meter", per)
+	t.Logf("%.0f bytes, %.2f objects per meter", per, objs)
 	if per > 1024 {
 		t.Errorf("the directory keeps %.0f bytes per meter, want at most 1024", per)
+	}
+	// What the collector marks: the meter's entry and its key's verifier
+	// (the key inside it, the verifier's interface inside the entry), its
+	// strings being the registry's. Each object more is one more for every
+	// meter of a province at every collection.
+	if objs > 2.1 {
+		t.Errorf("the directory keeps %.2f objects per meter, want 2 (the entry and its key's verifier)", objs)
 	}
 
 	// The shared maps and verifiers still check what they checked.

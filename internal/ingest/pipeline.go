@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -161,6 +163,15 @@ type Pipeline struct {
 	states  map[string]MeterState // owned by the sequencer goroutine
 	keys    map[string]*keyChange // owned by the sequencer goroutine
 	holds   map[string]hold       // owned by the sequencer goroutine
+	// unpruned are the entries of keys that pruneKeys has yet to drop,
+	// in ledger order (owned by the sequencer goroutine).
+	unpruned []*keyChange
+	// checking counts, per verifier, the readings it took and the
+	// sequencer has not yet admitted; lastGen is the directory generation
+	// of the last of them the sequencer admitted (owned by it). See
+	// pruneKeys.
+	checking []atomic.Int64
+	lastGen  []uint64
 	// inflight holds readings appended to the ledger but not yet committed,
 	// so a resubmission racing its own commit is still seen as a duplicate.
 	inflightMu sync.Mutex
@@ -186,11 +197,14 @@ type item struct {
 	flags    store.Flags
 	received time.Time
 	source   string
-	entry    *Entry // non-nil for a key entry instead of a reading
-	edgeKey  string // SubmitChecked: the key an edge checked the signature with
-	fromBus  bool   // SubmitChecked: the bus delivers it again until it is final
-	dupOf    *item  // an identical reading earlier in the same batch
-	failed   bool   // appended, and the ledger did not sequence it
+	entry    *Entry     // non-nil for a key entry instead of a reading
+	verifier int        // 1 + the verifier that checked it; 0: none did
+	gen      uint64     // the directory's generation before that check
+	change   *keyChange // a key entry's, once appended
+	edgeKey  string     // SubmitChecked: the key an edge checked the signature with
+	fromBus  bool       // SubmitChecked: the bus delivers it again until it is final
+	dupOf    *item      // an identical reading earlier in the same batch
+	failed   bool       // appended, and the ledger did not sequence it
 	done     func(Result)
 	result   Result
 }
@@ -248,10 +262,11 @@ func New(opts Options) (*Pipeline, error) {
 	p.metrics = newMetrics(opts.Registerer, func() float64 { return float64(len(p.queue)) }, func() float64 { return float64(p.verifyLen()) })
 	p.metrics.quarantined.Add(float64(opts.Quarantined))
 	p.verify = make([]chan *item, opts.Verifiers)
+	p.checking, p.lastGen = make([]atomic.Int64, opts.Verifiers), make([]uint64, opts.Verifiers)
 	for i := range p.verify {
 		p.verify[i] = make(chan *item, max(opts.QueueLen/opts.Verifiers, 64))
 		p.vwg.Add(1)
-		go p.verifier(p.verify[i])
+		go p.verifier(i)
 	}
 	p.wg.Add(2)
 	go p.sequence(ctx)
@@ -332,11 +347,14 @@ func shard(meter string, n int) int {
 // check on each connection's goroutine, bounds how many signature checks
 // compete with the sequencer and the ledger for the CPUs, and gives the
 // backlog a gauge of its own (shuixiao_ingest_verify_queue_readings).
-func (p *Pipeline) verifier(ch chan *item) {
+func (p *Pipeline) verifier(w int) {
 	defer p.vwg.Done()
 	// The queue closes only after every verifier has returned, so what was
 	// handed to a verifier before Close is still sequenced.
-	for it := range ch {
+	for it := range p.verify[w] {
+		// Counted before the generation is read (pruneKeys relies on it).
+		p.checking[w].Add(1)
+		it.verifier, it.gen = w+1, p.opts.Directory.generation()
 		if rej := p.check(it); rej != nil {
 			rej.Time, rej.Source = it.received, it.source
 			it.result = Result{Reject: rej}
@@ -488,7 +506,7 @@ func (p *Pipeline) check(it *item) *rejection.Rejection {
 	if rd.Point != dev.Point {
 		return &rejection.Rejection{Meter: rd.Meter, Reason: ReasonPointMismatch, Detail: fmt.Sprintf("reading names point %s, meter is registered on %s", rd.Point, dev.Point)}
 	}
-	for _, v := range rd.Values {
+	for i, v := range rd.Values {
 		c, ok := dev.Channels[v.Channel]
 		if !ok {
 			return &rejection.Rejection{Meter: rd.Meter, Reason: ReasonUnknownChannel, Detail: fmt.Sprintf("channel %s is not declared on point %s", v.Channel, dev.Point)}
@@ -496,9 +514,25 @@ func (p *Pipeline) check(it *item) *rejection.Rejection {
 		if !c.Plausible(v.Value) {
 			it.flags |= store.FlagImplausible
 		}
+		rd.Values[i].Channel = c.Name
 	}
+	canonicalNames(rd, dev)
 	it.rd, it.dev = rd, dev
 	return nil
+}
+
+// canonicalNames points a checked reading's meter and point IDs at the
+// directory's strings, equal to them (the checks above compared them); its
+// channel names are already the point's (check). Every per-meter map after
+// admission (the admission states, the live view, the alarm monitor's,
+// the store's) keys or keeps these strings: shared, they cost the
+// collector nothing per reading kept, where the parsed ones each kept an
+// object per meter (and the whole values text, of which the channel names
+// were slices) alive for as long as the meter's latest reading is
+// remembered; and a map probe with the same string compares pointers, not
+// bytes.
+func canonicalNames(rd *reading.Reading, dev *Device) {
+	rd.Meter, rd.Point = dev.Meter, dev.Point
 }
 
 // sequence admits queued items in arrival order, appends each batch to the
@@ -583,6 +617,13 @@ func (it *item) isPrompt() bool { return it.entry != nil && it.entry.Prompt }
 type keyChange struct {
 	ke       *reading.KeyEntry
 	verifier note.Verifier // register only; nil if the key does not parse
+	// applied is set by the commit stage once the entry (and so every
+	// entry before it) has been applied; seen is whether the directory
+	// was seen to hold its effect after that, and gen its generation
+	// then (pruneKeys).
+	applied atomic.Bool
+	seen    bool
+	gen     uint64
 }
 
 // recheck returns why a reading checked against dev must be refused under
@@ -650,7 +691,7 @@ func (p *Pipeline) recheckKeys(it *item) *rejection.Rejection {
 func (p *Pipeline) admitBatch(ctx context.Context, items []*item) *pending {
 	pd := &pending{batch: &store.Batch{}, items: items}
 	b := pd.batch
-	states := map[string]MeterState{} // tentative states of this batch
+	states := make(map[string]MeterState, len(items)) // tentative states of this batch
 	state := func(m string) MeterState {
 		if st, ok := states[m]; ok {
 			return st
@@ -659,7 +700,13 @@ func (p *Pipeline) admitBatch(ctx context.Context, items []*item) *pending {
 	}
 	var toLedger [][]byte
 	var appended, dups []*item
-	thisBatch := map[reading.Hash]*item{}
+	thisBatch := make(map[reading.Hash]*item, len(items))
+	for _, it := range items {
+		if w := it.verifier - 1; w >= 0 {
+			p.lastGen[w] = it.gen
+			p.checking[w].Add(-1)
+		}
+	}
 	for _, it := range items {
 		if it.result.Reject != nil {
 			b.Rejections = append(b.Rejections, *it.result.Reject)
@@ -747,8 +794,6 @@ func (p *Pipeline) admitBatch(ctx context.Context, items []*item) *pending {
 				idx = nil
 			}
 		}
-		// Meter states are rebuilt from what actually reached the ledger.
-		states = map[string]MeterState{}
 		p.inflightMu.Lock()
 		for i, it := range appended {
 			if idx == nil || idx[i] == ledger.NotSequenced {
@@ -772,10 +817,14 @@ func (p *Pipeline) admitBatch(ctx context.Context, items []*item) *pending {
 						k.verifier, _ = p.opts.Directory.verifier(ke.Key)
 					}
 					p.keys[ke.Subject()] = k
+					p.unpruned = append(p.unpruned, k)
+					it.change = k
 				}
 				continue
 			}
-			states[it.rd.Meter] = state(it.rd.Meter).Advance(it.rd, it.hash, idx[i])
+			// The meter's state advances by what actually reached the
+			// ledger (the batch's tentative states are dropped).
+			p.states[it.rd.Meter] = MeterState{}.Advance(it.rd, it.hash, idx[i])
 			p.inflight[it.hash] = idx[i]
 			b.Readings = append(b.Readings, StoreReading(it.rd, it.hash, idx[i], it.flags, it.received))
 			pd.extra.Enterprise = append(pd.extra.Enterprise, it.dev.Enterprise)
@@ -790,11 +839,56 @@ func (p *Pipeline) admitBatch(ctx context.Context, items []*item) *pending {
 			it.result = Result{Index: r.Index, Duplicate: true}
 		}
 	}
-	for m, st := range states {
-		p.states[m] = st
-	}
 	p.updateHolds(items)
+	p.pruneKeys()
 	return pd
+}
+
+// pruneKeys drops the key entries no reading still to be admitted needs
+// to be held to. keys would otherwise keep every meter registered since
+// the start — a province's half a million entries, each with its strings
+// and verifier, for the collector to mark and for every reading to look
+// up — while an entry matters only to readings whose signature was
+// checked before the directory held its effect. Once the commit stage has
+// applied the entry (and every entry before it: the directory changes in
+// ledger order) and the directory is then seen to hold its effect at
+// generation g, a reading checked from then on was checked as recheck
+// would check it again; one checked before is, at the latest, the next
+// reading from its verifier that the sequencer has not admitted yet. So
+// an entry goes when every verifier either has no reading waiting (any it
+// takes next is checked at a generation of g or later: it is counted
+// before the generation is read) or last passed the sequencer one checked
+// at g or later (its readings come in order). An entry not applied, or
+// whose effect the directory does not hold, stays, as before.
+func (p *Pipeline) pruneKeys() {
+	if len(p.unpruned) == 0 {
+		return
+	}
+	for _, k := range p.unpruned {
+		if !k.seen && k.applied.Load() {
+			k.seen, k.gen = p.opts.Directory.reflects(k.ke)
+		}
+	}
+	safe := uint64(math.MaxUint64) // checked at this generation or later: every reading still to come
+	for w := range p.checking {
+		if p.checking[w].Load() > 0 {
+			safe = min(safe, p.lastGen[w])
+		}
+	}
+	left := p.unpruned[:0]
+	for _, k := range p.unpruned {
+		subject := k.ke.Subject()
+		switch {
+		case p.keys[subject] != k:
+			// A later entry of the same meter or gateway took its place.
+		case k.seen && k.gen <= safe:
+			delete(p.keys, subject)
+		default:
+			left = append(left, k)
+		}
+	}
+	clear(p.unpruned[len(left):])
+	p.unpruned = left
 }
 
 // hold is a meter waiting for its readings that failed to reach the
@@ -915,6 +1009,12 @@ func (p *Pipeline) commit(ctx context.Context) {
 		t0 := time.Now()
 		if err := p.retry("store commit", func() error { return p.applyAndCommit(ctx, pd) }); err != nil {
 			p.setAside(ctx, pd, err)
+		} else {
+			for _, it := range pd.entries {
+				if it.change != nil {
+					it.change.applied.Store(true)
+				}
+			}
 		}
 		p.metrics.commitDur.Observe(time.Since(t0).Seconds())
 		p.metrics.quarantined.Add(float64(len(pd.extra.Quarantined)))
