@@ -2,10 +2,12 @@ package api_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -107,7 +109,10 @@ func TestTargetsRoutesScope(t *testing.T) {
 			Expected *float64
 		}
 	}
-	as("province").expect(http.StatusOK, "GET", "/targets?year=2025", nil, &res)
+	// The year's first question starts its computation and is answered at
+	// once; asked again, it is answered once computed.
+	as("province").computing("/targets?year=2025")
+	as("province").settle(http.StatusOK, "/targets?year=2025", &res)
 	in := res.Indicators[0]
 	// 2020: 6·10⁵ m³ on 6000 万元 = 100; 2025: 0.85 of it; target 84.
 	if res.Level != "province" || res.Code != "430000" || in.Key != "intake_per_10k_cny" || *in.Baseline2020 != 100 ||
@@ -119,11 +124,11 @@ func TestTargetsRoutesScope(t *testing.T) {
 	if len(res.Children) != 14 || len(res.Trajectory) == 0 || len(res.Worst) == 0 {
 		t.Errorf("children %d, trajectory %d, worst %d", len(res.Children), len(res.Trajectory), len(res.Worst))
 	}
-	as("admin").expect(http.StatusOK, "GET", "/targets?level=industry", nil, &res)
+	as("admin").settle(http.StatusOK, "/targets?level=industry", &res)
 	if len(res.Children) != 2 || res.Children[0].Code != "1513" {
 		t.Errorf("industries %+v", res.Children)
 	}
-	as("admin").expect(http.StatusOK, "GET", "/targets?level=industry&code=3120&year=2024", nil, &res)
+	as("admin").settle(http.StatusOK, "/targets?level=industry&code=3120&year=2024", &res)
 	if len(res.Children) != 2 || res.Year != 2024 {
 		t.Errorf("industry 3120 %+v", res.Children)
 	}
@@ -146,7 +151,9 @@ func TestTargetsRoutesScope(t *testing.T) {
 	}
 	as("admin").expect(http.StatusNotFound, "GET", "/targets?level=park&code=PZ", nil, nil)
 	as("park").expect(http.StatusForbidden, "GET", "/targets?level=park&code=PA&year=2025&refresh=1", nil, nil)
-	as("province").expect(http.StatusOK, "GET", "/targets?year=2025&refresh=1", nil, &res)
+	// A refresh is answered at once; polled, the new snapshot.
+	as("province").computing("/targets?year=2025&refresh=1")
+	as("province").settle(http.StatusOK, "/targets?year=2025", &res)
 	as("admin").expect(http.StatusNotFound, "GET", "/targets?level=city&code=439900", nil, nil)
 
 	var ev struct {
@@ -176,4 +183,50 @@ func TestTargetsRoutesScope(t *testing.T) {
 		t.Errorf("benchmark as admin %+v", bm)
 	}
 	checkTargetsReport(t, as)
+}
+
+// computing asks path and checks the answer of a roll-up being computed:
+// 202 with Retry-After, the Location to poll (path without refresh) and
+// the computation's progress in the body.
+func (c client) computing(path string) {
+	c.t.Helper()
+	req, err := http.NewRequest("GET", c.base+path, nil)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+c.token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var body struct {
+		Status    string    `json:"status"`
+		Message   string    `json:"message"`
+		Year      int       `json:"year"`
+		StartedAt time.Time `json:"started_at"`
+		ElapsedMs *int64    `json:"elapsed_ms"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+		c.t.Fatal(err)
+	}
+	loc := resp.Header.Get("Location")
+	if resp.StatusCode != http.StatusAccepted || resp.Header.Get("Retry-After") == "" || strings.Contains(loc, "refresh") ||
+		!strings.HasPrefix(loc, "/api/v1"+strings.SplitN(path, "?", 2)[0]) || body.Status != "computing" ||
+		!strings.Contains(body.Message, "计算中") || body.StartedAt.IsZero() || body.ElapsedMs == nil || body.Year == 0 {
+		c.t.Fatalf("GET %s: HTTP %d, Location %q, Retry-After %q, %+v; want 202 computing", path, resp.StatusCode, loc, resp.Header.Get("Retry-After"), body)
+	}
+}
+
+// settle asks path until its roll-up is computed and expects want then.
+func (c client) settle(want int, path string, out any) {
+	c.t.Helper()
+	for range 500 {
+		if code, _ := c.raw("GET", path, nil); code != http.StatusAccepted {
+			c.expect(want, "GET", path, nil, out)
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	c.t.Fatalf("GET %s: still computing", path)
 }
