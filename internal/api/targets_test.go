@@ -3,6 +3,7 @@ package api_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/shuixiao/shuixiao/internal/api"
+	"github.com/shuixiao/shuixiao/internal/rollup"
 	"github.com/shuixiao/shuixiao/internal/store"
 	"github.com/shuixiao/shuixiao/internal/store/sqlite"
 	"github.com/shuixiao/shuixiao/meter"
@@ -183,6 +185,52 @@ func TestTargetsRoutesScope(t *testing.T) {
 		t.Errorf("benchmark as admin %+v", bm)
 	}
 	checkTargetsReport(t, as)
+
+	// A failed computation is the poller's answer, with its cause.
+	broken := httptest.NewServer(api.New(api.Options{Store: st, Logger: quiet, Now: func() time.Time { return now },
+		Rollup: &rollup.Service{Src: failingRegions{st}, Now: func() time.Time { return now }}}))
+	defer broken.Close()
+	bc := client{t: t, base: broken.URL + "/api/v1", token: "secret-admin"}
+	bc.computing("/targets?year=2025")
+	var failed string
+	for range 500 {
+		code, body := bc.raw("GET", "/targets?year=2025", nil)
+		if code != http.StatusAccepted {
+			if code != http.StatusInternalServerError || !strings.Contains(body, "计算失败") || !strings.Contains(body, "regions unreadable") {
+				t.Errorf("failed computation: HTTP %d %s", code, body)
+			}
+			failed = body
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if failed == "" {
+		t.Error("the failed computation is never reported")
+	}
+
+	// The document says which answers come from the roll-up: 202 while
+	// it is computed.
+	var doc struct {
+		Paths map[string]map[string]struct {
+			Responses map[string]struct {
+				Headers map[string]any `json:"headers"`
+			} `json:"responses"`
+		} `json:"paths"`
+	}
+	as("admin").expect(http.StatusOK, "GET", "/openapi.json", nil, &doc)
+	for _, path := range []string{"/api/v1/targets", "/api/v1/targets/report.xlsx", "/api/v1/benchmark", "/api/v1/water-managers"} {
+		r, ok := doc.Paths[path]["get"].Responses["202"]
+		if !ok || r.Headers["Retry-After"] == nil || r.Headers["Location"] == nil {
+			t.Errorf("OpenAPI %s: no 202 with Retry-After and Location", path)
+		}
+	}
+}
+
+// failingRegions is a roll-up source whose regions cannot be read.
+type failingRegions struct{ *sqlite.Store }
+
+func (failingRegions) Regions(context.Context) ([]meter.Region, error) {
+	return nil, errors.New("regions unreadable")
 }
 
 // computing asks path and checks the answer of a roll-up being computed:
