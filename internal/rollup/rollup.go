@@ -20,8 +20,12 @@
 //     So a plant metered since March is judged on March to now against
 //     March-to-now value added, and a demo started at noon on its afternoon.
 //
+// A past year is not read for an enterprise whose first reading came after
+// it (store.FirstReader): it could hold no consumption.
+//
 // Snapshots are cached per year (Service): a fresh one is answered at once, a
-// stale one too while a new one is computed in the background.
+// stale one too while a new one is computed in the background, and a year
+// without one is answered with its computation's progress.
 package rollup
 
 import (
