@@ -238,16 +238,7 @@ func (failingRegions) Regions(context.Context) ([]meter.Region, error) {
 // the computation's progress in the body.
 func (c client) computing(path string) {
 	c.t.Helper()
-	req, err := http.NewRequest("GET", c.base+path, nil)
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer "+c.token)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	defer resp.Body.Close()
+	code, header, raw := c.rawHeader("GET", path, nil)
 	var body struct {
 		Status    string    `json:"status"`
 		Message   string    `json:"message"`
@@ -255,14 +246,14 @@ func (c client) computing(path string) {
 		StartedAt time.Time `json:"started_at"`
 		ElapsedMs *int64    `json:"elapsed_ms"`
 	}
-	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
-		c.t.Fatal(err)
+	if err := json.Unmarshal([]byte(raw), &body); err != nil {
+		c.t.Fatalf("GET %s: %v in %s", path, err, raw)
 	}
-	loc := resp.Header.Get("Location")
-	if resp.StatusCode != http.StatusAccepted || resp.Header.Get("Retry-After") == "" || strings.Contains(loc, "refresh") ||
+	loc := header.Get("Location")
+	if code != http.StatusAccepted || header.Get("Retry-After") == "" || strings.Contains(loc, "refresh") ||
 		!strings.HasPrefix(loc, "/api/v1"+strings.SplitN(path, "?", 2)[0]) || body.Status != "computing" ||
 		!strings.Contains(body.Message, "计算中") || body.StartedAt.IsZero() || body.ElapsedMs == nil || body.Year == 0 {
-		c.t.Fatalf("GET %s: HTTP %d, Location %q, Retry-After %q, %+v; want 202 computing", path, resp.StatusCode, loc, resp.Header.Get("Retry-After"), body)
+		c.t.Fatalf("GET %s: HTTP %d, Location %q, Retry-After %q, %+v; want 202 computing", path, code, loc, header.Get("Retry-After"), body)
 	}
 }
 

@@ -131,9 +131,6 @@ func (s *Service) maxAge() time.Duration {
 // none yet, or refresh — the error is a *ComputingError while the
 // computation runs and a *FailedError when it failed.
 func (s *Service) Current(year int, refresh bool) (*Snapshot, Status, error) {
-	if refresh {
-		s.past.clear()
-	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	sl := s.slot(year)
@@ -145,6 +142,9 @@ func (s *Service) Current(year int, refresh bool) (*Snapshot, Status, error) {
 			due = due || sl.err == nil || now.Sub(sl.errAt) >= s.maxAge()
 		default:
 			due = due || sl.stale || now.Sub(sl.snap.Computed) >= s.maxAge()
+		}
+		if due && refresh {
+			s.past.clear()
 		}
 		if due {
 			s.start(sl, year)
