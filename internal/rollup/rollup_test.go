@@ -361,7 +361,7 @@ func TestPastYearsReused(t *testing.T) {
 	ctx := context.Background()
 	// 2021 is read from the meters: the store does not say that it
 	// holds no reading then.
-	st := withoutFirst{testProvince(t, true)}
+	st := hideFirst(testProvince(t, true))
 	now := metNow
 	svc := &Service{Src: st, MaxAge: time.Minute, Now: func() time.Time { return now }}
 	a, err := svc.Snapshot(ctx, 2026)
