@@ -57,6 +57,24 @@ func (c *apiClient) do(method, path string, body, out any) (int, error) {
 	return resp.StatusCode, nil
 }
 
+// getRaw GETs path and returns the answer as it is, whatever its status.
+func (c *apiClient) getRaw(path string) (int, http.Header, []byte, error) {
+	req, err := http.NewRequest("GET", c.base+path, nil)
+	if err != nil {
+		return 0, nil, nil, err
+	}
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return 0, nil, nil, err
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header, data, err
+}
+
 func (c *apiClient) post(path string, body, out any) error {
 	_, err := c.do("POST", path, body, out)
 	return err

@@ -390,13 +390,26 @@ func writeError(w http.ResponseWriter, status int, format string, args ...any) {
 	writeJSON(w, status, map[string]string{"error": fmt.Sprintf(format, args...)})
 }
 
-// fail maps an error to its HTTP answer: httpError as given, store errors to
-// 404/409/400, anything else to 500 (logged, with a generic message).
+// fail maps an error to its HTTP answer: httpError as given, a roll-up
+// being computed to 202 (writeComputing), a failed one to 500 with its
+// cause, store errors to 404/409/400, anything else to 500 (logged, with a
+// generic message).
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
-	var he *httpError
+	var (
+		he *httpError
+		ce *rollup.ComputingError
+		fe *rollup.FailedError
+	)
 	switch {
 	case errors.As(err, &he):
 		writeError(w, he.status, "%s", he.msg)
+	case errors.As(err, &ce):
+		writeComputing(w, r, ce)
+	case errors.As(err, &fe):
+		// Reported to whoever asks, not swallowed: the poller of a
+		// computation learns that it failed, and why.
+		s.opts.Logger.Error("api", "method", r.Method, "path", r.URL.Path, "error", err)
+		writeError(w, http.StatusInternalServerError, "%v", fe)
 	case errors.Is(err, store.ErrNotFound):
 		writeError(w, http.StatusNotFound, "%v", err)
 	case errors.Is(err, store.ErrExists), errors.Is(err, store.ErrConflict):

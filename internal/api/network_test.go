@@ -270,6 +270,13 @@ func TestNetworkLeakToWorkOrder(t *testing.T) {
 // raw calls the API and returns the status and body.
 func (c client) raw(method, path string, body any) (int, string) {
 	c.t.Helper()
+	code, _, b := c.rawHeader(method, path, body)
+	return code, b
+}
+
+// rawHeader is raw with the answer's header.
+func (c client) rawHeader(method, path string, body any) (int, http.Header, string) {
+	c.t.Helper()
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
@@ -289,5 +296,5 @@ func (c client) raw(method, path string, body any) (int, string) {
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
+	return resp.StatusCode, resp.Header, string(b)
 }

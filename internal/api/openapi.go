@@ -14,6 +14,9 @@ type opDoc struct {
 	params                []string // "name:in:required:description" (in = query|path)
 	body                  string   // request body description, if any
 	produces              string   // non-JSON media type
+	// computing: answered from the year's roll-up, so 202 Accepted
+	// (Computing, with Retry-After and Location) while it is computed.
+	computing bool
 }
 
 var opDocs = []opDoc{
@@ -69,10 +72,10 @@ var opDocs = []opDoc{
 	{method: "GET", path: "/api/v1/series", summary: "Aggregated channel of a meter or point", params: []string{"meter:query:false:meter ID", "point:query:false:point ID", "channel:query:true:channel name", "from:query:false:start", "to:query:false:end", "interval:query:false:raw|15m|1h|1d|1mo", "fn:query:false:avg|min|max|last|sum|delta", "tz:query:false:time zone", "format:query:false:csv"}},
 	{method: "POST", path: "/api/v1/ingest", summary: "Submit signed readings over HTTP", body: `{"readings":["<signed note>", …]}`},
 	{method: "GET", path: "/api/v1/overview", summary: "Province/city/park roll-up of a day", params: []string{"level:query:false:province|city|park", "code:query:false:region code or park ID", "date:query:false:YYYY-MM-DD"}},
-	{method: "GET", path: "/api/v1/targets", summary: "Progress on the Hunan plan's targets for a year: indicators against the 2020→2025 trajectory, children, worst contributors, trajectory (cached roll-up; province and industry: admin, auditor, province regulator)", params: []string{"level:query:false:province|city|park|industry|enterprise (default province)", "code:query:false:city code, park ID, GB/T 4754 industry code or enterprise ID", "year:query:false:YYYY, 2020 to this year (default this year)", "refresh:query:false:1 to recompute the year's roll-up now (admin, auditor, province regulator)"}},
-	{method: "GET", path: "/api/v1/targets/report.xlsx", summary: "The target progress report as XLSX: indicators, children, worst contributors, trajectory, ledger checkpoint (same scope as GET /api/v1/targets)", params: []string{"level:query:false:province|city|park|industry|enterprise (default province)", "code:query:false:city code, park ID, GB/T 4754 industry code or enterprise ID", "year:query:false:YYYY, 2020 to this year (default this year)"}, produces: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"},
+	{method: "GET", path: "/api/v1/targets", summary: "Progress on the Hunan plan's targets for a year: indicators against the 2020→2025 trajectory, children, worst contributors, trajectory (cached roll-up; province and industry: admin, auditor, province regulator). Answered at once: 202 with the computation's progress while the year has no roll-up yet or a refresh was asked (poll the Location, which has no refresh, after Retry-After); a roll-up older than 10 minutes is answered (200) with computing set while the next one runs; refresh_error says the last computation failed; a failed computation with no roll-up to answer is a 500 with its cause", params: []string{"level:query:false:province|city|park|industry|enterprise (default province)", "code:query:false:city code, park ID, GB/T 4754 industry code or enterprise ID", "year:query:false:YYYY, 2020 to this year (default this year)", "refresh:query:false:1 to start a new computation of the year's roll-up (admin, auditor, province regulator); answered 202, none started while one runs"}, computing: true},
+	{method: "GET", path: "/api/v1/targets/report.xlsx", summary: "The target progress report as XLSX: indicators, children, worst contributors, trajectory, ledger checkpoint (same scope as GET /api/v1/targets)", params: []string{"level:query:false:province|city|park|industry|enterprise (default province)", "code:query:false:city code, park ID, GB/T 4754 industry code or enterprise ID", "year:query:false:YYYY, 2020 to this year (default this year)"}, produces: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", computing: true},
 	{method: "GET", path: "/api/v1/evaluation/{enterprise}", summary: "GB/T 7119-2018 water-saving enterprise evaluation of a year from the metered balance", params: []string{"enterprise:path:true:enterprise ID", "year:query:false:YYYY (default this year)"}},
-	{method: "GET", path: "/api/v1/benchmark", summary: "An industry's enterprises ranked by intake per unit of a product, with percentiles and water-efficiency leader candidates", params: []string{"industry:query:true:GB/T 4754 code", "product:query:true:the plan's product name", "year:query:false:YYYY (default this year)"}},
+	{method: "GET", path: "/api/v1/benchmark", summary: "An industry's enterprises ranked by intake per unit of a product, with percentiles and water-efficiency leader candidates", params: []string{"industry:query:true:GB/T 4754 code", "product:query:true:the plan's product name", "year:query:false:YYYY (default this year)"}, computing: true},
 	{method: "GET", path: "/api/v1/stream", summary: "Server-sent events: reading, alarm", params: []string{"enterprise:query:false:enterprise ID", "ticket:query:false:one-use ticket from POST /api/v1/stream/ticket (EventSource cannot set headers)"}, produces: "text/event-stream"},
 	{method: "POST", path: "/api/v1/stream/ticket", summary: "A ticket that opens one stream within a minute, as this token"},
 	{method: "GET", path: "/api/v1/ledger/status", summary: "Log size, latest checkpoint, witnesses"},
@@ -143,6 +146,15 @@ func openAPIDocument(version string) map[string]any {
 				"default": map[string]any{"description": "error", "content": map[string]any{"application/json": map[string]any{"schema": map[string]any{"$ref": "#/components/schemas/Error"}}}},
 			},
 		}
+		if op.computing {
+			o["responses"].(map[string]any)["202"] = map[string]any{
+				"description": "the year's roll-up is being computed: ask the Location again after Retry-After seconds",
+				"headers": map[string]any{
+					"Retry-After": map[string]any{"description": "seconds to wait (1–30)", "schema": map[string]any{"type": "integer"}},
+					"Location":    map[string]any{"description": "the question to poll (without refresh)", "schema": map[string]any{"type": "string"}},
+				},
+				"content": map[string]any{"application/json": map[string]any{"schema": map[string]any{"$ref": "#/components/schemas/Computing"}}}}
+		}
 		if len(params) > 0 {
 			o["parameters"] = params
 		}
@@ -165,7 +177,17 @@ func openAPIDocument(version string) map[string]any {
 		"components": map[string]any{
 			"securitySchemes": map[string]any{"bearer": map[string]any{"type": "http", "scheme": "bearer"}},
 			"schemas": map[string]any{"Error": map[string]any{"type": "object", "required": []any{"error"},
-				"properties": map[string]any{"error": map[string]any{"type": "string"}}}},
+				"properties": map[string]any{"error": map[string]any{"type": "string"}}},
+				"Computing": map[string]any{"type": "object", "required": []any{"status", "message", "year", "started_at", "elapsed_ms"},
+					"properties": map[string]any{
+						"status":         map[string]any{"type": "string", "enum": []any{"computing"}},
+						"message":        map[string]any{"type": "string"},
+						"year":           map[string]any{"type": "integer"},
+						"started_at":     map[string]any{"type": "string", "format": "date-time"},
+						"elapsed_ms":     map[string]any{"type": "integer"},
+						"series_read":    map[string]any{"type": "integer", "description": "volume series (series × years) read so far"},
+						"series_to_read": map[string]any{"type": "integer", "description": "volume series to read; 0 until listed"},
+					}}},
 		},
 	}
 }

@@ -3,6 +3,7 @@ package api
 import (
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/shuixiao/shuixiao/internal/rollup"
 	"github.com/shuixiao/shuixiao/internal/store"
@@ -89,16 +90,39 @@ func (s *Server) targetProgress(r *http.Request, p *Principal) (rollup.Targets, 
 	if err != nil {
 		return rollup.Targets{}, err
 	}
-	if r.URL.Query().Get("refresh") == "1" {
-		// Recompute now and wait: for those who may see the whole province.
-		if !p.seesProvince(province) {
-			return rollup.Targets{}, forbidden()
-		}
-		if _, err := s.rollup.Refresh(ctx, year); err != nil {
-			return rollup.Targets{}, err
-		}
+	refresh := r.URL.Query().Get("refresh") == "1"
+	if refresh && !p.seesProvince(province) {
+		// A new computation: for those who may see the whole province.
+		return rollup.Targets{}, forbidden()
 	}
-	return s.rollup.Targets(ctx, level, code, year)
+	return s.rollup.Targets(level, code, year, refresh)
+}
+
+// writeComputing answers a question whose roll-up is being computed: 202
+// Accepted with the computation's progress, a Retry-After of a tenth of
+// the time it has run (1–30 s), and the Location to poll — the same
+// question without refresh, so that polling does not start another.
+func writeComputing(w http.ResponseWriter, r *http.Request, ce *rollup.ComputingError) {
+	u := *r.URL
+	q := u.Query()
+	q.Del("refresh")
+	u.RawQuery = q.Encode()
+	w.Header().Set("Location", u.RequestURI())
+	w.Header().Set("Retry-After", strconv.Itoa(retryAfter(time.Duration(ce.ElapsedMs)*time.Millisecond)))
+	writeJSON(w, http.StatusAccepted, computingAnswer{Status: "computing", Message: ce.Error(), Computing: ce.Computing})
+}
+
+// computingAnswer is the body of a 202 answer.
+type computingAnswer struct {
+	Status  string `json:"status"` // "computing"
+	Message string `json:"message"`
+	rollup.Computing
+}
+
+// retryAfter is the seconds a poller waits before asking again: a tenth of
+// the time the computation has run, 1 to 30 s.
+func retryAfter(elapsed time.Duration) int {
+	return int(min(max(elapsed/10, time.Second), 30*time.Second) / time.Second)
 }
 
 // evaluation answers GET /api/v1/evaluation/{enterprise}: the GB/T 7119

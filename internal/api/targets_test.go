@@ -2,14 +2,18 @@ package api_test
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/shuixiao/shuixiao/internal/api"
+	"github.com/shuixiao/shuixiao/internal/rollup"
 	"github.com/shuixiao/shuixiao/internal/store"
 	"github.com/shuixiao/shuixiao/internal/store/sqlite"
 	"github.com/shuixiao/shuixiao/meter"
@@ -107,7 +111,10 @@ func TestTargetsRoutesScope(t *testing.T) {
 			Expected *float64
 		}
 	}
-	as("province").expect(http.StatusOK, "GET", "/targets?year=2025", nil, &res)
+	// The year's first question starts its computation and is answered at
+	// once; asked again, it is answered once computed.
+	as("province").computing("/targets?year=2025")
+	as("province").settle(http.StatusOK, "/targets?year=2025", &res)
 	in := res.Indicators[0]
 	// 2020: 6·10⁵ m³ on 6000 万元 = 100; 2025: 0.85 of it; target 84.
 	if res.Level != "province" || res.Code != "430000" || in.Key != "intake_per_10k_cny" || *in.Baseline2020 != 100 ||
@@ -119,11 +126,11 @@ func TestTargetsRoutesScope(t *testing.T) {
 	if len(res.Children) != 14 || len(res.Trajectory) == 0 || len(res.Worst) == 0 {
 		t.Errorf("children %d, trajectory %d, worst %d", len(res.Children), len(res.Trajectory), len(res.Worst))
 	}
-	as("admin").expect(http.StatusOK, "GET", "/targets?level=industry", nil, &res)
+	as("admin").settle(http.StatusOK, "/targets?level=industry", &res)
 	if len(res.Children) != 2 || res.Children[0].Code != "1513" {
 		t.Errorf("industries %+v", res.Children)
 	}
-	as("admin").expect(http.StatusOK, "GET", "/targets?level=industry&code=3120&year=2024", nil, &res)
+	as("admin").settle(http.StatusOK, "/targets?level=industry&code=3120&year=2024", &res)
 	if len(res.Children) != 2 || res.Year != 2024 {
 		t.Errorf("industry 3120 %+v", res.Children)
 	}
@@ -146,7 +153,9 @@ func TestTargetsRoutesScope(t *testing.T) {
 	}
 	as("admin").expect(http.StatusNotFound, "GET", "/targets?level=park&code=PZ", nil, nil)
 	as("park").expect(http.StatusForbidden, "GET", "/targets?level=park&code=PA&year=2025&refresh=1", nil, nil)
-	as("province").expect(http.StatusOK, "GET", "/targets?year=2025&refresh=1", nil, &res)
+	// A refresh is answered at once; polled, the new snapshot.
+	as("province").computing("/targets?year=2025&refresh=1")
+	as("province").settle(http.StatusOK, "/targets?year=2025", &res)
 	as("admin").expect(http.StatusNotFound, "GET", "/targets?level=city&code=439900", nil, nil)
 
 	var ev struct {
@@ -176,4 +185,87 @@ func TestTargetsRoutesScope(t *testing.T) {
 		t.Errorf("benchmark as admin %+v", bm)
 	}
 	checkTargetsReport(t, as)
+
+	// A failed computation is the poller's answer, with its cause.
+	broken := httptest.NewServer(api.New(api.Options{Store: st, Logger: quiet, Now: func() time.Time { return now },
+		Rollup: &rollup.Service{Src: failingRegions{st}, Now: func() time.Time { return now }}}))
+	defer broken.Close()
+	bc := client{t: t, base: broken.URL + "/api/v1", token: "secret-admin"}
+	bc.computing("/targets?year=2025")
+	var failed string
+	for range 500 {
+		code, body := bc.raw("GET", "/targets?year=2025", nil)
+		if code != http.StatusAccepted {
+			if code != http.StatusInternalServerError || !strings.Contains(body, "计算失败") || !strings.Contains(body, "regions unreadable") {
+				t.Errorf("failed computation: HTTP %d %s", code, body)
+			}
+			failed = body
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if failed == "" {
+		t.Error("the failed computation is never reported")
+	}
+
+	// The document says which answers come from the roll-up: 202 while
+	// it is computed.
+	var doc struct {
+		Paths map[string]map[string]struct {
+			Responses map[string]struct {
+				Headers map[string]any `json:"headers"`
+			} `json:"responses"`
+		} `json:"paths"`
+	}
+	as("admin").expect(http.StatusOK, "GET", "/openapi.json", nil, &doc)
+	for _, path := range []string{"/api/v1/targets", "/api/v1/targets/report.xlsx", "/api/v1/benchmark", "/api/v1/water-managers"} {
+		r, ok := doc.Paths[path]["get"].Responses["202"]
+		if !ok || r.Headers["Retry-After"] == nil || r.Headers["Location"] == nil {
+			t.Errorf("OpenAPI %s: no 202 with Retry-After and Location", path)
+		}
+	}
+}
+
+// failingRegions is a roll-up source whose regions cannot be read.
+type failingRegions struct{ *sqlite.Store }
+
+func (failingRegions) Regions(context.Context) ([]meter.Region, error) {
+	return nil, errors.New("regions unreadable")
+}
+
+// computing asks path and checks the answer of a roll-up being computed:
+// 202 with Retry-After, the Location to poll (path without refresh) and
+// the computation's progress in the body.
+func (c client) computing(path string) {
+	c.t.Helper()
+	code, header, raw := c.rawHeader("GET", path, nil)
+	var body struct {
+		Status    string    `json:"status"`
+		Message   string    `json:"message"`
+		Year      int       `json:"year"`
+		StartedAt time.Time `json:"started_at"`
+		ElapsedMs *int64    `json:"elapsed_ms"`
+	}
+	if err := json.Unmarshal([]byte(raw), &body); err != nil {
+		c.t.Fatalf("GET %s: %v in %s", path, err, raw)
+	}
+	loc := header.Get("Location")
+	if code != http.StatusAccepted || header.Get("Retry-After") == "" || strings.Contains(loc, "refresh") ||
+		!strings.HasPrefix(loc, "/api/v1"+strings.SplitN(path, "?", 2)[0]) || body.Status != "computing" ||
+		!strings.Contains(body.Message, "计算中") || body.StartedAt.IsZero() || body.ElapsedMs == nil || body.Year == 0 {
+		c.t.Fatalf("GET %s: HTTP %d, Location %q, Retry-After %q, %+v; want 202 computing", path, code, loc, header.Get("Retry-After"), body)
+	}
+}
+
+// settle asks path until its roll-up is computed and expects want then.
+func (c client) settle(want int, path string, out any) {
+	c.t.Helper()
+	for range 500 {
+		if code, _ := c.raw("GET", path, nil); code != http.StatusAccepted {
+			c.expect(want, "GET", path, nil, out)
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	c.t.Fatalf("GET %s: still computing", path)
 }

@@ -37,9 +37,10 @@ type Store interface {
 	store.EvaluationAnswers
 }
 
-// Snapshots gives the targets' roll-up of a year (rollup.Service).
+// Snapshots gives the targets' roll-up of a year at once (rollup.Service;
+// a *rollup.ComputingError while the year has none yet).
 type Snapshots interface {
-	Snapshot(ctx context.Context, year int) (*rollup.Snapshot, error)
+	Current(year int, refresh bool) (*rollup.Snapshot, rollup.Status, error)
 }
 
 // Service runs the use cases.
@@ -218,7 +219,7 @@ func (s *Service) Managers(ctx context.Context, f store.Filter, year int) ([]Man
 	}
 	var figs map[string]target.Year
 	if s.Rollup != nil {
-		snap, err := s.Rollup.Snapshot(ctx, year)
+		snap, _, err := s.Rollup.Current(year, false)
 		if err != nil {
 			return nil, fmt.Errorf("annual intake of %d: %w", year, err)
 		}

@@ -147,7 +147,7 @@ func BenchmarkTargetsCached(b *testing.B) {
 	b.ResetTimer()
 	for b.Loop() {
 		for _, l := range []target.Level{target.LevelProvince, target.LevelIndustry} {
-			if _, err := svc.Targets(ctx, l, "", 2026); err != nil {
+			if _, err := svc.Targets(l, "", 2026, false); err != nil {
 				b.Fatal(err)
 			}
 		}

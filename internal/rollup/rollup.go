@@ -20,8 +20,12 @@
 //     So a plant metered since March is judged on March to now against
 //     March-to-now value added, and a demo started at noon on its afternoon.
 //
+// A past year is not read for an enterprise whose first reading came after
+// it (store.FirstReader): it could hold no consumption.
+//
 // Snapshots are cached per year (Service): a fresh one is answered at once, a
-// stale one too while a new one is computed in the background.
+// stale one too while a new one is computed in the background, and a year
+// without one is answered with its computation's progress.
 package rollup
 
 import (
@@ -71,6 +75,9 @@ type Options struct {
 	// figures a target year keeps (balance.Options.Headline): what a
 	// snapshot needs of 5,000 enterprises. Off, it is the full balance.
 	Headline bool
+
+	// progress, when set, counts the series read (Service.start).
+	progress *progress
 }
 
 func (o Options) withDefaults() Options {
@@ -166,28 +173,54 @@ func compute(ctx context.Context, src Source, year int, now time.Time, opts Opti
 	for _, r := range recs {
 		byEnt[r.Enterprise] = append(byEnt[r.Enterprise], r)
 	}
+	since, err := firstReadings(ctx, src, points)
+	if err != nil {
+		return nil, err
+	}
+	// Every year's plan first, so that the series to read are known.
+	type yearPlan struct {
+		from, to time.Time
+		figs     map[string]target.Year
+		metered  []string // read from the meters
+		past     bool     // the whole year is behind now
+		memo     map[string]target.Year
+	}
+	plans := make([]yearPlan, 0, year-target.BaseYear+1)
+	var toRead int64
 	for y := target.BaseYear; y <= year; y++ {
-		from, to := yearBounds(y, now, opts.Location)
-		figs := map[string]target.Year{}
-		var metered []string
+		p := yearPlan{figs: map[string]target.Year{}}
+		p.from, p.to = yearBounds(y, now, opts.Location)
+		p.past = p.to.Equal(time.Date(y+1, 1, 1, 0, 0, 0, 0, opts.Location))
 		for _, id := range ids {
 			if d, ok := Declared(byEnt[id], y, opts.Location); ok {
-				figs[id] = d
-			} else if to.After(from) {
-				metered = append(metered, id)
+				p.figs[id] = d
+			} else if p.to.After(p.from) && readBy(since, id, p.to, p.past) {
+				p.metered = append(p.metered, id)
 			}
 		}
-		past := to.Equal(time.Date(y+1, 1, 1, 0, 0, 0, 0, opts.Location)) // the whole year is behind now
-		if got, ok := memo.get(y, metered, now); ok && past {
-			for id, f := range got {
+		if got, ok := memo.get(y, p.metered, now); ok && p.past {
+			p.memo = got
+		} else {
+			toRead += int64(volumeSeries(p.metered, points))
+		}
+		plans = append(plans, p)
+	}
+	if opts.progress != nil {
+		opts.progress.toRead.Store(toRead)
+	}
+	for i, p := range plans {
+		y := target.BaseYear + i
+		figs := p.figs
+		if p.memo != nil {
+			for id, f := range p.memo {
 				figs[id] = f
 			}
-		} else if len(metered) > 0 {
+		} else if len(p.metered) > 0 {
 			got := map[string]target.Year{}
 			// Only the year's figures are kept.
 			headline := opts
 			headline.Headline = true
-			n, err := MeteredAll(ctx, src, metered, points, byEnt, from, to, headline, func(id string, m Metered) { got[id] = m.Year(y) })
+			n, err := MeteredAll(ctx, src, p.metered, points, byEnt, p.from, p.to, headline, func(id string, m Metered) { got[id] = m.Year(y) })
 			if err != nil {
 				return nil, err
 			}
@@ -195,8 +228,8 @@ func compute(ctx context.Context, src Source, year int, now time.Time, opts Opti
 			for id, f := range got {
 				figs[id] = f
 			}
-			if past {
-				memo.put(y, metered, got, now)
+			if p.past {
+				memo.put(y, p.metered, got, now)
 			}
 		}
 		s.Figures[y] = figs
@@ -403,15 +436,7 @@ func MeteredAll(ctx context.Context, src periodvol.Source, ids []string, points 
 	perSeries := buckets(from, to, opts.Interval)
 	// Every enterprise's volume series, in the order of ids: an enterprise
 	// and a batch of them are a run of all.
-	n := 0
-	for _, id := range ids {
-		for _, p := range points[id] {
-			if _, ok := balance.VolumeChannel(p); ok {
-				n++
-			}
-		}
-	}
-	all := make([]store.SeriesTotals, 0, n)
+	all := make([]store.SeriesTotals, 0, volumeSeries(ids, points))
 	ents := make([]entSeries, 0, len(ids))
 	for _, id := range ids {
 		lo := len(all)
@@ -468,6 +493,9 @@ func MeteredAll(ctx context.Context, src periodvol.Source, ids []string, points 
 					}
 				}
 				mu.Unlock()
+				if opts.progress != nil {
+					opts.progress.read.Add(int64(b[len(b)-1].hi - b[0].lo))
+				}
 			}
 		}()
 	}
@@ -490,6 +518,63 @@ feed:
 		return 0, err
 	}
 	return len(all), nil
+}
+
+// volumeSeries is the number of volume series of the enterprises ids.
+func volumeSeries(ids []string, points map[string][]meter.Point) int {
+	n := 0
+	for _, id := range ids {
+		for _, p := range points[id] {
+			if _, ok := balance.VolumeChannel(p); ok {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+// firstReadings is, per enterprise of points, the device time of the
+// earliest reading of any of its points, where src keeps it
+// (store.FirstReader); nil otherwise (every year is read). An enterprise
+// whose points have no reading is absent.
+func firstReadings(ctx context.Context, src Source, points map[string][]meter.Point) (map[string]time.Time, error) {
+	fr, ok := src.(store.FirstReader)
+	if !ok {
+		return nil, nil
+	}
+	byPoint, err := fr.FirstReadings(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("rollup: first readings: %w", err)
+	}
+	out := map[string]time.Time{}
+	for id, pts := range points {
+		for _, p := range pts {
+			if t, ok := byPoint[p.ID]; ok {
+				if f, seen := out[id]; !seen || t.Before(f) {
+					out[id] = t
+				}
+			}
+		}
+	}
+	return out, nil
+}
+
+// readBy reports whether an enterprise may have metered data in a year
+// that ended at to: unless since (firstReadings) is known and says that
+// its first reading came after to. A bucket holds no consumption from
+// before the first reading — a reading pair's goes to the buckets its span
+// overlaps, an interval total to the bucket of the instant before its time
+// (consumption.EffectiveTime) — and the year's end is a bucket boundary on
+// every grid, so the year's buckets hold nothing of readings after to:
+// none is valid, and the enterprise has no metered figures for the year
+// whether it is read or not. The current year (a period cut at now, its
+// last bucket partial) is always read.
+func readBy(since map[string]time.Time, id string, to time.Time, whole bool) bool {
+	if since == nil || !whole {
+		return true
+	}
+	t, ok := since[id]
+	return ok && !t.After(to)
 }
 
 // entSeries is an enterprise's volume series: all[lo:hi] in MeteredAll.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/shuixiao/shuixiao/balance"
@@ -19,15 +20,19 @@ import (
 // DefaultMaxAge is how long a snapshot is answered as fresh.
 const DefaultMaxAge = 10 * time.Minute
 
-// computeTimeout bounds one snapshot's computation.
-const computeTimeout = 10 * time.Minute
+// computeTimeout bounds one snapshot's computation. Nobody waits for it
+// (questions are answered at once, Current), so it only stops a
+// computation that hangs: a province of 500,000 meters takes minutes.
+const computeTimeout = time.Hour
 
 // Service answers the targets, evaluation and benchmark questions from
-// cached snapshots. A snapshot younger than MaxAge is answered as it is;
-// an older one is answered too while a new one is computed in the
-// background, so a request waits for a computation only when its year has
-// none yet (or Refresh asks for one). The metered figures of past years are
-// kept for a day (PastMaxAge) and reused by the next snapshots.
+// cached snapshots, without waiting for a computation (Current): a snapshot
+// younger than MaxAge is answered as it is; an older one is answered too
+// while a new one is computed in the background; a year without one (or a
+// refresh) is answered with the computation's progress (*ComputingError)
+// until it ends. One computation runs per year at a time. The metered
+// figures of past years are kept for a day (PastMaxAge) and reused by the
+// next snapshots.
 type Service struct {
 	Src    Source
 	Opts   Options
@@ -47,7 +52,62 @@ type slot struct {
 	snap  *Snapshot
 	stale bool          // Invalidate was called since snap was computed
 	busy  chan struct{} // closed when the running computation ends; nil when none runs
+	run   *progress     // the running computation; nil when none runs
 	err   error         // of the last computation
+	errAt time.Time     // when the last computation failed
+}
+
+// progress is a running computation's: when it started and how many volume
+// series it has read of those it reads.
+type progress struct {
+	started      time.Time
+	read, toRead atomic.Int64
+}
+
+// Computing is the state of a year's snapshot computation under way.
+type Computing struct {
+	Year      int       `json:"year"`
+	StartedAt time.Time `json:"started_at"`
+	ElapsedMs int64     `json:"elapsed_ms"`
+	// SeriesRead of SeriesToRead volume series (series × years) read from
+	// the store so far; SeriesToRead is 0 until the computation has
+	// listed them.
+	SeriesRead   int64 `json:"series_read"`
+	SeriesToRead int64 `json:"series_to_read"`
+}
+
+// ComputingError is Current's answer when there is no snapshot to give
+// yet: the year's first computation, or the one a refresh asked for, is
+// under way.
+type ComputingError struct{ Computing }
+
+func (e *ComputingError) Error() string {
+	return fmt.Sprintf("年度汇总计算中 (the roll-up of %d is being computed, for %s so far; ask again later)",
+		e.Year, (time.Duration(e.ElapsedMs) * time.Millisecond).Round(time.Second))
+}
+
+// FailedError is Current's answer when the year's last computation failed
+// and there is no snapshot to give: it is answered until a refresh, or
+// MaxAge after the failure, starts a new one.
+type FailedError struct {
+	Year int
+	At   time.Time
+	Err  error
+}
+
+func (e *FailedError) Error() string {
+	return fmt.Sprintf("年度汇总计算失败 (computing the roll-up of %d failed at %s): %v", e.Year, e.At.UTC().Format(time.RFC3339), e.Err)
+}
+
+func (e *FailedError) Unwrap() error { return e.Err }
+
+// Status is what goes on behind an answered snapshot.
+type Status struct {
+	// Computing is the newer snapshot's computation under way, if any.
+	Computing *Computing
+	// Failed is the failure of the last computation, when it ended after
+	// the answered snapshot was computed.
+	Failed *FailedError
 }
 
 func (s *Service) now() time.Time {
@@ -64,17 +124,103 @@ func (s *Service) maxAge() time.Duration {
 	return DefaultMaxAge
 }
 
-// Snapshot returns year's snapshot: the cached one, or a new one when there
-// is none.
+// Current answers at once with year's snapshot, starting a computation in
+// the background where one is due (none runs for the year and: there is no
+// snapshot, it is older than MaxAge or invalidated, or refresh asks for one,
+// past years' metered figures then read again). With no snapshot to give —
+// none yet, or refresh — the error is a *ComputingError while the
+// computation runs and a *FailedError when it failed.
+func (s *Service) Current(year int, refresh bool) (*Snapshot, Status, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sl := s.slot(year)
+	now := s.now()
+	if sl.busy == nil {
+		due := refresh
+		switch {
+		case sl.snap == nil:
+			due = due || sl.err == nil || now.Sub(sl.errAt) >= s.maxAge()
+		default:
+			due = due || sl.stale || now.Sub(sl.snap.Computed) >= s.maxAge()
+		}
+		if due && refresh {
+			s.past.clear()
+		}
+		if due {
+			s.start(sl, year)
+		}
+	}
+	var st Status
+	if sl.run != nil {
+		st.Computing = sl.run.state(year, time.Now())
+	}
+	if sl.err != nil {
+		st.Failed = &FailedError{Year: year, At: sl.errAt, Err: sl.err}
+	}
+	switch {
+	case sl.snap != nil && !refresh:
+		return sl.snap, st, nil
+	case st.Computing != nil:
+		return nil, st, &ComputingError{*st.Computing}
+	default:
+		return nil, st, st.Failed
+	}
+}
+
+func (s *Service) slot(year int) *slot {
+	if s.years == nil {
+		s.years = map[int]*slot{}
+	}
+	sl := s.years[year]
+	if sl == nil {
+		sl = &slot{}
+		s.years[year] = sl
+	}
+	return sl
+}
+
+func (p *progress) state(year int, now time.Time) *Computing {
+	return &Computing{Year: year, StartedAt: p.started, ElapsedMs: now.Sub(p.started).Milliseconds(),
+		SeriesRead: p.read.Load(), SeriesToRead: p.toRead.Load()}
+}
+
+// Snapshot returns year's snapshot: the cached one, or a new one, waited
+// for, when there is none.
 func (s *Service) Snapshot(ctx context.Context, year int) (*Snapshot, error) {
-	return s.get(ctx, year, false)
+	return s.wait(ctx, year, false)
 }
 
 // Refresh computes year's snapshot now, past years' metered figures
 // included, and waits for it.
 func (s *Service) Refresh(ctx context.Context, year int) (*Snapshot, error) {
-	s.past.clear()
-	return s.get(ctx, year, true)
+	return s.wait(ctx, year, true)
+}
+
+// wait is Current waiting for the computation when there is no snapshot to
+// give yet.
+func (s *Service) wait(ctx context.Context, year int, refresh bool) (*Snapshot, error) {
+	snap, _, err := s.Current(year, refresh)
+	var ce *ComputingError
+	if !errors.As(err, &ce) {
+		return snap, err
+	}
+	s.mu.Lock()
+	busy := s.slot(year).busy
+	s.mu.Unlock()
+	if busy != nil {
+		select {
+		case <-busy:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sl := s.slot(year)
+	if sl.err != nil {
+		return nil, &FailedError{Year: year, At: sl.errAt, Err: sl.err}
+	}
+	return sl.snap, nil
 }
 
 // Invalidate marks every snapshot stale: the next question about a year is
@@ -92,63 +238,26 @@ func (s *Service) Invalidate() {
 // Wait waits for background computations to end (tests, shutdown).
 func (s *Service) Wait() { s.bg.Wait() }
 
-func (s *Service) get(ctx context.Context, year int, force bool) (*Snapshot, error) {
-	for {
-		s.mu.Lock()
-		if s.years == nil {
-			s.years = map[int]*slot{}
-		}
-		sl := s.years[year]
-		if sl == nil {
-			sl = &slot{}
-			s.years[year] = sl
-		}
-		if sl.snap != nil && !force {
-			if (sl.stale || s.now().Sub(sl.snap.Computed) >= s.maxAge()) && sl.busy == nil {
-				s.start(sl, year)
-			}
-			snap := sl.snap
-			s.mu.Unlock()
-			return snap, nil
-		}
-		if sl.busy == nil {
-			s.start(sl, year)
-		}
-		busy := sl.busy
-		s.mu.Unlock()
-		select {
-		case <-busy:
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
-		s.mu.Lock()
-		snap, err := sl.snap, sl.err
-		s.mu.Unlock()
-		switch {
-		case err != nil:
-			return nil, err
-		case snap != nil:
-			return snap, nil
-		}
-		force = false // the computation this request started has ended
-	}
-}
-
 // start runs a computation of year in the background; s.mu is held.
 func (s *Service) start(sl *slot, year int) {
 	done := make(chan struct{})
-	sl.busy, sl.stale = done, false
+	run := &progress{started: time.Now()}
+	sl.busy, sl.run, sl.stale = done, run, false
 	s.bg.Add(1)
 	go func() {
 		defer s.bg.Done()
 		ctx, cancel := context.WithTimeout(context.Background(), computeTimeout)
 		defer cancel()
-		snap, err := compute(ctx, s.Src, year, s.now(), s.Opts, &s.past)
+		opts := s.Opts
+		opts.progress = run
+		snap, err := compute(ctx, s.Src, year, s.now(), opts, &s.past)
 		s.mu.Lock()
 		if err == nil {
-			sl.snap = snap
+			sl.snap, sl.errAt = snap, time.Time{}
+		} else {
+			sl.errAt = s.now()
 		}
-		sl.err, sl.busy = err, nil
+		sl.err, sl.busy, sl.run = err, nil, nil
 		s.mu.Unlock()
 		close(done)
 	}()
@@ -165,11 +274,17 @@ type Targets struct {
 	target.Report
 	ComputedAt time.Time `json:"computed_at"`
 	TookMs     int64     `json:"took_ms"` // the snapshot's computation
+	// Computing is the newer snapshot's computation under way, if any.
+	Computing *Computing `json:"computing,omitempty"`
+	// RefreshError is the failure of the last computation, when it ended
+	// after this snapshot was computed.
+	RefreshError string `json:"refresh_error,omitempty"`
 }
 
-// Targets reports the unit of level and code for year.
-func (s *Service) Targets(ctx context.Context, level target.Level, code string, year int) (Targets, error) {
-	snap, err := s.Snapshot(ctx, year)
+// Targets reports the unit of level and code for year at once (Current:
+// a *ComputingError while the year has no snapshot to give).
+func (s *Service) Targets(level target.Level, code string, year int, refresh bool) (Targets, error) {
+	snap, st, err := s.Current(year, refresh)
 	if err != nil {
 		return Targets{}, err
 	}
@@ -177,7 +292,11 @@ func (s *Service) Targets(ctx context.Context, level target.Level, code string, 
 	if !ok {
 		return Targets{}, refusal.New(ErrNotFound, "no %s %q in the roll-up (无此单位)", level, code)
 	}
-	return Targets{Report: target.Progress(u, year), ComputedAt: snap.Computed, TookMs: snap.Took.Milliseconds()}, nil
+	out := Targets{Report: target.Progress(u, year), ComputedAt: snap.Computed, TookMs: snap.Took.Milliseconds(), Computing: st.Computing}
+	if st.Failed != nil {
+		out.RefreshError = st.Failed.Error()
+	}
+	return out, nil
 }
 
 // Evaluation is an enterprise's water-saving enterprise evaluation for a
@@ -266,13 +385,15 @@ type Benchmark struct {
 	Ranked   []evaluate.Ranked `json:"ranked"`
 }
 
-// Benchmark ranks industry's enterprises on product for year.
+// Benchmark ranks industry's enterprises on product for year, from the
+// year's snapshot as it is (Current: a *ComputingError while there is
+// none); only the best share's enterprises are then read, one by one.
 func (s *Service) Benchmark(ctx context.Context, industry, product string, year int) (Benchmark, error) {
 	p, ok := balance.LookupProduct(product)
 	if !ok {
 		return Benchmark{}, refusal.New(ErrInvalid, "unknown product %q: not in the plan's table (未知产品)", product)
 	}
-	snap, err := s.Snapshot(ctx, year)
+	snap, _, err := s.Current(year, false)
 	if err != nil {
 		return Benchmark{}, err
 	}

@@ -113,15 +113,22 @@ func (s *Store) Commit(ctx context.Context, b *store.Batch) error {
 				seqs, idxs = make([]int64, 0, len(states)), make([]int64, 0, len(states))
 				hashes     = make([][]byte, 0, len(states))
 				times      = make([]int64, 0, len(states))
+				firsts     = make([]int64, 0, len(states))
 			)
+			first := firstTimes(rows)
 			for mid, st := range states {
 				mids, seqs, idxs = append(mids, mid), append(seqs, int64(st.Seq)), append(idxs, int64(st.Index))
 				hashes, times = append(hashes, st.Hash[:]), append(times, ms(st.Time))
+				firsts = append(firsts, first[mid])
 			}
-			if _, err := tx.Exec(ctx, `INSERT INTO meter_state(meter, seq, hash, idx, t)
-				SELECT * FROM unnest($1::integer[], $2::bigint[], $3::bytea[], $4::bigint[], $5::bigint[])
-				ON CONFLICT (meter) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, idx = excluded.idx, t = excluded.t`,
-				mids, seqs, hashes, idxs, times); err != nil {
+			// first_t (firstReadingDDL): the batch's earliest reading of a
+			// new meter; the lesser of the two for a known one; unknown
+			// stays unknown.
+			if _, err := tx.Exec(ctx, `INSERT INTO meter_state(meter, seq, hash, idx, t, first_t)
+				SELECT * FROM unnest($1::integer[], $2::bigint[], $3::bytea[], $4::bigint[], $5::bigint[], $6::bigint[])
+				ON CONFLICT (meter) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, idx = excluded.idx, t = excluded.t,
+					first_t = CASE WHEN meter_state.first_t IS NULL THEN NULL ELSE LEAST(meter_state.first_t, excluded.first_t) END`,
+				mids, seqs, hashes, idxs, times, firsts); err != nil {
 				return fmt.Errorf("admission state: %w", err)
 			}
 		}

@@ -134,3 +134,19 @@ func (h *head) dropThrough(through int64) {
 		h.since = 0
 	}
 }
+
+// earliest returns the device time (ms) of each meter's earliest head
+// reading.
+func (h *head) earliest() map[int64]int64 {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	out := make(map[int64]int64, len(h.byMeter))
+	for mid, rs := range h.byMeter {
+		for _, r := range rs {
+			if t, ok := out[mid]; !ok || r.rec.T < t {
+				out[mid] = r.rec.T
+			}
+		}
+	}
+	return out
+}

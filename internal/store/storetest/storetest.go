@@ -1,6 +1,6 @@
 // Package storetest is the conformance suite every store.Store must pass:
 // registry and tenant filters, atomic idempotent commits, admission state,
-// paging, aggregates and consumption (property and golden tests with
+// paging, aggregates and consumption, each point's first reading (property and golden tests with
 // shuffled, duplicated, late, rolling-over and reset totalisers, a gap and a
 // meter replacement), the reading validity rule, rejections, quarantined
 // ledger entries, alarms (raised and cleared in batches as one by one), tokens, the audit log, production records and
@@ -59,6 +59,7 @@ func Run(t *testing.T, open Factory, ways ...TotalsWay) {
 	t.Run("Readings", func(t *testing.T) { testReadings(t, open(t)) })
 	t.Run("Aggregates", func(t *testing.T) { testAggregates(t, open(t)) })
 	t.Run("IntervalTotals", func(t *testing.T) { testIntervalTotals(t, open(t)) })
+	t.Run("FirstReadings", func(t *testing.T) { testFirstReadings(t, open(t)) })
 	t.Run("ConsumptionGolden", func(t *testing.T) { testConsumptionGolden(t, open(t)) })
 	t.Run("ConsumptionProperties", func(t *testing.T) { testConsumptionProperties(t, open) })
 	t.Run("Rejections", func(t *testing.T) { testRejections(t, open(t)) })

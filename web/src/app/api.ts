@@ -48,6 +48,41 @@ export async function getJSON<T>(path: string, token?: string): Promise<T> {
   return (await (await request(path, {}, token)).json()) as T;
 }
 
+/** Computing is the 202 answer of a question whose roll-up is being computed (docs/api.md). */
+export interface Computing {
+  status: 'computing';
+  message: string;
+  year: number;
+  started_at: string;
+  elapsed_ms: number;
+  series_read: number;
+  series_to_read: number;
+}
+
+/**
+ * getComputed fetches an answer made from the year's roll-up (targets, benchmark, water managers): while the
+ * server answers 202 (computing), onComputing is told the progress and the question is asked again after
+ * Retry-After (1–30 s; at most 5 s here, the console shows the progress). Leaving the page (signal) stops it.
+ */
+export async function getComputed<T>(path: string, onComputing?: (c: Computing) => void, signal?: AbortSignal): Promise<T> {
+  for (;;) {
+    const res = await request(path);
+    if (res.status !== 202) return (await res.json()) as T;
+    const c = (await res.json()) as Computing;
+    onComputing?.(c);
+    if (signal?.aborted) throw new ApiError(0, 'aborted', path);
+    const after = Number(res.headers.get('Retry-After'));
+    await new Promise<void>((done) => {
+      const timer = setTimeout(done, 1000 * Math.min(5, Math.max(1, Number.isFinite(after) ? after : 1)));
+      signal?.addEventListener('abort', () => {
+        clearTimeout(timer);
+        done();
+      });
+    });
+    if (signal?.aborted) throw new ApiError(0, 'aborted', path);
+  }
+}
+
 /** getText fetches a text answer (keys, receipts). */
 export async function getText(path: string): Promise<string> {
   return (await request(path)).text();
@@ -449,6 +484,11 @@ export interface Targets {
   children?: TargetChild[] | null;
   worst?: Contributor[] | null;
   trajectory?: TrajectoryPoint[] | null;
+  computed_at?: string;
+  /** a newer snapshot's computation under way */
+  computing?: Computing | null;
+  /** the last computation's failure, after this snapshot */
+  refresh_error?: string;
 }
 
 /** CaseEvent is one audited transition of a retrofit case. */

@@ -6,7 +6,7 @@
 // water-balance test report as XLSX and PDF.
 
 import './mgmt.css';
-import { getJSON, qs, type Enterprise, type PeriodBalance, type ProductFigure } from '../app/api';
+import { getComputed, getJSON, qs, type Enterprise, type PeriodBalance, type ProductFigure } from '../app/api';
 import { parks, regions, settle } from '../app/cache';
 import { h, replace } from '../app/dom';
 import { dateInShanghai, fmtM3, fmtNum, fmtPct, fmtTime } from '../app/format';
@@ -142,10 +142,10 @@ function productsTable(b: PeriodBalance, ranks: Map<string, HTMLElement>): HTMLE
 async function rankCell(ent: Enterprise, product: string, year: number): Promise<HTMLElement> {
   try {
     let y = year;
-    let pos = positionIn(await getJSON<unknown>(`/benchmark${qs({ industry: ent.industry, product, year: y })}`), ent.id);
+    let pos = positionIn(await getComputed<unknown>(`/benchmark${qs({ industry: ent.industry, product, year: y })}`), ent.id);
     if (!pos && year > 2020) {
       y = year - 1;
-      pos = positionIn(await getJSON<unknown>(`/benchmark${qs({ industry: ent.industry, product, year: y })}`), ent.id);
+      pos = positionIn(await getComputed<unknown>(`/benchmark${qs({ industry: ent.industry, product, year: y })}`), ent.id);
     }
     if (!pos) return h('span', { class: 'muted' }, t('eff.notRanked'));
     return h(

@@ -5,7 +5,7 @@
 // library; the technology catalogue with the retrofit cases linked to each.
 
 import './mgmt.css';
-import { ApiError, getJSON, putJSON, qs } from '../app/api';
+import { ApiError, getComputed, getJSON, putJSON, qs } from '../app/api';
 import { h, replace } from '../app/dom';
 import { dateInShanghai, fmtM3 } from '../app/format';
 import { t, tOr } from '../app/i18n';
@@ -159,7 +159,11 @@ export async function registriesPage(ctx: PageContext): Promise<void> {
 
   const loadManagers = () =>
     section(mgrBox, ctx.signal, async () => {
-      const r = await getJSON<{ year: number; flagged: number; enterprises: ManagerStatus[] }>(`/water-managers${qs({ flagged: flaggedOnly ? '1' : undefined })}`);
+      const r = await getComputed<{ year: number; flagged: number; enterprises: ManagerStatus[] }>(
+        `/water-managers${qs({ flagged: flaggedOnly ? '1' : undefined })}`,
+        undefined,
+        ctx.signal,
+      );
       const own = me?.role === 'enterprise' && me.scope ? r.enterprises.find((m) => m.enterprise === me.scope) : undefined;
       return [
         h('p', { class: r.flagged ? 'warning-text' : 'muted', 'data-testid': 'flagged-count', 'data-n': String(r.flagged) }, t('reg.managers.flagged', { n: r.flagged })),

@@ -5,7 +5,7 @@
 // with drill-down, and the enterprises and parks that pull a figure down most.
 
 import './mgmt.css';
-import { getJSON, qs, type Contributor, type TargetChild, type TargetIndicator, type Targets } from '../app/api';
+import { getComputed, qs, type Computing, type Contributor, type TargetChild, type TargetIndicator, type Targets } from '../app/api';
 import { parks, regions, settle } from '../app/cache';
 import { COLORS, makeChart } from '../app/charts';
 import { h, replace } from '../app/dom';
@@ -197,6 +197,16 @@ function worstTable(tg: Targets, year: number): HTMLElement {
   );
 }
 
+/** computingNotice says that the year's roll-up is being computed, with its progress where the server knows it. */
+export function computingNotice(c: Computing): HTMLElement {
+  const progress = c.series_to_read > 0 ? ` · ${t('targets.computingSeries', { read: c.series_read, total: c.series_to_read })}` : '';
+  return h(
+    'p',
+    { class: 'loading', 'data-testid': 'targets-computing', 'data-year': String(c.year) },
+    `${t('targets.computing', { year: c.year, s: Math.round(c.elapsed_ms / 1000) })}${progress}`,
+  );
+}
+
 export async function targetsPage(ctx: PageContext): Promise<void> {
   const thisYear = Number(dateInShanghai().slice(0, 4));
   const level = LEVELS.includes(ctx.query.get('level') ?? '') ? ctx.query.get('level')! : 'province';
@@ -205,7 +215,10 @@ export async function targetsPage(ctx: PageContext): Promise<void> {
   const asked = ctx.query.get('year') !== null && Number.isInteger(yq) && yq >= BASELINE_YEAR && yq <= thisYear;
   let year = asked ? yq : thisYear;
 
-  let tg = await getJSON<Targets>(`/targets${qs({ level, code, year })}`);
+  // The year's roll-up may be computing (202): the page says so and asks again until it is done.
+  const computing = (c: Computing) => replace(ctx.root, computingNotice(c));
+  const fetchYear = (y: number) => getComputed<Targets>(`/targets${qs({ level, code, year: y })}`, computing, ctx.signal);
+  let tg = await fetchYear(year);
   if (ctx.signal.aborted) return;
   // Without a year asked for, open on the latest year with data (a fresh
   // demo's current year has none until its meters have run).
@@ -213,7 +226,7 @@ export async function targetsPage(ctx: PageContext): Promise<void> {
     const latest = latestYearWithData(tg, thisYear);
     if (latest !== undefined && latest !== year) {
       year = latest;
-      tg = await getJSON<Targets>(`/targets${qs({ level, code, year })}`);
+      tg = await fetchYear(year);
       if (ctx.signal.aborted) return;
     }
   }
@@ -236,6 +249,8 @@ export async function targetsPage(ctx: PageContext): Promise<void> {
   replace(
     ctx.root,
     breadcrumbs(crumbs),
+    tg.computing ? h('p', { class: 'muted', 'data-testid': 'targets-newer' }, t('targets.newerComputing')) : null,
+    tg.refresh_error ? h('p', { class: 'warning-text', 'data-testid': 'targets-refresh-error' }, tg.refresh_error) : null,
     h(
       'div',
       { class: 'page-head' },
