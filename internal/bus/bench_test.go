@@ -15,21 +15,9 @@ import (
 // synced) and acknowledged by a consumer, as an edge and the sequencer do.
 // ns/op is per reading; go test -bench Publish -benchtime 20000x.
 func BenchmarkPublish(b *testing.B) {
-	e, err := StartEmbedded(b.TempDir(), "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer e.Close()
-	c, err := Connect(context.Background(), Config{URL: e.URL()})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer c.Close()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
 	var acked sync.WaitGroup
 	acked.Add(b.N)
-	go c.Consume(ctx, func(d *Delivery) {
+	c := benchConn(b, func(d *Delivery) {
 		d.Ack()
 		acked.Add(-len(d.Readings))
 	})
@@ -49,6 +37,25 @@ func BenchmarkPublish(b *testing.B) {
 	}
 	wg.Wait()
 	acked.Wait()
+}
+
+// benchConn connects to an embedded server (every write synced) whose
+// messages handle consumes until the benchmark ends.
+func benchConn(b *testing.B, handle func(*Delivery)) *Conn {
+	e, err := StartEmbedded(b.TempDir(), "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(e.Close)
+	c, err := Connect(context.Background(), Config{URL: e.URL()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(c.Close)
+	ctx, cancel := context.WithCancel(context.Background())
+	b.Cleanup(cancel)
+	go c.Consume(ctx, handle)
+	return c
 }
 
 // BenchmarkPublishLatency: an edge's readings offered at 20,000/s to the
@@ -139,19 +146,7 @@ func syncNeighbour(ctx context.Context, dir string) {
 //	go test ./internal/bus -run XXX -bench PublishParallel -benchtime 200000x
 func BenchmarkPublishParallel(b *testing.B) {
 	const rate, senders, work = 20000, 200, 40 * time.Microsecond
-	e, err := StartEmbedded(b.TempDir(), "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer e.Close()
-	c, err := Connect(context.Background(), Config{URL: e.URL()})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer c.Close()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go c.Consume(ctx, func(d *Delivery) { d.Ack() })
+	c := benchConn(b, func(d *Delivery) { d.Ack() })
 	raw := make([]byte, 300)
 	lat := make([]float64, b.N)
 	var wg sync.WaitGroup
