@@ -77,3 +77,50 @@ func BenchmarkAckWriterIdle(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkHookPublish is the broker's own work for a reading of one of
+// many connections, from the topic's ACL check to the PUBACK written:
+// OnACLCheck and OnPublish as mochi calls them, the reading answered at
+// once. cpu-ns/op counts every goroutine's CPU, the PUBACK writer's too.
+func BenchmarkHookPublish(b *testing.B) {
+	const conns = 1000
+	br, err := New(Options{Addr: "127.0.0.1:0", Publishes: Limit{Rate: -1},
+		Authenticate: func(string, []byte) bool { return true },
+		OnReading:    func(_ Reading, ack func(Ack)) { ack(Ack{Code: CodeSuccess}) }})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer br.Close()
+	h := &hook{b: br}
+	var written atomic.Int64
+	cls := make([]*mqtt.Client, conns)
+	for i := range cls {
+		cls[i] = br.srv.NewClient(countConn{n: &written}, "bench", fmt.Sprint("d", i), false)
+		cls[i].Properties.Username = fmt.Appendf(nil, "meter-%06d", i)
+		cls[i].Net.Remote = "127.0.0.1:40000"
+	}
+	payload := make([]byte, 300)
+	b.ReportAllocs()
+	b.ResetTimer()
+	cpu := cpuTime()
+	for i := 0; i < b.N; {
+		for _, cl := range cls {
+			if i == b.N {
+				break
+			}
+			i++
+			topic := ReadingsPrefix + string(cl.Properties.Username)
+			if !h.OnACLCheck(cl, topic, true) {
+				b.Fatal("ACL refused the device's own topic")
+			}
+			pk := packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Publish, Qos: 1}, TopicName: topic, PacketID: uint16(i), Payload: payload}
+			if _, err := h.OnPublish(cl, pk); err != packets.ErrRejectPacket {
+				b.Fatal(err)
+			}
+		}
+		for written.Load() != 4*int64(i) {
+			time.Sleep(20 * time.Microsecond)
+		}
+	}
+	b.ReportMetric(float64(cpuTime()-cpu)/float64(b.N), "cpu-ns/op")
+}

@@ -288,8 +288,27 @@ func (b *Broker) Clients() int {
 
 type hook struct {
 	mqtt.HookBase
-	b       *Broker
-	writers sync.Map // *mqtt.Client → *ackWriter
+	b     *Broker
+	conns sync.Map // *mqtt.Client → *connState
+}
+
+// connState is what the hook keeps of a connection for its readings, made
+// at its first one: its device and host (the same for every PUBACK of the
+// connection: one look-up a reading instead of a conversion, an address
+// parse and a look-up) and its PUBACK writer.
+type connState struct {
+	dev  string
+	host string // throttle.HostKey of the remote address
+	acks *ackWriter
+}
+
+// state returns cl's connState, making it the first time.
+func (h *hook) state(cl *mqtt.Client) *connState {
+	if v, ok := h.conns.Load(cl); ok {
+		return v.(*connState)
+	}
+	v, _ := h.conns.LoadOrStore(cl, &connState{dev: string(cl.Properties.Username), host: throttle.HostKey(cl.Net.Remote), acks: &ackWriter{cl: cl}})
+	return v.(*connState)
 }
 
 // ackWriter sends one connection's PUBACKs. Answers arrive from the
@@ -450,17 +469,24 @@ func (h *hook) OnACLCheck(cl *mqtt.Client, topic string, write bool) bool {
 	if cl.Net.Inline {
 		return true
 	}
-	dev := string(cl.Properties.Username)
+	dev := cl.Properties.Username
 	var ok bool
 	if write {
-		ok = topic == ReadingsPrefix+dev || topic == AcksPrefix+dev
+		ok = ownTopic(topic, ReadingsPrefix, dev) || ownTopic(topic, AcksPrefix, dev)
 	} else {
-		ok = topic == ReceiptsPrefix+dev || topic == CommandsPrefix+dev
+		ok = ownTopic(topic, ReceiptsPrefix, dev) || ownTopic(topic, CommandsPrefix, dev)
 	}
 	if !ok {
-		h.refused(dev, "topic-not-allowed", cl.Net.Remote)
+		h.refused(string(dev), "topic-not-allowed", cl.Net.Remote)
 	}
 	return ok
+}
+
+// ownTopic reports whether topic is prefix followed by the device's name
+// (compared without building the topic: this runs for every reading).
+func ownTopic(topic, prefix string, dev []byte) bool {
+	rest, ok := strings.CutPrefix(topic, prefix)
+	return ok && rest == string(dev)
 }
 
 // OnSubscribed counts granted subscriptions per topic.
@@ -487,7 +513,7 @@ func (h *hook) OnUnsubscribed(cl *mqtt.Client, pk packets.Packet) {
 
 // OnDisconnect forgets the subscriptions of a clean session.
 func (h *hook) OnDisconnect(cl *mqtt.Client, err error, expire bool) {
-	h.writers.Delete(cl)
+	h.conns.Delete(cl)
 	dev := string(cl.Properties.Username)
 	h.b.sessMu.Lock()
 	if h.b.sessions[dev] == cl {
@@ -513,7 +539,8 @@ func (h *hook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, er
 	if cl.Net.Inline {
 		return pk, nil
 	}
-	dev := string(cl.Properties.Username)
+	st := h.state(cl)
+	dev := st.dev
 	if ok, first := h.b.publishes.Take(dev, time.Now()); !ok {
 		h.b.stats.rateLimited.Add(1)
 		if first {
@@ -541,16 +568,8 @@ func (h *hook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, er
 	}
 	id, qos, v5 := pk.PacketID, pk.FixedHeader.Qos, cl.Properties.ProtocolVersion == 5
 	payload := append([]byte(nil), pk.Payload...)
-	var w *ackWriter
-	if qos > 0 {
-		if v, ok := h.writers.Load(cl); ok {
-			w = v.(*ackWriter)
-		} else {
-			v, _ := h.writers.LoadOrStore(cl, &ackWriter{cl: cl})
-			w = v.(*ackWriter)
-		}
-	}
-	h.b.opts.OnReading(Reading{Device: dev, Payload: payload, Source: throttle.HostKey(cl.Net.Remote)}, func(a Ack) {
+	w := st.acks
+	h.b.opts.OnReading(Reading{Device: dev, Payload: payload, Source: st.host}, func(a Ack) {
 		if qos == 0 {
 			return
 		}

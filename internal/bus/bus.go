@@ -117,8 +117,15 @@ type Conn struct {
 	nc     *nats.Conn
 	js     jetstream.JetStream
 	stream jetstream.Stream
-	// Publish hands readings to the batcher goroutine.
-	in        chan publication
+	// Publish queues readings for the batcher goroutine (see batch).
+	mu       sync.Mutex
+	queue    []publication // oldest first
+	queued   int           // bytes of the queue's notes
+	room     *sync.Cond    // on mu: the queue has room again, or the connection closed
+	isClosed bool          // under mu
+	// ready wakes the batcher: the queue had its first reading or holds a
+	// full message.
+	ready     chan struct{}
 	closed    chan struct{}
 	closeOnce sync.Once
 	batcher   sync.WaitGroup
@@ -188,7 +195,8 @@ func Connect(ctx context.Context, cfg Config) (*Conn, error) {
 		nc.Close()
 		return nil, fmt.Errorf("JetStream stream %s on %s: %w", StreamName, cfg.URL, err)
 	}
-	c := &Conn{cfg: cfg, nc: nc, js: js, stream: st, in: make(chan publication, cfg.MaxBatch), closed: make(chan struct{}), reconnected: reconnected}
+	c := &Conn{cfg: cfg, nc: nc, js: js, stream: st, ready: make(chan struct{}, 1), closed: make(chan struct{}), reconnected: reconnected}
+	c.room = sync.NewCond(&c.mu)
 	c.batcher.Add(1)
 	go c.batch()
 	return c, nil
@@ -196,7 +204,13 @@ func Connect(ctx context.Context, cfg Config) (*Conn, error) {
 
 // Close ends the connection; publishes waiting for a PubAck fail.
 func (c *Conn) Close() {
-	c.closeOnce.Do(func() { close(c.closed) })
+	c.closeOnce.Do(func() {
+		c.mu.Lock()
+		c.isClosed = true
+		c.room.Broadcast()
+		c.mu.Unlock()
+		close(c.closed)
+	})
 	c.batcher.Wait()
 	c.nc.Close()
 }
@@ -231,17 +245,72 @@ var ErrNotStored = errors.New("bus: the stream did not take the reading")
 // another goroutine, with nil after the stream's PubAck of the message that
 // carries it (dup: the stream already had that message), or with an error
 // wrapping ErrNotStored if the server refused it, is unreachable or did not
-// answer in PublishTimeout. Publish blocks while the batcher is behind,
-// which pushes back on the devices.
+// answer in PublishTimeout. Publish blocks while the batcher is behind
+// (queueBatches full messages wait), which pushes back on the devices.
+//
+// A reading is queued under a mutex, and the batcher is woken only by the
+// first reading of a message and when a message is full: not once a
+// reading, as a channel between them did (BenchmarkPublishParallel).
 func (c *Conn) Publish(m Message, done func(dup bool, err error)) {
-	select {
-	case <-c.closed:
+	c.mu.Lock()
+	for len(c.queue) >= queueBatches*c.cfg.MaxBatch && !c.isClosed {
+		c.room.Wait()
+	}
+	if c.isClosed {
+		c.mu.Unlock()
 		go done(false, fmt.Errorf("%w: connection closed", ErrNotStored))
-	case c.in <- publication{m, done}:
+		return
+	}
+	c.queue = append(c.queue, publication{m, done})
+	c.queued += len(m.Raw)
+	first, full := len(c.queue) == 1, c.fullLocked()
+	c.mu.Unlock()
+	if first || full {
+		wake(c.ready)
 	}
 }
 
-// batch gathers what Publish hands it into messages of up to MaxBatch
+// queueBatches is how many full messages Publish queues before it blocks.
+const queueBatches = 2
+
+// fullLocked reports whether the queue holds a full message; c.mu is held.
+func (c *Conn) fullLocked() bool {
+	return len(c.queue) >= c.cfg.MaxBatch || c.queued >= maxBatchBytes
+}
+
+func (c *Conn) full() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.fullLocked()
+}
+
+// wake wakes the goroutine waiting on ch (capacity 1), or leaves it a
+// token if it is busy.
+func wake(ch chan struct{}) {
+	select {
+	case ch <- struct{}{}:
+	default:
+	}
+}
+
+// take removes the next message's readings from the head of the queue:
+// up to MaxBatch of them, and no more once they reach maxBatchBytes.
+func (c *Conn) take() []publication {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n, size := 0, 0
+	for n < len(c.queue) && n < c.cfg.MaxBatch && size < maxBatchBytes {
+		size += len(c.queue[n].m.Raw)
+		n++
+	}
+	pubs := c.queue[:n:n]
+	c.queue = append(make([]publication, 0, max(len(c.queue)-n, c.cfg.MaxBatch)), c.queue[n:]...)
+	c.queued -= size
+	c.room.Broadcast()
+	return pubs
+}
+
+// batch gathers what Publish queues into messages of up to MaxBatch
 // readings and publishes them in order: a message leaves Linger after its
 // first reading, or later if MaxInFlight messages still wait for their
 // PubAck, gathering what arrives meanwhile. A stream that syncs every
@@ -256,23 +325,28 @@ func (c *Conn) batch() {
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	for {
-		var first publication
-		select {
-		case <-c.closed:
-			return
-		case first = <-c.in:
+		c.mu.Lock()
+		empty := len(c.queue) == 0
+		c.mu.Unlock()
+		if empty {
+			select {
+			case <-c.closed:
+				c.failQueued()
+				return
+			case <-c.ready:
+			}
+			continue
 		}
-		pubs := []publication{first}
-		size := len(first.m.Raw)
 		timer.Reset(c.cfg.Linger)
 		lingering, haveSlot := true, false
 		for lingering || !haveSlot {
-			if len(pubs) >= c.cfg.MaxBatch || size >= maxBatchBytes {
+			if c.full() {
 				if !haveSlot { // full: wait only for a slot
 					select {
 					case slots <- struct{}{}:
 					case <-c.closed:
-						c.fail(pubs)
+						timer.Stop()
+						c.failQueued()
 						return
 					}
 				}
@@ -287,25 +361,32 @@ func (c *Conn) batch() {
 				slot = slots
 			}
 			select {
-			case p := <-c.in:
-				pubs = append(pubs, p)
-				size += len(p.m.Raw)
+			case <-c.ready: // more readings: full yet?
 			case <-timeout:
 				lingering = false
 			case slot <- struct{}{}:
 				haveSlot = true
 			case <-c.closed:
-				c.fail(pubs)
+				timer.Stop()
+				c.failQueued()
 				return
 			}
 		}
 		timer.Stop()
-		c.publish(pubs, release)
+		c.publish(c.take(), release)
 	}
 }
 
-// fail answers publications the connection closed before sending.
-func (c *Conn) fail(pubs []publication) {
+// failQueued answers the publications the connection closed before
+// sending.
+func (c *Conn) failQueued() {
+	c.mu.Lock()
+	pubs := c.queue
+	c.queue, c.queued = nil, 0
+	c.mu.Unlock()
+	if len(pubs) == 0 {
+		return
+	}
 	go func() {
 		for _, p := range pubs {
 			p.done(false, fmt.Errorf("%w: connection closed", ErrNotStored))
