@@ -231,7 +231,7 @@ func New(opts Options) (*Broker, error) {
 		ln = tls.NewListener(ln, opts.TLS)
 	}
 	b.ln = listeners.NewNet("tcp", ln)
-	if err := srv.AddListener(b.ln); err != nil {
+	if err := srv.AddListener(closingNet{b.ln, srv}); err != nil {
 		raw.Close()
 		return nil, fmt.Errorf("MQTT listen on %s: %w", opts.Addr, err)
 	}
@@ -250,6 +250,31 @@ func (b *Broker) Start() error { return b.srv.Serve() }
 
 // Close disconnects every client and stops the listener.
 func (b *Broker) Close() error { return b.srv.Close() }
+
+// closingNet is the broker's listener: mochi's, except for how it
+// disconnects its clients when the server closes. Mochi's own way
+// (Server.closeListenerClients → Clients.GetByListener) read-locks the
+// client list and, holding it, read-locks it again (Clients.Len); a client
+// whose connection ends in between waits for the write lock
+// (Clients.Delete), and the second read lock then waits behind it for
+// ever: Close hung (seen in TestCommandAndAck, and in a server shut down
+// while devices disconnect). closeClients takes the list with one read
+// lock and disconnects those clients, as mochi does.
+type closingNet struct {
+	*listeners.Net
+	srv *mqtt.Server
+}
+
+// Close closes the listener and disconnects its clients.
+func (l closingNet) Close(listeners.CloseFn) { l.Net.Close(l.closeClients) }
+
+func (l closingNet) closeClients(id string) {
+	for _, cl := range l.srv.Clients.GetAll() {
+		if cl.Net.Listener == id && !cl.Closed() {
+			_ = l.srv.DisconnectClient(cl, packets.ErrServerShuttingDown)
+		}
+	}
+}
 
 // Publish sends a message from the server, e.g. a receipt or a command.
 func (b *Broker) Publish(topic string, payload []byte, qos byte) error {
