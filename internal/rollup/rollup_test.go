@@ -253,7 +253,7 @@ func TestServiceCache(t *testing.T) {
 	if c == a || !c.Computed.Equal(later) || src.n.Load() == queries {
 		t.Errorf("no new snapshot after the stale one: computed %v", c.Computed)
 	}
-	d, err := svc.Refresh(ctx, 2026)
+	d, err := refresh(t, ctx, svc, 2026)
 	if err != nil || d == c {
 		t.Errorf("refresh: %v", err)
 	}
@@ -375,10 +375,21 @@ func TestPastYearsReused(t *testing.T) {
 	if b == a || b.Series != 48 || len(b.Figures[2021]) != len(a.Figures[2021]) {
 		t.Errorf("second snapshot: %d series (want 48, 2026 only)", b.Series)
 	}
-	c, err := svc.Refresh(ctx, 2026)
+	c, err := refresh(t, ctx, svc, 2026)
 	if err != nil || c.Series != 2*48 {
 		t.Errorf("refresh: %d series, %v", c.Series, err)
 	}
+}
+
+// refresh asks for a new snapshot of year, as GET /targets?refresh=1 does,
+// and waits for it.
+func refresh(t *testing.T, ctx context.Context, svc *Service, year int) (*Snapshot, error) {
+	t.Helper()
+	if _, _, err := svc.Current(year, true); err == nil {
+		t.Error("a refresh is answered with the snapshot it replaces")
+	}
+	svc.Wait()
+	return svc.Snapshot(ctx, year)
 }
 
 func requirement(t *testing.T, items []evaluate.Item, id string) evaluate.Item {

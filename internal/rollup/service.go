@@ -185,21 +185,10 @@ func (p *progress) state(year int, now time.Time) *Computing {
 }
 
 // Snapshot returns year's snapshot: the cached one, or a new one, waited
-// for, when there is none.
+// for, when there is none (tests and benchmarks; the API answers with
+// Current and does not wait).
 func (s *Service) Snapshot(ctx context.Context, year int) (*Snapshot, error) {
-	return s.wait(ctx, year, false)
-}
-
-// Refresh computes year's snapshot now, past years' metered figures
-// included, and waits for it.
-func (s *Service) Refresh(ctx context.Context, year int) (*Snapshot, error) {
-	return s.wait(ctx, year, true)
-}
-
-// wait is Current waiting for the computation when there is no snapshot to
-// give yet.
-func (s *Service) wait(ctx context.Context, year int, refresh bool) (*Snapshot, error) {
-	snap, _, err := s.Current(year, refresh)
+	snap, _, err := s.Current(year, false)
 	var ce *ComputingError
 	if !errors.As(err, &ce) {
 		return snap, err
