@@ -43,6 +43,7 @@ func TestBenchProvince(t *testing.T) {
 		StoreMissing  int64   `json:"store_missing"`
 		StoreCatchupS float64 `json:"store_catchup_s"`
 		Schema        string  `json:"pg_schema"`
+		StoreSpanS    float64 `json:"store_readings_span_s"`
 	}
 	runBenchCommand(t, &res, "province", "--enterprises", "20", "--points", "10", "--rate", "400",
 		"--duration", "5s", "--store", url)
@@ -59,6 +60,9 @@ func TestBenchProvince(t *testing.T) {
 		t.Fatalf("the ledger or the store does not hold every acknowledged reading: %+v", res)
 	case !strings.HasPrefix(res.Schema, "bench_province_"):
 		t.Fatalf("schema %q", res.Schema)
+	case res.StoreSpanS <= 0 || res.StoreSpanS > 60:
+		// 5 s of load at 400/s: each meter's readings 0.5 s apart.
+		t.Fatalf("stored readings span %v s, want about the 5 s load", res.StoreSpanS)
 	case res.PGPerM < 50e6 || res.PGSchemaPerM < res.PGPerM:
 		// A reading row with four values cannot take less than ~50 bytes.
 		t.Fatalf("PostgreSQL size per million readings %v (schema %v)", res.PGPerM, res.PGSchemaPerM)
