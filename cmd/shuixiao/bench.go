@@ -57,7 +57,7 @@ func runBench(args []string) int {
 	duration := fs.Duration("duration", 60*time.Second, "measured load duration")
 	inflight := fs.Int("inflight", 16, "unacknowledged publishes per meter")
 	rate := fs.Float64("rate", 20000, "offered load in readings/s over all meters, paced (0: as fast as acknowledgements allow)")
-	keep := fs.Bool("keep", false, "keep the server's data directory")
+	keep := fs.Bool("keep", false, "keep the server's data directory and, on PostgreSQL, the run's schema")
 	split := benchSplitFlags(fs)
 	if err := fs.Parse(args[1:]); err != nil {
 		return 2
@@ -128,8 +128,19 @@ type ingestResult struct {
 	LedgerBatchMs float64 `json:"ledger_batch_ms"`            // mean time to append one batch durably; every reading waits for up to two
 	LedgerBusy    float64 `json:"ledger_busy"`                // share of the period spent appending; near 1, each batch waits for the one before and batches grow with the rate
 	LedgerSize    uint64  `json:"ledger_size"`
-	Consistent    bool    `json:"ledger_holds_every_ack"`
-	Cores         int     `json:"cores"`
+	// Consistent: the ledger holds every acknowledged reading (in bus mode
+	// once the sequencer caught up, waited for while it made progress:
+	// waitCaughtUp). LedgerCatchupS is the time from the last
+	// acknowledgement to that (near 0 without bus mode: the ledger holds a
+	// reading before it is acknowledged), or to giving up, and
+	// LedgerMissing how many the ledger then still lacked.
+	Consistent     bool    `json:"ledger_holds_every_ack"`
+	LedgerCatchupS float64 `json:"ledger_catchup_s"`
+	LedgerMissing  int64   `json:"ledger_missing"`
+	// Schema is the PostgreSQL schema of the run (--store postgres://…):
+	// a fresh one, dropped at the end unless --keep.
+	Schema string `json:"pg_schema,omitempty"`
+	Cores  int    `json:"cores"`
 	// Bus mode (--nats): edge processes, the p99 time from the stream's
 	// PubAck to ledger and store, and the sequencer's CPU per reading.
 	Edges          int     `json:"edges,omitempty"`
@@ -147,6 +158,8 @@ type ingestResult struct {
 	ClientUsPer  float64 `json:"client_us_per_reading,omitempty"`
 	LoadAvgStart string  `json:"loadavg_start,omitempty"` // /proc/loadavg when the load started
 	LoadAvg1     string  `json:"loadavg,omitempty"`       // /proc/loadavg at the end: the machine is shared
+
+	loadEnd time.Time // when the last acknowledgement came
 }
 
 func freeAddr() (string, error) {
@@ -196,14 +209,34 @@ type benchLayout struct {
 	Collectors bool
 	// RegisterS, when set, receives the time registration took.
 	RegisterS *float64
+	// SchemaPrefix names the run's PostgreSQL schema (openBenchPG;
+	// default bench_ingest_).
+	SchemaPrefix string
 	// After runs once the load ended (in bus mode, once the sequencer has
-	// caught up), with the server still up.
-	After func(c *apiClient, res *ingestResult) error
+	// caught up), with the server still up; pg is the run's PostgreSQL
+	// schema (nil on SQLite).
+	After func(c *apiClient, res *ingestResult, pg *benchPG) error
 }
 
 func benchIngest(nMeters int, duration time.Duration, inflight int, rate float64, keep bool, split *benchSplit, layout benchLayout) (*ingestResult, error) {
 	if err := split.applyProcs(); err != nil {
 		return nil, err
+	}
+	// On PostgreSQL the run writes into a fresh schema of its own: the
+	// database's others (the store's default, shuixiao, among them) are
+	// left as they were, and a second run does not meet the first's park.
+	var pg *benchPG
+	if isPostgres(split.Store) {
+		prefix := layout.SchemaPrefix
+		if prefix == "" {
+			prefix = "bench_ingest_"
+		}
+		p, drop, err := openBenchPG(split, prefix, keep)
+		if err != nil {
+			return nil, err
+		}
+		defer drop() // after the server and the edges stopped
+		pg = p
 	}
 	dir, err := os.MkdirTemp("", "shuixiao-bench-")
 	if err != nil {
@@ -430,19 +463,17 @@ func benchIngest(nMeters int, duration time.Duration, inflight int, rate float64
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
+	loadEnd := start.Add(elapsed)
 	stopClientProfile()
-	if split.bus() {
-		// Acknowledged means in the stream: wait until the sequencer has
-		// every reading in the ledger, so that its CPU and the time to
-		// ledger cover them all.
-		want := registered + uint64(acked.Load())
-		for end := time.Now().Add(60 * time.Second); time.Now().Before(end); time.Sleep(100 * time.Millisecond) {
-			if h, err := c.health(); err == nil && h >= want {
-				break
-			}
-		}
-		fmt.Fprintf(os.Stderr, "sequencer caught up %.1f s after the load ended\n", time.Since(start.Add(elapsed)).Seconds())
-	}
+	// In bus mode acknowledged means in the stream: wait while the
+	// sequencer makes progress until the ledger holds every reading, so
+	// that its CPU and the time to ledger cover them all. Without bus mode
+	// the ledger holds them already.
+	ledger := waitCaughtUp(func() (int64, error) {
+		h, err := c.health()
+		return int64(h), err
+	}, int64(registered)+acked.Load(), loadEnd, catchUpStall, catchUpLimit)
+	ledger.report("the ledger")
 	m1 := c.metrics()
 	srvCPU, cliCPU := processCPU(cmd.Process.Pid)-srvCPU0, processCPU(os.Getpid())-cliCPU0
 	edgeCPU := split.edgeCPU() - edgeCPU0
@@ -485,12 +516,14 @@ func benchIngest(nMeters int, duration time.Duration, inflight int, rate float64
 			res.LedgerBatchMs = busy / n * 1e3
 		}
 	}
-	if h, err := c.health(); err == nil {
-		res.LedgerSize = h
-		res.Consistent = h >= registered+uint64(res.Acked)
+	res.LedgerSize, res.Consistent = uint64(ledger.Got), ledger.Reached()
+	res.LedgerCatchupS, res.LedgerMissing = ledger.Took.Seconds(), ledger.Missing()
+	res.loadEnd = loadEnd
+	if pg != nil {
+		res.Schema = pg.schema
 	}
 	if layout.After != nil {
-		if err := layout.After(c, res); err != nil {
+		if err := layout.After(c, res, pg); err != nil {
 			return res, err
 		}
 	}

@@ -47,7 +47,7 @@ type benchSplit struct {
 
 func benchSplitFlags(fs *flag.FlagSet) *benchSplit {
 	b := &benchSplit{}
-	fs.StringVar(&b.Store, "store", "", "store of the server: postgres://… (default SQLite in its data directory)")
+	fs.StringVar(&b.Store, "store", "", "store of the server: postgres://USER@HOST:PORT/DB, into a fresh schema of the run's own (pg_schema; dropped at the end unless --keep; a schema parameter is ignored), or by default SQLite in its data directory")
 	fs.StringVar(&b.NATS, "nats", "", "bus mode: nats://HOST:PORT, or embedded for a NATS server in the sequencer process; the server is then split into --edges edge processes and one sequencer")
 	fs.IntVar(&b.Edges, "edges", 1, "edge processes in bus mode")
 	fs.IntVar(&b.GoMaxProcs, "gomaxprocs", 0, "GOMAXPROCS of every process the bench runs, load generator included (0: Go's default, one per core)")

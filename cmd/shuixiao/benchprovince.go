@@ -3,8 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -14,8 +12,6 @@ import (
 	"os"
 	"strconv"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/shuixiao/shuixiao/meter"
 )
@@ -43,7 +39,19 @@ type provinceResult struct {
 	RegisterS    float64 `json:"register_s"`
 	RegisterPerS float64 `json:"register_meters_per_s"`
 	*ingestResult
-	StoreReadings int64 `json:"store_readings"`
+	// StoreReadings is the readings the store holds once it caught up
+	// (waited for while it grew, as the ledger: waitCaughtUp);
+	// StoreCatchupS the time from the last acknowledgement to that, or to
+	// giving up, and StoreMissing how many acknowledged readings it then
+	// still lacked.
+	StoreReadings int64   `json:"store_readings"`
+	StoreCatchupS float64 `json:"store_catchup_s"`
+	StoreMissing  int64   `json:"store_missing"`
+	// StoreSpanS is the time the stored readings' timestamps span (last
+	// minus first): the 15-min cadence is compressed, so each meter's
+	// readings are meters/rate seconds apart and the whole load spans
+	// about --duration — not the province's month, nor its year.
+	StoreSpanS float64 `json:"store_readings_span_s"`
 	// PostgreSQL on-disk size (tables, indexes, TOAST) of the readings
 	// partitions and of the whole schema, per million stored readings.
 	PGReadingsBytesPerM float64 `json:"pg_readings_bytes_per_million"`
@@ -53,11 +61,16 @@ type provinceResult struct {
 	// internal/rollup; the snapshot's took_ms), recomputed on demand: GET
 	// /api/v1/targets?refresh=1, answered 202 at once, then polled until
 	// the new snapshot is answered; RollupWallMs is the time from the
-	// refresh to that answer.
+	// refresh to that answer. It is not the issue's month roll-up: the
+	// year to date is read (by month, day and hour, up to the minute the
+	// computation starts), and the bench's readings span StoreSpanS (about
+	// --duration) of this month, not yet compacted — not a month of 15-min
+	// readings (2,880 a meter). The API has no month roll-up (targets are
+	// by year), so none is timed here; internal/rollup's
+	// BenchmarkProvinceMonth times the month's.
 	RollupMs     float64 `json:"rollup_ms"`
 	RollupWallMs float64 `json:"rollup_wall_ms"`
 	RollupError  string  `json:"rollup_error,omitempty"`
-	Schema       string  `json:"pg_schema"`
 }
 
 func runBenchProvince(args []string) int {
@@ -96,63 +109,59 @@ func benchProvince(enterprises, points int, rate float64, duration time.Duration
 		rate = max(20000, res.ProvincePerS)
 	}
 	res.Speedup = rate / res.ProvincePerS
-	// The readings go to a schema of their own, so that the size measured
-	// is theirs (and a shared database is left as it was).
-	pgURL, schema, err := benchSchema(split.Store)
-	if err != nil {
-		return nil, err
+	// The readings go to a schema of their own (benchIngest, openBenchPG),
+	// so that the size measured is theirs.
+	if !isPostgres(split.Store) {
+		return nil, fmt.Errorf("--store %q: bench province needs a PostgreSQL URL", split.Store)
 	}
-	res.Schema = schema
-	split.Store = pgURL + "&schema=" + schema
 	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, pgURL)
-	if err != nil {
-		return nil, fmt.Errorf("PostgreSQL %s: %w", redact(pgURL), err)
-	}
-	defer conn.Close(ctx)
-	if !keep {
-		defer conn.Exec(ctx, `DROP SCHEMA IF EXISTS `+schema+` CASCADE`)
-	} else {
-		fmt.Fprintf(os.Stderr, "PostgreSQL schema kept: %s\n", schema)
-	}
 	fmt.Fprintf(os.Stderr, "province: %d enterprises × %d points = %d meters; 15-min cadence compressed %.0f× to %.0f readings/s\n",
 		enterprises, points, meters, res.Speedup, rate)
-	layout := benchLayout{Enterprises: enterprises, Points: points, Collectors: collectors, RegisterS: &res.RegisterS, After: func(c *apiClient, ir *ingestResult) error {
-		// Every acknowledged reading is in the store before it is weighed.
-		for end := time.Now().Add(60 * time.Second); ; time.Sleep(200 * time.Millisecond) {
-			if err := conn.QueryRow(ctx, `SELECT count(*) FROM `+schema+`.readings`).Scan(&res.StoreReadings); err != nil {
+	layout := benchLayout{Enterprises: enterprises, Points: points, Collectors: collectors, RegisterS: &res.RegisterS, SchemaPrefix: "bench_province_",
+		After: func(c *apiClient, ir *ingestResult, pg *benchPG) error {
+			conn, schema := pg.conn, pg.schema
+			// Every acknowledged reading is in the store before it is
+			// weighed: waited for as long as the store's count grows.
+			store := waitCaughtUp(func() (n int64, err error) {
+				err = conn.QueryRow(ctx, `SELECT count(*) FROM `+schema+`.readings`).Scan(&n)
+				return n, err
+			}, ir.Acked, ir.loadEnd, catchUpStall, catchUpLimit)
+			store.report("the store")
+			if store.Got == 0 && store.Err != nil {
+				return store.Err
+			}
+			res.StoreReadings, res.StoreCatchupS, res.StoreMissing = store.Got, store.Took.Seconds(), store.Missing()
+			var spanMs int64 // readings' t is in milliseconds
+			if err := conn.QueryRow(ctx, `SELECT coalesce(max(t) - min(t), 0) FROM `+schema+`.readings`).Scan(&spanMs); err != nil {
 				return err
 			}
-			if res.StoreReadings >= ir.Acked || time.Now().After(end) {
-				break
-			}
-		}
-		var readingsBytes, schemaBytes int64
-		if err := conn.QueryRow(ctx, `SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0) FROM pg_inherits i
+			res.StoreSpanS = float64(spanMs) / 1e3
+			var readingsBytes, schemaBytes int64
+			if err := conn.QueryRow(ctx, `SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0) FROM pg_inherits i
 			JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = ($1 || '.readings')::regclass`, schema).Scan(&readingsBytes); err != nil {
-			return err
-		}
-		if err := conn.QueryRow(ctx, `SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0) FROM pg_class c
+				return err
+			}
+			if err := conn.QueryRow(ctx, `SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0) FROM pg_class c
 			JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relkind IN ('r', 'm')`, schema).Scan(&schemaBytes); err != nil {
-			return err
-		}
-		if res.StoreReadings > 0 {
-			res.PGReadingsBytesPerM = float64(readingsBytes) / float64(res.StoreReadings) * 1e6
-			res.PGSchemaBytesPerM = float64(schemaBytes) / float64(res.StoreReadings) * 1e6
-		}
-		if !rollup {
-			res.RollupError = "not run (--rollup=false)"
+				return err
+			}
+			if res.StoreReadings > 0 {
+				res.PGReadingsBytesPerM = float64(readingsBytes) / float64(res.StoreReadings) * 1e6
+				res.PGSchemaBytesPerM = float64(schemaBytes) / float64(res.StoreReadings) * 1e6
+			}
+			if !rollup {
+				res.RollupError = "not run (--rollup=false)"
+				return nil
+			}
+			fmt.Fprintln(os.Stderr, "rolling up the province…")
+			took, wall, err := pollRollup(c, time.Now().Year(), 2*time.Second, 90*time.Minute)
+			if err != nil {
+				res.RollupError = err.Error() // the other figures still count
+				return nil
+			}
+			res.RollupMs, res.RollupWallMs = float64(took.Microseconds())/1e3, float64(wall.Microseconds())/1e3
 			return nil
-		}
-		fmt.Fprintln(os.Stderr, "rolling up the province…")
-		took, wall, err := pollRollup(c, time.Now().Year(), 2*time.Second, 90*time.Minute)
-		if err != nil {
-			res.RollupError = err.Error() // the other figures still count
-			return nil
-		}
-		res.RollupMs, res.RollupWallMs = float64(took.Microseconds())/1e3, float64(wall.Microseconds())/1e3
-		return nil
-	}}
+		}}
 	ir, err := benchIngest(meters, duration, inflight, rate, keep, split, layout)
 	res.ingestResult = ir
 	if res.RegisterS > 0 {
@@ -217,24 +226,6 @@ func pollRollup(c *apiClient, year int, every, limit time.Duration) (took, wall 
 		}
 		return time.Duration(tg.TookMs) * time.Millisecond, time.Since(t0), nil
 	}
-}
-
-// benchSchema is the PostgreSQL URL of spec without its schema, and a
-// fresh schema name for the bench.
-func benchSchema(spec string) (string, string, error) {
-	u, err := url.Parse(spec)
-	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
-		return "", "", fmt.Errorf("--store %q: bench province needs a PostgreSQL URL", spec)
-	}
-	q := u.Query()
-	q.Del("schema")
-	if q.Get("sslmode") == "" {
-		q.Set("sslmode", "disable")
-	}
-	u.RawQuery = q.Encode()
-	b := make([]byte, 4)
-	_, _ = rand.Read(b)
-	return u.String(), "bench_province_" + hex.EncodeToString(b), nil
 }
 
 func redact(u string) string {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/shuixiao/shuixiao/internal/store/postgres/pgtest"
@@ -38,6 +39,11 @@ func TestBenchProvince(t *testing.T) {
 		RollupWallMs  float64 `json:"rollup_wall_ms"`
 		RollupError   string  `json:"rollup_error"`
 		Edges         int     `json:"edges"`
+		LedgerMissing int64   `json:"ledger_missing"`
+		StoreMissing  int64   `json:"store_missing"`
+		StoreCatchupS float64 `json:"store_catchup_s"`
+		Schema        string  `json:"pg_schema"`
+		StoreSpanS    float64 `json:"store_readings_span_s"`
 	}
 	runBenchCommand(t, &res, "province", "--enterprises", "20", "--points", "10", "--rate", "400",
 		"--duration", "5s", "--store", url)
@@ -50,8 +56,13 @@ func TestBenchProvince(t *testing.T) {
 		t.Fatalf("speedup %v", res.Speedup)
 	case res.Acked < 500 || res.Failed != 0 || res.PerS <= 0 || res.P99AckMs <= 0 || res.P99LedgerMs <= 0:
 		t.Fatalf("load %+v", res)
-	case !res.Consistent || res.StoreReadings != res.Acked:
+	case !res.Consistent || res.StoreReadings != res.Acked || res.LedgerMissing != 0 || res.StoreMissing != 0 || res.StoreCatchupS <= 0:
 		t.Fatalf("the ledger or the store does not hold every acknowledged reading: %+v", res)
+	case !strings.HasPrefix(res.Schema, "bench_province_"):
+		t.Fatalf("schema %q", res.Schema)
+	case res.StoreSpanS <= 0 || res.StoreSpanS > 60:
+		// 5 s of load at 400/s: each meter's readings 0.5 s apart.
+		t.Fatalf("stored readings span %v s, want about the 5 s load", res.StoreSpanS)
 	case res.PGPerM < 50e6 || res.PGSchemaPerM < res.PGPerM:
 		// A reading row with four values cannot take less than ~50 bytes.
 		t.Fatalf("PostgreSQL size per million readings %v (schema %v)", res.PGPerM, res.PGSchemaPerM)

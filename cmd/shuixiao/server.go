@@ -232,14 +232,14 @@ func openServer(ctx context.Context, cfg serverConfig) (*server, error) {
 	s.rights = &rights.Service{Store: st, Ledger: lg}
 	n, quarantined, err := ingest.CatchUp(ctx, lg, st, logKey, s.dir, cfg.Admission, func(ctx context.Context, ke *reading.KeyEntry) error {
 		if ke.IsGateway() {
-			return s.devices.KeyApplied(ctx, ke)
+			return s.devices.KeyApplied(ctx, ke, "")
 		}
 		if ke.Action == reading.ActionRevoke {
 			s.dir.Revoke(ke.Meter)
 			s.keysChanged(ke.Meter)
 			return nil
 		}
-		return s.devices.Registered(ctx, ke.Meter)
+		return s.devices.Registered(ctx, ke.Meter, "")
 	}, func(ctx context.Context, index uint64, entry []byte) error {
 		if reading.Kind(entry) == reading.RightHeader { // water-rights certificates (helper certs)
 			err := s.rights.ApplyEntry(ctx, index, entry)

@@ -188,8 +188,11 @@ func (c *Credentials) revoked(ids ...string) {
 }
 
 // KeyApplied follows a key entry applied to the registry (a meter's or a
-// gateway's registration or revocation) into the key directory.
-func (c *Credentials) KeyApplied(ctx context.Context, ke *reading.KeyEntry) error {
+// gateway's registration or revocation) into the key directory. secret,
+// for a registration, is the record (HashSecret's) of the MQTT password
+// registered with it, or "": stored first, so that the device's change is
+// told once.
+func (c *Credentials) KeyApplied(ctx context.Context, ke *reading.KeyEntry, secret string) error {
 	switch {
 	case ke.IsGateway() && ke.Action == reading.ActionRevoke:
 		defer c.credentialChanged(ke.Gateway)
@@ -203,6 +206,9 @@ func (c *Credentials) KeyApplied(ctx context.Context, ke *reading.KeyEntry) erro
 		return nil
 	case ke.IsGateway():
 		defer c.credentialChanged(ke.Gateway)
+		if err := c.storeSecret(ctx, ke.Gateway, secret); err != nil {
+			return err
+		}
 		g, err := c.store.Gateway(ctx, ke.Gateway)
 		if err != nil {
 			return err
@@ -212,12 +218,18 @@ func (c *Credentials) KeyApplied(ctx context.Context, ke *reading.KeyEntry) erro
 		c.Revoked(ctx, ke.Meter)
 		return nil
 	}
-	return c.Registered(ctx, ke.Meter)
+	return c.Registered(ctx, ke.Meter, secret)
 }
 
-// Registered puts a meter, as the registry now has it, in the key directory.
-func (c *Credentials) Registered(ctx context.Context, id string) error {
+// Registered puts a meter, as the registry now has it, in the key
+// directory, with secret, if not "", the record (HashSecret's) of the MQTT
+// password registered with it: OnChange and OnCredentialChange are told
+// once, of both.
+func (c *Credentials) Registered(ctx context.Context, id, secret string) error {
 	defer c.changed(id)
+	if err := c.storeSecret(ctx, id, secret); err != nil {
+		return err
+	}
 	m, err := c.store.Meter(ctx, id)
 	if err != nil {
 		return err
@@ -292,13 +304,25 @@ func (c *Credentials) SetSecret(ctx context.Context, id, password string) error 
 	if err != nil {
 		return err
 	}
-	if err := c.store.SetDeviceSecret(ctx, id, rec); err != nil {
+	if err := c.storeSecret(ctx, id, rec); err != nil {
+		return err
+	}
+	c.credentialChanged(id)
+	return nil
+}
+
+// storeSecret stores a device's password record (HashSecret's; nothing for
+// "") and forgets the password accepted before; the caller tells of it.
+func (c *Credentials) storeSecret(ctx context.Context, id, record string) error {
+	if record == "" {
+		return nil
+	}
+	if err := c.store.SetDeviceSecret(ctx, id, record); err != nil {
 		return err
 	}
 	c.mu.Lock()
 	delete(c.cache, id)
 	c.mu.Unlock()
-	c.credentialChanged(id)
 	return nil
 }
 

@@ -132,7 +132,7 @@ func TestOnChange(t *testing.T) {
 	ctx := context.Background()
 	var got []string
 	c.OnChange = func(ids ...string) { got = append(got, ids...) }
-	if err := c.Registered(ctx, "M-1"); err != nil {
+	if err := c.Registered(ctx, "M-1", ""); err != nil {
 		t.Fatal(err)
 	}
 	c.Revoked(ctx, "M-2")
@@ -147,7 +147,7 @@ func TestOnChange(t *testing.T) {
 	if err := c.PutMeters([]meter.Meter{m}, []meter.Point{p}, nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.KeyApplied(ctx, &reading.KeyEntry{Action: reading.ActionRevoke, Meter: "M-1"}); err != nil {
+	if err := c.KeyApplied(ctx, &reading.KeyEntry{Action: reading.ActionRevoke, Meter: "M-1"}, ""); err != nil {
 		t.Fatal(err)
 	}
 	if want := []string{"M-1", "M-2", "M-1", "M-1"}; !slices.Equal(got, want) {
@@ -216,7 +216,7 @@ func TestReload(t *testing.T) {
 		t.Fatal(err)
 	}
 	must(t, st.CreateMeter(ctx, meter.Meter{ID: "M-3", Point: "PT-1", Key: vkey, Signed: meter.SignedByMeter, Registered: time.Now()}))
-	must(t, seq.Registered(ctx, "M-3"))
+	must(t, seq.Registered(ctx, "M-3", ""))
 	check("register")
 	if d, ok := edgeDir.Get("M-3"); !ok || d.Key != vkey || d.Enterprise != "EN" {
 		t.Fatalf("edge directory after a registration: %+v %v", d, ok)
@@ -245,13 +245,13 @@ func TestReload(t *testing.T) {
 		t.Fatal(err)
 	}
 	must(t, st.CreateGateway(ctx, meter.Gateway{ID: "GW-1", Key: gkey, Enterprise: "EN", Registered: time.Now()}))
-	must(t, seq.KeyApplied(ctx, &reading.KeyEntry{Action: reading.ActionRegister, Gateway: "GW-1", Key: gkey}))
+	must(t, seq.KeyApplied(ctx, &reading.KeyEntry{Action: reading.ActionRegister, Gateway: "GW-1", Key: gkey}, ""))
 	check("gateway")
 	if g, ok := edgeDir.Gateway("GW-1"); !ok || g.Revoked {
 		t.Fatalf("edge directory after a gateway's registration: %+v %v", g, ok)
 	}
 	must(t, st.RevokeGateway(ctx, "GW-1"))
-	must(t, seq.KeyApplied(ctx, &reading.KeyEntry{Action: reading.ActionRevoke, Gateway: "GW-1"}))
+	must(t, seq.KeyApplied(ctx, &reading.KeyEntry{Action: reading.ActionRevoke, Gateway: "GW-1"}, ""))
 	check("gateway revoked")
 	if g, _ := edgeDir.Gateway("GW-1"); !g.Revoked {
 		t.Fatal("gateway revoked at the sequencer is not at the edge")

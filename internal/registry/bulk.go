@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/shuixiao/shuixiao/internal/devicecred"
 	"github.com/shuixiao/shuixiao/internal/ingest"
 	"github.com/shuixiao/shuixiao/internal/store"
 	"github.com/shuixiao/shuixiao/meter"
@@ -272,17 +271,25 @@ func (ms *Meters) RegisterMany(ctx context.Context, reqs []Registration, seq Bat
 		}
 		seen[req.ID] = true
 		prs[i] = pr
-		if req.MQTTPassword != "" {
-			if pr.secret, err = devicecred.HashSecret(req.ID, req.MQTTPassword); err != nil {
-				return nil, err
-			}
+		if pr.secret, err = secretRecord(req.ID, req.MQTTPassword); err != nil {
+			return nil, err
 		}
 		if pr.entry != nil {
 			signed, err := ms.Ledger.SignNote(pr.entry.Text())
 			if err != nil {
 				return nil, err
 			}
-			e := ms.entry(signed, pr.entry, pr.extra())
+			e := ms.entry(signed, pr.entry, pr.extra(), pr.secret)
+			// Applied alone (a batch the store refused, set aside), the
+			// entry stores its password itself.
+			apply := e.Apply
+			e.Apply = func(ctx context.Context, index uint64) error {
+				if err := apply(ctx, index); err != nil {
+					return err
+				}
+				pr.secretStored = true
+				return nil
+			}
 			e.Group, e.Member = group, len(fresh)
 			entries = append(entries, e)
 			fresh = append(fresh, i)
@@ -386,11 +393,8 @@ func (ms *Meters) applyMeters(ctx context.Context, prs []*prepared, fresh, membe
 	}
 	for _, j := range members {
 		pr := prs[fresh[j]]
-		e := ms.entry(nil, pr.entry, pr.extra())
-		if err := e.Apply(ctx, 0); err != nil {
-			return err
-		}
-		if err := ms.setSecret(ctx, pr.req); err != nil {
+		// The entry stores its password as it is applied (entry).
+		if err := ms.entry(nil, pr.entry, pr.extra(), pr.secret).Apply(ctx, 0); err != nil {
 			return err
 		}
 		pr.secretStored = true

@@ -168,7 +168,7 @@ func checkPassword(t *testing.T, st store.DeviceSecrets, d *devices, bulk bool, 
 	told, stored := d.secrets[id], slices.Contains(d.stored, id)
 	d.mu.Unlock()
 	if !bulk {
-		if told != pw || stored {
+		if !d.told(id, pw) || stored {
 			t.Errorf("password of %s told %q, stored by the registry %v; want %q told", id, told, stored, pw)
 		}
 		return
@@ -244,4 +244,77 @@ func TestBulkRegistrationTellsEachDeviceOnce(t *testing.T) {
 	if !creds.Authenticate(reqs[0].ID, []byte(reqs[0].MQTTPassword)) || creds.Authenticate(reqs[0].ID, []byte(old)) {
 		t.Error("the new password is refused or the old one still accepted")
 	}
+}
+
+// TestRegistrationTellsEachDeviceOnce: registering one meter with an MQTT
+// password (Register, as POST /api/v1/meters does), meters one by one
+// where the devices cannot take them in bulk (RegisterMany's fallback),
+// and a gateway with a password, each tell the credentials' listener (bus
+// mode publishes each call to the edges, shuixiao.keys) of the device once,
+// and the password is then accepted. The old code told of each twice: of
+// the registration, then of the password.
+func TestRegistrationTellsEachDeviceOnce(t *testing.T) {
+	ms, st, _, _ := setup(t)
+	creds := devicecred.New(st, ingest.NewDirectory())
+	var mu sync.Mutex
+	told := map[string]int{}
+	creds.OnCredentialChange = func(ids ...string) {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, id := range ids {
+			told[id]++
+		}
+	}
+	ctx := context.Background()
+	check := func(how string, pws map[string]string) {
+		t.Helper()
+		mu.Lock()
+		defer mu.Unlock()
+		for id, pw := range pws {
+			if told[id] != 1 {
+				t.Errorf("%s: %s told %d times, want once", how, id, told[id])
+			}
+			if !creds.Authenticate(id, []byte(pw)) {
+				t.Errorf("%s: %s's password refused", how, id)
+			}
+		}
+		if len(told) != len(pws) {
+			t.Errorf("%s: told of %v, want %d devices", how, told, len(pws))
+		}
+		clear(told)
+	}
+
+	ms.Devices = creds
+	if r, err := ms.Register(ctx, Registration{ID: "M-1", Point: "PT-1", Key: key(t, "M-1"), MQTTPassword: "correct horse battery"}); err != nil || !r.Created {
+		t.Fatalf("register: %+v %v", r, err)
+	}
+	check("Register", map[string]string{"M-1": "correct horse battery"})
+
+	pts := bulkPoints(3, "PT-1")
+	seq := ms.Ingest.(BatchSequencer)
+	if _, err := (&Points{Store: st, Ledger: ms.Ledger, Ingest: ms.Ingest, Now: ms.Now}).CreateMany(ctx, pts, seq); err != nil {
+		t.Fatal(err)
+	}
+	ms.Devices = struct{ Devices }{creds} // no meterDirectory: one by one
+	var reqs []Registration
+	pws := map[string]string{}
+	for i, p := range pts {
+		id := fmt.Sprintf("BM-%d", i)
+		reqs = append(reqs, Registration{ID: id, Point: p.ID, Key: key(t, id), MQTTPassword: "a-long-enough-password-" + id})
+		pws[id] = reqs[i].MQTTPassword
+	}
+	if out, err := ms.RegisterMany(ctx, reqs, seq); err != nil || !out[0].Created {
+		t.Fatalf("register many: %v", err)
+	}
+	check("RegisterMany one by one", pws)
+
+	ms.Devices = creds
+	_, gkey, err := note.GenerateKey(rand.Reader, reading.GatewayKeyName("GW-1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := ms.RegisterGateway(ctx, GatewayRegistration{ID: "GW-1", Key: gkey, Enterprise: "EN", MQTTPassword: "gateway password 1"}); err != nil {
+		t.Fatal(err)
+	}
+	check("RegisterGateway", map[string]string{"GW-1": "gateway password 1"})
 }

@@ -85,7 +85,7 @@ func (ms *Meters) MigrateCollectors(ctx context.Context, l ingest.LedgerReader) 
 		if err != nil {
 			return out, err
 		}
-		batch = append(batch, ms.entry(signed, ke, meter.Meter{Serial: m.Serial, Model: m.Model, Interval: m.Interval}))
+		batch = append(batch, ms.entry(signed, ke, meter.Meter{Serial: m.Serial, Model: m.Model, Interval: m.Interval}, ""))
 		if len(batch) == migrateBatch {
 			if err := ms.sequence(ctx, batch, &out.Added); err != nil {
 				return out, err

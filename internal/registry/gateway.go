@@ -64,11 +64,14 @@ func (ms *Meters) RegisterGateway(ctx context.Context, req GatewayRegistration) 
 	if err := ke.Validate(); err != nil {
 		return meter.Gateway{}, 0, invalid("%v", err)
 	}
-	idx, err := ms.submit(ctx, ke, meter.Meter{})
+	// The password is stored as the key entry is applied, and the devices
+	// told of both at once.
+	secret, err := secretRecord(req.ID, req.MQTTPassword)
 	if err != nil {
 		return meter.Gateway{}, 0, err
 	}
-	if err := ms.setGatewaySecret(ctx, req); err != nil {
+	idx, err := ms.submit(ctx, ke, meter.Meter{}, secret)
+	if err != nil {
 		return meter.Gateway{}, 0, err
 	}
 	g, err := ms.Store.Gateway(ctx, req.ID)
@@ -96,5 +99,5 @@ func (ms *Meters) RevokeGateway(ctx context.Context, id, reason string) (uint64,
 	if err := ke.Validate(); err != nil {
 		return 0, invalid("%v", err)
 	}
-	return ms.submit(ctx, ke, meter.Meter{})
+	return ms.submit(ctx, ke, meter.Meter{}, "")
 }

@@ -43,14 +43,18 @@ type Sequencer interface {
 // Devices is told when meters are registered or revoked, so the key
 // directory and the broker's credentials follow the registry.
 type Devices interface {
-	// Registered is called after a meter's key entry is applied.
-	Registered(ctx context.Context, meterID string) error
+	// Registered is called after a meter's key entry is applied; secret,
+	// if not empty, is the record (devicecred.HashSecret's) of the MQTT
+	// password registered with it, to store before the meter's change is
+	// told, so that it is told once.
+	Registered(ctx context.Context, meterID, secret string) error
 	// Revoked is called after a meter's revocation is applied.
 	Revoked(ctx context.Context, meterID string)
 	// SetSecret stores the hash of a meter's MQTT password.
 	SetSecret(ctx context.Context, meterID string, password string) error
-	// KeyApplied is called after a gateway's key entry is applied.
-	KeyApplied(ctx context.Context, ke *reading.KeyEntry) error
+	// KeyApplied is called after a gateway's key entry is applied, with
+	// the record of the MQTT password registered with it, as Registered.
+	KeyApplied(ctx context.Context, ke *reading.KeyEntry, secret string) error
 }
 
 // Meters registers and revokes meters through the ledger.
@@ -121,11 +125,13 @@ func (ms *Meters) Register(ctx context.Context, req Registration) (Registered, e
 		}
 		return Registered{Meter: pr.old, Enterprise: pr.point.Enterprise}, nil
 	}
-	idx, err := ms.submit(ctx, pr.entry, pr.extra())
-	if err != nil {
+	// The password is stored as the key entry is applied, and the devices
+	// told of both at once.
+	if pr.secret, err = secretRecord(pr.req.ID, pr.req.MQTTPassword); err != nil {
 		return Registered{}, err
 	}
-	if err := ms.setSecret(ctx, pr.req); err != nil {
+	idx, err := ms.submit(ctx, pr.entry, pr.extra(), pr.secret)
+	if err != nil {
 		return Registered{}, err
 	}
 	m, err := ms.Store.Meter(ctx, req.ID)
@@ -239,6 +245,15 @@ func checkGateway(ctx context.Context, gateways func(context.Context, string) (m
 	return nil
 }
 
+// secretRecord is the record kept of a device's MQTT password
+// (devicecred.HashSecret's), "" for none.
+func secretRecord(id, password string) (string, error) {
+	if password == "" {
+		return "", nil
+	}
+	return devicecred.HashSecret(id, password)
+}
+
 func (ms *Meters) setSecret(ctx context.Context, req Registration) error {
 	if req.MQTTPassword == "" {
 		return nil
@@ -261,32 +276,35 @@ func (ms *Meters) Revoke(ctx context.Context, meterID, reason string) (uint64, e
 	if err := ke.Validate(); err != nil {
 		return 0, invalid("%v", err)
 	}
-	return ms.submit(ctx, ke, meter.Meter{})
+	return ms.submit(ctx, ke, meter.Meter{}, "")
 }
 
 // submit signs a key entry with the log key and sequences it; the registry
-// changes when the entry is applied, in ledger order.
-func (ms *Meters) submit(ctx context.Context, ke *reading.KeyEntry, extra meter.Meter) (uint64, error) {
+// changes when the entry is applied, in ledger order (entry).
+func (ms *Meters) submit(ctx context.Context, ke *reading.KeyEntry, extra meter.Meter, secret string) (uint64, error) {
 	signed, err := ms.Ledger.SignNote(ke.Text())
 	if err != nil {
 		return 0, err
 	}
-	return ms.Ingest.SubmitEntry(ctx, ms.entry(signed, ke, extra))
+	return ms.Ingest.SubmitEntry(ctx, ms.entry(signed, ke, extra, secret))
 }
 
 // entry is the ledger entry of a signed key entry, with how it applies.
-func (ms *Meters) entry(signed []byte, ke *reading.KeyEntry, extra meter.Meter) ingest.Entry {
+// secret is the record of the MQTT password registered with the device
+// (secretRecord; "" for none): the devices store it as they take the
+// registration, and tell of the device once.
+func (ms *Meters) entry(signed []byte, ke *reading.KeyEntry, extra meter.Meter, secret string) ingest.Entry {
 	return ingest.Entry{Raw: signed, Key: ke, Apply: func(ctx context.Context, index uint64) error {
 		if err := ingest.ApplyKeyEntry(ctx, ms.Store, ke, extra); err != nil {
 			return err
 		}
 		if ke.IsGateway() {
-			return ms.Devices.KeyApplied(ctx, ke)
+			return ms.Devices.KeyApplied(ctx, ke, secret)
 		}
 		if ke.Action == reading.ActionRevoke {
 			ms.Devices.Revoked(ctx, ke.Meter)
 			return nil
 		}
-		return ms.Devices.Registered(ctx, ke.Meter)
+		return ms.Devices.Registered(ctx, ke.Meter, secret)
 	}}
 }

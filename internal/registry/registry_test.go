@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/mod/sumdb/note"
 
+	"github.com/shuixiao/shuixiao/internal/devicecred"
 	"github.com/shuixiao/shuixiao/internal/ingest"
 	"github.com/shuixiao/shuixiao/internal/ledger"
 	"github.com/shuixiao/shuixiao/internal/store"
@@ -23,14 +24,17 @@ import (
 type devices struct {
 	mu                  sync.Mutex
 	registered, revoked []string
-	secrets             map[string]string // passwords set one by one (SetSecret)
+	secrets             map[string]string // passwords set one by one (SetSecret), or their records given with a registration
 	stored              []string          // devices whose password records the registry stored (bulkDevices)
 }
 
-func (d *devices) Registered(_ context.Context, id string) error {
+func (d *devices) Registered(_ context.Context, id, secret string) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.registered = append(d.registered, id)
+	if secret != "" {
+		d.secrets[id] = secret
+	}
 	return nil
 }
 
@@ -40,11 +44,23 @@ func (d *devices) Revoked(_ context.Context, id string) {
 	d.revoked = append(d.revoked, id)
 }
 
-func (d *devices) KeyApplied(_ context.Context, ke *reading.KeyEntry) error {
+func (d *devices) KeyApplied(_ context.Context, ke *reading.KeyEntry, secret string) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.registered = append(d.registered, ke.Subject())
+	if secret != "" {
+		d.secrets[ke.Subject()] = secret
+	}
 	return nil
+}
+
+// told reports whether the devices were given id's password pw: set
+// (SetSecret), or its record with the registration.
+func (d *devices) told(id, pw string) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	s := d.secrets[id]
+	return s == pw || devicecred.SecretMatches(s, id, []byte(pw))
 }
 
 func (d *devices) SetSecret(_ context.Context, id, pw string) error {
@@ -120,7 +136,7 @@ func TestRegisterPutsTheKeyOnTheLedgerThenInTheRegistry(t *testing.T) {
 	if m, err := st.Meter(ctx, "M-1"); err != nil || m.Key != k {
 		t.Fatalf("store: %+v, %v", m, err)
 	}
-	if len(d.registered) != 1 || d.secrets["M-1"] != "correct horse battery" {
+	if len(d.registered) != 1 || !d.told("M-1", "correct horse battery") {
 		t.Fatalf("devices: %+v", d)
 	}
 
@@ -129,7 +145,7 @@ func TestRegisterPutsTheKeyOnTheLedgerThenInTheRegistry(t *testing.T) {
 	if err != nil || again.Created || again.Meter.Interval != time.Minute {
 		t.Fatalf("again: %+v, %v", again, err)
 	}
-	if s2, _ := lg.Size(ctx); s2 != size || d.secrets["M-1"] != "another long password" {
+	if s2, _ := lg.Size(ctx); s2 != size || !d.told("M-1", "another long password") {
 		t.Fatalf("ledger %d -> %d, secret %q", size, s2, d.secrets["M-1"])
 	}
 
