@@ -39,9 +39,7 @@ func cpuTime() time.Duration {
 // reports now and then: each PUBACK finds its connection's writer idle.
 // The next batch waits until every PUBACK is written. "inline" writes each
 // PUBACK on the caller's goroutine, the floor the writer's hand-off is
-// measured against; cpu-ns/op counts every goroutine's CPU. The
-// connections are not sockets, so "writer" always hands the PUBACK to the
-// writer's goroutine (BenchmarkAckWriterTCP: on sockets).
+// measured against; cpu-ns/op counts every goroutine's CPU.
 func BenchmarkAckWriterIdle(b *testing.B) {
 	const conns = 1000
 	srv := mqtt.New(&mqtt.Options{})
@@ -53,40 +51,31 @@ func BenchmarkAckWriterIdle(b *testing.B) {
 				cl := srv.NewClient(countConn{n: &written}, "bench", fmt.Sprint("d", i), false)
 				ws[i] = &ackWriter{cl: cl}
 			}
-			answerRounds(b, ws, &written, func(w *ackWriter, id uint16) {
-				if mode == "inline" {
-					w.cl.Lock()
-					_, _ = w.cl.Net.Conn.Write([]byte{packets.Puback << 4, 2, byte(id >> 8), byte(id)})
-					w.cl.Unlock()
-					return
+			b.ReportAllocs()
+			b.ResetTimer()
+			cpu := cpuTime()
+			for i := 0; i < b.N; {
+				for _, w := range ws {
+					if i == b.N {
+						break
+					}
+					id := uint16(i)
+					i++
+					if mode == "inline" {
+						w.cl.Lock()
+						_, _ = w.cl.Net.Conn.Write([]byte{packets.Puback << 4, 2, byte(id >> 8), byte(id)})
+						w.cl.Unlock()
+						continue
+					}
+					w.success(id)
 				}
-				w.success(id)
-			})
+				for written.Load() != 4*int64(i) {
+					time.Sleep(20 * time.Microsecond)
+				}
+			}
+			b.ReportMetric(float64(cpuTime()-cpu)/float64(b.N), "cpu-ns/op")
 		})
 	}
-}
-
-// answerRounds answers b.N readings in rounds of one on each writer of ws,
-// the next round once written counts every PUBACK of the last, and
-// reports the CPU time (every goroutine's) per reading.
-func answerRounds(b *testing.B, ws []*ackWriter, written *atomic.Int64, answer func(w *ackWriter, id uint16)) {
-	written.Store(0)
-	b.ReportAllocs()
-	b.ResetTimer()
-	cpu := cpuTime()
-	for i := 0; i < b.N; {
-		for _, w := range ws {
-			if i == b.N {
-				break
-			}
-			answer(w, uint16(i))
-			i++
-		}
-		for written.Load() != 4*int64(i) {
-			time.Sleep(20 * time.Microsecond)
-		}
-	}
-	b.ReportMetric(float64(cpuTime()-cpu)/float64(b.N), "cpu-ns/op")
 }
 
 // BenchmarkHookPublish is the broker's own work for a reading of one of
@@ -134,49 +123,4 @@ func BenchmarkHookPublish(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(cpuTime()-cpu)/float64(b.N), "cpu-ns/op")
-}
-
-// BenchmarkAckWriterTCP is BenchmarkAckWriterIdle on loopback TCP
-// sockets, each drained by its device's reader: "success" is the writer as
-// it is (the PUBACK written by the answering goroutine when the socket
-// takes it), "goroutine" hands every PUBACK that finds the writer idle to
-// the writer's goroutine, as it did before. cpu-ns/op counts every
-// goroutine's CPU, the readers' too.
-func BenchmarkAckWriterTCP(b *testing.B) {
-	const conns = 200
-	srv := mqtt.New(&mqtt.Options{})
-	var read atomic.Int64
-	ws := make([]*ackWriter, conns)
-	for i := range ws {
-		s, c := tcpPair(b)
-		go func() {
-			buf := make([]byte, 4096)
-			for {
-				n, err := c.Read(buf)
-				read.Add(int64(n))
-				if err != nil {
-					return
-				}
-			}
-		}()
-		ws[i] = &ackWriter{cl: srv.NewClient(s, "tcp", fmt.Sprint("d", i), false)}
-	}
-	for _, mode := range []string{"success", "goroutine"} {
-		b.Run(mode, func(b *testing.B) {
-			answerRounds(b, ws, &read, func(w *ackWriter, id uint16) {
-				if mode == "success" {
-					w.success(id)
-					return
-				}
-				w.mu.Lock()
-				w.buf = append(w.buf, packets.Puback<<4, 2, byte(id>>8), byte(id))
-				start := !w.writing
-				w.writing = true
-				w.mu.Unlock()
-				if start {
-					go w.flush()
-				}
-			})
-		})
-	}
 }

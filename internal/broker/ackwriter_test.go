@@ -15,7 +15,7 @@ import (
 
 // tcpPair returns the two ends of a loopback TCP connection, the server's
 // as the connect guard hands it to mochi.
-func tcpPair(t testing.TB) (server net.Conn, client *net.TCPConn) {
+func tcpPair(t *testing.T) (server net.Conn, client *net.TCPConn) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
