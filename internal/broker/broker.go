@@ -16,7 +16,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	mqtt "github.com/mochi-mqtt/server/v2"
@@ -338,23 +337,20 @@ func (h *hook) state(cl *mqtt.Client) *connState {
 }
 
 // ackWriter sends one connection's PUBACKs. Answers arrive from the
-// ingest pipeline or the bus in batches, one goroutine answering every
-// reading of a batch. The PUBACK that finds the writer idle is written at
-// once on that goroutine if the socket takes it whole without waiting (a
-// non-blocking write: tryWrite); otherwise, and for a connection that is
-// not a plain socket, the writer's flush goroutine takes it and all that
-// are waiting then in one write, so a slow connection holds up only its
-// own acknowledgements, never the batch's other devices. Before, every
-// idle writer started its goroutine: about 0.6 CPU-µs more than writing
-// inline (BenchmarkAckWriterIdle), and under a saturated CPU each PUBACK
-// of a batch then waited for its goroutine to be scheduled behind the
-// connections' readers (TestAckWrittenByTheAnsweringGoroutine).
+// ingest pipeline in batches; the writer takes all that are waiting in one
+// write, off the pipeline's goroutine, so that a batch is answered without
+// one system call per reading on the path of the next batch, and a slow
+// connection holds up only its own acknowledgements. The PUBACK that finds
+// the writer idle starts its flush goroutine (about 0.6 CPU-µs more than
+// writing inline, BenchmarkAckWriterIdle): a shared writer would spare it,
+// but one device that stops reading its socket would then block every
+// other device's PUBACKs.
 type ackWriter struct {
 	cl      *mqtt.Client
 	mu      sync.Mutex
 	buf     []byte // encoded PUBACKs waiting
 	spare   []byte
-	writing bool // a PUBACK is being written or a flush goroutine runs
+	writing bool // a flush goroutine is running
 }
 
 // success queues the PUBACK of a durable reading. The 4-byte form is valid
@@ -366,72 +362,9 @@ func (w *ackWriter) success(id uint16) {
 	start := !w.writing
 	w.writing = true
 	w.mu.Unlock()
-	if start && !w.tryWrite() {
+	if start {
 		go w.flush()
 	}
-}
-
-// tryWrite writes what is waiting if the connection's lock is free and its
-// socket takes all of it without blocking; false leaves the rest waiting,
-// in order, for the flush goroutine. The caller holds w.writing.
-func (w *ackWriter) tryWrite() bool {
-	sc := plainSocket(w.cl.Net.Conn)
-	if sc == nil || !w.cl.TryLock() {
-		return false
-	}
-	defer w.cl.Unlock()
-	if w.cl.Closed() {
-		return false // flush drops it
-	}
-	rc, err := sc.SyscallConn()
-	if err != nil {
-		return false
-	}
-	w.mu.Lock()
-	b := w.buf
-	w.buf = w.spare[:0]
-	w.spare = nil
-	w.mu.Unlock()
-	n := 0
-	// The socket is non-blocking (Go's netpoller): a full send buffer
-	// returns EAGAIN at once. RawConn.Write holds the descriptor's write
-	// lock, as net.Conn.Write does.
-	_ = rc.Write(func(fd uintptr) bool {
-		for n < len(b) {
-			m, err := syscall.Write(int(fd), b[n:])
-			if err != nil || m <= 0 {
-				break
-			}
-			n += m
-		}
-		return true
-	})
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if n < len(b) { // the unwritten part goes before what came meanwhile
-		w.buf = append(b[n:len(b):len(b)], w.buf...)
-		return false
-	}
-	if len(w.buf) > 0 {
-		if cap(b) <= 4096 {
-			w.spare = b[:0]
-		}
-		return false
-	}
-	w.buf = b[:0]
-	w.writing = false
-	return true
-}
-
-// plainSocket is the TCP socket that c writes to unchanged (c itself, or
-// under the connect guard, which writes through); nil for a connection
-// that frames what it writes (TLS, WebSocket).
-func plainSocket(c net.Conn) *net.TCPConn {
-	if g, ok := c.(*guardedConn); ok {
-		c = g.Conn
-	}
-	tc, _ := c.(*net.TCPConn)
-	return tc
 }
 
 func (w *ackWriter) flush() {
