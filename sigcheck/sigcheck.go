@@ -29,6 +29,13 @@
 // subgroup check, 2.1 times it, as much as crypto/ed25519). Exact agreement
 // with crypto/ed25519 is what lets the server, the verifier and anyone's
 // note.Open agree on every reading, so this package keeps it.
+//
+// Why the table's look-ups stay constant-time, though a check handles only
+// public values: curve25519-voi does not export its table's point format,
+// and a table with direct look-ups on arithmetic of this package's own, on
+// filippo.io/edwards25519's field elements, took 1.4 times as long
+// (docs/architecture.md, "A session per meter"): voi's table adds points
+// with AVX2, four coordinates at a time.
 package sigcheck
 
 import (
