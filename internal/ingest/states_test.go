@@ -2,6 +2,8 @@ package ingest
 
 import (
 	"fmt"
+	"reflect"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -110,4 +112,63 @@ func TestPipelineStateOutlivesNewKey(t *testing.T) {
 	if res := submitWait(p, rekeyed.next(t, t0, 6), m.id); res.Reject != nil || res.Flags&store.FlagGap != 0 {
 		t.Errorf("seq 3 under the new key: %+v, want admitted without a gap", res)
 	}
+}
+
+// TestMeterStatesHeapPerMeter bounds what the admission states keep per
+// meter: one MeterState value in a slice (56 bytes, up to twice that while
+// the slice has room to grow), no object of its own and no pointer for
+// the collector to follow.
+func TestMeterStatesHeapPerMeter(t *testing.T) {
+	if typ := reflect.TypeFor[MeterState](); pointerIn(typ) {
+		t.Fatalf("%v holds a pointer: the collector would mark every meter's state", typ)
+	}
+	const n = 100_000
+	devs := make([]*Device, n)
+	for i := range devs {
+		devs[i] = &Device{Meter: fmt.Sprintf("M%06d", i), num: uint32(i)}
+	}
+	heap := func() (uint64, uint64) {
+		runtime.GC()
+		var st runtime.MemStats
+		runtime.ReadMemStats(&st)
+		return st.HeapAlloc, st.HeapObjects
+	}
+	before, objsBefore := heap()
+	s := newMeterStates(NewDirectory(), nil)
+	for i, dev := range devs {
+		s.set(dev, MeterState{Seq: uint64(i), Known: true})
+	}
+	after, objsAfter := heap()
+	per, objs := float64(int64(after)-int64(before))/n, float64(int64(objsAfter)-int64(objsBefore))/n
+	if st := s.get(devs[n/2]); st.Seq != n/2 || !st.Known {
+		t.Fatalf("state of %s: %+v", devs[n/2].Meter, st)
+	}
+	runtime.KeepAlive(devs)
+	t.Logf("%.0f bytes, %.4f objects per meter", per, objs)
+	if per > 2*56 {
+		t.Errorf("the admission states keep %.0f bytes per meter, want at most 112", per)
+	}
+	if objs > 0.01 {
+		t.Errorf("the admission states keep %.4f objects per meter, want none", objs)
+	}
+}
+
+// pointerIn reports whether values of t hold a pointer.
+func pointerIn(t reflect.Type) bool {
+	switch t.Kind() {
+	case reflect.Struct:
+		for i := range t.NumField() {
+			if pointerIn(t.Field(i).Type) {
+				return true
+			}
+		}
+		return false
+	case reflect.Array:
+		return pointerIn(t.Elem())
+	case reflect.Bool, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr,
+		reflect.Float32, reflect.Float64, reflect.Complex64, reflect.Complex128:
+		return false
+	}
+	return true
 }
