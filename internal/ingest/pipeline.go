@@ -674,7 +674,7 @@ func (k *keyChange) recheck(it *item) *rejection.Rejection {
 // if gateway-signed, of its gateway (see keyChange).
 func (p *Pipeline) recheckKeys(it *item) *rejection.Rejection {
 	if len(p.keys) == 0 {
-		return nil // none since the last applied (pruneKeys): no key name to make and look up
+		return nil // no key entry waiting (pruneKeys dropped them all): no key name to make and look up
 	}
 	if k := p.keys[reading.KeyName(it.rd.Meter)]; k != nil {
 		if rej := k.recheck(it); rej != nil {

@@ -127,18 +127,12 @@ func TestMeterStatesHeapPerMeter(t *testing.T) {
 	for i := range devs {
 		devs[i] = &Device{Meter: fmt.Sprintf("M%06d", i), num: uint32(i)}
 	}
-	heap := func() (uint64, uint64) {
-		runtime.GC()
-		var st runtime.MemStats
-		runtime.ReadMemStats(&st)
-		return st.HeapAlloc, st.HeapObjects
-	}
-	before, objsBefore := heap()
+	before, objsBefore := heapAfterGC()
 	s := newMeterStates(NewDirectory(), nil)
 	for i, dev := range devs {
 		s.set(dev, MeterState{Seq: uint64(i), Known: true})
 	}
-	after, objsAfter := heap()
+	after, objsAfter := heapAfterGC()
 	per, objs := float64(int64(after)-int64(before))/n, float64(int64(objsAfter)-int64(objsBefore))/n
 	if st := s.get(devs[n/2]); st.Seq != n/2 || !st.Known {
 		t.Fatalf("state of %s: %+v", devs[n/2].Meter, st)
