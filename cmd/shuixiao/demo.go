@@ -33,7 +33,7 @@ type demoAddrs struct{ HTTP, MQTT string }
 var demoDefaults = demoAddrs{HTTP: "127.0.0.1:8080", MQTT: "127.0.0.1:1883"}
 
 func runDemo(args []string) int {
-	setMemoryLimit(defaultMemoryLimit)
+	setMemoryLimit(defaultMemoryLimit, liveHeapHeadroom)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	// After the first signal a second one ends the process at once.

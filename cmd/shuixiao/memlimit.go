@@ -1,8 +1,10 @@
 package main
 
 import (
+	"fmt"
 	"runtime/debug"
 	"runtime/metrics"
+	"strconv"
 	"time"
 )
 
@@ -24,24 +26,44 @@ import (
 // them back (runtime.madvise).
 
 // liveHeapHeadroom is how many times the live heap the limit leaves room
-// for, besides the configured limit.
+// for, besides the configured limit (a sequencer: sequencerHeadroom).
 const liveHeapHeadroom = 2
 
-// limitFor is the soft memory limit of a process whose configured limit is
-// base and whose live heap, as the collector last marked it, is live bytes.
-func limitFor(base int64, live uint64) int64 {
-	return base + int64(min(live, 1<<60))*liveHeapHeadroom
+// headroomEnv, if set, is the headroom (1 to maxHeadroom times the live
+// heap) instead of the role's.
+const headroomEnv = "SHUIXIAO_GC_HEADROOM"
+
+const maxHeadroom = 16
+
+// headroomOf is the headroom env asks for (an integer, 1 to maxHeadroom),
+// or def if it is empty.
+func headroomOf(env string, def int64) (int64, error) {
+	if env == "" {
+		return def, nil
+	}
+	h, err := strconv.ParseInt(env, 10, 64)
+	if err != nil || h < 1 || h > maxHeadroom {
+		return 0, fmt.Errorf("%s=%q: want an integer from 1 to %d (times the live heap)", headroomEnv, env, maxHeadroom)
+	}
+	return h, nil
 }
 
-// followLiveHeap sets the soft memory limit to limitFor(base, live heap)
-// every period, for the life of the process.
-func followLiveHeap(base int64, period time.Duration) {
+// limitFor is the soft memory limit of a process whose configured limit is
+// base, whose live heap, as the collector last marked it, is live bytes,
+// and whose limit leaves headroom times it free.
+func limitFor(base int64, live uint64, headroom int64) int64 {
+	return base + int64(min(live, 1<<56))*headroom
+}
+
+// followLiveHeap sets the soft memory limit to limitFor(base, live heap,
+// headroom) every period, for the life of the process.
+func followLiveHeap(base, headroom int64, period time.Duration) {
 	live := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
 	for range time.Tick(period) {
 		metrics.Read(live)
 		if live[0].Value.Kind() != metrics.KindUint64 {
 			return
 		}
-		debug.SetMemoryLimit(limitFor(base, live[0].Value.Uint64()))
+		debug.SetMemoryLimit(limitFor(base, live[0].Value.Uint64(), headroom))
 	}
 }

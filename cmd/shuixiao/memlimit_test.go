@@ -14,8 +14,33 @@ func TestLimitFor(t *testing.T) {
 		{224 * mib, 300 * mib, 824 * mib},   // a province's directory
 		{512 * mib, 2048 * mib, 4608 * mib}, // the sequencer at half a million meters
 	} {
-		if got := limitFor(c.base, c.live); got != c.want {
+		if got := limitFor(c.base, c.live, liveHeapHeadroom); got != c.want {
 			t.Errorf("limitFor(%d MiB, %d MiB) = %d MiB, want %d MiB", c.base/mib, c.live/mib, got/mib, c.want/mib)
+		}
+	}
+}
+
+// TestHeadroom: a sequencer's limit leaves three times its live heap free,
+// the other roles' twice; SHUIXIAO_GC_HEADROOM says otherwise, and a value
+// that is not a whole number from 1 to 16 is refused.
+func TestHeadroom(t *testing.T) {
+	const mib = 1 << 20
+	for role, want := range map[string]int64{roleSequencer: 3, roleEdge: 2, roleAll: 2} {
+		if got := (busConfig{Role: role}).memoryHeadroom(); got != want {
+			t.Errorf("role %s: headroom %d, want %d", role, got, want)
+		}
+	}
+	if got := limitFor(512*mib, 2048*mib, sequencerHeadroom); got != 6656*mib {
+		t.Errorf("the sequencer at half a million meters: limit %d MiB, want 6656 MiB", got/mib)
+	}
+	for env, want := range map[string]int64{"": 3, "1": 1, "2": 2, "16": 16} {
+		if got, err := headroomOf(env, 3); err != nil || got != want {
+			t.Errorf("headroomOf(%q) = %d, %v; want %d", env, got, err, want)
+		}
+	}
+	for _, env := range []string{"0", "-2", "17", "2.5", "two", " 2"} {
+		if got, err := headroomOf(env, 3); err == nil {
+			t.Errorf("headroomOf(%q) = %d, want an error", env, got)
 		}
 	}
 }

@@ -75,11 +75,11 @@ const defaultGCPercent = 200
 // setMemoryLimit sets the runtime's soft memory limit to limit and its GC
 // percent to defaultGCPercent, unless GOMEMLIMIT or GOGC say otherwise; the
 // limit then follows the live heap (followLiveHeap), never binding under
-// twice it.
-func setMemoryLimit(limit int64) {
+// headroom times it.
+func setMemoryLimit(limit, headroom int64) {
 	if os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(limit)
-		go followLiveHeap(limit, time.Second)
+		go followLiveHeap(limit, headroom, time.Second)
 	}
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(defaultGCPercent)
@@ -113,7 +113,12 @@ func runServe(args []string) int {
 	}
 	cfg.Logger = newLogger(os.Stderr, *verbose)
 	routeKlog(cfg.Logger)
-	setMemoryLimit(cfg.Bus.memoryLimit())
+	headroom, err := headroomOf(os.Getenv(headroomEnv), cfg.Bus.memoryHeadroom())
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "serve: %v\n", err)
+		return 2
+	}
+	setMemoryLimit(cfg.Bus.memoryLimit(), headroom)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	startProfiler(cfg.Logger)

@@ -20,6 +20,13 @@ type Device struct {
 	Point      string
 	Enterprise string
 	Revoked    bool
+	// num is the meter's number in its directory: 0, 1, 2, … in the
+	// order its meters were first put, the same for every later entry of
+	// the meter (a new key, a revocation). State kept per meter by it (the
+	// pipeline's admission states) is a slice of values with no pointers
+	// for the collector to mark, indexed without a map probe. (Next to
+	// Revoked, it takes no room of its own.)
+	num uint32
 	// Channels of the meter's point, for the unknown-channel and
 	// plausibility checks.
 	Channels map[string]meter.Channel
@@ -68,6 +75,9 @@ type Directory struct {
 	// write lock): a pipeline knows from it which signature checks saw a
 	// key entry's effect (see Pipeline.pruneKeys).
 	gen atomic.Uint64
+	// meters is the number of meter IDs put so far, the next Device.num
+	// (under mu's write lock).
+	meters uint32
 }
 
 // DefaultKeyTables is the number of meter and gateway keys NewDirectory
@@ -122,10 +132,23 @@ func (d *Directory) Put(m meter.Meter, p meter.Point, enterprise string) error {
 		dev.verifier = oneVerifier{v}
 	}
 	d.mu.Lock()
-	d.devices[m.ID] = dev
-	d.gen.Add(1)
+	d.putDevice(dev)
 	d.mu.Unlock()
 	return nil
+}
+
+// putDevice puts dev in the directory with its meter's number: the one
+// the meter has if it is there already, else the next. The caller holds
+// mu's write lock, so that two Puts of a new meter give it one number.
+func (d *Directory) putDevice(dev *Device) {
+	if old, ok := d.devices[dev.Meter]; ok {
+		dev.num = old.num
+	} else {
+		dev.num = d.meters
+		d.meters++
+	}
+	d.devices[dev.Meter] = dev
+	d.gen.Add(1)
 }
 
 // sameDevice reports whether dev is what Put(m, p, enterprise) would make.
@@ -286,8 +309,7 @@ func (d *Directory) Revoke(id string) {
 	if dev, ok := d.devices[id]; ok {
 		cp := *dev
 		cp.Revoked = true
-		d.devices[id] = &cp
-		d.gen.Add(1)
+		d.putDevice(&cp)
 	}
 }
 

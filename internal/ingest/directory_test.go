@@ -12,6 +12,14 @@ import (
 	"github.com/shuixiao/shuixiao/reading"
 )
 
+// heapAfterGC returns the bytes and objects on the heap after a collection.
+func heapAfterGC() (uint64, uint64) {
+	runtime.GC()
+	var st runtime.MemStats
+	runtime.ReadMemStats(&st)
+	return st.HeapAlloc, st.HeapObjects
+}
+
 // TestDirectoryHeapPerMeter bounds what the key directory keeps per meter.
 // Every serve process holds a directory of all a province's meters; the
 // bus sequencer, which checks no signature itself, kept about 3.3 KB per
@@ -42,20 +50,14 @@ func TestDirectoryHeapPerMeter(t *testing.T) {
 		ps[i] = meter.Point{ID: "P" + id, Enterprise: "E", Name: id, Level: 3, Stage: meter.StageUse, Channels: []meter.Channel{total, flow}}
 		ms[i] = meter.Meter{ID: id, Point: ps[i].ID, Key: vkey, Signed: meter.SignedByMeter}
 	}
-	heap := func() (uint64, uint64) {
-		runtime.GC()
-		var st runtime.MemStats
-		runtime.ReadMemStats(&st)
-		return st.HeapAlloc, st.HeapObjects
-	}
-	before, objsBefore := heap()
+	before, objsBefore := heapAfterGC()
 	d := NewDirectory()
 	for i := range n {
 		if err := d.Put(ms[i], ps[i], "E"); err != nil {
 			t.Fatal(err)
 		}
 	}
-	after, objsAfter := heap()
+	after, objsAfter := heapAfterGC()
 	per, objs := float64(after-before)/n, float64(objsAfter-objsBefore)/n
 	runtime.KeepAlive(d)
 	t.Logf("%.0f bytes, %.2f objects per meter", per, objs)

@@ -160,7 +160,7 @@ type Pipeline struct {
 	vwg     sync.WaitGroup
 	queue   chan *item
 	commits chan *pending
-	states  map[string]MeterState // owned by the sequencer goroutine
+	states  meterStates           // owned by the sequencer goroutine
 	keys    map[string]*keyChange // owned by the sequencer goroutine
 	holds   map[string]hold       // owned by the sequencer goroutine
 	// unpruned are the entries of keys that pruneKeys has yet to drop,
@@ -243,10 +243,8 @@ func New(opts Options) (*Pipeline, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	states := make(map[string]MeterState, len(opts.States))
-	for k, v := range opts.States {
-		states[k] = v
-	}
+	states := newMeterStates(opts.Directory, opts.States)
+	opts.States = nil // not kept: a map of every meter's ID
 	ctx, cancel := context.WithCancel(context.Background())
 	p := &Pipeline{
 		opts:     opts,
@@ -675,6 +673,9 @@ func (k *keyChange) recheck(it *item) *rejection.Rejection {
 // recheckKeys holds a reading to the latest key entries of its meter and,
 // if gateway-signed, of its gateway (see keyChange).
 func (p *Pipeline) recheckKeys(it *item) *rejection.Rejection {
+	if len(p.keys) == 0 {
+		return nil // no key entry waiting (pruneKeys dropped them all): no key name to make and look up
+	}
 	if k := p.keys[reading.KeyName(it.rd.Meter)]; k != nil {
 		if rej := k.recheck(it); rej != nil {
 			return rej
@@ -691,12 +692,12 @@ func (p *Pipeline) recheckKeys(it *item) *rejection.Rejection {
 func (p *Pipeline) admitBatch(ctx context.Context, items []*item) *pending {
 	pd := &pending{batch: &store.Batch{}, items: items}
 	b := pd.batch
-	states := make(map[string]MeterState, len(items)) // tentative states of this batch
-	state := func(m string) MeterState {
-		if st, ok := states[m]; ok {
+	states := make(map[uint32]MeterState, len(items)) // tentative states of this batch, by Device.num
+	state := func(dev *Device) MeterState {
+		if st, ok := states[dev.num]; ok {
 			return st
 		}
-		return p.states[m]
+		return p.states.get(dev)
 	}
 	var toLedger [][]byte
 	var appended, dups []*item
@@ -726,7 +727,7 @@ func (p *Pipeline) admitBatch(ctx context.Context, items []*item) *pending {
 			b.Rejections = append(b.Rejections, *rej)
 			continue
 		}
-		st := state(it.rd.Meter)
+		st := state(it.dev)
 		d := Admit(st, it.rd, it.hash, it.received, p.opts.Policy)
 		switch d.Verdict {
 		case Duplicate:
@@ -774,7 +775,7 @@ func (p *Pipeline) admitBatch(ctx context.Context, items []*item) *pending {
 			continue
 		}
 		it.flags |= d.Flags
-		states[it.rd.Meter] = st.Advance(it.rd, it.hash, 0)
+		states[it.dev.num] = st.Advance(it.rd, it.hash, 0)
 		thisBatch[it.hash] = it
 		toLedger = append(toLedger, it.raw)
 		appended = append(appended, it)
@@ -824,7 +825,7 @@ func (p *Pipeline) admitBatch(ctx context.Context, items []*item) *pending {
 			}
 			// The meter's state advances by what actually reached the
 			// ledger (the batch's tentative states are dropped).
-			p.states[it.rd.Meter] = MeterState{}.Advance(it.rd, it.hash, idx[i])
+			p.states.set(it.dev, MeterState{}.Advance(it.rd, it.hash, idx[i]))
 			p.inflight[it.hash] = idx[i]
 			b.Readings = append(b.Readings, StoreReading(it.rd, it.hash, idx[i], it.flags, it.received))
 			pd.extra.Enterprise = append(pd.extra.Enterprise, it.dev.Enterprise)
