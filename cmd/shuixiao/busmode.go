@@ -104,26 +104,6 @@ func (c busConfig) ingestLinger() time.Duration {
 // --profile; docs/architecture.md, "Bus mode").
 const sequencerMemoryLimit = 512 << 20
 
-// sequencerHeadroom is how many times its live heap a sequencer's soft
-// memory limit leaves free (liveHeapHeadroom for the other roles). Its
-// live heap grows with the meters (a province's directory, registry
-// cache, latest readings, offline list: about 2 GB at 500,000), and with
-// twice it free the limit bound before defaultGCPercent did: the
-// collector ran each time the heap grew by about the live heap, and marked
-// all of it, 45 % of the sequencer's CPU (bench province). Three times
-// lets the heap grow defaultGCPercent past the live data, at the price of
-// the memory that takes.
-const sequencerHeadroom = 3
-
-// memoryHeadroom is the live-heap headroom of a serve process of this
-// role (SHUIXIAO_GC_HEADROOM says otherwise).
-func (c busConfig) memoryHeadroom() int64 {
-	if c.Role == roleSequencer {
-		return sequencerHeadroom
-	}
-	return liveHeapHeadroom
-}
-
 // memoryLimit is the soft memory limit of a serve process of this role.
 func (c busConfig) memoryLimit() int64 {
 	if c.Role == roleSequencer {

@@ -113,7 +113,7 @@ func runServe(args []string) int {
 	}
 	cfg.Logger = newLogger(os.Stderr, *verbose)
 	routeKlog(cfg.Logger)
-	headroom, err := headroomOf(os.Getenv(headroomEnv), cfg.Bus.memoryHeadroom())
+	headroom, err := headroomOf(os.Getenv(headroomEnv), liveHeapHeadroom)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "serve: %v\n", err)
 		return 2
