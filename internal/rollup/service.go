@@ -154,9 +154,7 @@ func (s *Service) Current(year int, refresh bool) (*Snapshot, Status, error) {
 	if sl.run != nil {
 		st.Computing = sl.run.state(year, time.Now())
 	}
-	if sl.err != nil {
-		st.Failed = &FailedError{Year: year, At: sl.errAt, Err: sl.err}
-	}
+	st.Failed = sl.failed(year)
 	switch {
 	case sl.snap != nil && !refresh:
 		return sl.snap, st, nil
@@ -206,10 +204,19 @@ func (s *Service) Snapshot(ctx context.Context, year int) (*Snapshot, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	sl := s.slot(year)
-	if sl.err != nil {
-		return nil, &FailedError{Year: year, At: sl.errAt, Err: sl.err}
+	if f := sl.failed(year); f != nil {
+		return nil, f
 	}
 	return sl.snap, nil
+}
+
+// failed is the failure of the slot's last computation of year, nil if it
+// did not fail.
+func (sl *slot) failed(year int) *FailedError {
+	if sl.err == nil {
+		return nil
+	}
+	return &FailedError{Year: year, At: sl.errAt, Err: sl.err}
 }
 
 // Invalidate marks every snapshot stale: the next question about a year is
